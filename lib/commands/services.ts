@@ -1,0 +1,31 @@
+/**
+ * `timebound-iam services`: list the services a scope can name, with their aliases.
+ *
+ * @module
+ */
+
+import { Command } from "@commander-js/extra-typings";
+import type { Cli } from "../cli.ts";
+import { findServices, loadCatalog } from "../catalog.ts";
+
+/** Builds the `services` command. */
+export function servicesCommand(cli: Cli): Command<[], Record<string, unknown>> {
+  return new Command("services")
+    .description("list every AWS service a scope can name (IAM prefix, aliases, display name)")
+    .argument("[query]", "show only services whose prefix, alias or name contains this")
+    .option("--json", "print JSON instead of a table")
+    .action(async (query, options) => {
+      const services = findServices(await loadCatalog(), query);
+      if (options.json) {
+        cli.io.stdout(`${JSON.stringify(services, null, 2)}\n`);
+        return;
+      }
+      const width = Math.max(6, ...services.map((s) => s.prefix.length));
+      const lines = services.map((s) => {
+        const aliases = s.aliases.length ? ` (also ${s.aliases.join(", ")})` : "";
+        return `${s.prefix.padEnd(width)}  ${s.name}${aliases}`;
+      });
+      cli.io.stdout(lines.length ? `${lines.join("\n")}\n` : "");
+      if (!lines.length) cli.io.stderr(`No service matches "${query}"\n`);
+    });
+}

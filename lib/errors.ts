@@ -1,0 +1,65 @@
+/**
+ * The errors that timebound-iam expects to meet. Each carries the exit code and an optional hint,
+ * so the entry point can print one line (plus the hint) and exit without a stack trace.
+ *
+ * @module
+ */
+
+/** Options shared by the expected errors. */
+export interface ErrorOptions {
+  /** A second line that tells the user what to do next. */
+  hint?: string;
+  /** The underlying error, shown only with `--debug`. */
+  cause?: unknown;
+  /** Extra detail shown only with `--debug` (an AWS request id, say). */
+  detail?: string;
+}
+
+/**
+ * An error the user can act on. `main.ts` prints `error: <message>` and the hint, and exits with
+ * {@linkcode UserError.exitCode}.
+ */
+export class UserError extends Error {
+  /** The process exit code: `2` for bad input, `1` for a runtime failure. */
+  readonly exitCode: number;
+  /** A second line that tells the user what to do next. */
+  readonly hint?: string;
+  /** Extra detail shown only with `--debug`. */
+  readonly detail?: string;
+
+  /** Creates an error with its exit code. */
+  constructor(message: string, exitCode: number, options: ErrorOptions = {}) {
+    super(message, { cause: options.cause });
+    this.name = new.target.name;
+    this.exitCode = exitCode;
+    this.hint = options.hint;
+    this.detail = options.detail;
+  }
+}
+
+/**
+ * Bad input: an unknown scope, a TTL out of bounds, a missing flag. Exit code 2.
+ *
+ * @example
+ * ```ts
+ * import { UsageError } from "./errors.ts";
+ * const error = new UsageError('Invalid TTL "soon"', { hint: "use a duration like 15m" });
+ * console.assert(error.exitCode === 2);
+ * ```
+ */
+export class UsageError extends UserError {
+  /** Creates a usage error (exit code 2). */
+  constructor(message: string, options: ErrorOptions = {}) {
+    super(message, 2, options);
+  }
+}
+
+/**
+ * A failure at run time: AWS refused, the network failed, the user declined. Exit code 1.
+ */
+export class RuntimeError extends UserError {
+  /** Creates a runtime error (exit code 1). */
+  constructor(message: string, options: ErrorOptions = {}) {
+    super(message, 1, options);
+  }
+}

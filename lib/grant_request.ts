@@ -1,0 +1,63 @@
+/**
+ * A grant request checked before any AWS call: scopes parsed and resolved against the catalog,
+ * the TTL within its bounds, and the session policy within AWS's size limit. `policy`, `exec`,
+ * `env` and `serve` all go through here, so they accept and refuse the same input with the same
+ * words.
+ *
+ * @module
+ */
+
+import { type Catalog, loadCatalog, resolveScopes } from "./catalog.ts";
+import { UsageError } from "./errors.ts";
+import { parseScopes, type Scope } from "./scope.ts";
+import { buildSessionPolicy, type SessionPolicy } from "./session_policy.ts";
+import { parseTtl, type TtlBounds } from "./ttl.ts";
+
+/** A validated request for credentials. */
+export interface GrantRequest {
+  /** The scopes, resolved to IAM prefixes and merged. */
+  scopes: Scope[];
+  /** The session length in seconds. */
+  ttlSeconds: number;
+  /** The session policy the scopes produce. */
+  policy: SessionPolicy;
+}
+
+/** The raw input of a grant, as typed on the command line. */
+export interface GrantInput {
+  /** `-s` values; each may hold comma-separated scopes. */
+  scopes: readonly string[];
+  /** The `-t` value. */
+  ttl?: string;
+}
+
+/** Options for {@linkcode prepareGrant}. */
+export interface PrepareOptions {
+  /** The catalog to resolve services with (loaded from the IAM data when omitted). */
+  catalog?: Catalog;
+  /** TTL bounds (AWS's AssumeRole bounds by default). */
+  ttlBounds?: TtlBounds;
+  /** Whether a missing TTL is an error (true) or 15 minutes (false). */
+  requireTtl?: boolean;
+}
+
+/**
+ * Validates a grant's input in the order a user would fix it: scope syntax, TTL, service names,
+ * then the policy size. Every failure is a {@linkcode UsageError}.
+ */
+export async function prepareGrant(
+  input: GrantInput,
+  options: PrepareOptions = {},
+): Promise<GrantRequest> {
+  const parsed = parseScopes(input.scopes);
+  let ttlSeconds = 15 * 60;
+  if (input.ttl !== undefined) {
+    ttlSeconds = parseTtl(input.ttl, options.ttlBounds);
+  } else if (options.requireTtl ?? true) {
+    throw new UsageError("No TTL given: pass -t DURATION (e.g. -t 15m, 1h)");
+  }
+  const catalog = options.catalog ?? await loadCatalog();
+  const scopes = resolveScopes(parsed, catalog);
+  const policy = await buildSessionPolicy(scopes, catalog);
+  return { scopes, ttlSeconds, policy };
+}

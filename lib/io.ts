@@ -1,0 +1,40 @@
+/**
+ * The process's standard streams and environment, as one seam: commands write through it, so
+ * tests can hand in their own and nothing else touches `Deno.stdout` or `Deno.env` directly.
+ *
+ * @module
+ */
+
+/** What a command may read from and write to the outside world. */
+export interface Io {
+  /** Writes text to standard output (command output only: statements, JSON, MCP messages). */
+  stdout(text: string): void;
+  /** Writes text to standard error (summaries, prompts, logs, errors). */
+  stderr(text: string): void;
+  /** A snapshot of the environment variables. */
+  env: Readonly<Record<string, string>>;
+  /** Whether standard input is a terminal (so a confirmation prompt can be answered). */
+  stdinIsTerminal: boolean;
+  /** Whether standard error is a terminal. */
+  stderrIsTerminal: boolean;
+}
+
+const encoder = new TextEncoder();
+
+function writeAll(stream: { writeSync(p: Uint8Array): number }, text: string): void {
+  let bytes = encoder.encode(text);
+  while (bytes.length > 0) bytes = bytes.subarray(stream.writeSync(bytes));
+}
+
+/**
+ * The real process's streams and environment.
+ */
+export function denoIo(): Io {
+  return {
+    stdout: (text) => writeAll(Deno.stdout, text),
+    stderr: (text) => writeAll(Deno.stderr, text),
+    env: Deno.env.toObject(),
+    stdinIsTerminal: Deno.stdin.isTerminal(),
+    stderrIsTerminal: Deno.stderr.isTerminal(),
+  };
+}

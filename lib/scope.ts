@@ -1,0 +1,128 @@
+/**
+ * Scopes such as `s3:ro` or `dynamodb:full`: what a grant may touch. This module parses their
+ * syntax only; {@linkcode resolveScopes} in `catalog.ts` checks the services.
+ *
+ * @module
+ */
+
+import { UsageError } from "./errors.ts";
+
+/** How much of a service a scope allows: its Read and List actions, or every action. */
+export type Level = "ro" | "full";
+
+/** One parsed scope: the service as written (lower-cased) and the level. */
+export interface Scope {
+  /** The service as the user wrote it, lower-cased: an IAM prefix or an alias. */
+  service: string;
+  /** The access level. */
+  level: Level;
+}
+
+const LEVELS: Record<string, Level> = {
+  ro: "ro",
+  read_only: "ro",
+  readonly: "ro",
+  full: "full",
+};
+
+/** The level names accepted on the command line, for messages and help. */
+export const LEVEL_NAMES: readonly string[] = Object.keys(LEVELS);
+
+const SERVICE_NAME = /^[a-z0-9][a-z0-9._-]*$/;
+
+/**
+ * Parses a level name (`ro`, `read_only`, `readonly` or `full`, any case).
+ *
+ * @example
+ * ```ts
+ * import { parseLevel } from "./scope.ts";
+ * console.assert(parseLevel("READ_ONLY") === "ro");
+ * ```
+ */
+export function parseLevel(text: string, context?: string): Level {
+  const level = LEVELS[text.trim().toLowerCase()];
+  if (level) return level;
+  const where = context ? ` in "${context}"` : "";
+  const what = text.trim() ? `Unknown level "${text}"${where}` : `Missing level${where}`;
+  throw new UsageError(`${what}: use ro, read_only, readonly or full`);
+}
+
+/**
+ * Parses scope arguments. Each value may hold several comma-separated scopes, so repeated flags
+ * and comma-separated lists are equivalent. The result keeps the order of first appearance.
+ *
+ * @example
+ * ```ts
+ * import { parseScopes } from "./scope.ts";
+ * const scopes = parseScopes(["s3:ro,dynamodb:full", "logs:ro"]);
+ * console.assert(scopes.length === 3 && scopes[1].level === "full");
+ * ```
+ */
+export function parseScopes(values: readonly string[]): Scope[] {
+  const scopes: Scope[] = [];
+  for (const value of values) {
+    for (const raw of value.split(",")) {
+      const item = raw.trim();
+      if (!item) {
+        if (value.trim() === "") break;
+        throw new UsageError(`Invalid scope list "${value}": empty item between commas`);
+      }
+      scopes.push(parseScope(item));
+    }
+  }
+  if (scopes.length === 0) {
+    throw new UsageError("No scope given: pass -s SERVICE:LEVEL (e.g. -s s3:ro)");
+  }
+  return scopes;
+}
+
+function parseScope(item: string): Scope {
+  const colon = item.indexOf(":");
+  if (colon < 0) {
+    throw new UsageError(`Invalid scope "${item}": expected service:level (e.g. s3:ro)`);
+  }
+  const service = item.slice(0, colon).trim().toLowerCase();
+  const levelText = item.slice(colon + 1).trim();
+  if (!service) {
+    throw new UsageError(`Invalid scope "${item}": missing service before ":" (e.g. s3:ro)`);
+  }
+  if (!SERVICE_NAME.test(service)) {
+    throw new UsageError(`Invalid scope "${item}": "${service}" is not a service name`);
+  }
+  return { service, level: parseLevel(levelText, item) };
+}
+
+/**
+ * Merges scopes that name the same service: the widest level wins (`full` over `ro`). Callers
+ * pass scopes whose `service` is already the canonical IAM prefix.
+ *
+ * @example
+ * ```ts
+ * import { mergeScopes } from "./scope.ts";
+ * const merged = mergeScopes([{ service: "s3", level: "ro" }, { service: "s3", level: "full" }]);
+ * console.assert(merged.length === 1 && merged[0].level === "full");
+ * ```
+ */
+export function mergeScopes(scopes: readonly Scope[]): Scope[] {
+  const byService = new Map<string, Scope>();
+  for (const scope of scopes) {
+    const seen = byService.get(scope.service);
+    if (!seen || (seen.level === "ro" && scope.level === "full")) {
+      byService.set(scope.service, { ...scope });
+    }
+  }
+  return [...byService.values()];
+}
+
+/**
+ * Formats scopes back into the command-line form, e.g. `s3:ro,dynamodb:full`.
+ *
+ * @example
+ * ```ts
+ * import { formatScopes } from "./scope.ts";
+ * console.assert(formatScopes([{ service: "s3", level: "ro" }]) === "s3:ro");
+ * ```
+ */
+export function formatScopes(scopes: readonly Scope[]): string {
+  return scopes.map((scope) => `${scope.service}:${scope.level}`).join(",");
+}

@@ -1,0 +1,83 @@
+/**
+ * Time-to-live values such as `15m`, `1h30m` or `90s`, and the bounds AWS puts on them.
+ *
+ * @module
+ */
+
+import { UsageError } from "./errors.ts";
+
+/** AWS's shortest AssumeRole session, in seconds (15 minutes). */
+export const MIN_TTL_SECONDS = 15 * 60;
+/** AWS's longest AssumeRole session, in seconds (12 hours). */
+export const MAX_TTL_SECONDS = 12 * 60 * 60;
+
+/** Bounds for {@linkcode parseTtl}; AWS's AssumeRole bounds by default. */
+export interface TtlBounds {
+  /** The shortest TTL accepted, in seconds. */
+  min?: number;
+  /** The longest TTL accepted, in seconds. */
+  max?: number;
+  /** Who sets the upper bound, for the message (default: AWS's AssumeRole limit). */
+  maxReason?: string;
+}
+
+const UNIT_SECONDS: Record<string, number> = { h: 3600, m: 60, s: 1 };
+const DURATION = /^(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$/;
+
+/**
+ * Parses a duration like `15m`, `1h`, `1h30m` or `90s` into seconds and checks it against the
+ * bounds (15m to 12h unless told otherwise). Units are required: a bare number is refused with
+ * a hint.
+ *
+ * @example
+ * ```ts
+ * import { parseTtl } from "./ttl.ts";
+ * console.assert(parseTtl("1h30m") === 5400);
+ * ```
+ */
+export function parseTtl(text: string, bounds: TtlBounds = {}): number {
+  const value = text.trim().toLowerCase();
+  if (/^\d+$/.test(value)) {
+    throw new UsageError(`Invalid TTL "${text}": a unit is required`, {
+      hint: `did you mean ${value}m? Units are h, m and s (e.g. 15m, 1h, 1h30m)`,
+    });
+  }
+  const match = DURATION.exec(value);
+  if (!value || !match || match.slice(1).every((part) => part === undefined)) {
+    throw new UsageError(`Invalid TTL "${text}": use a duration like 15m, 1h or 1h30m`);
+  }
+  const seconds = (["h", "m", "s"] as const).reduce(
+    (sum, unit, i) => sum + Number(match[i + 1] ?? 0) * UNIT_SECONDS[unit],
+    0,
+  );
+  const min = bounds.min ?? MIN_TTL_SECONDS;
+  const max = bounds.max ?? MAX_TTL_SECONDS;
+  if (seconds < min) {
+    throw new UsageError(
+      `TTL "${text}" is too short: the minimum is ${formatTtl(min)} (AWS's limit for AssumeRole)`,
+    );
+  }
+  if (seconds > max) {
+    const reason = bounds.maxReason ?? "AWS's limit for AssumeRole";
+    throw new UsageError(`TTL "${text}" is too long: the maximum is ${formatTtl(max)} (${reason})`);
+  }
+  return seconds;
+}
+
+/**
+ * Formats seconds as a compact duration: `900` → `15m`, `5400` → `1h30m`, `45` → `45s`.
+ *
+ * @example
+ * ```ts
+ * import { formatTtl } from "./ttl.ts";
+ * console.assert(formatTtl(5400) === "1h30m");
+ * ```
+ */
+export function formatTtl(seconds: number): string {
+  const whole = Math.max(0, Math.floor(seconds));
+  const h = Math.floor(whole / 3600);
+  const m = Math.floor((whole % 3600) / 60);
+  const s = whole % 60;
+  const text = `${h ? `${h}h` : ""}${m ? `${m}m` : ""}${s ? `${s}s` : ""}`;
+  return text || "0s";
+}

@@ -1,0 +1,57 @@
+/**
+ * The timebound-iam command line: parses the arguments, runs one command, and turns its outcome
+ * into an exit code. This is the only file that calls `Deno.exit`.
+ *
+ * @module
+ */
+
+import { CommanderError } from "@commander-js/extra-typings";
+import { buildProgram, type Cli } from "./lib/cli.ts";
+import { UserError } from "./lib/errors.ts";
+import { denoIo, type Io } from "./lib/io.ts";
+
+/** Runs the CLI with these arguments and returns the exit code. */
+export async function main(args: readonly string[], io: Io = denoIo()): Promise<number> {
+  const cli: Cli = { io, exitCode: 0 };
+  const program = buildProgram(cli);
+  try {
+    await program.parseAsync([...args], { from: "user" });
+    return cli.exitCode;
+  } catch (error) {
+    const debug = io.env.TIMEBOUND_IAM_DEBUG === "1" || args.includes("--debug");
+    return reportError(error, io, debug);
+  }
+}
+
+function reportError(error: unknown, io: Io, debug: boolean): number {
+  if (error instanceof CommanderError) {
+    // commander has already printed the message (or the help, or the version).
+    return error.exitCode === 0 ? 0 : 2;
+  }
+  if (error instanceof UserError) {
+    io.stderr(`error: ${error.message}\n`);
+    if (error.hint) io.stderr(`hint: ${error.hint}\n`);
+    if (debug) {
+      if (error.detail) io.stderr(`debug: ${error.detail}\n`);
+      if (error.cause) io.stderr(`debug: ${describe(error.cause)}\n`);
+    }
+    return error.exitCode;
+  }
+  io.stderr(`error: unexpected failure: ${firstLine(error)}\n`);
+  if (debug) io.stderr(`debug: ${describe(error)}\n`);
+  else io.stderr("hint: run again with --debug for details\n");
+  return 1;
+}
+
+function firstLine(error: unknown): string {
+  const text = error instanceof Error ? error.message : String(error);
+  return text.split("\n")[0];
+}
+
+function describe(error: unknown): string {
+  return error instanceof Error ? (error.stack ?? error.message) : String(error);
+}
+
+if (import.meta.main) {
+  Deno.exit(await main(Deno.args));
+}
