@@ -109,7 +109,11 @@ function matchesPrincipal(principal: string, caller: TrustCaller): boolean {
   return principal === caller.arn || principal === caller.roleArn;
 }
 
-function statementApplies(statement: PolicyStatement, action: string, caller: TrustCaller): boolean {
+function statementApplies(
+  statement: PolicyStatement,
+  action: string,
+  caller: TrustCaller,
+): boolean {
   const actions = [statement.Action ?? []].flat();
   if (!actions.some((pattern) => matchesAction(pattern, action))) return false;
   const principal = statement.Principal;

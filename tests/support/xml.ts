@@ -42,7 +42,9 @@ const XML_ENTITIES: Record<string, string> = {
  */
 export function renderXml(value: XmlValue): string {
   if (value === undefined) return "";
-  if (Array.isArray(value)) return value.map((item) => `<member>${renderXml(item)}</member>`).join("");
+  if (Array.isArray(value)) {
+    return value.map((item) => `<member>${renderXml(item)}</member>`).join("");
+  }
   if (typeof value === "object") {
     return Object.entries(value)
       .filter(([, child]) => child !== undefined)
@@ -63,7 +65,9 @@ export function successXml(
   result: XmlValue,
   requestId: string,
 ): string {
-  const resultXml = result === undefined ? "" : `<${action}Result>${renderXml(result)}</${action}Result>`;
+  const resultXml = result === undefined
+    ? ""
+    : `<${action}Result>${renderXml(result)}</${action}Result>`;
   return `<${action}Response xmlns="${escapeXml(namespace)}">${resultXml}` +
     `<ResponseMetadata><RequestId>${escapeXml(requestId)}</RequestId></ResponseMetadata>` +
     `</${action}Response>\n`;

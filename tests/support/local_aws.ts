@@ -1,0 +1,606 @@
+/**
+ * A local AWS endpoint for tests: a real HTTP server on 127.0.0.1 that speaks the AWS query
+ * protocol for STS (`AssumeRole`, `GetCallerIdentity`) and IAM (role actions), checks every
+ * request's SigV4 signature against the keys it knows, answers with AWS's XML bodies and error
+ * codes, and records what it was asked. Point the AWS SDK or the AWS CLI at it with
+ * {@linkcode LocalAws.env}.
+ *
+ * Which service a request is for comes from its SigV4 credential scope
+ * (`…/us-east-1/sts/aws4_request` or `…/iam/…`), so one server serves both.
+ *
+ * Times: the expiry of issued credentials follows the endpoint's {@linkcode LocalClock}, which
+ * tests move; the ±15-minute check of the signing time follows real time (clients sign with
+ * the real clock), and can be turned off with `checkSkew: false`.
+ *
+ * Run it by hand with `deno run -A tests/support/local_aws.ts`: it prints `export …` lines
+ * for a shell and serves until Ctrl-C.
+ *
+ * @example
+ * ```ts ignore
+ * import { STSClient, AssumeRoleCommand } from "@aws-sdk/client-sts";
+ * import { LocalAws } from "./local_aws.ts";
+ *
+ * await using aws = await LocalAws.start();
+ * const sts = new STSClient({
+ *   region: "us-east-1",
+ *   endpoint: aws.url,
+ *   credentials: aws.defaultUser,
+ * });
+ * const out = await sts.send(new AssumeRoleCommand({
+ *   RoleArn: aws.brokerRoleArn,
+ *   RoleSessionName: "timebound-iam-test",
+ * }));
+ * aws.clock.advance(2 * 3600_000); // the issued keys are now expired
+ * ```
+ *
+ * @module
+ */
+
+import type { ActionHandler } from "./action.ts";
+import { AwsError } from "./aws_error.ts";
+import { IAM_ACTIONS, IAM_NAMESPACE, IAM_VERSION } from "./iam.ts";
+import {
+  checkSkew,
+  parseAuthorization,
+  type SigV4Authorization,
+  verifySignature,
+} from "./sigv4.ts";
+import {
+  DEFAULT_ACCOUNT_ID,
+  type Identity,
+  LocalAwsState,
+  type LocalClock,
+  randomId,
+  type Role,
+  type SessionIdentity,
+} from "./state.ts";
+import { assumeRoleDenied, STS_ACTIONS, STS_NAMESPACE, STS_VERSION } from "./sts.ts";
+import { errorXml, successXml } from "./xml.ts";
+
+export { LocalClock } from "./state.ts";
+export type { SessionIdentity } from "./state.ts";
+
+/** The name of the broker role that {@linkcode LocalAws.start} creates unless told not to. */
+export const BROKER_ROLE_NAME = "timebound-iam-broker";
+
+/** A service the endpoint serves. */
+export type LocalAwsService = "sts" | "iam";
+
+/** Options of {@linkcode LocalAws.start}. */
+export interface LocalAwsOptions {
+  /** The account of the default user and the broker role. Default `123456789012`. */
+  accountId?: string;
+  /** The default user's name. Default `developer`. */
+  userName?: string;
+  /** The default user's access key id. Random `AKIA…` unless given. */
+  accessKeyId?: string;
+  /** The default user's secret. Random unless given. */
+  secretAccessKey?: string;
+  /** Create the role `timebound-iam-broker` (MaxSessionDuration 3600). Default `true`. */
+  brokerRole?: boolean;
+  /** Refuse requests signed more than 15 minutes from real time. Default `true`. */
+  checkSkew?: boolean;
+}
+
+/**
+ * Credentials that a test hands to a client, with the identity they belong to. The shape fits
+ * the AWS SDK's `credentials` option.
+ */
+export interface LocalCredentials {
+  /** `AKIA…` for a user, `ASIA…` for a session. */
+  accessKeyId: string;
+  /** The secret access key. */
+  secretAccessKey: string;
+  /** The session token, for a session. */
+  sessionToken?: string;
+  /** When a session's keys expire, by the endpoint's clock. */
+  expiration?: Date;
+  /** The identity's ARN (user ARN or assumed-role session ARN). */
+  arn: string;
+  /** The identity's account. */
+  accountId: string;
+}
+
+/** A role as tests see it (a copy; change it through IAM calls or {@linkcode LocalAws.addRole}). */
+export interface LocalRole {
+  /** The account. */
+  accountId: string;
+  /** The role name. */
+  roleName: string;
+  /** The role ARN. */
+  arn: string;
+  /** The unique id, `AROA…`. */
+  roleId: string;
+  /** The role path. */
+  path: string;
+  /** The longest session, in seconds. */
+  maxSessionDuration: number;
+  /** The trust policy JSON as given. */
+  trustPolicy: string;
+  /** The description, if any. */
+  description?: string;
+  /** Inline policies by name, JSON as given. */
+  inlinePolicies: Record<string, string>;
+}
+
+/** One request the endpoint answered, for assertions. Holds no secret. */
+export interface RecordedRequest {
+  /** The service, from the credential scope (or the `Version` of an unsigned request). */
+  service: string;
+  /** The `Action` parameter (empty when missing). */
+  action: string;
+  /** Every query-protocol parameter, body and query string merged. */
+  params: Record<string, string>;
+  /** The access key id that signed it, if signed. */
+  accessKeyId?: string;
+  /** The caller's ARN, when the key was known. */
+  callerArn?: string;
+  /** The HTTP status of the answer. */
+  status: number;
+  /** The AWS error code of the answer, if it failed. */
+  errorCode?: string;
+  /** The `x-amzn-RequestId` of the answer. */
+  requestId: string;
+}
+
+/** Options of {@linkcode LocalAws.failNext}. */
+export interface FailNextOptions {
+  /** The error message. A fitting AWS message for known codes unless given. */
+  message?: string;
+  /** The HTTP status. A fitting one for known codes (403, 400, 500, 503) unless given. */
+  status?: number;
+  /** How many requests fail (the SDK retries throttling and 5xx). Default 1. */
+  times?: number;
+}
+
+interface Fault {
+  action: string;
+  code: string;
+  message?: string;
+  status?: number;
+  remaining: number;
+}
+
+interface Denial {
+  action: string;
+  who?: string;
+}
+
+const KNOWN_FAULTS: Record<string, { status: number; message?: string }> = {
+  AccessDenied: { status: 403 },
+  Throttling: { status: 400, message: "Rate exceeded" },
+  ThrottlingException: { status: 400, message: "Rate exceeded" },
+  ExpiredToken: { status: 403, message: "The security token included in the request is expired" },
+  InvalidClientTokenId: {
+    status: 403,
+    message: "The security token included in the request is invalid.",
+  },
+  SignatureDoesNotMatch: {
+    status: 403,
+    message: "The request signature we calculated does not match the signature you provided.",
+  },
+  RegionDisabledException: { status: 403 },
+  InternalFailure: { status: 500, message: "An internal error occurred." },
+  InternalError: { status: 500, message: "An internal error occurred." },
+  ServiceFailure: { status: 500, message: "An internal error occurred." },
+  ServiceUnavailable: { status: 503, message: "Service Unavailable" },
+};
+
+const ACTIONS: Record<LocalAwsService, Record<string, ActionHandler>> = {
+  sts: STS_ACTIONS,
+  iam: IAM_ACTIONS,
+};
+
+const NAMESPACES: Record<LocalAwsService, string> = { sts: STS_NAMESPACE, iam: IAM_NAMESPACE };
+const VERSIONS: Record<LocalAwsService, string> = { sts: STS_VERSION, iam: IAM_VERSION };
+
+function credentialsOf(identity: Identity): LocalCredentials {
+  return {
+    accessKeyId: identity.accessKeyId,
+    secretAccessKey: identity.secretAccessKey,
+    sessionToken: identity.kind === "session" ? identity.sessionToken : undefined,
+    expiration: identity.kind === "session" ? identity.expiration : undefined,
+    arn: identity.arn,
+    accountId: identity.accountId,
+  };
+}
+
+function roleOf(role: Role): LocalRole {
+  return {
+    accountId: role.accountId,
+    roleName: role.roleName,
+    arn: role.arn,
+    roleId: role.roleId,
+    path: role.path,
+    maxSessionDuration: role.maxSessionDuration,
+    trustPolicy: role.trustPolicy,
+    description: role.description,
+    inlinePolicies: Object.fromEntries(role.inlinePolicies),
+  };
+}
+
+function isService(name: string): name is LocalAwsService {
+  return name === "sts" || name === "iam";
+}
+
+function serviceOfVersion(version: string | undefined): LocalAwsService | undefined {
+  if (version === STS_VERSION) return "sts";
+  if (version === IAM_VERSION) return "iam";
+  return undefined;
+}
+
+/**
+ * The local AWS endpoint. Start it with {@linkcode LocalAws.start}, close it with
+ * {@linkcode LocalAws.close} or `await using`.
+ */
+export class LocalAws {
+  /** The base URL, `http://127.0.0.1:PORT`. */
+  readonly url: string;
+  /** The default account, `123456789012` unless told. */
+  readonly accountId: string;
+  /** The default user's credentials (an IAM user with static keys). */
+  readonly defaultUser: LocalCredentials;
+  /** The ARN of the broker role, `arn:aws:iam::ACCOUNT:role/timebound-iam-broker`. */
+  readonly brokerRoleArn: string;
+  /** Every request answered, in order. */
+  readonly requests: RecordedRequest[] = [];
+
+  readonly #state: LocalAwsState;
+  readonly #server: Deno.HttpServer<Deno.NetAddr>;
+  readonly #checkSkew: boolean;
+  readonly #faults: Fault[] = [];
+  readonly #denials: Denial[] = [];
+  #closing?: Promise<void>;
+
+  private constructor(
+    state: LocalAwsState,
+    server: Deno.HttpServer<Deno.NetAddr>,
+    options: LocalAwsOptions,
+  ) {
+    this.#state = state;
+    this.#server = server;
+    this.#checkSkew = options.checkSkew ?? true;
+    this.url = `http://127.0.0.1:${server.addr.port}`;
+    this.accountId = options.accountId ?? DEFAULT_ACCOUNT_ID;
+    this.brokerRoleArn = `arn:aws:iam::${this.accountId}:role/${BROKER_ROLE_NAME}`;
+    const user = state.addUser({
+      accountId: this.accountId,
+      userName: options.userName ?? "developer",
+      accessKeyId: options.accessKeyId,
+      secretAccessKey: options.secretAccessKey,
+    });
+    this.defaultUser = credentialsOf(user);
+    if (options.brokerRole ?? true) {
+      state.addRole({ accountId: this.accountId, roleName: BROKER_ROLE_NAME });
+    }
+  }
+
+  /**
+   * Start an endpoint on 127.0.0.1 on a free port, with a default user and (unless
+   * `brokerRole: false`) the role `timebound-iam-broker` that the account may assume.
+   */
+  static start(options: LocalAwsOptions = {}): Promise<LocalAws> {
+    const state = new LocalAwsState();
+    const box: { aws?: LocalAws } = {};
+    const server = Deno.serve(
+      { hostname: "127.0.0.1", port: 0, onListen() {} },
+      (request) => box.aws!.#handle(request),
+    );
+    box.aws = new LocalAws(state, server, options);
+    return Promise.resolve(box.aws);
+  }
+
+  /** The endpoint's clock: the expiry of issued credentials follows it. */
+  get clock(): LocalClock {
+    return this.#state.clock;
+  }
+
+  /** Add an IAM user with static keys (random unless given) and return its credentials. */
+  addUser(options: {
+    userName: string;
+    accountId?: string;
+    accessKeyId?: string;
+    secretAccessKey?: string;
+  }): LocalCredentials {
+    return credentialsOf(this.#state.addUser(options));
+  }
+
+  /**
+   * Add base credentials that are themselves an assumed-role session (as SSO or a
+   * `role_arn` profile gives), so that AssumeRole with them is role chaining. The role need
+   * not exist; its ARN is what trust policies may name.
+   */
+  addAssumedRoleCaller(options: {
+    roleName: string;
+    accountId?: string;
+    sessionName?: string;
+    durationSeconds?: number;
+  }): LocalCredentials {
+    const accountId = options.accountId ?? this.accountId;
+    const role = this.#state.findRole(accountId, options.roleName) ?? {
+      accountId,
+      roleName: options.roleName,
+      roleId: randomId("AROA"),
+      arn: `arn:aws:iam::${accountId}:role/${options.roleName}`,
+    };
+    const session = this.#state.issueSession(role, {
+      sessionName: options.sessionName ?? "base-session",
+      durationSeconds: options.durationSeconds ?? 3600,
+    });
+    return credentialsOf(session);
+  }
+
+  /**
+   * Add (or replace) a role. `trustPolicy` is a JSON string or object; by default any
+   * principal of the account may assume the role.
+   */
+  addRole(options: {
+    roleName: string;
+    accountId?: string;
+    maxSessionDuration?: number;
+    trustPolicy?: string | Record<string, unknown>;
+    path?: string;
+    description?: string;
+  }): LocalRole {
+    const trust = options.trustPolicy;
+    return roleOf(this.#state.addRole({
+      ...options,
+      accountId: options.accountId ?? this.accountId,
+      trustPolicy: typeof trust === "object" ? JSON.stringify(trust) : trust,
+    }));
+  }
+
+  /** A copy of the role of that name (in the default account unless told), if it exists. */
+  role(roleName: string, accountId: string = this.accountId): LocalRole | undefined {
+    const role = this.#state.findRole(accountId, roleName);
+    return role === undefined ? undefined : roleOf(role);
+  }
+
+  /** Every assumed-role session the endpoint knows, AssumeRole's and the test's. */
+  sessions(): SessionIdentity[] {
+    return [...this.#state.identities.values()].filter((i): i is SessionIdentity =>
+      i.kind === "session"
+    );
+  }
+
+  /**
+   * Make the next `times` (default 1) authenticated calls of `action` (or of any action,
+   * with `"*"`) fail with the AWS error `code`, e.g. `failNext("AssumeRole", "Throttling",
+   * { times: 3 })`. Known codes get AWS's status and message.
+   */
+  failNext(action: string, code: string, options: FailNextOptions = {}): void {
+    this.#faults.push({
+      action,
+      code,
+      message: options.message,
+      status: options.status,
+      remaining: options.times ?? 1,
+    });
+  }
+
+  /**
+   * Deny `action` (`"GetRole"`, `"iam:GetRole"`, `"iam:*"` or `"*"`) to `who` (an access key
+   * id, a caller ARN or, for sessions, their role ARN; everyone when left out) with AWS's
+   * AccessDenied, until the returned function is called.
+   */
+  deny(action: string, who?: string): () => void {
+    const denial = { action, who };
+    this.#denials.push(denial);
+    return () => {
+      const index = this.#denials.indexOf(denial);
+      if (index >= 0) this.#denials.splice(index, 1);
+    };
+  }
+
+  /** Every secret the endpoint knows: base secrets, issued secrets and session tokens. */
+  issuedSecrets(): string[] {
+    return this.#state.secrets();
+  }
+
+  /**
+   * Environment variables that point the AWS SDK and CLI at this endpoint with `credentials`
+   * (the default user unless given): `AWS_ENDPOINT_URL_STS`, `AWS_ENDPOINT_URL_IAM`, the keys
+   * (and `AWS_SESSION_TOKEN` for a session), `AWS_REGION` and `AWS_DEFAULT_REGION` (the AWS
+   * CLI v1 reads only the latter).
+   */
+  env(credentials: LocalCredentials = this.defaultUser): Record<string, string> {
+    const env: Record<string, string> = {
+      AWS_ENDPOINT_URL_STS: this.url,
+      AWS_ENDPOINT_URL_IAM: this.url,
+      AWS_ACCESS_KEY_ID: credentials.accessKeyId,
+      AWS_SECRET_ACCESS_KEY: credentials.secretAccessKey,
+      AWS_REGION: "us-east-1",
+      AWS_DEFAULT_REGION: "us-east-1",
+    };
+    if (credentials.sessionToken !== undefined) env.AWS_SESSION_TOKEN = credentials.sessionToken;
+    return env;
+  }
+
+  /** Stop serving and wait until the server is closed. Safe to call more than once. */
+  close(): Promise<void> {
+    this.#closing ??= this.#server.shutdown();
+    return this.#closing;
+  }
+
+  /** Close the endpoint at the end of an `await using` block. */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
+  }
+
+  async #handle(request: Request): Promise<Response> {
+    const requestId = crypto.randomUUID();
+    const url = new URL(request.url);
+    const body = new Uint8Array(await request.arrayBuffer());
+    const params: Record<string, string> = Object.fromEntries(url.searchParams);
+    if (request.method === "POST") {
+      Object.assign(
+        params,
+        Object.fromEntries(new URLSearchParams(new TextDecoder().decode(body))),
+      );
+    }
+    const record: RecordedRequest = {
+      service: serviceOfVersion(params.Version) ?? "sts",
+      action: params.Action ?? "",
+      params,
+      status: 200,
+      requestId,
+    };
+    this.requests.push(record);
+    let service: LocalAwsService = serviceOfVersion(params.Version) ?? "sts";
+    try {
+      const auth = parseAuthorization(request.headers.get("authorization"));
+      if (auth !== undefined) {
+        record.service = auth.service;
+        record.accessKeyId = auth.accessKeyId;
+        if (!isService(auth.service)) {
+          throw new AwsError(
+            "SignatureDoesNotMatch",
+            `Credential should be scoped to correct service: '${service}'. `,
+            403,
+          );
+        }
+        service = auth.service;
+      }
+      const caller = this.#authenticate(auth, { method: request.method, url, body, request });
+      record.callerArn = caller.arn;
+      const result = this.#dispatch(service, caller, params);
+      const xml = successXml(NAMESPACES[service], params.Action, result, requestId);
+      return this.#respond(200, xml, requestId);
+    } catch (error) {
+      const awsError = error instanceof AwsError
+        ? error
+        : new AwsError("InternalFailure", `An internal error occurred: ${error}`, 500);
+      record.status = awsError.status;
+      record.errorCode = awsError.code;
+      return this.#respond(
+        awsError.status,
+        errorXml(NAMESPACES[service], awsError, requestId),
+        requestId,
+      );
+    }
+  }
+
+  #respond(status: number, xml: string, requestId: string): Response {
+    return new Response(xml, {
+      status,
+      headers: { "content-type": "text/xml", "x-amzn-RequestId": requestId },
+    });
+  }
+
+  #authenticate(
+    auth: SigV4Authorization | undefined,
+    received: { method: string; url: URL; body: Uint8Array; request: Request },
+  ): Identity {
+    if (auth === undefined) {
+      throw new AwsError(
+        "MissingAuthenticationToken",
+        "Request is missing Authentication Token",
+        403,
+      );
+    }
+    const identity = this.#state.identities.get(auth.accessKeyId);
+    const token = received.request.headers.get("x-amz-security-token") ?? undefined;
+    const expectedToken = identity?.kind === "session" ? identity.sessionToken : undefined;
+    if (identity === undefined || token !== expectedToken) {
+      throw new AwsError(
+        "InvalidClientTokenId",
+        "The security token included in the request is invalid.",
+        403,
+      );
+    }
+    if (identity.kind === "session" && this.clock.now() >= identity.expiration) {
+      throw new AwsError(
+        "ExpiredToken",
+        "The security token included in the request is expired",
+        403,
+      );
+    }
+    if (this.#checkSkew) checkSkew(received.request.headers, new Date());
+    verifySignature(
+      {
+        method: received.method,
+        url: received.url,
+        headers: received.request.headers,
+        body: received.body,
+      },
+      auth,
+      identity.secretAccessKey,
+    );
+    return identity;
+  }
+
+  #dispatch(service: LocalAwsService, caller: Identity, params: Record<string, string>) {
+    const action = params.Action;
+    if (action === undefined || action === "") {
+      throw new AwsError("MissingAction", "Missing Action");
+    }
+    const handler = ACTIONS[service][action];
+    if (handler === undefined) {
+      const version = params.Version ?? VERSIONS[service];
+      throw new AwsError(
+        "InvalidAction",
+        `Could not find operation ${action} for version ${version}`,
+      );
+    }
+    const fault = this.#faults.find((f) =>
+      f.remaining > 0 && (f.action === action || f.action === "*")
+    );
+    if (fault !== undefined) {
+      fault.remaining--;
+      if (fault.remaining === 0) this.#faults.splice(this.#faults.indexOf(fault), 1);
+      const known = KNOWN_FAULTS[fault.code];
+      const message = fault.message ?? known?.message ??
+        (fault.code === "AccessDenied"
+          ? this.#deniedMessage(service, action, caller, params)
+          : fault.code);
+      throw new AwsError(fault.code, message, fault.status ?? known?.status ?? 400);
+    }
+    const denied = this.#denials.some((d) =>
+      [action, `${service}:${action}`, `${service}:*`, "*"].includes(d.action) &&
+      (d.who === undefined || d.who === caller.accessKeyId || d.who === caller.arn ||
+        (caller.kind === "session" && d.who === caller.roleArn))
+    );
+    if (denied) {
+      throw new AwsError("AccessDenied", this.#deniedMessage(service, action, caller, params), 403);
+    }
+    return handler({ state: this.#state, caller, params });
+  }
+
+  #deniedMessage(
+    service: LocalAwsService,
+    action: string,
+    caller: Identity,
+    params: Record<string, string>,
+  ): string {
+    if (service === "sts" && action === "AssumeRole") {
+      return assumeRoleDenied(caller.arn, params.RoleArn ?? "").message;
+    }
+    const verb = `${service}:${action}`;
+    if (service === "iam" && params.RoleName !== undefined) {
+      return `User: ${caller.arn} is not authorized to perform: ${verb} on resource: role ` +
+        `${params.RoleName} because no identity-based policy allows the ${verb} action`;
+    }
+    return `User: ${caller.arn} is not authorized to perform: ${verb} because no ` +
+      `identity-based policy allows the ${verb} action`;
+  }
+}
+
+/** Start a {@linkcode LocalAws} endpoint; the same as `LocalAws.start(options)`. */
+export function startLocalAws(options: LocalAwsOptions = {}): Promise<LocalAws> {
+  return LocalAws.start(options);
+}
+
+if (import.meta.main) {
+  const aws = await LocalAws.start();
+  const lines = Object.entries(aws.env()).map(([name, value]) => `export ${name}=${value}\n`);
+  lines.push(`# broker role: ${aws.brokerRoleArn} (MaxSessionDuration 3600); Ctrl-C stops\n`);
+  await Deno.stdout.write(new TextEncoder().encode(lines.join("")));
+  const stopped = Promise.withResolvers<void>();
+  const stop = () => stopped.resolve();
+  Deno.addSignalListener("SIGINT", stop);
+  Deno.addSignalListener("SIGTERM", stop);
+  await stopped.promise;
+  Deno.removeSignalListener("SIGINT", stop);
+  Deno.removeSignalListener("SIGTERM", stop);
+  await aws.close();
+}
