@@ -7,12 +7,13 @@
 
 import { CommanderError } from "@commander-js/extra-typings";
 import { buildProgram, type Cli } from "./lib/cli.ts";
+import { askToProceed } from "./lib/confirmation.ts";
 import { UserError } from "./lib/errors.ts";
 import { denoIo, type Io } from "./lib/io.ts";
 
 /** Runs the CLI with these arguments and returns the exit code. */
 export async function main(args: readonly string[], io: Io = denoIo()): Promise<number> {
-  const cli: Cli = { io, exitCode: 0 };
+  const cli: Cli = { io, exitCode: 0, now: () => new Date(), confirm: askToProceed };
   const program = buildProgram(cli);
   try {
     await program.parseAsync([...args], { from: "user" });

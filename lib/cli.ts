@@ -8,6 +8,8 @@
 import { Command, Option } from "@commander-js/extra-typings";
 import type { Io } from "./io.ts";
 import { VERSION } from "./version.ts";
+import { envCommand } from "./commands/env.ts";
+import { execCommand } from "./commands/exec.ts";
 import { policyCommand } from "./commands/policy.ts";
 import { servicesCommand } from "./commands/services.ts";
 
@@ -17,10 +19,14 @@ export interface Cli {
   io: Io;
   /** The exit code a command asks for when it succeeds (`exec` passes its child's here). */
   exitCode: number;
+  /** The clock. */
+  now: () => Date;
+  /** Asks the user `Proceed? [y/N]`; true means yes. */
+  confirm: () => Promise<boolean>;
 }
 
 /** Builds a command of the tree; each file under `lib/commands/` exports one. */
-export type CommandFactory = (cli: Cli) => Command<[], Record<string, unknown>>;
+export type CommandFactory = (cli: Cli) => Command<unknown[], Record<string, unknown>>;
 
 /**
  * The scope option shared by every command that grants: repeatable, each value possibly a
@@ -30,6 +36,48 @@ export function scopeOption(): Option<"-s, --scope <scopes>", undefined, string[
   return new Option("-s, --scope <scopes>", "service:level, repeatable or comma-separated")
     .argParser((value: string, previous: string[]) => [...previous, value])
     .default([] as string[], "none");
+}
+
+/** `-t, --ttl`: the session length. */
+export function ttlOption(): Option<"-t, --ttl <duration>"> {
+  return new Option(
+    "-t, --ttl <duration>",
+    "how long the credentials live: 15m to 12h (e.g. 1h30m)",
+  );
+}
+
+/** `--profile`: the AWS profile holding the base credentials. */
+export function profileOption(): Option<"--profile <name>"> {
+  return new Option(
+    "--profile <name>",
+    "AWS profile for the base credentials (default: SDK chain)",
+  );
+}
+
+/** `--region`: the region for STS and for the credentials. */
+export function regionOption(): Option<"--region <region>"> {
+  return new Option(
+    "--region <region>",
+    "AWS region (default: AWS_REGION, AWS_DEFAULT_REGION, the profile's, us-east-1)",
+  );
+}
+
+/** `--role-arn`: the broker role to assume. */
+export function roleArnOption(): Option<"--role-arn <arn>"> {
+  return new Option(
+    "--role-arn <arn>",
+    "broker role (default: TIMEBOUND_IAM_ROLE_ARN, else arn:aws:iam::<account>:role/timebound-iam-broker)",
+  );
+}
+
+/** `--dry-run`: show the summary and the policy, request nothing. */
+export function dryRunOption(): Option<"--dry-run"> {
+  return new Option("--dry-run", "show the summary and the session policy; request no credentials");
+}
+
+/** `--no-confirm`: skip the `Proceed? [y/N]` question. */
+export function noConfirmOption(): Option<"--no-confirm"> {
+  return new Option("--no-confirm", "do not ask before requesting (CI, self-wrapping scripts)");
 }
 
 /**
@@ -52,7 +100,7 @@ export function buildProgram(cli: Cli): Command<[], { debug?: true }> {
       writeOut: (text) => cli.io.stdout(text),
       writeErr: (text) => cli.io.stderr(text),
     });
-  for (const factory of [policyCommand, servicesCommand]) {
+  for (const factory of [execCommand, envCommand, policyCommand, servicesCommand]) {
     program.addCommand(factory(cli).copyInheritedSettings(program));
   }
   return program;

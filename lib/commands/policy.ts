@@ -9,7 +9,7 @@ import { type Cli, scopeOption } from "../cli.ts";
 import { prepareGrant } from "../grant_request.ts";
 
 /** Builds the `policy` command. */
-export function policyCommand(cli: Cli): Command<[], Record<string, unknown>> {
+export function policyCommand(cli: Cli): Command<unknown[], Record<string, unknown>> {
   return new Command("policy")
     .description("print the session policy JSON that the scopes produce (no AWS call)")
     .addOption(scopeOption())

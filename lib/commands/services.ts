@@ -9,7 +9,7 @@ import type { Cli } from "../cli.ts";
 import { findServices, loadCatalog } from "../catalog.ts";
 
 /** Builds the `services` command. */
-export function servicesCommand(cli: Cli): Command<[], Record<string, unknown>> {
+export function servicesCommand(cli: Cli): Command<unknown[], Record<string, unknown>> {
   return new Command("services")
     .description("list every AWS service a scope can name (IAM prefix, aliases, display name)")
     .argument("[query]", "show only services whose prefix, alias or name contains this")

@@ -1,0 +1,189 @@
+/**
+ * Turns what the AWS SDK throws into the sentence a user can act on: which limit, which
+ * credentials, what to run next. Messages never include secrets; the request id goes to the
+ * debug detail.
+ *
+ * @module
+ */
+
+import { RuntimeError, type UserError } from "./errors.ts";
+import { formatTtl } from "./ttl.ts";
+
+/** What was being done when the error happened, for the message. */
+export interface ErrorContext {
+  /** `GetCallerIdentity` or `AssumeRole`. */
+  operation: "GetCallerIdentity" | "AssumeRole";
+  /** The profile in use, if any. */
+  profile?: string;
+  /** The broker role's ARN (AssumeRole only). */
+  roleArn?: string;
+  /** The caller's ARN (AssumeRole only). */
+  callerArn?: string;
+  /** The requested session length (AssumeRole only). */
+  ttlSeconds?: number;
+  /** The STS endpoint in use, for network errors. */
+  endpoint?: string;
+}
+
+interface AwsLikeError {
+  name?: string;
+  message?: string;
+  code?: string;
+  Code?: string;
+  $metadata?: { requestId?: string; httpStatusCode?: number };
+  cause?: unknown;
+}
+
+const NETWORK_CODES = new Set([
+  "ECONNREFUSED",
+  "ECONNRESET",
+  "ENOTFOUND",
+  "EAI_AGAIN",
+  "ETIMEDOUT",
+  "EHOSTUNREACH",
+  "ENETUNREACH",
+]);
+
+/**
+ * Explains an error from the SDK as a {@linkcode UserError} with a hint. Errors it does not
+ * recognise are wrapped with their AWS code and first line.
+ */
+export function explainAwsError(error: unknown, context: ErrorContext): UserError {
+  const e = (error ?? {}) as AwsLikeError;
+  const code = e.name ?? e.Code ?? "";
+  const message = firstLine(e.message ?? String(error));
+  const requestId = e.$metadata?.requestId;
+  const options = { cause: error, detail: requestId ? `AWS request id ${requestId}` : undefined };
+  const profile = context.profile ? `profile "${context.profile}"` : "the default credentials";
+  const role = context.roleArn ?? "the broker role";
+  const ttl = context.ttlSeconds ? formatTtl(context.ttlSeconds) : "the TTL";
+
+  if (code === "CredentialsProviderError" || /Could not load credentials/i.test(message)) {
+    if (/SSO session .* expired|token .* expired|refresh.*token/i.test(message)) {
+      return new RuntimeError(`The SSO session of ${profile} has expired`, {
+        ...options,
+        hint: `run: aws sso login${context.profile ? ` --profile ${context.profile}` : ""}`,
+      });
+    }
+    return new RuntimeError(
+      context.profile
+        ? `No AWS credentials for profile "${context.profile}": ${message}`
+        : "No AWS credentials found: tried environment variables, the default profile, SSO, " +
+          "credential_process, web identity and container/instance roles",
+      { ...options, hint: "pass --profile NAME, or set up credentials with: aws configure" },
+    );
+  }
+  if (isNetworkError(e)) {
+    const where = context.endpoint ?? "AWS STS";
+    return new RuntimeError(`Could not reach ${where}: ${networkReason(e)}`, {
+      ...options,
+      hint: "check the network, --region, and AWS_ENDPOINT_URL_STS if you set it",
+    });
+  }
+  switch (code) {
+    case "InvalidClientTokenId":
+    case "UnrecognizedClientException":
+      return new RuntimeError(`AWS does not recognise the access key of ${profile}`, {
+        ...options,
+        hint: "the key was deleted or mistyped: check it with: aws sts get-caller-identity",
+      });
+    case "SignatureDoesNotMatch":
+      return new RuntimeError(`AWS rejected the secret key of ${profile} (SignatureDoesNotMatch)`, {
+        ...options,
+        hint: "the secret access key does not belong to that access key id; check it",
+      });
+    case "ExpiredToken":
+    case "ExpiredTokenException":
+    case "RequestExpired":
+      return new RuntimeError(`The base credentials of ${profile} have expired`, {
+        ...options,
+        hint: "refresh them (aws sso login, or new session credentials) and try again",
+      });
+    case "Throttling":
+    case "ThrottlingException":
+    case "RequestLimitExceeded":
+      return new RuntimeError(`AWS throttled ${context.operation} (${code}) after retries`, {
+        ...options,
+        hint: "wait a moment and try again",
+      });
+    case "PackedPolicyTooLarge":
+      return new RuntimeError(`AWS refused the session policy as too large: ${message}`, {
+        ...options,
+        hint: 'ask for fewer scopes; "timebound-iam policy -s …" shows the policy',
+      });
+    case "AccessDenied":
+    case "AccessDeniedException":
+      if (context.operation === "AssumeRole") {
+        return new RuntimeError(
+          `Access denied assuming ${role}: the role does not exist or its trust policy ` +
+            `does not allow ${context.callerArn ?? "the caller"}`,
+          {
+            ...options,
+            hint: "create or fix it with: timebound-iam setup aws (or pass --role-arn)",
+          },
+        );
+      }
+      return new RuntimeError(`Access denied calling ${context.operation}: ${message}`, options);
+    case "ValidationError":
+      return explainValidation(message, context, options, ttl);
+    case "RegionDisabledException":
+      return new RuntimeError(`STS is not activated in this region: ${message}`, {
+        ...options,
+        hint: "activate it in IAM account settings, or pass --region us-east-1",
+      });
+  }
+  return new RuntimeError(`${context.operation} failed${code ? ` (${code})` : ""}: ${message}`, {
+    ...options,
+    hint: "run again with --debug for details",
+  });
+}
+
+function explainValidation(
+  message: string,
+  context: ErrorContext,
+  options: { cause: unknown; detail?: string },
+  ttl: string,
+): UserError {
+  if (/role chaining/i.test(message)) {
+    return new RuntimeError(
+      `TTL ${ttl} is over AWS's 1h limit for role chaining: the base credentials are ` +
+        "themselves an assumed role (SSO or a role_arn profile)",
+      { ...options, hint: "use -t 1h or less, or base credentials of an IAM user" },
+    );
+  }
+  if (/MaxSessionDuration/i.test(message)) {
+    const name = context.roleArn?.split("/").pop() ?? "timebound-iam-broker";
+    const seconds = Math.max(3600, Math.min(43200, context.ttlSeconds ?? 3600));
+    return new RuntimeError(
+      `TTL ${ttl} is over the MaxSessionDuration of ${context.roleArn ?? "the broker role"}`,
+      {
+        ...options,
+        hint: `use a shorter -t, or raise it: aws iam update-role --role-name ${name} ` +
+          `--max-session-duration ${seconds}`,
+      },
+    );
+  }
+  return new RuntimeError(`AWS refused ${context.operation}: ${message}`, options);
+}
+
+function isNetworkError(e: AwsLikeError): boolean {
+  if (e.code && NETWORK_CODES.has(e.code)) return true;
+  if (e.name === "TimeoutError") return true;
+  const cause = e.cause as AwsLikeError | undefined;
+  if (cause?.code && NETWORK_CODES.has(cause.code)) return true;
+  return /connection refused|ECONNREFUSED|getaddrinfo|dns error|tcp connect error/i.test(
+    e.message ?? "",
+  );
+}
+
+function networkReason(e: AwsLikeError): string {
+  const code = e.code ?? (e.cause as AwsLikeError | undefined)?.code;
+  if (code === "ECONNREFUSED" || /refused/i.test(e.message ?? "")) return "connection refused";
+  if (code === "ENOTFOUND" || code === "EAI_AGAIN") return "host not found";
+  if (e.name === "TimeoutError" || code === "ETIMEDOUT") return "timed out";
+  return firstLine(e.message ?? code ?? "network error");
+}
+
+function firstLine(text: string): string {
+  return text.split("\n")[0].trim();
+}

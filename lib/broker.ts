@@ -1,0 +1,237 @@
+/**
+ * The broker: base credentials from the AWS SDK's provider chain, the caller's identity, and
+ * AssumeRole on the broker role with the session policy. Everything AWS says goes through
+ * `explainAwsError`, so callers only see sentences a user can act on.
+ *
+ * @module
+ */
+
+import type { STSClient } from "@aws-sdk/client-sts";
+import { explainAwsError } from "./aws_errors.ts";
+import type { SessionCredentials } from "./credential_env.ts";
+import { RuntimeError, UsageError } from "./errors.ts";
+import { formatTtl } from "./ttl.ts";
+
+/** The role name that `setup aws` creates and the broker assumes by default. */
+export const DEFAULT_ROLE_NAME = "timebound-iam-broker";
+/** AWS's cap on a session assumed with credentials that are themselves an assumed role. */
+export const ROLE_CHAINING_MAX_SECONDS = 3600;
+/** The region used when neither a flag, the environment nor the profile names one. */
+export const FALLBACK_REGION = "us-east-1";
+
+/** Where the broker gets its base credentials and which role it assumes. */
+export interface BrokerOptions {
+  /** The AWS profile for the base credentials (default: the SDK's default chain). */
+  profile?: string;
+  /** The region (`--region`); otherwise the environment, the profile, then `us-east-1`. */
+  region?: string;
+  /** The broker role's ARN; by default `arn:aws:iam::<account>:role/timebound-iam-broker`. */
+  roleArn?: string;
+  /** The environment to read `AWS_REGION` and friends from. */
+  env: Readonly<Record<string, string>>;
+  /** Creates the STS client; tests may hand in their own. */
+  createClient?: (config: { region: string; profile?: string }) => Promise<STSClient>;
+}
+
+/** The caller as STS sees it, and the role the broker will assume. */
+export interface BrokerContext {
+  /** The profile in use, if any. */
+  profile?: string;
+  /** The resolved region. */
+  region: string;
+  /** The AWS account of the base credentials. */
+  account: string;
+  /** The ARN of the base credentials' principal. */
+  callerArn: string;
+  /** Whether the base credentials are an assumed role, so AWS caps sessions at 1h. */
+  chained: boolean;
+  /** The broker role's ARN. */
+  roleArn: string;
+  /** The STS client holding the base credentials. */
+  client: STSClient;
+}
+
+/** A granted session: its credentials and where they came from. */
+export interface Grant {
+  /** The RoleSessionName, `timebound-iam-<uuid>`; also the session id. */
+  sessionName: string;
+  /** The broker role's ARN. */
+  roleArn: string;
+  /** The session's own ARN, `arn:aws:sts::<account>:assumed-role/<role>/<session>`. */
+  assumedRoleArn: string;
+  /** The region the credentials are meant for. */
+  region: string;
+  /** The temporary credentials. */
+  credentials: SessionCredentials;
+}
+
+const ROLE_ARN = /^arn:aws[a-z-]*:iam::\d{12}:role\/[\w+=,.@\/-]{1,512}$/;
+
+/**
+ * Resolves the region without network calls: `--region`, `AWS_REGION`, `AWS_DEFAULT_REGION`,
+ * the profile's `region` in the shared config file, then `us-east-1`.
+ */
+export async function resolveRegion(options: BrokerOptions): Promise<string> {
+  const fromEnv = options.region ?? options.env.AWS_REGION ?? options.env.AWS_DEFAULT_REGION;
+  if (fromEnv) return fromEnv;
+  const { loadSharedConfigFiles } = await import("@smithy/core/config");
+  const files = await loadSharedConfigFiles();
+  const profile = profileName(options);
+  return files.configFile?.[profile]?.region ?? FALLBACK_REGION;
+}
+
+/**
+ * Checks that a named profile exists in the shared config or credentials file, so a typo gets
+ * a clear error instead of a walk through every credential source.
+ */
+export async function checkProfile(profile: string): Promise<void> {
+  const { loadSharedConfigFiles } = await import("@smithy/core/config");
+  const files = await loadSharedConfigFiles();
+  const known = new Set([
+    ...Object.keys(files.configFile ?? {}),
+    ...Object.keys(files.credentialsFile ?? {}),
+  ]);
+  if (known.has(profile)) return;
+  const list = [...known].sort();
+  throw new RuntimeError(
+    `Unknown profile "${profile}": not in ~/.aws/config or ~/.aws/credentials`,
+    {
+      hint: list.length
+        ? `profiles found: ${list.join(", ")}`
+        : "create it with: aws configure --profile " + profile,
+    },
+  );
+}
+
+/**
+ * Finds the base credentials and who they belong to (`sts:GetCallerIdentity`), and resolves the
+ * broker role's ARN. No credentials are issued.
+ */
+export async function connectBroker(options: BrokerOptions): Promise<BrokerContext> {
+  if (options.roleArn !== undefined) checkRoleArn(options.roleArn);
+  if (options.profile) await checkProfile(options.profile);
+  const region = await resolveRegion(options);
+  const client = await (options.createClient ?? createStsClient)({
+    region,
+    profile: options.profile,
+  });
+  const { GetCallerIdentityCommand } = await import("@aws-sdk/client-sts");
+  let identity;
+  try {
+    identity = await client.send(new GetCallerIdentityCommand({}));
+  } catch (error) {
+    client.destroy();
+    throw explainAwsError(error, {
+      operation: "GetCallerIdentity",
+      profile: options.profile,
+      endpoint: stsEndpoint(region, options.env),
+    });
+  }
+  const callerArn = identity.Arn ?? "";
+  const account = identity.Account ?? "";
+  const partition = callerArn.split(":")[1] || "aws";
+  return {
+    profile: options.profile,
+    region,
+    account,
+    callerArn,
+    chained: /:assumed-role\//.test(callerArn),
+    roleArn: options.roleArn ?? `arn:${partition}:iam::${account}:role/${DEFAULT_ROLE_NAME}`,
+    client,
+  };
+}
+
+/**
+ * Assumes the broker role with the session policy for `ttlSeconds`. Role chaining's 1h cap is
+ * checked before the call; AWS's other refusals come back explained.
+ */
+export async function assumeBrokerRole(
+  broker: BrokerContext,
+  request: { policy: string; ttlSeconds: number; sessionName?: string },
+): Promise<Grant> {
+  if (broker.chained && request.ttlSeconds > ROLE_CHAINING_MAX_SECONDS) {
+    throw new RuntimeError(
+      `TTL ${formatTtl(request.ttlSeconds)} is over AWS's 1h limit for role chaining: the base ` +
+        `credentials (${broker.callerArn}) are themselves an assumed role`,
+      { hint: "use -t 1h or less, or base credentials of an IAM user" },
+    );
+  }
+  const sessionName = request.sessionName ?? newSessionName();
+  const { AssumeRoleCommand } = await import("@aws-sdk/client-sts");
+  let response;
+  try {
+    response = await broker.client.send(
+      new AssumeRoleCommand({
+        RoleArn: broker.roleArn,
+        RoleSessionName: sessionName,
+        DurationSeconds: request.ttlSeconds,
+        Policy: request.policy,
+      }),
+    );
+  } catch (error) {
+    throw explainAwsError(error, {
+      operation: "AssumeRole",
+      profile: broker.profile,
+      roleArn: broker.roleArn,
+      callerArn: broker.callerArn,
+      ttlSeconds: request.ttlSeconds,
+    });
+  }
+  const c = response.Credentials;
+  if (!c?.AccessKeyId || !c.SecretAccessKey || !c.SessionToken || !c.Expiration) {
+    throw new RuntimeError("AssumeRole returned no credentials");
+  }
+  return {
+    sessionName,
+    roleArn: broker.roleArn,
+    assumedRoleArn: response.AssumedRoleUser?.Arn ?? "",
+    region: broker.region,
+    credentials: {
+      accessKeyId: c.AccessKeyId,
+      secretAccessKey: c.SecretAccessKey,
+      sessionToken: c.SessionToken,
+      expiration: new Date(c.Expiration),
+    },
+  };
+}
+
+/**
+ * A fresh RoleSessionName: `timebound-iam-` and a random UUID (50 characters, within AWS's 64).
+ */
+export function newSessionName(): string {
+  return `timebound-iam-${crypto.randomUUID()}`;
+}
+
+/** Throws a usage error unless `arn` is an IAM role ARN. */
+export function checkRoleArn(arn: string): void {
+  if (!ROLE_ARN.test(arn)) {
+    throw new UsageError(`Invalid role ARN "${arn}": expected arn:aws:iam::ACCOUNT:role/NAME`);
+  }
+}
+
+function profileName(options: BrokerOptions): string {
+  return options.profile ?? options.env.AWS_PROFILE ?? options.env.AWS_DEFAULT_PROFILE ??
+    "default";
+}
+
+function stsEndpoint(region: string, env: Readonly<Record<string, string>>): string {
+  return env.AWS_ENDPOINT_URL_STS ?? env.AWS_ENDPOINT_URL ?? `https://sts.${region}.amazonaws.com`;
+}
+
+async function createStsClient(config: { region: string; profile?: string }): Promise<STSClient> {
+  const [{ STSClient }, { fromNodeProviderChain }] = await Promise.all([
+    import("@aws-sdk/client-sts"),
+    import("@aws-sdk/credential-providers"),
+  ]);
+  // The SDK warns on console about mixed credential sources; keep stderr for our own words.
+  const logger = { debug() {}, info() {}, warn() {}, error() {} };
+  return new STSClient({
+    region: config.region,
+    logger,
+    credentials: fromNodeProviderChain({
+      profile: config.profile,
+      logger,
+      clientConfig: { region: config.region },
+    }),
+  });
+}

@@ -1,0 +1,74 @@
+/**
+ * `timebound-iam env`: print the statements that put scoped, short-lived credentials into the
+ * calling shell (`eval "$(timebound-iam env …)"`), or that take them out again (`--unset`).
+ *
+ * @module
+ */
+
+import { Command, Option } from "@commander-js/extra-typings";
+import {
+  type Cli,
+  dryRunOption,
+  noConfirmOption,
+  profileOption,
+  regionOption,
+  roleArnOption,
+  scopeOption,
+  ttlOption,
+} from "../cli.ts";
+import { GRANT_VARIABLES, grantVariables, PROFILE_VARIABLES } from "../credential_env.ts";
+import { UsageError } from "../errors.ts";
+import { obtainGrant } from "../grant_flow.ts";
+import { parseShell, renderExports, renderUnsets, SHELLS } from "../shell_env.ts";
+
+/** Builds the `env` command. */
+export function envCommand(cli: Cli): Command<unknown[], Record<string, unknown>> {
+  return new Command("env")
+    .description("print export (or --unset) statements for temporary, scoped AWS credentials")
+    .addOption(scopeOption())
+    .addOption(ttlOption())
+    .addOption(profileOption())
+    .addOption(regionOption())
+    .addOption(roleArnOption())
+    .addOption(dryRunOption())
+    .addOption(noConfirmOption())
+    .addOption(
+      new Option("--shell <shell>", "syntax of the statements").choices(SHELLS).default("bash"),
+    )
+    .option("--unset", "print statements that remove the variables env sets (no AWS call)")
+    .addHelpText(
+      "after",
+      `
+Only statements go to standard output; the summary and the prompt go to standard error.
+
+Examples:
+  eval "$(timebound-iam env -s s3:ro -t 15m --no-confirm)"
+  eval "$(timebound-iam env --unset)"
+  timebound-iam env -s s3:ro -t 15m --shell fish | source
+  timebound-iam env -s s3:ro -t 15m --shell powershell | Invoke-Expression`,
+    )
+    .action(async (options) => {
+      const shell = parseShell(options.shell);
+      if (options.unset) {
+        if (options.scope.length || options.ttl) {
+          throw new UsageError("--unset takes no scope or TTL: it only prints unset statements");
+        }
+        cli.io.stdout(renderUnsets(GRANT_VARIABLES, shell));
+        return;
+      }
+      const grant = await obtainGrant(cli, options);
+      if (!grant) return;
+      const vars = grantVariables(grant.credentials, {
+        region: grant.region,
+        sessionName: grant.sessionName,
+      });
+      // A profile in the shell would win over the exported keys in the AWS SDK for JavaScript.
+      const profiles = PROFILE_VARIABLES.filter((name) => cli.io.env[name]);
+      if (profiles.length) {
+        cli.io.stderr(`note: also unsetting ${profiles.join(" and ")} so the keys take effect\n`);
+      }
+      cli.io.stdout(
+        (profiles.length ? renderUnsets(profiles, shell) : "") + renderExports(vars, shell),
+      );
+    });
+}

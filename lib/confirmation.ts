@@ -1,0 +1,87 @@
+/**
+ * The summary shown before credentials are requested, and the `Proceed? [y/N]` question. Both go
+ * to standard error, so standard output stays for the child or for `eval`.
+ *
+ * @module
+ */
+
+import type { Catalog } from "./catalog.ts";
+import type { GrantRequest } from "./grant_request.ts";
+import type { Scope } from "./scope.ts";
+import { formatTtl } from "./ttl.ts";
+
+/** What the summary says about the caller and the role; `undefined` fields are unknown. */
+export interface SummaryFacts {
+  /** The grant request. */
+  request: GrantRequest;
+  /** The catalog, for service display names. */
+  catalog: Catalog;
+  /** The profile, or undefined for the default chain. */
+  profile?: string;
+  /** The AWS account, when known. */
+  account?: string;
+  /** The caller's ARN, when known. */
+  callerArn?: string;
+  /** The broker role's ARN, when known. */
+  roleArn?: string;
+  /** The region. */
+  region?: string;
+  /** Why the account and role are unknown (a dry run without base credentials). */
+  unknownBecause?: string;
+  /** The command `exec` will run. */
+  command?: readonly string[];
+  /** The current time (for the absolute expiry). */
+  now: Date;
+}
+
+/**
+ * Renders the request summary: account, caller, role, profile, region, TTL with the absolute
+ * expiry, each scope with what it allows, and the command.
+ */
+export function renderSummary(facts: SummaryFacts): string {
+  const { request } = facts;
+  const unknown = facts.unknownBecause ? `unknown (${facts.unknownBecause})` : "unknown";
+  const expiry = new Date(facts.now.getTime() + request.ttlSeconds * 1000);
+  const rows: Array<[string, string]> = [
+    ["account", facts.account ?? unknown],
+    ["caller", facts.callerArn ?? unknown],
+    ["role", facts.roleArn ?? unknown],
+    ["profile", facts.profile ?? "(default credential chain)"],
+    ["region", facts.region ?? unknown],
+    ["ttl", `${formatTtl(request.ttlSeconds)}, until ${expiry.toISOString()}`],
+  ];
+  const width = Math.max(...request.policy.parts.map(({ scope }) => scopeLabel(scope).length));
+  request.policy.parts.forEach(({ scope, actions }, i) => {
+    const name = facts.catalog.lookup(scope.service)?.name ?? scope.service;
+    const what = scope.level === "full"
+      ? `every ${name} action (${scope.service}:*)`
+      : `${name}, Read and List actions only (${actions.length} pattern${
+        actions.length === 1 ? "" : "s"
+      })`;
+    rows.push([i === 0 ? "scopes" : "", `${scopeLabel(scope).padEnd(width)}  ${what}`]);
+  });
+  if (facts.command) rows.push(["command", facts.command.join(" ")]);
+  const lines = rows.map(([label, value]) => `  ${label.padEnd(8)} ${value}`);
+  return `timebound-iam will request temporary AWS credentials:\n${lines.join("\n")}\n`;
+}
+
+function scopeLabel(scope: Scope): string {
+  return `${scope.service}:${scope.level}`;
+}
+
+/**
+ * Asks `Proceed? [y/N]` on the terminal (through `@inquirer/prompts`, written to standard
+ * error). Resolves to false on "no", on Enter, and on Ctrl-C.
+ */
+export async function askToProceed(): Promise<boolean> {
+  const [{ confirm }, process] = await Promise.all([
+    import("@inquirer/prompts"),
+    import("node:process"),
+  ]);
+  try {
+    return await confirm({ message: "Proceed?", default: false }, { output: process.stderr });
+  } catch (error) {
+    if ((error as Error).name === "ExitPromptError") return false;
+    throw error;
+  }
+}

@@ -1,0 +1,99 @@
+/**
+ * The environment variables that carry a grant: what `exec` gives its child, what `env` exports
+ * and what an MCP env file holds, and which inherited variables must go so that nothing
+ * bypasses the scoping.
+ *
+ * @module
+ */
+
+/** The credentials of one session, as STS returned them. */
+export interface SessionCredentials {
+  /** The temporary access key id (`ASIA…`). */
+  accessKeyId: string;
+  /** The secret access key. Never printed or logged. */
+  secretAccessKey: string;
+  /** The session token. Never printed or logged. */
+  sessionToken: string;
+  /** When AWS stops accepting them. */
+  expiration: Date;
+}
+
+/** The variable that names the timebound-iam session a process runs under. */
+export const SESSION_MARKER = "TIMEBOUND_IAM_SESSION";
+
+/**
+ * Every variable that `exec` and `env` set, in the order they are written.
+ */
+export const GRANT_VARIABLES: readonly string[] = [
+  "AWS_ACCESS_KEY_ID",
+  "AWS_SECRET_ACCESS_KEY",
+  "AWS_SESSION_TOKEN",
+  "AWS_CREDENTIAL_EXPIRATION",
+  "AWS_REGION",
+  "AWS_DEFAULT_REGION",
+  SESSION_MARKER,
+];
+
+/** The profile variables, which the AWS SDK for JavaScript prefers over keys. */
+export const PROFILE_VARIABLES: readonly string[] = ["AWS_PROFILE", "AWS_DEFAULT_PROFILE"];
+
+/**
+ * Inherited variables removed from a child's environment: other credentials, and the profile
+ * variables, because the AWS SDK for JavaScript prefers a profile over keys in the environment
+ * and would silently use the unscoped profile.
+ */
+export const SHADOWING_VARIABLES: readonly string[] = [
+  "AWS_ACCESS_KEY_ID",
+  "AWS_SECRET_ACCESS_KEY",
+  "AWS_SESSION_TOKEN",
+  "AWS_SECURITY_TOKEN",
+  "AWS_CREDENTIAL_EXPIRATION",
+  ...PROFILE_VARIABLES,
+];
+
+/**
+ * The variables that hand a session to a process.
+ *
+ * @example
+ * ```ts
+ * import { grantVariables } from "./credential_env.ts";
+ * const vars = grantVariables({
+ *   accessKeyId: "ASIAEXAMPLE", secretAccessKey: "secret", sessionToken: "token",
+ *   expiration: new Date("2030-01-01T00:00:00Z"),
+ * }, { region: "eu-west-1", sessionName: "timebound-iam-1" });
+ * console.assert(vars.AWS_DEFAULT_REGION === "eu-west-1");
+ * ```
+ */
+export function grantVariables(
+  credentials: SessionCredentials,
+  options: { region: string; sessionName: string },
+): Record<string, string> {
+  return {
+    AWS_ACCESS_KEY_ID: credentials.accessKeyId,
+    AWS_SECRET_ACCESS_KEY: credentials.secretAccessKey,
+    AWS_SESSION_TOKEN: credentials.sessionToken,
+    AWS_CREDENTIAL_EXPIRATION: credentials.expiration.toISOString(),
+    AWS_REGION: options.region,
+    AWS_DEFAULT_REGION: options.region,
+    [SESSION_MARKER]: options.sessionName,
+  };
+}
+
+/**
+ * A child's environment: the parent's, minus the shadowing variables, plus the grant's.
+ *
+ * @example
+ * ```ts
+ * import { childEnvironment } from "./credential_env.ts";
+ * const env = childEnvironment({ AWS_PROFILE: "prod", PATH: "/bin" }, { AWS_ACCESS_KEY_ID: "ASIA" });
+ * console.assert(!("AWS_PROFILE" in env) && env.PATH === "/bin");
+ * ```
+ */
+export function childEnvironment(
+  parent: Readonly<Record<string, string>>,
+  grant: Readonly<Record<string, string>>,
+): Record<string, string> {
+  const env = { ...parent };
+  for (const name of SHADOWING_VARIABLES) delete env[name];
+  return { ...env, ...grant };
+}

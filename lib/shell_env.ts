@@ -1,0 +1,85 @@
+/**
+ * Shell statements that set or unset variables, quoted so that `eval` (or `source`, or
+ * `Invoke-Expression`) sees each value as one literal string whatever it contains.
+ *
+ * @module
+ */
+
+import { UsageError } from "./errors.ts";
+
+/** The shells `env` writes for. `sh` covers bash, zsh, dash and ksh. */
+export type Shell = "sh" | "bash" | "zsh" | "fish" | "powershell";
+
+/** Every accepted `--shell` value. */
+export const SHELLS: readonly Shell[] = ["bash", "zsh", "sh", "fish", "powershell"];
+
+/**
+ * Parses a `--shell` value (`pwsh` is accepted for PowerShell).
+ *
+ * @example
+ * ```ts
+ * import { parseShell } from "./shell_env.ts";
+ * console.assert(parseShell("pwsh") === "powershell");
+ * ```
+ */
+export function parseShell(text: string): Shell {
+  const name = text.trim().toLowerCase();
+  if (name === "pwsh") return "powershell";
+  if ((SHELLS as readonly string[]).includes(name)) return name as Shell;
+  throw new UsageError(`Unknown shell "${text}": use ${SHELLS.join(", ")}`);
+}
+
+/**
+ * Statements that set each variable, one per line.
+ *
+ * @example
+ * ```ts
+ * import { renderExports } from "./shell_env.ts";
+ * console.assert(renderExports({ A: "it's" }, "bash") === "export A='it'\\''s'\n");
+ * ```
+ */
+export function renderExports(vars: Readonly<Record<string, string>>, shell: Shell): string {
+  return Object.entries(vars).map(([name, value]) => {
+    switch (shell) {
+      case "fish":
+        return `set -gx ${name} ${fishQuote(value)};`;
+      case "powershell":
+        return `$Env:${name} = ${powershellQuote(value)}`;
+      default:
+        return `export ${name}=${shQuote(value)}`;
+    }
+  }).map((line) => `${line}\n`).join("");
+}
+
+/**
+ * Statements that remove each variable; removing one that is not set is not an error.
+ *
+ * @example
+ * ```ts
+ * import { renderUnsets } from "./shell_env.ts";
+ * console.assert(renderUnsets(["A", "B"], "zsh") === "unset A B\n");
+ * ```
+ */
+export function renderUnsets(names: readonly string[], shell: Shell): string {
+  switch (shell) {
+    case "fish":
+      return names.map((name) => `set -e ${name};\n`).join("");
+    case "powershell":
+      return names.map((name) => `Remove-Item Env:${name} -ErrorAction SilentlyContinue\n`)
+        .join("");
+    default:
+      return `unset ${names.join(" ")}\n`;
+  }
+}
+
+function shQuote(value: string): string {
+  return `'${value.replaceAll("'", `'\\''`)}'`;
+}
+
+function fishQuote(value: string): string {
+  return `'${value.replaceAll("\\", "\\\\").replaceAll("'", "\\'")}'`;
+}
+
+function powershellQuote(value: string): string {
+  return `'${value.replace(/['\u2018\u2019\u201a\u201b]/g, "$&$&")}'`;
+}
