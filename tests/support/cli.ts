@@ -1,0 +1,103 @@
+/**
+ * Runs the real CLI as a subprocess, exactly as the compiled binary runs: `deno run` with the
+ * `cli` permission set from deno.json (the one `deno compile` uses) and `--no-prompt`, in a
+ * clean environment with a private HOME, so the host's ~/.aws never leaks into a test.
+ *
+ * @module
+ */
+
+const ROOT = new URL("../../", import.meta.url);
+const MAIN = new URL("main.ts", ROOT).pathname;
+
+/** What a CLI run produced. */
+export interface CliResult {
+  /** The exit code. */
+  code: number;
+  /** Standard output, decoded. */
+  stdout: string;
+  /** Standard error, decoded. */
+  stderr: string;
+}
+
+/** Options of {@linkcode runCli}. */
+export interface RunOptions {
+  /** Variables added to the clean base environment (see {@linkcode baseEnv}). */
+  env?: Record<string, string>;
+  /** Text written to standard input (closed after). Without it, stdin is /dev/null. */
+  stdin?: string;
+  /** The working directory. */
+  cwd?: string;
+}
+
+let denoDir: Promise<string> | undefined;
+
+/** The Deno cache directory of this machine, so the child finds the npm packages offline. */
+export function cacheDir(): Promise<string> {
+  denoDir ??= (async () => {
+    const out = await new Deno.Command(Deno.execPath(), { args: ["info", "--json"] }).output();
+    return JSON.parse(new TextDecoder().decode(out.stdout)).denoDir as string;
+  })();
+  return denoDir;
+}
+
+/**
+ * A clean environment for the CLI: PATH, a private HOME holding empty AWS config files, the
+ * Deno cache, and instance metadata disabled so the SDK never calls a non-loopback address.
+ */
+export async function baseEnv(home: string): Promise<Record<string, string>> {
+  await Deno.mkdir(`${home}/.aws`, { recursive: true });
+  for (const file of ["config", "credentials"]) {
+    await Deno.writeTextFile(`${home}/.aws/${file}`, "", { append: true });
+  }
+  return {
+    PATH: Deno.env.get("PATH") ?? "/usr/bin:/bin",
+    HOME: home,
+    USERPROFILE: home,
+    DENO_DIR: await cacheDir(),
+    DENO_NO_UPDATE_CHECK: "1",
+    NO_COLOR: "1",
+    AWS_CONFIG_FILE: `${home}/.aws/config`,
+    AWS_SHARED_CREDENTIALS_FILE: `${home}/.aws/credentials`,
+    AWS_EC2_METADATA_DISABLED: "true",
+    AWS_PAGER: "",
+    TMPDIR: Deno.env.get("TMPDIR") ?? "/tmp",
+  };
+}
+
+/** The argument list that starts the CLI: `deno run -q -P=cli --no-prompt main.ts …`. */
+export function cliCommand(args: readonly string[]): [string, string[]] {
+  return [Deno.execPath(), ["run", "-q", "-P=cli", "--no-prompt", MAIN, ...args]];
+}
+
+/**
+ * Runs `timebound-iam ARGS` to completion in a fresh private HOME (or `env.HOME` if given).
+ */
+export async function runCli(
+  args: readonly string[],
+  options: RunOptions = {},
+): Promise<CliResult> {
+  const home = options.env?.HOME ?? await Deno.makeTempDir({ prefix: "tbi-home-" });
+  const env = { ...await baseEnv(home), ...options.env };
+  const [command, fullArgs] = cliCommand(args);
+  const child = new Deno.Command(command, {
+    args: fullArgs,
+    env,
+    clearEnv: true,
+    cwd: options.cwd,
+    stdin: options.stdin === undefined ? "null" : "piped",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  if (options.stdin !== undefined) {
+    const writer = child.stdin.getWriter();
+    await writer.write(new TextEncoder().encode(options.stdin));
+    await writer.close();
+  }
+  const output = await child.output();
+  const decoder = new TextDecoder();
+  return {
+    code: output.code,
+    stdout: decoder.decode(output.stdout),
+    stderr: decoder.decode(output.stderr),
+  };
+}
