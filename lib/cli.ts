@@ -8,6 +8,7 @@
 import { Command, Option } from "@commander-js/extra-typings";
 import type { Io } from "./io.ts";
 import { VERSION } from "./version.ts";
+import { completionsCommand } from "./commands/completions.ts";
 import { envCommand } from "./commands/env.ts";
 import { execCommand } from "./commands/exec.ts";
 import { policyCommand } from "./commands/policy.ts";
@@ -100,7 +101,9 @@ export function buildProgram(cli: Cli): Command<[], { debug?: true }> {
       writeOut: (text) => cli.io.stdout(text),
       writeErr: (text) => cli.io.stderr(text),
     });
-  for (const factory of [execCommand, envCommand, policyCommand, servicesCommand]) {
+  for (
+    const factory of [execCommand, envCommand, policyCommand, servicesCommand, completionsCommand]
+  ) {
     program.addCommand(factory(cli).copyInheritedSettings(program));
   }
   return program;
