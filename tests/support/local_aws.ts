@@ -592,13 +592,14 @@ export function startLocalAws(options: LocalAwsOptions = {}): Promise<LocalAws> 
 
 if (import.meta.main) {
   const aws = await LocalAws.start();
-  const lines = Object.entries(aws.env()).map(([name, value]) => `export ${name}=${value}\n`);
-  lines.push(`# broker role: ${aws.brokerRoleArn} (MaxSessionDuration 3600); Ctrl-C stops\n`);
-  await Deno.stdout.write(new TextEncoder().encode(lines.join("")));
+  // Listen before printing: whoever reads the lines may signal at once.
   const stopped = Promise.withResolvers<void>();
   const stop = () => stopped.resolve();
   Deno.addSignalListener("SIGINT", stop);
   Deno.addSignalListener("SIGTERM", stop);
+  const lines = Object.entries(aws.env()).map(([name, value]) => `export ${name}=${value}\n`);
+  lines.push(`# broker role: ${aws.brokerRoleArn} (MaxSessionDuration 3600); Ctrl-C stops\n`);
+  await Deno.stdout.write(new TextEncoder().encode(lines.join("")));
   await stopped.promise;
   Deno.removeSignalListener("SIGINT", stop);
   Deno.removeSignalListener("SIGTERM", stop);
