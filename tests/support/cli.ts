@@ -76,8 +76,20 @@ export async function runCli(
   args: readonly string[],
   options: RunOptions = {},
 ): Promise<CliResult> {
+  const ownHome = options.env?.HOME === undefined;
   const home = options.env?.HOME ?? await Deno.makeTempDir({ prefix: "tbi-home-" });
-  const env = { ...await baseEnv(home), ...options.env };
+  try {
+    return await runIn(args, { ...await baseEnv(home), ...options.env }, options);
+  } finally {
+    if (ownHome) await Deno.remove(home, { recursive: true });
+  }
+}
+
+async function runIn(
+  args: readonly string[],
+  env: Record<string, string>,
+  options: RunOptions,
+): Promise<CliResult> {
   const [command, fullArgs] = cliCommand(args);
   const child = new Deno.Command(command, {
     args: fullArgs,

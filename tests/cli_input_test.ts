@@ -1,0 +1,97 @@
+// Bad input through the real CLI, with the compile permission set: one line naming the problem
+// (and at most a hint line), nothing on stdout, exit code 2. No AWS endpoint is needed: every
+// case is refused before any call.
+import assert from "node:assert/strict";
+import { runCli } from "./support/cli.ts";
+
+const CASES: Array<[string, string[], RegExp]> = [
+  ["-s s3ro", ["-s", "s3ro"], /Invalid scope "s3ro": expected service:level/],
+  ["-s :ro", ["-s", ":ro"], /Invalid scope ":ro": missing service/],
+  ["-s s3:", ["-s", "s3:"], /Missing level in "s3:"/],
+  ["-s s3:admin", ["-s", "s3:admin"], /Unknown level "admin".*ro, read_only, readonly or full/],
+  ["-s s4:ro", ["-s", "s4:ro"], /Unknown service "s4"/],
+  ["-t 5m", ["-s", "s3:ro", "-t", "5m"], /TTL "5m" is too short: the minimum is 15m/],
+  ["-t 13h", ["-s", "s3:ro", "-t", "13h"], /TTL "13h" is too long: the maximum is 12h/],
+  ["-t 15", ["-s", "s3:ro", "-t", "15"], /Invalid TTL "15": a unit is required/],
+  ["-t soon", ["-s", "s3:ro", "-t", "soon"], /Invalid TTL "soon"/],
+  ["no -s", ["-t", "15m"], /No scope given: pass -s SERVICE:LEVEL/],
+];
+
+const COMMANDS: Array<[string, string[], string[]]> = [
+  ["policy", ["policy"], []],
+  ["exec", ["exec", "--no-confirm"], ["--", "true"]],
+  ["env", ["env", "--no-confirm"], []],
+];
+
+function assertOneError(result: { code: number; stdout: string; stderr: string }, message: RegExp) {
+  assert.equal(result.code, 2, result.stderr);
+  assert.equal(result.stdout, "");
+  const lines = result.stderr.trimEnd().split("\n");
+  assert.ok(lines.length <= 2, `more than an error and a hint:\n${result.stderr}`);
+  assert.match(lines[0], /^error: /);
+  assert.match(lines[0], message);
+  if (lines[1]) assert.match(lines[1], /^hint: /);
+}
+
+for (const [name, before, after] of COMMANDS) {
+  Deno.test(`${name} refuses bad input with one line and exit code 2`, async (t) => {
+    for (const [label, args, message] of CASES) {
+      await t.step(label, async () => {
+        const ttl = args.includes("-t") || name === "policy" ? [] : ["-t", "15m"];
+        assertOneError(await runCli([...before, ...args, ...ttl, ...after]), message);
+      });
+    }
+    if (name !== "policy") {
+      await t.step("no -t", async () => {
+        assertOneError(await runCli([...before, "-s", "s3:ro", ...after]), /No TTL given: pass -t/);
+      });
+    }
+  });
+}
+
+Deno.test("an unknown service suggests the closest names", async () => {
+  const result = await runCli(["policy", "-s", "dynamodbb:ro"]);
+  assert.equal(result.code, 2);
+  assert.match(result.stderr, /^error: Unknown service "dynamodbb"\nhint: did you mean dynamodb/);
+});
+
+Deno.test("an unknown flag is a usage error", async () => {
+  const result = await runCli(["policy", "--scopes", "s3:ro"]);
+  assert.equal(result.code, 2);
+  assert.match(result.stderr, /^error: unknown option '--scopes'/);
+});
+
+Deno.test("policy prints the session policy JSON on stdout", async () => {
+  const result = await runCli(["policy", "-s", "s3:ro", "-s", "dynamodb:full"]);
+  assert.equal(result.code, 0, result.stderr);
+  assert.equal(result.stderr, "");
+  assert.deepEqual(JSON.parse(result.stdout), {
+    Version: "2012-10-17",
+    Statement: [{
+      Effect: "Allow",
+      Action: ["s3:Allow*", "s3:Describe*", "s3:Get*", "s3:List*", "dynamodb:*"],
+      Resource: "*",
+    }],
+  });
+});
+
+Deno.test("--version and --help work on every command", async (t) => {
+  const version =
+    JSON.parse(await Deno.readTextFile(new URL("../deno.json", import.meta.url))).version;
+  await t.step("--version", async () => {
+    const result = await runCli(["--version"]);
+    assert.equal(result.code, 0);
+    assert.equal(result.stdout.trim(), version);
+  });
+  const root = await runCli(["--help"]);
+  assert.equal(root.code, 0);
+  const commands = [...root.stdout.matchAll(/^  ([a-z]+) /gm)].map((m) => m[1]);
+  assert.ok(commands.includes("exec") && commands.includes("env") && commands.includes("policy"));
+  for (const command of commands) {
+    await t.step(`${command} --help`, async () => {
+      const result = await runCli([command, "--help"]);
+      assert.equal(result.code, 0, result.stderr);
+      assert.match(result.stdout, new RegExp(`^Usage: timebound-iam ${command}`));
+    });
+  }
+});

@@ -1,0 +1,104 @@
+import assert from "node:assert/strict";
+import { UsageError } from "../lib/errors.ts";
+import { mergeScopes, parseLevel, parseScopes } from "../lib/scope.ts";
+import { formatTtl, parseTtl } from "../lib/ttl.ts";
+
+Deno.test("parseScopes() treats repeated flags and comma lists alike", () => {
+  assert.deepEqual(parseScopes(["s3:ro,dynamodb:full"]), parseScopes(["s3:ro", "dynamodb:full"]));
+  assert.deepEqual(parseScopes([" S3 : RO "]), [{ service: "s3", level: "ro" }]);
+});
+
+Deno.test("parseLevel() accepts every spelling in any case", async (t) => {
+  for (
+    const [text, level] of [["ro", "ro"], ["READ_ONLY", "ro"], ["ReadOnly", "ro"], ["Full", "full"]]
+  ) {
+    await t.step(text, () => assert.equal(parseLevel(text), level));
+  }
+});
+
+Deno.test("parseScopes() rejects malformed scopes with the problem named", async (t) => {
+  const cases: Array<[string, RegExp]> = [
+    ["s3ro", /^Invalid scope "s3ro": expected service:level \(e\.g\. s3:ro\)$/],
+    [":ro", /^Invalid scope ":ro": missing service/],
+    ["s3:", /^Missing level in "s3:": use ro, read_only, readonly or full$/],
+    ["s3:admin", /^Unknown level "admin" in "s3:admin": use ro, read_only, readonly or full$/],
+    ["s3:ro,,ec2:ro", /empty item between commas/],
+    ["s 3:ro", /is not a service name/],
+  ];
+  for (const [input, message] of cases) {
+    await t.step(input, () => {
+      assert.throws(
+        () => parseScopes([input]),
+        (e) => e instanceof UsageError && message.test(e.message),
+      );
+    });
+  }
+  await t.step("no scope", () => assert.throws(() => parseScopes([]), /No scope given/));
+});
+
+Deno.test("mergeScopes() keeps the first position and the widest level", () => {
+  assert.deepEqual(
+    mergeScopes([
+      { service: "s3", level: "ro" },
+      { service: "ec2", level: "full" },
+      { service: "s3", level: "full" },
+      { service: "ec2", level: "ro" },
+    ]),
+    [{ service: "s3", level: "full" }, { service: "ec2", level: "full" }],
+  );
+});
+
+Deno.test("parseTtl() reads h, m and s and their combinations", async (t) => {
+  for (
+    const [text, seconds] of [
+      ["15m", 900],
+      ["1h", 3600],
+      ["1h30m", 5400],
+      ["4h", 14400],
+      ["12h", 43200],
+      ["900s", 900],
+      ["1H", 3600],
+    ] as const
+  ) {
+    await t.step(text, () => assert.equal(parseTtl(text), seconds));
+  }
+  await t.step("90s is read, then refused by the 15m bound", () => {
+    assert.equal(parseTtl("90s", { min: 60 }), 90);
+    assert.throws(() => parseTtl("90s"), /TTL "90s" is too short: the minimum is 15m/);
+  });
+});
+
+Deno.test("parseTtl() refuses what AWS would, saying the bound", async (t) => {
+  const cases: Array<[string, RegExp]> = [
+    ["5m", /^TTL "5m" is too short: the minimum is 15m/],
+    ["13h", /^TTL "13h" is too long: the maximum is 12h/],
+    ["15", /^Invalid TTL "15": a unit is required$/],
+    ["soon", /^Invalid TTL "soon": use a duration like 15m, 1h or 1h30m$/],
+    ["", /^Invalid TTL ""/],
+    ["1m1h", /^Invalid TTL "1m1h"/],
+  ];
+  for (const [input, message] of cases) {
+    await t.step(JSON.stringify(input), () => {
+      assert.throws(
+        () => parseTtl(input),
+        (e) => e instanceof UsageError && message.test(e.message),
+      );
+    });
+  }
+  await t.step("a bare number hints the minutes", () => {
+    assert.throws(
+      () => parseTtl("15"),
+      (e) => e instanceof UsageError && /did you mean 15m\?/.test(e.hint ?? ""),
+    );
+  });
+  await t.step("a caller's bound names its reason", () => {
+    assert.throws(
+      () => parseTtl("2h", { max: 3600, maxReason: "serve --max-ttl" }),
+      /too long: the maximum is 1h \(serve --max-ttl\)/,
+    );
+  });
+});
+
+Deno.test("formatTtl() writes compact durations", () => {
+  assert.deepEqual([900, 3600, 5400, 45, 0].map(formatTtl), ["15m", "1h", "1h30m", "45s", "0s"]);
+});

@@ -1,0 +1,120 @@
+import assert from "node:assert/strict";
+import { type Catalog, loadCatalog, READ_ACCESS_LEVELS } from "../lib/catalog.ts";
+import { UsageError } from "../lib/errors.ts";
+import { prepareGrant } from "../lib/grant_request.ts";
+import {
+  buildSessionPolicy,
+  compactActions,
+  MAX_POLICY_CHARS,
+  scopeActions,
+} from "../lib/session_policy.ts";
+
+const catalog: Catalog = await loadCatalog();
+
+/** IAM's action matching: `*` is any run of characters, and case does not matter. */
+function matches(pattern: string, action: string): boolean {
+  const regex = new RegExp(
+    `^${pattern.split("*").map((part) => part.replace(/[.+?^${}()|[\]\\]/g, "\\$&")).join(".*")}$`,
+    "i",
+  );
+  return regex.test(action);
+}
+
+function expand(patterns: readonly string[], actions: readonly string[]): Set<string> {
+  return new Set(actions.filter((action) => patterns.some((p) => matches(p, action))));
+}
+
+Deno.test("every service's ro policy expands to exactly its Read and List actions", async () => {
+  assert.ok(catalog.services.length > 400, `only ${catalog.services.length} services`);
+  const failures: string[] = [];
+  for (const service of catalog.services) {
+    const actions = await catalog.actions(service.prefix);
+    const names = actions.map((a) => `${service.prefix}:${a.name}`);
+    const read = new Set(
+      actions.filter((a) => READ_ACCESS_LEVELS.has(a.accessLevel))
+        .map((a) => `${service.prefix}:${a.name}`),
+    );
+    const patterns = await scopeActions({ service: service.prefix, level: "ro" }, catalog);
+    const granted = expand(patterns, names);
+    const extra = [...granted].filter((a) => !read.has(a));
+    const missing = [...read].filter((a) => !granted.has(a));
+    if (extra.length || missing.length) {
+      failures.push(`${service.prefix}: extra ${extra.join(" ")} missing ${missing.join(" ")}`);
+    }
+    const full = await buildSessionPolicy([{ service: service.prefix, level: "full" }], catalog);
+    assert.deepEqual(full.document.Statement[0].Action, [`${service.prefix}:*`]);
+    assert.equal(expand([`${service.prefix}:*`], names).size, names.length);
+  }
+  assert.deepEqual(failures, []);
+});
+
+Deno.test("compactActions() writes a wildcard only where no other action matches", async (t) => {
+  await t.step("a whole-word prefix shared only by allowed actions", () => {
+    assert.deepEqual(compactActions(["GetObject", "GetBucket"], ["PutObject"]), ["Get*"]);
+  });
+  await t.step("a prefix that a denied action shares is split further", () => {
+    assert.deepEqual(
+      compactActions(["GetObject", "GetObjectAcl", "GetBucket"], ["GetObjectRetention2"]),
+      ["GetBucket", "GetObject", "GetObjectAcl"],
+    );
+  });
+  await t.step("matching ignores case, as IAM does", () => {
+    assert.deepEqual(compactActions(["ListThings"], ["listthingsdelete"]), ["ListThings"]);
+  });
+  await t.step("covered patterns are dropped", () => {
+    assert.deepEqual(
+      compactActions(["ListThing", "ListThings", "ListThingsOther"], ["Put"]),
+      ["List*"],
+    );
+  });
+});
+
+Deno.test("ten common read-only scopes fit AWS's policy limit", async () => {
+  const request = await prepareGrant({
+    scopes: [
+      "s3:ro,ec2:ro,dynamodb:ro,lambda:ro,sqs:ro,sns:ro,iam:ro,cloudfront:ro,logs:ro,cloudwatch:ro",
+    ],
+    ttl: "15m",
+  }, { catalog });
+  assert.ok(request.policy.packed.length <= MAX_POLICY_CHARS, `${request.policy.packed.length}`);
+  assert.equal(request.scopes.length, 10);
+});
+
+Deno.test("a policy over the limit is refused naming the heaviest scopes", async () => {
+  const error = await prepareGrant({ scopes: ["glue:ro,quicksight:ro,iot:ro"], ttl: "15m" }, {
+    catalog,
+  }).then(() => undefined, (e) => e);
+  assert.ok(error instanceof UsageError);
+  assert.match(error.message, /^Session policy is [\d,]+ characters, over AWS's limit of 2,048/);
+  assert.match(error.message, /glue:ro \([\d,]+\), quicksight:ro \([\d,]+\), iot:ro/);
+});
+
+Deno.test("prepareGrant() resolves aliases and merges duplicates, full winning", async () => {
+  const request = await prepareGrant({
+    scopes: ["cloudwatch-logs:ro,s3:ro", "S3:FULL", "logs:readonly"],
+    ttl: "1h",
+  }, { catalog });
+  assert.deepEqual(request.scopes, [
+    { service: "logs", level: "ro" },
+    { service: "s3", level: "full" },
+  ]);
+  assert.equal(request.ttlSeconds, 3600);
+  assert.ok(request.policy.document.Statement[0].Action.includes("s3:*"));
+});
+
+Deno.test("every alias of product.md names a real IAM prefix", () => {
+  const expected: Record<string, string> = {
+    "cloudwatch-logs": "logs",
+    stepfunctions: "states",
+    eventbridge: "events",
+    elb: "elasticloadbalancing",
+    cognito: "cognito-idp",
+    opensearch: "es",
+    elasticsearch: "es",
+    waf: "wafv2",
+    emr: "elasticmapreduce",
+  };
+  for (const [alias, prefix] of Object.entries(expected)) {
+    assert.equal(catalog.lookup(alias)?.prefix, prefix, alias);
+  }
+});
