@@ -49,13 +49,14 @@ const EMPTY_SHA256 = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b78
 export function parseAuthorization(header: string | null): SigV4Authorization | undefined {
   if (header === null || header.trim() === "") return undefined;
   const [algorithm, ...rest] = header.trim().split(/\s+/);
-  if (algorithm !== ALGORITHM) {
-    throw new AwsError(
+  const incomplete = () =>
+    new AwsError(
       "IncompleteSignature",
-      `Authorization header requires existence of either a 'X-Amz-Date' or a 'Date' header. ` +
+      "Authorization header requires 'Credential', 'Signature' and 'SignedHeaders' parameters " +
+        `with a credential scope of the form KEY/DATE/REGION/SERVICE/aws4_request. ` +
         `Authorization=${algorithm}`,
     );
-  }
+  if (algorithm !== ALGORITHM) throw incomplete();
   const fields = new Map<string, string>();
   for (const part of rest.join("").split(",")) {
     const eq = part.indexOf("=");
@@ -69,11 +70,7 @@ export function parseAuthorization(header: string | null): SigV4Authorization | 
     credential === undefined || signedHeaders === undefined || signature === undefined ||
     scope.length !== 5 || scope[4] !== "aws4_request"
   ) {
-    throw new AwsError(
-      "IncompleteSignature",
-      `Authorization header requires 'Credential', 'Signature' and 'SignedHeaders' parameters ` +
-        `with a credential scope of the form KEY/DATE/REGION/SERVICE/aws4_request`,
-    );
+    throw incomplete();
   }
   const [accessKeyId, date, region, service] = scope;
   return {
