@@ -12,6 +12,7 @@ import { completionsCommand } from "./commands/completions.ts";
 import { envCommand } from "./commands/env.ts";
 import { execCommand } from "./commands/exec.ts";
 import { policyCommand } from "./commands/policy.ts";
+import { serveCommand } from "./commands/serve.ts";
 import { servicesCommand } from "./commands/services.ts";
 
 /** What every command shares: the streams, and where it leaves its exit code. */
@@ -102,7 +103,14 @@ export function buildProgram(cli: Cli): Command<[], { debug?: true }> {
       writeErr: (text) => cli.io.stderr(text),
     });
   for (
-    const factory of [execCommand, envCommand, policyCommand, servicesCommand, completionsCommand]
+    const factory of [
+      execCommand,
+      envCommand,
+      policyCommand,
+      servicesCommand,
+      completionsCommand,
+      serveCommand,
+    ]
   ) {
     program.addCommand(factory(cli).copyInheritedSettings(program));
   }
