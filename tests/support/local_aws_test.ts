@@ -869,3 +869,52 @@ Deno.test("the local_aws.ts entry point prints export lines and stops on SIGTERM
   const stderr = await new Response(child.stderr).text();
   assert.equal(status.code, 0, stderr);
 });
+
+Deno.test("an SDK profile with role_arn gets a session that LocalAws treats as chaining", async () => {
+  await using aws = await LocalAws.start();
+  aws.addRole({ roleName: "long", maxSessionDuration: 43200 });
+  const dir = await Deno.makeTempDir({ prefix: "local_aws_profile_" });
+  try {
+    await Deno.writeTextFile(
+      `${dir}/credentials`,
+      `[base]\naws_access_key_id = ${aws.defaultUser.accessKeyId}\n` +
+        `aws_secret_access_key = ${aws.defaultUser.secretAccessKey}\n`,
+    );
+    await Deno.writeTextFile(
+      `${dir}/config`,
+      `[profile chained]\nrole_arn = ${BROKER}\nsource_profile = base\nregion = us-east-1\n`,
+    );
+    const { fromIni } = await import("@aws-sdk/credential-providers");
+    const provider = fromIni({
+      profile: "chained",
+      filepath: `${dir}/credentials`,
+      configFilepath: `${dir}/config`,
+      clientConfig: { endpoint: aws.url, region: "us-east-1" },
+    });
+    const client = new STSClient({
+      region: "us-east-1",
+      endpoint: aws.url,
+      credentials: provider,
+      maxAttempts: 1,
+    });
+    try {
+      const me = await client.send(new GetCallerIdentityCommand({}));
+      assert.match(me.Arn!, /^arn:aws:sts::123456789012:assumed-role\/timebound-iam-broker\//);
+      await rejectsWith(
+        client.send(
+          new AssumeRoleCommand({
+            RoleArn: `arn:aws:iam::${ACCOUNT}:role/long`,
+            RoleSessionName: "chained",
+            DurationSeconds: 7200,
+          }),
+        ),
+        "ValidationError",
+        { message: /1 hour session limit for roles assumed by role chaining/ },
+      );
+    } finally {
+      client.destroy();
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
