@@ -1,0 +1,351 @@
+// exec end to end: the real CLI (compile permission set) against the local STS endpoint, with
+// the real AWS CLI as the child.
+import assert from "node:assert/strict";
+import { baseEnv, cliCommand, runCli } from "./support/cli.ts";
+import { LocalAws } from "./support/local_aws.ts";
+
+/** Runs `fn` with a local endpoint and a private HOME, and checks no secret reached stderr. */
+async function withAws(
+  fn: (aws: LocalAws, env: Record<string, string>, home: string) => Promise<string[]>,
+): Promise<void> {
+  const aws = await LocalAws.start();
+  const home = await Deno.makeTempDir({ prefix: "tbi-exec-" });
+  await baseEnv(home);
+  try {
+    const stderrs = await fn(aws, { HOME: home, ...aws.env() }, home);
+    for (const secret of aws.issuedSecrets()) {
+      for (const stderr of stderrs) assert.ok(!stderr.includes(secret), "a secret reached stderr");
+    }
+  } finally {
+    await aws.close();
+    await Deno.remove(home, { recursive: true });
+  }
+}
+
+function assumeRoleCalls(aws: LocalAws) {
+  return aws.requests.filter((r) => r.action === "AssumeRole");
+}
+
+Deno.test("exec runs the AWS CLI as the broker role with the scoped policy", async () => {
+  await withAws(async (aws, env) => {
+    const result = await runCli([
+      "exec",
+      "--no-confirm",
+      "-s",
+      "s3:ro",
+      "-t",
+      "15m",
+      "--",
+      "aws",
+      "--endpoint-url",
+      aws.url,
+      "sts",
+      "get-caller-identity",
+      "--output",
+      "json",
+    ], { env });
+    assert.equal(result.code, 0, result.stderr);
+    const identity = JSON.parse(result.stdout);
+    assert.match(
+      identity.Arn,
+      /^arn:aws:sts::123456789012:assumed-role\/timebound-iam-broker\/timebound-iam-[0-9a-f-]{36}$/,
+    );
+    const calls = assumeRoleCalls(aws);
+    assert.equal(calls.length, 1);
+    assert.equal(calls[0].params.DurationSeconds, "900");
+    assert.equal(calls[0].params.RoleArn, aws.brokerRoleArn);
+    const policy = await runCli(["policy", "-s", "s3:ro"]);
+    assert.equal(calls[0].params.Policy, JSON.stringify(JSON.parse(policy.stdout)));
+    assert.equal(identity.Arn.split("/").pop(), calls[0].params.RoleSessionName);
+    return [result.stderr];
+  });
+});
+
+Deno.test("the child sees the new credentials and none of the parent's", async () => {
+  await withAws(async (aws, env, home) => {
+    // The base credentials come from a profile, while the parent also has static keys: the
+    // SDK prefers the profile, so exec must remove both from the child.
+    const user = aws.defaultUser;
+    await Deno.writeTextFile(
+      `${home}/.aws/credentials`,
+      `[base]\naws_access_key_id = ${user.accessKeyId}\naws_secret_access_key = ${user.secretAccessKey}\n`,
+    );
+    const result = await runCli(["exec", "--no-confirm", "-s", "s3:ro", "-t", "15m", "--", "env"], {
+      env: {
+        ...env,
+        AWS_PROFILE: "base",
+        AWS_DEFAULT_PROFILE: "base",
+        AWS_ACCESS_KEY_ID: "AKIAPARENTPARENTPARE",
+        AWS_SECRET_ACCESS_KEY: "parent-secret",
+        AWS_SESSION_TOKEN: "parent-token",
+        AWS_REGION: "eu-west-1",
+      },
+    });
+    assert.equal(result.code, 0, result.stderr);
+    const childEnv = Object.fromEntries(
+      result.stdout.trim().split("\n").map((
+        line,
+      ) => [line.slice(0, line.indexOf("=")), line.slice(line.indexOf("=") + 1)]),
+    );
+    assert.equal(childEnv.AWS_PROFILE, undefined);
+    assert.equal(childEnv.AWS_DEFAULT_PROFILE, undefined);
+    assert.doesNotMatch(result.stdout, /parent-secret|parent-token|AKIAPARENT/);
+    const session = aws.sessions().at(-1)!;
+    assert.match(childEnv.AWS_ACCESS_KEY_ID, /^ASIA/);
+    assert.equal(childEnv.AWS_ACCESS_KEY_ID, session.accessKeyId);
+    assert.ok(aws.issuedSecrets().includes(childEnv.AWS_SECRET_ACCESS_KEY));
+    assert.ok(aws.issuedSecrets().includes(childEnv.AWS_SESSION_TOKEN));
+    const expiration = new Date(childEnv.AWS_CREDENTIAL_EXPIRATION).getTime();
+    assert.ok(Math.abs(expiration - (Date.now() + 900_000)) < 60_000);
+    assert.equal(childEnv.AWS_REGION, "eu-west-1");
+    assert.equal(childEnv.AWS_DEFAULT_REGION, "eu-west-1");
+    assert.equal(childEnv.TIMEBOUND_IAM_SESSION, session.sessionName);
+    assert.equal(assumeRoleCalls(aws)[0].accessKeyId, user.accessKeyId);
+    return [result.stderr];
+  });
+});
+
+Deno.test("exec passes the child's exit status through", async (t) => {
+  await withAws(async (_aws, env) => {
+    const stderrs: string[] = [];
+    const grant = ["exec", "--no-confirm", "-s", "s3:ro", "-t", "15m", "--"];
+    await t.step("exit 42", async () => {
+      const result = await runCli([...grant, "sh", "-c", "exit 42"], { env });
+      stderrs.push(result.stderr);
+      assert.equal(result.code, 42);
+      assert.equal(result.stderr, "");
+    });
+    await t.step("command not found: 127", async () => {
+      const result = await runCli([...grant, "no-such-cmd"], { env });
+      stderrs.push(result.stderr);
+      assert.equal(result.code, 127);
+      assert.match(result.stderr, /^error: Command not found: "no-such-cmd"\n/);
+    });
+    await t.step("not executable: 126", async () => {
+      const file = await Deno.makeTempFile({ suffix: ".sh" });
+      await Deno.writeTextFile(file, "#!/bin/sh\necho hi\n");
+      const result = await runCli([...grant, file], { env });
+      await Deno.remove(file);
+      stderrs.push(result.stderr);
+      assert.equal(result.code, 126);
+      assert.match(result.stderr, /^error: Command not executable: /);
+    });
+    await t.step("stdin reaches the child", async () => {
+      const result = await runCli([...grant, "cat"], { env, stdin: "hi\n" });
+      stderrs.push(result.stderr);
+      assert.equal(result.code, 0);
+      assert.equal(result.stdout, "hi\n");
+    });
+    return stderrs;
+  });
+});
+
+Deno.test("SIGTERM to exec reaches the child, and exec exits 143", async () => {
+  await withAws(async (_aws, env, home) => {
+    const [command, args] = cliCommand([
+      "exec",
+      "--no-confirm",
+      "-s",
+      "s3:ro",
+      "-t",
+      "15m",
+      "--",
+      "sh",
+      "-c",
+      'trap "echo got-term; exit 143" TERM; echo ready; while :; do sleep 0.05; done',
+    ]);
+    const child = new Deno.Command(command, {
+      args,
+      env: { ...await baseEnv(home), ...env },
+      clearEnv: true,
+      stdin: "null",
+      stdout: "piped",
+      stderr: "piped",
+    }).spawn();
+    const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+    let seen = "";
+    while (!seen.includes("ready")) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      seen += value;
+    }
+    child.kill("SIGTERM");
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      seen += value;
+    }
+    const status = await child.status;
+    const stderr = await new Response(child.stderr).text();
+    assert.match(seen, /ready\ngot-term\n/);
+    assert.equal(status.code, 143);
+    return [stderr];
+  });
+});
+
+Deno.test("the seed's self-wrapping deploy.sh works as documented", async () => {
+  await withAws(async (aws, env, home) => {
+    const user = aws.defaultUser;
+    await Deno.writeTextFile(
+      `${home}/.aws/credentials`,
+      `[prod]\naws_access_key_id = ${user.accessKeyId}\naws_secret_access_key = ${user.secretAccessKey}\n`,
+    );
+    const bin = `${home}/bin`;
+    await Deno.mkdir(bin);
+    const [deno, args] = cliCommand([]);
+    await Deno.writeTextFile(
+      `${bin}/timebound-iam`,
+      `#!/bin/sh\nexec '${deno}' ${args.map((a) => `'${a}'`).join(" ")} "$@"\n`,
+      { mode: 0o755 },
+    );
+    const script = `${home}/deploy.sh`;
+    await Deno.writeTextFile(
+      script,
+      `#!/bin/bash
+set -e
+# Self-wrap: if no session credentials, re-exec through timebound-iam
+if [ -z "$AWS_SESSION_TOKEN" ]; then
+exec timebound-iam exec \\
+-s s3:full,cloudfront:full \\
+-t 30m \\
+--profile prod \\
+--no-confirm \\
+-- "$0" "$@"
+fi
+# From here on, AWS credentials are in the environment
+echo "args: $*"
+aws --endpoint-url "$AWS_ENDPOINT_URL_STS" sts get-caller-identity --query Arn --output text
+`,
+      { mode: 0o755 },
+    );
+    const noKeys = { ...env };
+    delete noKeys.AWS_ACCESS_KEY_ID;
+    delete noKeys.AWS_SECRET_ACCESS_KEY;
+    const result = await runCli([], { env: noKeys }).then(() =>
+      new Deno.Command(script, {
+        args: ["--fast", "two words"],
+        env: {
+          ...noKeys,
+          PATH: `${bin}:${Deno.env.get("PATH")}`,
+          AWS_EC2_METADATA_DISABLED: "true",
+        },
+        stdin: "null",
+      }).output()
+    );
+    const stdout = new TextDecoder().decode(result.stdout);
+    const stderr = new TextDecoder().decode(result.stderr);
+    assert.equal(result.code, 0, stderr);
+    assert.match(
+      stdout,
+      /^args: --fast two words\narn:aws:sts::123456789012:assumed-role\/timebound-iam-broker\/timebound-iam-/,
+    );
+    const call = assumeRoleCalls(aws)[0];
+    assert.equal(call.params.DurationSeconds, "1800");
+    assert.deepEqual(JSON.parse(call.params.Policy).Statement[0].Action, ["s3:*", "cloudfront:*"]);
+    return [stderr];
+  });
+});
+
+Deno.test("--dry-run shows the summary and policy and requests nothing", async (t) => {
+  await withAws(async (aws, env) => {
+    const stderrs: string[] = [];
+    await t.step("with base credentials", async () => {
+      const result = await runCli([
+        "exec",
+        "--dry-run",
+        "-s",
+        "s3:ro,ec2:full",
+        "-t",
+        "1h",
+        "--",
+        "aws",
+        "s3",
+        "ls",
+      ], { env });
+      stderrs.push(result.stderr);
+      assert.equal(result.code, 0, result.stderr);
+      assert.equal(result.stdout, "");
+      assert.match(result.stderr, /account +123456789012/);
+      assert.match(result.stderr, /role +arn:aws:iam::123456789012:role\/timebound-iam-broker/);
+      assert.match(result.stderr, /ttl +1h, until \d{4}-\d\d-\d\dT/);
+      assert.match(result.stderr, /s3:ro +Amazon S3, Read and List actions only/);
+      assert.match(result.stderr, /ec2:full +every Amazon EC2 action \(ec2:\*\)/);
+      assert.match(result.stderr, /command +aws s3 ls/);
+      assert.match(result.stderr, /"ec2:\*"/);
+      assert.match(result.stderr, /dry run: no credentials were requested/);
+      assert.equal(assumeRoleCalls(aws).length, 0);
+    });
+    await t.step("without base credentials", async () => {
+      const noKeys = { ...env };
+      delete noKeys.AWS_ACCESS_KEY_ID;
+      delete noKeys.AWS_SECRET_ACCESS_KEY;
+      const result = await runCli(["env", "--dry-run", "-s", "s3:ro", "-t", "15m"], {
+        env: noKeys,
+      });
+      stderrs.push(result.stderr);
+      assert.equal(result.code, 0, result.stderr);
+      assert.equal(result.stdout, "");
+      assert.match(result.stderr, /account +unknown \(No AWS credentials found/);
+      assert.equal(assumeRoleCalls(aws).length, 0);
+    });
+    return stderrs;
+  });
+});
+
+Deno.test("without a terminal and without --no-confirm, exec refuses", async () => {
+  await withAws(async (aws, env) => {
+    const result = await runCli(["exec", "-s", "s3:ro", "-t", "15m", "--", "true"], { env });
+    assert.equal(result.code, 2);
+    assert.match(result.stderr, /^error: .*not a terminal\nhint: pass --no-confirm/);
+    assert.equal(aws.requests.length, 0);
+    return [result.stderr];
+  });
+});
+
+const hasScript =
+  (await new Deno.Command("sh", { args: ["-c", "command -v script"] }).output()).success;
+
+Deno.test({
+  name: "under a terminal, answering the prompt decides",
+  ignore: !hasScript,
+  fn: async (t) => {
+    await withAws(async (aws, env, home) => {
+      const stderrs: string[] = [];
+      const [deno, args] = cliCommand([
+        "exec",
+        "-s",
+        "s3:ro",
+        "-t",
+        "15m",
+        "--",
+        "sh",
+        "-c",
+        "echo child-$((1+1))",
+      ]);
+      const line = [deno, ...args].map((a) => `'${a}'`).join(" ");
+      for (const [answer, code, ran] of [["n", 1, false], ["y", 0, true]] as const) {
+        await t.step(`answer ${answer}`, async () => {
+          const child = new Deno.Command("script", {
+            args: ["-qfec", line, "/dev/null"],
+            env: { ...await baseEnv(home), ...env },
+            clearEnv: true,
+            stdin: "piped",
+            stdout: "piped",
+            stderr: "piped",
+          }).spawn();
+          const writer = child.stdin.getWriter();
+          await writer.write(new TextEncoder().encode(`${answer}\r`));
+          const output = await child.output().finally(() => writer.close().catch(() => {}));
+          const text = new TextDecoder().decode(output.stdout);
+          stderrs.push(text);
+          assert.equal(output.code, code, text);
+          assert.match(text, /Proceed\?/);
+          assert.equal(text.includes("child-2"), ran, JSON.stringify(text));
+          if (!ran) assert.match(text, /Declined: no credentials were requested/);
+        });
+      }
+      assert.equal(assumeRoleCalls(aws).length, 1);
+      return stderrs;
+    });
+  },
+});
