@@ -1,0 +1,344 @@
+/**
+ * The config file, `$XDG_CONFIG_HOME/timebound-iam/config.json` (or `~/.config/…`, or the path
+ * in `TIMEBOUND_IAM_CONFIG`): the broker role per AWS profile, a default region and the default
+ * `serve` guardrails. `setup aws --apply` writes it; every command reads it; flags and the
+ * environment win over it. A malformed file is an error that names the file and the field,
+ * never a silent fallback.
+ *
+ * @module
+ */
+
+import { checkRoleArn } from "./broker.ts";
+import { RuntimeError, UsageError } from "./errors.ts";
+import { parseScopes } from "./scope.ts";
+import { parseTtl } from "./ttl.ts";
+
+/** What the config file says for one AWS profile. */
+export interface ProfileConfig {
+  /** The broker role to assume with this profile's base credentials. */
+  roleArn?: string;
+  /** The region for this profile (over the file's top-level `region`). */
+  region?: string;
+}
+
+/** The default guardrails of `serve`, set by a human, never by the agent. */
+export interface ServeConfig {
+  /** The scopes an agent may ask for, e.g. `["s3:ro", "logs:ro"]`. */
+  allow?: string[];
+  /** The longest TTL an agent may ask for, e.g. `"1h"`. */
+  maxTtl?: string;
+  /** Whether each grant needs the human's approval (MCP elicitation). */
+  approval?: boolean;
+  /** Where the JSON-lines audit log goes. */
+  auditLog?: string;
+}
+
+/** The config file's content. Every field is optional; an empty object is a valid file. */
+export interface Config {
+  /** The default region when neither a flag nor the environment names one. */
+  region?: string;
+  /** Settings per AWS profile; `default` is the SDK's default chain. */
+  profiles?: Record<string, ProfileConfig>;
+  /** The default `serve` guardrails. */
+  serve?: ServeConfig;
+}
+
+/** A config file as read: where it is, whether it exists, and what it says. */
+export interface LoadedConfig {
+  /** The absolute path of the file. */
+  path: string;
+  /** Whether the file exists (a missing file is an empty config). */
+  exists: boolean;
+  /** The validated content. */
+  config: Config;
+}
+
+/** Where a resolved broker setting came from, for `doctor` and messages. */
+export type SettingSource = "flag" | "environment" | "config file" | "default";
+
+/** The broker settings after flags, environment and the config file are weighed. */
+export interface BrokerSettings {
+  /** The broker role's ARN, if anything names one (otherwise the broker's default applies). */
+  roleArn?: string;
+  /** Where `roleArn` came from; `default` when nothing names it. */
+  roleArnSource: SettingSource;
+  /** The region, when a flag, the environment or the config file names one. */
+  region?: string;
+  /** The config file that was read. */
+  file: LoadedConfig;
+}
+
+const REGION = /^[a-z]{2}(-[a-z]+)+-\d+$/;
+const TOP_FIELDS = ["region", "profiles", "serve"];
+const PROFILE_FIELDS = ["roleArn", "region"];
+const SERVE_FIELDS = ["allow", "maxTtl", "approval", "auditLog"];
+
+/**
+ * The config file's path: `TIMEBOUND_IAM_CONFIG`, else `$XDG_CONFIG_HOME/timebound-iam/
+ * config.json`, else `%APPDATA%\timebound-iam\config.json` on Windows, else
+ * `~/.config/timebound-iam/config.json`.
+ *
+ * @example
+ * ```ts
+ * import { configPath } from "./config.ts";
+ * const path = configPath({ XDG_CONFIG_HOME: "/x" }, { os: "linux" });
+ * console.assert(path === "/x/timebound-iam/config.json");
+ * ```
+ */
+export function configPath(
+  env: Readonly<Record<string, string>>,
+  options: { os?: string } = {},
+): string {
+  if (env.TIMEBOUND_IAM_CONFIG) return env.TIMEBOUND_IAM_CONFIG;
+  const os = options.os ?? Deno.build.os;
+  const sep = os === "windows" ? "\\" : "/";
+  if (env.XDG_CONFIG_HOME) return [env.XDG_CONFIG_HOME, "timebound-iam", "config.json"].join(sep);
+  if (os === "windows" && env.APPDATA) {
+    return [env.APPDATA, "timebound-iam", "config.json"].join(sep);
+  }
+  const home = env.HOME ?? env.USERPROFILE;
+  if (!home) {
+    throw new RuntimeError("Cannot find the config file: neither HOME nor XDG_CONFIG_HOME is set", {
+      hint: "set TIMEBOUND_IAM_CONFIG to the path of the config file",
+    });
+  }
+  return [home, ".config", "timebound-iam", "config.json"].join(sep);
+}
+
+/**
+ * The config profile that a command uses: `--profile`, else `AWS_PROFILE`, else
+ * `AWS_DEFAULT_PROFILE`, else `default` (as the SDK picks the profile).
+ */
+export function configProfileName(
+  profile: string | undefined,
+  env: Readonly<Record<string, string>>,
+): string {
+  return profile || env.AWS_PROFILE || env.AWS_DEFAULT_PROFILE || "default";
+}
+
+/**
+ * Reads and validates the config file. A missing file is an empty config; an unreadable or
+ * malformed one throws an error that names the file (and the field).
+ */
+export async function loadConfig(env: Readonly<Record<string, string>>): Promise<LoadedConfig> {
+  const path = configPath(env);
+  let text: string;
+  try {
+    text = await Deno.readTextFile(path);
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) return { path, exists: false, config: {} };
+    throw new RuntimeError(`Cannot read config file "${path}": ${(error as Error).message}`, {
+      cause: error,
+    });
+  }
+  return { path, exists: true, config: parseConfig(text, path) };
+}
+
+/**
+ * Parses and validates the config file's text. Errors name `path` and the offending field, e.g.
+ * `Invalid config file "/home/me/.config/timebound-iam/config.json": field "profiles.prod.roleArn": …`.
+ *
+ * @example
+ * ```ts
+ * import { parseConfig } from "./config.ts";
+ * const config = parseConfig('{"region": "eu-west-1"}', "config.json");
+ * console.assert(config.region === "eu-west-1");
+ * ```
+ */
+export function parseConfig(text: string, path: string): Config {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch (error) {
+    throw invalid(path, `not valid JSON: ${(error as Error).message}`);
+  }
+  const top = objectField(raw, "(top level)", path);
+  checkFields(top, TOP_FIELDS, "", path);
+  const config: Config = {};
+  if (top.region !== undefined) config.region = regionField(top.region, "region", path);
+  if (top.profiles !== undefined) {
+    const profiles = objectField(top.profiles, "profiles", path);
+    config.profiles = {};
+    for (const [name, value] of Object.entries(profiles)) {
+      const field = `profiles.${name}`;
+      const entry = objectField(value, field, path);
+      checkFields(entry, PROFILE_FIELDS, field, path);
+      const profile: ProfileConfig = {};
+      if (entry.roleArn !== undefined) {
+        const arn = stringField(entry.roleArn, `${field}.roleArn`, path);
+        try {
+          checkRoleArn(arn);
+        } catch {
+          throw invalid(
+            path,
+            `field "${field}.roleArn": "${arn}" is not a role ARN ` +
+              "(arn:aws:iam::ACCOUNT:role/NAME)",
+          );
+        }
+        profile.roleArn = arn;
+      }
+      if (entry.region !== undefined) {
+        profile.region = regionField(entry.region, `${field}.region`, path);
+      }
+      config.profiles[name] = profile;
+    }
+  }
+  if (top.serve !== undefined) config.serve = serveField(top.serve, path);
+  return config;
+}
+
+/**
+ * Weighs the broker settings: the flag, then the environment (`TIMEBOUND_IAM_ROLE_ARN`,
+ * `AWS_REGION`, `AWS_DEFAULT_REGION`), then the config file's entry for the profile (and its
+ * top-level region). A region left undefined falls through to the AWS profile's, in
+ * {@linkcode resolveRegion}.
+ */
+export async function resolveBrokerSettings(
+  flags: { profile?: string; region?: string; roleArn?: string },
+  env: Readonly<Record<string, string>>,
+): Promise<BrokerSettings> {
+  const file = await loadConfig(env);
+  const entry = file.config.profiles?.[configProfileName(flags.profile, env)];
+  const envRole = env.TIMEBOUND_IAM_ROLE_ARN || undefined;
+  const [roleArn, roleArnSource]: [string | undefined, SettingSource] = flags.roleArn
+    ? [flags.roleArn, "flag"]
+    : envRole
+    ? [envRole, "environment"]
+    : entry?.roleArn
+    ? [entry.roleArn, "config file"]
+    : [undefined, "default"];
+  const region = flags.region || env.AWS_REGION || env.AWS_DEFAULT_REGION ||
+    entry?.region || file.config.region || undefined;
+  return { roleArn, roleArnSource, region, file };
+}
+
+/**
+ * Returns a copy of `config` with the broker role (and region, when given) of one profile set,
+ * keeping every other entry.
+ */
+export function withBrokerRole(
+  config: Config,
+  profile: string,
+  settings: { roleArn: string; region?: string },
+): Config {
+  const previous = config.profiles?.[profile] ?? {};
+  const entry: ProfileConfig = { ...previous, roleArn: settings.roleArn };
+  if (settings.region) entry.region = settings.region;
+  return { ...config, profiles: { ...config.profiles, [profile]: entry } };
+}
+
+/**
+ * Writes the config file atomically with mode `0600`: a private temporary file in the same
+ * directory (created `0700` if missing), then a rename over the old one, so a reader never sees
+ * half a file.
+ */
+export async function saveConfig(path: string, config: Config): Promise<void> {
+  const dir = parentDir(path);
+  await Deno.mkdir(dir, { recursive: true, mode: 0o700 });
+  const temp = `${path}.${crypto.randomUUID()}.tmp`;
+  try {
+    await Deno.writeTextFile(temp, `${JSON.stringify(config, null, 2)}\n`, {
+      mode: 0o600,
+      createNew: true,
+    });
+    await Deno.rename(temp, path);
+  } catch (error) {
+    await Deno.remove(temp).catch(() => {});
+    throw new RuntimeError(`Cannot write config file "${path}": ${(error as Error).message}`, {
+      cause: error,
+    });
+  }
+}
+
+function parentDir(path: string): string {
+  const cut = Math.max(path.lastIndexOf("/"), path.lastIndexOf("\\"));
+  return cut > 0 ? path.slice(0, cut) : ".";
+}
+
+function invalid(path: string, detail: string): UsageError {
+  return new UsageError(`Invalid config file "${path}": ${detail}`, {
+    hint: "fix the file, or run: timebound-iam setup aws --apply (it rewrites the file)",
+  });
+}
+
+function objectField(value: unknown, field: string, path: string): Record<string, unknown> {
+  if (typeof value !== "object" || value === null || Array.isArray(value)) {
+    throw invalid(path, `field "${field}": expected an object, got ${describe(value)}`);
+  }
+  return value as Record<string, unknown>;
+}
+
+function stringField(value: unknown, field: string, path: string): string {
+  if (typeof value !== "string") {
+    throw invalid(path, `field "${field}": expected a string, got ${describe(value)}`);
+  }
+  return value;
+}
+
+function regionField(value: unknown, field: string, path: string): string {
+  const region = stringField(value, field, path);
+  if (!REGION.test(region)) {
+    throw invalid(path, `field "${field}": "${region}" is not an AWS region (e.g. eu-west-1)`);
+  }
+  return region;
+}
+
+function checkFields(
+  object: Record<string, unknown>,
+  known: readonly string[],
+  prefix: string,
+  path: string,
+): void {
+  for (const key of Object.keys(object)) {
+    if (!known.includes(key)) {
+      const field = prefix ? `${prefix}.${key}` : key;
+      throw invalid(path, `unknown field "${field}": expected ${known.join(", ")}`);
+    }
+  }
+}
+
+function serveField(value: unknown, path: string): ServeConfig {
+  const serve = objectField(value, "serve", path);
+  checkFields(serve, SERVE_FIELDS, "serve", path);
+  const out: ServeConfig = {};
+  if (serve.allow !== undefined) {
+    if (!Array.isArray(serve.allow)) {
+      throw invalid(path, `field "serve.allow": expected a list of scopes like ["s3:ro"]`);
+    }
+    out.allow = serve.allow.map((item, i) => {
+      const scope = stringField(item, `serve.allow[${i}]`, path);
+      try {
+        parseScopes([scope]);
+      } catch (error) {
+        throw invalid(path, `field "serve.allow[${i}]": ${(error as Error).message}`);
+      }
+      return scope;
+    });
+  }
+  if (serve.maxTtl !== undefined) {
+    const ttl = stringField(serve.maxTtl, "serve.maxTtl", path);
+    try {
+      parseTtl(ttl);
+    } catch (error) {
+      throw invalid(path, `field "serve.maxTtl": ${(error as Error).message}`);
+    }
+    out.maxTtl = ttl;
+  }
+  if (serve.approval !== undefined) {
+    if (typeof serve.approval !== "boolean") {
+      throw invalid(path, `field "serve.approval": expected true or false`);
+    }
+    out.approval = serve.approval;
+  }
+  if (serve.auditLog !== undefined) {
+    out.auditLog = stringField(serve.auditLog, "serve.auditLog", path);
+  }
+  return out;
+}
+
+function describe(value: unknown): string {
+  if (value === null) return "null";
+  if (Array.isArray(value)) return "a list";
+  if (typeof value === "string") return `"${value}"`;
+  return typeof value === "object" ? "an object" : String(value);
+}
