@@ -9,6 +9,7 @@ import { assumeBrokerRole, type BrokerContext, connectBroker, type Grant } from 
 import type { Cli } from "./cli.ts";
 import { renderSummary } from "./confirmation.ts";
 import { RuntimeError, UsageError, UserError } from "./errors.ts";
+import { resolveBrokerSettings } from "./config.ts";
 import { loadCatalog } from "./catalog.ts";
 import { prepareGrant } from "./grant_request.ts";
 
@@ -45,8 +46,9 @@ export async function obtainGrant(
       hint: "pass --no-confirm to proceed without asking (as in CI or a self-wrapping script)",
     });
   }
-  const roleArn = flags.roleArn ?? (cli.io.env.TIMEBOUND_IAM_ROLE_ARN || undefined);
-  const brokerOptions = { profile: flags.profile, region: flags.region, roleArn, env: cli.io.env };
+  // Flags, then the environment, then the config file written by `setup aws`.
+  const { roleArn, region } = await resolveBrokerSettings(flags, cli.io.env);
+  const brokerOptions = { profile: flags.profile, region, roleArn, env: cli.io.env };
   let broker: BrokerContext | undefined;
   let unknownBecause: string | undefined;
   try {
@@ -64,7 +66,7 @@ export async function obtainGrant(
         account: broker?.account,
         callerArn: broker?.callerArn,
         roleArn: broker?.roleArn ?? roleArn,
-        region: broker?.region ?? flags.region,
+        region: broker?.region ?? region,
         unknownBecause,
         command: options.command,
         now: cli.now(),
