@@ -19,7 +19,9 @@ export async function main(args: readonly string[], io: Io = denoIo()): Promise<
     await program.parseAsync([...args], { from: "user" });
     return cli.exitCode;
   } catch (error) {
-    const debug = io.env.TIMEBOUND_IAM_DEBUG === "1" || args.includes("--debug");
+    const end = args.indexOf("--");
+    const ours = end < 0 ? args : args.slice(0, end);
+    const debug = io.env.TIMEBOUND_IAM_DEBUG === "1" || ours.includes("--debug");
     return reportError(error, io, debug);
   }
 }

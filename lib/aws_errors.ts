@@ -50,7 +50,9 @@ const NETWORK_CODES = new Set([
  */
 export function explainAwsError(error: unknown, context: ErrorContext): UserError {
   const e = (error ?? {}) as AwsLikeError;
-  const code = e.name ?? e.Code ?? "";
+  // The SDK names modelled errors "<Code>Exception" (PackedPolicyTooLargeException) and others
+  // by their bare AWS code (ValidationError): compare bare codes.
+  const code = (e.name ?? e.Code ?? "").replace(/Exception$/, "");
   const message = firstLine(e.message ?? String(error));
   const requestId = e.$metadata?.requestId;
   const options = { cause: error, detail: requestId ? `AWS request id ${requestId}` : undefined };
@@ -82,7 +84,7 @@ export function explainAwsError(error: unknown, context: ErrorContext): UserErro
   }
   switch (code) {
     case "InvalidClientTokenId":
-    case "UnrecognizedClientException":
+    case "UnrecognizedClient":
       return new RuntimeError(`AWS does not recognise the access key of ${profile}`, {
         ...options,
         hint: "the key was deleted or mistyped: check it with: aws sts get-caller-identity",
@@ -93,14 +95,12 @@ export function explainAwsError(error: unknown, context: ErrorContext): UserErro
         hint: "the secret access key does not belong to that access key id; check it",
       });
     case "ExpiredToken":
-    case "ExpiredTokenException":
     case "RequestExpired":
       return new RuntimeError(`The base credentials of ${profile} have expired`, {
         ...options,
         hint: "refresh them (aws sso login, or new session credentials) and try again",
       });
     case "Throttling":
-    case "ThrottlingException":
     case "RequestLimitExceeded":
       return new RuntimeError(`AWS throttled ${context.operation} (${code}) after retries`, {
         ...options,
@@ -112,7 +112,6 @@ export function explainAwsError(error: unknown, context: ErrorContext): UserErro
         hint: 'ask for fewer scopes; "timebound-iam policy -s …" shows the policy',
       });
     case "AccessDenied":
-    case "AccessDeniedException":
       if (context.operation === "AssumeRole") {
         return new RuntimeError(
           `Access denied assuming ${role}: the role does not exist or its trust policy ` +
@@ -126,7 +125,7 @@ export function explainAwsError(error: unknown, context: ErrorContext): UserErro
       return new RuntimeError(`Access denied calling ${context.operation}: ${message}`, options);
     case "ValidationError":
       return explainValidation(message, context, options, ttl);
-    case "RegionDisabledException":
+    case "RegionDisabled":
       return new RuntimeError(`STS is not activated in this region: ${message}`, {
         ...options,
         hint: "activate it in IAM account settings, or pass --region us-east-1",

@@ -102,17 +102,18 @@ export function buildProgram(cli: Cli): Command<[], { debug?: true }> {
       writeOut: (text) => cli.io.stdout(text),
       writeErr: (text) => cli.io.stderr(text),
     });
-  for (
-    const factory of [
-      execCommand,
-      envCommand,
-      policyCommand,
-      servicesCommand,
-      completionsCommand,
-      serveCommand,
-    ]
-  ) {
-    program.addCommand(factory(cli).copyInheritedSettings(program));
+  const factories: CommandFactory[] = [
+    execCommand,
+    envCommand,
+    policyCommand,
+    servicesCommand,
+    completionsCommand,
+    serveCommand,
+  ];
+  for (const factory of factories) {
+    // --debug is read by main.ts; every command accepts it so it may stand anywhere.
+    const command = factory(cli).option("--debug", "show AWS request ids and stack traces");
+    program.addCommand(command.copyInheritedSettings(program));
   }
   return program;
 }

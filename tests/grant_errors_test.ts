@@ -1,0 +1,185 @@
+// The errors a user will meet, each produced by telling the local endpoint to fail: one line,
+// a hint, exit code 1, no stack trace, and no secret anywhere on stderr.
+import assert from "node:assert/strict";
+import { runCli, type RunOptions } from "./support/cli.ts";
+import { LocalAws } from "./support/local_aws.ts";
+
+interface Case {
+  name: string;
+  /** Prepares the endpoint; returns extra CLI arguments and environment. */
+  arrange: (
+    aws: LocalAws,
+    home: string,
+  ) => Promise<{ args?: string[]; env?: Record<string, string> }>;
+  error: RegExp;
+  hint: RegExp;
+  /** Whether the request must not reach AssumeRole. */
+  noAssumeRole?: boolean;
+}
+
+const noKeys = (aws: LocalAws) => {
+  const env = aws.env();
+  delete env.AWS_ACCESS_KEY_ID;
+  delete env.AWS_SECRET_ACCESS_KEY;
+  return env;
+};
+
+const CASES: Case[] = [
+  {
+    name: "no base credentials",
+    arrange: (aws) => Promise.resolve({ env: noKeys(aws) }),
+    error: /^No AWS credentials found: tried environment variables, the default profile/,
+    hint: /--profile NAME/,
+    noAssumeRole: true,
+  },
+  {
+    name: "unknown profile",
+    arrange: (aws, home) =>
+      Deno.writeTextFile(`${home}/.aws/config`, "[profile dev]\nregion = eu-west-1\n").then(() => ({
+        args: ["--profile", "prod"],
+        env: noKeys(aws),
+      })),
+    error: /^Unknown profile "prod": not in ~\/\.aws\/config or ~\/\.aws\/credentials$/,
+    hint: /profiles found: dev/,
+    noAssumeRole: true,
+  },
+  {
+    name: "AccessDenied on AssumeRole",
+    arrange: (aws) => Promise.resolve(aws.failNext("AssumeRole", "AccessDenied")).then(() => ({})),
+    error:
+      /^Access denied assuming arn:aws:iam::123456789012:role\/timebound-iam-broker: the role does not exist or its trust policy does not allow arn:aws:iam::123456789012:user\/developer$/,
+    hint: /timebound-iam setup aws/,
+  },
+  {
+    name: "a role that does not exist",
+    arrange: () =>
+      Promise.resolve({ args: ["--role-arn", "arn:aws:iam::123456789012:role/missing"] }),
+    error: /^Access denied assuming arn:aws:iam::123456789012:role\/missing/,
+    hint: /setup aws/,
+  },
+  {
+    name: "TTL above the role's MaxSessionDuration",
+    arrange: () => Promise.resolve({ args: ["-t", "2h"] }),
+    error:
+      /^TTL 2h is over the MaxSessionDuration of arn:aws:iam::123456789012:role\/timebound-iam-broker$/,
+    hint: /aws iam update-role --role-name timebound-iam-broker --max-session-duration 7200/,
+  },
+  {
+    name: "role chaining over 1h",
+    arrange: (aws) => {
+      aws.addRole({ roleName: "timebound-iam-broker", maxSessionDuration: 43200 });
+      const sso = aws.addAssumedRoleCaller({ roleName: "AWSReservedSSO_Dev" });
+      return Promise.resolve({ args: ["-t", "2h"], env: aws.env(sso) });
+    },
+    error:
+      /^TTL 2h is over AWS's 1h limit for role chaining: the base credentials \(arn:aws:sts::123456789012:assumed-role\/AWSReservedSSO_Dev\/.*\) are themselves an assumed role$/,
+    hint: /use -t 1h or less/,
+    noAssumeRole: true,
+  },
+  {
+    name: "PackedPolicyTooLarge",
+    arrange: (aws) =>
+      Promise.resolve(aws.failNext("AssumeRole", "PackedPolicyTooLarge")).then(() => ({})),
+    error: /^AWS refused the session policy as too large: /,
+    hint: /ask for fewer scopes/,
+  },
+  {
+    name: "expired base credentials",
+    arrange: (aws) =>
+      Promise.resolve(aws.failNext("GetCallerIdentity", "ExpiredToken")).then(() => ({})),
+    error: /^The base credentials of the default credentials have expired$/,
+    hint: /refresh them/,
+    noAssumeRole: true,
+  },
+  {
+    name: "an access key AWS does not know",
+    arrange: (aws) =>
+      Promise.resolve({ env: { ...aws.env(), AWS_ACCESS_KEY_ID: "AKIAUNKNOWNUNKNOWN00" } }),
+    error: /^AWS does not recognise the access key of the default credentials$/,
+    hint: /aws sts get-caller-identity/,
+    noAssumeRole: true,
+  },
+  {
+    name: "a wrong secret key",
+    arrange: (aws) =>
+      Promise.resolve({ env: { ...aws.env(), AWS_SECRET_ACCESS_KEY: "x".repeat(40) } }),
+    error: /^AWS rejected the secret key of the default credentials \(SignatureDoesNotMatch\)$/,
+    hint: /does not belong to that access key id/,
+    noAssumeRole: true,
+  },
+  {
+    name: "throttling that outlasts the retries",
+    arrange: (aws) =>
+      Promise.resolve(aws.failNext("AssumeRole", "Throttling", { times: 3 })).then(() => ({})),
+    error: /^AWS throttled AssumeRole \(Throttling\) after retries$/,
+    hint: /try again/,
+  },
+  {
+    name: "an unreachable endpoint",
+    arrange: async (aws) => {
+      const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+      const port = listener.addr.port;
+      listener.close();
+      return { env: { ...aws.env(), AWS_ENDPOINT_URL_STS: `http://127.0.0.1:${port}` } };
+    },
+    error: /^Could not reach http:\/\/127\.0\.0\.1:\d+: connection refused$/,
+    hint: /AWS_ENDPOINT_URL_STS/,
+    noAssumeRole: true,
+  },
+];
+
+Deno.test("each AWS failure becomes one sentence, a hint and exit code 1", async (t) => {
+  const aws = await LocalAws.start();
+  const stderrs: string[] = [];
+  try {
+    for (const c of CASES) {
+      await t.step(c.name, async () => {
+        const home = await Deno.makeTempDir({ prefix: "tbi-err-" });
+        try {
+          const before = aws.requests.filter((r) => r.action === "AssumeRole").length;
+          const { args = [], env = aws.env() } = await arrangeIn(c, aws, home);
+          const options: RunOptions = { env: { ...env, HOME: home } };
+          const result = await runCli(
+            ["exec", "--no-confirm", "-s", "s3:ro", "-t", "15m", ...args, "--", "true"],
+            options,
+          );
+          stderrs.push(result.stderr);
+          assert.equal(result.code, 1, result.stderr);
+          assert.equal(result.stdout, "");
+          const lines = result.stderr.trimEnd().split("\n");
+          assert.equal(lines.length, 2, result.stderr);
+          assert.match(lines[0].replace(/^error: /, ""), c.error);
+          assert.match(lines[0], /^error: /);
+          assert.match(lines[1], /^hint: /);
+          assert.match(lines[1], c.hint);
+          const after = aws.requests.filter((r) => r.action === "AssumeRole").length;
+          if (c.noAssumeRole) assert.equal(after, before, "AssumeRole was called");
+        } finally {
+          await Deno.remove(home, { recursive: true });
+        }
+      });
+    }
+    await t.step("--debug adds the AWS request id and the stack", async () => {
+      aws.failNext("AssumeRole", "AccessDenied");
+      const result = await runCli(
+        ["exec", "--debug", "--no-confirm", "-s", "s3:ro", "-t", "15m", "--", "true"],
+        { env: aws.env() },
+      );
+      stderrs.push(result.stderr);
+      assert.equal(result.code, 1);
+      const requestId = aws.requests.at(-1)!.requestId;
+      assert.match(result.stderr, new RegExp(`debug: AWS request id ${requestId}`));
+      assert.match(result.stderr, /debug: AccessDenied.*\n\s+at /);
+    });
+    for (const secret of aws.issuedSecrets()) {
+      assert.ok(stderrs.every((s) => !s.includes(secret)), "a secret reached stderr");
+    }
+  } finally {
+    await aws.close();
+  }
+});
+
+async function arrangeIn(c: Case, aws: LocalAws, home: string) {
+  await Deno.mkdir(`${home}/.aws`, { recursive: true });
+  return await c.arrange(aws, home);
+}
