@@ -1,0 +1,137 @@
+// env end to end: the statements it prints, evaluated by real shells.
+import assert from "node:assert/strict";
+import { baseEnv, cliCommand, runCli } from "./support/cli.ts";
+import { LocalAws } from "./support/local_aws.ts";
+
+const VARIABLES = [
+  "AWS_ACCESS_KEY_ID",
+  "AWS_SECRET_ACCESS_KEY",
+  "AWS_SESSION_TOKEN",
+  "AWS_CREDENTIAL_EXPIRATION",
+  "AWS_REGION",
+  "AWS_DEFAULT_REGION",
+  "TIMEBOUND_IAM_SESSION",
+];
+
+async function has(shell: string): Promise<boolean> {
+  return (await new Deno.Command("sh", { args: ["-c", `command -v ${shell}`] }).output()).success;
+}
+
+/** A `timebound-iam` on PATH that runs this checkout with the compile permission set. */
+async function installShim(bin: string): Promise<void> {
+  const [deno, args] = cliCommand([]);
+  await Deno.mkdir(bin, { recursive: true });
+  await Deno.writeTextFile(
+    `${bin}/timebound-iam`,
+    `#!/bin/sh\nexec '${deno}' ${args.map((a) => `'${a}'`).join(" ")} "$@"\n`,
+    { mode: 0o755 },
+  );
+}
+
+async function inShell(shell: string, script: string, env: Record<string, string>) {
+  const output = await new Deno.Command(shell, {
+    args: ["-c", script],
+    env,
+    clearEnv: true,
+    stdin: "null",
+  }).output();
+  return {
+    code: output.code,
+    stdout: new TextDecoder().decode(output.stdout),
+    stderr: new TextDecoder().decode(output.stderr),
+  };
+}
+
+Deno.test("env --unset prints unset statements with no scope and no AWS call", async (t) => {
+  for (
+    const [shell, expected] of [
+      ["bash", `unset ${VARIABLES.join(" ")}\n`],
+      ["fish", VARIABLES.map((v) => `set -e ${v};\n`).join("")],
+      [
+        "powershell",
+        VARIABLES.map((v) => `Remove-Item Env:${v} -ErrorAction SilentlyContinue\n`).join(""),
+      ],
+    ]
+  ) {
+    await t.step(shell, async () => {
+      // No endpoint and no credentials: any AWS call would fail.
+      const result = await runCli(["env", "--unset", "--shell", shell]);
+      assert.equal(result.code, 0, result.stderr);
+      assert.equal(result.stderr, "");
+      assert.equal(result.stdout, expected);
+    });
+  }
+  await t.step("--unset refuses scopes", async () => {
+    const result = await runCli(["env", "--unset", "-s", "s3:ro"]);
+    assert.equal(result.code, 2);
+    assert.match(result.stderr, /^error: --unset takes no scope or TTL/);
+  });
+  await t.step("an unknown shell", async () => {
+    const result = await runCli(["env", "--unset", "--shell", "tcsh"]);
+    assert.equal(result.code, 2);
+    assert.match(result.stderr, /^error: option '--shell <shell>' argument 'tcsh' is invalid/);
+  });
+});
+
+for (const shell of ["bash", "zsh", "fish"]) {
+  Deno.test({
+    name: `eval of env sets the variables in ${shell}, and env --unset clears them`,
+    ignore: !(await has(shell)),
+    fn: async () => {
+      const aws = await LocalAws.start();
+      const home = await Deno.makeTempDir({ prefix: "tbi-env-" });
+      try {
+        await installShim(`${home}/bin`);
+        const env = {
+          ...await baseEnv(home),
+          ...aws.env(),
+          AWS_PROFILE: "ignored",
+          PATH: `${home}/bin:${Deno.env.get("PATH")}`,
+        };
+        await Deno.writeTextFile(
+          `${home}/.aws/credentials`,
+          `[ignored]\naws_access_key_id = ${aws.defaultUser.accessKeyId}\naws_secret_access_key = ${aws.defaultUser.secretAccessKey}\n`,
+        );
+        const show = VARIABLES.map((v) => `echo "${v}=$${v}"`).join("; ");
+        const script = shell === "fish"
+          ? `timebound-iam env -s s3:ro -t 15m --no-confirm --shell fish | source; or exit 9
+             ${show}; echo "AWS_PROFILE=$AWS_PROFILE"; echo ---
+             timebound-iam env --unset --shell fish | source
+             ${show}`
+          : `eval "$(timebound-iam env -s s3:ro -t 15m --no-confirm)" || exit 9
+             ${show}; echo "AWS_PROFILE=$AWS_PROFILE"; echo ---
+             eval "$(timebound-iam env --unset)"
+             ${show}`;
+        const result = await inShell(shell, script, env);
+        assert.equal(result.code, 0, result.stderr);
+        const [set, unset] = result.stdout.split("---\n");
+        const session = aws.sessions().at(-1)!;
+        assert.match(set, new RegExp(`^AWS_ACCESS_KEY_ID=${session.accessKeyId}$`, "m"));
+        assert.match(set, /^AWS_SESSION_TOKEN=.{40,}$/m);
+        assert.match(set, /^AWS_REGION=us-east-1$/m);
+        assert.match(set, new RegExp(`^TIMEBOUND_IAM_SESSION=${session.sessionName}$`, "m"));
+        assert.match(set, /^AWS_PROFILE=$/m, "AWS_PROFILE would shadow the keys");
+        assert.match(result.stderr, /note: also unsetting AWS_PROFILE/);
+        assert.equal(unset, VARIABLES.map((v) => `${v}=\n`).join(""));
+        for (const secret of aws.issuedSecrets()) assert.ok(!result.stderr.includes(secret));
+      } finally {
+        await aws.close();
+        await Deno.remove(home, { recursive: true });
+      }
+    },
+  });
+}
+
+Deno.test("values are quoted so eval reads them literally", async () => {
+  const { renderExports } = await import("../lib/shell_env.ts");
+  const nasty = `a'b"c$(touch /tmp/pwned)\`x\` \\ $HOME;`;
+  for (const shell of ["bash", "zsh", "fish"] as const) {
+    if (!(await has(shell))) continue;
+    const statements = renderExports({ NASTY: nasty }, shell);
+    const script = shell === "fish"
+      ? `${statements} printf '%s' "$NASTY"`
+      : `${statements}\nprintf '%s' "$NASTY"`;
+    const result = await inShell(shell, script, { PATH: Deno.env.get("PATH")! });
+    assert.equal(result.stdout, nasty, `${shell}: ${result.stderr}`);
+  }
+});
