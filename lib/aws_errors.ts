@@ -9,10 +9,31 @@
 import { RuntimeError, type UserError } from "./errors.ts";
 import { formatTtl } from "./ttl.ts";
 
+/** The IAM operations that `setup aws --apply` and `doctor` call on the broker role. */
+export type IamOperation =
+  | "GetRole"
+  | "CreateRole"
+  | "UpdateRole"
+  | "UpdateAssumeRolePolicy"
+  | "GetRolePolicy"
+  | "PutRolePolicy";
+
+/** The IAM permissions that `setup aws --apply` needs, for hints. */
+export const SETUP_IAM_ACTIONS: readonly string[] = [
+  "iam:GetRole",
+  "iam:CreateRole",
+  "iam:UpdateRole",
+  "iam:UpdateAssumeRolePolicy",
+  "iam:GetRolePolicy",
+  "iam:PutRolePolicy",
+];
+
 /** What was being done when the error happened, for the message. */
 export interface ErrorContext {
-  /** `GetCallerIdentity` or `AssumeRole`. */
-  operation: "GetCallerIdentity" | "AssumeRole";
+  /** `GetCallerIdentity`, `AssumeRole`, or an IAM operation on the broker role. */
+  operation: "GetCallerIdentity" | "AssumeRole" | IamOperation;
+  /** The broker role's name (IAM operations only). */
+  roleName?: string;
   /** The profile in use, if any. */
   profile?: string;
   /** The broker role's ARN (AssumeRole only). */
@@ -21,7 +42,7 @@ export interface ErrorContext {
   callerArn?: string;
   /** The requested session length (AssumeRole only). */
   ttlSeconds?: number;
-  /** The STS endpoint in use, for network errors. */
+  /** The STS (or IAM) endpoint in use, for network errors. */
   endpoint?: string;
 }
 
@@ -75,13 +96,18 @@ export function explainAwsError(error: unknown, context: ErrorContext): UserErro
       { ...options, hint: "pass --profile NAME, or set up credentials with: aws configure" },
     );
   }
+  const iam = isIamOperation(context.operation);
   if (isNetworkError(e)) {
-    const where = context.endpoint ?? "AWS STS";
+    const where = context.endpoint ?? (iam ? "AWS IAM" : "AWS STS");
     return new RuntimeError(`Could not reach ${where}: ${networkReason(e)}`, {
       ...options,
-      hint: "check the network, --region, and AWS_ENDPOINT_URL_STS if you set it",
+      hint: iam
+        ? "check the network, and AWS_ENDPOINT_URL_IAM if you set it"
+        : "check the network, --region, and AWS_ENDPOINT_URL_STS if you set it",
     });
   }
+  const explained = iam ? explainIamError(code, message, context, options) : undefined;
+  if (explained) return explained;
   switch (code) {
     case "InvalidClientTokenId":
     case "UnrecognizedClient":
@@ -135,6 +161,52 @@ export function explainAwsError(error: unknown, context: ErrorContext): UserErro
     ...options,
     hint: "run again with --debug for details",
   });
+}
+
+function isIamOperation(operation: ErrorContext["operation"]): boolean {
+  return operation !== "GetCallerIdentity" && operation !== "AssumeRole";
+}
+
+function explainIamError(
+  code: string,
+  message: string,
+  context: ErrorContext,
+  options: { cause: unknown; detail?: string },
+): UserError | undefined {
+  const role = context.roleName ? `role "${context.roleName}"` : "the broker role";
+  const action = `iam:${context.operation}`;
+  switch (code) {
+    case "AccessDenied":
+      return new RuntimeError(
+        `Access denied: ${context.callerArn ?? "the caller"} may not call ${action} on ${role}`,
+        {
+          ...options,
+          hint: `setup aws --apply needs ${SETUP_IAM_ACTIONS.join(", ")}: use an administrator's ` +
+            "profile (--profile), or have one run the printed aws iam commands",
+        },
+      );
+    case "NoSuchEntity":
+      return new RuntimeError(`IAM has no ${role}: ${message}`, {
+        ...options,
+        hint: "create it with: timebound-iam setup aws --apply",
+      });
+    case "EntityAlreadyExists":
+      return new RuntimeError(`The ${role} was created by someone else meanwhile`, {
+        ...options,
+        hint: "run the command again: it updates an existing role",
+      });
+    case "MalformedPolicyDocument":
+      return new RuntimeError(`IAM refused a policy of ${role} (${action}): ${message}`, options);
+    case "LimitExceeded":
+      return new RuntimeError(`IAM refused ${action} on ${role} as over a limit: ${message}`, {
+        ...options,
+        hint: "choose fewer services",
+      });
+    case "ValidationError":
+    case "InvalidInput":
+      return new RuntimeError(`IAM refused ${action} on ${role}: ${message}`, options);
+  }
+  return undefined;
 }
 
 function explainValidation(
