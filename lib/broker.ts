@@ -196,6 +196,18 @@ export async function assumeBrokerRole(
 }
 
 /**
+ * Loads the AWS SDK modules the broker uses, without sending anything, so that their loading
+ * can overlap other start-up work.
+ */
+export async function preloadSdk(): Promise<void> {
+  await Promise.all([
+    import("@aws-sdk/client-sts"),
+    import("@aws-sdk/credential-providers"),
+    import("@smithy/core/config"),
+  ]);
+}
+
+/**
  * A fresh RoleSessionName: `timebound-iam-` and a random UUID (50 characters, within AWS's 64).
  */
 export function newSessionName(): string {

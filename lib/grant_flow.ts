@@ -5,7 +5,13 @@
  * @module
  */
 
-import { assumeBrokerRole, type BrokerContext, connectBroker, type Grant } from "./broker.ts";
+import {
+  assumeBrokerRole,
+  type BrokerContext,
+  connectBroker,
+  type Grant,
+  preloadSdk,
+} from "./broker.ts";
 import type { Cli } from "./cli.ts";
 import { renderSummary } from "./confirmation.ts";
 import { RuntimeError, UsageError, UserError } from "./errors.ts";
@@ -39,6 +45,9 @@ export async function obtainGrant(
   flags: GrantFlags,
   options: { command?: readonly string[] } = {},
 ): Promise<Grant | undefined> {
+  // Start loading the AWS SDK while the IAM data is read; nothing is sent before the request
+  // has been validated.
+  const sdk = preloadSdk();
   const catalog = await loadCatalog();
   const request = await prepareGrant({ scopes: flags.scope, ttl: flags.ttl }, { catalog });
   if (flags.confirm && !flags.dryRun && !cli.io.stdinIsTerminal) {
@@ -49,6 +58,7 @@ export async function obtainGrant(
   // Flags, then the environment, then the config file written by `setup aws`.
   const { roleArn, region } = await resolveBrokerSettings(flags, cli.io.env);
   const brokerOptions = { profile: flags.profile, region, roleArn, env: cli.io.env };
+  await sdk;
   let broker: BrokerContext | undefined;
   let unknownBecause: string | undefined;
   try {
