@@ -132,6 +132,10 @@ function fishQuote(text: string): string {
   return `'${text.replaceAll("\\", "\\\\").replaceAll("'", "\\'")}'`;
 }
 
+function fishList(words: string[]): string {
+  return words.map((word) => ` ${fishQuote(word)}`).join("");
+}
+
 function oneLine(text: string): string {
   return text.replace(/\s+/g, " ").trim();
 }
@@ -160,7 +164,7 @@ function walkFunction(prefix: string): string {
       -*=*) ;;
       -*) [[ " $valued " == *" $w "* ]] && skip=1 ;;
       *)
-        if [[ " $commands " == *" $w "* ]]; then
+        if [[ " $subcommands " == *" $w "* ]]; then
           cmdpath=$(${prefix}_canonical "\${cmdpath:+$cmdpath }$w")
           npos=0
           ${prefix}_node "$cmdpath"
@@ -197,7 +201,7 @@ function renderBash(name: string, prefix: string, nodes: CompletionNode[]): stri
     const commands = node.commands.flatMap((c) => c.names).join(" ");
     const options = node.options.flatMap((o) => o.flags).join(" ");
     return `    ${shQuote(node.path.join(" "))})
-      commands=${shQuote(commands)} options=${shQuote(options)} valued=${
+      subcommands=${shQuote(commands)} options=${shQuote(options)} valued=${
       shQuote(valued(node).join(" "))
     } ;;`;
   });
@@ -208,7 +212,7 @@ function renderBash(name: string, prefix: string, nodes: CompletionNode[]): stri
 # Load it with: source <(${name} completions bash)
 
 ${prefix}_node() {
-  commands='' options='' valued=''
+  subcommands='' options='' valued=''
   case $1 in
 ${nodeCases.join("\n")}
   esac
@@ -227,7 +231,7 @@ ${walkFunction(prefix)}
 
 ${prefix}() {
   local cur=\${COMP_WORDS[COMP_CWORD]} prev='' flag eq='' value
-  local commands options valued choices cmdpath npos skip dashdash
+  local subcommands options valued choices cmdpath npos skip dashdash
   local -a words=("\${COMP_WORDS[@]}")
   ((COMP_CWORD > 0)) && prev=\${COMP_WORDS[COMP_CWORD - 1]}
   ${prefix}_walk 1 "$COMP_CWORD"
@@ -253,7 +257,7 @@ ${prefix}() {
     *)
       ${prefix}_choices "\${cmdpath:+$cmdpath }<$((npos + 1))>"
       value=$choices
-      ((npos == 0)) && value="$commands $choices"
+      ((npos == 0)) && value="$subcommands $choices"
       COMPREPLY=($(compgen -W "$value" -- "$cur"))
       ;;
   esac
@@ -272,7 +276,7 @@ function renderZsh(name: string, prefix: string, nodes: CompletionNode[]): strin
     const described = node.commands.map((c) => describe(c.names, c.description)).join(" ");
     const options = node.options.map((o) => describe(o.flags, o.description)).join(" ");
     return `    ${shQuote(node.path.join(" "))})
-      commands=${shQuote(commands)} valued=${shQuote(valued(node).join(" "))}
+      subcommands=${shQuote(commands)} valued=${shQuote(valued(node).join(" "))}
       command_list=(${described})
       option_list=(${options}) ;;`;
   });
@@ -285,7 +289,7 @@ function renderZsh(name: string, prefix: string, nodes: CompletionNode[]): strin
 # in a directory of your $fpath.
 
 ${prefix}_node() {
-  commands='' valued='' command_list=() option_list=()
+  subcommands='' valued='' command_list=() option_list=()
   case $1 in
 ${nodeCases.join("\n")}
   esac
@@ -304,7 +308,8 @@ ${walkFunction(prefix)}
 
 ${prefix}() {
   local cur=\${words[CURRENT]} prev=\${words[CURRENT - 1]}
-  local commands valued cmdpath npos skip dashdash
+  # Not \`commands\`: zsh keeps its table of PATH programs under that name.
+  local subcommands valued cmdpath npos skip dashdash
   local -a command_list option_list choices
   ${prefix}_walk 2 "$CURRENT"
   if [[ -n $dashdash ]]; then
@@ -347,10 +352,8 @@ function renderFish(name: string, prefix: string, nodes: CompletionNode[]): stri
   const prefixFn = prefix.replace(/^_/, "__");
   const nodeCases = nodes.map((node) =>
     `        case ${fishQuote(node.path.join(" "))}
-            set -g ${prefixFn}_commands ${
-      node.commands.flatMap((c) => c.names).map(fishQuote).join(" ")
-    }
-            set -g ${prefixFn}_valued ${valued(node).map(fishQuote).join(" ")}`
+            set -g ${prefixFn}_commands${fishList(node.commands.flatMap((c) => c.names))}
+            set -g ${prefixFn}_valued${fishList(valued(node))}`
   );
   const aliasCases = nodes.flatMap((node) => {
     const path = node.path.join(" ");
@@ -407,6 +410,7 @@ end
 function ${prefixFn}_canonical
     switch $argv[1]
 ${[...aliasCases, "        case '*'\n            echo $argv[1]"].join("\n")}
+    end
 end
 
 # Prints the subcommands typed so far and the number of positional arguments after them, or
@@ -425,7 +429,7 @@ function ${prefixFn}_walk
         end
         switch $w
             case --
-                echo --
+                printf '%s\\n' --
                 return
             case '-*=*'
             case '-*'
