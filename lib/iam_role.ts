@@ -1,0 +1,268 @@
+/**
+ * The broker role in IAM: read what exists, work out the changes that make it match a
+ * {@linkcode BrokerRolePlan}, and make them. Reading first is what makes `setup aws --apply`
+ * idempotent: a role that already matches gets no write call at all.
+ *
+ * @module
+ */
+
+import type { IAMClient } from "@aws-sdk/client-iam";
+import { explainAwsError, type IamOperation } from "./aws_errors.ts";
+import {
+  type BrokerRolePlan,
+  PERMISSION_POLICY_NAME,
+  ROLE_DESCRIPTION,
+  samePolicy,
+} from "./broker_role.ts";
+import { formatTtl } from "./ttl.ts";
+
+/** The broker role as IAM has it; `exists: false` when there is no such role. */
+export interface RoleState {
+  /** Whether the role exists. */
+  exists: boolean;
+  /** Its ARN (with its path), when it exists. */
+  arn?: string;
+  /** Its trust policy, parsed. */
+  trust?: unknown;
+  /** Its MaxSessionDuration, in seconds. */
+  maxSessionSeconds?: number;
+  /** Its inline permission policy named {@linkcode PERMISSION_POLICY_NAME}, parsed, if any. */
+  permissions?: unknown;
+}
+
+/** One change that brings the role in line with the plan. */
+export type RoleChange =
+  | { kind: "create" }
+  | { kind: "trust" }
+  | { kind: "max-session"; from: number; to: number }
+  | { kind: "permissions"; replace: boolean };
+
+/** Who calls IAM, for error messages. */
+export interface IamCaller {
+  /** The caller's ARN. */
+  callerArn?: string;
+  /** The profile in use, if any. */
+  profile?: string;
+}
+
+/**
+ * Reads the role and its permission policy (`iam:GetRole`, `iam:GetRolePolicy`). A missing role
+ * or policy is a state, not an error; anything else AWS refuses comes back explained.
+ */
+export async function readBrokerRole(
+  client: IAMClient,
+  roleName: string,
+  caller: IamCaller = {},
+): Promise<RoleState> {
+  const { GetRoleCommand, GetRolePolicyCommand } = await import("@aws-sdk/client-iam");
+  const role = await send(
+    () => client.send(new GetRoleCommand({ RoleName: roleName })),
+    "GetRole",
+    roleName,
+    caller,
+  );
+  if (!role?.Role) return { exists: false };
+  const policy = await send(
+    () =>
+      client.send(
+        new GetRolePolicyCommand({ RoleName: roleName, PolicyName: PERMISSION_POLICY_NAME }),
+      ),
+    "GetRolePolicy",
+    roleName,
+    caller,
+  );
+  return {
+    exists: true,
+    arn: role.Role.Arn,
+    trust: parseDocument(role.Role.AssumeRolePolicyDocument),
+    maxSessionSeconds: role.Role.MaxSessionDuration ?? 3600,
+    permissions: policy ? parseDocument(policy.PolicyDocument) : undefined,
+  };
+}
+
+/**
+ * The changes that make `current` match `plan`, in the order they must be made; none when it
+ * already matches.
+ *
+ * @example
+ * ```ts
+ * import { planRoleChanges } from "./iam_role.ts";
+ * import { buildPermissionPolicy, buildTrustPolicy } from "./broker_role.ts";
+ * const plan = {
+ *   roleName: "timebound-iam-broker",
+ *   roleArn: "arn:aws:iam::123456789012:role/timebound-iam-broker",
+ *   trust: buildTrustPolicy("arn:aws:iam::123456789012:user/dev", { mode: "caller" }),
+ *   permissions: buildPermissionPolicy(["s3"]),
+ *   maxSessionSeconds: 14400,
+ * };
+ * console.assert(planRoleChanges({ exists: false }, plan).length === 2);
+ * ```
+ */
+export function planRoleChanges(current: RoleState, plan: BrokerRolePlan): RoleChange[] {
+  if (!current.exists) return [{ kind: "create" }, { kind: "permissions", replace: false }];
+  const changes: RoleChange[] = [];
+  if (!samePolicy(current.trust, plan.trust.document)) changes.push({ kind: "trust" });
+  const from = current.maxSessionSeconds ?? 3600;
+  if (from !== plan.maxSessionSeconds) {
+    changes.push({ kind: "max-session", from, to: plan.maxSessionSeconds });
+  }
+  if (!samePolicy(current.permissions, plan.permissions)) {
+    changes.push({ kind: "permissions", replace: current.permissions !== undefined });
+  }
+  return changes;
+}
+
+/** One line that tells a user what a change does. */
+export function describeRoleChange(change: RoleChange, plan: BrokerRolePlan): string {
+  switch (change.kind) {
+    case "create":
+      return `create role ${plan.roleName} (MaxSessionDuration ${
+        formatTtl(plan.maxSessionSeconds)
+      }, trusting ${plan.trust.principal})`;
+    case "trust":
+      return `replace the trust policy of ${plan.roleName}: trust ${plan.trust.principal}`;
+    case "max-session":
+      return `change MaxSessionDuration of ${plan.roleName} from ${formatTtl(change.from)} to ${
+        formatTtl(change.to)
+      }`;
+    case "permissions": {
+      const services = plan.permissions.Statement[0].Action.join(", ");
+      return `${change.replace ? "replace" : "add"} the permission policy ` +
+        `${PERMISSION_POLICY_NAME}: ${services}`;
+    }
+  }
+}
+
+/** Makes the changes, in order (`iam:CreateRole`, `UpdateAssumeRolePolicy`, …). */
+export async function applyRoleChanges(
+  client: IAMClient,
+  plan: BrokerRolePlan,
+  changes: readonly RoleChange[],
+  caller: IamCaller = {},
+): Promise<void> {
+  const iam = await import("@aws-sdk/client-iam");
+  const name = plan.roleName;
+  for (const change of changes) {
+    switch (change.kind) {
+      case "create":
+        await send(
+          () =>
+            client.send(
+              new iam.CreateRoleCommand({
+                RoleName: name,
+                AssumeRolePolicyDocument: JSON.stringify(plan.trust.document),
+                MaxSessionDuration: plan.maxSessionSeconds,
+                Description: ROLE_DESCRIPTION,
+              }),
+            ),
+          "CreateRole",
+          name,
+          caller,
+          { missingIsState: false },
+        );
+        break;
+      case "trust":
+        await send(
+          () =>
+            client.send(
+              new iam.UpdateAssumeRolePolicyCommand({
+                RoleName: name,
+                PolicyDocument: JSON.stringify(plan.trust.document),
+              }),
+            ),
+          "UpdateAssumeRolePolicy",
+          name,
+          caller,
+          { missingIsState: false },
+        );
+        break;
+      case "max-session":
+        await send(
+          () =>
+            client.send(
+              new iam.UpdateRoleCommand({ RoleName: name, MaxSessionDuration: change.to }),
+            ),
+          "UpdateRole",
+          name,
+          caller,
+          { missingIsState: false },
+        );
+        break;
+      case "permissions":
+        await send(
+          () =>
+            client.send(
+              new iam.PutRolePolicyCommand({
+                RoleName: name,
+                PolicyName: PERMISSION_POLICY_NAME,
+                PolicyDocument: JSON.stringify(plan.permissions),
+              }),
+            ),
+          "PutRolePolicy",
+          name,
+          caller,
+          { missingIsState: false },
+        );
+        break;
+    }
+  }
+}
+
+/**
+ * Creates an IAM client over the AWS SDK's default provider chain (or `profile`), as the broker
+ * does for STS. It follows `AWS_ENDPOINT_URL_IAM`.
+ */
+export async function createIamClient(
+  config: { region: string; profile?: string },
+): Promise<IAMClient> {
+  const [{ IAMClient }, { fromNodeProviderChain }] = await Promise.all([
+    import("@aws-sdk/client-iam"),
+    import("@aws-sdk/credential-providers"),
+  ]);
+  // The SDK warns on console about mixed credential sources; keep stderr for our own words.
+  const logger = { debug() {}, info() {}, warn() {}, error() {} };
+  return new IAMClient({
+    region: config.region,
+    logger,
+    credentials: fromNodeProviderChain({
+      profile: config.profile,
+      logger,
+      clientConfig: { region: config.region },
+    }),
+  });
+}
+
+/**
+ * Runs one IAM call. `NoSuchEntity` is the answer `undefined` for reads; every other error (and
+ * `NoSuchEntity` for writes) comes back explained.
+ */
+async function send<T>(
+  call: () => Promise<T>,
+  operation: IamOperation,
+  roleName: string,
+  caller: IamCaller,
+  options: { missingIsState?: boolean } = {},
+): Promise<T | undefined> {
+  try {
+    return await call();
+  } catch (error) {
+    const name = (error as { name?: string }).name ?? "";
+    if ((options.missingIsState ?? true) && /^NoSuchEntity/.test(name)) return undefined;
+    throw explainAwsError(error, {
+      operation,
+      roleName,
+      callerArn: caller.callerArn,
+      profile: caller.profile,
+    });
+  }
+}
+
+function parseDocument(encoded: string | undefined): unknown {
+  if (encoded === undefined) return undefined;
+  try {
+    return JSON.parse(decodeURIComponent(encoded));
+  } catch {
+    // Not JSON (or not URL-encoded): compare as text, which never matches a plan.
+    return encoded;
+  }
+}
