@@ -1,18 +1,132 @@
 /**
  * `timebound-iam serve`: an MCP stdio server through which agents ask for scoped, short-lived
- * credentials, within the guardrails that the human sets on the command line.
+ * credentials, within the guardrails that the human sets on the command line. stdout carries
+ * MCP messages only; the log goes to stderr.
  *
  * @module
  */
 
-import { Command } from "@commander-js/extra-typings";
+import { Command, Option } from "@commander-js/extra-typings";
 import { type Cli, profileOption, regionOption, roleArnOption } from "../cli.ts";
+import { parseAllowList } from "../allow_list.ts";
+import { defaultAuditLogPath, openAuditLog } from "../audit_log.ts";
+import { checkRoleArn } from "../broker.ts";
+import { createBrokerPool } from "../broker_pool.ts";
+import { loadCatalog } from "../catalog.ts";
+import { openEnvFileDirectory } from "../env_files.ts";
+import { parseTtl } from "../ttl.ts";
+import type { ApproveMode } from "../mcp/server.ts";
+
+/** The flags of `serve`. */
+interface ServeFlags {
+  profile?: string;
+  region?: string;
+  roleArn?: string;
+  allow?: string;
+  maxTtl: string;
+  approve: string;
+  auditLog?: string;
+}
 
 /** Builds the `serve` command. */
-export function serveCommand(_cli: Cli): Command<unknown[], Record<string, unknown>> {
+export function serveCommand(cli: Cli): Command<unknown[], Record<string, unknown>> {
   return new Command("serve")
     .description("serve MCP on stdio: agents ask for scoped, expiring credentials")
     .addOption(profileOption())
     .addOption(regionOption())
-    .addOption(roleArnOption());
+    .addOption(roleArnOption())
+    .option("--allow <scopes>", "the scopes agents may ask for, e.g. s3:full,*:ro (default: any)")
+    .option("--max-ttl <duration>", "the longest TTL agents may ask for", "1h")
+    .addOption(
+      new Option("--approve <when>", "ask the human (MCP elicitation) before grants")
+        .choices(["never", "full", "always"] as const)
+        .default("never" as const),
+    )
+    .option(
+      "--audit-log <file>",
+      "append-only JSON lines log (default: $XDG_STATE_HOME/timebound-iam/audit.jsonl)",
+    )
+    .addHelpText(
+      "after",
+      `
+Tools: grant_access, list_active_sessions, list_services, revoke_session. Credentials go to
+0600 env files in a private 0700 directory, deleted at expiry, on revoke_session and on exit.
+
+Examples:
+  timebound-iam serve
+  timebound-iam serve --profile dev --allow 's3:full,*:ro' --max-ttl 30m --approve full`,
+    )
+    .action(async (options) => {
+      await serve(cli, options);
+    });
+}
+
+async function serve(cli: Cli, flags: ServeFlags): Promise<void> {
+  // The server never starts a process: drop the permission before reading any input.
+  await Deno.permissions.revoke({ name: "run" });
+  const env = cli.io.env;
+  const log = (line: string) => cli.io.stderr(`timebound-iam serve: ${line}\n`);
+  const catalog = await loadCatalog();
+  const maxTtlSeconds = parseTtl(flags.maxTtl);
+  const allow = flags.allow === undefined ? undefined : parseAllowList(flags.allow, catalog);
+  // Where the broker role comes from: the flag, the environment, then (once `setup aws` writes
+  // lib/config.ts's file) the config file; connectBroker falls back to the account's default.
+  const roleArn = flags.roleArn ?? (env.TIMEBOUND_IAM_ROLE_ARN || undefined);
+  if (roleArn !== undefined) checkRoleArn(roleArn);
+  // The SDK's "./*" export maps `stdio.js` to a missing `stdio.js.d.ts` under Deno: name the types.
+  const { StdioServerTransport }: typeof import("@modelcontextprotocol/sdk/server/stdio") =
+    await import("@modelcontextprotocol/sdk/server/stdio.js");
+  const { createServer } = await import("../mcp/server.ts");
+  const { default: process } = await import("node:process");
+
+  const audit = await openAuditLog(flags.auditLog ?? defaultAuditLogPath(env));
+  const envFiles = await openEnvFileDirectory(env.TMPDIR || env.TEMP || env.TMP || "/tmp");
+  const pool = createBrokerPool({ profile: flags.profile, region: flags.region, roleArn, env });
+  const app = createServer({
+    catalog,
+    grant: pool.grant,
+    now: cli.now,
+    envFiles,
+    audit,
+    options: {
+      allow,
+      maxTtlSeconds,
+      approve: flags.approve as ApproveMode,
+      profile: flags.profile,
+    },
+    log,
+  });
+
+  const stopped = Promise.withResolvers<string>();
+  const signals: Deno.Signal[] = Deno.build.os === "windows"
+    ? ["SIGINT", "SIGBREAK"]
+    : ["SIGINT", "SIGTERM", "SIGHUP"];
+  const handlers = signals.map((signal) => {
+    const handler = () => stopped.resolve(signal);
+    Deno.addSignalListener(signal, handler);
+    return [signal, handler] as const;
+  });
+  const onEnd = () => stopped.resolve("end of input");
+  process.stdin.once("end", onEnd);
+  process.stdin.once("close", onEnd);
+  try {
+    const transport = new StdioServerTransport();
+    transport.onclose = () => stopped.resolve("transport closed");
+    // Unparseable input gets no reply (JSON-RPC has no id to answer); say so on stderr only.
+    app.mcp.server.onerror = (error) => log(`ignored bad input: ${error.message.split("\n")[0]}`);
+    await app.mcp.connect(transport);
+    log(
+      `ready: env files in ${envFiles.path}, audit log ${audit.path}, ` +
+        `allow ${allow?.text ?? "any scope"}, max TTL ${flags.maxTtl}, approve ${flags.approve}`,
+    );
+    const reason = await stopped.promise;
+    log(`stopping (${reason}): removing ${envFiles.path}`);
+  } finally {
+    for (const [signal, handler] of handlers) Deno.removeSignalListener(signal, handler);
+    process.stdin.off("end", onEnd);
+    process.stdin.off("close", onEnd);
+    await app.close();
+    await pool.close();
+    audit.close();
+  }
 }

@@ -1,0 +1,115 @@
+/**
+ * What every tool of the MCP server shares: the dependencies handed to `createServer`, the live
+ * sessions, who the client is, and how a failure becomes the message an agent reads.
+ *
+ * @module
+ */
+// Types only: the SDK's "./*" export maps `mcp.js` to a missing `mcp.js.d.ts` under Deno.
+import type { McpServer } from "@modelcontextprotocol/sdk/server/mcp";
+import type { AllowList } from "../allow_list.ts";
+import type { AuditLog } from "../audit_log.ts";
+import type { Grant } from "../broker.ts";
+import type { PoolGrantRequest } from "../broker_pool.ts";
+import type { Catalog } from "../catalog.ts";
+import { UserError } from "../errors.ts";
+import type { Level } from "../scope.ts";
+import type { Session, SessionStore } from "../session_store.ts";
+import { formatTtl } from "../ttl.ts";
+
+/** When a grant needs the human's approval through MCP elicitation. */
+export type ApproveMode = "never" | "full" | "always";
+
+/** The guardrails the human sets on the command line. */
+export interface ServerOptions {
+  /** What the agent may ask for (`--allow`); anything when omitted. */
+  allow?: AllowList;
+  /** The longest TTL the agent may ask for, in seconds (`--max-ttl`). */
+  maxTtlSeconds: number;
+  /** When to ask the human (`--approve`). */
+  approve: ApproveMode;
+  /** The profile the server is pinned to (`--profile`); the agent may not name another. */
+  profile?: string;
+}
+
+/** What a tool handler works with. */
+export interface ToolContext {
+  /** The MCP server, for the client's identity and elicitation. */
+  server: McpServer;
+  /** The service catalog. */
+  catalog: Catalog;
+  /** Assumes the broker role (a {@linkcode BrokerPool}'s `grant`, or a fake). */
+  grant: (request: PoolGrantRequest) => Promise<Grant>;
+  /** The clock. */
+  now: () => Date;
+  /** The live sessions. */
+  sessions: SessionStore;
+  /** The audit log. */
+  audit: AuditLog;
+  /** The guardrails. */
+  options: ServerOptions;
+  /** Writes one line to the server's log (stderr). */
+  log: (line: string) => void;
+}
+
+/** The client's name and version from the MCP handshake. */
+export function clientOf(ctx: ToolContext): { name?: string; version?: string } {
+  const info = ctx.server.server.getClientVersion();
+  return { name: info?.name, version: info?.version };
+}
+
+/** A level as the MCP tools spell it. */
+export function levelName(level: Level): "read_only" | "full" {
+  return level === "ro" ? "read_only" : "full";
+}
+
+/** A session as `grant_access` and `list_active_sessions` describe it: never a secret. */
+export function describeSession(session: Session, now: Date): {
+  id: string;
+  services: string[];
+  level: "read_only" | "full" | "mixed";
+  scopes: string;
+  profile?: string;
+  region: string;
+  expires_at: string;
+  ttl_remaining: string;
+  ttl_remaining_seconds: number;
+  credential_file: string;
+} {
+  const levels = new Set(session.scopes.map((scope) => levelName(scope.level)));
+  const remaining = Math.max(0, Math.floor((session.expiresAt.getTime() - now.getTime()) / 1000));
+  return {
+    id: session.id,
+    services: session.scopes.map((scope) => scope.service),
+    level: levels.size === 1 ? [...levels][0] : "mixed",
+    scopes: session.scopes.map((s) => `${s.service}:${levelName(s.level)}`).join(","),
+    ...(session.profile ? { profile: session.profile } : {}),
+    region: session.region,
+    expires_at: session.expiresAt.toISOString(),
+    ttl_remaining: formatTtl(remaining),
+    ttl_remaining_seconds: remaining,
+    credential_file: session.file,
+  };
+}
+
+/**
+ * The error a tool throws for the SDK to turn into an `isError` result: a {@linkcode UserError}'s
+ * message with its hint on the next line; anything else as an unexpected failure.
+ */
+export function toolError(error: unknown): Error {
+  if (error instanceof UserError) {
+    return new Error(error.hint ? `${error.message}\nhint: ${error.hint}` : error.message);
+  }
+  const text = error instanceof Error ? error.message : String(error);
+  return new Error(`Unexpected failure: ${text.split("\n")[0]}`);
+}
+
+/** A tool result: the value as JSON text, and as structured content. */
+export function jsonResult<T extends Record<string, unknown>>(
+  structured: T,
+  text: unknown = structured,
+): { content: Array<{ type: "text"; text: string }>; structuredContent: T } {
+  return {
+    content: [{ type: "text", text: JSON.stringify(text, null, 2) }],
+    structuredContent: structured,
+  };
+}

@@ -1,0 +1,141 @@
+/**
+ * The timebound-iam MCP server: a factory that wires the tools to their dependencies. It knows
+ * nothing of stdio or the command line; `serve` connects it to a transport, tests to an
+ * in-memory one.
+ *
+ * @module
+ */
+// @ts-types="@modelcontextprotocol/sdk/server/mcp"
+import { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
+import type { AuditLog } from "../audit_log.ts";
+import type { Grant } from "../broker.ts";
+import type { PoolGrantRequest } from "../broker_pool.ts";
+import type { Catalog } from "../catalog.ts";
+import type { EnvFileDirectory } from "../env_files.ts";
+import { formatScopes } from "../scope.ts";
+import { createSessionStore, type SessionStore } from "../session_store.ts";
+import { formatTtl } from "../ttl.ts";
+import { VERSION } from "../version.ts";
+import type { ServerOptions, ToolContext } from "./context.ts";
+import { registerGrantAccess } from "./tools/grant_access.ts";
+import { registerListActiveSessions } from "./tools/list_active_sessions.ts";
+import { registerListServices } from "./tools/list_services.ts";
+import { registerRevokeSession } from "./tools/revoke_session.ts";
+
+export type { ApproveMode, ServerOptions } from "./context.ts";
+
+/** What the server needs from the outside world. */
+export interface ServerDeps {
+  /** The service catalog. */
+  catalog: Catalog;
+  /** Assumes the broker role: a broker pool's `grant` in `serve`, a fake in tests. */
+  grant: (request: PoolGrantRequest) => Promise<Grant>;
+  /** The clock (expiry, `ttl_remaining`). */
+  now: () => Date;
+  /** This server's private env file directory; the server removes it on close. */
+  envFiles: EnvFileDirectory;
+  /** The audit log. */
+  audit: AuditLog;
+  /** The guardrails the human set. */
+  options: ServerOptions;
+  /** Writes one line to the log (stderr); nothing by default. */
+  log?: (line: string) => void;
+  /** How often expired sessions are swept, in milliseconds (default 15 s). */
+  sweepIntervalMs?: number;
+}
+
+/** A server and what it owns. */
+export interface TimeboundServer {
+  /** The MCP server; connect it to a transport. */
+  mcp: McpServer;
+  /** The live sessions. */
+  sessions: SessionStore;
+  /** Closes the transport, forgets every session and removes the env file directory. */
+  close(): Promise<void>;
+}
+
+/**
+ * Creates the MCP server with its four tools: `grant_access`, `list_active_sessions`,
+ * `list_services` and `revoke_session`.
+ */
+export function createServer(deps: ServerDeps): TimeboundServer {
+  const log = deps.log ?? (() => {});
+  const mcp = new McpServer(
+    { name: "timebound-iam", title: "timebound-iam", version: VERSION },
+    { instructions: instructions(deps.options) },
+  );
+  const sessions = createSessionStore(deps.envFiles, {
+    now: deps.now,
+    sweepIntervalMs: deps.sweepIntervalMs,
+    onExpire(session) {
+      log(`expired ${session.id}: removed ${session.file}`);
+      deps.audit.record({
+        event: "expiry",
+        outcome: "expired",
+        scopes: formatScopes(session.scopes),
+        session_id: session.id,
+        profile: session.profile,
+        expires_at: session.expiresAt.toISOString(),
+      }).catch(() => {});
+    },
+  });
+  const ctx: ToolContext = {
+    server: mcp,
+    catalog: deps.catalog,
+    grant: deps.grant,
+    now: deps.now,
+    sessions,
+    audit: deps.audit,
+    options: deps.options,
+    log,
+  };
+  registerGrantAccess(ctx);
+  registerListActiveSessions(ctx);
+  registerListServices(ctx);
+  registerRevokeSession(ctx);
+  let closing: Promise<void> | undefined;
+  return {
+    mcp,
+    sessions,
+    close() {
+      closing ??= (async () => {
+        try {
+          await mcp.close();
+        } finally {
+          await sessions.close();
+        }
+      })();
+      return closing;
+    },
+  };
+}
+
+/** What an agent reads about the server when it connects. */
+export function instructions(options: ServerOptions): string {
+  const limits = [
+    `TTL: 15m to ${formatTtl(options.maxTtlSeconds)}.`,
+    options.allow
+      ? `Allowed scopes: ${options.allow.text} (full on a service includes read_only).`
+      : "Any service and level may be asked for; the broker role's own policy still applies.",
+    options.approve === "never"
+      ? ""
+      : options.approve === "full"
+      ? "Grants with full access wait for the human's approval."
+      : "Every grant waits for the human's approval.",
+  ].filter(Boolean).join(" ");
+  return `timebound-iam gives you short-lived AWS credentials limited to the services you name.
+
+Use it for every AWS call; never use other credentials (~/.aws, AWS_PROFILE, environment keys).
+1. Call grant_access with the services and level you need (read_only unless you must change
+   something) and the shortest ttl that will do, e.g. {"services": ["s3"], "level":
+   "read_only", "ttl": "15m"}. For mixed levels pass scopes: "s3:ro,dynamodb:full".
+2. Run each AWS command with the credentials file it returns:
+   env $(cat CREDENTIAL_FILE) aws s3 ls
+   The result has the path only; never print or copy the file's contents.
+3. list_active_sessions shows your sessions and their ttl_remaining; reuse one that still has
+   time. When credentials expire or are refused (AccessDenied, ExpiredToken), ask for a new
+   grant or tell the human; do not fall back to other credentials.
+4. revoke_session deletes a session's file when you are done.
+list_services shows the service names you can ask for (query filters them).
+Limits set by the human: ${limits}`;
+}

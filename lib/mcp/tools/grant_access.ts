@@ -1,0 +1,259 @@
+/**
+ * The `grant_access` tool: scoped, short-lived credentials in a private env file, within the
+ * server's guardrails and, if the human asked for it, with their approval.
+ *
+ * @module
+ */
+
+import { z } from "zod";
+import { checkAllowed } from "../../allow_list.ts";
+import { grantVariables } from "../../credential_env.ts";
+import { RuntimeError, UsageError, UserError } from "../../errors.ts";
+import { prepareGrant } from "../../grant_request.ts";
+import { formatScopes, parseLevel, type Scope } from "../../scope.ts";
+import { formatTtl } from "../../ttl.ts";
+import { clientOf, describeSession, jsonResult, type ToolContext, toolError } from "../context.ts";
+
+/** How long the human has to answer an approval request. */
+const APPROVAL_TIMEOUT_MS = 10 * 60_000;
+
+const inputSchema = {
+  services: z.array(z.string()).optional().describe(
+    'AWS services by IAM prefix or alias, e.g. ["s3", "dynamodb"] (list_services shows them)',
+  ),
+  level: z.string().optional().describe(
+    '"read_only" (only the Read and List actions; also "ro") or "full" (every action). ' +
+      "Default: read_only",
+  ),
+  scopes: z.string().optional().describe(
+    'Per-service levels, instead of or besides services + level: "s3:ro,dynamodb:full"',
+  ),
+  ttl: z.string().optional().describe(
+    'How long the credentials live: "15m" (the default and minimum), "30m", "1h"... up to the ' +
+      "server's maximum",
+  ),
+  profile: z.string().optional().describe(
+    "AWS profile for the base credentials; omit to use the server's",
+  ),
+};
+
+const outputSchema = {
+  session_id: z.string(),
+  services: z.array(z.string()),
+  level: z.enum(["read_only", "full", "mixed"]),
+  scopes: z.string(),
+  profile: z.string().optional(),
+  region: z.string(),
+  expires_at: z.string(),
+  ttl_remaining: z.string(),
+  ttl_remaining_seconds: z.number(),
+  credential_file: z.string(),
+  usage: z.string(),
+};
+
+type GrantArgs = {
+  services?: string[];
+  level?: string;
+  scopes?: string;
+  ttl?: string;
+  profile?: string;
+};
+
+/** Registers `grant_access` on the server. */
+export function registerGrantAccess(ctx: ToolContext): void {
+  ctx.server.registerTool("grant_access", {
+    title: "Grant scoped AWS credentials",
+    description:
+      "Get temporary AWS credentials limited to the given services and level, written to a " +
+      "private env file. Run AWS commands as `env $(cat CREDENTIAL_FILE) aws ...`. The result " +
+      "holds the file's path, never the secrets. Use the narrowest scopes and the shortest " +
+      "ttl that do the job; ask for a new grant rather than using other credentials.",
+    inputSchema,
+    outputSchema,
+    annotations: {
+      title: "Grant scoped AWS credentials",
+      readOnlyHint: false,
+      destructiveHint: false,
+      idempotentHint: false,
+      openWorldHint: true,
+    },
+  }, async (args: GrantArgs) => {
+    try {
+      const structured = await grantAccess(ctx, args);
+      return jsonResult(structured);
+    } catch (error) {
+      throw toolError(error);
+    }
+  });
+}
+
+async function grantAccess(ctx: ToolContext, args: GrantArgs) {
+  const client = clientOf(ctx);
+  let scopes: Scope[] | undefined;
+  let ttl = args.ttl;
+  try {
+    const request = await prepareGrant({ scopes: scopeValues(args), ttl: args.ttl }, {
+      catalog: ctx.catalog,
+      ttlBounds: { max: ctx.options.maxTtlSeconds, maxReason: "the maximum this server allows" },
+      requireTtl: false,
+    });
+    scopes = request.scopes;
+    ttl = formatTtl(request.ttlSeconds);
+    checkAllowed(request.scopes, ctx.options.allow);
+    const profile = checkProfile(ctx, args.profile);
+    await approve(ctx, request.scopes, request.ttlSeconds);
+    const grant = await ctx.grant({
+      profile,
+      policy: request.policy.packed,
+      ttlSeconds: request.ttlSeconds,
+    });
+    const session = await ctx.sessions.add({
+      id: grant.sessionName,
+      scopes: request.scopes,
+      profile,
+      region: grant.region,
+      expiresAt: grant.credentials.expiration,
+    }, grantVariables(grant.credentials, { region: grant.region, sessionName: grant.sessionName }));
+    const { id, ...described } = describeSession(session, ctx.now());
+    await ctx.audit.record({
+      event: "grant",
+      outcome: "granted",
+      client,
+      scopes: formatScopes(request.scopes),
+      ttl,
+      session_id: id,
+      profile,
+      expires_at: described.expires_at,
+    });
+    ctx.log(`granted ${formatScopes(request.scopes)} for ${ttl} as ${id} to ${clientName(client)}`);
+    return {
+      session_id: id,
+      ...described,
+      usage: `env $(cat ${session.file}) <command>`,
+    };
+  } catch (error) {
+    const declined = error instanceof RuntimeError && error.message.startsWith("Declined");
+    const refused = error instanceof UsageError || declined;
+    await ctx.audit.record({
+      event: refused ? "refusal" : "grant",
+      outcome: declined ? "declined" : refused ? "refused" : "failed",
+      client,
+      scopes: scopes ? formatScopes(scopes) : requestedText(args),
+      ttl,
+      profile: args.profile,
+      reason: error instanceof UserError ? error.message : "unexpected failure",
+    });
+    const reason = error instanceof Error ? error.message.split("\n")[0] : String(error);
+    ctx.log(`refused a grant to ${clientName(client)}: ${reason}`);
+    throw error;
+  }
+}
+
+/** The services + level and the scopes string as command-line scope values. */
+function scopeValues(args: GrantArgs): string[] {
+  const values: string[] = [];
+  const services = args.services ?? [];
+  if (services.length) {
+    const level = parseLevel(args.level ?? "read_only");
+    for (const service of services) {
+      if (/[,:\s]/.test(service.trim()) || !service.trim()) {
+        throw new UsageError(
+          `Invalid service "${service}": name one service per item (e.g. "s3")`,
+          { hint: 'for per-service levels use scopes, e.g. "s3:ro,dynamodb:full"' },
+        );
+      }
+      values.push(`${service.trim()}:${level}`);
+    }
+  } else if (args.level !== undefined) {
+    parseLevel(args.level);
+  }
+  if (args.scopes?.trim()) values.push(args.scopes);
+  if (!values.length) {
+    throw new UsageError('No services given: pass services (e.g. ["s3"]) or scopes ("s3:ro")');
+  }
+  return values;
+}
+
+function requestedText(args: GrantArgs): string {
+  const services = (args.services ?? []).slice(0, 20).map((s) => `${s}:${args.level ?? "ro"}`);
+  const more = (args.services?.length ?? 0) > 20 ? [`(${args.services!.length - 20} more)`] : [];
+  return [...services, ...more, ...(args.scopes ? [args.scopes] : [])].join(",").slice(0, 500);
+}
+
+function checkProfile(ctx: ToolContext, profile: string | undefined): string | undefined {
+  const pinned = ctx.options.profile;
+  if (profile === undefined || profile === pinned) return pinned;
+  if (pinned !== undefined) {
+    throw new UsageError(
+      `Profile "${profile}" is not allowed: this server uses profile "${pinned}"`,
+      { hint: "omit profile" },
+    );
+  }
+  return profile;
+}
+
+async function approve(ctx: ToolContext, scopes: readonly Scope[], ttlSeconds: number) {
+  const mode = ctx.options.approve;
+  const needed = mode === "always" || (mode === "full" && scopes.some((s) => s.level === "full"));
+  if (!needed) return;
+  const capabilities = ctx.server.server.getClientCapabilities();
+  if (!capabilities?.elicitation?.form) {
+    throw new UsageError(
+      `Approval required (--approve ${mode}) but this MCP client cannot ask the human: it does ` +
+        "not support elicitation",
+      {
+        hint: mode === "full"
+          ? "ask for read_only access, use a client that supports MCP elicitation, or have the " +
+            "human restart the server with --approve never"
+          : "use a client that supports MCP elicitation, or have the human restart the server " +
+            "with --approve full or never",
+      },
+    );
+  }
+  const client = clientName(clientOf(ctx));
+  const until = new Date(ctx.now().getTime() + ttlSeconds * 1000).toISOString();
+  const lines = scopes.map((s) => {
+    const name = ctx.catalog.lookup(s.service)?.name ?? s.service;
+    const what = s.level === "full" ? "full access (every action)" : "read-only (Read and List)";
+    return `  ${s.service} (${name}): ${what}`;
+  });
+  let answer;
+  try {
+    answer = await ctx.server.server.elicitInput({
+      mode: "form",
+      message:
+        `${client} asks for AWS credentials for ${formatTtl(ttlSeconds)} (until ${until}):\n` +
+        `${lines.join("\n")}\nApprove?`,
+      requestedSchema: {
+        type: "object",
+        properties: {
+          approve: {
+            type: "boolean",
+            title: "Approve these credentials",
+            description: "Grant the agent these credentials",
+            default: true,
+          },
+        },
+        required: ["approve"],
+      },
+    }, { timeout: APPROVAL_TIMEOUT_MS });
+  } catch (error) {
+    throw new RuntimeError(
+      "Declined: the approval request failed, so no credentials were requested",
+      {
+        cause: error,
+        hint: `the client answered: ${error instanceof Error ? error.message : String(error)}`,
+      },
+    );
+  }
+  if (answer.action !== "accept" || answer.content?.approve === false) {
+    throw new RuntimeError(
+      `Declined by the human: no credentials were requested (${answer.action})`,
+      { hint: "do not retry the same request; ask the human what access they want to give" },
+    );
+  }
+}
+
+function clientName(client: { name?: string; version?: string }): string {
+  return client.name ? `${client.name}${client.version ? ` ${client.version}` : ""}` : "the client";
+}

@@ -1,0 +1,49 @@
+/**
+ * The `list_active_sessions` tool: the sessions this server granted that have not expired or
+ * been revoked, with the time they have left.
+ *
+ * @module
+ */
+
+import { z } from "zod";
+import { describeSession, jsonResult, type ToolContext, toolError } from "../context.ts";
+
+const sessionSchema = z.object({
+  id: z.string(),
+  services: z.array(z.string()),
+  level: z.enum(["read_only", "full", "mixed"]),
+  scopes: z.string(),
+  profile: z.string().optional(),
+  region: z.string(),
+  expires_at: z.string(),
+  ttl_remaining: z.string(),
+  ttl_remaining_seconds: z.number(),
+  credential_file: z.string(),
+});
+
+/** Registers `list_active_sessions` on the server. */
+export function registerListActiveSessions(ctx: ToolContext): void {
+  ctx.server.registerTool("list_active_sessions", {
+    title: "List active credential sessions",
+    description: "List the credential sessions granted by this server that are still valid: id, " +
+      "services, level, expiry, time remaining and env file. Reuse a session's " +
+      "credential_file while it has enough time left instead of asking for a new grant.",
+    inputSchema: {},
+    outputSchema: { sessions: z.array(sessionSchema) },
+    annotations: {
+      title: "List active credential sessions",
+      readOnlyHint: true,
+      destructiveHint: false,
+      idempotentHint: true,
+      openWorldHint: false,
+    },
+  }, async () => {
+    try {
+      const now = ctx.now();
+      const sessions = (await ctx.sessions.list()).map((s) => describeSession(s, now));
+      return jsonResult({ sessions }, sessions);
+    } catch (error) {
+      throw toolError(error);
+    }
+  });
+}

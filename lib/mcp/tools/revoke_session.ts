@@ -1,0 +1,81 @@
+/**
+ * The `revoke_session` tool: deletes a session's env file and forgets the session. AWS keeps
+ * the keys valid until they expire, and the result says so.
+ *
+ * @module
+ */
+
+import { z } from "zod";
+import { UsageError } from "../../errors.ts";
+import { clientOf, jsonResult, type ToolContext, toolError } from "../context.ts";
+import { formatScopes } from "../../scope.ts";
+
+const SESSION_ID = /^timebound-iam-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+/** Registers `revoke_session` on the server. */
+export function registerRevokeSession(ctx: ToolContext): void {
+  ctx.server.registerTool("revoke_session", {
+    title: "Revoke a credential session",
+    description:
+      "Delete a session's credential file and forget the session, when the work is done. AWS " +
+      "keeps the keys themselves valid until they expire.",
+    inputSchema: {
+      session_id: z.string().describe("The session id from grant_access or list_active_sessions"),
+    },
+    outputSchema: {
+      session_id: z.string(),
+      revoked: z.boolean(),
+      credential_file_removed: z.string(),
+      expires_at: z.string(),
+      note: z.string(),
+    },
+    annotations: {
+      title: "Revoke a credential session",
+      readOnlyHint: false,
+      destructiveHint: true,
+      idempotentHint: true,
+      openWorldHint: false,
+    },
+  }, async (args: { session_id: string }) => {
+    try {
+      const id = args.session_id.trim();
+      if (!SESSION_ID.test(id)) {
+        throw new UsageError(
+          `Invalid session id "${args.session_id.slice(0, 100)}": expected timebound-iam-<uuid>`,
+          { hint: "list_active_sessions shows the ids" },
+        );
+      }
+      const session = await ctx.sessions.remove(id);
+      if (!session) {
+        throw new UsageError(
+          `No active session "${id}": it expired, was revoked or never existed`,
+          {
+            hint: "list_active_sessions shows the ids",
+          },
+        );
+      }
+      await ctx.audit.record({
+        event: "revocation",
+        outcome: "revoked",
+        client: clientOf(ctx),
+        scopes: formatScopes(session.scopes),
+        session_id: id,
+        profile: session.profile,
+        expires_at: session.expiresAt.toISOString(),
+      });
+      ctx.log(`revoked ${id}`);
+      const expiresAt = session.expiresAt.toISOString();
+      return jsonResult({
+        session_id: id,
+        revoked: true,
+        credential_file_removed: session.file,
+        expires_at: expiresAt,
+        note: `The credential file is deleted and the session forgotten, but AWS keeps these ` +
+          `keys valid until ${expiresAt}: anything that already read them can use them until ` +
+          "then. To cut them off sooner, revoke the broker role's active sessions in IAM.",
+      });
+    } catch (error) {
+      throw toolError(error);
+    }
+  });
+}
