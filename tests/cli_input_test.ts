@@ -85,7 +85,7 @@ Deno.test("--version and --help work on every command", async (t) => {
   });
   const root = await runCli(["--help"]);
   assert.equal(root.code, 0);
-  const commands = [...root.stdout.matchAll(/^  ([a-z]+) /gm)].map((m) => m[1]);
+  const commands = [...root.stdout.matchAll(/^ {2}([a-z]+) /gm)].map((m) => m[1]);
   assert.ok(commands.includes("exec") && commands.includes("env") && commands.includes("policy"));
   for (const command of commands) {
     await t.step(`${command} --help`, async () => {

@@ -116,11 +116,13 @@ const CASES: Case[] = [
   },
   {
     name: "an unreachable endpoint",
-    arrange: async (aws) => {
+    arrange: (aws) => {
       const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
       const port = listener.addr.port;
       listener.close();
-      return { env: { ...aws.env(), AWS_ENDPOINT_URL_STS: `http://127.0.0.1:${port}` } };
+      return Promise.resolve({
+        env: { ...aws.env(), AWS_ENDPOINT_URL_STS: `http://127.0.0.1:${port}` },
+      });
     },
     error: /^Could not reach http:\/\/127\.0\.0\.1:\d+: connection refused$/,
     hint: /AWS_ENDPOINT_URL_STS/,
