@@ -1,0 +1,119 @@
+/**
+ * The questions `setup aws` asks on a terminal, behind one interface so that tests hand in
+ * their own answers. The terminal version uses `@inquirer/prompts` and writes to standard error,
+ * so standard output keeps only the documents.
+ *
+ * @module
+ */
+
+import type { McpClient } from "./broker_role.ts";
+import { MCP_CLIENTS } from "./broker_role.ts";
+import { type Catalog, findServices } from "./catalog.ts";
+import { RuntimeError } from "./errors.ts";
+
+/** What `setup aws` asks when a flag does not answer it. */
+export interface SetupPrompts {
+  /** Which services the broker may use: IAM prefixes, at least one. */
+  services(catalog: Catalog): Promise<string[]>;
+  /** The longest session to allow, as a duration (`4h`). */
+  maxSession(): Promise<string>;
+  /** The MCP client to write a snippet for, or `undefined` for none. */
+  client(): Promise<McpClient | undefined>;
+  /** A yes/no question; false by default. */
+  confirm(message: string): Promise<boolean>;
+}
+
+/** The session lengths offered, with what each means. */
+export const MAX_SESSION_CHOICES: ReadonlyArray<{ value: string; name: string }> = [
+  { value: "1h", name: "1h  (AWS's default)" },
+  { value: "2h", name: "2h" },
+  { value: "4h", name: "4h  (a working session)" },
+  { value: "8h", name: "8h  (a working day)" },
+  { value: "12h", name: "12h (AWS's maximum)" },
+];
+
+const CLIENT_TITLES: Record<McpClient, string> = {
+  claude: "Claude Code / Claude Desktop",
+  kiro: "Kiro",
+  cursor: "Cursor",
+  vscode: "VS Code",
+};
+
+const DONE = "\u0000done";
+
+/**
+ * The questions on the terminal. Services are a searchable multi-select: type to filter the
+ * catalog, Enter toggles the highlighted service, and the first entry ends the choice.
+ */
+export function terminalPrompts(): SetupPrompts {
+  const load = () => Promise.all([import("@inquirer/prompts"), import("node:process")]);
+  return {
+    services: (catalog) =>
+      ask(async () => {
+        const [{ search }, process] = await load();
+        const chosen = new Set<string>();
+        const width = Math.max(...catalog.services.map((s) => s.prefix.length));
+        for (;;) {
+          const answer = await search<string>({
+            message: `Services the broker may use (${chosen.size} chosen; type to filter, ` +
+              "Enter toggles)",
+            pageSize: 12,
+            source: (term) => {
+              const done = {
+                value: DONE,
+                name: chosen.size
+                  ? `✔ done: ${[...chosen].join(", ")}`
+                  : "✔ done (choose at least one service first)",
+              };
+              const matches = findServices(catalog, term).map((s) => ({
+                value: s.prefix,
+                name: `${chosen.has(s.prefix) ? "◉" : "◯"} ${s.prefix.padEnd(width)}  ${s.name}`,
+              }));
+              return term ? [...matches, done] : [done, ...matches];
+            },
+          }, { output: process.stderr });
+          if (answer === DONE) {
+            if (chosen.size) return [...chosen];
+          } else if (chosen.has(answer)) chosen.delete(answer);
+          else chosen.add(answer);
+        }
+      }),
+    maxSession: () =>
+      ask(async () => {
+        const [{ select }, process] = await load();
+        return await select({
+          message: "Longest session the role allows (MaxSessionDuration)",
+          choices: MAX_SESSION_CHOICES,
+          default: "1h",
+        }, { output: process.stderr });
+      }),
+    client: () =>
+      ask(async () => {
+        const [{ select }, process] = await load();
+        const answer = await select<McpClient | "none">({
+          message: "MCP client to configure",
+          choices: [
+            ...MCP_CLIENTS.map((value) => ({ value, name: CLIENT_TITLES[value] })),
+            { value: "none" as const, name: "none" },
+          ],
+        }, { output: process.stderr });
+        return answer === "none" ? undefined : answer;
+      }),
+    confirm: (message) =>
+      ask(async () => {
+        const [{ confirm }, process] = await load();
+        return await confirm({ message, default: false }, { output: process.stderr });
+      }),
+  };
+}
+
+async function ask<T>(question: () => Promise<T>): Promise<T> {
+  try {
+    return await question();
+  } catch (error) {
+    if ((error as Error).name === "ExitPromptError") {
+      throw new RuntimeError("Cancelled: nothing was changed");
+    }
+    throw error;
+  }
+}
