@@ -14,6 +14,7 @@ import { execCommand } from "./commands/exec.ts";
 import { policyCommand } from "./commands/policy.ts";
 import { serveCommand } from "./commands/serve.ts";
 import { servicesCommand } from "./commands/services.ts";
+import { setupCommand } from "./commands/setup.ts";
 
 /** What every command shares: the streams, and where it leaves its exit code. */
 export interface Cli {
@@ -109,6 +110,7 @@ export function buildProgram(cli: Cli): Command<[], { debug?: true }> {
     servicesCommand,
     completionsCommand,
     serveCommand,
+    setupCommand,
   ];
   for (const factory of factories) {
     // --debug is read by main.ts; every command accepts it so it may stand anywhere.
