@@ -113,6 +113,7 @@ export function setupCommand(
     )
     .option("--apply", "create or update the role through IAM, then write the config file")
     .option("--yes", "do not ask before --apply changes anything")
+    .option("--debug", "show AWS request ids and stack traces")
     .addHelpText(
       "after",
       `
