@@ -1,0 +1,548 @@
+/**
+ * The MCP server in process: a real SDK `Client` over an in-memory transport, an injected clock
+ * and a fake broker. Every tool, every refusal, expiry, approval.
+ */
+
+import assert from "node:assert/strict";
+// @ts-types="@modelcontextprotocol/sdk/client/index"
+import { Client } from "@modelcontextprotocol/sdk/client/index.js";
+// @ts-types="@modelcontextprotocol/sdk/inMemory"
+import { InMemoryTransport } from "@modelcontextprotocol/sdk/inMemory.js";
+// @ts-types="@modelcontextprotocol/sdk/types"
+import { ElicitRequestSchema, type ElicitResult } from "@modelcontextprotocol/sdk/types.js";
+import { parse as parseDotenv } from "dotenv";
+import { parseAllowList } from "../lib/allow_list.ts";
+import { memoryAuditLog } from "../lib/audit_log.ts";
+import { type Grant, newSessionName } from "../lib/broker.ts";
+import type { PoolGrantRequest } from "../lib/broker_pool.ts";
+import { loadCatalog } from "../lib/catalog.ts";
+import { openEnvFileDirectory } from "../lib/env_files.ts";
+import { RuntimeError } from "../lib/errors.ts";
+import { createServer, type ServerOptions } from "../lib/mcp/server.ts";
+
+const catalog = await loadCatalog();
+const START = new Date("2030-01-01T00:00:00Z");
+
+type Elicit = (message: string) => ElicitResult | Promise<ElicitResult>;
+
+interface Harness {
+  client: Client;
+  dir: string;
+  parent: string;
+  audit: ReturnType<typeof memoryAuditLog>;
+  grants: Array<PoolGrantRequest & { grant: Grant }>;
+  asked: string[];
+  advance(ms: number): void;
+  call(name: string, args?: Record<string, unknown>): Promise<ToolResult>;
+  close(): Promise<void>;
+}
+
+interface ToolResult {
+  isError?: boolean;
+  text: string;
+  structured: Record<string, unknown>;
+}
+
+async function start(
+  setup: {
+    options?: Partial<ServerOptions>;
+    allow?: string;
+    elicit?: Elicit;
+    fail?: Error;
+  } = {},
+): Promise<Harness> {
+  let now = START.getTime();
+  const clock = () => new Date(now);
+  const parent = await Deno.makeTempDir({ prefix: "tbi-mcp-test-" });
+  const envFiles = await openEnvFileDirectory(parent);
+  const audit = memoryAuditLog({ now: clock });
+  const grants: Harness["grants"] = [];
+  const asked: string[] = [];
+  let n = 0;
+  const app = createServer({
+    catalog,
+    now: clock,
+    envFiles,
+    audit,
+    sweepIntervalMs: 10,
+    options: {
+      maxTtlSeconds: 3600,
+      approve: "never",
+      allow: setup.allow === undefined ? undefined : parseAllowList(setup.allow, catalog),
+      ...setup.options,
+    },
+    grant(request) {
+      if (setup.fail) return Promise.reject(setup.fail);
+      n++;
+      const grant: Grant = {
+        sessionName: newSessionName(),
+        roleArn: "arn:aws:iam::123456789012:role/timebound-iam-broker",
+        assumedRoleArn: "arn:aws:sts::123456789012:assumed-role/timebound-iam-broker/x",
+        region: "eu-west-1",
+        credentials: {
+          accessKeyId: `ASIAFAKE${String(n).padStart(12, "0")}`,
+          secretAccessKey: `secret/${crypto.randomUUID()}+${n}`,
+          sessionToken: `token=${crypto.randomUUID()}/${n}==`,
+          expiration: new Date(now + request.ttlSeconds * 1000),
+        },
+      };
+      grants.push({ ...request, grant });
+      return Promise.resolve(grant);
+    },
+  });
+  const client = new Client(
+    { name: "test-agent", version: "1.2.3" },
+    { capabilities: setup.elicit ? { elicitation: { form: {} } } : {} },
+  );
+  if (setup.elicit) {
+    const elicit = setup.elicit;
+    client.setRequestHandler(ElicitRequestSchema, async (request) => {
+      asked.push(request.params.message);
+      return await elicit(request.params.message);
+    });
+  }
+  const [clientTransport, serverTransport] = InMemoryTransport.createLinkedPair();
+  await app.mcp.connect(serverTransport);
+  await client.connect(clientTransport);
+  return {
+    client,
+    dir: envFiles.path,
+    parent,
+    audit,
+    grants,
+    asked,
+    advance(ms) {
+      now += ms;
+    },
+    async call(name, args = {}) {
+      const result = await client.callTool({ name, arguments: args });
+      const content = result.content as Array<{ type: string; text: string }>;
+      return {
+        isError: result.isError as boolean | undefined,
+        text: content.map((c) => c.text).join("\n"),
+        structured: (result.structuredContent ?? {}) as Record<string, unknown>,
+      };
+    },
+    async close() {
+      await client.close();
+      await app.close();
+      await Deno.remove(parent, { recursive: true });
+    },
+  };
+}
+
+function assertIncludes(text: string, part: string) {
+  assert.ok(text.includes(part), `expected ${JSON.stringify(part)} in ${JSON.stringify(text)}`);
+}
+
+function secretsOf(h: Harness): string[] {
+  return h.grants.flatMap(({ grant }) => [
+    grant.credentials.secretAccessKey,
+    grant.credentials.sessionToken,
+  ]);
+}
+
+function assertNoSecret(h: Harness, text: string) {
+  for (const secret of secretsOf(h)) assert(!text.includes(secret), "a secret leaked");
+}
+
+Deno.test("tools/list shows the four tools with titles, schemas and annotations", async () => {
+  const h = await start();
+  try {
+    const { tools } = await h.client.listTools();
+    assert.deepEqual(tools.map((t) => t.name).sort(), [
+      "grant_access",
+      "list_active_sessions",
+      "list_services",
+      "revoke_session",
+    ]);
+    for (const tool of tools) {
+      assert(tool.title, `${tool.name} has a title`);
+      assert(tool.description, `${tool.name} has a description`);
+      assert.deepEqual(tool.inputSchema.type, "object");
+      assert.deepEqual(tool.outputSchema?.type, "object");
+      assert(tool.annotations, `${tool.name} has annotations`);
+    }
+    const grant = tools.find((t) => t.name === "grant_access")!;
+    assert.deepEqual(
+      Object.keys(grant.inputSchema.properties ?? {}).sort(),
+      ["level", "profile", "scopes", "services", "ttl"],
+    );
+    assert.deepEqual(grant.annotations?.readOnlyHint, false);
+    assert.deepEqual(
+      tools.find((t) => t.name === "revoke_session")!.annotations?.destructiveHint,
+      true,
+    );
+    assert.deepEqual(
+      tools.find((t) => t.name === "list_services")!.annotations?.readOnlyHint,
+      true,
+    );
+    assertIncludes(h.client.getInstructions() ?? "", "env $(cat CREDENTIAL_FILE)");
+  } finally {
+    await h.close();
+  }
+});
+
+Deno.test("grant_access writes a 0600 env file in a 0700 directory and returns its path, never the secrets", async () => {
+  const h = await start();
+  try {
+    const result = await h.call("grant_access", {
+      services: ["s3"],
+      level: "read_only",
+      ttl: "15m",
+    });
+    assert(!result.isError, result.text);
+    const s = result.structured;
+    const { grant, policy, ttlSeconds, profile } = h.grants[0];
+    assert.deepEqual(ttlSeconds, 900);
+    assert.deepEqual(profile, undefined);
+    assertIncludes(policy, "s3:Get");
+    assert.deepEqual(s.session_id, grant.sessionName);
+    assert.match(String(s.session_id), /^timebound-iam-[0-9a-f-]{36}$/);
+    assert.deepEqual(s.services, ["s3"]);
+    assert.deepEqual(s.level, "read_only");
+    assert.deepEqual(s.scopes, "s3:read_only");
+    assert.deepEqual(s.expires_at, "2030-01-01T00:15:00.000Z");
+    assert.deepEqual(s.ttl_remaining, "15m");
+    assert.deepEqual(s.credential_file, `${h.dir}/${grant.sessionName}.env`);
+    assert.deepEqual(s.usage, `env $(cat ${s.credential_file}) <command>`);
+    assert.deepEqual(JSON.parse(result.text), s);
+    assertNoSecret(h, result.text);
+    assertNoSecret(h, JSON.stringify(s));
+
+    const file = String(s.credential_file);
+    if (Deno.build.os !== "windows") {
+      assert.deepEqual((await Deno.stat(file)).mode! & 0o777, 0o600);
+      assert.deepEqual((await Deno.stat(h.dir)).mode! & 0o777, 0o700);
+    }
+    const vars = parseDotenv(await Deno.readTextFile(file));
+    assert.deepEqual(vars, {
+      AWS_ACCESS_KEY_ID: grant.credentials.accessKeyId,
+      AWS_SECRET_ACCESS_KEY: grant.credentials.secretAccessKey,
+      AWS_SESSION_TOKEN: grant.credentials.sessionToken,
+      AWS_CREDENTIAL_EXPIRATION: "2030-01-01T00:15:00.000Z",
+      AWS_REGION: "eu-west-1",
+      AWS_DEFAULT_REGION: "eu-west-1",
+      TIMEBOUND_IAM_SESSION: grant.sessionName,
+    });
+
+    assert.deepEqual(h.audit.events.length, 1);
+    const event = h.audit.events[0];
+    assert.deepEqual(event.event, "grant");
+    assert.deepEqual(event.outcome, "granted");
+    assert.deepEqual(event.client, { name: "test-agent", version: "1.2.3" });
+    assert.deepEqual(event.scopes, "s3:ro");
+    assert.deepEqual(event.ttl, "15m");
+    assert.deepEqual(event.session_id, grant.sessionName);
+    assertNoSecret(h, JSON.stringify(h.audit.events));
+  } finally {
+    await h.close();
+  }
+});
+
+Deno.test("grant_access takes per-service scopes, aliases, 'ro' and a default TTL of 15m", async () => {
+  const h = await start();
+  try {
+    const mixed = await h.call("grant_access", { scopes: "s3:ro,dynamodb:full" });
+    assert(!mixed.isError, mixed.text);
+    assert.deepEqual(mixed.structured.level, "mixed");
+    assert.deepEqual(mixed.structured.scopes, "s3:read_only,dynamodb:full");
+    assert.deepEqual(mixed.structured.ttl_remaining, "15m");
+    const alias = await h.call("grant_access", {
+      services: ["cloudwatch-logs", "S3"],
+      level: "ro",
+      ttl: "30m",
+    });
+    assert(!alias.isError, alias.text);
+    assert.deepEqual(alias.structured.services, ["logs", "s3"]);
+    assert.deepEqual(alias.structured.level, "read_only");
+    const both = await h.call("grant_access", {
+      services: ["s3"],
+      level: "full",
+      scopes: "sqs:ro",
+    });
+    assert.deepEqual(both.structured.scopes, "s3:full,sqs:read_only");
+  } finally {
+    await h.close();
+  }
+});
+
+Deno.test("list_active_sessions lists live sessions with ttl_remaining, [] when none", async () => {
+  const h = await start();
+  try {
+    const empty = await h.call("list_active_sessions");
+    assert(!empty.isError, empty.text);
+    assert.deepEqual(JSON.parse(empty.text), []);
+    assert.deepEqual(empty.structured, { sessions: [] });
+    const granted = await h.call("grant_access", { services: ["s3"], level: "full", ttl: "1h" });
+    h.advance(20 * 60_000 + 30_000);
+    const listed = await h.call("list_active_sessions");
+    const sessions = JSON.parse(listed.text);
+    assert.deepEqual(sessions.length, 1);
+    assert.deepEqual(sessions[0].id, granted.structured.session_id);
+    assert.deepEqual(sessions[0].services, ["s3"]);
+    assert.deepEqual(sessions[0].level, "full");
+    assert.deepEqual(sessions[0].ttl_remaining, "39m30s");
+    assert.deepEqual(sessions[0].ttl_remaining_seconds, 2370);
+    assert.deepEqual(sessions[0].credential_file, granted.structured.credential_file);
+    assert.deepEqual(listed.structured, { sessions });
+    assertNoSecret(h, listed.text);
+  } finally {
+    await h.close();
+  }
+});
+
+Deno.test("list_services lists every service with levels; a query and --allow filter it", async () => {
+  const h = await start();
+  try {
+    const all = await h.call("list_services");
+    const services = all.structured.services as Array<Record<string, unknown>>;
+    assert.deepEqual(services.length, catalog.services.length);
+    const logs = await h.call("list_services", { query: "cloudwatch-logs" });
+    const found = logs.structured.services as Array<Record<string, unknown>>;
+    assert.deepEqual(found.map((s) => s.name), ["logs"]);
+    assert.deepEqual(found[0].prefix, "logs");
+    assert.deepEqual(found[0].levels, ["read_only", "full"]);
+    assertIncludes(String(found[0].display_name), "CloudWatch Logs");
+    assert.deepEqual(JSON.parse(logs.text), found);
+    const none = await h.call("list_services", { query: "no-such-service-at-all" });
+    assert.deepEqual(none.structured.services, []);
+  } finally {
+    await h.close();
+  }
+  const limited = await start({ allow: "s3:full,dynamodb:ro" });
+  try {
+    const listed = await limited.call("list_services");
+    const services = listed.structured.services as Array<Record<string, unknown>>;
+    assert.deepEqual(services.map((s) => [s.name, s.levels]), [
+      ["dynamodb", ["read_only"]],
+      ["s3", ["read_only", "full"]],
+    ]);
+  } finally {
+    await limited.close();
+  }
+});
+
+Deno.test("revoke_session deletes the file, forgets the session and says AWS keeps the keys valid", async () => {
+  const h = await start();
+  try {
+    const granted = await h.call("grant_access", { services: ["s3"] });
+    const id = String(granted.structured.session_id);
+    const file = String(granted.structured.credential_file);
+    const revoked = await h.call("revoke_session", { session_id: id });
+    assert(!revoked.isError, revoked.text);
+    assert.deepEqual(revoked.structured.revoked, true);
+    assert.deepEqual(revoked.structured.credential_file_removed, file);
+    assertIncludes(String(revoked.structured.note), "AWS keeps these keys valid until");
+    await assert.rejects(() => Deno.stat(file), Deno.errors.NotFound);
+    assert.deepEqual((await h.call("list_active_sessions")).structured, { sessions: [] });
+    const again = await h.call("revoke_session", { session_id: id });
+    assert(again.isError);
+    assertIncludes(again.text, `No active session "${id}"`);
+    assert.deepEqual(h.audit.events.map((e) => [e.event, e.outcome]), [
+      ["grant", "granted"],
+      ["revocation", "revoked"],
+    ]);
+    assert.deepEqual(h.audit.events[1].session_id, id);
+  } finally {
+    await h.close();
+  }
+});
+
+Deno.test("bad requests and requests beyond the guardrails give isError results; the server keeps serving", async (t) => {
+  const h = await start({ allow: "s3:full,dynamodb:ro,*:ro", options: { profile: "dev" } });
+  const cases: Array<[string, string, Record<string, unknown>, string]> = [
+    [
+      "unknown level",
+      "grant_access",
+      { services: ["s3"], level: "admin" },
+      'Unknown level "admin"',
+    ],
+    ["TTL forever", "grant_access", { services: ["s3"], ttl: "forever" }, 'Invalid TTL "forever"'],
+    ["bare number TTL", "grant_access", { services: ["s3"], ttl: "15" }, "a unit is required"],
+    ["TTL over --max-ttl", "grant_access", { services: ["s3"], ttl: "2h" }, "the maximum is 1h"],
+    ["TTL under 15m", "grant_access", { services: ["s3"], ttl: "5m" }, "too short"],
+    ["no services", "grant_access", { services: [] }, "No services given"],
+    ["no arguments", "grant_access", {}, "No services given"],
+    ["unknown service", "grant_access", { services: ["s4"] }, 'Unknown service "s4"'],
+    [
+      "service with a level",
+      "grant_access",
+      { services: ["s3:full"] },
+      'Invalid service "s3:full"',
+    ],
+    ["bad scopes", "grant_access", { scopes: "s3" }, 'Invalid scope "s3"'],
+    [
+      "a thousand services",
+      "grant_access",
+      { services: Array.from({ length: 1000 }, (_, i) => `service${i}`) },
+      'Unknown service "service0"',
+    ],
+    [
+      "beyond --allow",
+      "grant_access",
+      { services: ["dynamodb", "ec2"], level: "full" },
+      "Not allowed by this server: dynamodb:full,ec2:full: the allowed scopes are *:ro,s3:full,dynamodb:ro",
+    ],
+    ["another profile", "grant_access", { services: ["s3"], profile: "prod" }, 'Profile "prod"'],
+    [
+      "session id with ../",
+      "revoke_session",
+      { session_id: "../../etc/passwd" },
+      "Invalid session id",
+    ],
+    [
+      "session id with a suffix",
+      "revoke_session",
+      { session_id: "timebound-iam-00000000-0000-0000-0000-000000000000/../x" },
+      "Invalid session id",
+    ],
+    ["services not a list", "grant_access", { services: "s3" }, "Input validation error"],
+    ["session id missing", "revoke_session", {}, "Input validation error"],
+  ];
+  try {
+    for (const [name, tool, args, expected] of cases) {
+      await t.step(`${name}: ${expected}`, async () => {
+        const result = await h.call(tool, args);
+        assert(result.isError, `expected an error, got ${result.text}`);
+        assertIncludes(result.text, expected);
+        const listed = await h.call("list_active_sessions");
+        assert(!listed.isError);
+      });
+    }
+    assert.deepEqual(h.grants.length, 0);
+    const refusals = h.audit.events.filter((e) => e.event === "refusal");
+    assert.deepEqual(refusals.length, 13);
+    assert(refusals.every((e) => e.outcome === "refused" && e.reason && e.client?.name));
+    const allowed = await h.call("grant_access", { services: ["ec2", "s3"], level: "ro" });
+    assert(!allowed.isError, allowed.text);
+    assert.deepEqual(h.grants[0].profile, "dev");
+  } finally {
+    await h.close();
+  }
+});
+
+Deno.test("a grant whose policy is over AWS's size limit says which scopes cost most", async () => {
+  const h = await start();
+  try {
+    const services = catalog.services.map((s) => s.prefix);
+    const result = await h.call("grant_access", {
+      services: Array.from({ length: 1000 }, (_, i) => services[i % services.length]),
+    });
+    assert(result.isError);
+    assertIncludes(result.text, "over AWS's limit");
+  } finally {
+    await h.close();
+  }
+});
+
+Deno.test("a broker failure is an isError result in the CLI's words, audited as failed", async () => {
+  const h = await start({
+    fail: new RuntimeError("No AWS credentials found", { hint: "run aws configure" }),
+  });
+  try {
+    const result = await h.call("grant_access", { services: ["s3"] });
+    assert(result.isError);
+    assert.deepEqual(result.text, "No AWS credentials found\nhint: run aws configure");
+    assert.deepEqual(h.audit.events.map((e) => [e.event, e.outcome]), [["grant", "failed"]]);
+  } finally {
+    await h.close();
+  }
+});
+
+Deno.test("an expired session is removed with its file within the sweep interval", async () => {
+  const h = await start();
+  try {
+    const granted = await h.call("grant_access", { services: ["s3"], ttl: "15m" });
+    const file = String(granted.structured.credential_file);
+    await Deno.stat(file);
+    h.advance(15 * 60_000 + 1000);
+    // No call: the sweeper alone removes it.
+    for (let i = 0; i < 100; i++) {
+      try {
+        await Deno.stat(file);
+      } catch {
+        break;
+      }
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    await assert.rejects(() => Deno.stat(file), Deno.errors.NotFound);
+    assert.deepEqual((await h.call("list_active_sessions")).structured, { sessions: [] });
+    assert.deepEqual(h.audit.events.map((e) => [e.event, e.outcome]), [
+      ["grant", "granted"],
+      ["expiry", "expired"],
+    ]);
+  } finally {
+    await h.close();
+  }
+});
+
+Deno.test("closing the server removes the env file directory", async () => {
+  const h = await start();
+  await h.call("grant_access", { services: ["s3"] });
+  const dir = h.dir;
+  await h.close();
+  await assert.rejects(() => Deno.stat(dir), Deno.errors.NotFound);
+});
+
+Deno.test("--approve full asks the human before a full grant: accepted", async () => {
+  const h = await start({
+    options: { approve: "full" },
+    elicit: () => ({ action: "accept", content: { approve: true } }),
+  });
+  try {
+    const ro = await h.call("grant_access", { services: ["s3"] });
+    assert(!ro.isError, ro.text);
+    assert.deepEqual(h.asked.length, 0);
+    const full = await h.call("grant_access", { scopes: "s3:full,sqs:ro", ttl: "30m" });
+    assert(!full.isError, full.text);
+    assert.deepEqual(h.asked.length, 1);
+    assertIncludes(h.asked[0], "test-agent 1.2.3 asks for AWS credentials for 30m");
+    assertIncludes(h.asked[0], "s3 (Amazon S3): full access");
+    assertIncludes(h.asked[0], "sqs (Amazon SQS): read-only");
+    assert.deepEqual(h.grants.length, 2);
+  } finally {
+    await h.close();
+  }
+});
+
+Deno.test("--approve always asks before every grant: declined and cancelled grants are refused", async (t) => {
+  for (
+    const answer of [{ action: "decline" }, { action: "cancel" }, {
+      action: "accept",
+      content: { approve: false },
+    }] as ElicitResult[]
+  ) {
+    await t.step(JSON.stringify(answer), async () => {
+      const h = await start({ options: { approve: "always" }, elicit: () => answer });
+      try {
+        const result = await h.call("grant_access", { services: ["s3"] });
+        assert(result.isError);
+        assertIncludes(result.text, "Declined by the human: no credentials were requested");
+        assert.deepEqual(h.asked.length, 1);
+        assert.deepEqual(h.grants.length, 0);
+        assert.deepEqual(h.audit.events.map((e) => [e.event, e.outcome]), [[
+          "refusal",
+          "declined",
+        ]]);
+      } finally {
+        await h.close();
+      }
+    });
+  }
+});
+
+Deno.test("approval is impossible without elicitation: the grant is refused with what to change", async () => {
+  const h = await start({ options: { approve: "full" } });
+  try {
+    const ro = await h.call("grant_access", { services: ["s3"] });
+    assert(!ro.isError, ro.text);
+    const full = await h.call("grant_access", { services: ["s3"], level: "full" });
+    assert(full.isError);
+    assertIncludes(full.text, "cannot ask the human: it does not support elicitation");
+    assertIncludes(full.text, "--approve never");
+    assert.deepEqual(h.grants.length, 1);
+  } finally {
+    await h.close();
+  }
+});
