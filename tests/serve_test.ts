@@ -1,0 +1,318 @@
+/**
+ * `timebound-iam serve` as agents run it: the real CLI (compile permission set) over stdio with
+ * the SDK's stdio client, against the local STS endpoint, and the real `aws` CLI using the env
+ * files it writes.
+ */
+
+import assert from "node:assert/strict";
+// @ts-types="@modelcontextprotocol/sdk/client/index"
+import { Client } from "@modelcontextprotocol/sdk/client/index.js";
+// @ts-types="@modelcontextprotocol/sdk/client/stdio"
+import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
+import { parse as parseDotenv } from "dotenv";
+import { baseEnv, cliCommand } from "./support/cli.ts";
+import { LocalAws } from "./support/local_aws.ts";
+
+interface Served {
+  aws: LocalAws;
+  client: Client;
+  transport: StdioClientTransport;
+  tmp: string;
+  auditPath: string;
+  stderr: () => string;
+  call(name: string, args?: Record<string, unknown>): Promise<{
+    isError?: boolean;
+    text: string;
+    structured: Record<string, unknown>;
+  }>;
+  envDir(): Promise<string>;
+  cleanup(): Promise<void>;
+}
+
+async function serve(args: string[] = []): Promise<Served> {
+  const aws = await LocalAws.start();
+  const root = await Deno.makeTempDir({ prefix: "tbi-serve-" });
+  const tmp = `${root}/tmp`;
+  await Deno.mkdir(tmp);
+  const env = {
+    ...await baseEnv(`${root}/home`),
+    ...aws.env(),
+    TMPDIR: tmp,
+    XDG_STATE_HOME: `${root}/state`,
+  };
+  const [command, cliArgs] = cliCommand(["serve", ...args]);
+  const transport = new StdioClientTransport({ command, args: cliArgs, env, stderr: "pipe" });
+  let stderr = "";
+  transport.stderr?.on("data", (chunk: Uint8Array) => stderr += new TextDecoder().decode(chunk));
+  const client = new Client({ name: "stdio-test", version: "0.0.1" });
+  await client.connect(transport);
+  return {
+    aws,
+    client,
+    transport,
+    tmp,
+    auditPath: `${root}/state/timebound-iam/audit.jsonl`,
+    stderr: () => stderr,
+    async call(name, callArgs = {}) {
+      const result = await client.callTool({ name, arguments: callArgs });
+      const content = result.content as Array<{ text: string }>;
+      return {
+        isError: result.isError as boolean | undefined,
+        text: content.map((c) => c.text).join("\n"),
+        structured: (result.structuredContent ?? {}) as Record<string, unknown>,
+      };
+    },
+    async envDir() {
+      const entries = await Array.fromAsync(Deno.readDir(tmp));
+      assert.equal(entries.length, 1, JSON.stringify(entries));
+      return `${tmp}/${entries[0].name}`;
+    },
+    async cleanup() {
+      await client.close();
+      await aws.close();
+      await Deno.remove(root, { recursive: true });
+    },
+  };
+}
+
+async function awsCallerIdentity(file: string, endpoint: string, home: string) {
+  const out = await new Deno.Command("sh", {
+    args: [
+      "-c",
+      'env $(cat "$1") aws --endpoint-url "$2" sts get-caller-identity --output json',
+      "sh",
+      file,
+      endpoint,
+    ],
+    clearEnv: true,
+    env: {
+      PATH: Deno.env.get("PATH") ?? "/usr/bin:/bin",
+      HOME: home,
+      AWS_CONFIG_FILE: `${home}/none`,
+      AWS_SHARED_CREDENTIALS_FILE: `${home}/none`,
+      AWS_EC2_METADATA_DISABLED: "true",
+      AWS_PAGER: "",
+    },
+  }).output();
+  const decoder = new TextDecoder();
+  return { code: out.code, stdout: decoder.decode(out.stdout), stderr: decoder.decode(out.stderr) };
+}
+
+Deno.test("serve over stdio: tools, a real grant in a private file, aws, list, revoke, concurrency, exit", async () => {
+  const s = await serve();
+  try {
+    const { tools } = await s.client.listTools();
+    assert.deepEqual(tools.map((t) => t.name).sort(), [
+      "grant_access",
+      "list_active_sessions",
+      "list_services",
+      "revoke_session",
+    ]);
+    for (const tool of tools) {
+      assert.equal(tool.inputSchema.type, "object");
+      assert.equal(tool.outputSchema?.type, "object");
+    }
+    assert.equal(s.client.getServerVersion()?.name, "timebound-iam");
+
+    const granted = await s.call("grant_access", {
+      services: ["s3"],
+      level: "read_only",
+      ttl: "15m",
+    });
+    assert.ok(!granted.isError, granted.text);
+    const id = String(granted.structured.session_id);
+    const file = String(granted.structured.credential_file);
+    const dir = await s.envDir();
+    assert.equal(file, `${dir}/${id}.env`);
+    assert.equal((await Deno.stat(dir)).mode! & 0o777, 0o700);
+    assert.equal((await Deno.stat(file)).mode! & 0o777, 0o600);
+    const vars = parseDotenv(await Deno.readTextFile(file));
+    const session = s.aws.sessions().find((x) => x.sessionName === id);
+    assert.ok(session, "the endpoint issued this session");
+    assert.equal(vars.AWS_ACCESS_KEY_ID, session.accessKeyId);
+    assert.ok(s.aws.issuedSecrets().includes(vars.AWS_SECRET_ACCESS_KEY));
+    assert.ok(s.aws.issuedSecrets().includes(vars.AWS_SESSION_TOKEN));
+    assert.equal(vars.AWS_REGION, "us-east-1");
+    for (const secret of [vars.AWS_SECRET_ACCESS_KEY, vars.AWS_SESSION_TOKEN]) {
+      assert.ok(!granted.text.includes(secret));
+    }
+
+    const who = await awsCallerIdentity(file, s.aws.url, `${s.tmp}/..`);
+    assert.equal(who.code, 0, who.stderr);
+    assert.equal(
+      JSON.parse(who.stdout).Arn,
+      `arn:aws:sts::${s.aws.accountId}:assumed-role/timebound-iam-broker/${id}`,
+    );
+
+    const listed = await s.call("list_active_sessions");
+    const sessions = JSON.parse(listed.text);
+    assert.equal(sessions.length, 1);
+    assert.equal(sessions[0].id, id);
+    assert.match(sessions[0].ttl_remaining, /^1[45]m/);
+
+    const revoked = await s.call("revoke_session", { session_id: id });
+    assert.ok(!revoked.isError, revoked.text);
+    await assert.rejects(() => Deno.stat(file), Deno.errors.NotFound);
+
+    const refused = await s.call("grant_access", { services: ["s3"], ttl: "forever" });
+    assert.ok(refused.isError);
+
+    const many = await Promise.all(
+      Array.from({ length: 20 }, () => s.call("grant_access", { services: ["dynamodb"] })),
+    );
+    assert.ok(many.every((r) => !r.isError), many.find((r) => r.isError)?.text);
+    const ids = new Set(many.map((r) => r.structured.session_id));
+    const files = new Set(many.map((r) => r.structured.credential_file));
+    assert.equal(ids.size, 20);
+    assert.equal(files.size, 20);
+    const onDisk = (await Array.fromAsync(Deno.readDir(dir))).filter((e) =>
+      e.name.endsWith(".env")
+    );
+    assert.equal(onDisk.length, 20);
+
+    // Closing stdin stops the server, which removes its directory.
+    await s.transport.close();
+    await assert.rejects(() => Deno.stat(dir), Deno.errors.NotFound);
+
+    const audit = (await Deno.readTextFile(s.auditPath)).trim().split("\n").map((l) =>
+      JSON.parse(l)
+    );
+    assert.equal(audit.filter((e) => e.event === "grant" && e.outcome === "granted").length, 21);
+    assert.equal(audit.filter((e) => e.event === "refusal").length, 1);
+    assert.equal(audit.filter((e) => e.event === "revocation").length, 1);
+    assert.equal(audit.length, 23);
+    assert.deepEqual(audit[0].client, { name: "stdio-test", version: "0.0.1" });
+    assert.equal((await Deno.stat(s.auditPath)).mode! & 0o777, 0o600);
+    const auditText = await Deno.readTextFile(s.auditPath);
+    for (const secret of s.aws.issuedSecrets()) {
+      assert.ok(!auditText.includes(secret), "a secret is in the audit log");
+      assert.ok(!s.stderr().includes(secret), "a secret is on stderr");
+    }
+    assert.match(s.stderr(), /stopping \(end of input\)/);
+  } finally {
+    await s.cleanup();
+  }
+});
+
+Deno.test("serve writes only JSON-RPC on stdout, also for bad input, and stops on SIGTERM", async () => {
+  const aws = await LocalAws.start();
+  const root = await Deno.makeTempDir({ prefix: "tbi-serve-" });
+  try {
+    await Deno.mkdir(`${root}/tmp`);
+    const env = {
+      ...await baseEnv(`${root}/home`),
+      ...aws.env(),
+      TMPDIR: `${root}/tmp`,
+      XDG_STATE_HOME: `${root}/state`,
+    };
+    const [command, args] = cliCommand(["serve", "--allow", "s3:ro", "--max-ttl", "30m"]);
+    const child = new Deno.Command(command, {
+      args,
+      env,
+      clearEnv: true,
+      stdin: "piped",
+      stdout: "piped",
+      stderr: "piped",
+    }).spawn();
+    const requests = [
+      {
+        id: 1,
+        method: "initialize",
+        params: {
+          protocolVersion: "2025-06-18",
+          capabilities: {},
+          clientInfo: { name: "raw", version: "1" },
+        },
+      },
+      { method: "notifications/initialized" },
+      "this is not json",
+      '{"jsonrpc":"2.0","id":',
+      { id: 2, method: "no/such/method" },
+      { id: 3, method: "tools/call", params: { name: "no_such_tool", arguments: {} } },
+      {
+        id: 4,
+        method: "tools/call",
+        params: { name: "grant_access", arguments: { services: 42 } },
+      },
+      {
+        id: 5,
+        method: "tools/call",
+        params: { name: "grant_access", arguments: { services: ["s3"], level: "full" } },
+      },
+      {
+        id: 6,
+        method: "tools/call",
+        params: { name: "grant_access", arguments: { services: ["s3"], ttl: "1h" } },
+      },
+      {
+        id: 7,
+        method: "tools/call",
+        params: { name: "revoke_session", arguments: { session_id: "../../x" } },
+      },
+      {
+        id: 8,
+        method: "tools/call",
+        params: { name: "grant_access", arguments: { services: ["s3"] } },
+      },
+    ];
+    const writer = child.stdin.getWriter();
+    const encoder = new TextEncoder();
+    for (const request of requests) {
+      const line = typeof request === "string"
+        ? request
+        : JSON.stringify({ jsonrpc: "2.0", ...request });
+      await writer.write(encoder.encode(`${line}\n`));
+    }
+    // Wait for the last answer, then stop the server with SIGTERM.
+    const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+    let stdout = "";
+    while (!stdout.includes('"id":8')) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      stdout += value;
+    }
+    const dir = (await Array.fromAsync(Deno.readDir(`${root}/tmp`)))[0].name;
+    child.kill("SIGTERM");
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      stdout += value;
+    }
+    await writer.close().catch(() => {});
+    const status = await child.status;
+    const stderr = new TextDecoder().decode(
+      new Uint8Array(await new Response(child.stderr).arrayBuffer()),
+    );
+    assert.equal(status.code, 0, stderr);
+    const lines = stdout.split("\n").filter((l) => l !== "");
+    const messages = lines.map((line) => JSON.parse(line));
+    for (const message of messages) assert.equal(message.jsonrpc, "2.0");
+    const byId = new Map(messages.map((m) => [m.id, m]));
+    assert.equal(byId.get(2).error.code, -32601);
+    for (const id of [3, 4, 5, 6, 7]) assert.equal(byId.get(id).result.isError, true, `id ${id}`);
+    assert.match(byId.get(5).result.content[0].text, /Not allowed by this server: s3:full/);
+    assert.match(byId.get(6).result.content[0].text, /the maximum is 30m/);
+    assert.equal(byId.get(8).result.isError, undefined, JSON.stringify(byId.get(8)));
+    assert.match(stderr, /ready: env files in/);
+    assert.match(stderr, /stopping \(SIGTERM\)/);
+    await assert.rejects(() => Deno.stat(`${root}/tmp/${dir}`), Deno.errors.NotFound);
+    for (const secret of aws.issuedSecrets()) assert.ok(!stderr.includes(secret));
+  } finally {
+    await aws.close();
+    await Deno.remove(root, { recursive: true });
+  }
+});
+
+Deno.test("serve resolves credentials at the first grant and does not cache a failure", async () => {
+  const s = await serve();
+  try {
+    s.aws.failNext("GetCallerIdentity", "ExpiredToken");
+    const first = await s.call("grant_access", { services: ["s3"] });
+    assert.ok(first.isError);
+    assert.doesNotMatch(first.text, /^Unexpected failure/);
+    const second = await s.call("grant_access", { services: ["s3"] });
+    assert.ok(!second.isError, second.text);
+  } finally {
+    await s.cleanup();
+  }
+});
