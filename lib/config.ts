@@ -10,7 +10,6 @@
 
 import { checkRoleArn } from "./broker.ts";
 import { RuntimeError, UsageError } from "./errors.ts";
-import { parseScopes } from "./scope.ts";
 import { parseTtl } from "./ttl.ts";
 
 /** What the config file says for one AWS profile. */
@@ -21,14 +20,20 @@ export interface ProfileConfig {
   region?: string;
 }
 
-/** The default guardrails of `serve`, set by a human, never by the agent. */
+/** When `serve` asks the human before a grant, as its `--approve` flag. */
+export type ApproveSetting = "never" | "full" | "always";
+
+/**
+ * The default guardrails of `serve`, set by a human, never by the agent; the same values as its
+ * flags (`--allow`, `--max-ttl`, `--approve`, `--audit-log`), which win over them.
+ */
 export interface ServeConfig {
-  /** The scopes an agent may ask for, e.g. `["s3:ro", "logs:ro"]`. */
-  allow?: string[];
+  /** The scopes an agent may ask for, as `--allow` takes them: `"s3:full,*:ro"`. */
+  allow?: string;
   /** The longest TTL an agent may ask for, e.g. `"1h"`. */
   maxTtl?: string;
-  /** Whether each grant needs the human's approval (MCP elicitation). */
-  approval?: boolean;
+  /** When a grant needs the human's approval (MCP elicitation). */
+  approve?: ApproveSetting;
   /** Where the JSON-lines audit log goes. */
   auditLog?: string;
 }
@@ -71,7 +76,8 @@ export interface BrokerSettings {
 const REGION = /^[a-z]{2}(-[a-z]+)+-\d+$/;
 const TOP_FIELDS = ["region", "profiles", "serve"];
 const PROFILE_FIELDS = ["roleArn", "region"];
-const SERVE_FIELDS = ["allow", "maxTtl", "approval", "auditLog"];
+const SERVE_FIELDS = ["allow", "maxTtl", "approve", "auditLog"];
+const APPROVE_SETTINGS: readonly ApproveSetting[] = ["never", "full", "always"];
 
 /**
  * The config file's path: `TIMEBOUND_IAM_CONFIG`, else `$XDG_CONFIG_HOME/timebound-iam/
@@ -302,18 +308,15 @@ function serveField(value: unknown, path: string): ServeConfig {
   checkFields(serve, SERVE_FIELDS, "serve", path);
   const out: ServeConfig = {};
   if (serve.allow !== undefined) {
-    if (!Array.isArray(serve.allow)) {
-      throw invalid(path, `field "serve.allow": expected a list of scopes like ["s3:ro"]`);
+    // The services are checked against the catalog by `serve`, which loads it anyway.
+    const allow = stringField(serve.allow, "serve.allow", path);
+    if (!/^\s*[^\s,:]+:[^\s,:]+(\s*,\s*[^\s,:]+:[^\s,:]+)*\s*$/.test(allow)) {
+      throw invalid(
+        path,
+        `field "serve.allow": "${allow}" is not a scope list like "s3:full,*:ro"`,
+      );
     }
-    out.allow = serve.allow.map((item, i) => {
-      const scope = stringField(item, `serve.allow[${i}]`, path);
-      try {
-        parseScopes([scope]);
-      } catch (error) {
-        throw invalid(path, `field "serve.allow[${i}]": ${(error as Error).message}`);
-      }
-      return scope;
-    });
+    out.allow = allow;
   }
   if (serve.maxTtl !== undefined) {
     const ttl = stringField(serve.maxTtl, "serve.maxTtl", path);
@@ -324,11 +327,15 @@ function serveField(value: unknown, path: string): ServeConfig {
     }
     out.maxTtl = ttl;
   }
-  if (serve.approval !== undefined) {
-    if (typeof serve.approval !== "boolean") {
-      throw invalid(path, `field "serve.approval": expected true or false`);
+  if (serve.approve !== undefined) {
+    const approve = stringField(serve.approve, "serve.approve", path);
+    if (!APPROVE_SETTINGS.includes(approve as ApproveSetting)) {
+      throw invalid(
+        path,
+        `field "serve.approve": "${approve}" is not one of ${APPROVE_SETTINGS.join(", ")}`,
+      );
     }
-    out.approval = serve.approval;
+    out.approve = approve as ApproveSetting;
   }
   if (serve.auditLog !== undefined) {
     out.auditLog = stringField(serve.auditLog, "serve.auditLog", path);
