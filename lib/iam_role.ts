@@ -46,13 +46,14 @@ export interface IamCaller {
 }
 
 /**
- * Reads the role and its permission policy (`iam:GetRole`, `iam:GetRolePolicy`). A missing role
- * or policy is a state, not an error; anything else AWS refuses comes back explained.
+ * Reads the role and its permission policy (`iam:GetRole`, `iam:GetRolePolicy`; only the first
+ * with `withPolicy: false`). A missing role or policy is a state, not an error; anything else
+ * AWS refuses comes back explained.
  */
 export async function readBrokerRole(
   client: IAMClient,
   roleName: string,
-  caller: IamCaller = {},
+  caller: IamCaller & { withPolicy?: boolean } = {},
 ): Promise<RoleState> {
   const { GetRoleCommand, GetRolePolicyCommand } = await import("@aws-sdk/client-iam");
   const role = await send(
@@ -62,7 +63,7 @@ export async function readBrokerRole(
     caller,
   );
   if (!role?.Role) return { exists: false };
-  const policy = await send(
+  const policy = caller.withPolicy === false ? undefined : await send(
     () =>
       client.send(
         new GetRolePolicyCommand({ RoleName: roleName, PolicyName: PERMISSION_POLICY_NAME }),
