@@ -1,0 +1,86 @@
+/**
+ * Where the base credentials come from, in words: the AWS SDK marks the credentials each
+ * provider of its chain returns (`$source`), and `doctor` says which one answered.
+ *
+ * @module
+ */
+
+import { explainAwsError } from "./aws_errors.ts";
+
+/** The base credentials as found, without their secrets. */
+export interface FoundCredentials {
+  /** The access key id (not a secret; `ASIA…` for temporary keys). */
+  accessKeyId: string;
+  /** Where they came from, for a person. */
+  source: string;
+  /** When they expire, for temporary ones. */
+  expiration?: Date;
+}
+
+const SOURCES: ReadonlyArray<[RegExp, (profile: string) => string]> = [
+  [
+    /^CREDENTIALS_ENV_VARS_STS_WEB_ID_TOKEN$/,
+    () => "a web identity token (AWS_WEB_IDENTITY_TOKEN_FILE)",
+  ],
+  [/^CREDENTIALS_ENV_VARS$/, () => "environment variables (AWS_ACCESS_KEY_ID)"],
+  [/SSO/, (p) => `profile "${p}" through IAM Identity Center (SSO)`],
+  [/PROCESS/, (p) => `profile "${p}" through credential_process`],
+  [/LOGIN/, (p) => `profile "${p}" through aws login`],
+  [/WEB_ID/, (p) => `profile "${p}" through a web identity token`],
+  [/SOURCE_PROFILE|STS_ASSUME_ROLE/, (p) => `profile "${p}" assuming its role_arn`],
+  [/^CREDENTIALS_PROFILE$/, (p) => `profile "${p}" (keys in the shared credentials file)`],
+  [/^CREDENTIALS_HTTP$/, () => "the container credentials endpoint (ECS, EKS)"],
+  [/^CREDENTIALS_IMDS$/, () => "the EC2 instance role (instance metadata)"],
+];
+
+/**
+ * Names the credential source from the SDK's `$source` marks; the most specific mark wins
+ * (a role_arn profile carries both the profile and the assume-role marks).
+ *
+ * @example
+ * ```ts
+ * import { describeCredentialSource } from "./credential_source.ts";
+ * const text = describeCredentialSource({ CREDENTIALS_ENV_VARS: "g" }, "default");
+ * console.assert(text === "environment variables (AWS_ACCESS_KEY_ID)");
+ * ```
+ */
+export function describeCredentialSource(
+  marks: Readonly<Record<string, unknown>> | undefined,
+  profile: string,
+): string {
+  const keys = Object.keys(marks ?? {});
+  for (const [pattern, describe] of SOURCES) {
+    if (keys.some((key) => pattern.test(key))) return describe(profile);
+  }
+  return "the AWS SDK's default credential chain";
+}
+
+/**
+ * Resolves the base credentials through the SDK's provider chain (for `profile`, or the default
+ * chain) and says where they came from. Failures come back explained.
+ */
+export async function findBaseCredentials(
+  options: { profile?: string; region: string; env: Readonly<Record<string, string>> },
+): Promise<FoundCredentials> {
+  const { fromNodeProviderChain } = await import("@aws-sdk/credential-providers");
+  const logger = { debug() {}, info() {}, warn() {}, error() {} };
+  const provider = fromNodeProviderChain({
+    profile: options.profile,
+    logger,
+    clientConfig: { region: options.region },
+  });
+  let credentials;
+  try {
+    credentials = await provider();
+  } catch (error) {
+    throw explainAwsError(error, { operation: "GetCallerIdentity", profile: options.profile });
+  }
+  const profile = options.profile || options.env.AWS_PROFILE || options.env.AWS_DEFAULT_PROFILE ||
+    "default";
+  const marks = (credentials as { $source?: Record<string, unknown> }).$source;
+  return {
+    accessKeyId: credentials.accessKeyId,
+    source: describeCredentialSource(marks, profile),
+    expiration: credentials.expiration,
+  };
+}
