@@ -1,0 +1,173 @@
+// The config file: where it is, what it may say, how a malformed one is reported, how it is
+// written, and how it ranks against flags and the environment.
+import assert from "node:assert/strict";
+import {
+  configPath,
+  loadConfig,
+  parseConfig,
+  resolveBrokerSettings,
+  saveConfig,
+  withBrokerRole,
+} from "../lib/config.ts";
+import { UsageError } from "../lib/errors.ts";
+
+const ROLE = "arn:aws:iam::123456789012:role/timebound-iam-broker";
+
+Deno.test("configPath() prefers TIMEBOUND_IAM_CONFIG, then XDG_CONFIG_HOME, then ~/.config", async (t) => {
+  const cases: Array<[Record<string, string>, string, string]> = [
+    [{ TIMEBOUND_IAM_CONFIG: "/c.json", XDG_CONFIG_HOME: "/x", HOME: "/h" }, "linux", "/c.json"],
+    [{ XDG_CONFIG_HOME: "/x", HOME: "/h" }, "linux", "/x/timebound-iam/config.json"],
+    [{ HOME: "/h" }, "linux", "/h/.config/timebound-iam/config.json"],
+    [{ HOME: "/h" }, "darwin", "/h/.config/timebound-iam/config.json"],
+    [{ APPDATA: "C:\\AD", USERPROFILE: "C:\\U" }, "windows", "C:\\AD\\timebound-iam\\config.json"],
+  ];
+  for (const [env, os, expected] of cases) {
+    await t.step(`${JSON.stringify(env)} on ${os}`, () => {
+      assert.equal(configPath(env, { os }), expected);
+    });
+  }
+});
+
+Deno.test("parseConfig() reads every field", () => {
+  const config = parseConfig(
+    JSON.stringify({
+      region: "eu-west-1",
+      profiles: { default: { roleArn: ROLE }, prod: { roleArn: ROLE, region: "us-west-2" } },
+      serve: { allow: "s3:full,*:ro", maxTtl: "30m", approve: "full", auditLog: "/tmp/a.log" },
+    }),
+    "/c.json",
+  );
+  assert.deepEqual(config, {
+    region: "eu-west-1",
+    profiles: { default: { roleArn: ROLE }, prod: { roleArn: ROLE, region: "us-west-2" } },
+    serve: { allow: "s3:full,*:ro", maxTtl: "30m", approve: "full", auditLog: "/tmp/a.log" },
+  });
+  assert.deepEqual(parseConfig("{}", "/c.json"), {});
+});
+
+Deno.test("parseConfig() names the file and the field of a malformed config", async (t) => {
+  const cases: Array<[string, string]> = [
+    ["{", `Invalid config file "/c.json": not valid JSON`],
+    ["[]", `Invalid config file "/c.json": field "(top level)": expected an object, got a list`],
+    [`{"region": 3}`, `field "region": expected a string, got 3`],
+    [`{"region": "Europe"}`, `field "region": "Europe" is not an AWS region (e.g. eu-west-1)`],
+    [`{"rgion": "eu-west-1"}`, `unknown field "rgion": expected region, profiles, serve`],
+    [`{"profiles": []}`, `field "profiles": expected an object, got a list`],
+    [`{"profiles": {"prod": "x"}}`, `field "profiles.prod": expected an object, got "x"`],
+    [
+      `{"profiles": {"prod": {"roleArn": "broker"}}}`,
+      `field "profiles.prod.roleArn": "broker" is not a role ARN`,
+    ],
+    [
+      `{"profiles": {"prod": {"role": "x"}}}`,
+      `unknown field "profiles.prod.role": expected roleArn, region`,
+    ],
+    [`{"serve": {"maxTtl": "2d"}}`, `field "serve.maxTtl": Invalid TTL "2d"`],
+    [`{"serve": {"approve": "yes"}}`, `field "serve.approve": "yes" is not one of never, full`],
+    [`{"serve": {"allow": "s3"}}`, `field "serve.allow": "s3" is not a scope list`],
+    [`{"serve": {"allow": ["s3:ro"]}}`, `field "serve.allow": expected a string, got a list`],
+  ];
+  for (const [text, expected] of cases) {
+    await t.step(text, () => {
+      assert.throws(() => parseConfig(text, "/c.json"), (error: unknown) => {
+        assert.ok(error instanceof UsageError);
+        assert.ok(error.message.startsWith(`Invalid config file "/c.json": `), error.message);
+        assert.ok(error.message.includes(expected), error.message);
+        assert.match(error.hint ?? "", /setup aws --apply/);
+        return true;
+      });
+    });
+  }
+});
+
+Deno.test("saveConfig() writes 0600 atomically, creating a 0700 directory, and loadConfig() reads it back", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const path = `${dir}/nested/timebound-iam/config.json`;
+    const env = { TIMEBOUND_IAM_CONFIG: path };
+    assert.deepEqual(await loadConfig(env), { path, exists: false, config: {} });
+    const config = withBrokerRole({ region: "eu-west-1" }, "default", { roleArn: ROLE });
+    await saveConfig(path, config);
+    await saveConfig(path, withBrokerRole(config, "prod", { roleArn: ROLE, region: "us-west-2" }));
+    assert.deepEqual(await loadConfig(env), {
+      path,
+      exists: true,
+      config: {
+        region: "eu-west-1",
+        profiles: { default: { roleArn: ROLE }, prod: { roleArn: ROLE, region: "us-west-2" } },
+      },
+    });
+    if (Deno.build.os !== "windows") {
+      assert.equal((await Deno.stat(path)).mode! & 0o777, 0o600);
+      assert.equal((await Deno.stat(`${dir}/nested/timebound-iam`)).mode! & 0o777, 0o700);
+    }
+    const left = await Array.fromAsync(Deno.readDir(`${dir}/nested/timebound-iam`));
+    assert.deepEqual(left.map((e) => e.name), ["config.json"], "no temporary file is left");
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("resolveBrokerSettings(): flags, then the environment, then the config file", async (t) => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const path = `${dir}/config.json`;
+    const other = "arn:aws:iam::123456789012:role/other";
+    await saveConfig(path, {
+      region: "eu-west-1",
+      profiles: { default: { roleArn: ROLE }, prod: { roleArn: other, region: "us-west-2" } },
+    });
+    const base = { TIMEBOUND_IAM_CONFIG: path };
+    const cases: Array<[string, object, Record<string, string>, object]> = [
+      ["the config file alone", {}, {}, {
+        roleArn: ROLE,
+        roleArnSource: "config file",
+        region: "eu-west-1",
+      }],
+      ["a profile's entry", { profile: "prod" }, {}, {
+        roleArn: other,
+        roleArnSource: "config file",
+        region: "us-west-2",
+      }],
+      ["AWS_PROFILE picks the entry", {}, { AWS_PROFILE: "prod" }, {
+        roleArn: other,
+        roleArnSource: "config file",
+        region: "us-west-2",
+      }],
+      ["the environment wins", {}, {
+        TIMEBOUND_IAM_ROLE_ARN: "arn:aws:iam::1:role/env",
+        AWS_REGION: "ap-south-1",
+      }, {
+        roleArn: "arn:aws:iam::1:role/env",
+        roleArnSource: "environment",
+        region: "ap-south-1",
+      }],
+      [
+        "flags win over everything",
+        {
+          roleArn: "arn:aws:iam::1:role/flag",
+          region: "ca-central-1",
+        },
+        { TIMEBOUND_IAM_ROLE_ARN: "arn:aws:iam::1:role/env", AWS_REGION: "ap-south-1" },
+        {
+          roleArn: "arn:aws:iam::1:role/flag",
+          roleArnSource: "flag",
+          region: "ca-central-1",
+        },
+      ],
+      ["an unknown profile has no entry", { profile: "dev" }, {}, {
+        roleArn: undefined,
+        roleArnSource: "default",
+        region: "eu-west-1",
+      }],
+    ];
+    for (const [name, flags, env, expected] of cases) {
+      await t.step(name, async () => {
+        const { file: _, ...settings } = await resolveBrokerSettings(flags, { ...base, ...env });
+        assert.deepEqual(settings, expected);
+      });
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
