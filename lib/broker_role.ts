@@ -92,7 +92,7 @@ export function callerPrincipal(callerArn: string): string {
  * ```
  */
 export function buildTrustPolicy(callerArn: string, options: { mode: TrustMode }): TrustPolicy {
-  const [, partition = "aws", , account = ""] = callerArn.split(":");
+  const [, partition = "aws", , , account = ""] = callerArn.split(":");
   const notes: string[] = [];
   let principal: string;
   if (options.mode === "account") {
@@ -148,7 +148,7 @@ export function buildPermissionPolicy(prefixes: readonly string[]): PolicyDocume
 
 /** The ARN of a role named `roleName` in the caller's account and partition. */
 export function roleArnFor(callerArn: string, roleName: string): string {
-  const [, partition = "aws", , account = ""] = callerArn.split(":");
+  const [, partition = "aws", , , account = ""] = callerArn.split(":");
   return `arn:${partition}:iam::${account}:role/${roleName}`;
 }
 
