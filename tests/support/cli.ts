@@ -6,8 +6,9 @@
  * @module
  */
 
-const ROOT = new URL("../../", import.meta.url);
-const MAIN = new URL("main.ts", ROOT).pathname;
+import { fileURLToPath } from "node:url";
+
+const MAIN = fileURLToPath(new URL("../../main.ts", import.meta.url));
 
 /** What a CLI run produced. */
 export interface CliResult {
