@@ -33,7 +33,9 @@ export function envCommand(cli: Cli): Command<unknown[], Record<string, unknown>
     .addOption(dryRunOption())
     .addOption(noConfirmOption())
     .addOption(
-      new Option("--shell <shell>", "syntax of the statements").choices(SHELLS).default("bash"),
+      new Option("--shell <shell>", "syntax of the statements (default: powershell on Windows)")
+        .choices(SHELLS)
+        .default(Deno.build.os === "windows" ? "powershell" : "bash"),
     )
     .option("--unset", "print statements that remove the variables env sets (no AWS call)")
     .addHelpText(
