@@ -9,6 +9,7 @@ import { Command, Option } from "@commander-js/extra-typings";
 import type { Io } from "./io.ts";
 import { VERSION } from "./version.ts";
 import { completionsCommand } from "./commands/completions.ts";
+import { doctorCommand } from "./commands/doctor.ts";
 import { envCommand } from "./commands/env.ts";
 import { execCommand } from "./commands/exec.ts";
 import { policyCommand } from "./commands/policy.ts";
@@ -111,6 +112,7 @@ export function buildProgram(cli: Cli): Command<[], { debug?: true }> {
     completionsCommand,
     serveCommand,
     setupCommand,
+    doctorCommand,
   ];
   for (const factory of factories) {
     // --debug is read by main.ts; every command accepts it so it may stand anywhere.
