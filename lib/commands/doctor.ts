@@ -82,7 +82,6 @@ export function doctorCommand(
     .addOption(regionOption())
     .addOption(roleArnOption())
     .addOption(ttlOption())
-    .option("--debug", "show AWS request ids and stack traces")
     .addHelpText(
       "after",
       `
