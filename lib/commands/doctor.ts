@@ -269,7 +269,7 @@ async function maxSessionCheck(
   deps: DoctorDeps,
 ): Promise<Check> {
   const label = "MaxSessionDuration";
-  const [, , , account = "", resource = ""] = broker.roleArn.split(":");
+  const [, , , , account = "", resource = ""] = broker.roleArn.split(":");
   const roleName = resource.split("/").pop() ?? "";
   if (account !== broker.account) {
     return skip(label, `not checked: the role is in account ${account}, not the caller's`);
