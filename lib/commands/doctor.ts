@@ -319,6 +319,14 @@ async function envFileCheck(env: Readonly<Record<string, string>>): Promise<Chec
   try {
     dir = await openEnvFileDirectory(parent);
   } catch (error) {
+    if (error instanceof Deno.errors.NotCapable) {
+      return {
+        status: "fail",
+        label,
+        detail: `this build may not create one: ${message(error)}`,
+        fix: "the binary's permission set lacks what serve needs: please report it",
+      };
+    }
     return {
       status: "fail",
       label,
