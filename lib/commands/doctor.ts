@@ -179,7 +179,12 @@ export async function runDoctor(
         checkRoleArn(roleArn);
         roleOk = true;
       } catch (error) {
-        add(failure("broker role", error, from));
+        add({
+          ...failure("broker role", error, from),
+          fix: source === "environment"
+            ? "set TIMEBOUND_IAM_ROLE_ARN to arn:aws:iam::ACCOUNT:role/NAME, or unset it"
+            : "pass --role-arn arn:aws:iam::ACCOUNT:role/NAME",
+        });
       }
     } else roleOk = true;
     if (roleOk) {

@@ -1,0 +1,272 @@
+// doctor end to end: the real CLI (compile permission set) against the local STS and IAM
+// endpoint. A good setup passes every check; breaking one thing at a time fails its check, with
+// its fix, and the exit code says so.
+import assert from "node:assert/strict";
+import { baseEnv, runCli } from "./support/cli.ts";
+import { LocalAws, type LocalCredentials } from "./support/local_aws.ts";
+
+const ACCOUNT = "123456789012";
+const ROLE_ARN = `arn:aws:iam::${ACCOUNT}:role/timebound-iam-broker`;
+const LABELS = [
+  "config file",
+  "base credentials",
+  "caller identity",
+  "role chaining",
+  "broker role",
+  "role assumable",
+  "MaxSessionDuration",
+  "env-file directory",
+];
+
+interface Context {
+  aws: LocalAws;
+  env: Record<string, string>;
+  home: string;
+  configFile: string;
+}
+
+/** A good setup: `setup aws --apply --max-session 4h` by `caller` (the default user). */
+async function withGoodSetup(
+  options: { caller?: (aws: LocalAws) => LocalCredentials },
+  fn: (context: Context) => Promise<void>,
+): Promise<void> {
+  const aws = await LocalAws.start({ brokerRole: false });
+  const home = await Deno.makeTempDir({ prefix: "tbi-doctor-" });
+  await baseEnv(home);
+  const env = {
+    HOME: home,
+    XDG_CONFIG_HOME: `${home}/.config`,
+    TMPDIR: home,
+    ...aws.env(options.caller?.(aws)),
+  };
+  try {
+    const setup = await runCli(
+      ["setup", "aws", "--services", "s3", "--max-session", "4h", "--apply", "--yes"],
+      { env },
+    );
+    assert.equal(setup.code, 0, setup.stderr);
+    await fn({ aws, env, home, configFile: `${home}/.config/timebound-iam/config.json` });
+  } finally {
+    await aws.close();
+    await Deno.remove(home, { recursive: true });
+  }
+}
+
+interface Line {
+  mark: string;
+  label: string;
+  detail: string;
+  fix?: string;
+}
+
+/** The checklist as lines: mark, label, detail, and the fix under a ✗. */
+function checklist(stdout: string): Line[] {
+  const lines: Line[] = [];
+  for (const text of stdout.split("\n")) {
+    const check = /^([✓✗–]) (.+?)\s{2,}(.*)$/.exec(text);
+    if (check) {
+      const label = LABELS.find((l) => check[2].trim() === l);
+      assert.ok(label, `unknown label in "${text}"`);
+      lines.push({ mark: check[1], label, detail: check[3] });
+      continue;
+    }
+    const fix = /^\s+fix: (.*)$/.exec(text);
+    if (fix) lines[lines.length - 1].fix = fix[1];
+  }
+  assert.deepEqual(lines.map((l) => l.label), LABELS, "every check, in order");
+  return lines;
+}
+
+function line(lines: Line[], label: string): Line {
+  return lines.find((l) => l.label === label)!;
+}
+
+/** Asserts that exactly `failed` fail and the rest pass (or are skipped as listed). */
+function assertMarks(lines: Line[], marks: Record<string, string>): void {
+  for (const l of lines) {
+    assert.equal(l.mark, marks[l.label] ?? "✓", `${l.label}: ${l.detail}`);
+    if (l.mark === "✗") assert.ok(l.fix, `${l.label} has a fix`);
+  }
+}
+
+Deno.test("doctor passes every check on a good setup", async () => {
+  await withGoodSetup({}, async ({ env, configFile, home }) => {
+    const result = await runCli(["doctor", "-t", "4h"], { env });
+    assert.equal(result.code, 0, result.stdout + result.stderr);
+    const lines = checklist(result.stdout);
+    assertMarks(lines, {});
+    assert.deepEqual(lines.map((l) => l.detail), [
+      `${configFile} is valid; profile "default" uses ${ROLE_ARN}`,
+      "environment variables (AWS_ACCESS_KEY_ID)",
+      `arn:aws:iam::${ACCOUNT}:user/developer (account ${ACCOUNT})`,
+      "no: the base credentials are not an assumed role",
+      `${ROLE_ARN} (from the config file)`,
+      "a 15m session with a deny-all session policy was granted",
+      "4h: TTLs up to 4h work",
+      `${home}: a private (0700) directory with 0600 files can be written`,
+    ]);
+    assert.match(result.stdout, /\nAll checks passed\n$/);
+    // The env-file directory doctor made is gone again.
+    const left = await Array.fromAsync(Deno.readDir(home));
+    assert.ok(!left.some((e) => e.name.startsWith("timebound-iam-mcp-")), "no directory left");
+  });
+});
+
+Deno.test("doctor's deny-all AssumeRole asks for 15 minutes and a policy that allows nothing", async () => {
+  await withGoodSetup({}, async ({ aws, env }) => {
+    const before = aws.requests.length;
+    const result = await runCli(["doctor"], { env });
+    assert.equal(result.code, 0, result.stdout + result.stderr);
+    const assume = aws.requests.slice(before).filter((r) => r.action === "AssumeRole");
+    assert.equal(assume.length, 1);
+    assert.equal(assume[0].params.DurationSeconds, "900");
+    assert.deepEqual(JSON.parse(assume[0].params.Policy), {
+      Version: "2012-10-17",
+      Statement: [{ Effect: "Deny", Action: "*", Resource: "*" }],
+    });
+    const writes = aws.requests.slice(before).filter((r) =>
+      !["GetCallerIdentity", "AssumeRole", "GetRole"].includes(r.action)
+    );
+    assert.deepEqual(writes, [], "doctor only reads");
+  });
+});
+
+Deno.test("doctor fails one check for each thing broken", async (t) => {
+  await withGoodSetup({}, async ({ aws, env, configFile }) => {
+    const noKeys = { ...env };
+    delete noKeys.AWS_ACCESS_KEY_ID;
+    delete noKeys.AWS_SECRET_ACCESS_KEY;
+    const stranger = aws.addUser({ userName: "stranger" });
+    const cases: Array<{
+      name: string;
+      args?: string[];
+      env?: Record<string, string>;
+      before?: () => Promise<void> | void;
+      marks: Record<string, string>;
+      detail: RegExp;
+      fix: RegExp;
+    }> = [
+      {
+        name: "no base credentials",
+        env: { ...noKeys, AWS_ACCESS_KEY_ID: "", AWS_SECRET_ACCESS_KEY: "" },
+        marks: {
+          "base credentials": "✗",
+          "caller identity": "–",
+          "role chaining": "–",
+          "role assumable": "–",
+          MaxSessionDuration: "–",
+        },
+        detail: /^No AWS credentials found/,
+        fix: /^pass --profile NAME, or set up credentials with: aws configure$/,
+      },
+      {
+        name: "an access key AWS does not know",
+        env: { ...env, AWS_ACCESS_KEY_ID: "AKIAIOSFODNN7EXAMPLE" },
+        marks: {
+          "caller identity": "✗",
+          "role chaining": "–",
+          "role assumable": "–",
+          MaxSessionDuration: "–",
+        },
+        detail: /^AWS does not recognise the access key of the default credentials$/,
+        fix: /^the key was deleted or mistyped/,
+      },
+      {
+        name: "a caller the trust policy does not name",
+        env: { ...env, ...aws.env(stranger) },
+        marks: { "role assumable": "✗" },
+        detail: new RegExp(
+          `^Access denied assuming ${ROLE_ARN}: the role does not exist or its trust policy ` +
+            "does not allow arn:aws:iam::123456789012:user/stranger$",
+        ),
+        fix: /^create or fix it with: timebound-iam setup aws/,
+      },
+      {
+        name: "a TTL over the role's MaxSessionDuration",
+        args: ["-t", "8h"],
+        marks: { MaxSessionDuration: "✗" },
+        detail: /^4h, under the 8h asked for$/,
+        fix: new RegExp(
+          "^timebound-iam setup aws --apply --max-session 8h \\(or: aws iam update-role " +
+            "--role-name timebound-iam-broker --max-session-duration 28800\\)$",
+        ),
+      },
+      {
+        name: "a broker role ARN that is not one",
+        env: { ...env, TIMEBOUND_IAM_ROLE_ARN: "timebound-iam-broker" },
+        marks: { "broker role": "✗", "role assumable": "–", MaxSessionDuration: "–" },
+        detail: /^Invalid role ARN "timebound-iam-broker": .* \(from TIMEBOUND_IAM_ROLE_ARN\)$/,
+        fix: /^set TIMEBOUND_IAM_ROLE_ARN to arn:aws:iam::ACCOUNT:role\/NAME, or unset it$/,
+      },
+      {
+        name: "an unwritable temporary directory",
+        env: { ...env, TMPDIR: `${env.HOME}/no/such/dir` },
+        marks: { "env-file directory": "✗" },
+        detail: /^cannot create one in .*\/no\/such\/dir: /,
+        fix: /^set TMPDIR to a directory of yours that you can write to$/,
+      },
+      {
+        name: "a malformed config file",
+        before: () => Deno.writeTextFile(configFile, `{"region": "Mars"}`),
+        marks: { "config file": "✗" },
+        detail: new RegExp(
+          `^Invalid config file "${configFile}": field "region": "Mars" is not an AWS region`,
+        ),
+        fix: /setup aws --apply/,
+      },
+    ];
+    for (const c of cases) {
+      await t.step(c.name, async () => {
+        const saved = await Deno.readTextFile(configFile);
+        try {
+          await c.before?.();
+          const result = await runCli(["doctor", ...c.args ?? []], { env: c.env ?? env });
+          assert.equal(result.code, 1, result.stdout + result.stderr);
+          const lines = checklist(result.stdout);
+          assertMarks(lines, c.marks);
+          const failed = lines.filter((l) => l.mark === "✗");
+          assert.equal(failed.length, 1, result.stdout);
+          assert.match(failed[0].detail, c.detail);
+          assert.match(failed[0].fix ?? "", c.fix);
+          assert.match(result.stdout, /\n1 of 8 checks failed\n$/);
+        } finally {
+          await Deno.writeTextFile(configFile, saved);
+        }
+      });
+    }
+  });
+});
+
+Deno.test("doctor fails role chaining for a TTL over 1h with assumed-role base credentials", async () => {
+  const caller = (aws: LocalAws) => aws.addAssumedRoleCaller({ roleName: "Admin" });
+  await withGoodSetup({ caller }, async ({ env }) => {
+    const ok = await runCli(["doctor"], { env });
+    assert.equal(ok.code, 0, ok.stdout);
+    assert.equal(
+      line(checklist(ok.stdout), "role chaining").detail,
+      "yes: the base credentials are an assumed role, sessions ≤ 1h",
+    );
+    const result = await runCli(["doctor", "-t", "4h"], { env });
+    assert.equal(result.code, 1, result.stdout);
+    const lines = checklist(result.stdout);
+    assertMarks(lines, { "role chaining": "✗" });
+    const chaining = line(lines, "role chaining");
+    assert.match(chaining.detail, /caps sessions at 1h, under the 4h asked for$/);
+    assert.equal(chaining.fix, "use -t 1h or less, or base credentials of an IAM user (--profile)");
+  });
+});
+
+Deno.test("doctor skips MaxSessionDuration when iam:GetRole is denied, and still passes", async () => {
+  await withGoodSetup({}, async ({ aws, env }) => {
+    aws.deny("iam:GetRole");
+    const result = await runCli(["doctor"], { env });
+    assert.equal(result.code, 0, result.stdout);
+    const lines = checklist(result.stdout);
+    assertMarks(lines, { MaxSessionDuration: "–" });
+    assert.equal(
+      line(lines, "MaxSessionDuration").detail,
+      "not checked: iam:GetRole is not allowed (the broker does not need it)",
+    );
+    assert.match(result.stdout, /\nAll checks passed \(– marks what could not be checked\)\n$/);
+  });
+});
