@@ -8,7 +8,7 @@
 
 import type { McpClient } from "./broker_role.ts";
 import { MCP_CLIENTS } from "./broker_role.ts";
-import { type Catalog, findServices } from "./catalog.ts";
+import { type Catalog, findServices, type ServiceListing } from "./catalog.ts";
 import { RuntimeError } from "./errors.ts";
 
 /** What `setup aws` asks when a flag does not answer it. */
@@ -65,7 +65,7 @@ export function terminalPrompts(): SetupPrompts {
                   ? `✔ done: ${[...chosen].join(", ")}`
                   : "✔ done (choose at least one service first)",
               };
-              const matches = findServices(catalog, term).map((s) => ({
+              const matches = rankServices(catalog, term).map((s) => ({
                 value: s.prefix,
                 name: `${chosen.has(s.prefix) ? "◉" : "◯"} ${s.prefix.padEnd(width)}  ${s.name}`,
               }));
@@ -105,6 +105,36 @@ export function terminalPrompts(): SetupPrompts {
         return await confirm({ message, default: false }, { output: process.stderr });
       }),
   };
+}
+
+/**
+ * The services that match what the user typed, best first: the prefix or an alias itself, then
+ * prefixes and aliases that start with it, then names that contain it (`s3` puts `s3` before
+ * `glacier`, "Amazon S3 Glacier").
+ *
+ * @example
+ * ```ts
+ * import { createCatalog } from "./catalog.ts";
+ * import { rankServices } from "./setup_prompts.ts";
+ * const catalog = createCatalog([
+ *   { prefix: "glacier", name: "Amazon S3 Glacier" },
+ *   { prefix: "s3", name: "Amazon S3" },
+ * ], () => Promise.resolve([]));
+ * console.assert(rankServices(catalog, "s3")[0].prefix === "s3");
+ * ```
+ */
+export function rankServices(catalog: Catalog, term: string | undefined): ServiceListing[] {
+  const needle = term?.trim().toLowerCase() ?? "";
+  const rank = (s: ServiceListing) => {
+    const names = [s.prefix, ...s.aliases];
+    if (names.includes(needle)) return 0;
+    if (names.some((name) => name.startsWith(needle))) return 1;
+    return 2;
+  };
+  return findServices(catalog, needle)
+    .map((service, index) => ({ service, index, rank: rank(service) }))
+    .sort((a, b) => a.rank - b.rank || a.index - b.index)
+    .map(({ service }) => service);
 }
 
 async function ask<T>(question: () => Promise<T>): Promise<T> {
