@@ -1,0 +1,32 @@
+// The README is the front door: what it promises about permissions and tasks must be true.
+import assert from "node:assert/strict";
+
+const readme = await Deno.readTextFile(new URL("../README.md", import.meta.url));
+const config = JSON.parse(await Deno.readTextFile(new URL("../deno.json", import.meta.url)));
+
+/** The `--allow-*` flags equivalent to a config-file permission set. */
+function flagsFor(set: Record<string, boolean | string[]>): string[] {
+  return Object.entries(set).map(([name, value]) =>
+    value === true ? `--allow-${name}` : `--allow-${name}=${(value as string[]).join(",")}`
+  ).sort();
+}
+
+Deno.test("every deno install/run line in the README grants exactly the cli permission set", () => {
+  const expected = flagsFor(config.permissions.cli);
+  const lines = readme.split("\n").filter((line) =>
+    /^(npx -y )?deno(@[\d.]+)? (install|run) .*jsr:/.test(line)
+  );
+  assert.ok(lines.length >= 3, "no jsr: lines found");
+  for (const line of lines) {
+    assert.deepEqual(line.match(/--allow-[a-z]+(=\S+)?/g)?.sort(), expected, line);
+  }
+});
+
+Deno.test("the README's two commands name tasks that exist, with the pinned Deno", () => {
+  for (const task of ["run", "test", "demo"]) {
+    assert.match(readme, new RegExp(`npx -y deno@2\\.9\\.6 task ${task}`));
+    assert.ok(config.tasks[task], `task ${task} is missing`);
+  }
+  const ci = Deno.readTextFileSync(new URL("../.ci/run", import.meta.url));
+  assert.match(ci, /^npx -y deno@2\.9\.6 task test$/m);
+});
