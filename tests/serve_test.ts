@@ -29,11 +29,18 @@ interface Served {
   cleanup(): Promise<void>;
 }
 
-async function serve(args: string[] = []): Promise<Served> {
+async function serve(args: string[] = [], config?: unknown): Promise<Served> {
   const aws = await LocalAws.start();
   const root = await Deno.makeTempDir({ prefix: "tbi-serve-" });
   const tmp = `${root}/tmp`;
   await Deno.mkdir(tmp);
+  if (config !== undefined) {
+    await Deno.mkdir(`${root}/home/.config/timebound-iam`, { recursive: true });
+    await Deno.writeTextFile(
+      `${root}/home/.config/timebound-iam/config.json`,
+      JSON.stringify(config),
+    );
+  }
   const env = {
     ...await baseEnv(`${root}/home`),
     ...aws.env(),
@@ -314,5 +321,36 @@ Deno.test("serve resolves credentials at the first grant and does not cache a fa
     assert.ok(!second.isError, second.text);
   } finally {
     await s.cleanup();
+  }
+});
+
+Deno.test("serve takes its guardrails from the config file, and flags win", async () => {
+  const served = await serve(["--max-ttl", "30m"], {
+    serve: { allow: "s3:ro", maxTtl: "15m", approve: "never" },
+  });
+  try {
+    const beyondAllow = await served.call("grant_access", {
+      services: ["s3"],
+      level: "full",
+      ttl: "15m",
+    });
+    assert.equal(beyondAllow.isError, true);
+    assert.match(beyondAllow.text, /s3:ro/);
+    // The flag's 30m wins over the file's 15m.
+    const withinFlag = await served.call("grant_access", {
+      services: ["s3"],
+      level: "read_only",
+      ttl: "30m",
+    });
+    assert.equal(withinFlag.isError, undefined, withinFlag.text);
+    const beyondFlag = await served.call("grant_access", {
+      services: ["s3"],
+      level: "read_only",
+      ttl: "45m",
+    });
+    assert.equal(beyondFlag.isError, true);
+    assert.match(beyondFlag.text, /30m/);
+  } finally {
+    await served.cleanup();
   }
 });

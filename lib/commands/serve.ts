@@ -9,6 +9,7 @@
 import { Command, Option } from "@commander-js/extra-typings";
 import { type Cli, profileOption, regionOption, roleArnOption } from "../cli.ts";
 import { parseAllowList } from "../allow_list.ts";
+import { resolveBrokerSettings } from "../config.ts";
 import { defaultAuditLogPath, openAuditLog } from "../audit_log.ts";
 import { checkRoleArn } from "../broker.ts";
 import { createBrokerPool } from "../broker_pool.ts";
@@ -23,8 +24,8 @@ interface ServeFlags {
   region?: string;
   roleArn?: string;
   allow?: string;
-  maxTtl: string;
-  approve: string;
+  maxTtl?: string;
+  approve?: ApproveMode;
   auditLog?: string;
 }
 
@@ -36,11 +37,13 @@ export function serveCommand(cli: Cli): Command<unknown[], Record<string, unknow
     .addOption(regionOption())
     .addOption(roleArnOption())
     .option("--allow <scopes>", "the scopes agents may ask for, e.g. s3:full,*:ro (default: any)")
-    .option("--max-ttl <duration>", "the longest TTL agents may ask for", "1h")
+    .option("--max-ttl <duration>", "the longest TTL agents may ask for (default: 1h)")
     .addOption(
-      new Option("--approve <when>", "ask the human (MCP elicitation) before grants")
-        .choices(["never", "full", "always"] as const)
-        .default("never" as const),
+      new Option(
+        "--approve <when>",
+        "ask the human (MCP elicitation) before grants (default: never)",
+      )
+        .choices(["never", "full", "always"] as const),
     )
     .option(
       "--audit-log <file>",
@@ -51,6 +54,9 @@ export function serveCommand(cli: Cli): Command<unknown[], Record<string, unknow
       `
 Tools: grant_access, list_active_sessions, list_services, revoke_session. Credentials go to
 0600 env files in a private 0700 directory, deleted at expiry, on revoke_session and on exit.
+
+Defaults for --allow, --max-ttl, --approve and --audit-log come from the "serve" section of the
+config file (see timebound-iam doctor); flags win.
 
 Examples:
   timebound-iam serve
@@ -67,11 +73,16 @@ async function serve(cli: Cli, flags: ServeFlags): Promise<void> {
   const env = cli.io.env;
   const log = (line: string) => cli.io.stderr(`timebound-iam serve: ${line}\n`);
   const catalog = await loadCatalog();
-  const maxTtlSeconds = parseTtl(flags.maxTtl);
-  const allow = flags.allow === undefined ? undefined : parseAllowList(flags.allow, catalog);
-  // Where the broker role comes from: the flag, the environment, then (once `setup aws` writes
-  // lib/config.ts's file) the config file; connectBroker falls back to the account's default.
-  const roleArn = flags.roleArn ?? (env.TIMEBOUND_IAM_ROLE_ARN || undefined);
+  // Flags first, then the environment and the config file (its "serve" guardrails too);
+  // connectBroker falls back to the account's default role.
+  const settings = await resolveBrokerSettings(flags, env);
+  const defaults = settings.file.config.serve ?? {};
+  const maxTtl = flags.maxTtl ?? defaults.maxTtl ?? "1h";
+  const approve = flags.approve ?? defaults.approve ?? "never";
+  const allowText = flags.allow ?? defaults.allow;
+  const maxTtlSeconds = parseTtl(maxTtl);
+  const allow = allowText === undefined ? undefined : parseAllowList(allowText, catalog);
+  const roleArn = settings.roleArn;
   if (roleArn !== undefined) checkRoleArn(roleArn);
   // The SDK's "./*" export maps `stdio.js` to a missing `stdio.js.d.ts` under Deno: name the types.
   const { StdioServerTransport }: typeof import("@modelcontextprotocol/sdk/server/stdio") =
@@ -79,9 +90,11 @@ async function serve(cli: Cli, flags: ServeFlags): Promise<void> {
   const { createServer } = await import("../mcp/server.ts");
   const { default: process } = await import("node:process");
 
-  const audit = await openAuditLog(flags.auditLog ?? defaultAuditLogPath(env));
+  const audit = await openAuditLog(
+    flags.auditLog ?? defaults.auditLog ?? defaultAuditLogPath(env),
+  );
   const envFiles = await openEnvFileDirectory(env.TMPDIR || env.TEMP || env.TMP || "/tmp");
-  const pool = createBrokerPool({ profile: flags.profile, region: flags.region, roleArn, env });
+  const pool = createBrokerPool({ profile: flags.profile, region: settings.region, roleArn, env });
   const app = createServer({
     catalog,
     grant: pool.grant,
@@ -91,7 +104,7 @@ async function serve(cli: Cli, flags: ServeFlags): Promise<void> {
     options: {
       allow,
       maxTtlSeconds,
-      approve: flags.approve as ApproveMode,
+      approve,
       profile: flags.profile,
     },
     log,
@@ -117,7 +130,7 @@ async function serve(cli: Cli, flags: ServeFlags): Promise<void> {
     await app.mcp.connect(transport);
     log(
       `ready: env files in ${envFiles.path}, audit log ${audit.path}, ` +
-        `allow ${allow?.text ?? "any scope"}, max TTL ${flags.maxTtl}, approve ${flags.approve}`,
+        `allow ${allow?.text ?? "any scope"}, max TTL ${maxTtl}, approve ${approve}`,
     );
     const reason = await stopped.promise;
     log(`stopping (${reason}): removing ${envFiles.path}`);
