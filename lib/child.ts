@@ -30,6 +30,9 @@ export async function runChild(
   args: readonly string[],
   options: { env: Record<string, string> },
 ): Promise<number> {
+  // Listen before spawning, so a signal that arrives while the child starts is not lost (and does
+  // not kill this process, leaving the child orphaned).
+  const forwarding = forwardSignals();
   let child: Deno.ChildProcess;
   try {
     child = new Deno.Command(command, {
@@ -41,23 +44,37 @@ export async function runChild(
       stderr: "inherit",
     }).spawn();
   } catch (error) {
+    forwarding.stop();
     throw spawnError(command, error);
   }
-  const stopForwarding = forwardSignals(child);
+  forwarding.attach(child);
   try {
     const status = await child.status;
     return status.code;
   } finally {
-    stopForwarding();
+    forwarding.stop();
   }
 }
 
-function forwardSignals(child: Deno.ChildProcess): () => void {
-  if (Deno.build.os === "windows") return () => {};
+interface Forwarding {
+  /** Starts delivering to the child, first any signal that came before it existed. */
+  attach(child: Deno.ChildProcess): void;
+  /** Removes the listeners. */
+  stop(): void;
+}
+
+function forwardSignals(): Forwarding {
+  if (Deno.build.os === "windows") return { attach() {}, stop() {} };
   const listeners: Array<[Deno.Signal, () => void]> = [];
+  let target: Deno.ChildProcess | undefined;
+  const early: Deno.Signal[] = [];
   const kill = (signal: Deno.Signal) => {
+    if (!target) {
+      early.push(signal);
+      return;
+    }
     try {
-      child.kill(signal);
+      target.kill(signal);
     } catch {
       // The child has already exited; its status is on its way.
     }
@@ -68,8 +85,14 @@ function forwardSignals(child: Deno.ChildProcess): () => void {
     if (++interrupts > 1) kill("SIGINT");
   }]);
   for (const [signal, listener] of listeners) Deno.addSignalListener(signal, listener);
-  return () => {
-    for (const [signal, listener] of listeners) Deno.removeSignalListener(signal, listener);
+  return {
+    attach(child) {
+      target = child;
+      for (const signal of early.splice(0)) kill(signal);
+    },
+    stop() {
+      for (const [signal, listener] of listeners) Deno.removeSignalListener(signal, listener);
+    },
   };
 }
 
