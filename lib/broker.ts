@@ -8,6 +8,7 @@
 
 import type { STSClient } from "@aws-sdk/client-sts";
 import { explainAwsError } from "./aws_errors.ts";
+import { baseClientConfig } from "./credential_source.ts";
 import type { SessionCredentials } from "./credential_env.ts";
 import { RuntimeError, UsageError } from "./errors.ts";
 import { formatTtl } from "./ttl.ts";
@@ -231,19 +232,9 @@ function stsEndpoint(region: string, env: Readonly<Record<string, string>>): str
 }
 
 async function createStsClient(config: { region: string; profile?: string }): Promise<STSClient> {
-  const [{ STSClient }, { fromNodeProviderChain }] = await Promise.all([
+  const [{ STSClient }, settings] = await Promise.all([
     import("@aws-sdk/client-sts"),
-    import("@aws-sdk/credential-providers"),
+    baseClientConfig(config),
   ]);
-  // The SDK warns on console about mixed credential sources; keep stderr for our own words.
-  const logger = { debug() {}, info() {}, warn() {}, error() {} };
-  return new STSClient({
-    region: config.region,
-    logger,
-    credentials: fromNodeProviderChain({
-      profile: config.profile,
-      logger,
-      clientConfig: { region: config.region },
-    }),
-  });
+  return new STSClient(settings);
 }

@@ -5,7 +5,39 @@
  * @module
  */
 
+import type { fromNodeProviderChain } from "@aws-sdk/credential-providers";
 import { explainAwsError } from "./aws_errors.ts";
+
+/** The SDK client settings for the base credentials. */
+export interface BaseClientConfig {
+  /** The region. */
+  region: string;
+  /** A logger that drops the SDK's console warnings, so stderr carries only our own words. */
+  logger: Record<"debug" | "info" | "warn" | "error", () => void>;
+  /** The SDK's provider chain for the profile (or the default chain). */
+  credentials: ReturnType<typeof fromNodeProviderChain>;
+}
+
+/**
+ * Settings for an AWS SDK client (STS, IAM) that signs with the base credentials: the SDK's own
+ * provider chain for `profile`, never a file parsed by hand.
+ */
+export async function baseClientConfig(
+  config: { region: string; profile?: string },
+): Promise<BaseClientConfig> {
+  const { fromNodeProviderChain } = await import("@aws-sdk/credential-providers");
+  // The SDK warns on console about mixed credential sources; keep stderr for our own words.
+  const logger = { debug() {}, info() {}, warn() {}, error() {} };
+  return {
+    region: config.region,
+    logger,
+    credentials: fromNodeProviderChain({
+      profile: config.profile,
+      logger,
+      clientConfig: { region: config.region },
+    }),
+  };
+}
 
 /** The base credentials as found, without their secrets. */
 export interface FoundCredentials {
@@ -62,13 +94,7 @@ export function describeCredentialSource(
 export async function findBaseCredentials(
   options: { profile?: string; region: string; env: Readonly<Record<string, string>> },
 ): Promise<FoundCredentials> {
-  const { fromNodeProviderChain } = await import("@aws-sdk/credential-providers");
-  const logger = { debug() {}, info() {}, warn() {}, error() {} };
-  const provider = fromNodeProviderChain({
-    profile: options.profile,
-    logger,
-    clientConfig: { region: options.region },
-  });
+  const { credentials: provider } = await baseClientConfig(options);
   let credentials;
   try {
     credentials = await provider();

@@ -7,6 +7,7 @@
  */
 
 import type { IAMClient } from "@aws-sdk/client-iam";
+import { baseClientConfig } from "./credential_source.ts";
 import { explainAwsError, type IamOperation } from "./aws_errors.ts";
 import {
   type BrokerRolePlan,
@@ -216,21 +217,11 @@ export async function applyRoleChanges(
 export async function createIamClient(
   config: { region: string; profile?: string },
 ): Promise<IAMClient> {
-  const [{ IAMClient }, { fromNodeProviderChain }] = await Promise.all([
+  const [{ IAMClient }, settings] = await Promise.all([
     import("@aws-sdk/client-iam"),
-    import("@aws-sdk/credential-providers"),
+    baseClientConfig(config),
   ]);
-  // The SDK warns on console about mixed credential sources; keep stderr for our own words.
-  const logger = { debug() {}, info() {}, warn() {}, error() {} };
-  return new IAMClient({
-    region: config.region,
-    logger,
-    credentials: fromNodeProviderChain({
-      profile: config.profile,
-      logger,
-      clientConfig: { region: config.region },
-    }),
-  });
+  return new IAMClient(settings);
 }
 
 /**
