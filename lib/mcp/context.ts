@@ -15,6 +15,24 @@ import { UserError } from "../errors.ts";
 import type { Level } from "../scope.ts";
 import type { Session, SessionStore } from "../session_store.ts";
 import { formatTtl } from "../ttl.ts";
+import { z } from "zod";
+
+/** A session as tools describe it to agents: never a secret, only the env file's path. */
+export const sessionSchema = z.object({
+  id: z.string(),
+  services: z.array(z.string()),
+  level: z.enum(["read_only", "full", "mixed"]),
+  scopes: z.string(),
+  profile: z.string().optional(),
+  region: z.string(),
+  expires_at: z.string(),
+  ttl_remaining: z.string(),
+  ttl_remaining_seconds: z.number(),
+  credential_file: z.string(),
+});
+
+/** The description of one session, as {@linkcode sessionSchema} validates it. */
+export type SessionDescription = z.infer<typeof sessionSchema>;
 
 /** When a grant needs the human's approval through MCP elicitation. */
 export type ApproveMode = "never" | "full" | "always";
@@ -63,18 +81,7 @@ export function levelName(level: Level): "read_only" | "full" {
 }
 
 /** A session as `grant_access` and `list_active_sessions` describe it: never a secret. */
-export function describeSession(session: Session, now: Date): {
-  id: string;
-  services: string[];
-  level: "read_only" | "full" | "mixed";
-  scopes: string;
-  profile?: string;
-  region: string;
-  expires_at: string;
-  ttl_remaining: string;
-  ttl_remaining_seconds: number;
-  credential_file: string;
-} {
+export function describeSession(session: Session, now: Date): SessionDescription {
   const levels = new Set(session.scopes.map((scope) => levelName(scope.level)));
   const remaining = Math.max(0, Math.floor((session.expiresAt.getTime() - now.getTime()) / 1000));
   return {

@@ -12,7 +12,14 @@ import { RuntimeError, UsageError, UserError } from "../../errors.ts";
 import { prepareGrant } from "../../grant_request.ts";
 import { formatScopes, parseLevel, type Scope } from "../../scope.ts";
 import { formatTtl } from "../../ttl.ts";
-import { clientOf, describeSession, jsonResult, type ToolContext, toolError } from "../context.ts";
+import {
+  clientOf,
+  describeSession,
+  jsonResult,
+  sessionSchema,
+  type ToolContext,
+  toolError,
+} from "../context.ts";
 
 /** How long the human has to answer an approval request. */
 const APPROVAL_TIMEOUT_MS = 10 * 60_000;
@@ -39,15 +46,7 @@ const inputSchema = {
 
 const outputSchema = {
   session_id: z.string(),
-  services: z.array(z.string()),
-  level: z.enum(["read_only", "full", "mixed"]),
-  scopes: z.string(),
-  profile: z.string().optional(),
-  region: z.string(),
-  expires_at: z.string(),
-  ttl_remaining: z.string(),
-  ttl_remaining_seconds: z.number(),
-  credential_file: z.string(),
+  ...sessionSchema.omit({ id: true }).shape,
   usage: z.string(),
 };
 

@@ -6,20 +6,13 @@
  */
 
 import { z } from "zod";
-import { describeSession, jsonResult, type ToolContext, toolError } from "../context.ts";
-
-const sessionSchema = z.object({
-  id: z.string(),
-  services: z.array(z.string()),
-  level: z.enum(["read_only", "full", "mixed"]),
-  scopes: z.string(),
-  profile: z.string().optional(),
-  region: z.string(),
-  expires_at: z.string(),
-  ttl_remaining: z.string(),
-  ttl_remaining_seconds: z.number(),
-  credential_file: z.string(),
-});
+import {
+  describeSession,
+  jsonResult,
+  sessionSchema,
+  type ToolContext,
+  toolError,
+} from "../context.ts";
 
 /** Registers `list_active_sessions` on the server. */
 export function registerListActiveSessions(ctx: ToolContext): void {
