@@ -1,6 +1,6 @@
 // env end to end: the statements it prints, evaluated by real shells.
 import assert from "node:assert/strict";
-import { baseEnv, cliCommand, runCli } from "./support/cli.ts";
+import { baseEnv, installShim, runCli, writeProfile } from "./support/cli.ts";
 import { LocalAws } from "./support/local_aws.ts";
 
 const VARIABLES = [
@@ -15,17 +15,6 @@ const VARIABLES = [
 
 async function has(shell: string): Promise<boolean> {
   return (await new Deno.Command("sh", { args: ["-c", `command -v ${shell}`] }).output()).success;
-}
-
-/** A `timebound-iam` on PATH that runs this checkout with the compile permission set. */
-async function installShim(bin: string): Promise<void> {
-  const [deno, args] = cliCommand([]);
-  await Deno.mkdir(bin, { recursive: true });
-  await Deno.writeTextFile(
-    `${bin}/timebound-iam`,
-    `#!/bin/sh\nexec '${deno}' ${args.map((a) => `'${a}'`).join(" ")} "$@"\n`,
-    { mode: 0o755 },
-  );
 }
 
 async function inShell(shell: string, script: string, env: Record<string, string>) {
@@ -88,10 +77,7 @@ for (const shell of ["bash", "zsh", "fish"]) {
           AWS_PROFILE: "ignored",
           PATH: `${home}/bin:${Deno.env.get("PATH")}`,
         };
-        await Deno.writeTextFile(
-          `${home}/.aws/credentials`,
-          `[ignored]\naws_access_key_id = ${aws.defaultUser.accessKeyId}\naws_secret_access_key = ${aws.defaultUser.secretAccessKey}\n`,
-        );
+        await writeProfile(home, "ignored", aws.defaultUser);
         const show = VARIABLES.map((v) => `echo "${v}=$${v}"`).join("; ");
         const script = shell === "fish"
           ? `timebound-iam env -s s3:ro -t 15m --no-confirm --shell fish | source; or exit 9

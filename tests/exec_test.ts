@@ -1,7 +1,7 @@
 // exec end to end: the real CLI (compile permission set) against the local STS endpoint, with
 // the real AWS CLI as the child.
 import assert from "node:assert/strict";
-import { baseEnv, cliCommand, runCli } from "./support/cli.ts";
+import { baseEnv, cliCommand, installShim, runCli, writeProfile } from "./support/cli.ts";
 import { LocalAws } from "./support/local_aws.ts";
 
 /** Runs `fn` with a local endpoint and a private HOME, and checks no secret reached stderr. */
@@ -66,10 +66,7 @@ Deno.test("the child sees the new credentials and none of the parent's", async (
     // The base credentials come from a profile, while the parent also has static keys: the
     // SDK prefers the profile, so exec must remove both from the child.
     const user = aws.defaultUser;
-    await Deno.writeTextFile(
-      `${home}/.aws/credentials`,
-      `[base]\naws_access_key_id = ${user.accessKeyId}\naws_secret_access_key = ${user.secretAccessKey}\n`,
-    );
+    await writeProfile(home, "base", user);
     const result = await runCli(["exec", "--no-confirm", "-s", "s3:ro", "-t", "15m", "--", "env"], {
       env: {
         ...env,
@@ -188,18 +185,9 @@ Deno.test("SIGTERM to exec reaches the child, and exec exits 143", async () => {
 Deno.test("the seed's self-wrapping deploy.sh works as documented", async () => {
   await withAws(async (aws, env, home) => {
     const user = aws.defaultUser;
-    await Deno.writeTextFile(
-      `${home}/.aws/credentials`,
-      `[prod]\naws_access_key_id = ${user.accessKeyId}\naws_secret_access_key = ${user.secretAccessKey}\n`,
-    );
+    await writeProfile(home, "prod", user);
     const bin = `${home}/bin`;
-    await Deno.mkdir(bin);
-    const [deno, args] = cliCommand([]);
-    await Deno.writeTextFile(
-      `${bin}/timebound-iam`,
-      `#!/bin/sh\nexec '${deno}' ${args.map((a) => `'${a}'`).join(" ")} "$@"\n`,
-      { mode: 0o755 },
-    );
+    await installShim(bin);
     const script = `${home}/deploy.sh`;
     await Deno.writeTextFile(
       script,

@@ -114,3 +114,34 @@ async function runIn(
     stderr: decoder.decode(output.stderr),
   };
 }
+
+/**
+ * Writes a profile holding static keys into `home`'s shared credentials file (replacing it), as
+ * `aws configure --profile NAME` would.
+ */
+export async function writeProfile(
+  home: string,
+  name: string,
+  keys: { accessKeyId: string; secretAccessKey: string },
+): Promise<void> {
+  await Deno.mkdir(`${home}/.aws`, { recursive: true });
+  await Deno.writeTextFile(
+    `${home}/.aws/credentials`,
+    `[${name}]\naws_access_key_id = ${keys.accessKeyId}\n` +
+      `aws_secret_access_key = ${keys.secretAccessKey}\n`,
+  );
+}
+
+/**
+ * Puts an executable `timebound-iam` in `bin` that runs this checkout exactly as
+ * {@linkcode cliCommand} does, for scripts that call the tool by name.
+ */
+export async function installShim(bin: string): Promise<void> {
+  const [deno, args] = cliCommand([]);
+  await Deno.mkdir(bin, { recursive: true });
+  await Deno.writeTextFile(
+    `${bin}/timebound-iam`,
+    `#!/bin/sh\nexec '${deno}' ${args.map((a) => `'${a}'`).join(" ")} "$@"\n`,
+    { mode: 0o755 },
+  );
+}
