@@ -8,6 +8,7 @@
 import {
   assumeBrokerRole,
   type BrokerContext,
+  checkRoleArn,
   connectBroker,
   type Grant,
   preloadSdk,
@@ -50,13 +51,14 @@ export async function obtainGrant(
   const sdk = preloadSdk();
   const catalog = await loadCatalog();
   const request = await prepareGrant({ scopes: flags.scope, ttl: flags.ttl }, { catalog });
+  // Flags, then the environment, then the config file written by `setup aws`.
+  const { roleArn, region } = await resolveBrokerSettings(flags, cli.io.env);
+  if (roleArn !== undefined) checkRoleArn(roleArn);
   if (flags.confirm && !flags.dryRun && !cli.io.stdinIsTerminal) {
     throw new UsageError("Cannot ask for confirmation: standard input is not a terminal", {
       hint: "pass --no-confirm to proceed without asking (as in CI or a self-wrapping script)",
     });
   }
-  // Flags, then the environment, then the config file written by `setup aws`.
-  const { roleArn, region } = await resolveBrokerSettings(flags, cli.io.env);
   const brokerOptions = { profile: flags.profile, region, roleArn, env: cli.io.env };
   await sdk;
   let broker: BrokerContext | undefined;

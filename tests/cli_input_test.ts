@@ -95,3 +95,40 @@ Deno.test("--version and --help work on every command", async (t) => {
     });
   }
 });
+
+Deno.test("an invalid --role-arn is refused before anything else", async () => {
+  const result = await runCli([
+    "exec",
+    "-s",
+    "s3:ro",
+    "-t",
+    "15m",
+    "--role-arn",
+    "bad",
+    "--",
+    "true",
+  ]);
+  assertOneError(result, /Invalid role ARN "bad": expected arn:aws:iam::ACCOUNT:role\/NAME/);
+});
+
+Deno.test("policy refuses scopes whose policy is over AWS's limit", async () => {
+  const result = await runCli(["policy", "-s", "glue:ro,quicksight:ro,iot:ro"]);
+  assertOneError(result, /over AWS's limit of 2,048: the largest scopes are glue:ro/);
+});
+
+Deno.test("services lists prefixes, names and aliases, and says when nothing matches", async (t) => {
+  await t.step("a query", async () => {
+    const result = await runCli(["services", "logs"]);
+    assert.equal(result.code, 0, result.stderr);
+    assert.match(
+      result.stdout,
+      /^logs +Amazon CloudWatch Logs \(also cloudwatch-logs, cloudwatchlogs\)$/m,
+    );
+  });
+  await t.step("no match: exit 1", async () => {
+    const result = await runCli(["services", "zzzz"]);
+    assert.equal(result.code, 1);
+    assert.equal(result.stdout, "");
+    assert.match(result.stderr, /^error: No service matches "zzzz"\n/);
+  });
+});

@@ -7,6 +7,7 @@
 import { Command } from "@commander-js/extra-typings";
 import type { Cli } from "../cli.ts";
 import { findServices, loadCatalog } from "../catalog.ts";
+import { RuntimeError } from "../errors.ts";
 
 /** Builds the `services` command. */
 export function servicesCommand(cli: Cli): Command<unknown[], Record<string, unknown>> {
@@ -25,7 +26,11 @@ export function servicesCommand(cli: Cli): Command<unknown[], Record<string, unk
         const aliases = s.aliases.length ? ` (also ${s.aliases.join(", ")})` : "";
         return `${s.prefix.padEnd(width)}  ${s.name}${aliases}`;
       });
-      cli.io.stdout(lines.length ? `${lines.join("\n")}\n` : "");
-      if (!lines.length) cli.io.stderr(`No service matches "${query}"\n`);
+      if (!lines.length) {
+        throw new RuntimeError(`No service matches "${query}"`, {
+          hint: '"timebound-iam services" lists every service',
+        });
+      }
+      cli.io.stdout(`${lines.join("\n")}\n`);
     });
 }
