@@ -4,7 +4,7 @@
  * (sequential, then 20 at a time), `list_active_sessions` and `list_services`, plus start-up
  * (spawn to `initialize` answered).
  *
- * Run: `deno run -P=test scripts/bench_mcp.ts` (optionally `-- --runs 200`).
+ * Run: `deno task bench:mcp` (optionally `-- --runs 200`).
  *
  * @module
  */
