@@ -2,6 +2,7 @@
 // endpoint. A good setup passes every check; breaking one thing at a time fails its check, with
 // its fix, and the exit code says so.
 import assert from "node:assert/strict";
+import { join } from "node:path";
 import { baseEnv, runCli } from "./support/cli.ts";
 import { LocalAws, type LocalCredentials } from "./support/local_aws.ts";
 
@@ -25,6 +26,11 @@ interface Context {
   configFile: string;
 }
 
+/** `text` as a regular expression that matches it literally (a Windows path has backslashes). */
+function escape(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+}
+
 /** A good setup: `setup aws --apply --max-session 4h` by `caller` (the default user). */
 async function withGoodSetup(
   options: { caller?: (aws: LocalAws) => LocalCredentials },
@@ -35,7 +41,8 @@ async function withGoodSetup(
   await baseEnv(home);
   const env = {
     HOME: home,
-    XDG_CONFIG_HOME: `${home}/.config`,
+    // join: the CLI joins the config file's path with the OS's separator, and prints it.
+    XDG_CONFIG_HOME: join(home, ".config"),
     TMPDIR: home,
     ...aws.env(options.caller?.(aws)),
   };
@@ -45,7 +52,7 @@ async function withGoodSetup(
       { env },
     );
     assert.equal(setup.code, 0, setup.stderr);
-    await fn({ aws, env, home, configFile: `${home}/.config/timebound-iam/config.json` });
+    await fn({ aws, env, home, configFile: join(home, ".config", "timebound-iam", "config.json") });
   } finally {
     await aws.close();
     await Deno.remove(home, { recursive: true });
@@ -210,7 +217,8 @@ Deno.test("doctor fails one check for each thing broken", async (t) => {
         before: () => Deno.writeTextFile(configFile, `{"region": "Mars"}`),
         marks: { "config file": "✗" },
         detail: new RegExp(
-          `^Invalid config file "${configFile}": field "region": "Mars" is not an AWS region`,
+          `^Invalid config file "${escape(configFile)}": field "region": "Mars" is not an AWS ` +
+            "region",
         ),
         fix: /setup aws --apply/,
       },

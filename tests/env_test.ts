@@ -1,6 +1,6 @@
 // env end to end: the statements it prints, evaluated by real shells.
 import assert from "node:assert/strict";
-import { baseEnv, installShim, runCli, writeProfile } from "./support/cli.ts";
+import { baseEnv, installShim, runCli, windowsSystemEnv, writeProfile } from "./support/cli.ts";
 import { LocalAws } from "./support/local_aws.ts";
 
 const VARIABLES = [
@@ -13,8 +13,22 @@ const VARIABLES = [
   "TIMEBOUND_IAM_SESSION",
 ];
 
+const windows = Deno.build.os === "windows";
+
+/** Whether `shell` runs, probed without `sh` (which Windows does not have). */
 async function has(shell: string): Promise<boolean> {
-  return (await new Deno.Command("sh", { args: ["-c", `command -v ${shell}`] }).output()).success;
+  try {
+    const { success } = await new Deno.Command(shell, {
+      args: ["--version"],
+      stdin: "null",
+      stdout: "null",
+      stderr: "null",
+    }).output();
+    return success;
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) return false;
+    throw error;
+  }
 }
 
 async function inShell(shell: string, script: string, env: Record<string, string>) {
@@ -62,10 +76,12 @@ Deno.test("env --unset prints unset statements with no scope and no AWS call", a
   });
 });
 
+// POSIX shells only off Windows: there the shim is a #!/bin/sh script, `env` defaults to
+// PowerShell, and a Git Bash that may be on PATH mangles PATH; PowerShell is tested below.
 for (const shell of ["bash", "zsh", "fish"]) {
   Deno.test({
     name: `eval of env sets the variables in ${shell}, and env --unset clears them`,
-    ignore: !(await has(shell)),
+    ignore: windows || !(await has(shell)),
     fn: async () => {
       const aws = await LocalAws.start();
       const home = await Deno.makeTempDir({ prefix: "tbi-env-" });
@@ -112,7 +128,7 @@ Deno.test("values are quoted so eval reads them literally", async () => {
   const { renderExports } = await import("../lib/shell_env.ts");
   const nasty = `a'b"c$(touch /tmp/pwned)\`x\` \\ $HOME;`;
   for (const shell of ["bash", "zsh", "fish"] as const) {
-    if (!(await has(shell))) continue;
+    if (windows || !(await has(shell))) continue;
     const statements = renderExports({ NASTY: nasty }, shell);
     const script = shell === "fish"
       ? `${statements} printf '%s' "$NASTY"`
@@ -120,4 +136,87 @@ Deno.test("values are quoted so eval reads them literally", async () => {
     const result = await inShell(shell, script, { PATH: Deno.env.get("PATH")! });
     assert.equal(result.stdout, nasty, `${shell}: ${result.stderr}`);
   }
+});
+
+// PowerShell is how `env` is used on Windows (its default shell there). pwsh is on every GitHub
+// runner (Windows, macOS, Ubuntu), so CI runs these everywhere; Debian's apt has no pwsh
+// package, so on the project's Debian machine they are ignored.
+const hasPwsh = await has("pwsh");
+const noPwsh = hasPwsh ? "" : " (ignored: pwsh is not on PATH; Debian's apt has no package)";
+
+/** Runs `script` in `pwsh -Command -` (read from stdin), with `env` added to this environment. */
+async function inPwsh(script: string, env: Record<string, string>) {
+  const child = new Deno.Command("pwsh", {
+    args: ["-NoProfile", "-NonInteractive", "-Command", "-"],
+    env,
+    stdin: "piped",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  const writer = child.stdin.getWriter();
+  await writer.write(new TextEncoder().encode(script));
+  await writer.close();
+  const output = await child.output();
+  const decode = (bytes: Uint8Array) => new TextDecoder().decode(bytes).replaceAll("\r\n", "\n");
+  return { code: output.code, stdout: decode(output.stdout), stderr: decode(output.stderr) };
+}
+
+Deno.test({
+  name: `env --shell powershell sets the variables in pwsh, and env --unset clears them${noPwsh}`,
+  ignore: !hasPwsh,
+  fn: async () => {
+    const aws = await LocalAws.start();
+    const home = await Deno.makeTempDir({ prefix: "tbi-env-" });
+    try {
+      await writeProfile(home, "ignored", aws.defaultUser);
+      const env = { ...aws.env(), HOME: home, AWS_PROFILE: "ignored" };
+      const set = await runCli(
+        ["env", "-s", "s3:ro", "-t", "15m", "--no-confirm", "--shell", "powershell"],
+        { env },
+      );
+      assert.equal(set.code, 0, set.stderr);
+      assert.match(set.stderr, /note: also unsetting AWS_PROFILE/);
+      const unset = await runCli(["env", "--unset", "--shell", "powershell"], { env });
+      assert.equal(unset.code, 0, unset.stderr);
+      const show = [...VARIABLES, "AWS_PROFILE"].map((v) => `Write-Output "${v}=$Env:${v}"\n`)
+        .join("");
+      const shellEnv = { ...windowsSystemEnv(), AWS_PROFILE: "ignored" };
+
+      const afterSet = await inPwsh(`${set.stdout}${show}`, shellEnv);
+      assert.equal(afterSet.code, 0, afterSet.stderr);
+      const session = aws.sessions().at(-1)!;
+      const lines = afterSet.stdout;
+      assert.match(lines, new RegExp(`^AWS_ACCESS_KEY_ID=${session.accessKeyId}$`, "m"));
+      assert.match(lines, /^AWS_SESSION_TOKEN=.{40,}$/m);
+      assert.ok(lines.includes(`\nAWS_SESSION_TOKEN=${session.sessionToken}\n`));
+      assert.match(lines, /^AWS_REGION=us-east-1$/m);
+      assert.match(lines, new RegExp(`^TIMEBOUND_IAM_SESSION=${session.sessionName}$`, "m"));
+      assert.match(lines, /^AWS_PROFILE=$/m, "AWS_PROFILE would shadow the keys");
+
+      const afterUnset = await inPwsh(`${set.stdout}${unset.stdout}${show}`, shellEnv);
+      assert.equal(afterUnset.code, 0, afterUnset.stderr);
+      for (const v of VARIABLES) assert.match(afterUnset.stdout, new RegExp(`^${v}=$`, "m"));
+      for (const secret of aws.issuedSecrets()) {
+        assert.ok(!set.stderr.includes(secret) && !afterSet.stderr.includes(secret));
+      }
+    } finally {
+      await aws.close();
+      await Deno.remove(home, { recursive: true });
+    }
+  },
+});
+
+Deno.test({
+  name: `values are quoted so Invoke-Expression reads them literally in pwsh${noPwsh}`,
+  ignore: !hasPwsh,
+  fn: async () => {
+    const { renderExports } = await import("../lib/shell_env.ts");
+    const nasty = `a'b"c$(Set-Content pwned 1)\`x\` \\ $HOME; @{}`;
+    const statements = renderExports({ NASTY: nasty }, "powershell");
+    const result = await inPwsh(`${statements}[Console]::Out.Write($Env:NASTY)\n`, {
+      ...windowsSystemEnv(),
+    });
+    assert.equal(result.code, 0, result.stderr);
+    assert.equal(result.stdout, nasty, result.stderr);
+  },
 });

@@ -26,6 +26,16 @@ function assumeRoleCalls(aws: LocalAws) {
   return aws.requests.filter((r) => r.action === "AssumeRole");
 }
 
+/**
+ * A child command that runs on every OS: this Deno binary evaluating `code` (it has all
+ * permissions, and needs nothing from PATH).
+ */
+function denoEval(code: string): string[] {
+  return [Deno.execPath(), "eval", "-q", code];
+}
+
+const windows = Deno.build.os === "windows";
+
 Deno.test("exec runs the AWS CLI as the broker role with the scoped policy", async () => {
   await withAws(async (aws, env) => {
     const result = await runCli([
@@ -67,7 +77,10 @@ Deno.test("the child sees the new credentials and none of the parent's", async (
     // SDK prefers the profile, so exec must remove both from the child.
     const user = aws.defaultUser;
     await writeProfile(home, "base", user);
-    const result = await runCli(["exec", "--no-confirm", "-s", "s3:ro", "-t", "15m", "--", "env"], {
+    // The child prints its whole environment as JSON (not `env`, which Windows does not have).
+    const printEnv = denoEval("console.log(JSON.stringify(Deno.env.toObject()))");
+    const grant = ["exec", "--no-confirm", "-s", "s3:ro", "-t", "15m", "--"];
+    const result = await runCli([...grant, ...printEnv], {
       env: {
         ...env,
         AWS_PROFILE: "base",
@@ -79,11 +92,7 @@ Deno.test("the child sees the new credentials and none of the parent's", async (
       },
     });
     assert.equal(result.code, 0, result.stderr);
-    const childEnv = Object.fromEntries(
-      result.stdout.trim().split("\n").map((
-        line,
-      ) => [line.slice(0, line.indexOf("=")), line.slice(line.indexOf("=") + 1)]),
-    );
+    const childEnv: Record<string, string> = JSON.parse(result.stdout);
     assert.equal(childEnv.AWS_PROFILE, undefined);
     assert.equal(childEnv.AWS_DEFAULT_PROFILE, undefined);
     assert.doesNotMatch(result.stdout, /parent-secret|parent-token|AKIAPARENT/);
@@ -107,7 +116,7 @@ Deno.test("exec passes the child's exit status through", async (t) => {
     const stderrs: string[] = [];
     const grant = ["exec", "--no-confirm", "-s", "s3:ro", "-t", "15m", "--"];
     await t.step("exit 42", async () => {
-      const result = await runCli([...grant, "sh", "-c", "exit 42"], { env });
+      const result = await runCli([...grant, ...denoEval("Deno.exit(42)")], { env });
       stderrs.push(result.stderr);
       assert.equal(result.code, 42);
       assert.equal(result.stderr, "");
@@ -118,17 +127,23 @@ Deno.test("exec passes the child's exit status through", async (t) => {
       assert.equal(result.code, 127);
       assert.match(result.stderr, /^error: Command not found: "no-such-cmd"\n/);
     });
-    await t.step("not executable: 126", async () => {
-      const file = await Deno.makeTempFile({ suffix: ".sh" });
-      await Deno.writeTextFile(file, "#!/bin/sh\necho hi\n");
-      const result = await runCli([...grant, file], { env });
-      await Deno.remove(file);
-      stderrs.push(result.stderr);
-      assert.equal(result.code, 126);
-      assert.match(result.stderr, /^error: Command not executable: /);
+    // Windows has no execute bit: a .sh file there is refused as a bad executable format.
+    await t.step({
+      name: "not executable: 126 (not on Windows)",
+      ignore: windows,
+      fn: async () => {
+        const file = await Deno.makeTempFile({ suffix: ".sh" });
+        await Deno.writeTextFile(file, "#!/bin/sh\necho hi\n");
+        const result = await runCli([...grant, file], { env });
+        await Deno.remove(file);
+        stderrs.push(result.stderr);
+        assert.equal(result.code, 126);
+        assert.match(result.stderr, /^error: Command not executable: /);
+      },
     });
     await t.step("stdin reaches the child", async () => {
-      const result = await runCli([...grant, "cat"], { env, stdin: "hi\n" });
+      const cat = denoEval("await Deno.stdin.readable.pipeTo(Deno.stdout.writable)");
+      const result = await runCli([...grant, ...cat], { env, stdin: "hi\n" });
       stderrs.push(result.stderr);
       assert.equal(result.code, 0);
       assert.equal(result.stdout, "hi\n");
@@ -137,7 +152,11 @@ Deno.test("exec passes the child's exit status through", async (t) => {
   });
 });
 
-Deno.test("SIGTERM to exec reaches the child, and exec exits 143", async () => {
+// Windows has no SIGTERM to forward: Deno's kill() there ends exec at once, and the child is sh.
+Deno.test({
+  name: "SIGTERM to exec reaches the child, and exec exits 143 (not on Windows)",
+  ignore: windows,
+}, async () => {
   await withAws(async (_aws, env, home) => {
     const [command, args] = cliCommand([
       "exec",
@@ -182,7 +201,11 @@ Deno.test("SIGTERM to exec reaches the child, and exec exits 143", async () => {
   });
 });
 
-Deno.test("the seed's self-wrapping deploy.sh works as documented", async () => {
+// A bash script with a shebang, and the shim is a #!/bin/sh script: POSIX only.
+Deno.test({
+  name: "the seed's self-wrapping deploy.sh works as documented (not on Windows)",
+  ignore: windows,
+}, async () => {
   await withAws(async (aws, env, home) => {
     const user = aws.defaultUser;
     await writeProfile(home, "prod", user);
@@ -233,6 +256,40 @@ aws --endpoint-url "$AWS_ENDPOINT_URL_STS" sts get-caller-identity --query Arn -
     assert.equal(call.params.DurationSeconds, "1800");
     assert.deepEqual(JSON.parse(call.params.Policy).Statement[0].Action, ["s3:*", "cloudfront:*"]);
     return [stderr];
+  });
+});
+
+// The Windows claim (exec works there) rests on this test: no shell, no POSIX tool, the child is
+// the Deno binary itself.
+Deno.test("exec on every OS: the child sees the session, not the profile, and its exit code passes through", async () => {
+  await withAws(async (aws, env, home) => {
+    await writeProfile(home, "base", aws.defaultUser);
+    const names = [
+      "AWS_ACCESS_KEY_ID",
+      "AWS_SESSION_TOKEN",
+      "AWS_PROFILE",
+      "TIMEBOUND_IAM_SESSION",
+    ];
+    const child = denoEval(
+      `const seen = ${JSON.stringify(names)}.map((n) => [n, Deno.env.get(n) ?? null]);\n` +
+        "console.log(JSON.stringify(Object.fromEntries(seen)));\n" +
+        "Deno.exit(7);",
+    );
+    const result = await runCli(
+      ["exec", "--no-confirm", "-s", "s3:ro", "-t", "15m", "--", ...child],
+      { env: { ...env, AWS_PROFILE: "base" } },
+    );
+    assert.equal(result.code, 7, result.stderr);
+    const session = aws.sessions().at(-1)!;
+    assert.deepEqual(JSON.parse(result.stdout), {
+      AWS_ACCESS_KEY_ID: session.accessKeyId,
+      AWS_SESSION_TOKEN: session.sessionToken,
+      AWS_PROFILE: null,
+      TIMEBOUND_IAM_SESSION: session.sessionName,
+    });
+    assert.match(session.accessKeyId, /^ASIA/);
+    assert.equal(assumeRoleCalls(aws).length, 1);
+    return [result.stderr];
   });
 });
 
@@ -292,11 +349,13 @@ Deno.test("without a terminal and without --no-confirm, exec refuses", async () 
   });
 });
 
-const hasScript =
+// The pseudo-terminal comes from util-linux's `script -qfec CMD /dev/null`; macOS's BSD `script`
+// takes other flags (`script -q /dev/null CMD…`) and Windows has none, so this runs on Linux only.
+const hasScript = Deno.build.os === "linux" &&
   (await new Deno.Command("sh", { args: ["-c", "command -v script"] }).output()).success;
 
 Deno.test({
-  name: "under a terminal, answering the prompt decides",
+  name: "under a terminal, answering the prompt decides (Linux only: util-linux script)",
   ignore: !hasScript,
   fn: async (t) => {
     await withAws(async (aws, env, home) => {

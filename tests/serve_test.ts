@@ -5,12 +5,13 @@
  */
 
 import assert from "node:assert/strict";
+import { normalize } from "node:path";
 // @ts-types="@modelcontextprotocol/sdk/client/index"
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 // @ts-types="@modelcontextprotocol/sdk/client/stdio"
 import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
 import { parse as parseDotenv } from "dotenv";
-import { baseEnv, cliCommand } from "./support/cli.ts";
+import { baseEnv, cliCommand, windowsSystemEnv } from "./support/cli.ts";
 import { LocalAws } from "./support/local_aws.ts";
 
 interface Served {
@@ -82,25 +83,44 @@ async function serve(args: string[] = [], config?: unknown): Promise<Served> {
   };
 }
 
+const windows = Deno.build.os === "windows";
+
+/**
+ * Runs `aws sts get-caller-identity` with the variables of an env file, as the grant's usage
+ * says: `env $(cat FILE) aws …` on POSIX; Windows has neither `env` nor `cat`, so there the
+ * file's variables (read as dotenv) go to `aws` directly.
+ */
 async function awsCallerIdentity(file: string, endpoint: string, home: string) {
-  const out = await new Deno.Command("sh", {
-    args: [
-      "-c",
-      'env $(cat "$1") aws --endpoint-url "$2" sts get-caller-identity --output json',
-      "sh",
-      file,
-      endpoint,
-    ],
-    clearEnv: true,
-    env: {
-      PATH: Deno.env.get("PATH") ?? "/usr/bin:/bin",
-      HOME: home,
-      AWS_CONFIG_FILE: `${home}/none`,
-      AWS_SHARED_CREDENTIALS_FILE: `${home}/none`,
-      AWS_EC2_METADATA_DISABLED: "true",
-      AWS_PAGER: "",
-    },
-  }).output();
+  const env = {
+    PATH: Deno.env.get("PATH") ?? "/usr/bin:/bin",
+    HOME: home,
+    AWS_CONFIG_FILE: `${home}/none`,
+    AWS_SHARED_CREDENTIALS_FILE: `${home}/none`,
+    AWS_EC2_METADATA_DISABLED: "true",
+    AWS_PAGER: "",
+  };
+  const out = windows
+    ? await new Deno.Command("aws", {
+      args: ["--endpoint-url", endpoint, "sts", "get-caller-identity", "--output", "json"],
+      clearEnv: true,
+      env: {
+        ...windowsSystemEnv(),
+        ...env,
+        USERPROFILE: home,
+        ...parseDotenv(await Deno.readTextFile(file)),
+      },
+    }).output()
+    : await new Deno.Command("sh", {
+      args: [
+        "-c",
+        'env $(cat "$1") aws --endpoint-url "$2" sts get-caller-identity --output json',
+        "sh",
+        file,
+        endpoint,
+      ],
+      clearEnv: true,
+      env,
+    }).output();
   const decoder = new TextDecoder();
   return { code: out.code, stdout: decoder.decode(out.stdout), stderr: decoder.decode(out.stderr) };
 }
@@ -130,9 +150,12 @@ Deno.test("serve over stdio: tools, a real grant in a private file, aws, list, r
     const id = String(granted.structured.session_id);
     const file = String(granted.structured.credential_file);
     const dir = await s.envDir();
-    assert.equal(file, `${dir}/${id}.env`);
-    assert.equal((await Deno.stat(dir)).mode! & 0o777, 0o700);
-    assert.equal((await Deno.stat(file)).mode! & 0o777, 0o600);
+    // normalize: on Windows the server joins with \ where this test joins with /.
+    assert.equal(normalize(file), normalize(`${dir}/${id}.env`));
+    if (!windows) {
+      assert.equal((await Deno.stat(dir)).mode! & 0o777, 0o700);
+      assert.equal((await Deno.stat(file)).mode! & 0o777, 0o600);
+    }
     const vars = parseDotenv(await Deno.readTextFile(file));
     const session = s.aws.sessions().find((x) => x.sessionName === id);
     assert.ok(session, "the endpoint issued this session");
@@ -189,7 +212,7 @@ Deno.test("serve over stdio: tools, a real grant in a private file, aws, list, r
     assert.equal(audit.filter((e) => e.event === "revocation").length, 1);
     assert.equal(audit.length, 23);
     assert.deepEqual(audit[0].client, { name: "stdio-test", version: "0.0.1" });
-    assert.equal((await Deno.stat(s.auditPath)).mode! & 0o777, 0o600);
+    if (!windows) assert.equal((await Deno.stat(s.auditPath)).mode! & 0o777, 0o600);
     const auditText = await Deno.readTextFile(s.auditPath);
     for (const secret of s.aws.issuedSecrets()) {
       assert.ok(!auditText.includes(secret), "a secret is in the audit log");
@@ -201,7 +224,9 @@ Deno.test("serve over stdio: tools, a real grant in a private file, aws, list, r
   }
 });
 
-Deno.test("serve writes only JSON-RPC on stdout, also for bad input, and stops on SIGTERM", async () => {
+// Windows has no SIGTERM (Deno's kill() there ends the server at once, with no clean-up), so
+// there the server is stopped by the end of its input instead.
+Deno.test("serve writes only JSON-RPC on stdout, also for bad input, and stops on SIGTERM (end of input on Windows)", async () => {
   const aws = await LocalAws.start();
   const root = await Deno.makeTempDir({ prefix: "tbi-serve-" });
   try {
@@ -270,7 +295,7 @@ Deno.test("serve writes only JSON-RPC on stdout, also for bad input, and stops o
         : JSON.stringify({ jsonrpc: "2.0", ...request });
       await writer.write(encoder.encode(`${line}\n`));
     }
-    // Wait for the last answer, then stop the server with SIGTERM.
+    // Wait for the last answer, then stop the server with SIGTERM (closing stdin on Windows).
     const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
     let stdout = "";
     while (!stdout.includes('"id":8')) {
@@ -279,7 +304,8 @@ Deno.test("serve writes only JSON-RPC on stdout, also for bad input, and stops o
       stdout += value;
     }
     const dir = (await Array.fromAsync(Deno.readDir(`${root}/tmp`)))[0].name;
-    child.kill("SIGTERM");
+    if (windows) await writer.close();
+    else child.kill("SIGTERM");
     for (;;) {
       const { value, done } = await reader.read();
       if (done) break;
@@ -301,7 +327,7 @@ Deno.test("serve writes only JSON-RPC on stdout, also for bad input, and stops o
     assert.match(byId.get(6).result.content[0].text, /the maximum is 30m/);
     assert.equal(byId.get(8).result.isError, undefined, JSON.stringify(byId.get(8)));
     assert.match(stderr, /ready: env files in/);
-    assert.match(stderr, /stopping \(SIGTERM\)/);
+    assert.match(stderr, windows ? /stopping \(end of input\)/ : /stopping \(SIGTERM\)/);
     await assert.rejects(() => Deno.stat(`${root}/tmp/${dir}`), Deno.errors.NotFound);
     for (const secret of aws.issuedSecrets()) assert.ok(!stderr.includes(secret));
   } finally {

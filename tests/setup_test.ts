@@ -1,6 +1,7 @@
 // setup aws end to end: the real CLI (compile permission set) against the local STS and IAM
 // endpoint, and the wizard in process with its questions answered by the test.
 import assert from "node:assert/strict";
+import { dirname, join } from "node:path";
 import { IAMClient } from "@aws-sdk/client-iam";
 import { STSClient } from "@aws-sdk/client-sts";
 import type { Cli } from "../lib/cli.ts";
@@ -28,9 +29,10 @@ async function withAws(
   const home = await Deno.makeTempDir({ prefix: "tbi-setup-" });
   await baseEnv(home);
   const credentials = options.caller?.(aws);
-  const env = { HOME: home, XDG_CONFIG_HOME: `${home}/.config`, ...aws.env(credentials) };
+  // join: the CLI joins the config file's path with the OS's separator, and prints it.
+  const env = { HOME: home, XDG_CONFIG_HOME: join(home, ".config"), ...aws.env(credentials) };
   try {
-    await fn({ aws, env, home, configFile: `${home}/.config/timebound-iam/config.json` });
+    await fn({ aws, env, home, configFile: join(home, ".config", "timebound-iam", "config.json") });
   } finally {
     await aws.close();
     await Deno.remove(home, { recursive: true });
@@ -207,7 +209,9 @@ Deno.test("setup aws --apply creates the role, writes the config, changes nothin
     assert.deepEqual(JSON.parse(await Deno.readTextFile(configFile)), {
       profiles: { default: { roleArn: `arn:aws:iam::${ACCOUNT}:role/timebound-iam-broker` } },
     });
-    assert.equal((await Deno.stat(configFile)).mode! & 0o777, 0o600);
+    if (Deno.build.os !== "windows") {
+      assert.equal((await Deno.stat(configFile)).mode! & 0o777, 0o600);
+    }
 
     const before = aws.requests.length;
     const second = await runCli(args, { env });
@@ -301,9 +305,11 @@ Deno.test("after setup aws --apply, exec with a 4h TTL needs no other flag", asy
       "--yes",
     ], { env });
     assert.equal(setup.code, 0, setup.stderr);
-    const exec = await runCli(["exec", "--no-confirm", "-s", "s3:ro", "-t", "4h", "--", "true"], {
-      env,
-    });
+    // The child is Deno itself rather than `true`, which Windows does not have.
+    const exec = await runCli(
+      ["exec", "--no-confirm", "-s", "s3:ro", "-t", "4h", "--", Deno.execPath(), "eval", ""],
+      { env },
+    );
     assert.equal(exec.code, 0, exec.stderr);
     const assume = aws.requests.filter((r) => r.action === "AssumeRole");
     assert.equal(assume.length, 1);
@@ -315,7 +321,7 @@ Deno.test("after setup aws --apply, exec with a 4h TTL needs no other flag", asy
 
 Deno.test("a malformed config file stops setup and exec with the file and the field named", async () => {
   await withAws({}, async ({ env, configFile }) => {
-    await Deno.mkdir(configFile.replace(/\/[^/]+$/, ""), { recursive: true });
+    await Deno.mkdir(dirname(configFile), { recursive: true });
     await Deno.writeTextFile(configFile, `{"profiles": {"default": {"roleArn": "broker"}}}`);
     for (
       const args of [SERVICES, ["exec", "--no-confirm", "-s", "s3:ro", "-t", "15m", "--", "true"]]

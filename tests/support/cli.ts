@@ -6,6 +6,7 @@
  * @module
  */
 
+import { tmpdir } from "node:os";
 import { fileURLToPath } from "node:url";
 
 const MAIN = fileURLToPath(new URL("../../main.ts", import.meta.url));
@@ -24,7 +25,7 @@ export interface CliResult {
 export interface RunOptions {
   /** Variables added to the clean base environment (see {@linkcode baseEnv}). */
   env?: Record<string, string>;
-  /** Text written to standard input (closed after). Without it, stdin is /dev/null. */
+  /** Text written to standard input (closed after). Without it, stdin is the null device. */
   stdin?: string;
   /** The working directory. */
   cwd?: string;
@@ -42,8 +43,37 @@ export function cacheDir(): Promise<string> {
 }
 
 /**
+ * The variables without which programs do not start on Windows, from this process's environment
+ * (none elsewhere): Python (the AWS CLI) needs `SystemRoot` for its random numbers and sockets,
+ * `PATHEXT` and `ComSpec` find programs and scripts, `TEMP`/`TMP` are the temporary directory.
+ * `APPDATA` is left out on purpose: timebound-iam reads its config file from there, and a test
+ * must never see the host's (with `HOME` set and `APPDATA` unset it uses `HOME\.config`, as the
+ * tests expect).
+ */
+export function windowsSystemEnv(): Record<string, string> {
+  if (Deno.build.os !== "windows") return {};
+  const names = [
+    "SystemRoot",
+    "windir",
+    "SystemDrive",
+    "TEMP",
+    "TMP",
+    "LOCALAPPDATA",
+    "PATHEXT",
+    "ComSpec",
+  ];
+  const env: Record<string, string> = {};
+  for (const name of names) {
+    const value = Deno.env.get(name);
+    if (value !== undefined) env[name] = value;
+  }
+  return env;
+}
+
+/**
  * A clean environment for the CLI: PATH, a private HOME holding empty AWS config files, the
- * Deno cache, and instance metadata disabled so the SDK never calls a non-loopback address.
+ * Deno cache, and instance metadata disabled so the SDK never calls a non-loopback address (and,
+ * on Windows, {@linkcode windowsSystemEnv}).
  */
 export async function baseEnv(home: string): Promise<Record<string, string>> {
   await Deno.mkdir(`${home}/.aws`, { recursive: true });
@@ -51,6 +81,7 @@ export async function baseEnv(home: string): Promise<Record<string, string>> {
     await Deno.writeTextFile(`${home}/.aws/${file}`, "", { append: true });
   }
   return {
+    ...windowsSystemEnv(),
     PATH: Deno.env.get("PATH") ?? "/usr/bin:/bin",
     HOME: home,
     USERPROFILE: home,
@@ -61,7 +92,8 @@ export async function baseEnv(home: string): Promise<Record<string, string>> {
     AWS_SHARED_CREDENTIALS_FILE: `${home}/.aws/credentials`,
     AWS_EC2_METADATA_DISABLED: "true",
     AWS_PAGER: "",
-    TMPDIR: Deno.env.get("TMPDIR") ?? "/tmp",
+    // Windows has no /tmp (it would be C:\tmp) and no TMPDIR: name its temporary directory.
+    TMPDIR: Deno.env.get("TMPDIR") ?? (Deno.build.os === "windows" ? tmpdir() : "/tmp"),
   };
 }
 
@@ -134,7 +166,8 @@ export async function writeProfile(
 
 /**
  * Puts an executable `timebound-iam` in `bin` that runs this checkout exactly as
- * {@linkcode cliCommand} does, for scripts that call the tool by name.
+ * {@linkcode cliCommand} does, for scripts that call the tool by name. It is a `#!/bin/sh`
+ * script, so only POSIX shells (Linux, macOS) can run it.
  */
 export async function installShim(bin: string): Promise<void> {
   const [deno, args] = cliCommand([]);

@@ -595,13 +595,15 @@ if (import.meta.main) {
   // Listen before printing: whoever reads the lines may signal at once.
   const stopped = Promise.withResolvers<void>();
   const stop = () => stopped.resolve();
-  Deno.addSignalListener("SIGINT", stop);
-  Deno.addSignalListener("SIGTERM", stop);
+  // Deno on Windows can listen only for SIGINT and SIGBREAK (adding SIGTERM throws there).
+  const signals: Deno.Signal[] = Deno.build.os === "windows"
+    ? ["SIGINT", "SIGBREAK"]
+    : ["SIGINT", "SIGTERM"];
+  for (const signal of signals) Deno.addSignalListener(signal, stop);
   const lines = Object.entries(aws.env()).map(([name, value]) => `export ${name}=${value}\n`);
   lines.push(`# broker role: ${aws.brokerRoleArn} (MaxSessionDuration 3600); Ctrl-C stops\n`);
   await Deno.stdout.write(new TextEncoder().encode(lines.join("")));
   await stopped.promise;
-  Deno.removeSignalListener("SIGINT", stop);
-  Deno.removeSignalListener("SIGTERM", stop);
+  for (const signal of signals) Deno.removeSignalListener(signal, stop);
   await aws.close();
 }
