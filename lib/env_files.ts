@@ -103,12 +103,13 @@ export async function openEnvFileDirectory(parent: string): Promise<EnvFileDirec
     },
     close() {
       closing ??= (async () => {
+        // Unlock first: Windows cannot delete a file that is open. Should another server's
+        // start-up clean the directory meanwhile, it is gone all the same.
+        lock.close();
         try {
           await Deno.remove(path, { recursive: true });
         } catch (error) {
           if (!(error instanceof Deno.errors.NotFound)) throw error;
-        } finally {
-          lock.close();
         }
       })();
       return closing;
