@@ -30,3 +30,16 @@ Deno.test("the README's two commands name tasks that exist, with the pinned Deno
   const ci = Deno.readTextFileSync(new URL("../.ci/run", import.meta.url));
   assert.match(ci, /^npx -y deno@2\.9\.6 task test$/m);
 });
+
+Deno.test("the README's run example works as written", async () => {
+  const line = readme.match(/e\.g\. `npx -y deno@2\.9\.6 task run ([^`]+)`/);
+  assert.ok(line, "no run example in the README");
+  const output = await new Deno.Command(Deno.execPath(), {
+    args: ["task", "-q", "run", ...line[1].split(" ")],
+    cwd: new URL("..", import.meta.url),
+    stdin: "null",
+  }).output();
+  const stdout = new TextDecoder().decode(output.stdout);
+  assert.equal(output.code, 0, new TextDecoder().decode(output.stderr));
+  assert.equal(JSON.parse(stdout).Version, "2012-10-17");
+});
