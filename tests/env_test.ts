@@ -2,6 +2,7 @@
 import assert from "node:assert/strict";
 import { baseEnv, installShim, runCli, windowsSystemEnv, writeProfile } from "./support/cli.ts";
 import { LocalAws } from "./support/local_aws.ts";
+import { canRun } from "./support/system_tool.ts";
 
 const VARIABLES = [
   "AWS_ACCESS_KEY_ID",
@@ -14,22 +15,6 @@ const VARIABLES = [
 ];
 
 const windows = Deno.build.os === "windows";
-
-/** Whether `shell` runs, probed without `sh` (which Windows does not have). */
-async function has(shell: string): Promise<boolean> {
-  try {
-    const { success } = await new Deno.Command(shell, {
-      args: ["--version"],
-      stdin: "null",
-      stdout: "null",
-      stderr: "null",
-    }).output();
-    return success;
-  } catch (error) {
-    if (error instanceof Deno.errors.NotFound) return false;
-    throw error;
-  }
-}
 
 async function inShell(shell: string, script: string, env: Record<string, string>) {
   const output = await new Deno.Command(shell, {
@@ -81,7 +66,7 @@ Deno.test("env --unset prints unset statements with no scope and no AWS call", a
 for (const shell of ["bash", "zsh", "fish"]) {
   Deno.test({
     name: `eval of env sets the variables in ${shell}, and env --unset clears them`,
-    ignore: windows || !(await has(shell)),
+    ignore: windows || !(await canRun(shell)),
     fn: async () => {
       const aws = await LocalAws.start();
       const home = await Deno.makeTempDir({ prefix: "tbi-env-" });
@@ -128,7 +113,7 @@ Deno.test("values are quoted so eval reads them literally", async () => {
   const { renderExports } = await import("../lib/shell_env.ts");
   const nasty = `a'b"c$(touch /tmp/pwned)\`x\` \\ $HOME;`;
   for (const shell of ["bash", "zsh", "fish"] as const) {
-    if (windows || !(await has(shell))) continue;
+    if (windows || !(await canRun(shell))) continue;
     const statements = renderExports({ NASTY: nasty }, shell);
     const script = shell === "fish"
       ? `${statements} printf '%s' "$NASTY"`
@@ -141,7 +126,7 @@ Deno.test("values are quoted so eval reads them literally", async () => {
 // PowerShell is how `env` is used on Windows (its default shell there). pwsh is on every GitHub
 // runner (Windows, macOS, Ubuntu), so CI runs these everywhere; Debian's apt has no pwsh
 // package, so on the project's Debian machine they are ignored.
-const hasPwsh = await has("pwsh");
+const hasPwsh = await canRun("pwsh");
 const noPwsh = hasPwsh ? "" : " (ignored: pwsh is not on PATH; Debian's apt has no package)";
 
 /** Runs `script` in `pwsh -Command -` (read from stdin), with `env` added to this environment. */

@@ -14,7 +14,8 @@ export interface SystemTool {
   reason: string;
 }
 
-async function canRun(program: string): Promise<boolean> {
+/** Whether `program --version` runs and succeeds (probed without `sh`, which Windows lacks). */
+export async function canRun(program: string): Promise<boolean> {
   try {
     const { success } = await new Deno.Command(program, {
       args: ["--version"],
