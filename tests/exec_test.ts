@@ -4,6 +4,9 @@ import assert from "node:assert/strict";
 import { baseEnv, cliCommand, installShim, runCli, writeProfile } from "./support/cli.ts";
 import { LocalAws } from "./support/local_aws.ts";
 
+/** `exec` with a 15-minute `s3:ro` grant and no prompt; the command follows. */
+const EXEC_S3_RO = ["exec", "--no-confirm", "-s", "s3:ro", "-t", "15m", "--"];
+
 /** Runs `fn` with a local endpoint and a private HOME, and checks no secret reached stderr. */
 async function withAws(
   fn: (aws: LocalAws, env: Record<string, string>, home: string) => Promise<string[]>,
@@ -39,13 +42,7 @@ const windows = Deno.build.os === "windows";
 Deno.test("exec runs the AWS CLI as the broker role with the scoped policy", async () => {
   await withAws(async (aws, env) => {
     const result = await runCli([
-      "exec",
-      "--no-confirm",
-      "-s",
-      "s3:ro",
-      "-t",
-      "15m",
-      "--",
+      ...EXEC_S3_RO,
       "aws",
       "--endpoint-url",
       aws.url,
@@ -79,7 +76,7 @@ Deno.test("the child sees the new credentials and none of the parent's", async (
     await writeProfile(home, "base", user);
     // The child prints its whole environment as JSON (not `env`, which Windows does not have).
     const printEnv = denoEval("console.log(JSON.stringify(Deno.env.toObject()))");
-    const grant = ["exec", "--no-confirm", "-s", "s3:ro", "-t", "15m", "--"];
+    const grant = EXEC_S3_RO;
     const result = await runCli([...grant, ...printEnv], {
       env: {
         ...env,
@@ -114,7 +111,7 @@ Deno.test("the child sees the new credentials and none of the parent's", async (
 Deno.test("exec passes the child's exit status through", async (t) => {
   await withAws(async (_aws, env) => {
     const stderrs: string[] = [];
-    const grant = ["exec", "--no-confirm", "-s", "s3:ro", "-t", "15m", "--"];
+    const grant = EXEC_S3_RO;
     await t.step("exit 42", async () => {
       const result = await runCli([...grant, ...denoEval("Deno.exit(42)")], { env });
       stderrs.push(result.stderr);
@@ -159,13 +156,7 @@ Deno.test({
 }, async () => {
   await withAws(async (_aws, env, home) => {
     const [command, args] = cliCommand([
-      "exec",
-      "--no-confirm",
-      "-s",
-      "s3:ro",
-      "-t",
-      "15m",
-      "--",
+      ...EXEC_S3_RO,
       "sh",
       "-c",
       // Gives up after ~20s, so a lost signal fails the test instead of hanging it.
