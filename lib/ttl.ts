@@ -37,9 +37,18 @@ const DURATION = /^(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$/;
  */
 export function parseTtl(text: string, bounds: TtlBounds = {}): number {
   const value = text.trim().toLowerCase();
+  const min = bounds.min ?? MIN_TTL_SECONDS;
+  const max = bounds.max ?? MAX_TTL_SECONDS;
   if (/^\d+$/.test(value)) {
+    // Suggest the reading that the bounds accept: minutes first, then hours.
+    const n = Number(value);
+    const guess = n * 60 >= min && n * 60 <= max
+      ? `${n}m`
+      : n * 3600 >= min && n * 3600 <= max
+      ? `${n}h`
+      : undefined;
     throw new UsageError(`Invalid TTL "${text}": a unit is required`, {
-      hint: `did you mean ${value}m? Units are h, m and s (e.g. 15m, 1h, 1h30m)`,
+      hint: `${guess ? `did you mean ${guess}? ` : ""}Units are h, m and s (e.g. 15m, 1h, 1h30m)`,
     });
   }
   const match = DURATION.exec(value);
@@ -50,8 +59,6 @@ export function parseTtl(text: string, bounds: TtlBounds = {}): number {
     (sum, unit, i) => sum + Number(match[i + 1] ?? 0) * UNIT_SECONDS[unit],
     0,
   );
-  const min = bounds.min ?? MIN_TTL_SECONDS;
-  const max = bounds.max ?? MAX_TTL_SECONDS;
   if (seconds < min) {
     throw new UsageError(
       `TTL "${text}" is too short: the minimum is ${formatTtl(min)} (AWS's limit for AssumeRole)`,

@@ -91,6 +91,20 @@ Deno.test("parseTtl() refuses what AWS would, saying the bound", async (t) => {
       (e) => e instanceof UsageError && /did you mean 15m\?/.test(e.hint ?? ""),
     );
   });
+  await t.step("the hint suggests a reading within the bounds", () => {
+    assert.throws(
+      () => parseTtl("2"),
+      (e) => e instanceof UsageError && /did you mean 2h\?/.test(e.hint ?? ""),
+    );
+    assert.throws(
+      () => parseTtl("90"),
+      (e) => e instanceof UsageError && /did you mean 90m\?/.test(e.hint ?? ""),
+    );
+    assert.throws(
+      () => parseTtl("800"),
+      (e) => e instanceof UsageError && !/did you mean/.test(e.hint ?? ""),
+    );
+  });
   await t.step("a caller's bound names its reason", () => {
     assert.throws(
       () => parseTtl("2h", { max: 3600, maxReason: "serve --max-ttl" }),
