@@ -6,10 +6,11 @@
  */
 
 import { CommanderError } from "@commander-js/extra-typings";
-import { buildProgram, type Cli } from "./lib/cli.ts";
-import { askToProceed } from "./lib/confirmation.ts";
-import { UserError } from "./lib/errors.ts";
-import { denoIo, type Io } from "./lib/io.ts";
+import type { Cli } from "./lib/cli/context.ts";
+import { buildProgram } from "./lib/commands/mod.ts";
+import { askToProceed } from "./lib/cli/confirmation.ts";
+import { UserError } from "./lib/core/errors.ts";
+import { denoIo, type Io } from "./lib/core/io.ts";
 
 /** Runs the CLI with these arguments and returns the exit code. */
 export async function main(args: readonly string[], io: Io = denoIo()): Promise<number> {

@@ -18,13 +18,14 @@
  * @module
  */
 
-export * from "./errors.ts";
-export * from "./scope.ts";
-export * from "./ttl.ts";
-export * from "./catalog.ts";
-export * from "./session_policy.ts";
-export * from "./grant_request.ts";
-export * from "./broker.ts";
-export * from "./credential_env.ts";
-export * from "./shell_env.ts";
-export { VERSION } from "./version.ts";
+export * from "./core/errors.ts";
+export * from "./request/scope.ts";
+export * from "./request/ttl.ts";
+export * from "./request/catalog.ts";
+export * from "./request/session_policy.ts";
+export * from "./request/grant_request.ts";
+export * from "./request/role_arn.ts";
+export * from "./aws/broker.ts";
+export * from "./delivery/credential_env.ts";
+export * from "./delivery/shell_env.ts";
+export { VERSION } from "./core/version.ts";

@@ -7,8 +7,8 @@ import {
   MCP_CLIENTS,
   renderAwsCommands,
   renderClientSnippet,
-} from "../lib/broker_role.ts";
-import { planRoleChanges } from "../lib/iam_role.ts";
+} from "../lib/setup/broker_role.ts";
+import { planRoleChanges } from "../lib/setup/iam_role.ts";
 
 const USER = "arn:aws:iam::123456789012:user/dev";
 

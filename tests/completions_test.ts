@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { Argument, Command, Option } from "@commander-js/extra-typings";
-import { describeCommandTree, renderCompletion, type Shell } from "../lib/completions.ts";
+import { describeCommandTree, renderCompletion, type Shell } from "../lib/cli/completions.ts";
 import { runCli } from "./support/cli.ts";
 import { ensureTool } from "./support/system_tool.ts";
 

@@ -8,8 +8,8 @@ import {
   resolveBrokerSettings,
   saveConfig,
   withBrokerRole,
-} from "../lib/config.ts";
-import { UsageError } from "../lib/errors.ts";
+} from "../lib/cli/config.ts";
+import { UsageError } from "../lib/core/errors.ts";
 
 const ROLE = "arn:aws:iam::123456789012:role/timebound-iam-broker";
 

@@ -5,14 +5,14 @@
 
 import assert from "node:assert/strict";
 import { parse as parseDotenv } from "dotenv";
-import { openAuditLog } from "../lib/audit_log.ts";
-import { grantVariables } from "../lib/credential_env.ts";
+import { openAuditLog } from "../lib/mcp/audit_log.ts";
+import { grantVariables } from "../lib/delivery/credential_env.ts";
 import {
   ENV_DIR_PREFIX,
   openEnvFileDirectory,
   removeStaleDirectories,
   renderEnvFile,
-} from "../lib/env_files.ts";
+} from "../lib/delivery/env_files.ts";
 
 const posix = Deno.build.os !== "windows";
 

@@ -110,7 +110,7 @@ for (const shell of ["bash", "zsh", "fish"]) {
 }
 
 Deno.test("values are quoted so eval reads them literally", async () => {
-  const { renderExports } = await import("../lib/shell_env.ts");
+  const { renderExports } = await import("../lib/delivery/shell_env.ts");
   const nasty = `a'b"c$(touch /tmp/pwned)\`x\` \\ $HOME;`;
   for (const shell of ["bash", "zsh", "fish"] as const) {
     if (windows || !(await canRun(shell))) continue;
@@ -195,7 +195,7 @@ Deno.test({
   name: `values are quoted so Invoke-Expression reads them literally in pwsh${noPwsh}`,
   ignore: !hasPwsh,
   fn: async () => {
-    const { renderExports } = await import("../lib/shell_env.ts");
+    const { renderExports } = await import("../lib/delivery/shell_env.ts");
     const nasty = `a'b"c$(Set-Content pwned 1)\`x\` \\ $HOME; @{}`;
     const statements = renderExports({ NASTY: nasty }, "powershell");
     const result = await inPwsh(`${statements}[Console]::Out.Write($Env:NASTY)\n`, {

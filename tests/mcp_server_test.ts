@@ -11,13 +11,13 @@ import { InMemoryTransport } from "@modelcontextprotocol/sdk/inMemory.js";
 // @ts-types="@modelcontextprotocol/sdk/types"
 import { ElicitRequestSchema, type ElicitResult } from "@modelcontextprotocol/sdk/types.js";
 import { parse as parseDotenv } from "dotenv";
-import { parseAllowList } from "../lib/allow_list.ts";
-import { memoryAuditLog } from "../lib/audit_log.ts";
-import { type Grant, newSessionName } from "../lib/broker.ts";
-import type { PoolGrantRequest } from "../lib/broker_pool.ts";
-import { loadCatalog } from "../lib/catalog.ts";
-import { openEnvFileDirectory } from "../lib/env_files.ts";
-import { RuntimeError } from "../lib/errors.ts";
+import { parseAllowList } from "../lib/request/allow_list.ts";
+import { memoryAuditLog } from "../lib/mcp/audit_log.ts";
+import { type Grant, newSessionName } from "../lib/aws/broker.ts";
+import type { PoolGrantRequest } from "../lib/aws/broker_pool.ts";
+import { loadCatalog } from "../lib/request/catalog.ts";
+import { openEnvFileDirectory } from "../lib/delivery/env_files.ts";
+import { RuntimeError } from "../lib/core/errors.ts";
 import { createServer, type ServerOptions } from "../lib/mcp/server.ts";
 
 const catalog = await loadCatalog();

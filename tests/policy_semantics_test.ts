@@ -2,7 +2,7 @@
 // AGPL: it is used here, in tests, and never imported by lib/ or main.ts.
 import assert from "node:assert/strict";
 import { runSimulation } from "@cloud-copilot/iam-simulate";
-import { prepareGrant } from "../lib/grant_request.ts";
+import { prepareGrant } from "../lib/request/grant_request.ts";
 
 const ALLOW_ALL = {
   Version: "2012-10-17",

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
-import { UsageError } from "../lib/errors.ts";
-import { mergeScopes, parseLevel, parseScopes } from "../lib/scope.ts";
-import { formatTtl, parseTtl } from "../lib/ttl.ts";
+import { UsageError } from "../lib/core/errors.ts";
+import { mergeScopes, parseLevel, parseScopes } from "../lib/request/scope.ts";
+import { formatTtl, parseTtl } from "../lib/request/ttl.ts";
 
 Deno.test("parseScopes() treats repeated flags and comma lists alike", () => {
   assert.deepEqual(parseScopes(["s3:ro,dynamodb:full"]), parseScopes(["s3:ro", "dynamodb:full"]));

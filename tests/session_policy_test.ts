@@ -1,13 +1,13 @@
 import assert from "node:assert/strict";
-import { type Catalog, loadCatalog, READ_ACCESS_LEVELS } from "../lib/catalog.ts";
-import { UsageError } from "../lib/errors.ts";
-import { prepareGrant } from "../lib/grant_request.ts";
+import { type Catalog, loadCatalog, READ_ACCESS_LEVELS } from "../lib/request/catalog.ts";
+import { UsageError } from "../lib/core/errors.ts";
+import { prepareGrant } from "../lib/request/grant_request.ts";
 import {
   buildSessionPolicy,
   compactActions,
   MAX_POLICY_CHARS,
   scopeActions,
-} from "../lib/session_policy.ts";
+} from "../lib/request/session_policy.ts";
 
 const catalog: Catalog = await loadCatalog();
 

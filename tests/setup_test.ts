@@ -4,9 +4,9 @@ import assert from "node:assert/strict";
 import { dirname, join } from "node:path";
 import { IAMClient } from "@aws-sdk/client-iam";
 import { STSClient } from "@aws-sdk/client-sts";
-import type { Cli } from "../lib/cli.ts";
+import type { Cli } from "../lib/cli/context.ts";
 import { setupCommand } from "../lib/commands/setup.ts";
-import type { SetupPrompts } from "../lib/setup_prompts.ts";
+import type { SetupPrompts } from "../lib/setup/wizard.ts";
 import { baseEnv, runCli } from "./support/cli.ts";
 import { LocalAws, type LocalCredentials } from "./support/local_aws.ts";
 

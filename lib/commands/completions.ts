@@ -6,8 +6,8 @@
  */
 
 import { Argument, Command, type CommandUnknownOpts } from "@commander-js/extra-typings";
-import type { Cli } from "../cli.ts";
-import { renderCompletion, type Shell, SHELLS } from "../completions.ts";
+import type { Cli } from "../cli/context.ts";
+import { renderCompletion, type Shell, SHELLS } from "../cli/completions.ts";
 
 /** Builds the `completions` command; its action reaches the whole tree through its parents. */
 export function completionsCommand(cli: Cli): Command<[Shell]> {

@@ -15,11 +15,11 @@ import {
   roleArnOption,
   scopeOption,
   ttlOption,
-} from "../cli.ts";
-import { GRANT_VARIABLES, grantVariables, PROFILE_VARIABLES } from "../credential_env.ts";
-import { UsageError } from "../errors.ts";
-import { obtainGrant } from "../grant_flow.ts";
-import { parseShell, renderExports, renderUnsets, SHELLS } from "../shell_env.ts";
+} from "../cli/context.ts";
+import { GRANT_VARIABLES, grantVariables, PROFILE_VARIABLES } from "../delivery/credential_env.ts";
+import { UsageError } from "../core/errors.ts";
+import { obtainGrant } from "../cli/grant_flow.ts";
+import { parseShell, renderExports, renderUnsets, SHELLS } from "../delivery/shell_env.ts";
 
 /** Builds the `env` command. */
 export function envCommand(cli: Cli): Command<unknown[], Record<string, unknown>> {

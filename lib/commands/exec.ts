@@ -15,11 +15,11 @@ import {
   roleArnOption,
   scopeOption,
   ttlOption,
-} from "../cli.ts";
-import { runChild } from "../child.ts";
-import { childEnvironment, grantVariables } from "../credential_env.ts";
-import { UsageError } from "../errors.ts";
-import { obtainGrant } from "../grant_flow.ts";
+} from "../cli/context.ts";
+import { runChild } from "../delivery/child.ts";
+import { childEnvironment, grantVariables } from "../delivery/credential_env.ts";
+import { UsageError } from "../core/errors.ts";
+import { obtainGrant } from "../cli/grant_flow.ts";
 
 /** Builds the `exec` command. */
 export function execCommand(cli: Cli): Command<unknown[], Record<string, unknown>> {

@@ -5,8 +5,8 @@
  */
 
 import { Command } from "@commander-js/extra-typings";
-import { type Cli, scopeOption } from "../cli.ts";
-import { prepareGrant } from "../grant_request.ts";
+import { type Cli, scopeOption } from "../cli/context.ts";
+import { prepareGrant } from "../request/grant_request.ts";
 
 /** Builds the `policy` command. */
 export function policyCommand(cli: Cli): Command<unknown[], Record<string, unknown>> {

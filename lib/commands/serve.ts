@@ -7,15 +7,15 @@
  */
 
 import { Command, Option } from "@commander-js/extra-typings";
-import { type Cli, profileOption, regionOption, roleArnOption } from "../cli.ts";
-import { parseAllowList } from "../allow_list.ts";
-import { resolveBrokerSettings } from "../config.ts";
-import { defaultAuditLogPath, openAuditLog } from "../audit_log.ts";
-import { checkRoleArn } from "../broker.ts";
-import { createBrokerPool } from "../broker_pool.ts";
-import { loadCatalog } from "../catalog.ts";
-import { openEnvFileDirectory } from "../env_files.ts";
-import { parseTtl } from "../ttl.ts";
+import { type Cli, profileOption, regionOption, roleArnOption } from "../cli/context.ts";
+import { parseAllowList } from "../request/allow_list.ts";
+import { resolveBrokerSettings } from "../cli/config.ts";
+import { defaultAuditLogPath, openAuditLog } from "../mcp/audit_log.ts";
+import { checkRoleArn } from "../request/role_arn.ts";
+import { createBrokerPool } from "../aws/broker_pool.ts";
+import { loadCatalog } from "../request/catalog.ts";
+import { openEnvFileDirectory } from "../delivery/env_files.ts";
+import { parseTtl } from "../request/ttl.ts";
 import type { ApproveMode } from "../mcp/server.ts";
 
 /** The flags of `serve`. */

@@ -5,9 +5,9 @@
  */
 
 import { Command } from "@commander-js/extra-typings";
-import type { Cli } from "../cli.ts";
-import { findServices, loadCatalog } from "../catalog.ts";
-import { RuntimeError } from "../errors.ts";
+import type { Cli } from "../cli/context.ts";
+import { findServices, loadCatalog } from "../request/catalog.ts";
+import { RuntimeError } from "../core/errors.ts";
 
 /** Builds the `services` command. */
 export function servicesCommand(cli: Cli): Command<unknown[], Record<string, unknown>> {

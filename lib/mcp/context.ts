@@ -6,15 +6,15 @@
  */
 // Types only: the SDK's "./*" export maps `mcp.js` to a missing `mcp.js.d.ts` under Deno.
 import type { McpServer } from "@modelcontextprotocol/sdk/server/mcp";
-import type { AllowList } from "../allow_list.ts";
-import type { AuditLog } from "../audit_log.ts";
-import type { Grant } from "../broker.ts";
-import type { PoolGrantRequest } from "../broker_pool.ts";
-import type { Catalog } from "../catalog.ts";
-import { UserError } from "../errors.ts";
-import type { Level } from "../scope.ts";
-import type { Session, SessionStore } from "../session_store.ts";
-import { formatTtl } from "../ttl.ts";
+import type { AllowList } from "../request/allow_list.ts";
+import type { AuditLog } from "./audit_log.ts";
+import type { Grant } from "../aws/broker.ts";
+import type { PoolGrantRequest } from "../aws/broker_pool.ts";
+import type { Catalog } from "../request/catalog.ts";
+import { UserError } from "../core/errors.ts";
+import type { Level } from "../request/scope.ts";
+import type { Session, SessionStore } from "./session_store.ts";
+import { formatTtl } from "../request/ttl.ts";
 import { z } from "zod";
 
 /** A session as tools describe it to agents: never a secret, only the env file's path. */

@@ -7,15 +7,15 @@
  */
 // @ts-types="@modelcontextprotocol/sdk/server/mcp"
 import { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
-import type { AuditLog } from "../audit_log.ts";
-import type { Grant } from "../broker.ts";
-import type { PoolGrantRequest } from "../broker_pool.ts";
-import type { Catalog } from "../catalog.ts";
-import type { EnvFileDirectory } from "../env_files.ts";
-import { formatScopes } from "../scope.ts";
-import { createSessionStore, type SessionStore } from "../session_store.ts";
-import { formatTtl } from "../ttl.ts";
-import { VERSION } from "../version.ts";
+import type { AuditLog } from "./audit_log.ts";
+import type { Grant } from "../aws/broker.ts";
+import type { PoolGrantRequest } from "../aws/broker_pool.ts";
+import type { Catalog } from "../request/catalog.ts";
+import type { EnvFileDirectory } from "../delivery/env_files.ts";
+import { formatScopes } from "../request/scope.ts";
+import { createSessionStore, type SessionStore } from "./session_store.ts";
+import { formatTtl } from "../request/ttl.ts";
+import { VERSION } from "../core/version.ts";
 import type { ServerOptions, ToolContext } from "./context.ts";
 import { registerGrantAccess } from "./tools/grant_access.ts";
 import { registerListActiveSessions } from "./tools/list_active_sessions.ts";

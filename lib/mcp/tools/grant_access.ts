@@ -6,12 +6,12 @@
  */
 
 import { z } from "zod";
-import { checkAllowed } from "../../allow_list.ts";
-import { grantVariables } from "../../credential_env.ts";
-import { RuntimeError, UsageError, UserError } from "../../errors.ts";
-import { prepareGrant } from "../../grant_request.ts";
-import { formatScopes, parseLevel, type Scope } from "../../scope.ts";
-import { formatTtl } from "../../ttl.ts";
+import { checkAllowed } from "../../request/allow_list.ts";
+import { grantVariables } from "../../delivery/credential_env.ts";
+import { RuntimeError, UsageError, UserError } from "../../core/errors.ts";
+import { prepareGrant } from "../../request/grant_request.ts";
+import { formatScopes, parseLevel, type Scope } from "../../request/scope.ts";
+import { formatTtl } from "../../request/ttl.ts";
 import {
   clientOf,
   describeSession,

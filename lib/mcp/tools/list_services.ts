@@ -6,8 +6,8 @@
  */
 
 import { z } from "zod";
-import { allowedLevels } from "../../allow_list.ts";
-import { findServices } from "../../catalog.ts";
+import { allowedLevels } from "../../request/allow_list.ts";
+import { findServices } from "../../request/catalog.ts";
 import { jsonResult, levelName, type ToolContext, toolError } from "../context.ts";
 
 const serviceSchema = z.object({

@@ -6,9 +6,9 @@
  */
 
 import { z } from "zod";
-import { UsageError } from "../../errors.ts";
+import { UsageError } from "../../core/errors.ts";
 import { clientOf, jsonResult, type ToolContext, toolError } from "../context.ts";
-import { formatScopes } from "../../scope.ts";
+import { formatScopes } from "../../request/scope.ts";
 
 const SESSION_ID = /^timebound-iam-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 

@@ -8,9 +8,9 @@
  * @module
  */
 
-import { checkRoleArn } from "./broker.ts";
-import { RuntimeError, UsageError } from "./errors.ts";
-import { parseTtl } from "./ttl.ts";
+import { checkRoleArn } from "../request/role_arn.ts";
+import { RuntimeError, UsageError } from "../core/errors.ts";
+import { parseTtl } from "../request/ttl.ts";
 
 /** What the config file says for one AWS profile. */
 export interface ProfileConfig {

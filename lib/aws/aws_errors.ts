@@ -6,8 +6,8 @@
  * @module
  */
 
-import { RuntimeError, type UserError } from "./errors.ts";
-import { formatTtl } from "./ttl.ts";
+import { RuntimeError, type UserError } from "../core/errors.ts";
+import { formatTtl } from "../request/ttl.ts";
 
 /** The IAM operations that `setup aws --apply` and `doctor` call on the broker role. */
 export type IamOperation =

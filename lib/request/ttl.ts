@@ -4,7 +4,7 @@
  * @module
  */
 
-import { UsageError } from "./errors.ts";
+import { UsageError } from "../core/errors.ts";
 
 /** AWS's shortest AssumeRole session, in seconds (15 minutes). */
 export const MIN_TTL_SECONDS = 15 * 60;

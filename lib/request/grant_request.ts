@@ -8,7 +8,7 @@
  */
 
 import { type Catalog, loadCatalog, resolveScopes } from "./catalog.ts";
-import { UsageError } from "./errors.ts";
+import { UsageError } from "../core/errors.ts";
 import { parseScopes, type Scope } from "./scope.ts";
 import { buildSessionPolicy, type SessionPolicy } from "./session_policy.ts";
 import { parseTtl, type TtlBounds } from "./ttl.ts";

@@ -6,17 +6,7 @@
  * @module
  */
 
-/** The credentials of one session, as STS returned them. */
-export interface SessionCredentials {
-  /** The temporary access key id (`ASIA…`). */
-  accessKeyId: string;
-  /** The secret access key. Never printed or logged. */
-  secretAccessKey: string;
-  /** The session token. Never printed or logged. */
-  sessionToken: string;
-  /** When AWS stops accepting them. */
-  expiration: Date;
-}
+import type { SessionCredentials } from "../aws/broker.ts";
 
 /** The variable that names the timebound-iam session a process runs under. */
 export const SESSION_MARKER = "TIMEBOUND_IAM_SESSION";

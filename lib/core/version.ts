@@ -4,7 +4,7 @@
  * @module
  */
 
-import config from "../deno.json" with { type: "json" };
+import config from "../../deno.json" with { type: "json" };
 
 /** The package version, e.g. `0.1.0`. */
 export const VERSION: string = config.version;

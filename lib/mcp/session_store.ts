@@ -6,8 +6,8 @@
  * @module
  */
 
-import type { EnvFileDirectory } from "./env_files.ts";
-import type { Scope } from "./scope.ts";
+import type { EnvFileDirectory } from "../delivery/env_files.ts";
+import type { Scope } from "../request/scope.ts";
 
 /** A session as the server remembers it: no secrets, only where they are. */
 export interface Session {

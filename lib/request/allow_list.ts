@@ -7,7 +7,7 @@
  */
 
 import { type Catalog, resolveScopes } from "./catalog.ts";
-import { UsageError } from "./errors.ts";
+import { UsageError } from "../core/errors.ts";
 import { formatScopes, type Level, parseLevel, parseScopes, type Scope } from "./scope.ts";
 
 /** What an agent may ask for. */

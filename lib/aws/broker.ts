@@ -9,9 +9,21 @@
 import type { STSClient } from "@aws-sdk/client-sts";
 import { explainAwsError } from "./aws_errors.ts";
 import { baseClientConfig } from "./credential_source.ts";
-import type { SessionCredentials } from "./credential_env.ts";
-import { RuntimeError, UsageError } from "./errors.ts";
-import { formatTtl } from "./ttl.ts";
+import { RuntimeError } from "../core/errors.ts";
+import { checkRoleArn } from "../request/role_arn.ts";
+import { formatTtl } from "../request/ttl.ts";
+
+/** The credentials of one session, as STS returned them. */
+export interface SessionCredentials {
+  /** The temporary access key id (`ASIA…`). */
+  accessKeyId: string;
+  /** The secret access key. Never printed or logged. */
+  secretAccessKey: string;
+  /** The session token. Never printed or logged. */
+  sessionToken: string;
+  /** When AWS stops accepting them. */
+  expiration: Date;
+}
 
 /** The role name that `setup aws` creates and the broker assumes by default. */
 export const DEFAULT_ROLE_NAME = "timebound-iam-broker";
@@ -65,8 +77,6 @@ export interface Grant {
   /** The temporary credentials. */
   credentials: SessionCredentials;
 }
-
-const ROLE_ARN = /^arn:aws[a-z-]*:iam::\d{12}:role\/[\w+=,.@\/-]{1,512}$/;
 
 /**
  * Resolves the region without network calls: `--region`, `AWS_REGION`, `AWS_DEFAULT_REGION`,
@@ -213,13 +223,6 @@ export async function preloadSdk(): Promise<void> {
  */
 export function newSessionName(): string {
   return `timebound-iam-${crypto.randomUUID()}`;
-}
-
-/** Throws a usage error unless `arn` is an IAM role ARN. */
-export function checkRoleArn(arn: string): void {
-  if (!ROLE_ARN.test(arn)) {
-    throw new UsageError(`Invalid role ARN "${arn}": expected arn:aws:iam::ACCOUNT:role/NAME`);
-  }
 }
 
 function profileName(options: BrokerOptions): string {

@@ -8,17 +8,17 @@
 import {
   assumeBrokerRole,
   type BrokerContext,
-  checkRoleArn,
   connectBroker,
   type Grant,
   preloadSdk,
-} from "./broker.ts";
-import type { Cli } from "./cli.ts";
+} from "../aws/broker.ts";
+import { checkRoleArn } from "../request/role_arn.ts";
+import type { Cli } from "./context.ts";
 import { renderSummary } from "./confirmation.ts";
-import { RuntimeError, UsageError, UserError } from "./errors.ts";
+import { RuntimeError, UsageError, UserError } from "../core/errors.ts";
 import { resolveBrokerSettings } from "./config.ts";
-import { loadCatalog } from "./catalog.ts";
-import { prepareGrant } from "./grant_request.ts";
+import { loadCatalog } from "../request/catalog.ts";
+import { prepareGrant } from "../request/grant_request.ts";
 
 /** The flags `exec` and `env` share. */
 export interface GrantFlags {

@@ -5,10 +5,10 @@
  * @module
  */
 
-import type { Catalog } from "./catalog.ts";
-import type { GrantRequest } from "./grant_request.ts";
-import type { Scope } from "./scope.ts";
-import { formatTtl } from "./ttl.ts";
+import type { Catalog } from "../request/catalog.ts";
+import type { GrantRequest } from "../request/grant_request.ts";
+import type { Scope } from "../request/scope.ts";
+import { formatTtl } from "../request/ttl.ts";
 
 /** What the summary says about the caller and the role; `undefined` fields are unknown. */
 export interface SummaryFacts {

@@ -5,7 +5,7 @@
  * @module
  */
 
-import { UsageError } from "./errors.ts";
+import { UsageError } from "../core/errors.ts";
 
 /** The shells `env` writes for. `sh` covers bash, zsh, dash and ksh. */
 export type Shell = "sh" | "bash" | "zsh" | "fish" | "powershell";

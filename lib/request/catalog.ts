@@ -6,7 +6,7 @@
  * @module
  */
 
-import { UsageError } from "./errors.ts";
+import { UsageError } from "../core/errors.ts";
 import { mergeScopes, type Scope } from "./scope.ts";
 
 /** One AWS service as IAM knows it. */

@@ -1,21 +1,13 @@
 /**
- * The command tree of timebound-iam: the root program with its global flags and one subcommand
- * per file under `lib/commands/`. It parses nothing and exits nothing; `main.ts` does both.
+ * What the commands share: the {@linkcode Cli} context (streams, clock, exit code, the
+ * confirmation prompt) and the factories of the options that several commands take. It sits
+ * below every file under `lib/commands/`, which import it; it imports none of them.
  *
  * @module
  */
 
-import { Command, Option } from "@commander-js/extra-typings";
-import type { Io } from "./io.ts";
-import { VERSION } from "./version.ts";
-import { completionsCommand } from "./commands/completions.ts";
-import { doctorCommand } from "./commands/doctor.ts";
-import { envCommand } from "./commands/env.ts";
-import { execCommand } from "./commands/exec.ts";
-import { policyCommand } from "./commands/policy.ts";
-import { serveCommand } from "./commands/serve.ts";
-import { servicesCommand } from "./commands/services.ts";
-import { setupCommand } from "./commands/setup.ts";
+import { type Command, Option } from "@commander-js/extra-typings";
+import type { Io } from "../core/io.ts";
 
 /** What every command shares: the streams, and where it leaves its exit code. */
 export interface Cli {
@@ -82,42 +74,4 @@ export function dryRunOption(): Option<"--dry-run"> {
 /** `--no-confirm`: skip the `Proceed? [y/N]` question. */
 export function noConfirmOption(): Option<"--no-confirm"> {
   return new Option("--no-confirm", "do not ask before requesting (CI, self-wrapping scripts)");
-}
-
-/**
- * Builds the root program. Output goes through `cli.io`, and commander throws instead of
- * exiting, so `main.ts` decides the exit code.
- */
-export function buildProgram(cli: Cli): Command<[], { debug?: true }> {
-  const program = new Command("timebound-iam")
-    .description(
-      "Short-lived, least-privilege AWS credentials for a command, a shell or an AI agent.",
-    )
-    .version(VERSION, "-V, --version", "print the version")
-    .option("--debug", "show AWS request ids and stack traces on errors (TIMEBOUND_IAM_DEBUG=1)")
-    .helpOption("-h, --help", "show help")
-    .helpCommand(false)
-    .enablePositionalOptions()
-    .showSuggestionAfterError()
-    .exitOverride()
-    .configureOutput({
-      writeOut: (text) => cli.io.stdout(text),
-      writeErr: (text) => cli.io.stderr(text),
-    });
-  const factories: CommandFactory[] = [
-    execCommand,
-    envCommand,
-    policyCommand,
-    servicesCommand,
-    completionsCommand,
-    serveCommand,
-    setupCommand,
-    doctorCommand,
-  ];
-  for (const factory of factories) {
-    // --debug is read by main.ts; every command accepts it so it may stand anywhere.
-    const command = factory(cli).option("--debug", "show AWS request ids and stack traces");
-    program.addCommand(command.copyInheritedSettings(program));
-  }
-  return program;
 }

@@ -7,7 +7,7 @@
  */
 
 import { type Action, type Catalog, READ_ACCESS_LEVELS } from "./catalog.ts";
-import { UsageError } from "./errors.ts";
+import { UsageError } from "../core/errors.ts";
 import type { Scope } from "./scope.ts";
 
 /** AWS's limit on a session policy, in characters without whitespace. */

@@ -7,15 +7,15 @@
  */
 
 import type { IAMClient } from "@aws-sdk/client-iam";
-import { baseClientConfig } from "./credential_source.ts";
-import { explainAwsError, type IamOperation } from "./aws_errors.ts";
+import { baseClientConfig } from "../aws/credential_source.ts";
+import { explainAwsError, type IamOperation } from "../aws/aws_errors.ts";
 import {
   type BrokerRolePlan,
   PERMISSION_POLICY_NAME,
   ROLE_DESCRIPTION,
   samePolicy,
 } from "./broker_role.ts";
-import { formatTtl } from "./ttl.ts";
+import { formatTtl } from "../request/ttl.ts";
 
 /** The broker role as IAM has it; `exists: false` when there is no such role. */
 export interface RoleState {

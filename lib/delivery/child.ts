@@ -6,7 +6,7 @@
  * @module
  */
 
-import { UserError } from "./errors.ts";
+import { UserError } from "../core/errors.ts";
 
 /** Exit code when the command does not exist (as in POSIX shells). */
 export const EXIT_NOT_FOUND = 127;

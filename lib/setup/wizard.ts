@@ -8,8 +8,8 @@
 
 import type { McpClient } from "./broker_role.ts";
 import { MCP_CLIENTS } from "./broker_role.ts";
-import { type Catalog, findServices, type ServiceListing } from "./catalog.ts";
-import { RuntimeError } from "./errors.ts";
+import { type Catalog, findServices, type ServiceListing } from "../request/catalog.ts";
+import { RuntimeError } from "../core/errors.ts";
 
 /** What `setup aws` asks when a flag does not answer it. */
 export interface SetupPrompts {
@@ -114,8 +114,8 @@ export function terminalPrompts(): SetupPrompts {
  *
  * @example
  * ```ts
- * import { createCatalog } from "./catalog.ts";
- * import { rankServices } from "./setup_prompts.ts";
+ * import { createCatalog } from "../request/catalog.ts";
+ * import { rankServices } from "./wizard.ts";
  * const catalog = createCatalog([
  *   { prefix: "glacier", name: "Amazon S3 Glacier" },
  *   { prefix: "s3", name: "Amazon S3" },

@@ -7,7 +7,7 @@
  * @module
  */
 
-import type { PolicyDocument } from "./session_policy.ts";
+import type { PolicyDocument } from "../request/session_policy.ts";
 
 /** Who the trust policy lets assume the role: exactly the caller, or the whole account. */
 export type TrustMode = "caller" | "account";

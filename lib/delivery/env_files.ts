@@ -8,7 +8,7 @@
  * @module
  */
 
-import { RuntimeError } from "./errors.ts";
+import { RuntimeError } from "../core/errors.ts";
 
 /** The prefix of every server directory's name, under the parent directory. */
 export const ENV_DIR_PREFIX = "timebound-iam-mcp-";

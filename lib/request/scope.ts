@@ -5,7 +5,7 @@
  * @module
  */
 
-import { UsageError } from "./errors.ts";
+import { UsageError } from "../core/errors.ts";
 
 /** How much of a service a scope allows: its Read and List actions, or every action. */
 export type Level = "ro" | "full";

@@ -1,0 +1,351 @@
+/**
+ * The checks behind `timebound-iam doctor`: config file, base credentials and their source,
+ * the caller, role chaining, the broker role (a deny-all AssumeRole proves the trust),
+ * MaxSessionDuration and the env-file directory. Each yields ✓, ✗ with a fix, or – when it
+ * cannot run; {@linkcode renderChecks} prints the list.
+ *
+ * @module
+ */
+
+import type { IAMClient } from "@aws-sdk/client-iam";
+import type { STSClient } from "@aws-sdk/client-sts";
+import {
+  assumeBrokerRole,
+  type BrokerContext,
+  checkProfile,
+  connectBroker,
+  DEFAULT_ROLE_NAME,
+  resolveRegion,
+  ROLE_CHAINING_MAX_SECONDS,
+} from "../aws/broker.ts";
+import { checkRoleArn } from "../request/role_arn.ts";
+import {
+  type BrokerSettings,
+  configProfileName,
+  type LoadedConfig,
+  resolveBrokerSettings,
+} from "../cli/config.ts";
+import { findBaseCredentials } from "../aws/credential_source.ts";
+import { openEnvFileDirectory } from "../delivery/env_files.ts";
+import { UserError } from "../core/errors.ts";
+import { readBrokerRole } from "./iam_role.ts";
+import { formatTtl, parseTtl } from "../request/ttl.ts";
+
+/** The seams of `doctor`: the AWS clients. Tests may hand in their own. */
+export interface DoctorDeps {
+  /** Creates the STS client for the caller's identity and the test AssumeRole. */
+  createStsClient?: (config: { region: string; profile?: string }) => Promise<STSClient>;
+  /** Creates the IAM client for `iam:GetRole`. */
+  createIamClient: (config: { region: string; profile?: string }) => Promise<IAMClient>;
+}
+
+/** The flags of `doctor`. */
+export interface DoctorFlags {
+  /** `--profile`. */
+  profile?: string;
+  /** `--region`. */
+  region?: string;
+  /** `--role-arn`. */
+  roleArn?: string;
+  /** `-t`: the TTL the user means to ask for. */
+  ttl?: string;
+}
+
+/** The outcome of one check. */
+export interface Check {
+  /** `pass` ✓, `fail` ✗, `skip` – (could not run, or nothing to check). */
+  status: "pass" | "fail" | "skip";
+  /** What was checked. */
+  label: string;
+  /** What was found. */
+  detail: string;
+  /** What to do about a failure. */
+  fix?: string;
+}
+
+/** A session policy that allows nothing: the test AssumeRole proves trust, not permissions. */
+export const DENY_ALL_POLICY = JSON.stringify({
+  Version: "2012-10-17",
+  Statement: [{ Effect: "Deny", Action: "*", Resource: "*" }],
+});
+
+const MARKS = { pass: "✓", fail: "✗", skip: "–" } as const;
+
+/**
+ * Runs every check in order; a check that needs an earlier one's result is skipped when that
+ * one failed. Never throws for what it checks.
+ */
+export async function runDoctor(
+  env: Readonly<Record<string, string>>,
+  flags: DoctorFlags,
+  deps: DoctorDeps,
+): Promise<Check[]> {
+  const checks: Check[] = [];
+  const add = (check: Check) => checks.push(check);
+
+  // The config file first: the broker role and the region may come from it.
+  let settings: BrokerSettings | undefined;
+  try {
+    settings = await resolveBrokerSettings(flags, env);
+    add(configCheck(settings.file, configProfileName(flags.profile, env)));
+  } catch (error) {
+    add(failure("config file", error));
+  }
+  // Without a valid config file, the flag and the environment still name the role.
+  const envRole = env.TIMEBOUND_IAM_ROLE_ARN || undefined;
+  const roleArn = settings ? settings.roleArn : flags.roleArn ?? envRole;
+  const source = settings?.roleArnSource ??
+    (flags.roleArn ? "flag" : envRole ? "environment" : "default");
+  const from = source === "flag"
+    ? "from --role-arn"
+    : source === "environment"
+    ? "from TIMEBOUND_IAM_ROLE_ARN"
+    : source === "config file"
+    ? "from the config file"
+    : "the default name";
+  const wantedTtl = parseTtl(flags.ttl ?? settings?.file.config.serve?.maxTtl ?? "1h");
+
+  const region = await resolveRegion({
+    profile: flags.profile,
+    region: settings?.region ?? flags.region,
+    env,
+  });
+  let credentialsFound = false;
+  try {
+    if (flags.profile) await checkProfile(flags.profile);
+    const found = await findBaseCredentials({ profile: flags.profile, region, env });
+    credentialsFound = true;
+    const expiry = found.expiration ? `, expiring ${found.expiration.toISOString()}` : "";
+    add(pass("base credentials", `${found.source}${expiry}`));
+  } catch (error) {
+    add(failure("base credentials", error));
+  }
+
+  let broker: BrokerContext | undefined;
+  if (!credentialsFound) add(skip("caller identity", "needs base credentials"));
+  else {
+    try {
+      broker = await connectBroker({
+        profile: flags.profile,
+        region,
+        env,
+        createClient: deps.createStsClient,
+      });
+      add(pass("caller identity", `${broker.callerArn} (account ${broker.account})`));
+    } catch (error) {
+      add(failure("caller identity", error));
+    }
+  }
+  try {
+    add(broker ? chainingCheck(broker, wantedTtl) : skip("role chaining", "needs the caller"));
+
+    let roleOk = false;
+    if (roleArn !== undefined) {
+      try {
+        checkRoleArn(roleArn);
+        roleOk = true;
+      } catch (error) {
+        add({
+          ...failure("broker role", error, from),
+          fix: source === "environment"
+            ? "set TIMEBOUND_IAM_ROLE_ARN to arn:aws:iam::ACCOUNT:role/NAME, or unset it"
+            : "pass --role-arn arn:aws:iam::ACCOUNT:role/NAME",
+        });
+      }
+    } else roleOk = true;
+    if (roleOk) {
+      if (broker) {
+        if (roleArn) broker.roleArn = roleArn;
+        add(pass("broker role", `${broker.roleArn} (${from})`));
+      } else if (roleArn) add(pass("broker role", `${roleArn} (${from})`));
+      else {
+        add(skip("broker role", `${DEFAULT_ROLE_NAME} in the caller's account (not known)`));
+      }
+    }
+
+    if (broker && roleOk) {
+      add(await assumeCheck(broker));
+      add(await maxSessionCheck(broker, wantedTtl, flags.profile, deps));
+    } else {
+      add(skip("role assumable", "needs the caller and the broker role"));
+      add(skip("MaxSessionDuration", "needs the caller and the broker role"));
+    }
+  } finally {
+    broker?.client.destroy();
+  }
+  add(await envFileCheck(env));
+  return checks;
+}
+
+/** Renders the checklist: one line per check, the fix under each ✗, and a verdict. */
+export function renderChecks(checks: readonly Check[]): string {
+  const width = Math.max(...checks.map((check) => check.label.length));
+  const lines: string[] = [];
+  for (const check of checks) {
+    lines.push(`${MARKS[check.status]} ${check.label.padEnd(width)}  ${check.detail}`);
+    if (check.fix) lines.push(`  ${" ".repeat(width)}  fix: ${check.fix}`);
+  }
+  const failed = checks.filter((check) => check.status === "fail").length;
+  lines.push(
+    "",
+    failed
+      ? `${failed} of ${checks.length} checks failed`
+      : `All checks passed${
+        checks.some((c) => c.status === "skip") ? " (– marks what could not be checked)" : ""
+      }`,
+  );
+  return `${lines.join("\n")}\n`;
+}
+
+function configCheck(file: LoadedConfig, profile: string): Check {
+  if (!file.exists) {
+    return pass("config file", `none at ${file.path} (optional; setup aws --apply writes it)`);
+  }
+  const entry = file.config.profiles?.[profile];
+  const what = entry?.roleArn
+    ? `profile "${profile}" uses ${entry.roleArn}`
+    : `no entry for profile "${profile}"`;
+  return pass("config file", `${file.path} is valid; ${what}`);
+}
+
+function chainingCheck(broker: BrokerContext, wantedTtl: number): Check {
+  if (!broker.chained) {
+    return pass("role chaining", "no: the base credentials are not an assumed role");
+  }
+  if (wantedTtl <= ROLE_CHAINING_MAX_SECONDS) {
+    return pass("role chaining", "yes: the base credentials are an assumed role, sessions ≤ 1h");
+  }
+  return {
+    status: "fail",
+    label: "role chaining",
+    detail: `yes: the base credentials (${broker.callerArn}) are an assumed role, so AWS caps ` +
+      `sessions at 1h, under the ${formatTtl(wantedTtl)} asked for`,
+    fix: "use -t 1h or less, or base credentials of an IAM user (--profile)",
+  };
+}
+
+async function assumeCheck(broker: BrokerContext): Promise<Check> {
+  try {
+    await assumeBrokerRole(broker, { policy: DENY_ALL_POLICY, ttlSeconds: 900 });
+    return pass("role assumable", "a 15m session with a deny-all session policy was granted");
+  } catch (error) {
+    return failure("role assumable", error);
+  }
+}
+
+async function maxSessionCheck(
+  broker: BrokerContext,
+  wantedTtl: number,
+  profile: string | undefined,
+  deps: DoctorDeps,
+): Promise<Check> {
+  const label = "MaxSessionDuration";
+  const [, , , , account = "", resource = ""] = broker.roleArn.split(":");
+  const roleName = resource.split("/").pop() ?? "";
+  if (account !== broker.account) {
+    return skip(label, `not checked: the role is in account ${account}, not the caller's`);
+  }
+  const iam = await deps.createIamClient({ region: broker.region, profile });
+  try {
+    const role = await readBrokerRole(iam, roleName, {
+      callerArn: broker.callerArn,
+      profile,
+      withPolicy: false,
+    });
+    if (!role.exists) {
+      return {
+        status: "fail",
+        label,
+        detail: `IAM has no role ${roleName} in account ${broker.account}`,
+        fix: "create it with: timebound-iam setup aws --apply",
+      };
+    }
+    const max = role.maxSessionSeconds ?? 3600;
+    if (max < wantedTtl) {
+      return {
+        status: "fail",
+        label,
+        detail: `${formatTtl(max)}, under the ${formatTtl(wantedTtl)} asked for`,
+        fix: `timebound-iam setup aws --apply --max-session ${formatTtl(wantedTtl)} ` +
+          `(or: aws iam update-role --role-name ${roleName} --max-session-duration ${wantedTtl})`,
+      };
+    }
+    return pass(label, `${formatTtl(max)}: TTLs up to ${formatTtl(max)} work`);
+  } catch (error) {
+    const name = ((error as { cause?: { name?: string } }).cause?.name) ?? "";
+    if (/^AccessDenied/.test(name)) {
+      return skip(label, "not checked: iam:GetRole is not allowed (the broker does not need it)");
+    }
+    return failure(label, error);
+  } finally {
+    iam.destroy();
+  }
+}
+
+async function envFileCheck(env: Readonly<Record<string, string>>): Promise<Check> {
+  const label = "env-file directory";
+  const parent = env.TMPDIR || env.TEMP || env.TMP || "/tmp";
+  const fix = "set TMPDIR to a directory of yours that you can write to";
+  let dir;
+  try {
+    dir = await openEnvFileDirectory(parent);
+  } catch (error) {
+    if (error instanceof Deno.errors.NotCapable) {
+      return {
+        status: "fail",
+        label,
+        detail: `this build may not create one: ${message(error)}`,
+        fix: "the binary's permission set lacks what serve needs: please report it",
+      };
+    }
+    return {
+      status: "fail",
+      label,
+      detail: `cannot create one in ${parent}: ${message(error)}`,
+      fix,
+    };
+  }
+  try {
+    const file = await dir.write("doctor", { TIMEBOUND_IAM_DOCTOR: "1" });
+    if (Deno.build.os !== "windows") {
+      const dirMode = (await Deno.stat(dir.path)).mode! & 0o777;
+      const fileMode = (await Deno.stat(file)).mode! & 0o777;
+      if (dirMode !== 0o700 || fileMode !== 0o600) {
+        return {
+          status: "fail",
+          label,
+          detail: `${dir.path} came out ${octal(dirMode)} with files ${octal(fileMode)}, ` +
+            "not 0700 and 0600",
+          fix,
+        };
+      }
+    }
+    return pass(label, `${parent}: a private (0700) directory with 0600 files can be written`);
+  } catch (error) {
+    return { status: "fail", label, detail: `cannot write in ${dir.path}: ${message(error)}`, fix };
+  } finally {
+    await dir.close();
+  }
+}
+
+function pass(label: string, detail: string): Check {
+  return { status: "pass", label, detail };
+}
+
+function skip(label: string, detail: string): Check {
+  return { status: "skip", label, detail };
+}
+
+function failure(label: string, error: unknown, context?: string): Check {
+  if (!(error instanceof UserError)) throw error;
+  const detail = context ? `${error.message} (${context})` : error.message;
+  return { status: "fail", label, detail, fix: error.hint };
+}
+
+function message(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+function octal(mode: number): string {
+  return `0${mode.toString(8)}`;
+}

@@ -1,0 +1,277 @@
+/**
+ * The story of `timebound-iam setup aws`, without the command line: gather the choices (flags or
+ * the wizard), find the caller, render the trust and permission policies, the `aws iam`
+ * commands, the MCP client snippet and the agent rules; with `--apply`, bring the role in line
+ * through IAM and record it in the config file.
+ *
+ * @module
+ */
+
+import type { IAMClient } from "@aws-sdk/client-iam";
+import type { STSClient } from "@aws-sdk/client-sts";
+import { type BrokerContext, connectBroker } from "../aws/broker.ts";
+import {
+  type BrokerRolePlan,
+  buildPermissionPolicy,
+  buildTrustPolicy,
+  type McpClient,
+  PERMISSION_POLICY_NAME,
+  renderAgentRules,
+  renderAwsCommands,
+  renderClientSnippet,
+  roleArnFor,
+  type TrustMode,
+} from "./broker_role.ts";
+import type { Io } from "../core/io.ts";
+import { type Catalog, loadCatalog, resolveScopes } from "../request/catalog.ts";
+import {
+  configProfileName,
+  loadConfig,
+  resolveBrokerSettings,
+  saveConfig,
+  withBrokerRole,
+} from "../cli/config.ts";
+import { RuntimeError, UsageError } from "../core/errors.ts";
+import {
+  applyRoleChanges,
+  describeRoleChange,
+  planRoleChanges,
+  readBrokerRole,
+} from "./iam_role.ts";
+import type { SetupPrompts } from "./wizard.ts";
+import { formatTtl, parseTtl } from "../request/ttl.ts";
+
+/** The seams of `setup aws`: the questions and the AWS clients. Tests hand in their own. */
+export interface SetupDeps {
+  /** The questions asked on a terminal. */
+  prompts: SetupPrompts;
+  /** Creates the STS client for the caller's identity. */
+  createStsClient?: (config: { region: string; profile?: string }) => Promise<STSClient>;
+  /** Creates the IAM client for `--apply`. */
+  createIamClient: (config: { region: string; profile?: string }) => Promise<IAMClient>;
+  /** The command an MCP client runs to start the server. */
+  serverCommand: string;
+}
+
+/** The flags of `setup aws`. */
+export interface SetupFlags {
+  /** `--profile`. */
+  profile?: string;
+  /** `--region`. */
+  region?: string;
+  /** `--services`, each possibly comma-separated. */
+  services?: string[];
+  /** `--role-name`. */
+  roleName: string;
+  /** `--max-session`. */
+  maxSession?: string;
+  /** `--trust`. */
+  trust: TrustMode;
+  /** `--client`. */
+  client?: McpClient;
+  /** `--apply`. */
+  apply?: boolean;
+  /** `--yes`. */
+  yes?: boolean;
+}
+
+const MAX_SESSION_MIN = 3600;
+const MAX_SESSION_MAX = 43200;
+
+/**
+ * The story of `setup aws`: gather the choices, find the caller, print the documents, and with
+ * `--apply` bring the role in line and record it in the config file.
+ */
+export async function setupAws(io: Io, flags: SetupFlags, deps: SetupDeps): Promise<void> {
+  const interactive = io.stdinIsTerminal;
+  // The wizard asks what the flags leave open; with --services, the flags alone decide.
+  const wizard = interactive && !flags.services?.length;
+  const config = await loadConfig(io.env);
+  const catalog = await loadCatalog();
+  const services = flags.services?.length
+    ? parseServices(flags.services, catalog)
+    : wizard
+    ? parseServices(await deps.prompts.services(catalog), catalog)
+    : missing("No services given: pass --services s3,dynamodb (or run on a terminal to choose)");
+  const maxSessionText = flags.maxSession ?? (wizard ? await deps.prompts.maxSession() : "1h");
+  const maxSessionSeconds = parseMaxSession(maxSessionText);
+  const client = flags.client ?? (wizard ? await deps.prompts.client() : undefined);
+  checkRoleName(flags.roleName);
+
+  const { region } = await resolveBrokerSettings(flags, io.env);
+  const broker = await connectBroker({
+    profile: flags.profile,
+    region,
+    env: io.env,
+    createClient: deps.createStsClient,
+  });
+  broker.client.destroy();
+  const plan: BrokerRolePlan = {
+    roleName: flags.roleName,
+    roleArn: roleArnFor(broker.callerArn, flags.roleName),
+    trust: buildTrustPolicy(broker.callerArn, { mode: flags.trust }),
+    permissions: buildPermissionPolicy(services),
+    maxSessionSeconds,
+  };
+  io.stdout(renderDocuments(plan, broker, {
+    client,
+    profile: flags.profile,
+    serverCommand: deps.serverCommand,
+  }));
+
+  let apply = flags.apply ?? false;
+  let confirmed = flags.yes ?? false;
+  if (!apply && wizard) {
+    apply = await deps.prompts.confirm(
+      `Create or update the role ${plan.roleName} in account ${broker.account} now?`,
+    );
+    confirmed = apply;
+  }
+  if (!apply) {
+    io.stderr(
+      "Nothing was changed in AWS. Create the role with the commands above, or run again with " +
+        "--apply.\n",
+    );
+    return;
+  }
+  const iam = await deps.createIamClient({ region: broker.region, profile: flags.profile });
+  try {
+    const caller = { callerArn: broker.callerArn, profile: flags.profile };
+    const current = await readBrokerRole(iam, plan.roleName, caller);
+    const changes = planRoleChanges(current, plan);
+    if (changes.length === 0) {
+      io.stderr(`Role ${current.arn ?? plan.roleArn} is up to date: nothing to change.\n`);
+    } else {
+      io.stderr(`Changes to make in account ${broker.account}:\n`);
+      for (const change of changes) io.stderr(`  - ${describeRoleChange(change, plan)}\n`);
+      if (!confirmed) {
+        if (!interactive) {
+          throw new UsageError(
+            "Cannot ask before changing the role: standard input is not a terminal",
+            {
+              hint: "pass --yes to apply without asking",
+            },
+          );
+        }
+        if (!await deps.prompts.confirm("Apply these changes?")) {
+          throw new RuntimeError("Declined: nothing was changed");
+        }
+      }
+      await applyRoleChanges(iam, plan, changes, caller);
+      io.stderr(`✓ Role ${current.arn ?? plan.roleArn} is set up.\n`);
+    }
+    await recordRole(io, config.config, {
+      path: config.path,
+      profile: configProfileName(flags.profile, io.env),
+      roleArn: current.arn ?? plan.roleArn,
+      region: flags.region,
+    });
+  } finally {
+    iam.destroy();
+  }
+}
+
+function renderDocuments(
+  plan: BrokerRolePlan,
+  broker: BrokerContext,
+  options: { client?: McpClient; profile?: string; serverCommand: string },
+): string {
+  const prefixes = plan.permissions.Statement[0].Action.map((a) => a.replace(/:\*$/, ""));
+  const json = (value: unknown) => JSON.stringify(value, null, 2);
+  const out: string[] = [
+    `Broker role ${plan.roleName} in account ${broker.account}`,
+    `Caller: ${broker.callerArn}`,
+    "",
+    "1. Trust policy (who may assume the role):",
+    "",
+    json(plan.trust.document),
+    ...plan.trust.notes.map((note) => `note: ${note}`),
+    "",
+    `2. Permission policy ${PERMISSION_POLICY_NAME} (the most any grant can have):`,
+    "",
+    json(plan.permissions),
+    "",
+    `3. Create or update the role with the AWS CLI (MaxSessionDuration ${
+      formatTtl(plan.maxSessionSeconds)
+    } = ${plan.maxSessionSeconds} seconds):`,
+    "",
+    renderAwsCommands(plan, { profile: options.profile }).trimEnd(),
+    "",
+  ];
+  const server = { command: options.serverCommand, profile: options.profile };
+  const clients = options.client ? [options.client] : [];
+  if (clients.length === 0) {
+    out.push(
+      "4. MCP client: add this server to its mcpServers (--client claude|kiro|cursor|vscode " +
+        "gives the exact file):",
+      "",
+      renderClientSnippet("claude", server).text.trimEnd(),
+      "",
+    );
+  }
+  for (const client of clients) {
+    const snippet = renderClientSnippet(client, server);
+    out.push(`4. MCP client ${snippet.title}, in ${snippet.file}:`, "", snippet.text.trimEnd(), "");
+    if (snippet.command) out.push(`or run: ${snippet.command}`, "");
+  }
+  out.push(
+    "5. Agent rules, for AGENTS.md (or your agent's rules or steering file):",
+    "",
+    renderAgentRules(prefixes).trimEnd(),
+    "",
+  );
+  return `${out.join("\n")}\n`;
+}
+
+async function recordRole(
+  io: Io,
+  config: Parameters<typeof withBrokerRole>[0],
+  entry: { path: string; profile: string; roleArn: string; region?: string },
+): Promise<void> {
+  const updated = withBrokerRole(config, entry.profile, entry);
+  if (JSON.stringify(updated) === JSON.stringify(config)) {
+    io.stderr(`Config file ${entry.path} already names this role.\n`);
+    return;
+  }
+  await saveConfig(entry.path, updated);
+  io.stderr(
+    `Wrote ${entry.path}: profile "${entry.profile}" uses ${entry.roleArn}.\n`,
+  );
+}
+
+function parseServices(values: readonly string[], catalog: Catalog): string[] {
+  const names = values.flatMap((value) => value.split(",")).map((name) => name.trim())
+    .filter((name) => name !== "");
+  if (names.length === 0) missing("No services given: pass --services s3,dynamodb");
+  const scopes = resolveScopes(
+    names.map((service) => ({ service, level: "full" as const })),
+    catalog,
+  );
+  return scopes.map((scope) => scope.service);
+}
+
+function parseMaxSession(text: string): number {
+  const seconds = parseTtl(text, {
+    min: 1,
+    max: MAX_SESSION_MAX,
+    maxReason: "IAM's limit for a role's MaxSessionDuration",
+  });
+  if (seconds < MAX_SESSION_MIN) {
+    throw new UsageError(
+      `Invalid --max-session "${text}": a role's MaxSessionDuration is 1h to 12h`,
+    );
+  }
+  return seconds;
+}
+
+function checkRoleName(name: string): void {
+  if (!/^[\w+=,.@-]{1,64}$/.test(name)) {
+    throw new UsageError(
+      `Invalid role name "${name}": use 1 to 64 letters, digits and + = , . @ _ -`,
+    );
+  }
+}
+
+function missing(message: string): never {
+  throw new UsageError(message);
+}

@@ -1,0 +1,57 @@
+import assert from "node:assert/strict";
+import { findCycles, folderGraph, readModuleGraph } from "./support/module_graph.ts";
+
+const describe = (cycles: string[][]) => cycles.map((cycle) => cycle.join(" → ")).join("\n");
+
+Deno.test("no module of the project imports itself back, directly or through others", async () => {
+  const graph = await readModuleGraph(["main.ts", "lib/mod.ts"]);
+  assert.ok(graph.size > 40, `the graph holds the project's modules (${graph.size})`);
+  const cycles = findCycles(graph);
+  assert.equal(cycles.length, 0, `import cycles:\n${describe(cycles)}`);
+});
+
+Deno.test("the folders of lib/ import each other in one direction only", async () => {
+  const folders = folderGraph(await readModuleGraph(["main.ts", "lib/mod.ts"]));
+  assert.ok(folders.has("lib/commands/"), "the commands import the other folders");
+  const cycles = findCycles(folders);
+  assert.equal(cycles.length, 0, `folder cycles:\n${describe(cycles)}`);
+});
+
+Deno.test("findCycles() names every file of each cycle, in import order", async (t) => {
+  const graph = (edges: Record<string, string[]>) =>
+    new Map(Object.entries(edges).map(([from, to]) => [from, new Set(to)]));
+  await t.step("a chain has none", () => {
+    assert.deepEqual(findCycles(graph({ a: ["b"], b: ["c"], c: [] })), []);
+  });
+  await t.step("a three-file cycle is named whole", () => {
+    assert.deepEqual(
+      findCycles(
+        graph({
+          "lib/cli.ts": ["lib/commands/exec.ts"],
+          "lib/commands/exec.ts": ["lib/x.ts"],
+          "lib/x.ts": ["lib/cli.ts"],
+        }),
+      ),
+      [["lib/cli.ts", "lib/commands/exec.ts", "lib/x.ts", "lib/cli.ts"]],
+    );
+  });
+  await t.step("a file that imports itself", () => {
+    assert.deepEqual(findCycles(graph({ a: ["a"] })), [["a", "a"]]);
+  });
+  await t.step("two separate cycles are both reported", () => {
+    assert.deepEqual(
+      findCycles(graph({ a: ["b"], b: ["a"], c: ["d"], d: ["c"], e: ["a", "c"] })),
+      [["a", "b", "a"], ["c", "d", "c"]],
+    );
+  });
+  await t.step("folders: two files in different folders that meet only through the folders", () => {
+    const files = graph({
+      "lib/a/one.ts": ["lib/b/two.ts"],
+      "lib/b/three.ts": ["lib/a/four.ts"],
+      "lib/b/two.ts": [],
+      "lib/a/four.ts": [],
+    });
+    assert.deepEqual(findCycles(files), []);
+    assert.deepEqual(findCycles(folderGraph(files)), [["lib/a/", "lib/b/", "lib/a/"]]);
+  });
+});
