@@ -8,6 +8,7 @@
 
 import { type Command, Option } from "@commander-js/extra-typings";
 import type { Io } from "../core/io.ts";
+import { UsageError } from "../core/errors.ts";
 
 /** What every command shares: the streams, and where it leaves its exit code. */
 export interface Cli {
@@ -31,7 +32,8 @@ export type CommandFactory = (cli: Cli) => Command<unknown[], Record<string, unk
 export function scopeOption(): Option<"-s, --scope <scopes>", undefined, string[], string[]> {
   return new Option("-s, --scope <scopes>", "service:level, repeatable or comma-separated")
     .argParser((value: string, previous: string[]) => [...previous, value])
-    .default([] as string[], "none");
+    .default([] as string[], "none")
+    .env(envName("scope"));
 }
 
 /** `-t, --ttl`: the session length. */
@@ -39,7 +41,7 @@ export function ttlOption(): Option<"-t, --ttl <duration>"> {
   return new Option(
     "-t, --ttl <duration>",
     "how long the credentials live: 15m to 12h (e.g. 1h30m)",
-  );
+  ).env(envName("ttl"));
 }
 
 /** `--profile`: the AWS profile holding the base credentials. */
@@ -47,7 +49,7 @@ export function profileOption(): Option<"--profile <name>"> {
   return new Option(
     "--profile <name>",
     "AWS profile for the base credentials (default: SDK chain)",
-  );
+  ).env(envName("profile"));
 }
 
 /** `--region`: the region for STS and for the credentials. */
@@ -55,7 +57,7 @@ export function regionOption(): Option<"--region <region>"> {
   return new Option(
     "--region <region>",
     "AWS region (default: AWS_REGION, AWS_DEFAULT_REGION, the profile's, us-east-1)",
-  );
+  ).env(envName("region"));
 }
 
 /** `--role-arn`: the broker role to assume. */
@@ -68,10 +70,44 @@ export function roleArnOption(): Option<"--role-arn <arn>"> {
 
 /** `--dry-run`: show the summary and the policy, request nothing. */
 export function dryRunOption(): Option<"--dry-run"> {
-  return new Option("--dry-run", "show the summary and the session policy; request no credentials");
+  return new Option("--dry-run", "show the summary and the session policy; request no credentials")
+    .env(envName("dry-run"));
 }
 
 /** `--no-confirm`: skip the `Proceed? [y/N]` question. */
 export function noConfirmOption(): Option<"--no-confirm"> {
-  return new Option("--no-confirm", "do not ask before requesting (CI, self-wrapping scripts)");
+  return new Option("--no-confirm", "do not ask before requesting (CI, self-wrapping scripts)")
+    .env(envName("no-confirm"));
+}
+
+/**
+ * The environment variable that stands in for a flag: `TIMEBOUND_IAM_` and the flag's long name
+ * in capitals, dashes as underscores (as aws-session's variables are). A flag given on the
+ * command line wins over its variable.
+ *
+ * @example
+ * ```ts
+ * import { envName } from "./context.ts";
+ * console.assert(envName("no-confirm") === "TIMEBOUND_IAM_NO_CONFIRM");
+ * ```
+ */
+export function envName(flag: string): string {
+  return `TIMEBOUND_IAM_${flag.toUpperCase().replaceAll("-", "_")}`;
+}
+
+/** The variables of the on/off flags: `1` or `true` turns the flag on. */
+export const SWITCH_VARIABLES: readonly string[] = [envName("dry-run"), envName("no-confirm")];
+
+/**
+ * Checks the variables of on/off flags, because commander turns a flag on whatever its variable
+ * holds, and `TIMEBOUND_IAM_NO_CONFIRM=0` must not silently skip the question.
+ */
+export function checkSwitchVariables(env: Readonly<Record<string, string>>): void {
+  for (const name of SWITCH_VARIABLES) {
+    const value = env[name];
+    if (value === undefined || value === "1" || value.toLowerCase() === "true") continue;
+    throw new UsageError(`Invalid ${name} "${value}": set it to 1 to turn the flag on`, {
+      hint: `or unset it: unset ${name}`,
+    });
+  }
 }

@@ -9,6 +9,7 @@ import { Command, Option } from "@commander-js/extra-typings";
 import {
   type Cli,
   dryRunOption,
+  envName,
   noConfirmOption,
   profileOption,
   regionOption,
@@ -35,7 +36,8 @@ export function envCommand(cli: Cli): Command<unknown[], Record<string, unknown>
     .addOption(
       new Option("--shell <shell>", "syntax of the statements (default: powershell on Windows)")
         .choices(SHELLS)
-        .default(Deno.build.os === "windows" ? "powershell" : "bash"),
+        .default(Deno.build.os === "windows" ? "powershell" : "bash")
+        .env(envName("shell")),
     )
     .option("--unset", "print statements that remove the variables env sets (no AWS call)")
     .addHelpText(

@@ -6,7 +6,7 @@
  */
 
 import { Command } from "@commander-js/extra-typings";
-import type { Cli, CommandFactory } from "../cli/context.ts";
+import { checkSwitchVariables, type Cli, type CommandFactory } from "../cli/context.ts";
 import { VERSION } from "../core/version.ts";
 import { completionsCommand } from "./completions.ts";
 import { doctorCommand } from "./doctor.ts";
@@ -33,6 +33,8 @@ export function buildProgram(cli: Cli): Command<[], { debug?: true }> {
     .enablePositionalOptions()
     .showSuggestionAfterError()
     .exitOverride()
+    // commander turns an on/off flag on whatever its variable holds; refuse "0" and friends.
+    .hook("preAction", () => checkSwitchVariables(cli.io.env))
     .configureOutput({
       writeOut: (text) => cli.io.stdout(text),
       writeErr: (text) => cli.io.stderr(text),
