@@ -109,13 +109,13 @@ Deno.test("the audit log is appended as 0600 JSON lines", async () => {
     const now = () => new Date("2030-01-01T00:00:00Z");
     const first = await openAuditLog(path, { now });
     await first.record({ event: "grant", outcome: "granted", scopes: "s3:ro", ttl: "15m" });
-    first.close();
+    await first.close();
     const second = await openAuditLog(path, { now });
     await Promise.all([
       second.record({ event: "refusal", outcome: "refused", reason: "x" }),
       second.record({ event: "revocation", outcome: "revoked", session_id: "timebound-iam-1" }),
     ]);
-    second.close();
+    await second.close();
     const lines = (await Deno.readTextFile(path)).trim().split("\n").map((l) => JSON.parse(l));
     assert.deepEqual(lines.map((l) => [l.time, l.event]), [
       ["2030-01-01T00:00:00.000Z", "grant"],

@@ -140,6 +140,6 @@ async function serve(cli: Cli, flags: ServeFlags): Promise<void> {
     process.stdin.off("close", onEnd);
     await app.close();
     await pool.close();
-    audit.close();
+    await audit.close();
   }
 }

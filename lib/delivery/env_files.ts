@@ -1,7 +1,8 @@
 /**
  * Env files: where the MCP server leaves a session's credentials for an agent to use with
- * `env $(cat FILE) <command>`. Each server owns one private directory (mode 0700, created under a
- * fresh random name, so an existing path is never followed or reused) holding one 0600 file per
+ * `env $(cat FILE) <command>`. Each server owns one private directory (a
+ * {@linkcode createPrivateTempDir}: mode 0700, a fresh random name under a verified parent, so an
+ * existing path is never followed or reused) holding one 0600 file per
  * session and a lock file that the server holds while it lives; a later server removes the
  * directories whose lock nobody holds any more, which is how a crashed server's files go.
  *
@@ -9,6 +10,12 @@
  */
 
 import { RuntimeError } from "../core/errors.ts";
+import {
+  createPrivateTempDir,
+  openPrivateDir,
+  type PrivateDir,
+  verifyParentDirectory,
+} from "../core/private_dir.ts";
 
 /** The prefix of every server directory's name, under the parent directory. */
 export const ENV_DIR_PREFIX = "timebound-iam-mcp-";
@@ -56,50 +63,30 @@ export function renderEnvFile(vars: Readonly<Record<string, string>>): string {
 
 /**
  * Creates this server's private directory under `parent` (the temporary directory, say:
- * `TMPDIR`) (0700, random name, holding a lock
- * file this process keeps locked) after removing the directories of servers that died.
+ * `TMPDIR`): 0700, a new random name, holding a lock file this process keeps locked, after
+ * removing the directories of servers that died. `parent` must pass
+ * {@linkcode verifyParentDirectory} (no other user can write it, unless it is sticky).
  */
 export async function openEnvFileDirectory(parent: string): Promise<EnvFileDirectory> {
-  await removeStaleDirectories(parent);
-  // makeTempDir creates a new directory with mode 0700 under a random name and fails rather
-  // than reuse an existing path, so no symlink planted in a shared /tmp is ever followed.
-  const path = await Deno.makeTempDir({ dir: parent, prefix: ENV_DIR_PREFIX });
-  if (Deno.build.os !== "windows") await Deno.chmod(path, 0o700);
-  const lock = await Deno.open(`${path}/${LOCK_FILE}`, {
-    createNew: true,
-    write: true,
-    mode: 0o600,
-  });
+  const realParent = await verifyParentDirectory(parent);
+  await removeStaleDirectories(realParent);
+  const dir = await createPrivateTempDir(realParent, ENV_DIR_PREFIX);
+  const lock = await dir.openLockFile(LOCK_FILE, { create: true });
   await lock.lock(true);
   await lock.write(new TextEncoder().encode(`${Deno.pid}\n`));
   let closing: Promise<void> | undefined;
   const fileOf = (name: string) => {
     if (!SAFE_NAME.test(name)) throw new RuntimeError(`Invalid env file name "${name}"`);
-    return `${path}/${name}.env`;
+    return `${name}.env`;
   };
   return {
-    path,
+    path: dir.path,
     async write(name, vars) {
       const file = fileOf(name);
-      const text = renderEnvFile(vars);
-      const handle = await Deno.open(file, { createNew: true, write: true, mode: 0o600 });
-      try {
-        const bytes = new TextEncoder().encode(text);
-        let written = 0;
-        while (written < bytes.length) written += await handle.write(bytes.subarray(written));
-      } finally {
-        handle.close();
-      }
-      return file;
+      return await dir.create(file, renderEnvFile(vars));
     },
     async remove(name) {
-      try {
-        await Deno.remove(fileOf(name));
-        return true;
-      } catch (error) {
-        if (error instanceof Deno.errors.NotFound) return false;
-        throw error;
-      }
+      return await dir.remove(fileOf(name));
     },
     close() {
       closing ??= (async () => {
@@ -107,7 +94,7 @@ export async function openEnvFileDirectory(parent: string): Promise<EnvFileDirec
         // start-up clean the directory meanwhile, it is gone all the same.
         lock.close();
         try {
-          await Deno.remove(path, { recursive: true });
+          await Deno.remove(dir.path, { recursive: true });
         } catch (error) {
           if (!(error instanceof Deno.errors.NotFound)) throw error;
         }
@@ -119,9 +106,9 @@ export async function openEnvFileDirectory(parent: string): Promise<EnvFileDirec
 
 /**
  * Removes the directories under `parent` that a server created and no live server holds: the
- * lock file is not locked by anyone (and was written, or is older than a minute). Only
- * directories owned by this user are touched; symlinks are never followed. Returns the removed
- * paths.
+ * lock file is not locked by anyone (and was written, or is older than a minute). Only private
+ * directories of this user are touched (see {@linkcode openPrivateDir}); symlinks are never
+ * followed. Returns the removed paths.
  */
 export async function removeStaleDirectories(parent: string): Promise<string[]> {
   const removed: string[] = [];
@@ -132,18 +119,15 @@ export async function removeStaleDirectories(parent: string): Promise<string[]> 
     if (error instanceof Deno.errors.NotFound) return removed;
     throw error;
   }
-  const uid = Deno.build.os === "windows" ? null : Deno.uid();
   for (const entry of entries) {
     if (!entry.isDirectory || entry.isSymlink || !entry.name.startsWith(ENV_DIR_PREFIX)) continue;
-    const dir = `${parent}/${entry.name}`;
     try {
-      const info = await Deno.lstat(dir);
-      if (!info.isDirectory || (uid !== null && info.uid !== uid)) continue;
-      const lockInfo = await Deno.lstat(`${dir}/${LOCK_FILE}`);
+      const dir = await openPrivateDir(`${parent}/${entry.name}`, { create: false });
+      const lockInfo = await Deno.lstat(dir.pathOf(LOCK_FILE));
       if (!lockInfo.isFile) continue;
-      if (!await isAbandoned(`${dir}/${LOCK_FILE}`, lockInfo)) continue;
-      await Deno.remove(dir, { recursive: true });
-      removed.push(dir);
+      if (!await isAbandoned(dir, lockInfo)) continue;
+      await Deno.remove(dir.path, { recursive: true });
+      removed.push(dir.path);
     } catch {
       // Gone meanwhile, not ours, or not readable: leave it.
     }
@@ -151,8 +135,8 @@ export async function removeStaleDirectories(parent: string): Promise<string[]> 
   return removed;
 }
 
-async function isAbandoned(lockPath: string, info: Deno.FileInfo): Promise<boolean> {
-  const file = await Deno.open(lockPath, { read: true, write: true });
+async function isAbandoned(dir: PrivateDir, info: Deno.FileInfo): Promise<boolean> {
+  const file = await dir.openLockFile(LOCK_FILE, { create: false });
   try {
     if (!await file.tryLock(true)) return false;
     // A server writes its pid right after locking; an empty file may be one that is starting.

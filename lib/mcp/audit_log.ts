@@ -6,6 +6,8 @@
  * @module
  */
 
+import { openPrivateDir } from "../core/private_dir.ts";
+
 /** One audit record, as written (plus `time`). */
 export interface AuditEvent {
   /** What happened. */
@@ -34,8 +36,8 @@ export interface AuditLog {
   readonly path?: string;
   /** Appends one event; `time` is added. */
   record(event: AuditEvent): Promise<void>;
-  /** Closes the file. */
-  close(): void;
+  /** Closes the file, after the lines still being written. */
+  close(): Promise<void>;
 }
 
 /**
@@ -57,8 +59,10 @@ export function defaultAuditLogPath(env: Readonly<Record<string, string>>): stri
 
 /**
  * Opens (creating it 0600, and its directory 0700, if needed) the audit log at `path` for
- * appending. Lines are written whole, with one `write` each, so concurrent grants never
- * interleave.
+ * appending. The directory must be a private one of the user's (see
+ * {@linkcode openPrivateDir}); the file is opened without following a symlink and must be a
+ * regular file of the user's, so a planted symlink, FIFO or other user's file is refused with one
+ * line. Lines are written whole, with one `write` each, so concurrent grants never interleave.
  */
 export async function openAuditLog(
   path: string,
@@ -66,24 +70,20 @@ export async function openAuditLog(
 ): Promise<AuditLog> {
   const now = options.now ?? (() => new Date());
   const slash = Math.max(path.lastIndexOf("/"), path.lastIndexOf("\\"));
-  if (slash > 0) await Deno.mkdir(path.slice(0, slash), { recursive: true, mode: 0o700 });
-  const file = await Deno.open(path, { append: true, create: true, mode: 0o600 });
-  if (Deno.build.os !== "windows") await Deno.chmod(path, 0o600);
-  const encoder = new TextEncoder();
+  const dir = await openPrivateDir(slash > 0 ? path.slice(0, slash) : slash === 0 ? "/" : ".");
+  const file = await dir.openAppend(path.slice(slash + 1));
   let queue = Promise.resolve();
   return {
     path,
     record(event) {
-      const line = encoder.encode(`${JSON.stringify({ time: now().toISOString(), ...event })}\n`);
-      const next = queue.then(async () => {
-        let written = 0;
-        while (written < line.length) written += await file.write(line.subarray(written));
-      });
+      const line = `${JSON.stringify({ time: now().toISOString(), ...event })}\n`;
+      const next = queue.then(() => file.append(line));
       queue = next.catch(() => {});
       return next;
     },
-    close() {
-      file.close();
+    async close() {
+      await queue;
+      await file.close();
     },
   };
 }
@@ -102,6 +102,8 @@ export function memoryAuditLog(
       events.push({ time: now().toISOString(), ...event });
       return Promise.resolve();
     },
-    close() {},
+    close() {
+      return Promise.resolve();
+    },
   };
 }

@@ -1,0 +1,512 @@
+/**
+ * Private directories: the one place where timebound-iam decides whether a directory is safe to
+ * keep files in, and the only way it writes a file. A private directory is owned by the user,
+ * mode 0700, and not a symbolic link; each directory above it is owned by the user or by root and
+ * is not writable by others unless it has the sticky bit (so no other user can rename it and put
+ * their own in its place). Files in it are 0600, created exclusively or opened with `O_NOFOLLOW`
+ * (a symlink, a FIFO or a device is refused, never followed or opened), and checked again through
+ * the open handle (regular file, owned by the user, the same inode that the directory listed).
+ *
+ * Limits, stated honestly: Deno has no `openat`, so a file is opened by path; what keeps that path
+ * from being redirected is that every directory on it was verified (and the private directory's
+ * identity is checked again before each open). Root can still do anything. On Windows there are
+ * no POSIX owners or modes: only the symlink and file-type checks apply, and a new directory
+ * inherits the ACL of its parent (the user's profile, private by default).
+ *
+ * @module
+ */
+
+import { constants, promises as fsp } from "node:fs";
+import type { FileHandle } from "node:fs/promises";
+import { RuntimeError } from "./errors.ts";
+
+const WINDOWS = Deno.build.os === "windows";
+const O_NOFOLLOW = WINDOWS ? 0 : constants.O_NOFOLLOW;
+// A FIFO would block open() until someone reads it; non-blocking, it fails at once instead.
+const O_NONBLOCK = WINDOWS ? 0 : constants.O_NONBLOCK;
+const NAME = /^(?!\.\.?$)[^/\\\0]{1,200}$/;
+const encoder = new TextEncoder();
+
+/** A file opened for appending in a private directory (the audit log). */
+export interface PrivateAppendFile {
+  /** The file's absolute path. */
+  readonly path: string;
+  /** Appends all of `data` (one `write` for short data, so concurrent lines never interleave). */
+  append(data: string | Uint8Array): Promise<void>;
+  /** Closes the file. */
+  close(): Promise<void>;
+}
+
+/** A verified private directory and the only ways to touch the files in it. */
+export interface PrivateDir {
+  /** The directory's absolute path, with every symlink above it resolved. */
+  readonly path: string;
+  /** The absolute path of the entry `name` (a plain file name: no separator, not `.`/`..`). */
+  pathOf(name: string): string;
+  /** Checks that the directory is still the one verified (same inode, ours, 0700). */
+  verify(): Promise<void>;
+  /** Creates `name` (mode 0600) holding `data`; fails if anything exists there. Returns its path. */
+  create(name: string, data: string | Uint8Array): Promise<string>;
+  /** Replaces `name` atomically (a new 0600 file renamed over it). Returns its path. */
+  replace(name: string, data: string | Uint8Array): Promise<string>;
+  /** Reads `name` as text; `undefined` if it does not exist. Refuses anything but our file. */
+  read(name: string): Promise<string | undefined>;
+  /** Opens `name` for appending, creating it 0600; an existing file must be ours and regular. */
+  openAppend(name: string): Promise<PrivateAppendFile>;
+  /**
+   * Opens `name` as a `Deno.FsFile` (for `lock`), creating it new (0600) when `create` is true,
+   * else opening the existing regular file of ours, read and write, without following a symlink.
+   */
+  openLockFile(name: string, options: { create: boolean }): Promise<Deno.FsFile>;
+  /** Removes `name` (a file, or with `recursive` anything); true if it existed. */
+  remove(name: string, options?: { recursive?: boolean }): Promise<boolean>;
+}
+
+/**
+ * Verifies that files may be kept under the directory `path`: it and every directory above it
+ * are owned by the user or by root, and none is writable by others without the sticky bit.
+ * Returns its real path (symlinks resolved, as macOS's `/tmp` is one). Throws a
+ * {@linkcode RuntimeError} with a hint otherwise.
+ *
+ * @example
+ * ```ts
+ * import { verifyParentDirectory } from "./private_dir.ts";
+ * const parent = await Deno.makeTempDir();
+ * console.assert(await verifyParentDirectory(parent) === await Deno.realPath(parent));
+ * await Deno.remove(parent);
+ * ```
+ */
+export async function verifyParentDirectory(path: string): Promise<string> {
+  let real: string;
+  try {
+    real = await Deno.realPath(path);
+  } catch (error) {
+    throw fsError(error, path, "directory");
+  }
+  const uid = WINDOWS ? null : Deno.uid();
+  for (let dir = real;; dir = parentOf(dir)) {
+    let info: Deno.FileInfo;
+    try {
+      info = await Deno.lstat(dir);
+    } catch (error) {
+      throw fsError(error, dir, "directory");
+    }
+    if (!info.isDirectory) {
+      throw new RuntimeError(`"${dir}" is not a directory`, { hint: hintFor(path) });
+    }
+    if (uid !== null && info.mode !== null) {
+      if (info.uid !== uid && info.uid !== 0) {
+        throw new RuntimeError(
+          `Directory "${dir}" belongs to another user (uid ${info.uid}): they could replace what timebound-iam writes under it`,
+          { hint: hintFor(path) },
+        );
+      }
+      if ((info.mode & 0o002) && !(info.mode & 0o1000)) {
+        throw new RuntimeError(
+          `Directory "${dir}" is writable by other users and not sticky: they could replace what timebound-iam writes under it`,
+          { hint: `${hintFor(path)}, or make it sticky: chmod +t "${dir}"` },
+        );
+      }
+    }
+    if (parentOf(dir) === dir) return real;
+  }
+}
+
+/**
+ * Opens the private directory `path`, creating it (mode 0700, and any missing directory above it
+ * 0700) unless `create` is false. An existing directory must be ours, not a symlink and not
+ * writable by others (unless sticky); it is used as it is, never chmod-ed. Every directory above it is
+ * checked with {@linkcode verifyParentDirectory}.
+ *
+ * @example
+ * ```ts
+ * import { openPrivateDir } from "./private_dir.ts";
+ * const parent = await Deno.makeTempDir();
+ * const dir = await openPrivateDir(`${parent}/cache`);
+ * await dir.replace("entry.json", "{}");
+ * console.assert(await dir.read("entry.json") === "{}");
+ * await Deno.remove(parent, { recursive: true });
+ * ```
+ */
+export async function openPrivateDir(
+  path: string,
+  options: { create?: boolean } = {},
+): Promise<PrivateDir> {
+  const absolute = isAbsolute(path) ? path : `${Deno.cwd()}/${path}`;
+  const name = baseName(absolute);
+  const parent = parentOf(absolute);
+  if (!NAME.test(name)) throw new RuntimeError(`"${path}" is not a directory name`);
+  if (options.create !== false) {
+    // Check what exists before creating anything under it.
+    await verifyParentDirectory(await nearestExisting(parent));
+    await makeParents(parent);
+  }
+  const realParent = await verifyParentDirectory(parent);
+  const dir = join(realParent, name);
+  if (options.create !== false) {
+    try {
+      await Deno.mkdir(dir, { mode: 0o700 });
+    } catch (error) {
+      if (!(error instanceof Deno.errors.AlreadyExists)) throw fsError(error, dir, "directory");
+    }
+  }
+  return await adopt(dir);
+}
+
+/**
+ * Creates a new private directory with a random name starting with `prefix` under `parent`
+ * (which {@linkcode verifyParentDirectory} checks first). The name is new, so no existing path is
+ * ever followed or reused.
+ */
+export async function createPrivateTempDir(parent: string, prefix: string): Promise<PrivateDir> {
+  const realParent = await verifyParentDirectory(parent);
+  let dir: string;
+  try {
+    dir = await Deno.makeTempDir({ dir: realParent, prefix });
+  } catch (error) {
+    throw fsError(error, realParent, "directory");
+  }
+  return await adopt(dir);
+}
+
+/** Verifies `dir` (already under a verified parent) and returns its handle. */
+async function adopt(dir: string): Promise<PrivateDir> {
+  const identity = await checkDirectory(dir);
+  const verify = async () => {
+    const now = await checkDirectory(dir);
+    if (now.dev !== identity.dev || now.ino !== identity.ino) {
+      throw new RuntimeError(`Directory "${dir}" was replaced while in use`, {
+        hint: hintFor(dir),
+      });
+    }
+  };
+  const pathOf = (name: string) => {
+    if (!NAME.test(name)) throw new RuntimeError(`Invalid file name "${name}"`);
+    return join(dir, name);
+  };
+  const create = async (name: string, data: string | Uint8Array) => {
+    const file = pathOf(name);
+    await verify();
+    const handle = await openNew(file, constants.O_WRONLY);
+    try {
+      await handle.writeFile(typeof data === "string" ? encoder.encode(data) : data);
+    } finally {
+      await handle.close();
+    }
+    return file;
+  };
+  return {
+    path: dir,
+    pathOf,
+    verify,
+    create,
+    async replace(name, data) {
+      const file = pathOf(name);
+      const temporary = `.${name.slice(0, 100)}.${crypto.randomUUID()}.tmp`;
+      await create(temporary, data);
+      try {
+        // rename() replaces a symlink at the target itself; it never follows it.
+        await Deno.rename(join(dir, temporary), file);
+      } catch (error) {
+        await Deno.remove(join(dir, temporary)).catch(() => {});
+        throw fsError(error, file, "file");
+      }
+      return file;
+    },
+    async read(name) {
+      const file = pathOf(name);
+      await verify();
+      const before = await lstatFile(file);
+      if (before === undefined) return undefined;
+      const handle = await openNode(file, constants.O_RDONLY);
+      try {
+        await checkSameFile(handle, before, file);
+        return new TextDecoder().decode(await handle.readFile());
+      } finally {
+        await handle.close();
+      }
+    },
+    async openAppend(name) {
+      const file = pathOf(name);
+      await verify();
+      const before = await lstatFile(file);
+      let handle: FileHandle;
+      if (before === undefined) {
+        handle = await openNew(file, constants.O_WRONLY | constants.O_APPEND);
+      } else {
+        handle = await openNode(file, constants.O_WRONLY | constants.O_APPEND);
+        try {
+          const stat = await checkSameFile(handle, before, file);
+          if (!WINDOWS && (stat.mode & 0o077) !== 0) await handle.chmod(0o600);
+        } catch (error) {
+          await handle.close();
+          throw error;
+        }
+      }
+      return {
+        path: file,
+        async append(data) {
+          const bytes = typeof data === "string" ? encoder.encode(data) : data;
+          let written = 0;
+          while (written < bytes.length) {
+            written += (await handle.write(bytes, written)).bytesWritten;
+          }
+        },
+        close: () => handle.close(),
+      };
+    },
+    async openLockFile(name, options) {
+      const file = pathOf(name);
+      await verify();
+      if (options.create) {
+        // createNew is O_CREAT|O_EXCL: it fails on any existing entry, a symlink included.
+        try {
+          return await Deno.open(file, { createNew: true, read: true, write: true, mode: 0o600 });
+        } catch (error) {
+          throw fsError(error, file, "file");
+        }
+      }
+      const before = await lstatFile(file);
+      if (before === undefined) throw fsError(new Deno.errors.NotFound(), file, "file");
+      const lock = await Deno.open(file, { read: true, write: true });
+      try {
+        const info = await lock.stat();
+        checkSame({ dev: info.dev, ino: info.ino, isFile: info.isFile }, before, file);
+      } catch (error) {
+        lock.close();
+        throw error;
+      }
+      return lock;
+    },
+    async remove(name, options = {}) {
+      const file = pathOf(name);
+      await verify();
+      try {
+        await Deno.remove(file, { recursive: options.recursive ?? false });
+        return true;
+      } catch (error) {
+        if (error instanceof Deno.errors.NotFound) return false;
+        throw fsError(error, file, "file");
+      }
+    },
+  };
+}
+
+/** lstat-checks a private directory: a real directory of ours that others cannot write. */
+async function checkDirectory(dir: string): Promise<{ dev: number; ino: number }> {
+  let info: Deno.FileInfo;
+  try {
+    info = await Deno.lstat(dir);
+  } catch (error) {
+    throw fsError(error, dir, "directory");
+  }
+  if (info.isSymlink) {
+    throw new RuntimeError(`"${dir}" is a symbolic link, not a directory: refusing to follow it`, {
+      hint: `remove it (rm "${dir}") or choose another path`,
+    });
+  }
+  if (!info.isDirectory) {
+    throw new RuntimeError(`"${dir}" is not a directory`, { hint: hintFor(dir) });
+  }
+  if (!WINDOWS && info.mode !== null) {
+    const uid = Deno.uid();
+    if (info.uid !== uid) {
+      throw new RuntimeError(
+        `Directory "${dir}" belongs to another user (uid ${info.uid}), not to you (uid ${uid})`,
+        { hint: hintFor(dir) },
+      );
+    }
+    if ((info.mode & 0o022) !== 0) {
+      throw new RuntimeError(
+        `Directory "${dir}" is writable by other users (mode ${octal(info.mode)})`,
+        { hint: `make it private: chmod 700 "${dir}"` },
+      );
+    }
+  }
+  return { dev: info.dev ?? 0, ino: info.ino ?? 0 };
+}
+
+/**
+ * The entry at `file` before it is opened: `undefined` if there is none; a symlink, FIFO, device
+ * or another user's file is refused here, before any open().
+ */
+async function lstatFile(file: string): Promise<Deno.FileInfo | undefined> {
+  let info: Deno.FileInfo;
+  try {
+    info = await Deno.lstat(file);
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) return undefined;
+    throw fsError(error, file, "file");
+  }
+  if (info.isSymlink) {
+    throw new RuntimeError(`"${file}" is a symbolic link: refusing to follow it`, {
+      hint: `remove it (rm "${file}") or choose another path`,
+    });
+  }
+  if (!info.isFile) {
+    throw new RuntimeError(`"${file}" is not a regular file: refusing to use it`, {
+      hint: `remove it (rm "${file}") or choose another path`,
+    });
+  }
+  if (!WINDOWS && info.uid !== null && info.uid !== Deno.uid()) {
+    throw new RuntimeError(`File "${file}" belongs to another user (uid ${info.uid})`, {
+      hint: `remove it (rm "${file}") or choose another path`,
+    });
+  }
+  return info;
+}
+
+/**
+ * Checks, through the open handle, that the file opened is the one `lstatFile` saw: under
+ * granular permissions Deno resolves a symlink itself before it opens, so `O_NOFOLLOW` alone
+ * cannot be trusted.
+ */
+async function checkSameFile(
+  handle: FileHandle,
+  before: Deno.FileInfo,
+  file: string,
+): Promise<{ mode: number }> {
+  const stat = await handle.stat();
+  checkSame({ dev: stat.dev, ino: stat.ino, isFile: stat.isFile() }, before, file);
+  return { mode: stat.mode };
+}
+
+function checkSame(
+  now: { dev: number | null; ino: number | null; isFile: boolean },
+  before: Deno.FileInfo,
+  file: string,
+): void {
+  if (!now.isFile || (!WINDOWS && (now.dev !== before.dev || now.ino !== before.ino))) {
+    throw new RuntimeError(`File "${file}" was replaced while being opened: refusing to use it`, {
+      hint: `check who else can write "${parentOf(file)}"`,
+    });
+  }
+}
+
+/**
+ * Creates `file` new, 0600. `O_CREAT|O_EXCL` fails on any existing entry, a symlink (even one
+ * pointing nowhere) included, so nothing is ever followed.
+ */
+async function openNew(file: string, access: number): Promise<FileHandle> {
+  return await openNode(file, access | constants.O_CREAT | constants.O_EXCL, 0o600);
+}
+
+async function openNode(file: string, flags: number, mode?: number): Promise<FileHandle> {
+  try {
+    // O_NOFOLLOW and O_NONBLOCK also go to the kernel (a FIFO planted after the check is not
+    // waited on), though Deno may resolve a symlink before it opens: see checkSameFile.
+    return await fsp.open(file, flags | O_NOFOLLOW | O_NONBLOCK, mode);
+  } catch (error) {
+    throw fsError(error, file, "file");
+  }
+}
+
+async function nearestExisting(dir: string): Promise<string> {
+  for (;; dir = parentOf(dir)) {
+    try {
+      await Deno.lstat(dir);
+      return dir;
+    } catch (error) {
+      if (!(error instanceof Deno.errors.NotFound) || parentOf(dir) === dir) return dir;
+    }
+  }
+}
+
+/** Missing directories above a private one are created 0700, one by one, never through a link. */
+async function makeParents(dir: string): Promise<void> {
+  try {
+    await Deno.lstat(dir);
+    return;
+  } catch (error) {
+    if (!(error instanceof Deno.errors.NotFound)) throw fsError(error, dir, "directory");
+  }
+  if (parentOf(dir) !== dir) await makeParents(parentOf(dir));
+  try {
+    await Deno.mkdir(dir, { mode: 0o700 });
+  } catch (error) {
+    if (!(error instanceof Deno.errors.AlreadyExists)) throw fsError(error, dir, "directory");
+  }
+}
+
+/** An OS error on `path` as one sentence with a hint (never "os error N"). */
+function fsError(error: unknown, path: string, what: "file" | "directory"): unknown {
+  if (error instanceof RuntimeError) return error;
+  const code = (error as { code?: string })?.code;
+  const hint = what === "directory"
+    ? hintFor(path)
+    : `remove it (rm "${path}") or choose another path`;
+  if (error instanceof Deno.errors.NotFound || code === "ENOENT") {
+    return new RuntimeError(`${capital(what)} "${path}" does not exist`, { hint, cause: error });
+  }
+  if (error instanceof Deno.errors.AlreadyExists || code === "EEXIST") {
+    return new RuntimeError(`"${path}" already exists`, { hint, cause: error });
+  }
+  if (code === "ELOOP" || (code === "ENOTDIR" && what === "directory")) {
+    return new RuntimeError(`"${path}" is a symbolic link: refusing to follow it`, {
+      hint,
+      cause: error,
+    });
+  }
+  if (code === "ENXIO" || code === "EAGAIN") {
+    return new RuntimeError(`"${path}" is not a regular file: refusing to use it`, {
+      hint,
+      cause: error,
+    });
+  }
+  if (
+    error instanceof Deno.errors.PermissionDenied || error instanceof Deno.errors.NotCapable ||
+    code === "EACCES" || code === "EPERM"
+  ) {
+    return new RuntimeError(`Permission denied on ${what} "${path}"`, { hint, cause: error });
+  }
+  if (code === "EROFS" || (error as Error)?.message?.includes("Read-only file system")) {
+    return new RuntimeError(`Cannot write to ${what} "${path}": read-only file system`, {
+      hint,
+      cause: error,
+    });
+  }
+  return new RuntimeError(`Cannot use ${what} "${path}": ${shortReason(error)}`, {
+    hint,
+    cause: error,
+  });
+}
+
+function shortReason(error: unknown): string {
+  const message = error instanceof Error ? error.message : String(error);
+  return message.replace(/\s*\(os error \d+\)/g, "").replace(/,? (open|mkdir|lstat) '.*$/, "")
+    .slice(0, 120);
+}
+
+function hintFor(path: string): string {
+  return `choose a directory that only you can write (for temporary files: TMPDIR), not "${path}"`;
+}
+
+function capital(text: string): string {
+  return text[0].toUpperCase() + text.slice(1);
+}
+
+function octal(mode: number): string {
+  return (mode & 0o7777).toString(8).padStart(4, "0");
+}
+
+function isAbsolute(path: string): boolean {
+  return path.startsWith("/") || /^[A-Za-z]:[\\/]/.test(path) || path.startsWith("\\\\");
+}
+
+function parentOf(path: string): string {
+  const trimmed = path.length > 1 ? path.replace(/[\\/]+$/, "") : path;
+  const slash = Math.max(trimmed.lastIndexOf("/"), trimmed.lastIndexOf("\\"));
+  if (slash < 0) return trimmed;
+  if (slash === 0) return trimmed.slice(0, 1);
+  if (/^[A-Za-z]:$/.test(trimmed.slice(0, slash))) return trimmed.slice(0, slash + 1);
+  return trimmed.slice(0, slash);
+}
+
+function baseName(path: string): string {
+  const trimmed = path.replace(/[\\/]+$/, "");
+  return trimmed.slice(Math.max(trimmed.lastIndexOf("/"), trimmed.lastIndexOf("\\")) + 1);
+}
+
+function join(dir: string, name: string): string {
+  return /[\\/]$/.test(dir) ? `${dir}${name}` : `${dir}${WINDOWS ? "\\" : "/"}${name}`;
+}

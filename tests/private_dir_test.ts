@@ -1,0 +1,210 @@
+/**
+ * Private directories: what another local user can plant (a symlink, a FIFO, their own directory
+ * or file, a parent they can write) changes nothing and is refused with one sentence.
+ */
+
+import assert from "node:assert/strict";
+import { fileURLToPath } from "node:url";
+import {
+  createPrivateTempDir,
+  openPrivateDir,
+  verifyParentDirectory,
+} from "../lib/core/private_dir.ts";
+import { OTHER_USERS_SKIP, runAs, shAs } from "./support/users.ts";
+
+const posix = Deno.build.os !== "windows";
+const mode = async (path: string) => (await Deno.lstat(path)).mode! & 0o7777;
+
+async function withTemp(fn: (root: string) => Promise<void>): Promise<void> {
+  const root = await Deno.realPath(await Deno.makeTempDir({ prefix: "tbi-private-" }));
+  try {
+    await fn(root);
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
+}
+
+Deno.test("openPrivateDir() creates 0700 directories and 0600 files, and reads them back", async () => {
+  await withTemp(async (root) => {
+    const dir = await openPrivateDir(`${root}/state/timebound-iam`);
+    assert.equal(dir.path, `${root}/state/timebound-iam`);
+    assert.equal(await dir.create("a.env", "A=1\n"), `${root}/state/timebound-iam/a.env`);
+    await assert.rejects(() => dir.create("a.env", "A=2\n"), /already exists/);
+    await dir.replace("b.json", "{}");
+    await dir.replace("b.json", '{"v":2}');
+    assert.equal(await dir.read("b.json"), '{"v":2}');
+    assert.equal(await dir.read("missing"), undefined);
+    const log = await dir.openAppend("audit.jsonl");
+    await log.append("one\n");
+    await log.append("two\n");
+    await log.close();
+    assert.equal(await Deno.readTextFile(`${dir.path}/audit.jsonl`), "one\ntwo\n");
+    assert.deepEqual(
+      (await Array.fromAsync(Deno.readDir(dir.path))).map((e) => e.name).sort(),
+      ["a.env", "audit.jsonl", "b.json"],
+    );
+    for (const name of ["../x", "a/b", "..", ""]) {
+      await assert.rejects(() => dir.create(name, "x"), /Invalid file name/);
+    }
+    if (posix) {
+      assert.equal(await mode(`${root}/state`), 0o700);
+      assert.equal(await mode(dir.path), 0o700);
+      for (const name of ["a.env", "b.json", "audit.jsonl"]) {
+        assert.equal(await mode(`${dir.path}/${name}`), 0o600, name);
+      }
+    }
+  });
+});
+
+Deno.test({
+  name: "a symlink at a file's name is never followed: the target keeps its content and mode",
+  ignore: !posix,
+  fn: async () => {
+    await withTemp(async (root) => {
+      const dir = await openPrivateDir(`${root}/priv`);
+      const target = `${root}/bashrc`;
+      await Deno.writeTextFile(target, "echo hi\n", { mode: 0o644 });
+      await Deno.chmod(target, 0o644);
+      for (const name of ["log", "cache", "new"]) await Deno.symlink(target, dir.pathOf(name));
+      await assert.rejects(() => dir.openAppend("log"), /"[^"]*\/priv\/log" is a symbolic link/);
+      await assert.rejects(() => dir.read("cache"), /symbolic link/);
+      await assert.rejects(() => dir.create("new", "x"), /already exists/);
+      await assert.rejects(() => dir.openLockFile("log", { create: false }), /symbolic link/);
+      // replace() renames over the link itself.
+      await dir.replace("cache", "mine");
+      assert.equal((await Deno.lstat(dir.pathOf("cache"))).isFile, true);
+      assert.equal(await Deno.readTextFile(target), "echo hi\n");
+      assert.equal(await mode(target), 0o644);
+    });
+  },
+});
+
+Deno.test({
+  name: "a FIFO at a file's name is refused at once, not waited on",
+  ignore: !posix,
+  fn: async () => {
+    await withTemp(async (root) => {
+      const dir = await openPrivateDir(`${root}/priv`);
+      const made = await new Deno.Command("mkfifo", { args: [dir.pathOf("audit.jsonl")] })
+        .output();
+      assert.equal(made.success, true);
+      await assert.rejects(() => dir.openAppend("audit.jsonl"), /is not a regular file/);
+      await assert.rejects(() => dir.read("audit.jsonl"), /is not a regular file/);
+    });
+  },
+});
+
+Deno.test({
+  name: "a symlink, a file or a directory others can write in place of the directory is refused",
+  ignore: !posix,
+  fn: async () => {
+    await withTemp(async (root) => {
+      await Deno.mkdir(`${root}/elsewhere`);
+      await Deno.symlink(`${root}/elsewhere`, `${root}/link`);
+      await assert.rejects(() => openPrivateDir(`${root}/link`), /is a symbolic link/);
+      await Deno.writeTextFile(`${root}/file`, "");
+      await assert.rejects(() => openPrivateDir(`${root}/file`), /is not a directory/);
+      await Deno.mkdir(`${root}/open`);
+      await Deno.chmod(`${root}/open`, 0o777);
+      await assert.rejects(
+        () => openPrivateDir(`${root}/open`),
+        /^RuntimeError: Directory "[^"]+\/open" is writable by other users \(mode 0777\)$/m,
+      );
+      assert.deepEqual(await Array.fromAsync(Deno.readDir(`${root}/elsewhere`)), []);
+    });
+  },
+});
+
+Deno.test({
+  name: "a parent others can write is refused unless it is sticky",
+  ignore: !posix,
+  fn: async () => {
+    await withTemp(async (root) => {
+      const shared = `${root}/shared`;
+      await Deno.mkdir(shared);
+      await Deno.chmod(shared, 0o777);
+      const error = await createPrivateTempDir(shared, "x-").catch((e) => e);
+      assert.equal(
+        error.message,
+        `Directory "${shared}" is writable by other users and not sticky: they could replace what timebound-iam writes under it`,
+      );
+      assert.match(error.hint, /chmod \+t/);
+      await assert.rejects(() => openPrivateDir(`${shared}/cache`), /not sticky/);
+      await assert.rejects(() => openPrivateDir(`${shared}/deep/cache`), /not sticky/);
+      assert.deepEqual(await Array.fromAsync(Deno.readDir(shared)), []);
+      await Deno.chmod(shared, 0o1777);
+      const dir = await createPrivateTempDir(shared, "x-");
+      assert.equal(await mode(dir.path), 0o700);
+      assert.equal(await verifyParentDirectory(shared), shared);
+    });
+  },
+});
+
+Deno.test({
+  name: "another user's directory or file is refused, and what they planted is left unchanged",
+  ignore: OTHER_USERS_SKIP !== undefined,
+  fn: async () => {
+    // /tmp itself: a sticky directory every user can reach (our TMPDIR is private to us).
+    const shared = await Deno.makeTempDir({ dir: "/tmp", prefix: "tbi-2users-" });
+    try {
+      await Deno.chmod(shared, 0o1777);
+      // The attacker (uid 1000) makes the directory we would use, and a file we would append to.
+      await shAs(
+        1000,
+        `mkdir -m 700 ${shared}/cache && mkdir -m 1777 ${shared}/drop && ` +
+          `echo theirs > ${shared}/drop/audit.jsonl && chmod 666 ${shared}/drop/audit.jsonl`,
+      );
+      await assert.rejects(
+        () => openPrivateDir(`${shared}/cache`),
+        /^RuntimeError: Directory "[^"]+\/cache" belongs to another user \(uid 1000\), not to you \(uid 0\)$/m,
+      );
+      // A parent owned by another user: they could rename what we put in it.
+      await assert.rejects(
+        () => createPrivateTempDir(`${shared}/drop`, "x-"),
+        /Directory "[^"]+\/drop" belongs to another user \(uid 1000\)/,
+      );
+      assert.equal(await Deno.readTextFile(`${shared}/drop/audit.jsonl`), "theirs\n");
+      assert.equal(await mode(`${shared}/drop/audit.jsonl`), 0o666);
+    } finally {
+      await Deno.remove(shared, { recursive: true });
+    }
+  },
+});
+
+Deno.test({
+  name: "as uid 1000, a directory that uid 1001 planted is refused",
+  ignore: OTHER_USERS_SKIP !== undefined,
+  fn: async () => {
+    const shared = await Deno.makeTempDir({ dir: "/tmp", prefix: "tbi-2users-" });
+    try {
+      await Deno.chmod(shared, 0o1777);
+      const home = `${shared}/victim`;
+      await shAs(1000, `mkdir -m 700 ${home}`);
+      await shAs(1001, `mkdir -m 700 ${shared}/cache`);
+      const module = fileURLToPath(new URL("../lib/core/private_dir.ts", import.meta.url));
+      const script = `import { openPrivateDir } from ${JSON.stringify(module)};\n` +
+        `for (const path of Deno.args) {\n` +
+        `  try { const d = await openPrivateDir(path); await d.create("f", "x");` +
+        ` console.log("ok " + path); }\n` +
+        `  catch (e) { console.log(e.message); }\n}\n`;
+      const out = await runAs(1000, Deno.execPath(), [
+        "eval",
+        "--no-check",
+        script,
+        `${shared}/cache`,
+        `${home}/mine`,
+      ], {
+        env: { HOME: home, DENO_DIR: `${home}/deno`, PATH: "/usr/bin:/bin", NO_COLOR: "1" },
+      });
+      assert.equal(out.code, 0, out.stderr);
+      assert.equal(
+        out.stdout,
+        `Directory "${shared}/cache" belongs to another user (uid 1001), not to you (uid 1000)\n` +
+          `ok ${home}/mine\n`,
+      );
+      assert.deepEqual(await Array.fromAsync(Deno.readDir(`${shared}/cache`)), []);
+    } finally {
+      await Deno.remove(shared, { recursive: true });
+    }
+  },
+});
