@@ -71,9 +71,10 @@ const SOURCES: ReadonlyArray<[RegExp, (profile: string) => string]> = [
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { describeCredentialSource } from "./credential_source.ts";
  * const text = describeCredentialSource({ CREDENTIALS_ENV_VARS: "g" }, "default");
- * console.assert(text === "environment variables (AWS_ACCESS_KEY_ID)");
+ * assert.equal(text, "environment variables (AWS_ACCESS_KEY_ID)");
  * ```
  */
 export function describeCredentialSource(

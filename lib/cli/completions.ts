@@ -46,13 +46,14 @@ export interface CompletionNode {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { Command } from "@commander-js/extra-typings";
  * import { describeCommandTree } from "./completions.ts";
  *
  * const root = new Command("tool").option("--debug");
  * root.command("run").option("-t, --ttl <duration>");
  * const [, run] = describeCommandTree(root);
- * console.assert(run.options[0].flags.join(" ") === "-t --ttl");
+ * assert.equal(run.options[0].flags.join(" "), "-t --ttl");
  * ```
  */
 export function describeCommandTree(root: CommandUnknownOpts): CompletionNode[] {
@@ -88,11 +89,12 @@ export function describeCommandTree(root: CommandUnknownOpts): CompletionNode[] 
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { Command } from "@commander-js/extra-typings";
  * import { renderCompletion } from "./completions.ts";
  *
  * const script = renderCompletion(new Command("tool"), "bash");
- * console.assert(script.includes("complete -o default -F _tool tool"));
+ * assert.match(script, /^complete -o default -F _tool tool$/m);
  * ```
  */
 export function renderCompletion(root: CommandUnknownOpts, shell: Shell): string {

@@ -86,9 +86,10 @@ const APPROVE_SETTINGS: readonly ApproveSetting[] = ["never", "full", "always"];
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { configPath } from "./config.ts";
  * const path = configPath({ XDG_CONFIG_HOME: "/x" }, { os: "linux" });
- * console.assert(path === "/x/timebound-iam/config.json");
+ * assert.equal(path, "/x/timebound-iam/config.json");
  * ```
  */
 export function configPath(
@@ -146,9 +147,10 @@ export async function loadConfig(env: Readonly<Record<string, string>>): Promise
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { parseConfig } from "./config.ts";
  * const config = parseConfig('{"region": "eu-west-1"}', "config.json");
- * console.assert(config.region === "eu-west-1");
+ * assert.equal(config.region, "eu-west-1");
  * ```
  */
 export function parseConfig(text: string, path: string): Config {

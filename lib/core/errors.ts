@@ -42,9 +42,10 @@ export class UserError extends Error {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { UsageError } from "./errors.ts";
  * const error = new UsageError('Invalid TTL "soon"', { hint: "use a duration like 15m" });
- * console.assert(error.exitCode === 2);
+ * assert.equal(error.exitCode, 2);
  * ```
  */
 export class UsageError extends UserError {

@@ -46,12 +46,13 @@ export const SHADOWING_VARIABLES: readonly string[] = [
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { grantVariables } from "./credential_env.ts";
  * const vars = grantVariables({
  *   accessKeyId: "ASIAEXAMPLE", secretAccessKey: "secret", sessionToken: "token",
  *   expiration: new Date("2030-01-01T00:00:00Z"),
  * }, { region: "eu-west-1", sessionName: "timebound-iam-1" });
- * console.assert(vars.AWS_DEFAULT_REGION === "eu-west-1");
+ * assert.equal(vars.AWS_DEFAULT_REGION, "eu-west-1");
  * ```
  */
 export function grantVariables(
@@ -74,9 +75,10 @@ export function grantVariables(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { childEnvironment } from "./credential_env.ts";
  * const env = childEnvironment({ AWS_PROFILE: "prod", PATH: "/bin" }, { AWS_ACCESS_KEY_ID: "ASIA" });
- * console.assert(!("AWS_PROFILE" in env) && env.PATH === "/bin");
+ * assert.deepEqual(env, { PATH: "/bin", AWS_ACCESS_KEY_ID: "ASIA" });
  * ```
  */
 export function childEnvironment(

@@ -48,8 +48,9 @@ export interface EnvFileDirectory {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { renderEnvFile } from "./env_files.ts";
- * console.assert(renderEnvFile({ AWS_REGION: "eu-west-1" }) === "AWS_REGION=eu-west-1\n");
+ * assert.equal(renderEnvFile({ AWS_REGION: "eu-west-1" }), "AWS_REGION=eu-west-1\n");
  * ```
  */
 export function renderEnvFile(vars: Readonly<Record<string, string>>): string {

@@ -18,8 +18,9 @@ export const SHELLS: readonly Shell[] = ["bash", "zsh", "sh", "fish", "powershel
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { parseShell } from "./shell_env.ts";
- * console.assert(parseShell("pwsh") === "powershell");
+ * assert.equal(parseShell("pwsh"), "powershell");
  * ```
  */
 export function parseShell(text: string): Shell {
@@ -34,8 +35,9 @@ export function parseShell(text: string): Shell {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { renderExports } from "./shell_env.ts";
- * console.assert(renderExports({ A: "it's" }, "bash") === "export A='it'\\''s'\n");
+ * assert.equal(renderExports({ A: "it's" }, "bash"), "export A='it'\\''s'\n");
  * ```
  */
 export function renderExports(vars: Readonly<Record<string, string>>, shell: Shell): string {
@@ -56,8 +58,9 @@ export function renderExports(vars: Readonly<Record<string, string>>, shell: She
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { renderUnsets } from "./shell_env.ts";
- * console.assert(renderUnsets(["A", "B"], "zsh") === "unset A B\n");
+ * assert.equal(renderUnsets(["A", "B"], "zsh"), "unset A B\n");
  * ```
  */
 export function renderUnsets(names: readonly string[], shell: Shell): string {

@@ -46,9 +46,12 @@ export interface AuditLog {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { defaultAuditLogPath } from "./audit_log.ts";
- * console.assert(defaultAuditLogPath({ HOME: "/home/me" }) ===
- *   "/home/me/.local/state/timebound-iam/audit.jsonl");
+ * assert.equal(
+ *   defaultAuditLogPath({ HOME: "/home/me" }),
+ *   "/home/me/.local/state/timebound-iam/audit.jsonl",
+ * );
  * ```
  */
 export function defaultAuditLogPath(env: Readonly<Record<string, string>>): string {

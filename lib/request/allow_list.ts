@@ -25,10 +25,11 @@ export interface AllowList {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { parseAllowList } from "./allow_list.ts";
  * import { createCatalog } from "./catalog.ts";
  * const catalog = createCatalog([{ prefix: "s3", name: "Amazon S3" }], () => Promise.resolve([]));
- * console.assert(parseAllowList("*:ro,s3:full", catalog).everyService === "ro");
+ * assert.equal(parseAllowList("*:ro,s3:full", catalog).everyService, "ro");
  * ```
  */
 export function parseAllowList(text: string, catalog: Catalog): AllowList {

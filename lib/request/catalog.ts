@@ -79,9 +79,10 @@ export async function loadCatalog(): Promise<Catalog> {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { createCatalog } from "./catalog.ts";
  * const catalog = createCatalog([{ prefix: "s3", name: "Amazon S3" }], () => Promise.resolve([]));
- * console.assert(catalog.lookup("S3")?.name === "Amazon S3");
+ * assert.equal(catalog.lookup("S3")?.name, "Amazon S3");
  * ```
  */
 export function createCatalog(
@@ -114,10 +115,11 @@ export function createCatalog(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { createCatalog, resolveScopes } from "./catalog.ts";
  * const catalog = createCatalog([{ prefix: "logs", name: "Amazon CloudWatch Logs" }], () => Promise.resolve([]));
  * const scopes = resolveScopes([{ service: "cloudwatch-logs", level: "ro" }], catalog);
- * console.assert(scopes[0].service === "logs");
+ * assert.equal(scopes[0].service, "logs");
  * ```
  */
 export function resolveScopes(scopes: readonly Scope[], catalog: Catalog): Scope[] {
@@ -141,9 +143,10 @@ export function resolveScopes(scopes: readonly Scope[], catalog: Catalog): Scope
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { createCatalog, suggestServices } from "./catalog.ts";
  * const catalog = createCatalog([{ prefix: "s3", name: "Amazon S3" }], () => Promise.resolve([]));
- * console.assert(suggestServices("s4", catalog)[0] === "s3");
+ * assert.equal(suggestServices("s4", catalog)[0], "s3");
  * ```
  */
 export function suggestServices(name: string, catalog: Catalog, limit = 3): string[] {
@@ -196,9 +199,10 @@ export interface ServiceListing extends Service {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { createCatalog, findServices } from "./catalog.ts";
  * const catalog = createCatalog([{ prefix: "logs", name: "Amazon CloudWatch Logs" }], () => Promise.resolve([]));
- * console.assert(findServices(catalog, "cloudwatch-logs")[0].prefix === "logs");
+ * assert.equal(findServices(catalog, "cloudwatch-logs")[0].prefix, "logs");
  * ```
  */
 export function findServices(catalog: Catalog, query?: string): ServiceListing[] {

@@ -35,8 +35,9 @@ const SERVICE_NAME = /^[a-z0-9][a-z0-9._-]*$/;
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { parseLevel } from "./scope.ts";
- * console.assert(parseLevel("READ_ONLY") === "ro");
+ * assert.equal(parseLevel("READ_ONLY"), "ro");
  * ```
  */
 export function parseLevel(text: string, context?: string): Level {
@@ -53,9 +54,14 @@ export function parseLevel(text: string, context?: string): Level {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { parseScopes } from "./scope.ts";
  * const scopes = parseScopes(["s3:ro,dynamodb:full", "logs:ro"]);
- * console.assert(scopes.length === 3 && scopes[1].level === "full");
+ * assert.deepEqual(scopes, [
+ *   { service: "s3", level: "ro" },
+ *   { service: "dynamodb", level: "full" },
+ *   { service: "logs", level: "ro" },
+ * ]);
  * ```
  */
 export function parseScopes(values: readonly string[]): Scope[] {
@@ -98,9 +104,10 @@ function parseScope(item: string): Scope {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { mergeScopes } from "./scope.ts";
  * const merged = mergeScopes([{ service: "s3", level: "ro" }, { service: "s3", level: "full" }]);
- * console.assert(merged.length === 1 && merged[0].level === "full");
+ * assert.deepEqual(merged, [{ service: "s3", level: "full" }]);
  * ```
  */
 export function mergeScopes(scopes: readonly Scope[]): Scope[] {
@@ -119,8 +126,9 @@ export function mergeScopes(scopes: readonly Scope[]): Scope[] {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { formatScopes } from "./scope.ts";
- * console.assert(formatScopes([{ service: "s3", level: "ro" }]) === "s3:ro");
+ * assert.equal(formatScopes([{ service: "s3", level: "ro" }]), "s3:ro");
  * ```
  */
 export function formatScopes(scopes: readonly Scope[]): string {

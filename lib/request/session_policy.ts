@@ -39,9 +39,10 @@ export interface SessionPolicy {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { compactActions } from "./session_policy.ts";
  * const patterns = compactActions(["GetObject", "GetBucketAcl"], ["PutObject"]);
- * console.assert(patterns.join() === "Get*");
+ * assert.equal(patterns.join(), "Get*");
  * ```
  */
 export function compactActions(allowed: readonly string[], denied: readonly string[]): string[] {

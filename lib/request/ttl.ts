@@ -31,8 +31,9 @@ const DURATION = /^(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$/;
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { parseTtl } from "./ttl.ts";
- * console.assert(parseTtl("1h30m") === 5400);
+ * assert.equal(parseTtl("1h30m"), 5400);
  * ```
  */
 export function parseTtl(text: string, bounds: TtlBounds = {}): number {
@@ -76,8 +77,9 @@ export function parseTtl(text: string, bounds: TtlBounds = {}): number {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { formatTtl } from "./ttl.ts";
- * console.assert(formatTtl(5400) === "1h30m");
+ * assert.equal(formatTtl(5400), "1h30m");
  * ```
  */
 export function formatTtl(seconds: number): string {

@@ -69,9 +69,10 @@ const ASSUMED_ROLE = /^arn:([\w-]+):sts::(\d{12}):assumed-role\/([^/]+)\/.+$/;
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { callerPrincipal } from "./broker_role.ts";
  * const arn = "arn:aws:sts::123456789012:assumed-role/Admin/alice";
- * console.assert(callerPrincipal(arn) === "arn:aws:iam::123456789012:role/Admin");
+ * assert.equal(callerPrincipal(arn), "arn:aws:iam::123456789012:role/Admin");
  * ```
  */
 export function callerPrincipal(callerArn: string): string {
@@ -86,9 +87,10 @@ export function callerPrincipal(callerArn: string): string {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { buildTrustPolicy } from "./broker_role.ts";
  * const trust = buildTrustPolicy("arn:aws:iam::123456789012:user/dev", { mode: "caller" });
- * console.assert(trust.principal === "arn:aws:iam::123456789012:user/dev");
+ * assert.equal(trust.principal, "arn:aws:iam::123456789012:user/dev");
  * ```
  */
 export function buildTrustPolicy(callerArn: string, options: { mode: TrustMode }): TrustPolicy {
@@ -133,9 +135,10 @@ export function buildTrustPolicy(callerArn: string, options: { mode: TrustMode }
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { buildPermissionPolicy } from "./broker_role.ts";
  * const policy = buildPermissionPolicy(["s3", "dynamodb", "s3"]);
- * console.assert(JSON.stringify(policy.Statement[0].Action) === '["dynamodb:*","s3:*"]');
+ * assert.equal(JSON.stringify(policy.Statement[0].Action), '["dynamodb:*","s3:*"]');
  * ```
  */
 export function buildPermissionPolicy(prefixes: readonly string[]): PolicyDocument {

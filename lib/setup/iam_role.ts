@@ -88,6 +88,7 @@ export async function readBrokerRole(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { planRoleChanges } from "./iam_role.ts";
  * import { buildPermissionPolicy, buildTrustPolicy } from "./broker_role.ts";
  * const plan = {
@@ -97,7 +98,7 @@ export async function readBrokerRole(
  *   permissions: buildPermissionPolicy(["s3"]),
  *   maxSessionSeconds: 14400,
  * };
- * console.assert(planRoleChanges({ exists: false }, plan).length === 2);
+ * assert.equal(planRoleChanges({ exists: false }, plan).length, 2);
  * ```
  */
 export function planRoleChanges(current: RoleState, plan: BrokerRolePlan): RoleChange[] {

@@ -114,13 +114,14 @@ export function terminalPrompts(): SetupPrompts {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { createCatalog } from "../request/catalog.ts";
  * import { rankServices } from "./wizard.ts";
  * const catalog = createCatalog([
  *   { prefix: "glacier", name: "Amazon S3 Glacier" },
  *   { prefix: "s3", name: "Amazon S3" },
  * ], () => Promise.resolve([]));
- * console.assert(rankServices(catalog, "s3")[0].prefix === "s3");
+ * assert.equal(rankServices(catalog, "s3")[0].prefix, "s3");
  * ```
  */
 export function rankServices(catalog: Catalog, term: string | undefined): ServiceListing[] {

@@ -1,0 +1,22 @@
+import assert from "node:assert/strict";
+import { readdir, readFile } from "node:fs/promises";
+import { join } from "node:path";
+
+// `deno test --doc` runs every example, but `console.assert` only prints when its claim is false:
+// an example that documents a function must fail the suite when the function breaks.
+Deno.test("every doc example in lib/ asserts with node:assert/strict, never console.assert", async () => {
+  const examples: { file: string; code: string }[] = [];
+  const files = (await readdir("lib", { recursive: true })).filter((name) => name.endsWith(".ts"));
+  for (const name of files) {
+    const file = join("lib", name);
+    const text = await readFile(file, "utf8");
+    for (const match of text.matchAll(/^ \* ```ts( ignore)?\n((?: \*.*\n)*?) \* ```$/gm)) {
+      if (!match[1]) examples.push({ file, code: match[2] });
+    }
+  }
+  assert.ok(examples.length >= 30, `the examples are found (${examples.length})`);
+  const weak = examples.filter(({ code }) =>
+    code.includes("console.assert") || !code.includes('from "node:assert/strict"')
+  );
+  assert.deepEqual(weak.map(({ file }) => file), []);
+});
