@@ -4,7 +4,6 @@ import {
   buildPermissionPolicy,
   buildTrustPolicy,
   callerPrincipal,
-  MCP_CLIENTS,
   renderAwsCommands,
   renderClientSnippet,
 } from "../lib/setup/broker_role.ts";
@@ -123,22 +122,31 @@ Deno.test("renderAwsCommands() creates or updates the role with documents that p
   ]);
   for (const command of commands) {
     assert.match(command, / --profile admin --role-name broker /);
-    const document = /'(\{.*\})'/.exec(command)?.[1];
-    if (document) JSON.parse(document);
   }
+  const documents = commands.map((command) => /'(\{.*\})'/.exec(command)?.[1]);
+  const parsed = (i: number) => JSON.parse(documents[i] ?? "missing document");
+  assert.deepEqual(parsed(0), plan.trust.document);
+  assert.deepEqual(parsed(1), plan.trust.document);
+  assert.equal(documents[2], undefined);
+  assert.deepEqual(parsed(3), plan.permissions);
   assert.match(commands[0], /--max-session-duration 7200 /);
   assert.match(commands[2], /--max-session-duration 7200$/);
 });
 
 Deno.test("renderClientSnippet() fits each client's file", async (t) => {
-  for (const client of MCP_CLIENTS) {
+  const server = { command: "/usr/local/bin/timebound-iam", args: ["serve"] };
+  const expected = {
+    claude: { mcpServers: { "timebound-iam": server } },
+    kiro: { mcpServers: { "timebound-iam": { ...server, disabled: false, autoApprove: [] } } },
+    cursor: { mcpServers: { "timebound-iam": server } },
+    vscode: { servers: { "timebound-iam": { type: "stdio", ...server } } },
+  };
+  for (const [client, json] of Object.entries(expected)) {
     await t.step(client, () => {
-      const snippet = renderClientSnippet(client, { command: "/usr/local/bin/timebound-iam" });
-      const json = JSON.parse(snippet.text);
-      const servers = client === "vscode" ? json.servers : json.mcpServers;
-      assert.equal(servers["timebound-iam"].command, "/usr/local/bin/timebound-iam");
-      assert.deepEqual(servers["timebound-iam"].args, ["serve"]);
-      if (client === "vscode") assert.equal(servers["timebound-iam"].type, "stdio");
+      const snippet = renderClientSnippet(client as keyof typeof expected, {
+        command: "/usr/local/bin/timebound-iam",
+      });
+      assert.deepEqual(JSON.parse(snippet.text), json);
     });
   }
   const withProfile = renderClientSnippet("claude", { command: "timebound-iam", profile: "dev" });

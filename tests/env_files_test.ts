@@ -8,7 +8,6 @@ import { parse as parseDotenv } from "dotenv";
 import { openAuditLog } from "../lib/mcp/audit_log.ts";
 import { grantVariables } from "../lib/delivery/credential_env.ts";
 import {
-  ENV_DIR_PREFIX,
   openEnvFileDirectory,
   removeStaleDirectories,
   renderEnvFile,
@@ -72,21 +71,22 @@ Deno.test("a server's directory survives while it lives, and is removed at start
     await live.write("timebound-iam-live", { A: "1" });
     // Another server starting now leaves the live one alone.
     const other = await openEnvFileDirectory(parent);
+    assert.match(live.path, /[/\\]timebound-iam-mcp-[^/\\]+$/);
     await Deno.stat(`${live.path}/timebound-iam-live.env`);
     assert.notEqual(other.path, live.path);
     await other.close();
 
     // A dead server's directory: its lock file holds a pid and nobody holds the lock.
-    const dead = `${parent}/${ENV_DIR_PREFIX}dead`;
+    const dead = `${parent}/timebound-iam-mcp-dead`;
     await Deno.mkdir(dead, { mode: 0o700 });
     await Deno.writeTextFile(`${dead}/.lock`, "999999\n");
     await Deno.writeTextFile(`${dead}/timebound-iam-x.env`, "A=1\n");
     // Not ours to touch: no lock file, a symlink, another prefix.
-    const foreign = `${parent}/${ENV_DIR_PREFIX}nolock`;
+    const foreign = `${parent}/timebound-iam-mcp-nolock`;
     await Deno.mkdir(foreign);
     const elsewhere = await Deno.makeTempDir();
     await Deno.writeTextFile(`${elsewhere}/.lock`, "1\n");
-    if (posix) await Deno.symlink(elsewhere, `${parent}/${ENV_DIR_PREFIX}link`);
+    if (posix) await Deno.symlink(elsewhere, `${parent}/timebound-iam-mcp-link`);
 
     const removed = await removeStaleDirectories(parent);
     assert.deepEqual(removed, [dead]);

@@ -20,3 +20,21 @@ Deno.test("every doc example in lib/ asserts with node:assert/strict, never cons
   );
   assert.deepEqual(weak.map(({ file }) => file), []);
 });
+
+// A test that takes its expected value from the code under test cannot see that value go wrong.
+Deno.test("no test imports a constant from lib/ (an oracle states its expectation itself)", async () => {
+  const tests = (await readdir("tests", { recursive: true })).filter((name) =>
+    name.endsWith(".ts")
+  );
+  assert.ok(tests.length > 10, `the tests are found (${tests.length})`);
+  const found: string[] = [];
+  for (const name of tests) {
+    const text = await readFile(join("tests", name), "utf8");
+    for (const [, names] of text.matchAll(/import\s*\{([^}]*)\}\s*from\s*"[./]*lib\/[^"]*"/g)) {
+      for (const constant of names.match(/\b[A-Z][A-Z0-9_]+\b/g) ?? []) {
+        found.push(`${name}: ${constant}`);
+      }
+    }
+  }
+  assert.deepEqual(found, []);
+});
