@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { Argument, Command, Option } from "@commander-js/extra-typings";
 import { describeCommandTree, renderCompletion, type Shell } from "../lib/cli/completions.ts";
 import { runCli } from "./support/cli.ts";
-import { ensureTool } from "./support/system_tool.ts";
+import { findTool, ignoredBecause } from "./support/system_tool.ts";
 
 /** A small tree with what the real one will grow: nesting, an alias, choices, a hidden flag. */
 function sampleTree(): Command {
@@ -135,14 +135,14 @@ const SHELL_TOOLS = Deno.build.os === "windows"
     ) => [shell, { found: false, reason: "shell completions are tested on Linux and macOS" }]),
   )
   : {
-    bash: await ensureTool("bash"),
-    zsh: await ensureTool("zsh"),
-    fish: await ensureTool("fish"),
+    bash: await findTool("bash"),
+    zsh: await findTool("zsh"),
+    fish: await findTool("fish"),
   };
 
 for (const shell of ["bash", "zsh", "fish"] as const) {
   const tool = SHELL_TOOLS[shell];
-  const ignored = tool.found ? "" : ` (ignored: ${tool.reason})`;
+  const ignored = ignoredBecause(tool);
 
   Deno.test({
     name: `renderCompletion() for ${shell} completes a sample tree${ignored}`,

@@ -32,14 +32,24 @@ Deno.test("parseConfig() reads every field", () => {
   const config = parseConfig(
     JSON.stringify({
       region: "eu-west-1",
-      profiles: { default: { roleArn: ROLE }, prod: { roleArn: ROLE, region: "us-west-2" } },
+      profiles: {
+        default: { roleArn: ROLE },
+        prod: { roleArn: ROLE, region: "us-west-2" },
+        dev: { region: "sa-east-1" },
+        empty: {},
+      },
       serve: { allow: "s3:full,*:ro", maxTtl: "30m", approve: "full", auditLog: "/tmp/a.log" },
     }),
     "/c.json",
   );
   assert.deepEqual(config, {
     region: "eu-west-1",
-    profiles: { default: { roleArn: ROLE }, prod: { roleArn: ROLE, region: "us-west-2" } },
+    profiles: {
+      default: { roleArn: ROLE },
+      prod: { roleArn: ROLE, region: "us-west-2" },
+      dev: { region: "sa-east-1" },
+      empty: {},
+    },
     serve: { allow: "s3:full,*:ro", maxTtl: "30m", approve: "full", auditLog: "/tmp/a.log" },
   });
   assert.deepEqual(parseConfig("{}", "/c.json"), {});
@@ -115,7 +125,11 @@ Deno.test("resolveBrokerSettings(): flags, then the environment, then the config
     const other = "arn:aws:iam::123456789012:role/other";
     await saveConfig(path, {
       region: "eu-west-1",
-      profiles: { default: { roleArn: ROLE }, prod: { roleArn: other, region: "us-west-2" } },
+      profiles: {
+        default: { roleArn: ROLE },
+        prod: { roleArn: other, region: "us-west-2" },
+        regional: { region: "sa-east-1" },
+      },
     });
     const base = { TIMEBOUND_IAM_CONFIG: path };
     const cases: Array<[string, object, Record<string, string>, object]> = [
@@ -155,6 +169,11 @@ Deno.test("resolveBrokerSettings(): flags, then the environment, then the config
           region: "ca-central-1",
         },
       ],
+      ["a profile with only a region keeps it, and the default role", { profile: "regional" }, {}, {
+        roleArn: undefined,
+        roleArnSource: "default",
+        region: "sa-east-1",
+      }],
       ["an unknown profile has no entry", { profile: "dev" }, {}, {
         roleArn: undefined,
         roleArnSource: "default",

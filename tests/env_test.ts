@@ -2,7 +2,7 @@
 import assert from "node:assert/strict";
 import { baseEnv, installShim, runCli, windowsSystemEnv, writeProfile } from "./support/cli.ts";
 import { LocalAws } from "./support/local_aws.ts";
-import { canRun } from "./support/system_tool.ts";
+import { canRun, findTool, ignoredBecause, type SystemTool } from "./support/system_tool.ts";
 
 const VARIABLES = [
   "AWS_ACCESS_KEY_ID",
@@ -63,10 +63,20 @@ Deno.test("env --unset prints unset statements with no scope and no AWS call", a
 
 // POSIX shells only off Windows: there the shim is a #!/bin/sh script, `env` defaults to
 // PowerShell, and a Git Bash that may be on PATH mangles PATH; PowerShell is tested below.
-for (const shell of ["bash", "zsh", "fish"]) {
+const POSIX_SHELLS = ["bash", "zsh", "fish"] as const;
+const SHELL_TOOLS: Record<string, SystemTool> = {};
+for (const shell of POSIX_SHELLS) {
+  SHELL_TOOLS[shell] = windows
+    ? { found: false, reason: "POSIX shells are tested on Linux and macOS" }
+    : await findTool(shell);
+}
+
+for (const shell of POSIX_SHELLS) {
   Deno.test({
-    name: `eval of env sets the variables in ${shell}, and env --unset clears them`,
-    ignore: windows || !(await canRun(shell)),
+    name: `eval of env sets the variables in ${shell}, and env --unset clears them${
+      ignoredBecause(SHELL_TOOLS[shell])
+    }`,
+    ignore: !SHELL_TOOLS[shell].found,
     fn: async () => {
       const aws = await LocalAws.start();
       const home = await Deno.makeTempDir({ prefix: "tbi-env-" });
@@ -109,19 +119,42 @@ for (const shell of ["bash", "zsh", "fish"]) {
   });
 }
 
-Deno.test("values are quoted so eval reads them literally", async () => {
-  const { renderExports } = await import("../lib/delivery/shell_env.ts");
-  const nasty = `a'b"c$(touch /tmp/pwned)\`x\` \\ $HOME;`;
-  for (const shell of ["bash", "zsh", "fish"] as const) {
-    if (windows || !(await canRun(shell))) continue;
-    const statements = renderExports({ NASTY: nasty }, shell);
-    const script = shell === "fish"
-      ? `${statements} printf '%s' "$NASTY"`
-      : `${statements}\nprintf '%s' "$NASTY"`;
-    const result = await inShell(shell, script, { PATH: Deno.env.get("PATH")! });
-    assert.equal(result.stdout, nasty, `${shell}: ${result.stderr}`);
-  }
-});
+// Real secrets are base64, but the statements must not depend on that: a value with quotes,
+// spaces, `$`, backticks, backslashes and a newline is read back byte for byte.
+const NASTY = `a'b"c $(touch "$HOME/pwned")\`x\` \\ $HOME;\nline two 'q'`;
+
+for (const shell of POSIX_SHELLS) {
+  Deno.test({
+    name: `env values with quotes, spaces, $ and newlines reach ${shell} literally${
+      ignoredBecause(SHELL_TOOLS[shell])
+    }`,
+    ignore: !SHELL_TOOLS[shell].found,
+    fn: async () => {
+      const aws = await LocalAws.start({ sessionSecret: NASTY });
+      const home = await Deno.makeTempDir({ prefix: "tbi-env-" });
+      try {
+        await installShim(`${home}/bin`);
+        const env = {
+          ...await baseEnv(home),
+          ...aws.env(),
+          PATH: `${home}/bin:${Deno.env.get("PATH")}`,
+        };
+        const script = shell === "fish"
+          ? `timebound-iam env -s s3:ro -t 15m --no-confirm --shell fish | source; or exit 9
+             printf '%s' "$AWS_SECRET_ACCESS_KEY"`
+          : `eval "$(timebound-iam env -s s3:ro -t 15m --no-confirm)" || exit 9
+             printf '%s' "$AWS_SECRET_ACCESS_KEY"`;
+        const result = await inShell(shell, script, env);
+        assert.equal(result.code, 0, result.stderr);
+        assert.equal(result.stdout, NASTY);
+        await assert.rejects(() => Deno.stat(`${home}/pwned`), Deno.errors.NotFound);
+      } finally {
+        await aws.close();
+        await Deno.remove(home, { recursive: true });
+      }
+    },
+  });
+}
 
 // PowerShell is how `env` is used on Windows (its default shell there). pwsh is on every GitHub
 // runner (Windows, macOS, Ubuntu), so CI runs these everywhere; Debian's apt has no pwsh

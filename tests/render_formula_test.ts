@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { fileURLToPath } from "node:url";
 import { FORMULA_TARGETS, parseChecksums, renderFormula } from "../scripts/render_formula.ts";
-import { ensureTool } from "./support/system_tool.ts";
+import { findTool, ignoredBecause } from "./support/system_tool.ts";
 
 const TARGETS = [
   "x86_64-unknown-linux-gnu",
@@ -121,12 +121,10 @@ load FILE
 puts TimeboundIam.picked
 `;
 
-const ruby = await ensureTool("ruby");
+const ruby = await findTool("ruby");
 
 Deno.test({
-  name: `the rendered formula is valid Ruby and picks the right binary${
-    ruby.found ? "" : ` (ignored: ${ruby.reason})`
-  }`,
+  name: `the rendered formula is valid Ruby and picks the right binary${ignoredBecause(ruby)}`,
   ignore: !ruby.found,
   async fn(t) {
     const dir = await Deno.makeTempDir({ prefix: "tbi-formula-" });

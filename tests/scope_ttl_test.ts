@@ -115,4 +115,12 @@ Deno.test("parseTtl() refuses what AWS would, saying the bound", async (t) => {
 
 Deno.test("formatTtl() writes compact durations", () => {
   assert.deepEqual([900, 3600, 5400, 45, 0].map(formatTtl), ["15m", "1h", "1h30m", "45s", "0s"]);
+  assert.deepEqual([3661, 3601, 61, 43200, 59.9, -5].map(formatTtl), [
+    "1h1m1s",
+    "1h1s",
+    "1m1s",
+    "12h",
+    "59s",
+    "0s",
+  ]);
 });

@@ -80,6 +80,11 @@ export interface LocalAwsOptions {
   brokerRole?: boolean;
   /** Refuse requests signed more than 15 minutes from real time. Default `true`. */
   checkSkew?: boolean;
+  /**
+   * The secret of every session it issues, random unless given: a test hands in one with
+   * quotes, spaces, `$` and newlines to see it travel through the CLI's output unharmed.
+   */
+  sessionSecret?: string;
 }
 
 /**
@@ -260,6 +265,7 @@ export class LocalAws {
     this.#state = state;
     this.#server = server;
     this.#checkSkew = options.checkSkew ?? true;
+    state.sessionSecret = options.sessionSecret;
     this.url = `http://127.0.0.1:${server.addr.port}`;
     this.accountId = options.accountId ?? DEFAULT_ACCOUNT_ID;
     this.brokerRoleArn = `arn:aws:iam::${this.accountId}:role/${BROKER_ROLE_NAME}`;

@@ -161,6 +161,8 @@ export class LocalAwsState {
   readonly identities: Map<string, Identity> = new Map();
   /** Every role, by `ACCOUNT/NAME`. */
   readonly roles: Map<string, Role> = new Map();
+  /** The secret of every issued session; random when unset. */
+  sessionSecret?: string;
 
   /** Register an IAM user with static keys (random unless given). */
   addUser(
@@ -248,7 +250,7 @@ export class LocalAwsState {
       arn: `arn:aws:sts::${role.accountId}:assumed-role/${role.roleName}/${options.sessionName}`,
       userId: `${role.roleId}:${options.sessionName}`,
       accessKeyId: randomId("ASIA"),
-      secretAccessKey: randomSecret(),
+      secretAccessKey: this.sessionSecret ?? randomSecret(),
       sessionToken: randomSessionToken(),
       expiration: new Date(this.clock.now().getTime() + options.durationSeconds * 1000),
       durationSeconds: options.durationSeconds,

@@ -1,7 +1,7 @@
 /**
- * Finds a program that a test drives (a shell, Ruby), installing it from Debian's apt when it is
- * missing and the test runs as root on Debian (as `.ci/run` does). Elsewhere a missing program
- * is reported, and the test that needs it is ignored with that reason.
+ * Finds a program that a test drives (a shell, Ruby). Tests install nothing: `.ci/run` installs
+ * what they need, and a test whose program is missing is ignored with the reason in its name
+ * (`.ci/run` fails when a test other than a PowerShell one was ignored on Linux).
  *
  * @module
  */
@@ -29,32 +29,13 @@ export async function canRun(program: string): Promise<boolean> {
   }
 }
 
-let aptUpdated = false;
-
-/**
- * Makes sure `program` can be run, installing the Debian `aptPackage` (its name by default) when
- * that is possible.
- */
-export async function ensureTool(program: string, aptPackage = program): Promise<SystemTool> {
+/** Whether `program` can be run, and if not, which Debian package `.ci/run` installs for it. */
+export async function findTool(program: string, aptPackage = program): Promise<SystemTool> {
   if (await canRun(program)) return { found: true, reason: "" };
-  const isRoot = Deno.build.os === "linux" && Deno.uid() === 0;
-  if (!isRoot || !(await canRun("apt-get"))) {
-    return { found: false, reason: `${program} is not installed (apt-get install ${aptPackage})` };
-  }
-  const apt = (args: string[]) =>
-    new Deno.Command("apt-get", {
-      args,
-      env: { DEBIAN_FRONTEND: "noninteractive" },
-      stdin: "null",
-      stdout: "null",
-      stderr: "piped",
-    }).output();
-  if (!aptUpdated) {
-    await apt(["update", "-qq"]);
-    aptUpdated = true;
-  }
-  const install = await apt(["install", "-y", "-qq", aptPackage]);
-  if (install.success && await canRun(program)) return { found: true, reason: "" };
-  const detail = new TextDecoder().decode(install.stderr).trim().split("\n").at(-1);
-  return { found: false, reason: `${program} could not be installed: ${detail}` };
+  return { found: false, reason: `${program} is not on PATH (.ci/run installs ${aptPackage})` };
+}
+
+/** The suffix a test's name gets when it is ignored, so the summary says why. */
+export function ignoredBecause(tool: SystemTool): string {
+  return tool.found ? "" : ` (ignored: ${tool.reason})`;
 }
