@@ -87,8 +87,9 @@ export function noConfirmOption(): Option<"--no-confirm"> {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { envName } from "./context.ts";
- * console.assert(envName("no-confirm") === "TIMEBOUND_IAM_NO_CONFIRM");
+ * assert.equal(envName("no-confirm"), "TIMEBOUND_IAM_NO_CONFIRM");
  * ```
  */
 export function envName(flag: string): string {

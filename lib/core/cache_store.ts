@@ -76,9 +76,10 @@ const MAX_ENTRY_BYTES = 64 * 1024;
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { cacheDirectory } from "./cache_store.ts";
- * console.assert(cacheDirectory({ HOME: "/home/me" }, { os: "linux" }) === "/home/me/.cache/timebound-iam");
- * console.assert(cacheDirectory({ XDG_CACHE_HOME: "/c" }, { os: "linux" }) === "/c/timebound-iam");
+ * assert.equal(cacheDirectory({ HOME: "/home/me" }, { os: "linux" }), "/home/me/.cache/timebound-iam");
+ * assert.equal(cacheDirectory({ XDG_CACHE_HOME: "/c" }, { os: "linux" }), "/c/timebound-iam");
  * ```
  */
 export function cacheDirectory(
