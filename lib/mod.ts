@@ -7,10 +7,10 @@
  * ```ts ignore
  * import { assumeBrokerRole, connectBroker, prepareGrant } from "@timebound/iam";
  *
- * const request = await prepareGrant({ scopes: ["s3:ro"], ttl: "15m" });
+ * const request = await prepareGrant({ scopes: ["s3:ro"], ttl: "5m" });
  * const broker = await connectBroker({ env: Deno.env.toObject() });
  * const grant = await assumeBrokerRole(broker, {
- *   policy: request.policy.packed,
+ *   policy: request.policy,
  *   ttlSeconds: request.ttlSeconds,
  * });
  * ```
@@ -23,6 +23,7 @@ export * from "./request/scope.ts";
 export * from "./request/ttl.ts";
 export * from "./request/catalog.ts";
 export * from "./request/session_policy.ts";
+export * from "./request/deadline.ts";
 export * from "./request/grant_request.ts";
 export * from "./request/role_arn.ts";
 export * from "./aws/broker.ts";

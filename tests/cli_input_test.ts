@@ -10,7 +10,7 @@ const CASES: Array<[string, string[], RegExp]> = [
   ["-s s3:", ["-s", "s3:"], /Missing level in "s3:"/],
   ["-s s3:admin", ["-s", "s3:admin"], /Unknown level "admin".*ro, read_only, readonly or full/],
   ["-s s4:ro", ["-s", "s4:ro"], /Unknown service "s4"/],
-  ["-t 5m", ["-s", "s3:ro", "-t", "5m"], /TTL "5m" is too short: the minimum is 15m/],
+  ["-t 30s", ["-s", "s3:ro", "-t", "30s"], /TTL "30s" is too short: the minimum is 1m/],
   ["-t 13h", ["-s", "s3:ro", "-t", "13h"], /TTL "13h" is too long: the maximum is 12h/],
   ["-t 15", ["-s", "s3:ro", "-t", "15"], /Invalid TTL "15": a unit is required/],
   ["-t soon", ["-s", "s3:ro", "-t", "soon"], /Invalid TTL "soon"/],

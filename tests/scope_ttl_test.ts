@@ -62,15 +62,18 @@ Deno.test("parseTtl() reads h, m and s and their combinations", async (t) => {
   ) {
     await t.step(text, () => assert.equal(parseTtl(text), seconds));
   }
-  await t.step("90s is read, then refused by the 15m bound", () => {
-    assert.equal(parseTtl("90s", { min: 60 }), 90);
-    assert.throws(() => parseTtl("90s"), /TTL "90s" is too short: the minimum is 15m/);
+  await t.step("90s and 1m are read; 59s is refused by the 1m bound", () => {
+    assert.equal(parseTtl("90s"), 90);
+    assert.equal(parseTtl("1m"), 60);
+    assert.equal(parseTtl("5m"), 300);
+    assert.throws(() => parseTtl("59s"), /TTL "59s" is too short: the minimum is 1m$/);
   });
 });
 
 Deno.test("parseTtl() refuses what AWS would, saying the bound", async (t) => {
   const cases: Array<[string, RegExp]> = [
-    ["5m", /^TTL "5m" is too short: the minimum is 15m/],
+    ["30s", /^TTL "30s" is too short: the minimum is 1m$/],
+    ["0m", /^TTL "0m" is too short: the minimum is 1m$/],
     ["13h", /^TTL "13h" is too long: the maximum is 12h/],
     ["15", /^Invalid TTL "15": a unit is required$/],
     ["soon", /^Invalid TTL "soon": use a duration like 15m, 1h or 1h30m$/],
@@ -94,6 +97,10 @@ Deno.test("parseTtl() refuses what AWS would, saying the bound", async (t) => {
   await t.step("the hint suggests a reading within the bounds", () => {
     assert.throws(
       () => parseTtl("2"),
+      (e) => e instanceof UsageError && /did you mean 2m\?/.test(e.hint ?? ""),
+    );
+    assert.throws(
+      () => parseTtl("2", { min: 900 }),
       (e) => e instanceof UsageError && /did you mean 2h\?/.test(e.hint ?? ""),
     );
     assert.throws(

@@ -384,3 +384,25 @@ Deno.test("serve takes its guardrails from the config file, and flags win", asyn
     await served.cleanup();
   }
 });
+
+Deno.test("serve --max-ttl 5m: the default TTL is 5m, and the env file and expires_at hold the deadline", async () => {
+  const s = await serve(["--max-ttl", "5m"]);
+  try {
+    const granted = await s.call("grant_access", { services: ["s3"] });
+    assert.ok(!granted.isError, granted.text);
+    const [call] = s.aws.requests.filter((r) => r.action === "AssumeRole");
+    assert.equal(call.params.DurationSeconds, "900");
+    const deny = JSON.parse(call.params.Policy).Statement.find((x: { Effect: string }) =>
+      x.Effect === "Deny"
+    );
+    const deadline = new Date(deny.Condition.DateGreaterThan["aws:CurrentTime"]).toISOString();
+    assert.equal(granted.structured.expires_at, deadline);
+    assert.match(String(granted.structured.ttl_remaining), /^(5m|4m5\ds)$/);
+    const vars = parseDotenv(await Deno.readTextFile(String(granted.structured.credential_file)));
+    assert.equal(vars.AWS_CREDENTIAL_EXPIRATION, deadline);
+    const listed = JSON.parse((await s.call("list_active_sessions")).text);
+    assert.equal(listed[0].expires_at, deadline);
+  } finally {
+    await s.cleanup();
+  }
+});

@@ -12,6 +12,8 @@ import { baseClientConfig } from "./credential_source.ts";
 import { RuntimeError } from "../core/errors.ts";
 import { checkRoleArn } from "../request/role_arn.ts";
 import { formatTtl } from "../request/ttl.ts";
+import { grantDeadline, stsDurationSeconds } from "../request/deadline.ts";
+import { type SessionPolicy, withDeadline } from "../request/session_policy.ts";
 
 /** The credentials of one session, as STS returned them. */
 export interface SessionCredentials {
@@ -21,7 +23,10 @@ export interface SessionCredentials {
   secretAccessKey: string;
   /** The session token. Never printed or logged. */
   sessionToken: string;
-  /** When AWS stops accepting them. */
+  /**
+   * When they stop working: STS's expiry, or the deadline in the session policy of a grant
+   * shorter than 15 minutes, whichever is sooner.
+   */
   expiration: Date;
 }
 
@@ -152,13 +157,27 @@ export async function connectBroker(options: BrokerOptions): Promise<BrokerConte
   };
 }
 
+/** What {@linkcode assumeBrokerRole} asks for. */
+export interface AssumeRequest {
+  /** The session policy (from `prepareGrant`), or a packed policy sent as it is. */
+  policy: SessionPolicy | string;
+  /** How long the grant lasts, in seconds. */
+  ttlSeconds: number;
+  /** The RoleSessionName (a fresh one by default). */
+  sessionName?: string;
+  /** The clock that starts the grant (default: the system clock). */
+  now?: () => Date;
+}
+
 /**
  * Assumes the broker role with the session policy for `ttlSeconds`. Role chaining's 1h cap is
- * checked before the call; AWS's other refusals come back explained.
+ * checked before the call; AWS's other refusals come back explained. A grant shorter than STS's
+ * 15 minutes asks STS for 15 and its policy's deadline is set now, at the request; the grant's
+ * expiration is that deadline.
  */
 export async function assumeBrokerRole(
   broker: BrokerContext,
-  request: { policy: string; ttlSeconds: number; sessionName?: string },
+  request: AssumeRequest,
 ): Promise<Grant> {
   if (broker.chained && request.ttlSeconds > ROLE_CHAINING_MAX_SECONDS) {
     throw new RuntimeError(
@@ -169,14 +188,20 @@ export async function assumeBrokerRole(
   }
   const sessionName = request.sessionName ?? newSessionName();
   const { AssumeRoleCommand } = await import("@aws-sdk/client-sts");
+  const deadline = grantDeadline((request.now ?? (() => new Date()))(), request.ttlSeconds);
+  const policy = typeof request.policy === "string"
+    ? { packed: request.policy, deadline: undefined }
+    : request.policy.deadline
+    ? withDeadline(request.policy, deadline)
+    : request.policy;
   let response;
   try {
     response = await broker.client.send(
       new AssumeRoleCommand({
         RoleArn: broker.roleArn,
         RoleSessionName: sessionName,
-        DurationSeconds: request.ttlSeconds,
-        Policy: request.policy,
+        DurationSeconds: stsDurationSeconds(request.ttlSeconds),
+        Policy: policy.packed,
       }),
     );
   } catch (error) {
@@ -201,7 +226,9 @@ export async function assumeBrokerRole(
       accessKeyId: c.AccessKeyId,
       secretAccessKey: c.SecretAccessKey,
       sessionToken: c.SessionToken,
-      expiration: new Date(c.Expiration),
+      expiration: policy.deadline && policy.deadline < new Date(c.Expiration)
+        ? policy.deadline
+        : new Date(c.Expiration),
     },
   };
 }

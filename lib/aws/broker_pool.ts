@@ -13,13 +13,14 @@ import {
   connectBroker,
   type Grant,
 } from "./broker.ts";
+import type { SessionPolicy } from "../request/session_policy.ts";
 
 /** What a grant needs from the pool. */
 export interface PoolGrantRequest {
   /** The profile for the base credentials (the pool's default when omitted). */
   profile?: string;
-  /** The packed session policy. */
-  policy: string;
+  /** The session policy. */
+  policy: SessionPolicy;
   /** The session length in seconds. */
   ttlSeconds: number;
 }
@@ -35,7 +36,9 @@ export interface BrokerPool {
 /**
  * Creates a pool from the options shared by every broker (`profile` is the default profile).
  */
-export function createBrokerPool(options: BrokerOptions): BrokerPool {
+export function createBrokerPool(
+  options: BrokerOptions & { now?: () => Date },
+): BrokerPool {
   const brokers = new Map<string, Promise<BrokerContext>>();
   const connect = (profile: string | undefined): Promise<BrokerContext> => {
     const key = profile ?? "";
@@ -55,6 +58,7 @@ export function createBrokerPool(options: BrokerOptions): BrokerPool {
       return await assumeBrokerRole(broker, {
         policy: request.policy,
         ttlSeconds: request.ttlSeconds,
+        now: options.now,
       });
     },
     async close() {

@@ -9,6 +9,7 @@ import type { Catalog } from "../request/catalog.ts";
 import type { GrantRequest } from "../request/grant_request.ts";
 import type { Scope } from "../request/scope.ts";
 import { formatTtl } from "../request/ttl.ts";
+import { grantDeadline } from "../request/deadline.ts";
 
 /** What the summary says about the caller and the role; `undefined` fields are unknown. */
 export interface SummaryFacts {
@@ -41,7 +42,7 @@ export interface SummaryFacts {
 export function renderSummary(facts: SummaryFacts): string {
   const { request } = facts;
   const unknown = facts.unknownBecause ? `unknown (${facts.unknownBecause})` : "unknown";
-  const expiry = new Date(facts.now.getTime() + request.ttlSeconds * 1000);
+  const expiry = grantDeadline(facts.now, request.ttlSeconds);
   const rows: Array<[string, string]> = [
     ["account", facts.account ?? unknown],
     ["caller", facts.callerArn ?? unknown],

@@ -40,7 +40,7 @@ export function scopeOption(): Option<"-s, --scope <scopes>", undefined, string[
 export function ttlOption(): Option<"-t, --ttl <duration>"> {
   return new Option(
     "-t, --ttl <duration>",
-    "how long the credentials live: 15m to 12h (e.g. 1h30m)",
+    "how long the credentials live: 1m to 12h (e.g. 5m, 1h30m)",
   ).env(envName("ttl"));
 }
 

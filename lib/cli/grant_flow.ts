@@ -50,7 +50,10 @@ export async function obtainGrant(
   // has been validated.
   const sdk = preloadSdk();
   const catalog = await loadCatalog();
-  const request = await prepareGrant({ scopes: flags.scope, ttl: flags.ttl }, { catalog });
+  const request = await prepareGrant({ scopes: flags.scope, ttl: flags.ttl }, {
+    catalog,
+    now: cli.now,
+  });
   // Flags, then the environment, then the config file written by `setup aws`.
   const { roleArn, region } = await resolveBrokerSettings(flags, cli.io.env);
   if (roleArn !== undefined) checkRoleArn(roleArn);
@@ -93,8 +96,9 @@ export async function obtainGrant(
       throw new RuntimeError("Declined: no credentials were requested");
     }
     return await assumeBrokerRole(broker!, {
-      policy: request.policy.packed,
+      policy: request.policy,
       ttlSeconds: request.ttlSeconds,
+      now: cli.now,
     });
   } finally {
     broker?.client.destroy();

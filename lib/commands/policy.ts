@@ -13,7 +13,7 @@ export function policyCommand(cli: Cli): Command<unknown[], Record<string, unkno
   return new Command("policy")
     .description("print the session policy JSON that the scopes produce (no AWS call)")
     .addOption(scopeOption())
-    .option("-t, --ttl <duration>", "check a TTL as exec and env would (15m to 12h)")
+    .option("-t, --ttl <duration>", "check a TTL as exec and env would (1m to 12h)")
     .addHelpText(
       "after",
       `

@@ -80,7 +80,7 @@ async function serve(cli: Cli, flags: ServeFlags): Promise<void> {
   const maxTtl = flags.maxTtl ?? defaults.maxTtl ?? "1h";
   const approve = flags.approve ?? defaults.approve ?? "never";
   const allowText = flags.allow ?? defaults.allow;
-  const maxTtlSeconds = parseTtl(maxTtl);
+  const maxTtlSeconds = parseTtl(maxTtl, { maxReason: "AWS's limit for AssumeRole" });
   const allow = allowText === undefined ? undefined : parseAllowList(allowText, catalog);
   const roleArn = settings.roleArn;
   if (roleArn !== undefined) checkRoleArn(roleArn);
@@ -94,7 +94,13 @@ async function serve(cli: Cli, flags: ServeFlags): Promise<void> {
     flags.auditLog ?? defaults.auditLog ?? defaultAuditLogPath(env),
   );
   const envFiles = await openEnvFileDirectory(env.TMPDIR || env.TEMP || env.TMP || "/tmp");
-  const pool = createBrokerPool({ profile: flags.profile, region: settings.region, roleArn, env });
+  const pool = createBrokerPool({
+    profile: flags.profile,
+    region: settings.region,
+    roleArn,
+    env,
+    now: cli.now,
+  });
   const app = createServer({
     catalog,
     grant: pool.grant,

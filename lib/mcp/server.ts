@@ -15,6 +15,7 @@ import type { EnvFileDirectory } from "../delivery/env_files.ts";
 import { formatScopes } from "../request/scope.ts";
 import { createSessionStore, type SessionStore } from "./session_store.ts";
 import { formatTtl } from "../request/ttl.ts";
+import { DEFAULT_TTL_SECONDS } from "../request/grant_request.ts";
 import { VERSION } from "../core/version.ts";
 import type { ServerOptions, ToolContext } from "./context.ts";
 import { registerGrantAccess } from "./tools/grant_access.ts";
@@ -113,7 +114,9 @@ export function createServer(deps: ServerDeps): TimeboundServer {
 /** What an agent reads about the server when it connects. */
 export function instructions(options: ServerOptions): string {
   const limits = [
-    `TTL: 15m to ${formatTtl(options.maxTtlSeconds)}.`,
+    `TTL: 1m to ${formatTtl(options.maxTtlSeconds)} (default ${
+      formatTtl(Math.min(DEFAULT_TTL_SECONDS, options.maxTtlSeconds))
+    }).`,
     options.allow
       ? `Allowed scopes: ${options.allow.text} (full on a service includes read_only).`
       : "Any service and level may be asked for; the broker role's own policy still applies.",

@@ -1,8 +1,8 @@
 /**
  * A grant request checked before any AWS call: scopes parsed and resolved against the catalog,
- * the TTL within its bounds, and the session policy within AWS's size limit. `policy`, `exec`,
- * `env` and `serve` all go through here, so they accept and refuse the same input with the same
- * words.
+ * the TTL within its bounds, and the session policy (with its deadline, for a grant shorter than
+ * 15 minutes) within AWS's size limit. `policy`, `exec`, `env` and `serve` all go through here,
+ * so they accept and refuse the same input with the same words.
  *
  * @module
  */
@@ -11,7 +11,11 @@ import { type Catalog, loadCatalog, resolveScopes } from "./catalog.ts";
 import { UsageError } from "../core/errors.ts";
 import { parseScopes, type Scope } from "./scope.ts";
 import { buildSessionPolicy, type SessionPolicy } from "./session_policy.ts";
-import { parseTtl, type TtlBounds } from "./ttl.ts";
+import { MAX_TTL_SECONDS, parseTtl, type TtlBounds } from "./ttl.ts";
+import { grantDeadline, needsDeadline } from "./deadline.ts";
+
+/** The TTL of a grant that names none, where one is optional (the MCP server): 15 minutes. */
+export const DEFAULT_TTL_SECONDS = 15 * 60;
 
 /** A validated request for credentials. */
 export interface GrantRequest {
@@ -37,8 +41,13 @@ export interface PrepareOptions {
   catalog?: Catalog;
   /** TTL bounds (AWS's AssumeRole bounds by default). */
   ttlBounds?: TtlBounds;
-  /** Whether a missing TTL is an error (true) or 15 minutes (false). */
+  /** Whether a missing TTL is an error (true) or 15 minutes, within the bounds (false). */
   requireTtl?: boolean;
+  /**
+   * The clock, for the deadline of a grant shorter than 15 minutes; the broker moves the
+   * deadline to the time of the request, so this one only sizes the policy.
+   */
+  now?: () => Date;
 }
 
 /**
@@ -50,7 +59,7 @@ export async function prepareGrant(
   options: PrepareOptions = {},
 ): Promise<GrantRequest> {
   const parsed = parseScopes(input.scopes);
-  let ttlSeconds = 15 * 60;
+  let ttlSeconds = Math.min(DEFAULT_TTL_SECONDS, options.ttlBounds?.max ?? MAX_TTL_SECONDS);
   if (input.ttl !== undefined) {
     ttlSeconds = parseTtl(input.ttl, options.ttlBounds);
   } else if (options.requireTtl ?? true) {
@@ -58,6 +67,8 @@ export async function prepareGrant(
   }
   const catalog = options.catalog ?? await loadCatalog();
   const scopes = resolveScopes(parsed, catalog);
-  const policy = await buildSessionPolicy(scopes, catalog);
+  const now = options.now ?? (() => new Date());
+  const deadline = needsDeadline(ttlSeconds) ? grantDeadline(now(), ttlSeconds) : undefined;
+  const policy = await buildSessionPolicy(scopes, catalog, { deadline });
   return { scopes, ttlSeconds, policy };
 }

@@ -7,6 +7,7 @@
  */
 
 import { type Action, type Catalog, READ_ACCESS_LEVELS } from "./catalog.ts";
+import { type DeadlineStatement, deadlineStatement, isDeadlineStatement } from "./deadline.ts";
 import { UsageError } from "../core/errors.ts";
 import type { Scope } from "./scope.ts";
 
@@ -17,8 +18,21 @@ export const MAX_POLICY_CHARS = 2048;
 export interface PolicyDocument {
   /** Always `2012-10-17`. */
   Version: "2012-10-17";
-  /** One Allow statement over every action the scopes grant. */
-  Statement: Array<{ Effect: "Allow"; Action: string[]; Resource: "*" }>;
+  /**
+   * One Allow statement over every action the scopes grant and, for a grant shorter than STS's
+   * 15 minutes, a Deny of everything after its deadline.
+   */
+  Statement: Array<AllowStatement | DeadlineStatement>;
+}
+
+/** The statement that allows what the scopes grant. */
+export interface AllowStatement {
+  /** Always `Allow`. */
+  Effect: "Allow";
+  /** The action patterns. */
+  Action: string[];
+  /** Every resource. */
+  Resource: "*";
 }
 
 /** A session policy with what each scope contributed. */
@@ -29,6 +43,8 @@ export interface SessionPolicy {
   packed: string;
   /** The action patterns each scope contributed, in scope order. */
   parts: Array<{ scope: Scope; actions: string[] }>;
+  /** After this time the policy denies everything (grants shorter than 15 minutes). */
+  deadline?: Date;
 }
 
 /**
@@ -101,11 +117,13 @@ export async function scopeActions(scope: Scope, catalog: Catalog): Promise<stri
 /**
  * Builds the session policy for resolved scopes (canonical prefixes; see `resolveScopes`) and
  * checks it against AWS's 2,048-character limit before any call is made. Over the limit, the
- * error gives the size and the scopes that cost most.
+ * error gives the size and the scopes that cost most. With a `deadline`, the policy also
+ * denies everything after it (see {@linkcode withDeadline}), and that statement counts too.
  */
 export async function buildSessionPolicy(
   scopes: readonly Scope[],
   catalog: Catalog,
+  options: { deadline?: Date } = {},
 ): Promise<SessionPolicy> {
   const parts = await Promise.all(
     scopes.map(async (scope) => ({ scope, actions: await scopeActions(scope, catalog) })),
@@ -114,9 +132,33 @@ export async function buildSessionPolicy(
     Version: "2012-10-17",
     Statement: [{ Effect: "Allow", Action: parts.flatMap((p) => p.actions), Resource: "*" }],
   };
-  const policy = { document, packed: JSON.stringify(document), parts };
+  const built = { document, packed: JSON.stringify(document), parts };
+  const policy = options.deadline ? withDeadline(built, options.deadline) : built;
   checkPolicySize(policy);
   return policy;
+}
+
+/**
+ * The same policy with its deadline set (or moved) to `deadline`: every statement but a
+ * previous deadline's, plus a Deny of everything after `deadline`. The deadline's statement has
+ * the same size whatever the time, so a policy that passed the size check still does.
+ *
+ * @example
+ * ```ts
+ * import { withDeadline } from "./session_policy.ts";
+ * const policy = withDeadline({
+ *   document: { Version: "2012-10-17", Statement: [] }, packed: "", parts: [],
+ * }, new Date("2030-01-01T00:05:00Z"));
+ * console.assert(policy.packed.includes('"aws:CurrentTime":"2030-01-01T00:05:00Z"'));
+ * ```
+ */
+export function withDeadline(policy: SessionPolicy, deadline: Date): SessionPolicy {
+  const kept = policy.document.Statement.filter((s) => !isDeadlineStatement(s));
+  const document: PolicyDocument = {
+    ...policy.document,
+    Statement: [...kept, deadlineStatement(deadline)],
+  };
+  return { ...policy, document, packed: JSON.stringify(document), deadline };
 }
 
 /**

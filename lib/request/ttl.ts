@@ -6,12 +6,15 @@
 
 import { UsageError } from "../core/errors.ts";
 
-/** AWS's shortest AssumeRole session, in seconds (15 minutes). */
-export const MIN_TTL_SECONDS = 15 * 60;
+/**
+ * The shortest grant, in seconds (1 minute). STS's own floor is 15 minutes; shorter grants end
+ * at a deadline in the session policy (see `deadline.ts`).
+ */
+export const MIN_TTL_SECONDS = 60;
 /** AWS's longest AssumeRole session, in seconds (12 hours). */
 export const MAX_TTL_SECONDS = 12 * 60 * 60;
 
-/** Bounds for {@linkcode parseTtl}; AWS's AssumeRole bounds by default. */
+/** Bounds for {@linkcode parseTtl}; 1m to AWS's 12h by default. */
 export interface TtlBounds {
   /** The shortest TTL accepted, in seconds. */
   min?: number;
@@ -26,7 +29,7 @@ const DURATION = /^(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$/;
 
 /**
  * Parses a duration like `15m`, `1h`, `1h30m` or `90s` into seconds and checks it against the
- * bounds (15m to 12h unless told otherwise). Units are required: a bare number is refused with
+ * bounds (1m to 12h unless told otherwise). Units are required: a bare number is refused with
  * a hint.
  *
  * @example
@@ -62,7 +65,7 @@ export function parseTtl(text: string, bounds: TtlBounds = {}): number {
   );
   if (seconds < min) {
     throw new UsageError(
-      `TTL "${text}" is too short: the minimum is ${formatTtl(min)} (AWS's limit for AssumeRole)`,
+      `TTL "${text}" is too short: the minimum is ${formatTtl(min)}`,
     );
   }
   if (seconds > max) {

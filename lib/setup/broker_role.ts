@@ -7,7 +7,15 @@
  * @module
  */
 
-import type { PolicyDocument } from "../request/session_policy.ts";
+import type { AllowStatement } from "../request/session_policy.ts";
+
+/** The broker role's permission policy: one Allow statement. */
+export interface PermissionPolicyDocument {
+  /** Always `2012-10-17`. */
+  Version: "2012-10-17";
+  /** `<prefix>:*` for each service. */
+  Statement: AllowStatement[];
+}
 
 /** Who the trust policy lets assume the role: exactly the caller, or the whole account. */
 export type TrustMode = "caller" | "account";
@@ -54,7 +62,7 @@ export interface BrokerRolePlan {
   /** The trust policy. */
   trust: TrustPolicy;
   /** The inline permission policy. */
-  permissions: PolicyDocument;
+  permissions: PermissionPolicyDocument;
   /** The role's MaxSessionDuration, in seconds (3600..43200). */
   maxSessionSeconds: number;
 }
@@ -141,7 +149,7 @@ export function buildTrustPolicy(callerArn: string, options: { mode: TrustMode }
  * assert.equal(JSON.stringify(policy.Statement[0].Action), '["dynamodb:*","s3:*"]');
  * ```
  */
-export function buildPermissionPolicy(prefixes: readonly string[]): PolicyDocument {
+export function buildPermissionPolicy(prefixes: readonly string[]): PermissionPolicyDocument {
   const actions = [...new Set(prefixes)].sort().map((prefix) => `${prefix}:*`);
   return {
     Version: "2012-10-17",

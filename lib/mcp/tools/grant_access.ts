@@ -36,7 +36,7 @@ const inputSchema = {
     'Per-service levels, instead of or besides services + level: "s3:ro,dynamodb:full"',
   ),
   ttl: z.string().optional().describe(
-    'How long the credentials live: "15m" (the default and minimum), "30m", "1h"... up to the ' +
+    'How long the credentials live: "5m", "15m" (the default), "1h"... from 1m up to the ' +
       "server's maximum",
   ),
   profile: z.string().optional().describe(
@@ -95,6 +95,7 @@ async function grantAccess(ctx: ToolContext, args: GrantArgs) {
       catalog: ctx.catalog,
       ttlBounds: { max: ctx.options.maxTtlSeconds, maxReason: "the maximum this server allows" },
       requireTtl: false,
+      now: ctx.now,
     });
     scopes = request.scopes;
     ttl = formatTtl(request.ttlSeconds);
@@ -103,7 +104,7 @@ async function grantAccess(ctx: ToolContext, args: GrantArgs) {
     await approve(ctx, request.scopes, request.ttlSeconds);
     const grant = await ctx.grant({
       profile,
-      policy: request.policy.packed,
+      policy: request.policy,
       ttlSeconds: request.ttlSeconds,
     });
     const session = await ctx.sessions.add({
