@@ -42,7 +42,7 @@ export interface SummaryFacts {
 export function renderSummary(facts: SummaryFacts): string {
   const { request } = facts;
   const unknown = facts.unknownBecause ? `unknown (${facts.unknownBecause})` : "unknown";
-  const expiry = grantDeadline(facts.now, request.ttlSeconds);
+  const expiry = request.policy.deadline ?? grantDeadline(facts.now, request.ttlSeconds);
   const rows: Array<[string, string]> = [
     ["account", facts.account ?? unknown],
     ["caller", facts.callerArn ?? unknown],
