@@ -70,9 +70,10 @@ export interface PrivateDir {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { verifyParentDirectory } from "./private_dir.ts";
  * const parent = await Deno.makeTempDir();
- * console.assert(await verifyParentDirectory(parent) === await Deno.realPath(parent));
+ * assert.equal(await verifyParentDirectory(parent), await Deno.realPath(parent));
  * await Deno.remove(parent);
  * ```
  */
@@ -120,11 +121,12 @@ export async function verifyParentDirectory(path: string): Promise<string> {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { openPrivateDir } from "./private_dir.ts";
  * const parent = await Deno.makeTempDir();
  * const dir = await openPrivateDir(`${parent}/cache`);
  * await dir.replace("entry.json", "{}");
- * console.assert(await dir.read("entry.json") === "{}");
+ * assert.equal(await dir.read("entry.json"), "{}");
  * await Deno.remove(parent, { recursive: true });
  * ```
  */
