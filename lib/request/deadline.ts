@@ -28,8 +28,10 @@ export interface DeadlineStatement {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { needsDeadline } from "./deadline.ts";
- * console.assert(needsDeadline(300) && !needsDeadline(900));
+ * assert.equal(needsDeadline(300), true);
+ * assert.equal(needsDeadline(900), false);
  * ```
  */
 export function needsDeadline(ttlSeconds: number): boolean {
@@ -41,8 +43,10 @@ export function needsDeadline(ttlSeconds: number): boolean {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { stsDurationSeconds } from "./deadline.ts";
- * console.assert(stsDurationSeconds(300) === 900 && stsDurationSeconds(3600) === 3600);
+ * assert.equal(stsDurationSeconds(300), 900);
+ * assert.equal(stsDurationSeconds(3600), 3600);
  * ```
  */
 export function stsDurationSeconds(ttlSeconds: number): number {
@@ -55,9 +59,10 @@ export function stsDurationSeconds(ttlSeconds: number): number {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { deadlineStatement } from "./deadline.ts";
  * const s = deadlineStatement(new Date("2030-01-01T00:05:00.250Z"));
- * console.assert(s.Condition.DateGreaterThan["aws:CurrentTime"] === "2030-01-01T00:05:00Z");
+ * assert.equal(s.Condition.DateGreaterThan["aws:CurrentTime"], "2030-01-01T00:05:00Z");
  * ```
  */
 export function deadlineStatement(deadline: Date): DeadlineStatement {
@@ -75,9 +80,10 @@ export function deadlineStatement(deadline: Date): DeadlineStatement {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { grantDeadline } from "./deadline.ts";
  * const at = grantDeadline(new Date("2030-01-01T00:00:00.900Z"), 300);
- * console.assert(at.toISOString() === "2030-01-01T00:05:00.000Z");
+ * assert.equal(at.toISOString(), "2030-01-01T00:05:00.000Z");
  * ```
  */
 export function grantDeadline(now: Date, ttlSeconds: number): Date {

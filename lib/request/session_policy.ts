@@ -145,11 +145,12 @@ export async function buildSessionPolicy(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { withDeadline } from "./session_policy.ts";
  * const policy = withDeadline({
  *   document: { Version: "2012-10-17", Statement: [] }, packed: "", parts: [],
  * }, new Date("2030-01-01T00:05:00Z"));
- * console.assert(policy.packed.includes('"aws:CurrentTime":"2030-01-01T00:05:00Z"'));
+ * assert.ok(policy.packed.includes('"aws:CurrentTime":"2030-01-01T00:05:00Z"'));
  * ```
  */
 export function withDeadline(policy: SessionPolicy, deadline: Date): SessionPolicy {
