@@ -8,6 +8,8 @@
  * @module
  */
 
+import { z } from "zod";
+import { APPROVE_MODES, type ApproveMode } from "../request/approval.ts";
 import { checkRoleArn } from "../request/role_arn.ts";
 import { RuntimeError, UsageError } from "../core/errors.ts";
 import { parseTtl } from "../request/ttl.ts";
@@ -20,9 +22,6 @@ export interface ProfileConfig {
   region?: string;
 }
 
-/** When `serve` asks the human before a grant, as its `--approve` flag. */
-export type ApproveSetting = "never" | "full" | "always";
-
 /**
  * The default guardrails of `serve`, set by a human, never by the agent; the same values as its
  * flags (`--allow`, `--max-ttl`, `--approve`, `--audit-log`), which win over them.
@@ -33,7 +32,7 @@ export interface ServeConfig {
   /** The longest TTL an agent may ask for, e.g. `"1h"`. */
   maxTtl?: string;
   /** When a grant needs the human's approval (MCP elicitation). */
-  approve?: ApproveSetting;
+  approve?: ApproveMode;
   /** Where the JSON-lines audit log goes. */
   auditLog?: string;
 }
@@ -74,10 +73,64 @@ export interface BrokerSettings {
 }
 
 const REGION = /^[a-z]{2}(-[a-z]+)+-\d+$/;
-const TOP_FIELDS = ["region", "profiles", "serve"];
-const PROFILE_FIELDS = ["roleArn", "region"];
-const SERVE_FIELDS = ["allow", "maxTtl", "approve", "auditLog"];
-const APPROVE_SETTINGS: readonly ApproveSetting[] = ["never", "full", "always"];
+const SCOPE_LIST = /^\s*[^\s,:]+:[^\s,:]+(\s*,\s*[^\s,:]+:[^\s,:]+)*\s*$/;
+
+// The schema's messages are the detail after `field "NAME": `; an object's message for an
+// unknown key is the list of the keys it knows.
+const string = () =>
+  z.string({ error: (issue) => `expected a string, got ${describe(issue.input)}` });
+
+const object = <Shape extends z.ZodRawShape>(shape: Shape) =>
+  z.strictObject(shape, {
+    error: (issue) =>
+      issue.code === "unrecognized_keys"
+        ? Object.keys(shape).join(", ")
+        : `expected an object, got ${describe(issue.input)}`,
+  });
+
+const region = () =>
+  string().refine((value) => REGION.test(value), {
+    error: (issue) => `"${issue.input}" is not an AWS region (e.g. eu-west-1)`,
+  });
+
+/** Rejects what `check` throws for, with its message. */
+const checkedBy = (
+  check: (value: string) => unknown,
+  message: (value: string, error: Error) => string,
+) =>
+  string().superRefine((value, context) => {
+    try {
+      check(value);
+    } catch (error) {
+      context.addIssue({ code: "custom", message: message(value, error as Error) });
+    }
+  });
+
+const CONFIG_SCHEMA = object({
+  region: region().optional(),
+  profiles: z.record(
+    z.string(),
+    object({
+      roleArn: checkedBy(
+        checkRoleArn,
+        (arn) => `"${arn}" is not a role ARN (arn:aws:iam::ACCOUNT:role/NAME)`,
+      ).optional(),
+      region: region().optional(),
+    }),
+    { error: (issue) => `expected an object, got ${describe(issue.input)}` },
+  ).optional(),
+  serve: object({
+    // The services are checked against the catalog by `serve`, which loads it anyway.
+    allow: string().refine((value) => SCOPE_LIST.test(value), {
+      error: (issue) => `"${issue.input}" is not a scope list like "s3:full,*:ro"`,
+    }).optional(),
+    maxTtl: checkedBy((ttl) => parseTtl(ttl), (_, error) => error.message).optional(),
+    approve: string().pipe(z.enum(APPROVE_MODES, {
+      error: (issue) => `"${issue.input}" is not one of ${APPROVE_MODES.join(", ")}`,
+    })).optional(),
+    auditLog: string().optional(),
+  }).optional(),
+});
 
 /**
  * The config file's path: `TIMEBOUND_IAM_CONFIG`, else `$XDG_CONFIG_HOME/timebound-iam/
@@ -160,39 +213,15 @@ export function parseConfig(text: string, path: string): Config {
   } catch (error) {
     throw invalid(path, `not valid JSON: ${(error as Error).message}`);
   }
-  const top = objectField(raw, "(top level)", path);
-  checkFields(top, TOP_FIELDS, "", path);
-  const config: Config = {};
-  if (top.region !== undefined) config.region = regionField(top.region, "region", path);
-  if (top.profiles !== undefined) {
-    const profiles = objectField(top.profiles, "profiles", path);
-    config.profiles = {};
-    for (const [name, value] of Object.entries(profiles)) {
-      const field = `profiles.${name}`;
-      const entry = objectField(value, field, path);
-      checkFields(entry, PROFILE_FIELDS, field, path);
-      const profile: ProfileConfig = {};
-      if (entry.roleArn !== undefined) {
-        const arn = stringField(entry.roleArn, `${field}.roleArn`, path);
-        try {
-          checkRoleArn(arn);
-        } catch {
-          throw invalid(
-            path,
-            `field "${field}.roleArn": "${arn}" is not a role ARN ` +
-              "(arn:aws:iam::ACCOUNT:role/NAME)",
-          );
-        }
-        profile.roleArn = arn;
-      }
-      if (entry.region !== undefined) {
-        profile.region = regionField(entry.region, `${field}.region`, path);
-      }
-      config.profiles[name] = profile;
-    }
+  const parsed = CONFIG_SCHEMA.safeParse(raw);
+  if (parsed.success) return parsed.data;
+  const issue = parsed.error.issues[0];
+  const field = issue.path.join(".");
+  if (issue.code === "unrecognized_keys") {
+    const name = [...issue.path, issue.keys[0]].join(".");
+    throw invalid(path, `unknown field "${name}": expected ${issue.message}`);
   }
-  if (top.serve !== undefined) config.serve = serveField(top.serve, path);
-  return config;
+  throw invalid(path, `field "${field || "(top level)"}": ${issue.message}`);
 }
 
 /**
@@ -267,82 +296,6 @@ function invalid(path: string, detail: string): UsageError {
   return new UsageError(`Invalid config file "${path}": ${detail}`, {
     hint: "fix the file, or run: timebound-iam setup aws --apply (it rewrites the file)",
   });
-}
-
-function objectField(value: unknown, field: string, path: string): Record<string, unknown> {
-  if (typeof value !== "object" || value === null || Array.isArray(value)) {
-    throw invalid(path, `field "${field}": expected an object, got ${describe(value)}`);
-  }
-  return value as Record<string, unknown>;
-}
-
-function stringField(value: unknown, field: string, path: string): string {
-  if (typeof value !== "string") {
-    throw invalid(path, `field "${field}": expected a string, got ${describe(value)}`);
-  }
-  return value;
-}
-
-function regionField(value: unknown, field: string, path: string): string {
-  const region = stringField(value, field, path);
-  if (!REGION.test(region)) {
-    throw invalid(path, `field "${field}": "${region}" is not an AWS region (e.g. eu-west-1)`);
-  }
-  return region;
-}
-
-function checkFields(
-  object: Record<string, unknown>,
-  known: readonly string[],
-  prefix: string,
-  path: string,
-): void {
-  for (const key of Object.keys(object)) {
-    if (!known.includes(key)) {
-      const field = prefix ? `${prefix}.${key}` : key;
-      throw invalid(path, `unknown field "${field}": expected ${known.join(", ")}`);
-    }
-  }
-}
-
-function serveField(value: unknown, path: string): ServeConfig {
-  const serve = objectField(value, "serve", path);
-  checkFields(serve, SERVE_FIELDS, "serve", path);
-  const out: ServeConfig = {};
-  if (serve.allow !== undefined) {
-    // The services are checked against the catalog by `serve`, which loads it anyway.
-    const allow = stringField(serve.allow, "serve.allow", path);
-    if (!/^\s*[^\s,:]+:[^\s,:]+(\s*,\s*[^\s,:]+:[^\s,:]+)*\s*$/.test(allow)) {
-      throw invalid(
-        path,
-        `field "serve.allow": "${allow}" is not a scope list like "s3:full,*:ro"`,
-      );
-    }
-    out.allow = allow;
-  }
-  if (serve.maxTtl !== undefined) {
-    const ttl = stringField(serve.maxTtl, "serve.maxTtl", path);
-    try {
-      parseTtl(ttl);
-    } catch (error) {
-      throw invalid(path, `field "serve.maxTtl": ${(error as Error).message}`);
-    }
-    out.maxTtl = ttl;
-  }
-  if (serve.approve !== undefined) {
-    const approve = stringField(serve.approve, "serve.approve", path);
-    if (!APPROVE_SETTINGS.includes(approve as ApproveSetting)) {
-      throw invalid(
-        path,
-        `field "serve.approve": "${approve}" is not one of ${APPROVE_SETTINGS.join(", ")}`,
-      );
-    }
-    out.approve = approve as ApproveSetting;
-  }
-  if (serve.auditLog !== undefined) {
-    out.auditLog = stringField(serve.auditLog, "serve.auditLog", path);
-  }
-  return out;
 }
 
 function describe(value: unknown): string {

@@ -16,7 +16,7 @@ import { createBrokerPool } from "../aws/broker_pool.ts";
 import { loadCatalog } from "../request/catalog.ts";
 import { openEnvFileDirectory } from "../delivery/env_files.ts";
 import { parseTtl } from "../request/ttl.ts";
-import type { ApproveMode } from "../mcp/server.ts";
+import { APPROVE_MODES, type ApproveMode } from "../request/approval.ts";
 
 /** The flags of `serve`. */
 interface ServeFlags {
@@ -43,7 +43,7 @@ export function serveCommand(cli: Cli): Command<unknown[], Record<string, unknow
         "--approve <when>",
         "ask the human (MCP elicitation) before grants (default: never)",
       )
-        .choices(["never", "full", "always"] as const),
+        .choices(APPROVE_MODES),
     )
     .option(
       "--audit-log <file>",

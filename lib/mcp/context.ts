@@ -7,6 +7,7 @@
 // Types only: the SDK's "./*" export maps `mcp.js` to a missing `mcp.js.d.ts` under Deno.
 import type { McpServer } from "@modelcontextprotocol/sdk/server/mcp";
 import type { AllowList } from "../request/allow_list.ts";
+import type { ApproveMode } from "../request/approval.ts";
 import type { AuditLog } from "./audit_log.ts";
 import type { Grant } from "../aws/broker.ts";
 import type { PoolGrantRequest } from "../aws/broker_pool.ts";
@@ -33,9 +34,6 @@ export const sessionSchema = z.object({
 
 /** The description of one session, as {@linkcode sessionSchema} validates it. */
 export type SessionDescription = z.infer<typeof sessionSchema>;
-
-/** When a grant needs the human's approval through MCP elicitation. */
-export type ApproveMode = "never" | "full" | "always";
 
 /** The guardrails the human sets on the command line. */
 export interface ServerOptions {

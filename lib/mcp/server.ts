@@ -23,7 +23,7 @@ import { registerListActiveSessions } from "./tools/list_active_sessions.ts";
 import { registerListServices } from "./tools/list_services.ts";
 import { registerRevokeSession } from "./tools/revoke_session.ts";
 
-export type { ApproveMode, ServerOptions } from "./context.ts";
+export type { ServerOptions } from "./context.ts";
 
 /** What the server needs from the outside world. */
 export interface ServerDeps {

@@ -7,6 +7,7 @@
 
 import { z } from "zod";
 import { checkAllowed } from "../../request/allow_list.ts";
+import { needsApproval } from "../../request/approval.ts";
 import { grantVariables } from "../../delivery/credential_env.ts";
 import { RuntimeError, UsageError, UserError } from "../../core/errors.ts";
 import { prepareGrant } from "../../request/grant_request.ts";
@@ -194,8 +195,7 @@ function checkProfile(ctx: ToolContext, profile: string | undefined): string | u
 
 async function approve(ctx: ToolContext, scopes: readonly Scope[], ttlSeconds: number) {
   const mode = ctx.options.approve;
-  const needed = mode === "always" || (mode === "full" && scopes.some((s) => s.level === "full"));
-  if (!needed) return;
+  if (!needsApproval(mode, scopes)) return;
   const capabilities = ctx.server.server.getClientCapabilities();
   if (!capabilities?.elicitation?.form) {
     throw new UsageError(
