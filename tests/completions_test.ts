@@ -1,6 +1,10 @@
 import assert from "node:assert/strict";
 import { Argument, Command, Option } from "@commander-js/extra-typings";
-import { describeCommandTree, renderCompletion, type Shell } from "../lib/cli/completions.ts";
+import {
+  type CompletionShell,
+  describeCommandTree,
+  renderCompletion,
+} from "../lib/cli/completions.ts";
 import { runCli } from "./support/cli.ts";
 import { findTool, ignoredBecause } from "./support/system_tool.ts";
 
@@ -48,7 +52,11 @@ Deno.test("describeCommandTree() lists every command, option and choice", () => 
 // script, and returns the candidates. zsh runs interactively in a pseudo-terminal (zpty) and
 // reports what its completion system adds; bash calls the function `complete` registered; fish
 // answers `complete --do-complete`.
-async function complete(shell: Shell, script: string, words: string[]): Promise<string[]> {
+async function complete(
+  shell: CompletionShell,
+  script: string,
+  words: string[],
+): Promise<string[]> {
   const dir = await Deno.makeTempDir({ prefix: "tbi-completion-" });
   try {
     const file = `${dir}/script`;

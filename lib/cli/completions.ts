@@ -7,12 +7,13 @@
  */
 
 import type { CommandUnknownOpts } from "@commander-js/extra-typings";
+import { fishQuote, type Shell, shQuote } from "../delivery/shell_env.ts";
 
-/** The shells that `renderCompletion` writes scripts for. */
-export const SHELLS = ["bash", "zsh", "fish"] as const;
+/** The shells that `renderCompletion` writes scripts for (of those `env` writes for). */
+export const COMPLETION_SHELLS = ["bash", "zsh", "fish"] as const satisfies readonly Shell[];
 
 /** A shell that `renderCompletion` writes a script for. */
-export type Shell = typeof SHELLS[number];
+export type CompletionShell = (typeof COMPLETION_SHELLS)[number];
 
 /** One option of a command, as a completion script sees it. */
 export interface CompletionOption {
@@ -97,7 +98,7 @@ export function describeCommandTree(root: CommandUnknownOpts): CompletionNode[] 
  * assert.match(script, /^complete -o default -F _tool tool$/m);
  * ```
  */
-export function renderCompletion(root: CommandUnknownOpts, shell: Shell): string {
+export function renderCompletion(root: CommandUnknownOpts, shell: CompletionShell): string {
   const nodes = describeCommandTree(root);
   const name = root.name();
   const prefix = `_${name.replace(/[^A-Za-z0-9_]/g, "_")}`;
@@ -124,14 +125,6 @@ function choiceKeys(node: CompletionNode): { keys: string[]; words: string[] }[]
       choices.length ? [{ keys: [key(`<${i + 1}>`)], words: choices }] : []
     ),
   ];
-}
-
-function shQuote(text: string): string {
-  return `'${text.replaceAll("'", `'\\''`)}'`;
-}
-
-function fishQuote(text: string): string {
-  return `'${text.replaceAll("\\", "\\\\").replaceAll("'", "\\'")}'`;
 }
 
 function fishList(words: string[]): string {

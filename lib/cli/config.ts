@@ -8,6 +8,7 @@
  * @module
  */
 
+import { dirname, posix, win32 } from "node:path";
 import { z } from "zod";
 import { APPROVE_MODES, type ApproveMode } from "../request/approval.ts";
 import { checkRoleArn } from "../request/role_arn.ts";
@@ -151,18 +152,16 @@ export function configPath(
 ): string {
   if (env.TIMEBOUND_IAM_CONFIG) return env.TIMEBOUND_IAM_CONFIG;
   const os = options.os ?? Deno.build.os;
-  const sep = os === "windows" ? "\\" : "/";
-  if (env.XDG_CONFIG_HOME) return [env.XDG_CONFIG_HOME, "timebound-iam", "config.json"].join(sep);
-  if (os === "windows" && env.APPDATA) {
-    return [env.APPDATA, "timebound-iam", "config.json"].join(sep);
-  }
+  const { join } = os === "windows" ? win32 : posix;
+  if (env.XDG_CONFIG_HOME) return join(env.XDG_CONFIG_HOME, "timebound-iam", "config.json");
+  if (os === "windows" && env.APPDATA) return join(env.APPDATA, "timebound-iam", "config.json");
   const home = env.HOME ?? env.USERPROFILE;
   if (!home) {
     throw new RuntimeError("Cannot find the config file: neither HOME nor XDG_CONFIG_HOME is set", {
       hint: "set TIMEBOUND_IAM_CONFIG to the path of the config file",
     });
   }
-  return [home, ".config", "timebound-iam", "config.json"].join(sep);
+  return join(home, ".config", "timebound-iam", "config.json");
 }
 
 /**
@@ -270,7 +269,7 @@ export function withBrokerRole(
  * half a file.
  */
 export async function saveConfig(path: string, config: Config): Promise<void> {
-  const dir = parentDir(path);
+  const dir = dirname(path);
   await Deno.mkdir(dir, { recursive: true, mode: 0o700 });
   const temp = `${path}.${crypto.randomUUID()}.tmp`;
   try {
@@ -285,11 +284,6 @@ export async function saveConfig(path: string, config: Config): Promise<void> {
       cause: error,
     });
   }
-}
-
-function parentDir(path: string): string {
-  const cut = Math.max(path.lastIndexOf("/"), path.lastIndexOf("\\"));
-  return cut > 0 ? path.slice(0, cut) : ".";
 }
 
 function invalid(path: string, detail: string): UsageError {

@@ -7,13 +7,13 @@
 
 import { Argument, Command, type CommandUnknownOpts } from "@commander-js/extra-typings";
 import type { Cli } from "../cli/context.ts";
-import { renderCompletion, type Shell, SHELLS } from "../cli/completions.ts";
+import { COMPLETION_SHELLS, type CompletionShell, renderCompletion } from "../cli/completions.ts";
 
 /** Builds the `completions` command; its action reaches the whole tree through its parents. */
-export function completionsCommand(cli: Cli): Command<[Shell]> {
+export function completionsCommand(cli: Cli): Command<[CompletionShell]> {
   return new Command("completions")
     .description("print the shell completion script for bash, zsh or fish")
-    .addArgument(new Argument("<shell>", "the shell to complete in").choices(SHELLS))
+    .addArgument(new Argument("<shell>", "the shell to complete in").choices(COMPLETION_SHELLS))
     .addHelpText(
       "after",
       `

@@ -6,6 +6,7 @@
  * @module
  */
 
+import { tmpdir } from "node:os";
 import { Command, Option } from "@commander-js/extra-typings";
 import { type Cli, profileOption, regionOption, roleArnOption } from "../cli/context.ts";
 import { parseAllowList } from "../request/allow_list.ts";
@@ -93,7 +94,7 @@ async function serve(cli: Cli, flags: ServeFlags): Promise<void> {
   const audit = await openAuditLog(
     flags.auditLog ?? defaults.auditLog ?? defaultAuditLogPath(env),
   );
-  const envFiles = await openEnvFileDirectory(env.TMPDIR || env.TEMP || env.TMP || "/tmp");
+  const envFiles = await openEnvFileDirectory(tmpdir());
   const pool = createBrokerPool({
     profile: flags.profile,
     region: settings.region,

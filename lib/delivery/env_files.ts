@@ -9,6 +9,7 @@
  * @module
  */
 
+import { join } from "node:path";
 import { RuntimeError } from "../core/errors.ts";
 import {
   createPrivateTempDir,
@@ -123,7 +124,7 @@ export async function removeStaleDirectories(parent: string): Promise<string[]> 
   for (const entry of entries) {
     if (!entry.isDirectory || entry.isSymlink || !entry.name.startsWith(ENV_DIR_PREFIX)) continue;
     try {
-      const dir = await openPrivateDir(`${parent}/${entry.name}`, { create: false });
+      const dir = await openPrivateDir(join(parent, entry.name), { create: false });
       const lockInfo = await Deno.lstat(dir.pathOf(LOCK_FILE));
       if (!lockInfo.isFile) continue;
       if (!await isAbandoned(dir, lockInfo)) continue;

@@ -75,11 +75,31 @@ export function renderUnsets(names: readonly string[], shell: Shell): string {
   }
 }
 
-function shQuote(value: string): string {
+/**
+ * Quotes a word for a POSIX shell: single quotes, each `'` written as `'\''`.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { shQuote } from "./shell_env.ts";
+ * assert.equal(shQuote("it's $HOME"), "'it'\\''s $HOME'");
+ * ```
+ */
+export function shQuote(value: string): string {
   return `'${value.replaceAll("'", `'\\''`)}'`;
 }
 
-function fishQuote(value: string): string {
+/**
+ * Quotes a word for fish: single quotes, with each backslash and `'` escaped by a backslash.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { fishQuote } from "./shell_env.ts";
+ * assert.equal(fishQuote("it's \\ $HOME"), "'it\\'s \\\\ $HOME'");
+ * ```
+ */
+export function fishQuote(value: string): string {
   return `'${value.replaceAll("\\", "\\\\").replaceAll("'", "\\'")}'`;
 }
 

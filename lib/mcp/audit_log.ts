@@ -6,6 +6,7 @@
  * @module
  */
 
+import { basename, dirname, join } from "node:path";
 import { openPrivateDir } from "../core/private_dir.ts";
 
 /** One audit record, as written (plus `time`). */
@@ -47,17 +48,17 @@ export interface AuditLog {
  * @example
  * ```ts
  * import assert from "node:assert/strict";
+ * import { join } from "node:path";
  * import { defaultAuditLogPath } from "./audit_log.ts";
  * assert.equal(
  *   defaultAuditLogPath({ HOME: "/home/me" }),
- *   "/home/me/.local/state/timebound-iam/audit.jsonl",
+ *   join("/home/me", ".local", "state", "timebound-iam", "audit.jsonl"),
  * );
  * ```
  */
 export function defaultAuditLogPath(env: Readonly<Record<string, string>>): string {
-  const state = env.XDG_STATE_HOME ||
-    `${env.HOME || env.USERPROFILE || "."}/.local/state`;
-  return `${state}/timebound-iam/audit.jsonl`;
+  const state = env.XDG_STATE_HOME || join(env.HOME || env.USERPROFILE || ".", ".local", "state");
+  return join(state, "timebound-iam", "audit.jsonl");
 }
 
 /**
@@ -72,9 +73,8 @@ export async function openAuditLog(
   options: { now?: () => Date } = {},
 ): Promise<AuditLog> {
   const now = options.now ?? (() => new Date());
-  const slash = Math.max(path.lastIndexOf("/"), path.lastIndexOf("\\"));
-  const dir = await openPrivateDir(slash > 0 ? path.slice(0, slash) : slash === 0 ? "/" : ".");
-  const file = await dir.openAppend(path.slice(slash + 1));
+  const dir = await openPrivateDir(dirname(path));
+  const file = await dir.openAppend(basename(path));
   let queue = Promise.resolve();
   return {
     path,

@@ -7,6 +7,7 @@
  * @module
  */
 
+import { tmpdir } from "node:os";
 import type { IAMClient } from "@aws-sdk/client-iam";
 import type { STSClient } from "@aws-sdk/client-sts";
 import {
@@ -173,7 +174,7 @@ export async function runDoctor(
   } finally {
     broker?.client.destroy();
   }
-  add(await envFileCheck(env));
+  add(await envFileCheck());
   return checks;
 }
 
@@ -282,9 +283,9 @@ async function maxSessionCheck(
   }
 }
 
-async function envFileCheck(env: Readonly<Record<string, string>>): Promise<Check> {
+async function envFileCheck(): Promise<Check> {
   const label = "env-file directory";
-  const parent = env.TMPDIR || env.TEMP || env.TMP || "/tmp";
+  const parent = tmpdir();
   const fix = "set TMPDIR to a directory of yours that you can write to";
   let dir;
   try {
