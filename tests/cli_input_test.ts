@@ -8,7 +8,11 @@ const CASES: Array<[string, string[], RegExp]> = [
   ["-s s3ro", ["-s", "s3ro"], /Invalid scope "s3ro": expected service:level/],
   ["-s :ro", ["-s", ":ro"], /Invalid scope ":ro": missing service/],
   ["-s s3:", ["-s", "s3:"], /Missing level in "s3:"/],
-  ["-s s3:admin", ["-s", "s3:admin"], /Unknown level "admin".*ro, read_only, readonly or full/],
+  [
+    "-s s3:admin",
+    ["-s", "s3:admin"],
+    /Unknown level "admin".*list, ro, read_only, readonly or full/,
+  ],
   ["-s s4:ro", ["-s", "s4:ro"], /Unknown service "s4"/],
   ["-t 30s", ["-s", "s3:ro", "-t", "30s"], /TTL "30s" is too short: the minimum is 1m/],
   ["-t 13h", ["-s", "s3:ro", "-t", "13h"], /TTL "13h" is too long: the maximum is 12h/],

@@ -267,6 +267,28 @@ Deno.test("grant_access takes per-service scopes, aliases, 'ro' and a default TT
   }
 });
 
+Deno.test("grant_access level list grants only List actions; *:list allows list and nothing wider", async () => {
+  const h = await start({ allow: "*:list,s3:ro" });
+  try {
+    const listed = await h.call("grant_access", { services: ["ec2", "s3"], level: "list" });
+    assert(!listed.isError, listed.text);
+    assert.deepEqual(listed.structured.level, "list");
+    assert.deepEqual(listed.structured.scopes, "ec2:list,s3:list");
+    const { packed } = h.grants[0].policy;
+    assert.ok(JSON.parse(packed).Statement[0].Action.includes("ec2:Describe*"), packed);
+    assert.ok(!packed.includes("s3:Get"), packed);
+    const read = await h.call("grant_access", { scopes: "s3:ro,ec2:list" });
+    assert(!read.isError, read.text);
+    const wider = await h.call("grant_access", { services: ["ec2"], level: "read_only" });
+    assert(wider.isError);
+    assertIncludes(wider.text, "Not allowed by this server: ec2:ro");
+    assertIncludes(wider.text, "the allowed scopes are *:list,s3:ro");
+    assert.deepEqual(h.grants.length, 2);
+  } finally {
+    await h.close();
+  }
+});
+
 Deno.test("list_active_sessions lists live sessions with ttl_remaining, [] when none", async () => {
   const h = await start();
   try {
@@ -302,7 +324,7 @@ Deno.test("list_services lists every service with levels; a query and --allow fi
     const found = logs.structured.services as Array<Record<string, unknown>>;
     assert.deepEqual(found.map((s) => s.name), ["logs"]);
     assert.deepEqual(found[0].prefix, "logs");
-    assert.deepEqual(found[0].levels, ["read_only", "full"]);
+    assert.deepEqual(found[0].levels, ["list", "read_only", "full"]);
     assertIncludes(String(found[0].display_name), "CloudWatch Logs");
     assert.deepEqual(JSON.parse(logs.text), found);
     const none = await h.call("list_services", { query: "no-such-service-at-all" });
@@ -310,13 +332,14 @@ Deno.test("list_services lists every service with levels; a query and --allow fi
   } finally {
     await h.close();
   }
-  const limited = await start({ allow: "s3:full,dynamodb:ro" });
+  const limited = await start({ allow: "s3:full,dynamodb:ro,sqs:list" });
   try {
     const listed = await limited.call("list_services");
     const services = listed.structured.services as Array<Record<string, unknown>>;
     assert.deepEqual(services.map((s) => [s.name, s.levels]), [
-      ["dynamodb", ["read_only"]],
-      ["s3", ["read_only", "full"]],
+      ["dynamodb", ["list", "read_only"]],
+      ["s3", ["list", "read_only", "full"]],
+      ["sqs", ["list"]],
     ]);
   } finally {
     await limited.close();

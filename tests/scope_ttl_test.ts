@@ -10,7 +10,14 @@ Deno.test("parseScopes() treats repeated flags and comma lists alike", () => {
 
 Deno.test("parseLevel() accepts every spelling in any case", async (t) => {
   for (
-    const [text, level] of [["ro", "ro"], ["READ_ONLY", "ro"], ["ReadOnly", "ro"], ["Full", "full"]]
+    const [text, level] of [
+      ["list", "list"],
+      ["LIST", "list"],
+      ["ro", "ro"],
+      ["READ_ONLY", "ro"],
+      ["ReadOnly", "ro"],
+      ["Full", "full"],
+    ]
   ) {
     await t.step(text, () => assert.equal(parseLevel(text), level));
   }
@@ -20,8 +27,11 @@ Deno.test("parseScopes() rejects malformed scopes with the problem named", async
   const cases: Array<[string, RegExp]> = [
     ["s3ro", /^Invalid scope "s3ro": expected service:level \(e\.g\. s3:ro\)$/],
     [":ro", /^Invalid scope ":ro": missing service/],
-    ["s3:", /^Missing level in "s3:": use ro, read_only, readonly or full$/],
-    ["s3:admin", /^Unknown level "admin" in "s3:admin": use ro, read_only, readonly or full$/],
+    ["s3:", /^Missing level in "s3:": use list, ro, read_only, readonly or full$/],
+    [
+      "s3:admin",
+      /^Unknown level "admin" in "s3:admin": use list, ro, read_only, readonly or full$/,
+    ],
     ["s3:ro,,ec2:ro", /empty item between commas/],
     ["s 3:ro", /is not a service name/],
   ];
@@ -43,8 +53,17 @@ Deno.test("mergeScopes() keeps the first position and the widest level", () => {
       { service: "ec2", level: "full" },
       { service: "s3", level: "full" },
       { service: "ec2", level: "ro" },
+      { service: "sqs", level: "list" },
+      { service: "sqs", level: "ro" },
+      { service: "sns", level: "ro" },
+      { service: "sns", level: "list" },
     ]),
-    [{ service: "s3", level: "full" }, { service: "ec2", level: "full" }],
+    [
+      { service: "s3", level: "full" },
+      { service: "ec2", level: "full" },
+      { service: "sqs", level: "ro" },
+      { service: "sns", level: "ro" },
+    ],
   );
 });
 

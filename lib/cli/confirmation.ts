@@ -54,11 +54,12 @@ export function renderSummary(facts: SummaryFacts): string {
   const width = Math.max(...request.policy.parts.map(({ scope }) => scopeLabel(scope).length));
   request.policy.parts.forEach(({ scope, actions }, i) => {
     const name = facts.catalog.lookup(scope.service)?.name ?? scope.service;
+    const patterns = `${actions.length} pattern${actions.length === 1 ? "" : "s"}`;
     const what = scope.level === "full"
       ? `every ${name} action (${scope.service}:*)`
-      : `${name}, Read and List actions only (${actions.length} pattern${
-        actions.length === 1 ? "" : "s"
-      })`;
+      : scope.level === "ro"
+      ? `${name}, Read and List actions only (${patterns})`
+      : `${name}, List actions only: names and metadata (${patterns})`;
     rows.push([i === 0 ? "scopes" : "", `${scopeLabel(scope).padEnd(width)}  ${what}`]);
   });
   if (facts.command) rows.push(["command", facts.command.join(" ")]);

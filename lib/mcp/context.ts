@@ -22,7 +22,7 @@ import { z } from "zod";
 export const sessionSchema = z.object({
   id: z.string(),
   services: z.array(z.string()),
-  level: z.enum(["read_only", "full", "mixed"]),
+  level: z.enum(["list", "read_only", "full", "mixed"]),
   scopes: z.string(),
   profile: z.string().optional(),
   region: z.string(),
@@ -73,9 +73,12 @@ export function clientOf(ctx: ToolContext): { name?: string; version?: string } 
   return { name: info?.name, version: info?.version };
 }
 
+/** The levels as the MCP tools spell them. */
+export const LEVEL_NAMES = ["list", "read_only", "full"] as const;
+
 /** A level as the MCP tools spell it. */
-export function levelName(level: Level): "read_only" | "full" {
-  return level === "ro" ? "read_only" : "full";
+export function levelName(level: Level): typeof LEVEL_NAMES[number] {
+  return level === "ro" ? "read_only" : level;
 }
 
 /** A session as `grant_access` and `list_active_sessions` describe it: never a secret. */

@@ -118,7 +118,8 @@ export function instructions(options: ServerOptions): string {
       formatTtl(Math.min(DEFAULT_TTL_SECONDS, options.maxTtlSeconds))
     }).`,
     options.allow
-      ? `Allowed scopes: ${options.allow.text} (full on a service includes read_only).`
+      ? `Allowed scopes: ${options.allow.text} (full on a service includes read_only, ` +
+        "read_only includes list)."
       : "Any service and level may be asked for; the broker role's own policy still applies.",
     options.approve === "never"
       ? ""
@@ -129,9 +130,10 @@ export function instructions(options: ServerOptions): string {
   return `timebound-iam gives you short-lived AWS credentials limited to the services you name.
 
 Use it for every AWS call; never use other credentials (~/.aws, AWS_PROFILE, environment keys).
-1. Call grant_access with the services and level you need (read_only unless you must change
-   something) and the shortest ttl that will do, e.g. {"services": ["s3"], "level":
-   "read_only", "ttl": "15m"}. For mixed levels pass scopes: "s3:ro,dynamodb:full".
+1. Call grant_access with the services and level you need (list when names are enough,
+   read_only unless you must change something) and the shortest ttl that will do, e.g.
+   {"services": ["s3"], "level": "read_only", "ttl": "15m"}. For mixed levels pass scopes:
+   "s3:ro,dynamodb:full,ec2:list".
 2. Run each AWS command with the credentials file it returns:
    env $(cat CREDENTIAL_FILE) aws s3 ls
    The result has the path only; never print or copy the file's contents.

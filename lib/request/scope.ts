@@ -7,8 +7,14 @@
 
 import { UsageError } from "../core/errors.ts";
 
-/** How much of a service a scope allows: its Read and List actions, or every action. */
-export type Level = "ro" | "full";
+/**
+ * How much of a service a scope allows: its List actions (names and metadata), its Read and List
+ * actions, or every action. Narrowest first.
+ */
+export type Level = "list" | "ro" | "full";
+
+/** The levels from narrowest to widest; a wider level includes the narrower ones. */
+export const LEVEL_ORDER: readonly Level[] = ["list", "ro", "full"];
 
 /** One parsed scope: the service as written (lower-cased) and the level. */
 export interface Scope {
@@ -19,6 +25,7 @@ export interface Scope {
 }
 
 const LEVELS: Record<string, Level> = {
+  list: "list",
   ro: "ro",
   read_only: "ro",
   readonly: "ro",
@@ -31,7 +38,7 @@ export const LEVEL_NAMES: readonly string[] = Object.keys(LEVELS);
 const SERVICE_NAME = /^[a-z0-9][a-z0-9._-]*$/;
 
 /**
- * Parses a level name (`ro`, `read_only`, `readonly` or `full`, any case).
+ * Parses a level name (`list`, `ro`, `read_only`, `readonly` or `full`, any case).
  *
  * @example
  * ```ts
@@ -45,7 +52,7 @@ export function parseLevel(text: string, context?: string): Level {
   if (level) return level;
   const where = context ? ` in "${context}"` : "";
   const what = text.trim() ? `Unknown level "${text}"${where}` : `Missing level${where}`;
-  throw new UsageError(`${what}: use ro, read_only, readonly or full`);
+  throw new UsageError(`${what}: use list, ro, read_only, readonly or full`);
 }
 
 /**
@@ -99,8 +106,8 @@ function parseScope(item: string): Scope {
 }
 
 /**
- * Merges scopes that name the same service: the widest level wins (`full` over `ro`). Callers
- * pass scopes whose `service` is already the canonical IAM prefix.
+ * Merges scopes that name the same service: the widest level wins (`full` over `ro` over
+ * `list`). Callers pass scopes whose `service` is already the canonical IAM prefix.
  *
  * @example
  * ```ts
@@ -114,11 +121,16 @@ export function mergeScopes(scopes: readonly Scope[]): Scope[] {
   const byService = new Map<string, Scope>();
   for (const scope of scopes) {
     const seen = byService.get(scope.service);
-    if (!seen || (seen.level === "ro" && scope.level === "full")) {
+    if (!seen || isWider(scope.level, seen.level)) {
       byService.set(scope.service, { ...scope });
     }
   }
   return [...byService.values()];
+}
+
+/** Whether level `a` allows more than level `b`. */
+export function isWider(a: Level, b: Level): boolean {
+  return LEVEL_ORDER.indexOf(a) > LEVEL_ORDER.indexOf(b);
 }
 
 /**

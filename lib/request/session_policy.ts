@@ -1,12 +1,13 @@
 /**
  * The inline session policy that scopes become: `full` is `<prefix>:*`; `ro` is exactly the
- * actions AWS classifies as Read or List, written compactly. AWS intersects it with the broker
+ * actions AWS classifies as Read or List, `list` exactly those it classifies as List, both
+ * written compactly. AWS intersects it with the broker
  * role's own policy, so a session can do nothing the role lacks and nothing outside the scopes.
  *
  * @module
  */
 
-import { type Action, type Catalog, READ_ACCESS_LEVELS } from "./catalog.ts";
+import { type Action, type Catalog, LIST_ACCESS_LEVELS, READ_ACCESS_LEVELS } from "./catalog.ts";
 import { type DeadlineStatement, deadlineStatement, isDeadlineStatement } from "./deadline.ts";
 import { UsageError } from "../core/errors.ts";
 import type { Scope } from "./scope.ts";
@@ -104,13 +105,14 @@ function wordPrefix(name: string, count: number): string {
 
 /**
  * The action patterns for one scope: `<prefix>:*` for `full`; for `ro`, the compact form of the
- * service's Read and List actions.
+ * service's Read and List actions; for `list`, of its List actions only.
  */
 export async function scopeActions(scope: Scope, catalog: Catalog): Promise<string[]> {
   if (scope.level === "full") return [`${scope.service}:*`];
+  const levels = scope.level === "list" ? LIST_ACCESS_LEVELS : READ_ACCESS_LEVELS;
   const actions = await catalog.actions(scope.service);
-  const [read, other] = partition(actions, (a) => READ_ACCESS_LEVELS.has(a.accessLevel));
-  return compactActions(read.map((a) => a.name), other.map((a) => a.name))
+  const [granted, other] = partition(actions, (a) => levels.has(a.accessLevel));
+  return compactActions(granted.map((a) => a.name), other.map((a) => a.name))
     .map((pattern) => `${scope.service}:${pattern}`);
 }
 
@@ -135,6 +137,15 @@ export async function buildSessionPolicy(
   const built = { document, packed: JSON.stringify(document), parts };
   const policy = options.deadline ? withDeadline(built, options.deadline) : built;
   checkPolicySize(policy);
+  const empty = parts.find((part) => part.actions.length === 0);
+  if (empty) {
+    const { service, level } = empty.scope;
+    throw new UsageError(
+      `Scope "${service}:${level}" allows nothing: AWS classifies no ${service} action as ` +
+        (level === "list" ? "List" : "Read or List"),
+      { hint: `ask for ${service}:${level === "list" ? "ro" : "full"} instead` },
+    );
+  }
   return policy;
 }
 

@@ -30,11 +30,12 @@ const inputSchema = {
     'AWS services by IAM prefix or alias, e.g. ["s3", "dynamodb"] (list_services shows them)',
   ),
   level: z.string().optional().describe(
-    '"read_only" (only the Read and List actions; also "ro") or "full" (every action). ' +
+    '"list" (only the List actions: names and metadata, never contents), "read_only" (the Read ' +
+      'and List actions, which include reading data; also "ro") or "full" (every action). ' +
       "Default: read_only",
   ),
   scopes: z.string().optional().describe(
-    'Per-service levels, instead of or besides services + level: "s3:ro,dynamodb:full"',
+    'Per-service levels, instead of or besides services + level: "s3:ro,dynamodb:full,ec2:list"',
   ),
   ttl: z.string().optional().describe(
     'How long the credentials live: "5m", "15m" (the default), "1h"... from 1m up to the ' +
@@ -214,7 +215,11 @@ async function approve(ctx: ToolContext, scopes: readonly Scope[], ttlSeconds: n
   const until = new Date(ctx.now().getTime() + ttlSeconds * 1000).toISOString();
   const lines = scopes.map((s) => {
     const name = ctx.catalog.lookup(s.service)?.name ?? s.service;
-    const what = s.level === "full" ? "full access (every action)" : "read-only (Read and List)";
+    const what = s.level === "full"
+      ? "full access (every action)"
+      : s.level === "ro"
+      ? "read-only (Read and List)"
+      : "list only (names and metadata)";
     return `  ${s.service} (${name}): ${what}`;
   });
   let answer;

@@ -8,14 +8,14 @@
 import { z } from "zod";
 import { allowedLevels } from "../../request/allow_list.ts";
 import { findServices } from "../../request/catalog.ts";
-import { jsonResult, levelName, type ToolContext, toolError } from "../context.ts";
+import { jsonResult, LEVEL_NAMES, levelName, type ToolContext, toolError } from "../context.ts";
 
 const serviceSchema = z.object({
   name: z.string(),
   prefix: z.string(),
   display_name: z.string(),
   aliases: z.array(z.string()),
-  levels: z.array(z.enum(["read_only", "full"])),
+  levels: z.array(z.enum(LEVEL_NAMES)),
 });
 
 /** Registers `list_services` on the server. */
