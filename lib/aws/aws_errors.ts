@@ -6,7 +6,7 @@
  * @module
  */
 
-import { RuntimeError, type UserError } from "../core/errors.ts";
+import { RuntimeError, UserError } from "../core/errors.ts";
 import { formatTtl } from "../request/ttl.ts";
 
 /** The IAM operations that `setup aws --apply` and `doctor` call on the broker role. */
@@ -17,6 +17,14 @@ export type IamOperation =
   | "UpdateAssumeRolePolicy"
   | "GetRolePolicy"
   | "PutRolePolicy";
+
+/** The IAM operations on MFA devices (`mfa provision`, `doctor`, the missing-MFA hint). */
+export type MfaOperation =
+  | "ListMFADevices"
+  | "CreateVirtualMFADevice"
+  | "EnableMFADevice"
+  | "DeactivateMFADevice"
+  | "DeleteVirtualMFADevice";
 
 /** The IAM permissions that `setup aws --apply` needs, for hints. */
 export const SETUP_IAM_ACTIONS: readonly string[] = [
@@ -30,8 +38,8 @@ export const SETUP_IAM_ACTIONS: readonly string[] = [
 
 /** What was being done when the error happened, for the message. */
 export interface ErrorContext {
-  /** `GetCallerIdentity`, `AssumeRole`, or an IAM operation on the broker role. */
-  operation: "GetCallerIdentity" | "AssumeRole" | IamOperation;
+  /** `GetCallerIdentity`, `AssumeRole`, `GetSessionToken`, or an IAM operation. */
+  operation: "GetCallerIdentity" | "AssumeRole" | "GetSessionToken" | IamOperation | MfaOperation;
   /** The broker role's name (IAM operations only). */
   roleName?: string;
   /** The profile in use, if any. */
@@ -70,6 +78,8 @@ const NETWORK_CODES = new Set([
  * recognise are wrapped with their AWS code and first line.
  */
 export function explainAwsError(error: unknown, context: ErrorContext): UserError {
+  // Our own errors (an MFA code that cannot be asked for, say) pass through the SDK unchanged.
+  if (error instanceof UserError) return error;
   const e = (error ?? {}) as AwsLikeError;
   // The SDK names modelled errors "<Code>Exception" (PackedPolicyTooLargeException) and others
   // by their bare AWS code (ValidationError): compare bare codes.
@@ -106,7 +116,8 @@ export function explainAwsError(error: unknown, context: ErrorContext): UserErro
         : "check the network, --region, and AWS_ENDPOINT_URL_STS if you set it",
     });
   }
-  const explained = iam ? explainIamError(code, message, context, options) : undefined;
+  const roleOperation = SETUP_IAM_ACTIONS.includes(`iam:${context.operation}`);
+  const explained = roleOperation ? explainIamError(code, message, context, options) : undefined;
   if (explained) return explained;
   switch (code) {
     case "InvalidClientTokenId":
@@ -138,6 +149,13 @@ export function explainAwsError(error: unknown, context: ErrorContext): UserErro
         hint: 'ask for fewer scopes; "timebound-iam policy -s …" shows the policy',
       });
     case "AccessDenied":
+      if (/MultiFactorAuthentication failed/i.test(message)) {
+        return new RuntimeError(`AWS refused the MFA code of ${profile}: ${message.trim()}`, {
+          ...options,
+          hint: "wait for the next code and try again; check the device with: " +
+            "aws iam list-mfa-devices",
+        });
+      }
       if (context.operation === "AssumeRole") {
         return new RuntimeError(
           `Access denied assuming ${role}: the role does not exist or its trust policy ` +
@@ -164,7 +182,7 @@ export function explainAwsError(error: unknown, context: ErrorContext): UserErro
 }
 
 function isIamOperation(operation: ErrorContext["operation"]): boolean {
-  return operation !== "GetCallerIdentity" && operation !== "AssumeRole";
+  return !["GetCallerIdentity", "AssumeRole", "GetSessionToken"].includes(operation);
 }
 
 function explainIamError(

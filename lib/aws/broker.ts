@@ -8,6 +8,7 @@
 
 import type { STSClient } from "@aws-sdk/client-sts";
 import { explainAwsError } from "./aws_errors.ts";
+import type { ClientCredentials } from "./base_credentials.ts";
 import { baseClientConfig } from "./credential_source.ts";
 import { RuntimeError } from "../core/errors.ts";
 import { checkRoleArn } from "../request/role_arn.ts";
@@ -47,8 +48,15 @@ export interface BrokerOptions {
   roleArn?: string;
   /** The environment to read `AWS_REGION` and friends from. */
   env: Readonly<Record<string, string>>;
+  /**
+   * The base credentials to sign with, as `baseCredentialsForAssumeRole` decides them
+   * (a cached MFA session, say); the SDK's chain for `profile` when omitted.
+   */
+  credentials?: ClientCredentials;
   /** Creates the STS client; tests may hand in their own. */
-  createClient?: (config: { region: string; profile?: string }) => Promise<STSClient>;
+  createClient?: (
+    config: { region: string; profile?: string; credentials?: ClientCredentials },
+  ) => Promise<STSClient>;
 }
 
 /** The caller as STS sees it, and the role the broker will assume. */
@@ -130,6 +138,7 @@ export async function connectBroker(options: BrokerOptions): Promise<BrokerConte
   const client = await (options.createClient ?? createStsClient)({
     region,
     profile: options.profile,
+    credentials: options.credentials,
   });
   const { GetCallerIdentityCommand } = await import("@aws-sdk/client-sts");
   let identity;
@@ -261,10 +270,12 @@ function stsEndpoint(region: string, env: Readonly<Record<string, string>>): str
   return env.AWS_ENDPOINT_URL_STS ?? env.AWS_ENDPOINT_URL ?? `https://sts.${region}.amazonaws.com`;
 }
 
-async function createStsClient(config: { region: string; profile?: string }): Promise<STSClient> {
+async function createStsClient(
+  config: { region: string; profile?: string; credentials?: ClientCredentials },
+): Promise<STSClient> {
   const [{ STSClient }, settings] = await Promise.all([
     import("@aws-sdk/client-sts"),
     baseClientConfig(config),
   ]);
-  return new STSClient(settings);
+  return new STSClient({ ...settings, credentials: config.credentials ?? settings.credentials });
 }

@@ -5,6 +5,7 @@
  * @module
  */
 
+import type { IAMClient } from "@aws-sdk/client-iam";
 import type { fromNodeProviderChain } from "@aws-sdk/credential-providers";
 import { explainAwsError } from "./aws_errors.ts";
 
@@ -20,10 +21,15 @@ export interface BaseClientConfig {
 
 /**
  * Settings for an AWS SDK client (STS, IAM) that signs with the base credentials: the SDK's own
- * provider chain for `profile`, never a file parsed by hand.
+ * provider chain for `profile`, never a file parsed by hand. `mfaCodeProvider` answers the SDK
+ * when the profile assumes a role that needs an MFA code.
  */
 export async function baseClientConfig(
-  config: { region: string; profile?: string },
+  config: {
+    region: string;
+    profile?: string;
+    mfaCodeProvider?: (serial: string) => Promise<string>;
+  },
 ): Promise<BaseClientConfig> {
   const { fromNodeProviderChain } = await import("@aws-sdk/credential-providers");
   // The SDK warns on console about mixed credential sources; keep stderr for our own words.
@@ -35,8 +41,29 @@ export async function baseClientConfig(
       profile: config.profile,
       logger,
       clientConfig: { region: config.region },
+      // A role_arn profile with mfa_serial: the SDK asks this for the code (flag, env, prompt).
+      mfaCodeProvider: config.mfaCodeProvider,
     }),
   };
+}
+
+/**
+ * Creates an IAM client over the AWS SDK's default provider chain (or `profile`), or over
+ * `credentials` when given (a cached MFA session), as the broker does for STS. It follows
+ * `AWS_ENDPOINT_URL_IAM`.
+ */
+export async function createIamClient(
+  config: {
+    region: string;
+    profile?: string;
+    credentials?: NonNullable<import("@aws-sdk/client-iam").IAMClientConfig["credentials"]>;
+  },
+): Promise<IAMClient> {
+  const [{ IAMClient }, settings] = await Promise.all([
+    import("@aws-sdk/client-iam"),
+    baseClientConfig(config),
+  ]);
+  return new IAMClient({ ...settings, credentials: config.credentials ?? settings.credentials });
 }
 
 /** The base credentials as found, without their secrets. */

@@ -12,6 +12,7 @@ import { dirname, posix, win32 } from "node:path";
 import { z } from "zod";
 import { APPROVE_MODES, type ApproveMode } from "../request/approval.ts";
 import { checkRoleArn } from "../request/role_arn.ts";
+import { checkMfaSerial } from "../aws/mfa_session.ts";
 import { RuntimeError, UsageError } from "../core/errors.ts";
 import { parseTtl } from "../request/ttl.ts";
 
@@ -21,6 +22,8 @@ export interface ProfileConfig {
   roleArn?: string;
   /** The region for this profile (over the file's top-level `region`). */
   region?: string;
+  /** The MFA device whose code this profile's grants use (over the AWS profile's `mfa_serial`). */
+  mfaSerial?: string;
 }
 
 /**
@@ -69,6 +72,8 @@ export interface BrokerSettings {
   roleArnSource: SettingSource;
   /** The region, when a flag, the environment or the config file names one. */
   region?: string;
+  /** The MFA device the config file names for the profile, if any. */
+  mfaSerial?: string;
   /** The config file that was read. */
   file: LoadedConfig;
 }
@@ -117,6 +122,10 @@ const CONFIG_SCHEMA = object({
         (arn) => `"${arn}" is not a role ARN (arn:aws:iam::ACCOUNT:role/NAME)`,
       ).optional(),
       region: region().optional(),
+      mfaSerial: checkedBy(
+        checkMfaSerial,
+        (serial) => `"${serial}" is not an MFA device ARN (arn:aws:iam::ACCOUNT:mfa/NAME)`,
+      ).optional(),
     }),
     { error: (issue) => `expected an object, got ${describe(issue.input)}` },
   ).optional(),
@@ -245,7 +254,8 @@ export async function resolveBrokerSettings(
     : [undefined, "default"];
   const region = flags.region || env.AWS_REGION || env.AWS_DEFAULT_REGION ||
     entry?.region || file.config.region || undefined;
-  return { roleArn, roleArnSource, region, file };
+  const mfa = entry?.mfaSerial ? { mfaSerial: entry.mfaSerial } : {};
+  return { roleArn, roleArnSource, region, ...mfa, file };
 }
 
 /**

@@ -20,6 +20,8 @@ export interface Cli {
   now: () => Date;
   /** Asks the user `Proceed? [y/N]`; true means yes. */
   confirm: () => Promise<boolean>;
+  /** Asks the user for an MFA device's code (the terminal prompt unless given). */
+  askMfaCode?: (serial: string) => Promise<string>;
 }
 
 /** Builds a command of the tree; each file under `lib/commands/` exports one. */
@@ -66,6 +68,28 @@ export function roleArnOption(): Option<"--role-arn <arn>"> {
     "--role-arn <arn>",
     "broker role (default: TIMEBOUND_IAM_ROLE_ARN, else arn:aws:iam::<account>:role/timebound-iam-broker)",
   );
+}
+
+/** `--mfa-serial`: the MFA device whose code the grant uses. */
+export function mfaSerialOption(): Option<"--mfa-serial <arn>"> {
+  return new Option(
+    "--mfa-serial <arn>",
+    "MFA device (default: the config file's mfaSerial, else the AWS profile's mfa_serial)",
+  ).env(envName("mfa-serial"));
+}
+
+/** `--mfa-code`: the MFA device's current code, instead of a prompt. */
+export function mfaCodeOption(): Option<"--mfa-code <code>"> {
+  return new Option("--mfa-code <code>", "the MFA device's current six-digit code (else asked)")
+    .env(envName("mfa-code"));
+}
+
+/** `--mfa-session-ttl`: how long a new MFA session lasts. */
+export function mfaSessionTtlOption(): Option<"--mfa-session-ttl <duration>"> {
+  return new Option(
+    "--mfa-session-ttl <duration>",
+    "how long a new cached MFA session lasts: 15m to 36h (default 12h)",
+  ).env(envName("mfa-session-ttl"));
 }
 
 /** `--dry-run`: show the summary and the policy, request nothing. */

@@ -11,7 +11,18 @@ import {
   connectBroker,
   type Grant,
   preloadSdk,
+  resolveRegion,
 } from "../aws/broker.ts";
+import {
+  type BaseCredentials,
+  type BaseCredentialsOptions,
+  profileName,
+  withBaseCredentials,
+} from "../aws/base_credentials.ts";
+import { explainMissingMfa } from "../aws/mfa_devices.ts";
+import { checkMfaSerial, MFA_SESSION_MAX_SECONDS } from "../aws/mfa_session.ts";
+import { parseTtl } from "../request/ttl.ts";
+import { askMfaCodeOnTerminal } from "./mfa_prompt.ts";
 import { checkRoleArn } from "../request/role_arn.ts";
 import type { Cli } from "./context.ts";
 import { renderSummary } from "./confirmation.ts";
@@ -36,6 +47,44 @@ export interface GrantFlags {
   dryRun?: boolean;
   /** `--no-confirm` sets this to false. */
   confirm: boolean;
+  /** `--mfa-serial` (or `TIMEBOUND_IAM_MFA_SERIAL`). */
+  mfaSerial?: string;
+  /** `--mfa-code` (or `TIMEBOUND_IAM_MFA_CODE`). */
+  mfaCode?: string;
+  /** `--mfa-session-ttl`. */
+  mfaSessionTtl?: string;
+}
+
+/**
+ * The MFA part of the base-credentials request from the flags, the environment and the config
+ * file: the device (flag or variable, then the config file; the AWS profile's own `mfa_serial`
+ * is read later), the code, the session length, and how to ask (the terminal).
+ */
+export function mfaRequest(
+  cli: Cli,
+  flags: Pick<GrantFlags, "mfaSerial" | "mfaCode" | "mfaSessionTtl">,
+  configSerial: string | undefined,
+): Pick<BaseCredentialsOptions, "mfaSerial" | "mfaCode" | "mfaSessionTtlSeconds" | "ask"> {
+  if (flags.mfaSerial !== undefined) checkMfaSerial(flags.mfaSerial);
+  const mfaSessionTtlSeconds = flags.mfaSessionTtl === undefined ? undefined : parseTtl(
+    flags.mfaSessionTtl,
+    { max: MFA_SESSION_MAX_SECONDS, maxReason: "AWS's limit for GetSessionToken (36h)" },
+  );
+  return {
+    mfaSerial: flags.mfaSerial || configSerial,
+    mfaCode: flags.mfaCode || undefined,
+    mfaSessionTtlSeconds,
+    ask: cli.askMfaCode ?? ((serial) => askMfaCodeOnTerminal(serial, cli.io)),
+  };
+}
+
+/** Tells the user, on stderr, that a new MFA session was cached and until when. */
+export function noteMfaSession(cli: Cli, base: BaseCredentials): void {
+  if (!base.mfa || base.mfa.cached) return;
+  cli.io.stderr(
+    `MFA session for ${base.mfa.serial} cached until ${base.mfa.expiration.toISOString()} ` +
+      "(timebound-iam mfa logout forgets it)\n",
+  );
 }
 
 /**
@@ -55,19 +104,40 @@ export async function obtainGrant(
     now: cli.now,
   });
   // Flags, then the environment, then the config file written by `setup aws`.
-  const { roleArn, region } = await resolveBrokerSettings(flags, cli.io.env);
+  const settings = await resolveBrokerSettings(flags, cli.io.env);
+  const { roleArn } = settings;
   if (roleArn !== undefined) checkRoleArn(roleArn);
+  const mfa = mfaRequest(cli, flags, settings.mfaSerial);
   if (flags.confirm && !flags.dryRun && !cli.io.stdinIsTerminal) {
     throw new UsageError("Cannot ask for confirmation: standard input is not a terminal", {
       hint: "pass --no-confirm to proceed without asking (as in CI or a self-wrapping script)",
     });
   }
-  const brokerOptions = { profile: flags.profile, region, roleArn, env: cli.io.env };
   await sdk;
+  const region = await resolveRegion({
+    profile: flags.profile,
+    region: settings.region,
+    env: cli.io.env,
+  });
+  const brokerOptions = { profile: flags.profile, region, roleArn, env: cli.io.env };
+  const baseOptions: BaseCredentialsOptions = {
+    profile: flags.profile,
+    region,
+    env: cli.io.env,
+    now: cli.now,
+    ...mfa,
+    // A dry run requests nothing: it uses a cached MFA session if there is one, never a code.
+    ...(flags.dryRun ? { mfaCode: undefined, ask: "no-prompt" as const } : {}),
+  };
   let broker: BrokerContext | undefined;
+  let base: BaseCredentials | undefined;
   let unknownBecause: string | undefined;
   try {
-    broker = await connectBroker(brokerOptions);
+    broker = await withBaseCredentials(baseOptions, (found) => {
+      base = found;
+      return connectBroker({ ...brokerOptions, credentials: found.credentials });
+    });
+    if (base) noteMfaSession(cli, base);
   } catch (error) {
     if (!flags.dryRun || !(error instanceof UserError)) throw error;
     unknownBecause = error.message;
@@ -95,11 +165,20 @@ export async function obtainGrant(
     if (flags.confirm && !(await cli.confirm())) {
       throw new RuntimeError("Declined: no credentials were requested");
     }
-    return await assumeBrokerRole(broker!, {
-      policy: request.policy,
-      ttlSeconds: request.ttlSeconds,
-      now: cli.now,
-    });
+    try {
+      return await assumeBrokerRole(broker!, {
+        policy: request.policy,
+        ttlSeconds: request.ttlSeconds,
+        now: cli.now,
+      });
+    } catch (error) {
+      if (base?.mfa) throw error;
+      throw await explainMissingMfa(error, {
+        region,
+        profile: flags.profile,
+        configProfile: profileName(flags.profile, cli.io.env),
+      });
+    }
   } finally {
     broker?.client.destroy();
   }

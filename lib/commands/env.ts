@@ -10,6 +10,9 @@ import {
   type Cli,
   dryRunOption,
   envName,
+  mfaCodeOption,
+  mfaSerialOption,
+  mfaSessionTtlOption,
   noConfirmOption,
   profileOption,
   regionOption,
@@ -31,6 +34,9 @@ export function envCommand(cli: Cli): Command<unknown[], Record<string, unknown>
     .addOption(profileOption())
     .addOption(regionOption())
     .addOption(roleArnOption())
+    .addOption(mfaSerialOption())
+    .addOption(mfaCodeOption())
+    .addOption(mfaSessionTtlOption())
     .addOption(dryRunOption())
     .addOption(noConfirmOption())
     .addOption(

@@ -9,6 +9,9 @@ import { Command } from "@commander-js/extra-typings";
 import {
   type Cli,
   dryRunOption,
+  mfaCodeOption,
+  mfaSerialOption,
+  mfaSessionTtlOption,
   noConfirmOption,
   profileOption,
   regionOption,
@@ -32,6 +35,9 @@ export function execCommand(cli: Cli): Command<unknown[], Record<string, unknown
     .addOption(profileOption())
     .addOption(regionOption())
     .addOption(roleArnOption())
+    .addOption(mfaSerialOption())
+    .addOption(mfaCodeOption())
+    .addOption(mfaSessionTtlOption())
     .addOption(dryRunOption())
     .addOption(noConfirmOption())
     .passThroughOptions()

@@ -12,6 +12,7 @@ import { completionsCommand } from "./completions.ts";
 import { doctorCommand } from "./doctor.ts";
 import { envCommand } from "./env.ts";
 import { execCommand } from "./exec.ts";
+import { mfaCommand } from "./mfa.ts";
 import { policyCommand } from "./policy.ts";
 import { serveCommand } from "./serve.ts";
 import { servicesCommand } from "./services.ts";
@@ -48,6 +49,7 @@ export function buildProgram(cli: Cli): Command<[], { debug?: true }> {
     serveCommand,
     setupCommand,
     doctorCommand,
+    mfaCommand,
   ];
   for (const factory of factories) {
     // --debug is read by main.ts; every command accepts it so it may stand anywhere.

@@ -44,6 +44,13 @@ export function setupCommand(
     .addOption(
       new Option("--client <name>", "the MCP client to write a snippet for").choices(MCP_CLIENTS),
     )
+    .option("--require-mfa", "the trust policy allows the role only with MFA")
+    .addOption(
+      new Option(
+        "--mfa-max-age <duration>",
+        "and only within this long of typing the code (aws:MultiFactorAuthAge), e.g. 12h",
+      ),
+    )
     .option("--apply", "create or update the role through IAM, then write the config file")
     .option("--yes", "do not ask before --apply changes anything")
     .option("--debug", "show AWS request ids and stack traces")
@@ -58,7 +65,8 @@ iam:PutRolePolicy, changes only what differs, and records the role in the config
 Examples:
   timebound-iam setup aws
   timebound-iam setup aws --services s3,dynamodb,logs --max-session 4h --client kiro
-  timebound-iam setup aws --services s3 --max-session 4h --apply --yes`,
+  timebound-iam setup aws --services s3 --max-session 4h --apply --yes
+  timebound-iam setup aws --services s3 --require-mfa --mfa-max-age 12h --apply`,
     )
     .action(async (options) => {
       await setupAws(cli.io, options as SetupFlags, {

@@ -39,8 +39,20 @@ export const ROLE_DESCRIPTION = "timebound-iam broker: short-lived, scoped crede
 export interface TrustPolicyDocument {
   /** Always `2012-10-17`. */
   Version: "2012-10-17";
-  /** One Allow statement naming the trusted principal. */
-  Statement: Array<{ Effect: "Allow"; Principal: { AWS: string }; Action: "sts:AssumeRole" }>;
+  /** One Allow statement naming the trusted principal (and, with MFA required, a condition). */
+  Statement: Array<TrustStatement>;
+}
+
+/** The trust policy's one statement. */
+export interface TrustStatement {
+  /** Always `Allow`. */
+  Effect: "Allow";
+  /** The trusted principal. */
+  Principal: { AWS: string };
+  /** Always `sts:AssumeRole`. */
+  Action: "sts:AssumeRole";
+  /** With MFA required: `aws:MultiFactorAuthPresent` (and `aws:MultiFactorAuthAge`). */
+  Condition?: Record<string, Record<string, string>>;
 }
 
 /** A trust policy and what a user should know about it. */
@@ -91,7 +103,9 @@ export function callerPrincipal(callerArn: string): string {
 
 /**
  * Builds the trust policy: by default exactly the calling principal may assume the role
- * (`sts:AssumeRole`); with `account`, any principal of the account that IAM allows to.
+ * (`sts:AssumeRole`); with `account`, any principal of the account that IAM allows to. With
+ * `requireMfa`, only with MFA (`aws:MultiFactorAuthPresent`), and with `mfaMaxAgeSeconds`, only
+ * within that long of typing the code (`aws:MultiFactorAuthAge`).
  *
  * @example
  * ```ts
@@ -101,7 +115,10 @@ export function callerPrincipal(callerArn: string): string {
  * assert.equal(trust.principal, "arn:aws:iam::123456789012:user/dev");
  * ```
  */
-export function buildTrustPolicy(callerArn: string, options: { mode: TrustMode }): TrustPolicy {
+export function buildTrustPolicy(
+  callerArn: string,
+  options: { mode: TrustMode; requireMfa?: boolean; mfaMaxAgeSeconds?: number },
+): TrustPolicy {
   const [, partition = "aws", , , account = ""] = callerArn.split(":");
   const notes: string[] = [];
   let principal: string;
@@ -127,13 +144,28 @@ export function buildTrustPolicy(callerArn: string, options: { mode: TrustMode }
       );
     }
   }
+  const statement: TrustStatement = {
+    Effect: "Allow",
+    Principal: { AWS: principal },
+    Action: "sts:AssumeRole",
+  };
+  if (options.requireMfa || options.mfaMaxAgeSeconds !== undefined) {
+    const condition: Record<string, Record<string, string>> = {
+      Bool: { "aws:MultiFactorAuthPresent": "true" },
+    };
+    if (options.mfaMaxAgeSeconds !== undefined) {
+      condition.NumericLessThan = { "aws:MultiFactorAuthAge": String(options.mfaMaxAgeSeconds) };
+    }
+    statement.Condition = condition;
+    notes.push(
+      "Grants need MFA: give your device once (--mfa-serial, or mfaSerial in the config file) " +
+        "and run: timebound-iam mfa login",
+    );
+  }
   return {
     principal,
     notes,
-    document: {
-      Version: "2012-10-17",
-      Statement: [{ Effect: "Allow", Principal: { AWS: principal }, Action: "sts:AssumeRole" }],
-    },
+    document: { Version: "2012-10-17", Statement: [statement] },
   };
 }
 

@@ -27,9 +27,12 @@ import {
   resolveBrokerSettings,
 } from "../cli/config.ts";
 import { findBaseCredentials } from "../aws/credential_source.ts";
+import { baseCredentialsForAssumeRole, profileName } from "../aws/base_credentials.ts";
 import { openEnvFileDirectory } from "../delivery/env_files.ts";
 import { UserError } from "../core/errors.ts";
 import { readBrokerRole } from "./iam_role.ts";
+import { listMfaDevices } from "../aws/mfa_devices.ts";
+import { openMfaSessionStore } from "../aws/mfa_session.ts";
 import { formatTtl, parseTtl } from "../request/ttl.ts";
 
 /** The seams of `doctor`: the AWS clients. Tests may hand in their own. */
@@ -126,10 +129,18 @@ export async function runDoctor(
   if (!credentialsFound) add(skip("caller identity", "needs base credentials"));
   else {
     try {
+      // A cached MFA session (never a prompt) signs, so a trust that requires MFA is proven too.
+      const base = await baseCredentialsForAssumeRole({
+        profile: flags.profile,
+        region,
+        env,
+        ask: "no-prompt",
+      }).catch(() => undefined);
       broker = await connectBroker({
         profile: flags.profile,
         region,
         env,
+        credentials: base?.mfa ? base.credentials : undefined,
         createClient: deps.createStsClient,
       });
       add(pass("caller identity", `${broker.callerArn} (account ${broker.account})`));
@@ -167,6 +178,8 @@ export async function runDoctor(
     if (broker && roleOk) {
       add(await assumeCheck(broker));
       add(await maxSessionCheck(broker, wantedTtl, flags.profile, deps));
+      const mfa = await mfaCheck(broker, { profile: flags.profile, env, deps });
+      if (mfa) add(mfa);
     } else {
       add(skip("role assumable", "needs the caller and the broker role"));
       add(skip("MaxSessionDuration", "needs the caller and the broker role"));
@@ -281,6 +294,62 @@ async function maxSessionCheck(
   } finally {
     iam.destroy();
   }
+}
+
+/**
+ * One line on MFA, only when MFA plays a part (the caller has a device, the trust requires it,
+ * or a session is cached): the devices, whether the trust requires MFA, the cached session's
+ * expiry. It fails only when the trust requires MFA and neither a device nor a session is there.
+ */
+async function mfaCheck(
+  broker: BrokerContext,
+  options: { profile?: string; env: Readonly<Record<string, string>>; deps: DoctorDeps },
+): Promise<Check | undefined> {
+  const iam = await options.deps.createIamClient({
+    region: broker.region,
+    profile: options.profile,
+  });
+  let devices: string[] | undefined;
+  let trust: string | undefined;
+  try {
+    if (/:user\//.test(broker.callerArn)) {
+      devices = await listMfaDevices(iam, options).then((list) => list.map((d) => d.serial))
+        .catch(() => undefined);
+    }
+    const roleName = broker.roleArn.split("/").pop() ?? "";
+    trust = await readBrokerRole(iam, roleName, { ...options, withPolicy: false })
+      .then((role) => JSON.stringify(role.trust ?? {})).catch(() => undefined);
+  } finally {
+    iam.destroy();
+  }
+  const profile = profileName(options.profile, options.env);
+  const sessions = (await openMfaSessionStore(options.env).list().catch(() => []))
+    .filter(({ key }) => key.startsWith(`${profile} `));
+  const required = trust !== undefined && /aws:MultiFactorAuthPresent/i.test(trust);
+  if (!devices?.length && !required && sessions.length === 0) return undefined;
+  const age = trust === undefined ? null : /"aws:MultiFactorAuthAge":"?(\d+)/i.exec(trust);
+  const parts = [
+    `devices: ${devices === undefined ? "not known" : devices.join(", ") || "none"}`,
+    `trust: ${
+      trust === undefined
+        ? "not known"
+        : required
+        ? `requires MFA${age ? ` typed within ${formatTtl(Number(age[1]))}` : ""}`
+        : "does not require MFA"
+    }`,
+    `session: ${
+      sessions.length
+        ? sessions.map((s) => `cached until ${s.expiresAt.toISOString()}`).join(", ")
+        : "none cached"
+    }`,
+  ];
+  const stuck = required && !devices?.length && sessions.length === 0;
+  return {
+    status: stuck ? "fail" : "pass",
+    label: "MFA",
+    detail: parts.join("; "),
+    fix: stuck ? "create a device with: timebound-iam mfa provision" : undefined,
+  };
 }
 
 async function envFileCheck(): Promise<Check> {

@@ -7,7 +7,6 @@
  */
 
 import type { IAMClient } from "@aws-sdk/client-iam";
-import { baseClientConfig } from "../aws/credential_source.ts";
 import { explainAwsError, type IamOperation } from "../aws/aws_errors.ts";
 import {
   type BrokerRolePlan,
@@ -211,19 +210,8 @@ export async function applyRoleChanges(
   }
 }
 
-/**
- * Creates an IAM client over the AWS SDK's default provider chain (or `profile`), as the broker
- * does for STS. It follows `AWS_ENDPOINT_URL_IAM`.
- */
-export async function createIamClient(
-  config: { region: string; profile?: string },
-): Promise<IAMClient> {
-  const [{ IAMClient }, settings] = await Promise.all([
-    import("@aws-sdk/client-iam"),
-    baseClientConfig(config),
-  ]);
-  return new IAMClient(settings);
-}
+/** Creates an IAM client over the base credentials (one place builds it, in `lib/aws/`). */
+export { createIamClient } from "../aws/credential_source.ts";
 
 /**
  * Runs one IAM call. `NoSuchEntity` is the answer `undefined` for reads; every other error (and

@@ -10,6 +10,7 @@
 import type { IAMClient } from "@aws-sdk/client-iam";
 import type { STSClient } from "@aws-sdk/client-sts";
 import { type BrokerContext, connectBroker } from "../aws/broker.ts";
+import { MFA_SESSION_MAX_SECONDS } from "../aws/mfa_session.ts";
 import {
   type BrokerRolePlan,
   buildPermissionPolicy,
@@ -69,6 +70,10 @@ export interface SetupFlags {
   trust: TrustMode;
   /** `--client`. */
   client?: McpClient;
+  /** `--require-mfa`: the trust policy requires MFA. */
+  requireMfa?: boolean;
+  /** `--mfa-max-age`: and at most this long since the code was typed. */
+  mfaMaxAge?: string;
   /** `--apply`. */
   apply?: boolean;
   /** `--yes`. */
@@ -98,6 +103,11 @@ export async function setupAws(io: Io, flags: SetupFlags, deps: SetupDeps): Prom
   const client = flags.client ?? (wizard ? await deps.prompts.client() : undefined);
   checkRoleName(flags.roleName);
 
+  const mfaMaxAgeSeconds = flags.mfaMaxAge === undefined ? undefined : parseTtl(flags.mfaMaxAge, {
+    min: 60,
+    max: MFA_SESSION_MAX_SECONDS,
+    maxReason: "the longest MFA session (36h)",
+  });
   const { region } = await resolveBrokerSettings(flags, io.env);
   const broker = await connectBroker({
     profile: flags.profile,
@@ -109,7 +119,11 @@ export async function setupAws(io: Io, flags: SetupFlags, deps: SetupDeps): Prom
   const plan: BrokerRolePlan = {
     roleName: flags.roleName,
     roleArn: roleArnFor(broker.callerArn, flags.roleName),
-    trust: buildTrustPolicy(broker.callerArn, { mode: flags.trust }),
+    trust: buildTrustPolicy(broker.callerArn, {
+      mode: flags.trust,
+      requireMfa: flags.requireMfa,
+      mfaMaxAgeSeconds: mfaMaxAgeSeconds,
+    }),
     permissions: buildPermissionPolicy(services),
     maxSessionSeconds,
   };

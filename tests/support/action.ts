@@ -23,7 +23,7 @@ export interface ActionContext {
  * An action: returns the children of `<ActionResult>`, or `undefined` for an action whose
  * response has no result element (IAM's `PutRolePolicy`, for instance).
  */
-export type ActionHandler = (context: ActionContext) => XmlValue;
+export type ActionHandler = (context: ActionContext) => XmlValue | Promise<XmlValue>;
 
 /** Format a time as AWS does in XML: ISO 8601 without milliseconds. */
 export function awsTimestamp(time: Date): string {

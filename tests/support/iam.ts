@@ -11,6 +11,7 @@ import { type ActionContext, type ActionHandler, awsTimestamp } from "./action.t
 import { AwsError, validationError, violation } from "./aws_error.ts";
 import { parsePolicyDocument, policyChars } from "./policy_document.ts";
 import type { LocalAwsState, Role } from "./state.ts";
+import { IAM_MFA_ACTIONS } from "./mfa.ts";
 import type { XmlValue } from "./xml.ts";
 
 /** The XML namespace of IAM responses. */
@@ -233,4 +234,5 @@ export const IAM_ACTIONS: Record<string, ActionHandler> = {
   GetRolePolicy: getRolePolicy,
   ListRolePolicies: listRolePolicies,
   DeleteRolePolicy: deleteRolePolicy,
+  ...IAM_MFA_ACTIONS,
 };

@@ -1,6 +1,7 @@
 /**
  * A local AWS endpoint for tests: a real HTTP server on 127.0.0.1 that speaks the AWS query
- * protocol for STS (`AssumeRole`, `GetCallerIdentity`) and IAM (role actions), checks every
+ * protocol for STS (`AssumeRole`, `GetCallerIdentity`, `GetSessionToken`) and IAM (role and MFA
+ * device actions; see `mfa.ts` for TOTP and the MFA condition keys), checks every
  * request's SigV4 signature against the keys it knows, answers with AWS's XML bodies and error
  * codes, and records what it was asked. Point the AWS SDK or the AWS CLI at it with
  * {@linkcode LocalAws.env}.
@@ -39,6 +40,7 @@
 import type { ActionHandler } from "./action.ts";
 import { AwsError } from "./aws_error.ts";
 import { IAM_ACTIONS, IAM_NAMESPACE, IAM_VERSION } from "./iam.ts";
+import { newBase32Seed, totpCode } from "./mfa.ts";
 import {
   checkSkew,
   parseAuthorization,
@@ -53,6 +55,7 @@ import {
   randomId,
   type Role,
   type SessionIdentity,
+  temporaryPart,
 } from "./state.ts";
 import { assumeRoleDenied, STS_ACTIONS, STS_NAMESPACE, STS_VERSION } from "./sts.ts";
 import { errorXml, successXml } from "./xml.ts";
@@ -203,8 +206,8 @@ function credentialsOf(identity: Identity): LocalCredentials {
   return {
     accessKeyId: identity.accessKeyId,
     secretAccessKey: identity.secretAccessKey,
-    sessionToken: identity.kind === "session" ? identity.sessionToken : undefined,
-    expiration: identity.kind === "session" ? identity.expiration : undefined,
+    sessionToken: temporaryPart(identity)?.sessionToken,
+    expiration: temporaryPart(identity)?.expiration,
     arn: identity.arn,
     accountId: identity.accountId,
   };
@@ -398,7 +401,49 @@ export class LocalAws {
     };
   }
 
-  /** Every secret the endpoint knows: base secrets, issued secrets and session tokens. */
+  /**
+   * Add a virtual MFA device, enabled for `userName` (the default user unless given; `null`
+   * leaves it unassigned), and return its serial number and Base32 seed.
+   */
+  addMfaDevice(options: { deviceName?: string; userName?: string | null } = {}): {
+    serialNumber: string;
+    base32Seed: string;
+  } {
+    const userName = options.userName === undefined
+      ? this.defaultUser.arn.split("/").pop()!
+      : options.userName ?? undefined;
+    const name = options.deviceName ?? userName ?? "device";
+    const serialNumber = `arn:aws:iam::${this.accountId}:mfa/${name}`;
+    const base32Seed = newBase32Seed();
+    this.#state.mfaDevices.set(serialNumber, {
+      accountId: this.accountId,
+      serialNumber,
+      base32Seed,
+      userName,
+      enableDate: userName === undefined ? undefined : this.clock.now(),
+    });
+    return { serialNumber, base32Seed };
+  }
+
+  /** Every MFA device the endpoint knows: serial number and the user it is enabled for. */
+  mfaDevices(): Array<{ serialNumber: string; userName?: string }> {
+    return [...this.#state.mfaDevices.values()].map((d) => ({
+      serialNumber: d.serialNumber,
+      userName: d.userName,
+    }));
+  }
+
+  /**
+   * The current code of the device `serialNumber` by the endpoint's clock (`steps` later or
+   * earlier), as an authenticator app would show it, computed with the TOTP library.
+   */
+  mfaCode(serialNumber: string, steps = 0): string {
+    const device = this.#state.mfaDevices.get(serialNumber);
+    if (device === undefined) throw new Error(`No MFA device ${serialNumber}`);
+    return totpCode(device.base32Seed, this.clock.now(), steps);
+  }
+
+  /** Every secret the endpoint knows: base secrets, issued secrets, session tokens, MFA seeds. */
   issuedSecrets(): string[] {
     return this.#state.secrets();
   }
@@ -469,7 +514,7 @@ export class LocalAws {
       }
       const caller = this.#authenticate(auth, { method: request.method, url, body, request });
       record.callerArn = caller.arn;
-      const result = this.#dispatch(service, caller, params);
+      const result = await this.#dispatch(service, caller, params);
       const xml = successXml(NAMESPACES[service], params.Action, result, requestId);
       return this.#respond(200, xml, requestId);
     } catch (error) {
@@ -506,7 +551,7 @@ export class LocalAws {
     }
     const identity = this.#state.identities.get(auth.accessKeyId);
     const token = received.request.headers.get("x-amz-security-token") ?? undefined;
-    const expectedToken = identity?.kind === "session" ? identity.sessionToken : undefined;
+    const expectedToken = identity && temporaryPart(identity)?.sessionToken;
     if (identity === undefined || token !== expectedToken) {
       throw new AwsError(
         "InvalidClientTokenId",
@@ -514,7 +559,8 @@ export class LocalAws {
         403,
       );
     }
-    if (identity.kind === "session" && this.clock.now() >= identity.expiration) {
+    const expiration = temporaryPart(identity)?.expiration;
+    if (expiration !== undefined && this.clock.now() >= expiration) {
       throw new AwsError(
         "ExpiredToken",
         "The security token included in the request is expired",

@@ -1,13 +1,14 @@
 /**
  * IAM policy documents as the local AWS endpoint understands them: parsing with AWS's
  * `MalformedPolicyDocument`, the packed size of a session policy, and a small evaluation of role
- * trust policies (Allow/Deny statements on `sts:AssumeRole` for `AWS` principals; conditions are
- * not evaluated and count as met).
+ * trust policies (Allow/Deny statements on `sts:AssumeRole` for `AWS` principals, their
+ * `Condition` blocks evaluated by `conditions.ts` against the request's context).
  *
  * @module
  */
 
 import { AwsError } from "./aws_error.ts";
+import { conditionsMet, type RequestContext } from "./conditions.ts";
 
 /** A parsed policy document: `Version` and its statements. */
 export interface PolicyDocument {
@@ -91,6 +92,8 @@ export interface TrustCaller {
   arn: string;
   /** For an assumed-role session: the ARN of its role, which a trust policy may name. */
   roleArn?: string;
+  /** The request's condition keys (`aws:MultiFactorAuthPresent`, …); none when left out. */
+  context?: RequestContext;
 }
 
 function matchesAction(pattern: string, action: string): boolean {
@@ -117,18 +120,19 @@ function statementApplies(
   const actions = [statement.Action ?? []].flat();
   if (!actions.some((pattern) => matchesAction(pattern, action))) return false;
   const principal = statement.Principal;
-  if (principal === "*") return true;
+  if (principal === "*") return conditionsMet(statement.Condition, caller.context ?? {});
   if (typeof principal !== "object" || principal === null) return false;
   const aws = principal.AWS;
   if (aws === undefined) return false;
-  return [aws].flat().some((p) => matchesPrincipal(p, caller));
+  if (![aws].flat().some((p) => matchesPrincipal(p, caller))) return false;
+  return conditionsMet(statement.Condition, caller.context ?? {});
 }
 
 /**
  * Whether a trust policy lets `caller` perform `action` (default `sts:AssumeRole`): some Allow
  * statement covers the action and names the caller (`*`, its account as `ACCOUNT` or
- * `arn:aws:iam::ACCOUNT:root`, its own ARN, or for a session the ARN of its role) and no Deny
- * statement does.
+ * `arn:aws:iam::ACCOUNT:root`, its own ARN, or for a session the ARN of its role) with its
+ * conditions met by the caller's context, and no Deny statement does.
  */
 export function trustAllows(
   trust: PolicyDocument,

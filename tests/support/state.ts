@@ -97,10 +97,52 @@ export interface SessionIdentity {
   sourceIdentity?: string;
   /** The session tags, by key. */
   tags: Record<string, string>;
+  /** When MFA was last proven for this session (AssumeRole with a code, or an MFA caller). */
+  mfaAuthenticatedAt?: Date;
+}
+
+/**
+ * Temporary credentials of an IAM user from `GetSessionToken`: they sign as the user (same ARN),
+ * carry the MFA context when a code was given, and cannot call `GetSessionToken` again.
+ */
+export interface UserSessionIdentity extends Omit<UserIdentity, "kind"> {
+  /** Discriminates user sessions from users and role sessions. */
+  kind: "user-session";
+  /** The session token that must accompany the key. */
+  sessionToken: string;
+  /** When the credentials stop working, by the endpoint's clock. */
+  expiration: Date;
+  /** The DurationSeconds the session was issued for. */
+  durationSeconds: number;
+  /** When the MFA code was checked, if one was given. */
+  mfaAuthenticatedAt?: Date;
+  /** The serial number of the MFA device used, if any. */
+  mfaSerial?: string;
 }
 
 /** Anyone who can sign a request. */
-export type Identity = UserIdentity | SessionIdentity;
+export type Identity = UserIdentity | SessionIdentity | UserSessionIdentity;
+
+/** The session token and expiry of temporary credentials; undefined for a user's own keys. */
+export function temporaryPart(
+  identity: Identity,
+): { sessionToken: string; expiration: Date } | undefined {
+  return identity.kind === "user" ? undefined : identity;
+}
+
+/** A virtual MFA device: its seed, and the user it is enabled for, if any. */
+export interface MfaDevice {
+  /** The account. */
+  accountId: string;
+  /** `arn:aws:iam::ACCOUNT:mfa/PATHNAME`. */
+  serialNumber: string;
+  /** The TOTP seed in Base32, as CreateVirtualMFADevice returns it. */
+  base32Seed: string;
+  /** The user it is enabled for (EnableMFADevice), if any. */
+  userName?: string;
+  /** When it was enabled. */
+  enableDate?: Date;
+}
 
 /** An IAM role. */
 export interface Role {
@@ -163,6 +205,8 @@ export class LocalAwsState {
   readonly roles: Map<string, Role> = new Map();
   /** The secret of every issued session; random when unset. */
   sessionSecret?: string;
+  /** Every MFA device, by serial number. */
+  readonly mfaDevices: Map<string, MfaDevice> = new Map();
 
   /** Register an IAM user with static keys (random unless given). */
   addUser(
@@ -238,6 +282,7 @@ export class LocalAwsState {
       issuedTo?: string;
       sourceIdentity?: string;
       tags?: Record<string, string>;
+      mfaAuthenticatedAt?: Date;
     },
   ): SessionIdentity {
     const session: SessionIdentity = {
@@ -259,17 +304,21 @@ export class LocalAwsState {
       issuedTo: options.issuedTo,
       sourceIdentity: options.sourceIdentity,
       tags: options.tags ?? {},
+      mfaAuthenticatedAt: options.mfaAuthenticatedAt,
     };
     this.identities.set(session.accessKeyId, session);
     return session;
   }
 
-  /** Every secret access key and session token the endpoint knows, base ones included. */
+  /** Every secret access key, session token and MFA seed the endpoint knows, base ones included. */
   secrets(): string[] {
-    return [...this.identities.values()].flatMap((identity) =>
-      identity.kind === "session"
-        ? [identity.secretAccessKey, identity.sessionToken]
-        : [identity.secretAccessKey]
-    );
+    return [
+      ...[...this.identities.values()].flatMap((identity) =>
+        identity.kind === "user"
+          ? [identity.secretAccessKey]
+          : [identity.secretAccessKey, identity.sessionToken]
+      ),
+      ...[...this.mfaDevices.values()].map((device) => device.base32Seed),
+    ];
   }
 }

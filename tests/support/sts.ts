@@ -1,6 +1,7 @@
 /**
- * The STS actions of the local AWS endpoint (`AssumeRole`, `GetCallerIdentity`), with AWS's
- * checks and error wording: validation of the parameters, trust of the role, the role's
+ * The STS actions of the local AWS endpoint (`AssumeRole`, `GetCallerIdentity`, and
+ * `GetSessionToken` from `mfa.ts`), with AWS's checks and error wording: validation of the
+ * parameters, trust of the role (its conditions on the MFA context included), the role's
  * MaxSessionDuration, the one-hour cap of role chaining and the size of the session policy.
  *
  * @module
@@ -15,6 +16,7 @@ import {
   policyChars,
   trustAllows,
 } from "./policy_document.ts";
+import { checkMfaCode, getSessionToken, mfaContext } from "./mfa.ts";
 import type { XmlValue } from "./xml.ts";
 
 /** The XML namespace of STS responses. */
@@ -89,10 +91,13 @@ export function assumeRole({ state, caller, params }: ActionContext): XmlValue {
   const match = /^arn:aws:iam::(\d{12}):role\/(?:[^/]*\/)*([\w+=,.@-]+)$/.exec(roleArn);
   const role = match === null ? undefined : state.findRole(match[1], match[2]);
   if (role === undefined || role.arn !== roleArn) throw assumeRoleDenied(caller.arn, roleArn);
+  const mfaProvenAt = checkMfaCode(state, caller, params);
+  const mfa = mfaContext(state, caller, mfaProvenAt);
   const trusted = trustAllows(parsePolicyDocument(role.trustPolicy), {
     accountId: caller.accountId,
     arn: caller.arn,
     roleArn: caller.kind === "session" ? caller.roleArn : undefined,
+    context: mfa,
   });
   if (!trusted) throw assumeRoleDenied(caller.arn, roleArn);
 
@@ -133,6 +138,8 @@ export function assumeRole({ state, caller, params }: ActionContext): XmlValue {
     issuedTo: caller.arn,
     sourceIdentity: params.SourceIdentity,
     tags,
+    mfaAuthenticatedAt: mfaProvenAt ??
+      (caller.kind === "user" ? undefined : caller.mfaAuthenticatedAt),
   });
   return {
     Credentials: {
@@ -158,4 +165,5 @@ export function getCallerIdentity({ caller }: ActionContext): XmlValue {
 export const STS_ACTIONS: Record<string, ActionHandler> = {
   AssumeRole: assumeRole,
   GetCallerIdentity: getCallerIdentity,
+  GetSessionToken: getSessionToken,
 };

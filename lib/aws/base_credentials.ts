@@ -1,0 +1,251 @@
+/**
+ * The base credentials a grant assumes the broker role with — the one place that decides them,
+ * for every caller (exec/env, `serve`, renewals, `credential-process`):
+ *
+ * - no MFA device known: the AWS SDK's provider chain for the profile, as before;
+ * - an MFA device known (`--mfa-serial`, `TIMEBOUND_IAM_MFA_SERIAL`, the config file, or the AWS
+ *   profile's own `mfa_serial`) for an IAM user's keys: the **cached MFA session** of that profile
+ *   and device, or, when there is none, a new one from `GetSessionToken` with a code (given, or
+ *   asked for when the caller may prompt), which is cached for later grants;
+ * - a profile with `role_arn` and `mfa_serial`: the SDK assumes that role itself and asks its MFA
+ *   code provider, which is the same code or prompt.
+ *
+ * The caller says whether a person may be asked (`ask`): a function that prompts (the terminal,
+ * MCP elicitation), or `"no-prompt"` (renewals, `credential-process`), in which case a missing
+ * code is an {@linkcode MfaCodeNeeded} error that says what to run.
+ *
+ * @module
+ */
+
+import type { STSClient, STSClientConfig } from "@aws-sdk/client-sts";
+import { UsageError } from "../core/errors.ts";
+import { baseClientConfig } from "./credential_source.ts";
+import {
+  cachedMfaSession,
+  checkMfaCode,
+  checkMfaSerial,
+  MFA_SESSION_DEFAULT_SECONDS,
+  mfaSessionKey,
+  type MfaSessionStore,
+  openMfaSessionStore,
+  startMfaSession,
+} from "./mfa_session.ts";
+
+/** Credentials as an AWS SDK client takes them: fixed, or a provider function. */
+export type ClientCredentials = NonNullable<STSClientConfig["credentials"]>;
+
+/** Asks a person for the current code of the MFA device `serial` (six digits). */
+export type AskMfaCode = (serial: string) => Promise<string>;
+
+/** What a caller knows about MFA and whether it may ask a person. */
+export interface BaseCredentialsOptions {
+  /** The AWS profile (the SDK's default chain when omitted). */
+  profile?: string;
+  /** The region for STS. */
+  region: string;
+  /** The environment (`AWS_PROFILE`, the cache directory). */
+  env: Readonly<Record<string, string>>;
+  /**
+   * The MFA device, when the caller knows one (flag, environment, config file). Otherwise the
+   * AWS profile's `mfa_serial` is used, if it has one.
+   */
+  mfaSerial?: string;
+  /** A code given up front (`--mfa-code`, `TIMEBOUND_IAM_MFA_CODE`); used at most once. */
+  mfaCode?: string;
+  /** How to ask a person for a code, or `"no-prompt"` when nobody may be asked. */
+  ask: AskMfaCode | "no-prompt";
+  /** Start a new MFA session even when a cached one is usable (`mfa login`). */
+  fresh?: boolean;
+  /** How long a new MFA session lasts, in seconds (default 12h). */
+  mfaSessionTtlSeconds?: number;
+  /** Where MFA sessions are cached (default: the cache directory's `mfa-sessions`). */
+  sessions?: MfaSessionStore;
+  /** The clock. */
+  now?: () => Date;
+  /** Creates the STS client that calls GetSessionToken with the profile's own keys (tests). */
+  createStsClient?: (config: { region: string; profile?: string }) => Promise<STSClient>;
+}
+
+/** The credentials to assume the broker role with. */
+export interface BaseCredentials {
+  /** For an AWS SDK client's `credentials` option. */
+  credentials: ClientCredentials;
+  /** Set when they are an MFA session (cached or just started). */
+  mfa?: {
+    /** The MFA device. */
+    serial: string;
+    /** When the MFA session ends. */
+    expiration: Date;
+    /** True when it came from the cache rather than a code just now. */
+    cached: boolean;
+  };
+  /** Drops the cached MFA session these came from (AWS rejected it). */
+  forget(): Promise<void>;
+}
+
+/**
+ * An MFA code is needed and nobody may be asked (no terminal, a renewal, an agent's client that
+ * cannot elicit). Exit code 2; the message names the device and the ways out.
+ */
+export class MfaCodeNeeded extends UsageError {
+  /** The MFA device whose code is needed. */
+  readonly serial: string;
+
+  /** Creates the error for `serial`. */
+  constructor(serial: string) {
+    super(`An MFA code for ${serial} is needed, and there is no terminal to ask on`, {
+      hint: "pass --mfa-code CODE (or set TIMEBOUND_IAM_MFA_CODE), or first run: " +
+        "timebound-iam mfa login",
+    });
+    this.serial = serial;
+  }
+}
+
+/** What the AWS profile itself says about MFA, read with the SDK's own config loader. */
+export interface ProfileMfa {
+  /** The profile's `mfa_serial`, if any. */
+  mfaSerial?: string;
+  /** Whether the profile assumes a role itself (`role_arn`): the SDK then asks for the code. */
+  assumesRole: boolean;
+}
+
+/**
+ * Reads `mfa_serial` and `role_arn` of a profile (from `~/.aws/config`, through the SDK's shared
+ * config loader: never parsed by hand).
+ */
+export async function readProfileMfa(
+  profile: string | undefined,
+  env: Readonly<Record<string, string>>,
+): Promise<ProfileMfa> {
+  const { loadSharedConfigFiles } = await import("@smithy/core/config");
+  const files = await loadSharedConfigFiles();
+  const name = profileName(profile, env);
+  const entry = { ...files.credentialsFile?.[name], ...files.configFile?.[name] };
+  return {
+    mfaSerial: entry.mfa_serial || undefined,
+    assumesRole: Boolean(entry.role_arn),
+  };
+}
+
+/** The profile name the SDK uses: the given one, `AWS_PROFILE`, `AWS_DEFAULT_PROFILE`, `default`. */
+export function profileName(
+  profile: string | undefined,
+  env: Readonly<Record<string, string>>,
+): string {
+  return profile || env.AWS_PROFILE || env.AWS_DEFAULT_PROFILE || "default";
+}
+
+/**
+ * Decides the base credentials for AssumeRole (see the module's description). Asks for a code
+ * only when an MFA device is known, no cached session is usable and no code was given.
+ */
+export async function baseCredentialsForAssumeRole(
+  options: BaseCredentialsOptions,
+): Promise<BaseCredentials> {
+  const profileMfa = await readProfileMfa(options.profile, options.env);
+  const serial = options.mfaSerial ?? profileMfa.mfaSerial;
+  const nothingToForget = () => Promise.resolve();
+  if (serial === undefined) {
+    const config = await baseClientConfig({ region: options.region, profile: options.profile });
+    return { credentials: config.credentials, forget: nothingToForget };
+  }
+  checkMfaSerial(serial);
+  let code = options.mfaCode === undefined
+    ? undefined
+    : checkMfaCode(options.mfaCode, "--mfa-code");
+  const codeFor = async (deviceSerial: string) => {
+    if (code !== undefined) {
+      const given = code;
+      code = undefined;
+      return given;
+    }
+    if (options.ask === "no-prompt") throw new MfaCodeNeeded(deviceSerial);
+    return checkMfaCode(await options.ask(deviceSerial), "the prompt");
+  };
+
+  if (profileMfa.assumesRole && options.mfaSerial === undefined) {
+    // The profile assumes its role_arn itself: the SDK calls AssumeRole with the code.
+    const config = await baseClientConfig({
+      region: options.region,
+      profile: options.profile,
+      mfaCodeProvider: codeFor,
+    });
+    return { credentials: config.credentials, forget: nothingToForget };
+  }
+
+  const now = options.now ?? (() => new Date());
+  const sessions = options.sessions ?? openMfaSessionStore(options.env, { now });
+  const key = { profile: profileName(options.profile, options.env), serial };
+  const forget = async () => {
+    await sessions.delete(mfaSessionKey(key.profile, key.serial));
+  };
+  const cached = options.mfaCode === undefined && !options.fresh
+    ? await cachedMfaSession(sessions, key, now())
+    : undefined;
+  if (cached !== undefined) {
+    return {
+      credentials: cached,
+      mfa: { serial, expiration: cached.expiration, cached: true },
+      forget,
+    };
+  }
+  const tokenCode = await codeFor(serial);
+  const client = await (options.createStsClient ?? defaultStsClient)({
+    region: options.region,
+    profile: options.profile,
+  });
+  try {
+    const session = await startMfaSession(client, {
+      ...key,
+      code: tokenCode,
+      ttlSeconds: options.mfaSessionTtlSeconds ?? MFA_SESSION_DEFAULT_SECONDS,
+      store: sessions,
+    });
+    return {
+      credentials: session,
+      mfa: { serial, expiration: session.expiration, cached: false },
+      forget,
+    };
+  } finally {
+    client.destroy();
+  }
+}
+
+/**
+ * Runs `use` with the base credentials; when they were a cached MFA session and AWS rejects
+ * them (expired or revoked early), drops that session and runs `use` once more with new ones,
+ * which asks for a code when the options allow it.
+ */
+export async function withBaseCredentials<T>(
+  options: BaseCredentialsOptions,
+  use: (base: BaseCredentials) => Promise<T>,
+): Promise<T> {
+  const base = await baseCredentialsForAssumeRole(options);
+  try {
+    return await use(base);
+  } catch (error) {
+    if (!base.mfa?.cached || !rejectsCredentials(error)) throw error;
+    await base.forget();
+    return await use(await baseCredentialsForAssumeRole(options));
+  }
+}
+
+/** Whether AWS refused the credentials themselves (not the request): expired or unknown. */
+export function rejectsCredentials(error: unknown): boolean {
+  for (let e = error as { name?: string; cause?: unknown } | undefined; e; e = e.cause as never) {
+    const name = (e.name ?? "").replace(/Exception$/, "");
+    if (["ExpiredToken", "InvalidClientTokenId", "RequestExpired"].includes(name)) return true;
+    if (typeof e !== "object") break;
+  }
+  return false;
+}
+
+async function defaultStsClient(
+  config: { region: string; profile?: string },
+): Promise<STSClient> {
+  const [{ STSClient }, settings] = await Promise.all([
+    import("@aws-sdk/client-sts"),
+    baseClientConfig(config),
+  ]);
+  return new STSClient(settings);
+}

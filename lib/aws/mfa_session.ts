@@ -1,0 +1,252 @@
+/**
+ * Cached MFA sessions: `GetSessionToken` with an MFA code gives temporary credentials of the IAM
+ * user that carry the MFA context for up to 36 hours (12 by default), so a code is typed once a
+ * day rather than once a grant. They are kept in the cache store, one entry per profile and MFA
+ * device, and assume the broker role without role chaining's one-hour cap.
+ *
+ * @module
+ */
+
+import type { STSClient } from "@aws-sdk/client-sts";
+import { type CacheStore, openCacheStore } from "../core/cache_store.ts";
+import { RuntimeError, UsageError } from "../core/errors.ts";
+import { formatTtl } from "../request/ttl.ts";
+import { explainAwsError } from "./aws_errors.ts";
+
+/** The cache namespace of MFA sessions: `$XDG_CACHE_HOME/timebound-iam/mfa-sessions/`. */
+export const MFA_SESSION_NAMESPACE = "mfa-sessions";
+/** AWS's bounds of `GetSessionToken` for an IAM user: 15 minutes to 36 hours. */
+export const MFA_SESSION_MIN_SECONDS = 900;
+/** AWS's upper bound of `GetSessionToken` for an IAM user. */
+export const MFA_SESSION_MAX_SECONDS = 129_600;
+/** How long an MFA session lasts unless told (AWS's own default). */
+export const MFA_SESSION_DEFAULT_SECONDS = 43_200;
+/** A cached session this close to its end is not used: a grant started on it could fail. */
+const MIN_REMAINING_MS = 5 * 60_000;
+
+const SERIAL =
+  /^(arn:aws[\w-]*:iam::\d{12}:(mfa|u2f)\/[\w+=,.@/-]+|[A-Z0-9]{9,32}|[\w+=\/:,.@-]{9,256})$/;
+
+/** A cached MFA session as stored (the credentials are secret; the rest is not). */
+export interface StoredMfaSession {
+  /** The profile whose base credentials started it (`default` for the default chain). */
+  profile: string;
+  /** The MFA device's serial number (ARN). */
+  serial: string;
+  /** The temporary access key id. */
+  accessKeyId: string;
+  /** The secret access key. Never printed or logged. */
+  secretAccessKey: string;
+  /** The session token. Never printed or logged. */
+  sessionToken: string;
+  /** When AWS stops accepting it, ISO 8601. */
+  expiration: string;
+}
+
+/** An MFA session as the credentials of an AWS SDK client. */
+export interface MfaSessionCredentials {
+  /** The access key id. */
+  accessKeyId: string;
+  /** The secret access key. */
+  secretAccessKey: string;
+  /** The session token. */
+  sessionToken: string;
+  /** When it expires. */
+  expiration: Date;
+}
+
+/** The store of MFA sessions (the cache store's `mfa-sessions` namespace). */
+export type MfaSessionStore = CacheStore<StoredMfaSession>;
+
+/**
+ * Checks an MFA serial number: a virtual or hardware device's ARN
+ * (`arn:aws:iam::123456789012:mfa/NAME`) or a hardware token's serial.
+ *
+ * @example
+ * ```ts
+ * import { checkMfaSerial } from "./mfa_session.ts";
+ * checkMfaSerial("arn:aws:iam::123456789012:mfa/alice");
+ * ```
+ */
+export function checkMfaSerial(serial: string): string {
+  if (!SERIAL.test(serial)) {
+    throw new UsageError(`Invalid MFA serial "${truncate(serial)}": expected an MFA device ARN`, {
+      hint: "e.g. arn:aws:iam::123456789012:mfa/alice (aws iam list-mfa-devices shows yours)",
+    });
+  }
+  return serial;
+}
+
+/**
+ * Checks an MFA code: exactly six digits. The code itself never appears in the message.
+ *
+ * @example
+ * ```ts
+ * import { checkMfaCode } from "./mfa_session.ts";
+ * checkMfaCode("123456", "--mfa-code");
+ * ```
+ */
+export function checkMfaCode(code: string, from: string): string {
+  const trimmed = code.trim();
+  if (!/^\d{6}$/.test(trimmed)) {
+    throw new UsageError(`Invalid MFA code from ${from}: expected six digits`, {
+      hint: "type the code your authenticator app shows now",
+    });
+  }
+  return trimmed;
+}
+
+/**
+ * Checks an MFA session length against AWS's bounds for `GetSessionToken` (15m to 36h).
+ */
+export function checkMfaSessionTtl(seconds: number): number {
+  if (seconds < MFA_SESSION_MIN_SECONDS || seconds > MFA_SESSION_MAX_SECONDS) {
+    throw new UsageError(
+      `MFA session length ${formatTtl(seconds)} is outside AWS's limits for GetSessionToken`,
+      { hint: "use --mfa-session-ttl between 15m and 36h (default 12h)" },
+    );
+  }
+  return seconds;
+}
+
+/** Opens the MFA session store under the cache directory (or `dir`, for tests). */
+export function openMfaSessionStore(
+  env: Readonly<Record<string, string>>,
+  options: { dir?: string; now?: () => Date } = {},
+): MfaSessionStore {
+  return openCacheStore<StoredMfaSession>(MFA_SESSION_NAMESPACE, {
+    env,
+    dir: options.dir,
+    now: options.now,
+    isValue: isStoredMfaSession,
+  });
+}
+
+/** The key of a profile's session with one device. */
+export function mfaSessionKey(profile: string, serial: string): string {
+  return `${profile} ${serial}`;
+}
+
+/**
+ * The cached session of `profile` with `serial`, if it has more than five minutes left.
+ */
+export async function cachedMfaSession(
+  store: MfaSessionStore,
+  key: { profile: string; serial: string },
+  now: Date,
+): Promise<MfaSessionCredentials | undefined> {
+  const entry = await store.get(mfaSessionKey(key.profile, key.serial));
+  if (entry === undefined) return undefined;
+  const expiration = new Date(entry.value.expiration);
+  if (expiration.getTime() - now.getTime() < MIN_REMAINING_MS) return undefined;
+  return {
+    accessKeyId: entry.value.accessKeyId,
+    secretAccessKey: entry.value.secretAccessKey,
+    sessionToken: entry.value.sessionToken,
+    expiration,
+  };
+}
+
+/**
+ * Calls `GetSessionToken` with the MFA code on `client` (which signs with the IAM user's own
+ * keys) and caches the session for the profile and device.
+ */
+export async function startMfaSession(
+  client: STSClient,
+  request: {
+    profile: string;
+    serial: string;
+    code: string;
+    ttlSeconds: number;
+    store: MfaSessionStore;
+  },
+): Promise<MfaSessionCredentials> {
+  const { GetSessionTokenCommand } = await import("@aws-sdk/client-sts");
+  let response;
+  try {
+    response = await client.send(
+      new GetSessionTokenCommand({
+        SerialNumber: request.serial,
+        TokenCode: request.code,
+        DurationSeconds: request.ttlSeconds,
+      }),
+    );
+  } catch (error) {
+    throw explainMfaError(error, request);
+  }
+  const c = response.Credentials;
+  if (!c?.AccessKeyId || !c.SecretAccessKey || !c.SessionToken || !c.Expiration) {
+    throw new RuntimeError("GetSessionToken returned no credentials");
+  }
+  const session: MfaSessionCredentials = {
+    accessKeyId: c.AccessKeyId,
+    secretAccessKey: c.SecretAccessKey,
+    sessionToken: c.SessionToken,
+    expiration: new Date(c.Expiration),
+  };
+  await request.store.put(
+    mfaSessionKey(request.profile, request.serial),
+    {
+      profile: request.profile,
+      serial: request.serial,
+      accessKeyId: session.accessKeyId,
+      secretAccessKey: session.secretAccessKey,
+      sessionToken: session.sessionToken,
+      expiration: session.expiration.toISOString(),
+    },
+    session.expiration,
+  );
+  return session;
+}
+
+/** Turns AWS's refusal of an MFA code or session into a sentence; never shows the code. */
+function explainMfaError(error: unknown, request: { profile: string; serial: string }): Error {
+  const e = error as { name?: string; message?: string };
+  const message = (e?.message ?? "").split("\n")[0];
+  const profile = request.profile === "default"
+    ? "the default credentials"
+    : `profile "${request.profile}"`;
+  if (/invalid MFA one time pass code/i.test(message)) {
+    return new RuntimeError(`AWS refused the MFA code for ${request.serial}: wrong or expired`, {
+      cause: error,
+      hint: "wait for the next code and try again",
+    });
+  }
+  if (/unable to validate MFA code|serial number/i.test(message)) {
+    return new RuntimeError(
+      `AWS does not know MFA device ${request.serial} as one of ${profile}'s`,
+      {
+        cause: error,
+        hint: "check the serial: aws iam list-mfa-devices" +
+          (request.profile === "default" ? "" : ` --profile ${request.profile}`),
+      },
+    );
+  }
+  if (/session credentials/i.test(message)) {
+    return new RuntimeError(
+      `The base credentials of ${profile} are temporary, so they cannot start an MFA session`,
+      {
+        cause: error,
+        hint: "MFA sessions start from an IAM user's own access keys; for a role_arn profile " +
+          "put mfa_serial in ~/.aws/config instead",
+      },
+    );
+  }
+  return explainAwsError(error, {
+    operation: "GetSessionToken",
+    profile: request.profile === "default" ? undefined : request.profile,
+  });
+}
+
+function isStoredMfaSession(value: unknown): value is StoredMfaSession {
+  const v = value as Record<string, unknown> | null;
+  return typeof v === "object" && v !== null &&
+    ["profile", "serial", "accessKeyId", "secretAccessKey", "sessionToken", "expiration"].every(
+      (field) => typeof v[field] === "string",
+    );
+}
+
+function truncate(text: string): string {
+  const clean = text.replace(/[^\x20-\x7e]/g, "?");
+  return clean.length > 80 ? `${clean.slice(0, 77)}...` : clean;
+}

@@ -1,0 +1,96 @@
+/**
+ * The stories of `mfa login`, `mfa status` and `mfa logout`: start an MFA session with a code
+ * and cache it, show the cached sessions and their expiry (never their keys), forget them.
+ *
+ * @module
+ */
+
+import {
+  baseCredentialsForAssumeRole,
+  profileName,
+  readProfileMfa,
+} from "../aws/base_credentials.ts";
+import { resolveRegion } from "../aws/broker.ts";
+import { openMfaSessionStore } from "../aws/mfa_session.ts";
+import { UsageError } from "../core/errors.ts";
+import { formatTtl } from "../request/ttl.ts";
+import { resolveBrokerSettings } from "./config.ts";
+import type { Cli } from "./context.ts";
+import { type GrantFlags, mfaRequest, noteMfaSession } from "./grant_flow.ts";
+
+/** The flags of `mfa login`. */
+export type MfaLoginFlags = Pick<
+  GrantFlags,
+  "profile" | "region" | "mfaSerial" | "mfaCode" | "mfaSessionTtl"
+>;
+
+/**
+ * `mfa login`: asks for a code (or takes `--mfa-code`), calls `GetSessionToken` and caches the
+ * session for the profile and device, replacing any cached one.
+ */
+export async function mfaLogin(cli: Cli, flags: MfaLoginFlags): Promise<void> {
+  const settings = await resolveBrokerSettings(flags, cli.io.env);
+  const mfa = mfaRequest(cli, flags, settings.mfaSerial);
+  const serial = mfa.mfaSerial ?? (await readProfileMfa(flags.profile, cli.io.env)).mfaSerial;
+  const profile = profileName(flags.profile, cli.io.env);
+  if (serial === undefined) {
+    throw new UsageError(`No MFA device is known for profile "${profile}"`, {
+      hint: "pass --mfa-serial ARN (aws iam list-mfa-devices shows yours), or set mfa_serial " +
+        "in ~/.aws/config",
+    });
+  }
+  const region = await resolveRegion({
+    profile: flags.profile,
+    region: settings.region,
+    env: cli.io.env,
+  });
+  const base = await baseCredentialsForAssumeRole({
+    profile: flags.profile,
+    region,
+    env: cli.io.env,
+    now: cli.now,
+    ...mfa,
+    mfaSerial: serial,
+    fresh: true,
+  });
+  noteMfaSession(cli, base);
+}
+
+/** `mfa status`: one line per cached session on stdout, `PROFILE SERIAL until TIME (LEFT left)`. */
+export async function mfaStatus(cli: Cli): Promise<void> {
+  const store = openMfaSessionStore(cli.io.env, { now: cli.now });
+  const sessions = await store.list();
+  if (sessions.length === 0) {
+    cli.io.stderr("No cached MFA sessions\n");
+    return;
+  }
+  const rows = sessions.map(({ key, expiresAt }) => {
+    const [profile, serial] = splitKey(key);
+    const left = Math.max(0, Math.floor((expiresAt.getTime() - cli.now().getTime()) / 60_000)) * 60;
+    return [profile, serial, `until ${expiresAt.toISOString()} (${formatTtl(left)} left)`];
+  });
+  const widths = [0, 1].map((i) => Math.max(...rows.map((row) => row[i].length)));
+  for (const [profile, serial, until] of rows) {
+    cli.io.stdout(`${profile.padEnd(widths[0])}  ${serial.padEnd(widths[1])}  ${until}\n`);
+  }
+}
+
+/** `mfa logout`: forgets the cached sessions (of one profile, when given). */
+export async function mfaLogout(cli: Cli, flags: { profile?: string }): Promise<void> {
+  const store = openMfaSessionStore(cli.io.env, { now: cli.now });
+  let forgotten = 0;
+  for (const { key } of await store.list()) {
+    const [profile, serial] = splitKey(key);
+    if (flags.profile !== undefined && profile !== flags.profile) continue;
+    if (await store.delete(key)) {
+      cli.io.stderr(`Forgot the MFA session of profile "${profile}" (${serial})\n`);
+      forgotten++;
+    }
+  }
+  if (forgotten === 0) cli.io.stderr("No cached MFA sessions\n");
+}
+
+function splitKey(key: string): [string, string] {
+  const cut = key.lastIndexOf(" ");
+  return [key.slice(0, cut), key.slice(cut + 1)];
+}

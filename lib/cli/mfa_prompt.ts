@@ -1,0 +1,76 @@
+/**
+ * Asking for an MFA code on the terminal: the question on standard error, the answer read with
+ * echo off (each digit shows as `*`, so the code never lands in a terminal log), six digits
+ * checked, one more try after a typo.
+ *
+ * @module
+ */
+
+import { RuntimeError, UsageError } from "../core/errors.ts";
+import type { Io } from "../core/io.ts";
+
+const MAX_INPUT = 32;
+
+/** Reads one line from the terminal without echo; `*` for each character typed. */
+export type ReadSecretLine = (echo: (text: string) => void) => Promise<string>;
+
+/**
+ * Asks for the current code of the MFA device `serial`: up to two tries, each six digits.
+ * Without a terminal on standard input it refuses (exit 2), naming `--mfa-code`.
+ */
+export async function askMfaCodeOnTerminal(
+  serial: string,
+  io: Io,
+  readLine: ReadSecretLine = readTerminalLine,
+): Promise<string> {
+  if (!io.stdinIsTerminal) {
+    throw new UsageError(
+      `An MFA code for ${serial} is needed, and standard input is not a terminal`,
+      {
+        hint: "pass --mfa-code CODE (or set TIMEBOUND_IAM_MFA_CODE), or first run: " +
+          "timebound-iam mfa login",
+      },
+    );
+  }
+  for (let attempt = 1;; attempt++) {
+    io.stderr(`MFA code for ${serial}: `);
+    const answer = (await readLine(io.stderr)).trim();
+    if (/^\d{6}$/.test(answer)) return answer;
+    if (attempt === 2) {
+      throw new UsageError("Invalid MFA code from the prompt: expected six digits", {
+        hint: "run the command again and type the code your authenticator app shows",
+      });
+    }
+    io.stderr("That is not six digits; try once more.\n");
+  }
+}
+
+/** Reads a line from the terminal in raw mode: digits shown as `*`, Backspace, Enter, Ctrl-C. */
+export async function readTerminalLine(echo: (text: string) => void): Promise<string> {
+  const stdin = Deno.stdin;
+  stdin.setRaw(true);
+  let text = "";
+  try {
+    const buffer = new Uint8Array(64);
+    for (;;) {
+      const n = await stdin.read(buffer);
+      if (n === null) return text;
+      for (const byte of buffer.subarray(0, n)) {
+        if (byte === 3 || byte === 4) throw new RuntimeError("Cancelled: no MFA code was given");
+        if (byte === 13 || byte === 10) return text;
+        if (byte === 127 || byte === 8) {
+          if (text.length > 0) {
+            text = text.slice(0, -1);
+            echo("\b \b");
+          }
+        } else if (byte >= 32 && byte < 127 && text.length < MAX_INPUT) {
+          text += String.fromCharCode(byte);
+          echo("*");
+        }
+      }
+    }
+  } finally {
+    stdin.setRaw(false);
+    echo("\n");
+  }
+}

@@ -1,0 +1,58 @@
+/**
+ * `timebound-iam mfa`: cached MFA sessions (`login`, `status`, `logout`), so that a code is typed
+ * once a day rather than once a grant, and `provision`, which creates and enables a virtual MFA
+ * device for the caller.
+ *
+ * @module
+ */
+
+import { Command } from "@commander-js/extra-typings";
+import {
+  type Cli,
+  mfaCodeOption,
+  mfaSerialOption,
+  mfaSessionTtlOption,
+  profileOption,
+  regionOption,
+} from "../cli/context.ts";
+import { mfaLogin, mfaLogout, mfaStatus } from "../cli/mfa_flow.ts";
+
+/** Builds the `mfa` command and its subcommands. */
+export function mfaCommand(cli: Cli): Command<unknown[], Record<string, unknown>> {
+  const mfa = new Command("mfa")
+    .description("cached MFA sessions (login, status, logout); create an MFA device (provision)")
+    .addHelpText(
+      "after",
+      `
+A grant whose base credentials have an MFA device (--mfa-serial, TIMEBOUND_IAM_MFA_SERIAL, the
+config file's mfaSerial, or the AWS profile's mfa_serial) uses the cached MFA session of that
+profile and device, and asks for a code only when there is none.
+
+Examples:
+  timebound-iam mfa login --mfa-serial arn:aws:iam::123456789012:mfa/alice
+  timebound-iam mfa status
+  timebound-iam mfa logout`,
+    );
+  mfa.addCommand(
+    new Command("login")
+      .description("type an MFA code once: start an MFA session (GetSessionToken) and cache it")
+      .addOption(profileOption())
+      .addOption(regionOption())
+      .addOption(mfaSerialOption())
+      .addOption(mfaCodeOption())
+      .addOption(mfaSessionTtlOption())
+      .action((options) => mfaLogin(cli, options)),
+  );
+  mfa.addCommand(
+    new Command("status")
+      .description("show the cached MFA sessions and when they expire (never their keys)")
+      .action(() => mfaStatus(cli)),
+  );
+  mfa.addCommand(
+    new Command("logout")
+      .description("forget the cached MFA sessions (of one profile, with --profile)")
+      .addOption(profileOption())
+      .action((options) => mfaLogout(cli, options)),
+  );
+  return mfa;
+}

@@ -1,0 +1,376 @@
+// MFA end to end: the real CLI against the local endpoint, whose broker role trusts the account
+// only with MFA, and whose devices check TOTP codes (computed here with the TOTP library).
+import assert from "node:assert/strict";
+import { baseEnv, cliCommand, runCli } from "./support/cli.ts";
+import { BROKER_ROLE_NAME, LocalAws } from "./support/local_aws.ts";
+
+const GRANT = ["exec", "--no-confirm", "-s", "s3:ro", "-t", "15m"];
+
+/** The trust policy `setup aws --require-mfa` writes, for the account. */
+function mfaTrust(accountId: string, maxAgeSeconds?: number): Record<string, unknown> {
+  const condition: Record<string, unknown> = { Bool: { "aws:MultiFactorAuthPresent": "true" } };
+  if (maxAgeSeconds !== undefined) {
+    condition.NumericLessThan = { "aws:MultiFactorAuthAge": String(maxAgeSeconds) };
+  }
+  return {
+    Version: "2012-10-17",
+    Statement: [{
+      Effect: "Allow",
+      Principal: { AWS: `arn:aws:iam::${accountId}:root` },
+      Action: "sts:AssumeRole",
+      Condition: condition,
+    }],
+  };
+}
+
+interface World {
+  aws: LocalAws;
+  env: Record<string, string>;
+  home: string;
+  serial: string;
+  outputs: string[];
+}
+
+/**
+ * Runs `fn` with an endpoint whose broker role requires MFA, a device for the default user and a
+ * private HOME; afterwards checks that no secret, seed or code the endpoint knows reached any
+ * output collected in `outputs`.
+ */
+async function withMfa(fn: (world: World) => Promise<void>): Promise<void> {
+  const aws = await LocalAws.start();
+  aws.addRole({ roleName: BROKER_ROLE_NAME, trustPolicy: mfaTrust(aws.accountId) });
+  const { serialNumber: serial } = aws.addMfaDevice();
+  const home = await Deno.makeTempDir({ prefix: "tbi-mfa-" });
+  await baseEnv(home);
+  const world: World = { aws, env: { HOME: home, ...aws.env() }, home, serial, outputs: [] };
+  try {
+    await fn(world);
+    const codes = aws.requests.flatMap((
+      r,
+    ) => [r.params.TokenCode, r.params.AuthenticationCode1, r.params.AuthenticationCode2]).filter((
+      c,
+    ): c is string => c !== undefined);
+    for (const secret of [...aws.issuedSecrets(), ...codes]) {
+      for (const output of world.outputs) {
+        assert.ok(!output.includes(secret), "a secret or code reached the output");
+      }
+    }
+  } finally {
+    await aws.close();
+    await Deno.remove(home, { recursive: true });
+  }
+}
+
+function calls(aws: LocalAws, action: string) {
+  return aws.requests.filter((r) => r.action === action);
+}
+
+const callerArn = (aws: LocalAws) => [
+  "aws",
+  "--endpoint-url",
+  aws.url,
+  "sts",
+  "get-caller-identity",
+  "--query",
+  "Arn",
+  "--output",
+  "text",
+];
+
+Deno.test("without MFA the role refuses, and the hint names the caller's MFA device", async () => {
+  await withMfa(async ({ aws, env, serial, outputs }) => {
+    const result = await runCli([...GRANT, "--", ...callerArn(aws)], { env });
+    outputs.push(result.stdout, result.stderr);
+    assert.equal(result.code, 1, result.stderr);
+    assert.match(result.stderr, /^error: Access denied assuming arn:aws:iam::123456789012:role/);
+    assert.equal(
+      result.stderr.split("\n")[1],
+      `hint: if its trust policy requires MFA, pass --mfa-serial ${serial} (or set ` +
+        'TIMEBOUND_IAM_MFA_SERIAL, or "mfaSerial" for profile "default" in the config file)',
+    );
+    assert.equal(calls(aws, "ListMFADevices").length, 1);
+  });
+});
+
+Deno.test("a code by flag or by environment starts an MFA session and the grant succeeds", async (t) => {
+  for (const how of ["flag", "environment"]) {
+    await t.step(how, async () => {
+      await withMfa(async ({ aws, env, serial, outputs }) => {
+        const code = aws.mfaCode(serial);
+        const args = how === "flag"
+          ? [...GRANT, "--mfa-serial", serial, "--mfa-code", code, "--", ...callerArn(aws)]
+          : [...GRANT, "--", ...callerArn(aws)];
+        const extra: Record<string, string> = how === "flag"
+          ? {}
+          : { TIMEBOUND_IAM_MFA_SERIAL: serial, TIMEBOUND_IAM_MFA_CODE: code };
+        const result = await runCli(args, { env: { ...env, ...extra } });
+        outputs.push(result.stdout, result.stderr);
+        assert.equal(result.code, 0, result.stderr);
+        assert.match(result.stdout, /assumed-role\/timebound-iam-broker\/timebound-iam-/);
+        assert.match(result.stderr, new RegExp(`^MFA session for ${serial} cached until `));
+        const [session] = calls(aws, "GetSessionToken");
+        assert.equal(session.params.SerialNumber, serial);
+        assert.equal(session.params.DurationSeconds, "43200");
+        // AssumeRole was signed by the MFA session, not the user's own key.
+        const [assume] = calls(aws, "AssumeRole");
+        assert.notEqual(assume.accessKeyId, aws.defaultUser.accessKeyId);
+        assert.match(assume.accessKeyId ?? "", /^ASIA/);
+      });
+    });
+  }
+});
+
+Deno.test("a wrong code is one line and exit 1; no terminal and no code is exit 2", async () => {
+  await withMfa(async ({ aws, env, serial, outputs }) => {
+    const wrong = String((Number(aws.mfaCode(serial)) + 500_000) % 1_000_000).padStart(6, "0");
+    const bad = await runCli(
+      [...GRANT, "--mfa-serial", serial, "--mfa-code", wrong, "--", "true"],
+      { env },
+    );
+    outputs.push(bad.stdout, bad.stderr);
+    assert.equal(bad.code, 1);
+    assert.equal(
+      bad.stderr,
+      `error: AWS refused the MFA code for ${serial}: wrong or expired\n` +
+        "hint: wait for the next code and try again\n",
+    );
+    const none = await runCli([...GRANT, "--mfa-serial", serial, "--", "true"], { env });
+    outputs.push(none.stdout, none.stderr);
+    assert.equal(none.code, 2);
+    assert.equal(
+      none.stderr,
+      `error: An MFA code for ${serial} is needed, and standard input is not a terminal\n` +
+        "hint: pass --mfa-code CODE (or set TIMEBOUND_IAM_MFA_CODE), or first run: " +
+        "timebound-iam mfa login\n",
+    );
+    const malformed = await runCli(
+      [...GRANT, "--mfa-serial", serial, "--mfa-code", "12345x", "--", "true"],
+      { env },
+    );
+    assert.equal(malformed.code, 2);
+    assert.match(
+      malformed.stderr,
+      /^error: Invalid MFA code from --mfa-code: expected six digits\n/,
+    );
+    assert.equal(calls(aws, "AssumeRole").length, 0);
+  });
+});
+
+Deno.test("mfa login once, then five grants with no code and exactly one GetSessionToken", async () => {
+  await withMfa(async ({ aws, env, serial, outputs, home }) => {
+    const login = await runCli(
+      ["mfa", "login", "--mfa-serial", serial, "--mfa-code", aws.mfaCode(serial)],
+      { env },
+    );
+    outputs.push(login.stdout, login.stderr);
+    assert.equal(login.code, 0, login.stderr);
+    assert.match(login.stderr, new RegExp(`^MFA session for ${serial} cached until `));
+    for (let i = 0; i < 5; i++) {
+      const grant = await runCli([...GRANT, "--mfa-serial", serial, "--", ...callerArn(aws)], {
+        env,
+      });
+      outputs.push(grant.stdout, grant.stderr);
+      assert.equal(grant.code, 0, grant.stderr);
+      assert.equal(grant.stderr, "");
+    }
+    assert.equal(calls(aws, "GetSessionToken").length, 1);
+    assert.equal(calls(aws, "AssumeRole").length, 5);
+    // The cache file is private.
+    const dir = `${home}/.cache/timebound-iam/mfa-sessions`;
+    const files = [...Deno.readDirSync(dir)];
+    assert.equal(files.length, 1);
+    if (Deno.build.os !== "windows") {
+      assert.equal(Deno.statSync(dir).mode! & 0o777, 0o700);
+      assert.equal(Deno.statSync(`${dir}/${files[0].name}`).mode! & 0o777, 0o600);
+    }
+    const status = await runCli(["mfa", "status"], { env });
+    outputs.push(status.stdout, status.stderr);
+    assert.equal(status.code, 0, status.stderr);
+    assert.match(
+      status.stdout,
+      new RegExp(`^default\\s+${serial}\\s+until \\S+ \\(\\w+ left\\)\\n$`),
+    );
+    const logout = await runCli(["mfa", "logout"], { env });
+    assert.equal(logout.code, 0, logout.stderr);
+    assert.equal(logout.stderr, `Forgot the MFA session of profile "default" (${serial})\n`);
+    assert.equal([...Deno.readDirSync(dir)].length, 0);
+    const after = await runCli(["mfa", "status"], { env });
+    assert.equal(after.stdout, "");
+    assert.equal(after.stderr, "No cached MFA sessions\n");
+  });
+});
+
+Deno.test("an expired cached session asks again; one AWS rejects is dropped and asked for once", async (t) => {
+  await withMfa(async ({ aws, env, serial, outputs }) => {
+    const login = await runCli(
+      ["mfa", "login", "--mfa-serial", serial, "--mfa-code", aws.mfaCode(serial)],
+      { env },
+    );
+    assert.equal(login.code, 0, login.stderr);
+    await t.step("rejected by AWS: dropped, then a code is needed", async () => {
+      aws.failNext("GetCallerIdentity", "ExpiredToken");
+      const again = await runCli([...GRANT, "--mfa-serial", serial, "--", "true"], { env });
+      outputs.push(again.stdout, again.stderr);
+      assert.equal(again.code, 2);
+      assert.match(again.stderr, /^error: An MFA code for .* is needed/);
+      const status = await runCli(["mfa", "status"], { env });
+      assert.equal(status.stderr, "No cached MFA sessions\n");
+    });
+    await t.step("expired: the next grant needs a code, and takes one", async () => {
+      const relogin = await runCli(
+        ["mfa", "login", "--mfa-serial", serial, "--mfa-code", aws.mfaCode(serial)],
+        { env },
+      );
+      assert.equal(relogin.code, 0, relogin.stderr);
+      aws.clock.advance(13 * 3600_000);
+      const needs = await runCli([...GRANT, "--mfa-serial", serial, "--", "true"], { env });
+      outputs.push(needs.stdout, needs.stderr);
+      assert.equal(needs.code, 2);
+      assert.match(needs.stderr, /^error: An MFA code for .* is needed/);
+      const given = await runCli(
+        [...GRANT, "--mfa-serial", serial, "--mfa-code", aws.mfaCode(serial), "--", "true"],
+        { env },
+      );
+      outputs.push(given.stdout, given.stderr);
+      assert.equal(given.code, 0, given.stderr);
+    });
+  });
+});
+
+// The pseudo-terminal comes from util-linux's `script -qfec CMD /dev/null` (Linux only).
+const hasScript = Deno.build.os === "linux" &&
+  (await new Deno.Command("sh", { args: ["-c", "command -v script"] }).output()).success;
+
+Deno.test({
+  name: "under a terminal the code is asked for, a typo gets one more try (Linux only)",
+  ignore: !hasScript,
+  fn: async () => {
+    await withMfa(async ({ aws, env, serial, home, outputs }) => {
+      const [deno, args] = cliCommand([...GRANT, "--mfa-serial", serial, "--", ...callerArn(aws)]);
+      const line = [deno, ...args].map((a) => `'${a}'`).join(" ");
+      const child = new Deno.Command("script", {
+        args: ["-qfec", line, "/dev/null"],
+        env: { ...await baseEnv(home), ...env },
+        clearEnv: true,
+        stdin: "piped",
+        stdout: "piped",
+        stderr: "piped",
+      }).spawn();
+      const writer = child.stdin.getWriter();
+      await writer.write(new TextEncoder().encode("12ab\r"));
+      await new Promise((resolve) => setTimeout(resolve, 1500));
+      await writer.write(new TextEncoder().encode(`${aws.mfaCode(serial)}\r`));
+      const output = await child.output().finally(() => writer.close().catch(() => {}));
+      const text = new TextDecoder().decode(output.stdout);
+      outputs.push(text);
+      assert.equal(output.code, 0, text);
+      assert.match(text, new RegExp(`MFA code for ${serial}: \\*\\*\\*\\*`));
+      assert.match(text, /That is not six digits; try once more\./);
+      assert.match(text, /assumed-role\/timebound-iam-broker\//);
+      assert.equal(calls(aws, "GetSessionToken").length, 1);
+    });
+  },
+});
+
+Deno.test("a profile with mfa_serial uses it: the code is asked for that device", async () => {
+  await withMfa(async ({ aws, env, serial, home, outputs }) => {
+    await Deno.writeTextFile(
+      `${home}/.aws/credentials`,
+      `[dev]\naws_access_key_id = ${aws.defaultUser.accessKeyId}\n` +
+        `aws_secret_access_key = ${aws.defaultUser.secretAccessKey}\n`,
+    );
+    await Deno.writeTextFile(`${home}/.aws/config`, `[profile dev]\nmfa_serial = ${serial}\n`);
+    const clean = { ...env };
+    delete clean.AWS_ACCESS_KEY_ID;
+    delete clean.AWS_SECRET_ACCESS_KEY;
+    const result = await runCli(
+      [...GRANT, "--profile", "dev", "--mfa-code", aws.mfaCode(serial), "--", ...callerArn(aws)],
+      { env: clean },
+    );
+    outputs.push(result.stdout, result.stderr);
+    assert.equal(result.code, 0, result.stderr);
+    assert.equal(calls(aws, "GetSessionToken")[0].params.SerialNumber, serial);
+    const status = await runCli(["mfa", "status"], { env: clean });
+    assert.match(status.stdout, new RegExp(`^dev\\s+${serial}\\s+until `));
+  });
+});
+
+Deno.test("a role_arn profile with mfa_serial: the SDK assumes it with the code we give", async () => {
+  await withMfa(async ({ aws, env, serial, home, outputs }) => {
+    aws.addRole({ roleName: "developer-role", trustPolicy: mfaTrust(aws.accountId) });
+    await Deno.writeTextFile(
+      `${home}/.aws/credentials`,
+      `[base]\naws_access_key_id = ${aws.defaultUser.accessKeyId}\n` +
+        `aws_secret_access_key = ${aws.defaultUser.secretAccessKey}\n`,
+    );
+    await Deno.writeTextFile(
+      `${home}/.aws/config`,
+      `[profile dev]\nrole_arn = arn:aws:iam::${aws.accountId}:role/developer-role\n` +
+        `source_profile = base\nmfa_serial = ${serial}\n`,
+    );
+    const clean = { ...env };
+    delete clean.AWS_ACCESS_KEY_ID;
+    delete clean.AWS_SECRET_ACCESS_KEY;
+    const result = await runCli(
+      [...GRANT, "--profile", "dev", "--mfa-code", aws.mfaCode(serial), "--", ...callerArn(aws)],
+      { env: clean },
+    );
+    outputs.push(result.stdout, result.stderr);
+    assert.equal(result.code, 0, result.stderr);
+    const assumes = calls(aws, "AssumeRole");
+    assert.equal(assumes.length, 2);
+    assert.equal(assumes[0].params.SerialNumber, serial);
+    assert.match(assumes[0].params.RoleArn, /role\/developer-role$/);
+    assert.equal(assumes[1].params.RoleArn, aws.brokerRoleArn);
+  });
+});
+
+Deno.test("setup aws --require-mfa --apply: a grant fails without MFA, succeeds with it; doctor says so", async () => {
+  await withMfa(async ({ aws, env, serial, home, outputs }) => {
+    // A role that trusts anyone of the account, until setup rewrites its trust.
+    aws.addRole({ roleName: BROKER_ROLE_NAME });
+    const config = { ...env, TIMEBOUND_IAM_CONFIG: `${home}/config.json` };
+    const setup = await runCli([
+      "setup",
+      "aws",
+      "--services",
+      "s3",
+      "--max-session",
+      "1h",
+      "--require-mfa",
+      "--mfa-max-age",
+      "12h",
+      "--apply",
+      "--yes",
+    ], { env: config });
+    outputs.push(setup.stdout, setup.stderr);
+    assert.equal(setup.code, 0, setup.stderr);
+    const trust = JSON.parse(aws.role(BROKER_ROLE_NAME)!.trustPolicy);
+    assert.deepEqual(trust.Statement[0].Condition, {
+      Bool: { "aws:MultiFactorAuthPresent": "true" },
+      NumericLessThan: { "aws:MultiFactorAuthAge": "43200" },
+    });
+    const without = await runCli([...GRANT, "--", "true"], { env: config });
+    assert.equal(without.code, 1);
+    assert.match(without.stderr, /^error: Access denied assuming/);
+    const withCode = await runCli(
+      [...GRANT, "--mfa-serial", serial, "--mfa-code", aws.mfaCode(serial), "--", "true"],
+      { env: config },
+    );
+    outputs.push(withCode.stdout, withCode.stderr);
+    assert.equal(withCode.code, 0, withCode.stderr);
+    const doctor = await runCli(["doctor"], { env: config });
+    outputs.push(doctor.stdout, doctor.stderr);
+    const line = doctor.stdout.split("\n").find((l) => l.includes(" MFA "));
+    assert.match(
+      line ?? "",
+      new RegExp(
+        `^✓ MFA +devices: ${serial}; trust: requires MFA typed within 12h; session: cached until `,
+      ),
+    );
+    // MFA older than the trust's maximum age: AWS refuses the cached session's AssumeRole.
+    aws.clock.advance(12 * 3600_000 + 60_000);
+    const stale = await runCli([...GRANT, "--mfa-serial", serial, "--", "true"], { env: config });
+    assert.notEqual(stale.code, 0);
+  });
+});
