@@ -374,3 +374,94 @@ Deno.test("setup aws --require-mfa --apply: a grant fails without MFA, succeeds 
     assert.notEqual(stale.code, 0);
   });
 });
+
+/**
+ * Runs `timebound-iam ARGS` under a pseudo-terminal and types the two codes of the device that
+ * it creates (the first one wrong when `wrong`), once the endpoint knows the device.
+ */
+async function provisionUnderTerminal(
+  world: World,
+  args: string[],
+  options: { wrong?: boolean } = {},
+): Promise<{ code: number; text: string }> {
+  const { aws, env, home } = world;
+  const [deno, cliArgs] = cliCommand(["mfa", "provision", ...args]);
+  const line = [deno, ...cliArgs].map((a) => `'${a}'`).join(" ");
+  const before = new Set(aws.mfaDevices().map((d) => d.serialNumber));
+  const child = new Deno.Command("script", {
+    args: ["-qfec", line, "/dev/null"],
+    env: { ...await baseEnv(home), ...env },
+    clearEnv: true,
+    stdin: "piped",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  const writer = child.stdin.getWriter();
+  let serial: string | undefined;
+  for (let i = 0; i < 200 && serial === undefined; i++) {
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    serial = aws.mfaDevices().find((d) => !before.has(d.serialNumber))?.serialNumber;
+  }
+  assert.ok(serial, "the device was created");
+  await new Promise((resolve) => setTimeout(resolve, 800));
+  const first = aws.mfaCode(serial, -1);
+  const typed = options.wrong ? String((Number(first) + 1) % 1_000_000).padStart(6, "0") : first;
+  await writer.write(new TextEncoder().encode(`${typed}\r`));
+  await new Promise((resolve) => setTimeout(resolve, 800));
+  await writer.write(new TextEncoder().encode(`${aws.mfaCode(serial)}\r`));
+  const output = await child.output().finally(() => writer.close().catch(() => {}));
+  const text = new TextDecoder().decode(output.stdout);
+  world.outputs.push(text);
+  return { code: output.code, text };
+}
+
+Deno.test({
+  name: "mfa provision creates, shows and enables a device; a bad code deletes it (Linux only)",
+  ignore: !hasScript,
+  fn: async (t) => {
+    await withMfa(async (world) => {
+      const { aws, home } = world;
+      const user = aws.addUser({ userName: "newcomer" });
+      await Deno.writeTextFile(
+        `${home}/.aws/credentials`,
+        `[newcomer]\naws_access_key_id = ${user.accessKeyId}\n` +
+          `aws_secret_access_key = ${user.secretAccessKey}\n`,
+      );
+      const env = { ...world.env };
+      delete env.AWS_ACCESS_KEY_ID;
+      delete env.AWS_SECRET_ACCESS_KEY;
+      const serial = `arn:aws:iam::${aws.accountId}:mfa/newcomer`;
+      await t.step("a wrong first code: refused, and the device is deleted", async () => {
+        const { code, text } = await provisionUnderTerminal(
+          { ...world, env },
+          ["--profile", "newcomer"],
+          { wrong: true },
+        );
+        assert.equal(code, 1, text);
+        assert.match(text, /Scan this QR code with your authenticator app:\r?\n[ ▀▄█\x1b\[\dm;]+/);
+        assert.match(text, /error: AWS refused the two codes: they must be two consecutive codes/);
+        assert.match(text, new RegExp(`The new device ${serial} was deleted again`));
+        assert.ok(!aws.mfaDevices().some((d) => d.serialNumber === serial));
+        assert.equal(calls(aws, "DeleteVirtualMFADevice").length, 1);
+      });
+      await t.step("two good codes: enabled, the serial printed with the next step", async () => {
+        const png = `${home}/qr.png`;
+        const { code, text } = await provisionUnderTerminal(
+          { ...world, env },
+          ["--profile", "newcomer", "--qr-png", png],
+        );
+        assert.equal(code, 0, text);
+        assert.match(text, new RegExp(`The QR code is in ${png}`));
+        assert.match(text, new RegExp(`^${serial}\\r?$`, "m"));
+        assert.match(text, new RegExp(`next: timebound-iam mfa login --mfa-serial ${serial}`));
+        assert.deepEqual(
+          aws.mfaDevices().find((d) => d.serialNumber === serial),
+          { serialNumber: serial, userName: "newcomer" },
+        );
+        const bytes = await Deno.readFile(png);
+        assert.deepEqual([...bytes.subarray(1, 4)], [0x50, 0x4e, 0x47], "a PNG");
+        assert.equal(Deno.statSync(png).mode! & 0o777, 0o600);
+      });
+    });
+  },
+});

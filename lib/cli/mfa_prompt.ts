@@ -18,22 +18,36 @@ export type ReadSecretLine = (echo: (text: string) => void) => Promise<string>;
  * Asks for the current code of the MFA device `serial`: up to two tries, each six digits.
  * Without a terminal on standard input it refuses (exit 2), naming `--mfa-code`.
  */
-export async function askMfaCodeOnTerminal(
+export function askMfaCodeOnTerminal(
   serial: string,
   io: Io,
   readLine: ReadSecretLine = readTerminalLine,
 ): Promise<string> {
-  if (!io.stdinIsTerminal) {
-    throw new UsageError(
+  return askCodeOnTerminal(io, {
+    question: `MFA code for ${serial}: `,
+    noTerminal: new UsageError(
       `An MFA code for ${serial} is needed, and standard input is not a terminal`,
       {
         hint: "pass --mfa-code CODE (or set TIMEBOUND_IAM_MFA_CODE), or first run: " +
           "timebound-iam mfa login",
       },
-    );
-  }
+    ),
+    readLine,
+  });
+}
+
+/**
+ * Asks `question` on the terminal for a six-digit code, with one more try after a typo; throws
+ * `noTerminal` when standard input is not a terminal.
+ */
+export async function askCodeOnTerminal(
+  io: Io,
+  options: { question: string; noTerminal: Error; readLine?: ReadSecretLine },
+): Promise<string> {
+  if (!io.stdinIsTerminal) throw options.noTerminal;
+  const readLine = options.readLine ?? readTerminalLine;
   for (let attempt = 1;; attempt++) {
-    io.stderr(`MFA code for ${serial}: `);
+    io.stderr(options.question);
     const answer = (await readLine(io.stderr)).trim();
     if (/^\d{6}$/.test(answer)) return answer;
     if (attempt === 2) {

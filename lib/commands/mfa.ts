@@ -16,6 +16,9 @@ import {
   regionOption,
 } from "../cli/context.ts";
 import { mfaLogin, mfaLogout, mfaStatus } from "../cli/mfa_flow.ts";
+import { askCodeOnTerminal } from "../cli/mfa_prompt.ts";
+import { UsageError } from "../core/errors.ts";
+import { provisionMfaDevice } from "../setup/mfa_provision.ts";
 
 /** Builds the `mfa` command and its subcommands. */
 export function mfaCommand(cli: Cli): Command<unknown[], Record<string, unknown>> {
@@ -53,6 +56,34 @@ Examples:
       .description("forget the cached MFA sessions (of one profile, with --profile)")
       .addOption(profileOption())
       .action((options) => mfaLogout(cli, options)),
+  );
+  mfa.addCommand(
+    new Command("provision")
+      .description("create a virtual MFA device for your IAM user, show its QR code, enable it")
+      .addOption(profileOption())
+      .addOption(regionOption())
+      .option("--device-name <name>", "the device's name (default: your user name)")
+      .option("--qr-png <file>", "write the QR code to this new PNG file instead of drawing it")
+      .option("--show-secret", "also print the secret key (for apps that cannot scan)")
+      .addHelpText(
+        "after",
+        `
+It needs iam:CreateVirtualMFADevice, iam:EnableMFADevice and iam:DeleteVirtualMFADevice on
+arn:aws:iam::*:mfa/\${aws:username} and arn:aws:iam::*:user/\${aws:username} (see the README).
+If anything fails after the device was created, it is deleted again.`,
+      )
+      .action(async (options) => {
+        await provisionMfaDevice(cli.io, options, {
+          askCode: (question) =>
+            askCodeOnTerminal(cli.io, {
+              question,
+              noTerminal: new UsageError(
+                "Cannot ask for the device's codes: standard input is not a terminal",
+                { hint: "run mfa provision in a terminal" },
+              ),
+            }),
+        });
+      }),
   );
   return mfa;
 }
