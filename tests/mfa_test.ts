@@ -1,6 +1,12 @@
 // MFA end to end: the real CLI against the local endpoint, whose broker role trusts the account
 // only with MFA, and whose devices check TOTP codes (computed here with the TOTP library).
 import assert from "node:assert/strict";
+// @ts-types="@modelcontextprotocol/sdk/client/index"
+import { Client } from "@modelcontextprotocol/sdk/client/index.js";
+// @ts-types="@modelcontextprotocol/sdk/client/stdio"
+import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
+// @ts-types="@modelcontextprotocol/sdk/types"
+import { ElicitRequestSchema } from "@modelcontextprotocol/sdk/types.js";
 import { baseEnv, cliCommand, runCli } from "./support/cli.ts";
 import { BROKER_ROLE_NAME, LocalAws } from "./support/local_aws.ts";
 
@@ -464,4 +470,111 @@ Deno.test({
       });
     });
   },
+});
+
+/**
+ * Starts `timebound-iam serve --mfa-serial SERIAL` over stdio with an MCP client that can elicit
+ * (answering with `answer`) or not, runs `fn`, and closes everything.
+ */
+async function withServe(
+  world: World,
+  answer: ((message: string) => string | undefined) | undefined,
+  fn: (
+    call: (args: Record<string, unknown>) => Promise<{ isError?: boolean; text: string }>,
+  ) => Promise<void>,
+): Promise<void> {
+  const tmp = await Deno.makeTempDir({ dir: world.home });
+  const env = {
+    ...await baseEnv(world.home),
+    ...world.env,
+    TMPDIR: tmp,
+    XDG_STATE_HOME: `${world.home}/state`,
+  };
+  const [command, args] = cliCommand(["serve", "--mfa-serial", world.serial]);
+  const transport = new StdioClientTransport({ command, args, env, stderr: "pipe" });
+  let stderr = "";
+  transport.stderr?.on("data", (chunk: Uint8Array) => stderr += new TextDecoder().decode(chunk));
+  const client = new Client(
+    { name: "mfa-test", version: "1" },
+    { capabilities: answer ? { elicitation: { form: {} } } : {} },
+  );
+  if (answer) {
+    client.setRequestHandler(ElicitRequestSchema, (request) => {
+      const code = answer(request.params.message);
+      return Promise.resolve(
+        code === undefined ? { action: "decline" } : { action: "accept", content: { code } },
+      );
+    });
+  }
+  await client.connect(transport);
+  try {
+    await fn(async (callArgs) => {
+      const result = await client.callTool({ name: "grant_access", arguments: callArgs });
+      const text = (result.content as Array<{ text: string }>).map((c) => c.text).join("\n");
+      world.outputs.push(text);
+      return { isError: result.isError as boolean | undefined, text };
+    });
+  } finally {
+    await client.close();
+    world.outputs.push(
+      stderr,
+      await Deno.readTextFile(`${world.home}/state/timebound-iam/audit.jsonl`).catch(() => ""),
+    );
+  }
+}
+
+Deno.test("serve grants from the cached MFA session, and asks the human by elicitation when there is none", async (t) => {
+  await withMfa(async (world) => {
+    const { aws, serial, env } = world;
+    await t.step("no session, a client that cannot elicit: refused, naming mfa login", async () => {
+      await withServe(world, undefined, async (call) => {
+        const result = await call({ services: ["s3"] });
+        assert.equal(result.isError, true);
+        assert.equal(
+          result.text,
+          `An MFA code for ${serial} is needed, and this MCP client cannot ask the human for it\n` +
+            "hint: ask the human to run: timebound-iam mfa login (then try again); never pass a " +
+            "code yourself",
+        );
+      });
+      assert.equal(calls(aws, "GetSessionToken").length, 0);
+    });
+    await t.step("no session, a client that elicits: the human's code starts one", async () => {
+      const asked: string[] = [];
+      await withServe(world, (message) => {
+        asked.push(message);
+        return aws.mfaCode(serial);
+      }, async (call) => {
+        const first = await call({ services: ["s3"] });
+        assert.ok(!first.isError, first.text);
+        const second = await call({ services: ["dynamodb"] });
+        assert.ok(!second.isError, second.text);
+      });
+      assert.equal(asked.length, 1);
+      assert.match(asked[0], new RegExp(`current code of your MFA device ${serial}`));
+      assert.equal(calls(aws, "GetSessionToken").length, 1);
+    });
+    await t.step("a cached session (mfa login): no question at all", async () => {
+      const login = await runCli(
+        ["mfa", "login", "--mfa-serial", serial, "--mfa-code", aws.mfaCode(serial)],
+        { env },
+      );
+      assert.equal(login.code, 0, login.stderr);
+      const before = calls(aws, "GetSessionToken").length;
+      await withServe(world, () => assert.fail("no question expected"), async (call) => {
+        const result = await call({ services: ["s3"] });
+        assert.ok(!result.isError, result.text);
+      });
+      assert.equal(calls(aws, "GetSessionToken").length, before);
+      assert.equal(calls(aws, "AssumeRole").at(-1)?.errorCode, undefined);
+    });
+    await t.step("the human declines: no credentials", async () => {
+      await runCli(["mfa", "logout"], { env });
+      await withServe(world, () => undefined, async (call) => {
+        const result = await call({ services: ["s3"] });
+        assert.equal(result.isError, true);
+        assert.match(result.text, /^Declined by the human: no MFA code was given/);
+      });
+    });
+  });
 });

@@ -1,7 +1,9 @@
 /**
- * Brokers for a long-running process (the MCP server): connected on first use, one per profile,
- * and reused for later grants. A failed connection is not kept, so the next grant tries again
- * (after the user has logged in, say).
+ * Brokers for a long-running process (the MCP server): connected on first use, one per profile
+ * (and per MFA session, when one signs), and reused for later grants. A failed connection is not
+ * kept, so the next grant tries again (after the user has logged in, say). Every grant asks
+ * {@linkcode withBaseCredentials} for its base credentials: a cached MFA session, or a new one
+ * from a code that the request's `askMfaCode` obtains (MCP elicitation); never a terminal prompt.
  *
  * @module
  */
@@ -12,7 +14,9 @@ import {
   type BrokerOptions,
   connectBroker,
   type Grant,
+  resolveRegion,
 } from "./broker.ts";
+import { type AskMfaCode, type BaseCredentials, withBaseCredentials } from "./base_credentials.ts";
 import type { SessionPolicy } from "../request/session_policy.ts";
 
 /** What a grant needs from the pool. */
@@ -23,6 +27,8 @@ export interface PoolGrantRequest {
   policy: SessionPolicy;
   /** The session length in seconds. */
   ttlSeconds: number;
+  /** Asks the human for an MFA code (elicitation); without it a missing code is an error. */
+  askMfaCode?: AskMfaCode;
 }
 
 /** Brokers by profile. */
@@ -37,28 +43,51 @@ export interface BrokerPool {
  * Creates a pool from the options shared by every broker (`profile` is the default profile).
  */
 export function createBrokerPool(
-  options: BrokerOptions & { now?: () => Date },
+  options: BrokerOptions & { now?: () => Date; mfaSerial?: string },
 ): BrokerPool {
   const brokers = new Map<string, Promise<BrokerContext>>();
-  const connect = (profile: string | undefined): Promise<BrokerContext> => {
-    const key = profile ?? "";
+  let region: Promise<string> | undefined;
+  const connect = (profile: string | undefined, base: BaseCredentials) => {
+    // A broker signs with one MFA session; a new session (after expiry) gets a new broker.
+    const key = `${profile ?? ""}\n${base.mfa ? base.mfa.expiration.toISOString() : ""}`;
     let broker = brokers.get(key);
     if (!broker) {
-      broker = connectBroker({ ...options, profile });
+      broker = connectBroker({ ...options, profile, credentials: base.credentials });
       brokers.set(key, broker);
       broker.catch(() => {
         if (brokers.get(key) === broker) brokers.delete(key);
       });
     }
-    return broker;
+    return { key, broker };
   };
   return {
     async grant(request) {
-      const broker = await connect(request.profile ?? options.profile);
-      return await assumeBrokerRole(broker, {
-        policy: request.policy,
-        ttlSeconds: request.ttlSeconds,
+      const profile = request.profile ?? options.profile;
+      region ??= resolveRegion(options);
+      const base = {
+        profile,
+        region: await region,
+        env: options.env,
         now: options.now,
+        mfaSerial: options.mfaSerial,
+        ask: request.askMfaCode ?? "no-prompt" as const,
+      };
+      return await withBaseCredentials(base, async (found) => {
+        const { key, broker } = connect(profile, found);
+        try {
+          return await assumeBrokerRole(await broker, {
+            policy: request.policy,
+            ttlSeconds: request.ttlSeconds,
+            now: options.now,
+          });
+        } catch (error) {
+          // A session AWS rejects is not reused; withBaseCredentials asks for a new one.
+          if (found.mfa && brokers.get(key) === broker) {
+            brokers.delete(key);
+            broker.then((b) => b.client.destroy(), () => {});
+          }
+          throw error;
+        }
       });
     },
     async close() {

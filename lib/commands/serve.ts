@@ -8,7 +8,14 @@
 
 import { tmpdir } from "node:os";
 import { Command, Option } from "@commander-js/extra-typings";
-import { type Cli, profileOption, regionOption, roleArnOption } from "../cli/context.ts";
+import {
+  type Cli,
+  mfaSerialOption,
+  profileOption,
+  regionOption,
+  roleArnOption,
+} from "../cli/context.ts";
+import { checkMfaSerial } from "../aws/mfa_session.ts";
 import { parseAllowList } from "../request/allow_list.ts";
 import { resolveBrokerSettings } from "../cli/config.ts";
 import { defaultAuditLogPath, openAuditLog } from "../mcp/audit_log.ts";
@@ -28,6 +35,7 @@ interface ServeFlags {
   maxTtl?: string;
   approve?: ApproveMode;
   auditLog?: string;
+  mfaSerial?: string;
 }
 
 /** Builds the `serve` command. */
@@ -37,6 +45,7 @@ export function serveCommand(cli: Cli): Command<unknown[], Record<string, unknow
     .addOption(profileOption())
     .addOption(regionOption())
     .addOption(roleArnOption())
+    .addOption(mfaSerialOption())
     .option("--allow <scopes>", "the scopes agents may ask for, e.g. s3:full,*:ro (default: any)")
     .option("--max-ttl <duration>", "the longest TTL agents may ask for (default: 1h)")
     .addOption(
@@ -58,6 +67,10 @@ Tools: grant_access, list_active_sessions, list_services, revoke_session. Creden
 
 Defaults for --allow, --max-ttl, --approve and --audit-log come from the "serve" section of the
 config file (see timebound-iam doctor); flags win.
+
+With an MFA device (--mfa-serial, the config file, or the profile's mfa_serial), grants use the
+cached MFA session (timebound-iam mfa login); when there is none, the human is asked for a code
+through MCP elicitation if the client supports it. The agent never supplies a code.
 
 Examples:
   timebound-iam serve
@@ -95,12 +108,14 @@ async function serve(cli: Cli, flags: ServeFlags): Promise<void> {
     flags.auditLog ?? defaults.auditLog ?? defaultAuditLogPath(env),
   );
   const envFiles = await openEnvFileDirectory(tmpdir());
+  if (flags.mfaSerial) checkMfaSerial(flags.mfaSerial);
   const pool = createBrokerPool({
     profile: flags.profile,
     region: settings.region,
     roleArn,
     env,
     now: cli.now,
+    mfaSerial: flags.mfaSerial || settings.mfaSerial,
   });
   const app = createServer({
     catalog,

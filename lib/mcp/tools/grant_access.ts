@@ -10,6 +10,7 @@ import { checkAllowed } from "../../request/allow_list.ts";
 import { needsApproval } from "../../request/approval.ts";
 import { grantVariables } from "../../delivery/credential_env.ts";
 import { RuntimeError, UsageError, UserError } from "../../core/errors.ts";
+import { MfaCodeNeeded } from "../../aws/base_credentials.ts";
 import { prepareGrant } from "../../request/grant_request.ts";
 import { formatScopes, parseLevel, type Scope } from "../../request/scope.ts";
 import { formatTtl } from "../../request/ttl.ts";
@@ -108,6 +109,9 @@ async function grantAccess(ctx: ToolContext, args: GrantArgs) {
       profile,
       policy: request.policy,
       ttlSeconds: request.ttlSeconds,
+      askMfaCode: canElicit(ctx) ? (serial) => elicitMfaCode(ctx, serial) : undefined,
+    }).catch((error) => {
+      throw error instanceof MfaCodeNeeded ? mfaLoginNeeded(error.serial) : error;
     });
     const session = await ctx.sessions.add({
       id: grant.sessionName,
@@ -257,6 +261,62 @@ async function approve(ctx: ToolContext, scopes: readonly Scope[], ttlSeconds: n
       { hint: "do not retry the same request; ask the human what access they want to give" },
     );
   }
+}
+
+function canElicit(ctx: ToolContext): boolean {
+  return Boolean(ctx.server.server.getClientCapabilities()?.elicitation?.form);
+}
+
+function mfaLoginNeeded(serial: string): UsageError {
+  return new UsageError(
+    `An MFA code for ${serial} is needed, and this MCP client cannot ask the human for it`,
+    {
+      hint: "ask the human to run: timebound-iam mfa login (then try again); never pass a code " +
+        "yourself",
+    },
+  );
+}
+
+/** Asks the human, not the agent, for the MFA code through MCP elicitation. */
+async function elicitMfaCode(ctx: ToolContext, serial: string): Promise<string> {
+  const client = clientName(clientOf(ctx));
+  let answer;
+  try {
+    answer = await ctx.server.server.elicitInput({
+      mode: "form",
+      message: `${client} asks for AWS credentials, and there is no MFA session: type the ` +
+        `current code of your MFA device ${serial} (it is sent to AWS once, never to the agent).`,
+      requestedSchema: {
+        type: "object",
+        properties: {
+          code: {
+            type: "string",
+            title: "MFA code",
+            description: "The six digits your authenticator app shows now",
+            minLength: 6,
+            maxLength: 6,
+          },
+        },
+        required: ["code"],
+      },
+    }, { timeout: APPROVAL_TIMEOUT_MS });
+  } catch (error) {
+    throw new RuntimeError(
+      "Declined: the MFA code request failed, so no credentials were requested",
+      {
+        cause: error,
+        hint: "ask the human to run: timebound-iam mfa login",
+      },
+    );
+  }
+  const code = answer.action === "accept" ? answer.content?.code : undefined;
+  if (typeof code !== "string") {
+    throw new RuntimeError(
+      `Declined by the human: no MFA code was given, so no credentials were requested (${answer.action})`,
+      { hint: "do not retry the same request; ask the human to run: timebound-iam mfa login" },
+    );
+  }
+  return code;
 }
 
 function clientName(client: { name?: string; version?: string }): string {
