@@ -169,7 +169,7 @@ Deno.test("each AWS failure becomes one sentence, a hint and exit code 1", async
       );
       stderrs.push(result.stderr);
       assert.equal(result.code, 1);
-      const requestId = aws.requests.at(-1)!.requestId;
+      const requestId = aws.requests.filter((r) => r.action === "AssumeRole").at(-1)!.requestId;
       assert.match(result.stderr, new RegExp(`debug: AWS request id ${requestId}`));
       assert.match(result.stderr, /debug: AccessDenied.*\n\s+at /);
     });

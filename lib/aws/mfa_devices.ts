@@ -66,12 +66,11 @@ export async function explainMissingMfa(
   } finally {
     client.destroy();
   }
-  const hint = devices.length > 0
-    ? `if its trust policy requires MFA, pass --mfa-serial ${devices[0].serial} (or set ` +
-      `TIMEBOUND_IAM_MFA_SERIAL, or "mfaSerial" for profile "${options.configProfile}" in the ` +
-      "config file)"
-    : "if its trust policy requires MFA: the caller has no MFA device; create one with: " +
-      "timebound-iam mfa provision";
+  // Without a device, MFA is not the likely cause: the original hint stands.
+  if (devices.length === 0) return error;
+  const hint = `if its trust policy requires MFA, pass --mfa-serial ${devices[0].serial} (or ` +
+    `set TIMEBOUND_IAM_MFA_SERIAL, or "mfaSerial" for profile "${options.configProfile}" in the ` +
+    "config file)";
   return new RuntimeError(error.message, { cause: error.cause, detail: error.detail, hint });
 }
 

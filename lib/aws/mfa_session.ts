@@ -64,8 +64,10 @@ export type MfaSessionStore = CacheStore<StoredMfaSession>;
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { checkMfaSerial } from "./mfa_session.ts";
- * checkMfaSerial("arn:aws:iam::123456789012:mfa/alice");
+ * assert.equal(checkMfaSerial("arn:aws:iam::123456789012:mfa/alice"), "arn:aws:iam::123456789012:mfa/alice");
+ * assert.throws(() => checkMfaSerial("alice"));
  * ```
  */
 export function checkMfaSerial(serial: string): string {
@@ -82,8 +84,10 @@ export function checkMfaSerial(serial: string): string {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { checkMfaCode } from "./mfa_session.ts";
- * checkMfaCode("123456", "--mfa-code");
+ * assert.equal(checkMfaCode(" 123456 ", "--mfa-code"), "123456");
+ * assert.throws(() => checkMfaCode("12345", "--mfa-code"));
  * ```
  */
 export function checkMfaCode(code: string, from: string): string {
