@@ -444,7 +444,8 @@ Deno.test({
           { wrong: true },
         );
         assert.equal(code, 1, text);
-        assert.match(text, /Scan this QR code with your authenticator app:\r?\n[ ▀▄█\x1b\[\dm;]+/);
+        assert.match(text, /Scan this QR code with your authenticator app:\r?\n/);
+        assert.match(text, /[▀▄█]{3}/, "the QR code is drawn with half blocks");
         assert.match(text, /error: AWS refused the two codes: they must be two consecutive codes/);
         assert.match(text, new RegExp(`The new device ${serial} was deleted again`));
         assert.ok(!aws.mfaDevices().some((d) => d.serialNumber === serial));

@@ -4,12 +4,12 @@
  * interface of four verbs, so that an OS keychain can replace the files later without any caller
  * changing.
  *
- * The files follow the hostile-directory rules of the env files: the cache directory and each
- * namespace directory are created 0700 (or verified: a real directory owned by this user, its
- * mode tightened to 0700), every entry is a 0600 file written to a fresh temporary name and
- * renamed into place (so a reader never sees half an entry and no planted symlink is followed),
- * and an entry is read only if it is a regular file owned by this user that nobody else can
- * read. Anything else is refused with one line, never followed.
+ * The files follow the hostile-directory rules of `private_dir.ts`, like the env files: the cache
+ * directory and each namespace directory are private (created 0700, or verified: a real
+ * directory owned by this user that others cannot write, every directory above it checked too),
+ * every entry is a 0600 file written to a fresh temporary name and renamed into place (so a
+ * reader never sees half an entry), and a symlink, FIFO or another user's file in its place is
+ * refused with one line, never followed.
  *
  * On Windows the mode and owner checks do not apply (the directory lives under the user's own
  * `%LOCALAPPDATA%`); on macOS the directory is `~/Library/Caches/timebound-iam`. Both are
@@ -19,6 +19,7 @@
  */
 
 import { RuntimeError } from "./errors.ts";
+import { openPrivateDir, type PrivateDir } from "./private_dir.ts";
 
 /** One cached value and when it stops being worth anything. */
 export interface CacheEntry<T> {
@@ -67,7 +68,6 @@ export interface CacheStoreOptions<T> {
 
 const NAMESPACE = /^[a-z0-9][a-z0-9-]{0,40}$/;
 const MAX_KEY_CHARS = 1024;
-const MAX_ENTRY_BYTES = 64 * 1024;
 
 /**
  * The directory that holds timebound-iam's caches: `$XDG_CACHE_HOME/timebound-iam` (when it is
@@ -128,61 +128,64 @@ export function openCacheStore<T>(
   const now = options.now ?? (() => new Date());
   const isValue = options.isValue ?? ((_: unknown): _ is T => true);
 
-  const fileOf = async (key: string) => {
+  const nameOf = async (key: string) => {
     if (key.length === 0 || key.length > MAX_KEY_CHARS) {
       throw new RuntimeError(`Invalid cache key: ${key.length} characters`);
     }
-    return join(os, dir, `${await digest(key)}.json`);
+    return `${await digest(key)}.json`;
   };
 
-  const readEntry = async (file: string): Promise<StoredEntry | undefined> => {
-    const text = await readPrivateFile(file);
+  // The namespace's private directory; undefined when it does not exist and need not.
+  const openDir = async (create: boolean): Promise<PrivateDir | undefined> => {
+    if (create) await openPrivateDir(root);
+    else {
+      try {
+        await Deno.lstat(dir);
+      } catch (error) {
+        if (error instanceof Deno.errors.NotFound) return undefined;
+        throw error;
+      }
+    }
+    return await openPrivateDir(dir, { create });
+  };
+
+  const live = async (files: PrivateDir, name: string, key?: string) => {
+    const text = await files.read(name);
     if (text === undefined) return undefined;
     const entry = parseEntry(text);
-    if (entry === undefined) await removeFile(file);
-    return entry;
-  };
-
-  const live = async (file: string, key?: string) => {
-    const entry = await readEntry(file);
-    if (entry === undefined || (key !== undefined && entry.key !== key)) return undefined;
-    if (now() >= entry.expiresAt || !isValue(entry.value)) {
-      await removeFile(file);
+    if (entry === undefined || now() >= entry.expiresAt || !isValue(entry.value)) {
+      await files.remove(name);
       return undefined;
     }
-    return entry;
+    return key === undefined || entry.key === key ? entry : undefined;
   };
 
   return {
     async get(key) {
-      const entry = await live(await fileOf(key), key);
+      const files = await openDir(false);
+      const entry = files && await live(files, await nameOf(key), key);
       return entry && { value: entry.value as T, expiresAt: entry.expiresAt };
     },
     async put(key, value, expiresAt) {
-      const file = await fileOf(key);
-      await ensurePrivateDirectory(root, os);
-      await ensurePrivateDirectory(dir, os);
+      const name = await nameOf(key);
+      const files = (await openDir(true))!;
       const text = JSON.stringify({ key, expiresAt: expiresAt.toISOString(), value });
-      await writePrivateFile(file, `${text}\n`);
+      await files.replace(name, `${text}\n`);
     },
     async delete(key) {
-      return await removeFile(await fileOf(key));
+      const files = await openDir(false);
+      return files ? await files.remove(await nameOf(key)) : false;
     },
     async list() {
-      let names: string[];
-      try {
-        await checkPrivateDirectory(dir, os);
-        names = [];
-        for await (const entry of Deno.readDir(dir)) {
-          if (entry.isFile && /^[0-9a-f]{64}\.json$/.test(entry.name)) names.push(entry.name);
-        }
-      } catch (error) {
-        if (error instanceof Deno.errors.NotFound) return [];
-        throw error;
+      const files = await openDir(false);
+      if (files === undefined) return [];
+      const names: string[] = [];
+      for await (const entry of Deno.readDir(files.path)) {
+        if (/^[0-9a-f]{64}\.json$/.test(entry.name)) names.push(entry.name);
       }
       const listings: CacheListing[] = [];
       for (const name of names.sort()) {
-        const entry = await live(join(os, dir, name));
+        const entry = await live(files, name);
         if (entry !== undefined) listings.push({ key: entry.key, expiresAt: entry.expiresAt });
       }
       return listings.sort((a, b) => a.key.localeCompare(b.key));
@@ -216,130 +219,4 @@ async function digest(key: string): Promise<string> {
 function join(os: string, ...parts: string[]): string {
   const sep = os === "windows" ? "\\" : "/";
   return parts.map((part, i) => (i === 0 ? part.replace(/[\\/]+$/, "") : part)).join(sep);
-}
-
-function ownedByOthers(info: Deno.FileInfo, os: string): boolean {
-  return os !== "windows" && info.uid !== null && info.uid !== Deno.uid();
-}
-
-/**
- * Creates `path` 0700 if missing; otherwise insists on a real directory (no symlink) owned by
- * this user and tightens its mode to 0700.
- */
-async function ensurePrivateDirectory(path: string, os: string): Promise<void> {
-  try {
-    await Deno.mkdir(path, { mode: 0o700 });
-  } catch (error) {
-    if (error instanceof Deno.errors.NotFound) {
-      // The parent (~/.cache, say) is missing: create it the usual way, then ours privately.
-      await Deno.mkdir(path.slice(0, Math.max(path.lastIndexOf("/"), path.lastIndexOf("\\"))), {
-        recursive: true,
-      });
-      return await ensurePrivateDirectory(path, os);
-    }
-    if (!(error instanceof Deno.errors.AlreadyExists)) throw cacheError(path, error);
-  }
-  await checkPrivateDirectory(path, os);
-}
-
-async function checkPrivateDirectory(path: string, os: string): Promise<void> {
-  const info = await Deno.lstat(path);
-  if (info.isSymlink || !info.isDirectory || ownedByOthers(info, os)) {
-    throw new RuntimeError(
-      `Refusing the cache directory "${path}": ${
-        info.isSymlink
-          ? "it is a symbolic link"
-          : !info.isDirectory
-          ? "it is not a directory"
-          : "another user owns it"
-      }`,
-      { hint: "remove it (or set XDG_CACHE_HOME to a directory of your own) and try again" },
-    );
-  }
-  if (os !== "windows" && info.mode !== null && (info.mode & 0o077) !== 0) {
-    await Deno.chmod(path, 0o700);
-  }
-}
-
-/**
- * Reads a cache file only if it is a regular file (not a symlink) owned by this user that no one
- * else may read; the checks are made on the opened file too, so a swap between them is caught.
- */
-async function readPrivateFile(path: string): Promise<string | undefined> {
-  let before: Deno.FileInfo;
-  try {
-    before = await Deno.lstat(path);
-  } catch (error) {
-    if (error instanceof Deno.errors.NotFound) return undefined;
-    throw cacheError(path, error);
-  }
-  if (!isPrivateFile(before)) {
-    await removeFile(path);
-    return undefined;
-  }
-  let file: Deno.FsFile;
-  try {
-    file = await Deno.open(path, { read: true });
-  } catch (error) {
-    if (error instanceof Deno.errors.NotFound) return undefined;
-    throw cacheError(path, error);
-  }
-  try {
-    const after = await file.stat();
-    if (!isPrivateFile(after) || after.ino !== before.ino || after.dev !== before.dev) {
-      return undefined;
-    }
-    if (after.size > MAX_ENTRY_BYTES) return undefined;
-    const bytes = new Uint8Array(after.size);
-    let read = 0;
-    while (read < bytes.length) {
-      const n = await file.read(bytes.subarray(read));
-      if (n === null) break;
-      read += n;
-    }
-    return new TextDecoder().decode(bytes.subarray(0, read));
-  } finally {
-    file.close();
-  }
-}
-
-function isPrivateFile(info: Deno.FileInfo): boolean {
-  if (info.isSymlink || !info.isFile) return false;
-  if (Deno.build.os === "windows") return true;
-  return info.uid === Deno.uid() && info.mode !== null && (info.mode & 0o077) === 0;
-}
-
-/** Writes `text` to a fresh 0600 file beside `path`, then renames it over `path`. */
-async function writePrivateFile(path: string, text: string): Promise<void> {
-  const temp = `${path}.${crypto.randomUUID()}.tmp`;
-  try {
-    const file = await Deno.open(temp, { createNew: true, write: true, mode: 0o600 });
-    try {
-      const bytes = new TextEncoder().encode(text);
-      let written = 0;
-      while (written < bytes.length) written += await file.write(bytes.subarray(written));
-    } finally {
-      file.close();
-    }
-    await Deno.rename(temp, path);
-  } catch (error) {
-    await Deno.remove(temp).catch(() => {});
-    throw cacheError(path, error);
-  }
-}
-
-async function removeFile(path: string): Promise<boolean> {
-  try {
-    await Deno.remove(path);
-    return true;
-  } catch (error) {
-    if (error instanceof Deno.errors.NotFound) return false;
-    throw cacheError(path, error);
-  }
-}
-
-function cacheError(path: string, error: unknown): RuntimeError {
-  if (error instanceof RuntimeError) return error;
-  const reason = error instanceof Error ? error.message.split("\n")[0] : String(error);
-  return new RuntimeError(`Cannot use the cache file "${path}": ${reason}`, { cause: error });
 }
