@@ -98,6 +98,7 @@ async function serve(cli: Cli, flags: ServeFlags): Promise<void> {
   const allow = allowText === undefined ? undefined : parseAllowList(allowText, catalog);
   const roleArn = settings.roleArn;
   if (roleArn !== undefined) checkRoleArn(roleArn);
+  if (flags.mfaSerial) checkMfaSerial(flags.mfaSerial);
   // The SDK's "./*" export maps `stdio.js` to a missing `stdio.js.d.ts` under Deno: name the types.
   const { StdioServerTransport }: typeof import("@modelcontextprotocol/sdk/server/stdio") =
     await import("@modelcontextprotocol/sdk/server/stdio.js");
@@ -108,7 +109,6 @@ async function serve(cli: Cli, flags: ServeFlags): Promise<void> {
     flags.auditLog ?? defaults.auditLog ?? defaultAuditLogPath(env),
   );
   const envFiles = await openEnvFileDirectory(tmpdir());
-  if (flags.mfaSerial) checkMfaSerial(flags.mfaSerial);
   const pool = createBrokerPool({
     profile: flags.profile,
     region: settings.region,
