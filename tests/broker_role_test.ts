@@ -38,7 +38,11 @@ Deno.test("buildTrustPolicy() trusts exactly the caller, or the account root wit
   const caller = buildTrustPolicy(USER, { mode: "caller" });
   assert.deepEqual(caller.document, {
     Version: "2012-10-17",
-    Statement: [{ Effect: "Allow", Principal: { AWS: USER }, Action: "sts:AssumeRole" }],
+    Statement: [{
+      Effect: "Allow",
+      Principal: { AWS: USER },
+      Action: ["sts:AssumeRole", "sts:SetSourceIdentity", "sts:TagSession"],
+    }],
   });
   assert.deepEqual(caller.notes, []);
   const session = buildTrustPolicy("arn:aws:sts::123456789012:assumed-role/Admin/alice", {

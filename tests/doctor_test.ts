@@ -15,6 +15,7 @@ const LABELS = [
   "role chaining",
   "broker role",
   "role assumable",
+  "session identity",
   "MaxSessionDuration",
   "env-file directory",
 ];
@@ -109,6 +110,7 @@ Deno.test("doctor passes every check on a good setup", async () => {
       "no: the base credentials are not an assumed role",
       `${ROLE_ARN} (from the config file)`,
       "a 15m session with a deny-all session policy was granted",
+      'sts:SetSourceIdentity and sts:TagSession allowed: CloudTrail shows sourceIdentity "developer"',
       "4h: TTLs up to 4h work",
       `${home}: a private (0700) directory with 0600 files can be written`,
     ]);
@@ -161,6 +163,7 @@ Deno.test("doctor fails one check for each thing broken", async (t) => {
           "caller identity": "–",
           "role chaining": "–",
           "role assumable": "–",
+          "session identity": "–",
           MaxSessionDuration: "–",
         },
         detail: /^No AWS credentials found/,
@@ -173,6 +176,7 @@ Deno.test("doctor fails one check for each thing broken", async (t) => {
           "caller identity": "✗",
           "role chaining": "–",
           "role assumable": "–",
+          "session identity": "–",
           MaxSessionDuration: "–",
         },
         detail: /^AWS does not recognise the access key of the default credentials$/,
@@ -181,7 +185,7 @@ Deno.test("doctor fails one check for each thing broken", async (t) => {
       {
         name: "a caller the trust policy does not name",
         env: { ...env, ...aws.env(stranger) },
-        marks: { "role assumable": "✗" },
+        marks: { "role assumable": "✗", "session identity": "–" },
         detail: new RegExp(
           `^Access denied assuming ${ROLE_ARN}: the role does not exist or its trust policy ` +
             "does not allow arn:aws:iam::123456789012:user/stranger$",
@@ -201,7 +205,12 @@ Deno.test("doctor fails one check for each thing broken", async (t) => {
       {
         name: "a broker role ARN that is not one",
         env: { ...env, TIMEBOUND_IAM_ROLE_ARN: "timebound-iam-broker" },
-        marks: { "broker role": "✗", "role assumable": "–", MaxSessionDuration: "–" },
+        marks: {
+          "broker role": "✗",
+          "role assumable": "–",
+          "session identity": "–",
+          MaxSessionDuration: "–",
+        },
         detail: /^Invalid role ARN "timebound-iam-broker": .* \(from TIMEBOUND_IAM_ROLE_ARN\)$/,
         fix: /^set TIMEBOUND_IAM_ROLE_ARN to arn:aws:iam::ACCOUNT:role\/NAME, or unset it$/,
       },
@@ -236,7 +245,7 @@ Deno.test("doctor fails one check for each thing broken", async (t) => {
           assert.equal(failed.length, 1, result.stdout);
           assert.match(failed[0].detail, c.detail);
           assert.match(failed[0].fix ?? "", c.fix);
-          assert.match(result.stdout, /\n1 of 8 checks failed\n$/);
+          assert.match(result.stdout, /\n1 of 9 checks failed\n$/);
         } finally {
           await Deno.writeTextFile(configFile, saved);
         }
@@ -276,5 +285,49 @@ Deno.test("doctor skips MaxSessionDuration when iam:GetRole is denied, and still
       "not checked: iam:GetRole is not allowed (the broker does not need it)",
     );
     assert.match(result.stdout, /\nAll checks passed \(– marks what could not be checked\)\n$/);
+  });
+});
+
+Deno.test("doctor fails session identity for a role made before it, and setup aws --apply fixes it", async () => {
+  await withGoodSetup({}, async ({ aws, env, configFile }) => {
+    const developer = `arn:aws:iam::${ACCOUNT}:user/developer`;
+    aws.addRole({
+      roleName: "timebound-iam-broker",
+      maxSessionDuration: 14400,
+      trustPolicy: {
+        Version: "2012-10-17",
+        Statement: [{ Effect: "Allow", Principal: { AWS: developer }, Action: "sts:AssumeRole" }],
+      },
+    });
+    // A grant meets the refusal first, and the config file remembers it.
+    const grant = await runCli(["exec", "--no-confirm", "-s", "s3:ro", "-t", "15m", "--", "true"], {
+      env,
+    });
+    assert.equal(grant.code, 0, grant.stderr);
+    assert.match(grant.stderr, /does not allow sts:SetSourceIdentity/);
+    const before = await runCli(["doctor"], { env });
+    assert.equal(before.code, 1, before.stdout + before.stderr);
+    const lines = checklist(before.stdout);
+    assertMarks(lines, { "session identity": "✗" });
+    assert.equal(
+      line(lines, "session identity").detail,
+      "the trust policy does not allow sts:SetSourceIdentity: grants work, but CloudTrail " +
+        "cannot show who asked (no sourceIdentity, no session tags)",
+    );
+    assert.equal(
+      line(lines, "session identity").fix,
+      "timebound-iam setup aws --apply (adds sts:SetSourceIdentity and sts:TagSession)",
+    );
+
+    const setup = await runCli(
+      ["setup", "aws", "--services", "s3", "--max-session", "4h", "--apply", "--yes"],
+      { env },
+    );
+    assert.equal(setup.code, 0, setup.stderr);
+    assert.match(setup.stderr, /grants carry a source identity and session tags again/);
+    assert.equal(JSON.parse(await Deno.readTextFile(configFile)).rolesWithoutIdentity, undefined);
+    const after = await runCli(["doctor"], { env });
+    assert.equal(after.code, 0, after.stdout + after.stderr);
+    assertMarks(checklist(after.stdout), {});
   });
 });

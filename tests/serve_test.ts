@@ -406,3 +406,25 @@ Deno.test("serve --max-ttl 5m: the default TTL is 5m, and the env file and expir
     await s.cleanup();
   }
 });
+
+Deno.test("serve names the human and the MCP client in CloudTrail; --source-identity is audited beside the caller", async () => {
+  const s = await serve(["--source-identity", "alice@example.com"]);
+  try {
+    const granted = await s.call("grant_access", { services: ["s3", "dynamodb"] });
+    assert.ok(!granted.isError, granted.text);
+    const session = s.aws.sessions().find((x) => x.sessionName === granted.structured.session_id);
+    assert.equal(session?.sourceIdentity, "alice@example.com");
+    assert.deepEqual(session?.tags, {
+      "timebound-iam:client": "stdio-test/0.0.1",
+      "timebound-iam:scopes": "s3:ro dynamodb:ro",
+    });
+    await s.transport.close();
+    const [line] = (await Deno.readTextFile(s.auditPath)).trim().split("\n").map((l) =>
+      JSON.parse(l)
+    );
+    assert.equal(line.source_identity, "alice@example.com");
+    assert.equal(line.caller_name, "developer");
+  } finally {
+    await s.cleanup();
+  }
+});

@@ -57,7 +57,11 @@ function jsonLines(value: unknown): string[] {
 function trustOf(principal: string) {
   return {
     Version: "2012-10-17",
-    Statement: [{ Effect: "Allow", Principal: { AWS: principal }, Action: "sts:AssumeRole" }],
+    Statement: [{
+      Effect: "Allow",
+      Principal: { AWS: principal },
+      Action: ["sts:AssumeRole", "sts:SetSourceIdentity", "sts:TagSession"],
+    }],
   };
 }
 

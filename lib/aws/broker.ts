@@ -15,6 +15,7 @@ import { checkRoleArn } from "../request/role_arn.ts";
 import { formatTtl } from "../request/ttl.ts";
 import { grantDeadline, stsDurationSeconds } from "../request/deadline.ts";
 import { type SessionPolicy, withDeadline } from "../request/session_policy.ts";
+import { type SessionTag, sourceIdentityOf } from "../request/session_identity.ts";
 
 /** The credentials of one session, as STS returned them. */
 export interface SessionCredentials {
@@ -89,6 +90,14 @@ export interface Grant {
   region: string;
   /** The temporary credentials. */
   credentials: SessionCredentials;
+  /** The caller's own name, as a SourceIdentity (`--source-identity` may have replaced it). */
+  callerName?: string;
+  /** The SourceIdentity and session tags the session carries (none if they were refused). */
+  identity?: SessionIdentity;
+  /** The permission whose refusal made the grant go without identity (`sts:TagSession`…). */
+  identityRefused?: string;
+  /** AWS's `PackedPolicySize`: the percentage of the packed budget the policy and tags use. */
+  packedPolicySize?: number;
 }
 
 /**
@@ -176,6 +185,20 @@ export interface AssumeRequest {
   sessionName?: string;
   /** The clock that starts the grant (default: the system clock). */
   now?: () => Date;
+  /**
+   * Who the session serves, for CloudTrail: the `SourceIdentity` and session tags to send. A role
+   * whose trust policy refuses them (no `sts:SetSourceIdentity`/`sts:TagSession`) is asked once
+   * more without them, and the grant says so in `identityRefused`.
+   */
+  identity?: SessionIdentity;
+}
+
+/** The SourceIdentity and session tags of a grant. */
+export interface SessionIdentity {
+  /** The SourceIdentity (2–64 characters of `[\w+=,.@-]`). */
+  sourceIdentity?: string;
+  /** The session tags. */
+  tags?: SessionTag[];
 }
 
 /**
@@ -203,16 +226,31 @@ export async function assumeBrokerRole(
     : request.policy.deadline
     ? withDeadline(request.policy, deadline)
     : request.policy;
-  let response;
-  try {
-    response = await broker.client.send(
+  const send = (identity: SessionIdentity | undefined) =>
+    broker.client.send(
       new AssumeRoleCommand({
         RoleArn: broker.roleArn,
         RoleSessionName: sessionName,
         DurationSeconds: stsDurationSeconds(request.ttlSeconds),
         Policy: policy.packed,
+        SourceIdentity: identity?.sourceIdentity,
+        Tags: identity?.tags?.length ? identity.tags : undefined,
       }),
     );
+  let identity = request.identity;
+  let identityRefused: string | undefined;
+  let response;
+  try {
+    try {
+      response = await send(identity);
+    } catch (error) {
+      identityRefused = identity && refusedIdentityAction(error);
+      if (!identityRefused) throw error;
+      // An older broker role: its trust policy lacks the permission to name who asked. Ask
+      // once more without it; the caller tells the user and remembers.
+      identity = undefined;
+      response = await send(undefined);
+    }
   } catch (error) {
     throw explainAwsError(error, {
       operation: "AssumeRole",
@@ -239,7 +277,22 @@ export async function assumeBrokerRole(
         ? policy.deadline
         : new Date(c.Expiration),
     },
+    callerName: sourceIdentityOf(broker.callerArn),
+    identity,
+    identityRefused,
+    packedPolicySize: response.PackedPolicySize,
   };
+}
+
+/**
+ * The permission (`sts:TagSession` or `sts:SetSourceIdentity`) whose refusal an AssumeRole
+ * error reports, if that is what it reports.
+ */
+export function refusedIdentityAction(error: unknown): string | undefined {
+  const e = error as { name?: string; Code?: string; message?: string } | undefined;
+  const code = (e?.name ?? e?.Code ?? "").replace(/Exception$/, "");
+  if (code !== "AccessDenied") return undefined;
+  return /\b(sts:(?:TagSession|SetSourceIdentity))\b/.exec(e?.message ?? "")?.[1];
 }
 
 /**

@@ -18,6 +18,7 @@ import {
 } from "./broker.ts";
 import { type AskMfaCode, type BaseCredentials, withBaseCredentials } from "./base_credentials.ts";
 import type { SessionPolicy } from "../request/session_policy.ts";
+import { type SessionTag, sourceIdentityOf } from "../request/session_identity.ts";
 
 /** What a grant needs from the pool. */
 export interface PoolGrantRequest {
@@ -29,6 +30,22 @@ export interface PoolGrantRequest {
   ttlSeconds: number;
   /** Asks the human for an MFA code (elicitation); without it a missing code is an error. */
   askMfaCode?: AskMfaCode;
+  /** The session tags (who asked, for what). */
+  tags?: SessionTag[];
+}
+
+/** Options of {@linkcode createBrokerPool}, beyond those of every broker. */
+export interface PoolOptions extends BrokerOptions {
+  /** The clock that starts each grant. */
+  now?: () => Date;
+  /** The MFA device of the base credentials (`serve --mfa-serial`). */
+  mfaSerial?: string;
+  /** The SourceIdentity of every grant (`serve --source-identity`); the caller's name otherwise. */
+  sourceIdentity?: string;
+  /** Whether a role is known to refuse SourceIdentity and tags (the config file remembers). */
+  refusesIdentity?: (roleArn: string) => boolean;
+  /** Told once per role when its trust policy refuses them, to remember and tell the human. */
+  onIdentityRefused?: (roleArn: string, action: string) => Promise<void>;
 }
 
 /** Brokers by profile. */
@@ -42,10 +59,9 @@ export interface BrokerPool {
 /**
  * Creates a pool from the options shared by every broker (`profile` is the default profile).
  */
-export function createBrokerPool(
-  options: BrokerOptions & { now?: () => Date; mfaSerial?: string },
-): BrokerPool {
+export function createBrokerPool(options: PoolOptions): BrokerPool {
   const brokers = new Map<string, Promise<BrokerContext>>();
+  const refused = new Set<string>();
   let region: Promise<string> | undefined;
   const connect = (profile: string | undefined, base: BaseCredentials) => {
     // A broker signs with one MFA session; a new session (after expiry) gets a new broker.
@@ -75,11 +91,23 @@ export function createBrokerPool(
       return await withBaseCredentials(base, async (found) => {
         const { key, broker } = connect(profile, found);
         try {
-          return await assumeBrokerRole(await broker, {
+          const context = await broker;
+          const role = context.roleArn;
+          const skip = refused.has(role) || (options.refusesIdentity?.(role) ?? false);
+          const grant = await assumeBrokerRole(context, {
             policy: request.policy,
             ttlSeconds: request.ttlSeconds,
             now: options.now,
+            identity: skip ? undefined : {
+              sourceIdentity: options.sourceIdentity ?? sourceIdentityOf(context.callerArn),
+              tags: request.tags,
+            },
           });
+          if (grant.identityRefused && !refused.has(role)) {
+            refused.add(role);
+            await options.onIdentityRefused?.(role, grant.identityRefused);
+          }
+          return grant;
         } catch (error) {
           // A session AWS rejects is not reused; withBaseCredentials asks for a new one.
           if (found.mfa && brokers.get(key) === broker) {

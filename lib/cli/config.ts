@@ -49,6 +49,11 @@ export interface Config {
   profiles?: Record<string, ProfileConfig>;
   /** The default `serve` guardrails. */
   serve?: ServeConfig;
+  /**
+   * Broker roles whose trust policy refused a SourceIdentity or session tags: grants with them
+   * go without (and say so) until `setup aws --apply` adds the permissions.
+   */
+  rolesWithoutIdentity?: string[];
 }
 
 /** A config file as read: where it is, whether it exists, and what it says. */
@@ -140,6 +145,10 @@ const CONFIG_SCHEMA = object({
     })).optional(),
     auditLog: string().optional(),
   }).optional(),
+  rolesWithoutIdentity: z.array(
+    checkedBy(checkRoleArn, (arn) => `"${arn}" is not a role ARN (arn:aws:iam::ACCOUNT:role/NAME)`),
+    { error: (issue) => `expected a list of role ARNs, got ${describe(issue.input)}` },
+  ).optional(),
 });
 
 /**
@@ -230,6 +239,26 @@ export function parseConfig(text: string, path: string): Config {
     throw invalid(path, `unknown field "${name}": expected ${issue.message}`);
   }
   throw invalid(path, `field "${field || "(top level)"}": ${issue.message}`);
+}
+
+/**
+ * Returns a copy of `config` that remembers (`supported: false`) or forgets (`true`) that the
+ * trust policy of `roleArn` refuses a SourceIdentity and session tags.
+ *
+ * @example
+ * ```ts
+ * import { withIdentitySupport } from "./config.ts";
+ * const arn = "arn:aws:iam::123456789012:role/old";
+ * const config = withIdentitySupport({}, arn, false);
+ * console.assert(config.rolesWithoutIdentity?.[0] === arn);
+ * console.assert(withIdentitySupport(config, arn, true).rolesWithoutIdentity === undefined);
+ * ```
+ */
+export function withIdentitySupport(config: Config, roleArn: string, supported: boolean): Config {
+  const others = (config.rolesWithoutIdentity ?? []).filter((arn) => arn !== roleArn);
+  const roles = supported ? others : [...others, roleArn].sort();
+  const { rolesWithoutIdentity: _, ...rest } = config;
+  return roles.length ? { ...rest, rolesWithoutIdentity: roles } : rest;
 }
 
 /**

@@ -33,6 +33,10 @@ export interface SummaryFacts {
   command?: readonly string[];
   /** The current time (for the absolute expiry). */
   now: Date;
+  /** The SourceIdentity the session will carry, if any. */
+  sourceIdentity?: string;
+  /** The caller's own name, as a SourceIdentity (when known). */
+  callerName?: string;
 }
 
 /**
@@ -51,6 +55,7 @@ export function renderSummary(facts: SummaryFacts): string {
     ["region", facts.region ?? unknown],
     ["ttl", `${formatTtl(request.ttlSeconds)}, until ${expiry.toISOString()}`],
   ];
+  if (facts.sourceIdentity || facts.callerName) rows.push(["identity", identityText(facts)]);
   const width = Math.max(...request.policy.parts.map(({ scope }) => scopeLabel(scope).length));
   request.policy.parts.forEach(({ scope, actions }, i) => {
     const name = facts.catalog.lookup(scope.service)?.name ?? scope.service;
@@ -65,6 +70,15 @@ export function renderSummary(facts: SummaryFacts): string {
   if (facts.command) rows.push(["command", facts.command.join(" ")]);
   const lines = rows.map(([label, value]) => `  ${label.padEnd(8)} ${value}`);
   return `timebound-iam will request temporary AWS credentials:\n${lines.join("\n")}\n`;
+}
+
+/** The SourceIdentity row: what CloudTrail will show, and the caller's own name if it differs. */
+function identityText(facts: SummaryFacts): string {
+  if (!facts.sourceIdentity) return "none (the broker role refused it before)";
+  const own = facts.callerName && facts.callerName !== facts.sourceIdentity
+    ? `, caller ${facts.callerName}`
+    : "";
+  return `${facts.sourceIdentity} (CloudTrail sourceIdentity${own})`;
 }
 
 function scopeLabel(scope: Scope): string {

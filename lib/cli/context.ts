@@ -92,6 +92,14 @@ export function mfaSessionTtlOption(): Option<"--mfa-session-ttl <duration>"> {
   ).env(envName("mfa-session-ttl"));
 }
 
+/** `--source-identity`: the name CloudTrail shows as the session's SourceIdentity. */
+export function sourceIdentityOption(): Option<"--source-identity <name>"> {
+  return new Option(
+    "--source-identity <name>",
+    "who the session serves, in CloudTrail (default: the caller's user or session name)",
+  ).env(envName("source-identity"));
+}
+
 /** `--dry-run`: show the summary and the policy, request nothing. */
 export function dryRunOption(): Option<"--dry-run"> {
   return new Option("--dry-run", "show the summary and the session policy; request no credentials")

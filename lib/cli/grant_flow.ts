@@ -30,6 +30,12 @@ import { RuntimeError, UsageError, UserError } from "../core/errors.ts";
 import { resolveBrokerSettings } from "./config.ts";
 import { loadCatalog } from "../request/catalog.ts";
 import { prepareGrant } from "../request/grant_request.ts";
+import { checkSourceIdentity, sourceIdentityOf } from "../request/session_identity.ts";
+import {
+  identityRefusedBefore,
+  identitySkippedNote,
+  rememberIdentityRefused,
+} from "./identity_support.ts";
 
 /** The flags `exec` and `env` share. */
 export interface GrantFlags {
@@ -47,6 +53,10 @@ export interface GrantFlags {
   dryRun?: boolean;
   /** `--no-confirm` sets this to false. */
   confirm: boolean;
+  /** `--source-identity`: the name CloudTrail shows instead of the caller's own. */
+  sourceIdentity?: string;
+  /** `--debug`: also report AWS's PackedPolicySize. */
+  debug?: boolean;
   /** `--mfa-serial` (or `TIMEBOUND_IAM_MFA_SERIAL`). */
   mfaSerial?: string;
   /** `--mfa-code` (or `TIMEBOUND_IAM_MFA_CODE`). */
@@ -103,9 +113,12 @@ export async function obtainGrant(
     catalog,
     now: cli.now,
   });
+  const override = flags.sourceIdentity === undefined
+    ? undefined
+    : checkSourceIdentity(flags.sourceIdentity);
   // Flags, then the environment, then the config file written by `setup aws`.
   const settings = await resolveBrokerSettings(flags, cli.io.env);
-  const { roleArn } = settings;
+  const { roleArn, file } = settings;
   if (roleArn !== undefined) checkRoleArn(roleArn);
   const mfa = mfaRequest(cli, flags, settings.mfaSerial);
   if (flags.confirm && !flags.dryRun && !cli.io.stdinIsTerminal) {
@@ -143,6 +156,8 @@ export async function obtainGrant(
     unknownBecause = error.message;
   }
   try {
+    const callerName = broker && sourceIdentityOf(broker.callerArn);
+    const skipIdentity = broker !== undefined && identityRefusedBefore(file, broker.roleArn);
     if (flags.confirm || flags.dryRun) {
       cli.io.stderr(renderSummary({
         request,
@@ -155,6 +170,8 @@ export async function obtainGrant(
         unknownBecause,
         command: options.command,
         now: cli.now(),
+        sourceIdentity: skipIdentity ? undefined : override ?? callerName,
+        callerName,
       }));
     }
     if (flags.dryRun) {
@@ -165,11 +182,16 @@ export async function obtainGrant(
     if (flags.confirm && !(await cli.confirm())) {
       throw new RuntimeError("Declined: no credentials were requested");
     }
+    if (skipIdentity) cli.io.stderr(identitySkippedNote(file, broker!.roleArn));
+    let grant;
     try {
-      return await assumeBrokerRole(broker!, {
+      grant = await assumeBrokerRole(broker!, {
         policy: request.policy,
         ttlSeconds: request.ttlSeconds,
         now: cli.now,
+        identity: skipIdentity
+          ? undefined
+          : { sourceIdentity: override ?? callerName, tags: request.tags },
       });
     } catch (error) {
       if (base?.mfa) throw error;
@@ -179,6 +201,13 @@ export async function obtainGrant(
         configProfile: profileName(flags.profile, cli.io.env),
       });
     }
+    if (grant.identityRefused) {
+      cli.io.stderr(await rememberIdentityRefused(file, grant.roleArn, grant.identityRefused));
+    }
+    if (flags.debug || cli.io.env.TIMEBOUND_IAM_DEBUG === "1") {
+      cli.io.stderr(`debug: AssumeRole PackedPolicySize ${grant.packedPolicySize ?? "?"}%\n`);
+    }
+    return grant;
   } finally {
     broker?.client.destroy();
   }

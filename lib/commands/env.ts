@@ -18,6 +18,7 @@ import {
   regionOption,
   roleArnOption,
   scopeOption,
+  sourceIdentityOption,
   ttlOption,
 } from "../cli/context.ts";
 import { GRANT_VARIABLES, grantVariables, PROFILE_VARIABLES } from "../delivery/credential_env.ts";
@@ -37,6 +38,7 @@ export function envCommand(cli: Cli): Command<unknown[], Record<string, unknown>
     .addOption(mfaSerialOption())
     .addOption(mfaCodeOption())
     .addOption(mfaSessionTtlOption())
+    .addOption(sourceIdentityOption())
     .addOption(dryRunOption())
     .addOption(noConfirmOption())
     .addOption(

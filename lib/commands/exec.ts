@@ -17,6 +17,7 @@ import {
   regionOption,
   roleArnOption,
   scopeOption,
+  sourceIdentityOption,
   ttlOption,
 } from "../cli/context.ts";
 import { runChild } from "../delivery/child.ts";
@@ -38,6 +39,7 @@ export function execCommand(cli: Cli): Command<unknown[], Record<string, unknown
     .addOption(mfaSerialOption())
     .addOption(mfaCodeOption())
     .addOption(mfaSessionTtlOption())
+    .addOption(sourceIdentityOption())
     .addOption(dryRunOption())
     .addOption(noConfirmOption())
     .passThroughOptions()

@@ -14,8 +14,11 @@ import {
   profileOption,
   regionOption,
   roleArnOption,
+  sourceIdentityOption,
 } from "../cli/context.ts";
 import { checkMfaSerial } from "../aws/mfa_session.ts";
+import { checkSourceIdentity } from "../request/session_identity.ts";
+import { identityRefusedBefore, rememberIdentityRefused } from "../cli/identity_support.ts";
 import { parseAllowList } from "../request/allow_list.ts";
 import { resolveBrokerSettings } from "../cli/config.ts";
 import { defaultAuditLogPath, openAuditLog } from "../mcp/audit_log.ts";
@@ -31,6 +34,7 @@ interface ServeFlags {
   profile?: string;
   region?: string;
   roleArn?: string;
+  sourceIdentity?: string;
   allow?: string;
   maxTtl?: string;
   approve?: ApproveMode;
@@ -46,6 +50,7 @@ export function serveCommand(cli: Cli): Command<unknown[], Record<string, unknow
     .addOption(regionOption())
     .addOption(roleArnOption())
     .addOption(mfaSerialOption())
+    .addOption(sourceIdentityOption())
     .option("--allow <scopes>", "the scopes agents may ask for, e.g. s3:full,*:ro (default: any)")
     .option("--max-ttl <duration>", "the longest TTL agents may ask for (default: 1h)")
     .addOption(
@@ -99,6 +104,9 @@ async function serve(cli: Cli, flags: ServeFlags): Promise<void> {
   const roleArn = settings.roleArn;
   if (roleArn !== undefined) checkRoleArn(roleArn);
   if (flags.mfaSerial) checkMfaSerial(flags.mfaSerial);
+  const sourceIdentity = flags.sourceIdentity === undefined
+    ? undefined
+    : checkSourceIdentity(flags.sourceIdentity);
   // The SDK's "./*" export maps `stdio.js` to a missing `stdio.js.d.ts` under Deno: name the types.
   const { StdioServerTransport }: typeof import("@modelcontextprotocol/sdk/server/stdio") =
     await import("@modelcontextprotocol/sdk/server/stdio.js");
@@ -116,6 +124,16 @@ async function serve(cli: Cli, flags: ServeFlags): Promise<void> {
     env,
     now: cli.now,
     mfaSerial: flags.mfaSerial || settings.mfaSerial,
+    sourceIdentity,
+    refusesIdentity(role) {
+      const before = identityRefusedBefore(settings.file, role);
+      if (before) log(`no source identity or session tags for ${role} (see ${settings.file.path})`);
+      return before;
+    },
+    async onIdentityRefused(role, action) {
+      const note = await rememberIdentityRefused(settings.file, role, action);
+      for (const line of note.trimEnd().split("\n")) log(line);
+    },
   });
   const app = createServer({
     catalog,

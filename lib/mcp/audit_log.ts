@@ -27,6 +27,10 @@ export interface AuditEvent {
   profile?: string;
   /** When the credentials expire. */
   expires_at?: string;
+  /** The SourceIdentity the session carries in CloudTrail, if any. */
+  source_identity?: string;
+  /** The base credentials' own name (differs from `source_identity` under `--source-identity`). */
+  caller_name?: string;
   /** Why a grant was refused or failed: the message the agent got. */
   reason?: string;
 }

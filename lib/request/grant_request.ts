@@ -13,6 +13,7 @@ import { parseScopes, type Scope } from "./scope.ts";
 import { buildSessionPolicy, type SessionPolicy } from "./session_policy.ts";
 import { MAX_TTL_SECONDS, parseTtl, type TtlBounds } from "./ttl.ts";
 import { grantDeadline, needsDeadline } from "./deadline.ts";
+import { type SessionTag, sessionTags, tagsSize } from "./session_identity.ts";
 
 /** The TTL of a grant that names none, where one is optional (the MCP server): 15 minutes. */
 export const DEFAULT_TTL_SECONDS = 15 * 60;
@@ -25,6 +26,8 @@ export interface GrantRequest {
   ttlSeconds: number;
   /** The session policy the scopes produce. */
   policy: SessionPolicy;
+  /** The session tags: who asked (`timebound-iam:client`) and for what (`timebound-iam:scopes`). */
+  tags: SessionTag[];
 }
 
 /** The raw input of a grant, as typed on the command line. */
@@ -48,6 +51,8 @@ export interface PrepareOptions {
    * deadline to the time of the request, so this one only sizes the policy.
    */
   now?: () => Date;
+  /** Who asks, for the `timebound-iam:client` tag: `cli` unless told (an MCP client's name). */
+  client?: string;
 }
 
 /**
@@ -69,6 +74,7 @@ export async function prepareGrant(
   const scopes = resolveScopes(parsed, catalog);
   const now = options.now ?? (() => new Date());
   const deadline = needsDeadline(ttlSeconds) ? grantDeadline(now(), ttlSeconds) : undefined;
-  const policy = await buildSessionPolicy(scopes, catalog, { deadline });
-  return { scopes, ttlSeconds, policy };
+  const tags = sessionTags({ client: options.client ?? "cli", scopes });
+  const policy = await buildSessionPolicy(scopes, catalog, { deadline, tagChars: tagsSize(tags) });
+  return { scopes, ttlSeconds, policy, tags };
 }

@@ -46,6 +46,8 @@ export interface SessionPolicy {
   parts: Array<{ scope: Scope; actions: string[] }>;
   /** After this time the policy denies everything (grants shorter than 15 minutes). */
   deadline?: Date;
+  /** The characters of the session tags, which share AWS's packed budget with the policy. */
+  tagChars?: number;
 }
 
 /**
@@ -120,12 +122,13 @@ export async function scopeActions(scope: Scope, catalog: Catalog): Promise<stri
  * Builds the session policy for resolved scopes (canonical prefixes; see `resolveScopes`) and
  * checks it against AWS's 2,048-character limit before any call is made. Over the limit, the
  * error gives the size and the scopes that cost most. With a `deadline`, the policy also
- * denies everything after it (see {@linkcode withDeadline}), and that statement counts too.
+ * denies everything after it (see {@linkcode withDeadline}), and that statement counts too, as
+ * do the session tags' `tagChars` (AWS packs the policy and the tags together).
  */
 export async function buildSessionPolicy(
   scopes: readonly Scope[],
   catalog: Catalog,
-  options: { deadline?: Date } = {},
+  options: { deadline?: Date; tagChars?: number } = {},
 ): Promise<SessionPolicy> {
   const parts = await Promise.all(
     scopes.map(async (scope) => ({ scope, actions: await scopeActions(scope, catalog) })),
@@ -134,7 +137,7 @@ export async function buildSessionPolicy(
     Version: "2012-10-17",
     Statement: [{ Effect: "Allow", Action: parts.flatMap((p) => p.actions), Resource: "*" }],
   };
-  const built = { document, packed: JSON.stringify(document), parts };
+  const built = { document, packed: JSON.stringify(document), parts, tagChars: options.tagChars };
   const policy = options.deadline ? withDeadline(built, options.deadline) : built;
   checkPolicySize(policy);
   const empty = parts.find((part) => part.actions.length === 0);
@@ -177,7 +180,7 @@ export function withDeadline(policy: SessionPolicy, deadline: Date): SessionPoli
  * Throws a usage error when the policy is over AWS's limit, naming the scopes that cost most.
  */
 export function checkPolicySize(policy: SessionPolicy): void {
-  const size = policy.packed.length;
+  const size = policy.packed.length + (policy.tagChars ?? 0);
   if (size <= MAX_POLICY_CHARS) return;
   const costs = policy.parts
     .map(({ scope, actions }) => ({ scope, cost: JSON.stringify(actions).length - 1 }))
@@ -186,7 +189,9 @@ export function checkPolicySize(policy: SessionPolicy): void {
     .map(({ scope, cost }) => `${scope.service}:${scope.level} (${formatCount(cost)})`)
     .join(", ");
   throw new UsageError(
-    `Session policy is ${formatCount(size)} characters, over AWS's limit of ` +
+    `Session policy is ${formatCount(size)} characters${
+      policy.tagChars ? ` (with ${formatCount(policy.tagChars)} of session tags)` : ""
+    }, over AWS's limit of ` +
       `${formatCount(MAX_POLICY_CHARS)}: the largest scopes are ${heaviest}`,
     { hint: "ask for fewer scopes, or grant them in separate sessions" },
   );

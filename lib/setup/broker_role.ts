@@ -35,6 +35,12 @@ export const PERMISSION_POLICY_NAME = "timebound-iam-services";
 /** The description `setup aws` gives a role it creates. */
 export const ROLE_DESCRIPTION = "timebound-iam broker: short-lived, scoped credentials";
 
+/**
+ * What the trust policy lets the principal do: assume the role, and say who the session serves
+ * (a SourceIdentity and session tags, which CloudTrail records).
+ */
+export const TRUST_ACTIONS = ["sts:AssumeRole", "sts:SetSourceIdentity", "sts:TagSession"] as const;
+
 /** A role trust policy document. */
 export interface TrustPolicyDocument {
   /** Always `2012-10-17`. */
@@ -49,8 +55,8 @@ export interface TrustStatement {
   Effect: "Allow";
   /** The trusted principal. */
   Principal: { AWS: string };
-  /** Always `sts:AssumeRole`. */
-  Action: "sts:AssumeRole";
+  /** `sts:AssumeRole`, and `sts:SetSourceIdentity` and `sts:TagSession` to say who asked. */
+  Action: Array<typeof TRUST_ACTIONS[number]>;
   /** With MFA required: `aws:MultiFactorAuthPresent` (and `aws:MultiFactorAuthAge`). */
   Condition?: Record<string, Record<string, string>>;
 }
@@ -103,7 +109,8 @@ export function callerPrincipal(callerArn: string): string {
 
 /**
  * Builds the trust policy: by default exactly the calling principal may assume the role
- * (`sts:AssumeRole`); with `account`, any principal of the account that IAM allows to. With
+ * (`sts:AssumeRole`) and name who the session serves (`sts:SetSourceIdentity`,
+ * `sts:TagSession`); with `account`, any principal of the account that IAM allows to. With
  * `requireMfa`, only with MFA (`aws:MultiFactorAuthPresent`), and with `mfaMaxAgeSeconds`, only
  * within that long of typing the code (`aws:MultiFactorAuthAge`).
  *
@@ -147,7 +154,7 @@ export function buildTrustPolicy(
   const statement: TrustStatement = {
     Effect: "Allow",
     Principal: { AWS: principal },
-    Action: "sts:AssumeRole",
+    Action: [...TRUST_ACTIONS],
   };
   if (options.requireMfa || options.mfaMaxAgeSeconds !== undefined) {
     const condition: Record<string, Record<string, string>> = {

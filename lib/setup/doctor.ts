@@ -10,6 +10,8 @@
 import { tmpdir } from "node:os";
 import type { IAMClient } from "@aws-sdk/client-iam";
 import type { STSClient } from "@aws-sdk/client-sts";
+import { CLIENT_TAG, sourceIdentityOf } from "../request/session_identity.ts";
+import { identityRefusedBefore } from "../cli/identity_support.ts";
 import {
   assumeBrokerRole,
   type BrokerContext,
@@ -176,12 +178,13 @@ export async function runDoctor(
     }
 
     if (broker && roleOk) {
-      add(await assumeCheck(broker));
+      for (const check of await assumeChecks(broker, settings?.file)) add(check);
       add(await maxSessionCheck(broker, wantedTtl, flags.profile, deps));
       const mfa = await mfaCheck(broker, { profile: flags.profile, env, deps });
       if (mfa) add(mfa);
     } else {
       add(skip("role assumable", "needs the caller and the broker role"));
+      add(skip("session identity", "needs the caller and the broker role"));
       add(skip("MaxSessionDuration", "needs the caller and the broker role"));
     }
   } finally {
@@ -238,13 +241,58 @@ function chainingCheck(broker: BrokerContext, wantedTtl: number): Check {
   };
 }
 
-async function assumeCheck(broker: BrokerContext): Promise<Check> {
+/**
+ * Assumes the role with a deny-all policy, a SourceIdentity and session tags: proves the trust,
+ * and whether the trust policy also allows `sts:SetSourceIdentity` and `sts:TagSession`.
+ */
+async function assumeChecks(
+  broker: BrokerContext,
+  file: LoadedConfig | undefined,
+): Promise<Check[]> {
+  const sourceIdentity = sourceIdentityOf(broker.callerArn);
+  let grant;
   try {
-    await assumeBrokerRole(broker, { policy: DENY_ALL_POLICY, ttlSeconds: 900 });
-    return pass("role assumable", "a 15m session with a deny-all session policy was granted");
+    grant = await assumeBrokerRole(broker, {
+      policy: DENY_ALL_POLICY,
+      ttlSeconds: 900,
+      identity: { sourceIdentity, tags: [{ Key: CLIENT_TAG, Value: "doctor" }] },
+    });
   } catch (error) {
-    return failure("role assumable", error);
+    return [
+      failure("role assumable", error),
+      skip("session identity", "needs the role to be assumable"),
+    ];
   }
+  const assumable = pass(
+    "role assumable",
+    "a 15m session with a deny-all session policy was granted",
+  );
+  if (grant.identityRefused) {
+    return [assumable, {
+      status: "fail",
+      label: "session identity",
+      detail: `the trust policy does not allow ${grant.identityRefused}: grants work, but ` +
+        "CloudTrail cannot show who asked (no sourceIdentity, no session tags)",
+      fix: "timebound-iam setup aws --apply (adds sts:SetSourceIdentity and sts:TagSession)",
+    }];
+  }
+  if (file && identityRefusedBefore(file, broker.roleArn)) {
+    return [assumable, {
+      status: "fail",
+      label: "session identity",
+      detail: "the trust policy allows it now, but the config file still remembers a refusal, " +
+        "so grants go without it",
+      fix: "timebound-iam setup aws --apply (forgets the refusal)",
+    }];
+  }
+  return [
+    assumable,
+    pass(
+      "session identity",
+      `sts:SetSourceIdentity and sts:TagSession allowed: CloudTrail shows sourceIdentity ` +
+        `"${grant.identity?.sourceIdentity ?? sourceIdentity}"`,
+    ),
+  ];
 }
 
 async function maxSessionCheck(

@@ -31,6 +31,7 @@ import {
   resolveBrokerSettings,
   saveConfig,
   withBrokerRole,
+  withIdentitySupport,
 } from "../cli/config.ts";
 import { RuntimeError, UsageError } from "../core/errors.ts";
 import {
@@ -242,14 +243,22 @@ async function recordRole(
   config: Parameters<typeof withBrokerRole>[0],
   entry: { path: string; profile: string; roleArn: string; region?: string },
 ): Promise<void> {
-  const updated = withBrokerRole(config, entry.profile, entry);
+  // The trust policy now allows a SourceIdentity and session tags: forget a past refusal.
+  const updated = withIdentitySupport(
+    withBrokerRole(config, entry.profile, entry),
+    entry.roleArn,
+    true,
+  );
   if (JSON.stringify(updated) === JSON.stringify(config)) {
     io.stderr(`Config file ${entry.path} already names this role.\n`);
     return;
   }
   await saveConfig(entry.path, updated);
+  const forgot = config.rolesWithoutIdentity?.includes(entry.roleArn)
+    ? "; its grants carry a source identity and session tags again"
+    : "";
   io.stderr(
-    `Wrote ${entry.path}: profile "${entry.profile}" uses ${entry.roleArn}.\n`,
+    `Wrote ${entry.path}: profile "${entry.profile}" uses ${entry.roleArn}${forgot}.\n`,
   );
 }
 

@@ -433,6 +433,102 @@ Deno.test("LocalAws evaluates trust policies", async (t) => {
   }
 });
 
+Deno.test("LocalAws records SourceIdentity and tags, checks them as AWS does, and asks the trust policy", async (t) => {
+  await using aws = await LocalAws.start();
+  const tags = [
+    { Key: "timebound-iam:client", Value: "cli" },
+    { Key: "timebound-iam:scopes", Value: "s3:ro dynamodb:full" },
+  ];
+  await t.step("both are recorded on the session and echoed", async () => {
+    const out = await assume(aws, { SourceIdentity: "alice@example.com", Tags: tags });
+    assert.equal(out.SourceIdentity, "alice@example.com");
+    const session = aws.sessions().find((s) => s.accessKeyId === out.Credentials!.AccessKeyId);
+    assert.equal(session?.sourceIdentity, "alice@example.com");
+    assert.deepEqual(session?.tags, {
+      "timebound-iam:client": "cli",
+      "timebound-iam:scopes": "s3:ro dynamodb:full",
+    });
+    // 62 characters of tag keys and values: 3.03% of 2,048, rounded up.
+    assert.equal(out.PackedPolicySize, 4);
+  });
+  const invalid: Array<[string, Partial<AssumeRoleCommandInput>, RegExp]> = [
+    [
+      "a one-letter SourceIdentity",
+      { SourceIdentity: "a" },
+      /at 'sourceIdentity'.*length greater than or equal to 2/,
+    ],
+    [
+      "a SourceIdentity with a space",
+      { SourceIdentity: "a b" },
+      /at 'sourceIdentity'.*regular expression pattern/,
+    ],
+    [
+      "a 65-character SourceIdentity",
+      { SourceIdentity: "x".repeat(65) },
+      /less than or equal to 64/,
+    ],
+    [
+      "a tag value with a comma",
+      { Tags: [{ Key: "k", Value: "s3:ro,ec2:ro" }] },
+      /at 'tags.1.member.value'.*pattern/,
+    ],
+    [
+      "a 257-character tag value",
+      { Tags: [{ Key: "k", Value: "x".repeat(257) }] },
+      /at 'tags.1.member.value'.*256/,
+    ],
+    [
+      "a 129-character tag key",
+      { Tags: [{ Key: "k".repeat(129), Value: "v" }] },
+      /at 'tags.1.member.key'.*128/,
+    ],
+  ];
+  for (const [name, input, message] of invalid) {
+    await t.step(`${name} is a ValidationError`, async () => {
+      await rejectsWith(assume(aws, input), "ValidationError", { message, status: 400 });
+    });
+  }
+  await t.step("tags share the packed budget with the policy", async () => {
+    const policy = JSON.stringify({
+      Version: "2012-10-17",
+      Statement: [{ Effect: "Allow", Action: ["s3:" + "x".repeat(1900)], Resource: "*" }],
+    });
+    await assume(aws, { Policy: policy });
+    await rejectsWith(
+      assume(aws, { Policy: policy, Tags: [{ Key: "k", Value: "v".repeat(200) }] }),
+      "PackedPolicyTooLarge",
+    );
+  });
+  const old = `arn:aws:iam::${ACCOUNT}:role/old`;
+  aws.addRole({
+    roleName: "old",
+    trustPolicy: {
+      Version: "2012-10-17",
+      Statement: [{
+        Effect: "Allow",
+        Principal: { AWS: `arn:aws:iam::${ACCOUNT}:root` },
+        Action: "sts:AssumeRole",
+      }],
+    },
+  });
+  const cases: Array<[string, Partial<AssumeRoleCommandInput>, string | undefined]> = [
+    ["neither", {}, undefined],
+    ["a SourceIdentity", { SourceIdentity: "alice" }, "sts:SetSourceIdentity"],
+    ["tags", { Tags: tags }, "sts:TagSession"],
+  ];
+  for (const [what, input, refused] of cases) {
+    await t.step(`a role trusting only sts:AssumeRole, with ${what}`, async () => {
+      const call = assume(aws, { RoleArn: old, ...input });
+      if (refused === undefined) return void await call;
+      await rejectsWith(call, "AccessDenied", {
+        message: `User: ${aws.defaultUser.arn} is not authorized to perform: ${refused} on ` +
+          `resource: ${old}`,
+        status: 403,
+      });
+    });
+  }
+});
+
 Deno.test("LocalAws serves IAM role actions", async (t) => {
   await using aws = await LocalAws.start({ brokerRole: false });
   const client = iam(aws);

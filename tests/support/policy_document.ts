@@ -1,8 +1,9 @@
 /**
  * IAM policy documents as the local AWS endpoint understands them: parsing with AWS's
  * `MalformedPolicyDocument`, the packed size of a session policy, and a small evaluation of role
- * trust policies (Allow/Deny statements on `sts:AssumeRole` for `AWS` principals, their
- * `Condition` blocks evaluated by `conditions.ts` against the request's context).
+ * trust policies (Allow/Deny statements on `sts:AssumeRole`, `sts:SetSourceIdentity` and
+ * `sts:TagSession` for `AWS` principals, their `Condition` blocks evaluated by `conditions.ts`
+ * against the request's context).
  *
  * @module
  */
@@ -77,11 +78,13 @@ export function policyChars(text: string): number {
 }
 
 /**
- * The `PackedPolicySize` percentage that STS reports for a session policy, approximated as
- * the share of the 2,048 characters it uses, rounded up.
+ * The `PackedPolicySize` percentage that STS reports for a session policy and session tags,
+ * approximated as the share of the 2,048 characters that the policy (without whitespace) and
+ * the tags' keys and values use, rounded up. (AWS compresses them; this never undercounts.)
  */
-export function packedPolicySize(text: string): number {
-  return Math.ceil((policyChars(text) / MAX_SESSION_POLICY_CHARS) * 100);
+export function packedPolicySize(text: string, tags: Record<string, string> = {}): number {
+  const tagChars = Object.entries(tags).reduce((sum, [k, v]) => sum + k.length + v.length, 0);
+  return Math.ceil(((policyChars(text) + tagChars) / MAX_SESSION_POLICY_CHARS) * 100);
 }
 
 /** Who asks to assume a role, as trust evaluation sees them. */
@@ -145,15 +148,21 @@ export function trustAllows(
 
 /**
  * The trust policy of a role that any principal of `accountId` may assume, as the console
- * writes it.
+ * writes it, with `sts:SetSourceIdentity` and `sts:TagSession` as `setup aws` adds them; with
+ * `identity: false`, only `sts:AssumeRole` (a role made before timebound-iam sent them).
  */
-export function accountTrustPolicy(accountId: string): string {
+export function accountTrustPolicy(
+  accountId: string,
+  options: { identity?: boolean } = {},
+): string {
   return JSON.stringify({
     Version: "2012-10-17",
     Statement: [{
       Effect: "Allow",
       Principal: { AWS: `arn:aws:iam::${accountId}:root` },
-      Action: "sts:AssumeRole",
+      Action: options.identity === false
+        ? "sts:AssumeRole"
+        : ["sts:AssumeRole", "sts:SetSourceIdentity", "sts:TagSession"],
     }],
   });
 }

@@ -1,21 +1,16 @@
 /**
  * The STS actions of the local AWS endpoint (`AssumeRole`, `GetCallerIdentity`, and
  * `GetSessionToken` from `mfa.ts`), with AWS's checks and error wording: validation of the
- * parameters, trust of the role (its conditions on the MFA context included), the role's
- * MaxSessionDuration, the one-hour cap of role chaining and the size of the session policy.
+ * parameters, trust of the role (its conditions on the MFA context included, and its
+ * `sts:SetSourceIdentity` and `sts:TagSession`), the role's MaxSessionDuration, the one-hour cap
+ * of role chaining and the packed size of the session policy and tags.
  *
  * @module
  */
 
 import { type ActionContext, type ActionHandler, awsTimestamp, memberList } from "./action.ts";
 import { AwsError, validationError, violation } from "./aws_error.ts";
-import {
-  MAX_SESSION_POLICY_CHARS,
-  packedPolicySize,
-  parsePolicyDocument,
-  policyChars,
-  trustAllows,
-} from "./policy_document.ts";
+import { packedPolicySize, parsePolicyDocument, trustAllows } from "./policy_document.ts";
 import { checkMfaCode, getSessionToken, mfaContext } from "./mfa.ts";
 import type { XmlValue } from "./xml.ts";
 
@@ -27,14 +22,87 @@ export const STS_VERSION = "2011-06-15";
 
 const ROLE_CHAINING_LIMIT_SECONDS = 3600;
 const NAME_PATTERN = /^[\w+=,.@-]*$/;
+const TAG_KEY_PATTERN = /^[\p{L}\p{Z}\p{N}_.:/=+\-@]+$/u;
+const TAG_VALUE_PATTERN = /^[\p{L}\p{Z}\p{N}_.:/=+\-@]*$/u;
+const MAX_SESSION_TAGS = 50;
 
-/** The message of AccessDenied for AssumeRole, exactly as AWS words it. */
-export function assumeRoleDenied(callerArn: string, roleArn: string): AwsError {
+/**
+ * The message of AccessDenied for AssumeRole (or, for its tags and source identity,
+ * `sts:TagSession` and `sts:SetSourceIdentity`), exactly as AWS words it.
+ */
+export function assumeRoleDenied(
+  callerArn: string,
+  roleArn: string,
+  action = "sts:AssumeRole",
+): AwsError {
   return new AwsError(
     "AccessDenied",
-    `User: ${callerArn} is not authorized to perform: sts:AssumeRole on resource: ${roleArn}`,
+    `User: ${callerArn} is not authorized to perform: ${action} on resource: ${roleArn}`,
     403,
   );
+}
+
+/** AWS's constraints on `SourceIdentity` and `Tags`, with AWS's field names. */
+function checkIdentityParams(
+  sourceIdentity: string | undefined,
+  tags: Record<string, string>[],
+  violations: string[],
+): void {
+  if (sourceIdentity !== undefined) {
+    if (sourceIdentity.length < 2) {
+      violations.push(
+        violation("sourceIdentity", sourceIdentity, "have length greater than or equal to 2"),
+      );
+    }
+    if (sourceIdentity.length > 64) {
+      violations.push(
+        violation("sourceIdentity", sourceIdentity, "have length less than or equal to 64"),
+      );
+    }
+    if (!NAME_PATTERN.test(sourceIdentity)) {
+      violations.push(
+        violation(
+          "sourceIdentity",
+          sourceIdentity,
+          "satisfy regular expression pattern: [\\w+=,.@-]*",
+        ),
+      );
+    }
+  }
+  if (tags.length > MAX_SESSION_TAGS) {
+    violations.push(
+      violation("tags", `${tags.length} tags`, "have length less than or equal to 50"),
+    );
+  }
+  tags.forEach((tag, i) => {
+    const at = `tags.${i + 1}.member`;
+    const key = tag.Key;
+    if (key === undefined) violations.push(violation(`${at}.key`, undefined, "not be null"));
+    else if (key.length > 128) {
+      violations.push(violation(`${at}.key`, key, "have length less than or equal to 128"));
+    } else if (!TAG_KEY_PATTERN.test(key)) {
+      violations.push(
+        violation(
+          `${at}.key`,
+          key,
+          "satisfy regular expression pattern: [\\p{L}\\p{Z}\\p{N}_.:/=+\\-@]+",
+        ),
+      );
+    }
+    const value = tag.Value;
+    if (value === undefined) violations.push(violation(`${at}.value`, undefined, "not be null"));
+    else if (value.length > 256) {
+      violations.push(violation(`${at}.value`, value, "have length less than or equal to 256"));
+    } else if (!TAG_VALUE_PATTERN.test(value)) {
+      violations.push(
+        violation(
+          `${at}.value`,
+          value,
+          "satisfy regular expression pattern: [\\p{L}\\p{Z}\\p{N}_.:/=+\\-@]*",
+        ),
+      );
+    }
+  });
 }
 
 function checkAssumeRoleParams(params: Record<string, string>): void {
@@ -59,6 +127,7 @@ function checkAssumeRoleParams(params: Record<string, string>): void {
       );
     }
   }
+  checkIdentityParams(params.SourceIdentity, memberList(params, "Tags"), violations);
   const duration = params.DurationSeconds;
   if (duration !== undefined) {
     const seconds = Number(duration);
@@ -93,13 +162,26 @@ export function assumeRole({ state, caller, params }: ActionContext): XmlValue {
   if (role === undefined || role.arn !== roleArn) throw assumeRoleDenied(caller.arn, roleArn);
   const mfaProvenAt = checkMfaCode(state, caller, params);
   const mfa = mfaContext(state, caller, mfaProvenAt);
-  const trusted = trustAllows(parsePolicyDocument(role.trustPolicy), {
+  const trust = parsePolicyDocument(role.trustPolicy);
+  const trustCaller = {
     accountId: caller.accountId,
     arn: caller.arn,
     roleArn: caller.kind === "session" ? caller.roleArn : undefined,
     context: mfa,
-  });
-  if (!trusted) throw assumeRoleDenied(caller.arn, roleArn);
+  };
+  if (!trustAllows(trust, trustCaller)) throw assumeRoleDenied(caller.arn, roleArn);
+  // Setting a source identity and passing session tags are permissions of their own, which
+  // the trust policy must grant too.
+  const tags = Object.fromEntries(memberList(params, "Tags").map((t) => [t.Key, t.Value ?? ""]));
+  if (
+    params.SourceIdentity !== undefined &&
+    !trustAllows(trust, trustCaller, "sts:SetSourceIdentity")
+  ) {
+    throw assumeRoleDenied(caller.arn, roleArn, "sts:SetSourceIdentity");
+  }
+  if (Object.keys(tags).length > 0 && !trustAllows(trust, trustCaller, "sts:TagSession")) {
+    throw assumeRoleDenied(caller.arn, roleArn, "sts:TagSession");
+  }
 
   const durationSeconds = Number(params.DurationSeconds ?? 3600);
   const chained = caller.kind === "session";
@@ -117,19 +199,15 @@ export function assumeRole({ state, caller, params }: ActionContext): XmlValue {
   }
 
   const policy = params.Policy;
-  if (policy !== undefined) {
-    parsePolicyDocument(policy);
-    if (policyChars(policy) > MAX_SESSION_POLICY_CHARS) {
-      throw new AwsError(
-        "PackedPolicyTooLarge",
-        `Packed policy consumes ${
-          packedPolicySize(policy)
-        }% of allotted space, please use smaller policy.`,
-      );
-    }
+  if (policy !== undefined) parsePolicyDocument(policy);
+  // The session policy and the tags share one packed budget.
+  const packed = packedPolicySize(policy ?? "", tags);
+  if (packed > 100) {
+    throw new AwsError(
+      "PackedPolicyTooLarge",
+      `Packed policy consumes ${packed}% of allotted space, please use smaller policy.`,
+    );
   }
-
-  const tags = Object.fromEntries(memberList(params, "Tags").map((t) => [t.Key, t.Value ?? ""]));
   const session = state.issueSession(role, {
     sessionName: params.RoleSessionName,
     durationSeconds,
@@ -149,9 +227,7 @@ export function assumeRole({ state, caller, params }: ActionContext): XmlValue {
       Expiration: awsTimestamp(session.expiration),
     },
     AssumedRoleUser: { AssumedRoleId: session.userId, Arn: session.arn },
-    PackedPolicySize: policy === undefined && Object.keys(tags).length === 0
-      ? undefined
-      : packedPolicySize(policy ?? ""),
+    PackedPolicySize: policy === undefined && Object.keys(tags).length === 0 ? undefined : packed,
     SourceIdentity: session.sourceIdentity,
   };
 }

@@ -14,6 +14,7 @@ import { MfaCodeNeeded } from "../../aws/base_credentials.ts";
 import { prepareGrant } from "../../request/grant_request.ts";
 import { formatScopes, parseLevel, type Scope } from "../../request/scope.ts";
 import { formatTtl } from "../../request/ttl.ts";
+import { mcpClientTag } from "../../request/session_identity.ts";
 import {
   clientOf,
   describeSession,
@@ -99,6 +100,7 @@ async function grantAccess(ctx: ToolContext, args: GrantArgs) {
       ttlBounds: { max: ctx.options.maxTtlSeconds, maxReason: "the maximum this server allows" },
       requireTtl: false,
       now: ctx.now,
+      client: mcpClientTag(client),
     });
     scopes = request.scopes;
     ttl = formatTtl(request.ttlSeconds);
@@ -109,6 +111,7 @@ async function grantAccess(ctx: ToolContext, args: GrantArgs) {
       profile,
       policy: request.policy,
       ttlSeconds: request.ttlSeconds,
+      tags: request.tags,
       askMfaCode: canElicit(ctx) ? (serial) => elicitMfaCode(ctx, serial) : undefined,
     }).catch((error) => {
       throw error instanceof MfaCodeNeeded ? mfaLoginNeeded(error.serial) : error;
@@ -130,6 +133,8 @@ async function grantAccess(ctx: ToolContext, args: GrantArgs) {
       session_id: id,
       profile,
       expires_at: described.expires_at,
+      source_identity: grant.identity?.sourceIdentity,
+      caller_name: grant.callerName,
     });
     ctx.log(`granted ${formatScopes(request.scopes)} for ${ttl} as ${id} to ${clientName(client)}`);
     return {

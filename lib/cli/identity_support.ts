@@ -1,0 +1,44 @@
+/**
+ * Broker roles that refuse a SourceIdentity and session tags (created before timebound-iam sent
+ * them): the config file remembers them, so grants go without identity at once instead of
+ * being refused first, and every such grant says so — never a silent downgrade.
+ *
+ * @module
+ */
+
+import { type LoadedConfig, parseConfig, saveConfig, withIdentitySupport } from "./config.ts";
+
+/** How to give an old broker role the permissions, for notes and hints. */
+export const ENABLE_IDENTITY_HINT =
+  "let CloudTrail show who asked: timebound-iam setup aws --apply adds sts:SetSourceIdentity " +
+  "and sts:TagSession to the broker role's trust policy";
+
+/** Whether the config file remembers that `roleArn` refuses identity. */
+export function identityRefusedBefore(file: LoadedConfig, roleArn: string): boolean {
+  return file.config.rolesWithoutIdentity?.includes(roleArn) ?? false;
+}
+
+/**
+ * Remembers in the config file that `roleArn` refused `action` (`sts:TagSession`…), and returns
+ * the note (two lines) that tells the user.
+ */
+export async function rememberIdentityRefused(
+  file: LoadedConfig,
+  roleArn: string,
+  action: string,
+): Promise<string> {
+  // Read the file again: another grant (or `setup aws`) may have changed it since.
+  const current = await Deno.readTextFile(file.path).then(
+    (text) => parseConfig(text, file.path),
+    () => file.config,
+  );
+  await saveConfig(file.path, withIdentitySupport(current, roleArn, false));
+  return `note: the trust policy of ${roleArn} does not allow ${action}: this grant carries no ` +
+    `source identity or session tags (remembered in ${file.path})\nhint: ${ENABLE_IDENTITY_HINT}\n`;
+}
+
+/** The note for a grant without identity because the config file remembers the refusal. */
+export function identitySkippedNote(file: LoadedConfig, roleArn: string): string {
+  return `note: no source identity or session tags: the trust policy of ${roleArn} refused them ` +
+    `before (${file.path})\nhint: ${ENABLE_IDENTITY_HINT}\n`;
+}

@@ -1,0 +1,147 @@
+/**
+ * Who a session serves, as CloudTrail shows it: the `SourceIdentity` (the human behind the base
+ * credentials) and the session tags `timebound-iam:client` (the CLI, or the MCP client that
+ * asked) and `timebound-iam:scopes`. Pure functions: names are made to fit AWS's rules here, so
+ * AssumeRole never refuses them.
+ *
+ * @module
+ */
+
+import { UsageError } from "../core/errors.ts";
+import { formatScopes, type Scope } from "./scope.ts";
+
+/** One session tag, as AssumeRole takes it. */
+export interface SessionTag {
+  /** The tag key (`timebound-iam:client`, `timebound-iam:scopes`). */
+  Key: string;
+  /** The tag value, at most 256 characters of AWS's tag alphabet. */
+  Value: string;
+}
+
+/** The tag that names the client: `cli`, or the MCP client's name and version. */
+export const CLIENT_TAG = "timebound-iam:client";
+/** The tag that lists the granted scopes. */
+export const SCOPES_TAG = "timebound-iam:scopes";
+
+/** AWS's limit on a session tag value, in characters. */
+export const MAX_TAG_VALUE_CHARS = 256;
+
+const SOURCE_IDENTITY = /^[\w+=,.@-]{2,64}$/;
+// AWS's tag alphabet: letters, spaces, numbers and _ . : / = + - @
+const TAG_CHAR = /[\p{L}\p{Z}\p{N}_.:/=+\-@]/u;
+
+/**
+ * The name of the human behind a caller ARN, as a SourceIdentity: an IAM user's name, an
+ * assumed-role (SSO) or federated caller's session name, `root` for the account root, made to
+ * fit AWS's rule (2–64 characters of `[\w+=,.@-]`): accents are dropped, any other character
+ * becomes `-`, a name longer than 64 is cut, a one-letter name is padded with `_`. Undefined when
+ * the ARN names nobody.
+ *
+ * @example
+ * ```ts
+ * import { sourceIdentityOf } from "./session_identity.ts";
+ * console.assert(sourceIdentityOf("arn:aws:iam::123456789012:user/ops/José García") === "Jose-Garcia");
+ * console.assert(
+ *   sourceIdentityOf("arn:aws:sts::123456789012:assumed-role/AWSReservedSSO_Dev/alice@example.com") ===
+ *     "alice@example.com",
+ * );
+ * ```
+ */
+export function sourceIdentityOf(callerArn: string): string | undefined {
+  const resource = callerArn.split(":").slice(5).join(":");
+  let name: string | undefined;
+  if (resource === "root") name = "root";
+  else if (resource.startsWith("user/")) name = resource.split("/").pop();
+  else if (resource.startsWith("assumed-role/")) name = resource.split("/").slice(2).join("/");
+  else if (resource.startsWith("federated-user/")) name = resource.slice("federated-user/".length);
+  if (!name) return undefined;
+  return sanitizeSourceIdentity(name);
+}
+
+/**
+ * Makes any name fit AWS's SourceIdentity rule: accents dropped, other characters outside
+ * `[\w+=,.@-]` become `-`, cut to 64 characters, padded to 2 with `_`.
+ *
+ * @example
+ * ```ts
+ * import { sanitizeSourceIdentity } from "./session_identity.ts";
+ * console.assert(sanitizeSourceIdentity("a") === "a_");
+ * console.assert(sanitizeSourceIdentity("Zoë O'Brien") === "Zoe-O-Brien");
+ * ```
+ */
+export function sanitizeSourceIdentity(name: string): string {
+  const plain = name.normalize("NFKD").replace(/\p{M}/gu, "");
+  const safe = plain.replace(/[^\w+=,.@-]/g, "-").slice(0, 64);
+  return safe.padEnd(2, "_");
+}
+
+/**
+ * Checks a SourceIdentity given by the human (`--source-identity`): it is sent as it is, so it
+ * must already fit AWS's rule.
+ */
+export function checkSourceIdentity(name: string): string {
+  if (!SOURCE_IDENTITY.test(name)) {
+    throw new UsageError(
+      `Invalid source identity "${name}": use 2 to 64 letters, digits and _+=,.@-`,
+      { hint: "e.g. --source-identity alice@example.com" },
+    );
+  }
+  return name;
+}
+
+/**
+ * Makes text fit a session tag value: characters outside AWS's tag alphabet become `-`, control
+ * characters go, and the text is cut to 256 characters.
+ *
+ * @example
+ * ```ts
+ * import { tagValue } from "./session_identity.ts";
+ * console.assert(tagValue("Claude Code (1.0)\n") === "Claude Code -1.0-");
+ * ```
+ */
+export function tagValue(text: string): string {
+  const chars = [...text.replace(/\p{Cc}/gu, "")].map((c) => TAG_CHAR.test(c) ? c : "-");
+  return chars.slice(0, MAX_TAG_VALUE_CHARS).join("");
+}
+
+/**
+ * The session tags of a grant: the client (`cli`, or `name/version` of an MCP client) and the
+ * scopes, space-separated (AWS allows no comma in a tag value) and shortened to 256 characters
+ * with `+N more` when there are too many.
+ *
+ * @example
+ * ```ts
+ * import { sessionTags } from "./session_identity.ts";
+ * const tags = sessionTags({ client: "cli", scopes: [{ service: "s3", level: "ro" }] });
+ * console.assert(tags[1].Value === "s3:ro");
+ * ```
+ */
+export function sessionTags(
+  grant: { client: string; scopes: readonly Scope[] },
+): SessionTag[] {
+  return [
+    { Key: CLIENT_TAG, Value: tagValue(grant.client) || "unknown" },
+    { Key: SCOPES_TAG, Value: scopesTagValue(grant.scopes) },
+  ];
+}
+
+/** The MCP client's name and version as the `timebound-iam:client` tag takes them. */
+export function mcpClientTag(client: { name?: string; version?: string }): string {
+  const name = client.name?.trim() || "unknown";
+  return client.version?.trim() ? `${name}/${client.version.trim()}` : name;
+}
+
+function scopesTagValue(scopes: readonly Scope[]): string {
+  const names = scopes.map((s) => tagValue(formatScopes([s])));
+  for (let shown = names.length; shown >= 0; shown--) {
+    const rest = names.length - shown;
+    const text = [...names.slice(0, shown), ...(rest ? [`+${rest} more`] : [])].join(" ");
+    if (text.length <= MAX_TAG_VALUE_CHARS) return text;
+  }
+  return `+${names.length} more`;
+}
+
+/** The characters the tags add to the packed session policy, as the size check counts them. */
+export function tagsSize(tags: readonly SessionTag[]): number {
+  return tags.reduce((sum, tag) => sum + tag.Key.length + tag.Value.length, 0);
+}

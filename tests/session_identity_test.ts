@@ -1,0 +1,210 @@
+// Who a session serves, in CloudTrail: the SourceIdentity (the human behind the base
+// credentials) and the session tags timebound-iam:client and timebound-iam:scopes, as the local
+// STS endpoint records them from the real CLI; and a broker role too old to allow them.
+import assert from "node:assert/strict";
+import {
+  sanitizeSourceIdentity,
+  sessionTags,
+  sourceIdentityOf,
+  tagValue,
+} from "../lib/request/session_identity.ts";
+import { baseEnv, runCli } from "./support/cli.ts";
+import { LocalAws } from "./support/local_aws.ts";
+import { accountTrustPolicy } from "./support/policy_document.ts";
+
+const EXEC = ["exec", "--no-confirm", "-s", "s3:ro,dynamodb:full", "-t", "15m", "--", "true"];
+
+Deno.test("sourceIdentityOf() names the human behind a caller ARN", async (t) => {
+  const cases: Array<[string, string | undefined]> = [
+    ["arn:aws:iam::123456789012:user/alice", "alice"],
+    ["arn:aws:iam::123456789012:user/ops/team/bob", "bob"],
+    [
+      "arn:aws:sts::123456789012:assumed-role/AWSReservedSSO_Dev_0123/carol@example.com",
+      "carol@example.com",
+    ],
+    ["arn:aws:sts::123456789012:federated-user/dave", "dave"],
+    ["arn:aws:iam::123456789012:root", "root"],
+    ["arn:aws-cn:iam::123456789012:user/erin", "erin"],
+    ["not an arn", undefined],
+  ];
+  for (const [arn, name] of cases) {
+    await t.step(arn, () => assert.equal(sourceIdentityOf(arn), name));
+  }
+});
+
+Deno.test("sanitizeSourceIdentity() makes awkward names fit 2-64 characters of [\\w+=,.@-]", async (t) => {
+  const cases: Array<[string, string]> = [
+    ["José García", "Jose-Garcia"],
+    ["Zoë O'Brien", "Zoe-O-Brien"],
+    ["a", "a_"],
+    ["", "__"],
+    ["svc+deploy=1,x.y@corp-z", "svc+deploy=1,x.y@corp-z"],
+    ["line\nbreak\u001b[31m", "line-break--31m"],
+    ["x".repeat(70), "x".repeat(64)],
+  ];
+  for (const [name, expected] of cases) {
+    await t.step(JSON.stringify(name), () => {
+      const got = sanitizeSourceIdentity(name);
+      assert.equal(got, expected);
+      assert.match(got, /^[\w+=,.@-]{2,64}$/);
+    });
+  }
+});
+
+Deno.test("session tags: the client, and the scopes space-separated, cut to 256 with +N more", () => {
+  assert.deepEqual(
+    sessionTags({
+      client: "cli",
+      scopes: [{ service: "s3", level: "ro" }, { service: "ec2", level: "full" }],
+    }),
+    [
+      { Key: "timebound-iam:client", Value: "cli" },
+      { Key: "timebound-iam:scopes", Value: "s3:ro ec2:full" },
+    ],
+  );
+  const many = Array.from(
+    { length: 60 },
+    (_, i) => ({ service: `service${i}`, level: "ro" as const }),
+  );
+  const value = sessionTags({ client: "cli", scopes: many })[1].Value;
+  assert.ok(value.length <= 256, `${value.length} characters`);
+  assert.match(value, /^service0:ro service1:ro .* \+\d+ more$/);
+  const shown = value.split(" ").filter((part) => part.endsWith(":ro")).length;
+  assert.equal(value.endsWith(` +${60 - shown} more`), true);
+  assert.equal(tagValue("Claude Code, (beta)\n"), "Claude Code- -beta-");
+  assert.equal(tagValue("x".repeat(300)).length, 256);
+});
+
+async function withHome(fn: (home: string) => Promise<void>) {
+  const home = await Deno.makeTempDir({ prefix: "tbi-identity-" });
+  try {
+    await baseEnv(home);
+    await fn(home);
+  } finally {
+    await Deno.remove(home, { recursive: true });
+  }
+}
+
+Deno.test("exec sends the caller's name as SourceIdentity and tags the client and scopes", async () => {
+  await using aws = await LocalAws.start();
+  await withHome(async (home) => {
+    const result = await runCli(EXEC, { env: { HOME: home, ...aws.env() } });
+    assert.equal(result.code, 0, result.stderr);
+    const calls = aws.requests.filter((r) => r.action === "AssumeRole");
+    assert.equal(calls.length, 1);
+    assert.equal(calls[0].params.SourceIdentity, "developer");
+    const session = aws.sessions().at(-1)!;
+    assert.equal(session.sourceIdentity, "developer");
+    assert.deepEqual(session.tags, {
+      "timebound-iam:client": "cli",
+      "timebound-iam:scopes": "s3:ro dynamodb:full",
+    });
+    assert.equal(result.stderr, "");
+  });
+});
+
+Deno.test("an awkward user name is sanitised; --source-identity overrides it and the summary shows both", async () => {
+  await using aws = await LocalAws.start({ userName: "a" });
+  await withHome(async (home) => {
+    const env = { HOME: home, ...aws.env() };
+    const plain = await runCli(EXEC, { env });
+    assert.equal(plain.code, 0, plain.stderr);
+    assert.equal(aws.sessions().at(-1)!.sourceIdentity, "a_");
+
+    const dry = await runCli(
+      [
+        "exec",
+        "--dry-run",
+        "--source-identity",
+        "ci-bot",
+        "-s",
+        "s3:ro",
+        "-t",
+        "15m",
+        "--",
+        "true",
+      ],
+      { env },
+    );
+    assert.equal(dry.code, 0, dry.stderr);
+    assert.match(dry.stderr, /^ {2}identity +ci-bot \(CloudTrail sourceIdentity, caller a_\)$/m);
+
+    const over = await runCli([
+      "exec",
+      "--no-confirm",
+      "--source-identity",
+      "ci-bot",
+      ...EXEC.slice(2),
+    ], {
+      env,
+    });
+    assert.equal(over.code, 0, over.stderr);
+    assert.equal(aws.sessions().at(-1)!.sourceIdentity, "ci-bot");
+
+    const bad = await runCli([
+      "exec",
+      "--no-confirm",
+      "--source-identity",
+      "no spaces",
+      ...EXEC.slice(2),
+    ], {
+      env,
+    });
+    assert.equal(bad.code, 2);
+    assert.match(bad.stderr, /^error: Invalid source identity "no spaces": use 2 to 64 letters/);
+  });
+});
+
+Deno.test("a broker role whose trust refuses identity: retried once without, remembered, then sent without", async () => {
+  await using aws = await LocalAws.start();
+  aws.addRole({
+    roleName: "timebound-iam-broker",
+    trustPolicy: accountTrustPolicy(aws.accountId, { identity: false }),
+  });
+  await withHome(async (home) => {
+    const env = { HOME: home, ...aws.env() };
+    const first = await runCli(EXEC, { env });
+    assert.equal(first.code, 0, first.stderr);
+    const calls = aws.requests.filter((r) => r.action === "AssumeRole");
+    assert.deepEqual(calls.map((c) => [c.status, c.errorCode, c.params.SourceIdentity]), [
+      [403, "AccessDenied", "developer"],
+      [200, undefined, undefined],
+    ]);
+    assert.equal(calls[1].params["Tags.member.1.Key"], undefined);
+    const configPath = `${home}/.config/timebound-iam/config.json`;
+    assert.equal(
+      first.stderr,
+      `note: the trust policy of ${aws.brokerRoleArn} does not allow sts:SetSourceIdentity: this ` +
+        `grant carries no source identity or session tags (remembered in ${configPath})\n` +
+        "hint: let CloudTrail show who asked: timebound-iam setup aws --apply adds " +
+        "sts:SetSourceIdentity and sts:TagSession to the broker role's trust policy\n",
+    );
+    assert.deepEqual(JSON.parse(await Deno.readTextFile(configPath)), {
+      rolesWithoutIdentity: [aws.brokerRoleArn],
+    });
+    if (Deno.build.os !== "windows") {
+      assert.equal((await Deno.stat(configPath)).mode! & 0o777, 0o600);
+    }
+
+    const second = await runCli(EXEC, { env });
+    assert.equal(second.code, 0, second.stderr);
+    const after = aws.requests.filter((r) => r.action === "AssumeRole").slice(2);
+    assert.deepEqual(after.map((c) => [c.status, c.params.SourceIdentity]), [[200, undefined]]);
+    assert.match(second.stderr, /^note: no source identity or session tags: the trust policy of/);
+  });
+});
+
+Deno.test("--debug reports AWS's PackedPolicySize for the policy and tags", async () => {
+  await using aws = await LocalAws.start();
+  await withHome(async (home) => {
+    const result = await runCli(["exec", "--debug", ...EXEC.slice(1)], {
+      env: { HOME: home, ...aws.env() },
+    });
+    assert.equal(result.code, 0, result.stderr);
+    const [call] = aws.requests.filter((r) => r.action === "AssumeRole");
+    const tagChars = "timebound-iam:client".length + "cli".length +
+      "timebound-iam:scopes".length + "s3:ro dynamodb:full".length;
+    const percent = Math.ceil(((call.params.Policy.length + tagChars) / 2048) * 100);
+    assert.equal(result.stderr, `debug: AssumeRole PackedPolicySize ${percent}%\n`);
+  });
+});
