@@ -247,11 +247,12 @@ export function parseConfig(text: string, path: string): Config {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { withIdentitySupport } from "./config.ts";
  * const arn = "arn:aws:iam::123456789012:role/old";
  * const config = withIdentitySupport({}, arn, false);
- * console.assert(config.rolesWithoutIdentity?.[0] === arn);
- * console.assert(withIdentitySupport(config, arn, true).rolesWithoutIdentity === undefined);
+ * assert.deepEqual(config.rolesWithoutIdentity, [arn]);
+ * assert.equal(withIdentitySupport(config, arn, true).rolesWithoutIdentity, undefined);
  * ```
  */
 export function withIdentitySupport(config: Config, roleArn: string, supported: boolean): Config {

@@ -39,11 +39,12 @@ const TAG_CHAR = /[\p{L}\p{Z}\p{N}_.:/=+\-@]/u;
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { sourceIdentityOf } from "./session_identity.ts";
- * console.assert(sourceIdentityOf("arn:aws:iam::123456789012:user/ops/José García") === "Jose-Garcia");
- * console.assert(
- *   sourceIdentityOf("arn:aws:sts::123456789012:assumed-role/AWSReservedSSO_Dev/alice@example.com") ===
- *     "alice@example.com",
+ * assert.equal(sourceIdentityOf("arn:aws:iam::123456789012:user/ops/José García"), "Jose-Garcia");
+ * assert.equal(
+ *   sourceIdentityOf("arn:aws:sts::123456789012:assumed-role/AWSReservedSSO_Dev/alice@example.com"),
+ *   "alice@example.com",
  * );
  * ```
  */
@@ -64,9 +65,10 @@ export function sourceIdentityOf(callerArn: string): string | undefined {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { sanitizeSourceIdentity } from "./session_identity.ts";
- * console.assert(sanitizeSourceIdentity("a") === "a_");
- * console.assert(sanitizeSourceIdentity("Zoë O'Brien") === "Zoe-O-Brien");
+ * assert.equal(sanitizeSourceIdentity("a"), "a_");
+ * assert.equal(sanitizeSourceIdentity("Zoë O'Brien"), "Zoe-O-Brien");
  * ```
  */
 export function sanitizeSourceIdentity(name: string): string {
@@ -95,8 +97,9 @@ export function checkSourceIdentity(name: string): string {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { tagValue } from "./session_identity.ts";
- * console.assert(tagValue("Claude Code (1.0)\n") === "Claude Code -1.0-");
+ * assert.equal(tagValue("Claude Code (1.0)\n"), "Claude Code -1.0-");
  * ```
  */
 export function tagValue(text: string): string {
@@ -111,9 +114,10 @@ export function tagValue(text: string): string {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { sessionTags } from "./session_identity.ts";
  * const tags = sessionTags({ client: "cli", scopes: [{ service: "s3", level: "ro" }] });
- * console.assert(tags[1].Value === "s3:ro");
+ * assert.equal(tags[1].Value, "s3:ro");
  * ```
  */
 export function sessionTags(
