@@ -147,6 +147,7 @@ Deno.test("a policy over the limit is refused naming the heaviest scopes", async
   assert.ok(error instanceof UsageError);
   assert.match(error.message, /^Session policy is [\d,]+ characters, over AWS's limit of 2,048/);
   assert.match(error.message, /glue:ro \([\d,]+\), quicksight:ro \([\d,]+\), iot:ro/);
+  assert.match(error.message, /; the session tags take \d+$/);
 });
 
 Deno.test("prepareGrant() resolves aliases and merges duplicates, the widest level winning", async () => {

@@ -189,10 +189,9 @@ export function checkPolicySize(policy: SessionPolicy): void {
     .map(({ scope, cost }) => `${scope.service}:${scope.level} (${formatCount(cost)})`)
     .join(", ");
   throw new UsageError(
-    `Session policy is ${formatCount(size)} characters${
-      policy.tagChars ? ` (with ${formatCount(policy.tagChars)} of session tags)` : ""
-    }, over AWS's limit of ` +
-      `${formatCount(MAX_POLICY_CHARS)}: the largest scopes are ${heaviest}`,
+    `Session policy is ${formatCount(size)} characters, over AWS's limit of ` +
+      `${formatCount(MAX_POLICY_CHARS)}: the largest scopes are ${heaviest}` +
+      (policy.tagChars ? `; the session tags take ${formatCount(policy.tagChars)}` : ""),
     { hint: "ask for fewer scopes, or grant them in separate sessions" },
   );
 }
