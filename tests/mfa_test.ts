@@ -23,7 +23,7 @@ function mfaTrust(accountId: string, maxAgeSeconds?: number): Record<string, unk
     Statement: [{
       Effect: "Allow",
       Principal: { AWS: `arn:aws:iam::${accountId}:root` },
-      Action: "sts:AssumeRole",
+      Action: ["sts:AssumeRole", "sts:SetSourceIdentity", "sts:TagSession"],
       Condition: condition,
     }],
   };
