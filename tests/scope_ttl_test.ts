@@ -1,11 +1,23 @@
 import assert from "node:assert/strict";
 import { UsageError } from "../lib/core/errors.ts";
-import { mergeScopes, parseLevel, parseScopes } from "../lib/request/scope.ts";
+import { formatScopes, mergeScopes, parseLevel, parseScopes } from "../lib/request/scope.ts";
 import { formatTtl, parseTtl } from "../lib/request/ttl.ts";
 
 Deno.test("parseScopes() treats repeated flags and comma lists alike", () => {
   assert.deepEqual(parseScopes(["s3:ro,dynamodb:full"]), parseScopes(["s3:ro", "dynamodb:full"]));
   assert.deepEqual(parseScopes([" S3 : RO "]), [{ service: "s3", level: "ro" }]);
+  assert.deepEqual(parseScopes(["", "  ", "s3:ro, ec2:full "]), [
+    { service: "s3", level: "ro" },
+    { service: "ec2", level: "full" },
+  ]);
+});
+
+Deno.test("formatScopes() writes the command-line form back", () => {
+  assert.equal(
+    formatScopes([{ service: "s3", level: "ro" }, { service: "ec2", level: "full" }]),
+    "s3:ro,ec2:full",
+  );
+  assert.equal(formatScopes([]), "");
 });
 
 Deno.test("parseLevel() accepts every spelling in any case", async (t) => {
@@ -17,10 +29,21 @@ Deno.test("parseLevel() accepts every spelling in any case", async (t) => {
       ["READ_ONLY", "ro"],
       ["ReadOnly", "ro"],
       ["Full", "full"],
+      [" ro ", "ro"],
     ]
   ) {
     await t.step(text, () => assert.equal(parseLevel(text), level));
   }
+  await t.step("an unknown level, without context", () => {
+    assert.throws(() => parseLevel("admin"), {
+      message: 'Unknown level "admin": use list, ro, read_only, readonly or full',
+    });
+  });
+  await t.step("a blank level is missing", () => {
+    assert.throws(() => parseLevel("  "), {
+      message: "Missing level: use list, ro, read_only, readonly or full",
+    });
+  });
 });
 
 Deno.test("parseScopes() rejects malformed scopes with the problem named", async (t) => {
@@ -32,6 +55,9 @@ Deno.test("parseScopes() rejects malformed scopes with the problem named", async
       "s3:admin",
       /^Unknown level "admin" in "s3:admin": use list, ro, read_only, readonly or full$/,
     ],
+    ["s3: admin ", /^Unknown level "admin" in "s3: admin": use list, ro/],
+    ["s3:ro, ,ec2:ro", /^Invalid scope list "s3:ro, ,ec2:ro": empty item between commas$/],
+    [" s3ro ", /^Invalid scope "s3ro": expected service:level/],
     ["s3:ro,,ec2:ro", /empty item between commas/],
     ["s 3:ro", /is not a service name/],
   ];

@@ -1,0 +1,145 @@
+// deno-lint-ignore-file no-console -- a script: the console is where it reports
+/**
+ * `deno task mutate [module…]`: mutation testing of the pure modules with Stryker. For each
+ * module, Stryker changes the code one mutant at a time (a flipped condition, an emptied string,
+ * a removed statement…) and runs that module's unit tests with `deno test`; a mutant the tests
+ * do not notice "survives". Prints the score of each module (killed ÷ all, 85% wanted) and every
+ * survivor. Stryker (Node) is installed into `tools/mutate/` from its lock file on first use. Not
+ * part of `deno task test`: it runs the tests hundreds of times.
+ *
+ * @module
+ */
+
+import { fileURLToPath } from "node:url";
+import { join } from "node:path";
+
+/** The pure modules, each with the unit tests that are meant to pin it down. */
+export const MUTATED_MODULES: Readonly<Record<string, readonly string[]>> = {
+  "lib/request/scope.ts": ["tests/scope_ttl_test.ts"],
+  "lib/request/ttl.ts": ["tests/scope_ttl_test.ts"],
+  "lib/request/session_policy.ts": ["tests/session_policy_test.ts"],
+  "lib/request/catalog.ts": ["tests/catalog_test.ts"],
+  "lib/request/allow_list.ts": ["tests/allow_list_test.ts"],
+  "lib/delivery/shell_env.ts": ["tests/shell_env_test.ts"],
+  "lib/delivery/credential_env.ts": ["tests/credential_env_test.ts"],
+  "lib/cli/config.ts": ["tests/config_test.ts"],
+  "lib/setup/broker_role.ts": ["tests/broker_role_test.ts"],
+  "lib/mcp/context.ts": ["tests/mcp_context_test.ts"],
+};
+
+/** The score a module should reach, in percent. */
+export const TARGET_SCORE = 85;
+
+const ROOT = fileURLToPath(new URL("../", import.meta.url));
+const TOOLS = join(ROOT, "tools", "mutate");
+const STRYKER = join(TOOLS, "node_modules", "@stryker-mutator", "core", "bin", "stryker.js");
+
+/** One mutant as Stryker's JSON report gives it. */
+interface Mutant {
+  status: string;
+  mutatorName: string;
+  replacement?: string;
+  location: { start: { line: number; column: number } };
+}
+
+/** A module's result: the score and the mutants no test noticed. */
+export interface ModuleScore {
+  module: string;
+  killed: number;
+  total: number;
+  score: number;
+  survivors: string[];
+}
+
+/**
+ * Scores Stryker's JSON report for one module: killed and timed-out mutants count as detected,
+ * survivors and uncovered ones as not; mutants that did not compile or were ignored do not count.
+ */
+export function scoreReport(
+  module: string,
+  report: { files: Record<string, { mutants: Mutant[] }> },
+): ModuleScore {
+  const mutants = Object.values(report.files).flatMap((file) => file.mutants);
+  const detected = mutants.filter((m) => m.status === "Killed" || m.status === "Timeout");
+  const undetected = mutants.filter((m) => m.status === "Survived" || m.status === "NoCoverage");
+  const total = detected.length + undetected.length;
+  return {
+    module,
+    killed: detected.length,
+    total,
+    score: total ? (detected.length / total) * 100 : 100,
+    survivors: undetected.map((m) =>
+      `${module}:${m.location.start.line}:${m.location.start.column} ${m.mutatorName}` +
+      (m.replacement === undefined ? "" : ` → ${m.replacement.replace(/\s+/g, " ").slice(0, 80)}`)
+    ),
+  };
+}
+
+async function run(command: string, args: string[], cwd: string): Promise<void> {
+  const { code } = await new Deno.Command(command, { args, cwd, stdin: "null" }).output();
+  if (code !== 0) throw new Error(`${command} ${args.join(" ")} exited with ${code}`);
+}
+
+async function installStryker(): Promise<void> {
+  try {
+    await Deno.stat(STRYKER);
+  } catch {
+    console.error("installing Stryker into tools/mutate (npm ci)…");
+    await run("npm", ["ci", "--no-audit", "--no-fund", "--loglevel=error"], TOOLS);
+  }
+}
+
+async function mutate(module: string, tests: readonly string[]): Promise<ModuleScore> {
+  const work = await Deno.makeTempDir({ prefix: "tbi-mutate-" });
+  try {
+    const report = join(work, "report.json");
+    const config = {
+      mutate: [module],
+      testRunner: "command",
+      // Unit tests only, without type checking (Stryker's mutants are not typed code).
+      commandRunner: {
+        command: `deno test -q -P=test --no-prompt --no-check ${tests.join(" ")}`,
+      },
+      coverageAnalysis: "off",
+      concurrency: 1,
+      timeoutMS: 20_000,
+      reporters: ["json", "progress"],
+      jsonReporter: { fileName: report },
+      tempDirName: ".stryker-tmp",
+      ignorePatterns: ["/dist", "/tools", "/reports", "/.github"],
+      cleanTempDir: true,
+      logLevel: "warn",
+    };
+    const configFile = join(work, "stryker.config.json");
+    await Deno.writeTextFile(configFile, JSON.stringify(config, null, 2));
+    await run("node", [STRYKER, "run", configFile], ROOT);
+    return scoreReport(module, JSON.parse(await Deno.readTextFile(report)));
+  } finally {
+    await Deno.remove(work, { recursive: true });
+  }
+}
+
+if (import.meta.main) {
+  const chosen = Deno.args.length ? Deno.args : Object.keys(MUTATED_MODULES);
+  const unknown = chosen.filter((module) => !MUTATED_MODULES[module]);
+  if (unknown.length) {
+    console.error(`error: not a mutated module: ${unknown.join(", ")}`);
+    console.error(`hint: one of ${Object.keys(MUTATED_MODULES).join(", ")}`);
+    Deno.exit(2);
+  }
+  await installStryker();
+  const scores: ModuleScore[] = [];
+  for (const module of chosen) {
+    console.error(`mutating ${module}…`);
+    scores.push(await mutate(module, MUTATED_MODULES[module]));
+  }
+  for (const { module, killed, total, score, survivors } of scores) {
+    console.log(`${score.toFixed(1).padStart(5)}%  ${killed}/${total}  ${module}`);
+    for (const survivor of survivors) console.log(`        survived: ${survivor}`);
+  }
+  const low = scores.filter((s) => s.score < TARGET_SCORE);
+  if (low.length) {
+    console.error(`error: under ${TARGET_SCORE}%: ${low.map((s) => s.module).join(", ")}`);
+    Deno.exit(1);
+  }
+}

@@ -1,0 +1,70 @@
+// What the MCP tools share: how a session is described to an agent, how a failure reads, and
+// the shape of a JSON result.
+import assert from "node:assert/strict";
+import { RuntimeError, UsageError } from "../lib/core/errors.ts";
+import { describeSession, jsonResult, levelName, toolError } from "../lib/mcp/context.ts";
+
+const SESSION = {
+  id: "timebound-iam-abc",
+  scopes: [{ service: "s3", level: "ro" as const }, { service: "ec2", level: "full" as const }],
+  region: "eu-west-1",
+  expiresAt: new Date("2030-01-01T01:01:01Z"),
+  file: "/tmp/timebound-iam-mcp-x/timebound-iam-abc.env",
+};
+
+Deno.test("describeSession() tells an agent everything but a secret", async (t) => {
+  await t.step("mixed levels, no profile, the time left by the clock", () => {
+    assert.deepEqual(describeSession(SESSION, new Date("2030-01-01T00:00:00.500Z")), {
+      id: "timebound-iam-abc",
+      services: ["s3", "ec2"],
+      level: "mixed",
+      scopes: "s3:read_only,ec2:full",
+      region: "eu-west-1",
+      expires_at: "2030-01-01T01:01:01.000Z",
+      ttl_remaining: "1h1m",
+      ttl_remaining_seconds: 3660,
+      credential_file: "/tmp/timebound-iam-mcp-x/timebound-iam-abc.env",
+    });
+  });
+  await t.step("one level, a profile, and an expired session has nothing left", () => {
+    const session = { ...SESSION, scopes: [SESSION.scopes[0]], profile: "prod" };
+    const described = describeSession(session, new Date("2030-01-01T02:00:00Z"));
+    assert.equal(described.level, "read_only");
+    assert.equal(described.profile, "prod");
+    assert.equal(described.ttl_remaining, "0s");
+    assert.equal(described.ttl_remaining_seconds, 0);
+  });
+  await t.step("only full scopes", () => {
+    const session = { ...SESSION, scopes: [SESSION.scopes[1]] };
+    assert.equal(describeSession(session, new Date("2030-01-01T00:00:00Z")).level, "full");
+  });
+});
+
+Deno.test("levelName() speaks the tools' words", () => {
+  assert.equal(levelName("ro"), "read_only");
+  assert.equal(levelName("full"), "full");
+});
+
+Deno.test("toolError() gives a user error's message and hint, and one line of anything else", () => {
+  assert.equal(toolError(new UsageError("Bad scope")).message, "Bad scope");
+  assert.equal(
+    toolError(new RuntimeError("No credentials", { hint: "log in" })).message,
+    "No credentials\nhint: log in",
+  );
+  assert.equal(
+    toolError(new TypeError("x is undefined\n    at f (file.ts:1:1)")).message,
+    "Unexpected failure: x is undefined",
+  );
+  assert.equal(toolError("a string").message, "Unexpected failure: a string");
+});
+
+Deno.test("jsonResult() carries the structure and its JSON text", () => {
+  assert.deepEqual(jsonResult({ a: 1 }), {
+    content: [{ type: "text", text: '{\n  "a": 1\n}' }],
+    structuredContent: { a: 1 },
+  });
+  assert.deepEqual(jsonResult({ a: 1 }, ["shown"]), {
+    content: [{ type: "text", text: '[\n  "shown"\n]' }],
+    structuredContent: { a: 1 },
+  });
+});
