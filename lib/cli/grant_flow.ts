@@ -26,7 +26,7 @@ import { askMfaCodeOnTerminal } from "./mfa_prompt.ts";
 import { checkRoleArn } from "../request/role_arn.ts";
 import type { Cli } from "./context.ts";
 import { renderSummary } from "./confirmation.ts";
-import { RuntimeError, UsageError, UserError } from "../core/errors.ts";
+import { DeclinedError, UsageError, UserError } from "../core/errors.ts";
 import { resolveBrokerSettings } from "./config.ts";
 import { loadCatalog } from "../request/catalog.ts";
 import { prepareGrant } from "../request/grant_request.ts";
@@ -180,7 +180,7 @@ export async function obtainGrant(
       return undefined;
     }
     if (flags.confirm && !(await cli.confirm())) {
-      throw new RuntimeError("Declined: no credentials were requested");
+      throw new DeclinedError("Declined: no credentials were requested");
     }
     if (skipIdentity) cli.io.stderr(identitySkippedNote(file, broker!.roleArn));
     let grant;

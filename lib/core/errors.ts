@@ -64,3 +64,18 @@ export class RuntimeError extends UserError {
     super(message, 1, options);
   }
 }
+
+/**
+ * The human said no (at `Proceed?`, `Apply these changes?` or an MCP approval): nothing was
+ * done. A runtime error (exit code 1) that callers can tell apart from a failure.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { DeclinedError, RuntimeError } from "./errors.ts";
+ * const error = new DeclinedError("Declined: nothing was changed");
+ * assert.ok(error instanceof RuntimeError);
+ * assert.equal(error.exitCode, 1);
+ * ```
+ */
+export class DeclinedError extends RuntimeError {}

@@ -56,14 +56,14 @@ export async function readBrokerRole(
   caller: IamCaller & { withPolicy?: boolean } = {},
 ): Promise<RoleState> {
   const { GetRoleCommand, GetRolePolicyCommand } = await import("@aws-sdk/client-iam");
-  const role = await send(
+  const role = await read(
     () => client.send(new GetRoleCommand({ RoleName: roleName })),
     "GetRole",
     roleName,
     caller,
   );
   if (!role?.Role) return { exists: false };
-  const policy = caller.withPolicy === false ? undefined : await send(
+  const policy = caller.withPolicy === false ? undefined : await read(
     () =>
       client.send(
         new GetRolePolicyCommand({ RoleName: roleName, PolicyName: PERMISSION_POLICY_NAME }),
@@ -135,77 +135,73 @@ export function describeRoleChange(change: RoleChange, plan: BrokerRolePlan): st
   }
 }
 
-/** Makes the changes, in order (`iam:CreateRole`, `UpdateAssumeRolePolicy`, …). */
+type IamModule = typeof import("@aws-sdk/client-iam");
+
+/** How one kind of change is made: the IAM operation, and the call that makes it. */
+interface ChangeCall<Change extends RoleChange> {
+  operation: IamOperation;
+  call(iam: IamModule, client: IAMClient, plan: BrokerRolePlan, change: Change): Promise<unknown>;
+}
+
+const CHANGE_CALLS: { [K in RoleChange["kind"]]: ChangeCall<Extract<RoleChange, { kind: K }>> } = {
+  create: {
+    operation: "CreateRole",
+    call: (iam, client, plan) =>
+      client.send(
+        new iam.CreateRoleCommand({
+          RoleName: plan.roleName,
+          AssumeRolePolicyDocument: JSON.stringify(plan.trust.document),
+          MaxSessionDuration: plan.maxSessionSeconds,
+          Description: ROLE_DESCRIPTION,
+        }),
+      ),
+  },
+  trust: {
+    operation: "UpdateAssumeRolePolicy",
+    call: (iam, client, plan) =>
+      client.send(
+        new iam.UpdateAssumeRolePolicyCommand({
+          RoleName: plan.roleName,
+          PolicyDocument: JSON.stringify(plan.trust.document),
+        }),
+      ),
+  },
+  "max-session": {
+    operation: "UpdateRole",
+    call: (iam, client, plan, change) =>
+      client.send(
+        new iam.UpdateRoleCommand({ RoleName: plan.roleName, MaxSessionDuration: change.to }),
+      ),
+  },
+  permissions: {
+    operation: "PutRolePolicy",
+    call: (iam, client, plan) =>
+      client.send(
+        new iam.PutRolePolicyCommand({
+          RoleName: plan.roleName,
+          PolicyName: PERMISSION_POLICY_NAME,
+          PolicyDocument: JSON.stringify(plan.permissions),
+        }),
+      ),
+  },
+};
+
+/**
+ * Makes the changes, in order (`iam:CreateRole`, `UpdateAssumeRolePolicy`, …); the first that
+ * AWS refuses stops the rest and comes back explained.
+ */
 export async function applyRoleChanges(
   client: IAMClient,
   plan: BrokerRolePlan,
-  changes: readonly RoleChange[],
-  caller: IamCaller = {},
+  options: { changes: readonly RoleChange[]; caller?: IamCaller },
 ): Promise<void> {
   const iam = await import("@aws-sdk/client-iam");
-  const name = plan.roleName;
-  for (const change of changes) {
-    switch (change.kind) {
-      case "create":
-        await send(
-          () =>
-            client.send(
-              new iam.CreateRoleCommand({
-                RoleName: name,
-                AssumeRolePolicyDocument: JSON.stringify(plan.trust.document),
-                MaxSessionDuration: plan.maxSessionSeconds,
-                Description: ROLE_DESCRIPTION,
-              }),
-            ),
-          "CreateRole",
-          name,
-          caller,
-          { missingIsState: false },
-        );
-        break;
-      case "trust":
-        await send(
-          () =>
-            client.send(
-              new iam.UpdateAssumeRolePolicyCommand({
-                RoleName: name,
-                PolicyDocument: JSON.stringify(plan.trust.document),
-              }),
-            ),
-          "UpdateAssumeRolePolicy",
-          name,
-          caller,
-          { missingIsState: false },
-        );
-        break;
-      case "max-session":
-        await send(
-          () =>
-            client.send(
-              new iam.UpdateRoleCommand({ RoleName: name, MaxSessionDuration: change.to }),
-            ),
-          "UpdateRole",
-          name,
-          caller,
-          { missingIsState: false },
-        );
-        break;
-      case "permissions":
-        await send(
-          () =>
-            client.send(
-              new iam.PutRolePolicyCommand({
-                RoleName: name,
-                PolicyName: PERMISSION_POLICY_NAME,
-                PolicyDocument: JSON.stringify(plan.permissions),
-              }),
-            ),
-          "PutRolePolicy",
-          name,
-          caller,
-          { missingIsState: false },
-        );
-        break;
+  for (const change of options.changes) {
+    const { operation, call } = CHANGE_CALLS[change.kind] as ChangeCall<RoleChange>;
+    try {
+      await call(iam, client, plan, change);
+    } catch (error) {
+      throw explain(error, operation, plan.roleName, options.caller ?? {});
     }
   }
 }
@@ -213,29 +209,29 @@ export async function applyRoleChanges(
 /** Creates an IAM client over the base credentials (one place builds it, in `lib/aws/`). */
 export { createIamClient } from "../aws/credential_source.ts";
 
-/**
- * Runs one IAM call. `NoSuchEntity` is the answer `undefined` for reads; every other error (and
- * `NoSuchEntity` for writes) comes back explained.
- */
-async function send<T>(
+/** Runs a read; a missing role or policy (`NoSuchEntityException`) is `undefined`. */
+async function read<T>(
   call: () => Promise<T>,
   operation: IamOperation,
   roleName: string,
   caller: IamCaller,
-  options: { missingIsState?: boolean } = {},
 ): Promise<T | undefined> {
+  const { NoSuchEntityException } = await import("@aws-sdk/client-iam");
   try {
     return await call();
   } catch (error) {
-    const name = (error as { name?: string }).name ?? "";
-    if ((options.missingIsState ?? true) && /^NoSuchEntity/.test(name)) return undefined;
-    throw explainAwsError(error, {
-      operation,
-      roleName,
-      callerArn: caller.callerArn,
-      profile: caller.profile,
-    });
+    if (error instanceof NoSuchEntityException) return undefined;
+    throw explain(error, operation, roleName, caller);
   }
+}
+
+function explain(error: unknown, operation: IamOperation, roleName: string, caller: IamCaller) {
+  return explainAwsError(error, {
+    operation,
+    roleName,
+    callerArn: caller.callerArn,
+    profile: caller.profile,
+  });
 }
 
 function parseDocument(encoded: string | undefined): unknown {

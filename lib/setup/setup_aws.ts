@@ -33,7 +33,7 @@ import {
   withBrokerRole,
   withIdentitySupport,
 } from "../cli/config.ts";
-import { RuntimeError, UsageError } from "../core/errors.ts";
+import { DeclinedError, UsageError } from "../core/errors.ts";
 import {
   applyRoleChanges,
   describeRoleChange,
@@ -169,10 +169,10 @@ export async function setupAws(io: Io, flags: SetupFlags, deps: SetupDeps): Prom
           );
         }
         if (!await deps.prompts.confirm("Apply these changes?")) {
-          throw new RuntimeError("Declined: nothing was changed");
+          throw new DeclinedError("Declined: nothing was changed");
         }
       }
-      await applyRoleChanges(iam, plan, changes, caller);
+      await applyRoleChanges(iam, plan, { changes, caller });
       io.stderr(`✓ Role ${current.arn ?? plan.roleArn} is set up.\n`);
     }
     await recordRole(io, config.config, {

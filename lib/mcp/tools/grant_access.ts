@@ -9,7 +9,7 @@ import { z } from "zod";
 import { checkAllowed } from "../../request/allow_list.ts";
 import { needsApproval } from "../../request/approval.ts";
 import { grantVariables } from "../../delivery/credential_env.ts";
-import { RuntimeError, UsageError, UserError } from "../../core/errors.ts";
+import { DeclinedError, UsageError, UserError } from "../../core/errors.ts";
 import { MfaCodeNeeded } from "../../aws/base_credentials.ts";
 import { prepareGrant } from "../../request/grant_request.ts";
 import { formatScopes, parseLevel, type Scope } from "../../request/scope.ts";
@@ -143,7 +143,7 @@ async function grantAccess(ctx: ToolContext, args: GrantArgs) {
       usage: `env $(cat ${session.file}) <command>`,
     };
   } catch (error) {
-    const declined = error instanceof RuntimeError && error.message.startsWith("Declined");
+    const declined = error instanceof DeclinedError;
     const refused = error instanceof UsageError || declined;
     await ctx.audit.record({
       event: refused ? "refusal" : "grant",
@@ -252,7 +252,7 @@ async function approve(ctx: ToolContext, scopes: readonly Scope[], ttlSeconds: n
       },
     }, { timeout: APPROVAL_TIMEOUT_MS });
   } catch (error) {
-    throw new RuntimeError(
+    throw new DeclinedError(
       "Declined: the approval request failed, so no credentials were requested",
       {
         cause: error,
@@ -261,7 +261,7 @@ async function approve(ctx: ToolContext, scopes: readonly Scope[], ttlSeconds: n
     );
   }
   if (answer.action !== "accept" || answer.content?.approve === false) {
-    throw new RuntimeError(
+    throw new DeclinedError(
       `Declined by the human: no credentials were requested (${answer.action})`,
       { hint: "do not retry the same request; ask the human what access they want to give" },
     );
@@ -306,7 +306,7 @@ async function elicitMfaCode(ctx: ToolContext, serial: string): Promise<string> 
       },
     }, { timeout: APPROVAL_TIMEOUT_MS });
   } catch (error) {
-    throw new RuntimeError(
+    throw new DeclinedError(
       "Declined: the MFA code request failed, so no credentials were requested",
       {
         cause: error,
@@ -316,7 +316,7 @@ async function elicitMfaCode(ctx: ToolContext, serial: string): Promise<string> 
   }
   const code = answer.action === "accept" ? answer.content?.code : undefined;
   if (typeof code !== "string") {
-    throw new RuntimeError(
+    throw new DeclinedError(
       `Declined by the human: no MFA code was given, so no credentials were requested (${answer.action})`,
       { hint: "do not retry the same request; ask the human to run: timebound-iam mfa login" },
     );
