@@ -120,7 +120,7 @@ Deno.test("findServices() lists every service with its aliases, or those matchin
     prefix: "logs",
     name: "Amazon CloudWatch Logs",
     aliases: ["cloudwatch-logs", "cloudwatchlogs"],
-    levels: ["ro", "full"],
+    levels: ["list", "ro", "full"],
   });
   assert.deepEqual(findServices(catalog, " SNS ").map((s) => s.prefix), ["sns"]);
   assert.deepEqual(findServices(catalog, "step").map((s) => s.prefix), ["states"]);

@@ -150,18 +150,7 @@ async function serve(cli: Cli, flags: ServeFlags): Promise<void> {
     log,
   });
 
-  const stopped = Promise.withResolvers<string>();
-  const signals: Deno.Signal[] = Deno.build.os === "windows"
-    ? ["SIGINT", "SIGBREAK"]
-    : ["SIGINT", "SIGTERM", "SIGHUP"];
-  const handlers = signals.map((signal) => {
-    const handler = () => stopped.resolve(signal);
-    Deno.addSignalListener(signal, handler);
-    return [signal, handler] as const;
-  });
-  const onEnd = () => stopped.resolve("end of input");
-  process.stdin.once("end", onEnd);
-  process.stdin.once("close", onEnd);
+  const stopped = watchForStop(process.stdin);
   try {
     const transport = new StdioServerTransport();
     transport.onclose = () => stopped.resolve("transport closed");
@@ -175,11 +164,47 @@ async function serve(cli: Cli, flags: ServeFlags): Promise<void> {
     const reason = await stopped.promise;
     log(`stopping (${reason}): removing ${envFiles.path}`);
   } finally {
-    for (const [signal, handler] of handlers) Deno.removeSignalListener(signal, handler);
-    process.stdin.off("end", onEnd);
-    process.stdin.off("close", onEnd);
+    stopped.dispose();
     await app.close();
     await pool.close();
     await audit.close();
   }
+}
+
+/** The events of Node's `process.stdin` that end the server. */
+interface StdinEvents {
+  once(event: "end" | "close", listener: () => void): unknown;
+  off(event: "end" | "close", listener: () => void): unknown;
+}
+
+/**
+ * Resolves with the reason the server should stop: a signal (Ctrl-C, a terminal closing, a
+ * supervisor's SIGTERM), the end of standard input, or whoever calls `resolve`.
+ */
+function watchForStop(stdin: StdinEvents): {
+  promise: Promise<string>;
+  resolve: (reason: string) => void;
+  dispose: () => void;
+} {
+  const stopped = Promise.withResolvers<string>();
+  const signals: Deno.Signal[] = Deno.build.os === "windows"
+    ? ["SIGINT", "SIGBREAK"]
+    : ["SIGINT", "SIGTERM", "SIGHUP"];
+  const handlers = signals.map((signal) => {
+    const handler = () => stopped.resolve(signal);
+    Deno.addSignalListener(signal, handler);
+    return [signal, handler] as const;
+  });
+  const onEnd = () => stopped.resolve("end of input");
+  stdin.once("end", onEnd);
+  stdin.once("close", onEnd);
+  return {
+    promise: stopped.promise,
+    resolve: stopped.resolve,
+    dispose() {
+      for (const [signal, handler] of handlers) Deno.removeSignalListener(signal, handler);
+      stdin.off("end", onEnd);
+      stdin.off("close", onEnd);
+    },
+  };
 }

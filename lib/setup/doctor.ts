@@ -27,6 +27,7 @@ import {
   configProfileName,
   type LoadedConfig,
   resolveBrokerSettings,
+  type SettingSource,
 } from "../cli/config.ts";
 import { findBaseCredentials } from "../aws/credential_source.ts";
 import { baseCredentialsForAssumeRole, profileName } from "../aws/base_credentials.ts";
@@ -90,93 +91,21 @@ export async function runDoctor(
   const add = (check: Check) => checks.push(check);
 
   // The config file first: the broker role and the region may come from it.
-  let settings: BrokerSettings | undefined;
-  try {
-    settings = await resolveBrokerSettings(flags, env);
-    add(configCheck(settings.file, configProfileName(flags.profile, env)));
-  } catch (error) {
-    add(failure("config file", error));
-  }
-  // Without a valid config file, the flag and the environment still name the role.
-  const envRole = env.TIMEBOUND_IAM_ROLE_ARN || undefined;
-  const roleArn = settings ? settings.roleArn : flags.roleArn ?? envRole;
-  const source = settings?.roleArnSource ??
-    (flags.roleArn ? "flag" : envRole ? "environment" : "default");
-  const from = source === "flag"
-    ? "from --role-arn"
-    : source === "environment"
-    ? "from TIMEBOUND_IAM_ROLE_ARN"
-    : source === "config file"
-    ? "from the config file"
-    : "the default name";
+  const settings = await settingsCheck(flags, env, add);
+  const role = brokerRoleSetting(flags, env, settings);
   const wantedTtl = parseTtl(flags.ttl ?? settings?.file.config.serve?.maxTtl ?? "1h");
-
   const region = await resolveRegion({
     profile: flags.profile,
     region: settings?.region ?? flags.region,
     env,
   });
-  let credentialsFound = false;
-  try {
-    if (flags.profile) await checkProfile(flags.profile);
-    const found = await findBaseCredentials({ profile: flags.profile, region, env });
-    credentialsFound = true;
-    const expiry = found.expiration ? `, expiring ${found.expiration.toISOString()}` : "";
-    add(pass("base credentials", `${found.source}${expiry}`));
-  } catch (error) {
-    add(failure("base credentials", error));
-  }
-
-  let broker: BrokerContext | undefined;
-  if (!credentialsFound) add(skip("caller identity", "needs base credentials"));
-  else {
-    try {
-      // A cached MFA session (never a prompt) signs, so a trust that requires MFA is proven too.
-      const base = await baseCredentialsForAssumeRole({
-        profile: flags.profile,
-        region,
-        env,
-        ask: "no-prompt",
-      }).catch(() => undefined);
-      broker = await connectBroker({
-        profile: flags.profile,
-        region,
-        env,
-        credentials: base?.mfa ? base.credentials : undefined,
-        createClient: deps.createStsClient,
-      });
-      add(pass("caller identity", `${broker.callerArn} (account ${broker.account})`));
-    } catch (error) {
-      add(failure("caller identity", error));
-    }
-  }
+  const credentialsFound = await baseCredentialsCheck(flags.profile, region, env, add);
+  const broker = credentialsFound
+    ? await callerCheck({ profile: flags.profile, region, env, deps }, add)
+    : (add(skip("caller identity", "needs base credentials")), undefined);
   try {
     add(broker ? chainingCheck(broker, wantedTtl) : skip("role chaining", "needs the caller"));
-
-    let roleOk = false;
-    if (roleArn !== undefined) {
-      try {
-        checkRoleArn(roleArn);
-        roleOk = true;
-      } catch (error) {
-        add({
-          ...failure("broker role", error, from),
-          fix: source === "environment"
-            ? "set TIMEBOUND_IAM_ROLE_ARN to arn:aws:iam::ACCOUNT:role/NAME, or unset it"
-            : "pass --role-arn arn:aws:iam::ACCOUNT:role/NAME",
-        });
-      }
-    } else roleOk = true;
-    if (roleOk) {
-      if (broker) {
-        if (roleArn) broker.roleArn = roleArn;
-        add(pass("broker role", `${broker.roleArn} (${from})`));
-      } else if (roleArn) add(pass("broker role", `${roleArn} (${from})`));
-      else {
-        add(skip("broker role", `${DEFAULT_ROLE_NAME} in the caller's account (not known)`));
-      }
-    }
-
+    const roleOk = brokerRoleCheck(role, broker, add);
     if (broker && roleOk) {
       for (const check of await assumeChecks(broker, settings?.file)) add(check);
       add(await maxSessionCheck(broker, wantedTtl, flags.profile, deps));
@@ -192,6 +121,134 @@ export async function runDoctor(
   }
   add(await envFileCheck());
   return checks;
+}
+
+/** The broker role doctor checks, and where it was named. */
+interface RoleSetting {
+  roleArn?: string;
+  source: SettingSource;
+}
+
+const ROLE_SOURCE_TEXT: Readonly<Record<SettingSource, string>> = {
+  flag: "from --role-arn",
+  environment: "from TIMEBOUND_IAM_ROLE_ARN",
+  "config file": "from the config file",
+  default: "the default name",
+};
+
+async function settingsCheck(
+  flags: DoctorFlags,
+  env: Readonly<Record<string, string>>,
+  add: (check: Check) => void,
+): Promise<BrokerSettings | undefined> {
+  return await attempt("config file", add, async () => {
+    const settings = await resolveBrokerSettings(flags, env);
+    return [settings, configCheck(settings.file, configProfileName(flags.profile, env))];
+  });
+}
+
+/** Without a valid config file, the flag and the environment still name the role. */
+function brokerRoleSetting(
+  flags: DoctorFlags,
+  env: Readonly<Record<string, string>>,
+  settings: BrokerSettings | undefined,
+): RoleSetting {
+  if (settings) return { roleArn: settings.roleArn, source: settings.roleArnSource };
+  if (flags.roleArn) return { roleArn: flags.roleArn, source: "flag" };
+  if (env.TIMEBOUND_IAM_ROLE_ARN) {
+    return { roleArn: env.TIMEBOUND_IAM_ROLE_ARN, source: "environment" };
+  }
+  return { source: "default" };
+}
+
+async function baseCredentialsCheck(
+  profile: string | undefined,
+  region: string,
+  env: Readonly<Record<string, string>>,
+  add: (check: Check) => void,
+): Promise<boolean> {
+  const found = await attempt("base credentials", add, async () => {
+    if (profile) await checkProfile(profile);
+    const found = await findBaseCredentials({ profile, region, env });
+    const expiry = found.expiration ? `, expiring ${found.expiration.toISOString()}` : "";
+    return [true, pass("base credentials", `${found.source}${expiry}`)];
+  });
+  return found ?? false;
+}
+
+async function callerCheck(
+  options: {
+    profile?: string;
+    region: string;
+    env: Readonly<Record<string, string>>;
+    deps: DoctorDeps;
+  },
+  add: (check: Check) => void,
+): Promise<BrokerContext | undefined> {
+  return await attempt("caller identity", add, async () => {
+    // A cached MFA session (never a prompt) signs, so a trust that requires MFA is proven too.
+    const base = await baseCredentialsForAssumeRole({
+      profile: options.profile,
+      region: options.region,
+      env: options.env,
+      ask: "no-prompt",
+    }).catch(() => undefined);
+    const broker = await connectBroker({
+      profile: options.profile,
+      region: options.region,
+      env: options.env,
+      credentials: base?.mfa ? base.credentials : undefined,
+      createClient: options.deps.createStsClient,
+    });
+    return [broker, pass("caller identity", `${broker.callerArn} (account ${broker.account})`)];
+  });
+}
+
+/** Runs a check that also finds something: its check is added, or its failure when it throws. */
+async function attempt<T>(
+  label: string,
+  add: (check: Check) => void,
+  run: () => Promise<[T, Check]>,
+): Promise<T | undefined> {
+  try {
+    const [value, check] = await run();
+    add(check);
+    return value;
+  } catch (error) {
+    add(failure(label, error));
+    return undefined;
+  }
+}
+
+/** Checks the role's ARN and names the role; false when the ARN is not one. */
+function brokerRoleCheck(
+  role: RoleSetting,
+  broker: BrokerContext | undefined,
+  add: (check: Check) => void,
+): boolean {
+  const from = ROLE_SOURCE_TEXT[role.source];
+  if (role.roleArn !== undefined) {
+    try {
+      checkRoleArn(role.roleArn);
+    } catch (error) {
+      add({
+        ...failure("broker role", error, from),
+        fix: role.source === "environment"
+          ? "set TIMEBOUND_IAM_ROLE_ARN to arn:aws:iam::ACCOUNT:role/NAME, or unset it"
+          : "pass --role-arn arn:aws:iam::ACCOUNT:role/NAME",
+      });
+      return false;
+    }
+  }
+  if (broker) {
+    if (role.roleArn) broker.roleArn = role.roleArn;
+    add(pass("broker role", `${broker.roleArn} (${from})`));
+  } else if (role.roleArn) {
+    add(pass("broker role", `${role.roleArn} (${from})`));
+  } else {
+    add(skip("broker role", `${DEFAULT_ROLE_NAME} in the caller's account (not known)`));
+  }
+  return true;
 }
 
 /** Renders the checklist: one line per check, the fix under each ✗, and a verdict. */

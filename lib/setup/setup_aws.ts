@@ -28,6 +28,7 @@ import { type Catalog, loadCatalog, resolveScopes } from "../request/catalog.ts"
 import {
   configProfileName,
   loadConfig,
+  type LoadedConfig,
   resolveBrokerSettings,
   saveConfig,
   withBrokerRole,
@@ -89,19 +90,10 @@ const MAX_SESSION_MAX = 43200;
  * `--apply` bring the role in line and record it in the config file.
  */
 export async function setupAws(io: Io, flags: SetupFlags, deps: SetupDeps): Promise<void> {
-  const interactive = io.stdinIsTerminal;
   // The wizard asks what the flags leave open; with --services, the flags alone decide.
-  const wizard = interactive && !flags.services?.length;
+  const wizard = io.stdinIsTerminal && !flags.services?.length;
   const config = await loadConfig(io.env);
-  const catalog = await loadCatalog();
-  const services = flags.services?.length
-    ? parseServices(flags.services, catalog)
-    : wizard
-    ? parseServices(await deps.prompts.services(catalog), catalog)
-    : missing("No services given: pass --services s3,dynamodb (or run on a terminal to choose)");
-  const maxSessionText = flags.maxSession ?? (wizard ? await deps.prompts.maxSession() : "1h");
-  const maxSessionSeconds = parseMaxSession(maxSessionText);
-  const client = flags.client ?? (wizard ? await deps.prompts.client() : undefined);
+  const answers = await roleAnswers(flags, deps, wizard);
   checkRoleName(flags.roleName);
 
   const mfaMaxAgeSeconds = flags.mfaMaxAge === undefined ? undefined : parseTtl(flags.mfaMaxAge, {
@@ -125,11 +117,11 @@ export async function setupAws(io: Io, flags: SetupFlags, deps: SetupDeps): Prom
       requireMfa: flags.requireMfa,
       mfaMaxAgeSeconds: mfaMaxAgeSeconds,
     }),
-    permissions: buildPermissionPolicy(services),
-    maxSessionSeconds,
+    permissions: buildPermissionPolicy(answers.services),
+    maxSessionSeconds: answers.maxSessionSeconds,
   };
   io.stdout(renderDocuments(plan, broker, {
-    client,
+    client: answers.client,
     profile: flags.profile,
     serverCommand: deps.serverCommand,
   }));
@@ -149,6 +141,43 @@ export async function setupAws(io: Io, flags: SetupFlags, deps: SetupDeps): Prom
     );
     return;
   }
+  await applyPlan(io, plan, { flags, deps, broker, config, confirmed });
+}
+
+/** The services, the longest session and the MCP client: from the flags, else the wizard. */
+async function roleAnswers(
+  flags: SetupFlags,
+  deps: SetupDeps,
+  wizard: boolean,
+): Promise<{ services: string[]; maxSessionSeconds: number; client?: McpClient }> {
+  const catalog = await loadCatalog();
+  const services = flags.services?.length
+    ? parseServices(flags.services, catalog)
+    : wizard
+    ? parseServices(await deps.prompts.services(catalog), catalog)
+    : missing("No services given: pass --services s3,dynamodb (or run on a terminal to choose)");
+  const maxSessionText = flags.maxSession ?? (wizard ? await deps.prompts.maxSession() : "1h");
+  const maxSessionSeconds = parseMaxSession(maxSessionText);
+  const client = flags.client ?? (wizard ? await deps.prompts.client() : undefined);
+  return { services, maxSessionSeconds, client };
+}
+
+/**
+ * Reads the role, lists the changes, asks before making them (unless confirmed already), makes
+ * them, and records the role in the config file.
+ */
+async function applyPlan(
+  io: Io,
+  plan: BrokerRolePlan,
+  options: {
+    flags: SetupFlags;
+    deps: SetupDeps;
+    broker: BrokerContext;
+    config: LoadedConfig;
+    confirmed: boolean;
+  },
+): Promise<void> {
+  const { flags, deps, broker } = options;
   const iam = await deps.createIamClient({ region: broker.region, profile: flags.profile });
   try {
     const caller = { callerArn: broker.callerArn, profile: flags.profile };
@@ -159,30 +188,29 @@ export async function setupAws(io: Io, flags: SetupFlags, deps: SetupDeps): Prom
     } else {
       io.stderr(`Changes to make in account ${broker.account}:\n`);
       for (const change of changes) io.stderr(`  - ${describeRoleChange(change, plan)}\n`);
-      if (!confirmed) {
-        if (!interactive) {
-          throw new UsageError(
-            "Cannot ask before changing the role: standard input is not a terminal",
-            {
-              hint: "pass --yes to apply without asking",
-            },
-          );
-        }
-        if (!await deps.prompts.confirm("Apply these changes?")) {
-          throw new DeclinedError("Declined: nothing was changed");
-        }
-      }
+      if (!options.confirmed) await confirmChanges(io, deps);
       await applyRoleChanges(iam, plan, { changes, caller });
       io.stderr(`✓ Role ${current.arn ?? plan.roleArn} is set up.\n`);
     }
-    await recordRole(io, config.config, {
-      path: config.path,
+    await recordRole(io, options.config.config, {
+      path: options.config.path,
       profile: configProfileName(flags.profile, io.env),
       roleArn: current.arn ?? plan.roleArn,
       region: flags.region,
     });
   } finally {
     iam.destroy();
+  }
+}
+
+async function confirmChanges(io: Io, deps: SetupDeps): Promise<void> {
+  if (!io.stdinIsTerminal) {
+    throw new UsageError("Cannot ask before changing the role: standard input is not a terminal", {
+      hint: "pass --yes to apply without asking",
+    });
+  }
+  if (!await deps.prompts.confirm("Apply these changes?")) {
+    throw new DeclinedError("Declined: nothing was changed");
   }
 }
 
