@@ -1,16 +1,20 @@
 /**
  * Start-up and end-to-end timings of the CLI, as medians of several runs (wall clock, whole
- * processes): `--version` and `policy -s s3:ro` against `deno run` of an empty file, and
- * `exec … -- true` against one `aws sts assume-role`, both on the local STS endpoint.
+ * processes): `--version` and `policy -s s3:ro` against `deno run` of an empty file;
+ * `exec --no-confirm … -- true` (role ARN configured, the key seen before: one AssumeRole) against
+ * the least a Deno program can do for a grant (`bench_assume_role.ts`: `@aws-sdk/client-sts`,
+ * one AssumeRole), and against one `aws sts assume-role`; all on the local STS endpoint.
  *
  * Run: `deno task bench` (optionally `-- --runs 15`).
  *
  * @module
  */
 
+import { fileURLToPath } from "node:url";
 import { baseEnv, cliCommand } from "../tests/support/cli.ts";
 import { LocalAws } from "../tests/support/local_aws.ts";
 
+const ASSUME_ROLE_SCRIPT = fileURLToPath(new URL("./bench_assume_role.ts", import.meta.url));
 const runsFlag = Deno.args.indexOf("--runs");
 const RUNS = runsFlag >= 0 ? Number(Deno.args[runsFlag + 1]) : 11;
 
@@ -55,7 +59,13 @@ async function median(
 const home = await Deno.makeTempDir({ prefix: "tbi-bench-" });
 const aws = await LocalAws.start();
 try {
-  const env = { ...await baseEnv(home), ...aws.env() };
+  // The role ARN is known (as after setup aws --apply), so exec needs no GetCallerIdentity once
+  // the key has been seen (the warm-up run of each median sees it).
+  const env = {
+    ...await baseEnv(home),
+    ...aws.env(),
+    TIMEBOUND_IAM_ROLE_ARN: aws.brokerRoleArn,
+  };
   const empty = `${home}/empty.ts`;
   await Deno.writeTextFile(empty, "");
   const cli = (args: string[]) => cliCommand(args);
@@ -77,6 +87,18 @@ try {
     ...cli(["exec", "--no-confirm", "-s", "s3:ro", "-t", "15m", "--", "true"]),
     env,
   );
+  const before = aws.requests.length;
+  const execOnce = await time(
+    ...cli(["exec", "--no-confirm", "-s", "s3:ro", "-t", "15m", "--", "true"]),
+    env,
+  );
+  const sent = aws.requests.slice(before).map((r) => r.action).join(", ");
+  const sdk = await median(
+    "deno: one AssumeRole with client-sts",
+    Deno.execPath(),
+    ["run", "-q", "-P=cli", "--no-prompt", ASSUME_ROLE_SCRIPT],
+    env,
+  );
   const awsCli = await median("aws sts assume-role", "aws", [
     "--endpoint-url",
     aws.url,
@@ -90,6 +112,8 @@ try {
   const summary = [
     `--version: +${(version - baseline).toFixed(0)} ms over an empty deno run`,
     `policy -s s3:ro: +${(policy - baseline).toFixed(0)} ms over an empty deno run`,
+    `exec sends: ${sent} (one run, ${execOnce.toFixed(0)} ms)`,
+    `exec / one AssumeRole from Deno: ${(exec / sdk).toFixed(2)} (goal: 1.15 or less)`,
     `exec / aws sts assume-role: ${(exec / awsCli).toFixed(2)} (goal: 0.25 or less)`,
   ];
   await Deno.stdout.write(new TextEncoder().encode(`\n${summary.join("\n")}\n`));

@@ -8,6 +8,7 @@
 
 import type { STSClient } from "@aws-sdk/client-sts";
 import { explainAwsError } from "./aws_errors.ts";
+import type { CallerIdentity, CallerIdentityCache } from "./caller_cache.ts";
 import type { ClientCredentials } from "./base_credentials.ts";
 import { baseClientConfig } from "./credential_source.ts";
 import { RuntimeError } from "../core/errors.ts";
@@ -58,6 +59,14 @@ export interface BrokerOptions {
   createClient?: (
     config: { region: string; profile?: string; credentials?: ClientCredentials },
   ) => Promise<STSClient>;
+  /**
+   * The caller identities seen before, by access key id. With it, every identity learned is
+   * remembered, and with `useCachedIdentity` and a known `roleArn`, a remembered one replaces
+   * `sts:GetCallerIdentity`: a grant is then one request.
+   */
+  identityCache?: CallerIdentityCache;
+  /** Whether a cached caller identity will do (no summary shows it live). Default false. */
+  useCachedIdentity?: boolean;
 }
 
 /** The caller as STS sees it, and the role the broker will assume. */
@@ -137,8 +146,9 @@ export async function checkProfile(profile: string): Promise<void> {
 }
 
 /**
- * Finds the base credentials and who they belong to (`sts:GetCallerIdentity`), and resolves the
- * broker role's ARN. No credentials are issued.
+ * Finds the base credentials and who they belong to (`sts:GetCallerIdentity`, or the identity
+ * cached for their access key id when the role is known and a cached one will do), and resolves
+ * the broker role's ARN. No credentials are issued.
  */
 export async function connectBroker(options: BrokerOptions): Promise<BrokerContext> {
   if (options.roleArn !== undefined) checkRoleArn(options.roleArn);
@@ -149,20 +159,49 @@ export async function connectBroker(options: BrokerOptions): Promise<BrokerConte
     profile: options.profile,
     credentials: options.credentials,
   });
-  const { GetCallerIdentityCommand } = await import("@aws-sdk/client-sts");
-  let identity;
-  try {
-    identity = await client.send(new GetCallerIdentityCommand({}));
-  } catch (error) {
+  const explain = (error: unknown) => {
     client.destroy();
-    throw explainAwsError(error, {
+    return explainAwsError(error, {
       operation: "GetCallerIdentity",
       profile: options.profile,
       endpoint: stsEndpoint(region, options.env),
     });
+  };
+  const cache = options.identityCache;
+  let key: { accessKeyId: string; expiration?: Date } | undefined;
+  let known: CallerIdentity | undefined;
+  if (cache) {
+    try {
+      // The SDK memoizes the resolved credentials: AssumeRole signs with these, unresolved again.
+      key = await client.config.credentials();
+    } catch (error) {
+      throw explain(error);
+    }
+    if (options.useCachedIdentity && options.roleArn !== undefined) {
+      known = await cache.get(key.accessKeyId).catch((error) => {
+        client.destroy();
+        throw error;
+      });
+    }
   }
-  const callerArn = identity.Arn ?? "";
-  const account = identity.Account ?? "";
+  if (!known) {
+    const { GetCallerIdentityCommand } = await import("@aws-sdk/client-sts");
+    let identity;
+    try {
+      identity = await client.send(new GetCallerIdentityCommand({}));
+    } catch (error) {
+      throw explain(error);
+    }
+    known = { arn: identity.Arn ?? "", account: identity.Account ?? "" };
+    if (cache && key && known.arn) {
+      await cache.put(key.accessKeyId, known, key.expiration).catch((error) => {
+        client.destroy();
+        throw error;
+      });
+    }
+  }
+  const callerArn = known.arn;
+  const account = known.account;
   const partition = callerArn.split(":")[1] || "aws";
   return {
     profile: options.profile,

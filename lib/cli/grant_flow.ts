@@ -24,6 +24,7 @@ import { checkMfaSerial, MFA_SESSION_MAX_SECONDS } from "../aws/mfa_session.ts";
 import { parseTtl } from "../request/ttl.ts";
 import { askMfaCodeOnTerminal } from "./mfa_prompt.ts";
 import { checkRoleArn } from "../request/role_arn.ts";
+import { openCallerIdentityCache } from "../aws/caller_cache.ts";
 import type { Cli } from "./context.ts";
 import { renderSummary } from "./confirmation.ts";
 import { DeclinedError, UsageError, UserError } from "../core/errors.ts";
@@ -132,7 +133,16 @@ export async function obtainGrant(
     region: settings.region,
     env: cli.io.env,
   });
-  const brokerOptions = { profile: flags.profile, region, roleArn, env: cli.io.env };
+  const brokerOptions = {
+    profile: flags.profile,
+    region,
+    roleArn,
+    env: cli.io.env,
+    // Without a summary to show, the caller's identity from an earlier grant will do: then the
+    // grant is one request, AssumeRole.
+    identityCache: openCallerIdentityCache(cli.io.env),
+    useCachedIdentity: !flags.confirm && !flags.dryRun,
+  };
   const baseOptions: BaseCredentialsOptions = {
     profile: flags.profile,
     region,

@@ -24,6 +24,7 @@ import { resolveBrokerSettings } from "../cli/config.ts";
 import { defaultAuditLogPath, openAuditLog } from "../mcp/audit_log.ts";
 import { checkRoleArn } from "../request/role_arn.ts";
 import { createBrokerPool } from "../aws/broker_pool.ts";
+import { openCallerIdentityCache } from "../aws/caller_cache.ts";
 import { loadCatalog } from "../request/catalog.ts";
 import { openEnvFileDirectory } from "../delivery/env_files.ts";
 import { parseTtl } from "../request/ttl.ts";
@@ -124,6 +125,8 @@ async function serve(cli: Cli, flags: ServeFlags): Promise<void> {
     env,
     now: cli.now,
     mfaSerial: flags.mfaSerial || settings.mfaSerial,
+    identityCache: openCallerIdentityCache(env),
+    useCachedIdentity: true,
     sourceIdentity,
     refusesIdentity(role) {
       const before = identityRefusedBefore(settings.file, role);
