@@ -13,41 +13,44 @@ const catalog = createCatalog(
   () => Promise.resolve([]),
 );
 
+/** Resources are never compared here: no account is ever needed. */
+const NO_TARGET = { catalog, target: () => Promise.reject(new Error("no account needed")) };
+
 Deno.test("parseAllowList() reads scopes, aliases and the every-service level", async (t) => {
-  await t.step("scopes only, aliases resolved and merged", () => {
-    assert.deepEqual(parseAllowList(" s3:ro , cloudwatch-logs:full,s3:full", catalog), {
+  await t.step("scopes only, aliases resolved and merged", async () => {
+    assert.deepEqual(await parseAllowList(" s3:ro , cloudwatch-logs:full,s3:full", catalog), {
       scopes: [{ service: "s3", level: "full" }, { service: "logs", level: "full" }],
       everyService: undefined,
       text: "s3:full,logs:full",
     });
   });
-  await t.step("*:ro with a wider scope", () => {
-    assert.deepEqual(parseAllowList("*:ro,s3:full", catalog), {
+  await t.step("*:ro with a wider scope", async () => {
+    assert.deepEqual(await parseAllowList("*:ro,s3:full", catalog), {
       scopes: [{ service: "s3", level: "full" }],
       everyService: "ro",
       text: "*:ro,s3:full",
     });
   });
-  await t.step("*:full is not narrowed by a later *:ro", () => {
-    assert.deepEqual(parseAllowList("*:full,*:ro", catalog), {
+  await t.step("*:full is not narrowed by a later *:ro", async () => {
+    assert.deepEqual(await parseAllowList("*:full,*:ro", catalog), {
       scopes: [],
       everyService: "full",
       text: "*:full",
     });
   });
-  await t.step("a later *:full widens *:ro", () => {
-    assert.equal(parseAllowList("*:ro,*:full", catalog).everyService, "full");
+  await t.step("a later *:full widens *:ro", async () => {
+    assert.equal((await parseAllowList("*:ro,*:full", catalog)).everyService, "full");
   });
-  await t.step("an unknown level after *: names the item", () => {
-    assert.throws(() => parseAllowList("*:admin", catalog), {
+  await t.step("an unknown level after *: names the item", async () => {
+    await assert.rejects(() => parseAllowList("*:admin", catalog), {
       message: 'Unknown level "admin" in "*:admin": use list, ro, read_only, readonly or full',
     });
   });
-  await t.step("an empty list is no scope", () => {
-    assert.throws(() => parseAllowList("", catalog), /^UsageError: No scope given/);
+  await t.step("an empty list is no scope", async () => {
+    await assert.rejects(() => parseAllowList("", catalog), /^UsageError: No scope given/);
   });
-  await t.step("an unknown service", () => {
-    assert.throws(() => parseAllowList("s4:ro", catalog), /Unknown service "s4"/);
+  await t.step("an unknown service", async () => {
+    await assert.rejects(() => parseAllowList("s4:ro", catalog), /Unknown service "s4"/);
   });
 });
 
@@ -63,24 +66,32 @@ Deno.test("allowedLevels() gives the levels a service may be granted", async (t)
     ["a service's full wins over *:ro", "*:ro,s3:full", "s3", ["list", "ro", "full"]],
   ];
   for (const [name, list, prefix, expected] of cases) {
-    await t.step(name, () => {
-      const allow = list === undefined ? undefined : parseAllowList(list, catalog);
+    await t.step(name, async () => {
+      const allow = list === undefined ? undefined : await parseAllowList(list, catalog);
       assert.deepEqual(allowedLevels(allow, prefix), expected);
     });
   }
 });
 
-Deno.test("checkAllowed() refuses the scopes outside the list, naming them and the list", () => {
-  const allow = parseAllowList("*:ro,s3:full", catalog);
-  checkAllowed([{ service: "s3", level: "full" }, { service: "ec2", level: "ro" }], allow);
-  checkAllowed([{ service: "ec2", level: "full" }], undefined);
-  assert.throws(
+Deno.test("checkAllowed() refuses the scopes outside the list, naming them and the list", async () => {
+  const allow = await parseAllowList("*:ro,s3:full", catalog);
+  await checkAllowed(
+    [{ service: "s3", level: "full" }, { service: "ec2", level: "ro" }],
+    allow,
+    NO_TARGET,
+  );
+  await checkAllowed([{ service: "ec2", level: "full" }], undefined, NO_TARGET);
+  await assert.rejects(
     () =>
-      checkAllowed([
-        { service: "ec2", level: "full" },
-        { service: "s3", level: "ro" },
-        { service: "logs", level: "full" },
-      ], allow),
+      checkAllowed(
+        [
+          { service: "ec2", level: "full" },
+          { service: "s3", level: "ro" },
+          { service: "logs", level: "full" },
+        ],
+        allow,
+        NO_TARGET,
+      ),
     (error: unknown) => {
       assert.ok(error instanceof UsageError);
       assert.equal(

@@ -32,6 +32,7 @@ interface Harness {
   audit: ReturnType<typeof memoryAuditLog>;
   grants: Array<PoolGrantRequest & { grant: Grant }>;
   asked: string[];
+  identified: Array<string | undefined>;
   advance(ms: number): void;
   call(name: string, args?: Record<string, unknown>): Promise<ToolResult>;
   close(): Promise<void>;
@@ -58,6 +59,7 @@ async function start(
   const audit = memoryAuditLog({ now: clock });
   const grants: Harness["grants"] = [];
   const asked: string[] = [];
+  const identified: Array<string | undefined> = [];
   let n = 0;
   const app = createServer({
     catalog,
@@ -68,8 +70,12 @@ async function start(
     options: {
       maxTtlSeconds: 3600,
       approve: "never",
-      allow: setup.allow === undefined ? undefined : parseAllowList(setup.allow, catalog),
+      allow: setup.allow === undefined ? undefined : await parseAllowList(setup.allow, catalog),
       ...setup.options,
+    },
+    identify(profile) {
+      identified.push(profile);
+      return Promise.resolve({ account: "123456789012", region: "eu-west-1", partition: "aws" });
     },
     grant(request) {
       if (setup.fail) return Promise.reject(setup.fail);
@@ -111,6 +117,7 @@ async function start(
     audit,
     grants,
     asked,
+    identified,
     advance(ms) {
       now += ms;
     },
@@ -166,7 +173,7 @@ Deno.test("tools/list shows the four tools with titles, schemas and annotations"
     const grant = tools.find((t) => t.name === "grant_access")!;
     assert.deepEqual(
       Object.keys(grant.inputSchema.properties ?? {}).sort(),
-      ["level", "profile", "scopes", "services", "ttl"],
+      ["level", "profile", "resources", "scopes", "services", "ttl"],
     );
     assert.deepEqual(grant.annotations?.readOnlyHint, false);
     assert.deepEqual(
@@ -284,6 +291,112 @@ Deno.test("grant_access level list grants only List actions; *:list allows list 
     assertIncludes(wider.text, "Not allowed by this server: ec2:ro");
     assertIncludes(wider.text, "the allowed scopes are *:list,s3:ro");
     assert.deepEqual(h.grants.length, 2);
+  } finally {
+    await h.close();
+  }
+});
+
+Deno.test("an agent held to named resources: in the allow list granted, wider refused with what is allowed", async () => {
+  const h = await start({ allow: "s3:full@my-bucket,dynamodb:ro@Orders,*:list" });
+  try {
+    const bucket = await h.call("grant_access", {
+      services: ["s3"],
+      level: "full",
+      resources: { s3: ["my-bucket/uploads/*"] },
+    });
+    assert(!bucket.isError, bucket.text);
+    assert.deepEqual(bucket.structured.scopes, "s3:full@my-bucket/uploads/*");
+    assert.deepEqual(JSON.parse(h.grants[0].policy.packed).Statement, [{
+      Effect: "Allow",
+      Action: ["s3:*"],
+      Resource: ["arn:aws:s3:::my-bucket/uploads/*"],
+    }]);
+    const table = await h.call("grant_access", {
+      scopes: "dynamodb:ro@arn:aws:dynamodb:eu-west-1:123456789012:table/Orders,ec2:list",
+    });
+    assert(!table.isError, table.text);
+    const named = await h.call("grant_access", { scopes: "dynamodb:list@Orders" });
+    assert(!named.isError, named.text);
+    assertIncludes(
+      h.grants[2].policy.packed,
+      '"Resource":["arn:aws:dynamodb:eu-west-1:123456789012:table/Orders",',
+    );
+    assert.deepEqual(h.identified, [undefined, undefined, undefined]);
+
+    const refusals: Array<[Record<string, unknown>, string]> = [
+      [{ services: ["s3"], level: "full" }, "s3:full"],
+      [{ scopes: "s3:full@other-bucket" }, "s3:full@other-bucket"],
+      [{ scopes: "s3:full@my-bucket*" }, "s3:full@my-bucket*"],
+      [{ scopes: "dynamodb:full@Orders" }, "dynamodb:full@Orders"],
+      [
+        { scopes: "dynamodb:ro@arn:aws:dynamodb:eu-west-1:999999999999:table/Orders" },
+        "dynamodb:ro@arn:aws:dynamodb:eu-west-1:999999999999:table/Orders",
+      ],
+      [{ services: ["dynamodb"], resources: { dynamodb: ["Users"] } }, "dynamodb:ro@Users"],
+    ];
+    for (const [args, named] of refusals) {
+      const refused = await h.call("grant_access", args);
+      assert(refused.isError, JSON.stringify(args));
+      assertIncludes(refused.text, `Not allowed by this server: ${named}`);
+      assertIncludes(
+        refused.text,
+        "the allowed scopes are *:list,s3:full@my-bucket,dynamodb:ro@Orders",
+      );
+    }
+    assert.deepEqual(h.grants.length, 3);
+  } finally {
+    await h.close();
+  }
+});
+
+Deno.test("grant_access refuses resources it cannot place, in one line", async () => {
+  const h = await start();
+  try {
+    const cases: Array<[Record<string, unknown>, string]> = [
+      [{ scopes: "s3:ro@" }, 'Invalid scope "s3:ro@": no resource after "@"'],
+      [{ scopes: "ec2:ro@i-123" }, "ec2 takes no bare names, only ARNs"],
+      [
+        { scopes: "s3:ro@arn:aws:sqs:eu-west-1:123456789012:jobs" },
+        'ARN "arn:aws:sqs:eu-west-1:123456789012:jobs" belongs to sqs, not s3',
+      ],
+      [{ services: ["s3"], resources: { sqs: ["jobs"] } }, 'resources names "sqs"'],
+      [{ services: ["s3"], resources: { s3: ["a,b"] } }, "one resource per item"],
+    ];
+    for (const [args, message] of cases) {
+      const result = await h.call("grant_access", args);
+      assert(result.isError, JSON.stringify(args));
+      assertIncludes(result.text, message);
+    }
+    const long = await h.call("grant_access", {
+      services: ["s3"],
+      resources: { s3: ["x".repeat(600)] },
+    });
+    assert(long.isError);
+    assertIncludes(long.text, "Input validation error");
+    assert.deepEqual(h.grants.length, 0);
+  } finally {
+    await h.close();
+  }
+});
+
+Deno.test("list_services says which resources a service may be limited to, and the allowed ones", async () => {
+  const h = await start({ allow: "s3:full@my-bucket,*:list" });
+  try {
+    const result = await h.call("list_services", { query: "s3" });
+    const s3 = (result.structured.services as Array<Record<string, unknown>>)
+      .find((s) => s.name === "s3")!;
+    assert.deepEqual(s3.levels, ["list"]);
+    assert.deepEqual(s3.allowed_on_resources, ["s3:full@my-bucket"]);
+    assertIncludes(String(s3.bare_name), "a bucket name, with its objects");
+    assert.ok(
+      (s3.arn_formats as string[]).includes("arn:aws:s3:::BucketName"),
+      String(s3.arn_formats),
+    );
+    const all = await h.call("list_services");
+    const ec2 = (all.structured.services as Array<Record<string, unknown>>)
+      .find((s) => s.name === "ec2")!;
+    assert.deepEqual(ec2.bare_name, undefined);
+    assert.deepEqual(ec2.arn_formats, undefined);
   } finally {
     await h.close();
   }

@@ -3,6 +3,12 @@
 import assert from "node:assert/strict";
 import { runSimulation } from "@cloud-copilot/iam-simulate";
 import { prepareGrant } from "../lib/request/grant_request.ts";
+import { loadCatalog } from "../lib/request/catalog.ts";
+
+const catalog = await loadCatalog();
+const ACCOUNT = "123456789012";
+const REGION = "eu-west-1";
+const target = { account: ACCOUNT, region: REGION, partition: "aws" };
 
 const ALLOW_ALL = {
   Version: "2012-10-17",
@@ -10,7 +16,7 @@ const ALLOW_ALL = {
 };
 
 async function decide(scopes: string, action: string, resource: string): Promise<string> {
-  const { policy } = await prepareGrant({ scopes: [scopes], ttl: "15m" });
+  const { policy } = await prepareGrant({ scopes: [scopes], ttl: "15m" }, { catalog, target });
   const result = await runSimulation({
     request: {
       principal: "arn:aws:iam::123456789012:role/timebound-iam-broker",
@@ -86,4 +92,135 @@ Deno.test("ten common ro scopes and a deadline stay within AWS's 2,048 character
   const { policy } = await prepareGrant({ scopes: [scopes], ttl: "5m" });
   assert.ok(policy.packed.includes('"Effect":"Deny"'), policy.packed);
   assert.ok(policy.packed.length <= 2048, `${policy.packed.length} characters`);
+});
+
+// For each service with bare names: [scope, a typical action, the named resource's ARN, the ARN
+// of another resource of the same type, an action of another service].
+const arn = (service: string, rest: string) => `arn:aws:${service}:${REGION}:${ACCOUNT}:${rest}`;
+const BARE_NAMES: Array<[string, string, string, string]> = [
+  ["s3:ro@my-bucket", "s3:GetObject", "arn:aws:s3:::my-bucket/key", "arn:aws:s3:::other/key"],
+  [
+    "dynamodb:ro@Orders",
+    "dynamodb:Query",
+    arn("dynamodb", "table/Orders"),
+    arn("dynamodb", "table/Users"),
+  ],
+  ["sqs:full@jobs", "sqs:SendMessage", arn("sqs", "jobs"), arn("sqs", "other-jobs")],
+  ["sns:full@alerts", "sns:Publish", arn("sns", "alerts"), arn("sns", "alerts2")],
+  [
+    "lambda:full@my-fn",
+    "lambda:InvokeFunction",
+    arn("lambda", "function:my-fn"),
+    arn("lambda", "function:my-fn2"),
+  ],
+  [
+    "logs:ro@/aws/lambda/my-fn",
+    "logs:GetLogEvents",
+    arn("logs", "log-group:/aws/lambda/my-fn:log-stream:2030/01/01/x"),
+    arn("logs", "log-group:/aws/lambda/other:log-stream:2030/01/01/x"),
+  ],
+  [
+    "secretsmanager:ro@prod/db",
+    "secretsmanager:GetSecretValue",
+    arn("secretsmanager", "secret:prod/db-AbCdEf"),
+    arn("secretsmanager", "secret:prod/db-admin-AbCdEf"),
+  ],
+  [
+    "ssm:ro@/app/db-password",
+    "ssm:GetParameter",
+    arn("ssm", "parameter/app/db-password"),
+    arn("ssm", "parameter/app/api-key"),
+  ],
+  ["ecr:full@web", "ecr:PutImage", arn("ecr", "repository/web"), arn("ecr", "repository/api")],
+  [
+    "states:full@flow",
+    "states:StartExecution",
+    arn("states", "stateMachine:flow"),
+    arn("states", "stateMachine:flow2"),
+  ],
+];
+
+Deno.test("a bare name allows its own resource only, and no other service", async (t) => {
+  for (const [scope, action, named, other] of BARE_NAMES) {
+    await t.step(scope, async () => {
+      assert.equal(await decide(scope, action, named), "Allowed", `${action} on ${named}`);
+      assert.equal(await decide(scope, action, other), "ImplicitlyDenied", `${action} on ${other}`);
+      assert.equal(await decide(scope, "ec2:DescribeInstances", "*"), "ImplicitlyDenied");
+    });
+  }
+});
+
+Deno.test("s3:full@bucket allows bucket and object actions on that bucket only", async (t) => {
+  const cases: Array<[string, string, string]> = [
+    ["s3:PutObject", "arn:aws:s3:::my-bucket/a/b.txt", "Allowed"],
+    ["s3:DeleteObject", "arn:aws:s3:::my-bucket/key", "Allowed"],
+    ["s3:ListBucket", "arn:aws:s3:::my-bucket", "Allowed"],
+    ["s3:PutBucketPolicy", "arn:aws:s3:::my-bucket", "Allowed"],
+    ["s3:PutObject", "arn:aws:s3:::other/key", "ImplicitlyDenied"],
+    ["s3:DeleteBucket", "arn:aws:s3:::other", "ImplicitlyDenied"],
+    // full drops the actions that name no resource: it is about this bucket only.
+    ["s3:ListAllMyBuckets", "*", "ImplicitlyDenied"],
+  ];
+  for (const [action, resource, expected] of cases) {
+    await t.step(`${action} on ${resource} is ${expected}`, async () => {
+      assert.equal(await decide("s3:full@my-bucket", action, resource), expected);
+    });
+  }
+});
+
+Deno.test("s3:full@bucket/prefix/* allows objects under the prefix and denies the others", async () => {
+  const scope = "s3:full@my-bucket/uploads/*";
+  assert.equal(
+    await decide(scope, "s3:PutObject", "arn:aws:s3:::my-bucket/uploads/a.txt"),
+    "Allowed",
+  );
+  assert.equal(
+    await decide(scope, "s3:GetObject", "arn:aws:s3:::my-bucket/uploads/x/y"),
+    "Allowed",
+  );
+  assert.equal(
+    await decide(scope, "s3:PutObject", "arn:aws:s3:::my-bucket/other/a.txt"),
+    "ImplicitlyDenied",
+  );
+  assert.equal(
+    await decide(scope, "s3:GetObject", "arn:aws:s3:::my-bucket/uploads"),
+    "ImplicitlyDenied",
+  );
+  assert.equal(
+    await decide(scope, "s3:DeleteBucket", "arn:aws:s3:::my-bucket"),
+    "ImplicitlyDenied",
+  );
+});
+
+Deno.test("ro and list on a resource keep the account-wide listing and stay read-only", async () => {
+  assert.equal(await decide("s3:ro@my-bucket", "s3:ListAllMyBuckets", "*"), "Allowed");
+  assert.equal(
+    await decide("s3:ro@my-bucket", "s3:PutObject", "arn:aws:s3:::my-bucket/k"),
+    "ImplicitlyDenied",
+  );
+  assert.equal(
+    await decide("s3:list@my-bucket", "s3:ListBucket", "arn:aws:s3:::my-bucket"),
+    "Allowed",
+  );
+  assert.equal(await decide("s3:list@my-bucket", "s3:ListAllMyBuckets", "*"), "Allowed");
+  assert.equal(
+    await decide("s3:list@my-bucket", "s3:GetObject", "arn:aws:s3:::my-bucket/k"),
+    "ImplicitlyDenied",
+  );
+  assert.equal(
+    await decide("s3:list@my-bucket", "s3:ListBucket", "arn:aws:s3:::other"),
+    "ImplicitlyDenied",
+  );
+});
+
+Deno.test("a full ARN with wildcards allows what it matches", async () => {
+  const scope = `dynamodb:full@arn:aws:dynamodb:*:${ACCOUNT}:table/Orders-*`;
+  assert.equal(
+    await decide(scope, "dynamodb:PutItem", arn("dynamodb", "table/Orders-2030")),
+    "Allowed",
+  );
+  assert.equal(
+    await decide(scope, "dynamodb:PutItem", arn("dynamodb", "table/Users")),
+    "ImplicitlyDenied",
+  );
 });

@@ -12,6 +12,7 @@ import type { CallerIdentity, CallerIdentityCache } from "./caller_cache.ts";
 import type { ClientCredentials } from "./base_credentials.ts";
 import { baseClientConfig } from "./credential_source.ts";
 import { RuntimeError } from "../core/errors.ts";
+import { type ArnTarget, partitionOf } from "../request/resource.ts";
 import { checkRoleArn } from "../request/role_arn.ts";
 import { formatTtl } from "../request/ttl.ts";
 import { grantDeadline, stsDurationSeconds } from "../request/deadline.ts";
@@ -238,6 +239,15 @@ export interface SessionIdentity {
   sourceIdentity?: string;
   /** The session tags. */
   tags?: SessionTag[];
+}
+
+/** Where bare resource names expand for a broker: its caller's account and partition, its region. */
+export function brokerTarget(broker: BrokerContext): ArnTarget {
+  return {
+    account: broker.account,
+    region: broker.region,
+    partition: broker.callerArn.split(":")[1] || partitionOf(broker.region),
+  };
 }
 
 /**

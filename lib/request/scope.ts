@@ -6,6 +6,7 @@
  */
 
 import { UsageError } from "../core/errors.ts";
+import { checkResourceText } from "./resource.ts";
 
 /**
  * How much of a service a scope allows: its List actions (names and metadata), its Read and List
@@ -16,12 +17,17 @@ export type Level = "list" | "ro" | "full";
 /** The levels from narrowest to widest; a wider level includes the narrower ones. */
 export const LEVEL_ORDER: readonly Level[] = ["list", "ro", "full"];
 
-/** One parsed scope: the service as written (lower-cased) and the level. */
+/** One parsed scope: the service as written (lower-cased), the level and named resources. */
 export interface Scope {
   /** The service as the user wrote it, lower-cased: an IAM prefix or an alias. */
   service: string;
   /** The access level. */
   level: Level;
+  /**
+   * The resources named after `@` (bare names or ARNs, as written); absent means every
+   * resource. `resource.ts` expands them to ARNs.
+   */
+  resources?: string[];
 }
 
 const LEVELS: Record<string, Level> = {
@@ -95,19 +101,27 @@ function parseScope(item: string): Scope {
     throw new UsageError(`Invalid scope "${item}": expected service:level (e.g. s3:ro)`);
   }
   const service = item.slice(0, colon).trim().toLowerCase();
-  const levelText = item.slice(colon + 1).trim();
+  const at = item.indexOf("@", colon);
+  const levelText = item.slice(colon + 1, at < 0 ? undefined : at).trim();
   if (!service) {
     throw new UsageError(`Invalid scope "${item}": missing service before ":" (e.g. s3:ro)`);
   }
   if (!SERVICE_NAME.test(service)) {
     throw new UsageError(`Invalid scope "${item}": "${service}" is not a service name`);
   }
-  return { service, level: parseLevel(levelText, item) };
+  const level = parseLevel(levelText, item);
+  if (at < 0) return { service, level };
+  const resource = item.slice(at + 1).trim();
+  checkResourceText(resource, item);
+  return { service, level, resources: [resource] };
 }
 
 /**
- * Merges scopes that name the same service: the widest level wins (`full` over `ro` over
- * `list`). Callers pass scopes whose `service` is already the canonical IAM prefix.
+ * Merges scopes that name the same service and level (their resources together; a scope
+ * without resources covers every resource), then drops a scope that a wider or equal level on
+ * every resource of the same service already covers (`s3:full` covers `s3:ro@my-bucket`).
+ * Callers pass scopes whose `service` is already the canonical IAM prefix. The result keeps the
+ * position of each service's first scope.
  *
  * @example
  * ```ts
@@ -118,14 +132,34 @@ function parseScope(item: string): Scope {
  * ```
  */
 export function mergeScopes(scopes: readonly Scope[]): Scope[] {
-  const byService = new Map<string, Scope>();
+  const groups = new Map<string, Scope>();
   for (const scope of scopes) {
-    const seen = byService.get(scope.service);
-    if (!seen || isWider(scope.level, seen.level)) {
-      byService.set(scope.service, { ...scope });
+    const key = `${scope.service}:${scope.level}`;
+    const seen = groups.get(key);
+    if (!seen) {
+      groups.set(key, copyScope(scope));
+    } else if (!seen.resources || !scope.resources) {
+      delete seen.resources;
+    } else {
+      seen.resources = [...new Set([...seen.resources, ...scope.resources])];
     }
   }
-  return [...byService.values()];
+  const all = [...groups.values()];
+  const services = [...new Set(all.map((scope) => scope.service))];
+  return services.flatMap((service) => {
+    const own = all.filter((scope) => scope.service === service);
+    return own.filter((scope) =>
+      !own.some((other) =>
+        other !== scope && !other.resources && !isWider(scope.level, other.level)
+      )
+    );
+  });
+}
+
+function copyScope(scope: Scope): Scope {
+  return scope.resources
+    ? { service: scope.service, level: scope.level, resources: [...scope.resources] }
+    : { service: scope.service, level: scope.level };
 }
 
 /** Whether level `a` allows more than level `b`. */
@@ -134,15 +168,22 @@ export function isWider(a: Level, b: Level): boolean {
 }
 
 /**
- * Formats scopes back into the command-line form, e.g. `s3:ro,dynamodb:full`.
+ * Formats scopes back into the command-line form, e.g. `s3:ro,dynamodb:full@Orders`: a scope
+ * with several resources is repeated, once per resource.
  *
  * @example
  * ```ts
  * import assert from "node:assert/strict";
  * import { formatScopes } from "./scope.ts";
- * assert.equal(formatScopes([{ service: "s3", level: "ro" }]), "s3:ro");
+ * assert.equal(formatScopes([{ service: "s3", level: "ro", resources: ["a", "b"] }]), "s3:ro@a,s3:ro@b");
  * ```
  */
-export function formatScopes(scopes: readonly Scope[]): string {
-  return scopes.map((scope) => `${scope.service}:${scope.level}`).join(",");
+export function formatScopes(
+  scopes: readonly Scope[],
+  levelName: (level: Level) => string = (level) => level,
+): string {
+  return scopes.flatMap((scope) => {
+    const head = `${scope.service}:${levelName(scope.level)}`;
+    return scope.resources ? scope.resources.map((r) => `${head}@${r}`) : [head];
+  }).join(",");
 }

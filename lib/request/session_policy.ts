@@ -10,7 +10,8 @@
 import { type Action, type Catalog, LIST_ACCESS_LEVELS, READ_ACCESS_LEVELS } from "./catalog.ts";
 import { type DeadlineStatement, deadlineStatement, isDeadlineStatement } from "./deadline.ts";
 import { UsageError } from "../core/errors.ts";
-import type { Scope } from "./scope.ts";
+import { ANY_TARGET, type ArnTarget, expandResource, type NamedResource } from "./resource.ts";
+import { formatScopes, type Level, type Scope } from "./scope.ts";
 
 /** AWS's limit on a session policy, in characters without whitespace. */
 export const MAX_POLICY_CHARS = 2048;
@@ -20,20 +21,38 @@ export interface PolicyDocument {
   /** Always `2012-10-17`. */
   Version: "2012-10-17";
   /**
-   * One Allow statement over every action the scopes grant and, for a grant shorter than STS's
-   * 15 minutes, a Deny of everything after its deadline.
+   * First an Allow of the actions on every resource (when there are any), then one Allow per
+   * scope that names resources, limited to their ARNs, and, for a grant shorter than STS's 15
+   * minutes, a Deny of everything after its deadline.
    */
   Statement: Array<AllowStatement | DeadlineStatement>;
 }
 
-/** The statement that allows what the scopes grant. */
+/** A statement that allows what scopes grant. */
 export interface AllowStatement {
   /** Always `Allow`. */
   Effect: "Allow";
   /** The action patterns. */
   Action: string[];
-  /** Every resource. */
-  Resource: "*";
+  /** `*` (every resource) or the ARN patterns the actions are limited to. */
+  Resource: "*" | string[];
+}
+
+/** What one scope contributed to a session policy. */
+export interface PolicyPart {
+  /** The scope. */
+  scope: Scope;
+  /** Its action patterns: on every resource, or only on `resources` when it names some. */
+  actions: string[];
+  /** For a scope that names resources: each one, expanded to ARNs. */
+  resources?: NamedResource[];
+  /**
+   * For a scope that names resources at the `list` or `ro` level: the level's actions that name
+   * no resource at all (`s3:ListAllMyBuckets`), kept on every resource so everyday tools work.
+   */
+  accountWide?: string[];
+  /** For a scope that names resources: how many of the level's actions can act on them. */
+  actionsOnResources?: number;
 }
 
 /** A session policy with what each scope contributed. */
@@ -42,12 +61,25 @@ export interface SessionPolicy {
   document: PolicyDocument;
   /** The document as AWS measures it: JSON without whitespace. */
   packed: string;
-  /** The action patterns each scope contributed, in scope order. */
-  parts: Array<{ scope: Scope; actions: string[] }>;
+  /** What each scope contributed, in scope order. */
+  parts: PolicyPart[];
   /** After this time the policy denies everything (grants shorter than 15 minutes). */
   deadline?: Date;
   /** The characters of the session tags, which share AWS's packed budget with the policy. */
   tagChars?: number;
+}
+
+/** Options for {@linkcode buildSessionPolicy}. */
+export interface PolicyOptions {
+  /** A time after which the policy denies everything (see {@linkcode withDeadline}). */
+  deadline?: Date;
+  /** The characters of the session tags, which count against AWS's packed budget too. */
+  tagChars?: number;
+  /**
+   * The account, region and partition that bare resource names expand into; `*` for the
+   * account and region when omitted.
+   */
+  target?: ArnTarget;
 }
 
 /**
@@ -111,45 +143,107 @@ function wordPrefix(name: string, count: number): string {
  */
 export async function scopeActions(scope: Scope, catalog: Catalog): Promise<string[]> {
   if (scope.level === "full") return [`${scope.service}:*`];
-  const levels = scope.level === "list" ? LIST_ACCESS_LEVELS : READ_ACCESS_LEVELS;
   const actions = await catalog.actions(scope.service);
-  const [granted, other] = partition(actions, (a) => levels.has(a.accessLevel));
-  return compactActions(granted.map((a) => a.name), other.map((a) => a.name))
-    .map((pattern) => `${scope.service}:${pattern}`);
+  const [granted, other] = partition(actions, (a) => inLevel(a, scope.level));
+  return prefixed(
+    scope.service,
+    compactActions(granted.map((a) => a.name), other.map((a) => a.name)),
+  );
 }
 
 /**
  * Builds the session policy for resolved scopes (canonical prefixes; see `resolveScopes`) and
  * checks it against AWS's 2,048-character limit before any call is made. Over the limit, the
- * error gives the size and the scopes that cost most. With a `deadline`, the policy also
- * denies everything after it (see {@linkcode withDeadline}), and that statement counts too, as
- * do the session tags' `tagChars` (AWS packs the policy and the tags together).
+ * error gives the size and the scopes that cost most. A scope that names resources allows its
+ * level's actions on their ARNs only; at the `list` and `ro` levels it also keeps, on every
+ * resource, the level's actions that name no resource at all. With a `deadline`, the policy
+ * also denies everything after it (see {@linkcode withDeadline}), and that statement counts too,
+ * as do the session tags' `tagChars` (AWS packs the policy and the tags together).
  */
 export async function buildSessionPolicy(
   scopes: readonly Scope[],
   catalog: Catalog,
-  options: { deadline?: Date; tagChars?: number } = {},
+  options: PolicyOptions = {},
 ): Promise<SessionPolicy> {
-  const parts = await Promise.all(
-    scopes.map(async (scope) => ({ scope, actions: await scopeActions(scope, catalog) })),
-  );
-  const document: PolicyDocument = {
-    Version: "2012-10-17",
-    Statement: [{ Effect: "Allow", Action: parts.flatMap((p) => p.actions), Resource: "*" }],
-  };
+  const target = options.target ?? ANY_TARGET;
+  const parts = await Promise.all(scopes.map((scope) => policyPart(scope, catalog, target)));
+  const everywhere = [
+    ...new Set(parts.flatMap((part) => part.resources ? part.accountWide ?? [] : part.actions)),
+  ];
+  const statements: AllowStatement[] = [
+    ...(everywhere.length ? [allow(everywhere, "*")] : []),
+    ...parts.filter((part) => part.resources).map((part) =>
+      allow(part.actions, [...new Set(part.resources!.flatMap((r) => r.arns))])
+    ),
+  ];
+  const document: PolicyDocument = { Version: "2012-10-17", Statement: statements };
   const built = { document, packed: JSON.stringify(document), parts, tagChars: options.tagChars };
   const policy = options.deadline ? withDeadline(built, options.deadline) : built;
   checkPolicySize(policy);
-  const empty = parts.find((part) => part.actions.length === 0);
-  if (empty) {
-    const { service, level } = empty.scope;
+  for (const part of parts) checkNotEmpty(part);
+  return policy;
+}
+
+async function policyPart(scope: Scope, catalog: Catalog, target: ArnTarget): Promise<PolicyPart> {
+  const actions = await scopeActions(scope, catalog);
+  if (!scope.resources) return { scope, actions };
+  const types = await catalog.resourceTypes(scope.service);
+  const resources = scope.resources.map((r) => expandResource(scope.service, r, types, target));
+  const named = new Set(resources.flatMap((r) => r.types));
+  const all = await catalog.actions(scope.service);
+  const inScope = all.filter((a) => scope.level === "full" || inLevel(a, scope.level));
+  const actionsOnResources = inScope.filter((a) => a.resourceTypes?.some((t) => named.has(t)))
+    .length;
+  if (scope.level === "full") return { scope, actions, resources, actionsOnResources };
+  const [accountWide, other] = partition(
+    all,
+    (a) => inLevel(a, scope.level) && !a.resourceTypes?.length,
+  );
+  return {
+    scope,
+    actions,
+    resources,
+    accountWide: prefixed(
+      scope.service,
+      compactActions(accountWide.map((a) => a.name), other.map((a) => a.name)),
+    ),
+    actionsOnResources,
+  };
+}
+
+/** Refuses a scope that would allow nothing: no action of its level, or none on its resources. */
+function checkNotEmpty(part: PolicyPart): void {
+  const { scope } = part;
+  const { service, level } = scope;
+  const levelWord = level === "list" ? "List" : "Read or List";
+  if (part.actions.length === 0) {
     throw new UsageError(
-      `Scope "${service}:${level}" allows nothing: AWS classifies no ${service} action as ` +
-        (level === "list" ? "List" : "Read or List"),
+      `Scope "${service}:${level}" allows nothing: AWS classifies no ${service} action as ${levelWord}`,
       { hint: `ask for ${service}:${level === "list" ? "ro" : "full"} instead` },
     );
   }
-  return policy;
+  if (part.resources && part.actionsOnResources === 0) {
+    const label = formatScopes([scope]);
+    throw new UsageError(
+      `Scope "${label}" allows nothing on its resources: no ${
+        level === "full" ? "" : `${levelWord} `
+      }action of ${service} acts on them`,
+      { hint: level === "full" ? "name another resource" : `ask for ${service}:full on them` },
+    );
+  }
+}
+
+function allow(actions: string[], resource: "*" | string[]): AllowStatement {
+  return { Effect: "Allow", Action: actions, Resource: resource };
+}
+
+function inLevel(action: Action, level: Level): boolean {
+  return level === "full" ||
+    (level === "list" ? LIST_ACCESS_LEVELS : READ_ACCESS_LEVELS).has(action.accessLevel);
+}
+
+function prefixed(service: string, patterns: readonly string[]): string[] {
+  return patterns.map((pattern) => `${service}:${pattern}`);
 }
 
 /**
@@ -183,10 +277,10 @@ export function checkPolicySize(policy: SessionPolicy): void {
   const size = policy.packed.length + (policy.tagChars ?? 0);
   if (size <= MAX_POLICY_CHARS) return;
   const costs = policy.parts
-    .map(({ scope, actions }) => ({ scope, cost: JSON.stringify(actions).length - 1 }))
+    .map((part) => ({ scope: part.scope, cost: partCost(part) }))
     .sort((a, b) => b.cost - a.cost);
   const heaviest = costs.slice(0, 3)
-    .map(({ scope, cost }) => `${scope.service}:${scope.level} (${formatCount(cost)})`)
+    .map(({ scope, cost }) => `${formatScopes([scope])} (${formatCount(cost)})`)
     .join(", ");
   throw new UsageError(
     `Session policy is ${formatCount(size)} characters, over AWS's limit of ` +
@@ -194,6 +288,14 @@ export function checkPolicySize(policy: SessionPolicy): void {
       (policy.tagChars ? `; the session tags take ${formatCount(policy.tagChars)}` : ""),
     { hint: "ask for fewer scopes, or grant them in separate sessions" },
   );
+}
+
+/** The characters a scope adds to the packed policy, about. */
+function partCost(part: PolicyPart): number {
+  const arns = part.resources?.flatMap((r) => r.arns) ?? [];
+  return [part.actions, part.accountWide ?? [], arns]
+    .filter((list) => list.length)
+    .reduce((sum, list) => sum + JSON.stringify(list).length - 1, 0);
 }
 
 function formatCount(n: number): string {

@@ -8,10 +8,11 @@
 import { z } from "zod";
 import { checkAllowed } from "../../request/allow_list.ts";
 import { needsApproval } from "../../request/approval.ts";
+import { type ArnTarget, MAX_RESOURCE_CHARS } from "../../request/resource.ts";
 import { grantVariables } from "../../delivery/credential_env.ts";
 import { DeclinedError, UsageError, UserError } from "../../core/errors.ts";
-import { MfaCodeNeeded } from "../../aws/base_credentials.ts";
-import { prepareGrant } from "../../request/grant_request.ts";
+import { type AskMfaCode, MfaCodeNeeded } from "../../aws/base_credentials.ts";
+import { forTarget, hasBareNames, prepareGrant } from "../../request/grant_request.ts";
 import { formatScopes, parseLevel, type Scope } from "../../request/scope.ts";
 import { formatTtl } from "../../request/ttl.ts";
 import { mcpClientTag } from "../../request/session_identity.ts";
@@ -23,6 +24,10 @@ import {
   type ToolContext,
   toolError,
 } from "../context.ts";
+
+/** At most this many services in `resources`, and resources per service. */
+const MAX_RESOURCE_SERVICES = 20;
+const MAX_RESOURCES_PER_SERVICE = 20;
 
 /** How long the human has to answer an approval request. */
 const APPROVAL_TIMEOUT_MS = 10 * 60_000;
@@ -36,8 +41,21 @@ const inputSchema = {
       'and List actions, which include reading data; also "ro") or "full" (every action). ' +
       "Default: read_only",
   ),
+  resources: z.record(
+    z.string().max(64),
+    z.array(z.string().max(MAX_RESOURCE_CHARS)).min(1).max(MAX_RESOURCES_PER_SERVICE),
+  ).optional().refine(
+    (resources) => !resources || Object.keys(resources).length <= MAX_RESOURCE_SERVICES,
+    `at most ${MAX_RESOURCE_SERVICES} services`,
+  ).describe(
+    "Limit services to named resources, per service: bare names or ARNs, e.g. " +
+      '{"s3": ["my-bucket", "logs-bucket/app/*"], "dynamodb": ["Orders"]}. Each key must be in ' +
+      "services. list_services shows each service's resource forms",
+  ),
   scopes: z.string().optional().describe(
-    'Per-service levels, instead of or besides services + level: "s3:ro,dynamodb:full,ec2:list"',
+    "Per-service levels and resources, instead of or besides services + level: " +
+      '"s3:ro,dynamodb:full@Orders,ec2:list" (SERVICE:LEVEL@RESOURCE; repeat a scope for ' +
+      "several resources)",
   ),
   ttl: z.string().optional().describe(
     'How long the credentials live: "5m", "15m" (the default), "1h"... from 1m up to the ' +
@@ -57,6 +75,7 @@ const outputSchema = {
 type GrantArgs = {
   services?: string[];
   level?: string;
+  resources?: Record<string, string[]>;
   scopes?: string;
   ttl?: string;
   profile?: string;
@@ -95,7 +114,7 @@ async function grantAccess(ctx: ToolContext, args: GrantArgs) {
   let scopes: Scope[] | undefined;
   let ttl = args.ttl;
   try {
-    const request = await prepareGrant({ scopes: scopeValues(args), ttl: args.ttl }, {
+    let request = await prepareGrant({ scopes: scopeValues(args), ttl: args.ttl }, {
       catalog: ctx.catalog,
       ttlBounds: { max: ctx.options.maxTtlSeconds, maxReason: "the maximum this server allows" },
       requireTtl: false,
@@ -104,18 +123,29 @@ async function grantAccess(ctx: ToolContext, args: GrantArgs) {
     });
     scopes = request.scopes;
     ttl = formatTtl(request.ttlSeconds);
-    checkAllowed(request.scopes, ctx.options.allow);
     const profile = checkProfile(ctx, args.profile);
+    const askMfaCode: AskMfaCode | undefined = canElicit(ctx)
+      ? (serial) => elicitMfaCode(ctx, serial)
+      : undefined;
+    const explainMfa = (error: unknown) => {
+      throw error instanceof MfaCodeNeeded ? mfaLoginNeeded(error.serial) : error;
+    };
+    // The caller's account and region, looked up only when resources need them.
+    let target: Promise<ArnTarget> | undefined;
+    const targetOf = () => target ??= ctx.identify(profile, askMfaCode).catch(explainMfa);
+    await checkAllowed(request.scopes, ctx.options.allow, {
+      catalog: ctx.catalog,
+      target: targetOf,
+    });
+    if (hasBareNames(request)) request = await forTarget(request, await targetOf(), ctx.catalog);
     await approve(ctx, request.scopes, request.ttlSeconds);
     const grant = await ctx.grant({
       profile,
       policy: request.policy,
       ttlSeconds: request.ttlSeconds,
       tags: request.tags,
-      askMfaCode: canElicit(ctx) ? (serial) => elicitMfaCode(ctx, serial) : undefined,
-    }).catch((error) => {
-      throw error instanceof MfaCodeNeeded ? mfaLoginNeeded(error.serial) : error;
-    });
+      askMfaCode,
+    }).catch(explainMfa);
     const session = await ctx.sessions.add({
       id: grant.sessionName,
       scopes: request.scopes,
@@ -164,19 +194,41 @@ async function grantAccess(ctx: ToolContext, args: GrantArgs) {
 function scopeValues(args: GrantArgs): string[] {
   const values: string[] = [];
   const services = args.services ?? [];
+  const resources = new Map(
+    Object.entries(args.resources ?? {}).map(([key, list]) => [key.trim().toLowerCase(), list]),
+  );
   if (services.length) {
     const level = parseLevel(args.level ?? "read_only");
     for (const service of services) {
-      if (/[,:\s]/.test(service.trim()) || !service.trim()) {
+      if (/[,:@\s]/.test(service.trim()) || !service.trim()) {
         throw new UsageError(
           `Invalid service "${service}": name one service per item (e.g. "s3")`,
           { hint: 'for per-service levels use scopes, e.g. "s3:ro,dynamodb:full"' },
         );
       }
-      values.push(`${service.trim()}:${level}`);
+      const key = service.trim().toLowerCase();
+      const named = resources.get(key);
+      resources.delete(key);
+      if (!named) {
+        values.push(`${service.trim()}:${level}`);
+        continue;
+      }
+      for (const resource of named) {
+        if (resource.includes(",")) {
+          throw new UsageError(`Invalid resource "${resource}": one resource per item, no commas`);
+        }
+        values.push(`${service.trim()}:${level}@${resource.trim()}`);
+      }
     }
   } else if (args.level !== undefined) {
     parseLevel(args.level);
+  }
+  const [unknown] = resources.keys();
+  if (unknown !== undefined) {
+    throw new UsageError(
+      `resources names "${unknown}", which is not in services: each key of resources must be one of services`,
+      { hint: 'e.g. {"services": ["s3"], "resources": {"s3": ["my-bucket"]}}' },
+    );
   }
   if (args.scopes?.trim()) values.push(args.scopes);
   if (!values.length) {
@@ -224,12 +276,13 @@ async function approve(ctx: ToolContext, scopes: readonly Scope[], ttlSeconds: n
   const until = new Date(ctx.now().getTime() + ttlSeconds * 1000).toISOString();
   const lines = scopes.map((s) => {
     const name = ctx.catalog.lookup(s.service)?.name ?? s.service;
+    const on = s.resources ? ` on ${s.resources.join(", ")} only` : "";
     const what = s.level === "full"
       ? "full access (every action)"
       : s.level === "ro"
       ? "read-only (Read and List)"
       : "list only (names and metadata)";
-    return `  ${s.service} (${name}): ${what}`;
+    return `  ${s.service} (${name}): ${what}${on}`;
   });
   let answer;
   try {

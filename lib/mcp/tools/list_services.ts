@@ -1,13 +1,16 @@
 /**
  * The `list_services` tool: the AWS services a grant may name, with the levels this server
- * allows for each; a query filters them.
+ * allows for each, the resources it limits them to, and the resource forms a scope may name;
+ * a query filters them.
  *
  * @module
  */
 
 import { z } from "zod";
-import { allowedLevels } from "../../request/allow_list.ts";
+import { allowedLevels, allowedResources } from "../../request/allow_list.ts";
 import { findServices } from "../../request/catalog.ts";
+import { describeBareName, readableFormat } from "../../request/resource.ts";
+import { formatScopes } from "../../request/scope.ts";
 import { jsonResult, LEVEL_NAMES, levelName, type ToolContext, toolError } from "../context.ts";
 
 const serviceSchema = z.object({
@@ -16,6 +19,9 @@ const serviceSchema = z.object({
   display_name: z.string(),
   aliases: z.array(z.string()),
   levels: z.array(z.enum(LEVEL_NAMES)),
+  allowed_on_resources: z.array(z.string()).optional(),
+  bare_name: z.string().optional(),
+  arn_formats: z.array(z.string()).optional(),
 });
 
 /** Registers `list_services` on the server. */
@@ -23,11 +29,15 @@ export function registerListServices(ctx: ToolContext): void {
   ctx.server.registerTool("list_services", {
     title: "List AWS services",
     description:
-      "List the AWS services that grant_access accepts (IAM prefix, display name, aliases) and " +
-      'the levels this server allows for each. Pass a query (e.g. "logs", "queue") to ' +
-      "filter by prefix, alias or name.",
+      "List the AWS services that grant_access accepts (IAM prefix, display name, aliases), " +
+      "the levels this server allows for each on every resource (levels), the scopes it allows " +
+      "only on named resources (allowed_on_resources), and what a resource may be: a bare " +
+      "name (bare_name) or an ARN (arn_formats, shown when a query is given). Pass a query " +
+      '(e.g. "logs", "queue") to filter by prefix, alias or name.',
     inputSchema: {
-      query: z.string().optional().describe("Only services whose prefix, alias or name has this"),
+      query: z.string().max(100).optional().describe(
+        "Only services whose prefix, alias or name has this",
+      ),
     },
     outputSchema: { services: z.array(serviceSchema) },
     annotations: {
@@ -37,17 +47,31 @@ export function registerListServices(ctx: ToolContext): void {
       idempotentHint: true,
       openWorldHint: false,
     },
-  }, (args: { query?: string }) => {
+  }, async (args: { query?: string }) => {
     try {
-      const services = findServices(ctx.catalog, args.query)
-        .map((service) => ({
+      const found = findServices(ctx.catalog, args.query);
+      const services = [];
+      for (const service of found) {
+        const levels = allowedLevels(ctx.options.allow, service.prefix).map(levelName);
+        const scoped = allowedResources(ctx.options.allow, service.prefix);
+        if (!levels.length && !scoped.length) continue;
+        const bareName = describeBareName(service.prefix);
+        const formats = args.query?.trim()
+          ? (await ctx.catalog.resourceTypes(service.prefix)).map((t) => readableFormat(t.arn))
+          : undefined;
+        services.push({
           name: service.prefix,
           prefix: service.prefix,
           display_name: service.name,
           aliases: service.aliases,
-          levels: allowedLevels(ctx.options.allow, service.prefix).map(levelName),
-        }))
-        .filter((service) => service.levels.length > 0);
+          levels,
+          ...(scoped.length
+            ? { allowed_on_resources: formatScopes(scoped, levelName).split(",") }
+            : {}),
+          ...(bareName ? { bare_name: bareName } : {}),
+          ...(formats ? { arn_formats: formats } : {}),
+        });
+      }
       return jsonResult({ services }, services);
     } catch (error) {
       throw toolError(error);

@@ -1,0 +1,394 @@
+/**
+ * Named resources in scopes (`s3:ro@my-bucket`, `dynamodb:full@Orders`, or any ARN): checking
+ * what was written and expanding it to the ARNs a policy names. Expansion is a pure function of
+ * the service's resource types (from the catalog) and an {@linkcode ArnTarget} — the caller's
+ * account, the grant's region and the partition — so the CLI, `policy` and the MCP server all
+ * feed it the same way.
+ *
+ * @module
+ */
+
+import { UsageError } from "../core/errors.ts";
+
+/** A resource type of a service as the catalog knows it: its key and ARN format. */
+export interface ResourceType {
+  /** AWS's key for the type, e.g. `bucket` or `table`. */
+  key: string;
+  /** The ARN format, e.g. `arn:${Partition}:s3:::${BucketName}`. */
+  arn: string;
+}
+
+/** Where bare names live: the caller's account, the grant's region and the partition. */
+export interface ArnTarget {
+  /** The 12-digit account, or `*` when unknown (`policy` without `--account`). */
+  account: string;
+  /** The region, or `*` when unknown. */
+  region: string;
+  /** The partition: `aws`, `aws-cn`, `aws-us-gov`… */
+  partition: string;
+}
+
+/** The target used when the account and region are not known: any of them. */
+export const ANY_TARGET: ArnTarget = { account: "*", region: "*", partition: "aws" };
+
+/** A named resource, expanded: the ARNs it stands for and their resource types. */
+export interface NamedResource {
+  /** The resource as written after `@`. */
+  written: string;
+  /** The ARN patterns a policy names for it. */
+  arns: string[];
+  /** The keys of the resource types these ARNs are (for counting the actions that apply). */
+  types: string[];
+}
+
+/**
+ * The resource type a bare name stands for, per service. The name also covers every resource
+ * AWS names after it (a bucket's objects, a table's indexes and streams, a function's versions
+ * and aliases, a log group's streams, a state machine's executions).
+ */
+export const BARE_NAME_TYPES: Readonly<Record<string, string>> = {
+  s3: "bucket",
+  dynamodb: "table",
+  sqs: "queue",
+  sns: "topic",
+  lambda: "function",
+  logs: "log-group",
+  secretsmanager: "secret",
+  ssm: "parameter",
+  ecr: "repository",
+  states: "statemachine",
+};
+
+/**
+ * What a bare name means for a service, for people and agents (`undefined` when the service
+ * takes ARNs only).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { describeBareName } from "./resource.ts";
+ * assert.match(describeBareName("dynamodb") ?? "", /^a table name, with its indexes/);
+ * ```
+ */
+export function describeBareName(service: string): string | undefined {
+  return BARE_NAME_MEANING[service];
+}
+
+const BARE_NAME_MEANING: Readonly<Record<string, string>> = {
+  s3: "a bucket name, with its objects (my-bucket), or objects under a path (my-bucket/path/*)",
+  dynamodb: "a table name, with its indexes, streams, backups, exports and imports (Orders)",
+  sqs: "a queue name (jobs)",
+  sns: "a topic name (alerts)",
+  lambda: "a function name, with its versions and aliases (my-fn)",
+  logs: "a log group name, with its log streams (/aws/lambda/my-fn)",
+  secretsmanager: "a secret name, without AWS's random suffix (prod/db)",
+  ssm: "a parameter name (/app/db-password)",
+  ecr: "a repository name (web)",
+  states: "a state machine name, with its versions, aliases and executions (my-flow)",
+};
+
+/** The longest resource accepted after `@`. */
+export const MAX_RESOURCE_CHARS = 512;
+
+const FIXED_VARIABLES = new Set(["Partition", "Region", "Account"]);
+const VARIABLE = /\$\{([^}]+)\}/g;
+const PRINTABLE = /^[\x21-\x7e]+$/;
+
+/**
+ * Checks the text after `@` without the catalog: not empty, printable, not too long.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { checkResourceText } from "./resource.ts";
+ * assert.throws(() => checkResourceText("", "s3:ro@"), /no resource after "@"/);
+ * ```
+ */
+export function checkResourceText(text: string, scope: string): void {
+  if (!text) {
+    throw new UsageError(`Invalid scope "${scope}": no resource after "@"`, {
+      hint: "name a resource (e.g. s3:ro@my-bucket) or drop the @",
+    });
+  }
+  if (text.length > MAX_RESOURCE_CHARS) {
+    throw new UsageError(
+      `Invalid scope "${
+        scope.slice(0, 80)
+      }…": the resource is over ${MAX_RESOURCE_CHARS} characters`,
+    );
+  }
+  if (!PRINTABLE.test(text)) {
+    throw new UsageError(
+      `Invalid resource ${JSON.stringify(text)}: only printable ASCII characters, no spaces`,
+    );
+  }
+}
+
+/**
+ * Expands one resource of a scope to ARN patterns: a full ARN is checked against the service's
+ * resource types and kept; a bare name (for the services in {@linkcode BARE_NAME_TYPES}) is
+ * written into its type's ARN format with the target's partition, region and account.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { expandResource } from "./resource.ts";
+ * const types = [{ key: "queue", arn: "arn:${Partition}:sqs:${Region}:${Account}:${QueueName}" }];
+ * const target = { account: "123456789012", region: "eu-west-1", partition: "aws" };
+ * const { arns } = expandResource("sqs", "jobs", types, target);
+ * assert.deepEqual(arns, ["arn:aws:sqs:eu-west-1:123456789012:jobs"]);
+ * ```
+ */
+export function expandResource(
+  service: string,
+  written: string,
+  types: readonly ResourceType[],
+  target: ArnTarget,
+): NamedResource {
+  return written.startsWith("arn:")
+    ? checkArn(service, written, types)
+    : expandBareName(service, written, types, target);
+}
+
+function expandBareName(
+  service: string,
+  name: string,
+  types: readonly ResourceType[],
+  target: ArnTarget,
+): NamedResource {
+  const key = BARE_NAME_TYPES[service];
+  const primary = key && types.find((type) => type.key === key);
+  if (!primary) {
+    const example = types[0] ? `, e.g. ${readableFormat(types[0].arn)}` : "";
+    throw new UsageError(
+      `Resource "${name}" of ${service} is not an ARN: ${service} takes no bare names, only ARNs${example}`,
+      { hint: `bare names work for ${Object.keys(BARE_NAME_TYPES).join(", ")}` },
+    );
+  }
+  if (service === "s3" && name.includes("/")) return expandObjectPath(name, types, target);
+  const variable = nameVariable(primary.arn);
+  const value = service === "ssm"
+    ? name.replace(/^\//, "")
+    : service === "secretsmanager" && !name.endsWith("*")
+    // Secret ARNs end in "-" and six random characters that the name does not have.
+    ? `${name}-??????`
+    : name;
+  const fixed = { Partition: target.partition, Region: target.region, Account: target.account };
+  const own = fill(primary.arn, { ...fixed, [variable]: value });
+  const related = types.filter((type) => type !== primary && type.arn.includes(`\${${variable}}`));
+  const arns = related.map((type) => {
+    const arn = fill(type.arn, { ...fixed, [variable]: value });
+    const separator = arn[own.length];
+    return arn.startsWith(own) && (separator === "/" || separator === ":")
+      ? `${own}${separator}*`
+      : arn;
+  });
+  return {
+    written: name,
+    arns: dropCovered([own, ...arns]),
+    types: [primary.key, ...related.map((type) => type.key)],
+  };
+}
+
+/** `bucket/path` in S3: the objects under that path. */
+function expandObjectPath(
+  path: string,
+  types: readonly ResourceType[],
+  target: ArnTarget,
+): NamedResource {
+  const slash = path.indexOf("/");
+  const bucket = path.slice(0, slash);
+  const key = path.slice(slash + 1);
+  if (!bucket || !key) {
+    throw new UsageError(
+      `Invalid S3 resource "${path}": expected a bucket (my-bucket) or objects (my-bucket/path/*)`,
+    );
+  }
+  const object = types.find((type) => type.key === "object");
+  if (!object) throw new UsageError("The catalog has no S3 object type");
+  const arn = fill(object.arn, {
+    Partition: target.partition,
+    BucketName: bucket,
+    ObjectName: key,
+  });
+  return { written: path, arns: [arn], types: [object.key] };
+}
+
+/** A full ARN: of this service, with a region and account where its type has them. */
+function checkArn(service: string, arn: string, types: readonly ResourceType[]): NamedResource {
+  const parts = splitArn(arn);
+  if (!parts) {
+    throw new UsageError(
+      `Invalid ARN "${arn}": expected arn:PARTITION:SERVICE:REGION:ACCOUNT:RESOURCE`,
+    );
+  }
+  if (!/^(aws[a-z-]*|\*)$/.test(parts.partition)) {
+    throw new UsageError(`Invalid ARN "${arn}": "${parts.partition}" is not an AWS partition`);
+  }
+  const ownServices = new Set(types.map((type) => splitArn(type.arn)?.service));
+  if (!ownServices.has(parts.service)) {
+    throw new UsageError(
+      `ARN "${arn}" belongs to ${parts.service}, not ${service}`,
+      { hint: `name it in a ${parts.service} scope, e.g. ${parts.service}:ro@${arn}` },
+    );
+  }
+  const candidates = types.filter((type) => {
+    const format = splitArn(type.arn);
+    return format?.service === parts.service && formatPattern(format.resource).test(parts.resource);
+  });
+  if (!candidates.length) {
+    const forms = types.map((type) => readableFormat(type.arn)).slice(0, 4);
+    throw new UsageError(
+      `ARN "${arn}" names no ${service} resource type: expected ${forms.join(", ")}` +
+        (types.length > forms.length ? ", …" : ""),
+    );
+  }
+  let problem = "";
+  for (const type of candidates) {
+    problem = segmentProblem(type, parts);
+    if (!problem) return { written: arn, arns: [arn], types: [type.key] };
+  }
+  throw new UsageError(`Invalid ARN "${arn}": ${problem}`);
+}
+
+/** What is wrong with the region or account of an ARN for one resource type ("" if nothing). */
+function segmentProblem(type: ResourceType, parts: ArnParts): string {
+  const format = splitArn(type.arn)!;
+  const what = `${format.service} ${type.key} ARNs`;
+  for (
+    const [segment, name, shape, example] of [
+      ["region", "Region", /^[a-z0-9*?-]+$/, "eu-west-1"],
+      ["account", "Account", /^(\d{12}|(?=.*[*?])[\d*?]{1,12})$/, "123456789012"],
+    ] as const
+  ) {
+    const expected = format[segment];
+    const actual = parts[segment];
+    if (expected === "" && actual !== "") return `${what} have no ${segment} ("${actual}")`;
+    if (expected === `\${${name}}`) {
+      if (actual === "") {
+        const article = segment === "region" ? "a" : "an";
+        return `${what} need ${article} ${segment} (e.g. ${example}, or *)`;
+      }
+      if (!shape.test(actual)) {
+        return `"${actual}" is not ${segment === "region" ? "a region" : "an account (12 digits)"}`;
+      }
+    } else if (expected !== "" && actual !== expected && actual !== "*") {
+      return `${what} are in ${segment} "${expected}", not "${actual}"`;
+    }
+  }
+  return "";
+}
+
+interface ArnParts {
+  partition: string;
+  service: string;
+  region: string;
+  account: string;
+  resource: string;
+}
+
+function splitArn(arn: string): ArnParts | undefined {
+  const parts = arn.split(":");
+  if (parts.length < 6 || parts[0] !== "arn" || !parts[2]) return undefined;
+  const [, partition, service, region, account, ...resource] = parts;
+  if (!resource.join(":")) return undefined;
+  return { partition, service, region, account, resource: resource.join(":") };
+}
+
+/** A regular expression for the resource part of an ARN format (variables match anything). */
+function formatPattern(resource: string): RegExp {
+  const literal = (text: string) => text.replace(/[.+?^${}()|[\]\\*]/g, "\\$&");
+  const pieces = resource.split(VARIABLE);
+  const source = pieces.map((piece, i) => i % 2 ? ".+" : literal(piece)).join("");
+  return new RegExp(`^${source}$`);
+}
+
+/** The variable a bare name fills: the last one that is not the partition, region or account. */
+function nameVariable(format: string): string {
+  const names = [...format.matchAll(VARIABLE)].map((m) => m[1]);
+  return names.filter((name) => !FIXED_VARIABLES.has(name)).at(-1) ?? "";
+}
+
+/** Writes values into an ARN format; variables without a value become `*`. */
+function fill(format: string, values: Readonly<Record<string, string>>): string {
+  return format.replace(VARIABLE, (_, name: string) => values[name] ?? "*");
+}
+
+/**
+ * An ARN format as people read it: `arn:aws:s3:::BucketName`.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { readableFormat } from "./resource.ts";
+ * assert.equal(readableFormat("arn:${Partition}:sqs:${Region}:${Account}:${QueueName}"), "arn:aws:sqs:REGION:ACCOUNT:QueueName");
+ * ```
+ */
+export function readableFormat(format: string): string {
+  return format.replace("${Partition}", "aws").replace(
+    VARIABLE,
+    (_, name: string) => name === "Region" ? "REGION" : name === "Account" ? "ACCOUNT" : name,
+  );
+}
+
+/** Drops duplicates and patterns that another `…*` pattern already covers. */
+function dropCovered(arns: readonly string[]): string[] {
+  const unique = [...new Set(arns)];
+  return unique.filter((arn) =>
+    !unique.some((other) =>
+      other !== arn && other.endsWith("*") && arn.startsWith(other.slice(0, -1))
+    )
+  );
+}
+
+/**
+ * Whether every ARN that `inner` matches is matched by `outer` (IAM's `*` and `?`). `outer`'s
+ * `*` may stand for anything, `inner`'s wildcards included; its `?` for one character that is
+ * not a wildcard of `inner`'s `*`; every other character must be the same.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { arnCovers } from "./resource.ts";
+ * assert.ok(arnCovers("arn:aws:s3:::bucket/*", "arn:aws:s3:::bucket/uploads/*"));
+ * assert.ok(!arnCovers("arn:aws:s3:::bucket/uploads/*", "arn:aws:s3:::bucket/*"));
+ * ```
+ */
+export function arnCovers(outer: string, inner: string): boolean {
+  const memo = new Map<string, boolean>();
+  const match = (i: number, j: number): boolean => {
+    const key = `${i},${j}`;
+    const known = memo.get(key);
+    if (known !== undefined) return known;
+    let result: boolean;
+    if (i === outer.length) {
+      result = j === inner.length;
+    } else if (outer[i] === "*") {
+      result = match(i + 1, j) || (j < inner.length && match(i, j + 1));
+    } else if (j === inner.length) {
+      result = false;
+    } else if (outer[i] === "?") {
+      result = inner[j] !== "*" && match(i + 1, j + 1);
+    } else {
+      // A literal of `outer` never equals a wildcard of `inner`, which may stand for more.
+      result = outer[i] === inner[j] && match(i + 1, j + 1);
+    }
+    memo.set(key, result);
+    return result;
+  };
+  return match(0, 0);
+}
+
+/**
+ * The partition of a region: `aws-cn` for `cn-…`, `aws-us-gov` for `us-gov-…`, else `aws`.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { partitionOf } from "./resource.ts";
+ * assert.equal(partitionOf("cn-north-1"), "aws-cn");
+ * ```
+ */
+export function partitionOf(region: string): string {
+  return region.startsWith("cn-") ? "aws-cn" : region.startsWith("us-gov-") ? "aws-us-gov" : "aws";
+}

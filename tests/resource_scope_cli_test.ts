@@ -1,0 +1,145 @@
+// Scopes narrowed to named resources through the real CLI: what reaches the local STS endpoint
+// is what `policy` prints for the same account and region, and bad resources are usage errors.
+import assert from "node:assert/strict";
+import { baseEnv, runCli } from "./support/cli.ts";
+import { LocalAws } from "./support/local_aws.ts";
+
+/** Runs `fn` with a local endpoint and a private HOME. */
+async function withAws(fn: (aws: LocalAws, env: Record<string, string>) => Promise<void>) {
+  const aws = await LocalAws.start();
+  const home = await Deno.makeTempDir({ prefix: "tbi-resource-" });
+  await baseEnv(home);
+  try {
+    await fn(aws, { HOME: home, ...aws.env() });
+  } finally {
+    await aws.close();
+    await Deno.remove(home, { recursive: true });
+  }
+}
+
+const SCOPES = ["-s", "s3:full@my-bucket/uploads/*", "-s", "dynamodb:ro@Orders,sqs:full@jobs"];
+
+Deno.test("exec sends AssumeRole the policy that policy prints for the caller's account and region", async () => {
+  await withAws(async (aws, env) => {
+    const grant = ["--no-confirm", ...SCOPES, "-t", "15m", "--region", "eu-west-1"];
+    const result = await runCli(["exec", ...grant, "--", Deno.execPath(), "eval", "0"], { env });
+    assert.equal(result.code, 0, result.stderr);
+    const calls = aws.requests.filter((r) => r.action === "AssumeRole");
+    assert.equal(calls.length, 1);
+    const printed = await runCli([
+      "policy",
+      ...SCOPES,
+      "--account",
+      "123456789012",
+      "--region",
+      "eu-west-1",
+    ]);
+    assert.equal(printed.code, 0, printed.stderr);
+    assert.equal(printed.stderr, "");
+    assert.equal(calls[0].params.Policy, JSON.stringify(JSON.parse(printed.stdout)));
+    const statements = JSON.parse(calls[0].params.Policy).Statement;
+    assert.deepEqual(statements.slice(1), [
+      { Effect: "Allow", Action: ["s3:*"], Resource: ["arn:aws:s3:::my-bucket/uploads/*"] },
+      {
+        Effect: "Allow",
+        Action: statements[2].Action,
+        Resource: [
+          "arn:aws:dynamodb:eu-west-1:123456789012:table/Orders",
+          "arn:aws:dynamodb:eu-west-1:123456789012:table/Orders/*",
+        ],
+      },
+      { Effect: "Allow", Action: ["sqs:*"], Resource: ["arn:aws:sqs:eu-west-1:123456789012:jobs"] },
+    ]);
+    assert.equal(statements[0].Resource, "*");
+    assert.ok(statements[0].Action.includes("dynamodb:ListTables"), statements[0].Action);
+    assert.ok(!statements[0].Action.some((a: string) => a.startsWith("s3:")), statements[0].Action);
+  });
+});
+
+Deno.test("--dry-run says what is on the named resources and what is account-wide", async () => {
+  await withAws(async (aws, env) => {
+    const result = await runCli(
+      [
+        "env",
+        "--dry-run",
+        "-s",
+        "s3:ro@my-bucket,sqs:full@jobs",
+        "-t",
+        "15m",
+        "--region",
+        "eu-west-1",
+      ],
+      { env },
+    );
+    assert.equal(result.code, 0, result.stderr);
+    assert.match(
+      result.stderr,
+      /^ {2}scopes {3}s3:ro@my-bucket {2}Amazon S3, Read and List actions only \(4 patterns\)\n {11}\s+on arn:aws:s3:::my-bucket, arn:aws:s3:::my-bucket\/\* only \(\d+ actions\)\n {11}\s+account-wide: \d+ patterns for actions that name no resource \(s3:/m,
+    );
+    assert.match(
+      result.stderr,
+      /^ {11}sqs:full@jobs {4}every Amazon SQS action \(sqs:\*\)\n\s+on arn:aws:sqs:eu-west-1:123456789012:jobs only \(\d+ actions\)\n\s+nothing account-wide$/m,
+    );
+    assert.equal(aws.requests.filter((r) => r.action === "AssumeRole").length, 0);
+  });
+});
+
+Deno.test("policy without --account expands bare names with * and says so", async () => {
+  const result = await runCli(["policy", "-s", "sqs:ro@jobs"], { env: { AWS_REGION: "" } });
+  assert.equal(result.code, 0, result.stderr);
+  assert.deepEqual(JSON.parse(result.stdout).Statement.at(-1).Resource, ["arn:aws:sqs:*:*:jobs"]);
+  assert.match(result.stderr, /^note: bare names were expanded with \* for the account and region/);
+  const bad = await runCli(["policy", "-s", "sqs:ro@jobs", "--account", "12345"]);
+  assert.equal(bad.code, 2);
+  assert.equal(bad.stderr, 'error: Invalid account "12345": an account is 12 digits\n');
+});
+
+const BAD_RESOURCES: Array<[string, string, RegExp]> = [
+  ["empty after @", "s3:ro@", /^error: Invalid scope "s3:ro@": no resource after "@"$/],
+  [
+    "an ARN of another service",
+    "s3:ro@arn:aws:sqs:eu-west-1:123456789012:jobs",
+    /^error: ARN "arn:aws:sqs:eu-west-1:123456789012:jobs" belongs to sqs, not s3$/,
+  ],
+  [
+    "a bare name for a service without one",
+    "ec2:ro@i-0123",
+    /^error: Resource "i-0123" of ec2 is not an ARN: ec2 takes no bare names, only ARNs, e\.g\. arn:aws:ec2:/,
+  ],
+  [
+    "a region in an S3 bucket ARN",
+    "s3:ro@arn:aws:s3:eu-west-1:123456789012:my-bucket",
+    /^error: Invalid ARN "arn:aws:s3:eu-west-1:123456789012:my-bucket": s3 bucket ARNs have no region \("eu-west-1"\)$/,
+  ],
+  [
+    "no region in a table ARN",
+    "dynamodb:ro@arn:aws:dynamodb::123456789012:table/Orders",
+    /^error: Invalid ARN "arn:aws:dynamodb::123456789012:table\/Orders": dynamodb table ARNs need a region \(e\.g\. eu-west-1, or \*\)$/,
+  ],
+  [
+    "an account that is not 12 digits",
+    "dynamodb:ro@arn:aws:dynamodb:eu-west-1:12345:table/Orders",
+    /^error: Invalid ARN "arn:aws:dynamodb:eu-west-1:12345:table\/Orders": "12345" is not an account \(12 digits\)$/,
+  ],
+];
+
+Deno.test("bad resources are usage errors: one line, exit 2, before any AWS call", async (t) => {
+  for (const [label, scope, message] of BAD_RESOURCES) {
+    await t.step(label, async () => {
+      const result = await runCli(["policy", "-s", scope]);
+      assert.equal(result.code, 2, result.stderr);
+      assert.equal(result.stdout, "");
+      const lines = result.stderr.trimEnd().split("\n");
+      assert.match(lines[0], message);
+      assert.ok(lines.length === 1 || (lines.length === 2 && lines[1].startsWith("hint: ")));
+    });
+  }
+  await t.step("exec refuses the same way, with no endpoint to call", async () => {
+    const result = await runCli(
+      ["exec", "--no-confirm", "-s", "ec2:ro@i-0123", "-t", "15m", "--", "true"],
+      { env: { AWS_ENDPOINT_URL: "http://127.0.0.1:9" } },
+    );
+    assert.equal(result.code, 2, result.stderr);
+    assert.match(result.stderr, /^error: Resource "i-0123" of ec2 is not an ARN/);
+  });
+});

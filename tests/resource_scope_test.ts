@@ -1,0 +1,140 @@
+// Scopes with resources, without AWS: parsing, merging, expansion of bare names into ARNs per
+// service (the expected ARNs are written out here), ARN coverage and the allow list.
+import assert from "node:assert/strict";
+import { UsageError } from "../lib/core/errors.ts";
+import { checkAllowed, parseAllowList } from "../lib/request/allow_list.ts";
+import { loadCatalog } from "../lib/request/catalog.ts";
+import { arnCovers, expandResource } from "../lib/request/resource.ts";
+import { formatScopes, mergeScopes, parseScopes } from "../lib/request/scope.ts";
+
+const catalog = await loadCatalog();
+const target = { account: "123456789012", region: "eu-west-1", partition: "aws" };
+
+async function expand(service: string, name: string) {
+  return expandResource(service, name, await catalog.resourceTypes(service), target);
+}
+
+Deno.test("parseScopes() reads resources after @, ARNs with their colons included", () => {
+  assert.deepEqual(parseScopes(["s3:ro@my-bucket, dynamodb:FULL@arn:aws:dynamodb:*:*:table/T"]), [
+    { service: "s3", level: "ro", resources: ["my-bucket"] },
+    { service: "dynamodb", level: "full", resources: ["arn:aws:dynamodb:*:*:table/T"] },
+  ]);
+  assert.throws(() => parseScopes(["s3:ro@"]), /no resource after "@"/);
+  assert.throws(() => parseScopes(["s3:admin@x"]), /Unknown level "admin"/);
+});
+
+Deno.test("mergeScopes() unites resources of a level; a scope on every resource covers them", () => {
+  assert.deepEqual(
+    mergeScopes([
+      { service: "s3", level: "ro", resources: ["a"] },
+      { service: "sqs", level: "full", resources: ["q"] },
+      { service: "s3", level: "ro", resources: ["b", "a"] },
+      { service: "s3", level: "full", resources: ["c"] },
+      { service: "sqs", level: "ro" },
+      { service: "sns", level: "ro", resources: ["t"] },
+      { service: "sns", level: "full" },
+    ]),
+    [
+      { service: "s3", level: "ro", resources: ["a", "b"] },
+      { service: "s3", level: "full", resources: ["c"] },
+      { service: "sqs", level: "full", resources: ["q"] },
+      { service: "sqs", level: "ro" },
+      { service: "sns", level: "full" },
+    ],
+  );
+  assert.equal(
+    formatScopes([{ service: "s3", level: "ro", resources: ["a", "b"] }]),
+    "s3:ro@a,s3:ro@b",
+  );
+});
+
+Deno.test("bare names expand into the catalog's ARN formats, with what AWS names after them", async (t) => {
+  const cases: Array<[string, string, string[]]> = [
+    ["s3", "my-bucket", ["arn:aws:s3:::my-bucket", "arn:aws:s3:::my-bucket/*"]],
+    ["s3", "my-bucket/uploads/*", ["arn:aws:s3:::my-bucket/uploads/*"]],
+    ["dynamodb", "Orders", [
+      "arn:aws:dynamodb:eu-west-1:123456789012:table/Orders",
+      "arn:aws:dynamodb:eu-west-1:123456789012:table/Orders/*",
+    ]],
+    ["sqs", "jobs", ["arn:aws:sqs:eu-west-1:123456789012:jobs"]],
+    ["sns", "alerts", ["arn:aws:sns:eu-west-1:123456789012:alerts"]],
+    ["lambda", "my-fn", [
+      "arn:aws:lambda:eu-west-1:123456789012:function:my-fn",
+      "arn:aws:lambda:eu-west-1:123456789012:function:my-fn:*",
+    ]],
+    ["logs", "/aws/lambda/my-fn", [
+      "arn:aws:logs:eu-west-1:123456789012:log-group:/aws/lambda/my-fn",
+      "arn:aws:logs:eu-west-1:123456789012:log-group:/aws/lambda/my-fn:*",
+    ]],
+    ["secretsmanager", "prod/db", [
+      "arn:aws:secretsmanager:eu-west-1:123456789012:secret:prod/db-??????",
+    ]],
+    ["ssm", "/app/db-password", ["arn:aws:ssm:eu-west-1:123456789012:parameter/app/db-password"]],
+    ["ecr", "web", ["arn:aws:ecr:eu-west-1:123456789012:repository/web"]],
+  ];
+  for (const [service, name, arns] of cases) {
+    await t.step(`${service}:…@${name}`, async () => {
+      assert.deepEqual((await expand(service, name)).arns, arns);
+    });
+  }
+  await t.step("states: the state machine, its versions, aliases and executions", async () => {
+    const { arns } = await expand("states", "flow");
+    const base = "arn:aws:states:eu-west-1:123456789012";
+    assert.ok(arns.includes(`${base}:stateMachine:flow`), arns.join(" "));
+    assert.ok(arns.includes(`${base}:stateMachine:flow:*`), arns.join(" "));
+    assert.ok(arns.includes(`${base}:execution:flow:*`), arns.join(" "));
+    assert.ok(arns.every((arn) => arn.startsWith(`${base}:`) && arn.includes(":flow")));
+  });
+  await t.step("a full ARN is kept as written", async () => {
+    const arn = "arn:aws:dynamodb:*:123456789012:table/Orders-*";
+    assert.deepEqual((await expand("dynamodb", arn)).arns, [arn]);
+  });
+});
+
+Deno.test("arnCovers() compares ARN patterns as sets, wildcards included", async (t) => {
+  const cases: Array<[string, string, boolean]> = [
+    ["arn:aws:s3:::b/*", "arn:aws:s3:::b/uploads/*", true],
+    ["arn:aws:s3:::b/uploads/*", "arn:aws:s3:::b/*", false],
+    ["arn:aws:s3:::b", "arn:aws:s3:::b", true],
+    ["arn:aws:s3:::b", "arn:aws:s3:::b*", false],
+    ["arn:aws:s3:::b?", "arn:aws:s3:::b*", false],
+    ["arn:aws:s3:::b?", "arn:aws:s3:::bc", true],
+    ["arn:aws:sqs:*:*:jobs", "arn:aws:sqs:eu-west-1:123456789012:jobs", true],
+    ["arn:aws:sqs:eu-west-1:123456789012:jobs", "arn:aws:sqs:*:123456789012:jobs", false],
+  ];
+  for (const [outer, inner, expected] of cases) {
+    await t.step(`${outer} ⊇ ${inner}: ${expected}`, () => {
+      assert.equal(arnCovers(outer, inner), expected);
+    });
+  }
+});
+
+Deno.test("checkAllowed() compares resources on expanded ARNs, and asks for the account only then", async () => {
+  const allow = await parseAllowList("s3:full@my-bucket,sqs:ro@jobs-*,*:list", catalog);
+  assert.equal(allow.text, "*:list,s3:full@my-bucket,sqs:ro@jobs-*");
+  let asked = 0;
+  const options = {
+    catalog,
+    target: () => {
+      asked++;
+      return Promise.resolve(target);
+    },
+  };
+  const check = (scopes: string) =>
+    checkAllowed(mergeScopes(parseScopes([scopes])), allow, options);
+  await check("s3:list,ec2:list");
+  assert.equal(asked, 0);
+  await check("s3:ro@my-bucket/reports/*,sqs:ro@jobs-eu");
+  await check("s3:full@arn:aws:s3:::my-bucket,sqs:ro@jobs-2");
+  for (const refused of ["s3:ro", "s3:full@my-bucket2", "sqs:full@jobs-eu", "sqs:ro@other"]) {
+    await assert.rejects(
+      () => check(refused),
+      (e) =>
+        e instanceof UsageError &&
+        e.message ===
+          `Not allowed by this server: ${refused}: the allowed scopes are *:list,s3:full@my-bucket,sqs:ro@jobs-*`,
+    );
+  }
+  assert.ok(asked > 0);
+  await assert.rejects(() => parseAllowList("ec2:full@i-123", catalog), /ec2 takes no bare names/);
+});
