@@ -306,11 +306,15 @@ Deno.test("an agent held to named resources: in the allow list granted, wider re
     });
     assert(!bucket.isError, bucket.text);
     assert.deepEqual(bucket.structured.scopes, "s3:full@my-bucket/uploads/*");
-    assert.deepEqual(JSON.parse(h.grants[0].policy.packed).Statement, [{
-      Effect: "Allow",
-      Action: ["s3:*"],
-      Resource: ["arn:aws:s3:::my-bucket/uploads/*"],
-    }]);
+    assert.deepEqual(JSON.parse(h.grants[0].policy.packed).Statement, [
+      { Effect: "Allow", Action: ["s3:*"], Resource: ["arn:aws:s3:::my-bucket/uploads/*"] },
+      {
+        Effect: "Allow",
+        Action: ["s3:ListBucket"],
+        Resource: ["arn:aws:s3:::my-bucket"],
+        Condition: { StringLike: { "s3:prefix": ["uploads/*"] } },
+      },
+    ]);
     const table = await h.call("grant_access", {
       scopes: "dynamodb:ro@arn:aws:dynamodb:eu-west-1:123456789012:table/Orders,ec2:list",
     });

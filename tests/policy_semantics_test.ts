@@ -15,14 +15,19 @@ const ALLOW_ALL = {
   Statement: [{ Effect: "Allow", Action: "*", Resource: "*" }],
 };
 
-async function decide(scopes: string, action: string, resource: string): Promise<string> {
+async function decide(
+  scopes: string,
+  action: string,
+  resource: string,
+  contextVariables: Record<string, string> = {},
+): Promise<string> {
   const { policy } = await prepareGrant({ scopes: [scopes], ttl: "15m" }, { catalog, target });
   const result = await runSimulation({
     request: {
       principal: "arn:aws:iam::123456789012:role/timebound-iam-broker",
       action,
       resource: { resource, accountId: "123456789012" },
-      contextVariables: {},
+      contextVariables,
     },
     identityPolicies: [{ name: "broker", policy: ALLOW_ALL }],
     permissionBoundaryPolicies: [{ name: "session", policy: policy.document }],
@@ -190,6 +195,13 @@ Deno.test("s3:full@bucket/prefix/* allows objects under the prefix and denies th
     await decide(scope, "s3:DeleteBucket", "arn:aws:s3:::my-bucket"),
     "ImplicitlyDenied",
   );
+  // Listing works within the path, and only there.
+  const list = (prefix: string) =>
+    decide(scope, "s3:ListBucket", "arn:aws:s3:::my-bucket", { "s3:prefix": prefix });
+  assert.equal(await list("uploads/"), "Allowed");
+  assert.equal(await list("uploads/2030/"), "Allowed");
+  assert.equal(await list("other/"), "ImplicitlyDenied");
+  assert.equal(await list(""), "ImplicitlyDenied");
 });
 
 Deno.test("ro and list on a resource keep the account-wide listing and stay read-only", async () => {

@@ -42,7 +42,13 @@ Deno.test("exec sends AssumeRole the policy that policy prints for the caller's 
       { Effect: "Allow", Action: ["s3:*"], Resource: ["arn:aws:s3:::my-bucket/uploads/*"] },
       {
         Effect: "Allow",
-        Action: statements[2].Action,
+        Action: ["s3:ListBucket"],
+        Resource: ["arn:aws:s3:::my-bucket"],
+        Condition: { StringLike: { "s3:prefix": ["uploads/*"] } },
+      },
+      {
+        Effect: "Allow",
+        Action: statements[3].Action,
         Resource: [
           "arn:aws:dynamodb:eu-west-1:123456789012:table/Orders",
           "arn:aws:dynamodb:eu-west-1:123456789012:table/Orders/*",

@@ -76,6 +76,14 @@ export function renderSummary(facts: SummaryFacts): string {
       "",
       `${indent}on ${arns.join(", ")} only (${count} action${count === 1 ? "" : "s"})`,
     ]);
+    for (const { listing } of part.resources) {
+      if (listing) {
+        rows.push([
+          "",
+          `${indent}and s3:ListBucket on ${listing.bucketArn} for keys ${listing.prefix}`,
+        ]);
+      }
+    }
     const wide = part.accountWide ?? [];
     rows.push([
       "",

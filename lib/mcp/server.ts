@@ -141,7 +141,9 @@ Use it for every AWS call; never use other credentials (~/.aws, AWS_PROFILE, env
 1. Call grant_access with the services and level you need (list when names are enough,
    read_only unless you must change something) and the shortest ttl that will do, e.g.
    {"services": ["s3"], "level": "read_only", "ttl": "15m"}. For mixed levels pass scopes:
-   "s3:ro,dynamodb:full,ec2:list".
+   "s3:ro,dynamodb:full,ec2:list". To stay on named resources, add them after @ in scopes
+   ("s3:full@my-bucket/uploads/*", "dynamodb:ro@Orders", any ARN) or pass resources:
+   {"s3": ["my-bucket"]}; list_services shows what a resource may be.
 2. Run each AWS command with the credentials file it returns:
    env $(cat CREDENTIAL_FILE) aws s3 ls
    The result has the path only; never print or copy the file's contents.

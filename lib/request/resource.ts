@@ -39,6 +39,12 @@ export interface NamedResource {
   arns: string[];
   /** The keys of the resource types these ARNs are (for counting the actions that apply). */
   types: string[];
+  /**
+   * For S3 objects under a path (`my-bucket/uploads/*`): the bucket, and the key pattern that
+   * `s3:ListBucket` may list there (its `s3:prefix` condition), so that `aws s3 ls` and
+   * `aws s3 sync` work within the path and nowhere else.
+   */
+  listing?: { bucketArn: string; prefix: string };
 }
 
 /**
@@ -205,13 +211,15 @@ function expandObjectPath(
     );
   }
   const object = types.find((type) => type.key === "object");
-  if (!object) throw new UsageError("The catalog has no S3 object type");
-  const arn = fill(object.arn, {
-    Partition: target.partition,
-    BucketName: bucket,
-    ObjectName: key,
-  });
-  return { written: path, arns: [arn], types: [object.key] };
+  const bucketType = types.find((type) => type.key === "bucket");
+  if (!object || !bucketType) throw new UsageError("The catalog has no S3 bucket or object type");
+  const names = { Partition: target.partition, BucketName: bucket, ObjectName: key };
+  return {
+    written: path,
+    arns: [fill(object.arn, names)],
+    types: [object.key],
+    listing: { bucketArn: fill(bucketType.arn, names), prefix: key },
+  };
 }
 
 /** A full ARN: of this service, with a region and account where its type has them. */

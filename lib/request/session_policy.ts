@@ -36,6 +36,8 @@ export interface AllowStatement {
   Action: string[];
   /** `*` (every resource) or the ARN patterns the actions are limited to. */
   Resource: "*" | string[];
+  /** For listing an S3 path: the key patterns `s3:ListBucket` may ask for. */
+  Condition?: { StringLike: { "s3:prefix": string[] } };
 }
 
 /** What one scope contributed to a session policy. */
@@ -172,9 +174,10 @@ export async function buildSessionPolicy(
   ];
   const statements: AllowStatement[] = [
     ...(everywhere.length ? [allow(everywhere, "*")] : []),
-    ...parts.filter((part) => part.resources).map((part) =>
-      allow(part.actions, [...new Set(part.resources!.flatMap((r) => r.arns))])
-    ),
+    ...parts.filter((part) => part.resources).flatMap((part) => [
+      allow(part.actions, [...new Set(part.resources!.flatMap((r) => r.arns))]),
+      ...pathListings(part),
+    ]),
   ];
   const document: PolicyDocument = { Version: "2012-10-17", Statement: statements };
   const built = { document, packed: JSON.stringify(document), parts, tagChars: options.tagChars };
@@ -231,6 +234,23 @@ function checkNotEmpty(part: PolicyPart): void {
       { hint: level === "full" ? "name another resource" : `ask for ${service}:full on them` },
     );
   }
+}
+
+/**
+ * For S3 objects under a path: `s3:ListBucket` on their bucket, for keys under the path only
+ * (every level includes ListBucket, an AWS List action).
+ */
+function pathListings(part: PolicyPart): AllowStatement[] {
+  const byBucket = new Map<string, string[]>();
+  for (const { listing } of part.resources ?? []) {
+    if (listing) {
+      byBucket.set(listing.bucketArn, [...byBucket.get(listing.bucketArn) ?? [], listing.prefix]);
+    }
+  }
+  return [...byBucket].map(([bucketArn, prefixes]) => ({
+    ...allow(["s3:ListBucket"], [bucketArn]),
+    Condition: { StringLike: { "s3:prefix": prefixes } },
+  }));
 }
 
 function allow(actions: string[], resource: "*" | string[]): AllowStatement {
@@ -292,7 +312,10 @@ export function checkPolicySize(policy: SessionPolicy): void {
 
 /** The characters a scope adds to the packed policy, about. */
 function partCost(part: PolicyPart): number {
-  const arns = part.resources?.flatMap((r) => r.arns) ?? [];
+  const arns =
+    part.resources?.flatMap((r) =>
+      r.listing ? [...r.arns, r.listing.bucketArn, r.listing.prefix] : r.arns
+    ) ?? [];
   return [part.actions, part.accountWide ?? [], arns]
     .filter((list) => list.length)
     .reduce((sum, list) => sum + JSON.stringify(list).length - 1, 0);
