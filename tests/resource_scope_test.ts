@@ -1,6 +1,7 @@
 // Scopes with resources, without AWS: parsing, merging, expansion of bare names into ARNs per
 // service (the expected ARNs are written out here), ARN coverage and the allow list.
 import assert from "node:assert/strict";
+import { brokerTarget } from "../lib/aws/broker.ts";
 import { UsageError } from "../lib/core/errors.ts";
 import { checkAllowed, parseAllowList } from "../lib/request/allow_list.ts";
 import { loadCatalog } from "../lib/request/catalog.ts";
@@ -137,4 +138,28 @@ Deno.test("checkAllowed() compares resources on expanded ARNs, and asks for the 
   }
   assert.ok(asked > 0);
   await assert.rejects(() => parseAllowList("ec2:full@i-123", catalog), /ec2 takes no bare names/);
+});
+
+Deno.test("brokerTarget() expands bare names in the broker role's account, where the session acts", () => {
+  const broker = {
+    region: "eu-west-1",
+    account: "111111111111",
+    callerArn: "arn:aws:iam::111111111111:user/dev",
+    chained: false,
+    roleArn: "arn:aws:iam::222222222222:role/timebound-iam-broker",
+    client: {} as Parameters<typeof brokerTarget>[0]["client"],
+  };
+  assert.deepEqual(brokerTarget(broker), {
+    account: "222222222222",
+    region: "eu-west-1",
+    partition: "aws",
+  });
+  assert.deepEqual(
+    brokerTarget({
+      ...broker,
+      roleArn: "arn:aws-cn:iam::333333333333:role/b",
+      region: "cn-north-1",
+    }),
+    { account: "333333333333", region: "cn-north-1", partition: "aws-cn" },
+  );
 });

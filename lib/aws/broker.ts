@@ -241,12 +241,17 @@ export interface SessionIdentity {
   tags?: SessionTag[];
 }
 
-/** Where bare resource names expand for a broker: its caller's account and partition, its region. */
+/**
+ * Where bare resource names expand for a broker: the account of the role it assumes (by default
+ * the caller's own; with `--role-arn` in another account, that account, where the session
+ * acts), its region, and the role's partition.
+ */
 export function brokerTarget(broker: BrokerContext): ArnTarget {
+  const [, partition, , , account] = broker.roleArn.split(":");
   return {
-    account: broker.account,
+    account: /^\d{12}$/.test(account ?? "") ? account : broker.account,
     region: broker.region,
-    partition: broker.callerArn.split(":")[1] || partitionOf(broker.region),
+    partition: partition || partitionOf(broker.region),
   };
 }
 

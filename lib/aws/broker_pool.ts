@@ -55,7 +55,7 @@ export interface BrokerPool {
   /** Assumes the broker role for this request, connecting first if needed. */
   grant(request: PoolGrantRequest): Promise<Grant>;
   /**
-   * The caller's account, the region and the partition for a profile (the pool's default when
+   * The broker role's account, the region and the partition for a profile (the pool's default when
    * omitted), connecting first if needed (asking for an MFA code as a grant would): where bare
    * resource names expand.
    */

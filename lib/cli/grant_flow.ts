@@ -167,7 +167,7 @@ export async function obtainGrant(
     unknownBecause = error.message;
   }
   try {
-    // Bare resource names (s3:ro@my-bucket) live in the caller's account and this region.
+    // Bare resource names (s3:ro@my-bucket) live in the broker role's account and this region.
     if (broker) request = await forTarget(request, brokerTarget(broker), catalog);
     const callerName = broker && sourceIdentityOf(broker.callerArn);
     const skipIdentity = broker !== undefined && identityRefusedBefore(file, broker.roleArn);

@@ -98,7 +98,7 @@ export function hasBareNames(request: GrantRequest): boolean {
 }
 
 /**
- * The request with its policy for the caller's account and the grant's region, once they are
+ * The request with its policy for the role's account and the grant's region, once they are
  * known: the same request when it names no resource by a bare name, else its policy rebuilt
  * with the same deadline (and checked against AWS's limit again).
  */

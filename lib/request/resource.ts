@@ -18,7 +18,7 @@ export interface ResourceType {
   arn: string;
 }
 
-/** Where bare names live: the caller's account, the grant's region and the partition. */
+/** Where bare names live: the broker role's account (by default the caller's), the grant's region and the partition. */
 export interface ArnTarget {
   /** The 12-digit account, or `*` when unknown (`policy` without `--account`). */
   account: string;

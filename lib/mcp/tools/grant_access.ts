@@ -130,7 +130,7 @@ async function grantAccess(ctx: ToolContext, args: GrantArgs) {
     const explainMfa = (error: unknown) => {
       throw error instanceof MfaCodeNeeded ? mfaLoginNeeded(error.serial) : error;
     };
-    // The caller's account and region, looked up only when resources need them.
+    // The role's account and the region, looked up only when resources need them.
     let target: Promise<ArnTarget> | undefined;
     const targetOf = () => target ??= ctx.identify(profile, askMfaCode).catch(explainMfa);
     await checkAllowed(request.scopes, ctx.options.allow, {
