@@ -18,7 +18,7 @@ export const MUTATED_MODULES: Readonly<Record<string, readonly string[]>> = {
   "lib/request/scope.ts": ["tests/scope_ttl_test.ts"],
   "lib/request/ttl.ts": ["tests/scope_ttl_test.ts"],
   "lib/request/session_policy.ts": ["tests/session_policy_test.ts"],
-  "lib/request/catalog.ts": ["tests/catalog_test.ts"],
+  "lib/request/catalog.ts": ["tests/catalog_test.ts", "tests/session_policy_test.ts"],
   "lib/request/allow_list.ts": ["tests/allow_list_test.ts"],
   "lib/delivery/shell_env.ts": ["tests/shell_env_test.ts"],
   "lib/delivery/credential_env.ts": ["tests/credential_env_test.ts"],

@@ -4,8 +4,11 @@ import {
   buildPermissionPolicy,
   buildTrustPolicy,
   callerPrincipal,
+  MCP_CLIENTS,
+  renderAgentRules,
   renderAwsCommands,
   renderClientSnippet,
+  TRUST_MODES,
 } from "../lib/setup/broker_role.ts";
 import { planRoleChanges } from "../lib/setup/iam_role.ts";
 
@@ -161,4 +164,132 @@ Deno.test("renderClientSnippet() fits each client's file", async (t) => {
     withProfile.command,
     "claude mcp add timebound-iam -e AWS_PROFILE=dev -- timebound-iam serve",
   );
+});
+
+// The texts `setup aws` prints, whole: a reader follows them to the letter.
+Deno.test("renderAwsCommands() prints the commands a human can run as they are", () => {
+  const plan = {
+    roleName: "broker",
+    roleArn: "arn:aws:iam::123456789012:role/broker",
+    trust: buildTrustPolicy(USER, { mode: "caller" }),
+    permissions: buildPermissionPolicy(["s3"]),
+    maxSessionSeconds: 7200,
+  };
+  const trust = '{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":' +
+    `{"AWS":"${USER}"},"Action":["sts:AssumeRole","sts:SetSourceIdentity","sts:TagSession"]}]}`;
+  const permissions =
+    '{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["s3:*"],"Resource":"*"}]}';
+  assert.equal(
+    renderAwsCommands(plan),
+    [
+      "# a new role:",
+      "aws iam create-role --role-name broker --max-session-duration 7200 \\",
+      "  --description 'timebound-iam broker: short-lived, scoped credentials' \\",
+      `  --assume-role-policy-document '${trust}'`,
+      "# or, if the role exists already:",
+      "aws iam update-assume-role-policy --role-name broker \\",
+      `  --policy-document '${trust}'`,
+      "aws iam update-role --role-name broker --max-session-duration 7200",
+      "# then, in both cases, the permission policy (created or replaced):",
+      "aws iam put-role-policy --role-name broker --policy-name timebound-iam-services \\",
+      `  --policy-document '${permissions}'`,
+      "",
+    ].join("\n"),
+  );
+});
+
+Deno.test("renderClientSnippet() names each client, its file, and Claude's command", () => {
+  const described = (["claude", "kiro", "cursor", "vscode"] as const).map((client) => {
+    const { title, file, command } = renderClientSnippet(client, { command: "tbi" });
+    return { title, file, command };
+  });
+  assert.deepEqual(described, [
+    {
+      title: "Claude Code",
+      file: ".mcp.json in the project (or claude_desktop_config.json for Claude Desktop)",
+      command: "claude mcp add timebound-iam -- tbi serve",
+    },
+    {
+      title: "Kiro",
+      file: ".kiro/settings/mcp.json in the workspace (or ~/.kiro/settings/mcp.json)",
+      command: undefined,
+    },
+    {
+      title: "Cursor",
+      file: ".cursor/mcp.json in the project (or ~/.cursor/mcp.json)",
+      command: undefined,
+    },
+    { title: "VS Code", file: ".vscode/mcp.json in the workspace", command: undefined },
+  ]);
+});
+
+Deno.test("renderAgentRules() tells the agent where its credentials come from, and to stop at a denial", () => {
+  assert.equal(
+    renderAgentRules(["s3", "ec2"]),
+    [
+      "## When accessing AWS resources",
+      "",
+      "- ALWAYS get AWS credentials from the timebound-iam MCP server: call `grant_access` with",
+      "  the services you need, the `read_only` level unless you must write, and the shortest `ttl`",
+      "  that does the job.",
+      "- Run AWS commands as `env $(cat CREDENTIAL_FILE) <command>` with the `credential_file`",
+      "  that `grant_access` returned.",
+      "- NEVER use the credentials in ~/.aws, AWS_PROFILE or any other AWS keys, EVEN when",
+      "  timebound-iam's credentials get Access Denied: report the error and ask the user.",
+      "- The broker allows these services only: s3, ec2.",
+      "",
+    ].join("\n"),
+  );
+});
+
+Deno.test("buildTrustPolicy() with MFA, and the notes it gives", () => {
+  const actions = ["sts:AssumeRole", "sts:SetSourceIdentity", "sts:TagSession"];
+  assert.deepEqual(buildTrustPolicy(USER, { mode: "caller", mfaMaxAgeSeconds: 3600 }), {
+    principal: USER,
+    notes: [
+      "Grants need MFA: give your device once (--mfa-serial, or mfaSerial in the config file) " +
+      "and run: timebound-iam mfa login",
+    ],
+    document: {
+      Version: "2012-10-17",
+      Statement: [{
+        Effect: "Allow",
+        Principal: { AWS: USER },
+        Action: actions,
+        Condition: {
+          Bool: { "aws:MultiFactorAuthPresent": "true" },
+          NumericLessThan: { "aws:MultiFactorAuthAge": "3600" },
+        },
+      }],
+    },
+  });
+  assert.deepEqual(
+    buildTrustPolicy(USER, { mode: "caller", requireMfa: true }).document.Statement[0].Condition,
+    { Bool: { "aws:MultiFactorAuthPresent": "true" } },
+  );
+  assert.deepEqual(buildTrustPolicy("arn:aws:iam::123456789012:root", { mode: "caller" }).notes, [
+    "You are signed in as the account's root user: prefer an IAM user or role, and run setup " +
+    "again with it",
+  ]);
+  assert.deepEqual(buildTrustPolicy(USER, { mode: "account" }), {
+    principal: "arn:aws:iam::123456789012:root",
+    notes: [
+      "Any principal of account 123456789012 whose own IAM policy allows sts:AssumeRole on this " +
+      "role can assume it; drop --trust account to trust only you",
+    ],
+    document: {
+      Version: "2012-10-17",
+      Statement: [{
+        Effect: "Allow",
+        Principal: { AWS: "arn:aws:iam::123456789012:root" },
+        Action: actions,
+      }],
+    },
+  });
+  assert.deepEqual(buildTrustPolicy(USER, { mode: "caller" }).notes, []);
+});
+
+Deno.test("the trust modes and MCP clients offered by setup aws", () => {
+  assert.deepEqual([...TRUST_MODES], ["caller", "account"]);
+  assert.deepEqual([...MCP_CLIENTS], ["claude", "kiro", "cursor", "vscode"]);
 });

@@ -105,6 +105,8 @@ Deno.test("suggestServices() ranks close names: prefixes first, then by edit dis
     ["cloudwatch-log", undefined, ["cloudwatch-logs", "cloudwatchlogs"]],
     ["ec", undefined, ["ec2"]],
     ["xyz", undefined, []],
+    ["lgos", undefined, ["logs"]],
+    ["sxs", undefined, ["sns", "sqs"]],
   ];
   for (const [name, limit, expected] of cases) {
     await t.step(`${name} (limit ${limit ?? 3})`, () => {
@@ -127,4 +129,37 @@ Deno.test("findServices() lists every service with its aliases, or those matchin
   assert.deepEqual(findServices(catalog, "cloudwatch").map((s) => s.prefix), ["logs"]);
   assert.deepEqual(findServices(catalog, "").length, 6);
   assert.deepEqual(findServices(catalog, "nothing-like-it"), []);
+});
+
+Deno.test("every alias names its IAM prefix", () => {
+  const full = createCatalog(
+    [
+      "logs",
+      "states",
+      "events",
+      "elasticloadbalancing",
+      "cognito-idp",
+      "es",
+      "wafv2",
+      "elasticmapreduce",
+    ].map((prefix) => ({ prefix, name: prefix })),
+    () => Promise.resolve([]),
+  );
+  const aliases: Record<string, string> = {
+    "cloudwatch-logs": "logs",
+    cloudwatchlogs: "logs",
+    stepfunctions: "states",
+    "step-functions": "states",
+    eventbridge: "events",
+    elb: "elasticloadbalancing",
+    elbv2: "elasticloadbalancing",
+    cognito: "cognito-idp",
+    opensearch: "es",
+    elasticsearch: "es",
+    waf: "wafv2",
+    emr: "elasticmapreduce",
+  };
+  for (const [alias, prefix] of Object.entries(aliases)) {
+    assert.equal(full.lookup(alias)?.prefix, prefix, alias);
+  }
 });
