@@ -8,11 +8,14 @@ import {
   renderAgentRules,
   renderAwsCommands,
   renderClientSnippet,
+  roleArnFor,
+  samePolicy,
   TRUST_MODES,
 } from "../lib/setup/broker_role.ts";
 import { planRoleChanges } from "../lib/setup/iam_role.ts";
 
 const USER = "arn:aws:iam::123456789012:user/dev";
+const ROLE_ARN = "arn:aws:iam::123456789012:role/timebound-iam-broker";
 
 Deno.test("callerPrincipal() names a user, the root or a federated user as is, and a session by its role", async (t) => {
   const cases: Array<[string, string]> = [
@@ -292,4 +295,34 @@ Deno.test("buildTrustPolicy() with MFA, and the notes it gives", () => {
 Deno.test("the trust modes and MCP clients offered by setup aws", () => {
   assert.deepEqual([...TRUST_MODES], ["caller", "account"]);
   assert.deepEqual([...MCP_CLIENTS], ["claude", "kiro", "cursor", "vscode"]);
+});
+
+Deno.test("roleArnFor() names the role in the caller's partition and account", () => {
+  assert.equal(
+    roleArnFor("arn:aws-cn:sts::123456789012:assumed-role/Admin/me", "broker"),
+    "arn:aws-cn:iam::123456789012:role/broker",
+  );
+  assert.equal(roleArnFor(USER, "timebound-iam-broker"), ROLE_ARN);
+  assert.equal(roleArnFor("not-an-arn", "broker"), "arn:aws:iam:::role/broker");
+});
+
+Deno.test("samePolicy() ignores key order and nothing else", () => {
+  assert.ok(
+    samePolicy({ a: 1, b: { c: [1, "x"], d: null } }, { b: { d: null, c: [1, "x"] }, a: 1 }),
+  );
+  assert.ok(!samePolicy({ a: [1, 2] }, { a: [2, 1] }), "list order matters");
+  assert.ok(!samePolicy({ a: "1" }, { a: 1 }), "a string is not a number");
+  assert.ok(!samePolicy({ a: null }, { a: "null" }));
+  assert.ok(!samePolicy({ a: 1 }, { a: 1, b: 1 }));
+  assert.ok(!samePolicy({ "a,b": 1 }, { a: 1, b: 1 }));
+});
+
+Deno.test("callerPrincipal() takes only a whole assumed-role ARN for a session", () => {
+  const session = "arn:aws:sts::123456789012:assumed-role/Admin/me";
+  assert.equal(callerPrincipal(session), "arn:aws:iam::123456789012:role/Admin");
+  assert.equal(callerPrincipal(`x${session}`), `x${session}`);
+  assert.equal(
+    callerPrincipal("arn:aws:sts::123456789012:assumed-role/Admin/"),
+    "arn:aws:sts::123456789012:assumed-role/Admin/",
+  );
 });
