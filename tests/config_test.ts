@@ -9,7 +9,7 @@ import {
   saveConfig,
   withBrokerRole,
 } from "../lib/cli/config.ts";
-import { UsageError } from "../lib/core/errors.ts";
+import { RuntimeError, UsageError } from "../lib/core/errors.ts";
 
 const ROLE = "arn:aws:iam::123456789012:role/timebound-iam-broker";
 
@@ -189,4 +189,100 @@ Deno.test("resolveBrokerSettings(): flags, then the environment, then the config
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
+});
+
+Deno.test("parseConfig() checks a region and a scope list whole, and says what it got", async (t) => {
+  const refused: Array<[string, string]> = [
+    [`{"region": "xeu-west-1"}`, `field "region": "xeu-west-1" is not an AWS region`],
+    [`{"region": "eu-west-1x"}`, `field "region": "eu-west-1x" is not an AWS region`],
+    [`{"region": "eu-west"}`, `field "region": "eu-west" is not an AWS region`],
+    [`{"region": null}`, `field "region": expected a string, got null`],
+    [`{"region": {}}`, `field "region": expected a string, got an object`],
+    [`{"region": true}`, `field "region": expected a string, got true`],
+    [`{"serve": {"allow": " ,s3:ro"}}`, `field "serve.allow": " ,s3:ro" is not a scope list`],
+    [`{"serve": {"allow": "s3:ro,"}}`, `field "serve.allow": "s3:ro," is not a scope list`],
+    [`{"serve": {"allow": "x s3:ro"}}`, `field "serve.allow": "x s3:ro" is not a scope list`],
+    [`{"serve": {"allow": "s3:ro x"}}`, `field "serve.allow": "s3:ro x" is not a scope list`],
+    [`{"serve": {"allow": "s3:ro,x ec2:ro"}}`, `"s3:ro,x ec2:ro" is not a scope list`],
+    [`{"serve": {"allow": "s3:ro, ,ec2:ro"}}`, `"s3:ro, ,ec2:ro" is not a scope list`],
+    [`{"serve": {"allow": "s3:ro,ec2:r o"}}`, `"s3:ro,ec2:r o" is not a scope list`],
+  ];
+  for (const [text, expected] of refused) {
+    await t.step(text, () => {
+      assert.throws(() => parseConfig(text, "/c.json"), (error: unknown) => {
+        assert.ok(error instanceof UsageError);
+        assert.ok(error.message.includes(expected), error.message);
+        assert.equal(
+          error.hint,
+          "fix the file, or run: timebound-iam setup aws --apply (it rewrites the file)",
+        );
+        return true;
+      });
+    });
+  }
+  const accepted: Array<[string, object]> = [
+    [`{"region": "us-gov-west-1"}`, { region: "us-gov-west-1" }],
+    [`{"region": "eu-west-12"}`, { region: "eu-west-12" }],
+    [`{"serve": {"allow": " s3:ro , ec2:full,*:list "}}`, {
+      serve: { allow: " s3:ro , ec2:full,*:list " },
+    }],
+  ];
+  for (const [text, expected] of accepted) {
+    await t.step(text, () => assert.deepEqual(parseConfig(text, "/c.json"), expected));
+  }
+});
+
+Deno.test("configPath() on Windows without APPDATA, and with no home at all", () => {
+  assert.equal(
+    configPath({ USERPROFILE: "C:\\U" }, { os: "windows" }),
+    "C:\\U\\.config\\timebound-iam\\config.json",
+  );
+  assert.equal(
+    configPath({ APPDATA: "/ad", HOME: "/h" }, { os: "linux" }),
+    "/h/.config/timebound-iam/config.json",
+  );
+  assert.throws(() => configPath({}, { os: "linux" }), (error: unknown) => {
+    assert.ok(error instanceof RuntimeError);
+    assert.equal(
+      error.message,
+      "Cannot find the config file: neither HOME nor XDG_CONFIG_HOME is set",
+    );
+    assert.equal(error.hint, "set TIMEBOUND_IAM_CONFIG to the path of the config file");
+    return true;
+  });
+});
+
+Deno.test("loadConfig() and saveConfig() name the file they cannot read or write", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    // A directory where the file should be: reading and writing it fail.
+    const path = `${dir}/config.json`;
+    await Deno.mkdir(path);
+    await assert.rejects(() => loadConfig({ TIMEBOUND_IAM_CONFIG: path }), (error: unknown) => {
+      assert.ok(error instanceof RuntimeError);
+      assert.ok(error.message.startsWith(`Cannot read config file "${path}": `), error.message);
+      return true;
+    });
+    await assert.rejects(() => saveConfig(path, {}), (error: unknown) => {
+      assert.ok(error instanceof RuntimeError);
+      assert.ok(error.message.startsWith(`Cannot write config file "${path}": `), error.message);
+      return true;
+    });
+    assert.deepEqual((await Array.fromAsync(Deno.readDir(dir))).map((e) => e.name), [
+      "config.json",
+    ]);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("withBrokerRole() adds a profile to a config without profiles, keeping the rest", () => {
+  assert.deepEqual(withBrokerRole({ region: "eu-west-1" }, "dev", { roleArn: ROLE }), {
+    region: "eu-west-1",
+    profiles: { dev: { roleArn: ROLE } },
+  });
+  assert.deepEqual(
+    withBrokerRole({ profiles: { dev: { region: "sa-east-1" } } }, "dev", { roleArn: ROLE }),
+    { profiles: { dev: { region: "sa-east-1", roleArn: ROLE } } },
+  );
 });
