@@ -1,7 +1,14 @@
 // exec end to end: the real CLI (compile permission set) against the local STS endpoint, with
 // the real AWS CLI as the child.
 import assert from "node:assert/strict";
-import { baseEnv, cliCommand, installShim, runCli, writeProfile } from "./support/cli.ts";
+import {
+  baseEnv,
+  cliCommand,
+  installShim,
+  runCli,
+  spawnUnderTerminal,
+  writeProfile,
+} from "./support/cli.ts";
 import { LocalAws } from "./support/local_aws.ts";
 
 /** `exec` with a 15-minute `s3:ro` grant and no prompt; the command follows. */
@@ -353,28 +360,10 @@ Deno.test({
   fn: async (t) => {
     await withAws(async (aws, env, home) => {
       const stderrs: string[] = [];
-      const [deno, args] = cliCommand([
-        "exec",
-        "-s",
-        "s3:ro",
-        "-t",
-        "15m",
-        "--",
-        "sh",
-        "-c",
-        "echo child-$((1+1))",
-      ]);
-      const line = [deno, ...args].map((a) => `'${a}'`).join(" ");
+      const args = ["exec", "-s", "s3:ro", "-t", "15m", "--", "sh", "-c", "echo child-$((1+1))"];
       for (const [answer, code, ran] of [["n", 1, false], ["y", 0, true]] as const) {
         await t.step(`answer ${answer}`, async () => {
-          const child = new Deno.Command("script", {
-            args: ["-qfec", line, "/dev/null"],
-            env: { ...await baseEnv(home), ...env },
-            clearEnv: true,
-            stdin: "piped",
-            stdout: "piped",
-            stderr: "piped",
-          }).spawn();
+          const child = await spawnUnderTerminal(args, { ...env, HOME: home });
           const writer = child.stdin.getWriter();
           await writer.write(new TextEncoder().encode(`${answer}\r`));
           const output = await child.output().finally(() => writer.close().catch(() => {}));

@@ -7,7 +7,7 @@ import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
 // @ts-types="@modelcontextprotocol/sdk/types"
 import { ElicitRequestSchema } from "@modelcontextprotocol/sdk/types.js";
-import { baseEnv, cliCommand, runCli } from "./support/cli.ts";
+import { baseEnv, cliCommand, runCli, spawnUnderTerminal } from "./support/cli.ts";
 import { BROKER_ROLE_NAME, LocalAws } from "./support/local_aws.ts";
 
 const GRANT = ["exec", "--no-confirm", "-s", "s3:ro", "-t", "15m"];
@@ -252,16 +252,10 @@ Deno.test({
   ignore: !hasScript,
   fn: async () => {
     await withMfa(async ({ aws, env, serial, home, outputs }) => {
-      const [deno, args] = cliCommand([...GRANT, "--mfa-serial", serial, "--", ...callerArn(aws)]);
-      const line = [deno, ...args].map((a) => `'${a}'`).join(" ");
-      const child = new Deno.Command("script", {
-        args: ["-qfec", line, "/dev/null"],
-        env: { ...await baseEnv(home), ...env },
-        clearEnv: true,
-        stdin: "piped",
-        stdout: "piped",
-        stderr: "piped",
-      }).spawn();
+      const child = await spawnUnderTerminal(
+        [...GRANT, "--mfa-serial", serial, "--", ...callerArn(aws)],
+        { ...env, HOME: home },
+      );
       const writer = child.stdin.getWriter();
       await writer.write(new TextEncoder().encode("12ab\r"));
       await new Promise((resolve) => setTimeout(resolve, 1500));
@@ -391,17 +385,8 @@ async function provisionUnderTerminal(
   options: { wrong?: boolean } = {},
 ): Promise<{ code: number; text: string }> {
   const { aws, env, home } = world;
-  const [deno, cliArgs] = cliCommand(["mfa", "provision", ...args]);
-  const line = [deno, ...cliArgs].map((a) => `'${a}'`).join(" ");
   const before = new Set(aws.mfaDevices().map((d) => d.serialNumber));
-  const child = new Deno.Command("script", {
-    args: ["-qfec", line, "/dev/null"],
-    env: { ...await baseEnv(home), ...env },
-    clearEnv: true,
-    stdin: "piped",
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
+  const child = await spawnUnderTerminal(["mfa", "provision", ...args], { ...env, HOME: home });
   const writer = child.stdin.getWriter();
   let serial: string | undefined;
   for (let i = 0; i < 200 && serial === undefined; i++) {

@@ -42,3 +42,29 @@ export function violation(field: string, value: string | undefined, constraint: 
   const shown = value === undefined ? "null" : `'${value}'`;
   return `Value ${shown} at '${field}' failed to satisfy constraint: Member must ${constraint}`;
 }
+
+/**
+ * Checks `DurationSeconds` as STS does: an integer (`MalformedInput` otherwise) from 900 to
+ * `max` (a violation otherwise). AssumeRole's `max` is 43200, GetSessionToken's 129600.
+ */
+export function checkDurationSeconds(
+  duration: string | undefined,
+  max: number,
+  violations: string[],
+): void {
+  if (duration === undefined) return;
+  const seconds = Number(duration);
+  if (!Number.isInteger(seconds)) {
+    throw new AwsError("MalformedInput", `Invalid value for DurationSeconds: ${duration}`);
+  }
+  if (seconds < 900) {
+    violations.push(
+      violation("durationSeconds", duration, "have value greater than or equal to 900"),
+    );
+  }
+  if (seconds > max) {
+    violations.push(
+      violation("durationSeconds", duration, `have value less than or equal to ${max}`),
+    );
+  }
+}

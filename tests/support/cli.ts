@@ -178,3 +178,24 @@ export async function installShim(bin: string): Promise<void> {
     { mode: 0o755 },
   );
 }
+
+/**
+ * Starts `timebound-iam ARGS` under a pseudo-terminal (util-linux's `script -qfec CMD
+ * /dev/null`, so Linux only), in a clean environment with `env` added; stdin is piped (type with
+ * `\r` for Enter) and stdout carries everything the terminal shows.
+ */
+export async function spawnUnderTerminal(
+  args: readonly string[],
+  env: Record<string, string> & { HOME: string },
+): Promise<Deno.ChildProcess> {
+  const [deno, cliArgs] = cliCommand(args);
+  const line = [deno, ...cliArgs].map((a) => `'${a}'`).join(" ");
+  return new Deno.Command("script", {
+    args: ["-qfec", line, "/dev/null"],
+    env: { ...await baseEnv(env.HOME), ...env },
+    clearEnv: true,
+    stdin: "piped",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+}

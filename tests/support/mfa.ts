@@ -12,7 +12,7 @@
 import { Secret, TOTP } from "otpauth";
 import qrcode from "qrcode";
 import { type ActionContext, type ActionHandler, awsTimestamp } from "./action.ts";
-import { AwsError, validationError, violation } from "./aws_error.ts";
+import { AwsError, checkDurationSeconds, validationError, violation } from "./aws_error.ts";
 import type { RequestContext } from "./conditions.ts";
 import {
   type Identity,
@@ -140,22 +140,7 @@ export function getSessionToken({ state, caller, params }: ActionContext): XmlVa
   const violations: string[] = [];
   checkCodeFormat(params, violations);
   const duration = params.DurationSeconds;
-  if (duration !== undefined) {
-    const seconds = Number(duration);
-    if (!Number.isInteger(seconds)) {
-      throw new AwsError("MalformedInput", `Invalid value for DurationSeconds: ${duration}`);
-    }
-    if (seconds < 900) {
-      violations.push(
-        violation("durationSeconds", duration, "have value greater than or equal to 900"),
-      );
-    }
-    if (seconds > 129600) {
-      violations.push(
-        violation("durationSeconds", duration, "have value less than or equal to 129600"),
-      );
-    }
-  }
+  checkDurationSeconds(duration, 129600, violations);
   if (violations.length > 0) throw validationError(violations);
   if (caller.kind !== "user") {
     throw new AwsError("AccessDenied", "Cannot call GetSessionToken with session credentials", 403);

@@ -9,7 +9,7 @@
  */
 
 import { type ActionContext, type ActionHandler, awsTimestamp, memberList } from "./action.ts";
-import { AwsError, validationError, violation } from "./aws_error.ts";
+import { AwsError, checkDurationSeconds, validationError, violation } from "./aws_error.ts";
 import { packedPolicySize, parsePolicyDocument, trustAllows } from "./policy_document.ts";
 import { checkMfaCode, getSessionToken, mfaContext } from "./mfa.ts";
 import type { XmlValue } from "./xml.ts";
@@ -128,23 +128,7 @@ function checkAssumeRoleParams(params: Record<string, string>): void {
     }
   }
   checkIdentityParams(params.SourceIdentity, memberList(params, "Tags"), violations);
-  const duration = params.DurationSeconds;
-  if (duration !== undefined) {
-    const seconds = Number(duration);
-    if (!Number.isInteger(seconds)) {
-      throw new AwsError("MalformedInput", `Invalid value for DurationSeconds: ${duration}`);
-    }
-    if (seconds < 900) {
-      violations.push(
-        violation("durationSeconds", duration, "have value greater than or equal to 900"),
-      );
-    }
-    if (seconds > 43200) {
-      violations.push(
-        violation("durationSeconds", duration, "have value less than or equal to 43200"),
-      );
-    }
-  }
+  checkDurationSeconds(params.DurationSeconds, 43200, violations);
   if (violations.length > 0) throw validationError(violations);
 }
 
