@@ -317,6 +317,12 @@ Deno.test("a role_arn profile with mfa_serial: the SDK assumes it with the code 
     );
     outputs.push(result.stdout, result.stderr);
     assert.equal(result.code, 0, result.stderr);
+    const login = await runCli(["mfa", "login", "--profile", "dev"], { env: clean });
+    assert.equal(login.code, 2);
+    assert.match(
+      login.stderr,
+      /^error: Profile "dev" assumes its role_arn itself, so it has no MFA/,
+    );
     const assumes = calls(aws, "AssumeRole");
     assert.equal(assumes.length, 2);
     assert.equal(assumes[0].params.SerialNumber, serial);

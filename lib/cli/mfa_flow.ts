@@ -31,8 +31,18 @@ export type MfaLoginFlags = Pick<
 export async function mfaLogin(cli: Cli, flags: MfaLoginFlags): Promise<void> {
   const settings = await resolveBrokerSettings(flags, cli.io.env);
   const mfa = mfaRequest(cli, flags, settings.mfaSerial);
-  const serial = mfa.mfaSerial ?? (await readProfileMfa(flags.profile, cli.io.env)).mfaSerial;
+  const profileMfa = await readProfileMfa(flags.profile, cli.io.env);
+  const serial = mfa.mfaSerial ?? profileMfa.mfaSerial;
   const profile = profileName(flags.profile, cli.io.env);
+  if (profileMfa.assumesRole) {
+    throw new UsageError(
+      `Profile "${profile}" assumes its role_arn itself, so it has no MFA session to cache`,
+      {
+        hint: "grants with it ask for the code each run; to type a code once a day, use an IAM " +
+          "user's keys (its source_profile) with mfa_serial, and the broker role directly",
+      },
+    );
+  }
   if (serial === undefined) {
     throw new UsageError(`No MFA device is known for profile "${profile}"`, {
       hint: "pass --mfa-serial ARN (aws iam list-mfa-devices shows yours), or set mfa_serial " +
