@@ -7,7 +7,7 @@ import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
 // @ts-types="@modelcontextprotocol/sdk/types"
 import { ElicitRequestSchema } from "@modelcontextprotocol/sdk/types.js";
-import { baseEnv, cliCommand, runCli, spawnUnderTerminal } from "./support/cli.ts";
+import { answerPrompts, baseEnv, cliCommand, runCli, spawnUnderTerminal } from "./support/cli.ts";
 import { BROKER_ROLE_NAME, LocalAws } from "./support/local_aws.ts";
 
 const GRANT = ["exec", "--no-confirm", "-s", "s3:ro", "-t", "15m"];
@@ -256,14 +256,12 @@ Deno.test({
         [...GRANT, "--mfa-serial", serial, "--", ...callerArn(aws)],
         { ...env, HOME: home },
       );
-      const writer = child.stdin.getWriter();
-      await writer.write(new TextEncoder().encode("12ab\r"));
-      await new Promise((resolve) => setTimeout(resolve, 1500));
-      await writer.write(new TextEncoder().encode(`${aws.mfaCode(serial)}\r`));
-      const output = await child.output().finally(() => writer.close().catch(() => {}));
-      const text = new TextDecoder().decode(output.stdout);
+      const { code, text } = await answerPrompts(child, [
+        { prompt: `MFA code for ${serial}: `, answer: "12ab" },
+        { prompt: `MFA code for ${serial}: `, answer: () => aws.mfaCode(serial) },
+      ]);
       outputs.push(text);
-      assert.equal(output.code, 0, text);
+      assert.equal(code, 0, text);
       assert.match(text, new RegExp(`MFA code for ${serial}: \\*\\*\\*\\*`));
       assert.match(text, /That is not six digits; try once more\./);
       assert.match(text, /assumed-role\/timebound-iam-broker\//);
@@ -393,23 +391,22 @@ async function provisionUnderTerminal(
   const { aws, env, home } = world;
   const before = new Set(aws.mfaDevices().map((d) => d.serialNumber));
   const child = await spawnUnderTerminal(["mfa", "provision", ...args], { ...env, HOME: home });
-  const writer = child.stdin.getWriter();
-  let serial: string | undefined;
-  for (let i = 0; i < 200 && serial === undefined; i++) {
-    await new Promise((resolve) => setTimeout(resolve, 100));
-    serial = aws.mfaDevices().find((d) => !before.has(d.serialNumber))?.serialNumber;
-  }
-  assert.ok(serial, "the device was created");
-  await new Promise((resolve) => setTimeout(resolve, 800));
-  const first = aws.mfaCode(serial, -1);
-  const typed = options.wrong ? String((Number(first) + 1) % 1_000_000).padStart(6, "0") : first;
-  await writer.write(new TextEncoder().encode(`${typed}\r`));
-  await new Promise((resolve) => setTimeout(resolve, 800));
-  await writer.write(new TextEncoder().encode(`${aws.mfaCode(serial)}\r`));
-  const output = await child.output().finally(() => writer.close().catch(() => {}));
-  const text = new TextDecoder().decode(output.stdout);
+  // Both codes from one moment, so that a 30-second boundary between the answers cannot part them.
+  let second = "";
+  const { code, text } = await answerPrompts(child, [
+    {
+      prompt: "First code from the app: ",
+      answer: () => {
+        const serial = aws.mfaDevices().find((d) => !before.has(d.serialNumber))!.serialNumber;
+        const first = aws.mfaCode(serial, -1);
+        second = aws.mfaCode(serial);
+        return options.wrong ? String((Number(first) + 1) % 1_000_000).padStart(6, "0") : first;
+      },
+    },
+    { prompt: "The next code (wait for it to change): ", answer: () => second },
+  ]);
   world.outputs.push(text);
-  return { code: output.code, text };
+  return { code, text };
 }
 
 Deno.test({

@@ -11,8 +11,11 @@ import type { Io } from "../core/io.ts";
 
 const MAX_INPUT = 32;
 
-/** Reads one line from the terminal without echo; `*` for each character typed. */
-export type ReadSecretLine = (echo: (text: string) => void) => Promise<string>;
+/**
+ * Shows `question`, then reads one line from the terminal without echo (`*` for each character
+ * typed).
+ */
+export type ReadSecretLine = (question: string, echo: (text: string) => void) => Promise<string>;
 
 /**
  * Asks for the current code of the MFA device `serial`: up to two tries, each six digits.
@@ -47,8 +50,7 @@ export async function askCodeOnTerminal(
   if (!io.stdinIsTerminal) throw options.noTerminal;
   const readLine = options.readLine ?? readTerminalLine;
   for (let attempt = 1;; attempt++) {
-    io.stderr(options.question);
-    const answer = (await readLine(io.stderr)).trim();
+    const answer = (await readLine(options.question, io.stderr)).trim();
     if (/^\d{6}$/.test(answer)) return answer;
     if (attempt === 2) {
       throw new UsageError("Invalid MFA code from the prompt: expected six digits", {
@@ -59,10 +61,17 @@ export async function askCodeOnTerminal(
   }
 }
 
-/** Reads a line from the terminal in raw mode: digits shown as `*`, Backspace, Enter, Ctrl-C. */
-export async function readTerminalLine(echo: (text: string) => void): Promise<string> {
+/**
+ * Reads a line from the terminal in raw mode: digits shown as `*`, Backspace, Enter, Ctrl-C. The
+ * terminal's echo is off before the question shows, so a code typed at once is never echoed.
+ */
+export async function readTerminalLine(
+  question: string,
+  echo: (text: string) => void,
+): Promise<string> {
   const stdin = Deno.stdin;
   stdin.setRaw(true);
+  echo(question);
   let text = "";
   try {
     const buffer = new Uint8Array(64);

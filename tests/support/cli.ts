@@ -199,3 +199,53 @@ export async function spawnUnderTerminal(
     stderr: "piped",
   }).spawn();
 }
+
+/**
+ * Drives a program under a pseudo-terminal like a person: waits until the screen (its stdout)
+ * shows each step's prompt (its `n`th time, counting from 1), then types the step's answer.
+ * Typing only once the question is on the screen matters: a program that switches the terminal
+ * to raw mode may discard what was typed ahead. A prompt that never shows within `timeoutMs`
+ * kills the program, so a test fails instead of hanging. Returns the exit code and the screen.
+ */
+export async function answerPrompts(
+  child: Deno.ChildProcess,
+  steps: ReadonlyArray<{ prompt: string; answer: string | (() => string) }>,
+  options: { timeoutMs?: number } = {},
+): Promise<{ code: number; text: string }> {
+  const writer = child.stdin.getWriter();
+  const reader = child.stdout.getReader();
+  const decoder = new TextDecoder();
+  let text = "";
+  let step = 0;
+  const timer = setTimeout(() => {
+    try {
+      child.kill("SIGKILL");
+    } catch {
+      // Already gone.
+    }
+  }, options.timeoutMs ?? 60_000);
+  try {
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      text += decoder.decode(value, { stream: true });
+      while (step < steps.length) {
+        const shown = text.split(steps[step].prompt).length - 1;
+        const wanted = steps.slice(0, step + 1).filter((s) => s.prompt === steps[step].prompt)
+          .length;
+        if (shown < wanted) break;
+        const { answer } = steps[step];
+        await writer.write(
+          new TextEncoder().encode(`${typeof answer === "string" ? answer : answer()}\r`),
+        );
+        step++;
+      }
+    }
+  } finally {
+    clearTimeout(timer);
+    await writer.close().catch(() => {});
+  }
+  const status = await child.status;
+  await child.stderr.cancel();
+  return { code: status.code, text };
+}
