@@ -34,7 +34,8 @@ function reportError(error: unknown, io: Io, debug: boolean): number {
   }
   if (error instanceof UserError) {
     io.stderr(`error: ${error.message}\n`);
-    if (error.hint) io.stderr(`hint: ${error.hint}\n`);
+    // With --debug the detail follows: no hint to run again with it.
+    if (error.hint && !(debug && /--debug/.test(error.hint))) io.stderr(`hint: ${error.hint}\n`);
     if (debug) {
       if (error.detail) io.stderr(`debug: ${error.detail}\n`);
       if (error.cause) io.stderr(`debug: ${describe(error.cause)}\n`);

@@ -160,12 +160,14 @@ Deno.test("renderClientSnippet() fits each client's file", async (t) => {
     });
   }
   const withProfile = renderClientSnippet("claude", { command: "timebound-iam", profile: "dev" });
-  assert.deepEqual(JSON.parse(withProfile.text).mcpServers["timebound-iam"].env, {
-    AWS_PROFILE: "dev",
+  // The profile is a flag of serve, which pins it: not AWS_PROFILE, which an agent could override.
+  assert.deepEqual(JSON.parse(withProfile.text).mcpServers["timebound-iam"], {
+    command: "timebound-iam",
+    args: ["serve", "--profile", "dev"],
   });
   assert.equal(
     withProfile.command,
-    "claude mcp add timebound-iam -e AWS_PROFILE=dev -- timebound-iam serve",
+    "claude mcp add timebound-iam -- timebound-iam serve --profile dev",
   );
 });
 

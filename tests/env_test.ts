@@ -12,6 +12,15 @@ const VARIABLES = [
   "AWS_REGION",
   "AWS_DEFAULT_REGION",
   "TIMEBOUND_IAM_SESSION",
+  // Other ways to find credentials, which --unset clears too (issue 10, item 11).
+  "AWS_SECURITY_TOKEN",
+  "AWS_CONTAINER_CREDENTIALS_FULL_URI",
+  "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
+  "AWS_CONTAINER_AUTHORIZATION_TOKEN",
+  "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE",
+  "AWS_ROLE_ARN",
+  "AWS_WEB_IDENTITY_TOKEN_FILE",
+  "AWS_ROLE_SESSION_NAME",
 ];
 
 const windows = Deno.build.os === "windows";

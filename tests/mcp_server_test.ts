@@ -50,6 +50,8 @@ async function start(
     allow?: string;
     elicit?: Elicit;
     fail?: Error;
+    clientName?: string;
+    log?: (line: string) => void;
   } = {},
 ): Promise<Harness> {
   let now = START.getTime();
@@ -67,6 +69,7 @@ async function start(
     envFiles,
     audit,
     sweepIntervalMs: 10,
+    log: setup.log,
     options: {
       maxTtlSeconds: 3600,
       approve: "never",
@@ -97,7 +100,7 @@ async function start(
     },
   });
   const client = new Client(
-    { name: "test-agent", version: "1.2.3" },
+    { name: setup.clientName ?? "test-agent", version: "1.2.3" },
     { capabilities: setup.elicit ? { elicitation: { form: {} } } : {} },
   );
   if (setup.elicit) {
@@ -682,6 +685,148 @@ Deno.test("approval is impossible without elicitation: the grant is refused with
     assertIncludes(full.text, "cannot ask the human: it does not support elicitation");
     assertIncludes(full.text, "--approve never");
     assert.deepEqual(h.grants.length, 1);
+  } finally {
+    await h.close();
+  }
+});
+
+Deno.test("an agent cannot leave the server's profile: others are refused without naming any", async () => {
+  const h = await start({ options: { profile: "dev", allowProfiles: new Set(["staging"]) } });
+  try {
+    for (const profile of ["prod-admin", "default", "nosuch", "constructor"]) {
+      const refused = await h.call("grant_access", { services: ["s3"], profile });
+      assert.equal(refused.isError, true);
+      assert.equal(
+        refused.text,
+        `Profile "${profile}" is not allowed on this server\n` +
+          "hint: omit profile to use the server's; only the human who starts the server can " +
+          "allow others",
+      );
+    }
+    assert.equal(h.grants.length, 0);
+    assert.equal((await h.call("grant_access", { services: ["s3"] })).isError, undefined);
+    assert.equal(
+      (await h.call("grant_access", { services: ["s3"], profile: "dev" })).isError,
+      undefined,
+    );
+    assert.equal(
+      (await h.call("grant_access", { services: ["s3"], profile: "staging" })).isError,
+      undefined,
+    );
+    assert.deepEqual(h.grants.map((g) => g.profile), ["dev", "dev", "staging"]);
+    assert.deepEqual(
+      h.audit.events.map((e) => [e.outcome, e.profile]),
+      [
+        ["refused", "prod-admin"],
+        ["refused", "default"],
+        ["refused", "nosuch"],
+        ["refused", "constructor"],
+        ["granted", "dev"],
+        ["granted", "dev"],
+        ["granted", "staging"],
+      ],
+    );
+  } finally {
+    await h.close();
+  }
+});
+
+Deno.test("lookups keyed by input use own properties only: constructor is no level or service", async () => {
+  const h = await start({ options: { approve: "full" }, elicit: () => ({ action: "accept" }) });
+  try {
+    for (const word of ["constructor", "__proto__", "toString", "hasOwnProperty", "valueOf"]) {
+      const level = await h.call("grant_access", { services: ["s3"], level: word });
+      assert.equal(level.isError, true);
+      assert.match(level.text, new RegExp(`^Unknown level "${word}"`));
+      const scoped = await h.call("grant_access", { scopes: `s3:${word}` });
+      assert.equal(scoped.isError, true);
+      assert.match(scoped.text, /^Unknown level/);
+      const service = await h.call("grant_access", { services: [word] });
+      assert.equal(service.isError, true);
+      assert.match(
+        service.text,
+        new RegExp(`^(Unknown service "${word.toLowerCase()}"|Invalid scope "${word}:ro")`),
+      );
+    }
+    assert.equal(h.grants.length, 0);
+    assert.ok(h.audit.events.every((e) => !JSON.stringify(e).includes("function")));
+  } finally {
+    await h.close();
+  }
+});
+
+Deno.test("an accept without the approval's content is no approval", async () => {
+  const answers: ElicitResult[] = [
+    { action: "accept" },
+    { action: "accept", content: {} },
+  ];
+  const h = await start({
+    options: { approve: "always" },
+    elicit: () => answers.shift() ?? { action: "accept", content: { approve: true } },
+  });
+  try {
+    for (let i = 0; i < 2; i++) {
+      const result = await h.call("grant_access", { services: ["s3"] });
+      assert.equal(result.isError, true);
+      assert.match(result.text, /^Declined/);
+    }
+    assert.equal(h.grants.length, 0);
+    const approved = await h.call("grant_access", { services: ["s3"] });
+    assert.equal(approved.isError, undefined, approved.text);
+    assert.equal(h.grants.length, 1);
+  } finally {
+    await h.close();
+  }
+});
+
+Deno.test("a client name with newlines and escape codes is neutralised in the log and the audit log", async () => {
+  const lines: string[] = [];
+  const h = await start({ clientName: "evil\nforged line\x1b[2J\x07", log: (l) => lines.push(l) });
+  try {
+    await h.call("grant_access", { services: ["s3"] });
+    await h.call("grant_access", { services: ["nosuch"] });
+    assert.equal(lines.length, 2);
+    for (const line of lines) {
+      assert.ok(line.includes("evil\\u{a}forged line\\u{1b}[2J\\u{7} 1.2.3"), line);
+      assert.doesNotMatch(line, /[\n\x1b\x07]/);
+    }
+    for (const event of h.audit.events) {
+      assert.equal(event.client?.name, "evil\\u{a}forged line\\u{1b}[2J\\u{7}");
+    }
+  } finally {
+    await h.close();
+  }
+});
+
+Deno.test("an oversized argument is refused by the schema; logs keep only a bounded part", async () => {
+  const lines: string[] = [];
+  const h = await start({ log: (l) => lines.push(l) });
+  try {
+    const huge = "s3:ro,".repeat(400_000);
+    for (
+      const args of [
+        { scopes: huge },
+        { services: ["s".repeat(100_000)] },
+        { services: Array(10_000).fill("s3") },
+        { services: ["s3"], ttl: "1".repeat(100_000) },
+        { services: ["s3"], level: "r".repeat(100_000) },
+        { services: ["s3"], profile: "p".repeat(100_000) },
+      ]
+    ) {
+      const result = await h.call("grant_access", args);
+      assert.equal(result.isError, true);
+      assert.ok(result.text.length < 2000, `${result.text.length} characters`);
+    }
+    // Within the bounds, an unknown long name gets no suggestion (no edit distance on it).
+    const long = await h.call("grant_access", { services: ["x".repeat(64)] });
+    assert.equal(long.isError, true);
+    assert.match(long.text, /^Unknown service "x{64}"\nhint: use an IAM service prefix/);
+    const searched = await h.call("list_services", { query: "q".repeat(10_000) });
+    assert.equal(searched.isError, true);
+    assert.equal(h.grants.length, 0);
+    for (const event of h.audit.events) assert.ok(JSON.stringify(event).length < 3000);
+    // The server still answers.
+    assert.equal((await h.call("grant_access", { services: ["s3"] })).isError, undefined);
   } finally {
     await h.close();
   }

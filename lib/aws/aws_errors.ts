@@ -103,7 +103,12 @@ export function explainAwsError(error: unknown, context: ErrorContext): UserErro
         ? `No AWS credentials for profile "${context.profile}": ${message}`
         : "No AWS credentials found: tried environment variables, the default profile, SSO, " +
           "credential_process, web identity and container/instance roles",
-      { ...options, hint: "pass --profile NAME, or set up credentials with: aws configure" },
+      {
+        ...options,
+        hint: context.profile
+          ? `set up its credentials with: aws configure --profile ${context.profile}`
+          : "pass --profile NAME, or set up credentials with: aws configure",
+      },
     );
   }
   const iam = isIamOperation(context.operation);

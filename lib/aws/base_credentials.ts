@@ -17,6 +17,7 @@
  * @module
  */
 
+import { profileLabel, resolveProfile } from "./profile.ts";
 import type { STSClient, STSClientConfig } from "@aws-sdk/client-sts";
 import { UsageError } from "../core/errors.ts";
 import { baseClientConfig } from "./credential_source.ts";
@@ -127,12 +128,15 @@ export async function readProfileMfa(
   };
 }
 
-/** The profile name the SDK uses: the given one, `AWS_PROFILE`, `AWS_DEFAULT_PROFILE`, `default`. */
+/**
+ * The profile's name (`default` for the default chain), as {@linkcode resolveProfile} decides
+ * it: the one place that does.
+ */
 export function profileName(
   profile: string | undefined,
   env: Readonly<Record<string, string>>,
 ): string {
-  return profile || env.AWS_PROFILE || env.AWS_DEFAULT_PROFILE || "default";
+  return profileLabel(resolveProfile(profile, env));
 }
 
 /**

@@ -10,7 +10,13 @@ import type { STSClient } from "@aws-sdk/client-sts";
 import { explainAwsError } from "./aws_errors.ts";
 import type { CallerIdentity, CallerIdentityCache } from "./caller_cache.ts";
 import type { ClientCredentials } from "./base_credentials.ts";
-import { baseClientConfig } from "./credential_source.ts";
+import { awsTimeoutMs, baseClientConfig } from "./credential_source.ts";
+import {
+  type ProfileChoice,
+  profileLabel,
+  resolveProfile,
+  unknownProfileError,
+} from "./profile.ts";
 import { RuntimeError } from "../core/errors.ts";
 import { type ArnTarget, partitionOf } from "../request/resource.ts";
 import { checkRoleArn } from "../request/role_arn.ts";
@@ -56,9 +62,16 @@ export interface BrokerOptions {
    * (a cached MFA session, say); the SDK's chain for `profile` when omitted.
    */
   credentials?: ClientCredentials;
+  /** Whether an unknown profile's error may list the profiles that exist (not to an agent). */
+  revealProfiles?: boolean;
   /** Creates the STS client; tests may hand in their own. */
   createClient?: (
-    config: { region: string; profile?: string; credentials?: ClientCredentials },
+    config: {
+      region: string;
+      profile?: string;
+      credentials?: ClientCredentials;
+      timeoutMs?: number;
+    },
   ) => Promise<STSClient>;
   /**
    * The caller identities seen before, by access key id. With it, every identity learned is
@@ -119,30 +132,31 @@ export async function resolveRegion(options: BrokerOptions): Promise<string> {
   if (fromEnv) return fromEnv;
   const { loadSharedConfigFiles } = await import("@smithy/core/config");
   const files = await loadSharedConfigFiles();
-  const profile = profileName(options);
-  return files.configFile?.[profile]?.region ?? FALLBACK_REGION;
+  const profile = profileLabel(resolveProfile(options.profile, options.env));
+  const section = files.configFile ?? {};
+  return (Object.hasOwn(section, profile) ? section[profile]?.region : undefined) ??
+    FALLBACK_REGION;
 }
 
 /**
  * Checks that a named profile exists in the shared config or credentials file, so a typo gets
  * a clear error instead of a walk through every credential source.
  */
-export async function checkProfile(profile: string): Promise<void> {
+export async function checkProfile(
+  choice: ProfileChoice,
+  options: { revealProfiles?: boolean } = {},
+): Promise<void> {
+  if (choice.name === undefined) return;
   const { loadSharedConfigFiles } = await import("@smithy/core/config");
   const files = await loadSharedConfigFiles();
   const known = new Set([
     ...Object.keys(files.configFile ?? {}),
     ...Object.keys(files.credentialsFile ?? {}),
   ]);
-  if (known.has(profile)) return;
-  const list = [...known].sort();
-  throw new RuntimeError(
-    `Unknown profile "${profile}": not in ~/.aws/config or ~/.aws/credentials`,
-    {
-      hint: list.length
-        ? `profiles found: ${list.join(", ")}`
-        : "create it with: aws configure --profile " + profile,
-    },
+  if (known.has(choice.name)) return;
+  throw unknownProfileError(
+    choice,
+    options.revealProfiles === false ? undefined : [...known].sort(),
   );
 }
 
@@ -153,18 +167,20 @@ export async function checkProfile(profile: string): Promise<void> {
  */
 export async function connectBroker(options: BrokerOptions): Promise<BrokerContext> {
   if (options.roleArn !== undefined) checkRoleArn(options.roleArn);
-  if (options.profile) await checkProfile(options.profile);
+  const choice = resolveProfile(options.profile, options.env);
+  await checkProfile(choice, { revealProfiles: options.revealProfiles });
   const region = await resolveRegion(options);
   const client = await (options.createClient ?? createStsClient)({
     region,
-    profile: options.profile,
+    profile: choice.name,
     credentials: options.credentials,
+    timeoutMs: awsTimeoutMs(options.env),
   });
   const explain = (error: unknown) => {
     client.destroy();
     return explainAwsError(error, {
       operation: "GetCallerIdentity",
-      profile: options.profile,
+      profile: choice.name,
       endpoint: stsEndpoint(region, options.env),
     });
   };
@@ -205,7 +221,7 @@ export async function connectBroker(options: BrokerOptions): Promise<BrokerConte
   const account = known.account;
   const partition = callerArn.split(":")[1] || "aws";
   return {
-    profile: options.profile,
+    profile: choice.name,
     region,
     account,
     callerArn,
@@ -368,17 +384,17 @@ export function newSessionName(): string {
   return `timebound-iam-${crypto.randomUUID()}`;
 }
 
-function profileName(options: BrokerOptions): string {
-  return options.profile ?? options.env.AWS_PROFILE ?? options.env.AWS_DEFAULT_PROFILE ??
-    "default";
-}
-
 function stsEndpoint(region: string, env: Readonly<Record<string, string>>): string {
   return env.AWS_ENDPOINT_URL_STS ?? env.AWS_ENDPOINT_URL ?? `https://sts.${region}.amazonaws.com`;
 }
 
 async function createStsClient(
-  config: { region: string; profile?: string; credentials?: ClientCredentials },
+  config: {
+    region: string;
+    profile?: string;
+    credentials?: ClientCredentials;
+    timeoutMs?: number;
+  },
 ): Promise<STSClient> {
   const [{ STSClient }, settings] = await Promise.all([
     import("@aws-sdk/client-sts"),

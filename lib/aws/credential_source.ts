@@ -8,6 +8,8 @@
 import type { IAMClient } from "@aws-sdk/client-iam";
 import type { fromNodeProviderChain } from "@aws-sdk/credential-providers";
 import { explainAwsError } from "./aws_errors.ts";
+import { UsageError } from "../core/errors.ts";
+import { profileLabel, resolveProfile } from "./profile.ts";
 
 /** The SDK client settings for the base credentials. */
 export interface BaseClientConfig {
@@ -17,6 +19,33 @@ export interface BaseClientConfig {
   logger: Record<"debug" | "info" | "warn" | "error", () => void>;
   /** The SDK's provider chain for the profile (or the default chain). */
   credentials: ReturnType<typeof fromNodeProviderChain>;
+  /** The HTTP handler's timeouts: every AWS call gives up rather than hang. */
+  requestHandler: { connectionTimeout: number; requestTimeout: number };
+}
+
+/** How long an AWS call may take by default, in milliseconds (`TIMEBOUND_IAM_TIMEOUT`). */
+export const DEFAULT_TIMEOUT_MS = 10_000;
+
+/**
+ * The timeout of every AWS call: `TIMEBOUND_IAM_TIMEOUT` in seconds (1 to 300), else
+ * {@linkcode DEFAULT_TIMEOUT_MS}.
+ *
+ * @example
+ * ```ts
+ * import { awsTimeoutMs } from "./credential_source.ts";
+ * console.assert(awsTimeoutMs({ TIMEBOUND_IAM_TIMEOUT: "3" }) === 3000);
+ * ```
+ */
+export function awsTimeoutMs(env: Readonly<Record<string, string | undefined>>): number {
+  const text = env.TIMEBOUND_IAM_TIMEOUT;
+  if (text === undefined || text === "") return DEFAULT_TIMEOUT_MS;
+  const seconds = Number(text);
+  if (!/^\d{1,3}$/.test(text) || seconds < 1 || seconds > 300) {
+    throw new UsageError(
+      `Invalid TIMEBOUND_IAM_TIMEOUT "${text.slice(0, 20)}": give seconds from 1 to 300`,
+    );
+  }
+  return seconds * 1000;
 }
 
 /**
@@ -29,18 +58,24 @@ export async function baseClientConfig(
     region: string;
     profile?: string;
     mfaCodeProvider?: (serial: string) => Promise<string>;
+    timeoutMs?: number;
   },
 ): Promise<BaseClientConfig> {
   const { fromNodeProviderChain } = await import("@aws-sdk/credential-providers");
   // The SDK warns on console about mixed credential sources; keep stderr for our own words.
   const logger = { debug() {}, info() {}, warn() {}, error() {} };
+  const timeout = config.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+  // Connecting gets half the time; the whole request (headers and body) the rest.
+  const requestHandler = { connectionTimeout: Math.ceil(timeout / 2), requestTimeout: timeout };
   return {
     region: config.region,
     logger,
+    requestHandler,
     credentials: fromNodeProviderChain({
       profile: config.profile,
       logger,
-      clientConfig: { region: config.region },
+      // The chain's own clients (role_arn profiles, SSO) time out the same way.
+      clientConfig: { region: config.region, requestHandler },
       // A role_arn profile with mfa_serial: the SDK asks this for the code (flag, env, prompt).
       mfaCodeProvider: config.mfaCodeProvider,
     }),
@@ -122,15 +157,19 @@ export function describeCredentialSource(
 export async function findBaseCredentials(
   options: { profile?: string; region: string; env: Readonly<Record<string, string>> },
 ): Promise<FoundCredentials> {
-  const { credentials: provider } = await baseClientConfig(options);
+  const choice = resolveProfile(options.profile, options.env);
+  const { credentials: provider } = await baseClientConfig({
+    ...options,
+    profile: choice.name,
+    timeoutMs: awsTimeoutMs(options.env),
+  });
   let credentials;
   try {
     credentials = await provider();
   } catch (error) {
-    throw explainAwsError(error, { operation: "GetCallerIdentity", profile: options.profile });
+    throw explainAwsError(error, { operation: "GetCallerIdentity", profile: choice.name });
   }
-  const profile = options.profile || options.env.AWS_PROFILE || options.env.AWS_DEFAULT_PROFILE ||
-    "default";
+  const profile = profileLabel(choice);
   const marks = (credentials as { $source?: Record<string, unknown> }).$source;
   return {
     accessKeyId: credentials.accessKeyId,

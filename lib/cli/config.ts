@@ -13,6 +13,8 @@ import { z } from "zod";
 import { APPROVE_MODES, type ApproveMode } from "../request/approval.ts";
 import { checkRoleArn } from "../request/role_arn.ts";
 import { checkMfaSerial } from "../aws/mfa_session.ts";
+import { parseProfileList } from "../request/input_bounds.ts";
+import { profileLabel, resolveProfile } from "../aws/profile.ts";
 import { RuntimeError, UsageError } from "../core/errors.ts";
 import { parseTtl } from "../request/ttl.ts";
 
@@ -39,6 +41,8 @@ export interface ServeConfig {
   approve?: ApproveMode;
   /** Where the JSON-lines audit log goes. */
   auditLog?: string;
+  /** Other profiles an agent may name besides the server's own, as `--allow-profiles`: `"a,b"`. */
+  allowProfiles?: string;
 }
 
 /** The config file's content. Every field is optional; an empty object is a valid file. */
@@ -144,6 +148,10 @@ const CONFIG_SCHEMA = object({
       error: (issue) => `"${issue.input}" is not one of ${APPROVE_MODES.join(", ")}`,
     })).optional(),
     auditLog: string().optional(),
+    allowProfiles: checkedBy(
+      (value) => parseProfileList(value, "serve.allowProfiles"),
+      (_, error) => error.message,
+    ).optional(),
   }).optional(),
   rolesWithoutIdentity: z.array(
     checkedBy(checkRoleArn, (arn) => `"${arn}" is not a role ARN (arn:aws:iam::ACCOUNT:role/NAME)`),
@@ -190,7 +198,7 @@ export function configProfileName(
   profile: string | undefined,
   env: Readonly<Record<string, string>>,
 ): string {
-  return profile || env.AWS_PROFILE || env.AWS_DEFAULT_PROFILE || "default";
+  return profileLabel(resolveProfile(profile, env));
 }
 
 /**
@@ -273,7 +281,9 @@ export async function resolveBrokerSettings(
   env: Readonly<Record<string, string>>,
 ): Promise<BrokerSettings> {
   const file = await loadConfig(env);
-  const entry = file.config.profiles?.[configProfileName(flags.profile, env)];
+  const profiles = file.config.profiles ?? {};
+  const name = configProfileName(flags.profile, env);
+  const entry = Object.hasOwn(profiles, name) ? profiles[name] : undefined;
   const envRole = env.TIMEBOUND_IAM_ROLE_ARN || undefined;
   const [roleArn, roleArnSource]: [string | undefined, SettingSource] = flags.roleArn
     ? [flags.roleArn, "flag"]

@@ -9,6 +9,13 @@
 import { type Command, Option } from "@commander-js/extra-typings";
 import type { Io } from "../core/io.ts";
 import { UsageError } from "../core/errors.ts";
+import {
+  checkLength,
+  checkProfileName,
+  checkRegion,
+  INPUT_LIMITS,
+} from "../request/input_bounds.ts";
+import { checkRoleArn } from "../request/role_arn.ts";
 
 /** What every command shares: the streams, and where it leaves its exit code. */
 export interface Cli {
@@ -33,7 +40,10 @@ export type CommandFactory = (cli: Cli) => Command<unknown[], Record<string, unk
  */
 export function scopeOption(): Option<"-s, --scope <scopes>", undefined, string[], string[]> {
   return new Option("-s, --scope <scopes>", "service:level, repeatable or comma-separated")
-    .argParser((value: string, previous: string[]) => [...previous, value])
+    .argParser((value: string, previous: string[]) => [
+      ...previous,
+      checkLength(value, "--scope", INPUT_LIMITS.scopes),
+    ])
     .default([] as string[], "none")
     .env(envName("scope"));
 }
@@ -43,7 +53,7 @@ export function ttlOption(): Option<"-t, --ttl <duration>"> {
   return new Option(
     "-t, --ttl <duration>",
     "how long the credentials live: 1m to 12h (e.g. 5m, 1h30m)",
-  ).env(envName("ttl"));
+  ).env(envName("ttl")).argParser((value) => checkLength(value, "--ttl", INPUT_LIMITS.word));
 }
 
 /** `--profile`: the AWS profile holding the base credentials. */
@@ -51,7 +61,7 @@ export function profileOption(): Option<"--profile <name>"> {
   return new Option(
     "--profile <name>",
     "AWS profile for the base credentials (default: SDK chain)",
-  ).env(envName("profile"));
+  ).env(envName("profile")).argParser((value) => checkProfileName(value));
 }
 
 /** `--region`: the region for STS and for the credentials. */
@@ -59,7 +69,7 @@ export function regionOption(): Option<"--region <region>"> {
   return new Option(
     "--region <region>",
     "AWS region (default: AWS_REGION, AWS_DEFAULT_REGION, the profile's, us-east-1)",
-  ).env(envName("region"));
+  ).env(envName("region")).argParser((value) => checkRegion(value));
 }
 
 /** `--role-arn`: the broker role to assume. */
@@ -67,7 +77,11 @@ export function roleArnOption(): Option<"--role-arn <arn>"> {
   return new Option(
     "--role-arn <arn>",
     "broker role (default: TIMEBOUND_IAM_ROLE_ARN, else arn:aws:iam::<account>:role/timebound-iam-broker)",
-  );
+  ).argParser((value) => {
+    checkLength(value, "--role-arn", INPUT_LIMITS.roleArn);
+    checkRoleArn(value);
+    return value;
+  });
 }
 
 /** `--mfa-serial`: the MFA device whose code the grant uses. */

@@ -21,7 +21,11 @@ import {
   sourceIdentityOption,
   ttlOption,
 } from "../cli/context.ts";
-import { GRANT_VARIABLES, grantVariables, PROFILE_VARIABLES } from "../delivery/credential_env.ts";
+import {
+  grantVariables,
+  SHADOWING_VARIABLES,
+  UNSET_VARIABLES,
+} from "../delivery/credential_env.ts";
 import { UsageError } from "../core/errors.ts";
 import { obtainGrant } from "../cli/grant_flow.ts";
 import { parseShell, renderExports, renderUnsets, SHELLS } from "../delivery/shell_env.ts";
@@ -65,7 +69,7 @@ Examples:
         if (options.scope.length || options.ttl) {
           throw new UsageError("--unset takes no scope or TTL: it only prints unset statements");
         }
-        cli.io.stdout(renderUnsets(GRANT_VARIABLES, shell));
+        cli.io.stdout(renderUnsets(UNSET_VARIABLES, shell));
         return;
       }
       const grant = await obtainGrant(cli, options);
@@ -74,10 +78,11 @@ Examples:
         region: grant.region,
         sessionName: grant.sessionName,
       });
-      // A profile in the shell would win over the exported keys in the AWS SDK for JavaScript.
-      const profiles = PROFILE_VARIABLES.filter((name) => cli.io.env[name]);
+      // A profile in the shell would win over the exported keys in the AWS SDK for JavaScript;
+      // the other credential variables would offer other credentials.
+      const profiles = SHADOWING_VARIABLES.filter((name) => cli.io.env[name] && !(name in vars));
       if (profiles.length) {
-        cli.io.stderr(`note: also unsetting ${profiles.join(" and ")} so the keys take effect\n`);
+        cli.io.stderr(`note: also unsetting ${profiles.join(", ")} so the keys take effect\n`);
       }
       cli.io.stdout(
         (profiles.length ? renderUnsets(profiles, shell) : "") + renderExports(vars, shell),

@@ -20,6 +20,9 @@ import { checkMfaSerial } from "../aws/mfa_session.ts";
 import { checkSourceIdentity } from "../request/session_identity.ts";
 import { identityRefusedBefore, rememberIdentityRefused } from "../cli/identity_support.ts";
 import { parseAllowList } from "../request/allow_list.ts";
+import { checkLength, INPUT_LIMITS, parseProfileList } from "../request/input_bounds.ts";
+import { resolveProfile } from "../aws/profile.ts";
+import { logText } from "../core/log_text.ts";
 import { resolveBrokerSettings } from "../cli/config.ts";
 import { defaultAuditLogPath, openAuditLog } from "../mcp/audit_log.ts";
 import { checkRoleArn } from "../request/role_arn.ts";
@@ -41,6 +44,7 @@ interface ServeFlags {
   approve?: ApproveMode;
   auditLog?: string;
   mfaSerial?: string;
+  allowProfiles?: string[];
 }
 
 /** Builds the `serve` command. */
@@ -52,7 +56,16 @@ export function serveCommand(cli: Cli): Command<unknown[], Record<string, unknow
     .addOption(roleArnOption())
     .addOption(mfaSerialOption())
     .addOption(sourceIdentityOption())
-    .option("--allow <scopes>", "the scopes agents may ask for, e.g. s3:full,*:ro (default: any)")
+    .option(
+      "--allow <scopes>",
+      "the scopes agents may ask for, e.g. s3:full,*:ro (default: any)",
+      (value: string) => checkLength(value, "--allow", INPUT_LIMITS.scopes),
+    )
+    .option(
+      "--allow-profiles <names>",
+      "other AWS profiles agents may name besides the server's own (default: none)",
+      (value: string) => parseProfileList(value),
+    )
     .option("--max-ttl <duration>", "the longest TTL agents may ask for (default: 1h)")
     .addOption(
       new Option(
@@ -71,8 +84,11 @@ export function serveCommand(cli: Cli): Command<unknown[], Record<string, unknow
 Tools: grant_access, list_active_sessions, list_services, revoke_session. Credentials go to
 0600 env files in a private 0700 directory, deleted at expiry, on revoke_session and on exit.
 
-Defaults for --allow, --max-ttl, --approve and --audit-log come from the "serve" section of the
-config file (see timebound-iam doctor); flags win.
+The server uses the profile it was started with (--profile, AWS_PROFILE, AWS_DEFAULT_PROFILE or
+the default chain); an agent may name another only if --allow-profiles lists it.
+
+Defaults for --allow, --allow-profiles, --max-ttl, --approve and --audit-log come from the "serve"
+section of the config file (see timebound-iam doctor); flags win.
 
 With an MFA device (--mfa-serial, the config file, or the profile's mfa_serial), grants use the
 cached MFA session (timebound-iam mfa login); when there is none, the human is asked for a code
@@ -91,7 +107,14 @@ async function serve(cli: Cli, flags: ServeFlags): Promise<void> {
   // The server never starts a process: drop the permission before reading any input.
   await Deno.permissions.revoke({ name: "run" });
   const env = cli.io.env;
-  const log = (line: string) => cli.io.stderr(`timebound-iam serve: ${line}\n`);
+  // One line each, whatever a client put in it; a closed stderr loses the log, not the grant.
+  const log = (line: string) => {
+    try {
+      cli.io.stderr(`timebound-iam serve: ${logText(line, 2000)}\n`);
+    } catch {
+      // Nowhere left to say it.
+    }
+  };
   const catalog = await loadCatalog();
   // Flags first, then the environment and the config file (its "serve" guardrails too);
   // connectBroker falls back to the account's default role.
@@ -118,8 +141,12 @@ async function serve(cli: Cli, flags: ServeFlags): Promise<void> {
     flags.auditLog ?? defaults.auditLog ?? defaultAuditLogPath(env),
   );
   const envFiles = await openEnvFileDirectory(tmpdir());
+  // The profile is the human's choice, fixed now: the agent may only pick among allowed ones.
+  const profile = resolveProfile(flags.profile, env).name;
+  const allowProfiles = flags.allowProfiles ??
+    (defaults.allowProfiles === undefined ? [] : parseProfileList(defaults.allowProfiles));
   const pool = createBrokerPool({
-    profile: flags.profile,
+    profile,
     region: settings.region,
     roleArn,
     env,
@@ -137,6 +164,7 @@ async function serve(cli: Cli, flags: ServeFlags): Promise<void> {
       const note = await rememberIdentityRefused(settings.file, role, action);
       for (const line of note.trimEnd().split("\n")) log(line);
     },
+    revealProfiles: false,
   });
   const app = createServer({
     catalog,
@@ -149,12 +177,13 @@ async function serve(cli: Cli, flags: ServeFlags): Promise<void> {
       allow,
       maxTtlSeconds,
       approve,
-      profile: flags.profile,
+      profile,
+      allowProfiles: new Set(allowProfiles),
     },
     log,
   });
 
-  const stopped = watchForStop(process.stdin);
+  const stopped = watchForStop(process.stdin, process.stdout);
   try {
     const transport = new StdioServerTransport();
     transport.onclose = () => stopped.resolve("transport closed");
@@ -163,7 +192,9 @@ async function serve(cli: Cli, flags: ServeFlags): Promise<void> {
     await app.mcp.connect(transport);
     log(
       `ready: env files in ${envFiles.path}, audit log ${audit.path}, ` +
-        `allow ${allow?.text ?? "any scope"}, max TTL ${maxTtl}, approve ${approve}`,
+        `profile ${profile ?? "(default chain)"}` +
+        (allowProfiles.length ? ` (agents may also name ${allowProfiles.join(", ")})` : "") +
+        `, allow ${allow?.text ?? "any scope"}, max TTL ${maxTtl}, approve ${approve}`,
     );
     const reason = await stopped.promise;
     log(`stopping (${reason}): removing ${envFiles.path}`);
@@ -185,7 +216,10 @@ interface StdinEvents {
  * Resolves with the reason the server should stop: a signal (Ctrl-C, a terminal closing, a
  * supervisor's SIGTERM), the end of standard input, or whoever calls `resolve`.
  */
-function watchForStop(stdin: StdinEvents): {
+function watchForStop(
+  stdin: StdinEvents,
+  stdout: { on(event: "error", listener: () => void): unknown },
+): {
   promise: Promise<string>;
   resolve: (reason: string) => void;
   dispose: () => void;
@@ -202,6 +236,9 @@ function watchForStop(stdin: StdinEvents): {
   const onEnd = () => stopped.resolve("end of input");
   stdin.once("end", onEnd);
   stdin.once("close", onEnd);
+  // A client that stops reading (EPIPE on stdout) has gone as surely as one that closed stdin.
+  // The listener stays: a late write error must not become an uncaught exception.
+  stdout.on("error", () => stopped.resolve("the client stopped reading"));
   return {
     promise: stopped.promise,
     resolve: stopped.resolve,

@@ -28,17 +28,38 @@ export const GRANT_VARIABLES: readonly string[] = [
 export const PROFILE_VARIABLES: readonly string[] = ["AWS_PROFILE", "AWS_DEFAULT_PROFILE"];
 
 /**
- * Inherited variables removed from a child's environment: other credentials, and the profile
- * variables, because the AWS SDK for JavaScript prefers a profile over keys in the environment
- * and would silently use the unscoped profile.
+ * Variables through which an SDK finds credentials other than the grant's: the old token name,
+ * the container credentials endpoint, and web identity (a role to assume with a token file).
+ */
+export const OTHER_CREDENTIAL_VARIABLES: readonly string[] = [
+  "AWS_SECURITY_TOKEN",
+  "AWS_CONTAINER_CREDENTIALS_FULL_URI",
+  "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
+  "AWS_CONTAINER_AUTHORIZATION_TOKEN",
+  "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE",
+  "AWS_ROLE_ARN",
+  "AWS_WEB_IDENTITY_TOKEN_FILE",
+  "AWS_ROLE_SESSION_NAME",
+];
+
+/**
+ * Inherited variables removed from a child's environment: other credentials (and every other
+ * way to find some), and the profile variables, because the AWS SDK for JavaScript prefers a
+ * profile over keys in the environment and would silently use the unscoped profile.
  */
 export const SHADOWING_VARIABLES: readonly string[] = [
   "AWS_ACCESS_KEY_ID",
   "AWS_SECRET_ACCESS_KEY",
   "AWS_SESSION_TOKEN",
-  "AWS_SECURITY_TOKEN",
   "AWS_CREDENTIAL_EXPIRATION",
+  ...OTHER_CREDENTIAL_VARIABLES,
   ...PROFILE_VARIABLES,
+];
+
+/** What `env --unset` removes: the grant's variables and every other source of credentials. */
+export const UNSET_VARIABLES: readonly string[] = [
+  ...GRANT_VARIABLES,
+  ...OTHER_CREDENTIAL_VARIABLES,
 ];
 
 /**

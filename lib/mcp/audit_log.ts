@@ -7,6 +7,7 @@
  */
 
 import { basename, dirname, join } from "node:path";
+import { logText } from "../core/log_text.ts";
 import { openPrivateDir } from "../core/private_dir.ts";
 
 /** One audit record, as written (plus `time`). */
@@ -83,7 +84,7 @@ export async function openAuditLog(
   return {
     path,
     record(event) {
-      const line = `${JSON.stringify({ time: now().toISOString(), ...event })}\n`;
+      const line = `${JSON.stringify({ time: now().toISOString(), ...boundEvent(event) })}\n`;
       const next = queue.then(() => file.append(line));
       queue = next.catch(() => {});
       return next;
@@ -96,6 +97,25 @@ export async function openAuditLog(
 }
 
 /**
+ * The event as the log keeps it: every text field neutralised and cut (see `logText`), so a
+ * client's name or an agent's argument cannot forge lines or fill the disk.
+ */
+function boundEvent(event: AuditEvent): AuditEvent {
+  const out: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(event)) {
+    out[key] = typeof value === "string" ? logText(value, AUDIT_TEXT_MAX) : value;
+  }
+  if (event.client) {
+    out.client = Object.fromEntries(
+      Object.entries(event.client).map(([k, v]) => [k, v === undefined ? v : logText(v, 100)]),
+    );
+  }
+  return out as unknown as AuditEvent;
+}
+
+const AUDIT_TEXT_MAX = 500;
+
+/**
  * An audit log kept in memory, for tests and for a server run without a file.
  */
 export function memoryAuditLog(
@@ -106,7 +126,7 @@ export function memoryAuditLog(
   return {
     events,
     record(event) {
-      events.push({ time: now().toISOString(), ...event });
+      events.push({ time: now().toISOString(), ...boundEvent(event) });
       return Promise.resolve();
     },
     close() {

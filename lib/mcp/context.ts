@@ -45,8 +45,13 @@ export interface ServerOptions {
   maxTtlSeconds: number;
   /** When to ask the human (`--approve`). */
   approve: ApproveMode;
-  /** The profile the server is pinned to (`--profile`); the agent may not name another. */
+  /**
+   * The profile the server uses (`--profile`, `AWS_PROFILE`… as the human started it; `undefined`
+   * for the default chain). The agent may name it or one of `allowProfiles`, nothing else.
+   */
   profile?: string;
+  /** Other profiles the agent may name (`--allow-profiles`). */
+  allowProfiles?: ReadonlySet<string>;
 }
 
 /** What a tool handler works with. */

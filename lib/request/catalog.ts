@@ -117,7 +117,7 @@ export function createCatalog(
     services: sorted,
     lookup(name) {
       const key = name.trim().toLowerCase();
-      return byPrefix.get(SERVICE_ALIASES[key] ?? key);
+      return byPrefix.get(Object.hasOwn(SERVICE_ALIASES, key) ? SERVICE_ALIASES[key] : key);
     },
     actions: readOnce(readActions),
     resourceTypes: readOnce(readResourceTypes),
@@ -179,6 +179,8 @@ export function resolveScopes(scopes: readonly Scope[], catalog: Catalog): Scope
  */
 export function suggestServices(name: string, catalog: Catalog, limit = 3): string[] {
   const query = name.toLowerCase();
+  // The edit distance costs length × length: no name is longer than this, so no suggestion is.
+  if (query.length > MAX_SUGGESTED_LENGTH) return [];
   const names = [...catalog.services.map((s) => s.prefix), ...Object.keys(SERVICE_ALIASES)];
   const maxDistance = query.length <= 3 ? 1 : 2;
   return names
@@ -193,6 +195,8 @@ export function suggestServices(name: string, catalog: Catalog, limit = 3): stri
     .slice(0, limit)
     .map(({ candidate }) => candidate);
 }
+
+const MAX_SUGGESTED_LENGTH = 64;
 
 function orList(items: readonly string[]): string {
   return items.length <= 1

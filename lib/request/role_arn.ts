@@ -6,12 +6,18 @@
  */
 
 import { UsageError } from "../core/errors.ts";
+import { logText } from "../core/log_text.ts";
 
-const ROLE_ARN = /^arn:aws[a-z-]*:iam::\d{12}:role\/[\w+=,.@\/-]{1,512}$/;
+// The partitions: aws, aws-cn, aws-us-gov, aws-iso, aws-iso-b, aws-iso-e, aws-iso-f, aws-eusc.
+const ROLE_ARN =
+  /^arn:aws(-cn|-us-gov|-iso(-[a-z])?|-eusc)?:iam::\d{12}:role\/[\w+=,.@\/-]{1,512}$/;
 
 /** Throws a usage error unless `arn` is an IAM role ARN. */
 export function checkRoleArn(arn: string): void {
   if (!ROLE_ARN.test(arn)) {
-    throw new UsageError(`Invalid role ARN "${arn}": expected arn:aws:iam::ACCOUNT:role/NAME`);
+    throw new UsageError(
+      `Invalid role ARN "${logText(arn, 100)}": expected arn:aws:iam::ACCOUNT:role/NAME`,
+      { hint: "the partition is aws, aws-cn, aws-us-gov, aws-iso, aws-iso-b… or aws-eusc" },
+    );
   }
 }

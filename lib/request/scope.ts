@@ -30,16 +30,17 @@ export interface Scope {
   resources?: string[];
 }
 
-const LEVELS: Record<string, Level> = {
-  list: "list",
-  ro: "ro",
-  read_only: "ro",
-  readonly: "ro",
-  full: "full",
-};
+// A Map, not an object: a level such as "constructor" must not find Object.prototype's.
+const LEVELS: ReadonlyMap<string, Level> = new Map([
+  ["list", "list"],
+  ["ro", "ro"],
+  ["read_only", "ro"],
+  ["readonly", "ro"],
+  ["full", "full"],
+]);
 
 /** The level names accepted on the command line, for messages and help. */
-export const LEVEL_NAMES: readonly string[] = Object.keys(LEVELS);
+export const LEVEL_NAMES: readonly string[] = [...LEVELS.keys()];
 
 const SERVICE_NAME = /^[a-z0-9][a-z0-9._-]*$/;
 
@@ -54,7 +55,7 @@ const SERVICE_NAME = /^[a-z0-9][a-z0-9._-]*$/;
  * ```
  */
 export function parseLevel(text: string, context?: string): Level {
-  const level = LEVELS[text.trim().toLowerCase()];
+  const level = LEVELS.get(text.trim().toLowerCase());
   if (level) return level;
   const where = context ? ` in "${context}"` : "";
   const what = text.trim() ? `Unknown level "${text}"${where}` : `Missing level${where}`;

@@ -262,23 +262,24 @@ export interface ClientSnippet {
 
 /**
  * The MCP server entry for a client: the command that runs `timebound-iam serve` (with
- * `AWS_PROFILE` in its environment when a profile is given), in the shape that client reads.
+ * `--profile` when a profile is given: the server then uses that profile and no agent can name
+ * another), in the shape that client reads.
  */
 export function renderClientSnippet(
   client: McpClient,
   options: { command: string; profile?: string },
 ): ClientSnippet {
-  const server: Record<string, unknown> = { command: options.command, args: ["serve"] };
-  if (options.profile) server.env = { AWS_PROFILE: options.profile };
+  const args = options.profile ? ["serve", "--profile", options.profile] : ["serve"];
+  const server: Record<string, unknown> = { command: options.command, args };
   const json = (value: unknown) => `${JSON.stringify(value, null, 2)}\n`;
   switch (client) {
     case "claude": {
-      const env = options.profile ? ` -e AWS_PROFILE=${options.profile}` : "";
+      const profile = options.profile ? ` --profile ${options.profile}` : "";
       return {
         title: "Claude Code",
         file: ".mcp.json in the project (or claude_desktop_config.json for Claude Desktop)",
         text: json({ mcpServers: { "timebound-iam": server } }),
-        command: `claude mcp add timebound-iam${env} -- ${options.command} serve`,
+        command: `claude mcp add timebound-iam -- ${options.command} serve${profile}`,
       };
     }
     case "kiro":

@@ -31,6 +31,7 @@ import {
 } from "../cli/config.ts";
 import { findBaseCredentials } from "../aws/credential_source.ts";
 import { baseCredentialsForAssumeRole, profileName } from "../aws/base_credentials.ts";
+import { resolveProfile } from "../aws/profile.ts";
 import { openEnvFileDirectory } from "../delivery/env_files.ts";
 import { UserError } from "../core/errors.ts";
 import { readBrokerRole } from "./iam_role.ts";
@@ -168,7 +169,7 @@ async function baseCredentialsCheck(
   add: (check: Check) => void,
 ): Promise<boolean> {
   const found = await attempt("base credentials", add, async () => {
-    if (profile) await checkProfile(profile);
+    await checkProfile(resolveProfile(profile, env));
     const found = await findBaseCredentials({ profile, region, env });
     const expiry = found.expiration ? `, expiring ${found.expiration.toISOString()}` : "";
     return [true, pass("base credentials", `${found.source}${expiry}`)];

@@ -259,6 +259,8 @@ export class LocalAws {
   readonly #faults: Fault[] = [];
   readonly #denials: Denial[] = [];
   #closing?: Promise<void>;
+  #silence?: PromiseWithResolvers<void>;
+  #waiting = 0;
 
   private constructor(
     state: LocalAwsState,
@@ -443,6 +445,25 @@ export class LocalAws {
     return totpCode(device.base32Seed, this.clock.now(), steps);
   }
 
+  /**
+   * Stop answering: every request from now on is read and then left pending (as an endpoint
+   * behind a black hole would) until {@linkcode LocalAws.close} or the returned function. The
+   * number of requests left waiting is `waiting`.
+   */
+  neverAnswer(): () => void {
+    this.#silence ??= Promise.withResolvers<void>();
+    const silence = this.#silence;
+    return () => {
+      silence.resolve();
+      if (this.#silence === silence) this.#silence = undefined;
+    };
+  }
+
+  /** How many requests are being left unanswered now (see {@linkcode LocalAws.neverAnswer}). */
+  get waiting(): number {
+    return this.#waiting;
+  }
+
   /** Every secret the endpoint knows: base secrets, issued secrets, session tokens, MFA seeds. */
   issuedSecrets(): string[] {
     return this.#state.secrets();
@@ -469,6 +490,7 @@ export class LocalAws {
 
   /** Stop serving and wait until the server is closed. Safe to call more than once. */
   close(): Promise<void> {
+    this.#silence?.resolve();
     this.#closing ??= this.#server.shutdown();
     return this.#closing;
   }
@@ -479,6 +501,12 @@ export class LocalAws {
   }
 
   async #handle(request: Request): Promise<Response> {
+    if (this.#silence) {
+      this.#waiting++;
+      await this.#silence.promise;
+      this.#waiting--;
+      return new Response("closed", { status: 503 });
+    }
     const requestId = crypto.randomUUID();
     const url = new URL(request.url);
     const body = new Uint8Array(await request.arrayBuffer());

@@ -9,6 +9,8 @@ import { z } from "zod";
 import { checkAllowed } from "../../request/allow_list.ts";
 import { needsApproval } from "../../request/approval.ts";
 import { type ArnTarget, MAX_RESOURCE_CHARS } from "../../request/resource.ts";
+import { logText } from "../../core/log_text.ts";
+import { profileText, scopesText, serviceList, wordText } from "../input_schema.ts";
 import { grantVariables } from "../../delivery/credential_env.ts";
 import { DeclinedError, UsageError, UserError } from "../../core/errors.ts";
 import { type AskMfaCode, MfaCodeNeeded } from "../../aws/base_credentials.ts";
@@ -33,10 +35,10 @@ const MAX_RESOURCES_PER_SERVICE = 20;
 const APPROVAL_TIMEOUT_MS = 10 * 60_000;
 
 const inputSchema = {
-  services: z.array(z.string()).optional().describe(
+  services: serviceList.optional().describe(
     'AWS services by IAM prefix or alias, e.g. ["s3", "dynamodb"] (list_services shows them)',
   ),
-  level: z.string().optional().describe(
+  level: wordText.optional().describe(
     '"list" (only the List actions: names and metadata, never contents), "read_only" (the Read ' +
       'and List actions, which include reading data; also "ro") or "full" (every action). ' +
       "Default: read_only",
@@ -52,17 +54,18 @@ const inputSchema = {
       '{"s3": ["my-bucket", "logs-bucket/app/*"], "dynamodb": ["Orders"]}. Each key must be in ' +
       "services. list_services shows each service's resource forms",
   ),
-  scopes: z.string().optional().describe(
+  scopes: scopesText.optional().describe(
     "Per-service levels and resources, instead of or besides services + level: " +
       '"s3:ro,dynamodb:full@Orders,ec2:list" (SERVICE:LEVEL@RESOURCE; repeat a scope for ' +
       "several resources)",
   ),
-  ttl: z.string().optional().describe(
+  ttl: wordText.optional().describe(
     'How long the credentials live: "5m", "15m" (the default), "1h"... from 1m up to the ' +
       "server's maximum",
   ),
-  profile: z.string().optional().describe(
-    "AWS profile for the base credentials; omit to use the server's",
+  profile: profileText.optional().describe(
+    "AWS profile for the base credentials; omit to use the server's (the human decides which " +
+      "others, if any, are allowed)",
   ),
 };
 
@@ -161,16 +164,19 @@ async function grantAccess(ctx: ToolContext, args: GrantArgs) {
       scopes: formatScopes(request.scopes),
       ttl,
       session_id: id,
-      profile,
+      profile: profile ?? DEFAULT_CHAIN,
       expires_at: described.expires_at,
       source_identity: grant.identity?.sourceIdentity,
       caller_name: grant.callerName,
     });
-    ctx.log(`granted ${formatScopes(request.scopes)} for ${ttl} as ${id} to ${clientName(client)}`);
+    ctx.log(
+      `granted ${formatScopes(request.scopes)} for ${ttl} as ${id} to ${clientName(client)}, ` +
+        `profile ${profile ?? DEFAULT_CHAIN}`,
+    );
     return {
       session_id: id,
       ...described,
-      usage: `env $(cat ${session.file}) <command>`,
+      usage: `env $(cat ${shellQuote(session.file)}) <command>`,
     };
   } catch (error) {
     const declined = error instanceof DeclinedError;
@@ -181,7 +187,7 @@ async function grantAccess(ctx: ToolContext, args: GrantArgs) {
       client,
       scopes: scopes ? formatScopes(scopes) : requestedText(args),
       ttl,
-      profile: args.profile,
+      profile: args.profile ?? ctx.options.profile ?? DEFAULT_CHAIN,
       reason: error instanceof UserError ? error.message : "unexpected failure",
     });
     const reason = error instanceof Error ? error.message.split("\n")[0] : String(error);
@@ -243,16 +249,17 @@ function requestedText(args: GrantArgs): string {
   return [...services, ...more, ...(args.scopes ? [args.scopes] : [])].join(",").slice(0, 500);
 }
 
+/**
+ * The profile of this grant: the server's own unless the agent names one the human allowed.
+ * A refusal names no other profile (neither the server's nor any that exists).
+ */
 function checkProfile(ctx: ToolContext, profile: string | undefined): string | undefined {
-  const pinned = ctx.options.profile;
-  if (profile === undefined || profile === pinned) return pinned;
-  if (pinned !== undefined) {
-    throw new UsageError(
-      `Profile "${profile}" is not allowed: this server uses profile "${pinned}"`,
-      { hint: "omit profile" },
-    );
-  }
-  return profile;
+  const own = ctx.options.profile;
+  if (profile === undefined || profile === own) return own;
+  if (ctx.options.allowProfiles?.has(profile)) return profile;
+  throw new UsageError(`Profile "${logText(profile, 64)}" is not allowed on this server`, {
+    hint: "omit profile to use the server's; only the human who starts the server can allow others",
+  });
 }
 
 async function approve(ctx: ToolContext, scopes: readonly Scope[], ttlSeconds: number) {
@@ -313,7 +320,9 @@ async function approve(ctx: ToolContext, scopes: readonly Scope[], ttlSeconds: n
       },
     );
   }
-  if (answer.action !== "accept" || answer.content?.approve === false) {
+  // Only an explicit yes approves: an "accept" without the answer (or with anything but true) is
+  // no approval.
+  if (answer.action !== "accept" || answer.content?.approve !== true) {
     throw new DeclinedError(
       `Declined by the human: no credentials were requested (${answer.action})`,
       { hint: "do not retry the same request; ask the human what access they want to give" },
@@ -378,5 +387,15 @@ async function elicitMfaCode(ctx: ToolContext, serial: string): Promise<string> 
 }
 
 function clientName(client: { name?: string; version?: string }): string {
-  return client.name ? `${client.name}${client.version ? ` ${client.version}` : ""}` : "the client";
+  return client.name
+    ? logText(`${client.name}${client.version ? ` ${client.version}` : ""}`, 100)
+    : "the client";
+}
+
+/** How the audit log and the stderr log name the SDK's default chain. */
+const DEFAULT_CHAIN = "(default chain)";
+
+/** A path as one shell word, for `usage`: single quotes, so spaces and `$` stay literal. */
+function shellQuote(path: string): string {
+  return /^[\w@%+=:,./-]+$/.test(path) ? path : `'${path.replaceAll("'", `'\\''`)}'`;
 }

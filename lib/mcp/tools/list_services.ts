@@ -6,6 +6,7 @@
  * @module
  */
 
+import { idText } from "../input_schema.ts";
 import { z } from "zod";
 import { allowedLevels, allowedResources } from "../../request/allow_list.ts";
 import { findServices } from "../../request/catalog.ts";
@@ -35,9 +36,7 @@ export function registerListServices(ctx: ToolContext): void {
       "name (bare_name) or an ARN (arn_formats, shown when a query is given). Pass a query " +
       '(e.g. "logs", "queue") to filter by prefix, alias or name.',
     inputSchema: {
-      query: z.string().max(100).optional().describe(
-        "Only services whose prefix, alias or name has this",
-      ),
+      query: idText.optional().describe("Only services whose prefix, alias or name has this"),
     },
     outputSchema: { services: z.array(serviceSchema) },
     annotations: {

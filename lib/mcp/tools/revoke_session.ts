@@ -5,6 +5,7 @@
  * @module
  */
 
+import { idText } from "../input_schema.ts";
 import { z } from "zod";
 import { UsageError } from "../../core/errors.ts";
 import { clientOf, jsonResult, type ToolContext, toolError } from "../context.ts";
@@ -20,7 +21,7 @@ export function registerRevokeSession(ctx: ToolContext): void {
       "Delete a session's credential file and forget the session, when the work is done. AWS " +
       "keeps the keys themselves valid until they expire.",
     inputSchema: {
-      session_id: z.string().describe("The session id from grant_access or list_active_sessions"),
+      session_id: idText.describe("The session id from grant_access or list_active_sessions"),
     },
     outputSchema: {
       session_id: z.string(),

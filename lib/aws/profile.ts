@@ -1,0 +1,67 @@
+/**
+ * Which AWS profile holds the base credentials: decided here once, and every command, the
+ * config file lookup and the MCP server use this answer. `--profile` wins, then `AWS_PROFILE`,
+ * then `AWS_DEFAULT_PROFILE`; an empty value counts as unset; none of them means the SDK's
+ * default chain (environment keys, the `default` profile, SSO, container and instance roles).
+ *
+ * @module
+ */
+
+import { UsageError } from "../core/errors.ts";
+import { logText } from "../core/log_text.ts";
+
+/** The profile in use and where its name came from. */
+export interface ProfileChoice {
+  /** The profile's name; `undefined` for the SDK's default chain. */
+  name?: string;
+  /** What named it: the flag or a variable; `undefined` for the default chain. */
+  from?: "--profile" | "AWS_PROFILE" | "AWS_DEFAULT_PROFILE";
+}
+
+/**
+ * Decides the profile from the `--profile` flag and the environment.
+ *
+ * @example
+ * ```ts
+ * import { resolveProfile } from "./profile.ts";
+ * console.assert(resolveProfile(undefined, { AWS_PROFILE: "", AWS_DEFAULT_PROFILE: "dev" }).name === "dev");
+ * console.assert(resolveProfile("prod", { AWS_PROFILE: "dev" }).from === "--profile");
+ * console.assert(resolveProfile(undefined, {}).name === undefined);
+ * ```
+ */
+export function resolveProfile(
+  flag: string | undefined,
+  env: Readonly<Record<string, string | undefined>>,
+): ProfileChoice {
+  if (flag) return { name: flag, from: "--profile" };
+  if (env.AWS_PROFILE) return { name: env.AWS_PROFILE, from: "AWS_PROFILE" };
+  if (env.AWS_DEFAULT_PROFILE) {
+    return { name: env.AWS_DEFAULT_PROFILE, from: "AWS_DEFAULT_PROFILE" };
+  }
+  return {};
+}
+
+/** The profile's name for messages and the config file: its name, or `default`. */
+export function profileLabel(choice: ProfileChoice): string {
+  return choice.name ?? "default";
+}
+
+/**
+ * Throws the usage error for a profile that is in neither shared file. `known` (the profiles
+ * that exist) is listed only when given: the MCP server never reveals them to an agent.
+ */
+export function unknownProfileError(choice: ProfileChoice, known?: readonly string[]): UsageError {
+  const name = logText(choice.name ?? "default", 80);
+  const create = `create it with: aws configure --profile ${name}`;
+  const list = known?.length ? ` (profiles found: ${known.join(", ")})` : "";
+  if (choice.from === "AWS_PROFILE" || choice.from === "AWS_DEFAULT_PROFILE") {
+    return new UsageError(
+      `Profile "${name}" named by ${choice.from} does not exist in ~/.aws/config or ~/.aws/credentials`,
+      { hint: `unset ${choice.from} or set it to another profile${list}, or ${create}` },
+    );
+  }
+  return new UsageError(
+    `Unknown profile "${name}": not in ~/.aws/config or ~/.aws/credentials`,
+    { hint: known === undefined ? create : `${create}${list}` },
+  );
+}

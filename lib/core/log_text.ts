@@ -1,0 +1,34 @@
+/**
+ * Text from outside (an MCP client's name, an agent's arguments, an error that quotes them) made
+ * safe for a log line: no newline or terminal escape code survives, and it is cut to a length, so
+ * a client cannot forge log lines, repaint the terminal or fill the disk.
+ *
+ * @module
+ */
+
+/** The longest piece of outside text a log line or audit field keeps, by default. */
+export const LOG_TEXT_MAX = 200;
+
+/**
+ * Neutralises `text` for one log line: control characters (newlines, ESC, DEL, C1 and the
+ * bidirectional overrides) become `\u{…}` escapes, and the result is cut to `max` characters,
+ * saying how many were left out.
+ *
+ * @example
+ * ```ts
+ * import { logText } from "./log_text.ts";
+ * console.assert(logText("evil\n\x1b[31mred") === "evil\\u{a}\\u{1b}[31mred");
+ * console.assert(logText("x".repeat(10), 4) === "xxxx… (6 more characters)");
+ * ```
+ */
+export function logText(text: string, max: number = LOG_TEXT_MAX): string {
+  const cut = text.length > max ? text.slice(0, max) : text;
+  const safe = cut.replace(
+    // deno-lint-ignore no-control-regex
+    /[\u0000-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g,
+    (c) => `\\u{${c.charCodeAt(0).toString(16)}}`,
+  );
+  return text.length > max
+    ? `${safe}… (${(text.length - max).toLocaleString("en-US")} more characters)`
+    : safe;
+}
