@@ -20,7 +20,11 @@ export interface BaseClientConfig {
   /** The SDK's provider chain for the profile (or the default chain). */
   credentials: ReturnType<typeof fromNodeProviderChain>;
   /** The HTTP handler's timeouts: every AWS call gives up rather than hang. */
-  requestHandler: { connectionTimeout: number; requestTimeout: number };
+  requestHandler: {
+    connectionTimeout: number;
+    requestTimeout: number;
+    throwOnRequestTimeout: boolean;
+  };
 }
 
 /** How long an AWS call may take by default, in milliseconds (`TIMEBOUND_IAM_TIMEOUT`). */
@@ -65,8 +69,13 @@ export async function baseClientConfig(
   // The SDK warns on console about mixed credential sources; keep stderr for our own words.
   const logger = { debug() {}, info() {}, warn() {}, error() {} };
   const timeout = config.timeoutMs ?? DEFAULT_TIMEOUT_MS;
-  // Connecting gets half the time; the whole request (headers and body) the rest.
-  const requestHandler = { connectionTimeout: Math.ceil(timeout / 2), requestTimeout: timeout };
+  // Connecting gets half the time; the whole request the full time. Without
+  // throwOnRequestTimeout the SDK only logs a warning and keeps waiting.
+  const requestHandler = {
+    connectionTimeout: Math.ceil(timeout / 2),
+    requestTimeout: timeout,
+    throwOnRequestTimeout: true,
+  };
   return {
     region: config.region,
     logger,

@@ -35,6 +35,7 @@ import {
   withIdentitySupport,
 } from "../cli/config.ts";
 import { DeclinedError, UsageError } from "../core/errors.ts";
+import { logText } from "../core/log_text.ts";
 import {
   applyRoleChanges,
   describeRoleChange,
@@ -291,9 +292,26 @@ async function recordRole(
 }
 
 function parseServices(values: readonly string[], catalog: Catalog): string[] {
-  const names = values.flatMap((value) => value.split(",")).map((name) => name.trim())
-    .filter((name) => name !== "");
-  if (names.length === 0) missing("No services given: pass --services s3,dynamodb");
+  const names = values.flatMap((value) => value.split(",")).map((name) => name.trim());
+  if (names.every((name) => name === "")) {
+    missing("No services given: pass --services s3,dynamodb");
+  }
+  for (const [i, name] of names.entries()) {
+    if (name === "") {
+      throw new UsageError(
+        `Invalid --services "${logText(values.join(","), 100)}": empty item between commas`,
+      );
+    }
+    if (!/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(name)) {
+      throw new UsageError(
+        `Invalid service "${
+          logText(name, 64)
+        }" in --services: name services by IAM prefix, e.g. s3,dynamodb`,
+        { hint: '"timebound-iam services" lists every service; there is no wildcard' },
+      );
+    }
+    names[i] = name;
+  }
   const scopes = resolveScopes(
     names.map((service) => ({ service, level: "full" as const })),
     catalog,
