@@ -23,7 +23,7 @@ function assertOneLineError(stderr: string, pattern: RegExp): void {
   assert.match(lines[0], /^error: /);
   if (lines[1] !== undefined) assert.match(lines[1], /^hint: /);
   assert.match(lines[0], pattern);
-  assert.doesNotMatch(stderr, /os error|unexpected failure|    at |Requires .* access/);
+  assert.doesNotMatch(stderr, /os error|unexpected failure|\n\s+at |Requires .* access/);
 }
 
 interface Served {
@@ -309,7 +309,7 @@ Deno.test({
       ]);
       await writer.close().catch(() => {});
       assert.equal(status.code, 0, stderr);
-      assert.doesNotMatch(stderr, /EPIPE|Broken pipe|    at |error:/);
+      assert.doesNotMatch(stderr, /EPIPE|Broken pipe|\n\s+at |error:/);
       assert.match(stderr, /stopping \(the client stopped reading\)/);
       assert.deepEqual(await Array.fromAsync(Deno.readDir(tmp)), []);
     });

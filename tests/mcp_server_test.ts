@@ -788,7 +788,7 @@ Deno.test("a client name with newlines and escape codes is neutralised in the lo
     assert.equal(lines.length, 2);
     for (const line of lines) {
       assert.ok(line.includes("evil\\u{a}forged line\\u{1b}[2J\\u{7} 1.2.3"), line);
-      assert.doesNotMatch(line, /[\n\x1b\x07]/);
+      for (const c of ["\n", "\x1b", "\x07"]) assert.ok(!line.includes(c), line);
     }
     for (const event of h.audit.events) {
       assert.equal(event.client?.name, "evil\\u{a}forged line\\u{1b}[2J\\u{7}");
