@@ -11,6 +11,9 @@ import { buildProgram } from "./lib/commands/mod.ts";
 import { askToProceed } from "./lib/cli/confirmation.ts";
 import { UserError } from "./lib/core/errors.ts";
 import { denoIo, type Io } from "./lib/core/io.ts";
+import { logText } from "./lib/core/log_text.ts";
+
+const MESSAGE_MAX = 1000;
 
 /** Runs the CLI with these arguments and returns the exit code. */
 export async function main(args: readonly string[], io: Io = denoIo()): Promise<number> {
@@ -33,16 +36,19 @@ function reportError(error: unknown, io: Io, debug: boolean): number {
     return error.exitCode === 0 ? 0 : 2;
   }
   if (error instanceof UserError) {
-    io.stderr(`error: ${error.message}\n`);
+    // One line each, whatever input the message quotes (newlines, escape codes, megabytes).
+    io.stderr(`error: ${logText(error.message, MESSAGE_MAX)}\n`);
     // With --debug the detail follows: no hint to run again with it.
-    if (error.hint && !(debug && /--debug/.test(error.hint))) io.stderr(`hint: ${error.hint}\n`);
+    if (error.hint && !(debug && /--debug/.test(error.hint))) {
+      io.stderr(`hint: ${logText(error.hint, MESSAGE_MAX)}\n`);
+    }
     if (debug) {
       if (error.detail) io.stderr(`debug: ${error.detail}\n`);
       if (error.cause) io.stderr(`debug: ${describe(error.cause)}\n`);
     }
     return error.exitCode;
   }
-  io.stderr(`error: unexpected failure: ${firstLine(error)}\n`);
+  io.stderr(`error: unexpected failure: ${logText(firstLine(error), MESSAGE_MAX)}\n`);
   if (debug) io.stderr(`debug: ${describe(error)}\n`);
   else io.stderr("hint: run again with --debug for details\n");
   return 1;

@@ -15,6 +15,8 @@ interface Case {
   hint: RegExp;
   /** Whether the request must not reach AssumeRole. */
   noAssumeRole?: boolean;
+  /** The exit code, when not 1 (a usage error is 2). */
+  code?: number;
 }
 
 const noKeys = (aws: LocalAws) => {
@@ -42,6 +44,8 @@ const CASES: Case[] = [
     error: /^Unknown profile "prod": not in ~\/\.aws\/config or ~\/\.aws\/credentials$/,
     hint: /profiles found: dev/,
     noAssumeRole: true,
+    // A profile that does not exist is bad input, as a misspelt flag is (issue 10).
+    code: 2,
   },
   {
     name: "AccessDenied on AssumeRole",
@@ -130,7 +134,7 @@ const CASES: Case[] = [
   },
 ];
 
-Deno.test("each AWS failure becomes one sentence, a hint and exit code 1", async (t) => {
+Deno.test("each AWS failure becomes one sentence, a hint and exit code 1 (2 for bad input)", async (t) => {
   const aws = await LocalAws.start();
   const stderrs: string[] = [];
   try {
@@ -146,7 +150,7 @@ Deno.test("each AWS failure becomes one sentence, a hint and exit code 1", async
             options,
           );
           stderrs.push(result.stderr);
-          assert.equal(result.code, 1, result.stderr);
+          assert.equal(result.code, c.code ?? 1, result.stderr);
           assert.equal(result.stdout, "");
           const lines = result.stderr.trimEnd().split("\n");
           assert.equal(lines.length, 2, result.stderr);

@@ -15,6 +15,7 @@ import type { Catalog } from "../request/catalog.ts";
 import type { ArnTarget } from "../request/resource.ts";
 import type { AskMfaCode } from "../aws/base_credentials.ts";
 import { UserError } from "../core/errors.ts";
+import { logText } from "../core/log_text.ts";
 import { formatScopes, type Level } from "../request/scope.ts";
 import type { Session, SessionStore } from "./session_store.ts";
 import { formatTtl } from "../request/ttl.ts";
@@ -113,11 +114,13 @@ export function describeSession(session: Session, now: Date): SessionDescription
  * message with its hint on the next line; anything else as an unexpected failure.
  */
 export function toolError(error: unknown): Error {
+  // The message may quote the agent's input: one bounded line each, control characters escaped.
   if (error instanceof UserError) {
-    return new Error(error.hint ? `${error.message}\nhint: ${error.hint}` : error.message);
+    const message = logText(error.message, 1000);
+    return new Error(error.hint ? `${message}\nhint: ${logText(error.hint, 1000)}` : message);
   }
   const text = error instanceof Error ? error.message : String(error);
-  return new Error(`Unexpected failure: ${text.split("\n")[0]}`);
+  return new Error(`Unexpected failure: ${logText(text.split("\n")[0], 1000)}`);
 }
 
 /** A tool result: the value as JSON text, and as structured content. */
