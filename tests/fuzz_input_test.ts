@@ -96,7 +96,18 @@ function badScopes(next: () => number, n: number): string[] {
 
 /** Bad TTLs: out of bounds, malformed, huge. */
 function badTtls(next: () => number, n: number): string[] {
-  const out = ["0", "14m", "13h", "-1h", "1e9h", "99999999999999999999h", "1h-", "h", "1.5h"];
+  const out = [
+    "0",
+    "0m",
+    "13h",
+    "12h1m",
+    "-1h",
+    "1e9h",
+    "99999999999999999999h",
+    "1h-",
+    "h",
+    "1.5h",
+  ];
   while (out.length < n) out.push(`${Math.floor(next() * 1000)}${junk(next, 3)}`);
   return out;
 }

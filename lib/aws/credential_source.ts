@@ -36,8 +36,9 @@ export const DEFAULT_TIMEOUT_MS = 10_000;
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { awsTimeoutMs } from "./credential_source.ts";
- * console.assert(awsTimeoutMs({ TIMEBOUND_IAM_TIMEOUT: "3" }) === 3000);
+ * assert.equal(awsTimeoutMs({ TIMEBOUND_IAM_TIMEOUT: "3" }), 3000);
  * ```
  */
 export function awsTimeoutMs(env: Readonly<Record<string, string | undefined>>): number {

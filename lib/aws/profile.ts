@@ -23,10 +23,11 @@ export interface ProfileChoice {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { resolveProfile } from "./profile.ts";
- * console.assert(resolveProfile(undefined, { AWS_PROFILE: "", AWS_DEFAULT_PROFILE: "dev" }).name === "dev");
- * console.assert(resolveProfile("prod", { AWS_PROFILE: "dev" }).from === "--profile");
- * console.assert(resolveProfile(undefined, {}).name === undefined);
+ * assert.equal(resolveProfile(undefined, { AWS_PROFILE: "", AWS_DEFAULT_PROFILE: "dev" }).name, "dev");
+ * assert.equal(resolveProfile("prod", { AWS_PROFILE: "dev" }).from, "--profile");
+ * assert.equal(resolveProfile(undefined, {}).name, undefined);
  * ```
  */
 export function resolveProfile(

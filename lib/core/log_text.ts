@@ -16,9 +16,10 @@ export const LOG_TEXT_MAX = 200;
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { logText } from "./log_text.ts";
- * console.assert(logText("evil\n\x1b[31mred") === "evil\\u{a}\\u{1b}[31mred");
- * console.assert(logText("x".repeat(10), 4) === "xxxx… (6 more characters)");
+ * assert.equal(logText("evil\n\x1b[31mred"), "evil\\u{a}\\u{1b}[31mred");
+ * assert.equal(logText("x".repeat(10), 4), "xxxx… (6 more characters)");
  * ```
  */
 export function logText(text: string, max: number = LOG_TEXT_MAX): string {

@@ -480,7 +480,8 @@ function shortReason(error: unknown): string {
 }
 
 function hintFor(path: string): string {
-  return `choose a directory that only you can write (for temporary files: TMPDIR), not "${path}"`;
+  return `use a directory that only you can write instead of "${path}" (TMPDIR for temporary ` +
+    "files, --audit-log for the audit log)";
 }
 
 function capital(text: string): string {

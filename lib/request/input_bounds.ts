@@ -34,8 +34,9 @@ export const INPUT_LIMITS = {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { checkLength } from "./input_bounds.ts";
- * console.assert(checkLength("s3:ro", "--scope", 4096) === "s3:ro");
+ * assert.equal(checkLength("s3:ro", "--scope", 4096), "s3:ro");
  * ```
  */
 export function checkLength(value: string, flag: string, max: number): string {
@@ -59,8 +60,9 @@ const REGION = /^[a-z]{2}(-(gov|iso[a-z]?|eusc))?-[a-z]+-\d{1,2}$/;
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { checkRegion } from "./input_bounds.ts";
- * console.assert(checkRegion("eu-west-1") === "eu-west-1");
+ * assert.equal(checkRegion("eu-west-1"), "eu-west-1");
  * ```
  */
 export function checkRegion(value: string, flag = "--region"): string {
@@ -78,8 +80,9 @@ export function checkRegion(value: string, flag = "--region"): string {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { checkProfileName } from "./input_bounds.ts";
- * console.assert(checkProfileName("prod-admin") === "prod-admin");
+ * assert.equal(checkProfileName("prod-admin"), "prod-admin");
  * ```
  */
 export function checkProfileName(value: string, flag = "--profile"): string {
@@ -98,8 +101,9 @@ export function checkProfileName(value: string, flag = "--profile"): string {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { parseProfileList } from "./input_bounds.ts";
- * console.assert(parseProfileList("dev, staging").join() === "dev,staging");
+ * assert.equal(parseProfileList("dev, staging").join(), "dev,staging");
  * ```
  */
 export function parseProfileList(value: string, flag = "--allow-profiles"): string[] {
