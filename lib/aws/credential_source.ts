@@ -187,3 +187,27 @@ export async function findBaseCredentials(
     expiration: credentials.expiration,
   };
 }
+
+/** The settings through which a profile of the shared config file supplies credentials. */
+const CREDENTIAL_SETTINGS = [
+  "aws_access_key_id",
+  "role_arn",
+  "credential_process",
+  "credential_source",
+  "sso_session",
+  "sso_start_url",
+  "web_identity_token_file",
+  "login_session",
+];
+
+/**
+ * Whether the shared config file's `default` profile supplies credentials (keys, a role, a
+ * process, SSO): the SDKs would then use it before a container endpoint. Read through the SDK's
+ * own loader.
+ */
+export async function defaultProfileHoldsCredentials(): Promise<boolean> {
+  const { loadSharedConfigFiles } = await import("@smithy/core/config");
+  const files = await loadSharedConfigFiles({ ignoreCache: true });
+  const profile = files.configFile?.default ?? {};
+  return CREDENTIAL_SETTINGS.some((name) => profile[name] !== undefined);
+}

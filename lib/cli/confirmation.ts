@@ -31,6 +31,8 @@ export interface SummaryFacts {
   unknownBecause?: string;
   /** The command `exec` will run. */
   command?: readonly string[];
+  /** How long `--refresh` renews the credentials, if it does. */
+  refreshSeconds?: number;
   /** The current time (for the absolute expiry). */
   now: Date;
   /** The SourceIdentity the session will carry, if any. */
@@ -56,6 +58,14 @@ export function renderSummary(facts: SummaryFacts): string {
     ["ttl", `${formatTtl(request.ttlSeconds)}, until ${expiry.toISOString()}`],
   ];
   if (facts.sourceIdentity || facts.callerName) rows.push(["identity", identityText(facts)]);
+  if (facts.refreshSeconds !== undefined) {
+    const until = new Date(facts.now.getTime() + facts.refreshSeconds * 1000);
+    rows.push([
+      "renewal",
+      `renews every ${formatTtl(request.ttlSeconds)} until ${until.toISOString()} ` +
+      `(${formatTtl(facts.refreshSeconds)}), through a local endpoint`,
+    ]);
+  }
   const labels = request.policy.parts.map(({ scope }) => formatScopes([scope]));
   const width = Math.min(24, Math.max(...labels.map((label) => label.length)));
   request.policy.parts.forEach((part, i) => {

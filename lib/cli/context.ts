@@ -126,6 +126,15 @@ export function noConfirmOption(): Option<"--no-confirm"> {
     .env(envName("no-confirm"));
 }
 
+/** `--refresh[=MAX]`: renew the credentials through a local endpoint, for at most MAX. */
+export function refreshOption(): Option<"--refresh [max]"> {
+  return new Option(
+    "--refresh [max]",
+    "renew the credentials through a local endpoint while the command runs, for at most MAX " +
+      "(default 12h)",
+  ).env(envName("refresh"));
+}
+
 /**
  * The environment variable that stands in for a flag: `TIMEBOUND_IAM_` and the flag's long name
  * in capitals, dashes as underscores (as aws-session's variables are). A flag given on the

@@ -99,6 +99,16 @@ export function noteMfaSession(cli: Cli, base: BaseCredentials): void {
   );
 }
 
+/** A grant that can be renewed: the same role, scopes and TTL, assumed again. */
+export interface RenewableGrant {
+  /** The first grant. */
+  grant: Grant;
+  /** Assumes the role again with the same request (never prompts). */
+  renew(): Promise<Grant>;
+  /** Releases the base credentials' client; renew() fails after. */
+  close(): void;
+}
+
 /**
  * Runs the grant story and returns the grant, or `undefined` after a dry run.
  */
@@ -107,6 +117,20 @@ export async function obtainGrant(
   flags: GrantFlags,
   options: { command?: readonly string[] } = {},
 ): Promise<Grant | undefined> {
+  const renewable = await obtainRenewableGrant(cli, flags, options);
+  renewable?.close();
+  return renewable?.grant;
+}
+
+/**
+ * Runs the grant story and keeps the base credentials, so that the grant can be renewed with
+ * the same request; `undefined` after a dry run. The caller closes it.
+ */
+export async function obtainRenewableGrant(
+  cli: Cli,
+  flags: GrantFlags,
+  options: { command?: readonly string[]; refreshSeconds?: number } = {},
+): Promise<RenewableGrant | undefined> {
   // Start loading the AWS SDK while the IAM data is read; nothing is sent before the request
   // has been validated.
   const sdk = preloadSdk();
@@ -182,6 +206,7 @@ export async function obtainGrant(
         region: broker?.region ?? region,
         unknownBecause,
         command: options.command,
+        refreshSeconds: options.refreshSeconds,
         now: cli.now(),
         sourceIdentity: skipIdentity ? undefined : override ?? callerName,
         callerName,
@@ -196,9 +221,9 @@ export async function obtainGrant(
       throw new DeclinedError("Declined: no credentials were requested");
     }
     if (skipIdentity) cli.io.stderr(identitySkippedNote(file, broker!.roleArn));
-    let grant;
-    try {
-      grant = await assumeBrokerRole(broker!, {
+    const connected = broker!;
+    const assume = () =>
+      assumeBrokerRole(connected, {
         policy: request.policy,
         ttlSeconds: request.ttlSeconds,
         now: cli.now,
@@ -206,6 +231,9 @@ export async function obtainGrant(
           ? undefined
           : { sourceIdentity: override ?? callerName, tags: request.tags },
       });
+    let grant: Grant;
+    try {
+      grant = await assume();
     } catch (error) {
       if (base?.mfa) throw error;
       throw await explainMissingMfa(error, {
@@ -220,7 +248,8 @@ export async function obtainGrant(
     if (flags.debug || cli.io.env.TIMEBOUND_IAM_DEBUG === "1") {
       cli.io.stderr(`debug: AssumeRole PackedPolicySize ${grant.packedPolicySize ?? "?"}%\n`);
     }
-    return grant;
+    broker = undefined;
+    return { grant, renew: assume, close: () => connected.client.destroy() };
   } finally {
     broker?.client.destroy();
   }

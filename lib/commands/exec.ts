@@ -14,6 +14,7 @@ import {
   mfaSessionTtlOption,
   noConfirmOption,
   profileOption,
+  refreshOption,
   regionOption,
   roleArnOption,
   scopeOption,
@@ -23,7 +24,9 @@ import {
 import { runChild } from "../delivery/child.ts";
 import { childEnvironment, grantVariables } from "../delivery/credential_env.ts";
 import { UsageError } from "../core/errors.ts";
-import { obtainGrant } from "../cli/grant_flow.ts";
+import { obtainGrant, obtainRenewableGrant } from "../cli/grant_flow.ts";
+import { runRenewing } from "../cli/refresh_flow.ts";
+import { parseRefreshLimit } from "../request/ttl.ts";
 
 /** Builds the `exec` command. */
 export function execCommand(cli: Cli): Command<unknown[], Record<string, unknown>> {
@@ -42,6 +45,7 @@ export function execCommand(cli: Cli): Command<unknown[], Record<string, unknown
     .addOption(sourceIdentityOption())
     .addOption(dryRunOption())
     .addOption(noConfirmOption())
+    .addOption(refreshOption())
     .passThroughOptions()
     .addHelpText(
       "after",
@@ -49,11 +53,14 @@ export function execCommand(cli: Cli): Command<unknown[], Record<string, unknown
 The child gets the parent's environment without AWS_PROFILE, AWS_DEFAULT_PROFILE and any
 inherited AWS keys, plus AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN,
 AWS_CREDENTIAL_EXPIRATION, AWS_REGION, AWS_DEFAULT_REGION and TIMEBOUND_IAM_SESSION.
+With --refresh it gets no keys but AWS_CONTAINER_CREDENTIALS_FULL_URI and
+AWS_CONTAINER_AUTHORIZATION_TOKEN: a local endpoint that renews the session until MAX.
 Exit code: the command's; 128+n if it died of signal n; 127 not found; 126 not executable.
 
 Examples:
   timebound-iam exec -s s3:ro -t 15m -- aws s3 ls
-  timebound-iam exec -s s3:full,cloudfront:full -t 30m --profile prod -- ./deploy.sh`,
+  timebound-iam exec -s s3:full,cloudfront:full -t 30m --profile prod -- ./deploy.sh
+  timebound-iam exec -s s3:full -t 15m --refresh=4h -- ./long-backup.sh`,
     )
     .action(async (command, options) => {
       const [program, ...args] = command;
@@ -61,6 +68,19 @@ Examples:
         throw new UsageError("No command given: put it after --", {
           hint: "e.g. timebound-iam exec -s s3:ro -t 15m -- aws s3 ls",
         });
+      }
+      if (options.refresh !== undefined) {
+        const limitSeconds = parseRefreshLimit(options.refresh);
+        const renewable = await obtainRenewableGrant(cli, options, {
+          command,
+          refreshSeconds: limitSeconds,
+        });
+        if (!renewable || program === undefined) return renewable?.close();
+        cli.exitCode = await runRenewing(cli, renewable, {
+          limitSeconds,
+          run: (env) => runChild(program, args, { env }),
+        });
+        return;
       }
       const grant = await obtainGrant(cli, options, { command });
       if (!grant || program === undefined) return;

@@ -110,3 +110,61 @@ export function childEnvironment(
   for (const name of SHADOWING_VARIABLES) delete env[name];
   return { ...env, ...grant };
 }
+
+/**
+ * Inherited variables that name another credential source, removed from the environment of a
+ * child that gets its credentials from the renewing endpoint: the SDKs would prefer a web
+ * identity token to the endpoint, and another container endpoint to ours.
+ */
+export const OTHER_SOURCE_VARIABLES: readonly string[] = [
+  "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
+  "AWS_CONTAINER_CREDENTIALS_FULL_URI",
+  "AWS_CONTAINER_AUTHORIZATION_TOKEN",
+  "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE",
+  "AWS_WEB_IDENTITY_TOKEN_FILE",
+  "AWS_ROLE_ARN",
+  "AWS_ROLE_SESSION_NAME",
+];
+
+/** The null device, which AWS tools read as an empty file. */
+export const NULL_DEVICE: string = Deno.build.os === "windows" ? "NUL" : "/dev/null";
+
+/**
+ * The environment of a child that gets its credentials from the renewing endpoint: the
+ * parent's, minus every other credential source, plus the endpoint's URL and token, the
+ * region and the session marker, and no keys at all. The SDKs and the AWS CLI consult the
+ * shared credentials file (and the config file's default profile) before a container endpoint,
+ * so the child reads the null device as its credentials file, and as its config file too when
+ * `hideConfig` says the default profile there holds credentials.
+ *
+ * @example
+ * ```ts
+ * import { endpointEnvironment } from "./credential_env.ts";
+ * const env = endpointEnvironment({ AWS_SECRET_ACCESS_KEY: "s", PATH: "/bin" }, {
+ *   endpoint: { AWS_CONTAINER_CREDENTIALS_FULL_URI: "http://127.0.0.1:1/x" },
+ *   region: "eu-west-1", sessionName: "timebound-iam-1", hideConfig: false,
+ * });
+ * console.assert(!("AWS_SECRET_ACCESS_KEY" in env) && env.AWS_REGION === "eu-west-1");
+ * ```
+ */
+export function endpointEnvironment(
+  parent: Readonly<Record<string, string>>,
+  options: {
+    endpoint: Readonly<Record<string, string>>;
+    region: string;
+    sessionName: string;
+    hideConfig: boolean;
+  },
+): Record<string, string> {
+  const env = { ...parent };
+  for (const name of [...SHADOWING_VARIABLES, ...OTHER_SOURCE_VARIABLES]) delete env[name];
+  env.AWS_SHARED_CREDENTIALS_FILE = NULL_DEVICE;
+  if (options.hideConfig) env.AWS_CONFIG_FILE = NULL_DEVICE;
+  return {
+    ...env,
+    ...options.endpoint,
+    AWS_REGION: options.region,
+    AWS_DEFAULT_REGION: options.region,
+    [SESSION_MARKER]: options.sessionName,
+  };
+}

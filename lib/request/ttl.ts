@@ -93,3 +93,36 @@ export function formatTtl(seconds: number): string {
   const text = `${h ? `${h}h` : ""}${m ? `${m}m` : ""}${s ? `${s}s` : ""}`;
   return text || "0s";
 }
+
+/** How long `--refresh` renews when no limit is given: 12 hours. */
+export const DEFAULT_REFRESH_SECONDS = 12 * 60 * 60;
+/** The longest `--refresh` limit: a day. Renewing for longer is a long-lived credential. */
+export const MAX_REFRESH_SECONDS = 24 * 60 * 60;
+
+/**
+ * Parses the limit of `--refresh[=MAX]`: how long credentials are renewed in total. No value
+ * (or `1`/`true`, from `TIMEBOUND_IAM_REFRESH`) means 12h; otherwise a duration from 1m to 24h.
+ *
+ * @example
+ * ```ts
+ * import { parseRefreshLimit } from "./ttl.ts";
+ * console.assert(parseRefreshLimit(true) === 12 * 3600 && parseRefreshLimit("2h") === 7200);
+ * ```
+ */
+export function parseRefreshLimit(value: string | true): number {
+  if (value === true || ["1", "true"].includes(value.trim().toLowerCase())) {
+    return DEFAULT_REFRESH_SECONDS;
+  }
+  try {
+    return parseTtl(value, {
+      min: 60,
+      max: MAX_REFRESH_SECONDS,
+      maxReason: "longer renewing would amount to a long-lived credential",
+    });
+  } catch (error) {
+    if (!(error instanceof UsageError)) throw error;
+    throw new UsageError(error.message.replace("TTL", "--refresh limit"), {
+      hint: "give how long to keep renewing, e.g. --refresh=8h (default 12h)",
+    });
+  }
+}

@@ -88,6 +88,11 @@ export interface LocalAwsOptions {
    * quotes, spaces, `$` and newlines to see it travel through the CLI's output unharmed.
    */
   sessionSecret?: string;
+  /**
+   * AssumeRole's credentials expire this many seconds after issue instead of after
+   * DurationSeconds (which is still validated): a short-lived session for renewal tests.
+   */
+  sessionSeconds?: number;
 }
 
 /**
@@ -284,6 +289,7 @@ export class LocalAws {
     if (options.brokerRole ?? true) {
       state.addRole({ accountId: this.accountId, roleName: BROKER_ROLE_NAME });
     }
+    state.assumeRoleLifetimeSeconds = options.sessionSeconds;
   }
 
   /**

@@ -207,6 +207,11 @@ export class LocalAwsState {
   sessionSecret?: string;
   /** Every MFA device, by serial number. */
   readonly mfaDevices: Map<string, MfaDevice> = new Map();
+  /**
+   * When set, AssumeRole's credentials expire this many seconds after issue, whatever the
+   * DurationSeconds (as sessions that a policy ends early do): how tests see renewals quickly.
+   */
+  assumeRoleLifetimeSeconds?: number;
 
   /** Register an IAM user with static keys (random unless given). */
   addUser(
@@ -277,6 +282,8 @@ export class LocalAwsState {
     options: {
       sessionName: string;
       durationSeconds: number;
+      /** Seconds until the credentials expire, if not `durationSeconds`. */
+      lifetimeSeconds?: number;
       policy?: string;
       chained?: boolean;
       issuedTo?: string;
@@ -297,7 +304,9 @@ export class LocalAwsState {
       accessKeyId: randomId("ASIA"),
       secretAccessKey: this.sessionSecret ?? randomSecret(),
       sessionToken: randomSessionToken(),
-      expiration: new Date(this.clock.now().getTime() + options.durationSeconds * 1000),
+      expiration: new Date(
+        this.clock.now().getTime() + (options.lifetimeSeconds ?? options.durationSeconds) * 1000,
+      ),
       durationSeconds: options.durationSeconds,
       policy: options.policy,
       chained: options.chained ?? false,

@@ -195,6 +195,7 @@ export function assumeRole({ state, caller, params }: ActionContext): XmlValue {
   const session = state.issueSession(role, {
     sessionName: params.RoleSessionName,
     durationSeconds,
+    lifetimeSeconds: state.assumeRoleLifetimeSeconds,
     policy,
     chained,
     issuedTo: caller.arn,

@@ -1,0 +1,215 @@
+/**
+ * The renewing credential endpoint of `exec --refresh` and `shell --refresh`: an HTTP server on
+ * 127.0.0.1 (random port, random path) that serves the current session's credentials in the
+ * container-credentials format, which the AWS SDKs and the AWS CLI read from
+ * `AWS_CONTAINER_CREDENTIALS_FULL_URI` with the `AWS_CONTAINER_AUTHORIZATION_TOKEN` header. It
+ * assumes the role again before the credentials expire, on a timer, so no request ever waits on
+ * AWS; each credential lives at most the TTL, and renewals stop at a deadline.
+ *
+ * Only a client that knows the token, sends `Host: 127.0.0.1:PORT` (or `localhost:PORT`, so a
+ * web page cannot reach it through DNS rebinding) and asks for the exact path gets an answer; the
+ * token is compared in constant time. Everything else gets 401 or 404 and no detail.
+ *
+ * @module
+ */
+
+import type { SessionCredentials } from "../aws/broker.ts";
+
+/** The variable that points the SDKs at the endpoint. */
+export const FULL_URI_VARIABLE = "AWS_CONTAINER_CREDENTIALS_FULL_URI";
+/** The variable holding the token the SDKs send in the `Authorization` header. */
+export const TOKEN_VARIABLE = "AWS_CONTAINER_AUTHORIZATION_TOKEN";
+/** The longest a renewal waits before the credentials expire. */
+const MAX_MARGIN_MS = 5 * 60_000;
+/** The longest wait before another try after a failed renewal. */
+const MAX_RETRY_MS = 30_000;
+
+/** Options of {@linkcode startCredentialServer}. */
+export interface CredentialServerOptions {
+  /** The credentials to serve first. */
+  initial: SessionCredentials;
+  /** Assumes the role again; called on a timer, never while a request waits. */
+  renew: () => Promise<SessionCredentials>;
+  /**
+   * When renewing stops: a renewal happens only if its credentials (as long-lived as the last
+   * ones) would expire by then, so no credential outlives it.
+   */
+  renewUntil: Date;
+  /** Told one line (no secret) when a renewal fails or renewing ends. */
+  warn: (line: string) => void;
+  /** The clock (default: the real one). */
+  now?: () => Date;
+}
+
+/** A running endpoint. */
+export interface CredentialServer {
+  /** The URL to give as `AWS_CONTAINER_CREDENTIALS_FULL_URI` (holds the random path). */
+  readonly url: string;
+  /** The variables that hand the endpoint to a child: the URL and the token. */
+  readonly env: Readonly<Record<string, string>>;
+  /** How many renewals succeeded. */
+  readonly renewals: number;
+  /** The credentials served now. */
+  readonly current: SessionCredentials;
+  /** Stops renewing and serving, without waiting for a renewal in flight. Safe to repeat. */
+  close(): Promise<void>;
+}
+
+/**
+ * When to renew credentials that were received at `receivedAt`: half their lifetime before they
+ * expire, but no earlier than five minutes before (so a 15-minute session is renewed after 10
+ * minutes, a 1-hour one after 55, a 1-minute one after 30 seconds).
+ *
+ * @example
+ * ```ts
+ * import { renewalTime } from "./credential_server.ts";
+ * const at = renewalTime(new Date("2030-01-01T00:00:00Z"), new Date("2030-01-01T00:15:00Z"));
+ * console.assert(at.toISOString() === "2030-01-01T00:10:00.000Z");
+ * ```
+ */
+export function renewalTime(receivedAt: Date, expiration: Date): Date {
+  const lifetime = Math.max(0, expiration.getTime() - receivedAt.getTime());
+  return new Date(expiration.getTime() - Math.min(MAX_MARGIN_MS, lifetime / 2));
+}
+
+/**
+ * Compares two strings in time that depends only on their lengths, not on where they differ.
+ *
+ * @example
+ * ```ts
+ * import { constantTimeEqual } from "./credential_server.ts";
+ * console.assert(constantTimeEqual("abc", "abc") && !constantTimeEqual("abc", "abd"));
+ * ```
+ */
+export function constantTimeEqual(a: string, b: string): boolean {
+  const x = new TextEncoder().encode(a);
+  const y = new TextEncoder().encode(b);
+  let difference = x.length ^ y.length;
+  const length = Math.max(x.length, y.length);
+  for (let i = 0; i < length; i++) difference |= (x[i] ?? 0) ^ (y[i] ?? 0);
+  return difference === 0;
+}
+
+/** The container-credentials JSON that the SDKs read. */
+export function renderContainerCredentials(credentials: SessionCredentials): string {
+  return JSON.stringify({
+    AccessKeyId: credentials.accessKeyId,
+    SecretAccessKey: credentials.secretAccessKey,
+    Token: credentials.sessionToken,
+    Expiration: credentials.expiration.toISOString(),
+  });
+}
+
+/**
+ * Starts the endpoint on 127.0.0.1 (a free port), with a random 32-byte token and a random path,
+ * and schedules the first renewal.
+ */
+export function startCredentialServer(options: CredentialServerOptions): CredentialServer {
+  const now = options.now ?? (() => new Date());
+  const token = randomHex(32);
+  const path = `/${randomHex(16)}`;
+  let current = options.initial;
+  let receivedAt = now();
+  let renewals = 0;
+  let closed = false;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+
+  const schedule = (delayMs: number) => {
+    if (closed) return;
+    timer = setTimeout(renewNow, Math.max(0, delayMs));
+  };
+  const scheduleNext = () => {
+    const lifetime = current.expiration.getTime() - receivedAt.getTime();
+    const at = renewalTime(receivedAt, current.expiration);
+    if (at.getTime() + lifetime > options.renewUntil.getTime()) {
+      options.warn(
+        `renewing stops: the --refresh limit is reached; the credentials expire at ${current.expiration.toISOString()}`,
+      );
+      return;
+    }
+    schedule(at.getTime() - now().getTime());
+  };
+  const renewNow = async () => {
+    timer = undefined;
+    try {
+      const next = await options.renew();
+      if (closed) return;
+      current = next;
+      receivedAt = now();
+      renewals++;
+      scheduleNext();
+    } catch (error) {
+      if (closed) return;
+      const left = current.expiration.getTime() - now().getTime();
+      if (left <= 0) {
+        options.warn(`could not renew the credentials, which have expired: ${message(error)}`);
+        return;
+      }
+      // A quarter of what is left, but at least a second (half what is left, near the end).
+      const retry = Math.min(MAX_RETRY_MS, Math.max(left / 4, Math.min(1000, left / 2)));
+      options.warn(
+        `could not renew the credentials: ${message(error)}; trying again in ${
+          Math.ceil(retry / 1000)
+        }s`,
+      );
+      schedule(retry);
+    }
+  };
+
+  const server = Deno.serve(
+    { hostname: "127.0.0.1", port: 0, onListen() {} },
+    (request) => {
+      const url = new URL(request.url);
+      const host = request.headers.get("host") ?? "";
+      const port = server.addr.port;
+      if (host !== `127.0.0.1:${port}` && host !== `localhost:${port}`) return refuse(404);
+      if (request.method !== "GET" || url.pathname !== path || url.search !== "") {
+        return refuse(404);
+      }
+      if (!constantTimeEqual(request.headers.get("authorization") ?? "", token)) {
+        return refuse(401);
+      }
+      if (current.expiration.getTime() <= now().getTime()) return refuse(404);
+      return new Response(renderContainerCredentials(current), {
+        headers: { "content-type": "application/json", "cache-control": "no-store" },
+      });
+    },
+  );
+  const url = `http://127.0.0.1:${server.addr.port}${path}`;
+  scheduleNext();
+  let closing: Promise<void> | undefined;
+  return {
+    url,
+    env: { [FULL_URI_VARIABLE]: url, [TOKEN_VARIABLE]: token },
+    get renewals() {
+      return renewals;
+    },
+    get current() {
+      return current;
+    },
+    close() {
+      closing ??= (async () => {
+        closed = true;
+        if (timer !== undefined) clearTimeout(timer);
+        await server.shutdown();
+      })();
+      return closing;
+    },
+  };
+}
+
+function refuse(status: 401 | 404): Response {
+  return new Response(status === 401 ? "Unauthorized\n" : "Not Found\n", {
+    status,
+    headers: { "content-type": "text/plain" },
+  });
+}
+
+function randomHex(bytes: number): string {
+  const data = crypto.getRandomValues(new Uint8Array(bytes));
+  return Array.from(data, (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+function message(error: unknown): string {
+  return (error instanceof Error ? error.message : String(error)).split("\n")[0];
+}

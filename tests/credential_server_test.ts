@@ -1,0 +1,187 @@
+// The renewing credential endpoint in process, with a fake renewal: what a client sees over
+// real HTTP on 127.0.0.1, when it renews, and when it stops.
+import assert from "node:assert/strict";
+import type { SessionCredentials } from "../lib/aws/broker.ts";
+import {
+  type CredentialServer,
+  renewalTime,
+  startCredentialServer,
+} from "../lib/delivery/credential_server.ts";
+
+let serial = 0;
+function credentials(lifetimeMs: number): SessionCredentials {
+  serial++;
+  return {
+    accessKeyId: `ASIATEST${serial}`,
+    secretAccessKey: `secret-${serial}`,
+    sessionToken: `token-${serial}`,
+    expiration: new Date(Date.now() + lifetimeMs),
+  };
+}
+
+/** Sends a raw HTTP/1.1 request, so the Host header is exactly what the test says. */
+async function rawGet(
+  port: number,
+  options: { path: string; host?: string; token?: string; method?: string },
+): Promise<{ status: number; body: string }> {
+  const conn = await Deno.connect({ hostname: "127.0.0.1", port });
+  const lines = [
+    `${options.method ?? "GET"} ${options.path} HTTP/1.1`,
+    `Host: ${options.host ?? `127.0.0.1:${port}`}`,
+    "Connection: close",
+  ];
+  if (options.token !== undefined) lines.push(`Authorization: ${options.token}`);
+  await conn.write(new TextEncoder().encode(lines.join("\r\n") + "\r\n\r\n"));
+  const chunks: Uint8Array[] = [];
+  const buffer = new Uint8Array(4096);
+  while (true) {
+    const n = await conn.read(buffer);
+    if (n === null) break;
+    chunks.push(buffer.slice(0, n));
+  }
+  conn.close();
+  const text = new TextDecoder().decode(new Uint8Array(chunks.flatMap((c) => [...c])));
+  const status = Number(text.split(" ")[1]);
+  return { status, body: text.split("\r\n\r\n").slice(1).join("\r\n\r\n") };
+}
+
+function parts(server: CredentialServer) {
+  const url = new URL(server.env.AWS_CONTAINER_CREDENTIALS_FULL_URI);
+  return {
+    port: Number(url.port),
+    path: url.pathname,
+    token: server.env.AWS_CONTAINER_AUTHORIZATION_TOKEN,
+  };
+}
+
+Deno.test("renewalTime() renews at half the lifetime, at most five minutes early", () => {
+  const start = new Date("2030-01-01T00:00:00Z");
+  const at = (minutes: number) => new Date(start.getTime() + minutes * 60_000);
+  assert.deepEqual(renewalTime(start, at(15)), at(10));
+  assert.deepEqual(renewalTime(start, at(60)), at(55));
+  assert.deepEqual(renewalTime(start, at(1)), at(0.5));
+});
+
+Deno.test("the endpoint serves the container-credentials JSON only to a right request", async () => {
+  const first = credentials(3_600_000);
+  const server = startCredentialServer({
+    initial: first,
+    renew: () => Promise.reject(new Error("not expected")),
+    renewUntil: new Date(Date.now() + 3_600_000),
+    warn: () => {},
+  });
+  const { port, path, token } = parts(server);
+  try {
+    assert.equal(
+      server.env.AWS_CONTAINER_CREDENTIALS_FULL_URI.startsWith("http://127.0.0.1:"),
+      true,
+    );
+    assert.match(token, /^[0-9a-f]{64}$/);
+    assert.match(path, /^\/[0-9a-f]{32}$/);
+    const good = await rawGet(port, { path, token });
+    assert.equal(good.status, 200);
+    assert.deepEqual(JSON.parse(good.body), {
+      AccessKeyId: first.accessKeyId,
+      SecretAccessKey: first.secretAccessKey,
+      Token: first.sessionToken,
+      Expiration: first.expiration.toISOString(),
+    });
+    const viaLocalhost = await rawGet(port, { path, token, host: `localhost:${port}` });
+    assert.equal(viaLocalhost.status, 200);
+    const refusals: Array<[string, Parameters<typeof rawGet>[1], number]> = [
+      ["no token", { path }, 401],
+      [
+        "a wrong token",
+        { path, token: token.slice(0, -1) + (token.endsWith("0") ? "1" : "0") },
+        401,
+      ],
+      ["a longer token", { path, token: token + "0" }, 401],
+      ["another path", { path: "/", token }, 404],
+      ["a query string", { path: `${path}?x=1`, token }, 404],
+      ["POST", { path, token, method: "POST" }, 404],
+      ["a rebinding Host", { path, token, host: `attacker.example:${port}` }, 404],
+      ["another port in Host", { path, token, host: `127.0.0.1:${port + 1}` }, 404],
+    ];
+    for (const [what, request, status] of refusals) {
+      const answer = await rawGet(port, request);
+      assert.equal(answer.status, status, what);
+      assert.ok(!answer.body.includes(first.secretAccessKey), `${what}: secret in the answer`);
+    }
+  } finally {
+    await server.close();
+  }
+  await assert.rejects(
+    Deno.connect({ hostname: "127.0.0.1", port }),
+    Deno.errors.ConnectionRefused,
+  );
+});
+
+Deno.test("the endpoint renews before expiry, and a request never waits on a renewal", async () => {
+  const renewed: SessionCredentials[] = [];
+  let release = Promise.withResolvers<void>();
+  const server = startCredentialServer({
+    initial: credentials(600),
+    renew: async () => {
+      await release.promise; // the renewal hangs until the test lets it go
+      const next = credentials(600);
+      renewed.push(next);
+      return next;
+    },
+    renewUntil: new Date(Date.now() + 3_600_000),
+    warn: () => {},
+  });
+  const { port, path, token } = parts(server);
+  try {
+    const before = server.current;
+    // Renewal starts at 300 ms; while it hangs, requests get the current credentials at once.
+    await new Promise((resolve) => setTimeout(resolve, 400));
+    const during = await rawGet(port, { path, token });
+    assert.equal(during.status, 200);
+    assert.equal(JSON.parse(during.body).AccessKeyId, before.accessKeyId);
+    release.resolve();
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    assert.equal(server.renewals, 1);
+    const after = await rawGet(port, { path, token });
+    assert.equal(JSON.parse(after.body).AccessKeyId, renewed[0].accessKeyId);
+    release = Promise.withResolvers<void>();
+  } finally {
+    await server.close();
+    release.resolve();
+  }
+});
+
+Deno.test("renewing stops at the limit, and a failed renewal is retried with one warning line", async () => {
+  const warnings: string[] = [];
+  let calls = 0;
+  const server = startCredentialServer({
+    initial: credentials(2_000),
+    renew: () => {
+      calls++;
+      if (calls === 1) return Promise.reject(new Error("Throttling: Rate exceeded"));
+      return Promise.resolve(credentials(2_000));
+    },
+    // The first renewal (at 1 s) fails and is retried at 1.5 s, giving credentials until 3.5 s;
+    // the next one would be due at 2.5 s and last until 4.5 s, past the limit.
+    renewUntil: new Date(Date.now() + 4_000),
+    warn: (line) => warnings.push(line),
+  });
+  const { port, path, token } = parts(server);
+  try {
+    await new Promise((resolve) => setTimeout(resolve, 3_800));
+    assert.equal(calls, 2);
+    assert.equal(server.renewals, 1);
+    assert.equal(warnings.length, 2, warnings.join("\n"));
+    assert.equal(
+      warnings[0],
+      "could not renew the credentials: Throttling: Rate exceeded; trying again in 1s",
+    );
+    assert.match(
+      warnings[1],
+      /^renewing stops: the --refresh limit is reached; the credentials expire at /,
+    );
+    // Expired and not renewed: nothing is served.
+    assert.equal((await rawGet(port, { path, token })).status, 404);
+  } finally {
+    await server.close();
+  }
+});
