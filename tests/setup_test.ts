@@ -109,6 +109,10 @@ Deno.test("setup aws prints the policies, commands and snippets for a user calle
     const rules = block(result.stdout, "5. Agent rules");
     assert.equal(rules[0], "## When accessing AWS resources");
     assert.match(result.stdout, /^- The broker allows these services only: dynamodb, logs, s3\.$/m);
+    assert.deepEqual(block(result.stdout, "6. AWS profile for any AWS tool"), [
+      "[profile timebound-ro]",
+      "credential_process = timebound-iam credential-process -s dynamodb:ro,logs:ro,s3:ro -t 15m",
+    ]);
     assert.match(result.stderr, /Nothing was changed in AWS/);
     // Without --apply: no IAM call, no config file.
     assert.deepEqual(aws.requests.map((r) => r.action), ["GetCallerIdentity"]);

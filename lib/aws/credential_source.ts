@@ -211,3 +211,14 @@ export async function defaultProfileHoldsCredentials(): Promise<boolean> {
   const profile = files.configFile?.default ?? {};
   return CREDENTIAL_SETTINGS.some((name) => profile[name] !== undefined);
 }
+
+/**
+ * The `credential_process` line of a profile in the shared config or credentials file, read
+ * through the SDK's own loader; `undefined` when it has none.
+ */
+export async function profileCredentialProcess(profile: string): Promise<string | undefined> {
+  const { loadSharedConfigFiles } = await import("@smithy/core/config");
+  const files = await loadSharedConfigFiles({ ignoreCache: true });
+  return files.configFile?.[profile]?.credential_process ??
+    files.credentialsFile?.[profile]?.credential_process;
+}

@@ -9,6 +9,7 @@ import { Command } from "@commander-js/extra-typings";
 import { checkSwitchVariables, type Cli, type CommandFactory } from "../cli/context.ts";
 import { VERSION } from "../core/version.ts";
 import { completionsCommand } from "./completions.ts";
+import { credentialProcessCommand } from "./credential_process.ts";
 import { doctorCommand } from "./doctor.ts";
 import { envCommand } from "./env.ts";
 import { execCommand } from "./exec.ts";
@@ -43,6 +44,7 @@ export function buildProgram(cli: Cli): Command<[], { debug?: true }> {
   const factories: CommandFactory[] = [
     execCommand,
     envCommand,
+    credentialProcessCommand,
     policyCommand,
     servicesCommand,
     completionsCommand,

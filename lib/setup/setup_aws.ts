@@ -9,6 +9,7 @@
 
 import type { IAMClient } from "@aws-sdk/client-iam";
 import type { STSClient } from "@aws-sdk/client-sts";
+import { renderProcessProfile } from "../delivery/credential_process.ts";
 import { type BrokerContext, connectBroker } from "../aws/broker.ts";
 import { MFA_SESSION_MAX_SECONDS } from "../aws/mfa_session.ts";
 import {
@@ -262,6 +263,16 @@ function renderDocuments(
     "5. Agent rules, for AGENTS.md (or your agent's rules or steering file):",
     "",
     renderAgentRules(prefixes).trimEnd(),
+    "",
+    "6. AWS profile for any AWS tool, read-only on these services, in ~/.aws/config " +
+      "(then: aws --profile timebound-ro …):",
+    "",
+    renderProcessProfile("timebound-ro", {
+      scopes: prefixes.map((prefix) => `${prefix}:ro`),
+      ttl: "15m",
+      baseProfile: options.profile,
+      command: options.serverCommand,
+    }).trimEnd(),
     "",
   );
   return `${out.join("\n")}\n`;

@@ -1,0 +1,116 @@
+/**
+ * The story of `credential-process`: credentials for a `credential_process` line, from the
+ * cache while they have more than five minutes left (half their lifetime, for short ones), else
+ * from a new grant that never asks anything, since no terminal is there.
+ *
+ * @module
+ */
+
+import type { SessionCredentials } from "../aws/broker.ts";
+import { profileCredentialProcess } from "../aws/credential_source.ts";
+import { type CacheStore, openCacheStore } from "../core/cache_store.ts";
+import { UsageError } from "../core/errors.ts";
+import { renewalTime } from "../delivery/credential_server.ts";
+import { configProfileName, resolveBrokerSettings } from "./config.ts";
+import type { Cli } from "./context.ts";
+import { type GrantFlags, obtainGrant } from "./grant_flow.ts";
+
+/** The cache namespace of `credential-process` output. */
+export const PROCESS_CACHE = "credential-process";
+/**
+ * Set in the environment of the SDK's own credential processes while `credential-process`
+ * looks for base credentials: if it finds itself there, a profile runs it for its own base
+ * credentials, which would fork without end.
+ */
+export const NESTED_MARKER = "TIMEBOUND_IAM_IN_CREDENTIAL_PROCESS";
+
+/** What the cache holds for one key: the credentials, with the expiry as text. */
+interface CachedCredentials {
+  accessKeyId: string;
+  secretAccessKey: string;
+  sessionToken: string;
+  expiration: string;
+}
+
+function isCachedCredentials(value: unknown): value is CachedCredentials {
+  const v = value as Record<string, unknown> | null;
+  return typeof v === "object" && v !== null &&
+    ["accessKeyId", "secretAccessKey", "sessionToken", "expiration"].every((name) =>
+      typeof v[name] === "string" && (v[name] as string).length > 0
+    ) && !Number.isNaN(Date.parse(v.expiration as string));
+}
+
+/**
+ * The cache key of a request: the profile, the broker role, the region, the scopes (sorted, as
+ * given) and the TTL, so that two profile lines that differ in any of them never share
+ * credentials.
+ */
+export async function processCacheKey(
+  flags: Pick<GrantFlags, "scope" | "ttl" | "profile" | "region" | "roleArn">,
+  env: Readonly<Record<string, string>>,
+): Promise<string> {
+  const settings = await resolveBrokerSettings(flags, env);
+  const scopes = flags.scope.flatMap((value) => value.split(","))
+    .map((scope) => scope.trim()).filter(Boolean).sort();
+  return JSON.stringify({
+    profile: configProfileName(flags.profile, env),
+    roleArn: settings.roleArn ?? "",
+    region: settings.region ?? "",
+    scopes,
+    ttl: flags.ttl ?? "",
+  });
+}
+
+/**
+ * Returns the credentials for `flags`: the cached ones while they are fresh, else a new grant
+ * (without summary or question), which replaces the cache entry. A corrupt or foreign cache
+ * entry counts as missing.
+ */
+export async function obtainProcessCredentials(
+  cli: Cli,
+  flags: Omit<GrantFlags, "confirm" | "dryRun">,
+  options: { store?: CacheStore<CachedCredentials>; markNested?: () => void } = {},
+): Promise<SessionCredentials> {
+  const profile = configProfileName(flags.profile, cli.io.env);
+  const line = await profileCredentialProcess(profile);
+  if (line !== undefined && /\bcredential-process\b/.test(line) && /timebound-iam/.test(line)) {
+    throw new UsageError(
+      `Profile "${profile}" cannot hold the base credentials of credential-process: its ` +
+        "credential_process runs timebound-iam credential-process itself",
+      {
+        hint: "name the profile with the base credentials in the credential_process line " +
+          "(--profile NAME), and do not export AWS_PROFILE naming the timebound-iam profile",
+      },
+    );
+  }
+  if (cli.io.env[NESTED_MARKER]) {
+    throw new UsageError(
+      "credential-process was started to find its own base credentials: the profile it " +
+        "uses runs timebound-iam credential-process itself",
+      {
+        hint: "name the profile with the base credentials in the credential_process line " +
+          "(--profile NAME), and do not export AWS_PROFILE naming the timebound-iam profile",
+      },
+    );
+  }
+  const store = options.store ?? openCacheStore<CachedCredentials>(PROCESS_CACHE, {
+    env: cli.io.env,
+    now: cli.now,
+    isValue: isCachedCredentials,
+  });
+  const key = await processCacheKey(flags, cli.io.env);
+  const cached = await store.get(key);
+  if (cached) {
+    return { ...cached.value, expiration: new Date(cached.value.expiration) };
+  }
+  options.markNested?.();
+  const grant = await obtainGrant(cli, { ...flags, confirm: false, dryRun: false });
+  const credentials = grant!.credentials;
+  await store.put(key, {
+    accessKeyId: credentials.accessKeyId,
+    secretAccessKey: credentials.secretAccessKey,
+    sessionToken: credentials.sessionToken,
+    expiration: credentials.expiration.toISOString(),
+  }, renewalTime(cli.now(), credentials.expiration));
+  return credentials;
+}

@@ -1,0 +1,194 @@
+// credential-process through a real ~/.aws/config profile read by the AWS CLI: the first call
+// assumes the role, the next ones reuse the cache; an expired or corrupt entry is replaced.
+import assert from "node:assert/strict";
+import { baseEnv, installShim, runCli, writeProfile } from "./support/cli.ts";
+import { LocalAws } from "./support/local_aws.ts";
+import { canRun } from "./support/system_tool.ts";
+
+const hasAws = await canRun("aws");
+// The shim is a #!/bin/sh script, which the AWS CLI cannot run on Windows.
+const ignore = !hasAws || Deno.build.os === "windows";
+
+interface World {
+  aws: LocalAws;
+  home: string;
+  env: Record<string, string>;
+  /** Runs `aws --profile PROFILE sts get-caller-identity` and returns the ARN. */
+  callerArn(profile?: string): Promise<string>;
+  /** The one cache file. */
+  cacheFile(): Promise<string>;
+}
+
+async function withWorld(fn: (world: World) => Promise<void>): Promise<void> {
+  await using aws = await LocalAws.start();
+  const home = await Deno.makeTempDir({ prefix: "tbi-process-" });
+  try {
+    const base = await baseEnv(home);
+    await installShim(`${home}/bin`);
+    await writeProfile(home, "base", aws.defaultUser);
+    await Deno.writeTextFile(
+      `${home}/.aws/config`,
+      "[profile s3-reader]\n" +
+        `credential_process = ${home}/bin/timebound-iam credential-process -s s3:ro -t 15m ` +
+        "--profile base\n",
+    );
+    const { AWS_ACCESS_KEY_ID: _, AWS_SECRET_ACCESS_KEY: __, ...endpoints } = aws.env();
+    const env = {
+      ...base,
+      ...endpoints,
+      PATH: `${home}/bin:${base.PATH}`,
+      XDG_CACHE_HOME: `${home}/.cache`,
+    };
+    const cacheDir = `${home}/.cache/timebound-iam/credential-process`;
+    await fn({
+      aws,
+      home,
+      env,
+      async callerArn(profile = "s3-reader") {
+        const out = await new Deno.Command("aws", {
+          args: ["--profile", profile, "--endpoint-url", aws.url, "sts", "get-caller-identity"],
+          env: { ...env, AWS_PAGER: "" },
+          clearEnv: true,
+          stdin: "null",
+          stdout: "piped",
+          stderr: "piped",
+        }).output();
+        const stderr = new TextDecoder().decode(out.stderr);
+        assert.equal(out.code, 0, stderr);
+        assert.equal(stderr, "", "something was printed on stderr");
+        return JSON.parse(new TextDecoder().decode(out.stdout)).Arn;
+      },
+      async cacheFile() {
+        const names = [];
+        for await (const entry of Deno.readDir(cacheDir)) names.push(entry.name);
+        assert.equal(names.length, 1, names.join(", "));
+        return `${cacheDir}/${names[0]}`;
+      },
+    });
+    for (const secret of aws.issuedSecrets()) {
+      for await (const entry of Deno.readDir(`${home}/.aws`)) {
+        const text = await Deno.readTextFile(`${home}/.aws/${entry.name}`);
+        if (entry.name !== "credentials") assert.ok(!text.includes(secret));
+      }
+    }
+  } finally {
+    await Deno.remove(home, { recursive: true });
+  }
+}
+
+function assumes(aws: LocalAws) {
+  return aws.requests.filter((r) => r.action === "AssumeRole");
+}
+
+Deno.test({
+  name: "the AWS CLI through a credential_process profile: one AssumeRole for ten calls",
+  ignore,
+  async fn() {
+    await withWorld(async ({ aws, home, callerArn, cacheFile }) => {
+      const arns = [await callerArn()];
+      // The next nine in threes: each is a new AWS CLI and a new credential-process.
+      for (let i = 0; i < 3; i++) {
+        arns.push(...await Promise.all([callerArn(), callerArn(), callerArn()]));
+      }
+      assert.equal(arns.length, 10);
+      assert.match(
+        arns[0],
+        /^arn:aws:sts::123456789012:assumed-role\/timebound-iam-broker\/timebound-iam-/,
+      );
+      assert.deepEqual(new Set(arns).size, 1);
+      assert.equal(assumes(aws).length, 1);
+      assert.equal(assumes(aws)[0].params.DurationSeconds, "900");
+      const file = await cacheFile();
+      assert.equal((await Deno.stat(file)).mode! & 0o777, 0o600);
+      assert.equal((await Deno.stat(`${home}/.cache/timebound-iam`)).mode! & 0o777, 0o700);
+
+      // An expired entry is renewed.
+      const entry = JSON.parse(await Deno.readTextFile(file));
+      entry.expiresAt = new Date(Date.now() - 1000).toISOString();
+      await Deno.writeTextFile(file, JSON.stringify(entry));
+      const renewed = await callerArn();
+      assert.notEqual(renewed, arns[0]);
+      assert.equal(assumes(aws).length, 2);
+      assert.equal(await callerArn(), renewed);
+      assert.equal(assumes(aws).length, 2);
+
+      // A corrupt entry is ignored and replaced.
+      await Deno.writeTextFile(await cacheFile(), "{not json");
+      const replaced = await callerArn();
+      assert.notEqual(replaced, renewed);
+      assert.equal(assumes(aws).length, 3);
+      const again = JSON.parse(await Deno.readTextFile(await cacheFile()));
+      assert.equal(typeof again.expiresAt, "string");
+    });
+  },
+});
+
+Deno.test({
+  name: "credential-process prints the credential_process JSON, and never asks",
+  async fn() {
+    await using aws = await LocalAws.start();
+    const home = await Deno.makeTempDir({ prefix: "tbi-process-" });
+    try {
+      const env = { ...aws.env(), HOME: home, XDG_CACHE_HOME: `${home}/.cache` };
+      // No --no-confirm and no terminal: exec would refuse; credential-process just answers.
+      const result = await runCli(["credential-process", "-s", "s3:ro", "-t", "15m"], { env });
+      assert.equal(result.code, 0, result.stderr);
+      assert.equal(result.stderr, "");
+      const json = JSON.parse(result.stdout);
+      assert.deepEqual(Object.keys(json), [
+        "Version",
+        "AccessKeyId",
+        "SecretAccessKey",
+        "SessionToken",
+        "Expiration",
+      ]);
+      assert.equal(json.Version, 1);
+      assert.match(json.AccessKeyId, /^ASIA/);
+      // Another TTL is another cache entry: a second AssumeRole.
+      const other = await runCli(["credential-process", "-s", "s3:ro", "-t", "30m"], { env });
+      assert.equal(other.code, 0, other.stderr);
+      assert.notEqual(JSON.parse(other.stdout).AccessKeyId, json.AccessKeyId);
+      assert.equal(assumes(aws).length, 2);
+      const bad = await runCli(["credential-process", "-s", "s3:nope", "-t", "15m"], { env });
+      assert.equal(bad.code, 2);
+      assert.equal(bad.stdout, "");
+      assert.match(bad.stderr, /^error: .*\n/);
+    } finally {
+      await Deno.remove(home, { recursive: true });
+    }
+  },
+});
+
+Deno.test({
+  name: "a profile whose credential_process needs itself stops with one error, not a fork bomb",
+  ignore: Deno.build.os === "windows",
+  async fn() {
+    await using aws = await LocalAws.start();
+    const home = await Deno.makeTempDir({ prefix: "tbi-process-" });
+    try {
+      await installShim(`${home}/bin`);
+      const { AWS_ACCESS_KEY_ID: _, AWS_SECRET_ACCESS_KEY: __, ...endpoints } = aws.env();
+      await Deno.mkdir(`${home}/.aws`);
+      await Deno.writeTextFile(
+        `${home}/.aws/config`,
+        "[profile loop]\n" +
+          `credential_process = ${home}/bin/timebound-iam credential-process -s s3:ro -t 15m\n`,
+      );
+      const result = await runCli(["credential-process", "-s", "s3:ro", "-t", "15m"], {
+        env: { ...endpoints, HOME: home, AWS_PROFILE: "loop", XDG_CACHE_HOME: `${home}/.cache` },
+      });
+      assert.equal(result.code, 2, result.stderr);
+      assert.equal(result.stdout, "");
+      assert.equal(
+        result.stderr,
+        'error: Profile "loop" cannot hold the base credentials of credential-process: its ' +
+          "credential_process runs timebound-iam credential-process itself\n" +
+          "hint: name the profile with the base credentials in the credential_process line " +
+          "(--profile NAME), and do not export AWS_PROFILE naming the timebound-iam profile\n",
+      );
+      assert.equal(assumes(aws).length, 0);
+    } finally {
+      await Deno.remove(home, { recursive: true });
+    }
+  },
+});
