@@ -136,6 +136,15 @@ export function refreshOption(): Option<"--refresh [max]"> {
 }
 
 /**
+ * How this program can be called again: the compiled binary's own path, or, under `deno run`,
+ * `timebound-iam` (the installed name) from PATH.
+ */
+export function ownProgram(): string {
+  const path = Deno.execPath();
+  return /(^|[\\/])timebound-iam[^\\/]*$/.test(path) ? path : "timebound-iam";
+}
+
+/**
  * The environment variable that stands in for a flag: `TIMEBOUND_IAM_` and the flag's long name
  * in capitals, dashes as underscores (as aws-session's variables are). A flag given on the
  * command line wins over its variable.

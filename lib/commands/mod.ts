@@ -15,9 +15,11 @@ import { envCommand } from "./env.ts";
 import { execCommand } from "./exec.ts";
 import { mfaCommand } from "./mfa.ts";
 import { policyCommand } from "./policy.ts";
+import { refreshCommand } from "./refresh.ts";
 import { serveCommand } from "./serve.ts";
 import { servicesCommand } from "./services.ts";
 import { setupCommand } from "./setup.ts";
+import { shellCommand } from "./shell.ts";
 
 /**
  * Builds the root program. Output goes through `cli.io`, and commander throws instead of
@@ -44,6 +46,8 @@ export function buildProgram(cli: Cli): Command<[], { debug?: true }> {
   const factories: CommandFactory[] = [
     execCommand,
     envCommand,
+    shellCommand,
+    refreshCommand,
     credentialProcessCommand,
     policyCommand,
     servicesCommand,

@@ -10,7 +10,7 @@
 import { Command, Option } from "@commander-js/extra-typings";
 import { DEFAULT_ROLE_NAME } from "../aws/broker.ts";
 import { MCP_CLIENTS, TRUST_MODES, type TrustMode } from "../setup/broker_role.ts";
-import { type Cli, profileOption, regionOption } from "../cli/context.ts";
+import { type Cli, ownProgram, profileOption, regionOption } from "../cli/context.ts";
 import { createIamClient } from "../setup/iam_role.ts";
 import { setupAws, type SetupDeps, type SetupFlags } from "../setup/setup_aws.ts";
 import { terminalPrompts } from "../setup/wizard.ts";
@@ -73,7 +73,7 @@ Examples:
         prompts: deps.prompts ?? terminalPrompts(),
         createStsClient: deps.createStsClient,
         createIamClient: deps.createIamClient ?? createIamClient,
-        serverCommand: deps.serverCommand ?? serverCommand(),
+        serverCommand: deps.serverCommand ?? ownProgram(),
       });
     });
   const setup = new Command("setup")
@@ -84,10 +84,4 @@ Examples:
     });
   setup.addCommand(aws);
   return setup;
-}
-
-function serverCommand(): string {
-  // A compiled binary names itself; under `deno run`, the installed name is the best guess.
-  const path = Deno.execPath();
-  return /(^|[\\/])timebound-iam[^\\/]*$/.test(path) ? path : "timebound-iam";
 }

@@ -139,12 +139,13 @@ export const NULL_DEVICE: string = Deno.build.os === "windows" ? "NUL" : "/dev/n
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { endpointEnvironment } from "./credential_env.ts";
  * const env = endpointEnvironment({ AWS_SECRET_ACCESS_KEY: "s", PATH: "/bin" }, {
  *   endpoint: { AWS_CONTAINER_CREDENTIALS_FULL_URI: "http://127.0.0.1:1/x" },
  *   region: "eu-west-1", sessionName: "timebound-iam-1", hideConfig: false,
  * });
- * console.assert(!("AWS_SECRET_ACCESS_KEY" in env) && env.AWS_REGION === "eu-west-1");
+ * assert.ok(!("AWS_SECRET_ACCESS_KEY" in env) && env.AWS_REGION === "eu-west-1");
  * ```
  */
 export function endpointEnvironment(

@@ -13,12 +13,13 @@ import type { SessionCredentials } from "../aws/broker.ts";
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { renderCredentialProcess } from "./credential_process.ts";
  * const json = JSON.parse(renderCredentialProcess({
  *   accessKeyId: "ASIAEXAMPLE", secretAccessKey: "secret", sessionToken: "token",
  *   expiration: new Date("2030-01-01T00:00:00Z"),
  * }));
- * console.assert(json.Version === 1 && json.Expiration === "2030-01-01T00:00:00.000Z");
+ * assert.ok(json.Version === 1 && json.Expiration === "2030-01-01T00:00:00.000Z");
  * ```
  */
 export function renderCredentialProcess(credentials: SessionCredentials): string {
@@ -38,9 +39,10 @@ export function renderCredentialProcess(credentials: SessionCredentials): string
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { renderProcessProfile } from "./credential_process.ts";
  * const block = renderProcessProfile("s3-reader", { scopes: ["s3:ro"], ttl: "15m" });
- * console.assert(block.startsWith("[profile s3-reader]\n"));
+ * assert.ok(block.startsWith("[profile s3-reader]\n"));
  * ```
  */
 export function renderProcessProfile(

@@ -39,6 +39,12 @@ export interface CredentialServerOptions {
   warn: (line: string) => void;
   /** The clock (default: the real one). */
   now?: () => Date;
+  /**
+   * `renewing` (the default) renews on a timer, for `--refresh`. `on-request` renews only when
+   * a client POSTs to the path (`timebound-iam refresh` inside `shell`), and answers with the
+   * new credentials.
+   */
+  mode?: "renewing" | "on-request";
 }
 
 /** A running endpoint. */
@@ -62,9 +68,10 @@ export interface CredentialServer {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { renewalTime } from "./credential_server.ts";
  * const at = renewalTime(new Date("2030-01-01T00:00:00Z"), new Date("2030-01-01T00:15:00Z"));
- * console.assert(at.toISOString() === "2030-01-01T00:10:00.000Z");
+ * assert.ok(at.toISOString() === "2030-01-01T00:10:00.000Z");
  * ```
  */
 export function renewalTime(receivedAt: Date, expiration: Date): Date {
@@ -77,8 +84,9 @@ export function renewalTime(receivedAt: Date, expiration: Date): Date {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { constantTimeEqual } from "./credential_server.ts";
- * console.assert(constantTimeEqual("abc", "abc") && !constantTimeEqual("abc", "abd"));
+ * assert.ok(constantTimeEqual("abc", "abc") && !constantTimeEqual("abc", "abd"));
  * ```
  */
 export function constantTimeEqual(a: string, b: string): boolean {
@@ -114,6 +122,28 @@ export function startCredentialServer(options: CredentialServerOptions): Credent
   let closed = false;
   let timer: ReturnType<typeof setTimeout> | undefined;
 
+  const onRequest = options.mode === "on-request";
+  let pending: Promise<SessionCredentials> | undefined;
+  const renewForClient = async (): Promise<Response> => {
+    // Clients that ask together share one AssumeRole.
+    pending ??= options.renew().then((next) => {
+      current = next;
+      receivedAt = now();
+      renewals++;
+      return next;
+    }).finally(() => pending = undefined);
+    try {
+      await pending;
+    } catch (error) {
+      return new Response(JSON.stringify({ message: message(error) }), {
+        status: 502,
+        headers: { "content-type": "application/json" },
+      });
+    }
+    return new Response(renderContainerCredentials(current), {
+      headers: { "content-type": "application/json", "cache-control": "no-store" },
+    });
+  };
   const schedule = (delayMs: number) => {
     if (closed) return;
     timer = setTimeout(renewNow, Math.max(0, delayMs));
@@ -163,12 +193,16 @@ export function startCredentialServer(options: CredentialServerOptions): Credent
       const host = request.headers.get("host") ?? "";
       const port = server.addr.port;
       if (host !== `127.0.0.1:${port}` && host !== `localhost:${port}`) return refuse(404);
-      if (request.method !== "GET" || url.pathname !== path || url.search !== "") {
+      const renewing = onRequest && request.method === "POST";
+      if (
+        (request.method !== "GET" && !renewing) || url.pathname !== path || url.search !== ""
+      ) {
         return refuse(404);
       }
       if (!constantTimeEqual(request.headers.get("authorization") ?? "", token)) {
         return refuse(401);
       }
+      if (renewing) return renewForClient();
       if (current.expiration.getTime() <= now().getTime()) return refuse(404);
       return new Response(renderContainerCredentials(current), {
         headers: { "content-type": "application/json", "cache-control": "no-store" },
@@ -176,7 +210,7 @@ export function startCredentialServer(options: CredentialServerOptions): Credent
     },
   );
   const url = `http://127.0.0.1:${server.addr.port}${path}`;
-  scheduleNext();
+  if (!onRequest) scheduleNext();
   let closing: Promise<void> | undefined;
   return {
     url,
@@ -212,4 +246,26 @@ function randomHex(bytes: number): string {
 
 function message(error: unknown): string {
   return (error instanceof Error ? error.message : String(error)).split("\n")[0];
+}
+
+/**
+ * Asks the endpoint at `url` (an `on-request` one) to renew, and returns the new credentials.
+ * Fails with the endpoint's one-line reason, or after 30 seconds.
+ */
+export async function requestRenewal(url: string, token: string): Promise<SessionCredentials> {
+  const response = await fetch(url, {
+    method: "POST",
+    headers: { authorization: token },
+    signal: AbortSignal.timeout(30_000),
+  });
+  const body = await response.json().catch(() => ({}));
+  if (!response.ok) {
+    throw new Error(body.message ?? `the endpoint answered ${response.status}`);
+  }
+  return {
+    accessKeyId: body.AccessKeyId,
+    secretAccessKey: body.SecretAccessKey,
+    sessionToken: body.Token,
+    expiration: new Date(body.Expiration),
+  };
 }

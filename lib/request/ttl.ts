@@ -105,8 +105,9 @@ export const MAX_REFRESH_SECONDS = 24 * 60 * 60;
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { parseRefreshLimit } from "./ttl.ts";
- * console.assert(parseRefreshLimit(true) === 12 * 3600 && parseRefreshLimit("2h") === 7200);
+ * assert.ok(parseRefreshLimit(true) === 12 * 3600 && parseRefreshLimit("2h") === 7200);
  * ```
  */
 export function parseRefreshLimit(value: string | true): number {

@@ -1,0 +1,59 @@
+/**
+ * `timebound-iam shell`: aws-session's interactive shell, with scoped, short-lived credentials
+ * and a prompt that counts down their time; exits with the shell's exit code.
+ *
+ * @module
+ */
+
+import { Command, Option } from "@commander-js/extra-typings";
+import {
+  type Cli,
+  dryRunOption,
+  envName,
+  noConfirmOption,
+  profileOption,
+  refreshOption,
+  regionOption,
+  roleArnOption,
+  scopeOption,
+  ttlOption,
+} from "../cli/context.ts";
+import { runShell } from "../cli/shell_flow.ts";
+import { SESSION_SHELLS } from "../delivery/shell_session.ts";
+
+/** Builds the `shell` command. */
+export function shellCommand(cli: Cli): Command<unknown[], Record<string, unknown>> {
+  return new Command("shell")
+    .description("start your shell with temporary, scoped AWS credentials and a countdown prompt")
+    .usage("-s SCOPES -t TTL [options]")
+    .addOption(scopeOption())
+    .addOption(ttlOption())
+    .addOption(profileOption())
+    .addOption(regionOption())
+    .addOption(roleArnOption())
+    .addOption(dryRunOption())
+    .addOption(noConfirmOption())
+    .addOption(refreshOption())
+    .addOption(
+      new Option("--shell <shell>", "the shell to start (default: $SHELL)")
+        .choices([...SESSION_SHELLS, "pwsh"])
+        .env(envName("shell")),
+    )
+    .option("--force", "start even inside another timebound-iam session")
+    .addHelpText(
+      "after",
+      `
+The prompt shows the scopes and the time left ([s3:ro 12m]), in a warning colour near the end
+and "expired" after (colours: NO_COLOR, TIMEBOUND_IAM_COLORS=0|1). Inside, "timebound-iam
+refresh" renews the credentials with the same scopes and TTL, and the aws command renews them
+first once they have expired. Your rc files are read, never changed. With --refresh the shell
+gets a renewing local endpoint instead of keys. Exit code: the shell's.
+
+Examples:
+  timebound-iam shell -s s3:ro -t 1h
+  timebound-iam shell -s s3:full,sqs:ro -t 15m --shell zsh --refresh=8h`,
+    )
+    .action(async (options) => {
+      cli.exitCode = await runShell(cli, options);
+    });
+}
