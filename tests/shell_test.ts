@@ -47,6 +47,9 @@ for (const shell of ["bash", "zsh", "fish"]) {
         const [rcName, rcText] = RC_FILES[shell];
         await Deno.mkdir(`${home}/${rcName}`.replace(/\/[^/]+$/, ""), { recursive: true });
         await Deno.writeTextFile(`${home}/${rcName}`, rcText);
+        // Without this directory fish starts generating completions from the man pages in the
+        // background: a process that outlives the shell and writes into HOME.
+        await Deno.mkdir(`${home}/.local/share/fish/generated_completions`, { recursive: true });
         const rcBefore = await Deno.stat(`${home}/${rcName}`);
         const [deno, args] = cliCommand([
           "shell",

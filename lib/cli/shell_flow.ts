@@ -8,7 +8,9 @@
  * @module
  */
 
+import { tmpdir } from "node:os";
 import { UsageError } from "../core/errors.ts";
+import { createPrivateTempDir } from "../core/private_dir.ts";
 import { runChild } from "../delivery/child.ts";
 import { childEnvironment, grantVariables, SESSION_MARKER } from "../delivery/credential_env.ts";
 import { startCredentialServer } from "../delivery/credential_server.ts";
@@ -113,17 +115,15 @@ async function launch(
   env: Record<string, string>,
   settings: Parameters<typeof prepareSessionShell>[2],
 ): Promise<number> {
-  // makeTempDir creates a fresh 0700 directory under a random name: nothing planted is followed.
-  const dir = await Deno.makeTempDir({ prefix: "timebound-iam-shell-" });
+  // A fresh 0700 directory under a random name in a verified TMPDIR: nothing planted is followed.
+  const dir = await createPrivateTempDir(tmpdir(), "timebound-iam-shell-");
   try {
-    const prepared = prepareSessionShell(shell, dir, settings, cli.io.env);
-    for (const [name, text] of Object.entries(prepared.files)) {
-      await Deno.writeTextFile(`${dir}/${name}`, text, { createNew: true, mode: 0o600 });
-    }
+    const prepared = prepareSessionShell(shell, dir.path, settings, cli.io.env);
+    for (const [name, text] of Object.entries(prepared.files)) await dir.create(name, text);
     return await runChild(shellProgram(shell), prepared.args, {
       env: { ...env, ...prepared.env },
     });
   } finally {
-    await Deno.remove(dir, { recursive: true });
+    await Deno.remove(dir.path, { recursive: true });
   }
 }

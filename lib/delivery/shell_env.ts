@@ -103,6 +103,7 @@ export function fishQuote(value: string): string {
   return `'${value.replaceAll("\\", "\\\\").replaceAll("'", "\\'")}'`;
 }
 
-function powershellQuote(value: string): string {
+/** Quotes a word for PowerShell: single quotes, each quote (typographic ones too) doubled. */
+export function powershellQuote(value: string): string {
   return `'${value.replace(/['\u2018\u2019\u201a\u201b]/g, "$&$&")}'`;
 }

@@ -10,6 +10,7 @@
  */
 
 import { UsageError } from "../core/errors.ts";
+import { fishQuote, powershellQuote, shQuote } from "./shell_env.ts";
 
 /** The shells `shell` can start. */
 export type SessionShell = "bash" | "zsh" | "fish" | "powershell";
@@ -130,7 +131,7 @@ export function prepareSessionShell(
     case "powershell":
       return {
         files: { "init.ps1": powershellInit(settings) },
-        args: ["-NoLogo", "-NoExit", "-Command", `. ${psQuote(`${dir}/init.ps1`)}`],
+        args: ["-NoLogo", "-NoExit", "-Command", `. ${powershellQuote(`${dir}/init.ps1`)}`],
         env: {},
       };
   }
@@ -139,18 +140,6 @@ export function prepareSessionShell(
 /** The program that runs a shell (`pwsh` for PowerShell). */
 export function shellProgram(shell: SessionShell): string {
   return shell === "powershell" ? "pwsh" : shell;
-}
-
-function shQuote(value: string): string {
-  return `'${value.replaceAll("'", `'\\''`)}'`;
-}
-
-function fishQuote(value: string): string {
-  return `'${value.replaceAll("\\", "\\\\").replaceAll("'", "\\'")}'`;
-}
-
-function psQuote(value: string): string {
-  return `'${value.replaceAll("'", "''")}'`;
 }
 
 /** The helpers bash and zsh share: settings, time left, its format, refresh and `aws`. */
@@ -336,10 +325,10 @@ end
 
 function powershellInit(settings: SessionSettings): string {
   return `# timebound-iam shell: after your profile (it is not changed), the prompt.
-$global:TbiLabel = ${psQuote(settings.label)}
+$global:TbiLabel = ${powershellQuote(settings.label)}
 $global:TbiWarn = ${settings.warnSeconds}
 $global:TbiColors = $${settings.colors ? "true" : "false"}
-$global:TbiProgram = ${psQuote(settings.program)}
+$global:TbiProgram = ${powershellQuote(settings.program)}
 $global:TbiUserPrompt = $function:prompt
 function global:TbiLeft {
   $iso = if ($Env:AWS_CREDENTIAL_EXPIRATION) { $Env:AWS_CREDENTIAL_EXPIRATION } else { $Env:${RENEWS_UNTIL_VARIABLE} }

@@ -5,6 +5,8 @@
  * @module
  */
 
+// The terminal's control sequences are exactly what this removes.
+// deno-lint-ignore no-control-regex
 const ESCAPES =
   /\x1b\[[0-9;?]*[ -\/]*[@-~]|\x1b\][^\x07\x1b]*(\x07|\x1b\\)|\x1b[()][A-Za-z0-9]|\x1b[=>78]|\r|\x07/g;
 
