@@ -2,7 +2,7 @@
 // aws inside is the broker role, the aws function renews expired credentials, the exit code is
 // the shell's, the user's rc files are read and left alone, and nesting is refused.
 import assert from "node:assert/strict";
-import { baseEnv, cliCommand, installShim } from "./support/cli.ts";
+import { baseEnv, cliCommand, installShim, runCli } from "./support/cli.ts";
 import { LocalAws } from "./support/local_aws.ts";
 import { PtySession } from "./support/pty.ts";
 import { canRun } from "./support/system_tool.ts";
@@ -40,6 +40,8 @@ for (const shell of ["bash", "zsh", "fish"]) {
           ...await baseEnv(home),
           ...aws.env(),
           TERM: "xterm-256color",
+          // bash's prompt is coloured on request; zsh and fish follow NO_COLOR (from baseEnv).
+          ...(shell === "bash" ? { TIMEBOUND_IAM_COLORS: "1" } : {}),
           SHELL: "/bin/sh",
           PATH: `${home}/bin:${Deno.env.get("PATH")}`,
         };
@@ -87,6 +89,13 @@ for (const shell of ["bash", "zsh", "fish"]) {
           await pty.type("echo tick\n");
           at = (await pty.waitFor(/\[s3:ro expired\] user/, { from: later.end })).end;
 
+          if (shell === "bash") {
+            assert.match(pty.raw, /\x1b\[36m\[s3:ro \d+s\]\x1b\[0m user\$/);
+            assert.match(pty.raw, /\x1b\[31m\[s3:ro expired\]\x1b\[0m user\$/);
+          } else {
+            assert.doesNotMatch(pty.raw, /\x1b\[3[136]m\[s3:ro/);
+          }
+
           // The aws function renews first: a second AssumeRole, a new session.
           await pty.type(arnCommand);
           const secondArn = await pty.waitFor(arn, { from: at });
@@ -125,3 +134,67 @@ for (const shell of ["bash", "zsh", "fish"]) {
     },
   });
 }
+
+Deno.test({
+  name: "shell --refresh: no keys inside, aws through the renewing endpoint, refresh says so",
+  ignore: !hasScript || !hasAws,
+  async fn() {
+    await using aws = await LocalAws.start();
+    const home = await Deno.makeTempDir({ prefix: "tbi-shell-refresh-" });
+    try {
+      const env = {
+        ...await baseEnv(home),
+        ...aws.env(),
+        TERM: "xterm-256color",
+        PATH: `${home}/bin:${Deno.env.get("PATH")}`,
+      };
+      await installShim(`${home}/bin`);
+      await Deno.writeTextFile(`${home}/.bashrc`, "PS1='user$ '\n");
+      const [deno, args] = cliCommand(
+        ["shell", "-s", "s3:ro", "-t", "15m", "--no-confirm", "--shell", "bash", "--refresh=2h"],
+      );
+      let code: number;
+      const pty = new PtySession([deno, ...args].map(shQuote).join(" "), env);
+      try {
+        const first = await pty.waitFor(/\[s3:ro (1h59m|2h00m)\] user/);
+        await pty.type(
+          'echo "keys:${AWS_ACCESS_KEY_ID:-none} uri:${AWS_CONTAINER_CREDENTIALS_FULL_URI%%:*}"\n',
+        );
+        let at = (await pty.waitFor(/keys:none uri:http\n/, { from: first.end })).end;
+        await pty.type(
+          `aws --endpoint-url ${aws.url} sts get-caller-identity --query Arn --output text\n`,
+        );
+        at = (await pty.waitFor(/assumed-role\/timebound-iam-broker\//, { from: at })).end;
+        await pty.type("timebound-iam refresh; echo refreshed:$?\n");
+        at = (await pty.waitFor(/refreshed:0/, { from: at })).end;
+        assert.match(pty.text, /note: the credentials of this shell renew by themselves/);
+        await pty.type("exit\n");
+      } finally {
+        code = await pty.close();
+      }
+      assert.equal(code, 0, pty.text);
+      assert.equal(aws.requests.filter((r) => r.action === "AssumeRole").length, 1);
+    } finally {
+      await Deno.remove(home, { recursive: true });
+    }
+  },
+});
+
+Deno.test("shell refuses a shell it cannot drive, and refresh outside a shell", async () => {
+  const tcsh = await runCli(["shell", "-s", "s3:ro", "-t", "15m"], {
+    env: { SHELL: "/usr/bin/tcsh" },
+  });
+  assert.equal(tcsh.code, 2);
+  assert.equal(
+    tcsh.stderr,
+    'error: Cannot start shell "tcsh" (from SHELL): use bash, zsh, fish, powershell\n' +
+      "hint: pass --shell bash (or zsh, fish, powershell)\n",
+  );
+  const refresh = await runCli(["refresh"]);
+  assert.equal(refresh.code, 2);
+  assert.equal(
+    refresh.stderr,
+    "error: Nothing to refresh: not inside timebound-iam shell\n" +
+      "hint: start one with: timebound-iam shell -s SCOPES -t TTL\n",
+  );
+});

@@ -6,8 +6,8 @@
  */
 
 // The terminal's control sequences are exactly what this removes.
-// deno-lint-ignore no-control-regex
 const ESCAPES =
+  // deno-lint-ignore no-control-regex
   /\x1b\[[0-9;?]*[ -\/]*[@-~]|\x1b\][^\x07\x1b]*(\x07|\x1b\\)|\x1b[()][A-Za-z0-9]|\x1b[=>78]|\r|\x07/g;
 
 /** A command running in a pseudo-terminal. */
