@@ -20,6 +20,9 @@ const RC_FILES: Record<string, [string, string]> = {
   ],
 };
 
+/** The escape character that starts a colour. */
+const ESC = "\x1b";
+
 /** Credentials that the local endpoint ends after this many seconds, to see them expire. */
 const SESSION_SECONDS = 20;
 
@@ -90,10 +93,10 @@ for (const shell of ["bash", "zsh", "fish"]) {
           at = (await pty.waitFor(/\[s3:ro expired\] user/, { from: later.end })).end;
 
           if (shell === "bash") {
-            assert.match(pty.raw, /\x1b\[36m\[s3:ro \d+s\]\x1b\[0m user\$/);
-            assert.match(pty.raw, /\x1b\[31m\[s3:ro expired\]\x1b\[0m user\$/);
+            assert.match(pty.raw, new RegExp(`${ESC}\\[36m\\[s3:ro \\d+s\\]${ESC}\\[0m user\\$`));
+            assert.match(pty.raw, new RegExp(`${ESC}\\[31m\\[s3:ro expired\\]${ESC}\\[0m user`));
           } else {
-            assert.doesNotMatch(pty.raw, /\x1b\[3[136]m\[s3:ro/);
+            assert.doesNotMatch(pty.raw, new RegExp(`${ESC}\\[3[136]m\\[s3:ro`));
           }
 
           // The aws function renews first: a second AssumeRole, a new session.
