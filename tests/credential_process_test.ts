@@ -2,7 +2,7 @@
 // assumes the role, the next ones reuse the cache; an expired or corrupt entry is replaced.
 import assert from "node:assert/strict";
 import { baseEnv, installShim, runCli, writeProfile } from "./support/cli.ts";
-import { LocalAws } from "./support/local_aws.ts";
+import { BROKER_ROLE_NAME, LocalAws } from "./support/local_aws.ts";
 import { canRun } from "./support/system_tool.ts";
 
 const hasAws = await canRun("aws");
@@ -188,4 +188,47 @@ Deno.test({
       await Deno.remove(home, { recursive: true });
     }
   },
+});
+
+Deno.test("credential-process never asks for an MFA code: a cached MFA session, or exit 1", async () => {
+  await using aws = await LocalAws.start();
+  aws.addRole({
+    roleName: BROKER_ROLE_NAME,
+    trustPolicy: {
+      Version: "2012-10-17",
+      Statement: [{
+        Effect: "Allow",
+        Principal: { AWS: `arn:aws:iam::${aws.accountId}:root` },
+        Action: "sts:AssumeRole",
+        Condition: { Bool: { "aws:MultiFactorAuthPresent": "true" } },
+      }],
+    },
+  });
+  const { serialNumber: serial } = aws.addMfaDevice();
+  const home = await Deno.makeTempDir({ prefix: "tbi-process-mfa-" });
+  try {
+    const env = { ...aws.env(), HOME: home, TIMEBOUND_IAM_MFA_SERIAL: serial };
+    const process = ["credential-process", "-s", "s3:ro", "-t", "15m"];
+    // No cached MFA session: one error, exit 1, nothing asked, nothing assumed.
+    const refused = await runCli(process, { env });
+    assert.equal(refused.code, 1, refused.stderr);
+    assert.equal(refused.stdout, "");
+    assert.equal(
+      refused.stderr,
+      `error: An MFA code for ${serial} is needed, and credential-process never asks for one\n` +
+        "hint: run timebound-iam mfa login first: its cached MFA session is used until it ends\n",
+    );
+    assert.equal(assumes(aws).length, 0);
+    // After mfa login, the cached MFA session is used: no code, no prompt.
+    const login = await runCli(["mfa", "login", "--mfa-code", aws.mfaCode(serial)], { env });
+    assert.equal(login.code, 0, login.stderr);
+    const granted = await runCli(process, { env });
+    assert.equal(granted.code, 0, granted.stderr);
+    assert.equal(granted.stderr, "");
+    assert.equal(JSON.parse(granted.stdout).Version, 1);
+    assert.equal(assumes(aws).length, 1);
+    assert.equal(aws.requests.filter((r) => r.action === "GetSessionToken").length, 1);
+  } finally {
+    await Deno.remove(home, { recursive: true });
+  }
 });

@@ -17,6 +17,7 @@ import {
 import {
   type BaseCredentials,
   type BaseCredentialsOptions,
+  MfaCodeNeeded,
   profileName,
   withBaseCredentials,
 } from "../aws/base_credentials.ts";
@@ -115,7 +116,7 @@ export interface RenewableGrant {
 export async function obtainGrant(
   cli: Cli,
   flags: GrantFlags,
-  options: { command?: readonly string[] } = {},
+  options: { command?: readonly string[]; prompt?: boolean } = {},
 ): Promise<Grant | undefined> {
   const renewable = await obtainRenewableGrant(cli, flags, options);
   renewable?.close();
@@ -129,7 +130,7 @@ export async function obtainGrant(
 export async function obtainRenewableGrant(
   cli: Cli,
   flags: GrantFlags,
-  options: { command?: readonly string[]; refreshSeconds?: number } = {},
+  options: { command?: readonly string[]; refreshSeconds?: number; prompt?: boolean } = {},
 ): Promise<RenewableGrant | undefined> {
   // Start loading the AWS SDK while the IAM data is read; nothing is sent before the request
   // has been validated.
@@ -168,14 +169,24 @@ export async function obtainRenewableGrant(
     identityCache: openCallerIdentityCache(cli.io.env),
     useCachedIdentity: !flags.confirm && !flags.dryRun,
   };
+  // Once the first grant is made, nobody is asked again: a renewal (which the SDK may need a
+  // profile's role_arn MFA code for) runs while a child or a shell owns the terminal.
+  let granted = false;
+  const ask = mfa.ask;
   const baseOptions: BaseCredentialsOptions = {
     profile: flags.profile,
     region,
     env: cli.io.env,
     now: cli.now,
     ...mfa,
-    // A dry run requests nothing: it uses a cached MFA session if there is one, never a code.
+    ask: ask === "no-prompt" ? ask : (serial: string) => {
+      if (granted) return Promise.reject(new MfaCodeNeeded(serial));
+      return ask(serial);
+    },
+    // A dry run requests nothing: it uses a cached MFA session if there is one, never a code;
+    // neither does a caller that no person watches (credential-process).
     ...(flags.dryRun ? { mfaCode: undefined, ask: "no-prompt" as const } : {}),
+    ...(options.prompt === false ? { ask: "no-prompt" as const } : {}),
   };
   let broker: BrokerContext | undefined;
   let base: BaseCredentials | undefined;
@@ -248,6 +259,7 @@ export async function obtainRenewableGrant(
     if (flags.debug || cli.io.env.TIMEBOUND_IAM_DEBUG === "1") {
       cli.io.stderr(`debug: AssumeRole PackedPolicySize ${grant.packedPolicySize ?? "?"}%\n`);
     }
+    granted = true;
     broker = undefined;
     return { grant, renew: assume, close: () => connected.client.destroy() };
   } finally {

@@ -9,7 +9,8 @@
 import type { SessionCredentials } from "../aws/broker.ts";
 import { profileCredentialProcess } from "../aws/credential_source.ts";
 import { type CacheStore, openCacheStore } from "../core/cache_store.ts";
-import { UsageError } from "../core/errors.ts";
+import { RuntimeError, UsageError } from "../core/errors.ts";
+import { MfaCodeNeeded } from "../aws/base_credentials.ts";
 import { renewalTime } from "../delivery/credential_server.ts";
 import { configProfileName, resolveBrokerSettings } from "./config.ts";
 import type { Cli } from "./context.ts";
@@ -104,7 +105,16 @@ export async function obtainProcessCredentials(
     return { ...cached.value, expiration: new Date(cached.value.expiration) };
   }
   options.markNested?.();
-  const grant = await obtainGrant(cli, { ...flags, confirm: false, dryRun: false });
+  let grant;
+  try {
+    grant = await obtainGrant(cli, { ...flags, confirm: false, dryRun: false }, { prompt: false });
+  } catch (error) {
+    if (!(error instanceof MfaCodeNeeded)) throw error;
+    throw new RuntimeError(
+      `An MFA code for ${error.serial} is needed, and credential-process never asks for one`,
+      { hint: "run timebound-iam mfa login first: its cached MFA session is used until it ends" },
+    );
+  }
   const credentials = grant!.credentials;
   await store.put(key, {
     accessKeyId: credentials.accessKeyId,

@@ -9,6 +9,7 @@
 import { Command } from "@commander-js/extra-typings";
 import {
   type Cli,
+  mfaSerialOption,
   profileOption,
   regionOption,
   roleArnOption,
@@ -28,6 +29,7 @@ export function credentialProcessCommand(cli: Cli): Command<unknown[], Record<st
     .addOption(profileOption())
     .addOption(regionOption())
     .addOption(roleArnOption())
+    .addOption(mfaSerialOption())
     .addHelpText(
       "after",
       `

@@ -10,6 +10,9 @@ import {
   type Cli,
   dryRunOption,
   envName,
+  mfaCodeOption,
+  mfaSerialOption,
+  mfaSessionTtlOption,
   noConfirmOption,
   profileOption,
   refreshOption,
@@ -33,6 +36,9 @@ export function shellCommand(cli: Cli): Command<unknown[], Record<string, unknow
     .addOption(roleArnOption())
     .addOption(dryRunOption())
     .addOption(noConfirmOption())
+    .addOption(mfaSerialOption())
+    .addOption(mfaCodeOption())
+    .addOption(mfaSessionTtlOption())
     .addOption(refreshOption())
     .addOption(
       new Option("--shell <shell>", "the shell to start (default: $SHELL)")
