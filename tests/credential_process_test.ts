@@ -199,7 +199,7 @@ Deno.test("credential-process never asks for an MFA code: a cached MFA session, 
       Statement: [{
         Effect: "Allow",
         Principal: { AWS: `arn:aws:iam::${aws.accountId}:root` },
-        Action: "sts:AssumeRole",
+        Action: ["sts:AssumeRole", "sts:SetSourceIdentity", "sts:TagSession"],
         Condition: { Bool: { "aws:MultiFactorAuthPresent": "true" } },
       }],
     },
