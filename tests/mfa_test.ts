@@ -439,6 +439,42 @@ Deno.test({
         assert.ok(!aws.mfaDevices().some((d) => d.serialNumber === serial));
         assert.equal(calls(aws, "DeleteVirtualMFADevice").length, 1);
       });
+      await t.step("without a terminal: refused before any device exists (exit 2)", async () => {
+        const created = calls(aws, "CreateVirtualMFADevice").length;
+        const out = await runCli(["mfa", "provision", "--profile", "newcomer"], {
+          env: { ...env, HOME: home },
+        });
+        assert.equal(out.code, 2, out.stderr);
+        assert.equal(
+          out.stderr,
+          "error: mfa provision asks for two codes and needs a terminal\n" +
+            "hint: run it in a terminal\n",
+        );
+        assert.equal(calls(aws, "CreateVirtualMFADevice").length, created);
+      });
+      await t.step("the terminal closes at the code prompt: the device is deleted", async () => {
+        const before = calls(aws, "DeleteVirtualMFADevice").length;
+        const child = await spawnUnderTerminal(["mfa", "provision", "--profile", "newcomer"], {
+          ...env,
+          HOME: home,
+        });
+        const { text } = await answerPrompts(child, [{
+          prompt: "First code from the app: ",
+          answer: () => {
+            // The terminal window closes: `script` (the terminal) dies at once, and the kernel
+            // sends the program the hangup.
+            child.kill("SIGKILL");
+            return "";
+          },
+        }]);
+        world.outputs.push(text);
+        // The program outlives `script` for the delete call; wait for it, bounded.
+        for (let i = 0; i < 100 && calls(aws, "DeleteVirtualMFADevice").length === before; i++) {
+          await new Promise((done) => setTimeout(done, 100));
+        }
+        assert.equal(calls(aws, "DeleteVirtualMFADevice").length, before + 1, text);
+        assert.ok(!aws.mfaDevices().some((d) => d.serialNumber === serial));
+      });
       await t.step("two good codes: enabled, the serial printed with the next step", async () => {
         const png = `${home}/qr.png`;
         const { code, text } = await provisionUnderTerminal(

@@ -14,8 +14,11 @@ import {
   deleteVirtualMfaDevice,
   enableMfaDevice,
 } from "../aws/mfa_devices.ts";
-import { RuntimeError, UsageError } from "../core/errors.ts";
+import { dirname, resolve } from "node:path";
+import { RuntimeError, UsageError, UserError } from "../core/errors.ts";
 import type { Io } from "../core/io.ts";
+import { verifyParentDirectory } from "../core/private_dir.ts";
+import { signalExitCode, watchStopSignals } from "../core/signals.ts";
 import { resolveBrokerSettings } from "../cli/config.ts";
 
 /** The flags of `mfa provision`. */
@@ -52,6 +55,17 @@ export async function provisionMfaDevice(
       hint: "use letters, digits and +=,.@_- (226 at most)",
     });
   }
+  // Checked before the device exists: a device created for nobody to scan is left to delete.
+  if (!io.stdinIsTerminal) {
+    throw new UsageError("mfa provision asks for two codes and needs a terminal", {
+      hint: "run it in a terminal",
+    });
+  }
+  if (flags.qrPng === undefined && !io.stderrIsTerminal) {
+    throw new UsageError("The QR code holds the device's secret and is drawn only on a terminal", {
+      hint: "pass --qr-png FILE, or run it with stderr on a terminal",
+    });
+  }
   const settings = await resolveBrokerSettings(flags, io.env);
   const region = await resolveRegion({
     profile: flags.profile,
@@ -70,12 +84,23 @@ export async function provisionMfaDevice(
   const userName = user[1];
   const iam = await createIamClient({ region, profile: flags.profile });
   try {
+    // From creation to enabling, a closing terminal or Ctrl-C must not leave the device behind.
+    const stop = watchStopSignals();
+    const interrupted = stop.signal.then((signal): never => {
+      throw new UserError(`Interrupted by ${signal}`, signalExitCode(signal));
+    });
+    interrupted.catch(() => {}); // handled by the race below; never an unhandled rejection
     const device = await createVirtualMfaDevice(iam, flags.deviceName ?? userName, flags);
     try {
-      await showDevice(io, device, { ...flags, userName, account: broker.account });
-      const code1 = await deps.askCode("First code from the app: ");
-      const code2 = await deps.askCode("The next code (wait for it to change): ");
-      await enableMfaDevice(iam, { userName, serial: device.serial, code1, code2, ...flags });
+      await Promise.race([
+        interrupted,
+        (async () => {
+          await showDevice(io, device, { ...flags, userName, account: broker.account });
+          const code1 = await deps.askCode("First code from the app: ");
+          const code2 = await deps.askCode("The next code (wait for it to change): ");
+          await enableMfaDevice(iam, { userName, serial: device.serial, code1, code2, ...flags });
+        })(),
+      ]);
     } catch (error) {
       await deleteVirtualMfaDevice(iam, device.serial, flags).then(
         () => io.stderr(`The new device ${device.serial} was deleted again.\n`),
@@ -86,6 +111,8 @@ export async function provisionMfaDevice(
           ),
       );
       throw error;
+    } finally {
+      stop.dispose();
     }
     io.stdout(`${device.serial}\n`);
     io.stderr(
@@ -134,8 +161,12 @@ async function renderQr(text: string): Promise<string> {
 }
 
 async function writePrivateFile(path: string, bytes: Uint8Array): Promise<void> {
+  // Another user must not be able to swap the picture of the secret: the directory is checked
+  // like every directory we write to, and the file is created new (never through a symlink).
+  const absolute = resolve(path);
+  await verifyParentDirectory(dirname(absolute));
   try {
-    const file = await Deno.open(path, { createNew: true, write: true, mode: 0o600 });
+    const file = await Deno.open(absolute, { createNew: true, write: true, mode: 0o600 });
     try {
       let written = 0;
       while (written < bytes.length) written += await file.write(bytes.subarray(written));
