@@ -55,6 +55,7 @@ Deno.test("childEnvironment() drops every inherited credential and profile, keep
     AWS_DEFAULT_PROFILE: "prod",
     AWS_REGION: "us-east-1",
     AWS_CONFIG_FILE: "/home/me/.aws/config",
+    TIMEBOUND_IAM_MFA_CODE: "123456",
   };
   assert.deepEqual(childEnvironment(parent, GRANT), {
     PATH: "/bin",

@@ -127,3 +127,21 @@ Deno.test("the audit log is appended as 0600 JSON lines", async () => {
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("the audit log may be a bare file name in the working directory", async () => {
+  const dir = await Deno.makeTempDir();
+  const cwd = Deno.cwd();
+  Deno.chdir(dir);
+  try {
+    for (const name of ["audit.jsonl", "./audit.jsonl"]) {
+      const log = await openAuditLog(name);
+      await log.record({ event: "grant", outcome: "granted", scopes: "s3:ro", ttl: "15m" });
+      await log.close();
+    }
+    const lines = (await Deno.readTextFile(`${dir}/audit.jsonl`)).trim().split("\n");
+    assert.deepEqual(lines.map((line) => JSON.parse(line).event), ["grant", "grant"]);
+  } finally {
+    Deno.chdir(cwd);
+    await Deno.remove(dir, { recursive: true });
+  }
+});

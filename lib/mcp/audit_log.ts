@@ -6,7 +6,7 @@
  * @module
  */
 
-import { basename, dirname, join } from "node:path";
+import { basename, dirname, join, resolve } from "node:path";
 import { logText } from "../core/log_text.ts";
 import { openPrivateDir } from "../core/private_dir.ts";
 
@@ -78,8 +78,10 @@ export async function openAuditLog(
   options: { now?: () => Date } = {},
 ): Promise<AuditLog> {
   const now = options.now ?? (() => new Date());
-  const dir = await openPrivateDir(dirname(path));
-  const file = await dir.openAppend(basename(path));
+  // `audit.jsonl` alone names a file in the working directory, whose name is ".".
+  const absolute = resolve(path);
+  const dir = await openPrivateDir(dirname(absolute));
+  const file = await dir.openAppend(basename(absolute));
   let queue = Promise.resolve();
   return {
     path,
