@@ -141,6 +141,28 @@ Deno.test({
 });
 
 Deno.test({
+  name: "a parent its group can write is refused unless the group is the user's own",
+  ignore: !posix || Deno.uid() !== 0,
+  fn: async () => {
+    await withTemp(async (root) => {
+      const shared = `${root}/team`;
+      await Deno.mkdir(shared);
+      await Deno.chmod(shared, 0o775);
+      // Root's own primary group is 0: a user-private group, accepted.
+      await Deno.chown(shared, 0, Deno.gid()!);
+      assert.equal(await verifyParentDirectory(shared), shared);
+      // A shared group (gid 2000) can hold other users: refused.
+      await Deno.chown(shared, 0, 2000);
+      await assert.rejects(
+        () => openPrivateDir(`${shared}/cache`),
+        new RegExp(`Directory "${shared}" is writable by other users and not sticky`),
+      );
+      assert.deepEqual(await Array.fromAsync(Deno.readDir(shared)), []);
+    });
+  },
+});
+
+Deno.test({
   name: "another user's directory or file is refused, and what they planted is left unchanged",
   ignore: OTHER_USERS_SKIP !== undefined,
   fn: async () => {

@@ -85,6 +85,7 @@ export async function verifyParentDirectory(path: string): Promise<string> {
     throw fsError(error, path, "directory");
   }
   const uid = WINDOWS ? null : Deno.uid();
+  const gid = WINDOWS ? null : Deno.gid();
   for (let dir = real;; dir = parentOf(dir)) {
     let info: Deno.FileInfo;
     try {
@@ -102,7 +103,11 @@ export async function verifyParentDirectory(path: string): Promise<string> {
           { hint: hintFor(path) },
         );
       }
-      if ((info.mode & 0o002) && !(info.mode & 0o1000)) {
+      // A group may write only where the group is the user's own (a user-private group, as
+      // Debian and Fedora give every user); any other group holds other users.
+      const ownGroup = info.uid === uid && info.gid === gid;
+      const othersWrite = (info.mode & 0o002) !== 0 || ((info.mode & 0o020) !== 0 && !ownGroup);
+      if (othersWrite && !(info.mode & 0o1000)) {
         throw new RuntimeError(
           `Directory "${dir}" is writable by other users and not sticky: they could replace what timebound-iam writes under it`,
           { hint: `${hintFor(path)}, or make it sticky: chmod +t "${dir}"` },
