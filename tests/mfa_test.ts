@@ -579,6 +579,22 @@ Deno.test("serve grants from the cached MFA session, and asks the human by elici
       assert.match(asked[0], new RegExp(`current code of your MFA device ${serial}`));
       assert.equal(calls(aws, "GetSessionToken").length, 1);
     });
+    await t.step("three grants at once with no session: one question, one session", async () => {
+      await runCli(["mfa", "logout"], { env });
+      const before = calls(aws, "GetSessionToken").length;
+      const asked: string[] = [];
+      await withServe(world, (message) => {
+        asked.push(message);
+        return aws.mfaCode(serial);
+      }, async (call) => {
+        const results = await Promise.all(
+          ["s3", "sqs", "dynamodb"].map((service) => call({ services: [service] })),
+        );
+        for (const result of results) assert.ok(!result.isError, result.text);
+      });
+      assert.equal(asked.length, 1, "the human is asked once, not once per grant");
+      assert.equal(calls(aws, "GetSessionToken").length, before + 1);
+    });
     await t.step("a cached session (mfa login): no question at all", async () => {
       const login = await runCli(
         ["mfa", "login", "--mfa-serial", serial, "--mfa-code", aws.mfaCode(serial)],

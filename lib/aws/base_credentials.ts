@@ -139,6 +139,9 @@ export function profileName(
   return profileLabel(resolveProfile(profile, env));
 }
 
+/** MFA session acquisitions under way in this process, by profile and device. */
+const acquisitions = new Map<string, Promise<BaseCredentials>>();
+
 /**
  * Decides the base credentials for AssumeRole (see the module's description). Asks for a code
  * only when an MFA device is known, no cached session is usable and no code was given.
@@ -183,35 +186,48 @@ export async function baseCredentialsForAssumeRole(
   const forget = async () => {
     await sessions.delete(mfaSessionKey(key.profile, key.serial));
   };
-  const cached = options.mfaCode === undefined && !options.fresh
-    ? await cachedMfaSession(sessions, key, now())
-    : undefined;
-  if (cached !== undefined) {
-    return {
-      credentials: cached,
-      mfa: { serial, expiration: cached.expiration, cached: true },
-      forget,
-    };
-  }
-  const tokenCode = await codeFor(serial);
-  const client = await (options.createStsClient ?? defaultStsClient)({
-    region: options.region,
-    profile: options.profile,
-  });
-  try {
-    const session = await startMfaSession(client, {
-      ...key,
-      code: tokenCode,
-      ttlSeconds: options.mfaSessionTtlSeconds ?? MFA_SESSION_DEFAULT_SECONDS,
-      store: sessions,
+  // One acquisition at a time per profile and device in this process: concurrent grants (an
+  // agent's burst) wait for the first, then find its session in the cache, so the human is
+  // asked for one code, not one per grant, and no code is sent twice.
+  const acquire = async (): Promise<BaseCredentials> => {
+    const cached = options.mfaCode === undefined && !options.fresh
+      ? await cachedMfaSession(sessions, key, now())
+      : undefined;
+    if (cached !== undefined) {
+      return {
+        credentials: cached,
+        mfa: { serial, expiration: cached.expiration, cached: true },
+        forget,
+      };
+    }
+    const tokenCode = await codeFor(serial);
+    const client = await (options.createStsClient ?? defaultStsClient)({
+      region: options.region,
+      profile: options.profile,
     });
-    return {
-      credentials: session,
-      mfa: { serial, expiration: session.expiration, cached: false },
-      forget,
-    };
+    try {
+      const session = await startMfaSession(client, {
+        ...key,
+        code: tokenCode,
+        ttlSeconds: options.mfaSessionTtlSeconds ?? MFA_SESSION_DEFAULT_SECONDS,
+        store: sessions,
+      });
+      return {
+        credentials: session,
+        mfa: { serial, expiration: session.expiration, cached: false },
+        forget,
+      };
+    } finally {
+      client.destroy();
+    }
+  };
+  const flight = `${key.profile}\n${key.serial}`;
+  const mine = (acquisitions.get(flight) ?? Promise.resolve()).catch(() => {}).then(acquire);
+  acquisitions.set(flight, mine);
+  try {
+    return await mine;
   } finally {
-    client.destroy();
+    if (acquisitions.get(flight) === mine) acquisitions.delete(flight);
   }
 }
 
