@@ -458,15 +458,27 @@ Deno.test({
           ...env,
           HOME: home,
         });
-        const { text } = await answerPrompts(child, [{
-          prompt: "First code from the app: ",
-          answer: () => {
-            // The terminal window closes: `script` (the terminal) dies at once, and the kernel
-            // sends the program the hangup.
-            child.kill("SIGKILL");
-            return "";
-          },
-        }]);
+        // Wait for the code prompt, then close the terminal window: `script` (the terminal)
+        // dies at once, and the kernel sends the program the hangup.
+        const reader = child.stdout.getReader();
+        const decoder = new TextDecoder();
+        let text = "";
+        const timer = setTimeout(() => child.kill("SIGKILL"), 60_000);
+        try {
+          while (!text.includes("First code from the app: ")) {
+            const { value, done } = await reader.read();
+            if (done) break;
+            text += decoder.decode(value, { stream: true });
+          }
+          child.kill("SIGKILL");
+        } finally {
+          clearTimeout(timer);
+          await reader.cancel();
+          await child.stdin.close().catch(() => {});
+          await child.stderr.cancel();
+          await child.status;
+        }
+        assert.match(text, /First code from the app: /);
         world.outputs.push(text);
         // The program outlives `script` for the delete call; wait for it, bounded.
         for (let i = 0; i < 100 && calls(aws, "DeleteVirtualMFADevice").length === before; i++) {
