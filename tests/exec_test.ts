@@ -311,10 +311,12 @@ Deno.test("--dry-run shows the summary and policy and requests nothing", async (
       assert.equal(result.stdout, "");
       assert.match(result.stderr, /account +123456789012/);
       assert.match(result.stderr, /role +arn:aws:iam::123456789012:role\/timebound-iam-broker/);
-      // The absolute expiry is one hour after the moment the CLI ran.
+      // The absolute expiry is one hour after the moment the CLI ran, to the second (a grant's
+      // deadline is whole seconds, as the policy's time condition is).
       const until = /ttl +1h, until (\S+)\n/.exec(result.stderr)?.[1] ?? "no expiry";
       const expiry = new Date(until).getTime();
-      assert.ok(expiry >= before + 3_600_000 && expiry <= Date.now() + 3_600_000, until);
+      const earliest = Math.floor(before / 1000) * 1000 + 3_600_000;
+      assert.ok(expiry >= earliest && expiry <= Date.now() + 3_600_000, until);
       assert.match(result.stderr, /s3:ro +Amazon S3, Read and List actions only/);
       assert.match(result.stderr, /ec2:full +every Amazon EC2 action \(ec2:\*\)/);
       assert.match(result.stderr, /command +aws s3 ls/);
