@@ -110,11 +110,14 @@ export function cacheDirectory(
  * directory under the cache directory. Nothing is created until the first `put`.
  *
  * @example
- * ```ts ignore
+ * ```ts
+ * import assert from "node:assert/strict";
  * import { openCacheStore } from "./cache_store.ts";
- * const store = openCacheStore<{ token: string }>("example", { env: Deno.env.toObject() });
+ * const parent = await Deno.makeTempDir();
+ * const store = openCacheStore<{ token: string }>("example", { env: {}, dir: parent });
  * await store.put("key", { token: "t" }, new Date(Date.now() + 60_000));
- * console.log((await store.get("key"))?.value.token);
+ * assert.equal((await store.get("key"))?.value.token, "t");
+ * await Deno.remove(parent, { recursive: true });
  * ```
  */
 export function openCacheStore<T>(
