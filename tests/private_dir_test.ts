@@ -56,6 +56,29 @@ Deno.test("openPrivateDir() creates 0700 directories and 0600 files, and reads t
   });
 });
 
+Deno.test("openPrivateDir() refuses a path whose last part is not a name, and resolves a relative one from the working directory", async () => {
+  await withTemp(async (root) => {
+    await Deno.mkdir(`${root}/sub`);
+    // Each of these would, once normalised, name a directory that exists and is not ours to
+    // claim (the working directory, or the one above it).
+    for (const path of [`${root}/sub/..`, `${root}/sub/.`, `${root}/sub/../`, "..", ".", ""]) {
+      await assert.rejects(() => openPrivateDir(path), /is not a directory name$/, path);
+    }
+    const cwd = Deno.cwd();
+    Deno.chdir(`${root}/sub`);
+    try {
+      const dir = await openPrivateDir("state/../private");
+      assert.equal(dir.path, `${root}/sub/private`);
+      assert.deepEqual(
+        (await Array.fromAsync(Deno.readDir(`${root}/sub`))).map((e) => e.name).sort(),
+        ["private"],
+      );
+    } finally {
+      Deno.chdir(cwd);
+    }
+  });
+});
+
 Deno.test({
   name: "a symlink at a file's name is never followed: the target keeps its content and mode",
   ignore: !posix,

@@ -18,6 +18,7 @@
  * @module
  */
 
+import { posix, win32 } from "node:path";
 import { RuntimeError } from "./errors.ts";
 import { openPrivateDir, type PrivateDir } from "./private_dir.ts";
 
@@ -219,7 +220,7 @@ async function digest(key: string): Promise<string> {
   return Array.from(new Uint8Array(hash), (b) => b.toString(16).padStart(2, "0")).join("");
 }
 
+/** Joins with the separator of `os` (the one asked for, so a test can ask for Windows). */
 function join(os: string, ...parts: string[]): string {
-  const sep = os === "windows" ? "\\" : "/";
-  return parts.map((part, i) => (i === 0 ? part.replace(/[\\/]+$/, "") : part)).join(sep);
+  return (os === "windows" ? win32 : posix).join(...parts);
 }

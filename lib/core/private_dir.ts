@@ -18,6 +18,7 @@
 
 import { constants, promises as fsp } from "node:fs";
 import type { FileHandle } from "node:fs/promises";
+import { basename, dirname, isAbsolute, join } from "node:path";
 import { RuntimeError } from "./errors.ts";
 
 const WINDOWS = Deno.build.os === "windows";
@@ -86,7 +87,7 @@ export async function verifyParentDirectory(path: string): Promise<string> {
   }
   const uid = WINDOWS ? null : Deno.uid();
   const gid = WINDOWS ? null : Deno.gid();
-  for (let dir = real;; dir = parentOf(dir)) {
+  for (let dir = real;; dir = dirname(dir)) {
     let info: Deno.FileInfo;
     try {
       info = await Deno.lstat(dir);
@@ -114,7 +115,7 @@ export async function verifyParentDirectory(path: string): Promise<string> {
         );
       }
     }
-    if (parentOf(dir) === dir) return real;
+    if (dirname(dir) === dir) return real;
   }
 }
 
@@ -139,10 +140,10 @@ export async function openPrivateDir(
   path: string,
   options: { create?: boolean } = {},
 ): Promise<PrivateDir> {
-  const absolute = isAbsolute(path) ? path : `${Deno.cwd()}/${path}`;
-  const name = baseName(absolute);
-  const parent = parentOf(absolute);
+  // The name is checked before join() normalizes the path: "dir/.." must stay refused.
+  const name = basename(path);
   if (!NAME.test(name)) throw new RuntimeError(`"${path}" is not a directory name`);
+  const parent = dirname(isAbsolute(path) ? path : join(Deno.cwd(), path));
   if (options.create !== false) {
     // Check what exists before creating anything under it.
     await verifyParentDirectory(await nearestExisting(parent));
@@ -385,7 +386,7 @@ function checkSame(
 ): void {
   if (!now.isFile || (!WINDOWS && (now.dev !== before.dev || now.ino !== before.ino))) {
     throw new RuntimeError(`File "${file}" was replaced while being opened: refusing to use it`, {
-      hint: `check who else can write "${parentOf(file)}"`,
+      hint: `check who else can write "${dirname(file)}"`,
     });
   }
 }
@@ -409,12 +410,12 @@ async function openNode(file: string, flags: number, mode?: number): Promise<Fil
 }
 
 async function nearestExisting(dir: string): Promise<string> {
-  for (;; dir = parentOf(dir)) {
+  for (;; dir = dirname(dir)) {
     try {
       await Deno.lstat(dir);
       return dir;
     } catch (error) {
-      if (!(error instanceof Deno.errors.NotFound) || parentOf(dir) === dir) return dir;
+      if (!(error instanceof Deno.errors.NotFound) || dirname(dir) === dir) return dir;
     }
   }
 }
@@ -427,7 +428,7 @@ async function makeParents(dir: string): Promise<void> {
   } catch (error) {
     if (!(error instanceof Deno.errors.NotFound)) throw fsError(error, dir, "directory");
   }
-  if (parentOf(dir) !== dir) await makeParents(parentOf(dir));
+  if (dirname(dir) !== dir) await makeParents(dirname(dir));
   try {
     await Deno.mkdir(dir, { mode: 0o700 });
   } catch (error) {
@@ -495,26 +496,4 @@ function capital(text: string): string {
 
 function octal(mode: number): string {
   return (mode & 0o7777).toString(8).padStart(4, "0");
-}
-
-function isAbsolute(path: string): boolean {
-  return path.startsWith("/") || /^[A-Za-z]:[\\/]/.test(path) || path.startsWith("\\\\");
-}
-
-function parentOf(path: string): string {
-  const trimmed = path.length > 1 ? path.replace(/[\\/]+$/, "") : path;
-  const slash = Math.max(trimmed.lastIndexOf("/"), trimmed.lastIndexOf("\\"));
-  if (slash < 0) return trimmed;
-  if (slash === 0) return trimmed.slice(0, 1);
-  if (/^[A-Za-z]:$/.test(trimmed.slice(0, slash))) return trimmed.slice(0, slash + 1);
-  return trimmed.slice(0, slash);
-}
-
-function baseName(path: string): string {
-  const trimmed = path.replace(/[\\/]+$/, "");
-  return trimmed.slice(Math.max(trimmed.lastIndexOf("/"), trimmed.lastIndexOf("\\")) + 1);
-}
-
-function join(dir: string, name: string): string {
-  return /[\\/]$/.test(dir) ? `${dir}${name}` : `${dir}${WINDOWS ? "\\" : "/"}${name}`;
 }
