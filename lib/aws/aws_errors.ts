@@ -8,6 +8,7 @@
 
 import { RuntimeError, UserError } from "../core/errors.ts";
 import { formatTtl } from "../request/ttl.ts";
+import { type AwsErrorKind, classifyAwsError } from "./sdk_errors.ts";
 
 /** The IAM operations that `setup aws --apply` and `doctor` call on the broker role. */
 export type IamOperation =
@@ -54,190 +55,192 @@ export interface ErrorContext {
   endpoint?: string;
 }
 
-interface AwsLikeError {
-  name?: string;
-  message?: string;
-  code?: string;
-  Code?: string;
-  $metadata?: { requestId?: string; httpStatusCode?: number };
-  cause?: unknown;
+/** The failure as the explanations use it: AWS's code and first line, and the debug detail. */
+interface Failure {
+  /** AWS's code as people know it (`AccessDenied`, `PackedPolicyTooLarge`), for messages. */
+  code: string;
+  /** The first line of the error's message. */
+  message: string;
+  /** The options of the {@linkcode RuntimeError}: the cause and the AWS request id. */
+  options: { cause: unknown; detail?: string };
 }
 
-const NETWORK_CODES = new Set([
-  "ECONNREFUSED",
-  "ECONNRESET",
-  "ENOTFOUND",
-  "EAI_AGAIN",
-  "ETIMEDOUT",
-  "EHOSTUNREACH",
-  "ENETUNREACH",
-]);
+/** The sentence for one kind of failure, or `undefined` to fall back to the generic one. */
+type Explanation = (failure: Failure, context: ErrorContext) => UserError | undefined;
 
 /**
  * Explains an error from the SDK as a {@linkcode UserError} with a hint. Errors it does not
- * recognise are wrapped with their AWS code and first line.
+ * recognise are wrapped with their AWS code and first line. The SDK's classes tell the errors
+ * apart (see `sdk_errors.ts`), so this is called only after an SDK call failed.
  */
-export function explainAwsError(error: unknown, context: ErrorContext): UserError {
+export async function explainAwsError(error: unknown, context: ErrorContext): Promise<UserError> {
   // Our own errors (an MFA code that cannot be asked for, say) pass through the SDK unchanged.
   if (error instanceof UserError) return error;
-  const e = (error ?? {}) as AwsLikeError;
-  // The SDK names modelled errors "<Code>Exception" (PackedPolicyTooLargeException) and others
-  // by their bare AWS code (ValidationError): compare bare codes.
-  const code = (e.name ?? e.Code ?? "").replace(/Exception$/, "");
-  const message = firstLine(e.message ?? String(error));
-  const requestId = e.$metadata?.requestId;
-  const options = { cause: error, detail: requestId ? `AWS request id ${requestId}` : undefined };
-  const profile = context.profile ? `profile "${context.profile}"` : "the default credentials";
-  const role = context.roleArn ?? "the broker role";
-  const ttl = context.ttlSeconds ? formatTtl(context.ttlSeconds) : "the TTL";
-
-  if (code === "CredentialsProviderError" || /Could not load credentials/i.test(message)) {
-    if (/SSO session .* expired|token .* expired|refresh.*token/i.test(message)) {
-      return new RuntimeError(`The SSO session of ${profile} has expired`, {
-        ...options,
-        hint: `run: aws sso login${context.profile ? ` --profile ${context.profile}` : ""}`,
-      });
-    }
-    return new RuntimeError(
-      context.profile
-        ? `No AWS credentials for profile "${context.profile}": ${message}`
-        : "No AWS credentials found: tried environment variables, the default profile, SSO, " +
-          "credential_process, web identity and container/instance roles",
-      {
-        ...options,
-        hint: context.profile
-          ? `set up its credentials with: aws configure --profile ${context.profile}`
-          : "pass --profile NAME, or set up credentials with: aws configure",
-      },
-    );
-  }
   const iam = isIamOperation(context.operation);
-  if (isNetworkError(e)) {
-    const where = context.endpoint ?? (iam ? "AWS IAM" : "AWS STS");
-    return new RuntimeError(`Could not reach ${where}: ${networkReason(e)}`, {
-      ...options,
-      hint: iam
-        ? "check the network, and AWS_ENDPOINT_URL_IAM if you set it"
-        : "check the network, --region, and AWS_ENDPOINT_URL_STS if you set it",
-    });
-  }
-  const roleOperation = SETUP_IAM_ACTIONS.includes(`iam:${context.operation}`);
-  const explained = roleOperation ? explainIamError(code, message, context, options) : undefined;
-  if (explained) return explained;
-  switch (code) {
-    case "InvalidClientTokenId":
-    case "UnrecognizedClient":
-      return new RuntimeError(`AWS does not recognise the access key of ${profile}`, {
-        ...options,
-        hint: "the key was deleted or mistyped: check it with: aws sts get-caller-identity",
-      });
-    case "SignatureDoesNotMatch":
-      return new RuntimeError(`AWS rejected the secret key of ${profile} (SignatureDoesNotMatch)`, {
-        ...options,
-        hint: "the secret access key does not belong to that access key id; check it",
-      });
-    case "ExpiredToken":
-    case "RequestExpired":
-      return new RuntimeError(`The base credentials of ${profile} have expired`, {
-        ...options,
-        hint: "refresh them (aws sso login, or new session credentials) and try again",
-      });
-    case "Throttling":
-    case "RequestLimitExceeded":
-      return new RuntimeError(`AWS throttled ${context.operation} (${code}) after retries`, {
-        ...options,
-        hint: "wait a moment and try again",
-      });
-    case "PackedPolicyTooLarge":
-      return new RuntimeError(`AWS refused the session policy as too large: ${message}`, {
-        ...options,
-        hint: 'ask for fewer scopes; "timebound-iam policy -s …" shows the policy',
-      });
-    case "AccessDenied":
-      if (/MultiFactorAuthentication failed/i.test(message)) {
-        return new RuntimeError(`AWS refused the MFA code of ${profile}: ${message.trim()}`, {
-          ...options,
-          hint: "wait for the next code and try again; check the device with: " +
-            "aws iam list-mfa-devices",
-        });
-      }
-      if (context.operation === "AssumeRole") {
-        return new RuntimeError(
-          `Access denied assuming ${role}: the role does not exist or its trust policy ` +
-            `does not allow ${context.callerArn ?? "the caller"}`,
-          {
-            ...options,
-            hint: "create or fix it with: timebound-iam setup aws (or pass --role-arn)",
-          },
-        );
-      }
-      return new RuntimeError(`Access denied calling ${context.operation}: ${message}`, options);
-    case "ValidationError":
-      return explainValidation(message, context, options, ttl);
-    case "RegionDisabled":
-      return new RuntimeError(`STS is not activated in this region: ${message}`, {
-        ...options,
-        hint: "activate it in IAM account settings, or pass --region us-east-1",
-      });
-  }
-  return new RuntimeError(`${context.operation} failed${code ? ` (${code})` : ""}: ${message}`, {
-    ...options,
+  const { kind, service } = await classifyAwsError(error, iam ? "iam" : "sts");
+  const failure = failureOf(error);
+  const roleOperation = service === "iam" && SETUP_IAM_ACTIONS.includes(`iam:${context.operation}`);
+  const explained = (roleOperation ? ROLE_EXPLANATIONS[kind] : undefined)?.(failure, context) ??
+    EXPLANATIONS[kind]?.(failure, context);
+  return explained ?? unexplained(failure, context);
+}
+
+function failureOf(error: unknown): Failure {
+  const e = (error ?? {}) as { name?: string; Code?: string; message?: string };
+  const requestId = (error as { $metadata?: { requestId?: string } })?.$metadata?.requestId;
+  return {
+    // Modelled errors are named "<Code>Exception" (PackedPolicyTooLargeException); people know
+    // the bare code.
+    code: (e.name ?? e.Code ?? "").replace(/Exception$/, ""),
+    message: firstLine(e.message ?? String(error)),
+    options: { cause: error, detail: requestId ? `AWS request id ${requestId}` : undefined },
+  };
+}
+
+function unexplained(failure: Failure, context: ErrorContext): UserError {
+  const code = failure.code ? ` (${failure.code})` : "";
+  return new RuntimeError(`${context.operation} failed${code}: ${failure.message}`, {
+    ...failure.options,
     hint: "run again with --debug for details",
   });
 }
 
-function isIamOperation(operation: ErrorContext["operation"]): boolean {
-  return !["GetCallerIdentity", "AssumeRole", "GetSessionToken"].includes(operation);
+/** The explanations of failures that any call can meet. */
+const EXPLANATIONS: Partial<Record<AwsErrorKind, Explanation>> = {
+  credentials: explainMissingCredentials,
+  network: explainUnreachable,
+  "unknown-key": ({ options }, context) =>
+    new RuntimeError(`AWS does not recognise the access key of ${profileOf(context)}`, {
+      ...options,
+      hint: "the key was deleted or mistyped: check it with: aws sts get-caller-identity",
+    }),
+  "wrong-secret": ({ options }, context) =>
+    new RuntimeError(
+      `AWS rejected the secret key of ${profileOf(context)} (SignatureDoesNotMatch)`,
+      { ...options, hint: "the secret access key does not belong to that access key id; check it" },
+    ),
+  expired: ({ options }, context) =>
+    new RuntimeError(`The base credentials of ${profileOf(context)} have expired`, {
+      ...options,
+      hint: "refresh them (aws sso login, or new session credentials) and try again",
+    }),
+  throttled: ({ code, options }, context) =>
+    new RuntimeError(`AWS throttled ${context.operation} (${code}) after retries`, {
+      ...options,
+      hint: "wait a moment and try again",
+    }),
+  "policy-too-large": ({ message, options }) =>
+    new RuntimeError(`AWS refused the session policy as too large: ${message}`, {
+      ...options,
+      hint: 'ask for fewer scopes; "timebound-iam policy -s …" shows the policy',
+    }),
+  "access-denied": explainAccessDenied,
+  validation: explainValidation,
+  "region-disabled": ({ message, options }) =>
+    new RuntimeError(`STS is not activated in this region: ${message}`, {
+      ...options,
+      hint: "activate it in IAM account settings, or pass --region us-east-1",
+    }),
+};
+
+/** How IAM's answers to the calls on the broker role (`setup aws`, `doctor`) read. */
+const ROLE_EXPLANATIONS: Partial<Record<AwsErrorKind, Explanation>> = {
+  "access-denied": ({ options }, context) =>
+    new RuntimeError(
+      `Access denied: ${context.callerArn ?? "the caller"} may not call iam:${context.operation} ` +
+        `on ${roleNameOf(context)}`,
+      {
+        ...options,
+        hint: `setup aws --apply needs ${SETUP_IAM_ACTIONS.join(", ")}: use an administrator's ` +
+          "profile (--profile), or have one run the printed aws iam commands",
+      },
+    ),
+  "no-such-entity": ({ message, options }, context) =>
+    new RuntimeError(`IAM has no ${roleNameOf(context)}: ${message}`, {
+      ...options,
+      hint: "create it with: timebound-iam setup aws --apply",
+    }),
+  "entity-exists": ({ options }, context) =>
+    new RuntimeError(`The ${roleNameOf(context)} was created by someone else meanwhile`, {
+      ...options,
+      hint: "run the command again: it updates an existing role",
+    }),
+  "malformed-policy": ({ message, options }, context) =>
+    new RuntimeError(
+      `IAM refused a policy of ${roleNameOf(context)} (iam:${context.operation}): ${message}`,
+      options,
+    ),
+  "limit-exceeded": ({ message, options }, context) =>
+    new RuntimeError(
+      `IAM refused iam:${context.operation} on ${roleNameOf(context)} as over a limit: ${message}`,
+      { ...options, hint: "choose fewer services" },
+    ),
+  validation: refusedByIam,
+  "invalid-input": refusedByIam,
+};
+
+function refusedByIam({ message, options }: Failure, context: ErrorContext): UserError {
+  return new RuntimeError(
+    `IAM refused iam:${context.operation} on ${roleNameOf(context)}: ${message}`,
+    options,
+  );
 }
 
-function explainIamError(
-  code: string,
-  message: string,
-  context: ErrorContext,
-  options: { cause: unknown; detail?: string },
-): UserError | undefined {
-  const role = context.roleName ? `role "${context.roleName}"` : "the broker role";
-  const action = `iam:${context.operation}`;
-  switch (code) {
-    case "AccessDenied":
-      return new RuntimeError(
-        `Access denied: ${context.callerArn ?? "the caller"} may not call ${action} on ${role}`,
-        {
-          ...options,
-          hint: `setup aws --apply needs ${SETUP_IAM_ACTIONS.join(", ")}: use an administrator's ` +
-            "profile (--profile), or have one run the printed aws iam commands",
-        },
-      );
-    case "NoSuchEntity":
-      return new RuntimeError(`IAM has no ${role}: ${message}`, {
-        ...options,
-        hint: "create it with: timebound-iam setup aws --apply",
-      });
-    case "EntityAlreadyExists":
-      return new RuntimeError(`The ${role} was created by someone else meanwhile`, {
-        ...options,
-        hint: "run the command again: it updates an existing role",
-      });
-    case "MalformedPolicyDocument":
-      return new RuntimeError(`IAM refused a policy of ${role} (${action}): ${message}`, options);
-    case "LimitExceeded":
-      return new RuntimeError(`IAM refused ${action} on ${role} as over a limit: ${message}`, {
-        ...options,
-        hint: "choose fewer services",
-      });
-    case "ValidationError":
-    case "InvalidInput":
-      return new RuntimeError(`IAM refused ${action} on ${role}: ${message}`, options);
+function explainMissingCredentials({ message, options }: Failure, context: ErrorContext) {
+  // The SDK has one class for every credential failure; only its message tells an expired SSO
+  // session apart.
+  if (/SSO session .* expired|token .* expired|refresh.*token/i.test(message)) {
+    return new RuntimeError(`The SSO session of ${profileOf(context)} has expired`, {
+      ...options,
+      hint: `run: aws sso login${context.profile ? ` --profile ${context.profile}` : ""}`,
+    });
   }
-  return undefined;
+  if (context.profile) {
+    return new RuntimeError(`No AWS credentials for profile "${context.profile}": ${message}`, {
+      ...options,
+      hint: `set up its credentials with: aws configure --profile ${context.profile}`,
+    });
+  }
+  return new RuntimeError(
+    "No AWS credentials found: tried environment variables, the default profile, SSO, " +
+      "credential_process, web identity and container/instance roles",
+    { ...options, hint: "pass --profile NAME, or set up credentials with: aws configure" },
+  );
 }
 
-function explainValidation(
-  message: string,
-  context: ErrorContext,
-  options: { cause: unknown; detail?: string },
-  ttl: string,
-): UserError {
+function explainUnreachable({ options }: Failure, context: ErrorContext) {
+  const iam = isIamOperation(context.operation);
+  const where = context.endpoint ?? (iam ? "AWS IAM" : "AWS STS");
+  return new RuntimeError(`Could not reach ${where}: ${networkReason(options.cause)}`, {
+    ...options,
+    hint: iam
+      ? "check the network, and AWS_ENDPOINT_URL_IAM if you set it"
+      : "check the network, --region, and AWS_ENDPOINT_URL_STS if you set it",
+  });
+}
+
+function explainAccessDenied({ message, options }: Failure, context: ErrorContext) {
+  // AWS answers a wrong MFA code with AccessDenied too; only the message says so.
+  if (/MultiFactorAuthentication failed/i.test(message)) {
+    return new RuntimeError(`AWS refused the MFA code of ${profileOf(context)}: ${message}`, {
+      ...options,
+      hint: "wait for the next code and try again; check the device with: " +
+        "aws iam list-mfa-devices",
+    });
+  }
+  if (context.operation === "AssumeRole") {
+    return new RuntimeError(
+      `Access denied assuming ${context.roleArn ?? "the broker role"}: the role does not exist ` +
+        `or its trust policy does not allow ${context.callerArn ?? "the caller"}`,
+      { ...options, hint: "create or fix it with: timebound-iam setup aws (or pass --role-arn)" },
+    );
+  }
+  return new RuntimeError(`Access denied calling ${context.operation}: ${message}`, options);
+}
+
+/** AWS's ValidationError covers every limit; its message names the one that was hit. */
+function explainValidation({ message, options }: Failure, context: ErrorContext) {
+  const ttl = context.ttlSeconds ? formatTtl(context.ttlSeconds) : "the TTL";
   if (/role chaining/i.test(message)) {
     return new RuntimeError(
       `TTL ${ttl} is over AWS's 1h limit for role chaining: the base credentials are ` +
@@ -260,22 +263,25 @@ function explainValidation(
   return new RuntimeError(`AWS refused ${context.operation}: ${message}`, options);
 }
 
-function isNetworkError(e: AwsLikeError): boolean {
-  if (e.code && NETWORK_CODES.has(e.code)) return true;
-  if (e.name === "TimeoutError") return true;
-  const cause = e.cause as AwsLikeError | undefined;
-  if (cause?.code && NETWORK_CODES.has(cause.code)) return true;
-  return /connection refused|ECONNREFUSED|getaddrinfo|dns error|tcp connect error/i.test(
-    e.message ?? "",
-  );
+function isIamOperation(operation: ErrorContext["operation"]): boolean {
+  return !["GetCallerIdentity", "AssumeRole", "GetSessionToken"].includes(operation);
 }
 
-function networkReason(e: AwsLikeError): string {
-  const code = e.code ?? (e.cause as AwsLikeError | undefined)?.code;
-  if (code === "ECONNREFUSED" || /refused/i.test(e.message ?? "")) return "connection refused";
+function profileOf(context: ErrorContext): string {
+  return context.profile ? `profile "${context.profile}"` : "the default credentials";
+}
+
+function roleNameOf(context: ErrorContext): string {
+  return context.roleName ? `role "${context.roleName}"` : "the broker role";
+}
+
+function networkReason(error: unknown): string {
+  const e = error as { name?: string; code?: string; message?: string; cause?: { code?: string } };
+  const code = e?.code ?? e?.cause?.code;
+  if (code === "ECONNREFUSED" || /refused/i.test(e?.message ?? "")) return "connection refused";
   if (code === "ENOTFOUND" || code === "EAI_AGAIN") return "host not found";
-  if (e.name === "TimeoutError" || code === "ETIMEDOUT") return "timed out";
-  return firstLine(e.message ?? code ?? "network error");
+  if (e?.name === "TimeoutError" || code === "ETIMEDOUT") return "timed out";
+  return firstLine(e?.message ?? code ?? "network error");
 }
 
 function firstLine(text: string): string {

@@ -21,6 +21,7 @@ import { profileLabel, resolveProfile } from "./profile.ts";
 import type { STSClient, STSClientConfig } from "@aws-sdk/client-sts";
 import { UsageError } from "../core/errors.ts";
 import { baseClientConfig } from "./credential_source.ts";
+import { classifyAwsError } from "./sdk_errors.ts";
 import {
   cachedMfaSession,
   checkMfaCode,
@@ -244,18 +245,20 @@ export async function withBaseCredentials<T>(
   try {
     return await use(base);
   } catch (error) {
-    if (!base.mfa?.cached || !rejectsCredentials(error)) throw error;
+    if (!base.mfa?.cached || !await rejectsCredentials(error)) throw error;
     await base.forget();
     return await use(await baseCredentialsForAssumeRole(options));
   }
 }
 
-/** Whether AWS refused the credentials themselves (not the request): expired or unknown. */
-export function rejectsCredentials(error: unknown): boolean {
-  for (let e = error as { name?: string; cause?: unknown } | undefined; e; e = e.cause as never) {
-    const name = (e.name ?? "").replace(/Exception$/, "");
-    if (["ExpiredToken", "InvalidClientTokenId", "RequestExpired"].includes(name)) return true;
-    if (typeof e !== "object") break;
+/**
+ * Whether STS refused the credentials themselves (not the request): expired or unknown. The
+ * error may be the SDK's or one that explains it (with the SDK's as its cause).
+ */
+export async function rejectsCredentials(error: unknown): Promise<boolean> {
+  for (let e = error; typeof e === "object" && e !== null; e = (e as { cause?: unknown }).cause) {
+    const { kind } = await classifyAwsError(e, "sts");
+    if (kind === "expired" || kind === "unknown-key") return true;
   }
   return false;
 }

@@ -8,6 +8,7 @@
 
 import type { STSClient } from "@aws-sdk/client-sts";
 import { explainAwsError } from "./aws_errors.ts";
+import { classifyAwsError } from "./sdk_errors.ts";
 import type { CallerIdentity, CallerIdentityCache } from "./caller_cache.ts";
 import type { ClientCredentials } from "./base_credentials.ts";
 import { awsTimeoutMs, baseClientConfig } from "./credential_source.ts";
@@ -192,7 +193,7 @@ export async function connectBroker(options: BrokerOptions): Promise<BrokerConte
       // The SDK memoizes the resolved credentials: AssumeRole signs with these, unresolved again.
       key = await client.config.credentials();
     } catch (error) {
-      throw explain(error);
+      throw await explain(error);
     }
     if (options.useCachedIdentity && options.roleArn !== undefined) {
       known = await cache.get(key.accessKeyId).catch((error) => {
@@ -207,7 +208,7 @@ export async function connectBroker(options: BrokerOptions): Promise<BrokerConte
     try {
       identity = await client.send(new GetCallerIdentityCommand({}));
     } catch (error) {
-      throw explain(error);
+      throw await explain(error);
     }
     known = { arn: identity.Arn ?? "", account: identity.Account ?? "" };
     if (cache && key && known.arn) {
@@ -314,7 +315,7 @@ export async function assumeBrokerRole(
     try {
       response = await send(identity);
     } catch (error) {
-      identityRefused = identity && refusedIdentityAction(error);
+      identityRefused = identity && await refusedIdentityAction(error);
       if (!identityRefused) throw error;
       // An older broker role: its trust policy lacks the permission to name who asked. Ask
       // once more without it; the caller tells the user and remembers.
@@ -322,7 +323,7 @@ export async function assumeBrokerRole(
       response = await send(undefined);
     }
   } catch (error) {
-    throw explainAwsError(error, {
+    throw await explainAwsError(error, {
       operation: "AssumeRole",
       profile: broker.profile,
       roleArn: broker.roleArn,
@@ -358,11 +359,11 @@ export async function assumeBrokerRole(
  * The permission (`sts:TagSession` or `sts:SetSourceIdentity`) whose refusal an AssumeRole
  * error reports, if that is what it reports.
  */
-export function refusedIdentityAction(error: unknown): string | undefined {
-  const e = error as { name?: string; Code?: string; message?: string } | undefined;
-  const code = (e?.name ?? e?.Code ?? "").replace(/Exception$/, "");
-  if (code !== "AccessDenied") return undefined;
-  return /\b(sts:(?:TagSession|SetSourceIdentity))\b/.exec(e?.message ?? "")?.[1];
+export async function refusedIdentityAction(error: unknown): Promise<string | undefined> {
+  if ((await classifyAwsError(error, "sts")).kind !== "access-denied") return undefined;
+  // AWS has one AccessDenied for every refusal; only its message names the permission.
+  const message = (error as { message?: string }).message ?? "";
+  return /\b(sts:(?:TagSession|SetSourceIdentity))\b/.exec(message)?.[1];
 }
 
 /**

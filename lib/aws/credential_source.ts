@@ -177,7 +177,7 @@ export async function findBaseCredentials(
   try {
     credentials = await provider();
   } catch (error) {
-    throw explainAwsError(error, { operation: "GetCallerIdentity", profile: choice.name });
+    throw await explainAwsError(error, { operation: "GetCallerIdentity", profile: choice.name });
   }
   const profile = profileLabel(choice);
   const marks = (credentials as { $source?: Record<string, unknown> }).$source;

@@ -9,6 +9,7 @@
 import type { IAMClient } from "@aws-sdk/client-iam";
 import { RuntimeError, UserError } from "../core/errors.ts";
 import { explainAwsError } from "./aws_errors.ts";
+import { classifyAwsError } from "./sdk_errors.ts";
 import type { ClientCredentials } from "./base_credentials.ts";
 import { createIamClient } from "./credential_source.ts";
 
@@ -43,7 +44,7 @@ export async function listMfaDevices(
       enabledAt: d.EnableDate,
     }));
   } catch (error) {
-    throw explainAwsError(error, { operation: "ListMFADevices", profile: options.profile });
+    throw await explainAwsError(error, { operation: "ListMFADevices", profile: options.profile });
   }
 }
 
@@ -56,7 +57,8 @@ export async function explainMissingMfa(
   error: unknown,
   options: IamClientConfig & { configProfile: string },
 ): Promise<unknown> {
-  if (!(error instanceof UserError) || !isAccessDenied(error.cause)) return error;
+  if (!(error instanceof UserError)) return error;
+  if ((await classifyAwsError(error.cause, "sts")).kind !== "access-denied") return error;
   let devices: MfaDevice[];
   const client = await createIamClient(options);
   try {
@@ -90,19 +92,24 @@ export async function createVirtualMfaDevice(
   name: string,
   options: { profile?: string } = {},
 ): Promise<NewVirtualDevice> {
-  const { CreateVirtualMFADeviceCommand } = await import("@aws-sdk/client-iam");
+  const { CreateVirtualMFADeviceCommand, EntityAlreadyExistsException } = await import(
+    "@aws-sdk/client-iam"
+  );
   let out;
   try {
     out = await client.send(new CreateVirtualMFADeviceCommand({ VirtualMFADeviceName: name }));
   } catch (error) {
-    if ((error as Error)?.name === "EntityAlreadyExistsException") {
+    if (error instanceof EntityAlreadyExistsException) {
       throw new RuntimeError(`A virtual MFA device named "${name}" exists already`, {
         cause: error,
         hint: "pass --device-name NAME, or delete the unused one: aws iam " +
           "delete-virtual-mfa-device --serial-number arn:aws:iam::ACCOUNT:mfa/" + name,
       });
     }
-    throw explainAwsError(error, { operation: "CreateVirtualMFADevice", profile: options.profile });
+    throw await explainAwsError(error, {
+      operation: "CreateVirtualMFADevice",
+      profile: options.profile,
+    });
   }
   const device = out.VirtualMFADevice;
   if (!device?.SerialNumber || !device.Base32StringSeed) {
@@ -120,7 +127,9 @@ export async function enableMfaDevice(
   client: IAMClient,
   request: { userName: string; serial: string; code1: string; code2: string; profile?: string },
 ): Promise<void> {
-  const { EnableMFADeviceCommand } = await import("@aws-sdk/client-iam");
+  const { EnableMFADeviceCommand, InvalidAuthenticationCodeException } = await import(
+    "@aws-sdk/client-iam"
+  );
   try {
     await client.send(
       new EnableMFADeviceCommand({
@@ -131,13 +140,13 @@ export async function enableMfaDevice(
       }),
     );
   } catch (error) {
-    if (/InvalidAuthenticationCode/.test((error as Error)?.name ?? "")) {
+    if (error instanceof InvalidAuthenticationCodeException) {
       throw new RuntimeError("AWS refused the two codes: they must be two consecutive codes", {
         cause: error,
         hint: "wait for a fresh code, type it, then wait for the next one and type that",
       });
     }
-    throw explainAwsError(error, { operation: "EnableMFADevice", profile: request.profile });
+    throw await explainAwsError(error, { operation: "EnableMFADevice", profile: request.profile });
   }
 }
 
@@ -151,11 +160,9 @@ export async function deleteVirtualMfaDevice(
   try {
     await client.send(new DeleteVirtualMFADeviceCommand({ SerialNumber: serial }));
   } catch (error) {
-    throw explainAwsError(error, { operation: "DeleteVirtualMFADevice", profile: options.profile });
+    throw await explainAwsError(error, {
+      operation: "DeleteVirtualMFADevice",
+      profile: options.profile,
+    });
   }
-}
-
-function isAccessDenied(cause: unknown): boolean {
-  const name = (cause as { name?: string } | undefined)?.name ?? "";
-  return name.replace(/Exception$/, "") === "AccessDenied";
 }

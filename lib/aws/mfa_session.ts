@@ -12,6 +12,7 @@ import { type CacheStore, openCacheStore } from "../core/cache_store.ts";
 import { RuntimeError, UsageError } from "../core/errors.ts";
 import { formatTtl } from "../request/ttl.ts";
 import { explainAwsError } from "./aws_errors.ts";
+import { classifyAwsError } from "./sdk_errors.ts";
 
 /** The cache namespace of MFA sessions: `$XDG_CACHE_HOME/timebound-iam/mfa-sessions/`. */
 export const MFA_SESSION_NAMESPACE = "mfa-sessions";
@@ -176,7 +177,7 @@ export async function startMfaSession(
       }),
     );
   } catch (error) {
-    throw explainMfaError(error, request);
+    throw await explainMfaError(error, request);
   }
   const c = response.Credentials;
   if (!c?.AccessKeyId || !c.SecretAccessKey || !c.SessionToken || !c.Expiration) {
@@ -204,9 +205,26 @@ export async function startMfaSession(
 }
 
 /** Turns AWS's refusal of an MFA code or session into a sentence; never shows the code. */
-function explainMfaError(error: unknown, request: { profile: string; serial: string }): Error {
-  const e = error as { name?: string; message?: string };
-  const message = (e?.message ?? "").split("\n")[0];
+async function explainMfaError(
+  error: unknown,
+  request: { profile: string; serial: string },
+): Promise<Error> {
+  const refused = (await classifyAwsError(error, "sts")).kind === "access-denied";
+  return (refused ? explainMfaRefusal(error, request) : undefined) ?? await explainAwsError(error, {
+    operation: "GetSessionToken",
+    profile: request.profile === "default" ? undefined : request.profile,
+  });
+}
+
+/**
+ * STS refuses a wrong code, an unknown device and temporary credentials alike with
+ * AccessDenied: only the message tells them apart.
+ */
+function explainMfaRefusal(
+  error: unknown,
+  request: { profile: string; serial: string },
+): Error | undefined {
+  const message = ((error as { message?: string }).message ?? "").split("\n")[0];
   const profile = request.profile === "default"
     ? "the default credentials"
     : `profile "${request.profile}"`;
@@ -236,10 +254,7 @@ function explainMfaError(error: unknown, request: { profile: string; serial: str
       },
     );
   }
-  return explainAwsError(error, {
-    operation: "GetSessionToken",
-    profile: request.profile === "default" ? undefined : request.profile,
-  });
+  return undefined;
 }
 
 function isStoredMfaSession(value: unknown): value is StoredMfaSession {

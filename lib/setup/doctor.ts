@@ -36,6 +36,7 @@ import { openEnvFileDirectory } from "../delivery/env_files.ts";
 import { UserError } from "../core/errors.ts";
 import { readBrokerRole } from "./iam_role.ts";
 import { listMfaDevices } from "../aws/mfa_devices.ts";
+import { classifyAwsError } from "../aws/sdk_errors.ts";
 import { openMfaSessionStore } from "../aws/mfa_session.ts";
 import { formatTtl, parseTtl } from "../request/ttl.ts";
 
@@ -392,8 +393,8 @@ async function maxSessionCheck(
     }
     return pass(label, `${formatTtl(max)}: TTLs up to ${formatTtl(max)} work`);
   } catch (error) {
-    const name = ((error as { cause?: { name?: string } }).cause?.name) ?? "";
-    if (/^AccessDenied/.test(name)) {
+    const cause = (error as { cause?: unknown }).cause;
+    if ((await classifyAwsError(cause, "iam")).kind === "access-denied") {
       return skip(label, "not checked: iam:GetRole is not allowed (the broker does not need it)");
     }
     return failure(label, error);

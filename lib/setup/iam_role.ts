@@ -201,7 +201,7 @@ export async function applyRoleChanges(
     try {
       await call(iam, client, plan, change);
     } catch (error) {
-      throw explain(error, operation, plan.roleName, options.caller ?? {});
+      throw await explain(error, operation, plan.roleName, options.caller ?? {});
     }
   }
 }
@@ -221,7 +221,7 @@ async function read<T>(
     return await call();
   } catch (error) {
     if (error instanceof NoSuchEntityException) return undefined;
-    throw explain(error, operation, roleName, caller);
+    throw await explain(error, operation, roleName, caller);
   }
 }
 
