@@ -44,13 +44,33 @@ export interface AwsErrorClass {
 
 // deno-lint-ignore no-explicit-any
 type ErrorClass = abstract new (...args: any[]) => Error;
+type StsModule = typeof import("@aws-sdk/client-sts");
+type IamModule = typeof import("@aws-sdk/client-iam");
 
-interface ServiceErrors {
-  /** The service's base exception: every error it answers with is one. */
-  base: ErrorClass;
-  /** Its modelled exceptions that we tell apart. */
-  modelled: ReadonlyArray<readonly [ErrorClass, AwsErrorKind]>;
-}
+/** Each service's base exception, and the modelled exceptions we tell apart, by export name. */
+const CLASSES = {
+  sts: {
+    base: "STSServiceException",
+    modelled: {
+      PackedPolicyTooLargeException: "policy-too-large",
+      RegionDisabledException: "region-disabled",
+      ExpiredTokenException: "expired",
+    },
+  },
+  iam: {
+    base: "IAMServiceException",
+    modelled: {
+      NoSuchEntityException: "no-such-entity",
+      EntityAlreadyExistsException: "entity-exists",
+      MalformedPolicyDocumentException: "malformed-policy",
+      LimitExceededException: "limit-exceeded",
+      InvalidInputException: "invalid-input",
+    },
+  },
+} as const satisfies {
+  sts: { base: keyof StsModule; modelled: Partial<Record<keyof StsModule, AwsErrorKind>> };
+  iam: { base: keyof IamModule; modelled: Partial<Record<keyof IamModule, AwsErrorKind>> };
+};
 
 /**
  * Errors that AWS documents but the SDK has no class for: they arrive as the service's base
@@ -69,33 +89,6 @@ const UNMODELLED: Readonly<Record<string, AwsErrorKind>> = {
   AccessDenied: "access-denied",
   AccessDeniedException: "access-denied",
   ValidationError: "validation",
-};
-
-const LOADERS: Record<AwsService, () => Promise<ServiceErrors>> = {
-  sts: async () => {
-    const sts = await import("@aws-sdk/client-sts");
-    return {
-      base: sts.STSServiceException,
-      modelled: [
-        [sts.PackedPolicyTooLargeException, "policy-too-large"],
-        [sts.RegionDisabledException, "region-disabled"],
-        [sts.ExpiredTokenException, "expired"],
-      ],
-    };
-  },
-  iam: async () => {
-    const iam = await import("@aws-sdk/client-iam");
-    return {
-      base: iam.IAMServiceException,
-      modelled: [
-        [iam.NoSuchEntityException, "no-such-entity"],
-        [iam.EntityAlreadyExistsException, "entity-exists"],
-        [iam.MalformedPolicyDocumentException, "malformed-policy"],
-        [iam.LimitExceededException, "limit-exceeded"],
-        [iam.InvalidInputException, "invalid-input"],
-      ],
-    };
-  },
 };
 
 const NETWORK_CODES = new Set([
@@ -119,10 +112,15 @@ export async function classifyAwsError(
   const { CredentialsProviderError } = await import("@smithy/core/config");
   if (error instanceof CredentialsProviderError) return { kind: "credentials" };
   for (const answered of service === "iam" ? ["iam", "sts"] as const : ["sts"] as const) {
-    const errors = await LOADERS[answered]();
-    if (!(error instanceof errors.base)) continue;
-    const modelled = errors.modelled.find(([type]) => error instanceof type);
-    return { kind: modelled?.[1] ?? UNMODELLED[error.name] ?? "other", service: answered };
+    const sdk: Record<string, unknown> = answered === "iam"
+      ? await import("@aws-sdk/client-iam")
+      : await import("@aws-sdk/client-sts");
+    const { base, modelled } = CLASSES[answered];
+    if (!(error instanceof (sdk[base] as ErrorClass))) continue;
+    const known = Object.entries(modelled).find(([name]) =>
+      error instanceof (sdk[name] as ErrorClass)
+    );
+    return { kind: known?.[1] ?? UNMODELLED[error.name] ?? "other", service: answered };
   }
   return { kind: isNetworkError(error) ? "network" : "other" };
 }
