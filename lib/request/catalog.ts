@@ -111,7 +111,11 @@ export function createCatalog(
   readActions: (prefix: string) => Promise<Action[]>,
   readResourceTypes: (prefix: string) => Promise<ResourceType[]> = () => Promise.resolve([]),
 ): Catalog {
-  const sorted = [...services].sort((a, b) => a.prefix.localeCompare(b.prefix));
+  // Prefixes are lower-case ASCII: code-unit order is their order, and far cheaper than
+  // localeCompare's collation (which cost ~10 ms for AWS's 400-odd services at every start).
+  const sorted = [...services].sort((a, b) =>
+    a.prefix < b.prefix ? -1 : a.prefix > b.prefix ? 1 : 0
+  );
   const byPrefix = new Map(sorted.map((service) => [service.prefix, service]));
   return {
     services: sorted,
