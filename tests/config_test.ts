@@ -4,11 +4,11 @@ import assert from "node:assert/strict";
 import {
   configPath,
   loadConfig,
-  parseConfig,
   resolveBrokerSettings,
   saveConfig,
   withBrokerRole,
 } from "../lib/cli/config.ts";
+import { parseConfig } from "../lib/cli/config_schema.ts";
 import { RuntimeError, UsageError } from "../lib/core/errors.ts";
 
 const ROLE = "arn:aws:iam::123456789012:role/timebound-iam-broker";
