@@ -18,7 +18,7 @@ const MESSAGE_MAX = 1000;
 /** Runs the CLI with these arguments and returns the exit code. */
 export async function main(args: readonly string[], io: Io = denoIo()): Promise<number> {
   const cli: Cli = { io, exitCode: 0, now: () => new Date(), confirm: askToProceed };
-  const program = buildProgram(cli);
+  const program = await buildProgram(cli, args);
   try {
     await program.parseAsync([...args], { from: "user" });
     return cli.exitCode;

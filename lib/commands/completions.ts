@@ -12,7 +12,6 @@ import { COMPLETION_SHELLS, type CompletionShell, renderCompletion } from "../cl
 /** Builds the `completions` command; its action reaches the whole tree through its parents. */
 export function completionsCommand(cli: Cli): Command<[CompletionShell]> {
   return new Command("completions")
-    .description("print the shell completion script for bash, zsh or fish")
     .addArgument(new Argument("<shell>", "the shell to complete in").choices(COMPLETION_SHELLS))
     .addHelpText(
       "after",

@@ -22,7 +22,6 @@ import { renderCredentialProcess } from "../delivery/credential_process.ts";
 /** Builds the `credential-process` command. */
 export function credentialProcessCommand(cli: Cli): Command<unknown[], Record<string, unknown>> {
   return new Command("credential-process")
-    .description("print scoped, short-lived credentials for a profile's credential_process line")
     .usage("-s SCOPES -t TTL [options]")
     .addOption(scopeOption())
     .addOption(ttlOption())

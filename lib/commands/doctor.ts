@@ -16,7 +16,6 @@ export function doctorCommand(
   deps: Partial<DoctorDeps> = {},
 ): Command<unknown[], Record<string, unknown>> {
   return new Command("doctor")
-    .description("check credentials, broker role, config and env-file directory; say what to fix")
     .addOption(profileOption())
     .addOption(regionOption())
     .addOption(roleArnOption())

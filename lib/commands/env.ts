@@ -33,7 +33,6 @@ import { parseShell, renderExports, renderUnsets, SHELLS } from "../delivery/she
 /** Builds the `env` command. */
 export function envCommand(cli: Cli): Command<unknown[], Record<string, unknown>> {
   return new Command("env")
-    .description("print export (or --unset) statements for temporary, scoped AWS credentials")
     .addOption(scopeOption())
     .addOption(ttlOption())
     .addOption(profileOption())

@@ -31,7 +31,6 @@ import { parseRefreshLimit } from "../request/ttl.ts";
 /** Builds the `exec` command. */
 export function execCommand(cli: Cli): Command<unknown[], Record<string, unknown>> {
   return new Command("exec")
-    .description("run a command with temporary, scoped AWS credentials in its environment")
     .usage("-s SCOPES -t TTL [options] -- COMMAND [ARGS...]")
     .argument("[command...]", "the command to run, after --")
     .addOption(scopeOption())

@@ -23,7 +23,6 @@ import { provisionMfaDevice } from "../setup/mfa_provision.ts";
 /** Builds the `mfa` command and its subcommands. */
 export function mfaCommand(cli: Cli): Command<unknown[], Record<string, unknown>> {
   const mfa = new Command("mfa")
-    .description("cached MFA sessions (login, status, logout); create an MFA device (provision)")
     .addHelpText(
       "after",
       `

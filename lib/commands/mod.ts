@@ -2,30 +2,106 @@
  * The command tree of timebound-iam: the root program with its global flags and one subcommand
  * per file in this folder. It parses nothing and exits nothing; `main.ts` does both.
  *
+ * Only the command that is run is loaded (with what it imports): every other command is a stub
+ * with its name and summary, enough for suggestions after a typo. `--help` without a command and
+ * `completions` need every flag of every command, so they load the whole tree.
+ *
  * @module
  */
 
 import { Command } from "@commander-js/extra-typings";
 import { checkSwitchVariables, type Cli, type CommandFactory } from "../cli/context.ts";
 import { VERSION } from "../core/version.ts";
-import { completionsCommand } from "./completions.ts";
-import { credentialProcessCommand } from "./credential_process.ts";
-import { doctorCommand } from "./doctor.ts";
-import { envCommand } from "./env.ts";
-import { execCommand } from "./exec.ts";
-import { mfaCommand } from "./mfa.ts";
-import { policyCommand } from "./policy.ts";
-import { refreshCommand } from "./refresh.ts";
-import { serveCommand } from "./serve.ts";
-import { servicesCommand } from "./services.ts";
-import { setupCommand } from "./setup.ts";
-import { shellCommand } from "./shell.ts";
+
+/** A command: its one-line summary (the root's help lists it) and where its definition lives. */
+interface CommandEntry {
+  summary: string;
+  load: () => Promise<CommandFactory>;
+}
+
+/** Every command, in the order the root's help lists them. */
+const COMMANDS: Readonly<Record<string, CommandEntry>> = {
+  exec: {
+    summary: "run a command with temporary, scoped AWS credentials in its environment",
+    load: async () => (await import("./exec.ts")).execCommand,
+  },
+  env: {
+    summary: "print export (or --unset) statements for temporary, scoped AWS credentials",
+    load: async () => (await import("./env.ts")).envCommand,
+  },
+  shell: {
+    summary: "start your shell with temporary, scoped AWS credentials and a countdown prompt",
+    load: async () => (await import("./shell.ts")).shellCommand,
+  },
+  refresh: {
+    summary: "inside timebound-iam shell: renew its credentials (same scopes and TTL)",
+    load: async () => (await import("./refresh.ts")).refreshCommand,
+  },
+  "credential-process": {
+    summary: "print scoped, short-lived credentials for a profile's credential_process line",
+    load: async () => (await import("./credential_process.ts")).credentialProcessCommand,
+  },
+  policy: {
+    summary: "print the session policy JSON that the scopes produce (no AWS call)",
+    load: async () => (await import("./policy.ts")).policyCommand,
+  },
+  services: {
+    summary: "list every AWS service a scope can name (IAM prefix, aliases, display name)",
+    load: async () => (await import("./services.ts")).servicesCommand,
+  },
+  completions: {
+    summary: "print the shell completion script for bash, zsh or fish",
+    load: async () => (await import("./completions.ts")).completionsCommand,
+  },
+  serve: {
+    summary: "serve MCP on stdio: agents ask for scoped, expiring credentials",
+    load: async () => (await import("./serve.ts")).serveCommand,
+  },
+  setup: {
+    summary: "set up timebound-iam with a cloud (aws)",
+    load: async () => (await import("./setup.ts")).setupCommand,
+  },
+  doctor: {
+    summary: "check credentials, broker role, config and env-file directory; say what to fix",
+    load: async () => (await import("./doctor.ts")).doctorCommand,
+  },
+  mfa: {
+    summary: "cached MFA sessions (login, status, logout); create an MFA device (provision)",
+    load: async () => (await import("./mfa.ts")).mfaCommand,
+  },
+};
 
 /**
- * Builds the root program. Output goes through `cli.io`, and commander throws instead of
- * exiting, so `main.ts` decides the exit code.
+ * The commands whose definitions `args` needs: the one it names (its first word that is not a
+ * flag: the root's own flags take no value); all of them for `completions` and when none is
+ * named (the root's help lists every command's usage); none for `--version` or for a word that
+ * names no command (commander's error suggests from the names alone).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { commandsToLoad } from "./mod.ts";
+ * assert.deepEqual(commandsToLoad(["--debug", "exec", "-s", "s3:ro"]), ["exec"]);
+ * assert.deepEqual(commandsToLoad(["--version"]), []);
+ * assert.equal(commandsToLoad(["--help"]).length, 12);
+ * ```
  */
-export function buildProgram(cli: Cli): Command<[], { debug?: true }> {
+export function commandsToLoad(args: readonly string[]): string[] {
+  const name = args.find((arg) => !arg.startsWith("-"));
+  const all = Object.keys(COMMANDS);
+  if (name === undefined) return args.includes("-V") || args.includes("--version") ? [] : all;
+  if (name === "completions") return all;
+  return Object.hasOwn(COMMANDS, name) ? [name] : [];
+}
+
+/**
+ * Builds the root program for `args` (see {@linkcode commandsToLoad}). Output goes through
+ * `cli.io`, and commander throws instead of exiting, so `main.ts` decides the exit code.
+ */
+export async function buildProgram(
+  cli: Cli,
+  args: readonly string[],
+): Promise<Command<[], { debug?: true }>> {
   const program = new Command("timebound-iam")
     .description(
       "Short-lived, least-privilege AWS credentials for a command, a shell or an AI agent.",
@@ -43,23 +119,13 @@ export function buildProgram(cli: Cli): Command<[], { debug?: true }> {
       writeOut: (text) => cli.io.stdout(text),
       writeErr: (text) => cli.io.stderr(text),
     });
-  const factories: CommandFactory[] = [
-    execCommand,
-    envCommand,
-    shellCommand,
-    refreshCommand,
-    credentialProcessCommand,
-    policyCommand,
-    servicesCommand,
-    completionsCommand,
-    serveCommand,
-    setupCommand,
-    doctorCommand,
-    mfaCommand,
-  ];
-  for (const factory of factories) {
+  const wanted = new Set(commandsToLoad(args));
+  for (const [name, entry] of Object.entries(COMMANDS)) {
+    const factory: CommandFactory = wanted.has(name) ? await entry.load() : () => new Command(name);
     // --debug is read by main.ts; every command accepts it so it may stand anywhere.
-    const command = factory(cli).option("--debug", "show AWS request ids and stack traces");
+    const command = factory(cli)
+      .description(entry.summary)
+      .option("--debug", "show AWS request ids and stack traces");
     program.addCommand(command.copyInheritedSettings(program));
   }
   return program;

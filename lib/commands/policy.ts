@@ -13,7 +13,6 @@ import { partitionOf } from "../request/resource.ts";
 /** Builds the `policy` command. */
 export function policyCommand(cli: Cli): Command<unknown[], Record<string, unknown>> {
   return new Command("policy")
-    .description("print the session policy JSON that the scopes produce (no AWS call)")
     .addOption(scopeOption())
     .option("-t, --ttl <duration>", "check a TTL as exec and env would (1m to 12h)")
     .addOption(

@@ -20,7 +20,6 @@ import { parseShell, renderExports, SHELLS } from "../delivery/shell_env.ts";
 /** Builds the `refresh` command. */
 export function refreshCommand(cli: Cli): Command<unknown[], Record<string, unknown>> {
   return new Command("refresh")
-    .description("inside timebound-iam shell: renew its credentials (same scopes and TTL)")
     .addOption(
       new Option("--shell <shell>", "syntax of the statements").choices(SHELLS).default("bash"),
     )

@@ -50,7 +50,6 @@ interface ServeFlags {
 /** Builds the `serve` command. */
 export function serveCommand(cli: Cli): Command<unknown[], Record<string, unknown>> {
   return new Command("serve")
-    .description("serve MCP on stdio: agents ask for scoped, expiring credentials")
     .addOption(profileOption())
     .addOption(regionOption())
     .addOption(roleArnOption())

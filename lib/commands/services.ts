@@ -12,7 +12,6 @@ import { RuntimeError } from "../core/errors.ts";
 /** Builds the `services` command. */
 export function servicesCommand(cli: Cli): Command<unknown[], Record<string, unknown>> {
   return new Command("services")
-    .description("list every AWS service a scope can name (IAM prefix, aliases, display name)")
     .argument("[query]", "show only services whose prefix, alias or name contains this")
     .option("--json", "print JSON instead of a table")
     .action(async (query, options) => {

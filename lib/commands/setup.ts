@@ -77,7 +77,6 @@ Examples:
       });
     });
   const setup = new Command("setup")
-    .description("set up timebound-iam with a cloud (aws)")
     // Subcommands added here miss the settings the root copies onto `setup` later.
     .hook("preSubcommand", (command, sub) => {
       sub.copyInheritedSettings(command);

@@ -27,7 +27,6 @@ import { SESSION_SHELLS } from "../delivery/shell_session.ts";
 /** Builds the `shell` command. */
 export function shellCommand(cli: Cli): Command<unknown[], Record<string, unknown>> {
   return new Command("shell")
-    .description("start your shell with temporary, scoped AWS credentials and a countdown prompt")
     .usage("-s SCOPES -t TTL [options]")
     .addOption(scopeOption())
     .addOption(ttlOption())
