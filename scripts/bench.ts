@@ -1,9 +1,10 @@
 /**
  * Start-up and end-to-end timings of the CLI, as medians of several runs (wall clock, whole
- * processes): `--version` and `policy -s s3:ro` against `deno run` of an empty file;
- * `exec --no-confirm … -- true` (role ARN configured, the key seen before: one AssumeRole) against
- * the least a Deno program can do for a grant (`bench_assume_role.ts`: `@aws-sdk/client-sts`,
- * one AssumeRole), and against one `aws sts assume-role`; all on the local STS endpoint.
+ * processes, the cases taking turns): `--version` and `policy -s s3:ro` against `deno run` of an
+ * empty file; `exec --no-confirm … -- true` (role ARN in the environment, or in the config file;
+ * the key seen before: one AssumeRole) against the least a Deno program can do for a grant
+ * (`bench_assume_role.ts`: `@aws-sdk/client-sts`, one AssumeRole), and against one
+ * `aws sts assume-role`; all on the local STS endpoint.
  *
  * Run: `deno task bench` (optionally `-- --runs 15`).
  *
@@ -11,7 +12,7 @@
  */
 
 import { fileURLToPath } from "node:url";
-import { baseEnv, cliCommand } from "../tests/support/cli.ts";
+import { baseEnv, cliCommand, RUN_FLAGS } from "../tests/support/cli.ts";
 import { LocalAws } from "../tests/support/local_aws.ts";
 
 const ASSUME_ROLE_SCRIPT = fileURLToPath(new URL("./bench_assume_role.ts", import.meta.url));
@@ -39,21 +40,32 @@ async function time(
   return elapsed;
 }
 
-async function median(
-  label: string,
-  command: string,
-  args: string[],
-  env: Record<string, string>,
-): Promise<number> {
-  await time(command, args, env); // warm the caches once
-  const samples: number[] = [];
-  for (let i = 0; i < RUNS; i++) samples.push(await time(command, args, env));
-  samples.sort((a, b) => a - b);
-  const value = samples[Math.floor(samples.length / 2)];
-  const line = `${label.padEnd(44)} median ${value.toFixed(0).padStart(5)} ms  ` +
-    `(min ${samples[0].toFixed(0)}, max ${samples.at(-1)!.toFixed(0)}, ${RUNS} runs)\n`;
-  await Deno.stdout.write(new TextEncoder().encode(line));
-  return value;
+/** One timed command. */
+interface Case {
+  label: string;
+  command: string;
+  args: string[];
+  env: Record<string, string>;
+}
+
+/**
+ * The median wall time of each case. Every case runs once to warm the caches, then the cases
+ * take turns, round after round, so that a change in the machine's load weighs on all alike.
+ */
+async function medians(cases: readonly Case[]): Promise<number[]> {
+  for (const c of cases) await time(c.command, c.args, c.env);
+  const samples: number[][] = cases.map(() => []);
+  for (let round = 0; round < RUNS; round++) {
+    for (const [i, c] of cases.entries()) samples[i].push(await time(c.command, c.args, c.env));
+  }
+  return samples.map((values, i) => {
+    values.sort((a, b) => a - b);
+    const value = values[Math.floor(values.length / 2)];
+    const line = `${cases[i].label.padEnd(44)} median ${value.toFixed(0).padStart(5)} ms  ` +
+      `(min ${values[0].toFixed(0)}, max ${values.at(-1)!.toFixed(0)}, ${RUNS} runs)\n`;
+    Deno.stdout.writeSync(new TextEncoder().encode(line));
+    return value;
+  });
 }
 
 const home = await Deno.makeTempDir({ prefix: "tbi-bench-" });
@@ -61,59 +73,61 @@ const aws = await LocalAws.start();
 try {
   // The role ARN is known (as after setup aws --apply), so exec needs no GetCallerIdentity once
   // the key has been seen (the warm-up run of each median sees it).
-  const env = {
+  const env: Record<string, string> = {
     ...await baseEnv(home),
     ...aws.env(),
     TIMEBOUND_IAM_ROLE_ARN: aws.brokerRoleArn,
   };
   const empty = `${home}/empty.ts`;
   await Deno.writeTextFile(empty, "");
-  const cli = (args: string[]) => cliCommand(args);
 
-  const baseline = await median(
-    "deno run (empty file)",
-    Deno.execPath(),
-    ["run", "-q", empty],
-    env,
+  // The role ARN in the config file instead, as `setup aws --apply` leaves it: the file is read
+  // and validated on every grant.
+  const configFile = `${home}/config.json`;
+  await Deno.writeTextFile(
+    configFile,
+    JSON.stringify({ profiles: { default: { roleArn: aws.brokerRoleArn } } }),
+    { mode: 0o600 },
   );
-  const version = await median("timebound-iam --version", ...cli(["--version"]), env);
-  const policy = await median(
-    "timebound-iam policy -s s3:ro",
-    ...cli(["policy", "-s", "s3:ro"]),
-    env,
-  );
-  const exec = await median(
-    "timebound-iam exec -s s3:ro -t 15m -- true",
-    ...cli(["exec", "--no-confirm", "-s", "s3:ro", "-t", "15m", "--", "true"]),
-    env,
-  );
+  const { TIMEBOUND_IAM_ROLE_ARN: _, ...withoutRole } = env;
+  const configEnv = { ...withoutRole, TIMEBOUND_IAM_CONFIG: configFile };
+  const grant = ["exec", "--no-confirm", "-s", "s3:ro", "-t", "15m", "--", "true"];
+  const run = (label: string, [command, args]: [string, string[]], caseEnv = env): Case => ({
+    label,
+    command,
+    args,
+    env: caseEnv,
+  });
+  const [baseline, version, policy, exec, execConfigured, sdk, awsCli] = await medians([
+    run("deno run (empty file)", [Deno.execPath(), ["run", "-q", empty]]),
+    run("timebound-iam --version", cliCommand(["--version"])),
+    run("timebound-iam policy -s s3:ro", cliCommand(["policy", "-s", "s3:ro"])),
+    run("timebound-iam exec -s s3:ro -t 15m -- true", cliCommand(grant)),
+    run("  … role ARN from the config file", cliCommand(grant), configEnv),
+    run("deno: one AssumeRole with client-sts", [
+      Deno.execPath(),
+      ["run", ...RUN_FLAGS, "--no-prompt", ASSUME_ROLE_SCRIPT],
+    ]),
+    run("aws sts assume-role", ["aws", [
+      "--endpoint-url",
+      aws.url,
+      "sts",
+      "assume-role",
+      "--role-arn",
+      aws.brokerRoleArn,
+      "--role-session-name",
+      "bench",
+    ]]),
+  ]);
   const before = aws.requests.length;
-  const execOnce = await time(
-    ...cli(["exec", "--no-confirm", "-s", "s3:ro", "-t", "15m", "--", "true"]),
-    env,
-  );
+  const execOnce = await time(...cliCommand(grant), env);
   const sent = aws.requests.slice(before).map((r) => r.action).join(", ");
-  const sdk = await median(
-    "deno: one AssumeRole with client-sts",
-    Deno.execPath(),
-    ["run", "-q", "-P=cli", "--no-prompt", ASSUME_ROLE_SCRIPT],
-    env,
-  );
-  const awsCli = await median("aws sts assume-role", "aws", [
-    "--endpoint-url",
-    aws.url,
-    "sts",
-    "assume-role",
-    "--role-arn",
-    aws.brokerRoleArn,
-    "--role-session-name",
-    "bench",
-  ], env);
   const summary = [
     `--version: +${(version - baseline).toFixed(0)} ms over an empty deno run`,
     `policy -s s3:ro: +${(policy - baseline).toFixed(0)} ms over an empty deno run`,
     `exec sends: ${sent} (one run, ${execOnce.toFixed(0)} ms)`,
-    `exec / one AssumeRole from Deno: ${(exec / sdk).toFixed(2)} (goal: 1.15 or less)`,
+    `exec / one AssumeRole from Deno: ${(exec / sdk).toFixed(2)} (goal: 1.15 or less); ` +
+    `with the role ARN from the config file: ${(execConfigured / sdk).toFixed(2)}`,
     `exec / aws sts assume-role: ${(exec / awsCli).toFixed(2)} (goal: 0.25 or less)`,
   ];
   await Deno.stdout.write(new TextEncoder().encode(`\n${summary.join("\n")}\n`));

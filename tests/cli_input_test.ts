@@ -100,6 +100,24 @@ Deno.test("--version and --help work on every command", async (t) => {
   }
 });
 
+Deno.test("the root help lists each command's usage and summary, which its own help repeats", async () => {
+  const root = await runCli(["--help"]);
+  assert.equal(root.code, 0);
+  const summary = "run a command with temporary, scoped AWS credentials in its environment";
+  assert.match(root.stdout, /^ {2}exec \[options\] \[command\.\.\.\] +run a command with/m);
+  assert.match(root.stdout, /^ {2}completions \[options\] <shell> +print the shell completion/m);
+  const exec = await runCli(["exec", "--help"]);
+  assert.equal(exec.code, 0);
+  assert.ok(exec.stdout.replace(/\s+/g, " ").includes(summary), exec.stdout);
+});
+
+Deno.test("a mistyped command is refused with the closest command's name", async () => {
+  const result = await runCli(["--debug", "exce", "-s", "s3:ro"]);
+  assert.equal(result.code, 2);
+  assert.equal(result.stdout, "");
+  assert.equal(result.stderr, "error: unknown command 'exce'\n(Did you mean exec?)\n");
+});
+
 Deno.test("an invalid --role-arn is refused before anything else", async () => {
   const result = await runCli([
     "exec",

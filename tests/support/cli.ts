@@ -1,13 +1,15 @@
 /**
  * Runs the real CLI as a subprocess, exactly as the compiled binary runs: `deno run` with the
- * `cli` permission set from deno.json (the one `deno compile` uses) and `--no-prompt`, in a
- * clean environment with a private HOME, so the host's ~/.aws never leaks into a test.
+ * flags of deno.json's `run` task (the `cli` permission set, the one `deno compile` uses, and
+ * lazily loaded dynamic imports, as in the binary) and `--no-prompt`, in a clean environment with
+ * a private HOME, so the host's ~/.aws never leaks into a test.
  *
  * @module
  */
 
 import { tmpdir } from "node:os";
 import { fileURLToPath } from "node:url";
+import config from "../../deno.json" with { type: "json" };
 
 const MAIN = fileURLToPath(new URL("../../main.ts", import.meta.url));
 
@@ -97,9 +99,23 @@ export async function baseEnv(home: string): Promise<Record<string, string>> {
   };
 }
 
-/** The argument list that starts the CLI: `deno run -q -P=cli --no-prompt main.ts …`. */
+/**
+ * The flags of `deno run` between `run` and the script, from deno.json's `run` task (defined
+ * there once): `-q -P=cli --unstable-lazy-dynamic-imports`.
+ */
+export const RUN_FLAGS: readonly string[] = runTaskFlags(config.tasks.run);
+
+function runTaskFlags(task: string): string[] {
+  const words = task.split(/\s+/);
+  if (words[0] !== "deno" || words[1] !== "run" || words.at(-1) !== "main.ts") {
+    throw new Error(`deno.json's run task is not "deno run FLAGS main.ts": ${task}`);
+  }
+  return words.slice(2, -1);
+}
+
+/** The argument list that starts the CLI: `deno run RUN_FLAGS --no-prompt main.ts …`. */
 export function cliCommand(args: readonly string[]): [string, string[]] {
-  return [Deno.execPath(), ["run", "-q", "-P=cli", "--no-prompt", MAIN, ...args]];
+  return [Deno.execPath(), ["run", ...RUN_FLAGS, "--no-prompt", MAIN, ...args]];
 }
 
 /**
