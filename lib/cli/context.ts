@@ -135,6 +135,69 @@ export function refreshOption(): Option<"--refresh [max]"> {
   ).env(envName("refresh"));
 }
 
+/** The values of {@linkcode grantOptions}: what to grant, and where the credentials come from. */
+export type GrantOptionValues = {
+  /** `-s, --scope`: every value given, each possibly a comma-separated list. */
+  scope: string[];
+  /** `-t, --ttl`. */
+  ttl?: string;
+  /** `--profile`. */
+  profile?: string;
+  /** `--region`. */
+  region?: string;
+  /** `--role-arn`. */
+  roleArn?: string;
+};
+
+/**
+ * Adds the options that every command which grants takes, in the order its help lists them:
+ * `--scope`, `--ttl`, `--profile`, `--region`, `--role-arn`. Give it the command before any
+ * other option, and chain the command's own options after it.
+ */
+export function grantOptions<Args extends unknown[]>(
+  command: Command<Args, Record<never, never>>,
+): Command<Args, GrantOptionValues> {
+  return command
+    .addOption(scopeOption())
+    .addOption(ttlOption())
+    .addOption(profileOption())
+    .addOption(regionOption())
+    .addOption(roleArnOption());
+}
+
+/** The values of {@linkcode askingGrantOptions}. */
+export type AskingGrantOptionValues = GrantOptionValues & {
+  /** `--mfa-serial` (or `TIMEBOUND_IAM_MFA_SERIAL`). */
+  mfaSerial?: string;
+  /** `--mfa-code` (or `TIMEBOUND_IAM_MFA_CODE`). */
+  mfaCode?: string;
+  /** `--mfa-session-ttl`. */
+  mfaSessionTtl?: string;
+  /** `--source-identity`: the name CloudTrail shows instead of the caller's own. */
+  sourceIdentity?: string;
+  /** `--dry-run`. */
+  dryRun?: true;
+  /** `--no-confirm` sets this to false. */
+  confirm: boolean;
+};
+
+/**
+ * Adds the options of a grant that shows its summary and may ask (for an MFA code, then
+ * `Proceed?`), as `exec` and `env` are: {@linkcode grantOptions}, then `--mfa-serial`,
+ * `--mfa-code`, `--mfa-session-ttl`, `--source-identity`, `--dry-run` and `--no-confirm`.
+ */
+export function askingGrantOptions<Args extends unknown[]>(
+  command: Command<Args, Record<never, never>>,
+): Command<Args, AskingGrantOptionValues> {
+  return grantOptions(command)
+    .addOption(mfaSerialOption())
+    .addOption(mfaCodeOption())
+    .addOption(mfaSessionTtlOption())
+    .addOption(sourceIdentityOption())
+    .addOption(dryRunOption())
+    .addOption(noConfirmOption());
+}
+
 /**
  * How this program can be called again: the compiled binary's own path, or, under `deno run`,
  * `timebound-iam` (the installed name) from PATH.

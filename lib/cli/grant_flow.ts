@@ -27,7 +27,7 @@ import { parseTtl } from "../request/ttl.ts";
 import { askMfaCodeOnTerminal } from "./mfa_prompt.ts";
 import { checkRoleArn } from "../request/role_arn.ts";
 import { openCallerIdentityCache } from "../aws/caller_cache.ts";
-import type { Cli } from "./context.ts";
+import type { AskingGrantOptionValues, Cli } from "./context.ts";
 import { renderSummary } from "./confirmation.ts";
 import { DeclinedError, UsageError, UserError } from "../core/errors.ts";
 import { resolveBrokerSettings } from "./config.ts";
@@ -40,32 +40,15 @@ import {
   rememberIdentityRefused,
 } from "./identity_support.ts";
 
-/** The flags `exec` and `env` share. */
-export interface GrantFlags {
-  /** `-s` values. */
-  scope: string[];
-  /** `-t` value. */
-  ttl?: string;
-  /** `--profile`. */
-  profile?: string;
-  /** `--region`. */
-  region?: string;
-  /** `--role-arn`. */
-  roleArn?: string;
+/**
+ * The flags of a grant: those of `askingGrantOptions` (`context.ts`), and `--debug`. `dryRun` may
+ * also be false, for callers that must never stop after the summary (`credential-process`).
+ */
+export interface GrantFlags extends Omit<AskingGrantOptionValues, "dryRun"> {
   /** `--dry-run`. */
   dryRun?: boolean;
-  /** `--no-confirm` sets this to false. */
-  confirm: boolean;
-  /** `--source-identity`: the name CloudTrail shows instead of the caller's own. */
-  sourceIdentity?: string;
   /** `--debug`: also report AWS's PackedPolicySize. */
   debug?: boolean;
-  /** `--mfa-serial` (or `TIMEBOUND_IAM_MFA_SERIAL`). */
-  mfaSerial?: string;
-  /** `--mfa-code` (or `TIMEBOUND_IAM_MFA_CODE`). */
-  mfaCode?: string;
-  /** `--mfa-session-ttl`. */
-  mfaSessionTtl?: string;
 }
 
 /**

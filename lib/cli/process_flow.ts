@@ -13,7 +13,7 @@ import { RuntimeError, UsageError } from "../core/errors.ts";
 import { MfaCodeNeeded } from "../aws/base_credentials.ts";
 import { renewalTime } from "../delivery/credential_server.ts";
 import { configProfileName, resolveBrokerSettings } from "./config.ts";
-import type { Cli } from "./context.ts";
+import type { Cli, GrantOptionValues } from "./context.ts";
 import { type GrantFlags, obtainGrant } from "./grant_flow.ts";
 
 /** The cache namespace of `credential-process` output. */
@@ -47,7 +47,7 @@ function isCachedCredentials(value: unknown): value is CachedCredentials {
  * credentials.
  */
 export async function processCacheKey(
-  flags: Pick<GrantFlags, "scope" | "ttl" | "profile" | "region" | "roleArn">,
+  flags: GrantOptionValues,
   env: Readonly<Record<string, string>>,
 ): Promise<string> {
   const settings = await resolveBrokerSettings(flags, env);

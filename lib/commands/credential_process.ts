@@ -7,27 +7,14 @@
  */
 
 import { Command } from "@commander-js/extra-typings";
-import {
-  type Cli,
-  mfaSerialOption,
-  profileOption,
-  regionOption,
-  roleArnOption,
-  scopeOption,
-  ttlOption,
-} from "../cli/context.ts";
+import { type Cli, grantOptions, mfaSerialOption } from "../cli/context.ts";
 import { NESTED_MARKER, obtainProcessCredentials } from "../cli/process_flow.ts";
 import { renderCredentialProcess } from "../delivery/credential_process.ts";
 
 /** Builds the `credential-process` command. */
 export function credentialProcessCommand(cli: Cli): Command<unknown[], Record<string, unknown>> {
-  return new Command("credential-process")
+  return grantOptions(new Command("credential-process"))
     .usage("-s SCOPES -t TTL [options]")
-    .addOption(scopeOption())
-    .addOption(ttlOption())
-    .addOption(profileOption())
-    .addOption(regionOption())
-    .addOption(roleArnOption())
     .addOption(mfaSerialOption())
     .addHelpText(
       "after",

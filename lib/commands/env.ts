@@ -6,21 +6,7 @@
  */
 
 import { Command, Option } from "@commander-js/extra-typings";
-import {
-  type Cli,
-  dryRunOption,
-  envName,
-  mfaCodeOption,
-  mfaSerialOption,
-  mfaSessionTtlOption,
-  noConfirmOption,
-  profileOption,
-  regionOption,
-  roleArnOption,
-  scopeOption,
-  sourceIdentityOption,
-  ttlOption,
-} from "../cli/context.ts";
+import { askingGrantOptions, type Cli, envName } from "../cli/context.ts";
 import {
   grantVariables,
   SHADOWING_VARIABLES,
@@ -32,18 +18,7 @@ import { parseShell, renderExports, renderUnsets, SHELLS } from "../delivery/she
 
 /** Builds the `env` command. */
 export function envCommand(cli: Cli): Command<unknown[], Record<string, unknown>> {
-  return new Command("env")
-    .addOption(scopeOption())
-    .addOption(ttlOption())
-    .addOption(profileOption())
-    .addOption(regionOption())
-    .addOption(roleArnOption())
-    .addOption(mfaSerialOption())
-    .addOption(mfaCodeOption())
-    .addOption(mfaSessionTtlOption())
-    .addOption(sourceIdentityOption())
-    .addOption(dryRunOption())
-    .addOption(noConfirmOption())
+  return askingGrantOptions(new Command("env"))
     .addOption(
       new Option("--shell <shell>", "syntax of the statements (default: powershell on Windows)")
         .choices(SHELLS)

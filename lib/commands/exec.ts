@@ -6,21 +6,7 @@
  */
 
 import { Command } from "@commander-js/extra-typings";
-import {
-  type Cli,
-  dryRunOption,
-  mfaCodeOption,
-  mfaSerialOption,
-  mfaSessionTtlOption,
-  noConfirmOption,
-  profileOption,
-  refreshOption,
-  regionOption,
-  roleArnOption,
-  scopeOption,
-  sourceIdentityOption,
-  ttlOption,
-} from "../cli/context.ts";
+import { askingGrantOptions, type Cli, refreshOption } from "../cli/context.ts";
 import { runChild } from "../delivery/child.ts";
 import { childEnvironment, grantVariables } from "../delivery/credential_env.ts";
 import { UsageError } from "../core/errors.ts";
@@ -30,20 +16,9 @@ import { parseRefreshLimit } from "../request/ttl.ts";
 
 /** Builds the `exec` command. */
 export function execCommand(cli: Cli): Command<unknown[], Record<string, unknown>> {
-  return new Command("exec")
+  return askingGrantOptions(new Command("exec"))
     .usage("-s SCOPES -t TTL [options] -- COMMAND [ARGS...]")
     .argument("[command...]", "the command to run, after --")
-    .addOption(scopeOption())
-    .addOption(ttlOption())
-    .addOption(profileOption())
-    .addOption(regionOption())
-    .addOption(roleArnOption())
-    .addOption(mfaSerialOption())
-    .addOption(mfaCodeOption())
-    .addOption(mfaSessionTtlOption())
-    .addOption(sourceIdentityOption())
-    .addOption(dryRunOption())
-    .addOption(noConfirmOption())
     .addOption(refreshOption())
     .passThroughOptions()
     .addHelpText(

@@ -10,29 +10,20 @@ import {
   type Cli,
   dryRunOption,
   envName,
+  grantOptions,
   mfaCodeOption,
   mfaSerialOption,
   mfaSessionTtlOption,
   noConfirmOption,
-  profileOption,
   refreshOption,
-  regionOption,
-  roleArnOption,
-  scopeOption,
-  ttlOption,
 } from "../cli/context.ts";
 import { runShell } from "../cli/shell_flow.ts";
 import { SESSION_SHELLS } from "../delivery/shell_session.ts";
 
 /** Builds the `shell` command. */
 export function shellCommand(cli: Cli): Command<unknown[], Record<string, unknown>> {
-  return new Command("shell")
+  return grantOptions(new Command("shell"))
     .usage("-s SCOPES -t TTL [options]")
-    .addOption(scopeOption())
-    .addOption(ttlOption())
-    .addOption(profileOption())
-    .addOption(regionOption())
-    .addOption(roleArnOption())
     .addOption(dryRunOption())
     .addOption(noConfirmOption())
     .addOption(mfaSerialOption())
