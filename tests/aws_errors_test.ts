@@ -15,6 +15,7 @@ import { AssumeRoleCommand, GetCallerIdentityCommand, STSClient } from "@aws-sdk
 import { fromIni } from "@aws-sdk/credential-providers";
 import { type ErrorContext, explainAwsError } from "../lib/aws/aws_errors.ts";
 import { refusedIdentityAction } from "../lib/aws/broker.ts";
+import { createVirtualMfaDevice, enableMfaDevice } from "../lib/aws/mfa_devices.ts";
 import { rejectsCredentials } from "../lib/aws/base_credentials.ts";
 import { RuntimeError } from "../lib/core/errors.ts";
 import { LocalAws } from "./support/local_aws.ts";
@@ -307,6 +308,33 @@ Deno.test("a refusal to tag the session, and rejected credentials, are told by c
     aws.failNext("AssumeRole", "Throttling");
     assert.equal(await rejectsCredentials(await thrownBy(stsCall(aws, "AssumeRole"))), false);
   } finally {
+    await aws.close();
+  }
+});
+
+Deno.test("mfa provision's IAM refusals are told by class: a taken device name, two wrong codes", async () => {
+  const aws = await LocalAws.start();
+  const client = new IAMClient({
+    region: "us-east-1",
+    endpoint: aws.url,
+    credentials: aws.defaultUser,
+    maxAttempts: 1,
+  });
+  try {
+    const { serialNumber } = aws.addMfaDevice({ deviceName: "taken", userName: null });
+    await assert.rejects(() => createVirtualMfaDevice(client, "taken"), (error: RuntimeError) => {
+      assert.equal(error.message, 'A virtual MFA device named "taken" exists already');
+      assert.match(error.hint ?? "", /^pass --device-name NAME, or delete the unused one: /);
+      return true;
+    });
+    const codes = { code1: "000000", code2: "000001" };
+    const request = { userName: "developer", serial: serialNumber, ...codes };
+    await assert.rejects(() => enableMfaDevice(client, request), (error: RuntimeError) => {
+      assert.equal(error.message, "AWS refused the two codes: they must be two consecutive codes");
+      return true;
+    });
+  } finally {
+    client.destroy();
     await aws.close();
   }
 });

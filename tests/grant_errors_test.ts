@@ -48,6 +48,35 @@ const CASES: Case[] = [
     code: 2,
   },
   {
+    name: "an expired SSO session",
+    arrange: async (aws, home) => {
+      const startUrl = "https://example.awsapps.com/start";
+      await Deno.writeTextFile(
+        `${home}/.aws/config`,
+        `[profile sso]\nsso_start_url = ${startUrl}\nsso_region = us-east-1\n` +
+          "sso_account_id = 123456789012\nsso_role_name = Dev\nregion = us-east-1\n",
+      );
+      // The token `aws sso login` caches, named by the SHA-1 of the start URL, expired an hour ago.
+      const digest = await crypto.subtle.digest("SHA-1", new TextEncoder().encode(startUrl));
+      const name = Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, "0"))
+        .join("");
+      await Deno.mkdir(`${home}/.aws/sso/cache`, { recursive: true });
+      await Deno.writeTextFile(
+        `${home}/.aws/sso/cache/${name}.json`,
+        JSON.stringify({
+          startUrl,
+          region: "us-east-1",
+          accessToken: "expired-token",
+          expiresAt: new Date(Date.now() - 3600_000).toISOString(),
+        }),
+      );
+      return { args: ["--profile", "sso"], env: noKeys(aws) };
+    },
+    error: /^The SSO session of profile "sso" has expired$/,
+    hint: /^hint: run: aws sso login --profile sso$/,
+    noAssumeRole: true,
+  },
+  {
     name: "AccessDenied on AssumeRole",
     arrange: (aws) => Promise.resolve(aws.failNext("AssumeRole", "AccessDenied")).then(() => ({})),
     error:

@@ -35,7 +35,7 @@ export type AwsErrorKind =
 export type AwsService = "sts" | "iam";
 
 /** An error told apart: its kind and, for an answer from AWS, the service that answered. */
-export interface AwsErrorClass {
+export interface ClassifiedAwsError {
   /** What went wrong. */
   kind: AwsErrorKind;
   /** The service whose answer it was (not set for credential and network errors). */
@@ -108,7 +108,7 @@ const NETWORK_CODES = new Set([
 export async function classifyAwsError(
   error: unknown,
   service: AwsService,
-): Promise<AwsErrorClass> {
+): Promise<ClassifiedAwsError> {
   const { CredentialsProviderError } = await import("@smithy/core/config");
   if (error instanceof CredentialsProviderError) return { kind: "credentials" };
   for (const answered of service === "iam" ? ["iam", "sts"] as const : ["sts"] as const) {
