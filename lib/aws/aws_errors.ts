@@ -65,8 +65,8 @@ interface Failure {
   options: { cause: unknown; detail?: string };
 }
 
-/** The sentence for one kind of failure, or `undefined` to fall back to the generic one. */
-type Explanation = (failure: Failure, context: ErrorContext) => UserError | undefined;
+/** The sentence for one kind of failure. */
+type Explanation = (failure: Failure, context: ErrorContext) => UserError;
 
 /**
  * Explains an error from the SDK as a {@linkcode UserError} with a hint. Errors it does not
