@@ -128,6 +128,13 @@ Deno.test("an awkward user name is sanitised; --source-identity overrides it and
     );
     assert.equal(dry.code, 0, dry.stderr);
     assert.match(dry.stderr, /^ {2}identity +ci-bot \(CloudTrail sourceIdentity, caller a_\)$/m);
+    // shell takes the same flag: its summary names the same identity.
+    const shell = await runCli(
+      ["shell", "--dry-run", "--source-identity", "ci-bot", "-s", "s3:ro", "-t", "15m"],
+      { env },
+    );
+    assert.equal(shell.code, 0, shell.stderr);
+    assert.match(shell.stderr, /^ {2}identity +ci-bot \(CloudTrail sourceIdentity, caller a_\)$/m);
 
     const over = await runCli([
       "exec",

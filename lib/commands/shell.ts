@@ -6,29 +6,14 @@
  */
 
 import { Command, Option } from "@commander-js/extra-typings";
-import {
-  type Cli,
-  dryRunOption,
-  envName,
-  grantOptions,
-  mfaCodeOption,
-  mfaSerialOption,
-  mfaSessionTtlOption,
-  noConfirmOption,
-  refreshOption,
-} from "../cli/context.ts";
+import { askingGrantOptions, type Cli, envName, refreshOption } from "../cli/context.ts";
 import { runShell } from "../cli/shell_flow.ts";
 import { SESSION_SHELLS } from "../delivery/shell_session.ts";
 
 /** Builds the `shell` command. */
 export function shellCommand(cli: Cli): Command<unknown[], Record<string, unknown>> {
-  return grantOptions(new Command("shell"))
+  return askingGrantOptions(new Command("shell"))
     .usage("-s SCOPES -t TTL [options]")
-    .addOption(dryRunOption())
-    .addOption(noConfirmOption())
-    .addOption(mfaSerialOption())
-    .addOption(mfaCodeOption())
-    .addOption(mfaSessionTtlOption())
     .addOption(refreshOption())
     .addOption(
       new Option("--shell <shell>", "the shell to start (default: $SHELL)")
