@@ -135,8 +135,9 @@ function dropCovered(patterns: readonly string[]): string[] {
 
 /** The first `count` CamelCase words of an action name (the whole name if it has fewer). */
 function wordPrefix(name: string, count: number): string {
-  const words = name.match(/[A-Z]+(?![a-z])|[A-Z]?[a-z0-9]+|[^A-Za-z0-9]+/g) ?? [name];
-  return words.slice(0, count).join("");
+  // Every character is in one of the three kinds of word, so the words make up the whole name.
+  const words = name.matchAll(/[A-Z]+(?![a-z])|[A-Z]?[a-z0-9]+|[^A-Za-z0-9]+/g);
+  return [...words].slice(0, count).map(([word]) => word).join("");
 }
 
 /**
@@ -144,9 +145,10 @@ function wordPrefix(name: string, count: number): string {
  * service's Read and List actions; for `list`, of its List actions only.
  */
 export async function scopeActions(scope: Scope, catalog: Catalog): Promise<string[]> {
-  if (scope.level === "full") return [`${scope.service}:*`];
+  const { level } = scope;
+  if (level === "full") return [`${scope.service}:*`];
   const actions = await catalog.actions(scope.service);
-  const [granted, other] = partition(actions, (a) => inLevel(a, scope.level));
+  const [granted, other] = partition(actions, (a) => inLevel(a, level));
   return prefixed(
     scope.service,
     compactActions(granted.map((a) => a.name), other.map((a) => a.name)),
@@ -194,13 +196,14 @@ async function policyPart(scope: Scope, catalog: Catalog, target: ArnTarget): Pr
   const resources = scope.resources.map((r) => expandResource(scope.service, r, types, target));
   const named = new Set(resources.flatMap((r) => r.types));
   const all = await catalog.actions(scope.service);
-  const inScope = all.filter((a) => scope.level === "full" || inLevel(a, scope.level));
+  const { level } = scope;
+  const inScope = all.filter((a) => level === "full" || inLevel(a, level));
   const actionsOnResources = inScope.filter((a) => a.resourceTypes?.some((t) => named.has(t)))
     .length;
-  if (scope.level === "full") return { scope, actions, resources, actionsOnResources };
+  if (level === "full") return { scope, actions, resources, actionsOnResources };
   const [accountWide, other] = partition(
     all,
-    (a) => inLevel(a, scope.level) && !a.resourceTypes?.length,
+    (a) => inLevel(a, level) && !a.resourceTypes?.length,
   );
   return {
     scope,
@@ -257,9 +260,9 @@ function allow(actions: string[], resource: "*" | string[]): AllowStatement {
   return { Effect: "Allow", Action: actions, Resource: resource };
 }
 
-function inLevel(action: Action, level: Level): boolean {
-  return level === "full" ||
-    (level === "list" ? LIST_ACCESS_LEVELS : READ_ACCESS_LEVELS).has(action.accessLevel);
+/** Whether AWS's access level of `action` is one that `list` or `ro` grants (`full` is all). */
+function inLevel(action: Action, level: Exclude<Level, "full">): boolean {
+  return (level === "list" ? LIST_ACCESS_LEVELS : READ_ACCESS_LEVELS).has(action.accessLevel);
 }
 
 function prefixed(service: string, patterns: readonly string[]): string[] {
