@@ -1,8 +1,22 @@
 // What the MCP tools share: how a session is described to an agent, how a failure reads, and
 // the shape of a JSON result.
 import assert from "node:assert/strict";
+// @ts-types="@modelcontextprotocol/sdk/client/index"
+import { Client } from "@modelcontextprotocol/sdk/client/index.js";
+// @ts-types="@modelcontextprotocol/sdk/inMemory"
+import { InMemoryTransport } from "@modelcontextprotocol/sdk/inMemory.js";
+// @ts-types="@modelcontextprotocol/sdk/server/mcp"
+import { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
 import { RuntimeError, UsageError } from "../lib/core/errors.ts";
-import { describeSession, jsonResult, levelName, toolError } from "../lib/mcp/context.ts";
+import {
+  clientOf,
+  describeSession,
+  jsonResult,
+  levelName,
+  sessionSchema,
+  type ToolContext,
+  toolError,
+} from "../lib/mcp/context.ts";
 
 const SESSION = {
   id: "timebound-iam-abc",
@@ -67,4 +81,42 @@ Deno.test("jsonResult() carries the structure and its JSON text", () => {
     content: [{ type: "text", text: '[\n  "shown"\n]' }],
     structuredContent: { a: 1 },
   });
+});
+
+Deno.test("sessionSchema accepts every description describeSession() gives, field for field", () => {
+  // The tools declare this schema as their output: the SDK refuses a result it does not accept,
+  // and parsing drops any field it does not name.
+  const at = new Date("2030-01-01T00:00:00Z");
+  const sessions = [
+    SESSION,
+    { ...SESSION, scopes: [SESSION.scopes[0]], profile: "prod" },
+    { ...SESSION, scopes: [SESSION.scopes[1]] },
+    { ...SESSION, scopes: [{ service: "s3", level: "list" as const }] },
+  ];
+  const levels = [];
+  for (const session of sessions) {
+    const described = describeSession(session, at);
+    assert.deepEqual(sessionSchema.parse(described), described);
+    levels.push(described.level);
+  }
+  assert.deepEqual(levels, ["mixed", "read_only", "full", "list"]);
+  const { level: _, ...withoutLevel } = describeSession(SESSION, at);
+  assert.equal(sessionSchema.safeParse({ ...withoutLevel, level: "admin" }).success, false);
+  assert.equal(sessionSchema.safeParse(withoutLevel).success, false);
+});
+
+Deno.test("clientOf() names the client from the MCP handshake, and nothing before it", async () => {
+  const server = new McpServer({ name: "timebound-iam", version: "0" });
+  const ctx = { server } as unknown as ToolContext;
+  assert.deepEqual(clientOf(ctx), { name: undefined, version: undefined });
+  const client = new Client({ name: "claude-code", version: "2.0.1" });
+  const [clientTransport, serverTransport] = InMemoryTransport.createLinkedPair();
+  await server.connect(serverTransport);
+  await client.connect(clientTransport);
+  try {
+    assert.deepEqual(clientOf(ctx), { name: "claude-code", version: "2.0.1" });
+  } finally {
+    await client.close();
+    await server.close();
+  }
 });
