@@ -2,8 +2,8 @@
 /**
  * `deno task mutate [module…]`: mutation testing of the pure modules with Stryker. For each
  * module, Stryker changes the code one mutant at a time (a flipped condition, an emptied string,
- * a removed statement…) and runs that module's unit tests with `deno test`; a mutant the tests
- * do not notice "survives". Prints the score of each module (killed ÷ all, 85% wanted) and every
+ * a removed statement…) and runs that module's unit tests and its own doc examples with
+ * `deno test --doc` (both are part of `deno task test`); a mutant they do not notice "survives". Prints the score of each module (killed ÷ all, 85% wanted) and every
  * survivor. Stryker (Node) is installed into `tools/mutate/` from its lock file on first use. Not
  * part of `deno task test`: it runs the tests hundreds of times.
  *
@@ -17,7 +17,10 @@ import { join } from "node:path";
 export const MUTATED_MODULES: Readonly<Record<string, readonly string[]>> = {
   "lib/request/scope.ts": ["tests/scope_ttl_test.ts"],
   "lib/request/ttl.ts": ["tests/scope_ttl_test.ts"],
-  "lib/request/session_policy.ts": ["tests/session_policy_test.ts"],
+  "lib/request/session_policy.ts": [
+    "tests/session_policy_test.ts",
+    "tests/policy_semantics_test.ts",
+  ],
   "lib/request/catalog.ts": ["tests/catalog_test.ts", "tests/session_policy_test.ts"],
   "lib/request/allow_list.ts": ["tests/allow_list_test.ts"],
   "lib/delivery/shell_env.ts": ["tests/shell_env_test.ts"],
@@ -102,9 +105,10 @@ async function mutate(module: string, tests: readonly string[]): Promise<ModuleS
     const config = {
       mutate: [module],
       testRunner: "command",
-      // Unit tests only, without type checking (Stryker's mutants are not typed code).
+      // The unit tests and the module's doc examples (`deno task test` runs both), without type
+      // checking (Stryker's mutants are not typed code).
       commandRunner: {
-        command: `deno test -q -P=test --no-prompt --no-check ${tests.join(" ")}`,
+        command: `deno test -q -P=test --no-prompt --no-check --doc ${module} ${tests.join(" ")}`,
       },
       coverageAnalysis: "off",
       concurrency: 1,
