@@ -176,10 +176,14 @@ export async function buildSessionPolicy(
   ];
   const statements: AllowStatement[] = [
     ...(everywhere.length ? [allow(everywhere, "*")] : []),
-    ...parts.filter((part) => part.resources).flatMap((part) => [
-      allow(part.actions, [...new Set(part.resources!.flatMap((r) => r.arns))]),
-      ...pathListings(part),
-    ]),
+    ...parts.flatMap(({ actions, resources }) =>
+      resources
+        ? [
+          allow(actions, [...new Set(resources.flatMap((r) => r.arns))]),
+          ...pathListings(resources),
+        ]
+        : []
+    ),
   ];
   const document: PolicyDocument = { Version: "2012-10-17", Statement: statements };
   const built = { document, packed: JSON.stringify(document), parts, tagChars: options.tagChars };
@@ -243,9 +247,9 @@ function checkNotEmpty(part: PolicyPart): void {
  * For S3 objects under a path: `s3:ListBucket` on their bucket, for keys under the path only
  * (every level includes ListBucket, an AWS List action).
  */
-function pathListings(part: PolicyPart): AllowStatement[] {
+function pathListings(resources: readonly NamedResource[]): AllowStatement[] {
   const byBucket = new Map<string, string[]>();
-  for (const { listing } of part.resources ?? []) {
+  for (const { listing } of resources) {
     if (listing) {
       byBucket.set(listing.bucketArn, [...byBucket.get(listing.bucketArn) ?? [], listing.prefix]);
     }
