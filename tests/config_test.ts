@@ -118,6 +118,70 @@ Deno.test("saveConfig() writes 0600 atomically, creating a 0700 directory, and l
   }
 });
 
+async function sha256(text: string): Promise<string> {
+  const hash = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text));
+  return Array.from(new Uint8Array(hash), (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+Deno.test("loadConfig() validates a file once: the same bytes are then parsed, changed ones validated again", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const path = `${dir}/config.json`;
+    const cache = `${dir}/cache`;
+    const env = { TIMEBOUND_IAM_CONFIG: path, XDG_CACHE_HOME: cache };
+    const full = {
+      region: "eu-west-1",
+      profiles: { default: { roleArn: ROLE, mfaSerial: "arn:aws:iam::123456789012:mfa/me" } },
+      serve: { allow: "s3:full,*:ro", maxTtl: "30m", approve: "full", allowProfiles: "a,b" },
+      rolesWithoutIdentity: [ROLE],
+    };
+    const text = JSON.stringify(full);
+    await Deno.writeTextFile(path, text);
+    const first = await loadConfig(env);
+    assert.deepEqual(first.config, full);
+    // What is remembered: one private file per validated file, holding its digest, not its text.
+    const memory = `${cache}/timebound-iam/validated-config`;
+    const entries = await Array.fromAsync(Deno.readDir(memory));
+    assert.equal(entries.length, 1);
+    const entry = await Deno.readTextFile(`${memory}/${entries[0].name}`);
+    assert.ok(!entry.includes(ROLE), entry);
+    if (Deno.build.os !== "windows") {
+      assert.equal((await Deno.stat(memory)).mode! & 0o777, 0o700);
+      assert.equal((await Deno.stat(`${memory}/${entries[0].name}`)).mode! & 0o777, 0o600);
+    }
+    // The same bytes again: read from the file, equal to what the schema gave.
+    assert.deepEqual(await loadConfig(env), first);
+
+    // A changed file is validated, however its last version fared.
+    await Deno.writeTextFile(path, text.replace('"full"', '"sometimes"'));
+    await assert.rejects(() => loadConfig(env), (error: unknown) => {
+      assert.ok(error instanceof UsageError);
+      assert.match(error.message, /field "serve.approve": "sometimes" is not one of/);
+      return true;
+    });
+
+    // The remembered digest is what decides: bytes it names are not validated again (the cache
+    // directory is the user's own, 0700, like the config file's).
+    const invalid = JSON.stringify({ region: "nowhere" });
+    await Deno.writeTextFile(path, invalid);
+    await assert.rejects(() => loadConfig(env), /"nowhere" is not an AWS region/);
+    const name = entries[0].name;
+    const remembered = JSON.parse(await Deno.readTextFile(`${memory}/${name}`));
+    const version = JSON.parse(await Deno.readTextFile(new URL("../deno.json", import.meta.url)))
+      .version;
+    const key = `${version} ${await sha256(invalid)}`;
+    const file = await sha256(key);
+    await Deno.writeTextFile(
+      `${memory}/${file}.json`,
+      JSON.stringify({ ...remembered, key }),
+      { mode: 0o600 },
+    );
+    assert.deepEqual((await loadConfig(env)).config, { region: "nowhere" });
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
 Deno.test("resolveBrokerSettings(): flags, then the environment, then the config file", async (t) => {
   const dir = await Deno.makeTempDir();
   try {

@@ -10,7 +10,9 @@
 
 import { dirname, posix, win32 } from "node:path";
 import { profileLabel, resolveProfile } from "../aws/profile.ts";
+import { type CacheStore, digest, openCacheStore } from "../core/cache_store.ts";
 import { RuntimeError } from "../core/errors.ts";
+import { VERSION } from "../core/version.ts";
 import type { Config, ProfileConfig } from "./config_schema.ts";
 
 export type { Config, ProfileConfig, ServeConfig } from "./config_schema.ts";
@@ -86,7 +88,8 @@ export function configProfileName(
 
 /**
  * Reads and validates the config file. A missing file is an empty config; an unreadable or
- * malformed one throws an error that names the file (and the field).
+ * malformed one throws an error that names the file (and the field). A file this version has
+ * validated before, byte for byte, is not validated again (see {@linkcode validatedConfig}).
  */
 export async function loadConfig(env: Readonly<Record<string, string>>): Promise<LoadedConfig> {
   const path = configPath(env);
@@ -99,12 +102,48 @@ export async function loadConfig(env: Readonly<Record<string, string>>): Promise
       cause: error,
     });
   }
-  return { path, exists: true, config: await parseConfig(text, path) };
+  return { path, exists: true, config: await validatedConfig(text, path, env) };
+}
+
+/** How long a validation is remembered: a changed file is validated again at once anyway. */
+const VALIDATION_MEMORY_MS = 30 * 24 * 60 * 60 * 1000;
+
+/**
+ * The config in `text`, validated: zod and the schema take ~60 ms to load, which every grant
+ * would pay, so the SHA-256 of a file that passed (with this version's number, whose schema
+ * judged it) is remembered in the private cache directory (`validated-config/`), and the same
+ * bytes are then only parsed. The schema changes nothing it accepts (no defaults, no
+ * transforms), so the parsed file is the validated one. A cache that cannot be read or written
+ * costs only the time: the file is validated.
+ */
+export async function validatedConfig(
+  text: string,
+  path: string,
+  env: Readonly<Record<string, string>>,
+): Promise<Config> {
+  const store = validationMemory(env);
+  const key = `${VERSION} ${await digest(text)}`;
+  if (await store?.get(key).catch(() => undefined)) return JSON.parse(text) as Config;
+  const config = await parseConfig(text, path);
+  await store?.put(key, true, new Date(Date.now() + VALIDATION_MEMORY_MS)).catch(() => {});
+  return config;
+}
+
+/** The cache of validated files' digests; none when the environment names no cache directory. */
+function validationMemory(env: Readonly<Record<string, string>>): CacheStore<true> | undefined {
+  try {
+    return openCacheStore<true>("validated-config", {
+      env,
+      isValue: (value): value is true => value === true,
+    });
+  } catch {
+    return undefined;
+  }
 }
 
 /**
- * Parses and validates the config file's text (see {@linkcode parseConfigText}): zod is loaded
- * on the first call.
+ * Parses and validates the config file's text with the zod schema of `config_schema.ts`, which
+ * is loaded on the first call; errors name `path` and the field.
  *
  * @example
  * ```ts

@@ -215,8 +215,18 @@ function parseEntry(text: string): StoredEntry | undefined {
   }
 }
 
-async function digest(key: string): Promise<string> {
-  const hash = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(key));
+/**
+ * The SHA-256 of `text` (UTF-8) in lower-case hex: what names a cache entry's file.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { digest } from "./cache_store.ts";
+ * assert.equal((await digest("abc")).slice(0, 12), "ba7816bf8f01");
+ * ```
+ */
+export async function digest(text: string): Promise<string> {
+  const hash = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text));
   return Array.from(new Uint8Array(hash), (b) => b.toString(16).padStart(2, "0")).join("");
 }
 
