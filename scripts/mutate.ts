@@ -15,7 +15,11 @@ import { join } from "node:path";
 
 /** The pure modules, each with the unit tests that are meant to pin it down. */
 export const MUTATED_MODULES: Readonly<Record<string, readonly string[]>> = {
-  "lib/request/scope.ts": ["tests/scope_ttl_test.ts"],
+  "lib/request/scope.ts": [
+    "tests/scope_ttl_test.ts",
+    "tests/resource_scope_test.ts",
+    "tests/allow_list_test.ts",
+  ],
   "lib/request/ttl.ts": ["tests/scope_ttl_test.ts"],
   "lib/request/session_policy.ts": [
     "tests/session_policy_test.ts",

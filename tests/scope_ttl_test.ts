@@ -1,7 +1,13 @@
 import assert from "node:assert/strict";
 import { UsageError } from "../lib/core/errors.ts";
-import { formatScopes, mergeScopes, parseLevel, parseScopes } from "../lib/request/scope.ts";
-import { formatTtl, parseTtl } from "../lib/request/ttl.ts";
+import {
+  formatScopes,
+  isWider,
+  mergeScopes,
+  parseLevel,
+  parseScopes,
+} from "../lib/request/scope.ts";
+import { formatTtl, parseRefreshLimit, parseTtl } from "../lib/request/ttl.ts";
 
 Deno.test("parseScopes() treats repeated flags and comma lists alike", () => {
   assert.deepEqual(parseScopes(["s3:ro,dynamodb:full"]), parseScopes(["s3:ro", "dynamodb:full"]));
@@ -72,6 +78,12 @@ Deno.test("parseScopes() rejects malformed scopes with the problem named", async
   await t.step("no scope", () => assert.throws(() => parseScopes([]), /No scope given/));
 });
 
+Deno.test("isWider() orders list, ro, full, and no level is wider than itself", () => {
+  const levels = ["list", "ro", "full"] as const;
+  const wider = levels.flatMap((a) => levels.filter((b) => isWider(a, b)).map((b) => `${a}>${b}`));
+  assert.deepEqual(wider, ["ro>list", "full>list", "full>ro"]);
+});
+
 Deno.test("mergeScopes() keeps the first position and the widest level", () => {
   assert.deepEqual(
     mergeScopes([
@@ -103,6 +115,7 @@ Deno.test("parseTtl() reads h, m and s and their combinations", async (t) => {
       ["12h", 43200],
       ["900s", 900],
       ["1H", 3600],
+      [" 15m ", 900],
     ] as const
   ) {
     await t.step(text, () => assert.equal(parseTtl(text), seconds));
@@ -124,6 +137,8 @@ Deno.test("parseTtl() refuses what AWS would, saying the bound", async (t) => {
     ["soon", /^Invalid TTL "soon": use a duration like 15m, 1h or 1h30m$/],
     ["", /^Invalid TTL ""/],
     ["1m1h", /^Invalid TTL "1m1h"/],
+    ["1h30", /^Invalid TTL "1h30": use a duration like 15m, 1h or 1h30m$/],
+    ["12h1s", /^TTL "12h1s" is too long: the maximum is 12h \(AWS's limit for AssumeRole\)$/],
   ];
   for (const [input, message] of cases) {
     await t.step(JSON.stringify(input), () => {
@@ -157,6 +172,23 @@ Deno.test("parseTtl() refuses what AWS would, saying the bound", async (t) => {
       (e) => e instanceof UsageError && !/did you mean/.test(e.hint ?? ""),
     );
   });
+  await t.step("the hint's readings may reach each bound exactly", () => {
+    const hint = (text: string, bounds = {}) => {
+      try {
+        parseTtl(text, bounds);
+      } catch (error) {
+        return (error as UsageError).hint;
+      }
+      return "accepted";
+    };
+    const units = "Units are h, m and s (e.g. 15m, 1h, 1h30m)";
+    assert.equal(hint("1"), `did you mean 1m? ${units}`);
+    assert.equal(hint("720"), `did you mean 720m? ${units}`);
+    assert.equal(hint("1", { min: 3600 }), `did you mean 1h? ${units}`);
+    assert.equal(hint("12", { min: 900 }), `did you mean 12h? ${units}`);
+    assert.equal(hint("13", { min: 900 }), units);
+    assert.equal(hint("800"), units);
+  });
   await t.step("a caller's bound names its reason", () => {
     assert.throws(
       () => parseTtl("2h", { max: 3600, maxReason: "serve --max-ttl" }),
@@ -174,5 +206,34 @@ Deno.test("formatTtl() writes compact durations", () => {
     "12h",
     "59s",
     "0s",
+  ]);
+});
+
+Deno.test("parseRefreshLimit() gives 12h for a bare --refresh and bounds a limit by a day", () => {
+  for (const value of [true, "1", "true", " TRUE "] as const) {
+    assert.equal(parseRefreshLimit(value), 43200, String(value));
+  }
+  assert.equal(parseRefreshLimit("2h"), 7200);
+  assert.equal(parseRefreshLimit("24h"), 86400);
+  assert.equal(parseRefreshLimit("1m"), 60);
+  const refusal = (value: string) => {
+    try {
+      parseRefreshLimit(value);
+    } catch (error) {
+      assert.ok(error instanceof UsageError);
+      return [error.message, error.hint];
+    }
+    throw new Error(`${value} was accepted`);
+  };
+  const hint = "give how long to keep renewing, e.g. --refresh=8h (default 12h)";
+  assert.deepEqual(refusal("25h"), [
+    '--refresh limit "25h" is too long: the maximum is 24h (longer renewing would amount to a ' +
+    "long-lived credential)",
+    hint,
+  ]);
+  assert.deepEqual(refusal("30s"), ['--refresh limit "30s" is too short: the minimum is 1m', hint]);
+  assert.deepEqual(refusal("soon"), [
+    'Invalid --refresh limit "soon": use a duration like 15m, 1h or 1h30m',
+    hint,
   ]);
 });

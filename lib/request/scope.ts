@@ -39,9 +39,6 @@ const LEVELS: ReadonlyMap<string, Level> = new Map([
   ["full", "full"],
 ]);
 
-/** The level names accepted on the command line, for messages and help. */
-export const LEVEL_NAMES: readonly string[] = [...LEVELS.keys()];
-
 const SERVICE_NAME = /^[a-z0-9][a-z0-9._-]*$/;
 
 /**

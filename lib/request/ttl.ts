@@ -56,7 +56,8 @@ export function parseTtl(text: string, bounds: TtlBounds = {}): number {
     });
   }
   const match = DURATION.exec(value);
-  if (!value || !match || match.slice(1).every((part) => part === undefined)) {
+  // Only the empty text matches DURATION without any of its parts.
+  if (!value || !match) {
     throw new UsageError(`Invalid TTL "${text}": use a duration like 15m, 1h or 1h30m`);
   }
   const seconds = (["h", "m", "s"] as const).reduce(
