@@ -21,6 +21,9 @@ Deno.test("parseScopes() reads resources after @, ARNs with their colons include
     { service: "dynamodb", level: "full", resources: ["arn:aws:dynamodb:*:*:table/T"] },
   ]);
   assert.throws(() => parseScopes(["s3:ro@"]), /no resource after "@"/);
+  assert.deepEqual(parseScopes(["s3:ro@ my-bucket"]), [
+    { service: "s3", level: "ro", resources: ["my-bucket"] },
+  ]);
   assert.throws(() => parseScopes(["s3:admin@x"]), /Unknown level "admin"/);
 });
 
@@ -47,6 +50,13 @@ Deno.test("mergeScopes() unites resources of a level; a scope on every resource 
     formatScopes([{ service: "s3", level: "ro", resources: ["a", "b"] }]),
     "s3:ro@a,s3:ro@b",
   );
+});
+
+Deno.test("mergeScopes() widens a level named on resources and on every resource to every resource", () => {
+  const onBucket = { service: "s3", level: "ro" as const, resources: ["a"] };
+  const everywhere = { service: "s3", level: "ro" as const };
+  assert.deepEqual(mergeScopes([onBucket, everywhere]), [everywhere]);
+  assert.deepEqual(mergeScopes([everywhere, onBucket]), [everywhere]);
 });
 
 Deno.test("bare names expand into the catalog's ARN formats, with what AWS names after them", async (t) => {
