@@ -6,11 +6,13 @@
  * (`bench_assume_role.ts`: `@aws-sdk/client-sts`, one AssumeRole), and against one
  * `aws sts assume-role`; all on the local STS endpoint.
  *
- * Run: `deno task bench` (optionally `-- --runs 15`).
+ * Run: `deno task bench` (optionally `-- --runs 15`); on the binaries, where `deno compile` can
+ * run: `deno task compile && deno task bench:compile && deno task bench -- --compiled dist`.
  *
  * @module
  */
 
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { baseEnv, cliCommand, RUN_FLAGS } from "../tests/support/cli.ts";
 import { LocalAws } from "../tests/support/local_aws.ts";
@@ -18,6 +20,23 @@ import { LocalAws } from "../tests/support/local_aws.ts";
 const ASSUME_ROLE_SCRIPT = fileURLToPath(new URL("./bench_assume_role.ts", import.meta.url));
 const runsFlag = Deno.args.indexOf("--runs");
 const RUNS = runsFlag >= 0 ? Number(Deno.args[runsFlag + 1]) : 11;
+// --compiled DIR: time the binaries `deno task compile` and `bench:compile` wrote to DIR instead
+// of `deno run` (what users of a release run; `deno compile` needs its runtime downloaded).
+const compiledFlag = Deno.args.indexOf("--compiled");
+const COMPILED = compiledFlag >= 0 ? Deno.args[compiledFlag + 1] : undefined;
+const EXE = Deno.build.os === "windows" ? ".exe" : "";
+
+/** How to start the CLI: the compiled binary, or `deno run` as the tests do. */
+function cli(args: string[]): [string, string[]] {
+  return COMPILED ? [join(COMPILED, `timebound-iam${EXE}`), args] : cliCommand(args);
+}
+
+/** How to start the baseline: its compiled binary, or `deno run` with the CLI's flags. */
+function assumeRoleBaseline(): [string, string[]] {
+  return COMPILED
+    ? [join(COMPILED, `bench-assume-role${EXE}`), []]
+    : [Deno.execPath(), ["run", ...RUN_FLAGS, "--no-prompt", ASSUME_ROLE_SCRIPT]];
+}
 
 async function time(
   command: string,
@@ -100,14 +119,11 @@ try {
   });
   const [baseline, version, policy, exec, execConfigured, sdk, awsCli] = await medians([
     run("deno run (empty file)", [Deno.execPath(), ["run", "-q", empty]]),
-    run("timebound-iam --version", cliCommand(["--version"])),
-    run("timebound-iam policy -s s3:ro", cliCommand(["policy", "-s", "s3:ro"])),
-    run("timebound-iam exec -s s3:ro -t 15m -- true", cliCommand(grant)),
-    run("  … role ARN from the config file", cliCommand(grant), configEnv),
-    run("deno: one AssumeRole with client-sts", [
-      Deno.execPath(),
-      ["run", ...RUN_FLAGS, "--no-prompt", ASSUME_ROLE_SCRIPT],
-    ]),
+    run("timebound-iam --version", cli(["--version"])),
+    run("timebound-iam policy -s s3:ro", cli(["policy", "-s", "s3:ro"])),
+    run("timebound-iam exec -s s3:ro -t 15m -- true", cli(grant)),
+    run("  … role ARN from the config file", cli(grant), configEnv),
+    run("one AssumeRole with client-sts (baseline)", assumeRoleBaseline()),
     run("aws sts assume-role", ["aws", [
       "--endpoint-url",
       aws.url,
@@ -120,9 +136,12 @@ try {
     ]]),
   ]);
   const before = aws.requests.length;
-  const execOnce = await time(...cliCommand(grant), env);
+  const execOnce = await time(...cli(grant), env);
   const sent = aws.requests.slice(before).map((r) => r.action).join(", ");
   const summary = [
+    COMPILED
+      ? `timebound-iam and the baseline: the binaries in ${COMPILED}`
+      : `timebound-iam and the baseline: deno run ${RUN_FLAGS.join(" ")}`,
     `--version: +${(version - baseline).toFixed(0)} ms over an empty deno run`,
     `policy -s s3:ro: +${(policy - baseline).toFixed(0)} ms over an empty deno run`,
     `exec sends: ${sent} (one run, ${execOnce.toFixed(0)} ms)`,
