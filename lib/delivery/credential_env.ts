@@ -114,30 +114,15 @@ export function childEnvironment(
 }
 
 /**
- * Inherited variables that name another credential source, removed from the environment of a
- * child that gets its credentials from the renewing endpoint: the SDKs would prefer a web
- * identity token to the endpoint, and another container endpoint to ours.
- */
-export const OTHER_SOURCE_VARIABLES: readonly string[] = [
-  "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
-  "AWS_CONTAINER_CREDENTIALS_FULL_URI",
-  "AWS_CONTAINER_AUTHORIZATION_TOKEN",
-  "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE",
-  "AWS_WEB_IDENTITY_TOKEN_FILE",
-  "AWS_ROLE_ARN",
-  "AWS_ROLE_SESSION_NAME",
-];
-
-/** The null device, which AWS tools read as an empty file. */
-export const NULL_DEVICE: string = Deno.build.os === "windows" ? "NUL" : "/dev/null";
-
-/**
  * The environment of a child that gets its credentials from the renewing endpoint: the
- * parent's, minus every other credential source, plus the endpoint's URL and token, the
- * region and the session marker, and no keys at all. The SDKs and the AWS CLI consult the
- * shared credentials file (and the config file's default profile) before a container endpoint,
- * so the child reads the null device as its credentials file, and as its config file too when
- * `hideConfig` says the default profile there holds credentials.
+ * parent's, minus the shadowing variables (which name every other credential source: the SDKs
+ * would prefer a web identity token to the endpoint, and another container endpoint to ours),
+ * plus the endpoint's URL and token, the region and the session marker, and no keys at all. The
+ * SDKs and the AWS CLI consult the shared credentials file (and the config file's default
+ * profile) before a container endpoint, so the child reads the null device (`/dev/null`, `NUL` on
+ * Windows: AWS tools read it as an empty file) as its credentials file, and as its config file
+ * too when `hideConfig` says the default profile there holds credentials. `os` is the platform's
+ * unless given.
  *
  * @example
  * ```ts
@@ -157,12 +142,14 @@ export function endpointEnvironment(
     region: string;
     sessionName: string;
     hideConfig: boolean;
+    os?: string;
   },
 ): Record<string, string> {
+  const nullDevice = (options.os ?? Deno.build.os) === "windows" ? "NUL" : "/dev/null";
   const env = { ...parent };
-  for (const name of [...SHADOWING_VARIABLES, ...OTHER_SOURCE_VARIABLES]) delete env[name];
-  env.AWS_SHARED_CREDENTIALS_FILE = NULL_DEVICE;
-  if (options.hideConfig) env.AWS_CONFIG_FILE = NULL_DEVICE;
+  for (const name of SHADOWING_VARIABLES) delete env[name];
+  env.AWS_SHARED_CREDENTIALS_FILE = nullDevice;
+  if (options.hideConfig) env.AWS_CONFIG_FILE = nullDevice;
   return {
     ...env,
     ...options.endpoint,
