@@ -1,9 +1,9 @@
 /**
  * The config file, `$XDG_CONFIG_HOME/timebound-iam/config.json` (or `~/.config/…`, or the path
  * in `TIMEBOUND_IAM_CONFIG`): the broker role per AWS profile, a default region and the default
- * `serve` guardrails. `setup aws --apply` writes it; every command reads it; flags and the
- * environment win over it. A malformed file is an error that names the file and the field,
- * never a silent fallback.
+ * `serve` guardrails. `setup aws --apply` writes it; every command that grants, previews a grant
+ * or checks the setup reads it; flags and the environment win over it. A malformed file is an
+ * error that names the file and the field, never a silent fallback.
  *
  * @module
  */
@@ -89,7 +89,7 @@ export function configProfileName(
 /**
  * Reads and validates the config file. A missing file is an empty config; an unreadable or
  * malformed one throws an error that names the file (and the field). A file this version has
- * validated before, byte for byte, is not validated again (see {@linkcode validatedConfig}).
+ * validated before, byte for byte, is not validated again (see `validatedConfig`).
  */
 export async function loadConfig(env: Readonly<Record<string, string>>): Promise<LoadedConfig> {
   const path = configPath(env);
@@ -116,7 +116,7 @@ const VALIDATION_MEMORY_MS = 30 * 24 * 60 * 60 * 1000;
  * transforms), so the parsed file is the validated one. A cache that cannot be read or written
  * costs only the time: the file is validated.
  */
-export async function validatedConfig(
+async function validatedConfig(
   text: string,
   path: string,
   env: Readonly<Record<string, string>>,

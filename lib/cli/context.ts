@@ -56,20 +56,23 @@ export function ttlOption(): Option<"-t, --ttl <duration>"> {
   ).env(envName("ttl")).argParser((value) => checkLength(value, "--ttl", INPUT_LIMITS.word));
 }
 
-/** `--profile`: the AWS profile holding the base credentials. */
-export function profileOption(): Option<"--profile <name>"> {
-  return new Option(
-    "--profile <name>",
-    "AWS profile for the base credentials (default: SDK chain)",
-  ).env(envName("profile")).argParser((value) => checkProfileName(value));
+/**
+ * `--profile`: the AWS profile holding the base credentials (a command that makes no AWS call
+ * describes what it uses the name for).
+ */
+export function profileOption(
+  description = "AWS profile for the base credentials (default: SDK chain)",
+): Option<"--profile <name>"> {
+  return new Option("--profile <name>", description)
+    .env(envName("profile")).argParser((value) => checkProfileName(value));
 }
 
-/** `--region`: the region for STS and for the credentials. */
-export function regionOption(): Option<"--region <region>"> {
-  return new Option(
-    "--region <region>",
-    "AWS region (default: AWS_REGION, AWS_DEFAULT_REGION, the profile's, us-east-1)",
-  ).env(envName("region")).argParser((value) => checkRegion(value));
+/** `--region`: the region for STS and for the credentials (a command that makes no AWS call describes what it uses it for). */
+export function regionOption(
+  description = "AWS region (default: AWS_REGION, AWS_DEFAULT_REGION, the profile's, us-east-1)",
+): Option<"--region <region>"> {
+  return new Option("--region <region>", description)
+    .env(envName("region")).argParser((value) => checkRegion(value));
 }
 
 /** `--role-arn`: the broker role to assume. */

@@ -1,14 +1,18 @@
 /**
  * `timebound-iam policy`: print the session policy that scopes produce, without any AWS call.
+ * Like every command that grants, it reads the config file: its region and broker role say
+ * where bare resource names live, as they do for `exec`.
  *
  * @module
  */
 
 import { Command, Option } from "@commander-js/extra-typings";
-import { type Cli, regionOption, scopeOption } from "../cli/context.ts";
+import { resolveBrokerSettings } from "../cli/config.ts";
+import { type Cli, profileOption, regionOption, scopeOption } from "../cli/context.ts";
 import { UsageError } from "../core/errors.ts";
 import { hasBareNames, prepareGrant } from "../request/grant_request.ts";
 import { partitionOf } from "../request/resource.ts";
+import { checkRoleArn } from "../request/role_arn.ts";
 
 /** Builds the `policy` command. */
 export function policyCommand(cli: Cli): Command<unknown[], Record<string, unknown>> {
@@ -18,10 +22,19 @@ export function policyCommand(cli: Cli): Command<unknown[], Record<string, unkno
     .addOption(
       new Option(
         "--account <id>",
-        "account for bare resource names (s3:ro@my-bucket); default * (any account)",
+        "account for bare resource names (s3:ro@my-bucket); default: the broker role's " +
+          "(TIMEBOUND_IAM_ROLE_ARN, the config file), else * (any account)",
       ),
     )
-    .addOption(regionOption().default(undefined, "AWS_REGION, AWS_DEFAULT_REGION, else *"))
+    .addOption(regionOption(
+      "region for bare resource names (default: AWS_REGION, AWS_DEFAULT_REGION, the config " +
+        "file's, else *)",
+    ))
+    .addOption(
+      profileOption(
+        "AWS profile whose config file entry applies (default: AWS_PROFILE, else default)",
+      ),
+    )
     .addHelpText(
       "after",
       `
@@ -34,11 +47,15 @@ Examples:
       if (options.account !== undefined && !/^\d{12}$/.test(options.account)) {
         throw new UsageError(`Invalid account "${options.account}": an account is 12 digits`);
       }
-      const region = options.region || cli.io.env.AWS_REGION || cli.io.env.AWS_DEFAULT_REGION;
+      // The broker role and region exec would use, as far as they are known without AWS: bare
+      // names live in the role's account (the caller's own, unknown here, when nothing names one).
+      const { roleArn, region } = await resolveBrokerSettings(options, cli.io.env);
+      if (roleArn !== undefined) checkRoleArn(roleArn);
+      const [, partition, , , account] = roleArn?.split(":") ?? [];
       const target = {
-        account: options.account ?? "*",
+        account: options.account ?? account ?? "*",
         region: region ?? "*",
-        partition: region ? partitionOf(region) : "aws",
+        partition: partition ?? (region ? partitionOf(region) : "aws"),
       };
       const request = await prepareGrant(
         { scopes: options.scope, ttl: options.ttl },
