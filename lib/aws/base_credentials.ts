@@ -21,7 +21,7 @@ import { profileLabel, resolveProfile } from "./profile.ts";
 import type { STSClient, STSClientConfig } from "@aws-sdk/client-sts";
 import { UsageError } from "../core/errors.ts";
 import { baseClientConfig } from "./credential_source.ts";
-import { classifyAwsError } from "./sdk_errors.ts";
+import { classifyAwsError } from "./on_failure.ts";
 import {
   cachedMfaSession,
   checkMfaCode,

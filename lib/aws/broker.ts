@@ -7,8 +7,7 @@
  */
 
 import type { STSClient } from "@aws-sdk/client-sts";
-import { explainAwsError } from "./aws_errors.ts";
-import { classifyAwsError } from "./sdk_errors.ts";
+import { classifyAwsError, explainAwsError } from "./on_failure.ts";
 import type { CallerIdentity, CallerIdentityCache } from "./caller_cache.ts";
 import type { ClientCredentials } from "./base_credentials.ts";
 import { awsTimeoutMs, baseClientConfig } from "./credential_source.ts";

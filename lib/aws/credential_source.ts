@@ -7,7 +7,7 @@
 
 import type { IAMClient } from "@aws-sdk/client-iam";
 import type { fromNodeProviderChain } from "@aws-sdk/credential-providers";
-import { explainAwsError } from "./aws_errors.ts";
+import { explainAwsError } from "./on_failure.ts";
 import { UsageError } from "../core/errors.ts";
 import { profileLabel, resolveProfile } from "./profile.ts";
 

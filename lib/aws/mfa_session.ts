@@ -11,8 +11,7 @@ import type { STSClient } from "@aws-sdk/client-sts";
 import { type CacheStore, openCacheStore } from "../core/cache_store.ts";
 import { RuntimeError, UsageError } from "../core/errors.ts";
 import { formatTtl } from "../request/ttl.ts";
-import { explainAwsError } from "./aws_errors.ts";
-import { classifyAwsError } from "./sdk_errors.ts";
+import { classifyAwsError, explainAwsError } from "./on_failure.ts";
 
 /** The cache namespace of MFA sessions: `$XDG_CACHE_HOME/timebound-iam/mfa-sessions/`. */
 export const MFA_SESSION_NAMESPACE = "mfa-sessions";

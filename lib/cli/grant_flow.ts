@@ -21,10 +21,8 @@ import {
   profileName,
   withBaseCredentials,
 } from "../aws/base_credentials.ts";
-import { explainMissingMfa } from "../aws/mfa_devices.ts";
 import { checkMfaSerial, MFA_SESSION_MAX_SECONDS } from "../aws/mfa_session.ts";
 import { parseTtl } from "../request/ttl.ts";
-import { askMfaCodeOnTerminal } from "./mfa_prompt.ts";
 import { checkRoleArn } from "../request/role_arn.ts";
 import { openCallerIdentityCache } from "../aws/caller_cache.ts";
 import type { AskingGrantOptionValues, Cli } from "./context.ts";
@@ -70,7 +68,9 @@ export function mfaRequest(
     mfaSerial: flags.mfaSerial || configSerial,
     mfaCode: flags.mfaCode || undefined,
     mfaSessionTtlSeconds,
-    ask: cli.askMfaCode ?? ((serial) => askMfaCodeOnTerminal(serial, cli.io)),
+    // The prompt's module loads when a code is asked for, not on every grant.
+    ask: cli.askMfaCode ??
+      (async (serial) => (await import("./mfa_prompt.ts")).askMfaCodeOnTerminal(serial, cli.io)),
   };
 }
 
@@ -230,6 +230,8 @@ export async function obtainRenewableGrant(
       grant = await assume();
     } catch (error) {
       if (base?.mfa) throw error;
+      // Only a refusal looks up MFA devices: their module loads then.
+      const { explainMissingMfa } = await import("../aws/mfa_devices.ts");
       throw await explainMissingMfa(error, {
         region,
         profile: flags.profile,

@@ -11,7 +11,6 @@ import { runChild } from "../delivery/child.ts";
 import { childEnvironment, grantVariables } from "../delivery/credential_env.ts";
 import { UsageError } from "../core/errors.ts";
 import { obtainGrant, obtainRenewableGrant } from "../cli/grant_flow.ts";
-import { runRenewing } from "../cli/refresh_flow.ts";
 import { parseRefreshLimit } from "../request/ttl.ts";
 
 /** Builds the `exec` command. */
@@ -50,6 +49,8 @@ Examples:
           refreshSeconds: limitSeconds,
         });
         if (!renewable || program === undefined) return renewable?.close();
+        // The credential server's modules load only for --refresh.
+        const { runRenewing } = await import("../cli/refresh_flow.ts");
         cli.exitCode = await runRenewing(cli, renewable, {
           limitSeconds,
           run: (env) => runChild(program, args, { env }),
