@@ -293,6 +293,33 @@ Deno.test("a profile with mfa_serial uses it: the code is asked for that device"
   });
 });
 
+Deno.test("keys in the environment are not the default profile's: its mfa_serial does not apply", async () => {
+  const aws = await LocalAws.start();
+  const { serialNumber: serial } = aws.addMfaDevice();
+  const home = await Deno.makeTempDir({ prefix: "tbi-mfa-" });
+  try {
+    await baseEnv(home);
+    await Deno.writeTextFile(`${home}/.aws/config`, `[default]\nmfa_serial = ${serial}\n`);
+    const env = { HOME: home, ...aws.env() };
+    const result = await runCli([...GRANT, "--", ...callerArn(aws)], { env });
+    assert.equal(result.code, 0, result.stderr);
+    assert.match(result.stdout, /assumed-role\/timebound-iam-broker\//);
+    assert.equal(result.stderr, "");
+    // Ours, then the child's: no GetSessionToken.
+    assert.deepEqual(
+      aws.requests.map((r) => r.action),
+      ["GetCallerIdentity", "AssumeRole", "GetCallerIdentity"],
+    );
+    // Named, the profile is what the SDK signs with, and its device is asked for a code.
+    const named = await runCli([...GRANT, "--profile", "default", "--", "true"], { env });
+    assert.equal(named.code, 2, named.stderr);
+    assert.match(named.stderr, new RegExp(`^error: An MFA code for ${serial} is needed`));
+  } finally {
+    await aws.close();
+    await Deno.remove(home, { recursive: true });
+  }
+});
+
 Deno.test("a role_arn profile with mfa_serial: the SDK assumes it with the code we give", async () => {
   await withMfa(async ({ aws, env, serial, home, outputs }) => {
     aws.addRole({ roleName: "developer-role", trustPolicy: mfaTrust(aws.accountId) });

@@ -17,7 +17,7 @@
  * @module
  */
 
-import { profileLabel, resolveProfile } from "./profile.ts";
+import { profileLabel, resolveProfile, usesEnvironmentKeys } from "./profile.ts";
 import type { STSClient, STSClientConfig } from "@aws-sdk/client-sts";
 import { UsageError } from "../core/errors.ts";
 import { baseClientConfig } from "./credential_source.ts";
@@ -113,12 +113,14 @@ export interface ProfileMfa {
 
 /**
  * Reads `mfa_serial` and `role_arn` of a profile (from `~/.aws/config`, through the SDK's shared
- * config loader: never parsed by hand).
+ * config loader: never parsed by hand). Keys in the environment with no profile named are not the
+ * `default` profile's: none of its settings apply, and no file is read.
  */
 export async function readProfileMfa(
   profile: string | undefined,
   env: Readonly<Record<string, string>>,
 ): Promise<ProfileMfa> {
+  if (usesEnvironmentKeys(profile, env)) return { assumesRole: false };
   const { loadSharedConfigFiles } = await import("@smithy/core/config");
   const files = await loadSharedConfigFiles();
   const name = profileName(profile, env);

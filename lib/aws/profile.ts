@@ -42,6 +42,30 @@ export function resolveProfile(
   return {};
 }
 
+/**
+ * Whether the SDK's chain will sign with the environment's keys: when no profile is named, it
+ * takes `AWS_ACCESS_KEY_ID` and `AWS_SECRET_ACCESS_KEY` before any file. A profile's settings
+ * (its `mfa_serial`, its `role_arn`) then do not apply, as for the AWS CLI.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { usesEnvironmentKeys } from "./profile.ts";
+ * const keys = { AWS_ACCESS_KEY_ID: "AKIAEXAMPLE", AWS_SECRET_ACCESS_KEY: "secret" };
+ * assert.equal(usesEnvironmentKeys(undefined, keys), true);
+ * assert.equal(usesEnvironmentKeys(undefined, { ...keys, AWS_PROFILE: "dev" }), false);
+ * assert.equal(usesEnvironmentKeys("dev", keys), false);
+ * assert.equal(usesEnvironmentKeys(undefined, { AWS_ACCESS_KEY_ID: "AKIAEXAMPLE" }), false);
+ * ```
+ */
+export function usesEnvironmentKeys(
+  flag: string | undefined,
+  env: Readonly<Record<string, string | undefined>>,
+): boolean {
+  return resolveProfile(flag, env).name === undefined && Boolean(env.AWS_ACCESS_KEY_ID) &&
+    Boolean(env.AWS_SECRET_ACCESS_KEY);
+}
+
 /** The profile's name for messages and the config file: its name, or `default`. */
 export function profileLabel(choice: ProfileChoice): string {
   return choice.name ?? "default";
