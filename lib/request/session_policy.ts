@@ -99,29 +99,47 @@ export interface PolicyOptions {
  * ```
  */
 export function compactActions(allowed: readonly string[], denied: readonly string[]): string[] {
-  const deniedLower = denied.map((name) => name.toLowerCase());
+  // Each name is split into its words once, and the denied names are sorted, so that "does a
+  // denied name start with this prefix" is a binary search: a grant's start pays for this.
+  const deniedLower = denied.map((name) => name.toLowerCase()).sort();
+  const wordsOf = new Map([...new Set(allowed)].map((name) => [name, camelWords(name)]));
+  const prefixOf = (name: string, count: number) => wordsOf.get(name)!.slice(0, count).join("");
   const patterns: string[] = [];
   const cover = (names: readonly string[], words: number) => {
     const groups = new Map<string, string[]>();
     for (const name of names) {
-      const prefix = wordPrefix(name, words);
-      const key = prefix.toLowerCase();
-      groups.set(key, [...(groups.get(key) ?? []), name]);
+      const key = prefixOf(name, words).toLowerCase();
+      const group = groups.get(key);
+      if (group) group.push(name);
+      else groups.set(key, [name]);
     }
     for (const [key, group] of groups) {
       const exact = group.find((name) => name.toLowerCase() === key);
       if (exact && group.length === 1) {
         patterns.push(exact);
-      } else if (!deniedLower.some((name) => name.startsWith(key))) {
-        patterns.push(`${wordPrefix(group[0], words)}*`);
+      } else if (!startsAny(deniedLower, key)) {
+        patterns.push(`${prefixOf(group[0], words)}*`);
       } else {
         if (exact) patterns.push(exact);
         cover(group.filter((name) => name !== exact), words + 1);
       }
     }
   };
-  cover([...new Set(allowed)], 1);
+  cover([...wordsOf.keys()], 1);
   return dropCovered(patterns).sort();
+}
+
+/** Whether a name of `sorted` (in code-unit order) starts with `prefix`. */
+function startsAny(sorted: readonly string[], prefix: string): boolean {
+  // The names that start with the prefix come right after where the prefix would be inserted.
+  let low = 0;
+  let high = sorted.length;
+  while (low < high) {
+    const middle = (low + high) >>> 1;
+    if (sorted[middle] < prefix) low = middle + 1;
+    else high = middle;
+  }
+  return low < sorted.length && sorted[low].startsWith(prefix);
 }
 
 /** Drops patterns that a shorter wildcard already covers (`ListThing*` under `List*`). */
@@ -133,11 +151,10 @@ function dropCovered(patterns: readonly string[]): string[] {
   });
 }
 
-/** The first `count` CamelCase words of an action name (the whole name if it has fewer). */
-function wordPrefix(name: string, count: number): string {
+/** The CamelCase words of an action name; joined, they are the whole name. */
+function camelWords(name: string): string[] {
   // Every character is in one of the three kinds of word, so the words make up the whole name.
-  const words = name.matchAll(/[A-Z]+(?![a-z])|[A-Z]?[a-z0-9]+|[^A-Za-z0-9]+/g);
-  return [...words].slice(0, count).map(([word]) => word).join("");
+  return name.match(/[A-Z]+(?![a-z])|[A-Z]?[a-z0-9]+|[^A-Za-z0-9]+/g) ?? [];
 }
 
 /**
