@@ -41,6 +41,8 @@ Deno.test("sanitizeSourceIdentity() makes awkward names fit 2-64 characters of [
     ["svc+deploy=1,x.y@corp-z", "svc+deploy=1,x.y@corp-z"],
     ["line\nbreak\u001b[31m", "line-break--31m"],
     ["x".repeat(70), "x".repeat(64)],
+    ["tab\there", "tab-here"],
+    ["Ångström", "Angstrom"],
   ];
   for (const [name, expected] of cases) {
     await t.step(JSON.stringify(name), () => {
@@ -73,6 +75,10 @@ Deno.test("session tags: the client, and the scopes space-separated, cut to 256 
   assert.equal(value.endsWith(` +${60 - shown} more`), true);
   assert.equal(tagValue("Claude Code, (beta)\n"), "Claude Code- -beta-");
   assert.equal(tagValue("x".repeat(300)).length, 256);
+  // Letters, numbers and spaces of any script are AWS's tag alphabet too; controls are not.
+  assert.equal(tagValue("Café agent/1.0\u00a0β"), "Café agent/1.0\u00a0β");
+  assert.equal(tagValue("tab\there"), "tabhere");
+  assert.equal(tagValue("é".repeat(300)), "é".repeat(256));
 });
 
 async function withHome(fn: (home: string) => Promise<void>) {
