@@ -76,6 +76,22 @@ Deno.test("parseConfig() names the file and the field of a malformed config", as
     [`{"serve": {"approve": "yes"}}`, `field "serve.approve": "yes" is not one of never, full`],
     [`{"serve": {"allow": "s3"}}`, `field "serve.allow": "s3" is not a scope list`],
     [`{"serve": {"allow": ["s3:ro"]}}`, `field "serve.allow": expected a string, got a list`],
+    [
+      `{"profiles": {"prod": {"mfaSerial": "abc"}}}`,
+      `field "profiles.prod.mfaSerial": "abc" is not an MFA device ARN (arn:aws:iam::ACCOUNT:mfa/NAME)`,
+    ],
+    [
+      `{"serve": {"allowProfiles": "a,,b"}}`,
+      `field "serve.allowProfiles": Empty serve.allowProfiles: give a value or leave it out`,
+    ],
+    [
+      `{"rolesWithoutIdentity": "x"}`,
+      `field "rolesWithoutIdentity": expected a list of role ARNs, got "x"`,
+    ],
+    [
+      `{"rolesWithoutIdentity": ["broker"]}`,
+      `field "rolesWithoutIdentity.0": "broker" is not a role ARN (arn:aws:iam::ACCOUNT:role/NAME)`,
+    ],
   ];
   for (const [text, expected] of cases) {
     await t.step(text, () => {
