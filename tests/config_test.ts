@@ -356,6 +356,39 @@ Deno.test("loadConfig() and saveConfig() name the file they cannot read or write
   }
 });
 
+Deno.test({
+  name:
+    "saveConfig() refuses a directory that others can write, or a symlink to one, and writes nothing",
+  // Windows has no POSIX modes.
+  ignore: Deno.build.os === "windows",
+  fn: async () => {
+    const dir = await Deno.realPath(await Deno.makeTempDir());
+    try {
+      const shared = `${dir}/shared`;
+      await Deno.mkdir(shared);
+      await Deno.chmod(shared, 0o777);
+      await assert.rejects(() => saveConfig(`${shared}/config.json`, {}), (error: unknown) => {
+        assert.ok(error instanceof RuntimeError);
+        assert.equal(
+          error.message,
+          `Cannot write config file "${shared}/config.json": Directory "${shared}" is writable ` +
+            "by other users (mode 0777)",
+        );
+        assert.equal(error.hint, `make it private: chmod 700 "${shared}"`);
+        return true;
+      });
+      await Deno.symlink(shared, `${dir}/link`);
+      await assert.rejects(
+        () => saveConfig(`${dir}/link/config.json`, {}),
+        /^RuntimeError: Cannot write config file ".*\/link\/config.json": ".*\/link" is a symbolic link, not a directory: refusing to follow it$/,
+      );
+      assert.deepEqual(await Array.fromAsync(Deno.readDir(shared)), []);
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});
+
 Deno.test("withBrokerRole() adds a profile to a config without profiles, keeping the rest", () => {
   assert.deepEqual(withBrokerRole({ region: "eu-west-1" }, "dev", { roleArn: ROLE }), {
     region: "eu-west-1",

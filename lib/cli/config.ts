@@ -8,10 +8,11 @@
  * @module
  */
 
-import { dirname, posix, win32 } from "node:path";
+import { basename, dirname, posix, resolve, win32 } from "node:path";
 import { profileLabel, resolveProfile } from "../aws/profile.ts";
 import { type CacheStore, digest, openCacheStore } from "../core/cache_store.ts";
 import { RuntimeError } from "../core/errors.ts";
+import { openPrivateDir } from "../core/private_dir.ts";
 import { VERSION } from "../core/version.ts";
 import type { Config, ProfileConfig } from "./config_schema.ts";
 
@@ -224,22 +225,19 @@ export function withBrokerRole(
 
 /**
  * Writes the config file atomically with mode `0600`: a private temporary file in the same
- * directory (created `0700` if missing), then a rename over the old one, so a reader never sees
- * half a file.
+ * directory, then a rename over the old one, so a reader never sees half a file. The directory
+ * is created `0700` if missing, else verified as every directory timebound-iam writes in (ours,
+ * not a symlink, not writable by others; see `openPrivateDir`), so nobody else can swap the file
+ * that names the role every grant assumes.
  */
 export async function saveConfig(path: string, config: Config): Promise<void> {
-  const dir = dirname(path);
-  await Deno.mkdir(dir, { recursive: true, mode: 0o700 });
-  const temp = `${path}.${crypto.randomUUID()}.tmp`;
+  const absolute = resolve(path);
   try {
-    await Deno.writeTextFile(temp, `${JSON.stringify(config, null, 2)}\n`, {
-      mode: 0o600,
-      createNew: true,
-    });
-    await Deno.rename(temp, path);
+    const dir = await openPrivateDir(dirname(absolute));
+    await dir.replace(basename(absolute), `${JSON.stringify(config, null, 2)}\n`);
   } catch (error) {
-    await Deno.remove(temp).catch(() => {});
     throw new RuntimeError(`Cannot write config file "${path}": ${(error as Error).message}`, {
+      hint: error instanceof RuntimeError ? error.hint : undefined,
       cause: error,
     });
   }
