@@ -7,6 +7,7 @@ import {
   resolveBrokerSettings,
   saveConfig,
   withBrokerRole,
+  withIdentitySupport,
 } from "../lib/cli/config.ts";
 import { parseConfig } from "../lib/cli/config_schema.ts";
 import { RuntimeError, UsageError } from "../lib/core/errors.ts";
@@ -161,6 +162,9 @@ Deno.test("loadConfig() validates a file once: the same bytes are then parsed, c
     assert.equal(entries.length, 1);
     const entry = await Deno.readTextFile(`${memory}/${entries[0].name}`);
     assert.ok(!entry.includes(ROLE), entry);
+    // Remembered for 30 days.
+    const days = (Date.parse(JSON.parse(entry).expiresAt) - Date.now()) / 86_400_000;
+    assert.ok(days > 29.99 && days <= 30, `${days} days`);
     if (Deno.build.os !== "windows") {
       assert.equal((await Deno.stat(memory)).mode! & 0o777, 0o700);
       assert.equal((await Deno.stat(`${memory}/${entries[0].name}`)).mode! & 0o777, 0o600);
@@ -209,6 +213,7 @@ Deno.test("resolveBrokerSettings(): flags, then the environment, then the config
         default: { roleArn: ROLE },
         prod: { roleArn: other, region: "us-west-2" },
         regional: { region: "sa-east-1" },
+        mfa: { mfaSerial: "arn:aws:iam::123456789012:mfa/me" },
       },
     });
     const base = { TIMEBOUND_IAM_CONFIG: path };
@@ -253,6 +258,12 @@ Deno.test("resolveBrokerSettings(): flags, then the environment, then the config
         roleArn: undefined,
         roleArnSource: "default",
         region: "sa-east-1",
+      }],
+      ["a profile's MFA device", { profile: "mfa" }, {}, {
+        roleArn: undefined,
+        roleArnSource: "default",
+        region: "eu-west-1",
+        mfaSerial: "arn:aws:iam::123456789012:mfa/me",
       }],
       ["an unknown profile has no entry", { profile: "dev" }, {}, {
         roleArn: undefined,
@@ -341,6 +352,7 @@ Deno.test("loadConfig() and saveConfig() name the file they cannot read or write
     await assert.rejects(() => loadConfig({ TIMEBOUND_IAM_CONFIG: path }), (error: unknown) => {
       assert.ok(error instanceof RuntimeError);
       assert.ok(error.message.startsWith(`Cannot read config file "${path}": `), error.message);
+      assert.ok(error.cause instanceof Error);
       return true;
     });
     await assert.rejects(() => saveConfig(path, {}), (error: unknown) => {
@@ -387,6 +399,24 @@ Deno.test({
       await Deno.remove(dir, { recursive: true });
     }
   },
+});
+
+Deno.test("withIdentitySupport() keeps the other roles, sorted, each once", () => {
+  const a = "arn:aws:iam::123456789012:role/a";
+  const b = "arn:aws:iam::123456789012:role/b";
+  assert.deepEqual(withIdentitySupport({ rolesWithoutIdentity: [b] }, a, false), {
+    rolesWithoutIdentity: [a, b],
+  });
+  assert.deepEqual(withIdentitySupport({ rolesWithoutIdentity: [a, b] }, a, false), {
+    rolesWithoutIdentity: [a, b],
+  });
+  assert.deepEqual(
+    withIdentitySupport({ region: "eu-west-1", rolesWithoutIdentity: [a, b] }, b, true),
+    {
+      region: "eu-west-1",
+      rolesWithoutIdentity: [a],
+    },
+  );
 });
 
 Deno.test("withBrokerRole() adds a profile to a config without profiles, keeping the rest", () => {
