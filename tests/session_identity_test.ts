@@ -207,6 +207,36 @@ Deno.test("a broker role whose trust refuses identity: retried once without, rem
   });
 });
 
+Deno.test({
+  name:
+    "a refusal that cannot be remembered (a config directory others can write) still grants, and says so",
+  // Windows has no POSIX modes.
+  ignore: Deno.build.os === "windows",
+  fn: async () => {
+    await using aws = await LocalAws.start();
+    aws.addRole({
+      roleName: "timebound-iam-broker",
+      trustPolicy: accountTrustPolicy(aws.accountId, { identity: false }),
+    });
+    await withHome(async (home) => {
+      const dir = `${home}/.config/timebound-iam`;
+      await Deno.mkdir(dir, { recursive: true });
+      await Deno.chmod(dir, 0o777);
+      const result = await runCli(EXEC, { env: { HOME: home, ...aws.env() } });
+      assert.equal(result.code, 0, result.stderr);
+      const real = await Deno.realPath(dir);
+      assert.equal(
+        result.stderr.split("\n")[0],
+        `note: the trust policy of ${aws.brokerRoleArn} does not allow sts:SetSourceIdentity: ` +
+          `this grant carries no source identity or session tags (not remembered: Cannot write ` +
+          `config file "${dir}/config.json": Directory "${real}" is writable by other users ` +
+          "(mode 0777))",
+      );
+      assert.deepEqual(await Array.fromAsync(Deno.readDir(dir)), []);
+    });
+  },
+});
+
 Deno.test("--debug reports AWS's PackedPolicySize for the policy and tags", async () => {
   await using aws = await LocalAws.start();
   await withHome(async (home) => {

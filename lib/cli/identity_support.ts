@@ -6,6 +6,7 @@
  * @module
  */
 
+import { logText } from "../core/log_text.ts";
 import { type LoadedConfig, parseConfig, saveConfig, withIdentitySupport } from "./config.ts";
 
 /** How to give an old broker role the permissions, for notes and hints. */
@@ -20,21 +21,27 @@ export function identityRefusedBefore(file: LoadedConfig, roleArn: string): bool
 
 /**
  * Remembers in the config file that `roleArn` refused `action` (`sts:TagSession`…), and returns
- * the note (two lines) that tells the user.
+ * the note (two lines) that tells the user. The grant is already made: a file that cannot be
+ * written costs only the memory, and the note says why.
  */
 export async function rememberIdentityRefused(
   file: LoadedConfig,
   roleArn: string,
   action: string,
 ): Promise<string> {
-  // Read the file again: another grant (or `setup aws`) may have changed it since.
-  const current = await Deno.readTextFile(file.path).then(
-    (text) => parseConfig(text, file.path),
-    () => file.config,
-  );
-  await saveConfig(file.path, withIdentitySupport(current, roleArn, false));
+  let remembered = `remembered in ${file.path}`;
+  try {
+    // Read the file again: another grant (or `setup aws`) may have changed it since.
+    const current = await Deno.readTextFile(file.path).then(
+      (text) => parseConfig(text, file.path),
+      () => file.config,
+    );
+    await saveConfig(file.path, withIdentitySupport(current, roleArn, false));
+  } catch (error) {
+    remembered = `not remembered: ${logText((error as Error).message, 300)}`;
+  }
   return `note: the trust policy of ${roleArn} does not allow ${action}: this grant carries no ` +
-    `source identity or session tags (remembered in ${file.path})\nhint: ${ENABLE_IDENTITY_HINT}\n`;
+    `source identity or session tags (${remembered})\nhint: ${ENABLE_IDENTITY_HINT}\n`;
 }
 
 /** The note for a grant without identity because the config file remembers the refusal. */
