@@ -96,7 +96,7 @@ export async function loadConfig(env: Readonly<Record<string, string>>): Promise
   const path = configPath(env);
   let text: string;
   try {
-    text = await Deno.readTextFile(path);
+    text = Deno.readTextFileSync(path);
   } catch (error) {
     if (error instanceof Deno.errors.NotFound) return { path, exists: false, config: {} };
     throw new RuntimeError(`Cannot read config file "${path}": ${(error as Error).message}`, {

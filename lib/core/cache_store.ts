@@ -144,7 +144,7 @@ export function openCacheStore<T>(
     if (create) await openPrivateDir(root);
     else {
       try {
-        await Deno.lstat(dir);
+        Deno.lstatSync(dir);
       } catch (error) {
         if (error instanceof Deno.errors.NotFound) return undefined;
         throw error;

@@ -9,14 +9,16 @@
  *
  * Limits, stated honestly: Deno has no `openat`, so a file is opened by path; what keeps that path
  * from being redirected is that every directory on it was verified (and the private directory's
- * identity is checked again before each open). Root can still do anything. On Windows there are
+ * identity is checked again before each open). Root can still do anything. The checks (stat calls)
+ * and reads are synchronous: each is microseconds on a local disk, and a cache read on every
+ * grant's path made a dozen trips through Deno's I/O threads (~4 ms of a grant's start). On Windows there are
  * no POSIX owners or modes: only the symlink and file-type checks apply, and a new directory
  * inherits the ACL of its parent (the user's profile, private by default).
  *
  * @module
  */
 
-import { constants, promises as fsp } from "node:fs";
+import { closeSync, constants, fstatSync, openSync, promises as fsp, readFileSync } from "node:fs";
 import type { FileHandle } from "node:fs/promises";
 import { basename, dirname, isAbsolute, join } from "node:path";
 import { RuntimeError } from "./errors.ts";
@@ -45,7 +47,7 @@ export interface PrivateDir {
   /** The absolute path of the entry `name` (a plain file name: no separator, not `.`/`..`). */
   pathOf(name: string): string;
   /** Checks that the directory is still the one verified (same inode, ours, 0700). */
-  verify(): Promise<void>;
+  verify(): void;
   /** Creates `name` (mode 0600) holding `data`; fails if anything exists there. Returns its path. */
   create(name: string, data: string | Uint8Array): Promise<string>;
   /** Replaces `name` atomically (a new 0600 file renamed over it). Returns its path. */
@@ -74,14 +76,14 @@ export interface PrivateDir {
  * import assert from "node:assert/strict";
  * import { verifyParentDirectory } from "./private_dir.ts";
  * const parent = await Deno.makeTempDir();
- * assert.equal(await verifyParentDirectory(parent), await Deno.realPath(parent));
+ * assert.equal(verifyParentDirectory(parent), Deno.realPathSync(parent));
  * await Deno.remove(parent);
  * ```
  */
-export async function verifyParentDirectory(path: string): Promise<string> {
+export function verifyParentDirectory(path: string): string {
   let real: string;
   try {
-    real = await Deno.realPath(path);
+    real = Deno.realPathSync(path);
   } catch (error) {
     throw fsError(error, path, "directory");
   }
@@ -90,7 +92,7 @@ export async function verifyParentDirectory(path: string): Promise<string> {
   for (let dir = real;; dir = dirname(dir)) {
     let info: Deno.FileInfo;
     try {
-      info = await Deno.lstat(dir);
+      info = Deno.lstatSync(dir);
     } catch (error) {
       throw fsError(error, dir, "directory");
     }
@@ -146,10 +148,10 @@ export async function openPrivateDir(
   const parent = dirname(isAbsolute(path) ? path : join(Deno.cwd(), path));
   if (options.create !== false) {
     // Check what exists before creating anything under it.
-    await verifyParentDirectory(await nearestExisting(parent));
+    verifyParentDirectory(nearestExisting(parent));
     await makeParents(parent);
   }
-  const realParent = await verifyParentDirectory(parent);
+  const realParent = verifyParentDirectory(parent);
   const dir = join(realParent, name);
   if (options.create !== false) {
     try {
@@ -158,7 +160,7 @@ export async function openPrivateDir(
       if (!(error instanceof Deno.errors.AlreadyExists)) throw fsError(error, dir, "directory");
     }
   }
-  return await adopt(dir);
+  return adopt(dir);
 }
 
 /**
@@ -167,21 +169,21 @@ export async function openPrivateDir(
  * ever followed or reused.
  */
 export async function createPrivateTempDir(parent: string, prefix: string): Promise<PrivateDir> {
-  const realParent = await verifyParentDirectory(parent);
+  const realParent = verifyParentDirectory(parent);
   let dir: string;
   try {
     dir = await Deno.makeTempDir({ dir: realParent, prefix });
   } catch (error) {
     throw fsError(error, realParent, "directory");
   }
-  return await adopt(dir);
+  return adopt(dir);
 }
 
 /** Verifies `dir` (already under a verified parent) and returns its handle. */
-async function adopt(dir: string): Promise<PrivateDir> {
-  const identity = await checkDirectory(dir);
-  const verify = async () => {
-    const now = await checkDirectory(dir);
+function adopt(dir: string): PrivateDir {
+  const identity = checkDirectory(dir);
+  const verify = () => {
+    const now = checkDirectory(dir);
     if (now.dev !== identity.dev || now.ino !== identity.ino) {
       throw new RuntimeError(`Directory "${dir}" was replaced while in use`, {
         hint: hintFor(dir),
@@ -194,7 +196,7 @@ async function adopt(dir: string): Promise<PrivateDir> {
   };
   const create = async (name: string, data: string | Uint8Array) => {
     const file = pathOf(name);
-    await verify();
+    verify();
     const handle = await openNew(file, constants.O_WRONLY);
     try {
       await handle.writeFile(typeof data === "string" ? encoder.encode(data) : data);
@@ -221,23 +223,27 @@ async function adopt(dir: string): Promise<PrivateDir> {
       }
       return file;
     },
+    // Synchronous inside (a few stat calls and one small file), async outside like every other
+    // entry point, so a refusal is a rejection.
+    // deno-lint-ignore require-await
     async read(name) {
       const file = pathOf(name);
-      await verify();
-      const before = await lstatFile(file);
+      verify();
+      const before = lstatFile(file);
       if (before === undefined) return undefined;
-      const handle = await openNode(file, constants.O_RDONLY);
+      const fd = openNodeSync(file, constants.O_RDONLY);
       try {
-        await checkSameFile(handle, before, file);
-        return new TextDecoder().decode(await handle.readFile());
+        const stat = fstatSync(fd);
+        checkSame({ dev: stat.dev, ino: stat.ino, isFile: stat.isFile() }, before, file);
+        return readFileSync(fd, "utf8");
       } finally {
-        await handle.close();
+        closeSync(fd);
       }
     },
     async openAppend(name) {
       const file = pathOf(name);
-      await verify();
-      const before = await lstatFile(file);
+      verify();
+      const before = lstatFile(file);
       let handle: FileHandle;
       if (before === undefined) {
         handle = await openNew(file, constants.O_WRONLY | constants.O_APPEND);
@@ -265,7 +271,7 @@ async function adopt(dir: string): Promise<PrivateDir> {
     },
     async openLockFile(name, options) {
       const file = pathOf(name);
-      await verify();
+      verify();
       if (options.create) {
         // createNew is O_CREAT|O_EXCL: it fails on any existing entry, a symlink included.
         try {
@@ -274,7 +280,7 @@ async function adopt(dir: string): Promise<PrivateDir> {
           throw fsError(error, file, "file");
         }
       }
-      const before = await lstatFile(file);
+      const before = lstatFile(file);
       if (before === undefined) throw fsError(new Deno.errors.NotFound(), file, "file");
       const lock = await Deno.open(file, { read: true, write: true });
       try {
@@ -288,7 +294,7 @@ async function adopt(dir: string): Promise<PrivateDir> {
     },
     async remove(name, options = {}) {
       const file = pathOf(name);
-      await verify();
+      verify();
       try {
         await Deno.remove(file, { recursive: options.recursive ?? false });
         return true;
@@ -301,10 +307,10 @@ async function adopt(dir: string): Promise<PrivateDir> {
 }
 
 /** lstat-checks a private directory: a real directory of ours that others cannot write. */
-async function checkDirectory(dir: string): Promise<{ dev: number; ino: number }> {
+function checkDirectory(dir: string): { dev: number; ino: number } {
   let info: Deno.FileInfo;
   try {
-    info = await Deno.lstat(dir);
+    info = Deno.lstatSync(dir);
   } catch (error) {
     throw fsError(error, dir, "directory");
   }
@@ -338,10 +344,10 @@ async function checkDirectory(dir: string): Promise<{ dev: number; ino: number }
  * The entry at `file` before it is opened: `undefined` if there is none; a symlink, FIFO, device
  * or another user's file is refused here, before any open().
  */
-async function lstatFile(file: string): Promise<Deno.FileInfo | undefined> {
+function lstatFile(file: string): Deno.FileInfo | undefined {
   let info: Deno.FileInfo;
   try {
-    info = await Deno.lstat(file);
+    info = Deno.lstatSync(file);
   } catch (error) {
     if (error instanceof Deno.errors.NotFound) return undefined;
     throw fsError(error, file, "file");
@@ -399,6 +405,15 @@ async function openNew(file: string, access: number): Promise<FileHandle> {
   return await openNode(file, access | constants.O_CREAT | constants.O_EXCL, 0o600);
 }
 
+/** {@linkcode openNode}, synchronously, for a read: a file descriptor. */
+function openNodeSync(file: string, flags: number): number {
+  try {
+    return openSync(file, flags | O_NOFOLLOW | O_NONBLOCK);
+  } catch (error) {
+    throw fsError(error, file, "file");
+  }
+}
+
 async function openNode(file: string, flags: number, mode?: number): Promise<FileHandle> {
   try {
     // O_NOFOLLOW and O_NONBLOCK also go to the kernel (a FIFO planted after the check is not
@@ -409,10 +424,10 @@ async function openNode(file: string, flags: number, mode?: number): Promise<Fil
   }
 }
 
-async function nearestExisting(dir: string): Promise<string> {
+function nearestExisting(dir: string): string {
   for (;; dir = dirname(dir)) {
     try {
-      await Deno.lstat(dir);
+      Deno.lstatSync(dir);
       return dir;
     } catch (error) {
       if (!(error instanceof Deno.errors.NotFound) || dirname(dir) === dir) return dir;
@@ -423,7 +438,7 @@ async function nearestExisting(dir: string): Promise<string> {
 /** Missing directories above a private one are created 0700, one by one, never through a link. */
 async function makeParents(dir: string): Promise<void> {
   try {
-    await Deno.lstat(dir);
+    Deno.lstatSync(dir);
     return;
   } catch (error) {
     if (!(error instanceof Deno.errors.NotFound)) throw fsError(error, dir, "directory");

@@ -70,7 +70,7 @@ export function renderEnvFile(vars: Readonly<Record<string, string>>): string {
  * {@linkcode verifyParentDirectory} (no other user can write it, unless it is sticky).
  */
 export async function openEnvFileDirectory(parent: string): Promise<EnvFileDirectory> {
-  const realParent = await verifyParentDirectory(parent);
+  const realParent = verifyParentDirectory(parent);
   await removeStaleDirectories(realParent);
   const dir = await createPrivateTempDir(realParent, ENV_DIR_PREFIX);
   const lock = await dir.openLockFile(LOCK_FILE, { create: true });

@@ -164,7 +164,7 @@ async function writePrivateFile(path: string, bytes: Uint8Array): Promise<void> 
   // Another user must not be able to swap the picture of the secret: the directory is checked
   // like every directory we write to, and the file is created new (never through a symlink).
   const absolute = resolve(path);
-  await verifyParentDirectory(dirname(absolute));
+  verifyParentDirectory(dirname(absolute));
   try {
     const file = await Deno.open(absolute, { createNew: true, write: true, mode: 0o600 });
     try {
