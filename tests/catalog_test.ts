@@ -69,6 +69,11 @@ Deno.test("loadCatalog() reads AWS's data files, and only by a well-formed prefi
       });
     }
     await assert.rejects(aws.resourceTypes("../actions/s3"), /^RuntimeError: Invalid service/);
+    // A long one is quoted cut to 64 characters, like any name in a message.
+    await assert.rejects(
+      aws.actions(`${"x".repeat(70)}/`),
+      new RegExp(`^RuntimeError: Invalid service prefix "${"x".repeat(64)}"$`),
+    );
   });
   await t.step("a missing data file is one sentence and a hint", async () => {
     await assert.rejects(aws.actions("nosuchservice0"), (error: unknown) => {
