@@ -159,6 +159,8 @@ Deno.test("suggestServices() ranks close names: prefixes first, then by edit dis
     ["ec22", undefined, ["ec2"]],
     ["lxgz", undefined, ["logs"]],
     ["xc3", undefined, []],
+    // Three characters are enough for a prefix match.
+    ["sta", undefined, ["states"]],
   ];
   for (const [name, limit, expected] of cases) {
     await t.step(`${name} (limit ${limit ?? 3})`, () => {
