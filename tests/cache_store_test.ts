@@ -78,6 +78,20 @@ Deno.test("a cache store puts, gets, lists and deletes entries", async () => {
   assert.deepEqual((await store.list()).map((l) => l.key), ["profile prod"]);
 });
 
+Deno.test("an entry's file is named by the SHA-256 of its key in UTF-8, as earlier versions named it", async () => {
+  const dir = await tempCache();
+  const store = openCacheStore<number>("test-names", { env: {}, dir });
+  const key = "profile prod-é ✓ arn:aws:iam::123456789012:mfa/zoë";
+  await store.put(key, 1, new Date(Date.now() + 60_000));
+  // The oracle: Web Crypto over the key's UTF-8 bytes (what the file names were before).
+  const hash = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(key));
+  const hex = Array.from(new Uint8Array(hash), (b) => b.toString(16).padStart(2, "0")).join("");
+  const names = [];
+  for await (const entry of Deno.readDir(`${dir}/test-names`)) names.push(entry.name);
+  assert.deepEqual(names, [`${hex}.json`]);
+  assert.equal((await store.get(key))?.value, 1);
+});
+
 Deno.test("a cache store forgets an entry once it expires, and removes its file", async () => {
   const dir = await tempCache();
   const clock = clockAt(new Date("2030-01-01T00:00:00Z"));
