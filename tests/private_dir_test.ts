@@ -8,8 +8,10 @@ import { fileURLToPath } from "node:url";
 import {
   createPrivateTempDir,
   openPrivateDir,
+  STALE_TEMPORARY_MS,
   verifyParentDirectory,
 } from "../lib/core/private_dir.ts";
+import { canRun } from "./support/system_tool.ts";
 import { OTHER_USERS_SKIP, runAs, shAs } from "./support/users.ts";
 
 const posix = Deno.build.os !== "windows";
@@ -251,5 +253,109 @@ Deno.test({
     } finally {
       await Deno.remove(shared, { recursive: true });
     }
+  },
+});
+
+Deno.test("replace() removes the temporaries a killed writer left once they are stale, and nothing else", async () => {
+  await withTemp(async (root) => {
+    const dir = await openPrivateDir(`${root}/cache`);
+    const stale = `.entry.json.${crypto.randomUUID()}.tmp`;
+    const fresh = `.entry.json.${crypto.randomUUID()}.tmp`;
+    const others = [".entry.json.not-a-uuid.tmp", "kept.json", `${stale}.bak`];
+    for (const name of [stale, fresh, ...others]) {
+      await Deno.writeTextFile(`${dir.path}/${name}`, "x");
+    }
+    const old = new Date(Date.now() - STALE_TEMPORARY_MS - 60_000);
+    for (const name of [stale, ...others]) await Deno.utime(`${dir.path}/${name}`, old, old);
+    const young = new Date(Date.now() - STALE_TEMPORARY_MS + 60_000);
+    await Deno.utime(`${dir.path}/${fresh}`, young, young);
+    await dir.replace("other.json", "{}");
+    assert.deepEqual(
+      (await Array.fromAsync(Deno.readDir(dir.path))).map((e) => e.name).sort(),
+      [fresh, ...others, "other.json"].sort(),
+    );
+  });
+});
+
+/**
+ * Runs `replace()` of 1 MiB in a child process whose file size limit is lowered to 4 KiB once its
+ * directory is open (`prlimit`): with SIGXFSZ ignored the write fails (EFBIG); without, the
+ * kernel kills the child mid-write, as a crash or a power cut would.
+ */
+async function replaceUnderSizeLimit(
+  path: string,
+  ignoreSignal: boolean,
+): Promise<{ code: number; signal: Deno.Signal | null; stdout: string }> {
+  const module = fileURLToPath(new URL("../lib/core/private_dir.ts", import.meta.url));
+  const script = `import { openPrivateDir } from ${JSON.stringify(module)};\n` +
+    `if (Deno.args[1] === "ignore") Deno.addSignalListener("SIGXFSZ", () => {});\n` +
+    `const dir = await openPrivateDir(Deno.args[0]);\n` +
+    `console.log("ready");\n` +
+    `await Deno.stdin.read(new Uint8Array(1));\n` +
+    `try { await dir.replace("entry.json", "x".repeat(1 << 20)); console.log("written"); }\n` +
+    `catch (e) { console.log(e.message); }\n`;
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["eval", "--no-check", script, path, ignoreSignal ? "ignore" : "die"],
+    stdin: "piped",
+    stdout: "piped",
+    stderr: "null",
+  }).spawn();
+  const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+  let stdout = "";
+  while (!stdout.includes("ready\n")) {
+    const { value, done } = await reader.read();
+    if (done) break;
+    stdout += value;
+  }
+  const limit = await new Deno.Command("prlimit", {
+    args: ["--pid", String(child.pid), "--fsize=4096:4096"],
+  }).output();
+  assert.ok(limit.success, new TextDecoder().decode(limit.stderr));
+  const stdin = child.stdin.getWriter();
+  await stdin.write(new Uint8Array([10]));
+  await stdin.close();
+  for (;;) {
+    const { value, done } = await reader.read();
+    if (done) break;
+    stdout += value;
+  }
+  const status = await child.status;
+  return { code: status.code, signal: status.signal, stdout: stdout.replace("ready\n", "") };
+}
+
+const PRLIMIT = Deno.build.os === "linux" ? await canRun("prlimit") : false;
+
+Deno.test({
+  name:
+    "a write that fails part-way (file size limit) leaves no partial file; one killed mid-write " +
+    "leaves a temporary that the next replace() removes once stale" +
+    (PRLIMIT ? "" : " (ignored: needs Linux and prlimit, from util-linux)"),
+  ignore: !PRLIMIT,
+  fn: async () => {
+    await withTemp(async (root) => {
+      const path = `${root}/cache`;
+      const failed = await replaceUnderSizeLimit(path, true);
+      assert.equal(failed.code, 0);
+      assert.equal(failed.stdout, `Cannot write file "${path}/entry.json": file too large\n`);
+      assert.deepEqual(await Array.fromAsync(Deno.readDir(path)), []);
+
+      const killed = await replaceUnderSizeLimit(path, false);
+      assert.equal(killed.signal, "SIGXFSZ");
+      assert.equal(killed.stdout, "");
+      const left = (await Array.fromAsync(Deno.readDir(path))).map((e) => e.name);
+      assert.equal(left.length, 1);
+      assert.match(left[0], /^\.entry\.json\.[0-9a-f-]{36}\.tmp$/);
+      assert.equal((await Deno.stat(`${path}/${left[0]}`)).size, 4096);
+
+      const dir = await openPrivateDir(path);
+      await dir.replace("entry.json", "{}");
+      assert.deepEqual((await Array.fromAsync(Deno.readDir(path))).length, 2, "not stale yet");
+      const old = new Date(Date.now() - STALE_TEMPORARY_MS - 1000);
+      await Deno.utime(`${path}/${left[0]}`, old, old);
+      await dir.replace("entry.json", "{}");
+      assert.deepEqual((await Array.fromAsync(Deno.readDir(path))).map((e) => e.name), [
+        "entry.json",
+      ]);
+    });
   },
 });

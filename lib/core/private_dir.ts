@@ -50,7 +50,10 @@ export interface PrivateDir {
   verify(): void;
   /** Creates `name` (mode 0600) holding `data`; fails if anything exists there. Returns its path. */
   create(name: string, data: string | Uint8Array): Promise<string>;
-  /** Replaces `name` atomically (a new 0600 file renamed over it). Returns its path. */
+  /**
+   * Replaces `name` atomically (a new 0600 file renamed over it). Returns its path. The
+   * temporaries that a writer killed before its rename left here are removed once stale.
+   */
   replace(name: string, data: string | Uint8Array): Promise<string>;
   /** Reads `name` as text; `undefined` if it does not exist. Refuses anything but our file. */
   read(name: string): Promise<string | undefined>;
@@ -194,15 +197,23 @@ function adopt(dir: string): PrivateDir {
     if (!NAME.test(name)) throw new RuntimeError(`Invalid file name "${name}"`);
     return join(dir, name);
   };
-  const create = async (name: string, data: string | Uint8Array) => {
+  // `shown` is the file a failed write is reported for (the target, for replace's temporary).
+  const create = async (name: string, data: string | Uint8Array, shown = name) => {
     const file = pathOf(name);
     verify();
     const handle = await openNew(file, constants.O_WRONLY);
     try {
       await handle.writeFile(typeof data === "string" ? encoder.encode(data) : data);
-    } finally {
-      await handle.close();
+    } catch (error) {
+      // A part written (disk full, a file size limit) is not left behind: the file is new, ours.
+      await handle.close().catch(() => {});
+      await Deno.remove(file).catch(() => {});
+      throw new RuntimeError(`Cannot write file "${join(dir, shown)}": ${shortReason(error)}`, {
+        hint: "check the free space on that disk and the file size limit (ulimit -f)",
+        cause: error,
+      });
     }
+    await handle.close();
     return file;
   };
   return {
@@ -213,7 +224,7 @@ function adopt(dir: string): PrivateDir {
     async replace(name, data) {
       const file = pathOf(name);
       const temporary = `.${name.slice(0, 100)}.${crypto.randomUUID()}.tmp`;
-      await create(temporary, data);
+      await create(temporary, data, name);
       try {
         // rename() replaces a symlink at the target itself; it never follows it.
         await Deno.rename(join(dir, temporary), file);
@@ -221,6 +232,7 @@ function adopt(dir: string): PrivateDir {
         await Deno.remove(join(dir, temporary)).catch(() => {});
         throw fsError(error, file, "file");
       }
+      removeStaleTemporaries(dir);
       return file;
     },
     // Synchronous inside (a few stat calls and one small file), async outside like every other
@@ -304,6 +316,30 @@ function adopt(dir: string): PrivateDir {
       }
     },
   };
+}
+
+/** How old a `replace()` temporary must be before it is taken for a crashed writer's. */
+export const STALE_TEMPORARY_MS = 10 * 60_000;
+const TEMPORARY = /^\..+\.[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\.tmp$/;
+
+/**
+ * Removes the temporaries of `replace()` that a process killed between writing and renaming left
+ * in `dir` (they may hold credentials), once they are older than {@linkcode STALE_TEMPORARY_MS}:
+ * a younger one may be another process's write in progress. Best effort: a failure changes
+ * nothing else.
+ */
+function removeStaleTemporaries(dir: string): void {
+  try {
+    const now = Date.now();
+    for (const entry of Deno.readDirSync(dir)) {
+      if (!entry.isFile || !TEMPORARY.test(entry.name)) continue;
+      const path = join(dir, entry.name);
+      const modified = Deno.lstatSync(path).mtime?.getTime();
+      if (modified !== undefined && now - modified > STALE_TEMPORARY_MS) Deno.removeSync(path);
+    }
+  } catch {
+    // Sweeping is housekeeping: the write it follows has succeeded.
+  }
 }
 
 /** lstat-checks a private directory: a real directory of ours that others cannot write. */
@@ -496,8 +532,9 @@ function fsError(error: unknown, path: string, what: "file" | "directory"): unkn
 
 function shortReason(error: unknown): string {
   const message = error instanceof Error ? error.message : String(error);
+  // Deno's "… (os error 27)" and Node's "EFBIG: file too large, write" alike: the reason alone.
   return message.replace(/\s*\(os error \d+\)/g, "").replace(/,? (open|mkdir|lstat) '.*$/, "")
-    .slice(0, 120);
+    .replace(/^E[A-Z]+: (.*?)(, (write|open|close))?$/, "$1").slice(0, 120);
 }
 
 function hintFor(path: string): string {
