@@ -92,6 +92,45 @@ Deno.test("an entry's file is named by the SHA-256 of its key in UTF-8, as earli
   assert.equal((await store.get(key))?.value, 1);
 });
 
+Deno.test("a cache store's lock is held until released; a waiter gets it then, or gives up after its wait", async () => {
+  const dir = await tempCache();
+  const store = openCacheStore<number>("test-lock", { env: {}, dir });
+  const events: string[] = [];
+  const releaseFirst = await store.lock("k", 10_000);
+  const second = store.lock("k", 10_000).then((release) => {
+    events.push("second locked");
+    return release;
+  });
+  // Another key's lock is another file: not blocked.
+  (await store.lock("other", 0))();
+  // A waiter that will not wait long goes on without the lock, while the first still holds it.
+  const releaseImpatient = await store.lock("k", 50);
+  events.push("impatient gave up");
+  await new Promise((resolve) => setTimeout(resolve, 100));
+  events.push("first releases");
+  releaseFirst();
+  const releaseSecond = await second;
+  assert.deepEqual(events, ["impatient gave up", "first releases", "second locked"]);
+  // The lock is the second's now: the first cannot take it back.
+  let third = false;
+  const thirdRelease = store.lock("k", 10_000).then((release) => {
+    third = true;
+    return release;
+  });
+  await new Promise((resolve) => setTimeout(resolve, 100));
+  assert.equal(third, false);
+  releaseSecond();
+  (await thirdRelease)();
+  releaseImpatient();
+  assert.deepEqual(await store.list(), [], "lock files are not entries");
+  if (posix) {
+    for await (const entry of Deno.readDir(`${dir}/test-lock`)) {
+      assert.match(entry.name, /^\.[0-9a-f]{64}\.lock$/);
+      assert.equal((await Deno.stat(`${dir}/test-lock/${entry.name}`)).mode! & 0o777, 0o600);
+    }
+  }
+});
+
 Deno.test("a cache store forgets an entry once it expires, and removes its file", async () => {
   const dir = await tempCache();
   const clock = clockAt(new Date("2030-01-01T00:00:00Z"));

@@ -60,7 +60,9 @@ async function withWorld(fn: (world: World) => Promise<void>): Promise<void> {
       },
       async cacheFile() {
         const names = [];
-        for await (const entry of Deno.readDir(cacheDir)) names.push(entry.name);
+        for await (const entry of Deno.readDir(cacheDir)) {
+          if (!entry.name.endsWith(".lock")) names.push(entry.name);
+        }
         assert.equal(names.length, 1, names.join(", "));
         return `${cacheDir}/${names[0]}`;
       },
@@ -118,6 +120,29 @@ Deno.test({
       assert.equal(typeof again.expiresAt, "string");
     });
   },
+});
+
+Deno.test("credential-process calls that all miss the cache make one grant between them", async () => {
+  await using aws = await LocalAws.start();
+  const home = await Deno.makeTempDir({ prefix: "tbi-process-" });
+  try {
+    const env = { ...aws.env(), HOME: home, XDG_CACHE_HOME: `${home}/.cache` };
+    const args = ["credential-process", "-s", "s3:ro", "-t", "15m"];
+    // As an AWS tool run in parallel starts them: at once, on an empty cache.
+    const results = await Promise.all([1, 2, 3, 4].map(() => runCli(args, { env })));
+    for (const result of results) assert.equal(result.code, 0, result.stderr);
+    const keys = results.map((result) => JSON.parse(result.stdout).AccessKeyId);
+    assert.equal(new Set(keys).size, 1, keys.join(" "));
+    assert.equal(assumes(aws).length, 1);
+    const dir = `${home}/.cache/timebound-iam/credential-process`;
+    for await (const entry of Deno.readDir(dir)) {
+      if (Deno.build.os !== "windows") {
+        assert.equal((await Deno.stat(`${dir}/${entry.name}`)).mode! & 0o777, 0o600, entry.name);
+      }
+    }
+  } finally {
+    await Deno.remove(home, { recursive: true });
+  }
 });
 
 Deno.test({

@@ -24,6 +24,11 @@ export const PROCESS_CACHE = "credential-process";
  * credentials, which would fork without end.
  */
 export const NESTED_MARKER = "TIMEBOUND_IAM_IN_CREDENTIAL_PROCESS";
+/**
+ * How long a call waits for another that is making the same grant: longer than a grant takes
+ * (a few STS requests, each with its own timeout), so a hung holder delays, never blocks.
+ */
+export const LOCK_WAIT_MS = 30_000;
 
 /** What the cache holds for one key: the credentials, with the expiry as text. */
 interface CachedCredentials {
@@ -70,7 +75,11 @@ export async function processCacheKey(
 export async function obtainProcessCredentials(
   cli: Cli,
   flags: Omit<GrantFlags, "confirm" | "dryRun">,
-  options: { store?: CacheStore<CachedCredentials>; markNested?: () => void } = {},
+  options: {
+    store?: CacheStore<CachedCredentials>;
+    markNested?: () => void;
+    lockWaitMs?: number;
+  } = {},
 ): Promise<SessionCredentials> {
   const profile = configProfileName(flags.profile, cli.io.env);
   const line = await profileCredentialProcess(profile);
@@ -100,27 +109,40 @@ export async function obtainProcessCredentials(
     isValue: isCachedCredentials,
   });
   const key = await processCacheKey(flags, cli.io.env);
-  const cached = await store.get(key);
-  if (cached) {
-    return { ...cached.value, expiration: new Date(cached.value.expiration) };
-  }
-  options.markNested?.();
-  let grant;
+  const cached = async () => {
+    const entry = await store.get(key);
+    return entry && { ...entry.value, expiration: new Date(entry.value.expiration) };
+  };
+  const found = await cached();
+  if (found) return found;
+  // An AWS tool run in parallel starts many of us at once: one grant between them. The first
+  // makes it; the others wait for the lock and find it in the cache.
+  const release = await store.lock(key, options.lockWaitMs ?? LOCK_WAIT_MS);
   try {
-    grant = await obtainGrant(cli, { ...flags, confirm: false, dryRun: false }, { prompt: false });
-  } catch (error) {
-    if (!(error instanceof MfaCodeNeeded)) throw error;
-    throw new RuntimeError(
-      `An MFA code for ${error.serial} is needed, and credential-process never asks for one`,
-      { hint: "run timebound-iam mfa login first: its cached MFA session is used until it ends" },
-    );
+    const filled = await cached();
+    if (filled) return filled;
+    options.markNested?.();
+    let grant;
+    try {
+      grant = await obtainGrant(cli, { ...flags, confirm: false, dryRun: false }, {
+        prompt: false,
+      });
+    } catch (error) {
+      if (!(error instanceof MfaCodeNeeded)) throw error;
+      throw new RuntimeError(
+        `An MFA code for ${error.serial} is needed, and credential-process never asks for one`,
+        { hint: "run timebound-iam mfa login first: its cached MFA session is used until it ends" },
+      );
+    }
+    const credentials = grant!.credentials;
+    await store.put(key, {
+      accessKeyId: credentials.accessKeyId,
+      secretAccessKey: credentials.secretAccessKey,
+      sessionToken: credentials.sessionToken,
+      expiration: credentials.expiration.toISOString(),
+    }, renewalTime(cli.now(), credentials.expiration));
+    return credentials;
+  } finally {
+    release();
   }
-  const credentials = grant!.credentials;
-  await store.put(key, {
-    accessKeyId: credentials.accessKeyId,
-    secretAccessKey: credentials.secretAccessKey,
-    sessionToken: credentials.sessionToken,
-    expiration: credentials.expiration.toISOString(),
-  }, renewalTime(cli.now(), credentials.expiration));
-  return credentials;
 }

@@ -51,6 +51,14 @@ export interface CacheStore<T> {
   delete(key: string): Promise<boolean>;
   /** Every entry that has not expired, without values, by key. Expired ones are removed. */
   list(): Promise<CacheListing[]>;
+  /**
+   * Takes the lock of `key`: an empty 0600 file beside the entries, locked (flock, LockFileEx)
+   * until the returned function is called, so that processes that all miss one entry fill it
+   * once: the first makes it, the others wait and then find it. A holder that dies releases the
+   * lock at once; one that hangs is waited for at most `waitMs`, then the caller goes on without
+   * the lock.
+   */
+  lock(key: string, waitMs: number): Promise<() => void>;
 }
 
 /** Options of {@linkcode openCacheStore}. */
@@ -69,6 +77,8 @@ export interface CacheStoreOptions<T> {
 
 const NAMESPACE = /^[a-z0-9][a-z0-9-]{0,40}$/;
 const MAX_KEY_CHARS = 1024;
+/** How often a waiter tries a lock that another process holds. */
+const LOCK_POLL_MS = 20;
 
 /**
  * The directory that holds timebound-iam's caches: `$XDG_CACHE_HOME/timebound-iam` (when it is
@@ -132,12 +142,7 @@ export function openCacheStore<T>(
   const now = options.now ?? (() => new Date());
   const isValue = options.isValue ?? ((_: unknown): _ is T => true);
 
-  const nameOf = async (key: string) => {
-    if (key.length === 0 || key.length > MAX_KEY_CHARS) {
-      throw new RuntimeError(`Invalid cache key: ${key.length} characters`);
-    }
-    return `${await digest(key)}.json`;
-  };
+  const nameOf = async (key: string) => `${await digest(checkedKey(key))}.json`;
 
   // The namespace's private directory; undefined when it does not exist and need not.
   const openDir = async (create: boolean): Promise<PrivateDir | undefined> => {
@@ -180,6 +185,26 @@ export function openCacheStore<T>(
       const files = await openDir(false);
       return files ? await files.remove(await nameOf(key)) : false;
     },
+    async lock(key, waitMs) {
+      const name = `.${await digest(checkedKey(key))}.lock`;
+      const files = (await openDir(true))!;
+      let file: Deno.FsFile;
+      try {
+        file = await files.openLockFile(name, { create: true });
+      } catch (error) {
+        if (!((error as Error).cause instanceof Deno.errors.AlreadyExists)) throw error;
+        file = await files.openLockFile(name, { create: false });
+      }
+      const deadline = Date.now() + waitMs;
+      while (!await file.tryLock(true)) {
+        if (Date.now() >= deadline) {
+          file.close();
+          return () => {};
+        }
+        await new Promise((resolve) => setTimeout(resolve, LOCK_POLL_MS));
+      }
+      return () => file.close();
+    },
     async list() {
       const files = await openDir(false);
       if (files === undefined) return [];
@@ -195,6 +220,13 @@ export function openCacheStore<T>(
       return listings.sort((a, b) => a.key.localeCompare(b.key));
     },
   };
+}
+
+function checkedKey(key: string): string {
+  if (key.length === 0 || key.length > MAX_KEY_CHARS) {
+    throw new RuntimeError(`Invalid cache key: ${key.length} characters`);
+  }
+  return key;
 }
 
 interface StoredEntry {
