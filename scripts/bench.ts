@@ -6,8 +6,9 @@
  * (`bench_assume_role.ts`: `@aws-sdk/client-sts`, one AssumeRole), and against one
  * `aws sts assume-role`; all on the local STS endpoint.
  *
- * Run: `deno task bench` (optionally `-- --runs 15`); on the binaries, where `deno compile` can
- * run: `deno task compile && deno task bench:compile && deno task bench -- --compiled dist`.
+ * Run: `deno task bench` (21 rounds; `-- --runs 41` for more); on the binaries, where
+ * `deno compile` can run:
+ * `deno task compile && deno task bench:compile && deno task bench -- --compiled dist`.
  *
  * @module
  */
@@ -19,7 +20,8 @@ import { LocalAws } from "../tests/support/local_aws.ts";
 
 const ASSUME_ROLE_SCRIPT = fileURLToPath(new URL("./bench_assume_role.ts", import.meta.url));
 const runsFlag = Deno.args.indexOf("--runs");
-const RUNS = runsFlag >= 0 ? Number(Deno.args[runsFlag + 1]) : 11;
+// 21 rounds by default: with 11 the medians moved by ±2–3% from run to run on a 2-core machine.
+const RUNS = runsFlag >= 0 ? Number(Deno.args[runsFlag + 1]) : 21;
 // --compiled DIR: time the binaries `deno task compile` and `bench:compile` wrote to DIR instead
 // of `deno run` (what users of a release run; `deno compile` needs its runtime downloaded).
 const compiledFlag = Deno.args.indexOf("--compiled");
