@@ -183,6 +183,52 @@ Deno.test({
   },
 });
 
+for (const shell of ["zsh", "bash"]) {
+  const found = await canRun(shell);
+  Deno.test({
+    name: `shell --shell ${shell}: a scope's resource name is shown in the prompt, never run ` +
+      "(zsh with prompt_subst)",
+    ignore: !hasScript || !found,
+    async fn() {
+      await using aws = await LocalAws.start();
+      const home = await Deno.makeTempDir({ prefix: `tbi-shell-label-${shell}-` });
+      try {
+        const env = {
+          ...await baseEnv(home),
+          ...aws.env(),
+          TERM: "xterm-256color",
+          PATH: `${home}/bin:${Deno.env.get("PATH")}`,
+        };
+        await installShim(`${home}/bin`);
+        // prompt_subst, as oh-my-zsh and many themes set it: zsh expands $(…) in PROMPT.
+        await Deno.writeTextFile(`${home}/.zshrc`, "setopt prompt_subst\nPROMPT='user%# '\n");
+        await Deno.writeTextFile(`${home}/.bashrc`, "PS1='user$ '\n");
+        const scope = `s3:ro@my-bucket/$(id>${home}/pwned)\`id>${home}/pwned2\``;
+        const [deno, args] = cliCommand(
+          ["shell", "-s", scope, "-t", "15m", "--no-confirm", "--shell", shell],
+        );
+        let code: number;
+        const pty = new PtySession([deno, ...args].map(shQuote).join(" "), env);
+        try {
+          const shown = await pty.waitFor(/\[(s3:ro@my-bucket\/\S+) \d+m\] user/);
+          assert.equal(shown.match[1], "s3:ro@my-bucket/??id?" + home.slice(0, 57 - 21) + "...");
+          await pty.type("echo tick\n");
+          await pty.waitFor(/tick\n(.|\n)*\] user/, { from: shown.end });
+          await pty.type("exit\n");
+        } finally {
+          code = await pty.close();
+        }
+        assert.equal(code, 0, pty.text);
+        for (const name of ["pwned", "pwned2"]) {
+          assert.equal(await Deno.stat(`${home}/${name}`).catch(() => undefined), undefined, name);
+        }
+      } finally {
+        await Deno.remove(home, { recursive: true });
+      }
+    },
+  });
+}
+
 Deno.test("shell refuses a shell it cannot drive, and refresh outside a shell", async () => {
   const tcsh = await runCli(["shell", "-s", "s3:ro", "-t", "15m"], {
     env: { SHELL: "/usr/bin/tcsh" },

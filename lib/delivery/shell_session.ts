@@ -106,6 +106,7 @@ export function prepareSessionShell(
   settings: SessionSettings,
   parentEnv: Readonly<Record<string, string>>,
 ): SessionLaunch {
+  settings = { ...settings, label: promptLabel(settings.label) };
   switch (shell) {
     case "bash":
       return {
@@ -135,6 +136,28 @@ export function prepareSessionShell(
         env: {},
       };
   }
+}
+
+/** The longest label the prompt shows. */
+const LABEL_MAX = 60;
+
+/**
+ * The scopes as the prompt shows them. A scope may name resources in any printable characters,
+ * and a prompt is code: zsh with `prompt_subst` runs `$(…)` and backquotes in it at every prompt,
+ * and each shell has its own escapes. So only characters that mean nothing to any of them are
+ * shown; every other one becomes `?`, and a long list ends in `...`.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { promptLabel } from "./shell_session.ts";
+ * assert.equal(promptLabel("s3:ro@my-bucket/$(id)`id`"), "s3:ro@my-bucket/??id??id?");
+ * assert.equal(promptLabel("s3:ro,sqs:full"), "s3:ro,sqs:full");
+ * ```
+ */
+export function promptLabel(scopes: string): string {
+  const shown = scopes.replace(/[^A-Za-z0-9:,@._/*?=+-]/g, "?");
+  return shown.length > LABEL_MAX ? `${shown.slice(0, LABEL_MAX - 3)}...` : shown;
 }
 
 /** The program that runs a shell (`pwsh` for PowerShell). */
