@@ -49,6 +49,8 @@ async function start(
     options?: Partial<ServerOptions>;
     allow?: string;
     elicit?: Elicit;
+    /** The client fills the schema's defaults into an answer (the MCP SDK's applyDefaults). */
+    applyDefaults?: boolean;
     fail?: Error;
     clientName?: string;
     log?: (line: string) => void;
@@ -101,7 +103,11 @@ async function start(
   });
   const client = new Client(
     { name: setup.clientName ?? "test-agent", version: "1.2.3" },
-    { capabilities: setup.elicit ? { elicitation: { form: {} } } : {} },
+    {
+      capabilities: setup.elicit
+        ? { elicitation: { form: setup.applyDefaults ? { applyDefaults: true } : {} } }
+        : {},
+    },
   );
   if (setup.elicit) {
     const elicit = setup.elicit;
@@ -641,6 +647,7 @@ Deno.test("--approve full asks the human before a full grant: accepted", async (
     assert(!full.isError, full.text);
     assert.deepEqual(h.asked.length, 1);
     assertIncludes(h.asked[0], "test-agent 1.2.3 asks for AWS credentials for 30m");
+    assertIncludes(h.asked[0], "with the default AWS credentials:\n");
     assertIncludes(h.asked[0], "s3 (Amazon S3): full access");
     assertIncludes(h.asked[0], "sqs (Amazon SQS): read-only");
     assert.deepEqual(h.grants.length, 2);
@@ -672,6 +679,41 @@ Deno.test("--approve always asks before every grant: declined and cancelled gran
         await h.close();
       }
     });
+  }
+});
+
+Deno.test("the approval question names the AWS profile, and says when it is not the server's own", async () => {
+  const h = await start({
+    options: { approve: "always", profile: "dev", allowProfiles: new Set(["prod"]) },
+    elicit: () => ({ action: "accept", content: { approve: true } }),
+  });
+  try {
+    assert(!(await h.call("grant_access", { services: ["s3"] })).isError);
+    assert(!(await h.call("grant_access", { services: ["s3"], profile: "prod" })).isError);
+    assert.match(h.asked[0], /\), with AWS profile "dev":\n {2}s3 \(Amazon S3\)/);
+    assert.match(
+      h.asked[1],
+      /\), with AWS profile "prod" \(not this server's own profile\):\n {2}s3 \(Amazon S3\)/,
+    );
+    assert.deepEqual(h.grants.map((g) => g.profile), ["dev", "prod"]);
+  } finally {
+    await h.close();
+  }
+});
+
+Deno.test("an approval answered with no choice is no approval, even by a client that fills in defaults", async () => {
+  const h = await start({
+    options: { approve: "always" },
+    applyDefaults: true,
+    elicit: () => ({ action: "accept", content: {} }),
+  });
+  try {
+    const result = await h.call("grant_access", { services: ["s3"] });
+    assert(result.isError, result.text);
+    assertIncludes(result.text, "Declined by the human: no credentials were requested (accept)");
+    assert.deepEqual(h.grants.length, 0);
+  } finally {
+    await h.close();
   }
 });
 

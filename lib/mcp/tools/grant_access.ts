@@ -141,7 +141,7 @@ async function grantAccess(ctx: ToolContext, args: GrantArgs) {
       target: targetOf,
     });
     if (hasBareNames(request)) request = await forTarget(request, await targetOf(), ctx.catalog);
-    await approve(ctx, request.scopes, request.ttlSeconds);
+    await approve(ctx, request.scopes, request.ttlSeconds, profile);
     const grant = await ctx.grant({
       profile,
       policy: request.policy,
@@ -262,7 +262,12 @@ function checkProfile(ctx: ToolContext, profile: string | undefined): string | u
   });
 }
 
-async function approve(ctx: ToolContext, scopes: readonly Scope[], ttlSeconds: number) {
+async function approve(
+  ctx: ToolContext,
+  scopes: readonly Scope[],
+  ttlSeconds: number,
+  profile: string | undefined,
+) {
   const mode = ctx.options.approve;
   if (!needsApproval(mode, scopes)) return;
   const capabilities = ctx.server.server.getClientCapabilities();
@@ -291,13 +296,19 @@ async function approve(ctx: ToolContext, scopes: readonly Scope[], ttlSeconds: n
       : "list only (names and metadata)";
     return `  ${s.service} (${name}): ${what}${on}`;
   });
+  // Whose credentials: an agent may name another profile the human allowed (prod, say), and the
+  // human must see that before saying yes.
+  const signer = profile === undefined
+    ? "with the default AWS credentials"
+    : `with AWS profile "${logText(profile, 64)}"`;
+  const other = profile !== ctx.options.profile ? " (not this server's own profile)" : "";
   let answer;
   try {
     answer = await ctx.server.server.elicitInput({
       mode: "form",
       message:
-        `${client} asks for AWS credentials for ${formatTtl(ttlSeconds)} (until ${until}):\n` +
-        `${lines.join("\n")}\nApprove?`,
+        `${client} asks for AWS credentials for ${formatTtl(ttlSeconds)} (until ${until}), ` +
+        `${signer}${other}:\n${lines.join("\n")}\nApprove?`,
       requestedSchema: {
         type: "object",
         properties: {
@@ -305,7 +316,9 @@ async function approve(ctx: ToolContext, scopes: readonly Scope[], ttlSeconds: n
             type: "boolean",
             title: "Approve these credentials",
             description: "Grant the agent these credentials",
-            default: true,
+            // No default of yes: a client fills defaults into an empty "accept", and shows the
+            // box ticked; only the human's own tick approves.
+            default: false,
           },
         },
         required: ["approve"],
