@@ -2,6 +2,7 @@
 // assumes the role, the next ones reuse the cache; an expired or corrupt entry is replaced.
 import assert from "node:assert/strict";
 import { baseEnv, installShim, runCli, writeProfile } from "./support/cli.ts";
+import { processCacheKey } from "../lib/cli/process_flow.ts";
 import { BROKER_ROLE_NAME, LocalAws } from "./support/local_aws.ts";
 import { canRun } from "./support/system_tool.ts";
 
@@ -145,6 +146,33 @@ Deno.test("credential-process calls that all miss the cache make one grant betwe
   }
 });
 
+Deno.test("credential-process with other keys in the environment is another cache entry: their own session, their own name", async () => {
+  await using aws = await LocalAws.start();
+  const home = await Deno.makeTempDir({ prefix: "tbi-process-" });
+  try {
+    const bot = aws.addUser({ userName: "ci-bot" });
+    const env = { ...aws.env(), HOME: home, XDG_CACHE_HOME: `${home}/.cache` };
+    const args = ["credential-process", "-s", "s3:ro", "-t", "15m"];
+    const first = await runCli(args, { env });
+    assert.equal(first.code, 0, first.stderr);
+    const other = await runCli(args, {
+      env: {
+        ...env,
+        AWS_ACCESS_KEY_ID: bot.accessKeyId,
+        AWS_SECRET_ACCESS_KEY: bot.secretAccessKey,
+      },
+    });
+    assert.equal(other.code, 0, other.stderr);
+    assert.notEqual(JSON.parse(other.stdout).AccessKeyId, JSON.parse(first.stdout).AccessKeyId);
+    assert.deepEqual(assumes(aws).map((r) => r.params.SourceIdentity), ["developer", "ci-bot"]);
+    // Each is still cached for its own keys.
+    assert.equal((await runCli(args, { env })).stdout, first.stdout);
+    assert.equal(assumes(aws).length, 2);
+  } finally {
+    await Deno.remove(home, { recursive: true });
+  }
+});
+
 Deno.test({
   name: "credential-process prints the credential_process JSON, and never asks",
   async fn() {
@@ -253,6 +281,41 @@ Deno.test("credential-process never asks for an MFA code: a cached MFA session, 
     assert.equal(JSON.parse(granted.stdout).Version, 1);
     assert.equal(assumes(aws).length, 1);
     assert.equal(aws.requests.filter((r) => r.action === "GetSessionToken").length, 1);
+  } finally {
+    await Deno.remove(home, { recursive: true });
+  }
+});
+
+Deno.test("credential-process's cache key follows whose base credentials the SDK would take", async () => {
+  const home = await Deno.makeTempDir({ prefix: "tbi-process-key-" });
+  try {
+    const flags = { scope: ["s3:ro"], ttl: "15m" };
+    const key = (env: Record<string, string>, profile?: string) =>
+      processCacheKey({ ...flags, profile }, { HOME: home, ...env });
+    const keysA = { AWS_ACCESS_KEY_ID: "AKIAAAAAAAAAAAAAAAAA", AWS_SECRET_ACCESS_KEY: "a" };
+    const keysB = { AWS_ACCESS_KEY_ID: "AKIABBBBBBBBBBBBBBBB", AWS_SECRET_ACCESS_KEY: "b" };
+    const web = (role: string) => ({ AWS_WEB_IDENTITY_TOKEN_FILE: "/t", AWS_ROLE_ARN: role });
+    const differ: Array<[string, Record<string, string>, Record<string, string>]> = [
+      ["keys in the environment", keysA, keysB],
+      ["a web identity's role", web("arn:aws:iam::1:role/a"), web("arn:aws:iam::1:role/b")],
+      [
+        "a container endpoint",
+        { AWS_CONTAINER_CREDENTIALS_FULL_URI: "http://127.0.0.1:1/a" },
+        { AWS_CONTAINER_CREDENTIALS_FULL_URI: "http://127.0.0.1:1/b" },
+      ],
+      ["the shared config file", { AWS_CONFIG_FILE: "/a" }, { AWS_CONFIG_FILE: "/b" }],
+      ["the profile", { AWS_PROFILE: "a" }, { AWS_PROFILE: "b" }],
+    ];
+    for (const [what, a, b] of differ) assert.notEqual(await key(a), await key(b), what);
+    // A named profile is what the SDK uses, whatever keys are exported.
+    assert.equal(await key(keysA, "dev"), await key(keysB, "dev"));
+    assert.equal(
+      await key({ ...keysA, AWS_PROFILE: "dev" }),
+      await key({ ...keysB, AWS_PROFILE: "dev" }),
+    );
+    // The access key id is in the key; the secret never is.
+    assert.ok((await key(keysA)).includes(keysA.AWS_ACCESS_KEY_ID));
+    assert.ok(!(await key({ ...keysA, AWS_SECRET_ACCESS_KEY: "s3cr3t-value" })).includes("s3cr3t"));
   } finally {
     await Deno.remove(home, { recursive: true });
   }

@@ -8,6 +8,7 @@
 
 import type { SessionCredentials } from "../aws/broker.ts";
 import { profileCredentialProcess } from "../aws/credential_source.ts";
+import { resolveProfile, usesEnvironmentKeys } from "../aws/profile.ts";
 import { type CacheStore, openCacheStore } from "../core/cache_store.ts";
 import { RuntimeError, UsageError } from "../core/errors.ts";
 import { MfaCodeNeeded } from "../aws/base_credentials.ts";
@@ -47,12 +48,14 @@ function isCachedCredentials(value: unknown): value is CachedCredentials {
 }
 
 /**
- * The cache key of a request: the profile, the broker role, the region, the scopes (sorted, as
- * given) and the TTL, so that two profile lines that differ in any of them never share
- * credentials.
+ * The cache key of a request: whose base credentials (the profile and the files it is read from,
+ * or the keys, web identity or container endpoint the environment gives), the broker role, the
+ * region, the scopes (sorted, as given), the TTL and the MFA device, so that two calls that
+ * differ in any of them never share credentials: two CI jobs with different keys in their
+ * environment get their own sessions, each naming its own caller in CloudTrail.
  */
 export async function processCacheKey(
-  flags: GrantOptionValues,
+  flags: GrantOptionValues & { mfaSerial?: string },
   env: Readonly<Record<string, string>>,
 ): Promise<string> {
   const settings = await resolveBrokerSettings(flags, env);
@@ -60,11 +63,34 @@ export async function processCacheKey(
     .map((scope) => scope.trim()).filter(Boolean).sort();
   return JSON.stringify({
     profile: configProfileName(flags.profile, env),
+    base: baseCredentialsOf(flags.profile, env),
     roleArn: settings.roleArn ?? "",
     region: settings.region ?? "",
     scopes,
     ttl: flags.ttl ?? "",
+    mfaSerial: flags.mfaSerial ?? "",
   });
+}
+
+/**
+ * What, besides a profile's name, tells whose base credentials a grant would use, read from the
+ * environment alone (a cache hit loads no SDK): the shared files' paths, and without a profile
+ * the environment's access key id (not a secret), web identity role or container endpoint,
+ * which the SDK's chain takes before any file.
+ */
+function baseCredentialsOf(
+  profile: string | undefined,
+  env: Readonly<Record<string, string>>,
+): string[] {
+  const files = [env.AWS_CONFIG_FILE ?? "", env.AWS_SHARED_CREDENTIALS_FILE ?? ""];
+  if (usesEnvironmentKeys(profile, env)) return [...files, `keys ${env.AWS_ACCESS_KEY_ID}`];
+  if (resolveProfile(profile, env).name !== undefined) return files;
+  if (env.AWS_WEB_IDENTITY_TOKEN_FILE) {
+    return [...files, `web identity ${env.AWS_ROLE_ARN ?? ""} ${env.AWS_WEB_IDENTITY_TOKEN_FILE}`];
+  }
+  const container = env.AWS_CONTAINER_CREDENTIALS_FULL_URI ??
+    env.AWS_CONTAINER_CREDENTIALS_RELATIVE_URI;
+  return container ? [...files, `container ${container}`] : files;
 }
 
 /**

@@ -21,8 +21,8 @@ export function credentialProcessCommand(cli: Cli): Command<unknown[], Record<st
       `
 Prints {"Version": 1, "AccessKeyId", "SecretAccessKey", "SessionToken", "Expiration"} on stdout.
 Never asks anything (no confirmation, no MFA code: only a cached MFA session is used). The output
-is cached (0600, under $XDG_CACHE_HOME/timebound-iam/credential-process/) per profile, role,
-region, scopes and TTL, and reused until five minutes before it expires. Calls that miss it at
+is cached (0600, under $XDG_CACHE_HOME/timebound-iam/credential-process/) per base credentials,
+role, region, scopes, TTL and MFA device, and reused until five minutes before it expires. Calls that miss it at
 the same moment make one grant: the others wait for the first (up to 30 s).
 
 In ~/.aws/config:
