@@ -429,3 +429,70 @@ Deno.test("withBrokerRole() adds a profile to a config without profiles, keeping
     { profiles: { dev: { region: "sa-east-1", roleArn: ROLE } } },
   );
 });
+
+Deno.test({
+  name:
+    "the config file is read only if nobody but you (or root) can change it; a symlink's target is what counts",
+  ignore: Deno.build.os === "windows",
+  async fn() {
+    const root = await Deno.realPath(await Deno.makeTempDir({ prefix: "tbi-config-trust-" }));
+    const text = JSON.stringify({ profiles: { default: { roleArn: ROLE } } });
+    const refused = async (path: string, reason: string, hint?: RegExp) => {
+      await assert.rejects(() => loadConfig({ TIMEBOUND_IAM_CONFIG: path }), (error: unknown) => {
+        assert.ok(error instanceof RuntimeError);
+        assert.equal(error.message, `Cannot read config file "${path}": ${reason}`);
+        if (hint) assert.match(error.hint ?? "", hint);
+        return true;
+      });
+    };
+    try {
+      await Deno.mkdir(`${root}/mine`, { mode: 0o700 });
+      const good = `${root}/mine/config.json`;
+      await Deno.writeTextFile(good, text, { mode: 0o644 });
+      assert.equal(
+        (await loadConfig({ TIMEBOUND_IAM_CONFIG: good })).config.profiles?.default?.roleArn,
+        ROLE,
+      );
+
+      // As a dotfile manager links it: the target is read, and checked.
+      await Deno.symlink(good, `${root}/mine/linked.json`);
+      assert.equal(
+        (await loadConfig({ TIMEBOUND_IAM_CONFIG: `${root}/mine/linked.json` })).config.profiles
+          ?.default?.roleArn,
+        ROLE,
+      );
+
+      const open = `${root}/mine/open.json`;
+      await Deno.writeTextFile(open, text);
+      await Deno.chmod(open, 0o666);
+      await refused(open, "it is writable by other users (mode 666)", /chmod go-w/);
+      await Deno.symlink(open, `${root}/mine/to-open.json`);
+      await refused(
+        `${root}/mine/to-open.json`,
+        `"${open}" (where it points) is writable by other users (mode 666)`,
+      );
+
+      // A directory others can write: they could put their own file in its place.
+      await Deno.mkdir(`${root}/shared`);
+      await Deno.chmod(`${root}/shared`, 0o777);
+      await Deno.writeTextFile(`${root}/shared/config.json`, text, { mode: 0o600 });
+      await refused(
+        `${root}/shared/config.json`,
+        `Directory "${root}/shared" is writable by other users and not sticky: they could replace what timebound-iam writes under it`,
+      );
+
+      // A FIFO is refused at once, never waited on.
+      await new Deno.Command("mkfifo", { args: [`${root}/mine/fifo.json`] }).output();
+      await refused(`${root}/mine/fifo.json`, "it is not a regular file");
+
+      if (Deno.uid() === 0) {
+        const theirs = `${root}/mine/theirs.json`;
+        await Deno.writeTextFile(theirs, text, { mode: 0o644 });
+        await Deno.chown(theirs, 1000, 1000);
+        await refused(theirs, "it belongs to another user (uid 1000)");
+      }
+    } finally {
+      await Deno.remove(root, { recursive: true });
+    }
+  },
+});

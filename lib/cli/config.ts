@@ -12,7 +12,7 @@ import { basename, dirname, posix, resolve, win32 } from "node:path";
 import { profileLabel, resolveProfile } from "../aws/profile.ts";
 import { type CacheStore, digest, openCacheStore } from "../core/cache_store.ts";
 import { RuntimeError } from "../core/errors.ts";
-import { openPrivateDir } from "../core/private_dir.ts";
+import { openPrivateDir, readTrustedFile } from "../core/private_dir.ts";
 import { VERSION } from "../core/version.ts";
 import type { Config, ProfileConfig } from "./config_schema.ts";
 
@@ -94,15 +94,16 @@ export function configProfileName(
  */
 export async function loadConfig(env: Readonly<Record<string, string>>): Promise<LoadedConfig> {
   const path = configPath(env);
-  let text: string;
+  let text: string | undefined;
   try {
-    text = Deno.readTextFileSync(path);
+    // It names the role every grant assumes and serve's limits: only you (or root) may be able
+    // to change it, as only you can change the files timebound-iam writes.
+    text = readTrustedFile(path);
   } catch (error) {
-    if (error instanceof Deno.errors.NotFound) return { path, exists: false, config: {} };
-    throw new RuntimeError(`Cannot read config file "${path}": ${(error as Error).message}`, {
-      cause: error,
-    });
+    const { message, hint } = error as { message: string; hint?: string };
+    throw new RuntimeError(`Cannot read config file "${path}": ${message}`, { hint, cause: error });
   }
+  if (text === undefined) return { path, exists: false, config: {} };
   return { path, exists: true, config: await validatedConfig(text, path, env) };
 }
 

@@ -342,6 +342,53 @@ function removeStaleTemporaries(dir: string): void {
   }
 }
 
+/**
+ * Reads a file that settings come from (the config file, which names the role every grant
+ * assumes and the limits `serve` keeps): only you or root may be able to change it. A symlink
+ * is followed, as dotfile managers make them; what it points to is checked: a regular file owned
+ * by you or root that others cannot write (its group neither, unless it is your own primary
+ * group), under directories that {@linkcode verifyParentDirectory} accepts; it is opened without
+ * waiting on a FIFO and checked again through the handle. `undefined` when it does not exist.
+ * A refusal is a {@linkcode RuntimeError} whose message says why, for the caller to prefix.
+ */
+export function readTrustedFile(path: string): string | undefined {
+  let real: string;
+  try {
+    real = Deno.realPathSync(path);
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) return undefined;
+    throw fsError(error, path, "file");
+  }
+  verifyParentDirectory(dirname(real));
+  const shown = real === path ? "it" : `"${real}" (where it points)`;
+  const hint = `make it yours and not writable by others: chmod go-w "${real}"`;
+  const before = Deno.lstatSync(real);
+  if (!before.isFile) {
+    throw new RuntimeError(`${shown} is not a regular file`, { hint: `use a regular file` });
+  }
+  if (!WINDOWS && before.mode !== null) {
+    const uid = Deno.uid();
+    if (before.uid !== uid && before.uid !== 0) {
+      throw new RuntimeError(`${shown} belongs to another user (uid ${before.uid})`, { hint });
+    }
+    const ownGroup = before.uid === uid && before.gid === Deno.gid();
+    if ((before.mode & 0o002) !== 0 || ((before.mode & 0o020) !== 0 && !ownGroup)) {
+      throw new RuntimeError(
+        `${shown} is writable by other users (mode ${(before.mode & 0o777).toString(8)})`,
+        { hint },
+      );
+    }
+  }
+  const fd = openNodeSync(real, constants.O_RDONLY);
+  try {
+    const stat = fstatSync(fd);
+    checkSame({ dev: stat.dev, ino: stat.ino, isFile: stat.isFile() }, before, real);
+    return readFileSync(fd, "utf8");
+  } finally {
+    closeSync(fd);
+  }
+}
+
 /** lstat-checks a private directory: a real directory of ours that others cannot write. */
 function checkDirectory(dir: string): { dev: number; ino: number } {
   let info: Deno.FileInfo;
