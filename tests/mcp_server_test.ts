@@ -873,3 +873,16 @@ Deno.test("an oversized argument is refused by the schema; logs keep only a boun
     await h.close();
   }
 });
+
+Deno.test("an MCP client that calls itself cli is tagged as an MCP client, not as the command line", async () => {
+  const h = await start({ clientName: "cli" });
+  try {
+    assert(!(await h.call("grant_access", { services: ["s3"] })).isError);
+    assert.deepEqual(h.grants[0].tags?.[0], {
+      Key: "timebound-iam:client",
+      Value: "mcp:cli/1.2.3",
+    });
+  } finally {
+    await h.close();
+  }
+});

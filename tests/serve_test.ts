@@ -415,7 +415,7 @@ Deno.test("serve names the human and the MCP client in CloudTrail; --source-iden
     const session = s.aws.sessions().find((x) => x.sessionName === granted.structured.session_id);
     assert.equal(session?.sourceIdentity, "alice@example.com");
     assert.deepEqual(session?.tags, {
-      "timebound-iam:client": "stdio-test/0.0.1",
+      "timebound-iam:client": "mcp:stdio-test/0.0.1",
       "timebound-iam:scopes": "s3:ro dynamodb:ro",
     });
     await s.transport.close();

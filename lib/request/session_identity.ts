@@ -134,10 +134,23 @@ export function sessionTags(
   ];
 }
 
-/** The MCP client's name and version as the `timebound-iam:client` tag takes them. */
+/**
+ * The MCP client's name and version as the `timebound-iam:client` tag takes them, after `mcp:`:
+ * the client names itself, and one calling itself `cli` must not look like the human's own use
+ * of the command line in CloudTrail or to a condition on `aws:PrincipalTag/timebound-iam:client`.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { mcpClientTag } from "./session_identity.ts";
+ * assert.equal(mcpClientTag({ name: "claude-code", version: "1.0.3" }), "mcp:claude-code/1.0.3");
+ * assert.equal(mcpClientTag({ name: "cli", version: "" }), "mcp:cli");
+ * assert.equal(mcpClientTag({}), "mcp:unknown");
+ * ```
+ */
 export function mcpClientTag(client: { name?: string; version?: string }): string {
   const name = client.name?.trim() || "unknown";
-  return client.version?.trim() ? `${name}/${client.version.trim()}` : name;
+  return `mcp:${client.version?.trim() ? `${name}/${client.version.trim()}` : name}`;
 }
 
 function scopesTagValue(scopes: readonly Scope[]): string {
