@@ -7,6 +7,7 @@ import assert from "node:assert/strict";
 import { fileURLToPath } from "node:url";
 import {
   createPrivateTempDir,
+  isPrivateGroup,
   openPrivateDir,
   STALE_TEMPORARY_MS,
   verifyParentDirectory,
@@ -357,5 +358,82 @@ Deno.test({
         "entry.json",
       ]);
     });
+  },
+});
+
+Deno.test("isPrivateGroup(): only a group of the user's own name, with nobody else in it, is the user's", async () => {
+  await withTemp(async (root) => {
+    const files = { passwd: `${root}/passwd`, group: `${root}/group` };
+    await Deno.writeTextFile(
+      files.passwd,
+      "root:x:0:0::/root:/bin/sh\nann:x:1000:1000::/home/ann:/bin/sh\n" +
+        "bob:x:1001:100::/home/bob:/bin/sh\ncat:x:1002:1003::/home/cat:/bin/sh\n" +
+        "dan:x:1004:1003::/home/dan:/bin/sh\n",
+    );
+    await Deno.writeTextFile(
+      files.group,
+      "root:x:0:\nann:x:1000:ann\nusers:x:100:\ncat:x:1003:\nbob:x:1001:ann\n",
+    );
+    const cases: Array<[string, number, number, boolean]> = [
+      ["a user-private group", 1000, 1000, true],
+      ["root's", 0, 0, true],
+      ["a shared primary group (users)", 100, 1001, false],
+      ["a group of another name", 1003, 1002, false],
+      ["another account's primary group too", 1003, 1004, false],
+      ["one that lists another member", 1001, 1001, false],
+      ["unknown to the files: its id is not the user's", 2000, 1000, false],
+    ];
+    for (const [what, gid, uid, expected] of cases) {
+      assert.equal(isPrivateGroup(gid, uid, files), expected, what);
+    }
+    // Without the files (a directory service): the group whose id is the user's own id.
+    const none = { passwd: `${root}/none`, group: `${root}/none` };
+    assert.equal(isPrivateGroup(501, 501, none), true);
+    assert.equal(isPrivateGroup(20, 501, none), false, "macOS's staff");
+  });
+});
+
+Deno.test({
+  name:
+    "as uid 1000, a parent that a group shared with others can write is refused; one of its own group is not",
+  ignore: OTHER_USERS_SKIP !== undefined,
+  fn: async () => {
+    const shared = await Deno.makeTempDir({ dir: "/tmp", prefix: "tbi-group-" });
+    try {
+      await Deno.chmod(shared, 0o1777);
+      const module = fileURLToPath(new URL("../lib/core/private_dir.ts", import.meta.url));
+      const script = `import { openPrivateDir } from ${JSON.stringify(module)};\n` +
+        `try { await openPrivateDir(Deno.args[0]); console.log("ok"); }\n` +
+        `catch (e) { console.log(e.message); }\n`;
+      const results: string[] = [];
+      for (const gid of [100, 1000]) {
+        const team = `${shared}/team-${gid}`;
+        await Deno.mkdir(team);
+        await Deno.chown(team, 1000, gid);
+        await Deno.chmod(team, 0o775);
+        const out = await runAs(1000, Deno.execPath(), [
+          "eval",
+          "--no-check",
+          script,
+          `${team}/timebound-iam`,
+        ], {
+          gid,
+          env: {
+            HOME: shared,
+            DENO_DIR: `${shared}/deno`,
+            PATH: "/usr/bin:/bin",
+            NO_COLOR: "1",
+          },
+        });
+        assert.equal(out.code, 0, out.stderr);
+        results.push(out.stdout);
+      }
+      assert.deepEqual(results, [
+        `Directory "${shared}/team-100" is writable by other users and not sticky: they could replace what timebound-iam writes under it\n`,
+        "ok\n",
+      ]);
+    } finally {
+      await Deno.remove(shared, { recursive: true });
+    }
   },
 });

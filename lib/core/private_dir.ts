@@ -109,11 +109,7 @@ export function verifyParentDirectory(path: string): string {
           { hint: hintFor(path) },
         );
       }
-      // A group may write only where the group is the user's own (a user-private group, as
-      // Debian and Fedora give every user); any other group holds other users.
-      const ownGroup = info.uid === uid && info.gid === gid;
-      const othersWrite = (info.mode & 0o002) !== 0 || ((info.mode & 0o020) !== 0 && !ownGroup);
-      if (othersWrite && !(info.mode & 0o1000)) {
+      if (othersMayWrite(info, uid, gid!) && !(info.mode & 0o1000)) {
         throw new RuntimeError(
           `Directory "${dir}" is writable by other users and not sticky: they could replace what timebound-iam writes under it`,
           { hint: `${hintFor(path)}, or make it sticky: chmod +t "${dir}"` },
@@ -318,6 +314,63 @@ function adopt(dir: string): PrivateDir {
   };
 }
 
+/**
+ * Whether others than the user can write what `info` describes: anyone (`o+w`), or its group
+ * (`g+w`) unless it is the user's and the group is the user's own private group (see
+ * {@linkcode isPrivateGroup}): a group shared by several users (`users`, macOS's `staff`) holds
+ * others.
+ */
+function othersMayWrite(info: Deno.FileInfo, uid: number, gid: number): boolean {
+  const mode = info.mode ?? 0;
+  if ((mode & 0o002) !== 0) return true;
+  if ((mode & 0o020) === 0) return false;
+  return !(info.uid === uid && info.gid === gid && isPrivateGroup(gid, uid));
+}
+
+/**
+ * Whether `gid` is the user-private group of `uid`, as Debian and Fedora make one for each user:
+ * by `/etc/passwd` and `/etc/group`, the group bears the user's name, lists no other member, and
+ * is no other account's primary group. When the files do not know the user or the group (a
+ * directory service, as on macOS), only a group whose id is the user's own id counts.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { isPrivateGroup } from "./private_dir.ts";
+ * const dir = await Deno.makeTempDir();
+ * const files = { passwd: `${dir}/passwd`, group: `${dir}/group` };
+ * await Deno.writeTextFile(files.passwd, "ann:x:1000:1000::/home/ann:/bin/sh\n");
+ * await Deno.writeTextFile(files.group, "ann:x:1000:\nusers:x:100:ann,bob\n");
+ * assert.equal(isPrivateGroup(1000, 1000, files), true);
+ * assert.equal(isPrivateGroup(100, 1000, files), false);
+ * await Deno.remove(dir, { recursive: true });
+ * ```
+ */
+export function isPrivateGroup(
+  gid: number,
+  uid: number,
+  files: { passwd: string; group: string } = { passwd: "/etc/passwd", group: "/etc/group" },
+): boolean {
+  let passwd: string[][];
+  let groups: string[][];
+  try {
+    const fields = (path: string) =>
+      Deno.readTextFileSync(path).split("\n").map((line) => line.split(":"))
+        .filter((f) => f.length >= 4);
+    passwd = fields(files.passwd);
+    groups = fields(files.group);
+  } catch {
+    return gid === uid;
+  }
+  const user = passwd.find((f) => Number(f[2]) === uid);
+  const group = groups.find((f) => Number(f[2]) === gid);
+  if (user === undefined || group === undefined) return gid === uid;
+  const name = user[0];
+  const members = group[3].split(",").map((m) => m.trim()).filter(Boolean);
+  return group[0] === name && members.every((m) => m === name) &&
+    !passwd.some((f) => Number(f[3]) === gid && Number(f[2]) !== uid);
+}
+
 /** How old a `replace()` temporary must be before it is taken for a crashed writer's. */
 export const STALE_TEMPORARY_MS = 10 * 60_000;
 const TEMPORARY = /^\..+\.[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\.tmp$/;
@@ -371,8 +424,7 @@ export function readTrustedFile(path: string): string | undefined {
     if (before.uid !== uid && before.uid !== 0) {
       throw new RuntimeError(`${shown} belongs to another user (uid ${before.uid})`, { hint });
     }
-    const ownGroup = before.uid === uid && before.gid === Deno.gid();
-    if ((before.mode & 0o002) !== 0 || ((before.mode & 0o020) !== 0 && !ownGroup)) {
+    if (othersMayWrite(before, uid!, Deno.gid()!)) {
       throw new RuntimeError(
         `${shown} is writable by other users (mode ${(before.mode & 0o777).toString(8)})`,
         { hint },

@@ -25,15 +25,19 @@ function probe(): string | undefined {
 /** Why the tests cannot act as other users here, or `undefined` when they can. */
 export const OTHER_USERS_SKIP: string | undefined = probe();
 
-/** Runs `program args…` as `uid` (gid the same, no supplementary groups); returns its output. */
+/**
+ * Runs `program args…` as `uid` (gid the same unless `gid` is given, no supplementary groups);
+ * returns its output.
+ */
 export async function runAs(
   uid: number,
   program: string,
   args: readonly string[],
-  options: { env?: Record<string, string>; cwd?: string } = {},
+  options: { env?: Record<string, string>; cwd?: string; gid?: number } = {},
 ): Promise<{ code: number; stdout: string; stderr: string }> {
+  const gid = options.gid ?? uid;
   const out = await new Deno.Command("setpriv", {
-    args: [`--reuid=${uid}`, `--regid=${uid}`, "--clear-groups", "--", program, ...args],
+    args: [`--reuid=${uid}`, `--regid=${gid}`, "--clear-groups", "--", program, ...args],
     env: options.env,
     cwd: options.cwd,
     clearEnv: options.env !== undefined,
