@@ -2,6 +2,7 @@
 // AGPL: it is used here, in tests, and never imported by lib/ or main.ts.
 import assert from "node:assert/strict";
 import { runSimulation } from "@cloud-copilot/iam-simulate";
+import { type AllowList, parseAllowList } from "../lib/request/allow_list.ts";
 import { prepareGrant } from "../lib/request/grant_request.ts";
 import { loadCatalog } from "../lib/request/catalog.ts";
 
@@ -20,8 +21,13 @@ async function decide(
   action: string,
   resource: string,
   contextVariables: Record<string, string> = {},
+  allow?: AllowList,
 ): Promise<string> {
-  const { policy } = await prepareGrant({ scopes: [scopes], ttl: "15m" }, { catalog, target });
+  const { policy } = await prepareGrant({ scopes: [scopes], ttl: "15m" }, {
+    catalog,
+    target,
+    allow,
+  });
   const result = await runSimulation({
     request: {
       principal: "arn:aws:iam::123456789012:role/timebound-iam-broker",
@@ -234,5 +240,68 @@ Deno.test("a full ARN with wildcards allows what it matches", async () => {
   assert.equal(
     await decide(scope, "dynamodb:PutItem", arn("dynamodb", "table/Users")),
     "ImplicitlyDenied",
+  );
+});
+
+Deno.test("under --allow, ro and list on resources keep only the account-wide actions the list gives", async (t) => {
+  const role = `arn:aws:iam::${ACCOUNT}:role/app-`;
+  const fn = (name: string) => `arn:aws:lambda:${REGION}:${ACCOUNT}:function:${name}`;
+  const cases: Array<[string, string, string, string, string]> = [
+    ["lambda:full@my-fn", "lambda:ro@my-fn", "lambda:GetFunction", fn("my-fn"), "Allowed"],
+    ["lambda:full@my-fn", "lambda:ro@my-fn", "lambda:ListFunctions", "*", "ImplicitlyDenied"],
+    ["lambda:full@my-fn", "lambda:ro@my-fn", "lambda:GetAccountSettings", "*", "ImplicitlyDenied"],
+    ["lambda:full@my-fn", "lambda:ro@my-fn", "lambda:GetFunction", fn("other"), "ImplicitlyDenied"],
+    [`iam:full@${role}*`, `iam:ro@${role}x`, "iam:GetRole", `${role}x`, "Allowed"],
+    [
+      `iam:full@${role}*`,
+      `iam:ro@${role}x`,
+      "iam:GetAccountAuthorizationDetails",
+      "*",
+      "ImplicitlyDenied",
+    ],
+    [`iam:full@${role}*`, `iam:ro@${role}x`, "iam:GetCredentialReport", "*", "ImplicitlyDenied"],
+    [`iam:full@${role}*`, `iam:ro@${role}x`, "iam:ListUsers", "*", "ImplicitlyDenied"],
+    [
+      "s3:full@my-bucket",
+      "s3:list@my-bucket",
+      "s3:ListBucket",
+      "arn:aws:s3:::my-bucket",
+      "Allowed",
+    ],
+    ["s3:full@my-bucket", "s3:list@my-bucket", "s3:ListAllMyBuckets", "*", "ImplicitlyDenied"],
+    [
+      "secretsmanager:full@prod/db",
+      "secretsmanager:ro@prod/db",
+      "secretsmanager:ListSecrets",
+      "*",
+      "ImplicitlyDenied",
+    ],
+    // What the list gives on every resource stays: *:list gives the List actions, not the Read ones.
+    ["s3:full@my-bucket,*:list", "s3:ro@my-bucket", "s3:ListAllMyBuckets", "*", "Allowed"],
+    [
+      "s3:full@my-bucket,*:list",
+      "s3:ro@my-bucket",
+      "s3:GetAccountPublicAccessBlock",
+      "*",
+      "ImplicitlyDenied",
+    ],
+    ["lambda:ro,lambda:full@my-fn", "lambda:ro@my-fn", "lambda:ListFunctions", "*", "Allowed"],
+    // A scope on resources the list names at ro keeps what that scope's own policy has.
+    ["lambda:ro@my-fn", "lambda:ro@my-fn", "lambda:ListFunctions", "*", "Allowed"],
+  ];
+  for (const [allowText, scopes, action, resource, expected] of cases) {
+    await t.step(
+      `${scopes} under ${allowText}: ${action} on ${resource} is ${expected}`,
+      async () => {
+        const allow = await parseAllowList(allowText, catalog);
+        assert.equal(await decide(scopes, action, resource, {}, allow), expected);
+      },
+    );
+  }
+  await t.step(
+    "without an allow list (policy, exec) ro on a function keeps its listing",
+    async () => {
+      assert.equal(await decide("lambda:ro@my-fn", "lambda:ListFunctions", "*"), "Allowed");
+    },
   );
 });

@@ -3,7 +3,8 @@
 import assert from "node:assert/strict";
 import { brokerTarget } from "../lib/aws/broker.ts";
 import { UsageError } from "../lib/core/errors.ts";
-import { checkAllowed, parseAllowList } from "../lib/request/allow_list.ts";
+import { accountWideLevel, checkAllowed, parseAllowList } from "../lib/request/allow_list.ts";
+import { forTarget, prepareGrant } from "../lib/request/grant_request.ts";
 import { loadCatalog } from "../lib/request/catalog.ts";
 import { arnCovers, expandResource } from "../lib/request/resource.ts";
 import { formatScopes, mergeScopes, parseScopes } from "../lib/request/scope.ts";
@@ -148,6 +149,75 @@ Deno.test("checkAllowed() compares resources on expanded ARNs, and asks for the 
   }
   assert.ok(asked > 0);
   await assert.rejects(() => parseAllowList("ec2:full@i-123", catalog), /ec2 takes no bare names/);
+});
+
+Deno.test("accountWideLevel() gives the widest level the list allows on every resource, or list/ro on named ones", async (t) => {
+  const cases: Array<[string | undefined, string, string | undefined]> = [
+    [undefined, "s3", "full"],
+    ["s3:full", "s3", "full"],
+    ["s3:full@my-bucket", "s3", undefined],
+    ["s3:full@my-bucket,*:list", "s3", "list"],
+    ["s3:full@my-bucket,*:ro", "s3", "ro"],
+    ["s3:full@my-bucket,s3:ro@other", "s3", "ro"],
+    ["s3:full@my-bucket,s3:list@other", "s3", "list"],
+    ["s3:list@other,s3:ro@my-bucket", "s3", "ro"],
+    ["s3:list,s3:ro@my-bucket", "s3", "ro"],
+    ["s3:ro,s3:list@my-bucket", "s3", "ro"],
+    ["sqs:ro@jobs,s3:full@my-bucket", "s3", undefined],
+    ["sqs:ro@jobs", "sqs", "ro"],
+  ];
+  for (const [list, prefix, expected] of cases) {
+    await t.step(`${list ?? "no list"}: ${prefix} ${expected ?? "none"}`, async () => {
+      const allow = list === undefined ? undefined : await parseAllowList(list, catalog);
+      assert.equal(accountWideLevel(allow, prefix), expected);
+    });
+  }
+});
+
+Deno.test("a narrower level on resources allowed at full is accepted, and its policy keeps to those resources", async (t) => {
+  const role = "arn:aws:iam::123456789012:role/app-";
+  const cases: Array<[string, string, string[]]> = [
+    ["lambda:full@my-fn", "lambda:ro@my-fn", [
+      "arn:aws:lambda:eu-west-1:123456789012:function:my-fn",
+      "arn:aws:lambda:eu-west-1:123456789012:function:my-fn:*",
+    ]],
+    [`iam:full@${role}*`, `iam:ro@${role}x`, [`${role}x`]],
+    ["s3:full@my-bucket", "s3:list@my-bucket", [
+      "arn:aws:s3:::my-bucket",
+      "arn:aws:s3:::my-bucket/*",
+    ]],
+  ];
+  for (const [list, requested, arns] of cases) {
+    await t.step(`${requested} under ${list}`, async () => {
+      const allow = await parseAllowList(list, catalog);
+      await checkAllowed(mergeScopes(parseScopes([requested])), allow, {
+        catalog,
+        target: () => Promise.resolve(target),
+      });
+      const { policy } = await prepareGrant({ scopes: [requested], ttl: "15m" }, {
+        catalog,
+        target,
+        allow,
+      });
+      assert.deepEqual(policy.document.Statement.map((s) => s.Resource), [arns]);
+      assert.deepEqual(policy.parts[0].accountWide, []);
+      // Without the list (policy, exec) the same scope keeps the level's account-wide actions.
+      const own = await prepareGrant({ scopes: [requested], ttl: "15m" }, { catalog, target });
+      assert.equal(own.policy.document.Statement[0].Resource, "*");
+    });
+  }
+  await t.step("the policy rebuilt for the account keeps to them too", async () => {
+    const allow = await parseAllowList("lambda:full@my-fn", catalog);
+    const request = await prepareGrant({ scopes: ["lambda:ro@my-fn"], ttl: "15m" }, {
+      catalog,
+      allow,
+    });
+    const placed = await forTarget(request, target, catalog);
+    assert.deepEqual(placed.policy.document.Statement.map((s) => s.Resource), [[
+      "arn:aws:lambda:eu-west-1:123456789012:function:my-fn",
+      "arn:aws:lambda:eu-west-1:123456789012:function:my-fn:*",
+    ]]);
+  });
 });
 
 Deno.test("brokerTarget() expands bare names in the broker role's account, where the session acts", () => {

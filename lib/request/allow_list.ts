@@ -4,6 +4,10 @@
  * `*:ro` allows read-only access to every service; a scope with resources allows its level on
  * those resources only (compared on expanded ARNs, wildcards included). No list means anything.
  *
+ * A narrower level on allowed resources gets no more than the allowed scope would: the actions
+ * that name no resource (`lambda:ListFunctions`), which `list` and `ro` on resources keep on every
+ * resource, are kept only as far as {@linkcode accountWideLevel} says the list gives them.
+ *
  * @module
  */
 
@@ -85,6 +89,30 @@ export function allowedLevels(allow: AllowList | undefined, prefix: string): Lev
 /** The scopes of `allow` that name resources of a service, as the human wrote them. */
 export function allowedResources(allow: AllowList | undefined, prefix: string): Scope[] {
   return allow?.scopes.filter((scope) => scope.service === prefix && scope.resources) ?? [];
+}
+
+/**
+ * The widest level whose account-wide actions (those that name no resource, such as
+ * `lambda:ListFunctions` or `s3:ListAllMyBuckets`) `allow` gives for a service: a level allowed on
+ * every resource, or `list` or `ro` on named resources, which keep theirs; `full` on named
+ * resources gives none, so `undefined` when that is all there is. Every level when there is no
+ * list. A scope that names resources keeps no wider account-wide actions than this.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { accountWideLevel } from "./allow_list.ts";
+ * const full = { service: "s3", level: "full" as const, resources: ["my-bucket"] };
+ * assert.equal(accountWideLevel({ scopes: [full], text: "s3:full@my-bucket" }, "s3"), undefined);
+ * assert.equal(accountWideLevel({ scopes: [full], everyService: "list", text: "" }, "s3"), "list");
+ * ```
+ */
+export function accountWideLevel(allow: AllowList | undefined, prefix: string): Level | undefined {
+  const levels = new Set([
+    ...allowedLevels(allow, prefix),
+    ...allowedResources(allow, prefix).map((scope) => scope.level).filter((l) => l !== "full"),
+  ]);
+  return LEVEL_ORDER.findLast((level) => levels.has(level));
 }
 
 /** What {@linkcode checkAllowed} needs to compare resources. */

@@ -7,9 +7,10 @@
  * @module
  */
 
+import { accountWideLevel, type AllowList } from "./allow_list.ts";
 import { type Catalog, loadCatalog, resolveScopes } from "./catalog.ts";
 import { UsageError } from "../core/errors.ts";
-import { parseScopes, type Scope } from "./scope.ts";
+import { type Level, parseScopes, type Scope } from "./scope.ts";
 import type { ArnTarget } from "./resource.ts";
 import { buildSessionPolicy, type SessionPolicy } from "./session_policy.ts";
 import { MAX_TTL_SECONDS, parseTtl, type TtlBounds } from "./ttl.ts";
@@ -29,6 +30,8 @@ export interface GrantRequest {
   policy: SessionPolicy;
   /** The session tags: who asked (`timebound-iam:client`) and for what (`timebound-iam:scopes`). */
   tags: SessionTag[];
+  /** The allow list the policy was built within ({@linkcode PrepareOptions.allow}), if any. */
+  allow?: AllowList;
 }
 
 /** The raw input of a grant, as typed on the command line. */
@@ -59,6 +62,13 @@ export interface PrepareOptions {
    * account and region when omitted (see {@linkcode forTarget}).
    */
   target?: ArnTarget;
+  /**
+   * The server's allow list (`serve --allow`), which the policy stays within: a scope that names
+   * resources keeps only the account-wide actions (`lambda:ListFunctions`) the list gives for its
+   * service, so `lambda:ro@my-fn` under `lambda:full@my-fn` gets nothing on every resource. It
+   * does not check the scopes: `checkAllowed` does.
+   */
+  allow?: AllowList;
 }
 
 /**
@@ -81,12 +91,14 @@ export async function prepareGrant(
   const now = options.now ?? (() => new Date());
   const deadline = needsDeadline(ttlSeconds) ? grantDeadline(now(), ttlSeconds) : undefined;
   const tags = sessionTags({ client: options.client ?? "cli", scopes });
+  const { allow } = options;
   const policy = await buildSessionPolicy(scopes, catalog, {
     deadline,
     tagChars: tagsSize(tags),
     target: options.target,
+    accountWide: accountWideWithin(allow),
   });
-  return { scopes, ttlSeconds, policy, tags };
+  return { scopes, ttlSeconds, policy, tags, ...(allow ? { allow } : {}) };
 }
 
 /**
@@ -100,7 +112,7 @@ export function hasBareNames(request: GrantRequest): boolean {
 /**
  * The request with its policy for the role's account and the grant's region, once they are
  * known: the same request when it names no resource by a bare name, else its policy rebuilt
- * with the same deadline (and checked against AWS's limit again).
+ * with the same deadline and allow list (and checked against AWS's limit again).
  */
 export async function forTarget(
   request: GrantRequest,
@@ -109,8 +121,21 @@ export async function forTarget(
 ): Promise<GrantRequest> {
   if (!hasBareNames(request)) return request;
   const { deadline, tagChars } = request.policy;
+  const accountWide = accountWideWithin(request.allow);
   return {
     ...request,
-    policy: await buildSessionPolicy(request.scopes, catalog, { deadline, tagChars, target }),
+    policy: await buildSessionPolicy(request.scopes, catalog, {
+      deadline,
+      tagChars,
+      target,
+      accountWide,
+    }),
   };
+}
+
+/** For `buildSessionPolicy`: the account-wide level `allow` gives each service, if a list. */
+function accountWideWithin(
+  allow: AllowList | undefined,
+): ((service: string) => Level | undefined) | undefined {
+  return allow && ((service: string) => accountWideLevel(allow, service));
 }

@@ -50,7 +50,8 @@ export interface PolicyPart {
   resources?: NamedResource[];
   /**
    * For a scope that names resources at the `list` or `ro` level: the level's actions that name
-   * no resource at all (`s3:ListAllMyBuckets`), kept on every resource so everyday tools work.
+   * no resource at all (`s3:ListAllMyBuckets`), kept on every resource so everyday tools work
+   * (none, or only the `list` ones, when {@linkcode PolicyOptions.accountWide} says so).
    */
   accountWide?: string[];
   /** For a scope that names resources: how many of the level's actions can act on them. */
@@ -82,6 +83,13 @@ export interface PolicyOptions {
    * account and region when omitted.
    */
   target?: ArnTarget;
+  /**
+   * For each service, the widest level whose account-wide actions a scope that names resources
+   * may keep (the allow list's, under `serve --allow`; see `accountWideLevel`): a scope keeps
+   * those of the narrower of its level and this one, and none when this is `undefined`. Every
+   * level when omitted.
+   */
+  accountWide?: (service: string) => Level | undefined;
 }
 
 /**
@@ -177,9 +185,10 @@ export async function scopeActions(scope: Scope, catalog: Catalog): Promise<stri
  * checks it against AWS's 2,048-character limit before any call is made. Over the limit, the
  * error gives the size and the scopes that cost most. A scope that names resources allows its
  * level's actions on their ARNs only; at the `list` and `ro` levels it also keeps, on every
- * resource, the level's actions that name no resource at all. With a `deadline`, the policy
- * also denies everything after it (see {@linkcode withDeadline}), and that statement counts too,
- * as do the session tags' `tagChars` (AWS packs the policy and the tags together).
+ * resource, the level's actions that name no resource at all (within `accountWide`). With a
+ * `deadline`, the policy also denies everything after it (see {@linkcode withDeadline}), and that
+ * statement counts too, as do the session tags' `tagChars` (AWS packs the policy and the tags
+ * together).
  */
 export async function buildSessionPolicy(
   scopes: readonly Scope[],
@@ -187,7 +196,9 @@ export async function buildSessionPolicy(
   options: PolicyOptions = {},
 ): Promise<SessionPolicy> {
   const target = options.target ?? ANY_TARGET;
-  const parts = await Promise.all(scopes.map((scope) => policyPart(scope, catalog, target)));
+  const parts = await Promise.all(
+    scopes.map((scope) => policyPart(scope, catalog, target, options.accountWide)),
+  );
   const everywhere = [
     ...new Set(parts.flatMap((part) => part.resources ? part.accountWide ?? [] : part.actions)),
   ];
@@ -210,7 +221,12 @@ export async function buildSessionPolicy(
   return policy;
 }
 
-async function policyPart(scope: Scope, catalog: Catalog, target: ArnTarget): Promise<PolicyPart> {
+async function policyPart(
+  scope: Scope,
+  catalog: Catalog,
+  target: ArnTarget,
+  accountWideLevel?: (service: string) => Level | undefined,
+): Promise<PolicyPart> {
   const actions = await scopeActions(scope, catalog);
   if (!scope.resources) return { scope, actions };
   const types = await catalog.resourceTypes(scope.service);
@@ -222,9 +238,13 @@ async function policyPart(scope: Scope, catalog: Catalog, target: ArnTarget): Pr
   const actionsOnResources = inScope.filter((a) => a.resourceTypes?.some((t) => named.has(t)))
     .length;
   if (level === "full") return { scope, actions, resources, actionsOnResources };
+  // The account-wide actions of the narrower of the scope's level (`list` or `ro` here) and the
+  // caller's limit, or none.
+  const limit = accountWideLevel ? accountWideLevel(scope.service) : level;
+  const wide = limit === "list" ? "list" : limit && level;
   const [accountWide, other] = partition(
     all,
-    (a) => inLevel(a, level) && !a.resourceTypes?.length,
+    (a) => wide !== undefined && inLevel(a, wide) && !a.resourceTypes?.length,
   );
   return {
     scope,
