@@ -12,6 +12,9 @@ import { InMemoryTransport } from "@modelcontextprotocol/sdk/inMemory.js";
 import { ElicitRequestSchema, type ElicitResult } from "@modelcontextprotocol/sdk/types.js";
 import { parse as parseDotenv } from "dotenv";
 import { parseAllowList } from "../lib/request/allow_list.ts";
+import { prepareGrant } from "../lib/request/grant_request.ts";
+import { arnCovers } from "../lib/request/resource.ts";
+import { formatScopes, parseScopes } from "../lib/request/scope.ts";
 import { memoryAuditLog } from "../lib/mcp/audit_log.ts";
 import { type Grant, newSessionName } from "../lib/aws/broker.ts";
 import type { PoolGrantRequest } from "../lib/aws/broker_pool.ts";
@@ -359,6 +362,149 @@ Deno.test("an agent held to named resources: in the allow list granted, wider re
     assert.deepEqual(h.grants.length, 3);
   } finally {
     await h.close();
+  }
+});
+
+Deno.test("a narrower level on resources allowed at full gets nothing account-wide: not every function, user or bucket", async () => {
+  const role = "arn:aws:iam::123456789012:role/app-";
+  const h = await start({ allow: `lambda:full@my-fn,iam:full@${role}*,s3:full@my-bucket` });
+  try {
+    const fn = await h.call("grant_access", {
+      services: ["lambda"],
+      level: "read_only",
+      resources: { lambda: ["my-fn"] },
+    });
+    assert(!fn.isError, fn.text);
+    assert.deepEqual(fn.structured.scopes, "lambda:read_only@my-fn");
+    const iam = await h.call("grant_access", { scopes: `iam:ro@${role}x` });
+    assert(!iam.isError, iam.text);
+    const bucket = await h.call("grant_access", { scopes: "s3:list@my-bucket" });
+    assert(!bucket.isError, bucket.text);
+    const resources = h.grants.map(({ policy }) =>
+      JSON.parse(policy.packed).Statement.map((s: { Resource: unknown }) => s.Resource)
+    );
+    assert.deepEqual(resources, [
+      [[
+        "arn:aws:lambda:eu-west-1:123456789012:function:my-fn",
+        "arn:aws:lambda:eu-west-1:123456789012:function:my-fn:*",
+      ]],
+      [[`${role}x`]],
+      [["arn:aws:s3:::my-bucket", "arn:aws:s3:::my-bucket/*"]],
+    ]);
+    for (const { policy } of h.grants) {
+      for (
+        const action of ["ListFunctions", "GetAccountAuthorizationDetails", "ListAllMyBuckets"]
+      ) {
+        assert.ok(!policy.packed.includes(action), policy.packed);
+      }
+    }
+  } finally {
+    await h.close();
+  }
+});
+
+/** IAM's matching of an action pattern: `*` and `?`, case-insensitive. */
+function actionMatches(pattern: string, action: string): boolean {
+  const source = [...pattern].map((c) =>
+    c === "*" ? ".*" : c === "?" ? "." : c.replace(/[.+^${}()|[\]\\]/g, "\\$&")
+  ).join("");
+  return new RegExp(`^${source}$`, "i").test(action);
+}
+
+interface Statement {
+  Effect: string;
+  Action: string | string[];
+  Resource: string | string[];
+  Condition?: { StringLike: Record<string, string[]> };
+}
+
+/** Each action of the catalog an Allow statement grants, on each of its resource patterns. */
+async function grantsOf(statements: Statement[]) {
+  const grants: Array<{ action: string; resource: string; prefixes?: string[] }> = [];
+  for (const s of statements.filter((s) => s.Effect === "Allow")) {
+    const patterns = [s.Action].flat();
+    for (const service of new Set(patterns.map((p) => p.split(":")[0]))) {
+      for (const { name } of await catalog.actions(service)) {
+        const action = `${service}:${name}`;
+        if (!patterns.some((p) => actionMatches(p, action))) continue;
+        for (const resource of [s.Resource].flat()) {
+          grants.push({ action, resource, prefixes: s.Condition?.StringLike["s3:prefix"] });
+        }
+      }
+    }
+  }
+  return grants;
+}
+
+/** Whether a statement allows the action on every resource the pattern stands for. */
+function allows(s: Statement, grant: { action: string; resource: string; prefixes?: string[] }) {
+  const prefixes = s.Condition?.StringLike["s3:prefix"];
+  return s.Effect === "Allow" &&
+    [s.Action].flat().some((p) => actionMatches(p, grant.action)) &&
+    [s.Resource].flat().some((r) => arnCovers(r, grant.resource)) &&
+    (!prefixes || (grant.prefixes?.every((p) => prefixes.some((q) => arnCovers(q, p))) ?? false));
+}
+
+Deno.test("whatever --allow accepts, the grant's policy allows nothing its allowed scopes' own policies do not", async (t) => {
+  const role = "arn:aws:iam::123456789012:role/app-";
+  const cases: Array<[string, string[]]> = [
+    ["lambda:full@my-fn", ["lambda:ro@my-fn", "lambda:list@my-fn", "lambda:full@my-fn"]],
+    [`iam:full@${role}*`, [`iam:ro@${role}x`, `iam:list@${role}*`, `iam:full@${role}y`]],
+    ["s3:full@my-bucket,*:list", [
+      "s3:ro@my-bucket",
+      "s3:list@my-bucket",
+      "s3:ro@my-bucket/reports/*",
+      "s3:list,ec2:list",
+    ]],
+    ["s3:full@my-bucket/uploads/*", [
+      "s3:ro@my-bucket/uploads/2030/*",
+      "s3:list@my-bucket/uploads/*",
+    ]],
+    ["secretsmanager:full@prod/db,dynamodb:ro@Orders", [
+      "secretsmanager:ro@prod/db",
+      "dynamodb:list@Orders",
+      "dynamodb:ro@Orders",
+    ]],
+    ["lambda:ro@other-fn,lambda:full@my-fn", ["lambda:ro@my-fn", "lambda:list@other-fn"]],
+    ["*:ro,lambda:full@my-fn", ["lambda:ro@my-fn", "lambda:full@my-fn,s3:ro"]],
+    ["dynamodb:list,dynamodb:full@Orders", ["dynamodb:ro@Orders", "dynamodb:list"]],
+  ];
+  const target = { account: "123456789012", region: "eu-west-1", partition: "aws" };
+  for (const [allowText, requests] of cases) {
+    await t.step(allowText, async () => {
+      const allow = await parseAllowList(allowText, catalog);
+      const h = await start({ allow: allowText });
+      try {
+        for (const [i, scopes] of requests.entries()) {
+          const result = await h.call("grant_access", { scopes });
+          assert(!result.isError, `${scopes}: ${result.text}`);
+          const services = new Set(parseScopes([scopes]).map((s) => s.service));
+          const own = [
+            ...allow.scopes.map((scope) => formatScopes([scope])),
+            ...[...services].map((service) => `${service}:${allow.everyService}`)
+              .filter(() => allow.everyService),
+          ];
+          const allowed: Statement[] = [];
+          for (const scope of own) {
+            const { policy } = await prepareGrant({ scopes: [scope], ttl: "15m" }, {
+              catalog,
+              target,
+            });
+            allowed.push(...policy.document.Statement as Statement[]);
+          }
+          const granted = await grantsOf(JSON.parse(h.grants[i].policy.packed).Statement);
+          assert.ok(granted.length > 0, scopes);
+          const beyond = granted.filter((g) => !allowed.some((s) => allows(s, g)));
+          assert.deepEqual(
+            beyond.slice(0, 5),
+            [],
+            `${scopes} under ${allowText}: ${beyond.length} beyond`,
+          );
+        }
+      } finally {
+        await h.close();
+      }
+    });
   }
 });
 

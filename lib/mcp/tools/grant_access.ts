@@ -123,6 +123,8 @@ async function grantAccess(ctx: ToolContext, args: GrantArgs) {
       requireTtl: false,
       now: ctx.now,
       client: mcpClientTag(client),
+      // Its policy keeps nothing account-wide that the allow list does not give.
+      allow: ctx.options.allow,
     });
     scopes = request.scopes;
     ttl = formatTtl(request.ttlSeconds);
