@@ -185,3 +185,47 @@ Deno.test("renewing stops at the limit, and a failed renewal is retried with one
     await server.close();
   }
 });
+
+Deno.test("close() answers a client waiting on a hanging renewal with 503 and does not wait on it", async () => {
+  const first = credentials(3_600_000);
+  const asked = Promise.withResolvers<AbortSignal | undefined>();
+  // STS that never answers, until the test lets it go; an aborted call fails as the SDK's does.
+  const hangUp = Promise.withResolvers<void>();
+  const server = startCredentialServer({
+    initial: first,
+    renew: (signal?: AbortSignal) => {
+      asked.resolve(signal);
+      return new Promise<SessionCredentials>((_, reject) => {
+        signal?.addEventListener("abort", () => reject(new Error("Request aborted")));
+        hangUp.promise.then(() => reject(new Error("socket hang up")));
+      });
+    },
+    renewUntil: new Date(8.64e15),
+    warn: () => {},
+    mode: "on-request",
+  });
+  const { port, path, token } = parts(server);
+  const answer = rawGet(port, { path, token, method: "POST" });
+  const signal = await asked.promise;
+  // Bounds only the old behaviour (close() waiting for the renewal); it is no measure of speed.
+  const guard = setTimeout(() => hangUp.resolve(), 10_000);
+  const settledFirst = await Promise.race([
+    server.close().then(() => "closed"),
+    hangUp.promise.then(() => "renewal released"),
+  ]);
+  clearTimeout(guard);
+  hangUp.resolve(); // the renewal fails after the close: nothing unhandled follows
+  assert.equal(settledFirst, "closed");
+  assert.equal(signal?.aborted, true);
+  const { status, body } = await answer;
+  assert.equal(status, 503);
+  assert.deepEqual(JSON.parse(body), {
+    message: "the endpoint has closed: its shell or command has ended",
+  });
+  assert.equal(server.renewals, 0);
+  assert.equal(server.current, first);
+  await assert.rejects(
+    Deno.connect({ hostname: "127.0.0.1", port }),
+    Deno.errors.ConnectionRefused,
+  );
+});

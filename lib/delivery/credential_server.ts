@@ -28,8 +28,12 @@ const MAX_RETRY_MS = 30_000;
 export interface CredentialServerOptions {
   /** The credentials to serve first. */
   initial: SessionCredentials;
-  /** Assumes the role again; called on a timer, never while a request waits. */
-  renew: () => Promise<SessionCredentials>;
+  /**
+   * Assumes the role again; called on a timer, never while a request waits (or, `on-request`,
+   * for the clients that POST). `signal` aborts when the endpoint closes: nobody waits for the
+   * call then, and what it settles to is dropped.
+   */
+  renew: (signal: AbortSignal) => Promise<SessionCredentials>;
   /**
    * When renewing stops: a renewal happens only if its credentials (as long-lived as the last
    * ones) would expire by then, so no credential outlives it.
@@ -57,7 +61,10 @@ export interface CredentialServer {
   readonly renewals: number;
   /** The credentials served now. */
   readonly current: SessionCredentials;
-  /** Stops renewing and serving, without waiting for a renewal in flight. Safe to repeat. */
+  /**
+   * Stops renewing and serving, without waiting for a renewal in flight: the renewal is aborted,
+   * and a client still waiting for it gets 503 at once. Safe to repeat.
+   */
   close(): Promise<void>;
 }
 
@@ -121,21 +128,39 @@ export function startCredentialServer(options: CredentialServerOptions): Credent
   let renewals = 0;
   let closed = false;
   let timer: ReturnType<typeof setTimeout> | undefined;
+  // Aborted by close(): the renewal in flight gives up, and the clients waiting for it are answered.
+  const stop = new AbortController();
+  const stopped = new Promise<"closed">((resolve) =>
+    stop.signal.addEventListener("abort", () => resolve("closed"), { once: true })
+  );
 
   const onRequest = options.mode === "on-request";
   let pending: Promise<SessionCredentials> | undefined;
   const renewForClient = async (): Promise<Response> => {
     // Clients that ask together share one AssumeRole.
-    pending ??= options.renew().then((next) => {
-      current = next;
-      receivedAt = now();
-      renewals++;
-      return next;
-    }).finally(() => pending = undefined);
-    try {
-      await pending;
-    } catch (error) {
-      return new Response(JSON.stringify({ message: message(error) }), {
+    if (!pending) {
+      pending = options.renew(stop.signal).then((next) => {
+        if (!closed) {
+          current = next;
+          receivedAt = now();
+          renewals++;
+        }
+        return next;
+      }).finally(() => pending = undefined);
+      // Once the endpoint closes nobody waits for it: how it fails then is nobody's concern.
+      pending.catch(() => {});
+    }
+    let failure: unknown;
+    const outcome = await Promise.race([
+      pending.then(() => "renewed" as const, (error) => {
+        failure = error;
+        return "failed" as const;
+      }),
+      stopped,
+    ]);
+    if (outcome === "closed") return unavailable();
+    if (outcome === "failed") {
+      return new Response(JSON.stringify({ message: message(failure) }), {
         status: 502,
         headers: { "content-type": "application/json" },
       });
@@ -162,7 +187,7 @@ export function startCredentialServer(options: CredentialServerOptions): Credent
   const renewNow = async () => {
     timer = undefined;
     try {
-      const next = await options.renew();
+      const next = await options.renew(stop.signal);
       if (closed) return;
       current = next;
       receivedAt = now();
@@ -202,6 +227,7 @@ export function startCredentialServer(options: CredentialServerOptions): Credent
       if (!constantTimeEqual(request.headers.get("authorization") ?? "", token)) {
         return refuse(401);
       }
+      if (closed) return unavailable();
       if (renewing) return renewForClient();
       if (current.expiration.getTime() <= now().getTime()) return refuse(404);
       return new Response(renderContainerCredentials(current), {
@@ -225,6 +251,9 @@ export function startCredentialServer(options: CredentialServerOptions): Credent
       closing ??= (async () => {
         closed = true;
         if (timer !== undefined) clearTimeout(timer);
+        // Answers the clients waiting for a renewal now, so that shutdown() (which waits for
+        // the handlers) never waits on AWS.
+        stop.abort();
         await server.shutdown();
       })();
       return closing;
@@ -237,6 +266,14 @@ function refuse(status: 401 | 404): Response {
     status,
     headers: { "content-type": "text/plain" },
   });
+}
+
+/** What a client gets once the endpoint is closing (its shell or command has ended). */
+function unavailable(): Response {
+  return new Response(
+    JSON.stringify({ message: "the endpoint has closed: its shell or command has ended" }),
+    { status: 503, headers: { "content-type": "application/json", "cache-control": "no-store" } },
+  );
 }
 
 function randomHex(bytes: number): string {
