@@ -229,3 +229,93 @@ Deno.test("close() answers a client waiting on a hanging renewal with 503 and do
     Deno.errors.ConnectionRefused,
   );
 });
+
+Deno.test("a renewal retried after a failure does not outlive the --refresh limit", async () => {
+  const start = Date.now();
+  let clock = start;
+  const first: SessionCredentials = {
+    accessKeyId: "ASIALIMIT1",
+    secretAccessKey: "secret-limit-1",
+    sessionToken: "token-limit-1",
+    expiration: new Date(start + 200),
+  };
+  const warnings: string[] = [];
+  const outcome = Promise.withResolvers<string>();
+  let calls = 0;
+  const renewUntil = new Date(start + 300);
+  const server = startCredentialServer({
+    initial: first,
+    now: () => new Date(clock),
+    // Planned at 100 ms, lasting 200 ms: exactly up to the limit. The call hangs for 50 ms and
+    // fails, so a retry would give credentials until 150 + 200 ms, past it.
+    renew: () => {
+      calls++;
+      if (calls === 1) {
+        clock = start + 150;
+        return Promise.reject(new Error("TimeoutError: socket timed out"));
+      }
+      outcome.resolve("renewed again");
+      return Promise.resolve({
+        accessKeyId: "ASIALIMIT2",
+        secretAccessKey: "secret-limit-2",
+        sessionToken: "token-limit-2",
+        expiration: new Date(clock + 200),
+      });
+    },
+    renewUntil,
+    warn: (line) => {
+      warnings.push(line);
+      if (line.startsWith("renewing stops")) outcome.resolve("stopped");
+    },
+  });
+  try {
+    assert.equal(await outcome.promise, "stopped");
+    assert.equal(calls, 1);
+    assert.deepEqual(warnings, [
+      "could not renew the credentials: TimeoutError: socket timed out; trying again in 1s",
+      `renewing stops: the --refresh limit is reached; the credentials expire at ${first.expiration.toISOString()}`,
+    ]);
+    assert.equal(server.current, first);
+    assert.ok(server.current.expiration <= renewUntil);
+  } finally {
+    await server.close();
+  }
+});
+
+Deno.test("credentials that a slow renewal brings past the --refresh limit are not served", async () => {
+  const start = Date.now();
+  let clock = start;
+  const first: SessionCredentials = {
+    accessKeyId: "ASIALIMIT3",
+    secretAccessKey: "secret-limit-3",
+    sessionToken: "token-limit-3",
+    expiration: new Date(start + 200),
+  };
+  const stopped = Promise.withResolvers<string>();
+  const server = startCredentialServer({
+    initial: first,
+    now: () => new Date(clock),
+    // Planned at 100 ms, lasting 200 ms: up to the limit, if the call took no time. It takes 20.
+    renew: () => {
+      clock = start + 120;
+      return Promise.resolve({
+        accessKeyId: "ASIALIMIT4",
+        secretAccessKey: "secret-limit-4",
+        sessionToken: "token-limit-4",
+        expiration: new Date(start + 320),
+      });
+    },
+    renewUntil: new Date(start + 300),
+    warn: (line) => stopped.resolve(line),
+  });
+  try {
+    assert.equal(
+      await stopped.promise,
+      `renewing stops: the --refresh limit is reached; the credentials expire at ${first.expiration.toISOString()}`,
+    );
+    assert.equal(server.current, first);
+    assert.equal(server.renewals, 0);
+  } finally {
+    await server.close();
+  }
+});

@@ -173,22 +173,27 @@ export function startCredentialServer(options: CredentialServerOptions): Credent
     if (closed) return;
     timer = setTimeout(renewNow, Math.max(0, delayMs));
   };
+  /** Whether credentials received at `time`, as long-lived as the current ones, end by the limit. */
+  const withinLimit = (time: number) =>
+    time + current.expiration.getTime() - receivedAt.getTime() <= options.renewUntil.getTime();
+  const stopRenewing = () =>
+    options.warn(
+      `renewing stops: the --refresh limit is reached; the credentials expire at ${current.expiration.toISOString()}`,
+    );
   const scheduleNext = () => {
-    const lifetime = current.expiration.getTime() - receivedAt.getTime();
-    const at = renewalTime(receivedAt, current.expiration);
-    if (at.getTime() + lifetime > options.renewUntil.getTime()) {
-      options.warn(
-        `renewing stops: the --refresh limit is reached; the credentials expire at ${current.expiration.toISOString()}`,
-      );
-      return;
-    }
-    schedule(at.getTime() - now().getTime());
+    const at = renewalTime(receivedAt, current.expiration).getTime();
+    if (!withinLimit(at)) return stopRenewing();
+    schedule(at - now().getTime());
   };
   const renewNow = async () => {
     timer = undefined;
+    // Checked again before every attempt: a retry after a failure comes later than planned.
+    if (!withinLimit(now().getTime())) return stopRenewing();
     try {
       const next = await options.renew(stop.signal);
       if (closed) return;
+      // The call took time too: credentials that would outlive the limit are never served.
+      if (next.expiration.getTime() > options.renewUntil.getTime()) return stopRenewing();
       current = next;
       receivedAt = now();
       renewals++;
