@@ -247,6 +247,8 @@ export interface AssumeRequest {
    * more without them, and the grant says so in `identityRefused`.
    */
   identity?: SessionIdentity;
+  /** Abandons the call (the SDK aborts the request): the grant fails with an abort error. */
+  signal?: AbortSignal;
 }
 
 /** The SourceIdentity and session tags of a grant. */
@@ -306,6 +308,7 @@ export async function assumeBrokerRole(
         SourceIdentity: identity?.sourceIdentity,
         Tags: identity?.tags?.length ? identity.tags : undefined,
       }),
+      { abortSignal: request.signal },
     );
   let identity = request.identity;
   let identityRefused: string | undefined;

@@ -87,8 +87,8 @@ export function noteMfaSession(cli: Cli, base: BaseCredentials): void {
 export interface RenewableGrant {
   /** The first grant. */
   grant: Grant;
-  /** Assumes the role again with the same request (never prompts). */
-  renew(): Promise<Grant>;
+  /** Assumes the role again with the same request (never prompts); `signal` abandons it. */
+  renew(signal?: AbortSignal): Promise<Grant>;
   /** Releases the base credentials' client; renew() fails after. */
   close(): void;
 }
@@ -216,8 +216,9 @@ export async function obtainRenewableGrant(
     }
     if (skipIdentity) cli.io.stderr(identitySkippedNote(file, broker!.roleArn));
     const connected = broker!;
-    const assume = () =>
+    const assume = (signal?: AbortSignal) =>
       assumeBrokerRole(connected, {
+        signal,
         policy: request.policy,
         ttlSeconds: request.ttlSeconds,
         now: cli.now,

@@ -24,7 +24,7 @@ export async function runRenewing<T>(
   const { grant } = renewable;
   const server = startCredentialServer({
     initial: grant.credentials,
-    renew: async () => (await renewable.renew()).credentials,
+    renew: async (signal) => (await renewable.renew(signal)).credentials,
     renewUntil: new Date(cli.now().getTime() + options.limitSeconds * 1000),
     warn: (line) => cli.io.stderr(`warning: ${line}\n`),
   });

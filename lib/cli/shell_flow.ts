@@ -92,7 +92,7 @@ async function withRefreshEndpoint(
 ): Promise<number> {
   const server = startCredentialServer({
     initial: renewable.grant.credentials,
-    renew: async () => (await renewable.renew()).credentials,
+    renew: async (signal) => (await renewable.renew(signal)).credentials,
     renewUntil: new Date(8.64e15),
     warn: (line) => cli.io.stderr(`warning: ${line}\n`),
     mode: "on-request",
