@@ -247,3 +247,68 @@ Deno.test("shell refuses a shell it cannot drive, and refresh outside a shell", 
       "hint: start one with: timebound-iam shell -s SCOPES -t TTL\n",
   );
 });
+
+Deno.test({
+  name: "shell exits at once while a refresh waits on an STS that never answers; refresh says why",
+  ignore: !hasScript,
+  async fn() {
+    await using aws = await LocalAws.start();
+    const home = await Deno.makeTempDir({ prefix: "tbi-shell-close-" });
+    try {
+      const env = {
+        ...await baseEnv(home),
+        ...aws.env(),
+        TERM: "xterm-256color",
+        PATH: `${home}/bin:${Deno.env.get("PATH")}`,
+        // The SDK would wait 5 minutes for each try: only close() not waiting ends the shell soon.
+        TIMEBOUND_IAM_TIMEOUT: "300",
+      };
+      await installShim(`${home}/bin`);
+      await Deno.writeTextFile(`${home}/.bashrc`, "PS1='user$ '\n");
+      const [deno, args] = cliCommand(
+        ["shell", "-s", "s3:ro", "-t", "15m", "--no-confirm", "--shell", "bash"],
+      );
+      const pty = new PtySession([deno, ...args].map(shQuote).join(" "), env);
+      let code: number;
+      let released = false;
+      let release = () => {};
+      let guard: ReturnType<typeof setTimeout> | undefined;
+      try {
+        const first = await pty.waitFor(/\[s3:ro \d+m?\d*s?\] user/);
+        release = aws.neverAnswer();
+        // Only bounds the behaviour before the fix (waiting for STS until it answers).
+        guard = setTimeout(() => {
+          released = true;
+          release();
+        }, 60_000);
+        await pty.type(`timebound-iam refresh 2>"$HOME/refresh.err" &\n`);
+        while (aws.waiting === 0) await new Promise((resolve) => setTimeout(resolve, 50));
+        await pty.waitFor(/user\$ $/, { from: first.end });
+        await pty.type("exit 0\n");
+      } finally {
+        code = await pty.close(120_000);
+      }
+      const stillWaiting = aws.waiting;
+      clearTimeout(guard);
+      release();
+      assert.equal(code, 0, pty.text);
+      assert.equal(released, false, "the shell ended only once STS answered");
+      assert.equal(stillWaiting, 1, "the AssumeRole was answered before the shell ended");
+      // The refresh in flight got an answer, not a hang: one line saying why.
+      let said = "";
+      for (let i = 0; i < 600 && !said.endsWith("\n"); i++) {
+        said = await Deno.readTextFile(`${home}/refresh.err`).catch(() => "");
+        if (!said.endsWith("\n")) await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+      assert.equal(
+        said,
+        "error: Could not refresh: the endpoint has closed: its shell or command has ended\n",
+      );
+      for (const secret of aws.issuedSecrets()) {
+        assert.ok(!pty.text.includes(secret) && !said.includes(secret));
+      }
+    } finally {
+      await Deno.remove(home, { recursive: true });
+    }
+  },
+});
