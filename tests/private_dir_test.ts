@@ -9,13 +9,14 @@ import {
   createPrivateTempDir,
   isPrivateGroup,
   openPrivateDir,
-  STALE_TEMPORARY_MS,
   verifyParentDirectory,
 } from "../lib/core/private_dir.ts";
 import { canRun } from "./support/system_tool.ts";
 import { OTHER_USERS_SKIP, runAs, shAs } from "./support/users.ts";
 
 const posix = Deno.build.os !== "windows";
+/** When a crashed writer's temporary is swept, as the README says: once 10 minutes old. */
+const STALE_TEMPORARY_MS = 10 * 60_000;
 const mode = async (path: string) => (await Deno.lstat(path)).mode! & 0o7777;
 
 async function withTemp(fn: (root: string) => Promise<void>): Promise<void> {

@@ -372,7 +372,7 @@ export function isPrivateGroup(
 }
 
 /** How old a `replace()` temporary must be before it is taken for a crashed writer's. */
-export const STALE_TEMPORARY_MS = 10 * 60_000;
+const STALE_TEMPORARY_MS = 10 * 60_000;
 const TEMPORARY = /^\..+\.[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\.tmp$/;
 
 /**
