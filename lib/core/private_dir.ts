@@ -239,14 +239,7 @@ function adopt(dir: string): PrivateDir {
       verify();
       const before = lstatFile(file);
       if (before === undefined) return undefined;
-      const fd = openNodeSync(file, constants.O_RDONLY);
-      try {
-        const stat = fstatSync(fd);
-        checkSame({ dev: stat.dev, ino: stat.ino, isFile: stat.isFile() }, before, file);
-        return readFileSync(fd, "utf8");
-      } finally {
-        closeSync(fd);
-      }
+      return readSameFile(file, before);
     },
     async openAppend(name) {
       const file = pathOf(name);
@@ -431,10 +424,18 @@ export function readTrustedFile(path: string): string | undefined {
       );
     }
   }
-  const fd = openNodeSync(real, constants.O_RDONLY);
+  return readSameFile(real, before);
+}
+
+/**
+ * Reads `file` as text through a handle opened without following a symlink or waiting on a
+ * FIFO, once the handle shows the regular file that `before` (its lstat) described.
+ */
+function readSameFile(file: string, before: Deno.FileInfo): string {
+  const fd = openNodeSync(file, constants.O_RDONLY);
   try {
     const stat = fstatSync(fd);
-    checkSame({ dev: stat.dev, ino: stat.ino, isFile: stat.isFile() }, before, real);
+    checkSame({ dev: stat.dev, ino: stat.ino, isFile: stat.isFile() }, before, file);
     return readFileSync(fd, "utf8");
   } finally {
     closeSync(fd);
