@@ -7,6 +7,7 @@
  */
 
 import { logText } from "../core/log_text.ts";
+import { readTrustedFile } from "../core/private_dir.ts";
 import { type LoadedConfig, parseConfig, saveConfig, withIdentitySupport } from "./config.ts";
 
 /** How to give an old broker role the permissions, for notes and hints. */
@@ -31,11 +32,10 @@ export async function rememberIdentityRefused(
 ): Promise<string> {
   let remembered = `remembered in ${file.path}`;
   try {
-    // Read the file again: another grant (or `setup aws`) may have changed it since.
-    const current = await Deno.readTextFile(file.path).then(
-      (text) => parseConfig(text, file.path),
-      () => file.config,
-    );
+    // Read the file again (as loadConfig reads it: only if nobody else can change it): another
+    // grant (or `setup aws`) may have changed it since.
+    const text = readTrustedFile(file.path);
+    const current = text === undefined ? file.config : await parseConfig(text, file.path);
     await saveConfig(file.path, withIdentitySupport(current, roleArn, false));
   } catch (error) {
     remembered = `not remembered: ${logText((error as Error).message, 300)}`;
