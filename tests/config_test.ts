@@ -479,6 +479,7 @@ Deno.test({
       await refused(
         `${root}/shared/config.json`,
         `Directory "${root}/shared" is writable by other users and not sticky: they could replace what timebound-iam writes under it`,
+        /^keep it in a directory that only you \(or root\) can write$/,
       );
 
       // A FIFO is refused at once, never waited on.

@@ -405,7 +405,15 @@ export function readTrustedFile(path: string): string | undefined {
     if (error instanceof Deno.errors.NotFound) return undefined;
     throw fsError(error, path, "file");
   }
-  verifyParentDirectory(dirname(real));
+  try {
+    verifyParentDirectory(dirname(real));
+  } catch (error) {
+    // The hint for a directory we write in names TMPDIR and --audit-log: not this file's.
+    throw new RuntimeError((error as Error).message, {
+      hint: `keep it in a directory that only you (or root) can write`,
+      cause: error,
+    });
+  }
   const shown = real === path ? "it" : `"${real}" (where it points)`;
   const hint = `make it yours and not writable by others: chmod go-w "${real}"`;
   const before = Deno.lstatSync(real);
