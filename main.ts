@@ -5,7 +5,7 @@
  * @module
  */
 
-import { CommanderError } from "@commander-js/extra-typings";
+import { CommanderError } from "./lib/cli/commander.ts";
 import type { Cli } from "./lib/cli/context.ts";
 import { buildProgram } from "./lib/commands/mod.ts";
 import { askToProceed } from "./lib/cli/confirmation.ts";

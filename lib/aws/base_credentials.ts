@@ -32,6 +32,7 @@ import {
   openMfaSessionStore,
   startMfaSession,
 } from "./mfa_session.ts";
+import { smithyConfigModule, stsModule } from "./sdk.ts";
 
 /** Credentials as an AWS SDK client takes them: fixed, or a provider function. */
 export type ClientCredentials = NonNullable<STSClientConfig["credentials"]>;
@@ -121,7 +122,7 @@ export async function readProfileMfa(
   env: Readonly<Record<string, string>>,
 ): Promise<ProfileMfa> {
   if (usesEnvironmentKeys(profile, env)) return { assumesRole: false };
-  const { loadSharedConfigFiles } = await import("@smithy/core/config");
+  const { loadSharedConfigFiles } = await smithyConfigModule();
   const files = await loadSharedConfigFiles();
   const name = profileName(profile, env);
   const entry = { ...files.credentialsFile?.[name], ...files.configFile?.[name] };
@@ -269,7 +270,7 @@ async function defaultStsClient(
   config: { region: string; profile?: string },
 ): Promise<STSClient> {
   const [{ STSClient }, settings] = await Promise.all([
-    import("@aws-sdk/client-sts"),
+    stsModule(),
     baseClientConfig(config),
   ]);
   return new STSClient(settings);

@@ -24,6 +24,7 @@ import { formatTtl } from "../request/ttl.ts";
 import { grantDeadline, stsDurationSeconds } from "../request/deadline.ts";
 import { type SessionPolicy, withDeadline } from "../request/session_policy.ts";
 import { type SessionTag, sourceIdentityOf } from "../request/session_identity.ts";
+import { credentialProvidersModule, smithyConfigModule, stsModule } from "./sdk.ts";
 
 /** The credentials of one session, as STS returned them. */
 export interface SessionCredentials {
@@ -130,7 +131,7 @@ export interface Grant {
 export async function resolveRegion(options: BrokerOptions): Promise<string> {
   const fromEnv = options.region ?? options.env.AWS_REGION ?? options.env.AWS_DEFAULT_REGION;
   if (fromEnv) return fromEnv;
-  const { loadSharedConfigFiles } = await import("@smithy/core/config");
+  const { loadSharedConfigFiles } = await smithyConfigModule();
   const files = await loadSharedConfigFiles();
   const profile = profileLabel(resolveProfile(options.profile, options.env));
   const section = files.configFile ?? {};
@@ -147,7 +148,7 @@ export async function checkProfile(
   options: { revealProfiles?: boolean } = {},
 ): Promise<void> {
   if (choice.name === undefined) return;
-  const { loadSharedConfigFiles } = await import("@smithy/core/config");
+  const { loadSharedConfigFiles } = await smithyConfigModule();
   const files = await loadSharedConfigFiles();
   const known = new Set([
     ...Object.keys(files.configFile ?? {}),
@@ -202,7 +203,7 @@ export async function connectBroker(options: BrokerOptions): Promise<BrokerConte
     }
   }
   if (!known) {
-    const { GetCallerIdentityCommand } = await import("@aws-sdk/client-sts");
+    const { GetCallerIdentityCommand } = await stsModule();
     let identity;
     try {
       identity = await client.send(new GetCallerIdentityCommand({}));
@@ -291,7 +292,7 @@ export async function assumeBrokerRole(
     );
   }
   const sessionName = request.sessionName ?? newSessionName();
-  const { AssumeRoleCommand } = await import("@aws-sdk/client-sts");
+  const { AssumeRoleCommand } = await stsModule();
   const deadline = grantDeadline((request.now ?? (() => new Date()))(), request.ttlSeconds);
   const policy = typeof request.policy === "string"
     ? { packed: request.policy, deadline: undefined }
@@ -374,9 +375,9 @@ export async function refusedIdentityAction(error: unknown): Promise<string | un
  */
 export async function preloadSdk(): Promise<void> {
   await Promise.all([
-    import("@aws-sdk/client-sts"),
-    import("@aws-sdk/credential-providers"),
-    import("@smithy/core/config"),
+    stsModule(),
+    credentialProvidersModule(),
+    smithyConfigModule(),
   ]);
 }
 
@@ -400,7 +401,7 @@ async function createStsClient(
   },
 ): Promise<STSClient> {
   const [{ STSClient }, settings] = await Promise.all([
-    import("@aws-sdk/client-sts"),
+    stsModule(),
     baseClientConfig(config),
   ]);
   return new STSClient({ ...settings, credentials: config.credentials ?? settings.credentials });

@@ -10,6 +10,7 @@ import type { fromNodeProviderChain } from "@aws-sdk/credential-providers";
 import { explainAwsError } from "./on_failure.ts";
 import { UsageError } from "../core/errors.ts";
 import { profileLabel, resolveProfile } from "./profile.ts";
+import { credentialProvidersModule, iamModule, smithyConfigModule } from "./sdk.ts";
 
 /** The SDK client settings for the base credentials. */
 export interface BaseClientConfig {
@@ -66,7 +67,7 @@ export async function baseClientConfig(
     timeoutMs?: number;
   },
 ): Promise<BaseClientConfig> {
-  const { fromNodeProviderChain } = await import("@aws-sdk/credential-providers");
+  const { fromNodeProviderChain } = await credentialProvidersModule();
   // The SDK warns on console about mixed credential sources; keep stderr for our own words.
   const logger = { debug() {}, info() {}, warn() {}, error() {} };
   const timeout = config.timeoutMs ?? DEFAULT_TIMEOUT_MS;
@@ -105,7 +106,7 @@ export async function createIamClient(
   },
 ): Promise<IAMClient> {
   const [{ IAMClient }, settings] = await Promise.all([
-    import("@aws-sdk/client-iam"),
+    iamModule(),
     baseClientConfig(config),
   ]);
   return new IAMClient({ ...settings, credentials: config.credentials ?? settings.credentials });
@@ -206,7 +207,7 @@ const CREDENTIAL_SETTINGS = [
  * own loader.
  */
 export async function defaultProfileHoldsCredentials(): Promise<boolean> {
-  const { loadSharedConfigFiles } = await import("@smithy/core/config");
+  const { loadSharedConfigFiles } = await smithyConfigModule();
   const files = await loadSharedConfigFiles({ ignoreCache: true });
   const profile = files.configFile?.default ?? {};
   return CREDENTIAL_SETTINGS.some((name) => profile[name] !== undefined);
@@ -217,7 +218,7 @@ export async function defaultProfileHoldsCredentials(): Promise<boolean> {
  * through the SDK's own loader; `undefined` when it has none.
  */
 export async function profileCredentialProcess(profile: string): Promise<string | undefined> {
-  const { loadSharedConfigFiles } = await import("@smithy/core/config");
+  const { loadSharedConfigFiles } = await smithyConfigModule();
   const files = await loadSharedConfigFiles({ ignoreCache: true });
   return files.configFile?.[profile]?.credential_process ??
     files.credentialsFile?.[profile]?.credential_process;

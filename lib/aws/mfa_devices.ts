@@ -12,6 +12,7 @@ import { explainAwsError } from "./aws_errors.ts";
 import { classifyAwsError } from "./sdk_errors.ts";
 import type { ClientCredentials } from "./base_credentials.ts";
 import { createIamClient } from "./credential_source.ts";
+import { iamModule } from "./sdk.ts";
 
 /** One MFA device of a user. */
 export interface MfaDevice {
@@ -36,7 +37,7 @@ export async function listMfaDevices(
   client: IAMClient,
   options: { profile?: string; userName?: string } = {},
 ): Promise<MfaDevice[]> {
-  const { ListMFADevicesCommand } = await import("@aws-sdk/client-iam");
+  const { ListMFADevicesCommand } = await iamModule();
   try {
     const out = await client.send(new ListMFADevicesCommand({ UserName: options.userName }));
     return (out.MFADevices ?? []).map((d) => ({
@@ -156,7 +157,7 @@ export async function deleteVirtualMfaDevice(
   serial: string,
   options: { profile?: string } = {},
 ): Promise<void> {
-  const { DeleteVirtualMFADeviceCommand } = await import("@aws-sdk/client-iam");
+  const { DeleteVirtualMFADeviceCommand } = await iamModule();
   try {
     await client.send(new DeleteVirtualMFADeviceCommand({ SerialNumber: serial }));
   } catch (error) {

@@ -12,6 +12,7 @@ import { type CacheStore, openCacheStore } from "../core/cache_store.ts";
 import { RuntimeError, UsageError } from "../core/errors.ts";
 import { formatTtl } from "../request/ttl.ts";
 import { classifyAwsError, explainAwsError } from "./on_failure.ts";
+import { stsModule } from "./sdk.ts";
 
 /** The cache namespace of MFA sessions: `$XDG_CACHE_HOME/timebound-iam/mfa-sessions/`. */
 export const MFA_SESSION_NAMESPACE = "mfa-sessions";
@@ -165,7 +166,7 @@ export async function startMfaSession(
     store: MfaSessionStore;
   },
 ): Promise<MfaSessionCredentials> {
-  const { GetSessionTokenCommand } = await import("@aws-sdk/client-sts");
+  const { GetSessionTokenCommand } = await stsModule();
   let response;
   try {
     response = await client.send(

@@ -12,6 +12,8 @@
  * @module
  */
 
+import { type IamModule, iamModule, smithyConfigModule, type StsModule, stsModule } from "./sdk.ts";
+
 /** What went wrong, as far as what to tell the user goes. */
 export type AwsErrorKind =
   | "credentials"
@@ -44,8 +46,6 @@ export interface ClassifiedAwsError {
 
 // deno-lint-ignore no-explicit-any
 type ErrorClass = abstract new (...args: any[]) => Error;
-type StsModule = typeof import("@aws-sdk/client-sts");
-type IamModule = typeof import("@aws-sdk/client-iam");
 
 /** Each service's base exception, and the modelled exceptions we tell apart, by export name. */
 const CLASSES = {
@@ -109,12 +109,10 @@ export async function classifyAwsError(
   error: unknown,
   service: AwsService,
 ): Promise<ClassifiedAwsError> {
-  const { CredentialsProviderError } = await import("@smithy/core/config");
+  const { CredentialsProviderError } = await smithyConfigModule();
   if (error instanceof CredentialsProviderError) return { kind: "credentials" };
   for (const answered of service === "iam" ? ["iam", "sts"] as const : ["sts"] as const) {
-    const sdk: Record<string, unknown> = answered === "iam"
-      ? await import("@aws-sdk/client-iam")
-      : await import("@aws-sdk/client-sts");
+    const sdk: Record<string, unknown> = answered === "iam" ? await iamModule() : await stsModule();
     const { base, modelled } = CLASSES[answered];
     if (!(error instanceof (sdk[base] as ErrorClass))) continue;
     const known = Object.entries(modelled).find(([name]) =>

@@ -6,7 +6,7 @@
  * @module
  */
 
-import type { CommandUnknownOpts } from "@commander-js/extra-typings";
+import type { CommandUnknownOpts } from "./commander.ts";
 import { fishQuote, type Shell, shQuote } from "../delivery/shell_env.ts";
 
 /** The shells that `renderCompletion` writes scripts for (of those `env` writes for). */

@@ -6,7 +6,7 @@
  * @module
  */
 
-import { type Command, Option } from "@commander-js/extra-typings";
+import { type Command, Option } from "./commander.ts";
 import type { Io } from "../core/io.ts";
 import { UsageError } from "../core/errors.ts";
 import {

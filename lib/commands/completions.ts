@@ -5,7 +5,7 @@
  * @module
  */
 
-import { Argument, Command, type CommandUnknownOpts } from "@commander-js/extra-typings";
+import { Argument, Command, type CommandUnknownOpts } from "../cli/commander.ts";
 import type { Cli } from "../cli/context.ts";
 import { COMPLETION_SHELLS, type CompletionShell, renderCompletion } from "../cli/completions.ts";
 

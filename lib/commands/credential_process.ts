@@ -6,7 +6,7 @@
  * @module
  */
 
-import { Command } from "@commander-js/extra-typings";
+import { Command } from "../cli/commander.ts";
 import { type Cli, grantOptions, mfaSerialOption } from "../cli/context.ts";
 import { NESTED_MARKER, obtainProcessCredentials } from "../cli/process_flow.ts";
 import { renderCredentialProcess } from "../delivery/credential_process.ts";

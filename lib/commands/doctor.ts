@@ -5,7 +5,7 @@
  * @module
  */
 
-import { Command } from "@commander-js/extra-typings";
+import { Command } from "../cli/commander.ts";
 import { type Cli, profileOption, regionOption, roleArnOption, ttlOption } from "../cli/context.ts";
 import { type DoctorDeps, renderChecks, runDoctor } from "../setup/doctor.ts";
 import { createIamClient } from "../setup/iam_role.ts";

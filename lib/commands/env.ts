@@ -5,7 +5,7 @@
  * @module
  */
 
-import { Command, Option } from "@commander-js/extra-typings";
+import { Command, Option } from "../cli/commander.ts";
 import { askingGrantOptions, type Cli, envName } from "../cli/context.ts";
 import {
   grantVariables,

@@ -5,7 +5,7 @@
  * @module
  */
 
-import { Command } from "@commander-js/extra-typings";
+import { Command } from "../cli/commander.ts";
 import { askingGrantOptions, type Cli, refreshOption } from "../cli/context.ts";
 import { runChild } from "../delivery/child.ts";
 import { childEnvironment, grantVariables } from "../delivery/credential_env.ts";

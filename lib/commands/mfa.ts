@@ -6,7 +6,7 @@
  * @module
  */
 
-import { Command } from "@commander-js/extra-typings";
+import { Command } from "../cli/commander.ts";
 import {
   type Cli,
   mfaCodeOption,

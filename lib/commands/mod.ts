@@ -9,7 +9,7 @@
  * @module
  */
 
-import { Command } from "@commander-js/extra-typings";
+import { Command } from "../cli/commander.ts";
 import { checkSwitchVariables, type Cli, type CommandFactory } from "../cli/context.ts";
 import { VERSION } from "../core/version.ts";
 

@@ -6,7 +6,7 @@
  * @module
  */
 
-import { Command, Option } from "@commander-js/extra-typings";
+import { Command, Option } from "../cli/commander.ts";
 import { resolveBrokerSettings } from "../cli/config.ts";
 import { type Cli, profileOption, regionOption, scopeOption } from "../cli/context.ts";
 import { UsageError } from "../core/errors.ts";

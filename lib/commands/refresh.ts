@@ -6,7 +6,7 @@
  * @module
  */
 
-import { Command, Option } from "@commander-js/extra-typings";
+import { Command, Option } from "../cli/commander.ts";
 import type { Cli } from "../cli/context.ts";
 import { RuntimeError, UsageError } from "../core/errors.ts";
 import { requestRenewal } from "../delivery/credential_server.ts";

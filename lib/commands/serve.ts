@@ -7,7 +7,7 @@
  */
 
 import { tmpdir } from "node:os";
-import { Command, Option } from "@commander-js/extra-typings";
+import { Command, Option } from "../cli/commander.ts";
 import {
   type Cli,
   mfaSerialOption,

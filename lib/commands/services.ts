@@ -4,7 +4,7 @@
  * @module
  */
 
-import { Command } from "@commander-js/extra-typings";
+import { Command } from "../cli/commander.ts";
 import type { Cli } from "../cli/context.ts";
 import { findServices, loadCatalog } from "../request/catalog.ts";
 import { RuntimeError } from "../core/errors.ts";

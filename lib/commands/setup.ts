@@ -7,7 +7,7 @@
  * @module
  */
 
-import { Command, Option } from "@commander-js/extra-typings";
+import { Command, Option } from "../cli/commander.ts";
 import { DEFAULT_ROLE_NAME } from "../aws/broker.ts";
 import { MCP_CLIENTS, TRUST_MODES, type TrustMode } from "../setup/broker_role.ts";
 import { type Cli, ownProgram, profileOption, regionOption } from "../cli/context.ts";

@@ -5,7 +5,7 @@
  * @module
  */
 
-import { Command, Option } from "@commander-js/extra-typings";
+import { Command, Option } from "../cli/commander.ts";
 import { askingGrantOptions, type Cli, envName, refreshOption } from "../cli/context.ts";
 import { runShell } from "../cli/shell_flow.ts";
 import { SESSION_SHELLS } from "../delivery/shell_session.ts";

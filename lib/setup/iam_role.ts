@@ -15,6 +15,7 @@ import {
   samePolicy,
 } from "./broker_role.ts";
 import { formatTtl } from "../request/ttl.ts";
+import { type IamModule, iamModule } from "../aws/sdk.ts";
 
 /** The broker role as IAM has it; `exists: false` when there is no such role. */
 export interface RoleState {
@@ -55,7 +56,7 @@ export async function readBrokerRole(
   roleName: string,
   caller: IamCaller & { withPolicy?: boolean } = {},
 ): Promise<RoleState> {
-  const { GetRoleCommand, GetRolePolicyCommand } = await import("@aws-sdk/client-iam");
+  const { GetRoleCommand, GetRolePolicyCommand } = await iamModule();
   const role = await read(
     () => client.send(new GetRoleCommand({ RoleName: roleName })),
     "GetRole",
@@ -135,8 +136,6 @@ export function describeRoleChange(change: RoleChange, plan: BrokerRolePlan): st
   }
 }
 
-type IamModule = typeof import("@aws-sdk/client-iam");
-
 /** How one kind of change is made: the IAM operation, and the call that makes it. */
 interface ChangeCall<Change extends RoleChange> {
   operation: IamOperation;
@@ -195,7 +194,7 @@ export async function applyRoleChanges(
   plan: BrokerRolePlan,
   options: { changes: readonly RoleChange[]; caller?: IamCaller },
 ): Promise<void> {
-  const iam = await import("@aws-sdk/client-iam");
+  const iam = await iamModule();
   for (const change of options.changes) {
     const { operation, call } = CHANGE_CALLS[change.kind] as ChangeCall<RoleChange>;
     try {
@@ -216,7 +215,7 @@ async function read<T>(
   roleName: string,
   caller: IamCaller,
 ): Promise<T | undefined> {
-  const { NoSuchEntityException } = await import("@aws-sdk/client-iam");
+  const { NoSuchEntityException } = await iamModule();
   try {
     return await call();
   } catch (error) {
