@@ -70,23 +70,37 @@ interface Case {
 }
 
 /**
- * The median wall time of each case. Every case runs once to warm the caches, then the cases
- * take turns, round after round, so that a change in the machine's load weighs on all alike.
+ * The median wall time of each case, and each case's times in round order. Every case runs once
+ * to warm the caches, then the cases take turns, round after round, so that a change in the
+ * machine's load weighs on all alike.
  */
-async function medians(cases: readonly Case[]): Promise<number[]> {
+async function medians(cases: readonly Case[]): Promise<{ medians: number[]; rounds: number[][] }> {
   for (const c of cases) await time(c.command, c.args, c.env);
-  const samples: number[][] = cases.map(() => []);
+  const rounds: number[][] = cases.map(() => []);
   for (let round = 0; round < RUNS; round++) {
-    for (const [i, c] of cases.entries()) samples[i].push(await time(c.command, c.args, c.env));
+    for (const [i, c] of cases.entries()) rounds[i].push(await time(c.command, c.args, c.env));
   }
-  return samples.map((values, i) => {
-    values.sort((a, b) => a - b);
-    const value = values[Math.floor(values.length / 2)];
+  const values = rounds.map((times, i) => {
+    const sorted = [...times].sort((a, b) => a - b);
+    const value = median(times);
     const line = `${cases[i].label.padEnd(44)} median ${value.toFixed(0).padStart(5)} ms  ` +
-      `(min ${values[0].toFixed(0)}, max ${values.at(-1)!.toFixed(0)}, ${RUNS} runs)\n`;
+      `(min ${sorted[0].toFixed(0)}, max ${sorted.at(-1)!.toFixed(0)}, ${RUNS} runs)\n`;
     Deno.stdout.writeSync(new TextEncoder().encode(line));
     return value;
   });
+  return { medians: values, rounds };
+}
+
+function median(values: readonly number[]): number {
+  return [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
+}
+
+/**
+ * The median of the rounds' own ratios `a[i] / b[i]`: the two ran back to back in each round, so
+ * a slow spell of the machine (which moves both) moves this less than the ratio of medians.
+ */
+function pairedRatio(a: readonly number[], b: readonly number[]): number {
+  return median(a.map((value, i) => value / b[i]));
 }
 
 const home = await Deno.makeTempDir({ prefix: "tbi-bench-" });
@@ -119,7 +133,7 @@ try {
     args,
     env: caseEnv,
   });
-  const [baseline, version, policy, exec, execConfigured, sdk, awsCli] = await medians([
+  const { medians: timed, rounds } = await medians([
     run("deno run (empty file)", [Deno.execPath(), ["run", "-q", empty]]),
     run("timebound-iam --version", cli(["--version"])),
     run("timebound-iam policy -s s3:ro", cli(["policy", "-s", "s3:ro"])),
@@ -137,6 +151,7 @@ try {
       "bench",
     ]]),
   ]);
+  const [baseline, version, policy, exec, execConfigured, sdk, awsCli] = timed;
   const before = aws.requests.length;
   const execOnce = await time(...cli(grant), env);
   const sent = aws.requests.slice(before).map((r) => r.action).join(", ");
@@ -149,6 +164,9 @@ try {
     `exec sends: ${sent} (one run, ${execOnce.toFixed(0)} ms)`,
     `exec / one AssumeRole from Deno: ${(exec / sdk).toFixed(2)} (goal: 1.15 or less); ` +
     `with the role ARN from the config file: ${(execConfigured / sdk).toFixed(2)}`,
+    `  the same, as the median of each round's own ratio: ${
+      pairedRatio(rounds[3], rounds[5]).toFixed(2)
+    }; with the config file: ${pairedRatio(rounds[4], rounds[5]).toFixed(2)}`,
     `exec / aws sts assume-role: ${(exec / awsCli).toFixed(2)} (goal: 0.25 or less)`,
   ];
   await Deno.stdout.write(new TextEncoder().encode(`\n${summary.join("\n")}\n`));
