@@ -11,7 +11,8 @@ import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 // @ts-types="@modelcontextprotocol/sdk/client/stdio"
 import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
 import { parse as parseDotenv } from "dotenv";
-import { baseEnv, cliCommand, windowsSystemEnv } from "./support/cli.ts";
+import { baseEnv, cliCommand, runCli, windowsSystemEnv } from "./support/cli.ts";
+import { accountTrustPolicy, pickyTrustPolicy } from "./support/policy_document.ts";
 import { LocalAws } from "./support/local_aws.ts";
 
 interface Served {
@@ -424,6 +425,99 @@ Deno.test("serve names the human and the MCP client in CloudTrail; --source-iden
     );
     assert.equal(line.source_identity, "alice@example.com");
     assert.equal(line.caller_name, "developer");
+  } finally {
+    await s.cleanup();
+  }
+});
+
+Deno.test("an agent whose client name the broker role's conditions refuse gets an error, never a grant without identity, and nothing is remembered", async () => {
+  const s = await serve();
+  try {
+    s.aws.addRole({
+      roleName: "timebound-iam-broker",
+      trustPolicy: pickyTrustPolicy(s.aws.accountId, { mcpClients: ["mcp:claude-code/*"] }),
+    });
+    for (let attempt = 0; attempt < 2; attempt++) {
+      const refused = await s.call("grant_access", { services: ["s3"] });
+      assert.ok(refused.isError, refused.text);
+      assert.match(
+        refused.text,
+        /refuses this grant's session tags \(sts:TagSession\): it accepts timebound-iam's tags, but not these values: timebound-iam:client=mcp:stdio-test\/0\.0\.1, timebound-iam:scopes=s3:ro/,
+      );
+    }
+    const calls = s.aws.requests.filter((r) => r.action === "AssumeRole");
+    // Each grant: as asked (refused), then with the neutral client tag `mcp` (allowed, dropped);
+    // never a third without identity.
+    assert.deepEqual(
+      calls.map((c) => [c.status, c.params.SourceIdentity, c.params["Tags.member.1.Value"]]),
+      [
+        [403, "developer", "mcp:stdio-test/0.0.1"],
+        [200, "developer", "mcp"],
+        [403, "developer", "mcp:stdio-test/0.0.1"],
+        [200, "developer", "mcp"],
+      ],
+    );
+    // No credentials file was written.
+    const written = await Array.fromAsync(Deno.readDir(await s.envDir()));
+    assert.deepEqual(written.map((e) => e.name).filter((n) => n !== ".lock"), []);
+    const home = `${s.tmp}/../home`;
+    await assert.rejects(
+      Deno.stat(`${home}/.config/timebound-iam/config.json`),
+      Deno.errors.NotFound,
+    );
+    await s.transport.close();
+    const audit = (await Deno.readTextFile(s.auditPath)).trim().split("\n").map((l) =>
+      JSON.parse(l)
+    );
+    assert.deepEqual(audit.map((e) => [e.event, e.outcome]), [
+      ["grant", "failed"],
+      ["grant", "failed"],
+    ]);
+
+    // The human's own grants still name them.
+    const cli = await runCli(["exec", "--no-confirm", "-s", "s3:ro", "-t", "15m", "--", "true"], {
+      env: { HOME: home, ...s.aws.env() },
+    });
+    assert.equal(cli.code, 0, cli.stderr);
+    assert.equal(
+      s.aws.requests.filter((r) => r.action === "AssumeRole").at(-1)?.params
+        .SourceIdentity,
+      "developer",
+    );
+  } finally {
+    await s.cleanup();
+  }
+});
+
+Deno.test("serve on a broker role too old to name anyone grants without identity, logs why and remembers it", async () => {
+  const s = await serve();
+  try {
+    s.aws.addRole({
+      roleName: "timebound-iam-broker",
+      trustPolicy: accountTrustPolicy(s.aws.accountId, { identity: false }),
+    });
+    const first = await s.call("grant_access", { services: ["s3"] });
+    assert.ok(!first.isError, first.text);
+    const second = await s.call("grant_access", { services: ["s3"] });
+    assert.ok(!second.isError, second.text);
+    const calls = s.aws.requests.filter((r) => r.action === "AssumeRole");
+    assert.deepEqual(
+      calls.map((c) => [c.status, c.params.SourceIdentity, c.params["Tags.member.1.Value"]]),
+      [
+        [403, "developer", "mcp:stdio-test/0.0.1"],
+        [403, "developer", "mcp"],
+        [200, undefined, undefined],
+        [200, undefined, undefined],
+      ],
+    );
+    const config = JSON.parse(
+      await Deno.readTextFile(`${s.tmp}/../home/.config/timebound-iam/config.json`),
+    );
+    assert.deepEqual(config, { rolesWithoutIdentity: [s.aws.brokerRoleArn] });
+    assert.match(
+      s.stderr(),
+      /does not allow sts:SetSourceIdentity: this grant carries no source identity or session tags/,
+    );
   } finally {
     await s.cleanup();
   }

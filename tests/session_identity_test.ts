@@ -10,7 +10,7 @@ import {
 } from "../lib/request/session_identity.ts";
 import { baseEnv, runCli } from "./support/cli.ts";
 import { LocalAws } from "./support/local_aws.ts";
-import { accountTrustPolicy } from "./support/policy_document.ts";
+import { accountTrustPolicy, pickyTrustPolicy } from "./support/policy_document.ts";
 
 const EXEC = ["exec", "--no-confirm", "-s", "s3:ro,dynamodb:full", "-t", "15m", "--", "true"];
 
@@ -179,11 +179,22 @@ Deno.test("a broker role whose trust refuses identity: retried once without, rem
     const first = await runCli(EXEC, { env });
     assert.equal(first.code, 0, first.stderr);
     const calls = aws.requests.filter((r) => r.action === "AssumeRole");
-    assert.deepEqual(calls.map((c) => [c.status, c.errorCode, c.params.SourceIdentity]), [
-      [403, "AccessDenied", "developer"],
-      [200, undefined, undefined],
-    ]);
-    assert.equal(calls[1].params["Tags.member.1.Key"], undefined);
+    // As asked; with neutral tags (refused too: the role refuses naming anyone, not these
+    // values); then without identity.
+    assert.deepEqual(
+      calls.map((c) => [
+        c.status,
+        c.errorCode,
+        c.params.SourceIdentity,
+        c.params["Tags.member.1.Value"],
+        c.params["Tags.member.2.Value"],
+      ]),
+      [
+        [403, "AccessDenied", "developer", "cli", "s3:ro dynamodb:full"],
+        [403, "AccessDenied", "developer", "cli", undefined],
+        [200, undefined, undefined, undefined, undefined],
+      ],
+    );
     const configPath = `${home}/.config/timebound-iam/config.json`;
     assert.equal(
       first.stderr,
@@ -201,9 +212,60 @@ Deno.test("a broker role whose trust refuses identity: retried once without, rem
 
     const second = await runCli(EXEC, { env });
     assert.equal(second.code, 0, second.stderr);
-    const after = aws.requests.filter((r) => r.action === "AssumeRole").slice(2);
+    const after = aws.requests.filter((r) => r.action === "AssumeRole").slice(3);
     assert.deepEqual(after.map((c) => [c.status, c.params.SourceIdentity]), [[200, undefined]]);
     assert.match(second.stderr, /^note: no source identity or session tags: the trust policy of/);
+  });
+});
+
+Deno.test("a role whose conditions refuse this grant's tag values: the grant fails, nothing is remembered, identity is kept", async () => {
+  await using aws = await LocalAws.start();
+  aws.addRole({
+    roleName: "timebound-iam-broker",
+    trustPolicy: pickyTrustPolicy(aws.accountId, { scopes: "s3:ro" }),
+  });
+  await withHome(async (home) => {
+    const env = { HOME: home, ...aws.env() };
+    const refused = await runCli(EXEC, { env });
+    assert.equal(refused.code, 1, refused.stderr);
+    assert.equal(
+      refused.stderr,
+      `error: The trust policy of ${aws.brokerRoleArn} refuses this grant's session tags ` +
+        "(sts:TagSession): it accepts timebound-iam's tags, but not these values: " +
+        "timebound-iam:client=cli, timebound-iam:scopes=s3:ro dynamodb:full\n" +
+        "hint: no credentials were handed out; to allow these values, change the conditions on " +
+        "aws:RequestTag in the role's trust policy\n",
+    );
+    const calls = aws.requests.filter((r) => r.action === "AssumeRole");
+    // The grant as asked, then the same identity with neutral tags (allowed: so the values are
+    // what the role refuses), and no third request without identity.
+    assert.deepEqual(
+      calls.map((c) => [
+        c.status,
+        c.params.SourceIdentity,
+        c.params["Tags.member.1.Value"],
+        c.params["Tags.member.2.Value"],
+      ]),
+      [
+        [403, "developer", "cli", "s3:ro dynamodb:full"],
+        [200, "developer", "cli", undefined],
+      ],
+    );
+    await assert.rejects(
+      Deno.stat(`${home}/.config/timebound-iam/config.json`),
+      Deno.errors.NotFound,
+    );
+
+    const allowed = await runCli(
+      ["exec", "--no-confirm", "-s", "s3:ro", "-t", "15m", "--", "true"],
+      {
+        env,
+      },
+    );
+    assert.equal(allowed.code, 0, allowed.stderr);
+    assert.equal(allowed.stderr, "");
+    const last = aws.requests.filter((r) => r.action === "AssumeRole").slice(2);
+    assert.deepEqual(last.map((c) => [c.status, c.params.SourceIdentity]), [[200, "developer"]]);
   });
 });
 

@@ -23,7 +23,7 @@ import { checkRoleArn } from "../request/role_arn.ts";
 import { formatTtl } from "../request/ttl.ts";
 import { grantDeadline, stsDurationSeconds } from "../request/deadline.ts";
 import { type SessionPolicy, withDeadline } from "../request/session_policy.ts";
-import { type SessionTag, sourceIdentityOf } from "../request/session_identity.ts";
+import { neutralTags, type SessionTag, sourceIdentityOf } from "../request/session_identity.ts";
 import { credentialProvidersModule, smithyConfigModule, stsModule } from "./sdk.ts";
 
 /** The credentials of one session, as STS returned them. */
@@ -313,17 +313,28 @@ export async function assumeBrokerRole(
     );
   let identity = request.identity;
   let identityRefused: string | undefined;
+  let valuesRefused = false;
   let response;
   try {
     try {
       response = await send(identity);
     } catch (error) {
       identityRefused = identity && await refusedIdentityAction(error);
-      if (!identityRefused) throw error;
-      // An older broker role: its trust policy lacks the permission to name who asked. Ask
-      // once more without it; the caller tells the user and remembers.
-      identity = undefined;
-      response = await send(undefined);
+      if (!identity || !identityRefused) throw error;
+      // Either the trust policy lacks the permission to name who asked (an older broker role),
+      // or a condition of it refuses this grant's values, which the requester chose (an MCP
+      // client's name, the scopes). The same request with neutral tags tells them apart: only a
+      // role that refuses those too is asked once more without identity (and the caller tells
+      // the user and remembers), so no requester can talk a grant, or every later one, out of
+      // naming who asked.
+      const neutral = { ...identity, tags: neutralTags(identity.tags ?? []) };
+      if (JSON.stringify(neutral.tags) !== JSON.stringify(identity.tags ?? [])) {
+        valuesRefused = await isGranted(send(neutral));
+      }
+      if (!valuesRefused) {
+        identity = undefined;
+        response = await send(undefined);
+      }
     }
   } catch (error) {
     throw await explainAwsError(error, {
@@ -333,6 +344,18 @@ export async function assumeBrokerRole(
       callerArn: broker.callerArn,
       ttlSeconds: request.ttlSeconds,
     });
+  }
+  if (valuesRefused || !response) {
+    const tags = (request.identity?.tags ?? []).map((tag) => `${tag.Key}=${tag.Value}`);
+    throw new RuntimeError(
+      `The trust policy of ${broker.roleArn} refuses this grant's session tags ` +
+        `(${identityRefused}): it accepts timebound-iam's tags, but not these values: ` +
+        tags.join(", "),
+      {
+        hint: "no credentials were handed out; to allow these values, change the conditions on " +
+          "aws:RequestTag in the role's trust policy",
+      },
+    );
   }
   const c = response.Credentials;
   if (!c?.AccessKeyId || !c.SecretAccessKey || !c.SessionToken || !c.Expiration) {
@@ -367,6 +390,21 @@ export async function refusedIdentityAction(error: unknown): Promise<string | un
   // AWS has one AccessDenied for every refusal; only its message names the permission.
   const message = (error as { message?: string }).message ?? "";
   return /\b(sts:(?:TagSession|SetSourceIdentity))\b/.exec(message)?.[1];
+}
+
+/**
+ * Whether an AssumeRole that may be refused for its identity was granted: `false` when the trust
+ * policy refused `sts:TagSession` or `sts:SetSourceIdentity`; any other failure is thrown. Its
+ * credentials are dropped: it only tells what the role accepts.
+ */
+async function isGranted(call: Promise<unknown>): Promise<boolean> {
+  try {
+    await call;
+    return true;
+  } catch (error) {
+    if (await refusedIdentityAction(error)) return false;
+    throw error;
+  }
 }
 
 /**

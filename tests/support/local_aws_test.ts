@@ -529,6 +529,91 @@ Deno.test("LocalAws records SourceIdentity and tags, checks them as AWS does, an
   }
 });
 
+Deno.test("LocalAws evaluates a trust policy's conditions on the request's tags and SourceIdentity", async (t) => {
+  await using aws = await LocalAws.start({ brokerRole: false });
+  const role = `arn:aws:iam::${ACCOUNT}:role/picky`;
+  const root = { AWS: `arn:aws:iam::${ACCOUNT}:root` };
+  aws.addRole({
+    roleName: "picky",
+    trustPolicy: {
+      Version: "2012-10-17",
+      Statement: [
+        { Effect: "Allow", Principal: root, Action: "sts:AssumeRole" },
+        {
+          Effect: "Allow",
+          Principal: root,
+          Action: "sts:TagSession",
+          Condition: {
+            StringLike: { "aws:RequestTag/client": ["cli", "mcp:known/*"] },
+            "ForAllValues:StringEquals": { "aws:TagKeys": ["client", "scopes"] },
+          },
+        },
+        {
+          Effect: "Allow",
+          Principal: root,
+          Action: "sts:SetSourceIdentity",
+          Condition: { StringLike: { "sts:SourceIdentity": "*@example.com" } },
+        },
+      ],
+    },
+  });
+  const allowed: Array<[string, Partial<AssumeRoleCommandInput>]> = [
+    ["an allowed tag value", { Tags: [{ Key: "client", Value: "mcp:known/1.0" }] }],
+    ["two allowed keys", {
+      Tags: [{ Key: "client", Value: "cli" }, { Key: "scopes", Value: "s3:ro" }],
+    }],
+    ["an allowed SourceIdentity", { SourceIdentity: "alice@example.com" }],
+  ];
+  for (const [what, input] of allowed) {
+    await t.step(`${what} is allowed`, async () => {
+      await assume(aws, { RoleArn: role, ...input });
+    });
+  }
+  const refused: Array<[string, Partial<AssumeRoleCommandInput>, string]> = [
+    ["a tag value the condition does not match", {
+      Tags: [{ Key: "client", Value: "mcp:other/1.0" }],
+    }, "sts:TagSession"],
+    ["a tag key outside aws:TagKeys", {
+      Tags: [{ Key: "client", Value: "cli" }, { Key: "extra", Value: "x" }],
+    }, "sts:TagSession"],
+    [
+      "a SourceIdentity the condition does not match",
+      { SourceIdentity: "mallory" },
+      "sts:SetSourceIdentity",
+    ],
+  ];
+  for (const [what, input, action] of refused) {
+    await t.step(`${what} is refused for ${action}`, async () => {
+      await rejectsWith(assume(aws, { RoleArn: role, ...input }), "AccessDenied", {
+        message: `User: ${aws.defaultUser.arn} is not authorized to perform: ${action} on ` +
+          `resource: ${role}`,
+        status: 403,
+      });
+    });
+  }
+  await t.step("a condition on aws:AssumeRole's own statement sees the tags too", async () => {
+    aws.addRole({
+      roleName: "tagged-only",
+      trustPolicy: {
+        Version: "2012-10-17",
+        Statement: [{
+          Effect: "Allow",
+          Principal: root,
+          Action: ["sts:AssumeRole", "sts:TagSession"],
+          Condition: { StringEquals: { "aws:RequestTag/client": "cli" } },
+        }],
+      },
+    });
+    const only = `arn:aws:iam::${ACCOUNT}:role/tagged-only`;
+    await assume(aws, { RoleArn: only, Tags: [{ Key: "client", Value: "cli" }] });
+    await rejectsWith(assume(aws, { RoleArn: only }), "AccessDenied", {
+      message: `User: ${aws.defaultUser.arn} is not authorized to perform: sts:AssumeRole on ` +
+        `resource: ${only}`,
+      status: 403,
+    });
+  });
+});
+
 Deno.test("LocalAws serves IAM role actions", async (t) => {
   await using aws = await LocalAws.start({ brokerRole: false });
   const client = iam(aws);

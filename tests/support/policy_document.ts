@@ -166,3 +166,33 @@ export function accountTrustPolicy(
     }],
   });
 }
+
+/**
+ * The trust policy of a broker role that allows tagging for some values only: `sts:TagSession`
+ * when the client tag is `cli`, `mcp` or one of `mcpClients` (patterns, `mcp:known/*` by
+ * default) and, with `scopes`, the scopes tag is exactly that.
+ */
+export function pickyTrustPolicy(
+  accountId: string,
+  options: { mcpClients?: string[]; scopes?: string } = {},
+): string {
+  const root = { AWS: `arn:aws:iam::${accountId}:root` };
+  const clients = ["cli", "mcp", ...options.mcpClients ?? ["mcp:known/*"]];
+  return JSON.stringify({
+    Version: "2012-10-17",
+    Statement: [
+      { Effect: "Allow", Principal: root, Action: ["sts:AssumeRole", "sts:SetSourceIdentity"] },
+      {
+        Effect: "Allow",
+        Principal: root,
+        Action: "sts:TagSession",
+        Condition: {
+          StringLike: { "aws:RequestTag/timebound-iam:client": clients },
+          ...options.scopes === undefined
+            ? {}
+            : { StringEqualsIfExists: { "aws:RequestTag/timebound-iam:scopes": options.scopes } },
+        },
+      },
+    ],
+  });
+}

@@ -1,7 +1,8 @@
 /**
  * The STS actions of the local AWS endpoint (`AssumeRole`, `GetCallerIdentity`, and
  * `GetSessionToken` from `mfa.ts`), with AWS's checks and error wording: validation of the
- * parameters, trust of the role (its conditions on the MFA context included, and its
+ * parameters, trust of the role (its conditions on the MFA context and on the request's
+ * `sts:SourceIdentity`, `aws:RequestTag/…` and `aws:TagKeys` included, and its
  * `sts:SetSourceIdentity` and `sts:TagSession`), the role's MaxSessionDuration, the one-hour cap
  * of role chaining and the packed size of the session policy and tags.
  *
@@ -13,6 +14,7 @@ import { AwsError, checkDurationSeconds, validationError, violation } from "./aw
 import { packedPolicySize, parsePolicyDocument, trustAllows } from "./policy_document.ts";
 import { checkMfaCode, getSessionToken, mfaContext } from "./mfa.ts";
 import type { XmlValue } from "./xml.ts";
+import type { RequestContext } from "./conditions.ts";
 
 /** The XML namespace of STS responses. */
 export const STS_NAMESPACE = "https://sts.amazonaws.com/doc/2011-06-15/";
@@ -133,6 +135,23 @@ function checkAssumeRoleParams(params: Record<string, string>): void {
 }
 
 /**
+ * The request's own condition keys, as AWS puts them in the context of every statement of the
+ * trust policy: `sts:SourceIdentity`, and for session tags `aws:RequestTag/KEY` and
+ * `aws:TagKeys` (so a trust policy can allow `sts:TagSession` for some values only).
+ */
+function requestContext(
+  sourceIdentity: string | undefined,
+  tags: Record<string, string>,
+): RequestContext {
+  const context: Record<string, string | string[]> = {};
+  if (sourceIdentity !== undefined) context["sts:SourceIdentity"] = sourceIdentity;
+  const keys = Object.keys(tags);
+  if (keys.length > 0) context["aws:TagKeys"] = keys;
+  for (const [key, value] of Object.entries(tags)) context[`aws:RequestTag/${key}`] = value;
+  return context;
+}
+
+/**
  * `AssumeRole`: checks the parameters, that the role exists and trusts the caller (AWS answers
  * AccessDenied for both), DurationSeconds against role chaining and the role's
  * MaxSessionDuration, then the session policy; issues `ASIA…` credentials that the endpoint
@@ -147,16 +166,16 @@ export function assumeRole({ state, caller, params }: ActionContext): XmlValue {
   const mfaProvenAt = checkMfaCode(state, caller, params);
   const mfa = mfaContext(state, caller, mfaProvenAt);
   const trust = parsePolicyDocument(role.trustPolicy);
+  const tags = Object.fromEntries(memberList(params, "Tags").map((t) => [t.Key, t.Value ?? ""]));
   const trustCaller = {
     accountId: caller.accountId,
     arn: caller.arn,
     roleArn: caller.kind === "session" ? caller.roleArn : undefined,
-    context: mfa,
+    context: { ...mfa, ...requestContext(params.SourceIdentity, tags) },
   };
   if (!trustAllows(trust, trustCaller)) throw assumeRoleDenied(caller.arn, roleArn);
   // Setting a source identity and passing session tags are permissions of their own, which
   // the trust policy must grant too.
-  const tags = Object.fromEntries(memberList(params, "Tags").map((t) => [t.Key, t.Value ?? ""]));
   if (
     params.SourceIdentity !== undefined &&
     !trustAllows(trust, trustCaller, "sts:SetSourceIdentity")
