@@ -343,6 +343,11 @@ Deno.test("an agent held to named resources: in the allow list granted, wider re
       [{ services: ["s3"], level: "full" }, "s3:full"],
       [{ scopes: "s3:full@other-bucket" }, "s3:full@other-bucket"],
       [{ scopes: "s3:full@my-bucket*" }, "s3:full@my-bucket*"],
+      // One allowed resource does not carry another beside it.
+      [
+        { services: ["s3"], level: "full", resources: { s3: ["my-bucket", "other-bucket"] } },
+        "s3:full@my-bucket,s3:full@other-bucket",
+      ],
       [{ scopes: "dynamodb:full@Orders" }, "dynamodb:full@Orders"],
       [
         { scopes: "dynamodb:ro@arn:aws:dynamodb:eu-west-1:999999999999:table/Orders" },

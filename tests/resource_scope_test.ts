@@ -138,7 +138,15 @@ Deno.test("checkAllowed() compares resources on expanded ARNs, and asks for the 
   assert.equal(asked, 0);
   await check("s3:ro@my-bucket/reports/*,sqs:ro@jobs-eu");
   await check("s3:full@arn:aws:s3:::my-bucket,sqs:ro@jobs-2");
-  for (const refused of ["s3:ro", "s3:full@my-bucket2", "sqs:full@jobs-eu", "sqs:ro@other"]) {
+  const refusals = [
+    "s3:ro",
+    "s3:full@my-bucket2",
+    "sqs:full@jobs-eu",
+    "sqs:ro@other",
+    // an allowed resource does not carry another one beside it
+    "sqs:ro@jobs-eu,sqs:ro@other",
+  ];
+  for (const refused of refusals) {
     await assert.rejects(
       () => check(refused),
       (e) =>
