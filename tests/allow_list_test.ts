@@ -1,7 +1,12 @@
 // What `serve --allow` lets an agent ask for: parsing the list and checking requests against it.
 import assert from "node:assert/strict";
 import { UsageError } from "../lib/core/errors.ts";
-import { allowedLevels, checkAllowed, parseAllowList } from "../lib/request/allow_list.ts";
+import {
+  accountWideNote,
+  allowedLevels,
+  checkAllowed,
+  parseAllowList,
+} from "../lib/request/allow_list.ts";
 import { createCatalog } from "../lib/request/catalog.ts";
 
 const catalog = createCatalog(
@@ -105,4 +110,35 @@ Deno.test("checkAllowed() refuses the scopes outside the list, naming them and t
       return true;
     },
   );
+});
+
+Deno.test("accountWideNote() tells an agent which account-wide actions its grant on named resources lacks", () => {
+  const named = (service: string, level: "list" | "ro" | "full", resource: string) => ({
+    service,
+    level,
+    resources: [resource],
+  });
+  // As parseAllowList() reads "s3:full@my-bucket,logs:ro@app-*,*:list".
+  const allow = {
+    scopes: [named("s3", "full", "my-bucket"), named("logs", "ro", "app-*")],
+    everyService: "list" as const,
+    text: "*:list,s3:full@my-bucket,logs:ro@app-*",
+  };
+  assert.equal(
+    accountWideNote([named("s3", "ro", "my-bucket"), named("logs", "ro", "app-1")], allow),
+    "s3:ro@my-bucket has only list's account-wide actions (those that name no resource): " +
+      "this server allows *:list,s3:full@my-bucket,logs:ro@app-*",
+  );
+  const noEveryService = { scopes: [named("s3", "full", "my-bucket")], text: "s3:full@my-bucket" };
+  assert.equal(
+    accountWideNote([named("s3", "list", "my-bucket")], noEveryService, (l) => `<${l}>`),
+    "s3:<list>@my-bucket has no account-wide actions (those that name no resource): " +
+      "this server allows s3:full@my-bucket",
+  );
+  // Nothing lost: full on resources never has account-wide actions of its own; a level the list
+  // gives account-wide; no list at all.
+  assert.equal(accountWideNote([named("s3", "full", "my-bucket")], allow), undefined);
+  assert.equal(accountWideNote([named("logs", "ro", "app-1")], allow), undefined);
+  assert.equal(accountWideNote([{ service: "ec2", level: "list" }], allow), undefined);
+  assert.equal(accountWideNote([named("s3", "ro", "my-bucket")], undefined), undefined);
 });

@@ -385,6 +385,23 @@ Deno.test("a narrower level on resources allowed at full gets nothing account-wi
     assert(!iam.isError, iam.text);
     const bucket = await h.call("grant_access", { scopes: "s3:list@my-bucket" });
     assert(!bucket.isError, bucket.text);
+    // The agent is told why, in one line.
+    const allowed = `lambda:full@my-fn,iam:full@${role}*,s3:full@my-bucket`;
+    assert.equal(
+      fn.structured.note,
+      "lambda:read_only@my-fn has no account-wide actions (those that name no resource): " +
+        `this server allows ${allowed}`,
+    );
+    assert.equal(
+      iam.structured.note,
+      `iam:read_only@${role}x has no account-wide actions (those that name no resource): ` +
+        `this server allows ${allowed}`,
+    );
+    assert.equal(
+      bucket.structured.note,
+      "s3:list@my-bucket has no account-wide actions (those that name no resource): " +
+        `this server allows ${allowed}`,
+    );
     const resources = h.grants.map(({ policy }) =>
       JSON.parse(policy.packed).Statement.map((s: { Resource: unknown }) => s.Resource)
     );

@@ -115,6 +115,45 @@ export function accountWideLevel(allow: AllowList | undefined, prefix: string): 
   return LEVEL_ORDER.findLast((level) => levels.has(level));
 }
 
+/**
+ * What to tell an agent whose grant on named resources keeps fewer account-wide actions (those
+ * that name no resource: listing every bucket, every function) than its level would, because
+ * `allow` gives no wider ones for the service; `undefined` when no scope lost any. Levels are
+ * spelt by `levelName`, as {@linkcode formatScopes} takes it.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { accountWideNote } from "./allow_list.ts";
+ * const allow = { scopes: [{ service: "s3", level: "full" as const, resources: ["b"] }], text: "s3:full@b" };
+ * assert.equal(
+ *   accountWideNote([{ service: "s3", level: "ro", resources: ["b"] }], allow),
+ *   "s3:ro@b has no account-wide actions (those that name no resource): this server allows " +
+ *     "s3:full@b",
+ * );
+ * assert.equal(accountWideNote([{ service: "s3", level: "ro", resources: ["b"] }], undefined), undefined);
+ * ```
+ */
+export function accountWideNote(
+  scopes: readonly Scope[],
+  allow: AllowList | undefined,
+  levelName: (level: Level) => string = (level) => level,
+): string | undefined {
+  if (!allow) return undefined;
+  const notes = scopes.flatMap((scope) => {
+    if (!scope.resources || scope.level === "full") return [];
+    const limit = accountWideLevel(allow, scope.service);
+    if (limit !== undefined && !isWider(scope.level, limit)) return [];
+    const kept = limit === undefined
+      ? "no account-wide actions"
+      : `only ${levelName(limit)}'s account-wide actions`;
+    return [`${formatScopes([scope], levelName)} has ${kept}`];
+  });
+  return notes.length === 0
+    ? undefined
+    : `${notes.join("; ")} (those that name no resource): this server allows ${allow.text}`;
+}
+
 /** What {@linkcode checkAllowed} needs to compare resources. */
 export interface AllowCheckOptions {
   /** The catalog, for the services' resource types. */

@@ -6,7 +6,7 @@
  */
 
 import { z } from "zod";
-import { checkAllowed } from "../../request/allow_list.ts";
+import { accountWideNote, type AllowList, checkAllowed } from "../../request/allow_list.ts";
 import { needsApproval } from "../../request/approval.ts";
 import { type ArnTarget, MAX_RESOURCE_CHARS } from "../../request/resource.ts";
 import { logText } from "../../core/log_text.ts";
@@ -22,6 +22,7 @@ import {
   clientOf,
   describeSession,
   jsonResult,
+  levelName,
   sessionSchema,
   type ToolContext,
   toolError,
@@ -73,6 +74,10 @@ const outputSchema = {
   session_id: z.string(),
   ...sessionSchema.omit({ id: true }).shape,
   usage: z.string(),
+  note: z.string().optional().describe(
+    "Set when the server's limits kept account-wide actions (listing every bucket, every " +
+      "function...) out of a grant on named resources",
+  ),
 };
 
 type GrantArgs = {
@@ -179,6 +184,7 @@ async function grantAccess(ctx: ToolContext, args: GrantArgs) {
       session_id: id,
       ...described,
       usage: `env $(cat ${shellQuote(session.file)}) <command>`,
+      ...accountWideNoteOf(request.scopes, ctx.options.allow),
     };
   } catch (error) {
     const declined = error instanceof DeclinedError;
@@ -413,4 +419,13 @@ const DEFAULT_CHAIN = "(default chain)";
 /** A path as one shell word, for `usage`: single quotes, so spaces and `$` stay literal. */
 function shellQuote(path: string): string {
   return /^[\w@%+=:,./-]+$/.test(path) ? path : `'${path.replaceAll("'", `'\\''`)}'`;
+}
+
+/** `{ note }` when the allow list kept account-wide actions out of a grant on named resources. */
+function accountWideNoteOf(
+  scopes: readonly Scope[],
+  allow: AllowList | undefined,
+): { note?: string } {
+  const note = accountWideNote(scopes, allow, levelName);
+  return note === undefined ? {} : { note };
 }
