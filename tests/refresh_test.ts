@@ -5,6 +5,7 @@ import assert from "node:assert/strict";
 import { fileURLToPath } from "node:url";
 import { baseEnv, runCli } from "./support/cli.ts";
 import { LocalAws } from "./support/local_aws.ts";
+import { accountTrustPolicy } from "./support/policy_document.ts";
 import { canRun } from "./support/system_tool.ts";
 
 const CONFIG = fileURLToPath(new URL("../deno.json", import.meta.url));
@@ -164,4 +165,40 @@ Deno.test("the summary says how --refresh renews, and a bad limit is a usage err
     'error: Invalid --refresh limit "forever": use a duration like 15m, 1h or 1h30m\n' +
       "hint: give how long to keep renewing, e.g. --refresh=8h (default 12h)\n",
   );
+});
+
+Deno.test({
+  name:
+    "exec --refresh on a broker role too old to name anyone: renewals go without identity at once",
+  // `sleep` is a POSIX program.
+  ignore: Deno.build.os === "windows",
+  async fn() {
+    await using aws = await LocalAws.start({ sessionSeconds: SESSION_SECONDS });
+    aws.addRole({
+      roleName: "timebound-iam-broker",
+      trustPolicy: accountTrustPolicy(aws.accountId, { identity: false }),
+    });
+    const home = await Deno.makeTempDir({ prefix: "tbi-refresh-" });
+    try {
+      await baseEnv(home);
+      // Long enough for at least one renewal (every 6 s).
+      const result = await runCli(
+        ["exec", "--no-confirm", "-s", "sts:ro", "-t", "15m", "--refresh=1h", "--", "sleep", "8"],
+        { env: { ...aws.env(), HOME: home } },
+      );
+      assert.equal(result.code, 0, result.stderr);
+      const calls = aws.requests.filter((r) => r.action === "AssumeRole")
+        .map((r) => [r.status, r.params.SourceIdentity]);
+      // The first grant: as asked, the source identity alone, then without; every renewal
+      // after it: one request, without.
+      assert.deepEqual(calls.slice(0, 3), [[403, "developer"], [403, "developer"], [
+        200,
+        undefined,
+      ]]);
+      assert.ok(calls.length >= 4, JSON.stringify(calls));
+      assert.deepEqual(calls.slice(3).filter(([status, name]) => status !== 200 || name), []);
+    } finally {
+      await Deno.remove(home, { recursive: true });
+    }
+  },
 });

@@ -440,21 +440,22 @@ Deno.test("an agent whose client name the broker role's conditions refuse gets a
     for (let attempt = 0; attempt < 2; attempt++) {
       const refused = await s.call("grant_access", { services: ["s3"] });
       assert.ok(refused.isError, refused.text);
-      assert.match(
-        refused.text,
-        /refuses this grant's session tags \(sts:TagSession\): it accepts timebound-iam's tags, but not these values: timebound-iam:client=mcp:stdio-test\/0\.0\.1, timebound-iam:scopes=s3:ro/,
-      );
+      const expected =
+        "refuses this grant's session tags (timebound-iam:client=mcp:stdio-test/0.0.1, " +
+        "timebound-iam:scopes=s3:ro): it lacks sts:TagSession, or a condition of it refuses " +
+        "these values";
+      assert.ok(refused.text.includes(expected), refused.text);
     }
     const calls = s.aws.requests.filter((r) => r.action === "AssumeRole");
-    // Each grant: as asked (refused), then with the neutral client tag `mcp` (allowed, dropped);
-    // never a third without identity.
+    // Each grant: as asked (refused), then the source identity alone (allowed; its credentials
+    // dropped); never a third without identity.
     assert.deepEqual(
       calls.map((c) => [c.status, c.params.SourceIdentity, c.params["Tags.member.1.Value"]]),
       [
         [403, "developer", "mcp:stdio-test/0.0.1"],
-        [200, "developer", "mcp"],
+        [200, "developer", undefined],
         [403, "developer", "mcp:stdio-test/0.0.1"],
-        [200, "developer", "mcp"],
+        [200, "developer", undefined],
       ],
     );
     // No credentials file was written.
@@ -505,7 +506,7 @@ Deno.test("serve on a broker role too old to name anyone grants without identity
       calls.map((c) => [c.status, c.params.SourceIdentity, c.params["Tags.member.1.Value"]]),
       [
         [403, "developer", "mcp:stdio-test/0.0.1"],
-        [403, "developer", "mcp"],
+        [403, "developer", undefined],
         [200, undefined, undefined],
         [200, undefined, undefined],
       ],

@@ -179,8 +179,8 @@ Deno.test("a broker role whose trust refuses identity: retried once without, rem
     const first = await runCli(EXEC, { env });
     assert.equal(first.code, 0, first.stderr);
     const calls = aws.requests.filter((r) => r.action === "AssumeRole");
-    // As asked; with neutral tags (refused too: the role refuses naming anyone, not these
-    // values); then without identity.
+    // As asked; with the source identity alone (refused too: the role refuses naming anyone,
+    // not these tags); then without identity.
     assert.deepEqual(
       calls.map((c) => [
         c.status,
@@ -191,7 +191,7 @@ Deno.test("a broker role whose trust refuses identity: retried once without, rem
       ]),
       [
         [403, "AccessDenied", "developer", "cli", "s3:ro dynamodb:full"],
-        [403, "AccessDenied", "developer", "cli", undefined],
+        [403, "AccessDenied", "developer", undefined, undefined],
         [200, undefined, undefined, undefined, undefined],
       ],
     );
@@ -218,7 +218,7 @@ Deno.test("a broker role whose trust refuses identity: retried once without, rem
   });
 });
 
-Deno.test("a role whose conditions refuse this grant's tag values: the grant fails, nothing is remembered, identity is kept", async () => {
+Deno.test("a role whose conditions refuse this grant's tags: the grant fails, nothing is remembered, later grants keep identity", async () => {
   await using aws = await LocalAws.start();
   aws.addRole({
     roleName: "timebound-iam-broker",
@@ -231,14 +231,15 @@ Deno.test("a role whose conditions refuse this grant's tag values: the grant fai
     assert.equal(
       refused.stderr,
       `error: The trust policy of ${aws.brokerRoleArn} refuses this grant's session tags ` +
-        "(sts:TagSession): it accepts timebound-iam's tags, but not these values: " +
-        "timebound-iam:client=cli, timebound-iam:scopes=s3:ro dynamodb:full\n" +
-        "hint: no credentials were handed out; to allow these values, change the conditions on " +
-        "aws:RequestTag in the role's trust policy\n",
+        "(timebound-iam:client=cli, timebound-iam:scopes=s3:ro dynamodb:full): it lacks " +
+        "sts:TagSession, or a condition of it refuses these values\n" +
+        "hint: no credentials were handed out; timebound-iam setup aws --apply adds " +
+        "sts:TagSession, or allow these values in the conditions on aws:RequestTag and " +
+        "aws:TagKeys\n",
     );
     const calls = aws.requests.filter((r) => r.action === "AssumeRole");
-    // The grant as asked, then the same identity with neutral tags (allowed: so the values are
-    // what the role refuses), and no third request without identity.
+    // The grant as asked, then the source identity alone (allowed: so the tags are what the role
+    // refuses), and no third request without identity.
     assert.deepEqual(
       calls.map((c) => [
         c.status,
@@ -248,7 +249,7 @@ Deno.test("a role whose conditions refuse this grant's tag values: the grant fai
       ]),
       [
         [403, "developer", "cli", "s3:ro dynamodb:full"],
-        [200, "developer", "cli", undefined],
+        [200, "developer", undefined, undefined],
       ],
     );
     await assert.rejects(

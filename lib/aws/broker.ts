@@ -23,7 +23,7 @@ import { checkRoleArn } from "../request/role_arn.ts";
 import { formatTtl } from "../request/ttl.ts";
 import { grantDeadline, stsDurationSeconds } from "../request/deadline.ts";
 import { type SessionPolicy, withDeadline } from "../request/session_policy.ts";
-import { neutralTags, type SessionTag, sourceIdentityOf } from "../request/session_identity.ts";
+import { type SessionTag, sourceIdentityOf } from "../request/session_identity.ts";
 import { credentialProvidersModule, smithyConfigModule, stsModule } from "./sdk.ts";
 
 /** The credentials of one session, as STS returned them. */
@@ -313,7 +313,7 @@ export async function assumeBrokerRole(
     );
   let identity = request.identity;
   let identityRefused: string | undefined;
-  let valuesRefused = false;
+  let tagsRefused = false;
   let response;
   try {
     try {
@@ -321,17 +321,19 @@ export async function assumeBrokerRole(
     } catch (error) {
       identityRefused = identity && await refusedIdentityAction(error);
       if (!identity || !identityRefused) throw error;
-      // Either the trust policy lacks the permission to name who asked (an older broker role),
-      // or a condition of it refuses this grant's values, which the requester chose (an MCP
-      // client's name, the scopes). The same request with neutral tags tells them apart: only a
-      // role that refuses those too is asked once more without identity (and the caller tells
-      // the user and remembers), so no requester can talk a grant, or every later one, out of
-      // naming who asked.
-      const neutral = { ...identity, tags: neutralTags(identity.tags ?? []) };
-      if (JSON.stringify(neutral.tags) !== JSON.stringify(identity.tags ?? [])) {
-        valuesRefused = await isGranted(send(neutral));
+      // The trust policy lacks the permission to name who asked (an older broker role), or a
+      // condition of it refuses this grant's tags, whose values the requester chose (an MCP
+      // client's name, the scopes). The source identity alone, which no requester chooses,
+      // tells them apart: a role that accepts it refuses the tags, and the grant fails rather
+      // than drop them (a session without them would also slip past a condition on
+      // aws:PrincipalTag); only a role that refuses it too is asked once more without identity,
+      // and the caller tells the user and remembers. So no requester can talk a grant, or every
+      // later one, out of naming who asked.
+      if (identity.tags?.length) {
+        tagsRefused = identity.sourceIdentity === undefined ||
+          await isGranted(send({ sourceIdentity: identity.sourceIdentity }));
       }
-      if (!valuesRefused) {
+      if (!tagsRefused) {
         identity = undefined;
         response = await send(undefined);
       }
@@ -345,15 +347,15 @@ export async function assumeBrokerRole(
       ttlSeconds: request.ttlSeconds,
     });
   }
-  if (valuesRefused || !response) {
+  if (tagsRefused || !response) {
     const tags = (request.identity?.tags ?? []).map((tag) => `${tag.Key}=${tag.Value}`);
     throw new RuntimeError(
-      `The trust policy of ${broker.roleArn} refuses this grant's session tags ` +
-        `(${identityRefused}): it accepts timebound-iam's tags, but not these values: ` +
-        tags.join(", "),
+      `The trust policy of ${broker.roleArn} refuses this grant's session tags (` +
+        `${tags.join(", ")}): it lacks sts:TagSession, or a condition of it refuses these values`,
       {
-        hint: "no credentials were handed out; to allow these values, change the conditions on " +
-          "aws:RequestTag in the role's trust policy",
+        hint: "no credentials were handed out; timebound-iam setup aws --apply adds " +
+          "sts:TagSession, or allow these values in the conditions on aws:RequestTag and " +
+          "aws:TagKeys",
       },
     );
   }
@@ -394,7 +396,7 @@ export async function refusedIdentityAction(error: unknown): Promise<string | un
 
 /**
  * Whether an AssumeRole that may be refused for its identity was granted: `false` when the trust
- * policy refused `sts:TagSession` or `sts:SetSourceIdentity`; any other failure is thrown. Its
+ * policy refused `sts:SetSourceIdentity` (or `sts:TagSession`); any other failure is thrown. Its
  * credentials are dropped: it only tells what the role accepts.
  */
 async function isGranted(call: Promise<unknown>): Promise<boolean> {

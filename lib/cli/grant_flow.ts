@@ -188,7 +188,7 @@ export async function obtainRenewableGrant(
     // Bare resource names (s3:ro@my-bucket) live in the broker role's account and this region.
     if (broker) request = await forTarget(request, brokerTarget(broker), catalog);
     const callerName = broker && sourceIdentityOf(broker.callerArn);
-    const skipIdentity = broker !== undefined && identityRefusedBefore(file, broker.roleArn);
+    let skipIdentity = broker !== undefined && identityRefusedBefore(file, broker.roleArn);
     if (flags.confirm || flags.dryRun) {
       cli.io.stderr(renderSummary({
         request,
@@ -241,6 +241,8 @@ export async function obtainRenewableGrant(
     }
     if (grant.identityRefused) {
       cli.io.stderr(await rememberIdentityRefused(file, grant.roleArn, grant.identityRefused));
+      // Renewals go without identity at once, not through the same refusals each time.
+      skipIdentity = true;
     }
     if (flags.debug || cli.io.env.TIMEBOUND_IAM_DEBUG === "1") {
       cli.io.stderr(`debug: AssumeRole PackedPolicySize ${grant.packedPolicySize ?? "?"}%\n`);

@@ -163,29 +163,6 @@ function scopesTagValue(scopes: readonly Scope[]): string {
   return `+${names.length} more`;
 }
 
-/**
- * The tags of a grant without anything its requester chose: the client tag cut to its kind
- * (`cli`, or `mcp` for every MCP client) and no scopes. A broker role that refuses a grant's
- * tags but accepts these refuses the values (a condition of its trust policy), not tagging.
- *
- * @example
- * ```ts
- * import assert from "node:assert/strict";
- * import { neutralTags } from "./session_identity.ts";
- * const tags = [
- *   { Key: "timebound-iam:client", Value: "mcp:claude-code/1.0.3" },
- *   { Key: "timebound-iam:scopes", Value: "s3:ro" },
- * ];
- * assert.deepEqual(neutralTags(tags), [{ Key: "timebound-iam:client", Value: "mcp" }]);
- * assert.deepEqual(neutralTags([]), []);
- * ```
- */
-export function neutralTags(tags: readonly SessionTag[]): SessionTag[] {
-  if (tags.length === 0) return [];
-  const client = tags.find((tag) => tag.Key === CLIENT_TAG)?.Value ?? "";
-  return [{ Key: CLIENT_TAG, Value: client.startsWith("mcp:") ? "mcp" : "cli" }];
-}
-
 /** The characters the tags add to the packed session policy, as the size check counts them. */
 export function tagsSize(tags: readonly SessionTag[]): number {
   return tags.reduce((sum, tag) => sum + tag.Key.length + tag.Value.length, 0);

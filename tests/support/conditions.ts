@@ -2,7 +2,8 @@
  * The `Condition` block of a policy statement, evaluated as IAM does against a request context:
  * every operator must be met, and within an operator every key; a key with several values in
  * the policy is met when any of them matches. A key missing from the request fails every
- * operator except `Null` and the `…IfExists` forms. Supported: `Bool`, `StringEquals`,
+ * operator except `Null`, the `…IfExists` forms, `ForAllValues:` and the negated operators
+ * (`StringNotEquals`, `StringNotLike`, `ArnNotLike`, …), which it meets, as IAM documents. Supported: `Bool`, `StringEquals`,
  * `StringNotEquals`, `StringLike`, `StringNotLike` (and their `IgnoreCase` forms), `Numeric…`,
  * `Date…`, `ArnEquals`/`ArnLike`, `Null`, the `IfExists` suffix and the `ForAnyValue:`/
  * `ForAllValues:` prefixes for multi-valued keys (`aws:TagKeys`). An operator it does not know
@@ -58,9 +59,11 @@ function operatorMet(
   if (ifExists) name = name.slice(0, -8);
   const test = TESTS[name];
   if (test === undefined) return false;
-  if (actual === undefined) return ifExists || set === "all";
-  const values = [actual].flat() as string[];
   const negated = /Not/.test(name);
+  // A key missing from the request: IAM meets the …IfExists forms, ForAllValues (vacuously) and
+  // the negated operators (StringNotEquals, StringNotLike, ArnNotLike, …), never ForAnyValue.
+  if (actual === undefined) return set !== "any" && (ifExists || set === "all" || negated);
+  const values = [actual].flat() as string[];
   const matches = (value: string) =>
     negated ? expected.every((e) => test(value, e)) : expected.some((e) => test(value, e));
   if (set === "all") return values.every(matches);

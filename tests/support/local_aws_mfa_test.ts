@@ -91,6 +91,37 @@ Deno.test("conditionsMet() evaluates IAM's operators, IfExists and missing keys"
       "aws:MultiFactorAuthPresent": "true",
     }, true],
     ["an unknown operator is never met", { Fancy: { "aws:X": "1" } }, { "aws:X": "1" }, false],
+    // IAM: a negated operator on a missing key is met; ForAllValues is met vacuously;
+    // ForAnyValue is not.
+    [
+      "StringNotLike with the key missing",
+      { StringNotLike: { "aws:RequestTag/x": "*iam*" } },
+      {},
+      true,
+    ],
+    ["StringNotEquals with the key missing", { StringNotEquals: { "aws:X": "a" } }, {}, true],
+    ["ArnNotLike with the key missing", { ArnNotLike: { "aws:X": "arn:*" } }, {}, true],
+    ["StringNotLike on a matching value", { StringNotLike: { "aws:X": "*iam*" } }, {
+      "aws:X": "iam:full",
+    }, false],
+    [
+      "ForAllValues with the key missing",
+      { "ForAllValues:StringEquals": { "aws:TagKeys": "a" } },
+      {},
+      true,
+    ],
+    [
+      "ForAnyValue with the key missing",
+      { "ForAnyValue:StringEquals": { "aws:TagKeys": "a" } },
+      {},
+      false,
+    ],
+    [
+      "ForAnyValue:StringNotEquals with the key missing",
+      { "ForAnyValue:StringNotEquals": { "aws:TagKeys": "a" } },
+      {},
+      false,
+    ],
   ];
   for (const [name, condition, context, expected] of cases) {
     await t.step(name, () => assert.equal(conditionsMet(condition, context), expected));

@@ -168,16 +168,16 @@ export function accountTrustPolicy(
 }
 
 /**
- * The trust policy of a broker role that allows tagging for some values only: `sts:TagSession`
- * when the client tag is `cli`, `mcp` or one of `mcpClients` (patterns, `mcp:known/*` by
- * default) and, with `scopes`, the scopes tag is exactly that.
+ * The trust policy of a broker role that allows tagging for some values only, written the way
+ * an administrator would: `sts:TagSession` when the client tag is `cli` or matches one of
+ * `mcpClients` (`mcp:known/*` by default) and, with `scopes`, the scopes tag is exactly that.
  */
 export function pickyTrustPolicy(
   accountId: string,
   options: { mcpClients?: string[]; scopes?: string } = {},
 ): string {
   const root = { AWS: `arn:aws:iam::${accountId}:root` };
-  const clients = ["cli", "mcp", ...options.mcpClients ?? ["mcp:known/*"]];
+  const clients = ["cli", ...options.mcpClients ?? ["mcp:known/*"]];
   return JSON.stringify({
     Version: "2012-10-17",
     Statement: [
@@ -190,7 +190,7 @@ export function pickyTrustPolicy(
           StringLike: { "aws:RequestTag/timebound-iam:client": clients },
           ...options.scopes === undefined
             ? {}
-            : { StringEqualsIfExists: { "aws:RequestTag/timebound-iam:scopes": options.scopes } },
+            : { StringEquals: { "aws:RequestTag/timebound-iam:scopes": options.scopes } },
         },
       },
     ],
