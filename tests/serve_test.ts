@@ -12,7 +12,7 @@ import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
 import { parse as parseDotenv } from "dotenv";
 import { baseEnv, cliCommand, runCli, windowsSystemEnv } from "./support/cli.ts";
-import { accountTrustPolicy, pickyTrustPolicy } from "./support/policy_document.ts";
+import { accountTrustPolicy } from "./support/policy_document.ts";
 import { LocalAws } from "./support/local_aws.ts";
 
 interface Served {
@@ -430,35 +430,54 @@ Deno.test("serve names the human and the MCP client in CloudTrail; --source-iden
   }
 });
 
+/**
+ * A broker role whose identity permissions hang on the client tag, written the way an
+ * administrator would: SourceIdentity and tags only for the command line and Claude Code.
+ */
+function clientListTrustPolicy(accountId: string): string {
+  const root = { AWS: `arn:aws:iam::${accountId}:root` };
+  return JSON.stringify({
+    Version: "2012-10-17",
+    Statement: [
+      { Effect: "Allow", Principal: root, Action: "sts:AssumeRole" },
+      {
+        Effect: "Allow",
+        Principal: root,
+        Action: ["sts:SetSourceIdentity", "sts:TagSession"],
+        Condition: {
+          StringLike: { "aws:RequestTag/timebound-iam:client": ["cli", "mcp:claude-code/*"] },
+        },
+      },
+    ],
+  });
+}
+
+const ROLE_ARN = "arn:aws:iam::123456789012:role/timebound-iam-broker";
+
 Deno.test("an agent whose client name the broker role's conditions refuse gets an error, never a grant without identity, and nothing is remembered", async () => {
   const s = await serve();
   try {
     s.aws.addRole({
       roleName: "timebound-iam-broker",
-      trustPolicy: pickyTrustPolicy(s.aws.accountId, { mcpClients: ["mcp:claude-code/*"] }),
+      trustPolicy: clientListTrustPolicy(s.aws.accountId),
     });
     for (let attempt = 0; attempt < 2; attempt++) {
       const refused = await s.call("grant_access", { services: ["s3"] });
       assert.ok(refused.isError, refused.text);
-      const expected =
-        "refuses this grant's session tags (timebound-iam:client=mcp:stdio-test/0.0.1, " +
-        "timebound-iam:scopes=s3:ro): it lacks sts:TagSession, or a condition of it refuses " +
-        "these values";
+      const expected = `The trust policy of ${ROLE_ARN} refuses this grant's source identity or ` +
+        "session tags (sts:SetSourceIdentity), and an agent's grant never goes without them";
       assert.ok(refused.text.includes(expected), refused.text);
     }
+    // One request per grant: no second one without identity (which this role would grant).
     const calls = s.aws.requests.filter((r) => r.action === "AssumeRole");
-    // Each grant: as asked (refused), then the source identity alone (allowed; its credentials
-    // dropped); never a third without identity.
     assert.deepEqual(
       calls.map((c) => [c.status, c.params.SourceIdentity, c.params["Tags.member.1.Value"]]),
       [
         [403, "developer", "mcp:stdio-test/0.0.1"],
-        [200, "developer", undefined],
         [403, "developer", "mcp:stdio-test/0.0.1"],
-        [200, "developer", undefined],
       ],
     );
-    // No credentials file was written.
+    // No credentials file was written, nor the config file.
     const written = await Array.fromAsync(Deno.readDir(await s.envDir()));
     assert.deepEqual(written.map((e) => e.name).filter((n) => n !== ".lock"), []);
     const home = `${s.tmp}/../home`;
@@ -475,51 +494,60 @@ Deno.test("an agent whose client name the broker role's conditions refuse gets a
       ["grant", "failed"],
     ]);
 
-    // The human's own grants still name them.
+    // The human's own grants are accepted, and name them.
     const cli = await runCli(["exec", "--no-confirm", "-s", "s3:ro", "-t", "15m", "--", "true"], {
       env: { HOME: home, ...s.aws.env() },
     });
     assert.equal(cli.code, 0, cli.stderr);
-    assert.equal(
-      s.aws.requests.filter((r) => r.action === "AssumeRole").at(-1)?.params
-        .SourceIdentity,
-      "developer",
-    );
+    const last = s.aws.requests.filter((r) => r.action === "AssumeRole").at(-1);
+    assert.deepEqual([last?.status, last?.params.SourceIdentity], [200, "developer"]);
   } finally {
     await s.cleanup();
   }
 });
 
-Deno.test("serve on a broker role too old to name anyone grants without identity, logs why and remembers it", async () => {
+Deno.test("serve on a broker role too old to name anyone: an error until the human's grant remembers it, then grants without identity", async () => {
   const s = await serve();
   try {
     s.aws.addRole({
       roleName: "timebound-iam-broker",
       trustPolicy: accountTrustPolicy(s.aws.accountId, { identity: false }),
     });
-    const first = await s.call("grant_access", { services: ["s3"] });
-    assert.ok(!first.isError, first.text);
-    const second = await s.call("grant_access", { services: ["s3"] });
-    assert.ok(!second.isError, second.text);
-    const calls = s.aws.requests.filter((r) => r.action === "AssumeRole");
-    assert.deepEqual(
-      calls.map((c) => [c.status, c.params.SourceIdentity, c.params["Tags.member.1.Value"]]),
-      [
-        [403, "developer", "mcp:stdio-test/0.0.1"],
-        [403, "developer", undefined],
-        [200, undefined, undefined],
-        [200, undefined, undefined],
-      ],
+    const refused = await s.call("grant_access", { services: ["s3"] });
+    assert.ok(refused.isError, refused.text);
+    assert.ok(
+      refused.text.includes(
+        "one grant from the command line (timebound-iam exec) remembers that this role goes " +
+          "without, for serve's next start",
+      ),
+      refused.text,
     );
-    const config = JSON.parse(
-      await Deno.readTextFile(`${s.tmp}/../home/.config/timebound-iam/config.json`),
-    );
-    assert.deepEqual(config, { rolesWithoutIdentity: [s.aws.brokerRoleArn] });
-    assert.match(
-      s.stderr(),
-      /does not allow sts:SetSourceIdentity: this grant carries no source identity or session tags/,
+    await assert.rejects(
+      Deno.stat(`${s.tmp}/../home/.config/timebound-iam/config.json`),
+      Deno.errors.NotFound,
     );
   } finally {
     await s.cleanup();
+  }
+  // As the human's grant leaves the config file: serve grants without identity, one request
+  // each, and says so on stderr.
+  const remembered = await serve([], { rolesWithoutIdentity: [ROLE_ARN] });
+  try {
+    remembered.aws.addRole({
+      roleName: "timebound-iam-broker",
+      trustPolicy: accountTrustPolicy(remembered.aws.accountId, { identity: false }),
+    });
+    for (let attempt = 0; attempt < 2; attempt++) {
+      const granted = await remembered.call("grant_access", { services: ["s3"] });
+      assert.ok(!granted.isError, granted.text);
+    }
+    const calls = remembered.aws.requests.filter((r) => r.action === "AssumeRole");
+    assert.deepEqual(calls.map((c) => [c.status, c.params.SourceIdentity]), [
+      [200, undefined],
+      [200, undefined],
+    ]);
+    assert.match(remembered.stderr(), /no source identity or session tags for arn:aws:iam::/);
+  } finally {
+    await remembered.cleanup();
   }
 });

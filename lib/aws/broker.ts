@@ -248,6 +248,13 @@ export interface AssumeRequest {
    * more without them, and the grant says so in `identityRefused`.
    */
   identity?: SessionIdentity;
+  /**
+   * What a refusal of `identity` leads to: `"retry"` (the default, for the human's own grants)
+   * asks once more without it, unless the role accepts the source identity alone (then it is the
+   * tags it refuses, and the grant fails); `"fail"` (for an agent's grants) fails at once, since
+   * whether the role accepts either can hang on values the agent chose.
+   */
+  refusedIdentity?: "retry" | "fail";
   /** Abandons the call (the SDK aborts the request): the grant fails with an abort error. */
   signal?: AbortSignal;
 }
@@ -321,6 +328,17 @@ export async function assumeBrokerRole(
     } catch (error) {
       identityRefused = identity && await refusedIdentityAction(error);
       if (!identity || !identityRefused) throw error;
+      if (request.refusedIdentity === "fail") {
+        throw new RuntimeError(
+          `The trust policy of ${broker.roleArn} refuses this grant's source identity or ` +
+            `session tags (${identityRefused}), and an agent's grant never goes without them`,
+          {
+            hint: "a broker role from before timebound-iam sent them: timebound-iam setup aws " +
+              "--apply adds them; or one grant from the command line (timebound-iam exec) " +
+              "remembers that this role goes without, for serve's next start",
+          },
+        );
+      }
       // The trust policy lacks the permission to name who asked (an older broker role), or a
       // condition of it refuses this grant's tags, whose values the requester chose (an MCP
       // client's name, the scopes). The source identity alone, which no requester chooses,

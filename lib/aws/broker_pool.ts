@@ -44,10 +44,12 @@ export interface PoolOptions extends BrokerOptions {
   mfaSerial?: string;
   /** The SourceIdentity of every grant (`serve --source-identity`); the caller's name otherwise. */
   sourceIdentity?: string;
-  /** Whether a role is known to refuse SourceIdentity and tags (the config file remembers). */
+  /**
+   * Whether a role is known to refuse SourceIdentity and tags (the config file remembers, from
+   * the human's own grants). Any other role that refuses them fails the grant: a pool serves
+   * agents, and an agent's request never makes a grant go without naming who asked.
+   */
   refusesIdentity?: (roleArn: string) => boolean;
-  /** Told once per role when its trust policy refuses them, to remember and tell the human. */
-  onIdentityRefused?: (roleArn: string, action: string) => Promise<void>;
 }
 
 /** Brokers by profile. */
@@ -69,7 +71,6 @@ export interface BrokerPool {
  */
 export function createBrokerPool(options: PoolOptions): BrokerPool {
   const brokers = new Map<string, Promise<BrokerContext>>();
-  const refused = new Set<string>();
   let region: Promise<string> | undefined;
   const connect = (profile: string | undefined, base: BaseCredentials) => {
     // A broker signs with one MFA session; a new session (after expiry) gets a new broker.
@@ -104,7 +105,7 @@ export function createBrokerPool(options: PoolOptions): BrokerPool {
         try {
           const context = await broker;
           const role = context.roleArn;
-          const skip = refused.has(role) || (options.refusesIdentity?.(role) ?? false);
+          const skip = options.refusesIdentity?.(role) ?? false;
           const grant = await assumeBrokerRole(context, {
             policy: request.policy,
             ttlSeconds: request.ttlSeconds,
@@ -113,11 +114,8 @@ export function createBrokerPool(options: PoolOptions): BrokerPool {
               sourceIdentity: options.sourceIdentity ?? sourceIdentityOf(context.callerArn),
               tags: request.tags,
             },
+            refusedIdentity: "fail",
           });
-          if (grant.identityRefused && !refused.has(role)) {
-            refused.add(role);
-            await options.onIdentityRefused?.(role, grant.identityRefused);
-          }
           return grant;
         } catch (error) {
           // A session AWS rejects is not reused; withBaseCredentials asks for a new one.

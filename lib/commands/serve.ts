@@ -18,7 +18,7 @@ import {
 } from "../cli/context.ts";
 import { checkMfaSerial } from "../aws/mfa_session.ts";
 import { checkSourceIdentity } from "../request/session_identity.ts";
-import { identityRefusedBefore, rememberIdentityRefused } from "../cli/identity_support.ts";
+import { identityRefusedBefore } from "../cli/identity_support.ts";
 import { parseAllowList } from "../request/allow_list.ts";
 import { checkLength, INPUT_LIMITS, parseProfileList } from "../request/input_bounds.ts";
 import { resolveProfile } from "../aws/profile.ts";
@@ -158,10 +158,6 @@ async function serve(cli: Cli, flags: ServeFlags): Promise<void> {
       const before = identityRefusedBefore(settings.file, role);
       if (before) log(`no source identity or session tags for ${role} (see ${settings.file.path})`);
       return before;
-    },
-    async onIdentityRefused(role, action) {
-      const note = await rememberIdentityRefused(settings.file, role, action);
-      for (const line of note.trimEnd().split("\n")) log(line);
     },
     revealProfiles: false,
   });
