@@ -202,3 +202,41 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name: "exec --refresh: a role that stops accepting identity mid-run is never followed silently",
+  // `sleep` is a POSIX program.
+  ignore: Deno.build.os === "windows",
+  async fn() {
+    await using aws = await LocalAws.start({ sessionSeconds: SESSION_SECONDS });
+    const home = await Deno.makeTempDir({ prefix: "tbi-refresh-" });
+    try {
+      await baseEnv(home);
+      const run = runCli(
+        ["exec", "--no-confirm", "-s", "sts:ro", "-t", "15m", "--refresh=1h", "--", "sleep", "9"],
+        { env: { ...aws.env(), HOME: home } },
+      );
+      // After the first grant (renewals come every 6 s), the trust policy loses the permissions.
+      await new Promise((resolve) => setTimeout(resolve, 4000));
+      aws.addRole({
+        roleName: "timebound-iam-broker",
+        trustPolicy: accountTrustPolicy(aws.accountId, { identity: false }),
+      });
+      const result = await run;
+      assert.equal(result.code, 0, result.stderr);
+      const calls = aws.requests.filter((r) => r.action === "AssumeRole")
+        .map((r) => [r.status, r.params.SourceIdentity]);
+      assert.deepEqual(calls[0], [200, "developer"]);
+      // Every renewal asked with identity, was refused, and none went without it.
+      assert.ok(calls.length >= 2, JSON.stringify(calls));
+      assert.deepEqual(calls.slice(1).filter(([, name]) => name !== "developer"), []);
+      assert.match(result.stderr, /and this grant never goes without them/);
+      await assert.rejects(
+        Deno.stat(`${home}/.config/timebound-iam/config.json`),
+        Deno.errors.NotFound,
+      );
+    } finally {
+      await Deno.remove(home, { recursive: true });
+    }
+  },
+});

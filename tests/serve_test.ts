@@ -465,7 +465,7 @@ Deno.test("an agent whose client name the broker role's conditions refuse gets a
       const refused = await s.call("grant_access", { services: ["s3"] });
       assert.ok(refused.isError, refused.text);
       const expected = `The trust policy of ${ROLE_ARN} refuses this grant's source identity or ` +
-        "session tags (sts:SetSourceIdentity), and an agent's grant never goes without them";
+        "session tags (sts:SetSourceIdentity), and this grant never goes without them";
       assert.ok(refused.text.includes(expected), refused.text);
     }
     // One request per grant: no second one without identity (which this role would grant).
@@ -517,8 +517,8 @@ Deno.test("serve on a broker role too old to name anyone: an error until the hum
     assert.ok(refused.isError, refused.text);
     assert.ok(
       refused.text.includes(
-        "one grant from the command line (timebound-iam exec) remembers that this role goes " +
-          "without, for serve's next start",
+        "hint: ask the role's administrator: timebound-iam setup aws --apply adds " +
+          "sts:SetSourceIdentity and sts:TagSession to its trust policy",
       ),
       refused.text,
     );

@@ -314,3 +314,47 @@ Deno.test("--debug reports AWS's PackedPolicySize for the policy and tags", asyn
     assert.equal(result.stderr, `debug: AssumeRole PackedPolicySize ${percent}%\n`);
   });
 });
+
+Deno.test("a --source-identity the trust policy refuses fails the grant: it never goes without identity, nor is remembered", async () => {
+  await using aws = await LocalAws.start();
+  const root = { AWS: `arn:aws:iam::${aws.accountId}:root` };
+  aws.addRole({
+    roleName: "timebound-iam-broker",
+    trustPolicy: JSON.stringify({
+      Version: "2012-10-17",
+      Statement: [
+        { Effect: "Allow", Principal: root, Action: ["sts:AssumeRole", "sts:TagSession"] },
+        {
+          Effect: "Allow",
+          Principal: root,
+          Action: "sts:SetSourceIdentity",
+          Condition: { StringEquals: { "sts:SourceIdentity": "developer" } },
+        },
+      ],
+    }),
+  });
+  await withHome(async (home) => {
+    const env = { HOME: home, ...aws.env(), TIMEBOUND_IAM_SOURCE_IDENTITY: "somebody-else" };
+    const refused = await runCli(EXEC, { env });
+    assert.equal(refused.code, 1, refused.stderr);
+    assert.equal(
+      refused.stderr.split("\n")[0],
+      `error: The trust policy of ${aws.brokerRoleArn} refuses this grant's source identity or ` +
+        "session tags (sts:SetSourceIdentity), and this grant never goes without them",
+    );
+    const calls = aws.requests.filter((r) => r.action === "AssumeRole");
+    assert.deepEqual(calls.map((c) => [c.status, c.params.SourceIdentity]), [
+      [403, "somebody-else"],
+    ]);
+    await assert.rejects(
+      Deno.stat(`${home}/.config/timebound-iam/config.json`),
+      Deno.errors.NotFound,
+    );
+    // In the caller's own name, the grant names them.
+    const { TIMEBOUND_IAM_SOURCE_IDENTITY: _, ...own } = env;
+    const granted = await runCli(EXEC, { env: own });
+    assert.equal(granted.code, 0, granted.stderr);
+    const last = aws.requests.filter((r) => r.action === "AssumeRole").at(-1);
+    assert.deepEqual([last?.status, last?.params.SourceIdentity], [200, "developer"]);
+  });
+});

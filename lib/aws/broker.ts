@@ -251,8 +251,10 @@ export interface AssumeRequest {
   /**
    * What a refusal of `identity` leads to: `"retry"` (the default, for the human's own grants)
    * asks once more without it, unless the role accepts the source identity alone (then it is the
-   * tags it refuses, and the grant fails); `"fail"` (for an agent's grants) fails at once, since
-   * whether the role accepts either can hang on values the agent chose.
+   * tags it refuses, and the grant fails); `"fail"` fails at once: for an agent's grants and a
+   * source identity the requester named (whether the role accepts either can hang on values the
+   * requester chose), and for renewals (a role that stops accepting them is never followed
+   * silently).
    */
   refusedIdentity?: "retry" | "fail";
   /** Abandons the call (the SDK aborts the request): the grant fails with an abort error. */
@@ -331,18 +333,17 @@ export async function assumeBrokerRole(
       if (request.refusedIdentity === "fail") {
         throw new RuntimeError(
           `The trust policy of ${broker.roleArn} refuses this grant's source identity or ` +
-            `session tags (${identityRefused}), and an agent's grant never goes without them`,
+            `session tags (${identityRefused}), and this grant never goes without them`,
           {
-            hint: "a broker role from before timebound-iam sent them: timebound-iam setup aws " +
-              "--apply adds them; or one grant from the command line (timebound-iam exec) " +
-              "remembers that this role goes without, for serve's next start",
+            hint: "ask the role's administrator: timebound-iam setup aws --apply adds " +
+              "sts:SetSourceIdentity and sts:TagSession to its trust policy",
           },
         );
       }
       // The trust policy lacks the permission to name who asked (an older broker role), or a
       // condition of it refuses this grant's tags, whose values the requester chose (an MCP
       // client's name, the scopes). The source identity alone, which no requester chooses,
-      // tells them apart: a role that accepts it refuses the tags, and the grant fails rather
+      // tells them apart (for a grant in the caller's own name): a role that accepts it refuses the tags, and the grant fails rather
       // than drop them (a session without them would also slip past a condition on
       // aws:PrincipalTag); only a role that refuses it too is asked once more without identity,
       // and the caller tells the user and remembers. So no requester can talk a grant, or every

@@ -225,6 +225,9 @@ export async function obtainRenewableGrant(
         identity: skipIdentity
           ? undefined
           : { sourceIdentity: override ?? callerName, tags: request.tags },
+        // Only the first grant, in the caller's own name, may go without identity (and remember
+        // the role): never one that names someone else, nor a renewal.
+        refusedIdentity: override !== undefined || granted ? "fail" : "retry",
       });
     let grant: Grant;
     try {
