@@ -24,7 +24,7 @@ import { formatTtl } from "../request/ttl.ts";
 import { grantDeadline, stsDurationSeconds } from "../request/deadline.ts";
 import { type SessionPolicy, withDeadline } from "../request/session_policy.ts";
 import { type SessionTag, sourceIdentityOf } from "../request/session_identity.ts";
-import { credentialProvidersModule, smithyConfigModule, stsModule } from "./sdk.ts";
+import { smithyConfigModule, stsModule } from "./sdk.ts";
 
 /** The credentials of one session, as STS returned them. */
 export interface SessionCredentials {
@@ -342,12 +342,11 @@ export async function assumeBrokerRole(
       }
       // The trust policy lacks the permission to name who asked (an older broker role), or a
       // condition of it refuses this grant's tags, whose values the requester chose (an MCP
-      // client's name, the scopes). The source identity alone, which no requester chooses,
-      // tells them apart (for a grant in the caller's own name): a role that accepts it refuses the tags, and the grant fails rather
-      // than drop them (a session without them would also slip past a condition on
+      // client's name, the scopes). For a grant in the caller's own name, the source identity
+      // alone tells them apart: a role that accepts it refuses the tags, and the grant fails
+      // rather than drop them (a session without them would also slip past a condition on
       // aws:PrincipalTag); only a role that refuses it too is asked once more without identity,
-      // and the caller tells the user and remembers. So no requester can talk a grant, or every
-      // later one, out of naming who asked.
+      // and the caller tells the user and remembers.
       if (identity.tags?.length) {
         tagsRefused = identity.sourceIdentity === undefined ||
           await isGranted(send({ sourceIdentity: identity.sourceIdentity }));
@@ -366,7 +365,9 @@ export async function assumeBrokerRole(
       ttlSeconds: request.ttlSeconds,
     });
   }
-  if (tagsRefused || !response) {
+  // No response only when the tags were refused: the role accepted the source identity alone,
+  // or there was none to try.
+  if (!response) {
     const tags = (request.identity?.tags ?? []).map((tag) => `${tag.Key}=${tag.Value}`);
     throw new RuntimeError(
       `The trust policy of ${broker.roleArn} refuses this grant's session tags (` +
@@ -426,18 +427,6 @@ async function isGranted(call: Promise<unknown>): Promise<boolean> {
     if (await refusedIdentityAction(error)) return false;
     throw error;
   }
-}
-
-/**
- * Loads the AWS SDK modules the broker uses, without sending anything, so that their loading
- * can overlap other start-up work.
- */
-export async function preloadSdk(): Promise<void> {
-  await Promise.all([
-    stsModule(),
-    credentialProvidersModule(),
-    smithyConfigModule(),
-  ]);
 }
 
 /**

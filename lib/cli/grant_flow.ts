@@ -11,7 +11,6 @@ import {
   brokerTarget,
   connectBroker,
   type Grant,
-  preloadSdk,
   resolveRegion,
 } from "../aws/broker.ts";
 import {
@@ -115,9 +114,6 @@ export async function obtainRenewableGrant(
   flags: GrantFlags,
   options: { command?: readonly string[]; refreshSeconds?: number; prompt?: boolean } = {},
 ): Promise<RenewableGrant | undefined> {
-  // Start loading the AWS SDK while the IAM data is read; nothing is sent before the request
-  // has been validated.
-  const sdk = preloadSdk();
   const catalog = await loadCatalog();
   let request = await prepareGrant({ scopes: flags.scope, ttl: flags.ttl }, {
     catalog,
@@ -136,7 +132,6 @@ export async function obtainRenewableGrant(
       hint: "pass --no-confirm to proceed without asking (as in CI or a self-wrapping script)",
     });
   }
-  await sdk;
   const region = await resolveRegion({
     profile: flags.profile,
     region: settings.region,

@@ -17,11 +17,6 @@ import { VERSION } from "../core/version.ts";
 interface CommandEntry {
   summary: string;
   load: () => Promise<CommandFactory>;
-  /**
-   * It calls AWS on every run: the AWS SDK (the largest part of its start) begins loading while
-   * the command's own modules load and its flags are checked.
-   */
-  callsAws?: true;
 }
 
 /** Every command, in the order the root's help lists them. */
@@ -29,17 +24,14 @@ const COMMANDS: Readonly<Record<string, CommandEntry>> = {
   exec: {
     summary: "run a command with temporary, scoped AWS credentials in its environment",
     load: async () => (await import("./exec.ts")).execCommand,
-    callsAws: true,
   },
   env: {
     summary: "print export (or --unset) statements for temporary, scoped AWS credentials",
     load: async () => (await import("./env.ts")).envCommand,
-    callsAws: true,
   },
   shell: {
     summary: "start your shell with temporary, scoped AWS credentials and a countdown prompt",
     load: async () => (await import("./shell.ts")).shellCommand,
-    callsAws: true,
   },
   refresh: {
     summary: "inside timebound-iam shell: renew its credentials (same scopes and TTL)",
@@ -48,7 +40,6 @@ const COMMANDS: Readonly<Record<string, CommandEntry>> = {
   "credential-process": {
     summary: "print scoped, short-lived credentials for a profile's credential_process line",
     load: async () => (await import("./credential_process.ts")).credentialProcessCommand,
-    callsAws: true,
   },
   policy: {
     summary: "print the session policy JSON that the scopes produce (no AWS call)",
@@ -129,10 +120,6 @@ export async function buildProgram(
       writeErr: (text) => cli.io.stderr(text),
     });
   const wanted = new Set(commandsToLoad(args));
-  if (wanted.size === 1 && COMMANDS[[...wanted][0]].callsAws) {
-    // Not awaited: the grant awaits the same imports, and reports their failure.
-    import("../aws/broker.ts").then((broker) => broker.preloadSdk()).catch(() => {});
-  }
   for (const [name, entry] of Object.entries(COMMANDS)) {
     const factory: CommandFactory = wanted.has(name) ? await entry.load() : () => new Command(name);
     // --debug is read by main.ts; every command accepts it so it may stand anywhere.
