@@ -7,7 +7,8 @@ import {
   resolveBrokerSettings,
   saveConfig,
   withBrokerRole,
-  withIdentitySupport,
+  withIdentityRefusal,
+  withoutIdentityRefusals,
 } from "../lib/cli/config.ts";
 import { parseConfig } from "../lib/cli/config_schema.ts";
 import { RuntimeError, UsageError } from "../lib/core/errors.ts";
@@ -93,6 +94,22 @@ Deno.test("parseConfig() names the file and the field of a malformed config", as
       `{"rolesWithoutIdentity": ["broker"]}`,
       `field "rolesWithoutIdentity.0": "broker" is not a role ARN (arn:aws:iam::ACCOUNT:role/NAME)`,
     ],
+    [
+      `{"identityRefusals": ["arn:aws:iam::123456789012:role/b"]}`,
+      `field "identityRefusals.0": expected an object, got "arn:aws:iam::123456789012:role/b"`,
+    ],
+    [
+      `{"identityRefusals": [{"role": "arn:aws:iam::123456789012:role/b", "caller": "alice"}]}`,
+      `field "identityRefusals.0.caller": "alice" is not an IAM or STS ARN`,
+    ],
+    [
+      `{"identityRefusals": [{"role": "b", "caller": "arn:aws:iam::123456789012:user/a"}]}`,
+      `field "identityRefusals.0.role": "b" is not a role ARN (arn:aws:iam::ACCOUNT:role/NAME)`,
+    ],
+    [
+      `{"identityRefusals": [{"role": "arn:aws:iam::123456789012:role/b"}]}`,
+      `field "identityRefusals.0.caller": expected a string, got undefined`,
+    ],
   ];
   for (const [text, expected] of cases) {
     await t.step(text, () => {
@@ -150,6 +167,7 @@ Deno.test("loadConfig() validates a file once: the same bytes are then parsed, c
       region: "eu-west-1",
       profiles: { default: { roleArn: ROLE, mfaSerial: "arn:aws:iam::123456789012:mfa/me" } },
       serve: { allow: "s3:full,*:ro", maxTtl: "30m", approve: "full", allowProfiles: "a,b" },
+      identityRefusals: [{ role: ROLE, caller: "arn:aws:sts::123456789012:assumed-role/Dev" }],
       rolesWithoutIdentity: [ROLE],
     };
     const text = JSON.stringify(full);
@@ -401,21 +419,46 @@ Deno.test({
   },
 });
 
-Deno.test("withIdentitySupport() keeps the other roles, sorted, each once", () => {
+Deno.test("withIdentityRefusal() remembers each role and caller once, sorted, and drops the entries of earlier versions", () => {
   const a = "arn:aws:iam::123456789012:role/a";
   const b = "arn:aws:iam::123456789012:role/b";
-  assert.deepEqual(withIdentitySupport({ rolesWithoutIdentity: [b] }, a, false), {
-    rolesWithoutIdentity: [a, b],
-  });
-  assert.deepEqual(withIdentitySupport({ rolesWithoutIdentity: [a, b] }, a, false), {
-    rolesWithoutIdentity: [a, b],
-  });
+  const alice = "arn:aws:iam::123456789012:user/alice";
+  const bob = "arn:aws:iam::123456789012:user/bob";
   assert.deepEqual(
-    withIdentitySupport({ region: "eu-west-1", rolesWithoutIdentity: [a, b] }, b, true),
+    withIdentityRefusal({
+      region: "eu-west-1",
+      identityRefusals: [{ role: b, caller: alice }],
+      rolesWithoutIdentity: [b],
+    }, { role: a, caller: bob }),
     {
       region: "eu-west-1",
-      rolesWithoutIdentity: [a],
+      identityRefusals: [{ role: a, caller: bob }, { role: b, caller: alice }],
     },
+  );
+  const both = { identityRefusals: [{ role: a, caller: alice }, { role: a, caller: bob }] };
+  assert.deepEqual(withIdentityRefusal(both, { role: a, caller: bob }), both);
+  assert.deepEqual(withIdentityRefusal(both, { role: a, caller: alice }), both);
+});
+
+Deno.test("withoutIdentityRefusals() forgets a role's refusals to every caller, and keeps other roles'", () => {
+  const a = "arn:aws:iam::123456789012:role/a";
+  const b = "arn:aws:iam::123456789012:role/b";
+  const alice = "arn:aws:iam::123456789012:user/alice";
+  const bob = "arn:aws:iam::123456789012:user/bob";
+  assert.deepEqual(
+    withoutIdentityRefusals({
+      region: "eu-west-1",
+      identityRefusals: [{ role: a, caller: alice }, { role: a, caller: bob }, {
+        role: b,
+        caller: alice,
+      }],
+      rolesWithoutIdentity: [a],
+    }, a),
+    { region: "eu-west-1", identityRefusals: [{ role: b, caller: alice }] },
+  );
+  assert.deepEqual(
+    withoutIdentityRefusals({ identityRefusals: [{ role: a, caller: bob }] }, a),
+    {},
   );
 });
 

@@ -310,7 +310,10 @@ Deno.test("doctor fails session identity for a role made before it, and setup aw
       env,
     });
     assert.equal(grant.code, 0, grant.stderr);
-    assert.match(grant.stderr, /does not allow sts:SetSourceIdentity/);
+    assert.match(grant.stderr, /does not allow sts:SetSourceIdentity to /);
+    assert.deepEqual(JSON.parse(await Deno.readTextFile(configFile)).identityRefusals, [
+      { role: `arn:aws:iam::${ACCOUNT}:role/timebound-iam-broker`, caller: developer },
+    ]);
     const before = await runCli(["doctor"], { env });
     assert.equal(before.code, 1, before.stdout + before.stderr);
     const lines = checklist(before.stdout);
@@ -331,7 +334,7 @@ Deno.test("doctor fails session identity for a role made before it, and setup aw
     );
     assert.equal(setup.code, 0, setup.stderr);
     assert.match(setup.stderr, /grants carry a source identity and session tags again/);
-    assert.equal(JSON.parse(await Deno.readTextFile(configFile)).rolesWithoutIdentity, undefined);
+    assert.equal(JSON.parse(await Deno.readTextFile(configFile)).identityRefusals, undefined);
     const after = await runCli(["doctor"], { env });
     assert.equal(after.code, 0, after.stdout + after.stderr);
     assertMarks(checklist(after.stdout), {});

@@ -529,9 +529,32 @@ Deno.test("serve on a broker role too old to name anyone: an error until the hum
   } finally {
     await s.cleanup();
   }
+  // A refusal remembered for another caller, or by an earlier version for no caller in
+  // particular, is not this caller's: the grant still fails rather than go without identity.
+  const others = await serve([], {
+    identityRefusals: [{ role: ROLE_ARN, caller: "arn:aws:iam::123456789012:user/ops" }],
+    rolesWithoutIdentity: [ROLE_ARN],
+  });
+  try {
+    others.aws.addRole({
+      roleName: "timebound-iam-broker",
+      trustPolicy: accountTrustPolicy(others.aws.accountId, { identity: false }),
+    });
+    const refused = await others.call("grant_access", { services: ["s3"] });
+    assert.ok(refused.isError, refused.text);
+    assert.match(refused.text, /and this grant never goes without them/);
+    const calls = others.aws.requests.filter((r) => r.action === "AssumeRole");
+    assert.deepEqual(calls.map((c) => [c.status, c.params.SourceIdentity]), [
+      [403, "developer"],
+    ]);
+  } finally {
+    await others.cleanup();
+  }
   // As the human's grant leaves the config file: serve grants without identity, one request
   // each, and says so on stderr.
-  const remembered = await serve([], { rolesWithoutIdentity: [ROLE_ARN] });
+  const remembered = await serve([], {
+    identityRefusals: [{ role: ROLE_ARN, caller: "arn:aws:iam::123456789012:user/developer" }],
+  });
   try {
     remembered.aws.addRole({
       roleName: "timebound-iam-broker",
@@ -546,7 +569,10 @@ Deno.test("serve on a broker role too old to name anyone: an error until the hum
       [200, undefined],
       [200, undefined],
     ]);
-    assert.match(remembered.stderr(), /no source identity or session tags for arn:aws:iam::/);
+    assert.match(
+      remembered.stderr(),
+      /no source identity or session tags: arn:aws:iam::123456789012:role\/timebound-iam-broker refused them to arn:aws:iam::123456789012:user\/developer \(see /,
+    );
   } finally {
     await remembered.cleanup();
   }

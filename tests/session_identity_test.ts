@@ -198,13 +198,14 @@ Deno.test("a broker role whose trust refuses identity: retried once without, rem
     const configPath = `${home}/.config/timebound-iam/config.json`;
     assert.equal(
       first.stderr,
-      `note: the trust policy of ${aws.brokerRoleArn} does not allow sts:SetSourceIdentity: this ` +
-        `grant carries no source identity or session tags (remembered in ${configPath})\n` +
+      `note: the trust policy of ${aws.brokerRoleArn} does not allow sts:SetSourceIdentity to ` +
+        `${aws.defaultUser.arn}: this grant carries no source identity or session tags ` +
+        `(remembered in ${configPath})\n` +
         "hint: let CloudTrail show who asked: timebound-iam setup aws --apply adds " +
         "sts:SetSourceIdentity and sts:TagSession to the broker role's trust policy\n",
     );
     assert.deepEqual(JSON.parse(await Deno.readTextFile(configPath)), {
-      rolesWithoutIdentity: [aws.brokerRoleArn],
+      identityRefusals: [{ role: aws.brokerRoleArn, caller: aws.defaultUser.arn }],
     });
     if (Deno.build.os !== "windows") {
       assert.equal((await Deno.stat(configPath)).mode! & 0o777, 0o600);
@@ -214,7 +215,94 @@ Deno.test("a broker role whose trust refuses identity: retried once without, rem
     assert.equal(second.code, 0, second.stderr);
     const after = aws.requests.filter((r) => r.action === "AssumeRole").slice(3);
     assert.deepEqual(after.map((c) => [c.status, c.params.SourceIdentity]), [[200, undefined]]);
-    assert.match(second.stderr, /^note: no source identity or session tags: the trust policy of/);
+    assert.equal(
+      second.stderr.split("\n")[0],
+      `note: no source identity or session tags: the trust policy of ${aws.brokerRoleArn} ` +
+        `refused them to ${aws.defaultUser.arn} before (${configPath})`,
+    );
+  });
+});
+
+Deno.test("a refusal of identity is remembered for the caller it was made to: another caller's grants keep identity", async () => {
+  await using aws = await LocalAws.start();
+  const ops = aws.addUser({ userName: "ops" });
+  // An administrator lets the developer name herself, and not ops.
+  aws.addRole({
+    roleName: "timebound-iam-broker",
+    trustPolicy: {
+      Version: "2012-10-17",
+      Statement: [
+        {
+          Effect: "Allow",
+          Principal: { AWS: `arn:aws:iam::${aws.accountId}:root` },
+          Action: "sts:AssumeRole",
+        },
+        {
+          Effect: "Allow",
+          Principal: { AWS: aws.defaultUser.arn },
+          Action: ["sts:SetSourceIdentity", "sts:TagSession"],
+        },
+      ],
+    },
+  });
+  await withHome(async (home) => {
+    const configPath = `${home}/.config/timebound-iam/config.json`;
+    const asOps = await runCli(EXEC, { env: { HOME: home, ...aws.env(ops) } });
+    assert.equal(asOps.code, 0, asOps.stderr);
+    assert.match(
+      asOps.stderr,
+      /does not allow sts:SetSourceIdentity to arn:aws:iam::\d+:user\/ops:/,
+    );
+    assert.deepEqual(JSON.parse(await Deno.readTextFile(configPath)), {
+      identityRefusals: [{ role: aws.brokerRoleArn, caller: ops.arn }],
+    });
+
+    const seen = aws.requests.length;
+    const asDeveloper = await runCli(EXEC, { env: { HOME: home, ...aws.env() } });
+    assert.equal(asDeveloper.code, 0, asDeveloper.stderr);
+    assert.equal(asDeveloper.stderr, "");
+    const calls = aws.requests.slice(seen).filter((r) => r.action === "AssumeRole");
+    assert.deepEqual(calls.map((c) => [c.status, c.params.SourceIdentity]), [[200, "developer"]]);
+
+    const again = aws.requests.length;
+    const opsAgain = await runCli(EXEC, { env: { HOME: home, ...aws.env(ops) } });
+    assert.equal(opsAgain.code, 0, opsAgain.stderr);
+    assert.match(
+      opsAgain.stderr,
+      /^note: no source identity or session tags: .* to arn:aws:iam::\d+:user\/ops before/,
+    );
+    const opsCalls = aws.requests.slice(again).filter((r) => r.action === "AssumeRole");
+    assert.deepEqual(opsCalls.map((c) => [c.status, c.params.SourceIdentity]), [[200, undefined]]);
+  });
+});
+
+Deno.test("a refusal to an assumed role holds for its later sessions, whatever their session name", async () => {
+  await using aws = await LocalAws.start();
+  aws.addRole({
+    roleName: "timebound-iam-broker",
+    trustPolicy: accountTrustPolicy(aws.accountId, { identity: false }),
+  });
+  const principal = `arn:aws:sts::${aws.accountId}:assumed-role/Dev`;
+  await withHome(async (home) => {
+    const ttl = ["exec", "--no-confirm", "-s", "s3:ro", "-t", "1h", "--", "true"];
+    const first = aws.addAssumedRoleCaller({ roleName: "Dev", sessionName: "aws-sdk-js-1" });
+    const one = await runCli(ttl, { env: { HOME: home, ...aws.env(first) } });
+    assert.equal(one.code, 0, one.stderr);
+    assert.deepEqual(
+      JSON.parse(await Deno.readTextFile(`${home}/.config/timebound-iam/config.json`)),
+      { identityRefusals: [{ role: aws.brokerRoleArn, caller: principal }] },
+    );
+
+    const seen = aws.requests.length;
+    const second = aws.addAssumedRoleCaller({ roleName: "Dev", sessionName: "aws-sdk-js-2" });
+    const two = await runCli(ttl, { env: { HOME: home, ...aws.env(second) } });
+    assert.equal(two.code, 0, two.stderr);
+    assert.match(
+      two.stderr,
+      new RegExp(`refused them to ${principal.replaceAll("/", "\\/")} before`),
+    );
+    const calls = aws.requests.slice(seen).filter((r) => r.action === "AssumeRole");
+    assert.deepEqual(calls.map((c) => [c.status, c.params.SourceIdentity]), [[200, undefined]]);
   });
 });
 
@@ -290,8 +378,8 @@ Deno.test({
       const real = await Deno.realPath(dir);
       assert.equal(
         result.stderr.split("\n")[0],
-        `note: the trust policy of ${aws.brokerRoleArn} does not allow sts:SetSourceIdentity: ` +
-          `this grant carries no source identity or session tags (not remembered: Cannot write ` +
+        `note: the trust policy of ${aws.brokerRoleArn} does not allow sts:SetSourceIdentity to ` +
+          `${aws.defaultUser.arn}: this grant carries no source identity or session tags (not remembered: Cannot write ` +
           `config file "${dir}/config.json": Directory "${real}" is writable by other users ` +
           "(mode 0777))",
       );

@@ -45,11 +45,11 @@ export interface PoolOptions extends BrokerOptions {
   /** The SourceIdentity of every grant (`serve --source-identity`); the caller's name otherwise. */
   sourceIdentity?: string;
   /**
-   * Whether a role is known to refuse SourceIdentity and tags (the config file remembers, from
-   * the human's own grants). Any other role that refuses them fails the grant: a pool serves
+   * Whether a role is known to refuse SourceIdentity and tags to this caller (the config file
+   * remembers, from the human's own grants). Any other refusal fails the grant: a pool serves
    * agents, and an agent's request never makes a grant go without naming who asked.
    */
-  refusesIdentity?: (roleArn: string) => boolean;
+  refusesIdentity?: (roleArn: string, callerArn: string) => boolean;
 }
 
 /** Brokers by profile. */
@@ -105,7 +105,7 @@ export function createBrokerPool(options: PoolOptions): BrokerPool {
         try {
           const context = await broker;
           const role = context.roleArn;
-          const skip = options.refusesIdentity?.(role) ?? false;
+          const skip = options.refusesIdentity?.(role, context.callerArn) ?? false;
           const grant = await assumeBrokerRole(context, {
             policy: request.policy,
             ttlSeconds: request.ttlSeconds,

@@ -14,9 +14,9 @@ import { type CacheStore, digest, openCacheStore } from "../core/cache_store.ts"
 import { RuntimeError } from "../core/errors.ts";
 import { openPrivateDir, readTrustedFile } from "../core/private_dir.ts";
 import { VERSION } from "../core/version.ts";
-import type { Config, ProfileConfig } from "./config_schema.ts";
+import type { Config, IdentityRefusal, ProfileConfig } from "./config_schema.ts";
 
-export type { Config, ProfileConfig, ServeConfig } from "./config_schema.ts";
+export type { Config, IdentityRefusal, ProfileConfig, ServeConfig } from "./config_schema.ts";
 
 /** A config file as read: where it is, whether it exists, and what it says. */
 export interface LoadedConfig {
@@ -161,24 +161,51 @@ export async function parseConfig(text: string, path: string): Promise<Config> {
 }
 
 /**
- * Returns a copy of `config` that remembers (`supported: false`) or forgets (`true`) that the
- * trust policy of `roleArn` refuses a SourceIdentity and session tags.
+ * Returns a copy of `config` that remembers that the trust policy of `refusal.role` refused a
+ * SourceIdentity and session tags to `refusal.caller`. Entries of earlier versions
+ * (`rolesWithoutIdentity`, which named no caller) are dropped.
  *
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { withIdentitySupport } from "./config.ts";
- * const arn = "arn:aws:iam::123456789012:role/old";
- * const config = withIdentitySupport({}, arn, false);
- * assert.deepEqual(config.rolesWithoutIdentity, [arn]);
- * assert.equal(withIdentitySupport(config, arn, true).rolesWithoutIdentity, undefined);
+ * import { withIdentityRefusal, withoutIdentityRefusals } from "./config.ts";
+ * const role = "arn:aws:iam::123456789012:role/old";
+ * const caller = "arn:aws:iam::123456789012:user/alice";
+ * const config = withIdentityRefusal({ rolesWithoutIdentity: [role] }, { role, caller });
+ * assert.deepEqual(config, { identityRefusals: [{ role, caller }] });
+ * assert.deepEqual(withoutIdentityRefusals(config, role), {});
  * ```
  */
-export function withIdentitySupport(config: Config, roleArn: string, supported: boolean): Config {
-  const others = (config.rolesWithoutIdentity ?? []).filter((arn) => arn !== roleArn);
-  const roles = supported ? others : [...others, roleArn].sort();
-  const { rolesWithoutIdentity: _, ...rest } = config;
-  return roles.length ? { ...rest, rolesWithoutIdentity: roles } : rest;
+export function withIdentityRefusal(config: Config, refusal: IdentityRefusal): Config {
+  const { role, caller } = refusal;
+  const others = (config.identityRefusals ?? []).filter((r) =>
+    r.role !== role || r.caller !== caller
+  );
+  return withRefusals(config, [...others, { role, caller }]);
+}
+
+/**
+ * Returns a copy of `config` that forgets every refusal of identity by the trust policy of
+ * `roleArn` (whoever was refused), and the entries of earlier versions.
+ */
+export function withoutIdentityRefusals(config: Config, roleArn: string): Config {
+  return withRefusals(config, (config.identityRefusals ?? []).filter((r) => r.role !== roleArn));
+}
+
+function withRefusals(config: Config, refusals: IdentityRefusal[]): Config {
+  const { identityRefusals: _, rolesWithoutIdentity: __, ...rest } = config;
+  const sorted = refusals.toSorted((a, b) =>
+    a.role < b.role
+      ? -1
+      : a.role > b.role
+      ? 1
+      : a.caller < b.caller
+      ? -1
+      : a.caller > b.caller
+      ? 1
+      : 0
+  );
+  return sorted.length ? { ...rest, identityRefusals: sorted } : rest;
 }
 
 /**

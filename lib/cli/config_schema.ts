@@ -50,11 +50,32 @@ export interface Config {
   /** The default `serve` guardrails. */
   serve?: ServeConfig;
   /**
-   * Broker roles whose trust policy refused a SourceIdentity or session tags: grants with them
-   * go without (and say so) until `setup aws --apply` adds the permissions.
+   * Broker roles whose trust policy refused a SourceIdentity or session tags to a caller: that
+   * caller's grants with them go without (and say so) until `setup aws --apply` adds the
+   * permissions.
+   */
+  identityRefusals?: IdentityRefusal[];
+  /**
+   * Written by earlier versions: roles that refused identity to whoever asked. Read (so such a
+   * file stays valid) and ignored, since a refusal holds for one caller only; dropped when the
+   * file next records or forgets a refusal.
    */
   rolesWithoutIdentity?: string[];
 }
+
+/** A broker role whose trust policy refused a SourceIdentity or session tags to one caller. */
+export interface IdentityRefusal {
+  /** The broker role's ARN. */
+  role: string;
+  /**
+   * Who was refused: the caller's ARN, an assumed role's without its session name
+   * (`arn:aws:sts::123456789012:assumed-role/Dev`), as trust policies name principals.
+   */
+  caller: string;
+}
+
+/** A caller as {@linkcode IdentityRefusal} names one: an IAM or STS ARN of at most 2,048 characters. */
+export const CALLER_ARN = /^arn:aws[a-z-]{0,20}:(iam|sts)::\d{12}:[!-~]{1,2000}$/;
 
 const REGION = /^[a-z]{2}(-[a-z]+)+-\d+$/;
 const SCOPE_LIST = /^\s*[^\s,:]+:[^\s,:]+(\s*,\s*[^\s,:]+:[^\s,:]+)*\s*$/;
@@ -90,15 +111,15 @@ const checkedBy = (
     }
   });
 
+const roleArn = () =>
+  checkedBy(checkRoleArn, (arn) => `"${arn}" is not a role ARN (arn:aws:iam::ACCOUNT:role/NAME)`);
+
 const CONFIG_SCHEMA = object({
   region: region().optional(),
   profiles: z.record(
     z.string(),
     object({
-      roleArn: checkedBy(
-        checkRoleArn,
-        (arn) => `"${arn}" is not a role ARN (arn:aws:iam::ACCOUNT:role/NAME)`,
-      ).optional(),
+      roleArn: roleArn().optional(),
       region: region().optional(),
       mfaSerial: checkedBy(
         checkMfaSerial,
@@ -122,8 +143,17 @@ const CONFIG_SCHEMA = object({
       (_, error) => error.message,
     ).optional(),
   }).optional(),
+  identityRefusals: z.array(
+    object({
+      role: roleArn(),
+      caller: string().refine((value) => CALLER_ARN.test(value), {
+        error: (issue) => `"${issue.input}" is not an IAM or STS ARN`,
+      }),
+    }),
+    { error: (issue) => `expected a list of {role, caller}, got ${describe(issue.input)}` },
+  ).optional(),
   rolesWithoutIdentity: z.array(
-    checkedBy(checkRoleArn, (arn) => `"${arn}" is not a role ARN (arn:aws:iam::ACCOUNT:role/NAME)`),
+    roleArn(),
     { error: (issue) => `expected a list of role ARNs, got ${describe(issue.input)}` },
   ).optional(),
 });

@@ -183,7 +183,8 @@ export async function obtainRenewableGrant(
     // Bare resource names (s3:ro@my-bucket) live in the broker role's account and this region.
     if (broker) request = await forTarget(request, brokerTarget(broker), catalog);
     const callerName = broker && sourceIdentityOf(broker.callerArn);
-    let skipIdentity = broker !== undefined && identityRefusedBefore(file, broker.roleArn);
+    let skipIdentity = broker !== undefined &&
+      identityRefusedBefore(file, broker.roleArn, broker.callerArn);
     if (flags.confirm || flags.dryRun) {
       cli.io.stderr(renderSummary({
         request,
@@ -209,7 +210,9 @@ export async function obtainRenewableGrant(
     if (flags.confirm && !(await cli.confirm())) {
       throw new DeclinedError("Declined: no credentials were requested");
     }
-    if (skipIdentity) cli.io.stderr(identitySkippedNote(file, broker!.roleArn));
+    if (skipIdentity) {
+      cli.io.stderr(identitySkippedNote(file, broker!.roleArn, broker!.callerArn));
+    }
     const connected = broker!;
     const assume = (signal?: AbortSignal) =>
       assumeBrokerRole(connected, {
@@ -238,7 +241,13 @@ export async function obtainRenewableGrant(
       });
     }
     if (grant.identityRefused) {
-      cli.io.stderr(await rememberIdentityRefused(file, grant.roleArn, grant.identityRefused));
+      cli.io.stderr(
+        await rememberIdentityRefused(file, {
+          roleArn: grant.roleArn,
+          callerArn: connected.callerArn,
+          action: grant.identityRefused,
+        }),
+      );
       // Renewals go without identity at once, not through the same refusals each time.
       skipIdentity = true;
     }

@@ -1,51 +1,65 @@
 /**
  * Broker roles that refuse a SourceIdentity and session tags (created before timebound-iam sent
- * them): the config file remembers them, so grants go without identity at once instead of
- * being refused first, and every such grant says so — never a silent downgrade.
+ * them): the config file remembers which caller each refused, so that caller's grants go
+ * without identity at once instead of being refused first, and every such grant says so —
+ * never a silent downgrade. A refusal is remembered for the caller it was made to only: a trust
+ * policy may allow `sts:SetSourceIdentity` to one principal and not to another.
  *
  * @module
  */
 
 import { logText } from "../core/log_text.ts";
 import { readTrustedFile } from "../core/private_dir.ts";
-import { type LoadedConfig, parseConfig, saveConfig, withIdentitySupport } from "./config.ts";
+import { callerPrincipal } from "../request/session_identity.ts";
+import { type LoadedConfig, parseConfig, saveConfig, withIdentityRefusal } from "./config.ts";
 
 /** How to give an old broker role the permissions, for notes and hints. */
 export const ENABLE_IDENTITY_HINT =
   "let CloudTrail show who asked: timebound-iam setup aws --apply adds sts:SetSourceIdentity " +
   "and sts:TagSession to the broker role's trust policy";
 
-/** Whether the config file remembers that `roleArn` refuses identity. */
-export function identityRefusedBefore(file: LoadedConfig, roleArn: string): boolean {
-  return file.config.rolesWithoutIdentity?.includes(roleArn) ?? false;
+/** Whether the config file remembers that `roleArn` refused identity to `callerArn`. */
+export function identityRefusedBefore(
+  file: LoadedConfig,
+  roleArn: string,
+  callerArn: string,
+): boolean {
+  const caller = callerPrincipal(callerArn);
+  return file.config.identityRefusals?.some((r) => r.role === roleArn && r.caller === caller) ??
+    false;
 }
 
 /**
- * Remembers in the config file that `roleArn` refused `action` (`sts:TagSession`…), and returns
- * the note (two lines) that tells the user. The grant is already made: a file that cannot be
- * written costs only the memory, and the note says why.
+ * Remembers in the config file that `roleArn` refused `action` (`sts:TagSession`…) to
+ * `callerArn`, and returns the note (two lines) that tells the user. The grant is already made:
+ * a file that cannot be written costs only the memory, and the note says why.
  */
 export async function rememberIdentityRefused(
   file: LoadedConfig,
-  roleArn: string,
-  action: string,
+  refusal: { roleArn: string; callerArn: string; action: string },
 ): Promise<string> {
+  const { roleArn, action } = refusal;
+  const caller = callerPrincipal(refusal.callerArn);
   let remembered = `remembered in ${file.path}`;
   try {
     // Read the file again (as loadConfig reads it: only if nobody else can change it): another
     // grant (or `setup aws`) may have changed it since.
     const text = readTrustedFile(file.path);
     const current = text === undefined ? file.config : await parseConfig(text, file.path);
-    await saveConfig(file.path, withIdentitySupport(current, roleArn, false));
+    await saveConfig(file.path, withIdentityRefusal(current, { role: roleArn, caller }));
   } catch (error) {
     remembered = `not remembered: ${logText((error as Error).message, 300)}`;
   }
-  return `note: the trust policy of ${roleArn} does not allow ${action}: this grant carries no ` +
-    `source identity or session tags (${remembered})\nhint: ${ENABLE_IDENTITY_HINT}\n`;
+  return `note: the trust policy of ${roleArn} does not allow ${action} to ${caller}: this grant ` +
+    `carries no source identity or session tags (${remembered})\nhint: ${ENABLE_IDENTITY_HINT}\n`;
 }
 
 /** The note for a grant without identity because the config file remembers the refusal. */
-export function identitySkippedNote(file: LoadedConfig, roleArn: string): string {
+export function identitySkippedNote(
+  file: LoadedConfig,
+  roleArn: string,
+  callerArn: string,
+): string {
   return `note: no source identity or session tags: the trust policy of ${roleArn} refused them ` +
-    `before (${file.path})\nhint: ${ENABLE_IDENTITY_HINT}\n`;
+    `to ${callerPrincipal(callerArn)} before (${file.path})\nhint: ${ENABLE_IDENTITY_HINT}\n`;
 }

@@ -17,7 +17,7 @@ import {
   sourceIdentityOption,
 } from "../cli/context.ts";
 import { checkMfaSerial } from "../aws/mfa_session.ts";
-import { checkSourceIdentity } from "../request/session_identity.ts";
+import { callerPrincipal, checkSourceIdentity } from "../request/session_identity.ts";
 import { identityRefusedBefore } from "../cli/identity_support.ts";
 import { parseAllowList } from "../request/allow_list.ts";
 import { checkLength, INPUT_LIMITS, parseProfileList } from "../request/input_bounds.ts";
@@ -154,9 +154,16 @@ async function serve(cli: Cli, flags: ServeFlags): Promise<void> {
     identityCache: openCallerIdentityCache(env),
     useCachedIdentity: true,
     sourceIdentity,
-    refusesIdentity(role) {
-      const before = identityRefusedBefore(settings.file, role);
-      if (before) log(`no source identity or session tags for ${role} (see ${settings.file.path})`);
+    refusesIdentity(role, caller) {
+      const before = identityRefusedBefore(settings.file, role, caller);
+      if (before) {
+        log(
+          `no source identity or session tags: ${role} refused them to ${
+            callerPrincipal(caller)
+          } ` +
+            `(see ${settings.file.path})`,
+        );
+      }
       return before;
     },
     revealProfiles: false,

@@ -63,6 +63,29 @@ export function sourceIdentityOf(callerArn: string): string | undefined {
 }
 
 /**
+ * The principal behind a caller's ARN, as a trust policy names it: an assumed role's session
+ * without its session name (which may change with every session), any other ARN as it is.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { callerPrincipal } from "./session_identity.ts";
+ * assert.equal(
+ *   callerPrincipal("arn:aws:sts::123456789012:assumed-role/Dev/aws-sdk-js-1733390000000"),
+ *   "arn:aws:sts::123456789012:assumed-role/Dev",
+ * );
+ * assert.equal(
+ *   callerPrincipal("arn:aws:iam::123456789012:user/ops/alice"),
+ *   "arn:aws:iam::123456789012:user/ops/alice",
+ * );
+ * ```
+ */
+export function callerPrincipal(callerArn: string): string {
+  const match = /^(arn:[^:]*:sts::[^:]*:assumed-role\/[^/]+)\/.*$/.exec(callerArn);
+  return match ? match[1] : callerArn;
+}
+
+/**
  * Makes any name fit AWS's SourceIdentity rule: accents dropped, other characters outside
  * `[\w+=,.@-]` become `-`, cut to 64 characters, padded to 2 with `_`.
  *

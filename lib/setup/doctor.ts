@@ -337,7 +337,7 @@ async function assumeChecks(
       fix: "timebound-iam setup aws --apply (adds sts:SetSourceIdentity and sts:TagSession)",
     }];
   }
-  if (file && identityRefusedBefore(file, broker.roleArn)) {
+  if (file && identityRefusedBefore(file, broker.roleArn, broker.callerArn)) {
     return [assumable, {
       status: "fail",
       label: "session identity",

@@ -33,7 +33,7 @@ import {
   resolveBrokerSettings,
   saveConfig,
   withBrokerRole,
-  withIdentitySupport,
+  withoutIdentityRefusals,
 } from "../cli/config.ts";
 import { DeclinedError, UsageError } from "../core/errors.ts";
 import { logText } from "../core/log_text.ts";
@@ -284,17 +284,17 @@ async function recordRole(
   entry: { path: string; profile: string; roleArn: string; region?: string },
 ): Promise<void> {
   // The trust policy now allows a SourceIdentity and session tags: forget a past refusal.
-  const updated = withIdentitySupport(
+  const updated = withoutIdentityRefusals(
     withBrokerRole(config, entry.profile, entry),
     entry.roleArn,
-    true,
   );
   if (JSON.stringify(updated) === JSON.stringify(config)) {
     io.stderr(`Config file ${entry.path} already names this role.\n`);
     return;
   }
   await saveConfig(entry.path, updated);
-  const forgot = config.rolesWithoutIdentity?.includes(entry.roleArn)
+  const forgot = config.identityRefusals?.some((r) => r.role === entry.roleArn) ||
+      config.rolesWithoutIdentity?.includes(entry.roleArn)
     ? "; its grants carry a source identity and session tags again"
     : "";
   io.stderr(
