@@ -28,6 +28,7 @@ export const MUTATED_MODULES: Readonly<Record<string, readonly string[]>> = {
   "lib/request/catalog.ts": ["tests/catalog_test.ts", "tests/session_policy_test.ts"],
   "lib/request/allow_list.ts": ["tests/allow_list_test.ts", "tests/resource_scope_test.ts"],
   "lib/delivery/shell_env.ts": ["tests/shell_env_test.ts"],
+  "lib/mcp/rate_limit.ts": ["tests/rate_limit_test.ts"],
   "lib/delivery/credential_env.ts": ["tests/credential_env_test.ts"],
   "lib/cli/config.ts": ["tests/config_test.ts"],
   "lib/cli/config_schema.ts": ["tests/config_test.ts"],

@@ -1054,3 +1054,72 @@ Deno.test("an MCP client that calls itself cli is tagged as an MCP client, not a
     await h.close();
   }
 });
+
+Deno.test("an agent that loops on grant_access: past 20 calls a minute each is refused unread, and the audit log gets one line a minute for them", async () => {
+  const log: string[] = [];
+  const h = await start({ log: (line) => log.push(line) });
+  let closed = false;
+  try {
+    // The agent is told at connection.
+    assert.match(h.client.getInstructions() ?? "", /At most 20 grant_access calls a minute\.$/);
+    for (let i = 0; i < 20; i++) {
+      const granted = await h.call("grant_access", { services: ["s3"], ttl: "5m" });
+      assert.ok(!granted.isError, granted.text);
+    }
+    const over = [];
+    for (let i = 0; i < 30; i++) over.push(await h.call("grant_access", { services: ["s3"] }));
+    for (const result of over) {
+      assert.ok(result.isError);
+      assert.equal(
+        result.text,
+        "Too many grant requests: at most 20 a minute; this one was not looked at. Try again " +
+          "in 60s\nhint: reuse a session that list_active_sessions shows, or ask for all you need " +
+          "at once",
+      );
+    }
+    // Refused before any work: no grant, and the listing tools still answer.
+    assert.equal(h.grants.length, 20);
+    const listed = await h.call("list_active_sessions");
+    assert.ok(!listed.isError, listed.text);
+    // Twenty grants and one line for the first refusal; the other 29 wait for the next report.
+    const limited = () => h.audit.events.filter((e) => e.outcome === "rate-limited");
+    assert.equal(h.audit.events.length, 21);
+    assert.deepEqual(limited(), [{
+      time: START.toISOString(),
+      event: "refusal",
+      outcome: "rate-limited",
+      client: { name: "test-agent", version: "1.2.3" },
+      refused_calls: 1,
+      reason: "1 grant request over the limit of 20 a minute since 2030-01-01T00:00:00.000Z, " +
+        "refused unread",
+    }]);
+
+    h.advance(30_000);
+    const still = await h.call("grant_access", { services: ["s3"] });
+    assert.match(still.text, /^Too many grant requests: .* Try again in 30s/);
+    assert.equal(limited().length, 1);
+
+    // A minute after the first calls, calls go ahead again.
+    h.advance(30_000);
+    const again = await h.call("grant_access", { services: ["s3"] });
+    assert.ok(!again.isError, again.text);
+    assert.equal(h.grants.length, 21);
+
+    await h.close();
+    closed = true;
+    // At close, the refusals not reported yet: the 29 of the first minute and the one after.
+    assert.deepEqual(limited().map((e) => [e.refused_calls, e.reason]), [
+      [
+        1,
+        "1 grant request over the limit of 20 a minute since 2030-01-01T00:00:00.000Z, refused unread",
+      ],
+      [
+        30,
+        "30 grant requests over the limit of 20 a minute since 2030-01-01T00:00:00.000Z, refused unread",
+      ],
+    ]);
+    assert.deepEqual(log.filter((line) => line.includes("over the limit")).length, 2);
+  } finally {
+    if (!closed) await h.close();
+  }
+});

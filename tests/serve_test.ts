@@ -188,18 +188,19 @@ Deno.test("serve over stdio: tools, a real grant in a private file, aws, list, r
     const refused = await s.call("grant_access", { services: ["s3"], ttl: "forever" });
     assert.ok(refused.isError);
 
+    // Calls at once (within the 20 a minute an agent may make): each its own session and file.
     const many = await Promise.all(
-      Array.from({ length: 20 }, () => s.call("grant_access", { services: ["dynamodb"] })),
+      Array.from({ length: 16 }, () => s.call("grant_access", { services: ["dynamodb"] })),
     );
     assert.ok(many.every((r) => !r.isError), many.find((r) => r.isError)?.text);
     const ids = new Set(many.map((r) => r.structured.session_id));
     const files = new Set(many.map((r) => r.structured.credential_file));
-    assert.equal(ids.size, 20);
-    assert.equal(files.size, 20);
+    assert.equal(ids.size, 16);
+    assert.equal(files.size, 16);
     const onDisk = (await Array.fromAsync(Deno.readDir(dir))).filter((e) =>
       e.name.endsWith(".env")
     );
-    assert.equal(onDisk.length, 20);
+    assert.equal(onDisk.length, 16);
 
     // Closing stdin stops the server, which removes its directory.
     await s.transport.close();
@@ -208,10 +209,10 @@ Deno.test("serve over stdio: tools, a real grant in a private file, aws, list, r
     const audit = (await Deno.readTextFile(s.auditPath)).trim().split("\n").map((l) =>
       JSON.parse(l)
     );
-    assert.equal(audit.filter((e) => e.event === "grant" && e.outcome === "granted").length, 21);
+    assert.equal(audit.filter((e) => e.event === "grant" && e.outcome === "granted").length, 17);
     assert.equal(audit.filter((e) => e.event === "refusal").length, 1);
     assert.equal(audit.filter((e) => e.event === "revocation").length, 1);
-    assert.equal(audit.length, 23);
+    assert.equal(audit.length, 19);
     assert.deepEqual(audit[0].client, { name: "stdio-test", version: "0.0.1" });
     if (!windows) assert.equal((await Deno.stat(s.auditPath)).mode! & 0o777, 0o600);
     const auditText = await Deno.readTextFile(s.auditPath);

@@ -14,7 +14,7 @@ import { openPrivateDir } from "../core/private_dir.ts";
 export interface AuditEvent {
   /** What happened. */
   event: "grant" | "refusal" | "revocation" | "expiry";
-  /** `granted`, `refused`, `declined`, `failed`, `revoked`, `expired`. */
+  /** `granted`, `refused`, `rate-limited`, `declined`, `failed`, `revoked`, `expired`. */
   outcome: string;
   /** The MCP client that asked, from the handshake. */
   client?: { name?: string; version?: string };
@@ -34,6 +34,8 @@ export interface AuditEvent {
   caller_name?: string;
   /** Why a grant was refused or failed: the message the agent got. */
   reason?: string;
+  /** How many calls one `rate-limited` line stands for. */
+  refused_calls?: number;
 }
 
 /** Where audit events go. */

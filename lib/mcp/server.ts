@@ -20,7 +20,7 @@ import { formatTtl } from "../request/ttl.ts";
 import { DEFAULT_TTL_SECONDS } from "../request/grant_request.ts";
 import { VERSION } from "../core/version.ts";
 import type { ServerOptions, ToolContext } from "./context.ts";
-import { registerGrantAccess } from "./tools/grant_access.ts";
+import { GRANT_CALLS_PER_MINUTE, registerGrantAccess } from "./tools/grant_access.ts";
 import { registerListActiveSessions } from "./tools/list_active_sessions.ts";
 import { registerListServices } from "./tools/list_services.ts";
 import { registerRevokeSession } from "./tools/revoke_session.ts";
@@ -98,7 +98,7 @@ export function createServer(deps: ServerDeps): TimeboundServer {
     options: deps.options,
     log,
   };
-  registerGrantAccess(ctx);
+  const grantAccess = registerGrantAccess(ctx);
   registerListActiveSessions(ctx);
   registerListServices(ctx);
   registerRevokeSession(ctx);
@@ -111,7 +111,11 @@ export function createServer(deps: ServerDeps): TimeboundServer {
         try {
           await mcp.close();
         } finally {
-          await sessions.close();
+          try {
+            await grantAccess.close();
+          } finally {
+            await sessions.close();
+          }
         }
       })();
       return closing;
@@ -134,6 +138,7 @@ export function instructions(options: ServerOptions): string {
       : options.approve === "full"
       ? "Grants with full access wait for the human's approval."
       : "Every grant waits for the human's approval.",
+    `At most ${GRANT_CALLS_PER_MINUTE} grant_access calls a minute.`,
   ].filter(Boolean).join(" ");
   return `timebound-iam gives you short-lived AWS credentials limited to the services you name.
 

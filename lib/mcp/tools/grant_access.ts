@@ -18,6 +18,7 @@ import { forTarget, hasBareNames, prepareGrant } from "../../request/grant_reque
 import { formatScopes, parseLevel, type Scope } from "../../request/scope.ts";
 import { formatTtl } from "../../request/ttl.ts";
 import { mcpClientTag } from "../../request/session_identity.ts";
+import { createCallLimit, type OverLimit, type Unreported } from "../rate_limit.ts";
 import {
   clientOf,
   describeSession,
@@ -34,6 +35,12 @@ const MAX_RESOURCES_PER_SERVICE = 20;
 
 /** How long the human has to answer an approval request. */
 const APPROVAL_TIMEOUT_MS = 10 * 60_000;
+
+/**
+ * At most this many `grant_access` calls a minute: more is a loop, not work. Each call over it
+ * is refused before any work; the audit log gets one line a minute for them, with their count.
+ */
+export const GRANT_CALLS_PER_MINUTE = 20;
 
 const inputSchema = {
   services: serviceList.optional().describe(
@@ -89,8 +96,12 @@ type GrantArgs = {
   profile?: string;
 };
 
-/** Registers `grant_access` on the server. */
-export function registerGrantAccess(ctx: ToolContext): void {
+/**
+ * Registers `grant_access` on the server; `close` writes the audit line of calls refused over
+ * the rate limit and not yet reported.
+ */
+export function registerGrantAccess(ctx: ToolContext): { close(): Promise<void> } {
+  const limit = createCallLimit({ limit: GRANT_CALLS_PER_MINUTE, windowMs: 60_000, now: ctx.now });
   ctx.server.registerTool("grant_access", {
     title: "Grant scoped AWS credentials",
     description:
@@ -109,12 +120,44 @@ export function registerGrantAccess(ctx: ToolContext): void {
     },
   }, async (args: GrantArgs) => {
     try {
+      const over = limit.take();
+      if (over) throw await overLimit(ctx, over);
       const structured = await grantAccess(ctx, args);
       return jsonResult(structured);
     } catch (error) {
       throw toolError(error);
     }
   });
+  return {
+    async close() {
+      const left = limit.drain();
+      if (left) await recordOverLimit(ctx, left);
+    },
+  };
+}
+
+/** The error for a call over the rate limit, after reporting the refusals if it is time. */
+async function overLimit(ctx: ToolContext, over: OverLimit): Promise<UsageError> {
+  if (over.report) await recordOverLimit(ctx, over.report);
+  return new UsageError(
+    `Too many grant requests: at most ${GRANT_CALLS_PER_MINUTE} a minute; this one was not ` +
+      `looked at. Try again in ${over.retryAfterSeconds}s`,
+    { hint: "reuse a session that list_active_sessions shows, or ask for all you need at once" },
+  );
+}
+
+async function recordOverLimit(ctx: ToolContext, refused: Unreported): Promise<void> {
+  const reason = `${refused.count} grant request${refused.count === 1 ? "" : "s"} over the ` +
+    `limit of ${GRANT_CALLS_PER_MINUTE} a minute since ${refused.since.toISOString()}, refused ` +
+    "unread";
+  await ctx.audit.record({
+    event: "refusal",
+    outcome: "rate-limited",
+    client: clientOf(ctx),
+    refused_calls: refused.count,
+    reason,
+  });
+  ctx.log(`refused to ${clientName(clientOf(ctx))}: ${reason}`);
 }
 
 async function grantAccess(ctx: ToolContext, args: GrantArgs) {
