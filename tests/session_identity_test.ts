@@ -276,33 +276,45 @@ Deno.test("a refusal of identity is remembered for the caller it was made to: an
   });
 });
 
-Deno.test("a refusal to an assumed role holds for its later sessions, whatever their session name", async () => {
+Deno.test("an SSO role whose permissions lack sts:SetSourceIdentity: remembered for that role, whatever the session name; an IAM user keeps identity", async () => {
   await using aws = await LocalAws.start();
-  aws.addRole({
-    roleName: "timebound-iam-broker",
-    trustPolicy: accountTrustPolicy(aws.accountId, { identity: false }),
-  });
-  const principal = `arn:aws:sts::${aws.accountId}:assumed-role/Dev`;
+  // The broker role's trust policy allows identity (setup aws wrote it), but a role-chained
+  // session needs sts:SetSourceIdentity in its own permissions too, and this permission set
+  // lacks it.
+  aws.deny("sts:SetSourceIdentity", `arn:aws:iam::${aws.accountId}:role/AWSReservedSSO_Dev`);
+  const principal = `arn:aws:sts::${aws.accountId}:assumed-role/AWSReservedSSO_Dev`;
   await withHome(async (home) => {
-    const ttl = ["exec", "--no-confirm", "-s", "s3:ro", "-t", "1h", "--", "true"];
-    const first = aws.addAssumedRoleCaller({ roleName: "Dev", sessionName: "aws-sdk-js-1" });
-    const one = await runCli(ttl, { env: { HOME: home, ...aws.env(first) } });
+    const configPath = `${home}/.config/timebound-iam/config.json`;
+    const exec = ["exec", "--no-confirm", "-s", "s3:ro", "-t", "1h", "--", "true"];
+    const first = aws.addAssumedRoleCaller({ roleName: "AWSReservedSSO_Dev", sessionName: "a1" });
+    const one = await runCli(exec, { env: { HOME: home, ...aws.env(first) } });
     assert.equal(one.code, 0, one.stderr);
-    assert.deepEqual(
-      JSON.parse(await Deno.readTextFile(`${home}/.config/timebound-iam/config.json`)),
-      { identityRefusals: [{ role: aws.brokerRoleArn, caller: principal }] },
-    );
-
-    const seen = aws.requests.length;
-    const second = aws.addAssumedRoleCaller({ roleName: "Dev", sessionName: "aws-sdk-js-2" });
-    const two = await runCli(ttl, { env: { HOME: home, ...aws.env(second) } });
-    assert.equal(two.code, 0, two.stderr);
     assert.match(
-      two.stderr,
-      new RegExp(`refused them to ${principal.replaceAll("/", "\\/")} before`),
+      one.stderr,
+      /does not allow sts:SetSourceIdentity to arn:aws:sts::\d+:assumed-role\/AWSReservedSSO_Dev:/,
     );
+    assert.deepEqual(JSON.parse(await Deno.readTextFile(configPath)), {
+      identityRefusals: [{ role: aws.brokerRoleArn, caller: principal }],
+    });
+
+    // The next session of the same role has another session name, and goes without at once.
+    let seen = aws.requests.length;
+    const second = aws.addAssumedRoleCaller({ roleName: "AWSReservedSSO_Dev", sessionName: "a2" });
+    const two = await runCli(exec, { env: { HOME: home, ...aws.env(second) } });
+    assert.equal(two.code, 0, two.stderr);
+    assert.ok(two.stderr.includes(`refused them to ${principal} before`), two.stderr);
     const calls = aws.requests.slice(seen).filter((r) => r.action === "AssumeRole");
     assert.deepEqual(calls.map((c) => [c.status, c.params.SourceIdentity]), [[200, undefined]]);
+
+    // An IAM user's grants are not affected.
+    seen = aws.requests.length;
+    const user = await runCli(exec, { env: { HOME: home, ...aws.env() } });
+    assert.equal(user.code, 0, user.stderr);
+    assert.equal(user.stderr, "");
+    const userCalls = aws.requests.slice(seen).filter((r) => r.action === "AssumeRole");
+    assert.deepEqual(userCalls.map((c) => [c.status, c.params.SourceIdentity]), [
+      [200, "developer"],
+    ]);
   });
 });
 

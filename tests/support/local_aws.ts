@@ -398,7 +398,10 @@ export class LocalAws {
   /**
    * Deny `action` (`"GetRole"`, `"iam:GetRole"`, `"iam:*"` or `"*"`) to `who` (an access key
    * id, a caller ARN or, for sessions, their role ARN; everyone when left out) with AWS's
-   * AccessDenied, until the returned function is called.
+   * AccessDenied, until the returned function is called. `sts:SetSourceIdentity` and
+   * `sts:TagSession` deny an AssumeRole that carries a source identity or session tags, as when
+   * the caller's own permissions lack them (AWS requires them of a role-chained session's
+   * permissions too, not only of the trust policy).
    */
   deny(action: string, who?: string): () => void {
     const denial = { action, who };
@@ -641,13 +644,22 @@ export class LocalAws {
           : fault.code);
       throw new AwsError(fault.code, message, fault.status ?? known?.status ?? 400);
     }
-    const denied = this.#denials.some((d) =>
-      [action, `${service}:${action}`, `${service}:*`, "*"].includes(d.action) &&
-      (d.who === undefined || d.who === caller.accessKeyId || d.who === caller.arn ||
-        (caller.kind === "session" && d.who === caller.roleArn))
-    );
-    if (denied) {
+    const denies = (name: string) =>
+      this.#denials.some((d) =>
+        [name, `${service}:${name}`, `${service}:*`, "*"].includes(d.action) &&
+        (d.who === undefined || d.who === caller.accessKeyId || d.who === caller.arn ||
+          (caller.kind === "session" && d.who === caller.roleArn))
+      );
+    if (denies(action)) {
       throw new AwsError("AccessDenied", this.#deniedMessage(service, action, caller, params), 403);
+    }
+    if (service === "sts" && action === "AssumeRole") {
+      const implied = [
+        ...params.SourceIdentity !== undefined ? ["SetSourceIdentity"] : [],
+        ...params["Tags.member.1.Key"] !== undefined ? ["TagSession"] : [],
+      ];
+      const refused = implied.find(denies);
+      if (refused) throw assumeRoleDenied(caller.arn, params.RoleArn ?? "", `sts:${refused}`);
     }
     return handler({ state: this.#state, caller, params });
   }

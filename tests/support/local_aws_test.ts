@@ -529,6 +529,40 @@ Deno.test("LocalAws records SourceIdentity and tags, checks them as AWS does, an
   }
 });
 
+Deno.test("LocalAws: a caller whose own permissions lack sts:SetSourceIdentity or sts:TagSession is refused them, others are not", async (t) => {
+  await using aws = await LocalAws.start();
+  const sso = aws.addAssumedRoleCaller({ roleName: "AWSReservedSSO_Dev", sessionName: "alice" });
+  const ssoRole = `arn:aws:iam::${ACCOUNT}:role/AWSReservedSSO_Dev`;
+  const undeny = aws.deny("sts:SetSourceIdentity", ssoRole);
+  aws.deny("sts:TagSession", ssoRole);
+  const tags = [{ Key: "client", Value: "cli" }];
+  await t.step("with a SourceIdentity: refused, naming sts:SetSourceIdentity", async () => {
+    await rejectsWith(assume(aws, { SourceIdentity: "alice" }, sso), "AccessDenied", {
+      message: `User: ${sso.arn} is not authorized to perform: sts:SetSourceIdentity on ` +
+        `resource: ${BROKER}`,
+      status: 403,
+    });
+  });
+  await t.step("with tags: refused, naming sts:TagSession", async () => {
+    await rejectsWith(assume(aws, { Tags: tags }, sso), "AccessDenied", {
+      message: `User: ${sso.arn} is not authorized to perform: sts:TagSession on ` +
+        `resource: ${BROKER}`,
+      status: 403,
+    });
+  });
+  await t.step("with neither: granted", async () => {
+    await assume(aws, {}, sso);
+  });
+  await t.step("another caller: granted with both", async () => {
+    const granted = await assume(aws, { SourceIdentity: "bob", Tags: tags });
+    assert.equal(granted.SourceIdentity, "bob");
+  });
+  await t.step("once the denial is lifted: granted", async () => {
+    undeny();
+    await assume(aws, { SourceIdentity: "alice" }, sso);
+  });
+});
+
 Deno.test("LocalAws evaluates a trust policy's conditions on the request's tags and SourceIdentity", async (t) => {
   await using aws = await LocalAws.start({ brokerRole: false });
   const role = `arn:aws:iam::${ACCOUNT}:role/picky`;
