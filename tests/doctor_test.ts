@@ -310,7 +310,7 @@ Deno.test("doctor fails session identity for a role made before it, and setup aw
       env,
     });
     assert.equal(grant.code, 0, grant.stderr);
-    assert.match(grant.stderr, /does not allow sts:SetSourceIdentity to /);
+    assert.match(grant.stderr, /refused sts:SetSourceIdentity to /);
     assert.deepEqual(JSON.parse(await Deno.readTextFile(configFile)).identityRefusals, [
       { role: `arn:aws:iam::${ACCOUNT}:role/timebound-iam-broker`, caller: developer },
     ]);
@@ -338,5 +338,29 @@ Deno.test("doctor fails session identity for a role made before it, and setup aw
     const after = await runCli(["doctor"], { env });
     assert.equal(after.code, 0, after.stdout + after.stderr);
     assertMarks(checklist(after.stdout), {});
+  });
+});
+
+Deno.test("doctor on an SSO session whose permissions lack sts:SetSourceIdentity names both places to fix", async () => {
+  await withGoodSetup({
+    caller: (aws) => aws.addAssumedRoleCaller({ roleName: "AWSReservedSSO_Dev", sessionName: "a" }),
+  }, async ({ aws, env }) => {
+    aws.deny("sts:SetSourceIdentity", `arn:aws:iam::${ACCOUNT}:role/AWSReservedSSO_Dev`);
+    const result = await runCli(["doctor", "-t", "1h"], { env });
+    assert.equal(result.code, 1, result.stdout + result.stderr);
+    const lines = checklist(result.stdout);
+    assertMarks(lines, { "session identity": "✗" });
+    const principal = `arn:aws:sts::${ACCOUNT}:assumed-role/AWSReservedSSO_Dev`;
+    assert.equal(
+      line(lines, "session identity").detail,
+      `the trust policy, or the permissions of ${principal}, do not allow ` +
+        "sts:SetSourceIdentity: grants work, but CloudTrail cannot show who asked (no " +
+        "sourceIdentity, no session tags)",
+    );
+    assert.equal(
+      line(lines, "session identity").fix,
+      "timebound-iam setup aws --apply (adds sts:SetSourceIdentity and sts:TagSession), and " +
+        `allow both in the permissions of ${principal}`,
+    );
   });
 });

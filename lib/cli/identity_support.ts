@@ -13,10 +13,29 @@ import { readTrustedFile } from "../core/private_dir.ts";
 import { callerPrincipal } from "../request/session_identity.ts";
 import { type LoadedConfig, parseConfig, saveConfig, withIdentityRefusal } from "./config.ts";
 
-/** How to give an old broker role the permissions, for notes and hints. */
-export const ENABLE_IDENTITY_HINT =
-  "let CloudTrail show who asked: timebound-iam setup aws --apply adds sts:SetSourceIdentity " +
-  "and sts:TagSession to the broker role's trust policy";
+/**
+ * How to give the permissions, for notes and hints: the broker role's trust policy, and for a
+ * caller that is itself an assumed role (SSO, a `role_arn` profile), that role's permissions,
+ * which AWS asks too for a role-chained session.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { enableIdentityHint } from "./identity_support.ts";
+ * assert.match(
+ *   enableIdentityHint("arn:aws:sts::123456789012:assumed-role/Dev/alice"),
+ *   /; and the permissions of arn:aws:sts::123456789012:assumed-role\/Dev need them too/,
+ * );
+ * ```
+ */
+export function enableIdentityHint(callerArn: string): string {
+  const trust = "let CloudTrail show who asked: timebound-iam setup aws --apply adds " +
+    "sts:SetSourceIdentity and sts:TagSession to the broker role's trust policy";
+  return /:assumed-role\//.test(callerArn)
+    ? `${trust}; and the permissions of ${callerPrincipal(callerArn)} need them too (AWS asks ` +
+      "both for a role-chained session)"
+    : trust;
+}
 
 /** Whether the config file remembers that `roleArn` refused identity to `callerArn`. */
 export function identityRefusedBefore(
@@ -50,8 +69,10 @@ export async function rememberIdentityRefused(
   } catch (error) {
     remembered = `not remembered: ${logText((error as Error).message, 300)}`;
   }
-  return `note: the trust policy of ${roleArn} does not allow ${action} to ${caller}: this grant ` +
-    `carries no source identity or session tags (${remembered})\nhint: ${ENABLE_IDENTITY_HINT}\n`;
+  return `note: ${roleArn} refused ${action} to ${caller}: this grant ` +
+    `carries no source identity or session tags (${remembered})\nhint: ${
+      enableIdentityHint(refusal.callerArn)
+    }\n`;
 }
 
 /** The note for a grant without identity because the config file remembers the refusal. */
@@ -60,6 +81,8 @@ export function identitySkippedNote(
   roleArn: string,
   callerArn: string,
 ): string {
-  return `note: no source identity or session tags: the trust policy of ${roleArn} refused them ` +
-    `to ${callerPrincipal(callerArn)} before (${file.path})\nhint: ${ENABLE_IDENTITY_HINT}\n`;
+  return `note: no source identity or session tags: ${roleArn} refused them ` +
+    `to ${callerPrincipal(callerArn)} before (${file.path})\nhint: ${
+      enableIdentityHint(callerArn)
+    }\n`;
 }

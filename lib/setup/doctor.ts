@@ -10,7 +10,7 @@
 import { tmpdir } from "node:os";
 import type { IAMClient } from "@aws-sdk/client-iam";
 import type { STSClient } from "@aws-sdk/client-sts";
-import { CLIENT_TAG, sourceIdentityOf } from "../request/session_identity.ts";
+import { callerPrincipal, CLIENT_TAG, sourceIdentityOf } from "../request/session_identity.ts";
 import { identityRefusedBefore } from "../cli/identity_support.ts";
 import {
   assumeBrokerRole,
@@ -329,12 +329,17 @@ async function assumeChecks(
     "a 15m session with a deny-all session policy was granted",
   );
   if (grant.identityRefused) {
+    const principal = callerPrincipal(broker.callerArn);
     return [assumable, {
       status: "fail",
       label: "session identity",
-      detail: `the trust policy does not allow ${grant.identityRefused}: grants work, but ` +
-        "CloudTrail cannot show who asked (no sourceIdentity, no session tags)",
-      fix: "timebound-iam setup aws --apply (adds sts:SetSourceIdentity and sts:TagSession)",
+      detail: (broker.chained
+        ? `the trust policy, or the permissions of ${principal}, do not allow `
+        : "the trust policy does not allow ") +
+        `${grant.identityRefused}: grants work, but CloudTrail cannot show who asked (no ` +
+        "sourceIdentity, no session tags)",
+      fix: "timebound-iam setup aws --apply (adds sts:SetSourceIdentity and sts:TagSession)" +
+        (broker.chained ? `, and allow both in the permissions of ${principal}` : ""),
     }];
   }
   if (file && identityRefusedBefore(file, broker.roleArn, broker.callerArn)) {
