@@ -12,7 +12,7 @@ import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
 import { parse as parseDotenv } from "dotenv";
 import { baseEnv, cliCommand, runCli, windowsSystemEnv } from "./support/cli.ts";
-import { accountTrustPolicy } from "./support/policy_document.ts";
+import { accountTrustPolicy, oneIdentityTrustPolicy } from "./support/policy_document.ts";
 import { LocalAws } from "./support/local_aws.ts";
 
 interface Served {
@@ -576,5 +576,24 @@ Deno.test("serve on a broker role too old to name anyone: an error until the hum
     );
   } finally {
     await remembered.cleanup();
+  }
+});
+
+Deno.test("serve --source-identity never goes without identity, even where the config file remembers a refusal of its caller", async () => {
+  const s = await serve(["--source-identity", "ci-bot"], {
+    identityRefusals: [{ role: ROLE_ARN, caller: "arn:aws:iam::123456789012:user/developer" }],
+  });
+  try {
+    s.aws.addRole({
+      roleName: "timebound-iam-broker",
+      trustPolicy: oneIdentityTrustPolicy(s.aws.accountId, "ci-bot"),
+    });
+    const granted = await s.call("grant_access", { services: ["s3"] });
+    assert.ok(!granted.isError, granted.text);
+    const calls = s.aws.requests.filter((r) => r.action === "AssumeRole");
+    assert.deepEqual(calls.map((c) => [c.status, c.params.SourceIdentity]), [[200, "ci-bot"]]);
+    assert.doesNotMatch(s.stderr(), /no source identity/);
+  } finally {
+    await s.cleanup();
   }
 });

@@ -10,7 +10,11 @@ import {
 } from "../lib/request/session_identity.ts";
 import { baseEnv, runCli } from "./support/cli.ts";
 import { LocalAws } from "./support/local_aws.ts";
-import { accountTrustPolicy, pickyTrustPolicy } from "./support/policy_document.ts";
+import {
+  accountTrustPolicy,
+  oneIdentityTrustPolicy,
+  pickyTrustPolicy,
+} from "./support/policy_document.ts";
 
 const EXEC = ["exec", "--no-confirm", "-s", "s3:ro,dynamodb:full", "-t", "15m", "--", "true"];
 
@@ -320,6 +324,27 @@ Deno.test("an SSO role whose permissions lack sts:SetSourceIdentity: remembered 
     assert.deepEqual(userCalls.map((c) => [c.status, c.params.SourceIdentity]), [
       [200, "developer"],
     ]);
+  });
+});
+
+Deno.test("--source-identity never goes without identity, even where a refusal of the caller's own name is remembered", async () => {
+  await using aws = await LocalAws.start();
+  aws.addRole({
+    roleName: "timebound-iam-broker",
+    trustPolicy: oneIdentityTrustPolicy(aws.accountId, "ci-bot"),
+  });
+  await withHome(async (home) => {
+    const own = await runCli(EXEC, { env: { HOME: home, ...aws.env() } });
+    assert.equal(own.code, 0, own.stderr);
+    assert.match(own.stderr, /refused sts:SetSourceIdentity to /);
+    const seen = aws.requests.length;
+    const ci = await runCli(EXEC, {
+      env: { HOME: home, ...aws.env(), TIMEBOUND_IAM_SOURCE_IDENTITY: "ci-bot" },
+    });
+    assert.equal(ci.code, 0, ci.stderr);
+    assert.equal(ci.stderr, "");
+    const calls = aws.requests.slice(seen).filter((r) => r.action === "AssumeRole");
+    assert.deepEqual(calls.map((c) => [c.status, c.params.SourceIdentity]), [[200, "ci-bot"]]);
   });
 });
 

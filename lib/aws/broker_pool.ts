@@ -105,7 +105,9 @@ export function createBrokerPool(options: PoolOptions): BrokerPool {
         try {
           const context = await broker;
           const role = context.roleArn;
-          const skip = options.refusesIdentity?.(role, context.callerArn) ?? false;
+          // A server that names someone else (--source-identity) never goes without identity.
+          const skip = options.sourceIdentity === undefined &&
+            (options.refusesIdentity?.(role, context.callerArn) ?? false);
           const grant = await assumeBrokerRole(context, {
             policy: request.policy,
             ttlSeconds: request.ttlSeconds,

@@ -183,7 +183,8 @@ export async function obtainRenewableGrant(
     // Bare resource names (s3:ro@my-bucket) live in the broker role's account and this region.
     if (broker) request = await forTarget(request, brokerTarget(broker), catalog);
     const callerName = broker && sourceIdentityOf(broker.callerArn);
-    let skipIdentity = broker !== undefined &&
+    // A grant that names someone else never goes without identity, whatever was remembered.
+    let skipIdentity = broker !== undefined && override === undefined &&
       identityRefusedBefore(file, broker.roleArn, broker.callerArn);
     if (flags.confirm || flags.dryRun) {
       cli.io.stderr(renderSummary({

@@ -196,3 +196,23 @@ export function pickyTrustPolicy(
     ],
   });
 }
+
+/**
+ * The trust policy of a broker role that lets the account assume it and tag sessions, but lets a
+ * session name only `sourceIdentity` (a CI identity, say) in CloudTrail.
+ */
+export function oneIdentityTrustPolicy(accountId: string, sourceIdentity: string): string {
+  const root = { AWS: `arn:aws:iam::${accountId}:root` };
+  return JSON.stringify({
+    Version: "2012-10-17",
+    Statement: [
+      { Effect: "Allow", Principal: root, Action: ["sts:AssumeRole", "sts:TagSession"] },
+      {
+        Effect: "Allow",
+        Principal: root,
+        Action: "sts:SetSourceIdentity",
+        Condition: { StringEquals: { "sts:SourceIdentity": sourceIdentity } },
+      },
+    ],
+  });
+}
