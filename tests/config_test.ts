@@ -540,3 +540,25 @@ Deno.test({
     }
   },
 });
+
+Deno.test("saveConfig() never writes a file that the next command would refuse to read", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const path = `${dir}/config.json`;
+    await assert.rejects(
+      saveConfig(path, { identityRefusals: [{ role: ROLE, caller: "" }] }),
+      (error: unknown) => {
+        assert.ok(error instanceof RuntimeError);
+        assert.equal(
+          error.message,
+          `Cannot write config file "${path}": it would be invalid: Invalid config file ` +
+            `"${path}": field "identityRefusals.0.caller": "" is not an IAM or STS ARN`,
+        );
+        return true;
+      },
+    );
+    await assert.rejects(Deno.stat(path), Deno.errors.NotFound);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

@@ -311,9 +311,12 @@ Deno.test("doctor fails session identity for a role made before it, and setup aw
     });
     assert.equal(grant.code, 0, grant.stderr);
     assert.match(grant.stderr, /refused sts:SetSourceIdentity to /);
-    assert.deepEqual(JSON.parse(await Deno.readTextFile(configFile)).identityRefusals, [
-      { role: `arn:aws:iam::${ACCOUNT}:role/timebound-iam-broker`, caller: developer },
+    const [refusal] = JSON.parse(await Deno.readTextFile(configFile)).identityRefusals;
+    assert.deepEqual([refusal.role, refusal.caller], [
+      `arn:aws:iam::${ACCOUNT}:role/timebound-iam-broker`,
+      developer,
     ]);
+    assert.ok(Date.now() - Date.parse(refusal.at) < 60_000, refusal.at);
     const before = await runCli(["doctor"], { env });
     assert.equal(before.code, 1, before.stdout + before.stderr);
     const lines = checklist(before.stdout);

@@ -523,17 +523,52 @@ Deno.test("serve on a broker role too old to name anyone: an error until the hum
       ),
       refused.text,
     );
+    const home = `${s.tmp}/../home`;
     await assert.rejects(
-      Deno.stat(`${s.tmp}/../home/.config/timebound-iam/config.json`),
+      Deno.stat(`${home}/.config/timebound-iam/config.json`),
       Deno.errors.NotFound,
     );
+    // The human's own grant meets the refusal and remembers it; the running server reads the
+    // config file at each grant, and goes without identity from the next one, saying so.
+    const cli = await runCli(["exec", "--no-confirm", "-s", "s3:ro", "-t", "15m", "--", "true"], {
+      env: { HOME: home, ...s.aws.env() },
+    });
+    assert.equal(cli.code, 0, cli.stderr);
+    const seen = s.aws.requests.length;
+    const granted = await s.call("grant_access", { services: ["s3"] });
+    assert.ok(!granted.isError, granted.text);
+    const calls = s.aws.requests.slice(seen).filter((r) => r.action === "AssumeRole");
+    assert.deepEqual(calls.map((c) => [c.status, c.params.SourceIdentity]), [[200, undefined]]);
+    assert.match(s.stderr(), /no source identity or session tags: .* refused them to /);
   } finally {
     await s.cleanup();
+  }
+  // A refusal remembered more than a day ago counts no more: the grant fails again.
+  const old = await serve([], {
+    identityRefusals: [{
+      role: ROLE_ARN,
+      caller: "arn:aws:iam::123456789012:user/developer",
+      at: new Date(Date.now() - 25 * 3600_000).toISOString(),
+    }],
+  });
+  try {
+    old.aws.addRole({
+      roleName: "timebound-iam-broker",
+      trustPolicy: accountTrustPolicy(old.aws.accountId, { identity: false }),
+    });
+    const refused = await old.call("grant_access", { services: ["s3"] });
+    assert.match(refused.text, /and this grant never goes without them/);
+  } finally {
+    await old.cleanup();
   }
   // A refusal remembered for another caller, or by an earlier version for no caller in
   // particular, is not this caller's: the grant still fails rather than go without identity.
   const others = await serve([], {
-    identityRefusals: [{ role: ROLE_ARN, caller: "arn:aws:iam::123456789012:user/ops" }],
+    identityRefusals: [{
+      role: ROLE_ARN,
+      caller: "arn:aws:iam::123456789012:user/ops",
+      at: new Date().toISOString(),
+    }],
     rolesWithoutIdentity: [ROLE_ARN],
   });
   try {
@@ -554,7 +589,11 @@ Deno.test("serve on a broker role too old to name anyone: an error until the hum
   // As the human's grant leaves the config file: serve grants without identity, one request
   // each, and says so on stderr.
   const remembered = await serve([], {
-    identityRefusals: [{ role: ROLE_ARN, caller: "arn:aws:iam::123456789012:user/developer" }],
+    identityRefusals: [{
+      role: ROLE_ARN,
+      caller: "arn:aws:iam::123456789012:user/developer",
+      at: new Date().toISOString(),
+    }],
   });
   try {
     remembered.aws.addRole({
@@ -581,7 +620,11 @@ Deno.test("serve on a broker role too old to name anyone: an error until the hum
 
 Deno.test("serve --source-identity never goes without identity, even where the config file remembers a refusal of its caller", async () => {
   const s = await serve(["--source-identity", "ci-bot"], {
-    identityRefusals: [{ role: ROLE_ARN, caller: "arn:aws:iam::123456789012:user/developer" }],
+    identityRefusals: [{
+      role: ROLE_ARN,
+      caller: "arn:aws:iam::123456789012:user/developer",
+      at: new Date().toISOString(),
+    }],
   });
   try {
     s.aws.addRole({

@@ -18,6 +18,17 @@ import {
 
 const EXEC = ["exec", "--no-confirm", "-s", "s3:ro,dynamodb:full", "-t", "15m", "--", "true"];
 
+/** The config file, with each remembered refusal's time checked (within the last minute) and left out. */
+async function configWithoutTimes(path: string): Promise<Record<string, unknown>> {
+  const config = JSON.parse(await Deno.readTextFile(path));
+  for (const refusal of config.identityRefusals ?? []) {
+    const age = Date.now() - Date.parse(refusal.at);
+    assert.ok(age >= 0 && age < 60_000, `refused at ${refusal.at}`);
+    delete refusal.at;
+  }
+  return config;
+}
+
 Deno.test("sourceIdentityOf() names the human behind a caller ARN", async (t) => {
   const cases: Array<[string, string | undefined]> = [
     ["arn:aws:iam::123456789012:user/alice", "alice"],
@@ -208,7 +219,7 @@ Deno.test("a broker role whose trust refuses identity: retried once without, rem
         "hint: let CloudTrail show who asked: timebound-iam setup aws --apply adds " +
         "sts:SetSourceIdentity and sts:TagSession to the broker role's trust policy\n",
     );
-    assert.deepEqual(JSON.parse(await Deno.readTextFile(configPath)), {
+    assert.deepEqual(await configWithoutTimes(configPath), {
       identityRefusals: [{ role: aws.brokerRoleArn, caller: aws.defaultUser.arn }],
     });
     if (Deno.build.os !== "windows") {
@@ -257,7 +268,7 @@ Deno.test("a refusal of identity is remembered for the caller it was made to: an
       asOps.stderr,
       /refused sts:SetSourceIdentity to arn:aws:iam::\d+:user\/ops:/,
     );
-    assert.deepEqual(JSON.parse(await Deno.readTextFile(configPath)), {
+    assert.deepEqual(await configWithoutTimes(configPath), {
       identityRefusals: [{ role: aws.brokerRoleArn, caller: ops.arn }],
     });
 
@@ -302,7 +313,7 @@ Deno.test("an SSO role whose permissions lack sts:SetSourceIdentity: remembered 
         "sts:SetSourceIdentity and sts:TagSession to the broker role's trust policy; and the " +
         `permissions of ${principal} need them too (AWS asks both for a role-chained session)\n`,
     );
-    assert.deepEqual(JSON.parse(await Deno.readTextFile(configPath)), {
+    assert.deepEqual(await configWithoutTimes(configPath), {
       identityRefusals: [{ role: aws.brokerRoleArn, caller: principal }],
     });
 
@@ -345,6 +356,67 @@ Deno.test("--source-identity never goes without identity, even where a refusal o
     assert.equal(ci.stderr, "");
     const calls = aws.requests.slice(seen).filter((r) => r.action === "AssumeRole");
     assert.deepEqual(calls.map((c) => [c.status, c.params.SourceIdentity]), [[200, "ci-bot"]]);
+  });
+});
+
+Deno.test("a remembered refusal counts for a day: after that a grant asks with identity again, and remembers anew", async (t) => {
+  await using aws = await LocalAws.start();
+  aws.addRole({
+    roleName: "timebound-iam-broker",
+    trustPolicy: accountTrustPolicy(aws.accountId, { identity: false }),
+  });
+  const hoursAgo = (hours: number) => new Date(Date.now() - hours * 3600_000).toISOString();
+  const cases: Array<[string, string | undefined, number]> = [
+    ["23 hours ago: still counts", hoursAgo(23), 1],
+    ["25 hours ago: counts no more", hoursAgo(25), 3],
+    ["with no time: counts no more", undefined, 3],
+    ["in the future: counts no more", hoursAgo(-1), 3],
+  ];
+  for (const [what, at, requests] of cases) {
+    await t.step(what, async () => {
+      await withHome(async (home) => {
+        const dir = `${home}/.config/timebound-iam`;
+        await Deno.mkdir(dir, { recursive: true, mode: 0o700 });
+        const refusal = { role: aws.brokerRoleArn, caller: aws.defaultUser.arn };
+        await Deno.writeTextFile(
+          `${dir}/config.json`,
+          JSON.stringify({ identityRefusals: [at === undefined ? refusal : { ...refusal, at }] }),
+        );
+        const seen = aws.requests.length;
+        const result = await runCli(EXEC, { env: { HOME: home, ...aws.env() } });
+        assert.equal(result.code, 0, result.stderr);
+        const calls = aws.requests.slice(seen).filter((r) => r.action === "AssumeRole");
+        assert.equal(calls.length, requests);
+        const written = JSON.parse(await Deno.readTextFile(`${dir}/config.json`));
+        if (requests === 1) {
+          assert.match(result.stderr, /^note: no source identity or session tags: /);
+          assert.equal(written.identityRefusals[0].at, at);
+        } else {
+          assert.match(result.stderr, /^note: .* refused sts:SetSourceIdentity to /);
+          assert.deepEqual(await configWithoutTimes(`${dir}/config.json`), {
+            identityRefusals: [refusal],
+          });
+        }
+      });
+    });
+  }
+});
+
+Deno.test("an IAM user whose path holds DEL: the refusal is remembered, and the config file stays readable", async () => {
+  await using aws = await LocalAws.start();
+  aws.addRole({
+    roleName: "timebound-iam-broker",
+    trustPolicy: accountTrustPolicy(aws.accountId, { identity: false }),
+  });
+  const odd = aws.addUser({ userName: "ops\u007f/alice" });
+  await withHome(async (home) => {
+    const env = { HOME: home, ...aws.env(odd) };
+    const first = await runCli(EXEC, { env });
+    assert.equal(first.code, 0, first.stderr);
+    assert.match(first.stderr, /\(remembered in /);
+    const second = await runCli(EXEC, { env });
+    assert.equal(second.code, 0, second.stderr);
+    assert.match(second.stderr, /^note: no source identity or session tags: /);
   });
 });
 

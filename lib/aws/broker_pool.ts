@@ -49,7 +49,7 @@ export interface PoolOptions extends BrokerOptions {
    * remembers, from the human's own grants). Any other refusal fails the grant: a pool serves
    * agents, and an agent's request never makes a grant go without naming who asked.
    */
-  refusesIdentity?: (roleArn: string, callerArn: string) => boolean;
+  refusesIdentity?: (roleArn: string, callerArn: string) => Promise<boolean>;
 }
 
 /** Brokers by profile. */
@@ -107,7 +107,7 @@ export function createBrokerPool(options: PoolOptions): BrokerPool {
           const role = context.roleArn;
           // A server that names someone else (--source-identity) never goes without identity.
           const skip = options.sourceIdentity === undefined &&
-            (options.refusesIdentity?.(role, context.callerArn) ?? false);
+            (await options.refusesIdentity?.(role, context.callerArn) ?? false);
           const grant = await assumeBrokerRole(context, {
             policy: request.policy,
             ttlSeconds: request.ttlSeconds,

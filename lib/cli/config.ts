@@ -171,8 +171,9 @@ export async function parseConfig(text: string, path: string): Promise<Config> {
  * import { withIdentityRefusal, withoutIdentityRefusals } from "./config.ts";
  * const role = "arn:aws:iam::123456789012:role/old";
  * const caller = "arn:aws:iam::123456789012:user/alice";
- * const config = withIdentityRefusal({ rolesWithoutIdentity: [role] }, { role, caller });
- * assert.deepEqual(config, { identityRefusals: [{ role, caller }] });
+ * const at = "2030-01-01T00:00:00.000Z";
+ * const config = withIdentityRefusal({ rolesWithoutIdentity: [role] }, { role, caller, at });
+ * assert.deepEqual(config, { identityRefusals: [{ role, caller, at }] });
  * assert.deepEqual(withoutIdentityRefusals(config, role), {});
  * ```
  */
@@ -181,7 +182,7 @@ export function withIdentityRefusal(config: Config, refusal: IdentityRefusal): C
   const others = (config.identityRefusals ?? []).filter((r) =>
     r.role !== role || r.caller !== caller
   );
-  return withRefusals(config, [...others, { role, caller }]);
+  return withRefusals(config, [...others, refusal]);
 }
 
 /**
@@ -260,9 +261,19 @@ export function withBrokerRole(
  */
 export async function saveConfig(path: string, config: Config): Promise<void> {
   const absolute = resolve(path);
+  const text = `${JSON.stringify(config, null, 2)}\n`;
+  try {
+    // Never write a file that the next command would refuse to read.
+    await parseConfig(text, path);
+  } catch (error) {
+    throw new RuntimeError(
+      `Cannot write config file "${path}": it would be invalid: ${(error as Error).message}`,
+      { hint: "please report it: timebound-iam wrote a value it cannot read back", cause: error },
+    );
+  }
   try {
     const dir = await openPrivateDir(dirname(absolute));
-    await dir.replace(basename(absolute), `${JSON.stringify(config, null, 2)}\n`);
+    await dir.replace(basename(absolute), text);
   } catch (error) {
     throw new RuntimeError(`Cannot write config file "${path}": ${(error as Error).message}`, {
       hint: error instanceof RuntimeError ? error.hint : undefined,

@@ -72,12 +72,22 @@ export interface IdentityRefusal {
    * (`arn:aws:sts::123456789012:assumed-role/Dev`), as trust policies name principals.
    */
   caller: string;
+  /**
+   * When (ISO 8601). A refusal counts for a day after it (`IDENTITY_REFUSAL_SECONDS` in
+   * `identity_support.ts`): then a grant asks with identity again, so one that was fixed, or
+   * that came from one narrow session, does not last. Without it, the refusal counts no more.
+   */
+  at?: string;
 }
 
-/** A caller as {@linkcode IdentityRefusal} names one: an IAM or STS ARN of at most 2,048 characters. */
-export const CALLER_ARN = /^arn:aws[a-z-]{0,20}:(iam|sts)::\d{12}:[!-~]{1,2000}$/;
+/**
+ * A caller as {@linkcode IdentityRefusal} names one: an IAM or STS ARN of at most ~2,048
+ * characters (IAM paths and names use `!` to DEL).
+ */
+export const CALLER_ARN = /^arn:aws[a-z-]{0,20}:(iam|sts)::\d{12}:[!-\x7f]{1,2000}$/;
 
 const REGION = /^[a-z]{2}(-[a-z]+)+-\d+$/;
+const ISO_TIME = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{1,3})?Z$/;
 const SCOPE_LIST = /^\s*[^\s,:]+:[^\s,:]+(\s*,\s*[^\s,:]+:[^\s,:]+)*\s*$/;
 
 // The schema's messages are the detail after `field "NAME": `; an object's message for an
@@ -149,6 +159,9 @@ const CONFIG_SCHEMA = object({
       caller: string().refine((value) => CALLER_ARN.test(value), {
         error: (issue) => `"${issue.input}" is not an IAM or STS ARN`,
       }),
+      at: string().refine((value) => ISO_TIME.test(value) && !isNaN(Date.parse(value)), {
+        error: (issue) => `"${issue.input}" is not a time like 2030-01-01T00:00:00.000Z`,
+      }).optional(),
     }),
     { error: (issue) => `expected a list of {role, caller}, got ${describe(issue.input)}` },
   ).optional(),

@@ -185,7 +185,11 @@ export async function obtainRenewableGrant(
     const callerName = broker && sourceIdentityOf(broker.callerArn);
     // A grant that names someone else never goes without identity, whatever was remembered.
     let skipIdentity = broker !== undefined && override === undefined &&
-      identityRefusedBefore(file, broker.roleArn, broker.callerArn);
+      identityRefusedBefore(file.config, {
+        roleArn: broker.roleArn,
+        callerArn: broker.callerArn,
+        now: cli.now(),
+      });
     if (flags.confirm || flags.dryRun) {
       cli.io.stderr(renderSummary({
         request,
@@ -247,6 +251,7 @@ export async function obtainRenewableGrant(
           roleArn: grant.roleArn,
           callerArn: connected.callerArn,
           action: grant.identityRefused,
+          now: cli.now(),
         }),
       );
       // Renewals go without identity at once, not through the same refusals each time.

@@ -11,7 +11,16 @@
 import { logText } from "../core/log_text.ts";
 import { readTrustedFile } from "../core/private_dir.ts";
 import { callerPrincipal } from "../request/session_identity.ts";
-import { type LoadedConfig, parseConfig, saveConfig, withIdentityRefusal } from "./config.ts";
+import {
+  type Config,
+  type LoadedConfig,
+  parseConfig,
+  saveConfig,
+  withIdentityRefusal,
+} from "./config.ts";
+
+/** How long a remembered refusal of identity counts: a day. */
+export const IDENTITY_REFUSAL_SECONDS = 24 * 3600;
 
 /**
  * How to give the permissions, for notes and hints: the broker role's trust policy, and for a
@@ -37,15 +46,20 @@ export function enableIdentityHint(callerArn: string): string {
     : trust;
 }
 
-/** Whether the config file remembers that `roleArn` refused identity to `callerArn`. */
+/**
+ * Whether the config file remembers that `roleArn` refused identity to `callerArn` less than
+ * {@linkcode IDENTITY_REFUSAL_SECONDS} before `now`.
+ */
 export function identityRefusedBefore(
-  file: LoadedConfig,
-  roleArn: string,
-  callerArn: string,
+  config: Config,
+  refusal: { roleArn: string; callerArn: string; now: Date },
 ): boolean {
-  const caller = callerPrincipal(callerArn);
-  return file.config.identityRefusals?.some((r) => r.role === roleArn && r.caller === caller) ??
-    false;
+  const caller = callerPrincipal(refusal.callerArn);
+  const since = refusal.now.getTime() - IDENTITY_REFUSAL_SECONDS * 1000;
+  return config.identityRefusals?.some((r) =>
+    r.role === refusal.roleArn && r.caller === caller && r.at !== undefined &&
+    Date.parse(r.at) > since && Date.parse(r.at) <= refusal.now.getTime()
+  ) ?? false;
 }
 
 /**
@@ -55,21 +69,25 @@ export function identityRefusedBefore(
  */
 export async function rememberIdentityRefused(
   file: LoadedConfig,
-  refusal: { roleArn: string; callerArn: string; action: string },
+  refusal: { roleArn: string; callerArn: string; action: string; now: Date },
 ): Promise<string> {
   const { roleArn, action } = refusal;
   const caller = callerPrincipal(refusal.callerArn);
+  const shown = logText(caller, 300);
   let remembered = `remembered in ${file.path}`;
   try {
     // Read the file again (as loadConfig reads it: only if nobody else can change it): another
     // grant (or `setup aws`) may have changed it since.
     const text = readTrustedFile(file.path);
     const current = text === undefined ? file.config : await parseConfig(text, file.path);
-    await saveConfig(file.path, withIdentityRefusal(current, { role: roleArn, caller }));
+    await saveConfig(
+      file.path,
+      withIdentityRefusal(current, { role: roleArn, caller, at: refusal.now.toISOString() }),
+    );
   } catch (error) {
     remembered = `not remembered: ${logText((error as Error).message, 300)}`;
   }
-  return `note: ${roleArn} refused ${action} to ${caller}: this grant ` +
+  return `note: ${roleArn} refused ${action} to ${shown}: this grant ` +
     `carries no source identity or session tags (${remembered})\nhint: ${
       enableIdentityHint(refusal.callerArn)
     }\n`;
@@ -82,7 +100,7 @@ export function identitySkippedNote(
   callerArn: string,
 ): string {
   return `note: no source identity or session tags: ${roleArn} refused them ` +
-    `to ${callerPrincipal(callerArn)} before (${file.path})\nhint: ${
+    `to ${logText(callerPrincipal(callerArn), 300)} before (${file.path})\nhint: ${
       enableIdentityHint(callerArn)
     }\n`;
 }

@@ -23,7 +23,7 @@ import { parseAllowList } from "../request/allow_list.ts";
 import { checkLength, INPUT_LIMITS, parseProfileList } from "../request/input_bounds.ts";
 import { resolveProfile } from "../aws/profile.ts";
 import { logText } from "../core/log_text.ts";
-import { resolveBrokerSettings } from "../cli/config.ts";
+import { loadConfig, resolveBrokerSettings } from "../cli/config.ts";
 import { defaultAuditLogPath, openAuditLog } from "../mcp/audit_log.ts";
 import { checkRoleArn } from "../request/role_arn.ts";
 import { createBrokerPool } from "../aws/broker_pool.ts";
@@ -154,14 +154,20 @@ async function serve(cli: Cli, flags: ServeFlags): Promise<void> {
     identityCache: openCallerIdentityCache(env),
     useCachedIdentity: true,
     sourceIdentity,
-    refusesIdentity(role, caller) {
-      const before = identityRefusedBefore(settings.file, role, caller);
+    // Read at each grant: a refusal counts for a day after the human's grant that met it.
+    async refusesIdentity(role, caller) {
+      const { config, path } = await loadConfig(env);
+      const before = identityRefusedBefore(config, {
+        roleArn: role,
+        callerArn: caller,
+        now: cli.now(),
+      });
       if (before) {
         log(
           `no source identity or session tags: ${role} refused them to ${
             callerPrincipal(caller)
           } ` +
-            `(see ${settings.file.path})`,
+            `(see ${path})`,
         );
       }
       return before;

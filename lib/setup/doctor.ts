@@ -342,7 +342,14 @@ async function assumeChecks(
         (broker.chained ? `, and allow both in the permissions of ${principal}` : ""),
     }];
   }
-  if (file && identityRefusedBefore(file, broker.roleArn, broker.callerArn)) {
+  if (
+    file &&
+    identityRefusedBefore(file.config, {
+      roleArn: broker.roleArn,
+      callerArn: broker.callerArn,
+      now: new Date(),
+    })
+  ) {
     return [assumable, {
       status: "fail",
       label: "session identity",
