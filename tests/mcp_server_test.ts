@@ -979,6 +979,8 @@ Deno.test("an accept without the approval's content is no approval", async () =>
       const result = await h.call("grant_access", { services: ["s3"] });
       assert.equal(result.isError, true);
       assert.match(result.text, /^Declined/);
+      // No new question for a minute after a no.
+      h.advance(60_000);
     }
     assert.equal(h.grants.length, 0);
     const approved = await h.call("grant_access", { services: ["s3"] });
@@ -1099,15 +1101,16 @@ Deno.test("an agent that loops on grant_access: past 20 calls a minute each is r
     assert.match(still.text, /^Too many grant requests: .* Try again in 30s/);
     assert.equal(limited().length, 1);
 
-    // A minute after the first calls, calls go ahead again.
+    // A minute after the first calls, calls go ahead again, and the first of them reports the
+    // refusals not reported yet: the 29 of the first minute and the one after.
     h.advance(30_000);
     const again = await h.call("grant_access", { services: ["s3"] });
     assert.ok(!again.isError, again.text);
     assert.equal(h.grants.length, 21);
+    assert.equal(limited().length, 2);
 
     await h.close();
     closed = true;
-    // At close, the refusals not reported yet: the 29 of the first minute and the one after.
     assert.deepEqual(limited().map((e) => [e.refused_calls, e.reason]), [
       [
         1,
@@ -1121,5 +1124,54 @@ Deno.test("an agent that loops on grant_access: past 20 calls a minute each is r
     assert.deepEqual(log.filter((line) => line.includes("over the limit")).length, 2);
   } finally {
     if (!closed) await h.close();
+  }
+});
+
+Deno.test("an agent cannot flood the human with approval questions: one open at a time, none for a minute after a no", async () => {
+  const pending: Array<(answer: ElicitResult) => void> = [];
+  const h = await start({
+    options: { approve: "always" },
+    elicit: () => new Promise<ElicitResult>((resolve) => pending.push(resolve)),
+  });
+  try {
+    const calls = Array.from({ length: 5 }, () => h.call("grant_access", { services: ["s3"] }));
+    // The first call's question is open; the other four are refused without a question.
+    while (pending.length === 0) await new Promise((resolve) => setTimeout(resolve, 1));
+    assert.equal(h.asked.length, 1);
+    const early = await Promise.all(calls.slice(1));
+    for (const result of early) {
+      assert.equal(
+        result.text,
+        "An approval question is already waiting for the human: this grant was not asked\n" +
+          "hint: wait for that answer, and ask for everything you need in one grant",
+      );
+    }
+    pending[0]({ action: "decline" });
+    assert.match((await calls[0]).text, /^Declined by the human/);
+
+    h.advance(20_000);
+    const soon = await h.call("grant_access", { services: ["s3"] });
+    assert.equal(
+      soon.text,
+      "The human declined a grant 20s ago: no new approval question for 40s\n" +
+        "hint: do not retry; tell the human what you need and why",
+    );
+    assert.equal(h.asked.length, 1);
+
+    h.advance(40_000);
+    const later = h.call("grant_access", { services: ["s3"] });
+    while (pending.length === 1) await new Promise((resolve) => setTimeout(resolve, 1));
+    assert.equal(h.asked.length, 2);
+    pending[1]({ action: "accept", content: { approve: true } });
+    assert.equal((await later).isError, undefined);
+    assert.equal(h.grants.length, 1);
+    // Each refusal is audited: four while the question was open, one in the quiet minute.
+    assert.deepEqual(
+      h.audit.events.map((e) => e.outcome),
+      ["refused", "refused", "refused", "refused", "declined", "refused", "granted"],
+    );
+  } finally {
+    for (const resolve of pending) resolve({ action: "cancel" });
+    await h.close();
   }
 });

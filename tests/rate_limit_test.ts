@@ -75,3 +75,45 @@ Deno.test("refusals are reported at most once a window, each report counting tho
   assert.deepEqual(limit.drain(), { count: 1, since: date(62_000) });
   assert.equal(limit.drain(), undefined);
 });
+
+Deno.test("due() reports what is left once a window has passed since the last report", () => {
+  const { limit, at, date } = clocked(1, 60_000);
+  at(0);
+  limit.take();
+  at(1_000);
+  assert.ok(limit.take()?.report);
+  at(2_000);
+  limit.take();
+  at(3_000);
+  limit.take();
+  assert.equal(limit.due(), undefined);
+  at(60_999);
+  assert.equal(limit.due(), undefined);
+  at(61_000);
+  assert.deepEqual(limit.due(), { count: 2, since: date(2_000) });
+  assert.equal(limit.due(), undefined);
+  assert.equal(limit.drain(), undefined);
+});
+
+Deno.test("a clock stepped back does not lock calls out for the step", () => {
+  const { limit, at } = clocked(2, 60_000);
+  at(3_600_000);
+  limit.take();
+  limit.take();
+  assert.equal(limit.take()?.retryAfterSeconds, 60);
+  at(0);
+  assert.equal(limit.take(), undefined);
+  assert.equal(limit.take(), undefined);
+  const over = limit.take();
+  assert.equal(over?.retryAfterSeconds, 60);
+  // The report of an hour "later" does not hold the next one back either.
+  assert.equal(over?.report?.count, 1);
+});
+
+Deno.test("refusals at the same instant are reported once", () => {
+  const { limit, at } = clocked(1, 60_000);
+  at(0);
+  limit.take();
+  assert.deepEqual(limit.take()?.report?.count, 1);
+  assert.deepEqual(limit.take(), { retryAfterSeconds: 60 });
+});

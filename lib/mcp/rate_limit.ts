@@ -27,6 +27,11 @@ export interface OverLimit {
 export interface CallLimit {
   /** Counts a call: `undefined` when it may go ahead, else why not. */
   take(): OverLimit | undefined;
+  /**
+   * The refusals not reported yet, if a window has passed since the last report (for a call
+   * that went ahead: an agent that stopped looping), and forgets them.
+   */
+  due(): Unreported | undefined;
   /** The refusals not reported yet (at close), and forgets them. */
   drain(): Unreported | undefined;
 }
@@ -59,9 +64,18 @@ export function createCallLimit(options: {
   const times: number[] = [];
   let unreported: Unreported | undefined;
   let reportedAt = -Infinity;
+  const report = (t: number) => {
+    reportedAt = t;
+    const left = unreported;
+    unreported = undefined;
+    return left;
+  };
   return {
     take() {
       const t = now().getTime();
+      // A clock stepped back (NTP, a resumed laptop) must not lock calls out for the step.
+      if (times.length && times[times.length - 1] > t) times.length = 0;
+      if (reportedAt > t) reportedAt = -Infinity;
       while (times.length && times[0] <= t - windowMs) times.shift();
       if (times.length < limit) {
         times.push(t);
@@ -70,10 +84,11 @@ export function createCallLimit(options: {
       const retryAfterSeconds = Math.max(1, Math.ceil((times[0] + windowMs - t) / 1000));
       unreported = { count: (unreported?.count ?? 0) + 1, since: unreported?.since ?? new Date(t) };
       if (t - reportedAt < windowMs) return { retryAfterSeconds };
-      reportedAt = t;
-      const report = unreported;
-      unreported = undefined;
-      return { retryAfterSeconds, report };
+      return { retryAfterSeconds, report: report(t) };
+    },
+    due() {
+      const t = now().getTime();
+      return unreported && t - reportedAt >= windowMs ? report(t) : undefined;
     },
     drain() {
       const left = unreported;

@@ -36,6 +36,19 @@ const MAX_RESOURCES_PER_SERVICE = 20;
 /** How long the human has to answer an approval request. */
 const APPROVAL_TIMEOUT_MS = 10 * 60_000;
 
+/** After the human says no, no approval question for this long. */
+const QUIET_AFTER_NO_MS = 60_000;
+
+/**
+ * The human's attention, which an agent must not flood: one approval question open at a time,
+ * and none for {@linkcode QUIET_AFTER_NO_MS} after a no.
+ */
+interface Asking {
+  open: boolean;
+  /** When the human last declined (the server's clock, in ms). */
+  declinedAt?: number;
+}
+
 /**
  * At most this many `grant_access` calls a minute: more is a loop, not work. Each call over it
  * is refused before any work; the audit log gets one line a minute for them, with their count.
@@ -102,6 +115,7 @@ type GrantArgs = {
  */
 export function registerGrantAccess(ctx: ToolContext): { close(): Promise<void> } {
   const limit = createCallLimit({ limit: GRANT_CALLS_PER_MINUTE, windowMs: 60_000, now: ctx.now });
+  const asking: Asking = { open: false };
   ctx.server.registerTool("grant_access", {
     title: "Grant scoped AWS credentials",
     description:
@@ -122,7 +136,9 @@ export function registerGrantAccess(ctx: ToolContext): { close(): Promise<void> 
     try {
       const over = limit.take();
       if (over) throw await overLimit(ctx, over);
-      const structured = await grantAccess(ctx, args);
+      const due = limit.due();
+      if (due) await recordOverLimit(ctx, due);
+      const structured = await grantAccess(ctx, args, asking);
       return jsonResult(structured);
     } catch (error) {
       throw toolError(error);
@@ -146,21 +162,30 @@ async function overLimit(ctx: ToolContext, over: OverLimit): Promise<UsageError>
   );
 }
 
+/**
+ * Writes the audit line for calls refused over the rate limit, and the log line. A line that
+ * cannot be written is still logged, with its count, and does not turn the refusal into another
+ * error.
+ */
 async function recordOverLimit(ctx: ToolContext, refused: Unreported): Promise<void> {
   const reason = `${refused.count} grant request${refused.count === 1 ? "" : "s"} over the ` +
     `limit of ${GRANT_CALLS_PER_MINUTE} a minute since ${refused.since.toISOString()}, refused ` +
     "unread";
-  await ctx.audit.record({
-    event: "refusal",
-    outcome: "rate-limited",
-    client: clientOf(ctx),
-    refused_calls: refused.count,
-    reason,
-  });
   ctx.log(`refused to ${clientName(clientOf(ctx))}: ${reason}`);
+  try {
+    await ctx.audit.record({
+      event: "refusal",
+      outcome: "rate-limited",
+      client: clientOf(ctx),
+      refused_calls: refused.count,
+      reason,
+    });
+  } catch (error) {
+    ctx.log(`cannot write that to the audit log: ${logText((error as Error).message, 300)}`);
+  }
 }
 
-async function grantAccess(ctx: ToolContext, args: GrantArgs) {
+async function grantAccess(ctx: ToolContext, args: GrantArgs, asking: Asking) {
   const client = clientOf(ctx);
   let scopes: Scope[] | undefined;
   let ttl = args.ttl;
@@ -191,7 +216,7 @@ async function grantAccess(ctx: ToolContext, args: GrantArgs) {
       target: targetOf,
     });
     if (hasBareNames(request)) request = await forTarget(request, await targetOf(), ctx.catalog);
-    await approve(ctx, request.scopes, request.ttlSeconds, profile);
+    await approve(ctx, { scopes: request.scopes, ttlSeconds: request.ttlSeconds, profile, asking });
     const grant = await ctx.grant({
       profile,
       policy: request.policy,
@@ -315,10 +340,14 @@ function checkProfile(ctx: ToolContext, profile: string | undefined): string | u
 
 async function approve(
   ctx: ToolContext,
-  scopes: readonly Scope[],
-  ttlSeconds: number,
-  profile: string | undefined,
+  question: {
+    scopes: readonly Scope[];
+    ttlSeconds: number;
+    profile: string | undefined;
+    asking: Asking;
+  },
 ) {
+  const { scopes, ttlSeconds, profile, asking } = question;
   const mode = ctx.options.approve;
   if (!needsApproval(mode, scopes)) return;
   const capabilities = ctx.server.server.getClientCapabilities();
@@ -335,6 +364,7 @@ async function approve(
       },
     );
   }
+  checkAskable(ctx, asking);
   const client = clientName(clientOf(ctx));
   const until = new Date(ctx.now().getTime() + ttlSeconds * 1000).toISOString();
   const lines = scopes.map((s) => {
@@ -354,6 +384,7 @@ async function approve(
     : `with AWS profile "${logText(profile, 64)}"`;
   const other = profile !== ctx.options.profile ? " (not this server's own profile)" : "";
   let answer;
+  asking.open = true;
   try {
     answer = await ctx.server.server.elicitInput({
       mode: "form",
@@ -376,6 +407,7 @@ async function approve(
       },
     }, { timeout: APPROVAL_TIMEOUT_MS });
   } catch (error) {
+    asking.declinedAt = ctx.now().getTime();
     throw new DeclinedError(
       "Declined: the approval request failed, so no credentials were requested",
       {
@@ -383,13 +415,39 @@ async function approve(
         hint: `the client answered: ${error instanceof Error ? error.message : String(error)}`,
       },
     );
+  } finally {
+    asking.open = false;
   }
   // Only an explicit yes approves: an "accept" without the answer (or with anything but true) is
   // no approval.
   if (answer.action !== "accept" || answer.content?.approve !== true) {
+    asking.declinedAt = ctx.now().getTime();
     throw new DeclinedError(
       `Declined by the human: no credentials were requested (${answer.action})`,
       { hint: "do not retry the same request; ask the human what access they want to give" },
+    );
+  }
+}
+
+/**
+ * Refuses a question while another is open, or within a minute of the human's no: an agent's
+ * burst or loop gets one question, not a screenful.
+ */
+function checkAskable(ctx: ToolContext, asking: Asking): void {
+  if (asking.open) {
+    throw new UsageError(
+      "An approval question is already waiting for the human: this grant was not asked",
+      { hint: "wait for that answer, and ask for everything you need in one grant" },
+    );
+  }
+  const since = asking.declinedAt === undefined
+    ? Infinity
+    : ctx.now().getTime() - asking.declinedAt;
+  if (since >= 0 && since < QUIET_AFTER_NO_MS) {
+    throw new UsageError(
+      `The human declined a grant ${Math.floor(since / 1000)}s ago: no new approval question ` +
+        `for ${Math.ceil((QUIET_AFTER_NO_MS - since) / 1000)}s`,
+      { hint: "do not retry; tell the human what you need and why" },
     );
   }
 }
