@@ -110,6 +110,29 @@ Deno.test("parseConfig() names the file and the field of a malformed config", as
       `{"identityRefusals": [{"role": "arn:aws:iam::123456789012:role/b"}]}`,
       `field "identityRefusals.0.caller": expected a string, got undefined`,
     ],
+    ...[
+      "xarn:aws:iam::123456789012:user/a",
+      "arn:aws:iam::123456789012:user/a b",
+      "arn:aws:s3:::bucket",
+      "arn:aws:iam::12345:user/a",
+    ].map((caller): [string, string] => [
+      JSON.stringify({ identityRefusals: [{ role: ROLE, caller }] }),
+      `field "identityRefusals.0.caller": "${caller}" is not an IAM or STS ARN`,
+    ]),
+    ...[
+      "2030-01-01",
+      "x2030-01-01T00:00:00Z",
+      "2030-01-01T00:00:00Zx",
+      "2030-01-01T00:00:00.1234Z",
+      "2030-01-01T00:00:00+01:00",
+      "2030-13-45T00:00:00Z",
+      "2030-1-01T00:00:00Z",
+    ].map((at): [string, string] => [
+      JSON.stringify({
+        identityRefusals: [{ role: ROLE, caller: "arn:aws:iam::123456789012:user/a", at }],
+      }),
+      `field "identityRefusals.0.at": "${at}" is not a time like 2030-01-01T00:00:00.000Z`,
+    ]),
   ];
   for (const [text, expected] of cases) {
     await t.step(text, () => {
@@ -323,7 +346,7 @@ Deno.test("parseConfig() checks a region and a scope list whole, and says what i
         assert.ok(error.message.includes(expected), error.message);
         assert.equal(
           error.hint,
-          "fix the file, or run: timebound-iam setup aws --apply (it rewrites the file)",
+          "fix the file, or move it aside and run: timebound-iam setup aws --apply (it writes a new one)",
         );
         return true;
       });
@@ -554,6 +577,10 @@ Deno.test("saveConfig() never writes a file that the next command would refuse t
           `Cannot write config file "${path}": it would be invalid: Invalid config file ` +
             `"${path}": field "identityRefusals.0.caller": "" is not an IAM or STS ARN`,
         );
+        assert.equal(
+          error.hint,
+          "please report it: timebound-iam wrote a value it cannot read back",
+        );
         return true;
       },
     );
@@ -561,4 +588,44 @@ Deno.test("saveConfig() never writes a file that the next command would refuse t
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
+});
+
+Deno.test("parseConfig() accepts the refusals timebound-iam writes: any partition, a path with DEL, a time with or without milliseconds", () => {
+  const refusals = [
+    {
+      role: ROLE,
+      caller: "arn:aws-cn:iam::123456789012:user/ops\u007f/alice",
+      at: "2030-01-01T00:00:00Z",
+    },
+    {
+      role: ROLE,
+      caller: "arn:aws-us-gov:sts::123456789012:assumed-role/Dev",
+      at: "2030-01-01T00:00:00.5Z",
+    },
+    {
+      role: ROLE,
+      caller: "arn:aws:sts::123456789012:federated-user/bob",
+      at: "2030-01-01T00:00:00.123Z",
+    },
+  ];
+  const text = JSON.stringify({ identityRefusals: refusals });
+  assert.deepEqual(parseConfig(text, "/c.json"), { identityRefusals: refusals });
+});
+
+Deno.test("withIdentityRefusal() keeps another role's refusal of the same caller, and sorts by role, then caller", () => {
+  const a = "arn:aws:iam::123456789012:role/a";
+  const b = "arn:aws:iam::123456789012:role/b";
+  const alice = "arn:aws:iam::123456789012:user/alice";
+  const bob = "arn:aws:iam::123456789012:user/bob";
+  let config = withIdentityRefusal({}, { role: b, caller: bob });
+  config = withIdentityRefusal(config, { role: a, caller: bob });
+  config = withIdentityRefusal(config, { role: b, caller: alice });
+  config = withIdentityRefusal(config, { role: a, caller: alice });
+  assert.deepEqual(config.identityRefusals, [
+    { role: a, caller: alice },
+    { role: a, caller: bob },
+    { role: b, caller: alice },
+    { role: b, caller: bob },
+  ]);
+  assert.deepEqual(withoutIdentityRefusals({}, a), {});
 });

@@ -269,7 +269,7 @@ Deno.test("a malformed config file stops policy, naming the file and the field",
         result.stderr,
         `error: Invalid config file "${file}": field "region": "Mars" is not an AWS region ` +
           "(e.g. eu-west-1)\n" +
-          "hint: fix the file, or run: timebound-iam setup aws --apply (it rewrites the file)\n",
+          "hint: fix the file, or move it aside and run: timebound-iam setup aws --apply (it writes a new one)\n",
       );
     });
     await t.step("a broker role that is not a role ARN", async () => {

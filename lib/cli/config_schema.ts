@@ -203,7 +203,8 @@ export function parseConfig(text: string, path: string): Config {
 
 function invalid(path: string, detail: string): UsageError {
   return new UsageError(`Invalid config file "${path}": ${detail}`, {
-    hint: "fix the file, or run: timebound-iam setup aws --apply (it rewrites the file)",
+    hint:
+      "fix the file, or move it aside and run: timebound-iam setup aws --apply (it writes a new one)",
   });
 }
 
