@@ -14,9 +14,9 @@ function flagsFor(set: Record<string, boolean | string[]>): string[] {
 Deno.test("every deno install/run line in the README grants exactly the cli permission set", () => {
   const expected = flagsFor(config.permissions.cli);
   const lines = readme.split("\n").filter((line) =>
-    /^(npx -y )?deno(@[\d.]+)? (install|run) .*jsr:/.test(line)
+    /^(npx -y )?deno(@[\d.]+)? (install|run) .*(jsr:|main\.ts$)/.test(line)
   );
-  assert.ok(lines.length >= 3, "no jsr: lines found");
+  assert.ok(lines.length >= 4, "no jsr: or from-a-clone lines found");
   for (const line of lines) {
     assert.deepEqual(line.match(/--allow-[a-z]+(=\S+)?/g)?.sort(), expected, line);
   }
