@@ -111,8 +111,10 @@ Deno.test("setup aws prints the policies, commands and snippets for a user calle
     assert.match(result.stdout, /^- The broker allows these services only: dynamodb, logs, s3\.$/m);
     assert.deepEqual(block(result.stdout, "6. AWS profile for any AWS tool"), [
       "[profile timebound-ro]",
-      "credential_process = timebound-iam credential-process -s dynamodb:ro,logs:ro,s3:ro -t 15m",
+      "credential_process = timebound-iam credential-process -s dynamodb:ro,logs:ro,s3:ro -t 15m " +
+      "--profile default",
     ]);
+    assert.match(result.stdout, /^6\. .*\(--profile default holds your base credentials; /m);
     assert.match(result.stderr, /Nothing was changed in AWS/);
     // Without --apply: no IAM call, no config file.
     assert.deepEqual(aws.requests.map((r) => r.action), ["GetCallerIdentity"]);
@@ -190,6 +192,52 @@ Deno.test("setup aws refuses bad input with a usage error", async (t) => {
       assert.match(result.stderr, expected);
     });
   }
+});
+
+Deno.test("setup aws --apply without --services or --max-session keeps what the role has (the fix doctor and notes suggest)", async () => {
+  await withAws({}, async ({ aws, env }) => {
+    const first = await runCli(
+      ["setup", "aws", "--services", "s3,dynamodb", "--max-session", "4h", "--apply", "--yes"],
+      { env },
+    );
+    assert.equal(first.code, 0, first.stderr);
+    const roleArn = `arn:aws:iam::${ACCOUNT}:role/timebound-iam-broker`;
+
+    const before = aws.requests.length;
+    const again = await runCli(["setup", "aws", "--apply", "--yes"], { env });
+    assert.equal(again.code, 0, again.stderr);
+    assert.equal(
+      again.stderr.split("\n")[0],
+      `Keeping its services (dynamodb, s3) and its MaxSessionDuration (4h) of ${roleArn}: pass ` +
+        "--services or --max-session to change them.",
+    );
+    assert.match(again.stderr, /is up to date: nothing to change/);
+    const writes = aws.requests.slice(before).filter((r) => WRITES.includes(r.action));
+    assert.deepEqual(writes, []);
+
+    const longer = await runCli(["setup", "aws", "--max-session", "8h", "--apply", "--yes"], {
+      env,
+    });
+    assert.equal(longer.code, 0, longer.stderr);
+    assert.match(longer.stderr, /^Keeping its services \(dynamodb, s3\) of /);
+    const role = aws.role("timebound-iam-broker")!;
+    assert.equal(role.maxSessionDuration, 28800);
+    assert.deepEqual(
+      JSON.parse(role.inlinePolicies["timebound-iam-services"]),
+      permissionsOf("dynamodb", "s3"),
+    );
+  });
+});
+
+Deno.test("setup aws without --services, where no role exists yet, asks for them", async () => {
+  await withAws({}, async ({ env }) => {
+    const result = await runCli(["setup", "aws", "--apply", "--yes"], { env });
+    assert.equal(result.code, 2, result.stderr);
+    assert.equal(
+      result.stderr,
+      "error: No services given: pass --services s3,dynamodb (or run on a terminal to choose)\n",
+    );
+  });
 });
 
 Deno.test("setup aws --apply creates the role, writes the config, changes nothing the second time", async () => {

@@ -95,8 +95,10 @@ export async function setupAws(io: Io, flags: SetupFlags, deps: SetupDeps): Prom
   // The wizard asks what the flags leave open; with --services, the flags alone decide.
   const wizard = io.stdinIsTerminal && !flags.services?.length;
   const config = await loadConfig(io.env);
-  const answers = await roleAnswers(flags, deps, wizard);
   checkRoleName(flags.roleName);
+  // Checked before anything is asked or read.
+  if (flags.services?.length) parseServices(flags.services, await loadCatalog());
+  if (flags.maxSession !== undefined) parseMaxSession(flags.maxSession);
 
   const mfaMaxAgeSeconds = flags.mfaMaxAge === undefined ? undefined : parseTtl(flags.mfaMaxAge, {
     min: 60,
@@ -109,8 +111,18 @@ export async function setupAws(io: Io, flags: SetupFlags, deps: SetupDeps): Prom
     region,
     env: io.env,
     createClient: deps.createStsClient,
+  }).catch((error) => {
+    // Without services there is nothing to set up: say that first.
+    if (!wizard && !flags.services?.length) missingServices();
+    throw error;
   });
   broker.client.destroy();
+  // Without the wizard, what the flags leave out stays as the role has it (a fix that `doctor`
+  // or a note suggests must not shrink the role's services or its MaxSessionDuration).
+  const kept = !wizard && (!flags.services?.length || flags.maxSession === undefined)
+    ? await existingChoices(io, { flags, deps, broker })
+    : undefined;
+  const answers = await roleAnswers(flags, deps, wizard, kept);
   const plan: BrokerRolePlan = {
     roleName: flags.roleName,
     roleArn: roleArnFor(broker.callerArn, flags.roleName),
@@ -125,6 +137,9 @@ export async function setupAws(io: Io, flags: SetupFlags, deps: SetupDeps): Prom
   io.stdout(renderDocuments(plan, broker, {
     client: answers.client,
     profile: flags.profile,
+    // The profile block always names the base credentials' profile: without it, the process
+    // would look for them in the profile it defines (AWS_PROFILE=timebound-ro …).
+    baseProfile: configProfileName(flags.profile, io.env),
     serverCommand: deps.serverCommand,
   }));
 
@@ -151,17 +166,77 @@ async function roleAnswers(
   flags: SetupFlags,
   deps: SetupDeps,
   wizard: boolean,
-): Promise<{ services: string[]; maxSessionSeconds: number; client?: McpClient }> {
+  kept: Partial<RoleChoices> = {},
+): Promise<RoleChoices & { client?: McpClient }> {
   const catalog = await loadCatalog();
   const services = flags.services?.length
     ? parseServices(flags.services, catalog)
     : wizard
     ? parseServices(await deps.prompts.services(catalog), catalog)
-    : missing("No services given: pass --services s3,dynamodb (or run on a terminal to choose)");
-  const maxSessionText = flags.maxSession ?? (wizard ? await deps.prompts.maxSession() : "1h");
-  const maxSessionSeconds = parseMaxSession(maxSessionText);
+    : kept.services ?? missingServices();
+  const maxSessionSeconds = flags.maxSession !== undefined
+    ? parseMaxSession(flags.maxSession)
+    : wizard
+    ? parseMaxSession(await deps.prompts.maxSession())
+    : kept.maxSessionSeconds ?? MAX_SESSION_MIN;
   const client = flags.client ?? (wizard ? await deps.prompts.client() : undefined);
   return { services, maxSessionSeconds, client };
+}
+
+/** What the role is set up with: its services and its MaxSessionDuration. */
+interface RoleChoices {
+  services: string[];
+  maxSessionSeconds: number;
+}
+
+/**
+ * The existing role's services and MaxSessionDuration, for what the flags leave out, said on
+ * stderr; nothing when the role does not exist or cannot be read (then the defaults hold, and
+ * no services is an error as before).
+ */
+async function existingChoices(
+  io: Io,
+  options: { flags: SetupFlags; deps: SetupDeps; broker: BrokerContext },
+): Promise<Partial<RoleChoices>> {
+  const { flags, deps, broker } = options;
+  let current;
+  const iam = await deps.createIamClient({ region: broker.region, profile: flags.profile });
+  try {
+    current = await readBrokerRole(iam, flags.roleName, {
+      callerArn: broker.callerArn,
+      profile: flags.profile,
+    });
+  } catch {
+    return {};
+  } finally {
+    iam.destroy();
+  }
+  if (!current.exists) return {};
+  const actions = (current.permissions as { Statement?: { Action?: unknown }[] } | undefined)
+    ?.Statement?.[0]?.Action;
+  const prefixes = [actions ?? []].flat().map((action) =>
+    typeof action === "string" ? /^([a-z0-9-]+):\*$/.exec(action)?.[1] : undefined
+  );
+  const services = prefixes.length && prefixes.every((p) => p !== undefined)
+    ? prefixes as string[]
+    : undefined;
+  const kept: Partial<RoleChoices> = {};
+  const said: string[] = [];
+  if (!flags.services?.length && services) {
+    kept.services = services;
+    said.push(`its services (${services.join(", ")})`);
+  }
+  if (flags.maxSession === undefined && current.maxSessionSeconds !== undefined) {
+    kept.maxSessionSeconds = current.maxSessionSeconds;
+    said.push(`its MaxSessionDuration (${formatTtl(current.maxSessionSeconds)})`);
+  }
+  if (said.length) {
+    io.stderr(
+      `Keeping ${said.join(" and ")} of ${current.arn ?? flags.roleName}: pass --services or ` +
+        "--max-session to change them.\n",
+    );
+  }
+  return kept;
 }
 
 /**
@@ -219,7 +294,7 @@ async function confirmChanges(io: Io, deps: SetupDeps): Promise<void> {
 function renderDocuments(
   plan: BrokerRolePlan,
   broker: BrokerContext,
-  options: { client?: McpClient; profile?: string; serverCommand: string },
+  options: { client?: McpClient; profile?: string; baseProfile: string; serverCommand: string },
 ): string {
   const prefixes = plan.permissions.Statement[0].Action.map((a) => a.replace(/:\*$/, ""));
   const json = (value: unknown) => JSON.stringify(value, null, 2);
@@ -265,12 +340,13 @@ function renderDocuments(
     renderAgentRules(prefixes).trimEnd(),
     "",
     "6. AWS profile for any AWS tool, read-only on these services, in ~/.aws/config " +
-      "(then: aws --profile timebound-ro …):",
+      `(--profile ${options.baseProfile} holds your base credentials; then: aws --profile ` +
+      "timebound-ro …):",
     "",
     renderProcessProfile("timebound-ro", {
       scopes: prefixes.map((prefix) => `${prefix}:ro`),
       ttl: "15m",
-      baseProfile: options.profile,
+      baseProfile: options.baseProfile,
       command: options.serverCommand,
     }).trimEnd(),
     "",
@@ -354,4 +430,8 @@ function checkRoleName(name: string): void {
 
 function missing(message: string): never {
   throw new UsageError(message);
+}
+
+function missingServices(): never {
+  missing("No services given: pass --services s3,dynamodb (or run on a terminal to choose)");
 }
