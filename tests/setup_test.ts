@@ -492,3 +492,37 @@ Deno.test("the setup aws wizard changes nothing when the user says no", async ()
     assert.match(cli.out.join(""), /^4\. MCP client: add this server to its mcpServers/m);
   });
 });
+
+Deno.test("setup aws --apply on a terminal is a fix, not the wizard: it keeps what the role has", async () => {
+  await withAws({}, async ({ aws, home }) => {
+    const asked: string[] = [];
+    const prompts: SetupPrompts = {
+      services: () => Promise.reject(new Error("the wizard asked for services")),
+      maxSession: () => Promise.reject(new Error("the wizard asked for a session length")),
+      client: () => Promise.reject(new Error("the wizard asked for a client")),
+      confirm(message) {
+        asked.push(message);
+        return Promise.resolve(true);
+      },
+    };
+    const client = { region: "us-east-1", endpoint: aws.url, credentials: aws.defaultUser };
+    const run = async (args: string[]) => {
+      const cli = testCli({ TIMEBOUND_IAM_CONFIG: `${home}/c.json`, AWS_REGION: "us-east-1" });
+      await setupCommand(cli, {
+        prompts,
+        createStsClient: () => Promise.resolve(new STSClient(client)),
+        createIamClient: () => Promise.resolve(new IAMClient(client)),
+      }).parseAsync(args, { from: "user" });
+      return cli;
+    };
+    await run(["aws", "--services", "s3", "--max-session", "4h", "--apply", "--yes"]);
+    const fix = await run(["aws", "--apply"]);
+    assert.match(
+      fix.err.join(""),
+      /^Keeping its services \(s3\) and its MaxSessionDuration \(4h\) of arn:aws:iam::/,
+    );
+    assert.match(fix.err.join(""), /is up to date: nothing to change/);
+    assert.deepEqual(asked, []);
+    assert.equal(aws.role("timebound-iam-broker")!.maxSessionDuration, 14400);
+  });
+});

@@ -92,8 +92,10 @@ const MAX_SESSION_MAX = 43200;
  * `--apply` bring the role in line and record it in the config file.
  */
 export async function setupAws(io: Io, flags: SetupFlags, deps: SetupDeps): Promise<void> {
-  // The wizard asks what the flags leave open; with --services, the flags alone decide.
-  const wizard = io.stdinIsTerminal && !flags.services?.length;
+  // The wizard asks what the flags leave open; with --services, the flags alone decide. With
+  // --apply the command is a fix to make (`doctor` and notes suggest it): no wizard, and what the
+  // flags leave out stays as the role has it.
+  const wizard = io.stdinIsTerminal && !flags.services?.length && !flags.apply;
   const config = await loadConfig(io.env);
   checkRoleName(flags.roleName);
   // Checked before anything is asked or read.
