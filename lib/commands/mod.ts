@@ -9,7 +9,7 @@
  * @module
  */
 
-import { Command } from "../cli/commander.ts";
+import { Command, type CommandUnknownOpts } from "../cli/commander.ts";
 import { checkSwitchVariables, type Cli, type CommandFactory } from "../cli/context.ts";
 import { VERSION } from "../core/version.ts";
 
@@ -122,11 +122,24 @@ export async function buildProgram(
   const wanted = new Set(commandsToLoad(args));
   for (const [name, entry] of Object.entries(COMMANDS)) {
     const factory: CommandFactory = wanted.has(name) ? await entry.load() : () => new Command(name);
-    // --debug is read by main.ts; every command accepts it so it may stand anywhere.
-    const command = factory(cli)
-      .description(entry.summary)
-      .option("--debug", "show AWS request ids and stack traces");
-    program.addCommand(command.copyInheritedSettings(program));
+    const command = factory(cli).description(entry.summary);
+    program.addCommand(command);
+    inheritSettings(command, program);
   }
   return program;
+}
+
+/**
+ * Gives `command` and every subcommand under it, at any depth, the settings of its parent
+ * (commander copies them only onto a command made with `.command()`, not onto one added with
+ * `.addCommand()`): the output, the help flag, and above all `exitOverride`, without which a
+ * usage error exits the process with code 1. Each also accepts `--debug`, which main.ts reads,
+ * so it may stand anywhere.
+ */
+function inheritSettings(command: CommandUnknownOpts, parent: CommandUnknownOpts): void {
+  command.copyInheritedSettings(parent);
+  if (!command.options.some((option) => option.long === "--debug")) {
+    command.option("--debug", "show AWS request ids and stack traces");
+  }
+  for (const sub of command.commands) inheritSettings(sub, command);
 }

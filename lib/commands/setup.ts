@@ -53,7 +53,6 @@ export function setupCommand(
     )
     .option("--apply", "create or update the role through IAM, then write the config file")
     .option("--yes", "do not ask before --apply changes anything")
-    .option("--debug", "show AWS request ids and stack traces")
     .addHelpText(
       "after",
       `
@@ -76,11 +75,7 @@ Examples:
         serverCommand: deps.serverCommand ?? ownProgram(),
       });
     });
-  const setup = new Command("setup")
-    // Subcommands added here miss the settings the root copies onto `setup` later.
-    .hook("preSubcommand", (command, sub) => {
-      sub.copyInheritedSettings(command);
-    });
+  const setup = new Command("setup");
   setup.addCommand(aws);
   return setup;
 }
