@@ -206,6 +206,58 @@ Deno.test("mfa login once, then five grants with no code and exactly one GetSess
   });
 });
 
+Deno.test("--mfa-session-ttl outside 15m..36h is refused before any AWS call, by every command that takes it", async (t) => {
+  await withMfa(async ({ aws, env, serial }) => {
+    const code = aws.mfaCode(serial);
+    const commands: Array<[string[], string[]]> = [
+      [["mfa", "login"], []],
+      [["exec", "--no-confirm", "-s", "s3:ro", "-t", "15m"], ["--", "true"]],
+      [["exec", "--dry-run", "-s", "s3:ro", "-t", "15m"], ["--", "true"]],
+      [["env", "--no-confirm", "-s", "s3:ro", "-t", "15m"], []],
+      [["shell", "--no-confirm", "-s", "s3:ro", "-t", "15m"], []],
+    ];
+    const cases: Array<[string, string]> = [
+      ["10m", "--mfa-session-ttl 10m is under AWS's minimum of 15m for GetSessionToken"],
+      ["14m59s", "--mfa-session-ttl 14m59s is under AWS's minimum of 15m for GetSessionToken"],
+      ["36h1s", "--mfa-session-ttl 36h1s is over AWS's maximum of 36h for GetSessionToken"],
+      ["37h", "--mfa-session-ttl 37h is over AWS's maximum of 36h for GetSessionToken"],
+    ];
+    for (const [command, after] of commands) {
+      for (const [ttl, message] of cases) {
+        await t.step(`${command.join(" ")} --mfa-session-ttl ${ttl}`, async () => {
+          const args = [...command, "--mfa-serial", serial, "--mfa-code", code];
+          const result = await runCli([...args, "--mfa-session-ttl", ttl, ...after], { env });
+          assert.equal(result.code, 2, result.stderr);
+          assert.equal(result.stdout, "");
+          assert.equal(
+            result.stderr,
+            `error: ${message}\nhint: use --mfa-session-ttl between 15m and 36h (default 12h)\n`,
+          );
+        });
+      }
+    }
+    assert.deepEqual(aws.requests, []);
+  });
+});
+
+Deno.test("--mfa-session-ttl 15m and 36h, the two ends, start an MFA session of that length", async (t) => {
+  for (const [ttl, seconds] of [["15m", "900"], ["36h", "129600"]]) {
+    await t.step(ttl, async () => {
+      await withMfa(async ({ aws, env, serial, outputs }) => {
+        const login = await runCli(
+          ["mfa", "login", "--mfa-serial", serial, "--mfa-code", aws.mfaCode(serial)]
+            .concat(["--mfa-session-ttl", ttl]),
+          { env },
+        );
+        outputs.push(login.stdout, login.stderr);
+        assert.equal(login.code, 0, login.stderr);
+        assert.match(login.stderr, new RegExp(`^MFA session for ${serial} cached until `));
+        assert.equal(calls(aws, "GetSessionToken")[0].params.DurationSeconds, seconds);
+      });
+    });
+  }
+});
+
 Deno.test("an expired cached session asks again; one AWS rejects is dropped and asked for once", async (t) => {
   await withMfa(async ({ aws, env, serial, outputs }) => {
     const login = await runCli(

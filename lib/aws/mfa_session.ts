@@ -10,7 +10,7 @@
 import type { STSClient } from "@aws-sdk/client-sts";
 import { type CacheStore, openCacheStore } from "../core/cache_store.ts";
 import { RuntimeError, UsageError } from "../core/errors.ts";
-import { formatTtl } from "../request/ttl.ts";
+import { formatTtl, parseTtl } from "../request/ttl.ts";
 import { classifyAwsError, explainAwsError } from "./on_failure.ts";
 import { stsModule } from "./sdk.ts";
 
@@ -102,13 +102,40 @@ export function checkMfaCode(code: string, from: string): string {
 }
 
 /**
- * Checks an MFA session length against AWS's bounds for `GetSessionToken` (15m to 36h).
+ * Parses `--mfa-session-ttl` (a duration such as `12h`) and checks it against AWS's bounds for
+ * `GetSessionToken`, 15m to 36h, so that a length AWS would refuse is refused before any call.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { parseMfaSessionTtl } from "./mfa_session.ts";
+ * assert.equal(parseMfaSessionTtl("36h"), 129_600);
+ * assert.throws(() => parseMfaSessionTtl("10m"), /under AWS's minimum of 15m/);
+ * ```
  */
-export function checkMfaSessionTtl(seconds: number): number {
-  if (seconds < MFA_SESSION_MIN_SECONDS || seconds > MFA_SESSION_MAX_SECONDS) {
+export function parseMfaSessionTtl(text: string): number {
+  const hint = "use --mfa-session-ttl between 15m and 36h (default 12h)";
+  let seconds: number;
+  try {
+    seconds = parseTtl(text, { min: 0, max: Number.MAX_SAFE_INTEGER });
+  } catch (error) {
+    if (!(error instanceof UsageError)) throw error;
+    throw new UsageError(error.message.replace("TTL", "--mfa-session-ttl"), {
+      hint: error.hint ?? hint,
+    });
+  }
+  if (seconds < MFA_SESSION_MIN_SECONDS) {
     throw new UsageError(
-      `MFA session length ${formatTtl(seconds)} is outside AWS's limits for GetSessionToken`,
-      { hint: "use --mfa-session-ttl between 15m and 36h (default 12h)" },
+      `--mfa-session-ttl ${text} is under AWS's minimum of ` +
+        `${formatTtl(MFA_SESSION_MIN_SECONDS)} for GetSessionToken`,
+      { hint },
+    );
+  }
+  if (seconds > MFA_SESSION_MAX_SECONDS) {
+    throw new UsageError(
+      `--mfa-session-ttl ${text} is over AWS's maximum of ` +
+        `${formatTtl(MFA_SESSION_MAX_SECONDS)} for GetSessionToken`,
+      { hint },
     );
   }
   return seconds;

@@ -20,8 +20,7 @@ import {
   profileName,
   withBaseCredentials,
 } from "../aws/base_credentials.ts";
-import { checkMfaSerial, MFA_SESSION_MAX_SECONDS } from "../aws/mfa_session.ts";
-import { parseTtl } from "../request/ttl.ts";
+import { checkMfaSerial, parseMfaSessionTtl } from "../aws/mfa_session.ts";
 import { checkRoleArn } from "../request/role_arn.ts";
 import { openCallerIdentityCache } from "../aws/caller_cache.ts";
 import type { AskingGrantOptionValues, Cli } from "./context.ts";
@@ -59,10 +58,9 @@ export function mfaRequest(
   configSerial: string | undefined,
 ): Pick<BaseCredentialsOptions, "mfaSerial" | "mfaCode" | "mfaSessionTtlSeconds" | "ask"> {
   if (flags.mfaSerial !== undefined) checkMfaSerial(flags.mfaSerial);
-  const mfaSessionTtlSeconds = flags.mfaSessionTtl === undefined ? undefined : parseTtl(
-    flags.mfaSessionTtl,
-    { max: MFA_SESSION_MAX_SECONDS, maxReason: "AWS's limit for GetSessionToken (36h)" },
-  );
+  const mfaSessionTtlSeconds = flags.mfaSessionTtl === undefined
+    ? undefined
+    : parseMfaSessionTtl(flags.mfaSessionTtl);
   return {
     mfaSerial: flags.mfaSerial || configSerial,
     mfaCode: flags.mfaCode || undefined,

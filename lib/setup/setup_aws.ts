@@ -105,7 +105,7 @@ export async function setupAws(io: Io, flags: SetupFlags, deps: SetupDeps): Prom
   const mfaMaxAgeSeconds = flags.mfaMaxAge === undefined ? undefined : parseTtl(flags.mfaMaxAge, {
     min: 60,
     max: MFA_SESSION_MAX_SECONDS,
-    maxReason: "the longest MFA session (36h)",
+    maxReason: "the longest MFA session",
   });
   const { region } = await resolveBrokerSettings(flags, io.env);
   const broker = await connectBroker({
