@@ -133,6 +133,47 @@ Deno.test("an invalid --role-arn is refused before anything else", async () => {
   assertOneError(result, /Invalid role ARN "bad": expected arn:aws:iam::ACCOUNT:role\/NAME/);
 });
 
+Deno.test("an invalid TIMEBOUND_IAM_TIMEOUT is refused up front by every command that calls AWS", async (t) => {
+  const commands = [
+    ["exec", "--dry-run", "-s", "s3:ro", "-t", "15m"],
+    ["exec", "--no-confirm", "-s", "s3:ro", "-t", "15m", "--", "true"],
+    ["env", "--dry-run", "-s", "s3:ro", "-t", "15m"],
+    ["shell", "--no-confirm", "-s", "s3:ro", "-t", "15m"],
+    ["credential-process", "-s", "s3:ro", "-t", "15m"],
+    ["serve"],
+    ["doctor"],
+    ["setup", "aws", "--services", "s3"],
+    ["mfa", "login", "--mfa-serial", "arn:aws:iam::123456789012:mfa/alice"],
+    ["mfa", "provision"],
+  ];
+  for (const value of ["0", "abc", "301", "1.5"]) {
+    for (const args of commands) {
+      await t.step(`TIMEBOUND_IAM_TIMEOUT=${value} ${args.join(" ")}`, async () => {
+        const result = await runCli(args, { env: { TIMEBOUND_IAM_TIMEOUT: value } });
+        assert.equal(result.code, 2, result.stderr);
+        assert.equal(result.stdout, "");
+        assert.equal(
+          result.stderr,
+          `error: Invalid TIMEBOUND_IAM_TIMEOUT "${value}": give seconds from 1 to 300\n`,
+        );
+      });
+    }
+  }
+  await t.step("1 and 300 are accepted", async () => {
+    for (const value of ["1", "300"]) {
+      const result = await runCli(["exec", "--dry-run", "-s", "s3:ro", "-t", "15m"], {
+        env: { TIMEBOUND_IAM_TIMEOUT: value },
+      });
+      assert.equal(result.code, 0, result.stderr);
+      assert.match(result.stderr, /dry run: no credentials were requested/);
+    }
+  });
+  await t.step("a command that calls no AWS does not read it", async () => {
+    const result = await runCli(["policy", "-s", "s3:ro"], { env: { TIMEBOUND_IAM_TIMEOUT: "0" } });
+    assert.equal(result.code, 0, result.stderr);
+  });
+});
+
 Deno.test("policy refuses scopes whose policy is over AWS's limit", async () => {
   const result = await runCli(["policy", "-s", "glue:ro,quicksight:ro,iot:ro"]);
   assertOneError(result, /over AWS's limit of 2,048: the largest scopes are glue:ro/);
