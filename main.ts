@@ -10,10 +10,12 @@ import type { Cli } from "./lib/cli/context.ts";
 import { buildProgram } from "./lib/commands/mod.ts";
 import { askToProceed } from "./lib/cli/confirmation.ts";
 import { UserError } from "./lib/core/errors.ts";
-import { denoIo, type Io } from "./lib/core/io.ts";
+import { denoIo, type Io, StdoutClosedError } from "./lib/core/io.ts";
 import { logText } from "./lib/core/log_text.ts";
 
 const MESSAGE_MAX = 1000;
+/** The exit code after standard output was closed: 128 + SIGPIPE, as a shell reports `yes | head`. */
+const STDOUT_CLOSED = 141;
 
 /** Runs the CLI with these arguments and returns the exit code. */
 export async function main(args: readonly string[], io: Io = denoIo()): Promise<number> {
@@ -31,6 +33,8 @@ export async function main(args: readonly string[], io: Io = denoIo()): Promise<
 }
 
 function reportError(error: unknown, io: Io, debug: boolean): number {
+  // Nobody reads the output any more (`timebound-iam services | head -1`): stop without a word.
+  if (stdoutClosed(error)) return STDOUT_CLOSED;
   if (error instanceof CommanderError) {
     // commander has already printed the message (or the help, or the version).
     return error.exitCode === 0 ? 0 : 2;
@@ -52,6 +56,14 @@ function reportError(error: unknown, io: Io, debug: boolean): number {
   if (debug) io.stderr(`debug: ${describe(error)}\n`);
   else io.stderr("hint: run again with --debug for details\n");
   return 1;
+}
+
+/** Whether `error`, or what caused it, is a write to a closed standard output. */
+function stdoutClosed(error: unknown): boolean {
+  for (let e = error, depth = 0; e instanceof Error && depth < 10; e = e.cause, depth++) {
+    if (e instanceof StdoutClosedError) return true;
+  }
+  return false;
 }
 
 function firstLine(error: unknown): string {

@@ -27,11 +27,30 @@ function writeAll(stream: { writeSync(p: Uint8Array): number }, text: string): v
 }
 
 /**
- * The real process's streams and environment.
+ * What writing to standard output throws once nothing reads it any more (its pipe was closed,
+ * as `head` closes it after a line): the program has nobody left to tell, and stops quietly.
+ */
+export class StdoutClosedError extends Error {
+  /** Wraps the write's own error (`Deno.errors.BrokenPipe`). */
+  constructor(cause: unknown) {
+    super("Standard output was closed", { cause });
+    this.name = "StdoutClosedError";
+  }
+}
+
+/**
+ * The real process's streams and environment. A write to a closed standard output throws
+ * {@linkcode StdoutClosedError}.
  */
 export function denoIo(): Io {
   return {
-    stdout: (text) => writeAll(Deno.stdout, text),
+    stdout: (text) => {
+      try {
+        writeAll(Deno.stdout, text);
+      } catch (error) {
+        throw error instanceof Deno.errors.BrokenPipe ? new StdoutClosedError(error) : error;
+      }
+    },
     stderr: (text) => writeAll(Deno.stderr, text),
     env: Deno.env.toObject(),
     stdinIsTerminal: Deno.stdin.isTerminal(),
