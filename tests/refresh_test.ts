@@ -156,7 +156,7 @@ Deno.test("the summary says how --refresh renews, and a bad limit is a usage err
   assert.equal(dry.code, 0, dry.stderr);
   assert.match(
     dry.stderr,
-    /\n {2}renewal {2}renews every 15m until \d{4}-\d\d-\d\dT[\d:.]+Z \(4h\), through a local endpoint\n/,
+    /\n {2}renewal {2}renews every 10m until \d{4}-\d\d-\d\dT[\d:.]+Z \(4h\), through a local endpoint\n/,
   );
   const bad = await runCli(["exec", "-s", "s3:ro", "-t", "15m", "--refresh=forever", "--", "x"]);
   assert.equal(bad.code, 2);
@@ -165,6 +165,62 @@ Deno.test("the summary says how --refresh renews, and a bad limit is a usage err
     'error: Invalid --refresh limit "forever": use a duration like 15m, 1h or 1h30m\n' +
       "hint: give how long to keep renewing, e.g. --refresh=8h (default 12h)\n",
   );
+});
+
+Deno.test("the summary gives the real renewal interval: half the TTL, at most 5m before expiry", async (t) => {
+  for (const [ttl, every] of [["1h", "55m"], ["5m", "2m30s"]]) {
+    await t.step(`-t ${ttl}`, async () => {
+      const dry = await runCli(["exec", "--dry-run", "-s", "s3:ro", "-t", ttl, "--refresh=4h"]);
+      assert.equal(dry.code, 0, dry.stderr);
+      assert.match(dry.stderr, new RegExp(`\n {2}renewal {2}renews every ${every} until `));
+    });
+  }
+});
+
+Deno.test("a --refresh limit too short for a single renewal is a usage error", async (t) => {
+  const cases: Array<[string, string, string]> = [
+    ["1h", "30m", "--refresh=30m is shorter than the TTL (1h): nothing would be renewed"],
+    [
+      "1h",
+      "1h30m",
+      "--refresh=1h30m is shorter than the TTL plus one renewal (1h55m): nothing would be renewed",
+    ],
+  ];
+  const commands = [
+    ["exec", "--dry-run"],
+    ["exec", "--no-confirm"],
+    ["shell", "--dry-run"],
+    ["shell", "--no-confirm"],
+  ];
+  for (const [ttl, max, message] of cases) {
+    for (const command of commands) {
+      await t.step(`${command.join(" ")} -t ${ttl} --refresh=${max}`, async () => {
+        const after = command[0] === "exec" ? ["--", "true"] : [];
+        const result = await runCli([
+          ...command,
+          "-s",
+          "s3:ro",
+          "-t",
+          ttl,
+          `--refresh=${max}`,
+          ...after,
+        ]);
+        assert.equal(result.code, 2, result.stderr);
+        assert.equal(result.stdout, "");
+        assert.equal(
+          result.stderr,
+          `error: ${message}\n` +
+            "hint: use --refresh=1h55m or longer (with -t 1h, renewals come every 55m), or drop " +
+            "--refresh\n",
+        );
+      });
+    }
+  }
+  await t.step("a limit that leaves room for one renewal is accepted", async () => {
+    const dry = await runCli(["exec", "--dry-run", "-s", "s3:ro", "-t", "1h", "--refresh=1h55m"]);
+    assert.equal(dry.code, 0, dry.stderr);
+    assert.match(dry.stderr, /renews every 55m until \S+ \(1h55m\)/);
+  });
 });
 
 Deno.test({

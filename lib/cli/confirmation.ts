@@ -8,7 +8,7 @@
 import type { Catalog } from "../request/catalog.ts";
 import type { GrantRequest } from "../request/grant_request.ts";
 import { formatScopes } from "../request/scope.ts";
-import { formatTtl } from "../request/ttl.ts";
+import { formatTtl, renewalIntervalSeconds } from "../request/ttl.ts";
 import { grantDeadline } from "../request/deadline.ts";
 
 /** What the summary says about the caller and the role; `undefined` fields are unknown. */
@@ -62,7 +62,8 @@ export function renderSummary(facts: SummaryFacts): string {
     const until = new Date(facts.now.getTime() + facts.refreshSeconds * 1000);
     rows.push([
       "renewal",
-      `renews every ${formatTtl(request.ttlSeconds)} until ${until.toISOString()} ` +
+      `renews every ${formatTtl(renewalIntervalSeconds(request.ttlSeconds))} until ` +
+      `${until.toISOString()} ` +
       `(${formatTtl(facts.refreshSeconds)}), through a local endpoint`,
     ]);
   }

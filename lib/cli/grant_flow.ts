@@ -22,6 +22,7 @@ import {
 } from "../aws/base_credentials.ts";
 import { checkMfaSerial, parseMfaSessionTtl } from "../aws/mfa_session.ts";
 import { checkRoleArn } from "../request/role_arn.ts";
+import { checkRefreshLimit } from "../request/ttl.ts";
 import { openCallerIdentityCache } from "../aws/caller_cache.ts";
 import type { AskingGrantOptionValues, Cli } from "./context.ts";
 import { renderSummary } from "./confirmation.ts";
@@ -117,6 +118,9 @@ export async function obtainRenewableGrant(
     catalog,
     now: cli.now,
   });
+  if (options.refreshSeconds !== undefined) {
+    checkRefreshLimit(options.refreshSeconds, request.ttlSeconds);
+  }
   const override = flags.sourceIdentity === undefined
     ? undefined
     : checkSourceIdentity(flags.sourceIdentity);

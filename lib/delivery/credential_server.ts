@@ -14,13 +14,14 @@
  */
 
 import type { SessionCredentials } from "../aws/broker.ts";
+import { RENEWAL_MARGIN_SECONDS } from "../request/ttl.ts";
 
 /** The variable that points the SDKs at the endpoint. */
 export const FULL_URI_VARIABLE = "AWS_CONTAINER_CREDENTIALS_FULL_URI";
 /** The variable holding the token the SDKs send in the `Authorization` header. */
 export const TOKEN_VARIABLE = "AWS_CONTAINER_AUTHORIZATION_TOKEN";
 /** The longest a renewal waits before the credentials expire. */
-const MAX_MARGIN_MS = 5 * 60_000;
+const MAX_MARGIN_MS = RENEWAL_MARGIN_SECONDS * 1000;
 /** The longest wait before another try after a failed renewal. */
 const MAX_RETRY_MS = 30_000;
 

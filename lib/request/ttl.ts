@@ -128,3 +128,49 @@ export function parseRefreshLimit(value: string | true): number {
     });
   }
 }
+
+/** The longest `--refresh` renews ahead: five minutes before the credentials expire. */
+export const RENEWAL_MARGIN_SECONDS = 5 * 60;
+
+/**
+ * How long `--refresh` serves credentials that live `ttlSeconds` before it renews them: until
+ * half their lifetime before they expire, but no earlier than five minutes before (every 10
+ * minutes for a 15-minute TTL, every 55 for an hour, every 30 seconds for a minute).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { renewalIntervalSeconds } from "./ttl.ts";
+ * assert.ok(renewalIntervalSeconds(900) === 600 && renewalIntervalSeconds(60) === 30);
+ * ```
+ */
+export function renewalIntervalSeconds(ttlSeconds: number): number {
+  return ttlSeconds - Math.min(RENEWAL_MARGIN_SECONDS, ttlSeconds / 2);
+}
+
+/**
+ * Checks that a `--refresh` limit leaves room for a renewal of credentials that live
+ * `ttlSeconds`: the first comes after {@linkcode renewalIntervalSeconds} and lives the TTL, and
+ * renewing never serves credentials that outlive the limit, so a shorter limit renews nothing.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { checkRefreshLimit } from "./ttl.ts";
+ * assert.equal(checkRefreshLimit(4 * 3600, 900), 4 * 3600);
+ * assert.throws(() => checkRefreshLimit(1800, 3600), /shorter than the TTL \(1h\)/);
+ * ```
+ */
+export function checkRefreshLimit(limitSeconds: number, ttlSeconds: number): number {
+  const interval = renewalIntervalSeconds(ttlSeconds);
+  const needed = Math.ceil(interval + ttlSeconds);
+  if (limitSeconds >= needed) return limitSeconds;
+  const given = `--refresh=${formatTtl(limitSeconds)}`;
+  const shorterThan = limitSeconds < ttlSeconds
+    ? `the TTL (${formatTtl(ttlSeconds)})`
+    : `the TTL plus one renewal (${formatTtl(needed)})`;
+  throw new UsageError(`${given} is shorter than ${shorterThan}: nothing would be renewed`, {
+    hint: `use --refresh=${formatTtl(needed)} or longer (with -t ${formatTtl(ttlSeconds)}, ` +
+      `renewals come every ${formatTtl(interval)}), or drop --refresh`,
+  });
+}
