@@ -20,7 +20,7 @@
 import { profileLabel, resolveProfile, usesEnvironmentKeys } from "./profile.ts";
 import type { STSClient, STSClientConfig } from "@aws-sdk/client-sts";
 import { UsageError } from "../core/errors.ts";
-import { baseClientConfig } from "./credential_source.ts";
+import { awsTimeoutMs, baseClientConfig } from "./credential_source.ts";
 import { classifyAwsError } from "./on_failure.ts";
 import {
   cachedMfaSession,
@@ -208,6 +208,7 @@ export async function baseCredentialsForAssumeRole(
     const client = await (options.createStsClient ?? defaultStsClient)({
       region: options.region,
       profile: options.profile,
+      timeoutMs: awsTimeoutMs(options.env),
     });
     try {
       const session = await startMfaSession(client, {
@@ -267,7 +268,7 @@ export async function rejectsCredentials(error: unknown): Promise<boolean> {
 }
 
 async function defaultStsClient(
-  config: { region: string; profile?: string },
+  config: { region: string; profile?: string; timeoutMs?: number },
 ): Promise<STSClient> {
   const [{ STSClient }, settings] = await Promise.all([
     stsModule(),

@@ -103,6 +103,8 @@ export async function createIamClient(
     region: string;
     profile?: string;
     credentials?: NonNullable<import("@aws-sdk/client-iam").IAMClientConfig["credentials"]>;
+    /** Each request's timeout (`TIMEBOUND_IAM_TIMEOUT`, see {@linkcode awsTimeoutMs}). */
+    timeoutMs?: number;
   },
 ): Promise<IAMClient> {
   const [{ IAMClient }, settings] = await Promise.all([

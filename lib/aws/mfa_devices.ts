@@ -30,6 +30,8 @@ export interface IamClientConfig {
   profile?: string;
   /** Credentials over the profile's (a cached MFA session, say). */
   credentials?: ClientCredentials;
+  /** Each request's timeout (`TIMEBOUND_IAM_TIMEOUT`). */
+  timeoutMs?: number;
 }
 
 /** The caller's MFA devices (`iam:ListMFADevices` without a user name: the caller's own). */

@@ -38,7 +38,8 @@ Examples:
     .action(async (options) => {
       const checks = await runDoctor(cli.io.env, options, {
         createStsClient: deps.createStsClient,
-        createIamClient: deps.createIamClient ?? createIamClient,
+        createIamClient: deps.createIamClient ??
+          ((config) => createIamClient({ ...config, timeoutMs: awsTimeoutMs(cli.io.env) })),
       });
       cli.io.stdout(renderChecks(checks));
       if (checks.some((check) => check.status === "fail")) cli.exitCode = 1;

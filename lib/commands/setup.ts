@@ -74,7 +74,8 @@ Examples:
       await setupAws(cli.io, options as SetupFlags, {
         prompts: deps.prompts ?? terminalPrompts(),
         createStsClient: deps.createStsClient,
-        createIamClient: deps.createIamClient ?? createIamClient,
+        createIamClient: deps.createIamClient ??
+          ((config) => createIamClient({ ...config, timeoutMs: awsTimeoutMs(cli.io.env) })),
         serverCommand: deps.serverCommand ?? ownProgram(),
       });
     });

@@ -8,7 +8,7 @@
  */
 
 import { connectBroker, resolveRegion } from "../aws/broker.ts";
-import { createIamClient } from "../aws/credential_source.ts";
+import { awsTimeoutMs, createIamClient } from "../aws/credential_source.ts";
 import {
   createVirtualMfaDevice,
   deleteVirtualMfaDevice,
@@ -82,7 +82,11 @@ export async function provisionMfaDevice(
     );
   }
   const userName = user[1];
-  const iam = await createIamClient({ region, profile: flags.profile });
+  const iam = await createIamClient({
+    region,
+    profile: flags.profile,
+    timeoutMs: awsTimeoutMs(io.env),
+  });
   try {
     // From creation to enabling, a closing terminal or Ctrl-C must not leave the device behind.
     const stop = watchStopSignals();
