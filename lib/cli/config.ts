@@ -195,17 +195,9 @@ export function withoutIdentityRefusals(config: Config, roleArn: string): Config
 
 function withRefusals(config: Config, refusals: IdentityRefusal[]): Config {
   const { identityRefusals: _, rolesWithoutIdentity: __, ...rest } = config;
-  const sorted = refusals.toSorted((a, b) =>
-    a.role < b.role
-      ? -1
-      : a.role > b.role
-      ? 1
-      : a.caller < b.caller
-      ? -1
-      : a.caller > b.caller
-      ? 1
-      : 0
-  );
+  // By role, then caller: "\n" sorts before every character of an ARN.
+  const key = (r: IdentityRefusal) => `${r.role}\n${r.caller}`;
+  const sorted = refusals.toSorted((a, b) => key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0);
   return sorted.length ? { ...rest, identityRefusals: sorted } : rest;
 }
 
