@@ -84,8 +84,13 @@ for (const shell of ["bash", "zsh", "fish"]) {
           at = firstArn.end;
           assert.equal(aws.requests.filter((r) => r.action === "AssumeRole").length, 1);
 
-          // The prompt counts down, then says expired.
-          const later = await pty.waitFor(/\[s3:ro (\d+)s\] user/, { from: at });
+          // The prompt counts down, then says expired. The prompt shows whole seconds: a fresh
+          // one more than a second after the first must show fewer (the aws call alone may
+          // take less than one).
+          const afterAws = await pty.waitFor(/\[s3:ro (\d+)s\] user/, { from: at });
+          await new Promise((resolve) => setTimeout(resolve, 1100));
+          await pty.type("\n");
+          const later = await pty.waitFor(/\[s3:ro (\d+)s\] user/, { from: afterAws.end });
           assert.ok(Number(later.match[1]) < firstLeft, `${later.match[0]} after ${firstLeft}s`);
           const wait = new Date(aws.sessions().at(-1)!.expiration).getTime() - Date.now();
           await new Promise((resolve) => setTimeout(resolve, Math.max(0, wait) + 1500));
