@@ -133,7 +133,7 @@ Deno.test("an invalid --role-arn is refused before anything else", async () => {
   assertOneError(result, /Invalid role ARN "bad": expected arn:aws:iam::ACCOUNT:role\/NAME/);
 });
 
-Deno.test("an invalid TIMEBOUND_IAM_TIMEOUT is refused up front by every command that calls AWS", async (t) => {
+Deno.test("an invalid TIMEBOUND_IAM_TIMEOUT is refused up front by every command", async (t) => {
   const commands = [
     ["exec", "--dry-run", "-s", "s3:ro", "-t", "15m"],
     ["exec", "--no-confirm", "-s", "s3:ro", "-t", "15m", "--", "true"],
@@ -145,6 +145,7 @@ Deno.test("an invalid TIMEBOUND_IAM_TIMEOUT is refused up front by every command
     ["setup", "aws", "--services", "s3"],
     ["mfa", "login", "--mfa-serial", "arn:aws:iam::123456789012:mfa/alice"],
     ["mfa", "provision"],
+    ["policy", "-s", "s3:ro"],
   ];
   for (const value of ["0", "abc", "301", "1.5"]) {
     for (const args of commands) {
@@ -167,10 +168,6 @@ Deno.test("an invalid TIMEBOUND_IAM_TIMEOUT is refused up front by every command
       assert.equal(result.code, 0, result.stderr);
       assert.match(result.stderr, /dry run: no credentials were requested/);
     }
-  });
-  await t.step("a command that calls no AWS does not read it", async () => {
-    const result = await runCli(["policy", "-s", "s3:ro"], { env: { TIMEBOUND_IAM_TIMEOUT: "0" } });
-    assert.equal(result.code, 0, result.stderr);
   });
 });
 

@@ -519,21 +519,9 @@ Deno.test("--debug reports AWS's PackedPolicySize for the policy and tags", asyn
 
 Deno.test("a --source-identity the trust policy refuses fails the grant: it never goes without identity, nor is remembered", async () => {
   await using aws = await LocalAws.start();
-  const root = { AWS: `arn:aws:iam::${aws.accountId}:root` };
   aws.addRole({
     roleName: "timebound-iam-broker",
-    trustPolicy: JSON.stringify({
-      Version: "2012-10-17",
-      Statement: [
-        { Effect: "Allow", Principal: root, Action: ["sts:AssumeRole", "sts:TagSession"] },
-        {
-          Effect: "Allow",
-          Principal: root,
-          Action: "sts:SetSourceIdentity",
-          Condition: { StringEquals: { "sts:SourceIdentity": "developer" } },
-        },
-      ],
-    }),
+    trustPolicy: oneIdentityTrustPolicy(aws.accountId, "developer"),
   });
   await withHome(async (home) => {
     const env = { HOME: home, ...aws.env(), TIMEBOUND_IAM_SOURCE_IDENTITY: "somebody-else" };

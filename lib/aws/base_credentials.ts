@@ -20,7 +20,8 @@
 import { profileLabel, resolveProfile, usesEnvironmentKeys } from "./profile.ts";
 import type { STSClient, STSClientConfig } from "@aws-sdk/client-sts";
 import { UsageError } from "../core/errors.ts";
-import { awsTimeoutMs, baseClientConfig } from "./credential_source.ts";
+import { baseClientConfig } from "./credential_source.ts";
+import { awsTimeoutMs } from "./timeout.ts";
 import { classifyAwsError } from "./on_failure.ts";
 import {
   cachedMfaSession,

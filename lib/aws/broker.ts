@@ -10,7 +10,8 @@ import type { STSClient } from "@aws-sdk/client-sts";
 import { classifyAwsError, explainAwsError } from "./on_failure.ts";
 import type { CallerIdentity, CallerIdentityCache } from "./caller_cache.ts";
 import type { ClientCredentials } from "./base_credentials.ts";
-import { awsTimeoutMs, baseClientConfig } from "./credential_source.ts";
+import { baseClientConfig } from "./credential_source.ts";
+import { awsTimeoutMs } from "./timeout.ts";
 import {
   type ProfileChoice,
   profileLabel,

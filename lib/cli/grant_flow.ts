@@ -24,7 +24,7 @@ import { checkMfaSerial, parseMfaSessionTtl } from "../aws/mfa_session.ts";
 import { checkRoleArn } from "../request/role_arn.ts";
 import { checkRefreshLimit } from "../request/ttl.ts";
 import { openCallerIdentityCache } from "../aws/caller_cache.ts";
-import { awsTimeoutMs } from "../aws/credential_source.ts";
+import { awsTimeoutMs } from "../aws/timeout.ts";
 import type { AskingGrantOptionValues, Cli } from "./context.ts";
 import { renderSummary } from "./confirmation.ts";
 import { DeclinedError, UsageError, UserError } from "../core/errors.ts";

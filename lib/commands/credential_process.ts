@@ -7,7 +7,6 @@
  */
 
 import { Command } from "../cli/commander.ts";
-import { awsTimeoutMs } from "../aws/credential_source.ts";
 import { type Cli, grantOptions, mfaSerialOption } from "../cli/context.ts";
 import { NESTED_MARKER, obtainProcessCredentials } from "../cli/process_flow.ts";
 import { renderCredentialProcess } from "../delivery/credential_process.ts";
@@ -32,8 +31,6 @@ In ~/.aws/config:
 
 Then: aws --profile s3-reader s3 ls`,
     )
-    // A bad TIMEBOUND_IAM_TIMEOUT is a usage error before anything runs.
-    .hook("preAction", () => void awsTimeoutMs(cli.io.env))
     .action(async (options) => {
       const credentials = await obtainProcessCredentials(cli, options, {
         // The SDK runs a profile's own credential_process with this process's environment:

@@ -6,7 +6,7 @@
  */
 
 import { Command } from "../cli/commander.ts";
-import { awsTimeoutMs } from "../aws/credential_source.ts";
+import { awsTimeoutMs } from "../aws/timeout.ts";
 import { type Cli, profileOption, regionOption, roleArnOption, ttlOption } from "../cli/context.ts";
 import { type DoctorDeps, renderChecks, runDoctor } from "../setup/doctor.ts";
 import { createIamClient } from "../setup/iam_role.ts";
@@ -33,8 +33,6 @@ Examples:
   timebound-iam doctor
   timebound-iam doctor --profile prod -t 4h`,
     )
-    // A bad TIMEBOUND_IAM_TIMEOUT is a usage error before anything runs.
-    .hook("preAction", () => void awsTimeoutMs(cli.io.env))
     .action(async (options) => {
       const checks = await runDoctor(cli.io.env, options, {
         createStsClient: deps.createStsClient,

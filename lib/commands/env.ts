@@ -6,7 +6,6 @@
  */
 
 import { Command, Option } from "../cli/commander.ts";
-import { awsTimeoutMs } from "../aws/credential_source.ts";
 import { askingGrantOptions, type Cli, envName } from "../cli/context.ts";
 import {
   grantVariables,
@@ -38,8 +37,6 @@ Examples:
   timebound-iam env -s s3:ro -t 15m --shell fish | source
   timebound-iam env -s s3:ro -t 15m --shell powershell | Invoke-Expression`,
     )
-    // A bad TIMEBOUND_IAM_TIMEOUT is a usage error before anything runs (a dry run too).
-    .hook("preAction", () => void awsTimeoutMs(cli.io.env))
     .action(async (options) => {
       const shell = parseShell(options.shell);
       if (options.unset) {

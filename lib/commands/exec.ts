@@ -6,7 +6,6 @@
  */
 
 import { Command } from "../cli/commander.ts";
-import { awsTimeoutMs } from "../aws/credential_source.ts";
 import { askingGrantOptions, type Cli, refreshOption } from "../cli/context.ts";
 import { runChild } from "../delivery/child.ts";
 import { childEnvironment, grantVariables } from "../delivery/credential_env.ts";
@@ -36,8 +35,6 @@ Examples:
   timebound-iam exec -s s3:full,cloudfront:full -t 30m --profile prod -- ./deploy.sh
   timebound-iam exec -s s3:full -t 15m --refresh=4h -- ./long-backup.sh`,
     )
-    // A bad TIMEBOUND_IAM_TIMEOUT is a usage error before anything runs (a dry run too).
-    .hook("preAction", () => void awsTimeoutMs(cli.io.env))
     .action(async (command, options) => {
       const [program, ...args] = command;
       if (program === undefined && !options.dryRun) {

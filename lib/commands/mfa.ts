@@ -7,7 +7,6 @@
  */
 
 import { Command } from "../cli/commander.ts";
-import { awsTimeoutMs } from "../aws/credential_source.ts";
 import {
   type Cli,
   mfaCodeOption,
@@ -44,8 +43,6 @@ Examples:
       .addOption(mfaSerialOption())
       .addOption(mfaCodeOption())
       .addOption(mfaSessionTtlOption())
-      // A bad TIMEBOUND_IAM_TIMEOUT is a usage error before anything runs.
-      .hook("preAction", () => void awsTimeoutMs(cli.io.env))
       .action((options) => mfaLogin(cli, options)),
   );
   mfa.addCommand(
@@ -74,8 +71,6 @@ It needs iam:CreateVirtualMFADevice, iam:EnableMFADevice and iam:DeleteVirtualMF
 arn:aws:iam::*:mfa/\${aws:username} and arn:aws:iam::*:user/\${aws:username} (see the README).
 If anything fails after the device was created, it is deleted again.`,
       )
-      // A bad TIMEBOUND_IAM_TIMEOUT is a usage error before anything runs.
-      .hook("preAction", () => void awsTimeoutMs(cli.io.env))
       .action(async (options) => {
         await provisionMfaDevice(cli.io, options, {
           askCode: (question) =>

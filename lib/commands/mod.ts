@@ -12,6 +12,7 @@
 import { Command, type CommandUnknownOpts } from "../cli/commander.ts";
 import { checkSwitchVariables, type Cli, type CommandFactory } from "../cli/context.ts";
 import { VERSION } from "../core/version.ts";
+import { awsTimeoutMs } from "../aws/timeout.ts";
 
 /** A command: its one-line summary (the root's help lists it) and where its definition lives. */
 interface CommandEntry {
@@ -113,8 +114,13 @@ export async function buildProgram(
     .enablePositionalOptions()
     .showSuggestionAfterError()
     .exitOverride()
-    // commander turns an on/off flag on whatever its variable holds; refuse "0" and friends.
-    .hook("preAction", () => checkSwitchVariables(cli.io.env))
+    // Variables every command is subject to, checked before any runs: commander turns an on/off
+    // flag on whatever its variable holds (refuse "0" and friends), and a bad timeout is a
+    // usage error, not a failure halfway through.
+    .hook("preAction", () => {
+      checkSwitchVariables(cli.io.env);
+      awsTimeoutMs(cli.io.env);
+    })
     .configureOutput({
       writeOut: (text) => cli.io.stdout(text),
       writeErr: (text) => cli.io.stderr(text),

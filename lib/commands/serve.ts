@@ -8,7 +8,6 @@
 
 import { tmpdir } from "node:os";
 import { Command, Option } from "../cli/commander.ts";
-import { awsTimeoutMs } from "../aws/credential_source.ts";
 import {
   type Cli,
   mfaSerialOption,
@@ -98,8 +97,6 @@ Examples:
   timebound-iam serve
   timebound-iam serve --profile dev --allow 's3:full,*:ro' --max-ttl 30m --approve full`,
     )
-    // A bad TIMEBOUND_IAM_TIMEOUT is a usage error before anything runs.
-    .hook("preAction", () => void awsTimeoutMs(cli.io.env))
     .action(async (options) => {
       await serve(cli, options);
     });

@@ -8,7 +8,7 @@
  */
 
 import { Command, Option } from "../cli/commander.ts";
-import { awsTimeoutMs } from "../aws/credential_source.ts";
+import { awsTimeoutMs } from "../aws/timeout.ts";
 import { DEFAULT_ROLE_NAME } from "../aws/broker.ts";
 import { MCP_CLIENTS, TRUST_MODES, type TrustMode } from "../setup/broker_role.ts";
 import { type Cli, ownProgram, profileOption, regionOption } from "../cli/context.ts";
@@ -68,8 +68,6 @@ Examples:
   timebound-iam setup aws --services s3 --max-session 4h --apply --yes
   timebound-iam setup aws --services s3 --require-mfa --mfa-max-age 12h --apply`,
     )
-    // A bad TIMEBOUND_IAM_TIMEOUT is a usage error before anything runs.
-    .hook("preAction", () => void awsTimeoutMs(cli.io.env))
     .action(async (options) => {
       await setupAws(cli.io, options as SetupFlags, {
         prompts: deps.prompts ?? terminalPrompts(),

@@ -6,7 +6,6 @@
  */
 
 import { Command, Option } from "../cli/commander.ts";
-import { awsTimeoutMs } from "../aws/credential_source.ts";
 import { askingGrantOptions, type Cli, envName, refreshOption } from "../cli/context.ts";
 import { runShell } from "../cli/shell_flow.ts";
 import { SESSION_SHELLS } from "../delivery/shell_session.ts";
@@ -35,8 +34,6 @@ Examples:
   timebound-iam shell -s s3:ro -t 1h
   timebound-iam shell -s s3:full,sqs:ro -t 15m --shell zsh --refresh=8h`,
     )
-    // A bad TIMEBOUND_IAM_TIMEOUT is a usage error before anything runs (a dry run too).
-    .hook("preAction", () => void awsTimeoutMs(cli.io.env))
     .action(async (options) => {
       cli.exitCode = await runShell(cli, options);
     });

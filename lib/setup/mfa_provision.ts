@@ -8,7 +8,8 @@
  */
 
 import { connectBroker, resolveRegion } from "../aws/broker.ts";
-import { awsTimeoutMs, createIamClient } from "../aws/credential_source.ts";
+import { createIamClient } from "../aws/credential_source.ts";
+import { awsTimeoutMs } from "../aws/timeout.ts";
 import {
   createVirtualMfaDevice,
   deleteVirtualMfaDevice,
