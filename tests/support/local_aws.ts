@@ -7,7 +7,9 @@
  * {@linkcode LocalAws.env}.
  *
  * Which service a request is for comes from its SigV4 credential scope
- * (`…/us-east-1/sts/aws4_request` or `…/iam/…`), so one server serves both.
+ * (`…/us-east-1/sts/aws4_request` or `…/iam/…`), so one server serves both. The paths
+ * `/federation` and `/oauth` are the console's federation (sign-in) endpoint (see
+ * `federation.ts`): {@linkcode LocalAws.signinUrl} is what `TIMEBOUND_IAM_SIGNIN_URL` names.
  *
  * Times: the expiry of issued credentials follows the endpoint's {@linkcode LocalClock}, which
  * tests move; the ±15-minute check of the signing time follows real time (clients sign with
@@ -39,6 +41,7 @@
 
 import type { ActionHandler } from "./action.ts";
 import { AwsError } from "./aws_error.ts";
+import { FederationEndpoint, type FederationRequest } from "./federation.ts";
 import { IAM_ACTIONS, IAM_NAMESPACE, IAM_VERSION } from "./iam.ts";
 import { newBase32Seed, totpCode } from "./mfa.ts";
 import {
@@ -55,13 +58,15 @@ import {
   randomId,
   type Role,
   type SessionIdentity,
+  type SigninRecord,
   temporaryPart,
 } from "./state.ts";
 import { assumeRoleDenied, STS_ACTIONS, STS_NAMESPACE, STS_VERSION } from "./sts.ts";
 import { errorXml, successXml } from "./xml.ts";
 
 export { LocalClock } from "./state.ts";
-export type { SessionIdentity } from "./state.ts";
+export type { SessionIdentity, SigninRecord } from "./state.ts";
+export type { FederationRequest } from "./federation.ts";
 
 /** The name of the broker role that {@linkcode LocalAws.start} creates unless told not to. */
 export const BROKER_ROLE_NAME = "timebound-iam-broker";
@@ -259,6 +264,7 @@ export class LocalAws {
   readonly requests: RecordedRequest[] = [];
 
   readonly #state: LocalAwsState;
+  readonly #federation: FederationEndpoint;
   readonly #server: Deno.HttpServer<Deno.NetAddr>;
   readonly #checkSkew: boolean;
   readonly #faults: Fault[] = [];
@@ -273,6 +279,7 @@ export class LocalAws {
     options: LocalAwsOptions,
   ) {
     this.#state = state;
+    this.#federation = new FederationEndpoint(state);
     this.#server = server;
     this.#checkSkew = options.checkSkew ?? true;
     state.sessionSecret = options.sessionSecret;
@@ -305,6 +312,32 @@ export class LocalAws {
     );
     box.aws = new LocalAws(state, server, options);
     return Promise.resolve(box.aws);
+  }
+
+  /**
+   * The URL of the local federation endpoint, `http://127.0.0.1:PORT/federation`: what
+   * `TIMEBOUND_IAM_SIGNIN_URL` names to send the console's sign-in here.
+   */
+  get signinUrl(): string {
+    return `${this.url}/federation`;
+  }
+
+  /** Every request the federation endpoint answered, in order (no secret in them). */
+  get federationRequests(): readonly FederationRequest[] {
+    return this.#federation.requests;
+  }
+
+  /**
+   * The record of a sign-in token the federation endpoint issued: the session it signs in as
+   * (policy, duration, expiry, tags), when, and how often it was used to log in.
+   */
+  signinRecord(token: string): SigninRecord | undefined {
+    return this.#state.signinTokens.get(token);
+  }
+
+  /** Every sign-in token issued so far, oldest first. */
+  signinRecords(): SigninRecord[] {
+    return [...this.#state.signinTokens.values()];
   }
 
   /** The endpoint's clock: the expiry of issued credentials follows it. */
@@ -473,7 +506,10 @@ export class LocalAws {
     return this.#waiting;
   }
 
-  /** Every secret the endpoint knows: base secrets, issued secrets, session tokens, MFA seeds. */
+  /**
+   * Every secret the endpoint knows: base secrets, issued secrets, session tokens, MFA seeds,
+   * sign-in tokens.
+   */
   issuedSecrets(): string[] {
     return this.#state.secrets();
   }
@@ -516,8 +552,9 @@ export class LocalAws {
       this.#waiting--;
       return new Response("closed", { status: 503 });
     }
-    const requestId = crypto.randomUUID();
     const url = new URL(request.url);
+    if (FederationEndpoint.serves(url)) return this.#federation.handle(request, url);
+    const requestId = crypto.randomUUID();
     const body = new Uint8Array(await request.arrayBuffer());
     const params: Record<string, string> = Object.fromEntries(url.searchParams);
     if (request.method === "POST") {

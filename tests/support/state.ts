@@ -144,6 +144,20 @@ export interface MfaDevice {
   enableDate?: Date;
 }
 
+/** A sign-in token the endpoint issued, and the session it signs in as. */
+export interface SigninRecord {
+  /** The token (a secret, as the URL that carries it). */
+  token: string;
+  /** The assumed-role session: its policy, duration, expiry, tags and source identity. */
+  session: SessionIdentity;
+  /** When it was issued, by the endpoint's clock. */
+  issuedAt: Date;
+  /** The `SessionDuration` asked for, if any. */
+  sessionDuration?: number;
+  /** How many times `Action=login` accepted it. */
+  logins: number;
+}
+
 /** An IAM role. */
 export interface Role {
   /** The role's account. */
@@ -212,6 +226,8 @@ export class LocalAwsState {
    * DurationSeconds (as sessions that a policy ends early do): how tests see renewals quickly.
    */
   assumeRoleLifetimeSeconds?: number;
+  /** Every sign-in token the federation endpoint issued, by token. */
+  readonly signinTokens: Map<string, SigninRecord> = new Map();
 
   /** Register an IAM user with static keys (random unless given). */
   addUser(
@@ -319,7 +335,10 @@ export class LocalAwsState {
     return session;
   }
 
-  /** Every secret access key, session token and MFA seed the endpoint knows, base ones included. */
+  /**
+   * Every secret access key, session token, MFA seed and sign-in token the endpoint knows, base
+   * ones included.
+   */
   secrets(): string[] {
     return [
       ...[...this.identities.values()].flatMap((identity) =>
@@ -328,6 +347,7 @@ export class LocalAwsState {
           : [identity.secretAccessKey, identity.sessionToken]
       ),
       ...[...this.mfaDevices.values()].map((device) => device.base32Seed),
+      ...this.signinTokens.keys(),
     ];
   }
 }
