@@ -101,16 +101,16 @@ export async function baseEnv(home: string): Promise<Record<string, string>> {
 
 /**
  * The flags of `deno run` between `run` and the script, from deno.json's `run` task (defined
- * there once): `-q -P=cli --unstable-lazy-dynamic-imports`.
+ * there once): `-q -P=cli --config ROOT/deno.json --unstable-lazy-dynamic-imports`. The task
+ * names the clone's directory `$R` (it runs the CLI in the caller's directory, `INIT_CWD`).
  */
 export const RUN_FLAGS: readonly string[] = runTaskFlags(config.tasks.run);
 
 function runTaskFlags(task: string): string[] {
-  const words = task.split(/\s+/);
-  if (words[0] !== "deno" || words[1] !== "run" || words.at(-1) !== "main.ts") {
-    throw new Error(`deno.json's run task is not "deno run FLAGS main.ts": ${task}`);
-  }
-  return words.slice(2, -1);
+  const match = /(?:^|&& )deno run ([^&]+) "\$R\/main\.ts"$/.exec(task);
+  if (!match) throw new Error(`deno.json's run task is not "… deno run FLAGS main.ts": ${task}`);
+  const root = fileURLToPath(new URL("../..", import.meta.url)).replace(/[\\/]$/, "");
+  return match[1].trim().split(/\s+/).map((word) => word.replace(/^"\$R(\/[^"]*)"$/, `${root}$1`));
 }
 
 /** The argument list that starts the CLI: `deno run RUN_FLAGS --no-prompt main.ts …`. */
