@@ -177,7 +177,9 @@ Deno.test("findServices() lists every service with its aliases, or those matchin
     name: "Amazon CloudWatch Logs",
     aliases: ["cloudwatch-logs", "cloudwatchlogs"],
     levels: ["list", "ro", "full"],
+    withheld: ["logs:StopLiveTail", "logs:StopQuery"],
   });
+  assert.deepEqual(all.find((s) => s.prefix === "s3")?.withheld, []);
   assert.deepEqual(findServices(catalog, " SNS ").map((s) => s.prefix), ["sns"]);
   assert.deepEqual(findServices(catalog, "step").map((s) => s.prefix), ["states"]);
   assert.deepEqual(findServices(catalog, "cloudwatch").map((s) => s.prefix), ["logs"]);

@@ -285,9 +285,9 @@ Deno.test("under --allow, ro and list on resources keep only the account-wide ac
       "*",
       "ImplicitlyDenied",
     ],
-    ["lambda:ro,lambda:full@my-fn", "lambda:ro@my-fn", "lambda:ListFunctions", "*", "Allowed"],
+    ["lambda:ro,lambda:full@my-fn", "lambda:ro@my-fn", "lambda:ListLayers", "*", "Allowed"],
     // A scope on resources the list names at ro keeps what that scope's own policy has.
-    ["lambda:ro@my-fn", "lambda:ro@my-fn", "lambda:ListFunctions", "*", "Allowed"],
+    ["lambda:ro@my-fn", "lambda:ro@my-fn", "lambda:ListLayers", "*", "Allowed"],
   ];
   for (const [allowText, scopes, action, resource, expected] of cases) {
     await t.step(
@@ -301,7 +301,7 @@ Deno.test("under --allow, ro and list on resources keep only the account-wide ac
   await t.step(
     "without an allow list (policy, exec) ro on a function keeps its listing",
     async () => {
-      assert.equal(await decide("lambda:ro@my-fn", "lambda:ListFunctions", "*"), "Allowed");
+      assert.equal(await decide("lambda:ro@my-fn", "lambda:ListLayers", "*"), "Allowed");
     },
   );
 });

@@ -79,8 +79,14 @@ export function renderSummary(facts: SummaryFacts): string {
       ? `${name}, Read and List actions only (${patterns})`
       : `${name}, List actions only: names and metadata (${patterns})`;
     rows.push([i === 0 ? "scopes" : "", `${labels[i].padEnd(width)}  ${what}`]);
-    if (!part.resources) return;
     const indent = " ".repeat(width + 2);
+    if (part.withheld) {
+      rows.push([
+        "",
+        `${indent}left out (they return contents or act): ${part.withheld.join(", ")}`,
+      ]);
+    }
+    if (!part.resources) return;
     const arns = [...new Set(part.resources.flatMap((r) => r.arns))];
     const count = part.actionsOnResources ?? 0;
     rows.push([

@@ -12,6 +12,7 @@ import { type Cli, profileOption, regionOption, scopeOption } from "../cli/conte
 import { UsageError } from "../core/errors.ts";
 import { hasBareNames, prepareGrant } from "../request/grant_request.ts";
 import { partitionOf } from "../request/resource.ts";
+import { withheldNote } from "../request/session_policy.ts";
 import { checkRoleArn } from "../request/role_arn.ts";
 
 /** Builds the `policy` command. */
@@ -62,6 +63,10 @@ Examples:
         { requireTtl: false, target },
       );
       cli.io.stdout(`${JSON.stringify(request.policy.document, null, 2)}\n`);
+      for (const part of request.policy.parts) {
+        const note = withheldNote(part);
+        if (note) cli.io.stderr(`note: ${note}\n`);
+      }
       if (hasBareNames(request) && (target.account === "*" || target.region === "*")) {
         cli.io.stderr(
           "note: bare names were expanded with * for the account and region a grant fills in; " +

@@ -23,7 +23,10 @@ export function servicesCommand(cli: Cli): Command<unknown[], Record<string, unk
       const width = Math.max(6, ...services.map((s) => s.prefix.length));
       const lines = services.map((s) => {
         const aliases = s.aliases.length ? ` (also ${s.aliases.join(", ")})` : "";
-        return `${s.prefix.padEnd(width)}  ${s.name}${aliases}`;
+        const withheld = s.withheld.length
+          ? `; list and grants on named resources leave out ${s.withheld.join(", ")}`
+          : "";
+        return `${s.prefix.padEnd(width)}  ${s.name}${aliases}${withheld}`;
       });
       if (!lines.length) {
         throw new RuntimeError(`No service matches "${query}"`, {

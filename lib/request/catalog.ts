@@ -7,6 +7,7 @@
  */
 
 import { RuntimeError, UsageError } from "../core/errors.ts";
+import { contentActionsOf } from "./content_actions.ts";
 import type { ResourceType } from "./resource.ts";
 import { type Level, LEVEL_ORDER, mergeScopes, type Scope } from "./scope.ts";
 
@@ -292,6 +293,11 @@ export interface ServiceListing extends Service {
   aliases: string[];
   /** The levels a scope may ask for. */
   levels: Level[];
+  /**
+   * The reviewed actions that return contents or act (`content_actions.ts`), which `list` and
+   * the account-wide part of a grant on named resources leave out; `prefix:Name`.
+   */
+  withheld: string[];
 }
 
 /**
@@ -313,6 +319,7 @@ export function findServices(catalog: Catalog, query?: string): ServiceListing[]
       ...service,
       aliases: Object.keys(SERVICE_ALIASES).filter((a) => SERVICE_ALIASES[a] === service.prefix),
       levels: [...LEVEL_ORDER],
+      withheld: contentActionsOf(service.prefix),
     }))
     .filter((service) =>
       !needle ||

@@ -1,13 +1,15 @@
 /**
  * The inline session policy that scopes become: `full` is `<prefix>:*`; `ro` is exactly the
- * actions AWS classifies as Read or List, `list` exactly those it classifies as List, both
- * written compactly. AWS intersects it with the broker
+ * actions AWS classifies as Read or List, `list` those it classifies as List but for the
+ * reviewed actions that return contents (`content_actions.ts`), both written compactly. AWS
+ * intersects it with the broker
  * role's own policy, so a session can do nothing the role lacks and nothing outside the scopes.
  *
  * @module
  */
 
 import { type Action, type Catalog, LIST_ACCESS_LEVELS, READ_ACCESS_LEVELS } from "./catalog.ts";
+import { contentActionNames } from "./content_actions.ts";
 import { type DeadlineStatement, deadlineStatement, isDeadlineStatement } from "./deadline.ts";
 import { UsageError } from "../core/errors.ts";
 import { ANY_TARGET, type ArnTarget, expandResource, type NamedResource } from "./resource.ts";
@@ -25,7 +27,20 @@ export interface PolicyDocument {
    * scope that names resources, limited to their ARNs, and, for a grant shorter than STS's 15
    * minutes, a Deny of everything after its deadline.
    */
-  Statement: Array<AllowStatement | DeadlineStatement>;
+  Statement: Array<AllowStatement | DenyStatement | DeadlineStatement>;
+}
+
+/**
+ * A statement that denies by name the actions that return contents, where a `list` scope's
+ * wildcards cover them (`ec2:Describe*` and `ec2:DescribeInstanceAttribute`).
+ */
+export interface DenyStatement {
+  /** Always `Deny`. */
+  Effect: "Deny";
+  /** The actions, `prefix:Name`. */
+  Action: string[];
+  /** Always `*`. */
+  Resource: "*";
 }
 
 /** A statement that allows what scopes grant. */
@@ -56,6 +71,18 @@ export interface PolicyPart {
   accountWide?: string[];
   /** For a scope that names resources: how many of the level's actions can act on them. */
   actionsOnResources?: number;
+  /**
+   * The actions of the scope's level that the policy leaves out because they return contents
+   * or act (`content_actions.ts`): in `list` everywhere, and account-wide for a scope that names
+   * resources; `prefix:Name`, sorted. Absent when there are none.
+   */
+  withheld?: string[];
+  /**
+   * The withheld actions that the policy denies by name, because its wildcards for this scope
+   * cover them: for a `list` scope on every resource, the only scope of its service, when
+   * that is shorter than writing the other actions out.
+   */
+  denied?: string[];
 }
 
 /** A session policy with what each scope contributed. */
@@ -167,13 +194,18 @@ function camelWords(name: string): string[] {
 
 /**
  * The action patterns for one scope: `<prefix>:*` for `full`; for `ro`, the compact form of the
- * service's Read and List actions; for `list`, of its List actions only.
+ * service's Read and List actions; for `list`, of its List actions but those that return
+ * contents (`content_actions.ts`), which no wildcard covers.
  */
 export async function scopeActions(scope: Scope, catalog: Catalog): Promise<string[]> {
   const { level } = scope;
   if (level === "full") return [`${scope.service}:*`];
   const actions = await catalog.actions(scope.service);
-  const [granted, other] = partition(actions, (a) => inLevel(a, level));
+  const content = contentActionNames(scope.service);
+  const [granted, other] = partition(
+    actions,
+    (a) => inLevel(a, level) && !(level === "list" && content.has(a.name.toLowerCase())),
+  );
   return prefixed(
     scope.service,
     compactActions(granted.map((a) => a.name), other.map((a) => a.name)),
@@ -197,8 +229,15 @@ export async function buildSessionPolicy(
 ): Promise<SessionPolicy> {
   const target = options.target ?? ANY_TARGET;
   const parts = await Promise.all(
-    scopes.map((scope) => policyPart(scope, catalog, target, options.accountWide)),
+    scopes.map((scope) =>
+      policyPart(scope, catalog, {
+        target,
+        accountWide: options.accountWide,
+        sole: scopes.filter((other) => other.service === scope.service).length === 1,
+      })
+    ),
   );
+  const denied = [...new Set(parts.flatMap((part) => part.denied ?? []))];
   const everywhere = [
     ...new Set(parts.flatMap((part) => part.resources ? part.accountWide ?? [] : part.actions)),
   ];
@@ -213,7 +252,12 @@ export async function buildSessionPolicy(
         : []
     ),
   ];
-  const document: PolicyDocument = { Version: "2012-10-17", Statement: statements };
+  const document: PolicyDocument = {
+    Version: "2012-10-17",
+    Statement: denied.length
+      ? [...statements, { Effect: "Deny", Action: denied, Resource: "*" }]
+      : statements,
+  };
   const built = { document, packed: JSON.stringify(document), parts, tagChars: options.tagChars };
   const policy = options.deadline ? withDeadline(built, options.deadline) : built;
   checkPolicySize(policy);
@@ -221,30 +265,48 @@ export async function buildSessionPolicy(
   return policy;
 }
 
+/** How {@linkcode policyPart} builds one scope's part. */
+interface PartOptions {
+  target: ArnTarget;
+  accountWide?: (service: string) => Level | undefined;
+  /** Whether the scope is the only one of its service (a Deny by name then hits no other). */
+  sole: boolean;
+}
+
 async function policyPart(
   scope: Scope,
   catalog: Catalog,
-  target: ArnTarget,
-  accountWideLevel?: (service: string) => Level | undefined,
+  { target, accountWide: accountWideLevel, sole }: PartOptions,
 ): Promise<PolicyPart> {
   const actions = await scopeActions(scope, catalog);
-  if (!scope.resources) return { scope, actions };
+  const all = await catalog.actions(scope.service);
+  const content = contentActionNames(scope.service);
+  const isContent = (a: Action) => content.has(a.name.toLowerCase());
+  const { level } = scope;
+  if (!scope.resources) {
+    const withheld = all.filter((a) => level === "list" && isContent(a) && inLevel(a, level));
+    const part = { scope, actions, ...withheldOf(scope, withheld) };
+    return sole && part.withheld ? shorterWithDeny(part, all) : part;
+  }
   const types = await catalog.resourceTypes(scope.service);
   const resources = scope.resources.map((r) => expandResource(scope.service, r, types, target));
   const named = new Set(resources.flatMap((r) => r.types));
-  const all = await catalog.actions(scope.service);
-  const { level } = scope;
-  const inScope = all.filter((a) => level === "full" || inLevel(a, level));
+  const inScope = all.filter((a) =>
+    level === "full" || (inLevel(a, level) && !(level === "list" && isContent(a)))
+  );
   const actionsOnResources = inScope.filter((a) => a.resourceTypes?.some((t) => named.has(t)))
     .length;
   if (level === "full") return { scope, actions, resources, actionsOnResources };
   // The account-wide actions of the narrower of the scope's level (`list` or `ro` here) and the
-  // caller's limit, or none.
+  // caller's limit, or none; never those that return contents or act.
   const limit = accountWideLevel ? accountWideLevel(scope.service) : level;
   const wide = limit === "list" ? "list" : limit && level;
   const [accountWide, other] = partition(
     all,
-    (a) => wide !== undefined && inLevel(a, wide) && !a.resourceTypes?.length,
+    (a) => wide !== undefined && inLevel(a, wide) && !a.resourceTypes?.length && !isContent(a),
+  );
+  const withheld = all.filter((a) =>
+    isContent(a) && inLevel(a, level) && (level === "list" || !a.resourceTypes?.length)
   );
   return {
     scope,
@@ -255,7 +317,56 @@ async function policyPart(
       compactActions(accountWide.map((a) => a.name), other.map((a) => a.name)),
     ),
     actionsOnResources,
+    ...withheldOf(scope, withheld),
   };
+}
+
+/**
+ * One line that says which actions a scope's policy leaves out because they return contents or
+ * act (see {@linkcode PolicyPart.withheld}), or `undefined` when it leaves none out.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { withheldNote } from "./session_policy.ts";
+ * const scope = { service: "lambda", level: "list" as const };
+ * assert.equal(
+ *   withheldNote({ scope, actions: [], withheld: ["lambda:ListFunctions"] }),
+ *   "lambda:list leaves out lambda:ListFunctions (returns contents or acts)",
+ * );
+ * ```
+ */
+export function withheldNote(part: PolicyPart): string | undefined {
+  const withheld = part.withheld ?? [];
+  if (!withheld.length) return undefined;
+  const where = part.resources && part.scope.level !== "list" ? " account-wide" : "";
+  return `${formatScopes([part.scope])} leaves out${where} ${withheld.join(", ")} (${
+    withheld.length === 1 ? "returns contents or acts" : "they return contents or act"
+  })`;
+}
+
+/**
+ * A `list` part written with the level's wildcards and a Deny of its withheld actions by name,
+ * when that is shorter than the actions written out around them (`ec2:list`'s `Describe*`
+ * would otherwise be spelled out in full, past AWS's limit).
+ */
+function shorterWithDeny(part: PolicyPart, all: readonly Action[]): PolicyPart {
+  const level = part.scope.level as Exclude<Level, "full">;
+  const [granted, other] = partition(all, (a) => inLevel(a, level));
+  const wide = prefixed(
+    part.scope.service,
+    compactActions(granted.map((a) => a.name), other.map((a) => a.name)),
+  );
+  const denied = part.withheld ?? [];
+  // The Deny statement's own keys cost about as much as the quotes and commas counted here.
+  const withDeny = JSON.stringify(wide).length + JSON.stringify(denied).length + 40;
+  return withDeny < JSON.stringify(part.actions).length ? { ...part, actions: wide, denied } : part;
+}
+
+/** The `withheld` field of a part: the actions' full names, sorted; nothing when none. */
+function withheldOf(scope: Scope, actions: readonly Action[]): { withheld?: string[] } {
+  if (!actions.length) return {};
+  return { withheld: prefixed(scope.service, actions.map((a) => a.name).sort()) };
 }
 
 /** Refuses a scope that would allow nothing: no action of its level, or none on its resources. */
@@ -360,7 +471,7 @@ function partCost(part: PolicyPart): number {
     part.resources?.flatMap((r) =>
       r.listing ? [...r.arns, r.listing.bucketArn, r.listing.prefix] : r.arns
     ) ?? [];
-  return [part.actions, part.accountWide ?? [], arns]
+  return [part.actions, part.accountWide ?? [], part.denied ?? [], arns]
     .filter((list) => list.length)
     .reduce((sum, list) => sum + JSON.stringify(list).length - 1, 0);
 }

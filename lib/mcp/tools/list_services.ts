@@ -23,6 +23,7 @@ const serviceSchema = z.object({
   allowed_on_resources: z.array(z.string()).optional(),
   bare_name: z.string().optional(),
   arn_formats: z.array(z.string()).optional(),
+  withheld: z.array(z.string()).optional(),
 });
 
 /** Registers `list_services` on the server. */
@@ -32,7 +33,9 @@ export function registerListServices(ctx: ToolContext): void {
     description:
       "List the AWS services that grant_access accepts (IAM prefix, display name, aliases), " +
       "the levels this server allows for each on every resource (levels), the scopes it allows " +
-      "only on named resources (allowed_on_resources), and what a resource may be: a bare " +
+      "only on named resources (allowed_on_resources), the actions that list and the " +
+      "account-wide part of grants on named resources leave out because they return contents " +
+      "or act (withheld), and what a resource may be: a bare " +
       "name (bare_name) or an ARN (arn_formats, shown when a query is given). Pass a query " +
       '(e.g. "logs", "queue") to filter by prefix, alias or name.',
     inputSchema: {
@@ -69,6 +72,7 @@ export function registerListServices(ctx: ToolContext): void {
             : {}),
           ...(bareName ? { bare_name: bareName } : {}),
           ...(formats ? { arn_formats: formats } : {}),
+          ...(service.withheld.length ? { withheld: service.withheld } : {}),
         });
       }
       return jsonResult({ services }, services);

@@ -1,0 +1,192 @@
+// The actions that return contents or act despite their access level: the table is checked
+// against AWS's data, and what the policy means is checked with an IAM simulator
+// (@cloud-copilot/iam-simulate, AGPL: used in tests only, never imported by lib/ or main.ts).
+import assert from "node:assert/strict";
+import { runSimulation } from "@cloud-copilot/iam-simulate";
+import { CONTENT_ACTIONS, REVIEWED_SERVICES } from "../lib/request/content_actions.ts";
+import { loadCatalog } from "../lib/request/catalog.ts";
+import { prepareGrant } from "../lib/request/grant_request.ts";
+import { runCli } from "./support/cli.ts";
+
+const catalog = await loadCatalog();
+const ACCOUNT = "123456789012";
+const target = { account: ACCOUNT, region: "eu-west-1", partition: "aws" };
+const ALLOW_ALL = {
+  Version: "2012-10-17",
+  Statement: [{ Effect: "Allow", Action: "*", Resource: "*" }],
+};
+
+/** The simulator's decision on `action` under the session policy that `scopes` produce. */
+async function decide(policy: object, action: string, resource = "*"): Promise<string> {
+  const result = await runSimulation({
+    request: {
+      principal: `arn:aws:iam::${ACCOUNT}:role/timebound-iam-broker`,
+      action,
+      resource: { resource, accountId: ACCOUNT },
+      contextVariables: {},
+    },
+    identityPolicies: [{ name: "broker", policy: ALLOW_ALL }],
+    permissionBoundaryPolicies: [{ name: "session", policy }],
+    serviceControlPolicies: [],
+    resourceControlPolicies: [],
+  }, {});
+  if (result.resultType === "error") throw new Error(JSON.stringify(result.errors));
+  return result.overallResult;
+}
+
+async function policyOf(scopes: string): Promise<object> {
+  const { policy } = await prepareGrant({ scopes: [scopes], ttl: "15m" }, { catalog, target });
+  return policy.document;
+}
+
+Deno.test("every row of the content table names an action AWS's catalog knows", async (t) => {
+  for (const row of CONTENT_ACTIONS) {
+    await t.step(row.action, async () => {
+      const [service, name] = row.action.split(":");
+      const known = (await catalog.actions(service)).find((a) => a.name === name);
+      assert.ok(known, `${row.action} is in the catalog, spelled as AWS spells it`);
+      assert.ok(
+        known.accessLevel === "Read" || known.accessLevel === "List",
+        `${row.action} is one that ro or list would grant (${known.accessLevel})`,
+      );
+      assert.ok(REVIEWED_SERVICES.includes(service), `${service} is a reviewed service`);
+      assert.match(row.doc, /^https:\/\/docs\.aws\.amazon\.com\/\S+\.html$/);
+      assert.ok(row.reason.length > 10 && !row.reason.endsWith("."), row.reason);
+    });
+  }
+  const sorted = CONTENT_ACTIONS.map((row) => row.action);
+  assert.deepEqual(sorted, [...sorted].sort(), "the table is sorted by action");
+  assert.equal(new Set(sorted).size, sorted.length, "no action twice");
+  for (const service of REVIEWED_SERVICES) assert.ok(catalog.lookup(service), service);
+});
+
+Deno.test("list leaves out every List action of the content table, on every resource", async (t) => {
+  const services = [...new Set(CONTENT_ACTIONS.map((row) => row.action.split(":")[0]))];
+  for (const service of services) {
+    const actions = await catalog.actions(service);
+    const listed = CONTENT_ACTIONS.filter((row) =>
+      row.action.startsWith(`${service}:`) &&
+      actions.find((a) => `${service}:${a.name}` === row.action)?.accessLevel === "List"
+    );
+    if (!listed.length) continue;
+    const policy = await policyOf(`${service}:list`);
+    for (const { action } of listed) {
+      await t.step(`${service}:list denies ${action}`, async () => {
+        assert.match(await decide(policy, action), /Denied$/);
+      });
+    }
+  }
+});
+
+Deno.test("ssm:list,lambda:list,cloudformation:list holds no action that returns contents", async (t) => {
+  const policy = await policyOf("ssm:list,lambda:list,cloudformation:list");
+  const stack = `arn:aws:cloudformation:eu-west-1:${ACCOUNT}:stack/web/0f0e0d0c`;
+  const cases: Array<[string, string, string]> = [
+    ["ssm:ListCommandInvocations", "*", "Denied"],
+    ["ssm:ListCommands", "*", "Denied"],
+    ["lambda:ListFunctions", "*", "Denied"],
+    ["cloudformation:DescribeStacks", stack, "Denied"],
+    ["cloudformation:DescribeStacks", "*", "Denied"],
+    // What list is for still works.
+    ["ssm:DescribeParameters", "*", "Allowed"],
+    ["lambda:ListLayers", "*", "Allowed"],
+    ["cloudformation:ListStacks", "*", "Allowed"],
+  ];
+  for (const [action, resource, expected] of cases) {
+    await t.step(`${action} on ${resource} is ${expected}`, async () => {
+      const decision = await decide(policy, action, resource);
+      // Denied by name (a Deny under a wildcard) or by omission: either way, not allowed.
+      assert.equal(decision.replace(/^(Implicitly|Explicitly)Denied$/, "Denied"), expected);
+    });
+  }
+});
+
+Deno.test("a grant on a named parameter keeps no command output or action account-wide", async (t) => {
+  const policy = await policyOf("ssm:ro@/app/db-password");
+  const parameter = `arn:aws:ssm:eu-west-1:${ACCOUNT}:parameter/app/db-password`;
+  const cases: Array<[string, string, string]> = [
+    ["ssm:GetCommandInvocation", "*", "Denied"],
+    ["ssm:ListCommandInvocations", "*", "Denied"],
+    ["ssm:ListCommands", "*", "Denied"],
+    ["ssm:ExecuteAPI", "*", "Denied"],
+    ["ssm:StartExecutionPreview", "*", "Denied"],
+    ["ssm:PutConfigurePackageResult", "*", "Denied"],
+    ["ssm:GetParameter", parameter, "Allowed"],
+    ["ssm:DescribeParameters", "*", "Allowed"],
+  ];
+  for (const [action, resource, expected] of cases) {
+    await t.step(`${action} on ${resource} is ${expected}`, async () => {
+      const decision = await decide(policy, action, resource);
+      // Denied by name (a Deny under a wildcard) or by omission: either way, not allowed.
+      assert.equal(decision.replace(/^(Implicitly|Explicitly)Denied$/, "Denied"), expected);
+    });
+  }
+  await t.step("lambda:ro@my-fn: no ListFunctions, the function's own reads stay", async () => {
+    const lambda = await policyOf("lambda:ro@my-fn");
+    const fn = `arn:aws:lambda:eu-west-1:${ACCOUNT}:function:my-fn`;
+    assert.equal(await decide(lambda, "lambda:ListFunctions"), "ImplicitlyDenied");
+    assert.equal(await decide(lambda, "lambda:GetFunctionConfiguration", fn), "Allowed");
+    assert.equal(await decide(lambda, "lambda:ListVersionsByFunction", fn), "Allowed");
+  });
+  await t.step("ecs:ro@a cluster: no task definitions account-wide", async () => {
+    const ecs = await policyOf(`ecs:ro@arn:aws:ecs:eu-west-1:${ACCOUNT}:cluster/main`);
+    assert.equal(await decide(ecs, "ecs:DescribeTaskDefinition"), "ImplicitlyDenied");
+  });
+});
+
+Deno.test("ro on every resource keeps the actions that return contents", async () => {
+  assert.equal(await decide(await policyOf("lambda:ro"), "lambda:ListFunctions"), "Allowed");
+  assert.equal(await decide(await policyOf("ssm:ro"), "ssm:GetCommandInvocation"), "Allowed");
+  assert.equal(await decide(await policyOf("ecs:ro"), "ecs:DescribeTaskDefinition"), "Allowed");
+});
+
+Deno.test("policy and services say which actions a scope leaves out", async () => {
+  const printed = await runCli(["policy", "-s", "ssm:list,lambda:list,cloudformation:list"]);
+  assert.equal(printed.code, 0, printed.stderr);
+  const actions: string[] = JSON.parse(printed.stdout).Statement.flatMap((
+    s: { Action: string[] },
+  ) => s.Action);
+  assert.ok(actions.includes("lambda:ListAliases"), "the policy still lists lambda");
+  assert.match(
+    printed.stderr,
+    /^note: lambda:list leaves out lambda:ListFunctions, lambda:ListVersionsByFunction \(they return contents or act\)$/m,
+  );
+  assert.match(printed.stderr, /^note: ssm:list leaves out .*ssm:ListCommandInvocations/m);
+  assert.match(
+    printed.stderr,
+    /^note: cloudformation:list leaves out cloudformation:DescribeStacks/m,
+  );
+  const full = await runCli(["policy", "-s", "lambda:ro"]);
+  assert.equal(full.code, 0, full.stderr);
+  assert.equal(full.stderr, "", "ro on every resource leaves nothing out");
+
+  const listed = await runCli(["services", "lambda"]);
+  assert.equal(listed.code, 0, listed.stderr);
+  assert.match(
+    listed.stdout,
+    /^lambda +AWS Lambda; list and grants on named resources leave out lambda:ListFunctions, lambda:ListVersionsByFunction$/m,
+  );
+  const json = await runCli(["services", "--json", "ecs"]);
+  const ecs = JSON.parse(json.stdout).find((s: { prefix: string }) => s.prefix === "ecs");
+  assert.deepEqual(ecs.withheld, ["ecs:DescribeTaskDefinition"]);
+});
+
+Deno.test("the docs show every row of the content table with its reason and link", async () => {
+  const pages = [await Deno.readTextFile(new URL("../README.md", import.meta.url))];
+  try {
+    for await (const entry of Deno.readDir(new URL("../docs/", import.meta.url))) {
+      if (entry.name.endsWith(".md")) {
+        pages.push(await Deno.readTextFile(new URL(`../docs/${entry.name}`, import.meta.url)));
+      }
+    }
+  } catch (error) {
+    if (!(error instanceof Deno.errors.NotFound)) throw error;
+  }
+  const docs = pages.join("\n");
+  for (const row of CONTENT_ACTIONS) {
+    const line = docs.split("\n").find((l) => l.startsWith(`| \`${row.action}\` `));
+    assert.ok(line, `${row.action} has a row in the docs`);
+    assert.ok(line.includes(row.reason), `${row.action}'s row gives its reason`);
+    assert.ok(line.includes(`(${row.doc})`), `${row.action}'s row links ${row.doc}`);
+  }
+});
