@@ -93,3 +93,19 @@ Deno.test("the release builds every compile target, and Homebrew's come from the
   assert.match(release, /id-token: write/);
   assert.match(release, /vars\.HOMEBREW_TAP/);
 });
+
+Deno.test("each release binary is built on a runner of its own OS and architecture", async () => {
+  const release = await readWorkflow("release.yml");
+  const pairs = [...release.matchAll(/- target: (\S+)\n\s+runner: (\S+)/g)];
+  assert.equal(pairs.length, 5);
+  const runnerOf: Record<string, RegExp> = {
+    "x86_64-unknown-linux-gnu": /^ubuntu-[\d.]+$/,
+    "aarch64-unknown-linux-gnu": /^ubuntu-[\d.]+-arm$/,
+    "x86_64-apple-darwin": /^macos-\d+-intel$/,
+    "aarch64-apple-darwin": /^macos-\d+$/,
+    "x86_64-pc-windows-msvc": /^windows-\d+$/,
+  };
+  for (const [, target, runner] of pairs) {
+    assert.match(runner, runnerOf[target], `${target} is built on ${runner}`);
+  }
+});
