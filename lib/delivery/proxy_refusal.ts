@@ -1,0 +1,208 @@
+/**
+ * The signing proxy's refusals, in the error shape and with the error code that the client's
+ * service uses, so that an SDK or CLI reports them as it would AWS's own: S3's `<Error>` XML
+ * (`InvalidAccessKeyId`, `SignatureDoesNotMatch`, `ExpiredToken`), the query services'
+ * `<ErrorResponse>` (`InvalidClientTokenId`, `SignatureDoesNotMatch`, `ExpiredToken`), EC2's
+ * `<Response><Errors>`, and the JSON services' `{"__type", "message"}` with `x-amzn-ErrorType`
+ * (`UnrecognizedClientException`, `InvalidSignatureException`, `ExpiredTokenException`).
+ *
+ * @module
+ */
+
+/** Why the proxy refuses a call. */
+export type RefusalKind =
+  | "unknown-key"
+  | "bad-signature"
+  | "expired"
+  | "presigned"
+  | "sigv4a"
+  | "not-sigv4"
+  | "unsigned"
+  | "host"
+  | "body-too-large"
+  | "headers-too-large"
+  | "bad-scope"
+  | "upstream-timeout"
+  | "upstream-failed";
+
+/** The wire protocol of a call, which decides the error's shape. */
+export type Protocol = "s3" | "query" | "ec2" | "json" | "rest-json";
+
+/** A refusal: its kind and the sentence that says why, for the client. */
+export class ProxyRefusal extends Error {
+  /** Why. */
+  readonly kind: RefusalKind;
+
+  /** Creates a refusal; `message` replaces the kind's usual one. */
+  constructor(kind: RefusalKind, message?: string) {
+    super(message ?? "");
+    this.name = "ProxyRefusal";
+    this.kind = kind;
+  }
+}
+
+const PROXY = "timebound-iam's signing proxy";
+
+interface Wording {
+  code: Record<"s3" | "query" | "json", string>;
+  status: number;
+  message: string;
+}
+
+const WORDINGS: Record<RefusalKind, Wording> = {
+  "unknown-key": {
+    code: {
+      s3: "InvalidAccessKeyId",
+      query: "InvalidClientTokenId",
+      json: "UnrecognizedClientException",
+    },
+    status: 403,
+    message: "The security token included in the request is invalid",
+  },
+  "bad-signature": {
+    code: {
+      s3: "SignatureDoesNotMatch",
+      query: "SignatureDoesNotMatch",
+      json: "InvalidSignatureException",
+    },
+    status: 403,
+    message: "The request signature we calculated does not match the signature you provided. " +
+      "Check your AWS Secret Access Key and signing method",
+  },
+  "expired": {
+    code: { s3: "ExpiredToken", query: "ExpiredToken", json: "ExpiredTokenException" },
+    status: 403,
+    message: "The security token included in the request is expired",
+  },
+  "presigned": {
+    code: { s3: "InvalidRequest", query: "InvalidRequest", json: "InvalidRequestException" },
+    status: 400,
+    message: `${PROXY} refuses presigned (query-string) requests: a presigned URL works ` +
+      "without the proxy and would carry the real session; sign in the Authorization header",
+  },
+  "sigv4a": {
+    code: { s3: "InvalidRequest", query: "InvalidRequest", json: "InvalidRequestException" },
+    status: 400,
+    message: `${PROXY} refuses SigV4A (AWS4-ECDSA-P256-SHA256): it signs for one region ` +
+      "only; use a regional endpoint, or set AWS_SIGV4A_SIGNING_REGION_SET to one region",
+  },
+  "not-sigv4": {
+    code: { s3: "InvalidRequest", query: "IncompleteSignature", json: "IncompleteSignature" },
+    status: 400,
+    message: `${PROXY} accepts only AWS Signature Version 4 (AWS4-HMAC-SHA256) in the ` +
+      "Authorization header",
+  },
+  "unsigned": {
+    code: {
+      s3: "AccessDenied",
+      query: "MissingAuthenticationToken",
+      json: "MissingAuthenticationTokenException",
+    },
+    status: 403,
+    message: `${PROXY} refuses unsigned requests: sign them with the stand-in credentials`,
+  },
+  "host": {
+    code: { s3: "AccessDenied", query: "AccessDenied", json: "AccessDeniedException" },
+    status: 403,
+    message: `${PROXY} answers only requests for Host 127.0.0.1:PORT or localhost:PORT`,
+  },
+  "body-too-large": {
+    code: { s3: "EntityTooLarge", query: "RequestEntityTooLarge", json: "RequestEntityTooLarge" },
+    status: 413,
+    message: `The request body is larger than ${PROXY} accepts`,
+  },
+  "headers-too-large": {
+    code: {
+      s3: "RequestHeaderSectionTooLarge",
+      query: "RequestHeaderSectionTooLarge",
+      json: "RequestHeaderSectionTooLarge",
+    },
+    status: 431,
+    message: "Your request header section exceeds the maximum allowed size",
+  },
+  "bad-scope": {
+    code: {
+      s3: "AuthorizationHeaderMalformed",
+      query: "IncompleteSignature",
+      json: "IncompleteSignature",
+    },
+    status: 400,
+    message: "The credential scope names no AWS region or service that the proxy can reach",
+  },
+  "upstream-timeout": {
+    code: { s3: "RequestTimeout", query: "RequestTimeout", json: "RequestTimeoutException" },
+    status: 504,
+    message: `${PROXY} got no answer from AWS in time`,
+  },
+  "upstream-failed": {
+    code: { s3: "ServiceUnavailable", query: "ServiceUnavailable", json: "ServiceUnavailable" },
+    status: 502,
+    message: `${PROXY} could not reach AWS`,
+  },
+};
+
+/** The protocol of a request, from its signing service and headers. */
+export function protocolOf(service: string | undefined, headers: Headers): Protocol {
+  const type = headers.get("content-type") ?? "";
+  if (headers.has("x-amz-target") || type.startsWith("application/x-amz-json")) return "json";
+  if (service === "s3") return "s3";
+  if (service === "ec2") return "ec2";
+  if (type.startsWith("application/json")) return "rest-json";
+  return "query";
+}
+
+function escapeXml(text: string): string {
+  return text.replace(/[<>&"']/g, (c) => `&#${c.charCodeAt(0)};`);
+}
+
+/**
+ * The response for a refusal, in the protocol's shape, with `requestId` as its request id. A
+ * `HEAD` request gets the status and headers only, as S3 answers it.
+ */
+export function refusalResponse(
+  refusal: ProxyRefusal,
+  context: { protocol: Protocol; requestId: string; method: string; service?: string },
+): Response {
+  const wording = WORDINGS[refusal.kind];
+  const family = context.protocol === "s3"
+    ? "s3"
+    : context.protocol === "json" || context.protocol === "rest-json"
+    ? "json"
+    : "query";
+  const code = wording.code[family];
+  const message = refusal.message || wording.message;
+  // DynamoDB answers every client error with 400; S3 an expired token too.
+  const status = (context.service === "dynamodb" && wording.status < 500) ||
+      (family === "s3" && refusal.kind === "expired")
+    ? 400
+    : wording.status;
+  const headers = new Headers({ "x-amzn-RequestId": context.requestId });
+  let body: string;
+  if (family === "json") {
+    headers.set("content-type", "application/x-amz-json-1.1");
+    headers.set("x-amzn-ErrorType", code);
+    body = JSON.stringify({ __type: code, message });
+  } else {
+    headers.set("content-type", "text/xml");
+    const id = escapeXml(context.requestId);
+    const error = `<Code>${escapeXml(code)}</Code><Message>${escapeXml(message)}</Message>`;
+    body = context.protocol === "s3"
+      ? `<?xml version="1.0" encoding="UTF-8"?>\n<Error>${error}<RequestId>${id}</RequestId></Error>`
+      : context.protocol === "ec2"
+      ? `<Response><Errors><Error>${error}</Error></Errors><RequestID>${id}</RequestID></Response>`
+      : `<ErrorResponse><Error><Type>${status < 500 ? "Sender" : "Receiver"}</Type>${error}` +
+        `</Error><RequestId>${id}</RequestId></ErrorResponse>`;
+  }
+  if (context.protocol === "s3") headers.set("x-amz-request-id", context.requestId);
+  return new Response(context.method === "HEAD" ? null : body + "\n", { status, headers });
+}
+
+/** The error code a refusal gets in a protocol (for the call record). */
+export function refusalCode(refusal: ProxyRefusal, protocol: Protocol): string {
+  const family = protocol === "s3"
+    ? "s3"
+    : protocol === "json" || protocol === "rest-json"
+    ? "json"
+    : "query";
+  return WORDINGS[refusal.kind].code[family];
+}

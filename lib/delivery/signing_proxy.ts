@@ -1,0 +1,599 @@
+/**
+ * The loopback signing proxy of masked credentials: an HTTP server on 127.0.0.1 (random port)
+ * that AWS SDKs and CLIs reach through `AWS_ENDPOINT_URL`, holding stand-in credentials made up
+ * per grant and worthless anywhere else. Each request is treated as hostile: the Host must be
+ * the proxy's own (no DNS rebinding), headers and bodies are bounded, the signature must verify
+ * with the stand-in secret and the grant must be live. Then the request is signed again with the
+ * grant's real session, sent to the endpoint the SDK would have used (or the parent's
+ * `AWS_ENDPOINT_URL*`) and its answer streamed back unchanged. Presigned URLs, SigV4A and
+ * anything but SigV4 are refused, each with one clear error in the service's own shape. One
+ * proxy serves any number of grants, keyed by stand-in access key id, and keeps each grant's
+ * calls (no headers, bodies or secrets).
+ *
+ * @module
+ */
+
+import type { SessionCredentials } from "../aws/broker.ts";
+import {
+  ChunkError,
+  type ChunkSigner,
+  resignChunks,
+  SIGNED_CHUNKS,
+  SIGNED_CHUNKS_TRAILER,
+  UNSIGNED_TRAILER,
+} from "./aws_chunked.ts";
+import {
+  type Endpoint,
+  readEndpointOverrides,
+  resolveEndpoint,
+  s3Address,
+} from "./aws_endpoints.ts";
+import { type CallName, type CallRecord, nameCall } from "./call_record.ts";
+import {
+  type Protocol,
+  protocolOf,
+  ProxyRefusal,
+  refusalCode,
+  refusalResponse,
+} from "./proxy_refusal.ts";
+import {
+  authorizationHeader,
+  canonicalRequest,
+  EMPTY_SHA256,
+  fromAmzDate,
+  hmacHex,
+  parseAuthorization,
+  sameSignature,
+  sha256Hex,
+  signingKey,
+  type SigV4Authorization,
+  stringToSign,
+  toAmzDate,
+} from "./sigv4.ts";
+import { createAgents, sendUpstream, UpstreamError } from "./upstream.ts";
+
+/** The stand-in credentials of a grant: they sign for the proxy and nothing else. */
+export interface StandInCredentials {
+  /** `ASIA…`, 20 characters, random. */
+  accessKeyId: string;
+  /** Random, 40 characters. */
+  secretAccessKey: string;
+  /** Random; the proxy expects it back in `X-Amz-Security-Token`. */
+  sessionToken: string;
+}
+
+/** Options of {@linkcode startSigningProxy}. */
+export interface SigningProxyOptions {
+  /** The parent's environment: its `AWS_ENDPOINT_URL*` are where calls go instead of AWS. */
+  env: Readonly<Record<string, string>>;
+  /** The clock (the real one unless given). */
+  now?: () => Date;
+  /** How long a call to AWS may go without progress. Default 60 seconds. */
+  idleTimeoutMs?: number;
+  /** The largest body read whole to check its hash (JSON and query calls). Default 32 MiB. */
+  maxBufferedBytes?: number;
+  /** The largest body streamed through (S3 uploads). Default 5 GiB plus chunk framing. */
+  maxStreamedBytes?: number;
+}
+
+/** What a grant behind the proxy needs. */
+export interface ProxyGrantOptions {
+  /** The real session now; called on every request, so a renewal takes effect at once. */
+  session: () => SessionCredentials;
+  /** Told each call once it is answered. */
+  onCall?: (call: CallRecord) => void;
+}
+
+/** A grant behind the proxy. */
+export interface ProxyGrant {
+  /** Its stand-in credentials. */
+  readonly standIn: StandInCredentials;
+  /** Its most recent calls, oldest first (at most {@linkcode MAX_KEPT_CALLS}). */
+  readonly calls: readonly CallRecord[];
+  /** How many calls it has made, refused ones included. */
+  readonly callCount: number;
+  /** Whether it was revoked. */
+  readonly revoked: boolean;
+  /** Refuses every later call with `ExpiredToken` and forgets the real session. */
+  revoke(): void;
+}
+
+/** A running proxy. */
+export interface SigningProxy {
+  /** `http://127.0.0.1:PORT`, for `AWS_ENDPOINT_URL`. */
+  readonly url: string;
+  /** Adds a grant and returns it with its stand-in credentials. */
+  addGrant(options: ProxyGrantOptions): ProxyGrant;
+  /** Stops serving, abandoning calls in flight. Safe to repeat. */
+  close(): Promise<void>;
+}
+
+/** How many calls a grant keeps (the count goes on). */
+export const MAX_KEPT_CALLS = 1000;
+const MAX_HEADER_BYTES = 16 * 1024;
+const MAX_HEADER_COUNT = 100;
+const MAX_SKEW_MS = 15 * 60_000;
+/** Headers never forwarded: the proxy sets them, or they concern one hop only. */
+const NOT_FORWARDED = new Set([
+  "authorization",
+  "host",
+  "x-amz-date",
+  "x-amz-security-token",
+  "connection",
+  "keep-alive",
+  "expect",
+  "te",
+  "trailer",
+  "transfer-encoding",
+  "upgrade",
+  "proxy-authorization",
+]);
+/** Unsigned headers passed on as they came. */
+const UNSIGNED_FORWARDED = ["content-length", "user-agent", "content-type"];
+
+interface GrantState {
+  grant: ProxyGrant;
+  options: ProxyGrantOptions;
+  revoked: boolean;
+  count: number;
+  kept: CallRecord[];
+}
+
+/** A verified call, ready to be signed again. */
+interface VerifiedCall {
+  state: GrantState;
+  auth: SigV4Authorization;
+  amzDate: string;
+  payloadHash: string;
+  body: Uint8Array | ReadableStream<Uint8Array> | null;
+  bytesIn: number;
+  name: CallName;
+  endpoint: Endpoint;
+}
+
+/** Makes up stand-in credentials. */
+export function newStandIn(): StandInCredentials {
+  return {
+    accessKeyId: `ASIA${randomText(16, "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567")}`,
+    secretAccessKey: randomText(40, BASE64),
+    sessionToken: randomText(160, BASE64),
+  };
+}
+
+const BASE64 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+function randomText(length: number, alphabet: string): string {
+  const bytes = crypto.getRandomValues(new Uint8Array(length));
+  return Array.from(bytes, (b) => alphabet[b % alphabet.length]).join("");
+}
+
+/**
+ * Starts the proxy on 127.0.0.1 (a free port). The parent's `AWS_ENDPOINT_URL*` are read once,
+ * here; an invalid one is refused.
+ */
+export function startSigningProxy(options: SigningProxyOptions): SigningProxy {
+  const overrides = readEndpointOverrides(options.env);
+  const now = options.now ?? (() => new Date());
+  const limits = {
+    idleTimeoutMs: options.idleTimeoutMs ?? 60_000,
+    maxBufferedBytes: options.maxBufferedBytes ?? 32 * 1024 * 1024,
+    maxStreamedBytes: options.maxStreamedBytes ?? 5 * 1024 ** 3 + 64 * 1024 ** 2,
+  };
+  const grants = new Map<string, GrantState>();
+  const agents = createAgents();
+  let closed = false;
+
+  const handle = async (request: Request, port: number): Promise<Response> => {
+    const requestId = crypto.randomUUID();
+    const url = new URL(request.url);
+    let protocol: Protocol = protocolOf(undefined, request.headers);
+    let service: string | undefined;
+    let state: GrantState | undefined;
+    const started = now();
+    const record = (call: Omit<CallRecord, "time" | "service" | "region">) => {
+      if (state === undefined) return;
+      keep(state, { time: started, service: service!, region: regionOf(request), ...call });
+    };
+    try {
+      checkEnvelope(request, url, port);
+      const auth = parseSigned(request);
+      service = auth.service;
+      protocol = protocolOf(service, request.headers);
+      state = grants.get(auth.accessKeyId);
+      const verified = await verify(request, url, {
+        auth,
+        state,
+        now: now(),
+        limits,
+        overrides,
+      });
+      return await forward(request, url, verified, { now, limits, agents, record });
+    } catch (error) {
+      const refusal = asRefusal(error);
+      const response = refusalResponse(refusal, {
+        protocol,
+        requestId,
+        method: request.method,
+        service,
+      });
+      record({
+        action: "unknown",
+        status: response.status,
+        bytesIn: 0,
+        bytesOut: 0,
+        refused: refusalCode(refusal, protocol),
+      });
+      return response;
+    }
+  };
+
+  const server: Deno.HttpServer<Deno.NetAddr> = Deno.serve(
+    { hostname: "127.0.0.1", port: 0, onListen() {} },
+    (request): Promise<Response> => handle(request, server.addr.port),
+  );
+  let closing: Promise<void> | undefined;
+  return {
+    url: `http://127.0.0.1:${server.addr.port}`,
+    addGrant(grantOptions) {
+      let standIn = newStandIn();
+      while (grants.has(standIn.accessKeyId)) standIn = newStandIn();
+      const state: GrantState = {
+        options: grantOptions,
+        revoked: false,
+        count: 0,
+        kept: [],
+        grant: {
+          standIn,
+          get calls() {
+            return state.kept;
+          },
+          get callCount() {
+            return state.count;
+          },
+          get revoked() {
+            return state.revoked;
+          },
+          revoke() {
+            state.revoked = true;
+            state.options = { ...state.options, session: revokedSession };
+          },
+        },
+      };
+      if (closed) state.revoked = true;
+      grants.set(standIn.accessKeyId, state);
+      return state.grant;
+    },
+    close() {
+      closing ??= (async () => {
+        closed = true;
+        for (const state of grants.values()) state.grant.revoke();
+        agents.destroy();
+        await server.shutdown();
+      })();
+      return closing;
+    },
+  };
+}
+
+function revokedSession(): SessionCredentials {
+  return { accessKeyId: "", secretAccessKey: "", sessionToken: "", expiration: new Date(0) };
+}
+
+function keep(state: GrantState, call: CallRecord): void {
+  state.count++;
+  state.kept.push(call);
+  if (state.kept.length > MAX_KEPT_CALLS) state.kept.shift();
+  try {
+    state.options.onCall?.(call);
+  } catch {
+    // A listener's failure is its own: the call was answered all the same.
+  }
+}
+
+function regionOf(request: Request): string {
+  const auth = parseAuthorization(request.headers.get("authorization") ?? "");
+  return auth?.region ?? "";
+}
+
+function asRefusal(error: unknown): ProxyRefusal {
+  if (error instanceof ProxyRefusal) return error;
+  if (error instanceof ChunkError) {
+    return new ProxyRefusal(
+      error.code === "SignatureDoesNotMatch" ? "bad-signature" : "not-sigv4",
+      error.message,
+    );
+  }
+  if (error instanceof UpstreamError) {
+    return new ProxyRefusal(error.reason === "timeout" ? "upstream-timeout" : "upstream-failed");
+  }
+  return new ProxyRefusal("upstream-failed");
+}
+
+/** The checks that need no key: the Host, the header section's size, no presigned query. */
+function checkEnvelope(request: Request, url: URL, port: number): void {
+  const host = request.headers.get("host") ?? "";
+  if (host !== `127.0.0.1:${port}` && host !== `localhost:${port}`) {
+    throw new ProxyRefusal("host");
+  }
+  let bytes = 0;
+  let count = 0;
+  request.headers.forEach((value, name) => {
+    bytes += name.length + value.length + 4;
+    count++;
+  });
+  if (bytes > MAX_HEADER_BYTES || count > MAX_HEADER_COUNT) {
+    throw new ProxyRefusal("headers-too-large");
+  }
+  const names = [...url.searchParams.keys()].map((name) => name.toLowerCase());
+  if (names.some((n) => ["x-amz-signature", "x-amz-credential", "signature"].includes(n))) {
+    throw new ProxyRefusal("presigned");
+  }
+}
+
+/** The client's SigV4 `Authorization`, or the refusal of anything else. */
+function parseSigned(request: Request): SigV4Authorization {
+  const header = request.headers.get("authorization");
+  if (header === null || header.trim() === "") throw new ProxyRefusal("unsigned");
+  if (
+    header.trim().startsWith("AWS4-ECDSA-P256-SHA256") || request.headers.has("x-amz-region-set")
+  ) {
+    throw new ProxyRefusal("sigv4a");
+  }
+  const auth = parseAuthorization(header);
+  if (auth === undefined) throw new ProxyRefusal("not-sigv4");
+  return auth;
+}
+
+/** Checks the grant, the signature and the body; reads the body whole when it must be hashed. */
+async function verify(
+  request: Request,
+  url: URL,
+  context: {
+    auth: SigV4Authorization;
+    state: GrantState | undefined;
+    now: Date;
+    limits: { maxBufferedBytes: number; maxStreamedBytes: number };
+    overrides: ReturnType<typeof readEndpointOverrides>;
+  },
+): Promise<VerifiedCall> {
+  const { auth, state } = context;
+  const token = request.headers.get("x-amz-security-token") ?? "";
+  if (state === undefined || !sameSignature(token, state.grant.standIn.sessionToken)) {
+    throw new ProxyRefusal("unknown-key");
+  }
+  if (state.revoked || state.options.session().expiration <= context.now) {
+    throw new ProxyRefusal("expired");
+  }
+  const amzDate = request.headers.get("x-amz-date") ?? dateHeader(request.headers);
+  const signedAt = amzDate === undefined ? undefined : fromAmzDate(amzDate);
+  if (amzDate === undefined || signedAt === undefined || !auth.signedHeaders.includes("host")) {
+    throw new ProxyRefusal("not-sigv4", "The request must sign Host and carry X-Amz-Date");
+  }
+  if (!amzDate.startsWith(auth.date)) {
+    throw new ProxyRefusal("bad-signature", "The credential scope's date is not X-Amz-Date's");
+  }
+  if (Math.abs(signedAt.getTime() - context.now.getTime()) > MAX_SKEW_MS) {
+    throw new ProxyRefusal(
+      "bad-signature",
+      `Signature expired: ${amzDate} is more than 15 minutes from the proxy's time ` +
+        toAmzDate(context.now),
+    );
+  }
+  const claimed = request.headers.get("x-amz-content-sha256")?.trim();
+  const length = Number(request.headers.get("content-length") ?? "0");
+  if (!Number.isSafeInteger(length) || length < 0 || length > context.limits.maxStreamedBytes) {
+    throw new ProxyRefusal("body-too-large");
+  }
+  let body: Uint8Array | ReadableStream<Uint8Array> | null = request.body;
+  let payloadHash: string;
+  if (claimed === undefined || (auth.service !== "s3" && /^[0-9a-f]{64}$/.test(claimed))) {
+    // Every service but S3 is read whole (bounded): its hash is checked here, and its JSON or
+    // form body names the call's action and resource.
+    const bytes = await readBounded(request.body, context.limits.maxBufferedBytes);
+    body = bytes.length === 0 ? null : bytes;
+    payloadHash = bytes.length === 0 ? EMPTY_SHA256 : sha256Hex(bytes);
+    if (claimed !== undefined && claimed !== payloadHash) {
+      throw new ProxyRefusal(
+        "bad-signature",
+        "The provided 'x-amz-content-sha256' header does not match what was computed",
+      );
+    }
+  } else if (
+    /^[0-9a-f]{64}$/.test(claimed) ||
+    [SIGNED_CHUNKS, SIGNED_CHUNKS_TRAILER, UNSIGNED_TRAILER, "UNSIGNED-PAYLOAD"].includes(claimed)
+  ) {
+    payloadHash = claimed;
+  } else if (claimed.startsWith("STREAMING-AWS4-ECDSA")) {
+    throw new ProxyRefusal("sigv4a");
+  } else {
+    throw new ProxyRefusal(
+      "not-sigv4",
+      `Unsupported x-amz-content-sha256 "${claimed.slice(0, 64)}"`,
+    );
+  }
+  const canonical = canonicalRequest({
+    method: request.method,
+    path: url.pathname,
+    query: url.search.slice(1),
+    headers: request.headers,
+    signedHeaders: auth.signedHeaders,
+    payloadHash,
+    service: auth.service,
+  });
+  const key = signingKey(state.grant.standIn.secretAccessKey, auth);
+  const expected = hmacHex(key, stringToSign(amzDate, auth, canonical));
+  if (!sameSignature(expected, auth.signature)) throw new ProxyRefusal("bad-signature");
+  const endpoint = resolveEndpoint({
+    service: auth.service,
+    region: auth.region,
+    path: url.pathname,
+    headers: request.headers,
+  }, context.overrides);
+  if (endpoint === undefined) throw new ProxyRefusal("bad-scope");
+  const name = nameCall({
+    service: auth.service,
+    method: request.method,
+    path: url.pathname,
+    query: url.searchParams,
+    headers: request.headers,
+    body: body instanceof Uint8Array ? body : body === null ? new Uint8Array(0) : undefined,
+  });
+  const bytesIn = body instanceof Uint8Array ? body.length : length;
+  return { state, auth, amzDate, payloadHash, body, bytesIn, name, endpoint };
+}
+
+function dateHeader(headers: Headers): string | undefined {
+  const date = headers.get("date");
+  if (date === null) return undefined;
+  const parsed = new Date(date);
+  return Number.isNaN(parsed.getTime()) ? undefined : toAmzDate(parsed);
+}
+
+async function readBounded(
+  body: ReadableStream<Uint8Array> | null,
+  limit: number,
+): Promise<Uint8Array> {
+  if (body === null) return new Uint8Array(0);
+  const pieces: Uint8Array[] = [];
+  let total = 0;
+  for await (const piece of body) {
+    total += piece.length;
+    if (total > limit) throw new ProxyRefusal("body-too-large");
+    pieces.push(piece);
+  }
+  const out = new Uint8Array(total);
+  let offset = 0;
+  for (const piece of pieces) {
+    out.set(piece, offset);
+    offset += piece.length;
+  }
+  return out;
+}
+
+/** Signs the call again with the real session, sends it, and streams the answer back. */
+async function forward(
+  request: Request,
+  url: URL,
+  call: VerifiedCall,
+  context: {
+    now: () => Date;
+    limits: { idleTimeoutMs: number };
+    agents: ReturnType<typeof createAgents>;
+    record: (call: Omit<CallRecord, "time" | "service" | "region">) => void;
+  },
+): Promise<Response> {
+  const real = call.state.options.session();
+  const target = new URL(call.endpoint.url.href);
+  const address = s3Address(call.endpoint, url.pathname);
+  const basePath = target.pathname.replace(/\/$/, "");
+  target.host = address.host ?? target.host;
+  target.pathname = basePath + address.path;
+  target.search = url.search;
+  const amzDate = toAmzDate(context.now());
+  const headers = new Headers();
+  const signed = new Set<string>(["host", "x-amz-date", "x-amz-security-token"]);
+  for (const name of call.auth.signedHeaders) {
+    if (NOT_FORWARDED.has(name)) continue;
+    const value = request.headers.get(name);
+    if (value === null) continue;
+    headers.set(name, value);
+    signed.add(name);
+  }
+  for (const name of UNSIGNED_FORWARDED) {
+    const value = request.headers.get(name);
+    if (value !== null && !headers.has(name)) headers.set(name, value);
+  }
+  if (call.body instanceof Uint8Array) headers.set("content-length", String(call.body.length));
+  headers.set("host", target.host);
+  headers.set("x-amz-date", amzDate);
+  headers.set("x-amz-security-token", real.sessionToken);
+  const scope = { ...call.auth, accessKeyId: real.accessKeyId, date: amzDate.slice(0, 8) };
+  const signedHeaders = [...signed].sort();
+  const canonical = canonicalRequest({
+    method: request.method,
+    path: target.pathname,
+    query: target.search.slice(1),
+    headers,
+    signedHeaders,
+    payloadHash: call.payloadHash,
+    service: call.auth.service,
+  });
+  const key = signingKey(real.secretAccessKey, scope);
+  const signature = hmacHex(key, stringToSign(amzDate, scope, canonical));
+  headers.set("authorization", authorizationHeader({ ...scope, signedHeaders, signature }));
+  let body = call.body;
+  if (
+    body instanceof ReadableStream &&
+    (call.payloadHash === SIGNED_CHUNKS || call.payloadHash === SIGNED_CHUNKS_TRAILER)
+  ) {
+    const from: ChunkSigner = {
+      key: signingKey(call.state.grant.standIn.secretAccessKey, call.auth),
+      scope: call.auth,
+      amzDate: call.amzDate,
+      seed: call.auth.signature,
+    };
+    const to: ChunkSigner = { key, scope, amzDate, seed: signature };
+    body = resignChunks(body, { from, to, trailer: call.payloadHash === SIGNED_CHUNKS_TRAILER });
+  }
+  const answer = await sendUpstream({
+    url: target,
+    method: request.method,
+    headers,
+    body,
+    idleTimeoutMs: context.limits.idleTimeoutMs,
+  }, context.agents);
+  return relay(request.method, answer, (bytesOut) =>
+    context.record({
+      ...call.name,
+      status: answer.status,
+      bytesIn: call.bytesIn,
+      bytesOut,
+    }));
+}
+
+/** The answer as the client gets it, counting the bytes and recording the call at the end. */
+function relay(
+  method: string,
+  answer: { status: number; headers: Headers; body: ReadableStream<Uint8Array> },
+  done: (bytesOut: number) => void,
+): Response {
+  const noBody = method === "HEAD" || answer.status === 204 || answer.status === 304;
+  if (noBody) {
+    answer.body.cancel().catch(() => {});
+    done(0);
+    return new Response(null, { status: answer.status, headers: answer.headers });
+  }
+  let bytes = 0;
+  let reported = false;
+  const report = () => {
+    if (!reported) done(bytes);
+    reported = true;
+  };
+  const counted = answer.body.pipeThrough(
+    new TransformStream<Uint8Array, Uint8Array>({
+      transform(chunk, controller) {
+        bytes += chunk.length;
+        controller.enqueue(chunk);
+      },
+      flush: report,
+    }),
+  );
+  const reader = counted.getReader();
+  const body = new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      try {
+        const { value, done: ended } = await reader.read();
+        if (ended) controller.close();
+        else controller.enqueue(value);
+      } catch (error) {
+        report();
+        controller.error(error);
+      }
+    },
+    cancel(reason) {
+      report();
+      return reader.cancel(reason);
+    },
+  });
+  return new Response(body, { status: answer.status, headers: answer.headers });
+}
