@@ -7,7 +7,7 @@
 
 import { CommanderError } from "./lib/cli/commander.ts";
 import type { Cli } from "./lib/cli/context.ts";
-import { buildProgram } from "./lib/commands/mod.ts";
+import { buildProgram, helpArguments } from "./lib/commands/mod.ts";
 import { askToProceed } from "./lib/cli/confirmation.ts";
 import { UserError } from "./lib/core/errors.ts";
 import { denoIo, type Io, StdoutClosedError } from "./lib/core/io.ts";
@@ -18,11 +18,12 @@ const MESSAGE_MAX = 1000;
 const STDOUT_CLOSED = 141;
 
 /** Runs the CLI with these arguments and returns the exit code. */
-export async function main(args: readonly string[], io: Io = denoIo()): Promise<number> {
+export async function main(given: readonly string[], io: Io = denoIo()): Promise<number> {
   const cli: Cli = { io, exitCode: 0, now: () => new Date(), confirm: askToProceed };
+  const args = helpArguments(given);
   const program = await buildProgram(cli, args);
   try {
-    await program.parseAsync([...args], { from: "user" });
+    await program.parseAsync(args, { from: "user" });
     return cli.exitCode;
   } catch (error) {
     const end = args.indexOf("--");

@@ -62,7 +62,11 @@ Deno.test("an unknown service suggests the closest names", async () => {
 Deno.test("an unknown flag is a usage error", async () => {
   const result = await runCli(["policy", "--scopes", "s3:ro"]);
   assert.equal(result.code, 2);
-  assert.match(result.stderr, /^error: unknown option '--scopes'/);
+  assert.equal(
+    result.stderr,
+    'error: Unknown option "--scopes" for timebound-iam policy\n' +
+      "hint: did you mean --scope? timebound-iam policy --help lists its options\n",
+  );
 });
 
 Deno.test("policy prints the session policy JSON on stdout", async () => {
@@ -85,13 +89,15 @@ Deno.test("--version and --help work on every command", async (t) => {
   await t.step("--version", async () => {
     const result = await runCli(["--version"]);
     assert.equal(result.code, 0);
-    assert.equal(result.stdout.trim(), version);
+    const runtime = `deno ${Deno.version.deno}, ${Deno.build.os}-${Deno.build.arch}`;
+    assert.equal(result.stdout, `timebound-iam ${version} (${runtime})\n`);
   });
   const root = await runCli(["--help"]);
   assert.equal(root.code, 0);
   const commands = [...root.stdout.matchAll(/^ {2}([a-z]+) /gm)].map((m) => m[1]);
   assert.ok(commands.includes("exec") && commands.includes("env") && commands.includes("policy"));
-  for (const command of commands) {
+  assert.ok(commands.includes("help"));
+  for (const command of commands.filter((name) => name !== "help")) {
     await t.step(`${command} --help`, async () => {
       const result = await runCli([command, "--help"]);
       assert.equal(result.code, 0, result.stderr);
@@ -115,7 +121,10 @@ Deno.test("a mistyped command is refused with the closest command's name", async
   const result = await runCli(["--debug", "exce", "-s", "s3:ro"]);
   assert.equal(result.code, 2);
   assert.equal(result.stdout, "");
-  assert.equal(result.stderr, "error: unknown command 'exce'\n(Did you mean exec?)\n");
+  assert.equal(
+    result.stderr,
+    'error: Unknown command "exce"\nhint: did you mean exec? timebound-iam help lists the commands\n',
+  );
 });
 
 Deno.test("an invalid --role-arn is refused before anything else", async () => {

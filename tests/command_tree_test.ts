@@ -1,5 +1,5 @@
 // Every command of the tree, at any depth (`mfa status`, `setup aws` as much as `exec`), through
-// the real CLI: an unknown flag is a usage error (one `error:` line, exit code 2), and `--debug`
+// the real CLI: an unknown flag is a usage error (`error:` and `hint:`, exit code 2), and `--debug`
 // is accepted, as the README says of every command.
 import assert from "node:assert/strict";
 import type { CommandUnknownOpts } from "../lib/cli/commander.ts";
@@ -39,13 +39,17 @@ Deno.test("the command tree holds the nested commands", async () => {
   }
 });
 
-Deno.test("every command refuses an unknown flag with one error line and exit code 2", async (t) => {
+Deno.test("every command refuses an unknown flag with an error line, a hint and exit code 2", async (t) => {
   for (const path of await everyCommand()) {
     await t.step(`${path.join(" ")} --bogus`, async () => {
       const result = await runCli([...path, "--bogus"]);
       assert.equal(result.code, 2, result.stderr);
       assert.equal(result.stdout, "");
-      assert.equal(result.stderr, "error: unknown option '--bogus'\n");
+      assert.equal(
+        result.stderr,
+        `error: Unknown option "--bogus" for timebound-iam ${path.join(" ")}\n` +
+          `hint: timebound-iam ${path.join(" ")} --help lists its options\n`,
+      );
     });
   }
 });

@@ -206,6 +206,10 @@ for (const shell of ["bash", "zsh", "fish"] as const) {
 Deno.test("timebound-iam completions rejects an unknown shell", async () => {
   const result = await runCli(["completions", "tcsh"]);
   assert.equal(result.code, 2);
-  assert.match(result.stderr, /'tcsh' is invalid .* choices are bash, zsh, fish/);
+  assert.equal(
+    result.stderr,
+    'error: Invalid shell "tcsh": use bash, zsh or fish\n' +
+      "hint: usage: timebound-iam completions [options] <shell>\n",
+  );
   assert.equal(result.stdout, "");
 });

@@ -66,7 +66,7 @@ Deno.test("env --unset prints unset statements with no scope and no AWS call", a
   await t.step("an unknown shell", async () => {
     const result = await runCli(["env", "--unset", "--shell", "tcsh"]);
     assert.equal(result.code, 2);
-    assert.match(result.stderr, /^error: option '--shell <shell>' argument 'tcsh' is invalid/);
+    assert.match(result.stderr, /^error: Invalid value "tcsh" for --shell: use bash, zsh/);
   });
 });
 

@@ -182,7 +182,7 @@ Deno.test("setup aws refuses bad input with a usage error", async (t) => {
     ],
     [
       ["setup", "aws", "--services", "s3", "--trust", "world"],
-      /Allowed choices are caller, account/,
+      /^error: Invalid value "world" for --trust: use caller or account\nhint: /,
     ],
   ];
   for (const [args, expected] of cases) {

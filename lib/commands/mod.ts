@@ -11,7 +11,8 @@
 
 import { Command, type CommandUnknownOpts } from "../cli/commander.ts";
 import { checkSwitchVariables, type Cli, type CommandFactory } from "../cli/context.ts";
-import { VERSION } from "../core/version.ts";
+import { versionLine } from "../core/version.ts";
+import { formatUsageError } from "../cli/usage_errors.ts";
 import { awsTimeoutMs } from "../aws/timeout.ts";
 
 /** A command: its one-line summary (the root's help lists it) and where its definition lives. */
@@ -107,10 +108,11 @@ export async function buildProgram(
     .description(
       "Short-lived, least-privilege AWS credentials for a command, a shell or an AI agent.",
     )
-    .version(VERSION, "-V, --version", "print the version")
+    .version(versionLine(), "-V, --version", "print the version")
     .option("--debug", "show AWS request ids and stack traces on errors (TIMEBOUND_IAM_DEBUG=1)")
     .helpOption("-h, --help", "show help")
-    .helpCommand(false)
+    // `help exec` is `exec --help` (see helpArguments); this entry lists it in the root's help.
+    .helpCommand("help [command...]", "show the help of a command (as COMMAND --help does)")
     .enablePositionalOptions()
     .showSuggestionAfterError()
     .exitOverride()
@@ -125,6 +127,7 @@ export async function buildProgram(
       writeOut: (text) => cli.io.stdout(text),
       writeErr: (text) => cli.io.stderr(text),
     });
+  houseStyleErrors(program);
   const wanted = new Set(commandsToLoad(args));
   for (const [name, entry] of Object.entries(COMMANDS)) {
     const factory: CommandFactory = wanted.has(name) ? await entry.load() : () => new Command(name);
@@ -144,8 +147,45 @@ export async function buildProgram(
  */
 function inheritSettings(command: CommandUnknownOpts, parent: CommandUnknownOpts): void {
   command.copyInheritedSettings(parent);
+  houseStyleErrors(command);
   if (!command.options.some((option) => option.long === "--debug")) {
     command.option("--debug", "show AWS request ids and stack traces");
   }
   for (const sub of command.commands) inheritSettings(sub, command);
+}
+
+/** Makes `command` print commander's usage errors as every other error (`error:`, `hint:`). */
+function houseStyleErrors(command: CommandUnknownOpts): void {
+  const names: string[] = [];
+  for (let c: CommandUnknownOpts | null = command; c; c = c.parent) names.unshift(c.name());
+  command.configureOutput({
+    outputError: (text, write) =>
+      write(formatUsageError(text, { command: names.join(" "), usage: command.usage() })),
+  });
+}
+
+/**
+ * The arguments with `help [COMMAND…]` (as `git help` takes it) turned into `[COMMAND…] --help`,
+ * so that `help setup aws` shows the help of `setup aws`; other arguments are returned as they
+ * are. Root flags before `help` stay in front; a word that names no command is left for the
+ * usual "Unknown command" error.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { helpArguments } from "./mod.ts";
+ * assert.deepEqual(helpArguments(["help", "exec"]), ["exec", "--help"]);
+ * assert.deepEqual(helpArguments(["--debug", "help"]), ["--debug", "--help"]);
+ * assert.deepEqual(helpArguments(["exec", "--", "help"]), ["exec", "--", "help"]);
+ * assert.deepEqual(helpArguments(["help", "exce"]), ["exce"]);
+ * ```
+ */
+export function helpArguments(args: readonly string[]): string[] {
+  const at = args.findIndex((arg) => !arg.startsWith("-"));
+  if (at < 0 || args[at] !== "help") return [...args];
+  const words = args.slice(at + 1).filter((arg) => !arg.startsWith("-"));
+  if (words.length > 0 && !Object.hasOwn(COMMANDS, words[0])) {
+    return [...args.slice(0, at), words[0]];
+  }
+  return [...args.slice(0, at), ...words, "--help"];
 }
