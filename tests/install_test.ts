@@ -28,7 +28,10 @@ async function installed(): Promise<{ home: string; bin: string; project: string
   }).output();
   const stdout = new TextDecoder().decode(output.stdout);
   assert.equal(output.code, 0, new TextDecoder().decode(output.stderr));
-  assert.match(stdout, new RegExp(`^installed ${bin}/timebound-iam: 0\\.1\\.0\n`));
+  assert.match(
+    stdout,
+    new RegExp(`^installed ${bin}/timebound-iam: timebound-iam 0\\.1\\.0 \\(deno `),
+  );
   assert.match(stdout, new RegExp(`${bin} is not on your PATH; add it:\n  echo 'export PATH=`));
   return { home, bin, project };
 }
