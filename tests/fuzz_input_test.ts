@@ -238,7 +238,9 @@ Deno.test("grant_access refuses 200+ generated bad requests; the server keeps an
   try {
     for (const [i, request] of requests.entries()) {
       const label = `#${i} ${JSON.stringify(request).slice(0, 200)}`;
-      const result = await client.callTool({ name: "grant_access", arguments: request });
+      // A message over the transport's bound is refused whole, as a JSON-RPC error.
+      const result = await client.callTool({ name: "grant_access", arguments: request })
+        .catch((error: Error) => ({ isError: true, content: [{ text: error.message }] }));
       const text = (result.content as Array<{ text: string }>).map((c) => c.text).join("\n");
       assert.equal(result.isError, true, `${label}: ${text}`);
       assertRefusedLine(text, label);

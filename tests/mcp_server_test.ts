@@ -120,7 +120,7 @@ async function start(
     });
   }
   const [clientTransport, serverTransport] = InMemoryTransport.createLinkedPair();
-  await app.mcp.connect(serverTransport);
+  await app.connect(serverTransport);
   await client.connect(clientTransport);
   return {
     client,

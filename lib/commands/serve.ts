@@ -130,9 +130,7 @@ async function serve(cli: Cli, flags: ServeFlags): Promise<void> {
   const sourceIdentity = flags.sourceIdentity === undefined
     ? undefined
     : checkSourceIdentity(flags.sourceIdentity);
-  // The SDK's "./*" export maps `stdio.js` to a missing `stdio.js.d.ts` under Deno: name the types.
-  const { StdioServerTransport }: typeof import("@modelcontextprotocol/sdk/server/stdio") =
-    await import("@modelcontextprotocol/sdk/server/stdio.js");
+  const { createStdioTransport } = await import("../mcp/stdio_transport.ts");
   const { createServer } = await import("../mcp/server.ts");
   const { default: process } = await import("node:process");
 
@@ -193,11 +191,11 @@ async function serve(cli: Cli, flags: ServeFlags): Promise<void> {
 
   const stopped = watchForStop(process.stdin, process.stdout);
   try {
-    const transport = new StdioServerTransport();
+    const transport = createStdioTransport(process.stdin, process.stdout);
     transport.onclose = () => stopped.resolve("transport closed");
     // Unparseable input gets no reply (JSON-RPC has no id to answer); say so on stderr only.
     app.mcp.server.onerror = (error) => log(`ignored bad input: ${error.message.split("\n")[0]}`);
-    await app.mcp.connect(transport);
+    await app.connect(transport);
     log(
       `ready: env files in ${envFiles.path}, audit log ${audit.path}, ` +
         `profile ${profile ?? "(default chain)"}` +

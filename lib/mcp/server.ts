@@ -7,6 +7,8 @@
  */
 // @ts-types="@modelcontextprotocol/sdk/server/mcp"
 import { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
+import type { Transport } from "@modelcontextprotocol/sdk/shared/transport";
+import { oneHandshake } from "./one_handshake.ts";
 import type { AuditLog } from "./audit_log.ts";
 import type { Grant } from "../aws/broker.ts";
 import type { PoolGrantRequest } from "../aws/broker_pool.ts";
@@ -54,8 +56,10 @@ export interface ServerDeps {
 
 /** A server and what it owns. */
 export interface TimeboundServer {
-  /** The MCP server; connect it to a transport. */
+  /** The MCP server (connect it through {@linkcode TimeboundServer.connect}). */
   mcp: McpServer;
+  /** Connects the server to a transport, which may carry one handshake only. */
+  connect(transport: Transport): Promise<void>;
   /** The live sessions. */
   sessions: SessionStore;
   /** Closes the transport, forgets every session and removes the env file directory. */
@@ -106,6 +110,7 @@ export function createServer(deps: ServerDeps): TimeboundServer {
   return {
     mcp,
     sessions,
+    connect: (transport) => mcp.connect(oneHandshake(transport)),
     close() {
       closing ??= (async () => {
         try {
