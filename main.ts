@@ -11,7 +11,7 @@ import { buildProgram, helpArguments } from "./lib/commands/mod.ts";
 import { askToProceed } from "./lib/cli/confirmation.ts";
 import { UserError } from "./lib/core/errors.ts";
 import { denoIo, type Io, StdoutClosedError } from "./lib/core/io.ts";
-import { logText } from "./lib/core/log_text.ts";
+import { debugLines, logText } from "./lib/core/log_text.ts";
 
 const MESSAGE_MAX = 1000;
 /** The exit code after standard output was closed: 128 + SIGPIPE, as a shell reports `yes | head`. */
@@ -48,13 +48,13 @@ function reportError(error: unknown, io: Io, debug: boolean): number {
       io.stderr(`hint: ${logText(error.hint, MESSAGE_MAX)}\n`);
     }
     if (debug) {
-      if (error.detail) io.stderr(`debug: ${error.detail}\n`);
-      if (error.cause) io.stderr(`debug: ${describe(error.cause)}\n`);
+      if (error.detail) io.stderr(`debug: ${logText(error.detail, MESSAGE_MAX)}\n`);
+      if (error.cause) printDebug(io, error.cause);
     }
     return error.exitCode;
   }
   io.stderr(`error: unexpected failure: ${logText(firstLine(error), MESSAGE_MAX)}\n`);
-  if (debug) io.stderr(`debug: ${describe(error)}\n`);
+  if (debug) printDebug(io, error);
   else io.stderr("hint: run again with --debug for details\n");
   return 1;
 }
@@ -72,8 +72,9 @@ function firstLine(error: unknown): string {
   return text.split("\n")[0];
 }
 
-function describe(error: unknown): string {
-  return error instanceof Error ? (error.stack ?? error.message) : String(error);
+/** The error's message and stack, each line neutralised: an SDK error quotes what AWS sent. */
+function printDebug(io: Io, error: unknown): void {
+  for (const line of debugLines(error)) io.stderr(`debug: ${line}\n`);
 }
 
 if (import.meta.main) {

@@ -204,7 +204,7 @@ Deno.test("each AWS failure becomes one sentence, a hint and exit code 1 (2 for 
       assert.equal(result.code, 1);
       const requestId = aws.requests.filter((r) => r.action === "AssumeRole").at(-1)!.requestId;
       assert.match(result.stderr, new RegExp(`debug: AWS request id ${requestId}`));
-      assert.match(result.stderr, /debug: AccessDenied.*\n\s+at /);
+      assert.match(result.stderr, /debug: AccessDenied.*\ndebug: +at /);
     });
     for (const secret of aws.issuedSecrets()) {
       assert.ok(stderrs.every((s) => !s.includes(secret)), "a secret reached stderr");

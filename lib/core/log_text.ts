@@ -33,3 +33,32 @@ export function logText(text: string, max: number = LOG_TEXT_MAX): string {
     ? `${safe}… (${(text.length - max).toLocaleString("en-US")} more characters)`
     : safe;
 }
+
+/** The longest `--debug` line, by default: a stack frame or an error's message. */
+export const DEBUG_TEXT_MAX = 2000;
+
+/**
+ * An error as `--debug` lines: its name and message on one neutralised line (an SDK's message
+ * quotes what the server sent: newlines and escape codes must not reach the terminal), then
+ * each frame of its stack, each neutralised too. Nothing else of the error is shown.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { debugLines } from "./log_text.ts";
+ * const lines = debugLines(new Error("denied\n\x1b[2Jfake: line"));
+ * assert.equal(lines[0], "Error: denied\\u{a}\\u{1b}[2Jfake: line");
+ * assert.ok(lines.slice(1).every((line) => line.startsWith("    at ")));
+ * ```
+ */
+export function debugLines(error: unknown, max: number = DEBUG_TEXT_MAX): string[] {
+  if (!(error instanceof Error)) return [logText(String(error), max)];
+  const header = `${error.name}: ${error.message}`;
+  const stack = error.stack ?? "";
+  // V8's stack starts with the header; what follows it is our frames, one per line.
+  const frames = stack.startsWith(header) ? stack.slice(header.length).split("\n") : [];
+  return [
+    logText(error.message ? header : error.name, max),
+    ...frames.filter((frame) => frame.trim() !== "").map((frame) => logText(frame, max)),
+  ];
+}
