@@ -30,8 +30,8 @@ export const MUTATED_MODULES: Readonly<Record<string, readonly string[]>> = {
   "lib/delivery/shell_env.ts": ["tests/shell_env_test.ts"],
   "lib/mcp/rate_limit.ts": ["tests/rate_limit_test.ts"],
   "lib/delivery/credential_env.ts": ["tests/credential_env_test.ts"],
-  "lib/cli/config.ts": ["tests/config_test.ts"],
-  "lib/cli/config_schema.ts": ["tests/config_test.ts"],
+  "lib/grant/config_file.ts": ["tests/config_test.ts"],
+  "lib/grant/config_schema.ts": ["tests/config_test.ts"],
   "lib/setup/broker_role.ts": ["tests/broker_role_test.ts"],
   "lib/mcp/context.ts": ["tests/mcp_context_test.ts"],
 };

@@ -4,13 +4,13 @@ import assert from "node:assert/strict";
 import {
   configPath,
   loadConfig,
-  resolveBrokerSettings,
   saveConfig,
   withBrokerRole,
   withIdentityRefusal,
   withoutIdentityRefusals,
-} from "../lib/cli/config.ts";
-import { parseConfig } from "../lib/cli/config_schema.ts";
+} from "../lib/grant/config_file.ts";
+import { parseConfig } from "../lib/grant/config_schema.ts";
+import { resolveGrantSettings } from "../lib/grant/settings.ts";
 import { RuntimeError, UsageError } from "../lib/core/errors.ts";
 
 const ROLE = "arn:aws:iam::123456789012:role/timebound-iam-broker";
@@ -243,7 +243,7 @@ Deno.test("loadConfig() validates a file once: the same bytes are then parsed, c
   }
 });
 
-Deno.test("resolveBrokerSettings(): flags, then the environment, then the config file", async (t) => {
+Deno.test("resolveGrantSettings(): flags, then the environment, then the config file", async (t) => {
   const dir = await Deno.makeTempDir();
   try {
     const path = `${dir}/config.json`;
@@ -275,22 +275,22 @@ Deno.test("resolveBrokerSettings(): flags, then the environment, then the config
         region: "us-west-2",
       }],
       ["the environment wins", {}, {
-        TIMEBOUND_IAM_ROLE_ARN: "arn:aws:iam::1:role/env",
+        TIMEBOUND_IAM_ROLE_ARN: "arn:aws:iam::111111111111:role/env",
         AWS_REGION: "ap-south-1",
       }, {
-        roleArn: "arn:aws:iam::1:role/env",
+        roleArn: "arn:aws:iam::111111111111:role/env",
         roleArnSource: "environment",
         region: "ap-south-1",
       }],
       [
         "flags win over everything",
         {
-          roleArn: "arn:aws:iam::1:role/flag",
+          roleArn: "arn:aws:iam::111111111111:role/flag",
           region: "ca-central-1",
         },
-        { TIMEBOUND_IAM_ROLE_ARN: "arn:aws:iam::1:role/env", AWS_REGION: "ap-south-1" },
+        { TIMEBOUND_IAM_ROLE_ARN: "arn:aws:iam::111111111111:role/env", AWS_REGION: "ap-south-1" },
         {
-          roleArn: "arn:aws:iam::1:role/flag",
+          roleArn: "arn:aws:iam::111111111111:role/flag",
           roleArnSource: "flag",
           region: "ca-central-1",
         },
@@ -314,8 +314,12 @@ Deno.test("resolveBrokerSettings(): flags, then the environment, then the config
     ];
     for (const [name, flags, env, expected] of cases) {
       await t.step(name, async () => {
-        const { file: _, ...settings } = await resolveBrokerSettings(flags, { ...base, ...env });
-        assert.deepEqual(settings, expected);
+        const { roleArn, roleArnSource, region, mfaSerial } = await resolveGrantSettings(flags, {
+          ...base,
+          ...env,
+        });
+        const mfa = mfaSerial === undefined ? {} : { mfaSerial };
+        assert.deepEqual({ roleArn, roleArnSource, region, ...mfa }, expected);
       });
     }
   } finally {

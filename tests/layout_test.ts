@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { findCycles, folderGraph, readModuleGraph } from "./support/module_graph.ts";
+import { findCycles, folderGraph, importsInto, readModuleGraph } from "./support/module_graph.ts";
 
 const describe = (cycles: string[][]) => cycles.map((cycle) => cycle.join(" → ")).join("\n");
 
@@ -54,4 +54,24 @@ Deno.test("findCycles() names every file of each cycle, in import order", async 
     assert.deepEqual(findCycles(files), []);
     assert.deepEqual(findCycles(folderGraph(files)), [["lib/a/", "lib/b/", "lib/a/"]]);
   });
+});
+
+Deno.test("setup/ and mcp/ import nothing from cli/, which holds the terminal's concerns", async () => {
+  const graph = await readModuleGraph(["main.ts", "lib/mod.ts"]);
+  assert.ok([...graph.keys()].some((file) => file.startsWith("lib/setup/")), "setup/ is read");
+  assert.ok([...graph.keys()].some((file) => file.startsWith("lib/mcp/")), "mcp/ is read");
+  const found = importsInto(graph, ["lib/setup/", "lib/mcp/"], "lib/cli/");
+  assert.deepEqual(found, [], `imports from cli/:\n${found.join("\n")}`);
+});
+
+Deno.test("importsInto() names each import from the folders into another", () => {
+  const graph = new Map(Object.entries({
+    "lib/setup/doctor.ts": new Set(["lib/cli/config.ts", "lib/aws/broker.ts"]),
+    "lib/mcp/tools/grant_access.ts": new Set(["lib/cli/context.ts"]),
+    "lib/commands/exec.ts": new Set(["lib/cli/context.ts"]),
+  }));
+  assert.deepEqual(importsInto(graph, ["lib/setup/", "lib/mcp/"], "lib/cli/"), [
+    "lib/mcp/tools/grant_access.ts → lib/cli/context.ts",
+    "lib/setup/doctor.ts → lib/cli/config.ts",
+  ]);
 });

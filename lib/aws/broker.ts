@@ -20,7 +20,6 @@ import {
 } from "./profile.ts";
 import { RuntimeError } from "../core/errors.ts";
 import { type ArnTarget, partitionOf } from "../request/resource.ts";
-import { checkRoleArn } from "../request/role_arn.ts";
 import { formatTtl } from "../request/ttl.ts";
 import { grantDeadline, stsDurationSeconds } from "../request/deadline.ts";
 import { type SessionPolicy, withDeadline } from "../request/session_policy.ts";
@@ -55,7 +54,10 @@ export interface BrokerOptions {
   profile?: string;
   /** The region (`--region`); otherwise the environment, the profile, then `us-east-1`. */
   region?: string;
-  /** The broker role's ARN; by default `arn:aws:iam::<account>:role/timebound-iam-broker`. */
+  /**
+   * The broker role's ARN, already checked (`resolveGrantSettings`); by default
+   * `arn:aws:iam::<account>:role/timebound-iam-broker`.
+   */
   roleArn?: string;
   /** The environment to read `AWS_REGION` and friends from. */
   env: Readonly<Record<string, string>>;
@@ -168,7 +170,6 @@ export async function checkProfile(
  * the broker role's ARN. No credentials are issued.
  */
 export async function connectBroker(options: BrokerOptions): Promise<BrokerContext> {
-  if (options.roleArn !== undefined) checkRoleArn(options.roleArn);
   const choice = resolveProfile(options.profile, options.env);
   await checkProfile(choice, { revealProfiles: options.revealProfiles });
   const region = await resolveRegion(options);

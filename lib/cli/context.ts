@@ -15,7 +15,6 @@ import {
   checkRegion,
   INPUT_LIMITS,
 } from "../request/input_bounds.ts";
-import { checkRoleArn } from "../request/role_arn.ts";
 
 /** What every command shares: the streams, and where it leaves its exit code. */
 export interface Cli {
@@ -80,11 +79,7 @@ export function roleArnOption(): Option<"--role-arn <arn>"> {
   return new Option(
     "--role-arn <arn>",
     "broker role (default: TIMEBOUND_IAM_ROLE_ARN, else arn:aws:iam::<account>:role/timebound-iam-broker)",
-  ).argParser((value) => {
-    checkLength(value, "--role-arn", INPUT_LIMITS.roleArn);
-    checkRoleArn(value);
-    return value;
-  });
+  ).argParser((value) => checkLength(value, "--role-arn", INPUT_LIMITS.roleArn));
 }
 
 /** `--mfa-serial`: the MFA device whose code the grant uses. */

@@ -20,23 +20,21 @@ import {
   profileName,
   withBaseCredentials,
 } from "../aws/base_credentials.ts";
-import { checkMfaSerial, parseMfaSessionTtl } from "../aws/mfa_session.ts";
-import { checkRoleArn } from "../request/role_arn.ts";
 import { checkRefreshLimit } from "../request/ttl.ts";
 import { openCallerIdentityCache } from "../aws/caller_cache.ts";
 import { awsTimeoutMs } from "../aws/timeout.ts";
 import type { AskingGrantOptionValues, Cli } from "./context.ts";
 import { renderSummary } from "./confirmation.ts";
 import { DeclinedError, UsageError, UserError } from "../core/errors.ts";
-import { resolveBrokerSettings } from "./config.ts";
+import { type GrantSettings, resolveGrantSettings } from "../grant/settings.ts";
 import { loadCatalog } from "../request/catalog.ts";
 import { forTarget, prepareGrant } from "../request/grant_request.ts";
-import { checkSourceIdentity, sourceIdentityOf } from "../request/session_identity.ts";
+import { sourceIdentityOf } from "../request/session_identity.ts";
 import {
   identityRefusedBefore,
   identitySkippedNote,
   rememberIdentityRefused,
-} from "./identity_support.ts";
+} from "../grant/identity_support.ts";
 
 /**
  * The flags of a grant: those of `askingGrantOptions` (`context.ts`), and `--debug`. `dryRun` may
@@ -50,23 +48,18 @@ export interface GrantFlags extends Omit<AskingGrantOptionValues, "dryRun"> {
 }
 
 /**
- * The MFA part of the base-credentials request from the flags, the environment and the config
- * file: the device (flag or variable, then the config file; the AWS profile's own `mfa_serial`
- * is read later), the code, the session length, and how to ask (the terminal).
+ * The MFA part of the base-credentials request from the settings: the device (the flag or its
+ * variable, then the config file; the AWS profile's own `mfa_serial` is read later), the code,
+ * the session length, and how to ask (the terminal).
  */
 export function mfaRequest(
   cli: Cli,
-  flags: Pick<GrantFlags, "mfaSerial" | "mfaCode" | "mfaSessionTtl">,
-  configSerial: string | undefined,
+  settings: Pick<GrantSettings, "mfaSerial" | "mfaCode" | "mfaSessionTtlSeconds">,
 ): Pick<BaseCredentialsOptions, "mfaSerial" | "mfaCode" | "mfaSessionTtlSeconds" | "ask"> {
-  if (flags.mfaSerial !== undefined) checkMfaSerial(flags.mfaSerial);
-  const mfaSessionTtlSeconds = flags.mfaSessionTtl === undefined
-    ? undefined
-    : parseMfaSessionTtl(flags.mfaSessionTtl);
   return {
-    mfaSerial: flags.mfaSerial || configSerial,
-    mfaCode: flags.mfaCode || undefined,
-    mfaSessionTtlSeconds,
+    mfaSerial: settings.mfaSerial,
+    mfaCode: settings.mfaCode,
+    mfaSessionTtlSeconds: settings.mfaSessionTtlSeconds,
     // The prompt's module loads when a code is asked for, not on every grant.
     ask: cli.askMfaCode ??
       (async (serial) => (await import("./mfa_prompt.ts")).askMfaCodeOnTerminal(serial, cli.io)),
@@ -92,13 +85,23 @@ export interface RenewableGrant {
   close(): void;
 }
 
+/** How the grant story runs, beyond the flags. */
+export interface GrantStoryOptions {
+  /** The command the credentials are for, shown in the summary. */
+  command?: readonly string[];
+  /** False when nobody may be asked for an MFA code (`credential-process`). */
+  prompt?: boolean;
+  /** The settings, when the caller has resolved them from `flags` already. */
+  settings?: GrantSettings;
+}
+
 /**
  * Runs the grant story and returns the grant, or `undefined` after a dry run.
  */
 export async function obtainGrant(
   cli: Cli,
   flags: GrantFlags,
-  options: { command?: readonly string[]; prompt?: boolean } = {},
+  options: GrantStoryOptions = {},
 ): Promise<Grant | undefined> {
   const renewable = await obtainRenewableGrant(cli, flags, options);
   renewable?.close();
@@ -112,8 +115,10 @@ export async function obtainGrant(
 export async function obtainRenewableGrant(
   cli: Cli,
   flags: GrantFlags,
-  options: { command?: readonly string[]; refreshSeconds?: number; prompt?: boolean } = {},
+  options: GrantStoryOptions & { refreshSeconds?: number } = {},
 ): Promise<RenewableGrant | undefined> {
+  // Flags, then the environment, then the config file written by `setup aws`: checked first.
+  const settings = options.settings ?? await resolveGrantSettings(flags, cli.io.env);
   const catalog = await loadCatalog();
   let request = await prepareGrant({ scopes: flags.scope, ttl: flags.ttl }, {
     catalog,
@@ -122,14 +127,8 @@ export async function obtainRenewableGrant(
   if (options.refreshSeconds !== undefined) {
     checkRefreshLimit(options.refreshSeconds, request.ttlSeconds);
   }
-  const override = flags.sourceIdentity === undefined
-    ? undefined
-    : checkSourceIdentity(flags.sourceIdentity);
-  // Flags, then the environment, then the config file written by `setup aws`.
-  const settings = await resolveBrokerSettings(flags, cli.io.env);
-  const { roleArn, file } = settings;
-  if (roleArn !== undefined) checkRoleArn(roleArn);
-  const mfa = mfaRequest(cli, flags, settings.mfaSerial);
+  const { roleArn, file, sourceIdentity: override } = settings;
+  const mfa = mfaRequest(cli, settings);
   if (flags.confirm && !flags.dryRun && !cli.io.stdinIsTerminal) {
     throw new UsageError("Cannot ask for confirmation: standard input is not a terminal", {
       hint: "pass --no-confirm to proceed without asking (as in CI or a self-wrapping script)",

@@ -14,7 +14,7 @@ import { resolveRegion } from "../aws/broker.ts";
 import { openMfaSessionStore } from "../aws/mfa_session.ts";
 import { UsageError } from "../core/errors.ts";
 import { formatTtl } from "../request/ttl.ts";
-import { resolveBrokerSettings } from "./config.ts";
+import { resolveGrantSettings } from "../grant/settings.ts";
 import type { Cli } from "./context.ts";
 import { type GrantFlags, mfaRequest, noteMfaSession } from "./grant_flow.ts";
 
@@ -29,8 +29,8 @@ export type MfaLoginFlags = Pick<
  * session for the profile and device, replacing any cached one.
  */
 export async function mfaLogin(cli: Cli, flags: MfaLoginFlags): Promise<void> {
-  const settings = await resolveBrokerSettings(flags, cli.io.env);
-  const mfa = mfaRequest(cli, flags, settings.mfaSerial);
+  const settings = await resolveGrantSettings(flags, cli.io.env);
+  const mfa = mfaRequest(cli, settings);
   const profileMfa = await readProfileMfa(flags.profile, cli.io.env);
   const serial = mfa.mfaSerial ?? profileMfa.mfaSerial;
   const profile = profileName(flags.profile, cli.io.env);

@@ -13,7 +13,8 @@ import { type CacheStore, openCacheStore } from "../core/cache_store.ts";
 import { RuntimeError, UsageError } from "../core/errors.ts";
 import { MfaCodeNeeded } from "../aws/base_credentials.ts";
 import { renewalTime } from "../delivery/credential_server.ts";
-import { configProfileName, resolveBrokerSettings } from "./config.ts";
+import { configProfileName } from "../grant/config_file.ts";
+import { type GrantSettings, resolveGrantSettings } from "../grant/settings.ts";
 import type { Cli, GrantOptionValues } from "./context.ts";
 import { type GrantFlags, obtainGrant } from "./grant_flow.ts";
 
@@ -57,8 +58,9 @@ function isCachedCredentials(value: unknown): value is CachedCredentials {
 export async function processCacheKey(
   flags: GrantOptionValues & { mfaSerial?: string },
   env: Readonly<Record<string, string>>,
+  options: { settings?: GrantSettings } = {},
 ): Promise<string> {
-  const settings = await resolveBrokerSettings(flags, env);
+  const settings = options.settings ?? await resolveGrantSettings(flags, env);
   const scopes = flags.scope.flatMap((value) => value.split(","))
     .map((scope) => scope.trim()).filter(Boolean).sort();
   return JSON.stringify({
@@ -134,7 +136,8 @@ export async function obtainProcessCredentials(
     now: cli.now,
     isValue: isCachedCredentials,
   });
-  const key = await processCacheKey(flags, cli.io.env);
+  const settings = await resolveGrantSettings(flags, cli.io.env);
+  const key = await processCacheKey(flags, cli.io.env, { settings });
   const cached = async () => {
     const entry = await store.get(key);
     return entry && { ...entry.value, expiration: new Date(entry.value.expiration) };
@@ -152,6 +155,7 @@ export async function obtainProcessCredentials(
     try {
       grant = await obtainGrant(cli, { ...flags, confirm: false, dryRun: false }, {
         prompt: false,
+        settings,
       });
     } catch (error) {
       if (!(error instanceof MfaCodeNeeded)) throw error;

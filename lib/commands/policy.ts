@@ -7,13 +7,12 @@
  */
 
 import { Command, Option } from "../cli/commander.ts";
-import { resolveBrokerSettings } from "../cli/config.ts";
+import { resolveGrantSettings } from "../grant/settings.ts";
 import { type Cli, profileOption, regionOption, scopeOption } from "../cli/context.ts";
 import { UsageError } from "../core/errors.ts";
 import { hasBareNames, prepareGrant } from "../request/grant_request.ts";
 import { partitionOf } from "../request/resource.ts";
 import { withheldNote } from "../request/session_policy.ts";
-import { checkRoleArn } from "../request/role_arn.ts";
 
 /** Builds the `policy` command. */
 export function policyCommand(cli: Cli): Command<unknown[], Record<string, unknown>> {
@@ -50,8 +49,7 @@ Examples:
       }
       // The broker role and region exec would use, as far as they are known without AWS: bare
       // names live in the role's account (the caller's own, unknown here, when nothing names one).
-      const { roleArn, region } = await resolveBrokerSettings(options, cli.io.env);
-      if (roleArn !== undefined) checkRoleArn(roleArn);
+      const { roleArn, region } = await resolveGrantSettings(options, cli.io.env);
       const [, partition, , , account] = roleArn?.split(":") ?? [];
       const target = {
         account: options.account ?? account ?? "*",

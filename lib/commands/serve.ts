@@ -16,16 +16,15 @@ import {
   roleArnOption,
   sourceIdentityOption,
 } from "../cli/context.ts";
-import { checkMfaSerial } from "../aws/mfa_session.ts";
-import { callerPrincipal, checkSourceIdentity } from "../request/session_identity.ts";
-import { identityRefusedBefore } from "../cli/identity_support.ts";
+import { callerPrincipal } from "../request/session_identity.ts";
+import { identityRefusedBefore } from "../grant/identity_support.ts";
 import { parseAllowList } from "../request/allow_list.ts";
 import { checkLength, INPUT_LIMITS, parseProfileList } from "../request/input_bounds.ts";
 import { resolveProfile } from "../aws/profile.ts";
 import { logText } from "../core/log_text.ts";
-import { loadConfig, resolveBrokerSettings } from "../cli/config.ts";
+import { loadConfig } from "../grant/config_file.ts";
+import { resolveGrantSettings } from "../grant/settings.ts";
 import { defaultAuditLogPath, openAuditLog } from "../mcp/audit_log.ts";
-import { checkRoleArn } from "../request/role_arn.ts";
 import { createBrokerPool } from "../aws/broker_pool.ts";
 import { openCallerIdentityCache } from "../aws/caller_cache.ts";
 import { loadCatalog } from "../request/catalog.ts";
@@ -117,19 +116,16 @@ async function serve(cli: Cli, flags: ServeFlags): Promise<void> {
   const catalog = await loadCatalog();
   // Flags first, then the environment and the config file (its "serve" guardrails too);
   // connectBroker falls back to the account's default role.
-  const settings = await resolveBrokerSettings(flags, env);
+  const settings = await resolveGrantSettings(
+    { ...flags, mfaSerial: flags.mfaSerial || undefined },
+    env,
+  );
   const defaults = settings.file.config.serve ?? {};
   const maxTtl = flags.maxTtl ?? defaults.maxTtl ?? "1h";
   const approve = flags.approve ?? defaults.approve ?? "never";
   const allowText = flags.allow ?? defaults.allow;
   const maxTtlSeconds = parseTtl(maxTtl, { maxReason: "AWS's limit for AssumeRole" });
   const allow = allowText === undefined ? undefined : await parseAllowList(allowText, catalog);
-  const roleArn = settings.roleArn;
-  if (roleArn !== undefined) checkRoleArn(roleArn);
-  if (flags.mfaSerial) checkMfaSerial(flags.mfaSerial);
-  const sourceIdentity = flags.sourceIdentity === undefined
-    ? undefined
-    : checkSourceIdentity(flags.sourceIdentity);
   const { createStdioTransport } = await import("../mcp/stdio_transport.ts");
   const { createServer } = await import("../mcp/server.ts");
   const { default: process } = await import("node:process");
@@ -145,13 +141,13 @@ async function serve(cli: Cli, flags: ServeFlags): Promise<void> {
   const pool = createBrokerPool({
     profile,
     region: settings.region,
-    roleArn,
+    roleArn: settings.roleArn,
     env,
     now: cli.now,
-    mfaSerial: flags.mfaSerial || settings.mfaSerial,
+    mfaSerial: settings.mfaSerial,
     identityCache: openCallerIdentityCache(env),
     useCachedIdentity: true,
-    sourceIdentity,
+    sourceIdentity: settings.sourceIdentity,
     // Read at each grant: a refusal counts for a day after the human's grant that met it.
     async refusesIdentity(role, caller) {
       const { config, path } = await loadConfig(env);

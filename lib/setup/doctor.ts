@@ -11,7 +11,7 @@ import { tmpdir } from "node:os";
 import type { IAMClient } from "@aws-sdk/client-iam";
 import type { STSClient } from "@aws-sdk/client-sts";
 import { callerPrincipal, CLIENT_TAG, sourceIdentityOf } from "../request/session_identity.ts";
-import { identityRefusedBefore } from "../cli/identity_support.ts";
+import { identityRefusedBefore } from "../grant/identity_support.ts";
 import {
   assumeBrokerRole,
   type BrokerContext,
@@ -21,14 +21,8 @@ import {
   resolveRegion,
   ROLE_CHAINING_MAX_SECONDS,
 } from "../aws/broker.ts";
-import { checkRoleArn } from "../request/role_arn.ts";
-import {
-  type BrokerSettings,
-  configProfileName,
-  type LoadedConfig,
-  resolveBrokerSettings,
-  type SettingSource,
-} from "../cli/config.ts";
+import { configProfileName, loadConfig, type LoadedConfig } from "../grant/config_file.ts";
+import { regionSetting, resolveRoleArn, type SettingSource } from "../grant/settings.ts";
 import { findBaseCredentials } from "../aws/credential_source.ts";
 import { baseCredentialsForAssumeRole, profileName } from "../aws/base_credentials.ts";
 import { resolveProfile } from "../aws/profile.ts";
@@ -94,12 +88,12 @@ export async function runDoctor(
   const add = (check: Check) => checks.push(check);
 
   // The config file first: the broker role and the region may come from it.
-  const settings = await settingsCheck(flags, env, add);
-  const role = brokerRoleSetting(flags, env, settings);
-  const wantedTtl = parseTtl(flags.ttl ?? settings?.file.config.serve?.maxTtl ?? "1h");
+  const file = await configFileCheck(flags, env, add);
+  const role = brokerRoleSetting(flags, env, file);
+  const wantedTtl = parseTtl(flags.ttl ?? file?.config.serve?.maxTtl ?? "1h");
   const region = await resolveRegion({
     profile: flags.profile,
-    region: settings?.region ?? flags.region,
+    region: regionSetting(flags, env, file?.config ?? {}),
     env,
   });
   const credentialsFound = await baseCredentialsCheck(flags.profile, region, env, add);
@@ -110,7 +104,7 @@ export async function runDoctor(
     add(broker ? chainingCheck(broker, wantedTtl) : skip("role chaining", "needs the caller"));
     const roleOk = brokerRoleCheck(role, broker, add);
     if (broker && roleOk) {
-      for (const check of await assumeChecks(broker, settings?.file)) add(check);
+      for (const check of await assumeChecks(broker, file)) add(check);
       add(await maxSessionCheck(broker, wantedTtl, flags.profile, deps));
       const mfa = await mfaCheck(broker, { profile: flags.profile, env, deps });
       if (mfa) add(mfa);
@@ -131,6 +125,8 @@ export async function runDoctor(
 interface RoleSetting {
   roleArn?: string;
   source: SettingSource;
+  /** Why `roleArn` is not a role ARN. */
+  invalid?: unknown;
 }
 
 const ROLE_SOURCE_TEXT: Readonly<Record<SettingSource, string>> = {
@@ -140,29 +136,34 @@ const ROLE_SOURCE_TEXT: Readonly<Record<SettingSource, string>> = {
   default: "the default name",
 };
 
-async function settingsCheck(
+async function configFileCheck(
   flags: DoctorFlags,
   env: Readonly<Record<string, string>>,
   add: (check: Check) => void,
-): Promise<BrokerSettings | undefined> {
+): Promise<LoadedConfig | undefined> {
   return await attempt("config file", add, async () => {
-    const settings = await resolveBrokerSettings(flags, env);
-    return [settings, configCheck(settings.file, configProfileName(flags.profile, env))];
+    const file = await loadConfig(env);
+    return [file, configCheck(file, configProfileName(flags.profile, env))];
   });
 }
 
-/** Without a valid config file, the flag and the environment still name the role. */
+/**
+ * The broker role as flags, the environment and a valid config file name it. An invalid ARN from
+ * the environment is this check's to report; one from the flag is a usage error, as for every
+ * command.
+ */
 function brokerRoleSetting(
   flags: DoctorFlags,
   env: Readonly<Record<string, string>>,
-  settings: BrokerSettings | undefined,
+  file: LoadedConfig | undefined,
 ): RoleSetting {
-  if (settings) return { roleArn: settings.roleArn, source: settings.roleArnSource };
-  if (flags.roleArn) return { roleArn: flags.roleArn, source: "flag" };
-  if (env.TIMEBOUND_IAM_ROLE_ARN) {
-    return { roleArn: env.TIMEBOUND_IAM_ROLE_ARN, source: "environment" };
+  try {
+    const { roleArn, source } = resolveRoleArn(flags, env, file?.config ?? {});
+    return { roleArn, source };
+  } catch (error) {
+    if (flags.roleArn) throw error;
+    return { roleArn: env.TIMEBOUND_IAM_ROLE_ARN, source: "environment", invalid: error };
   }
-  return { source: "default" };
 }
 
 async function baseCredentialsCheck(
@@ -231,18 +232,12 @@ function brokerRoleCheck(
   add: (check: Check) => void,
 ): boolean {
   const from = ROLE_SOURCE_TEXT[role.source];
-  if (role.roleArn !== undefined) {
-    try {
-      checkRoleArn(role.roleArn);
-    } catch (error) {
-      add({
-        ...failure("broker role", error, from),
-        fix: role.source === "environment"
-          ? "set TIMEBOUND_IAM_ROLE_ARN to arn:aws:iam::ACCOUNT:role/NAME, or unset it"
-          : "pass --role-arn arn:aws:iam::ACCOUNT:role/NAME",
-      });
-      return false;
-    }
+  if (role.invalid !== undefined) {
+    add({
+      ...failure("broker role", role.invalid, from),
+      fix: "set TIMEBOUND_IAM_ROLE_ARN to arn:aws:iam::ACCOUNT:role/NAME, or unset it",
+    });
+    return false;
   }
   if (broker) {
     if (role.roleArn) broker.roleArn = role.roleArn;

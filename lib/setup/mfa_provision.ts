@@ -20,7 +20,7 @@ import { RuntimeError, UsageError, UserError } from "../core/errors.ts";
 import type { Io } from "../core/io.ts";
 import { verifyParentDirectory } from "../core/private_dir.ts";
 import { signalExitCode, watchStopSignals } from "../core/signals.ts";
-import { resolveBrokerSettings } from "../cli/config.ts";
+import { resolveGrantSettings } from "../grant/settings.ts";
 
 /** The flags of `mfa provision`. */
 export interface ProvisionFlags {
@@ -67,7 +67,7 @@ export async function provisionMfaDevice(
       hint: "pass --qr-png FILE, or run it with stderr on a terminal",
     });
   }
-  const settings = await resolveBrokerSettings(flags, io.env);
+  const settings = await resolveGrantSettings(flags, io.env);
   const region = await resolveRegion({
     profile: flags.profile,
     region: settings.region,

@@ -30,11 +30,11 @@ import {
   configProfileName,
   loadConfig,
   type LoadedConfig,
-  resolveBrokerSettings,
   saveConfig,
   withBrokerRole,
   withoutIdentityRefusals,
-} from "../cli/config.ts";
+} from "../grant/config_file.ts";
+import { resolveGrantSettings } from "../grant/settings.ts";
 import { DeclinedError, UsageError } from "../core/errors.ts";
 import { logText } from "../core/log_text.ts";
 import {
@@ -107,7 +107,7 @@ export async function setupAws(io: Io, flags: SetupFlags, deps: SetupDeps): Prom
     max: MFA_SESSION_MAX_SECONDS,
     maxReason: "the longest MFA session",
   });
-  const { region } = await resolveBrokerSettings(flags, io.env);
+  const { region } = await resolveGrantSettings(flags, io.env, config);
   const broker = await connectBroker({
     profile: flags.profile,
     region,

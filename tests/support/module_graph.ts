@@ -151,3 +151,18 @@ function closingPath(graph: ModuleGraph, component: Set<string>): string[] {
   }
   return [start, start];
 }
+
+/**
+ * The imports of files under any of the folders `from` into files under `into` (paths relative to
+ * the project root, each ending in `/`), as `importer → imported` lines, sorted.
+ */
+export function importsInto(graph: ModuleGraph, from: readonly string[], into: string): string[] {
+  const found: string[] = [];
+  for (const [file, targets] of graph) {
+    if (!from.some((folder) => file.startsWith(folder))) continue;
+    for (const target of targets) {
+      if (target.startsWith(into)) found.push(`${file} → ${target}`);
+    }
+  }
+  return found.sort();
+}

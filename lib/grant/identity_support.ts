@@ -17,7 +17,7 @@ import {
   parseConfig,
   saveConfig,
   withIdentityRefusal,
-} from "./config.ts";
+} from "./config_file.ts";
 
 /** How long a remembered refusal of identity counts: a day. */
 export const IDENTITY_REFUSAL_SECONDS = 24 * 3600;

@@ -28,23 +28,6 @@ export interface LoadedConfig {
   config: Config;
 }
 
-/** Where a resolved broker setting came from, for `doctor` and messages. */
-export type SettingSource = "flag" | "environment" | "config file" | "default";
-
-/** The broker settings after flags, environment and the config file are weighed. */
-export interface BrokerSettings {
-  /** The broker role's ARN, if anything names one (otherwise the broker's default applies). */
-  roleArn?: string;
-  /** Where `roleArn` came from; `default` when nothing names it. */
-  roleArnSource: SettingSource;
-  /** The region, when a flag, the environment or the config file names one. */
-  region?: string;
-  /** The MFA device the config file names for the profile, if any. */
-  mfaSerial?: string;
-  /** The config file that was read. */
-  file: LoadedConfig;
-}
-
 /**
  * The config file's path: `TIMEBOUND_IAM_CONFIG`, else `$XDG_CONFIG_HOME/timebound-iam/
  * config.json`, else `%APPDATA%\timebound-iam\config.json` on Windows, else
@@ -53,7 +36,7 @@ export interface BrokerSettings {
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { configPath } from "./config.ts";
+ * import { configPath } from "./config_file.ts";
  * const path = configPath({ XDG_CONFIG_HOME: "/x" }, { os: "linux" });
  * assert.equal(path, "/x/timebound-iam/config.json");
  * ```
@@ -150,7 +133,7 @@ function validationMemory(env: Readonly<Record<string, string>>): CacheStore<tru
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { parseConfig } from "./config.ts";
+ * import { parseConfig } from "./config_file.ts";
  * const config = await parseConfig('{"region": "eu-west-1"}', "config.json");
  * assert.equal(config.region, "eu-west-1");
  * ```
@@ -168,7 +151,7 @@ export async function parseConfig(text: string, path: string): Promise<Config> {
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { withIdentityRefusal, withoutIdentityRefusals } from "./config.ts";
+ * import { withIdentityRefusal, withoutIdentityRefusals } from "./config_file.ts";
  * const role = "arn:aws:iam::123456789012:role/old";
  * const caller = "arn:aws:iam::123456789012:user/alice";
  * const at = "2030-01-01T00:00:00.000Z";
@@ -199,34 +182,6 @@ function withRefusals(config: Config, refusals: IdentityRefusal[]): Config {
   const key = (r: IdentityRefusal) => `${r.role}\n${r.caller}`;
   const sorted = refusals.toSorted((a, b) => key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0);
   return sorted.length ? { ...rest, identityRefusals: sorted } : rest;
-}
-
-/**
- * Weighs the broker settings: the flag, then the environment (`TIMEBOUND_IAM_ROLE_ARN`,
- * `AWS_REGION`, `AWS_DEFAULT_REGION`), then the config file's entry for the profile (and its
- * top-level region). A region left undefined falls through to the AWS profile's, in
- * {@linkcode resolveRegion}.
- */
-export async function resolveBrokerSettings(
-  flags: { profile?: string; region?: string; roleArn?: string },
-  env: Readonly<Record<string, string>>,
-): Promise<BrokerSettings> {
-  const file = await loadConfig(env);
-  const profiles = file.config.profiles ?? {};
-  const name = configProfileName(flags.profile, env);
-  const entry = Object.hasOwn(profiles, name) ? profiles[name] : undefined;
-  const envRole = env.TIMEBOUND_IAM_ROLE_ARN || undefined;
-  const [roleArn, roleArnSource]: [string | undefined, SettingSource] = flags.roleArn
-    ? [flags.roleArn, "flag"]
-    : envRole
-    ? [envRole, "environment"]
-    : entry?.roleArn
-    ? [entry.roleArn, "config file"]
-    : [undefined, "default"];
-  const region = flags.region || env.AWS_REGION || env.AWS_DEFAULT_REGION ||
-    entry?.region || file.config.region || undefined;
-  const mfa = entry?.mfaSerial ? { mfaSerial: entry.mfaSerial } : {};
-  return { roleArn, roleArnSource, region, ...mfa, file };
 }
 
 /**
