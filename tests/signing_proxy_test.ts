@@ -292,3 +292,192 @@ Deno.test("resolveEndpoint() finds the endpoint the SDKs use", async (t) => {
     assert.equal(at("sqs"), "http://127.0.0.1:1/");
   });
 });
+
+Deno.test("the JS SDK's aws-chunked upload (unsigned chunks, CRC32 trailer) passes through", async () => {
+  const { S3Client, PutObjectCommand, GetObjectCommand, CreateBucketCommand } = await import(
+    "@aws-sdk/client-s3"
+  );
+  const { Readable } = await import("node:stream");
+  await using rig = await proxyRig();
+  const s3 = new S3Client({
+    region: "us-east-1",
+    endpoint: rig.proxy.url,
+    credentials: rig.grant.standIn,
+    maxAttempts: 1,
+  });
+  try {
+    await s3.send(new CreateBucketCommand({ Bucket: "chunked-bucket" }));
+    const data = new Uint8Array(300_000).map((_, i) => (i * 7919) % 251);
+    // A stream of unknown framing: the SDK sends it aws-chunked with a trailing checksum.
+    await s3.send(
+      new PutObjectCommand({
+        Bucket: "chunked-bucket",
+        Key: "streamed.bin",
+        Body: Readable.from([data.subarray(0, 100_000), data.subarray(100_000)]),
+        ContentLength: data.length,
+      }),
+    );
+    const got = await s3.send(
+      new GetObjectCommand({ Bucket: "chunked-bucket", Key: "streamed.bin" }),
+    );
+    assert.deepEqual(await got.Body!.transformToByteArray(), data);
+    assert.deepEqual(
+      rig.grant.calls.map((c) => [c.action, c.resource, c.status]),
+      [
+        ["CreateBucket", "chunked-bucket", 200],
+        ["PutObject", "chunked-bucket/streamed.bin", 200],
+        ["GetObject", "chunked-bucket/streamed.bin", 200],
+      ],
+    );
+  } finally {
+    s3.destroy();
+  }
+});
+
+/** A PUT with signed aws-chunked chunks, signed as the Java SDK v1 and Go SDK v1 sign them. */
+async function signedChunkedPut(
+  rig: Awaited<ReturnType<typeof proxyRig>>,
+  options: { path: string; chunks: Uint8Array[]; tamper?: boolean; trailer?: boolean },
+) {
+  const { signString, stringToSign, toAmzDate, sha256Hex } = await import("./support/sigv4.ts");
+  const { crc32Base64 } = await import("./support/s3.ts");
+  const standIn = rig.grant.standIn;
+  const amzDate = toAmzDate(new Date());
+  const auth = {
+    accessKeyId: standIn.accessKeyId,
+    date: amzDate.slice(0, 8),
+    region: "us-east-1",
+    service: "s3",
+    signedHeaders: [] as string[],
+    signature: "",
+  };
+  const mode = options.trailer
+    ? "STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILER"
+    : "STREAMING-AWS4-HMAC-SHA256-PAYLOAD";
+  const decodedLength = options.chunks.reduce((n, c) => n + c.length, 0);
+  const all = new Uint8Array(decodedLength);
+  options.chunks.reduce((offset, c) => (all.set(c, offset), offset + c.length), 0);
+  const scope = `${auth.date}/us-east-1/s3/aws4_request`;
+  const frames: Uint8Array[] = [];
+  const encoder = new TextEncoder();
+  const emptyHash = sha256Hex(new Uint8Array(0));
+  const chunkSign = (previous: string, data: Uint8Array) =>
+    signString(
+      standIn.secretAccessKey,
+      ["AWS4-HMAC-SHA256-PAYLOAD", amzDate, scope, previous, emptyHash, sha256Hex(data)].join("\n"),
+      auth,
+    );
+  const headers = new Headers({
+    host: new URL(rig.proxy.url).host,
+    "x-amz-date": amzDate,
+    "x-amz-content-sha256": mode,
+    "x-amz-security-token": standIn.sessionToken,
+    "x-amz-decoded-content-length": String(decodedLength),
+    "content-encoding": "aws-chunked",
+    ...(options.trailer ? { "x-amz-trailer": "x-amz-checksum-crc32" } : {}),
+  });
+  auth.signedHeaders = [...headers.keys()].sort();
+  const { canonicalRequest } = await import("./support/sigv4.ts");
+  auth.signature = signString(
+    standIn.secretAccessKey,
+    stringToSign(
+      canonicalRequest({
+        method: "PUT",
+        url: new URL(options.path, rig.proxy.url),
+        headers,
+        body: new Uint8Array(0),
+      }, auth),
+      amzDate,
+      auth,
+    ),
+    auth,
+  );
+  let previous = auth.signature;
+  for (const chunk of [...options.chunks, new Uint8Array(0)]) {
+    previous = chunkSign(previous, chunk);
+    const sent = options.tamper && chunk.length > 0 ? chunk.map((b) => b ^ 1) : chunk;
+    frames.push(encoder.encode(`${chunk.length.toString(16)};chunk-signature=${previous}\r\n`));
+    if (chunk.length > 0) frames.push(sent, encoder.encode("\r\n"));
+  }
+  if (options.trailer) {
+    const trailer = `x-amz-checksum-crc32:${crc32Base64(all)}\n`;
+    const signature = signString(
+      standIn.secretAccessKey,
+      ["AWS4-HMAC-SHA256-TRAILER", amzDate, scope, previous, sha256Hex(trailer)].join("\n"),
+      auth,
+    );
+    frames.push(
+      encoder.encode(`${trailer.trimEnd()}\r\nx-amz-trailer-signature:${signature}\r\n\r\n`),
+    );
+  } else {
+    frames.push(encoder.encode("\r\n"));
+  }
+  const body = new Uint8Array(frames.reduce((n, f) => n + f.length, 0));
+  frames.reduce((offset, f) => (body.set(f, offset), offset + f.length), 0);
+  headers.set(
+    "authorization",
+    `AWS4-HMAC-SHA256 Credential=${auth.accessKeyId}/${scope}, SignedHeaders=${
+      auth.signedHeaders.join(";")
+    }, Signature=${auth.signature}`,
+  );
+  headers.delete("host");
+  const response = await fetch(new URL(options.path, rig.proxy.url), {
+    method: "PUT",
+    headers,
+    body,
+  });
+  return { status: response.status, text: await response.text(), data: all };
+}
+
+Deno.test(
+  `signed aws-chunked bodies are checked chunk by chunk and signed again${cliNote}`,
+  { ignore: ignoredWithoutCli },
+  async (t) => {
+    await using rig = await proxyRig();
+    const mb = await runAws(["s3api", "create-bucket", "--bucket", "signed-chunks"], rig.env);
+    assert.equal(mb.code, 0, mb.stderr);
+    const chunks = [
+      new Uint8Array(70_000).fill(7),
+      new Uint8Array(65_536).fill(9),
+      new Uint8Array(10).fill(1),
+    ];
+    for (const trailer of [false, true]) {
+      await t.step(
+        `${trailer ? "with" : "without"} a signed trailer: stored byte for byte`,
+        async () => {
+          const path = `/signed-chunks/object-${trailer}`;
+          const out = await signedChunkedPut(rig, { path, chunks, trailer });
+          assert.equal(out.status, 200, out.text);
+          const reached = rig.aws.requests.at(-1)!;
+          assert.equal(reached.accessKeyId, rig.real.accessKeyId);
+          assert.equal(reached.action, "PutObject");
+          assert.equal(reached.status, 200);
+          const back = await new Deno.Command(cli.path!, {
+            args: ["s3", "cp", `s3:/${path}`, "-"],
+            env: rig.env,
+            clearEnv: true,
+            stdout: "piped",
+          }).output();
+          assert.deepEqual(back.stdout, out.data);
+        },
+      );
+    }
+    await t.step(
+      "a chunk changed on the way: 403 SignatureDoesNotMatch, nothing stored",
+      async () => {
+        const before =
+          rig.aws.requests.filter((r) => r.action === "PutObject" && r.status === 200).length;
+        const out = await signedChunkedPut(rig, {
+          path: "/signed-chunks/tampered",
+          chunks,
+          tamper: true,
+        });
+        assert.equal(out.status, 403);
+        assert.match(out.text, /<Code>SignatureDoesNotMatch<\/Code><Message>The chunk signature/);
+        const after =
+          rig.aws.requests.filter((r) => r.action === "PutObject" && r.status === 200).length;
+        assert.equal(after, before);
+      },
+    );
+  },
+);

@@ -63,6 +63,10 @@ import {
 } from "./state.ts";
 import { assumeRoleDenied, STS_ACTIONS, STS_NAMESPACE, STS_VERSION } from "./sts.ts";
 import { errorXml, successXml } from "./xml.ts";
+import { crc32 } from "node:zlib";
+import { decodeAwsChunked, isAwsChunked } from "./aws_chunked.ts";
+import { DYNAMODB_TARGET_PREFIX, dynamoErrorBody, LocalDynamoDb } from "./dynamodb.ts";
+import { LocalS3, s3ErrorXml, s3Operation } from "./s3.ts";
 
 export { LocalClock } from "./state.ts";
 export type { SessionIdentity, SigninRecord } from "./state.ts";
@@ -269,6 +273,8 @@ export class LocalAws {
   readonly #checkSkew: boolean;
   readonly #faults: Fault[] = [];
   readonly #denials: Denial[] = [];
+  readonly #s3 = new LocalS3();
+  readonly #dynamodb = new LocalDynamoDb();
   #closing?: Promise<void>;
   #silence?: PromiseWithResolvers<void>;
   #waiting = 0;
@@ -556,6 +562,8 @@ export class LocalAws {
     if (FederationEndpoint.serves(url)) return this.#federation.handle(request, url);
     const requestId = crypto.randomUUID();
     const body = new Uint8Array(await request.arrayBuffer());
+    const rest = restServiceOf(request.headers);
+    if (rest !== undefined) return this.#handleRest(rest, { request, url, body, requestId });
     const params: Record<string, string> = Object.fromEntries(url.searchParams);
     if (request.method === "POST") {
       Object.assign(
@@ -603,6 +611,100 @@ export class LocalAws {
         requestId,
       );
     }
+  }
+
+  /** S3 (REST-XML) and DynamoDB (JSON 1.0): authenticated as AWS does, answered in their shapes. */
+  #handleRest(
+    service: "s3" | "dynamodb",
+    received: { request: Request; url: URL; body: Uint8Array; requestId: string },
+  ): Response {
+    const { request, url, requestId } = received;
+    const record: RecordedRequest = { service, action: "", params: {}, status: 200, requestId };
+    this.requests.push(record);
+    let response: Response;
+    try {
+      const auth = parseAuthorization(request.headers.get("authorization"));
+      record.accessKeyId = auth?.accessKeyId;
+      const known = auth !== undefined && this.#state.identities.has(auth.accessKeyId);
+      let caller: Identity;
+      try {
+        caller = this.#authenticate(auth, { ...received, method: request.method });
+      } catch (error) {
+        throw restAuthError(service, error, known);
+      }
+      record.callerArn = caller.arn;
+      const now = this.clock.now();
+      if (service === "s3") {
+        const op = s3Operation(request.method, url, request.headers);
+        Object.assign(record, { action: op.action, params: { Bucket: op.bucket, Key: op.key } });
+        this.#checkDenied("s3", op.action, caller);
+        const body = isAwsChunked(request.headers)
+          ? decodeAwsChunked(received.body, request.headers, {
+            auth: auth!,
+            amzDate: request.headers.get("x-amz-date") ?? "",
+            secretAccessKey: caller.secretAccessKey,
+          })
+          : received.body;
+        response = this.#s3.handle({
+          method: request.method,
+          url,
+          headers: request.headers,
+          body,
+          accountId: caller.accountId,
+          region: auth!.region,
+          now,
+        });
+      } else {
+        const target = request.headers.get("x-amz-target") ?? "";
+        const operation = target.startsWith(DYNAMODB_TARGET_PREFIX)
+          ? target.slice(DYNAMODB_TARGET_PREFIX.length)
+          : "";
+        const input = JSON.parse(new TextDecoder().decode(received.body) || "{}");
+        Object.assign(record, { action: operation, params: { TableName: input.TableName ?? "" } });
+        this.#checkDenied("dynamodb", operation, caller);
+        const result = this.#dynamodb.handle(operation, input, {
+          accountId: caller.accountId,
+          region: auth!.region,
+          now,
+        });
+        response = dynamoResponse(200, JSON.stringify(result));
+      }
+    } catch (error) {
+      const awsError = error instanceof AwsError
+        ? error
+        : error instanceof SyntaxError
+        ? new AwsError(
+          "SerializationException",
+          "Start of structure or map found where not expected.",
+        )
+        : new AwsError("InternalError", `We encountered an internal error: ${error}`, 500);
+      record.errorCode = awsError.code;
+      response = service === "s3"
+        ? new Response(
+          request.method === "HEAD" ? null : s3ErrorXml(awsError.code, awsError.message, requestId),
+          { status: awsError.status, headers: { "content-type": "application/xml" } },
+        )
+        : dynamoResponse(awsError.status, dynamoErrorBody(awsError.code, awsError.message));
+    }
+    record.status = response.status;
+    response.headers.set(service === "s3" ? "x-amz-request-id" : "x-amzn-RequestId", requestId);
+    return response;
+  }
+
+  /** AWS's AccessDenied for an action that {@linkcode LocalAws.deny} denies to the caller. */
+  #checkDenied(service: string, action: string, caller: Identity): void {
+    const denied = this.#denials.some((d) =>
+      [action, `${service}:${action}`, `${service}:*`, "*"].includes(d.action) &&
+      (d.who === undefined || d.who === caller.accessKeyId || d.who === caller.arn ||
+        (caller.kind === "session" && d.who === caller.roleArn))
+    );
+    if (!denied) return;
+    if (service === "s3") throw new AwsError("AccessDenied", "Access Denied", 403);
+    throw new AwsError(
+      "AccessDeniedException",
+      `User: ${caller.arn} is not authorized to perform: ${service}:${action} because no ` +
+        `identity-based policy allows the ${service}:${action} action`,
+    );
   }
 
   #respond(status: number, xml: string, requestId: string): Response {
@@ -718,6 +820,60 @@ export class LocalAws {
     return `User: ${caller.arn} is not authorized to perform: ${verb} because no ` +
       `identity-based policy allows the ${verb} action`;
   }
+}
+
+/** Which REST service a request is for: S3 or DynamoDB by its scope or target, else none. */
+function restServiceOf(headers: Headers): "s3" | "dynamodb" | undefined {
+  if ((headers.get("x-amz-target") ?? "").startsWith(DYNAMODB_TARGET_PREFIX)) return "dynamodb";
+  const scope = /Credential=[^/]+\/\d{8}\/[^/]+\/([^/]+)\//.exec(
+    headers.get("authorization") ?? "",
+  )?.[1];
+  return scope === "s3" || scope === "dynamodb" ? scope : undefined;
+}
+
+/** The authentication errors of S3 and DynamoDB, which name them their own way. */
+function restAuthError(service: "s3" | "dynamodb", error: unknown, known: boolean): unknown {
+  if (!(error instanceof AwsError)) return error;
+  const s3: Record<string, [string, string, number]> = {
+    InvalidClientTokenId: known
+      ? ["InvalidToken", "The provided token is malformed or otherwise invalid.", 400]
+      : [
+        "InvalidAccessKeyId",
+        "The AWS Access Key Id you provided does not exist in our records.",
+        403,
+      ],
+    ExpiredToken: ["ExpiredToken", "The provided token has expired.", 400],
+    MissingAuthenticationToken: ["AccessDenied", "Access Denied", 403],
+    IncompleteSignature: ["AuthorizationHeaderMalformed", error.message, 400],
+  };
+  const dynamodb: Record<string, [string, string, number]> = {
+    InvalidClientTokenId: [
+      "UnrecognizedClientException",
+      "The security token included in the request is invalid.",
+      400,
+    ],
+    SignatureDoesNotMatch: ["InvalidSignatureException", error.message, 400],
+    ExpiredToken: [
+      "ExpiredTokenException",
+      "The security token included in the request is expired",
+      400,
+    ],
+    MissingAuthenticationToken: ["MissingAuthenticationTokenException", error.message, 400],
+    IncompleteSignature: ["IncompleteSignatureException", error.message, 400],
+  };
+  const mapped = (service === "s3" ? s3 : dynamodb)[error.code];
+  return mapped === undefined ? error : new AwsError(...mapped);
+}
+
+/** A DynamoDB answer: JSON 1.0, with the CRC32 of the body that botocore checks. */
+function dynamoResponse(status: number, body: string): Response {
+  return new Response(body, {
+    status,
+    headers: {
+      "content-type": "application/x-amz-json-1.0",
+      "x-amz-crc32": String(crc32(new TextEncoder().encode(body)) >>> 0),
+    },
+  });
 }
 
 /** Start a {@linkcode LocalAws} endpoint; the same as `LocalAws.start(options)`. */

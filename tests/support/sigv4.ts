@@ -161,6 +161,8 @@ export function payloadHash(request: SignedRequest): string {
   const actual = request.body.length === 0 ? EMPTY_SHA256 : sha256Hex(request.body);
   const claimed = request.headers.get("x-amz-content-sha256")?.trim();
   if (claimed === undefined) return actual;
+  // An aws-chunked body is checked chunk by chunk (aws_chunked.ts), not as a whole.
+  if (claimed.startsWith("STREAMING-")) return claimed;
   if (claimed !== "UNSIGNED-PAYLOAD" && claimed.toLowerCase() !== actual) {
     throw new AwsError(
       "XAmzContentSHA256Mismatch",
@@ -171,8 +173,9 @@ export function payloadHash(request: SignedRequest): string {
 }
 
 /**
- * The SigV4 canonical request for a received request. The path is encoded once more, as for
- * every service but S3 (botocore and the JavaScript SDK both sign it that way).
+ * The SigV4 canonical request for a received request. The path is encoded once more for every
+ * service but S3, whose path is signed as sent (botocore and the JavaScript SDK both sign it that
+ * way).
  */
 export function canonicalRequest(request: SignedRequest, auth: SigV4Authorization): string {
   const path = request.url.pathname === "" ? "/" : request.url.pathname;
@@ -182,7 +185,7 @@ export function canonicalRequest(request: SignedRequest, auth: SigV4Authorizatio
   }).join("");
   return [
     request.method.toUpperCase(),
-    uriEncode(path, true),
+    auth.service === "s3" ? path : uriEncode(path, true),
     canonicalQuery(request.url),
     headers,
     auth.signedHeaders.join(";"),
