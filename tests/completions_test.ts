@@ -42,6 +42,7 @@ Deno.test("describeCommandTree() lists every command, option and choice", () => 
     description: "a profile",
     takesValue: true,
     choices: [],
+    values: "profiles",
   });
   assert.deepEqual(env.options.map((o) => o.flags.join(" ")), ["--shell", "-h --help"]);
   assert.deepEqual(env.options[0].choices, ["bash", "fish", "powershell"]);
@@ -56,11 +57,16 @@ async function complete(
   shell: CompletionShell,
   script: string,
   words: string[],
+  files: Record<string, string> = {},
 ): Promise<string[]> {
   const dir = await Deno.makeTempDir({ prefix: "tbi-completion-" });
   try {
     const file = `${dir}/script`;
     await Deno.writeTextFile(file, script);
+    for (const [name, text] of Object.entries(files)) {
+      await Deno.mkdir(`${dir}/${name}`.replace(/\/[^/]+$/, ""), { recursive: true });
+      await Deno.writeTextFile(`${dir}/${name}`, text);
+    }
     const program = words[0];
     const run = async (command: string, args: string[]) => {
       const out = await new Deno.Command(command, {
@@ -78,17 +84,25 @@ async function complete(
     };
     switch (shell) {
       case "bash": {
-        const quoted = words.map((w) => `'${w.replaceAll("'", `'\\''`)}'`).join(" ");
+        // As readline does: the line, and its words split at ":" and "=" too (each its own
+        // word); a reply replaces what follows the last of those in the word being completed.
+        const split = words.flatMap((w) => w === "" ? [""] : w.split(/([:=])/).filter(Boolean));
+        const quote = (w: string) => `'${w.replaceAll("'", `'\\''`)}'`;
+        const line = words.join(" ");
         const fn = `_${program.replace(/[^A-Za-z0-9_]/g, "_")}`;
         const lines = await run("bash", [
           "--norc",
           "--noprofile",
           "-c",
-          `source ${file} && complete -p ${program} && COMP_WORDS=(${quoted}) ` +
-          `COMP_CWORD=${words.length - 1} && ${fn} && printf '%s\\n' "\${COMPREPLY[@]}"`,
+          `source ${file} && complete -p ${program} && COMP_WORDS=(${
+            split.map(quote).join(" ")
+          }) ` +
+          `COMP_CWORD=${split.length - 1} COMP_LINE=${quote(line)} COMP_POINT=${line.length} && ` +
+          `${fn} && printf '%s\\n' "\${COMPREPLY[@]}"`,
         ]);
         assert.equal(lines.shift(), `complete -o default -F ${fn} ${program}`);
-        return lines;
+        const kept = /^(.*[:=])?/.exec(words.at(-1)!)![0];
+        return lines.map((reply) => kept + reply);
       }
       case "zsh":
         await Deno.writeTextFile(`${dir}/capture.zsh`, ZSH_CAPTURE);
@@ -99,6 +113,17 @@ async function complete(
           "-c",
           `source ${file}; and complete --do-complete ${fishQuote(words.join(" "))}`,
         ])).map((line) => line.split("\t")[0]);
+      case "powershell": {
+        const line = words.join(" ");
+        return await run("pwsh", [
+          "-NoProfile",
+          "-NonInteractive",
+          "-Command",
+          `. '${file}'; $line = '${line.replaceAll("'", "''")}'; ` +
+          "(TabExpansion2 -inputScript $line -cursorColumn $line.Length).CompletionMatches | " +
+          "ForEach-Object CompletionText",
+        ]);
+      }
     }
   } finally {
     await Deno.remove(dir, { recursive: true });
@@ -138,7 +163,7 @@ cat $hits
 
 const SHELL_TOOLS = Deno.build.os === "windows"
   ? Object.fromEntries(
-    (["bash", "zsh", "fish"] as const).map((
+    (["bash", "zsh", "fish", "powershell"] as const).map((
       shell,
     ) => [shell, { found: false, reason: "shell completions are tested on Linux and macOS" }]),
   )
@@ -146,9 +171,10 @@ const SHELL_TOOLS = Deno.build.os === "windows"
     bash: await findTool("bash"),
     zsh: await findTool("zsh"),
     fish: await findTool("fish"),
+    powershell: await findTool("pwsh", "powershell"),
   };
 
-for (const shell of ["bash", "zsh", "fish"] as const) {
+for (const shell of ["bash", "zsh", "fish", "powershell"] as const) {
   const tool = SHELL_TOOLS[shell];
   const ignored = ignoredBecause(tool);
 
@@ -197,7 +223,38 @@ for (const shell of ["bash", "zsh", "fish"] as const) {
       });
       await t.step(`"timebound-iam completions " offers the shells`, async () => {
         const got = await complete(shell, script, ["timebound-iam", "completions", ""]);
-        assert.deepEqual([...got].sort(), ["bash", "fish", "zsh"]);
+        assert.deepEqual([...got].sort(), ["bash", "fish", "powershell", "zsh"]);
+      });
+      const scopes: [string, string[]][] = [
+        ["dynamo", ["dynamodb:"]],
+        ["cloudwatch-l", ["cloudwatch-logs:"]],
+        ["s3:r", ["s3:read_only", "s3:readonly", "s3:ro"]],
+        ["s3:ro", ["s3:ro", "s3:ro@"]],
+        ["s3:ro,dyn", ["s3:ro,dynamodb:"]],
+        ["s3:ro,dynamodb:f", ["s3:ro,dynamodb:full"]],
+        ["s3:ro@my-b", []],
+      ];
+      for (const [typed, expected] of scopes) {
+        await t.step(`"exec -s ${typed}" offers ${expected.join(", ") || "nothing"}`, async () => {
+          const got = await complete(shell, script, ["timebound-iam", "exec", "-s", typed]);
+          assert.deepEqual([...got].sort(), expected);
+        });
+      }
+      await t.step(`"serve --allow s3:l" offers the list level`, async () => {
+        const got = await complete(shell, script, ["timebound-iam", "serve", "--allow", "s3:l"]);
+        assert.deepEqual(got, ["s3:list"]);
+      });
+      await t.step(`"exec --profile " offers the AWS config's profiles`, async () => {
+        const got = await complete(shell, script, ["timebound-iam", "exec", "--profile", ""], {
+          ".aws/config": "[default]\nregion = us-east-1\n[profile dev]\n[sso-session corp]\n" +
+            "[ profile  prod ]\n",
+          ".aws/credentials": "[default]\naws_access_key_id = AKIA\n[ci]\n",
+        });
+        assert.deepEqual([...got].sort(), ["ci", "default", "dev", "prod"]);
+      });
+      await t.step(`"shell --shell " offers the shells it runs`, async () => {
+        const got = await complete(shell, script, ["timebound-iam", "shell", "--shell", ""]);
+        assert.deepEqual([...got].sort(), ["bash", "fish", "powershell", "pwsh", "zsh"]);
       });
     },
   });
@@ -208,7 +265,7 @@ Deno.test("timebound-iam completions rejects an unknown shell", async () => {
   assert.equal(result.code, 2);
   assert.equal(
     result.stderr,
-    'error: Invalid shell "tcsh": use bash, zsh or fish\n' +
+    'error: Invalid shell "tcsh": use bash, zsh, fish or powershell\n' +
       "hint: usage: timebound-iam completions [options] <shell>\n",
   );
   assert.equal(result.stdout, "");

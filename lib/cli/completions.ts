@@ -1,87 +1,37 @@
 /**
- * Shell completion scripts for bash, zsh and fish, generated from a commander command tree, so a
- * new command, flag or choice completes as soon as it is declared. The scripts embed the tree as
- * data and walk the words typed so far themselves: they never run the program while completing.
+ * Shell completion scripts for bash, zsh, fish and PowerShell, generated from a commander command
+ * tree, so a new command, flag or choice completes as soon as it is declared. The scripts embed
+ * the tree as data and walk the words typed so far themselves: they never run the program while
+ * completing. Two kinds of value are computed by the script: scopes (service prefixes and
+ * aliases, then `:` and the levels, then `@`) and AWS profile names (the section names of the AWS
+ * config and credentials files, never their contents).
  *
  * @module
  */
 
 import type { CommandUnknownOpts } from "./commander.ts";
 import { fishQuote, type Shell, shQuote } from "../delivery/shell_env.ts";
+import { type CompletionNode, describeCommandTree, type ScopeWords } from "./completion_tree.ts";
+import { renderPowerShell } from "./completions_powershell.ts";
+
+export {
+  type CompletionNode,
+  type CompletionOption,
+  describeCommandTree,
+  type ScopeWords,
+  type ValueKind,
+} from "./completion_tree.ts";
 
 /** The shells that `renderCompletion` writes scripts for (of those `env` writes for). */
-export const COMPLETION_SHELLS = ["bash", "zsh", "fish"] as const satisfies readonly Shell[];
+export const COMPLETION_SHELLS = [
+  "bash",
+  "zsh",
+  "fish",
+  "powershell",
+] as const satisfies readonly Shell[];
 
 /** A shell that `renderCompletion` writes a script for. */
 export type CompletionShell = (typeof COMPLETION_SHELLS)[number];
-
-/** One option of a command, as a completion script sees it. */
-export interface CompletionOption {
-  /** Its spellings, short first: `["-s", "--scope"]`. */
-  flags: string[];
-  /** The help text. */
-  description: string;
-  /** Whether the next word is its value (`--ttl 1h`). */
-  takesValue: boolean;
-  /** The values it accepts, when commander knows them (`.choices()`); empty otherwise. */
-  choices: string[];
-}
-
-/** One command of the tree, as a completion script sees it. */
-export interface CompletionNode {
-  /** The subcommand names from the root: `[]` for the root, `["setup", "aws"]`. */
-  path: string[];
-  /** The help text. */
-  description: string;
-  /** The direct subcommands: every name (with aliases) and the help text. */
-  commands: { names: string[]; description: string }[];
-  /** The options, including `--help` (and `--version` on the root). */
-  options: CompletionOption[];
-  /** The choices of each positional argument, in order (empty when it takes any value). */
-  arguments: string[][];
-}
-
-/**
- * Flattens a command tree into the nodes that completion scripts need, root first, depth-first.
- * Hidden commands and options are left out.
- *
- * @example
- * ```ts
- * import assert from "node:assert/strict";
- * import { Command } from "@commander-js/extra-typings";
- * import { describeCommandTree } from "./completions.ts";
- *
- * const root = new Command("tool").option("--debug");
- * root.command("run").option("-t, --ttl <duration>");
- * const [, run] = describeCommandTree(root);
- * assert.equal(run.options[0].flags.join(" "), "-t --ttl");
- * ```
- */
-export function describeCommandTree(root: CommandUnknownOpts): CompletionNode[] {
-  const nodes: CompletionNode[] = [];
-  const visit = (command: CommandUnknownOpts, path: string[]) => {
-    const help = command.createHelp();
-    const children = help.visibleCommands(command);
-    nodes.push({
-      path,
-      description: command.description(),
-      commands: children.map((child) => ({
-        names: [child.name(), ...child.aliases()],
-        description: child.summary() || child.description(),
-      })),
-      options: help.visibleOptions(command).map((option) => ({
-        flags: [option.short, option.long].filter((flag): flag is string => Boolean(flag)),
-        description: option.description,
-        takesValue: option.required || option.optional,
-        choices: option.argChoices ?? [],
-      })),
-      arguments: command.registeredArguments.map((argument) => argument.argChoices ?? []),
-    });
-    for (const child of children) visit(child, [...path, child.name()]);
-  };
-  visit(root, []);
-  return nodes;
-}
 
 /**
  * Renders the completion script of a command tree for one shell. The script completes
@@ -98,18 +48,70 @@ export function describeCommandTree(root: CommandUnknownOpts): CompletionNode[] 
  * assert.match(script, /^complete -o default -F _tool tool$/m);
  * ```
  */
-export function renderCompletion(root: CommandUnknownOpts, shell: CompletionShell): string {
+export function renderCompletion(
+  root: CommandUnknownOpts,
+  shell: CompletionShell,
+  scopes: ScopeWords = { services: [], levels: [] },
+): string {
   const nodes = describeCommandTree(root);
   const name = root.name();
   const prefix = `_${name.replace(/[^A-Za-z0-9_]/g, "_")}`;
   switch (shell) {
     case "bash":
-      return renderBash(name, prefix, nodes);
+      return renderBash(name, prefix, nodes, scopes);
     case "zsh":
-      return renderZsh(name, prefix, nodes);
+      return renderZsh(name, prefix, nodes, scopes);
     case "fish":
-      return renderFish(name, prefix, nodes);
+      return renderFish(name, prefix, nodes, scopes);
+    case "powershell":
+      return renderPowerShell(name, nodes, scopes);
   }
+}
+
+/** The keys (`"<path> <flag>"`) of the options whose values are of each kind. */
+function kindCases(nodes: CompletionNode[]): string[] {
+  return nodes.flatMap((node) => {
+    const path = node.path.join(" ");
+    return node.options.filter((o) => o.values).map((o) =>
+      `    ${o.flags.map((f) => shQuote(path ? `${path} ${f}` : f)).join("|")}) kind=${o.values} ;;`
+    );
+  });
+}
+
+// The functions that complete computed values in bash and zsh: `_scopes VALUE` prints the scope
+// lists that extend VALUE (the services after the last comma, then the levels after its colon,
+// then an `@` after a whole level); `_profiles` prints the profile names of the AWS config files.
+function valueFunctions(prefix: string, nodes: CompletionNode[], scopes: ScopeWords): string {
+  return `${prefix}_services=${shQuote(scopes.services.join(" "))}
+${prefix}_levels=${shQuote(scopes.levels.join(" "))}
+
+${caseFunction(`${prefix}_kind`, "kind=''", [...kindCases(nodes), "    *) ;;"])}
+
+${prefix}_scopes() {
+  local head=\${1%"\${1##*,}"} last=\${1##*,} svc level
+  case $last in
+    *@*) ;;
+    *:*)
+      svc=\${last%%:*} level=\${last#*:}
+      for level in $=${prefix}_levels; do printf '%s\\n' "$head$svc:$level"; done
+      level=\${last#*:}
+      [[ " $${prefix}_levels " == *" $level "* ]] && printf '%s\\n' "$head$last@"
+      ;;
+    *) for svc in $=${prefix}_services; do printf '%s\\n' "$head$svc:"; done ;;
+  esac
+}
+
+${prefix}_profiles() {
+  local config=\${AWS_CONFIG_FILE:-$HOME/.aws/config}
+  local credentials=\${AWS_SHARED_CREDENTIALS_FILE:-$HOME/.aws/credentials}
+  {
+    [[ -r $config ]] && sed -n \
+      -e 's/^[[:space:]]*\\[[[:space:]]*profile[[:space:]]\\{1,\\}\\([^][:space:]]\\{1,\\}\\)[[:space:]]*\\].*/\\1/p' \
+      -e 's/^[[:space:]]*\\[[[:space:]]*\\(default\\)[[:space:]]*\\].*/\\1/p' "$config"
+    [[ -r $credentials ]] && sed -n \
+      -e 's/^[[:space:]]*\\[[[:space:]]*\\([^][:space:]]\\{1,\\}\\)[[:space:]]*\\].*/\\1/p' "$credentials"
+  } 2>/dev/null | sort -u
+}`;
 }
 
 /** A value's choices in a script: keyed by `"<path> <flag>"` or `"<path> <n>"` for argument n. */
@@ -219,7 +221,12 @@ function shFunctions(prefix: string, nodes: CompletionNode[], tables: ShTables):
   ].join("\n\n");
 }
 
-function renderBash(name: string, prefix: string, nodes: CompletionNode[]): string {
+function renderBash(
+  name: string,
+  prefix: string,
+  nodes: CompletionNode[],
+  scopes: ScopeWords,
+): string {
   const nodeCases = nodes.map((node) => {
     const commands = node.commands.flatMap((c) => c.names).join(" ");
     const options = node.options.flatMap((o) => o.flags).join(" ");
@@ -242,9 +249,31 @@ function renderBash(name: string, prefix: string, nodes: CompletionNode[]): stri
 
 ${functions}
 
+${valueFunctions(prefix, nodes, scopes).replaceAll("$=", "$")}
+
+# Completes a computed value: bash splits the word at ":" and "=", so the whole word is read from
+# the line and the candidates are cut to what follows the last of those characters.
+${prefix}_computed() {
+  local line=\${COMP_LINE:0:COMP_POINT} word before flag value keep c kind
+  word=\${line##*[[:space:]]}
+  before=\${line%"$word"}
+  before=\${before%"\${before##*[![:space:]]}"}
+  flag=\${before##*[[:space:]]} value=$word
+  [[ $word == -*=* ]] && flag=\${word%%=*} value=\${word#*=}
+  ${prefix}_kind "\${cmdpath:+$cmdpath }$flag"
+  [[ -n $kind ]] || return 1
+  keep=\${word%"\${word##*[:=]}"}
+  while IFS= read -r c; do
+    c=\${word%"$value"}$c
+    [[ $c == "$word"* ]] && COMPREPLY+=("\${c#"$keep"}")
+  done < <(if [[ $kind == scopes ]]; then ${prefix}_scopes "$value"; else ${prefix}_profiles; fi)
+  [[ $kind == scopes && \${COMPREPLY[0]} == *[:@] ]] && compopt -o nospace 2>/dev/null
+  return 0
+}
+
 ${prefix}() {
   local cur=\${COMP_WORDS[COMP_CWORD]} prev='' flag eq='' value
-  local subcommands options valued choices cmdpath npos skip dashdash
+  local subcommands options valued choices cmdpath npos skip dashdash kind
   local -a words=("\${COMP_WORDS[@]}")
   ((COMP_CWORD > 0)) && prev=\${COMP_WORDS[COMP_CWORD - 1]}
   ${prefix}_walk 1 "$COMP_CWORD"
@@ -252,6 +281,9 @@ ${prefix}() {
   if [[ -n $dashdash ]]; then
     # After \`--\` comes another program's command line: its name, then the default (files).
     ((dashdash + 1 == COMP_CWORD)) && COMPREPLY=($(compgen -c -- "$cur"))
+    return 0
+  fi
+  if [[ -n $skip ]] && ${prefix}_computed; then
     return 0
   fi
   if [[ -n $skip ]]; then
@@ -281,7 +313,12 @@ complete -o default -F ${prefix} ${name}
 `;
 }
 
-function renderZsh(name: string, prefix: string, nodes: CompletionNode[]): string {
+function renderZsh(
+  name: string,
+  prefix: string,
+  nodes: CompletionNode[],
+  scopes: ScopeWords,
+): string {
   const describe = (names: string[], description: string) =>
     names.map((n) => shQuote(`${n.replaceAll(":", "\\:")}:${oneLine(description)}`)).join(" ");
   const nodeCases = nodes.map((node) => {
@@ -309,6 +346,26 @@ function renderZsh(name: string, prefix: string, nodes: CompletionNode[]): strin
 
 ${functions}
 
+${valueFunctions(prefix, nodes, scopes)}
+
+# Adds the computed values of option $1 for the value $2 (after the prefix $3): scopes ending in
+# ":" or "@" take no space after them.
+${prefix}_computed() {
+  local kind
+  local -a found
+  ${prefix}_kind "\${cmdpath:+$cmdpath }$1"
+  [[ -n $kind ]] || return 1
+  if [[ $kind == scopes ]]; then
+    found=(\${(f)"$(${prefix}_scopes "$2")"})
+    compadd -P "$3" -S '' -- \${(M)found:#*[:@]}
+    compadd -P "$3" -- \${found:#*[:@]}
+  else
+    found=(\${(f)"$(${prefix}_profiles)"})
+    compadd -P "$3" -- $found
+  fi
+  return 0
+}
+
 ${prefix}() {
   local cur=\${words[CURRENT]} prev=\${words[CURRENT - 1]}
   # Not \`commands\`: zsh keeps its table of PATH programs under that name.
@@ -323,11 +380,13 @@ ${prefix}() {
     return
   fi
   if [[ -n $skip ]]; then
+    ${prefix}_computed "$prev" "$cur" '' && return
     ${prefix}_choices "\${cmdpath:+$cmdpath }$prev"
     if (($#choices)); then compadd -a choices; else _files; fi
     return
   fi
   if [[ $cur == -*=* ]]; then
+    ${prefix}_computed "\${cur%%=*}" "\${cur#*=}" "\${cur%%=*}=" && return
     ${prefix}_choices "\${cmdpath:+$cmdpath }\${cur%%=*}"
     (($#choices)) && compadd -P "\${cur%%=*}=" -a choices
     return
@@ -351,7 +410,12 @@ fi
 `;
 }
 
-function renderFish(name: string, prefix: string, nodes: CompletionNode[]): string {
+function renderFish(
+  name: string,
+  prefix: string,
+  nodes: CompletionNode[],
+  scopes: ScopeWords,
+): string {
   const prefixFn = prefix.replace(/^_/, "__");
   const nodeCases = nodes.map((node) =>
     `        case ${fishQuote(node.path.join(" "))}
@@ -380,9 +444,13 @@ function renderFish(name: string, prefix: string, nodes: CompletionNode[]): stri
       const flags = option.flags.map((flag) =>
         flag.startsWith("--") ? `-l ${fishQuote(flag.slice(2))}` : `-s ${fishQuote(flag.slice(1))}`
       );
-      const value = option.takesValue
-        ? option.choices.length ? ` -x -a ${fishQuote(option.choices.join(" "))}` : " -r"
-        : "";
+      const value = !option.takesValue
+        ? ""
+        : option.values
+        ? ` -x -a ${fishQuote(`(${prefixFn}_${option.values})`)}`
+        : option.choices.length
+        ? ` -x -a ${fishQuote(option.choices.join(" "))}`
+        : " -r";
       lines.push(
         `complete -c ${name} ${at} ${flags.join(" ")}${value} -d ${
           fishQuote(oneLine(option.description))
@@ -449,6 +517,44 @@ function ${prefixFn}_walk
     end
     echo $cmdpath
     echo $npos
+end
+
+set -g ${prefixFn}_services${fishList([...scopes.services])}
+set -g ${prefixFn}_levels${fishList([...scopes.levels])}
+
+# The scope lists that extend the value being typed: the services after its last comma, then
+# the levels after a colon, then an @ after a whole level.
+function ${prefixFn}_scopes
+    set -l value (string replace -r -- '^-[^=]*=' '' (commandline -ct))
+    set -l head (string replace -r -- '[^,]*$' '' $value)
+    set -l last (string replace -r -- '^.*,' '' $value)
+    if string match -q -- '*@*' $last
+        return
+    else if string match -q -- '*:*' $last
+        set -l parts (string split -m1 -- : $last)
+        for level in $${prefixFn}_levels
+            printf '%s\\n' "$head$parts[1]:$level"
+        end
+        contains -- $parts[2] $${prefixFn}_levels; and printf '%s\\n' "$head$last@"
+    else
+        for service in $${prefixFn}_services
+            printf '%s\\n' "$head$service:"
+        end
+    end
+end
+
+# The profile names of the AWS config and credentials files (section names only).
+function ${prefixFn}_profiles
+    set -l config ~/.aws/config
+    set -q AWS_CONFIG_FILE; and set config $AWS_CONFIG_FILE
+    set -l credentials ~/.aws/credentials
+    set -q AWS_SHARED_CREDENTIALS_FILE; and set credentials $AWS_SHARED_CREDENTIALS_FILE
+    begin
+        test -r $config
+        and string replace -rf -- '^\\s*\\[\\s*(?:profile\\s+([^\\]\\s]+)|(default))\\s*\\].*$' '$1$2' <$config
+        test -r $credentials
+        and string replace -rf -- '^\\s*\\[\\s*([^\\]\\s]+)\\s*\\].*$' '$1' <$credentials
+    end 2>/dev/null | sort -u
 end
 
 # True when the command line is at this subcommand (and, given, at this positional argument).

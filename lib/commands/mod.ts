@@ -52,7 +52,7 @@ const COMMANDS: Readonly<Record<string, CommandEntry>> = {
     load: async () => (await import("./services.ts")).servicesCommand,
   },
   completions: {
-    summary: "print the shell completion script for bash, zsh or fish",
+    summary: "print the shell completion script for bash, zsh, fish or powershell",
     load: async () => (await import("./completions.ts")).completionsCommand,
   },
   serve: {

@@ -39,6 +39,9 @@ const LEVELS: ReadonlyMap<string, Level> = new Map([
   ["full", "full"],
 ]);
 
+/** Every spelling of a level that a scope accepts, as completions offer them. */
+export const LEVEL_NAMES: readonly string[] = [...LEVELS.keys()];
+
 const SERVICE_NAME = /^[a-z0-9][a-z0-9._-]*$/;
 
 /**
