@@ -15,6 +15,7 @@ Deno.test("--debug shows an AWS error's message with its newlines and escape cod
       { env: aws.env() },
     );
     assert.equal(result.code, 1, result.stderr);
+    // deno-lint-ignore no-control-regex -- the escape code is what it looks for
     assert.doesNotMatch(result.stderr, /[\x1b\u202e]/, "no escape code reaches stderr");
     const lines = result.stderr.trimEnd().split("\n");
     for (const line of lines) assert.match(line, /^(error|hint|debug): /, JSON.stringify(line));
