@@ -130,18 +130,29 @@ Deno.test("the audit log is appended as 0600 JSON lines", async () => {
 
 Deno.test("the audit log may be a bare file name in the working directory", async () => {
   const dir = await Deno.makeTempDir();
-  const cwd = Deno.cwd();
-  Deno.chdir(dir);
   try {
-    for (const name of ["audit.jsonl", "./audit.jsonl"]) {
-      const log = await openAuditLog(name);
-      await log.record({ event: "grant", outcome: "granted", scopes: "s3:ro", ttl: "15m" });
-      await log.close();
-    }
+    // In a child started in dir: the working directory is the whole process's, which parallel
+    // test files share.
+    const module = import.meta.resolve("../lib/mcp/audit_log.ts");
+    const out = await new Deno.Command(Deno.execPath(), {
+      args: [
+        "eval",
+        "-q",
+        `const { openAuditLog } = await import(${JSON.stringify(module)});\n` +
+        `for (const name of ["audit.jsonl", "./audit.jsonl"]) {\n` +
+        `  const log = await openAuditLog(name);\n` +
+        `  await log.record({ event: "grant", outcome: "granted", scopes: "s3:ro", ttl: "15m" });\n` +
+        `  await log.close();\n` +
+        `}`,
+      ],
+      cwd: dir,
+      stdin: "null",
+    }).output();
+    assert.equal(new TextDecoder().decode(out.stderr), "");
+    assert.equal(out.code, 0);
     const lines = (await Deno.readTextFile(`${dir}/audit.jsonl`)).trim().split("\n");
     assert.deepEqual(lines.map((line) => JSON.parse(line).event), ["grant", "grant"]);
   } finally {
-    Deno.chdir(cwd);
     await Deno.remove(dir, { recursive: true });
   }
 });

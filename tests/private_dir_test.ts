@@ -68,18 +68,25 @@ Deno.test("openPrivateDir() refuses a path whose last part is not a name, and re
     for (const path of [`${root}/sub/..`, `${root}/sub/.`, `${root}/sub/../`, "..", ".", ""]) {
       await assert.rejects(() => openPrivateDir(path), /is not a directory name$/, path);
     }
-    const cwd = Deno.cwd();
-    Deno.chdir(`${root}/sub`);
-    try {
-      const dir = await openPrivateDir("state/../private");
-      assert.equal(dir.path, `${root}/sub/private`);
-      assert.deepEqual(
-        (await Array.fromAsync(Deno.readDir(`${root}/sub`))).map((e) => e.name).sort(),
-        ["private"],
-      );
-    } finally {
-      Deno.chdir(cwd);
-    }
+    // In a child started in sub/: the working directory is the whole process's, which parallel
+    // test files share.
+    const module = import.meta.resolve("../lib/core/private_dir.ts");
+    const out = await new Deno.Command(Deno.execPath(), {
+      args: [
+        "eval",
+        "-q",
+        `const { openPrivateDir } = await import(${JSON.stringify(module)});\n` +
+        `console.log((await openPrivateDir("state/../private")).path);`,
+      ],
+      cwd: `${root}/sub`,
+      stdin: "null",
+    }).output();
+    assert.equal(new TextDecoder().decode(out.stderr), "");
+    assert.equal(new TextDecoder().decode(out.stdout), `${root}/sub/private\n`);
+    assert.deepEqual(
+      (await Array.fromAsync(Deno.readDir(`${root}/sub`))).map((e) => e.name).sort(),
+      ["private"],
+    );
   });
 });
 
