@@ -53,7 +53,7 @@ export interface Fixture extends AsyncDisposable {
    * The variables a test adds to the CLI's clean environment: `HOME`, the endpoint's
    * (`AWS_ENDPOINT_URL_STS`, `AWS_ENDPOINT_URL_IAM`, the keys, the region) and `options.env`.
    */
-  readonly env: Record<string, string>;
+  readonly env: Record<string, string> & { HOME: string };
   /**
    * The whole clean environment of a child started with `clearEnv: true`: the base of
    * {@linkcode baseEnv} (PATH, HOME, AWS config files, Deno cache…) with {@linkcode Fixture.env}.
@@ -79,7 +79,7 @@ export async function startFixture(options: FixtureOptions = {}): Promise<Fixtur
   let aws: LocalAws | undefined;
   try {
     if (options.aws !== false) aws = await LocalAws.start(options.aws ?? {});
-    const env: Record<string, string> = {
+    const env: Record<string, string> & { HOME: string } = {
       HOME: home,
       ...(aws ? aws.env(options.caller?.(aws)) : {}),
       ...options.env,
@@ -99,7 +99,7 @@ class TestFixture implements Fixture {
   constructor(
     readonly home: string,
     aws: LocalAws | undefined,
-    readonly env: Record<string, string>,
+    readonly env: Record<string, string> & { HOME: string },
     readonly childEnv: Record<string, string>,
   ) {
     this.#aws = aws;
