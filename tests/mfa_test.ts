@@ -7,8 +7,9 @@ import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
 // @ts-types="@modelcontextprotocol/sdk/types"
 import { ElicitRequestSchema } from "@modelcontextprotocol/sdk/types.js";
-import { answerPrompts, baseEnv, cliCommand, runCli, spawnUnderTerminal } from "./support/cli.ts";
-import { BROKER_ROLE_NAME, LocalAws } from "./support/local_aws.ts";
+import { answerPrompts, cliCommand, runCli, spawnUnderTerminal } from "./support/cli.ts";
+import { type Fixture, startFixture } from "./support/fixture.ts";
+import { BROKER_ROLE_NAME, type LocalAws } from "./support/local_aws.ts";
 
 const GRANT = ["exec", "--no-confirm", "-s", "s3:ro", "-t", "15m"];
 
@@ -29,42 +30,17 @@ function mfaTrust(accountId: string, maxAgeSeconds?: number): Record<string, unk
   };
 }
 
-interface World {
-  aws: LocalAws;
-  env: Record<string, string>;
-  home: string;
-  serial: string;
-  outputs: string[];
-}
+/** The fixture with an endpoint whose broker role requires MFA, and its user's MFA device. */
+type MfaFixture = Fixture & { serial: string };
 
 /**
- * Runs `fn` with an endpoint whose broker role requires MFA, a device for the default user and a
- * private HOME; afterwards checks that no secret, seed or code the endpoint knows reached any
- * output collected in `outputs`.
+ * The fixture whose broker role trusts the account only with MFA, with a device for the default
+ * user (`serial`); `assertNoSecret` also fails on any MFA code the endpoint was sent.
  */
-async function withMfa(fn: (world: World) => Promise<void>): Promise<void> {
-  const aws = await LocalAws.start();
-  aws.addRole({ roleName: BROKER_ROLE_NAME, trustPolicy: mfaTrust(aws.accountId) });
-  const { serialNumber: serial } = aws.addMfaDevice();
-  const home = await Deno.makeTempDir({ prefix: "tbi-mfa-" });
-  await baseEnv(home);
-  const world: World = { aws, env: { HOME: home, ...aws.env() }, home, serial, outputs: [] };
-  try {
-    await fn(world);
-    const codes = aws.requests.flatMap((
-      r,
-    ) => [r.params.TokenCode, r.params.AuthenticationCode1, r.params.AuthenticationCode2]).filter((
-      c,
-    ): c is string => c !== undefined);
-    for (const secret of [...aws.issuedSecrets(), ...codes]) {
-      for (const output of world.outputs) {
-        assert.ok(!output.includes(secret), "a secret or code reached the output");
-      }
-    }
-  } finally {
-    await aws.close();
-    await Deno.remove(home, { recursive: true });
-  }
+async function startMfaFixture(): Promise<MfaFixture> {
+  const fx = await startFixture({ prefix: "tbi-mfa-" });
+  fx.aws.addRole({ roleName: BROKER_ROLE_NAME, trustPolicy: mfaTrust(fx.aws.accountId) });
+  return Object.assign(fx, { serial: fx.aws.addMfaDevice().serialNumber });
 }
 
 function calls(aws: LocalAws, action: string) {
@@ -84,214 +60,214 @@ const callerArn = (aws: LocalAws) => [
 ];
 
 Deno.test("without MFA the role refuses, and the hint names the caller's MFA device", async () => {
-  await withMfa(async ({ aws, env, serial, outputs }) => {
-    const result = await runCli([...GRANT, "--", ...callerArn(aws)], { env });
-    outputs.push(result.stdout, result.stderr);
-    assert.equal(result.code, 1, result.stderr);
-    assert.match(result.stderr, /^error: Access denied assuming arn:aws:iam::123456789012:role/);
-    assert.equal(
-      result.stderr.split("\n")[1],
-      `hint: if its trust policy requires MFA, pass --mfa-serial ${serial} (or set ` +
-        'TIMEBOUND_IAM_MFA_SERIAL, or "mfaSerial" for profile "default" in the config file)',
-    );
-    assert.equal(calls(aws, "ListMFADevices").length, 1);
-  });
+  await using fx = await startMfaFixture();
+  const { aws, env, serial } = fx;
+  const result = await runCli([...GRANT, "--", ...callerArn(aws)], { env });
+  fx.assertNoSecret(result.stdout, result.stderr);
+  assert.equal(result.code, 1, result.stderr);
+  assert.match(result.stderr, /^error: Access denied assuming arn:aws:iam::123456789012:role/);
+  assert.equal(
+    result.stderr.split("\n")[1],
+    `hint: if its trust policy requires MFA, pass --mfa-serial ${serial} (or set ` +
+      'TIMEBOUND_IAM_MFA_SERIAL, or "mfaSerial" for profile "default" in the config file)',
+  );
+  assert.equal(calls(aws, "ListMFADevices").length, 1);
 });
 
 Deno.test("a code by flag or by environment starts an MFA session and the grant succeeds", async (t) => {
   for (const how of ["flag", "environment"]) {
     await t.step(how, async () => {
-      await withMfa(async ({ aws, env, serial, outputs }) => {
-        const code = aws.mfaCode(serial);
-        const args = how === "flag"
-          ? [...GRANT, "--mfa-serial", serial, "--mfa-code", code, "--", ...callerArn(aws)]
-          : [...GRANT, "--", ...callerArn(aws)];
-        const extra: Record<string, string> = how === "flag"
-          ? {}
-          : { TIMEBOUND_IAM_MFA_SERIAL: serial, TIMEBOUND_IAM_MFA_CODE: code };
-        const result = await runCli(args, { env: { ...env, ...extra } });
-        outputs.push(result.stdout, result.stderr);
-        assert.equal(result.code, 0, result.stderr);
-        assert.match(result.stdout, /assumed-role\/timebound-iam-broker\/timebound-iam-/);
-        assert.match(result.stderr, new RegExp(`^MFA session for ${serial} cached until `));
-        const [session] = calls(aws, "GetSessionToken");
-        assert.equal(session.params.SerialNumber, serial);
-        assert.equal(session.params.DurationSeconds, "43200");
-        // AssumeRole was signed by the MFA session, not the user's own key.
-        const [assume] = calls(aws, "AssumeRole");
-        assert.notEqual(assume.accessKeyId, aws.defaultUser.accessKeyId);
-        assert.match(assume.accessKeyId ?? "", /^ASIA/);
-      });
+      await using fx = await startMfaFixture();
+      const { aws, env, serial } = fx;
+      const code = aws.mfaCode(serial);
+      const args = how === "flag"
+        ? [...GRANT, "--mfa-serial", serial, "--mfa-code", code, "--", ...callerArn(aws)]
+        : [...GRANT, "--", ...callerArn(aws)];
+      const extra: Record<string, string> = how === "flag"
+        ? {}
+        : { TIMEBOUND_IAM_MFA_SERIAL: serial, TIMEBOUND_IAM_MFA_CODE: code };
+      const result = await runCli(args, { env: { ...env, ...extra } });
+      fx.assertNoSecret(result.stdout, result.stderr);
+      assert.equal(result.code, 0, result.stderr);
+      assert.match(result.stdout, /assumed-role\/timebound-iam-broker\/timebound-iam-/);
+      assert.match(result.stderr, new RegExp(`^MFA session for ${serial} cached until `));
+      const [session] = calls(aws, "GetSessionToken");
+      assert.equal(session.params.SerialNumber, serial);
+      assert.equal(session.params.DurationSeconds, "43200");
+      // AssumeRole was signed by the MFA session, not the user's own key.
+      const [assume] = calls(aws, "AssumeRole");
+      assert.notEqual(assume.accessKeyId, aws.defaultUser.accessKeyId);
+      assert.match(assume.accessKeyId ?? "", /^ASIA/);
     });
   }
 });
 
 Deno.test("a wrong code is one line and exit 1; no terminal and no code is exit 2", async () => {
-  await withMfa(async ({ aws, env, serial, outputs }) => {
-    const wrong = String((Number(aws.mfaCode(serial)) + 500_000) % 1_000_000).padStart(6, "0");
-    const bad = await runCli(
-      [...GRANT, "--mfa-serial", serial, "--mfa-code", wrong, "--", "true"],
-      { env },
-    );
-    outputs.push(bad.stdout, bad.stderr);
-    assert.equal(bad.code, 1);
-    assert.equal(
-      bad.stderr,
-      `error: AWS refused the MFA code for ${serial}: wrong or expired\n` +
-        "hint: wait for the next code and try again\n",
-    );
-    const none = await runCli([...GRANT, "--mfa-serial", serial, "--", "true"], { env });
-    outputs.push(none.stdout, none.stderr);
-    assert.equal(none.code, 2);
-    assert.equal(
-      none.stderr,
-      `error: An MFA code for ${serial} is needed, and standard input is not a terminal\n` +
-        "hint: pass --mfa-code CODE (or set TIMEBOUND_IAM_MFA_CODE), or first run: " +
-        "timebound-iam mfa login\n",
-    );
-    const malformed = await runCli(
-      [...GRANT, "--mfa-serial", serial, "--mfa-code", "12345x", "--", "true"],
-      { env },
-    );
-    assert.equal(malformed.code, 2);
-    assert.match(
-      malformed.stderr,
-      /^error: Invalid MFA code from --mfa-code: expected six digits\n/,
-    );
-    assert.equal(calls(aws, "AssumeRole").length, 0);
-  });
+  await using fx = await startMfaFixture();
+  const { aws, env, serial } = fx;
+  const wrong = String((Number(aws.mfaCode(serial)) + 500_000) % 1_000_000).padStart(6, "0");
+  const bad = await runCli(
+    [...GRANT, "--mfa-serial", serial, "--mfa-code", wrong, "--", "true"],
+    { env },
+  );
+  fx.assertNoSecret(bad.stdout, bad.stderr);
+  assert.equal(bad.code, 1);
+  assert.equal(
+    bad.stderr,
+    `error: AWS refused the MFA code for ${serial}: wrong or expired\n` +
+      "hint: wait for the next code and try again\n",
+  );
+  const none = await runCli([...GRANT, "--mfa-serial", serial, "--", "true"], { env });
+  fx.assertNoSecret(none.stdout, none.stderr);
+  assert.equal(none.code, 2);
+  assert.equal(
+    none.stderr,
+    `error: An MFA code for ${serial} is needed, and standard input is not a terminal\n` +
+      "hint: pass --mfa-code CODE (or set TIMEBOUND_IAM_MFA_CODE), or first run: " +
+      "timebound-iam mfa login\n",
+  );
+  const malformed = await runCli(
+    [...GRANT, "--mfa-serial", serial, "--mfa-code", "12345x", "--", "true"],
+    { env },
+  );
+  assert.equal(malformed.code, 2);
+  assert.match(
+    malformed.stderr,
+    /^error: Invalid MFA code from --mfa-code: expected six digits\n/,
+  );
+  assert.equal(calls(aws, "AssumeRole").length, 0);
 });
 
 Deno.test("mfa login once, then five grants with no code and exactly one GetSessionToken", async () => {
-  await withMfa(async ({ aws, env, serial, outputs, home }) => {
-    const login = await runCli(
-      ["mfa", "login", "--mfa-serial", serial, "--mfa-code", aws.mfaCode(serial)],
-      { env },
-    );
-    outputs.push(login.stdout, login.stderr);
-    assert.equal(login.code, 0, login.stderr);
-    assert.match(login.stderr, new RegExp(`^MFA session for ${serial} cached until `));
-    for (let i = 0; i < 5; i++) {
-      const grant = await runCli([...GRANT, "--mfa-serial", serial, "--", ...callerArn(aws)], {
-        env,
-      });
-      outputs.push(grant.stdout, grant.stderr);
-      assert.equal(grant.code, 0, grant.stderr);
-      assert.equal(grant.stderr, "");
-    }
-    assert.equal(calls(aws, "GetSessionToken").length, 1);
-    assert.equal(calls(aws, "AssumeRole").length, 5);
-    // The cache file is private.
-    const dir = `${home}/.cache/timebound-iam/mfa-sessions`;
-    const files = [...Deno.readDirSync(dir)];
-    assert.equal(files.length, 1);
-    if (Deno.build.os !== "windows") {
-      assert.equal(Deno.statSync(dir).mode! & 0o777, 0o700);
-      assert.equal(Deno.statSync(`${dir}/${files[0].name}`).mode! & 0o777, 0o600);
-    }
-    const status = await runCli(["mfa", "status"], { env });
-    outputs.push(status.stdout, status.stderr);
-    assert.equal(status.code, 0, status.stderr);
-    assert.match(
-      status.stdout,
-      new RegExp(`^default\\s+${serial}\\s+until \\S+ \\(\\w+ left\\)\\n$`),
-    );
-    const logout = await runCli(["mfa", "logout"], { env });
-    assert.equal(logout.code, 0, logout.stderr);
-    assert.equal(logout.stderr, `Forgot the MFA session of profile "default" (${serial})\n`);
-    assert.equal([...Deno.readDirSync(dir)].length, 0);
-    const after = await runCli(["mfa", "status"], { env });
-    assert.equal(after.stdout, "");
-    assert.equal(after.stderr, "No cached MFA sessions\n");
-  });
+  await using fx = await startMfaFixture();
+  const { aws, env, serial, home } = fx;
+  const login = await runCli(
+    ["mfa", "login", "--mfa-serial", serial, "--mfa-code", aws.mfaCode(serial)],
+    { env },
+  );
+  fx.assertNoSecret(login.stdout, login.stderr);
+  assert.equal(login.code, 0, login.stderr);
+  assert.match(login.stderr, new RegExp(`^MFA session for ${serial} cached until `));
+  for (let i = 0; i < 5; i++) {
+    const grant = await runCli([...GRANT, "--mfa-serial", serial, "--", ...callerArn(aws)], {
+      env,
+    });
+    fx.assertNoSecret(grant.stdout, grant.stderr);
+    assert.equal(grant.code, 0, grant.stderr);
+    assert.equal(grant.stderr, "");
+  }
+  assert.equal(calls(aws, "GetSessionToken").length, 1);
+  assert.equal(calls(aws, "AssumeRole").length, 5);
+  // The cache file is private.
+  const dir = `${home}/.cache/timebound-iam/mfa-sessions`;
+  const files = [...Deno.readDirSync(dir)];
+  assert.equal(files.length, 1);
+  if (Deno.build.os !== "windows") {
+    assert.equal(Deno.statSync(dir).mode! & 0o777, 0o700);
+    assert.equal(Deno.statSync(`${dir}/${files[0].name}`).mode! & 0o777, 0o600);
+  }
+  const status = await runCli(["mfa", "status"], { env });
+  fx.assertNoSecret(status.stdout, status.stderr);
+  assert.equal(status.code, 0, status.stderr);
+  assert.match(
+    status.stdout,
+    new RegExp(`^default\\s+${serial}\\s+until \\S+ \\(\\w+ left\\)\\n$`),
+  );
+  const logout = await runCli(["mfa", "logout"], { env });
+  assert.equal(logout.code, 0, logout.stderr);
+  assert.equal(logout.stderr, `Forgot the MFA session of profile "default" (${serial})\n`);
+  assert.equal([...Deno.readDirSync(dir)].length, 0);
+  const after = await runCli(["mfa", "status"], { env });
+  assert.equal(after.stdout, "");
+  assert.equal(after.stderr, "No cached MFA sessions\n");
 });
 
 Deno.test("--mfa-session-ttl outside 15m..36h is refused before any AWS call, by every command that takes it", async (t) => {
-  await withMfa(async ({ aws, env, serial }) => {
-    const code = aws.mfaCode(serial);
-    const commands: Array<[string[], string[]]> = [
-      [["mfa", "login"], []],
-      [["exec", "--no-confirm", "-s", "s3:ro", "-t", "15m"], ["--", "true"]],
-      [["exec", "--dry-run", "-s", "s3:ro", "-t", "15m"], ["--", "true"]],
-      [["env", "--no-confirm", "-s", "s3:ro", "-t", "15m"], []],
-      [["shell", "--no-confirm", "-s", "s3:ro", "-t", "15m"], []],
-    ];
-    const cases: Array<[string, string]> = [
-      ["10m", "--mfa-session-ttl 10m is under AWS's minimum of 15m for GetSessionToken"],
-      ["14m59s", "--mfa-session-ttl 14m59s is under AWS's minimum of 15m for GetSessionToken"],
-      ["36h1s", "--mfa-session-ttl 36h1s is over AWS's maximum of 36h for GetSessionToken"],
-      ["37h", "--mfa-session-ttl 37h is over AWS's maximum of 36h for GetSessionToken"],
-    ];
-    for (const [command, after] of commands) {
-      for (const [ttl, message] of cases) {
-        await t.step(`${command.join(" ")} --mfa-session-ttl ${ttl}`, async () => {
-          const args = [...command, "--mfa-serial", serial, "--mfa-code", code];
-          const result = await runCli([...args, "--mfa-session-ttl", ttl, ...after], { env });
-          assert.equal(result.code, 2, result.stderr);
-          assert.equal(result.stdout, "");
-          assert.equal(
-            result.stderr,
-            `error: ${message}\nhint: use --mfa-session-ttl between 15m and 36h (default 12h)\n`,
-          );
-        });
-      }
+  await using fx = await startMfaFixture();
+  const { aws, env, serial } = fx;
+  const code = aws.mfaCode(serial);
+  const commands: Array<[string[], string[]]> = [
+    [["mfa", "login"], []],
+    [["exec", "--no-confirm", "-s", "s3:ro", "-t", "15m"], ["--", "true"]],
+    [["exec", "--dry-run", "-s", "s3:ro", "-t", "15m"], ["--", "true"]],
+    [["env", "--no-confirm", "-s", "s3:ro", "-t", "15m"], []],
+    [["shell", "--no-confirm", "-s", "s3:ro", "-t", "15m"], []],
+  ];
+  const cases: Array<[string, string]> = [
+    ["10m", "--mfa-session-ttl 10m is under AWS's minimum of 15m for GetSessionToken"],
+    ["14m59s", "--mfa-session-ttl 14m59s is under AWS's minimum of 15m for GetSessionToken"],
+    ["36h1s", "--mfa-session-ttl 36h1s is over AWS's maximum of 36h for GetSessionToken"],
+    ["37h", "--mfa-session-ttl 37h is over AWS's maximum of 36h for GetSessionToken"],
+  ];
+  for (const [command, after] of commands) {
+    for (const [ttl, message] of cases) {
+      await t.step(`${command.join(" ")} --mfa-session-ttl ${ttl}`, async () => {
+        const args = [...command, "--mfa-serial", serial, "--mfa-code", code];
+        const result = await runCli([...args, "--mfa-session-ttl", ttl, ...after], { env });
+        assert.equal(result.code, 2, result.stderr);
+        assert.equal(result.stdout, "");
+        assert.equal(
+          result.stderr,
+          `error: ${message}\nhint: use --mfa-session-ttl between 15m and 36h (default 12h)\n`,
+        );
+      });
     }
-    assert.deepEqual(aws.requests, []);
-  });
+  }
+  assert.deepEqual(aws.requests, []);
 });
 
 Deno.test("--mfa-session-ttl 15m and 36h, the two ends, start an MFA session of that length", async (t) => {
   for (const [ttl, seconds] of [["15m", "900"], ["36h", "129600"]]) {
     await t.step(ttl, async () => {
-      await withMfa(async ({ aws, env, serial, outputs }) => {
-        const login = await runCli(
-          ["mfa", "login", "--mfa-serial", serial, "--mfa-code", aws.mfaCode(serial)]
-            .concat(["--mfa-session-ttl", ttl]),
-          { env },
-        );
-        outputs.push(login.stdout, login.stderr);
-        assert.equal(login.code, 0, login.stderr);
-        assert.match(login.stderr, new RegExp(`^MFA session for ${serial} cached until `));
-        assert.equal(calls(aws, "GetSessionToken")[0].params.DurationSeconds, seconds);
-      });
+      await using fx = await startMfaFixture();
+      const { aws, env, serial } = fx;
+      const login = await runCli(
+        ["mfa", "login", "--mfa-serial", serial, "--mfa-code", aws.mfaCode(serial)]
+          .concat(["--mfa-session-ttl", ttl]),
+        { env },
+      );
+      fx.assertNoSecret(login.stdout, login.stderr);
+      assert.equal(login.code, 0, login.stderr);
+      assert.match(login.stderr, new RegExp(`^MFA session for ${serial} cached until `));
+      assert.equal(calls(aws, "GetSessionToken")[0].params.DurationSeconds, seconds);
     });
   }
 });
 
 Deno.test("an expired cached session asks again; one AWS rejects is dropped and asked for once", async (t) => {
-  await withMfa(async ({ aws, env, serial, outputs }) => {
-    const login = await runCli(
+  await using fx = await startMfaFixture();
+  const { aws, env, serial } = fx;
+  const login = await runCli(
+    ["mfa", "login", "--mfa-serial", serial, "--mfa-code", aws.mfaCode(serial)],
+    { env },
+  );
+  assert.equal(login.code, 0, login.stderr);
+  await t.step("rejected by AWS: dropped, then a code is needed", async () => {
+    aws.failNext("GetCallerIdentity", "ExpiredToken");
+    const again = await runCli([...GRANT, "--mfa-serial", serial, "--", "true"], { env });
+    fx.assertNoSecret(again.stdout, again.stderr);
+    assert.equal(again.code, 2);
+    assert.match(again.stderr, /^error: An MFA code for .* is needed/);
+    const status = await runCli(["mfa", "status"], { env });
+    assert.equal(status.stderr, "No cached MFA sessions\n");
+  });
+  await t.step("expired: the next grant needs a code, and takes one", async () => {
+    const relogin = await runCli(
       ["mfa", "login", "--mfa-serial", serial, "--mfa-code", aws.mfaCode(serial)],
       { env },
     );
-    assert.equal(login.code, 0, login.stderr);
-    await t.step("rejected by AWS: dropped, then a code is needed", async () => {
-      aws.failNext("GetCallerIdentity", "ExpiredToken");
-      const again = await runCli([...GRANT, "--mfa-serial", serial, "--", "true"], { env });
-      outputs.push(again.stdout, again.stderr);
-      assert.equal(again.code, 2);
-      assert.match(again.stderr, /^error: An MFA code for .* is needed/);
-      const status = await runCli(["mfa", "status"], { env });
-      assert.equal(status.stderr, "No cached MFA sessions\n");
-    });
-    await t.step("expired: the next grant needs a code, and takes one", async () => {
-      const relogin = await runCli(
-        ["mfa", "login", "--mfa-serial", serial, "--mfa-code", aws.mfaCode(serial)],
-        { env },
-      );
-      assert.equal(relogin.code, 0, relogin.stderr);
-      aws.clock.advance(13 * 3600_000);
-      const needs = await runCli([...GRANT, "--mfa-serial", serial, "--", "true"], { env });
-      outputs.push(needs.stdout, needs.stderr);
-      assert.equal(needs.code, 2);
-      assert.match(needs.stderr, /^error: An MFA code for .* is needed/);
-      const given = await runCli(
-        [...GRANT, "--mfa-serial", serial, "--mfa-code", aws.mfaCode(serial), "--", "true"],
-        { env },
-      );
-      outputs.push(given.stdout, given.stderr);
-      assert.equal(given.code, 0, given.stderr);
-    });
+    assert.equal(relogin.code, 0, relogin.stderr);
+    aws.clock.advance(13 * 3600_000);
+    const needs = await runCli([...GRANT, "--mfa-serial", serial, "--", "true"], { env });
+    fx.assertNoSecret(needs.stdout, needs.stderr);
+    assert.equal(needs.code, 2);
+    assert.match(needs.stderr, /^error: An MFA code for .* is needed/);
+    const given = await runCli(
+      [...GRANT, "--mfa-serial", serial, "--mfa-code", aws.mfaCode(serial), "--", "true"],
+      { env },
+    );
+    fx.assertNoSecret(given.stdout, given.stderr);
+    assert.equal(given.code, 0, given.stderr);
   });
 });
 
@@ -303,173 +279,167 @@ Deno.test({
   name: "under a terminal the code is asked for, a typo gets one more try (Linux only)",
   ignore: !hasScript,
   fn: async () => {
-    await withMfa(async ({ aws, env, serial, home, outputs }) => {
-      const child = await spawnUnderTerminal(
-        [...GRANT, "--mfa-serial", serial, "--", ...callerArn(aws)],
-        { ...env, HOME: home },
-      );
-      const { code, text } = await answerPrompts(child, [
-        { prompt: `MFA code for ${serial}: `, answer: "12ab" },
-        { prompt: `MFA code for ${serial}: `, answer: () => aws.mfaCode(serial) },
-      ]);
-      outputs.push(text);
-      assert.equal(code, 0, text);
-      assert.match(text, new RegExp(`MFA code for ${serial}: \\*\\*\\*\\*`));
-      assert.match(text, /That is not six digits; try once more\./);
-      assert.match(text, /assumed-role\/timebound-iam-broker\//);
-      assert.equal(calls(aws, "GetSessionToken").length, 1);
-    });
+    await using fx = await startMfaFixture();
+    const { aws, env, serial } = fx;
+    const child = await spawnUnderTerminal(
+      [...GRANT, "--mfa-serial", serial, "--", ...callerArn(aws)],
+      env,
+    );
+    const { code, text } = await answerPrompts(child, [
+      { prompt: `MFA code for ${serial}: `, answer: "12ab" },
+      { prompt: `MFA code for ${serial}: `, answer: () => aws.mfaCode(serial) },
+    ]);
+    fx.assertNoSecret(text);
+    assert.equal(code, 0, text);
+    assert.match(text, new RegExp(`MFA code for ${serial}: \\*\\*\\*\\*`));
+    assert.match(text, /That is not six digits; try once more\./);
+    assert.match(text, /assumed-role\/timebound-iam-broker\//);
+    assert.equal(calls(aws, "GetSessionToken").length, 1);
   },
 });
 
 Deno.test("a profile with mfa_serial uses it: the code is asked for that device", async () => {
-  await withMfa(async ({ aws, env, serial, home, outputs }) => {
-    await Deno.writeTextFile(
-      `${home}/.aws/credentials`,
-      `[dev]\naws_access_key_id = ${aws.defaultUser.accessKeyId}\n` +
-        `aws_secret_access_key = ${aws.defaultUser.secretAccessKey}\n`,
-    );
-    await Deno.writeTextFile(`${home}/.aws/config`, `[profile dev]\nmfa_serial = ${serial}\n`);
-    const clean = { ...env };
-    delete clean.AWS_ACCESS_KEY_ID;
-    delete clean.AWS_SECRET_ACCESS_KEY;
-    const result = await runCli(
-      [...GRANT, "--profile", "dev", "--mfa-code", aws.mfaCode(serial), "--", ...callerArn(aws)],
-      { env: clean },
-    );
-    outputs.push(result.stdout, result.stderr);
-    assert.equal(result.code, 0, result.stderr);
-    assert.equal(calls(aws, "GetSessionToken")[0].params.SerialNumber, serial);
-    const status = await runCli(["mfa", "status"], { env: clean });
-    assert.match(status.stdout, new RegExp(`^dev\\s+${serial}\\s+until `));
-  });
+  await using fx = await startMfaFixture();
+  const { aws, env, serial, home } = fx;
+  await Deno.writeTextFile(
+    `${home}/.aws/credentials`,
+    `[dev]\naws_access_key_id = ${aws.defaultUser.accessKeyId}\n` +
+      `aws_secret_access_key = ${aws.defaultUser.secretAccessKey}\n`,
+  );
+  await Deno.writeTextFile(`${home}/.aws/config`, `[profile dev]\nmfa_serial = ${serial}\n`);
+  const clean = { ...env };
+  delete clean.AWS_ACCESS_KEY_ID;
+  delete clean.AWS_SECRET_ACCESS_KEY;
+  const result = await runCli(
+    [...GRANT, "--profile", "dev", "--mfa-code", aws.mfaCode(serial), "--", ...callerArn(aws)],
+    { env: clean },
+  );
+  fx.assertNoSecret(result.stdout, result.stderr);
+  assert.equal(result.code, 0, result.stderr);
+  assert.equal(calls(aws, "GetSessionToken")[0].params.SerialNumber, serial);
+  const status = await runCli(["mfa", "status"], { env: clean });
+  assert.match(status.stdout, new RegExp(`^dev\\s+${serial}\\s+until `));
 });
 
 Deno.test("keys in the environment are not the default profile's: its mfa_serial does not apply", async () => {
-  const aws = await LocalAws.start();
+  await using fx = await startFixture({ prefix: "tbi-mfa-" });
+  const { aws, env, home } = fx;
   const { serialNumber: serial } = aws.addMfaDevice();
-  const home = await Deno.makeTempDir({ prefix: "tbi-mfa-" });
-  try {
-    await baseEnv(home);
-    await Deno.writeTextFile(`${home}/.aws/config`, `[default]\nmfa_serial = ${serial}\n`);
-    const env = { HOME: home, ...aws.env() };
-    const result = await runCli([...GRANT, "--", ...callerArn(aws)], { env });
-    assert.equal(result.code, 0, result.stderr);
-    assert.match(result.stdout, /assumed-role\/timebound-iam-broker\//);
-    assert.equal(result.stderr, "");
-    // Ours, then the child's: no GetSessionToken.
-    assert.deepEqual(
-      aws.requests.map((r) => r.action),
-      ["GetCallerIdentity", "AssumeRole", "GetCallerIdentity"],
-    );
-    // Named, the profile is what the SDK signs with, and its device is asked for a code.
-    const named = await runCli([...GRANT, "--profile", "default", "--", "true"], { env });
-    assert.equal(named.code, 2, named.stderr);
-    assert.match(named.stderr, new RegExp(`^error: An MFA code for ${serial} is needed`));
-  } finally {
-    await aws.close();
-    await Deno.remove(home, { recursive: true });
-  }
+  await Deno.writeTextFile(`${home}/.aws/config`, `[default]\nmfa_serial = ${serial}\n`);
+  const result = await runCli([...GRANT, "--", ...callerArn(aws)], { env });
+  assert.equal(result.code, 0, result.stderr);
+  assert.match(result.stdout, /assumed-role\/timebound-iam-broker\//);
+  assert.equal(result.stderr, "");
+  // Ours, then the child's: no GetSessionToken.
+  assert.deepEqual(
+    aws.requests.map((r) => r.action),
+    ["GetCallerIdentity", "AssumeRole", "GetCallerIdentity"],
+  );
+  // Named, the profile is what the SDK signs with, and its device is asked for a code.
+  const named = await runCli([...GRANT, "--profile", "default", "--", "true"], { env });
+  assert.equal(named.code, 2, named.stderr);
+  assert.match(named.stderr, new RegExp(`^error: An MFA code for ${serial} is needed`));
 });
 
 Deno.test("a role_arn profile with mfa_serial: the SDK assumes it with the code we give", async () => {
-  await withMfa(async ({ aws, env, serial, home, outputs }) => {
-    aws.addRole({ roleName: "developer-role", trustPolicy: mfaTrust(aws.accountId) });
-    await Deno.writeTextFile(
-      `${home}/.aws/credentials`,
-      `[base]\naws_access_key_id = ${aws.defaultUser.accessKeyId}\n` +
-        `aws_secret_access_key = ${aws.defaultUser.secretAccessKey}\n`,
-    );
-    await Deno.writeTextFile(
-      `${home}/.aws/config`,
-      `[profile dev]\nrole_arn = arn:aws:iam::${aws.accountId}:role/developer-role\n` +
-        `source_profile = base\nmfa_serial = ${serial}\n`,
-    );
-    const clean = { ...env };
-    delete clean.AWS_ACCESS_KEY_ID;
-    delete clean.AWS_SECRET_ACCESS_KEY;
-    const result = await runCli(
-      [...GRANT, "--profile", "dev", "--mfa-code", aws.mfaCode(serial), "--", ...callerArn(aws)],
-      { env: clean },
-    );
-    outputs.push(result.stdout, result.stderr);
-    assert.equal(result.code, 0, result.stderr);
-    const login = await runCli(["mfa", "login", "--profile", "dev"], { env: clean });
-    assert.equal(login.code, 2);
-    assert.match(
-      login.stderr,
-      /^error: Profile "dev" assumes its role_arn itself, so it has no MFA/,
-    );
-    const assumes = calls(aws, "AssumeRole");
-    assert.equal(assumes.length, 2);
-    assert.equal(assumes[0].params.SerialNumber, serial);
-    assert.match(assumes[0].params.RoleArn, /role\/developer-role$/);
-    assert.equal(assumes[1].params.RoleArn, aws.brokerRoleArn);
-  });
+  await using fx = await startMfaFixture();
+  const { aws, env, serial, home } = fx;
+  aws.addRole({ roleName: "developer-role", trustPolicy: mfaTrust(aws.accountId) });
+  await Deno.writeTextFile(
+    `${home}/.aws/credentials`,
+    `[base]\naws_access_key_id = ${aws.defaultUser.accessKeyId}\n` +
+      `aws_secret_access_key = ${aws.defaultUser.secretAccessKey}\n`,
+  );
+  await Deno.writeTextFile(
+    `${home}/.aws/config`,
+    `[profile dev]\nrole_arn = arn:aws:iam::${aws.accountId}:role/developer-role\n` +
+      `source_profile = base\nmfa_serial = ${serial}\n`,
+  );
+  const clean = { ...env };
+  delete clean.AWS_ACCESS_KEY_ID;
+  delete clean.AWS_SECRET_ACCESS_KEY;
+  const result = await runCli(
+    [...GRANT, "--profile", "dev", "--mfa-code", aws.mfaCode(serial), "--", ...callerArn(aws)],
+    { env: clean },
+  );
+  fx.assertNoSecret(result.stdout, result.stderr);
+  assert.equal(result.code, 0, result.stderr);
+  const login = await runCli(["mfa", "login", "--profile", "dev"], { env: clean });
+  assert.equal(login.code, 2);
+  assert.match(
+    login.stderr,
+    /^error: Profile "dev" assumes its role_arn itself, so it has no MFA/,
+  );
+  const assumes = calls(aws, "AssumeRole");
+  assert.equal(assumes.length, 2);
+  assert.equal(assumes[0].params.SerialNumber, serial);
+  assert.match(assumes[0].params.RoleArn, /role\/developer-role$/);
+  assert.equal(assumes[1].params.RoleArn, aws.brokerRoleArn);
 });
 
 Deno.test("setup aws --require-mfa --apply: a grant fails without MFA, succeeds with it; doctor says so", async () => {
-  await withMfa(async ({ aws, env, serial, home, outputs }) => {
-    // A role that trusts anyone of the account, until setup rewrites its trust.
-    aws.addRole({ roleName: BROKER_ROLE_NAME });
-    const config = { ...env, TIMEBOUND_IAM_CONFIG: `${home}/config.json` };
-    const setup = await runCli([
-      "setup",
-      "aws",
-      "--services",
-      "s3",
-      "--max-session",
-      "1h",
-      "--require-mfa",
-      "--mfa-max-age",
-      "12h",
-      "--apply",
-      "--yes",
-    ], { env: config });
-    outputs.push(setup.stdout, setup.stderr);
-    assert.equal(setup.code, 0, setup.stderr);
-    const trust = JSON.parse(aws.role(BROKER_ROLE_NAME)!.trustPolicy);
-    assert.deepEqual(trust.Statement[0].Condition, {
-      Bool: { "aws:MultiFactorAuthPresent": "true" },
-      NumericLessThan: { "aws:MultiFactorAuthAge": "43200" },
-    });
-    const without = await runCli([...GRANT, "--", "true"], { env: config });
-    assert.equal(without.code, 1);
-    assert.match(without.stderr, /^error: Access denied assuming/);
-    const withCode = await runCli(
-      [...GRANT, "--mfa-serial", serial, "--mfa-code", aws.mfaCode(serial), "--", "true"],
-      { env: config },
-    );
-    outputs.push(withCode.stdout, withCode.stderr);
-    assert.equal(withCode.code, 0, withCode.stderr);
-    const doctor = await runCli(["doctor"], { env: config });
-    outputs.push(doctor.stdout, doctor.stderr);
-    const line = doctor.stdout.split("\n").find((l) => l.includes(" MFA "));
-    assert.match(
-      line ?? "",
-      new RegExp(
-        `^✓ MFA +devices: ${serial}; trust: requires MFA typed within 12h; session: cached until `,
-      ),
-    );
-    // MFA older than the trust's maximum age: AWS refuses the cached session's AssumeRole.
-    aws.clock.advance(12 * 3600_000 + 60_000);
-    const stale = await runCli([...GRANT, "--mfa-serial", serial, "--", "true"], { env: config });
-    assert.notEqual(stale.code, 0);
+  await using fx = await startMfaFixture();
+  const { aws, env, serial, home } = fx;
+  // A role that trusts anyone of the account, until setup rewrites its trust.
+  aws.addRole({ roleName: BROKER_ROLE_NAME });
+  const config = { ...env, TIMEBOUND_IAM_CONFIG: `${home}/config.json` };
+  const setup = await runCli([
+    "setup",
+    "aws",
+    "--services",
+    "s3",
+    "--max-session",
+    "1h",
+    "--require-mfa",
+    "--mfa-max-age",
+    "12h",
+    "--apply",
+    "--yes",
+  ], { env: config });
+  fx.assertNoSecret(setup.stdout, setup.stderr);
+  assert.equal(setup.code, 0, setup.stderr);
+  const trust = JSON.parse(aws.role(BROKER_ROLE_NAME)!.trustPolicy);
+  assert.deepEqual(trust.Statement[0].Condition, {
+    Bool: { "aws:MultiFactorAuthPresent": "true" },
+    NumericLessThan: { "aws:MultiFactorAuthAge": "43200" },
   });
+  const without = await runCli([...GRANT, "--", "true"], { env: config });
+  assert.equal(without.code, 1);
+  assert.match(without.stderr, /^error: Access denied assuming/);
+  const withCode = await runCli(
+    [...GRANT, "--mfa-serial", serial, "--mfa-code", aws.mfaCode(serial), "--", "true"],
+    { env: config },
+  );
+  fx.assertNoSecret(withCode.stdout, withCode.stderr);
+  assert.equal(withCode.code, 0, withCode.stderr);
+  const doctor = await runCli(["doctor"], { env: config });
+  fx.assertNoSecret(doctor.stdout, doctor.stderr);
+  const line = doctor.stdout.split("\n").find((l) => l.includes(" MFA "));
+  assert.match(
+    line ?? "",
+    new RegExp(
+      `^✓ MFA +devices: ${serial}; trust: requires MFA typed within 12h; session: cached until `,
+    ),
+  );
+  // MFA older than the trust's maximum age: AWS refuses the cached session's AssumeRole.
+  aws.clock.advance(12 * 3600_000 + 60_000);
+  const stale = await runCli([...GRANT, "--mfa-serial", serial, "--", "true"], { env: config });
+  assert.notEqual(stale.code, 0);
 });
 
 /**
- * Runs `timebound-iam ARGS` under a pseudo-terminal and types the two codes of the device that
- * it creates (the first one wrong when `wrong`), once the endpoint knows the device.
+ * Runs `timebound-iam ARGS` under a pseudo-terminal (in `env`) and types the two codes of the
+ * device that it creates (the first one wrong when `wrong`), once the endpoint knows the device.
  */
 async function provisionUnderTerminal(
-  world: World,
+  world: MfaFixture,
   args: string[],
-  options: { wrong?: boolean } = {},
+  options: { env: Record<string, string> & { HOME: string }; wrong?: boolean },
 ): Promise<{ code: number; text: string }> {
-  const { aws, env, home } = world;
+  const { aws } = world;
+  const { env } = options;
   const before = new Set(aws.mfaDevices().map((d) => d.serialNumber));
-  const child = await spawnUnderTerminal(["mfa", "provision", ...args], { ...env, HOME: home });
+  const child = await spawnUnderTerminal(["mfa", "provision", ...args], env);
   // Both codes from one moment, so that a 30-second boundary between the answers cannot part them.
   let second = "";
   const { code, text } = await answerPrompts(child, [
@@ -484,7 +454,7 @@ async function provisionUnderTerminal(
     },
     { prompt: "The next code (wait for it to change): ", answer: () => second },
   ]);
-  world.outputs.push(text);
+  world.assertNoSecret(text);
   return { code, text };
 }
 
@@ -492,98 +462,96 @@ Deno.test({
   name: "mfa provision creates, shows and enables a device; a bad code deletes it (Linux only)",
   ignore: !hasScript,
   fn: async (t) => {
-    await withMfa(async (world) => {
-      const { aws, home } = world;
-      const user = aws.addUser({ userName: "newcomer" });
-      await Deno.writeTextFile(
-        `${home}/.aws/credentials`,
-        `[newcomer]\naws_access_key_id = ${user.accessKeyId}\n` +
-          `aws_secret_access_key = ${user.secretAccessKey}\n`,
+    await using world = await startMfaFixture();
+    const { aws, home } = world;
+    const user = aws.addUser({ userName: "newcomer" });
+    await Deno.writeTextFile(
+      `${home}/.aws/credentials`,
+      `[newcomer]\naws_access_key_id = ${user.accessKeyId}\n` +
+        `aws_secret_access_key = ${user.secretAccessKey}\n`,
+    );
+    const env = { ...world.env };
+    delete env.AWS_ACCESS_KEY_ID;
+    delete env.AWS_SECRET_ACCESS_KEY;
+    const serial = `arn:aws:iam::${aws.accountId}:mfa/newcomer`;
+    await t.step("a wrong first code: refused, and the device is deleted", async () => {
+      const { code, text } = await provisionUnderTerminal(
+        world,
+        ["--profile", "newcomer"],
+        { env, wrong: true },
       );
-      const env = { ...world.env };
-      delete env.AWS_ACCESS_KEY_ID;
-      delete env.AWS_SECRET_ACCESS_KEY;
-      const serial = `arn:aws:iam::${aws.accountId}:mfa/newcomer`;
-      await t.step("a wrong first code: refused, and the device is deleted", async () => {
-        const { code, text } = await provisionUnderTerminal(
-          { ...world, env },
-          ["--profile", "newcomer"],
-          { wrong: true },
-        );
-        assert.equal(code, 1, text);
-        assert.match(text, /Scan this QR code with your authenticator app:\r?\n/);
-        assert.match(text, /[▀▄█]{3}/, "the QR code is drawn with half blocks");
-        assert.match(text, /error: AWS refused the two codes: they must be two consecutive codes/);
-        assert.match(text, new RegExp(`The new device ${serial} was deleted again`));
-        assert.ok(!aws.mfaDevices().some((d) => d.serialNumber === serial));
-        assert.equal(calls(aws, "DeleteVirtualMFADevice").length, 1);
+      assert.equal(code, 1, text);
+      assert.match(text, /Scan this QR code with your authenticator app:\r?\n/);
+      assert.match(text, /[▀▄█]{3}/, "the QR code is drawn with half blocks");
+      assert.match(text, /error: AWS refused the two codes: they must be two consecutive codes/);
+      assert.match(text, new RegExp(`The new device ${serial} was deleted again`));
+      assert.ok(!aws.mfaDevices().some((d) => d.serialNumber === serial));
+      assert.equal(calls(aws, "DeleteVirtualMFADevice").length, 1);
+    });
+    await t.step("without a terminal: refused before any device exists (exit 2)", async () => {
+      const created = calls(aws, "CreateVirtualMFADevice").length;
+      const out = await runCli(["mfa", "provision", "--profile", "newcomer"], { env });
+      assert.equal(out.code, 2, out.stderr);
+      assert.equal(
+        out.stderr,
+        "error: mfa provision asks for two codes and needs a terminal\n" +
+          "hint: run it in a terminal\n",
+      );
+      assert.equal(calls(aws, "CreateVirtualMFADevice").length, created);
+    });
+    await t.step("the terminal closes at the code prompt: the device is deleted", async () => {
+      const before = calls(aws, "DeleteVirtualMFADevice").length;
+      const child = await spawnUnderTerminal(["mfa", "provision", "--profile", "newcomer"], {
+        ...env,
+        HOME: home,
       });
-      await t.step("without a terminal: refused before any device exists (exit 2)", async () => {
-        const created = calls(aws, "CreateVirtualMFADevice").length;
-        const out = await runCli(["mfa", "provision", "--profile", "newcomer"], {
-          env: { ...env, HOME: home },
-        });
-        assert.equal(out.code, 2, out.stderr);
-        assert.equal(
-          out.stderr,
-          "error: mfa provision asks for two codes and needs a terminal\n" +
-            "hint: run it in a terminal\n",
-        );
-        assert.equal(calls(aws, "CreateVirtualMFADevice").length, created);
-      });
-      await t.step("the terminal closes at the code prompt: the device is deleted", async () => {
-        const before = calls(aws, "DeleteVirtualMFADevice").length;
-        const child = await spawnUnderTerminal(["mfa", "provision", "--profile", "newcomer"], {
-          ...env,
-          HOME: home,
-        });
-        // Wait for the code prompt, then close the terminal window: `script` (the terminal)
-        // dies at once, and the kernel sends the program the hangup.
-        const reader = child.stdout.getReader();
-        const decoder = new TextDecoder();
-        let text = "";
-        const timer = setTimeout(() => child.kill("SIGKILL"), 60_000);
-        try {
-          while (!text.includes("First code from the app: ")) {
-            const { value, done } = await reader.read();
-            if (done) break;
-            text += decoder.decode(value, { stream: true });
-          }
-          child.kill("SIGKILL");
-        } finally {
-          clearTimeout(timer);
-          await reader.cancel();
-          await child.stdin.close().catch(() => {});
-          await child.stderr.cancel();
-          await child.status;
+      // Wait for the code prompt, then close the terminal window: `script` (the terminal)
+      // dies at once, and the kernel sends the program the hangup.
+      const reader = child.stdout.getReader();
+      const decoder = new TextDecoder();
+      let text = "";
+      const timer = setTimeout(() => child.kill("SIGKILL"), 60_000);
+      try {
+        while (!text.includes("First code from the app: ")) {
+          const { value, done } = await reader.read();
+          if (done) break;
+          text += decoder.decode(value, { stream: true });
         }
-        assert.match(text, /First code from the app: /);
-        world.outputs.push(text);
-        // The program outlives `script` for the delete call; wait for it, bounded.
-        for (let i = 0; i < 100 && calls(aws, "DeleteVirtualMFADevice").length === before; i++) {
-          await new Promise((done) => setTimeout(done, 100));
-        }
-        assert.equal(calls(aws, "DeleteVirtualMFADevice").length, before + 1, text);
-        assert.ok(!aws.mfaDevices().some((d) => d.serialNumber === serial));
-      });
-      await t.step("two good codes: enabled, the serial printed with the next step", async () => {
-        const png = `${home}/qr.png`;
-        const { code, text } = await provisionUnderTerminal(
-          { ...world, env },
-          ["--profile", "newcomer", "--qr-png", png],
-        );
-        assert.equal(code, 0, text);
-        assert.match(text, new RegExp(`The QR code is in ${png}`));
-        assert.match(text, new RegExp(`^${serial}\\r?$`, "m"));
-        assert.match(text, new RegExp(`next: timebound-iam mfa login --mfa-serial ${serial}`));
-        assert.deepEqual(
-          aws.mfaDevices().find((d) => d.serialNumber === serial),
-          { serialNumber: serial, userName: "newcomer" },
-        );
-        const bytes = await Deno.readFile(png);
-        assert.deepEqual([...bytes.subarray(1, 4)], [0x50, 0x4e, 0x47], "a PNG");
-        assert.equal(Deno.statSync(png).mode! & 0o777, 0o600);
-      });
+        child.kill("SIGKILL");
+      } finally {
+        clearTimeout(timer);
+        await reader.cancel();
+        await child.stdin.close().catch(() => {});
+        await child.stderr.cancel();
+        await child.status;
+      }
+      assert.match(text, /First code from the app: /);
+      world.assertNoSecret(text);
+      // The program outlives `script` for the delete call; wait for it, bounded.
+      for (let i = 0; i < 100 && calls(aws, "DeleteVirtualMFADevice").length === before; i++) {
+        await new Promise((done) => setTimeout(done, 100));
+      }
+      assert.equal(calls(aws, "DeleteVirtualMFADevice").length, before + 1, text);
+      assert.ok(!aws.mfaDevices().some((d) => d.serialNumber === serial));
+    });
+    await t.step("two good codes: enabled, the serial printed with the next step", async () => {
+      const png = `${home}/qr.png`;
+      const { code, text } = await provisionUnderTerminal(
+        world,
+        ["--profile", "newcomer", "--qr-png", png],
+        { env },
+      );
+      assert.equal(code, 0, text);
+      assert.match(text, new RegExp(`The QR code is in ${png}`));
+      assert.match(text, new RegExp(`^${serial}\\r?$`, "m"));
+      assert.match(text, new RegExp(`next: timebound-iam mfa login --mfa-serial ${serial}`));
+      assert.deepEqual(
+        aws.mfaDevices().find((d) => d.serialNumber === serial),
+        { serialNumber: serial, userName: "newcomer" },
+      );
+      const bytes = await Deno.readFile(png);
+      assert.deepEqual([...bytes.subarray(1, 4)], [0x50, 0x4e, 0x47], "a PNG");
+      assert.equal(Deno.statSync(png).mode! & 0o777, 0o600);
     });
   },
 });
@@ -593,7 +561,7 @@ Deno.test({
  * (answering with `answer`) or not, runs `fn`, and closes everything.
  */
 async function withServe(
-  world: World,
+  world: MfaFixture,
   answer: ((message: string) => string | undefined) | undefined,
   fn: (
     call: (args: Record<string, unknown>) => Promise<{ isError?: boolean; text: string }>,
@@ -601,8 +569,7 @@ async function withServe(
 ): Promise<void> {
   const tmp = await Deno.makeTempDir({ dir: world.home });
   const env = {
-    ...await baseEnv(world.home),
-    ...world.env,
+    ...world.childEnv,
     TMPDIR: tmp,
     XDG_STATE_HOME: `${world.home}/state`,
   };
@@ -627,12 +594,12 @@ async function withServe(
     await fn(async (callArgs) => {
       const result = await client.callTool({ name: "grant_access", arguments: callArgs });
       const text = (result.content as Array<{ text: string }>).map((c) => c.text).join("\n");
-      world.outputs.push(text);
+      world.assertNoSecret(text);
       return { isError: result.isError as boolean | undefined, text };
     });
   } finally {
     await client.close();
-    world.outputs.push(
+    world.assertNoSecret(
       stderr,
       await Deno.readTextFile(`${world.home}/state/timebound-iam/audit.jsonl`).catch(() => ""),
     );
@@ -640,73 +607,72 @@ async function withServe(
 }
 
 Deno.test("serve grants from the cached MFA session, and asks the human by elicitation when there is none", async (t) => {
-  await withMfa(async (world) => {
-    const { aws, serial, env } = world;
-    await t.step("no session, a client that cannot elicit: refused, naming mfa login", async () => {
-      await withServe(world, undefined, async (call) => {
-        const result = await call({ services: ["s3"] });
-        assert.equal(result.isError, true);
-        assert.equal(
-          result.text,
-          `An MFA code for ${serial} is needed, and this MCP client cannot ask the human for it\n` +
-            "hint: ask the human to run: timebound-iam mfa login (then try again); never pass a " +
-            "code yourself",
-        );
-      });
-      assert.equal(calls(aws, "GetSessionToken").length, 0);
-    });
-    await t.step("no session, a client that elicits: the human's code starts one", async () => {
-      const asked: string[] = [];
-      await withServe(world, (message) => {
-        asked.push(message);
-        return aws.mfaCode(serial);
-      }, async (call) => {
-        const first = await call({ services: ["s3"] });
-        assert.ok(!first.isError, first.text);
-        const second = await call({ services: ["dynamodb"] });
-        assert.ok(!second.isError, second.text);
-      });
-      assert.equal(asked.length, 1);
-      assert.match(asked[0], new RegExp(`current code of your MFA device ${serial}`));
-      assert.equal(calls(aws, "GetSessionToken").length, 1);
-    });
-    await t.step("three grants at once with no session: one question, one session", async () => {
-      await runCli(["mfa", "logout"], { env });
-      const before = calls(aws, "GetSessionToken").length;
-      const asked: string[] = [];
-      await withServe(world, (message) => {
-        asked.push(message);
-        return aws.mfaCode(serial);
-      }, async (call) => {
-        const results = await Promise.all(
-          ["s3", "sqs", "dynamodb"].map((service) => call({ services: [service] })),
-        );
-        for (const result of results) assert.ok(!result.isError, result.text);
-      });
-      assert.equal(asked.length, 1, "the human is asked once, not once per grant");
-      assert.equal(calls(aws, "GetSessionToken").length, before + 1);
-    });
-    await t.step("a cached session (mfa login): no question at all", async () => {
-      const login = await runCli(
-        ["mfa", "login", "--mfa-serial", serial, "--mfa-code", aws.mfaCode(serial)],
-        { env },
+  await using world = await startMfaFixture();
+  const { aws, serial, env } = world;
+  await t.step("no session, a client that cannot elicit: refused, naming mfa login", async () => {
+    await withServe(world, undefined, async (call) => {
+      const result = await call({ services: ["s3"] });
+      assert.equal(result.isError, true);
+      assert.equal(
+        result.text,
+        `An MFA code for ${serial} is needed, and this MCP client cannot ask the human for it\n` +
+          "hint: ask the human to run: timebound-iam mfa login (then try again); never pass a " +
+          "code yourself",
       );
-      assert.equal(login.code, 0, login.stderr);
-      const before = calls(aws, "GetSessionToken").length;
-      await withServe(world, () => assert.fail("no question expected"), async (call) => {
-        const result = await call({ services: ["s3"] });
-        assert.ok(!result.isError, result.text);
-      });
-      assert.equal(calls(aws, "GetSessionToken").length, before);
-      assert.equal(calls(aws, "AssumeRole").at(-1)?.errorCode, undefined);
     });
-    await t.step("the human declines: no credentials", async () => {
-      await runCli(["mfa", "logout"], { env });
-      await withServe(world, () => undefined, async (call) => {
-        const result = await call({ services: ["s3"] });
-        assert.equal(result.isError, true);
-        assert.match(result.text, /^Declined by the human: no MFA code was given/);
-      });
+    assert.equal(calls(aws, "GetSessionToken").length, 0);
+  });
+  await t.step("no session, a client that elicits: the human's code starts one", async () => {
+    const asked: string[] = [];
+    await withServe(world, (message) => {
+      asked.push(message);
+      return aws.mfaCode(serial);
+    }, async (call) => {
+      const first = await call({ services: ["s3"] });
+      assert.ok(!first.isError, first.text);
+      const second = await call({ services: ["dynamodb"] });
+      assert.ok(!second.isError, second.text);
+    });
+    assert.equal(asked.length, 1);
+    assert.match(asked[0], new RegExp(`current code of your MFA device ${serial}`));
+    assert.equal(calls(aws, "GetSessionToken").length, 1);
+  });
+  await t.step("three grants at once with no session: one question, one session", async () => {
+    await runCli(["mfa", "logout"], { env });
+    const before = calls(aws, "GetSessionToken").length;
+    const asked: string[] = [];
+    await withServe(world, (message) => {
+      asked.push(message);
+      return aws.mfaCode(serial);
+    }, async (call) => {
+      const results = await Promise.all(
+        ["s3", "sqs", "dynamodb"].map((service) => call({ services: [service] })),
+      );
+      for (const result of results) assert.ok(!result.isError, result.text);
+    });
+    assert.equal(asked.length, 1, "the human is asked once, not once per grant");
+    assert.equal(calls(aws, "GetSessionToken").length, before + 1);
+  });
+  await t.step("a cached session (mfa login): no question at all", async () => {
+    const login = await runCli(
+      ["mfa", "login", "--mfa-serial", serial, "--mfa-code", aws.mfaCode(serial)],
+      { env },
+    );
+    assert.equal(login.code, 0, login.stderr);
+    const before = calls(aws, "GetSessionToken").length;
+    await withServe(world, () => assert.fail("no question expected"), async (call) => {
+      const result = await call({ services: ["s3"] });
+      assert.ok(!result.isError, result.text);
+    });
+    assert.equal(calls(aws, "GetSessionToken").length, before);
+    assert.equal(calls(aws, "AssumeRole").at(-1)?.errorCode, undefined);
+  });
+  await t.step("the human declines: no credentials", async () => {
+    await runCli(["mfa", "logout"], { env });
+    await withServe(world, () => undefined, async (call) => {
+      const result = await call({ services: ["s3"] });
+      assert.equal(result.isError, true);
+      assert.match(result.text, /^Declined by the human: no MFA code was given/);
     });
   });
 });

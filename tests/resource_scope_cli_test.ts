@@ -2,93 +2,80 @@
 // is what `policy` prints for the same account and region, and bad resources are usage errors.
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { baseEnv, runCli } from "./support/cli.ts";
-import { LocalAws } from "./support/local_aws.ts";
-
-/** Runs `fn` with a local endpoint and a private HOME. */
-async function withAws(fn: (aws: LocalAws, env: Record<string, string>) => Promise<void>) {
-  const aws = await LocalAws.start();
-  const home = await Deno.makeTempDir({ prefix: "tbi-resource-" });
-  await baseEnv(home);
-  try {
-    await fn(aws, { HOME: home, ...aws.env() });
-  } finally {
-    await aws.close();
-    await Deno.remove(home, { recursive: true });
-  }
-}
+import { runCli } from "./support/cli.ts";
+import { startFixture } from "./support/fixture.ts";
 
 const SCOPES = ["-s", "s3:full@my-bucket/uploads/*", "-s", "dynamodb:ro@Orders,sqs:full@jobs"];
 
 Deno.test("exec sends AssumeRole the policy that policy prints for the caller's account and region", async () => {
-  await withAws(async (aws, env) => {
-    const grant = ["--no-confirm", ...SCOPES, "-t", "15m", "--region", "eu-west-1"];
-    const result = await runCli(["exec", ...grant, "--", Deno.execPath(), "eval", "0"], { env });
-    assert.equal(result.code, 0, result.stderr);
-    const calls = aws.requests.filter((r) => r.action === "AssumeRole");
-    assert.equal(calls.length, 1);
-    const printed = await runCli([
-      "policy",
-      ...SCOPES,
-      "--account",
-      "123456789012",
-      "--region",
-      "eu-west-1",
-    ]);
-    assert.equal(printed.code, 0, printed.stderr);
-    assert.equal(printed.stderr, "");
-    assert.equal(calls[0].params.Policy, JSON.stringify(JSON.parse(printed.stdout)));
-    const statements = JSON.parse(calls[0].params.Policy).Statement;
-    assert.deepEqual(statements.slice(1), [
-      { Effect: "Allow", Action: ["s3:*"], Resource: ["arn:aws:s3:::my-bucket/uploads/*"] },
-      {
-        Effect: "Allow",
-        Action: ["s3:ListBucket"],
-        Resource: ["arn:aws:s3:::my-bucket"],
-        Condition: { StringLike: { "s3:prefix": ["uploads/*"] } },
-      },
-      {
-        Effect: "Allow",
-        Action: statements[3].Action,
-        Resource: [
-          "arn:aws:dynamodb:eu-west-1:123456789012:table/Orders",
-          "arn:aws:dynamodb:eu-west-1:123456789012:table/Orders/*",
-        ],
-      },
-      { Effect: "Allow", Action: ["sqs:*"], Resource: ["arn:aws:sqs:eu-west-1:123456789012:jobs"] },
-    ]);
-    assert.equal(statements[0].Resource, "*");
-    assert.ok(statements[0].Action.includes("dynamodb:ListTables"), statements[0].Action);
-    assert.ok(!statements[0].Action.some((a: string) => a.startsWith("s3:")), statements[0].Action);
-  });
+  await using fx = await startFixture({ prefix: "tbi-resource-" });
+  const { aws } = fx;
+  const grant = ["--no-confirm", ...SCOPES, "-t", "15m", "--region", "eu-west-1"];
+  const result = await fx.run(["exec", ...grant, "--", Deno.execPath(), "eval", "0"]);
+  assert.equal(result.code, 0, result.stderr);
+  const calls = aws.requests.filter((r) => r.action === "AssumeRole");
+  assert.equal(calls.length, 1);
+  const printed = await runCli([
+    "policy",
+    ...SCOPES,
+    "--account",
+    "123456789012",
+    "--region",
+    "eu-west-1",
+  ]);
+  assert.equal(printed.code, 0, printed.stderr);
+  assert.equal(printed.stderr, "");
+  assert.equal(calls[0].params.Policy, JSON.stringify(JSON.parse(printed.stdout)));
+  const statements = JSON.parse(calls[0].params.Policy).Statement;
+  assert.deepEqual(statements.slice(1), [
+    { Effect: "Allow", Action: ["s3:*"], Resource: ["arn:aws:s3:::my-bucket/uploads/*"] },
+    {
+      Effect: "Allow",
+      Action: ["s3:ListBucket"],
+      Resource: ["arn:aws:s3:::my-bucket"],
+      Condition: { StringLike: { "s3:prefix": ["uploads/*"] } },
+    },
+    {
+      Effect: "Allow",
+      Action: statements[3].Action,
+      Resource: [
+        "arn:aws:dynamodb:eu-west-1:123456789012:table/Orders",
+        "arn:aws:dynamodb:eu-west-1:123456789012:table/Orders/*",
+      ],
+    },
+    { Effect: "Allow", Action: ["sqs:*"], Resource: ["arn:aws:sqs:eu-west-1:123456789012:jobs"] },
+  ]);
+  assert.equal(statements[0].Resource, "*");
+  assert.ok(statements[0].Action.includes("dynamodb:ListTables"), statements[0].Action);
+  assert.ok(!statements[0].Action.some((a: string) => a.startsWith("s3:")), statements[0].Action);
 });
 
 Deno.test("--dry-run says what is on the named resources and what is account-wide", async () => {
-  await withAws(async (aws, env) => {
-    const result = await runCli(
-      [
-        "env",
-        "--dry-run",
-        "-s",
-        "s3:ro@my-bucket,sqs:full@jobs",
-        "-t",
-        "15m",
-        "--region",
-        "eu-west-1",
-      ],
-      { env },
-    );
-    assert.equal(result.code, 0, result.stderr);
-    assert.match(
-      result.stderr,
-      /^ {2}scopes {3}s3:ro@my-bucket {2}Amazon S3, Read and List actions only \(4 patterns\)\n {11}\s+on arn:aws:s3:::my-bucket, arn:aws:s3:::my-bucket\/\* only \(\d+ actions\)\n {11}\s+account-wide: \d+ patterns for actions that name no resource \(s3:/m,
-    );
-    assert.match(
-      result.stderr,
-      /^ {11}sqs:full@jobs {4}every Amazon SQS action \(sqs:\*\)\n\s+on arn:aws:sqs:eu-west-1:123456789012:jobs only \(\d+ actions\)\n\s+nothing account-wide$/m,
-    );
-    assert.equal(aws.requests.filter((r) => r.action === "AssumeRole").length, 0);
-  });
+  await using fx = await startFixture({ prefix: "tbi-resource-" });
+  const { aws, env } = fx;
+  const result = await runCli(
+    [
+      "env",
+      "--dry-run",
+      "-s",
+      "s3:ro@my-bucket,sqs:full@jobs",
+      "-t",
+      "15m",
+      "--region",
+      "eu-west-1",
+    ],
+    { env },
+  );
+  assert.equal(result.code, 0, result.stderr);
+  assert.match(
+    result.stderr,
+    /^ {2}scopes {3}s3:ro@my-bucket {2}Amazon S3, Read and List actions only \(4 patterns\)\n {11}\s+on arn:aws:s3:::my-bucket, arn:aws:s3:::my-bucket\/\* only \(\d+ actions\)\n {11}\s+account-wide: \d+ patterns for actions that name no resource \(s3:/m,
+  );
+  assert.match(
+    result.stderr,
+    /^ {11}sqs:full@jobs {4}every Amazon SQS action \(sqs:\*\)\n\s+on arn:aws:sqs:eu-west-1:123456789012:jobs only \(\d+ actions\)\n\s+nothing account-wide$/m,
+  );
+  assert.equal(aws.requests.filter((r) => r.action === "AssumeRole").length, 0);
 });
 
 Deno.test("policy without --account expands bare names with * and says so", async () => {
@@ -161,129 +148,123 @@ async function writeConfig(home: string, config: string): Promise<string> {
 }
 
 Deno.test("with the config file's broker role and region, policy prints what exec sends", async () => {
-  await withAws(async (aws, env) => {
-    await writeConfig(
-      env.HOME,
-      JSON.stringify({
-        region: "eu-west-1",
-        profiles: {
-          default: { roleArn: "arn:aws:iam::123456789012:role/timebound-iam-broker" },
-        },
-      }),
-    );
-    // No region in the environment: the config file's applies.
-    const { AWS_REGION: _, AWS_DEFAULT_REGION: __, ...withoutRegion } = env;
-    const scopes = ["-s", "sqs:full@jobs,dynamodb:ro@Orders"];
-    const exec = await runCli(
-      ["exec", "--no-confirm", ...scopes, "-t", "15m", "--", Deno.execPath(), "eval", "0"],
-      { env: withoutRegion },
-    );
-    assert.equal(exec.code, 0, exec.stderr);
-    const calls = aws.requests.filter((r) => r.action === "AssumeRole");
-    assert.equal(calls.length, 1);
-    assert.equal(calls[0].params.RoleArn, "arn:aws:iam::123456789012:role/timebound-iam-broker");
-    const printed = await runCli(["policy", ...scopes], { env: withoutRegion });
-    assert.equal(printed.code, 0, printed.stderr);
-    assert.equal(printed.stderr, "", "no note: the account and the region are known");
-    assert.equal(calls[0].params.Policy, JSON.stringify(JSON.parse(printed.stdout)));
-    const [, sqs, dynamodb] = JSON.parse(printed.stdout).Statement;
-    assert.deepEqual(sqs.Resource, ["arn:aws:sqs:eu-west-1:123456789012:jobs"]);
-    assert.deepEqual(dynamodb.Resource, [
-      "arn:aws:dynamodb:eu-west-1:123456789012:table/Orders",
-      "arn:aws:dynamodb:eu-west-1:123456789012:table/Orders/*",
-    ]);
-  });
+  await using fx = await startFixture({ prefix: "tbi-resource-" });
+  const { aws, env } = fx;
+  await writeConfig(
+    env.HOME,
+    JSON.stringify({
+      region: "eu-west-1",
+      profiles: {
+        default: { roleArn: "arn:aws:iam::123456789012:role/timebound-iam-broker" },
+      },
+    }),
+  );
+  // No region in the environment: the config file's applies.
+  const { AWS_REGION: _, AWS_DEFAULT_REGION: __, ...withoutRegion } = env;
+  const scopes = ["-s", "sqs:full@jobs,dynamodb:ro@Orders"];
+  const exec = await runCli(
+    ["exec", "--no-confirm", ...scopes, "-t", "15m", "--", Deno.execPath(), "eval", "0"],
+    { env: withoutRegion },
+  );
+  assert.equal(exec.code, 0, exec.stderr);
+  const calls = aws.requests.filter((r) => r.action === "AssumeRole");
+  assert.equal(calls.length, 1);
+  assert.equal(calls[0].params.RoleArn, "arn:aws:iam::123456789012:role/timebound-iam-broker");
+  const printed = await runCli(["policy", ...scopes], { env: withoutRegion });
+  assert.equal(printed.code, 0, printed.stderr);
+  assert.equal(printed.stderr, "", "no note: the account and the region are known");
+  assert.equal(calls[0].params.Policy, JSON.stringify(JSON.parse(printed.stdout)));
+  const [, sqs, dynamodb] = JSON.parse(printed.stdout).Statement;
+  assert.deepEqual(sqs.Resource, ["arn:aws:sqs:eu-west-1:123456789012:jobs"]);
+  assert.deepEqual(dynamodb.Resource, [
+    "arn:aws:dynamodb:eu-west-1:123456789012:table/Orders",
+    "arn:aws:dynamodb:eu-west-1:123456789012:table/Orders/*",
+  ]);
 });
 
 Deno.test("policy takes the account and region from the config file's entry for the profile; flags and the environment win", async (t) => {
-  const home = await Deno.makeTempDir({ prefix: "tbi-policy-config-" });
-  try {
-    await writeConfig(
-      home,
-      JSON.stringify({
-        region: "eu-west-1",
-        profiles: {
-          default: { roleArn: "arn:aws:iam::111111111111:role/broker" },
-          prod: { roleArn: "arn:aws:iam::222222222222:role/broker", region: "us-west-2" },
-          china: { roleArn: "arn:aws-cn:iam::333333333333:role/broker", region: "cn-north-1" },
-        },
-      }),
-    );
-    const cases: Array<[string, string[], Record<string, string>, string]> = [
-      [
-        "the default profile's role, the top-level region",
-        [],
-        {},
-        "arn:aws:sqs:eu-west-1:111111111111:jobs",
-      ],
-      ["--profile's entry", ["--profile", "prod"], {}, "arn:aws:sqs:us-west-2:222222222222:jobs"],
-      [
-        "AWS_PROFILE's entry",
-        [],
-        { AWS_PROFILE: "prod" },
-        "arn:aws:sqs:us-west-2:222222222222:jobs",
-      ],
-      [
-        "the role's partition",
-        ["--profile", "china"],
-        {},
-        "arn:aws-cn:sqs:cn-north-1:333333333333:jobs",
-      ],
-      [
-        "--account and --region",
-        ["--profile", "prod", "--account", "444444444444", "--region", "ap-south-1"],
-        {},
-        "arn:aws:sqs:ap-south-1:444444444444:jobs",
-      ],
-      [
-        "TIMEBOUND_IAM_ROLE_ARN and AWS_REGION",
-        [],
-        { TIMEBOUND_IAM_ROLE_ARN: "arn:aws:iam::555555555555:role/other", AWS_REGION: "sa-east-1" },
-        "arn:aws:sqs:sa-east-1:555555555555:jobs",
-      ],
-    ];
-    for (const [label, args, env, resource] of cases) {
-      await t.step(label, async () => {
-        const result = await runCli(["policy", "-s", "sqs:ro@jobs", ...args], {
-          env: { HOME: home, ...env },
-        });
-        assert.equal(result.code, 0, result.stderr);
-        assert.equal(result.stderr, "");
-        assert.deepEqual(JSON.parse(result.stdout).Statement.at(-1).Resource, [resource]);
+  await using fx = await startFixture({ aws: false, prefix: "tbi-policy-config-" });
+  const { home } = fx;
+  await writeConfig(
+    home,
+    JSON.stringify({
+      region: "eu-west-1",
+      profiles: {
+        default: { roleArn: "arn:aws:iam::111111111111:role/broker" },
+        prod: { roleArn: "arn:aws:iam::222222222222:role/broker", region: "us-west-2" },
+        china: { roleArn: "arn:aws-cn:iam::333333333333:role/broker", region: "cn-north-1" },
+      },
+    }),
+  );
+  const cases: Array<[string, string[], Record<string, string>, string]> = [
+    [
+      "the default profile's role, the top-level region",
+      [],
+      {},
+      "arn:aws:sqs:eu-west-1:111111111111:jobs",
+    ],
+    ["--profile's entry", ["--profile", "prod"], {}, "arn:aws:sqs:us-west-2:222222222222:jobs"],
+    [
+      "AWS_PROFILE's entry",
+      [],
+      { AWS_PROFILE: "prod" },
+      "arn:aws:sqs:us-west-2:222222222222:jobs",
+    ],
+    [
+      "the role's partition",
+      ["--profile", "china"],
+      {},
+      "arn:aws-cn:sqs:cn-north-1:333333333333:jobs",
+    ],
+    [
+      "--account and --region",
+      ["--profile", "prod", "--account", "444444444444", "--region", "ap-south-1"],
+      {},
+      "arn:aws:sqs:ap-south-1:444444444444:jobs",
+    ],
+    [
+      "TIMEBOUND_IAM_ROLE_ARN and AWS_REGION",
+      [],
+      { TIMEBOUND_IAM_ROLE_ARN: "arn:aws:iam::555555555555:role/other", AWS_REGION: "sa-east-1" },
+      "arn:aws:sqs:sa-east-1:555555555555:jobs",
+    ],
+  ];
+  for (const [label, args, env, resource] of cases) {
+    await t.step(label, async () => {
+      const result = await runCli(["policy", "-s", "sqs:ro@jobs", ...args], {
+        env: { HOME: home, ...env },
       });
-    }
-  } finally {
-    await Deno.remove(home, { recursive: true });
+      assert.equal(result.code, 0, result.stderr);
+      assert.equal(result.stderr, "");
+      assert.deepEqual(JSON.parse(result.stdout).Statement.at(-1).Resource, [resource]);
+    });
   }
 });
 
 Deno.test("a malformed config file stops policy, naming the file and the field", async (t) => {
-  const home = await Deno.makeTempDir({ prefix: "tbi-policy-config-" });
-  try {
-    const file = await writeConfig(home, `{"region": "Mars"}`);
-    await t.step("a field of the wrong form", async () => {
-      const result = await runCli(["policy", "-s", "s3:ro"], { env: { HOME: home } });
-      assert.equal(result.code, 2, result.stderr);
-      assert.equal(result.stdout, "");
-      assert.equal(
-        result.stderr,
-        `error: Invalid config file "${file}": field "region": "Mars" is not an AWS region ` +
-          "(e.g. eu-west-1)\n" +
-          "hint: fix the file, or move it aside and run: timebound-iam setup aws --apply (it writes a new one)\n",
-      );
-    });
-    await t.step("a broker role that is not a role ARN", async () => {
-      await writeConfig(home, `{"profiles": {"default": {"roleArn": "broker"}}}`);
-      const result = await runCli(["policy", "-s", "s3:ro"], { env: { HOME: home } });
-      assert.equal(result.code, 2, result.stderr);
-      assert.equal(result.stdout, "");
-      assert.equal(
-        result.stderr.split("\n")[0],
-        `error: Invalid config file "${file}": field "profiles.default.roleArn": "broker" ` +
-          "is not a role ARN (arn:aws:iam::ACCOUNT:role/NAME)",
-      );
-    });
-  } finally {
-    await Deno.remove(home, { recursive: true });
-  }
+  await using fx = await startFixture({ aws: false, prefix: "tbi-policy-config-" });
+  const { home } = fx;
+  const file = await writeConfig(home, `{"region": "Mars"}`);
+  await t.step("a field of the wrong form", async () => {
+    const result = await runCli(["policy", "-s", "s3:ro"], { env: { HOME: home } });
+    assert.equal(result.code, 2, result.stderr);
+    assert.equal(result.stdout, "");
+    assert.equal(
+      result.stderr,
+      `error: Invalid config file "${file}": field "region": "Mars" is not an AWS region ` +
+        "(e.g. eu-west-1)\n" +
+        "hint: fix the file, or move it aside and run: timebound-iam setup aws --apply (it writes a new one)\n",
+    );
+  });
+  await t.step("a broker role that is not a role ARN", async () => {
+    await writeConfig(home, `{"profiles": {"default": {"roleArn": "broker"}}}`);
+    const result = await runCli(["policy", "-s", "s3:ro"], { env: { HOME: home } });
+    assert.equal(result.code, 2, result.stderr);
+    assert.equal(result.stdout, "");
+    assert.equal(
+      result.stderr.split("\n")[0],
+      `error: Invalid config file "${file}": field "profiles.default.roleArn": "broker" ` +
+        "is not a role ARN (arn:aws:iam::ACCOUNT:role/NAME)",
+    );
+  });
 });

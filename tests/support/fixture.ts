@@ -6,7 +6,8 @@
  *
  * `fx.run` runs the real CLI (see {@linkcode runCli}) in that environment, and fails the test
  * when its stderr shows any secret the endpoint knows (base keys, issued keys and tokens, MFA
- * seeds). Leaving the `await using` block closes the endpoint and removes HOME.
+ * seeds, the MFA codes it was sent); `fx.assertNoSecret` checks any other output the same way.
+ * Leaving the `await using` block closes the endpoint and removes HOME.
  *
  * @example
  * ```ts ignore
@@ -37,8 +38,8 @@ export interface FixtureOptions {
   aws?: LocalAwsOptions | false;
   /** The credentials the environment carries (default: the endpoint's default user). */
   caller?: (aws: LocalAws) => LocalCredentials;
-  /** More variables for the CLI, over HOME and the endpoint's. */
-  env?: Record<string, string>;
+  /** More variables for the CLI, over HOME and the endpoint's (or made from the HOME path). */
+  env?: Record<string, string> | ((home: string) => Record<string, string>);
   /** The temporary HOME's name prefix, to tell a leftover directory's test. */
   prefix?: string;
 }
@@ -66,8 +67,11 @@ export interface Fixture extends AsyncDisposable {
    * checks that its stderr holds no secret the endpoint knows.
    */
   run(args: readonly string[], options?: RunOptions): Promise<CliResult>;
-  /** Fails when `text` holds a secret the endpoint knows (no-op without an endpoint). */
-  assertNoSecret(text: string, where?: string): void;
+  /**
+   * Fails when a text holds a secret the endpoint knows or an MFA code it was sent (nothing to
+   * check without an endpoint).
+   */
+  assertNoSecret(...texts: string[]): void;
 }
 
 /**
@@ -82,7 +86,7 @@ export async function startFixture(options: FixtureOptions = {}): Promise<Fixtur
     const env: Record<string, string> & { HOME: string } = {
       HOME: home,
       ...(aws ? aws.env(options.caller?.(aws)) : {}),
-      ...options.env,
+      ...(typeof options.env === "function" ? options.env(home) : options.env),
     };
     const childEnv = { ...await baseEnv(home), ...env };
     return new TestFixture(home, aws, env, childEnv);
@@ -116,13 +120,23 @@ class TestFixture implements Fixture {
 
   async run(args: readonly string[], options: RunOptions = {}): Promise<CliResult> {
     const result = await runCli(args, { ...options, env: { ...this.env, ...options.env } });
-    this.assertNoSecret(result.stderr, `the stderr of ${args.join(" ")}`);
+    this.#check(result.stderr, `the stderr of ${args.join(" ")}`);
     return result;
   }
 
-  assertNoSecret(text: string, where = "the output"): void {
-    for (const secret of this.#aws?.issuedSecrets() ?? []) {
-      assert.ok(!text.includes(secret), `a secret reached ${where}`);
+  assertNoSecret(...texts: string[]): void {
+    for (const text of texts) this.#check(text, "the output");
+  }
+
+  #check(text: string, where: string): void {
+    const aws = this.#aws;
+    if (aws === undefined) return;
+    const codes = aws.requests.flatMap((r) =>
+      [r.params.TokenCode, r.params.AuthenticationCode1, r.params.AuthenticationCode2]
+        .filter((code): code is string => code !== undefined)
+    );
+    for (const secret of [...aws.issuedSecrets(), ...codes]) {
+      assert.ok(!text.includes(secret), `a secret or MFA code reached ${where}`);
     }
   }
 
