@@ -108,4 +108,6 @@ Deno.test("each release binary is built on a runner of its own OS and architectu
   for (const [, target, runner] of pairs) {
     assert.match(runner, runnerOf[target], `${target} is built on ${runner}`);
   }
+  // Each binary's keychain is tried where it was built: the native addon loads or the job fails.
+  assert.match(release, /keys list --vault-backend keychain/);
 });

@@ -27,6 +27,9 @@ export type MfaOperation =
   | "DeactivateMFADevice"
   | "DeleteVirtualMFADevice";
 
+/** The IAM operations on the caller's own access keys (`keys rotate`). */
+export type AccessKeyOperation = "CreateAccessKey" | "DeleteAccessKey" | "ListAccessKeys";
+
 /** The IAM permissions that `setup aws --apply` needs, for hints. */
 export const SETUP_IAM_ACTIONS: readonly string[] = [
   "iam:GetRole",
@@ -40,7 +43,13 @@ export const SETUP_IAM_ACTIONS: readonly string[] = [
 /** What was being done when the error happened, for the message. */
 export interface ErrorContext {
   /** `GetCallerIdentity`, `AssumeRole`, `GetSessionToken`, or an IAM operation. */
-  operation: "GetCallerIdentity" | "AssumeRole" | "GetSessionToken" | IamOperation | MfaOperation;
+  operation:
+    | "GetCallerIdentity"
+    | "AssumeRole"
+    | "GetSessionToken"
+    | IamOperation
+    | MfaOperation
+    | AccessKeyOperation;
   /** The broker role's name (IAM operations only). */
   roleName?: string;
   /** The profile in use, if any. */

@@ -34,6 +34,7 @@ import {
   startMfaSession,
 } from "./mfa_session.ts";
 import { smithyConfigModule, stsModule } from "./sdk.ts";
+import { vaultHolding } from "./vault_keys.ts";
 
 /** Credentials as an AWS SDK client takes them: fixed, or a provider function. */
 export type ClientCredentials = NonNullable<STSClientConfig["credentials"]>;
@@ -67,7 +68,9 @@ export interface BaseCredentialsOptions {
   /** The clock. */
   now?: () => Date;
   /** Creates the STS client that calls GetSessionToken with the profile's own keys (tests). */
-  createStsClient?: (config: { region: string; profile?: string }) => Promise<STSClient>;
+  createStsClient?: (
+    config: { region: string; profile?: string; env?: Readonly<Record<string, string>> },
+  ) => Promise<STSClient>;
 }
 
 /** The credentials to assume the broker role with. */
@@ -158,7 +161,11 @@ export async function baseCredentialsForAssumeRole(
   const serial = options.mfaSerial ?? profileMfa.mfaSerial;
   const nothingToForget = () => Promise.resolve();
   if (serial === undefined) {
-    const config = await baseClientConfig({ region: options.region, profile: options.profile });
+    const config = await baseClientConfig({
+      region: options.region,
+      profile: options.profile,
+      env: options.env,
+    });
     return { credentials: config.credentials, forget: nothingToForget };
   }
   checkMfaSerial(serial);
@@ -186,7 +193,9 @@ export async function baseCredentialsForAssumeRole(
   }
 
   const now = options.now ?? (() => new Date());
-  const sessions = options.sessions ?? openMfaSessionStore(options.env, { now });
+  // A profile whose keys are in the vault keeps its MFA sessions there too.
+  const vault = (await vaultHolding(options.profile, { env: options.env }))?.vault.backend;
+  const sessions = options.sessions ?? openMfaSessionStore(options.env, { now, vault });
   const key = { profile: profileName(options.profile, options.env), serial };
   const forget = async () => {
     await sessions.delete(mfaSessionKey(key.profile, key.serial));
@@ -210,6 +219,7 @@ export async function baseCredentialsForAssumeRole(
       region: options.region,
       profile: options.profile,
       timeoutMs: awsTimeoutMs(options.env),
+      env: options.env,
     });
     try {
       const session = await startMfaSession(client, {
@@ -269,7 +279,12 @@ export async function rejectsCredentials(error: unknown): Promise<boolean> {
 }
 
 async function defaultStsClient(
-  config: { region: string; profile?: string; timeoutMs?: number },
+  config: {
+    region: string;
+    profile?: string;
+    timeoutMs?: number;
+    env?: Readonly<Record<string, string>>;
+  },
 ): Promise<STSClient> {
   const [{ STSClient }, settings] = await Promise.all([
     stsModule(),

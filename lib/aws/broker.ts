@@ -24,6 +24,7 @@ import { formatTtl } from "../request/ttl.ts";
 import { grantDeadline, stsDurationSeconds } from "../request/deadline.ts";
 import { type SessionPolicy, withDeadline } from "../request/session_policy.ts";
 import { type SessionTag, sourceIdentityOf } from "../request/session_identity.ts";
+import { vaultHolding } from "./vault_keys.ts";
 import { smithyConfigModule, stsModule } from "./sdk.ts";
 
 /** The credentials of one session, as STS returned them. */
@@ -158,6 +159,8 @@ export async function checkProfile(
     ...Object.keys(files.credentialsFile ?? {}),
   ]);
   if (known.has(choice.name)) return;
+  // A profile may live in the vault alone (its keys imported, no settings in ~/.aws/config).
+  if (await vaultHolding(choice.name, { env: Deno.env.toObject() })) return;
   throw unknownProfileError(
     choice,
     options.revealProfiles === false ? undefined : [...known].sort(),

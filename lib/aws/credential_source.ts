@@ -11,6 +11,7 @@ import { explainAwsError } from "./on_failure.ts";
 import { awsTimeoutMs, DEFAULT_TIMEOUT_MS } from "./timeout.ts";
 import { profileLabel, resolveProfile } from "./profile.ts";
 import { credentialProvidersModule, iamModule, smithyConfigModule } from "./sdk.ts";
+import { VAULT_SOURCE_MARK, vaultCredentials, vaultHolding } from "./vault_keys.ts";
 
 /** The SDK client settings for the base credentials. */
 export interface BaseClientConfig {
@@ -39,6 +40,8 @@ export async function baseClientConfig(
     profile?: string;
     mfaCodeProvider?: (serial: string) => Promise<string>;
     timeoutMs?: number;
+    /** The environment (default: the process's), for the vault. */
+    env?: Readonly<Record<string, string>>;
   },
 ): Promise<BaseClientConfig> {
   const { fromNodeProviderChain } = await credentialProvidersModule();
@@ -52,6 +55,16 @@ export async function baseClientConfig(
     requestTimeout: timeout,
     throwOnRequestTimeout: true,
   };
+  // The profile's keys in the vault, when it has some, sign instead of the SDK's chain.
+  const holding = await vaultHolding(config.profile, { env: config.env ?? Deno.env.toObject() });
+  if (holding !== undefined) {
+    return {
+      region: config.region,
+      logger,
+      requestHandler,
+      credentials: vaultCredentials(holding) as BaseClientConfig["credentials"],
+    };
+  }
   return {
     region: config.region,
     logger,
@@ -99,6 +112,10 @@ export interface FoundCredentials {
 }
 
 const SOURCES: ReadonlyArray<[RegExp, (profile: string) => string]> = [
+  [
+    new RegExp(`^${VAULT_SOURCE_MARK}$`),
+    (p) => `profile "${p}" (keys in the timebound-iam vault)`,
+  ],
   [
     /^CREDENTIALS_ENV_VARS_STS_WEB_ID_TOKEN$/,
     () => "a web identity token (AWS_WEB_IDENTITY_TOKEN_FILE)",

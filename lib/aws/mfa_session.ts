@@ -9,6 +9,8 @@
 
 import type { STSClient } from "@aws-sdk/client-sts";
 import { type CacheStore, openCacheStore } from "../core/cache_store.ts";
+import type { VaultBackend } from "../vault/backend.ts";
+import { openVaultCache } from "../vault/vault_cache.ts";
 import { RuntimeError, UsageError } from "../core/errors.ts";
 import { formatTtl, parseTtl } from "../request/ttl.ts";
 import { classifyAwsError, explainAwsError } from "./on_failure.ts";
@@ -141,14 +143,24 @@ export function parseMfaSessionTtl(text: string): number {
   return seconds;
 }
 
-/** Opens the MFA session store under the cache directory (or `dir`, for tests). */
+/**
+ * Opens the MFA session store under the cache directory (or `dir`, for tests), or in the vault
+ * `vault` when the keys the sessions are made from are there (the locks stay in the cache
+ * directory: they hold nothing).
+ */
 export function openMfaSessionStore(
   env: Readonly<Record<string, string>>,
-  options: { dir?: string; now?: () => Date } = {},
+  options: { dir?: string; now?: () => Date; vault?: VaultBackend } = {},
 ): MfaSessionStore {
-  return openCacheStore<StoredMfaSession>(MFA_SESSION_NAMESPACE, {
+  const files = openCacheStore<StoredMfaSession>(MFA_SESSION_NAMESPACE, {
     env,
     dir: options.dir,
+    now: options.now,
+    isValue: isStoredMfaSession,
+  });
+  if (options.vault === undefined) return files;
+  return openVaultCache(options.vault, MFA_SESSION_NAMESPACE, {
+    locks: files,
     now: options.now,
     isValue: isStoredMfaSession,
   });

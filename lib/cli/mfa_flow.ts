@@ -11,7 +11,9 @@ import {
   readProfileMfa,
 } from "../aws/base_credentials.ts";
 import { resolveRegion } from "../aws/broker.ts";
-import { openMfaSessionStore } from "../aws/mfa_session.ts";
+import { type MfaSessionStore, openMfaSessionStore } from "../aws/mfa_session.ts";
+import { vaultInUse } from "../vault/vault.ts";
+import { openCliVault } from "./vault_option.ts";
 import { UsageError } from "../core/errors.ts";
 import { formatTtl } from "../request/ttl.ts";
 import { resolveGrantSettings } from "../grant/settings.ts";
@@ -68,8 +70,8 @@ export async function mfaLogin(cli: Cli, flags: MfaLoginFlags): Promise<void> {
 
 /** `mfa status`: one line per cached session on stdout, `PROFILE SERIAL until TIME (LEFT left)`. */
 export async function mfaStatus(cli: Cli): Promise<void> {
-  const store = openMfaSessionStore(cli.io.env, { now: cli.now });
-  const sessions = await store.list();
+  const sessions = [];
+  for (const store of await sessionStores(cli)) sessions.push(...await store.list());
   if (sessions.length === 0) {
     cli.io.stderr("No cached MFA sessions\n");
     return;
@@ -87,17 +89,28 @@ export async function mfaStatus(cli: Cli): Promise<void> {
 
 /** `mfa logout`: forgets the cached sessions (of one profile, when given). */
 export async function mfaLogout(cli: Cli, flags: { profile?: string }): Promise<void> {
-  const store = openMfaSessionStore(cli.io.env, { now: cli.now });
   let forgotten = 0;
-  for (const { key } of await store.list()) {
-    const [profile, serial] = splitKey(key);
-    if (flags.profile !== undefined && profile !== flags.profile) continue;
-    if (await store.delete(key)) {
-      cli.io.stderr(`Forgot the MFA session of profile "${profile}" (${serial})\n`);
-      forgotten++;
+  for (const store of await sessionStores(cli)) {
+    for (const { key } of await store.list()) {
+      const [profile, serial] = splitKey(key);
+      if (flags.profile !== undefined && profile !== flags.profile) continue;
+      if (await store.delete(key)) {
+        cli.io.stderr(`Forgot the MFA session of profile "${profile}" (${serial})\n`);
+        forgotten++;
+      }
     }
   }
   if (forgotten === 0) cli.io.stderr("No cached MFA sessions\n");
+}
+
+/** The cache directory's sessions, and the vault's when one is in use. */
+async function sessionStores(cli: Cli): Promise<MfaSessionStore[]> {
+  const stores = [openMfaSessionStore(cli.io.env, { now: cli.now })];
+  if (vaultInUse(cli.io.env)) {
+    const { backend } = await openCliVault(cli.io, {});
+    stores.push(openMfaSessionStore(cli.io.env, { now: cli.now, vault: backend }));
+  }
+  return stores;
 }
 
 function splitKey(key: string): [string, string] {

@@ -10,6 +10,8 @@ import type { SessionCredentials } from "../aws/broker.ts";
 import { profileCredentialProcess } from "../aws/credential_source.ts";
 import { resolveProfile, usesEnvironmentKeys } from "../aws/profile.ts";
 import { type CacheStore, openCacheStore } from "../core/cache_store.ts";
+import { vaultHolding } from "../aws/vault_keys.ts";
+import { openVaultCache } from "../vault/vault_cache.ts";
 import { RuntimeError, UsageError } from "../core/errors.ts";
 import { MfaCodeNeeded } from "../aws/base_credentials.ts";
 import { renewalTime } from "../delivery/credential_server.ts";
@@ -131,11 +133,20 @@ export async function obtainProcessCredentials(
       },
     );
   }
-  const store = options.store ?? openCacheStore<CachedCredentials>(PROCESS_CACHE, {
+  const files = openCacheStore<CachedCredentials>(PROCESS_CACHE, {
     env: cli.io.env,
     now: cli.now,
     isValue: isCachedCredentials,
   });
+  // A profile whose keys are in the vault keeps its cached credentials there too.
+  const holding = await vaultHolding(flags.profile, { env: cli.io.env });
+  const store = options.store ?? (holding
+    ? openVaultCache(holding.vault.backend, PROCESS_CACHE, {
+      locks: files,
+      now: cli.now,
+      isValue: isCachedCredentials,
+    })
+    : files);
   const settings = await resolveGrantSettings(flags, cli.io.env);
   const key = await processCacheKey(flags, cli.io.env, { settings });
   const cached = async () => {

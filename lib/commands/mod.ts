@@ -71,6 +71,10 @@ const COMMANDS: Readonly<Record<string, CommandEntry>> = {
     summary: "cached MFA sessions (login, status, logout); create an MFA device (provision)",
     load: async () => (await import("./mfa.ts")).mfaCommand,
   },
+  keys: {
+    summary: "your long-lived keys in a vault (OS keychain or encrypted file), out of ~/.aws",
+    load: async () => (await import("./keys.ts")).keysCommand,
+  },
 };
 
 /**
@@ -85,7 +89,7 @@ const COMMANDS: Readonly<Record<string, CommandEntry>> = {
  * import { commandsToLoad } from "./mod.ts";
  * assert.deepEqual(commandsToLoad(["--debug", "exec", "-s", "s3:ro"]), ["exec"]);
  * assert.deepEqual(commandsToLoad(["--version"]), []);
- * assert.equal(commandsToLoad(["--help"]).length, 12);
+ * assert.equal(commandsToLoad(["--help"]).length, 13);
  * ```
  */
 export function commandsToLoad(args: readonly string[]): string[] {

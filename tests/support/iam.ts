@@ -12,6 +12,7 @@ import { AwsError, validationError, violation } from "./aws_error.ts";
 import { parsePolicyDocument, policyChars } from "./policy_document.ts";
 import type { LocalAwsState, Role } from "./state.ts";
 import { IAM_MFA_ACTIONS } from "./mfa.ts";
+import { IAM_ACCESS_KEY_ACTIONS } from "./access_keys.ts";
 import type { XmlValue } from "./xml.ts";
 
 /** The XML namespace of IAM responses. */
@@ -235,4 +236,5 @@ export const IAM_ACTIONS: Record<string, ActionHandler> = {
   ListRolePolicies: listRolePolicies,
   DeleteRolePolicy: deleteRolePolicy,
   ...IAM_MFA_ACTIONS,
+  ...IAM_ACCESS_KEY_ACTIONS,
 };

@@ -346,6 +346,20 @@ export class LocalAws {
     return [...this.#state.signinTokens.values()];
   }
 
+  /**
+   * How long a key made by `CreateAccessKey` is refused (`InvalidClientTokenId`) before it works,
+   * in real milliseconds (default 0), as AWS takes a few seconds to make a new key usable.
+   */
+  set newAccessKeyDelayMs(ms: number) {
+    this.#state.newAccessKeyDelayMs = ms;
+  }
+
+  /** The access key ids the user `userName` of the default account has now, oldest first. */
+  accessKeyIds(userName: string): string[] {
+    const arn = `arn:aws:iam::${this.accountId}:user/${userName}`;
+    return this.#state.accessKeysOf(arn).map((key) => key.accessKeyId);
+  }
+
   /** The endpoint's clock: the expiry of issued credentials follows it. */
   get clock(): LocalClock {
     return this.#state.clock;
@@ -729,6 +743,14 @@ export class LocalAws {
     const token = received.request.headers.get("x-amz-security-token") ?? undefined;
     const expectedToken = identity && temporaryPart(identity)?.sessionToken;
     if (identity === undefined || token !== expectedToken) {
+      throw new AwsError(
+        "InvalidClientTokenId",
+        "The security token included in the request is invalid.",
+        403,
+      );
+    }
+    if (identity.kind === "user" && (identity.usableAt ?? 0) > Date.now()) {
+      // A new key, not yet accepted everywhere: AWS answers as for an unknown key.
       throw new AwsError(
         "InvalidClientTokenId",
         "The security token included in the request is invalid.",

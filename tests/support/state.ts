@@ -57,6 +57,13 @@ export interface UserIdentity {
   accessKeyId: string;
   /** The 40-character secret. */
   secretAccessKey: string;
+  /** When the key was created, by the endpoint's clock. */
+  createDate?: Date;
+  /**
+   * The real time (ms since the epoch) before which a key just made by `CreateAccessKey` is not
+   * yet accepted, as AWS takes a few seconds to make a new key usable everywhere.
+   */
+  usableAt?: number;
 }
 
 /** A session of an assumed role with temporary credentials. */
@@ -226,6 +233,8 @@ export class LocalAwsState {
    * DurationSeconds (as sessions that a policy ends early do): how tests see renewals quickly.
    */
   assumeRoleLifetimeSeconds?: number;
+  /** How long a key made by `CreateAccessKey` is refused before it works (ms; default 0). */
+  newAccessKeyDelayMs = 0;
   /** Every sign-in token the federation endpoint issued, by token. */
   readonly signinTokens: Map<string, SigninRecord> = new Map();
 
@@ -247,9 +256,17 @@ export class LocalAwsState {
       arn: `arn:aws:iam::${accountId}:user/${options.userName}`,
       accessKeyId: options.accessKeyId ?? randomId("AKIA"),
       secretAccessKey: options.secretAccessKey ?? randomSecret(),
+      createDate: this.clock.now(),
     };
     this.identities.set(user.accessKeyId, user);
     return user;
+  }
+
+  /** The access keys of a user (every identity of kind `user` with that ARN), oldest first. */
+  accessKeysOf(arn: string): UserIdentity[] {
+    return [...this.identities.values()].filter((identity): identity is UserIdentity =>
+      identity.kind === "user" && identity.arn === arn
+    );
   }
 
   /**

@@ -1,0 +1,154 @@
+/**
+ * AWS calls made with a given key pair rather than the provider chain: checking a pair
+ * (`GetCallerIdentity`, before `keys add` and `keys import` store it) and managing the caller's
+ * own access keys (`CreateAccessKey`, `DeleteAccessKey`, `ListAccessKeys`, for `keys rotate`).
+ * Every call has the usual timeout; every error is explained, and any access key id in AWS's
+ * words is masked (`AKIA…WXYZ`) before it reaches a message.
+ *
+ * @module
+ */
+
+import { RuntimeError, UsageError, type UserError } from "../core/errors.ts";
+import { baseClientConfig } from "./credential_source.ts";
+import { explainAwsError } from "./on_failure.ts";
+import type { ErrorContext } from "./aws_errors.ts";
+import { iamModule, stsModule } from "./sdk.ts";
+
+/** A long-lived key pair. */
+export interface KeyPair {
+  /** The access key id. */
+  accessKeyId: string;
+  /** The secret access key. */
+  secretAccessKey: string;
+}
+
+/** Who a key pair belongs to. */
+export interface KeyOwner {
+  /** The account. */
+  account: string;
+  /** The caller's ARN (`arn:aws:iam::ACCOUNT:user/NAME`). */
+  arn: string;
+}
+
+/** One of the user's access keys, as `ListAccessKeys` shows it. */
+export interface AccessKeyInfo {
+  /** The access key id. */
+  accessKeyId: string;
+  /** `Active` or `Inactive`. */
+  status: string;
+  /** When it was created. */
+  createDate?: Date;
+}
+
+/** Where the calls go and for whom (for messages). */
+export interface KeyCallOptions {
+  /** The region. */
+  region: string;
+  /** The profile the keys are for (messages only). */
+  profile?: string;
+  /** Each call's timeout, in milliseconds. */
+  timeoutMs: number;
+}
+
+/**
+ * Replaces every AWS access key id in `text` with its masked form.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { maskKeyIdsIn } from "./access_keys.ts";
+ * assert.equal(maskKeyIdsIn("key AKIAIOSFODNN7EXAMPLE gone"), "key AKIA…MPLE gone");
+ * ```
+ */
+export function maskKeyIdsIn(text: string): string {
+  return text.replace(/\b(AKIA|ASIA)[A-Z0-9]{8,124}([A-Z0-9]{4})\b/g, "$1…$2");
+}
+
+/** Who `keys` belong to, by one `GetCallerIdentity` signed with them. */
+export async function callerOfKeys(keys: KeyPair, options: KeyCallOptions): Promise<KeyOwner> {
+  const { STSClient, GetCallerIdentityCommand } = await stsModule();
+  const client = new STSClient(await clientConfig(keys, options));
+  try {
+    const out = await client.send(new GetCallerIdentityCommand({}));
+    return { account: out.Account ?? "", arn: out.Arn ?? "" };
+  } catch (error) {
+    throw await explained(error, { operation: "GetCallerIdentity", profile: options.profile });
+  } finally {
+    client.destroy();
+  }
+}
+
+/** Creates a new access key for the user whose `keys` sign the call. */
+export async function createAccessKey(keys: KeyPair, options: KeyCallOptions): Promise<KeyPair> {
+  const { IAMClient, CreateAccessKeyCommand } = await iamModule();
+  const client = new IAMClient(await clientConfig(keys, options));
+  try {
+    const out = await client.send(new CreateAccessKeyCommand({}));
+    const created = out.AccessKey;
+    if (!created?.AccessKeyId || !created.SecretAccessKey) {
+      throw new RuntimeError("IAM's CreateAccessKey answer holds no key");
+    }
+    return { accessKeyId: created.AccessKeyId, secretAccessKey: created.SecretAccessKey };
+  } catch (error) {
+    throw await explained(error, { operation: "CreateAccessKey", profile: options.profile });
+  } finally {
+    client.destroy();
+  }
+}
+
+/** Deletes the access key `id` of the user whose `keys` sign the call. */
+export async function deleteAccessKey(
+  keys: KeyPair,
+  options: KeyCallOptions & { id: string },
+): Promise<void> {
+  const { IAMClient, DeleteAccessKeyCommand } = await iamModule();
+  const client = new IAMClient(await clientConfig(keys, options));
+  try {
+    await client.send(new DeleteAccessKeyCommand({ AccessKeyId: options.id }));
+  } catch (error) {
+    throw await explained(error, { operation: "DeleteAccessKey", profile: options.profile });
+  } finally {
+    client.destroy();
+  }
+}
+
+/** The access keys of the user whose `keys` sign the call. */
+export async function listAccessKeys(
+  keys: KeyPair,
+  options: KeyCallOptions,
+): Promise<AccessKeyInfo[]> {
+  const { IAMClient, ListAccessKeysCommand } = await iamModule();
+  const client = new IAMClient(await clientConfig(keys, options));
+  try {
+    const out = await client.send(new ListAccessKeysCommand({}));
+    return (out.AccessKeyMetadata ?? []).map((key) => ({
+      accessKeyId: key.AccessKeyId ?? "",
+      status: key.Status ?? "",
+      createDate: key.CreateDate,
+    }));
+  } catch (error) {
+    throw await explained(error, { operation: "ListAccessKeys", profile: options.profile });
+  } finally {
+    client.destroy();
+  }
+}
+
+async function clientConfig(keys: KeyPair, options: KeyCallOptions) {
+  const settings = await baseClientConfig({ region: options.region, timeoutMs: options.timeoutMs });
+  return {
+    ...settings,
+    credentials: { accessKeyId: keys.accessKeyId, secretAccessKey: keys.secretAccessKey },
+  };
+}
+
+/** The error explained, with every access key id in its words masked. */
+async function explained(error: unknown, context: ErrorContext): Promise<UserError> {
+  const user = await explainAwsError(error, context);
+  const message = maskKeyIdsIn(user.message);
+  const hint = user.hint && maskKeyIdsIn(user.hint);
+  if (message === user.message && hint === user.hint) return user;
+  const options = { hint, cause: user.cause, detail: user.detail };
+  return user.exitCode === 2
+    ? new UsageError(message, options)
+    : new RuntimeError(message, options);
+}

@@ -1,0 +1,97 @@
+/**
+ * The vault's keys as base credentials: when the profile a grant uses has keys in the vault, they
+ * sign every AWS call made for that profile (STS for the grant, `GetSessionToken` for an MFA
+ * session, IAM for `setup` and `doctor`), instead of what the AWS SDK's provider chain would
+ * find. `baseClientConfig` asks here, so every client made for a profile follows.
+ *
+ * Which profile: `--profile`, `AWS_PROFILE`, `AWS_DEFAULT_PROFILE`, else `default` — except when
+ * the environment holds keys and no profile is named: those keys are used, as the AWS CLI would.
+ * A user without a vault pays one `lstat` (see `vaultInUse`); the vault is read once per process
+ * and profile.
+ *
+ * @module
+ */
+
+import { readSecretLine } from "../core/secret_line.ts";
+import { getStoredKeys, type StoredKeys } from "../vault/stored_keys.ts";
+import { openVault, type Vault, vaultInUse } from "../vault/vault.ts";
+import { profileLabel, resolveProfile, usesEnvironmentKeys } from "./profile.ts";
+
+/** The vault and the keys it holds for a profile. */
+export interface VaultHolding {
+  /** The vault the keys are in (and where the profile's cached sessions go). */
+  vault: Vault;
+  /** The keys. */
+  keys: StoredKeys;
+  /** The profile's name. */
+  profile: string;
+}
+
+/** Options of {@linkcode vaultHolding}. */
+export interface VaultHoldingOptions {
+  /** The environment (the profile variables, the vault's variables and directory). */
+  env: Readonly<Record<string, string>>;
+  /** The config file's `vaultBackend`, when set. */
+  config?: string;
+}
+
+const lookups = new Map<string, Promise<VaultHolding | undefined>>();
+
+/**
+ * The vault's keys for `profile` (see the module's description), or `undefined` when no vault
+ * is in use or it holds none for it. The encrypted file's passphrase is asked on the terminal
+ * when standard input is one (else it comes from `TIMEBOUND_IAM_VAULT_PASSPHRASE`).
+ */
+export function vaultHolding(
+  profile: string | undefined,
+  options: VaultHoldingOptions,
+): Promise<VaultHolding | undefined> {
+  const { env } = options;
+  if (usesEnvironmentKeys(profile, env) || !vaultInUse(env)) return Promise.resolve(undefined);
+  const name = profileLabel(resolveProfile(profile, env));
+  const key = `${name}\n${options.config ?? ""}`;
+  let lookup = lookups.get(key);
+  if (lookup === undefined) {
+    lookup = (async () => {
+      const vault = await openVault({
+        env,
+        config: options.config,
+        readSecret: Deno.stdin.isTerminal()
+          ? (question) => readSecretLine(question, { write: writeStderr })
+          : undefined,
+      });
+      const keys = await getStoredKeys(vault, name);
+      return keys && { vault, keys, profile: name };
+    })();
+    lookups.set(key, lookup);
+    // A failure (a wrong passphrase) is not remembered: the next call asks again.
+    lookup.catch(() => lookups.delete(key));
+  }
+  return lookup;
+}
+
+/** The SDK's `$source` mark that says credentials came from the vault. */
+export const VAULT_SOURCE_MARK = "TIMEBOUND_IAM_VAULT";
+
+/**
+ * The keys as an AWS SDK credential provider, marked so that `doctor` can say where they came
+ * from.
+ */
+export function vaultCredentials(holding: VaultHolding): () => Promise<{
+  accessKeyId: string;
+  secretAccessKey: string;
+  $source: Record<string, string>;
+}> {
+  const { accessKeyId, secretAccessKey } = holding.keys;
+  return () =>
+    Promise.resolve({
+      accessKeyId,
+      secretAccessKey,
+      $source: { [VAULT_SOURCE_MARK]: holding.vault.backend.kind },
+    });
+}
+
+function writeStderr(text: string): void {
+  const bytes = new TextEncoder().encode(text);
+  for (let done = 0; done < bytes.length;) done += Deno.stderr.writeSync(bytes.subarray(done));
+}

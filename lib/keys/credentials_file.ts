@@ -1,0 +1,193 @@
+/**
+ * The shared credentials file (`~/.aws/credentials`) as `keys import` needs it: which lines of
+ * which profile hold long-lived keys, and the same text without exactly those lines, every other
+ * byte kept (comments, other profiles, other settings, line endings). What is found is checked
+ * against the AWS SDK's own reading of the file, so the two never disagree about a key.
+ *
+ * The file is rewritten atomically: the new content goes to a new file beside it, created
+ * exclusively with the old file's mode, synced, then renamed over it. A crash leaves the old
+ * file or the new one, and no copy of the old content is left anywhere.
+ *
+ * @module
+ */
+
+import {
+  closeSync,
+  constants,
+  fstatSync,
+  fsyncSync,
+  openSync,
+  renameSync,
+  writeSync,
+} from "node:fs";
+import { dirname, join } from "node:path";
+import { RuntimeError, UsageError } from "../core/errors.ts";
+
+/** The long-lived keys of one profile in the file, and where they are. */
+export interface FileKeys {
+  /** The profile (the section's name). */
+  profile: string;
+  /** The access key id. */
+  accessKeyId: string;
+  /** The secret access key. */
+  secretAccessKey: string;
+  /** Whether the section also holds a session token (then these are temporary keys). */
+  hasSessionToken: boolean;
+  /** The 0-based indexes of the lines that go when the keys move (the header too if nothing else stays). */
+  lines: number[];
+}
+
+const MAX_FILE_CHARS = 1024 * 1024;
+const KEY_SETTINGS = ["aws_access_key_id", "aws_secret_access_key"];
+const TOKEN_SETTINGS = ["aws_session_token", "aws_security_token"];
+const SECTION = /^\s*\[\s*([^\]]*?)\s*\]\s*([#;].*)?$/;
+const SETTING = /^\s*([^=#;\s][^=]*?)\s*=\s*(.*?)\s*$/;
+const COMMENT_OR_BLANK = /^\s*([#;].*)?$/;
+
+/** The file's path: `AWS_SHARED_CREDENTIALS_FILE`, else `~/.aws/credentials`. */
+export function credentialsFilePath(env: Readonly<Record<string, string>>): string {
+  if (env.AWS_SHARED_CREDENTIALS_FILE) return env.AWS_SHARED_CREDENTIALS_FILE;
+  const home = env.HOME ?? env.USERPROFILE;
+  if (!home) {
+    throw new RuntimeError("Cannot find ~/.aws/credentials: HOME is not set", {
+      hint: "set AWS_SHARED_CREDENTIALS_FILE to the file's path",
+    });
+  }
+  return join(home, ".aws", "credentials");
+}
+
+/** The text split into lines, each with its own line ending. */
+export function splitLines(text: string): string[] {
+  return text.match(/[^\n]*\n|[^\n]+$/g) ?? [];
+}
+
+/**
+ * Every profile of the file that holds an access key id and a secret, with the lines they use.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { findFileKeys } from "./credentials_file.ts";
+ * const text = "# mine\n[dev]\naws_access_key_id = AKIAIOSFODNN7EXAMPLE\n" +
+ *   "aws_secret_access_key = s\nregion = eu-west-1\n";
+ * const [dev] = findFileKeys(text);
+ * assert.deepEqual([dev.profile, dev.lines], ["dev", [2, 3]]);
+ * ```
+ */
+export function findFileKeys(text: string): FileKeys[] {
+  const lines = splitLines(text);
+  const sections: {
+    name: string;
+    header: number;
+    settings: Map<string, [number, string]>;
+    others: number;
+  }[] = [];
+  for (const [index, raw] of lines.entries()) {
+    const line = raw.replace(/\r?\n$/, "");
+    const header = SECTION.exec(line);
+    if (header) {
+      sections.push({ name: header[1], header: index, settings: new Map(), others: 0 });
+      continue;
+    }
+    const section = sections.at(-1);
+    if (section === undefined || COMMENT_OR_BLANK.test(line)) continue;
+    const setting = SETTING.exec(line);
+    if (setting === null || /^\s/.test(line)) {
+      section.others++;
+      continue;
+    }
+    const name = setting[1].toLowerCase();
+    if (KEY_SETTINGS.includes(name)) section.settings.set(name, [index, setting[2]]);
+    else {
+      if (TOKEN_SETTINGS.includes(name)) section.settings.set("token", [index, setting[2]]);
+      section.others++;
+    }
+  }
+  const found: FileKeys[] = [];
+  for (const section of sections) {
+    const id = section.settings.get("aws_access_key_id");
+    const secret = section.settings.get("aws_secret_access_key");
+    if (id === undefined || secret === undefined) continue;
+    const keyLines = [id[0], secret[0]].sort((a, b) => a - b);
+    found.push({
+      profile: section.name,
+      accessKeyId: id[1],
+      secretAccessKey: secret[1],
+      hasSessionToken: section.settings.has("token"),
+      lines: section.others === 0 ? [section.header, ...keyLines] : keyLines,
+    });
+  }
+  return found;
+}
+
+/**
+ * The text without the lines at `indexes` (0-based); every other byte as it was.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { withoutLines } from "./credentials_file.ts";
+ * assert.equal(withoutLines("a\r\nb\nc", [1]), "a\r\nc");
+ * ```
+ */
+export function withoutLines(text: string, indexes: readonly number[]): string {
+  const drop = new Set(indexes);
+  return splitLines(text).filter((_, index) => !drop.has(index)).join("");
+}
+
+/** Reads the file (bounded); `undefined` when there is none. */
+export async function readCredentialsFile(path: string): Promise<string | undefined> {
+  try {
+    const info = await Deno.lstat(path);
+    if (info.size > MAX_FILE_CHARS) {
+      throw new UsageError(`The credentials file "${path}" is too large (${info.size} bytes)`);
+    }
+    return await Deno.readTextFile(path);
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) return undefined;
+    throw error;
+  }
+}
+
+/**
+ * Replaces the file at `path` with `text`, atomically, keeping its mode (see the module's
+ * description). A symbolic link is written through: its target is replaced.
+ */
+export function replaceCredentialsFile(path: string, text: string): void {
+  const real = Deno.realPathSync(path);
+  const before = Deno.lstatSync(real);
+  if (!before.isFile) {
+    throw new RuntimeError(`"${real}" is not a regular file: refusing to rewrite it`);
+  }
+  const mode = (before.mode ?? 0o600) & 0o777;
+  const temporary = join(dirname(real), `.credentials.${crypto.randomUUID()}.tmp`);
+  const nofollow = Deno.build.os === "windows" ? 0 : constants.O_NOFOLLOW;
+  const fd = openSync(
+    temporary,
+    constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | nofollow,
+    mode,
+  );
+  try {
+    // The mode given to open() is masked by the umask: set it exactly.
+    if (Deno.build.os !== "windows") Deno.chmodSync(temporary, mode);
+    const bytes = new TextEncoder().encode(text);
+    for (let written = 0; written < bytes.length;) {
+      written += writeSync(fd, bytes, written, bytes.length - written);
+    }
+    fsyncSync(fd);
+    if (fstatSync(fd).size !== bytes.length) {
+      throw new RuntimeError(`Short write to "${temporary}"`);
+    }
+  } catch (error) {
+    closeSync(fd);
+    Deno.removeSync(temporary);
+    throw error;
+  }
+  closeSync(fd);
+  try {
+    renameSync(temporary, real);
+  } catch (error) {
+    Deno.removeSync(temporary);
+    throw error;
+  }
+}

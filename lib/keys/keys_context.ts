@@ -1,0 +1,66 @@
+/**
+ * What every `keys` story is given: the streams, the vault, where AWS calls go, how to ask the
+ * human (`Proceed? [y/N]`, a secret line on the terminal), and the clock. The command file builds
+ * it once; the stories under `lib/keys/` know nothing of the CLI.
+ *
+ * @module
+ */
+
+import type { Io } from "../core/io.ts";
+import type { ReadSecret } from "../core/secret_line.ts";
+import { UsageError } from "../core/errors.ts";
+import type { Vault } from "../vault/vault.ts";
+import type { KeyCallOptions } from "../aws/access_keys.ts";
+
+/** The context of a `keys` story. */
+export interface KeysContext {
+  /** Standard streams and the environment. */
+  io: Io;
+  /** The vault in use. */
+  vault: Vault;
+  /** Where AWS calls go (region, timeout). */
+  aws: Omit<KeyCallOptions, "profile">;
+  /** Asks `Proceed? [y/N]` on the terminal. */
+  confirm: () => Promise<boolean>;
+  /** Reads a secret line on the terminal; absent without one. */
+  readSecret?: ReadSecret;
+  /** The clock. */
+  now: () => Date;
+}
+
+/**
+ * Asks before a change unless `yes`: a usage error without a terminal (naming `--yes`), a
+ * {@linkcode UsageError}-free `false` when the human says no.
+ */
+export async function approved(
+  ctx: KeysContext,
+  options: { yes?: boolean; what: string },
+): Promise<boolean> {
+  if (options.yes) return true;
+  if (!ctx.io.stdinIsTerminal) {
+    throw new UsageError(`Not ${options.what}: standard input is not a terminal to ask on`, {
+      hint: "pass --yes to go ahead without asking",
+    });
+  }
+  return await ctx.confirm();
+}
+
+/**
+ * How long ago `then` was, in the largest whole unit (`3d`, `5h`, `12m`, `now`).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { ageOf } from "./keys_context.ts";
+ * const now = new Date("2026-01-04T00:00:00Z");
+ * assert.equal(ageOf(new Date("2026-01-01T00:00:00Z"), now), "3d");
+ * ```
+ */
+export function ageOf(then: Date, now: Date): string {
+  const minutes = Math.floor((now.getTime() - then.getTime()) / 60_000);
+  if (Number.isNaN(minutes)) return "?";
+  if (minutes < 1) return "now";
+  if (minutes < 60) return `${minutes}m`;
+  if (minutes < 48 * 60) return `${Math.floor(minutes / 60)}h`;
+  return `${Math.floor(minutes / 1440)}d`;
+}

@@ -1,0 +1,78 @@
+/**
+ * `keys list` and `keys remove`: what the vault holds (never a secret), and taking a profile's
+ * keys out of it.
+ *
+ * @module
+ */
+
+import { DeclinedError, RuntimeError } from "../core/errors.ts";
+import { openMfaSessionStore } from "../aws/mfa_session.ts";
+import {
+  getStoredKeys,
+  maskKeyId,
+  removeStoredKeys,
+  storedKeyProfiles,
+} from "../vault/stored_keys.ts";
+import { ageOf, approved, type KeysContext } from "./keys_context.ts";
+
+/**
+ * One line per profile on stdout: profile, backend, the key id as `AKIA…WXYZ`, account and user,
+ * age, and whether an MFA session is cached. A header line first; "No keys in the vault" on
+ * stderr when there are none.
+ */
+export async function listKeys(ctx: KeysContext): Promise<void> {
+  const profiles = await storedKeyProfiles(ctx.vault);
+  if (profiles.length === 0) {
+    ctx.io.stderr(`No keys in the vault (${ctx.vault.backend.location})\n`);
+    return;
+  }
+  const sessions = await openMfaSessionStore(ctx.io.env, {
+    now: ctx.now,
+    vault: ctx.vault.backend,
+  }).list();
+  const rows = [["PROFILE", "BACKEND", "KEY", "ACCOUNT", "USER", "AGE", "MFA SESSION"]];
+  for (const profile of profiles) {
+    const keys = await getStoredKeys(ctx.vault, profile);
+    if (keys === undefined) continue;
+    const session = sessions.find((entry) => entry.key.startsWith(`${profile} `));
+    rows.push([
+      profile,
+      ctx.vault.backend.kind,
+      maskKeyId(keys.accessKeyId),
+      keys.account ?? "-",
+      keys.arn?.split(":").pop() ?? "-",
+      ageOf(new Date(keys.storedAt), ctx.now()),
+      session ? `until ${session.expiresAt.toISOString()}` : "no",
+    ]);
+  }
+  const widths = rows[0].map((_, i) => Math.max(...rows.map((row) => row[i].length)));
+  for (const row of rows) {
+    ctx.io.stdout(`${row.map((cell, i) => cell.padEnd(widths[i])).join("  ").trimEnd()}\n`);
+  }
+}
+
+/** Removes a profile's keys and its cached MFA sessions from the vault, after asking. */
+export async function removeKeys(
+  ctx: KeysContext,
+  options: { profile: string; yes?: boolean },
+): Promise<void> {
+  const keys = await getStoredKeys(ctx.vault, options.profile);
+  if (keys === undefined) {
+    throw new RuntimeError(`The vault holds no keys for profile "${options.profile}"`, {
+      hint: "see what it holds: timebound-iam keys list",
+    });
+  }
+  ctx.io.stderr(
+    `Removing ${maskKeyId(keys.accessKeyId)} of profile "${options.profile}" from ` +
+      `${ctx.vault.backend.location}. The key stays valid at AWS until you delete it in IAM.\n`,
+  );
+  if (!await approved(ctx, { yes: options.yes, what: "removing the keys" })) {
+    throw new DeclinedError("Declined: nothing was removed");
+  }
+  await removeStoredKeys(ctx.vault, options.profile, ctx.io.env);
+  const sessions = openMfaSessionStore(ctx.io.env, { now: ctx.now, vault: ctx.vault.backend });
+  for (const { key } of await sessions.list()) {
+    if (key.startsWith(`${options.profile} `)) await sessions.delete(key);
+  }
+  ctx.io.stderr(`Removed the keys of profile "${options.profile}"\n`);
+}

@@ -1,0 +1,481 @@
+// The vault end to end: the real CLI against the local endpoint, the encrypted file and a real
+// Secret Service (GNOME Keyring in a private D-Bus session), and the real `aws` CLI as the child.
+import assert from "node:assert/strict";
+// @ts-types="@modelcontextprotocol/sdk/client/index"
+import { Client } from "@modelcontextprotocol/sdk/client/index.js";
+// @ts-types="@modelcontextprotocol/sdk/client/stdio"
+import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
+import { baseEnv, cliCommand, runCli } from "./support/cli.ts";
+import { BROKER_ROLE_NAME, LocalAws } from "./support/local_aws.ts";
+import { secretServiceTool, startSecretService } from "./support/secret_service.ts";
+import { findTool, ignoredBecause } from "./support/system_tool.ts";
+
+const PASSPHRASE = "correct horse battery staple";
+const awsCli = await findTool("aws", "awscli");
+const secretService = await secretServiceTool();
+
+/** A private HOME, the endpoint, and every output collected to check for secrets at the end. */
+interface World extends AsyncDisposable {
+  aws: LocalAws;
+  home: string;
+  /** The environment of every run: endpoint and HOME, no keys, the file backend. */
+  env: Record<string, string>;
+  /** Runs the CLI in the world and collects what it printed. */
+  run(args: string[], extra?: Record<string, string>): ReturnType<typeof runCli>;
+  outputs: string[];
+}
+
+async function world(options: { env?: Record<string, string> } = {}): Promise<World> {
+  const aws = await LocalAws.start();
+  const home = await Deno.makeTempDir({ prefix: "tbi-keys-" });
+  await baseEnv(home);
+  const { AWS_ACCESS_KEY_ID: _id, AWS_SECRET_ACCESS_KEY: _secret, ...endpoint } = aws.env();
+  const env = {
+    HOME: home,
+    ...endpoint,
+    TIMEBOUND_IAM_VAULT_BACKEND: "file",
+    TIMEBOUND_IAM_VAULT_PASSPHRASE: PASSPHRASE,
+    ...options.env,
+  };
+  const outputs: string[] = [];
+  return {
+    aws,
+    home,
+    env,
+    outputs,
+    async run(args, extra = {}) {
+      const result = await runCli(args, { env: { ...env, ...extra } });
+      outputs.push(result.stdout, result.stderr);
+      return result;
+    },
+    async [Symbol.asyncDispose]() {
+      await aws.close();
+      await Deno.remove(home, { recursive: true });
+    },
+  };
+}
+
+/** No secret the endpoint knows, and no full access key id, in any output of the world. */
+function assertNoSecrets(w: World, extra: string[] = []): void {
+  const ids = w.aws.requests.map((r) => r.accessKeyId).filter((id): id is string => !!id);
+  for (const secret of [...w.aws.issuedSecrets(), ...ids, ...extra]) {
+    for (const output of w.outputs) {
+      assert.ok(!output.includes(secret), `a secret or key id reached an output: ${output}`);
+    }
+  }
+}
+
+/** Every file under `dir` (recursively) that contains any of `secrets`. */
+async function filesHolding(dir: string, secrets: string[]): Promise<string[]> {
+  const found: string[] = [];
+  for await (const entry of Deno.readDir(dir)) {
+    const path = `${dir}/${entry.name}`;
+    if (entry.isDirectory) found.push(...await filesHolding(path, secrets));
+    else if (entry.isFile) {
+      const text = await Deno.readTextFile(path).catch(() => "");
+      if (secrets.some((secret) => text.includes(secret))) found.push(path);
+    }
+  }
+  return found;
+}
+
+Deno.test("keys add --from-env checks the keys, stores them encrypted, and never shows them", async () => {
+  await using w = await world();
+  const user = w.aws.defaultUser;
+  const added = await w.run(["keys", "add", "dev", "--from-env"], {
+    AWS_ACCESS_KEY_ID: user.accessKeyId,
+    AWS_SECRET_ACCESS_KEY: user.secretAccessKey,
+  });
+  assert.equal(added.code, 0, added.stderr);
+  assert.match(
+    added.stderr,
+    new RegExp(
+      `^Stored AKIA…${user.accessKeyId.slice(-4)} for profile "dev" in .*vault: ` +
+        `account 123456789012, arn:aws:iam::123456789012:user/developer\n$`,
+    ),
+  );
+  assert.deepEqual(
+    w.aws.requests.map((r) => [r.action, r.accessKeyId]),
+    [["GetCallerIdentity", user.accessKeyId]],
+  );
+  const file = `${w.home}/.local/share/timebound-iam/vault`;
+  assert.equal((await Deno.stat(file)).mode! & 0o777, 0o600);
+  assert.deepEqual(await filesHolding(w.home, [user.secretAccessKey, user.accessKeyId]), []);
+
+  const list = await w.run(["keys", "list"]);
+  assert.equal(list.code, 0, list.stderr);
+  const [header, row] = list.stdout.trimEnd().split("\n");
+  assert.match(header, /^PROFILE +BACKEND +KEY +ACCOUNT +USER +AGE +MFA SESSION$/);
+  assert.match(
+    row,
+    new RegExp(
+      `^dev +file +AKIA…${user.accessKeyId.slice(-4)} +123456789012 +user/developer +now +no$`,
+    ),
+  );
+  assertNoSecrets(w, [user.secretAccessKey]);
+});
+
+Deno.test("keys add refuses a session token, keys on the command line, and bad keys at AWS", async () => {
+  await using w = await world();
+  const token = await w.run(["keys", "add", "--from-env"], {
+    AWS_ACCESS_KEY_ID: "AKIAIOSFODNN7EXAMPLE",
+    AWS_SECRET_ACCESS_KEY: "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
+    AWS_SESSION_TOKEN: "token",
+  });
+  assert.equal(token.code, 2);
+  assert.match(token.stderr, /^error: AWS_SESSION_TOKEN is set: these are temporary credentials/);
+  const argv = await w.run(["keys", "add", "dev", "AKIAIOSFODNN7EXAMPLE"]);
+  assert.equal(argv.code, 2);
+  const unknown = await w.run(["keys", "add", "dev", "--from-env"], {
+    AWS_ACCESS_KEY_ID: "AKIAIOSFODNN7EXAMPLE",
+    AWS_SECRET_ACCESS_KEY: "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
+  });
+  assert.equal(unknown.code, 1);
+  assert.match(unknown.stderr, /^error: AWS does not recognise the access key of profile "dev"\n/);
+  const noTerminal = await w.run(["keys", "add", "dev"]);
+  assert.equal(noTerminal.code, 2);
+  assert.match(
+    noTerminal.stderr,
+    /^error: Cannot ask for the keys: standard input is not a terminal\n/,
+  );
+  const list = await w.run(["keys", "list"]);
+  assert.match(list.stderr, /^No keys in the vault/);
+  assertNoSecrets(w, ["wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY", "AKIAIOSFODNN7EXAMPLE"]);
+});
+
+Deno.test("the encrypted file: a wrong passphrase is one line and exit 1, the file untouched", async () => {
+  await using w = await world();
+  const user = w.aws.defaultUser;
+  const keys = { AWS_ACCESS_KEY_ID: user.accessKeyId, AWS_SECRET_ACCESS_KEY: user.secretAccessKey };
+  assert.equal((await w.run(["keys", "add", "dev", "--from-env"], keys)).code, 0);
+  const file = `${w.home}/.local/share/timebound-iam/vault`;
+  const before = await Deno.readFile(file);
+  const wrong = await w.run(["keys", "list"], {
+    TIMEBOUND_IAM_VAULT_PASSPHRASE: "not the passphrase",
+  });
+  assert.equal(wrong.code, 1);
+  assert.match(wrong.stderr, /^error: Wrong passphrase for the vault file ".*\/vault"\nhint: /);
+  assert.equal(wrong.stderr.split("\n").filter(Boolean).length, 2);
+  const add = await w.run(["keys", "add", "other", "--from-env"], {
+    ...keys,
+    TIMEBOUND_IAM_VAULT_PASSPHRASE: "not the passphrase",
+  });
+  assert.equal(add.code, 1);
+  assert.deepEqual(await Deno.readFile(file), before);
+
+  const flipped = before.slice();
+  flipped[10] = flipped[10] === 0x41 ? 0x42 : 0x41;
+  await Deno.writeFile(file, flipped);
+  const tampered = await w.run(["keys", "list"]);
+  assert.equal(tampered.code, 1);
+  assert.match(
+    tampered.stderr,
+    /^error: Vault file ".*" is damaged or was altered: refusing to read it\n/,
+  );
+  assertNoSecrets(w, [user.secretAccessKey]);
+});
+
+Deno.test(
+  `a grant from vault keys, no key in the environment nor credentials file, to the aws CLI${
+    ignoredBecause(awsCli)
+  }`,
+  { ignore: !awsCli.found },
+  async () => {
+    await using w = await world();
+    const user = w.aws.defaultUser;
+    const keys = {
+      AWS_ACCESS_KEY_ID: user.accessKeyId,
+      AWS_SECRET_ACCESS_KEY: user.secretAccessKey,
+    };
+    assert.equal((await w.run(["keys", "add", "dev", "--from-env"], keys)).code, 0);
+    await Deno.remove(`${w.home}/.aws/credentials`);
+    const result = await w.run([
+      "exec",
+      "--profile",
+      "dev",
+      "--no-confirm",
+      "-s",
+      "s3:ro",
+      "-t",
+      "15m",
+      "--",
+      "aws",
+      "sts",
+      "get-caller-identity",
+      "--endpoint-url",
+      w.aws.url,
+      "--output",
+      "json",
+    ]);
+    assert.equal(result.code, 0, result.stderr);
+    assert.match(
+      JSON.parse(result.stdout).Arn,
+      /^arn:aws:sts::123456789012:assumed-role\/timebound-iam-broker\/timebound-iam-/,
+    );
+    const assume = w.aws.requests.find((r) => r.action === "AssumeRole");
+    assert.equal(assume?.accessKeyId, user.accessKeyId, "AssumeRole signed with the vault's key");
+    assertNoSecrets(w, [user.secretAccessKey]);
+  },
+);
+
+Deno.test("keys import moves one profile's keys and leaves the rest of the file byte for byte", async () => {
+  await using w = await world();
+  const dev = w.aws.addUser({ userName: "dev-user" });
+  const other = w.aws.addUser({ userName: "other-user" });
+  const credentials = `${w.home}/.aws/credentials`;
+  const first = "# my keys\n[default]\naws_access_key_id = AKIAAAAAAAAAAAAAAAAA\n" +
+    "aws_secret_access_key = aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\n\n";
+  const middle = `; dev: the one to move\n[dev]\naws_access_key_id = ${dev.accessKeyId}\r\n` +
+    `aws_secret_access_key=${dev.secretAccessKey}\nregion = eu-west-1\n\n`;
+  const last = `[other]  # kept\naws_access_key_id = ${other.accessKeyId}\n` +
+    `aws_secret_access_key = ${other.secretAccessKey}\n`;
+  await Deno.writeTextFile(credentials, first + middle + last);
+  await Deno.chmod(credentials, 0o640);
+
+  const result = await w.run(["keys", "import", "--profile", "dev", "--yes"]);
+  assert.equal(result.code, 0, result.stderr);
+  assert.match(
+    result.stderr,
+    /\n  line 8: aws_access_key_id = AKIA…\S{4}\n  line 9: aws_secret_access_key = \(secret\)\n/,
+  );
+  assert.match(result.stderr, /Removed 2 lines from ".*credentials"/);
+  const after = await Deno.readTextFile(credentials);
+  assert.equal(after, first + "; dev: the one to move\n[dev]\nregion = eu-west-1\n\n" + last);
+  assert.equal((await Deno.stat(credentials)).mode! & 0o777, 0o640);
+  const entries = [...Deno.readDirSync(`${w.home}/.aws`)].map((e) => e.name).sort();
+  assert.deepEqual(entries, ["config", "credentials"], "no backup or temporary left");
+  assert.deepEqual(await filesHolding(w.home, [dev.secretAccessKey]), []);
+
+  const list = await w.run(["keys", "list"]);
+  assert.match(list.stdout, /\ndev +file +AKIA…\S{4} +123456789012 +user\/dev-user/);
+  // The imported profile still grants, from the vault.
+  // (env prints the session's keys, as it must: its output is not collected.)
+  const grant = await runCli(
+    ["env", "--profile", "dev", "--no-confirm", "-s", "s3:ro", "-t", "15m"],
+    { env: w.env },
+  );
+  assert.equal(grant.code, 0, grant.stderr);
+  assert.equal(
+    w.aws.requests.filter((r) => r.action === "AssumeRole")[0].accessKeyId,
+    dev.accessKeyId,
+  );
+  assertNoSecrets(w, [dev.secretAccessKey, other.secretAccessKey]);
+});
+
+Deno.test("keys import without --yes and without a terminal changes nothing", async () => {
+  await using w = await world();
+  const credentials = `${w.home}/.aws/credentials`;
+  const text = `[default]\naws_access_key_id = ${w.aws.defaultUser.accessKeyId}\n` +
+    `aws_secret_access_key = ${w.aws.defaultUser.secretAccessKey}\n`;
+  await Deno.writeTextFile(credentials, text);
+  const result = await w.run(["keys", "import"]);
+  assert.equal(result.code, 2);
+  assert.match(
+    result.stderr,
+    /error: Not importing: standard input is not a terminal to ask on\nhint: pass --yes/,
+  );
+  assert.equal(await Deno.readTextFile(credentials), text);
+});
+
+Deno.test("keys rotate: a new key that works after a delay, the old one deleted at AWS", async () => {
+  await using w = await world();
+  const user = w.aws.defaultUser;
+  const keys = { AWS_ACCESS_KEY_ID: user.accessKeyId, AWS_SECRET_ACCESS_KEY: user.secretAccessKey };
+  assert.equal((await w.run(["keys", "add", "dev", "--from-env"], keys)).code, 0);
+  w.aws.newAccessKeyDelayMs = 1500;
+  const result = await w.run(["keys", "rotate", "dev", "--yes"]);
+  assert.equal(result.code, 0, result.stderr);
+  const [current] = w.aws.accessKeyIds("developer");
+  assert.deepEqual(w.aws.accessKeyIds("developer"), [current]);
+  assert.notEqual(current, user.accessKeyId);
+  assert.match(
+    result.stderr,
+    new RegExp(
+      `Deleted the old key AKIA…${user.accessKeyId.slice(-4)}: profile "dev" now uses AKIA…${
+        current.slice(-4)
+      }`,
+    ),
+  );
+  const refused = w.aws.requests.filter((r) =>
+    r.action === "GetCallerIdentity" && r.accessKeyId === current
+  );
+  assert.ok(refused.length >= 2, "the new key was checked again after AWS first refused it");
+  const list = await w.run(["keys", "list"]);
+  assert.match(list.stdout, new RegExp(`AKIA…${current.slice(-4)}`));
+  assertNoSecrets(w, [user.secretAccessKey]);
+});
+
+Deno.test("keys rotate: a user with two keys already is told which to delete, nothing changes", async () => {
+  await using w = await world();
+  const user = w.aws.defaultUser;
+  const keys = { AWS_ACCESS_KEY_ID: user.accessKeyId, AWS_SECRET_ACCESS_KEY: user.secretAccessKey };
+  assert.equal((await w.run(["keys", "add", "dev", "--from-env"], keys)).code, 0);
+  const second = w.aws.addUser({ userName: "developer" });
+  const result = await w.run(["keys", "rotate", "dev", "--yes"]);
+  assert.equal(result.code, 1);
+  assert.match(
+    result.stderr,
+    new RegExp(
+      `error: Cannot create a new key: your IAM user already has two \\(AKIA…${
+        user.accessKeyId.slice(-4)
+      }, AKIA…${second.accessKeyId.slice(-4)}\\); nothing was changed`,
+    ),
+  );
+  assert.deepEqual(
+    w.aws.accessKeyIds("developer").sort(),
+    [user.accessKeyId, second.accessKeyId].sort(),
+  );
+  assertNoSecrets(w, [user.secretAccessKey]);
+});
+
+Deno.test(
+  `the keychain: Secret Service for real, nothing on disk but the index${
+    ignoredBecause(secretService)
+  }`,
+  { ignore: !secretService.found },
+  async () => {
+    await using w = await world({ env: { TIMEBOUND_IAM_VAULT_BACKEND: "" } });
+    await using service = await startSecretService(w.home);
+    const user = w.aws.defaultUser;
+    const added = await w.run(["keys", "add", "dev", "--from-env"], {
+      ...service.env,
+      AWS_ACCESS_KEY_ID: user.accessKeyId,
+      AWS_SECRET_ACCESS_KEY: user.secretAccessKey,
+    });
+    assert.equal(added.code, 0, added.stderr);
+    assert.match(added.stderr, /in the Secret Service \(OS keychain\): account 123456789012/);
+    const stored = await service.search("timebound-iam");
+    assert.match(stored, /attribute\.username = keys\/dev/);
+    assert.ok(stored.includes(user.secretAccessKey), "the secret is in the keyring");
+    const index = await Deno.readTextFile(`${w.home}/.local/share/timebound-iam/keychain-profiles`);
+    assert.equal(index, '["dev"]\n');
+
+    const list = await w.run(["keys", "list"], service.env);
+    assert.match(list.stdout, /\ndev +keychain +AKIA…/);
+    await Deno.remove(`${w.home}/.aws/credentials`);
+    const grant = await runCli(
+      ["env", "--profile", "dev", "--no-confirm", "-s", "s3:ro", "-t", "15m"],
+      { env: { ...w.env, ...service.env } },
+    );
+    assert.equal(grant.code, 0, grant.stderr);
+    const removed = await w.run(["keys", "remove", "dev", "--yes"], service.env);
+    assert.equal(removed.code, 0, removed.stderr);
+    assert.doesNotMatch(await service.search("timebound-iam"), /keys\/dev/);
+    // On disk: the keyring's own encrypted file only; nothing of ours holds the secret.
+    const plain = await filesHolding(w.home, [user.secretAccessKey]);
+    assert.deepEqual(plain, []);
+    assertNoSecrets(w, [user.secretAccessKey]);
+  },
+);
+
+/** Adds the default user's keys to the vault as profile `dev`, then removes every plain copy. */
+async function addDevKeys(w: World): Promise<void> {
+  const user = w.aws.defaultUser;
+  const added = await w.run(["keys", "add", "dev", "--from-env"], {
+    AWS_ACCESS_KEY_ID: user.accessKeyId,
+    AWS_SECRET_ACCESS_KEY: user.secretAccessKey,
+  });
+  assert.equal(added.code, 0, added.stderr);
+  await Deno.remove(`${w.home}/.aws/credentials`);
+}
+
+Deno.test("an MFA session made from vault keys is cached in the vault, not the cache directory", async () => {
+  await using w = await world();
+  w.aws.addRole({
+    roleName: BROKER_ROLE_NAME,
+    trustPolicy: {
+      Version: "2012-10-17",
+      Statement: [{
+        Effect: "Allow",
+        Principal: { AWS: `arn:aws:iam::${w.aws.accountId}:root` },
+        Action: ["sts:AssumeRole", "sts:SetSourceIdentity", "sts:TagSession"],
+        Condition: { Bool: { "aws:MultiFactorAuthPresent": "true" } },
+      }],
+    },
+  });
+  const { serialNumber: serial } = w.aws.addMfaDevice();
+  await addDevKeys(w);
+  await Deno.writeTextFile(`${w.home}/.aws/config`, `[profile dev]\nmfa_serial = ${serial}\n`);
+  const login = await w.run([
+    "mfa",
+    "login",
+    "--profile",
+    "dev",
+    "--mfa-code",
+    w.aws.mfaCode(serial),
+  ]);
+  assert.equal(login.code, 0, login.stderr);
+  for (let i = 0; i < 2; i++) {
+    const grant = await w.run([
+      "exec",
+      "--profile",
+      "dev",
+      "--no-confirm",
+      "-s",
+      "s3:ro",
+      "-t",
+      "15m",
+      "--",
+      "true",
+    ]);
+    assert.equal(grant.code, 0, grant.stderr);
+  }
+  const tokens = w.aws.requests.filter((r) => r.action === "GetSessionToken");
+  assert.equal(tokens.length, 1);
+  assert.equal(tokens[0].accessKeyId, w.aws.defaultUser.accessKeyId, "signed with the vault's key");
+  const cache = `${w.home}/.cache/timebound-iam`;
+  assert.deepEqual(await filesHolding(cache, w.aws.issuedSecrets()), []);
+  assert.deepEqual(await filesHolding(w.home, w.aws.issuedSecrets()), []);
+  const status = await w.run(["mfa", "status"]);
+  assert.match(status.stdout, new RegExp(`^dev\\s+${serial}\\s+until `));
+  const list = await w.run(["keys", "list"]);
+  assert.match(
+    list.stdout,
+    /\ndev +file +AKIA…\S{4} +123456789012 +user\/developer +now +until \S+\n$/,
+  );
+  assertNoSecrets(w, [w.aws.defaultUser.secretAccessKey]);
+});
+
+Deno.test("serve grants from vault keys, and no process's arguments hold a key", async () => {
+  await using w = await world();
+  await addDevKeys(w);
+  const env = { ...await baseEnv(w.home), ...w.env, XDG_STATE_HOME: `${w.home}/state` };
+  await Deno.remove(`${w.home}/.aws/credentials`);
+  const [command, args] = cliCommand(["serve", "--profile", "dev", "--allow", "s3:ro"]);
+  const transport = new StdioClientTransport({ command, args, env, stderr: "pipe" });
+  let stderr = "";
+  transport.stderr?.on("data", (chunk: Uint8Array) => stderr += new TextDecoder().decode(chunk));
+  const client = new Client({ name: "vault-test", version: "1" }, { capabilities: {} });
+  await client.connect(transport);
+  try {
+    const result = await client.callTool({
+      name: "grant_access",
+      arguments: { services: ["s3"], level: "read_only", ttl: "15m" },
+    });
+    const text = (result.content as Array<{ text: string }>).map((c) => c.text).join("\n");
+    w.outputs.push(text);
+    assert.notEqual(result.isError, true, text);
+    assert.match(JSON.parse(text).credential_file, /\.env$/);
+    const assume = w.aws.requests.find((r) => r.action === "AssumeRole");
+    assert.equal(assume?.accessKeyId, w.aws.defaultUser.accessKeyId);
+    if (Deno.build.os === "linux") {
+      // Every process's argument list while serve runs (Deno may not read /proc itself).
+      const all = await new Deno.Command("sh", {
+        args: ["-c", "cat /proc/[0-9]*/cmdline 2>/dev/null | tr '\\0' ' '"],
+        stdout: "piped",
+      }).output();
+      const cmdlines = new TextDecoder().decode(all.stdout);
+      assert.match(cmdlines, /main\.ts serve --profile dev/, "serve's own arguments were read");
+      for (const secret of [w.aws.defaultUser.secretAccessKey, w.aws.defaultUser.accessKeyId]) {
+        assert.ok(!cmdlines.includes(secret), "a key in a process's arguments");
+      }
+    }
+  } finally {
+    await client.close();
+  }
+  w.outputs.push(
+    stderr,
+    await Deno.readTextFile(`${w.home}/state/timebound-iam/audit.jsonl`).catch(() => ""),
+  );
+  assertNoSecrets(w, [w.aws.defaultUser.secretAccessKey]);
+});
