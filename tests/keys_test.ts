@@ -236,7 +236,7 @@ Deno.test("keys import moves one profile's keys and leaves the rest of the file 
   assert.equal(result.code, 0, result.stderr);
   assert.match(
     result.stderr,
-    /\n  line 8: aws_access_key_id = AKIA…\S{4}\n  line 9: aws_secret_access_key = \(secret\)\n/,
+    /\n {2}line 8: aws_access_key_id = AKIA…\S{4}\n {2}line 9: aws_secret_access_key = \(secret\)\n/,
   );
   assert.match(result.stderr, /Removed 2 lines from ".*credentials"/);
   const after = await Deno.readTextFile(credentials);
