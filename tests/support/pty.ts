@@ -10,6 +10,11 @@ const ESCAPES =
   // deno-lint-ignore no-control-regex
   /\x1b\[[0-9;?]*[ -\/]*[@-~]|\x1b\][^\x07\x1b]*(\x07|\x1b\\)|\x1b[()][A-Za-z0-9]|\x1b[=>78]|\r|\x07/g;
 
+/** Quotes a word for the command line of {@linkcode PtySession} (`sh -c`'s syntax). */
+export function shQuote(value: string): string {
+  return `'${value.replaceAll("'", `'\\''`)}'`;
+}
+
 /** A command running in a pseudo-terminal. */
 export class PtySession {
   #child: Deno.ChildProcess;
