@@ -1,81 +1,9 @@
-// exec --refresh end to end: the real CLI serves renewing credentials on 127.0.0.1 to the real
-// AWS CLI and to an AWS SDK for JavaScript script, against a local STS endpoint that issues
-// short-lived sessions.
+// exec --refresh end to end: the child's endpoint and its refusals, the summary and the limits.
+// Renewals over time are in refresh_renewal_test.ts, and a role refusing SourceIdentity in
+// refresh_identity_test.ts.
 import assert from "node:assert/strict";
-import { fileURLToPath } from "node:url";
-import { baseEnv, runCli } from "./support/cli.ts";
-import { LocalAws } from "./support/local_aws.ts";
-import { accountTrustPolicy } from "./support/policy_document.ts";
-import { canRun } from "./support/system_tool.ts";
-
-const CONFIG = fileURLToPath(new URL("../deno.json", import.meta.url));
-const LOOP = fileURLToPath(new URL("./support/caller_loop.ts", import.meta.url));
-const hasAws = await canRun("aws");
-
-/**
- * The issue asks for 60-second sessions and a three-minute loop; 12-second sessions (renewed
- * every 6 s) over 30 s show the same thing (several renewals, not one failed call) while
- * keeping the suite fast. The margin stays wide enough for a loaded CI machine, where the AWS CLI
- * can take seconds to start: the served credentials always have at least 6 s left.
- */
-const SESSION_SECONDS = 12;
-const LOOP_SECONDS = 30;
-
-Deno.test({
-  name: "exec --refresh keeps the AWS CLI and an SDK script working across renewals",
-  ignore: !hasAws,
-  async fn() {
-    await using aws = await LocalAws.start({ sessionSeconds: SESSION_SECONDS });
-    const home = await Deno.makeTempDir({ prefix: "tbi-refresh-" });
-    try {
-      await baseEnv(home);
-      // Long-lived keys in the default profile, which the SDKs would prefer over any container
-      // endpoint: the child must not see them.
-      await Deno.writeTextFile(
-        `${home}/.aws/credentials`,
-        `[default]\naws_access_key_id = ${aws.defaultUser.accessKeyId}\n` +
-          `aws_secret_access_key = ${aws.defaultUser.secretAccessKey}\n`,
-      );
-      const started = Date.now();
-      const result = await runCli([
-        "exec",
-        "--no-confirm",
-        "-s",
-        "sts:ro",
-        "-t",
-        "15m",
-        "--refresh=1h",
-        "--",
-        Deno.execPath(),
-        "run",
-        "-A",
-        "--config",
-        CONFIG,
-        LOOP,
-        String(LOOP_SECONDS),
-        aws.url,
-      ], { env: { ...aws.env(), HOME: home } });
-      const elapsed = (Date.now() - started) / 1000;
-      assert.equal(result.code, 0, result.stderr);
-      const loop = JSON.parse(result.stdout);
-      assert.deepEqual(loop.failures, []);
-      assert.ok(loop.cli >= 2 && loop.sdk >= 2, result.stdout);
-      for (const arn of loop.arns) {
-        assert.match(arn, /^arn:aws:sts::123456789012:assumed-role\/timebound-iam-broker\//);
-      }
-      const sessions = new Set(loop.arns);
-      assert.ok(sessions.size >= 3, `the children used ${sessions.size} sessions`);
-      // One AssumeRole per renewal (every 6 s), plus the first; none failed, nothing expired.
-      const assumes = aws.requests.filter((r) => r.action === "AssumeRole");
-      assert.ok(assumes.length >= LOOP_SECONDS / 6, `${assumes.length} AssumeRole calls`);
-      assert.ok(assumes.length <= elapsed / 6 + 2, `${assumes.length} AssumeRole in ${elapsed}s`);
-      assert.deepEqual(aws.requests.filter((r) => r.status !== 200), []);
-      assert.equal(result.stderr, "");
-    } finally {
-      await Deno.remove(home, { recursive: true });
-    }
-  },
-});
+import { runCli } from "./support/cli.ts";
+import { startFixture } from "./support/fixture.ts";
 
 /**
  * The child of the next test: prints which credential variables it has, and what the endpoint
@@ -106,8 +34,9 @@ console.log(JSON.stringify({
 `;
 
 Deno.test("exec --refresh gives the child an endpoint and no keys; the port closes with it", async () => {
-  await using aws = await LocalAws.start();
-  const result = await runCli([
+  await using fx = await startFixture({ prefix: "tbi-refresh-" });
+  const { aws } = fx;
+  const result = await fx.run([
     "exec",
     "--no-confirm",
     "-s",
@@ -120,7 +49,7 @@ Deno.test("exec --refresh gives the child an endpoint and no keys; the port clos
     "eval",
     "-q",
     PROBE,
-  ], { env: aws.env() });
+  ]);
   assert.equal(result.code, 0, result.stderr);
   const probe = JSON.parse(result.stdout);
   assert.deepEqual(probe.names, [
@@ -221,78 +150,4 @@ Deno.test("a --refresh limit too short for a single renewal is a usage error", a
     assert.equal(dry.code, 0, dry.stderr);
     assert.match(dry.stderr, /renews every 55m until \S+ \(1h55m\)/);
   });
-});
-
-Deno.test({
-  name:
-    "exec --refresh on a broker role too old to name anyone: renewals go without identity at once",
-  // `sleep` is a POSIX program.
-  ignore: Deno.build.os === "windows",
-  async fn() {
-    await using aws = await LocalAws.start({ sessionSeconds: SESSION_SECONDS });
-    aws.addRole({
-      roleName: "timebound-iam-broker",
-      trustPolicy: accountTrustPolicy(aws.accountId, { identity: false }),
-    });
-    const home = await Deno.makeTempDir({ prefix: "tbi-refresh-" });
-    try {
-      await baseEnv(home);
-      // Long enough for at least one renewal (every 6 s).
-      const result = await runCli(
-        ["exec", "--no-confirm", "-s", "sts:ro", "-t", "15m", "--refresh=1h", "--", "sleep", "8"],
-        { env: { ...aws.env(), HOME: home } },
-      );
-      assert.equal(result.code, 0, result.stderr);
-      const calls = aws.requests.filter((r) => r.action === "AssumeRole")
-        .map((r) => [r.status, r.params.SourceIdentity]);
-      // The first grant: as asked, the source identity alone, then without; every renewal
-      // after it: one request, without.
-      assert.deepEqual(calls.slice(0, 3), [[403, "developer"], [403, "developer"], [
-        200,
-        undefined,
-      ]]);
-      assert.ok(calls.length >= 4, JSON.stringify(calls));
-      assert.deepEqual(calls.slice(3).filter(([status, name]) => status !== 200 || name), []);
-    } finally {
-      await Deno.remove(home, { recursive: true });
-    }
-  },
-});
-
-Deno.test({
-  name: "exec --refresh: a role that stops accepting identity mid-run is never followed silently",
-  // `sleep` is a POSIX program.
-  ignore: Deno.build.os === "windows",
-  async fn() {
-    await using aws = await LocalAws.start({ sessionSeconds: SESSION_SECONDS });
-    const home = await Deno.makeTempDir({ prefix: "tbi-refresh-" });
-    try {
-      await baseEnv(home);
-      const run = runCli(
-        ["exec", "--no-confirm", "-s", "sts:ro", "-t", "15m", "--refresh=1h", "--", "sleep", "9"],
-        { env: { ...aws.env(), HOME: home } },
-      );
-      // After the first grant (renewals come every 6 s), the trust policy loses the permissions.
-      await new Promise((resolve) => setTimeout(resolve, 4000));
-      aws.addRole({
-        roleName: "timebound-iam-broker",
-        trustPolicy: accountTrustPolicy(aws.accountId, { identity: false }),
-      });
-      const result = await run;
-      assert.equal(result.code, 0, result.stderr);
-      const calls = aws.requests.filter((r) => r.action === "AssumeRole")
-        .map((r) => [r.status, r.params.SourceIdentity]);
-      assert.deepEqual(calls[0], [200, "developer"]);
-      // Every renewal asked with identity, was refused, and none went without it.
-      assert.ok(calls.length >= 2, JSON.stringify(calls));
-      assert.deepEqual(calls.slice(1).filter(([, name]) => name !== "developer"), []);
-      assert.match(result.stderr, /and this grant never goes without them/);
-      await assert.rejects(
-        Deno.stat(`${home}/.config/timebound-iam/config.json`),
-        Deno.errors.NotFound,
-      );
-    } finally {
-      await Deno.remove(home, { recursive: true });
-    }
-  },
 });
