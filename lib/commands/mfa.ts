@@ -68,7 +68,7 @@ Examples:
         "after",
         `
 It needs iam:CreateVirtualMFADevice, iam:EnableMFADevice and iam:DeleteVirtualMFADevice on
-arn:aws:iam::*:mfa/\${aws:username} and arn:aws:iam::*:user/\${aws:username} (see the README).
+arn:aws:iam::*:mfa/\${aws:username} and arn:aws:iam::*:user/\${aws:username} (see docs/mfa.md).
 If anything fails after the device was created, it is deleted again.`,
       )
       .action(async (options) => {

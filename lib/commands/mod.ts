@@ -138,8 +138,23 @@ export async function buildProgram(
     const command = factory(cli).description(entry.summary);
     program.addCommand(command);
     inheritSettings(command, program);
+    addDocsLink(command, [name]);
   }
+  program.addHelpText("after", `\nDocs: README.md and docs/ ${WHERE_DOCS_ARE}`);
   return program;
+}
+
+/** Where the relative paths of the help's docs links lead, for a user of the binary too. */
+const WHERE_DOCS_ARE = "(in the timebound-iam source repository)";
+
+/**
+ * Ends the help of `command` and of every subcommand under it with one line naming its section
+ * of `docs/commands.md`, whose headings are the command's words (`## \`mfa login\``, anchor
+ * `#mfa-login`).
+ */
+function addDocsLink(command: CommandUnknownOpts, path: string[]): void {
+  command.addHelpText("after", `\nDocs: docs/commands.md#${path.join("-")} ${WHERE_DOCS_ARE}`);
+  for (const sub of command.commands) addDocsLink(sub, [...path, sub.name()]);
 }
 
 /**
