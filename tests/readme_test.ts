@@ -228,6 +228,8 @@ Deno.test("every TIMEBOUND_IAM_ variable of the command is documented", async ()
     for (const [name] of source.matchAll(/TIMEBOUND_IAM_[A-Z][A-Z_]*[A-Z]/g)) names.add(name);
   }
   assert.ok(names.size > 10, [...names].join(", "));
+  // Names of that form that are not environment variables.
+  names.delete("TIMEBOUND_IAM_VAULT"); // the AWS SDK's $source mark of the vault's credentials
   const missing = [...names].filter((name) => !new RegExp(`${name}(?![A-Z_])`).test(everything));
   assert.deepEqual(missing, []);
 });
