@@ -8,6 +8,7 @@ import {
   renderAgentRules,
   renderAwsCommands,
   renderClientSnippet,
+  ROLE_DESCRIPTION,
   roleArnFor,
   samePolicy,
   TRUST_MODES,
@@ -74,6 +75,8 @@ Deno.test("planRoleChanges() changes only what differs", async (t) => {
     roleArn: "arn:aws:iam::123456789012:role/timebound-iam-broker",
     trust: buildTrustPolicy(USER, { mode: "caller" }),
     permissions: buildPermissionPolicy(["s3"]),
+    scopes: [{ service: "s3", level: "full" as const }],
+    description: ROLE_DESCRIPTION,
     maxSessionSeconds: 14400,
   };
   const same = {
@@ -120,6 +123,8 @@ Deno.test("renderAwsCommands() creates or updates the role with documents that p
     roleArn: "arn:aws:iam::123456789012:role/broker",
     trust: buildTrustPolicy(USER, { mode: "caller" }),
     permissions: buildPermissionPolicy(["s3"]),
+    scopes: [{ service: "s3", level: "full" as const }],
+    description: ROLE_DESCRIPTION,
     maxSessionSeconds: 7200,
   };
   const text = renderAwsCommands(plan, { profile: "admin" });
@@ -178,6 +183,8 @@ Deno.test("renderAwsCommands() prints the commands a human can run as they are",
     roleArn: "arn:aws:iam::123456789012:role/broker",
     trust: buildTrustPolicy(USER, { mode: "caller" }),
     permissions: buildPermissionPolicy(["s3"]),
+    scopes: [{ service: "s3", level: "full" as const }],
+    description: ROLE_DESCRIPTION,
     maxSessionSeconds: 7200,
   };
   const trust = '{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":' +

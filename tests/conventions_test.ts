@@ -101,3 +101,17 @@ Deno.test("--version names the version, the Deno runtime and the platform", asyn
   const runtime = `deno ${Deno.version.deno}, ${Deno.build.os}-${Deno.build.arch}`;
   assert.equal(result.stdout, `timebound-iam 0.1.0 (${runtime})\n`);
 });
+
+Deno.test("no base credentials at all (instance metadata disabled, nothing else) is said plainly", async () => {
+  const result = await runCli(
+    ["exec", "--no-confirm", "-s", "s3:ro", "-t", "15m", "--", "true"],
+    { env: { AWS_EC2_METADATA_DISABLED: "true" } },
+  );
+  assert.equal(result.code, 1);
+  assert.equal(result.stdout, "");
+  assert.match(result.stderr, /^error: No AWS credentials found: tried environment variables/);
+  assert.match(
+    result.stderr,
+    /\nhint: pass --profile NAME, or set up credentials with: aws configure\n$/,
+  );
+});

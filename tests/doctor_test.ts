@@ -18,6 +18,7 @@ const LABELS = [
   "role assumable",
   "session identity",
   "MaxSessionDuration",
+  "role permissions",
   "env-file directory",
   "service catalog",
 ];
@@ -114,6 +115,7 @@ Deno.test("doctor passes every check on a good setup", async () => {
       "a 15m session with a deny-all session policy was granted",
       'sts:SetSourceIdentity and sts:TagSession allowed: CloudTrail shows sourceIdentity "developer"',
       "4h: TTLs up to 4h work",
+      "every action of s3",
       `${home}: a private (0700) directory with 0600 files can be written`,
       // What the package's own API says of its data, beside what the catalog read of it.
       `${(await iamServiceKeys()).length} services, AWS's data of ${
@@ -140,7 +142,9 @@ Deno.test("doctor's deny-all AssumeRole asks for 15 minutes and a policy that al
       Statement: [{ Effect: "Deny", Action: "*", Resource: "*" }],
     });
     const writes = aws.requests.slice(before).filter((r) =>
-      !["GetCallerIdentity", "AssumeRole", "GetRole", "ListMFADevices"].includes(r.action)
+      !["GetCallerIdentity", "AssumeRole", "GetRole", "GetRolePolicy", "ListMFADevices"].includes(
+        r.action,
+      )
     );
     assert.deepEqual(writes, [], "doctor only reads");
   });
@@ -171,6 +175,7 @@ Deno.test("doctor fails one check for each thing broken", async (t) => {
           "role assumable": "–",
           "session identity": "–",
           MaxSessionDuration: "–",
+          "role permissions": "–",
         },
         detail: /^No AWS credentials found/,
         fix: /^pass --profile NAME, or set up credentials with: aws configure$/,
@@ -184,6 +189,7 @@ Deno.test("doctor fails one check for each thing broken", async (t) => {
           "role assumable": "–",
           "session identity": "–",
           MaxSessionDuration: "–",
+          "role permissions": "–",
         },
         detail: /^AWS does not recognise the access key of the default credentials$/,
         fix: /^the key was deleted or mistyped/,
@@ -216,6 +222,7 @@ Deno.test("doctor fails one check for each thing broken", async (t) => {
           "role assumable": "–",
           "session identity": "–",
           MaxSessionDuration: "–",
+          "role permissions": "–",
         },
         detail: /^Invalid role ARN "timebound-iam-broker": .* \(from TIMEBOUND_IAM_ROLE_ARN\)$/,
         fix: /^set TIMEBOUND_IAM_ROLE_ARN to arn:aws:iam::ACCOUNT:role\/NAME, or unset it$/,
@@ -251,7 +258,7 @@ Deno.test("doctor fails one check for each thing broken", async (t) => {
           assert.equal(failed.length, 1, result.stdout);
           assert.match(failed[0].detail, c.detail);
           assert.match(failed[0].fix ?? "", c.fix);
-          assert.match(result.stdout, /\n1 of 10 checks failed\n$/);
+          assert.match(result.stdout, /\n1 of 11 checks failed\n$/);
         } finally {
           await Deno.writeTextFile(configFile, saved);
         }
@@ -285,7 +292,7 @@ Deno.test("doctor skips MaxSessionDuration when iam:GetRole is denied, and still
     const result = await runCli(["doctor"], { env });
     assert.equal(result.code, 0, result.stdout);
     const lines = checklist(result.stdout);
-    assertMarks(lines, { MaxSessionDuration: "–" });
+    assertMarks(lines, { MaxSessionDuration: "–", "role permissions": "–" });
     assert.equal(
       line(lines, "MaxSessionDuration").detail,
       "not checked: iam:GetRole is not allowed (the broker does not need it)",
@@ -320,7 +327,7 @@ Deno.test("doctor fails session identity for a role made before it, and setup aw
     const before = await runCli(["doctor"], { env });
     assert.equal(before.code, 1, before.stdout + before.stderr);
     const lines = checklist(before.stdout);
-    assertMarks(lines, { "session identity": "✗" });
+    assertMarks(lines, { "session identity": "✗", "role permissions": "–" });
     assert.equal(
       line(lines, "session identity").detail,
       "the trust policy does not allow sts:SetSourceIdentity: grants work, but CloudTrail " +

@@ -206,7 +206,7 @@ Deno.test("setup aws --apply without --services or --max-session keeps what the 
   assert.equal(
     again.stderr.split("\n")[0],
     `Keeping its services (dynamodb, s3) and its MaxSessionDuration (4h) of ${roleArn}: pass ` +
-      "--services or --max-session to change them.",
+      "--services, --scopes or --max-session to change them.",
   );
   assert.match(again.stderr, /is up to date: nothing to change/);
   const writes = aws.requests.slice(before).filter((r) => WRITES.includes(r.action));
@@ -486,7 +486,8 @@ Deno.test("the setup aws wizard changes nothing when the user says no", async ()
     createStsClient: () => Promise.resolve(new STSClient(client)),
     createIamClient: () => Promise.resolve(new IAMClient(client)),
   }).parseAsync(["aws"], { from: "user" });
-  assert.deepEqual(aws.requests.map((r) => r.action), ["GetCallerIdentity"]);
+  // Only reads: the caller, and the role the wizard would start from (there is none).
+  assert.deepEqual(aws.requests.map((r) => r.action), ["GetCallerIdentity", "GetRole"]);
   assert.match(cli.err.join(""), /Nothing was changed in AWS/);
   assert.match(cli.out.join(""), /^4\. MCP client: add this server to its mcpServers/m);
 });

@@ -110,7 +110,15 @@ export async function classifyAwsError(
   service: AwsService,
 ): Promise<ClassifiedAwsError> {
   const { CredentialsProviderError } = await smithyConfigModule();
-  if (error instanceof CredentialsProviderError) return { kind: "credentials" };
+  // By name too: the lockfile may hold two copies of @smithy/core (the SDK clients' and the
+  // pinned one this imports), each with its own class, and every form of "no base credentials"
+  // (instance metadata disabled and nothing else, say) must read as one.
+  if (
+    error instanceof CredentialsProviderError ||
+    (error as { name?: unknown } | null)?.name === "CredentialsProviderError"
+  ) {
+    return { kind: "credentials" };
+  }
   for (const answered of service === "iam" ? ["iam", "sts"] as const : ["sts"] as const) {
     const sdk: Record<string, unknown> = answered === "iam" ? await iamModule() : await stsModule();
     const { base, modelled } = CLASSES[answered];

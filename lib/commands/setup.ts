@@ -13,6 +13,7 @@ import { DEFAULT_ROLE_NAME } from "../aws/broker.ts";
 import { MCP_CLIENTS, TRUST_MODES, type TrustMode } from "../setup/broker_role.ts";
 import { type Cli, ownProgram, profileOption, regionOption } from "../cli/context.ts";
 import { createIamClient } from "../setup/iam_role.ts";
+import { checkLength, INPUT_LIMITS } from "../request/input_bounds.ts";
 import { setupAws, type SetupDeps, type SetupFlags } from "../setup/setup_aws.ts";
 import { terminalPrompts } from "../setup/wizard.ts";
 
@@ -28,6 +29,15 @@ export function setupCommand(
     .addOption(
       new Option("--services <list>", "services the broker may use, e.g. s3,dynamodb (repeatable)")
         .argParser((value: string, previous: string[] | undefined) => [...previous ?? [], value]),
+    )
+    .addOption(
+      new Option(
+        "--scopes <list>",
+        "or narrower, as a grant's scopes: s3:ro@my-bucket,dynamodb:full@Orders (repeatable)",
+      ).argParser((value: string, previous: string[] | undefined) => [
+        ...previous ?? [],
+        checkLength(value, "--scopes", INPUT_LIMITS.scopes),
+      ]),
     )
     .addOption(
       new Option("--role-name <name>", "the broker role's name").default(DEFAULT_ROLE_NAME),
@@ -57,7 +67,10 @@ export function setupCommand(
     .addHelpText(
       "after",
       `
-Without flags on a terminal, it asks for the services, the longest session and the MCP client.
+Without flags on a terminal, it asks for the services (and, optionally, narrower scopes), the
+longest session and the MCP client, starting from what an existing role has. --scopes builds
+the role's policy from the scope language of a grant, levels and resources included; a service
+named in --services gets all of it (service:*).
 Without --apply it changes nothing: it prints what to create. With --apply it needs
 iam:GetRole, iam:CreateRole, iam:UpdateRole, iam:UpdateAssumeRolePolicy, iam:GetRolePolicy and
 iam:PutRolePolicy, changes only what differs, and records the role in the config file.
@@ -66,6 +79,7 @@ Examples:
   timebound-iam setup aws
   timebound-iam setup aws --services s3,dynamodb,logs --max-session 4h --client kiro
   timebound-iam setup aws --services s3 --max-session 4h --apply --yes
+  timebound-iam setup aws --scopes 's3:ro@my-bucket,dynamodb:full@Orders' --apply
   timebound-iam setup aws --services s3 --require-mfa --mfa-max-age 12h --apply`,
     )
     .action(async (options) => {

@@ -117,6 +117,19 @@ export interface PolicyOptions {
    * level when omitted.
    */
   accountWide?: (service: string) => Level | undefined;
+  /**
+   * The packed size the policy must stay within, and what the error calls it: AWS's 2,048
+   * characters for a session policy unless given (a role's inline policies hold 10,240).
+   */
+  limit?: PolicyLimit;
+}
+
+/** A limit on a policy's packed size, and the policy's name in the error. */
+export interface PolicyLimit {
+  /** The most characters without whitespace. */
+  chars: number;
+  /** `Session policy`, `Role policy`. */
+  name: string;
 }
 
 /**
@@ -260,7 +273,7 @@ export async function buildSessionPolicy(
   };
   const built = { document, packed: JSON.stringify(document), parts, tagChars: options.tagChars };
   const policy = options.deadline ? withDeadline(built, options.deadline) : built;
-  checkPolicySize(policy);
+  checkPolicySize(policy, options.limit);
   for (const part of parts) checkNotEmpty(part);
   return policy;
 }
@@ -448,9 +461,12 @@ export function withDeadline(policy: SessionPolicy, deadline: Date): SessionPoli
 /**
  * Throws a usage error when the policy is over AWS's limit, naming the scopes that cost most.
  */
-export function checkPolicySize(policy: SessionPolicy): void {
+export function checkPolicySize(
+  policy: SessionPolicy,
+  limit: PolicyLimit = { chars: MAX_POLICY_CHARS, name: "Session policy" },
+): void {
   const size = policy.packed.length + (policy.tagChars ?? 0);
-  if (size <= MAX_POLICY_CHARS) return;
+  if (size <= limit.chars) return;
   const costs = policy.parts
     .map((part) => ({ scope: part.scope, cost: partCost(part) }))
     .sort((a, b) => b.cost - a.cost);
@@ -458,8 +474,8 @@ export function checkPolicySize(policy: SessionPolicy): void {
     .map(({ scope, cost }) => `${formatScopes([scope])} (${formatCount(cost)})`)
     .join(", ");
   throw new UsageError(
-    `Session policy is ${formatCount(size)} characters, over AWS's limit of ` +
-      `${formatCount(MAX_POLICY_CHARS)}: the largest scopes are ${heaviest}` +
+    `${limit.name} is ${formatCount(size)} characters, over AWS's limit of ` +
+      `${formatCount(limit.chars)}: the largest scopes are ${heaviest}` +
       (policy.tagChars ? `; the session tags take ${formatCount(policy.tagChars)}` : ""),
     { hint: "ask for fewer scopes, or grant them in separate sessions" },
   );

@@ -7,14 +7,18 @@
  * @module
  */
 
-import type { AllowStatement } from "../request/session_policy.ts";
+import type { AllowStatement, DenyStatement } from "../request/session_policy.ts";
+import type { Scope } from "../request/scope.ts";
 
-/** The broker role's permission policy: one Allow statement. */
+/** The broker role's permission policy. */
 export interface PermissionPolicyDocument {
   /** Always `2012-10-17`. */
   Version: "2012-10-17";
-  /** `<prefix>:*` for each service. */
-  Statement: AllowStatement[];
+  /**
+   * `<prefix>:*` for each service; or, for scopes that name levels or resources, the statements
+   * of those scopes' session policy.
+   */
+  Statement: Array<AllowStatement | DenyStatement>;
 }
 
 /** Who the trust policy lets assume the role: exactly the caller, or the whole account. */
@@ -81,6 +85,10 @@ export interface BrokerRolePlan {
   trust: TrustPolicy;
   /** The inline permission policy. */
   permissions: PermissionPolicyDocument;
+  /** The scopes it was built from (whole services: `full` on every resource). */
+  scopes: Scope[];
+  /** The role's description (naming the scopes when they are more than whole services). */
+  description: string;
   /** The role's MaxSessionDuration, in seconds (3600..43200). */
   maxSessionSeconds: number;
 }
@@ -221,8 +229,8 @@ function canonicalJson(value: unknown): string {
 
 /**
  * The `aws iam` commands that create the role, or update an existing one, and set its
- * MaxSessionDuration and permission policy. Documents are inlined as compact JSON in single
- * quotes (a POSIX shell; IAM documents hold no single quote).
+ * MaxSessionDuration, description and permission policy. Documents are inlined as compact JSON,
+ * quoted for a POSIX shell.
  */
 export function renderAwsCommands(
   plan: BrokerRolePlan,
@@ -230,22 +238,29 @@ export function renderAwsCommands(
 ): string {
   const profile = options.profile ? ` --profile ${options.profile}` : "";
   const name = plan.roleName;
-  const trust = JSON.stringify(plan.trust.document);
-  const permissions = JSON.stringify(plan.permissions);
+  const trust = quote(JSON.stringify(plan.trust.document));
+  const permissions = quote(JSON.stringify(plan.permissions));
+  const description = quote(plan.description);
   return [
     "# a new role:",
     `aws iam create-role${profile} --role-name ${name} --max-session-duration ${plan.maxSessionSeconds} \\`,
-    `  --description '${ROLE_DESCRIPTION}' \\`,
-    `  --assume-role-policy-document '${trust}'`,
+    `  --description ${description} \\`,
+    `  --assume-role-policy-document ${trust}`,
     "# or, if the role exists already:",
     `aws iam update-assume-role-policy${profile} --role-name ${name} \\`,
-    `  --policy-document '${trust}'`,
-    `aws iam update-role${profile} --role-name ${name} --max-session-duration ${plan.maxSessionSeconds}`,
+    `  --policy-document ${trust}`,
+    `aws iam update-role${profile} --role-name ${name} --max-session-duration ${plan.maxSessionSeconds}` +
+    (plan.description === ROLE_DESCRIPTION ? "" : ` \\\n  --description ${description}`),
     "# then, in both cases, the permission policy (created or replaced):",
     `aws iam put-role-policy${profile} --role-name ${name} --policy-name ${PERMISSION_POLICY_NAME} \\`,
-    `  --policy-document '${permissions}'`,
+    `  --policy-document ${permissions}`,
     "",
   ].join("\n");
+}
+
+/** A POSIX shell single-quoted word (a resource name may hold a quote). */
+function quote(text: string): string {
+  return `'${text.replaceAll("'", `'\\''`)}'`;
 }
 
 /** A snippet for an MCP client: where it goes and what to put there. */

@@ -28,12 +28,15 @@ import { baseCredentialsForAssumeRole, profileName } from "../aws/base_credentia
 import { resolveProfile } from "../aws/profile.ts";
 import { openEnvFileDirectory } from "../delivery/env_files.ts";
 import { UserError } from "../core/errors.ts";
-import { readBrokerRole } from "./iam_role.ts";
+import { readBrokerRole, type RoleState } from "./iam_role.ts";
+import { PERMISSION_POLICY_NAME } from "./broker_role.ts";
+import { roleScopes, wholeServices } from "./role_scopes.ts";
+import { formatScopes } from "../request/scope.ts";
 import { listMfaDevices } from "../aws/mfa_devices.ts";
 import { classifyAwsError } from "../aws/sdk_errors.ts";
 import { openMfaSessionStore } from "../aws/mfa_session.ts";
 import { formatTtl, parseTtl } from "../request/ttl.ts";
-import { catalogDataInfo } from "../request/catalog.ts";
+import { catalogDataInfo, loadCatalog } from "../request/catalog.ts";
 
 /** The seams of `doctor`: the AWS clients. Tests may hand in their own. */
 export interface DoctorDeps {
@@ -105,13 +108,14 @@ export async function runDoctor(
     const roleOk = brokerRoleCheck(role, broker, add);
     if (broker && roleOk) {
       for (const check of await assumeChecks(broker, file)) add(check);
-      add(await maxSessionCheck(broker, wantedTtl, flags.profile, deps));
+      for (const check of await roleChecks(broker, wantedTtl, flags.profile, deps)) add(check);
       const mfa = await mfaCheck(broker, { profile: flags.profile, env, deps });
       if (mfa) add(mfa);
     } else {
       add(skip("role assumable", "needs the caller and the broker role"));
       add(skip("session identity", "needs the caller and the broker role"));
       add(skip("MaxSessionDuration", "needs the caller and the broker role"));
+      add(skip("role permissions", "needs the caller and the broker role"));
     }
   } finally {
     broker?.client.destroy();
@@ -363,53 +367,106 @@ async function assumeChecks(
   ];
 }
 
-async function maxSessionCheck(
+/** The role as IAM has it: its MaxSessionDuration, and what its permission policy allows. */
+async function roleChecks(
   broker: BrokerContext,
   wantedTtl: number,
   profile: string | undefined,
   deps: DoctorDeps,
-): Promise<Check> {
+): Promise<Check[]> {
   const label = "MaxSessionDuration";
+  const permissions = "role permissions";
   const [, , , , account = "", resource = ""] = broker.roleArn.split(":");
   const roleName = resource.split("/").pop() ?? "";
   if (account !== broker.account) {
-    return skip(label, `not checked: the role is in account ${account}, not the caller's`);
+    const why = `not checked: the role is in account ${account}, not the caller's`;
+    return [skip(label, why), skip(permissions, why)];
   }
   const iam = await deps.createIamClient({ region: broker.region, profile });
+  const caller = { callerArn: broker.callerArn, profile };
+  const denied = async (error: unknown) =>
+    (await classifyAwsError((error as { cause?: unknown }).cause, "iam")).kind ===
+      "access-denied";
   try {
-    const role = await readBrokerRole(iam, roleName, {
-      callerArn: broker.callerArn,
-      profile,
-      withPolicy: false,
-    });
+    let role: RoleState;
+    let policyRead = true;
+    try {
+      role = await readBrokerRole(iam, roleName, caller);
+    } catch (error) {
+      // Without iam:GetRolePolicy, MaxSessionDuration can still be read.
+      if (!await denied(error)) throw error;
+      role = await readBrokerRole(iam, roleName, { ...caller, withPolicy: false });
+      policyRead = false;
+    }
     if (!role.exists) {
-      return {
+      return [{
         status: "fail",
         label,
         detail: `IAM has no role ${roleName} in account ${broker.account}`,
         fix: "create it with: timebound-iam setup aws --apply",
-      };
+      }, skip(permissions, "needs the role")];
     }
-    const max = role.maxSessionSeconds ?? 3600;
-    if (max < wantedTtl) {
-      return {
-        status: "fail",
-        label,
-        detail: `${formatTtl(max)}, under the ${formatTtl(wantedTtl)} asked for`,
-        fix: `timebound-iam setup aws --apply --max-session ${formatTtl(wantedTtl)} ` +
-          `(or: aws iam update-role --role-name ${roleName} --max-session-duration ${wantedTtl})`,
-      };
-    }
-    return pass(label, `${formatTtl(max)}: TTLs up to ${formatTtl(max)} work`);
+    return [
+      maxSessionOf(role, { wantedTtl, roleName }),
+      policyRead ? await permissionsOf(role, broker) : skip(
+        permissions,
+        "not checked: iam:GetRolePolicy is not allowed (the broker does not need it)",
+      ),
+    ];
   } catch (error) {
-    const cause = (error as { cause?: unknown }).cause;
-    if ((await classifyAwsError(cause, "iam")).kind === "access-denied") {
-      return skip(label, "not checked: iam:GetRole is not allowed (the broker does not need it)");
+    if (await denied(error)) {
+      const why = "not checked: iam:GetRole is not allowed (the broker does not need it)";
+      return [skip(label, why), skip(permissions, why)];
     }
-    return failure(label, error);
+    return [failure(label, error), skip(permissions, "needs the role")];
   } finally {
     iam.destroy();
   }
+}
+
+function maxSessionOf(
+  role: RoleState,
+  { wantedTtl, roleName }: { wantedTtl: number; roleName: string },
+): Check {
+  const label = "MaxSessionDuration";
+  const max = role.maxSessionSeconds ?? 3600;
+  if (max < wantedTtl) {
+    return {
+      status: "fail",
+      label,
+      detail: `${formatTtl(max)}, under the ${formatTtl(wantedTtl)} asked for`,
+      fix: `timebound-iam setup aws --apply --max-session ${formatTtl(wantedTtl)} ` +
+        `(or: aws iam update-role --role-name ${roleName} --max-session-duration ${wantedTtl})`,
+    };
+  }
+  return pass(label, `${formatTtl(max)}: TTLs up to ${formatTtl(max)} work`);
+}
+
+/** What the role's permission policy allows, in scopes when setup wrote it. */
+async function permissionsOf(role: RoleState, broker: BrokerContext): Promise<Check> {
+  const label = "role permissions";
+  if (role.permissions === undefined) {
+    return skip(label, `no inline policy ${PERMISSION_POLICY_NAME} (its other policies apply)`);
+  }
+  const target = {
+    account: broker.account,
+    region: "*",
+    partition: broker.callerArn.split(":")[1] || "aws",
+  };
+  const scopes = await roleScopes(role, await loadCatalog(), target);
+  if (!scopes) {
+    return skip(
+      label,
+      `${PERMISSION_POLICY_NAME} was not written by setup aws: grants get ` +
+        "at most what it allows",
+    );
+  }
+  return pass(
+    label,
+    wholeServices(scopes)
+      ? `every action of ${scopes.map((scope) => scope.service).join(", ")}`
+      : `at most ${formatScopes(scopes).replaceAll(",", ", ")}`,
+  );
 }
 
 /**

@@ -15,6 +15,7 @@ import {
   samePolicy,
 } from "./broker_role.ts";
 import { formatTtl } from "../request/ttl.ts";
+import { formatScopes } from "../request/scope.ts";
 import { type IamModule, iamModule } from "../aws/sdk.ts";
 
 /** The broker role as IAM has it; `exists: false` when there is no such role. */
@@ -29,6 +30,8 @@ export interface RoleState {
   maxSessionSeconds?: number;
   /** Its inline permission policy named {@linkcode PERMISSION_POLICY_NAME}, parsed, if any. */
   permissions?: unknown;
+  /** Its description, if any. */
+  description?: string;
 }
 
 /** One change that brings the role in line with the plan. */
@@ -36,6 +39,7 @@ export type RoleChange =
   | { kind: "create" }
   | { kind: "trust" }
   | { kind: "max-session"; from: number; to: number }
+  | { kind: "description" }
   | { kind: "permissions"; replace: boolean };
 
 /** Who calls IAM, for error messages. */
@@ -79,6 +83,7 @@ export async function readBrokerRole(
     trust: parseDocument(role.Role.AssumeRolePolicyDocument),
     maxSessionSeconds: role.Role.MaxSessionDuration ?? 3600,
     permissions: policy ? parseDocument(policy.PolicyDocument) : undefined,
+    description: role.Role.Description,
   };
 }
 
@@ -109,6 +114,11 @@ export function planRoleChanges(current: RoleState, plan: BrokerRolePlan): RoleC
   if (from !== plan.maxSessionSeconds) {
     changes.push({ kind: "max-session", from, to: plan.maxSessionSeconds });
   }
+  // The description names the scopes; one a user wrote is kept while no scopes need naming.
+  const ours = current.description?.startsWith(ROLE_DESCRIPTION) ?? false;
+  if (current.description !== plan.description && (ours || plan.description !== ROLE_DESCRIPTION)) {
+    changes.push({ kind: "description" });
+  }
   if (!samePolicy(current.permissions, plan.permissions)) {
     changes.push({ kind: "permissions", replace: current.permissions !== undefined });
   }
@@ -128,10 +138,14 @@ export function describeRoleChange(change: RoleChange, plan: BrokerRolePlan): st
       return `change MaxSessionDuration of ${plan.roleName} from ${formatTtl(change.from)} to ${
         formatTtl(change.to)
       }`;
+    case "description":
+      return `set the description of ${plan.roleName}: ${plan.description}`;
     case "permissions": {
-      const services = plan.permissions.Statement[0].Action.join(", ");
+      const what = plan.scopes.every((s) => s.level === "full" && !s.resources)
+        ? plan.permissions.Statement[0].Action.join(", ")
+        : formatScopes(plan.scopes).replaceAll(",", ", ");
       return `${change.replace ? "replace" : "add"} the permission policy ` +
-        `${PERMISSION_POLICY_NAME}: ${services}`;
+        `${PERMISSION_POLICY_NAME}: ${what}`;
     }
   }
 }
@@ -151,7 +165,7 @@ const CHANGE_CALLS: { [K in RoleChange["kind"]]: ChangeCall<Extract<RoleChange, 
           RoleName: plan.roleName,
           AssumeRolePolicyDocument: JSON.stringify(plan.trust.document),
           MaxSessionDuration: plan.maxSessionSeconds,
-          Description: ROLE_DESCRIPTION,
+          Description: plan.description,
         }),
       ),
   },
@@ -170,6 +184,13 @@ const CHANGE_CALLS: { [K in RoleChange["kind"]]: ChangeCall<Extract<RoleChange, 
     call: (iam, client, plan, change) =>
       client.send(
         new iam.UpdateRoleCommand({ RoleName: plan.roleName, MaxSessionDuration: change.to }),
+      ),
+  },
+  description: {
+    operation: "UpdateRole",
+    call: (iam, client, plan) =>
+      client.send(
+        new iam.UpdateRoleCommand({ RoleName: plan.roleName, Description: plan.description }),
       ),
   },
   permissions: {

@@ -14,7 +14,6 @@ import { type BrokerContext, connectBroker } from "../aws/broker.ts";
 import { MFA_SESSION_MAX_SECONDS } from "../aws/mfa_session.ts";
 import {
   type BrokerRolePlan,
-  buildPermissionPolicy,
   buildTrustPolicy,
   type McpClient,
   PERMISSION_POLICY_NAME,
@@ -26,6 +25,15 @@ import {
 } from "./broker_role.ts";
 import type { Io } from "../core/io.ts";
 import { type Catalog, loadCatalog, resolveScopes } from "../request/catalog.ts";
+import type { ArnTarget } from "../request/resource.ts";
+import { formatScopes, parseScopes, type Scope } from "../request/scope.ts";
+import {
+  buildRolePolicy,
+  readOnlyScopes,
+  roleDescription,
+  roleScopes,
+  wholeServices,
+} from "./role_scopes.ts";
 import {
   configProfileName,
   loadConfig,
@@ -66,6 +74,8 @@ export interface SetupFlags {
   region?: string;
   /** `--services`, each possibly comma-separated. */
   services?: string[];
+  /** `--scopes`, each possibly comma-separated: levels and resources, as a grant's. */
+  scopes?: string[];
   /** `--role-name`. */
   roleName: string;
   /** `--max-session`. */
@@ -95,11 +105,13 @@ export async function setupAws(io: Io, flags: SetupFlags, deps: SetupDeps): Prom
   // The wizard asks what the flags leave open; with --services, the flags alone decide. With
   // --apply the command is a fix to make (`doctor` and notes suggest it): no wizard, and what the
   // flags leave out stays as the role has it.
-  const wizard = io.stdinIsTerminal && !flags.services?.length && !flags.apply;
+  const chosen = !!(flags.services?.length || flags.scopes?.length);
+  const wizard = io.stdinIsTerminal && !chosen && !flags.apply;
   const config = await loadConfig(io.env);
   checkRoleName(flags.roleName);
   // Checked before anything is asked or read.
-  if (flags.services?.length) parseServices(flags.services, await loadCatalog());
+  const catalog = await loadCatalog();
+  flagScopes(flags, catalog);
   if (flags.maxSession !== undefined) parseMaxSession(flags.maxSession);
 
   const mfaMaxAgeSeconds = flags.mfaMaxAge === undefined ? undefined : parseTtl(flags.mfaMaxAge, {
@@ -115,16 +127,23 @@ export async function setupAws(io: Io, flags: SetupFlags, deps: SetupDeps): Prom
     createClient: deps.createStsClient,
   }).catch((error) => {
     // Without services there is nothing to set up: say that first.
-    if (!wizard && !flags.services?.length) missingServices();
+    if (!wizard && !chosen) missingServices();
     throw error;
   });
   broker.client.destroy();
+  // Bare resource names become ARNs of the caller's account, in any region.
+  const target: ArnTarget = {
+    account: broker.account,
+    region: "*",
+    partition: broker.callerArn.split(":")[1] || "aws",
+  };
   // Without the wizard, what the flags leave out stays as the role has it (a fix that `doctor`
-  // or a note suggests must not shrink the role's services or its MaxSessionDuration).
-  const kept = !wizard && (!flags.services?.length || flags.maxSession === undefined)
-    ? await existingChoices(io, { flags, deps, broker })
+  // or a note suggests must not shrink the role's services or its MaxSessionDuration); the
+  // wizard starts from what the role has.
+  const kept = wizard || !chosen || flags.maxSession === undefined
+    ? await existingChoices(io, { flags, deps, broker, catalog, target, quiet: wizard })
     : undefined;
-  const answers = await roleAnswers(flags, deps, wizard, kept);
+  const answers = await roleAnswers(flags, { deps, wizard, kept, catalog });
   const plan: BrokerRolePlan = {
     roleName: flags.roleName,
     roleArn: roleArnFor(broker.callerArn, flags.roleName),
@@ -133,7 +152,9 @@ export async function setupAws(io: Io, flags: SetupFlags, deps: SetupDeps): Prom
       requireMfa: flags.requireMfa,
       mfaMaxAgeSeconds: mfaMaxAgeSeconds,
     }),
-    permissions: buildPermissionPolicy(answers.services),
+    permissions: await buildRolePolicy(answers.scopes, catalog, target),
+    scopes: answers.scopes,
+    description: roleDescription(answers.scopes),
     maxSessionSeconds: answers.maxSessionSeconds,
   };
   io.stdout(renderDocuments(plan, broker, {
@@ -163,42 +184,81 @@ export async function setupAws(io: Io, flags: SetupFlags, deps: SetupDeps): Prom
   await applyPlan(io, plan, { flags, deps, broker, config, confirmed });
 }
 
-/** The services, the longest session and the MCP client: from the flags, else the wizard. */
+/** The scopes, the longest session and the MCP client: from the flags, else the wizard. */
 async function roleAnswers(
   flags: SetupFlags,
-  deps: SetupDeps,
-  wizard: boolean,
-  kept: Partial<RoleChoices> = {},
+  options: { deps: SetupDeps; wizard: boolean; kept?: Partial<RoleChoices>; catalog: Catalog },
 ): Promise<RoleChoices & { client?: McpClient }> {
-  const catalog = await loadCatalog();
-  const services = flags.services?.length
-    ? parseServices(flags.services, catalog)
-    : wizard
-    ? parseServices(await deps.prompts.services(catalog), catalog)
-    : kept.services ?? missingServices();
+  const { deps, wizard, kept = {}, catalog } = options;
+  const scopes = flagScopes(flags, catalog) ??
+    (wizard ? await askScopes(deps.prompts, catalog, kept.scopes) : undefined) ??
+    kept.scopes ?? missingServices();
+  const current = kept.maxSessionSeconds === undefined
+    ? undefined
+    : formatTtl(kept.maxSessionSeconds);
   const maxSessionSeconds = flags.maxSession !== undefined
     ? parseMaxSession(flags.maxSession)
     : wizard
-    ? parseMaxSession(await deps.prompts.maxSession())
+    ? parseMaxSession(await deps.prompts.maxSession(current))
     : kept.maxSessionSeconds ?? MAX_SESSION_MIN;
   const client = flags.client ?? (wizard ? await deps.prompts.client() : undefined);
-  return { services, maxSessionSeconds, client };
+  const byService = (a: Scope, b: Scope) => a.service < b.service ? -1 : +(a.service > b.service);
+  return { scopes: [...scopes].sort(byService), maxSessionSeconds, client };
 }
 
-/** What the role is set up with: its services and its MaxSessionDuration. */
+/** `--services` (whole services) and `--scopes` together, resolved; none when neither is given. */
+function flagScopes(flags: SetupFlags, catalog: Catalog): Scope[] | undefined {
+  if (!flags.services?.length && !flags.scopes?.length) return undefined;
+  const services = flags.services?.length ? parseServices(flags.services, catalog) : [];
+  const named = flags.scopes?.length ? parseScopes(flags.scopes) : [];
+  return resolveScopes([...services.map(wholeService), ...named], catalog);
+}
+
+function wholeService(service: string): Scope {
+  return { service, level: "full" };
+}
+
+/**
+ * The wizard's scopes: the services (the role's own chosen at first), then, optionally, levels
+ * and resources for some of them (the role's own scopes offered); a service the scopes do not
+ * name keeps full access.
+ */
+async function askScopes(
+  prompts: SetupPrompts,
+  catalog: Catalog,
+  current: readonly Scope[] | undefined,
+): Promise<Scope[]> {
+  const had = current ? [...new Set(current.map((scope) => scope.service))] : undefined;
+  const services = parseServices(await prompts.services(catalog, had), catalog);
+  const offered = current && !wholeServices(current) ? formatScopes(current) : undefined;
+  const narrowed = (await prompts.scopes?.(services, offered))?.trim();
+  if (!narrowed) return services.map(wholeService);
+  const named = resolveScopes(parseScopes([narrowed]), catalog);
+  const rest = services.filter((service) => !named.some((scope) => scope.service === service));
+  return [...named, ...rest.map(wholeService)];
+}
+
+/** What the role is set up with: its scopes and its MaxSessionDuration. */
 interface RoleChoices {
-  services: string[];
+  scopes: Scope[];
   maxSessionSeconds: number;
 }
 
 /**
- * The existing role's services and MaxSessionDuration, for what the flags leave out, said on
- * stderr; nothing when the role does not exist or cannot be read (then the defaults hold, and
- * no services is an error as before).
+ * The existing role's scopes and MaxSessionDuration, for what the flags leave out (said on
+ * stderr, unless `quiet`: the wizard shows them as its defaults); nothing when the role does not
+ * exist or cannot be read (then the defaults hold, and no services is an error as before).
  */
 async function existingChoices(
   io: Io,
-  options: { flags: SetupFlags; deps: SetupDeps; broker: BrokerContext },
+  options: {
+    flags: SetupFlags;
+    deps: SetupDeps;
+    broker: BrokerContext;
+    catalog: Catalog;
+    target: ArnTarget;
+    quiet: boolean;
+  },
 ): Promise<Partial<RoleChoices>> {
   const { flags, deps, broker } = options;
   let current;
@@ -214,28 +274,25 @@ async function existingChoices(
     iam.destroy();
   }
   if (!current.exists) return {};
-  const actions = (current.permissions as { Statement?: { Action?: unknown }[] } | undefined)
-    ?.Statement?.[0]?.Action;
-  const prefixes = [actions ?? []].flat().map((action) =>
-    typeof action === "string" ? /^([a-z0-9-]+):\*$/.exec(action)?.[1] : undefined
-  );
-  const services = prefixes.length && prefixes.every((p) => p !== undefined)
-    ? prefixes as string[]
-    : undefined;
+  const scopes = await roleScopes(current, options.catalog, options.target);
   const kept: Partial<RoleChoices> = {};
   const said: string[] = [];
-  if (!flags.services?.length && services) {
-    kept.services = services;
-    said.push(`its services (${services.join(", ")})`);
+  if (!flags.services?.length && !flags.scopes?.length && scopes) {
+    kept.scopes = scopes;
+    said.push(
+      wholeServices(scopes)
+        ? `its services (${scopes.map((scope) => scope.service).join(", ")})`
+        : `its scopes (${formatScopes(scopes)})`,
+    );
   }
   if (flags.maxSession === undefined && current.maxSessionSeconds !== undefined) {
     kept.maxSessionSeconds = current.maxSessionSeconds;
     said.push(`its MaxSessionDuration (${formatTtl(current.maxSessionSeconds)})`);
   }
-  if (said.length) {
+  if (said.length && !options.quiet) {
     io.stderr(
-      `Keeping ${said.join(" and ")} of ${current.arn ?? flags.roleName}: pass --services or ` +
-        "--max-session to change them.\n",
+      `Keeping ${said.join(" and ")} of ${current.arn ?? flags.roleName}: pass --services, ` +
+        "--scopes or --max-session to change them.\n",
     );
   }
   return kept;
@@ -298,7 +355,7 @@ function renderDocuments(
   broker: BrokerContext,
   options: { client?: McpClient; profile?: string; baseProfile: string; serverCommand: string },
 ): string {
-  const prefixes = plan.permissions.Statement[0].Action.map((a) => a.replace(/:\*$/, ""));
+  const prefixes = [...new Set(plan.scopes.map((scope) => scope.service))];
   const json = (value: unknown) => JSON.stringify(value, null, 2);
   const out: string[] = [
     `Broker role ${plan.roleName} in account ${broker.account}`,
@@ -309,7 +366,9 @@ function renderDocuments(
     json(plan.trust.document),
     ...plan.trust.notes.map((note) => `note: ${note}`),
     "",
-    `2. Permission policy ${PERMISSION_POLICY_NAME} (the most any grant can have):`,
+    `2. Permission policy ${PERMISSION_POLICY_NAME} (the most any grant can have${
+      wholeServices(plan.scopes) ? "" : `: ${formatScopes(plan.scopes)}`
+    }):`,
     "",
     json(plan.permissions),
     "",
@@ -339,14 +398,16 @@ function renderDocuments(
   out.push(
     "5. Agent rules, for AGENTS.md (or your agent's rules or steering file):",
     "",
-    renderAgentRules(prefixes).trimEnd(),
+    renderAgentRules(
+      wholeServices(plan.scopes) ? prefixes : formatScopes(plan.scopes).split(","),
+    ).trimEnd(),
     "",
     "6. AWS profile for any AWS tool, read-only on these services, in ~/.aws/config " +
       `(--profile ${options.baseProfile} holds your base credentials; then: aws --profile ` +
       "timebound-ro …):",
     "",
     renderProcessProfile("timebound-ro", {
-      scopes: prefixes.map((prefix) => `${prefix}:ro`),
+      scopes: formatScopes(readOnlyScopes(plan.scopes)).split(","),
       ttl: "15m",
       baseProfile: options.baseProfile,
       command: options.serverCommand,

@@ -13,10 +13,18 @@ import { RuntimeError } from "../core/errors.ts";
 
 /** What `setup aws` asks when a flag does not answer it. */
 export interface SetupPrompts {
-  /** Which services the broker may use: IAM prefixes, at least one. */
-  services(catalog: Catalog): Promise<string[]>;
-  /** The longest session to allow, as a duration (`4h`). */
-  maxSession(): Promise<string>;
+  /**
+   * Which services the broker may use: IAM prefixes, at least one; `current` (an existing role's)
+   * are chosen at first.
+   */
+  services(catalog: Catalog, current?: readonly string[]): Promise<string[]>;
+  /**
+   * Optionally narrower scopes for the chosen services (`s3:ro@my-bucket,dynamodb:full@Orders`),
+   * `current` offered; empty for full access to each service.
+   */
+  scopes?(services: readonly string[], current?: string): Promise<string>;
+  /** The longest session to allow, as a duration (`4h`); `current` chosen at first. */
+  maxSession(current?: string): Promise<string>;
   /** The MCP client to write a snippet for, or `undefined` for none. */
   client(): Promise<McpClient | undefined>;
   /** A yes/no question; false by default. */
@@ -48,10 +56,10 @@ const DONE = "\u0000done";
 export function terminalPrompts(): SetupPrompts {
   const load = () => Promise.all([import("@inquirer/prompts"), import("node:process")]);
   return {
-    services: (catalog) =>
+    services: (catalog, current) =>
       ask(async () => {
         const [{ search }, process] = await load();
-        const chosen = new Set<string>();
+        const chosen = new Set<string>(current ?? []);
         const width = Math.max(...catalog.services.map((s) => s.prefix.length));
         for (;;) {
           const answer = await search<string>({
@@ -78,13 +86,25 @@ export function terminalPrompts(): SetupPrompts {
           else chosen.add(answer);
         }
       }),
-    maxSession: () =>
+    scopes: (services, current) =>
+      ask(async () => {
+        const [{ input }, process] = await load();
+        return await input({
+          message: `Narrow them with scopes, e.g. ${services[0]}:ro@NAME (Enter: full access ` +
+            "to each service)",
+          default: current,
+        }, { output: process.stderr });
+      }),
+    maxSession: (current) =>
       ask(async () => {
         const [{ select }, process] = await load();
+        const known = MAX_SESSION_CHOICES.some((choice) => choice.value === current);
         return await select({
           message: "Longest session the role allows (MaxSessionDuration)",
-          choices: MAX_SESSION_CHOICES,
-          default: "1h",
+          choices: current && !known
+            ? [...MAX_SESSION_CHOICES, { value: current, name: `${current} (the role's now)` }]
+            : MAX_SESSION_CHOICES,
+          default: current ?? "1h",
         }, { output: process.stderr });
       }),
     client: () =>
