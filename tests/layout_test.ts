@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { findCycles, folderGraph, importsInto, readModuleGraph } from "./support/module_graph.ts";
+import { readSourceFacts, sourceFacts } from "./support/source_facts.ts";
 
 const describe = (cycles: string[][]) => cycles.map((cycle) => cycle.join(" → ")).join("\n");
 
@@ -73,5 +74,50 @@ Deno.test("importsInto() names each import from the folders into another", () =>
   assert.deepEqual(importsInto(graph, ["lib/setup/", "lib/mcp/"], "lib/cli/"), [
     "lib/mcp/tools/grant_access.ts → lib/cli/context.ts",
     "lib/setup/doctor.ts → lib/cli/config.ts",
+  ]);
+});
+
+Deno.test("only grant/ assumes the broker role, and only aws/broker.ts sends AssumeRole", async () => {
+  const { calls } = await readSourceFacts(["lib"], {
+    names: ["assumeBrokerRole", "AssumeRoleCommand"],
+  });
+  assert.ok(calls.some((call) => call.at.startsWith("lib/grant/")), "the engine is read");
+  const outside = calls.filter((call) =>
+    call.name === "assumeBrokerRole"
+      ? !call.at.startsWith("lib/grant/")
+      : !call.at.startsWith("lib/aws/broker.ts:")
+  );
+  assert.deepEqual(outside, [], "AssumeRole outside the engine");
+});
+
+Deno.test("a role ARN is checked in at most two places", async () => {
+  const { calls } = await readSourceFacts(["lib"], { names: ["checkRoleArn"] });
+  const places = new Set(calls.map((call) => call.at));
+  assert.ok(places.size >= 1 && places.size <= 2, [...places].join("\n"));
+});
+
+Deno.test("sourceFacts() measures functions and finds calls, never in comments or strings", () => {
+  const text = [
+    "// assumeBrokerRole(broker) in a comment",
+    "export function grant() {",
+    '  const text = "assumeBrokerRole(x)";',
+    "  return aws.assumeBrokerRole(broker, { policy });",
+    "}",
+    "const renew = async () => {",
+    "  await new AssumeRoleCommand({});",
+    "};",
+    "class Pool { close() { return 1; } }",
+  ].join("\n");
+  const facts = sourceFacts("lib/x.ts", text, {
+    names: ["assumeBrokerRole", "AssumeRoleCommand"],
+  });
+  assert.deepEqual(facts.calls, [
+    { at: "lib/x.ts:4", name: "assumeBrokerRole" },
+    { at: "lib/x.ts:7", name: "AssumeRoleCommand" },
+  ]);
+  assert.deepEqual(facts.functions, [
+    { at: "lib/x.ts:2", name: "grant", lines: 4 },
+    { at: "lib/x.ts:6", name: "renew", lines: 3 },
+    { at: "lib/x.ts:9", name: "close", lines: 1 },
   ]);
 });

@@ -17,7 +17,7 @@ import { arnCovers } from "../lib/request/resource.ts";
 import { formatScopes, parseScopes } from "../lib/request/scope.ts";
 import { memoryAuditLog } from "../lib/mcp/audit_log.ts";
 import { type Grant, newSessionName } from "../lib/aws/broker.ts";
-import type { PoolGrantRequest } from "../lib/aws/broker_pool.ts";
+import type { PoolGrantRequest } from "../lib/grant/granters.ts";
 import { loadCatalog } from "../lib/request/catalog.ts";
 import { openEnvFileDirectory } from "../lib/delivery/env_files.ts";
 import { RuntimeError } from "../lib/core/errors.ts";

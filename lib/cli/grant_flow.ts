@@ -1,40 +1,28 @@
 /**
- * The story `exec` and `env` share: validate the request, find the caller, show the summary,
- * ask, and assume the broker role. Dry runs stop after the summary.
+ * The story `exec`, `env`, `shell` and `credential-process` share around the granter: check the
+ * request, show the summary, ask, grant, and tell what happened (a new MFA session, a grant
+ * without identity). Dry runs stop after the summary.
  *
  * @module
  */
 
-import {
-  assumeBrokerRole,
-  type BrokerContext,
-  brokerTarget,
-  connectBroker,
-  type Grant,
-  resolveRegion,
-} from "../aws/broker.ts";
+import { type Grant, resolveRegion } from "../aws/broker.ts";
 import {
   type BaseCredentials,
   type BaseCredentialsOptions,
-  MfaCodeNeeded,
   profileName,
-  withBaseCredentials,
 } from "../aws/base_credentials.ts";
 import { checkRefreshLimit } from "../request/ttl.ts";
-import { openCallerIdentityCache } from "../aws/caller_cache.ts";
 import { awsTimeoutMs } from "../aws/timeout.ts";
 import type { AskingGrantOptionValues, Cli } from "./context.ts";
 import { renderSummary } from "./confirmation.ts";
 import { DeclinedError, UsageError, UserError } from "../core/errors.ts";
 import { type GrantSettings, resolveGrantSettings } from "../grant/settings.ts";
+import { type Granter, openGranter } from "../grant/granter.ts";
+import { identitySkippedNote, rememberIdentityRefused } from "../grant/identity.ts";
 import { loadCatalog } from "../request/catalog.ts";
 import { forTarget, prepareGrant } from "../request/grant_request.ts";
 import { sourceIdentityOf } from "../request/session_identity.ts";
-import {
-  identityRefusedBefore,
-  identitySkippedNote,
-  rememberIdentityRefused,
-} from "../grant/identity_support.ts";
 
 /**
  * The flags of a grant: those of `askingGrantOptions` (`context.ts`), and `--debug`. `dryRun` may
@@ -109,8 +97,8 @@ export async function obtainGrant(
 }
 
 /**
- * Runs the grant story and keeps the base credentials, so that the grant can be renewed with
- * the same request; `undefined` after a dry run. The caller closes it.
+ * Runs the grant story and keeps the granter, so that the grant can be renewed with the same
+ * request; `undefined` after a dry run. The caller closes it.
  */
 export async function obtainRenewableGrant(
   cli: Cli,
@@ -127,86 +115,38 @@ export async function obtainRenewableGrant(
   if (options.refreshSeconds !== undefined) {
     checkRefreshLimit(options.refreshSeconds, request.ttlSeconds);
   }
-  const { roleArn, file, sourceIdentity: override } = settings;
-  const mfa = mfaRequest(cli, settings);
   if (flags.confirm && !flags.dryRun && !cli.io.stdinIsTerminal) {
     throw new UsageError("Cannot ask for confirmation: standard input is not a terminal", {
       hint: "pass --no-confirm to proceed without asking (as in CI or a self-wrapping script)",
     });
   }
   const region = await resolveRegion({
-    profile: flags.profile,
+    profile: settings.profile,
     region: settings.region,
     env: cli.io.env,
   });
-  const brokerOptions = {
-    profile: flags.profile,
-    region,
-    roleArn,
-    env: cli.io.env,
-    // Without a summary to show, the caller's identity from an earlier grant will do: then the
-    // grant is one request, AssumeRole.
-    identityCache: openCallerIdentityCache(cli.io.env),
-    useCachedIdentity: !flags.confirm && !flags.dryRun,
-  };
-  // Once the first grant is made, nobody is asked again: a renewal (which the SDK may need a
-  // profile's role_arn MFA code for) runs while a child or a shell owns the terminal.
-  let granted = false;
-  const ask = mfa.ask;
-  const baseOptions: BaseCredentialsOptions = {
-    profile: flags.profile,
-    region,
-    env: cli.io.env,
-    now: cli.now,
-    ...mfa,
-    ask: ask === "no-prompt" ? ask : (serial: string) => {
-      if (granted) return Promise.reject(new MfaCodeNeeded(serial));
-      return ask(serial);
-    },
-    // A dry run requests nothing: it uses a cached MFA session if there is one, never a code;
-    // neither does a caller that no person watches (credential-process).
-    ...(flags.dryRun ? { mfaCode: undefined, ask: "no-prompt" as const } : {}),
-    ...(options.prompt === false ? { ask: "no-prompt" as const } : {}),
-  };
-  let broker: BrokerContext | undefined;
-  let base: BaseCredentials | undefined;
-  let unknownBecause: string | undefined;
-  try {
-    broker = await withBaseCredentials(baseOptions, (found) => {
-      base = found;
-      return connectBroker({ ...brokerOptions, credentials: found.credentials });
-    });
-    if (base) noteMfaSession(cli, base);
-  } catch (error) {
-    if (!flags.dryRun || !(error instanceof UserError)) throw error;
-    unknownBecause = error.message;
-  }
+  const opened = await openForStory(cli, settings, { flags, region, prompt: options.prompt });
+  let granter = opened.granter;
   try {
     // Bare resource names (s3:ro@my-bucket) live in the broker role's account and this region.
-    if (broker) request = await forTarget(request, brokerTarget(broker), catalog);
-    const callerName = broker && sourceIdentityOf(broker.callerArn);
-    // A grant that names someone else never goes without identity, whatever was remembered.
-    let skipIdentity = broker !== undefined && override === undefined &&
-      identityRefusedBefore(file.config, {
-        roleArn: broker.roleArn,
-        callerArn: broker.callerArn,
-        now: cli.now(),
-      });
+    if (granter) request = await forTarget(request, granter.target(), catalog);
+    const plan = await granter?.identity(request.tags);
     if (flags.confirm || flags.dryRun) {
+      const broker = granter?.broker;
       cli.io.stderr(renderSummary({
         request,
         catalog,
-        profile: flags.profile,
+        profile: settings.profile,
         account: broker?.account,
         callerArn: broker?.callerArn,
-        roleArn: broker?.roleArn ?? roleArn,
+        roleArn: broker?.roleArn ?? settings.roleArn,
         region: broker?.region ?? region,
-        unknownBecause,
+        unknownBecause: opened.unknownBecause,
         command: options.command,
         refreshSeconds: options.refreshSeconds,
         now: cli.now(),
-        sourceIdentity: skipIdentity ? undefined : override ?? callerName,
-        callerName,
+        sourceIdentity: plan?.identity?.sourceIdentity,
+        callerName: broker && sourceIdentityOf(broker.callerArn),
       }));
     }
     if (flags.dryRun) {
@@ -217,56 +157,81 @@ export async function obtainRenewableGrant(
     if (flags.confirm && !(await cli.confirm())) {
       throw new DeclinedError("Declined: no credentials were requested");
     }
-    if (skipIdentity) {
-      cli.io.stderr(identitySkippedNote(file, broker!.roleArn, broker!.callerArn));
+    const connected = granter!;
+    const { broker } = connected;
+    if (plan?.skipped) {
+      cli.io.stderr(identitySkippedNote(settings.file, broker.roleArn, broker.callerArn));
     }
-    const connected = broker!;
-    const assume = (signal?: AbortSignal) =>
-      assumeBrokerRole(connected, {
-        signal,
-        policy: request.policy,
-        ttlSeconds: request.ttlSeconds,
-        now: cli.now,
-        identity: skipIdentity
-          ? undefined
-          : { sourceIdentity: override ?? callerName, tags: request.tags },
-        // Only the first grant, in the caller's own name, may go without identity (and remember
-        // the role): never one that names someone else, nor a renewal.
-        refusedIdentity: override !== undefined || granted ? "fail" : "retry",
-      });
-    let grant: Grant;
-    try {
-      grant = await assume();
-    } catch (error) {
-      if (base?.mfa) throw error;
-      // Only a refusal looks up MFA devices: their module loads then.
-      const { explainMissingMfa } = await import("../aws/mfa_devices.ts");
-      throw await explainMissingMfa(error, {
-        region,
-        profile: flags.profile,
-        configProfile: profileName(flags.profile, cli.io.env),
-        timeoutMs: awsTimeoutMs(cli.io.env),
-      });
-    }
+    const { policy, ttlSeconds, tags } = request;
+    const assume = (signal?: AbortSignal) => connected.assume({ policy, ttlSeconds, tags, signal });
+    const grant = await assume().catch(async (error) => {
+      throw connected.base?.mfa ? error : await explainRefusal(error, settings, region);
+    });
     if (grant.identityRefused) {
       cli.io.stderr(
-        await rememberIdentityRefused(file, {
+        await rememberIdentityRefused(settings.file, {
           roleArn: grant.roleArn,
-          callerArn: connected.callerArn,
+          callerArn: broker.callerArn,
           action: grant.identityRefused,
           now: cli.now(),
         }),
       );
-      // Renewals go without identity at once, not through the same refusals each time.
-      skipIdentity = true;
     }
     if (flags.debug || cli.io.env.TIMEBOUND_IAM_DEBUG === "1") {
       cli.io.stderr(`debug: AssumeRole PackedPolicySize ${grant.packedPolicySize ?? "?"}%\n`);
     }
-    granted = true;
-    broker = undefined;
-    return { grant, renew: assume, close: () => connected.client.destroy() };
+    granter = undefined;
+    return { grant, renew: assume, close: () => connected.close() };
   } finally {
-    broker?.client.destroy();
+    granter?.close();
   }
+}
+
+/**
+ * Opens the granter of the story. A dry run requests nothing: it uses a cached MFA session if
+ * there is one, never a code (neither does a caller that no person watches, credential-process),
+ * and a granter that cannot open leaves its reason for the summary.
+ */
+async function openForStory(
+  cli: Cli,
+  settings: GrantSettings,
+  story: { flags: GrantFlags; region: string; prompt?: boolean },
+): Promise<{ granter?: Granter; unknownBecause?: string }> {
+  const { flags } = story;
+  const quiet = flags.dryRun || story.prompt === false;
+  try {
+    const granter = await openGranter(
+      flags.dryRun ? { ...settings, mfaCode: undefined } : settings,
+      {
+        for: "human",
+        region: story.region,
+        ask: quiet ? "no-prompt" : mfaRequest(cli, settings).ask,
+        now: cli.now,
+        // Without a summary to show, the caller's identity from an earlier grant will do: then the
+        // grant is one request, AssumeRole.
+        useCachedIdentity: !flags.confirm && !flags.dryRun,
+      },
+    );
+    if (granter.base) noteMfaSession(cli, granter.base);
+    return { granter };
+  } catch (error) {
+    if (!flags.dryRun || !(error instanceof UserError)) throw error;
+    return { unknownBecause: error.message };
+  }
+}
+
+/** A refusal without an MFA session: when the role's trust may require MFA, says which device. */
+async function explainRefusal(
+  error: unknown,
+  settings: GrantSettings,
+  region: string,
+): Promise<unknown> {
+  // Only a refusal looks up MFA devices: their module loads then.
+  const { explainMissingMfa } = await import("../aws/mfa_devices.ts");
+  return await explainMissingMfa(error, {
+    region,
+    profile: settings.profile,
+    configProfile: profileName(settings.profile, settings.env),
+    timeoutMs: awsTimeoutMs(settings.env),
+  });
 }

@@ -17,7 +17,6 @@ import {
   sourceIdentityOption,
 } from "../cli/context.ts";
 import { callerPrincipal } from "../request/session_identity.ts";
-import { identityRefusedBefore } from "../grant/identity_support.ts";
 import { parseAllowList } from "../request/allow_list.ts";
 import { checkLength, INPUT_LIMITS, parseProfileList } from "../request/input_bounds.ts";
 import { resolveProfile } from "../aws/profile.ts";
@@ -25,8 +24,7 @@ import { logText } from "../core/log_text.ts";
 import { loadConfig } from "../grant/config_file.ts";
 import { resolveGrantSettings } from "../grant/settings.ts";
 import { defaultAuditLogPath, openAuditLog } from "../mcp/audit_log.ts";
-import { createBrokerPool } from "../aws/broker_pool.ts";
-import { openCallerIdentityCache } from "../aws/caller_cache.ts";
+import { openGranters } from "../grant/granters.ts";
 import { loadCatalog } from "../request/catalog.ts";
 import { openEnvFileDirectory } from "../delivery/env_files.ts";
 import { parseTtl } from "../request/ttl.ts";
@@ -138,35 +136,17 @@ async function serve(cli: Cli, flags: ServeFlags): Promise<void> {
   const profile = resolveProfile(flags.profile, env).name;
   const allowProfiles = flags.allowProfiles ??
     (defaults.allowProfiles === undefined ? [] : parseProfileList(defaults.allowProfiles));
-  const pool = createBrokerPool({
+  const pool = openGranters(settings, {
     profile,
-    region: settings.region,
-    roleArn: settings.roleArn,
-    env,
     now: cli.now,
-    mfaSerial: settings.mfaSerial,
-    identityCache: openCallerIdentityCache(env),
-    useCachedIdentity: true,
-    sourceIdentity: settings.sourceIdentity,
     // Read at each grant: a refusal counts for a day after the human's grant that met it.
-    async refusesIdentity(role, caller) {
-      const { config, path } = await loadConfig(env);
-      const before = identityRefusedBefore(config, {
-        roleArn: role,
-        callerArn: caller,
-        now: cli.now(),
-      });
-      if (before) {
-        log(
-          `no source identity or session tags: ${role} refused them to ${
-            callerPrincipal(caller)
-          } ` +
-            `(see ${path})`,
-        );
-      }
-      return before;
-    },
-    revealProfiles: false,
+    refusals: async () => (await loadConfig(env)).config,
+    onIdentitySkipped: (broker) =>
+      log(
+        `no source identity or session tags: ${broker.roleArn} refused them to ${
+          callerPrincipal(broker.callerArn)
+        } (see ${settings.file.path})`,
+      ),
   });
   const app = createServer({
     catalog,

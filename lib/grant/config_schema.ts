@@ -74,7 +74,7 @@ export interface IdentityRefusal {
   caller: string;
   /**
    * When (ISO 8601). A refusal counts for a day after it (`IDENTITY_REFUSAL_SECONDS` in
-   * `identity_support.ts`): then a grant asks with identity again, so one that was fixed, or
+   * `identity.ts`): then a grant asks with identity again, so one that was fixed, or
    * that came from one narrow session, does not last. Without it, the refusal counts no more.
    */
   at?: string;

@@ -10,7 +10,7 @@ import type { AllowList } from "../request/allow_list.ts";
 import type { ApproveMode } from "../request/approval.ts";
 import type { AuditLog } from "./audit_log.ts";
 import type { Grant } from "../aws/broker.ts";
-import type { PoolGrantRequest } from "../aws/broker_pool.ts";
+import type { PoolGrantRequest } from "../grant/granters.ts";
 import type { Catalog } from "../request/catalog.ts";
 import type { ArnTarget } from "../request/resource.ts";
 import type { AskMfaCode } from "../aws/base_credentials.ts";
@@ -61,9 +61,9 @@ export interface ToolContext {
   server: McpServer;
   /** The service catalog. */
   catalog: Catalog;
-  /** Assumes the broker role (a {@linkcode BrokerPool}'s `grant`, or a fake). */
+  /** Assumes the broker role (`serve`'s granters, or a fake). */
   grant: (request: PoolGrantRequest) => Promise<Grant>;
-  /** Where bare resource names of a profile's grants expand (a `BrokerPool`'s `identify`). */
+  /** Where bare resource names of a profile's grants expand (`serve`'s granters). */
   identify: (profile?: string, askMfaCode?: AskMfaCode) => Promise<ArnTarget>;
   /** The clock. */
   now: () => Date;

@@ -11,7 +11,7 @@ import type { Transport } from "@modelcontextprotocol/sdk/shared/transport";
 import { oneHandshake } from "./one_handshake.ts";
 import type { AuditLog } from "./audit_log.ts";
 import type { Grant } from "../aws/broker.ts";
-import type { PoolGrantRequest } from "../aws/broker_pool.ts";
+import type { PoolGrantRequest } from "../grant/granters.ts";
 import type { Catalog } from "../request/catalog.ts";
 import type { ArnTarget } from "../request/resource.ts";
 import type { AskMfaCode } from "../aws/base_credentials.ts";
@@ -33,11 +33,11 @@ export type { ServerOptions } from "./context.ts";
 export interface ServerDeps {
   /** The service catalog. */
   catalog: Catalog;
-  /** Assumes the broker role: a broker pool's `grant` in `serve`, a fake in tests. */
+  /** Assumes the broker role: `serve`'s granters, a fake in tests. */
   grant: (request: PoolGrantRequest) => Promise<Grant>;
   /**
    * The account, region and partition where bare resource names of a profile's grants expand:
-   * a broker pool's `identify` in `serve`, a fake in tests.
+   * `serve`'s granters, a fake in tests.
    */
   identify: (profile?: string, askMfaCode?: AskMfaCode) => Promise<ArnTarget>;
   /** The clock (expiry, `ttl_remaining`). */

@@ -11,9 +11,9 @@ import { tmpdir } from "node:os";
 import type { IAMClient } from "@aws-sdk/client-iam";
 import type { STSClient } from "@aws-sdk/client-sts";
 import { callerPrincipal, CLIENT_TAG, sourceIdentityOf } from "../request/session_identity.ts";
-import { identityRefusedBefore } from "../grant/identity_support.ts";
+import { identityRefusedBefore } from "../grant/identity.ts";
+import { granterOf } from "../grant/granter.ts";
 import {
-  assumeBrokerRole,
   type BrokerContext,
   checkProfile,
   connectBroker,
@@ -312,10 +312,11 @@ async function assumeChecks(
   const sourceIdentity = sourceIdentityOf(broker.callerArn);
   let grant;
   try {
-    grant = await assumeBrokerRole(broker, {
+    // A probe always names the caller, and asks once more without when the role refuses it.
+    grant = await granterOf(broker, { for: "probe" }).assume({
       policy: DENY_ALL_POLICY,
       ttlSeconds: 900,
-      identity: { sourceIdentity, tags: [{ Key: CLIENT_TAG, Value: "doctor" }] },
+      tags: [{ Key: CLIENT_TAG, Value: "doctor" }],
     });
   } catch (error) {
     return [

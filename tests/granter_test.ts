@@ -1,0 +1,186 @@
+// The grant engine in-process, against the local STS endpoint, as each front end drives it: the
+// command line's granter (one per run, renewed while a child runs) and serve's granters (one per
+// profile and MFA session). Both behind a broker role that requires MFA and refuses identity.
+import assert from "node:assert/strict";
+import { STSClient } from "@aws-sdk/client-sts";
+import { openGranter } from "../lib/grant/granter.ts";
+import { openGranters } from "../lib/grant/granters.ts";
+import { resolveGrantSettings } from "../lib/grant/settings.ts";
+import { prepareGrant } from "../lib/request/grant_request.ts";
+import { BROKER_ROLE_NAME, LocalAws } from "./support/local_aws.ts";
+
+/** A trust that requires MFA and allows no SourceIdentity or session tags (an older role). */
+function mfaOnlyTrust(accountId: string): string {
+  return JSON.stringify({
+    Version: "2012-10-17",
+    Statement: [{
+      Effect: "Allow",
+      Principal: { AWS: `arn:aws:iam::${accountId}:root` },
+      Action: "sts:AssumeRole",
+      Condition: { Bool: { "aws:MultiFactorAuthPresent": "true" } },
+    }],
+  });
+}
+
+/** The endpoint, a private home for the caches and the config file, and the STS client seam. */
+async function world() {
+  const aws = await LocalAws.start();
+  aws.addRole({ roleName: BROKER_ROLE_NAME, trustPolicy: mfaOnlyTrust(aws.accountId) });
+  const { serialNumber: serial } = aws.addMfaDevice();
+  const home = await Deno.makeTempDir({ prefix: "tbi-granter-" });
+  const env = {
+    ...aws.env(),
+    HOME: home,
+    XDG_CACHE_HOME: `${home}/cache`,
+    TIMEBOUND_IAM_CONFIG: `${home}/config.json`,
+  };
+  const createClient = (config: { region: string; credentials?: unknown }) =>
+    Promise.resolve(
+      new STSClient({
+        region: config.region,
+        endpoint: aws.url,
+        // The profile's own keys (GetSessionToken), else the MFA session's.
+        credentials: (config.credentials as LocalAwsKeys | undefined) ?? aws.defaultUser,
+      }),
+    );
+  const asked: string[] = [];
+  const ask = (device: string) => {
+    asked.push(device);
+    return Promise.resolve(aws.mfaCode(device));
+  };
+  const request = await prepareGrant({ scopes: ["s3:ro"], ttl: "15m" });
+  const count = (action: string) => aws.requests.filter((r) => r.action === action).length;
+  return {
+    aws,
+    serial,
+    env,
+    createClient,
+    asked,
+    ask,
+    request,
+    count,
+    async [Symbol.asyncDispose]() {
+      await aws.close();
+      await Deno.remove(home, { recursive: true });
+    },
+  };
+}
+
+type LocalAwsKeys = { accessKeyId: string; secretAccessKey: string; sessionToken?: string };
+
+Deno.test("the command line's granter: one MFA code, a refused identity retried without once, renewals that neither ask nor name anyone", async () => {
+  await using w = await world();
+  const settings = await resolveGrantSettings({ mfaSerial: w.serial }, w.env);
+  const granter = await openGranter(settings, {
+    for: "human",
+    ask: w.ask,
+    createClient: w.createClient,
+  });
+  try {
+    assert.deepEqual(w.asked, [w.serial]);
+    assert.equal(granter.base?.mfa?.cached, false);
+    assert.equal(w.count("GetSessionToken"), 1);
+    const plan = await granter.identity(w.request.tags);
+    assert.equal(plan.identity?.sourceIdentity, "developer");
+    assert.equal(plan.onRefusal, "retry");
+
+    const { policy, ttlSeconds, tags } = w.request;
+    const grant = await granter.assume({ policy, ttlSeconds, tags });
+    assert.equal(grant.identityRefused, "sts:SetSourceIdentity");
+    assert.equal(grant.identity, undefined);
+    const assumed = w.aws.requests.filter((r) => r.action === "AssumeRole");
+    assert.deepEqual(assumed.map((r) => [r.status, r.params.SourceIdentity ?? null]), [
+      [403, "developer"],
+      [403, "developer"],
+      [200, null],
+    ]);
+    // Signed with the MFA session, not the user's own keys.
+    assert.notEqual(assumed[2].accessKeyId, w.aws.defaultUser.accessKeyId);
+
+    // A renewal: no code asked, no new MFA session, one AssumeRole without identity.
+    const renewed = await granter.assume({ policy, ttlSeconds, tags });
+    assert.notEqual(renewed.credentials.accessKeyId, grant.credentials.accessKeyId);
+    assert.deepEqual(w.asked, [w.serial]);
+    assert.equal(w.count("GetSessionToken"), 1);
+    const last = w.aws.requests.at(-1)!;
+    assert.deepEqual([last.action, last.status, last.params.SourceIdentity], [
+      "AssumeRole",
+      200,
+      undefined,
+    ]);
+    assert.equal(w.count("AssumeRole"), 4);
+    const next = await granter.identity(tags);
+    assert.deepEqual([next.skipped, next.onRefusal], [true, "fail"]);
+  } finally {
+    granter.close();
+  }
+});
+
+Deno.test("serve's granters: one per MFA session, asking by elicitation once, an agent's refused identity fails, a remembered refusal goes without", async () => {
+  await using w = await world();
+  const settings = await resolveGrantSettings({ mfaSerial: w.serial }, w.env);
+  const { policy, ttlSeconds, tags } = w.request;
+  let remembered = false;
+  const skipped: string[] = [];
+  const granters = openGranters(settings, {
+    createClient: w.createClient,
+    refusals: () =>
+      Promise.resolve(
+        remembered
+          ? {
+            identityRefusals: [{
+              role: w.aws.brokerRoleArn,
+              caller: w.aws.defaultUser.arn,
+              at: new Date().toISOString(),
+            }],
+          }
+          : {},
+      ),
+    onIdentitySkipped: (broker) => skipped.push(broker.roleArn),
+  });
+  try {
+    // An agent's grant never goes without identity: the refusal fails it.
+    await assert.rejects(
+      () => granters.grant({ policy, ttlSeconds, tags, askMfaCode: w.ask }),
+      /refuses this grant's source identity or session tags \(sts:SetSourceIdentity\), and this grant never goes without them/,
+    );
+    assert.deepEqual(w.asked, [w.serial]);
+    assert.equal(w.count("GetSessionToken"), 1);
+
+    // The human's grants met the refusal: the agent's go without, and the log says so. (A failed
+    // grant drops its granter: this one connects again.)
+    remembered = true;
+    const grant = await granters.grant({ policy, ttlSeconds, tags, askMfaCode: w.ask });
+    assert.equal(w.count("GetCallerIdentity"), 2);
+    assert.equal(grant.identity, undefined);
+    assert.deepEqual(skipped, [w.aws.brokerRoleArn]);
+    assert.equal(w.aws.requests.at(-1)?.params.SourceIdentity, undefined);
+    assert.deepEqual(await granters.identify(), {
+      account: w.aws.accountId,
+      region: "us-east-1",
+      partition: "aws",
+    });
+    // The same MFA session, the same granter: no code, no new session, the caller known.
+    await granters.grant({ policy, ttlSeconds, tags, askMfaCode: w.ask });
+    assert.deepEqual(w.asked, [w.serial]);
+    assert.equal(w.count("GetSessionToken"), 1);
+    assert.equal(w.count("GetCallerIdentity"), 2);
+
+    // The MFA session ends early at AWS: dropped, a new one from a new code, a new granter.
+    w.aws.clock.advance(13 * 3600_000);
+    const renewed = await granters.grant({ policy, ttlSeconds, tags, askMfaCode: w.ask });
+    assert.notEqual(renewed.credentials.accessKeyId, grant.credentials.accessKeyId);
+    assert.deepEqual(w.asked, [w.serial, w.serial]);
+    assert.equal(w.count("GetSessionToken"), 2);
+    assert.equal(w.count("GetCallerIdentity"), 3);
+
+    // Without a way to ask, a missing code is an error that names the device.
+    w.aws.clock.advance(13 * 3600_000);
+    await assert.rejects(
+      () => granters.grant({ policy, ttlSeconds, tags }),
+      new RegExp(`An MFA code for ${w.serial} is needed`),
+    );
+  } finally {
+    await granters.close();
+  }
+});
