@@ -65,6 +65,7 @@ Deno.test("parseConfig() names the file and the field of a malformed config", as
     [`{"region": "Europe"}`, `field "region": "Europe" is not an AWS region (e.g. eu-west-1)`],
     [`{"rgion": "eu-west-1"}`, `unknown field "rgion": expected region, profiles, serve`],
     [`{"profiles": []}`, `field "profiles": expected an object, got a list`],
+    [`{"masked": "yes"}`, `field "masked": expected true or false, got "yes"`],
     [`{"profiles": {"prod": "x"}}`, `field "profiles.prod": expected an object, got "x"`],
     [
       `{"profiles": {"prod": {"roleArn": "broker"}}}`,

@@ -22,14 +22,20 @@ function sessionOf(credentials: LocalCredentials): SessionCredentials {
 }
 
 /** A local endpoint, a broker-role session on it, and a proxy with one grant of that session. */
-async function proxyRig(options: { expiration?: Date } = {}) {
+async function proxyRig(options: { expiration?: Date; maxStreamedBytes?: number } = {}) {
   const aws = await LocalAws.start();
   const real = aws.addAssumedRoleCaller({
     roleName: "timebound-iam-broker",
     sessionName: "timebound-iam-rig",
   });
-  const session = { ...sessionOf(real), ...options };
-  const proxy = startSigningProxy({ env: { AWS_ENDPOINT_URL: aws.url } });
+  const session = {
+    ...sessionOf(real),
+    ...(options.expiration ? { expiration: options.expiration } : {}),
+  };
+  const proxy = startSigningProxy({
+    env: { AWS_ENDPOINT_URL: aws.url },
+    maxStreamedBytes: options.maxStreamedBytes,
+  });
   const grant = proxy.addGrant({ session: () => session });
   const home = await Deno.makeTempDir({ prefix: "tbi-proxy-" });
   const env = {
@@ -481,3 +487,34 @@ Deno.test(
     );
   },
 );
+
+Deno.test("a streamed body past the limit is refused, with or without Content-Length", async () => {
+  const { S3Client, PutObjectCommand, CreateBucketCommand } = await import("@aws-sdk/client-s3");
+  const { Readable } = await import("node:stream");
+  await using rig = await proxyRig({ maxStreamedBytes: 64 * 1024 });
+  const s3 = new S3Client({
+    region: "us-east-1",
+    endpoint: rig.proxy.url,
+    credentials: rig.grant.standIn,
+    maxAttempts: 1,
+  });
+  try {
+    await s3.send(new CreateBucketCommand({ Bucket: "bounded-bucket" }));
+    const data = new Uint8Array(200_000);
+    for (const [name, body] of [["bytes", data], ["a stream", Readable.from([data])]] as const) {
+      const error = await s3.send(
+        new PutObjectCommand({
+          Bucket: "bounded-bucket",
+          Key: "big",
+          Body: body,
+          ContentLength: data.length,
+        }),
+      ).then(() => undefined, (e) => e);
+      assert.equal(error?.name, "EntityTooLarge", name);
+      assert.equal(error?.$metadata.httpStatusCode, 413, name);
+    }
+    assert.deepEqual(rig.aws.requests.filter((r) => r.action === "PutObject" && !r.errorCode), []);
+  } finally {
+    s3.destroy();
+  }
+});

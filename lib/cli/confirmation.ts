@@ -33,6 +33,8 @@ export interface SummaryFacts {
   command?: readonly string[];
   /** How long `--refresh` renews the credentials, if it does. */
   refreshSeconds?: number;
+  /** Whether the command gets stand-in keys and the signing proxy (`--masked`). */
+  masked?: boolean;
   /** The current time (for the absolute expiry). */
   now: Date;
   /** The SourceIdentity the session will carry, if any. */
@@ -65,6 +67,13 @@ export function renderSummary(facts: SummaryFacts): string {
       `renews every ${formatTtl(renewalIntervalSeconds(request.ttlSeconds))} until ` +
       `${until.toISOString()} ` +
       `(${formatTtl(facts.refreshSeconds)}), through a local endpoint`,
+    ]);
+  }
+  if (facts.masked) {
+    rows.push([
+      "masked",
+      "stand-in keys and a loopback signing proxy (AWS_ENDPOINT_URL); the command never " +
+      "holds the session",
     ]);
   }
   const labels = request.policy.parts.map(({ scope }) => formatScopes([scope]));

@@ -133,6 +133,24 @@ export function refreshOption(): Option<"--refresh [max]"> {
   ).env(envName("refresh"));
 }
 
+/**
+ * `--masked` and `--no-masked`: stand-in keys and the loopback signing proxy instead of the
+ * session (the config file's `masked` decides when neither is given).
+ */
+export function maskedOptions(): [Option<"--masked">, Option<"--no-masked">] {
+  return [
+    new Option(
+      "--masked",
+      "give the command stand-in keys and a loopback signing proxy (AWS_ENDPOINT_URL), never " +
+        "the session",
+    ).env(envName("masked")),
+    new Option(
+      "--no-masked",
+      "give the command the session itself (over the config file's masked)",
+    ),
+  ];
+}
+
 /** The values of {@linkcode grantOptions}: what to grant, and where the credentials come from. */
 export type GrantOptionValues = {
   /** `-s, --scope`: every value given, each possibly a comma-separated list. */

@@ -81,6 +81,8 @@ export interface GrantStoryOptions {
   prompt?: boolean;
   /** The settings, when the caller has resolved them from `flags` already. */
   settings?: GrantSettings;
+  /** Whether the summary says the credentials are masked (`exec`, `shell` with `--masked`). */
+  masked?: boolean;
 }
 
 /**
@@ -144,6 +146,7 @@ export async function obtainRenewableGrant(
         unknownBecause: opened.unknownBecause,
         command: options.command,
         refreshSeconds: options.refreshSeconds,
+        masked: options.masked,
         now: cli.now(),
         sourceIdentity: plan?.identity?.sourceIdentity,
         callerName: broker && sourceIdentityOf(broker.callerArn),

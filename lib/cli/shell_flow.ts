@@ -27,6 +27,7 @@ import {
 import { parseRefreshLimit } from "../request/ttl.ts";
 import { type Cli, ownProgram } from "./context.ts";
 import { type GrantFlags, obtainRenewableGrant, type RenewableGrant } from "./grant_flow.ts";
+import { resolveGrantSettings } from "../grant/settings.ts";
 import { runRenewing } from "./refresh_flow.ts";
 
 /** The flags of `shell`. */
@@ -37,6 +38,8 @@ export interface ShellFlags extends GrantFlags {
   refresh?: string | true;
   /** `--force`: start even inside another timebound-iam session. */
   force?: boolean;
+  /** `--masked` (true) or `--no-masked` (false); the config file decides when undefined. */
+  masked?: boolean;
 }
 
 /** The longest the prompt warns before expiry: five minutes (a quarter of shorter sessions). */
@@ -53,9 +56,12 @@ export async function runShell(cli: Cli, flags: ShellFlags): Promise<number> {
   const shell = chooseSessionShell(flags.shell, cli.io.env);
   const limitSeconds = flags.refresh === undefined ? undefined : parseRefreshLimit(flags.refresh);
   const program = shellProgram(shell);
+  const settings = await resolveGrantSettings(flags, cli.io.env);
   const renewable = await obtainRenewableGrant(cli, flags, {
     command: [program],
     refreshSeconds: limitSeconds,
+    settings,
+    masked: settings.masked,
   });
   if (!renewable) return 0;
   const { grant } = renewable;
@@ -68,11 +74,29 @@ export async function runShell(cli: Cli, flags: ShellFlags): Promise<number> {
       colors: useColors(cli.io.env, cli.io.stderrIsTerminal),
       program: ownProgram(),
     });
+  const until = limitSeconds === undefined
+    ? undefined
+    : new Date(cli.now().getTime() + limitSeconds * 1000);
+  if (settings.masked) {
+    // The proxy's modules load only for --masked.
+    const { runMasked } = await import("./masked_flow.ts");
+    return await runMasked(cli, renewable, {
+      renewal: limitSeconds === undefined
+        ? { mode: "on-request" }
+        : { mode: "renewing", limitSeconds },
+      run: ({ env, refresh }) =>
+        start({
+          ...env,
+          ...(refresh
+            ? { [REFRESH_URI_VARIABLE]: refresh.url, [REFRESH_TOKEN_VARIABLE]: refresh.token }
+            : { [RENEWS_UNTIL_VARIABLE]: until!.toISOString() }),
+        }),
+    });
+  }
   if (limitSeconds !== undefined) {
-    const until = new Date(cli.now().getTime() + limitSeconds * 1000);
     return await runRenewing(cli, renewable, {
       limitSeconds,
-      run: (env) => start({ ...env, [RENEWS_UNTIL_VARIABLE]: until.toISOString() }),
+      run: (env) => start({ ...env, [RENEWS_UNTIL_VARIABLE]: until!.toISOString() }),
     });
   }
   return await withRefreshEndpoint(cli, renewable, (endpoint) => {

@@ -6,11 +6,12 @@
  */
 
 import { Command } from "../cli/commander.ts";
-import { askingGrantOptions, type Cli, refreshOption } from "../cli/context.ts";
+import { askingGrantOptions, type Cli, maskedOptions, refreshOption } from "../cli/context.ts";
 import { runChild } from "../delivery/child.ts";
 import { childEnvironment, grantVariables } from "../delivery/credential_env.ts";
 import { UsageError } from "../core/errors.ts";
 import { obtainGrant, obtainRenewableGrant } from "../cli/grant_flow.ts";
+import { resolveGrantSettings } from "../grant/settings.ts";
 import { parseRefreshLimit } from "../request/ttl.ts";
 
 /** Builds the `exec` command. */
@@ -19,6 +20,8 @@ export function execCommand(cli: Cli): Command<unknown[], Record<string, unknown
     .usage("-s SCOPES -t TTL [options] -- COMMAND [ARGS...]")
     .argument("[command...]", "the command to run, after --")
     .addOption(refreshOption())
+    .addOption(maskedOptions()[0])
+    .addOption(maskedOptions()[1])
     .passThroughOptions()
     .addHelpText(
       "after",
@@ -28,12 +31,16 @@ inherited AWS keys, plus AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_T
 AWS_CREDENTIAL_EXPIRATION, AWS_REGION, AWS_DEFAULT_REGION and TIMEBOUND_IAM_SESSION.
 With --refresh it gets no keys but AWS_CONTAINER_CREDENTIALS_FULL_URI and
 AWS_CONTAINER_AUTHORIZATION_TOKEN: a local endpoint that renews the session until MAX.
+With --masked (or "masked": true in the config file) it gets stand-in keys, worthless
+elsewhere, and AWS_ENDPOINT_URL naming a loopback proxy that signs each call with the
+session; with --refresh the session behind them is renewed until MAX. See docs/masked.md.
 Exit code: the command's; 128+n if it died of signal n; 127 not found; 126 not executable.
 
 Examples:
   timebound-iam exec -s s3:ro -t 15m -- aws s3 ls
   timebound-iam exec -s s3:full,cloudfront:full -t 30m --profile prod -- ./deploy.sh
-  timebound-iam exec -s s3:full -t 15m --refresh=4h -- ./long-backup.sh`,
+  timebound-iam exec -s s3:full -t 15m --refresh=4h -- ./long-backup.sh
+  timebound-iam exec -s s3:ro -t 15m --masked -- aws s3 ls`,
     )
     .action(async (command, options) => {
       const [program, ...args] = command;
@@ -42,11 +49,34 @@ Examples:
           hint: "e.g. timebound-iam exec -s s3:ro -t 15m -- aws s3 ls",
         });
       }
+      const settings = await resolveGrantSettings(options, cli.io.env);
+      if (settings.masked) {
+        const limitSeconds = options.refresh === undefined
+          ? undefined
+          : parseRefreshLimit(options.refresh);
+        const renewable = await obtainRenewableGrant(cli, options, {
+          command,
+          refreshSeconds: limitSeconds,
+          settings,
+          masked: true,
+        });
+        if (!renewable || program === undefined) return renewable?.close();
+        // The proxy's modules load only for --masked.
+        const { runMasked } = await import("../cli/masked_flow.ts");
+        cli.exitCode = await runMasked(cli, renewable, {
+          renewal: limitSeconds === undefined
+            ? { mode: "none" }
+            : { mode: "renewing", limitSeconds },
+          run: ({ env }) => runChild(program, args, { env }),
+        });
+        return;
+      }
       if (options.refresh !== undefined) {
         const limitSeconds = parseRefreshLimit(options.refresh);
         const renewable = await obtainRenewableGrant(cli, options, {
           command,
           refreshSeconds: limitSeconds,
+          settings,
         });
         if (!renewable || program === undefined) return renewable?.close();
         // The credential server's modules load only for --refresh.
@@ -57,7 +87,7 @@ Examples:
         });
         return;
       }
-      const grant = await obtainGrant(cli, options, { command });
+      const grant = await obtainGrant(cli, options, { command, settings });
       if (!grant || program === undefined) return;
       const vars = grantVariables(grant.credentials, {
         region: grant.region,

@@ -6,7 +6,13 @@
  */
 
 import { Command, Option } from "../cli/commander.ts";
-import { askingGrantOptions, type Cli, envName, refreshOption } from "../cli/context.ts";
+import {
+  askingGrantOptions,
+  type Cli,
+  envName,
+  maskedOptions,
+  refreshOption,
+} from "../cli/context.ts";
 import { runShell } from "../cli/shell_flow.ts";
 import { SESSION_SHELLS } from "../delivery/shell_session.ts";
 
@@ -21,6 +27,8 @@ export function shellCommand(cli: Cli): Command<unknown[], Record<string, unknow
         .env(envName("shell")),
     )
     .option("--force", "start even inside another timebound-iam session")
+    .addOption(maskedOptions()[0])
+    .addOption(maskedOptions()[1])
     .addHelpText(
       "after",
       `
@@ -28,11 +36,14 @@ The prompt shows the scopes and the time left ([s3:ro 12m]), in a warning colour
 and "expired" after (colours: NO_COLOR, TIMEBOUND_IAM_COLORS=0|1). Inside, "timebound-iam
 refresh" renews the credentials with the same scopes and TTL, and the aws command renews them
 first once they have expired. Your rc files are read, never changed. With --refresh the shell
-gets a renewing local endpoint instead of keys. Exit code: the shell's.
+gets a renewing local endpoint instead of keys. With --masked it gets stand-in keys and
+AWS_ENDPOINT_URL naming a loopback signing proxy, never the session; "timebound-iam refresh"
+then renews the session behind the same stand-ins. Exit code: the shell's.
 
 Examples:
   timebound-iam shell -s s3:ro -t 1h
-  timebound-iam shell -s s3:full,sqs:ro -t 15m --shell zsh --refresh=8h`,
+  timebound-iam shell -s s3:full,sqs:ro -t 15m --shell zsh --refresh=8h
+  timebound-iam shell -s s3:ro,dynamodb:ro -t 1h --masked`,
     )
     .action(async (options) => {
       cli.exitCode = await runShell(cli, options);

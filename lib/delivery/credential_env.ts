@@ -158,3 +158,66 @@ export function endpointEnvironment(
     [SESSION_MARKER]: options.sessionName,
   };
 }
+
+/**
+ * Variables that would take a masked child's calls around the signing proxy or break them on
+ * it: one that makes SDKs ignore `AWS_ENDPOINT_URL*`, and the FIPS and dual-stack switches,
+ * which the SDKs refuse beside a custom endpoint.
+ */
+export const MASKED_REMOVED_VARIABLES: readonly string[] = [
+  "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS",
+  "AWS_USE_FIPS_ENDPOINT",
+  "AWS_USE_DUALSTACK_ENDPOINT",
+];
+
+/**
+ * A masked child's environment: the parent's minus every other credential source, plus the
+ * stand-in keys, `AWS_ENDPOINT_URL` and every `AWS_ENDPOINT_URL_<SERVICE>` the parent had
+ * pointed at the proxy, the region and the session marker. The child reads the null device as
+ * its AWS config and credentials files, so no profile names another endpoint or credentials.
+ * `expiration` (the session's, without `--refresh`) becomes `AWS_CREDENTIAL_EXPIRATION`.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { maskedEnvironment } from "./credential_env.ts";
+ * const env = maskedEnvironment({ AWS_ENDPOINT_URL_S3: "http://minio:9000", PATH: "/bin" }, {
+ *   proxyUrl: "http://127.0.0.1:5000",
+ *   standIn: { accessKeyId: "ASIASTANDIN", secretAccessKey: "s", sessionToken: "t" },
+ *   region: "eu-west-1", sessionName: "timebound-iam-1", os: "linux",
+ * });
+ * assert.equal(env.AWS_ENDPOINT_URL_S3, "http://127.0.0.1:5000");
+ * assert.equal(env.AWS_CONFIG_FILE, "/dev/null");
+ * ```
+ */
+export function maskedEnvironment(
+  parent: Readonly<Record<string, string>>,
+  options: {
+    proxyUrl: string;
+    standIn: { accessKeyId: string; secretAccessKey: string; sessionToken: string };
+    region: string;
+    sessionName: string;
+    expiration?: Date;
+    os?: string;
+  },
+): Record<string, string> {
+  const nullDevice = (options.os ?? Deno.build.os) === "windows" ? "NUL" : "/dev/null";
+  const env = { ...parent };
+  for (const name of [...SHADOWING_VARIABLES, ...MASKED_REMOVED_VARIABLES]) delete env[name];
+  for (const name of Object.keys(env)) {
+    if (/^AWS_ENDPOINT_URL_[A-Z0-9_]+$/.test(name)) env[name] = options.proxyUrl;
+  }
+  return {
+    ...env,
+    AWS_CONFIG_FILE: nullDevice,
+    AWS_SHARED_CREDENTIALS_FILE: nullDevice,
+    AWS_ENDPOINT_URL: options.proxyUrl,
+    AWS_ACCESS_KEY_ID: options.standIn.accessKeyId,
+    AWS_SECRET_ACCESS_KEY: options.standIn.secretAccessKey,
+    AWS_SESSION_TOKEN: options.standIn.sessionToken,
+    ...(options.expiration ? { AWS_CREDENTIAL_EXPIRATION: options.expiration.toISOString() } : {}),
+    AWS_REGION: options.region,
+    AWS_DEFAULT_REGION: options.region,
+    [SESSION_MARKER]: options.sessionName,
+  };
+}

@@ -77,8 +77,8 @@ const WORDINGS: Record<RefusalKind, Wording> = {
   "presigned": {
     code: { s3: "InvalidRequest", query: "InvalidRequest", json: "InvalidRequestException" },
     status: 400,
-    message: `${PROXY} refuses presigned (query-string) requests: a presigned URL works ` +
-      "without the proxy and would carry the real session; sign in the Authorization header",
+    message: `${PROXY} refuses presigned (query-string) requests: signing one again would ` +
+      "make a URL that carries the real session; sign in the Authorization header instead",
   },
   "sigv4a": {
     code: { s3: "InvalidRequest", query: "InvalidRequest", json: "InvalidRequestException" },
@@ -152,7 +152,7 @@ export function protocolOf(service: string | undefined, headers: Headers): Proto
 }
 
 function escapeXml(text: string): string {
-  return text.replace(/[<>&"']/g, (c) => `&#${c.charCodeAt(0)};`);
+  return text.replace(/[<>&"]/g, (c) => `&#${c.charCodeAt(0)};`);
 }
 
 /**

@@ -186,7 +186,7 @@ export function startSigningProxy(options: SigningProxyOptions): SigningProxy {
   const handle = async (request: Request, port: number): Promise<Response> => {
     const requestId = crypto.randomUUID();
     const url = new URL(request.url);
-    let protocol: Protocol = protocolOf(undefined, request.headers);
+    let protocol: Protocol = protocolOf(claimedService(request, url), request.headers);
     let service: string | undefined;
     let state: GrantState | undefined;
     const started = now();
@@ -288,6 +288,13 @@ function keep(state: GrantState, call: CallRecord): void {
   } catch {
     // A listener's failure is its own: the call was answered all the same.
   }
+}
+
+/** The service a request's scope names, read before anything is checked (for the error's shape). */
+function claimedService(request: Request, url: URL): string | undefined {
+  const credential = /Credential=([^,\s]+)/.exec(request.headers.get("authorization") ?? "")?.[1] ??
+    url.searchParams.get("X-Amz-Credential") ?? "";
+  return credential.split("/")[3];
 }
 
 function regionOf(request: Request): string {
@@ -477,7 +484,7 @@ async function forward(
   call: VerifiedCall,
   context: {
     now: () => Date;
-    limits: { idleTimeoutMs: number };
+    limits: { idleTimeoutMs: number; maxStreamedBytes: number };
     agents: ReturnType<typeof createAgents>;
     record: (call: Omit<CallRecord, "time" | "service" | "region">) => void;
   },
@@ -521,7 +528,9 @@ async function forward(
   const key = signingKey(real.secretAccessKey, scope);
   const signature = hmacHex(key, stringToSign(amzDate, scope, canonical));
   headers.set("authorization", authorizationHeader({ ...scope, signedHeaders, signature }));
-  let body = call.body;
+  let body = call.body instanceof ReadableStream
+    ? call.body.pipeThrough(limitBytes(context.limits.maxStreamedBytes))
+    : call.body;
   if (
     body instanceof ReadableStream &&
     (call.payloadHash === SIGNED_CHUNKS || call.payloadHash === SIGNED_CHUNKS_TRAILER)
@@ -549,6 +558,18 @@ async function forward(
       bytesIn: call.bytesIn,
       bytesOut,
     }));
+}
+
+/** Fails a streamed body (one sent without Content-Length, too) once it passes `limit` bytes. */
+function limitBytes(limit: number): TransformStream<Uint8Array, Uint8Array> {
+  let total = 0;
+  return new TransformStream({
+    transform(chunk, controller) {
+      total += chunk.length;
+      if (total > limit) throw new ProxyRefusal("body-too-large");
+      controller.enqueue(chunk);
+    },
+  });
 }
 
 /** The answer as the client gets it, counting the bytes and recording the call at the end. */

@@ -50,6 +50,11 @@ export interface Config {
   /** The default `serve` guardrails. */
   serve?: ServeConfig;
   /**
+   * Whether `exec` and `shell` mask the credentials by default (stand-in keys and the loopback
+   * signing proxy); `--masked` and `--no-masked` win over it.
+   */
+  masked?: boolean;
+  /**
    * Broker roles whose trust policy refused a SourceIdentity or session tags to a caller: that
    * caller's grants with them go without (and say so) until `setup aws --apply` adds the
    * permissions.
@@ -152,6 +157,9 @@ const CONFIG_SCHEMA = object({
       (value) => parseProfileList(value, "serve.allowProfiles"),
       (_, error) => error.message,
     ).optional(),
+  }).optional(),
+  masked: z.boolean({
+    error: (issue) => `expected true or false, got ${describe(issue.input)}`,
   }).optional(),
   identityRefusals: z.array(
     object({

@@ -31,6 +31,8 @@ export interface GrantSettingFlags {
   mfaSessionTtl?: string;
   /** `--source-identity`: the name CloudTrail shows instead of the caller's own. */
   sourceIdentity?: string;
+  /** `--masked` (true) or `--no-masked` (false); the config file decides when undefined. */
+  masked?: boolean;
 }
 
 /** A grant's settings, weighed and checked; frozen. */
@@ -53,6 +55,8 @@ export interface GrantSettings {
   readonly mfaSessionTtlSeconds?: number;
   /** The SourceIdentity that replaces the caller's own name (`--source-identity`). */
   readonly sourceIdentity?: string;
+  /** Whether the child gets stand-in keys and the signing proxy: the flag, else the file's. */
+  readonly masked: boolean;
   /** The config file that was read. */
   readonly file: LoadedConfig;
   /** The environment the settings were read from. */
@@ -91,6 +95,7 @@ export async function resolveGrantSettings(
     sourceIdentity: flags.sourceIdentity === undefined
       ? undefined
       : checkSourceIdentity(flags.sourceIdentity),
+    masked: flags.masked ?? file.config.masked ?? false,
     file,
     env,
   });
