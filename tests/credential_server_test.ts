@@ -187,7 +187,8 @@ Deno.test("renewing stops at the limit, and a failed renewal is retried with one
 });
 
 Deno.test("close() answers a client waiting on a hanging renewal with 503 and does not wait on it", async () => {
-  const first = credentials(3_600_000);
+  // Expired, so that a POST renews (fresh credentials would be served again).
+  const first = credentials(-1000);
   const asked = Promise.withResolvers<AbortSignal | undefined>();
   // STS that never answers, until the test lets it go; an aborted call fails as the SDK's does.
   const hangUp = Promise.withResolvers<void>();
@@ -315,6 +316,73 @@ Deno.test("credentials that a slow renewal brings past the --refresh limit are n
     );
     assert.equal(server.current, first);
     assert.equal(server.renewals, 0);
+  } finally {
+    await server.close();
+  }
+});
+
+Deno.test("on-request: fresh credentials are served again, and more than 3 renewals a minute are refused", async (t) => {
+  let time = Date.parse("2030-01-01T00:00:00Z");
+  let lifetimeMs = 15 * 60_000;
+  let renewed = 0;
+  const issue = (): SessionCredentials => ({
+    accessKeyId: `ASIACLOCK${++serial}`,
+    secretAccessKey: `secret-${serial}`,
+    sessionToken: `token-${serial}`,
+    expiration: new Date(time + lifetimeMs),
+  });
+  const server = startCredentialServer({
+    initial: issue(),
+    renew: () => {
+      renewed++;
+      return Promise.resolve(issue());
+    },
+    renewUntil: new Date(8.64e15),
+    warn: () => {},
+    now: () => new Date(time),
+    mode: "on-request",
+  });
+  const { port, path, token } = parts(server);
+  const post = async () => {
+    const { status, body } = await rawGet(port, { path, token, method: "POST" });
+    return { status, body: JSON.parse(body) };
+  };
+  try {
+    await t.step(
+      "50 POSTs within the first minute: the first credentials, no renewal",
+      async () => {
+        for (let i = 0; i < 50; i++) {
+          time += 1000;
+          const { status, body } = await post();
+          assert.equal(status, 200);
+          assert.equal(body.Renewed, false);
+        }
+        assert.equal(renewed, 0);
+      },
+    );
+    await t.step("a minute after a renewal, one POST renews; the next ones get it", async () => {
+      time += 11_000;
+      const first = await post();
+      assert.equal(first.body.Renewed, true);
+      for (let i = 0; i < 49; i++) assert.equal((await post()).body.Renewed, false);
+      assert.equal(renewed, 1);
+    });
+    await t.step("expired credentials renew, but not more than 3 times a minute", async () => {
+      lifetimeMs = 1000;
+      time += 61_000;
+      const answers = [];
+      for (let i = 0; i < 4; i++) {
+        time += 2000; // the last credentials have expired
+        answers.push(await post());
+      }
+      assert.deepEqual(answers.map((a) => a.status), [200, 200, 200, 429]);
+      assert.deepEqual(answers[3].body, {
+        message: "too many renewals: at most 3 a minute; try again in 54s",
+      });
+      assert.equal(renewed, 4);
+      time += 54_000;
+      assert.equal((await post()).status, 200);
+    });
   } finally {
     await server.close();
   }

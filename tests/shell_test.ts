@@ -9,6 +9,7 @@ import { canRun } from "./support/system_tool.ts";
 
 const hasScript = Deno.build.os !== "windows" && await canRun("script");
 const hasAws = await canRun("aws");
+const hasCurl = await canRun("curl");
 
 Deno.test({
   name: "shell --refresh: no keys inside, aws through the renewing endpoint, refresh says so",
@@ -114,7 +115,8 @@ Deno.test({
   name: "shell exits at once while a refresh waits on an STS that never answers; refresh says why",
   ignore: !hasScript,
   async fn() {
-    await using fx = await startFixture({ prefix: "tbi-shell-close-" });
+    // Sessions of 2 seconds: fresh credentials are served again, expired ones are renewed.
+    await using fx = await startFixture({ prefix: "tbi-shell-close-", aws: { sessionSeconds: 2 } });
     const { aws, home } = fx;
     const env = {
       ...fx.childEnv,
@@ -135,6 +137,8 @@ Deno.test({
     let guard: ReturnType<typeof setTimeout> | undefined;
     try {
       const first = await pty.waitFor(/\[s3:ro \d+m?\d*s?\] user/);
+      const wait = new Date(aws.sessions().at(-1)!.expiration).getTime() - Date.now();
+      await new Promise((resolve) => setTimeout(resolve, Math.max(0, wait) + 500));
       release = aws.neverAnswer();
       // Only bounds the behaviour before the fix (waiting for STS until it answers).
       guard = setTimeout(() => {
@@ -167,5 +171,50 @@ Deno.test({
     for (const secret of aws.issuedSecrets()) {
       assert.ok(!pty.text.includes(secret) && !said.includes(secret));
     }
+  },
+});
+
+Deno.test({
+  name: "50 refresh POSTs within a minute make at most 2 AssumeRoles; refresh says it kept them",
+  ignore: !hasScript || !hasCurl,
+  async fn() {
+    await using fx = await startFixture({ prefix: "tbi-shell-posts-" });
+    const { aws, home } = fx;
+    const env = {
+      ...fx.childEnv,
+      TERM: "xterm-256color",
+      PATH: `${home}/bin:${Deno.env.get("PATH")}`,
+    };
+    await installShim(`${home}/bin`);
+    await Deno.writeTextFile(`${home}/.bashrc`, "PS1='user$ '\n");
+    const [deno, args] = cliCommand(
+      ["shell", "-s", "s3:ro", "-t", "15m", "--no-confirm", "--shell", "bash"],
+    );
+    const pty = new PtySession([deno, ...args].map(shQuote).join(" "), env);
+    let code: number;
+    try {
+      const first = await pty.waitFor(/\[s3:ro \d+m?\d*s?\] user/);
+      // A client in a loop, as a script gone wrong would be: 50 POSTs to the refresh endpoint.
+      await pty.type(
+        'for i in $(seq 50); do curl -s -o /dev/null -w "%{http_code}," -X POST ' +
+          '-H "Authorization: $TIMEBOUND_IAM_REFRESH_TOKEN" "$TIMEBOUND_IAM_REFRESH_URI"; ' +
+          "done; echo posted\n",
+      );
+      let at = (await pty.waitFor(/((?:\d{3},){50})posted/, { from: first.end })).end;
+      assert.match(pty.text, /(200,){50}posted/);
+      await pty.type("timebound-iam refresh; echo refreshed:$?\n");
+      at = (await pty.waitFor(/refreshed:0/, { from: at })).end;
+      assert.match(
+        pty.text,
+        /credentials kept: renewed less than a minute ago, they last until \d{4}-/,
+      );
+      await pty.type("exit\n");
+    } finally {
+      code = await pty.close();
+    }
+    assert.equal(code, 0, pty.text);
+    const assumed = aws.requests.filter((r) => r.action === "AssumeRole").length;
+    assert.ok(assumed <= 2, `${assumed} AssumeRoles`);
+    for (const secret of aws.issuedSecrets()) assert.ok(!pty.text.includes(secret));
   },
 });

@@ -36,18 +36,24 @@ export function refreshCommand(cli: Cli): Command<unknown[], Record<string, unkn
           hint: "start one with: timebound-iam shell -s SCOPES -t TTL",
         });
       }
-      let credentials;
+      let answer;
       try {
-        credentials = await requestRenewal(url, token);
+        answer = await requestRenewal(url, token);
       } catch (error) {
         throw new RuntimeError(`Could not refresh: ${(error as Error).message}`, { cause: error });
       }
+      const { credentials } = answer;
       cli.io.stdout(renderExports({
         AWS_ACCESS_KEY_ID: credentials.accessKeyId,
         AWS_SECRET_ACCESS_KEY: credentials.secretAccessKey,
         AWS_SESSION_TOKEN: credentials.sessionToken,
         AWS_CREDENTIAL_EXPIRATION: credentials.expiration.toISOString(),
       }, parseShell(options.shell)));
-      cli.io.stderr(`credentials renewed until ${credentials.expiration.toISOString()}\n`);
+      const until = credentials.expiration.toISOString();
+      cli.io.stderr(
+        answer.renewed
+          ? `credentials renewed until ${until}\n`
+          : `credentials kept: renewed less than a minute ago, they last until ${until}\n`,
+      );
     });
 }

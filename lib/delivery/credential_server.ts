@@ -24,6 +24,13 @@ export const TOKEN_VARIABLE = "AWS_CONTAINER_AUTHORIZATION_TOKEN";
 const MAX_MARGIN_MS = RENEWAL_MARGIN_SECONDS * 1000;
 /** The longest wait before another try after a failed renewal. */
 const MAX_RETRY_MS = 30_000;
+/**
+ * `on-request`: credentials received less than this long ago (and not expired) are served again
+ * instead of being renewed, so a client that POSTs in a loop makes no new sessions.
+ */
+export const FRESH_FOR_MS = 60_000;
+/** `on-request`: at most this many renewals (tried or done) in any minute; more are refused. */
+export const RENEWALS_PER_MINUTE = 3;
 
 /** Options of {@linkcode startCredentialServer}. */
 export interface CredentialServerOptions {
@@ -47,7 +54,9 @@ export interface CredentialServerOptions {
   /**
    * `renewing` (the default) renews on a timer, for `--refresh`. `on-request` renews only when
    * a client POSTs to the path (`timebound-iam refresh` inside `shell`), and answers with the
-   * new credentials.
+   * new credentials; credentials received less than {@linkcode FRESH_FOR_MS} ago are served
+   * again instead, and more than {@linkcode RENEWALS_PER_MINUTE} renewals a minute are refused
+   * (429, one line).
    */
   mode?: "renewing" | "on-request";
 }
@@ -137,7 +146,36 @@ export function startCredentialServer(options: CredentialServerOptions): Credent
 
   const onRequest = options.mode === "on-request";
   let pending: Promise<SessionCredentials> | undefined;
-  const renewForClient = async (): Promise<Response> => {
+  /** When the renewals of the last minute started, for the limit. */
+  let renewalStarts: number[] = [];
+  const renewForClient = (): Response | Promise<Response> => {
+    const time = now().getTime();
+    // Fresh credentials are served again: POSTs in a loop make no new sessions.
+    if (
+      !pending && time - receivedAt.getTime() < FRESH_FOR_MS && current.expiration.getTime() > time
+    ) {
+      return credentialsResponse(current, false);
+    }
+    if (!pending) {
+      renewalStarts = renewalStarts.filter((start) => time - start < 60_000);
+      if (renewalStarts.length >= RENEWALS_PER_MINUTE) {
+        const wait = Math.ceil((renewalStarts[0] + 60_000 - time) / 1000);
+        return new Response(
+          JSON.stringify({
+            message:
+              `too many renewals: at most ${RENEWALS_PER_MINUTE} a minute; try again in ${wait}s`,
+          }),
+          {
+            status: 429,
+            headers: { "content-type": "application/json", "retry-after": `${wait}` },
+          },
+        );
+      }
+      renewalStarts.push(time);
+    }
+    return renewAndAnswer();
+  };
+  const renewAndAnswer = async (): Promise<Response> => {
     // Clients that ask together share one AssumeRole.
     if (!pending) {
       pending = options.renew(stop.signal).then((next) => {
@@ -166,9 +204,7 @@ export function startCredentialServer(options: CredentialServerOptions): Credent
         headers: { "content-type": "application/json" },
       });
     }
-    return new Response(renderContainerCredentials(current), {
-      headers: { "content-type": "application/json", "cache-control": "no-store" },
-    });
+    return credentialsResponse(current, true);
   };
   const schedule = (delayMs: number) => {
     if (closed) return;
@@ -267,6 +303,14 @@ export function startCredentialServer(options: CredentialServerOptions): Credent
   };
 }
 
+/** The answer to a POST: the container JSON, and whether these credentials are new. */
+function credentialsResponse(credentials: SessionCredentials, renewed: boolean): Response {
+  const body = JSON.parse(renderContainerCredentials(credentials));
+  return new Response(JSON.stringify({ ...body, Renewed: renewed }), {
+    headers: { "content-type": "application/json", "cache-control": "no-store" },
+  });
+}
+
 function refuse(status: 401 | 404): Response {
   return new Response(status === 401 ? "Unauthorized\n" : "Not Found\n", {
     status,
@@ -291,11 +335,20 @@ function message(error: unknown): string {
   return (error instanceof Error ? error.message : String(error)).split("\n")[0];
 }
 
+/** What an `on-request` endpoint answered to a renewal request. */
+export interface RenewalAnswer {
+  /** The credentials to use now. */
+  credentials: SessionCredentials;
+  /** Whether they are new; false when the current ones were fresh enough to keep. */
+  renewed: boolean;
+}
+
 /**
- * Asks the endpoint at `url` (an `on-request` one) to renew, and returns the new credentials.
- * Fails with the endpoint's one-line reason, or after 30 seconds.
+ * Asks the endpoint at `url` (an `on-request` one) to renew, and returns the credentials it
+ * gives (new ones, or the current ones when they are fresh). Fails with the endpoint's one-line
+ * reason, or after 30 seconds.
  */
-export async function requestRenewal(url: string, token: string): Promise<SessionCredentials> {
+export async function requestRenewal(url: string, token: string): Promise<RenewalAnswer> {
   const response = await fetch(url, {
     method: "POST",
     headers: { authorization: token },
@@ -306,9 +359,12 @@ export async function requestRenewal(url: string, token: string): Promise<Sessio
     throw new Error(body.message ?? `the endpoint answered ${response.status}`);
   }
   return {
-    accessKeyId: body.AccessKeyId,
-    secretAccessKey: body.SecretAccessKey,
-    sessionToken: body.Token,
-    expiration: new Date(body.Expiration),
+    credentials: {
+      accessKeyId: body.AccessKeyId,
+      secretAccessKey: body.SecretAccessKey,
+      sessionToken: body.Token,
+      expiration: new Date(body.Expiration),
+    },
+    renewed: body.Renewed !== false,
   };
 }
