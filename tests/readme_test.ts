@@ -170,6 +170,17 @@ Deno.test("every command has a section in docs/commands.md that names each of it
 Deno.test("every command's --help ends with its docs section, which exists", async (t) => {
   const program = await buildProgram(quietCli(), []);
   const commandAnchors = anchors(commandsPage);
+  await t.step("the root", async () => {
+    const out: string[] = [];
+    const help = await buildProgram(quietCli(out), ["--help"]);
+    await assert.rejects(help.parseAsync(["--help"], { from: "user" }), {
+      code: "commander.helpDisplayed",
+    });
+    assert.equal(
+      out.join("").trimEnd().split("\n").at(-1),
+      "Docs: README.md and docs/ (in the timebound-iam source repository)",
+    );
+  });
   for (const path of commandPaths(program)) {
     await t.step(path.join(" "), async () => {
       const out: string[] = [];
