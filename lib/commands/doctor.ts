@@ -10,6 +10,7 @@ import { awsTimeoutMs } from "../aws/timeout.ts";
 import { type Cli, profileOption, regionOption, roleArnOption, ttlOption } from "../cli/context.ts";
 import { type DoctorDeps, renderChecks, runDoctor } from "../setup/doctor.ts";
 import { createIamClient } from "../setup/iam_role.ts";
+import { resolveRegion } from "../aws/broker.ts";
 
 /** Builds the `doctor` command. */
 export function doctorCommand(
@@ -21,17 +22,21 @@ export function doctorCommand(
     .addOption(regionOption())
     .addOption(roleArnOption())
     .addOption(ttlOption())
+    .option("--console", "also check that the console's federation (sign-in) endpoint answers")
     .addHelpText(
       "after",
       `
 -t is the longest TTL you mean to ask for (default: the config file's serve.maxTtl, else 1h):
 the role's MaxSessionDuration and role chaining are checked against it. The role check is a
 15-minute AssumeRole with a deny-all session policy: it proves the trust, and the credentials
-it returns can do nothing. Exit code 0 only when no check fails.
+it returns can do nothing. --console adds a HEAD to the federation endpoint of the region's
+partition (or TIMEBOUND_IAM_SIGNIN_URL), which timebound-iam console needs. Exit code 0 only
+when no check fails.
 
 Examples:
   timebound-iam doctor
-  timebound-iam doctor --profile prod -t 4h`,
+  timebound-iam doctor --profile prod -t 4h
+  timebound-iam doctor --console --region eu-west-1`,
     )
     .action(async (options) => {
       const checks = await runDoctor(cli.io.env, options, {
@@ -39,6 +44,17 @@ Examples:
         createIamClient: deps.createIamClient ??
           ((config) => createIamClient({ ...config, timeoutMs: awsTimeoutMs(cli.io.env) })),
       });
+      if (options.console) {
+        // Its module loads only when asked, as the request is made only then.
+        const { consoleCheck } = await import("../setup/console_check.ts");
+        const env = cli.io.env;
+        const region = await resolveRegion({
+          profile: options.profile,
+          region: options.region,
+          env,
+        });
+        checks.push(await consoleCheck(region, { env }));
+      }
       cli.io.stdout(renderChecks(checks));
       if (checks.some((check) => check.status === "fail")) cli.exitCode = 1;
     });

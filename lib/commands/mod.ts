@@ -39,6 +39,10 @@ const COMMANDS: Readonly<Record<string, CommandEntry>> = {
     summary: "inside timebound-iam shell: renew its credentials (same scopes and TTL)",
     load: async () => (await import("./refresh.ts")).refreshCommand,
   },
+  console: {
+    summary: "open the AWS console in the browser, signed in with exactly a grant's scopes",
+    load: async () => (await import("./console.ts")).consoleCommand,
+  },
   "credential-process": {
     summary: "print scoped, short-lived credentials for a profile's credential_process line",
     load: async () => (await import("./credential_process.ts")).credentialProcessCommand,

@@ -1,0 +1,166 @@
+/**
+ * The story of `console`: a grant exactly as `exec` makes it, then the federation flow (a
+ * sign-in token for the session, without `SessionDuration`, so the console ends with the
+ * credentials), then the login URL opened in the browser or, with `--print`, written to stdout.
+ * `--like-serve` takes the scopes from `serve`'s allow list, so the human sees what an agent
+ * would.
+ *
+ * The sign-in token and the URL are bearer secrets: they reach the browser's argument list or
+ * stdout (`--print`) and nothing else, no log line, no error, no `--debug` output.
+ *
+ * @module
+ */
+
+import type { Grant } from "../aws/broker.ts";
+import {
+  consoleDestination,
+  type DestinationOptions,
+  federationUrl,
+  loginUrl,
+} from "../aws/console_url.ts";
+import { requestSigninToken } from "../aws/signin_token.ts";
+import { awsTimeoutMs } from "../aws/timeout.ts";
+import { UsageError } from "../core/errors.ts";
+import { openInBrowser } from "../delivery/browser.ts";
+import { checkAllowed, parseAllowList } from "../request/allow_list.ts";
+import { loadCatalog, resolveScopes } from "../request/catalog.ts";
+import { ANY_TARGET } from "../request/resource.ts";
+import { formatScopes, parseScopes } from "../request/scope.ts";
+import { parseTtl } from "../request/ttl.ts";
+import { loadConfig } from "./config.ts";
+import type { Cli } from "./context.ts";
+import { type GrantFlags, obtainGrant } from "./grant_flow.ts";
+
+/** The flags of `console`: a grant's, and where and how the console opens. */
+export interface ConsoleFlags extends GrantFlags {
+  /** `--service`: a service's console page. */
+  service?: string;
+  /** `--path`: a page under the region's console host. */
+  path?: string;
+  /** `--print`: write the URL to stdout instead of opening it. */
+  print?: true;
+  /** `--no-logout-first` sets this to false. */
+  logoutFirst: boolean;
+  /** `--like-serve`: the scopes of serve's allow list. */
+  likeServe?: true;
+  /** `--allow`: the allow list as serve takes it, instead of the config file's. */
+  allow?: string;
+}
+
+/** What to say on stderr after `--print`. */
+export const PRINT_WARNING = "warning: the URL on stdout is a bearer secret: whoever opens it " +
+  "within 15 minutes is signed in to the AWS console as this session; share it with nobody\n";
+
+/**
+ * The scopes `--like-serve` opens: serve's allow list (`--allow`, else the config file's
+ * `serve.allow`) as scopes, resources included; or, with `-s`, those scopes once the allow list
+ * is checked to allow them (needed when it allows `*:LEVEL`, every service). Without
+ * `--like-serve`, the `-s` values as given.
+ */
+export async function consoleScopes(
+  flags: Pick<ConsoleFlags, "scope" | "likeServe" | "allow">,
+  env: Readonly<Record<string, string>>,
+): Promise<string[]> {
+  if (!flags.likeServe) {
+    if (flags.allow !== undefined) {
+      throw new UsageError("--allow goes with --like-serve", {
+        hint: "timebound-iam console --like-serve --allow 's3:ro' -t 15m",
+      });
+    }
+    return flags.scope;
+  }
+  const text = flags.allow ?? (await loadConfig(env)).config.serve?.allow;
+  if (text === undefined) {
+    throw new UsageError("No allow list for --like-serve: serve lets agents ask for any scope", {
+      hint:
+        "give serve's list with --allow, or set serve.allow with setup aws; or name scopes with -s",
+    });
+  }
+  const catalog = await loadCatalog();
+  const allow = await parseAllowList(text, catalog);
+  if (flags.scope.length > 0) {
+    const scopes = resolveScopes(parseScopes(flags.scope), catalog);
+    await checkAllowed(scopes, allow, {
+      catalog,
+      target: () => Promise.resolve(ANY_TARGET),
+    });
+    return flags.scope;
+  }
+  if (allow.everyService !== undefined) {
+    throw new UsageError(
+      `The allow list "${allow.text}" allows every service (*:${allow.everyService}): ` +
+        "no one session policy holds them all",
+      { hint: "name the scopes to look at with -s, e.g. --like-serve -s s3:ro" },
+    );
+  }
+  return [formatScopes(allow.scopes)];
+}
+
+/** STS's shortest session: a TTL under it ends by the policy's deadline, not by STS. */
+const MIN_STS_SECONDS = 900;
+
+/**
+ * What the summary's last row says: which console page, where the URL goes, and for a grant
+ * under 15 minutes that the tab outlives the deadline (the session lasts STS's 15 minutes; the
+ * policy denies every action after the deadline).
+ */
+function consoleRow(flags: ConsoleFlags): string[] {
+  const page = flags.service !== undefined
+    ? `the ${flags.service} page`
+    : flags.path !== undefined
+    ? `the page ${flags.path}`
+    : "the home page";
+  const short = flags.ttl !== undefined && parseTtl(flags.ttl) < MIN_STS_SECONDS;
+  return [
+    `AWS console, ${page}, ${flags.print ? "URL written to stdout" : "opened in the browser"}`,
+    ...short ? ["(after the deadline the browser tab stays open, but every action is denied)"] : [],
+  ];
+}
+
+/**
+ * Runs `console`: checks the page and the endpoint first (no AWS call for a bad flag), makes the
+ * grant, trades it for a sign-in token and opens (or prints) the login URL.
+ */
+export async function openConsole(cli: Cli, flags: ConsoleFlags): Promise<void> {
+  const env = cli.io.env;
+  const page: DestinationOptions = { service: flags.service, path: flags.path };
+  // Checked on a sample region so a typo fails before any AWS call; the grant decides the region.
+  consoleDestination("us-east-1", page);
+  federationUrl("us-east-1", env);
+  const scope = await consoleScopes(flags, env);
+  const grant = await obtainGrant(cli, { ...flags, scope }, { command: consoleRow(flags) });
+  if (!grant) return;
+  await signIn(cli, grant, { ...flags, page });
+}
+
+async function signIn(
+  cli: Cli,
+  grant: Grant,
+  options: Pick<ConsoleFlags, "print" | "logoutFirst" | "debug"> & { page: DestinationOptions },
+): Promise<void> {
+  const env = cli.io.env;
+  const federation = federationUrl(grant.region, env);
+  const destination = consoleDestination(grant.region, options.page);
+  if (options.debug || env.TIMEBOUND_IAM_DEBUG === "1") {
+    cli.io.stderr(
+      `debug: getSigninToken at ${federation.origin}${federation.pathname} ` +
+        "(no SessionDuration: the console ends with the session)\n",
+    );
+  }
+  const token = await requestSigninToken(grant.credentials, {
+    federation,
+    timeoutMs: awsTimeoutMs(env),
+  });
+  const url = loginUrl(token, { federation, destination, logoutFirst: options.logoutFirst });
+  const until = grant.credentials.expiration.toISOString();
+  if (options.print) {
+    cli.io.stderr(PRINT_WARNING);
+    cli.io.stdout(`${url}\n`);
+    return;
+  }
+  const program = await openInBrowser(url, { env });
+  cli.io.stderr(
+    `Opened the AWS console with ${program}: session ${grant.sessionName}, ` +
+      `${destination}, until ${until}\n`,
+  );
+}

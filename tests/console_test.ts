@@ -1,0 +1,363 @@
+// console end to end: the real CLI against the local endpoint's STS and federation endpoint
+// (TIMEBOUND_IAM_SIGNIN_URL), with a BROWSER script that records what it is given.
+import assert from "node:assert/strict";
+import { baseEnv, runCli } from "./support/cli.ts";
+import { LocalAws, type LocalCredentials, type SigninRecord } from "./support/local_aws.ts";
+
+const windows = Deno.build.os === "windows";
+
+interface Fixture {
+  aws: LocalAws;
+  home: string;
+  env: Record<string, string>;
+  /** Runs `timebound-iam console ARGS` (no confirmation) and checks no secret reached stderr. */
+  console(args: string[], extra?: Record<string, string>): Promise<{
+    code: number;
+    stdout: string;
+    stderr: string;
+  }>;
+  [Symbol.asyncDispose](): Promise<void>;
+}
+
+async function fixture(base?: (aws: LocalAws) => LocalCredentials): Promise<Fixture> {
+  const aws = await LocalAws.start();
+  const home = await Deno.makeTempDir({ prefix: "tbi-console-" });
+  await baseEnv(home);
+  const env = {
+    HOME: home,
+    ...aws.env(base?.(aws)),
+    TIMEBOUND_IAM_SIGNIN_URL: aws.signinUrl,
+  };
+  return {
+    aws,
+    home,
+    env,
+    async console(args, extra = {}) {
+      const result = await runCli(["console", "--no-confirm", ...args], {
+        env: { ...env, ...extra },
+      });
+      const { stderr } = result;
+      for (const secret of aws.issuedSecrets()) {
+        assert.ok(!stderr.includes(secret), `a secret reached stderr:\n${stderr}`);
+      }
+      assert.ok(!stderr.includes("SigninToken="), stderr);
+      assert.ok(!/sessionKey|sessionToken/.test(stderr), stderr);
+      return result;
+    },
+    async [Symbol.asyncDispose]() {
+      await aws.close();
+      await Deno.remove(home, { recursive: true });
+    },
+  };
+}
+
+/** The login URL inside a printed URL (behind the logout unless --no-logout-first). */
+function loginOf(printed: string): URL {
+  const url = new URL(printed.trim());
+  if (url.pathname.endsWith("/oauth")) {
+    assert.equal(url.searchParams.get("Action"), "logout");
+    return new URL(url.searchParams.get("redirect_uri")!);
+  }
+  return url;
+}
+
+function recordOf(aws: LocalAws, login: URL): SigninRecord {
+  assert.equal(`${login.origin}${login.pathname}`, aws.signinUrl);
+  assert.equal(login.searchParams.get("Action"), "login");
+  assert.equal(login.searchParams.get("Issuer"), "timebound-iam");
+  const record = aws.signinRecord(login.searchParams.get("SigninToken") ?? "");
+  assert.ok(record, "the endpoint issued the URL's token");
+  return record;
+}
+
+async function policyOf(scopes: string): Promise<string> {
+  const out = await runCli(["policy", "-s", scopes]);
+  assert.equal(out.code, 0, out.stderr);
+  return JSON.stringify(JSON.parse(out.stdout));
+}
+
+Deno.test("console --print: a URL whose sign-in token is the grant's session", async () => {
+  await using f = await fixture();
+  const result = await f.console(["-s", "s3:ro,dynamodb:list", "-t", "30m", "--print"]);
+  assert.equal(result.code, 0, result.stderr);
+  assert.equal(result.stdout.split("\n").length, 2, "one line on stdout");
+  assert.match(result.stderr, /^warning: the URL on stdout is a bearer secret: .*15 minutes/m);
+
+  const printed = new URL(result.stdout.trim());
+  assert.equal(`${printed.origin}${printed.pathname}`, `${f.aws.url}/oauth`, "logout first");
+  const login = loginOf(result.stdout);
+  assert.equal(
+    login.searchParams.get("Destination"),
+    "https://us-east-1.console.aws.amazon.com/console/home?region=us-east-1",
+  );
+  const record = recordOf(f.aws, login);
+  const assumed = f.aws.requests.filter((r) => r.action === "AssumeRole");
+  assert.equal(assumed.length, 1);
+  assert.equal(record.session.sessionName, assumed[0].params.RoleSessionName);
+  assert.equal(record.session.policy, await policyOf("s3:ro,dynamodb:list"));
+  assert.equal(record.session.durationSeconds, 1800);
+  assert.equal(record.session.tags["timebound-iam:scopes"] !== undefined, true);
+  assert.equal(record.sessionDuration, undefined, "no SessionDuration was sent");
+
+  // The URL works as a browser would follow it: logout, then login, then the console.
+  const logout = await fetch(printed, { redirect: "manual" });
+  await logout.body?.cancel();
+  assert.equal(logout.headers.get("location"), login.href);
+  const signin = await fetch(login, { redirect: "manual" });
+  await signin.body?.cancel();
+  assert.equal(signin.status, 302);
+  assert.equal(record.logins, 1);
+});
+
+Deno.test("console opens the URL with $BROWSER as its one argument and prints no secret", {
+  ignore: windows,
+}, async () => {
+  await using f = await fixture();
+  const script = `${f.home}/browser.sh`;
+  await Deno.writeTextFile(
+    script,
+    `#!/bin/sh\nprintf '%s\\n' "$#" "$@" > '${f.home}/opened'\n`,
+    { mode: 0o755 },
+  );
+  const result = await f.console(["-s", "s3:ro", "-t", "15m", "--service", "s3"], {
+    BROWSER: script,
+  });
+  assert.equal(result.code, 0, result.stderr);
+  assert.equal(result.stdout, "");
+  const [count, url] = (await Deno.readTextFile(`${f.home}/opened`)).split("\n");
+  assert.equal(count, "1");
+  const record = recordOf(f.aws, loginOf(url));
+  assert.equal(record.session.policy, await policyOf("s3:ro"));
+  assert.match(
+    result.stderr,
+    /^Opened the AWS console with .*browser\.sh: session timebound-iam-[0-9a-f-]+, https:\/\/us-east-1\.console\.aws\.amazon\.com\/s3\/home\?region=us-east-1, until \d{4}-/m,
+  );
+  assert.ok(!result.stderr.includes(url));
+});
+
+Deno.test("console --service s3 --no-logout-first: straight to the S3 console", async () => {
+  await using f = await fixture();
+  const result = await f.console([
+    "-s",
+    "s3:ro",
+    "-t",
+    "15m",
+    "--service",
+    "s3",
+    "--no-logout-first",
+    "--print",
+    "--region",
+    "eu-west-1",
+  ]);
+  assert.equal(result.code, 0, result.stderr);
+  const url = new URL(result.stdout.trim());
+  assert.equal(`${url.origin}${url.pathname}`, f.aws.signinUrl);
+  assert.equal(
+    url.searchParams.get("Destination"),
+    "https://eu-west-1.console.aws.amazon.com/s3/home?region=eu-west-1",
+  );
+  recordOf(f.aws, url);
+});
+
+Deno.test("console in the cn and us-gov partitions lands on their consoles", async (t) => {
+  await using f = await fixture();
+  for (
+    const [region, host] of [
+      ["cn-north-1", "cn-north-1.console.amazonaws.cn"],
+      ["us-gov-west-1", "us-gov-west-1.console.amazonaws-us-gov.com"],
+    ]
+  ) {
+    await t.step(region, async () => {
+      const result = await f.console([
+        "-s",
+        "s3:ro",
+        "-t",
+        "15m",
+        "--print",
+        "--region",
+        region,
+        "--path",
+        "s3/buckets",
+      ]);
+      assert.equal(result.code, 0, result.stderr);
+      const destination = new URL(loginOf(result.stdout).searchParams.get("Destination")!);
+      assert.equal(destination.href, `https://${host}/s3/buckets?region=${region}`);
+    });
+  }
+});
+
+Deno.test("console works with role-chained base credentials (no SessionDuration)", async () => {
+  await using f = await fixture((aws) => aws.addAssumedRoleCaller({ roleName: "sso-admin" }));
+  const result = await f.console(["-s", "lambda:ro", "-t", "1h", "--print"]);
+  assert.equal(result.code, 0, result.stderr);
+  const record = recordOf(f.aws, loginOf(result.stdout));
+  assert.equal(record.session.chained, true);
+  assert.equal(record.session.durationSeconds, 3600);
+  assert.equal(record.sessionDuration, undefined);
+});
+
+Deno.test("console under 15 minutes: the policy's deadline, and the summary says so", async () => {
+  await using f = await fixture();
+  const dry = await f.console(["-s", "s3:ro", "-t", "5m", "--dry-run"]);
+  assert.equal(dry.code, 0, dry.stderr);
+  assert.match(
+    dry.stderr,
+    /command +AWS console, the home page, opened in the browser \(after the deadline the browser tab stays open, but every action is denied\)/,
+  );
+  assert.equal(f.aws.signinRecords().length, 0);
+  const result = await f.console(["-s", "s3:ro", "-t", "5m", "--print"]);
+  assert.equal(result.code, 0, result.stderr);
+  const record = recordOf(f.aws, loginOf(result.stdout));
+  assert.equal(record.session.durationSeconds, 900);
+  assert.match(record.session.policy!, /"Effect":"Deny".*"DateGreaterThan"/);
+});
+
+Deno.test("console --like-serve opens exactly serve's allow list", async (t) => {
+  await using f = await fixture();
+  await t.step("--allow as serve takes it", async () => {
+    const result = await f.console([
+      "--like-serve",
+      "--allow",
+      "s3:ro,lambda:list",
+      "-t",
+      "15m",
+      "--print",
+    ]);
+    assert.equal(result.code, 0, result.stderr);
+    const record = recordOf(f.aws, loginOf(result.stdout));
+    assert.equal(record.session.policy, await policyOf("s3:ro,lambda:list"));
+  });
+  await t.step("the config file's serve.allow", async () => {
+    const dir = `${f.home}/.config/timebound-iam`;
+    await Deno.mkdir(dir, { recursive: true, mode: 0o700 });
+    await Deno.writeTextFile(
+      `${dir}/config.json`,
+      JSON.stringify({ serve: { allow: "dynamodb:ro" } }),
+      { mode: 0o600 },
+    );
+    const result = await f.console(["--like-serve", "-t", "15m", "--print"]);
+    assert.equal(result.code, 0, result.stderr);
+    const record = recordOf(f.aws, loginOf(result.stdout));
+    assert.equal(record.session.policy, await policyOf("dynamodb:ro"));
+  });
+  await t.step("*:ro needs -s, and -s must be within the list", async () => {
+    const every = await f.console(["--like-serve", "--allow", "*:ro", "-t", "15m", "--print"]);
+    assert.equal(every.code, 2);
+    assert.match(every.stderr, /^error: The allow list "\*:ro" allows every service/m);
+    const outside = await f.console([
+      "--like-serve",
+      "--allow",
+      "*:ro",
+      "-s",
+      "s3:full",
+      "-t",
+      "15m",
+      "--print",
+    ]);
+    assert.equal(outside.code, 2);
+    assert.match(outside.stderr, /^error: Not allowed by this server: s3:full/m);
+    const within = await f.console([
+      "--like-serve",
+      "--allow",
+      "*:ro",
+      "-s",
+      "kms:ro",
+      "-t",
+      "15m",
+      "--print",
+    ]);
+    assert.equal(within.code, 0, within.stderr);
+    assert.equal(
+      recordOf(f.aws, loginOf(within.stdout)).session.policy,
+      await policyOf("kms:ro"),
+    );
+  });
+});
+
+Deno.test("console refuses bad input with one line and no AWS call", async (t) => {
+  await using f = await fixture();
+  const cases: Array<[string, string[], Record<string, string>, RegExp]> = [
+    ["an unknown --service", ["--service", "nosuch"], {}, /^error: Unknown --service "nosuch"/m],
+    ["a --path that is a URL", ["--path", "https://evil.example/"], {}, /a path, not a URL/],
+    ["--service and --path", ["--service", "s3", "--path", "x"], {}, /cannot be used with/],
+    ["--allow alone", ["--allow", "s3:ro"], {}, /^error: --allow goes with --like-serve$/m],
+    [
+      "a plain-http sign-in URL elsewhere",
+      [],
+      { TIMEBOUND_IAM_SIGNIN_URL: "http://proxy.example/federation" },
+      /^error: Invalid TIMEBOUND_IAM_SIGNIN_URL "http:\/\/proxy\.example\/federation": use https/m,
+    ],
+  ];
+  for (const [name, args, env, pattern] of cases) {
+    await t.step(name, async () => {
+      const result = await f.console(["-s", "s3:ro", "-t", "15m", "--print", ...args], env);
+      assert.equal(result.code, 2, result.stderr);
+      assert.match(result.stderr, pattern);
+      assert.equal(result.stdout, "");
+    });
+  }
+  assert.equal(f.aws.requests.length, 0, "no AWS call");
+});
+
+Deno.test("console failures and --debug output never show the session, token or URL", async (t) => {
+  await using f = await fixture();
+  await t.step("--debug on success", async () => {
+    const result = await f.console(["-s", "s3:ro", "-t", "15m", "--print", "--debug"]);
+    assert.equal(result.code, 0, result.stderr);
+    assert.match(
+      result.stderr,
+      /^debug: getSigninToken at http:\/\/127\.0\.0\.1:\d+\/federation /m,
+    );
+    assert.ok(!result.stderr.includes(result.stdout.trim()));
+  });
+  await t.step("an endpoint that refuses and echoes the request", async () => {
+    const echo = Deno.serve(
+      { hostname: "127.0.0.1", port: 0, onListen() {} },
+      (request) => new Response(`refused ${request.url}`, { status: 400 }),
+    );
+    try {
+      const result = await f.console(["-s", "s3:ro", "-t", "15m", "--print", "--debug"], {
+        TIMEBOUND_IAM_SIGNIN_URL: `http://127.0.0.1:${echo.addr.port}/federation`,
+      });
+      assert.equal(result.code, 1);
+      assert.match(
+        result.stderr,
+        /^error: The federation endpoint "http:\/\/127\.0\.0\.1:\d+\/federation" refused the session: HTTP 400$/m,
+      );
+      assert.equal(result.stdout, "");
+    } finally {
+      await echo.shutdown();
+    }
+  });
+  await t.step("an endpoint that is not there", async () => {
+    const gone = Deno.serve(
+      { hostname: "127.0.0.1", port: 0, onListen() {} },
+      () => new Response(),
+    );
+    const port = gone.addr.port;
+    await gone.shutdown();
+    const result = await f.console(["-s", "s3:ro", "-t", "15m", "--print", "--debug"], {
+      TIMEBOUND_IAM_SIGNIN_URL: `http://127.0.0.1:${port}/federation`,
+    });
+    assert.equal(result.code, 1);
+    assert.match(result.stderr, /^error: Cannot reach the federation endpoint "/m);
+    assert.ok(!/Session=|sessionKey|getSigninToken&/.test(result.stderr), result.stderr);
+  });
+  await t.step({
+    name: "a browser that fails",
+    ignore: windows,
+    fn: async () => {
+      const script = `${f.home}/failing.sh`;
+      await Deno.writeTextFile(script, '#!/bin/sh\necho "cannot open $1" >&2\nexit 4\n', {
+        mode: 0o755,
+      });
+      const result = await f.console(["-s", "s3:ro", "-t", "15m", "--debug"], { BROWSER: script });
+      assert.equal(result.code, 1);
+      assert.match(
+        result.stderr,
+        /^error: Cannot open a browser: ".*failing\.sh" failed with exit code 4$/m,
+      );
+      assert.match(result.stderr, /^hint: .*--print/m);
+    },
+  });
+});
