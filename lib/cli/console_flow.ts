@@ -27,7 +27,7 @@ import { loadCatalog, resolveScopes } from "../request/catalog.ts";
 import { ANY_TARGET } from "../request/resource.ts";
 import { formatScopes, parseScopes } from "../request/scope.ts";
 import { parseTtl } from "../request/ttl.ts";
-import { loadConfig } from "./config.ts";
+import { loadConfig } from "../grant/config_file.ts";
 import type { Cli } from "./context.ts";
 import { type GrantFlags, obtainGrant } from "./grant_flow.ts";
 
