@@ -93,7 +93,7 @@ const COMMANDS: Readonly<Record<string, CommandEntry>> = {
  * import { commandsToLoad } from "./mod.ts";
  * assert.deepEqual(commandsToLoad(["--debug", "exec", "-s", "s3:ro"]), ["exec"]);
  * assert.deepEqual(commandsToLoad(["--version"]), []);
- * assert.equal(commandsToLoad(["--help"]).length, 13);
+ * assert.equal(commandsToLoad(["--help"]).length, 14);
  * ```
  */
 export function commandsToLoad(args: readonly string[]): string[] {
