@@ -27,7 +27,7 @@ import { loadCatalog, resolveScopes } from "../request/catalog.ts";
 import { ANY_TARGET } from "../request/resource.ts";
 import { formatScopes, parseScopes } from "../request/scope.ts";
 import { parseTtl } from "../request/ttl.ts";
-import { loadConfig } from "../grant/config_file.ts";
+import { resolveGrantSettings } from "../grant/settings.ts";
 import type { Cli } from "./context.ts";
 import { type GrantFlags, obtainGrant } from "./grant_flow.ts";
 
@@ -52,14 +52,14 @@ export const PRINT_WARNING = "warning: the URL on stdout is a bearer secret: who
   "within 15 minutes is signed in to the AWS console as this session; share it with nobody\n";
 
 /**
- * The scopes `--like-serve` opens: serve's allow list (`--allow`, else the config file's
- * `serve.allow`) as scopes, resources included; or, with `-s`, those scopes once the allow list
- * is checked to allow them (needed when it allows `*:LEVEL`, every service). Without
+ * The scopes `--like-serve` opens: serve's allow list (`--allow`, else `configAllow`, the config
+ * file's `serve.allow`) as scopes, resources included; or, with `-s`, those scopes once the allow
+ * list is checked to allow them (needed when it allows `*:LEVEL`, every service). Without
  * `--like-serve`, the `-s` values as given.
  */
 export async function consoleScopes(
   flags: Pick<ConsoleFlags, "scope" | "likeServe" | "allow">,
-  env: Readonly<Record<string, string>>,
+  configAllow: string | undefined,
 ): Promise<string[]> {
   if (!flags.likeServe) {
     if (flags.allow !== undefined) {
@@ -69,7 +69,7 @@ export async function consoleScopes(
     }
     return flags.scope;
   }
-  const text = flags.allow ?? (await loadConfig(env)).config.serve?.allow;
+  const text = flags.allow ?? configAllow;
   if (text === undefined) {
     throw new UsageError("No allow list for --like-serve: serve lets agents ask for any scope", {
       hint:
@@ -127,8 +127,13 @@ export async function openConsole(cli: Cli, flags: ConsoleFlags): Promise<void> 
   // Checked on a sample region so a typo fails before any AWS call; the grant decides the region.
   consoleDestination("us-east-1", page);
   federationUrl("us-east-1", env);
-  const scope = await consoleScopes(flags, env);
-  const grant = await obtainGrant(cli, { ...flags, scope }, { command: consoleRow(flags) });
+  // Resolved once: the grant uses the same settings, and the config file holds serve's list.
+  const settings = await resolveGrantSettings(flags, env);
+  const scope = await consoleScopes(flags, settings.file.config.serve?.allow);
+  const grant = await obtainGrant(cli, { ...flags, scope }, {
+    command: consoleRow(flags),
+    settings,
+  });
   if (!grant) return;
   await signIn(cli, grant, { ...flags, page });
 }
