@@ -6,6 +6,7 @@
  * @module
  */
 
+import { type WaitingLine, waitingLine } from "./waiting_line.ts";
 import { type Grant, resolveRegion } from "../aws/broker.ts";
 import {
   type BaseCredentials,
@@ -127,7 +128,14 @@ export async function obtainRenewableGrant(
     region: settings.region,
     env: cli.io.env,
   });
-  const opened = await openForStory(cli, settings, { flags, region, prompt: options.prompt });
+  // On a terminal, a wait for AWS of more than a second says so (not while a question is asked).
+  const waiting = waitingLine(cli.io);
+  const opened = await openForStory(cli, settings, {
+    flags,
+    region,
+    prompt: options.prompt,
+    waiting,
+  });
   let granter = opened.granter;
   try {
     // Bare resource names (s3:ro@my-bucket) live in the broker role's account and this region.
@@ -167,7 +175,7 @@ export async function obtainRenewableGrant(
     }
     const { policy, ttlSeconds, tags } = request;
     const assume = (signal?: AbortSignal) => connected.assume({ policy, ttlSeconds, tags, signal });
-    const grant = await assume().catch(async (error) => {
+    const grant = await waiting.run("AWS STS", () => assume()).catch(async (error) => {
       throw connected.base?.mfa ? error : await explainRefusal(error, settings, region);
     });
     if (grant.identityRefused) {
@@ -198,23 +206,25 @@ export async function obtainRenewableGrant(
 async function openForStory(
   cli: Cli,
   settings: GrantSettings,
-  story: { flags: GrantFlags; region: string; prompt?: boolean },
+  story: { flags: GrantFlags; region: string; prompt?: boolean; waiting: WaitingLine },
 ): Promise<{ granter?: Granter; unknownBecause?: string }> {
-  const { flags } = story;
+  const { flags, waiting } = story;
   const quiet = flags.dryRun || story.prompt === false;
+  const ask = quiet ? "no-prompt" : mfaRequest(cli, settings).ask;
   try {
-    const granter = await openGranter(
-      flags.dryRun ? { ...settings, mfaCode: undefined } : settings,
-      {
-        for: "human",
-        region: story.region,
-        ask: quiet ? "no-prompt" : mfaRequest(cli, settings).ask,
-        now: cli.now,
-        // Without a summary to show, the caller's identity from an earlier grant will do: then the
-        // grant is one request, AssumeRole.
-        useCachedIdentity: !flags.confirm && !flags.dryRun,
-      },
-    );
+    const granter = await waiting.run("AWS STS", () =>
+      openGranter(
+        flags.dryRun ? { ...settings, mfaCode: undefined } : settings,
+        {
+          for: "human",
+          region: story.region,
+          ask: ask === "no-prompt" ? ask : (serial) => waiting.pause(() => ask(serial)),
+          now: cli.now,
+          // Without a summary to show, the caller's identity from an earlier grant will do: then
+          // the grant is one request, AssumeRole.
+          useCachedIdentity: !flags.confirm && !flags.dryRun,
+        },
+      ));
     if (granter.base) noteMfaSession(cli, granter.base);
     return { granter };
   } catch (error) {

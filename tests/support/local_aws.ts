@@ -277,6 +277,7 @@ export class LocalAws {
   readonly #dynamodb = new LocalDynamoDb();
   #closing?: Promise<void>;
   #silence?: PromiseWithResolvers<void>;
+  #delayMs = 0;
   #waiting = 0;
 
   private constructor(
@@ -521,6 +522,14 @@ export class LocalAws {
     };
   }
 
+  /**
+   * Answer every request from now on only after `ms` milliseconds (a slow network or a far
+   * region); `0` answers at once again.
+   */
+  answerAfter(ms: number): void {
+    this.#delayMs = ms;
+  }
+
   /** How many requests are being left unanswered now (see {@linkcode LocalAws.neverAnswer}). */
   get waiting(): number {
     return this.#waiting;
@@ -566,6 +575,9 @@ export class LocalAws {
   }
 
   async #handle(request: Request): Promise<Response> {
+    if (this.#delayMs > 0) {
+      await new Promise((resolve) => setTimeout(resolve, this.#delayMs));
+    }
     if (this.#silence) {
       this.#waiting++;
       await this.#silence.promise;
