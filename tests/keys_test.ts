@@ -479,3 +479,80 @@ Deno.test("serve grants from vault keys, and no process's arguments hold a key",
   );
   assertNoSecrets(w, [w.aws.defaultUser.secretAccessKey]);
 });
+
+Deno.test("doctor warns on plaintext keys with the import command, then names the vault", async () => {
+  await using w = await world();
+  const user = w.aws.defaultUser;
+  await Deno.writeTextFile(
+    `${w.home}/.aws/credentials`,
+    `[dev]\naws_access_key_id = ${user.accessKeyId}\naws_secret_access_key = ${user.secretAccessKey}\n`,
+  );
+  const doctor = async () => {
+    const result = await w.run(["doctor", "--profile", "dev"]);
+    const line = (label: string) => {
+      const index = result.stdout.split("\n").findIndex((l) => l.slice(2).startsWith(label));
+      return result.stdout.split("\n").slice(index, index + 2).join("\n");
+    };
+    return { result, line };
+  };
+  const before = await doctor();
+  assert.match(
+    before.line("plaintext keys"),
+    /^! plaintext keys +long-lived keys in .*credentials \("dev"\): any process of yours can read and use them, unscoped\n +fix: timebound-iam keys import --profile dev$/,
+  );
+  assert.match(
+    before.line("vault"),
+    /^– vault +not in use; it would be .*vault \(from TIMEBOUND_IAM_VAULT_BACKEND\)/,
+  );
+  assert.match(
+    before.line("base credentials"),
+    /profile "dev" \(keys in the shared credentials file\)/,
+  );
+
+  assert.equal((await w.run(["keys", "import", "--profile", "dev", "--yes"])).code, 0);
+  const after = await doctor();
+  assert.match(
+    after.line("plaintext keys"),
+    /^✓ plaintext keys +none in ~\/\.aws\/credentials or the environment/,
+  );
+  assert.match(
+    after.line("vault"),
+    /^✓ vault +.*vault \(from TIMEBOUND_IAM_VAULT_BACKEND\); it holds the keys of profile "dev", which grants use/,
+  );
+  assert.match(
+    after.line("base credentials"),
+    /^✓ base credentials +profile "dev" \(keys in the timebound-iam vault\)/,
+  );
+  assertNoSecrets(w, [user.secretAccessKey]);
+});
+
+Deno.test("setup aws ends with a note naming keys import while the keys are in plain sight", async () => {
+  await using w = await world();
+  const user = w.aws.defaultUser;
+  await Deno.writeTextFile(
+    `${w.home}/.aws/credentials`,
+    `[default]\naws_access_key_id = ${user.accessKeyId}\naws_secret_access_key = ${user.secretAccessKey}\n`,
+  );
+  const result = await w.run(["setup", "aws", "--services", "s3"]);
+  assert.equal(result.code, 0, result.stderr);
+  assert.match(
+    result.stderr,
+    /\nNote: the long-lived keys of profile "default" are still in .*credentials, readable by any process of yours; move them into the vault with: timebound-iam keys import --profile default\n$/,
+  );
+  assertNoSecrets(w, [user.secretAccessKey]);
+});
+
+Deno.test("the config file's vaultBackend chooses the backend when the variable does not", async () => {
+  await using w = await world({ env: { TIMEBOUND_IAM_VAULT_BACKEND: "" } });
+  const config = `${w.home}/.config/timebound-iam`;
+  await Deno.mkdir(config, { recursive: true, mode: 0o700 });
+  await Deno.writeTextFile(`${config}/config.json`, '{"vaultBackend": "keychain"}');
+  await Deno.chmod(`${config}/config.json`, 0o600);
+  // No session bus here: the keychain the config file asks for cannot answer.
+  const list = await w.run(["keys", "list"]);
+  assert.equal(list.code, 1);
+  assert.match(list.stderr, /^error: The OS keychain refused to list its items: /);
+  const file = await w.run(["keys", "list", "--vault-backend", "file"]);
+  assert.equal(file.code, 0, file.stderr);
+  assert.match(file.stderr, /^No keys in the vault \(.*\/vault\)/);
+});

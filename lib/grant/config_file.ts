@@ -8,7 +8,8 @@
  * @module
  */
 
-import { basename, dirname, posix, resolve, win32 } from "node:path";
+import { basename, dirname, resolve } from "node:path";
+import { configPath } from "../core/config_path.ts";
 import { profileLabel, resolveProfile } from "../aws/profile.ts";
 import { type CacheStore, digest, openCacheStore } from "../core/cache_store.ts";
 import { RuntimeError } from "../core/errors.ts";
@@ -28,36 +29,7 @@ export interface LoadedConfig {
   config: Config;
 }
 
-/**
- * The config file's path: `TIMEBOUND_IAM_CONFIG`, else `$XDG_CONFIG_HOME/timebound-iam/
- * config.json`, else `%APPDATA%\timebound-iam\config.json` on Windows, else
- * `~/.config/timebound-iam/config.json`.
- *
- * @example
- * ```ts
- * import assert from "node:assert/strict";
- * import { configPath } from "./config_file.ts";
- * const path = configPath({ XDG_CONFIG_HOME: "/x" }, { os: "linux" });
- * assert.equal(path, "/x/timebound-iam/config.json");
- * ```
- */
-export function configPath(
-  env: Readonly<Record<string, string>>,
-  options: { os?: string } = {},
-): string {
-  if (env.TIMEBOUND_IAM_CONFIG) return env.TIMEBOUND_IAM_CONFIG;
-  const os = options.os ?? Deno.build.os;
-  const { join } = os === "windows" ? win32 : posix;
-  if (env.XDG_CONFIG_HOME) return join(env.XDG_CONFIG_HOME, "timebound-iam", "config.json");
-  if (os === "windows" && env.APPDATA) return join(env.APPDATA, "timebound-iam", "config.json");
-  const home = env.HOME ?? env.USERPROFILE;
-  if (!home) {
-    throw new RuntimeError("Cannot find the config file: neither HOME nor XDG_CONFIG_HOME is set", {
-      hint: "set TIMEBOUND_IAM_CONFIG to the path of the config file",
-    });
-  }
-  return join(home, ".config", "timebound-iam", "config.json");
-}
+export { configPath } from "../core/config_path.ts";
 
 /**
  * The config profile that a command uses: `--profile`, else `AWS_PROFILE`, else

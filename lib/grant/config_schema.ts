@@ -49,6 +49,8 @@ export interface Config {
   profiles?: Record<string, ProfileConfig>;
   /** The default `serve` guardrails. */
   serve?: ServeConfig;
+  /** Where the vault is (`keychain` or `file`), when neither the flag nor the variable says. */
+  vaultBackend?: "keychain" | "file";
   /**
    * Whether `exec` and `shell` mask the credentials by default (stand-in keys and the loopback
    * signing proxy); `--masked` and `--no-masked` win over it.
@@ -161,6 +163,9 @@ const CONFIG_SCHEMA = object({
   masked: z.boolean({
     error: (issue) => `expected true or false, got ${describe(issue.input)}`,
   }).optional(),
+  vaultBackend: string().pipe(z.enum(["keychain", "file"], {
+    error: (issue) => `"${issue.input}" is not one of keychain, file`,
+  })).optional(),
   identityRefusals: z.array(
     object({
       role: roleArn(),

@@ -37,6 +37,7 @@ import { classifyAwsError } from "../aws/sdk_errors.ts";
 import { openMfaSessionStore } from "../aws/mfa_session.ts";
 import { formatTtl, parseTtl } from "../request/ttl.ts";
 import { catalogDataInfo, loadCatalog } from "../request/catalog.ts";
+import { plaintextKeysCheck, vaultCheck } from "./doctor_vault.ts";
 
 /** The seams of `doctor`: the AWS clients. Tests may hand in their own. */
 export interface DoctorDeps {
@@ -61,7 +62,7 @@ export interface DoctorFlags {
 /** The outcome of one check. */
 export interface Check {
   /** `pass` ✓, `fail` ✗, `skip` – (could not run, or nothing to check). */
-  status: "pass" | "fail" | "skip";
+  status: "pass" | "fail" | "skip" | "warn";
   /** What was checked. */
   label: string;
   /** What was found. */
@@ -76,7 +77,7 @@ export const DENY_ALL_POLICY = JSON.stringify({
   Statement: [{ Effect: "Deny", Action: "*", Resource: "*" }],
 });
 
-const MARKS = { pass: "✓", fail: "✗", skip: "–" } as const;
+const MARKS = { pass: "✓", fail: "✗", skip: "–", warn: "!" } as const;
 
 /**
  * Runs every check in order; a check that needs an earlier one's result is skipped when that
@@ -100,6 +101,8 @@ export async function runDoctor(
     env,
   });
   const credentialsFound = await baseCredentialsCheck(flags.profile, region, env, add);
+  add(await vaultCheck(flags.profile, env));
+  add(await plaintextKeysCheck(flags.profile, env));
   const broker = credentialsFound
     ? await callerCheck({ profile: flags.profile, region, env, deps }, add)
     : (add(skip("caller identity", "needs base credentials")), undefined);
@@ -263,13 +266,15 @@ export function renderChecks(checks: readonly Check[]): string {
     if (check.fix) lines.push(`  ${" ".repeat(width)}  fix: ${check.fix}`);
   }
   const failed = checks.filter((check) => check.status === "fail").length;
+  const notes = [
+    checks.some((c) => c.status === "skip") ? "– marks what could not be checked" : "",
+    checks.some((c) => c.status === "warn") ? "! marks a risk to fix" : "",
+  ].filter(Boolean);
   lines.push(
     "",
     failed
       ? `${failed} of ${checks.length} checks failed`
-      : `All checks passed${
-        checks.some((c) => c.status === "skip") ? " (– marks what could not be checked)" : ""
-      }`,
+      : `All checks passed${notes.length ? ` (${notes.join("; ")})` : ""}`,
   );
   return `${lines.join("\n")}\n`;
 }

@@ -24,6 +24,7 @@ import {
   type TrustMode,
 } from "./broker_role.ts";
 import type { Io } from "../core/io.ts";
+import { offerKeysImport } from "./offer_import.ts";
 import { type Catalog, loadCatalog, resolveScopes } from "../request/catalog.ts";
 import type { ArnTarget } from "../request/resource.ts";
 import { formatScopes, parseScopes, type Scope } from "../request/scope.ts";
@@ -102,6 +103,20 @@ const MAX_SESSION_MAX = 43200;
  * `--apply` bring the role in line and record it in the config file.
  */
 export async function setupAws(io: Io, flags: SetupFlags, deps: SetupDeps): Promise<void> {
+  const { region } = await setUpBrokerRole(io, flags, deps);
+  await offerKeysImport(io, {
+    profile: flags.profile,
+    region,
+    confirm: io.stdinIsTerminal ? deps.prompts.confirm : undefined,
+  });
+}
+
+/** Gathers the choices, prints the documents, and with `--apply` brings the role in line. */
+async function setUpBrokerRole(
+  io: Io,
+  flags: SetupFlags,
+  deps: SetupDeps,
+): Promise<{ region: string }> {
   // The wizard asks what the flags leave open; with --services, the flags alone decide. With
   // --apply the command is a fix to make (`doctor` and notes suggest it): no wizard, and what the
   // flags leave out stays as the role has it.
@@ -179,9 +194,10 @@ export async function setupAws(io: Io, flags: SetupFlags, deps: SetupDeps): Prom
       "Nothing was changed in AWS. Create the role with the commands above, or run again with " +
         "--apply.\n",
     );
-    return;
+    return { region: broker.region };
   }
   await applyPlan(io, plan, { flags, deps, broker, config, confirmed });
+  return { region: broker.region };
 }
 
 /** The scopes, the longest session and the MCP client: from the flags, else the wizard. */

@@ -15,6 +15,8 @@
 import { posix, win32 } from "node:path";
 import { RuntimeError, UsageError } from "../core/errors.ts";
 import type { ReadSecret } from "../core/secret_line.ts";
+import { configPath } from "../core/config_path.ts";
+import { readTrustedFile } from "../core/private_dir.ts";
 import { parseVaultBackend, type VaultBackend, type VaultBackendKind } from "./backend.ts";
 import {
   type AskPassphrase,
@@ -64,7 +66,10 @@ export interface OpenVaultOptions {
 
 /** Decides the backend and opens it (see the module's description). */
 export async function openVault(options: OpenVaultOptions): Promise<Vault> {
-  const chosen = chooseBackend(options);
+  const chosen = chooseBackend({
+    ...options,
+    config: options.config ?? configuredBackend(options.env),
+  });
   let kind = chosen.kind;
   if (kind === undefined) {
     kind = await (options.keychainAnswers ?? keychainAnswers)() ? "keychain" : "file";
@@ -96,6 +101,31 @@ export function chooseBackend(
     };
   }
   return { by: "default" };
+}
+
+/**
+ * The config file's `vaultBackend`, read alone (the file's other settings are the grant stage's,
+ * which validates the whole file): `undefined` when there is no file or no such setting. A file
+ * that others could change is refused, as for every setting in it.
+ */
+export function configuredBackend(env: Readonly<Record<string, string>>): string | undefined {
+  let text: string | undefined;
+  try {
+    text = readTrustedFile(configPath(env));
+  } catch (error) {
+    throw new RuntimeError(`Cannot read the config file: ${(error as Error).message}`, {
+      hint: (error as RuntimeError).hint,
+      cause: error,
+    });
+  }
+  if (text === undefined) return undefined;
+  try {
+    const value = JSON.parse(text)?.vaultBackend;
+    return typeof value === "string" ? value : undefined;
+  } catch {
+    // A malformed file is reported, with its field, by the commands that load it whole.
+    return undefined;
+  }
 }
 
 /**
