@@ -8,6 +8,7 @@
  * @module
  */
 
+import { addCallDeadline, type DeadlineClient } from "./call_deadline.ts";
 import { RuntimeError, UsageError, type UserError } from "../core/errors.ts";
 import { baseClientConfig } from "./credential_source.ts";
 import { explainAwsError } from "./on_failure.ts";
@@ -67,7 +68,7 @@ export function maskKeyIdsIn(text: string): string {
 /** Who `keys` belong to, by one `GetCallerIdentity` signed with them. */
 export async function callerOfKeys(keys: KeyPair, options: KeyCallOptions): Promise<KeyOwner> {
   const { STSClient, GetCallerIdentityCommand } = await stsModule();
-  const client = new STSClient(await clientConfig(keys, options));
+  const client = bounded(new STSClient(await clientConfig(keys, options)), options);
   try {
     const out = await client.send(new GetCallerIdentityCommand({}));
     return { account: out.Account ?? "", arn: out.Arn ?? "" };
@@ -81,7 +82,7 @@ export async function callerOfKeys(keys: KeyPair, options: KeyCallOptions): Prom
 /** Creates a new access key for the user whose `keys` sign the call. */
 export async function createAccessKey(keys: KeyPair, options: KeyCallOptions): Promise<KeyPair> {
   const { IAMClient, CreateAccessKeyCommand } = await iamModule();
-  const client = new IAMClient(await clientConfig(keys, options));
+  const client = bounded(new IAMClient(await clientConfig(keys, options)), options);
   try {
     const out = await client.send(new CreateAccessKeyCommand({}));
     const created = out.AccessKey;
@@ -102,7 +103,7 @@ export async function deleteAccessKey(
   options: KeyCallOptions & { id: string },
 ): Promise<void> {
   const { IAMClient, DeleteAccessKeyCommand } = await iamModule();
-  const client = new IAMClient(await clientConfig(keys, options));
+  const client = bounded(new IAMClient(await clientConfig(keys, options)), options);
   try {
     await client.send(new DeleteAccessKeyCommand({ AccessKeyId: options.id }));
   } catch (error) {
@@ -118,7 +119,7 @@ export async function listAccessKeys(
   options: KeyCallOptions,
 ): Promise<AccessKeyInfo[]> {
   const { IAMClient, ListAccessKeysCommand } = await iamModule();
-  const client = new IAMClient(await clientConfig(keys, options));
+  const client = bounded(new IAMClient(await clientConfig(keys, options)), options);
   try {
     const out = await client.send(new ListAccessKeysCommand({}));
     return (out.AccessKeyMetadata ?? []).map((key) => ({
@@ -131,6 +132,12 @@ export async function listAccessKeys(
   } finally {
     client.destroy();
   }
+}
+
+/** The client, with `TIMEBOUND_IAM_TIMEOUT` for each whole call. */
+function bounded<C extends DeadlineClient>(client: C, options: KeyCallOptions): C {
+  addCallDeadline(client, options.timeoutMs);
+  return client;
 }
 
 async function clientConfig(keys: KeyPair, options: KeyCallOptions) {

@@ -21,7 +21,8 @@ import { profileLabel, resolveProfile, usesEnvironmentKeys } from "./profile.ts"
 import type { STSClient, STSClientConfig } from "@aws-sdk/client-sts";
 import { UsageError } from "../core/errors.ts";
 import { baseClientConfig } from "./credential_source.ts";
-import { awsTimeoutMs } from "./timeout.ts";
+import { awsTimeoutMs, DEFAULT_TIMEOUT_MS } from "./timeout.ts";
+import { addCallDeadline } from "./call_deadline.ts";
 import { classifyAwsError } from "./on_failure.ts";
 import {
   cachedMfaSession,
@@ -290,5 +291,7 @@ async function defaultStsClient(
     stsModule(),
     baseClientConfig(config),
   ]);
-  return new STSClient(settings);
+  const client = new STSClient(settings);
+  addCallDeadline(client, config.timeoutMs ?? DEFAULT_TIMEOUT_MS);
+  return client;
 }

@@ -11,7 +11,8 @@ import { classifyAwsError, explainAwsError } from "./on_failure.ts";
 import type { CallerIdentity, CallerIdentityCache } from "./caller_cache.ts";
 import type { ClientCredentials } from "./base_credentials.ts";
 import { baseClientConfig } from "./credential_source.ts";
-import { awsTimeoutMs } from "./timeout.ts";
+import { awsTimeoutMs, DEFAULT_TIMEOUT_MS } from "./timeout.ts";
+import { addCallDeadline } from "./call_deadline.ts";
 import {
   type ProfileChoice,
   profileLabel,
@@ -457,5 +458,10 @@ async function createStsClient(
     stsModule(),
     baseClientConfig(config),
   ]);
-  return new STSClient({ ...settings, credentials: config.credentials ?? settings.credentials });
+  const client = new STSClient({
+    ...settings,
+    credentials: config.credentials ?? settings.credentials,
+  });
+  addCallDeadline(client, config.timeoutMs ?? DEFAULT_TIMEOUT_MS);
+  return client;
 }

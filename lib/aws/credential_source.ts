@@ -9,6 +9,7 @@ import type { IAMClient } from "@aws-sdk/client-iam";
 import type { fromNodeProviderChain } from "@aws-sdk/credential-providers";
 import { explainAwsError } from "./on_failure.ts";
 import { awsTimeoutMs, DEFAULT_TIMEOUT_MS } from "./timeout.ts";
+import { addCallDeadline } from "./call_deadline.ts";
 import { profileLabel, resolveProfile } from "./profile.ts";
 import { credentialProvidersModule, iamModule, smithyConfigModule } from "./sdk.ts";
 import { VAULT_SOURCE_MARK, vaultCredentials, vaultHolding } from "./vault_keys.ts";
@@ -98,7 +99,12 @@ export async function createIamClient(
     iamModule(),
     baseClientConfig(config),
   ]);
-  return new IAMClient({ ...settings, credentials: config.credentials ?? settings.credentials });
+  const client = new IAMClient({
+    ...settings,
+    credentials: config.credentials ?? settings.credentials,
+  });
+  addCallDeadline(client, config.timeoutMs ?? DEFAULT_TIMEOUT_MS);
+  return client;
 }
 
 /** The base credentials as found, without their secrets. */
