@@ -6,7 +6,7 @@
  */
 
 import { CommanderError } from "./lib/cli/commander.ts";
-import type { Cli } from "./lib/cli/context.ts";
+import type { Cli } from "./lib/cli/options.ts";
 import { buildProgram, helpArguments } from "./lib/commands/mod.ts";
 import { askToProceed } from "./lib/cli/confirmation.ts";
 import { UserError } from "./lib/core/errors.ts";

@@ -3,7 +3,7 @@
 // is accepted, as the README says of every command.
 import assert from "node:assert/strict";
 import type { CommandUnknownOpts } from "../lib/cli/commander.ts";
-import type { Cli } from "../lib/cli/context.ts";
+import type { Cli } from "../lib/cli/options.ts";
 import { buildProgram } from "../lib/commands/mod.ts";
 import { runCli } from "./support/cli.ts";
 

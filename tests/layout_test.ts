@@ -68,11 +68,11 @@ Deno.test("setup/ and mcp/ import nothing from cli/, which holds the terminal's 
 Deno.test("importsInto() names each import from the folders into another", () => {
   const graph = new Map(Object.entries({
     "lib/setup/doctor.ts": new Set(["lib/cli/config.ts", "lib/aws/broker.ts"]),
-    "lib/mcp/tools/grant_access.ts": new Set(["lib/cli/context.ts"]),
-    "lib/commands/exec.ts": new Set(["lib/cli/context.ts"]),
+    "lib/mcp/tools/grant_access.ts": new Set(["lib/cli/options.ts"]),
+    "lib/commands/exec.ts": new Set(["lib/cli/options.ts"]),
   }));
   assert.deepEqual(importsInto(graph, ["lib/setup/", "lib/mcp/"], "lib/cli/"), [
-    "lib/mcp/tools/grant_access.ts → lib/cli/context.ts",
+    "lib/mcp/tools/grant_access.ts → lib/cli/options.ts",
     "lib/setup/doctor.ts → lib/cli/config.ts",
   ]);
 });

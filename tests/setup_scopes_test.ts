@@ -6,7 +6,7 @@ import { join } from "node:path";
 import { IAMClient } from "@aws-sdk/client-iam";
 import { STSClient } from "@aws-sdk/client-sts";
 import { runSimulation } from "@cloud-copilot/iam-simulate";
-import type { Cli } from "../lib/cli/context.ts";
+import type { Cli } from "../lib/cli/options.ts";
 import { setupCommand } from "../lib/commands/setup.ts";
 import type { SetupPrompts } from "../lib/setup/wizard.ts";
 import { baseEnv, runCli } from "./support/cli.ts";

@@ -4,7 +4,7 @@ import assert from "node:assert/strict";
 import { dirname, join } from "node:path";
 import { IAMClient } from "@aws-sdk/client-iam";
 import { STSClient } from "@aws-sdk/client-sts";
-import type { Cli } from "../lib/cli/context.ts";
+import type { Cli } from "../lib/cli/options.ts";
 import { setupCommand } from "../lib/commands/setup.ts";
 import type { SetupPrompts } from "../lib/setup/wizard.ts";
 import { runCli } from "./support/cli.ts";

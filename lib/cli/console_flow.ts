@@ -28,7 +28,7 @@ import { ANY_TARGET } from "../request/resource.ts";
 import { formatScopes, parseScopes } from "../request/scope.ts";
 import { parseTtl } from "../request/ttl.ts";
 import { resolveGrantSettings } from "../grant/settings.ts";
-import type { Cli } from "./context.ts";
+import type { Cli } from "./options.ts";
 import { type GrantFlags, obtainGrant } from "./grant_flow.ts";
 
 /** The flags of `console`: a grant's, and where and how the console opens. */

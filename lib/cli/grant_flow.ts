@@ -15,7 +15,7 @@ import {
 } from "../aws/base_credentials.ts";
 import { checkRefreshLimit } from "../request/ttl.ts";
 import { awsTimeoutMs } from "../aws/timeout.ts";
-import type { AskingGrantOptionValues, Cli } from "./context.ts";
+import type { AskingGrantOptionValues, Cli } from "./options.ts";
 import { renderSummary } from "./confirmation.ts";
 import { DeclinedError, UsageError, UserError } from "../core/errors.ts";
 import { type GrantSettings, resolveGrantSettings } from "../grant/settings.ts";
@@ -26,7 +26,7 @@ import { forTarget, prepareGrant } from "../request/grant_request.ts";
 import { sourceIdentityOf } from "../request/session_identity.ts";
 
 /**
- * The flags of a grant: those of `askingGrantOptions` (`context.ts`), and `--debug`. `dryRun` may
+ * The flags of a grant: those of `askingGrantOptions` (`options.ts`), and `--debug`. `dryRun` may
  * also be false, for callers that must never stop after the summary (`credential-process`).
  */
 export interface GrantFlags extends Omit<AskingGrantOptionValues, "dryRun"> {

@@ -13,7 +13,7 @@ import { awsTimeoutMs } from "../aws/timeout.ts";
 import { maskedEnvironment } from "../delivery/credential_env.ts";
 import { type CredentialServer, startCredentialServer } from "../delivery/credential_server.ts";
 import { startSigningProxy } from "../delivery/signing_proxy.ts";
-import type { Cli } from "./context.ts";
+import type { Cli } from "./options.ts";
 import type { RenewableGrant } from "./grant_flow.ts";
 
 /** How the real session behind the stand-ins is renewed. */

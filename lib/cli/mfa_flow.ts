@@ -17,7 +17,7 @@ import { openCliVault } from "./vault_option.ts";
 import { UsageError } from "../core/errors.ts";
 import { formatTtl } from "../request/ttl.ts";
 import { resolveGrantSettings } from "../grant/settings.ts";
-import type { Cli } from "./context.ts";
+import type { Cli } from "./options.ts";
 import { type GrantFlags, mfaRequest, noteMfaSession } from "./grant_flow.ts";
 
 /** The flags of `mfa login`. */

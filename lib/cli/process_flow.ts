@@ -17,7 +17,7 @@ import { MfaCodeNeeded } from "../aws/base_credentials.ts";
 import { renewalTime } from "../delivery/credential_server.ts";
 import { configProfileName } from "../grant/config_file.ts";
 import { type GrantSettings, resolveGrantSettings } from "../grant/settings.ts";
-import type { Cli, GrantOptionValues } from "./context.ts";
+import type { Cli, GrantOptionValues } from "./options.ts";
 import { type GrantFlags, obtainGrant } from "./grant_flow.ts";
 
 /** The cache namespace of `credential-process` output. */

@@ -8,7 +8,7 @@
 import { defaultProfileHoldsCredentials } from "../aws/credential_source.ts";
 import { endpointEnvironment } from "../delivery/credential_env.ts";
 import { startCredentialServer } from "../delivery/credential_server.ts";
-import type { Cli } from "./context.ts";
+import type { Cli } from "./options.ts";
 import type { RenewableGrant } from "./grant_flow.ts";
 
 /**

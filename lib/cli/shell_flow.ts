@@ -25,7 +25,7 @@ import {
   useColors,
 } from "../delivery/shell_session.ts";
 import { parseRefreshLimit } from "../request/ttl.ts";
-import { type Cli, ownProgram } from "./context.ts";
+import { type Cli, ownProgram } from "./options.ts";
 import { type GrantFlags, obtainRenewableGrant, type RenewableGrant } from "./grant_flow.ts";
 import { resolveGrantSettings } from "../grant/settings.ts";
 import { runRenewing } from "./refresh_flow.ts";

@@ -6,7 +6,7 @@
  */
 
 import { Argument, Command, type CommandUnknownOpts } from "../cli/commander.ts";
-import type { Cli } from "../cli/context.ts";
+import type { Cli } from "../cli/options.ts";
 import { COMPLETION_SHELLS, type CompletionShell, renderCompletion } from "../cli/completions.ts";
 import { loadCatalog, SERVICE_ALIASES } from "../request/catalog.ts";
 import { LEVEL_NAMES } from "../request/scope.ts";

@@ -6,7 +6,7 @@
  */
 
 import { Command, Option } from "../cli/commander.ts";
-import { askingGrantOptions, type Cli } from "../cli/context.ts";
+import { askingGrantOptions, type Cli } from "../cli/options.ts";
 import { openConsole } from "../cli/console_flow.ts";
 import { checkLength, INPUT_LIMITS } from "../request/input_bounds.ts";
 import { CONSOLE_SERVICES } from "../aws/console_url.ts";

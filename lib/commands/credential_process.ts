@@ -7,7 +7,7 @@
  */
 
 import { Command } from "../cli/commander.ts";
-import { type Cli, grantOptions, mfaSerialOption } from "../cli/context.ts";
+import { type Cli, grantOptions, mfaSerialOption } from "../cli/options.ts";
 import { NESTED_MARKER, obtainProcessCredentials } from "../cli/process_flow.ts";
 import { renderCredentialProcess } from "../delivery/credential_process.ts";
 

@@ -7,7 +7,7 @@
 
 import { Command } from "../cli/commander.ts";
 import { awsTimeoutMs } from "../aws/timeout.ts";
-import { type Cli, profileOption, regionOption, roleArnOption, ttlOption } from "../cli/context.ts";
+import { type Cli, profileOption, regionOption, roleArnOption, ttlOption } from "../cli/options.ts";
 import { type DoctorDeps, renderChecks, runDoctor } from "../setup/doctor.ts";
 import { createIamClient } from "../setup/iam_role.ts";
 import { resolveRegion } from "../aws/broker.ts";

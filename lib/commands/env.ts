@@ -6,7 +6,7 @@
  */
 
 import { Command, Option } from "../cli/commander.ts";
-import { askingGrantOptions, type Cli, envName } from "../cli/context.ts";
+import { askingGrantOptions, type Cli, envName } from "../cli/options.ts";
 import {
   grantVariables,
   SHADOWING_VARIABLES,

@@ -6,7 +6,7 @@
  */
 
 import { Command } from "../cli/commander.ts";
-import { askingGrantOptions, type Cli, maskedOptions, refreshOption } from "../cli/context.ts";
+import { askingGrantOptions, type Cli, maskedOptions, refreshOption } from "../cli/options.ts";
 import { runChild } from "../delivery/child.ts";
 import { childEnvironment, grantVariables } from "../delivery/credential_env.ts";
 import { UsageError } from "../core/errors.ts";

@@ -7,7 +7,7 @@
  */
 
 import { Command } from "../cli/commander.ts";
-import { type Cli, profileOption, regionOption } from "../cli/context.ts";
+import { type Cli, profileOption, regionOption } from "../cli/options.ts";
 import { openCliVault, vaultBackendOption } from "../cli/vault_option.ts";
 import { readSecretLine } from "../core/secret_line.ts";
 import { UsageError } from "../core/errors.ts";

@@ -14,7 +14,7 @@ import {
   mfaSessionTtlOption,
   profileOption,
   regionOption,
-} from "../cli/context.ts";
+} from "../cli/options.ts";
 import { mfaLogin, mfaLogout, mfaStatus } from "../cli/mfa_flow.ts";
 import { askCodeOnTerminal } from "../cli/mfa_prompt.ts";
 import { UsageError } from "../core/errors.ts";

@@ -10,7 +10,7 @@
  */
 
 import { Command, type CommandUnknownOpts } from "../cli/commander.ts";
-import { checkSwitchVariables, type Cli, type CommandFactory } from "../cli/context.ts";
+import { checkSwitchVariables, type Cli, type CommandFactory } from "../cli/options.ts";
 import { versionLine } from "../core/version.ts";
 import { formatUsageError } from "../cli/usage_errors.ts";
 import { awsTimeoutMs } from "../aws/timeout.ts";

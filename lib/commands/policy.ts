@@ -8,7 +8,7 @@
 
 import { Command, Option } from "../cli/commander.ts";
 import { resolveGrantSettings } from "../grant/settings.ts";
-import { type Cli, profileOption, regionOption, scopeOption } from "../cli/context.ts";
+import { type Cli, profileOption, regionOption, scopeOption } from "../cli/options.ts";
 import { UsageError } from "../core/errors.ts";
 import { hasBareNames, prepareGrant } from "../request/grant_request.ts";
 import { partitionOf } from "../request/resource.ts";

@@ -7,7 +7,7 @@
  */
 
 import { Command, Option } from "../cli/commander.ts";
-import type { Cli } from "../cli/context.ts";
+import type { Cli } from "../cli/options.ts";
 import { RuntimeError, UsageError } from "../core/errors.ts";
 import { requestRenewal } from "../delivery/credential_server.ts";
 import {

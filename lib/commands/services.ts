@@ -5,7 +5,7 @@
  */
 
 import { Command } from "../cli/commander.ts";
-import type { Cli } from "../cli/context.ts";
+import type { Cli } from "../cli/options.ts";
 import { findServices, loadCatalog } from "../request/catalog.ts";
 import { RuntimeError } from "../core/errors.ts";
 

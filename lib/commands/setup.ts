@@ -11,7 +11,7 @@ import { Command, Option } from "../cli/commander.ts";
 import { awsTimeoutMs } from "../aws/timeout.ts";
 import { DEFAULT_ROLE_NAME } from "../aws/broker.ts";
 import { MCP_CLIENTS, TRUST_MODES, type TrustMode } from "../setup/broker_role.ts";
-import { type Cli, ownProgram, profileOption, regionOption } from "../cli/context.ts";
+import { type Cli, ownProgram, profileOption, regionOption } from "../cli/options.ts";
 import { createIamClient } from "../setup/iam_role.ts";
 import { checkLength, INPUT_LIMITS } from "../request/input_bounds.ts";
 import { setupAws, type SetupDeps, type SetupFlags } from "../setup/setup_aws.ts";

@@ -12,7 +12,7 @@ import {
   envName,
   maskedOptions,
   refreshOption,
-} from "../cli/context.ts";
+} from "../cli/options.ts";
 import { runShell } from "../cli/shell_flow.ts";
 import { SESSION_SHELLS } from "../delivery/shell_session.ts";
 

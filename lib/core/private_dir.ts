@@ -476,7 +476,7 @@ function checkDirectory(dir: string): { dev: number; ino: number } {
     }
     if ((info.mode & 0o022) !== 0) {
       throw new RuntimeError(
-        `Directory "${dir}" is writable by other users (mode ${octal(info.mode)})`,
+        `Directory "${dir}" is writable by other users (mode ${formatMode(info.mode)})`,
         { hint: `make it private: chmod 700 "${dir}"` },
       );
     }
@@ -654,6 +654,16 @@ function capital(text: string): string {
   return text[0].toUpperCase() + text.slice(1);
 }
 
-function octal(mode: number): string {
+/**
+ * A file mode's permission bits as four octal digits, as `chmod` takes them.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { formatMode } from "./private_dir.ts";
+ * assert.equal(formatMode(0o40755), "0755");
+ * ```
+ */
+export function formatMode(mode: number): string {
   return (mode & 0o7777).toString(8).padStart(4, "0");
 }

@@ -15,6 +15,7 @@
 
 import type { SessionCredentials } from "../aws/broker.ts";
 import { RENEWAL_MARGIN_SECONDS } from "../request/ttl.ts";
+import { errorMessage } from "../core/errors.ts";
 
 /** The variable that points the SDKs at the endpoint. */
 export const FULL_URI_VARIABLE = "AWS_CONTAINER_CREDENTIALS_FULL_URI";
@@ -199,7 +200,7 @@ export function startCredentialServer(options: CredentialServerOptions): Credent
     ]);
     if (outcome === "closed") return unavailable();
     if (outcome === "failed") {
-      return new Response(JSON.stringify({ message: message(failure) }), {
+      return new Response(JSON.stringify({ message: firstLine(failure) }), {
         status: 502,
         headers: { "content-type": "application/json" },
       });
@@ -239,13 +240,13 @@ export function startCredentialServer(options: CredentialServerOptions): Credent
       if (closed) return;
       const left = current.expiration.getTime() - now().getTime();
       if (left <= 0) {
-        options.warn(`could not renew the credentials, which have expired: ${message(error)}`);
+        options.warn(`could not renew the credentials, which have expired: ${firstLine(error)}`);
         return;
       }
       // A quarter of what is left, but at least a second (half what is left, near the end).
       const retry = Math.min(MAX_RETRY_MS, Math.max(left / 4, Math.min(1000, left / 2)));
       options.warn(
-        `could not renew the credentials: ${message(error)}; trying again in ${
+        `could not renew the credentials: ${firstLine(error)}; trying again in ${
           Math.ceil(retry / 1000)
         }s`,
       );
@@ -331,8 +332,9 @@ function randomHex(bytes: number): string {
   return Array.from(data, (b) => b.toString(16).padStart(2, "0")).join("");
 }
 
-function message(error: unknown): string {
-  return (error instanceof Error ? error.message : String(error)).split("\n")[0];
+/** The first line of what was thrown: a log and a reason are one line each. */
+function firstLine(error: unknown): string {
+  return errorMessage(error).split("\n")[0];
 }
 
 /** What an `on-request` endpoint answered to a renewal request. */

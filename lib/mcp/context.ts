@@ -83,6 +83,13 @@ export function clientOf(ctx: ToolContext): { name?: string; version?: string } 
   return { name: info?.name, version: info?.version };
 }
 
+/** The client as logs and questions name it: its name and version, or "the client". */
+export function clientName(client: { name?: string; version?: string }): string {
+  return client.name
+    ? logText(`${client.name}${client.version ? ` ${client.version}` : ""}`, 100)
+    : "the client";
+}
+
 /** The levels as the MCP tools spell them. */
 export const LEVEL_NAMES = ["list", "read_only", "full"] as const;
 

@@ -27,7 +27,8 @@ import { findBaseCredentials } from "../aws/credential_source.ts";
 import { baseCredentialsForAssumeRole, profileName } from "../aws/base_credentials.ts";
 import { resolveProfile } from "../aws/profile.ts";
 import { openEnvFileDirectory } from "../delivery/env_files.ts";
-import { UserError } from "../core/errors.ts";
+import { errorMessage, UserError } from "../core/errors.ts";
+import { formatMode } from "../core/private_dir.ts";
 import { readBrokerRole, type RoleState } from "./iam_role.ts";
 import { PERMISSION_POLICY_NAME } from "./broker_role.ts";
 import { roleScopes, wholeServices } from "./role_scopes.ts";
@@ -543,14 +544,14 @@ async function envFileCheck(): Promise<Check> {
       return {
         status: "fail",
         label,
-        detail: `this build may not create one: ${message(error)}`,
+        detail: `this build may not create one: ${errorMessage(error)}`,
         fix: "the binary's permission set lacks what serve needs: please report it",
       };
     }
     return {
       status: "fail",
       label,
-      detail: `cannot create one in ${parent}: ${message(error)}`,
+      detail: `cannot create one in ${parent}: ${errorMessage(error)}`,
       fix,
     };
   }
@@ -563,7 +564,8 @@ async function envFileCheck(): Promise<Check> {
         return {
           status: "fail",
           label,
-          detail: `${dir.path} came out ${octal(dirMode)} with files ${octal(fileMode)}, ` +
+          detail:
+            `${dir.path} came out ${formatMode(dirMode)} with files ${formatMode(fileMode)}, ` +
             "not 0700 and 0600",
           fix,
         };
@@ -571,7 +573,12 @@ async function envFileCheck(): Promise<Check> {
     }
     return pass(label, `${parent}: a private (0700) directory with 0600 files can be written`);
   } catch (error) {
-    return { status: "fail", label, detail: `cannot write in ${dir.path}: ${message(error)}`, fix };
+    return {
+      status: "fail",
+      label,
+      detail: `cannot write in ${dir.path}: ${errorMessage(error)}`,
+      fix,
+    };
   } finally {
     await dir.close();
   }
@@ -605,16 +612,8 @@ async function catalogCheck(): Promise<Check> {
     return {
       status: "fail",
       label,
-      detail: message(error),
+      detail: errorMessage(error),
       fix: "reinstall timebound-iam; if it persists, please report it",
     };
   }
-}
-
-function message(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
-}
-
-function octal(mode: number): string {
-  return `0${mode.toString(8)}`;
 }

@@ -7,19 +7,21 @@
 
 import { z } from "zod";
 import { accountWideNote, type AllowList, checkAllowed } from "../../request/allow_list.ts";
-import { needsApproval } from "../../request/approval.ts";
 import { type ArnTarget, MAX_RESOURCE_CHARS } from "../../request/resource.ts";
 import { logText } from "../../core/log_text.ts";
 import { profileText, scopesText, serviceList, wordText } from "../input_schema.ts";
 import { grantVariables } from "../../delivery/credential_env.ts";
+import { shellWord } from "../../delivery/shell_env.ts";
 import { DeclinedError, UsageError, UserError } from "../../core/errors.ts";
-import { type AskMfaCode, MfaCodeNeeded } from "../../aws/base_credentials.ts";
+import { MfaCodeNeeded } from "../../aws/base_credentials.ts";
 import { forTarget, hasBareNames, prepareGrant } from "../../request/grant_request.ts";
 import { formatScopes, parseLevel, type Scope } from "../../request/scope.ts";
 import { formatTtl } from "../../request/ttl.ts";
 import { mcpClientTag } from "../../request/session_identity.ts";
 import { createCallLimit, type OverLimit, type Unreported } from "../rate_limit.ts";
+import { askApproval, type Asking, mfaCodeAsker, mfaLoginNeeded } from "../elicitation.ts";
 import {
+  clientName,
   clientOf,
   describeSession,
   jsonResult,
@@ -32,22 +34,6 @@ import {
 /** At most this many services in `resources`, and resources per service. */
 const MAX_RESOURCE_SERVICES = 20;
 const MAX_RESOURCES_PER_SERVICE = 20;
-
-/** How long the human has to answer an approval request. */
-const APPROVAL_TIMEOUT_MS = 10 * 60_000;
-
-/** After the human says no, no approval question for this long. */
-const QUIET_AFTER_NO_MS = 60_000;
-
-/**
- * The human's attention, which an agent must not flood: one approval question open at a time,
- * and none for {@linkcode QUIET_AFTER_NO_MS} after a no.
- */
-interface Asking {
-  open: boolean;
-  /** When the human last declined (the server's clock, in ms). */
-  declinedAt?: number;
-}
 
 /**
  * At most this many `grant_access` calls a minute: more is a loop, not work. Each call over it
@@ -202,9 +188,7 @@ async function grantAccess(ctx: ToolContext, args: GrantArgs, asking: Asking) {
     scopes = request.scopes;
     ttl = formatTtl(request.ttlSeconds);
     const profile = checkProfile(ctx, args.profile);
-    const askMfaCode: AskMfaCode | undefined = canElicit(ctx)
-      ? (serial) => elicitMfaCode(ctx, serial)
-      : undefined;
+    const askMfaCode = mfaCodeAsker(ctx);
     const explainMfa = (error: unknown) => {
       throw error instanceof MfaCodeNeeded ? mfaLoginNeeded(error.serial) : error;
     };
@@ -216,7 +200,12 @@ async function grantAccess(ctx: ToolContext, args: GrantArgs, asking: Asking) {
       target: targetOf,
     });
     if (hasBareNames(request)) request = await forTarget(request, await targetOf(), ctx.catalog);
-    await approve(ctx, { scopes: request.scopes, ttlSeconds: request.ttlSeconds, profile, asking });
+    await askApproval(ctx, {
+      scopes: request.scopes,
+      ttlSeconds: request.ttlSeconds,
+      profile,
+      asking,
+    });
     const grant = await ctx.grant({
       profile,
       policy: request.policy,
@@ -251,7 +240,7 @@ async function grantAccess(ctx: ToolContext, args: GrantArgs, asking: Asking) {
     return {
       session_id: id,
       ...described,
-      usage: `env $(cat ${shellQuote(session.file)}) <command>`,
+      usage: `env $(cat ${shellWord(session.file)}) <command>`,
       ...accountWideNoteOf(request.scopes, ctx.options.allow),
     };
   } catch (error) {
@@ -338,189 +327,8 @@ function checkProfile(ctx: ToolContext, profile: string | undefined): string | u
   });
 }
 
-async function approve(
-  ctx: ToolContext,
-  question: {
-    scopes: readonly Scope[];
-    ttlSeconds: number;
-    profile: string | undefined;
-    asking: Asking;
-  },
-) {
-  const { scopes, ttlSeconds, profile, asking } = question;
-  const mode = ctx.options.approve;
-  if (!needsApproval(mode, scopes)) return;
-  const capabilities = ctx.server.server.getClientCapabilities();
-  if (!capabilities?.elicitation?.form) {
-    throw new UsageError(
-      `Approval required (--approve ${mode}) but this MCP client cannot ask the human: it does ` +
-        "not support elicitation",
-      {
-        hint: mode === "full"
-          ? "ask for read_only access, use a client that supports MCP elicitation, or have the " +
-            "human restart the server with --approve never"
-          : "use a client that supports MCP elicitation, or have the human restart the server " +
-            "with --approve full or never",
-      },
-    );
-  }
-  checkAskable(ctx, asking);
-  const client = clientName(clientOf(ctx));
-  const until = new Date(ctx.now().getTime() + ttlSeconds * 1000).toISOString();
-  const lines = scopes.map((s) => {
-    const name = ctx.catalog.lookup(s.service)?.name ?? s.service;
-    const on = s.resources ? ` on ${s.resources.join(", ")} only` : "";
-    const what = s.level === "full"
-      ? "full access (every action)"
-      : s.level === "ro"
-      ? "read-only (Read and List)"
-      : "list only (names and metadata)";
-    return `  ${s.service} (${name}): ${what}${on}`;
-  });
-  // Whose credentials: an agent may name another profile the human allowed (prod, say), and the
-  // human must see that before saying yes.
-  const signer = profile === undefined
-    ? "with the default AWS credentials"
-    : `with AWS profile "${logText(profile, 64)}"`;
-  const other = profile !== ctx.options.profile ? " (not this server's own profile)" : "";
-  let answer;
-  asking.open = true;
-  try {
-    answer = await ctx.server.server.elicitInput({
-      mode: "form",
-      message:
-        `${client} asks for AWS credentials for ${formatTtl(ttlSeconds)} (until ${until}), ` +
-        `${signer}${other}:\n${lines.join("\n")}\nApprove?`,
-      requestedSchema: {
-        type: "object",
-        properties: {
-          approve: {
-            type: "boolean",
-            title: "Approve these credentials",
-            description: "Grant the agent these credentials",
-            // No default of yes: a client fills defaults into an empty "accept", and shows the
-            // box ticked; only the human's own tick approves.
-            default: false,
-          },
-        },
-        required: ["approve"],
-      },
-    }, { timeout: APPROVAL_TIMEOUT_MS });
-  } catch (error) {
-    asking.declinedAt = ctx.now().getTime();
-    throw new DeclinedError(
-      "Declined: the approval request failed, so no credentials were requested",
-      {
-        cause: error,
-        hint: `the client answered: ${error instanceof Error ? error.message : String(error)}`,
-      },
-    );
-  } finally {
-    asking.open = false;
-  }
-  // Only an explicit yes approves: an "accept" without the answer (or with anything but true) is
-  // no approval.
-  if (answer.action !== "accept" || answer.content?.approve !== true) {
-    asking.declinedAt = ctx.now().getTime();
-    throw new DeclinedError(
-      `Declined by the human: no credentials were requested (${answer.action})`,
-      { hint: "do not retry the same request; ask the human what access they want to give" },
-    );
-  }
-}
-
-/**
- * Refuses a question while another is open, or within a minute of the human's no: an agent's
- * burst or loop gets one question, not a screenful.
- */
-function checkAskable(ctx: ToolContext, asking: Asking): void {
-  if (asking.open) {
-    throw new UsageError(
-      "An approval question is already waiting for the human: this grant was not asked",
-      { hint: "wait for that answer, and ask for everything you need in one grant" },
-    );
-  }
-  const since = asking.declinedAt === undefined
-    ? Infinity
-    : ctx.now().getTime() - asking.declinedAt;
-  if (since >= 0 && since < QUIET_AFTER_NO_MS) {
-    throw new UsageError(
-      `The human declined a grant ${Math.floor(since / 1000)}s ago: no new approval question ` +
-        `for ${Math.ceil((QUIET_AFTER_NO_MS - since) / 1000)}s`,
-      { hint: "do not retry; tell the human what you need and why" },
-    );
-  }
-}
-
-function canElicit(ctx: ToolContext): boolean {
-  return Boolean(ctx.server.server.getClientCapabilities()?.elicitation?.form);
-}
-
-function mfaLoginNeeded(serial: string): UsageError {
-  return new UsageError(
-    `An MFA code for ${serial} is needed, and this MCP client cannot ask the human for it`,
-    {
-      hint: "ask the human to run: timebound-iam mfa login (then try again); never pass a code " +
-        "yourself",
-    },
-  );
-}
-
-/** Asks the human, not the agent, for the MFA code through MCP elicitation. */
-async function elicitMfaCode(ctx: ToolContext, serial: string): Promise<string> {
-  const client = clientName(clientOf(ctx));
-  let answer;
-  try {
-    answer = await ctx.server.server.elicitInput({
-      mode: "form",
-      message: `${client} asks for AWS credentials, and there is no MFA session: type the ` +
-        `current code of your MFA device ${serial} (it is sent to AWS once, never to the agent).`,
-      requestedSchema: {
-        type: "object",
-        properties: {
-          code: {
-            type: "string",
-            title: "MFA code",
-            description: "The six digits your authenticator app shows now",
-            minLength: 6,
-            maxLength: 6,
-          },
-        },
-        required: ["code"],
-      },
-    }, { timeout: APPROVAL_TIMEOUT_MS });
-  } catch (error) {
-    throw new DeclinedError(
-      "Declined: the MFA code request failed, so no credentials were requested",
-      {
-        cause: error,
-        hint: "ask the human to run: timebound-iam mfa login",
-      },
-    );
-  }
-  const code = answer.action === "accept" ? answer.content?.code : undefined;
-  if (typeof code !== "string") {
-    throw new DeclinedError(
-      `Declined by the human: no MFA code was given, so no credentials were requested (${answer.action})`,
-      { hint: "do not retry the same request; ask the human to run: timebound-iam mfa login" },
-    );
-  }
-  return code;
-}
-
-function clientName(client: { name?: string; version?: string }): string {
-  return client.name
-    ? logText(`${client.name}${client.version ? ` ${client.version}` : ""}`, 100)
-    : "the client";
-}
-
 /** How the audit log and the stderr log name the SDK's default chain. */
 const DEFAULT_CHAIN = "(default chain)";
-
-/** A path as one shell word, for `usage`: single quotes, so spaces and `$` stay literal. */
-function shellQuote(path: string): string {
-  return /^[\w@%+=:,./-]+$/.test(path) ? path : `'${path.replaceAll("'", `'\\''`)}'`;
-}
 
 /** `{ note }` when the allow list kept account-wide actions out of a grant on named resources. */
 function accountWideNoteOf(

@@ -231,7 +231,7 @@ export function ownProgram(): string {
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { envName } from "./context.ts";
+ * import { envName } from "./options.ts";
  * assert.equal(envName("no-confirm"), "TIMEBOUND_IAM_NO_CONFIRM");
  * ```
  */

@@ -1,0 +1,220 @@
+/**
+ * What `grant_access` asks the human, never the agent, through MCP elicitation: the approval of
+ * a grant (`serve --approve`), and the code of an MFA device when there is no MFA session. The
+ * human's attention is not the agent's to flood: one approval question open at a time, and none
+ * for a minute after a no.
+ *
+ * @module
+ */
+
+import type { AskMfaCode } from "../aws/base_credentials.ts";
+import { DeclinedError, UsageError } from "../core/errors.ts";
+import { logText } from "../core/log_text.ts";
+import { needsApproval } from "../request/approval.ts";
+import type { Scope } from "../request/scope.ts";
+import { formatTtl } from "../request/ttl.ts";
+import { clientName, clientOf, type ToolContext } from "./context.ts";
+
+/** How long the human has to answer an approval request. */
+const APPROVAL_TIMEOUT_MS = 10 * 60_000;
+
+/** After the human says no, no approval question for this long. */
+const QUIET_AFTER_NO_MS = 60_000;
+
+/**
+ * The human's attention, which an agent must not flood: one approval question open at a time,
+ * and none for {@linkcode QUIET_AFTER_NO_MS} after a no.
+ */
+export interface Asking {
+  open: boolean;
+  /** When the human last declined (the server's clock, in ms). */
+  declinedAt?: number;
+}
+
+/** What the human is asked to approve. */
+export interface ApprovalQuestion {
+  /** The scopes of the grant. */
+  scopes: readonly Scope[];
+  /** Its length. */
+  ttlSeconds: number;
+  /** Whose credentials sign it (the server's profile, or one the human allowed). */
+  profile: string | undefined;
+  /** The server's attention state. */
+  asking: Asking;
+}
+
+/**
+ * Asks the human to approve the grant when the server's `--approve` mode wants it: refuses when
+ * the client cannot ask, while another question is open or within a minute of a no; throws a
+ * {@linkcode DeclinedError} unless the human ticks yes.
+ */
+export async function askApproval(ctx: ToolContext, question: ApprovalQuestion): Promise<void> {
+  const { scopes, ttlSeconds, profile, asking } = question;
+  const mode = ctx.options.approve;
+  if (!needsApproval(mode, scopes)) return;
+  const capabilities = ctx.server.server.getClientCapabilities();
+  if (!capabilities?.elicitation?.form) {
+    throw new UsageError(
+      `Approval required (--approve ${mode}) but this MCP client cannot ask the human: it does ` +
+        "not support elicitation",
+      {
+        hint: mode === "full"
+          ? "ask for read_only access, use a client that supports MCP elicitation, or have the " +
+            "human restart the server with --approve never"
+          : "use a client that supports MCP elicitation, or have the human restart the server " +
+            "with --approve full or never",
+      },
+    );
+  }
+  checkAskable(ctx, asking);
+  const client = clientName(clientOf(ctx));
+  const until = new Date(ctx.now().getTime() + ttlSeconds * 1000).toISOString();
+  const lines = scopes.map((s) => {
+    const name = ctx.catalog.lookup(s.service)?.name ?? s.service;
+    const on = s.resources ? ` on ${s.resources.join(", ")} only` : "";
+    const what = s.level === "full"
+      ? "full access (every action)"
+      : s.level === "ro"
+      ? "read-only (Read and List)"
+      : "list only (names and metadata)";
+    return `  ${s.service} (${name}): ${what}${on}`;
+  });
+  // Whose credentials: an agent may name another profile the human allowed (prod, say), and the
+  // human must see that before saying yes.
+  const signer = profile === undefined
+    ? "with the default AWS credentials"
+    : `with AWS profile "${logText(profile, 64)}"`;
+  const other = profile !== ctx.options.profile ? " (not this server's own profile)" : "";
+  let answer;
+  asking.open = true;
+  try {
+    answer = await ctx.server.server.elicitInput({
+      mode: "form",
+      message:
+        `${client} asks for AWS credentials for ${formatTtl(ttlSeconds)} (until ${until}), ` +
+        `${signer}${other}:\n${lines.join("\n")}\nApprove?`,
+      requestedSchema: {
+        type: "object",
+        properties: {
+          approve: {
+            type: "boolean",
+            title: "Approve these credentials",
+            description: "Grant the agent these credentials",
+            // No default of yes: a client fills defaults into an empty "accept", and shows the
+            // box ticked; only the human's own tick approves.
+            default: false,
+          },
+        },
+        required: ["approve"],
+      },
+    }, { timeout: APPROVAL_TIMEOUT_MS });
+  } catch (error) {
+    asking.declinedAt = ctx.now().getTime();
+    throw new DeclinedError(
+      "Declined: the approval request failed, so no credentials were requested",
+      {
+        cause: error,
+        hint: `the client answered: ${error instanceof Error ? error.message : String(error)}`,
+      },
+    );
+  } finally {
+    asking.open = false;
+  }
+  // Only an explicit yes approves: an "accept" without the answer (or with anything but true) is
+  // no approval.
+  if (answer.action !== "accept" || answer.content?.approve !== true) {
+    asking.declinedAt = ctx.now().getTime();
+    throw new DeclinedError(
+      `Declined by the human: no credentials were requested (${answer.action})`,
+      { hint: "do not retry the same request; ask the human what access they want to give" },
+    );
+  }
+}
+
+/**
+ * Refuses a question while another is open, or within a minute of the human's no: an agent's
+ * burst or loop gets one question, not a screenful.
+ */
+function checkAskable(ctx: ToolContext, asking: Asking): void {
+  if (asking.open) {
+    throw new UsageError(
+      "An approval question is already waiting for the human: this grant was not asked",
+      { hint: "wait for that answer, and ask for everything you need in one grant" },
+    );
+  }
+  const since = asking.declinedAt === undefined
+    ? Infinity
+    : ctx.now().getTime() - asking.declinedAt;
+  if (since >= 0 && since < QUIET_AFTER_NO_MS) {
+    throw new UsageError(
+      `The human declined a grant ${Math.floor(since / 1000)}s ago: no new approval question ` +
+        `for ${Math.ceil((QUIET_AFTER_NO_MS - since) / 1000)}s`,
+      { hint: "do not retry; tell the human what you need and why" },
+    );
+  }
+}
+
+/**
+ * How a grant asks for an MFA code: through elicitation when the client supports it, else not at
+ * all (a missing code then fails with {@linkcode mfaLoginNeeded}).
+ */
+export function mfaCodeAsker(ctx: ToolContext): AskMfaCode | undefined {
+  return canElicit(ctx) ? (serial) => elicitMfaCode(ctx, serial) : undefined;
+}
+
+function canElicit(ctx: ToolContext): boolean {
+  return Boolean(ctx.server.server.getClientCapabilities()?.elicitation?.form);
+}
+
+/** The error for an MFA code nobody can be asked for: the human runs `mfa login`. */
+export function mfaLoginNeeded(serial: string): UsageError {
+  return new UsageError(
+    `An MFA code for ${serial} is needed, and this MCP client cannot ask the human for it`,
+    {
+      hint: "ask the human to run: timebound-iam mfa login (then try again); never pass a code " +
+        "yourself",
+    },
+  );
+}
+
+/** Asks the human, not the agent, for the MFA code through MCP elicitation. */
+async function elicitMfaCode(ctx: ToolContext, serial: string): Promise<string> {
+  const client = clientName(clientOf(ctx));
+  let answer;
+  try {
+    answer = await ctx.server.server.elicitInput({
+      mode: "form",
+      message: `${client} asks for AWS credentials, and there is no MFA session: type the ` +
+        `current code of your MFA device ${serial} (it is sent to AWS once, never to the agent).`,
+      requestedSchema: {
+        type: "object",
+        properties: {
+          code: {
+            type: "string",
+            title: "MFA code",
+            description: "The six digits your authenticator app shows now",
+            minLength: 6,
+            maxLength: 6,
+          },
+        },
+        required: ["code"],
+      },
+    }, { timeout: APPROVAL_TIMEOUT_MS });
+  } catch (error) {
+    throw new DeclinedError(
+      "Declined: the MFA code request failed, so no credentials were requested",
+      {
+        cause: error,
+        hint: "ask the human to run: timebound-iam mfa login",
+      },
+    );
+  }
+  const code = answer.action === "accept" ? answer.content?.code : undefined;
+  if (typeof code !== "string") {
+    throw new DeclinedError(
+      `Declined by the human: no MFA code was given, so no credentials were requested (${answer.action})`,
+      { hint: "do not retry the same request; ask the human to run: timebound-iam mfa login" },
+    );
+  }
+  return code;
+}
