@@ -18,6 +18,7 @@ import { refusedIdentityAction } from "../lib/aws/broker.ts";
 import { createVirtualMfaDevice, enableMfaDevice } from "../lib/aws/mfa_devices.ts";
 import { rejectsCredentials } from "../lib/aws/base_credentials.ts";
 import { RuntimeError } from "../lib/core/errors.ts";
+import { tempDir } from "./support/fixture.ts";
 import { LocalAws } from "./support/local_aws.ts";
 
 const ROLE = "arn:aws:iam::123456789012:role/timebound-iam-broker";
@@ -222,27 +223,23 @@ async function runCases(
   cases: Case[],
   call: (aws: LocalAws, action: string) => Promise<unknown>,
 ) {
-  const aws = await LocalAws.start();
-  try {
-    for (const c of cases) {
-      await t.step(c.name, async () => {
-        const [action, code, message] = c.fail;
-        aws.failNext(action, code, { message });
-        const error = await thrownBy(call(aws, action));
-        const explained = await explainAwsError(error, c.context);
-        assert.ok(explained instanceof RuntimeError);
-        if (typeof c.error === "string") assert.equal(explained.message, c.error);
-        else assert.match(explained.message, c.error);
-        if (c.hint === undefined) assert.equal(explained.hint, undefined);
-        else if (typeof c.hint === "string") assert.equal(explained.hint, c.hint);
-        else assert.match(explained.hint ?? "", c.hint);
-        assert.equal(explained.cause, error);
-        const requestId = aws.requests.at(-1)!.requestId;
-        assert.equal(explained.detail, `AWS request id ${requestId}`);
-      });
-    }
-  } finally {
-    await aws.close();
+  await using aws = await LocalAws.start();
+  for (const c of cases) {
+    await t.step(c.name, async () => {
+      const [action, code, message] = c.fail;
+      aws.failNext(action, code, { message });
+      const error = await thrownBy(call(aws, action));
+      const explained = await explainAwsError(error, c.context);
+      assert.ok(explained instanceof RuntimeError);
+      if (typeof c.error === "string") assert.equal(explained.message, c.error);
+      else assert.match(explained.message, c.error);
+      if (c.hint === undefined) assert.equal(explained.hint, undefined);
+      else if (typeof c.hint === "string") assert.equal(explained.hint, c.hint);
+      else assert.match(explained.hint ?? "", c.hint);
+      assert.equal(explained.cause, error);
+      const requestId = aws.requests.at(-1)!.requestId;
+      assert.equal(explained.detail, `AWS request id ${requestId}`);
+    });
   }
 }
 
@@ -255,25 +252,22 @@ Deno.test("explainAwsError() tells IAM's answers apart by the SDK's classes", as
 });
 
 Deno.test("explainAwsError() recognises the SDK's CredentialsProviderError", async () => {
-  const dir = await Deno.makeTempDir({ prefix: "tbi-aws-errors-" });
-  try {
-    await Deno.writeTextFile(`${dir}/config`, "[profile dev]\nregion = eu-west-1\n");
-    await Deno.writeTextFile(`${dir}/credentials`, "");
-    const provider = fromIni({
-      profile: "prod",
-      filepath: `${dir}/credentials`,
-      configFilepath: `${dir}/config`,
-    });
-    const error = await thrownBy(provider());
-    const explained = await explainAwsError(error, {
-      operation: "GetCallerIdentity",
-      profile: "prod",
-    });
-    assert.match(explained.message, /^No AWS credentials for profile "prod": \S/);
-    assert.equal(explained.hint, "set up its credentials with: aws configure --profile prod");
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
+  await using tmp = await tempDir("tbi-aws-errors-");
+  const dir = tmp.path;
+  await Deno.writeTextFile(`${dir}/config`, "[profile dev]\nregion = eu-west-1\n");
+  await Deno.writeTextFile(`${dir}/credentials`, "");
+  const provider = fromIni({
+    profile: "prod",
+    filepath: `${dir}/credentials`,
+    configFilepath: `${dir}/config`,
+  });
+  const error = await thrownBy(provider());
+  const explained = await explainAwsError(error, {
+    operation: "GetCallerIdentity",
+    profile: "prod",
+  });
+  assert.match(explained.message, /^No AWS credentials for profile "prod": \S/);
+  assert.equal(explained.hint, "set up its credentials with: aws configure --profile prod");
 });
 
 Deno.test("an error that only looks like AWS's, by its name, is not taken for one", async () => {
@@ -287,33 +281,29 @@ Deno.test("an error that only looks like AWS's, by its name, is not taken for on
 });
 
 Deno.test("a refusal to tag the session, and rejected credentials, are told by class", async () => {
-  const aws = await LocalAws.start();
-  try {
-    aws.failNext(
-      "AssumeRole",
-      "AccessDenied",
-      {
-        message: `User: ${USER} is not authorized to perform: sts:TagSession on resource: ${ROLE}`,
-      },
-    );
-    assert.equal(
-      await refusedIdentityAction(await thrownBy(stsCall(aws, "AssumeRole"))),
-      "sts:TagSession",
-    );
-    aws.failNext("AssumeRole", "ExpiredToken");
-    const expired = await thrownBy(stsCall(aws, "AssumeRole"));
-    // The SDK's error, and one that explains it, both say the credentials were refused.
-    assert.equal(await rejectsCredentials(expired), true);
-    assert.equal(await rejectsCredentials(new RuntimeError("x", { cause: expired })), true);
-    aws.failNext("AssumeRole", "Throttling");
-    assert.equal(await rejectsCredentials(await thrownBy(stsCall(aws, "AssumeRole"))), false);
-  } finally {
-    await aws.close();
-  }
+  await using aws = await LocalAws.start();
+  aws.failNext(
+    "AssumeRole",
+    "AccessDenied",
+    {
+      message: `User: ${USER} is not authorized to perform: sts:TagSession on resource: ${ROLE}`,
+    },
+  );
+  assert.equal(
+    await refusedIdentityAction(await thrownBy(stsCall(aws, "AssumeRole"))),
+    "sts:TagSession",
+  );
+  aws.failNext("AssumeRole", "ExpiredToken");
+  const expired = await thrownBy(stsCall(aws, "AssumeRole"));
+  // The SDK's error, and one that explains it, both say the credentials were refused.
+  assert.equal(await rejectsCredentials(expired), true);
+  assert.equal(await rejectsCredentials(new RuntimeError("x", { cause: expired })), true);
+  aws.failNext("AssumeRole", "Throttling");
+  assert.equal(await rejectsCredentials(await thrownBy(stsCall(aws, "AssumeRole"))), false);
 });
 
 Deno.test("mfa provision's IAM refusals are told by class: a taken device name, two wrong codes", async () => {
-  const aws = await LocalAws.start();
+  await using aws = await LocalAws.start();
   const client = new IAMClient({
     region: "us-east-1",
     endpoint: aws.url,
@@ -335,6 +325,5 @@ Deno.test("mfa provision's IAM refusals are told by class: a taken device name, 
     });
   } finally {
     client.destroy();
-    await aws.close();
   }
 });

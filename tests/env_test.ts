@@ -1,7 +1,7 @@
 // env end to end: the statements it prints, evaluated by real shells.
 import assert from "node:assert/strict";
-import { baseEnv, installShim, runCli, windowsSystemEnv, writeProfile } from "./support/cli.ts";
-import { LocalAws } from "./support/local_aws.ts";
+import { installShim, runCli, windowsSystemEnv, writeProfile } from "./support/cli.ts";
+import { startFixture } from "./support/fixture.ts";
 import { canRun, findTool, ignoredBecause, type SystemTool } from "./support/system_tool.ts";
 
 const VARIABLES = [
@@ -87,43 +87,37 @@ for (const shell of POSIX_SHELLS) {
     }`,
     ignore: !SHELL_TOOLS[shell].found,
     fn: async () => {
-      const aws = await LocalAws.start();
-      const home = await Deno.makeTempDir({ prefix: "tbi-env-" });
-      try {
-        await installShim(`${home}/bin`);
-        const env = {
-          ...await baseEnv(home),
-          ...aws.env(),
-          AWS_PROFILE: "ignored",
-          PATH: `${home}/bin:${Deno.env.get("PATH")}`,
-        };
-        await writeProfile(home, "ignored", aws.defaultUser);
-        const show = VARIABLES.map((v) => `echo "${v}=$${v}"`).join("; ");
-        const script = shell === "fish"
-          ? `timebound-iam env -s s3:ro -t 15m --no-confirm --shell fish | source; or exit 9
-             ${show}; echo "AWS_PROFILE=$AWS_PROFILE"; echo ---
-             timebound-iam env --unset --shell fish | source
-             ${show}`
-          : `eval "$(timebound-iam env -s s3:ro -t 15m --no-confirm)" || exit 9
-             ${show}; echo "AWS_PROFILE=$AWS_PROFILE"; echo ---
-             eval "$(timebound-iam env --unset)"
-             ${show}`;
-        const result = await inShell(shell, script, env);
-        assert.equal(result.code, 0, result.stderr);
-        const [set, unset] = result.stdout.split("---\n");
-        const session = aws.sessions().at(-1)!;
-        assert.match(set, new RegExp(`^AWS_ACCESS_KEY_ID=${session.accessKeyId}$`, "m"));
-        assert.match(set, /^AWS_SESSION_TOKEN=.{40,}$/m);
-        assert.match(set, /^AWS_REGION=us-east-1$/m);
-        assert.match(set, new RegExp(`^TIMEBOUND_IAM_SESSION=${session.sessionName}$`, "m"));
-        assert.match(set, /^AWS_PROFILE=$/m, "AWS_PROFILE would shadow the keys");
-        assert.match(result.stderr, /note: also unsetting AWS_PROFILE/);
-        assert.equal(unset, VARIABLES.map((v) => `${v}=\n`).join(""));
-        for (const secret of aws.issuedSecrets()) assert.ok(!result.stderr.includes(secret));
-      } finally {
-        await aws.close();
-        await Deno.remove(home, { recursive: true });
-      }
+      await using fx = await startFixture({ prefix: "tbi-env-" });
+      const { aws, home } = fx;
+      await installShim(`${home}/bin`);
+      const env = {
+        ...fx.childEnv,
+        AWS_PROFILE: "ignored",
+        PATH: `${home}/bin:${Deno.env.get("PATH")}`,
+      };
+      await writeProfile(home, "ignored", aws.defaultUser);
+      const show = VARIABLES.map((v) => `echo "${v}=$${v}"`).join("; ");
+      const script = shell === "fish"
+        ? `timebound-iam env -s s3:ro -t 15m --no-confirm --shell fish | source; or exit 9
+           ${show}; echo "AWS_PROFILE=$AWS_PROFILE"; echo ---
+           timebound-iam env --unset --shell fish | source
+           ${show}`
+        : `eval "$(timebound-iam env -s s3:ro -t 15m --no-confirm)" || exit 9
+           ${show}; echo "AWS_PROFILE=$AWS_PROFILE"; echo ---
+           eval "$(timebound-iam env --unset)"
+           ${show}`;
+      const result = await inShell(shell, script, env);
+      assert.equal(result.code, 0, result.stderr);
+      const [set, unset] = result.stdout.split("---\n");
+      const session = aws.sessions().at(-1)!;
+      assert.match(set, new RegExp(`^AWS_ACCESS_KEY_ID=${session.accessKeyId}$`, "m"));
+      assert.match(set, /^AWS_SESSION_TOKEN=.{40,}$/m);
+      assert.match(set, /^AWS_REGION=us-east-1$/m);
+      assert.match(set, new RegExp(`^TIMEBOUND_IAM_SESSION=${session.sessionName}$`, "m"));
+      assert.match(set, /^AWS_PROFILE=$/m, "AWS_PROFILE would shadow the keys");
+      assert.match(result.stderr, /note: also unsetting AWS_PROFILE/);
+      assert.equal(unset, VARIABLES.map((v) => `${v}=\n`).join(""));
+      for (const secret of aws.issuedSecrets()) assert.ok(!result.stderr.includes(secret));
     },
   });
 }
@@ -139,28 +133,22 @@ for (const shell of POSIX_SHELLS) {
     }`,
     ignore: !SHELL_TOOLS[shell].found,
     fn: async () => {
-      const aws = await LocalAws.start({ sessionSecret: NASTY });
-      const home = await Deno.makeTempDir({ prefix: "tbi-env-" });
-      try {
-        await installShim(`${home}/bin`);
-        const env = {
-          ...await baseEnv(home),
-          ...aws.env(),
-          PATH: `${home}/bin:${Deno.env.get("PATH")}`,
-        };
-        const script = shell === "fish"
-          ? `timebound-iam env -s s3:ro -t 15m --no-confirm --shell fish | source; or exit 9
-             printf '%s' "$AWS_SECRET_ACCESS_KEY"`
-          : `eval "$(timebound-iam env -s s3:ro -t 15m --no-confirm)" || exit 9
-             printf '%s' "$AWS_SECRET_ACCESS_KEY"`;
-        const result = await inShell(shell, script, env);
-        assert.equal(result.code, 0, result.stderr);
-        assert.equal(result.stdout, NASTY);
-        await assert.rejects(() => Deno.stat(`${home}/pwned`), Deno.errors.NotFound);
-      } finally {
-        await aws.close();
-        await Deno.remove(home, { recursive: true });
-      }
+      await using fx = await startFixture({ aws: { sessionSecret: NASTY }, prefix: "tbi-env-" });
+      const { home } = fx;
+      await installShim(`${home}/bin`);
+      const env = {
+        ...fx.childEnv,
+        PATH: `${home}/bin:${Deno.env.get("PATH")}`,
+      };
+      const script = shell === "fish"
+        ? `timebound-iam env -s s3:ro -t 15m --no-confirm --shell fish | source; or exit 9
+           printf '%s' "$AWS_SECRET_ACCESS_KEY"`
+        : `eval "$(timebound-iam env -s s3:ro -t 15m --no-confirm)" || exit 9
+           printf '%s' "$AWS_SECRET_ACCESS_KEY"`;
+      const result = await inShell(shell, script, env);
+      assert.equal(result.code, 0, result.stderr);
+      assert.equal(result.stdout, NASTY);
+      await assert.rejects(() => Deno.stat(`${home}/pwned`), Deno.errors.NotFound);
     },
   });
 }
@@ -192,43 +180,38 @@ Deno.test({
   name: `env --shell powershell sets the variables in pwsh, and env --unset clears them${noPwsh}`,
   ignore: !hasPwsh,
   fn: async () => {
-    const aws = await LocalAws.start();
-    const home = await Deno.makeTempDir({ prefix: "tbi-env-" });
-    try {
-      await writeProfile(home, "ignored", aws.defaultUser);
-      const env = { ...aws.env(), HOME: home, AWS_PROFILE: "ignored" };
-      const set = await runCli(
-        ["env", "-s", "s3:ro", "-t", "15m", "--no-confirm", "--shell", "powershell"],
-        { env },
-      );
-      assert.equal(set.code, 0, set.stderr);
-      assert.match(set.stderr, /note: also unsetting AWS_PROFILE/);
-      const unset = await runCli(["env", "--unset", "--shell", "powershell"], { env });
-      assert.equal(unset.code, 0, unset.stderr);
-      const show = [...VARIABLES, "AWS_PROFILE"].map((v) => `Write-Output "${v}=$Env:${v}"\n`)
-        .join("");
-      const shellEnv = { ...windowsSystemEnv(), AWS_PROFILE: "ignored" };
+    await using fx = await startFixture({ prefix: "tbi-env-" });
+    const { aws, home } = fx;
+    await writeProfile(home, "ignored", aws.defaultUser);
+    const env = { ...aws.env(), HOME: home, AWS_PROFILE: "ignored" };
+    const set = await runCli(
+      ["env", "-s", "s3:ro", "-t", "15m", "--no-confirm", "--shell", "powershell"],
+      { env },
+    );
+    assert.equal(set.code, 0, set.stderr);
+    assert.match(set.stderr, /note: also unsetting AWS_PROFILE/);
+    const unset = await fx.run(["env", "--unset", "--shell", "powershell"]);
+    assert.equal(unset.code, 0, unset.stderr);
+    const show = [...VARIABLES, "AWS_PROFILE"].map((v) => `Write-Output "${v}=$Env:${v}"\n`)
+      .join("");
+    const shellEnv = { ...windowsSystemEnv(), AWS_PROFILE: "ignored" };
 
-      const afterSet = await inPwsh(`${set.stdout}${show}`, shellEnv);
-      assert.equal(afterSet.code, 0, afterSet.stderr);
-      const session = aws.sessions().at(-1)!;
-      const lines = afterSet.stdout;
-      assert.match(lines, new RegExp(`^AWS_ACCESS_KEY_ID=${session.accessKeyId}$`, "m"));
-      assert.match(lines, /^AWS_SESSION_TOKEN=.{40,}$/m);
-      assert.ok(lines.includes(`\nAWS_SESSION_TOKEN=${session.sessionToken}\n`));
-      assert.match(lines, /^AWS_REGION=us-east-1$/m);
-      assert.match(lines, new RegExp(`^TIMEBOUND_IAM_SESSION=${session.sessionName}$`, "m"));
-      assert.match(lines, /^AWS_PROFILE=$/m, "AWS_PROFILE would shadow the keys");
+    const afterSet = await inPwsh(`${set.stdout}${show}`, shellEnv);
+    assert.equal(afterSet.code, 0, afterSet.stderr);
+    const session = aws.sessions().at(-1)!;
+    const lines = afterSet.stdout;
+    assert.match(lines, new RegExp(`^AWS_ACCESS_KEY_ID=${session.accessKeyId}$`, "m"));
+    assert.match(lines, /^AWS_SESSION_TOKEN=.{40,}$/m);
+    assert.ok(lines.includes(`\nAWS_SESSION_TOKEN=${session.sessionToken}\n`));
+    assert.match(lines, /^AWS_REGION=us-east-1$/m);
+    assert.match(lines, new RegExp(`^TIMEBOUND_IAM_SESSION=${session.sessionName}$`, "m"));
+    assert.match(lines, /^AWS_PROFILE=$/m, "AWS_PROFILE would shadow the keys");
 
-      const afterUnset = await inPwsh(`${set.stdout}${unset.stdout}${show}`, shellEnv);
-      assert.equal(afterUnset.code, 0, afterUnset.stderr);
-      for (const v of VARIABLES) assert.match(afterUnset.stdout, new RegExp(`^${v}=$`, "m"));
-      for (const secret of aws.issuedSecrets()) {
-        assert.ok(!set.stderr.includes(secret) && !afterSet.stderr.includes(secret));
-      }
-    } finally {
-      await aws.close();
-      await Deno.remove(home, { recursive: true });
+    const afterUnset = await inPwsh(`${set.stdout}${unset.stdout}${show}`, shellEnv);
+    assert.equal(afterUnset.code, 0, afterUnset.stderr);
+    for (const v of VARIABLES) assert.match(afterUnset.stdout, new RegExp(`^${v}=$`, "m"));
+    for (const secret of aws.issuedSecrets()) {
+      assert.ok(!set.stderr.includes(secret) && !afterSet.stderr.includes(secret));
     }
   },
 });

@@ -2,6 +2,7 @@
 // a hint, exit code 1, no stack trace, and no secret anywhere on stderr.
 import assert from "node:assert/strict";
 import { runCli, type RunOptions } from "./support/cli.ts";
+import { tempDir } from "./support/fixture.ts";
 import { LocalAws } from "./support/local_aws.ts";
 
 interface Case {
@@ -164,53 +165,46 @@ const CASES: Case[] = [
 ];
 
 Deno.test("each AWS failure becomes one sentence, a hint and exit code 1 (2 for bad input)", async (t) => {
-  const aws = await LocalAws.start();
+  await using aws = await LocalAws.start();
   const stderrs: string[] = [];
-  try {
-    for (const c of CASES) {
-      await t.step(c.name, async () => {
-        const home = await Deno.makeTempDir({ prefix: "tbi-err-" });
-        try {
-          const before = aws.requests.filter((r) => r.action === "AssumeRole").length;
-          const { args = [], env = aws.env() } = await arrangeIn(c, aws, home);
-          const options: RunOptions = { env: { ...env, HOME: home } };
-          const result = await runCli(
-            ["exec", "--no-confirm", "-s", "s3:ro", "-t", "15m", ...args, "--", "true"],
-            options,
-          );
-          stderrs.push(result.stderr);
-          assert.equal(result.code, c.code ?? 1, result.stderr);
-          assert.equal(result.stdout, "");
-          const lines = result.stderr.trimEnd().split("\n");
-          assert.equal(lines.length, 2, result.stderr);
-          assert.match(lines[0].replace(/^error: /, ""), c.error);
-          assert.match(lines[0], /^error: /);
-          assert.match(lines[1], /^hint: /);
-          assert.match(lines[1], c.hint);
-          const after = aws.requests.filter((r) => r.action === "AssumeRole").length;
-          if (c.noAssumeRole) assert.equal(after, before, "AssumeRole was called");
-        } finally {
-          await Deno.remove(home, { recursive: true });
-        }
-      });
-    }
-    await t.step("--debug adds the AWS request id and the stack", async () => {
-      aws.failNext("AssumeRole", "AccessDenied");
+  for (const c of CASES) {
+    await t.step(c.name, async () => {
+      await using tmp = await tempDir("tbi-err-");
+      const home = tmp.path;
+      const before = aws.requests.filter((r) => r.action === "AssumeRole").length;
+      const { args = [], env = aws.env() } = await arrangeIn(c, aws, home);
+      const options: RunOptions = { env: { ...env, HOME: home } };
       const result = await runCli(
-        ["exec", "--debug", "--no-confirm", "-s", "s3:ro", "-t", "15m", "--", "true"],
-        { env: aws.env() },
+        ["exec", "--no-confirm", "-s", "s3:ro", "-t", "15m", ...args, "--", "true"],
+        options,
       );
       stderrs.push(result.stderr);
-      assert.equal(result.code, 1);
-      const requestId = aws.requests.filter((r) => r.action === "AssumeRole").at(-1)!.requestId;
-      assert.match(result.stderr, new RegExp(`debug: AWS request id ${requestId}`));
-      assert.match(result.stderr, /debug: AccessDenied.*\ndebug: +at /);
+      assert.equal(result.code, c.code ?? 1, result.stderr);
+      assert.equal(result.stdout, "");
+      const lines = result.stderr.trimEnd().split("\n");
+      assert.equal(lines.length, 2, result.stderr);
+      assert.match(lines[0].replace(/^error: /, ""), c.error);
+      assert.match(lines[0], /^error: /);
+      assert.match(lines[1], /^hint: /);
+      assert.match(lines[1], c.hint);
+      const after = aws.requests.filter((r) => r.action === "AssumeRole").length;
+      if (c.noAssumeRole) assert.equal(after, before, "AssumeRole was called");
     });
-    for (const secret of aws.issuedSecrets()) {
-      assert.ok(stderrs.every((s) => !s.includes(secret)), "a secret reached stderr");
-    }
-  } finally {
-    await aws.close();
+  }
+  await t.step("--debug adds the AWS request id and the stack", async () => {
+    aws.failNext("AssumeRole", "AccessDenied");
+    const result = await runCli(
+      ["exec", "--debug", "--no-confirm", "-s", "s3:ro", "-t", "15m", "--", "true"],
+      { env: aws.env() },
+    );
+    stderrs.push(result.stderr);
+    assert.equal(result.code, 1);
+    const requestId = aws.requests.filter((r) => r.action === "AssumeRole").at(-1)!.requestId;
+    assert.match(result.stderr, new RegExp(`debug: AWS request id ${requestId}`));
+    assert.match(result.stderr, /debug: AccessDenied.*\ndebug: +at /);
+  });
+  for (const secret of aws.issuedSecrets()) {
+    assert.ok(stderrs.every((s) => !s.includes(secret)), "a secret reached stderr");
   }
 });
 

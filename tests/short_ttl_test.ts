@@ -2,8 +2,8 @@
 // denies everything after the deadline, and everything that reports an expiry reports the
 // deadline. The real CLI against the local STS endpoint.
 import assert from "node:assert/strict";
-import { baseEnv, runCli } from "./support/cli.ts";
-import { LocalAws } from "./support/local_aws.ts";
+import { runCli } from "./support/cli.ts";
+import { startFixture } from "./support/fixture.ts";
 
 const DENO_PRINT_EXPIRY = [
   Deno.execPath(),
@@ -20,31 +20,25 @@ function policyDeadline(packed: string): string | undefined {
 }
 
 Deno.test("exec -t 5m asks STS for 15m and hands the child the 5-minute deadline", async () => {
-  await using aws = await LocalAws.start();
-  const home = await Deno.makeTempDir({ prefix: "tbi-short-" });
-  try {
-    await baseEnv(home);
-    const before = Date.now();
-    const result = await runCli(
-      ["exec", "--no-confirm", "-s", "s3:ro", "-t", "5m", "--", ...DENO_PRINT_EXPIRY],
-      { env: { HOME: home, ...aws.env() } },
-    );
-    const after = Date.now();
-    assert.equal(result.code, 0, result.stderr);
-    const [call] = aws.requests.filter((r) => r.action === "AssumeRole");
-    assert.equal(call.params.DurationSeconds, "900");
-    const deadline = policyDeadline(call.params.Policy);
-    assert.match(deadline ?? "", /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);
-    const expiry = new Date(result.stdout.trim());
-    assert.equal(expiry.getTime(), new Date(deadline!).getTime());
-    // The deadline is 5 minutes from the request, to the second; STS's expiry is 15.
-    assert.ok(expiry.getTime() >= Math.floor(before / 1000) * 1000 + 300_000);
-    assert.ok(expiry.getTime() <= after + 300_000);
-    const session = aws.sessions().at(-1)!;
-    assert.ok(session.expiration.getTime() - expiry.getTime() >= 599_000);
-  } finally {
-    await Deno.remove(home, { recursive: true });
-  }
+  await using fx = await startFixture({ prefix: "tbi-short-" });
+  const { aws } = fx;
+  const before = Date.now();
+  const result = await fx.run(
+    ["exec", "--no-confirm", "-s", "s3:ro", "-t", "5m", "--", ...DENO_PRINT_EXPIRY],
+  );
+  const after = Date.now();
+  assert.equal(result.code, 0, result.stderr);
+  const [call] = aws.requests.filter((r) => r.action === "AssumeRole");
+  assert.equal(call.params.DurationSeconds, "900");
+  const deadline = policyDeadline(call.params.Policy);
+  assert.match(deadline ?? "", /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);
+  const expiry = new Date(result.stdout.trim());
+  assert.equal(expiry.getTime(), new Date(deadline!).getTime());
+  // The deadline is 5 minutes from the request, to the second; STS's expiry is 15.
+  assert.ok(expiry.getTime() >= Math.floor(before / 1000) * 1000 + 300_000);
+  assert.ok(expiry.getTime() <= after + 300_000);
+  const session = aws.sessions().at(-1)!;
+  assert.ok(session.expiration.getTime() - expiry.getTime() >= 599_000);
 });
 
 Deno.test("a grant of 15m or more has no deadline statement", async () => {

@@ -29,6 +29,23 @@ import { join } from "node:path";
 import { baseEnv, type CliResult, runCli, type RunOptions } from "./cli.ts";
 import { LocalAws, type LocalAwsOptions, type LocalCredentials } from "./local_aws.ts";
 
+/** A temporary directory, removed with everything in it at the end of an `await using` block. */
+export interface TempDir extends AsyncDisposable {
+  /** The directory's path (0700, as `Deno.makeTempDir` makes it). */
+  readonly path: string;
+}
+
+/**
+ * Makes a temporary directory for one test: `await using dir = await tempDir("tbi-x-")`.
+ */
+export async function tempDir(prefix = "tbi-test-"): Promise<TempDir> {
+  const path = await Deno.makeTempDir({ prefix });
+  return {
+    path,
+    [Symbol.asyncDispose]: () => Deno.remove(path, { recursive: true }),
+  };
+}
+
 /** Options of {@linkcode startFixture}. */
 export interface FixtureOptions {
   /**
