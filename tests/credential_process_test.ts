@@ -1,9 +1,10 @@
 // credential-process through a real ~/.aws/config profile read by the AWS CLI: the first call
 // assumes the role, the next ones reuse the cache; an expired or corrupt entry is replaced.
 import assert from "node:assert/strict";
-import { baseEnv, installShim, runCli, writeProfile } from "./support/cli.ts";
+import { installShim, runCli, writeProfile } from "./support/cli.ts";
 import { processCacheKey } from "../lib/cli/process_flow.ts";
-import { BROKER_ROLE_NAME, LocalAws } from "./support/local_aws.ts";
+import { type Fixture, startFixture, tempDir } from "./support/fixture.ts";
+import { BROKER_ROLE_NAME, type LocalAws } from "./support/local_aws.ts";
 import { canRun } from "./support/system_tool.ts";
 
 const hasAws = await canRun("aws");
@@ -11,69 +12,54 @@ const hasAws = await canRun("aws");
 const ignore = !hasAws || Deno.build.os === "windows";
 
 interface World {
-  aws: LocalAws;
-  home: string;
-  env: Record<string, string>;
   /** Runs `aws --profile PROFILE sts get-caller-identity` and returns the ARN. */
   callerArn(profile?: string): Promise<string>;
   /** The one cache file. */
   cacheFile(): Promise<string>;
 }
 
-async function withWorld(fn: (world: World) => Promise<void>): Promise<void> {
-  await using aws = await LocalAws.start();
-  const home = await Deno.makeTempDir({ prefix: "tbi-process-" });
-  try {
-    const base = await baseEnv(home);
-    await installShim(`${home}/bin`);
-    await writeProfile(home, "base", aws.defaultUser);
-    await Deno.writeTextFile(
-      `${home}/.aws/config`,
-      "[profile s3-reader]\n" +
-        `credential_process = ${home}/bin/timebound-iam credential-process -s s3:ro -t 15m ` +
-        "--profile base\n",
-    );
-    const { AWS_ACCESS_KEY_ID: _, AWS_SECRET_ACCESS_KEY: __, ...endpoints } = aws.env();
-    const env = {
-      ...base,
-      ...endpoints,
-      PATH: `${home}/bin:${base.PATH}`,
-      XDG_CACHE_HOME: `${home}/.cache`,
-    };
-    const cacheDir = `${home}/.cache/timebound-iam/credential-process`;
-    await fn({
-      aws,
-      home,
-      env,
-      async callerArn(profile = "s3-reader") {
-        const out = await new Deno.Command("aws", {
-          args: ["--profile", profile, "--endpoint-url", aws.url, "sts", "get-caller-identity"],
-          env: { ...env, AWS_PAGER: "" },
-          clearEnv: true,
-          stdin: "null",
-          stdout: "piped",
-          stderr: "piped",
-        }).output();
-        const stderr = new TextDecoder().decode(out.stderr);
-        assert.equal(out.code, 0, stderr);
-        assert.equal(stderr, "", "something was printed on stderr");
-        return JSON.parse(new TextDecoder().decode(out.stdout)).Arn;
-      },
-      async cacheFile() {
-        const names = [];
-        for await (const entry of Deno.readDir(cacheDir)) {
-          if (!entry.name.endsWith(".lock")) names.push(entry.name);
-        }
-        assert.equal(names.length, 1, names.join(", "));
-        return `${cacheDir}/${names[0]}`;
-      },
-    });
-    // No issued secret was written anywhere but the cache (the AWS CLI keeps none on disk).
-    const config = await Deno.readTextFile(`${home}/.aws/config`);
-    for (const secret of aws.issuedSecrets()) assert.ok(!config.includes(secret));
-  } finally {
-    await Deno.remove(home, { recursive: true });
-  }
+/**
+ * Prepares the fixture's HOME for the AWS CLI: `timebound-iam` on PATH, the base keys in profile
+ * `base`, and profile `s3-reader` whose credential_process is `timebound-iam credential-process`.
+ */
+async function credentialProcessWorld(fx: Fixture): Promise<World> {
+  const { aws, home } = fx;
+  await installShim(`${home}/bin`);
+  await writeProfile(home, "base", aws.defaultUser);
+  await Deno.writeTextFile(
+    `${home}/.aws/config`,
+    "[profile s3-reader]\n" +
+      `credential_process = ${home}/bin/timebound-iam credential-process -s s3:ro -t 15m ` +
+      "--profile base\n",
+  );
+  const { AWS_ACCESS_KEY_ID: _, AWS_SECRET_ACCESS_KEY: __, ...env } = fx.childEnv;
+  const cacheDir = `${home}/.cache/timebound-iam/credential-process`;
+  return {
+    async callerArn(profile = "s3-reader") {
+      const out = await new Deno.Command("aws", {
+        args: ["--profile", profile, "--endpoint-url", aws.url, "sts", "get-caller-identity"],
+        env: { ...env, PATH: `${home}/bin:${env.PATH}`, XDG_CACHE_HOME: `${home}/.cache` },
+        clearEnv: true,
+        stdin: "null",
+        stdout: "piped",
+        stderr: "piped",
+      }).output();
+      const stderr = new TextDecoder().decode(out.stderr);
+      assert.equal(out.code, 0, stderr);
+      assert.equal(stderr, "", "something was printed on stderr");
+      // No issued secret is written anywhere but the cache (the AWS CLI keeps none on disk).
+      fx.assertNoSecret(await Deno.readTextFile(`${home}/.aws/config`));
+      return JSON.parse(new TextDecoder().decode(out.stdout)).Arn;
+    },
+    async cacheFile() {
+      const names = [];
+      for await (const entry of Deno.readDir(cacheDir)) {
+        if (!entry.name.endsWith(".lock")) names.push(entry.name);
+      }
+      assert.equal(names.length, 1, names.join(", "));
+      return `${cacheDir}/${names[0]}`;
+    },
+  };
 }
 
 function assumes(aws: LocalAws) {
@@ -84,128 +70,117 @@ Deno.test({
   name: "the AWS CLI through a credential_process profile: one AssumeRole for ten calls",
   ignore,
   async fn() {
-    await withWorld(async ({ aws, home, callerArn, cacheFile }) => {
-      const arns = [await callerArn()];
-      // The next nine in threes: each is a new AWS CLI and a new credential-process.
-      for (let i = 0; i < 3; i++) {
-        arns.push(...await Promise.all([callerArn(), callerArn(), callerArn()]));
-      }
-      assert.equal(arns.length, 10);
-      assert.match(
-        arns[0],
-        /^arn:aws:sts::123456789012:assumed-role\/timebound-iam-broker\/timebound-iam-/,
-      );
-      assert.deepEqual(new Set(arns).size, 1);
-      assert.equal(assumes(aws).length, 1);
-      assert.equal(assumes(aws)[0].params.DurationSeconds, "900");
-      const file = await cacheFile();
-      assert.equal((await Deno.stat(file)).mode! & 0o777, 0o600);
-      assert.equal((await Deno.stat(`${home}/.cache/timebound-iam`)).mode! & 0o777, 0o700);
+    await using fx = await startFixture({ prefix: "tbi-process-" });
+    const { aws, home } = fx;
+    const { callerArn, cacheFile } = await credentialProcessWorld(fx);
+    const arns = [await callerArn()];
+    // The next nine in threes: each is a new AWS CLI and a new credential-process.
+    for (let i = 0; i < 3; i++) {
+      arns.push(...await Promise.all([callerArn(), callerArn(), callerArn()]));
+    }
+    assert.equal(arns.length, 10);
+    assert.match(
+      arns[0],
+      /^arn:aws:sts::123456789012:assumed-role\/timebound-iam-broker\/timebound-iam-/,
+    );
+    assert.deepEqual(new Set(arns).size, 1);
+    assert.equal(assumes(aws).length, 1);
+    assert.equal(assumes(aws)[0].params.DurationSeconds, "900");
+    const file = await cacheFile();
+    assert.equal((await Deno.stat(file)).mode! & 0o777, 0o600);
+    assert.equal((await Deno.stat(`${home}/.cache/timebound-iam`)).mode! & 0o777, 0o700);
 
-      // An expired entry is renewed.
-      const entry = JSON.parse(await Deno.readTextFile(file));
-      entry.expiresAt = new Date(Date.now() - 1000).toISOString();
-      await Deno.writeTextFile(file, JSON.stringify(entry));
-      const renewed = await callerArn();
-      assert.notEqual(renewed, arns[0]);
-      assert.equal(assumes(aws).length, 2);
-      assert.equal(await callerArn(), renewed);
-      assert.equal(assumes(aws).length, 2);
+    // An expired entry is renewed.
+    const entry = JSON.parse(await Deno.readTextFile(file));
+    entry.expiresAt = new Date(Date.now() - 1000).toISOString();
+    await Deno.writeTextFile(file, JSON.stringify(entry));
+    const renewed = await callerArn();
+    assert.notEqual(renewed, arns[0]);
+    assert.equal(assumes(aws).length, 2);
+    assert.equal(await callerArn(), renewed);
+    assert.equal(assumes(aws).length, 2);
 
-      // A corrupt entry is ignored and replaced.
-      await Deno.writeTextFile(await cacheFile(), "{not json");
-      const replaced = await callerArn();
-      assert.notEqual(replaced, renewed);
-      assert.equal(assumes(aws).length, 3);
-      const again = JSON.parse(await Deno.readTextFile(await cacheFile()));
-      assert.equal(typeof again.expiresAt, "string");
-    });
+    // A corrupt entry is ignored and replaced.
+    await Deno.writeTextFile(await cacheFile(), "{not json");
+    const replaced = await callerArn();
+    assert.notEqual(replaced, renewed);
+    assert.equal(assumes(aws).length, 3);
+    const again = JSON.parse(await Deno.readTextFile(await cacheFile()));
+    assert.equal(typeof again.expiresAt, "string");
   },
 });
 
 Deno.test("credential-process calls that all miss the cache make one grant between them", async () => {
-  await using aws = await LocalAws.start();
-  const home = await Deno.makeTempDir({ prefix: "tbi-process-" });
-  try {
-    const env = { ...aws.env(), HOME: home, XDG_CACHE_HOME: `${home}/.cache` };
-    const args = ["credential-process", "-s", "s3:ro", "-t", "15m"];
-    // As an AWS tool run in parallel starts them: at once, on an empty cache.
-    const results = await Promise.all([1, 2, 3, 4].map(() => runCli(args, { env })));
-    for (const result of results) assert.equal(result.code, 0, result.stderr);
-    const keys = results.map((result) => JSON.parse(result.stdout).AccessKeyId);
-    assert.equal(new Set(keys).size, 1, keys.join(" "));
-    assert.equal(assumes(aws).length, 1);
-    const dir = `${home}/.cache/timebound-iam/credential-process`;
-    for await (const entry of Deno.readDir(dir)) {
-      if (Deno.build.os !== "windows") {
-        assert.equal((await Deno.stat(`${dir}/${entry.name}`)).mode! & 0o777, 0o600, entry.name);
-      }
+  await using fx = await startFixture({ prefix: "tbi-process-" });
+  const { aws, home } = fx;
+  const env = { ...aws.env(), HOME: home, XDG_CACHE_HOME: `${home}/.cache` };
+  const args = ["credential-process", "-s", "s3:ro", "-t", "15m"];
+  // As an AWS tool run in parallel starts them: at once, on an empty cache.
+  const results = await Promise.all([1, 2, 3, 4].map(() => runCli(args, { env })));
+  for (const result of results) assert.equal(result.code, 0, result.stderr);
+  const keys = results.map((result) => JSON.parse(result.stdout).AccessKeyId);
+  assert.equal(new Set(keys).size, 1, keys.join(" "));
+  assert.equal(assumes(aws).length, 1);
+  const dir = `${home}/.cache/timebound-iam/credential-process`;
+  for await (const entry of Deno.readDir(dir)) {
+    if (Deno.build.os !== "windows") {
+      assert.equal((await Deno.stat(`${dir}/${entry.name}`)).mode! & 0o777, 0o600, entry.name);
     }
-  } finally {
-    await Deno.remove(home, { recursive: true });
   }
 });
 
 Deno.test("credential-process with other keys in the environment is another cache entry: their own session, their own name", async () => {
-  await using aws = await LocalAws.start();
-  const home = await Deno.makeTempDir({ prefix: "tbi-process-" });
-  try {
-    const bot = aws.addUser({ userName: "ci-bot" });
-    const env = { ...aws.env(), HOME: home, XDG_CACHE_HOME: `${home}/.cache` };
-    const args = ["credential-process", "-s", "s3:ro", "-t", "15m"];
-    const first = await runCli(args, { env });
-    assert.equal(first.code, 0, first.stderr);
-    const other = await runCli(args, {
-      env: {
-        ...env,
-        AWS_ACCESS_KEY_ID: bot.accessKeyId,
-        AWS_SECRET_ACCESS_KEY: bot.secretAccessKey,
-      },
-    });
-    assert.equal(other.code, 0, other.stderr);
-    assert.notEqual(JSON.parse(other.stdout).AccessKeyId, JSON.parse(first.stdout).AccessKeyId);
-    assert.deepEqual(assumes(aws).map((r) => r.params.SourceIdentity), ["developer", "ci-bot"]);
-    // Each is still cached for its own keys.
-    assert.equal((await runCli(args, { env })).stdout, first.stdout);
-    assert.equal(assumes(aws).length, 2);
-  } finally {
-    await Deno.remove(home, { recursive: true });
-  }
+  await using fx = await startFixture({ prefix: "tbi-process-" });
+  const { aws, home } = fx;
+  const bot = aws.addUser({ userName: "ci-bot" });
+  const env = { ...aws.env(), HOME: home, XDG_CACHE_HOME: `${home}/.cache` };
+  const args = ["credential-process", "-s", "s3:ro", "-t", "15m"];
+  const first = await runCli(args, { env });
+  assert.equal(first.code, 0, first.stderr);
+  const other = await runCli(args, {
+    env: {
+      ...env,
+      AWS_ACCESS_KEY_ID: bot.accessKeyId,
+      AWS_SECRET_ACCESS_KEY: bot.secretAccessKey,
+    },
+  });
+  assert.equal(other.code, 0, other.stderr);
+  assert.notEqual(JSON.parse(other.stdout).AccessKeyId, JSON.parse(first.stdout).AccessKeyId);
+  assert.deepEqual(assumes(aws).map((r) => r.params.SourceIdentity), ["developer", "ci-bot"]);
+  // Each is still cached for its own keys.
+  assert.equal((await runCli(args, { env })).stdout, first.stdout);
+  assert.equal(assumes(aws).length, 2);
 });
 
 Deno.test({
   name: "credential-process prints the credential_process JSON, and never asks",
   async fn() {
-    await using aws = await LocalAws.start();
-    const home = await Deno.makeTempDir({ prefix: "tbi-process-" });
-    try {
-      const env = { ...aws.env(), HOME: home, XDG_CACHE_HOME: `${home}/.cache` };
-      // No --no-confirm and no terminal: exec would refuse; credential-process just answers.
-      const result = await runCli(["credential-process", "-s", "s3:ro", "-t", "15m"], { env });
-      assert.equal(result.code, 0, result.stderr);
-      assert.equal(result.stderr, "");
-      const json = JSON.parse(result.stdout);
-      assert.deepEqual(Object.keys(json), [
-        "Version",
-        "AccessKeyId",
-        "SecretAccessKey",
-        "SessionToken",
-        "Expiration",
-      ]);
-      assert.equal(json.Version, 1);
-      assert.match(json.AccessKeyId, /^ASIA/);
-      // Another TTL is another cache entry: a second AssumeRole.
-      const other = await runCli(["credential-process", "-s", "s3:ro", "-t", "30m"], { env });
-      assert.equal(other.code, 0, other.stderr);
-      assert.notEqual(JSON.parse(other.stdout).AccessKeyId, json.AccessKeyId);
-      assert.equal(assumes(aws).length, 2);
-      const bad = await runCli(["credential-process", "-s", "s3:nope", "-t", "15m"], { env });
-      assert.equal(bad.code, 2);
-      assert.equal(bad.stdout, "");
-      assert.match(bad.stderr, /^error: .*\n/);
-    } finally {
-      await Deno.remove(home, { recursive: true });
-    }
+    await using fx = await startFixture({ prefix: "tbi-process-" });
+    const { aws, home } = fx;
+    const env = { ...aws.env(), HOME: home, XDG_CACHE_HOME: `${home}/.cache` };
+    // No --no-confirm and no terminal: exec would refuse; credential-process just answers.
+    const result = await runCli(["credential-process", "-s", "s3:ro", "-t", "15m"], { env });
+    assert.equal(result.code, 0, result.stderr);
+    assert.equal(result.stderr, "");
+    const json = JSON.parse(result.stdout);
+    assert.deepEqual(Object.keys(json), [
+      "Version",
+      "AccessKeyId",
+      "SecretAccessKey",
+      "SessionToken",
+      "Expiration",
+    ]);
+    assert.equal(json.Version, 1);
+    assert.match(json.AccessKeyId, /^ASIA/);
+    // Another TTL is another cache entry: a second AssumeRole.
+    const other = await runCli(["credential-process", "-s", "s3:ro", "-t", "30m"], { env });
+    assert.equal(other.code, 0, other.stderr);
+    assert.notEqual(JSON.parse(other.stdout).AccessKeyId, json.AccessKeyId);
+    assert.equal(assumes(aws).length, 2);
+    const bad = await runCli(["credential-process", "-s", "s3:nope", "-t", "15m"], { env });
+    assert.equal(bad.code, 2);
+    assert.equal(bad.stdout, "");
+    assert.match(bad.stderr, /^error: .*\n/);
   },
 });
 
@@ -213,38 +188,34 @@ Deno.test({
   name: "a profile whose credential_process needs itself stops with one error, not a fork bomb",
   ignore: Deno.build.os === "windows",
   async fn() {
-    await using aws = await LocalAws.start();
-    const home = await Deno.makeTempDir({ prefix: "tbi-process-" });
-    try {
-      await installShim(`${home}/bin`);
-      const { AWS_ACCESS_KEY_ID: _, AWS_SECRET_ACCESS_KEY: __, ...endpoints } = aws.env();
-      await Deno.mkdir(`${home}/.aws`);
-      await Deno.writeTextFile(
-        `${home}/.aws/config`,
-        "[profile loop]\n" +
-          `credential_process = ${home}/bin/timebound-iam credential-process -s s3:ro -t 15m\n`,
-      );
-      const result = await runCli(["credential-process", "-s", "s3:ro", "-t", "15m"], {
-        env: { ...endpoints, HOME: home, AWS_PROFILE: "loop", XDG_CACHE_HOME: `${home}/.cache` },
-      });
-      assert.equal(result.code, 2, result.stderr);
-      assert.equal(result.stdout, "");
-      assert.equal(
-        result.stderr,
-        'error: Profile "loop" cannot hold the base credentials of credential-process: its ' +
-          "credential_process runs timebound-iam credential-process itself\n" +
-          "hint: name the profile with the base credentials in the credential_process line " +
-          "(--profile NAME), and do not export AWS_PROFILE naming the timebound-iam profile\n",
-      );
-      assert.equal(assumes(aws).length, 0);
-    } finally {
-      await Deno.remove(home, { recursive: true });
-    }
+    await using fx = await startFixture({ prefix: "tbi-process-" });
+    const { aws, home } = fx;
+    await installShim(`${home}/bin`);
+    const { AWS_ACCESS_KEY_ID: _, AWS_SECRET_ACCESS_KEY: __, ...endpoints } = aws.env();
+    await Deno.writeTextFile(
+      `${home}/.aws/config`,
+      "[profile loop]\n" +
+        `credential_process = ${home}/bin/timebound-iam credential-process -s s3:ro -t 15m\n`,
+    );
+    const result = await runCli(["credential-process", "-s", "s3:ro", "-t", "15m"], {
+      env: { ...endpoints, HOME: home, AWS_PROFILE: "loop", XDG_CACHE_HOME: `${home}/.cache` },
+    });
+    assert.equal(result.code, 2, result.stderr);
+    assert.equal(result.stdout, "");
+    assert.equal(
+      result.stderr,
+      'error: Profile "loop" cannot hold the base credentials of credential-process: its ' +
+        "credential_process runs timebound-iam credential-process itself\n" +
+        "hint: name the profile with the base credentials in the credential_process line " +
+        "(--profile NAME), and do not export AWS_PROFILE naming the timebound-iam profile\n",
+    );
+    assert.equal(assumes(aws).length, 0);
   },
 });
 
 Deno.test("credential-process never asks for an MFA code: a cached MFA session, or exit 1", async () => {
-  await using aws = await LocalAws.start();
+  await using fx = await startFixture({ prefix: "tbi-process-mfa-" });
+  const { aws, home } = fx;
   aws.addRole({
     roleName: BROKER_ROLE_NAME,
     trustPolicy: {
@@ -258,65 +229,57 @@ Deno.test("credential-process never asks for an MFA code: a cached MFA session, 
     },
   });
   const { serialNumber: serial } = aws.addMfaDevice();
-  const home = await Deno.makeTempDir({ prefix: "tbi-process-mfa-" });
-  try {
-    const env = { ...aws.env(), HOME: home, TIMEBOUND_IAM_MFA_SERIAL: serial };
-    const process = ["credential-process", "-s", "s3:ro", "-t", "15m"];
-    // No cached MFA session: one error, exit 1, nothing asked, nothing assumed.
-    const refused = await runCli(process, { env });
-    assert.equal(refused.code, 1, refused.stderr);
-    assert.equal(refused.stdout, "");
-    assert.equal(
-      refused.stderr,
-      `error: An MFA code for ${serial} is needed, and credential-process never asks for one\n` +
-        "hint: run timebound-iam mfa login first: its cached MFA session is used until it ends\n",
-    );
-    assert.equal(assumes(aws).length, 0);
-    // After mfa login, the cached MFA session is used: no code, no prompt.
-    const login = await runCli(["mfa", "login", "--mfa-code", aws.mfaCode(serial)], { env });
-    assert.equal(login.code, 0, login.stderr);
-    const granted = await runCli(process, { env });
-    assert.equal(granted.code, 0, granted.stderr);
-    assert.equal(granted.stderr, "");
-    assert.equal(JSON.parse(granted.stdout).Version, 1);
-    assert.equal(assumes(aws).length, 1);
-    assert.equal(aws.requests.filter((r) => r.action === "GetSessionToken").length, 1);
-  } finally {
-    await Deno.remove(home, { recursive: true });
-  }
+  const env = { ...aws.env(), HOME: home, TIMEBOUND_IAM_MFA_SERIAL: serial };
+  const process = ["credential-process", "-s", "s3:ro", "-t", "15m"];
+  // No cached MFA session: one error, exit 1, nothing asked, nothing assumed.
+  const refused = await runCli(process, { env });
+  assert.equal(refused.code, 1, refused.stderr);
+  assert.equal(refused.stdout, "");
+  assert.equal(
+    refused.stderr,
+    `error: An MFA code for ${serial} is needed, and credential-process never asks for one\n` +
+      "hint: run timebound-iam mfa login first: its cached MFA session is used until it ends\n",
+  );
+  assert.equal(assumes(aws).length, 0);
+  // After mfa login, the cached MFA session is used: no code, no prompt.
+  const login = await runCli(["mfa", "login", "--mfa-code", aws.mfaCode(serial)], { env });
+  assert.equal(login.code, 0, login.stderr);
+  const granted = await runCli(process, { env });
+  assert.equal(granted.code, 0, granted.stderr);
+  assert.equal(granted.stderr, "");
+  assert.equal(JSON.parse(granted.stdout).Version, 1);
+  assert.equal(assumes(aws).length, 1);
+  assert.equal(aws.requests.filter((r) => r.action === "GetSessionToken").length, 1);
 });
 
 Deno.test("credential-process's cache key follows whose base credentials the SDK would take", async () => {
-  const home = await Deno.makeTempDir({ prefix: "tbi-process-key-" });
-  try {
-    const flags = { scope: ["s3:ro"], ttl: "15m" };
-    const key = (env: Record<string, string>, profile?: string) =>
-      processCacheKey({ ...flags, profile }, { HOME: home, ...env });
-    const keysA = { AWS_ACCESS_KEY_ID: "AKIAAAAAAAAAAAAAAAAA", AWS_SECRET_ACCESS_KEY: "a" };
-    const keysB = { AWS_ACCESS_KEY_ID: "AKIABBBBBBBBBBBBBBBB", AWS_SECRET_ACCESS_KEY: "b" };
-    const web = (role: string) => ({ AWS_WEB_IDENTITY_TOKEN_FILE: "/t", AWS_ROLE_ARN: role });
-    const differ: Array<[string, Record<string, string>, Record<string, string>]> = [
-      ["keys in the environment", keysA, keysB],
-      ["a web identity's role", web("arn:aws:iam::1:role/a"), web("arn:aws:iam::1:role/b")],
-      [
-        "a container endpoint",
-        { AWS_CONTAINER_CREDENTIALS_FULL_URI: "http://127.0.0.1:1/a" },
-        { AWS_CONTAINER_CREDENTIALS_FULL_URI: "http://127.0.0.1:1/b" },
-      ],
-      ["the shared config file", { AWS_CONFIG_FILE: "/a" }, { AWS_CONFIG_FILE: "/b" }],
-      ["the profile", { AWS_PROFILE: "a" }, { AWS_PROFILE: "b" }],
-    ];
-    for (const [what, a, b] of differ) assert.notEqual(await key(a), await key(b), what);
-    // A named profile is what the SDK uses, whatever keys are exported.
-    assert.equal(await key(keysA, "dev"), await key(keysB, "dev"));
-    assert.equal(
-      await key({ ...keysA, AWS_PROFILE: "dev" }),
-      await key({ ...keysB, AWS_PROFILE: "dev" }),
-    );
-    // The access key id is in the key; the secret never is.
-    assert.ok((await key(keysA)).includes(keysA.AWS_ACCESS_KEY_ID));
-    assert.ok(!(await key({ ...keysA, AWS_SECRET_ACCESS_KEY: "s3cr3t-value" })).includes("s3cr3t"));
-  } finally {
-    await Deno.remove(home, { recursive: true });
-  }
+  await using tmp = await tempDir("tbi-process-key-");
+  const home = tmp.path;
+  const flags = { scope: ["s3:ro"], ttl: "15m" };
+  const key = (env: Record<string, string>, profile?: string) =>
+    processCacheKey({ ...flags, profile }, { HOME: home, ...env });
+  const keysA = { AWS_ACCESS_KEY_ID: "AKIAAAAAAAAAAAAAAAAA", AWS_SECRET_ACCESS_KEY: "a" };
+  const keysB = { AWS_ACCESS_KEY_ID: "AKIABBBBBBBBBBBBBBBB", AWS_SECRET_ACCESS_KEY: "b" };
+  const web = (role: string) => ({ AWS_WEB_IDENTITY_TOKEN_FILE: "/t", AWS_ROLE_ARN: role });
+  const differ: Array<[string, Record<string, string>, Record<string, string>]> = [
+    ["keys in the environment", keysA, keysB],
+    ["a web identity's role", web("arn:aws:iam::1:role/a"), web("arn:aws:iam::1:role/b")],
+    [
+      "a container endpoint",
+      { AWS_CONTAINER_CREDENTIALS_FULL_URI: "http://127.0.0.1:1/a" },
+      { AWS_CONTAINER_CREDENTIALS_FULL_URI: "http://127.0.0.1:1/b" },
+    ],
+    ["the shared config file", { AWS_CONFIG_FILE: "/a" }, { AWS_CONFIG_FILE: "/b" }],
+    ["the profile", { AWS_PROFILE: "a" }, { AWS_PROFILE: "b" }],
+  ];
+  for (const [what, a, b] of differ) assert.notEqual(await key(a), await key(b), what);
+  // A named profile is what the SDK uses, whatever keys are exported.
+  assert.equal(await key(keysA, "dev"), await key(keysB, "dev"));
+  assert.equal(
+    await key({ ...keysA, AWS_PROFILE: "dev" }),
+    await key({ ...keysB, AWS_PROFILE: "dev" }),
+  );
+  // The access key id is in the key; the secret never is.
+  assert.ok((await key(keysA)).includes(keysA.AWS_ACCESS_KEY_ID));
+  assert.ok(!(await key({ ...keysA, AWS_SECRET_ACCESS_KEY: "s3cr3t-value" })).includes("s3cr3t"));
 });

@@ -53,12 +53,9 @@ async function serve(env: Record<string, string>, args: string[] = []): Promise<
 }
 
 async function withRoot(fn: (root: string) => Promise<void>): Promise<void> {
-  const root = await Deno.realPath(await Deno.makeTempDir({ prefix: "tbi-hard-" }));
-  try {
-    await fn(root);
-  } finally {
-    await Deno.remove(root, { recursive: true });
-  }
+  await using tmp = await tempDir("tbi-hard-");
+  const root = await Deno.realPath(tmp.path);
+  await fn(root);
 }
 
 Deno.test("serve uses the profile it was started with: an agent naming another is refused (item 1)", async () => {
@@ -67,8 +64,7 @@ Deno.test("serve uses the profile it was started with: an agent naming another i
   await withRoot(async (root) => {
     const home = `${root}/home`;
     const env: Record<string, string> = {
-      ...await baseEnv(home),
-      ...aws.env(),
+      ...fx.childEnv,
       XDG_STATE_HOME: `${root}/state`,
     };
     delete env.AWS_ACCESS_KEY_ID;
