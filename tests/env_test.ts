@@ -12,7 +12,7 @@ const VARIABLES = [
   "AWS_REGION",
   "AWS_DEFAULT_REGION",
   "TIMEBOUND_IAM_SESSION",
-  // Other ways to find credentials, which --unset clears too (issue 10, item 11).
+  // Other ways to find credentials, which --unset clears too.
   "AWS_SECURITY_TOKEN",
   "AWS_CONTAINER_CREDENTIALS_FULL_URI",
   "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",

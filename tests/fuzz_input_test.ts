@@ -1,5 +1,5 @@
 /**
- * Generated bad input (issue 10): hundreds of malformed scopes, TTLs, regions, ARNs and profiles
+ * Generated bad input: hundreds of malformed scopes, TTLs, regions, ARNs and profiles
  * through the CLI's entry point and through `grant_access` of one running server. Each is refused
  * with one line (exit 2, or an `isError` result), no stack trace, the server keeps answering,
  * and nothing is written anywhere but the server's own directories.

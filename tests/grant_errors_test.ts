@@ -45,7 +45,7 @@ const CASES: Case[] = [
     error: /^Unknown profile "prod": not in ~\/\.aws\/config or ~\/\.aws\/credentials$/,
     hint: /profiles found: dev/,
     noAssumeRole: true,
-    // A profile that does not exist is bad input, as a misspelt flag is (issue 10).
+    // A profile that does not exist is bad input, as a misspelt flag is.
     code: 2,
   },
   {

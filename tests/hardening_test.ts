@@ -1,5 +1,5 @@
 /**
- * Issue 10, end to end: the real CLI (compile permission set) against the local AWS endpoint and
+ * Hardening, end to end: the real CLI (compile permission set) against the local AWS endpoint and
  * hostile clients and directories. An agent cannot leave the profile, the server survives its
  * client, a hung endpoint times out, and hostile input or directories change nothing.
  */
@@ -10,6 +10,7 @@ import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 // @ts-types="@modelcontextprotocol/sdk/client/stdio"
 import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
 import { baseEnv, cliCommand, runCli } from "./support/cli.ts";
+import { tempDir } from "./support/fixture.ts";
 import { LocalAws } from "./support/local_aws.ts";
 import { OTHER_USERS_SKIP, shAs } from "./support/users.ts";
 
@@ -52,77 +53,72 @@ async function serve(env: Record<string, string>, args: string[] = []): Promise<
   };
 }
 
-async function withRoot(fn: (root: string) => Promise<void>): Promise<void> {
-  await using tmp = await tempDir("tbi-hard-");
-  const root = await Deno.realPath(tmp.path);
-  await fn(root);
-}
-
-Deno.test("serve uses the profile it was started with: an agent naming another is refused (item 1)", async () => {
+Deno.test("serve uses the profile it was started with: an agent naming another is refused", async () => {
   await using aws = await LocalAws.start();
   const prod = aws.addUser({ userName: "prod-admin" });
-  await withRoot(async (root) => {
-    const home = `${root}/home`;
-    const env: Record<string, string> = {
-      ...fx.childEnv,
-      XDG_STATE_HOME: `${root}/state`,
-    };
-    delete env.AWS_ACCESS_KEY_ID;
-    delete env.AWS_SECRET_ACCESS_KEY;
-    await Deno.writeTextFile(
-      `${home}/.aws/credentials`,
-      `[dev]\naws_access_key_id = ${aws.defaultUser.accessKeyId}\n` +
-        `aws_secret_access_key = ${aws.defaultUser.secretAccessKey}\n` +
-        `[prod-admin]\naws_access_key_id = ${prod.accessKeyId}\n` +
-        `aws_secret_access_key = ${prod.secretAccessKey}\n`,
-    );
-    const s = await serve({ ...env, AWS_PROFILE: "dev" });
-    try {
-      for (const profile of ["prod-admin", "nosuch"]) {
-        const refused = await s.call({ services: ["s3"], profile });
-        assert.equal(refused.isError, true);
-        assert.match(
-          refused.text,
-          new RegExp(`^Profile "${profile}" is not allowed on this server`),
-        );
-        assert.doesNotMatch(refused.text, /\bdev\b|default|profiles found/);
-      }
-      const granted = await s.call({ services: ["s3"] });
-      assert.equal(granted.isError, undefined, granted.text);
-      const assumed = aws.requests.filter((r) => r.action === "AssumeRole");
-      assert.deepEqual(assumed.map((r) => r.accessKeyId), [aws.defaultUser.accessKeyId]);
-    } finally {
-      await s.close();
-    }
-    assert.match(s.stderr(), /profile dev/);
-    assert.match(
-      s.stderr(),
-      /granted s3:ro for 15m as timebound-iam-\S+ to hardening-test 1, profile dev/,
-    );
-    const audit = (await Deno.readTextFile(`${root}/state/timebound-iam/audit.jsonl`)).trim()
-      .split("\n").map((line) => JSON.parse(line));
-    assert.deepEqual(audit.map((e) => [e.outcome, e.profile]), [
-      ["refused", "prod-admin"],
-      ["refused", "nosuch"],
-      ["granted", "dev"],
-    ]);
-
-    // --allow-profiles widens it; the grant then uses that profile's keys.
-    const wide = await serve({ ...env, AWS_PROFILE: "dev" }, ["--allow-profiles", "prod-admin"]);
-    try {
-      const granted = await wide.call({ services: ["s3"], profile: "prod-admin" });
-      assert.equal(granted.isError, undefined, granted.text);
-      assert.equal(
-        aws.requests.filter((r) => r.action === "AssumeRole").at(-1)?.accessKeyId,
-        prod.accessKeyId,
+  await using scratch = await tempDir("tbi-hard-");
+  const root = await Deno.realPath(scratch.path);
+  const home = `${root}/home`;
+  const env: Record<string, string> = {
+    ...await baseEnv(home),
+    ...aws.env(),
+    XDG_STATE_HOME: `${root}/state`,
+  };
+  delete env.AWS_ACCESS_KEY_ID;
+  delete env.AWS_SECRET_ACCESS_KEY;
+  await Deno.writeTextFile(
+    `${home}/.aws/credentials`,
+    `[dev]\naws_access_key_id = ${aws.defaultUser.accessKeyId}\n` +
+      `aws_secret_access_key = ${aws.defaultUser.secretAccessKey}\n` +
+      `[prod-admin]\naws_access_key_id = ${prod.accessKeyId}\n` +
+      `aws_secret_access_key = ${prod.secretAccessKey}\n`,
+  );
+  const s = await serve({ ...env, AWS_PROFILE: "dev" });
+  try {
+    for (const profile of ["prod-admin", "nosuch"]) {
+      const refused = await s.call({ services: ["s3"], profile });
+      assert.equal(refused.isError, true);
+      assert.match(
+        refused.text,
+        new RegExp(`^Profile "${profile}" is not allowed on this server`),
       );
-    } finally {
-      await wide.close();
+      assert.doesNotMatch(refused.text, /\bdev\b|default|profiles found/);
     }
-  });
+    const granted = await s.call({ services: ["s3"] });
+    assert.equal(granted.isError, undefined, granted.text);
+    const assumed = aws.requests.filter((r) => r.action === "AssumeRole");
+    assert.deepEqual(assumed.map((r) => r.accessKeyId), [aws.defaultUser.accessKeyId]);
+  } finally {
+    await s.close();
+  }
+  assert.match(s.stderr(), /profile dev/);
+  assert.match(
+    s.stderr(),
+    /granted s3:ro for 15m as timebound-iam-\S+ to hardening-test 1, profile dev/,
+  );
+  const audit = (await Deno.readTextFile(`${root}/state/timebound-iam/audit.jsonl`)).trim()
+    .split("\n").map((line) => JSON.parse(line));
+  assert.deepEqual(audit.map((e) => [e.outcome, e.profile]), [
+    ["refused", "prod-admin"],
+    ["refused", "nosuch"],
+    ["granted", "dev"],
+  ]);
+
+  // --allow-profiles widens it; the grant then uses that profile's keys.
+  const wide = await serve({ ...env, AWS_PROFILE: "dev" }, ["--allow-profiles", "prod-admin"]);
+  try {
+    const granted = await wide.call({ services: ["s3"], profile: "prod-admin" });
+    assert.equal(granted.isError, undefined, granted.text);
+    assert.equal(
+      aws.requests.filter((r) => r.action === "AssumeRole").at(-1)?.accessKeyId,
+      prod.accessKeyId,
+    );
+  } finally {
+    await wide.close();
+  }
 });
 
-Deno.test("bad CLI input is a usage error of one line, before any AWS call (item 9)", async (t) => {
+Deno.test("bad CLI input is a usage error of one line, before any AWS call", async (t) => {
   await using aws = await LocalAws.start();
   const exec = ["exec", "--no-confirm", "-s", "s3:ro", "-t", "15m"];
   const cases: Array<[string, string[], RegExp, Record<string, string>?]> = [
@@ -204,7 +200,7 @@ Deno.test("bad CLI input is a usage error of one line, before any AWS call (item
   });
 });
 
-Deno.test("--debug output never ends with a hint to run again with --debug (item 10)", async () => {
+Deno.test("--debug output never ends with a hint to run again with --debug", async () => {
   await using aws = await LocalAws.start();
   aws.failNext("AssumeRole", "SomethingUnheardOf", { status: 400, message: "odd" });
   const result = await runCli(
@@ -217,7 +213,7 @@ Deno.test("--debug output never ends with a hint to run again with --debug (item
   assert.match(result.stderr, /^debug: /m);
 });
 
-Deno.test("exec against an endpoint that never answers times out with one line naming it (item 6)", async () => {
+Deno.test("exec against an endpoint that never answers times out with one line naming it", async () => {
   await using aws = await LocalAws.start();
   const release = aws.neverAnswer();
   try {
@@ -232,9 +228,36 @@ Deno.test("exec against an endpoint that never answers times out with one line n
   }
 });
 
-Deno.test("serve exits at end of input while a call to AWS is pending, removing its directory (item 6)", async () => {
+Deno.test("serve exits at end of input while a call to AWS is pending, removing its directory", async () => {
   await using aws = await LocalAws.start();
-  await withRoot(async (root) => {
+  await using scratch = await tempDir("tbi-hard-");
+  const root = await Deno.realPath(scratch.path);
+  const tmp = `${root}/tmp`;
+  await Deno.mkdir(tmp);
+  const env = {
+    ...await baseEnv(`${root}/home`),
+    ...aws.env(),
+    TMPDIR: tmp,
+    XDG_STATE_HOME: root,
+  };
+  const release = aws.neverAnswer();
+  const s = await serve(env);
+  const pending = s.call({ services: ["s3"] }).catch((error) => error);
+  while (aws.waiting === 0) await new Promise((r) => setTimeout(r, 20));
+  await s.close(); // closes stdin, then waits for the process to end
+  assert.ok((await pending) instanceof Error);
+  assert.match(s.stderr(), /stopping \((end of input|transport closed)\)/);
+  assert.deepEqual(await Array.fromAsync(Deno.readDir(tmp)), []);
+  release();
+});
+
+Deno.test({
+  name: "serve treats a client that stops reading as gone: exit 0, no stack, nothing left",
+  ignore: !posix,
+  fn: async () => {
+    await using aws = await LocalAws.start();
+    await using scratch = await tempDir("tbi-hard-");
+    const root = await Deno.realPath(scratch.path);
     const tmp = `${root}/tmp`;
     await Deno.mkdir(tmp);
     const env = {
@@ -243,160 +266,133 @@ Deno.test("serve exits at end of input while a call to AWS is pending, removing 
       TMPDIR: tmp,
       XDG_STATE_HOME: root,
     };
-    const release = aws.neverAnswer();
-    const s = await serve(env);
-    const pending = s.call({ services: ["s3"] }).catch((error) => error);
-    while (aws.waiting === 0) await new Promise((r) => setTimeout(r, 20));
-    await s.close(); // closes stdin, then waits for the process to end
-    assert.ok((await pending) instanceof Error);
-    assert.match(s.stderr(), /stopping \((end of input|transport closed)\)/);
-    assert.deepEqual(await Array.fromAsync(Deno.readDir(tmp)), []);
-    release();
-  });
-});
-
-Deno.test({
-  name: "serve treats a client that stops reading as gone: exit 0, no stack, nothing left (item 4)",
-  ignore: !posix,
-  fn: async () => {
-    await using aws = await LocalAws.start();
-    await withRoot(async (root) => {
-      const tmp = `${root}/tmp`;
-      await Deno.mkdir(tmp);
-      const env = {
-        ...await baseEnv(`${root}/home`),
-        ...aws.env(),
-        TMPDIR: tmp,
-        XDG_STATE_HOME: root,
-      };
-      const [command, args] = cliCommand(["serve"]);
-      const child = new Deno.Command(command, {
-        args,
-        env,
-        clearEnv: true,
-        stdin: "piped",
-        stdout: "piped",
-        stderr: "piped",
-      }).spawn();
-      await child.stdout.cancel(); // the client stops reading
-      const writer = child.stdin.getWriter();
-      const send = (message: unknown) =>
-        writer.write(new TextEncoder().encode(`${JSON.stringify(message)}\n`));
-      await send({
-        jsonrpc: "2.0",
-        id: 1,
-        method: "initialize",
-        params: {
-          protocolVersion: "2025-06-18",
-          capabilities: {},
-          clientInfo: { name: "gone", version: "1" },
-        },
-      });
-      await send({ jsonrpc: "2.0", method: "notifications/initialized" });
-      await send({
-        jsonrpc: "2.0",
-        id: 2,
-        method: "tools/call",
-        params: { name: "grant_access", arguments: { services: ["s3"] } },
-      }).catch(() => {});
-      const [status, stderr] = await Promise.all([
-        child.status,
-        new Response(child.stderr).text(),
-      ]);
-      await writer.close().catch(() => {});
-      assert.equal(status.code, 0, stderr);
-      assert.doesNotMatch(stderr, /EPIPE|Broken pipe|\n\s+at |error:/);
-      assert.match(stderr, /stopping \(the client stopped reading\)/);
-      assert.deepEqual(await Array.fromAsync(Deno.readDir(tmp)), []);
+    const [command, args] = cliCommand(["serve"]);
+    const child = new Deno.Command(command, {
+      args,
+      env,
+      clearEnv: true,
+      stdin: "piped",
+      stdout: "piped",
+      stderr: "piped",
+    }).spawn();
+    await child.stdout.cancel(); // the client stops reading
+    const writer = child.stdin.getWriter();
+    const send = (message: unknown) =>
+      writer.write(new TextEncoder().encode(`${JSON.stringify(message)}\n`));
+    await send({
+      jsonrpc: "2.0",
+      id: 1,
+      method: "initialize",
+      params: {
+        protocolVersion: "2025-06-18",
+        capabilities: {},
+        clientInfo: { name: "gone", version: "1" },
+      },
     });
+    await send({ jsonrpc: "2.0", method: "notifications/initialized" });
+    await send({
+      jsonrpc: "2.0",
+      id: 2,
+      method: "tools/call",
+      params: { name: "grant_access", arguments: { services: ["s3"] } },
+    }).catch(() => {});
+    const [status, stderr] = await Promise.all([
+      child.status,
+      new Response(child.stderr).text(),
+    ]);
+    await writer.close().catch(() => {});
+    assert.equal(status.code, 0, stderr);
+    assert.doesNotMatch(stderr, /EPIPE|Broken pipe|\n\s+at |error:/);
+    assert.match(stderr, /stopping \(the client stopped reading\)/);
+    assert.deepEqual(await Array.fromAsync(Deno.readDir(tmp)), []);
   },
 });
 
 Deno.test({
-  name: "a closed stderr does not turn a granted session into a failure (item 4)",
+  name: "a closed stderr does not turn a granted session into a failure",
   ignore: !posix,
   fn: async () => {
     await using aws = await LocalAws.start();
-    await withRoot(async (root) => {
-      const env = { ...await baseEnv(`${root}/home`), ...aws.env(), XDG_STATE_HOME: root };
-      const [deno, args] = cliCommand(["serve"]);
-      const transport = new StdioClientTransport({
-        command: "sh",
-        args: ["-c", 'exec "$@" 2>&-', "sh", deno, ...args],
-        env,
-      });
-      const client = new Client({ name: "no-stderr", version: "1" });
-      await client.connect(transport);
-      try {
-        const result = await client.callTool({
-          name: "grant_access",
-          arguments: { services: ["s3"] },
-        });
-        assert.equal(result.isError, undefined, JSON.stringify(result));
-      } finally {
-        await client.close();
-      }
-      const audit = (await Deno.readTextFile(`${root}/timebound-iam/audit.jsonl`)).trim()
-        .split("\n").map((line) => JSON.parse(line));
-      assert.deepEqual(audit.map((e) => e.outcome), ["granted"]);
+    await using scratch = await tempDir("tbi-hard-");
+    const root = await Deno.realPath(scratch.path);
+    const env = { ...await baseEnv(`${root}/home`), ...aws.env(), XDG_STATE_HOME: root };
+    const [deno, args] = cliCommand(["serve"]);
+    const transport = new StdioClientTransport({
+      command: "sh",
+      args: ["-c", 'exec "$@" 2>&-', "sh", deno, ...args],
+      env,
     });
+    const client = new Client({ name: "no-stderr", version: "1" });
+    await client.connect(transport);
+    try {
+      const result = await client.callTool({
+        name: "grant_access",
+        arguments: { services: ["s3"] },
+      });
+      assert.equal(result.isError, undefined, JSON.stringify(result));
+    } finally {
+      await client.close();
+    }
+    const audit = (await Deno.readTextFile(`${root}/timebound-iam/audit.jsonl`)).trim()
+      .split("\n").map((line) => JSON.parse(line));
+    assert.deepEqual(audit.map((e) => e.outcome), ["granted"]);
   },
 });
 
 Deno.test({
   name:
-    "a TMPDIR others can write without the sticky bit is refused by serve and flagged by doctor (item 7)",
+    "a TMPDIR others can write without the sticky bit is refused by serve and flagged by doctor",
   ignore: !posix,
   fn: async () => {
-    await withRoot(async (root) => {
-      const tmp = `${root}/shared`;
-      await Deno.mkdir(tmp);
-      await Deno.chmod(tmp, 0o777);
-      const env = { TMPDIR: tmp, XDG_STATE_HOME: root };
-      const served = await runCli(["serve"], { env, stdin: "" });
-      assert.equal(served.code, 1);
-      assertOneLineError(
-        served.stderr,
-        new RegExp(`^error: Directory "${tmp}" is writable by other users and not sticky`),
-      );
-      const doctor = await runCli(["doctor"], { env });
-      assert.equal(doctor.code, 1);
-      assert.match(doctor.stderr + doctor.stdout, /✗ env-file directory .*not sticky/);
-      assert.deepEqual(await Array.fromAsync(Deno.readDir(tmp)), []);
-    });
+    await using scratch = await tempDir("tbi-hard-");
+    const root = await Deno.realPath(scratch.path);
+    const tmp = `${root}/shared`;
+    await Deno.mkdir(tmp);
+    await Deno.chmod(tmp, 0o777);
+    const env = { TMPDIR: tmp, XDG_STATE_HOME: root };
+    const served = await runCli(["serve"], { env, stdin: "" });
+    assert.equal(served.code, 1);
+    assertOneLineError(
+      served.stderr,
+      new RegExp(`^error: Directory "${tmp}" is writable by other users and not sticky`),
+    );
+    const doctor = await runCli(["doctor"], { env });
+    assert.equal(doctor.code, 1);
+    assert.match(doctor.stderr + doctor.stdout, /✗ env-file directory .*not sticky/);
+    assert.deepEqual(await Array.fromAsync(Deno.readDir(tmp)), []);
   },
 });
 
 Deno.test({
-  name: "a planted symlink or FIFO at the audit path is refused; the target is untouched (item 8)",
+  name: "a planted symlink or FIFO at the audit path is refused; the target is untouched",
   ignore: !posix,
   fn: async () => {
-    await withRoot(async (root) => {
-      const state = `${root}/state/timebound-iam`;
-      await Deno.mkdir(state, { recursive: true, mode: 0o700 });
-      const bashrc = `${root}/bashrc`;
-      await Deno.writeTextFile(bashrc, "alias ls='ls -F'\n");
-      await Deno.chmod(bashrc, 0o644);
-      await Deno.symlink(bashrc, `${state}/audit.jsonl`);
-      const env = { XDG_STATE_HOME: `${root}/state`, TMPDIR: root };
-      const linked = await runCli(["serve"], { env, stdin: "" });
-      assert.equal(linked.code, 1);
-      assertOneLineError(linked.stderr, /audit\.jsonl" is a symbolic link: refusing to follow it$/);
-      assert.equal(await Deno.readTextFile(bashrc), "alias ls='ls -F'\n");
-      assert.equal((await Deno.stat(bashrc)).mode! & 0o777, 0o644);
+    await using scratch = await tempDir("tbi-hard-");
+    const root = await Deno.realPath(scratch.path);
+    const state = `${root}/state/timebound-iam`;
+    await Deno.mkdir(state, { recursive: true, mode: 0o700 });
+    const bashrc = `${root}/bashrc`;
+    await Deno.writeTextFile(bashrc, "alias ls='ls -F'\n");
+    await Deno.chmod(bashrc, 0o644);
+    await Deno.symlink(bashrc, `${state}/audit.jsonl`);
+    const env = { XDG_STATE_HOME: `${root}/state`, TMPDIR: root };
+    const linked = await runCli(["serve"], { env, stdin: "" });
+    assert.equal(linked.code, 1);
+    assertOneLineError(linked.stderr, /audit\.jsonl" is a symbolic link: refusing to follow it$/);
+    assert.equal(await Deno.readTextFile(bashrc), "alias ls='ls -F'\n");
+    assert.equal((await Deno.stat(bashrc)).mode! & 0o777, 0o644);
 
-      await Deno.remove(`${state}/audit.jsonl`);
-      const fifo = await new Deno.Command("mkfifo", { args: [`${state}/audit.jsonl`] }).output();
-      assert.equal(fifo.success, true);
-      const piped = await runCli(["serve"], { env, stdin: "" });
-      assert.equal(piped.code, 1);
-      assertOneLineError(piped.stderr, /audit\.jsonl" is not a regular file: refusing to use it$/);
-    });
+    await Deno.remove(`${state}/audit.jsonl`);
+    const fifo = await new Deno.Command("mkfifo", { args: [`${state}/audit.jsonl`] }).output();
+    assert.equal(fifo.success, true);
+    const piped = await runCli(["serve"], { env, stdin: "" });
+    assert.equal(piped.code, 1);
+    assertOneLineError(piped.stderr, /audit\.jsonl" is not a regular file: refusing to use it$/);
   },
 });
 
 Deno.test({
-  name: "an audit log or directory planted by another user is refused, and left as it was (item 8)",
+  name: "an audit log or directory planted by another user is refused, and left as it was",
   ignore: OTHER_USERS_SKIP !== undefined,
   fn: async () => {
     const shared = await Deno.makeTempDir({ dir: "/tmp", prefix: "tbi-2users-" });
@@ -430,7 +426,7 @@ Deno.test({
 });
 
 Deno.test({
-  name: "exec removes every other source of credentials from the child's environment (item 11)",
+  name: "exec removes every other source of credentials from the child's environment",
   ignore: !posix,
   fn: async () => {
     await using aws = await LocalAws.start();
@@ -457,39 +453,39 @@ Deno.test({
 });
 
 Deno.test({
-  name: "usage quotes a credential file path with spaces, and the path is absolute (item 11)",
+  name: "usage quotes a credential file path with spaces, and the path is absolute",
   ignore: !posix,
   fn: async () => {
     await using aws = await LocalAws.start();
-    await withRoot(async (root) => {
-      await Deno.mkdir(`${root}/my tmp`);
-      const env = {
-        ...await baseEnv(`${root}/home`),
-        ...aws.env(),
-        TMPDIR: "my tmp", // relative, and with a space
-        XDG_STATE_HOME: root,
-      };
-      const [command, args] = cliCommand(["serve"]);
-      const transport = new StdioClientTransport({ command, args, env, cwd: root });
-      const client = new Client({ name: "spaces", version: "1" });
-      await client.connect(transport);
-      try {
-        const result = await client.callTool({
-          name: "grant_access",
-          arguments: { services: ["s3"] },
-        });
-        const out = result.structuredContent as { credential_file: string; usage: string };
-        assert.ok(out.credential_file.startsWith(`${root}/my tmp/`), out.credential_file);
-        assert.equal(out.usage, `env $(cat '${out.credential_file}') <command>`);
-        const run = await new Deno.Command("sh", {
-          args: ["-c", out.usage.replace("<command>", "printenv AWS_SESSION_TOKEN")],
-          cwd: "/",
-        }).output();
-        assert.equal(run.code, 0, decoder.decode(run.stderr));
-        assert.ok(decoder.decode(run.stdout).length > 40);
-      } finally {
-        await client.close();
-      }
-    });
+    await using scratch = await tempDir("tbi-hard-");
+    const root = await Deno.realPath(scratch.path);
+    await Deno.mkdir(`${root}/my tmp`);
+    const env = {
+      ...await baseEnv(`${root}/home`),
+      ...aws.env(),
+      TMPDIR: "my tmp", // relative, and with a space
+      XDG_STATE_HOME: root,
+    };
+    const [command, args] = cliCommand(["serve"]);
+    const transport = new StdioClientTransport({ command, args, env, cwd: root });
+    const client = new Client({ name: "spaces", version: "1" });
+    await client.connect(transport);
+    try {
+      const result = await client.callTool({
+        name: "grant_access",
+        arguments: { services: ["s3"] },
+      });
+      const out = result.structuredContent as { credential_file: string; usage: string };
+      assert.ok(out.credential_file.startsWith(`${root}/my tmp/`), out.credential_file);
+      assert.equal(out.usage, `env $(cat '${out.credential_file}') <command>`);
+      const run = await new Deno.Command("sh", {
+        args: ["-c", out.usage.replace("<command>", "printenv AWS_SESSION_TOKEN")],
+        cwd: "/",
+      }).output();
+      assert.equal(run.code, 0, decoder.decode(run.stderr));
+      assert.ok(decoder.decode(run.stdout).length > 40);
+    } finally {
+      await client.close();
+    }
   },
 });
