@@ -2,15 +2,15 @@
 // variable, the flag wins, and --help names the variable.
 import assert from "node:assert/strict";
 import { runCli } from "./support/cli.ts";
-import { LocalAws } from "./support/local_aws.ts";
+import { startFixture } from "./support/fixture.ts";
 
 const printNothing = [Deno.execPath(), "eval", "-q", ""];
 
 Deno.test("exec takes its scope, TTL and --no-confirm from TIMEBOUND_IAM_ variables", async () => {
-  await using aws = await LocalAws.start();
-  const result = await runCli(["exec", "--", ...printNothing], {
+  await using fx = await startFixture();
+  const { aws } = fx;
+  const result = await fx.run(["exec", "--", ...printNothing], {
     env: {
-      ...aws.env(),
       TIMEBOUND_IAM_SCOPE: "s3:ro",
       TIMEBOUND_IAM_TTL: "30m",
       TIMEBOUND_IAM_NO_CONFIRM: "1",
@@ -25,10 +25,10 @@ Deno.test("exec takes its scope, TTL and --no-confirm from TIMEBOUND_IAM_ variab
 });
 
 Deno.test("a flag on the command line wins over its variable", async () => {
-  await using aws = await LocalAws.start();
-  const result = await runCli(["exec", "-t", "15m", "-s", "sqs:full", "--", ...printNothing], {
+  await using fx = await startFixture();
+  const { aws } = fx;
+  const result = await fx.run(["exec", "-t", "15m", "-s", "sqs:full", "--", ...printNothing], {
     env: {
-      ...aws.env(),
       TIMEBOUND_IAM_SCOPE: "s3:ro",
       TIMEBOUND_IAM_TTL: "30m",
       TIMEBOUND_IAM_NO_CONFIRM: "true",
