@@ -6,6 +6,7 @@ import {
   renderCompletion,
 } from "../lib/cli/completions.ts";
 import { runCli } from "./support/cli.ts";
+import { tempDir } from "./support/fixture.ts";
 import { findTool, ignoredBecause } from "./support/system_tool.ts";
 
 /** A small tree with what the real one will grow: nesting, an alias, choices, a hidden flag. */
@@ -59,74 +60,69 @@ async function complete(
   words: string[],
   files: Record<string, string> = {},
 ): Promise<string[]> {
-  const dir = await Deno.makeTempDir({ prefix: "tbi-completion-" });
-  try {
-    const file = `${dir}/script`;
-    await Deno.writeTextFile(file, script);
-    for (const [name, text] of Object.entries(files)) {
-      await Deno.mkdir(`${dir}/${name}`.replace(/\/[^/]+$/, ""), { recursive: true });
-      await Deno.writeTextFile(`${dir}/${name}`, text);
+  await using tmp = await tempDir("tbi-completion-");
+  const dir = tmp.path;
+  const file = `${dir}/script`;
+  await Deno.writeTextFile(file, script);
+  for (const [name, text] of Object.entries(files)) {
+    await Deno.mkdir(`${dir}/${name}`.replace(/\/[^/]+$/, ""), { recursive: true });
+    await Deno.writeTextFile(`${dir}/${name}`, text);
+  }
+  const program = words[0];
+  const run = async (command: string, args: string[]) => {
+    const out = await new Deno.Command(command, {
+      args,
+      env: { HOME: dir, XDG_CONFIG_HOME: dir, XDG_DATA_HOME: dir, TERM: "xterm" },
+      cwd: dir,
+      stdin: "null",
+      signal: AbortSignal.timeout(30_000),
+    }).output();
+    const stderr = new TextDecoder().decode(out.stderr);
+    assert.equal(out.code, 0, `${shell} failed: ${stderr}`);
+    assert.equal(stderr, "", `${shell} wrote to stderr`);
+    return new TextDecoder().decode(out.stdout).split("\n").map((line) => line.trimEnd())
+      .filter(Boolean);
+  };
+  switch (shell) {
+    case "bash": {
+      // As readline does: the line, and its words split at ":" and "=" too (each its own
+      // word); a reply replaces what follows the last of those in the word being completed.
+      const split = words.flatMap((w) => w === "" ? [""] : w.split(/([:=])/).filter(Boolean));
+      const quote = (w: string) => `'${w.replaceAll("'", `'\\''`)}'`;
+      const line = words.join(" ");
+      const fn = `_${program.replace(/[^A-Za-z0-9_]/g, "_")}`;
+      const lines = await run("bash", [
+        "--norc",
+        "--noprofile",
+        "-c",
+        `source ${file} && complete -p ${program} && COMP_WORDS=(${split.map(quote).join(" ")}) ` +
+        `COMP_CWORD=${split.length - 1} COMP_LINE=${quote(line)} COMP_POINT=${line.length} && ` +
+        `${fn} && printf '%s\\n' "\${COMPREPLY[@]}"`,
+      ]);
+      assert.equal(lines.shift(), `complete -o default -F ${fn} ${program}`);
+      const kept = /^(.*[:=])?/.exec(words.at(-1)!)![0];
+      return lines.map((reply) => kept + reply);
     }
-    const program = words[0];
-    const run = async (command: string, args: string[]) => {
-      const out = await new Deno.Command(command, {
-        args,
-        env: { HOME: dir, XDG_CONFIG_HOME: dir, XDG_DATA_HOME: dir, TERM: "xterm" },
-        cwd: dir,
-        stdin: "null",
-        signal: AbortSignal.timeout(30_000),
-      }).output();
-      const stderr = new TextDecoder().decode(out.stderr);
-      assert.equal(out.code, 0, `${shell} failed: ${stderr}`);
-      assert.equal(stderr, "", `${shell} wrote to stderr`);
-      return new TextDecoder().decode(out.stdout).split("\n").map((line) => line.trimEnd())
-        .filter(Boolean);
-    };
-    switch (shell) {
-      case "bash": {
-        // As readline does: the line, and its words split at ":" and "=" too (each its own
-        // word); a reply replaces what follows the last of those in the word being completed.
-        const split = words.flatMap((w) => w === "" ? [""] : w.split(/([:=])/).filter(Boolean));
-        const quote = (w: string) => `'${w.replaceAll("'", `'\\''`)}'`;
-        const line = words.join(" ");
-        const fn = `_${program.replace(/[^A-Za-z0-9_]/g, "_")}`;
-        const lines = await run("bash", [
-          "--norc",
-          "--noprofile",
-          "-c",
-          `source ${file} && complete -p ${program} && COMP_WORDS=(${
-            split.map(quote).join(" ")
-          }) ` +
-          `COMP_CWORD=${split.length - 1} COMP_LINE=${quote(line)} COMP_POINT=${line.length} && ` +
-          `${fn} && printf '%s\\n' "\${COMPREPLY[@]}"`,
-        ]);
-        assert.equal(lines.shift(), `complete -o default -F ${fn} ${program}`);
-        const kept = /^(.*[:=])?/.exec(words.at(-1)!)![0];
-        return lines.map((reply) => kept + reply);
-      }
-      case "zsh":
-        await Deno.writeTextFile(`${dir}/capture.zsh`, ZSH_CAPTURE);
-        return await run("zsh", ["-f", `${dir}/capture.zsh`, file, words.join(" ")]);
-      case "fish":
-        return (await run("fish", [
-          "--no-config",
-          "-c",
-          `source ${file}; and complete --do-complete ${fishQuote(words.join(" "))}`,
-        ])).map((line) => line.split("\t")[0]);
-      case "powershell": {
-        const line = words.join(" ");
-        return await run("pwsh", [
-          "-NoProfile",
-          "-NonInteractive",
-          "-Command",
-          `. '${file}'; $line = '${line.replaceAll("'", "''")}'; ` +
-          "(TabExpansion2 -inputScript $line -cursorColumn $line.Length).CompletionMatches | " +
-          "ForEach-Object CompletionText",
-        ]);
-      }
+    case "zsh":
+      await Deno.writeTextFile(`${dir}/capture.zsh`, ZSH_CAPTURE);
+      return await run("zsh", ["-f", `${dir}/capture.zsh`, file, words.join(" ")]);
+    case "fish":
+      return (await run("fish", [
+        "--no-config",
+        "-c",
+        `source ${file}; and complete --do-complete ${fishQuote(words.join(" "))}`,
+      ])).map((line) => line.split("\t")[0]);
+    case "powershell": {
+      const line = words.join(" ");
+      return await run("pwsh", [
+        "-NoProfile",
+        "-NonInteractive",
+        "-Command",
+        `. '${file}'; $line = '${line.replaceAll("'", "''")}'; ` +
+        "(TabExpansion2 -inputScript $line -cursorColumn $line.Length).CompletionMatches | " +
+        "ForEach-Object CompletionText",
+      ]);
     }
-  } finally {
-    await Deno.remove(dir, { recursive: true });
   }
 }
 

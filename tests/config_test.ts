@@ -12,6 +12,7 @@ import {
 import { parseConfig } from "../lib/grant/config_schema.ts";
 import { resolveGrantSettings } from "../lib/grant/settings.ts";
 import { RuntimeError, UsageError } from "../lib/core/errors.ts";
+import { tempDir } from "./support/fixture.ts";
 
 const ROLE = "arn:aws:iam::123456789012:role/timebound-iam-broker";
 
@@ -149,31 +150,28 @@ Deno.test("parseConfig() names the file and the field of a malformed config", as
 });
 
 Deno.test("saveConfig() writes 0600 atomically, creating a 0700 directory, and loadConfig() reads it back", async () => {
-  const dir = await Deno.makeTempDir();
-  try {
-    const path = `${dir}/nested/timebound-iam/config.json`;
-    const env = { TIMEBOUND_IAM_CONFIG: path };
-    assert.deepEqual(await loadConfig(env), { path, exists: false, config: {} });
-    const config = withBrokerRole({ region: "eu-west-1" }, "default", { roleArn: ROLE });
-    await saveConfig(path, config);
-    await saveConfig(path, withBrokerRole(config, "prod", { roleArn: ROLE, region: "us-west-2" }));
-    assert.deepEqual(await loadConfig(env), {
-      path,
-      exists: true,
-      config: {
-        region: "eu-west-1",
-        profiles: { default: { roleArn: ROLE }, prod: { roleArn: ROLE, region: "us-west-2" } },
-      },
-    });
-    if (Deno.build.os !== "windows") {
-      assert.equal((await Deno.stat(path)).mode! & 0o777, 0o600);
-      assert.equal((await Deno.stat(`${dir}/nested/timebound-iam`)).mode! & 0o777, 0o700);
-    }
-    const left = await Array.fromAsync(Deno.readDir(`${dir}/nested/timebound-iam`));
-    assert.deepEqual(left.map((e) => e.name), ["config.json"], "no temporary file is left");
-  } finally {
-    await Deno.remove(dir, { recursive: true });
+  await using tmp = await tempDir();
+  const dir = tmp.path;
+  const path = `${dir}/nested/timebound-iam/config.json`;
+  const env = { TIMEBOUND_IAM_CONFIG: path };
+  assert.deepEqual(await loadConfig(env), { path, exists: false, config: {} });
+  const config = withBrokerRole({ region: "eu-west-1" }, "default", { roleArn: ROLE });
+  await saveConfig(path, config);
+  await saveConfig(path, withBrokerRole(config, "prod", { roleArn: ROLE, region: "us-west-2" }));
+  assert.deepEqual(await loadConfig(env), {
+    path,
+    exists: true,
+    config: {
+      region: "eu-west-1",
+      profiles: { default: { roleArn: ROLE }, prod: { roleArn: ROLE, region: "us-west-2" } },
+    },
+  });
+  if (Deno.build.os !== "windows") {
+    assert.equal((await Deno.stat(path)).mode! & 0o777, 0o600);
+    assert.equal((await Deno.stat(`${dir}/nested/timebound-iam`)).mode! & 0o777, 0o700);
   }
+  const left = await Array.fromAsync(Deno.readDir(`${dir}/nested/timebound-iam`));
+  assert.deepEqual(left.map((e) => e.name), ["config.json"], "no temporary file is left");
 });
 
 async function sha256(text: string): Promise<string> {
@@ -182,149 +180,143 @@ async function sha256(text: string): Promise<string> {
 }
 
 Deno.test("loadConfig() validates a file once: the same bytes are then parsed, changed ones validated again", async () => {
-  const dir = await Deno.makeTempDir();
-  try {
-    const path = `${dir}/config.json`;
-    const cache = `${dir}/cache`;
-    const env = { TIMEBOUND_IAM_CONFIG: path, XDG_CACHE_HOME: cache };
-    const full = {
-      region: "eu-west-1",
-      profiles: { default: { roleArn: ROLE, mfaSerial: "arn:aws:iam::123456789012:mfa/me" } },
-      serve: { allow: "s3:full,*:ro", maxTtl: "30m", approve: "full", allowProfiles: "a,b" },
-      identityRefusals: [{ role: ROLE, caller: "arn:aws:sts::123456789012:assumed-role/Dev" }],
-      rolesWithoutIdentity: [ROLE],
-    };
-    const text = JSON.stringify(full);
-    await Deno.writeTextFile(path, text);
-    const first = await loadConfig(env);
-    assert.deepEqual(first.config, full);
-    // What is remembered: one private file per validated file, holding its digest, not its text.
-    const memory = `${cache}/timebound-iam/validated-config`;
-    const entries = await Array.fromAsync(Deno.readDir(memory));
-    assert.equal(entries.length, 1);
-    const entry = await Deno.readTextFile(`${memory}/${entries[0].name}`);
-    assert.ok(!entry.includes(ROLE), entry);
-    // Remembered for 30 days.
-    const days = (Date.parse(JSON.parse(entry).expiresAt) - Date.now()) / 86_400_000;
-    assert.ok(days > 29.99 && days <= 30, `${days} days`);
-    if (Deno.build.os !== "windows") {
-      assert.equal((await Deno.stat(memory)).mode! & 0o777, 0o700);
-      assert.equal((await Deno.stat(`${memory}/${entries[0].name}`)).mode! & 0o777, 0o600);
-    }
-    // The same bytes again: read from the file, equal to what the schema gave.
-    assert.deepEqual(await loadConfig(env), first);
-
-    // A changed file is validated, however its last version fared.
-    await Deno.writeTextFile(path, text.replace('"full"', '"sometimes"'));
-    await assert.rejects(() => loadConfig(env), (error: unknown) => {
-      assert.ok(error instanceof UsageError);
-      assert.match(error.message, /field "serve.approve": "sometimes" is not one of/);
-      return true;
-    });
-
-    // The remembered digest is what decides: bytes it names are not validated again (the cache
-    // directory is the user's own, 0700, like the config file's).
-    const invalid = JSON.stringify({ region: "nowhere" });
-    await Deno.writeTextFile(path, invalid);
-    await assert.rejects(() => loadConfig(env), /"nowhere" is not an AWS region/);
-    const name = entries[0].name;
-    const remembered = JSON.parse(await Deno.readTextFile(`${memory}/${name}`));
-    const version = JSON.parse(await Deno.readTextFile(new URL("../deno.json", import.meta.url)))
-      .version;
-    const key = `${version} ${await sha256(invalid)}`;
-    const file = await sha256(key);
-    await Deno.writeTextFile(
-      `${memory}/${file}.json`,
-      JSON.stringify({ ...remembered, key }),
-      { mode: 0o600 },
-    );
-    assert.deepEqual((await loadConfig(env)).config, { region: "nowhere" });
-  } finally {
-    await Deno.remove(dir, { recursive: true });
+  await using tmp = await tempDir();
+  const dir = tmp.path;
+  const path = `${dir}/config.json`;
+  const cache = `${dir}/cache`;
+  const env = { TIMEBOUND_IAM_CONFIG: path, XDG_CACHE_HOME: cache };
+  const full = {
+    region: "eu-west-1",
+    profiles: { default: { roleArn: ROLE, mfaSerial: "arn:aws:iam::123456789012:mfa/me" } },
+    serve: { allow: "s3:full,*:ro", maxTtl: "30m", approve: "full", allowProfiles: "a,b" },
+    identityRefusals: [{ role: ROLE, caller: "arn:aws:sts::123456789012:assumed-role/Dev" }],
+    rolesWithoutIdentity: [ROLE],
+  };
+  const text = JSON.stringify(full);
+  await Deno.writeTextFile(path, text);
+  const first = await loadConfig(env);
+  assert.deepEqual(first.config, full);
+  // What is remembered: one private file per validated file, holding its digest, not its text.
+  const memory = `${cache}/timebound-iam/validated-config`;
+  const entries = await Array.fromAsync(Deno.readDir(memory));
+  assert.equal(entries.length, 1);
+  const entry = await Deno.readTextFile(`${memory}/${entries[0].name}`);
+  assert.ok(!entry.includes(ROLE), entry);
+  // Remembered for 30 days.
+  const days = (Date.parse(JSON.parse(entry).expiresAt) - Date.now()) / 86_400_000;
+  assert.ok(days > 29.99 && days <= 30, `${days} days`);
+  if (Deno.build.os !== "windows") {
+    assert.equal((await Deno.stat(memory)).mode! & 0o777, 0o700);
+    assert.equal((await Deno.stat(`${memory}/${entries[0].name}`)).mode! & 0o777, 0o600);
   }
+  // The same bytes again: read from the file, equal to what the schema gave.
+  assert.deepEqual(await loadConfig(env), first);
+
+  // A changed file is validated, however its last version fared.
+  await Deno.writeTextFile(path, text.replace('"full"', '"sometimes"'));
+  await assert.rejects(() => loadConfig(env), (error: unknown) => {
+    assert.ok(error instanceof UsageError);
+    assert.match(error.message, /field "serve.approve": "sometimes" is not one of/);
+    return true;
+  });
+
+  // The remembered digest is what decides: bytes it names are not validated again (the cache
+  // directory is the user's own, 0700, like the config file's).
+  const invalid = JSON.stringify({ region: "nowhere" });
+  await Deno.writeTextFile(path, invalid);
+  await assert.rejects(() => loadConfig(env), /"nowhere" is not an AWS region/);
+  const name = entries[0].name;
+  const remembered = JSON.parse(await Deno.readTextFile(`${memory}/${name}`));
+  const version = JSON.parse(await Deno.readTextFile(new URL("../deno.json", import.meta.url)))
+    .version;
+  const key = `${version} ${await sha256(invalid)}`;
+  const file = await sha256(key);
+  await Deno.writeTextFile(
+    `${memory}/${file}.json`,
+    JSON.stringify({ ...remembered, key }),
+    { mode: 0o600 },
+  );
+  assert.deepEqual((await loadConfig(env)).config, { region: "nowhere" });
 });
 
 Deno.test("resolveGrantSettings(): flags, then the environment, then the config file", async (t) => {
-  const dir = await Deno.makeTempDir();
-  try {
-    const path = `${dir}/config.json`;
-    const other = "arn:aws:iam::123456789012:role/other";
-    await saveConfig(path, {
+  await using tmp = await tempDir();
+  const dir = tmp.path;
+  const path = `${dir}/config.json`;
+  const other = "arn:aws:iam::123456789012:role/other";
+  await saveConfig(path, {
+    region: "eu-west-1",
+    profiles: {
+      default: { roleArn: ROLE },
+      prod: { roleArn: other, region: "us-west-2" },
+      regional: { region: "sa-east-1" },
+      mfa: { mfaSerial: "arn:aws:iam::123456789012:mfa/me" },
+    },
+  });
+  const base = { TIMEBOUND_IAM_CONFIG: path };
+  const cases: Array<[string, object, Record<string, string>, object]> = [
+    ["the config file alone", {}, {}, {
+      roleArn: ROLE,
+      roleArnSource: "config file",
       region: "eu-west-1",
-      profiles: {
-        default: { roleArn: ROLE },
-        prod: { roleArn: other, region: "us-west-2" },
-        regional: { region: "sa-east-1" },
-        mfa: { mfaSerial: "arn:aws:iam::123456789012:mfa/me" },
+    }],
+    ["a profile's entry", { profile: "prod" }, {}, {
+      roleArn: other,
+      roleArnSource: "config file",
+      region: "us-west-2",
+    }],
+    ["AWS_PROFILE picks the entry", {}, { AWS_PROFILE: "prod" }, {
+      roleArn: other,
+      roleArnSource: "config file",
+      region: "us-west-2",
+    }],
+    ["the environment wins", {}, {
+      TIMEBOUND_IAM_ROLE_ARN: "arn:aws:iam::111111111111:role/env",
+      AWS_REGION: "ap-south-1",
+    }, {
+      roleArn: "arn:aws:iam::111111111111:role/env",
+      roleArnSource: "environment",
+      region: "ap-south-1",
+    }],
+    [
+      "flags win over everything",
+      {
+        roleArn: "arn:aws:iam::111111111111:role/flag",
+        region: "ca-central-1",
       },
-    });
-    const base = { TIMEBOUND_IAM_CONFIG: path };
-    const cases: Array<[string, object, Record<string, string>, object]> = [
-      ["the config file alone", {}, {}, {
-        roleArn: ROLE,
-        roleArnSource: "config file",
-        region: "eu-west-1",
-      }],
-      ["a profile's entry", { profile: "prod" }, {}, {
-        roleArn: other,
-        roleArnSource: "config file",
-        region: "us-west-2",
-      }],
-      ["AWS_PROFILE picks the entry", {}, { AWS_PROFILE: "prod" }, {
-        roleArn: other,
-        roleArnSource: "config file",
-        region: "us-west-2",
-      }],
-      ["the environment wins", {}, {
-        TIMEBOUND_IAM_ROLE_ARN: "arn:aws:iam::111111111111:role/env",
-        AWS_REGION: "ap-south-1",
-      }, {
-        roleArn: "arn:aws:iam::111111111111:role/env",
-        roleArnSource: "environment",
-        region: "ap-south-1",
-      }],
-      [
-        "flags win over everything",
-        {
-          roleArn: "arn:aws:iam::111111111111:role/flag",
-          region: "ca-central-1",
-        },
-        { TIMEBOUND_IAM_ROLE_ARN: "arn:aws:iam::111111111111:role/env", AWS_REGION: "ap-south-1" },
-        {
-          roleArn: "arn:aws:iam::111111111111:role/flag",
-          roleArnSource: "flag",
-          region: "ca-central-1",
-        },
-      ],
-      ["a profile with only a region keeps it, and the default role", { profile: "regional" }, {}, {
-        roleArn: undefined,
-        roleArnSource: "default",
-        region: "sa-east-1",
-      }],
-      ["a profile's MFA device", { profile: "mfa" }, {}, {
-        roleArn: undefined,
-        roleArnSource: "default",
-        region: "eu-west-1",
-        mfaSerial: "arn:aws:iam::123456789012:mfa/me",
-      }],
-      ["an unknown profile has no entry", { profile: "dev" }, {}, {
-        roleArn: undefined,
-        roleArnSource: "default",
-        region: "eu-west-1",
-      }],
-    ];
-    for (const [name, flags, env, expected] of cases) {
-      await t.step(name, async () => {
-        const { roleArn, roleArnSource, region, mfaSerial } = await resolveGrantSettings(flags, {
-          ...base,
-          ...env,
-        });
-        const mfa = mfaSerial === undefined ? {} : { mfaSerial };
-        assert.deepEqual({ roleArn, roleArnSource, region, ...mfa }, expected);
+      { TIMEBOUND_IAM_ROLE_ARN: "arn:aws:iam::111111111111:role/env", AWS_REGION: "ap-south-1" },
+      {
+        roleArn: "arn:aws:iam::111111111111:role/flag",
+        roleArnSource: "flag",
+        region: "ca-central-1",
+      },
+    ],
+    ["a profile with only a region keeps it, and the default role", { profile: "regional" }, {}, {
+      roleArn: undefined,
+      roleArnSource: "default",
+      region: "sa-east-1",
+    }],
+    ["a profile's MFA device", { profile: "mfa" }, {}, {
+      roleArn: undefined,
+      roleArnSource: "default",
+      region: "eu-west-1",
+      mfaSerial: "arn:aws:iam::123456789012:mfa/me",
+    }],
+    ["an unknown profile has no entry", { profile: "dev" }, {}, {
+      roleArn: undefined,
+      roleArnSource: "default",
+      region: "eu-west-1",
+    }],
+  ];
+  for (const [name, flags, env, expected] of cases) {
+    await t.step(name, async () => {
+      const { roleArn, roleArnSource, region, mfaSerial } = await resolveGrantSettings(flags, {
+        ...base,
+        ...env,
       });
-    }
-  } finally {
-    await Deno.remove(dir, { recursive: true });
+      const mfa = mfaSerial === undefined ? {} : { mfaSerial };
+      assert.deepEqual({ roleArn, roleArnSource, region, ...mfa }, expected);
+    });
   }
 });
 
@@ -390,28 +382,25 @@ Deno.test("configPath() on Windows without APPDATA, and with no home at all", ()
 });
 
 Deno.test("loadConfig() and saveConfig() name the file they cannot read or write", async () => {
-  const dir = await Deno.makeTempDir();
-  try {
-    // A directory where the file should be: reading and writing it fail.
-    const path = `${dir}/config.json`;
-    await Deno.mkdir(path);
-    await assert.rejects(() => loadConfig({ TIMEBOUND_IAM_CONFIG: path }), (error: unknown) => {
-      assert.ok(error instanceof RuntimeError);
-      assert.ok(error.message.startsWith(`Cannot read config file "${path}": `), error.message);
-      assert.ok(error.cause instanceof Error);
-      return true;
-    });
-    await assert.rejects(() => saveConfig(path, {}), (error: unknown) => {
-      assert.ok(error instanceof RuntimeError);
-      assert.ok(error.message.startsWith(`Cannot write config file "${path}": `), error.message);
-      return true;
-    });
-    assert.deepEqual((await Array.fromAsync(Deno.readDir(dir))).map((e) => e.name), [
-      "config.json",
-    ]);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
+  await using tmp = await tempDir();
+  const dir = tmp.path;
+  // A directory where the file should be: reading and writing it fail.
+  const path = `${dir}/config.json`;
+  await Deno.mkdir(path);
+  await assert.rejects(() => loadConfig({ TIMEBOUND_IAM_CONFIG: path }), (error: unknown) => {
+    assert.ok(error instanceof RuntimeError);
+    assert.ok(error.message.startsWith(`Cannot read config file "${path}": `), error.message);
+    assert.ok(error.cause instanceof Error);
+    return true;
+  });
+  await assert.rejects(() => saveConfig(path, {}), (error: unknown) => {
+    assert.ok(error instanceof RuntimeError);
+    assert.ok(error.message.startsWith(`Cannot write config file "${path}": `), error.message);
+    return true;
+  });
+  assert.deepEqual((await Array.fromAsync(Deno.readDir(dir))).map((e) => e.name), [
+    "config.json",
+  ]);
 });
 
 Deno.test({
@@ -420,30 +409,27 @@ Deno.test({
   // Windows has no POSIX modes.
   ignore: Deno.build.os === "windows",
   fn: async () => {
-    const dir = await Deno.realPath(await Deno.makeTempDir());
-    try {
-      const shared = `${dir}/shared`;
-      await Deno.mkdir(shared);
-      await Deno.chmod(shared, 0o777);
-      await assert.rejects(() => saveConfig(`${shared}/config.json`, {}), (error: unknown) => {
-        assert.ok(error instanceof RuntimeError);
-        assert.equal(
-          error.message,
-          `Cannot write config file "${shared}/config.json": Directory "${shared}" is writable ` +
-            "by other users (mode 0777)",
-        );
-        assert.equal(error.hint, `make it private: chmod 700 "${shared}"`);
-        return true;
-      });
-      await Deno.symlink(shared, `${dir}/link`);
-      await assert.rejects(
-        () => saveConfig(`${dir}/link/config.json`, {}),
-        /^RuntimeError: Cannot write config file ".*\/link\/config.json": ".*\/link" is a symbolic link, not a directory: refusing to follow it$/,
+    await using tmp = await tempDir();
+    const dir = await Deno.realPath(tmp.path);
+    const shared = `${dir}/shared`;
+    await Deno.mkdir(shared);
+    await Deno.chmod(shared, 0o777);
+    await assert.rejects(() => saveConfig(`${shared}/config.json`, {}), (error: unknown) => {
+      assert.ok(error instanceof RuntimeError);
+      assert.equal(
+        error.message,
+        `Cannot write config file "${shared}/config.json": Directory "${shared}" is writable ` +
+          "by other users (mode 0777)",
       );
-      assert.deepEqual(await Array.fromAsync(Deno.readDir(shared)), []);
-    } finally {
-      await Deno.remove(dir, { recursive: true });
-    }
+      assert.equal(error.hint, `make it private: chmod 700 "${shared}"`);
+      return true;
+    });
+    await Deno.symlink(shared, `${dir}/link`);
+    await assert.rejects(
+      () => saveConfig(`${dir}/link/config.json`, {}),
+      /^RuntimeError: Cannot write config file ".*\/link\/config.json": ".*\/link" is a symbolic link, not a directory: refusing to follow it$/,
+    );
+    assert.deepEqual(await Array.fromAsync(Deno.readDir(shared)), []);
   },
 });
 
@@ -570,29 +556,26 @@ Deno.test({
 });
 
 Deno.test("saveConfig() never writes a file that the next command would refuse to read", async () => {
-  const dir = await Deno.makeTempDir();
-  try {
-    const path = `${dir}/config.json`;
-    await assert.rejects(
-      saveConfig(path, { identityRefusals: [{ role: ROLE, caller: "" }] }),
-      (error: unknown) => {
-        assert.ok(error instanceof RuntimeError);
-        assert.equal(
-          error.message,
-          `Cannot write config file "${path}": it would be invalid: Invalid config file ` +
-            `"${path}": field "identityRefusals.0.caller": "" is not an IAM or STS ARN`,
-        );
-        assert.equal(
-          error.hint,
-          "please report it: timebound-iam wrote a value it cannot read back",
-        );
-        return true;
-      },
-    );
-    await assert.rejects(Deno.stat(path), Deno.errors.NotFound);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
+  await using tmp = await tempDir();
+  const dir = tmp.path;
+  const path = `${dir}/config.json`;
+  await assert.rejects(
+    saveConfig(path, { identityRefusals: [{ role: ROLE, caller: "" }] }),
+    (error: unknown) => {
+      assert.ok(error instanceof RuntimeError);
+      assert.equal(
+        error.message,
+        `Cannot write config file "${path}": it would be invalid: Invalid config file ` +
+          `"${path}": field "identityRefusals.0.caller": "" is not an IAM or STS ARN`,
+      );
+      assert.equal(
+        error.hint,
+        "please report it: timebound-iam wrote a value it cannot read back",
+      );
+      return true;
+    },
+  );
+  await assert.rejects(Deno.stat(path), Deno.errors.NotFound);
 });
 
 Deno.test("parseConfig() accepts the refusals timebound-iam writes: any partition, a path with DEL, a time with or without milliseconds", () => {

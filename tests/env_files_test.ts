@@ -12,6 +12,7 @@ import {
   removeStaleDirectories,
   renderEnvFile,
 } from "../lib/delivery/env_files.ts";
+import { tempDir } from "./support/fixture.ts";
 
 const posix = Deno.build.os !== "windows";
 
@@ -65,41 +66,38 @@ Deno.test("renderEnvFile() refuses a value that word splitting or dotenv would c
 });
 
 Deno.test("a server's directory survives while it lives, and is removed at start once it died", async () => {
-  const parent = await Deno.makeTempDir();
-  try {
-    const live = await openEnvFileDirectory(parent);
-    await live.write("timebound-iam-live", { A: "1" });
-    // Another server starting now leaves the live one alone.
-    const other = await openEnvFileDirectory(parent);
-    assert.match(live.path, /[/\\]timebound-iam-mcp-[^/\\]+$/);
-    await Deno.stat(`${live.path}/timebound-iam-live.env`);
-    assert.notEqual(other.path, live.path);
-    await other.close();
+  await using tmp = await tempDir();
+  const parent = tmp.path;
+  const live = await openEnvFileDirectory(parent);
+  await live.write("timebound-iam-live", { A: "1" });
+  // Another server starting now leaves the live one alone.
+  const other = await openEnvFileDirectory(parent);
+  assert.match(live.path, /[/\\]timebound-iam-mcp-[^/\\]+$/);
+  await Deno.stat(`${live.path}/timebound-iam-live.env`);
+  assert.notEqual(other.path, live.path);
+  await other.close();
 
-    // A dead server's directory: its lock file holds a pid and nobody holds the lock.
-    const dead = `${parent}/timebound-iam-mcp-dead`;
-    await Deno.mkdir(dead, { mode: 0o700 });
-    await Deno.writeTextFile(`${dead}/.lock`, "999999\n");
-    await Deno.writeTextFile(`${dead}/timebound-iam-x.env`, "A=1\n");
-    // Not ours to touch: no lock file, a symlink, another prefix.
-    const foreign = `${parent}/timebound-iam-mcp-nolock`;
-    await Deno.mkdir(foreign);
-    const elsewhere = await Deno.makeTempDir();
-    await Deno.writeTextFile(`${elsewhere}/.lock`, "1\n");
-    if (posix) await Deno.symlink(elsewhere, `${parent}/timebound-iam-mcp-link`);
+  // A dead server's directory: its lock file holds a pid and nobody holds the lock.
+  const dead = `${parent}/timebound-iam-mcp-dead`;
+  await Deno.mkdir(dead, { mode: 0o700 });
+  await Deno.writeTextFile(`${dead}/.lock`, "999999\n");
+  await Deno.writeTextFile(`${dead}/timebound-iam-x.env`, "A=1\n");
+  // Not ours to touch: no lock file, a symlink, another prefix.
+  const foreign = `${parent}/timebound-iam-mcp-nolock`;
+  await Deno.mkdir(foreign);
+  const elsewhere = await Deno.makeTempDir();
+  await Deno.writeTextFile(`${elsewhere}/.lock`, "1\n");
+  if (posix) await Deno.symlink(elsewhere, `${parent}/timebound-iam-mcp-link`);
 
-    const removed = await removeStaleDirectories(parent);
-    assert.deepEqual(removed, [dead]);
-    await assert.rejects(() => Deno.stat(dead), Deno.errors.NotFound);
-    await Deno.stat(foreign);
-    await Deno.stat(`${elsewhere}/.lock`);
-    await Deno.stat(`${live.path}/timebound-iam-live.env`);
-    await live.close();
-    await assert.rejects(() => Deno.stat(live.path), Deno.errors.NotFound);
-    await Deno.remove(elsewhere, { recursive: true });
-  } finally {
-    await Deno.remove(parent, { recursive: true });
-  }
+  const removed = await removeStaleDirectories(parent);
+  assert.deepEqual(removed, [dead]);
+  await assert.rejects(() => Deno.stat(dead), Deno.errors.NotFound);
+  await Deno.stat(foreign);
+  await Deno.stat(`${elsewhere}/.lock`);
+  await Deno.stat(`${live.path}/timebound-iam-live.env`);
+  await live.close();
+  await assert.rejects(() => Deno.stat(live.path), Deno.errors.NotFound);
+  await Deno.remove(elsewhere, { recursive: true });
 });
 
 Deno.test("the audit log is appended as 0600 JSON lines", async () => {
@@ -129,30 +127,27 @@ Deno.test("the audit log is appended as 0600 JSON lines", async () => {
 });
 
 Deno.test("the audit log may be a bare file name in the working directory", async () => {
-  const dir = await Deno.makeTempDir();
-  try {
-    // In a child started in dir: the working directory is the whole process's, which parallel
-    // test files share.
-    const module = import.meta.resolve("../lib/mcp/audit_log.ts");
-    const out = await new Deno.Command(Deno.execPath(), {
-      args: [
-        "eval",
-        "-q",
-        `const { openAuditLog } = await import(${JSON.stringify(module)});\n` +
-        `for (const name of ["audit.jsonl", "./audit.jsonl"]) {\n` +
-        `  const log = await openAuditLog(name);\n` +
-        `  await log.record({ event: "grant", outcome: "granted", scopes: "s3:ro", ttl: "15m" });\n` +
-        `  await log.close();\n` +
-        `}`,
-      ],
-      cwd: dir,
-      stdin: "null",
-    }).output();
-    assert.equal(new TextDecoder().decode(out.stderr), "");
-    assert.equal(out.code, 0);
-    const lines = (await Deno.readTextFile(`${dir}/audit.jsonl`)).trim().split("\n");
-    assert.deepEqual(lines.map((line) => JSON.parse(line).event), ["grant", "grant"]);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
+  await using tmp = await tempDir();
+  const dir = tmp.path;
+  // In a child started in dir: the working directory is the whole process's, which parallel
+  // test files share.
+  const module = import.meta.resolve("../lib/mcp/audit_log.ts");
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: [
+      "eval",
+      "-q",
+      `const { openAuditLog } = await import(${JSON.stringify(module)});\n` +
+      `for (const name of ["audit.jsonl", "./audit.jsonl"]) {\n` +
+      `  const log = await openAuditLog(name);\n` +
+      `  await log.record({ event: "grant", outcome: "granted", scopes: "s3:ro", ttl: "15m" });\n` +
+      `  await log.close();\n` +
+      `}`,
+    ],
+    cwd: dir,
+    stdin: "null",
+  }).output();
+  assert.equal(new TextDecoder().decode(out.stderr), "");
+  assert.equal(out.code, 0);
+  const lines = (await Deno.readTextFile(`${dir}/audit.jsonl`)).trim().split("\n");
+  assert.deepEqual(lines.map((line) => JSON.parse(line).event), ["grant", "grant"]);
 });

@@ -11,6 +11,7 @@ import {
   openPrivateDir,
   verifyParentDirectory,
 } from "../lib/core/private_dir.ts";
+import { tempDir } from "./support/fixture.ts";
 import { canRun } from "./support/system_tool.ts";
 import { OTHER_USERS_SKIP, runAs, shAs } from "./support/users.ts";
 
@@ -19,97 +20,88 @@ const posix = Deno.build.os !== "windows";
 const STALE_TEMPORARY_MS = 10 * 60_000;
 const mode = async (path: string) => (await Deno.lstat(path)).mode! & 0o7777;
 
-async function withTemp(fn: (root: string) => Promise<void>): Promise<void> {
-  const root = await Deno.realPath(await Deno.makeTempDir({ prefix: "tbi-private-" }));
-  try {
-    await fn(root);
-  } finally {
-    await Deno.remove(root, { recursive: true });
-  }
-}
-
 Deno.test("openPrivateDir() creates 0700 directories and 0600 files, and reads them back", async () => {
-  await withTemp(async (root) => {
-    const dir = await openPrivateDir(`${root}/state/timebound-iam`);
-    assert.equal(dir.path, `${root}/state/timebound-iam`);
-    assert.equal(await dir.create("a.env", "A=1\n"), `${root}/state/timebound-iam/a.env`);
-    await assert.rejects(() => dir.create("a.env", "A=2\n"), /already exists/);
-    await dir.replace("b.json", "{}");
-    await dir.replace("b.json", '{"v":2}');
-    assert.equal(await dir.read("b.json"), '{"v":2}');
-    assert.equal(await dir.read("missing"), undefined);
-    const log = await dir.openAppend("audit.jsonl");
-    await log.append("one\n");
-    await log.append("two\n");
-    await log.close();
-    assert.equal(await Deno.readTextFile(`${dir.path}/audit.jsonl`), "one\ntwo\n");
-    assert.deepEqual(
-      (await Array.fromAsync(Deno.readDir(dir.path))).map((e) => e.name).sort(),
-      ["a.env", "audit.jsonl", "b.json"],
-    );
-    for (const name of ["../x", "a/b", "..", ""]) {
-      await assert.rejects(() => dir.create(name, "x"), /Invalid file name/);
+  await using scratch = await tempDir("tbi-private-");
+  const root = await Deno.realPath(scratch.path);
+  const dir = await openPrivateDir(`${root}/state/timebound-iam`);
+  assert.equal(dir.path, `${root}/state/timebound-iam`);
+  assert.equal(await dir.create("a.env", "A=1\n"), `${root}/state/timebound-iam/a.env`);
+  await assert.rejects(() => dir.create("a.env", "A=2\n"), /already exists/);
+  await dir.replace("b.json", "{}");
+  await dir.replace("b.json", '{"v":2}');
+  assert.equal(await dir.read("b.json"), '{"v":2}');
+  assert.equal(await dir.read("missing"), undefined);
+  const log = await dir.openAppend("audit.jsonl");
+  await log.append("one\n");
+  await log.append("two\n");
+  await log.close();
+  assert.equal(await Deno.readTextFile(`${dir.path}/audit.jsonl`), "one\ntwo\n");
+  assert.deepEqual(
+    (await Array.fromAsync(Deno.readDir(dir.path))).map((e) => e.name).sort(),
+    ["a.env", "audit.jsonl", "b.json"],
+  );
+  for (const name of ["../x", "a/b", "..", ""]) {
+    await assert.rejects(() => dir.create(name, "x"), /Invalid file name/);
+  }
+  if (posix) {
+    assert.equal(await mode(`${root}/state`), 0o700);
+    assert.equal(await mode(dir.path), 0o700);
+    for (const name of ["a.env", "b.json", "audit.jsonl"]) {
+      assert.equal(await mode(`${dir.path}/${name}`), 0o600, name);
     }
-    if (posix) {
-      assert.equal(await mode(`${root}/state`), 0o700);
-      assert.equal(await mode(dir.path), 0o700);
-      for (const name of ["a.env", "b.json", "audit.jsonl"]) {
-        assert.equal(await mode(`${dir.path}/${name}`), 0o600, name);
-      }
-    }
-  });
+  }
 });
 
 Deno.test("openPrivateDir() refuses a path whose last part is not a name, and resolves a relative one from the working directory", async () => {
-  await withTemp(async (root) => {
-    await Deno.mkdir(`${root}/sub`);
-    // Each of these would, once normalised, name a directory that exists and is not ours to
-    // claim (the working directory, or the one above it).
-    for (const path of [`${root}/sub/..`, `${root}/sub/.`, `${root}/sub/../`, "..", ".", ""]) {
-      await assert.rejects(() => openPrivateDir(path), /is not a directory name$/, path);
-    }
-    // In a child started in sub/: the working directory is the whole process's, which parallel
-    // test files share.
-    const module = import.meta.resolve("../lib/core/private_dir.ts");
-    const out = await new Deno.Command(Deno.execPath(), {
-      args: [
-        "eval",
-        "-q",
-        `const { openPrivateDir } = await import(${JSON.stringify(module)});\n` +
-        `console.log((await openPrivateDir("state/../private")).path);`,
-      ],
-      cwd: `${root}/sub`,
-      stdin: "null",
-    }).output();
-    assert.equal(new TextDecoder().decode(out.stderr), "");
-    assert.equal(new TextDecoder().decode(out.stdout), `${root}/sub/private\n`);
-    assert.deepEqual(
-      (await Array.fromAsync(Deno.readDir(`${root}/sub`))).map((e) => e.name).sort(),
-      ["private"],
-    );
-  });
+  await using scratch = await tempDir("tbi-private-");
+  const root = await Deno.realPath(scratch.path);
+  await Deno.mkdir(`${root}/sub`);
+  // Each of these would, once normalised, name a directory that exists and is not ours to
+  // claim (the working directory, or the one above it).
+  for (const path of [`${root}/sub/..`, `${root}/sub/.`, `${root}/sub/../`, "..", ".", ""]) {
+    await assert.rejects(() => openPrivateDir(path), /is not a directory name$/, path);
+  }
+  // In a child started in sub/: the working directory is the whole process's, which parallel
+  // test files share.
+  const module = import.meta.resolve("../lib/core/private_dir.ts");
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: [
+      "eval",
+      "-q",
+      `const { openPrivateDir } = await import(${JSON.stringify(module)});\n` +
+      `console.log((await openPrivateDir("state/../private")).path);`,
+    ],
+    cwd: `${root}/sub`,
+    stdin: "null",
+  }).output();
+  assert.equal(new TextDecoder().decode(out.stderr), "");
+  assert.equal(new TextDecoder().decode(out.stdout), `${root}/sub/private\n`);
+  assert.deepEqual(
+    (await Array.fromAsync(Deno.readDir(`${root}/sub`))).map((e) => e.name).sort(),
+    ["private"],
+  );
 });
 
 Deno.test({
   name: "a symlink at a file's name is never followed: the target keeps its content and mode",
   ignore: !posix,
   fn: async () => {
-    await withTemp(async (root) => {
-      const dir = await openPrivateDir(`${root}/priv`);
-      const target = `${root}/bashrc`;
-      await Deno.writeTextFile(target, "echo hi\n", { mode: 0o644 });
-      await Deno.chmod(target, 0o644);
-      for (const name of ["log", "cache", "new"]) await Deno.symlink(target, dir.pathOf(name));
-      await assert.rejects(() => dir.openAppend("log"), /"[^"]*\/priv\/log" is a symbolic link/);
-      await assert.rejects(() => dir.read("cache"), /symbolic link/);
-      await assert.rejects(() => dir.create("new", "x"), /already exists/);
-      await assert.rejects(() => dir.openLockFile("log", { create: false }), /symbolic link/);
-      // replace() renames over the link itself.
-      await dir.replace("cache", "mine");
-      assert.equal((await Deno.lstat(dir.pathOf("cache"))).isFile, true);
-      assert.equal(await Deno.readTextFile(target), "echo hi\n");
-      assert.equal(await mode(target), 0o644);
-    });
+    await using scratch = await tempDir("tbi-private-");
+    const root = await Deno.realPath(scratch.path);
+    const dir = await openPrivateDir(`${root}/priv`);
+    const target = `${root}/bashrc`;
+    await Deno.writeTextFile(target, "echo hi\n", { mode: 0o644 });
+    await Deno.chmod(target, 0o644);
+    for (const name of ["log", "cache", "new"]) await Deno.symlink(target, dir.pathOf(name));
+    await assert.rejects(() => dir.openAppend("log"), /"[^"]*\/priv\/log" is a symbolic link/);
+    await assert.rejects(() => dir.read("cache"), /symbolic link/);
+    await assert.rejects(() => dir.create("new", "x"), /already exists/);
+    await assert.rejects(() => dir.openLockFile("log", { create: false }), /symbolic link/);
+    // replace() renames over the link itself.
+    await dir.replace("cache", "mine");
+    assert.equal((await Deno.lstat(dir.pathOf("cache"))).isFile, true);
+    assert.equal(await Deno.readTextFile(target), "echo hi\n");
+    assert.equal(await mode(target), 0o644);
   },
 });
 
@@ -117,14 +109,14 @@ Deno.test({
   name: "a FIFO at a file's name is refused at once, not waited on",
   ignore: !posix,
   fn: async () => {
-    await withTemp(async (root) => {
-      const dir = await openPrivateDir(`${root}/priv`);
-      const made = await new Deno.Command("mkfifo", { args: [dir.pathOf("audit.jsonl")] })
-        .output();
-      assert.equal(made.success, true);
-      await assert.rejects(() => dir.openAppend("audit.jsonl"), /is not a regular file/);
-      await assert.rejects(() => dir.read("audit.jsonl"), /is not a regular file/);
-    });
+    await using scratch = await tempDir("tbi-private-");
+    const root = await Deno.realPath(scratch.path);
+    const dir = await openPrivateDir(`${root}/priv`);
+    const made = await new Deno.Command("mkfifo", { args: [dir.pathOf("audit.jsonl")] })
+      .output();
+    assert.equal(made.success, true);
+    await assert.rejects(() => dir.openAppend("audit.jsonl"), /is not a regular file/);
+    await assert.rejects(() => dir.read("audit.jsonl"), /is not a regular file/);
   },
 });
 
@@ -132,20 +124,20 @@ Deno.test({
   name: "a symlink, a file or a directory others can write in place of the directory is refused",
   ignore: !posix,
   fn: async () => {
-    await withTemp(async (root) => {
-      await Deno.mkdir(`${root}/elsewhere`);
-      await Deno.symlink(`${root}/elsewhere`, `${root}/link`);
-      await assert.rejects(() => openPrivateDir(`${root}/link`), /is a symbolic link/);
-      await Deno.writeTextFile(`${root}/file`, "");
-      await assert.rejects(() => openPrivateDir(`${root}/file`), /is not a directory/);
-      await Deno.mkdir(`${root}/open`);
-      await Deno.chmod(`${root}/open`, 0o777);
-      await assert.rejects(
-        () => openPrivateDir(`${root}/open`),
-        /^RuntimeError: Directory "[^"]+\/open" is writable by other users \(mode 0777\)$/m,
-      );
-      assert.deepEqual(await Array.fromAsync(Deno.readDir(`${root}/elsewhere`)), []);
-    });
+    await using scratch = await tempDir("tbi-private-");
+    const root = await Deno.realPath(scratch.path);
+    await Deno.mkdir(`${root}/elsewhere`);
+    await Deno.symlink(`${root}/elsewhere`, `${root}/link`);
+    await assert.rejects(() => openPrivateDir(`${root}/link`), /is a symbolic link/);
+    await Deno.writeTextFile(`${root}/file`, "");
+    await assert.rejects(() => openPrivateDir(`${root}/file`), /is not a directory/);
+    await Deno.mkdir(`${root}/open`);
+    await Deno.chmod(`${root}/open`, 0o777);
+    await assert.rejects(
+      () => openPrivateDir(`${root}/open`),
+      /^RuntimeError: Directory "[^"]+\/open" is writable by other users \(mode 0777\)$/m,
+    );
+    assert.deepEqual(await Array.fromAsync(Deno.readDir(`${root}/elsewhere`)), []);
   },
 });
 
@@ -153,24 +145,24 @@ Deno.test({
   name: "a parent others can write is refused unless it is sticky",
   ignore: !posix,
   fn: async () => {
-    await withTemp(async (root) => {
-      const shared = `${root}/shared`;
-      await Deno.mkdir(shared);
-      await Deno.chmod(shared, 0o777);
-      const error = await createPrivateTempDir(shared, "x-").catch((e) => e);
-      assert.equal(
-        error.message,
-        `Directory "${shared}" is writable by other users and not sticky: they could replace what timebound-iam writes under it`,
-      );
-      assert.match(error.hint, /chmod \+t/);
-      await assert.rejects(() => openPrivateDir(`${shared}/cache`), /not sticky/);
-      await assert.rejects(() => openPrivateDir(`${shared}/deep/cache`), /not sticky/);
-      assert.deepEqual(await Array.fromAsync(Deno.readDir(shared)), []);
-      await Deno.chmod(shared, 0o1777);
-      const dir = await createPrivateTempDir(shared, "x-");
-      assert.equal(await mode(dir.path), 0o700);
-      assert.equal(await verifyParentDirectory(shared), shared);
-    });
+    await using scratch = await tempDir("tbi-private-");
+    const root = await Deno.realPath(scratch.path);
+    const shared = `${root}/shared`;
+    await Deno.mkdir(shared);
+    await Deno.chmod(shared, 0o777);
+    const error = await createPrivateTempDir(shared, "x-").catch((e) => e);
+    assert.equal(
+      error.message,
+      `Directory "${shared}" is writable by other users and not sticky: they could replace what timebound-iam writes under it`,
+    );
+    assert.match(error.hint, /chmod \+t/);
+    await assert.rejects(() => openPrivateDir(`${shared}/cache`), /not sticky/);
+    await assert.rejects(() => openPrivateDir(`${shared}/deep/cache`), /not sticky/);
+    assert.deepEqual(await Array.fromAsync(Deno.readDir(shared)), []);
+    await Deno.chmod(shared, 0o1777);
+    const dir = await createPrivateTempDir(shared, "x-");
+    assert.equal(await mode(dir.path), 0o700);
+    assert.equal(await verifyParentDirectory(shared), shared);
   },
 });
 
@@ -178,21 +170,21 @@ Deno.test({
   name: "a parent its group can write is refused unless the group is the user's own",
   ignore: !posix || Deno.uid() !== 0,
   fn: async () => {
-    await withTemp(async (root) => {
-      const shared = `${root}/team`;
-      await Deno.mkdir(shared);
-      await Deno.chmod(shared, 0o775);
-      // Root's own primary group is 0: a user-private group, accepted.
-      await Deno.chown(shared, 0, Deno.gid()!);
-      assert.equal(await verifyParentDirectory(shared), shared);
-      // A shared group (gid 2000) can hold other users: refused.
-      await Deno.chown(shared, 0, 2000);
-      await assert.rejects(
-        () => openPrivateDir(`${shared}/cache`),
-        new RegExp(`Directory "${shared}" is writable by other users and not sticky`),
-      );
-      assert.deepEqual(await Array.fromAsync(Deno.readDir(shared)), []);
-    });
+    await using scratch = await tempDir("tbi-private-");
+    const root = await Deno.realPath(scratch.path);
+    const shared = `${root}/team`;
+    await Deno.mkdir(shared);
+    await Deno.chmod(shared, 0o775);
+    // Root's own primary group is 0: a user-private group, accepted.
+    await Deno.chown(shared, 0, Deno.gid()!);
+    assert.equal(await verifyParentDirectory(shared), shared);
+    // A shared group (gid 2000) can hold other users: refused.
+    await Deno.chown(shared, 0, 2000);
+    await assert.rejects(
+      () => openPrivateDir(`${shared}/cache`),
+      new RegExp(`Directory "${shared}" is writable by other users and not sticky`),
+    );
+    assert.deepEqual(await Array.fromAsync(Deno.readDir(shared)), []);
   },
 });
 
@@ -266,24 +258,24 @@ Deno.test({
 });
 
 Deno.test("replace() removes the temporaries a killed writer left once they are stale, and nothing else", async () => {
-  await withTemp(async (root) => {
-    const dir = await openPrivateDir(`${root}/cache`);
-    const stale = `.entry.json.${crypto.randomUUID()}.tmp`;
-    const fresh = `.entry.json.${crypto.randomUUID()}.tmp`;
-    const others = [".entry.json.not-a-uuid.tmp", "kept.json", `${stale}.bak`];
-    for (const name of [stale, fresh, ...others]) {
-      await Deno.writeTextFile(`${dir.path}/${name}`, "x");
-    }
-    const old = new Date(Date.now() - STALE_TEMPORARY_MS - 60_000);
-    for (const name of [stale, ...others]) await Deno.utime(`${dir.path}/${name}`, old, old);
-    const young = new Date(Date.now() - STALE_TEMPORARY_MS + 60_000);
-    await Deno.utime(`${dir.path}/${fresh}`, young, young);
-    await dir.replace("other.json", "{}");
-    assert.deepEqual(
-      (await Array.fromAsync(Deno.readDir(dir.path))).map((e) => e.name).sort(),
-      [fresh, ...others, "other.json"].sort(),
-    );
-  });
+  await using scratch = await tempDir("tbi-private-");
+  const root = await Deno.realPath(scratch.path);
+  const dir = await openPrivateDir(`${root}/cache`);
+  const stale = `.entry.json.${crypto.randomUUID()}.tmp`;
+  const fresh = `.entry.json.${crypto.randomUUID()}.tmp`;
+  const others = [".entry.json.not-a-uuid.tmp", "kept.json", `${stale}.bak`];
+  for (const name of [stale, fresh, ...others]) {
+    await Deno.writeTextFile(`${dir.path}/${name}`, "x");
+  }
+  const old = new Date(Date.now() - STALE_TEMPORARY_MS - 60_000);
+  for (const name of [stale, ...others]) await Deno.utime(`${dir.path}/${name}`, old, old);
+  const young = new Date(Date.now() - STALE_TEMPORARY_MS + 60_000);
+  await Deno.utime(`${dir.path}/${fresh}`, young, young);
+  await dir.replace("other.json", "{}");
+  assert.deepEqual(
+    (await Array.fromAsync(Deno.readDir(dir.path))).map((e) => e.name).sort(),
+    [fresh, ...others, "other.json"].sort(),
+  );
 });
 
 /**
@@ -341,64 +333,64 @@ Deno.test({
     (PRLIMIT ? "" : " (ignored: needs Linux and prlimit, from util-linux)"),
   ignore: !PRLIMIT,
   fn: async () => {
-    await withTemp(async (root) => {
-      const path = `${root}/cache`;
-      const failed = await replaceUnderSizeLimit(path, true);
-      assert.equal(failed.code, 0);
-      assert.equal(failed.stdout, `Cannot write file "${path}/entry.json": file too large\n`);
-      assert.deepEqual(await Array.fromAsync(Deno.readDir(path)), []);
+    await using scratch = await tempDir("tbi-private-");
+    const root = await Deno.realPath(scratch.path);
+    const path = `${root}/cache`;
+    const failed = await replaceUnderSizeLimit(path, true);
+    assert.equal(failed.code, 0);
+    assert.equal(failed.stdout, `Cannot write file "${path}/entry.json": file too large\n`);
+    assert.deepEqual(await Array.fromAsync(Deno.readDir(path)), []);
 
-      const killed = await replaceUnderSizeLimit(path, false);
-      assert.equal(killed.signal, "SIGXFSZ");
-      assert.equal(killed.stdout, "");
-      const left = (await Array.fromAsync(Deno.readDir(path))).map((e) => e.name);
-      assert.equal(left.length, 1);
-      assert.match(left[0], /^\.entry\.json\.[0-9a-f-]{36}\.tmp$/);
-      assert.equal((await Deno.stat(`${path}/${left[0]}`)).size, 4096);
+    const killed = await replaceUnderSizeLimit(path, false);
+    assert.equal(killed.signal, "SIGXFSZ");
+    assert.equal(killed.stdout, "");
+    const left = (await Array.fromAsync(Deno.readDir(path))).map((e) => e.name);
+    assert.equal(left.length, 1);
+    assert.match(left[0], /^\.entry\.json\.[0-9a-f-]{36}\.tmp$/);
+    assert.equal((await Deno.stat(`${path}/${left[0]}`)).size, 4096);
 
-      const dir = await openPrivateDir(path);
-      await dir.replace("entry.json", "{}");
-      assert.deepEqual((await Array.fromAsync(Deno.readDir(path))).length, 2, "not stale yet");
-      const old = new Date(Date.now() - STALE_TEMPORARY_MS - 1000);
-      await Deno.utime(`${path}/${left[0]}`, old, old);
-      await dir.replace("entry.json", "{}");
-      assert.deepEqual((await Array.fromAsync(Deno.readDir(path))).map((e) => e.name), [
-        "entry.json",
-      ]);
-    });
+    const dir = await openPrivateDir(path);
+    await dir.replace("entry.json", "{}");
+    assert.deepEqual((await Array.fromAsync(Deno.readDir(path))).length, 2, "not stale yet");
+    const old = new Date(Date.now() - STALE_TEMPORARY_MS - 1000);
+    await Deno.utime(`${path}/${left[0]}`, old, old);
+    await dir.replace("entry.json", "{}");
+    assert.deepEqual((await Array.fromAsync(Deno.readDir(path))).map((e) => e.name), [
+      "entry.json",
+    ]);
   },
 });
 
 Deno.test("isPrivateGroup(): only a group of the user's own name, with nobody else in it, is the user's", async () => {
-  await withTemp(async (root) => {
-    const files = { passwd: `${root}/passwd`, group: `${root}/group` };
-    await Deno.writeTextFile(
-      files.passwd,
-      "root:x:0:0::/root:/bin/sh\nann:x:1000:1000::/home/ann:/bin/sh\n" +
-        "bob:x:1001:100::/home/bob:/bin/sh\ncat:x:1002:1003::/home/cat:/bin/sh\n" +
-        "dan:x:1004:1003::/home/dan:/bin/sh\n",
-    );
-    await Deno.writeTextFile(
-      files.group,
-      "root:x:0:\nann:x:1000:ann\nusers:x:100:\ncat:x:1003:\nbob:x:1001:ann\n",
-    );
-    const cases: Array<[string, number, number, boolean]> = [
-      ["a user-private group", 1000, 1000, true],
-      ["root's", 0, 0, true],
-      ["a shared primary group (users)", 100, 1001, false],
-      ["a group of another name", 1003, 1002, false],
-      ["another account's primary group too", 1003, 1004, false],
-      ["one that lists another member", 1001, 1001, false],
-      ["unknown to the files: its id is not the user's", 2000, 1000, false],
-    ];
-    for (const [what, gid, uid, expected] of cases) {
-      assert.equal(isPrivateGroup(gid, uid, files), expected, what);
-    }
-    // Without the files (a directory service): the group whose id is the user's own id.
-    const none = { passwd: `${root}/none`, group: `${root}/none` };
-    assert.equal(isPrivateGroup(501, 501, none), true);
-    assert.equal(isPrivateGroup(20, 501, none), false, "macOS's staff");
-  });
+  await using scratch = await tempDir("tbi-private-");
+  const root = await Deno.realPath(scratch.path);
+  const files = { passwd: `${root}/passwd`, group: `${root}/group` };
+  await Deno.writeTextFile(
+    files.passwd,
+    "root:x:0:0::/root:/bin/sh\nann:x:1000:1000::/home/ann:/bin/sh\n" +
+      "bob:x:1001:100::/home/bob:/bin/sh\ncat:x:1002:1003::/home/cat:/bin/sh\n" +
+      "dan:x:1004:1003::/home/dan:/bin/sh\n",
+  );
+  await Deno.writeTextFile(
+    files.group,
+    "root:x:0:\nann:x:1000:ann\nusers:x:100:\ncat:x:1003:\nbob:x:1001:ann\n",
+  );
+  const cases: Array<[string, number, number, boolean]> = [
+    ["a user-private group", 1000, 1000, true],
+    ["root's", 0, 0, true],
+    ["a shared primary group (users)", 100, 1001, false],
+    ["a group of another name", 1003, 1002, false],
+    ["another account's primary group too", 1003, 1004, false],
+    ["one that lists another member", 1001, 1001, false],
+    ["unknown to the files: its id is not the user's", 2000, 1000, false],
+  ];
+  for (const [what, gid, uid, expected] of cases) {
+    assert.equal(isPrivateGroup(gid, uid, files), expected, what);
+  }
+  // Without the files (a directory service): the group whose id is the user's own id.
+  const none = { passwd: `${root}/none`, group: `${root}/none` };
+  assert.equal(isPrivateGroup(501, 501, none), true);
+  assert.equal(isPrivateGroup(20, 501, none), false, "macOS's staff");
 });
 
 Deno.test({

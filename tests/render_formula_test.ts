@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { fileURLToPath } from "node:url";
 import { FORMULA_TARGETS, parseChecksums, renderFormula } from "../scripts/render_formula.ts";
+import { tempDir } from "./support/fixture.ts";
 import { findTool, ignoredBecause } from "./support/system_tool.ts";
 
 const TARGETS = [
@@ -127,54 +128,48 @@ Deno.test({
   name: `the rendered formula is valid Ruby and picks the right binary${ignoredBecause(ruby)}`,
   ignore: !ruby.found,
   async fn(t) {
-    const dir = await Deno.makeTempDir({ prefix: "tbi-formula-" });
-    try {
-      const file = `${dir}/timebound-iam.rb`;
-      await Deno.writeTextFile(file, renderFormula(RELEASE, parseChecksums(SUMS)));
-      await Deno.writeTextFile(`${dir}/stub.rb`, FORMULA_STUB);
+    await using tmp = await tempDir("tbi-formula-");
+    const dir = tmp.path;
+    const file = `${dir}/timebound-iam.rb`;
+    await Deno.writeTextFile(file, renderFormula(RELEASE, parseChecksums(SUMS)));
+    await Deno.writeTextFile(`${dir}/stub.rb`, FORMULA_STUB);
 
-      await t.step("ruby -c", async () => {
-        const out = await new Deno.Command("ruby", { args: ["-c", file] }).output();
-        assert.equal(new TextDecoder().decode(out.stdout).trim(), "Syntax OK");
-        assert.equal(out.code, 0);
-      });
+    await t.step("ruby -c", async () => {
+      const out = await new Deno.Command("ruby", { args: ["-c", file] }).output();
+      assert.equal(new TextDecoder().decode(out.stdout).trim(), "Syntax OK");
+      assert.equal(out.code, 0);
+    });
 
-      for (const [os, cpus] of Object.entries(FORMULA_TARGETS)) {
-        for (const [cpu, target] of Object.entries(cpus)) {
-          await t.step(`${os} on ${cpu} downloads ${target}`, async () => {
-            const out = await new Deno.Command("ruby", {
-              args: [`${dir}/stub.rb`, os, cpu, file],
-            }).output();
-            assert.equal(out.code, 0, new TextDecoder().decode(out.stderr));
-            assert.deepEqual(new TextDecoder().decode(out.stdout).trim().split("\n"), [
-              `${BASE}/timebound-iam-${target}`,
-              String(TARGETS.indexOf(target) + 1).repeat(64),
-            ]);
-          });
-        }
+    for (const [os, cpus] of Object.entries(FORMULA_TARGETS)) {
+      for (const [cpu, target] of Object.entries(cpus)) {
+        await t.step(`${os} on ${cpu} downloads ${target}`, async () => {
+          const out = await new Deno.Command("ruby", {
+            args: [`${dir}/stub.rb`, os, cpu, file],
+          }).output();
+          assert.equal(out.code, 0, new TextDecoder().decode(out.stderr));
+          assert.deepEqual(new TextDecoder().decode(out.stdout).trim().split("\n"), [
+            `${BASE}/timebound-iam-${target}`,
+            String(TARGETS.indexOf(target) + 1).repeat(64),
+          ]);
+        });
       }
-    } finally {
-      await Deno.remove(dir, { recursive: true });
     }
   },
 });
 
 Deno.test("scripts/render_formula.ts renders from a SHA256SUMS file", async () => {
-  const dir = await Deno.makeTempDir({ prefix: "tbi-formula-" });
-  try {
-    await Deno.writeTextFile(`${dir}/SHA256SUMS`, SUMS);
-    const script = fileURLToPath(new URL("../scripts/render_formula.ts", import.meta.url));
-    const out = await new Deno.Command(Deno.execPath(), {
-      args: ["run", "-q", "-R", script, "--version", "1.2.3", "--repo", RELEASE.repo, "--sums"]
-        .concat(`${dir}/SHA256SUMS`),
-    }).output();
-    assert.equal(new TextDecoder().decode(out.stderr), "");
-    assert.equal(out.code, 0);
-    assert.equal(
-      new TextDecoder().decode(out.stdout),
-      renderFormula(RELEASE, parseChecksums(SUMS)),
-    );
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
+  await using tmp = await tempDir("tbi-formula-");
+  const dir = tmp.path;
+  await Deno.writeTextFile(`${dir}/SHA256SUMS`, SUMS);
+  const script = fileURLToPath(new URL("../scripts/render_formula.ts", import.meta.url));
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "-q", "-R", script, "--version", "1.2.3", "--repo", RELEASE.repo, "--sums"]
+      .concat(`${dir}/SHA256SUMS`),
+  }).output();
+  assert.equal(new TextDecoder().decode(out.stderr), "");
+  assert.equal(out.code, 0);
+  assert.equal(
+    new TextDecoder().decode(out.stdout),
+    renderFormula(RELEASE, parseChecksums(SUMS)),
+  );
 });

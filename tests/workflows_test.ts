@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { fileURLToPath } from "node:url";
 import { lintWorkflows, parseActionlintReport } from "../scripts/lint_workflows.ts";
 import { FORMULA_TARGETS } from "../scripts/render_formula.ts";
+import { tempDir } from "./support/fixture.ts";
 
 const ROOT = fileURLToPath(new URL("../", import.meta.url));
 const WORKFLOWS = ["ci.yml", "release.yml"];
@@ -32,22 +33,19 @@ Deno.test("actionlint finds no problem in the workflows", async () => {
 });
 
 Deno.test("lintWorkflows() reports a broken workflow", async () => {
-  const dir = await Deno.makeTempDir({ prefix: "tbi-workflows-" });
-  try {
-    await Deno.mkdir(`${dir}/.github/workflows`, { recursive: true });
-    await Deno.writeTextFile(
-      `${dir}/.github/workflows/broken.yml`,
-      "on: push\njobs:\n  a:\n    runs-on: ubuntu-24.04\n    steps:\n" +
-        "      - run: echo ${{ github.no_such_thing }}\n",
-    );
-    const findings = await lintWorkflows({ cwd: dir });
-    assert.equal(findings.length, 1);
-    assert.equal(findings[0].kind, "expression");
-    assert.equal(findings[0].line, 6);
-    assert.match(findings[0].message, /property "no_such_thing" is not defined/);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
+  await using tmp = await tempDir("tbi-workflows-");
+  const dir = tmp.path;
+  await Deno.mkdir(`${dir}/.github/workflows`, { recursive: true });
+  await Deno.writeTextFile(
+    `${dir}/.github/workflows/broken.yml`,
+    "on: push\njobs:\n  a:\n    runs-on: ubuntu-24.04\n    steps:\n" +
+      "      - run: echo ${{ github.no_such_thing }}\n",
+  );
+  const findings = await lintWorkflows({ cwd: dir });
+  assert.equal(findings.length, 1);
+  assert.equal(findings[0].kind, "expression");
+  assert.equal(findings[0].line, 6);
+  assert.match(findings[0].message, /property "no_such_thing" is not defined/);
 });
 
 Deno.test("parseActionlintReport() accepts only the runner labels it is told about", () => {

@@ -17,7 +17,7 @@ import {
   UpdateAssumeRolePolicyCommand,
   UpdateRoleCommand,
 } from "@aws-sdk/client-iam";
-import { startFixture } from "./fixture.ts";
+import { startFixture, tempDir } from "./fixture.ts";
 import { LocalAws, type LocalCredentials } from "./local_aws.ts";
 import { awsCliVersion, honoursEndpointVariables } from "./sdk_call.ts";
 import { canonicalRequest, signString, stringToSign, toAmzDate } from "./sigv4.ts";
@@ -1117,48 +1117,45 @@ Deno.test({
 Deno.test("an SDK profile with role_arn gets a session that LocalAws treats as chaining", async () => {
   await using aws = await LocalAws.start();
   aws.addRole({ roleName: "long", maxSessionDuration: 43200 });
-  const dir = await Deno.makeTempDir({ prefix: "local_aws_profile_" });
+  await using tmp = await tempDir("local_aws_profile_");
+  const dir = tmp.path;
+  await Deno.writeTextFile(
+    `${dir}/credentials`,
+    `[base]\naws_access_key_id = ${aws.defaultUser.accessKeyId}\n` +
+      `aws_secret_access_key = ${aws.defaultUser.secretAccessKey}\n`,
+  );
+  await Deno.writeTextFile(
+    `${dir}/config`,
+    `[profile chained]\nrole_arn = ${BROKER}\nsource_profile = base\nregion = us-east-1\n`,
+  );
+  const { fromIni } = await import("@aws-sdk/credential-providers");
+  const provider = fromIni({
+    profile: "chained",
+    filepath: `${dir}/credentials`,
+    configFilepath: `${dir}/config`,
+    clientConfig: { endpoint: aws.url, region: "us-east-1" },
+  });
+  const client = new STSClient({
+    region: "us-east-1",
+    endpoint: aws.url,
+    credentials: provider,
+    maxAttempts: 1,
+  });
   try {
-    await Deno.writeTextFile(
-      `${dir}/credentials`,
-      `[base]\naws_access_key_id = ${aws.defaultUser.accessKeyId}\n` +
-        `aws_secret_access_key = ${aws.defaultUser.secretAccessKey}\n`,
+    const me = await client.send(new GetCallerIdentityCommand({}));
+    assert.match(me.Arn!, /^arn:aws:sts::123456789012:assumed-role\/timebound-iam-broker\//);
+    await rejectsWith(
+      client.send(
+        new AssumeRoleCommand({
+          RoleArn: `arn:aws:iam::${ACCOUNT}:role/long`,
+          RoleSessionName: "chained",
+          DurationSeconds: 7200,
+        }),
+      ),
+      "ValidationError",
+      { message: /1 hour session limit for roles assumed by role chaining/ },
     );
-    await Deno.writeTextFile(
-      `${dir}/config`,
-      `[profile chained]\nrole_arn = ${BROKER}\nsource_profile = base\nregion = us-east-1\n`,
-    );
-    const { fromIni } = await import("@aws-sdk/credential-providers");
-    const provider = fromIni({
-      profile: "chained",
-      filepath: `${dir}/credentials`,
-      configFilepath: `${dir}/config`,
-      clientConfig: { endpoint: aws.url, region: "us-east-1" },
-    });
-    const client = new STSClient({
-      region: "us-east-1",
-      endpoint: aws.url,
-      credentials: provider,
-      maxAttempts: 1,
-    });
-    try {
-      const me = await client.send(new GetCallerIdentityCommand({}));
-      assert.match(me.Arn!, /^arn:aws:sts::123456789012:assumed-role\/timebound-iam-broker\//);
-      await rejectsWith(
-        client.send(
-          new AssumeRoleCommand({
-            RoleArn: `arn:aws:iam::${ACCOUNT}:role/long`,
-            RoleSessionName: "chained",
-            DurationSeconds: 7200,
-          }),
-        ),
-        "ValidationError",
-        { message: /1 hour session limit for roles assumed by role chaining/ },
-      );
-    } finally {
-      client.destroy();
-    }
   } finally {
-    await Deno.remove(dir, { recursive: true });
+    client.destroy();
   }
 });
