@@ -102,6 +102,8 @@ export async function readBrokerRole(
  *   trust: buildTrustPolicy("arn:aws:iam::123456789012:user/dev", { mode: "caller" }),
  *   permissions: buildPermissionPolicy(["s3"]),
  *   maxSessionSeconds: 14400,
+ *   scopes: [],
+ *   description: "",
  * };
  * assert.equal(planRoleChanges({ exists: false }, plan).length, 2);
  * ```
