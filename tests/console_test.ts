@@ -255,7 +255,11 @@ Deno.test("console --like-serve opens exactly serve's allow list", async (t) => 
       "--print",
     ]);
     assert.equal(outside.code, 2);
-    assert.match(outside.stderr, /^error: Not allowed by this server: s3:full/m);
+    assert.match(
+      outside.stderr,
+      /^error: Not in serve's allow list: s3:full: the allowed scopes are \*:ro$/m,
+    );
+    assert.match(outside.stderr, /^hint: --like-serve shows what an agent may see/m);
     const within = await f.console([
       "--like-serve",
       "--allow",

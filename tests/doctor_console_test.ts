@@ -82,3 +82,23 @@ Deno.test("doctor --console reports a bad TIMEBOUND_IAM_SIGNIN_URL as a failed c
     );
   });
 });
+
+Deno.test("doctor --console asks the sign-in host of the region a grant would use (the config file's)", async () => {
+  await withAws(async (aws, env) => {
+    const dir = `${env.HOME}/.config/timebound-iam`;
+    await Deno.mkdir(dir, { recursive: true, mode: 0o700 });
+    await Deno.writeTextFile(`${dir}/config.json`, JSON.stringify({ region: "us-iso-east-1" }), {
+      mode: 0o600,
+    });
+    const { TIMEBOUND_IAM_SIGNIN_URL: _, ...own } = env;
+    const result = await runCli(["doctor", "--console"], {
+      env: { ...own, AWS_REGION: "", AWS_DEFAULT_REGION: "" },
+    });
+    assert.match(
+      result.stdout,
+      /^✗ console sign-in +No console sign-in for region "us-iso-east-1": its partition has none$/m,
+      result.stdout + result.stderr,
+    );
+    assert.equal(aws.federationRequests.length, 0);
+  });
+});

@@ -80,10 +80,21 @@ export async function consoleScopes(
   const allow = await parseAllowList(text, catalog);
   if (flags.scope.length > 0) {
     const scopes = resolveScopes(parseScopes(flags.scope), catalog);
-    await checkAllowed(scopes, allow, {
-      catalog,
-      target: () => Promise.resolve(ANY_TARGET),
-    });
+    try {
+      await checkAllowed(scopes, allow, {
+        catalog,
+        target: () => Promise.resolve(ANY_TARGET),
+      });
+    } catch (error) {
+      if (!(error instanceof UsageError)) throw error;
+      // The same refusal serve gives an agent, in words for the human at the console.
+      throw new UsageError(
+        error.message.replace(/^Not allowed by this server/, "Not in serve's allow list"),
+        {
+          hint: "--like-serve shows what an agent may see: name scopes within the list",
+        },
+      );
+    }
     return flags.scope;
   }
   if (allow.everyService !== undefined) {

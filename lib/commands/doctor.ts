@@ -10,7 +10,6 @@ import { awsTimeoutMs } from "../aws/timeout.ts";
 import { type Cli, profileOption, regionOption, roleArnOption, ttlOption } from "../cli/options.ts";
 import { type DoctorDeps, renderChecks, runDoctor } from "../setup/doctor.ts";
 import { createIamClient } from "../setup/iam_role.ts";
-import { resolveRegion } from "../aws/broker.ts";
 
 /** Builds the `doctor` command. */
 export function doctorCommand(
@@ -47,13 +46,7 @@ Examples:
       if (options.console) {
         // Its module loads only when asked, as the request is made only then.
         const { consoleCheck } = await import("../setup/console_check.ts");
-        const env = cli.io.env;
-        const region = await resolveRegion({
-          profile: options.profile,
-          region: options.region,
-          env,
-        });
-        checks.push(await consoleCheck(region, { env }));
+        checks.push(await consoleCheck(options, { env: cli.io.env }));
       }
       cli.io.stdout(renderChecks(checks));
       if (checks.some((check) => check.status === "fail")) cli.exitCode = 1;
