@@ -5,7 +5,7 @@ import assert from "node:assert/strict";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 // @ts-types="@modelcontextprotocol/sdk/client/stdio"
 import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
-import { baseEnv, cliCommand, runCli } from "./support/cli.ts";
+import { answerPrompts, baseEnv, cliCommand, runCli, spawnUnderTerminal } from "./support/cli.ts";
 import { BROKER_ROLE_NAME, LocalAws } from "./support/local_aws.ts";
 import { secretServiceTool, startSecretService } from "./support/secret_service.ts";
 import { findTool, ignoredBecause } from "./support/system_tool.ts";
@@ -13,6 +13,9 @@ import { findTool, ignoredBecause } from "./support/system_tool.ts";
 const PASSPHRASE = "correct horse battery staple";
 const awsCli = await findTool("aws", "awscli");
 const secretService = await secretServiceTool();
+const scriptTool = Deno.build.os === "linux"
+  ? await findTool("script", "util-linux")
+  : { found: false, reason: "a pseudo-terminal through script(1) is Linux only" };
 
 /** A private HOME, the endpoint, and every output collected to check for secrets at the end. */
 interface World extends AsyncDisposable {
@@ -555,4 +558,61 @@ Deno.test("the config file's vaultBackend chooses the backend when the variable 
   const file = await w.run(["keys", "list", "--vault-backend", "file"]);
   assert.equal(file.code, 0, file.stderr);
   assert.match(file.stderr, /^No keys in the vault \(.*\/vault\)/);
+});
+
+Deno.test(
+  `keys add on a terminal: nothing typed is echoed, then the passphrase is asked for a grant${
+    ignoredBecause(scriptTool)
+  }`,
+  { ignore: !scriptTool.found },
+  async () => {
+    await using w = await world();
+    const user = w.aws.defaultUser;
+    const { TIMEBOUND_IAM_VAULT_PASSPHRASE: _, ...rest } = w.env;
+    const env = { ...rest, HOME: w.home };
+    const add = await answerPrompts(
+      await spawnUnderTerminal(["keys", "add", "dev"], env),
+      [
+        { prompt: "AWS access key id: ", answer: user.accessKeyId },
+        { prompt: "AWS secret access key: ", answer: user.secretAccessKey },
+        { prompt: "New vault passphrase: ", answer: PASSPHRASE },
+        { prompt: "Type it again: ", answer: PASSPHRASE },
+      ],
+    );
+    assert.equal(add.code, 0, add.text);
+    assert.match(add.text, /Stored AKIA…\S{4} for profile "dev"/);
+    for (const typed of [user.accessKeyId, user.secretAccessKey, PASSPHRASE]) {
+      assert.ok(!add.text.includes(typed), "something typed was echoed");
+    }
+    await Deno.remove(`${w.home}/.aws/credentials`);
+    const grant = await answerPrompts(
+      await spawnUnderTerminal(
+        ["exec", "--profile", "dev", "--no-confirm", "-s", "s3:ro", "-t", "15m", "--", "true"],
+        env,
+      ),
+      [{ prompt: "Vault passphrase: ", answer: PASSPHRASE }],
+    );
+    assert.equal(grant.code, 0, grant.text);
+    assert.ok(!grant.text.includes(PASSPHRASE));
+    assert.equal(
+      w.aws.requests.find((r) => r.action === "AssumeRole")?.accessKeyId,
+      user.accessKeyId,
+    );
+  },
+);
+
+Deno.test("credential-process from vault keys caches its entry in the vault, not the cache directory", async () => {
+  await using w = await world();
+  await addDevKeys(w);
+  const run = () =>
+    runCli(["credential-process", "--profile", "dev", "-s", "s3:ro", "-t", "15m"], { env: w.env });
+  const first = await run();
+  assert.equal(first.code, 0, first.stderr);
+  const second = await run();
+  assert.equal(second.code, 0, second.stderr);
+  assert.equal(JSON.parse(first.stdout).AccessKeyId, JSON.parse(second.stdout).AccessKeyId);
+  assert.equal(w.aws.requests.filter((r) => r.action === "AssumeRole").length, 1, "cached");
+  const cache = `${w.home}/.cache/timebound-iam`;
+  assert.deepEqual(await filesHolding(cache, w.aws.issuedSecrets()), []);
+  assert.deepEqual(await filesHolding(w.home, w.aws.issuedSecrets()), []);
 });

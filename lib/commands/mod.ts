@@ -14,6 +14,7 @@ import { checkSwitchVariables, type Cli, type CommandFactory } from "../cli/opti
 import { versionLine } from "../core/version.ts";
 import { formatUsageError } from "../cli/usage_errors.ts";
 import { awsTimeoutMs } from "../aws/timeout.ts";
+import { narrowFfiPermission } from "../cli/ffi_permission.ts";
 
 /** A command: its one-line summary (the root's help lists it) and where its definition lives. */
 interface CommandEntry {
@@ -127,9 +128,10 @@ export async function buildProgram(
     // Variables every command is subject to, checked before any runs: commander turns an on/off
     // flag on whatever its variable holds (refuse "0" and friends), and a bad timeout is a
     // usage error, not a failure halfway through.
-    .hook("preAction", () => {
+    .hook("preAction", (_root, action) => {
       checkSwitchVariables(cli.io.env);
       awsTimeoutMs(cli.io.env);
+      narrowFfiPermission(topLevelName(action), cli.io.env);
     })
     .configureOutput({
       writeOut: (text) => cli.io.stdout(text),
@@ -211,4 +213,11 @@ export function helpArguments(args: readonly string[]): string[] {
     return [...args.slice(0, at), words[0]];
   }
   return [...args.slice(0, at), ...words, "--help"];
+}
+
+/** The name of the top-level command that `command` is or is under. */
+function topLevelName(command: CommandUnknownOpts): string {
+  let top = command;
+  while (top.parent?.parent) top = top.parent;
+  return top.name();
 }
