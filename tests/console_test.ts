@@ -365,3 +365,25 @@ Deno.test("console failures and --debug output never show the session, token or 
     },
   });
 });
+
+Deno.test("console grants from keys in the vault, as exec does", async () => {
+  await using f = await fixture();
+  const { AWS_ACCESS_KEY_ID: id, AWS_SECRET_ACCESS_KEY: secret, ...noKeys } = f.env;
+  const vault = {
+    ...noKeys,
+    TIMEBOUND_IAM_VAULT_BACKEND: "file",
+    TIMEBOUND_IAM_VAULT_PASSPHRASE: "correct horse battery staple",
+  };
+  const added = await runCli(["keys", "add", "dev", "--from-env"], {
+    env: { ...vault, AWS_ACCESS_KEY_ID: id, AWS_SECRET_ACCESS_KEY: secret },
+  });
+  assert.equal(added.code, 0, added.stderr);
+  const result = await runCli(
+    ["console", "--no-confirm", "--profile", "dev", "-s", "s3:ro", "-t", "15m", "--print"],
+    { env: vault },
+  );
+  assert.equal(result.code, 0, result.stderr);
+  const record = recordOf(f.aws, loginOf(result.stdout));
+  assert.equal(record.session.issuedTo, f.aws.defaultUser.arn);
+  for (const known of f.aws.issuedSecrets()) assert.ok(!result.stderr.includes(known));
+});
