@@ -13,6 +13,7 @@ import type { ClientCredentials } from "./base_credentials.ts";
 import { baseClientConfig } from "./credential_source.ts";
 import { awsTimeoutMs, DEFAULT_TIMEOUT_MS } from "./timeout.ts";
 import { addCallDeadline } from "./call_deadline.ts";
+import { boundedExpiration } from "./expiration.ts";
 import {
   type ProfileChoice,
   profileLabel,
@@ -308,7 +309,8 @@ export async function assumeBrokerRole(
   }
   const sessionName = request.sessionName ?? newSessionName();
   const { AssumeRoleCommand } = await stsModule();
-  const deadline = grantDeadline((request.now ?? (() => new Date()))(), request.ttlSeconds);
+  const clock = request.now ?? (() => new Date());
+  const deadline = grantDeadline(clock(), request.ttlSeconds);
   const policy = typeof request.policy === "string"
     ? { packed: request.policy, deadline: undefined }
     : request.policy.deadline
@@ -398,9 +400,13 @@ export async function assumeBrokerRole(
       accessKeyId: c.AccessKeyId,
       secretAccessKey: c.SecretAccessKey,
       sessionToken: c.SessionToken,
-      expiration: policy.deadline && policy.deadline < new Date(c.Expiration)
-        ? policy.deadline
-        : new Date(c.Expiration),
+      // Never later than asked (the request's time and TTL, to the whole second, as a short
+      // grant's policy states it), and never expired.
+      expiration: boundedExpiration(new Date(c.Expiration), {
+        operation: "AssumeRole",
+        notAfter: deadline,
+        now: clock(),
+      }),
     },
     callerName: sourceIdentityOf(broker.callerArn),
     identity,

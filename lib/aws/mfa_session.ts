@@ -7,6 +7,7 @@
  * @module
  */
 
+import { boundedExpiration } from "./expiration.ts";
 import type { STSClient } from "@aws-sdk/client-sts";
 import { type CacheStore, openCacheStore } from "../core/cache_store.ts";
 import type { VaultBackend } from "../vault/backend.ts";
@@ -206,6 +207,7 @@ export async function startMfaSession(
   },
 ): Promise<MfaSessionCredentials> {
   const { GetSessionTokenCommand } = await stsModule();
+  const requestedAt = new Date();
   let response;
   try {
     response = await client.send(
@@ -226,7 +228,12 @@ export async function startMfaSession(
     accessKeyId: c.AccessKeyId,
     secretAccessKey: c.SecretAccessKey,
     sessionToken: c.SessionToken,
-    expiration: new Date(c.Expiration),
+    // Never later than asked, and never cached once expired.
+    expiration: boundedExpiration(new Date(c.Expiration), {
+      operation: "GetSessionToken",
+      notAfter: new Date(requestedAt.getTime() + request.ttlSeconds * 1000),
+      now: new Date(),
+    }),
   };
   await request.store.put(
     mfaSessionKey(request.profile, request.serial),
