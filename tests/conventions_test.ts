@@ -115,3 +115,22 @@ Deno.test("no base credentials at all (instance metadata disabled, nothing else)
     /\nhint: pass --profile NAME, or set up credentials with: aws configure\n$/,
   );
 });
+
+Deno.test("times are shown in local time with the UTC instant, in one format", async () => {
+  const result = await runCli(["exec", "--dry-run", "-s", "s3:ro", "-t", "15m", "--", "true"], {
+    env: { TZ: "America/New_York" },
+  });
+  assert.equal(result.code, 0, result.stderr);
+  const shown = /^ {2}ttl {6}15m, until (\S+ \S+) (E[SD]T) \(((?:\S+ )?\S+) UTC\)$/m.exec(
+    result.stderr,
+  );
+  assert.ok(shown, result.stderr);
+  const local = new Date(
+    `${shown[1].replace(" ", "T")}${shown[2] === "EST" ? "-05:00" : "-04:00"}`,
+  );
+  const utc = local.toISOString();
+  // The UTC instant once: its date too when that is another day.
+  const sameDay = utc.slice(0, 10) === shown[1].slice(0, 10);
+  assert.equal(shown[3], sameDay ? utc.slice(11, 19) : `${utc.slice(0, 10)} ${utc.slice(11, 19)}`);
+  assert.ok(Math.abs(local.getTime() - (Date.now() + 900_000)) < 60_000, shown[0]);
+});

@@ -1,5 +1,6 @@
 // The renewing credential endpoint in process, with a fake renewal: what a client sees over
 // real HTTP on 127.0.0.1, when it renews, and when it stops.
+import { formatTime } from "../lib/core/time_text.ts";
 import assert from "node:assert/strict";
 import type { SessionCredentials } from "../lib/aws/broker.ts";
 import {
@@ -274,7 +275,9 @@ Deno.test("a renewal retried after a failure does not outlive the --refresh limi
     assert.equal(calls, 1);
     assert.deepEqual(warnings, [
       "could not renew the credentials: TimeoutError: socket timed out; trying again in 1s",
-      `renewing stops: the --refresh limit is reached; the credentials expire at ${first.expiration.toISOString()}`,
+      `renewing stops: the --refresh limit is reached; the credentials expire at ${
+        formatTime(first.expiration)
+      }`,
     ]);
     assert.equal(server.current, first);
     assert.ok(server.current.expiration <= renewUntil);
@@ -312,7 +315,9 @@ Deno.test("credentials that a slow renewal brings past the --refresh limit are n
   try {
     assert.equal(
       await stopped.promise,
-      `renewing stops: the --refresh limit is reached; the credentials expire at ${first.expiration.toISOString()}`,
+      `renewing stops: the --refresh limit is reached; the credentials expire at ${
+        formatTime(first.expiration)
+      }`,
     );
     assert.equal(server.current, first);
     assert.equal(server.renewals, 0);

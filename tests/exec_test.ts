@@ -278,8 +278,9 @@ Deno.test("--dry-run shows the summary and policy and requests nothing", async (
     assert.match(result.stderr, /role +arn:aws:iam::123456789012:role\/timebound-iam-broker/);
     // The absolute expiry is one hour after the moment the CLI ran, to the second (a grant's
     // deadline is whole seconds, as the policy's time condition is).
-    const until = /ttl +1h, until (\S+)\n/.exec(result.stderr)?.[1] ?? "no expiry";
-    const expiry = new Date(until).getTime();
+    // Shown as local time (the tests' zone is UTC) with the UTC instant.
+    const until = /ttl +1h, until (\S+ \S+) UTC\n/.exec(result.stderr)?.[1] ?? "no expiry";
+    const expiry = new Date(`${until.replace(" ", "T")}Z`).getTime();
     const earliest = Math.floor(before / 1000) * 1000 + 3_600_000;
     assert.ok(expiry >= earliest && expiry <= Date.now() + 3_600_000, until);
     assert.match(result.stderr, /s3:ro +Amazon S3, Read and List actions only/);

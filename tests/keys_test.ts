@@ -434,7 +434,7 @@ Deno.test("an MFA session made from vault keys is cached in the vault, not the c
   const list = await w.run(["keys", "list"]);
   assert.match(
     list.stdout,
-    /\ndev +file +AKIA…\S{4} +123456789012 +user\/developer +now +until \S+\n$/,
+    /\ndev +file +AKIA…\S{4} +123456789012 +user\/developer +now +until \S+ \S+ UTC\n$/,
   );
   assertNoSecrets(w, [w.aws.defaultUser.secretAccessKey]);
 });

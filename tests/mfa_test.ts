@@ -171,7 +171,7 @@ Deno.test("mfa login once, then five grants with no code and exactly one GetSess
   assert.equal(status.code, 0, status.stderr);
   assert.match(
     status.stdout,
-    new RegExp(`^default\\s+${serial}\\s+until \\S+ \\(\\w+ left\\)\\n$`),
+    new RegExp(`^default\\s+${serial}\\s+until \\S+ \\S+ UTC \\(\\w+ left\\)\\n$`),
   );
   const logout = await runCli(["mfa", "logout"], { env });
   assert.equal(logout.code, 0, logout.stderr);

@@ -85,7 +85,7 @@ Deno.test("the summary says how --refresh renews, and a bad limit is a usage err
   assert.equal(dry.code, 0, dry.stderr);
   assert.match(
     dry.stderr,
-    /\n {2}renewal {2}renews every 10m until \d{4}-\d\d-\d\dT[\d:.]+Z \(4h\), through a local endpoint\n/,
+    /\n {2}renewal {2}renews every 10m until \d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC \(4h\), through a local endpoint\n/,
   );
   const bad = await runCli(["exec", "-s", "s3:ro", "-t", "15m", "--refresh=forever", "--", "x"]);
   assert.equal(bad.code, 2);
@@ -148,6 +148,6 @@ Deno.test("a --refresh limit too short for a single renewal is a usage error", a
   await t.step("a limit that leaves room for one renewal is accepted", async () => {
     const dry = await runCli(["exec", "--dry-run", "-s", "s3:ro", "-t", "1h", "--refresh=1h55m"]);
     assert.equal(dry.code, 0, dry.stderr);
-    assert.match(dry.stderr, /renews every 55m until \S+ \(1h55m\)/);
+    assert.match(dry.stderr, /renews every 55m until \S+ \S+ UTC \(1h55m\)/);
   });
 });

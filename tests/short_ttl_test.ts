@@ -54,9 +54,9 @@ Deno.test("policy -t 1m shows the Deny after the deadline; the summary shows the
   assert.ok(deadline, result.stdout);
   const dry = await runCli(["exec", "--dry-run", "-s", "s3:ro", "-t", "2m", "--", "true"]);
   assert.equal(dry.code, 0, dry.stderr);
-  const until = /ttl +2m, until (\S+)/.exec(dry.stderr)?.[1];
+  const until = /ttl +2m, until (\S+ \S+) UTC/.exec(dry.stderr)?.[1];
   assert.ok(until, dry.stderr);
-  const shown = new Date(until).getTime();
+  const shown = new Date(`${until.replace(" ", "T")}Z`).getTime();
   assert.ok(Math.abs(shown - (Date.now() + 120_000)) < 30_000, dry.stderr);
   const policy = /session policy:\n([\s\S]*?\n\})/.exec(dry.stderr)![1];
   assert.equal(new Date(policyDeadline(policy)!).getTime(), shown);

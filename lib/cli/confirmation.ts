@@ -5,6 +5,7 @@
  * @module
  */
 
+import { formatTime } from "../core/time_text.ts";
 import type { Catalog } from "../request/catalog.ts";
 import type { GrantRequest } from "../request/grant_request.ts";
 import { formatScopes } from "../request/scope.ts";
@@ -57,7 +58,7 @@ export function renderSummary(facts: SummaryFacts): string {
     ["role", facts.roleArn ?? unknown],
     ["profile", facts.profile ?? "(default credential chain)"],
     ["region", facts.region ?? unknown],
-    ["ttl", `${formatTtl(request.ttlSeconds)}, until ${expiry.toISOString()}`],
+    ["ttl", `${formatTtl(request.ttlSeconds)}, until ${formatTime(expiry)}`],
   ];
   if (facts.sourceIdentity || facts.callerName) rows.push(["identity", identityText(facts)]);
   if (facts.refreshSeconds !== undefined) {
@@ -65,7 +66,7 @@ export function renderSummary(facts: SummaryFacts): string {
     rows.push([
       "renewal",
       `renews every ${formatTtl(renewalIntervalSeconds(request.ttlSeconds))} until ` +
-      `${until.toISOString()} ` +
+      `${formatTime(until)} ` +
       `(${formatTtl(facts.refreshSeconds)}), through a local endpoint`,
     ]);
   }

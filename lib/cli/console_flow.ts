@@ -11,6 +11,7 @@
  * @module
  */
 
+import { formatTime } from "../core/time_text.ts";
 import type { Grant } from "../aws/broker.ts";
 import {
   consoleDestination,
@@ -168,7 +169,7 @@ async function signIn(
     timeoutMs: awsTimeoutMs(env),
   });
   const url = loginUrl(token, { federation, destination, logoutFirst: options.logoutFirst });
-  const until = grant.credentials.expiration.toISOString();
+  const until = formatTime(grant.credentials.expiration);
   if (options.print) {
     cli.io.stderr(PRINT_WARNING);
     cli.io.stdout(`${url}\n`);

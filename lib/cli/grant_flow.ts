@@ -6,6 +6,7 @@
  * @module
  */
 
+import { formatTime } from "../core/time_text.ts";
 import { type WaitingLine, waitingLine } from "./waiting_line.ts";
 import { type Grant, resolveRegion } from "../aws/broker.ts";
 import {
@@ -59,7 +60,7 @@ export function mfaRequest(
 export function noteMfaSession(cli: Cli, base: BaseCredentials): void {
   if (!base.mfa || base.mfa.cached) return;
   cli.io.stderr(
-    `MFA session for ${base.mfa.serial} cached until ${base.mfa.expiration.toISOString()} ` +
+    `MFA session for ${base.mfa.serial} cached until ${formatTime(base.mfa.expiration)} ` +
       "(timebound-iam mfa logout forgets it)\n",
   );
 }

@@ -5,6 +5,7 @@
  * @module
  */
 
+import { formatTime } from "../core/time_text.ts";
 import {
   baseCredentialsForAssumeRole,
   profileName,
@@ -79,7 +80,7 @@ export async function mfaStatus(cli: Cli): Promise<void> {
   const rows = sessions.map(({ key, expiresAt }) => {
     const [profile, serial] = splitKey(key);
     const left = Math.max(0, Math.floor((expiresAt.getTime() - cli.now().getTime()) / 60_000)) * 60;
-    return [profile, serial, `until ${expiresAt.toISOString()} (${formatTtl(left)} left)`];
+    return [profile, serial, `until ${formatTime(expiresAt)} (${formatTtl(left)} left)`];
   });
   const widths = [0, 1].map((i) => Math.max(...rows.map((row) => row[i].length)));
   for (const [profile, serial, until] of rows) {

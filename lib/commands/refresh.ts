@@ -6,6 +6,7 @@
  * @module
  */
 
+import { formatTime } from "../core/time_text.ts";
 import { Command, Option } from "../cli/commander.ts";
 import type { Cli } from "../cli/options.ts";
 import { RuntimeError, UsageError } from "../core/errors.ts";
@@ -49,7 +50,7 @@ export function refreshCommand(cli: Cli): Command<unknown[], Record<string, unkn
         AWS_SESSION_TOKEN: credentials.sessionToken,
         AWS_CREDENTIAL_EXPIRATION: credentials.expiration.toISOString(),
       }, parseShell(options.shell)));
-      const until = credentials.expiration.toISOString();
+      const until = formatTime(credentials.expiration);
       cli.io.stderr(
         answer.renewed
           ? `credentials renewed until ${until}\n`

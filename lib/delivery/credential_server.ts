@@ -13,6 +13,7 @@
  * @module
  */
 
+import { formatTime } from "../core/time_text.ts";
 import type { SessionCredentials } from "../aws/broker.ts";
 import { RENEWAL_MARGIN_SECONDS } from "../request/ttl.ts";
 import { errorMessage } from "../core/errors.ts";
@@ -216,7 +217,9 @@ export function startCredentialServer(options: CredentialServerOptions): Credent
     time + current.expiration.getTime() - receivedAt.getTime() <= options.renewUntil.getTime();
   const stopRenewing = () =>
     options.warn(
-      `renewing stops: the --refresh limit is reached; the credentials expire at ${current.expiration.toISOString()}`,
+      `renewing stops: the --refresh limit is reached; the credentials expire at ${
+        formatTime(current.expiration)
+      }`,
     );
   const scheduleNext = () => {
     const at = renewalTime(receivedAt, current.expiration).getTime();

@@ -5,6 +5,7 @@
  * @module
  */
 
+import { formatTime } from "../core/time_text.ts";
 import { DeclinedError, RuntimeError } from "../core/errors.ts";
 import { openMfaSessionStore } from "../aws/mfa_session.ts";
 import {
@@ -42,7 +43,7 @@ export async function listKeys(ctx: KeysContext): Promise<void> {
       keys.account ?? "-",
       keys.arn?.split(":").pop() ?? "-",
       ageOf(new Date(keys.storedAt), ctx.now()),
-      session ? `until ${session.expiresAt.toISOString()}` : "no",
+      session ? `until ${formatTime(session.expiresAt)}` : "no",
     ]);
   }
   const widths = rows[0].map((_, i) => Math.max(...rows.map((row) => row[i].length)));

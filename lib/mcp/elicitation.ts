@@ -9,6 +9,7 @@
 
 import type { AskMfaCode } from "../aws/base_credentials.ts";
 import { DeclinedError, UsageError } from "../core/errors.ts";
+import { formatTime } from "../core/time_text.ts";
 import { logText } from "../core/log_text.ts";
 import { needsApproval } from "../request/approval.ts";
 import type { Scope } from "../request/scope.ts";
@@ -68,7 +69,7 @@ export async function askApproval(ctx: ToolContext, question: ApprovalQuestion):
   }
   checkAskable(ctx, asking);
   const client = clientName(clientOf(ctx));
-  const until = new Date(ctx.now().getTime() + ttlSeconds * 1000).toISOString();
+  const until = formatTime(new Date(ctx.now().getTime() + ttlSeconds * 1000));
   const lines = scopes.map((s) => {
     const name = ctx.catalog.lookup(s.service)?.name ?? s.service;
     const on = s.resources ? ` on ${s.resources.join(", ")} only` : "";

@@ -7,6 +7,7 @@
  * @module
  */
 
+import { formatTime } from "../core/time_text.ts";
 import { tmpdir } from "node:os";
 import type { IAMClient } from "@aws-sdk/client-iam";
 import type { STSClient } from "@aws-sdk/client-sts";
@@ -183,7 +184,7 @@ async function baseCredentialsCheck(
   const found = await attempt("base credentials", add, async () => {
     await checkProfile(resolveProfile(profile, env));
     const found = await findBaseCredentials({ profile, region, env });
-    const expiry = found.expiration ? `, expiring ${found.expiration.toISOString()}` : "";
+    const expiry = found.expiration ? `, expiring ${formatTime(found.expiration)}` : "";
     return [true, pass("base credentials", `${found.source}${expiry}`)];
   });
   return found ?? false;
@@ -519,7 +520,7 @@ async function mfaCheck(
     }`,
     `session: ${
       sessions.length
-        ? sessions.map((s) => `cached until ${s.expiresAt.toISOString()}`).join(", ")
+        ? sessions.map((s) => `cached until ${formatTime(s.expiresAt)}`).join(", ")
         : "none cached"
     }`,
   ];

@@ -94,6 +94,8 @@ export async function baseEnv(home: string): Promise<Record<string, string>> {
     AWS_SHARED_CREDENTIALS_FILE: `${home}/.aws/credentials`,
     AWS_EC2_METADATA_DISABLED: "true",
     AWS_PAGER: "",
+    // Times are shown in local time: the same zone on every machine (a test may set another).
+    TZ: "UTC",
     // Windows has no /tmp (it would be C:\tmp) and no TMPDIR: name its temporary directory.
     TMPDIR: Deno.env.get("TMPDIR") ?? (Deno.build.os === "windows" ? tmpdir() : "/tmp"),
   };
