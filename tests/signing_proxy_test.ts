@@ -518,3 +518,107 @@ Deno.test("a streamed body past the limit is refused, with or without Content-Le
     s3.destroy();
   }
 });
+
+/** A GET signed with the grant's stand-ins, as an SDK signs it, sent to the proxy with fetch. */
+async function signedGet(
+  proxy: SigningProxy,
+  standIn: { accessKeyId: string; secretAccessKey: string; sessionToken: string },
+  path: string,
+): Promise<Response> {
+  const { canonicalRequest, signString, stringToSign, toAmzDate } = await import(
+    "./support/sigv4.ts"
+  );
+  const url = new URL(path, proxy.url);
+  const amzDate = toAmzDate(new Date());
+  const headers = new Headers({
+    host: url.host,
+    "x-amz-date": amzDate,
+    "x-amz-content-sha256": "UNSIGNED-PAYLOAD",
+    "x-amz-security-token": standIn.sessionToken,
+  });
+  const auth = {
+    accessKeyId: standIn.accessKeyId,
+    date: amzDate.slice(0, 8),
+    region: "us-east-1",
+    service: "s3",
+    signedHeaders: [...headers.keys()].sort(),
+    signature: "",
+  };
+  const canonical = canonicalRequest({ method: "GET", url, headers, body: new Uint8Array() }, auth);
+  const signature = signString(
+    standIn.secretAccessKey,
+    stringToSign(canonical, amzDate, auth),
+    auth,
+  );
+  headers.set(
+    "authorization",
+    `AWS4-HMAC-SHA256 Credential=${auth.accessKeyId}/${auth.date}/us-east-1/s3/aws4_request, ` +
+      `SignedHeaders=${auth.signedHeaders.join(";")}, Signature=${signature}`,
+  );
+  headers.delete("host");
+  // Ask for the bytes as they are: fetch would otherwise ask for gzip and decompress.
+  headers.set("accept-encoding", "identity");
+  return await fetch(url, { headers, redirect: "manual" });
+}
+
+Deno.test("the answer comes back unchanged, and an endpoint that stalls gets 504", async (t) => {
+  const { gzipSync } = await import("node:zlib");
+  const gzipped = new Uint8Array(gzipSync("the object's own bytes, stored compressed"));
+  const stall = Promise.withResolvers<void>();
+  const upstream = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, async (req) => {
+    const path = new URL(req.url).pathname;
+    if (path === "/bucket/gzipped") {
+      return new Response(gzipped, {
+        headers: { "content-encoding": "gzip", "x-amz-meta-owner": "alice", etag: '"abc"' },
+      });
+    }
+    if (path === "/bucket/moved") {
+      return new Response(null, { status: 307, headers: { location: "https://elsewhere/x" } });
+    }
+    await stall.promise;
+    return new Response("late");
+  });
+  const proxy = startSigningProxy({
+    env: { AWS_ENDPOINT_URL_S3: `http://127.0.0.1:${upstream.addr.port}` },
+    idleTimeoutMs: 300,
+  });
+  try {
+    const grant = proxy.addGrant({
+      session: () => ({
+        accessKeyId: "ASIAREALKEY000000000",
+        secretAccessKey: "real-secret",
+        sessionToken: "real-token",
+        expiration: new Date(Date.now() + 3600_000),
+      }),
+    });
+    await t.step("compressed bytes stay compressed, headers as sent", async () => {
+      const response = await signedGet(proxy, grant.standIn, "/bucket/gzipped");
+      assert.equal(response.status, 200);
+      assert.equal(response.headers.get("content-encoding"), "gzip");
+      assert.equal(response.headers.get("x-amz-meta-owner"), "alice");
+      assert.deepEqual(new Uint8Array(await response.arrayBuffer()), gzipped);
+    });
+    await t.step("a redirect is passed on, not followed", async () => {
+      const response = await signedGet(proxy, grant.standIn, "/bucket/moved");
+      await response.body?.cancel();
+      assert.equal(response.status, 307);
+      assert.equal(response.headers.get("location"), "https://elsewhere/x");
+    });
+    await t.step("no answer within the idle timeout: 504 RequestTimeout", async () => {
+      const started = Date.now();
+      const response = await signedGet(proxy, grant.standIn, "/bucket/stalls");
+      assert.equal(response.status, 504);
+      assert.match(await response.text(), /<Code>RequestTimeout<\/Code>/);
+      assert.ok(Date.now() - started < 5000);
+    });
+    assert.deepEqual(grant.calls.map((c) => [c.action, c.status]), [
+      ["GetObject", 200],
+      ["GetObject", 307],
+      ["GetObject", 504],
+    ]);
+  } finally {
+    stall.resolve();
+    await proxy.close();
+    await upstream.shutdown();
+  }
+});

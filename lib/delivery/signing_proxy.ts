@@ -189,6 +189,7 @@ export function startSigningProxy(options: SigningProxyOptions): SigningProxy {
     let protocol: Protocol = protocolOf(claimedService(request, url), request.headers);
     let service: string | undefined;
     let state: GrantState | undefined;
+    let name: CallName | undefined;
     const started = now();
     const record = (call: Omit<CallRecord, "time" | "service" | "region">) => {
       if (state === undefined) return;
@@ -207,6 +208,7 @@ export function startSigningProxy(options: SigningProxyOptions): SigningProxy {
         limits,
         overrides,
       });
+      name = verified.name;
       return await forward(request, url, verified, { now, limits, agents, record });
     } catch (error) {
       const refusal = asRefusal(error);
@@ -217,7 +219,7 @@ export function startSigningProxy(options: SigningProxyOptions): SigningProxy {
         service,
       });
       record({
-        action: "unknown",
+        ...(name ?? { action: "unknown" }),
         status: response.status,
         bytesIn: 0,
         bytesOut: 0,

@@ -1,9 +1,11 @@
 /**
- * Sends a re-signed call to its endpoint and hands back the answer as it arrives. It uses
- * `node:http(s)` rather than `fetch`: a streamed body must go out with the client's
- * `Content-Length` (S3 refuses a `PutObject` sent chunked), and the answer must come back
- * byte for byte, never decompressed. A call that makes no progress (no byte up or down) for the
- * idle timeout is abandoned.
+ * Sends a re-signed call to its endpoint and hands back the answer as it arrives. A body read
+ * whole (or none) goes with `fetch` (the fastest path on loopback), asking for the answer as it
+ * is (`accept-encoding: identity` unless the client named one, redirects not followed), so it
+ * comes back byte for byte, never decompressed. A streamed body goes with `node:http(s)`, which
+ * sends it with the client's `Content-Length` (S3 refuses a `PutObject` sent chunked; `fetch`
+ * would chunk it). A call that makes no progress (no byte up or down) for the idle timeout is
+ * abandoned.
  *
  * @module
  */
@@ -12,7 +14,6 @@ import http from "node:http";
 import https from "node:https";
 import { Readable } from "node:stream";
 
-/** A request to an endpoint. */
 export interface UpstreamRequest {
   /** The full URL (origin, path and query as signed). */
   url: URL;
@@ -59,13 +60,18 @@ const HOP_BY_HOP = new Set([
   "trailer",
 ]);
 
-/** Keep-alive connection pools, one per scheme; destroy them when the proxy closes. */
+/**
+ * The connections of the proxy's calls: keep-alive pools for streamed bodies, one per scheme, and
+ * the calls in flight with `fetch`; destroy it when the proxy closes.
+ */
 export interface UpstreamAgents {
   /** For http endpoints (the parent's local ones). */
   http: http.Agent;
   /** For AWS. */
   https: https.Agent;
-  /** Closes every pooled connection. */
+  /** Follows a `fetch` call until it ends; the returned function ends following it. */
+  track(call: AbortController): () => void;
+  /** Closes every pooled connection and abandons every call in flight. */
   destroy(): void;
 }
 
@@ -73,10 +79,16 @@ export interface UpstreamAgents {
 export function createAgents(): UpstreamAgents {
   const plain = new http.Agent({ keepAlive: true, maxSockets: 256 });
   const secure = new https.Agent({ keepAlive: true, maxSockets: 256 });
+  const calls = new Set<AbortController>();
   return {
     http: plain,
     https: secure,
+    track(call) {
+      calls.add(call);
+      return () => calls.delete(call);
+    },
     destroy() {
+      for (const call of calls) call.abort(new UpstreamError("failed", "The proxy has closed"));
       plain.destroy();
       secure.destroy();
     },
@@ -88,6 +100,78 @@ export function createAgents(): UpstreamAgents {
  * {@linkcode UpstreamError}, or with the body stream's own error when reading it fails.
  */
 export function sendUpstream(
+  request: UpstreamRequest,
+  agents: UpstreamAgents,
+): Promise<UpstreamResponse> {
+  return request.body instanceof ReadableStream
+    ? sendStreamed(request, agents)
+    : sendWhole(request, agents);
+}
+
+/** A body read whole, or none: `fetch`, its answer's progress watched by a timer. */
+async function sendWhole(
+  request: UpstreamRequest,
+  agents: UpstreamAgents,
+): Promise<UpstreamResponse> {
+  const call = new AbortController();
+  const untrack = agents.track(call);
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const done = () => {
+    clearTimeout(timer);
+    untrack();
+  };
+  const progress = () => {
+    clearTimeout(timer);
+    timer = setTimeout(
+      () => call.abort(new UpstreamError("timeout", "The endpoint stopped answering")),
+      request.idleTimeoutMs,
+    );
+  };
+  progress();
+  const headers = new Headers(request.headers);
+  // fetch names the host from the URL, as it was signed.
+  headers.delete("host");
+  if (!headers.has("accept-encoding")) headers.set("accept-encoding", "identity");
+  let response: Response;
+  try {
+    response = await fetch(request.url, {
+      method: request.method,
+      headers,
+      body: request.body as Uint8Array<ArrayBuffer> | null,
+      redirect: "manual",
+      signal: call.signal,
+    });
+  } catch (error) {
+    done();
+    const reason = call.signal.reason;
+    throw reason instanceof UpstreamError
+      ? reason
+      : new UpstreamError("failed", error instanceof Error ? error.message : String(error));
+  }
+  progress();
+  const answerHeaders = new Headers();
+  response.headers.forEach((value, name) => {
+    if (!HOP_BY_HOP.has(name)) answerHeaders.append(name, value);
+  });
+  const body = response.body?.pipeThrough(
+    new TransformStream<Uint8Array, Uint8Array>({
+      transform(chunk, controller) {
+        progress();
+        controller.enqueue(chunk);
+      },
+      flush: done,
+    }),
+  );
+  if (body === undefined) done();
+  return {
+    status: response.status,
+    headers: answerHeaders,
+    body: body ?? new ReadableStream({ start: (controller) => controller.close() }),
+  };
+}
+
+/** A streamed body: `node:http(s)`, which keeps the client's `Content-Length`. */
+function sendStreamed(
   request: UpstreamRequest,
   agents: UpstreamAgents,
 ): Promise<UpstreamResponse> {
@@ -127,6 +211,8 @@ export function sendUpstream(
         body: Readable.toWeb(res) as unknown as ReadableStream<Uint8Array>,
       });
     });
+    // Headers and body leave in one go, not held back by Nagle's algorithm for an ACK.
+    req.on("socket", (socket) => socket.setNoDelay(true));
     req.on("timeout", () => {
       req.destroy();
       fail(new UpstreamError("timeout", "The endpoint did not answer in time"));
