@@ -10,6 +10,7 @@ import {
   withoutIdentityRefusals,
 } from "../lib/grant/config_file.ts";
 import { parseConfig } from "../lib/grant/config_schema.ts";
+import { readConfigText } from "../lib/grant/config_shape.ts";
 import { resolveGrantSettings } from "../lib/grant/settings.ts";
 import { RuntimeError, UsageError } from "../lib/core/errors.ts";
 import { tempDir } from "./support/fixture.ts";
@@ -58,85 +59,87 @@ Deno.test("parseConfig() reads every field", () => {
   assert.deepEqual(parseConfig("{}", "/c.json"), {});
 });
 
+/** Malformed config files, and what the error says after the file's name. */
+const MALFORMED: Array<[string, string]> = [
+  ["{", `Invalid config file "/c.json": not valid JSON`],
+  ["[]", `Invalid config file "/c.json": field "(top level)": expected an object, got a list`],
+  [`{"region": 3}`, `field "region": expected a string, got 3`],
+  [`{"region": "Europe"}`, `field "region": "Europe" is not an AWS region (e.g. eu-west-1)`],
+  [`{"rgion": "eu-west-1"}`, `unknown field "rgion": expected region, profiles, serve`],
+  [`{"profiles": []}`, `field "profiles": expected an object, got a list`],
+  [`{"masked": "yes"}`, `field "masked": expected true or false, got "yes"`],
+  [`{"profiles": {"prod": "x"}}`, `field "profiles.prod": expected an object, got "x"`],
+  [
+    `{"profiles": {"prod": {"roleArn": "broker"}}}`,
+    `field "profiles.prod.roleArn": "broker" is not a role ARN`,
+  ],
+  [
+    `{"profiles": {"prod": {"role": "x"}}}`,
+    `unknown field "profiles.prod.role": expected roleArn, region`,
+  ],
+  [`{"serve": {"maxTtl": "2d"}}`, `field "serve.maxTtl": Invalid TTL "2d"`],
+  [`{"serve": {"approve": "yes"}}`, `field "serve.approve": "yes" is not one of never, full`],
+  [`{"serve": {"allow": "s3"}}`, `field "serve.allow": "s3" is not a scope list`],
+  [`{"serve": {"allow": ["s3:ro"]}}`, `field "serve.allow": expected a string, got a list`],
+  [
+    `{"profiles": {"prod": {"mfaSerial": "abc"}}}`,
+    `field "profiles.prod.mfaSerial": "abc" is not an MFA device ARN (arn:aws:iam::ACCOUNT:mfa/NAME)`,
+  ],
+  [
+    `{"serve": {"allowProfiles": "a,,b"}}`,
+    `field "serve.allowProfiles": Empty serve.allowProfiles: give a value or leave it out`,
+  ],
+  [
+    `{"rolesWithoutIdentity": "x"}`,
+    `field "rolesWithoutIdentity": expected a list of role ARNs, got "x"`,
+  ],
+  [
+    `{"rolesWithoutIdentity": ["broker"]}`,
+    `field "rolesWithoutIdentity.0": "broker" is not a role ARN (arn:aws:iam::ACCOUNT:role/NAME)`,
+  ],
+  [
+    `{"identityRefusals": ["arn:aws:iam::123456789012:role/b"]}`,
+    `field "identityRefusals.0": expected an object, got "arn:aws:iam::123456789012:role/b"`,
+  ],
+  [
+    `{"identityRefusals": [{"role": "arn:aws:iam::123456789012:role/b", "caller": "alice"}]}`,
+    `field "identityRefusals.0.caller": "alice" is not an IAM or STS ARN`,
+  ],
+  [
+    `{"identityRefusals": [{"role": "b", "caller": "arn:aws:iam::123456789012:user/a"}]}`,
+    `field "identityRefusals.0.role": "b" is not a role ARN (arn:aws:iam::ACCOUNT:role/NAME)`,
+  ],
+  [
+    `{"identityRefusals": [{"role": "arn:aws:iam::123456789012:role/b"}]}`,
+    `field "identityRefusals.0.caller": expected a string, got undefined`,
+  ],
+  ...[
+    "xarn:aws:iam::123456789012:user/a",
+    "arn:aws:iam::123456789012:user/a b",
+    "arn:aws:s3:::bucket",
+    "arn:aws:iam::12345:user/a",
+  ].map((caller): [string, string] => [
+    JSON.stringify({ identityRefusals: [{ role: ROLE, caller }] }),
+    `field "identityRefusals.0.caller": "${caller}" is not an IAM or STS ARN`,
+  ]),
+  ...[
+    "2030-01-01",
+    "x2030-01-01T00:00:00Z",
+    "2030-01-01T00:00:00Zx",
+    "2030-01-01T00:00:00.1234Z",
+    "2030-01-01T00:00:00+01:00",
+    "2030-13-45T00:00:00Z",
+    "2030-1-01T00:00:00Z",
+  ].map((at): [string, string] => [
+    JSON.stringify({
+      identityRefusals: [{ role: ROLE, caller: "arn:aws:iam::123456789012:user/a", at }],
+    }),
+    `field "identityRefusals.0.at": "${at}" is not a time like 2030-01-01T00:00:00.000Z`,
+  ]),
+];
+
 Deno.test("parseConfig() names the file and the field of a malformed config", async (t) => {
-  const cases: Array<[string, string]> = [
-    ["{", `Invalid config file "/c.json": not valid JSON`],
-    ["[]", `Invalid config file "/c.json": field "(top level)": expected an object, got a list`],
-    [`{"region": 3}`, `field "region": expected a string, got 3`],
-    [`{"region": "Europe"}`, `field "region": "Europe" is not an AWS region (e.g. eu-west-1)`],
-    [`{"rgion": "eu-west-1"}`, `unknown field "rgion": expected region, profiles, serve`],
-    [`{"profiles": []}`, `field "profiles": expected an object, got a list`],
-    [`{"masked": "yes"}`, `field "masked": expected true or false, got "yes"`],
-    [`{"profiles": {"prod": "x"}}`, `field "profiles.prod": expected an object, got "x"`],
-    [
-      `{"profiles": {"prod": {"roleArn": "broker"}}}`,
-      `field "profiles.prod.roleArn": "broker" is not a role ARN`,
-    ],
-    [
-      `{"profiles": {"prod": {"role": "x"}}}`,
-      `unknown field "profiles.prod.role": expected roleArn, region`,
-    ],
-    [`{"serve": {"maxTtl": "2d"}}`, `field "serve.maxTtl": Invalid TTL "2d"`],
-    [`{"serve": {"approve": "yes"}}`, `field "serve.approve": "yes" is not one of never, full`],
-    [`{"serve": {"allow": "s3"}}`, `field "serve.allow": "s3" is not a scope list`],
-    [`{"serve": {"allow": ["s3:ro"]}}`, `field "serve.allow": expected a string, got a list`],
-    [
-      `{"profiles": {"prod": {"mfaSerial": "abc"}}}`,
-      `field "profiles.prod.mfaSerial": "abc" is not an MFA device ARN (arn:aws:iam::ACCOUNT:mfa/NAME)`,
-    ],
-    [
-      `{"serve": {"allowProfiles": "a,,b"}}`,
-      `field "serve.allowProfiles": Empty serve.allowProfiles: give a value or leave it out`,
-    ],
-    [
-      `{"rolesWithoutIdentity": "x"}`,
-      `field "rolesWithoutIdentity": expected a list of role ARNs, got "x"`,
-    ],
-    [
-      `{"rolesWithoutIdentity": ["broker"]}`,
-      `field "rolesWithoutIdentity.0": "broker" is not a role ARN (arn:aws:iam::ACCOUNT:role/NAME)`,
-    ],
-    [
-      `{"identityRefusals": ["arn:aws:iam::123456789012:role/b"]}`,
-      `field "identityRefusals.0": expected an object, got "arn:aws:iam::123456789012:role/b"`,
-    ],
-    [
-      `{"identityRefusals": [{"role": "arn:aws:iam::123456789012:role/b", "caller": "alice"}]}`,
-      `field "identityRefusals.0.caller": "alice" is not an IAM or STS ARN`,
-    ],
-    [
-      `{"identityRefusals": [{"role": "b", "caller": "arn:aws:iam::123456789012:user/a"}]}`,
-      `field "identityRefusals.0.role": "b" is not a role ARN (arn:aws:iam::ACCOUNT:role/NAME)`,
-    ],
-    [
-      `{"identityRefusals": [{"role": "arn:aws:iam::123456789012:role/b"}]}`,
-      `field "identityRefusals.0.caller": expected a string, got undefined`,
-    ],
-    ...[
-      "xarn:aws:iam::123456789012:user/a",
-      "arn:aws:iam::123456789012:user/a b",
-      "arn:aws:s3:::bucket",
-      "arn:aws:iam::12345:user/a",
-    ].map((caller): [string, string] => [
-      JSON.stringify({ identityRefusals: [{ role: ROLE, caller }] }),
-      `field "identityRefusals.0.caller": "${caller}" is not an IAM or STS ARN`,
-    ]),
-    ...[
-      "2030-01-01",
-      "x2030-01-01T00:00:00Z",
-      "2030-01-01T00:00:00Zx",
-      "2030-01-01T00:00:00.1234Z",
-      "2030-01-01T00:00:00+01:00",
-      "2030-13-45T00:00:00Z",
-      "2030-1-01T00:00:00Z",
-    ].map((at): [string, string] => [
-      JSON.stringify({
-        identityRefusals: [{ role: ROLE, caller: "arn:aws:iam::123456789012:user/a", at }],
-      }),
-      `field "identityRefusals.0.at": "${at}" is not a time like 2030-01-01T00:00:00.000Z`,
-    ]),
-  ];
-  for (const [text, expected] of cases) {
+  for (const [text, expected] of MALFORMED) {
     await t.step(text, () => {
       assert.throws(() => parseConfig(text, "/c.json"), (error: unknown) => {
         assert.ok(error instanceof UsageError);
@@ -174,12 +177,7 @@ Deno.test("saveConfig() writes 0600 atomically, creating a 0700 directory, and l
   assert.deepEqual(left.map((e) => e.name), ["config.json"], "no temporary file is left");
 });
 
-async function sha256(text: string): Promise<string> {
-  const hash = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text));
-  return Array.from(new Uint8Array(hash), (b) => b.toString(16).padStart(2, "0")).join("");
-}
-
-Deno.test("loadConfig() validates a file once: the same bytes are then parsed, changed ones validated again", async () => {
+Deno.test("loadConfig() checks a grant's file by hand, and every value with the schema when asked; it writes nothing", async () => {
   await using tmp = await tempDir();
   const dir = tmp.path;
   const path = `${dir}/config.json`;
@@ -189,54 +187,67 @@ Deno.test("loadConfig() validates a file once: the same bytes are then parsed, c
     region: "eu-west-1",
     profiles: { default: { roleArn: ROLE, mfaSerial: "arn:aws:iam::123456789012:mfa/me" } },
     serve: { allow: "s3:full,*:ro", maxTtl: "30m", approve: "full", allowProfiles: "a,b" },
+    masked: true,
+    vaultBackend: "file",
     identityRefusals: [{ role: ROLE, caller: "arn:aws:sts::123456789012:assumed-role/Dev" }],
     rolesWithoutIdentity: [ROLE],
   };
   const text = JSON.stringify(full);
   await Deno.writeTextFile(path, text);
-  const first = await loadConfig(env);
-  assert.deepEqual(first.config, full);
-  // What is remembered: one private file per validated file, holding its digest, not its text.
-  const memory = `${cache}/timebound-iam/validated-config`;
-  const entries = await Array.fromAsync(Deno.readDir(memory));
-  assert.equal(entries.length, 1);
-  const entry = await Deno.readTextFile(`${memory}/${entries[0].name}`);
-  assert.ok(!entry.includes(ROLE), entry);
-  // Remembered for 30 days.
-  const days = (Date.parse(JSON.parse(entry).expiresAt) - Date.now()) / 86_400_000;
-  assert.ok(days > 29.99 && days <= 30, `${days} days`);
-  if (Deno.build.os !== "windows") {
-    assert.equal((await Deno.stat(memory)).mode! & 0o777, 0o700);
-    assert.equal((await Deno.stat(`${memory}/${entries[0].name}`)).mode! & 0o777, 0o600);
-  }
-  // The same bytes again: read from the file, equal to what the schema gave.
-  assert.deepEqual(await loadConfig(env), first);
+  assert.deepEqual((await loadConfig(env)).config, full);
+  assert.deepEqual((await loadConfig(env, { whole: true })).config, full);
+  // Nothing is remembered between runs.
+  await assert.rejects(() => Deno.stat(cache), Deno.errors.NotFound);
 
-  // A changed file is validated, however its last version fared.
+  // A value only serve uses is the schema's to check: a grant reads past it, serve does not.
   await Deno.writeTextFile(path, text.replace('"full"', '"sometimes"'));
-  await assert.rejects(() => loadConfig(env), (error: unknown) => {
+  assert.equal((await loadConfig(env)).config.serve?.approve, "sometimes");
+  await assert.rejects(() => loadConfig(env, { whole: true }), (error: unknown) => {
     assert.ok(error instanceof UsageError);
     assert.match(error.message, /field "serve.approve": "sometimes" is not one of/);
     return true;
   });
 
-  // The remembered digest is what decides: bytes it names are not validated again (the cache
-  // directory is the user's own, 0700, like the config file's).
-  const invalid = JSON.stringify({ region: "nowhere" });
-  await Deno.writeTextFile(path, invalid);
-  await assert.rejects(() => loadConfig(env), /"nowhere" is not an AWS region/);
-  const name = entries[0].name;
-  const remembered = JSON.parse(await Deno.readTextFile(`${memory}/${name}`));
-  const version = JSON.parse(await Deno.readTextFile(new URL("../deno.json", import.meta.url)))
-    .version;
-  const key = `${version} ${await sha256(invalid)}`;
-  const file = await sha256(key);
-  await Deno.writeTextFile(
-    `${memory}/${file}.json`,
-    JSON.stringify({ ...remembered, key }),
-    { mode: 0o600 },
-  );
-  assert.deepEqual((await loadConfig(env)).config, { region: "nowhere" });
+  // A value a grant uses is checked either way.
+  await Deno.writeTextFile(path, JSON.stringify({ region: "nowhere" }));
+  for (const whole of [false, true]) {
+    await assert.rejects(() => loadConfig(env, { whole }), /"nowhere" is not an AWS region/);
+  }
+});
+
+Deno.test("a grant's check of the config file says what the schema says, for every field it checks", async (t) => {
+  // Values only the schema checks: serve's (serve checks its file whole) and the refusals' form.
+  const schemaOnly =
+    /^field "(serve\.(maxTtl|approve|allow|allowProfiles)|identityRefusals\.0\.(caller|at))": (?!expected )/;
+  const unknownFields = [
+    `{"zz": 1}`,
+    `{"profiles": {"p": {"zz": 1}}}`,
+    `{"serve": {"zz": 1}}`,
+    `{"identityRefusals": [{"role": "${ROLE}", "caller": "arn:aws:iam::123456789012:user/a", "zz": 1}]}`,
+  ];
+  const cases = [...MALFORMED.map(([text]) => text), ...unknownFields, `{"masked": "yes"}`];
+  for (const text of cases) {
+    await t.step(text, () => {
+      let schema: string | undefined;
+      try {
+        parseConfig(text, "/c.json");
+      } catch (error) {
+        schema = (error as Error).message;
+      }
+      assert.ok(schema, "the schema refuses it");
+      const detail = schema.slice(`Invalid config file "/c.json": `.length);
+      if (schemaOnly.test(detail)) {
+        assert.doesNotThrow(() => readConfigText(text, "/c.json"));
+        return;
+      }
+      assert.throws(() => readConfigText(text, "/c.json"), (error: unknown) => {
+        assert.ok(error instanceof UsageError);
+        assert.equal(error.message, schema);
+        assert.match(error.hint ?? "", /setup aws --apply/);
+        return true;
+      });
+    });
+  }
 });
 
 Deno.test("resolveGrantSettings(): flags, then the environment, then the config file", async (t) => {

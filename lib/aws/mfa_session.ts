@@ -62,6 +62,11 @@ export interface MfaSessionCredentials {
 /** The store of MFA sessions (the cache store's `mfa-sessions` namespace). */
 export type MfaSessionStore = CacheStore<StoredMfaSession>;
 
+/** Whether `text` is an MFA device's serial number: an ARN, or a hardware token's serial. */
+export function isMfaSerial(text: string): boolean {
+  return SERIAL.test(text);
+}
+
 /**
  * Checks an MFA serial number: a virtual or hardware device's ARN
  * (`arn:aws:iam::123456789012:mfa/NAME`) or a hardware token's serial.
@@ -75,7 +80,7 @@ export type MfaSessionStore = CacheStore<StoredMfaSession>;
  * ```
  */
 export function checkMfaSerial(serial: string): string {
-  if (!SERIAL.test(serial)) {
+  if (!isMfaSerial(serial)) {
     throw new UsageError(`Invalid MFA serial "${truncate(serial)}": expected an MFA device ARN`, {
       hint: "e.g. arn:aws:iam::123456789012:mfa/alice (aws iam list-mfa-devices shows yours)",
     });

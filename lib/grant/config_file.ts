@@ -11,13 +11,16 @@
 import { basename, dirname, resolve } from "node:path";
 import { configPath } from "../core/config_path.ts";
 import { profileLabel, resolveProfile } from "../aws/profile.ts";
-import { type CacheStore, digest, openCacheStore } from "../core/cache_store.ts";
 import { RuntimeError } from "../core/errors.ts";
 import { openPrivateDir, readTrustedFile } from "../core/private_dir.ts";
-import { VERSION } from "../core/version.ts";
-import type { Config, IdentityRefusal, ProfileConfig } from "./config_schema.ts";
+import {
+  type Config,
+  type IdentityRefusal,
+  type ProfileConfig,
+  readConfigText,
+} from "./config_shape.ts";
 
-export type { Config, IdentityRefusal, ProfileConfig, ServeConfig } from "./config_schema.ts";
+export type { Config, IdentityRefusal, ProfileConfig, ServeConfig } from "./config_shape.ts";
 
 /** A config file as read: where it is, whether it exists, and what it says. */
 export interface LoadedConfig {
@@ -43,11 +46,15 @@ export function configProfileName(
 }
 
 /**
- * Reads and validates the config file. A missing file is an empty config; an unreadable or
- * malformed one throws an error that names the file (and the field). A file this version has
- * validated before, byte for byte, is not validated again (see `validatedConfig`).
+ * Reads the config file. A missing file is an empty config; an unreadable or malformed one
+ * throws an error that names the file (and the field). A grant checks the file's shape by hand
+ * (`config_shape.ts`: microseconds); `whole` validates every value with the zod schema as well
+ * (tens of milliseconds to load), where the file is diagnosed or its `serve` section used.
  */
-export async function loadConfig(env: Readonly<Record<string, string>>): Promise<LoadedConfig> {
+export async function loadConfig(
+  env: Readonly<Record<string, string>>,
+  options: { whole?: boolean } = {},
+): Promise<LoadedConfig> {
   const path = configPath(env);
   let text: string | undefined;
   try {
@@ -59,43 +66,8 @@ export async function loadConfig(env: Readonly<Record<string, string>>): Promise
     throw new RuntimeError(`Cannot read config file "${path}": ${message}`, { hint, cause: error });
   }
   if (text === undefined) return { path, exists: false, config: {} };
-  return { path, exists: true, config: await validatedConfig(text, path, env) };
-}
-
-/** How long a validation is remembered: a changed file is validated again at once anyway. */
-const VALIDATION_MEMORY_MS = 30 * 24 * 60 * 60 * 1000;
-
-/**
- * The config in `text`, validated: zod and the schema take ~60 ms to load, which every grant
- * would pay, so the SHA-256 of a file that passed (with this version's number, whose schema
- * judged it) is remembered in the private cache directory (`validated-config/`), and the same
- * bytes are then only parsed. The schema changes nothing it accepts (no defaults, no
- * transforms), so the parsed file is the validated one. A cache that cannot be read or written
- * costs only the time: the file is validated.
- */
-async function validatedConfig(
-  text: string,
-  path: string,
-  env: Readonly<Record<string, string>>,
-): Promise<Config> {
-  const store = validationMemory(env);
-  const key = `${VERSION} ${await digest(text)}`;
-  if (await store?.get(key).catch(() => undefined)) return JSON.parse(text) as Config;
-  const config = await parseConfig(text, path);
-  await store?.put(key, true, new Date(Date.now() + VALIDATION_MEMORY_MS)).catch(() => {});
-  return config;
-}
-
-/** The cache of validated files' digests; none when the environment names no cache directory. */
-function validationMemory(env: Readonly<Record<string, string>>): CacheStore<true> | undefined {
-  try {
-    return openCacheStore<true>("validated-config", {
-      env,
-      isValue: (value): value is true => value === true,
-    });
-  } catch {
-    return undefined;
-  }
+  const config = options.whole ? await parseConfig(text, path) : readConfigText(text, path);
+  return { path, exists: true, config };
 }
 
 /**

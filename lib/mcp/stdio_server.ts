@@ -70,10 +70,12 @@ export async function serveStdio(
     }
   };
   const catalog = await loadCatalog();
-  // Flags first, then the environment and the config file (its "serve" guardrails too).
+  // Flags first, then the environment and the config file (its "serve" guardrails too, so
+  // every value of it is checked).
   const settings = await resolveGrantSettings(
     { ...flags, mfaSerial: flags.mfaSerial || undefined },
     env,
+    await loadConfig(env, { whole: true }),
   );
   const guardrails = await settleGuardrails(flags, { settings, catalog });
   const { createStdioTransport } = await import("./stdio_transport.ts");

@@ -151,7 +151,7 @@ async function configFileCheck(
   add: (check: Check) => void,
 ): Promise<LoadedConfig | undefined> {
   return await attempt("config file", add, async () => {
-    const file = await loadConfig(env);
+    const file = await loadConfig(env, { whole: true });
     return [file, configCheck(file, configProfileName(flags.profile, env))];
   });
 }

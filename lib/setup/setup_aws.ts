@@ -122,7 +122,7 @@ async function setUpBrokerRole(
   // flags leave out stays as the role has it.
   const chosen = !!(flags.services?.length || flags.scopes?.length);
   const wizard = io.stdinIsTerminal && !chosen && !flags.apply;
-  const config = await loadConfig(io.env);
+  const config = await loadConfig(io.env, { whole: true });
   checkRoleName(flags.roleName);
   // Checked before anything is asked or read.
   const catalog = await loadCatalog();
