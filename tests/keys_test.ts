@@ -473,6 +473,19 @@ Deno.test("serve grants from vault keys, and no process's arguments hold a key",
         assert.ok(!cmdlines.includes(secret), "a key in a process's arguments");
       }
     }
+    // The human rotates the keys while serve runs: its next grant signs with the new key.
+    const rotated = await w.run(["keys", "rotate", "dev", "--yes"]);
+    assert.equal(rotated.code, 0, rotated.stderr);
+    const [current] = w.aws.accessKeyIds("developer");
+    const again = await client.callTool({
+      name: "grant_access",
+      arguments: { services: ["s3"], level: "read_only", ttl: "15m" },
+    });
+    const againText = (again.content as Array<{ text: string }>).map((c) => c.text).join("\n");
+    w.outputs.push(againText);
+    assert.notEqual(again.isError, true, againText);
+    const assumes = w.aws.requests.filter((r) => r.action === "AssumeRole");
+    assert.equal(assumes.at(-1)?.accessKeyId, current, "the rotated key signs");
   } finally {
     await client.close();
   }

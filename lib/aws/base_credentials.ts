@@ -89,6 +89,11 @@ export interface BaseCredentials {
   };
   /** Drops the cached MFA session these came from (AWS rejected it). */
   forget(): Promise<void>;
+  /**
+   * The access key id of the vault's keys, when these are they: a holder of a client made with
+   * them (serve's granters) opens a new one when it changes (`keys rotate`).
+   */
+  vaultKeyId?: string;
 }
 
 /**
@@ -167,7 +172,12 @@ export async function baseCredentialsForAssumeRole(
       profile: options.profile,
       env: options.env,
     });
-    return { credentials: config.credentials, forget: nothingToForget };
+    const holding = await vaultHolding(options.profile, { env: options.env });
+    return {
+      credentials: config.credentials,
+      forget: nothingToForget,
+      vaultKeyId: holding?.keys.accessKeyId,
+    };
   }
   checkMfaSerial(serial);
   let code = options.mfaCode === undefined

@@ -35,39 +35,45 @@ export interface VaultHoldingOptions {
   config?: string;
 }
 
-const lookups = new Map<string, Promise<VaultHolding | undefined>>();
+const vaults = new Map<string, Promise<Vault>>();
 
 /**
  * The vault's keys for `profile` (see the module's description), or `undefined` when no vault
- * is in use or it holds none for it. The encrypted file's passphrase is asked on the terminal
- * when standard input is one (else it comes from `TIMEBOUND_IAM_VAULT_PASSPHRASE`).
+ * is in use or it holds none for it. The vault is opened once per process (the encrypted file's
+ * passphrase is asked on the terminal when standard input is one, else it comes from
+ * `TIMEBOUND_IAM_VAULT_PASSPHRASE`); the keys are read at each call, so a long-running `serve`
+ * sees keys that `keys rotate` replaced.
  */
-export function vaultHolding(
+export async function vaultHolding(
   profile: string | undefined,
   options: VaultHoldingOptions,
 ): Promise<VaultHolding | undefined> {
   const { env } = options;
-  if (usesEnvironmentKeys(profile, env) || !vaultInUse(env)) return Promise.resolve(undefined);
+  if (usesEnvironmentKeys(profile, env) || !vaultInUse(env)) return undefined;
   const name = profileLabel(resolveProfile(profile, env));
-  const key = `${name}\n${options.config ?? ""}`;
-  let lookup = lookups.get(key);
-  if (lookup === undefined) {
-    lookup = (async () => {
-      const vault = await openVault({
-        env,
-        config: options.config,
-        readSecret: Deno.stdin.isTerminal()
-          ? (question) => readSecretLine(question, { write: writeStderr })
-          : undefined,
-      });
-      const keys = await getStoredKeys(vault, name);
-      return keys && { vault, keys, profile: name };
-    })();
-    lookups.set(key, lookup);
-    // A failure (a wrong passphrase) is not remembered: the next call asks again.
-    lookup.catch(() => lookups.delete(key));
+  const key = options.config ?? "";
+  let opening = vaults.get(key);
+  if (opening === undefined) {
+    opening = openVault({
+      env,
+      config: options.config,
+      readSecret: Deno.stdin.isTerminal()
+        ? (question) => readSecretLine(question, { write: writeStderr })
+        : undefined,
+    });
+    vaults.set(key, opening);
+    // A failure is not remembered: the next call tries again.
+    opening.catch(() => vaults.delete(key));
   }
-  return lookup;
+  const vault = await opening;
+  try {
+    const keys = await getStoredKeys(vault, name);
+    return keys && { vault, keys, profile: name };
+  } catch (error) {
+    // A wrong passphrase: forget the vault, so that the next call asks again.
+    vaults.delete(key);
+    throw error;
+  }
 }
 
 /** The SDK's `$source` mark that says credentials came from the vault. */

@@ -72,8 +72,11 @@ export function openGranters(settings: GrantSettings, options: GrantersOptions =
   const granters = new Map<string, Promise<Granter>>();
   let region: Promise<string> | undefined;
   const open = (profile: string | undefined, base: BaseCredentials) => {
-    // A granter signs with one MFA session; a new session (after expiry) gets a new granter.
-    const key = `${profile ?? ""}\n${base.mfa ? base.mfa.expiration.toISOString() : ""}`;
+    // A granter signs with one MFA session, or one key of the vault; a new session (after
+    // expiry) or a rotated key gets a new granter.
+    const key = `${profile ?? ""}\n${base.mfa ? base.mfa.expiration.toISOString() : ""}\n${
+      base.vaultKeyId ?? ""
+    }`;
     let granter = granters.get(key);
     if (!granter) {
       granter = openGranter({ ...settings, profile }, {
