@@ -2,6 +2,9 @@
 // (TIMEBOUND_IAM_SIGNIN_URL), with a BROWSER script that records what it is given.
 import assert from "node:assert/strict";
 import { baseEnv, runCli } from "./support/cli.ts";
+import { parseAllowList } from "../lib/request/allow_list.ts";
+import { loadCatalog } from "../lib/request/catalog.ts";
+import { forTarget, prepareGrant } from "../lib/request/grant_request.ts";
 import { LocalAws, type LocalCredentials, type SigninRecord } from "./support/local_aws.ts";
 
 const windows = Deno.build.os === "windows";
@@ -239,6 +242,39 @@ Deno.test("console --like-serve opens exactly serve's allow list", async (t) => 
     assert.equal(result.code, 0, result.stderr);
     const record = recordOf(f.aws, loginOf(result.stdout));
     assert.equal(record.session.policy, await policyOf("dynamodb:ro"));
+  });
+  await t.step("a narrower scope on a resource gets serve's account-wide narrowing", async () => {
+    const result = await f.console([
+      "--like-serve",
+      "--allow",
+      "lambda:full@my-fn",
+      "-s",
+      "lambda:ro@my-fn",
+      "-t",
+      "15m",
+      "--print",
+    ]);
+    assert.equal(result.code, 0, result.stderr);
+    const policy = recordOf(f.aws, loginOf(result.stdout)).session.policy;
+    // What serve makes for an agent: the same request under the same list, for this account.
+    const catalog = await loadCatalog();
+    const allow = await parseAllowList("lambda:full@my-fn", catalog);
+    const request = await forTarget(
+      await prepareGrant({ scopes: ["lambda:ro@my-fn"], ttl: "15m" }, { catalog, allow }),
+      { account: f.aws.accountId, region: "us-east-1", partition: "aws" },
+      catalog,
+    );
+    assert.equal(policy, JSON.stringify(request.policy.document));
+    const unlisted = await runCli([
+      "policy",
+      "-s",
+      "lambda:ro@my-fn",
+      "--account",
+      f.aws.accountId,
+      "--region",
+      "us-east-1",
+    ]);
+    assert.notEqual(policy, JSON.stringify(JSON.parse(unlisted.stdout)), "the list narrows it");
   });
   await t.step("*:ro needs -s, and -s must be within the list", async () => {
     const every = await f.console(["--like-serve", "--allow", "*:ro", "-t", "15m", "--print"]);

@@ -23,7 +23,7 @@ import { requestSigninToken } from "../aws/signin_token.ts";
 import { awsTimeoutMs } from "../aws/timeout.ts";
 import { UsageError } from "../core/errors.ts";
 import { openInBrowser } from "../delivery/browser.ts";
-import { checkAllowed, parseAllowList } from "../request/allow_list.ts";
+import { type AllowList, checkAllowed, parseAllowList } from "../request/allow_list.ts";
 import { loadCatalog, resolveScopes } from "../request/catalog.ts";
 import { ANY_TARGET } from "../request/resource.ts";
 import { formatScopes, parseScopes } from "../request/scope.ts";
@@ -55,20 +55,21 @@ export const PRINT_WARNING = "warning: the URL on stdout is a bearer secret: who
 /**
  * The scopes `--like-serve` opens: serve's allow list (`--allow`, else `configAllow`, the config
  * file's `serve.allow`) as scopes, resources included; or, with `-s`, those scopes once the allow
- * list is checked to allow them (needed when it allows `*:LEVEL`, every service). Without
+ * list is checked to allow them (needed when it allows `*:LEVEL`, every service). The list comes
+ * back too: the policy follows its account-wide narrowing, as serve's grants do. Without
  * `--like-serve`, the `-s` values as given.
  */
 export async function consoleScopes(
   flags: Pick<ConsoleFlags, "scope" | "likeServe" | "allow">,
   configAllow: string | undefined,
-): Promise<string[]> {
+): Promise<{ scope: string[]; allow?: AllowList }> {
   if (!flags.likeServe) {
     if (flags.allow !== undefined) {
       throw new UsageError("--allow goes with --like-serve", {
         hint: "timebound-iam console --like-serve --allow 's3:ro' -t 15m",
       });
     }
-    return flags.scope;
+    return { scope: flags.scope };
   }
   const text = flags.allow ?? configAllow;
   if (text === undefined) {
@@ -96,7 +97,7 @@ export async function consoleScopes(
         },
       );
     }
-    return flags.scope;
+    return { scope: flags.scope, allow };
   }
   if (allow.everyService !== undefined) {
     throw new UsageError(
@@ -105,7 +106,7 @@ export async function consoleScopes(
       { hint: "name the scopes to look at with -s, e.g. --like-serve -s s3:ro" },
     );
   }
-  return [formatScopes(allow.scopes)];
+  return { scope: [formatScopes(allow.scopes)], allow };
 }
 
 /** STS's shortest session: a TTL under it ends by the policy's deadline, not by STS. */
@@ -141,10 +142,11 @@ export async function openConsole(cli: Cli, flags: ConsoleFlags): Promise<void> 
   federationUrl("us-east-1", env);
   // Resolved once: the grant uses the same settings, and the config file holds serve's list.
   const settings = await resolveGrantSettings(flags, env);
-  const scope = await consoleScopes(flags, settings.file.config.serve?.allow);
+  const { scope, allow } = await consoleScopes(flags, settings.file.config.serve?.allow);
   const grant = await obtainGrant(cli, { ...flags, scope }, {
     command: consoleRow(flags),
     settings,
+    allow,
   });
   if (!grant) return;
   await signIn(cli, grant, { ...flags, page });

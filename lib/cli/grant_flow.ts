@@ -7,6 +7,7 @@
  */
 
 import { formatTime } from "../core/time_text.ts";
+import type { AllowList } from "../request/allow_list.ts";
 import { type WaitingLine, waitingLine } from "./waiting_line.ts";
 import { type Grant, resolveRegion } from "../aws/broker.ts";
 import {
@@ -85,6 +86,11 @@ export interface GrantStoryOptions {
   settings?: GrantSettings;
   /** Whether the summary says the credentials are masked (`exec`, `shell` with `--masked`). */
   masked?: boolean;
+  /**
+   * A `serve` allow list whose account-wide narrowing the policy follows, so that the grant is
+   * exactly the one serve would make an agent (`console --like-serve`).
+   */
+  allow?: AllowList;
 }
 
 /**
@@ -115,6 +121,7 @@ export async function obtainRenewableGrant(
   let request = await prepareGrant({ scopes: flags.scope, ttl: flags.ttl }, {
     catalog,
     now: cli.now,
+    allow: options.allow,
   });
   if (options.refreshSeconds !== undefined) {
     checkRefreshLimit(options.refreshSeconds, request.ttlSeconds);
