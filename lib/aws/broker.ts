@@ -266,6 +266,11 @@ export interface AssumeRequest {
   refusedIdentity?: "retry" | "fail";
   /** Abandons the call (the SDK aborts the request): the grant fails with an abort error. */
   signal?: AbortSignal;
+  /**
+   * The latest end of the session (what a human approved, asked before the call): the session
+   * is shortened to end by then, and its policy denies everything after it.
+   */
+  notAfter?: Date;
 }
 
 /** The SourceIdentity and session tags of a grant. */
@@ -310,10 +315,10 @@ export async function assumeBrokerRole(
   const sessionName = request.sessionName ?? newSessionName();
   const { AssumeRoleCommand } = await stsModule();
   const clock = request.now ?? (() => new Date());
-  const deadline = grantDeadline(clock(), request.ttlSeconds);
+  const { deadline, ttlSeconds } = sessionEnd(clock(), request);
   const policy = typeof request.policy === "string"
     ? { packed: request.policy, deadline: undefined }
-    : request.policy.deadline
+    : request.policy.deadline || request.notAfter
     ? withDeadline(request.policy, deadline)
     : request.policy;
   const send = (identity: SessionIdentity | undefined) =>
@@ -321,7 +326,7 @@ export async function assumeBrokerRole(
       new AssumeRoleCommand({
         RoleArn: broker.roleArn,
         RoleSessionName: sessionName,
-        DurationSeconds: stsDurationSeconds(request.ttlSeconds),
+        DurationSeconds: stsDurationSeconds(ttlSeconds),
         Policy: policy.packed,
         SourceIdentity: identity?.sourceIdentity,
         Tags: identity?.tags?.length ? identity.tags : undefined,
@@ -413,6 +418,29 @@ export async function assumeBrokerRole(
     identityRefused,
     packedPolicySize: response.PackedPolicySize,
   };
+}
+
+/**
+ * When a session that starts `now` ends, and its length: the TTL, or less when `notAfter` comes
+ * first (to the whole second, as a deadline is written). Throws when nothing of it is left.
+ */
+function sessionEnd(
+  now: Date,
+  request: Pick<AssumeRequest, "ttlSeconds" | "notAfter">,
+): { deadline: Date; ttlSeconds: number } {
+  const asked = grantDeadline(now, request.ttlSeconds);
+  if (!request.notAfter || request.notAfter >= asked) {
+    return { deadline: asked, ttlSeconds: request.ttlSeconds };
+  }
+  const deadline = new Date(Math.floor(request.notAfter.getTime() / 1000) * 1000);
+  const ttlSeconds = Math.floor((deadline.getTime() - now.getTime()) / 1000);
+  if (ttlSeconds < 1) {
+    throw new RuntimeError(
+      `The session had to end by ${deadline.toISOString()}, which has passed: no credentials ` +
+        "were requested",
+    );
+  }
+  return { deadline, ttlSeconds };
 }
 
 /**

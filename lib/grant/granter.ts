@@ -42,6 +42,8 @@ export interface AssumeOptions {
   tags?: SessionTag[];
   /** Abandons the call: the grant fails with an abort error. */
   signal?: AbortSignal;
+  /** The latest end of the session (an approval's): it is shortened to end by then. */
+  notAfter?: Date;
 }
 
 /** Options of {@linkcode openGranter}. */
@@ -194,6 +196,7 @@ export function granterOf(
         identity,
         refusedIdentity: onRefusal,
         signal: request.signal,
+        notAfter: request.notAfter,
       });
       grants++;
       // Later grants go without identity at once, not through the same refusals each time.

@@ -35,6 +35,8 @@ export interface PoolGrantRequest {
   askMfaCode?: AskMfaCode;
   /** The session tags (who asked, for what). */
   tags?: SessionTag[];
+  /** The latest end of the session (an approval's): it is shortened to end by then. */
+  notAfter?: Date;
 }
 
 /** Options of {@linkcode openGranters}. */
@@ -141,6 +143,7 @@ export function openGranters(settings: GrantSettings, options: GrantersOptions =
             policy: request.policy,
             ttlSeconds: request.ttlSeconds,
             tags: request.tags,
+            notAfter: request.notAfter,
           }),
       ),
     identify: (profile, askMfaCode) =>

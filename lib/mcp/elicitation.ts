@@ -12,6 +12,7 @@ import { DeclinedError, UsageError } from "../core/errors.ts";
 import { formatTime } from "../core/time_text.ts";
 import { logText } from "../core/log_text.ts";
 import { needsApproval } from "../request/approval.ts";
+import { grantDeadline } from "../request/deadline.ts";
 import type { Scope } from "../request/scope.ts";
 import { formatTtl } from "../request/ttl.ts";
 import { clientName, clientOf, type ToolContext } from "./context.ts";
@@ -47,12 +48,17 @@ export interface ApprovalQuestion {
 /**
  * Asks the human to approve the grant when the server's `--approve` mode wants it: refuses when
  * the client cannot ask, while another question is open or within a minute of a no; throws a
- * {@linkcode DeclinedError} unless the human ticks yes.
+ * {@linkcode DeclinedError} unless the human ticks yes. Returns the end the question named (the
+ * time of the question plus the TTL, to the second), which no credentials may outlive, or
+ * `undefined` when nobody was asked.
  */
-export async function askApproval(ctx: ToolContext, question: ApprovalQuestion): Promise<void> {
+export async function askApproval(
+  ctx: ToolContext,
+  question: ApprovalQuestion,
+): Promise<Date | undefined> {
   const { scopes, ttlSeconds, profile, asking } = question;
   const mode = ctx.options.approve;
-  if (!needsApproval(mode, scopes)) return;
+  if (!needsApproval(mode, scopes)) return undefined;
   const capabilities = ctx.server.server.getClientCapabilities();
   if (!capabilities?.elicitation?.form) {
     throw new UsageError(
@@ -69,7 +75,8 @@ export async function askApproval(ctx: ToolContext, question: ApprovalQuestion):
   }
   checkAskable(ctx, asking);
   const client = clientName(clientOf(ctx));
-  const until = formatTime(new Date(ctx.now().getTime() + ttlSeconds * 1000));
+  const approvedEnd = grantDeadline(ctx.now(), ttlSeconds);
+  const until = formatTime(approvedEnd);
   const lines = scopes.map((s) => {
     const name = ctx.catalog.lookup(s.service)?.name ?? s.service;
     const on = s.resources ? ` on ${s.resources.join(", ")} only` : "";
@@ -130,6 +137,7 @@ export async function askApproval(ctx: ToolContext, question: ApprovalQuestion):
       { hint: "do not retry the same request; ask the human what access they want to give" },
     );
   }
+  return approvedEnd;
 }
 
 /**

@@ -12,11 +12,12 @@ import { logText } from "../../core/log_text.ts";
 import { profileText, scopesText, serviceList, wordText } from "../input_schema.ts";
 import { grantVariables } from "../../delivery/credential_env.ts";
 import { shellWord } from "../../delivery/shell_env.ts";
-import { DeclinedError, UsageError, UserError } from "../../core/errors.ts";
+import { DeclinedError, RuntimeError, UsageError, UserError } from "../../core/errors.ts";
 import { MfaCodeNeeded } from "../../aws/base_credentials.ts";
 import { forTarget, hasBareNames, prepareGrant } from "../../request/grant_request.ts";
 import { formatScopes, parseLevel, type Scope } from "../../request/scope.ts";
 import { formatTtl } from "../../request/ttl.ts";
+import { checkPolicySize, type SessionPolicy, withDeadline } from "../../request/session_policy.ts";
 import { mcpClientTag } from "../../request/session_identity.ts";
 import { createCallLimit, type OverLimit, type Unreported } from "../rate_limit.ts";
 import { askApproval, type Asking, mfaCodeAsker, mfaLoginNeeded } from "../elicitation.ts";
@@ -200,7 +201,7 @@ async function grantAccess(ctx: ToolContext, args: GrantArgs, asking: Asking) {
       target: targetOf,
     });
     if (hasBareNames(request)) request = await forTarget(request, await targetOf(), ctx.catalog);
-    await askApproval(ctx, {
+    const approvedEnd = await askApproval(ctx, {
       scopes: request.scopes,
       ttlSeconds: request.ttlSeconds,
       profile,
@@ -208,7 +209,9 @@ async function grantAccess(ctx: ToolContext, args: GrantArgs, asking: Asking) {
     });
     const grant = await ctx.grant({
       profile,
-      policy: request.policy,
+      ...approvedEnd ? approvedPolicy(request.policy, approvedEnd, ctx.now()) : {
+        policy: request.policy,
+      },
       ttlSeconds: request.ttlSeconds,
       tags: request.tags,
       askMfaCode,
@@ -260,6 +263,32 @@ async function grantAccess(ctx: ToolContext, args: GrantArgs, asking: Asking) {
     throw error;
   }
 }
+
+/**
+ * The grant's policy and end once the human approved: the approval's question named its end, and
+ * the time the human took to answer comes off the session, so no credentials outlive what was
+ * approved. The policy denies everything after that end; the broker shortens the session to it.
+ */
+function approvedPolicy(
+  policy: SessionPolicy,
+  approvedEnd: Date,
+  now: Date,
+): { policy: SessionPolicy; notAfter: Date } {
+  const left = approvedEnd.getTime() - now.getTime();
+  if (left < MIN_APPROVED_LEFT_MS) {
+    throw new RuntimeError(
+      `The approval came too late: the approved time ended at ${approvedEnd.toISOString()}, or ` +
+        "less than a minute of it is left, so no credentials were requested",
+      { hint: "ask again; the human's answer starts nothing, the question's time does" },
+    );
+  }
+  const bounded = withDeadline(policy, approvedEnd);
+  checkPolicySize(bounded);
+  return { policy: bounded, notAfter: approvedEnd };
+}
+
+/** The least time an approved grant must have left when the human's yes arrives. */
+const MIN_APPROVED_LEFT_MS = 60_000;
 
 /** The services + level and the scopes string as command-line scope values. */
 function scopeValues(args: GrantArgs): string[] {
