@@ -6,7 +6,8 @@ import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 // @ts-types="@modelcontextprotocol/sdk/client/stdio"
 import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
 import { answerPrompts, baseEnv, cliCommand, runCli, spawnUnderTerminal } from "./support/cli.ts";
-import { BROKER_ROLE_NAME, LocalAws } from "./support/local_aws.ts";
+import { BROKER_ROLE_NAME, type LocalAws } from "./support/local_aws.ts";
+import { startFixture } from "./support/fixture.ts";
 import { secretServiceTool, startSecretService } from "./support/secret_service.ts";
 import { findTool, ignoredBecause } from "./support/system_tool.ts";
 
@@ -29,12 +30,10 @@ interface World extends AsyncDisposable {
 }
 
 async function world(options: { env?: Record<string, string> } = {}): Promise<World> {
-  const aws = await LocalAws.start();
-  const home = await Deno.makeTempDir({ prefix: "tbi-keys-" });
-  await baseEnv(home);
-  const { AWS_ACCESS_KEY_ID: _id, AWS_SECRET_ACCESS_KEY: _secret, ...endpoint } = aws.env();
+  const fx = await startFixture({ prefix: "tbi-keys-" });
+  // The human's keys are nowhere but where a test puts them: not in the environment.
+  const { AWS_ACCESS_KEY_ID: _id, AWS_SECRET_ACCESS_KEY: _secret, ...endpoint } = fx.env;
   const env = {
-    HOME: home,
     ...endpoint,
     TIMEBOUND_IAM_VAULT_BACKEND: "file",
     TIMEBOUND_IAM_VAULT_PASSPHRASE: PASSPHRASE,
@@ -42,8 +41,8 @@ async function world(options: { env?: Record<string, string> } = {}): Promise<Wo
   };
   const outputs: string[] = [];
   return {
-    aws,
-    home,
+    aws: fx.aws,
+    home: fx.home,
     env,
     outputs,
     async run(args, extra = {}) {
@@ -51,10 +50,7 @@ async function world(options: { env?: Record<string, string> } = {}): Promise<Wo
       outputs.push(result.stdout, result.stderr);
       return result;
     },
-    async [Symbol.asyncDispose]() {
-      await aws.close();
-      await Deno.remove(home, { recursive: true });
-    },
+    [Symbol.asyncDispose]: () => fx[Symbol.asyncDispose](),
   };
 }
 
