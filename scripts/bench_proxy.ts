@@ -65,7 +65,7 @@ function signedRequest(base: string, keys: Keys): Request {
   });
   const signature = hmacHex(
     signingKey(keys.secretAccessKey, scope),
-    stringToSign(amzDate, scope, canonical),
+    stringToSign(canonical, { amzDate, scope }),
   );
   headers.set("authorization", authorizationHeader({ ...scope, signedHeaders, signature }));
   headers.delete("host");

@@ -334,7 +334,8 @@ function checkEnvelope(request: Request, url: URL, port: number): void {
     throw new ProxyRefusal("headers-too-large");
   }
   const names = [...url.searchParams.keys()].map((name) => name.toLowerCase());
-  if (names.some((n) => ["x-amz-signature", "x-amz-credential", "signature"].includes(n))) {
+  const presigned = ["x-amz-signature", "x-amz-credential", "x-amz-algorithm", "signature"];
+  if (names.some((n) => presigned.includes(n))) {
     throw new ProxyRefusal("presigned");
   }
 }
@@ -430,7 +431,7 @@ async function verify(
     service: auth.service,
   });
   const key = signingKey(state.grant.standIn.secretAccessKey, auth);
-  const expected = hmacHex(key, stringToSign(amzDate, auth, canonical));
+  const expected = hmacHex(key, stringToSign(canonical, { amzDate, scope: auth }));
   if (!sameSignature(expected, auth.signature)) throw new ProxyRefusal("bad-signature");
   const endpoint = resolveEndpoint({
     service: auth.service,
@@ -528,7 +529,7 @@ async function forward(
     service: call.auth.service,
   });
   const key = signingKey(real.secretAccessKey, scope);
-  const signature = hmacHex(key, stringToSign(amzDate, scope, canonical));
+  const signature = hmacHex(key, stringToSign(canonical, { amzDate, scope }));
   headers.set("authorization", authorizationHeader({ ...scope, signedHeaders, signature }));
   let body = call.body instanceof ReadableStream
     ? call.body.pipeThrough(limitBytes(context.limits.maxStreamedBytes))

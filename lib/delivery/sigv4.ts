@@ -191,9 +191,13 @@ export function hmacHex(key: Uint8Array, text: string): string {
   return createHmac("sha256", key).update(text).digest("hex");
 }
 
-/** The string to sign for a canonical request. */
-export function stringToSign(amzDate: string, scope: SigV4Scope, canonical: string): string {
-  return [SIGV4_ALGORITHM, amzDate, scopeString(scope), sha256Hex(canonical)].join("\n");
+/** The string to sign for a canonical request, signed at `amzDate` within `scope`. */
+export function stringToSign(
+  canonical: string,
+  signing: { amzDate: string; scope: SigV4Scope },
+): string {
+  return [SIGV4_ALGORITHM, signing.amzDate, scopeString(signing.scope), sha256Hex(canonical)]
+    .join("\n");
 }
 
 /** The `Authorization` header value of a signature. */
