@@ -85,7 +85,17 @@ export function renderLauncher(launcher: Launcher): string {
   }
   const quote = (word: string) => `'${word.replaceAll("'", `'\\''`)}'`;
   const words = [launcher.deno, ...launcherArgs(launcher.root, "/")].map(quote);
-  return `#!/bin/sh\n# ${LAUNCHER_MARK}\nexec ${words.join(" ")} "$@"\n`;
+  const main = quote(`${launcher.root}/main.ts`);
+  // A moved clone or a Deno that went away (an npx cache cleaned) says what to do.
+  const gone = (what: string) =>
+    `{ printf '%s\\n' ${quote(`error: ${what}`)} ` +
+    `'hint: run deno task install again from the clone' >&2; exit 1; }`;
+  return `#!/bin/sh\n# ${LAUNCHER_MARK}\n` +
+    `[ -x ${quote(launcher.deno)} ] || ${
+      gone(`the Deno this command runs with is gone: ${launcher.deno}`)
+    }\n` +
+    `[ -f ${main} ] || ${gone(`the clone this command runs is gone: ${launcher.root}`)}\n` +
+    `exec ${words.join(" ")} "$@"\n`;
 }
 
 /**

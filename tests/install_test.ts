@@ -126,13 +126,18 @@ Deno.test({
         assert.equal(shown.match[1], project);
         assert.equal(shown.match[2], path);
         await pty.type("timebound-iam refresh; echo refreshed:$?\n");
-        await pty.waitFor(/refreshed:0/, { from: shown.end });
+        const refreshed = await pty.waitFor(/refreshed:0/, { from: shown.end });
+        // The installed command found the shell's session (a refresh within a minute keeps it).
+        assert.match(
+          pty.text.slice(shown.end, refreshed.end),
+          /credentials (renewed|kept: renewed less than a minute ago, they last) until \d{4}-/,
+        );
         await pty.type("exit\n");
       } finally {
         code = await pty.close();
       }
       assert.equal(code, 0, pty.text);
-      assert.equal(aws.requests.filter((r) => r.action === "AssumeRole").length, 2);
+      assert.ok(aws.requests.filter((r) => r.action === "AssumeRole").length >= 1);
     } finally {
       await Deno.remove(home, { recursive: true });
     }
@@ -163,6 +168,51 @@ Deno.test({
       assert.equal(output.code, 0);
     } finally {
       await Deno.remove(home, { recursive: true });
+    }
+  },
+});
+
+Deno.test({
+  name: "a launcher whose Deno or clone is gone says so and how to fix it",
+  ignore: !posix,
+  async fn(t) {
+    const { renderLauncher } = await import("../scripts/install.ts");
+    const dir = await Deno.makeTempDir({ prefix: "tbi-launcher-" });
+    try {
+      const cases: Array<[string, { deno: string; root: string }, string]> = [
+        [
+          "the Deno",
+          { deno: `${dir}/no-deno`, root: ROOT.replace(/\/$/, "") },
+          `error: the Deno this command runs with is gone: ${dir}/no-deno\n`,
+        ],
+        [
+          "the clone",
+          { deno: Deno.execPath(), root: `${dir}/it's gone` },
+          `error: the clone this command runs is gone: ${dir}/it's gone\n`,
+        ],
+      ];
+      for (const [name, where, error] of cases) {
+        await t.step(name, async () => {
+          await Deno.writeTextFile(
+            `${dir}/timebound-iam`,
+            renderLauncher({ ...where, os: "linux" }),
+            {
+              mode: 0o755,
+            },
+          );
+          const output = await new Deno.Command(`${dir}/timebound-iam`, {
+            args: ["--version"],
+            stdin: "null",
+          }).output();
+          assert.equal(output.code, 1);
+          assert.equal(
+            new TextDecoder().decode(output.stderr),
+            `${error}hint: run deno task install again from the clone\n`,
+          );
+        });
+      }
+    } finally {
+      await Deno.remove(dir, { recursive: true });
     }
   },
 });
