@@ -22,7 +22,7 @@ import { ageOf, approved, type KeysContext } from "./keys_context.ts";
  * stderr when there are none.
  */
 export async function listKeys(ctx: KeysContext): Promise<void> {
-  const profiles = await storedKeyProfiles(ctx.vault);
+  const profiles = await storedKeyProfiles(ctx.vault, ctx.io.env);
   if (profiles.length === 0) {
     ctx.io.stderr(`No keys in the vault (${ctx.vault.backend.location})\n`);
     return;

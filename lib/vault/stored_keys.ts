@@ -87,9 +87,23 @@ export async function removeStoredKeys(
   return removed;
 }
 
-/** The profiles whose keys the vault holds, sorted. */
-export async function storedKeyProfiles(vault: Vault): Promise<string[]> {
-  return (await vault.backend.list(PREFIX)).map((name) => name.slice(PREFIX.length));
+/**
+ * The profiles whose keys the vault holds, sorted. With the keychain, the keychain's own search
+ * and the index are joined: a keychain whose search finds nothing it did not make (or cannot
+ * search at all) still lists what this user stored.
+ */
+export async function storedKeyProfiles(
+  vault: Vault,
+  env: Readonly<Record<string, string>>,
+): Promise<string[]> {
+  const names = vault.backend.kind === "keychain" ? await keychainIndex(env) : new Set<string>();
+  try {
+    for (const name of await vault.backend.list(PREFIX)) names.add(name.slice(PREFIX.length));
+  } catch (error) {
+    // A keychain that cannot search: the index says what to read (and reading says if it fails).
+    if (vault.backend.kind !== "keychain" || names.size === 0) throw error;
+  }
+  return [...names].sort();
 }
 
 /**
