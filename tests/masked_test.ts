@@ -4,9 +4,10 @@
 // endpointAwareAws finds on PATH (it honours AWS_ENDPOINT_URL; Debian's /usr/bin/aws 2.9.19 does
 // not), called by its full path. The children are sh scripts: Linux and macOS only.
 import assert from "node:assert/strict";
-import { baseEnv, cliCommand, installShim, runCli } from "./support/cli.ts";
+import { cliCommand, installShim } from "./support/cli.ts";
+import { startFixture } from "./support/fixture.ts";
 import { endpointAwareAws } from "./support/aws_cli.ts";
-import { LocalAws } from "./support/local_aws.ts";
+import type { LocalAwsOptions } from "./support/local_aws.ts";
 import { PtySession } from "./support/pty.ts";
 import { canRun } from "./support/system_tool.ts";
 
@@ -19,22 +20,23 @@ function shQuote(value: string): string {
   return `'${value.replaceAll("'", `'\\''`)}'`;
 }
 
-/** A local endpoint, a private HOME, and the parent's environment pointing at the endpoint. */
-async function maskedRig(options: { sessionSeconds?: number } = {}) {
-  const aws = await LocalAws.start(options);
-  const home = await Deno.makeTempDir({ prefix: "tbi-masked-" });
-  await baseEnv(home);
+/**
+ * The shared fixture (a private HOME, the local endpoint, a CLI that fails the test when a secret
+ * reaches its stderr), with the parent's own AWS_ENDPOINT_URL naming the endpoint: where the proxy
+ * sends the child's calls.
+ */
+async function maskedRig(options: LocalAwsOptions = {}) {
+  const fx = await startFixture({ aws: options, prefix: "tbi-masked-" });
+  const endpoint = { AWS_ENDPOINT_URL: fx.aws.url };
   return {
-    aws,
-    home,
-    // The parent's own endpoint variables: where the proxy sends the child's calls.
-    env: { HOME: home, ...aws.env(), AWS_ENDPOINT_URL: aws.url },
+    aws: fx.aws,
+    home: fx.home,
+    childEnv: { ...fx.childEnv, ...endpoint },
     /** Every secret the endpoint issued or holds: the base user's and the sessions'. */
-    secrets: () => aws.issuedSecrets(),
-    async [Symbol.asyncDispose]() {
-      await aws.close();
-      await Deno.remove(home, { recursive: true });
-    },
+    secrets: () => fx.aws.issuedSecrets(),
+    run: (args: string[], env: Record<string, string> = {}) =>
+      fx.run(args, { env: { ...endpoint, ...env } }),
+    [Symbol.asyncDispose]: () => fx[Symbol.asyncDispose](),
   };
 }
 
@@ -67,10 +69,15 @@ Deno.test(
       `${A} dynamodb put-item --table-name Orders --item '{"id":{"S":"o-1"},"total":{"N":"42"}}'`,
       `${A} dynamodb get-item --table-name Orders --key '{"id":{"S":"o-1"}}' > item.json`,
     ].join("\n");
-    const result = await runCli(
-      [...MASKED_EXEC, "-s", "s3:full,dynamodb:full", "--", "sh", "-c", script],
-      { env: rig.env },
-    );
+    const result = await rig.run([
+      ...MASKED_EXEC,
+      "-s",
+      "s3:full,dynamodb:full",
+      "--",
+      "sh",
+      "-c",
+      script,
+    ]);
     assert.equal(result.code, 0, result.stderr);
     const session = rig.aws.sessions().find((s) => s.roleName === "timebound-iam-broker")!;
     const identity = JSON.parse(await Deno.readTextFile(`${rig.home}/identity.json`));
@@ -141,10 +148,15 @@ Deno.test(
       `curl -s -H "Host: rebind.example:\${AWS_ENDPOINT_URL##*:}" "$AWS_ENDPOINT_URL/" > host.txt`,
       `curl -s "$(${A} s3 presign s3://refusals-bucket/x)" > presigned.txt`,
     ].join("\n");
-    const result = await runCli(
-      [...MASKED_EXEC, "-s", "s3:full,sts:ro", "--", "sh", "-c", script],
-      { env: rig.env },
-    );
+    const result = await rig.run([
+      ...MASKED_EXEC,
+      "-s",
+      "s3:full,sts:ro",
+      "--",
+      "sh",
+      "-c",
+      script,
+    ]);
     assert.equal(result.code, 0, result.stderr);
     const read = (name: string) => Deno.readTextFile(`${rig.home}/${name}`);
     assert.match(
@@ -181,10 +193,15 @@ Deno.test(
     const call = `env -u AWS_CREDENTIAL_EXPIRATION ${A} sts get-caller-identity ` +
       "--query Arn --output text";
     await t.step("without --refresh", async () => {
-      const result = await runCli(
-        [...MASKED_EXEC, "-s", "sts:ro", "--", "sh", "-c", `${call} && sleep 5 && ${call}`],
-        { env: rig.env },
-      );
+      const result = await rig.run([
+        ...MASKED_EXEC,
+        "-s",
+        "sts:ro",
+        "--",
+        "sh",
+        "-c",
+        `${call} && sleep 5 && ${call}`,
+      ]);
       assert.equal(result.code, 255);
       assert.match(result.stdout, /assumed-role\/timebound-iam-broker\//);
       assert.match(
@@ -196,10 +213,16 @@ Deno.test(
       const before = rig.aws.requests.filter((r) => r.action === "AssumeRole").length;
       const script = `for i in 1 2 3 4; do ${call} || exit 1; echo "$AWS_ACCESS_KEY_ID"; ` +
         "sleep 2; done";
-      const result = await runCli(
-        [...MASKED_EXEC, "--refresh=1h", "-s", "sts:ro", "--", "sh", "-c", script],
-        { env: rig.env },
-      );
+      const result = await rig.run([
+        ...MASKED_EXEC,
+        "--refresh=1h",
+        "-s",
+        "sts:ro",
+        "--",
+        "sh",
+        "-c",
+        script,
+      ]);
       assert.equal(result.code, 0, result.stderr);
       const lines = result.stdout.trim().split("\n");
       const arns = lines.filter((l) => l.startsWith("arn:"));
@@ -215,29 +238,32 @@ Deno.test(
 
 Deno.test("exec --masked --dry-run and the config file's masked say so in the summary", async () => {
   await using rig = await maskedRig();
-  const dry = await runCli(
-    ["exec", "--dry-run", "--masked", "-s", "s3:ro", "-t", "15m", "--", "true"],
-    { env: rig.env },
-  );
+  const dry = await rig.run([
+    "exec",
+    "--dry-run",
+    "--masked",
+    "-s",
+    "s3:ro",
+    "-t",
+    "15m",
+    "--",
+    "true",
+  ]);
   assert.equal(dry.code, 0, dry.stderr);
   assert.match(dry.stderr, /\n {2}masked +stand-in keys and a loopback signing proxy/);
   assert.match(dry.stderr, /dry run: no credentials were requested\n$/);
   const config = `${rig.home}/config.json`;
   await Deno.writeTextFile(config, JSON.stringify({ masked: true }));
-  const env = { ...rig.env, TIMEBOUND_IAM_CONFIG: config };
-  const fromFile = await runCli(["exec", "--dry-run", "-s", "s3:ro", "-t", "15m", "--", "true"], {
-    env,
-  });
+  const withConfig = (args: string[]) =>
+    rig.run(["exec", "--dry-run", ...args, "-s", "s3:ro", "-t", "15m", "--", "true"], {
+      TIMEBOUND_IAM_CONFIG: config,
+    });
+  const fromFile = await withConfig([]);
   assert.match(fromFile.stderr, /\n {2}masked +stand-in keys/);
-  const off = await runCli(
-    ["exec", "--dry-run", "--no-masked", "-s", "s3:ro", "-t", "15m", "--", "true"],
-    { env },
-  );
+  const off = await withConfig(["--no-masked"]);
   assert.doesNotMatch(off.stderr, /masked/);
   await Deno.writeTextFile(config, JSON.stringify({ masked: "yes" }));
-  const bad = await runCli(["exec", "--dry-run", "-s", "s3:ro", "-t", "15m", "--", "true"], {
-    env,
-  });
+  const bad = await withConfig([]);
   assert.equal(bad.code, 2);
   assert.match(bad.stderr, /field "masked": expected true or false, got "yes"/);
 });
@@ -256,8 +282,7 @@ Deno.test({
     await Deno.symlink(cli.path!, `${bin}/aws`);
     await Deno.writeTextFile(`${rig.home}/.bashrc`, "PS1='user$ '\n");
     const env = {
-      ...await baseEnv(rig.home),
-      ...rig.env,
+      ...rig.childEnv,
       TERM: "xterm-256color",
       PATH: `${bin}:${Deno.env.get("PATH")}`,
     };
