@@ -47,3 +47,25 @@ Deno.test("a grant that waits for STS says nothing about it when stderr is not a
   assert.equal(result.code, 0, result.stderr);
   assert.equal(result.stderr, "");
 });
+
+Deno.test({
+  name: "setup aws waiting for STS and IAM on a terminal says which it waits for",
+  ignore: !hasScript,
+  async fn() {
+    await using aws = await LocalAws.start();
+    aws.answerAfter(1600);
+    const home = await Deno.makeTempDir({ prefix: "tbi-waiting-setup-" });
+    try {
+      const env = { ...await baseEnv(home), ...aws.env(), TERM: "xterm" };
+      const [deno, args] = cliCommand(["setup", "aws", "--services", "s3"]);
+      const pty = new PtySession([deno, ...args].map(shQuote).join(" "), env);
+      const code = await pty.close(60_000);
+      assert.equal(code, 0, pty.text);
+      assert.match(pty.raw, /\rwaiting for AWS STS \(1s\)…/);
+      assert.match(pty.raw, /\rwaiting for AWS IAM \(1s\)…/);
+      assert.match(pty.text, /Nothing was changed in AWS/);
+    } finally {
+      await Deno.remove(home, { recursive: true });
+    }
+  },
+});

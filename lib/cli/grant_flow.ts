@@ -8,7 +8,7 @@
 
 import { formatTime } from "../core/time_text.ts";
 import type { AllowList } from "../request/allow_list.ts";
-import { type WaitingLine, waitingLine } from "./waiting_line.ts";
+import { type WaitingLine, waitingLine } from "../core/waiting_line.ts";
 import { type Grant, resolveRegion } from "../aws/broker.ts";
 import {
   type BaseCredentials,

@@ -5,6 +5,7 @@
  * @module
  */
 
+import { waitingLine } from "../core/waiting_line.ts";
 import { Command } from "../cli/commander.ts";
 import { awsTimeoutMs } from "../aws/timeout.ts";
 import { type Cli, profileOption, regionOption, roleArnOption, ttlOption } from "../cli/options.ts";
@@ -38,11 +39,13 @@ Examples:
   timebound-iam doctor --console --region eu-west-1`,
     )
     .action(async (options) => {
-      const checks = await runDoctor(cli.io.env, options, {
-        createStsClient: deps.createStsClient,
-        createIamClient: deps.createIamClient ??
-          ((config) => createIamClient({ ...config, timeoutMs: awsTimeoutMs(cli.io.env) })),
-      });
+      // On a terminal, a wait for AWS of more than a second says so.
+      const checks = await waitingLine(cli.io).run("AWS", () =>
+        runDoctor(cli.io.env, options, {
+          createStsClient: deps.createStsClient,
+          createIamClient: deps.createIamClient ??
+            ((config) => createIamClient({ ...config, timeoutMs: awsTimeoutMs(cli.io.env) })),
+        }));
       if (options.console) {
         // Its module loads only when asked, as the request is made only then.
         const { consoleCheck } = await import("../setup/console_check.ts");

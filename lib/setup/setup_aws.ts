@@ -7,6 +7,7 @@
  * @module
  */
 
+import { type WaitingLine, waitingLine } from "../core/waiting_line.ts";
 import type { IAMClient } from "@aws-sdk/client-iam";
 import type { STSClient } from "@aws-sdk/client-sts";
 import { renderProcessProfile } from "../delivery/credential_process.ts";
@@ -135,16 +136,19 @@ async function setUpBrokerRole(
     maxReason: "the longest MFA session",
   });
   const { region } = await resolveGrantSettings(flags, io.env, config);
-  const broker = await connectBroker({
-    profile: flags.profile,
-    region,
-    env: io.env,
-    createClient: deps.createStsClient,
-  }).catch((error) => {
-    // Without services there is nothing to set up: say that first.
-    if (!wizard && !chosen) missingServices();
-    throw error;
-  });
+  // On a terminal, a wait for AWS of more than a second says so (never during a question).
+  const waiting = waitingLine(io);
+  const broker = await waiting.run("AWS STS", () =>
+    connectBroker({
+      profile: flags.profile,
+      region,
+      env: io.env,
+      createClient: deps.createStsClient,
+    })).catch((error) => {
+      // Without services there is nothing to set up: say that first.
+      if (!wizard && !chosen) missingServices();
+      throw error;
+    });
   broker.client.destroy();
   // Bare resource names become ARNs of the caller's account, in any region.
   const target: ArnTarget = {
@@ -156,7 +160,10 @@ async function setUpBrokerRole(
   // or a note suggests must not shrink the role's services or its MaxSessionDuration); the
   // wizard starts from what the role has.
   const kept = wizard || !chosen || flags.maxSession === undefined
-    ? await existingChoices(io, { flags, deps, broker, catalog, target, quiet: wizard })
+    ? await waiting.run(
+      "AWS IAM",
+      () => existingChoices(io, { flags, deps, broker, catalog, target, quiet: wizard }),
+    )
     : undefined;
   const answers = await roleAnswers(flags, { deps, wizard, kept, catalog });
   const plan: BrokerRolePlan = {
@@ -196,7 +203,7 @@ async function setUpBrokerRole(
     );
     return { region: broker.region };
   }
-  await applyPlan(io, plan, { flags, deps, broker, config, confirmed });
+  await applyPlan(io, plan, { flags, deps, broker, config, confirmed, waiting });
   return { region: broker.region };
 }
 
@@ -327,13 +334,14 @@ async function applyPlan(
     broker: BrokerContext;
     config: LoadedConfig;
     confirmed: boolean;
+    waiting: WaitingLine;
   },
 ): Promise<void> {
-  const { flags, deps, broker } = options;
+  const { flags, deps, broker, waiting } = options;
   const iam = await deps.createIamClient({ region: broker.region, profile: flags.profile });
   try {
     const caller = { callerArn: broker.callerArn, profile: flags.profile };
-    const current = await readBrokerRole(iam, plan.roleName, caller);
+    const current = await waiting.run("AWS IAM", () => readBrokerRole(iam, plan.roleName, caller));
     const changes = planRoleChanges(current, plan);
     if (changes.length === 0) {
       io.stderr(`Role ${current.arn ?? plan.roleArn} is up to date: nothing to change.\n`);
@@ -341,7 +349,7 @@ async function applyPlan(
       io.stderr(`Changes to make in account ${broker.account}:\n`);
       for (const change of changes) io.stderr(`  - ${describeRoleChange(change, plan)}\n`);
       if (!options.confirmed) await confirmChanges(io, deps);
-      await applyRoleChanges(iam, plan, { changes, caller });
+      await waiting.run("AWS IAM", () => applyRoleChanges(iam, plan, { changes, caller }));
       io.stderr(`✓ Role ${current.arn ?? plan.roleArn} is set up.\n`);
     }
     await recordRole(io, options.config.config, {

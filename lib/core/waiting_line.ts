@@ -7,7 +7,7 @@
  * @module
  */
 
-import type { Io } from "../core/io.ts";
+import type { Io } from "./io.ts";
 
 /** How long a wait goes unremarked. */
 const QUIET_MS = 1000;
