@@ -279,6 +279,7 @@ export class LocalAws {
   #silence?: PromiseWithResolvers<void>;
   #delayMs = 0;
   #waiting = 0;
+  #firstHeld = Promise.withResolvers<number>();
 
   private constructor(
     state: LocalAwsState,
@@ -536,6 +537,14 @@ export class LocalAws {
   }
 
   /**
+   * When the first request was left unanswered (`performance.now()` as the endpoint read it): a
+   * clock start taken by the endpoint itself, which no polling delays on a loaded machine.
+   */
+  firstHeldAt(): Promise<number> {
+    return this.#firstHeld.promise;
+  }
+
+  /**
    * Every secret the endpoint knows: base secrets, issued secrets, session tokens, MFA seeds,
    * sign-in tokens.
    */
@@ -579,6 +588,7 @@ export class LocalAws {
       await new Promise((resolve) => setTimeout(resolve, this.#delayMs));
     }
     if (this.#silence) {
+      this.#firstHeld.resolve(performance.now());
       this.#waiting++;
       await this.#silence.promise;
       this.#waiting--;
