@@ -622,3 +622,80 @@ Deno.test("the answer comes back unchanged, and an endpoint that stalls gets 504
     await upstream.shutdown();
   }
 });
+
+Deno.test("nameCall() names the action and the resource as AWS would", async (t) => {
+  const { nameCall } = await import("../lib/delivery/call_record.ts");
+  const call = (
+    service: string,
+    method: string,
+    target: string,
+    options: { headers?: Record<string, string>; body?: string } = {},
+  ) => {
+    const url = new URL(target, "http://127.0.0.1:1");
+    return nameCall({
+      service,
+      method,
+      path: url.pathname,
+      query: url.searchParams,
+      headers: new Headers(options.headers),
+      body: options.body === undefined ? undefined : new TextEncoder().encode(options.body),
+    });
+  };
+  const cases: Array<[string, ReturnType<typeof call>, { action: string; resource?: string }]> = [
+    ["S3 ListBuckets", call("s3", "GET", "/"), { action: "ListBuckets" }],
+    ["S3 ListObjectsV2", call("s3", "GET", "/b?list-type=2&prefix=x"), {
+      action: "ListObjectsV2",
+      resource: "b",
+    }],
+    ["S3 GetObject, key decoded", call("s3", "GET", "/b/a%20b/c.txt"), {
+      action: "GetObject",
+      resource: "b/a b/c.txt",
+    }],
+    ["S3 UploadPart", call("s3", "PUT", "/b/k?partNumber=2&uploadId=u"), {
+      action: "UploadPart",
+      resource: "b/k",
+    }],
+    ["S3 CopyObject", call("s3", "PUT", "/b/k", { headers: { "x-amz-copy-source": "/a/b" } }), {
+      action: "CopyObject",
+      resource: "b/k",
+    }],
+    ["S3 DeleteObjects", call("s3", "POST", "/b?delete"), {
+      action: "DeleteObjects",
+      resource: "b",
+    }],
+    [
+      "DynamoDB, from the target and the body",
+      call("dynamodb", "POST", "/", {
+        headers: {
+          "x-amz-target": "DynamoDB_20120810.GetItem",
+          "content-type": "application/x-amz-json-1.0",
+        },
+        body: '{"TableName":"Orders","Key":{}}',
+      }),
+      { action: "GetItem", resource: "Orders" },
+    ],
+    [
+      "a query service, from the form body",
+      call("iam", "POST", "/", {
+        headers: { "content-type": "application/x-www-form-urlencoded" },
+        body: "Action=GetRole&RoleName=deployer&Version=2010-05-08",
+      }),
+      { action: "GetRole", resource: "deployer" },
+    ],
+    ["a REST service, from the path", call("lambda", "GET", "/2015-03-31/functions/my-fn"), {
+      action: "GET /functions",
+      resource: "my-fn",
+    }],
+    [
+      "control characters neutralised",
+      call("dynamodb", "POST", "/", {
+        headers: { "x-amz-target": "DynamoDB_20120810.PutItem\u001b[31m" },
+        body: '{"TableName":"a\\nb"}',
+      }),
+      { action: "PutItem?[31m", resource: "a?b" },
+    ],
+  ];
+  for (const [name, actual, expected] of cases) {
+    await t.step(name, () => assert.deepEqual(actual, expected));
+  }
+});

@@ -324,7 +324,8 @@ function checkEnvelope(request: Request, url: URL, port: number): void {
   if (host !== `127.0.0.1:${port}` && host !== `localhost:${port}`) {
     throw new ProxyRefusal("host");
   }
-  let bytes = 0;
+  // The request line counts with the headers: a URL is a header section of its own.
+  let bytes = request.url.length;
   let count = 0;
   request.headers.forEach((value, name) => {
     bytes += name.length + value.length + 4;
