@@ -173,7 +173,11 @@ async function cacheDependencies(deno: string, root: string): Promise<void> {
 }
 
 async function installedVersion(launcher: string): Promise<string> {
-  const output = await new Deno.Command(launcher, { args: ["--version"], stdin: "null" }).output();
+  // A .cmd file runs through cmd.exe, as a shell would run it.
+  const [program, args] = Deno.build.os === "windows"
+    ? ["cmd.exe", ["/d", "/c", launcher, "--version"]]
+    : [launcher, ["--version"]];
+  const output = await new Deno.Command(program, { args, stdin: "null" }).output();
   const text = new TextDecoder().decode(output.stdout).trim();
   if (!output.success) {
     throw new Error(`The installed command fails: ${new TextDecoder().decode(output.stderr)}`);
