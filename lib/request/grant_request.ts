@@ -64,7 +64,7 @@ export interface PrepareOptions {
   target?: ArnTarget;
   /**
    * The server's allow list (`serve --allow`), which the policy stays within: a scope that names
-   * resources keeps only the account-wide actions (`lambda:ListFunctions`) the list gives for its
+   * resources keeps only the account-wide actions (`lambda:ListLayers`) the list gives for its
    * service, so `lambda:ro@my-fn` under `lambda:full@my-fn` gets nothing on every resource. It
    * does not check the scopes: `checkAllowed` does.
    */
