@@ -54,6 +54,8 @@ for (const [timeout, seconds] of [["3", 3], [undefined, 10]] as const) {
     // as the request arrives: no polling lag, which test files running beside this one stretch.
     const limit = seconds * 1000 + 1000;
     assert.ok(result.elapsedMs <= limit, `${Math.round(result.elapsedMs)} ms > ${limit} ms`);
-    assert.ok(result.elapsedMs >= seconds * 1000 - 50, `${Math.round(result.elapsedMs)} ms`);
+    // The deadline starts with the call, before the SDK has signed and sent the request: the
+    // endpoint sees it a little later, by as much as a loaded machine takes for that.
+    assert.ok(result.elapsedMs >= seconds * 1000 - 500, `${Math.round(result.elapsedMs)} ms`);
   });
 }
