@@ -96,6 +96,14 @@ Deno.test("a role ARN is checked in at most two places", async () => {
   assert.ok(places.size >= 1 && places.size <= 2, [...places].join("\n"));
 });
 
+Deno.test("no function in lib/ is over 100 lines", async () => {
+  const { functions } = await readSourceFacts(["lib"]);
+  assert.ok(functions.length > 500, `the functions are read (${functions.length})`);
+  const long = functions.filter((fn) => fn.lines > 100)
+    .map((fn) => `${fn.at} ${fn.name}: ${fn.lines} lines`);
+  assert.deepEqual(long, [], `functions over 100 lines:\n${long.join("\n")}`);
+});
+
 Deno.test("sourceFacts() measures functions and finds calls, never in comments or strings", () => {
   const text = [
     "// assumeBrokerRole(broker) in a comment",

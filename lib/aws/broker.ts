@@ -343,16 +343,7 @@ export async function assumeBrokerRole(
     } catch (error) {
       identityRefused = identity && await refusedIdentityAction(error);
       if (!identity || !identityRefused) throw error;
-      if (request.refusedIdentity === "fail") {
-        throw new RuntimeError(
-          `The trust policy of ${broker.roleArn} refuses this grant's source identity or ` +
-            `session tags (${identityRefused}), and this grant never goes without them`,
-          {
-            hint: "ask the role's administrator: timebound-iam setup aws --apply adds " +
-              "sts:SetSourceIdentity and sts:TagSession to its trust policy",
-          },
-        );
-      }
+      if (request.refusedIdentity === "fail") throw identityRequired(broker, identityRefused);
       // The trust policy lacks the permission to name who asked (an older broker role), or a
       // condition of it refuses this grant's tags, whose values the requester chose (an MCP
       // client's name, the scopes). For a grant in the caller's own name, the source identity
@@ -380,18 +371,7 @@ export async function assumeBrokerRole(
   }
   // No response only when the tags were refused: the role accepted the source identity alone,
   // or there was none to try.
-  if (!response) {
-    const tags = (request.identity?.tags ?? []).map((tag) => `${tag.Key}=${tag.Value}`);
-    throw new RuntimeError(
-      `The trust policy of ${broker.roleArn} refuses this grant's session tags (` +
-        `${tags.join(", ")}): it lacks sts:TagSession, or a condition of it refuses these values`,
-      {
-        hint: "no credentials were handed out; timebound-iam setup aws --apply adds " +
-          "sts:TagSession, or allow these values in the conditions on aws:RequestTag and " +
-          "aws:TagKeys",
-      },
-    );
-  }
+  if (!response) throw tagsRefusedError(broker, request.identity?.tags ?? []);
   const c = response.Credentials;
   if (!c?.AccessKeyId || !c.SecretAccessKey || !c.SessionToken || !c.Expiration) {
     throw new RuntimeError("AssumeRole returned no credentials");
@@ -418,6 +398,32 @@ export async function assumeBrokerRole(
     identityRefused,
     packedPolicySize: response.PackedPolicySize,
   };
+}
+
+/** A grant that never goes without identity (an agent's, a renewal) met a role that refuses it. */
+function identityRequired(broker: BrokerContext, refused: string): RuntimeError {
+  return new RuntimeError(
+    `The trust policy of ${broker.roleArn} refuses this grant's source identity or ` +
+      `session tags (${refused}), and this grant never goes without them`,
+    {
+      hint: "ask the role's administrator: timebound-iam setup aws --apply adds " +
+        "sts:SetSourceIdentity and sts:TagSession to its trust policy",
+    },
+  );
+}
+
+/** The role accepts the grant's source identity but refuses its session tags. */
+function tagsRefusedError(broker: BrokerContext, tags: readonly SessionTag[]): RuntimeError {
+  const named = tags.map((tag) => `${tag.Key}=${tag.Value}`);
+  return new RuntimeError(
+    `The trust policy of ${broker.roleArn} refuses this grant's session tags (` +
+      `${named.join(", ")}): it lacks sts:TagSession, or a condition of it refuses these values`,
+    {
+      hint: "no credentials were handed out; timebound-iam setup aws --apply adds " +
+        "sts:TagSession, or allow these values in the conditions on aws:RequestTag and " +
+        "aws:TagKeys",
+    },
+  );
 }
 
 /**

@@ -178,6 +178,61 @@ export async function createPrivateTempDir(parent: string, prefix: string): Prom
   return adopt(dir);
 }
 
+/**
+ * Opens `file` for appending: created `0600` when missing, else checked to be the same regular
+ * file that was looked at (and made `0600` again).
+ */
+async function openPrivateAppend(file: string): Promise<PrivateAppendFile> {
+  const before = lstatFile(file);
+  let handle: FileHandle;
+  if (before === undefined) {
+    handle = await openNew(file, constants.O_WRONLY | constants.O_APPEND);
+  } else {
+    handle = await openNode(file, constants.O_WRONLY | constants.O_APPEND);
+    try {
+      const stat = await checkSameFile(handle, before, file);
+      if (!WINDOWS && (stat.mode & 0o077) !== 0) await handle.chmod(0o600);
+    } catch (error) {
+      await handle.close();
+      throw error;
+    }
+  }
+  return {
+    path: file,
+    async append(data: string | Uint8Array) {
+      const bytes = typeof data === "string" ? encoder.encode(data) : data;
+      let written = 0;
+      while (written < bytes.length) {
+        written += (await handle.write(bytes, written)).bytesWritten;
+      }
+    },
+    close: () => handle.close(),
+  };
+}
+
+/** Opens a lock file: a new one (never over anything that exists), or the same existing one. */
+async function openPrivateLock(file: string, options: { create: boolean }): Promise<Deno.FsFile> {
+  if (options.create) {
+    // createNew is O_CREAT|O_EXCL: it fails on any existing entry, a symlink included.
+    try {
+      return await Deno.open(file, { createNew: true, read: true, write: true, mode: 0o600 });
+    } catch (error) {
+      throw fsError(error, file, "file");
+    }
+  }
+  const before = lstatFile(file);
+  if (before === undefined) throw fsError(new Deno.errors.NotFound(), file, "file");
+  const lock = await Deno.open(file, { read: true, write: true });
+  try {
+    const info = await lock.stat();
+    checkSame({ dev: info.dev, ino: info.ino, isFile: info.isFile }, before, file);
+  } catch (error) {
+    lock.close();
+    throw error;
+  }
+  return lock;
+}
+
 /** Verifies `dir` (already under a verified parent) and returns its handle. */
 function adopt(dir: string): PrivateDir {
   const identity = checkDirectory(dir);
@@ -244,54 +299,12 @@ function adopt(dir: string): PrivateDir {
     async openAppend(name) {
       const file = pathOf(name);
       verify();
-      const before = lstatFile(file);
-      let handle: FileHandle;
-      if (before === undefined) {
-        handle = await openNew(file, constants.O_WRONLY | constants.O_APPEND);
-      } else {
-        handle = await openNode(file, constants.O_WRONLY | constants.O_APPEND);
-        try {
-          const stat = await checkSameFile(handle, before, file);
-          if (!WINDOWS && (stat.mode & 0o077) !== 0) await handle.chmod(0o600);
-        } catch (error) {
-          await handle.close();
-          throw error;
-        }
-      }
-      return {
-        path: file,
-        async append(data) {
-          const bytes = typeof data === "string" ? encoder.encode(data) : data;
-          let written = 0;
-          while (written < bytes.length) {
-            written += (await handle.write(bytes, written)).bytesWritten;
-          }
-        },
-        close: () => handle.close(),
-      };
+      return await openPrivateAppend(file);
     },
     async openLockFile(name, options) {
       const file = pathOf(name);
       verify();
-      if (options.create) {
-        // createNew is O_CREAT|O_EXCL: it fails on any existing entry, a symlink included.
-        try {
-          return await Deno.open(file, { createNew: true, read: true, write: true, mode: 0o600 });
-        } catch (error) {
-          throw fsError(error, file, "file");
-        }
-      }
-      const before = lstatFile(file);
-      if (before === undefined) throw fsError(new Deno.errors.NotFound(), file, "file");
-      const lock = await Deno.open(file, { read: true, write: true });
-      try {
-        const info = await lock.stat();
-        checkSame({ dev: info.dev, ino: info.ino, isFile: info.isFile }, before, file);
-      } catch (error) {
-        lock.close();
-        throw error;
-      }
-      return lock;
+      return await openPrivateLock(file, options);
     },
     async remove(name, options = {}) {
       const file = pathOf(name);

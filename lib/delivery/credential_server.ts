@@ -135,128 +135,20 @@ export function startCredentialServer(options: CredentialServerOptions): Credent
   const now = options.now ?? (() => new Date());
   const token = randomHex(32);
   const path = `/${randomHex(16)}`;
-  let current = options.initial;
-  let receivedAt = now();
-  let renewals = 0;
-  let closed = false;
-  let timer: ReturnType<typeof setTimeout> | undefined;
   // Aborted by close(): the renewal in flight gives up, and the clients waiting for it are answered.
   const stop = new AbortController();
-  const stopped = new Promise<"closed">((resolve) =>
-    stop.signal.addEventListener("abort", () => resolve("closed"), { once: true })
-  );
-
+  const state: ServerState = {
+    current: options.initial,
+    receivedAt: now(),
+    renewals: 0,
+    closed: false,
+    stop,
+    stopped: new Promise<"closed">((resolve) =>
+      stop.signal.addEventListener("abort", () => resolve("closed"), { once: true })
+    ),
+  };
   const onRequest = options.mode === "on-request";
-  let pending: Promise<SessionCredentials> | undefined;
-  /** When the renewals of the last minute started, for the limit. */
-  let renewalStarts: number[] = [];
-  const renewForClient = (): Response | Promise<Response> => {
-    const time = now().getTime();
-    // Fresh credentials are served again: POSTs in a loop make no new sessions.
-    if (
-      !pending && time - receivedAt.getTime() < FRESH_FOR_MS && current.expiration.getTime() > time
-    ) {
-      return credentialsResponse(current, false);
-    }
-    if (!pending) {
-      renewalStarts = renewalStarts.filter((start) => time - start < 60_000);
-      if (renewalStarts.length >= RENEWALS_PER_MINUTE) {
-        const wait = Math.ceil((renewalStarts[0] + 60_000 - time) / 1000);
-        return new Response(
-          JSON.stringify({
-            message:
-              `too many renewals: at most ${RENEWALS_PER_MINUTE} a minute; try again in ${wait}s`,
-          }),
-          {
-            status: 429,
-            headers: { "content-type": "application/json", "retry-after": `${wait}` },
-          },
-        );
-      }
-      renewalStarts.push(time);
-    }
-    return renewAndAnswer();
-  };
-  const renewAndAnswer = async (): Promise<Response> => {
-    // Clients that ask together share one AssumeRole.
-    if (!pending) {
-      pending = options.renew(stop.signal).then((next) => {
-        if (!closed) {
-          current = next;
-          receivedAt = now();
-          renewals++;
-        }
-        return next;
-      }).finally(() => pending = undefined);
-      // Once the endpoint closes nobody waits for it: how it fails then is nobody's concern.
-      pending.catch(() => {});
-    }
-    let failure: unknown;
-    const outcome = await Promise.race([
-      pending.then(() => "renewed" as const, (error) => {
-        failure = error;
-        return "failed" as const;
-      }),
-      stopped,
-    ]);
-    if (outcome === "closed") return unavailable();
-    if (outcome === "failed") {
-      return new Response(JSON.stringify({ message: firstLine(failure) }), {
-        status: 502,
-        headers: { "content-type": "application/json" },
-      });
-    }
-    return credentialsResponse(current, true);
-  };
-  const schedule = (delayMs: number) => {
-    if (closed) return;
-    timer = setTimeout(renewNow, Math.max(0, delayMs));
-  };
-  /** Whether credentials received at `time`, as long-lived as the current ones, end by the limit. */
-  const withinLimit = (time: number) =>
-    time + current.expiration.getTime() - receivedAt.getTime() <= options.renewUntil.getTime();
-  const stopRenewing = () =>
-    options.warn(
-      `renewing stops: the --refresh limit is reached; the credentials expire at ${
-        formatTime(current.expiration)
-      }`,
-    );
-  const scheduleNext = () => {
-    const at = renewalTime(receivedAt, current.expiration).getTime();
-    if (!withinLimit(at)) return stopRenewing();
-    schedule(at - now().getTime());
-  };
-  const renewNow = async () => {
-    timer = undefined;
-    // Checked again before every attempt: a retry after a failure comes later than planned.
-    if (!withinLimit(now().getTime())) return stopRenewing();
-    try {
-      const next = await options.renew(stop.signal);
-      if (closed) return;
-      // The call took time too: credentials that would outlive the limit are never served.
-      if (next.expiration.getTime() > options.renewUntil.getTime()) return stopRenewing();
-      current = next;
-      receivedAt = now();
-      renewals++;
-      scheduleNext();
-    } catch (error) {
-      if (closed) return;
-      const left = current.expiration.getTime() - now().getTime();
-      if (left <= 0) {
-        options.warn(`could not renew the credentials, which have expired: ${firstLine(error)}`);
-        return;
-      }
-      // A quarter of what is left, but at least a second (half what is left, near the end).
-      const retry = Math.min(MAX_RETRY_MS, Math.max(left / 4, Math.min(1000, left / 2)));
-      options.warn(
-        `could not renew the credentials: ${firstLine(error)}; trying again in ${
-          Math.ceil(retry / 1000)
-        }s`,
-      );
-      schedule(retry);
-    }
-  };
-
+  const renewForClient = clientRenewal(state, options, now);
   const server = Deno.serve(
     { hostname: "127.0.0.1", port: 0, onListen() {} },
     (request) => {
@@ -273,30 +165,30 @@ export function startCredentialServer(options: CredentialServerOptions): Credent
       if (!constantTimeEqual(request.headers.get("authorization") ?? "", token)) {
         return refuse(401);
       }
-      if (closed) return unavailable();
+      if (state.closed) return unavailable();
       if (renewing) return renewForClient();
-      if (current.expiration.getTime() <= now().getTime()) return refuse(404);
-      return new Response(renderContainerCredentials(current), {
+      if (state.current.expiration.getTime() <= now().getTime()) return refuse(404);
+      return new Response(renderContainerCredentials(state.current), {
         headers: { "content-type": "application/json", "cache-control": "no-store" },
       });
     },
   );
   const url = `http://127.0.0.1:${server.addr.port}${path}`;
-  if (!onRequest) scheduleNext();
+  if (!onRequest) timedRenewal(state, options, now).scheduleNext();
   let closing: Promise<void> | undefined;
   return {
     url,
     env: { [FULL_URI_VARIABLE]: url, [TOKEN_VARIABLE]: token },
     get renewals() {
-      return renewals;
+      return state.renewals;
     },
     get current() {
-      return current;
+      return state.current;
     },
     close() {
       closing ??= (async () => {
-        closed = true;
-        if (timer !== undefined) clearTimeout(timer);
+        state.closed = true;
+        if (state.timer !== undefined) clearTimeout(state.timer);
         // Answers the clients waiting for a renewal now, so that shutdown() (which waits for
         // the handlers) never waits on AWS.
         stop.abort();
@@ -305,6 +197,156 @@ export function startCredentialServer(options: CredentialServerOptions): Credent
       return closing;
     },
   };
+}
+
+/** What the endpoint serves and how its renewals stand, shared by the handler and the timer. */
+interface ServerState {
+  current: SessionCredentials;
+  receivedAt: Date;
+  renewals: number;
+  closed: boolean;
+  timer?: ReturnType<typeof setTimeout>;
+  readonly stop: AbortController;
+  readonly stopped: Promise<"closed">;
+}
+
+/** Serves `next` from now on. */
+function accept(state: ServerState, next: SessionCredentials, now: () => Date): void {
+  state.current = next;
+  state.receivedAt = now();
+  state.renewals++;
+}
+
+/**
+ * The answer to a client's POST (`on-request` mode): fresh credentials again, else one renewal
+ * shared by the clients that ask together, at most {@linkcode RENEWALS_PER_MINUTE} a minute.
+ */
+function clientRenewal(
+  state: ServerState,
+  options: CredentialServerOptions,
+  now: () => Date,
+): () => Response | Promise<Response> {
+  let pending: Promise<SessionCredentials> | undefined;
+  /** When the renewals of the last minute started, for the limit. */
+  let renewalStarts: number[] = [];
+  const renewAndAnswer = async (): Promise<Response> => {
+    // Clients that ask together share one AssumeRole.
+    if (!pending) {
+      pending = options.renew(state.stop.signal).then((next) => {
+        if (!state.closed) accept(state, next, now);
+        return next;
+      }).finally(() => pending = undefined);
+      // Once the endpoint closes nobody waits for it: how it fails then is nobody's concern.
+      pending.catch(() => {});
+    }
+    let failure: unknown;
+    const outcome = await Promise.race([
+      pending.then(() => "renewed" as const, (error) => {
+        failure = error;
+        return "failed" as const;
+      }),
+      state.stopped,
+    ]);
+    if (outcome === "closed") return unavailable();
+    if (outcome === "failed") {
+      return new Response(JSON.stringify({ message: firstLine(failure) }), {
+        status: 502,
+        headers: { "content-type": "application/json" },
+      });
+    }
+    return credentialsResponse(state.current, true);
+  };
+  return () => {
+    const time = now().getTime();
+    // Fresh credentials are served again: POSTs in a loop make no new sessions.
+    if (
+      !pending && time - state.receivedAt.getTime() < FRESH_FOR_MS &&
+      state.current.expiration.getTime() > time
+    ) {
+      return credentialsResponse(state.current, false);
+    }
+    if (!pending) {
+      renewalStarts = renewalStarts.filter((start) => time - start < 60_000);
+      if (renewalStarts.length >= RENEWALS_PER_MINUTE) {
+        return tooManyRenewals(Math.ceil((renewalStarts[0] + 60_000 - time) / 1000));
+      }
+      renewalStarts.push(time);
+    }
+    return renewAndAnswer();
+  };
+}
+
+/**
+ * The renewals of the default mode: each at its renewal time, until the `--refresh` limit; a
+ * failed one is tried again after a quarter of what is left.
+ */
+function timedRenewal(
+  state: ServerState,
+  options: CredentialServerOptions,
+  now: () => Date,
+): { scheduleNext(): void } {
+  const schedule = (delayMs: number) => {
+    if (state.closed) return;
+    state.timer = setTimeout(renewNow, Math.max(0, delayMs));
+  };
+  /** Whether credentials received at `time`, as long-lived as the current ones, end by the limit. */
+  const withinLimit = (time: number) =>
+    time + state.current.expiration.getTime() - state.receivedAt.getTime() <=
+      options.renewUntil.getTime();
+  const stopRenewing = () =>
+    options.warn(
+      `renewing stops: the --refresh limit is reached; the credentials expire at ${
+        formatTime(state.current.expiration)
+      }`,
+    );
+  const scheduleNext = () => {
+    const at = renewalTime(state.receivedAt, state.current.expiration).getTime();
+    if (!withinLimit(at)) return stopRenewing();
+    schedule(at - now().getTime());
+  };
+  const renewNow = async () => {
+    state.timer = undefined;
+    // Checked again before every attempt: a retry after a failure comes later than planned.
+    if (!withinLimit(now().getTime())) return stopRenewing();
+    try {
+      const next = await options.renew(state.stop.signal);
+      if (state.closed) return;
+      // The call took time too: credentials that would outlive the limit are never served.
+      if (next.expiration.getTime() > options.renewUntil.getTime()) return stopRenewing();
+      accept(state, next, now);
+      scheduleNext();
+    } catch (error) {
+      if (state.closed) return;
+      const left = state.current.expiration.getTime() - now().getTime();
+      if (left <= 0) {
+        options.warn(`could not renew the credentials, which have expired: ${firstLine(error)}`);
+        return;
+      }
+      // A quarter of what is left, but at least a second (half what is left, near the end).
+      const retry = Math.min(MAX_RETRY_MS, Math.max(left / 4, Math.min(1000, left / 2)));
+      options.warn(
+        `could not renew the credentials: ${firstLine(error)}; trying again in ${
+          Math.ceil(retry / 1000)
+        }s`,
+      );
+      schedule(retry);
+    }
+  };
+  return { scheduleNext };
+}
+
+/** The answer over the limit of renewals a minute, with when to try again. */
+function tooManyRenewals(waitSeconds: number): Response {
+  return new Response(
+    JSON.stringify({
+      message:
+        `too many renewals: at most ${RENEWALS_PER_MINUTE} a minute; try again in ${waitSeconds}s`,
+    }),
+    {
+      status: 429,
+      headers: { "content-type": "application/json", "retry-after": `${waitSeconds}` },
+    },
+  );
 }
 
 /** The answer to a POST: the container JSON, and whether these credentials are new. */

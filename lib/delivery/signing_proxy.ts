@@ -167,6 +167,36 @@ function randomText(length: number, alphabet: string): string {
   return Array.from(bytes, (b) => alphabet[b % alphabet.length]).join("");
 }
 
+/** A grant's state: its stand-in keys, its session, its calls; revoking it drops the session. */
+function newGrantState(
+  standIn: GrantState["grant"]["standIn"],
+  options: GrantState["options"],
+): GrantState {
+  const state: GrantState = {
+    options,
+    revoked: false,
+    count: 0,
+    kept: [],
+    grant: {
+      standIn,
+      get calls() {
+        return state.kept;
+      },
+      get callCount() {
+        return state.count;
+      },
+      get revoked() {
+        return state.revoked;
+      },
+      revoke() {
+        state.revoked = true;
+        state.options = { ...state.options, session: revokedSession };
+      },
+    },
+  };
+  return state;
+}
+
 /**
  * Starts the proxy on 127.0.0.1 (a free port). The parent's `AWS_ENDPOINT_URL*` are read once,
  * here; an invalid one is refused.
@@ -239,28 +269,7 @@ export function startSigningProxy(options: SigningProxyOptions): SigningProxy {
     addGrant(grantOptions) {
       let standIn = newStandIn();
       while (grants.has(standIn.accessKeyId)) standIn = newStandIn();
-      const state: GrantState = {
-        options: grantOptions,
-        revoked: false,
-        count: 0,
-        kept: [],
-        grant: {
-          standIn,
-          get calls() {
-            return state.kept;
-          },
-          get callCount() {
-            return state.count;
-          },
-          get revoked() {
-            return state.revoked;
-          },
-          revoke() {
-            state.revoked = true;
-            state.options = { ...state.options, session: revokedSession };
-          },
-        },
-      };
+      const state = newGrantState(standIn, grantOptions);
       if (closed) state.revoked = true;
       grants.set(standIn.accessKeyId, state);
       return state.grant;
