@@ -79,18 +79,3 @@ export class RuntimeError extends UserError {
  * ```
  */
 export class DeclinedError extends RuntimeError {}
-
-/**
- * The message of whatever was thrown: an error's `message`, anything else as text.
- *
- * @example
- * ```ts
- * import assert from "node:assert/strict";
- * import { errorMessage } from "./errors.ts";
- * assert.equal(errorMessage(new Error("no route")), "no route");
- * assert.equal(errorMessage("down"), "down");
- * ```
- */
-export function errorMessage(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
-}

@@ -62,3 +62,19 @@ export function debugLines(error: unknown, max: number = DEBUG_TEXT_MAX): string
     ...frames.filter((frame) => frame.trim() !== "").map((frame) => logText(frame, max)),
   ];
 }
+
+/**
+ * The message of whatever was thrown: an error's `message`, anything else as text (not yet
+ * neutralised: pass it to {@linkcode logText} for a log line).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { errorMessage } from "./log_text.ts";
+ * assert.equal(errorMessage(new Error("no route")), "no route");
+ * assert.equal(errorMessage("down"), "down");
+ * ```
+ */
+export function errorMessage(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}

@@ -16,7 +16,7 @@
 import { formatTime } from "../core/time_text.ts";
 import type { SessionCredentials } from "../aws/broker.ts";
 import { RENEWAL_MARGIN_SECONDS } from "../request/ttl.ts";
-import { errorMessage } from "../core/errors.ts";
+import { errorMessage } from "../core/log_text.ts";
 
 /** The variable that points the SDKs at the endpoint. */
 export const FULL_URI_VARIABLE = "AWS_CONTAINER_CREDENTIALS_FULL_URI";

@@ -90,22 +90,6 @@ export function shQuote(value: string): string {
 }
 
 /**
- * A value as one POSIX shell word: as it is when it holds only characters no shell treats
- * specially, else quoted with {@linkcode shQuote}.
- *
- * @example
- * ```ts
- * import assert from "node:assert/strict";
- * import { shellWord } from "./shell_env.ts";
- * assert.equal(shellWord("/tmp/tbi/a.env"), "/tmp/tbi/a.env");
- * assert.equal(shellWord("/tmp/my files/a.env"), "'/tmp/my files/a.env'");
- * ```
- */
-export function shellWord(value: string): string {
-  return /^[\w@%+=:,./-]+$/.test(value) ? value : shQuote(value);
-}
-
-/**
  * Quotes a word for fish: single quotes, with each backslash and `'` escaped by a backslash.
  *
  * @example

@@ -10,7 +10,7 @@
 
 import { UsageError } from "../core/errors.ts";
 import { isMfaSerial } from "../aws/mfa_session.ts";
-import { isRoleArn } from "../request/role_arn.ts";
+import { checkRoleArn } from "../request/role_arn.ts";
 import type { ApproveMode } from "../request/approval.ts";
 
 /** What the config file says for one AWS profile. */
@@ -151,6 +151,16 @@ export function readConfigText(text: string, path: string): Config {
   const problem = check(raw, CONFIG, []);
   if (problem) throw invalidConfig(path, problem);
   return raw as Config;
+}
+
+/** Whether `text` is a role ARN (the check's own message is not the config file's). */
+function isRoleArn(text: string): boolean {
+  try {
+    checkRoleArn(text);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /** The first problem of `value` against `shape`, as the detail after the file's name. */

@@ -12,24 +12,9 @@ import { logText } from "../core/log_text.ts";
 const ROLE_ARN =
   /^arn:aws(-cn|-us-gov|-iso(-[a-z])?|-eusc)?:iam::\d{12}:role\/[\w+=,.@\/-]{1,512}$/;
 
-/**
- * Whether `text` is an IAM role ARN, in any partition.
- *
- * @example
- * ```ts
- * import assert from "node:assert/strict";
- * import { isRoleArn } from "./role_arn.ts";
- * assert.ok(isRoleArn("arn:aws-cn:iam::123456789012:role/path/broker"));
- * assert.ok(!isRoleArn("broker"));
- * ```
- */
-export function isRoleArn(text: string): boolean {
-  return ROLE_ARN.test(text);
-}
-
 /** Throws a usage error unless `arn` is an IAM role ARN. */
 export function checkRoleArn(arn: string): void {
-  if (!isRoleArn(arn)) {
+  if (!ROLE_ARN.test(arn)) {
     throw new UsageError(
       `Invalid role ARN "${logText(arn, 100)}": expected arn:aws:iam::ACCOUNT:role/NAME`,
       { hint: "the partition is aws, aws-cn, aws-us-gov, aws-iso, aws-iso-b… or aws-eusc" },

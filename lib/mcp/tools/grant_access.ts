@@ -11,7 +11,7 @@ import { type ArnTarget, MAX_RESOURCE_CHARS } from "../../request/resource.ts";
 import { logText } from "../../core/log_text.ts";
 import { profileText, scopesText, serviceList, wordText } from "../input_schema.ts";
 import { grantVariables } from "../../delivery/credential_env.ts";
-import { shellWord } from "../../delivery/shell_env.ts";
+import { shQuote } from "../../delivery/shell_env.ts";
 import { DeclinedError, RuntimeError, UsageError, UserError } from "../../core/errors.ts";
 import { MfaCodeNeeded } from "../../aws/base_credentials.ts";
 import { forTarget, hasBareNames, prepareGrant } from "../../request/grant_request.ts";
@@ -358,6 +358,11 @@ function checkProfile(ctx: ToolContext, profile: string | undefined): string | u
 
 /** How the audit log and the stderr log name the SDK's default chain. */
 const DEFAULT_CHAIN = "(default chain)";
+
+/** A path as one shell word, for `usage`: as it is when no shell treats a character of it specially. */
+function shellWord(path: string): string {
+  return /^[\w@%+=:,./-]+$/.test(path) ? path : shQuote(path);
+}
 
 /** `{ note }` when the allow list kept account-wide actions out of a grant on named resources. */
 function accountWideNoteOf(
