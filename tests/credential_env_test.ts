@@ -119,6 +119,7 @@ Deno.test("endpointEnvironment() gives the child our endpoint, the region and th
     AWS_SHARED_CREDENTIALS_FILE: "/home/me/.aws/credentials",
     AWS_CONFIG_FILE: "/home/me/.aws/config",
     TIMEBOUND_IAM_MFA_CODE: "123456",
+    TIMEBOUND_IAM_VAULT_PASSPHRASE: "the vault's passphrase",
     TIMEBOUND_IAM_SESSION: "timebound-iam-0",
     ...OTHER_SOURCES,
   };

@@ -625,3 +625,27 @@ Deno.test("credential-process from vault keys caches its entry in the vault, not
   assert.deepEqual(await filesHolding(cache, w.aws.issuedSecrets()), []);
   assert.deepEqual(await filesHolding(w.home, w.aws.issuedSecrets()), []);
 });
+
+Deno.test("the vault's passphrase never reaches a child that exec runs", async () => {
+  await using w = await world();
+  await addDevKeys(w);
+  const seen = `${w.home}/child-env`;
+  const grant = await w.run([
+    "exec",
+    "--profile",
+    "dev",
+    "--no-confirm",
+    "-s",
+    "s3:ro",
+    "-t",
+    "15m",
+    "--",
+    "sh",
+    "-c",
+    `env > '${seen}'`,
+  ]);
+  assert.equal(grant.code, 0, grant.stderr);
+  const childEnv = await Deno.readTextFile(seen);
+  assert.match(childEnv, /^AWS_SESSION_TOKEN=/m, "the child ran with the grant");
+  assert.ok(!childEnv.includes(PASSPHRASE), "the passphrase reached the child's environment");
+});

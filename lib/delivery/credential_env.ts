@@ -44,12 +44,15 @@ export const OTHER_CREDENTIAL_VARIABLES: readonly string[] = [
 
 /**
  * Inherited variables removed from a child's environment: other credentials (and every other
- * way to find some), the MFA code timebound-iam was given, and the profile variables, because the AWS SDK for JavaScript prefers a
- * profile over keys in the environment and would silently use the unscoped profile.
+ * way to find some), the MFA code and the vault's passphrase timebound-iam was given, and the
+ * profile variables, because the AWS SDK for JavaScript prefers a profile over keys in the
+ * environment and would silently use the unscoped profile.
  */
 export const SHADOWING_VARIABLES: readonly string[] = [
   // A one-time code given to timebound-iam is not the child's to read.
   "TIMEBOUND_IAM_MFA_CODE",
+  // Nor the vault file's passphrase: with it, a child would decrypt the human's own keys.
+  "TIMEBOUND_IAM_VAULT_PASSPHRASE",
   "AWS_ACCESS_KEY_ID",
   "AWS_SECRET_ACCESS_KEY",
   "AWS_SESSION_TOKEN",
