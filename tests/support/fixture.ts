@@ -55,8 +55,13 @@ export interface FixtureOptions {
   aws?: LocalAwsOptions | false;
   /** The credentials the environment carries (default: the endpoint's default user). */
   caller?: (aws: LocalAws) => LocalCredentials;
-  /** More variables for the CLI, over HOME and the endpoint's (or made from the HOME path). */
-  env?: Record<string, string> | ((home: string) => Record<string, string>);
+  /**
+   * More variables for the CLI, over HOME and the endpoint's; or a function that makes them from
+   * the HOME path and the endpoint (`undefined` with `aws: false`).
+   */
+  env?:
+    | Record<string, string>
+    | ((home: string, aws: LocalAws | undefined) => Record<string, string>);
   /** The temporary HOME's name prefix, to tell a leftover directory's test. */
   prefix?: string;
 }
@@ -103,7 +108,7 @@ export async function startFixture(options: FixtureOptions = {}): Promise<Fixtur
     const env: Record<string, string> & { HOME: string } = {
       HOME: home,
       ...(aws ? aws.env(options.caller?.(aws)) : {}),
-      ...(typeof options.env === "function" ? options.env(home) : options.env),
+      ...(typeof options.env === "function" ? options.env(home, aws) : options.env),
     };
     const childEnv = { ...await baseEnv(home), ...env };
     return new TestFixture(home, aws, env, childEnv);
