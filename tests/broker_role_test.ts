@@ -18,6 +18,10 @@ import { planRoleChanges } from "../lib/setup/iam_role.ts";
 const USER = "arn:aws:iam::123456789012:user/dev";
 const ROLE_ARN = "arn:aws:iam::123456789012:role/timebound-iam-broker";
 
+Deno.test("the broker role's description says what the role is for", () => {
+  assert.equal(ROLE_DESCRIPTION, "timebound-iam broker: short-lived, scoped credentials");
+});
+
 Deno.test("callerPrincipal() names a user, the root or a federated user as is, and a session by its role", async (t) => {
   const cases: Array<[string, string]> = [
     [USER, USER],

@@ -1,6 +1,5 @@
 import assert from "node:assert/strict";
 import {
-  CONSOLE_SERVICES,
   consoleDestination,
   federationUrl,
   loginUrl,
@@ -78,7 +77,11 @@ Deno.test("consoleDestination() lands on the region's home, a service's page or 
     );
   });
   await t.step("every service of the table lands on its console host", () => {
-    for (const service of Object.keys(CONSOLE_SERVICES)) {
+    const services = ["apigateway", "athena", "cloudformation", "cloudfront", "cloudtrail"]
+      .concat(["cloudwatch", "dynamodb", "ec2", "ecr", "ecs", "eks", "events", "glue", "iam"])
+      .concat(["kinesis", "kms", "lambda", "logs", "rds", "route53", "s3", "secretsmanager"])
+      .concat(["sns", "sqs", "ssm", "states"]);
+    for (const service of services) {
       const url = new URL(consoleDestination("us-west-2", { service }));
       assert.equal(url.host, "us-west-2.console.aws.amazon.com");
       assert.equal(url.searchParams.get("region"), "us-west-2");
