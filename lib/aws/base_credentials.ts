@@ -52,8 +52,8 @@ export interface BaseCredentialsOptions {
   /** The environment (`AWS_PROFILE`, the cache directory). */
   env: Readonly<Record<string, string>>;
   /**
-   * The MFA device, when the caller knows one (flag, environment, config file). Otherwise the
-   * AWS profile's `mfa_serial` is used, if it has one.
+   * The MFA device, when the caller knows one (flag, environment, config file), checked already
+   * (`resolveGrantSettings`). Otherwise the AWS profile's `mfa_serial` is used, if it has one.
    */
   mfaSerial?: string;
   /** A code given up front (`--mfa-code`, `TIMEBOUND_IAM_MFA_CODE`); used at most once. */
@@ -179,7 +179,8 @@ export async function baseCredentialsForAssumeRole(
       vaultKeyId: holding?.keys.accessKeyId,
     };
   }
-  checkMfaSerial(serial);
+  // The caller's device was checked with its settings; the AWS profile's own is checked here.
+  if (options.mfaSerial === undefined) checkMfaSerial(serial);
   let code = options.mfaCode === undefined
     ? undefined
     : checkMfaCode(options.mfaCode, "--mfa-code");

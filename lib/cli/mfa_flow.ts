@@ -62,8 +62,8 @@ export async function mfaLogin(cli: Cli, flags: MfaLoginFlags): Promise<void> {
     region,
     env: cli.io.env,
     now: cli.now,
+    // The settings' device, else the AWS profile's own (found and checked there).
     ...mfa,
-    mfaSerial: serial,
     fresh: true,
   });
   noteMfaSession(cli, base);
