@@ -185,7 +185,6 @@ Deno.test(
     `working${note}`,
   { ignore },
   async (t) => {
-    await using rig = await maskedRig({ sessionSeconds: 4 });
     const A = shQuote(cli.path!);
     // botocore reads AWS_CREDENTIAL_EXPIRATION and, once it has passed, refuses to call at all
     // ("the refreshed credentials are still expired"); a client that does not read it calls,
@@ -193,6 +192,8 @@ Deno.test(
     const call = `env -u AWS_CREDENTIAL_EXPIRATION ${A} sts get-caller-identity ` +
       "--query Arn --output text";
     await t.step("without --refresh", async () => {
+      // A session long enough for one call on a loaded machine, then a wait past its end.
+      await using rig = await maskedRig({ sessionSeconds: 12 });
       const result = await rig.run([
         ...MASKED_EXEC,
         "-s",
@@ -200,7 +201,7 @@ Deno.test(
         "--",
         "sh",
         "-c",
-        `${call} && sleep 5 && ${call}`,
+        `${call} && sleep 13 && ${call}`,
       ]);
       assert.equal(result.code, 255);
       assert.match(result.stdout, /assumed-role\/timebound-iam-broker\//);
@@ -210,6 +211,7 @@ Deno.test(
       );
     });
     await t.step("with --refresh", async () => {
+      await using rig = await maskedRig({ sessionSeconds: 4 });
       const before = rig.aws.requests.filter((r) => r.action === "AssumeRole").length;
       const script = `for i in 1 2 3 4; do ${call} || exit 1; echo "$AWS_ACCESS_KEY_ID"; ` +
         "sleep 2; done";
