@@ -649,3 +649,23 @@ Deno.test("the vault's passphrase never reaches a child that exec runs", async (
   assert.match(childEnv, /^AWS_SESSION_TOKEN=/m, "the child ran with the grant");
   assert.ok(!childEnv.includes(PASSPHRASE), "the passphrase reached the child's environment");
 });
+
+Deno.test("keys import refuses a profile with two key pairs, rather than give the older to another profile", async () => {
+  await using w = await world();
+  const dev = w.aws.addUser({ userName: "dev-user" });
+  const credentials = `${w.home}/.aws/credentials`;
+  // New keys pasted under old ones: the SDK reads the last pair.
+  const text = "[prod]\nregion = us-east-1\n" +
+    "[dev]\naws_access_key_id = AKIAOLDOLDOLDOLDOLD1\n" +
+    "aws_secret_access_key = oooooooooooooooooooooooooooooooooooooooo\n" +
+    `aws_access_key_id = ${dev.accessKeyId}\naws_secret_access_key = ${dev.secretAccessKey}\n`;
+  await Deno.writeTextFile(credentials, text);
+  const result = await w.run(["keys", "import", "--profile", "dev", "--yes"]);
+  assert.equal(result.code, 1, result.stderr);
+  assert.match(
+    result.stderr,
+    /^error: Profile "dev" sets more than one key pair in ".*credentials": the file was not changed\nhint: /m,
+  );
+  assert.equal(await Deno.readTextFile(credentials), text);
+  assertNoSecrets(w, [dev.secretAccessKey]);
+});

@@ -27,18 +27,27 @@ import { RuntimeError, UsageError } from "../core/errors.ts";
 export interface FileKeys {
   /** The profile (the section's name). */
   profile: string;
-  /** The access key id. */
+  /** The access key id (the last one set, as the AWS SDK reads it). */
   accessKeyId: string;
-  /** The secret access key. */
+  /** The secret access key (the last one set). */
   secretAccessKey: string;
-  /** Whether the section also holds a session token (then these are temporary keys). */
+  /** Whether the profile also holds a session token (then these are temporary keys). */
   hasSessionToken: boolean;
-  /** The 0-based indexes of the lines that go when the keys move (the header too if nothing else stays). */
+  /**
+   * Whether the profile sets more than one different access key id or secret (a pair pasted
+   * under an older one, or in two sections of the same name): which pair is meant, and where
+   * the older one should go, is the human's call.
+   */
+  ambiguous: boolean;
+  /**
+   * The 0-based indexes of the lines that go when the keys move: every line that sets the key id
+   * or the secret, in every section of the profile, and the header of each such section that
+   * holds nothing else.
+   */
   lines: number[];
 }
 
 const MAX_FILE_CHARS = 1024 * 1024;
-const KEY_SETTINGS = ["aws_access_key_id", "aws_secret_access_key"];
 const TOKEN_SETTINGS = ["aws_session_token", "aws_security_token"];
 const SECTION = /^\s*\[\s*([^\]]*?)\s*\]\s*([#;].*)?$/;
 const SETTING = /^\s*([^=#;\s][^=]*?)\s*=\s*(.*?)\s*$/;
@@ -75,21 +84,26 @@ export function splitLines(text: string): string[] {
  * ```
  */
 export function findFileKeys(text: string): FileKeys[] {
-  const lines = splitLines(text);
-  const sections: {
-    name: string;
-    header: number;
-    settings: Map<string, [number, string]>;
-    others: number;
-  }[] = [];
-  for (const [index, raw] of lines.entries()) {
+  const profiles = new Map<string, ProfileLines>();
+  let section: { profile: ProfileLines; header: number; others: number; keys: number } | undefined;
+  const closeSection = () => {
+    if (section !== undefined && section.others === 0 && section.keys > 0) {
+      section.profile.headers.push(section.header);
+    }
+  };
+  for (const [index, raw] of splitLines(text).entries()) {
     const line = raw.replace(/\r?\n$/, "");
     const header = SECTION.exec(line);
     if (header) {
-      sections.push({ name: header[1], header: index, settings: new Map(), others: 0 });
+      closeSection();
+      const name = header[1];
+      const profile = profiles.get(name) ??
+        { ids: [], secrets: [], keyLines: new Set<number>(), headers: [] };
+      profiles.set(name, profile);
+      // A section's header goes only if the section holds nothing but this profile's keys.
+      section = { profile, header: index, others: 0, keys: 0 };
       continue;
     }
-    const section = sections.at(-1);
     if (section === undefined || COMMENT_OR_BLANK.test(line)) continue;
     const setting = SETTING.exec(line);
     if (setting === null || /^\s/.test(line)) {
@@ -97,27 +111,41 @@ export function findFileKeys(text: string): FileKeys[] {
       continue;
     }
     const name = setting[1].toLowerCase();
-    if (KEY_SETTINGS.includes(name)) section.settings.set(name, [index, setting[2]]);
+    if (name === "aws_access_key_id") section.profile.ids.push(setting[2]);
+    else if (name === "aws_secret_access_key") section.profile.secrets.push(setting[2]);
     else {
-      if (TOKEN_SETTINGS.includes(name)) section.settings.set("token", [index, setting[2]]);
+      if (TOKEN_SETTINGS.includes(name)) section.profile.token = true;
       section.others++;
+      continue;
     }
+    section.profile.keyLines.add(index);
+    section.keys++;
   }
+  closeSection();
   const found: FileKeys[] = [];
-  for (const section of sections) {
-    const id = section.settings.get("aws_access_key_id");
-    const secret = section.settings.get("aws_secret_access_key");
+  for (const [name, profile] of profiles) {
+    const id = profile.ids.at(-1);
+    const secret = profile.secrets.at(-1);
     if (id === undefined || secret === undefined) continue;
-    const keyLines = [id[0], secret[0]].sort((a, b) => a - b);
     found.push({
-      profile: section.name,
-      accessKeyId: id[1],
-      secretAccessKey: secret[1],
-      hasSessionToken: section.settings.has("token"),
-      lines: section.others === 0 ? [section.header, ...keyLines] : keyLines,
+      profile: name,
+      accessKeyId: id,
+      secretAccessKey: secret,
+      hasSessionToken: profile.token === true,
+      ambiguous: new Set(profile.ids).size > 1 || new Set(profile.secrets).size > 1,
+      lines: [...profile.headers, ...profile.keyLines].sort((a, b) => a - b),
     });
   }
   return found;
+}
+
+/** What one profile's sections hold, gathered over every section of its name. */
+interface ProfileLines {
+  ids: string[];
+  secrets: string[];
+  keyLines: Set<number>;
+  headers: number[];
+  token?: boolean;
 }
 
 /**

@@ -117,6 +117,16 @@ async function checkAgainstSdk(chosen: FileKeys[], path: string): Promise<void> 
   const { loadSharedConfigFiles } = await smithyConfigModule();
   const files = await loadSharedConfigFiles({ filepath: path, ignoreCache: true });
   for (const keys of chosen) {
+    if (keys.ambiguous) {
+      throw new RuntimeError(
+        `Profile "${keys.profile}" sets more than one key pair in "${path}": ` +
+          "the file was not changed",
+        {
+          hint: "keep one aws_access_key_id and one aws_secret_access_key in it (delete or move " +
+            "the others), then run keys import again",
+        },
+      );
+    }
     const section = files.credentialsFile?.[keys.profile];
     if (
       section?.aws_access_key_id !== keys.accessKeyId ||
