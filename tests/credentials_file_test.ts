@@ -2,7 +2,8 @@
 // without them. Hostile or messy files must never lose a byte that is not a key line, nor move a
 // key under another profile, nor leave a copy of the keys behind.
 import assert from "node:assert/strict";
-import { findFileKeys, withoutLines } from "../lib/keys/credentials_file.ts";
+import { findFileKeys, readCredentialsFile, withoutLines } from "../lib/keys/credentials_file.ts";
+import { tempDir } from "./support/fixture.ts";
 
 const ID_A = "AKIAAAAAAAAAAAAAAAAA";
 const ID_B = "AKIABBBBBBBBBBBBBBBB";
@@ -46,3 +47,21 @@ Deno.test("a session token in either section of a profile marks its keys tempora
   const [dev] = findFileKeys(text);
   assert.equal(dev.hasSessionToken, true);
 });
+
+Deno.test(
+  "a credentials file that is a link to a device is refused at once, not read forever",
+  { ignore: Deno.build.os === "windows" },
+  async () => {
+    await using dir = await tempDir();
+    const link = `${dir.path}/credentials`;
+    await Deno.symlink("/dev/zero", link);
+    const started = Date.now();
+    await assert.rejects(
+      () => readCredentialsFile(link),
+      (error: Error) =>
+        /^The credentials file ".*credentials" is not a regular file$/.test(error.message),
+    );
+    assert.ok(Date.now() - started < 1000);
+    assert.equal(await readCredentialsFile(`${dir.path}/none`), undefined);
+  },
+);

@@ -163,18 +163,35 @@ export function withoutLines(text: string, indexes: readonly number[]): string {
   return splitLines(text).filter((_, index) => !drop.has(index)).join("");
 }
 
-/** Reads the file (bounded); `undefined` when there is none. */
+/**
+ * Reads the file (bounded); `undefined` when there is none. What is not a regular file (a link
+ * to `/dev/zero`, a FIFO) is refused before it is opened, and at most the bound is read whatever
+ * the file grows to meanwhile.
+ */
 export async function readCredentialsFile(path: string): Promise<string | undefined> {
+  let info: Deno.FileInfo;
   try {
-    const info = await Deno.lstat(path);
-    if (info.size > MAX_FILE_CHARS) {
-      throw new UsageError(`The credentials file "${path}" is too large (${info.size} bytes)`);
-    }
-    return await Deno.readTextFile(path);
+    info = await Deno.stat(path);
   } catch (error) {
     if (error instanceof Deno.errors.NotFound) return undefined;
     throw error;
   }
+  if (!info.isFile) {
+    throw new RuntimeError(`The credentials file "${path}" is not a regular file`);
+  }
+  const tooLarge = (size: string) =>
+    new UsageError(`The credentials file "${path}" is too large (${size} bytes)`);
+  if (info.size > MAX_FILE_CHARS) throw tooLarge(String(info.size));
+  using file = await Deno.open(path, { read: true });
+  const bytes = new Uint8Array(MAX_FILE_CHARS + 1);
+  let size = 0;
+  for (;;) {
+    const read = await file.read(bytes.subarray(size));
+    if (read === null) break;
+    size += read;
+    if (size > MAX_FILE_CHARS) throw tooLarge(`over ${MAX_FILE_CHARS}`);
+  }
+  return new TextDecoder().decode(bytes.subarray(0, size));
 }
 
 /**
