@@ -7,7 +7,8 @@ import { openGranter } from "../lib/grant/granter.ts";
 import { openGranters } from "../lib/grant/granters.ts";
 import { resolveGrantSettings } from "../lib/grant/settings.ts";
 import { prepareGrant } from "../lib/request/grant_request.ts";
-import { BROKER_ROLE_NAME, LocalAws } from "./support/local_aws.ts";
+import { startFixture } from "./support/fixture.ts";
+import { BROKER_ROLE_NAME } from "./support/local_aws.ts";
 
 /** A trust that requires MFA and allows no SourceIdentity or session tags (an older role). */
 function mfaOnlyTrust(accountId: string): string {
@@ -22,18 +23,18 @@ function mfaOnlyTrust(accountId: string): string {
   });
 }
 
-/** The endpoint, a private home for the caches and the config file, and the STS client seam. */
+/** The fixture (the endpoint, a private home for the caches and the config file), and the STS client seam. */
 async function world() {
-  const aws = await LocalAws.start();
+  const fx = await startFixture({
+    env: (home) => ({
+      XDG_CACHE_HOME: `${home}/cache`,
+      TIMEBOUND_IAM_CONFIG: `${home}/config.json`,
+    }),
+    prefix: "tbi-granter-",
+  });
+  const { aws, env } = fx;
   aws.addRole({ roleName: BROKER_ROLE_NAME, trustPolicy: mfaOnlyTrust(aws.accountId) });
   const { serialNumber: serial } = aws.addMfaDevice();
-  const home = await Deno.makeTempDir({ prefix: "tbi-granter-" });
-  const env = {
-    ...aws.env(),
-    HOME: home,
-    XDG_CACHE_HOME: `${home}/cache`,
-    TIMEBOUND_IAM_CONFIG: `${home}/config.json`,
-  };
   const createClient = (config: { region: string; credentials?: unknown }) =>
     Promise.resolve(
       new STSClient({
@@ -59,10 +60,7 @@ async function world() {
     ask,
     request,
     count,
-    async [Symbol.asyncDispose]() {
-      await aws.close();
-      await Deno.remove(home, { recursive: true });
-    },
+    [Symbol.asyncDispose]: () => fx[Symbol.asyncDispose](),
   };
 }
 

@@ -6,8 +6,8 @@
 
 import assert from "node:assert/strict";
 import { EventEmitter } from "node:events";
-import { baseEnv, cliCommand } from "./support/cli.ts";
-import { LocalAws } from "./support/local_aws.ts";
+import { cliCommand } from "./support/cli.ts";
+import { startFixture } from "./support/fixture.ts";
 import { createStdioTransport } from "../lib/mcp/stdio_transport.ts";
 
 const windows = Deno.build.os === "windows";
@@ -23,15 +23,9 @@ interface RawServe {
 }
 
 async function rawServe(args: string[] = []): Promise<RawServe> {
-  const aws = await LocalAws.start();
-  const root = await Deno.makeTempDir({ prefix: "tbi-stdio-" });
-  await Deno.mkdir(`${root}/tmp`);
-  const env = {
-    ...await baseEnv(`${root}/home`),
-    ...aws.env(),
-    TMPDIR: `${root}/tmp`,
-    XDG_STATE_HOME: `${root}/state`,
-  };
+  const fx = await startFixture({ prefix: "tbi-stdio-" });
+  await Deno.mkdir(fx.path("tmp"));
+  const env = { ...fx.childEnv, TMPDIR: fx.path("tmp"), XDG_STATE_HOME: fx.path("state") };
   const [command, cliArgs] = cliCommand(["serve", ...args]);
   const child = new Deno.Command(command, {
     args: cliArgs,
@@ -64,7 +58,7 @@ async function rawServe(args: string[] = []): Promise<RawServe> {
       return answers.get(id)!;
     },
     async auditLines() {
-      const text = await Deno.readTextFile(`${root}/state/timebound-iam/audit.jsonl`);
+      const text = await Deno.readTextFile(fx.path("state", "timebound-iam", "audit.jsonl"));
       return text.split("\n").filter(Boolean).map((line) => JSON.parse(line));
     },
     async [Symbol.asyncDispose]() {
@@ -73,8 +67,7 @@ async function rawServe(args: string[] = []): Promise<RawServe> {
       await writer.close().catch(() => {});
       await reader.cancel().catch(() => {});
       await child.status;
-      await aws.close();
-      await Deno.remove(root, { recursive: true });
+      await fx[Symbol.asyncDispose]();
     },
   };
 }
