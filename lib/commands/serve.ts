@@ -44,6 +44,14 @@ export function serveCommand(cli: Cli): Command<unknown[], Record<string, unknow
       )
         .choices(APPROVE_MODES),
     )
+    .addOption(
+      new Option(
+        "--masked",
+        "agents get stand-in keys and AWS_ENDPOINT_URL: a signing proxy in this process that " +
+          "logs every call and cuts a grant off at revoke_session",
+      ),
+    )
+    .addOption(new Option("--no-masked", "agents get the sessions themselves (over serve.masked)"))
     .option(
       "--audit-log <file>",
       "append-only JSON lines log (default: $XDG_STATE_HOME/timebound-iam/audit.jsonl)",
@@ -57,8 +65,13 @@ Tools: grant_access, list_active_sessions, list_services, revoke_session. Creden
 The server uses the profile it was started with (--profile, AWS_PROFILE, AWS_DEFAULT_PROFILE or
 the default chain); an agent may name another only if --allow-profiles lists it.
 
-Defaults for --allow, --allow-profiles, --max-ttl, --approve and --audit-log come from the "serve"
-section of the config file (see timebound-iam doctor); flags win.
+Defaults for --allow, --allow-profiles, --max-ttl, --approve, --audit-log and --masked come from
+the "serve" section of the config file (see timebound-iam doctor); flags win.
+
+With --masked (or "masked": true in the config file's "serve" section) every env file holds
+stand-in keys, AWS_ENDPOINT_URL and the region; the sessions stay in this process, behind a
+loopback signing proxy. Each call goes to the audit log, revoke_session refuses the next call
+with ExpiredToken, and list_active_sessions counts the calls. See docs/masked.md.
 
 With an MFA device (--mfa-serial, the config file, or the profile's mfa_serial), grants use the
 cached MFA session (timebound-iam mfa login); when there is none, the human is asked for a code
@@ -66,7 +79,8 @@ through MCP elicitation if the client supports it. The agent never supplies a co
 
 Examples:
   timebound-iam serve
-  timebound-iam serve --profile dev --allow 's3:full,*:ro' --max-ttl 30m --approve full`,
+  timebound-iam serve --profile dev --allow 's3:full,*:ro' --max-ttl 30m --approve full
+  timebound-iam serve --masked --allow 's3:ro,dynamodb:ro'`,
     )
     .action(async (options) => {
       // Its modules (the MCP SDK, zod) load only when it runs.

@@ -28,6 +28,8 @@ export interface CallRecord {
   bytesOut: number;
   /** The error code, when the proxy itself refused the call (it never reached AWS). */
   refused?: string;
+  /** AWS's error code, for a call AWS answered with an error (`AccessDenied`…). */
+  errorCode?: string;
 }
 
 /** What a call is known by before it is sent. */

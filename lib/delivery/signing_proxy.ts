@@ -28,7 +28,7 @@ import {
   resolveEndpoint,
   s3Address,
 } from "./aws_endpoints.ts";
-import { type CallName, type CallRecord, nameCall } from "./call_record.ts";
+import { type CallName, type CallRecord, cleanName, nameCall } from "./call_record.ts";
 import {
   type Protocol,
   protocolOf,
@@ -249,7 +249,8 @@ export function startSigningProxy(options: SigningProxyOptions): SigningProxy {
         service,
       });
       record({
-        ...(name ?? { action: "unknown" }),
+        // A call refused before its body was read is named by its target or path alone.
+        ...(name ?? nameUnread(request, url, service)),
         status: response.status,
         bytesIn: 0,
         bytesOut: 0,
@@ -284,6 +285,17 @@ export function startSigningProxy(options: SigningProxyOptions): SigningProxy {
       return closing;
     },
   };
+}
+
+function nameUnread(request: Request, url: URL, service: string | undefined): CallName {
+  if (service === undefined) return { action: "unknown" };
+  return nameCall({
+    service,
+    method: request.method,
+    path: url.pathname,
+    query: url.searchParams,
+    headers: request.headers,
+  });
 }
 
 function revokedSession(): SessionCredentials {
@@ -564,12 +576,13 @@ async function forward(
     body,
     idleTimeoutMs: context.limits.idleTimeoutMs,
   }, context.agents);
-  return relay(request.method, answer, (bytesOut) =>
+  return relay(request.method, answer, (bytesOut, errorCode) =>
     context.record({
       ...call.name,
       status: answer.status,
       bytesIn: call.bytesIn,
       bytesOut,
+      ...(errorCode ? { errorCode } : {}),
     }));
 }
 
@@ -585,27 +598,40 @@ function limitBytes(limit: number): TransformStream<Uint8Array, Uint8Array> {
   });
 }
 
-/** The answer as the client gets it, counting the bytes and recording the call at the end. */
+/** How much of an error's body is read for its code (AWS's error bodies are short). */
+const ERROR_PEEK_BYTES = 4096;
+
+/**
+ * The answer as the client gets it, counting the bytes and recording the call at the end, with
+ * the error code of a failed call: from `x-amzn-ErrorType`, else the start of its body (an XML
+ * `<Code>` or a JSON `__type`), which passes through unchanged.
+ */
 function relay(
   method: string,
   answer: { status: number; headers: Headers; body: ReadableStream<Uint8Array> },
-  done: (bytesOut: number) => void,
+  done: (bytesOut: number, errorCode?: string) => void,
 ): Response {
+  const headerCode = answer.headers.get("x-amzn-errortype")?.split(":")[0];
   const noBody = method === "HEAD" || answer.status === 204 || answer.status === 304;
   if (noBody) {
     answer.body.cancel().catch(() => {});
-    done(0);
+    done(0, headerCode);
     return new Response(null, { status: answer.status, headers: answer.headers });
   }
   let bytes = 0;
   let reported = false;
+  let peeked = "";
+  const decoder = new TextDecoder();
   const report = () => {
-    if (!reported) done(bytes);
+    if (!reported) done(bytes, headerCode ?? errorCodeIn(peeked));
     reported = true;
   };
   const counted = answer.body.pipeThrough(
     new TransformStream<Uint8Array, Uint8Array>({
       transform(chunk, controller) {
+        if (answer.status >= 400 && bytes < ERROR_PEEK_BYTES) {
+          peeked += decoder.decode(chunk.subarray(0, ERROR_PEEK_BYTES - bytes), { stream: true });
+        }
         bytes += chunk.length;
         controller.enqueue(chunk);
       },
@@ -630,4 +656,11 @@ function relay(
     },
   });
   return new Response(body, { status: answer.status, headers: answer.headers });
+}
+
+/** The error code in the start of an error body: XML's `<Code>`, JSON's `__type` or `code`. */
+function errorCodeIn(text: string): string | undefined {
+  const code = /<Code>([^<]{1,100})<\/Code>/.exec(text)?.[1] ??
+    /"(?:__type|code)"\s*:\s*"(?:[^"#]*#)?([^"]{1,100})"/.exec(text)?.[1];
+  return code === undefined ? undefined : cleanName(code);
 }

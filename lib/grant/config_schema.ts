@@ -87,6 +87,9 @@ const CONFIG_SCHEMA = object({
       (value) => parseProfileList(value, "serve.allowProfiles"),
       (_, error) => error.message,
     ).optional(),
+    masked: z.boolean({
+      error: (issue) => `expected true or false, got ${describe(issue.input)}`,
+    }).optional(),
   }).optional(),
   masked: z.boolean({
     error: (issue) => `expected true or false, got ${describe(issue.input)}`,

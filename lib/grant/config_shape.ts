@@ -38,6 +38,11 @@ export interface ServeConfig {
   auditLog?: string;
   /** Other profiles an agent may name besides the server's own, as `--allow-profiles`: `"a,b"`. */
   allowProfiles?: string;
+  /**
+   * Whether every grant's env file holds stand-in keys for the signing proxy in `serve` (as
+   * `--masked`); `--no-masked` wins over it. The agent has no say.
+   */
+  masked?: boolean;
 }
 
 /** The config file's content. Every field is optional; an empty object is a valid file. */
@@ -114,6 +119,7 @@ const CONFIG: Shape = {
         approve: "string",
         auditLog: "string",
         allowProfiles: "string",
+        masked: "boolean",
       },
     },
     masked: "boolean",

@@ -1,7 +1,8 @@
 /**
  * The audit log of the MCP server: one JSON line per grant, refusal and revocation, appended to
  * a 0600 file. It records who asked (the MCP client's name and version), what (scopes, TTL),
- * the session id and the outcome; never a secret.
+ * the session id and the outcome; never a secret. Under `serve --masked` it also holds each
+ * grant's calls (see `call_audit.ts`): service, action, resource and status, never a body.
  *
  * @module
  */
@@ -13,8 +14,11 @@ import { openPrivateDir } from "../core/private_dir.ts";
 /** One audit record, as written (plus `time`). */
 export interface AuditEvent {
   /** What happened. */
-  event: "grant" | "refusal" | "revocation" | "expiry";
-  /** `granted`, `refused`, `rate-limited`, `declined`, `failed`, `revoked`, `expired`. */
+  event: "grant" | "refusal" | "revocation" | "expiry" | "call" | "calls";
+  /**
+   * `granted`, `refused`, `rate-limited`, `declined`, `failed`, `revoked`, `expired`; for a call
+   * `answered` or `refused`; `summarised` for the calls of a minute past the per-call lines.
+   */
   outcome: string;
   /** The MCP client that asked, from the handshake. */
   client?: { name?: string; version?: string };
@@ -34,8 +38,32 @@ export interface AuditEvent {
   caller_name?: string;
   /** Why a grant was refused or failed: the message the agent got. */
   reason?: string;
-  /** How many calls one `rate-limited` line stands for. */
+  /** How many calls one `rate-limited` line stands for; refused calls in a `calls` summary. */
   refused_calls?: number;
+  /** Whether the grant's calls go through the signing proxy (stand-in keys in its file). */
+  masked?: boolean;
+  /** A call: when it arrived. */
+  call_time?: string;
+  /** A call: the service's signing name. */
+  service?: string;
+  /** A call: the operation. */
+  action?: string;
+  /** A call: the signing region. */
+  region?: string;
+  /** A call: the bucket/key, table, function… where the request names it. */
+  resource?: string;
+  /** A call: the HTTP status the client got. */
+  status?: number;
+  /** A call: refused by AWS (401/403, AccessDenied…) or by the proxy. */
+  refused?: boolean;
+  /** A call: AWS's error code, or the proxy's for a call it refused. */
+  error_code?: string;
+  /** A `calls` summary: when its first call came. */
+  since?: string;
+  /** A `calls` summary: how many calls it stands for. */
+  calls?: number;
+  /** A `calls` summary: the calls by `service:action`. */
+  actions?: Record<string, number>;
 }
 
 /** Where audit events go. */
@@ -108,6 +136,11 @@ function boundEvent(event: AuditEvent): AuditEvent {
   const out: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(event)) {
     out[key] = typeof value === "string" ? logText(value, AUDIT_TEXT_MAX) : value;
+  }
+  if (event.actions) {
+    out.actions = Object.fromEntries(
+      Object.entries(event.actions).map(([k, v]) => [logText(k, 100), v]),
+    );
   }
   if (event.client) {
     out.client = Object.fromEntries(

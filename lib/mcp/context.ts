@@ -18,8 +18,11 @@ import { UserError } from "../core/errors.ts";
 import { logText } from "../core/log_text.ts";
 import { formatScopes, type Level } from "../request/scope.ts";
 import type { Session, SessionStore } from "./session_store.ts";
+import type { CallStats } from "./call_audit.ts";
+import type { Masking } from "./masking.ts";
 import { formatTtl } from "../request/ttl.ts";
 import { z } from "zod";
+import { isRefused } from "./call_audit.ts";
 
 /** A session as tools describe it to agents: never a secret, only the env file's path. */
 export const sessionSchema = z.object({
@@ -33,6 +36,23 @@ export const sessionSchema = z.object({
   ttl_remaining: z.string(),
   ttl_remaining_seconds: z.number(),
   credential_file: z.string(),
+  masked: z.boolean().optional().describe(
+    "true when the file holds stand-in keys for the signing proxy, not the session itself",
+  ),
+  calls: z.number().optional().describe(
+    "masked only: the calls made so far, refused ones included",
+  ),
+  refused_calls: z.number().optional().describe(
+    "masked only: the calls refused (AccessDenied from AWS, or by the proxy)",
+  ),
+  last_call: z.object({
+    time: z.string(),
+    service: z.string(),
+    action: z.string(),
+    resource: z.string().optional(),
+    status: z.number(),
+    refused: z.boolean(),
+  }).optional().describe("masked only: the latest call"),
 });
 
 /** The description of one session, as {@linkcode sessionSchema} validates it. */
@@ -75,6 +95,8 @@ export interface ToolContext {
   options: ServerOptions;
   /** Writes one line to the server's log (stderr). */
   log: (line: string) => void;
+  /** The signing proxy of `serve --masked`; absent when grants hold the session itself. */
+  masking?: Masking;
 }
 
 /** The client's name and version from the MCP handshake. */
@@ -98,8 +120,15 @@ export function levelName(level: Level): typeof LEVEL_NAMES[number] {
   return level === "ro" ? "read_only" : level;
 }
 
-/** A session as `grant_access` and `list_active_sessions` describe it: never a secret. */
-export function describeSession(session: Session, now: Date): SessionDescription {
+/**
+ * A session as `grant_access` and `list_active_sessions` describe it: never a secret. `calls`
+ * (a masked grant's) adds its call count and latest call.
+ */
+export function describeSession(
+  session: Session,
+  now: Date,
+  calls?: CallStats,
+): SessionDescription {
   const levels = new Set(session.scopes.map((scope) => levelName(scope.level)));
   const remaining = Math.max(0, Math.floor((session.expiresAt.getTime() - now.getTime()) / 1000));
   return {
@@ -113,6 +142,28 @@ export function describeSession(session: Session, now: Date): SessionDescription
     ttl_remaining: formatTtl(remaining),
     ttl_remaining_seconds: remaining,
     credential_file: session.file,
+    ...(calls ? describeCalls(calls) : {}),
+  };
+}
+
+function describeCalls(stats: CallStats): Partial<SessionDescription> {
+  const last = stats.last;
+  return {
+    masked: true,
+    calls: stats.calls,
+    refused_calls: stats.refused,
+    ...(last
+      ? {
+        last_call: {
+          time: last.time.toISOString(),
+          service: last.service,
+          action: last.action,
+          ...(last.resource === undefined ? {} : { resource: last.resource }),
+          status: last.status,
+          refused: isRefused(last),
+        },
+      }
+      : {}),
   };
 }
 

@@ -22,6 +22,7 @@ import { formatTtl } from "../request/ttl.ts";
 import { DEFAULT_TTL_SECONDS } from "../request/grant_request.ts";
 import { VERSION } from "../core/version.ts";
 import type { ServerOptions, ToolContext } from "./context.ts";
+import type { Masking } from "./masking.ts";
 import { GRANT_CALLS_PER_MINUTE, registerGrantAccess } from "./tools/grant_access.ts";
 import { registerListActiveSessions } from "./tools/list_active_sessions.ts";
 import { registerListServices } from "./tools/list_services.ts";
@@ -52,6 +53,11 @@ export interface ServerDeps {
   log?: (line: string) => void;
   /** How often expired sessions are swept, in milliseconds (default 15 s). */
   sweepIntervalMs?: number;
+  /**
+   * The signing proxy of `serve --masked`: every grant's file then holds stand-in keys. The
+   * server closes it on close.
+   */
+  masking?: Masking;
 }
 
 /** A server and what it owns. */
@@ -74,13 +80,14 @@ export function createServer(deps: ServerDeps): TimeboundServer {
   const log = deps.log ?? (() => {});
   const mcp = new McpServer(
     { name: "timebound-iam", title: "timebound-iam", version: VERSION },
-    { instructions: instructions(deps.options) },
+    { instructions: instructions(deps.options, { masked: deps.masking !== undefined }) },
   );
   const sessions = createSessionStore(deps.envFiles, {
     now: deps.now,
     sweepIntervalMs: deps.sweepIntervalMs,
     onExpire(session) {
       log(`expired ${session.id}: removed ${session.file}`);
+      deps.masking?.end(session.id).catch(() => {});
       deps.audit.record({
         event: "expiry",
         outcome: "expired",
@@ -101,6 +108,7 @@ export function createServer(deps: ServerDeps): TimeboundServer {
     audit: deps.audit,
     options: deps.options,
     log,
+    masking: deps.masking,
   };
   const grantAccess = registerGrantAccess(ctx);
   registerListActiveSessions(ctx);
@@ -119,7 +127,11 @@ export function createServer(deps: ServerDeps): TimeboundServer {
           try {
             await grantAccess.close();
           } finally {
-            await sessions.close();
+            try {
+              await sessions.close();
+            } finally {
+              await deps.masking?.close();
+            }
           }
         }
       })();
@@ -128,8 +140,8 @@ export function createServer(deps: ServerDeps): TimeboundServer {
   };
 }
 
-/** What an agent reads about the server when it connects. */
-export function instructions(options: ServerOptions): string {
+/** What an agent reads about the server when it connects (`masked`: under `serve --masked`). */
+export function instructions(options: ServerOptions, context: { masked?: boolean } = {}): string {
   const limits = [
     `TTL: 1m to ${formatTtl(options.maxTtlSeconds)} (default ${
       formatTtl(Math.min(DEFAULT_TTL_SECONDS, options.maxTtlSeconds))
@@ -160,7 +172,15 @@ Use it for every AWS call; never use other credentials (~/.aws, AWS_PROFILE, env
 3. list_active_sessions shows your sessions and their ttl_remaining; reuse one that still has
    time. When credentials expire or are refused (AccessDenied, ExpiredToken), ask for a new
    grant or tell the human; do not fall back to other credentials.
-4. revoke_session deletes a session's file when you are done.
+4. revoke_session deletes a session's file when you are done.${
+    context.masked
+      ? `
+Credentials here are masked: the file holds stand-in keys and AWS_ENDPOINT_URL, a signing
+proxy on this machine that logs every call for the human. Use a client that honours
+AWS_ENDPOINT_URL (AWS CLI v2 >= 2.13 or v1 >= 1.29, boto3 >= 1.28, the JS SDK v3); presigned
+URLs are refused; after revoke_session or the TTL the next call gets ExpiredToken.`
+      : ""
+  }
 list_services shows the service names you can ask for (query filters them).
 Limits set by the human: ${limits}`;
 }

@@ -12,6 +12,7 @@ import type { Io } from "../core/io.ts";
 import { logText } from "../core/log_text.ts";
 import { watchStopSignals } from "../core/signals.ts";
 import { resolveProfile } from "../aws/profile.ts";
+import { awsTimeoutMs } from "../aws/timeout.ts";
 import { openEnvFileDirectory } from "../delivery/env_files.ts";
 import { loadConfig } from "../grant/config_file.ts";
 import { openGranters } from "../grant/granters.ts";
@@ -41,6 +42,8 @@ export interface ServeFlags extends GrantSettingFlags {
   auditLog?: string;
   /** `--allow-profiles`, parsed. */
   allowProfiles?: string[];
+  /** `--masked` (true) or `--no-masked` (false); `serve.masked` decides when undefined. */
+  masked?: boolean;
 }
 
 /** The guardrails, settled: the server's options, and what the ready line names. */
@@ -48,6 +51,8 @@ interface Guardrails {
   options: ServerOptions & { allowProfiles: ReadonlySet<string> };
   maxTtl: string;
   auditLog: string;
+  /** Whether grants go behind the signing proxy. */
+  masked: boolean;
 }
 
 /**
@@ -84,6 +89,16 @@ export async function serveStdio(
   const audit = await openAuditLog(guardrails.auditLog);
   const envFiles = await openEnvFileDirectory(tmpdir());
   const { options } = guardrails;
+  // The proxy's modules load only for --masked. Its upstream is this process's own
+  // AWS_ENDPOINT_URL* (or AWS), never anything an agent says.
+  const masking = guardrails.masked
+    ? (await import("./masking.ts")).startMasking(env, {
+      audit,
+      now: cli.now,
+      log,
+      idleTimeoutMs: Math.max(60_000, awsTimeoutMs(env)),
+    })
+    : undefined;
   const granters = openGranters(settings, {
     profile: options.profile,
     now: cli.now,
@@ -105,6 +120,7 @@ export async function serveStdio(
     audit,
     options,
     log,
+    masking,
   });
   const stopped = watchForStop(process.stdin, process.stdout);
   try {
@@ -119,7 +135,8 @@ export async function serveStdio(
         `profile ${options.profile ?? "(default chain)"}` +
         (others.length ? ` (agents may also name ${others.join(", ")})` : "") +
         `, allow ${options.allow?.text ?? "any scope"}, max TTL ${guardrails.maxTtl}, ` +
-        `approve ${options.approve}`,
+        `approve ${options.approve}` +
+        (masking ? `, masked (signing proxy ${masking.url})` : ""),
     );
     const reason = await stopped.promise;
     log(`stopping (${reason}): removing ${envFiles.path}`);
@@ -155,6 +172,7 @@ async function settleGuardrails(
     },
     maxTtl,
     auditLog: flags.auditLog ?? defaults.auditLog ?? defaultAuditLogPath(settings.env),
+    masked: flags.masked ?? defaults.masked ?? false,
   };
 }
 

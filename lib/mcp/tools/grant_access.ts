@@ -20,6 +20,7 @@ import { formatTtl } from "../../request/ttl.ts";
 import { checkPolicySize, type SessionPolicy, withDeadline } from "../../request/session_policy.ts";
 import { mcpClientTag } from "../../request/session_identity.ts";
 import { createCallLimit, type OverLimit, type Unreported } from "../rate_limit.ts";
+import { MASKED_NOTE } from "../masking.ts";
 import { askApproval, type Asking, mfaCodeAsker, mfaLoginNeeded } from "../elicitation.ts";
 import {
   clientName,
@@ -81,6 +82,9 @@ const outputSchema = {
   session_id: z.string(),
   ...sessionSchema.omit({ id: true }).shape,
   usage: z.string(),
+  credentials_note: z.string().optional().describe(
+    "Set when the credentials are masked: what that means for the commands you run",
+  ),
   note: z.string().optional().describe(
     "Set when the server's limits kept account-wide actions (listing every bucket, every " +
       "function...) out of a grant on named resources",
@@ -216,14 +220,25 @@ async function grantAccess(ctx: ToolContext, args: GrantArgs, asking: Asking) {
       tags: request.tags,
       askMfaCode,
     }).catch(explainMfa);
+    // Masked: the file gets stand-in keys and the proxy's URL; the session stays in the proxy.
+    const vars = ctx.masking
+      ? ctx.masking.mask(grant)
+      : grantVariables(grant.credentials, { region: grant.region, sessionName: grant.sessionName });
     const session = await ctx.sessions.add({
       id: grant.sessionName,
       scopes: request.scopes,
       profile,
       region: grant.region,
       expiresAt: grant.credentials.expiration,
-    }, grantVariables(grant.credentials, { region: grant.region, sessionName: grant.sessionName }));
-    const { id, ...described } = describeSession(session, ctx.now());
+    }, vars).catch(async (error) => {
+      await ctx.masking?.end(grant.sessionName);
+      throw error;
+    });
+    const { id, ...described } = describeSession(
+      session,
+      ctx.now(),
+      ctx.masking?.stats(session.id),
+    );
     await ctx.audit.record({
       event: "grant",
       outcome: "granted",
@@ -235,15 +250,17 @@ async function grantAccess(ctx: ToolContext, args: GrantArgs, asking: Asking) {
       expires_at: described.expires_at,
       source_identity: grant.identity?.sourceIdentity,
       caller_name: grant.callerName,
+      ...(ctx.masking ? { masked: true } : {}),
     });
     ctx.log(
       `granted ${formatScopes(request.scopes)} for ${ttl} as ${id} to ${clientName(client)}, ` +
-        `profile ${profile ?? DEFAULT_CHAIN}`,
+        `profile ${profile ?? DEFAULT_CHAIN}${ctx.masking ? ", masked" : ""}`,
     );
     return {
       session_id: id,
       ...described,
       usage: `env $(cat ${shellWord(session.file)}) <command>`,
+      ...(ctx.masking ? { credentials_note: MASKED_NOTE } : {}),
       ...accountWideNoteOf(request.scopes, ctx.options.allow),
     };
   } catch (error) {

@@ -19,7 +19,8 @@ export function registerRevokeSession(ctx: ToolContext): void {
     title: "Revoke a credential session",
     description:
       "Delete a session's credential file and forget the session, when the work is done. AWS " +
-      "keeps the keys themselves valid until they expire.",
+      "keeps the keys themselves valid until they expire, unless the server masks them (then " +
+      "the next call is refused).",
     inputSchema: {
       session_id: idText.describe("The session id from grant_access or list_active_sessions"),
     },
@@ -47,6 +48,8 @@ export function registerRevokeSession(ctx: ToolContext): void {
         );
       }
       const session = await ctx.sessions.remove(id);
+      // Masked: the proxy refuses the very next call and forgets the real session.
+      if (session) await ctx.masking?.end(id);
       if (!session) {
         throw new UsageError(
           `No active session "${id}": it expired, was revoked or never existed`,
@@ -71,9 +74,13 @@ export function registerRevokeSession(ctx: ToolContext): void {
         revoked: true,
         credential_file_removed: session.file,
         expires_at: expiresAt,
-        note: `The credential file is deleted and the session forgotten, but AWS keeps these ` +
-          `keys valid until ${expiresAt}: anything that already read them can use them until ` +
-          "then. To cut them off sooner, revoke the broker role's active sessions in IAM.",
+        note: ctx.masking
+          ? "The credential file is deleted and the signing proxy refuses every later call " +
+            "with ExpiredToken: the stand-in keys are worthless now, and the real session " +
+            "never left this server."
+          : `The credential file is deleted and the session forgotten, but AWS keeps these ` +
+            `keys valid until ${expiresAt}: anything that already read them can use them until ` +
+            "then. To cut them off sooner, revoke the broker role's active sessions in IAM.",
       });
     } catch (error) {
       throw toolError(error);

@@ -1,0 +1,180 @@
+/**
+ * The calls of masked grants in the audit log: one line per call, so the human sees what an agent
+ * does as it does it, but at most {@linkcode CALL_LINES_PER_MINUTE} a minute per grant; the calls
+ * past that are counted, and one summary line per grant and minute gives their number, how many
+ * were refused and the commonest actions. An agent that floods the proxy cannot flood the disk,
+ * and no call is lost from the counts.
+ *
+ * @module
+ */
+
+import type { CallRecord } from "../delivery/call_record.ts";
+import type { AuditEvent, AuditLog } from "./audit_log.ts";
+
+/** Call lines per grant in one minute; the rest go into that minute's summary line. */
+export const CALL_LINES_PER_MINUTE = 60;
+/** Actions a summary line names by count; the others are added up under `other`. */
+const SUMMARY_ACTIONS = 20;
+const WINDOW_MS = 60_000;
+
+/** A grant's calls so far, as `list_active_sessions` shows them. */
+export interface CallStats {
+  /** Every call the proxy answered for the grant, refused ones included. */
+  calls: number;
+  /** Those refused: by AWS (401/403) or by the proxy itself. */
+  refused: number;
+  /** The latest call. */
+  last?: CallRecord;
+}
+
+/** One grant's call log. */
+export interface GrantCallAudit {
+  /** Records one call (never throws; the line is written in the background). */
+  record(call: CallRecord): void;
+  /** The counts so far. */
+  stats(): CallStats;
+  /** Writes the pending summary, if any, and stops the timer. */
+  flush(): Promise<void>;
+}
+
+/** AWS's error codes that say the caller may not do this (not that the call was wrong). */
+const REFUSAL_CODES =
+  /AccessDenied|Unauthorized|AuthorizationError|Forbidden|ExpiredToken|InvalidClientTokenId|SignatureDoesNotMatch|InvalidAccessKeyId/i;
+
+/**
+ * Whether a call was refused: by the proxy, or by AWS (401, 403, or an error code such as
+ * `AccessDeniedException`, which JSON services send with 400).
+ */
+export function isRefused(call: CallRecord): boolean {
+  return call.refused !== undefined || call.status === 401 || call.status === 403 ||
+    (call.errorCode !== undefined && REFUSAL_CODES.test(call.errorCode));
+}
+
+/** `s3:GetObject`: a call's service and action, as summaries count them. */
+function actionKey(call: CallRecord): string {
+  return `${call.service}:${call.action}`;
+}
+
+/**
+ * A call log for the grant `sessionId`, written to `audit` (and one short line each to `log`).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { memoryAuditLog } from "./audit_log.ts";
+ * import { createGrantCallAudit } from "./call_audit.ts";
+ * const audit = memoryAuditLog();
+ * const calls = createGrantCallAudit("timebound-iam-1", { audit, now: () => new Date(0) });
+ * calls.record({
+ *   time: new Date(0), service: "s3", action: "GetObject", region: "eu-west-1",
+ *   resource: "b/k", status: 403, bytesIn: 0, bytesOut: 0,
+ * });
+ * await calls.flush();
+ * assert.equal(audit.events[0].refused, true);
+ * assert.equal(calls.stats().refused, 1);
+ * ```
+ */
+export function createGrantCallAudit(
+  sessionId: string,
+  options: { audit: AuditLog; now: () => Date; log?: (line: string) => void },
+): GrantCallAudit {
+  const { audit } = options;
+  const stats: CallStats = { calls: 0, refused: 0 };
+  let windowStart = -Infinity;
+  let lines = 0;
+  let over: { count: number; refused: number; since: Date; actions: Map<string, number> } | null =
+    null;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  let pending = Promise.resolve();
+  const write = (event: AuditEvent) => {
+    pending = pending.then(() => audit.record(event)).catch((error) =>
+      options.log?.(`cannot write a call to the audit log: ${(error as Error).message}`)
+    );
+  };
+  const summarise = () => {
+    if (timer !== undefined) clearTimeout(timer);
+    timer = undefined;
+    if (over === null) return;
+    const sorted = [...over.actions].sort((a, b) => b[1] - a[1]);
+    const named = Object.fromEntries(sorted.slice(0, SUMMARY_ACTIONS));
+    const rest = sorted.slice(SUMMARY_ACTIONS).reduce((sum, [, n]) => sum + n, 0);
+    write({
+      event: "calls",
+      outcome: "summarised",
+      session_id: sessionId,
+      since: over.since.toISOString(),
+      calls: over.count,
+      refused_calls: over.refused,
+      actions: rest ? { ...named, other: rest } : named,
+      reason: `${over.count} more call${over.count === 1 ? "" : "s"} than the ` +
+        `${CALL_LINES_PER_MINUTE} a minute logged one by one`,
+    });
+    options.log?.(
+      `${sessionId}: ${over.count} more calls (${over.refused} refused) since ` +
+        `${over.since.toISOString()}, summarised`,
+    );
+    over = null;
+  };
+  return {
+    record(call) {
+      const refused = isRefused(call);
+      stats.calls++;
+      if (refused) stats.refused++;
+      stats.last = call;
+      const now = options.now().getTime();
+      if (now - windowStart >= WINDOW_MS) {
+        summarise();
+        windowStart = now;
+        lines = 0;
+      }
+      if (lines < CALL_LINES_PER_MINUTE) {
+        lines++;
+        write(callEvent(sessionId, call, refused));
+        options.log?.(callLine(sessionId, call, refused));
+        return;
+      }
+      over ??= { count: 0, refused: 0, since: call.time, actions: new Map() };
+      over.count++;
+      if (refused) over.refused++;
+      const key = actionKey(call);
+      // Bounded: a flood of made-up action names counts under the ones already seen, or other.
+      if (over.actions.has(key) || over.actions.size < 200) {
+        over.actions.set(key, (over.actions.get(key) ?? 0) + 1);
+      } else over.actions.set("other", (over.actions.get("other") ?? 0) + 1);
+      if (timer === undefined) {
+        const started = setTimeout(summarise, Math.max(0, windowStart + WINDOW_MS - now));
+        Deno.unrefTimer(started);
+        timer = started;
+      }
+    },
+    stats: () => ({ ...stats }),
+    async flush() {
+      summarise();
+      await pending;
+    },
+  };
+}
+
+function callEvent(sessionId: string, call: CallRecord, refused: boolean): AuditEvent {
+  return {
+    event: "call",
+    outcome: refused ? "refused" : "answered",
+    session_id: sessionId,
+    call_time: call.time.toISOString(),
+    service: call.service,
+    action: call.action,
+    region: call.region,
+    ...(call.resource === undefined ? {} : { resource: call.resource }),
+    status: call.status,
+    refused,
+    ...(call.errorCode ?? call.refused ? { error_code: call.errorCode ?? call.refused } : {}),
+    ...(call.refused === undefined ? {} : { reason: `refused by the proxy: ${call.refused}` }),
+  };
+}
+
+/** The call as the server's log (stderr) shows it: one line. */
+function callLine(sessionId: string, call: CallRecord, refused: boolean): string {
+  return `${sessionId}: ${call.service}:${call.action}` +
+    (call.resource === undefined ? "" : ` ${call.resource}`) +
+    ` ${call.status}${refused ? ` refused${call.refused ? ` (${call.refused})` : ""}` : ""}`;
+}

@@ -1,0 +1,120 @@
+// The calls of serve --masked's grants in the audit log, driven in process: serve's masking (the
+// real signing proxy) in front of the local endpoint, the JS SDK v3 as the agent's client (it
+// honours the endpoint it is given), and the audit log in memory. The clock the log reads is the
+// test's, so "a minute" does not depend on how fast this machine is.
+import assert from "node:assert/strict";
+import { GetCallerIdentityCommand, STSClient } from "@aws-sdk/client-sts";
+import type { Grant } from "../lib/aws/broker.ts";
+import { memoryAuditLog } from "../lib/mcp/audit_log.ts";
+import { CALL_LINES_PER_MINUTE } from "../lib/mcp/call_audit.ts";
+import { startMasking } from "../lib/mcp/masking.ts";
+import { LocalAws } from "./support/local_aws.ts";
+
+async function floodRig() {
+  const aws = await LocalAws.start();
+  const real = aws.addAssumedRoleCaller({
+    roleName: "timebound-iam-broker",
+    sessionName: "timebound-iam-flood",
+  });
+  let clock = Date.now();
+  const audit = memoryAuditLog({ now: () => new Date(clock) });
+  const masking = startMasking({ AWS_ENDPOINT_URL: aws.url }, {
+    audit,
+    now: () => new Date(clock),
+  });
+  const grant: Grant = {
+    sessionName: "timebound-iam-00000000-0000-4000-8000-000000000001",
+    roleArn: "arn:aws:iam::123456789012:role/timebound-iam-broker",
+    assumedRoleArn: real.arn ?? "",
+    region: "us-east-1",
+    credentials: {
+      accessKeyId: real.accessKeyId,
+      secretAccessKey: real.secretAccessKey,
+      sessionToken: real.sessionToken!,
+      expiration: new Date(Date.now() + 3600_000),
+    },
+  };
+  const vars = masking.mask(grant);
+  const client = new STSClient({
+    endpoint: vars.AWS_ENDPOINT_URL,
+    region: "us-east-1",
+    maxAttempts: 1,
+    credentials: {
+      accessKeyId: vars.AWS_ACCESS_KEY_ID,
+      secretAccessKey: vars.AWS_SECRET_ACCESS_KEY,
+      sessionToken: vars.AWS_SESSION_TOKEN,
+    },
+  });
+  return {
+    aws,
+    audit,
+    masking,
+    grant,
+    advance: (ms: number) => clock += ms,
+    /** `count` GetCallerIdentity calls, 25 at a time; how many failed. */
+    async calls(count: number): Promise<number> {
+      let failed = 0;
+      for (let sent = 0; sent < count; sent += 25) {
+        const batch = Array.from(
+          { length: Math.min(25, count - sent) },
+          () => client.send(new GetCallerIdentityCommand({})).then(() => 0, () => 1),
+        );
+        for (const f of await Promise.all(batch)) failed += f;
+      }
+      return failed;
+    },
+    async [Symbol.asyncDispose]() {
+      client.destroy();
+      await masking.close();
+      await aws.close();
+    },
+  };
+}
+
+Deno.test(
+  "a flood of 1,000 calls in a minute through one grant: at most 61 audit lines, every call " +
+    "counted, refusals too",
+  async () => {
+    await using rig = await floodRig();
+    const id = rig.grant.sessionName;
+    assert.equal(await rig.calls(900), 0);
+    // The last 100 are refused by AWS (as calls outside the session policy would be).
+    const allow = rig.aws.deny("sts:GetCallerIdentity");
+    assert.equal(await rig.calls(100), 100);
+    allow();
+    assert.deepEqual(rig.masking.stats(id)?.calls, 1000);
+    assert.deepEqual(rig.masking.stats(id)?.refused, 100);
+    // The minute ends: the next call starts a new one, and the summary of the last is written.
+    rig.advance(61_000);
+    assert.equal(await rig.calls(1), 0);
+    await rig.masking.end(id);
+    const lines = rig.audit.events;
+    const perCall = lines.filter((e) => e.event === "call");
+    const summaries = lines.filter((e) => e.event === "calls");
+    assert.equal(perCall.length, CALL_LINES_PER_MINUTE + 1, "60 in the first minute, 1 after");
+    assert.equal(summaries.length, 1);
+    assert.equal(lines.length, CALL_LINES_PER_MINUTE + 2);
+    const [summary] = summaries;
+    assert.equal(summary.session_id, id);
+    assert.equal(summary.calls, 1000 - CALL_LINES_PER_MINUTE);
+    assert.equal(summary.refused_calls, 100);
+    assert.deepEqual(summary.actions, { "sts:GetCallerIdentity": 1000 - CALL_LINES_PER_MINUTE });
+    // Every call is in the log: one by one or in the summary.
+    assert.equal(perCall.length + (summary.calls as number), 1001);
+    assert.ok(perCall.every((e) => e.action === "GetCallerIdentity" && e.session_id === id));
+    assert.deepEqual(rig.masking.stats(id)?.calls, 1001);
+  },
+);
+
+Deno.test("after end() the proxy refuses the grant's next call with ExpiredToken", async () => {
+  await using rig = await floodRig();
+  const id = rig.grant.sessionName;
+  assert.equal(await rig.calls(1), 0);
+  await rig.masking.end(id);
+  assert.equal(await rig.calls(1), 1);
+  await rig.masking.end(id);
+  const last = rig.audit.events.at(-1)!;
+  assert.equal(last.refused, true);
+  assert.equal(last.error_code, "ExpiredToken");
+  assert.equal(rig.aws.requests.filter((r) => r.action === "GetCallerIdentity").length, 1);
+});

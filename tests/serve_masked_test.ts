@@ -1,0 +1,187 @@
+// serve --masked end to end: the real CLI serving MCP over stdio to the SDK's Client, against the
+// local endpoint, which stands in for AWS behind the proxy (serve's own AWS_ENDPOINT_URL is the
+// proxy's upstream, as a user's would be). The agent's child is `sh -c 'env $(cat FILE) aws …'`
+// with the AWS CLI v1 that endpointAwareAws finds on PATH (it honours AWS_ENDPOINT_URL; Debian's
+// /usr/bin/aws 2.9.19 does not), called by its full path. sh children: Linux and macOS only.
+import assert from "node:assert/strict";
+import { Client } from "@modelcontextprotocol/sdk/client/index.js";
+import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
+import { parse as parseDotenv } from "dotenv";
+import { cliCommand } from "./support/cli.ts";
+import { endpointAwareAws } from "./support/aws_cli.ts";
+import { startFixture } from "./support/fixture.ts";
+
+const cli = await endpointAwareAws();
+const ignore = cli.path === undefined || Deno.build.os === "windows";
+const note = cli.path === undefined ? ` (ignored: ${cli.version})` : "";
+
+function shQuote(value: string): string {
+  return `'${value.replaceAll("'", `'\\''`)}'`;
+}
+
+async function maskedServe(args: string[] = [], config?: unknown) {
+  const fx = await startFixture({ prefix: "tbi-serve-masked-" });
+  const tmp = fx.path("tmp");
+  await Deno.mkdir(tmp);
+  if (config !== undefined) {
+    await Deno.mkdir(fx.path(".config", "timebound-iam"), { recursive: true });
+    await Deno.writeTextFile(
+      fx.path(".config", "timebound-iam", "config.json"),
+      JSON.stringify(config),
+    );
+  }
+  const env = {
+    ...fx.childEnv,
+    TMPDIR: tmp,
+    XDG_STATE_HOME: fx.path("state"),
+    AWS_ENDPOINT_URL: fx.aws.url,
+  };
+  const [command, cliArgs] = cliCommand(["serve", ...args]);
+  const transport = new StdioClientTransport({ command, args: cliArgs, env, stderr: "pipe" });
+  let stderr = "";
+  transport.stderr?.on("data", (chunk: Uint8Array) => stderr += new TextDecoder().decode(chunk));
+  const client = new Client({ name: "masked-test", version: "0.0.1" });
+  await client.connect(transport);
+  return {
+    fx,
+    stderr: () => stderr,
+    async call(name: string, callArgs: Record<string, unknown> = {}) {
+      const result = await client.callTool({ name, arguments: callArgs });
+      const content = result.content as Array<{ text: string }>;
+      assert.ok(!result.isError, content.map((c) => c.text).join("\n"));
+      return result.structuredContent as Record<string, unknown>;
+    },
+    /** Runs `sh -c SCRIPT` as an agent would, in a clean environment with no AWS files. */
+    async agent(script: string) {
+      const out = await new Deno.Command("sh", {
+        args: ["-c", script],
+        clearEnv: true,
+        env: {
+          PATH: Deno.env.get("PATH") ?? "/usr/bin:/bin",
+          HOME: fx.home,
+          AWS_CONFIG_FILE: "/dev/null",
+          AWS_SHARED_CREDENTIALS_FILE: "/dev/null",
+          AWS_EC2_METADATA_DISABLED: "true",
+        },
+        stdout: "piped",
+        stderr: "piped",
+      }).output();
+      const decode = (b: Uint8Array) => new TextDecoder().decode(b);
+      return { code: out.code, stdout: decode(out.stdout), stderr: decode(out.stderr) };
+    },
+    async auditLines(): Promise<Array<Record<string, unknown>>> {
+      const text = await Deno.readTextFile(fx.path("state", "timebound-iam", "audit.jsonl"));
+      return text.split("\n").filter(Boolean).map((line) => JSON.parse(line));
+    },
+    async [Symbol.asyncDispose]() {
+      try {
+        await client.close();
+      } finally {
+        await fx[Symbol.asyncDispose]();
+      }
+    },
+  };
+}
+
+Deno.test(
+  "serve --masked: stand-ins in the file, every call in the audit log, a refusal marked, the " +
+    `counts listed, and revoke_session stops the next call${note}`,
+  { ignore },
+  async () => {
+    await using served = await maskedServe(["--masked"]);
+    const { fx } = served;
+    const granted = await served.call("grant_access", { scopes: "s3:full", ttl: "15m" });
+    assert.equal(granted.masked, true);
+    assert.match(String(granted.credentials_note), /masked.*AWS_ENDPOINT_URL.*presigned/s);
+    const file = String(granted.credential_file);
+    const text = await Deno.readTextFile(file);
+    const vars = parseDotenv(text);
+    const session = fx.aws.sessions().find((s) => s.roleName === "timebound-iam-broker")!;
+    assert.match(vars.AWS_ACCESS_KEY_ID, /^ASIA[A-Z2-7]{16}$/);
+    assert.notEqual(vars.AWS_ACCESS_KEY_ID, session.accessKeyId);
+    assert.match(vars.AWS_ENDPOINT_URL, /^http:\/\/127\.0\.0\.1:\d+$/);
+    assert.equal(vars.AWS_ENDPOINT_URL_STS, vars.AWS_ENDPOINT_URL, "serve's STS variable too");
+    assert.equal(vars.AWS_REGION, "us-east-1");
+    for (const secret of [...fx.aws.issuedSecrets(), session.accessKeyId]) {
+      assert.ok(!text.includes(secret), "a real key, secret or token is in the env file");
+    }
+    // While the grant is live, an action outside its scopes: AWS would refuse it by the session
+    // policy; the local endpoint is told to, for this session only.
+    fx.aws.deny("dynamodb:ListTables", session.roleArn);
+    const A = `env $(cat ${shQuote(file)}) ${shQuote(cli.path!)}`;
+    const work = await served.agent([
+      "set -e",
+      `cd ${shQuote(fx.home)}`,
+      "printf 'hello' > hello.txt",
+      `${A} s3 mb s3://agent-bucket > /dev/null`,
+      `${A} s3api put-object --bucket agent-bucket --key notes/a.txt --body hello.txt > /dev/null`,
+      `${A} s3api get-object --bucket agent-bucket --key notes/a.txt back.txt > /dev/null`,
+      `! ${A} dynamodb list-tables 2> denied.txt`,
+      "cat back.txt",
+    ].join("\n"));
+    assert.equal(work.code, 0, work.stderr);
+    assert.equal(work.stdout, "hello");
+    const listed = await served.call("list_active_sessions");
+    const [described] = listed.sessions as Array<Record<string, unknown>>;
+    assert.equal(described.calls, 4);
+    assert.equal(described.refused_calls, 1);
+    assert.deepEqual(
+      { ...described.last_call as Record<string, unknown>, time: undefined },
+      { time: undefined, service: "dynamodb", action: "ListTables", status: 400, refused: true },
+    );
+    const revoked = await served.call("revoke_session", { session_id: granted.session_id });
+    assert.match(String(revoked.note), /refuses every later call with ExpiredToken/);
+    // The agent kept the variables (as one that copied them would): the very next call fails.
+    const after = await served.agent(
+      `env $(printf '%s\\n' ${shQuote(text)} | grep .) ${shQuote(cli.path!)} s3 ls`,
+    );
+    assert.equal(after.code, 255);
+    assert.match(after.stderr, /\(ExpiredToken\)/);
+    const calls = (await served.auditLines()).filter((line) => line.event === "call");
+    assert.deepEqual(
+      calls.map((c) => [c.service, c.action, c.resource, c.status, c.refused]),
+      [
+        ["s3", "CreateBucket", "agent-bucket", 200, false],
+        ["s3", "PutObject", "agent-bucket/notes/a.txt", 200, false],
+        ["s3", "GetObject", "agent-bucket/notes/a.txt", 200, false],
+        ["dynamodb", "ListTables", undefined, 400, true],
+        ["s3", "ListBuckets", undefined, 400, true],
+      ],
+      "the audit log lists exactly the calls made, in order",
+    );
+    assert.ok(calls.every((c) => c.session_id === granted.session_id));
+    const audit = await Deno.readTextFile(fx.path("state", "timebound-iam", "audit.jsonl"));
+    for (const secret of [...fx.aws.issuedSecrets(), vars.AWS_SECRET_ACCESS_KEY]) {
+      assert.ok(!audit.includes(secret) && !served.stderr().includes(secret));
+    }
+    assert.ok(!audit.includes("hello"), "no body in the audit log");
+    assert.match(served.stderr(), /s3:GetObject agent-bucket\/notes\/a\.txt 200/);
+  },
+);
+
+Deno.test(
+  `serve.masked in the config file masks grants, and --no-masked wins over it${note}`,
+  { ignore },
+  async (t) => {
+    await t.step("serve.masked: true", async () => {
+      await using served = await maskedServe([], { serve: { masked: true } });
+      const granted = await served.call("grant_access", { scopes: "sts:ro", ttl: "5m" });
+      assert.equal(granted.masked, true);
+      const vars = parseDotenv(await Deno.readTextFile(String(granted.credential_file)));
+      assert.match(vars.AWS_ENDPOINT_URL, /^http:\/\/127\.0\.0\.1:\d+$/);
+      const who = await served.agent(
+        `env $(cat ${shQuote(String(granted.credential_file))}) ${shQuote(cli.path!)} ` +
+          "sts get-caller-identity --query Arn --output text",
+      );
+      assert.equal(who.code, 0, who.stderr);
+      assert.match(who.stdout, new RegExp(`/${granted.session_id}\\n$`));
+    });
+    await t.step("--no-masked over serve.masked", async () => {
+      await using served = await maskedServe(["--no-masked"], { serve: { masked: true } });
+      const granted = await served.call("grant_access", { scopes: "sts:ro", ttl: "5m" });
+      assert.equal(granted.masked, undefined);
+      const vars = parseDotenv(await Deno.readTextFile(String(granted.credential_file)));
+      assert.equal(vars.AWS_ENDPOINT_URL, undefined);
+    });
+  },
+);
