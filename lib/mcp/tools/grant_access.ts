@@ -21,6 +21,8 @@ import { checkPolicySize, type SessionPolicy, withDeadline } from "../../request
 import { mcpClientTag } from "../../request/session_identity.ts";
 import { createCallLimit, type OverLimit, type Unreported } from "../rate_limit.ts";
 import { MASKED_NOTE } from "../masking.ts";
+import type { Session } from "../session_store.ts";
+import type { Grant } from "../../aws/broker.ts";
 import { askApproval, type Asking, mfaCodeAsker, mfaLoginNeeded } from "../elicitation.ts";
 import {
   clientName,
@@ -220,20 +222,7 @@ async function grantAccess(ctx: ToolContext, args: GrantArgs, asking: Asking) {
       tags: request.tags,
       askMfaCode,
     }).catch(explainMfa);
-    // Masked: the file gets stand-in keys and the proxy's URL; the session stays in the proxy.
-    const vars = ctx.masking
-      ? ctx.masking.mask(grant)
-      : grantVariables(grant.credentials, { region: grant.region, sessionName: grant.sessionName });
-    const session = await ctx.sessions.add({
-      id: grant.sessionName,
-      scopes: request.scopes,
-      profile,
-      region: grant.region,
-      expiresAt: grant.credentials.expiration,
-    }, vars).catch(async (error) => {
-      await ctx.masking?.end(grant.sessionName);
-      throw error;
-    });
+    const session = await storeSession(ctx, grant, request.scopes, profile);
     const { id, ...described } = describeSession(
       session,
       ctx.now(),
@@ -279,6 +268,31 @@ async function grantAccess(ctx: ToolContext, args: GrantArgs, asking: Asking) {
     ctx.log(`refused a grant to ${clientName(client)}: ${reason}`);
     throw error;
   }
+}
+
+/**
+ * Writes the grant's env file and remembers the session. Masked, the file gets stand-in keys and
+ * the proxy's URL, and the session stays in the proxy (revoked there if the file cannot be made).
+ */
+async function storeSession(
+  ctx: ToolContext,
+  grant: Grant,
+  scopes: Scope[],
+  profile: string | undefined,
+): Promise<Session> {
+  const vars = ctx.masking
+    ? ctx.masking.mask(grant)
+    : grantVariables(grant.credentials, { region: grant.region, sessionName: grant.sessionName });
+  return await ctx.sessions.add({
+    id: grant.sessionName,
+    scopes,
+    profile,
+    region: grant.region,
+    expiresAt: grant.credentials.expiration,
+  }, vars).catch(async (error) => {
+    await ctx.masking?.end(grant.sessionName);
+    throw error;
+  });
 }
 
 /**
