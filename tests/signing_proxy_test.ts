@@ -524,6 +524,7 @@ async function signedGet(
   proxy: SigningProxy,
   standIn: { accessKeyId: string; secretAccessKey: string; sessionToken: string },
   path: string,
+  signed: Record<string, string> = {},
 ): Promise<Response> {
   const { canonicalRequest, signString, stringToSign, toAmzDate } = await import(
     "./support/sigv4.ts"
@@ -531,6 +532,7 @@ async function signedGet(
   const url = new URL(path, proxy.url);
   const amzDate = toAmzDate(new Date());
   const headers = new Headers({
+    ...signed,
     host: url.host,
     "x-amz-date": amzDate,
     "x-amz-content-sha256": "UNSIGNED-PAYLOAD",
@@ -557,7 +559,7 @@ async function signedGet(
   );
   headers.delete("host");
   // Ask for the bytes as they are: fetch would otherwise ask for gzip and decompress.
-  headers.set("accept-encoding", "identity");
+  if (!headers.has("accept-encoding")) headers.set("accept-encoding", "identity");
   return await fetch(url, { headers, redirect: "manual" });
 }
 
@@ -697,5 +699,76 @@ Deno.test("nameCall() names the action and the resource as AWS would", async (t)
   ];
   for (const [name, actual, expected] of cases) {
     await t.step(name, () => assert.deepEqual(actual, expected));
+  }
+});
+
+Deno.test("an error answer that echoes the signed headers gets the stand-ins, never the session", async (t) => {
+  const { gzipSync } = await import("node:zlib");
+  const { uriEncode } = await import("./support/sigv4.ts");
+  const real = {
+    accessKeyId: "ASIAREALKEY000000000",
+    secretAccessKey: "real/secret+key",
+    sessionToken: "IQoJb3JpZ2luX2VjE/real+session/token==",
+    expiration: new Date(Date.now() + 3600_000),
+  };
+  const hex = (text: string) =>
+    Array.from(new TextEncoder().encode(text), (b) => b.toString(16).padStart(2, "0")).join(" ");
+  const received: Headers[] = [];
+  // As AWS refuses a signature: S3 names the key id and prints the canonical request, as text
+  // and as hex bytes; the query and JSON services print it in their message.
+  const upstream = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, (req) => {
+    received.push(req.headers);
+    const token = req.headers.get("x-amz-security-token") ?? "";
+    const key = /Credential=([^/]+)/.exec(req.headers.get("authorization") ?? "")?.[1] ?? "";
+    const canonical = `GET\n/bucket/key\n\nx-amz-security-token:${token}\n`;
+    const body =
+      `<Error><Code>SignatureDoesNotMatch</Code><AWSAccessKeyId>${key}</AWSAccessKeyId>` +
+      `<CanonicalRequest>${canonical}</CanonicalRequest>` +
+      `<CanonicalRequestBytes>${hex(canonical)}</CanonicalRequestBytes>` +
+      `<Query>${uriEncode(token)}</Query><Json>${JSON.stringify({ m: token })}</Json></Error>`;
+    const headers = { "x-amz-echo": token, "content-type": "application/xml" };
+    if (new URL(req.url).pathname === "/bucket/gzipped") {
+      return new Response(new Uint8Array(gzipSync(body)), {
+        status: 403,
+        headers: { ...headers, "content-encoding": "gzip" },
+      });
+    }
+    return new Response(body, { status: 403, headers });
+  });
+  const proxy = startSigningProxy({
+    env: { AWS_ENDPOINT_URL_S3: `http://127.0.0.1:${upstream.addr.port}` },
+  });
+  const grant = proxy.addGrant({ session: () => real });
+  const forms = (text: string) => [text, uriEncode(text), hex(text), text.replaceAll("/", "\\/")];
+  try {
+    await t.step(
+      "S3's SignatureDoesNotMatch: every form of the token and key swapped",
+      async () => {
+        const response = await signedGet(proxy, grant.standIn, "/bucket/key", {
+          "accept-encoding": "gzip",
+        });
+        const text = await response.text();
+        assert.equal(response.status, 403);
+        assert.match(text, /<Code>SignatureDoesNotMatch<\/Code>/);
+        for (const secret of [real.sessionToken, real.accessKeyId]) {
+          for (const form of forms(secret)) assert.ok(!text.includes(form), `${form} in ${text}`);
+        }
+        assert.ok(text.includes(`<AWSAccessKeyId>${grant.standIn.accessKeyId}<`), text);
+        assert.ok(text.includes(`x-amz-security-token:${grant.standIn.sessionToken}`), text);
+        assert.ok(text.includes(hex(grant.standIn.sessionToken)), text);
+        assert.equal(response.headers.get("x-amz-echo"), grant.standIn.sessionToken);
+        assert.equal(received.at(-1)?.get("accept-encoding"), "identity", "asked for as is");
+      },
+    );
+    await t.step("an encoded error answer, which cannot be checked, is not passed on", async () => {
+      const response = await signedGet(proxy, grant.standIn, "/bucket/gzipped");
+      const bytes = new Uint8Array(await response.arrayBuffer());
+      assert.equal(response.status, 502);
+      assert.match(new TextDecoder().decode(bytes), /<Code>ServiceUnavailable<\/Code>/);
+      assert.ok(!new TextDecoder("latin1").decode(bytes).includes(real.sessionToken));
+    });
+  } finally {
+    await proxy.close();
+    await upstream.shutdown();
   }
 });

@@ -28,6 +28,7 @@ import {
   resolveEndpoint,
   s3Address,
 } from "./aws_endpoints.ts";
+import { scrubAnswer, UncheckedAnswer } from "./answer_scrub.ts";
 import { type CallName, type CallRecord, cleanName, nameCall } from "./call_record.ts";
 import {
   type Protocol,
@@ -117,6 +118,7 @@ const MAX_SKEW_MS = 15 * 60_000;
 const NOT_FORWARDED = new Set([
   "authorization",
   "host",
+  "accept-encoding",
   "x-amz-date",
   "x-amz-security-token",
   "connection",
@@ -333,6 +335,7 @@ function asRefusal(error: unknown): ProxyRefusal {
       error.message,
     );
   }
+  if (error instanceof UncheckedAnswer) return new ProxyRefusal("upstream-failed", error.message);
   if (error instanceof UpstreamError) {
     return new ProxyRefusal(error.reason === "timeout" ? "upstream-timeout" : "upstream-failed");
   }
@@ -537,6 +540,8 @@ async function forward(
   }
   if (call.body instanceof Uint8Array) headers.set("content-length", String(call.body.length));
   headers.set("host", target.host);
+  // An error answer is checked for the real session before it goes back: it must come as is.
+  headers.set("accept-encoding", "identity");
   headers.set("x-amz-date", amzDate);
   headers.set("x-amz-security-token", real.sessionToken);
   const scope = { ...call.auth, accessKeyId: real.accessKeyId, date: amzDate.slice(0, 8) };
@@ -569,13 +574,16 @@ async function forward(
     const to: ChunkSigner = { key, scope, amzDate, seed: signature };
     body = resignChunks(body, { from, to, trailer: call.payloadHash === SIGNED_CHUNKS_TRAILER });
   }
-  const answer = await sendUpstream({
+  const sent = await sendUpstream({
     url: target,
     method: request.method,
     headers,
     body,
     idleTimeoutMs: context.limits.idleTimeoutMs,
   }, context.agents);
+  // AWS echoes the signed headers (the real token among them) when it refuses a signature.
+  const swap = { real, standIn: call.state.grant.standIn };
+  const answer = await scrubAnswer(sent, { method: request.method, swap });
   return relay(request.method, answer, (bytesOut, errorCode) =>
     context.record({
       ...call.name,

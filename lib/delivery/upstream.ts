@@ -1,8 +1,8 @@
 /**
  * Sends a re-signed call to its endpoint and hands back the answer as it arrives. A body read
  * whole (or none) goes with `fetch` (the fastest path on loopback), asking for the answer as it
- * is (`accept-encoding: identity` unless the client named one, redirects not followed), so it
- * comes back byte for byte, never decompressed. A streamed body goes with `node:http(s)`, which
+ * is (`accept-encoding: identity`, which the signing proxy always asks for, redirects not
+ * followed), so it comes back byte for byte, never decompressed. A streamed body goes with `node:http(s)`, which
  * sends it with the client's `Content-Length` (S3 refuses a `PutObject` sent chunked; `fetch`
  * would chunk it). A call that makes no progress (no byte up or down) for the idle timeout is
  * abandoned.
