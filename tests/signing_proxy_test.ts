@@ -183,6 +183,16 @@ Deno.test("the proxy refuses, each with one error in the service's shape", async
       assert.match(out.body, /<Code>AccessDenied<\/Code>.*Host 127\.0\.0\.1:PORT/);
     },
   );
+  await t.step("a Host that names no host: the same refusal, no crash", async () => {
+    const out = await rawRequest(rig.proxy, [
+      "POST / HTTP/1.1",
+      `Host: 127.0.0.1:${port}.attacker.example`,
+      `Authorization: ${auth}`,
+      "Content-Length: 0",
+    ]);
+    assert.equal(out.status, 403);
+    assert.match(out.body, /<Code>AccessDenied<\/Code>.*Host 127\.0\.0\.1:PORT/);
+  });
   await t.step("a presigned URL", async () => {
     const out = await rawRequest(rig.proxy, [
       "GET /bucket/key?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=" +

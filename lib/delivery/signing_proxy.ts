@@ -217,7 +217,12 @@ export function startSigningProxy(options: SigningProxyOptions): SigningProxy {
 
   const handle = async (request: Request, port: number): Promise<Response> => {
     const requestId = crypto.randomUUID();
-    const url = new URL(request.url);
+    const url = URL.parse(request.url);
+    // Only a Host that names no host makes the URL unparsable: refused as any other Host.
+    if (url === null) {
+      const refusal = new ProxyRefusal("host");
+      return refusalResponse(refusal, { protocol: "query", requestId, method: request.method });
+    }
     let protocol: Protocol = protocolOf(claimedService(request, url), request.headers);
     let service: string | undefined;
     let state: GrantState | undefined;
