@@ -81,7 +81,12 @@ function kindCases(nodes: CompletionNode[]): string[] {
 // The functions that complete computed values in bash and zsh: `_scopes VALUE` prints the scope
 // lists that extend VALUE (the services after the last comma, then the levels after its colon,
 // then an `@` after a whole level); `_profiles` prints the profile names of the AWS config files.
-function valueFunctions(prefix: string, nodes: CompletionNode[], scopes: ScopeWords): string {
+// `split` expands a variable into its words: `$` in bash, `$=` in zsh (which does not split).
+function valueFunctions(
+  prefix: string,
+  nodes: CompletionNode[],
+  { scopes, split }: { scopes: ScopeWords; split: "$" | "$=" },
+): string {
   return `${prefix}_services=${shQuote(scopes.services.join(" "))}
 ${prefix}_levels=${shQuote(scopes.levels.join(" "))}
 
@@ -93,11 +98,11 @@ ${prefix}_scopes() {
     *@*) ;;
     *:*)
       svc=\${last%%:*} level=\${last#*:}
-      for level in $=${prefix}_levels; do printf '%s\\n' "$head$svc:$level"; done
+      for level in ${split}${prefix}_levels; do printf '%s\\n' "$head$svc:$level"; done
       level=\${last#*:}
       [[ " $${prefix}_levels " == *" $level "* ]] && printf '%s\\n' "$head$last@"
       ;;
-    *) for svc in $=${prefix}_services; do printf '%s\\n' "$head$svc:"; done ;;
+    *) for svc in ${split}${prefix}_services; do printf '%s\\n' "$head$svc:"; done ;;
   esac
 }
 
@@ -249,7 +254,7 @@ function renderBash(
 
 ${functions}
 
-${valueFunctions(prefix, nodes, scopes).replaceAll("$=", "$")}
+${valueFunctions(prefix, nodes, { scopes, split: "$" })}
 
 # Completes a computed value: bash splits the word at ":" and "=", so the whole word is read from
 # the line and the candidates are cut to what follows the last of those characters.
@@ -346,7 +351,7 @@ function renderZsh(
 
 ${functions}
 
-${valueFunctions(prefix, nodes, scopes)}
+${valueFunctions(prefix, nodes, { scopes, split: "$=" })}
 
 # Adds the computed values of option $1 for the value $2 (after the prefix $3): scopes ending in
 # ":" or "@" take no space after them.
