@@ -167,7 +167,7 @@ Deno.test("serve over stdio: tools, a real grant in a private file, aws, list, r
     assert.ok(!granted.text.includes(secret));
   }
 
-  const who = await awsCallerIdentity(file, s.aws.url, `${s.tmp}/..`);
+  const who = await awsCallerIdentity(file, s.aws.url, s.home);
   assert.equal(who.code, 0, who.stderr);
   assert.equal(
     JSON.parse(who.stdout).Arn,
@@ -447,7 +447,7 @@ Deno.test("an agent whose client name the broker role's conditions refuse gets a
   // No credentials file was written, nor the config file.
   const written = await Array.fromAsync(Deno.readDir(await s.envDir()));
   assert.deepEqual(written.map((e) => e.name).filter((n) => n !== ".lock"), []);
-  const home = `${s.tmp}/../home`;
+  const { home } = s;
   await assert.rejects(
     Deno.stat(`${home}/.config/timebound-iam/config.json`),
     Deno.errors.NotFound,

@@ -16,7 +16,8 @@ Deno.test("startFixture() gives a private HOME and the endpoint, and removes bot
     assert.equal(fx.env.AWS_ENDPOINT_URL_STS, url);
     assert.equal(fx.env.AWS_ACCESS_KEY_ID, fx.aws.defaultUser.accessKeyId);
     assert.equal(fx.childEnv.HOME, home);
-    assert.equal(fx.childEnv.AWS_CONFIG_FILE, fx.path(".aws", "config"));
+    assert.equal(await Deno.readTextFile(fx.childEnv.AWS_CONFIG_FILE), "");
+    assert.ok(fx.childEnv.AWS_CONFIG_FILE.startsWith(home), fx.childEnv.AWS_CONFIG_FILE);
     const result = await fx.run(["--version"]);
     assert.equal(result.code, 0, result.stderr);
   }
