@@ -669,3 +669,38 @@ Deno.test("keys import refuses a profile with two key pairs, rather than give th
   assert.equal(await Deno.readTextFile(credentials), text);
   assertNoSecrets(w, [dev.secretAccessKey]);
 });
+
+Deno.test("keys rotate: a rollback that cannot give the vault its old key keeps the new one working", async () => {
+  await using w = await world();
+  const user = w.aws.defaultUser;
+  const keys = { AWS_ACCESS_KEY_ID: user.accessKeyId, AWS_SECRET_ACCESS_KEY: user.secretAccessKey };
+  assert.equal((await w.run(["keys", "add", "dev", "--from-env"], keys)).code, 0);
+  const vaultDir = `${w.home}/.local/share/timebound-iam`;
+  const before = await Deno.readTextFile(`${vaultDir}/vault`);
+  // The new key's check fails (not for its credentials), so rotate rolls back; meanwhile another
+  // process holds the vault's lock, so the old key cannot be put back.
+  w.aws.deny("GetCallerIdentity");
+  const rotating = w.run(["keys", "rotate", "dev", "--yes"]);
+  while (w.aws.accessKeyIds("developer").length < 2) await delay(20);
+  w.aws.answerAfter(2000);
+  while (await Deno.readTextFile(`${vaultDir}/vault`) === before) await delay(20);
+  const lock = await Deno.open(`${vaultDir}/.vault.lock`, { read: true, write: true });
+  await lock.lock(true);
+  const result = await rotating;
+  lock.close();
+  w.aws.answerAfter(0);
+  assert.equal(result.code, 1, result.stderr);
+  const [, newKey] = w.aws.accessKeyIds("developer");
+  assert.ok(newKey !== undefined, "the new key, which the vault holds, was not deleted");
+  assert.match(
+    result.stderr,
+    new RegExp(`keeps the new key AKIA…${newKey.slice(-4)}, which was not deleted`),
+  );
+  const list = await w.run(["keys", "list"]);
+  assert.match(list.stdout, new RegExp(`AKIA…${newKey.slice(-4)}`), "the vault holds a live key");
+  assertNoSecrets(w, [user.secretAccessKey]);
+});
+
+function delay(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}

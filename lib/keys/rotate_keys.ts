@@ -102,7 +102,12 @@ async function untilAccepted(
   }
 }
 
-/** Puts the old pair back and deletes the new key; says where things stand. */
+/**
+ * Puts the old pair back and deletes the new key; says where things stand. The new key is
+ * deleted only once the vault holds the old one again: a vault that could not be given it back
+ * may still hold the new key (stored in step 2), and deleting it then would leave the vault with
+ * a dead key and the old key's secret nowhere.
+ */
 async function rollBack(
   ctx: KeysContext,
   failure: { error: unknown; old: StoredKeys; created: KeyPair; profile: string },
@@ -110,26 +115,57 @@ async function rollBack(
   const { old, created } = failure;
   const reason = failure.error instanceof Error ? failure.error.message : String(failure.error);
   const newId = maskKeyId(created.accessKeyId);
+  const oldId = maskKeyId(old.accessKeyId);
   const undone: string[] = [];
+  let holds: "old" | "new" | "unknown";
   try {
     await putStoredKeys(ctx.vault, failure.profile, { keys: old, env: ctx.io.env });
-    undone.push(`the vault holds the old key ${maskKeyId(old.accessKeyId)} again`);
+    holds = "old";
+    undone.push(`the vault holds the old key ${oldId} again`);
   } catch {
-    undone.push(`the vault could not be given back the old key ${maskKeyId(old.accessKeyId)}`);
+    holds = await heldKey(ctx, { profile: failure.profile, old, created });
+    if (holds === "old") undone.push(`the vault still holds the old key ${oldId}`);
   }
-  try {
-    await deleteAccessKey(old, { ...ctx.aws, profile: failure.profile, id: created.accessKeyId });
-    undone.push(`the new key ${newId} was deleted`);
-  } catch {
+  if (holds === "old") {
+    try {
+      await deleteAccessKey(old, { ...ctx.aws, profile: failure.profile, id: created.accessKeyId });
+      undone.push(`the new key ${newId} was deleted`);
+    } catch {
+      undone.push(
+        `the new key ${newId} still exists: delete it in the IAM console (the access key ending ` +
+          `in ${created.accessKeyId.slice(-4)})`,
+      );
+    }
+  } else {
     undone.push(
-      `the new key ${newId} still exists: delete it in the IAM console (the access key ending ` +
-        `in ${created.accessKeyId.slice(-4)})`,
+      holds === "new"
+        ? `the vault could not be given back the old key ${oldId}, so it keeps the new key ` +
+          `${newId}, which was not deleted`
+        : `the vault could not be given back the old key ${oldId} and cannot say which key it ` +
+          `holds: the new key ${newId} was not deleted`,
+      `both keys exist at AWS; see which one the vault holds with keys list, and delete the ` +
+        `other in the IAM console once the vault's key works`,
     );
   }
   return new RuntimeError(`Rotation of profile "${failure.profile}" failed: ${reason}`, {
     hint: `${undone.join("; ")}; run keys rotate again when the cause is fixed`,
     cause: failure.error,
   });
+}
+
+/** Which of the two keys the vault holds for the profile now, as far as it can be read. */
+async function heldKey(
+  ctx: KeysContext,
+  keys: { profile: string; old: KeyPair; created: KeyPair },
+): Promise<"old" | "new" | "unknown"> {
+  try {
+    const held = await getStoredKeys(ctx.vault, keys.profile);
+    if (held?.accessKeyId === keys.created.accessKeyId) return "new";
+    if (held?.accessKeyId === keys.old.accessKeyId) return "old";
+  } catch {
+    // Unreadable: unknown.
+  }
+  return "unknown";
 }
 
 /** CreateAccessKey failed: nothing changed; with two keys already, say which other one exists. */
