@@ -246,7 +246,9 @@ Deno.test("every TIMEBOUND_IAM_ variable of the command is documented", async ()
 });
 
 Deno.test("the documented offline examples run, and print what the docs show", async (t) => {
-  // Examples of the commands that need no AWS: every complete one in a code block or code span.
+  // Examples of the commands that need no AWS: every complete one in a code block or code span,
+  // and every `$ …` line of the troubleshooting page (run in a clean HOME, with no credentials
+  // and no terminal, which is what its errors are about).
   const examples = new Set<string>();
   for (
     const [, line] of everything.matchAll(
@@ -257,16 +259,29 @@ Deno.test("the documented offline examples run, and print what the docs show", a
     if (/[[\]…|<>]|\b[A-Z]{2,}\b/.test(example)) continue; // a synopsis, not an example
     examples.add(example);
   }
-  assert.ok(examples.size >= 4, [...examples].join("\n"));
+  const troubleshooting = docs.get("docs/troubleshooting.md") ?? "";
+  for (const [, block] of troubleshooting.matchAll(/```console\n([\s\S]*?)```/g)) {
+    for (const line of block.split("\n")) {
+      if (line.startsWith("$ ")) examples.add(line.slice(2));
+    }
+  }
+  assert.ok(examples.size >= 15, [...examples].join("\n"));
   for (const example of examples) {
     await t.step(example, async () => {
-      const args = example.split(" ").slice(1);
-      const result = await runCli(args);
+      const words = example.replace(" < /dev/null", "").split(" ");
+      const env: Record<string, string> = {};
+      while (/^[A-Z_]+=/.test(words[0])) {
+        const [name, value] = words.shift()!.split("=");
+        env[name] = value;
+      }
+      assert.equal(words.shift(), "timebound-iam", example);
+      const result = await runCli(words, { env });
       const shown = shownOutput(example);
       if (shown === undefined) {
         assert.equal(result.code, 0, result.stderr);
       } else {
-        assert.equal(result.stdout + result.stderr, shown);
+        assert.equal((result.stdout + result.stderr).trimEnd(), shown.trimEnd());
+        assert.equal(result.code === 0, !/^error:/m.test(shown), `exit code ${result.code}`);
       }
     });
   }
