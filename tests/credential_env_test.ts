@@ -6,6 +6,7 @@ import {
   endpointEnvironment,
   GRANT_VARIABLES,
   grantVariables,
+  maskedEnvironment,
   PROFILE_VARIABLES,
   UNSET_VARIABLES,
 } from "../lib/delivery/credential_env.ts";
@@ -86,6 +87,39 @@ Deno.test("a child started with another credential source in the parent env does
     await t.step(name, () => {
       const env = childEnvironment({ PATH: "/bin", [name]: value }, GRANT);
       assert.deepEqual(env, { PATH: "/bin", ...GRANT });
+    });
+  }
+});
+
+// Secrets that clients other than the JS SDK read beside the keys: the AWS SDK for Java 1.x's
+// older key names, and a Bedrock API key, which the SDKs use before any keys.
+const OTHER_SECRETS = {
+  AWS_ACCESS_KEY: "AKIAJAVAOLDNAME00000",
+  AWS_SECRET_KEY: "the human's own secret",
+  AWS_BEARER_TOKEN_BEDROCK: "bedrock-api-key-ABSKQmVkcm9ja0FQSUtleQ==",
+};
+
+Deno.test("no child, masked or not, inherits the parent's Bedrock API key or Java's older key names", async (t) => {
+  const parent = { PATH: "/bin", ...OTHER_SECRETS };
+  const children = {
+    exec: childEnvironment(parent, GRANT),
+    "exec --refresh": endpointEnvironment(parent, {
+      endpoint: { AWS_CONTAINER_CREDENTIALS_FULL_URI: "http://127.0.0.1:4321/credentials" },
+      region: "eu-west-1",
+      sessionName: "timebound-iam-1",
+      hideConfig: false,
+    }),
+    "exec --masked": maskedEnvironment(parent, {
+      proxyUrl: "http://127.0.0.1:5000",
+      standIn: { accessKeyId: "ASIASTANDIN", secretAccessKey: "s", sessionToken: "t" },
+      region: "eu-west-1",
+      sessionName: "timebound-iam-1",
+    }),
+  };
+  for (const [name, env] of Object.entries(children)) {
+    await t.step(name, () => {
+      for (const secret of Object.keys(OTHER_SECRETS)) assert.ok(!(secret in env), secret);
+      assert.equal(env.PATH, "/bin");
     });
   }
 });

@@ -44,7 +44,7 @@ export const OTHER_CREDENTIAL_VARIABLES: readonly string[] = [
 
 /**
  * Inherited variables removed from a child's environment: other credentials (and every other
- * way to find some), the MFA code and the vault's passphrase timebound-iam was given, and the
+ * way to find some, a Bedrock API key among them), the MFA code and the vault's passphrase timebound-iam was given, and the
  * profile variables, because the AWS SDK for JavaScript prefers a profile over keys in the
  * environment and would silently use the unscoped profile.
  */
@@ -57,6 +57,11 @@ export const SHADOWING_VARIABLES: readonly string[] = [
   "AWS_SECRET_ACCESS_KEY",
   "AWS_SESSION_TOKEN",
   "AWS_CREDENTIAL_EXPIRATION",
+  // Secrets that other clients read beside the keys: the AWS SDK for Java 1.x's older key names,
+  // and a Bedrock API key, which the SDKs prefer to any keys (long-lived, and not scoped).
+  "AWS_ACCESS_KEY",
+  "AWS_SECRET_KEY",
+  "AWS_BEARER_TOKEN_BEDROCK",
   ...OTHER_CREDENTIAL_VARIABLES,
   ...PROFILE_VARIABLES,
 ];
