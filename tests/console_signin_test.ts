@@ -6,6 +6,7 @@ import { checkFederationEndpoint, requestSigninToken } from "../lib/aws/signin_t
 import type { SessionCredentials } from "../lib/aws/broker.ts";
 import { browserCommand, openInBrowser } from "../lib/delivery/browser.ts";
 import { RuntimeError } from "../lib/core/errors.ts";
+import { tempDir } from "./support/fixture.ts";
 import { LocalAws, type LocalCredentials } from "./support/local_aws.ts";
 
 const POLICY = JSON.stringify({
@@ -149,33 +150,30 @@ Deno.test("openInBrowser() gives the URL as one argument to $BROWSER, without AW
   // The fake browser is a shell script.
   ignore: Deno.build.os === "windows",
 }, async () => {
-  const dir = await Deno.makeTempDir();
-  try {
-    const script = `${dir}/browser.sh`;
-    await Deno.writeTextFile(
-      script,
-      `#!/bin/sh\nprintf '%s\\n' "$#" "$@" > '${dir}/args'\nenv > '${dir}/env'\n`,
-      { mode: 0o755 },
-    );
-    const url = "https://signin.example/federation?Action=login&SigninToken=a$b;c`d'e\"f&x=1";
-    const program = await openInBrowser(url, {
-      env: { BROWSER: script, PATH: "/usr/bin:/bin", AWS_SECRET_ACCESS_KEY: "base-secret" },
-    });
-    assert.equal(program, script);
-    assert.equal(await Deno.readTextFile(`${dir}/args`), `1\n${url}\n`);
-    assert.ok(!(await Deno.readTextFile(`${dir}/env`)).includes("base-secret"));
+  await using tmp = await tempDir();
+  const dir = tmp.path;
+  const script = `${dir}/browser.sh`;
+  await Deno.writeTextFile(
+    script,
+    `#!/bin/sh\nprintf '%s\\n' "$#" "$@" > '${dir}/args'\nenv > '${dir}/env'\n`,
+    { mode: 0o755 },
+  );
+  const url = "https://signin.example/federation?Action=login&SigninToken=a$b;c`d'e\"f&x=1";
+  const program = await openInBrowser(url, {
+    env: { BROWSER: script, PATH: "/usr/bin:/bin", AWS_SECRET_ACCESS_KEY: "base-secret" },
+  });
+  assert.equal(program, script);
+  assert.equal(await Deno.readTextFile(`${dir}/args`), `1\n${url}\n`);
+  assert.ok(!(await Deno.readTextFile(`${dir}/env`)).includes("base-secret"));
 
-    await Deno.writeTextFile(script, "#!/bin/sh\nexit 3\n");
-    const failed = await failure(openInBrowser(url, { env: { BROWSER: script } }));
-    assert.equal(failed.message, `Cannot open a browser: "${script}" failed with exit code 3`);
-    assert.ok(!shown(failed).includes("SigninToken"));
+  await Deno.writeTextFile(script, "#!/bin/sh\nexit 3\n");
+  const failed = await failure(openInBrowser(url, { env: { BROWSER: script } }));
+  assert.equal(failed.message, `Cannot open a browser: "${script}" failed with exit code 3`);
+  assert.ok(!shown(failed).includes("SigninToken"));
 
-    const missing = await failure(openInBrowser(url, { env: { BROWSER: `${dir}/nosuch` } }));
-    assert.equal(missing.message, `Cannot open a browser: "${dir}/nosuch" not found`);
-    assert.match(missing.hint!, /--print/);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
+  const missing = await failure(openInBrowser(url, { env: { BROWSER: `${dir}/nosuch` } }));
+  assert.equal(missing.message, `Cannot open a browser: "${dir}/nosuch" not found`);
+  assert.match(missing.hint!, /--print/);
 });
 
 Deno.test("browserCommand() picks $BROWSER, else the platform's opener", () => {

@@ -4,6 +4,7 @@ import { openEncryptedFile } from "../lib/vault/encrypted_file.ts";
 import { RuntimeError } from "../lib/core/errors.ts";
 import { openVaultCache } from "../lib/vault/vault_cache.ts";
 import { chooseBackend, passphraseSource } from "../lib/vault/vault.ts";
+import { tempDir } from "./support/fixture.ts";
 
 const CHEAP = { logN: 10, r: 8, p: 1 };
 const answer = (text: string) => () => Promise.resolve(text);
@@ -49,73 +50,67 @@ Deno.test("openSealed() tells a wrong passphrase from a file altered behind its 
 });
 
 Deno.test("the encrypted file: 0600 in a 0700 directory, items kept, secrets not in clear", async () => {
-  const dir = await Deno.makeTempDir({ prefix: "tbi-vault-" });
-  try {
-    let asked: string[] = [];
-    const askPassphrase = (purpose: "open" | "create") => {
-      asked.push(purpose);
-      return Promise.resolve("a long passphrase");
-    };
-    const file = openEncryptedFile({ env: {}, dir: `${dir}/v`, askPassphrase });
-    assert.equal(await file.get("keys/dev"), undefined);
-    assert.deepEqual(asked, [], "nothing asked while there is no file");
-    await file.set("keys/dev", "SECRET-VALUE-1");
-    await file.set("keys/prod", "SECRET-VALUE-2");
-    assert.deepEqual(asked, ["create"]);
-    assert.equal((await Deno.stat(`${dir}/v`)).mode! & 0o777, 0o700);
-    assert.equal((await Deno.stat(`${dir}/v/vault`)).mode! & 0o777, 0o600);
-    const raw = await Deno.readTextFile(`${dir}/v/vault`);
-    assert.ok(!raw.includes("SECRET-VALUE") && !raw.includes("keys/dev"));
+  await using tmp = await tempDir("tbi-vault-");
+  const dir = tmp.path;
+  let asked: string[] = [];
+  const askPassphrase = (purpose: "open" | "create") => {
+    asked.push(purpose);
+    return Promise.resolve("a long passphrase");
+  };
+  const file = openEncryptedFile({ env: {}, dir: `${dir}/v`, askPassphrase });
+  assert.equal(await file.get("keys/dev"), undefined);
+  assert.deepEqual(asked, [], "nothing asked while there is no file");
+  await file.set("keys/dev", "SECRET-VALUE-1");
+  await file.set("keys/prod", "SECRET-VALUE-2");
+  assert.deepEqual(asked, ["create"]);
+  assert.equal((await Deno.stat(`${dir}/v`)).mode! & 0o777, 0o700);
+  assert.equal((await Deno.stat(`${dir}/v/vault`)).mode! & 0o777, 0o600);
+  const raw = await Deno.readTextFile(`${dir}/v/vault`);
+  assert.ok(!raw.includes("SECRET-VALUE") && !raw.includes("keys/dev"));
 
-    asked = [];
-    const again = openEncryptedFile({ env: {}, dir: `${dir}/v`, askPassphrase });
-    assert.deepEqual(await again.list("keys/"), ["keys/dev", "keys/prod"]);
-    assert.equal(await again.get("keys/prod"), "SECRET-VALUE-2");
-    assert.equal(await again.delete("keys/prod"), true);
-    assert.equal(await again.delete("keys/prod"), false);
-    assert.deepEqual(asked, ["open"], "asked once per process");
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
+  asked = [];
+  const again = openEncryptedFile({ env: {}, dir: `${dir}/v`, askPassphrase });
+  assert.deepEqual(await again.list("keys/"), ["keys/dev", "keys/prod"]);
+  assert.equal(await again.get("keys/prod"), "SECRET-VALUE-2");
+  assert.equal(await again.delete("keys/prod"), true);
+  assert.equal(await again.delete("keys/prod"), false);
+  assert.deepEqual(asked, ["open"], "asked once per process");
 });
 
 Deno.test("the encrypted file: a wrong passphrase or a flipped byte is refused, the file unchanged", async () => {
-  const dir = await Deno.makeTempDir({ prefix: "tbi-vault-" });
-  try {
-    const right = () => Promise.resolve("a long passphrase");
-    await openEncryptedFile({ env: {}, dir, askPassphrase: right }).set("keys/dev", "v");
-    const before = await Deno.readFile(`${dir}/vault`);
+  await using tmp = await tempDir("tbi-vault-");
+  const dir = tmp.path;
+  const right = () => Promise.resolve("a long passphrase");
+  await openEncryptedFile({ env: {}, dir, askPassphrase: right }).set("keys/dev", "v");
+  const before = await Deno.readFile(`${dir}/vault`);
 
-    const wrong = openEncryptedFile({ env: {}, dir, askPassphrase: answer("not the one") });
-    await assert.rejects(() => wrong.get("keys/dev"), (error: unknown) => {
-      assert.ok(error instanceof RuntimeError);
-      assert.equal(error.exitCode, 1);
-      assert.match(error.message, /^Wrong passphrase for the vault file ".*vault"$/);
-      return true;
-    });
-    await assert.rejects(() => wrong.set("keys/x", "y"), /Wrong passphrase/);
-    assert.deepEqual(await Deno.readFile(`${dir}/vault`), before);
+  const wrong = openEncryptedFile({ env: {}, dir, askPassphrase: answer("not the one") });
+  await assert.rejects(() => wrong.get("keys/dev"), (error: unknown) => {
+    assert.ok(error instanceof RuntimeError);
+    assert.equal(error.exitCode, 1);
+    assert.match(error.message, /^Wrong passphrase for the vault file ".*vault"$/);
+    return true;
+  });
+  await assert.rejects(() => wrong.set("keys/x", "y"), /Wrong passphrase/);
+  assert.deepEqual(await Deno.readFile(`${dir}/vault`), before);
 
-    const tampered = before.slice();
-    tampered[40] = tampered[40] === 65 ? 66 : 65;
-    await Deno.writeFile(`${dir}/vault`, tampered);
-    let asked = false;
-    const file = openEncryptedFile({
-      env: {},
-      dir,
-      askPassphrase: () => {
-        asked = true;
-        return right();
-      },
-    });
-    await assert.rejects(
-      () => file.get("keys/dev"),
-      /is damaged or was altered: refusing to read it/,
-    );
-    assert.equal(asked, false);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
+  const tampered = before.slice();
+  tampered[40] = tampered[40] === 65 ? 66 : 65;
+  await Deno.writeFile(`${dir}/vault`, tampered);
+  let asked = false;
+  const file = openEncryptedFile({
+    env: {},
+    dir,
+    askPassphrase: () => {
+      asked = true;
+      return right();
+    },
+  });
+  await assert.rejects(
+    () => file.get("keys/dev"),
+    /is damaged or was altered: refusing to read it/,
+  );
+  assert.equal(asked, false);
 });
 
 Deno.test("the vault cache store keeps entries as vault items and forgets expired ones", async () => {
