@@ -49,6 +49,26 @@ Deno.test("openSealed() tells a wrong passphrase from a file altered behind its 
   assert.equal(opened.text, "payload");
 });
 
+Deno.test("openSealed() refuses scrypt parameters beyond its bounds as damaged, at once", async () => {
+  const { createHash } = await import("node:crypto");
+  const sealed = sealText("payload", deriveSealKey("correct horse", { cost: CHEAP }));
+  // logN, r, p as a crafted file may set them, checksum recomputed: each would need 1 GiB or more.
+  for (const [logN, r, p] of [[20, 32, 4], [20, 8, 1], [18, 32, 1]]) {
+    const bytes = new Uint8Array(atob(sealed.trim()).split("").map((c) => c.charCodeAt(0)));
+    const body = bytes.slice(0, bytes.length - 32);
+    body.set([logN, r, p], 8);
+    const sum = createHash("sha256").update(body).digest();
+    const forged = btoa(String.fromCharCode(...body, ...sum));
+    let asked = false;
+    const result = await openSealed(forged, () => {
+      asked = true;
+      return Promise.resolve("correct horse");
+    });
+    assert.deepEqual(result, { ok: false, failure: "damaged" }, `${logN} ${r} ${p}`);
+    assert.equal(asked, false);
+  }
+});
+
 Deno.test("the encrypted file: 0600 in a 0700 directory, items kept, secrets not in clear", async () => {
   await using tmp = await tempDir("tbi-vault-");
   const dir = tmp.path;

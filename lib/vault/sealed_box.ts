@@ -15,8 +15,8 @@
  * - the trailing SHA-256 of all the rest catches any damage (a flipped byte, a truncated copy)
  *   before the passphrase is even used, so a damaged file is never decrypted nor parsed.
  *
- * The scrypt parameters read from a file are bounded, so a crafted file cannot make the
- * derivation take minutes or gigabytes.
+ * The scrypt parameters read from a file are bounded (at most 128 MiB and p = 4), so a crafted
+ * file cannot make the derivation take minutes or gigabytes, nor fail inside `node:crypto`.
  *
  * @module
  */
@@ -95,7 +95,7 @@ export function deriveSealKey(
     N: 2 ** cost.logN,
     r: cost.r,
     p: cost.p,
-    maxmem: 256 * 1024 * 1024,
+    maxmem: 2 * MAX_SCRYPT_MEMORY,
   });
   const aes = new Uint8Array(derived.subarray(0, 32));
   const check = new Uint8Array(
@@ -169,9 +169,7 @@ export async function openSealed(
   }
   let at = MAGIC.length;
   const cost = { logN: body[at], r: body[at + 1], p: body[at + 2] };
-  if (cost.logN < 10 || cost.logN > 20 || cost.r < 1 || cost.r > 32 || cost.p < 1 || cost.p > 4) {
-    return { ok: false, failure: "damaged" };
-  }
+  if (!costAllowed(cost)) return { ok: false, failure: "damaged" };
   at += 3;
   const salt = new Uint8Array(body.subarray(at, at += SALT));
   const check = body.subarray(at, at += CHECK);
@@ -193,6 +191,19 @@ export async function openSealed(
   } catch {
     return { ok: false, failure: "altered" };
   }
+}
+
+/** The most memory scrypt may use (it needs 128·N·r bytes), and {@linkcode deriveSealKey}'s cap. */
+const MAX_SCRYPT_MEMORY = 128 * 1024 * 1024;
+
+/**
+ * Whether a file's scrypt parameters are within bounds: N from 2^10, memory at most 128 MiB
+ * (4× the default), p at most 4. Beyond them the derivation would fail (node:crypto's memory cap)
+ * or take seconds per try.
+ */
+function costAllowed(cost: ScryptCost): boolean {
+  if (cost.logN < 10 || cost.logN > 20 || cost.r < 1 || cost.r > 32 || cost.p < 1) return false;
+  return 128 * cost.r * 2 ** cost.logN <= MAX_SCRYPT_MEMORY && cost.p <= 4;
 }
 
 function sameCost(a: ScryptCost, b: ScryptCost): boolean {
