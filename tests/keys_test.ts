@@ -704,3 +704,39 @@ Deno.test("keys rotate: a rollback that cannot give the vault its old key keeps 
 function delay(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
+
+Deno.test("keys add, import and list neutralise escape codes in STS's answer and the file", async () => {
+  await using w = await world();
+  // An endpoint (a proxy, AWS_ENDPOINT_URL_STS) that answers with escape codes in the ARN.
+  const evil = w.aws.addUser({ userName: "dev\x1b]0;owned\x07\x1b[2J" });
+  const keys = { AWS_ACCESS_KEY_ID: evil.accessKeyId, AWS_SECRET_ACCESS_KEY: evil.secretAccessKey };
+  const added = await w.run(["keys", "add", "dev", "--from-env"], keys);
+  assert.equal(added.code, 0, added.stderr);
+  await Deno.writeTextFile(
+    `${w.home}/.aws/credentials`,
+    `[other\x1b[2J]\naws_access_key_id = ${evil.accessKeyId}\n` +
+      `aws_secret_access_key = ${evil.secretAccessKey}\n`,
+  );
+  const refused = await w.run(["keys", "import", "--all", "--yes"]);
+  assert.equal(refused.code, 2, refused.stderr);
+  assert.match(
+    refused.stderr,
+    /^error: Invalid profile name "other\\u\{1b\}\[2J" in ".*credentials": nothing was changed\n/,
+  );
+  await Deno.writeTextFile(
+    `${w.home}/.aws/credentials`,
+    `[other] # \x1b]0;owned\x07\naws_access_key_id = ${evil.accessKeyId}\n` +
+      `aws_secret_access_key = ${evil.secretAccessKey}\n`,
+  );
+  const imported = await w.run(["keys", "import", "--all", "--yes"]);
+  assert.equal(imported.code, 0, imported.stderr);
+  const list = await w.run(["keys", "list"]);
+  assert.equal(list.code, 0, list.stderr);
+  for (const output of [added.stderr, refused.stderr, imported.stderr, list.stdout, list.stderr]) {
+    assert.ok(
+      !output.includes("\x1b"),
+      `an escape code reached the terminal: ${JSON.stringify(output)}`,
+    );
+  }
+  assert.match(list.stdout, /user\/dev\\u\{1b\}\]0;owned/);
+});

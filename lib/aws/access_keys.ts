@@ -14,6 +14,7 @@ import { baseClientConfig } from "./credential_source.ts";
 import { explainAwsError } from "./on_failure.ts";
 import type { ErrorContext } from "./aws_errors.ts";
 import { iamModule, stsModule } from "./sdk.ts";
+import { logText } from "../core/log_text.ts";
 
 /** A long-lived key pair. */
 export interface KeyPair {
@@ -71,7 +72,8 @@ export async function callerOfKeys(keys: KeyPair, options: KeyCallOptions): Prom
   const client = bounded(new STSClient(await clientConfig(keys, options)), options);
   try {
     const out = await client.send(new GetCallerIdentityCommand({}));
-    return { account: out.Account ?? "", arn: out.Arn ?? "" };
+    // Shown on the terminal and kept in the vault: no escape code from the answer survives.
+    return { account: logText(out.Account ?? "", 64), arn: logText(out.Arn ?? "", 2048) };
   } catch (error) {
     throw await explained(error, { operation: "GetCallerIdentity", profile: options.profile });
   } finally {

@@ -13,6 +13,8 @@
  */
 
 import { DeclinedError, RuntimeError, UsageError } from "../core/errors.ts";
+import { logText } from "../core/log_text.ts";
+import { checkProfileName } from "../request/input_bounds.ts";
 import { callerOfKeys } from "../aws/access_keys.ts";
 import { smithyConfigModule } from "../aws/sdk.ts";
 import { getStoredKeys, maskKeyId, putStoredKeys } from "../vault/stored_keys.ts";
@@ -63,7 +65,7 @@ export async function importKeys(ctx: KeysContext, options: ImportKeysOptions): 
       );
     }
     ctx.io.stderr(
-      `Stored ${maskKeyId(keys.accessKeyId)} of profile "${keys.profile}" (account ` +
+      `Stored ${maskKeyId(keys.accessKeyId)} of profile "${logText(keys.profile)}" (account ` +
         `${owner.account}, ${owner.arn})\n`,
     );
   }
@@ -91,6 +93,16 @@ async function chooseProfiles(
     chosen = longLived;
     if (chosen.length === 0) {
       throw new RuntimeError(`No long-lived keys in "${options.path}": nothing to import`);
+    }
+    for (const keys of chosen) {
+      try {
+        checkProfileName(keys.profile, "profile");
+      } catch (error) {
+        throw new UsageError(
+          `${(error as Error).message} in "${options.path}": nothing was changed`,
+          { hint: "rename that section, or import the other profiles one by one with --profile" },
+        );
+      }
     }
   } else {
     const name = options.profile ?? "default";
@@ -153,7 +165,7 @@ function planText(
       const shown = /secret/i.test(line)
         ? line.replace(/\s*=.*$/, " = (secret)")
         : line.replace(keys.accessKeyId, maskKeyId(keys.accessKeyId));
-      out.push(`  line ${index + 1}: ${shown}`);
+      out.push(`  line ${index + 1}: ${logText(shown)}`);
     }
   }
   out.push("Every other line stays as it is; no copy of the old file is kept.");

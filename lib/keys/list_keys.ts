@@ -6,6 +6,7 @@
  */
 
 import { formatTime } from "../core/time_text.ts";
+import { logText } from "../core/log_text.ts";
 import { DeclinedError, RuntimeError } from "../core/errors.ts";
 import { openMfaSessionStore } from "../aws/mfa_session.ts";
 import {
@@ -40,8 +41,8 @@ export async function listKeys(ctx: KeysContext): Promise<void> {
       profile,
       ctx.vault.backend.kind,
       maskKeyId(keys.accessKeyId),
-      keys.account ?? "-",
-      keys.arn?.split(":").pop() ?? "-",
+      logText(keys.account ?? "-", 64),
+      logText(keys.arn?.split(":").pop() ?? "-", 200),
       ageOf(new Date(keys.storedAt), ctx.now()),
       session ? `until ${formatTime(session.expiresAt)}` : "no",
     ]);
