@@ -4,6 +4,7 @@
 import assert from "node:assert/strict";
 import type { SessionCredentials } from "../lib/aws/broker.ts";
 import { resolveEndpoint } from "../lib/delivery/aws_endpoints.ts";
+import { maskedEnvironment } from "../lib/delivery/credential_env.ts";
 import { type SigningProxy, startSigningProxy } from "../lib/delivery/signing_proxy.ts";
 import { endpointAwareAws } from "./support/aws_cli.ts";
 import { LocalAws, type LocalCredentials } from "./support/local_aws.ts";
@@ -782,3 +783,38 @@ Deno.test("an error answer that echoes the signed headers gets the stand-ins, ne
     await upstream.shutdown();
   }
 });
+
+Deno.test(
+  `behind an HTTP proxy, the AWS CLI in a masked environment still reaches the signing proxy${cliNote}`,
+  { ignore: ignoredWithoutCli },
+  async () => {
+    await using rig = await proxyRig();
+    // A corporate proxy in the parent's environment, which botocore honours for http:// URLs.
+    const corporate: string[] = [];
+    const other = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, (request) => {
+      corporate.push(request.url);
+      return new Response("proxy error", { status: 502 });
+    });
+    try {
+      const env = maskedEnvironment({
+        PATH: rig.env.PATH,
+        HOME: rig.env.HOME,
+        HTTP_PROXY: `http://127.0.0.1:${other.addr.port}`,
+        no_proxy: "internal.example",
+        AWS_MAX_ATTEMPTS: "1",
+      }, {
+        proxyUrl: rig.proxy.url,
+        standIn: rig.grant.standIn,
+        region: "us-east-1",
+        sessionName: "timebound-iam-rig",
+      });
+      assert.equal(env.no_proxy, "internal.example,127.0.0.1");
+      const out = await runAws(["sts", "get-caller-identity", "--output", "json"], env);
+      assert.equal(out.code, 0, out.stderr);
+      assert.equal(JSON.parse(out.stdout).Arn, rig.real.arn);
+      assert.deepEqual(corporate, [], "nothing went to the HTTP proxy");
+    } finally {
+      await other.shutdown();
+    }
+  },
+);

@@ -217,6 +217,7 @@ export function maskedEnvironment(
   }
   return {
     ...env,
+    ...proxyBypass(env, new URL(options.proxyUrl).hostname),
     AWS_CONFIG_FILE: nullDevice,
     AWS_SHARED_CREDENTIALS_FILE: nullDevice,
     AWS_ENDPOINT_URL: options.proxyUrl,
@@ -228,4 +229,28 @@ export function maskedEnvironment(
     AWS_DEFAULT_REGION: options.region,
     [SESSION_MARKER]: options.sessionName,
   };
+}
+
+const HTTP_PROXY_VARIABLES = [
+  "HTTP_PROXY",
+  "http_proxy",
+  "HTTPS_PROXY",
+  "https_proxy",
+  "ALL_PROXY",
+  "all_proxy",
+];
+
+/**
+ * `NO_PROXY` and `no_proxy` naming the signing proxy's host too, when the environment names an
+ * HTTP proxy: clients that honour `HTTP_PROXY` (botocore and so the AWS CLI, curl) would
+ * otherwise send the calls meant for the loopback proxy to that one.
+ */
+function proxyBypass(env: Readonly<Record<string, string>>, host: string): Record<string, string> {
+  if (!HTTP_PROXY_VARIABLES.some((name) => env[name])) return {};
+  const out: Record<string, string> = {};
+  for (const name of ["NO_PROXY", "no_proxy"]) {
+    const entries = (env[name] ?? "").split(",").map((e) => e.trim()).filter((e) => e !== "");
+    out[name] = [...entries.filter((e) => e !== host), host].join(",");
+  }
+  return out;
 }
