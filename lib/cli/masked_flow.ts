@@ -13,6 +13,7 @@ import { awsTimeoutMs } from "../aws/timeout.ts";
 import { maskedEnvironment } from "../delivery/credential_env.ts";
 import { type CredentialServer, startCredentialServer } from "../delivery/credential_server.ts";
 import { startSigningProxy } from "../delivery/signing_proxy.ts";
+import type { CallRecord } from "../delivery/call_record.ts";
 import type { Cli } from "./options.ts";
 import type { RenewableGrant } from "./grant_flow.ts";
 
@@ -40,7 +41,12 @@ export interface MaskedChild {
 export async function runMasked<T>(
   cli: Cli,
   renewable: RenewableGrant,
-  options: { renewal: MaskedRenewal; run: (child: MaskedChild) => Promise<T> },
+  options: {
+    renewal: MaskedRenewal;
+    run: (child: MaskedChild) => Promise<T>;
+    /** Told each call the child makes, once it is answered (`--calls`, `--learn`). */
+    onCall?: (call: CallRecord) => void;
+  },
 ): Promise<T> {
   const { grant } = renewable;
   // The endpoint serves a renewal only once it accepts it (not one that would outlive the
@@ -53,7 +59,7 @@ export async function runMasked<T>(
     // A call may stream a large body: it is abandoned only when nothing moves for this long.
     idleTimeoutMs: Math.max(60_000, awsTimeoutMs(cli.io.env)),
   });
-  const behind = proxy.addGrant({ session: real });
+  const behind = proxy.addGrant({ session: real, onCall: options.onCall });
   const standIn = behind.standIn;
   const { renewal } = options;
   try {

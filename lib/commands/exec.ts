@@ -11,6 +11,7 @@ import { runChild } from "../delivery/child.ts";
 import { childEnvironment, grantVariables } from "../delivery/credential_env.ts";
 import { UsageError } from "../core/errors.ts";
 import { obtainGrant, obtainRenewableGrant } from "../cli/grant_flow.ts";
+import { checkCallReport, reportCalls } from "../cli/call_report.ts";
 import { resolveGrantSettings } from "../grant/settings.ts";
 import { parseRefreshLimit } from "../request/ttl.ts";
 
@@ -22,6 +23,16 @@ export function execCommand(cli: Cli): Command<unknown[], Record<string, unknown
     .addOption(refreshOption())
     .addOption(maskedOptions()[0])
     .addOption(maskedOptions()[1])
+    .option(
+      "--calls [file]",
+      "with --masked: when the command ends, list each distinct AWS call it made on stderr " +
+        "(service, action, resource, count, refused), or as JSON lines in FILE (a new 0600 file)",
+    )
+    .option(
+      "--learn",
+      "with --masked: when the command ends, print the narrowest -s line that allows every call " +
+        "it made",
+    )
     .passThroughOptions()
     .addHelpText(
       "after",
@@ -33,14 +44,17 @@ With --refresh it gets no keys but AWS_CONTAINER_CREDENTIALS_FULL_URI and
 AWS_CONTAINER_AUTHORIZATION_TOKEN: a local endpoint that renews the session until MAX.
 With --masked (or "masked": true in the config file) it gets stand-in keys, worthless
 elsewhere, and AWS_ENDPOINT_URL naming a loopback proxy that signs each call with the
-session; with --refresh the session behind them is renewed until MAX. See docs/masked.md.
+session; with --refresh the session behind them is renewed until MAX. With --masked, --calls
+lists the calls the command made when it ends (--calls=FILE: JSON lines in a new 0600 file), and
+--learn prints the narrowest -s line that allows them all. See docs/masked.md.
 Exit code: the command's; 128+n if it died of signal n; 127 not found; 126 not executable.
 
 Examples:
   timebound-iam exec -s s3:ro -t 15m -- aws s3 ls
   timebound-iam exec -s s3:full,cloudfront:full -t 30m --profile prod -- ./deploy.sh
   timebound-iam exec -s s3:full -t 15m --refresh=4h -- ./long-backup.sh
-  timebound-iam exec -s s3:ro -t 15m --masked -- aws s3 ls`,
+  timebound-iam exec -s s3:ro -t 15m --masked -- aws s3 ls
+  timebound-iam exec -s s3:full,dynamodb:full -t 15m --masked --learn -- ./report.sh`,
     )
     .action(async (command, options) => {
       const [program, ...args] = command;
@@ -50,6 +64,7 @@ Examples:
         });
       }
       const settings = await resolveGrantSettings(options, cli.io.env);
+      const report = await checkCallReport(options, { masked: settings.masked });
       if (settings.masked) {
         const limitSeconds = options.refresh === undefined
           ? undefined
@@ -63,12 +78,17 @@ Examples:
         if (!renewable || program === undefined) return renewable?.close();
         // The proxy's modules load only for --masked.
         const { runMasked } = await import("../cli/masked_flow.ts");
+        const tally = report
+          ? (await import("../delivery/call_tally.ts")).createCallTally()
+          : undefined;
         cli.exitCode = await runMasked(cli, renewable, {
           renewal: limitSeconds === undefined
             ? { mode: "none" }
             : { mode: "renewing", limitSeconds },
           run: ({ env }) => runChild(program, args, { env }),
+          onCall: tally?.record,
         });
+        if (tally) await reportCalls(cli, tally, options);
         return;
       }
       if (options.refresh !== undefined) {

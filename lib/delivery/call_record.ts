@@ -32,6 +32,19 @@ export interface CallRecord {
   errorCode?: string;
 }
 
+/** AWS's error codes that say the caller may not do this (not that the call was wrong). */
+const REFUSAL_CODES =
+  /AccessDenied|Unauthorized|AuthorizationError|Forbidden|ExpiredToken|InvalidClientTokenId|SignatureDoesNotMatch|InvalidAccessKeyId/i;
+
+/**
+ * Whether a call was refused: by the proxy, or by AWS (401, 403, or an error code such as
+ * `AccessDeniedException`, which JSON services send with 400).
+ */
+export function isRefused(call: CallRecord): boolean {
+  return call.refused !== undefined || call.status === 401 || call.status === 403 ||
+    (call.errorCode !== undefined && REFUSAL_CODES.test(call.errorCode));
+}
+
 /** What a call is known by before it is sent. */
 export interface CallName {
   /** The operation. */

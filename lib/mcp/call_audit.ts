@@ -8,7 +8,7 @@
  * @module
  */
 
-import type { CallRecord } from "../delivery/call_record.ts";
+import { type CallRecord, isRefused } from "../delivery/call_record.ts";
 import type { AuditEvent, AuditLog } from "./audit_log.ts";
 
 /** Call lines per grant in one minute; the rest go into that minute's summary line. */
@@ -35,19 +35,6 @@ export interface GrantCallAudit {
   stats(): CallStats;
   /** Writes the pending summary, if any, and stops the timer. */
   flush(): Promise<void>;
-}
-
-/** AWS's error codes that say the caller may not do this (not that the call was wrong). */
-const REFUSAL_CODES =
-  /AccessDenied|Unauthorized|AuthorizationError|Forbidden|ExpiredToken|InvalidClientTokenId|SignatureDoesNotMatch|InvalidAccessKeyId/i;
-
-/**
- * Whether a call was refused: by the proxy, or by AWS (401, 403, or an error code such as
- * `AccessDeniedException`, which JSON services send with 400).
- */
-export function isRefused(call: CallRecord): boolean {
-  return call.refused !== undefined || call.status === 401 || call.status === 403 ||
-    (call.errorCode !== undefined && REFUSAL_CODES.test(call.errorCode));
 }
 
 /** `s3:GetObject`: a call's service and action, as summaries count them. */

@@ -22,7 +22,7 @@ import type { CallStats } from "./call_audit.ts";
 import type { Masking } from "./masking.ts";
 import { formatTtl } from "../request/ttl.ts";
 import { z } from "zod";
-import { isRefused } from "./call_audit.ts";
+import { isRefused } from "../delivery/call_record.ts";
 
 /** A session as tools describe it to agents: never a secret, only the env file's path. */
 export const sessionSchema = z.object({

@@ -102,6 +102,26 @@ export interface LocalAwsOptions {
    * DurationSeconds (which is still validated): a short-lived session for renewal tests.
    */
   sessionSeconds?: number;
+  /**
+   * Decides whether a session's inline policy allows an S3 or DynamoDB call (a test hands in an
+   * IAM simulator); a call it does not allow is refused with AWS's AccessDenied. Without it,
+   * session policies are not evaluated.
+   */
+  sessionPolicy?: (question: SessionPolicyQuestion) => Promise<boolean>;
+}
+
+/** What {@linkcode LocalAwsOptions.sessionPolicy} is asked about one call. */
+export interface SessionPolicyQuestion {
+  /** The session's inline policy, as sent to AssumeRole. */
+  policy: string;
+  /** `s3` or `dynamodb`. */
+  service: "s3" | "dynamodb";
+  /** The API operation (`GetObject`, `ListObjectsV2`, `GetItem`…), not the IAM action. */
+  operation: string;
+  /** The ARN the call names: `arn:aws:s3:::bucket/key`, `arn:aws:dynamodb:…:table/T`, or `*`. */
+  resource: string;
+  /** The caller's account. */
+  accountId: string;
 }
 
 /**
@@ -271,6 +291,7 @@ export class LocalAws {
   readonly #federation: FederationEndpoint;
   readonly #server: Deno.HttpServer<Deno.NetAddr>;
   readonly #checkSkew: boolean;
+  readonly #sessionPolicy?: (question: SessionPolicyQuestion) => Promise<boolean>;
   readonly #faults: Fault[] = [];
   readonly #denials: Denial[] = [];
   readonly #s3 = new LocalS3();
@@ -290,6 +311,7 @@ export class LocalAws {
     this.#federation = new FederationEndpoint(state);
     this.#server = server;
     this.#checkSkew = options.checkSkew ?? true;
+    this.#sessionPolicy = options.sessionPolicy;
     state.sessionSecret = options.sessionSecret;
     this.url = `http://127.0.0.1:${server.addr.port}`;
     this.accountId = options.accountId ?? DEFAULT_ACCOUNT_ID;
@@ -599,7 +621,9 @@ export class LocalAws {
     const requestId = crypto.randomUUID();
     const body = new Uint8Array(await request.arrayBuffer());
     const rest = restServiceOf(request.headers);
-    if (rest !== undefined) return this.#handleRest(rest, { request, url, body, requestId });
+    if (rest !== undefined) {
+      return await this.#handleRest(rest, { request, url, body, requestId });
+    }
     const params: Record<string, string> = Object.fromEntries(url.searchParams);
     if (request.method === "POST") {
       Object.assign(
@@ -650,10 +674,10 @@ export class LocalAws {
   }
 
   /** S3 (REST-XML) and DynamoDB (JSON 1.0): authenticated as AWS does, answered in their shapes. */
-  #handleRest(
+  async #handleRest(
     service: "s3" | "dynamodb",
     received: { request: Request; url: URL; body: Uint8Array; requestId: string },
-  ): Response {
+  ): Promise<Response> {
     const { request, url, requestId } = received;
     const record: RecordedRequest = { service, action: "", params: {}, status: 200, requestId };
     this.requests.push(record);
@@ -674,6 +698,8 @@ export class LocalAws {
         const op = s3Operation(request.method, url, request.headers);
         Object.assign(record, { action: op.action, params: { Bucket: op.bucket, Key: op.key } });
         this.#checkDenied("s3", op.action, caller);
+        const arn = op.bucket ? `arn:aws:s3:::${op.bucket}${op.key ? `/${op.key}` : ""}` : "*";
+        await this.#checkSessionPolicy("s3", op.action, caller, arn);
         const body = isAwsChunked(request.headers)
           ? decodeAwsChunked(received.body, request.headers, {
             auth: auth!,
@@ -698,6 +724,14 @@ export class LocalAws {
         const input = JSON.parse(new TextDecoder().decode(received.body) || "{}");
         Object.assign(record, { action: operation, params: { TableName: input.TableName ?? "" } });
         this.#checkDenied("dynamodb", operation, caller);
+        await this.#checkSessionPolicy(
+          "dynamodb",
+          operation,
+          caller,
+          input.TableName
+            ? `arn:aws:dynamodb:${auth!.region}:${caller.accountId}:table/${input.TableName}`
+            : "*",
+        );
         const result = this.#dynamodb.handle(operation, input, {
           accountId: caller.accountId,
           region: auth!.region,
@@ -725,6 +759,32 @@ export class LocalAws {
     record.status = response.status;
     response.headers.set(service === "s3" ? "x-amz-request-id" : "x-amzn-RequestId", requestId);
     return response;
+  }
+
+  /** AWS's AccessDenied for a call the session's inline policy does not allow. */
+  async #checkSessionPolicy(
+    service: "s3" | "dynamodb",
+    operation: string,
+    caller: Identity,
+    resource: string,
+  ): Promise<void> {
+    if (this.#sessionPolicy === undefined || caller.kind !== "session") return;
+    const policy = caller.policy;
+    if (policy === undefined) return;
+    const allowed = await this.#sessionPolicy({
+      policy,
+      service,
+      operation,
+      resource,
+      accountId: caller.accountId,
+    });
+    if (allowed) return;
+    if (service === "s3") throw new AwsError("AccessDenied", "Access Denied", 403);
+    throw new AwsError(
+      "AccessDeniedException",
+      `User: ${caller.arn} is not authorized to perform: ${service}:${operation} on resource: ` +
+        `${resource} because no session policy allows the ${service}:${operation} action`,
+    );
   }
 
   /** AWS's AccessDenied for an action that {@linkcode LocalAws.deny} denies to the caller. */

@@ -1,0 +1,143 @@
+/**
+ * What `exec --masked` tells about the child's calls when it ends: `--calls` lists each distinct
+ * call on stderr (service, action, resource, count, refused or not), `--calls=FILE` writes them
+ * as JSON lines to a new 0600 file, and `--learn` prints the narrowest `-s` line that allows
+ * them all, ready to paste.
+ *
+ * @module
+ */
+
+import { dirname, resolve } from "node:path";
+import { RuntimeError, UsageError } from "../core/errors.ts";
+import { logText } from "../core/log_text.ts";
+import { type CallTally, renderCallJson, renderCallLines } from "../delivery/call_tally.ts";
+import { shQuote } from "../delivery/shell_env.ts";
+import { loadCatalog } from "../request/catalog.ts";
+import { learnScopes } from "../request/learned_scopes.ts";
+import type { Cli } from "./options.ts";
+
+/** What the user asked to be told: `--calls` (true: stderr; a path: that file) and `--learn`. */
+export interface CallReportFlags {
+  /** `--calls` or `--calls=FILE`. */
+  calls?: boolean | string;
+  /** `--learn`. */
+  learn?: boolean;
+}
+
+/**
+ * Checks the flags before anything is granted: both need `--masked` (only the signing proxy
+ * sees the calls), and `--calls=FILE` must name a file that does not exist yet, in a directory
+ * that does. Returns whether anything is to be reported.
+ */
+export async function checkCallReport(
+  flags: CallReportFlags,
+  context: { masked: boolean },
+): Promise<boolean> {
+  const wanted = flags.calls !== undefined || flags.learn === true;
+  if (!wanted) return false;
+  if (!context.masked) {
+    const flag = flags.learn ? "--learn" : "--calls";
+    throw new UsageError(`${flag} needs --masked: only the signing proxy sees the calls`, {
+      hint: `e.g. timebound-iam exec --masked ${flag} -s s3:ro -t 15m -- aws s3 ls`,
+    });
+  }
+  if (typeof flags.calls === "string") {
+    const path = resolve(flags.calls);
+    if (await exists(path)) throw callsFileError(flags.calls, "it exists already");
+    if (!await exists(dirname(path))) throw callsFileError(flags.calls, "its directory is missing");
+  }
+  return true;
+}
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await Deno.lstat(path);
+    return true;
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) return false;
+    throw error;
+  }
+}
+
+function callsFileError(path: string, reason: string, cause?: unknown): RuntimeError {
+  return new RuntimeError(`Cannot write the calls to "${logText(path, 300)}": ${reason}`, {
+    cause,
+    hint: "name a new file: --calls=FILE creates it 0600 and never overwrites one",
+  });
+}
+
+/**
+ * Writes what the flags ask for, once the child has ended. The file is created new (never
+ * through a symlink, never over an existing file) with mode 0600.
+ */
+export async function reportCalls(
+  cli: Cli,
+  tally: CallTally,
+  flags: CallReportFlags,
+): Promise<void> {
+  const calls = tally.calls();
+  if (typeof flags.calls === "string") {
+    await writeCallsFile(flags.calls, renderCallJson(calls));
+    cli.io.stderr(`calls: ${tally.total} (${calls.length} distinct) written to ${flags.calls}\n`);
+  } else if (flags.calls) {
+    cli.io.stderr(renderCallLines(calls, tally.dropped));
+  }
+  if (flags.learn) cli.io.stderr(await learnedText(calls, tally.dropped));
+}
+
+async function writeCallsFile(path: string, text: string): Promise<void> {
+  let file: Deno.FsFile;
+  try {
+    // createNew is O_CREAT|O_EXCL: it fails on any existing entry, a symlink included.
+    file = await Deno.open(resolve(path), { createNew: true, write: true, mode: 0o600 });
+  } catch (error) {
+    const reason = error instanceof Deno.errors.AlreadyExists
+      ? "it was created while the command ran"
+      : (error as Error).message.split("\n")[0];
+    throw callsFileError(path, reason, error);
+  }
+  try {
+    const bytes = new TextEncoder().encode(text);
+    let written = 0;
+    while (written < bytes.length) written += await file.write(bytes.subarray(written));
+  } finally {
+    file.close();
+  }
+}
+
+/** The learned `-s` line and its notes, as `--learn` prints them. */
+async function learnedText(
+  calls: ReturnType<CallTally["calls"]>,
+  dropped: number,
+): Promise<string> {
+  // A call the proxy refused never reached AWS: it asks for nothing.
+  const reached = calls.filter((call) => !call.byProxy);
+  if (dropped) {
+    return `learned: nothing: more than ${calls.length} distinct calls, and a line must allow ` +
+      "every one\n";
+  }
+  const learned = await learnScopes(reached, await loadCatalog());
+  const lines: string[] = [];
+  if (learned.text === "") {
+    lines.push("learned: no call needs a scope");
+  } else {
+    const count = reached.reduce((sum, call) => sum + call.count, 0);
+    lines.push(
+      `learned: the narrowest scopes that allow the ${count} call${count === 1 ? "" : "s"} ` +
+        "it made:",
+      `  -s ${shQuote(learned.text)}`,
+    );
+  }
+  const refused = reached.filter((call) => call.refused).length;
+  if (refused) {
+    lines.push(
+      `note: ${refused} distinct call${refused === 1 ? " was" : "s were"} refused by AWS; ` +
+        "the line allows them, but the broker role may not",
+    );
+  }
+  if (calls.length > reached.length) {
+    lines.push("note: calls the signing proxy refused are left out (they never reached AWS)");
+  }
+  for (const text of learned.notes) lines.push(`note: ${logText(text, 300)}`);
+  return lines.map((line) => `${line}\n`).join("");
+}

@@ -1,0 +1,145 @@
+/**
+ * The distinct calls a masked child made, counted: what `exec --masked --calls` shows when the
+ * child ends (one line each on stderr, or JSON lines in a file) and what `--learn` learns from.
+ * A call is its service, action, resource and whether it was refused; the count says how often.
+ *
+ * @module
+ */
+
+import { type CallRecord, isRefused } from "./call_record.ts";
+
+/** One distinct call and how often it was made. */
+export interface TalliedCall {
+  /** The signing name, e.g. `s3`. */
+  service: string;
+  /** The operation, e.g. `GetObject`. */
+  action: string;
+  /** The resource where the request named it. */
+  resource?: string;
+  /** How many times. */
+  count: number;
+  /** Refused by AWS (401, 403, AccessDenied…) or by the proxy. */
+  refused: boolean;
+  /** The error code of the last refused one: AWS's, or the proxy's. */
+  errorCode?: string;
+  /** Whether the proxy itself refused it (it never reached AWS). */
+  byProxy?: boolean;
+}
+
+/** Distinct calls kept; past that, calls are only counted (`dropped`). */
+export const MAX_DISTINCT_CALLS = 10_000;
+
+/** The calls of one child, counted as they come. */
+export interface CallTally {
+  /** Counts one call. */
+  record(call: CallRecord): void;
+  /** The distinct calls, in the order first made. */
+  calls(): TalliedCall[];
+  /** Every call counted, the dropped ones included. */
+  readonly total: number;
+  /** Calls past {@linkcode MAX_DISTINCT_CALLS} distinct ones, counted only. */
+  readonly dropped: number;
+}
+
+/**
+ * A new, empty tally.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { createCallTally } from "./call_tally.ts";
+ * const tally = createCallTally();
+ * const call = {
+ *   time: new Date(0), service: "s3", action: "GetObject", region: "eu-west-1",
+ *   resource: "b/k", status: 200, bytesIn: 0, bytesOut: 5,
+ * };
+ * tally.record(call);
+ * tally.record(call);
+ * assert.equal(tally.calls()[0].count, 2);
+ * ```
+ */
+export function createCallTally(): CallTally {
+  const byKey = new Map<string, TalliedCall>();
+  let total = 0;
+  let dropped = 0;
+  return {
+    record(call) {
+      total++;
+      const refused = isRefused(call);
+      const key = JSON.stringify([call.service, call.action, call.resource ?? null, refused]);
+      let entry = byKey.get(key);
+      if (entry === undefined) {
+        if (byKey.size >= MAX_DISTINCT_CALLS) {
+          dropped++;
+          return;
+        }
+        entry = {
+          service: call.service,
+          action: call.action,
+          ...(call.resource === undefined ? {} : { resource: call.resource }),
+          count: 0,
+          refused,
+        };
+        byKey.set(key, entry);
+      }
+      entry.count++;
+      const code = call.refused ?? call.errorCode;
+      if (refused && code !== undefined) entry.errorCode = code;
+      if (call.refused !== undefined) entry.byProxy = true;
+    },
+    calls: () => [...byKey.values()].map((entry) => ({ ...entry })),
+    get total() {
+      return total;
+    },
+    get dropped() {
+      return dropped;
+    },
+  };
+}
+
+/**
+ * The calls as `--calls` shows them on stderr: a heading, then one line each — service,
+ * action, resource (`-` when none), count, and `refused (CODE)` for a refused one.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { renderCallLines } from "./call_tally.ts";
+ * assert.equal(
+ *   renderCallLines([{ service: "s3", action: "GetObject", resource: "b/k", count: 2, refused: false }], 0),
+ *   "calls: 2 (1 distinct)\n  s3 GetObject b/k 2\n",
+ * );
+ * ```
+ */
+export function renderCallLines(calls: readonly TalliedCall[], dropped: number): string {
+  const total = calls.reduce((sum, call) => sum + call.count, 0) + dropped;
+  const lines = calls.map((call) =>
+    `  ${call.service} ${call.action} ${resourceWord(call.resource)} ${call.count}` +
+    (call.refused ? ` refused${call.errorCode ? ` (${call.errorCode})` : ""}` : "")
+  );
+  if (dropped) lines.push(`  (${dropped} more calls past ${MAX_DISTINCT_CALLS} distinct ones)`);
+  return `calls: ${total} (${calls.length} distinct)\n${lines.map((l) => `${l}\n`).join("")}`;
+}
+
+/** A resource as one word: as it is, or JSON-quoted when it has spaces or quotes. */
+function resourceWord(resource: string | undefined): string {
+  if (resource === undefined || resource === "") return "-";
+  return /^[^\s"']+$/.test(resource) ? resource : JSON.stringify(resource);
+}
+
+/** The calls as `--calls=FILE` writes them: one JSON object a line. */
+export function renderCallJson(calls: readonly TalliedCall[]): string {
+  return calls.map((call) =>
+    `${
+      JSON.stringify({
+        service: call.service,
+        action: call.action,
+        ...(call.resource === undefined ? {} : { resource: call.resource }),
+        count: call.count,
+        refused: call.refused,
+        ...(call.errorCode === undefined ? {} : { error_code: call.errorCode }),
+        ...(call.byProxy ? { refused_by: "proxy" } : {}),
+      })
+    }\n`
+  ).join("");
+}

@@ -1,0 +1,262 @@
+// exec --masked --calls and --learn end to end: the real CLI against the local endpoint, which
+// stands in for AWS behind the proxy and, here, evaluates each session's policy with an IAM
+// simulator (@cloud-copilot/iam-simulate, AGPL: tests only), so a call outside the scopes is
+// refused as AWS would refuse it. The child's client is the AWS CLI v1 that endpointAwareAws
+// finds on PATH (it honours AWS_ENDPOINT_URL; Debian's /usr/bin/aws 2.9.19 does not), called by
+// its full path from sh scripts: Linux and macOS only.
+import assert from "node:assert/strict";
+import { runSimulation } from "@cloud-copilot/iam-simulate";
+import { baseEnv, runCli } from "./support/cli.ts";
+import { endpointAwareAws } from "./support/aws_cli.ts";
+import { LocalAws, type SessionPolicyQuestion } from "./support/local_aws.ts";
+import { loadCatalog } from "../lib/request/catalog.ts";
+import { prepareGrant } from "../lib/request/grant_request.ts";
+
+const cli = await endpointAwareAws();
+const ignore = cli.path === undefined || Deno.build.os === "windows";
+const note = cli.path === undefined ? ` (ignored: ${cli.version})` : "";
+const catalog = await loadCatalog();
+
+function shQuote(value: string): string {
+  return `'${value.replaceAll("'", `'\\''`)}'`;
+}
+
+/** The IAM action each API operation these tests make needs (AWS's S3 user guide's table). */
+const IAM_ACTION: Record<string, string> = {
+  "s3:GetObject": "s3:GetObject",
+  "s3:HeadObject": "s3:GetObject",
+  "s3:PutObject": "s3:PutObject",
+  "s3:CreateBucket": "s3:CreateBucket",
+  "s3:ListObjectsV2": "s3:ListBucket",
+  "s3:ListBuckets": "s3:ListAllMyBuckets",
+  "dynamodb:GetItem": "dynamodb:GetItem",
+  "dynamodb:PutItem": "dynamodb:PutItem",
+  "dynamodb:CreateTable": "dynamodb:CreateTable",
+  "dynamodb:ListTables": "dynamodb:ListTables",
+};
+
+const ALLOW_ALL = {
+  Version: "2012-10-17",
+  Statement: [{ Effect: "Allow", Action: "*", Resource: "*" }],
+};
+
+/** Whether `policy` (a session policy) allows `action` on `resource`, by the simulator. */
+async function allows(
+  policy: unknown,
+  action: string,
+  resource: string,
+  accountId = "123456789012",
+): Promise<boolean> {
+  const result = await runSimulation({
+    request: {
+      principal: `arn:aws:iam::${accountId}:role/timebound-iam-broker`,
+      action,
+      resource: { resource, accountId },
+      contextVariables: { "aws:CurrentTime": new Date().toISOString() },
+    },
+    identityPolicies: [{ name: "broker", policy: ALLOW_ALL }],
+    permissionBoundaryPolicies: [{ name: "session", policy }],
+    serviceControlPolicies: [],
+    resourceControlPolicies: [],
+  }, {});
+  if (result.resultType === "error") throw new Error(JSON.stringify(result.errors));
+  return result.overallResult === "Allowed";
+}
+
+/** The local endpoint's session-policy check: the simulator on the session's own policy. */
+function simulated(question: SessionPolicyQuestion): Promise<boolean> {
+  const action = IAM_ACTION[`${question.service}:${question.operation}`];
+  if (action === undefined) throw new Error(`No IAM action for ${question.operation}`);
+  return allows(JSON.parse(question.policy), action, question.resource, question.accountId);
+}
+
+/** A local endpoint holding a bucket with one object and a table with one item. */
+async function callsRig() {
+  const aws = await LocalAws.start({ sessionPolicy: simulated });
+  const home = await Deno.makeTempDir({ prefix: "tbi-calls-" });
+  await baseEnv(home);
+  const env = { HOME: home, ...aws.env(), AWS_ENDPOINT_URL: aws.url };
+  const A = shQuote(cli.path!);
+  const setup = await runCli([
+    "exec",
+    "--no-confirm",
+    "--masked",
+    "-t",
+    "15m",
+    "-s",
+    "s3:full,dynamodb:full",
+    "--",
+    "sh",
+    "-c",
+    [
+      "set -e",
+      `cd ${shQuote(home)}`,
+      "printf 'a,b\\n1,2\\n' > report.csv",
+      `${A} s3 mb s3://learn-bucket > /dev/null`,
+      `${A} s3api put-object --bucket learn-bucket --key data/report.csv --body report.csv ` +
+      "> /dev/null",
+      `${A} dynamodb create-table --table-name Orders --billing-mode PAY_PER_REQUEST ` +
+      `--attribute-definitions AttributeName=id,AttributeType=S ` +
+      `--key-schema AttributeName=id,KeyType=HASH > /dev/null`,
+      `${A} dynamodb put-item --table-name Orders --item '{"id":{"S":"o-1"}}'`,
+    ].join("\n"),
+  ], { env });
+  assert.equal(setup.code, 0, setup.stderr);
+  return {
+    aws,
+    home,
+    env,
+    /** Runs `exec --masked FLAGS -- sh -c SCRIPT`. */
+    exec(flags: string[], script: string) {
+      return runCli(
+        ["exec", "--no-confirm", "--masked", "-t", "15m", ...flags, "--", "sh", "-c", script],
+        { env },
+      );
+    },
+    async [Symbol.asyncDispose]() {
+      await aws.close();
+      await Deno.remove(home, { recursive: true });
+    },
+  };
+}
+
+/** Reads the object twice, the item once, and tries to write an object (refused by s3:ro). */
+function readScript(home: string): string {
+  const A = shQuote(cli.path!);
+  return [
+    `cd ${shQuote(home)}`,
+    `${A} s3api get-object --bucket learn-bucket --key data/report.csv out.csv > /dev/null`,
+    `${A} s3api get-object --bucket learn-bucket --key data/report.csv out.csv > /dev/null`,
+    `${A} dynamodb get-item --table-name Orders --key '{"id":{"S":"o-1"}}' > /dev/null`,
+    `${A} s3api put-object --bucket learn-bucket --key x.txt --body out.csv 2> refused.txt ` +
+    "> /dev/null && exit 9",
+    "exit 0",
+  ].join("\n");
+}
+
+Deno.test(
+  `exec --masked --calls lists exactly the calls the script made, refused ones marked${note}`,
+  { ignore },
+  async (t) => {
+    await using rig = await callsRig();
+    await t.step("on stderr", async () => {
+      const result = await rig.exec(["--calls", "-s", "s3:ro,dynamodb:ro"], readScript(rig.home));
+      assert.equal(result.code, 0, result.stderr);
+      assert.match(
+        await Deno.readTextFile(`${rig.home}/refused.txt`),
+        /\(AccessDenied\) when calling the PutObject operation/,
+      );
+      const listed = result.stderr.slice(result.stderr.indexOf("calls: "));
+      assert.equal(
+        listed,
+        [
+          "calls: 4 (3 distinct)",
+          "  s3 GetObject learn-bucket/data/report.csv 2",
+          "  dynamodb GetItem Orders 1",
+          "  s3 PutObject learn-bucket/x.txt 1 refused (AccessDenied)",
+          "",
+        ].join("\n"),
+      );
+    });
+    await t.step("as JSON lines in a new 0600 file", async () => {
+      const file = `${rig.home}/calls.jsonl`;
+      const result = await rig.exec(
+        [`--calls=${file}`, "-s", "s3:ro,dynamodb:ro"],
+        readScript(rig.home),
+      );
+      assert.equal(result.code, 0, result.stderr);
+      assert.match(result.stderr, /calls: 4 \(3 distinct\) written to .*calls\.jsonl\n/);
+      const lines = (await Deno.readTextFile(file)).trim().split("\n").map((l) => JSON.parse(l));
+      assert.deepEqual(lines, [
+        {
+          service: "s3",
+          action: "GetObject",
+          resource: "learn-bucket/data/report.csv",
+          count: 2,
+          refused: false,
+        },
+        { service: "dynamodb", action: "GetItem", resource: "Orders", count: 1, refused: false },
+        {
+          service: "s3",
+          action: "PutObject",
+          resource: "learn-bucket/x.txt",
+          count: 1,
+          refused: true,
+          error_code: "AccessDenied",
+        },
+      ]);
+      assert.equal((await Deno.stat(file)).mode! & 0o777, 0o600);
+    });
+    await t.step("an existing file is refused before anything is granted", async () => {
+      const file = `${rig.home}/calls.jsonl`;
+      const before = rig.aws.requests.filter((r) => r.action === "AssumeRole").length;
+      const result = await rig.exec([`--calls=${file}`, "-s", "s3:ro"], "exit 0");
+      assert.equal(result.code, 1);
+      assert.match(
+        result.stderr,
+        /^error: Cannot write the calls to ".*calls\.jsonl": it exists already\nhint: /m,
+      );
+      assert.equal(rig.aws.requests.filter((r) => r.action === "AssumeRole").length, before);
+    });
+    await t.step("without --masked: a usage error", async () => {
+      const result = await rig.exec(["--no-masked", "--calls", "-s", "s3:ro"], "exit 0");
+      assert.equal(result.code, 2);
+      assert.match(result.stderr, /^error: --calls needs --masked: only the signing proxy sees/m);
+    });
+  },
+);
+
+Deno.test(
+  `exec --masked --learn prints the narrowest -s line: it allows every call made, and a run ` +
+    `with it works while a call outside it is refused${note}`,
+  { ignore },
+  async () => {
+    await using rig = await callsRig();
+    const A = shQuote(cli.path!);
+    const file = `${rig.home}/learned-calls.jsonl`;
+    const read = [
+      "set -e",
+      `cd ${shQuote(rig.home)}`,
+      `${A} s3api get-object --bucket learn-bucket --key data/report.csv out.csv > /dev/null`,
+      `${A} dynamodb get-item --table-name Orders --key '{"id":{"S":"o-1"}}' > /dev/null`,
+    ].join("\n");
+    const learning = await rig.exec(
+      ["--learn", `--calls=${file}`, "-s", "s3:full,dynamodb:full"],
+      read,
+    );
+    assert.equal(learning.code, 0, learning.stderr);
+    const line = /^ {2}-s '([^']+)'$/m.exec(learning.stderr)?.[1];
+    assert.equal(line, "s3:ro@learn-bucket/data/report.csv,dynamodb:ro@Orders", learning.stderr);
+    // The line's own policy allows every call the run made, by the simulator.
+    const { policy } = await prepareGrant({ scopes: [line!], ttl: "15m" }, {
+      catalog,
+      target: { account: rig.aws.accountId, region: "us-east-1", partition: "aws" },
+    });
+    const calls = (await Deno.readTextFile(file)).trim().split("\n").map((l) => JSON.parse(l));
+    assert.equal(calls.length, 2);
+    for (const call of calls) {
+      const resource = call.service === "s3"
+        ? `arn:aws:s3:::${call.resource}`
+        : `arn:aws:dynamodb:us-east-1:${rig.aws.accountId}:table/${call.resource}`;
+      const action = IAM_ACTION[`${call.service}:${call.action}`];
+      assert.ok(await allows(policy.document, action, resource, rig.aws.accountId), action);
+    }
+    // A second run with the line: the same calls work, one outside it is refused.
+    const again = await rig.exec(
+      ["--calls", "-s", line!],
+      `${read}\n${A} s3api put-object --bucket learn-bucket --key data/other.csv --body out.csv ` +
+        "2> refused.txt > /dev/null && exit 9\nexit 0",
+    );
+    assert.equal(again.code, 0, again.stderr);
+    assert.match(
+      await Deno.readTextFile(`${rig.home}/refused.txt`),
+      /\(AccessDenied\) when calling the PutObject operation/,
+    );
+    assert.match(again.stderr, /^ {2}s3 GetObject learn-bucket\/data\/report\.csv 1$/m);
+    assert.match(again.stderr, /^ {2}dynamodb GetItem Orders 1$/m);
+    assert.match(
+      again.stderr,
+      /^ {2}s3 PutObject learn-bucket\/data\/other\.csv 1 refused \(AccessDenied\)$/m,
+    );
+  },
+);
