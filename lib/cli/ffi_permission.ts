@@ -7,15 +7,17 @@
  * @module
  */
 
-import { vaultInUse } from "../vault/vault.ts";
+import { chooseBackend, configuredBackend, vaultInUse } from "../vault/vault.ts";
 
 /** The commands that may open the vault even when none is in use yet. */
 const VAULT_COMMANDS = ["keys", "doctor", "setup"];
+/** The commands that never open the vault: no grant, no AWS call. */
+const NO_VAULT_COMMANDS = ["policy", "services", "completions"];
 
 /**
  * Whether `command` (a top-level command's name) may need the OS keychain: the `keys` commands,
- * `doctor` (which says where the vault is) and `setup` (which offers `keys import`) always; any
- * other only when a vault is in use.
+ * `doctor` (which says where the vault is) and `setup` (which offers `keys import`) always;
+ * `policy`, `services` and `completions` never; any other only when a vault is in use.
  *
  * @example
  * ```ts
@@ -30,6 +32,7 @@ export function mayNeedKeychain(
   env: Readonly<Record<string, string>>,
 ): boolean {
   if (VAULT_COMMANDS.includes(command)) return true;
+  if (NO_VAULT_COMMANDS.includes(command)) return false;
   try {
     return vaultInUse(env);
   } catch {
@@ -37,7 +40,25 @@ export function mayNeedKeychain(
   }
 }
 
-/** Revokes FFI for the rest of the process unless `command` may need the keychain. */
-export function narrowFfiPermission(command: string, env: Readonly<Record<string, string>>): void {
-  if (!mayNeedKeychain(command, env)) Deno.permissions.revokeSync({ name: "ffi" });
+/**
+ * Revokes FFI for the rest of the process unless `command` may need the keychain, or the vault
+ * is chosen to be the encrypted file (by `--vault-backend`, given as `vaultBackend`,
+ * `TIMEBOUND_IAM_VAULT_BACKEND` or the config file), which needs no native library.
+ */
+export function narrowFfiPermission(
+  command: string,
+  env: Readonly<Record<string, string>>,
+  options: { vaultBackend?: string } = {},
+): void {
+  if (!mayNeedKeychain(command, env) || chosenFile(env, options.vaultBackend)) {
+    Deno.permissions.revokeSync({ name: "ffi" });
+  }
+}
+
+function chosenFile(env: Readonly<Record<string, string>>, flag: string | undefined): boolean {
+  try {
+    return chooseBackend({ env, flag, config: configuredBackend(env) }).kind === "file";
+  } catch {
+    return false; // A bad choice is refused, in words, where the vault is opened.
+  }
 }

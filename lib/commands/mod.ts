@@ -131,7 +131,10 @@ export async function buildProgram(
     .hook("preAction", (_root, action) => {
       checkSwitchVariables(cli.io.env);
       awsTimeoutMs(cli.io.env);
-      narrowFfiPermission(topLevelName(action), cli.io.env);
+      const backend = (action.opts() as { vaultBackend?: unknown }).vaultBackend;
+      narrowFfiPermission(topLevelName(action), cli.io.env, {
+        vaultBackend: typeof backend === "string" ? backend : undefined,
+      });
     })
     .configureOutput({
       writeOut: (text) => cli.io.stdout(text),
