@@ -23,7 +23,9 @@ function sessionOf(credentials: LocalCredentials): SessionCredentials {
 }
 
 /** A local endpoint, a broker-role session on it, and a proxy with one grant of that session. */
-async function proxyRig(options: { expiration?: Date; maxStreamedBytes?: number } = {}) {
+async function proxyRig(
+  options: { expiration?: Date; maxStreamedBytes?: number; maxBufferedBytes?: number } = {},
+) {
   const aws = await LocalAws.start();
   const real = aws.addAssumedRoleCaller({
     roleName: "timebound-iam-broker",
@@ -36,6 +38,7 @@ async function proxyRig(options: { expiration?: Date; maxStreamedBytes?: number 
   const proxy = startSigningProxy({
     env: { AWS_ENDPOINT_URL: aws.url },
     maxStreamedBytes: options.maxStreamedBytes,
+    maxBufferedBytes: options.maxBufferedBytes,
   });
   const grant = proxy.addGrant({ session: () => session });
   const home = await Deno.makeTempDir({ prefix: "tbi-proxy-" });
@@ -818,3 +821,95 @@ Deno.test(
     }
   },
 );
+
+/** A JSON-protocol call signed with the stand-ins as the SDKs sign it, with the payload hash given. */
+async function signedJsonCall(
+  proxy: SigningProxy,
+  standIn: { accessKeyId: string; secretAccessKey: string; sessionToken: string },
+  call: { target: string; body: string; contentSha256: string },
+): Promise<Response> {
+  const { canonicalRequest, signString, stringToSign, toAmzDate } = await import(
+    "./support/sigv4.ts"
+  );
+  const url = new URL("/", proxy.url);
+  const amzDate = toAmzDate(new Date());
+  const body = new TextEncoder().encode(call.body);
+  const headers = new Headers({
+    host: url.host,
+    "content-type": "application/x-amz-json-1.0",
+    "x-amz-target": call.target,
+    "x-amz-date": amzDate,
+    "x-amz-content-sha256": call.contentSha256,
+    "x-amz-security-token": standIn.sessionToken,
+  });
+  const auth = {
+    accessKeyId: standIn.accessKeyId,
+    date: amzDate.slice(0, 8),
+    region: "us-east-1",
+    service: "dynamodb",
+    signedHeaders: [...headers.keys()].sort(),
+    signature: "",
+  };
+  // The local verifier would refuse a STREAMING hash on a plain body: sign it as it stands.
+  const canonical = canonicalRequest({ method: "POST", url, headers, body }, auth);
+  const signature = signString(
+    standIn.secretAccessKey,
+    stringToSign(canonical, amzDate, auth),
+    auth,
+  );
+  headers.set(
+    "authorization",
+    `AWS4-HMAC-SHA256 Credential=${auth.accessKeyId}/${auth.date}/us-east-1/dynamodb/aws4_request, ` +
+      `SignedHeaders=${auth.signedHeaders.join(";")}, Signature=${signature}`,
+  );
+  headers.delete("host");
+  return await fetch(url, { method: "POST", headers, body });
+}
+
+Deno.test("a JSON call signed UNSIGNED-PAYLOAD is read whole all the same: bounded, and named in the record", async (t) => {
+  await using rig = await proxyRig();
+  await t.step(
+    "UNSIGNED-PAYLOAD: the call goes through and its table is in the record",
+    async () => {
+      const response = await signedJsonCall(rig.proxy, rig.grant.standIn, {
+        target: "DynamoDB_20120810.CreateTable",
+        body: JSON.stringify({
+          TableName: "unsigned-payload-table",
+          AttributeDefinitions: [{ AttributeName: "id", AttributeType: "S" }],
+          KeySchema: [{ AttributeName: "id", KeyType: "HASH" }],
+          BillingMode: "PAY_PER_REQUEST",
+        }),
+        contentSha256: "UNSIGNED-PAYLOAD",
+      });
+      assert.equal(response.status, 200, await response.text());
+      assert.deepEqual(
+        rig.grant.calls.map((c) => [c.service, c.action, c.resource, c.status]),
+        [["dynamodb", "CreateTable", "unsigned-payload-table", 200]],
+      );
+    },
+  );
+  await t.step("an aws-chunked hash outside S3 is refused before anything is sent", async () => {
+    const before = rig.aws.requests.length;
+    const response = await signedJsonCall(rig.proxy, rig.grant.standIn, {
+      target: "DynamoDB_20120810.ListTables",
+      body: "{}",
+      contentSha256: "STREAMING-UNSIGNED-PAYLOAD-TRAILER",
+    });
+    const answer = await response.json();
+    assert.equal(response.status, 400);
+    assert.equal(answer.__type, "IncompleteSignature");
+    assert.match(answer.message, /STREAMING-UNSIGNED-PAYLOAD-TRAILER" outside S3/);
+    assert.equal(rig.aws.requests.length, before, "nothing reached the endpoint");
+  });
+  await t.step("UNSIGNED-PAYLOAD past the bound of a body read whole: refused", async () => {
+    await using small = await proxyRig({ maxBufferedBytes: 1024 });
+    const response = await signedJsonCall(small.proxy, small.grant.standIn, {
+      target: "DynamoDB_20120810.ListTables",
+      body: JSON.stringify({ ExclusiveStartTableName: "x".repeat(2048) }),
+      contentSha256: "UNSIGNED-PAYLOAD",
+    });
+    assert.equal(response.status, 400, "DynamoDB answers client errors with 400");
+    assert.equal((await response.json()).__type, "RequestEntityTooLarge");
+    assert.equal(small.aws.requests.length, 0, "nothing reached the endpoint");
+  });
+});

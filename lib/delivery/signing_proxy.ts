@@ -419,38 +419,14 @@ async function verify(
         toAmzDate(context.now),
     );
   }
-  const claimed = request.headers.get("x-amz-content-sha256")?.trim();
   const length = Number(request.headers.get("content-length") ?? "0");
   if (!Number.isSafeInteger(length) || length < 0 || length > context.limits.maxStreamedBytes) {
     throw new ProxyRefusal("body-too-large");
   }
-  let body: Uint8Array | ReadableStream<Uint8Array> | null = request.body;
-  let payloadHash: string;
-  if (claimed === undefined || (auth.service !== "s3" && /^[0-9a-f]{64}$/.test(claimed))) {
-    // Every service but S3 is read whole (bounded): its hash is checked here, and its JSON or
-    // form body names the call's action and resource.
-    const bytes = await readBounded(request.body, context.limits.maxBufferedBytes);
-    body = bytes.length === 0 ? null : bytes;
-    payloadHash = bytes.length === 0 ? EMPTY_SHA256 : sha256Hex(bytes);
-    if (claimed !== undefined && claimed !== payloadHash) {
-      throw new ProxyRefusal(
-        "bad-signature",
-        "The provided 'x-amz-content-sha256' header does not match what was computed",
-      );
-    }
-  } else if (
-    /^[0-9a-f]{64}$/.test(claimed) ||
-    [SIGNED_CHUNKS, SIGNED_CHUNKS_TRAILER, UNSIGNED_TRAILER, "UNSIGNED-PAYLOAD"].includes(claimed)
-  ) {
-    payloadHash = claimed;
-  } else if (claimed.startsWith("STREAMING-AWS4-ECDSA")) {
-    throw new ProxyRefusal("sigv4a");
-  } else {
-    throw new ProxyRefusal(
-      "not-sigv4",
-      `Unsupported x-amz-content-sha256 "${claimed.slice(0, 64)}"`,
-    );
-  }
+  const { body, payloadHash } = await readPayload(request, {
+    service: auth.service,
+    maxBufferedBytes: context.limits.maxBufferedBytes,
+  });
   const canonical = canonicalRequest({
     method: request.method,
     path: url.pathname,
@@ -480,6 +456,48 @@ async function verify(
   });
   const bytesIn = body instanceof Uint8Array ? body.length : length;
   return { state, auth, amzDate, payloadHash, body, bytesIn, name, endpoint };
+}
+
+/** The payloads that stream through the proxy unread: S3's, whose hash AWS checks. */
+const STREAMED_S3_PAYLOADS = [
+  SIGNED_CHUNKS,
+  SIGNED_CHUNKS_TRAILER,
+  UNSIGNED_TRAILER,
+  "UNSIGNED-PAYLOAD",
+];
+
+/**
+ * The body and the payload hash its signature covers. Every service but S3 is read whole
+ * (bounded), even when signed `UNSIGNED-PAYLOAD`: its hash is checked here, and its JSON or form
+ * body names the call's action and resource. An S3 body with the client's hash, or in
+ * `aws-chunked` frames, streams through (AWS checks the hash; the proxy each signed chunk).
+ */
+async function readPayload(
+  request: Request,
+  options: { service: string; maxBufferedBytes: number },
+): Promise<{ body: Uint8Array | ReadableStream<Uint8Array> | null; payloadHash: string }> {
+  const claimed = request.headers.get("x-amz-content-sha256")?.trim();
+  const hex = claimed !== undefined && /^[0-9a-f]{64}$/.test(claimed);
+  const s3 = options.service === "s3";
+  if (claimed !== undefined && !hex) {
+    if (claimed.startsWith("STREAMING-AWS4-ECDSA")) throw new ProxyRefusal("sigv4a");
+    if (!(s3 ? STREAMED_S3_PAYLOADS : ["UNSIGNED-PAYLOAD"]).includes(claimed)) {
+      throw new ProxyRefusal(
+        "not-sigv4",
+        `Unsupported x-amz-content-sha256 "${claimed.slice(0, 64)}"` + (s3 ? "" : " outside S3"),
+      );
+    }
+  }
+  if (s3 && claimed !== undefined) return { body: request.body, payloadHash: claimed };
+  const bytes = await readBounded(request.body, options.maxBufferedBytes);
+  const computed = bytes.length === 0 ? EMPTY_SHA256 : sha256Hex(bytes);
+  if (hex && claimed !== computed) {
+    throw new ProxyRefusal(
+      "bad-signature",
+      "The provided 'x-amz-content-sha256' header does not match what was computed",
+    );
+  }
+  return { body: bytes.length === 0 ? null : bytes, payloadHash: claimed ?? computed };
 }
 
 function dateHeader(headers: Headers): string | undefined {
