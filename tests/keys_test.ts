@@ -740,3 +740,17 @@ Deno.test("keys add, import and list neutralise escape codes in STS's answer and
   }
   assert.match(list.stdout, /user\/dev\\u\{1b\}\]0;owned/);
 });
+
+Deno.test("keys import refuses a credentials file with another hard link, which would keep the keys", async () => {
+  await using w = await world();
+  const credentials = `${w.home}/.aws/credentials`;
+  const text = `[default]\naws_access_key_id = ${w.aws.defaultUser.accessKeyId}\n` +
+    `aws_secret_access_key = ${w.aws.defaultUser.secretAccessKey}\n`;
+  await Deno.writeTextFile(credentials, text);
+  await Deno.link(credentials, `${w.home}/credentials.bak`);
+  const result = await w.run(["keys", "import", "--yes"]);
+  assert.equal(result.code, 1, result.stderr);
+  assert.match(result.stderr, /^error: ".*credentials" has 2 hard links: its keys would stay /m);
+  assert.equal(await Deno.readTextFile(credentials), text);
+  assertNoSecrets(w, [w.aws.defaultUser.secretAccessKey]);
+});

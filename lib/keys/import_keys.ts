@@ -46,6 +46,13 @@ export async function importKeys(ctx: KeysContext, options: ImportKeysOptions): 
   if (text === undefined) {
     throw new RuntimeError(`There is no credentials file at "${path}": nothing to import`);
   }
+  const links = (await Deno.stat(path)).nlink ?? 1;
+  if (links > 1) {
+    throw new RuntimeError(
+      `"${path}" has ${links} hard links: its keys would stay readable under the other names`,
+      { hint: "find them (e.g. find ~ -samefile FILE), remove the other links, then import again" },
+    );
+  }
   const chosen = await chooseProfiles(findFileKeys(text), { ...options, path });
   ctx.io.stderr(planText(chosen, { path, text, location: ctx.vault.backend.location }));
   if (!await approved(ctx, { yes: options.yes, what: "importing" })) {
