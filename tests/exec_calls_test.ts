@@ -5,10 +5,10 @@
 // finds on PATH (it honours AWS_ENDPOINT_URL; Debian's /usr/bin/aws 2.9.19 does not), called by
 // its full path from sh scripts: Linux and macOS only.
 import assert from "node:assert/strict";
-import { runSimulation } from "@cloud-copilot/iam-simulate";
 import { baseEnv, runCli } from "./support/cli.ts";
 import { endpointAwareAws } from "./support/aws_cli.ts";
-import { LocalAws, type SessionPolicyQuestion } from "./support/local_aws.ts";
+import { LocalAws } from "./support/local_aws.ts";
+import { allows, IAM_ACTION, simulated } from "./support/iam_simulator.ts";
 import { loadCatalog } from "../lib/request/catalog.ts";
 import { prepareGrant } from "../lib/request/grant_request.ts";
 
@@ -19,55 +19,6 @@ const catalog = await loadCatalog();
 
 function shQuote(value: string): string {
   return `'${value.replaceAll("'", `'\\''`)}'`;
-}
-
-/** The IAM action each API operation these tests make needs (AWS's S3 user guide's table). */
-const IAM_ACTION: Record<string, string> = {
-  "s3:GetObject": "s3:GetObject",
-  "s3:HeadObject": "s3:GetObject",
-  "s3:PutObject": "s3:PutObject",
-  "s3:CreateBucket": "s3:CreateBucket",
-  "s3:ListObjectsV2": "s3:ListBucket",
-  "s3:ListBuckets": "s3:ListAllMyBuckets",
-  "dynamodb:GetItem": "dynamodb:GetItem",
-  "dynamodb:PutItem": "dynamodb:PutItem",
-  "dynamodb:CreateTable": "dynamodb:CreateTable",
-  "dynamodb:ListTables": "dynamodb:ListTables",
-};
-
-const ALLOW_ALL = {
-  Version: "2012-10-17",
-  Statement: [{ Effect: "Allow", Action: "*", Resource: "*" }],
-};
-
-/** Whether `policy` (a session policy) allows `action` on `resource`, by the simulator. */
-async function allows(
-  policy: unknown,
-  action: string,
-  resource: string,
-  accountId = "123456789012",
-): Promise<boolean> {
-  const result = await runSimulation({
-    request: {
-      principal: `arn:aws:iam::${accountId}:role/timebound-iam-broker`,
-      action,
-      resource: { resource, accountId },
-      contextVariables: { "aws:CurrentTime": new Date().toISOString() },
-    },
-    identityPolicies: [{ name: "broker", policy: ALLOW_ALL }],
-    permissionBoundaryPolicies: [{ name: "session", policy }],
-    serviceControlPolicies: [],
-    resourceControlPolicies: [],
-  }, {});
-  if (result.resultType === "error") throw new Error(JSON.stringify(result.errors));
-  return result.overallResult === "Allowed";
-}
-
-/** The local endpoint's session-policy check: the simulator on the session's own policy. */
-function simulated(question: SessionPolicyQuestion): Promise<boolean> {
-  const action = IAM_ACTION[`${question.service}:${question.operation}`];
-  if (action === undefined) throw new Error(`No IAM action for ${question.operation}`);
-  return allows(JSON.parse(question.policy), action, question.resource, question.accountId);
 }
 
 /** A local endpoint holding a bucket with one object and a table with one item. */

@@ -1,6 +1,7 @@
 // serve --masked end to end: the real CLI serving MCP over stdio to the SDK's Client, against the
 // local endpoint, which stands in for AWS behind the proxy (serve's own AWS_ENDPOINT_URL is the
-// proxy's upstream, as a user's would be). The agent's child is `sh -c 'env $(cat FILE) aws …'`
+// proxy's upstream, as a user's would be) and refuses what a session's policy does not allow, by
+// an IAM simulator. The agent's child is `sh -c 'env $(cat FILE) aws …'`
 // with the AWS CLI v1 that endpointAwareAws finds on PATH (it honours AWS_ENDPOINT_URL; Debian's
 // /usr/bin/aws 2.9.19 does not), called by its full path. sh children: Linux and macOS only.
 import assert from "node:assert/strict";
@@ -10,6 +11,7 @@ import { parse as parseDotenv } from "dotenv";
 import { cliCommand } from "./support/cli.ts";
 import { endpointAwareAws } from "./support/aws_cli.ts";
 import { startFixture } from "./support/fixture.ts";
+import { simulated } from "./support/iam_simulator.ts";
 
 const cli = await endpointAwareAws();
 const ignore = cli.path === undefined || Deno.build.os === "windows";
@@ -20,7 +22,10 @@ function shQuote(value: string): string {
 }
 
 async function maskedServe(args: string[] = [], config?: unknown) {
-  const fx = await startFixture({ prefix: "tbi-serve-masked-" });
+  const fx = await startFixture({
+    prefix: "tbi-serve-masked-",
+    aws: { sessionPolicy: simulated },
+  });
   const tmp = fx.path("tmp");
   await Deno.mkdir(tmp);
   if (config !== undefined) {
@@ -105,9 +110,6 @@ Deno.test(
     for (const secret of [...fx.aws.issuedSecrets(), session.accessKeyId]) {
       assert.ok(!text.includes(secret), "a real key, secret or token is in the env file");
     }
-    // While the grant is live, an action outside its scopes: AWS would refuse it by the session
-    // policy; the local endpoint is told to, for this session only.
-    fx.aws.deny("dynamodb:ListTables", session.roleArn);
     const A = `env $(cat ${shQuote(file)}) ${shQuote(cli.path!)}`;
     const work = await served.agent([
       "set -e",

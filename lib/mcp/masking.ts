@@ -22,6 +22,15 @@ export const MASKED_NOTE = "These credentials are masked: the file holds stand-i
   "v3); presigned URLs are refused. revoke_session, or the end of the TTL, stops the very next " +
   "call with ExpiredToken.";
 
+const HTTP_PROXY_VARIABLES = [
+  "HTTP_PROXY",
+  "http_proxy",
+  "HTTPS_PROXY",
+  "https_proxy",
+  "ALL_PROXY",
+  "all_proxy",
+];
+
 /** The masked grants of one `serve`. */
 export interface Masking {
   /** The proxy's URL. */
@@ -53,6 +62,13 @@ export function startMasking(
   const proxy = startSigningProxy({ env, now: options.now, idleTimeoutMs: options.idleTimeoutMs });
   const grants = new Map<string, { proxied: ProxyGrant; calls: GrantCallAudit }>();
   const services = Object.keys(env).filter((name) => /^AWS_ENDPOINT_URL_[A-Z0-9_]+$/.test(name));
+  // Under an HTTP proxy, clients that honour HTTP_PROXY (botocore, curl) would send the calls
+  // meant for the loopback proxy to it: the file's NO_PROXY names the loopback proxy's host. (An
+  // env file holds one word per value, so not the agent's own list: the command run with the
+  // file calls no host but the proxy anyway.)
+  const bypass: Record<string, string> = HTTP_PROXY_VARIABLES.some((name) => env[name])
+    ? { NO_PROXY: new URL(proxy.url).hostname }
+    : {};
   return {
     url: proxy.url,
     mask(grant) {
@@ -76,6 +92,7 @@ export function startMasking(
         AWS_CREDENTIAL_EXPIRATION: credentials.expiration.toISOString(),
         AWS_ENDPOINT_URL: proxy.url,
         ...Object.fromEntries(services.map((name) => [name, proxy.url])),
+        ...bypass,
         AWS_REGION: grant.region,
         AWS_DEFAULT_REGION: grant.region,
         [SESSION_MARKER]: grant.sessionName,

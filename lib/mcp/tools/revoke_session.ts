@@ -50,6 +50,7 @@ export function registerRevokeSession(ctx: ToolContext): void {
       const session = await ctx.sessions.remove(id);
       // Masked: the proxy refuses the very next call and forgets the real session.
       if (session) await ctx.masking?.end(id);
+      const calls = ctx.masking?.stats(id);
       if (!session) {
         throw new UsageError(
           `No active session "${id}": it expired, was revoked or never existed`,
@@ -66,6 +67,7 @@ export function registerRevokeSession(ctx: ToolContext): void {
         session_id: id,
         profile: session.profile,
         expires_at: session.expiresAt.toISOString(),
+        ...(calls ? { masked: true, calls: calls.calls, refused_calls: calls.refused } : {}),
       });
       ctx.log(`revoked ${id}`);
       const expiresAt = session.expiresAt.toISOString();

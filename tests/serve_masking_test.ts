@@ -1,5 +1,5 @@
-// The calls of serve --masked's grants in the audit log, driven in process: serve's masking (the
-// real signing proxy) in front of the local endpoint, the JS SDK v3 as the agent's client (it
+// serve --masked's proxy driven in process: the calls of its grants in the audit log, their end
+// and their env files. serve's masking (the real signing proxy) in front of the local endpoint, the JS SDK v3 as the agent's client (it
 // honours the endpoint it is given), and the audit log in memory. The clock the log reads is the
 // test's, so "a minute" does not depend on how fast this machine is.
 import assert from "node:assert/strict";
@@ -10,7 +10,7 @@ import { CALL_LINES_PER_MINUTE } from "../lib/mcp/call_audit.ts";
 import { startMasking } from "../lib/mcp/masking.ts";
 import { LocalAws } from "./support/local_aws.ts";
 
-async function floodRig() {
+async function floodRig(options: { env?: Record<string, string>; lifetimeMs?: number } = {}) {
   const aws = await LocalAws.start();
   const real = aws.addAssumedRoleCaller({
     roleName: "timebound-iam-broker",
@@ -18,7 +18,7 @@ async function floodRig() {
   });
   let clock = Date.now();
   const audit = memoryAuditLog({ now: () => new Date(clock) });
-  const masking = startMasking({ AWS_ENDPOINT_URL: aws.url }, {
+  const masking = startMasking({ AWS_ENDPOINT_URL: aws.url, ...options.env }, {
     audit,
     now: () => new Date(clock),
   });
@@ -31,7 +31,7 @@ async function floodRig() {
       accessKeyId: real.accessKeyId,
       secretAccessKey: real.secretAccessKey,
       sessionToken: real.sessionToken!,
-      expiration: new Date(Date.now() + 3600_000),
+      expiration: new Date(clock + (options.lifetimeMs ?? 3600_000)),
     },
   };
   const vars = masking.mask(grant);
@@ -50,6 +50,7 @@ async function floodRig() {
     audit,
     masking,
     grant,
+    vars,
     advance: (ms: number) => clock += ms,
     /** `count` GetCallerIdentity calls, 25 at a time; how many failed. */
     async calls(count: number): Promise<number> {
@@ -117,4 +118,30 @@ Deno.test("after end() the proxy refuses the grant's next call with ExpiredToken
   assert.equal(last.refused, true);
   assert.equal(last.error_code, "ExpiredToken");
   assert.equal(rig.aws.requests.filter((r) => r.action === "GetCallerIdentity").length, 1);
+});
+
+Deno.test("at the grant's end the proxy refuses the next call with ExpiredToken", async () => {
+  await using rig = await floodRig({ lifetimeMs: 30_000 });
+  assert.equal(await rig.calls(1), 0);
+  rig.advance(31_000);
+  assert.equal(await rig.calls(1), 1);
+  await rig.masking.end(rig.grant.sessionName);
+  const last = rig.audit.events.at(-1)!;
+  assert.deepEqual([last.refused, last.error_code], [true, "ExpiredToken"]);
+  assert.equal(rig.aws.requests.filter((r) => r.action === "GetCallerIdentity").length, 1);
+});
+
+Deno.test("a masked env file under an HTTP proxy names the signing proxy in NO_PROXY", async (t) => {
+  await t.step("with HTTPS_PROXY", async () => {
+    await using rig = await floodRig({ env: { HTTPS_PROXY: "http://proxy.corp:3128" } });
+    assert.equal(rig.vars.NO_PROXY, "127.0.0.1");
+    assert.equal(
+      rig.vars.AWS_ENDPOINT_URL,
+      `http://127.0.0.1:${new URL(rig.vars.AWS_ENDPOINT_URL).port}`,
+    );
+  });
+  await t.step("without", async () => {
+    await using rig = await floodRig();
+    assert.equal(rig.vars.NO_PROXY, undefined);
+  });
 });
