@@ -913,3 +913,110 @@ Deno.test("a JSON call signed UNSIGNED-PAYLOAD is read whole all the same: bound
     assert.equal(small.aws.requests.length, 0, "nothing reached the endpoint");
   });
 });
+
+/** A call signed with the stand-ins over the `signed` headers, with `unsigned` ones added after. */
+async function signedCall(
+  proxy: SigningProxy,
+  standIn: { accessKeyId: string; secretAccessKey: string; sessionToken: string },
+  call: {
+    method: string;
+    path: string;
+    service: string;
+    body?: string;
+    signed?: Record<string, string>;
+    unsigned?: Record<string, string>;
+  },
+): Promise<Response> {
+  const { canonicalRequest, signString, stringToSign, toAmzDate } = await import(
+    "./support/sigv4.ts"
+  );
+  const url = new URL(call.path, proxy.url);
+  const amzDate = toAmzDate(new Date());
+  const body = new TextEncoder().encode(call.body ?? "");
+  const headers = new Headers({
+    ...call.signed,
+    host: url.host,
+    "x-amz-date": amzDate,
+    "x-amz-security-token": standIn.sessionToken,
+  });
+  const auth = {
+    accessKeyId: standIn.accessKeyId,
+    date: amzDate.slice(0, 8),
+    region: "us-east-1",
+    service: call.service,
+    signedHeaders: [...headers.keys()].sort(),
+    signature: "",
+  };
+  const canonical = canonicalRequest({ method: call.method, url, headers, body }, auth);
+  const signature = signString(
+    standIn.secretAccessKey,
+    stringToSign(canonical, amzDate, auth),
+    auth,
+  );
+  headers.set(
+    "authorization",
+    `AWS4-HMAC-SHA256 Credential=${auth.accessKeyId}/${auth.date}/us-east-1/${call.service}/` +
+      `aws4_request, SignedHeaders=${auth.signedHeaders.join(";")}, Signature=${signature}`,
+  );
+  headers.delete("host");
+  for (const [name, value] of Object.entries(call.unsigned ?? {})) headers.set(name, value);
+  return await fetch(url, {
+    method: call.method,
+    headers,
+    body: call.body === undefined ? undefined : body,
+  });
+}
+
+Deno.test("the call record names what AWS gets: headers the proxy does not send, and a target S3 ignores, name nothing", async (t) => {
+  await using rig = await proxyRig();
+  const s3 = (method: string, path: string, extra: Partial<Parameters<typeof signedCall>[2]>) =>
+    signedCall(rig.proxy, rig.grant.standIn, {
+      method,
+      path,
+      service: "s3",
+      ...extra,
+      signed: { "x-amz-content-sha256": "UNSIGNED-PAYLOAD", ...extra.signed },
+    });
+  const created = await s3("PUT", "/record-bucket", {});
+  assert.equal(created.status, 200, await created.text());
+  const cases: Array<[string, () => Promise<Response>, string]> = [
+    [
+      "an unsigned X-Amz-Target on an S3 upload",
+      () =>
+        s3("PUT", "/record-bucket/a", { body: "x", unsigned: { "x-amz-target": "S3.GetObject" } }),
+      "PutObject",
+    ],
+    [
+      "a signed X-Amz-Target on an S3 upload",
+      () =>
+        s3("PUT", "/record-bucket/b", { body: "x", signed: { "x-amz-target": "S3.GetObject" } }),
+      "PutObject",
+    ],
+    [
+      "an unsigned x-amz-copy-source",
+      () => s3("PUT", "/record-bucket/c", { body: "x", unsigned: { "x-amz-copy-source": "/o/k" } }),
+      "PutObject",
+    ],
+    [
+      "an unsigned X-Amz-Target on a query call",
+      () =>
+        signedCall(rig.proxy, rig.grant.standIn, {
+          method: "POST",
+          path: "/",
+          service: "sts",
+          body: "Action=GetCallerIdentity&Version=2011-06-15",
+          signed: { "content-type": "application/x-www-form-urlencoded" },
+          unsigned: { "x-amz-target": "AWSSecurityTokenServiceV20110615.AssumeRole" },
+        }),
+      "GetCallerIdentity",
+    ],
+  ];
+  for (const [name, sent, action] of cases) {
+    await t.step(`${name}: ${action}`, async () => {
+      const response = await sent();
+      assert.equal(response.status, 200, await response.text());
+      assert.equal(rig.aws.requests.at(-1)?.action, action, "what the endpoint did");
+      assert.equal(rig.grant.calls.at(-1)?.action, action, "what the record says");
+    });
+  }
+});

@@ -104,7 +104,8 @@ export function nameCall(request: {
 }): CallName {
   const target = request.headers.get("x-amz-target");
   const fields = request.body === undefined ? undefined : bodyFields(request);
-  if (request.service === "s3" && target === null) return nameS3Call(request);
+  // S3 has no X-Amz-Target: it does what the method, path and query say, whatever that header says.
+  if (request.service === "s3") return nameS3Call(request);
   const action = target?.split(".").pop() ?? request.query.get("Action") ??
     fields?.get("Action") ?? restAction(request);
   const resource = RESOURCE_FIELDS.map((name) => fields?.get(name)).find((v) => v) ??

@@ -439,11 +439,13 @@ async function verify(
   const key = signingKey(state.grant.standIn.secretAccessKey, auth);
   const expected = hmacHex(key, stringToSign(canonical, { amzDate, scope: auth }));
   if (!sameSignature(expected, auth.signature)) throw new ProxyRefusal("bad-signature");
+  // Only the headers that go on to AWS say where the call goes and what it is called.
+  const sent = forwardedHeaders(request.headers, auth.signedHeaders);
   const endpoint = resolveEndpoint({
     service: auth.service,
     region: auth.region,
     path: url.pathname,
-    headers: request.headers,
+    headers: sent,
   }, context.overrides);
   if (endpoint === undefined) throw new ProxyRefusal("bad-scope");
   const name = nameCall({
@@ -451,7 +453,7 @@ async function verify(
     method: request.method,
     path: url.pathname,
     query: url.searchParams,
-    headers: request.headers,
+    headers: sent,
     body: body instanceof Uint8Array ? body : body === null ? new Uint8Array(0) : undefined,
   });
   const bytesIn = body instanceof Uint8Array ? body.length : length;
@@ -498,6 +500,16 @@ async function readPayload(
     );
   }
   return { body: bytes.length === 0 ? null : bytes, payloadHash: claimed ?? computed };
+}
+
+/** The request's headers that the proxy sends on: the signed ones and a few unsigned ones. */
+function forwardedHeaders(headers: Headers, signedHeaders: readonly string[]): Headers {
+  const out = new Headers();
+  for (const name of [...signedHeaders, ...UNSIGNED_FORWARDED]) {
+    const value = headers.get(name);
+    if (value !== null && !NOT_FORWARDED.has(name)) out.set(name, value);
+  }
+  return out;
 }
 
 function dateHeader(headers: Headers): string | undefined {
