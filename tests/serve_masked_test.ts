@@ -162,7 +162,8 @@ Deno.test(
 );
 
 Deno.test(
-  `serve.masked in the config file masks grants, and --no-masked wins over it${note}`,
+  `serve.masked in the config file masks grants, one proxy serves them all, and --no-masked ` +
+    `wins over it${note}`,
   { ignore },
   async (t) => {
     await t.step("serve.masked: true", async () => {
@@ -177,6 +178,26 @@ Deno.test(
       );
       assert.equal(who.code, 0, who.stderr);
       assert.match(who.stdout, new RegExp(`/${granted.session_id}\\n$`));
+    });
+    await t.step("two grants share one proxy; revoking one leaves the other working", async () => {
+      await using served = await maskedServe(["--masked"]);
+      const first = await served.call("grant_access", { scopes: "sts:ro", ttl: "5m" });
+      const second = await served.call("grant_access", { scopes: "sts:ro", ttl: "5m" });
+      const fileOf = (g: Record<string, unknown>) => String(g.credential_file);
+      const [a, b] = [
+        parseDotenv(await Deno.readTextFile(fileOf(first))),
+        parseDotenv(await Deno.readTextFile(fileOf(second))),
+      ];
+      assert.equal(a.AWS_ENDPOINT_URL, b.AWS_ENDPOINT_URL);
+      assert.notEqual(a.AWS_ACCESS_KEY_ID, b.AWS_ACCESS_KEY_ID);
+      const keep = await Deno.readTextFile(fileOf(second));
+      await served.call("revoke_session", { session_id: first.session_id });
+      const who = await served.agent(
+        `env $(printf '%s\\n' ${shQuote(keep)} | grep .) ${shQuote(cli.path!)} ` +
+          "sts get-caller-identity --query Arn --output text",
+      );
+      assert.equal(who.code, 0, who.stderr);
+      assert.match(who.stdout, new RegExp(`/${second.session_id}\\n$`));
     });
     await t.step("--no-masked over serve.masked", async () => {
       await using served = await maskedServe(["--no-masked"], { serve: { masked: true } });
