@@ -754,3 +754,22 @@ Deno.test("keys import refuses a credentials file with another hard link, which 
   assert.equal(await Deno.readTextFile(credentials), text);
   assertNoSecrets(w, [w.aws.defaultUser.secretAccessKey]);
 });
+
+Deno.test("doctor's fix for plaintext keys quotes a hostile profile name and shows no escape code", async () => {
+  await using w = await world();
+  const user = w.aws.defaultUser;
+  const pair =
+    `aws_access_key_id = ${user.accessKeyId}\naws_secret_access_key = ${user.secretAccessKey}\n`;
+  const credentials = `${w.home}/.aws/credentials`;
+  await Deno.writeTextFile(credentials, `[dev; touch pwned]\n${pair}`);
+  const one = await w.run(["doctor"]);
+  assert.match(one.stdout, /\n +fix: timebound-iam keys import --profile 'dev; touch pwned'\n/);
+  await Deno.writeTextFile(credentials, `[dev\x1b[2J]\n${pair}[it's]\n${pair}`);
+  const two = await w.run(["doctor"]);
+  assert.ok(!two.stdout.includes("\x1b"), JSON.stringify(two.stdout));
+  assert.match(two.stdout, /\("dev\\u\{1b\}\[2J", "it's"\)/);
+  await Deno.writeTextFile(credentials, `[it's]\n${pair}`);
+  const quoted = await w.run(["doctor"]);
+  assert.match(quoted.stdout, /\n +fix: timebound-iam keys import --profile 'it'\\''s'\n/);
+  assertNoSecrets(w, [user.secretAccessKey]);
+});

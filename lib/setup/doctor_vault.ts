@@ -9,6 +9,7 @@
 
 import { profileLabel, resolveProfile, usesEnvironmentKeys } from "../aws/profile.ts";
 import { UserError } from "../core/errors.ts";
+import { logText } from "../core/log_text.ts";
 import {
   credentialsFilePath,
   findFileKeys,
@@ -90,10 +91,11 @@ export async function plaintextKeysCheck(
   const where: string[] = [];
   const fixes: string[] = [];
   if (inFile.length > 0) {
-    where.push(`${path} (${inFile.map((p) => `"${p}"`).join(", ")})`);
+    // Names from the file are shown neutralised, and quoted for a shell in the command to copy.
+    where.push(`${path} (${inFile.map((p) => `"${logText(p, 80)}"`).join(", ")})`);
     fixes.push(
       inFile.length === 1
-        ? `timebound-iam keys import --profile ${inFile[0]}`
+        ? `timebound-iam keys import --profile ${shellWord(logText(inFile[0], 80))}`
         : "timebound-iam keys import --all",
     );
   }
@@ -113,4 +115,9 @@ export async function plaintextKeysCheck(
       "them, unscoped",
     fix: fixes.join("; "),
   };
+}
+
+/** `word` as one POSIX shell word: as it is when plain, else in single quotes. */
+function shellWord(word: string): string {
+  return /^[A-Za-z0-9_.,:@%+=\/-]+$/.test(word) ? word : `'${word.replaceAll("'", "'\\''")}'`;
 }
