@@ -566,14 +566,24 @@ async function withServe(
   fn: (
     call: (args: Record<string, unknown>) => Promise<{ isError?: boolean; text: string }>,
   ) => Promise<void>,
+  options: { args?: string[]; env?: Record<string, string | undefined> } = {},
 ): Promise<void> {
   const tmp = await Deno.makeTempDir({ dir: world.home });
-  const env = {
-    ...world.childEnv,
-    TMPDIR: tmp,
-    XDG_STATE_HOME: `${world.home}/state`,
-  };
-  const [command, args] = cliCommand(["serve", "--mfa-serial", world.serial]);
+  // A variable set to undefined in options.env is left out.
+  const env = Object.fromEntries(
+    Object.entries({
+      ...world.childEnv,
+      TMPDIR: tmp,
+      XDG_STATE_HOME: `${world.home}/state`,
+      ...options.env,
+    }).filter((entry): entry is [string, string] => entry[1] !== undefined),
+  );
+  const [command, args] = cliCommand([
+    "serve",
+    "--mfa-serial",
+    world.serial,
+    ...options.args ?? [],
+  ]);
   const transport = new StdioClientTransport({ command, args, env, stderr: "pipe" });
   let stderr = "";
   transport.stderr?.on("data", (chunk: Uint8Array) => stderr += new TextDecoder().decode(chunk));
@@ -675,4 +685,64 @@ Deno.test("serve grants from the cached MFA session, and asks the human by elici
       assert.match(result.text, /^Declined by the human: no MFA code was given/);
     });
   });
+});
+
+Deno.test("serve asks for an MFA code once after a no: the agent's retries and bursts ask nothing", async () => {
+  await using world = await startMfaFixture();
+  const asked: string[] = [];
+  await withServe(world, (message) => {
+    asked.push(message);
+    return undefined;
+  }, async (call) => {
+    const first = await call({ services: ["s3"] });
+    assert.match(first.text, /^Declined by the human: no MFA code was given/);
+    const burst = await Promise.all(
+      ["s3", "sqs", "dynamodb"].map((service) => call({ services: [service] })),
+    );
+    for (const result of burst) {
+      assert.equal(result.isError, true);
+      assert.match(
+        result.text,
+        /^The human declined an MFA code question \d+s ago: no new MFA code question for \d+s/,
+      );
+    }
+  });
+  assert.equal(asked.length, 1, "one question, not one per retry");
+  assert.equal(calls(world.aws, "GetSessionToken").length, 0);
+});
+
+Deno.test("serve's MFA question names the profile whose session the code starts", async () => {
+  await using world = await startMfaFixture();
+  const user = world.aws.defaultUser;
+  await Deno.writeTextFile(
+    world.path(".aws", "credentials"),
+    ["dev", "ops"].map((name) =>
+      `[${name}]\naws_access_key_id = ${user.accessKeyId}\n` +
+      `aws_secret_access_key = ${user.secretAccessKey}\n`
+    ).join(""),
+  );
+  const asked: string[] = [];
+  await withServe(
+    world,
+    (message) => {
+      asked.push(message);
+      return undefined;
+    },
+    async (call) => {
+      const result = await call({ services: ["s3"], profile: "ops" });
+      assert.match(result.text, /^Declined by the human: no MFA code was given/);
+    },
+    {
+      args: ["--allow-profiles", "ops"],
+      env: { AWS_PROFILE: "dev", AWS_ACCESS_KEY_ID: undefined, AWS_SECRET_ACCESS_KEY: undefined },
+    },
+  );
+  assert.equal(asked.length, 1);
+  assert.match(
+    asked[0],
+    new RegExp(
+      'asks for AWS credentials of AWS profile "ops" \\(not this server\'s own profile\\), and ' +
+        `there is no MFA session: type the current code of your MFA device ${world.serial}`,
+    ),
+  );
 });

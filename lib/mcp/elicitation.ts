@@ -1,8 +1,8 @@
 /**
  * What `grant_access` asks the human, never the agent, through MCP elicitation: the approval of
  * a grant (`serve --approve`), and the code of an MFA device when there is no MFA session. The
- * human's attention is not the agent's to flood: one approval question open at a time, and none
- * for a minute after a no.
+ * human's attention is not the agent's to flood: one question (approval or MFA code) open at a
+ * time, and none for a minute after a no.
  *
  * @module
  */
@@ -23,14 +23,18 @@ const APPROVAL_TIMEOUT_MS = 10 * 60_000;
 /** After the human says no, no approval question for this long. */
 const QUIET_AFTER_NO_MS = 60_000;
 
+/** What the human is asked: a grant's approval, or an MFA device's code. */
+type Question = "approval question" | "MFA code question";
+
 /**
- * The human's attention, which an agent must not flood: one approval question open at a time,
- * and none for {@linkcode QUIET_AFTER_NO_MS} after a no.
+ * The human's attention, which an agent must not flood: one question (approval or MFA code) open
+ * at a time, and none for {@linkcode QUIET_AFTER_NO_MS} after a no to either.
  */
 export interface Asking {
-  open: boolean;
-  /** When the human last declined (the server's clock, in ms). */
-  declinedAt?: number;
+  /** The question waiting for the human's answer, if any. */
+  open?: Question;
+  /** When the human last declined (the server's clock, in ms), and what. */
+  declined?: { at: number; question: Question };
 }
 
 /** What the human is asked to approve. */
@@ -73,7 +77,7 @@ export async function askApproval(
       },
     );
   }
-  checkAskable(ctx, asking);
+  checkAskable(ctx, asking, "approval question");
   const client = clientName(clientOf(ctx));
   const approvedEnd = grantDeadline(ctx.now(), ttlSeconds);
   const until = formatTime(approvedEnd);
@@ -94,7 +98,7 @@ export async function askApproval(
     : `with AWS profile "${logText(profile, 64)}"`;
   const other = profile !== ctx.options.profile ? " (not this server's own profile)" : "";
   let answer;
-  asking.open = true;
+  asking.open = "approval question";
   try {
     answer = await ctx.server.server.elicitInput({
       mode: "form",
@@ -117,7 +121,7 @@ export async function askApproval(
       },
     }, { timeout: APPROVAL_TIMEOUT_MS });
   } catch (error) {
-    asking.declinedAt = ctx.now().getTime();
+    asking.declined = { at: ctx.now().getTime(), question: "approval question" };
     throw new DeclinedError(
       "Declined: the approval request failed, so no credentials were requested",
       {
@@ -126,12 +130,12 @@ export async function askApproval(
       },
     );
   } finally {
-    asking.open = false;
+    asking.open = undefined;
   }
   // Only an explicit yes approves: an "accept" without the answer (or with anything but true) is
   // no approval.
   if (answer.action !== "accept" || answer.content?.approve !== true) {
-    asking.declinedAt = ctx.now().getTime();
+    asking.declined = { at: ctx.now().getTime(), question: "approval question" };
     throw new DeclinedError(
       `Declined by the human: no credentials were requested (${answer.action})`,
       { hint: "do not retry the same request; ask the human what access they want to give" },
@@ -141,22 +145,23 @@ export async function askApproval(
 }
 
 /**
- * Refuses a question while another is open, or within a minute of the human's no: an agent's
- * burst or loop gets one question, not a screenful.
+ * Refuses a question while another (approval or MFA code) is open, or within a minute of the
+ * human's no to either: an agent's burst or loop gets one question, not a screenful.
  */
-function checkAskable(ctx: ToolContext, asking: Asking): void {
+function checkAskable(ctx: ToolContext, asking: Asking, question: Question): void {
   if (asking.open) {
     throw new UsageError(
-      "An approval question is already waiting for the human: this grant was not asked",
+      `An ${asking.open} is already waiting for the human: this grant was not asked`,
       { hint: "wait for that answer, and ask for everything you need in one grant" },
     );
   }
-  const since = asking.declinedAt === undefined
-    ? Infinity
-    : ctx.now().getTime() - asking.declinedAt;
+  const since = asking.declined === undefined ? Infinity : ctx.now().getTime() - asking.declined.at;
   if (since >= 0 && since < QUIET_AFTER_NO_MS) {
+    const what = asking.declined!.question === "approval question"
+      ? "a grant"
+      : "an MFA code question";
     throw new UsageError(
-      `The human declined a grant ${Math.floor(since / 1000)}s ago: no new approval question ` +
+      `The human declined ${what} ${Math.floor(since / 1000)}s ago: no new ${question} ` +
         `for ${Math.ceil((QUIET_AFTER_NO_MS - since) / 1000)}s`,
       { hint: "do not retry; tell the human what you need and why" },
     );
@@ -164,11 +169,16 @@ function checkAskable(ctx: ToolContext, asking: Asking): void {
 }
 
 /**
- * How a grant asks for an MFA code: through elicitation when the client supports it, else not at
- * all (a missing code then fails with {@linkcode mfaLoginNeeded}).
+ * How a grant with `profile`'s credentials asks for an MFA code: through elicitation when the
+ * client supports it, one question at a time and none for a minute after a no (the approval's
+ * rule, shared with it), else not at all (a missing code then fails with
+ * {@linkcode mfaLoginNeeded}).
  */
-export function mfaCodeAsker(ctx: ToolContext): AskMfaCode | undefined {
-  return canElicit(ctx) ? (serial) => elicitMfaCode(ctx, serial) : undefined;
+export function mfaCodeAsker(
+  ctx: ToolContext,
+  question: { asking: Asking; profile: string | undefined },
+): AskMfaCode | undefined {
+  return canElicit(ctx) ? (serial) => elicitMfaCode(ctx, serial, question) : undefined;
 }
 
 function canElicit(ctx: ToolContext): boolean {
@@ -186,15 +196,31 @@ export function mfaLoginNeeded(serial: string): UsageError {
   );
 }
 
-/** Asks the human, not the agent, for the MFA code through MCP elicitation. */
-async function elicitMfaCode(ctx: ToolContext, serial: string): Promise<string> {
+/**
+ * Asks the human, not the agent, for the MFA code through MCP elicitation, naming the profile
+ * whose MFA session the code starts.
+ */
+async function elicitMfaCode(
+  ctx: ToolContext,
+  serial: string,
+  { asking, profile }: { asking: Asking; profile: string | undefined },
+): Promise<string> {
+  checkAskable(ctx, asking, "MFA code question");
   const client = clientName(clientOf(ctx));
+  // The code starts an MFA session of this profile: the human must see whose before typing it.
+  const whose = profile === undefined
+    ? ""
+    : ` of AWS profile "${logText(profile, 64)}"${
+      profile !== ctx.options.profile ? " (not this server's own profile)" : ""
+    }`;
   let answer;
+  asking.open = "MFA code question";
   try {
     answer = await ctx.server.server.elicitInput({
       mode: "form",
-      message: `${client} asks for AWS credentials, and there is no MFA session: type the ` +
-        `current code of your MFA device ${serial} (it is sent to AWS once, never to the agent).`,
+      message: `${client} asks for AWS credentials${whose}, and there is no MFA session: type ` +
+        `the current code of your MFA device ${serial} (it is sent to AWS once, never to the ` +
+        "agent).",
       requestedSchema: {
         type: "object",
         properties: {
@@ -210,6 +236,7 @@ async function elicitMfaCode(ctx: ToolContext, serial: string): Promise<string> 
       },
     }, { timeout: APPROVAL_TIMEOUT_MS });
   } catch (error) {
+    asking.declined = { at: ctx.now().getTime(), question: "MFA code question" };
     throw new DeclinedError(
       "Declined: the MFA code request failed, so no credentials were requested",
       {
@@ -217,9 +244,12 @@ async function elicitMfaCode(ctx: ToolContext, serial: string): Promise<string> 
         hint: "ask the human to run: timebound-iam mfa login",
       },
     );
+  } finally {
+    asking.open = undefined;
   }
   const code = answer.action === "accept" ? answer.content?.code : undefined;
   if (typeof code !== "string") {
+    asking.declined = { at: ctx.now().getTime(), question: "MFA code question" };
     throw new DeclinedError(
       `Declined by the human: no MFA code was given, so no credentials were requested (${answer.action})`,
       { hint: "do not retry the same request; ask the human to run: timebound-iam mfa login" },

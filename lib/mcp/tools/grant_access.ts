@@ -108,7 +108,7 @@ type GrantArgs = {
  */
 export function registerGrantAccess(ctx: ToolContext): { close(): Promise<void> } {
   const limit = createCallLimit({ limit: GRANT_CALLS_PER_MINUTE, windowMs: 60_000, now: ctx.now });
-  const asking: Asking = { open: false };
+  const asking: Asking = {};
   ctx.server.registerTool("grant_access", {
     title: "Grant scoped AWS credentials",
     description:
@@ -195,7 +195,7 @@ async function grantAccess(ctx: ToolContext, args: GrantArgs, asking: Asking) {
     scopes = request.scopes;
     ttl = formatTtl(request.ttlSeconds);
     const profile = checkProfile(ctx, args.profile);
-    const askMfaCode = mfaCodeAsker(ctx);
+    const askMfaCode = mfaCodeAsker(ctx, { asking, profile });
     const explainMfa = (error: unknown) => {
       throw error instanceof MfaCodeNeeded ? mfaLoginNeeded(error.serial) : error;
     };
