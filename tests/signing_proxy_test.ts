@@ -1020,3 +1020,61 @@ Deno.test("the call record names what AWS gets: headers the proxy does not send,
     });
   }
 });
+
+Deno.test("bodies read whole are bounded together: past the bound a call gets 503, and a later one goes through", async () => {
+  const { sha256Hex } = await import("./support/sigv4.ts");
+  const arrived = Promise.withResolvers<void>();
+  const release = Promise.withResolvers<void>();
+  let first = true;
+  const upstream = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, async (req) => {
+    await req.arrayBuffer();
+    if (first) {
+      first = false;
+      arrived.resolve();
+      await release.promise;
+    }
+    return new Response("{}", { headers: { "content-type": "application/x-amz-json-1.0" } });
+  });
+  const proxy = startSigningProxy({
+    env: { AWS_ENDPOINT_URL: `http://127.0.0.1:${upstream.addr.port}` },
+    maxHeldBytes: 48 * 1024,
+  });
+  const grant = proxy.addGrant({
+    session: () => ({
+      accessKeyId: "ASIAREALKEY000000000",
+      secretAccessKey: "real-secret",
+      sessionToken: "real-token",
+      expiration: new Date(Date.now() + 3600_000),
+    }),
+  });
+  const put = (pad: number) => {
+    const body = JSON.stringify({ TableName: "t", Item: { pad: { S: "x".repeat(pad) } } });
+    return signedJsonCall(proxy, grant.standIn, {
+      target: "DynamoDB_20120810.PutItem",
+      body,
+      contentSha256: sha256Hex(body),
+    });
+  };
+  try {
+    const held = put(30_000);
+    await arrived.promise;
+    const refused = await put(30_000);
+    assert.equal(refused.status, 503);
+    assert.equal((await refused.json()).__type, "ThrottlingException");
+    release.resolve();
+    const first = await held;
+    assert.equal(first.status, 200, await first.text());
+    const later = await put(30_000);
+    assert.equal(later.status, 200, "the first call's bytes count no more");
+    await later.text();
+    assert.deepEqual(grant.calls.map((c) => [c.status, c.refused]), [
+      [503, "ThrottlingException"],
+      [200, undefined],
+      [200, undefined],
+    ]);
+  } finally {
+    release.resolve();
+    await proxy.close();
+    await upstream.shutdown();
+  }
+});

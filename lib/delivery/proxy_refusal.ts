@@ -23,7 +23,8 @@ export type RefusalKind =
   | "headers-too-large"
   | "bad-scope"
   | "upstream-timeout"
-  | "upstream-failed";
+  | "upstream-failed"
+  | "busy";
 
 /** The wire protocol of a call, which decides the error's shape. */
 export type Protocol = "s3" | "query" | "ec2" | "json" | "rest-json";
@@ -138,6 +139,11 @@ const WORDINGS: Record<RefusalKind, Wording> = {
     code: { s3: "ServiceUnavailable", query: "ServiceUnavailable", json: "ServiceUnavailable" },
     status: 502,
     message: `${PROXY} could not reach AWS`,
+  },
+  "busy": {
+    code: { s3: "SlowDown", query: "Throttling", json: "ThrottlingException" },
+    status: 503,
+    message: `${PROXY} holds as many request bodies as it may at once: try again`,
   },
 };
 

@@ -75,6 +75,12 @@ export interface SigningProxyOptions {
   maxBufferedBytes?: number;
   /** The largest body streamed through (S3 uploads). Default 5 GiB plus chunk framing. */
   maxStreamedBytes?: number;
+  /**
+   * The most that the bodies read whole of all calls in flight may hold together (one client's
+   * many large calls at once must not exhaust the memory of the process, `serve` included).
+   * Default 256 MiB; a call past it gets 503 (`SlowDown`, `Throttling`), which SDKs retry.
+   */
+  maxHeldBytes?: number;
 }
 
 /** What a grant behind the proxy needs. */
@@ -210,6 +216,7 @@ export function startSigningProxy(options: SigningProxyOptions): SigningProxy {
     idleTimeoutMs: options.idleTimeoutMs ?? 60_000,
     maxBufferedBytes: options.maxBufferedBytes ?? 32 * 1024 * 1024,
     maxStreamedBytes: options.maxStreamedBytes ?? 5 * 1024 ** 3 + 64 * 1024 ** 2,
+    held: new HeldBytes(options.maxHeldBytes ?? 256 * 1024 * 1024),
   };
   const grants = new Map<string, GrantState>();
   const agents = createAgents();
@@ -228,6 +235,7 @@ export function startSigningProxy(options: SigningProxyOptions): SigningProxy {
     let state: GrantState | undefined;
     let name: CallName | undefined;
     const started = now();
+    const lease = { bytes: 0 };
     const record = (call: Omit<CallRecord, "time" | "service" | "region">) => {
       if (state === undefined) return;
       keep(state, { time: started, service: service!, region: regionOf(request), ...call });
@@ -242,7 +250,7 @@ export function startSigningProxy(options: SigningProxyOptions): SigningProxy {
         auth,
         state,
         now: now(),
-        limits,
+        limits: { ...limits, lease },
         overrides,
       });
       name = verified.name;
@@ -264,6 +272,9 @@ export function startSigningProxy(options: SigningProxyOptions): SigningProxy {
         refused: refusalCode(refusal, protocol),
       });
       return response;
+    } finally {
+      // The body was sent (or refused): its bytes count no more.
+      limits.held.release(lease);
     }
   };
 
@@ -392,7 +403,12 @@ async function verify(
     auth: SigV4Authorization;
     state: GrantState | undefined;
     now: Date;
-    limits: { maxBufferedBytes: number; maxStreamedBytes: number };
+    limits: {
+      maxBufferedBytes: number;
+      maxStreamedBytes: number;
+      held: HeldBytes;
+      lease: Lease;
+    };
     overrides: ReturnType<typeof readEndpointOverrides>;
   },
 ): Promise<VerifiedCall> {
@@ -425,7 +441,8 @@ async function verify(
   }
   const { body, payloadHash } = await readPayload(request, {
     service: auth.service,
-    maxBufferedBytes: context.limits.maxBufferedBytes,
+    limit: context.limits.maxBufferedBytes,
+    count: (bytes) => context.limits.held.take(context.limits.lease, bytes),
   });
   const canonical = canonicalRequest({
     method: request.method,
@@ -476,7 +493,7 @@ const STREAMED_S3_PAYLOADS = [
  */
 async function readPayload(
   request: Request,
-  options: { service: string; maxBufferedBytes: number },
+  options: { service: string; limit: number; count: (bytes: number) => void },
 ): Promise<{ body: Uint8Array | ReadableStream<Uint8Array> | null; payloadHash: string }> {
   const claimed = request.headers.get("x-amz-content-sha256")?.trim();
   const hex = claimed !== undefined && /^[0-9a-f]{64}$/.test(claimed);
@@ -491,7 +508,7 @@ async function readPayload(
     }
   }
   if (s3 && claimed !== undefined) return { body: request.body, payloadHash: claimed };
-  const bytes = await readBounded(request.body, options.maxBufferedBytes);
+  const bytes = await readBounded(request.body, options);
   const computed = bytes.length === 0 ? EMPTY_SHA256 : sha256Hex(bytes);
   if (hex && claimed !== computed) {
     throw new ProxyRefusal(
@@ -519,16 +536,45 @@ function dateHeader(headers: Headers): string | undefined {
   return Number.isNaN(parsed.getTime()) ? undefined : toAmzDate(parsed);
 }
 
+/** The bytes a call holds in bodies read whole. */
+interface Lease {
+  bytes: number;
+}
+
+/** What the bodies read whole of all calls in flight hold together, within a bound. */
+class HeldBytes {
+  #held = 0;
+  readonly #max: number;
+
+  constructor(max: number) {
+    this.#max = max;
+  }
+
+  /** Counts `bytes` more for a call, or refuses it (`busy`) when all together would pass the bound. */
+  take(lease: Lease, bytes: number): void {
+    if (this.#held + bytes > this.#max) throw new ProxyRefusal("busy");
+    this.#held += bytes;
+    lease.bytes += bytes;
+  }
+
+  /** Forgets what a call held. */
+  release(lease: Lease): void {
+    this.#held -= lease.bytes;
+    lease.bytes = 0;
+  }
+}
+
 async function readBounded(
   body: ReadableStream<Uint8Array> | null,
-  limit: number,
+  options: { limit: number; count: (bytes: number) => void },
 ): Promise<Uint8Array> {
   if (body === null) return new Uint8Array(0);
   const pieces: Uint8Array[] = [];
   let total = 0;
   for await (const piece of body) {
     total += piece.length;
-    if (total > limit) throw new ProxyRefusal("body-too-large");
+    if (total > options.limit) throw new ProxyRefusal("body-too-large");
+    options.count(piece.length);
     pieces.push(piece);
   }
   const out = new Uint8Array(total);
