@@ -116,14 +116,19 @@ class ByteReader {
     return -1;
   }
 
-  /** A line without its CRLF; `undefined` at the end of the stream. */
+  /**
+   * A line without its CRLF; `undefined` at the end of the stream. A bare LF is refused, as S3
+   * refuses it: framed again with CRLF, the body would no longer match its `Content-Length`.
+   */
   async line(limit = MAX_LINE_BYTES): Promise<string | undefined> {
     for (;;) {
       const at = this.#indexOfNewline();
       if (at >= 0) {
         const bytes = this.#take(at + 1);
-        const end = at > 0 && bytes[at - 1] === 0x0d ? at - 1 : at;
-        return new TextDecoder().decode(bytes.subarray(0, end));
+        if (at === 0 || bytes[at - 1] !== 0x0d) {
+          throw new ChunkError("IncompleteBody", "An aws-chunked line does not end with CRLF");
+        }
+        return new TextDecoder().decode(bytes.subarray(0, at - 1));
       }
       if (this.#length > limit) {
         throw new ChunkError("IncompleteBody", "An aws-chunked line is too long");
