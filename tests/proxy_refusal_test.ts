@@ -1,0 +1,216 @@
+// The signing proxy's refusals as a client sees them: the status, the error code its SDK parses
+// and the shape of the body (S3's <Error>, the query services' <ErrorResponse>, EC2's
+// <Response><Errors>, the JSON services' {"__type"}), so that the CLI and the SDKs report the
+// refusal as they would AWS's own.
+import assert from "node:assert/strict";
+import {
+  type Protocol,
+  protocolOf,
+  ProxyRefusal,
+  refusalCode,
+  type RefusalKind,
+  refusalResponse,
+} from "../lib/delivery/proxy_refusal.ts";
+
+const headers = (init: Record<string, string> = {}) => new Headers(init);
+
+Deno.test("protocolOf() tells the wire protocol from the signing name and headers", async (t) => {
+  const cases: Array<[string, string | undefined, Record<string, string>, Protocol]> = [
+    ["S3", "s3", {}, "s3"],
+    ["S3 with a JSON body stays S3", "s3", { "content-type": "application/json" }, "s3"],
+    ["a JSON target", "dynamodb", { "x-amz-target": "DynamoDB_20120810.GetItem" }, "json"],
+    ["JSON by content type", "logs", { "content-type": "application/x-amz-json-1.1" }, "json"],
+    ["a target wins over s3", "s3", { "x-amz-target": "X.Y" }, "json"],
+    ["EC2", "ec2", { "content-type": "application/x-www-form-urlencoded" }, "ec2"],
+    ["REST JSON (Lambda)", "lambda", { "content-type": "application/json" }, "rest-json"],
+    ["query (STS)", "sts", { "content-type": "application/x-www-form-urlencoded" }, "query"],
+    ["no scope at all", undefined, {}, "query"],
+  ];
+  for (const [name, service, init, protocol] of cases) {
+    await t.step(name, () => assert.equal(protocolOf(service, headers(init)), protocol));
+  }
+});
+
+/** Each refusal's code as AWS names the same condition: S3, query services, JSON services. */
+const CODES: Record<RefusalKind, [string, string, string, number]> = {
+  "unknown-key": [
+    "InvalidAccessKeyId",
+    "InvalidClientTokenId",
+    "UnrecognizedClientException",
+    403,
+  ],
+  "bad-signature": [
+    "SignatureDoesNotMatch",
+    "SignatureDoesNotMatch",
+    "InvalidSignatureException",
+    403,
+  ],
+  "expired": ["ExpiredToken", "ExpiredToken", "ExpiredTokenException", 403],
+  "presigned": ["InvalidRequest", "InvalidRequest", "InvalidRequestException", 400],
+  "sigv4a": ["InvalidRequest", "InvalidRequest", "InvalidRequestException", 400],
+  "not-sigv4": ["InvalidRequest", "IncompleteSignature", "IncompleteSignature", 400],
+  "unsigned": [
+    "AccessDenied",
+    "MissingAuthenticationToken",
+    "MissingAuthenticationTokenException",
+    403,
+  ],
+  "host": ["AccessDenied", "AccessDenied", "AccessDeniedException", 403],
+  "body-too-large": ["EntityTooLarge", "RequestEntityTooLarge", "RequestEntityTooLarge", 413],
+  "headers-too-large": [
+    "RequestHeaderSectionTooLarge",
+    "RequestHeaderSectionTooLarge",
+    "RequestHeaderSectionTooLarge",
+    431,
+  ],
+  "bad-scope": [
+    "AuthorizationHeaderMalformed",
+    "IncompleteSignature",
+    "IncompleteSignature",
+    400,
+  ],
+  "upstream-timeout": ["RequestTimeout", "RequestTimeout", "RequestTimeoutException", 504],
+  "upstream-failed": ["ServiceUnavailable", "ServiceUnavailable", "ServiceUnavailable", 502],
+  "busy": ["SlowDown", "Throttling", "ThrottlingException", 503],
+};
+
+Deno.test("every refusal has AWS's code and status in each protocol", async (t) => {
+  for (const [kind, [s3, query, json, status]] of Object.entries(CODES)) {
+    await t.step(kind, async () => {
+      const refusal = new ProxyRefusal(kind as RefusalKind);
+      const expected: Array<[Protocol, string]> = [
+        ["s3", s3],
+        ["query", query],
+        ["ec2", query],
+        ["json", json],
+        ["rest-json", json],
+      ];
+      for (const [protocol, code] of expected) {
+        assert.equal(refusalCode(refusal, protocol), code, protocol);
+        const response = refusalResponse(refusal, { protocol, requestId: "r-1", method: "POST" });
+        const wanted = kind === "expired" && protocol === "s3" ? 400 : status;
+        assert.equal(response.status, wanted, protocol);
+        const body = await response.text();
+        if (protocol === "json" || protocol === "rest-json") {
+          assert.equal(response.headers.get("x-amzn-errortype"), code);
+          assert.equal(JSON.parse(body).__type, code);
+        } else {
+          assert.match(body, new RegExp(`<Code>${code}</Code>`));
+        }
+      }
+    });
+  }
+});
+
+Deno.test("S3 gets <Error> with both request id headers", async () => {
+  const response = refusalResponse(new ProxyRefusal("unknown-key"), {
+    protocol: "s3",
+    requestId: "req-7",
+    method: "GET",
+  });
+  assert.equal(response.status, 403);
+  assert.equal(response.headers.get("content-type"), "text/xml");
+  assert.equal(response.headers.get("x-amz-request-id"), "req-7");
+  assert.equal(response.headers.get("x-amzn-requestid"), "req-7");
+  assert.equal(
+    await response.text(),
+    '<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>InvalidAccessKeyId</Code>' +
+      "<Message>The security token included in the request is invalid</Message>" +
+      "<RequestId>req-7</RequestId></Error>\n",
+  );
+});
+
+Deno.test("a query service gets <ErrorResponse>: Sender for the client's fault, Receiver for AWS's", async () => {
+  const sender = refusalResponse(new ProxyRefusal("expired"), {
+    protocol: "query",
+    requestId: "q-1",
+    method: "POST",
+  });
+  assert.equal(sender.status, 403);
+  assert.equal(sender.headers.get("content-type"), "text/xml");
+  assert.equal(sender.headers.get("x-amz-request-id"), null);
+  assert.equal(
+    await sender.text(),
+    "<ErrorResponse><Error><Type>Sender</Type><Code>ExpiredToken</Code>" +
+      "<Message>The security token included in the request is expired</Message></Error>" +
+      "<RequestId>q-1</RequestId></ErrorResponse>\n",
+  );
+  const receiver = refusalResponse(new ProxyRefusal("upstream-failed"), {
+    protocol: "query",
+    requestId: "q-2",
+    method: "POST",
+  });
+  assert.equal(receiver.status, 502);
+  assert.match(await receiver.text(), /^<ErrorResponse><Error><Type>Receiver<\/Type>/);
+});
+
+Deno.test("EC2 gets <Response><Errors> with RequestID", async () => {
+  const response = refusalResponse(new ProxyRefusal("bad-scope"), {
+    protocol: "ec2",
+    requestId: "e-1",
+    method: "POST",
+  });
+  assert.equal(response.status, 400);
+  assert.equal(
+    await response.text(),
+    "<Response><Errors><Error><Code>IncompleteSignature</Code><Message>The credential scope " +
+      "names no AWS region or service that the proxy can reach</Message></Error></Errors>" +
+      "<RequestID>e-1</RequestID></Response>\n",
+  );
+});
+
+Deno.test("a JSON service gets __type and message, and DynamoDB 400 for a client error", async () => {
+  const refusal = new ProxyRefusal("unsigned");
+  const lambda = refusalResponse(refusal, {
+    protocol: "rest-json",
+    requestId: "j-1",
+    method: "GET",
+    service: "lambda",
+  });
+  assert.equal(lambda.status, 403);
+  assert.equal(lambda.headers.get("content-type"), "application/x-amz-json-1.1");
+  assert.equal(lambda.headers.get("x-amzn-requestid"), "j-1");
+  assert.deepEqual(JSON.parse(await lambda.text()), {
+    __type: "MissingAuthenticationTokenException",
+    message: "timebound-iam's signing proxy refuses unsigned requests: sign them with the " +
+      "stand-in credentials",
+  });
+  const dynamodb = (kind: RefusalKind) =>
+    refusalResponse(new ProxyRefusal(kind), {
+      protocol: "json",
+      requestId: "j-2",
+      method: "POST",
+      service: "dynamodb",
+    }).status;
+  assert.equal(dynamodb("unsigned"), 400);
+  assert.equal(dynamodb("body-too-large"), 400);
+  assert.equal(dynamodb("upstream-timeout"), 504);
+});
+
+Deno.test("a refusal's own message replaces the usual one, escaped in XML", async () => {
+  const refusal = new ProxyRefusal("bad-signature", 'a <b> & "c"');
+  assert.equal(refusal.name, "ProxyRefusal");
+  assert.equal(refusal.kind, "bad-signature");
+  const xml = await refusalResponse(refusal, {
+    protocol: "s3",
+    requestId: "<id>&",
+    method: "PUT",
+  }).text();
+  assert.match(xml, /<Message>a &#60;b&#62; &#38; &#34;c&#34;<\/Message>/);
+  assert.match(xml, /<RequestId>&#60;id&#62;&#38;<\/RequestId>/);
+  const json = await refusalResponse(refusal, { protocol: "json", requestId: "x", method: "POST" })
+    .json();
+  assert.equal(json.message, 'a <b> & "c"');
+});
+
+Deno.test("HEAD gets the status and headers and no body", async () => {
+  const response = refusalResponse(new ProxyRefusal("unknown-key"), {
+    protocol: "s3",
+    requestId: "h-1",
+    method: "HEAD",
+  });
+  assert.equal(response.status, 403);
+  assert.equal(response.headers.get("x-amz-request-id"), "h-1");
+  assert.equal(response.body, null);
+  assert.equal(await response.text(), "");
+});
