@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import {
+  CONSOLE_SERVICES,
   consoleDestination,
   federationUrl,
   loginUrl,
@@ -153,4 +154,157 @@ Deno.test("loginUrl() carries the token and destination, behind the logout unles
   assert.equal(first.href.split("?")[0], "https://us-east-1.signin.aws.amazon.com/oauth");
   assert.equal(first.searchParams.get("Action"), "logout");
   assert.equal(first.searchParams.get("redirect_uri"), direct.href);
+});
+
+Deno.test("--service opens each service's own console page", () => {
+  const pages: Record<string, string> = {
+    apigateway: "apigateway/main/apis",
+    athena: "athena/home",
+    cloudformation: "cloudformation/home",
+    cloudfront: "cloudfront/v4/home",
+    cloudtrail: "cloudtrail/home",
+    cloudwatch: "cloudwatch/home",
+    dynamodb: "dynamodbv2/home",
+    ec2: "ec2/home",
+    ecr: "ecr/private-registry/repositories",
+    ecs: "ecs/v2/home",
+    eks: "eks/home",
+    events: "events/home",
+    eventbridge: "events/home",
+    glue: "glue/home",
+    iam: "iam/home",
+    kinesis: "kinesis/home",
+    kms: "kms/home",
+    lambda: "lambda/home",
+    logs: "cloudwatch/home",
+    rds: "rds/home",
+    route53: "route53/v2/home",
+    s3: "s3/home",
+    secretsmanager: "secretsmanager/listsecrets",
+    sns: "sns/v3/home",
+    sqs: "sqs/v3/home",
+    ssm: "systems-manager/home",
+    states: "states/home",
+    stepfunctions: "states/home",
+  };
+  for (const [service, page] of Object.entries(pages)) {
+    const url = new URL(consoleDestination("us-west-2", { service }));
+    assert.equal(url.pathname, `/${page}`, service);
+  }
+});
+
+Deno.test("consoleDestination() keeps what a path says and bounds what it takes", async (t) => {
+  const home = "https://us-east-1.console.aws.amazon.com/";
+  await t.step("a path without a leading slash", () => {
+    assert.equal(
+      consoleDestination("us-east-1", { path: "s3/buckets/my-bucket" }),
+      `${home}s3/buckets/my-bucket?region=us-east-1`,
+    );
+  });
+  await t.step("a colon after the first word is part of the page, not a scheme", () => {
+    assert.equal(
+      consoleDestination("us-east-1", { path: "cloudwatch/home#logsV2:log-groups" }),
+      `${home}cloudwatch/home?region=us-east-1#logsV2:log-groups`,
+    );
+  });
+  await t.step("a path's own region is kept", () => {
+    assert.equal(
+      consoleDestination("us-east-1", { path: "ec2/home?region=eu-west-1#Instances:" }),
+      `${home}ec2/home?region=eu-west-1#Instances:`,
+    );
+  });
+  await t.step("512 characters are taken, 513 refused with the limit and a hint", () => {
+    const page = `s3/${"a".repeat(509)}`;
+    assert.equal(new URL(consoleDestination("us-east-1", { path: page })).pathname, `/${page}`);
+    assert.throws(
+      () => consoleDestination("us-east-1", { path: `${page}b` }),
+      (e) =>
+        e instanceof UsageError && /": longer than 512 characters$/.test(e.message) &&
+        e.hint === "give the page's path on the console host, e.g. --path s3/buckets/my-bucket",
+    );
+  });
+  await t.step("the refusals say why, with the path hint", () => {
+    const cases: Array<[string, string]> = [
+      ["s3\thome", "spaces, backslashes or control characters"],
+      ["javascript:alert(1)", "a path, not a URL"],
+    ];
+    for (const [path, why] of cases) {
+      assert.throws(
+        () => consoleDestination("us-east-1", { path }),
+        (e) =>
+          e instanceof UsageError && e.message.endsWith(`": ${why}`) &&
+          /^give the page's path/.test(e.hint ?? ""),
+      );
+    }
+  });
+  await t.step("an unknown service's hint lists the services", () => {
+    assert.throws(
+      () => consoleDestination("us-east-1", { service: "nosuch" }),
+      (e) =>
+        e instanceof UsageError &&
+        e.message === 'Unknown --service "nosuch": no console page known for it' &&
+        e.hint === `use one of ${Object.keys(CONSOLE_SERVICES).join(", ")}, or --path PAGE` &&
+        e.hint.includes("apigateway, athena,"),
+    );
+  });
+});
+
+Deno.test("the isolated partitions and a bad region are refused, saying where console works", async (t) => {
+  for (const region of ["us-iso-east-1", "us-isob-east-1", "eu-isoe-west-1", "eusc-de-east-1"]) {
+    await t.step(region, () => {
+      assert.throws(
+        () => partitionOf(region),
+        (e) =>
+          e instanceof UsageError &&
+          e.message === `No console sign-in for region "${region}": its partition has none` &&
+          e.hint === "timebound-iam console works in the aws, aws-cn and aws-us-gov partitions",
+      );
+    });
+  }
+  await t.step("a region over the length limit names the region", () => {
+    assert.throws(
+      () => partitionOf(`us-east-${"1".repeat(40)}`),
+      (e) => e instanceof UsageError && /^Invalid region "/.test(e.message),
+    );
+  });
+});
+
+Deno.test("TIMEBOUND_IAM_SIGNIN_URL: empty is unset; each refusal says why, with a hint", async (t) => {
+  const env = (url: string) => ({ TIMEBOUND_IAM_SIGNIN_URL: url });
+  await t.step("empty", () => {
+    assert.equal(
+      federationUrl("eu-west-1", env("")).href,
+      "https://eu-west-1.signin.aws.amazon.com/federation",
+    );
+  });
+  await t.step("loopback by name and IPv6", () => {
+    for (const url of ["http://localhost:9/federation", "http://[::1]:9/federation"]) {
+      assert.equal(federationUrl("us-east-1", env(url)).href, url);
+    }
+  });
+  await t.step("a URL of 2048 characters is taken", () => {
+    const url = `https://proxy.example/${"a".repeat(2048 - 22)}`;
+    assert.equal(url.length, 2048);
+    assert.equal(federationUrl("us-east-1", env(url)).href, url);
+  });
+  const cases: Array<[string, string]> = [
+    [`https://proxy.example/${"a".repeat(2027)}`, "longer than 2048 characters"],
+    ["not a url", "not a URL"],
+    ["http://proxy.example/federation", "use https (plain http only to this machine)"],
+    ["ftp://127.0.0.1/federation", "use https (plain http only to this machine)"],
+    ["https://user@proxy.example/federation", "no user, password, query or fragment"],
+    ["https://:pw@proxy.example/federation", "no user, password, query or fragment"],
+    ["https://proxy.example/federation?x=1", "no user, password, query or fragment"],
+    ["https://proxy.example/federation#x", "no user, password, query or fragment"],
+  ];
+  for (const [url, why] of cases) {
+    await t.step(`${url.slice(0, 40)}: ${why}`, () => {
+      assert.throws(
+        () => federationUrl("us-east-1", env(url)),
+        (e) =>
+          e instanceof UsageError && e.message.endsWith(`": ${why}`) &&
+          e.hint === "e.g. https://signin.aws.amazon.com/federation, or unset it",
+      );
+    });
+  }
 });
