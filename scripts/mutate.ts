@@ -34,6 +34,17 @@ export const MUTATED_MODULES: Readonly<Record<string, readonly string[]>> = {
   "lib/grant/config_schema.ts": ["tests/config_test.ts"],
   "lib/setup/broker_role.ts": ["tests/broker_role_test.ts"],
   "lib/mcp/context.ts": ["tests/mcp_context_test.ts"],
+  "lib/request/content_actions.ts": [
+    "tests/content_actions_test.ts",
+    "tests/session_policy_test.ts",
+  ],
+  "lib/aws/console_url.ts": ["tests/console_url_test.ts"],
+  "lib/delivery/sigv4.ts": ["tests/sigv4_test.ts"],
+  "lib/delivery/aws_chunked.ts": ["tests/aws_chunked_test.ts"],
+  "lib/delivery/aws_endpoints.ts": ["tests/aws_endpoints_test.ts"],
+  "lib/delivery/call_record.ts": ["tests/call_record_test.ts"],
+  "lib/delivery/proxy_refusal.ts": ["tests/proxy_refusal_test.ts"],
+  "lib/vault/sealed_box.ts": ["tests/vault_file_test.ts"],
 };
 
 /** The score a module should reach, in percent. */
@@ -103,12 +114,25 @@ async function installStryker(): Promise<void> {
   }
 }
 
-async function mutate(module: string, tests: readonly string[]): Promise<ModuleScore> {
+/**
+ * Splits a command-line argument into its module and an optional line range (`module.ts:120-180`,
+ * to mutate only the part of a large module a change touched).
+ */
+export function parseTarget(arg: string): { module: string; lines?: string } {
+  const match = /^(.+\.ts)(?::(\d+-\d+))?$/.exec(arg);
+  return match ? { module: match[1], lines: match[2] } : { module: arg };
+}
+
+async function mutate(
+  target: { module: string; lines?: string },
+  tests: readonly string[],
+): Promise<ModuleScore> {
+  const { module, lines } = target;
   const work = await Deno.makeTempDir({ prefix: "tbi-mutate-" });
   try {
     const report = join(work, "report.json");
     const config = {
-      mutate: [module],
+      mutate: [lines ? `${module}:${lines}` : module],
       testRunner: "command",
       // The unit tests and the module's doc examples (`deno task test` runs both), without type
       // checking (Stryker's mutants are not typed code).
@@ -135,8 +159,8 @@ async function mutate(module: string, tests: readonly string[]): Promise<ModuleS
 }
 
 if (import.meta.main) {
-  const chosen = Deno.args.length ? Deno.args : Object.keys(MUTATED_MODULES);
-  const unknown = chosen.filter((module) => !MUTATED_MODULES[module]);
+  const chosen = (Deno.args.length ? Deno.args : Object.keys(MUTATED_MODULES)).map(parseTarget);
+  const unknown = chosen.filter(({ module }) => !MUTATED_MODULES[module]).map((t) => t.module);
   if (unknown.length) {
     console.error(`error: not a mutated module: ${unknown.join(", ")}`);
     console.error(`hint: one of ${Object.keys(MUTATED_MODULES).join(", ")}`);
@@ -145,16 +169,18 @@ if (import.meta.main) {
   await installStryker();
   // Each module's score is printed as soon as it is known: a run takes minutes per module.
   const low: string[] = [];
-  for (const module of chosen) {
-    console.error(`mutating ${module}…`);
+  for (const target of chosen) {
+    const { module, lines } = target;
+    const name = lines ? `${module}:${lines}` : module;
+    console.error(`mutating ${name}…`);
     try {
-      const { killed, total, score, survivors } = await mutate(module, MUTATED_MODULES[module]);
-      console.log(`${score.toFixed(1).padStart(5)}%  ${killed}/${total}  ${module}`);
+      const { killed, total, score, survivors } = await mutate(target, MUTATED_MODULES[module]);
+      console.log(`${score.toFixed(1).padStart(5)}%  ${killed}/${total}  ${name}`);
       for (const survivor of survivors) console.log(`        survived: ${survivor}`);
-      if (score < TARGET_SCORE) low.push(module);
+      if (score < TARGET_SCORE) low.push(name);
     } catch (error) {
-      console.log(`  n/a   ${module}: ${(error as Error).message}`);
-      low.push(module);
+      console.log(`  n/a   ${name}: ${(error as Error).message}`);
+      low.push(name);
     }
   }
   if (low.length) {

@@ -1,0 +1,27 @@
+// `deno task mutate`'s own pieces: every module it mutates and every test it runs exists, and a
+// line range on the command line reaches Stryker.
+import assert from "node:assert/strict";
+import { MUTATED_MODULES, parseTarget } from "../scripts/mutate.ts";
+
+Deno.test("every mutated module and each of its tests exists", async () => {
+  const root = new URL("../", import.meta.url);
+  for (const [module, tests] of Object.entries(MUTATED_MODULES)) {
+    assert.ok(tests.length > 0, module);
+    for (const path of [module, ...tests]) {
+      const info = await Deno.stat(new URL(path, root));
+      assert.ok(info.isFile, path);
+    }
+  }
+});
+
+Deno.test("a module may be given with a line range", () => {
+  assert.deepEqual(parseTarget("lib/request/session_policy.ts:213-383"), {
+    module: "lib/request/session_policy.ts",
+    lines: "213-383",
+  });
+  assert.deepEqual(parseTarget("lib/request/ttl.ts"), {
+    module: "lib/request/ttl.ts",
+    lines: undefined,
+  });
+  assert.deepEqual(parseTarget("lib/request/ttl.ts:x"), { module: "lib/request/ttl.ts:x" });
+});
