@@ -187,6 +187,13 @@ Deno.test("console under 15 minutes: the policy's deadline, and the summary says
     dry.stderr,
     /command +AWS console, the home page, opened in the browser \(after the deadline the browser tab stays open, but every action is denied\)/,
   );
+  // The endpoint that will receive the session is named before the human agrees.
+  assert.ok(
+    dry.stderr.includes(
+      `(signed in through ${f.aws.signinUrl}, from TIMEBOUND_IAM_SIGNIN_URL: it receives the session)`,
+    ),
+    dry.stderr,
+  );
   assert.equal(f.aws.signinRecords().length, 0);
   const result = await f.console(["-s", "s3:ro", "-t", "5m", "--print"]);
   assert.equal(result.code, 0, result.stderr);

@@ -18,6 +18,7 @@ import {
   type DestinationOptions,
   federationUrl,
   loginUrl,
+  SIGNIN_URL_VARIABLE,
 } from "../aws/console_url.ts";
 import { requestSigninToken } from "../aws/signin_token.ts";
 import { awsTimeoutMs } from "../aws/timeout.ts";
@@ -113,20 +114,29 @@ export async function consoleScopes(
 const MIN_STS_SECONDS = 900;
 
 /**
- * What the summary's last row says: which console page, where the URL goes, and for a grant
+ * What the summary's last row says: which console page, where the URL goes, for a grant
  * under 15 minutes that the tab outlives the deadline (the session lasts STS's 15 minutes; the
- * policy denies every action after the deadline).
+ * policy denies every action after the deadline), and the federation endpoint when
+ * `TIMEBOUND_IAM_SIGNIN_URL` replaces AWS's (a planted one would receive the session).
  */
-function consoleRow(flags: ConsoleFlags): string[] {
+function consoleRow(flags: ConsoleFlags, env: Readonly<Record<string, string>>): string[] {
   const page = flags.service !== undefined
     ? `the ${flags.service} page`
     : flags.path !== undefined
     ? `the page ${flags.path}`
     : "the home page";
   const short = flags.ttl !== undefined && parseTtl(flags.ttl) < MIN_STS_SECONDS;
+  // An endpoint other than AWS's receives the session itself: say so before the human agrees.
+  const override = env[SIGNIN_URL_VARIABLE] ? federationUrl("us-east-1", env) : undefined;
   return [
     `AWS console, ${page}, ${flags.print ? "URL written to stdout" : "opened in the browser"}`,
     ...short ? ["(after the deadline the browser tab stays open, but every action is denied)"] : [],
+    ...override
+      ? [
+        `(signed in through ${override.origin}${override.pathname}, from ` +
+        `${SIGNIN_URL_VARIABLE}: it receives the session)`,
+      ]
+      : [],
   ];
 }
 
@@ -144,7 +154,7 @@ export async function openConsole(cli: Cli, flags: ConsoleFlags): Promise<void> 
   const settings = await resolveGrantSettings(flags, env);
   const { scope, allow } = await consoleScopes(flags, settings.file.config.serve?.allow);
   const grant = await obtainGrant(cli, { ...flags, scope }, {
-    command: consoleRow(flags),
+    command: consoleRow(flags, env),
     settings,
     allow,
   });
