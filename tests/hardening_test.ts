@@ -228,6 +228,40 @@ Deno.test("exec against an endpoint that never answers times out with one line n
   }
 });
 
+Deno.test("a grant over https with NODE_EXTRA_CA_CERTS gets as far as the network", async () => {
+  // Extra CAs (a corporate proxy's) make TLS load the system's too, which needs sys "ca". A port
+  // with nothing behind it: the call must fail there, not on a permission before it.
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const url = `https://127.0.0.1:${listener.addr.port}`;
+  listener.close();
+  const result = await runCli(
+    [
+      "exec",
+      "--no-confirm",
+      "-s",
+      "s3:ro",
+      "-t",
+      "15m",
+      "--",
+      "true",
+    ],
+    {
+      env: {
+        AWS_ENDPOINT_URL_STS: url,
+        NODE_EXTRA_CA_CERTS: "/nonexistent/extra-ca.pem",
+        AWS_ACCESS_KEY_ID: "AKIAIOSFODNN7EXAMPLE",
+        AWS_SECRET_ACCESS_KEY: "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
+        AWS_REGION: "us-east-1",
+      },
+    },
+  );
+  assert.equal(result.code, 1, result.stderr);
+  assertOneLineError(
+    result.stderr,
+    new RegExp(`^error: Could not reach ${url}: connection refused$`),
+  );
+});
+
 Deno.test("serve exits at end of input while a call to AWS is pending, removing its directory", async () => {
   await using aws = await LocalAws.start();
   await using scratch = await tempDir("tbi-hard-");
