@@ -19,6 +19,8 @@ interface RawServe {
   /** The answer to the request with this id. */
   answer(id: number): Promise<Record<string, unknown>>;
   auditLines(): Promise<Array<Record<string, unknown>>>;
+  /** Stops the server (end of input) and returns all it wrote on stderr. */
+  stop(): Promise<string>;
   [Symbol.asyncDispose](): Promise<void>;
 }
 
@@ -33,8 +35,10 @@ async function rawServe(args: string[] = []): Promise<RawServe> {
     clearEnv: true,
     stdin: "piped",
     stdout: "piped",
-    stderr: "null",
+    stderr: "piped",
   }).spawn();
+  const stderr = new Response(child.stderr).text();
+  let ended = false;
   const writer = child.stdin.getWriter();
   const encoder = new TextEncoder();
   const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
@@ -61,12 +65,19 @@ async function rawServe(args: string[] = []): Promise<RawServe> {
       const text = await Deno.readTextFile(fx.path("state", "timebound-iam", "audit.jsonl"));
       return text.split("\n").filter(Boolean).map((line) => JSON.parse(line));
     },
+    async stop() {
+      ended = true;
+      await writer.close().catch(() => {});
+      await child.status;
+      return await stderr;
+    },
     async [Symbol.asyncDispose]() {
-      if (windows) await writer.close().catch(() => {});
+      if (windows || ended) await writer.close().catch(() => {});
       else child.kill("SIGTERM");
       await writer.close().catch(() => {});
       await reader.cancel().catch(() => {});
       await child.status;
+      await stderr;
       await fx[Symbol.asyncDispose]();
     },
   };
@@ -120,6 +131,22 @@ Deno.test("serve refuses a message over the bound without parsing it, and goes o
   // The connection is intact: the next request is answered.
   await serve.send({ jsonrpc: "2.0", id: 8, method: "tools/list" });
   assert.ok((await serve.answer(8)).result);
+});
+
+Deno.test("serve logs ignored bad input a few times a minute, then counts the rest", async () => {
+  await using serve = await rawServe();
+  await serve.send(initialize(1, "noisy-client"));
+  await serve.answer(1);
+  await serve.sendLine(Array(2000).fill("x").join("\n"));
+  await serve.send({ jsonrpc: "2.0", id: 2, method: "tools/list" });
+  assert.ok((await serve.answer(2)).result, "the connection goes on");
+  const stderr = await serve.stop();
+  const each = stderr.match(/ignored bad input: Unexpected token/g) ?? [];
+  assert.equal(each.length, 10, stderr);
+  const counted = [...stderr.matchAll(/ignored bad input: (\d+) more since \S+, not logged/g)]
+    .reduce((sum, found) => sum + Number(found[1]), 0);
+  assert.equal(each.length + counted, 2000, stderr);
+  assert.ok(stderr.length < 5000, `${stderr.length} bytes of stderr`);
 });
 
 /** Standard input and output in memory, as Node's process streams behave for the transport. */

@@ -28,7 +28,11 @@ import { parseProfileList } from "../request/input_bounds.ts";
 import { callerPrincipal } from "../request/session_identity.ts";
 import { parseTtl } from "../request/ttl.ts";
 import { defaultAuditLogPath, openAuditLog } from "./audit_log.ts";
+import { createCallLimit, type Unreported } from "./rate_limit.ts";
 import type { ServerOptions } from "./context.ts";
+
+/** At most this many lines a minute say what bad input was ignored; then one with the count. */
+const BAD_INPUT_LINES_PER_MINUTE = 10;
 
 /** The flags of `serve`: the grant's settings, and the guardrails. */
 export interface ServeFlags extends GrantSettingFlags {
@@ -127,7 +131,8 @@ export async function serveStdio(
     const transport = createStdioTransport(process.stdin, process.stdout);
     transport.onclose = () => stopped.resolve("transport closed");
     // Unparseable input gets no reply (JSON-RPC has no id to answer); say so on stderr only.
-    app.mcp.server.onerror = (error) => log(`ignored bad input: ${error.message.split("\n")[0]}`);
+    const badInput = badInputLog(log, cli.now);
+    app.mcp.server.onerror = badInput.onerror;
     await app.connect(transport);
     const others = [...options.allowProfiles];
     log(
@@ -139,6 +144,7 @@ export async function serveStdio(
         (masking ? `, masked (signing proxy ${masking.url})` : ""),
     );
     const reason = await stopped.promise;
+    badInput.drain();
     log(`stopping (${reason}): removing ${envFiles.path}`);
   } finally {
     stopped.dispose();
@@ -173,6 +179,34 @@ async function settleGuardrails(
     maxTtl,
     auditLog: flags.auditLog ?? defaults.auditLog ?? defaultAuditLogPath(settings.env),
     masked: flags.masked ?? defaults.masked ?? false,
+  };
+}
+
+/**
+ * Says on stderr what bad input was ignored, {@linkcode BAD_INPUT_LINES_PER_MINUTE} times a minute
+ * at most, then once with the count of the rest: a two-byte bad line must not become an
+ * eighty-byte log line each (a client's log file filled forty times as fast as it writes).
+ */
+function badInputLog(
+  log: (line: string) => void,
+  now: () => Date,
+): { onerror(error: Error): void; drain(): void } {
+  const limit = createCallLimit({ limit: BAD_INPUT_LINES_PER_MINUTE, windowMs: 60_000, now });
+  const unlogged = (left: Unreported | undefined) => {
+    if (!left) return;
+    log(
+      `ignored bad input: ${left.count} more since ${left.since.toISOString()}, not logged ` +
+        `(at most ${BAD_INPUT_LINES_PER_MINUTE} lines a minute)`,
+    );
+  };
+  return {
+    onerror(error) {
+      const over = limit.take();
+      if (over) return unlogged(over.report);
+      unlogged(limit.due());
+      log(`ignored bad input: ${error.message.split("\n")[0]}`);
+    },
+    drain: () => unlogged(limit.drain()),
   };
 }
 
