@@ -38,6 +38,23 @@ Deno.test("federationUrl() takes TIMEBOUND_IAM_SIGNIN_URL: https, or http to thi
       "http://127.0.0.1:8080/federation",
     );
   });
+  await t.step("loopback http is refused where fetch would send it through a proxy", () => {
+    const url = "http://127.0.0.1:8080/federation";
+    const proxied = { ...env(url), HTTP_PROXY: "http://proxy.example:3128" };
+    assert.throws(
+      () => federationUrl("us-east-1", proxied),
+      (e) =>
+        e instanceof UsageError &&
+        e.message.endsWith(
+          "plain http would go through the proxy in HTTP_PROXY, session included",
+        ) &&
+        e.hint === "add 127.0.0.1 to NO_PROXY, or use an https URL",
+    );
+    const bypassed = { ...proxied, NO_PROXY: "localhost,127.0.0.1" };
+    assert.equal(federationUrl("us-east-1", bypassed).href, url);
+    const https = { ...proxied, TIMEBOUND_IAM_SIGNIN_URL: "https://proxy.example/federation" };
+    assert.equal(federationUrl("us-east-1", https).href, "https://proxy.example/federation");
+  });
   for (
     const bad of [
       "http://proxy.example/federation",

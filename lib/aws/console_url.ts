@@ -104,7 +104,8 @@ export function partitionOf(region: string): Partition {
 
 /**
  * The federation endpoint for `region`: `TIMEBOUND_IAM_SIGNIN_URL` when set (an `https` URL, or
- * `http` to this machine only, without credentials, query or fragment), else the partition's
+ * `http` to this machine only and not through an `HTTP_PROXY` that `NO_PROXY` leaves it to,
+ * without credentials, query or fragment), else the partition's
  * (`https://REGION.signin.aws.amazon.com/federation`, `https://signin.amazonaws.cn/federation`,
  * `https://signin.amazonaws-us-gov.com/federation`).
  *
@@ -124,10 +125,23 @@ export function federationUrl(region: string, env: Readonly<Record<string, strin
   if (override === undefined || override === "") {
     return new URL(`https://${PARTITIONS[partition].signin(region)}/federation`);
   }
-  return checkSigninUrl(override);
+  return checkSigninUrl(override, env);
 }
 
-function checkSigninUrl(text: string): URL {
+const PROXY_VARIABLES = ["HTTP_PROXY", "http_proxy", "ALL_PROXY", "all_proxy"];
+
+/**
+ * The proxy variable that would carry a plain-http request to `url`'s host, if any: fetch sends
+ * loopback requests through `HTTP_PROXY` too, unless `NO_PROXY` names the host itself.
+ */
+function proxyFor(url: URL, env: Readonly<Record<string, string>>): string | undefined {
+  const bypass = `${env.NO_PROXY ?? ""},${env.no_proxy ?? ""}`.split(",").map((h) => h.trim());
+  const host = url.hostname.replace(/^\[(.*)\]$/, "$1");
+  if (bypass.includes(host) || bypass.includes(url.hostname)) return undefined;
+  return PROXY_VARIABLES.find((name) => env[name]);
+}
+
+function checkSigninUrl(text: string, env: Readonly<Record<string, string>>): URL {
   const invalid = (why: string) =>
     new UsageError(`Invalid ${SIGNIN_URL_VARIABLE} "${logText(text, 80)}": ${why}`, {
       hint: "e.g. https://signin.aws.amazon.com/federation, or unset it",
@@ -145,6 +159,15 @@ function checkSigninUrl(text: string): URL {
   }
   if (url.username || url.password || url.search || url.hash) {
     throw invalid("no user, password, query or fragment");
+  }
+  // The session travels in the request: plain http through a proxy would hand it over in clear.
+  const proxy = url.protocol === "http:" ? proxyFor(url, env) : undefined;
+  if (proxy !== undefined) {
+    throw new UsageError(
+      `Invalid ${SIGNIN_URL_VARIABLE} "${logText(text, 80)}": plain http would go through ` +
+        `the proxy in ${proxy}, session included`,
+      { hint: `add ${url.hostname} to NO_PROXY, or use an https URL` },
+    );
   }
   return url;
 }
