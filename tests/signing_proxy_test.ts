@@ -291,6 +291,9 @@ Deno.test("resolveEndpoint() finds the endpoint the SDKs use", async (t) => {
     }],
     ["sts", "evil.example.com#", undefined],
     ["sts/../", "us-east-1", undefined],
+    // Names of the tables' own properties are services like any other.
+    ["constructor", "us-east-1", "constructor.us-east-1.amazonaws.com"],
+    ["toString", "us-east-1", undefined],
   ];
   for (const [service, region, expected, extra] of cases) {
     await t.step(`${service} in ${region} → ${expected ?? "refused"}`, () => {

@@ -226,14 +226,16 @@ export function resolveEndpoint(
   if (!REGION_PATTERN.test(query.region) || !SERVICE_PATTERN.test(query.service)) {
     return undefined;
   }
-  const entry = variantOf(query) ?? SERVICES[query.service] ??
-    { id: query.service.replace(/-/g, " ") };
+  // Own entries only: a scope naming `constructor` is a service like any unknown one.
+  const known = Object.hasOwn(SERVICES, query.service) ? SERVICES[query.service] : undefined;
+  const entry = variantOf(query) ?? known ?? { id: query.service.replace(/-/g, " ") };
   const override = overrides.get(endpointVariableSuffix(entry.id)) ?? overrides.get("");
   if (override !== undefined) {
     return { url: new URL(override.href), serviceId: entry.id, overridden: true };
   }
   const partition = partitionOf(query.region);
-  const global = GLOBAL_HOSTS[query.service]?.[partition.name];
+  const hosts = Object.hasOwn(GLOBAL_HOSTS, query.service) ? GLOBAL_HOSTS[query.service] : {};
+  const global = Object.hasOwn(hosts, partition.name) ? hosts[partition.name] : undefined;
   const host = global ?? `${entry.prefix ?? query.service}.${query.region}.${partition.suffix}`;
   return { url: new URL(`https://${host}/`), serviceId: entry.id, overridden: false };
 }
