@@ -550,6 +550,17 @@ Deno.test({
         /^keep it in a directory that only you \(or root\) can write$/,
       );
 
+      // serve reads it at each grant: a huge one is refused, not read whole each time.
+      const big = `${root}/mine/big.json`;
+      await Deno.writeTextFile(big, `${text}${" ".repeat(1024 * 1024)}`, { mode: 0o600 });
+      await refused(big, "it is over 1 MiB", /^a settings file is a few kilobytes/);
+      const edge = `${root}/mine/edge.json`;
+      await Deno.writeTextFile(edge, text.padEnd(1024 * 1024), { mode: 0o600 });
+      assert.equal(
+        (await loadConfig({ TIMEBOUND_IAM_CONFIG: edge })).config.profiles?.default?.roleArn,
+        ROLE,
+      );
+
       // A FIFO is refused at once, never waited on.
       await new Deno.Command("mkfifo", { args: [`${root}/mine/fifo.json`] }).output();
       await refused(`${root}/mine/fifo.json`, "it is not a regular file");

@@ -18,7 +18,15 @@
  * @module
  */
 
-import { closeSync, constants, fstatSync, openSync, promises as fsp, readFileSync } from "node:fs";
+import {
+  closeSync,
+  constants,
+  fstatSync,
+  openSync,
+  promises as fsp,
+  readFileSync,
+  readSync,
+} from "node:fs";
 import type { FileHandle } from "node:fs/promises";
 import { basename, dirname, isAbsolute, join } from "node:path";
 import { RuntimeError } from "./errors.ts";
@@ -407,7 +415,8 @@ function removeStaleTemporaries(dir: string): void {
  * is followed, as dotfile managers make them; what it points to is checked: a regular file owned
  * by you or root that others cannot write (its group neither, unless it is your own primary
  * group), under directories that {@linkcode verifyParentDirectory} accepts; it is opened without
- * waiting on a FIFO and checked again through the handle. `undefined` when it does not exist.
+ * waiting on a FIFO and checked again through the handle, and no more than 1 MiB of it is read (a
+ * larger file is refused). `undefined` when it does not exist.
  * A refusal is a {@linkcode RuntimeError} whose message says why, for the caller to prefix.
  */
 export function readTrustedFile(path: string): string | undefined {
@@ -445,19 +454,42 @@ export function readTrustedFile(path: string): string | undefined {
       );
     }
   }
-  return readSameFile(real, before);
+  return readSameFile(real, before, { maxBytes: MAX_TRUSTED_FILE_BYTES, shown });
 }
+
+/** The largest settings file read (a config file is a few kilobytes; `serve` reads it per grant). */
+const MAX_TRUSTED_FILE_BYTES = 1024 * 1024;
 
 /**
  * Reads `file` as text through a handle opened without following a symlink or waiting on a
- * FIFO, once the handle shows the regular file that `before` (its lstat) described.
+ * FIFO, once the handle shows the regular file that `before` (its lstat) described; with
+ * `bound`, a file over `bound.maxBytes` (then, or as it is read) is refused, naming it `shown`.
  */
-function readSameFile(file: string, before: Deno.FileInfo): string {
+function readSameFile(
+  file: string,
+  before: Deno.FileInfo,
+  bound?: { maxBytes: number; shown: string },
+): string {
   const fd = openNodeSync(file, constants.O_RDONLY);
   try {
     const stat = fstatSync(fd);
     checkSame({ dev: stat.dev, ino: stat.ino, isFile: stat.isFile() }, before, file);
-    return readFileSync(fd, "utf8");
+    if (!bound) return readFileSync(fd, "utf8");
+    // No more than the bound is read, whatever the file grows to meanwhile.
+    const { maxBytes, shown } = bound;
+    const buffer = new Uint8Array(maxBytes + 1);
+    let length = 0;
+    while (stat.size <= maxBytes && length < buffer.length) {
+      const read = readSync(fd, buffer, length, buffer.length - length, null);
+      if (read === 0) break;
+      length += read;
+    }
+    if (stat.size > maxBytes || length > maxBytes) {
+      throw new RuntimeError(`${shown} is over ${maxBytes / 1024 / 1024} MiB`, {
+        hint: "a settings file is a few kilobytes: check what wrote it",
+      });
+    }
+    return new TextDecoder("utf-8", { ignoreBOM: true }).decode(buffer.subarray(0, length));
   } finally {
     closeSync(fd);
   }
