@@ -713,6 +713,14 @@ Deno.test("nameCall() names the action and the resource as AWS would", async (t)
       }),
       { action: "PutItem?[31m", resource: "a?b" },
     ],
+    [
+      "bidirectional overrides and line separators neutralised",
+      call("dynamodb", "POST", "/", {
+        headers: { "x-amz-target": "DynamoDB_20120810.GetItem" },
+        body: '{"TableName":"Orders\u202egnp.exe\u2028x\u2066"}',
+      }),
+      { action: "GetItem", resource: "Orders?gnp.exe?x?" },
+    ],
   ];
   for (const [name, actual, expected] of cases) {
     await t.step(name, () => assert.deepEqual(actual, expected));

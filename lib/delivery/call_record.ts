@@ -55,10 +55,14 @@ export interface CallName {
 
 const MAX_NAME = 256;
 
-/** Bounds and neutralises a name taken from a request (no control characters, at most 256). */
+/**
+ * Bounds and neutralises a name taken from a request: no control character, line separator or
+ * bidirectional override (which would reorder what `--calls` shows on a terminal), at most 256.
+ */
 export function cleanName(text: string): string {
   // deno-lint-ignore no-control-regex
-  return text.replace(/[\u0000-\u001f\u007f-\u009f]/g, "?").slice(0, MAX_NAME);
+  return text.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g, "?")
+    .slice(0, MAX_NAME);
 }
 
 /** The fields of a JSON body that name the resource, in the order they are looked for. */
