@@ -92,30 +92,133 @@ Deno.test("console --print: a URL whose sign-in token is the grant's session", a
   assert.equal(record.logins, 1);
 });
 
-Deno.test("console opens the URL with $BROWSER as its one argument and prints no secret", {
-  ignore: windows,
-}, async () => {
-  await using f = await fixture();
-  const script = `${f.home}/browser.sh`;
+/** A BROWSER script that records its arguments and its own argv, then runs `then`. */
+async function browserScript(dir: string, then: string): Promise<string> {
+  const script = `${dir}/browser.sh`;
   await Deno.writeTextFile(
     script,
-    `#!/bin/sh\nprintf '%s\\n' "$#" "$@" > '${f.home}/opened'\n`,
+    `#!/bin/sh\nprintf '%s\\n' "$#" "$@" > '${dir}/opened'\n` +
+      `tr '\\000' '\\n' < /proc/$$/cmdline > '${dir}/argv'\n${then}`,
     { mode: 0o755 },
   );
-  const result = await f.console(["-s", "s3:ro", "-t", "15m", "--service", "s3"], {
-    BROWSER: script,
-  });
-  assert.equal(result.code, 0, result.stderr);
-  assert.equal(result.stdout, "");
-  const [count, url] = (await Deno.readTextFile(`${f.home}/opened`)).split("\n");
+  return script;
+}
+
+/** The loopback link a browser script was given, checked to hold no part of a sign-in URL. */
+async function linkOf(dir: string): Promise<URL> {
+  const [count, link] = (await Deno.readTextFile(`${dir}/opened`)).split("\n");
   assert.equal(count, "1");
-  const record = recordOf(f.aws, loginOf(url));
-  assert.equal(record.session.policy, await policyOf("s3:ro"));
-  assert.match(
-    result.stderr,
-    /^Opened the AWS console with .*browser\.sh: session timebound-iam-[0-9a-f-]+, https:\/\/us-east-1\.console\.aws\.amazon\.com\/s3\/home\?region=us-east-1, until \d{4}-/m,
-  );
-  assert.ok(!result.stderr.includes(url));
+  const url = new URL(link);
+  assert.equal(url.protocol, "http:");
+  assert.equal(url.hostname, "127.0.0.1");
+  assert.equal(url.search, "");
+  assert.match(url.pathname, /^\/[A-Za-z0-9_-]{43}$/, "256 random bits");
+  assert.ok(!/SigninToken|Session|federation|oauth/i.test(link), link);
+  // The browser process's own argument list, read from /proc while it ran.
+  const argv = await Deno.readTextFile(`${dir}/argv`);
+  assert.ok(argv.includes(link));
+  assert.ok(!/SigninToken|Session=|signin|federation/i.test(argv), argv);
+  return url;
+}
+
+Deno.test(
+  "console gives $BROWSER a one-time loopback link that redirects once to the sign-in URL",
+  {
+    ignore: windows,
+  },
+  async () => {
+    await using f = await fixture();
+    const curl = `curl -s --noproxy '*' --max-time 5`;
+    const script = await browserScript(
+      f.home,
+      `${curl} -o /dev/null -w '%{http_code}' -H "Host: evil.example" "$1" > '${f.home}/host'\n` +
+        `${curl} -o /dev/null -w '%{http_code}' "\${1%/*}/wrong" > '${f.home}/wrong'\n` +
+        `${curl} -o /dev/null -D '${f.home}/first' "$1"\n` +
+        `${curl} -o '${f.home}/again-body' -w '%{http_code}' "$1" > '${f.home}/again'\n`,
+    );
+    const result = await f.console(["-s", "s3:ro", "-t", "15m", "--service", "s3"], {
+      BROWSER: script,
+    });
+    assert.equal(result.code, 0, result.stderr);
+    assert.equal(result.stdout, "");
+    const link = await linkOf(f.home);
+    assert.equal(await Deno.readTextFile(`${f.home}/host`), "404", "a foreign Host is refused");
+    assert.equal(await Deno.readTextFile(`${f.home}/wrong`), "404", "a wrong path is refused");
+
+    // The first GET: a 302 to the sign-in URL (logout first), neither cached nor referred.
+    const first = (await Deno.readTextFile(`${f.home}/first`)).split("\r\n");
+    assert.match(first[0], /^HTTP\/1\.1 302/);
+    const header = (name: string) =>
+      first.find((line) => line.toLowerCase().startsWith(`${name}: `))?.slice(name.length + 2);
+    assert.equal(header("cache-control"), "no-store");
+    assert.equal(header("referrer-policy"), "no-referrer");
+    const target = new URL(header("location")!);
+    assert.equal(`${target.origin}${target.pathname}`, `${f.aws.url}/oauth`, "logout first");
+    const record = recordOf(f.aws, loginOf(target.href));
+    assert.equal(record.session.policy, await policyOf("s3:ro"));
+    assert.equal(
+      loginOf(target.href).searchParams.get("Destination"),
+      "https://us-east-1.console.aws.amazon.com/s3/home?region=us-east-1",
+    );
+
+    // The second GET of the same link: refused, nothing secret, and console warns.
+    assert.equal(await Deno.readTextFile(`${f.home}/again`), "410");
+    const body = await Deno.readTextFile(`${f.home}/again-body`);
+    assert.ok(!/SigninToken|https?:/.test(body), body);
+    assert.match(result.stderr, /^waiting for the browser… \(up to 2m\)$/m);
+    assert.match(
+      result.stderr,
+      /^warning: the one-time sign-in link was asked for again after it was used: /m,
+    );
+    assert.match(
+      result.stderr,
+      /^Opened the AWS console with .*browser\.sh: session timebound-iam-[0-9a-f-]+, https:\/\/us-east-1\.console\.aws\.amazon\.com\/s3\/home\?region=us-east-1, until \d{4}-/m,
+    );
+    assert.ok(!result.stderr.includes(link.pathname), "the link is not printed");
+
+    // console has stopped the server: the link no longer answers.
+    await assert.rejects(fetch(link));
+  },
+);
+
+Deno.test(
+  "console without a browser request within --browser-timeout exits 1 and stops its server",
+  {
+    ignore: windows,
+  },
+  async () => {
+    await using f = await fixture();
+    const script = await browserScript(f.home, "exit 0\n");
+    const result = await f.console(
+      ["-s", "s3:ro", "-t", "15m", "--browser-timeout", "1s"],
+      { BROWSER: script },
+    );
+    assert.equal(result.code, 1, result.stderr);
+    assert.equal(result.stdout, "");
+    assert.match(result.stderr, /^waiting for the browser… \(up to 1s\)$/m);
+    assert.match(
+      result.stderr,
+      /^error: The browser did not open the sign-in link within 1s$/m,
+    );
+    assert.match(result.stderr, /^hint: .*--browser-timeout.*--print/m);
+    await assert.rejects(fetch(await linkOf(f.home)), "the server is stopped");
+    // The sign-in URL was made but never handed out.
+    assert.equal(f.aws.signinRecords().length, 1);
+    assert.equal(f.aws.signinRecords()[0].logins, 0);
+  },
+);
+
+Deno.test("console refuses a bad --browser-timeout before any AWS call", async () => {
+  await using f = await fixture();
+  for (const value of ["0", "16m", "soon", "1h"]) {
+    const result = await f.console(["-s", "s3:ro", "-t", "15m", "--browser-timeout", value]);
+    assert.equal(result.code, 2, result.stderr);
+    assert.match(
+      result.stderr,
+      /^error: .*Invalid --browser-timeout ".*": use seconds or minutes/m,
+    );
+  }
+  assert.equal(f.aws.requests.length, 0);
 });
 
 Deno.test("console --service s3 --no-logout-first: straight to the S3 console", async () => {

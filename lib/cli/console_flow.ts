@@ -1,12 +1,14 @@
 /**
  * The story of `console`: a grant exactly as `exec` makes it, then the federation flow (a
  * sign-in token for the session, without `SessionDuration`, so the console ends with the
- * credentials), then the login URL opened in the browser or, with `--print`, written to stdout.
+ * credentials), then the login URL handed to the browser through a one-time loopback link or,
+ * with `--print`, written to stdout.
  * `--like-serve` takes the scopes from `serve`'s allow list, so the human sees what an agent
  * would.
  *
- * The sign-in token and the URL are bearer secrets: they reach the browser's argument list or
- * stdout (`--print`) and nothing else, no log line, no error, no `--debug` output.
+ * The sign-in token and the URL are bearer secrets: they reach the browser through the one-time
+ * link's redirect, or stdout (`--print`), and nothing else: no process's argument list (the
+ * browser's holds only the link), no log line, no error, no `--debug` output.
  *
  * @module
  */
@@ -22,8 +24,10 @@ import {
 } from "../aws/console_url.ts";
 import { requestSigninToken } from "../aws/signin_token.ts";
 import { awsTimeoutMs } from "../aws/timeout.ts";
-import { UsageError } from "../core/errors.ts";
-import { openInBrowser } from "../delivery/browser.ts";
+import { RuntimeError, UsageError, UserError } from "../core/errors.ts";
+import { signalExitCode, watchStopSignals } from "../core/signals.ts";
+import { browserCommand, openInBrowser } from "../delivery/browser.ts";
+import { serveHandoff } from "../delivery/browser_handoff.ts";
 import { type AllowList, checkAllowed, parseAllowList } from "../request/allow_list.ts";
 import { loadCatalog, resolveScopes } from "../request/catalog.ts";
 import { ANY_TARGET } from "../request/resource.ts";
@@ -47,6 +51,45 @@ export interface ConsoleFlags extends GrantFlags {
   likeServe?: true;
   /** `--allow`: the allow list as serve takes it, instead of the config file's. */
   allow?: string;
+  /** `--browser-timeout`: how long to wait for the browser, in seconds (default 120). */
+  browserTimeout?: number;
+}
+
+/** How long `console` waits for the browser to follow its link, unless `--browser-timeout`. */
+export const BROWSER_TIMEOUT_SECONDS = 120;
+
+/** How long the link keeps answering (410) after it was followed, to notice a second visitor. */
+const LINGER_MS = 2000;
+
+/**
+ * The seconds of `--browser-timeout`: `90`, `90s` or `2m`, from 1 second to 15 minutes (the
+ * sign-in URL's own life).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { parseBrowserTimeout } from "./console_flow.ts";
+ * assert.equal(parseBrowserTimeout("2m"), 120);
+ * assert.equal(parseBrowserTimeout("5"), 5);
+ * ```
+ */
+export function parseBrowserTimeout(text: string): number {
+  const match = /^(\d{1,4})([sm]?)$/.exec(text.trim());
+  const seconds = match ? Number(match[1]) * (match[2] === "m" ? 60 : 1) : NaN;
+  if (!(seconds >= 1 && seconds <= 900)) {
+    throw new UsageError(
+      `Invalid --browser-timeout "${text.slice(0, 40)}": use seconds or minutes from 1s to 15m`,
+      { hint: "e.g. --browser-timeout 30s or --browser-timeout 5m" },
+    );
+  }
+  return seconds;
+}
+
+/** `90` as `1m30s`, `120` as `2m`, `5` as `5s`. */
+function formatSeconds(seconds: number): string {
+  const minutes = Math.floor(seconds / 60);
+  const rest = seconds % 60;
+  return `${minutes ? `${minutes}m` : ""}${rest || !minutes ? `${rest}s` : ""}`;
 }
 
 /** What to say on stderr after `--print`. */
@@ -165,7 +208,9 @@ export async function openConsole(cli: Cli, flags: ConsoleFlags): Promise<void> 
 async function signIn(
   cli: Cli,
   grant: Grant,
-  options: Pick<ConsoleFlags, "print" | "logoutFirst" | "debug"> & { page: DestinationOptions },
+  options: Pick<ConsoleFlags, "print" | "logoutFirst" | "debug" | "browserTimeout"> & {
+    page: DestinationOptions;
+  },
 ): Promise<void> {
   const env = cli.io.env;
   const federation = federationUrl(grant.region, env);
@@ -187,9 +232,52 @@ async function signIn(
     cli.io.stdout(`${url}\n`);
     return;
   }
-  const program = await openInBrowser(url, { env });
+  const program = await handOff(cli, url, options.browserTimeout ?? BROWSER_TIMEOUT_SECONDS);
   cli.io.stderr(
     `Opened the AWS console with ${program}: session ${grant.sessionName}, ` +
       `${destination}, until ${until}\n`,
   );
+}
+
+/**
+ * Gives the browser a one-time loopback link to `url` and waits, at most `seconds`, for it to be
+ * followed; then a moment more, so that a second visitor is noticed and warned about. The server
+ * is stopped on every path: followed, timed out, the opener failed, or a stop signal.
+ */
+async function handOff(cli: Cli, url: string, seconds: number): Promise<string> {
+  const warning = "warning: the one-time sign-in link was asked for again after it was used: " +
+    "another program on this machine may have opened the console as this session\n";
+  await using link = serveHandoff(url, { onReuse: () => cli.io.stderr(warning) });
+  const stop = watchStopSignals();
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  try {
+    const interrupted = stop.signal.then((signal): never => {
+      throw new UserError(`Interrupted by ${signal}`, signalExitCode(signal));
+    });
+    const expired = new Promise<never>((_, reject) => {
+      timer = setTimeout(() =>
+        reject(
+          new RuntimeError(
+            `The browser did not open the sign-in link within ${formatSeconds(seconds)}`,
+            {
+              hint: "check BROWSER, raise --browser-timeout, or use --print and open the URL " +
+                "yourself",
+            },
+          ),
+        ), seconds * 1000);
+    });
+    cli.io.stderr(`waiting for the browser… (up to ${formatSeconds(seconds)})\n`);
+    const opened = openInBrowser(link.url, { env: cli.io.env });
+    opened.catch(() => {}); // awaited below only until the link is followed
+    // The opener's failure counts until the link is followed: after that the console is open.
+    const failed = opened.then(() => new Promise<never>(() => {}));
+    await Promise.race([link.followed, failed, interrupted, expired]);
+    clearTimeout(timer);
+    const linger = new Promise<void>((resolve) => timer = setTimeout(resolve, LINGER_MS));
+    await Promise.race([linger, interrupted]);
+    return browserCommand(link.url, { env: cli.io.env }).program;
+  } finally {
+    clearTimeout(timer);
+    stop.dispose();
+  }
 }

@@ -7,7 +7,7 @@
 
 import { Command, Option } from "../cli/commander.ts";
 import { askingGrantOptions, type Cli } from "../cli/options.ts";
-import { openConsole } from "../cli/console_flow.ts";
+import { openConsole, parseBrowserTimeout } from "../cli/console_flow.ts";
 import { checkLength, INPUT_LIMITS } from "../request/input_bounds.ts";
 import { CONSOLE_SERVICES } from "../aws/console_url.ts";
 
@@ -38,6 +38,12 @@ export function consoleCommand(cli: Cli): Command<unknown[], Record<string, unkn
         .argParser((value) => checkLength(value, "--path", INPUT_LIMITS.scopes)),
     )
     .option("--print", "write the sign-in URL to stdout instead of opening a browser")
+    .addOption(
+      new Option(
+        "--browser-timeout <time>",
+        "how long to wait for the browser to follow its link (e.g. 30s, 5m; default 2m)",
+      ).argParser(parseBrowserTimeout),
+    )
     .option("--no-logout-first", "do not log out of an open console session first")
     .option("--like-serve", "use the scopes of serve's allow list: see what an agent would")
     .addOption(
@@ -51,6 +57,7 @@ The grant is exec's (same flags, summary, confirmation, MFA and identity); its s
 at AWS's federation endpoint for a sign-in URL (TIMEBOUND_IAM_SIGNIN_URL replaces the endpoint).
 The URL is a bearer secret, valid 15 minutes; the console session ends with the credentials
 (role-chained: at most 1h). The browser: $BROWSER, else open, xdg-open or the Windows default.
+It gets a one-time link on 127.0.0.1 that redirects once to the URL, never the URL itself.
 --service knows: ${wrap(Object.keys(CONSOLE_SERVICES).join(", "), 80, 17)}.
 
 Examples:

@@ -1,0 +1,121 @@
+/**
+ * A one-time link on this machine that hands a secret URL to the browser: a server on
+ * `127.0.0.1` (a random port) whose only page, at a path with 256 random bits, answers exactly one
+ * `GET` with a redirect to the secret URL. The browser's argument list then holds only the link,
+ * which is worthless once followed; the secret URL itself never reaches any process's arguments.
+ *
+ * Every other request (a wrong path or host, another method, the right path again) gets a 404 or a
+ * 410 with no secret. The right path asked again means that two parties had the link, one of them
+ * not the browser: the caller is told, to warn the human.
+ *
+ * @module
+ */
+
+/** The random bytes of the link's path (256 bits). */
+const PATH_BYTES = 32;
+
+/** Options of {@linkcode serveHandoff}. */
+export interface HandoffOptions {
+  /** Called once when the right path is asked for again after the redirect was given. */
+  onReuse?: () => void;
+}
+
+/** A running one-time link; dispose of it (or call `close`) to stop the server. */
+export interface Handoff extends AsyncDisposable {
+  /** The link to give the browser: `http://127.0.0.1:PORT/RANDOM`. */
+  url: string;
+  /** Resolves when the link has been followed (the redirect was sent). */
+  followed: Promise<void>;
+  /** Stops the server (idempotent). */
+  close(): Promise<void>;
+}
+
+/** Compares two byte strings in time that depends on their length only. */
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  let difference = 0;
+  for (let i = 0; i < a.length; i++) difference |= a[i] ^ b[i];
+  return difference === 0;
+}
+
+function randomPath(): string {
+  const bytes = crypto.getRandomValues(new Uint8Array(PATH_BYTES));
+  const text = btoa(String.fromCharCode(...bytes));
+  return `/${text.replaceAll("+", "-").replaceAll("/", "_").replaceAll("=", "")}`;
+}
+
+/** The headers of every answer: nothing cached, no Referer sent on from the redirect. */
+function answer(status: number, body: string | null, extra: Record<string, string> = {}) {
+  return new Response(body, {
+    status,
+    headers: {
+      "cache-control": "no-store",
+      "referrer-policy": "no-referrer",
+      ...(body === null ? {} : { "content-type": "text/plain; charset=utf-8" }),
+      ...extra,
+    },
+  });
+}
+
+/**
+ * Starts a one-time link to `target` on `127.0.0.1`, on a random port. The first `GET` of its
+ * path with a `Host` of `127.0.0.1:PORT` or `localhost:PORT` gets a `302` to `target`
+ * (`Cache-Control: no-store`, `Referrer-Policy: no-referrer`); anything else a 404, and the path
+ * again a 410 (and `onReuse`, once).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { serveHandoff } from "./browser_handoff.ts";
+ * await using link = serveHandoff("https://example.com/secret");
+ * const first = await fetch(link.url, { redirect: "manual" });
+ * await first.body?.cancel();
+ * assert.equal(first.headers.get("location"), "https://example.com/secret");
+ * const again = await fetch(link.url, { redirect: "manual" });
+ * await again.body?.cancel();
+ * assert.equal(again.status, 410);
+ * ```
+ */
+export function serveHandoff(target: string, options: HandoffOptions = {}): Handoff {
+  const path = randomPath();
+  const expected = new TextEncoder().encode(path);
+  const followed = Promise.withResolvers<void>();
+  let used = false;
+  let warned = false;
+  let hosts: string[] = [];
+  const server = Deno.serve({
+    hostname: "127.0.0.1",
+    port: 0,
+    onListen() {},
+    // Never the default handler, which logs the error (and so possibly a request's path).
+    onError: () => answer(500, "Error\n"),
+  }, (request) => {
+    const host = request.headers.get("host") ?? "";
+    const asked = new TextEncoder().encode(new URL(request.url).pathname);
+    if (
+      request.method !== "GET" || !hosts.includes(host.toLowerCase()) || !sameBytes(asked, expected)
+    ) {
+      return answer(404, "Not found\n");
+    }
+    if (used) {
+      if (!warned) {
+        warned = true;
+        options.onReuse?.();
+      }
+      return answer(410, "This sign-in link was already used.\n");
+    }
+    used = true;
+    followed.resolve();
+    return answer(302, null, { location: target });
+  });
+  const port = server.addr.port;
+  hosts = [`127.0.0.1:${port}`, `localhost:${port}`];
+  let closing: Promise<void> | undefined;
+  const close = () => closing ??= server.shutdown();
+  return {
+    url: `http://127.0.0.1:${port}${path}`,
+    followed: followed.promise,
+    close,
+    [Symbol.asyncDispose]: close,
+  };
+}
