@@ -118,6 +118,84 @@ Deno.test("serve uses the profile it was started with: an agent naming another i
   }
 });
 
+Deno.test("a profile an agent may name grants with its own broker role and MFA device from the config file", async () => {
+  await using aws = await LocalAws.start();
+  const prod = aws.addUser({ userName: "prod-admin" });
+  // The human gave prod its own, narrower broker; the server's profile keeps the default one.
+  const prodBroker = aws.addRole({ roleName: "timebound-iam-broker-prod" });
+  await using scratch = await tempDir("tbi-hard-");
+  const root = await Deno.realPath(scratch.path);
+  const home = `${root}/home`;
+  const config = `${root}/config/config.json`;
+  const env: Record<string, string> = {
+    ...await baseEnv(home),
+    ...aws.env(),
+    XDG_STATE_HOME: `${root}/state`,
+    TIMEBOUND_IAM_CONFIG: config,
+    AWS_PROFILE: "dev",
+  };
+  delete env.AWS_ACCESS_KEY_ID;
+  delete env.AWS_SECRET_ACCESS_KEY;
+  await Deno.writeTextFile(
+    `${home}/.aws/credentials`,
+    `[dev]\naws_access_key_id = ${aws.defaultUser.accessKeyId}\n` +
+      `aws_secret_access_key = ${aws.defaultUser.secretAccessKey}\n` +
+      `[prod-admin]\naws_access_key_id = ${prod.accessKeyId}\n` +
+      `aws_secret_access_key = ${prod.secretAccessKey}\n`,
+  );
+  await Deno.mkdir(`${root}/config`, { mode: 0o700 });
+  await Deno.writeTextFile(
+    config,
+    JSON.stringify({
+      profiles: {
+        dev: { roleArn: aws.brokerRoleArn },
+        "prod-admin": { roleArn: prodBroker.arn },
+      },
+    }),
+    { mode: 0o600 },
+  );
+  const assumed = () =>
+    aws.requests.filter((r) => r.action === "AssumeRole").map((r) => [
+      r.accessKeyId,
+      r.params.RoleArn,
+    ]);
+  const s = await serve(env, ["--allow-profiles", "prod-admin"]);
+  try {
+    const own = await s.call({ services: ["s3"] });
+    assert.equal(own.isError, undefined, own.text);
+    const other = await s.call({ services: ["s3"], profile: "prod-admin" });
+    assert.equal(other.isError, undefined, other.text);
+  } finally {
+    await s.close();
+  }
+  assert.deepEqual(assumed(), [
+    [aws.defaultUser.accessKeyId, aws.brokerRoleArn],
+    [prod.accessKeyId, prodBroker.arn],
+  ]);
+
+  // Its MFA device too: a grant with prod's keys asks for prod's device, never dev's.
+  const devDevice = aws.addMfaDevice().serialNumber;
+  const prodDevice = aws.addMfaDevice({ userName: "prod-admin" }).serialNumber;
+  await Deno.writeTextFile(
+    config,
+    JSON.stringify({
+      profiles: {
+        dev: { roleArn: aws.brokerRoleArn, mfaSerial: devDevice },
+        "prod-admin": { roleArn: prodBroker.arn, mfaSerial: prodDevice },
+      },
+    }),
+    { mode: 0o600 },
+  );
+  const mfa = await serve(env, ["--allow-profiles", "prod-admin"]);
+  try {
+    const refused = await mfa.call({ services: ["s3"], profile: "prod-admin" });
+    assert.equal(refused.isError, true);
+    assert.match(refused.text, new RegExp(`^An MFA code for ${prodDevice} is needed`));
+  } finally {
+    await mfa.close();
+  }
+});
+
 Deno.test("bad CLI input is a usage error of one line, before any AWS call", async (t) => {
   await using aws = await LocalAws.start();
   const exec = ["exec", "--no-confirm", "-s", "s3:ro", "-t", "15m"];

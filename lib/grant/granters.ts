@@ -51,6 +51,11 @@ export interface GrantersOptions {
   onIdentitySkipped?: GranterOptions["onIdentitySkipped"];
   /** Creates the STS clients (tests hand in their own). */
   createClient?: GranterOptions["createClient"];
+  /**
+   * The settings of the other profiles an agent may name, by name (each with its own entry of the
+   * config file: broker role, region, MFA device); one not in it uses `settings`.
+   */
+  profiles?: ReadonlyMap<string, GrantSettings>;
 }
 
 /** Granters by profile and MFA session. */
@@ -67,12 +72,16 @@ export interface Granters {
 }
 
 /**
- * The granters of an agent's grants under `settings` (whose broker role, region, MFA device and
- * source identity hold for every profile an agent may name).
+ * The granters of an agent's grants under `settings` (the server's profile's), or under the
+ * settings `options.profiles` holds for another profile an agent may name: its broker role,
+ * region and MFA device are that profile's, as `exec --profile` would use them.
  */
 export function openGranters(settings: GrantSettings, options: GrantersOptions = {}): Granters {
   const granters = new Map<string, Promise<Granter>>();
-  let region: Promise<string> | undefined;
+  const regions = new Map<string, Promise<string>>();
+  const settingsOf = (profile: string | undefined) =>
+    (profile !== undefined && profile !== options.profile && options.profiles?.get(profile)) ||
+    settings;
   const open = (profile: string | undefined, base: BaseCredentials) => {
     // A granter signs with one MFA session, or one key of the vault; a new session (after
     // expiry) or a rotated key gets a new granter.
@@ -81,7 +90,7 @@ export function openGranters(settings: GrantSettings, options: GrantersOptions =
     }`;
     let granter = granters.get(key);
     if (!granter) {
-      granter = openGranter({ ...settings, profile }, {
+      granter = openGranter({ ...settingsOf(profile), profile }, {
         // The broker's region is the profile's own (the base credentials', the server's).
         for: "agent",
         base,
@@ -105,17 +114,20 @@ export function openGranters(settings: GrantSettings, options: GrantersOptions =
     ask: AskMfaCode | undefined,
     use: (granter: Granter) => Promise<T>,
   ): Promise<T> => {
-    region ??= resolveRegion({
-      profile: options.profile,
-      region: settings.region,
-      env: settings.env,
-    });
+    const own = settingsOf(profile);
+    // The server's own region for its profile; another profile's is that profile's.
+    const regionOf = own === settings ? options.profile : profile;
+    let region = regions.get(regionOf ?? "");
+    if (!region) {
+      region = resolveRegion({ profile: regionOf, region: own.region, env: own.env });
+      regions.set(regionOf ?? "", region);
+    }
     const base = {
       profile,
       region: await region,
-      env: settings.env,
+      env: own.env,
       now: options.now,
-      mfaSerial: settings.mfaSerial,
+      mfaSerial: own.mfaSerial,
       ask: ask ?? "no-prompt" as const,
       createStsClient: options.createClient,
     };

@@ -81,8 +81,9 @@ export async function serveStdio(
   const catalog = await loadCatalog();
   // Flags first, then the environment and the config file (its "serve" guardrails too, so
   // every value of it is checked).
+  const grantFlags = { ...flags, mfaSerial: flags.mfaSerial || undefined };
   const settings = await resolveGrantSettings(
-    { ...flags, mfaSerial: flags.mfaSerial || undefined },
+    grantFlags,
     env,
     await loadConfig(env, { whole: true }),
   );
@@ -105,6 +106,7 @@ export async function serveStdio(
     : undefined;
   const granters = openGranters(settings, {
     profile: options.profile,
+    profiles: await otherProfiles(grantFlags, { settings, names: options.allowProfiles }),
     now: cli.now,
     // Read at each grant: a refusal counts for a day after the human's grant that met it.
     refusals: async () => (await loadConfig(env)).config,
@@ -152,6 +154,25 @@ export async function serveStdio(
     await granters.close();
     await audit.close();
   }
+}
+
+/**
+ * The settings of each other profile an agent may name: its own entry of the config file (broker
+ * role, region, MFA device), as `exec --profile` would use it; the human's flags hold for all.
+ */
+async function otherProfiles(
+  flags: GrantSettingFlags,
+  context: { settings: GrantSettings; names: Iterable<string> },
+): Promise<Map<string, GrantSettings>> {
+  const { settings, names } = context;
+  const profiles = new Map<string, GrantSettings>();
+  for (const profile of names) {
+    profiles.set(
+      profile,
+      await resolveGrantSettings({ ...flags, profile }, settings.env, settings.file),
+    );
+  }
+  return profiles;
 }
 
 /** The guardrails from the flags, else the config file's `serve` section, else the defaults. */
