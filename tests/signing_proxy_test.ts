@@ -1089,3 +1089,26 @@ Deno.test("bodies read whole are bounded together: past the bound a call gets 50
     await upstream.shutdown();
   }
 });
+
+Deno.test("an invalid AWS_ENDPOINT_URL* is refused in one line that never repeats its value", async (t) => {
+  const cases: Array<[string, string, RegExp]> = [
+    ["http://me:s3cr3t-pw@minio.internal:9000", "s3cr3t-pw", /it holds a user name or password$/],
+    ["https://minio.internal/?X-Token=s3cr3t-tok", "s3cr3t-tok", /it has a query or fragment$/],
+    ["s3cr3t-pw@minio:9000", "s3cr3t-pw", /it is not a URL$/],
+    ["ftp://minio.internal", "minio.internal", /its scheme is "ftp:"$/],
+  ];
+  for (const [value, secret, reason] of cases) {
+    await t.step(reason.source, () => {
+      assert.throws(
+        () => startSigningProxy({ env: { AWS_ENDPOINT_URL_S3: value } }),
+        (error: Error) => {
+          assert.equal(error.name, "UsageError");
+          assert.match(error.message, /^Invalid AWS_ENDPOINT_URL_S3: /);
+          assert.match(error.message, reason);
+          assert.ok(!error.message.includes(secret), error.message);
+          return true;
+        },
+      );
+    });
+  }
+});

@@ -12,6 +12,7 @@
  */
 
 import { UsageError } from "../core/errors.ts";
+import { logText } from "../core/log_text.ts";
 
 /** What the proxy knows of a call when it picks the endpoint. */
 export interface EndpointQuery {
@@ -169,7 +170,8 @@ export function endpointVariableSuffix(serviceId: string): string {
 
 /**
  * Reads the parent's `AWS_ENDPOINT_URL` and `AWS_ENDPOINT_URL_<SERVICE>` (keyed `""` and the
- * suffix), refusing one that is not an http(s) URL without query or fragment.
+ * suffix), refusing one that is not an http(s) URL without user name, password, query or fragment
+ * (in one line that does not repeat the value).
  *
  * @example
  * ```ts
@@ -186,21 +188,32 @@ export function readEndpointOverrides(
   for (const [name, value] of Object.entries(env)) {
     const match = /^AWS_ENDPOINT_URL(?:_([A-Z0-9_]+))?$/.exec(name);
     if (match === null || value === "") continue;
-    let url: URL | undefined;
-    try {
-      url = new URL(value);
-    } catch {
-      url = undefined;
-    }
-    if (
-      url === undefined || !["http:", "https:"].includes(url.protocol) || url.search !== "" ||
-      url.hash !== "" || url.username !== "" || url.password !== ""
-    ) {
-      throw new UsageError(`Invalid ${name} "${value.slice(0, 100)}": give an http(s) URL`);
-    }
-    overrides.set(match[1] ?? "", url);
+    overrides.set(match[1] ?? "", endpointUrl(name, value));
   }
   return overrides;
+}
+
+/**
+ * An endpoint variable's URL, or the refusal of one that is not an http(s) URL without user name,
+ * password, query or fragment. The refusal never repeats the value: a URL may hold a password.
+ */
+function endpointUrl(name: string, value: string): URL {
+  const url = URL.parse(value);
+  const why = url === null
+    ? "it is not a URL"
+    : !["http:", "https:"].includes(url.protocol)
+    ? `its scheme is "${logText(url.protocol, 20)}"`
+    : url.username !== "" || url.password !== ""
+    ? "it holds a user name or password"
+    : url.search !== "" || url.hash !== ""
+    ? "it has a query or fragment"
+    : undefined;
+  if (url === null || why !== undefined) {
+    throw new UsageError(`Invalid ${name}: ${why}`, {
+      hint: "give an http(s) URL such as http://127.0.0.1:4566, without credentials in it",
+    });
+  }
+  return url;
 }
 
 /**
