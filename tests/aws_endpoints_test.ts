@@ -240,36 +240,33 @@ Deno.test("the parent's AWS_ENDPOINT_URL_<SERVICE> wins, then AWS_ENDPOINT_URL",
   });
 });
 
-Deno.test("an endpoint variable that is not a plain http(s) URL is refused with its name", async (t) => {
-  const bad = [
-    "not a url",
-    "ftp://127.0.0.1/",
-    "file:///etc/passwd",
-    "http://127.0.0.1/?x=1",
-    "http://127.0.0.1/#x",
-    "http://user@127.0.0.1/",
-    "http://:pw@127.0.0.1/",
+Deno.test("an endpoint variable that is not a plain http(s) URL is refused with its name and why", async (t) => {
+  const bad: Array<[string, string]> = [
+    ["not a url", "it is not a URL"],
+    ["ftp://127.0.0.1/", 'its scheme is "ftp:"'],
+    ["file:///etc/passwd", 'its scheme is "file:"'],
+    ["http://127.0.0.1/?x=1", "it has a query or fragment"],
+    ["http://127.0.0.1/#x", "it has a query or fragment"],
+    ["http://user@127.0.0.1/", "it holds a user name or password"],
+    ["http://:pw@127.0.0.1/", "it holds a user name or password"],
   ];
-  for (const value of bad) {
+  for (const [value, why] of bad) {
     await t.step(value, () => {
       assert.throws(
         () => readEndpointOverrides({ AWS_ENDPOINT_URL_STS: value }),
         (error: Error) => {
           assert.ok(error instanceof UsageError);
-          assert.equal(
-            error.message,
-            `Invalid AWS_ENDPOINT_URL_STS "${value}": give an http(s) URL`,
-          );
+          assert.equal(error.message, `Invalid AWS_ENDPOINT_URL_STS: ${why}`);
           return true;
         },
       );
     });
   }
-  await t.step("a long value is cut in the message", () => {
+  await t.step("the value itself is never repeated (it may hold a password)", () => {
     const long = `x${"y".repeat(300)}`;
     assert.throws(
       () => readEndpointOverrides({ AWS_ENDPOINT_URL: long }),
-      { message: `Invalid AWS_ENDPOINT_URL "${long.slice(0, 100)}": give an http(s) URL` },
+      { message: "Invalid AWS_ENDPOINT_URL: it is not a URL" },
     );
   });
 });
