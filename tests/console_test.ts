@@ -1,7 +1,7 @@
 // console end to end: the real CLI against the local endpoint's STS and federation endpoint
 // (TIMEBOUND_IAM_SIGNIN_URL), with a BROWSER script that records what it is given.
 import assert from "node:assert/strict";
-import { type CliResult, runCli } from "./support/cli.ts";
+import { baseEnv, cliCommand, type CliResult, runCli } from "./support/cli.ts";
 import { type Fixture, startFixture } from "./support/fixture.ts";
 import { parseAllowList } from "../lib/request/allow_list.ts";
 import { loadCatalog } from "../lib/request/catalog.ts";
@@ -207,6 +207,38 @@ Deno.test(
     assert.equal(f.aws.signinRecords()[0].logins, 0);
   },
 );
+
+Deno.test("console stopped by SIGTERM while it waits for the browser stops its server", {
+  ignore: windows,
+}, async () => {
+  await using f = await fixture();
+  const script = await browserScript(f.home, "exit 0\n");
+  const [command, args] = cliCommand(["console", "--no-confirm", "-s", "s3:ro", "-t", "15m"]);
+  const child = new Deno.Command(command, {
+    args,
+    env: { ...await baseEnv(f.home), ...f.env, BROWSER: script },
+    clearEnv: true,
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  const output = child.output();
+  // The browser script has run (and exited) once the argv file holds its link.
+  for (let i = 0; i < 300; i++) {
+    const argv = await Deno.readTextFile(`${f.home}/argv`).catch(() => "");
+    if (argv.includes("http://127.0.0.1:")) break;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  const link = await linkOf(f.home);
+  child.kill("SIGTERM");
+  const { code, stderr } = await output;
+  const text = new TextDecoder().decode(stderr);
+  assert.equal(code, 143, text);
+  assert.match(text, /^error: Interrupted by SIGTERM$/m);
+  f.assertNoSecret(text);
+  await assert.rejects(fetch(link), "the server is stopped");
+  assert.equal(f.aws.signinRecords()[0].logins, 0);
+});
 
 Deno.test("console refuses a bad --browser-timeout before any AWS call", async () => {
   await using f = await fixture();

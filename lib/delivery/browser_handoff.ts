@@ -14,6 +14,9 @@
 /** The random bytes of the link's path (256 bits). */
 const PATH_BYTES = 32;
 
+/** How long stopping waits for requests in flight before leaving them to the process's exit. */
+const CLOSE_WAIT_MS = 500;
+
 /** Options of {@linkcode serveHandoff}. */
 export interface HandoffOptions {
   /** Called once when the right path is asked for again after the redirect was given. */
@@ -26,7 +29,10 @@ export interface Handoff extends AsyncDisposable {
   url: string;
   /** Resolves when the link has been followed (the redirect was sent). */
   followed: Promise<void>;
-  /** Stops the server (idempotent). */
+  /**
+   * Stops the server: no new connection from then on; requests in flight get half a second
+   * (idempotent).
+   */
   close(): Promise<void>;
 }
 
@@ -111,7 +117,16 @@ export function serveHandoff(target: string, options: HandoffOptions = {}): Hand
   const port = server.addr.port;
   hosts = [`127.0.0.1:${port}`, `localhost:${port}`];
   let closing: Promise<void> | undefined;
-  const close = () => closing ??= server.shutdown();
+  // shutdown() stops listening at once but waits for requests in flight, and a local client can
+  // hold one open forever (a body that never comes): stopping must not wait on it.
+  const close = () =>
+    closing ??= new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, CLOSE_WAIT_MS);
+      server.shutdown().finally(() => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
   return {
     url: `http://127.0.0.1:${port}${path}`,
     followed: followed.promise,
