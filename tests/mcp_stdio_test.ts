@@ -201,6 +201,17 @@ Deno.test("the stdio transport refuses a long line as it arrives, before any par
     feed(`{"jsonrpc":"2.0","id":12,"method":"x","params":{"a":"${"b".repeat(200)}"}}\n`);
     assert.equal(JSON.parse(written.at(-1)!).id, 12);
   });
+  await t.step("a JSON-RPC batch is answered with an error, not left waiting", () => {
+    const before = written.length;
+    feed('[{"jsonrpc":"2.0","id":5,"method":"ping"}]\n');
+    assert.deepEqual(written.slice(before).map((line) => JSON.parse(line)), [{
+      jsonrpc: "2.0",
+      id: null,
+      error: { code: -32600, message: "Batches are not supported: send one message per line" },
+    }]);
+    assert.match(errors.at(-1)!, /^Refused a JSON-RPC batch of 1 messages$/);
+  });
+
   await t.step("after a refusal the next message is delivered", () => {
     feed('{"jsonrpc":"2.0","id":2,"method":"ping"}\n');
     assert.deepEqual(messages.at(-1), { jsonrpc: "2.0", id: 2, method: "ping" });

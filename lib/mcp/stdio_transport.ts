@@ -4,7 +4,8 @@
  * length that is checked as the bytes arrive. A longer line is never gathered nor parsed: its
  * bytes are counted and dropped, and when its end arrives the client gets a JSON-RPC error at
  * once (parsing two megabytes of JSON and checking it against the SDK's schema took up to
- * 1.7 s on a busy machine; refusing it takes well under 100 ms).
+ * 1.7 s on a busy machine; refusing it takes well under 100 ms). A JSON-RPC batch, which MCP no
+ * longer has, is answered with an error too.
  *
  * @module
  */
@@ -59,7 +60,15 @@ export function createStdioTransport(
     line(text) {
       let message: JSONRPCMessage;
       try {
-        message = JSONRPCMessageSchema.parse(JSON.parse(text));
+        const parsed = JSON.parse(text);
+        // MCP dropped JSON-RPC batches (2025-06-18): a client that sends one gets an answer
+        // rather than waiting forever for replies to requests nobody reads.
+        if (Array.isArray(parsed)) {
+          transport.onerror?.(new Error(`Refused a JSON-RPC batch of ${parsed.length} messages`));
+          refuse(null, "Batches are not supported: send one message per line");
+          return;
+        }
+        message = JSONRPCMessageSchema.parse(parsed);
       } catch (error) {
         transport.onerror?.(error as Error);
         return;
@@ -70,16 +79,17 @@ export function createStdioTransport(
       transport.onerror?.(
         new Error(`Refused a message of ${bytes} bytes: longer than ${max} bytes`),
       );
-      transport.send({
-        jsonrpc: "2.0",
-        id: requestIdOf(edges) as string | number,
-        error: {
-          code: INVALID_REQUEST,
-          message: `Message too long: over ${max} bytes`,
-        },
-      }).catch(() => {});
+      refuse(requestIdOf(edges), `Message too long: over ${max} bytes`);
     },
   });
+  // JSON-RPC's answer to what is no valid request: the request's id when known, else null.
+  const refuse = (id: string | number | null, message: string) => {
+    transport.send({
+      jsonrpc: "2.0",
+      id: id as string | number,
+      error: { code: INVALID_REQUEST, message },
+    }).catch(() => {});
+  };
   const onData = (chunk: Uint8Array) => lines.push(chunk);
   const onError = (error: Error) => transport.onerror?.(error);
   let started = false;
