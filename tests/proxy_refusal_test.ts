@@ -214,3 +214,46 @@ Deno.test("HEAD gets the status and headers and no body", async () => {
   assert.equal(response.body, null);
   assert.equal(await response.text(), "");
 });
+
+Deno.test("each refusal's message says who refused and what to do", async (t) => {
+  const proxy = "timebound-iam's signing proxy";
+  const says: Record<RefusalKind, string> = {
+    "unknown-key": "The security token included in the request is invalid",
+    "bad-signature": "The request signature we calculated does not match the signature you " +
+      "provided. Check your AWS Secret Access Key and signing method",
+    "expired": "The security token included in the request is expired",
+    "presigned": `${proxy} refuses presigned (query-string) requests: signing one again would ` +
+      "make a URL that carries the real session; sign in the Authorization header instead",
+    "sigv4a": `${proxy} refuses SigV4A (AWS4-ECDSA-P256-SHA256): it signs for one region only; ` +
+      "use a regional endpoint, or set AWS_SIGV4A_SIGNING_REGION_SET to one region",
+    "not-sigv4": `${proxy} accepts only AWS Signature Version 4 (AWS4-HMAC-SHA256) in the ` +
+      "Authorization header",
+    "unsigned": `${proxy} refuses unsigned requests: sign them with the stand-in credentials`,
+    "host": `${proxy} answers only requests for Host 127.0.0.1:PORT or localhost:PORT`,
+    "body-too-large": `The request body is larger than ${proxy} accepts`,
+    "headers-too-large": "Your request header section exceeds the maximum allowed size",
+    "bad-scope": "The credential scope names no AWS region or service that the proxy can reach",
+    "upstream-timeout": `${proxy} got no answer from AWS in time`,
+    "upstream-failed": `${proxy} could not reach AWS`,
+    "busy": `${proxy} holds as many request bodies as it may at once: try again`,
+  };
+  for (const [kind, message] of Object.entries(says)) {
+    await t.step(kind, async () => {
+      const response = refusalResponse(new ProxyRefusal(kind as RefusalKind), {
+        protocol: "json",
+        requestId: "m",
+        method: "POST",
+      });
+      assert.equal((await response.json()).message, message);
+    });
+  }
+});
+
+Deno.test("a JSON content type with parameters is still REST JSON", () => {
+  const type = { "content-type": "application/json; charset=utf-8" };
+  assert.equal(protocolOf("lambda", headers(type)), "rest-json");
+  assert.equal(
+    protocolOf("lambda", headers({ "content-type": "text/plain; application/json" })),
+    "query",
+  );
+});
