@@ -306,3 +306,54 @@ Deno.test("s3Address() puts a DNS-safe bucket into the host, as the SDKs do", as
     });
   });
 });
+
+Deno.test("each signing name follows the AWS_ENDPOINT_URL_<SERVICE> the SDKs document for it", () => {
+  // Signing name → the variable's suffix, from the SDKs' service-specific endpoint table.
+  const variables: Record<string, string> = {
+    "s3": "S3",
+    "dynamodb": "DYNAMODB",
+    "sts": "STS",
+    "iam": "IAM",
+    "logs": "CLOUDWATCH_LOGS",
+    "monitoring": "CLOUDWATCH",
+    "events": "EVENTBRIDGE",
+    "states": "SFN",
+    "elasticloadbalancing": "ELASTIC_LOAD_BALANCING_V2",
+    "cognito-idp": "COGNITO_IDENTITY_PROVIDER",
+    "cognito-identity": "COGNITO_IDENTITY",
+    "es": "OPENSEARCH",
+    "ses": "SES",
+    "mobiletargeting": "PINPOINT",
+    "elasticmapreduce": "EMR",
+    "elasticfilesystem": "EFS",
+    "application-autoscaling": "APPLICATION_AUTO_SCALING",
+    "autoscaling": "AUTO_SCALING",
+    "secretsmanager": "SECRETS_MANAGER",
+    "route53": "ROUTE_53",
+    "route53domains": "ROUTE_53_DOMAINS",
+    "apigateway": "API_GATEWAY",
+    "servicecatalog": "SERVICE_CATALOG",
+    "ce": "COST_EXPLORER",
+    "ecr": "ECR",
+    "ecr-public": "ECR_PUBLIC",
+    "pricing": "PRICING",
+    "awsssoportal": "SSO",
+    "iotdata": "IOT_DATA_PLANE",
+    "kinesisanalytics": "KINESIS_ANALYTICS_V2",
+    "cloudhsm": "CLOUDHSM_V2",
+    "sqs": "SQS",
+    "lambda": "LAMBDA",
+    "sso-oidc": "SSO_OIDC",
+  };
+  for (const [service, suffix] of Object.entries(variables)) {
+    const overrides = readEndpointOverrides({
+      [`AWS_ENDPOINT_URL_${suffix}`]: "http://127.0.0.1:1",
+    });
+    const endpoint = resolveEndpoint(
+      { service, region: "eu-west-1", path: "/", headers: new Headers() },
+      overrides,
+    )!;
+    assert.equal(endpoint.url.href, "http://127.0.0.1:1/", `${service} → ${suffix}`);
+    assert.equal(endpointVariableSuffix(endpoint.serviceId), suffix);
+  }
+});
