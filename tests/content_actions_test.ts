@@ -246,3 +246,14 @@ Deno.test("the docs show every row of the content table with its reason and link
     assert.ok(line.includes(`(${row.doc})`), `${row.action}'s row links ${row.doc}`);
   }
 });
+
+Deno.test("each docs row gives the table's reason word for word", async () => {
+  const docs = await Deno.readTextFile(new URL("../docs/scopes.md", import.meta.url));
+  for (const row of CONTENT_ACTIONS) {
+    const line = docs.split("\n").find((l) => l.startsWith(`| \`${row.action}\` `));
+    assert.ok(line, `${row.action} has a row in docs/scopes.md`);
+    const cells = line.split("|").map((cell) => cell.trim());
+    assert.equal(cells[2], row.reason, `${row.action}'s reason`);
+    assert.match(cells[3], new RegExp(`^\\[[^\\]]+\\]\\(${RegExp.escape(row.doc)}\\)$`));
+  }
+});
