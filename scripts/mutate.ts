@@ -10,6 +10,7 @@
  * @module
  */
 
+import { cp } from "node:fs/promises";
 import { fileURLToPath } from "node:url";
 import { join } from "node:path";
 
@@ -56,12 +57,64 @@ const ROOT = fileURLToPath(new URL("../", import.meta.url));
 const TOOLS = join(ROOT, "tools", "mutate");
 const STRYKER = join(TOOLS, "node_modules", "@stryker-mutator", "core", "bin", "stryker.js");
 
+/** A position in a file as Stryker's JSON report gives it (both 1-based). */
+export interface Position {
+  line: number;
+  column: number;
+}
+
 /** One mutant as Stryker's JSON report gives it. */
-interface Mutant {
+export interface Mutant {
   status: string;
   mutatorName: string;
   replacement?: string;
-  location: { start: { line: number; column: number } };
+  location: { start: Position; end: Position };
+}
+
+/** Stryker's JSON report: each mutated file's source and mutants. */
+interface Report {
+  files: Record<string, { source: string; mutants: Mutant[] }>;
+}
+
+/** The source with one mutant applied. */
+export function applyMutant(source: string, mutant: Mutant): string {
+  const lines = source.split("\n");
+  const offset = ({ line, column }: Position) =>
+    lines.slice(0, line - 1).reduce((n, text) => n + text.length + 1, 0) + column - 1;
+  const { start, end } = mutant.location;
+  return source.slice(0, offset(start)) + (mutant.replacement ?? "") + source.slice(offset(end));
+}
+
+/**
+ * Marks the survivors that do not type-check as `CompileError` (not counted): the mutants run
+ * without type checking, so a survivor such as `kind: ""` where the type allows only
+ * `"returns contents" | "acts"` is one that `deno check` (part of every CI run) already refuses.
+ * Each is checked in a copy of `lib/`, so the worktree is never changed.
+ */
+async function dropTypeInvalid(module: string, report: Report, work: string): Promise<void> {
+  const survivors = Object.values(report.files).flatMap((file) =>
+    file.mutants.filter((m) => m.status === "Survived").map((m) => ({ file, m }))
+  );
+  if (survivors.length === 0) return;
+  const copy = join(work, "tree");
+  for (const part of ["lib", "deno.json", "deno.lock"]) {
+    await cp(join(ROOT, part), join(copy, part), { recursive: true });
+  }
+  const target = join(copy, module);
+  const checks = async () =>
+    (await new Deno.Command("deno", {
+      args: ["check", "-q", "--config", join(copy, "deno.json"), target],
+      cwd: copy,
+      stdout: "null",
+      stderr: "null",
+    }).output()).success;
+  // The module as it is must check, or a failure would say nothing of the mutants.
+  if (!(await checks())) throw new Error(`deno check fails on ${module} itself in a copy of lib/`);
+  for (const { file, m } of survivors) {
+    await Deno.writeTextFile(target, applyMutant(file.source, m));
+    if (!(await checks())) m.status = "CompileError";
+    await Deno.writeTextFile(target, file.source);
+  }
 }
 
 /** A module's result: the score and the mutants no test noticed. */
@@ -69,6 +122,8 @@ export interface ModuleScore {
   module: string;
   killed: number;
   total: number;
+  /** Mutants that do not type-check, not counted (see {@linkcode dropTypeInvalid}). */
+  typeInvalid: number;
   score: number;
   survivors: string[];
 }
@@ -82,6 +137,7 @@ export function scoreReport(
   report: { files: Record<string, { mutants: Mutant[] }> },
 ): ModuleScore {
   const mutants = Object.values(report.files).flatMap((file) => file.mutants);
+  const typeInvalid = mutants.filter((m) => m.status === "CompileError").length;
   const detected = mutants.filter((m) => m.status === "Killed" || m.status === "Timeout");
   const undetected = mutants.filter((m) => m.status === "Survived" || m.status === "NoCoverage");
   const total = detected.length + undetected.length;
@@ -89,6 +145,7 @@ export function scoreReport(
     module,
     killed: detected.length,
     total,
+    typeInvalid,
     score: total ? (detected.length / total) * 100 : 100,
     survivors: undetected.map((m) =>
       `${module}:${m.location.start.line}:${m.location.start.column} ${m.mutatorName}` +
@@ -154,7 +211,9 @@ async function mutate(
     const configFile = join(work, "stryker.config.json");
     await Deno.writeTextFile(configFile, JSON.stringify(config, null, 2));
     await run("node", [STRYKER, "run", configFile], ROOT);
-    return scoreReport(module, JSON.parse(await Deno.readTextFile(report)));
+    const result: Report = JSON.parse(await Deno.readTextFile(report));
+    await dropTypeInvalid(module, result, work);
+    return scoreReport(module, result);
   } finally {
     await Deno.remove(work, { recursive: true });
   }
@@ -176,8 +235,12 @@ if (import.meta.main) {
     const name = lines ? `${module}:${lines}` : module;
     console.error(`mutating ${name}…`);
     try {
-      const { killed, total, score, survivors } = await mutate(target, MUTATED_MODULES[module]);
-      console.log(`${score.toFixed(1).padStart(5)}%  ${killed}/${total}  ${name}`);
+      const { killed, total, typeInvalid, score, survivors } = await mutate(
+        target,
+        MUTATED_MODULES[module],
+      );
+      const invalid = typeInvalid ? `  (${typeInvalid} more that do not type-check)` : "";
+      console.log(`${score.toFixed(1).padStart(5)}%  ${killed}/${total}  ${name}${invalid}`);
       for (const survivor of survivors) console.log(`        survived: ${survivor}`);
       if (score < TARGET_SCORE) low.push(name);
     } catch (error) {

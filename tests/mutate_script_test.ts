@@ -1,7 +1,7 @@
 // `deno task mutate`'s own pieces: every module it mutates and every test it runs exists, and a
 // line range on the command line reaches Stryker.
 import assert from "node:assert/strict";
-import { MUTATED_MODULES, parseTarget } from "../scripts/mutate.ts";
+import { applyMutant, MUTATED_MODULES, parseTarget } from "../scripts/mutate.ts";
 
 Deno.test("every mutated module and each of its tests exists", async () => {
   const root = new URL("../", import.meta.url);
@@ -24,4 +24,15 @@ Deno.test("a module may be given with a line range", () => {
     lines: undefined,
   });
   assert.deepEqual(parseTarget("lib/request/ttl.ts:x"), { module: "lib/request/ttl.ts:x" });
+});
+
+Deno.test("applyMutant() replaces the mutant's range, lines and columns counted from 1", () => {
+  const source = 'const a = "x";\nconst kind = "acts";\n';
+  const mutant = {
+    status: "Survived",
+    mutatorName: "StringLiteral",
+    replacement: '""',
+    location: { start: { line: 2, column: 14 }, end: { line: 2, column: 20 } },
+  };
+  assert.equal(applyMutant(source, mutant), 'const a = "x";\nconst kind = "";\n');
 });
