@@ -270,3 +270,66 @@ Deno.test("isRefused(): refused by the proxy, or by AWS's status or refusal code
     await t.step(`not refused: ${name}`, () => assert.equal(isRefused(record(fields)), false));
   }
 });
+
+Deno.test("every bucket sub-resource's operation, by method", () => {
+  const cases: Array<[string, string, string]> = [
+    ["GET", "policy", "GetBucketPolicy"],
+    ["PUT", "policy", "PutBucketPolicy"],
+    ["GET", "tagging", "GetBucketTagging"],
+    ["DELETE", "tagging", "DeleteBucketTagging"],
+    ["PUT", "acl", "PutBucketAcl"],
+    ["GET", "cors", "GetBucketCors"],
+    ["PUT", "cors", "PutBucketCors"],
+    ["GET", "lifecycle", "GetBucketLifecycleConfiguration"],
+    ["PUT", "encryption", "PutBucketEncryption"],
+    ["DELETE", "encryption", "DeleteBucketEncryption"],
+    ["GET", "website", "GetBucketWebsite"],
+    ["DELETE", "website", "DeleteBucketWebsite"],
+    ["PUT", "notification", "PutBucketNotificationConfiguration"],
+    ["POST", "delete", "DeleteObjects"],
+    ["GET", "delete", "unknown"],
+  ];
+  for (const [method, sub, action] of cases) {
+    assert.deepEqual(
+      call("s3", method, `/b?${sub}`),
+      { action, resource: "b" },
+      `${method} ?${sub}`,
+    );
+  }
+});
+
+Deno.test("only a POST with ?uploads is recorded as starting a multipart upload", () => {
+  for (const method of ["GET", "PUT", "DELETE"]) {
+    assert.notEqual(call("s3", method, "/b/k?uploads").action, "CreateMultipartUpload", method);
+  }
+});
+
+Deno.test("a REST path skips only whole date segments", () => {
+  assert.deepEqual(call("lambda", "GET", "/2015-03-31/functions/backup-2024-01-01"), {
+    action: "GET /functions",
+    resource: "backup-2024-01-01",
+  });
+  assert.deepEqual(call("lambda", "GET", "/2015-03-31/functions/2024-01-01-nightly"), {
+    action: "GET /functions",
+    resource: "2024-01-01-nightly",
+  });
+  assert.deepEqual(call("apigateway", "GET", "/2024-01-01x/restapis"), {
+    action: "GET /2024-01-01x",
+    resource: "restapis",
+  });
+});
+
+Deno.test("isRefused(): a refusal by the proxy counts whatever its status", () => {
+  const record: CallRecord = {
+    time: new Date(0),
+    service: "sts",
+    action: "GetCallerIdentity",
+    region: "eu-west-1",
+    status: 400,
+    bytesIn: 0,
+    bytesOut: 0,
+    refused: "IncompleteSignature",
+  };
+  assert.equal(isRefused(record), true);
+  assert.equal(isRefused({ ...record, refused: undefined }), false);
+});
