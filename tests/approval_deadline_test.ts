@@ -71,17 +71,57 @@ Deno.test("an approved grant ends when the approval's question said, not later",
       `the session lasts until ${issued.toISOString()}`,
     );
 
-    // A one-minute grant approved two seconds late has less than a minute left: refused.
-    const late = await client.callTool({
+    // A one-minute grant approved two seconds late keeps what is left of its minute.
+    const short = await client.callTool({
       name: "grant_access",
       arguments: { services: ["s3"], ttl: "1m" },
     });
+    assert.equal(short.isError, undefined, JSON.stringify(short.content));
+    const shortShown = /\(until (\d{4}-\d\d-\d\d) (\d\d:\d\d:\d\d) UTC\)/.exec(questions[1]);
+    assert.ok(shortShown, questions[1]);
+    const shortUntil = `${shortShown[1]}T${shortShown[2]}Z`;
+    const shortAssume = fx.aws.requests.filter((r) => r.action === "AssumeRole")[1];
+    const shortDeny = JSON.parse(shortAssume.params.Policy).Statement.find(
+      (s: { Effect: string; Condition?: unknown }) => s.Effect === "Deny" && s.Condition,
+    );
+    assert.deepEqual(shortDeny?.Condition, {
+      DateGreaterThan: { "aws:CurrentTime": shortUntil },
+    });
+    const shortEnd = new Date((short.structuredContent as { expires_at: string }).expires_at);
+    assert.ok(shortEnd <= new Date(shortUntil), `${shortEnd.toISOString()} after ${shortUntil}`);
+  } finally {
+    await client.close();
+  }
+});
+
+Deno.test("an approval that leaves less than half a short grant's time is refused", async () => {
+  await using fx = await startFixture({ prefix: "tbi-approval-late-" });
+  await Deno.mkdir(`${fx.home}/tmp`);
+  const env = { ...fx.childEnv, TMPDIR: `${fx.home}/tmp`, XDG_STATE_HOME: `${fx.home}/state` };
+  const [command, args] = cliCommand(["serve", "--approve", "always", "--max-ttl", "1h"]);
+  const transport = new StdioClientTransport({ command, args, env, stderr: "ignore" });
+  const client = new Client(
+    { name: "slower-human", version: "1" },
+    { capabilities: { elicitation: { form: {} } } },
+  );
+  // A one-minute grant answered 31 seconds after the question: 29 seconds would be left.
+  client.setRequestHandler(ElicitRequestSchema, async () => {
+    await new Promise((resolve) => setTimeout(resolve, 31_000));
+    return { action: "accept", content: { approve: true } };
+  });
+  await client.connect(transport);
+  try {
+    const late = await client.callTool(
+      { name: "grant_access", arguments: { services: ["s3"], ttl: "1m" } },
+      undefined,
+      { timeout: 90_000 },
+    );
     assert.equal(late.isError, true);
     assert.match(
       (late.content as Array<{ text: string }>)[0].text,
-      /^The approval came too late: the approved time ended at \S+, or less than a minute of it is left, so no credentials were requested\nhint: /,
+      /^The approval came too late: the approved time ended at \S+, or less than 30s of it is left, so no credentials were requested\nhint: /,
     );
-    assert.equal(fx.aws.requests.filter((r) => r.action === "AssumeRole").length, 1);
+    assert.equal(fx.aws.requests.filter((r) => r.action === "AssumeRole").length, 0);
   } finally {
     await client.close();
   }

@@ -215,9 +215,15 @@ async function grantAccess(ctx: ToolContext, args: GrantArgs, asking: Asking) {
     });
     const grant = await ctx.grant({
       profile,
-      ...approvedEnd ? approvedPolicy(request.policy, approvedEnd, ctx.now()) : {
-        policy: request.policy,
-      },
+      ...approvedEnd
+        ? approvedPolicy(request.policy, {
+          end: approvedEnd,
+          now: ctx.now(),
+          ttlSeconds: request.ttlSeconds,
+        })
+        : {
+          policy: request.policy,
+        },
       ttlSeconds: request.ttlSeconds,
       tags: request.tags,
       askMfaCode,
@@ -299,26 +305,29 @@ async function storeSession(
  * The grant's policy and end once the human approved: the approval's question named its end, and
  * the time the human took to answer comes off the session, so no credentials outlive what was
  * approved. The policy denies everything after that end; the broker shortens the session to it.
+ * A yes that leaves less than half the grant's time, or less than a minute of a longer grant, is
+ * refused: a one-minute grant stays possible under approval, answered within half a minute.
  */
 function approvedPolicy(
   policy: SessionPolicy,
-  approvedEnd: Date,
-  now: Date,
+  approval: { end: Date; now: Date; ttlSeconds: number },
 ): { policy: SessionPolicy; notAfter: Date } {
-  const left = approvedEnd.getTime() - now.getTime();
-  if (left < MIN_APPROVED_LEFT_MS) {
+  const left = approval.end.getTime() - approval.now.getTime();
+  const least = Math.min(MIN_APPROVED_LEFT_MS, (approval.ttlSeconds * 1000) / 2);
+  if (left < least) {
+    const leastText = least === MIN_APPROVED_LEFT_MS ? "a minute" : `${Math.ceil(least / 1000)}s`;
     throw new RuntimeError(
-      `The approval came too late: the approved time ended at ${approvedEnd.toISOString()}, or ` +
-        "less than a minute of it is left, so no credentials were requested",
+      `The approval came too late: the approved time ended at ${approval.end.toISOString()}, or ` +
+        `less than ${leastText} of it is left, so no credentials were requested`,
       { hint: "ask again; the human's answer starts nothing, the question's time does" },
     );
   }
-  const bounded = withDeadline(policy, approvedEnd);
+  const bounded = withDeadline(policy, approval.end);
   checkPolicySize(bounded);
-  return { policy: bounded, notAfter: approvedEnd };
+  return { policy: bounded, notAfter: approval.end };
 }
 
-/** The least time an approved grant must have left when the human's yes arrives. */
+/** The least time an approved grant of a minute or more must have left when the yes arrives. */
 const MIN_APPROVED_LEFT_MS = 60_000;
 
 /** The services + level and the scopes string as command-line scope values. */
