@@ -24,7 +24,12 @@ function sessionOf(credentials: LocalCredentials): SessionCredentials {
 
 /** A local endpoint, a broker-role session on it, and a proxy with one grant of that session. */
 async function proxyRig(
-  options: { expiration?: Date; maxStreamedBytes?: number; maxBufferedBytes?: number } = {},
+  options: {
+    expiration?: Date;
+    maxStreamedBytes?: number;
+    maxBufferedBytes?: number;
+    maxHeldBytes?: number;
+  } = {},
 ) {
   const aws = await LocalAws.start();
   const real = aws.addAssumedRoleCaller({
@@ -39,6 +44,7 @@ async function proxyRig(
     env: { AWS_ENDPOINT_URL: aws.url },
     maxStreamedBytes: options.maxStreamedBytes,
     maxBufferedBytes: options.maxBufferedBytes,
+    maxHeldBytes: options.maxHeldBytes,
   });
   const grant = proxy.addGrant({ session: () => session });
   const home = await Deno.makeTempDir({ prefix: "tbi-proxy-" });
@@ -1111,4 +1117,29 @@ Deno.test("an invalid AWS_ENDPOINT_URL* is refused in one line that never repeat
       );
     });
   }
+});
+
+Deno.test("a signed aws-chunked chunk counts with the bodies held while it is checked, and no longer once passed on", async () => {
+  // Room for one 70,000-byte chunk at a time, not for two, nor for one of 100,000.
+  await using rig = await proxyRig({ maxHeldBytes: 80 * 1024 });
+  const made = await signedCall(rig.proxy, rig.grant.standIn, {
+    method: "PUT",
+    path: "/held-chunks",
+    service: "s3",
+    signed: { "x-amz-content-sha256": "UNSIGNED-PAYLOAD" },
+  });
+  assert.equal(made.status, 200, await made.text());
+  const chunks = [new Uint8Array(70_000).fill(1), new Uint8Array(70_000).fill(2)];
+  const fits = await signedChunkedPut(rig, { path: "/held-chunks/fits", chunks });
+  assert.equal(fits.status, 200, fits.text);
+  const again = await signedChunkedPut(rig, { path: "/held-chunks/again", chunks });
+  assert.equal(again.status, 200, "each chunk's bytes count no more once passed on");
+  const big = await signedChunkedPut(rig, {
+    path: "/held-chunks/big",
+    chunks: [new Uint8Array(100_000)],
+  });
+  assert.equal(big.status, 503, big.text);
+  assert.match(big.text, /<Code>SlowDown<\/Code>/);
+  const stored = rig.aws.requests.filter((r) => r.action === "PutObject" && r.status === 200);
+  assert.equal(stored.length, 2, "the refused upload stored nothing");
 });

@@ -165,12 +165,46 @@ const encoder = new TextEncoder();
  */
 export function resignChunks(
   body: ReadableStream<Uint8Array>,
-  options: { from: ChunkSigner; to: ChunkSigner; trailer: boolean },
+  options: {
+    from: ChunkSigner;
+    to: ChunkSigner;
+    trailer: boolean;
+    /** Told each chunk's size before it is read (it refuses by throwing); returns its release. */
+    hold?: (bytes: number) => () => void;
+  },
 ): ReadableStream<Uint8Array> {
   const input = new ByteReader(body);
   let previousIn = options.from.seed;
   let previousOut = options.to.seed;
   let finished = false;
+  /** Checks one chunk of `size` bytes and passes it on in the new framing. */
+  const pass = async (
+    controller: ReadableStreamDefaultController<Uint8Array>,
+    chunk: { size: number; sizeText: string; signature: string },
+  ) => {
+    const data = await input.bytes(chunk.size);
+    const expected = chunkSignature(options.from, previousIn, data);
+    if (expected !== chunk.signature) {
+      throw new ChunkError(
+        "SignatureDoesNotMatch",
+        "The chunk signature we calculated does not match the signature you provided",
+      );
+    }
+    previousIn = expected;
+    previousOut = chunkSignature(options.to, previousOut, data);
+    const frame = `${chunk.sizeText};chunk-signature=${previousOut}\r\n`;
+    if (chunk.size > 0) {
+      if ((await input.line()) !== "") {
+        throw new ChunkError("IncompleteBody", "An aws-chunked chunk does not end with CRLF");
+      }
+      controller.enqueue(concat(encoder.encode(frame), data, encoder.encode("\r\n")));
+      return;
+    }
+    finished = true;
+    controller.enqueue(
+      encoder.encode(frame + await finalPart(input, options, previousIn, previousOut)),
+    );
+  };
   return new ReadableStream<Uint8Array>({
     async pull(controller) {
       if (finished) return controller.close();
@@ -183,28 +217,12 @@ export function resignChunks(
       if (size > MAX_CHUNK_BYTES) {
         throw new ChunkError("IncompleteBody", `An aws-chunked chunk is larger than 16 MiB`);
       }
-      const data = await input.bytes(size);
-      const expected = chunkSignature(options.from, previousIn, data);
-      if (expected !== match[2]) {
-        throw new ChunkError(
-          "SignatureDoesNotMatch",
-          "The chunk signature we calculated does not match the signature you provided",
-        );
+      const release = options.hold?.(size);
+      try {
+        await pass(controller, { size, sizeText: match[1], signature: match[2] });
+      } finally {
+        release?.();
       }
-      previousIn = expected;
-      previousOut = chunkSignature(options.to, previousOut, data);
-      const frame = `${match[1]};chunk-signature=${previousOut}\r\n`;
-      if (size > 0) {
-        if ((await input.line()) !== "") {
-          throw new ChunkError("IncompleteBody", "An aws-chunked chunk does not end with CRLF");
-        }
-        controller.enqueue(concat(encoder.encode(frame), data, encoder.encode("\r\n")));
-        return;
-      }
-      finished = true;
-      controller.enqueue(
-        encoder.encode(frame + await finalPart(input, options, previousIn, previousOut)),
-      );
     },
     cancel(reason) {
       return input.cancel(reason);

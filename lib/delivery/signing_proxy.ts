@@ -76,9 +76,10 @@ export interface SigningProxyOptions {
   /** The largest body streamed through (S3 uploads). Default 5 GiB plus chunk framing. */
   maxStreamedBytes?: number;
   /**
-   * The most that the bodies read whole of all calls in flight may hold together (one client's
-   * many large calls at once must not exhaust the memory of the process, `serve` included).
-   * Default 256 MiB; a call past it gets 503 (`SlowDown`, `Throttling`), which SDKs retry.
+   * The most that the bodies read whole, and the signed chunks being checked, of all calls in
+   * flight may hold together (one client's many large calls at once must not exhaust the memory
+   * of the process, `serve` included). Default 256 MiB; a call past it gets 503 (`SlowDown`,
+   * `Throttling`), which SDKs retry.
    */
   maxHeldBytes?: number;
 }
@@ -254,7 +255,8 @@ export function startSigningProxy(options: SigningProxyOptions): SigningProxy {
         overrides,
       });
       name = verified.name;
-      return await forward(request, url, verified, { now, limits, agents, record });
+      const held = { count: limits.held, lease };
+      return await forward(request, url, verified, { now, limits, agents, record, held });
     } catch (error) {
       const refusal = asRefusal(error);
       const response = refusalResponse(refusal, {
@@ -557,6 +559,12 @@ class HeldBytes {
     lease.bytes += bytes;
   }
 
+  /** Forgets `bytes` that a call held and no longer does. */
+  give(lease: Lease, bytes: number): void {
+    this.#held -= bytes;
+    lease.bytes -= bytes;
+  }
+
   /** Forgets what a call held. */
   release(lease: Lease): void {
     this.#held -= lease.bytes;
@@ -596,6 +604,7 @@ async function forward(
     limits: { idleTimeoutMs: number; maxStreamedBytes: number };
     agents: ReturnType<typeof createAgents>;
     record: (call: Omit<CallRecord, "time" | "service" | "region">) => void;
+    held: { count: HeldBytes; lease: Lease };
   },
 ): Promise<Response> {
   const real = call.state.options.session();
@@ -653,7 +662,17 @@ async function forward(
       seed: call.auth.signature,
     };
     const to: ChunkSigner = { key, scope, amzDate, seed: signature };
-    body = resignChunks(body, { from, to, trailer: call.payloadHash === SIGNED_CHUNKS_TRAILER });
+    const { count, lease } = context.held;
+    body = resignChunks(body, {
+      from,
+      to,
+      trailer: call.payloadHash === SIGNED_CHUNKS_TRAILER,
+      // A chunk is held while it is checked: it counts with the bodies read whole.
+      hold: (bytes) => {
+        count.take(lease, bytes);
+        return () => count.give(lease, bytes);
+      },
+    });
   }
   const sent = await sendUpstream({
     url: target,
