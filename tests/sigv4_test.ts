@@ -254,3 +254,25 @@ Deno.test("scope strings, hashes and signature comparison", () => {
   assert.equal(sameSignature(a, "a".repeat(63) + "b"), false);
   assert.equal(sameSignature(a, "a".repeat(63)), false);
 });
+
+Deno.test("parseAuthorization() refuses another algorithm's name, a nameless part, a scope too long", () => {
+  const signature = "0123456789abcdef".repeat(4);
+  const good = "AWS4-HMAC-SHA256 Credential=AKID/20300101/eu-west-1/s3/aws4_request, " +
+    `SignedHeaders=host;x-amz-date, Signature=${signature}`;
+  assert.ok(parseAuthorization(good));
+  const bad = [
+    good.replace("AWS4-HMAC-SHA256", "AWS4-HMAC-SHA512"),
+    good.replace("AWS4-HMAC-SHA256 ", "AWS4-HMAC-SHA256"),
+    `${good}, =x`,
+    good.replace("Credential=", " =x, Credential="),
+    good.replace("/aws4_request", "/aws4_request/x"),
+  ];
+  for (const header of bad) assert.equal(parseAuthorization(header), undefined, header);
+});
+
+Deno.test("canonicalQuery() sorts by name before value, and keeps a nameless value", () => {
+  assert.equal(canonicalQuery("b=1&a=2"), "a=2&b=1");
+  assert.equal(canonicalQuery("z=1&y=2&x=3&w=4"), "w=4&x=3&y=2&z=1");
+  assert.equal(canonicalQuery("=v"), "=v");
+  assert.equal(canonicalQuery("a=1&=v"), "=v&a=1");
+});

@@ -78,8 +78,8 @@ export function parseAuthorization(header: string): SigV4Authorization | undefin
   const fields = new Map<string, string>();
   for (const part of text.slice(SIGV4_ALGORITHM.length).split(",")) {
     const eq = part.indexOf("=");
-    if (eq < 0) return undefined;
-    const name = part.slice(0, eq).trim();
+    const name = part.slice(0, Math.max(eq, 0)).trim();
+    if (eq < 0 || name === "") return undefined;
     if (fields.has(name)) return undefined;
     fields.set(name, part.slice(eq + 1).trim());
   }
