@@ -10,6 +10,7 @@
  * @module
  */
 
+import { readBoundedBody } from "../core/bounded_body.ts";
 import { RuntimeError } from "../core/errors.ts";
 import { logText } from "../core/log_text.ts";
 import type { SessionCredentials } from "./broker.ts";
@@ -47,26 +48,10 @@ function networkReason(error: unknown, timeoutMs: number): string {
 }
 
 async function readCapped(response: Response): Promise<string> {
-  const reader = response.body?.getReader();
-  if (reader === undefined) return "";
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  for (;;) {
-    const { value, done } = await reader.read();
-    if (done) break;
-    size += value.length;
-    if (size > BODY_MAX) {
-      await reader.cancel();
-      throw new RuntimeError("The federation endpoint's answer is too large");
-    }
-    chunks.push(value);
-  }
-  const bytes = new Uint8Array(size);
-  let offset = 0;
-  for (const chunk of chunks) {
-    bytes.set(chunk, offset);
-    offset += chunk.length;
-  }
+  const bytes = await readBoundedBody(response.body, {
+    limit: BODY_MAX,
+    tooLarge: () => new RuntimeError("The federation endpoint's answer is too large"),
+  });
   return new TextDecoder().decode(bytes);
 }
 

@@ -12,6 +12,7 @@
  * @module
  */
 
+import { readBoundedBody } from "../core/bounded_body.ts";
 import { uriEncode } from "./sigv4.ts";
 
 /** The real session's parts and what stands in for each. */
@@ -80,7 +81,11 @@ export async function scrubAnswer(
     await answer.body.cancel().catch(() => {});
     throw new UncheckedAnswer(`The endpoint's error answer is encoded "${encoding.slice(0, 40)}"`);
   }
-  const bytes = await readAtMost(answer.body, options.maxBytes ?? MAX_ERROR_BODY_BYTES);
+  const bytes = await readBoundedBody(answer.body, {
+    limit: options.maxBytes ?? MAX_ERROR_BODY_BYTES,
+    tooLarge: () =>
+      new UncheckedAnswer("The endpoint's error answer is larger than the proxy checks"),
+  });
   const text = replaceAll(latin1(bytes), pairs);
   headers.delete("content-length");
   const out = Uint8Array.from(text, (c) => c.charCodeAt(0));
@@ -135,26 +140,6 @@ function latin1(bytes: Uint8Array): string {
   let out = "";
   for (let i = 0; i < bytes.length; i += 8192) {
     out += String.fromCharCode(...bytes.subarray(i, i + 8192));
-  }
-  return out;
-}
-
-async function readAtMost(body: ReadableStream<Uint8Array>, limit: number): Promise<Uint8Array> {
-  const pieces: Uint8Array[] = [];
-  let total = 0;
-  for await (const piece of body) {
-    total += piece.length;
-    // Leaving the loop cancels the stream.
-    if (total > limit) {
-      throw new UncheckedAnswer("The endpoint's error answer is larger than the proxy checks");
-    }
-    pieces.push(piece);
-  }
-  const out = new Uint8Array(total);
-  let offset = 0;
-  for (const piece of pieces) {
-    out.set(piece, offset);
-    offset += piece.length;
   }
   return out;
 }

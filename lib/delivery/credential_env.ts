@@ -241,12 +241,29 @@ const HTTP_PROXY_VARIABLES = [
 ];
 
 /**
+ * Whether the environment names an HTTP proxy, which clients that honour `HTTP_PROXY` (botocore
+ * and so the AWS CLI, curl) would send the loopback signing proxy's calls to.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { namesHttpProxy } from "./credential_env.ts";
+ *
+ * assert.equal(namesHttpProxy({ https_proxy: "http://proxy:3128" }), true);
+ * assert.equal(namesHttpProxy({ NO_PROXY: "localhost" }), false);
+ * ```
+ */
+export function namesHttpProxy(env: Readonly<Record<string, string | undefined>>): boolean {
+  return HTTP_PROXY_VARIABLES.some((name) => env[name]);
+}
+
+/**
  * `NO_PROXY` and `no_proxy` naming the signing proxy's host too, when the environment names an
  * HTTP proxy: clients that honour `HTTP_PROXY` (botocore and so the AWS CLI, curl) would
  * otherwise send the calls meant for the loopback proxy to that one.
  */
 function proxyBypass(env: Readonly<Record<string, string>>, host: string): Record<string, string> {
-  if (!HTTP_PROXY_VARIABLES.some((name) => env[name])) return {};
+  if (!namesHttpProxy(env)) return {};
   const out: Record<string, string> = {};
   for (const name of ["NO_PROXY", "no_proxy"]) {
     const entries = (env[name] ?? "").split(",").map((e) => e.trim()).filter((e) => e !== "");

@@ -14,6 +14,7 @@
  */
 
 import type { SessionCredentials } from "../aws/broker.ts";
+import { readBoundedBody } from "../core/bounded_body.ts";
 import {
   ChunkError,
   type ChunkSigner,
@@ -510,7 +511,11 @@ async function readPayload(
     }
   }
   if (s3 && claimed !== undefined) return { body: request.body, payloadHash: claimed };
-  const bytes = await readBounded(request.body, options);
+  const bytes = await readBoundedBody(request.body, {
+    limit: options.limit,
+    count: options.count,
+    tooLarge: () => new ProxyRefusal("body-too-large"),
+  });
   const computed = bytes.length === 0 ? EMPTY_SHA256 : sha256Hex(bytes);
   if (hex && claimed !== computed) {
     throw new ProxyRefusal(
@@ -570,28 +575,6 @@ class HeldBytes {
     this.#held -= lease.bytes;
     lease.bytes = 0;
   }
-}
-
-async function readBounded(
-  body: ReadableStream<Uint8Array> | null,
-  options: { limit: number; count: (bytes: number) => void },
-): Promise<Uint8Array> {
-  if (body === null) return new Uint8Array(0);
-  const pieces: Uint8Array[] = [];
-  let total = 0;
-  for await (const piece of body) {
-    total += piece.length;
-    if (total > options.limit) throw new ProxyRefusal("body-too-large");
-    options.count(piece.length);
-    pieces.push(piece);
-  }
-  const out = new Uint8Array(total);
-  let offset = 0;
-  for (const piece of pieces) {
-    out.set(piece, offset);
-    offset += piece.length;
-  }
-  return out;
 }
 
 /** Signs the call again with the real session, sends it, and streams the answer back. */

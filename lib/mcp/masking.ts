@@ -9,7 +9,7 @@
  */
 
 import type { Grant } from "../aws/broker.ts";
-import { SESSION_MARKER } from "../delivery/credential_env.ts";
+import { namesHttpProxy, SESSION_MARKER } from "../delivery/credential_env.ts";
 import { type ProxyGrant, startSigningProxy } from "../delivery/signing_proxy.ts";
 import type { AuditLog } from "./audit_log.ts";
 import { type CallStats, createGrantCallAudit, type GrantCallAudit } from "./call_audit.ts";
@@ -21,15 +21,6 @@ export const MASKED_NOTE = "These credentials are masked: the file holds stand-i
   "that honours AWS_ENDPOINT_URL (AWS CLI v2 >= 2.13 or v1 >= 1.29, boto3 >= 1.28, the JS SDK " +
   "v3); presigned URLs are refused. revoke_session, or the end of the TTL, stops the very next " +
   "call with ExpiredToken.";
-
-const HTTP_PROXY_VARIABLES = [
-  "HTTP_PROXY",
-  "http_proxy",
-  "HTTPS_PROXY",
-  "https_proxy",
-  "ALL_PROXY",
-  "all_proxy",
-];
 
 /** The masked grants of one `serve`. */
 export interface Masking {
@@ -66,7 +57,7 @@ export function startMasking(
   // meant for the loopback proxy to it: the file's NO_PROXY names the loopback proxy's host. (An
   // env file holds one word per value, so not the agent's own list: the command run with the
   // file calls no host but the proxy anyway.)
-  const bypass: Record<string, string> = HTTP_PROXY_VARIABLES.some((name) => env[name])
+  const bypass: Record<string, string> = namesHttpProxy(env)
     ? { NO_PROXY: new URL(proxy.url).hostname }
     : {};
   return {
