@@ -166,6 +166,13 @@ const A64K = new Uint8Array(65536).fill(0x61);
 const A1K = new Uint8Array(1024).fill(0x61);
 const text = (s: string) => encoder.encode(s);
 
+Deno.test("the aws-chunked names and bounds are S3's", () => {
+  assert.equal(SIGNED_CHUNKS, "STREAMING-AWS4-HMAC-SHA256-PAYLOAD");
+  assert.equal(SIGNED_CHUNKS_TRAILER, "STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILER");
+  assert.equal(MAX_CHUNK_BYTES, 16 * 1024 * 1024);
+  assert.equal(EMPTY_SHA256, "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+});
+
 Deno.test("AWS's streaming example: the chunk signatures are AWS's, and re-signing keeps every byte", async () => {
   assert.deepEqual(
     chain(AWS_SECRET, AWS_SIGNER, [A64K, A1K, new Uint8Array()]),

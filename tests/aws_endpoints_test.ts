@@ -172,6 +172,7 @@ Deno.test("a scope that names no real region or service gets no endpoint", async
     });
   }
   await t.step("the longest names that are real still resolve", () => {
+    assert.equal(REGION_PATTERN.source, "^[a-z]{2,4}(-[a-z]{2,10}){1,3}-\\d{1,2}$");
     assert.ok(REGION_PATTERN.test("ap-southeast-12"));
     assert.ok(REGION_PATTERN.test("us-gov-east-1"));
     assert.ok(REGION_PATTERN.test("us-isob-east-1"));

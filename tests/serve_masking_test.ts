@@ -72,6 +72,10 @@ async function floodRig(options: { env?: Record<string, string>; lifetimeMs?: nu
   };
 }
 
+Deno.test("the audit log holds at most 60 call lines per grant a minute, as docs/masked.md says", () => {
+  assert.equal(CALL_LINES_PER_MINUTE, 60);
+});
+
 Deno.test(
   "a flood of 1,000 calls in a minute through one grant: at most 61 audit lines, every call " +
     "counted, refusals too",

@@ -23,6 +23,10 @@ import {
 const hex = (bytes: Uint8Array) =>
   Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
 
+Deno.test("the empty payload's hash is SHA-256 of nothing", () => {
+  assert.equal(EMPTY_SHA256, "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+});
+
 Deno.test("AWS's IAM ListUsers example signs to AWS's signature", () => {
   const scope = {
     accessKeyId: "AKIDEXAMPLE",
