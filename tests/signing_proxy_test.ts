@@ -171,6 +171,7 @@ Deno.test(
       assert.match(out.stderr, /\(ExpiredToken\) when calling the GetCallerIdentity/);
       assert.equal(rig.aws.requests.length, 1);
       assert.equal(rig.grant.callCount, 2);
+      assert.deepEqual(rig.grant.calls, [], "a revoked grant keeps no call records");
     });
   },
 );

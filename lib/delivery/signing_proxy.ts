@@ -97,7 +97,11 @@ export interface ProxyGrantOptions {
 export interface ProxyGrant {
   /** Its stand-in credentials. */
   readonly standIn: StandInCredentials;
-  /** Its most recent calls, oldest first (at most {@linkcode MAX_KEPT_CALLS}). */
+  /**
+   * Its most recent calls, oldest first (at most {@linkcode MAX_KEPT_CALLS}), while it lives: a
+   * revoked grant keeps none, so a long-running proxy holds no records of ended grants (`onCall`
+   * and the count still see every call).
+   */
   readonly calls: readonly CallRecord[];
   /** How many calls it has made, refused ones included. */
   readonly callCount: number;
@@ -200,6 +204,7 @@ function newGrantState(
       },
       revoke() {
         state.revoked = true;
+        state.kept = [];
         state.options = { ...state.options, session: revokedSession };
       },
     },
@@ -325,7 +330,7 @@ function revokedSession(): SessionCredentials {
 
 function keep(state: GrantState, call: CallRecord): void {
   state.count++;
-  state.kept.push(call);
+  if (!state.revoked) state.kept.push(call);
   if (state.kept.length > MAX_KEPT_CALLS) state.kept.shift();
   try {
     state.options.onCall?.(call);
