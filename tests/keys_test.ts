@@ -114,6 +114,37 @@ Deno.test("keys add --from-env checks the keys, stores them encrypted, and never
   assertNoSecrets(w, [user.secretAccessKey]);
 });
 
+Deno.test("keys add asks before it replaces another pair the profile holds (--yes does not)", async () => {
+  await using w = await world();
+  const first = w.aws.defaultUser;
+  const second = w.aws.addUser({ userName: "second-user" });
+  const add = (keys: { accessKeyId: string; secretAccessKey: string }, ...flags: string[]) =>
+    w.run(["keys", "add", "dev", "--from-env", ...flags], {
+      AWS_ACCESS_KEY_ID: keys.accessKeyId,
+      AWS_SECRET_ACCESS_KEY: keys.secretAccessKey,
+    });
+  assert.equal((await add(first)).code, 0);
+  // The same pair again changes nothing and asks nothing.
+  assert.equal((await add(first)).code, 0);
+  const refused = await add(second);
+  assert.equal(refused.code, 2);
+  assert.equal(
+    refused.stderr.replace(/ in \S*vault;/, " in VAULT;"),
+    `Profile "dev" holds AKIA…${first.accessKeyId.slice(-4)} in VAULT; the new pair replaces it, ` +
+      "and its secret is not kept.\n" +
+      "error: Not replacing the stored keys: standard input is not a terminal to ask on\n" +
+      "hint: pass --yes to go ahead without asking\n",
+  );
+  const kept = await w.run(["keys", "list"]);
+  assert.match(kept.stdout, new RegExp(`^dev +file +AKIA…${first.accessKeyId.slice(-4)} `, "m"));
+  const replaced = await add(second, "--yes");
+  assert.equal(replaced.code, 0, replaced.stderr);
+  assert.match(replaced.stderr, new RegExp(`\\(replacing AKIA…${first.accessKeyId.slice(-4)}\\)`));
+  const now = await w.run(["keys", "list"]);
+  assert.match(now.stdout, new RegExp(`^dev +file +AKIA…${second.accessKeyId.slice(-4)} `, "m"));
+  assertNoSecrets(w, [first.secretAccessKey, second.secretAccessKey]);
+});
+
 Deno.test("keys add refuses a session token, keys on the command line, and bad keys at AWS", async () => {
   await using w = await world();
   const token = await w.run(["keys", "add", "--from-env"], {

@@ -66,6 +66,7 @@ Examples:
       .argument("[profile...]", "the AWS profile (default: --profile, AWS_PROFILE, else default)")
       .addOption(profileOption("the AWS profile, when not given as an argument"))
       .option("--from-env", "take AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY from the environment")
+      .option("-y, --yes", "replace another pair the profile holds without asking")
       .addOption(regionOption())
       .addOption(vaultBackendOption())
       .action(async (words, flags) => {
@@ -75,6 +76,7 @@ Examples:
         await addKeys(await context({ ...flags, profile: name }), {
           profile: name,
           fromEnv: flags.fromEnv,
+          yes: flags.yes,
         });
       }),
   );

@@ -7,10 +7,10 @@
  * @module
  */
 
-import { UsageError } from "../core/errors.ts";
+import { DeclinedError, UsageError } from "../core/errors.ts";
 import { callerOfKeys, type KeyPair } from "../aws/access_keys.ts";
 import { getStoredKeys, isAccessKeyId, maskKeyId, putStoredKeys } from "../vault/stored_keys.ts";
-import type { KeysContext } from "./keys_context.ts";
+import { approved, type KeysContext } from "./keys_context.ts";
 
 /** Options of {@linkcode addKeys}. */
 export interface AddKeysOptions {
@@ -18,6 +18,8 @@ export interface AddKeysOptions {
   profile: string;
   /** Take the pair from the environment instead of the terminal. */
   fromEnv?: boolean;
+  /** Replace another pair the profile holds without asking. */
+  yes?: boolean;
 }
 
 const SECRET = /^[A-Za-z0-9/+=]{16,128}$/;
@@ -27,6 +29,16 @@ export async function addKeys(ctx: KeysContext, options: AddKeysOptions): Promis
   const keys = options.fromEnv ? keysFromEnv(ctx.io.env) : await keysFromTerminal(ctx);
   const owner = await callerOfKeys(keys, { ...ctx.aws, profile: options.profile });
   const previous = await getStoredKeys(ctx.vault, options.profile);
+  if (previous && previous.accessKeyId !== keys.accessKeyId) {
+    // The old secret is kept nowhere else once it is replaced: ask, as remove and rotate do.
+    ctx.io.stderr(
+      `Profile "${options.profile}" holds ${maskKeyId(previous.accessKeyId)} in ` +
+        `${ctx.vault.backend.location}; the new pair replaces it, and its secret is not kept.\n`,
+    );
+    if (!await approved(ctx, { yes: options.yes, what: "replacing the stored keys" })) {
+      throw new DeclinedError(`Declined: profile "${options.profile}" keeps its keys`);
+    }
+  }
   await putStoredKeys(ctx.vault, options.profile, {
     keys: { ...keys, storedAt: ctx.now().toISOString(), account: owner.account, arn: owner.arn },
     env: ctx.io.env,
