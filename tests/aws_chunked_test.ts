@@ -268,6 +268,7 @@ Deno.test("a signed trailer is checked and signed again", async (t) => {
   await t.step("a trailer longer than 16 KiB", async () => {
     const lines = Array.from({ length: 5 }, (_, i) => `x-amz-meta-${i}:${"v".repeat(3500)}`);
     const { error } = await resign(frame([text("x")], { trailer: lines }), { trailer: true });
+    assert.equal(error?.code, "IncompleteBody");
     assert.equal(error?.message, "The aws-chunked trailer is too long");
     const fits = Array.from({ length: 4 }, (_, i) => `x-amz-meta-${i}:${"v".repeat(3500)}`);
     assert.equal(
@@ -373,11 +374,13 @@ Deno.test("a body that is not signed aws-chunked is refused with IncompleteBody"
   await t.step("a chunk not followed by CRLF", async () => {
     const body = new TextDecoder().decode(frame([text("hello")]));
     const { error } = await resign(text(body.replace("hello\r\n", "helloX\r\n")));
+    assert.equal(error?.code, "IncompleteBody");
     assert.equal(error?.message, "An aws-chunked chunk does not end with CRLF");
   });
   await t.step("the last chunk not followed by an empty line", async () => {
     const body = new TextDecoder().decode(frame([text("hello")]));
     const { out, error } = await resign(text(body.replace(/\r\n$/, "x\r\n")));
+    assert.equal(error?.code, "IncompleteBody");
     assert.equal(error?.message, "The last aws-chunked chunk does not end with CRLF");
     assert.equal(new TextDecoder().decode(out).includes("\n0;"), false);
     const cut = await resign(text(body.replace(/\r\n$/, "")));
@@ -428,4 +431,38 @@ Deno.test("the local endpoint's decoder refuses what S3 would (the check above i
     () => s3Decodes(body, SIGNED_CHUNKS),
     (error: Error) => error instanceof AwsError && error.code === "SignatureDoesNotMatch",
   );
+});
+
+Deno.test("the limits hold at their edges: a 4 KiB line, a 16 KiB trailer", async (t) => {
+  await t.step("4096 bytes held without a line end are still read on", async () => {
+    const { error } = await resign(text(`${"1".repeat(4096)}\r\n`), { pieces: 4096 });
+    assert.equal(error?.message, "The body is not a signed aws-chunked stream");
+  });
+  await t.step("a trailer of exactly 16 KiB, its signature line included, is taken", async () => {
+    // Each line counts without its CRLF; the signature line is 88 characters.
+    const lines = Array.from({ length: 4 }, (_, i) => `x-amz-meta-${i}:${"v".repeat(4061)}`);
+    assert.equal(lines.join("").length + 88, 16 * 1024);
+    const { out, error } = await resign(frame([text("x")], { trailer: lines }), { trailer: true });
+    assert.equal(error, undefined);
+    assert.deepEqual(s3Decodes(out, SIGNED_CHUNKS_TRAILER), text("x"));
+  });
+});
+
+Deno.test("a trailer line that only contains the signature's name is part of the trailer", async (t) => {
+  const hex = "a".repeat(64);
+  for (
+    const line of [
+      `x-amz-meta-note:x-amz-trailer-signature:${hex}`,
+      `x-amz-trailer-signature:${hex}0`,
+    ]
+  ) {
+    await t.step(line.slice(0, 40), async () => {
+      const { out, error } = await resign(frame([text("x")], { trailer: [line] }), {
+        trailer: true,
+      });
+      assert.equal(error, undefined);
+      assert.ok(new TextDecoder().decode(out).includes(`\r\n${line}\r\n`));
+      assert.deepEqual(s3Decodes(out, SIGNED_CHUNKS_TRAILER), text("x"));
+    });
+  }
 });
