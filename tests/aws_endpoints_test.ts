@@ -358,3 +358,58 @@ Deno.test("each signing name follows the AWS_ENDPOINT_URL_<SERVICE> the SDKs doc
     assert.equal(endpointVariableSuffix(endpoint.serviceId), suffix);
   }
 });
+
+Deno.test("a global service answers at its one host whatever region the client signs for", () => {
+  const cases: Array<[string, string, string]> = [
+    ["organizations", "eu-west-1", "organizations.us-east-1.amazonaws.com"],
+    ["organizations", "cn-north-1", "organizations.cn-northwest-1.amazonaws.com.cn"],
+    ["organizations", "us-gov-east-1", "organizations.us-gov-west-1.amazonaws.com"],
+    ["shield", "eu-west-1", "shield.us-east-1.amazonaws.com"],
+    ["globalaccelerator", "us-east-1", "globalaccelerator.us-west-2.amazonaws.com"],
+    ["ce", "eu-west-1", "ce.us-east-1.amazonaws.com"],
+    ["ce", "cn-north-1", "ce.cn-northwest-1.amazonaws.com.cn"],
+    ["route53domains", "eu-west-1", "route53domains.us-east-1.amazonaws.com"],
+    ["networkmanager", "us-east-1", "networkmanager.us-west-2.amazonaws.com"],
+  ];
+  for (const [service, region, host] of cases) {
+    assert.equal(at(service, region)!.url.host, host, `${service} signed for ${region}`);
+  }
+});
+
+Deno.test("what tells a variant apart counts only for its own signing name", () => {
+  const streams = { "x-amz-target": "DynamoDBStreams_20120810.GetRecords" };
+  assert.equal(
+    at("kinesis", "eu-west-1", { headers: streams })!.url.host,
+    "kinesis.eu-west-1.amazonaws.com",
+  );
+  assert.equal(
+    at("lambda", "eu-west-1", { path: "/model/m/invoke" })!.url.host,
+    "lambda.eu-west-1.amazonaws.com",
+  );
+  assert.equal(
+    at("s3-outposts", "eu-west-1", {
+      path: "/v20180820/jobs",
+      headers: { "x-amz-account-id": "123456789012" },
+    })!
+      .url.host,
+    "s3-outposts.eu-west-1.amazonaws.com",
+  );
+  const control = at("s3", "eu-west-1", { path: "/v20180820/jobs" })!;
+  assert.equal(control.serviceId, "S3 Control");
+  const overridden = resolveEndpoint(
+    { service: "s3", region: "eu-west-1", path: "/v20180820/jobs", headers: new Headers() },
+    readEndpointOverrides({
+      AWS_ENDPOINT_URL_S3_CONTROL: "http://127.0.0.1:5",
+      AWS_ENDPOINT_URL: "http://127.0.0.1:6",
+    }),
+  )!;
+  assert.equal(overridden.url.href, "http://127.0.0.1:5/");
+});
+
+Deno.test("only AWS_ENDPOINT_URL and AWS_ENDPOINT_URL_<SERVICE> are endpoint variables", () => {
+  const overrides = readEndpointOverrides({
+    MY_AWS_ENDPOINT_URL: "not even a url",
+    XAWS_ENDPOINT_URL_S3: "http://127.0.0.1:1",
+  });
+  assert.equal(overrides.size, 0);
+});

@@ -204,3 +204,41 @@ Deno.test("a wrong passphrase is told apart before any decryption; a forged body
     failure: "wrong-passphrase",
   });
 });
+
+Deno.test("a file written by this version opens in later ones (the format is pinned)", async () => {
+  // Sealed once with salt 00…0f, N = 2^10, r = 8, p = 1: what a user's vault file holds.
+  const file =
+    "VEJJVkxUMDEKCAEAAQIDBAUGBwgJCgsMDQ4PkZITRiB8/8nOlySbTflefD5Pj3+XgTiQt+2dPDFu1S6ZV5WHL8cshC+" +
+    "ql2rK7WOViivcY6+H7QTeIQqyotuZSYYMvQ1QuTW85Ozq/UW0jGCRRLjOFROKo3W0pw==\n";
+  const opened = await openSealed(file, answer("correct horse"));
+  assert.ok(opened.ok);
+  assert.equal(opened.text, '{"profiles":{}}');
+  assert.deepEqual(opened.key.salt, new Uint8Array(16).map((_, i) => i));
+  assert.deepEqual(await openSealed(file, answer("correct horsE")), {
+    ok: false,
+    failure: "wrong-passphrase",
+  });
+});
+
+Deno.test("a file shorter than the format, or not in canonical base64, is damaged", async (t) => {
+  await t.step("magic and parameters with a right checksum, but nothing more", async () => {
+    const body = Buffer.concat([
+      Buffer.from("TBIVLT01"),
+      Buffer.from([10, 8, 1]),
+      Buffer.alloc(40),
+    ]);
+    const sum = createHash("sha256").update(body).digest();
+    const short = Buffer.concat([body, sum]).toString("base64");
+    assert.deepEqual(await openSealed(short, never), { ok: false, failure: "damaged" });
+  });
+  await t.step("the same bytes with the unused bits of the last character set", async () => {
+    const sealed = sealText("xyz", deriveSealKey("pass", { cost: CHEAP })).trim();
+    assert.match(sealed, /==$/);
+    const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    const last = alphabet.indexOf(sealed[sealed.length - 3]);
+    const other = `${sealed.slice(0, -3)}${alphabet[last ^ 1]}==`;
+    assert.deepEqual(Buffer.from(other, "base64"), Buffer.from(sealed, "base64"));
+    assert.deepEqual(await openSealed(other, never), { ok: false, failure: "damaged" });
+    assert.ok((await openSealed(sealed, answer("pass"))).ok);
+  });
+});
