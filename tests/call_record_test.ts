@@ -313,6 +313,10 @@ Deno.test("a REST path skips only whole date segments", () => {
     action: "GET /functions",
     resource: "2024-01-01-nightly",
   });
+  assert.deepEqual(call("backup", "GET", "/vault-2024-01-01/items"), {
+    action: "GET /vault-2024-01-01",
+    resource: "items",
+  });
   assert.deepEqual(call("apigateway", "GET", "/2024-01-01x/restapis"), {
     action: "GET /2024-01-01x",
     resource: "restapis",
