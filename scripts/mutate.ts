@@ -25,6 +25,7 @@ export const MUTATED_MODULES: Readonly<Record<string, readonly string[]>> = {
   "lib/request/session_policy.ts": [
     "tests/session_policy_test.ts",
     "tests/policy_semantics_test.ts",
+    "tests/content_actions_test.ts",
   ],
   "lib/request/catalog.ts": ["tests/catalog_test.ts", "tests/session_policy_test.ts"],
   "lib/request/allow_list.ts": ["tests/allow_list_test.ts", "tests/resource_scope_test.ts"],

@@ -639,3 +639,19 @@ Deno.test("withIdentityRefusal() keeps another role's refusal of the same caller
   ]);
   assert.deepEqual(withoutIdentityRefusals({}, a), {});
 });
+
+Deno.test("resolveGrantSettings(): a grant is masked only when the flag or the config file says so", async () => {
+  const file = (masked?: boolean) => ({
+    path: "/nonexistent/config.json",
+    exists: masked !== undefined,
+    config: masked === undefined ? {} : { masked },
+  });
+  const masked = async (flag: boolean | undefined, config: boolean | undefined) =>
+    (await resolveGrantSettings(flag === undefined ? {} : { masked: flag }, {}, file(config)))
+      .masked;
+  assert.equal(await masked(undefined, undefined), false);
+  assert.equal(await masked(undefined, true), true);
+  assert.equal(await masked(undefined, false), false);
+  assert.equal(await masked(true, undefined), true);
+  assert.equal(await masked(false, true), false);
+});
