@@ -4,8 +4,10 @@
 import assert from "node:assert/strict";
 import { runSimulation } from "@cloud-copilot/iam-simulate";
 import { CONTENT_ACTIONS, REVIEWED_SERVICES } from "../lib/request/content_actions.ts";
-import { loadCatalog } from "../lib/request/catalog.ts";
+import { loadCatalog, resolveScopes } from "../lib/request/catalog.ts";
 import { prepareGrant } from "../lib/request/grant_request.ts";
+import { buildSessionPolicy, withheldNote } from "../lib/request/session_policy.ts";
+import { parseScopes } from "../lib/request/scope.ts";
 import { runCli } from "./support/cli.ts";
 
 const catalog = await loadCatalog();
@@ -256,4 +258,90 @@ Deno.test("each docs row gives the table's reason word for word", async () => {
     assert.equal(cells[2], row.reason, `${row.action}'s reason`);
     assert.match(cells[3], new RegExp(`^\\[[^\\]]+\\]\\(${RegExp.escape(row.doc)}\\)$`));
   }
+});
+
+Deno.test("each scope's part says what it leaves out, and the note words it", async (t) => {
+  const partsOf = async (scopes: string) =>
+    (await prepareGrant({ scopes: [scopes], ttl: "15m" }, { catalog, target })).policy.parts;
+  const cases: Array<[string, string[] | undefined, string | undefined]> = [
+    [
+      "lambda:list",
+      ["lambda:ListFunctions", "lambda:ListVersionsByFunction"],
+      "lambda:list leaves out lambda:ListFunctions, lambda:ListVersionsByFunction (they return contents or act)",
+    ],
+    ["lambda:ro", undefined, undefined],
+    ["ecs:list", undefined, undefined],
+    [
+      "lambda:ro@my-fn",
+      ["lambda:ListFunctions"],
+      "lambda:ro@my-fn leaves out account-wide lambda:ListFunctions (returns contents or acts)",
+    ],
+    [
+      "ssm:list@/app/db",
+      [
+        "ssm:DescribeMaintenanceWindowExecutionTaskInvocations",
+        "ssm:ListAssociationVersions",
+        "ssm:ListCommandInvocations",
+        "ssm:ListCommands",
+      ],
+      "ssm:list@/app/db leaves out ssm:DescribeMaintenanceWindowExecutionTaskInvocations, " +
+      "ssm:ListAssociationVersions, ssm:ListCommandInvocations, ssm:ListCommands " +
+      "(they return contents or act)",
+    ],
+    [
+      "ssm:ro@/app/db",
+      [
+        "ssm:DescribeMaintenanceWindowExecutionTaskInvocations",
+        "ssm:ExecuteAPI",
+        "ssm:GetCommandInvocation",
+        "ssm:GetMaintenanceWindowExecutionTaskInvocation",
+        "ssm:ListCommandInvocations",
+        "ssm:ListCommands",
+        "ssm:PutConfigurePackageResult",
+        "ssm:StartExecutionPreview",
+      ],
+      undefined,
+    ],
+  ];
+  for (const [scopes, withheld, note] of cases) {
+    await t.step(scopes, async () => {
+      const [part] = await partsOf(scopes);
+      assert.deepEqual(part.withheld, withheld);
+      if (withheld === undefined) assert.equal(withheldNote(part), undefined);
+      else if (note !== undefined) assert.equal(withheldNote(part), note);
+      else assert.match(withheldNote(part)!, /^ssm:ro@\/app\/db leaves out account-wide ssm:Desc/);
+    });
+  }
+});
+
+Deno.test("a list scope's policy is the shorter of names spelled out and wildcards with a Deny", async () => {
+  const statements = async (scopes: string) =>
+    ((await policyOf(scopes)) as { Statement: Array<{ Effect: string; Action: string[] }> })
+      .Statement;
+  const lambda = await statements("lambda:list");
+  assert.deepEqual(lambda.map((s) => s.Effect), ["Allow"]);
+  assert.ok(!lambda[0].Action.includes("lambda:ListFunctions"));
+  const ec2 = await statements("ec2:list");
+  assert.deepEqual(ec2.map((s) => s.Effect), ["Allow", "Deny"]);
+  assert.deepEqual(ec2[1].Action, [
+    "ec2:DescribeInstanceAttribute",
+    "ec2:DescribeLaunchTemplateVersions",
+    "ec2:DescribeSpotFleetRequests",
+    "ec2:DescribeSpotInstanceRequests",
+    "ec2:DescribeVpnConnections",
+    "ec2:GetVpnConnectionDeviceSampleConfiguration",
+  ]);
+  assert.ok(ec2[0].Action.some((a) => a.endsWith("*")));
+});
+
+Deno.test("a Deny by name is written only when no other scope of the service needs the action", async () => {
+  const instance = `arn:aws:ec2:eu-west-1:${ACCOUNT}:instance/i-0123456789abcdef0`;
+  const scopes = resolveScopes(parseScopes([`ec2:list,ec2:ro@${instance}`]), catalog);
+  // Two ec2 scopes are larger than AWS's limit: the meaning is what is checked here.
+  const limit = { chars: 100_000, name: "a test's" };
+  const { document } = await buildSessionPolicy(scopes, catalog, { target, limit });
+  assert.ok(document.Statement.every((s) => s.Effect === "Allow"));
+  assert.equal(await decide(document, "ec2:DescribeInstanceAttribute", instance), "Allowed");
+  const other = instance.replace("i-0123456789abcdef0", "i-0fedcba9876543210");
+  assert.equal(await decide(document, "ec2:DescribeInstanceAttribute", other), "ImplicitlyDenied");
 });
