@@ -276,6 +276,8 @@ Deno.test("parseAuthorization() refuses another algorithm's name, a nameless par
 
 Deno.test("canonicalQuery() sorts by name before value, and keeps a nameless value", () => {
   assert.equal(canonicalQuery("b=1&a=2"), "a=2&b=1");
+  assert.equal(canonicalQuery("a=2&b=1"), "a=2&b=1");
+  assert.equal(canonicalQuery("w=4&x=3&y=2&z=1"), "w=4&x=3&y=2&z=1");
   assert.equal(canonicalQuery("z=1&y=2&x=3&w=4"), "w=4&x=3&y=2&z=1");
   assert.equal(canonicalQuery("=v"), "=v");
   assert.equal(canonicalQuery("a=1&=v"), "=v&a=1");
