@@ -345,3 +345,13 @@ Deno.test("a Deny by name is written only when no other scope of the service nee
   const other = instance.replace("i-0123456789abcdef0", "i-0fedcba9876543210");
   assert.equal(await decide(document, "ec2:DescribeInstanceAttribute", other), "ImplicitlyDenied");
 });
+
+Deno.test("the count of actions on named resources leaves out what the level leaves out", async () => {
+  const association = `arn:aws:ssm:eu-west-1:${ACCOUNT}:association/0123`;
+  const count = async (scopes: string) =>
+    (await prepareGrant({ scopes: [scopes], ttl: "15m" }, { catalog, target })).policy.parts[0]
+      .actionsOnResources;
+  // ssm:ListAssociationVersions is on the association but returns contents: not at list, kept at ro.
+  assert.equal(await count(`ssm:list@${association}`), 1);
+  assert.equal(await count(`ssm:ro@${association}`), 5);
+});
