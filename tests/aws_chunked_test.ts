@@ -466,3 +466,33 @@ Deno.test("a trailer line that only contains the signature's name is part of the
     });
   }
 });
+
+Deno.test("each chunk is held while it is checked, and released after, refused or not", async (t) => {
+  const run = async (body: Uint8Array) => {
+    const held: number[] = [];
+    let released = 0;
+    const stream = resignChunks(streamOf(body), {
+      from: AWS_SIGNER,
+      to: REAL_SIGNER,
+      trailer: false,
+      hold: (size) => {
+        held.push(size);
+        return () => released++;
+      },
+    });
+    const error = await new Response(stream).arrayBuffer().then(() => undefined, (e) => e);
+    return { held, released, error };
+  };
+  await t.step("a body that verifies", async () => {
+    const { held, released, error } = await run(frame([A1K, text("x")]));
+    assert.equal(error, undefined);
+    assert.deepEqual(held, [1024, 1, 0]);
+    assert.equal(released, 3);
+  });
+  await t.step("a chunk that does not verify", async () => {
+    const { held, released, error } = await run(frame([A1K], { secret: "another" }));
+    assert.ok(error instanceof ChunkError);
+    assert.deepEqual(held, [1024]);
+    assert.equal(released, 1);
+  });
+});

@@ -413,3 +413,12 @@ Deno.test("only AWS_ENDPOINT_URL and AWS_ENDPOINT_URL_<SERVICE> are endpoint var
   });
   assert.equal(overrides.size, 0);
 });
+
+Deno.test("a refused endpoint variable comes with a hint of what to give", () => {
+  assert.throws(
+    () => readEndpointOverrides({ AWS_ENDPOINT_URL_S3: "ftp://127.0.0.1/" }),
+    (error: Error) =>
+      error instanceof UsageError &&
+      error.hint === "give an http(s) URL such as http://127.0.0.1:4566, without credentials in it",
+  );
+});
