@@ -655,3 +655,10 @@ Deno.test("resolveGrantSettings(): a grant is masked only when the flag or the c
   assert.equal(await masked(true, undefined), true);
   assert.equal(await masked(false, true), false);
 });
+
+Deno.test("resolveGrantSettings(): an MFA code given is passed on, an empty one is none", async () => {
+  const file = { path: "/nonexistent/config.json", exists: false, config: {} };
+  assert.equal((await resolveGrantSettings({ mfaCode: "123456" }, {}, file)).mfaCode, "123456");
+  assert.equal((await resolveGrantSettings({ mfaCode: "" }, {}, file)).mfaCode, undefined);
+  assert.equal((await resolveGrantSettings({}, {}, file)).mfaCode, undefined);
+});
