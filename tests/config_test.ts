@@ -662,3 +662,39 @@ Deno.test("resolveGrantSettings(): an MFA code given is passed on, an empty one 
   assert.equal((await resolveGrantSettings({ mfaCode: "" }, {}, file)).mfaCode, undefined);
   assert.equal((await resolveGrantSettings({}, {}, file)).mfaCode, undefined);
 });
+
+Deno.test("parseConfig(): the vault backend is keychain or file; identity refusals' shape is said", async (t) => {
+  await t.step("keychain and file are taken", () => {
+    assert.deepEqual(parseConfig(`{"vaultBackend": "file"}`, "/c.json"), { vaultBackend: "file" });
+    assert.deepEqual(parseConfig(`{"vaultBackend": "keychain"}`, "/c.json"), {
+      vaultBackend: "keychain",
+    });
+  });
+  const refused: Array<[string, string]> = [
+    [`{"vaultBackend": "nosuch"}`, `field "vaultBackend": "nosuch" is not one of keychain, file`],
+    [
+      `{"identityRefusals": "x"}`,
+      `field "identityRefusals": expected a list of {role, caller}, got "x"`,
+    ],
+    [
+      JSON.stringify({
+        identityRefusals: [{
+          role: "arn:aws:iam::123456789012:role/b",
+          caller: "arn:aws:iam::123456789012:user/a",
+          at: 5,
+        }],
+      }),
+      `field "identityRefusals.0.at": expected a string, got 5`,
+    ],
+  ];
+  for (const [text, detail] of refused) {
+    await t.step(text.slice(0, 40), () => {
+      assert.throws(
+        () => parseConfig(text, "/c.json"),
+        (error: unknown) =>
+          error instanceof UsageError &&
+          error.message === `Invalid config file "/c.json": ${detail}`,
+      );
+    });
+  }
+});
