@@ -687,14 +687,18 @@ Deno.test("parseConfig(): the vault backend is keychain or file; identity refusa
       `field "identityRefusals.0.at": expected a string, got 5`,
     ],
   ];
-  for (const [text, detail] of refused) {
-    await t.step(text.slice(0, 40), () => {
-      assert.throws(
-        () => parseConfig(text, "/c.json"),
-        (error: unknown) =>
-          error instanceof UsageError &&
-          error.message === `Invalid config file "/c.json": ${detail}`,
-      );
-    });
+  // Both readers: the full schema, and the fast one a grant reads the file with.
+  for (const read of [parseConfig, readConfigText]) {
+    for (const [text, detail] of refused) {
+      await t.step(`${read.name}: ${text.slice(0, 40)}`, () => {
+        assert.throws(
+          () => read(text, "/c.json"),
+          (error: unknown) =>
+            error instanceof UsageError &&
+            error.message === `Invalid config file "/c.json": ${detail}`,
+        );
+      });
+    }
+    assert.deepEqual(read(`{"vaultBackend": "file"}`, "/c.json"), { vaultBackend: "file" });
   }
 });
