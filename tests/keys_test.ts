@@ -10,6 +10,7 @@ import { BROKER_ROLE_NAME, type LocalAws } from "./support/local_aws.ts";
 import { startFixture } from "./support/fixture.ts";
 import { secretServiceTool, startSecretService } from "./support/secret_service.ts";
 import { findTool, ignoredBecause } from "./support/system_tool.ts";
+import { openVault } from "../lib/vault/vault.ts";
 
 const PASSPHRASE = "correct horse battery staple";
 const awsCli = await findTool("aws", "awscli");
@@ -803,4 +804,28 @@ Deno.test("doctor's fix for plaintext keys quotes a hostile profile name and sho
   const quoted = await w.run(["doctor"]);
   assert.match(quoted.stdout, /\n +fix: timebound-iam keys import --profile 'it'\\''s'\n/);
   assertNoSecrets(w, [user.secretAccessKey]);
+});
+
+Deno.test("keys add asks before it replaces an unreadable item, whose error's hint names keys add", async () => {
+  await using w = await world();
+  const keys = w.aws.defaultUser;
+  const vault = await openVault({ env: { ...await baseEnv(w.home), ...w.env } });
+  await vault.backend.set("keys/dev", "{}");
+  const add = (...flags: string[]) =>
+    w.run(["keys", "add", "dev", "--from-env", ...flags], {
+      AWS_ACCESS_KEY_ID: keys.accessKeyId,
+      AWS_SECRET_ACCESS_KEY: keys.secretAccessKey,
+    });
+  const listed = await w.run(["keys", "list"]);
+  assert.match(listed.stderr + listed.stdout, /not readable|hint: store the keys again/);
+  const refused = await add();
+  assert.equal(refused.code, 2);
+  assert.match(refused.stderr, /^Profile "dev" holds an unreadable item in \S*vault; the new pair/);
+  assert.match(refused.stderr, /error: Not replacing the stored keys: standard input is not a/);
+  const replaced = await add("--yes");
+  assert.equal(replaced.code, 0, replaced.stderr);
+  assert.match(replaced.stderr, /\(replacing an unreadable item\): account /);
+  const now = await w.run(["keys", "list"]);
+  assert.match(now.stdout, new RegExp(`^dev +file +AKIA…${keys.accessKeyId.slice(-4)} `, "m"));
+  assertNoSecrets(w, [keys.secretAccessKey]);
 });

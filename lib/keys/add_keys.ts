@@ -7,7 +7,7 @@
  * @module
  */
 
-import { DeclinedError, UsageError } from "../core/errors.ts";
+import { DeclinedError, RuntimeError, UsageError } from "../core/errors.ts";
 import { callerOfKeys, type KeyPair } from "../aws/access_keys.ts";
 import { getStoredKeys, isAccessKeyId, maskKeyId, putStoredKeys } from "../vault/stored_keys.ts";
 import { approved, type KeysContext } from "./keys_context.ts";
@@ -28,11 +28,12 @@ const SECRET = /^[A-Za-z0-9/+=]{16,128}$/;
 export async function addKeys(ctx: KeysContext, options: AddKeysOptions): Promise<void> {
   const keys = options.fromEnv ? keysFromEnv(ctx.io.env) : await keysFromTerminal(ctx);
   const owner = await callerOfKeys(keys, { ...ctx.aws, profile: options.profile });
-  const previous = await getStoredKeys(ctx.vault, options.profile);
+  const previous = await storedOrUnreadable(ctx, options.profile);
   if (previous && previous.accessKeyId !== keys.accessKeyId) {
     // The old secret is kept nowhere else once it is replaced: ask, as remove and rotate do.
+    const held = previous.accessKeyId ? maskKeyId(previous.accessKeyId) : "an unreadable item";
     ctx.io.stderr(
-      `Profile "${options.profile}" holds ${maskKeyId(previous.accessKeyId)} in ` +
+      `Profile "${options.profile}" holds ${held} in ` +
         `${ctx.vault.backend.location}; the new pair replaces it, and its secret is not kept.\n`,
     );
     if (!await approved(ctx, { yes: options.yes, what: "replacing the stored keys" })) {
@@ -44,12 +45,32 @@ export async function addKeys(ctx: KeysContext, options: AddKeysOptions): Promis
     env: ctx.io.env,
   });
   const replaced = previous && previous.accessKeyId !== keys.accessKeyId
-    ? ` (replacing ${maskKeyId(previous.accessKeyId)})`
+    ? ` (replacing ${
+      previous.accessKeyId ? maskKeyId(previous.accessKeyId) : "an unreadable item"
+    })`
     : "";
   ctx.io.stderr(
     `Stored ${maskKeyId(keys.accessKeyId)} for profile "${options.profile}" in ` +
       `${ctx.vault.backend.location}${replaced}: account ${owner.account}, ${owner.arn}\n`,
   );
+}
+
+/**
+ * The profile's stored keys; an item that is not readable (whose error's hint is `keys add`) as
+ * an empty key id, so that add asks before replacing it instead of refusing for ever.
+ */
+async function storedOrUnreadable(
+  ctx: KeysContext,
+  profile: string,
+): Promise<{ accessKeyId: string } | undefined> {
+  try {
+    return await getStoredKeys(ctx.vault, profile);
+  } catch (error) {
+    if (error instanceof RuntimeError && / is not readable$/.test(error.message)) {
+      return { accessKeyId: "" };
+    }
+    throw error;
+  }
 }
 
 /** The pair in `AWS_ACCESS_KEY_ID`/`AWS_SECRET_ACCESS_KEY`; a session token is refused. */
