@@ -1,7 +1,11 @@
 // The one-time loopback link that hands the console's sign-in URL to the browser: what each
-// request gets, and that stopping it never waits on a client.
+// request gets (and, on Linux, only from this user), and that stopping it never waits on a client.
 import assert from "node:assert/strict";
-import { serveHandoff } from "../lib/delivery/browser_handoff.ts";
+import { fileURLToPath } from "node:url";
+import { type PeerRefusal, serveHandoff } from "../lib/delivery/browser_handoff.ts";
+import { checkPeer, type PeerCheck } from "../lib/delivery/loopback_peer.ts";
+import { canRun } from "./support/system_tool.ts";
+import { OTHER_UIDS, OTHER_USERS_SKIP, runAs } from "./support/users.ts";
 
 const TARGET = "https://signin.example/federation?Action=login&SigninToken=SECRET";
 
@@ -116,4 +120,174 @@ Deno.test("serveHandoff() stops within a second while a client holds a request o
   } finally {
     conn.close();
   }
+});
+
+Deno.test("serveHandoff() checks that the request comes from its own user, then redirects it", async () => {
+  const checks: PeerCheck[] = [];
+  const refusals: PeerRefusal[] = [];
+  await using link = serveHandoff(TARGET, {
+    onRefused: (refusal) => refusals.push(refusal),
+    // The real check, watched: it ran, and found this user.
+    checkPeer: async (peer, port) => {
+      const check = await checkPeer(peer, port);
+      checks.push(check);
+      return check;
+    },
+  });
+  const first = await get(link.url);
+  assert.equal(first.status, 302);
+  assert.equal(first.headers.get("location"), TARGET);
+  await link.followed;
+  assert.deepEqual(checks, [{ kind: Deno.build.os === "linux" ? "same" : "unchecked" }]);
+  assert.deepEqual(refusals, []);
+});
+
+Deno.test("serveHandoff() refuses a request whose user cannot be checked, keeping the link", async () => {
+  const refusals: PeerRefusal[] = [];
+  let unreadable = true;
+  await using link = serveHandoff(TARGET, {
+    onRefused: (refusal) => refusals.push(refusal),
+    // As if /proc/net/tcp could not be read (a sandbox without /proc), then as it is.
+    checkPeer: (peer, port) =>
+      unreadable
+        ? checkPeer(peer, port, {
+          os: "linux",
+          readTable: () => Promise.reject(new Deno.errors.PermissionDenied("no /proc")),
+        })
+        : Promise.resolve({ kind: "same" }),
+  });
+  for (const _ of [1, 2]) {
+    const refused = await fetch(link.url, { redirect: "manual" });
+    assert.equal(refused.status, 403);
+    assert.equal(refused.headers.get("location"), null);
+    assert.ok(!(await refused.text()).includes("SECRET"));
+  }
+  assert.deepEqual(refusals, [{
+    kind: "unknown",
+    reason: "/proc/net/tcp cannot be read (PermissionDenied)",
+  }], "told once");
+  unreadable = false;
+  const first = await get(link.url);
+  assert.equal(first.status, 302, "the refusals did not use the link");
+});
+
+/** `curl` run as `uid`: the status, the Location header and the whole answer. */
+async function curlAs(uid: number, url: string) {
+  const out = await runAs(uid, "curl", ["-s", "--noproxy", "*", "--max-time", "5", "-D", "-", url]);
+  assert.equal(out.code, 0, out.stderr);
+  const status = Number(out.stdout.split(" ")[1]);
+  const location = /^location: (.*)\r$/im.exec(out.stdout)?.[1];
+  return { status, location, text: out.stdout };
+}
+
+const curlSkip = OTHER_USERS_SKIP ?? (await canRun("curl") ? undefined : "curl is not installed");
+
+Deno.test({
+  name: `serveHandoff() gives other users a 403 without the URL and keeps the link for its own${
+    curlSkip ? ` (ignored: ${curlSkip})` : ""
+  }`,
+  ignore: curlSkip !== undefined,
+  fn: async () => {
+    const refusals: PeerRefusal[] = [];
+    await using link = serveHandoff(TARGET, { onRefused: (refusal) => refusals.push(refusal) });
+    for (const uid of [...OTHER_UIDS, OTHER_UIDS[0]]) {
+      const other = await curlAs(uid, link.url);
+      assert.equal(other.status, 403, other.text);
+      assert.equal(other.location, undefined);
+      assert.ok(!other.text.includes("SECRET"), other.text);
+    }
+    assert.deepEqual(refusals, OTHER_UIDS.map((uid) => ({ kind: "other", uid })), "once per user");
+    // The owner (this process's user) still gets the one redirect.
+    const owner = await curlAs(Deno.uid()!, link.url);
+    assert.equal(owner.status, 302, owner.text);
+    assert.equal(owner.location, TARGET);
+    await link.followed;
+  },
+});
+
+/**
+ * A program that serves a one-time link with this checkout's handoff and prints the link, then
+ * each refusal as a JSON line on stderr, and exits once the link was followed.
+ */
+const HANDOFF_PROGRAM = `import { serveHandoff } from "./browser_handoff.ts";
+const link = serveHandoff("${TARGET}", {
+  onRefused: (refusal) => console.error(JSON.stringify(refusal)),
+});
+console.log(link.url);
+await link.followed;
+await link.close();
+`;
+
+Deno.test({
+  name: `serveHandoff() run by one user refuses every other user, root included${
+    curlSkip ? ` (ignored: ${curlSkip})` : ""
+  }`,
+  ignore: curlSkip !== undefined,
+  fn: async () => {
+    const [other, owner] = OTHER_UIDS;
+    // A directory the owner (not root) can read: the two modules and the program, and its own
+    // Deno cache.
+    const dir = await Deno.makeTempDir({ prefix: "tbi-handoff-" });
+    try {
+      await Deno.chmod(dir, 0o755);
+      for (const file of ["browser_handoff.ts", "loopback_peer.ts"]) {
+        const source = fileURLToPath(new URL(`../lib/delivery/${file}`, import.meta.url));
+        await Deno.copyFile(source, `${dir}/${file}`);
+        await Deno.chmod(`${dir}/${file}`, 0o644);
+      }
+      await Deno.writeTextFile(`${dir}/serve.ts`, HANDOFF_PROGRAM, { mode: 0o644 });
+      await Deno.mkdir(`${dir}/deno`);
+      await Deno.chown(`${dir}/deno`, owner, owner);
+      const child = new Deno.Command("setpriv", {
+        args: [
+          `--reuid=${owner}`,
+          `--regid=${owner}`,
+          "--clear-groups",
+          "--",
+          Deno.execPath(),
+          "run",
+          "--no-config",
+          "--no-lock",
+          "--no-prompt",
+          "--allow-net=127.0.0.1",
+          "--allow-run",
+          "--allow-sys=uid",
+          `${dir}/serve.ts`,
+        ],
+        cwd: dir,
+        clearEnv: true,
+        env: { PATH: "/usr/bin:/bin", HOME: dir, DENO_DIR: `${dir}/deno`, NO_COLOR: "1" },
+        stdin: "null",
+        stdout: "piped",
+        stderr: "piped",
+      }).spawn();
+      const stderr = child.stderr.pipeThrough(new TextDecoderStream()).getReader();
+      const lines = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+      try {
+        const { value: url = "" } = await lines.read();
+        assert.match(url.trim(), /^http:\/\/127\.0\.0\.1:\d+\//, url);
+        for (const uid of [other, Deno.uid()!]) {
+          const refused = await curlAs(uid, url.trim());
+          assert.equal(refused.status, 403, refused.text);
+          assert.ok(!refused.text.includes("SECRET"), refused.text);
+        }
+        const followed = await curlAs(owner, url.trim());
+        assert.equal(followed.status, 302, followed.text);
+        assert.equal(followed.location, TARGET);
+      } finally {
+        await lines.cancel();
+        let text = "";
+        for (let r = await stderr.read(); !r.done; r = await stderr.read()) text += r.value;
+        const status = await child.status;
+        assert.equal(status.code, 0, text);
+        assert.deepEqual(
+          text.trim().split("\n").map((line) => JSON.parse(line)),
+          [{ kind: "other", uid: other }, { kind: "other", uid: Deno.uid() }],
+          text,
+        );
+      }
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
 });

@@ -7,6 +7,8 @@ import { parseAllowList } from "../lib/request/allow_list.ts";
 import { loadCatalog } from "../lib/request/catalog.ts";
 import { forTarget, prepareGrant } from "../lib/request/grant_request.ts";
 import type { LocalAws, LocalCredentials, SigninRecord } from "./support/local_aws.ts";
+import { canRun } from "./support/system_tool.ts";
+import { OTHER_UIDS, OTHER_USERS_SKIP } from "./support/users.ts";
 
 const windows = Deno.build.os === "windows";
 
@@ -207,6 +209,49 @@ Deno.test(
     assert.equal(f.aws.signinRecords()[0].logins, 0);
   },
 );
+
+const curlSkip = OTHER_USERS_SKIP ?? (await canRun("curl") ? undefined : "curl is not installed");
+
+Deno.test({
+  name: "console refuses the link to another local user who races the browser, and warns" +
+    (curlSkip ? ` (ignored: ${curlSkip})` : ""),
+  ignore: curlSkip !== undefined,
+  fn: async () => {
+    await using f = await fixture();
+    const other = OTHER_UIDS[0];
+    const curl = `curl -q -s --noproxy '*' --max-time 5`;
+    // Another user reads the link from the browser's argument list and asks first; then the
+    // browser (this user) follows it.
+    const script = await browserScript(
+      f.home,
+      `setpriv --reuid=${other} --regid=${other} --clear-groups -- ${curl} -D - "$1" ` +
+        `> '${f.home}/other'\n` +
+        `${curl} -o /dev/null -D '${f.home}/first' "$1"\n`,
+    );
+    const result = await f.console(["-s", "s3:ro", "-t", "15m"], { BROWSER: script });
+    assert.equal(result.code, 0, result.stderr);
+    await linkOf(f.home);
+
+    const stolen = await Deno.readTextFile(`${f.home}/other`);
+    assert.match(stolen, /^HTTP\/1\.1 403/, stolen);
+    assert.ok(!/location:|SigninToken|https?:/i.test(stolen), stolen);
+    assert.match(
+      result.stderr,
+      new RegExp(
+        `^warning: another user on this machine \\(uid ${other}\\) asked for the one-time ` +
+          "sign-in link: refused, it got no URL; the link still waits for your browser$",
+        "m",
+      ),
+    );
+    // The browser still got the one redirect, and nothing was asked for twice.
+    const first = await Deno.readTextFile(`${f.home}/first`);
+    assert.match(first, /^HTTP\/1\.1 302/, first);
+    const location = /^location: (.*)\r$/im.exec(first)?.[1] ?? "";
+    recordOf(f.aws, loginOf(location));
+    assert.doesNotMatch(result.stderr, /asked for again after it was used/);
+    assert.match(result.stderr, /^Opened the AWS console with .*browser\.sh: session /m);
+  },
+});
 
 Deno.test("console stopped by SIGTERM while it waits for the browser stops its server", {
   ignore: windows,

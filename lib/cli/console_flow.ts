@@ -27,7 +27,7 @@ import { awsTimeoutMs } from "../aws/timeout.ts";
 import { RuntimeError, UsageError, UserError } from "../core/errors.ts";
 import { signalExitCode, watchStopSignals } from "../core/signals.ts";
 import { browserCommand, openInBrowser } from "../delivery/browser.ts";
-import { serveHandoff } from "../delivery/browser_handoff.ts";
+import { type PeerRefusal, serveHandoff } from "../delivery/browser_handoff.ts";
 import { type AllowList, checkAllowed, parseAllowList } from "../request/allow_list.ts";
 import { loadCatalog, resolveScopes } from "../request/catalog.ts";
 import { ANY_TARGET } from "../request/resource.ts";
@@ -240,6 +240,26 @@ async function signIn(
 }
 
 /**
+ * What to say on stderr when the one-time link refused a request that was not this user's: the
+ * link still waits for the browser, and the human learns that someone else had it.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { refusalWarning } from "./console_flow.ts";
+ * assert.match(refusalWarning({ kind: "other", uid: 1001 }), /^warning: another user .*uid 1001/);
+ * ```
+ */
+export function refusalWarning(refusal: PeerRefusal): string {
+  if (refusal.kind === "other") {
+    return `warning: another user on this machine (uid ${refusal.uid}) asked for the one-time ` +
+      "sign-in link: refused, it got no URL; the link still waits for your browser\n";
+  }
+  return "warning: the one-time sign-in link was asked for by a connection whose user cannot be " +
+    `checked (${refusal.reason}): refused; if it was your browser, use --print\n`;
+}
+
+/**
  * Gives the browser a one-time loopback link to `url` and waits, at most `seconds`, for it to be
  * followed; then a moment more, so that a second visitor is noticed and warned about. The server
  * is stopped on every path: followed, timed out, the opener failed, or a stop signal.
@@ -247,7 +267,10 @@ async function signIn(
 async function handOff(cli: Cli, url: string, seconds: number): Promise<string> {
   const warning = "warning: the one-time sign-in link was asked for again after it was used: " +
     "another program on this machine may have opened the console as this session\n";
-  await using link = serveHandoff(url, { onReuse: () => cli.io.stderr(warning) });
+  await using link = serveHandoff(url, {
+    onReuse: () => cli.io.stderr(warning),
+    onRefused: (refusal) => cli.io.stderr(refusalWarning(refusal)),
+  });
   const stop = watchStopSignals();
   let timer: ReturnType<typeof setTimeout> | undefined;
   try {

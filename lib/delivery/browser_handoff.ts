@@ -8,8 +8,16 @@
  * 410 with no secret. The right path asked again means that two parties had the link, one of them
  * not the browser: the caller is told, to warn the human.
  *
+ * The link's path is in the browser's argument list, which every local user can read, so another
+ * user could race the browser to it. On Linux the link therefore answers only a connection whose
+ * socket belongs to this process's user ({@linkcode checkPeer}): another user's request, or one
+ * whose owner cannot be found, gets a 403 without the secret, leaves the link for the browser, and
+ * the caller is told. Elsewhere (macOS, Windows) the owner is not checked.
+ *
  * @module
  */
+
+import { checkPeer, type LoopbackAddr, type PeerCheck } from "./loopback_peer.ts";
 
 /** The random bytes of the link's path (256 bits). */
 const PATH_BYTES = 32;
@@ -17,10 +25,20 @@ const PATH_BYTES = 32;
 /** How long stopping waits for requests in flight before leaving them to the process's exit. */
 const CLOSE_WAIT_MS = 500;
 
+/** A request for the link that was refused for its sender: another user, or one unknown. */
+export type PeerRefusal = Extract<PeerCheck, { kind: "other" | "unknown" }>;
+
 /** Options of {@linkcode serveHandoff}. */
 export interface HandoffOptions {
   /** Called once when the right path is asked for again after the redirect was given. */
   onReuse?: () => void;
+  /**
+   * Called when a request for the right path was refused because its connection is not this
+   * user's: once per other user, and once for all connections whose owner is unknown.
+   */
+  onRefused?: (refusal: PeerRefusal) => void;
+  /** Who owns a connection's other end (default {@linkcode checkPeer}, this process's user). */
+  checkPeer?: (peer: LoopbackAddr, port: number) => Promise<PeerCheck>;
 }
 
 /** A running one-time link; dispose of it (or call `close`) to stop the server. */
@@ -65,9 +83,11 @@ function answer(status: number, body: string | null, extra: Record<string, strin
 
 /**
  * Starts a one-time link to `target` on `127.0.0.1`, on a random port. The first `GET` of its
- * path with a `Host` of `127.0.0.1:PORT` or `localhost:PORT` gets a `302` to `target`
- * (`Cache-Control: no-store`, `Referrer-Policy: no-referrer`); anything else a 404, and the path
- * again a 410 (and `onReuse`, once).
+ * path with a `Host` of `127.0.0.1:PORT` or `localhost:PORT`, from a connection of this user (on
+ * Linux; from anyone elsewhere), gets a `302` to `target` (`Cache-Control: no-store`,
+ * `Referrer-Policy: no-referrer`); the same request from another user's connection, or one whose
+ * owner is unknown, a 403 (and `onRefused`) that leaves the link unused; anything else a 404, and
+ * the path again a 410 (and `onReuse`, once).
  *
  * @example
  * ```ts
@@ -88,20 +108,32 @@ export function serveHandoff(target: string, options: HandoffOptions = {}): Hand
   const followed = Promise.withResolvers<void>();
   let used = false;
   let warned = false;
+  const refused = new Set<string>();
+  const ownerOf = options.checkPeer ?? ((peer, port) => checkPeer(peer, port));
   let hosts: string[] = [];
+  let port = 0;
   const server = Deno.serve({
     hostname: "127.0.0.1",
     port: 0,
     onListen() {},
     // Never the default handler, which logs the error (and so possibly a request's path).
     onError: () => answer(500, "Error\n"),
-  }, (request) => {
+  }, async (request, info) => {
     const host = request.headers.get("host") ?? "";
     const asked = new TextEncoder().encode(new URL(request.url).pathname);
     if (
       request.method !== "GET" || !hosts.includes(host.toLowerCase()) || !sameBytes(asked, expected)
     ) {
       return answer(404, "Not found\n");
+    }
+    const owner = await ownerOf(info.remoteAddr, port);
+    if (owner.kind === "other" || owner.kind === "unknown") {
+      const key = owner.kind === "other" ? `uid ${owner.uid}` : "unknown";
+      if (!refused.has(key)) {
+        refused.add(key);
+        options.onRefused?.(owner);
+      }
+      return answer(403, "This sign-in link is for the user who asked for it.\n");
     }
     if (used) {
       if (!warned) {
@@ -114,7 +146,7 @@ export function serveHandoff(target: string, options: HandoffOptions = {}): Hand
     followed.resolve();
     return answer(302, null, { location: target });
   });
-  const port = server.addr.port;
+  port = server.addr.port;
   hosts = [`127.0.0.1:${port}`, `localhost:${port}`];
   let closing: Promise<void> | undefined;
   // shutdown() stops listening at once but waits for requests in flight, and a local client can

@@ -1,0 +1,192 @@
+/**
+ * Who is at the other end of a loopback TCP connection: on Linux, the user that owns the peer's
+ * socket, from the kernel's table of TCP sockets (`/proc/net/tcp`), the way an ident server
+ * answers. A connection to `127.0.0.1:PORT` from another user's process shows there as a row
+ * whose local address is the peer's (`127.0.0.1:CLIENT-PORT`), whose remote address is ours, and
+ * whose `uid` column is the user that made the peer's socket. A loopback server that hands out a
+ * secret can so answer only its own user.
+ *
+ * Elsewhere (macOS, Windows) there is no `/proc/net/tcp`, and the peer is not checked (their own
+ * interfaces for it are not used).
+ *
+ * @module
+ */
+
+/** The kernel's table of the IPv4 TCP sockets of this network namespace. */
+const TCP_TABLE = "/proc/net/tcp";
+
+/** The `st` column of a connected socket (`TCP_ESTABLISHED`). */
+const ESTABLISHED = "01";
+
+/** The longest table read: 64 MiB, far above the rows of even a busy server. */
+const MAX_TABLE_BYTES = 64 * 1024 * 1024;
+
+/** How long reading the table may take before it is given up (the request is then refused). */
+const READ_TIMEOUT_MS = 2000;
+
+/** The programs that read the table for us, the usual paths of `cat` before PATH's. */
+const CAT_PROGRAMS = ["/usr/bin/cat", "/bin/cat", "cat"];
+
+/** What {@linkcode checkPeer} found out about a connection's peer. */
+export type PeerCheck =
+  /** The peer's socket belongs to this process's user. */
+  | { kind: "same" }
+  /** The peer's socket belongs to another user. */
+  | { kind: "other"; uid: number }
+  /** The owner could not be found (why: no row for the connection, or the table unreadable). */
+  | { kind: "unknown"; reason: string }
+  /** Not checked: this system has no `/proc/net/tcp` (macOS, Windows). */
+  | { kind: "unchecked" };
+
+/** Options of {@linkcode checkPeer}; the defaults are this process's. */
+export interface PeerCheckOptions {
+  /** The platform. */
+  os?: typeof Deno.build.os;
+  /** This process's user id. */
+  uid?: number;
+  /** Reads the table of TCP sockets (`/proc/net/tcp`). */
+  readTable?: () => Promise<string>;
+}
+
+/** A host and port (what `Deno.serve` gives as a request's `remoteAddr`). */
+export interface LoopbackAddr {
+  /** The IPv4 address. */
+  hostname: string;
+  /** The port. */
+  port: number;
+}
+
+/** An IPv4 address and port as `/proc/net/tcp` prints them: `0100007F:1F90` on little-endian. */
+function tableAddress(hostname: string, port: number): string | undefined {
+  const parts = hostname.split(".").map(Number);
+  if (parts.length !== 4 || parts.some((p) => !Number.isInteger(p) || p < 0 || p > 255)) {
+    return undefined;
+  }
+  // The kernel prints the address's four bytes, in network order in memory, as one native-order
+  // 32-bit number; the port as a number.
+  const word = new Uint32Array(new Uint8Array(parts).buffer)[0];
+  const hex = (n: number, width: number) => n.toString(16).toUpperCase().padStart(width, "0");
+  return `${hex(word, 8)}:${hex(port, 4)}`;
+}
+
+/**
+ * The owner (`uid` column) of the connected socket at `local` whose other end is `remote`, in the
+ * text of `/proc/net/tcp`; `undefined` when there is no such connected row. Only a connected
+ * (`ESTABLISHED`) row counts: a closed socket lingering in `TIME_WAIT` is shown with uid 0.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { socketOwner } from "./loopback_peer.ts";
+ * const table = "  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid\n" +
+ *   "   0: 0100007F:D431 0100007F:A433 01 00000000:00000000 00:00000000 00000000  1000 0 7 1\n";
+ * const peer = { hostname: "127.0.0.1", port: 0xd431 };
+ * const server = { hostname: "127.0.0.1", port: 0xa433 };
+ * // On a little-endian machine (x86, ARM as Linux runs it):
+ * assert.equal(socketOwner(table, { local: peer, remote: server }), 1000);
+ * assert.equal(socketOwner(table, { local: server, remote: peer }), undefined);
+ * ```
+ */
+export function socketOwner(
+  table: string,
+  connection: { local: LoopbackAddr; remote: LoopbackAddr },
+): number | undefined {
+  const local = tableAddress(connection.local.hostname, connection.local.port);
+  const remote = tableAddress(connection.remote.hostname, connection.remote.port);
+  if (local === undefined || remote === undefined) return undefined;
+  for (const line of table.split("\n")) {
+    const fields = line.trim().split(/\s+/);
+    // sl local rem st tx:rx tr:when retrnsmt uid timeout inode …
+    if (fields[1] !== local || fields[2] !== remote || fields[3] !== ESTABLISHED) continue;
+    const uid = /^\d{1,10}$/.test(fields[7] ?? "") ? Number(fields[7]) : NaN;
+    if (Number.isSafeInteger(uid)) return uid;
+  }
+  return undefined;
+}
+
+/**
+ * Reads `/proc/net/tcp` through `cat`: Deno counts every path under `/proc` as special, and opening
+ * one needs `--allow-all`, which the binary does not have (it has `read` and `run`). `cat` is run
+ * by its usual paths first (the one on PATH only where neither exists), in an empty environment,
+ * for at most {@linkcode READ_TIMEOUT_MS}, and its output is bounded.
+ */
+async function readTcpTable(): Promise<string> {
+  for (const program of CAT_PROGRAMS) {
+    let child: Deno.ChildProcess;
+    const abort = new AbortController();
+    try {
+      child = new Deno.Command(program, {
+        args: [TCP_TABLE],
+        clearEnv: true,
+        env: { LC_ALL: "C" },
+        stdin: "null",
+        stdout: "piped",
+        stderr: "null",
+        signal: abort.signal,
+      }).spawn();
+    } catch (error) {
+      if (error instanceof Deno.errors.NotFound) continue;
+      throw error;
+    }
+    const timer = setTimeout(() => abort.abort(), READ_TIMEOUT_MS);
+    try {
+      const text = await boundedText(child.stdout, () => abort.abort());
+      const status = await child.status;
+      if (!status.success) throw new Error(`cat exited with code ${status.code}`);
+      return text;
+    } finally {
+      clearTimeout(timer);
+      await child.status;
+    }
+  }
+  throw new Deno.errors.NotFound("cat");
+}
+
+/** The whole of a stream as text; past {@linkcode MAX_TABLE_BYTES}, `stop()` and a throw. */
+async function boundedText(stream: ReadableStream<Uint8Array>, stop: () => void): Promise<string> {
+  const decoder = new TextDecoder();
+  let text = "";
+  let size = 0;
+  for await (const chunk of stream) {
+    size += chunk.length;
+    if (size > MAX_TABLE_BYTES) {
+      stop();
+      throw new RangeError(`${TCP_TABLE} is over 64 MiB`);
+    }
+    text += decoder.decode(chunk, { stream: true });
+  }
+  return text + decoder.decode();
+}
+
+/**
+ * Whose process is at the other end of a connection that this process accepted on the IPv4
+ * loopback: `peer` is the connection's remote address (the client's), `port` the port this
+ * process listens on (at `127.0.0.1`). On Linux, reads `/proc/net/tcp` for the peer's own row;
+ * the table is read a second time when the row is missing (a table read while sockets come and
+ * go can skip one). Anywhere else: `unchecked`. Never throws: an unreadable table is `unknown`.
+ */
+export async function checkPeer(
+  peer: LoopbackAddr,
+  port: number,
+  options: PeerCheckOptions = {},
+): Promise<PeerCheck> {
+  if ((options.os ?? Deno.build.os) !== "linux") return { kind: "unchecked" };
+  const read = options.readTable ?? readTcpTable;
+  // The listener is an IPv4 socket bound to 127.0.0.1: no IPv6 (nor v4-mapped) peer can reach
+  // it, so the IPv6 table (/proc/net/tcp6) never holds the peer.
+  const connection = { local: peer, remote: { hostname: "127.0.0.1", port } };
+  for (let attempt = 0; attempt < 2; attempt++) {
+    let table: string;
+    try {
+      table = await read();
+    } catch (error) {
+      const name = error instanceof Error ? error.name : "Error";
+      return { kind: "unknown", reason: `${TCP_TABLE} cannot be read (${name})` };
+    }
+    const uid = socketOwner(table, connection);
+    if (uid !== undefined) {
+      return uid === (options.uid ?? Deno.uid()) ? { kind: "same" } : { kind: "other", uid };
+    }
+  }
+  return { kind: "unknown", reason: `${TCP_TABLE} has no row for the connection` };
+}
