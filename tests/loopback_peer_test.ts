@@ -1,7 +1,7 @@
 // Who is at the other end of a loopback connection: the row of the kernel's socket table that
 // names the peer's socket, read for real on Linux.
 import assert from "node:assert/strict";
-import { checkPeer, socketOwner } from "../lib/delivery/loopback_peer.ts";
+import { checkPeer, sharedTableReader, socketOwner } from "../lib/delivery/loopback_peer.ts";
 
 const linux = Deno.build.os === "linux";
 const littleEndian = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
@@ -125,5 +125,52 @@ Deno.test("checkPeer() does not check on macOS and Windows, which have no such t
       readTable: () => Promise.reject(new Error("not read")),
     });
     assert.deepEqual(check, { kind: "unchecked" });
+  }
+});
+
+Deno.test("sharedTableReader() runs one read at a time, each started after its callers asked", async () => {
+  const started: Array<PromiseWithResolvers<string>> = [];
+  const read = sharedTableReader(() => {
+    started.push(Promise.withResolvers<string>());
+    return started.at(-1)!.promise;
+  });
+  const first = read();
+  // Asked while the first read runs: these share one read that starts once it is done.
+  const waiting = Array.from({ length: 20 }, () => read());
+  assert.equal(started.length, 1, "one read at a time");
+  started[0].resolve("table 1");
+  assert.equal(await first, "table 1");
+  await new Promise((resolve) => setTimeout(resolve, 0));
+  assert.equal(started.length, 2, "the second read started after the first ended");
+  const late = read(); // asked while the second runs: gets a third
+  started[1].resolve("table 2");
+  assert.deepEqual(new Set(await Promise.all(waiting)), new Set(["table 2"]));
+  await new Promise((resolve) => setTimeout(resolve, 0));
+  started[2].reject(new Error("cat failed"));
+  await assert.rejects(late, /cat failed/);
+  // A failed read does not stop the next.
+  const again = read();
+  started[3].resolve("table 4");
+  assert.equal(await again, "table 4");
+  assert.equal(started.length, 4);
+});
+
+Deno.test("checkPeer() finds this user behind each of many connections checked at once", {
+  ignore: !linux,
+}, async () => {
+  using listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const clients: Deno.TcpConn[] = [];
+  const accepted: Deno.TcpConn[] = [];
+  try {
+    for (let i = 0; i < 30; i++) {
+      clients.push(await Deno.connect({ hostname: "127.0.0.1", port: listener.addr.port }));
+      accepted.push(await listener.accept());
+    }
+    const checks = await Promise.all(
+      accepted.map((conn) => checkPeer(conn.remoteAddr as Deno.NetAddr, listener.addr.port)),
+    );
+    assert.deepEqual(checks, accepted.map(() => ({ kind: "same" })));
+  } finally {
+    for (const conn of [...clients, ...accepted]) conn.close();
   }
 });

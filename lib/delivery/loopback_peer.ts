@@ -44,7 +44,7 @@ export interface PeerCheckOptions {
   os?: typeof Deno.build.os;
   /** This process's user id. */
   uid?: number;
-  /** Reads the table of TCP sockets (`/proc/net/tcp`). */
+  /** Reads the table of TCP sockets (default: `/proc/net/tcp`, read by {@linkcode sharedTableReader}). */
   readTable?: () => Promise<string>;
 }
 
@@ -159,6 +159,41 @@ async function boundedText(stream: ReadableStream<Uint8Array>, stop: () => void)
 }
 
 /**
+ * Shares the reads of the socket table among the connections checked at the same time: each call
+ * resolves with a read that started after the call (so it holds every connection accepted before
+ * it), and all calls made while a read runs share the next one. A flood of requests so runs one
+ * `cat` after another, never one per request.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { sharedTableReader } from "./loopback_peer.ts";
+ * let reads = 0;
+ * const read = sharedTableReader(() => Promise.resolve(`read ${++reads}`));
+ * const texts = await Promise.all([read(), read(), read()]);
+ * assert.deepEqual(texts, ["read 1", "read 2", "read 2"]);
+ * ```
+ */
+export function sharedTableReader(
+  read: () => Promise<string> = readTcpTable,
+): () => Promise<string> {
+  let running: Promise<string> | undefined;
+  let queued: Promise<string> | undefined;
+  const start = () => running = read().finally(() => running = undefined);
+  return () => {
+    if (queued !== undefined) return queued;
+    if (running === undefined) return start();
+    return queued = running.catch(() => "").then(() => {
+      queued = undefined;
+      return start();
+    });
+  };
+}
+
+/** The reads of this process's checks. */
+const readShared = sharedTableReader();
+
+/**
  * Whose process is at the other end of a connection that this process accepted on the IPv4
  * loopback: `peer` is the connection's remote address (the client's), `port` the port this
  * process listens on (at `127.0.0.1`). On Linux, reads `/proc/net/tcp` for the peer's own row;
@@ -171,7 +206,7 @@ export async function checkPeer(
   options: PeerCheckOptions = {},
 ): Promise<PeerCheck> {
   if ((options.os ?? Deno.build.os) !== "linux") return { kind: "unchecked" };
-  const read = options.readTable ?? readTcpTable;
+  const read = options.readTable ?? readShared;
   // The listener is an IPv4 socket bound to 127.0.0.1: no IPv6 (nor v4-mapped) peer can reach
   // it, so the IPv6 table (/proc/net/tcp6) never holds the peer.
   const connection = { local: peer, remote: { hostname: "127.0.0.1", port } };
