@@ -8,7 +8,6 @@
 import { CommanderError } from "./lib/cli/commander.ts";
 import type { Cli } from "./lib/cli/options.ts";
 import { buildProgram, helpArguments } from "./lib/commands/mod.ts";
-import { askToProceed } from "./lib/cli/confirmation.ts";
 import { UserError } from "./lib/core/errors.ts";
 import { denoIo, type Io, StdoutClosedError } from "./lib/core/io.ts";
 import { debugLines, logText } from "./lib/core/log_text.ts";
@@ -19,7 +18,13 @@ const STDOUT_CLOSED = 141;
 
 /** Runs the CLI with these arguments and returns the exit code. */
 export async function main(given: readonly string[], io: Io = denoIo()): Promise<number> {
-  const cli: Cli = { io, exitCode: 0, now: () => new Date(), confirm: askToProceed };
+  const cli: Cli = {
+    io,
+    exitCode: 0,
+    now: () => new Date(),
+    // The question's module loads when a question is asked, not on every grant.
+    confirm: async () => (await import("./lib/cli/confirmation.ts")).askToProceed(),
+  };
   const args = helpArguments(given);
   const program = await buildProgram(cli, args);
   try {

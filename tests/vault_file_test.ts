@@ -3,7 +3,8 @@ import { deriveSealKey, openSealed, sealText } from "../lib/vault/sealed_box.ts"
 import { openEncryptedFile } from "../lib/vault/encrypted_file.ts";
 import { RuntimeError } from "../lib/core/errors.ts";
 import { openVaultCache } from "../lib/vault/vault_cache.ts";
-import { chooseBackend, passphraseSource } from "../lib/vault/vault.ts";
+import { passphraseSource } from "../lib/vault/vault.ts";
+import { chooseBackend } from "../lib/vault/vault_place.ts";
 import { tempDir } from "./support/fixture.ts";
 
 const CHEAP = { logN: 10, r: 8, p: 1 };

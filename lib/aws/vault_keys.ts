@@ -6,15 +6,15 @@
  *
  * Which profile: `--profile`, `AWS_PROFILE`, `AWS_DEFAULT_PROFILE`, else `default` — except when
  * the environment holds keys and no profile is named: those keys are used, as the AWS CLI would.
- * A user without a vault pays one `lstat` (see `vaultInUse`); the vault is read once per process
- * and profile.
+ * A user without a vault pays one `lstat` (see `vaultInUse`) and loads none of the vault's
+ * modules; the vault is read once per process and profile.
  *
  * @module
  */
 
-import { readSecretLine } from "../core/secret_line.ts";
-import { getStoredKeys, type StoredKeys } from "../vault/stored_keys.ts";
-import { openVault, type Vault, vaultInUse } from "../vault/vault.ts";
+import type { StoredKeys } from "../vault/stored_keys.ts";
+import type { Vault } from "../vault/vault.ts";
+import { vaultInUse } from "../vault/vault_place.ts";
 import { profileLabel, resolveProfile, usesEnvironmentKeys } from "./profile.ts";
 
 /** The vault and the keys it holds for a profile. */
@@ -52,6 +52,12 @@ export async function vaultHolding(
   if (usesEnvironmentKeys(profile, env) || !vaultInUse(env)) return undefined;
   const name = profileLabel(resolveProfile(profile, env));
   const key = options.config ?? "";
+  // The vault's modules (cryptography, the keychain) load only when a vault is in use.
+  const [{ openVault }, { getStoredKeys }, { readSecretLine }] = await Promise.all([
+    import("../vault/vault.ts"),
+    import("../vault/stored_keys.ts"),
+    import("../core/secret_line.ts"),
+  ]);
   let opening = vaults.get(key);
   if (opening === undefined) {
     opening = openVault({

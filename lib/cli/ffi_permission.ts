@@ -7,7 +7,7 @@
  * @module
  */
 
-import { chooseBackend, configuredBackend, vaultInUse } from "../vault/vault.ts";
+import { chooseBackend, configuredBackend, vaultInUse } from "../vault/vault_place.ts";
 
 /** The commands that may open the vault even when none is in use yet. */
 const VAULT_COMMANDS = ["keys", "doctor", "setup"];

@@ -18,7 +18,6 @@ import {
 import { checkRefreshLimit } from "../request/ttl.ts";
 import { awsTimeoutMs } from "../aws/timeout.ts";
 import type { AskingGrantOptionValues, Cli } from "./options.ts";
-import { renderSummary } from "./confirmation.ts";
 import { DeclinedError, UsageError, UserError } from "../core/errors.ts";
 import { type GrantSettings, resolveGrantSettings } from "../grant/settings.ts";
 import { type Granter, openGranter } from "../grant/granter.ts";
@@ -151,6 +150,8 @@ export async function obtainRenewableGrant(
     const plan = await granter?.identity(request.tags);
     if (flags.confirm || flags.dryRun) {
       const broker = granter?.broker;
+      // The summary's module loads when there is a summary to show.
+      const { renderSummary } = await import("./confirmation.ts");
       cli.io.stderr(renderSummary({
         request,
         catalog,

@@ -13,7 +13,7 @@ import {
 } from "../aws/base_credentials.ts";
 import { resolveRegion } from "../aws/broker.ts";
 import { type MfaSessionStore, openMfaSessionStore } from "../aws/mfa_session.ts";
-import { vaultInUse } from "../vault/vault.ts";
+import { vaultInUse } from "../vault/vault_place.ts";
 import { openCliVault } from "./vault_option.ts";
 import { UsageError } from "../core/errors.ts";
 import { formatTtl } from "../request/ttl.ts";

@@ -10,8 +10,8 @@ import { askingGrantOptions, type Cli, maskedOptions, refreshOption } from "../c
 import { runChild } from "../delivery/child.ts";
 import { childEnvironment, grantVariables } from "../delivery/credential_env.ts";
 import { UsageError } from "../core/errors.ts";
+import type { CallReportFlags } from "../cli/call_report.ts";
 import { obtainGrant, obtainRenewableGrant } from "../cli/grant_flow.ts";
-import { checkCallReport, reportCalls } from "../cli/call_report.ts";
 import { resolveGrantSettings } from "../grant/settings.ts";
 import { parseRefreshLimit } from "../request/ttl.ts";
 
@@ -64,7 +64,7 @@ Examples:
         });
       }
       const settings = await resolveGrantSettings(options, cli.io.env);
-      const report = await checkCallReport(options, { masked: settings.masked });
+      const reporting = await callReport(options, settings.masked);
       if (settings.masked) {
         const limitSeconds = options.refresh === undefined
           ? undefined
@@ -78,7 +78,7 @@ Examples:
         if (!renewable || program === undefined) return renewable?.close();
         // The proxy's modules load only for --masked.
         const { runMasked } = await import("../cli/masked_flow.ts");
-        const tally = report
+        const tally = reporting
           ? (await import("../delivery/call_tally.ts")).createCallTally()
           : undefined;
         cli.exitCode = await runMasked(cli, renewable, {
@@ -88,7 +88,7 @@ Examples:
           run: ({ env }) => runChild(program, args, { env }),
           onCall: tally?.record,
         });
-        if (tally) await reportCalls(cli, tally, options);
+        if (tally) await reporting?.reportCalls(cli, tally, options);
         return;
       }
       if (options.refresh !== undefined) {
@@ -115,4 +115,18 @@ Examples:
       });
       cli.exitCode = await runChild(program, args, { env: childEnvironment(cli.io.env, vars) });
     });
+}
+
+/**
+ * The call report of `--calls` and `--learn`, its flags checked before anything is granted, or
+ * `undefined` without them. Its modules load only then.
+ */
+async function callReport(
+  flags: CallReportFlags,
+  masked: boolean,
+): Promise<typeof import("../cli/call_report.ts") | undefined> {
+  if (flags.calls === undefined && flags.learn !== true) return undefined;
+  const reporting = await import("../cli/call_report.ts");
+  await reporting.checkCallReport(flags, { masked });
+  return reporting;
 }

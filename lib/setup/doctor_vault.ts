@@ -16,7 +16,8 @@ import {
   readCredentialsFile,
 } from "../keys/credentials_file.ts";
 import { getStoredKeys } from "../vault/stored_keys.ts";
-import { openVault, type VaultChoiceSource, vaultInUse } from "../vault/vault.ts";
+import { openVault } from "../vault/vault.ts";
+import { type VaultChoiceSource, vaultInUse } from "../vault/vault_place.ts";
 
 /** One line of `doctor`, as `doctor.ts` renders it. */
 export interface VaultCheck {

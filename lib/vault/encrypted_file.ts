@@ -16,6 +16,7 @@ import { posix, win32 } from "node:path";
 import { RuntimeError } from "../core/errors.ts";
 import { openPrivateDir, type PrivateDir } from "../core/private_dir.ts";
 import { checkItem, type VaultBackend } from "./backend.ts";
+import { VAULT_FILE, vaultDirectory } from "./vault_place.ts";
 import {
   deriveSealKey,
   type OpenFailure,
@@ -24,8 +25,6 @@ import {
   sealText,
 } from "./sealed_box.ts";
 
-/** The file's name in its directory. */
-export const VAULT_FILE = "vault";
 const LOCK_FILE = ".vault.lock";
 const LOCK_WAIT_MS = 10_000;
 const MAX_FILE_CHARS = 4 * 1024 * 1024;
@@ -46,39 +45,6 @@ export interface EncryptedFileOptions {
   dir?: string;
   /** The operating system, for the default directory. */
   os?: string;
-}
-
-/**
- * The directory of the vault file: `$XDG_DATA_HOME/timebound-iam` (when absolute), else
- * `%APPDATA%\timebound-iam` on Windows, `~/Library/Application Support/timebound-iam` on macOS,
- * `~/.local/share/timebound-iam` elsewhere.
- *
- * @example
- * ```ts
- * import assert from "node:assert/strict";
- * import { vaultDirectory } from "./encrypted_file.ts";
- * assert.equal(vaultDirectory({ HOME: "/home/me" }, { os: "linux" }), "/home/me/.local/share/timebound-iam");
- * ```
- */
-export function vaultDirectory(
-  env: Readonly<Record<string, string>>,
-  options: { os?: string } = {},
-): string {
-  const os = options.os ?? Deno.build.os;
-  const { join } = os === "windows" ? win32 : posix;
-  const xdg = env.XDG_DATA_HOME;
-  if (xdg && (xdg.startsWith("/") || (os === "windows" && /^[A-Za-z]:[\\/]/.test(xdg)))) {
-    return join(xdg, "timebound-iam");
-  }
-  if (os === "windows" && env.APPDATA) return join(env.APPDATA, "timebound-iam");
-  const home = env.HOME ?? env.USERPROFILE;
-  if (!home) {
-    throw new RuntimeError("Cannot find the vault file: neither HOME nor XDG_DATA_HOME is set", {
-      hint: "set XDG_DATA_HOME to an absolute path",
-    });
-  }
-  if (os === "darwin") return join(home, "Library", "Application Support", "timebound-iam");
-  return join(home, ".local", "share", "timebound-iam");
 }
 
 /** The decrypted content: every item by name. */

@@ -9,8 +9,8 @@
 
 import { RuntimeError } from "../core/errors.ts";
 import { openPrivateDir } from "../core/private_dir.ts";
-import { vaultDirectory } from "./encrypted_file.ts";
-import { KEYCHAIN_INDEX, type Vault } from "./vault.ts";
+import type { Vault } from "./vault.ts";
+import { KEYCHAIN_INDEX, vaultDirectory } from "./vault_place.ts";
 
 /** What the vault keeps for a profile. */
 export interface StoredKeys {
