@@ -33,7 +33,7 @@ Deno.test("commands that never open the vault drop FFI, even while a vault is in
   const env = JSON.stringify({ HOME: home.path });
   for (const [command, kept] of [["policy", false], ["services", false], ["exec", true]] as const) {
     const state = await inFreshProcess(
-      `narrowFfiPermission("${command}", ${env}); console.log(ffi());`,
+      `await narrowFfiPermission("${command}", ${env}); console.log(ffi());`,
     );
     assert.equal(state === "granted", kept, `${command}: ${state}`);
   }
@@ -50,7 +50,7 @@ Deno.test("a vault chosen to be the encrypted file drops FFI; --vault-backend ke
   ] as const;
   for (const [command, flag, kept] of cases) {
     const state = await inFreshProcess(
-      `narrowFfiPermission("${command}", ${env}, { vaultBackend: ${flag} }); console.log(ffi());`,
+      `await narrowFfiPermission("${command}", ${env}, { vaultBackend: ${flag} }); console.log(ffi());`,
     );
     assert.equal(state === "granted", kept, `${command} ${flag}: ${state}`);
   }

@@ -4,7 +4,7 @@ import { openEncryptedFile } from "../lib/vault/encrypted_file.ts";
 import { RuntimeError } from "../lib/core/errors.ts";
 import { openVaultCache } from "../lib/vault/vault_cache.ts";
 import { passphraseSource } from "../lib/vault/vault.ts";
-import { chooseBackend } from "../lib/vault/vault_place.ts";
+import { chooseBackend } from "../lib/vault/backend.ts";
 import { tempDir } from "./support/fixture.ts";
 
 const CHEAP = { logN: 10, r: 8, p: 1 };

@@ -8,7 +8,7 @@
  * @module
  */
 
-import { addCallDeadline, type DeadlineClient } from "./call_deadline.ts";
+import { addCallDeadline, type DeadlineClient } from "./timeout.ts";
 import { RuntimeError, UsageError, type UserError } from "../core/errors.ts";
 import { baseClientConfig } from "./credential_source.ts";
 import { explainAwsError } from "./on_failure.ts";

@@ -21,8 +21,7 @@ import { profileLabel, resolveProfile, usesEnvironmentKeys } from "./profile.ts"
 import type { STSClient, STSClientConfig } from "@aws-sdk/client-sts";
 import { UsageError } from "../core/errors.ts";
 import { baseClientConfig } from "./credential_source.ts";
-import { awsTimeoutMs, DEFAULT_TIMEOUT_MS } from "./timeout.ts";
-import { addCallDeadline } from "./call_deadline.ts";
+import { addCallDeadline, awsTimeoutMs, DEFAULT_TIMEOUT_MS } from "./timeout.ts";
 import { classifyAwsError } from "./on_failure.ts";
 import {
   cachedMfaSession,

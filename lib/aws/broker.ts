@@ -11,8 +11,7 @@ import { classifyAwsError, explainAwsError } from "./on_failure.ts";
 import type { CallerIdentity, CallerIdentityCache } from "./caller_cache.ts";
 import type { ClientCredentials } from "./base_credentials.ts";
 import { baseClientConfig } from "./credential_source.ts";
-import { awsTimeoutMs, DEFAULT_TIMEOUT_MS } from "./timeout.ts";
-import { addCallDeadline } from "./call_deadline.ts";
+import { addCallDeadline, awsTimeoutMs, DEFAULT_TIMEOUT_MS } from "./timeout.ts";
 import { boundedExpiration } from "./expiration.ts";
 import {
   type ProfileChoice,

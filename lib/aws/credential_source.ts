@@ -8,8 +8,7 @@
 import type { IAMClient } from "@aws-sdk/client-iam";
 import type { fromNodeProviderChain } from "@aws-sdk/credential-providers";
 import { explainAwsError } from "./on_failure.ts";
-import { awsTimeoutMs, DEFAULT_TIMEOUT_MS } from "./timeout.ts";
-import { addCallDeadline } from "./call_deadline.ts";
+import { addCallDeadline, awsTimeoutMs, DEFAULT_TIMEOUT_MS } from "./timeout.ts";
 import { profileLabel, resolveProfile } from "./profile.ts";
 import { credentialProvidersModule, iamModule, smithyConfigModule } from "./sdk.ts";
 import { VAULT_SOURCE_MARK, vaultCredentials, vaultHolding } from "./vault_keys.ts";

@@ -1,6 +1,13 @@
 /**
- * The timeout of every AWS call, from `TIMEBOUND_IAM_TIMEOUT`. Kept apart from the SDK's
- * modules so that the root command can check the variable before any command runs.
+ * The time limit of every AWS call: `TIMEBOUND_IAM_TIMEOUT`, and the deadline that holds a
+ * client's calls to it. Kept apart from the SDK's modules so that the root command can check the
+ * variable before any command runs.
+ *
+ * One deadline per call, retries included: the SDK's HTTP timeouts bound each attempt, and it
+ * tries up to three times, so against an endpoint that never answers a call took three timeouts
+ * (30.5 s by default). A middleware at the start of the client's stack gives the whole call
+ * `TIMEBOUND_IAM_TIMEOUT`: when it passes, the caller gets the SDK's `TimeoutError` at once, and
+ * the SDK's retry loop, which reads the same abort signal, tries no more.
  *
  * @module
  */
@@ -31,4 +38,58 @@ export function awsTimeoutMs(env: Readonly<Record<string, string | undefined>>):
     );
   }
   return seconds * 1000;
+}
+
+/** The part of an SDK client this needs: its middleware stack and its credentials. */
+export interface DeadlineClient {
+  // deno-lint-ignore no-explicit-any
+  middlewareStack: { add(middleware: any, options: { step: "initialize"; name: string }): void };
+  /** The client's resolved config: its memoized credential provider. */
+  config: { credentials?: unknown };
+}
+
+/** Where the SDK keeps a call's abort signal in its handler context (`SMITHY_CONTEXT_KEY`). */
+const SMITHY_CONTEXT = "__smithy_context";
+
+/**
+ * Bounds every call of `client` to `timeoutMs` in all, retries and their waits included. A call
+ * given its own `abortSignal` keeps it too. The base credentials are resolved before the clock
+ * starts: a profile's MFA prompt waits for the person typing, not for AWS.
+ */
+export function addCallDeadline(client: DeadlineClient, timeoutMs: number): void {
+  client.middlewareStack.add(
+    (next: (args: unknown) => Promise<unknown>, context: Record<string, unknown>) =>
+    async (args: unknown) => {
+      // The SDK memoizes the provider: signing then finds the credentials resolved.
+      const credentials = client.config.credentials;
+      if (typeof credentials === "function") await credentials();
+      const deadline = new AbortController();
+      const smithy = (context[SMITHY_CONTEXT] ?? {}) as { abortSignal?: AbortSignal };
+      const given = smithy.abortSignal;
+      // The retry middleware reads this signal: once it is aborted, no attempt follows.
+      context[SMITHY_CONTEXT] = {
+        ...smithy,
+        abortSignal: given ? AbortSignal.any([given, deadline.signal]) : deadline.signal,
+      };
+      const timedOut = Promise.withResolvers<never>();
+      const timer = setTimeout(() => {
+        deadline.abort();
+        timedOut.reject(timeoutError(timeoutMs));
+      }, timeoutMs);
+      try {
+        return await Promise.race([next(args), timedOut.promise]);
+      } finally {
+        clearTimeout(timer);
+      }
+    },
+    { step: "initialize", name: "timeboundCallDeadline" },
+  );
+}
+
+/** The error the SDK's own request timeout throws: a plain `Error` named `TimeoutError`. */
+function timeoutError(timeoutMs: number): Error {
+  return Object.assign(
+    new Error(`No answer within ${timeoutMs / 1000}s, retries included (TIMEBOUND_IAM_TIMEOUT)`),
+    { name: "TimeoutError" },
+  );
 }

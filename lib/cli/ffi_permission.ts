@@ -7,7 +7,7 @@
  * @module
  */
 
-import { chooseBackend, configuredBackend, vaultInUse } from "../vault/vault_place.ts";
+import { vaultInUse } from "../vault/vault_place.ts";
 
 /** The commands that may open the vault even when none is in use yet. */
 const VAULT_COMMANDS = ["keys", "doctor", "setup"];
@@ -45,17 +45,22 @@ export function mayNeedKeychain(
  * is chosen to be the encrypted file (by `--vault-backend`, given as `vaultBackend`,
  * `TIMEBOUND_IAM_VAULT_BACKEND` or the config file), which needs no native library.
  */
-export function narrowFfiPermission(
+export async function narrowFfiPermission(
   command: string,
   env: Readonly<Record<string, string>>,
   options: { vaultBackend?: string } = {},
-): void {
-  if (!mayNeedKeychain(command, env) || chosenFile(env, options.vaultBackend)) {
+): Promise<void> {
+  if (!mayNeedKeychain(command, env) || await chosenFile(env, options.vaultBackend)) {
     Deno.permissions.revokeSync({ name: "ffi" });
   }
 }
 
-function chosenFile(env: Readonly<Record<string, string>>, flag: string | undefined): boolean {
+/** Whether the encrypted file is the backend named (its module loads only when asked). */
+async function chosenFile(
+  env: Readonly<Record<string, string>>,
+  flag: string | undefined,
+): Promise<boolean> {
+  const { chooseBackend, configuredBackend } = await import("../vault/backend.ts");
   try {
     return chooseBackend({ env, flag, config: configuredBackend(env) }).kind === "file";
   } catch {

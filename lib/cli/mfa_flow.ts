@@ -66,7 +66,7 @@ export async function mfaLogin(cli: Cli, flags: MfaLoginFlags): Promise<void> {
     ...mfa,
     fresh: true,
   });
-  noteMfaSession(cli, base);
+  await noteMfaSession(cli, base);
 }
 
 /** `mfa status`: one line per cached session on stdout, `PROFILE SERIAL until TIME (LEFT left)`. */

@@ -128,11 +128,11 @@ export async function buildProgram(
     // Variables every command is subject to, checked before any runs: commander turns an on/off
     // flag on whatever its variable holds (refuse "0" and friends), and a bad timeout is a
     // usage error, not a failure halfway through.
-    .hook("preAction", (_root, action) => {
+    .hook("preAction", async (_root, action) => {
       checkSwitchVariables(cli.io.env);
       awsTimeoutMs(cli.io.env);
       const backend = (action.opts() as { vaultBackend?: unknown }).vaultBackend;
-      narrowFfiPermission(topLevelName(action), cli.io.env, {
+      await narrowFfiPermission(topLevelName(action), cli.io.env, {
         vaultBackend: typeof backend === "string" ? backend : undefined,
       });
     })

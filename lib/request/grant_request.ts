@@ -7,7 +7,7 @@
  * @module
  */
 
-import { accountWideLevel, type AllowList } from "./allow_list.ts";
+import type { AllowList } from "./allow_list.ts";
 import { type Catalog, loadCatalog, resolveScopes } from "./catalog.ts";
 import { UsageError } from "../core/errors.ts";
 import { type Level, parseScopes, type Scope } from "./scope.ts";
@@ -96,7 +96,7 @@ export async function prepareGrant(
     deadline,
     tagChars: tagsSize(tags),
     target: options.target,
-    accountWide: accountWideWithin(allow),
+    accountWide: await accountWideWithin(allow),
   });
   return { scopes, ttlSeconds, policy, tags, ...(allow ? { allow } : {}) };
 }
@@ -121,7 +121,7 @@ export async function forTarget(
 ): Promise<GrantRequest> {
   if (!hasBareNames(request)) return request;
   const { deadline, tagChars } = request.policy;
-  const accountWide = accountWideWithin(request.allow);
+  const accountWide = await accountWideWithin(request.allow);
   return {
     ...request,
     policy: await buildSessionPolicy(request.scopes, catalog, {
@@ -133,9 +133,14 @@ export async function forTarget(
   };
 }
 
-/** For `buildSessionPolicy`: the account-wide level `allow` gives each service, if a list. */
-function accountWideWithin(
+/**
+ * For `buildSessionPolicy`: the account-wide level `allow` gives each service, if a list (`serve`'s
+ * allow list: its module loads only then).
+ */
+async function accountWideWithin(
   allow: AllowList | undefined,
-): ((service: string) => Level | undefined) | undefined {
-  return allow && ((service: string) => accountWideLevel(allow, service));
+): Promise<((service: string) => Level | undefined) | undefined> {
+  if (!allow) return undefined;
+  const { accountWideLevel } = await import("./allow_list.ts");
+  return (service: string) => accountWideLevel(allow, service);
 }

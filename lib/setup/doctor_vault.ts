@@ -17,7 +17,8 @@ import {
 } from "../keys/credentials_file.ts";
 import { getStoredKeys } from "../vault/stored_keys.ts";
 import { openVault } from "../vault/vault.ts";
-import { type VaultChoiceSource, vaultInUse } from "../vault/vault_place.ts";
+import type { VaultChoiceSource } from "../vault/backend.ts";
+import { vaultInUse } from "../vault/vault_place.ts";
 
 /** One line of `doctor`, as `doctor.ts` renders it. */
 export interface VaultCheck {

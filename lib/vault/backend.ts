@@ -12,7 +12,9 @@
  * @module
  */
 
-import { UsageError } from "../core/errors.ts";
+import { RuntimeError, UsageError } from "../core/errors.ts";
+import { configPath } from "../core/config_path.ts";
+import { readTrustedFile } from "../core/private_dir.ts";
 
 /** The kinds of backend, as `--vault-backend` and `TIMEBOUND_IAM_VAULT_BACKEND` name them. */
 export const VAULT_BACKENDS = ["keychain", "file"] as const;
@@ -83,4 +85,69 @@ export function parseVaultBackend(text: string, from: string): VaultBackendKind 
   throw new UsageError(
     `Invalid ${from} "${text.slice(0, 40)}": use ${VAULT_BACKENDS.join(" or ")}`,
   );
+}
+
+/** The variable that names the backend. */
+export const VAULT_BACKEND_VARIABLE = "TIMEBOUND_IAM_VAULT_BACKEND";
+
+/** What decided the backend. */
+export type VaultChoiceSource =
+  | "--vault-backend"
+  | typeof VAULT_BACKEND_VARIABLE
+  | "the config file"
+  | "default";
+
+/** The backend named by the flag, the variable or the config file, in that order. */
+export function chooseBackend(
+  options: {
+    /** The environment (`TIMEBOUND_IAM_VAULT_BACKEND`). */
+    env: Readonly<Record<string, string>>;
+    /** `--vault-backend`, when given. */
+    flag?: string;
+    /** The config file's `vaultBackend`, when set. */
+    config?: string;
+  },
+): { kind?: VaultBackendKind; by: VaultChoiceSource } {
+  if (options.flag) {
+    return { kind: parseVaultBackend(options.flag, "--vault-backend"), by: "--vault-backend" };
+  }
+  const variable = options.env[VAULT_BACKEND_VARIABLE];
+  if (variable) {
+    return {
+      kind: parseVaultBackend(variable, VAULT_BACKEND_VARIABLE),
+      by: VAULT_BACKEND_VARIABLE,
+    };
+  }
+  if (options.config) {
+    return {
+      kind: parseVaultBackend(options.config, "vaultBackend in the config file"),
+      by: "the config file",
+    };
+  }
+  return { by: "default" };
+}
+
+/**
+ * The config file's `vaultBackend`, read alone (the file's other settings are the grant stage's,
+ * which validates the whole file): `undefined` when there is no file or no such setting. A file
+ * that others could change is refused, as for every setting in it.
+ */
+export function configuredBackend(env: Readonly<Record<string, string>>): string | undefined {
+  let text: string | undefined;
+  try {
+    text = readTrustedFile(configPath(env));
+  } catch (error) {
+    throw new RuntimeError(`Cannot read the config file: ${(error as Error).message}`, {
+      hint: (error as RuntimeError).hint,
+      cause: error,
+    });
+  }
+  if (text === undefined) return undefined;
+  try {
+    const value = JSON.parse(text)?.vaultBackend;
+    return typeof value === "string" ? value : undefined;
+  } catch {
+    // A malformed file is reported, with its field, by the commands that load it whole.
+    return undefined;
+  }
 }

@@ -12,10 +12,14 @@
 
 import { RuntimeError, UsageError } from "../core/errors.ts";
 import type { ReadSecret } from "../core/secret_line.ts";
-import type { VaultBackend } from "./backend.ts";
+import {
+  chooseBackend,
+  configuredBackend,
+  type VaultBackend,
+  type VaultChoiceSource,
+} from "./backend.ts";
 import { type AskPassphrase, openEncryptedFile } from "./encrypted_file.ts";
 import { keychainAnswers, openKeychain } from "./keychain.ts";
-import { chooseBackend, configuredBackend, type VaultChoiceSource } from "./vault_place.ts";
 
 /** The variable that holds the encrypted file's passphrase (weaker than typing it). */
 export const VAULT_PASSPHRASE_VARIABLE = "TIMEBOUND_IAM_VAULT_PASSPHRASE";
