@@ -139,3 +139,32 @@ Deno.test("learnScopes() needs nothing for GetCallerIdentity, and says why", asy
   assert.equal(learned.text, "");
   assert.deepEqual(learned.notes, ["sts:GetCallerIdentity needs no permission"]);
 });
+
+Deno.test("learnScopes() names the credential-minting actions a learned level also allows", async (t) => {
+  const minting = (scope: string, actions: string) =>
+    `${scope} also allows credential-minting actions (${actions}): the masked proxy refuses ` +
+    "them; without --masked they would hand out real credentials";
+  await t.step("ecr:ro keeps GetAuthorizationToken, even on named repositories", async () => {
+    const learned = await learnScopes(
+      [{ service: "ecr", action: "BatchGetImage", resource: "app" }],
+      catalog,
+    );
+    assert.equal(learned.text, "ecr:ro@app");
+    assert.deepEqual(learned.notes, [minting("ecr:ro@app", "ecr:GetAuthorizationToken")]);
+  });
+  await t.step("iam:full: the first three, then an ellipsis", async () => {
+    const learned = await learnScopes([{ service: "iam", action: "CreateUser" }], catalog);
+    assert.equal(learned.text, "iam:full");
+    assert.deepEqual(learned.notes, [
+      minting(
+        "iam:full",
+        "iam:CreateAccessKey, iam:CreateLoginProfile, iam:CreateServiceSpecificCredential…",
+      ),
+    ]);
+  });
+  await t.step("a level that allows none says nothing", async () => {
+    const learned = await learnScopes([{ service: "ecr", action: "ListImages" }], catalog);
+    assert.equal(learned.text, "ecr:list");
+    assert.deepEqual(learned.notes, []);
+  });
+});

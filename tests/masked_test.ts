@@ -181,6 +181,86 @@ Deno.test(
 );
 
 Deno.test(
+  `exec --masked: credential-minting calls are refused before they are signed, and --calls ` +
+    `says so${note}`,
+  { ignore },
+  async () => {
+    await using rig = await maskedRig();
+    const A = shQuote(cli.path!);
+    // Each call's stdout, stderr and exit code, as the command (an agent) sees them.
+    const call = (name: string, args: string) =>
+      `${A} ${args} > ${name}.out 2> ${name}.err; echo $? > ${name}.code`;
+    const script = [
+      `cd ${shQuote(rig.home)}`,
+      call("identity", "sts get-caller-identity --query Arn --output text"),
+      call(
+        "assume",
+        `sts assume-role --role-arn ${shQuote(rig.aws.brokerRoleArn)} ` +
+          "--role-session-name escape",
+      ),
+      call("session", "sts get-session-token"),
+      call("ecr", "ecr get-authorization-token"),
+    ].join("\n");
+    const result = await rig.run([
+      ...MASKED_EXEC,
+      "--calls",
+      "-s",
+      "sts:full,ecr:full",
+      "--",
+      "sh",
+      "-c",
+      script,
+    ]);
+    assert.equal(result.code, 0, result.stderr);
+    const read = (name: string) => Deno.readTextFile(`${rig.home}/${name}`);
+    assert.match(await read("identity.out"), /assumed-role\/timebound-iam-broker\//);
+    const refusal = (code: string, operation: string, action: string) =>
+      `An error occurred (${code}) when calling the ${operation} operation: timebound-iam's ` +
+      `masked proxy refuses credential-minting actions such as ${action}: their answer would ` +
+      "hand out real credentials, which masked mode keeps from the command. A human who needs " +
+      "them runs the grant without --masked (timebound-iam exec -s SCOPES -t TTL -- COMMAND)";
+    for (
+      const [name, code, operation, action] of [
+        ["assume", "AccessDenied", "AssumeRole", "sts:AssumeRole"],
+        ["session", "AccessDenied", "GetSessionToken", "sts:GetSessionToken"],
+        ["ecr", "AccessDeniedException", "GetAuthorizationToken", "ecr:GetAuthorizationToken"],
+      ]
+    ) {
+      assert.equal((await read(`${name}.err`)).trim(), refusal(code, operation, action));
+      assert.equal(await read(`${name}.out`), "");
+      assert.equal((await read(`${name}.code`)).trim(), "255", `${name}: the CLI's error code`);
+    }
+    // What the human reads after the command: each refused call, as other refusals are.
+    assert.equal(
+      result.stderr,
+      [
+        "calls: 4 (4 distinct)",
+        "  sts GetCallerIdentity - 1",
+        "  sts AssumeRole - 1 refused (AccessDenied)",
+        "  sts GetSessionToken - 1 refused (AccessDenied)",
+        "  ecr GetAuthorizationToken - 1 refused (AccessDeniedException)",
+        "",
+      ].join("\n"),
+    );
+    // What reached the endpoint with the session's key: the one allowed call, nothing else.
+    const session = rig.aws.sessions().find((s) => s.roleName === "timebound-iam-broker")!;
+    assert.deepEqual(
+      rig.aws.requests.filter((r) => r.accessKeyId === session.accessKeyId).map((r) => r.action),
+      ["GetCallerIdentity"],
+    );
+    assert.equal(
+      rig.aws.requests.filter((r) => r.action === "AssumeRole").length,
+      1,
+      "the grant's",
+    );
+    assert.equal(rig.aws.requests.filter((r) => r.service === "ecr").length, 0);
+    for (const secret of rig.secrets()) {
+      assert.ok(!result.stderr.includes(secret) && !result.stdout.includes(secret));
+    }
+  },
+);
+
+Deno.test(
   `exec --masked: after the session's end ExpiredToken; with --refresh the same stand-ins keep ` +
     `working${note}`,
   { ignore },

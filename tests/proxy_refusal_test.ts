@@ -56,6 +56,7 @@ const CODES: Record<RefusalKind, [string, string, string, number]> = {
     403,
   ],
   "host": ["AccessDenied", "AccessDenied", "AccessDeniedException", 403],
+  "mints-credentials": ["AccessDenied", "AccessDenied", "AccessDeniedException", 403],
   "body-too-large": ["EntityTooLarge", "RequestEntityTooLarge", "RequestEntityTooLarge", 413],
   "headers-too-large": [
     "RequestHeaderSectionTooLarge",
@@ -236,6 +237,8 @@ Deno.test("each refusal's message says who refused and what to do", async (t) =>
     "upstream-timeout": `${proxy} got no answer from AWS in time`,
     "upstream-failed": `${proxy} could not reach AWS`,
     "busy": `${proxy} holds as many request bodies as it may at once: try again`,
+    "mints-credentials": "timebound-iam's masked proxy refuses credential-minting actions: " +
+      "their answer would hand out real credentials",
   };
   for (const [kind, message] of Object.entries(says)) {
     await t.step(kind, async () => {

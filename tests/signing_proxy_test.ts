@@ -8,6 +8,7 @@ import { maskedEnvironment } from "../lib/delivery/credential_env.ts";
 import { type SigningProxy, startSigningProxy } from "../lib/delivery/signing_proxy.ts";
 import { endpointAwareAws } from "./support/aws_cli.ts";
 import { LocalAws, type LocalCredentials } from "./support/local_aws.ts";
+import { signedCall } from "./support/signed_call.ts";
 
 const cli = await endpointAwareAws();
 const ignoredWithoutCli = cli.path === undefined;
@@ -931,59 +932,6 @@ Deno.test("a JSON call signed UNSIGNED-PAYLOAD is read whole all the same: bound
     assert.equal(small.aws.requests.length, 0, "nothing reached the endpoint");
   });
 });
-
-/** A call signed with the stand-ins over the `signed` headers, with `unsigned` ones added after. */
-async function signedCall(
-  proxy: SigningProxy,
-  standIn: { accessKeyId: string; secretAccessKey: string; sessionToken: string },
-  call: {
-    method: string;
-    path: string;
-    service: string;
-    body?: string;
-    signed?: Record<string, string>;
-    unsigned?: Record<string, string>;
-  },
-): Promise<Response> {
-  const { canonicalRequest, signString, stringToSign, toAmzDate } = await import(
-    "./support/sigv4.ts"
-  );
-  const url = new URL(call.path, proxy.url);
-  const amzDate = toAmzDate(new Date());
-  const body = new TextEncoder().encode(call.body ?? "");
-  const headers = new Headers({
-    ...call.signed,
-    host: url.host,
-    "x-amz-date": amzDate,
-    "x-amz-security-token": standIn.sessionToken,
-  });
-  const auth = {
-    accessKeyId: standIn.accessKeyId,
-    date: amzDate.slice(0, 8),
-    region: "us-east-1",
-    service: call.service,
-    signedHeaders: [...headers.keys()].sort(),
-    signature: "",
-  };
-  const canonical = canonicalRequest({ method: call.method, url, headers, body }, auth);
-  const signature = signString(
-    standIn.secretAccessKey,
-    stringToSign(canonical, amzDate, auth),
-    auth,
-  );
-  headers.set(
-    "authorization",
-    `AWS4-HMAC-SHA256 Credential=${auth.accessKeyId}/${auth.date}/us-east-1/${call.service}/` +
-      `aws4_request, SignedHeaders=${auth.signedHeaders.join(";")}, Signature=${signature}`,
-  );
-  headers.delete("host");
-  for (const [name, value] of Object.entries(call.unsigned ?? {})) headers.set(name, value);
-  return await fetch(url, {
-    method: call.method,
-    headers,
-    body: call.body === undefined ? undefined : body,
-  });
-}
 
 Deno.test("the call record names what AWS gets: headers the proxy does not send, and a target S3 ignores, name nothing", async (t) => {
   await using rig = await proxyRig();

@@ -5,6 +5,8 @@
  * `<ErrorResponse>` (`InvalidClientTokenId`, `SignatureDoesNotMatch`, `ExpiredToken`), EC2's
  * `<Response><Errors>`, and the JSON services' `{"__type", "message"}` with `x-amzn-ErrorType`
  * (`UnrecognizedClientException`, `InvalidSignatureException`, `ExpiredTokenException`).
+ * A credential-minting call is refused as AWS refuses a call that no policy allows:
+ * `AccessDenied` (JSON: `AccessDeniedException`).
  *
  * @module
  */
@@ -24,7 +26,8 @@ export type RefusalKind =
   | "bad-scope"
   | "upstream-timeout"
   | "upstream-failed"
-  | "busy";
+  | "busy"
+  | "mints-credentials";
 
 /** The wire protocol of a call, which decides the error's shape. */
 export type Protocol = "s3" | "query" | "ec2" | "json" | "rest-json";
@@ -144,6 +147,12 @@ const WORDINGS: Record<RefusalKind, Wording> = {
     code: { s3: "SlowDown", query: "Throttling", json: "ThrottlingException" },
     status: 503,
     message: `${PROXY} holds as many request bodies as it may at once: try again`,
+  },
+  "mints-credentials": {
+    code: { s3: "AccessDenied", query: "AccessDenied", json: "AccessDeniedException" },
+    status: 403,
+    message: "timebound-iam's masked proxy refuses credential-minting actions: their answer " +
+      "would hand out real credentials",
   },
 };
 

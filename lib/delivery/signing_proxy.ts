@@ -6,9 +6,11 @@
  * with the stand-in secret and the grant must be live. Then the request is signed again with the
  * grant's real session, sent to the endpoint the SDK would have used (or the parent's
  * `AWS_ENDPOINT_URL*`) and its answer streamed back unchanged. Presigned URLs, SigV4A and
- * anything but SigV4 are refused, each with one clear error in the service's own shape. One
- * proxy serves any number of grants, keyed by stand-in access key id, and keeps each grant's
- * calls (no headers, bodies or secrets).
+ * anything but SigV4 are refused, each with one clear error in the service's own shape, and so
+ * are credential-minting calls (`sts:AssumeRole`, `ecr:GetAuthorizationToken`…: their answer
+ * would hand the client real credentials), before they are signed. One proxy serves any number
+ * of grants, keyed by stand-in access key id, and keeps each grant's calls (no headers, bodies or
+ * secrets).
  *
  * @module
  */
@@ -31,6 +33,7 @@ import {
 } from "./aws_endpoints.ts";
 import { scrubAnswer, UncheckedAnswer } from "./answer_scrub.ts";
 import { type CallName, type CallRecord, cleanName, nameCall } from "./call_record.ts";
+import { type MintingCall, mintingCall, mintingRefusal } from "./minting_guard.ts";
 import {
   type Protocol,
   protocolOf,
@@ -163,6 +166,8 @@ interface VerifiedCall {
   bytesIn: number;
   name: CallName;
   endpoint: Endpoint;
+  /** The credential-minting action it makes, which the proxy refuses. */
+  minting?: MintingCall;
 }
 
 /** Makes up stand-in credentials. */
@@ -261,6 +266,11 @@ export function startSigningProxy(options: SigningProxyOptions): SigningProxy {
         overrides,
       });
       name = verified.name;
+      if (verified.minting !== undefined) {
+        // Named by what it mints, whatever else the request claims to be.
+        name = { ...name, action: verified.minting.operation };
+        throw mintingRefusal(verified.minting);
+      }
       const held = { count: limits.held, lease };
       return await forward(request, url, verified, { now, limits, agents, record, held });
     } catch (error) {
@@ -482,7 +492,14 @@ async function verify(
     body: body instanceof Uint8Array ? body : body === null ? new Uint8Array(0) : undefined,
   });
   const bytesIn = body instanceof Uint8Array ? body.length : length;
-  return { state, auth, amzDate, payloadHash, body, bytesIn, name, endpoint };
+  const minting = mintingCall({
+    service: auth.service,
+    path: url.pathname,
+    query: url.searchParams,
+    headers: sent,
+    body: body instanceof Uint8Array ? body : undefined,
+  });
+  return { state, auth, amzDate, payloadHash, body, bytesIn, name, endpoint, minting };
 }
 
 /** The payloads that stream through the proxy unread: S3's, whose hash AWS checks. */

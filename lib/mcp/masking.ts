@@ -19,8 +19,9 @@ export const MASKED_NOTE = "These credentials are masked: the file holds stand-i
   "only through timebound-iam's signing proxy on this machine (AWS_ENDPOINT_URL in the file), " +
   "which signs each call with the real session and logs it for the human. Use an SDK or CLI " +
   "that honours AWS_ENDPOINT_URL (AWS CLI v2 >= 2.13 or v1 >= 1.29, boto3 >= 1.28, the JS SDK " +
-  "v3); presigned URLs are refused. revoke_session, or the end of the TTL, stops the very next " +
-  "call with ExpiredToken.";
+  "v3); presigned URLs are refused, and so are calls that mint credentials (sts:AssumeRole, " +
+  "iam:CreateAccessKey, ecr:GetAuthorizationToken…): ask the human for such credentials. " +
+  "revoke_session, or the end of the TTL, stops the very next call with ExpiredToken.";
 
 /** The masked grants of one `serve`. */
 export interface Masking {

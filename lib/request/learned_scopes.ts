@@ -5,12 +5,14 @@
  * actions cover its calls (`list` where only List actions were used), on the resources the calls
  * named where a bare name can say it (an S3 object or bucket, a DynamoDB table, a function…),
  * and service-wide otherwise. A call whose actions cannot be told makes its service `full`, with
- * a note: the line must allow every call, so in doubt it is wider, never narrower.
+ * a note: the line must allow every call, so in doubt it is wider, never narrower. A scope whose
+ * level also allows credential-minting actions gets a note that names them.
  *
  * @module
  */
 
 import type { Catalog } from "./catalog.ts";
+import { mintingActionsOf } from "./minting_actions.ts";
 import { BARE_NAME_TYPES } from "./resource.ts";
 import { formatScopes, type Level, LEVEL_ORDER, type Scope } from "./scope.ts";
 import { scopeActions } from "./session_policy.ts";
@@ -139,7 +141,30 @@ export async function learnScopes(
     }
     scopes.push(...await scopesOf(prefix, collapse(prefix, needs.get(prefix)!), catalog));
   }
+  for (const scope of scopes) {
+    const minted = await mintingAllowed(scope, catalog);
+    if (minted.length === 0) continue;
+    const named = minted.length > 3 ? `${minted.slice(0, 3).join(", ")}…` : minted.join(", ");
+    note(
+      notes,
+      `${formatScopes([scope])} also allows credential-minting actions (${named}): the masked ` +
+        "proxy refuses them; without --masked they would hand out real credentials",
+    );
+  }
   return { scopes, text: formatScopes(scopes), notes };
+}
+
+/**
+ * The credential-minting actions (see `minting_actions.ts`) that a scope's level allows. No call
+ * the run made needed one (the proxy refused those, and refused calls are not learned), but a
+ * level chosen for other calls may allow them, and the line may be used without `--masked`.
+ */
+async function mintingAllowed(scope: Scope, catalog: Catalog): Promise<string[]> {
+  const minting = mintingActionsOf(scope.service);
+  if (minting.length === 0) return [];
+  const patterns = (await scopeActions({ service: scope.service, level: scope.level }, catalog))
+    .map(patternOf);
+  return minting.filter((action) => patterns.some((p) => p.test(action)));
 }
 
 function note(notes: string[], line: string): void {

@@ -1,0 +1,113 @@
+/**
+ * The signing proxy's refusal of credential-minting calls (the table in
+ * `lib/request/minting_actions.ts`): told from what the proxy sends on, before anything is
+ * signed. A request is hostile, so every way an AWS front end could read its operation counts,
+ * not only the first: the signed `X-Amz-Target` (JSON services; an unsigned one is never sent),
+ * every `Action` in the query string and in the form body (query services; whichever AWS reads,
+ * both are looked at), the operation in a Smithy RPC v2 path (`/service/S/operation/Op`), and a
+ * REST service's path. Names are compared without regard to case.
+ *
+ * @module
+ */
+
+import {
+  type MintingAction,
+  mintingActionsSignedAs,
+  operationsOf,
+} from "../request/minting_actions.ts";
+import { ProxyRefusal } from "./proxy_refusal.ts";
+
+/** What the guard reads of a verified call. */
+export interface GuardedCall {
+  /** The signing name of the credential scope (it decides the endpoint). */
+  service: string;
+  /** The path as received (percent-encoded). */
+  path: string;
+  /** The query string's parameters. */
+  query: URLSearchParams;
+  /** The headers that go on to AWS (signed ones and `Content-Type`). */
+  headers: Headers;
+  /** The body, read whole (every service but S3). */
+  body?: Uint8Array;
+}
+
+/** A minting call: the table's row and the operation the request names. */
+export interface MintingCall {
+  /** The row of the table. */
+  row: MintingAction;
+  /** The API operation, as the table spells it (`AssumeRole`). */
+  operation: string;
+}
+
+/**
+ * The minting action a call makes, or `undefined` when it makes none.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { mintingCall } from "./minting_guard.ts";
+ * const call = mintingCall({
+ *   service: "sts",
+ *   path: "/",
+ *   query: new URLSearchParams(),
+ *   headers: new Headers({ "content-type": "application/x-www-form-urlencoded" }),
+ *   body: new TextEncoder().encode("Action=AssumeRole&Version=2011-06-15"),
+ * });
+ * assert.equal(call?.row.action, "sts:AssumeRole");
+ * ```
+ */
+export function mintingCall(call: GuardedCall): MintingCall | undefined {
+  const rows = mintingActionsSignedAs(call.service);
+  if (rows.length === 0) return undefined;
+  const named = new Set(operationNames(call).map((name) => name.toLowerCase()));
+  const path = normalPath(call.path);
+  for (const row of rows) {
+    const operation = operationsOf(row).find((op) => named.has(op.toLowerCase()));
+    if (operation !== undefined) return { row, operation };
+    if (row.route?.test(path)) return { row, operation: operationsOf(row)[0] };
+  }
+  return undefined;
+}
+
+/** Every operation name the request carries, wherever an AWS front end may read one. */
+function operationNames(call: GuardedCall): string[] {
+  const names: string[] = [];
+  const target = call.headers.get("x-amz-target");
+  if (target !== null) names.push(target.slice(target.lastIndexOf(".") + 1));
+  const actions = (params: URLSearchParams) => {
+    for (const [name, value] of params) if (name.toLowerCase() === "action") names.push(value);
+  };
+  actions(call.query);
+  if (call.body !== undefined && call.body.length > 0) {
+    actions(new URLSearchParams(new TextDecoder().decode(call.body)));
+  }
+  const rpc = /^\/service\/[^/]+\/operation\/([^/]+)$/.exec(normalPath(call.path));
+  if (rpc !== null) names.push(rpc[1]);
+  return names;
+}
+
+/** The path with each segment percent-decoded and lower-cased, without empty segments. */
+function normalPath(path: string): string {
+  const segments = path.split("/").filter((s) => s !== "").map((segment) => {
+    try {
+      return decodeURIComponent(segment).toLowerCase();
+    } catch {
+      return segment.toLowerCase();
+    }
+  });
+  return `/${segments.join("/")}`;
+}
+
+/**
+ * The refusal of a minting call, for the client: AWS's `AccessDenied`, with what was refused,
+ * why, and how a human gets such credentials.
+ */
+export function mintingRefusal(call: MintingCall): ProxyRefusal {
+  return new ProxyRefusal(
+    "mints-credentials",
+    `timebound-iam's masked proxy refuses credential-minting actions such as ${call.row.action}: ` +
+      "their answer would hand out real credentials, which masked mode keeps from the command. " +
+      "A human who needs them runs the grant without --masked " +
+      "(timebound-iam exec -s SCOPES -t TTL -- COMMAND)",
+  );
+}
