@@ -266,11 +266,7 @@ export function startSigningProxy(options: SigningProxyOptions): SigningProxy {
         overrides,
       });
       name = verified.name;
-      if (verified.minting !== undefined) {
-        // Named by what it mints, whatever else the request claims to be.
-        name = { ...name, action: verified.minting.operation };
-        throw mintingRefusal(verified.minting);
-      }
+      if (verified.minting !== undefined) throw mintingRefusal(verified.minting);
       const held = { count: limits.held, lease };
       return await forward(request, url, verified, { now, limits, agents, record, held });
     } catch (error) {
@@ -499,7 +495,9 @@ async function verify(
     headers: sent,
     body: body instanceof Uint8Array ? body : undefined,
   });
-  return { state, auth, amzDate, payloadHash, body, bytesIn, name, endpoint, minting };
+  // A minting call is named by what it mints, whatever else the request claims to be.
+  const called = minting === undefined ? name : { ...name, action: minting.operation };
+  return { state, auth, amzDate, payloadHash, body, bytesIn, name: called, endpoint, minting };
 }
 
 /** The payloads that stream through the proxy unread: S3's, whose hash AWS checks. */
