@@ -9,6 +9,9 @@
  * Run: `deno task bench` (21 rounds; `-- --runs 41` for more); on the binaries, where
  * `deno compile` can run:
  * `deno task compile && deno task bench:compile && deno task bench -- --compiled dist`.
+ * `-- --against DIR` also times `exec` from another checkout of the repository (its own
+ * `deno.json`, same flags), in the same rounds: whether start-up got slower than there, e.g.
+ * `git worktree add /tmp/before <commit> && deno task bench -- --against /tmp/before`.
  *
  * @module
  */
@@ -27,10 +30,22 @@ const RUNS = runsFlag >= 0 ? Number(Deno.args[runsFlag + 1]) : 21;
 const compiledFlag = Deno.args.indexOf("--compiled");
 const COMPILED = compiledFlag >= 0 ? Deno.args[compiledFlag + 1] : undefined;
 const EXE = Deno.build.os === "windows" ? ".exe" : "";
+// --against DIR: another checkout whose exec runs in the same rounds, for a before/after.
+const againstFlag = Deno.args.indexOf("--against");
+const AGAINST = againstFlag >= 0 ? Deno.args[againstFlag + 1] : undefined;
 
 /** How to start the CLI: the compiled binary, or `deno run` as the tests do. */
 function cli(args: string[]): [string, string[]] {
   return COMPILED ? [join(COMPILED, `timebound-iam${EXE}`), args] : cliCommand(args);
+}
+
+/**
+ * How to start `exec` from the checkout in `dir`: `deno run` with the CLI's flags and that
+ * checkout's own `deno.json` (its imports and permission sets).
+ */
+function cliOf(dir: string, args: string[]): [string, string[]] {
+  const flags = RUN_FLAGS.map((flag) => flag.endsWith("deno.json") ? join(dir, "deno.json") : flag);
+  return [Deno.execPath(), ["run", ...flags, "--no-prompt", join(dir, "main.ts"), ...args]];
 }
 
 /** How to start the baseline: its compiled binary, or `deno run` with the CLI's flags. */
@@ -71,14 +86,17 @@ interface Case {
 
 /**
  * The median wall time of each case, and each case's times in round order. Every case runs once
- * to warm the caches, then the cases take turns, round after round, so that a change in the
- * machine's load weighs on all alike.
+ * to warm the caches, then the cases take turns, round after round, in a new random order each
+ * round, so that a change in the machine's load, or what ran just before, weighs on all alike.
  */
 async function medians(cases: readonly Case[]): Promise<{ medians: number[]; rounds: number[][] }> {
   for (const c of cases) await time(c.command, c.args, c.env);
   const rounds: number[][] = cases.map(() => []);
   for (let round = 0; round < RUNS; round++) {
-    for (const [i, c] of cases.entries()) rounds[i].push(await time(c.command, c.args, c.env));
+    for (const i of shuffled(cases.map((_, i) => i))) {
+      const c = cases[i];
+      rounds[i].push(await time(c.command, c.args, c.env));
+    }
   }
   const values = rounds.map((times, i) => {
     const sorted = [...times].sort((a, b) => a - b);
@@ -89,6 +107,15 @@ async function medians(cases: readonly Case[]): Promise<{ medians: number[]; rou
     return value;
   });
   return { medians: values, rounds };
+}
+
+/** The numbers in a random order (Fisher–Yates). */
+function shuffled(values: number[]): number[] {
+  for (let i = values.length - 1; i > 0; i--) {
+    const j = Math.floor(Math.random() * (i + 1));
+    [values[i], values[j]] = [values[j], values[i]];
+  }
+  return values;
 }
 
 function median(values: readonly number[]): number {
@@ -133,7 +160,7 @@ try {
     args,
     env: caseEnv,
   });
-  const { medians: timed, rounds } = await medians([
+  const cases = [
     run("deno run (empty file)", [Deno.execPath(), ["run", "-q", empty]]),
     run("timebound-iam --version", cli(["--version"])),
     run("timebound-iam policy -s s3:ro", cli(["policy", "-s", "s3:ro"])),
@@ -150,8 +177,10 @@ try {
       "--role-session-name",
       "bench",
     ]]),
-  ]);
-  const [baseline, version, policy, exec, execConfigured, sdk, awsCli] = timed;
+  ];
+  if (AGAINST) cases.push(run(`exec from ${AGAINST}`, cliOf(AGAINST, grant)));
+  const { medians: timed, rounds } = await medians(cases);
+  const [baseline, version, policy, exec, execConfigured, sdk, awsCli, execThere] = timed;
   const before = aws.requests.length;
   const execOnce = await time(...cli(grant), env);
   const sent = aws.requests.slice(before).map((r) => r.action).join(", ");
@@ -168,6 +197,12 @@ try {
       pairedRatio(rounds[3], rounds[5]).toFixed(2)
     }; with the config file: ${pairedRatio(rounds[4], rounds[5]).toFixed(2)}`,
     `exec / aws sts assume-role: ${(exec / awsCli).toFixed(2)} (goal: 0.25 or less)`,
+    ...(AGAINST
+      ? [
+        `exec / exec from ${AGAINST}: ${(exec / execThere).toFixed(2)}; as the median of each ` +
+        `round's own ratio: ${pairedRatio(rounds[3], rounds[7]).toFixed(2)}`,
+      ]
+      : []),
   ];
   await Deno.stdout.write(new TextEncoder().encode(`\n${summary.join("\n")}\n`));
 } finally {
