@@ -208,3 +208,37 @@ Deno.test(
     });
   },
 );
+
+Deno.test(
+  `serve --masked: an agent's credential-minting call is refused, audited as refused by the ` +
+    `proxy, and never reaches AWS${note}`,
+  { ignore },
+  async () => {
+    await using served = await maskedServe(["--masked"]);
+    const granted = await served.call("grant_access", { scopes: "sts:ro", ttl: "5m" });
+    assert.match(
+      String(granted.credentials_note),
+      /presigned URLs are refused, and so are calls that mint credentials/,
+    );
+    const file = shQuote(String(granted.credential_file));
+    const asked = await served.agent(
+      `env $(cat ${file}) ${shQuote(cli.path!)} sts get-session-token`,
+    );
+    assert.equal(asked.code, 255);
+    assert.equal(asked.stdout, "");
+    assert.match(
+      asked.stderr,
+      /An error occurred \(AccessDenied\) when calling the GetSessionToken operation: timebound-iam's masked proxy refuses credential-minting actions such as sts:GetSessionToken: their answer would hand out real credentials/,
+    );
+    const [call] = (await served.auditLines()).filter((line) => line.event === "call");
+    assert.deepEqual(
+      [call.service, call.action, call.status, call.refused, call.error_code, call.reason],
+      ["sts", "GetSessionToken", 403, true, "AccessDenied", "refused by the proxy: AccessDenied"],
+    );
+    assert.equal(served.fx.aws.requests.filter((r) => r.action === "GetSessionToken").length, 0);
+    const [described] = (await served.call("list_active_sessions")).sessions as Array<
+      Record<string, unknown>
+    >;
+    assert.equal(described.refused_calls, 1);
+  },
+);
