@@ -180,7 +180,10 @@ async function errorOf(response: Response): Promise<{ code?: string; message?: s
   }
   return {
     code: /<Code>([^<]*)<\/Code>/.exec(text)?.[1],
-    message: /<Message>([^<]*)<\/Message>/.exec(text)?.[1]?.replaceAll("&#39;", "'"),
+    message: /<Message>([^<]*)<\/Message>/.exec(text)?.[1]?.replace(
+      /&#(\d+);/g,
+      (_, n) => String.fromCharCode(Number(n)),
+    ),
   };
 }
 
@@ -311,6 +314,24 @@ Deno.test("a minting call is refused however the request names it; what AWS woul
       "GetAuthorizationToken",
     );
   });
+  await t.step("a compressed body to a service with minting actions, unread", async () => {
+    const response = await rig.send({
+      method: "POST",
+      path: "/",
+      service: "sts",
+      body: "not gzip, but said to be",
+      signed: { ...form, "content-encoding": "gzip" },
+    });
+    assert.equal(response.status, 403);
+    assert.equal(
+      (await errorOf(response)).message,
+      'timebound-iam\'s masked proxy refuses a sts request body with Content-Encoding "gzip": ' +
+        "it reads the body to refuse credential-minting actions (their answer would hand out " +
+        "real credentials, which masked mode keeps from the command); send it uncompressed",
+    );
+    assert.equal(rig.grant.calls.at(-1)?.refused, "AccessDenied");
+    assert.equal(rig.aws.requests.length, 0, "nothing reached the endpoint");
+  });
   await t.step("an unsigned X-Amz-Target is not sent on, so it mints nothing", async () => {
     const response = await rig.send({
       method: "POST",
@@ -348,11 +369,11 @@ Deno.test("mintingCall() leaves alone what mints nothing", () => {
   assert.equal(call("codeartifact", { path: "/v1/domains" }), undefined);
   // The same operation name, signed for a service without such an action.
   assert.equal(call("s3", { body: "Action=AssumeRole" }), undefined);
-  assert.equal(
-    call("ecr", { target: "AmazonEC2ContainerRegistry_V20150921.GetAuthorizationToken" })?.row
-      .action,
-    "ecr:GetAuthorizationToken",
-  );
+  const minted = call("ecr", {
+    target: "AmazonEC2ContainerRegistry_V20150921.GetAuthorizationToken",
+  });
+  assert.ok(minted !== undefined && "row" in minted);
+  assert.equal(minted.row.action, "ecr:GetAuthorizationToken");
 });
 
 Deno.test("docs/masked.md lists exactly the table's actions, each with its AWS link", async () => {

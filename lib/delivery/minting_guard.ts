@@ -5,7 +5,9 @@
  * not only the first: the signed `X-Amz-Target` (JSON services; an unsigned one is never sent),
  * every `Action` in the query string and in the form body (query services; whichever AWS reads,
  * both are looked at), the operation in a Smithy RPC v2 path (`/service/S/operation/Op`), and a
- * REST service's path. Names are compared without regard to case.
+ * REST service's path. Names are compared without regard to case. A body sent with a
+ * `Content-Encoding` to a service that has minting actions cannot be read as AWS will read it, and
+ * is refused too.
  *
  * @module
  */
@@ -15,6 +17,7 @@ import {
   mintingActionsSignedAs,
   operationsOf,
 } from "../request/minting_actions.ts";
+import { cleanName } from "./call_record.ts";
 import { ProxyRefusal } from "./proxy_refusal.ts";
 
 /** What the guard reads of a verified call. */
@@ -31,13 +34,24 @@ export interface GuardedCall {
   body?: Uint8Array;
 }
 
-/** A minting call: the table's row and the operation the request names. */
-export interface MintingCall {
-  /** The row of the table. */
-  row: MintingAction;
-  /** The API operation, as the table spells it (`AssumeRole`). */
-  operation: string;
-}
+/**
+ * A call the proxy refuses: a minting one (the table's row and the operation the request names),
+ * or one to a service with minting actions whose body the proxy cannot read as AWS will (a
+ * `Content-Encoding`: no SDK compresses calls to these services).
+ */
+export type MintingCall =
+  | {
+    /** The row of the table. */
+    row: MintingAction;
+    /** The API operation, as the table spells it (`AssumeRole`). */
+    operation: string;
+  }
+  | {
+    /** The body's `Content-Encoding`, as sent. */
+    encoding: string;
+    /** The service, by its signing name. */
+    service: string;
+  };
 
 /**
  * The minting action a call makes, or `undefined` when it makes none.
@@ -53,12 +67,17 @@ export interface MintingCall {
  *   headers: new Headers({ "content-type": "application/x-www-form-urlencoded" }),
  *   body: new TextEncoder().encode("Action=AssumeRole&Version=2011-06-15"),
  * });
- * assert.equal(call?.row.action, "sts:AssumeRole");
+ * assert.ok(call !== undefined && "row" in call);
+ * assert.equal(call.row.action, "sts:AssumeRole");
  * ```
  */
 export function mintingCall(call: GuardedCall): MintingCall | undefined {
   const rows = mintingActionsSignedAs(call.service);
   if (rows.length === 0) return undefined;
+  const encoding = call.headers.get("content-encoding")?.trim() ?? "";
+  if (encoding !== "" && encoding.toLowerCase() !== "identity") {
+    return { encoding: encoding.slice(0, 64), service: call.service };
+  }
   const named = new Set(operationNames(call).map((name) => name.toLowerCase()));
   const path = normalPath(call.path);
   for (const row of rows) {
@@ -103,11 +122,20 @@ function normalPath(path: string): string {
  * why, and how a human gets such credentials.
  */
 export function mintingRefusal(call: MintingCall): ProxyRefusal {
+  const why = "their answer would hand out real credentials, which masked mode keeps from the " +
+    "command";
+  if ("encoding" in call) {
+    return new ProxyRefusal(
+      "mints-credentials",
+      `timebound-iam's masked proxy refuses a ${call.service} request body with Content-Encoding ` +
+        `"${cleanName(call.encoding)}": it reads the body to refuse credential-minting actions ` +
+        `(${why}); send it uncompressed`,
+    );
+  }
   return new ProxyRefusal(
     "mints-credentials",
     `timebound-iam's masked proxy refuses credential-minting actions such as ${call.row.action}: ` +
-      "their answer would hand out real credentials, which masked mode keeps from the command. " +
-      "A human who needs them runs the grant without --masked " +
+      `${why}. A human who needs them runs the grant without --masked ` +
       "(timebound-iam exec -s SCOPES -t TTL -- COMMAND)",
   );
 }

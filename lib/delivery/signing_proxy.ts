@@ -496,7 +496,9 @@ async function verify(
     body: body instanceof Uint8Array ? body : undefined,
   });
   // A minting call is named by what it mints, whatever else the request claims to be.
-  const called = minting === undefined ? name : { ...name, action: minting.operation };
+  const called = minting !== undefined && "row" in minting
+    ? { ...name, action: minting.operation }
+    : name;
   return { state, auth, amzDate, payloadHash, body, bytesIn, name: called, endpoint, minting };
 }
 
