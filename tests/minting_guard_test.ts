@@ -279,6 +279,18 @@ Deno.test("a minting call is refused however the request names it; what AWS woul
       "GetSessionToken",
     );
   });
+  await t.step("an action padded with spaces", async () => {
+    await refused(
+      await rig.send({
+        method: "POST",
+        path: "/",
+        service: "sts",
+        body: "Action=%20GetFederationToken%20&Version=2011-06-15&Name=x",
+        signed: form,
+      }),
+      "GetFederationToken",
+    );
+  });
   await t.step("a form body sent as another content type", async () => {
     await refused(
       await rig.send({
@@ -384,4 +396,13 @@ Deno.test("docs/masked.md lists exactly the table's actions, each with its AWS l
   const listed = [...section.matchAll(/^\| \[`([^`]+)`\]\((\S+)\) +\|/gm)];
   assert.deepEqual(listed.map((m) => m[1]), MINTING_ACTIONS.map((row) => row.action));
   assert.deepEqual(listed.map((m) => m[2]), MINTING_ACTIONS.map((row) => row.doc));
+});
+
+Deno.test("docs/masked.md names the reviewed services the table's source names", async () => {
+  const page = await Deno.readTextFile(new URL("../docs/masked.md", import.meta.url));
+  const sentence = /reviewed against the AWS API reference for each of\s+these services: ([^;]+);/
+    .exec(page)?.[1];
+  assert.ok(sentence, "the sentence is there");
+  const named = sentence.replace(/\s+/g, " ").replace(" and ", ", ").split(", ");
+  assert.deepEqual(named, [...REVIEWED_MINTING_SERVICES]);
 });

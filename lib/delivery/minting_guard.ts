@@ -78,7 +78,7 @@ export function mintingCall(call: GuardedCall): MintingCall | undefined {
   if (encoding !== "" && encoding.toLowerCase() !== "identity") {
     return { encoding: encoding.slice(0, 64), service: call.service };
   }
-  const named = new Set(operationNames(call).map((name) => name.toLowerCase()));
+  const named = new Set(operationNames(call).map((name) => name.trim().toLowerCase()));
   const path = normalPath(call.path);
   for (const row of rows) {
     const operation = operationsOf(row).find((op) => named.has(op.toLowerCase()));

@@ -36,8 +36,10 @@
  *   name reaches the proxy) or console-only features. ECR Public and CodeArtifact check
  *   sts:GetServiceBearerToken when their own GetAuthorizationToken (in the table) is called.
  * - iam:ChangePassword changes the calling IAM user's own password: a grant is a role session,
- *   which has none. rds-db, dsql, elasticache and kafka-cluster authentication tokens are
- *   presigned by the client itself, with the stand-ins: worthless.
+ *   which has none. rds-db, dsql, elasticache and kafka-cluster authentication tokens, and
+ *   `aws eks get-token`, are presigned by the client itself, with the stand-ins: worthless.
+ * - ssm:StartSession and ecs:ExecuteCommand answer with a token for the one session they open (the
+ *   Session Manager plugin's channel), not a credential that signs other calls.
  *
  * @module
  */
@@ -357,6 +359,7 @@ export const REVIEWED_MINTING_SERVICES: readonly string[] = [
   "kms",
   "ec2",
   "ec2-instance-connect",
+  "ecs",
   "lightsail",
   "iot",
   "datazone",
