@@ -334,6 +334,24 @@ Deno.test("exec --masked --dry-run and the config file's masked say so in the su
   assert.equal(dry.code, 0, dry.stderr);
   assert.match(dry.stderr, /\n {2}masked +stand-in keys and a loopback signing proxy/);
   assert.match(dry.stderr, /dry run: no credentials were requested\n$/);
+  assert.doesNotMatch(dry.stderr, /mint credentials/, "s3:ro allows none");
+  const minting = await rig.run([
+    "exec",
+    "--dry-run",
+    "--masked",
+    "-s",
+    "sts:ro,ecr:ro@app,iam:list",
+    "-t",
+    "15m",
+    "--",
+    "true",
+  ]);
+  assert.equal(minting.code, 0, minting.stderr);
+  const refusedLines = minting.stderr.split("\n").filter((l) => l.includes("mint credentials"));
+  assert.deepEqual(refusedLines.map((l) => l.trim()), [
+    "refused by the proxy (they mint credentials): sts:GetSessionToken",
+    "refused by the proxy (they mint credentials): ecr:GetAuthorizationToken",
+  ]);
   const config = `${rig.home}/config.json`;
   await Deno.writeTextFile(config, JSON.stringify({ masked: true }));
   const withConfig = (args: string[]) =>

@@ -8,6 +8,7 @@
 import { formatTime } from "../core/time_text.ts";
 import type { Catalog } from "../request/catalog.ts";
 import type { GrantRequest } from "../request/grant_request.ts";
+import { mintingActionsAllowed } from "../request/minting_actions.ts";
 import { formatScopes } from "../request/scope.ts";
 import { formatTtl, renewalIntervalSeconds } from "../request/ttl.ts";
 import { grantDeadline } from "../request/deadline.ts";
@@ -94,6 +95,15 @@ export function renderSummary(facts: SummaryFacts): string {
       rows.push([
         "",
         `${indent}left out (they return contents or act): ${part.withheld.join(", ")}`,
+      ]);
+    }
+    const minting = facts.masked
+      ? mintingActionsAllowed(scope.service, [...actions, ...part.accountWide ?? []])
+      : [];
+    if (minting.length) {
+      rows.push([
+        "",
+        `${indent}refused by the proxy (they mint credentials): ${minting.join(", ")}`,
       ]);
     }
     if (!part.resources) return;

@@ -12,7 +12,7 @@
  */
 
 import type { Catalog } from "./catalog.ts";
-import { mintingActionsOf } from "./minting_actions.ts";
+import { mintingActionsAllowed, mintingActionsOf } from "./minting_actions.ts";
 import { BARE_NAME_TYPES } from "./resource.ts";
 import { formatScopes, type Level, LEVEL_ORDER, type Scope } from "./scope.ts";
 import { scopeActions } from "./session_policy.ts";
@@ -160,11 +160,9 @@ export async function learnScopes(
  * level chosen for other calls may allow them, and the line may be used without `--masked`.
  */
 async function mintingAllowed(scope: Scope, catalog: Catalog): Promise<string[]> {
-  const minting = mintingActionsOf(scope.service);
-  if (minting.length === 0) return [];
-  const patterns = (await scopeActions({ service: scope.service, level: scope.level }, catalog))
-    .map(patternOf);
-  return minting.filter((action) => patterns.some((p) => p.test(action)));
+  if (mintingActionsOf(scope.service).length === 0) return [];
+  const level = { service: scope.service, level: scope.level };
+  return mintingActionsAllowed(scope.service, await scopeActions(level, catalog));
 }
 
 function note(notes: string[], line: string): void {

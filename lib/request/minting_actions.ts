@@ -420,3 +420,30 @@ export function operationsOf(row: MintingAction): readonly string[] {
 export function mintingActionsOf(prefix: string): string[] {
   return MINTING_ACTIONS.filter((row) => prefixOf(row) === prefix).map((row) => row.action);
 }
+
+/**
+ * The table's actions of an IAM prefix that any of `patterns` (IAM action patterns such as
+ * `sts:Get*` or `ecr:*`, as a session policy holds them) allows, sorted.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { mintingActionsAllowed } from "./minting_actions.ts";
+ * assert.deepEqual(mintingActionsAllowed("sts", ["sts:GetSession*", "sts:GetCallerIdentity"]), [
+ *   "sts:GetSessionToken",
+ * ]);
+ * assert.deepEqual(mintingActionsAllowed("s3", ["s3:*"]), []);
+ * ```
+ */
+export function mintingActionsAllowed(prefix: string, patterns: readonly string[]): string[] {
+  const minting = mintingActionsOf(prefix);
+  if (minting.length === 0) return [];
+  const matchers = patterns.map((pattern) => {
+    // IAM's wildcards: `*` any run of characters, `?` any one.
+    const body = pattern.split("*").map((part) =>
+      part.split("?").map((text) => text.replace(/[.+^${}()|[\]\\]/g, "\\$&")).join(".")
+    ).join(".*");
+    return new RegExp(`^${body}$`, "i");
+  });
+  return minting.filter((action) => matchers.some((m) => m.test(action)));
+}
