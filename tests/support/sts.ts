@@ -2,7 +2,7 @@
  * The STS actions of the local AWS endpoint (`AssumeRole`, `GetCallerIdentity`, and
  * `GetSessionToken` from `mfa.ts`), with AWS's checks and error wording: validation of the
  * parameters, trust of the role (its conditions on the MFA context and on the request's
- * `sts:SourceIdentity`, `aws:RequestTag/…` and `aws:TagKeys` included, and its
+ * `sts:ExternalId`, `sts:SourceIdentity`, `aws:RequestTag/…` and `aws:TagKeys` included, and its
  * `sts:SetSourceIdentity` and `sts:TagSession`), the role's MaxSessionDuration, the one-hour cap
  * of role chaining and the packed size of the session policy and tags.
  *
@@ -24,6 +24,7 @@ export const STS_VERSION = "2011-06-15";
 
 const ROLE_CHAINING_LIMIT_SECONDS = 3600;
 const NAME_PATTERN = /^[\w+=,.@-]*$/;
+const EXTERNAL_ID_PATTERN = /^[\w+=,.@:\/-]*$/;
 const TAG_KEY_PATTERN = /^[\p{L}\p{Z}\p{N}_.:/=+\-@]+$/u;
 const TAG_VALUE_PATTERN = /^[\p{L}\p{Z}\p{N}_.:/=+\-@]*$/u;
 const MAX_SESSION_TAGS = 50;
@@ -129,6 +130,24 @@ function checkAssumeRoleParams(params: Record<string, string>): void {
       );
     }
   }
+  const externalId = params.ExternalId;
+  if (externalId !== undefined) {
+    if (externalId.length < 2) {
+      violations.push(
+        violation("externalId", externalId, "have length greater than or equal to 2"),
+      );
+    }
+    if (externalId.length > 1224) {
+      violations.push(
+        violation("externalId", externalId, "have length less than or equal to 1224"),
+      );
+    }
+    if (!EXTERNAL_ID_PATTERN.test(externalId)) {
+      violations.push(
+        violation("externalId", externalId, "satisfy regular expression pattern: [\\w+=,.@:\\/-]*"),
+      );
+    }
+  }
   checkIdentityParams(params.SourceIdentity, memberList(params, "Tags"), violations);
   checkDurationSeconds(params.DurationSeconds, 43200, violations);
   if (violations.length > 0) throw validationError(violations);
@@ -136,14 +155,17 @@ function checkAssumeRoleParams(params: Record<string, string>): void {
 
 /**
  * The request's own condition keys, as AWS puts them in the context of every statement of the
- * trust policy: `sts:SourceIdentity`, and for session tags `aws:RequestTag/KEY` and
- * `aws:TagKeys` (so a trust policy can allow `sts:TagSession` for some values only).
+ * trust policy: `sts:ExternalId` (a third party's role trusts a caller that names it),
+ * `sts:SourceIdentity`, and for session tags `aws:RequestTag/KEY` and `aws:TagKeys` (so a trust
+ * policy can allow `sts:TagSession` for some values only).
  */
 function requestContext(
-  sourceIdentity: string | undefined,
+  params: Record<string, string>,
   tags: Record<string, string>,
 ): RequestContext {
   const context: Record<string, string | string[]> = {};
+  if (params.ExternalId !== undefined) context["sts:ExternalId"] = params.ExternalId;
+  const sourceIdentity = params.SourceIdentity;
   if (sourceIdentity !== undefined) context["sts:SourceIdentity"] = sourceIdentity;
   const keys = Object.keys(tags);
   if (keys.length > 0) context["aws:TagKeys"] = keys;
@@ -171,7 +193,7 @@ export function assumeRole({ state, caller, params }: ActionContext): XmlValue {
     accountId: caller.accountId,
     arn: caller.arn,
     roleArn: caller.kind === "session" ? caller.roleArn : undefined,
-    context: { ...mfa, ...requestContext(params.SourceIdentity, tags) },
+    context: { ...mfa, ...requestContext(params, tags) },
   };
   if (!trustAllows(trust, trustCaller)) throw assumeRoleDenied(caller.arn, roleArn);
   // Setting a source identity and passing session tags are permissions of their own, which
