@@ -8,7 +8,10 @@
  *   and device, or, when there is none, a new one from `GetSessionToken` with a code (given, or
  *   asked for when the caller may prompt), which is cached for later grants;
  * - a profile with `role_arn` and `mfa_serial`: the SDK assumes that role itself and asks its MFA
- *   code provider, which is the same code or prompt.
+ *   code provider, which is the same code or prompt;
+ * - a profile with `role_arn` and a `source_profile` whose keys are in the vault: timebound-iam
+ *   assumes the roles with those keys (`vault_chain.ts`), with the source's cached MFA session
+ *   when there is one (see `chainedBaseCredentials`).
  *
  * The caller says whether a person may be asked (`ask`): a function that prompts (the terminal,
  * MCP elicitation), or `"no-prompt"` (renewals, `credential-process`), in which case a missing
@@ -28,6 +31,7 @@ import {
   checkMfaCode,
   checkMfaSerial,
   MFA_SESSION_DEFAULT_SECONDS,
+  type MfaSessionCredentials,
   mfaSessionKey,
   type MfaSessionStore,
   openMfaSessionStore,
@@ -35,6 +39,7 @@ import {
 } from "./mfa_session.ts";
 import { smithyConfigModule, stsModule } from "./sdk.ts";
 import { vaultHolding } from "./vault_keys.ts";
+import type { VaultChain } from "./vault_chain.ts";
 
 /** Credentials as an AWS SDK client takes them: fixed, or a provider function. */
 export type ClientCredentials = NonNullable<STSClientConfig["credentials"]>;
@@ -152,6 +157,86 @@ export function profileName(
   return profileLabel(resolveProfile(profile, env));
 }
 
+const nothingToForget = () => Promise.resolve();
+
+/**
+ * Where MFA codes come from: the code given (`--mfa-code`, used at most once), else the caller's
+ * way of asking, else an {@linkcode MfaCodeNeeded} error.
+ */
+function mfaCodeSource(options: BaseCredentialsOptions): AskMfaCode {
+  let code = options.mfaCode === undefined
+    ? undefined
+    : checkMfaCode(options.mfaCode, "--mfa-code");
+  return async (deviceSerial: string) => {
+    if (code !== undefined) {
+      const given = code;
+      code = undefined;
+      return given;
+    }
+    if (options.ask === "no-prompt") throw new MfaCodeNeeded(deviceSerial);
+    return checkMfaCode(await options.ask(deviceSerial), "the prompt");
+  };
+}
+
+/**
+ * The base credentials of a role chain from keys in the vault (`vault_chain.ts`). The MFA
+ * device of the first role (the caller's, else the first role profile's `mfa_serial`) belongs to
+ * the source's keys, so its MFA session is the source profile's: cached under the source's name
+ * in the vault, it serves every role profile built on that source, and the first AssumeRole then
+ * needs no code. Without one, a device the caller names starts that session (as for a profile
+ * of keys); the profile's own `mfa_serial` makes each grant's first AssumeRole carry a code, as
+ * the AWS CLI does, unless `mfa login` (`fresh`) started the source's session.
+ */
+async function chainedBaseCredentials(
+  chain: VaultChain,
+  options: BaseCredentialsOptions,
+): Promise<BaseCredentials> {
+  const serial = options.mfaSerial ?? chain.steps[0].mfaSerial;
+  let session: BaseCredentials | undefined;
+  if (serial !== undefined && (options.fresh || options.mfaSerial !== undefined)) {
+    session = await baseCredentialsForAssumeRole({
+      ...options,
+      profile: chain.source,
+      mfaSerial: serial,
+    });
+  } else if (serial !== undefined && options.mfaCode === undefined) {
+    session = await cachedSourceSession(chain, { ...options, serial });
+  }
+  const config = await baseClientConfig({
+    region: options.region,
+    profile: options.profile,
+    env: options.env,
+    mfaCodeProvider: mfaCodeSource(options),
+    chainMaster: session?.credentials as MfaSessionCredentials | undefined,
+  });
+  return {
+    credentials: config.credentials,
+    mfa: session?.mfa,
+    forget: session?.forget ?? nothingToForget,
+    vaultKeyId: chain.holding.keys.accessKeyId,
+  };
+}
+
+/** The source's cached MFA session with `serial`, kept in the vault beside its keys. */
+async function cachedSourceSession(
+  chain: VaultChain,
+  options: BaseCredentialsOptions & { serial: string },
+): Promise<BaseCredentials | undefined> {
+  const now = options.now ?? (() => new Date());
+  const sessions = options.sessions ??
+    openMfaSessionStore(options.env, { now, vault: chain.holding.vault.backend });
+  const key = { profile: chain.source, serial: options.serial };
+  const cached = await cachedMfaSession(sessions, key, now());
+  if (cached === undefined) return undefined;
+  return {
+    credentials: cached,
+    mfa: { serial: key.serial, expiration: cached.expiration, cached: true },
+    forget: async () => {
+      await sessions.delete(mfaSessionKey(key.profile, key.serial));
+    },
+  };
+}
+
 /** MFA session acquisitions under way in this process, by profile and device. */
 const acquisitions = new Map<string, Promise<BaseCredentials>>();
 
@@ -163,8 +248,13 @@ export async function baseCredentialsForAssumeRole(
   options: BaseCredentialsOptions,
 ): Promise<BaseCredentials> {
   const profileMfa = await readProfileMfa(options.profile, options.env);
+  if (profileMfa.assumesRole) {
+    // A role profile whose source's keys are in the vault: timebound-iam assumes its roles.
+    const { findVaultChain } = await import("./vault_chain.ts");
+    const chain = await findVaultChain(options.profile, options.env);
+    if (chain !== undefined) return await chainedBaseCredentials(chain, options);
+  }
   const serial = options.mfaSerial ?? profileMfa.mfaSerial;
-  const nothingToForget = () => Promise.resolve();
   if (serial === undefined) {
     const config = await baseClientConfig({
       region: options.region,
@@ -180,18 +270,7 @@ export async function baseCredentialsForAssumeRole(
   }
   // The caller's device was checked with its settings; the AWS profile's own is checked here.
   if (options.mfaSerial === undefined) checkMfaSerial(serial);
-  let code = options.mfaCode === undefined
-    ? undefined
-    : checkMfaCode(options.mfaCode, "--mfa-code");
-  const codeFor = async (deviceSerial: string) => {
-    if (code !== undefined) {
-      const given = code;
-      code = undefined;
-      return given;
-    }
-    if (options.ask === "no-prompt") throw new MfaCodeNeeded(deviceSerial);
-    return checkMfaCode(await options.ask(deviceSerial), "the prompt");
-  };
+  const codeFor = mfaCodeSource(options);
 
   if (profileMfa.assumesRole && options.mfaSerial === undefined) {
     // The profile assumes its role_arn itself: the SDK calls AssumeRole with the code.

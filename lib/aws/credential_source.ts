@@ -9,9 +9,14 @@ import type { IAMClient } from "@aws-sdk/client-iam";
 import type { fromNodeProviderChain } from "@aws-sdk/credential-providers";
 import { explainAwsError } from "./on_failure.ts";
 import { addCallDeadline, awsTimeoutMs, DEFAULT_TIMEOUT_MS } from "./timeout.ts";
-import { profileLabel, resolveProfile } from "./profile.ts";
+import { profileLabel, resolveProfile, usesEnvironmentKeys } from "./profile.ts";
 import { credentialProvidersModule, iamModule, smithyConfigModule } from "./sdk.ts";
-import { VAULT_SOURCE_MARK, vaultCredentials, vaultHolding } from "./vault_keys.ts";
+import {
+  VAULT_CHAIN_MARK,
+  VAULT_SOURCE_MARK,
+  vaultCredentials,
+  vaultHolding,
+} from "./vault_keys.ts";
 
 /** The SDK client settings for the base credentials. */
 export interface BaseClientConfig {
@@ -42,12 +47,18 @@ export async function baseClientConfig(
     timeoutMs?: number;
     /** The environment (default: the process's), for the vault. */
     env?: Readonly<Record<string, string>>;
+    /**
+     * For a role chain from keys in the vault: what signs its first AssumeRole instead of the
+     * keys (the source's cached MFA session, see `base_credentials.ts`).
+     */
+    chainMaster?: { accessKeyId: string; secretAccessKey: string; sessionToken?: string };
   },
 ): Promise<BaseClientConfig> {
   const { fromNodeProviderChain } = await credentialProvidersModule();
   // The SDK warns on console about mixed credential sources; keep stderr for our own words.
   const logger = { debug() {}, info() {}, warn() {}, error() {} };
-  const timeout = config.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+  const env = config.env ?? Deno.env.toObject();
+  const timeout = config.timeoutMs ?? awsTimeoutMs(env);
   // Connecting gets half the time; the whole request the full time. Without
   // throwOnRequestTimeout the SDK only logs a warning and keeps waiting.
   const requestHandler = {
@@ -56,7 +67,7 @@ export async function baseClientConfig(
     throwOnRequestTimeout: true,
   };
   // The profile's keys in the vault, when it has some, sign instead of the SDK's chain.
-  const holding = await vaultHolding(config.profile, { env: config.env ?? Deno.env.toObject() });
+  const holding = await vaultHolding(config.profile, { env });
   if (holding !== undefined) {
     return {
       region: config.region,
@@ -64,6 +75,28 @@ export async function baseClientConfig(
       requestHandler,
       credentials: vaultCredentials(holding) as BaseClientConfig["credentials"],
     };
+  }
+  // A role profile whose source's keys are in the vault: its roles are assumed with them.
+  if (await hasSourceProfile(config.profile, env)) {
+    const { chainCredentials, findVaultChain } = await import("./vault_chain.ts");
+    const chain = await findVaultChain(config.profile, env);
+    if (chain !== undefined) {
+      const credentials = chainCredentials(chain, {
+        region: config.region,
+        env,
+        timeoutMs: timeout,
+        requestHandler,
+        logger,
+        mfaCodeProvider: config.mfaCodeProvider,
+        master: config.chainMaster,
+      });
+      return {
+        region: config.region,
+        logger,
+        requestHandler,
+        credentials: credentials as BaseClientConfig["credentials"],
+      };
+    }
   }
   return {
     region: config.region,
@@ -78,6 +111,23 @@ export async function baseClientConfig(
       mfaCodeProvider: config.mfaCodeProvider,
     }),
   };
+}
+
+/**
+ * Whether the profile (as {@linkcode resolveProfile} decides it) assumes its `role_arn` with a
+ * `source_profile`'s credentials, read with the SDK's own loader. Keys in the environment with
+ * no profile named make no profile's settings apply.
+ */
+async function hasSourceProfile(
+  profile: string | undefined,
+  env: Readonly<Record<string, string>>,
+): Promise<boolean> {
+  if (usesEnvironmentKeys(profile, env)) return false;
+  const { loadSharedConfigFiles } = await smithyConfigModule();
+  const files = await loadSharedConfigFiles();
+  const name = profileLabel(resolveProfile(profile, env));
+  const entry = { ...files.credentialsFile?.[name], ...files.configFile?.[name] };
+  return Boolean(entry.role_arn && entry.source_profile);
 }
 
 /**
@@ -152,6 +202,11 @@ export function describeCredentialSource(
   marks: Readonly<Record<string, unknown>> | undefined,
   profile: string,
 ): string {
+  const source = marks?.[VAULT_CHAIN_MARK];
+  if (typeof source === "string") {
+    return `profile "${profile}" assuming its role_arn with the keys of profile "${source}" ` +
+      "in the timebound-iam vault";
+  }
   const keys = Object.keys(marks ?? {});
   for (const [pattern, describe] of SOURCES) {
     if (keys.some((key) => pattern.test(key))) return describe(profile);

@@ -58,32 +58,57 @@ const SMITHY_CONTEXT = "__smithy_context";
  */
 export function addCallDeadline(client: DeadlineClient, timeoutMs: number): void {
   client.middlewareStack.add(
-    (next: (args: unknown) => Promise<unknown>, context: Record<string, unknown>) =>
-    async (args: unknown) => {
-      // The SDK memoizes the provider: signing then finds the credentials resolved.
-      const credentials = client.config.credentials;
-      if (typeof credentials === "function") await credentials();
-      const deadline = new AbortController();
-      const smithy = (context[SMITHY_CONTEXT] ?? {}) as { abortSignal?: AbortSignal };
-      const given = smithy.abortSignal;
-      // The retry middleware reads this signal: once it is aborted, no attempt follows.
-      context[SMITHY_CONTEXT] = {
-        ...smithy,
-        abortSignal: given ? AbortSignal.any([given, deadline.signal]) : deadline.signal,
-      };
-      const timedOut = Promise.withResolvers<never>();
-      const timer = setTimeout(() => {
-        deadline.abort();
-        timedOut.reject(timeoutError(timeoutMs));
-      }, timeoutMs);
-      try {
-        return await Promise.race([next(args), timedOut.promise]);
-      } finally {
-        clearTimeout(timer);
-      }
-    },
-    { step: "initialize", name: "timeboundCallDeadline" },
+    deadlineMiddleware(timeoutMs, () => client.config.credentials),
+    { step: "initialize", name: DEADLINE_NAME },
   );
+}
+
+/**
+ * The same deadline as a client plugin, for a client the AWS SDK makes itself (the STS client
+ * of `fromTemporaryCredentials`, whose credentials are given resolved).
+ */
+export function callDeadlinePlugin(timeoutMs: number): {
+  // deno-lint-ignore no-explicit-any
+  applyToStack(stack: { add(middleware: any, options: Record<string, unknown>): void }): void;
+} {
+  return {
+    applyToStack(stack) {
+      stack.add(deadlineMiddleware(timeoutMs, () => undefined), {
+        step: "initialize",
+        name: DEADLINE_NAME,
+        override: true,
+      });
+    },
+  };
+}
+
+const DEADLINE_NAME = "timeboundCallDeadline";
+
+function deadlineMiddleware(timeoutMs: number, credentialsOf: () => unknown) {
+  return (next: (args: unknown) => Promise<unknown>, context: Record<string, unknown>) =>
+  async (args: unknown) => {
+    // The SDK memoizes the provider: signing then finds the credentials resolved.
+    const credentials = credentialsOf();
+    if (typeof credentials === "function") await credentials();
+    const deadline = new AbortController();
+    const smithy = (context[SMITHY_CONTEXT] ?? {}) as { abortSignal?: AbortSignal };
+    const given = smithy.abortSignal;
+    // The retry middleware reads this signal: once it is aborted, no attempt follows.
+    context[SMITHY_CONTEXT] = {
+      ...smithy,
+      abortSignal: given ? AbortSignal.any([given, deadline.signal]) : deadline.signal,
+    };
+    const timedOut = Promise.withResolvers<never>();
+    const timer = setTimeout(() => {
+      deadline.abort();
+      timedOut.reject(timeoutError(timeoutMs));
+    }, timeoutMs);
+    try {
+      return await Promise.race([next(args), timedOut.promise]);
+    } finally {
+      clearTimeout(timer);
+    }
+  };
 }
 
 /** The error the SDK's own request timeout throws: a plain `Error` named `TimeoutError`. */

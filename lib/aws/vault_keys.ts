@@ -86,6 +86,12 @@ export async function vaultHolding(
 export const VAULT_SOURCE_MARK = "TIMEBOUND_IAM_VAULT";
 
 /**
+ * The `$source` mark of credentials that a role chain made from keys in the vault
+ * (`vault_chain.ts`); its value names the profile that holds the keys.
+ */
+export const VAULT_CHAIN_MARK = "TIMEBOUND_IAM_VAULT_CHAIN";
+
+/**
  * The keys as an AWS SDK credential provider, marked so that `doctor` can say where they came
  * from.
  */

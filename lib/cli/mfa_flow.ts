@@ -35,16 +35,22 @@ export async function mfaLogin(cli: Cli, flags: MfaLoginFlags): Promise<void> {
   const settings = await resolveGrantSettings(flags, cli.io.env);
   const mfa = mfaRequest(cli, settings);
   const profileMfa = await readProfileMfa(flags.profile, cli.io.env);
-  const serial = mfa.mfaSerial ?? profileMfa.mfaSerial;
+  let serial = mfa.mfaSerial ?? profileMfa.mfaSerial;
   const profile = profileName(flags.profile, cli.io.env);
   if (profileMfa.assumesRole) {
-    throw new UsageError(
-      `Profile "${profile}" assumes its role_arn itself, so it has no MFA session to cache`,
-      {
-        hint: "grants with it ask for the code each run; to type a code once a day, use an IAM " +
-          "user's keys (its source_profile) with mfa_serial, and the broker role directly",
-      },
-    );
+    // A role profile whose source's keys are in the vault: the session is the source's.
+    const { findVaultChain } = await import("../aws/vault_chain.ts");
+    const chain = await findVaultChain(flags.profile, cli.io.env);
+    if (chain === undefined) {
+      throw new UsageError(
+        `Profile "${profile}" assumes its role_arn itself, so it has no MFA session to cache`,
+        {
+          hint: "grants with it ask for the code each run; to type a code once a day, use an " +
+            "IAM user's keys (its source_profile) with mfa_serial, and the broker role directly",
+        },
+      );
+    }
+    serial = mfa.mfaSerial ?? chain.steps[0].mfaSerial;
   }
   if (serial === undefined) {
     throw new UsageError(`No MFA device is known for profile "${profile}"`, {

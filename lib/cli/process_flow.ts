@@ -10,10 +10,10 @@ import type { SessionCredentials } from "../aws/broker.ts";
 import { profileCredentialProcess } from "../aws/credential_source.ts";
 import { resolveProfile, usesEnvironmentKeys } from "../aws/profile.ts";
 import { type CacheStore, openCacheStore } from "../core/cache_store.ts";
-import { vaultHolding } from "../aws/vault_keys.ts";
+import { type VaultHolding, vaultHolding } from "../aws/vault_keys.ts";
 import { openVaultCache } from "../vault/vault_cache.ts";
 import { RuntimeError, UsageError } from "../core/errors.ts";
-import { MfaCodeNeeded } from "../aws/base_credentials.ts";
+import { MfaCodeNeeded, readProfileMfa } from "../aws/base_credentials.ts";
 import { renewalTime } from "../delivery/credential_server.ts";
 import { configProfileName } from "../grant/config_file.ts";
 import { type GrantSettings, resolveGrantSettings } from "../grant/settings.ts";
@@ -138,8 +138,10 @@ export async function obtainProcessCredentials(
     now: cli.now,
     isValue: isCachedCredentials,
   });
-  // A profile whose keys are in the vault keeps its cached credentials there too.
-  const holding = await vaultHolding(flags.profile, { env: cli.io.env });
+  // A profile whose keys, or whose source profile's keys, are in the vault keeps its cached
+  // credentials there too.
+  const holding = await vaultHolding(flags.profile, { env: cli.io.env }) ??
+    await chainHolding(flags.profile, cli.io.env);
   const store = options.store ?? (holding
     ? openVaultCache(holding.vault.backend, PROCESS_CACHE, {
       locks: files,
@@ -186,4 +188,14 @@ export async function obtainProcessCredentials(
   } finally {
     release();
   }
+}
+
+/** The vault holding the keys of a role profile's source (`vault_chain.ts`), if it has one. */
+async function chainHolding(
+  profile: string | undefined,
+  env: Readonly<Record<string, string>>,
+): Promise<VaultHolding | undefined> {
+  if (!(await readProfileMfa(profile, env)).assumesRole) return undefined;
+  const { findVaultChain } = await import("../aws/vault_chain.ts");
+  return (await findVaultChain(profile, env))?.holding;
 }

@@ -62,8 +62,17 @@ export async function vaultCheck(
       };
     }
     const keys = await getStoredKeys(vault, name);
+    // A role profile whose source's keys are there (the base credentials check explains a
+    // broken chain).
+    const chain = keys ? undefined : await (await import("../aws/vault_chain.ts"))
+      .findVaultChain(profile, env).catch(() => undefined);
     const held = keys
       ? `it holds the keys of profile "${name}", which grants use`
+      : chain
+      ? `it holds the keys of profile "${
+        logText(chain.source, 80)
+      }", which grants with profile "${name}" ` +
+        "use to assume its role_arn"
       : `it holds no keys for profile "${name}"`;
     return { status: "pass", label, detail: `${where}; ${held}` };
   } catch (error) {

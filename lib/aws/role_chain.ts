@@ -1,0 +1,241 @@
+/**
+ * A profile's chain of roles through `source_profile`, read as the AWS CLI reads it: a profile
+ * with `role_arn` and `source_profile` assumes its role with the credentials of its source
+ * profile, which may itself be such a profile, until a profile with keys ends the chain. From
+ * the second profile on, keys win over a `role_arn` (the AWS CLI's and the SDK's rule), and a
+ * profile may name itself as its source only when it has keys. Keys in the timebound-iam vault
+ * count as keys here, before `~/.aws/credentials`.
+ *
+ * The walk is bounded ({@linkcode MAX_ROLE_CHAIN}) and refuses a cycle. It decides only whether
+ * the chain ends at keys of the vault (then timebound-iam assumes the roles, see
+ * `vault_chain.ts`), at a source the AWS SDK resolves itself (keys in the credentials file,
+ * `credential_process`, SSO, web identity, `credential_source`), or nowhere: then a profile
+ * without keys is named, with the command that stores them.
+ *
+ * @module
+ */
+
+import { UsageError } from "../core/errors.ts";
+import { logText } from "../core/log_text.ts";
+import { isMfaSerial } from "./mfa_session.ts";
+
+/** The most roles a chain may assume (the AWS CLI has no bound; a longer chain is a mistake). */
+export const MAX_ROLE_CHAIN = 8;
+
+/** AWS's bounds of `DurationSeconds` for AssumeRole: 15 minutes to 12 hours. */
+const DURATION_MIN = 900;
+const DURATION_MAX = 43_200;
+/** AssumeRole with a role's session (role chaining) lasts at most one hour. */
+const CHAINED_DURATION_MAX = 3600;
+
+/** A profile's settings, as the SDK's shared config loader parses them. */
+export type ProfileSettings = Readonly<Record<string, string | undefined>>;
+
+/** The two shared files, as the SDK's `loadSharedConfigFiles` returns them. */
+export interface SharedFiles {
+  /** `~/.aws/config`, by profile name. */
+  configFile?: Readonly<Record<string, ProfileSettings | undefined>>;
+  /** `~/.aws/credentials`, by profile name. */
+  credentialsFile?: Readonly<Record<string, ProfileSettings | undefined>>;
+}
+
+/** One role of a chain: the profile that names it and how it is assumed. */
+export interface RoleStep {
+  /** The profile whose `role_arn` this is. */
+  profile: string;
+  /** `role_arn`. */
+  roleArn: string;
+  /** `mfa_serial`: AssumeRole then carries `SerialNumber` and a code. */
+  mfaSerial?: string;
+  /** `external_id`. */
+  externalId?: string;
+  /** `role_session_name`. */
+  roleSessionName?: string;
+  /** `duration_seconds`, checked against AWS's bounds. */
+  durationSeconds?: number;
+  /** The profile's `region`: its STS call goes there. */
+  region?: string;
+}
+
+/** Where a chain ends. */
+export type ChainEnd<T> =
+  /** At keys of the vault: the profile that holds them, and what the lookup found. */
+  | { kind: "vault"; source: string; holding: T; steps: RoleStep[] }
+  /** At a source the AWS SDK resolves itself. */
+  | { kind: "sdk" };
+
+/** The settings through which a profile supplies credentials other than keys. */
+const OTHER_SOURCES = [
+  "credential_process",
+  "credential_source",
+  "sso_session",
+  "sso_start_url",
+  "web_identity_token_file",
+  "login_session",
+];
+
+/**
+ * The settings of `name` in both files (the config file's win), as `readProfileMfa` reads them.
+ */
+export function profileSettings(files: SharedFiles, name: string): ProfileSettings {
+  return { ...files.credentialsFile?.[name], ...files.configFile?.[name] };
+}
+
+/**
+ * Whether a profile assumes a role with another profile's credentials (`role_arn` and
+ * `source_profile`): only then is there a chain to walk.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { hasSourceProfile } from "./role_chain.ts";
+ * const files = { configFile: { prod: { role_arn: "arn:aws:iam::1:role/r", source_profile: "base" } } };
+ * assert.equal(hasSourceProfile(files, "prod"), true);
+ * assert.equal(hasSourceProfile(files, "base"), false);
+ * ```
+ */
+export function hasSourceProfile(files: SharedFiles, name: string): boolean {
+  const settings = profileSettings(files, name);
+  return Boolean(settings.role_arn && settings.source_profile);
+}
+
+/**
+ * Walks the chain of `profile` (which has `role_arn` and `source_profile`, and no keys of its
+ * own in the vault): `vaultKeys` looks a profile up in the vault. The steps come in the order
+ * they are assumed: the first with the vault's keys, the last `profile`'s own role.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { walkRoleChain } from "./role_chain.ts";
+ * const files = {
+ *   configFile: {
+ *     prod: { role_arn: "arn:aws:iam::123456789012:role/admin", source_profile: "base" },
+ *   },
+ * };
+ * const end = await walkRoleChain("prod", {
+ *   files,
+ *   vaultKeys: (name) => Promise.resolve(name === "base" ? "keys" : undefined),
+ * });
+ * assert.equal(end.kind, "vault");
+ * assert.deepEqual(end.kind === "vault" && end.steps.map((s) => s.profile), ["prod"]);
+ * ```
+ */
+export async function walkRoleChain<T>(
+  profile: string,
+  options: { files: SharedFiles; vaultKeys: (name: string) => Promise<T | undefined> },
+): Promise<ChainEnd<T>> {
+  const { files } = options;
+  const names = [profile];
+  for (;;) {
+    const current = names[names.length - 1];
+    const next = profileSettings(files, current).source_profile!;
+    const holding = await options.vaultKeys(next);
+    if (holding !== undefined) {
+      return { kind: "vault", source: next, holding, steps: stepsOf(files, names) };
+    }
+    const settings = profileSettings(files, next);
+    if (settings.aws_access_key_id) return { kind: "sdk" };
+    if (settings.role_arn && settings.source_profile) {
+      if (names.includes(next)) throw cycleError([...names, next]);
+      if (names.length >= MAX_ROLE_CHAIN) throw tooLongError(profile);
+      names.push(next);
+      continue;
+    }
+    if (settings.role_arn || OTHER_SOURCES.some((name) => settings[name] !== undefined)) {
+      return { kind: "sdk" };
+    }
+    throw noKeysError(next, current, files);
+  }
+}
+
+/**
+ * The steps of the profiles walked, in the order they are assumed: the one nearest the keys
+ * first (with them), every later one with the session of the one before (role chaining).
+ */
+function stepsOf(files: SharedFiles, walked: readonly string[]): RoleStep[] {
+  return [...walked].reverse().map((name, i) =>
+    readStep(name, profileSettings(files, name), i > 0)
+  );
+}
+
+/**
+ * A profile's role settings, checked: `chained` when it is assumed with another role's session
+ * (AWS then allows an hour at most).
+ */
+function readStep(profile: string, settings: ProfileSettings, chained: boolean): RoleStep {
+  const where = `of profile "${logText(profile, 80)}" in ~/.aws/config`;
+  const step: RoleStep = { profile, roleArn: settings.role_arn! };
+  const serial = settings.mfa_serial || undefined;
+  if (serial !== undefined && !isMfaSerial(serial)) {
+    throw new UsageError(`Invalid mfa_serial "${logText(serial, 80)}" ${where}`, {
+      hint: "use the MFA device's ARN: arn:aws:iam::ACCOUNT:mfa/NAME",
+    });
+  }
+  step.mfaSerial = serial;
+  const externalId = settings.external_id || undefined;
+  // AWS: 2 to 1224 characters of [\w+=,.@:/-]. Not a secret, but not echoed either.
+  if (externalId !== undefined && !/^[\w+=,.@:\/-]{2,1224}$/.test(externalId)) {
+    throw new UsageError(`Invalid external_id ${where}`, {
+      hint: "AWS takes 2 to 1224 letters, digits and + = , . @ : / - _",
+    });
+  }
+  step.externalId = externalId;
+  const name = settings.role_session_name || undefined;
+  if (name !== undefined && !/^[\w+=,.@-]{2,64}$/.test(name)) {
+    throw new UsageError(`Invalid role_session_name "${logText(name, 80)}" ${where}`, {
+      hint: "AWS takes 2 to 64 letters, digits and + = , . @ - _",
+    });
+  }
+  step.roleSessionName = name;
+  step.durationSeconds = readDuration(settings.duration_seconds, where, chained);
+  step.region = settings.region || undefined;
+  return step;
+}
+
+function readDuration(
+  text: string | undefined,
+  where: string,
+  chained: boolean,
+): number | undefined {
+  if (text === undefined || text === "") return undefined;
+  const seconds = /^\d{1,6}$/.test(text) ? Number(text) : NaN;
+  const max = chained ? CHAINED_DURATION_MAX : DURATION_MAX;
+  if (!(seconds >= DURATION_MIN && seconds <= max)) {
+    throw new UsageError(`Invalid duration_seconds "${logText(text, 20)}" ${where}`, {
+      hint: chained
+        ? `its role is assumed with another role's session, so AWS allows ${DURATION_MIN} to ` +
+          `${CHAINED_DURATION_MAX} seconds (role chaining)`
+        : `AWS allows ${DURATION_MIN} to ${DURATION_MAX} seconds`,
+    });
+  }
+  return seconds;
+}
+
+function cycleError(path: string[]): UsageError {
+  const names = path.map((name) => logText(name, 80));
+  return new UsageError(
+    `Profile "${names[0]}" has a cycle in its source_profile chain: ${names.join(" → ")}`,
+    { hint: "end the chain at a profile with keys (timebound-iam keys add NAME)" },
+  );
+}
+
+function tooLongError(profile: string): UsageError {
+  return new UsageError(
+    `Profile "${logText(profile, 80)}" chains more than ${MAX_ROLE_CHAIN} roles through ` +
+      "source_profile",
+    { hint: "point source_profile at a profile with keys sooner" },
+  );
+}
+
+function noKeysError(source: string, of: string, files: SharedFiles): UsageError {
+  const name = logText(source, 80);
+  const exists = files.configFile?.[source] !== undefined ||
+    files.credentialsFile?.[source] !== undefined;
+  return new UsageError(
+    `Profile "${name}", the source_profile of "${logText(of, 80)}", ` +
+      (exists ? "has no keys" : "does not exist") +
+      ": none in the timebound-iam vault or ~/.aws/credentials",
+    { hint: `store its keys: timebound-iam keys add ${name}` },
+  );
+}

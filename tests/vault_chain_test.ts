@@ -1,0 +1,326 @@
+// A role profile whose source's keys are in the vault (the layout of aws-vault's users): the real
+// CLI against the local endpoint, with the encrypted file as the vault.
+import assert from "node:assert/strict";
+import { runCli } from "./support/cli.ts";
+import { startFixture } from "./support/fixture.ts";
+import type { LocalAws, RecordedRequest } from "./support/local_aws.ts";
+
+const PASSPHRASE = "correct horse battery staple";
+const ROLE = "prod-admin";
+
+/** A private HOME, the endpoint, base's keys in the vault and nowhere else. */
+interface World extends AsyncDisposable {
+  aws: LocalAws;
+  home: string;
+  roleArn: string;
+  /** Runs the CLI in the world; fails when its output shows a secret. */
+  run(args: string[], extra?: Record<string, string>): ReturnType<typeof runCli>;
+  /** The requests the endpoint answered since the keys were stored. */
+  calls(): RecordedRequest[];
+}
+
+async function world(
+  options: { config?: (roleArn: string) => string; trust?: Record<string, unknown> } = {},
+): Promise<World> {
+  const fx = await startFixture({ prefix: "tbi-chain-" });
+  // The human's keys are not in the environment: only in the vault, once stored.
+  const { AWS_ACCESS_KEY_ID: _id, AWS_SECRET_ACCESS_KEY: _secret, ...endpoint } = fx.env;
+  const env = {
+    ...endpoint,
+    TIMEBOUND_IAM_VAULT_BACKEND: "file",
+    TIMEBOUND_IAM_VAULT_PASSPHRASE: PASSPHRASE,
+  };
+  const roleArn = fx.aws.addRole({ roleName: ROLE, trustPolicy: options.trust }).arn;
+  const base = fx.aws.defaultUser;
+  const secrets = () => [
+    ...fx.aws.issuedSecrets(),
+    base.secretAccessKey,
+    PASSPHRASE,
+    ...fx.aws.requests.map((r) => r.accessKeyId).filter((id): id is string => !!id),
+  ];
+  const run = async (args: string[], extra: Record<string, string> = {}) => {
+    const result = await runCli(args, { env: { ...env, ...extra } });
+    for (const secret of secrets()) {
+      assert.ok(!result.stderr.includes(secret), `a secret reached stderr: ${result.stderr}`);
+    }
+    return result;
+  };
+  const added = await run(["keys", "add", "base", "--from-env"], {
+    AWS_ACCESS_KEY_ID: base.accessKeyId,
+    AWS_SECRET_ACCESS_KEY: base.secretAccessKey,
+  });
+  assert.equal(added.code, 0, added.stderr);
+  await Deno.remove(fx.path(".aws", "credentials"));
+  const config = options.config?.(roleArn) ??
+    `[profile base]\nregion = us-east-1\n\n[profile prod]\nsource_profile = base\n` +
+      `role_arn = ${roleArn}\n`;
+  await Deno.writeTextFile(fx.path(".aws", "config"), config);
+  const since = fx.aws.requests.length;
+  return {
+    aws: fx.aws,
+    home: fx.home,
+    roleArn,
+    run,
+    calls: () => fx.aws.requests.slice(since),
+    [Symbol.asyncDispose]: () => fx[Symbol.asyncDispose](),
+  };
+}
+
+const GRANT = ["--no-confirm", "-s", "s3:ro", "-t", "15m"];
+
+/** Who signed each call that reached the endpoint: the action, the role it names, the caller. */
+function story(w: World): string[][] {
+  return w.calls().map((r) => [r.action, r.params.RoleArn ?? "", r.callerArn ?? "?"]);
+}
+
+Deno.test("exec --profile prod assumes prod's role with base's keys from the vault, then the broker role", async () => {
+  await using w = await world();
+  const result = await w.run([
+    "exec",
+    "--profile",
+    "prod",
+    ...GRANT,
+    "--",
+    "sh",
+    "-c",
+    'printf "%s\\n" "$AWS_ACCESS_KEY_ID"',
+  ]);
+  assert.equal(result.code, 0, result.stderr);
+  const user = `arn:aws:iam::${w.aws.accountId}:user/developer`;
+  const prod = new RegExp(`^arn:aws:sts::${w.aws.accountId}:assumed-role/${ROLE}/`);
+  const calls = story(w);
+  assert.deepEqual(calls[0], ["AssumeRole", w.roleArn, user], "prod's role, with base's key");
+  assert.equal(w.calls()[0].accessKeyId, w.aws.defaultUser.accessKeyId);
+  const broker = calls.findIndex(([action, role]) =>
+    action === "AssumeRole" && role === w.aws.brokerRoleArn
+  );
+  assert.ok(broker > 0, JSON.stringify(calls));
+  assert.match(calls[broker][2], prod, "the broker role, with prod's session");
+  for (const [, , caller] of calls.slice(1)) assert.match(caller, prod);
+  assert.equal(calls.length, broker + 1, JSON.stringify(calls));
+  // The child holds the broker's session: neither base's keys nor prod's session.
+  const session = w.aws.sessions().find((s) => s.roleArn === w.aws.brokerRoleArn);
+  assert.equal(result.stdout, `${session?.accessKeyId}\n`);
+  assert.equal(session?.chained, true);
+});
+
+Deno.test("a role profile's mfa_serial, external_id and role_session_name travel with its AssumeRole", async () => {
+  const externalId = "partner-7f3a";
+  await using w = await world({
+    trust: {
+      Version: "2012-10-17",
+      Statement: [{
+        Effect: "Allow",
+        Principal: { AWS: "arn:aws:iam::123456789012:root" },
+        Action: "sts:AssumeRole",
+        Condition: {
+          Bool: { "aws:MultiFactorAuthPresent": "true" },
+          StringEquals: { "sts:ExternalId": externalId },
+        },
+      }],
+    },
+    config: (roleArn) =>
+      `[profile base]\n\n[profile prod]\nsource_profile = base\nrole_arn = ${roleArn}\n` +
+      `mfa_serial = arn:aws:iam::123456789012:mfa/developer\nexternal_id = ${externalId}\n` +
+      "role_session_name = alice-prod\nduration_seconds = 1800\n",
+  });
+  const { serialNumber } = w.aws.addMfaDevice({ deviceName: "developer" });
+  const code = w.aws.mfaCode(serialNumber);
+  const result = await w.run([
+    "exec",
+    "--profile",
+    "prod",
+    "--mfa-code",
+    code,
+    ...GRANT,
+    "--",
+    "true",
+  ]);
+  assert.equal(result.code, 0, result.stderr);
+  const first = w.calls()[0];
+  assert.equal(first.action, "AssumeRole");
+  assert.equal(first.accessKeyId, w.aws.defaultUser.accessKeyId);
+  assert.deepEqual(
+    [first.params.SerialNumber, first.params.TokenCode, first.params.ExternalId],
+    [serialNumber, code, externalId],
+  );
+  assert.equal(first.params.RoleSessionName, "alice-prod");
+  assert.equal(first.params.DurationSeconds, "1800");
+
+  // Without a code and without a terminal: one line that says how to give one.
+  const again = await w.run(["exec", "--profile", "prod", ...GRANT, "--", "true"]);
+  assert.equal(again.code, 2, again.stderr);
+  assert.match(
+    again.stderr,
+    /^error: An MFA code for arn:aws:iam::123456789012:mfa\/developer is needed/,
+  );
+});
+
+Deno.test("mfa login --profile prod caches base's MFA session in the vault; grants then need no code", async () => {
+  await using w = await world({
+    trust: {
+      Version: "2012-10-17",
+      Statement: [{
+        Effect: "Allow",
+        Principal: { AWS: "arn:aws:iam::123456789012:root" },
+        Action: "sts:AssumeRole",
+        Condition: { Bool: { "aws:MultiFactorAuthPresent": "true" } },
+      }],
+    },
+    config: (roleArn) =>
+      `[profile base]\n\n[profile prod]\nsource_profile = base\nrole_arn = ${roleArn}\n` +
+      "mfa_serial = arn:aws:iam::123456789012:mfa/developer\n",
+  });
+  const { serialNumber } = w.aws.addMfaDevice({ deviceName: "developer" });
+  const login = await w.run([
+    "mfa",
+    "login",
+    "--profile",
+    "prod",
+    "--mfa-code",
+    w.aws.mfaCode(serialNumber),
+  ]);
+  assert.equal(login.code, 0, login.stderr);
+  assert.match(
+    login.stderr,
+    /^MFA session for arn:aws:iam::123456789012:mfa\/developer cached until/,
+  );
+  const [token] = w.calls();
+  assert.equal(token.action, "GetSessionToken");
+  assert.equal(token.accessKeyId, w.aws.defaultUser.accessKeyId, "signed with base's key");
+  const status = await w.run(["mfa", "status"]);
+  assert.match(status.stdout, /^base\s+arn:aws:iam::123456789012:mfa\/developer\s+until /);
+
+  const grant = await w.run(["exec", "--profile", "prod", ...GRANT, "--", "true"]);
+  assert.equal(grant.code, 0, grant.stderr);
+  const assumed = w.calls().find((r) =>
+    r.action === "AssumeRole" && r.params.RoleArn === w.roleArn
+  );
+  assert.ok(assumed);
+  assert.equal(assumed.params.TokenCode, undefined, "no code: the session carries MFA");
+  assert.match(assumed.accessKeyId ?? "", /^ASIA/);
+  assert.equal(assumed.callerArn, `arn:aws:iam::${w.aws.accountId}:user/developer`);
+  // Nothing of the session is in the cache directory: it is in the vault.
+  const cache = `${w.home}/.cache/timebound-iam/mfa-sessions`;
+  const files = await Array.fromAsync(Deno.readDir(cache)).catch(() => []);
+  assert.deepEqual(files.filter((f) => f.name.endsWith(".json")), []);
+});
+
+Deno.test("a cycle in source_profile is one line, exit 2, and no call", async () => {
+  await using w = await world({
+    config: (roleArn) =>
+      `[profile prod]\nsource_profile = mid\nrole_arn = ${roleArn}\n\n` +
+      `[profile mid]\nsource_profile = prod\nrole_arn = ${roleArn}\n`,
+  });
+  const result = await w.run(["exec", "--profile", "prod", ...GRANT, "--", "true"]);
+  assert.equal(result.code, 2, result.stderr);
+  assert.equal(
+    result.stderr,
+    'error: Profile "prod" has a cycle in its source_profile chain: prod → mid → prod\n' +
+      "hint: end the chain at a profile with keys (timebound-iam keys add NAME)\n",
+  );
+  assert.deepEqual(w.calls(), []);
+});
+
+Deno.test("a source profile with no keys anywhere names keys add", async () => {
+  await using w = await world({
+    config: (roleArn) =>
+      `[profile prod]\nsource_profile = nokeys\nrole_arn = ${roleArn}\n\n[profile nokeys]\n` +
+      "region = us-east-1\n",
+  });
+  const result = await w.run(["exec", "--profile", "prod", ...GRANT, "--", "true"]);
+  assert.equal(result.code, 2, result.stderr);
+  assert.equal(
+    result.stderr,
+    'error: Profile "nokeys", the source_profile of "prod", has no keys: none in the ' +
+      "timebound-iam vault or ~/.aws/credentials\nhint: store its keys: timebound-iam keys add " +
+      "nokeys\n",
+  );
+  assert.deepEqual(w.calls(), []);
+});
+
+Deno.test("doctor says prod's role is assumed with base's keys from the vault", async () => {
+  await using w = await world();
+  const result = await w.run(["doctor", "--profile", "prod"]);
+  assert.equal(result.code, 0, result.stdout + result.stderr);
+  assert.match(
+    result.stdout,
+    /\n✓ base credentials +profile "prod" assuming its role_arn with the keys of profile "base" in the timebound-iam vault, expiring /,
+  );
+  assert.match(
+    result.stdout,
+    /\n✓ vault +.*; it holds the keys of profile "base", which grants with profile "prod" use to assume its role_arn\n/,
+  );
+  assert.match(
+    result.stdout,
+    new RegExp(`\\n✓ caller identity +arn:aws:sts::\\d+:assumed-role/${ROLE}/`),
+  );
+});
+
+Deno.test("the AssumeRole of prod's role keeps the call deadline (TIMEBOUND_IAM_TIMEOUT)", async () => {
+  await using w = await world();
+  const release = w.aws.neverAnswer();
+  try {
+    const output = w.run(["exec", "--profile", "prod", ...GRANT, "--", "true"], {
+      TIMEBOUND_IAM_TIMEOUT: "2",
+    });
+    const reached = await w.aws.firstHeldAt();
+    const result = await output;
+    const elapsed = performance.now() - reached;
+    assert.equal(result.code, 1, result.stderr);
+    assert.match(result.stderr, /^error: Could not reach http:\/\/127\.0\.0\.1:\d+: timed out\n/);
+    assert.ok(elapsed <= 3000, `${Math.round(elapsed)} ms`);
+  } finally {
+    release();
+  }
+});
+
+Deno.test("credential-process --profile prod caches its entry in the vault, beside base's keys", async () => {
+  await using w = await world();
+  const run = () => w.run(["credential-process", "--profile", "prod", "-s", "s3:ro", "-t", "15m"]);
+  const first = await run();
+  assert.equal(first.code, 0, first.stderr);
+  const second = await run();
+  assert.equal(second.code, 0, second.stderr);
+  assert.equal(JSON.parse(first.stdout).AccessKeyId, JSON.parse(second.stdout).AccessKeyId);
+  const brokerCalls = w.calls().filter((r) =>
+    r.action === "AssumeRole" && r.params.RoleArn === w.aws.brokerRoleArn
+  );
+  assert.equal(brokerCalls.length, 1, "the second run found the first's entry");
+  const written = await filesHolding(w.home, w.aws.issuedSecrets());
+  assert.deepEqual(written, [], "no session in a file but the encrypted vault");
+});
+
+/** Every file under `dir` (recursively) that holds any of `secrets`. */
+async function filesHolding(dir: string, secrets: string[]): Promise<string[]> {
+  const found: string[] = [];
+  for await (const entry of Deno.readDir(dir)) {
+    const path = `${dir}/${entry.name}`;
+    if (entry.isDirectory) found.push(...await filesHolding(path, secrets));
+    else if (entry.isFile) {
+      const text = await Deno.readTextFile(path).catch(() => "");
+      if (secrets.some((secret) => text.includes(secret))) found.push(path);
+    }
+  }
+  return found;
+}
+
+Deno.test("a chain of two roles: mid's with base's keys, then prod's with mid's session", async () => {
+  await using w = await world();
+  const mid = w.aws.addRole({ roleName: "mid-role" }).arn;
+  await Deno.writeTextFile(
+    `${w.home}/.aws/config`,
+    `[profile prod]\nsource_profile = mid\nrole_arn = ${w.roleArn}\n\n` +
+      `[profile mid]\nsource_profile = base\nrole_arn = ${mid}\n`,
+  );
+  const result = await w.run(["exec", "--profile", "prod", ...GRANT, "--", "true"]);
+  assert.equal(result.code, 0, result.stderr);
+  const session = (role: string) =>
+    new RegExp(`^arn:aws:sts::${w.aws.accountId}:assumed-role/${role}/`);
+  const calls = story(w);
+  assert.deepEqual(calls[0], ["AssumeRole", mid, `arn:aws:iam::${w.aws.accountId}:user/developer`]);
+  assert.deepEqual(calls[1].slice(0, 2), ["AssumeRole", w.roleArn]);
+  assert.match(calls[1][2], session("mid-role"));
+  assert.deepEqual(calls.at(-1)?.slice(0, 2), ["AssumeRole", w.aws.brokerRoleArn]);
+  assert.match(calls.at(-1)?.[2] ?? "", session(ROLE));
+});
