@@ -200,10 +200,23 @@ Deno.test("mfa login --profile prod caches base's MFA session in the vault; gran
   assert.equal(assumed.params.TokenCode, undefined, "no code: the session carries MFA");
   assert.match(assumed.accessKeyId ?? "", /^ASIA/);
   assert.equal(assumed.callerArn, `arn:aws:iam::${w.aws.accountId}:user/developer`);
-  // Nothing of the session is in the cache directory: it is in the vault.
-  const cache = `${w.home}/.cache/timebound-iam/mfa-sessions`;
-  const files = await Array.fromAsync(Deno.readDir(cache)).catch(() => []);
-  assert.deepEqual(files.filter((f) => f.name.endsWith(".json")), []);
+  // Nothing of the session is in a file but the encrypted vault.
+  assert.deepEqual(await filesHolding(w.home, w.aws.issuedSecrets()), []);
+
+  // doctor asks for no code: it finds the cached session too.
+  const doctor = await w.run(["doctor", "--profile", "prod"]);
+  assert.match(doctor.stdout, /\n✓ base credentials +profile "prod" assuming its role_arn/);
+
+  const logout = await w.run(["mfa", "logout", "--profile", "prod"]);
+  assert.equal(
+    logout.stderr,
+    'Forgot the MFA session of profile "base" (arn:aws:iam::123456789012:mfa/developer)\n',
+  );
+  const without = await w.run(["doctor", "--profile", "prod"]);
+  assert.match(
+    without.stdout,
+    /\n✗ base credentials +Profile "prod" assumes its role_arn with an MFA code for arn:aws:iam::123456789012:mfa\/developer, and this command asks for none\n.*mfa login --profile prod/,
+  );
 });
 
 Deno.test("a cycle in source_profile is one line, exit 2, and no call", async () => {
@@ -323,4 +336,23 @@ Deno.test("a chain of two roles: mid's with base's keys, then prod's with mid's 
   assert.match(calls[1][2], session("mid-role"));
   assert.deepEqual(calls.at(-1)?.slice(0, 2), ["AssumeRole", w.aws.brokerRoleArn]);
   assert.match(calls.at(-1)?.[2] ?? "", session(ROLE));
+});
+
+Deno.test("keys in the environment, with no profile named, still win over a default role profile", async () => {
+  await using w = await world({
+    config: (roleArn) => `[default]\nsource_profile = base\nrole_arn = ${roleArn}\n`,
+  });
+  const other = w.aws.addUser({ userName: "ci" });
+  const result = await w.run(["exec", ...GRANT, "--", "true"], {
+    AWS_ACCESS_KEY_ID: other.accessKeyId,
+    AWS_SECRET_ACCESS_KEY: other.secretAccessKey,
+  });
+  assert.equal(result.code, 0, result.stderr);
+  assert.deepEqual(
+    story(w).map(([action, , caller]) => [action, caller]),
+    [
+      ["GetCallerIdentity", other.arn],
+      ["AssumeRole", other.arn],
+    ],
+  );
 });

@@ -15,6 +15,7 @@
 
 import { RuntimeError, UsageError, UserError } from "../core/errors.ts";
 import { logText } from "../core/log_text.ts";
+import { cachedMfaSession, openMfaSessionStore } from "./mfa_session.ts";
 import { classifyAwsError, explainAwsError } from "./on_failure.ts";
 import { profileLabel, resolveProfile, usesEnvironmentKeys } from "./profile.ts";
 import { hasSourceProfile, type RoleStep, walkRoleChain } from "./role_chain.ts";
@@ -106,11 +107,14 @@ export function chainCredentials(
   return async () => {
     const { fromTemporaryCredentials } = await credentialProvidersModule();
     const { accessKeyId, secretAccessKey } = chain.holding.keys;
-    let credentials: Omit<ChainedCredentials, "$source"> = options.master ??
+    // A command that asks for no code (doctor, setup) signs with the source's cached session.
+    const master = options.master ??
+      (options.mfaCodeProvider ? undefined : await cachedSession(chain, options.env));
+    let credentials: Omit<ChainedCredentials, "$source"> = master ??
       { accessKeyId, secretAccessKey };
     for (const [i, step] of chain.steps.entries()) {
       // A cached MFA session carries the MFA context already: no code for the first role.
-      const serial = i === 0 && options.master ? undefined : step.mfaSerial;
+      const serial = i === 0 && master ? undefined : step.mfaSerial;
       const assume = fromTemporaryCredentials({
         masterCredentials: credentials,
         params: {
@@ -140,6 +144,17 @@ export function chainCredentials(
     }
     return { ...credentials, $source: { [VAULT_CHAIN_MARK]: chain.source } };
   };
+}
+
+/** The source's cached MFA session with the first role's device, if there is one. */
+async function cachedSession(
+  chain: VaultChain,
+  env: Readonly<Record<string, string>>,
+): Promise<ChainOptions["master"]> {
+  const serial = chain.steps[0].mfaSerial;
+  if (serial === undefined) return undefined;
+  const store = openMfaSessionStore(env, { vault: chain.holding.vault.backend });
+  return await cachedMfaSession(store, { profile: chain.source, serial }, new Date());
 }
 
 function noCodeHere(step: RoleStep, serial: string): Promise<never> {

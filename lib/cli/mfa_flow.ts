@@ -97,10 +97,14 @@ export async function mfaStatus(cli: Cli): Promise<void> {
 /** `mfa logout`: forgets the cached sessions (of one profile, when given). */
 export async function mfaLogout(cli: Cli, flags: { profile?: string }): Promise<void> {
   let forgotten = 0;
+  // A role profile whose source's keys are in the vault: its session is the source's.
+  const names = flags.profile === undefined
+    ? undefined
+    : [flags.profile, ...await chainSource(flags.profile, cli.io.env)];
   for (const store of await sessionStores(cli)) {
     for (const { key } of await store.list()) {
       const [profile, serial] = splitKey(key);
-      if (flags.profile !== undefined && profile !== flags.profile) continue;
+      if (names !== undefined && !names.includes(profile)) continue;
       if (await store.delete(key)) {
         cli.io.stderr(`Forgot the MFA session of profile "${profile}" (${serial})\n`);
         forgotten++;
@@ -108,6 +112,17 @@ export async function mfaLogout(cli: Cli, flags: { profile?: string }): Promise<
     }
   }
   if (forgotten === 0) cli.io.stderr("No cached MFA sessions\n");
+}
+
+/** The source profile of a role chain from the vault's keys, if `profile` has one. */
+async function chainSource(
+  profile: string,
+  env: Readonly<Record<string, string>>,
+): Promise<string[]> {
+  if (!(await readProfileMfa(profile, env)).assumesRole) return [];
+  const { findVaultChain } = await import("../aws/vault_chain.ts");
+  const chain = await findVaultChain(profile, env).catch(() => undefined);
+  return chain === undefined ? [] : [chain.source];
 }
 
 /** The cache directory's sessions, and the vault's when one is in use. */
