@@ -1,7 +1,11 @@
 // A role profile whose source's keys are in the vault (the layout of aws-vault's users): the real
 // CLI against the local endpoint, with the encrypted file as the vault.
 import assert from "node:assert/strict";
-import { runCli } from "./support/cli.ts";
+// @ts-types="@modelcontextprotocol/sdk/client/index"
+import { Client } from "@modelcontextprotocol/sdk/client/index.js";
+// @ts-types="@modelcontextprotocol/sdk/client/stdio"
+import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
+import { baseEnv, cliCommand, runCli } from "./support/cli.ts";
 import { startFixture } from "./support/fixture.ts";
 import type { LocalAws, RecordedRequest } from "./support/local_aws.ts";
 
@@ -13,6 +17,8 @@ interface World extends AsyncDisposable {
   aws: LocalAws;
   home: string;
   roleArn: string;
+  /** The environment of every run: the endpoint, HOME, the file backend, no keys. */
+  env: Record<string, string>;
   /** Runs the CLI in the world; fails when its output shows a secret. */
   run(args: string[], extra?: Record<string, string>): ReturnType<typeof runCli>;
   /** The requests the endpoint answered since the keys were stored. */
@@ -60,6 +66,7 @@ async function world(
     aws: fx.aws,
     home: fx.home,
     roleArn,
+    env,
     run,
     calls: () => fx.aws.requests.slice(since),
     [Symbol.asyncDispose]: () => fx[Symbol.asyncDispose](),
@@ -86,6 +93,7 @@ Deno.test("exec --profile prod assumes prod's role with base's keys from the vau
     'printf "%s\\n" "$AWS_ACCESS_KEY_ID"',
   ]);
   assert.equal(result.code, 0, result.stderr);
+  assert.equal(result.stderr, "", "nothing but the child's output");
   const user = `arn:aws:iam::${w.aws.accountId}:user/developer`;
   const prod = new RegExp(`^arn:aws:sts::${w.aws.accountId}:assumed-role/${ROLE}/`);
   const calls = story(w);
@@ -355,4 +363,66 @@ Deno.test("keys in the environment, with no profile named, still win over a defa
       ["AssumeRole", other.arn],
     ],
   );
+});
+
+Deno.test("serve --profile prod grants from base's keys, and after keys rotate base from the new key", async () => {
+  await using w = await world();
+  const env = { ...await baseEnv(w.home), ...w.env, XDG_STATE_HOME: `${w.home}/state` };
+  const [command, args] = cliCommand(["serve", "--profile", "prod", "--allow", "s3:ro"]);
+  const transport = new StdioClientTransport({ command, args, env, stderr: "pipe" });
+  let stderr = "";
+  transport.stderr?.on("data", (chunk: Uint8Array) => stderr += new TextDecoder().decode(chunk));
+  const client = new Client({ name: "chain-test", version: "1" }, { capabilities: {} });
+  await client.connect(transport);
+  const grant = async () => {
+    const result = await client.callTool({
+      name: "grant_access",
+      arguments: { services: ["s3"], level: "read_only", ttl: "15m" },
+    });
+    const text = (result.content as Array<{ text: string }>).map((c) => c.text).join("\n");
+    assert.notEqual(result.isError, true, text);
+    return text;
+  };
+  const roleCalls = () =>
+    w.calls().filter((r) => r.action === "AssumeRole" && r.params.RoleArn === w.roleArn);
+  const texts: string[] = [];
+  try {
+    texts.push(await grant());
+    assert.deepEqual(roleCalls().map((r) => r.accessKeyId), [w.aws.defaultUser.accessKeyId]);
+    const rotated = await w.run(["keys", "rotate", "base", "--yes"]);
+    assert.equal(rotated.code, 0, rotated.stderr);
+    const [current] = w.aws.accessKeyIds("developer");
+    assert.notEqual(current, w.aws.defaultUser.accessKeyId);
+    texts.push(await grant());
+    assert.equal(roleCalls().at(-1)?.accessKeyId, current, "the rotated key signs");
+  } finally {
+    await client.close();
+  }
+  const secrets = [...w.aws.issuedSecrets(), w.aws.defaultUser.secretAccessKey, PASSPHRASE];
+  for (const text of [...texts, stderr]) {
+    for (const secret of secrets) assert.ok(!text.includes(secret), `a secret reached: ${text}`);
+  }
+});
+
+Deno.test("a role that refuses base's keys is one line naming the profile, its role and the keys", async () => {
+  await using w = await world({
+    trust: {
+      Version: "2012-10-17",
+      Statement: [{
+        Effect: "Allow",
+        Principal: { AWS: "arn:aws:iam::123456789012:root" },
+        Action: "sts:AssumeRole",
+        Condition: { StringEquals: { "sts:ExternalId": "expected-id" } },
+      }],
+    },
+  });
+  const result = await w.run(["exec", "--profile", "prod", ...GRANT, "--", "true"]);
+  assert.equal(result.code, 1, result.stderr);
+  assert.equal(
+    result.stderr,
+    `error: Access denied assuming ${w.roleArn}, the role_arn of profile "prod": the role does ` +
+      'not exist or its trust policy does not allow the keys of profile "base"\n' +
+      'hint: check role_arn of profile "prod" in ~/.aws/config\n',
+  );
+  assert.deepEqual(story(w).map(([action]) => action), ["AssumeRole"]);
 });
