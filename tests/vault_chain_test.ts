@@ -110,6 +110,9 @@ Deno.test("exec --profile prod assumes prod's role with base's keys from the vau
   const session = w.aws.sessions().find((s) => s.roleArn === w.aws.brokerRoleArn);
   assert.equal(result.stdout, `${session?.accessKeyId}\n`);
   assert.equal(session?.chained, true);
+  // CloudTrail names the person: the role session bears base's user name, and so the grant.
+  assert.equal(w.calls()[0].params.RoleSessionName, "developer");
+  assert.equal(session?.sourceIdentity, "developer");
 });
 
 Deno.test("a role profile's mfa_serial, external_id and role_session_name travel with its AssumeRole", async () => {

@@ -119,7 +119,7 @@ export function chainCredentials(
         masterCredentials: credentials,
         params: {
           RoleArn: step.roleArn,
-          RoleSessionName: step.roleSessionName ?? `timebound-iam-${Date.now()}`,
+          RoleSessionName: step.roleSessionName ?? defaultSessionName(chain),
           ExternalId: step.externalId,
           DurationSeconds: step.durationSeconds,
           SerialNumber: serial,
@@ -144,6 +144,16 @@ export function chainCredentials(
     }
     return { ...credentials, $source: { [VAULT_CHAIN_MARK]: chain.source } };
   };
+}
+
+/**
+ * The session name of a role whose profile sets no `role_session_name`: the IAM user's name of
+ * the vault's keys (recorded when they were stored), so that CloudTrail, and the broker
+ * session's source identity taken from it, name the person; else `timebound-iam-<ms>`.
+ */
+function defaultSessionName(chain: VaultChain): string {
+  const user = /:user\/(?:[^/]*\/)*([\w+=,.@-]{2,64})$/.exec(chain.holding.keys.arn ?? "");
+  return user?.[1] ?? `timebound-iam-${Date.now()}`;
 }
 
 /** The source's cached MFA session with the first role's device, if there is one. */
