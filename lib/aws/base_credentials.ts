@@ -208,6 +208,7 @@ async function chainedBaseCredentials(
     env: options.env,
     mfaCodeProvider: mfaCodeSource(options),
     chainMaster: session?.credentials as MfaSessionCredentials | undefined,
+    chain,
   });
   return {
     credentials: config.credentials,

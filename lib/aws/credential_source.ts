@@ -17,6 +17,7 @@ import {
   vaultCredentials,
   vaultHolding,
 } from "./vault_keys.ts";
+import type { VaultChain } from "./vault_chain.ts";
 
 /** The SDK client settings for the base credentials. */
 export interface BaseClientConfig {
@@ -52,6 +53,8 @@ export async function baseClientConfig(
      * keys (the source's cached MFA session, see `base_credentials.ts`).
      */
     chainMaster?: { accessKeyId: string; secretAccessKey: string; sessionToken?: string };
+    /** The profile's role chain from the vault's keys, when the caller found it already. */
+    chain?: VaultChain;
   },
 ): Promise<BaseClientConfig> {
   const { fromNodeProviderChain } = await credentialProvidersModule();
@@ -67,7 +70,7 @@ export async function baseClientConfig(
     throwOnRequestTimeout: true,
   };
   // The profile's keys in the vault, when it has some, sign instead of the SDK's chain.
-  const holding = await vaultHolding(config.profile, { env });
+  const holding = config.chain ? undefined : await vaultHolding(config.profile, { env });
   if (holding !== undefined) {
     return {
       region: config.region,
@@ -77,9 +80,9 @@ export async function baseClientConfig(
     };
   }
   // A role profile whose source's keys are in the vault: its roles are assumed with them.
-  if (await hasSourceProfile(config.profile, env)) {
+  if (config.chain || await hasSourceProfile(config.profile, env)) {
     const { chainCredentials, findVaultChain } = await import("./vault_chain.ts");
-    const chain = await findVaultChain(config.profile, env);
+    const chain = config.chain ?? await findVaultChain(config.profile, env);
     if (chain !== undefined) {
       const credentials = chainCredentials(chain, {
         region: config.region,
