@@ -36,9 +36,11 @@ export interface BaseClientConfig {
 }
 
 /**
- * Settings for an AWS SDK client (STS, IAM) that signs with the base credentials: the SDK's own
- * provider chain for `profile`, never a file parsed by hand. `mfaCodeProvider` answers the SDK
- * when the profile assumes a role that needs an MFA code.
+ * Settings for an AWS SDK client (STS, IAM) that signs with the base credentials: the profile's
+ * keys in the vault; else, for a `role_arn` profile whose source profile's keys are in the vault,
+ * its roles assumed with them (`vault_chain.ts`, loaded only for such a profile); else the SDK's
+ * own provider chain for `profile`, never a file parsed by hand. `mfaCodeProvider` answers when
+ * the profile assumes a role that needs an MFA code.
  */
 export async function baseClientConfig(
   config: {
