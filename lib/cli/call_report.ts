@@ -1,8 +1,9 @@
 /**
- * What `exec --masked` tells about the child's calls when it ends: `--calls` lists each distinct
- * call on stderr (service, action, resource, count, refused or not), `--calls=FILE` writes them
- * as JSON lines to a new 0600 file, and `--learn` prints the narrowest `-s` line that allows
- * them all, ready to paste.
+ * What `exec --masked` and `shell --masked` tell about the calls made when the command or the
+ * shell ends: `--calls` lists each distinct call on stderr (service, action, resource, count,
+ * refused or not, and why the proxy refused one), `--calls=FILE` writes them as JSON lines to a
+ * new 0600 file, and `--learn` prints the narrowest `-s` line that allows them all, ready to
+ * paste.
  *
  * @module
  */
@@ -14,7 +15,7 @@ import { type CallTally, renderCallJson, renderCallLines } from "../delivery/cal
 import { shQuote } from "../delivery/shell_env.ts";
 import { loadCatalog } from "../request/catalog.ts";
 import { learnScopes } from "../request/learned_scopes.ts";
-import type { Cli } from "./options.ts";
+import type { Io } from "../core/io.ts";
 
 /** What the user asked to be told: `--calls` (true: stderr; a path: that file) and `--learn`. */
 export interface CallReportFlags {
@@ -31,14 +32,16 @@ export interface CallReportFlags {
  */
 export async function checkCallReport(
   flags: CallReportFlags,
-  context: { masked: boolean },
+  context: { masked: boolean; command?: "exec" | "shell" },
 ): Promise<boolean> {
   const wanted = flags.calls !== undefined || flags.learn === true;
   if (!wanted) return false;
   if (!context.masked) {
     const flag = flags.learn ? "--learn" : "--calls";
     throw new UsageError(`${flag} needs --masked: only the signing proxy sees the calls`, {
-      hint: `e.g. timebound-iam exec --masked ${flag} -s s3:ro -t 15m -- aws s3 ls`,
+      hint: context.command === "shell"
+        ? `e.g. timebound-iam shell --masked ${flag} -s s3:ro -t 1h`
+        : `e.g. timebound-iam exec --masked ${flag} -s s3:ro -t 15m -- aws s3 ls`,
     });
   }
   if (typeof flags.calls === "string") {
@@ -71,18 +74,18 @@ function callsFileError(path: string, reason: string, cause?: unknown): RuntimeE
  * through a symlink, never over an existing file) with mode 0600.
  */
 export async function reportCalls(
-  cli: Cli,
+  io: Pick<Io, "stderr">,
   tally: CallTally,
   flags: CallReportFlags,
 ): Promise<void> {
   const calls = tally.calls();
   if (typeof flags.calls === "string") {
     await writeCallsFile(flags.calls, renderCallJson(calls));
-    cli.io.stderr(`calls: ${tally.total} (${calls.length} distinct) written to ${flags.calls}\n`);
+    io.stderr(`calls: ${tally.total} (${calls.length} distinct) written to ${flags.calls}\n`);
   } else if (flags.calls) {
-    cli.io.stderr(renderCallLines(calls, tally.dropped));
+    io.stderr(renderCallLines(calls, tally.dropped));
   }
-  if (flags.learn) cli.io.stderr(await learnedText(calls, tally.dropped));
+  if (flags.learn) io.stderr(await learnedText(calls, tally.dropped));
 }
 
 async function writeCallsFile(path: string, text: string): Promise<void> {

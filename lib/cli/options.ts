@@ -8,6 +8,7 @@
 
 import { type Command, Option } from "./commander.ts";
 import type { Io } from "../core/io.ts";
+import type { CallReportFlags } from "./call_report.ts";
 import { UsageError } from "../core/errors.ts";
 import {
   checkLength,
@@ -149,6 +150,41 @@ export function maskedOptions(): [Option<"--masked">, Option<"--no-masked">] {
       "give the command the session itself (over the config file's masked)",
     ),
   ];
+}
+
+/**
+ * `--calls[=FILE]` and `--learn` of a masked command or shell: what it did, told when it ends.
+ * `ends` names that moment in the help text ("the command ends", "the shell exits").
+ */
+export function callReportOptions(
+  ends = "the command ends",
+): [Option<"--calls [file]">, Option<"--learn">] {
+  return [
+    new Option(
+      "--calls [file]",
+      `with --masked: when ${ends}, list each distinct AWS call it made on stderr ` +
+        "(service, action, resource, count, refused), or as JSON lines in FILE (a new 0600 file)",
+    ),
+    new Option(
+      "--learn",
+      `with --masked: when ${ends}, print the narrowest -s line that allows every call it made`,
+    ),
+  ];
+}
+
+/**
+ * The call report of `--calls` and `--learn`, its flags checked before anything is granted (they
+ * need `--masked`; `--calls=FILE` a new file), or `undefined` without them. Its modules load only
+ * then: the plain grant path never reads them.
+ */
+export async function loadCallReport(
+  flags: CallReportFlags,
+  context: { masked: boolean; command: "exec" | "shell" },
+): Promise<typeof import("./call_report.ts") | undefined> {
+  if (flags.calls === undefined && flags.learn !== true) return undefined;
+  const reporting = await import("./call_report.ts");
+  await reporting.checkCallReport(flags, context);
+  return reporting;
 }
 
 /** The values of {@linkcode grantOptions}: what to grant, and where the credentials come from. */

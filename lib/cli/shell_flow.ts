@@ -25,13 +25,14 @@ import {
   useColors,
 } from "../delivery/shell_session.ts";
 import { parseRefreshLimit } from "../request/ttl.ts";
-import { type Cli, ownProgram } from "./options.ts";
+import { type Cli, loadCallReport, ownProgram } from "./options.ts";
+import type { CallReportFlags } from "./call_report.ts";
 import { type GrantFlags, obtainRenewableGrant, type RenewableGrant } from "./grant_flow.ts";
 import { resolveGrantSettings } from "../grant/settings.ts";
 import { runRenewing } from "./refresh_flow.ts";
 
 /** The flags of `shell`. */
-export interface ShellFlags extends GrantFlags {
+export interface ShellFlags extends GrantFlags, CallReportFlags {
   /** `--shell`. */
   shell?: string;
   /** `--refresh[=MAX]`. */
@@ -57,6 +58,7 @@ export async function runShell(cli: Cli, flags: ShellFlags): Promise<number> {
   const limitSeconds = flags.refresh === undefined ? undefined : parseRefreshLimit(flags.refresh);
   const program = shellProgram(shell);
   const settings = await resolveGrantSettings(flags, cli.io.env);
+  const reporting = await loadCallReport(flags, { masked: settings.masked, command: "shell" });
   const renewable = await obtainRenewableGrant(cli, flags, {
     command: [program],
     refreshSeconds: limitSeconds,
@@ -80,7 +82,10 @@ export async function runShell(cli: Cli, flags: ShellFlags): Promise<number> {
   if (settings.masked) {
     // The proxy's modules load only for --masked.
     const { runMasked } = await import("./masked_flow.ts");
-    return await runMasked(cli, renewable, {
+    const tally = reporting
+      ? (await import("../delivery/call_tally.ts")).createCallTally()
+      : undefined;
+    const code = await runMasked(cli, renewable, {
       renewal: limitSeconds === undefined
         ? { mode: "on-request" }
         : { mode: "renewing", limitSeconds },
@@ -91,7 +96,11 @@ export async function runShell(cli: Cli, flags: ShellFlags): Promise<number> {
             ? { [REFRESH_URI_VARIABLE]: refresh.url, [REFRESH_TOKEN_VARIABLE]: refresh.token }
             : { [RENEWS_UNTIL_VARIABLE]: until!.toISOString() }),
         }),
+      onCall: tally?.record,
     });
+    // Whatever the shell's exit code: the calls were made all the same.
+    if (tally) await reporting?.reportCalls(cli.io, tally, flags);
+    return code;
   }
   if (limitSeconds !== undefined) {
     return await runRenewing(cli, renewable, {

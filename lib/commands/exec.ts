@@ -6,11 +6,17 @@
  */
 
 import { Command } from "../cli/commander.ts";
-import { askingGrantOptions, type Cli, maskedOptions, refreshOption } from "../cli/options.ts";
+import {
+  askingGrantOptions,
+  callReportOptions,
+  type Cli,
+  loadCallReport,
+  maskedOptions,
+  refreshOption,
+} from "../cli/options.ts";
 import { runChild } from "../delivery/child.ts";
 import { childEnvironment, grantVariables } from "../delivery/credential_env.ts";
 import { UsageError } from "../core/errors.ts";
-import type { CallReportFlags } from "../cli/call_report.ts";
 import { obtainGrant, obtainRenewableGrant } from "../cli/grant_flow.ts";
 import { resolveGrantSettings } from "../grant/settings.ts";
 import { parseRefreshLimit } from "../request/ttl.ts";
@@ -23,16 +29,8 @@ export function execCommand(cli: Cli): Command<unknown[], Record<string, unknown
     .addOption(refreshOption())
     .addOption(maskedOptions()[0])
     .addOption(maskedOptions()[1])
-    .option(
-      "--calls [file]",
-      "with --masked: when the command ends, list each distinct AWS call it made on stderr " +
-        "(service, action, resource, count, refused), or as JSON lines in FILE (a new 0600 file)",
-    )
-    .option(
-      "--learn",
-      "with --masked: when the command ends, print the narrowest -s line that allows every call " +
-        "it made",
-    )
+    .addOption(callReportOptions()[0])
+    .addOption(callReportOptions()[1])
     .passThroughOptions()
     .addHelpText(
       "after",
@@ -64,7 +62,7 @@ Examples:
         });
       }
       const settings = await resolveGrantSettings(options, cli.io.env);
-      const reporting = await callReport(options, settings.masked);
+      const reporting = await loadCallReport(options, { masked: settings.masked, command: "exec" });
       if (settings.masked) {
         const limitSeconds = options.refresh === undefined
           ? undefined
@@ -88,7 +86,7 @@ Examples:
           run: ({ env }) => runChild(program, args, { env }),
           onCall: tally?.record,
         });
-        if (tally) await reporting?.reportCalls(cli, tally, options);
+        if (tally) await reporting?.reportCalls(cli.io, tally, options);
         return;
       }
       if (options.refresh !== undefined) {
@@ -115,18 +113,4 @@ Examples:
       });
       cli.exitCode = await runChild(program, args, { env: childEnvironment(cli.io.env, vars) });
     });
-}
-
-/**
- * The call report of `--calls` and `--learn`, its flags checked before anything is granted, or
- * `undefined` without them. Its modules load only then.
- */
-async function callReport(
-  flags: CallReportFlags,
-  masked: boolean,
-): Promise<typeof import("../cli/call_report.ts") | undefined> {
-  if (flags.calls === undefined && flags.learn !== true) return undefined;
-  const reporting = await import("../cli/call_report.ts");
-  await reporting.checkCallReport(flags, { masked });
-  return reporting;
 }

@@ -8,6 +8,7 @@
 import { Command, Option } from "../cli/commander.ts";
 import {
   askingGrantOptions,
+  callReportOptions,
   type Cli,
   envName,
   maskedOptions,
@@ -29,6 +30,8 @@ export function shellCommand(cli: Cli): Command<unknown[], Record<string, unknow
     .option("--force", "start even inside another timebound-iam session")
     .addOption(maskedOptions()[0])
     .addOption(maskedOptions()[1])
+    .addOption(callReportOptions("the shell exits")[0])
+    .addOption(callReportOptions("the shell exits")[1])
     .addHelpText(
       "after",
       `
@@ -38,12 +41,15 @@ refresh" renews the credentials with the same scopes and TTL, and the aws comman
 first once they have expired. Your rc files are read, never changed. With --refresh the shell
 gets a renewing local endpoint instead of keys. With --masked it gets stand-in keys and
 AWS_ENDPOINT_URL naming a loopback signing proxy, never the session; "timebound-iam refresh"
-then renews the session behind the same stand-ins. Exit code: the shell's.
+then renews the session behind the same stand-ins; --calls lists the calls made in the shell
+when it exits (--calls=FILE: JSON lines in a new 0600 file), and --learn prints the narrowest -s
+line that allows them all. Exit code: the shell's.
 
 Examples:
   timebound-iam shell -s s3:ro -t 1h
   timebound-iam shell -s s3:full,sqs:ro -t 15m --shell zsh --refresh=8h
-  timebound-iam shell -s s3:ro,dynamodb:ro -t 1h --masked`,
+  timebound-iam shell -s s3:ro,dynamodb:ro -t 1h --masked
+  timebound-iam shell -s s3:full,dynamodb:full -t 1h --masked --learn`,
     )
     .action(async (options) => {
       cli.exitCode = await runShell(cli, options);
