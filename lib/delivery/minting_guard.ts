@@ -2,12 +2,13 @@
  * The signing proxy's refusal of credential-minting calls (the table in
  * `lib/request/minting_actions.ts`): told from what the proxy sends on, before anything is
  * signed. A request is hostile, so every way an AWS front end could read its operation counts,
- * not only the first: the signed `X-Amz-Target` (JSON services; an unsigned one is never sent),
- * every `Action` in the query string and in the form body (query services; whichever AWS reads,
- * both are looked at), the operation in a Smithy RPC v2 path (`/service/S/operation/Op`), and a
- * REST service's path. Names are compared without regard to case. A body sent with a
- * `Content-Encoding` to a service that has minting actions cannot be read as AWS will read it, and
- * is refused too.
+ * not only the first: the signed `X-Amz-Target` or `X-Amzn-Target` (JSON services; an unsigned
+ * one is never sent), every `Action` in the query string and in the form body (query services;
+ * whichever AWS reads, both are looked at, split on `&` and on `;`), the operation in a Smithy RPC
+ * v2 path (`…/service/S/operation/Op`, after any prefix), and a REST service's path. Names are
+ * compared without regard to case, word by word (`AssumeRole%00` names `AssumeRole`). A body sent
+ * with a `Content-Encoding` to a service that has minting actions cannot be read as AWS will read
+ * it, and is refused too.
  *
  * @module
  */
@@ -26,8 +27,8 @@ export interface GuardedCall {
   service: string;
   /** The path as received (percent-encoded). */
   path: string;
-  /** The query string's parameters. */
-  query: URLSearchParams;
+  /** The query string as sent, without its `?`. */
+  query: string;
   /** The headers that go on to AWS (signed ones and `Content-Type`). */
   headers: Headers;
   /** The body, read whole (every service but S3). */
@@ -63,7 +64,7 @@ export type MintingCall =
  * const call = mintingCall({
  *   service: "sts",
  *   path: "/",
- *   query: new URLSearchParams(),
+ *   query: "",
  *   headers: new Headers({ "content-type": "application/x-www-form-urlencoded" }),
  *   body: new TextEncoder().encode("Action=AssumeRole&Version=2011-06-15"),
  * });
@@ -78,7 +79,7 @@ export function mintingCall(call: GuardedCall): MintingCall | undefined {
   if (encoding !== "" && encoding.toLowerCase() !== "identity") {
     return { encoding: encoding.slice(0, 64), service: call.service };
   }
-  const named = new Set(operationNames(call).map((name) => name.trim().toLowerCase()));
+  const named = new Set(operationNames(call).map((name) => name.toLowerCase()));
   const path = normalPath(call.path);
   for (const row of rows) {
     const operation = operationsOf(row).find((op) => named.has(op.toLowerCase()));
@@ -88,21 +89,33 @@ export function mintingCall(call: GuardedCall): MintingCall | undefined {
   return undefined;
 }
 
-/** Every operation name the request carries, wherever an AWS front end may read one. */
+/**
+ * Every operation name the request carries, wherever an AWS front end may read one, split into
+ * its words: a name padded, followed by a stray character or a second value (`AssumeRole%00`,
+ * `X.GetAuthorizationToken, X.ListImages`) still names what a lenient parser reads in it.
+ */
 function operationNames(call: GuardedCall): string[] {
   const names: string[] = [];
-  const target = call.headers.get("x-amz-target");
-  if (target !== null) names.push(target.slice(target.lastIndexOf(".") + 1));
-  const actions = (params: URLSearchParams) => {
-    for (const [name, value] of params) if (name.toLowerCase() === "action") names.push(value);
+  // X-Amzn-Target is the other spelling that AWS's front ends route on.
+  for (const header of ["x-amz-target", "x-amzn-target"]) {
+    names.push(call.headers.get(header) ?? "");
+  }
+  const actions = (text: string) => {
+    // Some form parsers also split on `;`: read the text both ways.
+    for (const form of [text, text.replaceAll(";", "&")]) {
+      for (const [name, value] of new URLSearchParams(form)) {
+        if (name.replace(/[^a-z]/gi, "").toLowerCase() === "action") names.push(value);
+      }
+    }
   };
   actions(call.query);
   if (call.body !== undefined && call.body.length > 0) {
-    actions(new URLSearchParams(new TextDecoder().decode(call.body)));
+    actions(new TextDecoder().decode(call.body));
   }
-  const rpc = /^\/service\/[^/]+\/operation\/([^/]+)$/.exec(normalPath(call.path));
+  // Smithy RPC v2 routes on the last four segments, after any prefix.
+  const rpc = /\/service\/[^/]+\/operation\/([^/]+)$/.exec(normalPath(call.path));
   if (rpc !== null) names.push(rpc[1]);
-  return names;
+  return names.flatMap((name) => name.split(/[^A-Za-z0-9]+/)).filter((word) => word !== "");
 }
 
 /** The path with each segment percent-decoded and lower-cased, without empty segments. */

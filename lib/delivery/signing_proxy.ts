@@ -491,7 +491,7 @@ async function verify(
   const minting = mintingCall({
     service: auth.service,
     path: url.pathname,
-    query: url.searchParams,
+    query: url.search.slice(1),
     headers: sent,
     body: body instanceof Uint8Array ? body : undefined,
   });
