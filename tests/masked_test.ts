@@ -236,9 +236,12 @@ Deno.test(
       [
         "calls: 4 (4 distinct)",
         "  sts GetCallerIdentity - 1",
-        "  sts AssumeRole - 1 refused (AccessDenied)",
-        "  sts GetSessionToken - 1 refused (AccessDenied)",
-        "  ecr GetAuthorizationToken - 1 refused (AccessDeniedException)",
+        "  sts AssumeRole - 1 refused (AccessDenied): " +
+        "credential-minting action refused under --masked",
+        "  sts GetSessionToken - 1 refused (AccessDenied): " +
+        "credential-minting action refused under --masked",
+        "  ecr GetAuthorizationToken - 1 refused (AccessDeniedException): " +
+        "credential-minting action refused under --masked",
         "",
       ].join("\n"),
     );

@@ -100,6 +100,27 @@ Deno.test("sessionSchema accepts every description describeSession() gives, fiel
     levels.push(described.level);
   }
   assert.deepEqual(levels, ["mixed", "read_only", "full", "list"]);
+  // A masked grant's calls, the latest refused by the proxy: its reason, and the count by reason.
+  const minting = "credential-minting action refused under --masked" as const;
+  const masked = describeSession(SESSION, at, {
+    calls: 3,
+    refused: 2,
+    refusalReasons: { [minting]: 1 },
+    last: {
+      time: at,
+      service: "sts",
+      action: "GetSessionToken",
+      region: "eu-west-1",
+      status: 403,
+      bytesIn: 0,
+      bytesOut: 0,
+      refused: "AccessDenied",
+      refusalReason: minting,
+    },
+  });
+  assert.deepEqual(sessionSchema.parse(masked), masked);
+  assert.deepEqual(masked.refusal_reasons, { [minting]: 1 });
+  assert.equal(masked.last_call?.refusal_reason, minting);
   const { level: _, ...withoutLevel } = describeSession(SESSION, at);
   assert.equal(sessionSchema.safeParse({ ...withoutLevel, level: "admin" }).success, false);
   assert.equal(sessionSchema.safeParse(withoutLevel).success, false);

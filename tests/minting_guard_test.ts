@@ -256,11 +256,12 @@ Deno.test("the proxy refuses every row of the minting table as its SDK sends it,
           "(timebound-iam exec -s SCOPES -t TTL -- COMMAND)",
       );
       const call = rig.grant.calls.at(-1)!;
-      assert.deepEqual([call.service, call.action, call.status, call.refused], [
+      assert.deepEqual([call.service, call.action, call.status, call.refused, call.refusalReason], [
         signing,
         row.operations?.[0] ?? name,
         403,
         error.code,
+        "credential-minting action refused under --masked",
       ]);
     });
   }
@@ -442,6 +443,10 @@ Deno.test("a minting call is refused however the request names it; what AWS woul
         "real credentials, which masked mode keeps from the command); send it uncompressed",
     );
     assert.equal(rig.grant.calls.at(-1)?.refused, "AccessDenied");
+    assert.equal(
+      rig.grant.calls.at(-1)?.refusalReason,
+      "compressed body to a service with credential-minting actions: send it uncompressed",
+    );
     assert.equal(rig.aws.requests.length, 0, "nothing reached the endpoint");
   });
   await t.step("an unsigned X-Amz-Target is not sent on, so it mints nothing", async () => {

@@ -9,6 +9,7 @@ import {
   ProxyRefusal,
   refusalCode,
   type RefusalKind,
+  refusalReason,
   refusalResponse,
 } from "../lib/delivery/proxy_refusal.ts";
 
@@ -57,6 +58,7 @@ const CODES: Record<RefusalKind, [string, string, string, number]> = {
   ],
   "host": ["AccessDenied", "AccessDenied", "AccessDeniedException", 403],
   "mints-credentials": ["AccessDenied", "AccessDenied", "AccessDeniedException", 403],
+  "encoded-body": ["AccessDenied", "AccessDenied", "AccessDeniedException", 403],
   "body-too-large": ["EntityTooLarge", "RequestEntityTooLarge", "RequestEntityTooLarge", 413],
   "headers-too-large": [
     "RequestHeaderSectionTooLarge",
@@ -239,6 +241,8 @@ Deno.test("each refusal's message says who refused and what to do", async (t) =>
     "busy": `${proxy} holds as many request bodies as it may at once: try again`,
     "mints-credentials": "timebound-iam's masked proxy refuses credential-minting actions: " +
       "their answer would hand out real credentials",
+    "encoded-body": "timebound-iam's masked proxy refuses a compressed body to a service with " +
+      "credential-minting actions: send it uncompressed",
   };
   for (const [kind, message] of Object.entries(says)) {
     await t.step(kind, async () => {
@@ -259,4 +263,33 @@ Deno.test("a JSON content type with parameters is still REST JSON", () => {
     protocolOf("lambda", headers({ "content-type": "text/plain; application/json" })),
     "query",
   );
+});
+
+Deno.test("each refusal records one reason of the closed set, which says what to change", async (t) => {
+  const why: Record<RefusalKind, string> = {
+    "mints-credentials": "credential-minting action refused under --masked",
+    "encoded-body":
+      "compressed body to a service with credential-minting actions: send it uncompressed",
+    "unknown-key": "not signed with the stand-in key",
+    "bad-signature": "bad signature: wrong stand-in secret or clock skew",
+    "expired": "grant expired or revoked",
+    "presigned": "not signed with SigV4 in the Authorization header",
+    "sigv4a": "not signed with SigV4 in the Authorization header",
+    "not-sigv4": "not signed with SigV4 in the Authorization header",
+    "unsigned": "not signed with SigV4 in the Authorization header",
+    "host": "not for a host, region or service the proxy serves",
+    "bad-scope": "not for a host, region or service the proxy serves",
+    "body-too-large": "request over the proxy's size limits",
+    "headers-too-large": "request over the proxy's size limits",
+    "busy": "proxy busy with other large requests: retry",
+    "upstream-timeout": "no usable answer from AWS",
+    "upstream-failed": "no usable answer from AWS",
+  };
+  for (const [kind, reason] of Object.entries(why)) {
+    await t.step(kind, () => {
+      // A message of the refusal's own (which may quote the request) never changes its reason.
+      const refusal = new ProxyRefusal(kind as RefusalKind, "said\nto the client");
+      assert.equal(refusalReason(refusal), reason);
+    });
+  }
 });

@@ -141,13 +141,14 @@ Deno.test(
     assert.match(after.stderr, /\(ExpiredToken\)/);
     const calls = (await served.auditLines()).filter((line) => line.event === "call");
     assert.deepEqual(
-      calls.map((c) => [c.service, c.action, c.resource, c.status, c.refused]),
+      calls.map((c) => [c.service, c.action, c.resource, c.status, c.refused, c.refusal_reason]),
       [
-        ["s3", "CreateBucket", "agent-bucket", 200, false],
-        ["s3", "PutObject", "agent-bucket/notes/a.txt", 200, false],
-        ["s3", "GetObject", "agent-bucket/notes/a.txt", 200, false],
-        ["dynamodb", "ListTables", undefined, 400, true],
-        ["s3", "ListBuckets", undefined, 400, true],
+        ["s3", "CreateBucket", "agent-bucket", 200, false, undefined],
+        ["s3", "PutObject", "agent-bucket/notes/a.txt", 200, false, undefined],
+        ["s3", "GetObject", "agent-bucket/notes/a.txt", 200, false, undefined],
+        // Refused by AWS: the scopes say why, the proxy gives no reason of its own.
+        ["dynamodb", "ListTables", undefined, 400, true, undefined],
+        ["s3", "ListBuckets", undefined, 400, true, "grant expired or revoked"],
       ],
       "the audit log lists exactly the calls made, in order",
     );
@@ -230,15 +231,38 @@ Deno.test(
       asked.stderr,
       /An error occurred \(AccessDenied\) when calling the GetSessionToken operation: timebound-iam's masked proxy refuses credential-minting actions such as sts:GetSessionToken: their answer would hand out real credentials/,
     );
+    const minting = "credential-minting action refused under --masked";
     const [call] = (await served.auditLines()).filter((line) => line.event === "call");
     assert.deepEqual(
-      [call.service, call.action, call.status, call.refused, call.error_code, call.reason],
-      ["sts", "GetSessionToken", 403, true, "AccessDenied", "refused by the proxy: AccessDenied"],
+      [
+        call.service,
+        call.action,
+        call.status,
+        call.refused,
+        call.error_code,
+        call.reason,
+        call.refusal_reason,
+      ],
+      [
+        "sts",
+        "GetSessionToken",
+        403,
+        true,
+        "AccessDenied",
+        "refused by the proxy: AccessDenied",
+        minting,
+      ],
+    );
+    assert.match(
+      served.stderr(),
+      new RegExp(`: sts:GetSessionToken 403 refused \\(AccessDenied\\): ${minting}\n`),
     );
     assert.equal(served.fx.aws.requests.filter((r) => r.action === "GetSessionToken").length, 0);
     const [described] = (await served.call("list_active_sessions")).sessions as Array<
       Record<string, unknown>
     >;
     assert.equal(described.refused_calls, 1);
+    assert.deepEqual(described.refusal_reasons, { [minting]: 1 });
+    assert.equal((described.last_call as Record<string, unknown>).refusal_reason, minting);
   },
 );

@@ -3,7 +3,7 @@
 // honours the endpoint it is given), and the audit log in memory. The clock the log reads is the
 // test's, so "a minute" does not depend on how fast this machine is.
 import assert from "node:assert/strict";
-import { GetCallerIdentityCommand, STSClient } from "@aws-sdk/client-sts";
+import { GetCallerIdentityCommand, GetSessionTokenCommand, STSClient } from "@aws-sdk/client-sts";
 import type { Grant } from "../lib/aws/broker.ts";
 import { memoryAuditLog } from "../lib/mcp/audit_log.ts";
 import { CALL_LINES_PER_MINUTE } from "../lib/mcp/call_audit.ts";
@@ -52,13 +52,15 @@ async function floodRig(options: { env?: Record<string, string>; lifetimeMs?: nu
     grant,
     vars,
     advance: (ms: number) => clock += ms,
-    /** `count` GetCallerIdentity calls, 25 at a time; how many failed. */
-    async calls(count: number): Promise<number> {
+    /** `count` GetCallerIdentity calls (or `mint`: GetSessionToken), 25 at a time; how many failed. */
+    async calls(count: number, mint = false): Promise<number> {
       let failed = 0;
       for (let sent = 0; sent < count; sent += 25) {
         const batch = Array.from(
           { length: Math.min(25, count - sent) },
-          () => client.send(new GetCallerIdentityCommand({})).then(() => 0, () => 1),
+          () =>
+            client.send(mint ? new GetSessionTokenCommand({}) : new GetCallerIdentityCommand({}))
+              .then(() => 0, () => 1),
         );
         for (const f of await Promise.all(batch)) failed += f;
       }
@@ -149,3 +151,26 @@ Deno.test("a masked env file under an HTTP proxy names the signing proxy in NO_P
     assert.equal(rig.vars.NO_PROXY, undefined);
   });
 });
+
+Deno.test(
+  "past the per-call lines, the minute's summary counts the proxy's refusals by reason",
+  async () => {
+    await using rig = await floodRig();
+    const id = rig.grant.sessionName;
+    const minting = "credential-minting action refused under --masked";
+    assert.equal(await rig.calls(CALL_LINES_PER_MINUTE), 0);
+    // Refused by AWS (no reason of the proxy's), then by the proxy: they mint credentials.
+    const allow = rig.aws.deny("sts:GetCallerIdentity");
+    assert.equal(await rig.calls(3), 3);
+    allow();
+    assert.equal(await rig.calls(5, true), 5);
+    assert.deepEqual(rig.masking.stats(id)?.refusalReasons, { [minting]: 5 });
+    await rig.masking.end(id);
+    const [summary] = rig.audit.events.filter((e) => e.event === "calls");
+    assert.equal(summary.calls, 8);
+    assert.equal(summary.refused_calls, 8);
+    assert.deepEqual(summary.refusal_reasons, { [minting]: 5 });
+    assert.deepEqual(summary.actions, { "sts:GetCallerIdentity": 3, "sts:GetSessionToken": 5 });
+    assert.equal(rig.aws.requests.filter((r) => r.action === "GetSessionToken").length, 0);
+  },
+);

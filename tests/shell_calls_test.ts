@@ -149,6 +149,7 @@ Deno.test({
         refused: true,
         error_code: "AccessDenied",
         refused_by: "proxy",
+        refusal_reason: "credential-minting action refused under --masked",
       },
       { service: "dynamodb", action: "GetItem", resource: "Orders", count: 1, refused: false },
     ]);

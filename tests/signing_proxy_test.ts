@@ -134,8 +134,8 @@ Deno.test(
     assert.equal(out.code, 255);
     assert.match(out.stderr, /\(SignatureDoesNotMatch\) when calling the GetCallerIdentity/);
     assert.equal(rig.aws.requests.length, 0);
-    assert.deepEqual(rig.grant.calls.map((c) => [c.status, c.refused]), [
-      [403, "SignatureDoesNotMatch"],
+    assert.deepEqual(rig.grant.calls.map((c) => [c.status, c.refused, c.refusalReason]), [
+      [403, "SignatureDoesNotMatch", "bad signature: wrong stand-in secret or clock skew"],
     ]);
   },
 );

@@ -8,6 +8,8 @@
  * @module
  */
 
+import type { RefusalReason } from "./proxy_refusal.ts";
+
 /** One call through the proxy. */
 export interface CallRecord {
   /** When the call arrived. */
@@ -28,6 +30,8 @@ export interface CallRecord {
   bytesOut: number;
   /** The error code, when the proxy itself refused the call (it never reached AWS). */
   refused?: string;
+  /** Why the proxy refused it, for a human (with `refused`). */
+  refusalReason?: RefusalReason;
   /** AWS's error code, for a call AWS answered with an error (`AccessDenied`…). */
   errorCode?: string;
 }

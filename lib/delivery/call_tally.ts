@@ -7,6 +7,7 @@
  */
 
 import { type CallRecord, isRefused } from "./call_record.ts";
+import type { RefusalReason } from "./proxy_refusal.ts";
 
 /** One distinct call and how often it was made. */
 export interface TalliedCall {
@@ -24,6 +25,8 @@ export interface TalliedCall {
   errorCode?: string;
   /** Whether the proxy itself refused it (it never reached AWS). */
   byProxy?: boolean;
+  /** Why the proxy refused it. */
+  refusalReason?: RefusalReason;
 }
 
 /** Distinct calls kept; past that, calls are only counted (`dropped`). */
@@ -66,7 +69,15 @@ export function createCallTally(): CallTally {
     record(call) {
       total++;
       const refused = isRefused(call);
-      const key = JSON.stringify([call.service, call.action, call.resource ?? null, refused]);
+      // A call the proxy refused is not the same call as one AWS answered, nor as one the proxy
+      // refused for another reason: each gets its line.
+      const key = JSON.stringify([
+        call.service,
+        call.action,
+        call.resource ?? null,
+        refused,
+        call.refusalReason ?? null,
+      ]);
       let entry = byKey.get(key);
       if (entry === undefined) {
         if (byKey.size >= MAX_DISTINCT_CALLS) {
@@ -79,13 +90,14 @@ export function createCallTally(): CallTally {
           ...(call.resource === undefined ? {} : { resource: call.resource }),
           count: 0,
           refused,
+          ...(call.refused === undefined ? {} : { byProxy: true }),
+          ...(call.refusalReason === undefined ? {} : { refusalReason: call.refusalReason }),
         };
         byKey.set(key, entry);
       }
       entry.count++;
       const code = call.refused ?? call.errorCode;
       if (refused && code !== undefined) entry.errorCode = code;
-      if (call.refused !== undefined) entry.byProxy = true;
     },
     calls: () => [...byKey.values()].map((entry) => ({ ...entry })),
     get total() {
@@ -99,7 +111,8 @@ export function createCallTally(): CallTally {
 
 /**
  * The calls as `--calls` shows them on stderr: a heading, then one line each — service,
- * action, resource (`-` when none), count, and `refused (CODE)` for a refused one.
+ * action, resource (`-` when none), count, and `refused (CODE)` for a refused one, followed by
+ * `: REASON` when the proxy refused it.
  *
  * @example
  * ```ts
@@ -115,7 +128,8 @@ export function renderCallLines(calls: readonly TalliedCall[], dropped: number):
   const total = calls.reduce((sum, call) => sum + call.count, 0) + dropped;
   const lines = calls.map((call) =>
     `  ${call.service} ${call.action} ${resourceWord(call.resource)} ${call.count}` +
-    (call.refused ? ` refused${call.errorCode ? ` (${call.errorCode})` : ""}` : "")
+    (call.refused ? ` refused${call.errorCode ? ` (${call.errorCode})` : ""}` : "") +
+    (call.refusalReason ? `: ${call.refusalReason}` : "")
   );
   if (dropped) lines.push(`  (${dropped} more calls past ${MAX_DISTINCT_CALLS} distinct ones)`);
   return `calls: ${total} (${calls.length} distinct)\n${lines.map((l) => `${l}\n`).join("")}`;
@@ -139,6 +153,7 @@ export function renderCallJson(calls: readonly TalliedCall[]): string {
         refused: call.refused,
         ...(call.errorCode === undefined ? {} : { error_code: call.errorCode }),
         ...(call.byProxy ? { refused_by: "proxy" } : {}),
+        ...(call.refusalReason ? { refusal_reason: call.refusalReason } : {}),
       })
     }\n`
   ).join("");

@@ -139,7 +139,7 @@ export function mintingRefusal(call: MintingCall): ProxyRefusal {
     "command";
   if ("encoding" in call) {
     return new ProxyRefusal(
-      "mints-credentials",
+      "encoded-body",
       `timebound-iam's masked proxy refuses a ${call.service} request body with Content-Encoding ` +
         `"${cleanName(call.encoding)}": it reads the body to refuse credential-minting actions ` +
         `(${why}); send it uncompressed`,

@@ -5,8 +5,9 @@
  * `<ErrorResponse>` (`InvalidClientTokenId`, `SignatureDoesNotMatch`, `ExpiredToken`), EC2's
  * `<Response><Errors>`, and the JSON services' `{"__type", "message"}` with `x-amzn-ErrorType`
  * (`UnrecognizedClientException`, `InvalidSignatureException`, `ExpiredTokenException`).
- * A credential-minting call is refused as AWS refuses a call that no policy allows:
- * `AccessDenied` (JSON: `AccessDeniedException`).
+ * A credential-minting call (or a compressed body the proxy cannot check for one) is refused as
+ * AWS refuses a call that no policy allows: `AccessDenied` (JSON: `AccessDeniedException`). Each
+ * kind of refusal also has a reason for the call's record, from a small closed set.
  *
  * @module
  */
@@ -27,7 +28,67 @@ export type RefusalKind =
   | "upstream-timeout"
   | "upstream-failed"
   | "busy"
-  | "mints-credentials";
+  | "mints-credentials"
+  | "encoded-body";
+
+/**
+ * Why the proxy refused a call, as a human reads it in `--calls` and `serve`'s audit log: a small
+ * closed set, each saying what to change. Several kinds share one reason (every way of not
+ * signing with SigV4 in the `Authorization` header is one).
+ */
+export const REFUSAL_REASONS = [
+  "credential-minting action refused under --masked",
+  "compressed body to a service with credential-minting actions: send it uncompressed",
+  "not signed with the stand-in key",
+  "bad signature: wrong stand-in secret or clock skew",
+  "grant expired or revoked",
+  "not signed with SigV4 in the Authorization header",
+  "not for a host, region or service the proxy serves",
+  "request over the proxy's size limits",
+  "proxy busy with other large requests: retry",
+  "no usable answer from AWS",
+] as const;
+
+/** One of {@linkcode REFUSAL_REASONS}. */
+export type RefusalReason = typeof REFUSAL_REASONS[number];
+
+const REASONS: Record<RefusalKind, RefusalReason> = {
+  "mints-credentials": "credential-minting action refused under --masked",
+  "encoded-body":
+    "compressed body to a service with credential-minting actions: send it uncompressed",
+  "unknown-key": "not signed with the stand-in key",
+  "bad-signature": "bad signature: wrong stand-in secret or clock skew",
+  "expired": "grant expired or revoked",
+  "presigned": "not signed with SigV4 in the Authorization header",
+  "sigv4a": "not signed with SigV4 in the Authorization header",
+  "not-sigv4": "not signed with SigV4 in the Authorization header",
+  "unsigned": "not signed with SigV4 in the Authorization header",
+  "host": "not for a host, region or service the proxy serves",
+  "bad-scope": "not for a host, region or service the proxy serves",
+  "body-too-large": "request over the proxy's size limits",
+  "headers-too-large": "request over the proxy's size limits",
+  "busy": "proxy busy with other large requests: retry",
+  "upstream-timeout": "no usable answer from AWS",
+  "upstream-failed": "no usable answer from AWS",
+};
+
+/**
+ * Why a refusal was made, for the call's record (never the client's text, which may quote the
+ * request).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { ProxyRefusal, refusalReason } from "./proxy_refusal.ts";
+ * assert.equal(
+ *   refusalReason(new ProxyRefusal("mints-credentials")),
+ *   "credential-minting action refused under --masked",
+ * );
+ * ```
+ */
+export function refusalReason(refusal: ProxyRefusal): RefusalReason {
+  return REASONS[refusal.kind];
+}
 
 /** The wire protocol of a call, which decides the error's shape. */
 export type Protocol = "s3" | "query" | "ec2" | "json" | "rest-json";
@@ -153,6 +214,12 @@ const WORDINGS: Record<RefusalKind, Wording> = {
     status: 403,
     message: "timebound-iam's masked proxy refuses credential-minting actions: their answer " +
       "would hand out real credentials",
+  },
+  "encoded-body": {
+    code: { s3: "AccessDenied", query: "AccessDenied", json: "AccessDeniedException" },
+    status: 403,
+    message: "timebound-iam's masked proxy refuses a compressed body to a service with " +
+      "credential-minting actions: send it uncompressed",
   },
 };
 

@@ -39,6 +39,7 @@ import {
   protocolOf,
   ProxyRefusal,
   refusalCode,
+  refusalReason,
   refusalResponse,
 } from "./proxy_refusal.ts";
 import {
@@ -284,6 +285,7 @@ export function startSigningProxy(options: SigningProxyOptions): SigningProxy {
         bytesIn: 0,
         bytesOut: 0,
         refused: refusalCode(refusal, protocol),
+        refusalReason: refusalReason(refusal),
       });
       return response;
     } finally {

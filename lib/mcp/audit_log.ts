@@ -58,6 +58,10 @@ export interface AuditEvent {
   refused?: boolean;
   /** A call: AWS's error code, or the proxy's for a call it refused. */
   error_code?: string;
+  /** A call the proxy refused: why, for a human (`credential-minting action refused…`). */
+  refusal_reason?: string;
+  /** A `calls` summary: the calls the proxy refused, counted by why. */
+  refusal_reasons?: Record<string, number>;
   /** A `calls` summary: when its first call came. */
   since?: string;
   /** A `calls` summary: how many calls it stands for. */

@@ -9,6 +9,7 @@
  */
 
 import { type CallRecord, isRefused } from "../delivery/call_record.ts";
+import type { RefusalReason } from "../delivery/proxy_refusal.ts";
 import type { AuditEvent, AuditLog } from "./audit_log.ts";
 
 /** Call lines per grant in one minute; the rest go into that minute's summary line. */
@@ -23,6 +24,8 @@ export interface CallStats {
   calls: number;
   /** Those refused: by AWS (401/403) or by the proxy itself. */
   refused: number;
+  /** Those the proxy itself refused, counted by why. */
+  refusalReasons: Partial<Record<RefusalReason, number>>;
   /** The latest call. */
   last?: CallRecord;
 }
@@ -66,11 +69,16 @@ export function createGrantCallAudit(
   options: { audit: AuditLog; now: () => Date; log?: (line: string) => void },
 ): GrantCallAudit {
   const { audit } = options;
-  const stats: CallStats = { calls: 0, refused: 0 };
+  const stats: CallStats = { calls: 0, refused: 0, refusalReasons: {} };
   let windowStart = -Infinity;
   let lines = 0;
-  let over: { count: number; refused: number; since: Date; actions: Map<string, number> } | null =
-    null;
+  let over: {
+    count: number;
+    refused: number;
+    since: Date;
+    actions: Map<string, number>;
+    reasons: Partial<Record<RefusalReason, number>>;
+  } | null = null;
   let timer: ReturnType<typeof setTimeout> | undefined;
   let pending = Promise.resolve();
   const write = (event: AuditEvent) => {
@@ -92,6 +100,7 @@ export function createGrantCallAudit(
       since: over.since.toISOString(),
       calls: over.count,
       refused_calls: over.refused,
+      ...(Object.keys(over.reasons).length ? { refusal_reasons: over.reasons } : {}),
       actions: rest ? { ...named, other: rest } : named,
       reason: `${over.count} more call${over.count === 1 ? "" : "s"} than the ` +
         `${CALL_LINES_PER_MINUTE} a minute logged one by one`,
@@ -107,6 +116,7 @@ export function createGrantCallAudit(
       const refused = isRefused(call);
       stats.calls++;
       if (refused) stats.refused++;
+      count(stats.refusalReasons, call.refusalReason);
       stats.last = call;
       const now = options.now().getTime();
       if (now - windowStart >= WINDOW_MS) {
@@ -120,9 +130,10 @@ export function createGrantCallAudit(
         options.log?.(callLine(sessionId, call, refused));
         return;
       }
-      over ??= { count: 0, refused: 0, since: call.time, actions: new Map() };
+      over ??= { count: 0, refused: 0, since: call.time, actions: new Map(), reasons: {} };
       over.count++;
       if (refused) over.refused++;
+      count(over.reasons, call.refusalReason);
       const key = actionKey(call);
       // Bounded: a flood of made-up action names counts under the ones already seen, or other.
       if (over.actions.has(key) || over.actions.size < 200) {
@@ -134,12 +145,17 @@ export function createGrantCallAudit(
         timer = started;
       }
     },
-    stats: () => ({ ...stats }),
+    stats: () => ({ ...stats, refusalReasons: { ...stats.refusalReasons } }),
     async flush() {
       summarise();
       await pending;
     },
   };
+}
+
+/** Counts one more call refused for `reason` (a closed set: the record stays small). */
+function count(counts: Partial<Record<RefusalReason, number>>, reason?: RefusalReason): void {
+  if (reason !== undefined) counts[reason] = (counts[reason] ?? 0) + 1;
 }
 
 function callEvent(sessionId: string, call: CallRecord, refused: boolean): AuditEvent {
@@ -156,6 +172,7 @@ function callEvent(sessionId: string, call: CallRecord, refused: boolean): Audit
     refused,
     ...(call.errorCode ?? call.refused ? { error_code: call.errorCode ?? call.refused } : {}),
     ...(call.refused === undefined ? {} : { reason: `refused by the proxy: ${call.refused}` }),
+    ...(call.refusalReason === undefined ? {} : { refusal_reason: call.refusalReason }),
   };
 }
 
@@ -163,5 +180,6 @@ function callEvent(sessionId: string, call: CallRecord, refused: boolean): Audit
 function callLine(sessionId: string, call: CallRecord, refused: boolean): string {
   return `${sessionId}: ${call.service}:${call.action}` +
     (call.resource === undefined ? "" : ` ${call.resource}`) +
-    ` ${call.status}${refused ? ` refused${call.refused ? ` (${call.refused})` : ""}` : ""}`;
+    ` ${call.status}${refused ? ` refused${call.refused ? ` (${call.refused})` : ""}` : ""}` +
+    (call.refusalReason ? `: ${call.refusalReason}` : "");
 }

@@ -45,6 +45,10 @@ export const sessionSchema = z.object({
   refused_calls: z.number().optional().describe(
     "masked only: the calls refused (AccessDenied from AWS, or by the proxy)",
   ),
+  refusal_reasons: z.record(z.string(), z.number()).optional().describe(
+    "masked only: the calls the signing proxy itself refused, counted by why (e.g. " +
+      '"credential-minting action refused under --masked")',
+  ),
   last_call: z.object({
     time: z.string(),
     service: z.string(),
@@ -52,6 +56,7 @@ export const sessionSchema = z.object({
     resource: z.string().optional(),
     status: z.number(),
     refused: z.boolean(),
+    refusal_reason: z.string().optional(),
   }).optional().describe("masked only: the latest call"),
 });
 
@@ -152,6 +157,7 @@ function describeCalls(stats: CallStats): Partial<SessionDescription> {
     masked: true,
     calls: stats.calls,
     refused_calls: stats.refused,
+    ...(Object.keys(stats.refusalReasons).length ? { refusal_reasons: stats.refusalReasons } : {}),
     ...(last
       ? {
         last_call: {
@@ -161,6 +167,7 @@ function describeCalls(stats: CallStats): Partial<SessionDescription> {
           ...(last.resource === undefined ? {} : { resource: last.resource }),
           status: last.status,
           refused: isRefused(last),
+          ...(last.refusalReason === undefined ? {} : { refusal_reason: last.refusalReason }),
         },
       }
       : {}),

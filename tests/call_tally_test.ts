@@ -1,0 +1,92 @@
+// What `--calls` shows of a masked command's calls: the tally that counts them, one line each on
+// stderr, and JSON lines for `--calls=FILE`; a call the proxy refused says why.
+import assert from "node:assert/strict";
+import type { CallRecord } from "../lib/delivery/call_record.ts";
+import { createCallTally, renderCallJson, renderCallLines } from "../lib/delivery/call_tally.ts";
+
+const MINTING = "credential-minting action refused under --masked";
+
+function call(fields: Partial<CallRecord>): CallRecord {
+  return {
+    time: new Date(0),
+    service: "sts",
+    action: "GetSessionToken",
+    region: "us-east-1",
+    status: 200,
+    bytesIn: 0,
+    bytesOut: 0,
+    ...fields,
+  };
+}
+
+Deno.test("a call the proxy refused is its own line, with the proxy's reason", () => {
+  const tally = createCallTally();
+  tally.record(call({ status: 403, refused: "AccessDenied", refusalReason: MINTING }));
+  tally.record(call({ status: 403, refused: "AccessDenied", refusalReason: MINTING }));
+  tally.record(
+    call({ status: 403, refused: "ExpiredToken", refusalReason: "grant expired or revoked" }),
+  );
+  tally.record(
+    call({
+      service: "s3",
+      action: "PutObject",
+      resource: "b/k",
+      status: 403,
+      errorCode: "AccessDenied",
+    }),
+  );
+  tally.record(call({ service: "s3", action: "GetObject", resource: "b/k" }));
+  assert.equal(
+    renderCallLines(tally.calls(), tally.dropped),
+    [
+      "calls: 5 (4 distinct)",
+      `  sts GetSessionToken - 2 refused (AccessDenied): ${MINTING}`,
+      "  sts GetSessionToken - 1 refused (ExpiredToken): grant expired or revoked",
+      "  s3 PutObject b/k 1 refused (AccessDenied)",
+      "  s3 GetObject b/k 1",
+      "",
+    ].join("\n"),
+  );
+  assert.deepEqual(
+    renderCallJson(tally.calls()).trim().split("\n").map((line) => JSON.parse(line)),
+    [
+      {
+        service: "sts",
+        action: "GetSessionToken",
+        count: 2,
+        refused: true,
+        error_code: "AccessDenied",
+        refused_by: "proxy",
+        refusal_reason: MINTING,
+      },
+      {
+        service: "sts",
+        action: "GetSessionToken",
+        count: 1,
+        refused: true,
+        error_code: "ExpiredToken",
+        refused_by: "proxy",
+        refusal_reason: "grant expired or revoked",
+      },
+      {
+        service: "s3",
+        action: "PutObject",
+        resource: "b/k",
+        count: 1,
+        refused: true,
+        error_code: "AccessDenied",
+      },
+      { service: "s3", action: "GetObject", resource: "b/k", count: 1, refused: false },
+    ],
+  );
+});
+
+Deno.test("a call AWS refused is not merged with the same call the proxy refused", () => {
+  const tally = createCallTally();
+  tally.record(call({ status: 403, errorCode: "AccessDenied" }));
+  tally.record(call({ status: 403, refused: "AccessDenied", refusalReason: MINTING }));
+  const [byAws, byProxy] = tally.calls();
+  assert.equal(byAws.byProxy, undefined, "AWS answered it: --learn counts it");
+  assert.equal(byProxy.byProxy, true);
+  assert.equal(tally.calls().length, 2);
+});
