@@ -429,3 +429,71 @@ Deno.test("a role that refuses base's keys is one line naming the profile, its r
   );
   assert.deepEqual(story(w).map(([action]) => action), ["AssumeRole"]);
 });
+
+Deno.test("serve tells an agent that a chain failed, never the human's other profiles, roles or accounts", async () => {
+  await using w = await world();
+  const hub = w.aws.addRole({
+    roleName: "hub-role",
+    accountId: "210987654321",
+    trustPolicy: {
+      Version: "2012-10-17",
+      Statement: [{ Effect: "Deny", Principal: { AWS: "*" }, Action: "sts:AssumeRole" }],
+    },
+  }).arn;
+  // prod: base's keys assume hub's role (which refuses them), then prod's. lost: its source's
+  // source is nowhere.
+  await Deno.writeTextFile(
+    `${w.home}/.aws/config`,
+    `[profile prod]\nsource_profile = hub\nrole_arn = ${w.roleArn}\n\n` +
+      `[profile hub]\nsource_profile = base\nrole_arn = ${hub}\n\n` +
+      `[profile lost]\nsource_profile = hidden-middle\nrole_arn = ${w.roleArn}\n\n` +
+      `[profile hidden-middle]\nsource_profile = nowhere\nrole_arn = ${hub}\n`,
+  );
+  const env = { ...await baseEnv(w.home), ...w.env, XDG_STATE_HOME: `${w.home}/state` };
+  const [command, args] = cliCommand([
+    "serve",
+    "--profile",
+    "prod",
+    "--allow",
+    "s3:ro",
+    "--allow-profiles",
+    "lost",
+  ]);
+  const transport = new StdioClientTransport({ command, args, env, stderr: "pipe" });
+  let stderr = "";
+  transport.stderr?.on("data", (chunk: Uint8Array) => stderr += new TextDecoder().decode(chunk));
+  const client = new Client({ name: "chain-test", version: "1" }, { capabilities: {} });
+  await client.connect(transport);
+  const texts: string[] = [];
+  try {
+    for (const profile of [undefined, "lost"]) {
+      const result = await client.callTool({
+        name: "grant_access",
+        arguments: { services: ["s3"], level: "read_only", ttl: "15m", profile },
+      });
+      assert.equal(result.isError, true);
+      texts.push((result.content as Array<{ text: string }>).map((c) => c.text).join("\n"));
+    }
+  } finally {
+    await client.close();
+  }
+  for (const text of texts) {
+    assert.equal(
+      text,
+      "The base credentials failed: the chain of roles that the human's AWS profile assumes " +
+        "did not work\nhint: the server's log says why; ask the human who started the server " +
+        "to fix it, and do not retry until then",
+    );
+  }
+  // The human reads why in the server's log.
+  assert.match(
+    stderr,
+    /refused a grant to chain-test 1: Access denied assuming arn:aws:iam::210987654321:role\/hub-role, the role_arn of profile "hub"/,
+  );
+  assert.match(stderr, /Profile "nowhere", the source_profile of "hidden-middle", does not exist/);
+  assert.deepEqual(
+    story(w).map(([action, role]) => [action, role]),
+    [["AssumeRole", hub]],
+    "prod's chain stopped at hub; lost's made no call",
+  );
+});

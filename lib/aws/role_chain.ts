@@ -15,12 +15,24 @@
  * @module
  */
 
-import { UsageError } from "../core/errors.ts";
+import { type AgentText, UsageError } from "../core/errors.ts";
 import { logText } from "../core/log_text.ts";
 import { isMfaSerial } from "./mfa_session.ts";
 
 /** The most roles a chain may assume (the AWS CLI has no bound; a longer chain is a mistake). */
 export const MAX_ROLE_CHAIN = 8;
+
+/**
+ * What an agent (`serve`) is told when a role chain fails, instead of the message: that names
+ * the human's other profiles, their roles and accounts, which the server's log keeps for the
+ * human alone.
+ */
+export const CHAIN_FAILURE_FOR_AGENTS: AgentText = {
+  message: "The base credentials failed: the chain of roles that the human's AWS profile " +
+    "assumes did not work",
+  hint: "the server's log says why; ask the human who started the server to fix it, and do not " +
+    "retry until then",
+};
 
 /** AWS's bounds of `DurationSeconds` for AssumeRole: 15 minutes to 12 hours. */
 const DURATION_MIN = 900;
@@ -170,6 +182,7 @@ function readStep(profile: string, settings: ProfileSettings, chained: boolean):
   if (serial !== undefined && !isMfaSerial(serial)) {
     throw new UsageError(`Invalid mfa_serial "${logText(serial, 80)}" ${where}`, {
       hint: "use the MFA device's ARN: arn:aws:iam::ACCOUNT:mfa/NAME",
+      forAgents: CHAIN_FAILURE_FOR_AGENTS,
     });
   }
   step.mfaSerial = serial;
@@ -178,6 +191,7 @@ function readStep(profile: string, settings: ProfileSettings, chained: boolean):
   if (externalId !== undefined && !/^[\w+=,.@:\/-]{2,1224}$/.test(externalId)) {
     throw new UsageError(`Invalid external_id ${where}`, {
       hint: "AWS takes 2 to 1224 letters, digits and + = , . @ : / - _",
+      forAgents: CHAIN_FAILURE_FOR_AGENTS,
     });
   }
   step.externalId = externalId;
@@ -185,6 +199,7 @@ function readStep(profile: string, settings: ProfileSettings, chained: boolean):
   if (name !== undefined && !/^[\w+=,.@-]{2,64}$/.test(name)) {
     throw new UsageError(`Invalid role_session_name "${logText(name, 80)}" ${where}`, {
       hint: "AWS takes 2 to 64 letters, digits and + = , . @ - _",
+      forAgents: CHAIN_FAILURE_FOR_AGENTS,
     });
   }
   step.roleSessionName = name;
@@ -207,6 +222,7 @@ function readDuration(
         ? `its role is assumed with another role's session, so AWS allows ${DURATION_MIN} to ` +
           `${CHAINED_DURATION_MAX} seconds (role chaining)`
         : `AWS allows ${DURATION_MIN} to ${DURATION_MAX} seconds`,
+      forAgents: CHAIN_FAILURE_FOR_AGENTS,
     });
   }
   return seconds;
@@ -216,7 +232,10 @@ function cycleError(path: string[]): UsageError {
   const names = path.map((name) => logText(name, 80));
   return new UsageError(
     `Profile "${names[0]}" has a cycle in its source_profile chain: ${names.join(" → ")}`,
-    { hint: "end the chain at a profile with keys (timebound-iam keys add NAME)" },
+    {
+      hint: "end the chain at a profile with keys (timebound-iam keys add NAME)",
+      forAgents: CHAIN_FAILURE_FOR_AGENTS,
+    },
   );
 }
 
@@ -224,7 +243,10 @@ function tooLongError(profile: string): UsageError {
   return new UsageError(
     `Profile "${logText(profile, 80)}" chains more than ${MAX_ROLE_CHAIN} roles through ` +
       "source_profile",
-    { hint: "point source_profile at a profile with keys sooner" },
+    {
+      hint: "point source_profile at a profile with keys sooner",
+      forAgents: CHAIN_FAILURE_FOR_AGENTS,
+    },
   );
 }
 
@@ -236,6 +258,6 @@ function noKeysError(source: string, of: string, files: SharedFiles): UsageError
     `Profile "${name}", the source_profile of "${logText(of, 80)}", ` +
       (exists ? "has no keys" : "does not exist") +
       ": none in the timebound-iam vault or ~/.aws/credentials",
-    { hint: `store its keys: timebound-iam keys add ${name}` },
+    { hint: `store its keys: timebound-iam keys add ${name}`, forAgents: CHAIN_FAILURE_FOR_AGENTS },
   );
 }

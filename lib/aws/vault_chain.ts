@@ -18,7 +18,12 @@ import { logText } from "../core/log_text.ts";
 import { cachedMfaSession, openMfaSessionStore } from "./mfa_session.ts";
 import { classifyAwsError, explainAwsError } from "./on_failure.ts";
 import { profileLabel, resolveProfile, usesEnvironmentKeys } from "./profile.ts";
-import { hasSourceProfile, type RoleStep, walkRoleChain } from "./role_chain.ts";
+import {
+  CHAIN_FAILURE_FOR_AGENTS,
+  hasSourceProfile,
+  type RoleStep,
+  walkRoleChain,
+} from "./role_chain.ts";
 import { credentialProvidersModule, smithyConfigModule } from "./sdk.ts";
 import { callDeadlinePlugin } from "./timeout.ts";
 import { VAULT_CHAIN_MARK, type VaultHolding, vaultHolding } from "./vault_keys.ts";
@@ -173,12 +178,19 @@ function noCodeHere(step: RoleStep, serial: string): Promise<never> {
     new UsageError(
       `Profile "${profile}" assumes its role_arn with an MFA code for ${logText(serial, 256)}, ` +
         "and this command asks for none",
-      { hint: `run: timebound-iam mfa login --profile ${profile}` },
+      {
+        hint: `run: timebound-iam mfa login --profile ${profile}`,
+        forAgents: CHAIN_FAILURE_FOR_AGENTS,
+      },
     ),
   );
 }
 
-/** An AssumeRole of the chain failed: which profile's role, signed with what. */
+/**
+ * An AssumeRole of the chain failed: which profile's role, signed with what. That names the
+ * human's other profiles and roles, so an agent is told less ({@linkcode CHAIN_FAILURE_FOR_AGENTS});
+ * an error that is the person's or the request's own (a code not given, declined) passes as is.
+ */
 async function explainStepFailure(
   error: unknown,
   at: { chain: VaultChain; index: number; endpoint: string },
@@ -199,7 +211,11 @@ async function explainStepFailure(
     return new RuntimeError(
       `Access denied assuming ${role}, the role_arn of ${profile}: the role does not exist or ` +
         `its trust policy does not allow ${signer}`,
-      { cause: error, hint: `check ${settings} of ${profile} in ~/.aws/config` },
+      {
+        cause: error,
+        hint: `check ${settings} of ${profile} in ~/.aws/config`,
+        forAgents: CHAIN_FAILURE_FOR_AGENTS,
+      },
     );
   }
   if (kind === "validation") {
@@ -207,12 +223,20 @@ async function explainStepFailure(
       cause: error,
       hint: `check duration_seconds of ${profile} in ~/.aws/config (at most the role's ` +
         "MaxSessionDuration, and 1h when assumed with another role's session)",
+      forAgents: CHAIN_FAILURE_FOR_AGENTS,
     });
   }
-  return await explainAwsError(error, {
+  const explained = await explainAwsError(error, {
     operation: "AssumeRole",
     profile: step.profile,
     roleArn: step.roleArn,
     endpoint: at.endpoint,
+  });
+  const Kind = explained.exitCode === 2 ? UsageError : RuntimeError;
+  return new Kind(explained.message, {
+    hint: explained.hint,
+    cause: explained.cause,
+    detail: explained.detail,
+    forAgents: CHAIN_FAILURE_FOR_AGENTS,
   });
 }

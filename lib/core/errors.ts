@@ -13,6 +13,20 @@ export interface ErrorOptions {
   cause?: unknown;
   /** Extra detail shown only with `--debug` (an AWS request id, say). */
   detail?: string;
+  /**
+   * What an MCP client is told instead of the message and hint, when they name parts of the
+   * human's setup that an agent must not learn (other profiles, their roles and accounts); the
+   * server's log keeps the whole message for the human.
+   */
+  forAgents?: AgentText;
+}
+
+/** A message (and hint) for an agent, in place of one that the human alone should read. */
+export interface AgentText {
+  /** The one line. */
+  message: string;
+  /** What the agent can do. */
+  hint?: string;
 }
 
 /**
@@ -26,6 +40,8 @@ export class UserError extends Error {
   readonly hint?: string;
   /** Extra detail shown only with `--debug`. */
   readonly detail?: string;
+  /** What an MCP client is told instead, when the message names the human's setup. */
+  readonly forAgents?: AgentText;
 
   /** Creates an error with its exit code. */
   constructor(message: string, exitCode: number, options: ErrorOptions = {}) {
@@ -34,6 +50,7 @@ export class UserError extends Error {
     this.exitCode = exitCode;
     this.hint = options.hint;
     this.detail = options.detail;
+    this.forAgents = options.forAgents;
   }
 }
 

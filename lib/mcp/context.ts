@@ -176,13 +176,16 @@ function describeCalls(stats: CallStats): Partial<SessionDescription> {
 
 /**
  * The error a tool throws for the SDK to turn into an `isError` result: a {@linkcode UserError}'s
- * message with its hint on the next line; anything else as an unexpected failure.
+ * message with its hint on the next line (or, when they name the human's setup, the words it has
+ * for agents); anything else as an unexpected failure.
  */
 export function toolError(error: unknown): Error {
   // The message may quote the agent's input: one bounded line each, control characters escaped.
   if (error instanceof UserError) {
-    const message = logText(error.message, 1000);
-    return new Error(error.hint ? `${message}\nhint: ${logText(error.hint, 1000)}` : message);
+    // The human's other profiles, roles and accounts stay in the server's log.
+    const { message: text, hint } = error.forAgents ?? error;
+    const message = logText(text, 1000);
+    return new Error(hint ? `${message}\nhint: ${logText(hint, 1000)}` : message);
   }
   const text = error instanceof Error ? error.message : String(error);
   return new Error(`Unexpected failure: ${logText(text.split("\n")[0], 1000)}`);
