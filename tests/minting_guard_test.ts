@@ -17,7 +17,7 @@ import { signedCall } from "./support/signed_call.ts";
 
 const catalog = await loadCatalog();
 
-Deno.test("the reviewed services are the 26 whose actions were read for the table", () => {
+Deno.test("the reviewed services are the 33 whose actions were read for the table", () => {
   // Pinned: a service added to the review is a reviewed change, here and in docs/masked.md.
   assert.deepEqual([...REVIEWED_MINTING_SERVICES], [
     "sts",
@@ -46,6 +46,13 @@ Deno.test("the reviewed services are the 26 whose actions were read for the tabl
     "grafana",
     "airflow",
     "glue",
+    "athena",
+    "connect",
+    "eks-auth",
+    "emr-serverless",
+    "finspace-api",
+    "gamelift",
+    "lakeformation",
   ]);
 });
 
@@ -54,15 +61,26 @@ Deno.test("the minting table holds the reviewed actions of the reviewed services
   assert.deepEqual(MINTING_ACTIONS.map((row) => row.action), [
     "airflow:CreateCliToken",
     "airflow:CreateWebLoginToken",
+    "athena:GetSessionEndpoint",
     "codeartifact:GetAuthorizationToken",
     "cognito-identity:GetCredentialsForIdentity",
     "cognito-identity:GetOpenIdToken",
     "cognito-identity:GetOpenIdTokenForDeveloperIdentity",
+    "connect:GetFederationToken",
     "datazone:GetEnvironmentCredentials",
     "ecr-public:GetAuthorizationToken",
     "ecr:GetAuthorizationToken",
+    "eks-auth:AssumeRoleForPodIdentity",
     "elasticmapreduce:GetClusterSessionCredentials",
+    "elasticmapreduce:GetSessionEndpoint",
     "emr-containers:GetManagedEndpointSessionCredentials",
+    "emr-serverless:GetSessionEndpoint",
+    "finspace-api:GetProgrammaticAccessCredentials",
+    "gamelift:CreateBuild",
+    "gamelift:GetComputeAccess",
+    "gamelift:GetComputeAuthToken",
+    "gamelift:RequestUploadCredentials",
+    "glue:GetSessionEndpoint",
     "grafana:CreateWorkspaceApiKey",
     "grafana:CreateWorkspaceServiceAccountToken",
     "iam:CreateAccessKey",
@@ -71,10 +89,19 @@ Deno.test("the minting table holds the reviewed actions of the reviewed services
     "iam:CreateVirtualMFADevice",
     "iam:ResetServiceSpecificCredential",
     "iam:UpdateLoginProfile",
+    "iam:UpdateSAMLProvider",
     "iam:UploadSSHPublicKey",
     "iam:UploadSigningCertificate",
+    "iot:CreateCertificateFromCsr",
     "iot:CreateKeysAndCertificate",
+    "iot:CreateProvisioningClaim",
+    "iot:RegisterCACertificate",
+    "iot:RegisterCertificate",
+    "iot:RegisterCertificateWithoutCA",
+    "lakeformation:GetTemporaryGluePartitionCredentials",
+    "lakeformation:GetTemporaryGlueTableCredentials",
     "lightsail:CreateBucketAccessKey",
+    "lightsail:CreateContainerServiceRegistryLogin",
     "redshift-serverless:GetCredentials",
     "redshift-serverless:GetIdentityCenterAuthToken",
     "redshift:GetClusterCredentials",
@@ -127,6 +154,9 @@ interface WireForm {
 }
 
 const JSON_TARGETS: Record<string, string> = {
+  "athena": "AmazonAthena",
+  "gamelift": "GameLift",
+  "glue": "AWSGlue",
   "cognito-identity": "AWSCognitoIdentityService",
   "ecr": "AmazonEC2ContainerRegistry_V20150921",
   "ecr-public": "SpencerFrontendService",
@@ -157,7 +187,24 @@ const REST_PATHS: Record<string, [string, string]> = {
     "POST",
     "/workspaces/g-1/serviceaccounts/sa1/tokens",
   ],
+  "connect:GetFederationToken": ["GET", "/user/federate/11111111-2222-3333-4444-555555555555"],
+  "eks-auth:AssumeRoleForPodIdentity": ["POST", "/clusters/c1/assume-role-for-pod-identity"],
+  "emr-serverless:GetSessionEndpoint": ["GET", "/applications/app1/sessions/s1/endpoint"],
+  "finspace-api:GetProgrammaticAccessCredentials": [
+    "GET",
+    "/credentials/programmatic?durationInMinutes=60&environmentId=e1",
+  ],
+  "iot:CreateCertificateFromCsr": ["POST", "/certificates?setAsActive=true"],
   "iot:CreateKeysAndCertificate": ["POST", "/keys-and-certificate?setAsActive=true"],
+  "iot:CreateProvisioningClaim": ["POST", "/provisioning-templates/t1/provisioning-claim"],
+  "iot:RegisterCACertificate": ["POST", "/cacertificate?setAsActive=true"],
+  "iot:RegisterCertificate": ["POST", "/certificate/register?setAsActive=true"],
+  "iot:RegisterCertificateWithoutCA": ["POST", "/certificate/register-no-ca"],
+  "lakeformation:GetTemporaryGluePartitionCredentials": [
+    "POST",
+    "/GetTemporaryGluePartitionCredentials",
+  ],
+  "lakeformation:GetTemporaryGlueTableCredentials": ["POST", "/GetTemporaryGlueTableCredentials"],
   "signin:CreateOAuth2Token": ["POST", "/v1/token"],
   "sso-oauth:CreateTokenWithIAM": ["POST", "/token?aws_iam=t"],
 };
@@ -464,10 +511,38 @@ Deno.test("a minting call is refused however the request names it; what AWS woul
   });
 });
 
+Deno.test("a GET of IoT's certificates lists them; a POST there, or a GET said to be a POST, mints and is refused", async () => {
+  await using rig = await guardRig();
+  const listed = await rig.send({ method: "GET", path: "/certificates", service: "iot" });
+  await listed.body?.cancel();
+  assert.equal(rig.grant.calls.at(-1)?.refused, undefined, "the proxy let ListCertificates by");
+  assert.equal(rig.aws.requests.length, 1, "ListCertificates reached the endpoint");
+  for (
+    const call of [
+      { method: "POST", path: "/certificates?setAsActive=true", service: "iot", body: "{}" },
+      {
+        method: "GET",
+        path: "/certificates",
+        service: "iot",
+        signed: { "x-http-method-override": "POST" },
+      },
+    ]
+  ) {
+    const response = await rig.send(call);
+    assert.equal(response.status, 403);
+    assert.match((await errorOf(response)).message ?? "", /iot:CreateCertificateFromCsr/);
+  }
+  assert.equal(rig.aws.requests.length, 1, "nothing more reached the endpoint");
+});
+
 Deno.test("mintingCall() leaves alone what mints nothing", () => {
-  const call = (service: string, init: { path?: string; target?: string; body?: string }) =>
+  const call = (
+    service: string,
+    init: { method?: string; path?: string; target?: string; body?: string },
+  ) =>
     mintingCall({
       service,
+      method: init.method ?? "POST",
       path: init.path ?? "/",
       query: "",
       headers: new Headers(init.target ? { "x-amz-target": init.target } : {}),
@@ -484,6 +559,8 @@ Deno.test("mintingCall() leaves alone what mints nothing", () => {
     undefined,
   );
   assert.equal(call("codeartifact", { path: "/v1/domains" }), undefined);
+  // iot:ListCertificates is a GET on CreateCertificateFromCsr's path.
+  assert.equal(call("iot", { method: "GET", path: "/certificates" }), undefined);
   // The same operation name, signed for a service without such an action.
   assert.equal(call("s3", { body: "Action=AssumeRole" }), undefined);
   const minted = call("ecr", {

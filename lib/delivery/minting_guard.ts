@@ -25,6 +25,8 @@ import { ProxyRefusal } from "./proxy_refusal.ts";
 export interface GuardedCall {
   /** The signing name of the credential scope (it decides the endpoint). */
   service: string;
+  /** The HTTP method as received. */
+  method: string;
   /** The path as received (percent-encoded). */
   path: string;
   /** The query string as sent, without its `?`. */
@@ -63,6 +65,7 @@ export type MintingCall =
  * import { mintingCall } from "./minting_guard.ts";
  * const call = mintingCall({
  *   service: "sts",
+ *   method: "POST",
  *   path: "/",
  *   query: "",
  *   headers: new Headers({ "content-type": "application/x-www-form-urlencoded" }),
@@ -84,7 +87,9 @@ export function mintingCall(call: GuardedCall): MintingCall | undefined {
   for (const row of rows) {
     const operation = operationsOf(row).find((op) => named.has(op.toLowerCase()));
     if (operation !== undefined) return { row, operation };
-    if (row.route?.test(path)) return { row, operation: operationsOf(row)[0] };
+    if (row.route?.test(path) && !(row.otherOnGet && plainRead(call))) {
+      return { row, operation: operationsOf(row)[0] };
+    }
   }
   return undefined;
 }
@@ -116,6 +121,12 @@ function operationNames(call: GuardedCall): string[] {
   const rpc = /\/service\/[^/]+\/operation\/([^/]+)$/.exec(normalPath(call.path));
   if (rpc !== null) names.push(rpc[1]);
   return names.flatMap((name) => name.split(/[^A-Za-z0-9]+/)).filter((word) => word !== "");
+}
+
+/** A GET or HEAD, spelled as HTTP spells it, that no header asks to treat as another method. */
+function plainRead(call: GuardedCall): boolean {
+  const overrides = ["x-http-method-override", "x-http-method", "x-method-override"];
+  return ["GET", "HEAD"].includes(call.method) && !overrides.some((h) => call.headers.has(h));
 }
 
 /** The path with each segment percent-decoded and lower-cased, without empty segments. */

@@ -492,6 +492,7 @@ async function verify(
   const bytesIn = body instanceof Uint8Array ? body.length : length;
   const minting = mintingCall({
     service: auth.service,
+    method: request.method,
     path: url.pathname,
     query: url.search.slice(1),
     headers: sent,

@@ -11,12 +11,15 @@
  * request) gives the caller a credential that authenticates to AWS or to a service AWS runs
  * without going through the proxy — AWS keys and session credentials, a bearer, OAuth or OpenID
  * token, a registry or package repository token, a password AWS issues for a database or a
- * service user, a key or password the caller installs on an IAM user. Such a credential outlives
- * `revoke_session` and often the grant (ECR's and CodeArtifact's tokens live 12 hours, an access
- * key until deleted) and can be copied off the machine: exactly what masked mode is for.
+ * service user, a key or password the caller installs on an IAM user, in AWS IoT or in a SAML
+ * provider that roles trust. Such a credential outlives `revoke_session` and often the grant
+ * (ECR's and CodeArtifact's tokens live 12 hours, an access key until deleted) and can be copied
+ * off the machine: exactly what masked mode is for.
  *
  * How it was made: every action of the reviewed services below whose name or description in
- * AWS's catalog mentions credentials, tokens, passwords or keys, read against its API reference.
+ * AWS's catalog mentions credentials, tokens, passwords or keys, read against its API reference;
+ * then every action of the whole catalog whose name or description says it returns temporary,
+ * session or upload credentials, or a token or key (which added the last seven services).
  * Left out, and why:
  *
  * - secretsmanager:GetSecretValue, ssm:GetParameter(s) with decryption, kms:Decrypt and
@@ -39,7 +42,19 @@
  *   which has none. rds-db, dsql, elasticache and kafka-cluster authentication tokens, and
  *   `aws eks get-token`, are presigned by the client itself, with the stand-ins: worthless.
  * - ssm:StartSession and ecs:ExecuteCommand answer with a token for the one session they open (the
- *   Session Manager plugin's channel), not a credential that signs other calls.
+ *   Session Manager plugin's channel), not a credential that signs other calls. A Spark Connect
+ *   session's token (the GetSessionEndpoint rows) is refused: it is reused, from anywhere, until it
+ *   expires.
+ * - iam:CreateSAMLProvider, CreateOpenIDConnectProvider, rolesanywhere trust anchors and sso
+ *   trusted token issuers: a new trust anchor is worthless until a role's trust policy names it,
+ *   and changing that is the IAM power a scope grants or not (iam:UpdateSAMLProvider, which swaps
+ *   the key of a provider that roles already trust, is in the table).
+ * - Keys of an application's own API (appsync:CreateApiKey, geo:CreateKey, wafv2:CreateAPIKey,
+ *   IVS stream keys and tokens): they call the application as its public clients do, not as an
+ *   AWS identity.
+ * - datazone:GetDomainExecutionRoleCredentials, ssm:RequestManagedInstanceRoleToken: no call the
+ *   grant can make (a permission of DataZone's portal; SSM Agent's call, signed by its node).
+ *   s3express:CreateSession: the proxy sends no call to S3 Express's zonal endpoints.
  *
  * @module
  */
@@ -64,6 +79,11 @@ export interface MintingAction {
    * refused (an operation is told apart by its path; the method only decides whether it works).
    */
   route?: RegExp;
+  /**
+   * Whether a GET or HEAD on the route is another, harmless operation (`iot:ListCertificates` on
+   * the `/certificates` of `CreateCertificateFromCsr`): then only other methods are refused.
+   */
+  otherOnGet?: boolean;
 }
 
 const STS = "https://docs.aws.amazon.com/STS/latest/APIReference/API_";
@@ -73,6 +93,11 @@ const REDSHIFT = "https://docs.aws.amazon.com/redshift/latest/APIReference/API_"
 const SERVERLESS = "https://docs.aws.amazon.com/redshift-serverless/latest/APIReference/API_";
 const MWAA = "https://docs.aws.amazon.com/mwaa/latest/API/API_";
 const GRAFANA = "https://docs.aws.amazon.com/grafana/latest/APIReference/API_";
+const IOT = "https://docs.aws.amazon.com/iot/latest/apireference/API_";
+const GAMELIFT = "https://docs.aws.amazon.com/gamelift/latest/apireference/API_";
+const LAKE = "https://docs.aws.amazon.com/lake-formation/latest/APIReference/API_";
+const SPARK = "returns a token for a Spark Connect session's endpoint, whose code runs as the " +
+  "session's execution role";
 const SESSION = "returns temporary AWS credentials (access key, secret and session token)";
 
 /** The reviewed table, sorted by action. */
@@ -90,6 +115,12 @@ export const MINTING_ACTIONS: readonly MintingAction[] = [
     reason: "returns a token that signs in to an MWAA environment's Airflow web server",
     doc: `${MWAA}CreateWebLoginToken.html`,
     route: /^\/webtoken\/[^/]+$/,
+  },
+  {
+    action: "athena:GetSessionEndpoint",
+    kind: "answers with a credential",
+    reason: `${SPARK} (Athena for Apache Spark)`,
+    doc: "https://docs.aws.amazon.com/athena/latest/APIReference/API_GetSessionEndpoint.html",
   },
   {
     action: "codeartifact:GetAuthorizationToken",
@@ -119,6 +150,13 @@ export const MINTING_ACTIONS: readonly MintingAction[] = [
     doc: `${COGNITO}GetOpenIdTokenForDeveloperIdentity.html`,
   },
   {
+    action: "connect:GetFederationToken",
+    kind: "answers with a credential",
+    reason: "returns Amazon Connect access and refresh tokens for the caller's Connect user",
+    doc: "https://docs.aws.amazon.com/connect/latest/APIReference/API_GetFederationToken.html",
+    route: /^\/user\/federate\/[^/]+$/,
+  },
+  {
     action: "datazone:GetEnvironmentCredentials",
     kind: "answers with a credential",
     reason: `${SESSION} of a DataZone environment's user role`,
@@ -140,11 +178,25 @@ export const MINTING_ACTIONS: readonly MintingAction[] = [
     doc: "https://docs.aws.amazon.com/AmazonECR/latest/APIReference/API_GetAuthorizationToken.html",
   },
   {
+    action: "eks-auth:AssumeRoleForPodIdentity",
+    kind: "answers with a credential",
+    reason: `${SESSION} of a pod's role, for a Kubernetes service account token`,
+    doc:
+      "https://docs.aws.amazon.com/eks/latest/APIReference/API_auth_AssumeRoleForPodIdentity.html",
+    route: /^\/clusters\/[^/]+\/assume-role-for-pod-identity$/,
+  },
+  {
     action: "elasticmapreduce:GetClusterSessionCredentials",
     kind: "answers with a credential",
     reason: "returns HTTP basic credentials for an EMR cluster, acting as an execution role",
     doc:
       "https://docs.aws.amazon.com/emr/latest/APIReference/API_GetClusterSessionCredentials.html",
+  },
+  {
+    action: "elasticmapreduce:GetSessionEndpoint",
+    kind: "answers with a credential",
+    reason: `${SPARK} (and a user name and password for it)`,
+    doc: "https://docs.aws.amazon.com/emr/latest/APIReference/API_GetSessionEndpoint.html",
   },
   {
     action: "emr-containers:GetManagedEndpointSessionCredentials",
@@ -154,6 +206,52 @@ export const MINTING_ACTIONS: readonly MintingAction[] = [
     doc: "https://docs.aws.amazon.com/emr-on-eks/latest/APIReference/" +
       "API_GetManagedEndpointSessionCredentials.html",
     route: /^\/virtualclusters\/[^/]+\/endpoints\/[^/]+\/credentials$/,
+  },
+  {
+    action: "emr-serverless:GetSessionEndpoint",
+    kind: "answers with a credential",
+    reason: `${SPARK} (EMR Serverless)`,
+    doc:
+      "https://docs.aws.amazon.com/emr-serverless/latest/APIReference/API_GetSessionEndpoint.html",
+    route: /^\/applications\/[^/]+\/sessions\/[^/]+\/endpoint$/,
+  },
+  {
+    action: "finspace-api:GetProgrammaticAccessCredentials",
+    kind: "answers with a credential",
+    reason: `${SESSION} for a FinSpace environment`,
+    doc: "https://docs.aws.amazon.com/finspace/latest/data-api/" +
+      "API_GetProgrammaticAccessCredentials.html",
+    route: /^\/credentials\/programmatic$/,
+  },
+  {
+    action: "gamelift:CreateBuild",
+    kind: "answers with a credential",
+    reason: `${SESSION} to upload the build, when no storage location is given`,
+    doc: `${GAMELIFT}CreateBuild.html`,
+  },
+  {
+    action: "gamelift:GetComputeAccess",
+    kind: "answers with a credential",
+    reason: `${SESSION} to reach a fleet's compute through Systems Manager`,
+    doc: `${GAMELIFT}GetComputeAccess.html`,
+  },
+  {
+    action: "gamelift:GetComputeAuthToken",
+    kind: "answers with a credential",
+    reason: "returns a token with which a compute's game server processes call GameLift",
+    doc: `${GAMELIFT}GetComputeAuthToken.html`,
+  },
+  {
+    action: "gamelift:RequestUploadCredentials",
+    kind: "answers with a credential",
+    reason: `${SESSION} to upload a build`,
+    doc: `${GAMELIFT}RequestUploadCredentials.html`,
+  },
+  {
+    action: "glue:GetSessionEndpoint",
+    kind: "answers with a credential",
+    reason: `${SPARK} (Glue interactive sessions)`,
+    doc: "https://docs.aws.amazon.com/glue/latest/webapi/API_GetSessionEndpoint.html",
   },
   {
     action: "grafana:CreateWorkspaceApiKey",
@@ -207,6 +305,13 @@ export const MINTING_ACTIONS: readonly MintingAction[] = [
     doc: `${IAM}UpdateLoginProfile.html`,
   },
   {
+    action: "iam:UpdateSAMLProvider",
+    kind: "sets a credential",
+    reason: "replaces a SAML provider's signing certificate, so that assertions signed with the " +
+      "caller's key trade, unsigned, for the credentials of every role that trusts it",
+    doc: `${IAM}UpdateSAMLProvider.html`,
+  },
+  {
     action: "iam:UploadSSHPublicKey",
     kind: "sets a credential",
     reason: "lets the holder of the private key use CodeCommit over SSH as an IAM user",
@@ -219,6 +324,15 @@ export const MINTING_ACTIONS: readonly MintingAction[] = [
     doc: `${IAM}UploadSigningCertificate.html`,
   },
   {
+    action: "iot:CreateCertificateFromCsr",
+    kind: "answers with a credential",
+    reason: "returns an X.509 certificate, for a key the caller holds, that authenticates to AWS " +
+      "IoT Core",
+    doc: `${IOT}CreateCertificateFromCsr.html`,
+    route: /^\/certificates$/,
+    otherOnGet: true,
+  },
+  {
     action: "iot:CreateKeysAndCertificate",
     kind: "answers with a credential",
     reason: "returns a private key and an X.509 certificate that authenticate to AWS IoT Core",
@@ -226,11 +340,60 @@ export const MINTING_ACTIONS: readonly MintingAction[] = [
     route: /^\/keys-and-certificate$/,
   },
   {
+    action: "iot:CreateProvisioningClaim",
+    kind: "answers with a credential",
+    reason: "returns a private key and a claim certificate that authenticate to AWS IoT Core",
+    doc: `${IOT}CreateProvisioningClaim.html`,
+    route: /^\/provisioning-templates\/[^/]+\/provisioning-claim$/,
+  },
+  {
+    action: "iot:RegisterCACertificate",
+    kind: "sets a credential",
+    reason: "lets the holder of a CA's key issue certificates that authenticate to AWS IoT Core",
+    doc: `${IOT}RegisterCACertificate.html`,
+    route: /^\/cacertificate$/,
+  },
+  {
+    action: "iot:RegisterCertificate",
+    kind: "sets a credential",
+    reason: "lets the holder of the private key authenticate to AWS IoT Core (X.509)",
+    doc: `${IOT}RegisterCertificate.html`,
+    route: /^\/certificate\/register$/,
+  },
+  {
+    action: "iot:RegisterCertificateWithoutCA",
+    kind: "sets a credential",
+    reason: "lets the holder of the private key authenticate to AWS IoT Core (X.509)",
+    doc: `${IOT}RegisterCertificateWithoutCA.html`,
+    route: /^\/certificate\/register-no-ca$/,
+  },
+  {
+    action: "lakeformation:GetTemporaryGluePartitionCredentials",
+    kind: "answers with a credential",
+    reason: `${SESSION} that read a Glue partition's data`,
+    doc: `${LAKE}GetTemporaryGluePartitionCredentials.html`,
+    route: /^\/gettemporarygluepartitioncredentials$/,
+  },
+  {
+    action: "lakeformation:GetTemporaryGlueTableCredentials",
+    kind: "answers with a credential",
+    reason: `${SESSION} that read a Glue table's data`,
+    doc: `${LAKE}GetTemporaryGlueTableCredentials.html`,
+    route: /^\/gettemporarygluetablecredentials$/,
+  },
+  {
     action: "lightsail:CreateBucketAccessKey",
     kind: "answers with a credential",
     reason: "returns an access key and secret for a Lightsail bucket's S3 API",
     doc: "https://docs.aws.amazon.com/lightsail/2016-11-28/api-reference/" +
       "API_CreateBucketAccessKey.html",
+  },
+  {
+    action: "lightsail:CreateContainerServiceRegistryLogin",
+    kind: "answers with a credential",
+    reason: "returns a container registry user name and password (docker login)",
+    doc: "https://docs.aws.amazon.com/lightsail/2016-11-28/api-reference/" +
+      "API_CreateContainerServiceRegistryLogin.html",
   },
   {
     action: "redshift-serverless:GetCredentials",
@@ -368,6 +531,13 @@ export const REVIEWED_MINTING_SERVICES: readonly string[] = [
   "grafana",
   "airflow",
   "glue",
+  "athena",
+  "connect",
+  "eks-auth",
+  "emr-serverless",
+  "finspace-api",
+  "gamelift",
+  "lakeformation",
 ];
 
 /** The IAM prefix of an action, `sts` of `sts:AssumeRole`. */
