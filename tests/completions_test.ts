@@ -248,6 +248,12 @@ for (const shell of ["bash", "zsh", "fish", "powershell"] as const) {
         });
         assert.deepEqual([...got].sort(), ["ci", "default", "dev", "prod"]);
       });
+      await t.step(`"shell --l" and "shell --ca" offer --learn and --calls`, async () => {
+        const learn = await complete(shell, script, ["timebound-iam", "shell", "--l"]);
+        assert.deepEqual(learn, ["--learn"]);
+        const calls = await complete(shell, script, ["timebound-iam", "shell", "--ca"]);
+        assert.deepEqual(calls, ["--calls"]);
+      });
       await t.step(`"shell --shell " offers the shells it runs`, async () => {
         const got = await complete(shell, script, ["timebound-iam", "shell", "--shell", ""]);
         assert.deepEqual([...got].sort(), ["bash", "fish", "powershell", "pwsh", "zsh"]);
