@@ -497,3 +497,25 @@ Deno.test("serve tells an agent that a chain failed, never the human's other pro
     "prod's chain stopped at hub; lost's made no call",
   );
 });
+
+Deno.test("a cached MFA session of base that AWS rejects in prod's chain is forgotten, and a code is then asked for", async () => {
+  await using w = await world({
+    config: (roleArn) =>
+      `[profile base]\n\n[profile prod]\nsource_profile = base\nrole_arn = ${roleArn}\n` +
+      "mfa_serial = arn:aws:iam::123456789012:mfa/developer\n",
+  });
+  const { serialNumber } = w.aws.addMfaDevice({ deviceName: "developer" });
+  const login = await w.run(
+    ["mfa", "login", "--profile", "prod", "--mfa-code", w.aws.mfaCode(serialNumber)],
+  );
+  assert.equal(login.code, 0, login.stderr);
+  w.aws.failNext("AssumeRole", "ExpiredToken");
+  const grant = await w.run(["exec", "--profile", "prod", ...GRANT, "--", "true"]);
+  assert.equal(grant.code, 2, grant.stderr);
+  assert.match(
+    grant.stderr,
+    /^error: An MFA code for arn:aws:iam::123456789012:mfa\/developer is needed/,
+  );
+  const status = await w.run(["mfa", "status"]);
+  assert.equal(status.stderr, "No cached MFA sessions\n");
+});

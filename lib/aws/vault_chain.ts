@@ -235,7 +235,8 @@ async function explainStepFailure(
   const Kind = explained.exitCode === 2 ? UsageError : RuntimeError;
   return new Kind(explained.message, {
     hint: explained.hint,
-    cause: explained.cause,
+    // withBaseCredentials finds AWS's refusal of a cached MFA session through the cause.
+    cause: explained.cause ?? error,
     detail: explained.detail,
     forAgents: CHAIN_FAILURE_FOR_AGENTS,
   });
