@@ -207,8 +207,10 @@ export async function checkPeer(
 ): Promise<PeerCheck> {
   if ((options.os ?? Deno.build.os) !== "linux") return { kind: "unchecked" };
   const read = options.readTable ?? readShared;
-  // The listener is an IPv4 socket bound to 127.0.0.1: no IPv6 (nor v4-mapped) peer can reach
-  // it, so the IPv6 table (/proc/net/tcp6) never holds the peer.
+  // The listener is an IPv4 socket bound to 127.0.0.1. A client on a dual-stack IPv6 socket
+  // (connected to ::ffff:127.0.0.1, as Java does) reaches it too, but its row is in
+  // /proc/net/tcp6, not read here: such a peer is `unknown`, so refused (browsers use IPv4
+  // sockets for an IPv4 address).
   const connection = { local: peer, remote: { hostname: "127.0.0.1", port } };
   for (let attempt = 0; attempt < 2; attempt++) {
     let table: string;
