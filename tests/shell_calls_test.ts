@@ -158,6 +158,60 @@ Deno.test({
 });
 
 Deno.test({
+  name: `shell --masked --calls: the calls on the terminal after the shell exits, a minting one ` +
+    `refused with the proxy's reason${note}`,
+  ignore: cli.path === undefined || !hasShell,
+  async fn() {
+    await using fx = await shellRig();
+    const env = {
+      ...fx.childEnv,
+      TERM: "xterm-256color",
+      PATH: `${fx.home}/bin:${Deno.env.get("PATH")}`,
+    };
+    const [deno, args] = cliCommand([
+      "shell",
+      "--masked",
+      "--calls",
+      "-s",
+      "sts:full",
+      "-t",
+      "15m",
+      "--no-confirm",
+      "--shell",
+      "bash",
+    ]);
+    let code: number;
+    const pty = new PtySession([deno, ...args].map(shQuote).join(" "), env);
+    try {
+      const at = (await pty.waitFor(/\] user\$ /)).end;
+      await pty.type(
+        "aws sts get-caller-identity > /dev/null; aws sts get-session-token > /dev/null 2>&1; " +
+          "echo minted:$?\n",
+      );
+      await pty.waitFor(/minted:255/, { from: at });
+      await pty.type("exit 1\n");
+      await pty.waitFor(/GetSessionToken - 1 refused[^\n]*\n/, { from: at });
+    } finally {
+      code = await pty.close();
+    }
+    assert.equal(code, 1, pty.text);
+    const after = pty.text.slice(pty.text.lastIndexOf("exit 1"));
+    assert.equal(
+      after.slice(after.indexOf("calls: ")),
+      [
+        "calls: 2 (2 distinct)",
+        "  sts GetCallerIdentity - 1",
+        "  sts GetSessionToken - 1 refused (AccessDenied): " +
+        "credential-minting action refused under --masked",
+        "",
+      ].join("\n"),
+    );
+    assert.equal(fx.aws.requests.filter((r) => r.action === "GetSessionToken").length, 0);
+    fx.assertNoSecret(pty.text);
+  },
+});
+
+Deno.test({
   name: "shell --calls and --learn are checked before anything is granted",
   ignore: !posix,
   async fn(t) {

@@ -76,6 +76,7 @@ export function createCallTally(): CallTally {
         call.action,
         call.resource ?? null,
         refused,
+        call.refused !== undefined,
         call.refusalReason ?? null,
       ]);
       let entry = byKey.get(key);
