@@ -519,3 +519,56 @@ Deno.test("a cached MFA session of base that AWS rejects in prod's chain is forg
   const status = await w.run(["mfa", "status"]);
   assert.equal(status.stderr, "No cached MFA sessions\n");
 });
+
+Deno.test("serve tells an agent that AWS refused a role of the profile's own chain (keys in ~/.aws/credentials), without its names", async () => {
+  await using fx = await startFixture({ prefix: "tbi-chain-" });
+  const { AWS_ACCESS_KEY_ID: _id, AWS_SECRET_ACCESS_KEY: _secret, ...endpoint } = fx.env;
+  const base = fx.aws.defaultUser;
+  await Deno.writeTextFile(
+    fx.path(".aws", "credentials"),
+    `[base]\naws_access_key_id = ${base.accessKeyId}\n` +
+      `aws_secret_access_key = ${base.secretAccessKey}\n`,
+  );
+  const hub = fx.aws.addRole({
+    roleName: "hub-role",
+    accountId: "210987654321",
+    trustPolicy: {
+      Version: "2012-10-17",
+      Statement: [{ Effect: "Deny", Principal: { AWS: "*" }, Action: "sts:AssumeRole" }],
+    },
+  }).arn;
+  const prod = fx.aws.addRole({ roleName: ROLE }).arn;
+  await Deno.writeTextFile(
+    fx.path(".aws", "config"),
+    `[profile prod]\nsource_profile = hub\nrole_arn = ${prod}\n\n` +
+      `[profile hub]\nsource_profile = base\nrole_arn = ${hub}\n`,
+  );
+  const env = { ...await baseEnv(fx.home), ...endpoint, XDG_STATE_HOME: `${fx.home}/state` };
+  const [command, args] = cliCommand(["serve", "--profile", "prod", "--allow", "s3:ro"]);
+  const transport = new StdioClientTransport({ command, args, env, stderr: "pipe" });
+  let stderr = "";
+  transport.stderr?.on("data", (chunk: Uint8Array) => stderr += new TextDecoder().decode(chunk));
+  const client = new Client({ name: "chain-test", version: "1" }, { capabilities: {} });
+  await client.connect(transport);
+  let text = "";
+  try {
+    const result = await client.callTool({
+      name: "grant_access",
+      arguments: { services: ["s3"], level: "read_only", ttl: "15m" },
+    });
+    assert.equal(result.isError, true);
+    text = (result.content as Array<{ text: string }>).map((c) => c.text).join("\n");
+  } finally {
+    await client.close();
+  }
+  assert.equal(
+    text,
+    "The base credentials failed: AWS refused a role that the human's AWS profile assumes\n" +
+      "hint: the server's log says why; ask the human who started the server to fix it, and do " +
+      "not retry until then",
+  );
+  assert.match(
+    stderr,
+    /refused a grant to chain-test 1: .*arn:aws:iam::210987654321:role\/hub-role/,
+  );
+});

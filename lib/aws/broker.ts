@@ -19,7 +19,7 @@ import {
   resolveProfile,
   unknownProfileError,
 } from "./profile.ts";
-import { RuntimeError } from "../core/errors.ts";
+import { type AgentText, RuntimeError, UsageError, UserError } from "../core/errors.ts";
 import { type ArnTarget, partitionOf } from "../request/resource.ts";
 import { formatTtl } from "../request/ttl.ts";
 import { grantDeadline, stsDurationSeconds } from "../request/deadline.ts";
@@ -68,7 +68,10 @@ export interface BrokerOptions {
    * (a cached MFA session, say); the SDK's chain for `profile` when omitted.
    */
   credentials?: ClientCredentials;
-  /** Whether an unknown profile's error may list the profiles that exist (not to an agent). */
+  /**
+   * Whether errors may name the human's setup (not to an agent): an unknown profile's error lists
+   * the profiles that exist, and AWS's refusal of a role that the profile assumes names it.
+   */
   revealProfiles?: boolean;
   /** Creates the STS client; tests may hand in their own. */
   createClient?: (
@@ -199,7 +202,8 @@ export async function connectBroker(options: BrokerOptions): Promise<BrokerConte
       // The SDK memoizes the resolved credentials: AssumeRole signs with these, unresolved again.
       key = await client.config.credentials();
     } catch (error) {
-      throw await explain(error);
+      const explained = await explain(error);
+      throw options.revealProfiles === false ? await forAgent(error, explained) : explained;
     }
     if (options.useCachedIdentity && options.roleArn !== undefined) {
       known = await cache.get(key.accessKeyId).catch((error) => {
@@ -236,6 +240,34 @@ export async function connectBroker(options: BrokerOptions): Promise<BrokerConte
     roleArn: options.roleArn ?? `arn:${partition}:iam::${account}:role/${DEFAULT_ROLE_NAME}`,
     client,
   };
+}
+
+/**
+ * What an agent is told when AWS refused a role that the profile's own chain assumes (the SDK
+ * resolving `role_arn` with `source_profile` or `credential_source`): AWS's sentence names that
+ * role, in another account perhaps, and the IAM user, which the server's log keeps for the human.
+ */
+const BASE_REFUSED_FOR_AGENTS: AgentText = {
+  message: "The base credentials failed: AWS refused a role that the human's AWS profile assumes",
+  hint: "the server's log says why; ask the human who started the server to fix it, and do not " +
+    "retry until then",
+};
+
+/**
+ * The error an agent's grant gets when the base credentials could not be resolved: as explained,
+ * except that AWS's refusal of a role the profile assumes is told to the agent without its names.
+ * Our own errors (an MFA code needed, a role chain from the vault) pass as they are.
+ */
+async function forAgent(error: unknown, explained: UserError): Promise<UserError> {
+  if (error instanceof UserError || explained.forAgents) return explained;
+  if ((await classifyAwsError(error, "sts")).kind !== "access-denied") return explained;
+  const Kind = explained.exitCode === 2 ? UsageError : RuntimeError;
+  return new Kind(explained.message, {
+    hint: explained.hint,
+    cause: explained.cause ?? error,
+    detail: explained.detail,
+    forAgents: BASE_REFUSED_FOR_AGENTS,
+  });
 }
 
 /** What {@linkcode assumeBrokerRole} asks for. */

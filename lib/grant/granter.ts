@@ -64,7 +64,10 @@ export interface GranterOptions {
   now?: () => Date;
   /** Whether the caller's identity from an earlier grant will do (no summary shows it live). */
   useCachedIdentity?: boolean;
-  /** Whether an unknown profile's error may list the profiles that exist (not to an agent). */
+  /**
+   * Whether errors may name the human's setup (not to an agent): an unknown profile's error lists
+   * the profiles that exist, and AWS's refusal of a role that the profile assumes names it.
+   */
   revealProfiles?: boolean;
   /** Creates the STS clients, the broker's and GetSessionToken's (tests hand in their own). */
   createClient?: BrokerOptions["createClient"];
