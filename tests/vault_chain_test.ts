@@ -7,7 +7,7 @@ import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
 import { baseEnv, cliCommand, runCli } from "./support/cli.ts";
 import { startFixture } from "./support/fixture.ts";
-import type { LocalAws, RecordedRequest } from "./support/local_aws.ts";
+import { LocalAws, type RecordedRequest } from "./support/local_aws.ts";
 
 const PASSPHRASE = "correct horse battery staple";
 const ROLE = "prod-admin";
@@ -26,12 +26,18 @@ interface World extends AsyncDisposable {
 }
 
 async function world(
-  options: { config?: (roleArn: string) => string; trust?: Record<string, unknown> } = {},
+  options: {
+    /** ~/.aws/config, from the role's ARN and the endpoint's URL. */
+    config?: (roleArn: string, url: string) => string;
+    trust?: Record<string, unknown>;
+    /** Whether the runs after `keys add` find the endpoint in AWS_ENDPOINT_URL_STS (default). */
+    endpointVariable?: boolean;
+  } = {},
 ): Promise<World> {
   const fx = await startFixture({ prefix: "tbi-chain-" });
   // The human's keys are not in the environment: only in the vault, once stored.
   const { AWS_ACCESS_KEY_ID: _id, AWS_SECRET_ACCESS_KEY: _secret, ...endpoint } = fx.env;
-  const env = {
+  const env: Record<string, string> = {
     ...endpoint,
     TIMEBOUND_IAM_VAULT_BACKEND: "file",
     TIMEBOUND_IAM_VAULT_PASSPHRASE: PASSPHRASE,
@@ -57,7 +63,8 @@ async function world(
   });
   assert.equal(added.code, 0, added.stderr);
   await Deno.remove(fx.path(".aws", "credentials"));
-  const config = options.config?.(roleArn) ??
+  if (options.endpointVariable === false) delete env.AWS_ENDPOINT_URL_STS;
+  const config = options.config?.(roleArn, fx.aws.url) ??
     `[profile base]\nregion = us-east-1\n\n[profile prod]\nsource_profile = base\n` +
       `role_arn = ${roleArn}\n`;
   await Deno.writeTextFile(fx.path(".aws", "config"), config);
@@ -228,6 +235,53 @@ Deno.test("mfa login --profile prod caches base's MFA session in the vault; gran
     without.stdout,
     /\n✗ base credentials +Profile "prod" assumes its role_arn with an MFA code for arn:aws:iam::123456789012:mfa\/developer, and this command asks for none\n.*mfa login --profile prod/,
   );
+});
+
+Deno.test("prod's chain and the broker go to prod's endpoint_url, never to [default]'s", async () => {
+  // [default]'s endpoint_url is not prod's: base's keys must not sign a request to it.
+  await using elsewhere = await LocalAws.start();
+  await using w = await world({
+    endpointVariable: false,
+    config: (roleArn, url) =>
+      `[default]\nendpoint_url = ${elsewhere.url}\n\n[profile base]\nregion = us-east-1\n\n` +
+      `[profile prod]\nsource_profile = base\nrole_arn = ${roleArn}\nendpoint_url = ${url}\n`,
+  });
+  const result = await w.run(["exec", "--profile", "prod", ...GRANT, "--", "true"]);
+  assert.equal(result.code, 0, result.stderr);
+  assert.deepEqual(elsewhere.requests.map((r) => [r.action, r.accessKeyId]), []);
+  const calls = story(w);
+  assert.deepEqual(calls[0].slice(0, 2), ["AssumeRole", w.roleArn]);
+  assert.deepEqual(calls.at(-1)?.slice(0, 2), ["AssumeRole", w.aws.brokerRoleArn]);
+});
+
+Deno.test("mfa login --profile prod asks base's endpoint_url for base's session, never [default]'s", async () => {
+  await using elsewhere = await LocalAws.start();
+  await using w = await world({
+    endpointVariable: false,
+    config: (roleArn, url) =>
+      `[default]\nendpoint_url = ${elsewhere.url}\n\n[profile base]\nendpoint_url = ${url}\n\n` +
+      `[profile prod]\nsource_profile = base\nrole_arn = ${roleArn}\nendpoint_url = ${url}\n` +
+      "mfa_serial = arn:aws:iam::123456789012:mfa/developer\n",
+  });
+  const { serialNumber } = w.aws.addMfaDevice({ deviceName: "developer" });
+  const code = w.aws.mfaCode(serialNumber);
+  const login = await w.run(["mfa", "login", "--profile", "prod", "--mfa-code", code]);
+  assert.equal(login.code, 0, login.stderr);
+  assert.deepEqual(elsewhere.requests.map((r) => [r.action, r.accessKeyId]), []);
+  assert.deepEqual(story(w)[0].slice(0, 1), ["GetSessionToken"]);
+});
+
+Deno.test("AWS_ENDPOINT_URL_STS wins over the profile's endpoint_url for the chain and the broker", async () => {
+  await using elsewhere = await LocalAws.start();
+  await using w = await world({
+    config: (roleArn) =>
+      `[profile base]\nregion = us-east-1\n\n[profile prod]\nsource_profile = base\n` +
+      `role_arn = ${roleArn}\nendpoint_url = ${elsewhere.url}\n`,
+  });
+  const result = await w.run(["exec", "--profile", "prod", ...GRANT, "--", "true"]);
+  assert.equal(result.code, 0, result.stderr);
+  assert.deepEqual(elsewhere.requests.map((r) => r.action), []);
+  assert.deepEqual(story(w).map(([action]) => action).at(-1), "AssumeRole");
 });
 
 Deno.test("a cycle in source_profile is one line, exit 2, and no call", async () => {

@@ -186,12 +186,12 @@ export async function connectBroker(options: BrokerOptions): Promise<BrokerConte
     credentials: options.credentials,
     timeoutMs: awsTimeoutMs(options.env),
   });
-  const explain = (error: unknown) => {
+  const explain = async (error: unknown) => {
     client.destroy();
     return explainAwsError(error, {
       operation: "GetCallerIdentity",
       profile: choice.name,
-      endpoint: stsEndpoint(region, options.env),
+      endpoint: await stsEndpoint(region, { profile: choice.name, env: options.env }),
     });
   };
   const cache = options.identityCache;
@@ -513,8 +513,17 @@ export function newSessionName(): string {
   return `timebound-iam-${crypto.randomUUID()}`;
 }
 
-function stsEndpoint(region: string, env: Readonly<Record<string, string>>): string {
-  return env.AWS_ENDPOINT_URL_STS ?? env.AWS_ENDPOINT_URL ?? `https://sts.${region}.amazonaws.com`;
+/** Where the STS client sends its calls, for messages: the environment's, the profile's, AWS's. */
+async function stsEndpoint(
+  region: string,
+  options: { profile?: string; env: Readonly<Record<string, string>> },
+): Promise<string> {
+  const { profile, env } = options;
+  const configured = profile === undefined ? undefined : await import("./profile_endpoint.ts")
+    .then(({ profileEndpointConfig }) => profileEndpointConfig("sts", { profile, env }))
+    .then((settings) => settings.endpoint, () => undefined);
+  return env.AWS_ENDPOINT_URL_STS || env.AWS_ENDPOINT_URL || configured ||
+    `https://sts.${region}.amazonaws.com`;
 }
 
 async function createStsClient(

@@ -18,9 +18,10 @@ import {
   vaultHolding,
 } from "./vault_keys.ts";
 import type { VaultChain } from "./vault_chain.ts";
+import type { ProfileEndpointConfig } from "./profile_endpoint.ts";
 
 /** The SDK client settings for the base credentials. */
-export interface BaseClientConfig {
+export interface BaseClientConfig extends Partial<ProfileEndpointConfig> {
   /** The region. */
   region: string;
   /** A logger that drops the SDK's console warnings, so stderr carries only our own words. */
@@ -57,6 +58,8 @@ export async function baseClientConfig(
     chainMaster?: { accessKeyId: string; secretAccessKey: string; sessionToken?: string };
     /** The profile's role chain from the vault's keys, when the caller found it already. */
     chain?: VaultChain;
+    /** The service of the client, whose endpoint a named profile may set (default: `sts`). */
+    service?: "sts" | "iam";
   },
 ): Promise<BaseClientConfig> {
   const { fromNodeProviderChain } = await credentialProvidersModule();
@@ -71,13 +74,17 @@ export async function baseClientConfig(
     requestTimeout: timeout,
     throwOnRequestTimeout: true,
   };
+  const settings = {
+    region: config.region,
+    logger,
+    requestHandler,
+    ...await endpointOf(config, env),
+  };
   // The profile's keys in the vault, when it has some, sign instead of the SDK's chain.
   const holding = config.chain ? undefined : await vaultHolding(config.profile, { env });
   if (holding !== undefined) {
     return {
-      region: config.region,
-      logger,
-      requestHandler,
+      ...settings,
       credentials: vaultCredentials(holding) as BaseClientConfig["credentials"],
     };
   }
@@ -95,18 +102,11 @@ export async function baseClientConfig(
         mfaCodeProvider: config.mfaCodeProvider,
         master: config.chainMaster,
       });
-      return {
-        region: config.region,
-        logger,
-        requestHandler,
-        credentials: credentials as BaseClientConfig["credentials"],
-      };
+      return { ...settings, credentials: credentials as BaseClientConfig["credentials"] };
     }
   }
   return {
-    region: config.region,
-    logger,
-    requestHandler,
+    ...settings,
     credentials: fromNodeProviderChain({
       profile: config.profile,
       logger,
@@ -116,6 +116,20 @@ export async function baseClientConfig(
       mfaCodeProvider: config.mfaCodeProvider,
     }),
   };
+}
+
+/**
+ * The endpoint settings of a named profile's client (`profile_endpoint.ts`, loaded only then):
+ * its own `endpoint_url`, never `[default]`'s. With no profile named the SDK decides, as before.
+ */
+async function endpointOf(
+  config: { profile?: string; service?: "sts" | "iam" },
+  env: Readonly<Record<string, string>>,
+): Promise<ProfileEndpointConfig | undefined> {
+  const profile = resolveProfile(config.profile, env).name;
+  if (profile === undefined) return undefined;
+  const { profileEndpointConfig } = await import("./profile_endpoint.ts");
+  return await profileEndpointConfig(config.service ?? "sts", { profile, env });
 }
 
 /**
@@ -151,7 +165,7 @@ export async function createIamClient(
 ): Promise<IAMClient> {
   const [{ IAMClient }, settings] = await Promise.all([
     iamModule(),
-    baseClientConfig(config),
+    baseClientConfig({ ...config, service: "iam" }),
   ]);
   const client = new IAMClient({
     ...settings,

@@ -18,6 +18,7 @@ import { logText } from "../core/log_text.ts";
 import { cachedMfaSession, openMfaSessionStore } from "./mfa_session.ts";
 import { classifyAwsError, explainAwsError } from "./on_failure.ts";
 import { profileLabel, resolveProfile, usesEnvironmentKeys } from "./profile.ts";
+import { profileEndpointConfig } from "./profile_endpoint.ts";
 import {
   CHAIN_FAILURE_FOR_AGENTS,
   hasSourceProfile,
@@ -84,7 +85,7 @@ export interface ChainedCredentials {
 export interface ChainOptions {
   /** The region of a step whose profile names none. */
   region: string;
-  /** The environment (`AWS_ENDPOINT_URL_STS`, for messages). */
+  /** The environment (`AWS_ENDPOINT_URL_STS`). */
   env: Readonly<Record<string, string>>;
   /** Each AssumeRole's deadline, retries included, in milliseconds. */
   timeoutMs: number;
@@ -117,6 +118,11 @@ export function chainCredentials(
       (options.mfaCodeProvider ? undefined : await cachedSession(chain, options.env));
     let credentials: Omit<ChainedCredentials, "$source"> = master ??
       { accessKeyId, secretAccessKey };
+    // Every AssumeRole follows the granted profile's settings: its endpoint_url, not [default]'s.
+    const endpoint = await profileEndpointConfig("sts", {
+      profile: chain.profile,
+      env: options.env,
+    });
     for (const [i, step] of chain.steps.entries()) {
       // A cached MFA session carries the MFA context already: no code for the first role.
       const serial = i === 0 && master ? undefined : step.mfaSerial;
@@ -130,6 +136,7 @@ export function chainCredentials(
           SerialNumber: serial,
         },
         clientConfig: {
+          ...endpoint,
           region: step.region ?? options.region,
           requestHandler: options.requestHandler,
           logger: options.logger,
@@ -142,9 +149,9 @@ export function chainCredentials(
         credentials = await assume();
       } catch (error) {
         const region = step.region ?? options.region;
-        const endpoint = options.env.AWS_ENDPOINT_URL_STS ?? options.env.AWS_ENDPOINT_URL ??
-          `https://sts.${region}.amazonaws.com`;
-        throw await explainStepFailure(error, { chain, index: i, endpoint });
+        const url = options.env.AWS_ENDPOINT_URL_STS || options.env.AWS_ENDPOINT_URL ||
+          endpoint.endpoint || `https://sts.${region}.amazonaws.com`;
+        throw await explainStepFailure(error, { chain, index: i, endpoint: url });
       }
     }
     return { ...credentials, $source: { [VAULT_CHAIN_MARK]: chain.source } };

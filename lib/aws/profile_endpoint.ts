@@ -1,0 +1,72 @@
+/**
+ * The endpoint settings of an AWS SDK client that works for a named profile. The SDK (this
+ * version) looks up a configured endpoint (`endpoint_url`, a `services` section) in the profile
+ * of `AWS_PROFILE`, else in `[default]`, whatever profile the client is given: so `[default]`'s
+ * `endpoint_url` would steer the calls of `--profile prod`, signed with prod's credentials. For
+ * a named profile, the client gets that profile's own endpoint, read with the SDK's loader (as
+ * the AWS CLI reads it); with none, the SDK is told to look up no configured endpoint. The
+ * environment's `AWS_ENDPOINT_URL_<SERVICE>` and `AWS_ENDPOINT_URL` still win, read by the SDK as
+ * before.
+ *
+ * Loaded only for a named profile: keys in the environment with no profile load none of this.
+ *
+ * @module
+ */
+
+import { UsageError } from "../core/errors.ts";
+import { logText } from "../core/log_text.ts";
+import { smithyConfigModule } from "./sdk.ts";
+
+/** What an SDK client's configuration takes for the profile's endpoint. */
+export interface ProfileEndpointConfig {
+  /** The profile whose settings (retries, FIPS, dual-stack…) the client follows. */
+  profile: string;
+  /** The profile's configured endpoint, when it names one and the environment none. */
+  endpoint?: string;
+  /** Set when the profile names none: the SDK then reads no other profile's. */
+  ignoreConfiguredEndpointUrls?: boolean;
+}
+
+/**
+ * The client settings that make an SDK client for `service` (`sts`, `iam`) follow `profile`'s
+ * configured endpoint (see the module's description).
+ *
+ * @example
+ * ```ts ignore
+ * import { profileEndpointConfig } from "./profile_endpoint.ts";
+ * const settings = await profileEndpointConfig("sts", { profile: "prod", env: Deno.env.toObject() });
+ * // new STSClient({ region, credentials, ...settings })
+ * ```
+ */
+export async function profileEndpointConfig(
+  service: "sts" | "iam",
+  options: { profile: string; env: Readonly<Record<string, string>> },
+): Promise<ProfileEndpointConfig> {
+  const { profile, env } = options;
+  const none = { profile, ignoreConfiguredEndpointUrls: true };
+  if (isTrue(env.AWS_IGNORE_CONFIGURED_ENDPOINT_URLS)) return none;
+  // The environment's endpoint wins: the SDK reads it itself, as it always did.
+  if (env[`AWS_ENDPOINT_URL_${service.toUpperCase()}`] || env.AWS_ENDPOINT_URL) return { profile };
+  const { loadSharedConfigFiles } = await smithyConfigModule();
+  const files = await loadSharedConfigFiles();
+  const settings = { ...files.credentialsFile?.[profile], ...files.configFile?.[profile] };
+  if (isTrue(settings.ignore_configured_endpoint_urls)) return none;
+  const services = settings.services;
+  if (services) {
+    const section = files.configFile?.[`services.${services}`];
+    if (section === undefined) {
+      throw new UsageError(
+        `Profile "${logText(profile, 80)}" names services "${logText(services, 80)}", ` +
+          "which is not in ~/.aws/config",
+        { hint: `add a [services ${logText(services, 80)}] section or remove the setting` },
+      );
+    }
+    const endpoint = section[`${service}.endpoint_url`];
+    if (endpoint) return { profile, endpoint };
+  }
+  return settings.endpoint_url ? { profile, endpoint: settings.endpoint_url } : none;
+}
+
+function isTrue(value: string | undefined): boolean {
+  return value?.toLowerCase() === "true";
+}
