@@ -626,3 +626,46 @@ Deno.test("serve tells an agent that AWS refused a role of the profile's own cha
     /refused a grant to chain-test 1: .*arn:aws:iam::210987654321:role\/hub-role/,
   );
 });
+
+Deno.test("without a vault, a chain of nine roles over keys in ~/.aws/credentials is the SDK's: it works", async () => {
+  await using fx = await startFixture({ prefix: "tbi-chain-" });
+  const { AWS_ACCESS_KEY_ID: _id, AWS_SECRET_ACCESS_KEY: _secret, ...endpoint } = fx.env;
+  const base = fx.aws.defaultUser;
+  await Deno.writeTextFile(
+    fx.path(".aws", "credentials"),
+    `[base]\naws_access_key_id = ${base.accessKeyId}\n` +
+      `aws_secret_access_key = ${base.secretAccessKey}\n`,
+  );
+  const names = Array.from({ length: 9 }, (_, i) => `hop${i + 1}`);
+  const config = names.map((name, i) =>
+    `[profile ${name}]\nsource_profile = ${i === 0 ? "base" : names[i - 1]}\n` +
+    `role_arn = ${fx.aws.addRole({ roleName: `${name}-role` }).arn}\n`
+  );
+  await Deno.writeTextFile(fx.path(".aws", "config"), config.join("\n"));
+  const result = await runCli(["exec", "--profile", "hop9", ...GRANT, "--", "true"], {
+    env: endpoint,
+  });
+  assert.equal(result.code, 0, result.stderr);
+  const assumed = fx.aws.requests.filter((r) => r.action === "AssumeRole").map((r) =>
+    r.params.RoleArn?.split("/").pop()
+  );
+  assert.deepEqual(assumed, [...names.map((name) => `${name}-role`), "timebound-iam-broker"]);
+});
+
+Deno.test("without a vault, a source profile without keys gets the SDK's error, which names no vault", async () => {
+  await using fx = await startFixture({ prefix: "tbi-chain-" });
+  const { AWS_ACCESS_KEY_ID: _id, AWS_SECRET_ACCESS_KEY: _secret, ...endpoint } = fx.env;
+  const role = fx.aws.addRole({ roleName: ROLE }).arn;
+  await Deno.writeTextFile(
+    fx.path(".aws", "config"),
+    `[profile prod]\nsource_profile = nokeys\nrole_arn = ${role}\n\n[profile nokeys]\n` +
+      "region = us-east-1\n",
+  );
+  const result = await runCli(["exec", "--profile", "prod", ...GRANT, "--", "true"], {
+    env: endpoint,
+  });
+  assert.notEqual(result.code, 0);
+  assert.match(result.stderr, /^error: /);
+  assert.doesNotMatch(result.stderr, /vault|keys add/);
+  assert.deepEqual(fx.aws.requests, []);
+});

@@ -39,6 +39,7 @@ import {
 } from "./mfa_session.ts";
 import { smithyConfigModule, stsModule } from "./sdk.ts";
 import { vaultHolding } from "./vault_keys.ts";
+import { vaultInUse } from "../vault/vault_place.ts";
 import type { VaultChain } from "./vault_chain.ts";
 
 /** Credentials as an AWS SDK client takes them: fixed, or a provider function. */
@@ -249,7 +250,7 @@ export async function baseCredentialsForAssumeRole(
   options: BaseCredentialsOptions,
 ): Promise<BaseCredentials> {
   const profileMfa = await readProfileMfa(options.profile, options.env);
-  if (profileMfa.assumesRole) {
+  if (profileMfa.assumesRole && vaultInUse(options.env)) {
     // A role profile whose source's keys are in the vault: timebound-iam assumes its roles.
     const { findVaultChain } = await import("./vault_chain.ts");
     const chain = await findVaultChain(options.profile, options.env);

@@ -18,6 +18,7 @@ import {
   vaultHolding,
 } from "./vault_keys.ts";
 import type { VaultChain } from "./vault_chain.ts";
+import { vaultInUse } from "../vault/vault_place.ts";
 import type { ProfileEndpointConfig } from "./profile_endpoint.ts";
 
 /** The SDK client settings for the base credentials. */
@@ -89,7 +90,7 @@ export async function baseClientConfig(
     };
   }
   // A role profile whose source's keys are in the vault: its roles are assumed with them.
-  if (config.chain || await hasSourceProfile(config.profile, env)) {
+  if (config.chain || (vaultInUse(env) && await hasSourceProfile(config.profile, env))) {
     const { chainCredentials, findVaultChain } = await import("./vault_chain.ts");
     const chain = config.chain ?? await findVaultChain(config.profile, env);
     if (chain !== undefined) {

@@ -8,7 +8,7 @@
  * `external_id`, `role_session_name` and `duration_seconds`, goes to the profile's region, and is
  * held to the call deadline; its failure comes back as a sentence.
  *
- * Loaded only for a profile with `role_arn` and `source_profile`.
+ * Loaded only for a profile with `role_arn` and `source_profile`, and a vault in use.
  *
  * @module
  */
@@ -28,6 +28,7 @@ import {
 import { credentialProvidersModule, smithyConfigModule } from "./sdk.ts";
 import { callDeadlinePlugin } from "./timeout.ts";
 import { VAULT_CHAIN_MARK, type VaultHolding, vaultHolding } from "./vault_keys.ts";
+import { vaultInUse } from "../vault/vault_place.ts";
 
 /** A role chain that starts at keys in the vault. */
 export interface VaultChain {
@@ -43,16 +44,17 @@ export interface VaultChain {
 
 /**
  * The role chain of `profile` (see the module's description), or `undefined` when it has none
- * that starts in the vault: no `role_arn` with `source_profile`, keys of its own in the vault,
- * keys in the environment (they win, as for the AWS CLI), or a chain that ends at a source the
- * AWS SDK resolves itself. A cycle, a chain too long, invalid settings and a source with no keys
- * anywhere are usage errors.
+ * that starts in the vault: no vault in use (the chain is then the AWS SDK's, as it always was,
+ * and nothing is walked), no `role_arn` with `source_profile`, keys of its own in the vault, keys
+ * in the environment (they win, as for the AWS CLI), or a chain that ends at a source the AWS SDK
+ * resolves itself. A cycle, a chain too long, invalid settings and a source with no keys anywhere
+ * are usage errors.
  */
 export async function findVaultChain(
   profile: string | undefined,
   env: Readonly<Record<string, string>>,
 ): Promise<VaultChain | undefined> {
-  if (usesEnvironmentKeys(profile, env)) return undefined;
+  if (usesEnvironmentKeys(profile, env) || !vaultInUse(env)) return undefined;
   const name = profileLabel(resolveProfile(profile, env));
   const { loadSharedConfigFiles } = await smithyConfigModule();
   const files = await loadSharedConfigFiles();

@@ -39,8 +39,9 @@ export async function mfaLogin(cli: Cli, flags: MfaLoginFlags): Promise<void> {
   const profile = profileName(flags.profile, cli.io.env);
   if (profileMfa.assumesRole) {
     // A role profile whose source's keys are in the vault: the session is the source's.
-    const { findVaultChain } = await import("../aws/vault_chain.ts");
-    const chain = await findVaultChain(flags.profile, cli.io.env);
+    const chain = vaultInUse(cli.io.env)
+      ? await (await import("../aws/vault_chain.ts")).findVaultChain(flags.profile, cli.io.env)
+      : undefined;
     if (chain === undefined) {
       throw new UsageError(
         `Profile "${profile}" assumes its role_arn itself, so it has no MFA session to cache`,
@@ -119,7 +120,7 @@ async function chainSource(
   profile: string,
   env: Readonly<Record<string, string>>,
 ): Promise<string[]> {
-  if (!(await readProfileMfa(profile, env)).assumesRole) return [];
+  if (!vaultInUse(env) || !(await readProfileMfa(profile, env)).assumesRole) return [];
   const { findVaultChain } = await import("../aws/vault_chain.ts");
   const chain = await findVaultChain(profile, env).catch(() => undefined);
   return chain === undefined ? [] : [chain.source];

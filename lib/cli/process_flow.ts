@@ -12,6 +12,7 @@ import { resolveProfile, usesEnvironmentKeys } from "../aws/profile.ts";
 import { type CacheStore, openCacheStore } from "../core/cache_store.ts";
 import { type VaultHolding, vaultHolding } from "../aws/vault_keys.ts";
 import { openVaultCache } from "../vault/vault_cache.ts";
+import { vaultInUse } from "../vault/vault_place.ts";
 import { RuntimeError, UsageError } from "../core/errors.ts";
 import { MfaCodeNeeded, readProfileMfa } from "../aws/base_credentials.ts";
 import { renewalTime } from "../delivery/credential_server.ts";
@@ -195,7 +196,7 @@ async function chainHolding(
   profile: string | undefined,
   env: Readonly<Record<string, string>>,
 ): Promise<VaultHolding | undefined> {
-  if (!(await readProfileMfa(profile, env)).assumesRole) return undefined;
+  if (!vaultInUse(env) || !(await readProfileMfa(profile, env)).assumesRole) return undefined;
   const { findVaultChain } = await import("../aws/vault_chain.ts");
   return (await findVaultChain(profile, env))?.holding;
 }
