@@ -1,7 +1,12 @@
 // Who is at the other end of a loopback connection: the row of the kernel's socket table that
 // names the peer's socket, read for real on Linux.
 import assert from "node:assert/strict";
-import { checkPeer, sharedTableReader, socketOwner } from "../lib/delivery/loopback_peer.ts";
+import {
+  checkPeer,
+  sharedTableReader,
+  socketOwner,
+  tcpTableReader,
+} from "../lib/delivery/loopback_peer.ts";
 
 const linux = Deno.build.os === "linux";
 const littleEndian = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
@@ -80,6 +85,32 @@ Deno.test("checkPeer() finds this user at the other end of a real loopback conne
     reason: "/proc/net/tcp has no row for the connection",
   });
 });
+
+Deno.test(
+  "checkPeer() never runs a cat found on PATH: without one at its usual paths, the peer is unknown",
+  {
+    ignore: !linux,
+  },
+  async () => {
+    using listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+    using _client = await Deno.connect({ hostname: "127.0.0.1", port: listener.addr.port });
+    using accepted = await listener.accept();
+    const remote = accepted.remoteAddr as Deno.NetAddr;
+    // A cat is on this process's PATH; a system without /usr/bin/cat and /bin/cat must not use it.
+    const readTable = tcpTableReader({
+      catPaths: ["/nonexistent/usr/bin/cat", "/nonexistent/cat"],
+    });
+    assert.deepEqual(await checkPeer(remote, listener.addr.port, { readTable }), {
+      kind: "unknown",
+      reason: "/proc/net/tcp cannot be read (NotFound)",
+    });
+    // The usual paths, where cat is: the same connection is this user's.
+    assert.deepEqual(
+      await checkPeer(remote, listener.addr.port, { readTable: tcpTableReader() }),
+      { kind: "same" },
+    );
+  },
+);
 
 Deno.test("checkPeer() refuses to guess when the table cannot be read or has no row", async () => {
   let reads = 0;

@@ -24,8 +24,11 @@ const MAX_TABLE_BYTES = 64 * 1024 * 1024;
 /** How long reading the table may take before it is given up (the request is then refused). */
 const READ_TIMEOUT_MS = 2000;
 
-/** The programs that read the table for us, the usual paths of `cat` before PATH's. */
-const CAT_PROGRAMS = ["/usr/bin/cat", "/bin/cat", "cat"];
+/**
+ * The programs that read the table for us: `cat` at its usual paths, and never one found on PATH
+ * (a directory there may be another user's, or hold a `cat` that forges the table).
+ */
+const CAT_PATHS: readonly string[] = ["/usr/bin/cat", "/bin/cat"];
 
 /** What {@linkcode checkPeer} found out about a connection's peer. */
 export type PeerCheck =
@@ -105,13 +108,28 @@ export function socketOwner(
 }
 
 /**
- * Reads `/proc/net/tcp` through `cat`: Deno counts every path under `/proc` as special, and opening
- * one needs `--allow-all`, which the binary does not have (it has `read` and `run`). `cat` is run
- * by its usual paths first (the one on PATH only where neither exists), in an empty environment,
- * for at most {@linkcode READ_TIMEOUT_MS}, and its output is bounded.
+ * A reader of `/proc/net/tcp` through `cat`: Deno counts every path under `/proc` as special, and
+ * opening one needs `--allow-all`, which the binary does not have (it has `read` and `run`). `cat`
+ * is run by the first of `catPaths` (default `/usr/bin/cat`, `/bin/cat`) that exists, never from
+ * PATH, in an empty environment, for at most {@linkcode READ_TIMEOUT_MS}, and its output is
+ * bounded. Where none exists the read fails (`NotFound`), and {@linkcode checkPeer} answers
+ * `unknown`: the request is refused.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { tcpTableReader } from "./loopback_peer.ts";
+ * await assert.rejects(tcpTableReader({ catPaths: ["/nowhere/cat"] })(), Deno.errors.NotFound);
+ * ```
  */
-async function readTcpTable(): Promise<string> {
-  for (const program of CAT_PROGRAMS) {
+export function tcpTableReader(
+  options: { catPaths?: readonly string[] } = {},
+): () => Promise<string> {
+  return () => readTcpTable(options.catPaths ?? CAT_PATHS);
+}
+
+async function readTcpTable(catPaths: readonly string[]): Promise<string> {
+  for (const program of catPaths) {
     let child: Deno.ChildProcess;
     const abort = new AbortController();
     try {
@@ -175,7 +193,7 @@ async function boundedText(stream: ReadableStream<Uint8Array>, stop: () => void)
  * ```
  */
 export function sharedTableReader(
-  read: () => Promise<string> = readTcpTable,
+  read: () => Promise<string> = tcpTableReader(),
 ): () => Promise<string> {
   let running: Promise<string> | undefined;
   let queued: Promise<string> | undefined;
