@@ -52,6 +52,47 @@ Deno.test("credential-process with other keys in the environment is another cach
   assert.equal(assumes(aws).length, 2);
 });
 
+Deno.test("credential-process after an edit of the profile's role chain grants from the new chain, not the cache", async () => {
+  await using fx = await startFixture({ prefix: "tbi-process-" });
+  const { aws, home } = fx;
+  const { AWS_ACCESS_KEY_ID: _id, AWS_SECRET_ACCESS_KEY: _secret, ...endpoint } = aws.env();
+  const env = { ...endpoint, HOME: home, XDG_CACHE_HOME: `${home}/.cache` };
+  const base = aws.defaultUser;
+  await Deno.writeTextFile(
+    fx.path(".aws", "credentials"),
+    `[base]\naws_access_key_id = ${base.accessKeyId}\n` +
+      `aws_secret_access_key = ${base.secretAccessKey}\n`,
+  );
+  const blue = aws.addRole({ roleName: "blue" }).arn;
+  const green = aws.addRole({ roleName: "green" }).arn;
+  const hub = aws.addRole({ roleName: "hub" }).arn;
+  const args = ["credential-process", "-s", "s3:ro", "-t", "15m", "--profile", "prod"];
+  const grant = async (config: string) => {
+    await Deno.writeTextFile(fx.path(".aws", "config"), config);
+    const result = await runCli(args, { env });
+    assert.equal(result.code, 0, result.stderr);
+    return JSON.parse(result.stdout).AccessKeyId as string;
+  };
+  const roles = () =>
+    assumes(aws).map((r) => r.params.RoleArn?.split("/").pop()).filter((r) =>
+      r !== BROKER_ROLE_NAME
+    );
+  const first = await grant(`[profile prod]\nsource_profile = base\nrole_arn = ${blue}\n`);
+  assert.equal(await grant(`[profile prod]\nsource_profile = base\nrole_arn = ${blue}\n`), first);
+  assert.deepEqual(roles(), ["blue"], "the same chain: the cache");
+  // Another role: its own grant, whose base credentials are the new role's session.
+  const second = await grant(`[profile prod]\nsource_profile = base\nrole_arn = ${green}\n`);
+  assert.notEqual(second, first);
+  assert.deepEqual(roles(), ["blue", "green"]);
+  // Another source, further up the chain: its own grant too.
+  const third = await grant(
+    `[profile prod]\nsource_profile = mid\nrole_arn = ${green}\n\n` +
+      `[profile mid]\nsource_profile = base\nrole_arn = ${hub}\n`,
+  );
+  assert.notEqual(third, second);
+  assert.deepEqual(roles(), ["blue", "green", "hub", "green"]);
+});
+
 Deno.test({
   name: "credential-process prints the credential_process JSON, and never asks",
   async fn() {

@@ -87,6 +87,62 @@ const OTHER_SOURCES = [
 ];
 
 /**
+ * The settings that decide how a profile comes to credentials and from where (none of them a
+ * secret: `aws_secret_access_key` and `aws_session_token` are left out).
+ */
+const CREDENTIAL_SETTINGS = [
+  "role_arn",
+  "source_profile",
+  "external_id",
+  "mfa_serial",
+  "role_session_name",
+  "duration_seconds",
+  "aws_access_key_id",
+  ...OTHER_SOURCES,
+  "sso_account_id",
+  "sso_role_name",
+  "sso_region",
+  "region",
+  "endpoint_url",
+  "services",
+];
+
+/**
+ * What a profile's credentials depend on, along its `source_profile` chain: for each profile
+ * walked, its name and its {@linkcode CREDENTIAL_SETTINGS} that are set. Bounded as the walk is
+ * ({@linkcode MAX_ROLE_CHAIN} roles and the profile with keys), and a cycle ends it. A cache of
+ * what a grant made with these credentials keys on it, so that an edit of the chain (another
+ * role, another source) is another entry.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { credentialSettings } from "./role_chain.ts";
+ * const files = {
+ *   configFile: { prod: { role_arn: "arn:aws:iam::1:role/r", source_profile: "base" } },
+ *   credentialsFile: { base: { aws_access_key_id: "AKIA1", aws_secret_access_key: "secret" } },
+ * };
+ * assert.deepEqual(credentialSettings(files, "prod"), [
+ *   ["prod", "role_arn=arn:aws:iam::1:role/r", "source_profile=base"],
+ *   ["base", "aws_access_key_id=AKIA1"],
+ * ]);
+ * ```
+ */
+export function credentialSettings(files: SharedFiles, profile: string): string[][] {
+  const walked: string[][] = [];
+  const seen = new Set<string>();
+  for (let name: string | undefined = profile; name !== undefined && !seen.has(name);) {
+    if (walked.length > MAX_ROLE_CHAIN) break;
+    seen.add(name);
+    const settings = profileSettings(files, name);
+    const set = CREDENTIAL_SETTINGS.filter((key) => settings[key] !== undefined);
+    walked.push([name, ...set.map((key) => `${key}=${settings[key]}`)]);
+    name = settings.role_arn ? settings.source_profile : undefined;
+  }
+  return walked;
+}
+
+/**
  * The settings of `name` in both files (the config file's win), as `readProfileMfa` reads them.
  */
 export function profileSettings(files: SharedFiles, name: string): ProfileSettings {

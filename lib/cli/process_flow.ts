@@ -9,6 +9,8 @@
 import type { SessionCredentials } from "../aws/broker.ts";
 import { profileCredentialProcess } from "../aws/credential_source.ts";
 import { resolveProfile, usesEnvironmentKeys } from "../aws/profile.ts";
+import { credentialSettings } from "../aws/role_chain.ts";
+import { smithyConfigModule } from "../aws/sdk.ts";
 import { type CacheStore, openCacheStore } from "../core/cache_store.ts";
 import { type VaultHolding, vaultHolding } from "../aws/vault_keys.ts";
 import { openVaultCache } from "../vault/vault_cache.ts";
@@ -53,15 +55,21 @@ function isCachedCredentials(value: unknown): value is CachedCredentials {
 
 /**
  * The cache key of a request: whose base credentials (the profile and the files it is read from,
- * or the keys, web identity or container endpoint the environment gives), the broker role, the
- * region, the scopes (sorted, as given), the TTL and the MFA device, so that two calls that
- * differ in any of them never share credentials: two CI jobs with different keys in their
- * environment get their own sessions, each naming its own caller in CloudTrail.
+ * what the profile's chain of roles says in them — each role, its source, the keys' id, the
+ * endpoint — and the id of the vault's keys that start it; or the keys, web identity or container
+ * endpoint the environment gives), the broker role, the region, the scopes (sorted, as given),
+ * the TTL and the MFA device, so that two calls that differ in any of them never share
+ * credentials: two CI jobs with different keys in their environment get their own sessions, each
+ * naming its own caller in CloudTrail, and an edit of `~/.aws/config` is a new grant at once.
  */
 export async function processCacheKey(
   flags: GrantOptionValues & { mfaSerial?: string },
   env: Readonly<Record<string, string>>,
-  options: { settings?: GrantSettings } = {},
+  options: {
+    settings?: GrantSettings;
+    /** The access key id of the vault's keys the grant starts from, if any. */
+    vaultKeyId?: string;
+  } = {},
 ): Promise<string> {
   const settings = options.settings ?? await resolveGrantSettings(flags, env);
   const scopes = flags.scope.flatMap((value) => value.split(","))
@@ -69,6 +77,8 @@ export async function processCacheKey(
   return JSON.stringify({
     profile: configProfileName(flags.profile, env),
     base: baseCredentialsOf(flags.profile, env),
+    chain: await profileChainOf(flags.profile, env),
+    vaultKeyId: options.vaultKeyId ?? "",
     roleArn: settings.roleArn ?? "",
     region: settings.region ?? "",
     scopes,
@@ -96,6 +106,20 @@ function baseCredentialsOf(
   const container = env.AWS_CONTAINER_CREDENTIALS_FULL_URI ??
     env.AWS_CONTAINER_CREDENTIALS_RELATIVE_URI;
   return container ? [...files, `container ${container}`] : files;
+}
+
+/**
+ * The settings of the profile's chain that its credentials depend on (see
+ * `credentialSettings`), read with the SDK's loader; none for keys in the environment with no
+ * profile named, which use no profile.
+ */
+async function profileChainOf(
+  profile: string | undefined,
+  env: Readonly<Record<string, string>>,
+): Promise<string[][]> {
+  if (usesEnvironmentKeys(profile, env)) return [];
+  const { loadSharedConfigFiles } = await smithyConfigModule();
+  return credentialSettings(await loadSharedConfigFiles(), configProfileName(profile, env));
 }
 
 /**
@@ -151,7 +175,10 @@ export async function obtainProcessCredentials(
     })
     : files);
   const settings = await resolveGrantSettings(flags, cli.io.env);
-  const key = await processCacheKey(flags, cli.io.env, { settings });
+  const key = await processCacheKey(flags, cli.io.env, {
+    settings,
+    vaultKeyId: holding?.keys.accessKeyId,
+  });
   const cached = async () => {
     const entry = await store.get(key);
     return entry && { ...entry.value, expiration: new Date(entry.value.expiration) };
