@@ -3,8 +3,10 @@
  * per file in this folder. It parses nothing and exits nothing; `main.ts` does both.
  *
  * Only the command that is run is loaded (with what it imports): every other command is a stub
- * with its name and summary, enough for suggestions after a typo. `--help` without a command and
- * `completions` need every flag of every command, so they load the whole tree.
+ * with its name and summary, enough for suggestions after a typo, and none is built when the
+ * arguments start with the command (after `--debug` at most: nothing at the root is shown then).
+ * `--help` without a command and `completions` need every flag of every command, so they load
+ * the whole tree.
  *
  * @module
  */
@@ -142,7 +144,10 @@ export async function buildProgram(
     });
   houseStyleErrors(program);
   const wanted = new Set(commandsToLoad(args));
+  const alone = startsWithCommand(args, wanted);
   for (const [name, entry] of Object.entries(COMMANDS)) {
+    // The root neither lists nor suggests commands when one runs: a stub would be built for nothing.
+    if (alone && !wanted.has(name)) continue;
     const factory: CommandFactory = wanted.has(name) ? await entry.load() : () => new Command(name);
     const command = factory(cli).description(entry.summary);
     program.addCommand(command);
@@ -151,6 +156,16 @@ export async function buildProgram(
   }
   program.addHelpText("after", `\nDocs: README.md and docs/ ${WHERE_DOCS_ARE}`);
   return program;
+}
+
+/**
+ * Whether `args` name the one command that `wanted` holds with no root flag before it but
+ * `--debug`: the root then only hands over to that command (a root `--help` would list them all).
+ */
+function startsWithCommand(args: readonly string[], wanted: ReadonlySet<string>): boolean {
+  if (wanted.size !== 1) return false;
+  const at = args.findIndex((arg) => !arg.startsWith("-"));
+  return at >= 0 && wanted.has(args[at]) && args.slice(0, at).every((arg) => arg === "--debug");
 }
 
 /** Where the relative paths of the help's docs links lead, for a user of the binary too. */
