@@ -467,6 +467,48 @@ Deno.test("an MFA session made from vault keys is cached in the vault, not the c
   assertNoSecrets(w, [w.aws.defaultUser.secretAccessKey]);
 });
 
+Deno.test("keys add replacing a pair, and keys rotate, forget the profile's cached MFA sessions and say so", async () => {
+  await using w = await world();
+  const { serialNumber: serial } = w.aws.addMfaDevice();
+  await addDevKeys(w);
+  await Deno.writeTextFile(`${w.home}/.aws/config`, `[profile dev]\nmfa_serial = ${serial}\n`);
+  const login = async () => {
+    const code = w.aws.mfaCode(serial);
+    const result = await w.run(["mfa", "login", "--profile", "dev", "--mfa-code", code]);
+    assert.equal(result.code, 0, result.stderr);
+    const status = await w.run(["mfa", "status"]);
+    assert.match(status.stdout, new RegExp(`^dev\\s+${serial}\\s+until `));
+  };
+  const forgot = `Forgot the MFA session of profile "dev" (${serial})\n`;
+  await login();
+  // The same pair again replaces nothing: the session stays.
+  const same = await w.run(["keys", "add", "dev", "--from-env"], {
+    AWS_ACCESS_KEY_ID: w.aws.defaultUser.accessKeyId,
+    AWS_SECRET_ACCESS_KEY: w.aws.defaultUser.secretAccessKey,
+  });
+  assert.equal(same.code, 0, same.stderr);
+  assert.ok(!same.stderr.includes("Forgot"), same.stderr);
+  const rotated = await w.run(["keys", "rotate", "dev", "--yes"]);
+  assert.equal(rotated.code, 0, rotated.stderr);
+  assert.ok(
+    rotated.stderr.includes(`stored and working\n${forgot}Deleted the old key`),
+    rotated.stderr,
+  );
+  assert.equal((await w.run(["mfa", "status"])).stderr, "No cached MFA sessions\n");
+
+  await login();
+  const other = w.aws.addUser({ userName: "developer-2" });
+  const replaced = await w.run(["keys", "add", "dev", "--from-env", "--yes"], {
+    AWS_ACCESS_KEY_ID: other.accessKeyId,
+    AWS_SECRET_ACCESS_KEY: other.secretAccessKey,
+  });
+  assert.equal(replaced.code, 0, replaced.stderr);
+  assert.ok(replaced.stderr.endsWith(forgot), replaced.stderr);
+  const list = await w.run(["keys", "list"]);
+  assert.match(list.stdout, /\ndev +file +AKIA…\S{4} .* no\n$/);
+  assertNoSecrets(w, [w.aws.defaultUser.secretAccessKey, other.secretAccessKey]);
+});
+
 Deno.test("serve grants from vault keys, and no process's arguments hold a key", async () => {
   await using w = await world();
   await addDevKeys(w);

@@ -178,6 +178,24 @@ export function mfaSessionKey(profile: string, serial: string): string {
 }
 
 /**
+ * Forgets every cached session of `profile` (with any device) and returns their devices' serial
+ * numbers: `keys remove`, `keys rotate` and a `keys add` that replaces the profile's pair drop the
+ * sessions that the old keys started.
+ */
+export async function forgetMfaSessions(
+  store: MfaSessionStore,
+  profile: string,
+): Promise<string[]> {
+  const forgotten: string[] = [];
+  for (const { key } of await store.list()) {
+    const cut = key.lastIndexOf(" ");
+    if (key.slice(0, cut) !== profile) continue;
+    if (await store.delete(key)) forgotten.push(key.slice(cut + 1));
+  }
+  return forgotten;
+}
+
+/**
  * The cached session of `profile` with `serial`, if it has more than five minutes left.
  */
 export async function cachedMfaSession(

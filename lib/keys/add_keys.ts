@@ -10,7 +10,7 @@
 import { DeclinedError, RuntimeError, UsageError } from "../core/errors.ts";
 import { callerOfKeys, type KeyPair } from "../aws/access_keys.ts";
 import { getStoredKeys, isAccessKeyId, maskKeyId, putStoredKeys } from "../vault/stored_keys.ts";
-import { approved, type KeysContext } from "./keys_context.ts";
+import { approved, forgetProfileMfaSessions, type KeysContext } from "./keys_context.ts";
 
 /** Options of {@linkcode addKeys}. */
 export interface AddKeysOptions {
@@ -53,6 +53,8 @@ export async function addKeys(ctx: KeysContext, options: AddKeysOptions): Promis
     `Stored ${maskKeyId(keys.accessKeyId)} for profile "${options.profile}" in ` +
       `${ctx.vault.backend.location}${replaced}: account ${owner.account}, ${owner.arn}\n`,
   );
+  // The old keys started the profile's cached MFA sessions: they go with them.
+  if (replaced) await forgetProfileMfaSessions(ctx, options.profile);
 }
 
 /**

@@ -11,6 +11,8 @@ import type { ReadSecret } from "../core/secret_line.ts";
 import { UsageError } from "../core/errors.ts";
 import type { Vault } from "../vault/vault.ts";
 import type { KeyCallOptions } from "../aws/access_keys.ts";
+import { forgetMfaSessions, openMfaSessionStore } from "../aws/mfa_session.ts";
+import { logText } from "../core/log_text.ts";
 
 /** The context of a `keys` story. */
 export interface KeysContext {
@@ -43,6 +45,17 @@ export async function approved(
     });
   }
   return await ctx.confirm();
+}
+
+/**
+ * Forgets the cached MFA sessions of `profile` in the vault (started with keys that are gone now)
+ * and says so on stderr, one line each, as `mfa logout` does.
+ */
+export async function forgetProfileMfaSessions(ctx: KeysContext, profile: string): Promise<void> {
+  const sessions = openMfaSessionStore(ctx.io.env, { now: ctx.now, vault: ctx.vault.backend });
+  for (const serial of await forgetMfaSessions(sessions, profile)) {
+    ctx.io.stderr(`Forgot the MFA session of profile "${logText(profile, 80)}" (${serial})\n`);
+  }
 }
 
 /**

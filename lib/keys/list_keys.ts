@@ -15,7 +15,7 @@ import {
   removeStoredKeys,
   storedKeyProfiles,
 } from "../vault/stored_keys.ts";
-import { ageOf, approved, type KeysContext } from "./keys_context.ts";
+import { ageOf, approved, forgetProfileMfaSessions, type KeysContext } from "./keys_context.ts";
 
 /**
  * One line per profile on stdout: profile, backend, the key id as `AKIA…WXYZ`, account and user,
@@ -72,9 +72,6 @@ export async function removeKeys(
     throw new DeclinedError("Declined: nothing was removed");
   }
   await removeStoredKeys(ctx.vault, options.profile, ctx.io.env);
-  const sessions = openMfaSessionStore(ctx.io.env, { now: ctx.now, vault: ctx.vault.backend });
-  for (const { key } of await sessions.list()) {
-    if (key.startsWith(`${options.profile} `)) await sessions.delete(key);
-  }
+  await forgetProfileMfaSessions(ctx, options.profile);
   ctx.io.stderr(`Removed the keys of profile "${options.profile}"\n`);
 }

@@ -23,7 +23,7 @@ import {
 } from "../aws/access_keys.ts";
 import { rejectsCredentials } from "../aws/base_credentials.ts";
 import { getStoredKeys, maskKeyId, putStoredKeys, type StoredKeys } from "../vault/stored_keys.ts";
-import { approved, type KeysContext } from "./keys_context.ts";
+import { approved, forgetProfileMfaSessions, type KeysContext } from "./keys_context.ts";
 
 /** Options of {@linkcode rotateKeys}. */
 export interface RotateKeysOptions {
@@ -69,6 +69,8 @@ export async function rotateKeys(ctx: KeysContext, options: RotateKeysOptions): 
     throw await rollBack(ctx, { error, old, created, profile: options.profile });
   }
   ctx.io.stderr(`New key ${newId} stored and working\n`);
+  // The old key started the profile's cached MFA sessions: they go with it.
+  await forgetProfileMfaSessions(ctx, options.profile);
   try {
     await deleteAccessKey(created, { ...aws, id: old.accessKeyId });
   } catch (error) {
