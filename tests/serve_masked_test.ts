@@ -264,5 +264,17 @@ Deno.test(
     assert.equal(described.refused_calls, 1);
     assert.deepEqual(described.refusal_reasons, { [minting]: 1 });
     assert.equal((described.last_call as Record<string, unknown>).refusal_reason, minting);
+    // Revoking says the same, and so does the audit log's revocation line.
+    const revoked = await served.call("revoke_session", { session_id: granted.session_id });
+    assert.equal(revoked.revoked, true);
+    assert.deepEqual(
+      [revoked.masked, revoked.calls, revoked.refused_calls, revoked.refusal_reasons],
+      [true, 1, 1, { [minting]: 1 }],
+    );
+    const [revocation] = (await served.auditLines()).filter((line) => line.event === "revocation");
+    assert.deepEqual(
+      [revocation.masked, revocation.calls, revocation.refused_calls, revocation.refusal_reasons],
+      [true, 1, 1, { [minting]: 1 }],
+    );
   },
 );

@@ -151,13 +151,30 @@ export function describeSession(
   };
 }
 
-function describeCalls(stats: CallStats): Partial<SessionDescription> {
-  const last = stats.last;
+/**
+ * A masked session's counts, as `list_active_sessions`, `revoke_session` and the audit log's
+ * revocation line give them: the calls, the refused ones, and the proxy's refusals by reason.
+ */
+export function callCounts(stats: CallStats): {
+  masked: true;
+  calls: number;
+  refused_calls: number;
+  refusal_reasons?: Record<string, number>;
+} {
   return {
     masked: true,
     calls: stats.calls,
     refused_calls: stats.refused,
-    ...(Object.keys(stats.refusalReasons).length ? { refusal_reasons: stats.refusalReasons } : {}),
+    ...(Object.keys(stats.refusalReasons).length
+      ? { refusal_reasons: stats.refusalReasons as Record<string, number> }
+      : {}),
+  };
+}
+
+function describeCalls(stats: CallStats): Partial<SessionDescription> {
+  const last = stats.last;
+  return {
+    ...callCounts(stats),
     ...(last
       ? {
         last_call: {

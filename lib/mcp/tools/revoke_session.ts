@@ -8,7 +8,7 @@
 import { idText } from "../input_schema.ts";
 import { z } from "zod";
 import { UsageError } from "../../core/errors.ts";
-import { clientOf, jsonResult, type ToolContext, toolError } from "../context.ts";
+import { callCounts, clientOf, jsonResult, type ToolContext, toolError } from "../context.ts";
 import { formatScopes } from "../../request/scope.ts";
 
 const SESSION_ID = /^timebound-iam-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
@@ -30,6 +30,16 @@ export function registerRevokeSession(ctx: ToolContext): void {
       credential_file_removed: z.string(),
       expires_at: z.string(),
       note: z.string(),
+      masked: z.boolean().optional().describe("true when the server masked the session"),
+      calls: z.number().optional().describe(
+        "masked only: the calls made with it, refused ones included",
+      ),
+      refused_calls: z.number().optional().describe(
+        "masked only: the calls refused (AccessDenied from AWS, or by the proxy)",
+      ),
+      refusal_reasons: z.record(z.string(), z.number()).optional().describe(
+        "masked only: the calls the signing proxy itself refused, counted by why",
+      ),
     },
     annotations: {
       title: "Revoke a credential session",
@@ -59,6 +69,8 @@ export function registerRevokeSession(ctx: ToolContext): void {
           },
         );
       }
+      // Masked: what the session did, as list_active_sessions says it.
+      const counted = calls ? callCounts(calls) : {};
       await ctx.audit.record({
         event: "revocation",
         outcome: "revoked",
@@ -67,7 +79,7 @@ export function registerRevokeSession(ctx: ToolContext): void {
         session_id: id,
         profile: session.profile,
         expires_at: session.expiresAt.toISOString(),
-        ...(calls ? { masked: true, calls: calls.calls, refused_calls: calls.refused } : {}),
+        ...counted,
       });
       ctx.log(`revoked ${id}`);
       const expiresAt = session.expiresAt.toISOString();
@@ -83,6 +95,7 @@ export function registerRevokeSession(ctx: ToolContext): void {
           : `The credential file is deleted and the session forgotten, but AWS keeps these ` +
             `keys valid until ${expiresAt}: anything that already read them can use them until ` +
             "then. To cut them off sooner, revoke the broker role's active sessions in IAM.",
+        ...counted,
       });
     } catch (error) {
       throw toolError(error);
