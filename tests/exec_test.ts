@@ -9,7 +9,7 @@ import {
   writeProfile,
 } from "./support/cli.ts";
 import { startFixture } from "./support/fixture.ts";
-import type { LocalAws } from "./support/local_aws.ts";
+import { LocalAws } from "./support/local_aws.ts";
 
 /** `exec` with a 15-minute `s3:ro` grant and no prompt; the command follows. */
 const EXEC_S3_RO = ["exec", "--no-confirm", "-s", "s3:ro", "-t", "15m", "--"];
@@ -341,4 +341,33 @@ Deno.test({
     }
     assert.equal(assumeRoleCalls(aws).length, 1);
   },
+});
+
+Deno.test("a profile's STS calls (caller, broker, MFA session) go to its endpoint_url, never [default]'s", async () => {
+  await using fx = await startFixture({ prefix: "tbi-exec-endpoint-" });
+  await using elsewhere = await LocalAws.start();
+  const {
+    AWS_ACCESS_KEY_ID: _id,
+    AWS_SECRET_ACCESS_KEY: _secret,
+    AWS_ENDPOINT_URL_STS: _sts,
+    ...env
+  } = fx.env;
+  const { serialNumber: serial } = fx.aws.addMfaDevice();
+  await writeProfile(fx.home, "dev", fx.aws.defaultUser);
+  await Deno.writeTextFile(
+    fx.path(".aws", "config"),
+    `[default]\nendpoint_url = ${elsewhere.url}\n\n[profile dev]\nendpoint_url = ${fx.aws.url}\n` +
+      `mfa_serial = ${serial}\n`,
+  );
+  const code = fx.aws.mfaCode(serial);
+  const args = ["exec", "--profile", "dev", "--mfa-code", code, ...EXEC_S3_RO.slice(1), "true"];
+  // Without the fixture's keys and AWS_ENDPOINT_URL_STS: the profile's settings decide.
+  const result = await runCli(args, { env });
+  fx.assertNoSecret(result.stderr);
+  assert.equal(result.code, 0, result.stderr);
+  assert.deepEqual(elsewhere.requests.map((r) => r.action), []);
+  assert.deepEqual(
+    fx.aws.requests.map((r) => r.action),
+    ["GetSessionToken", "GetCallerIdentity", "AssumeRole"],
+  );
 });
