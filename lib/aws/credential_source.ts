@@ -90,7 +90,7 @@ export async function baseClientConfig(
     };
   }
   // A role profile whose source's keys are in the vault: its roles are assumed with them.
-  if (config.chain || (vaultInUse(env) && await hasSourceProfile(config.profile, env))) {
+  if (config.chain || (await hasSourceProfile(config.profile, env) && vaultInUse(env))) {
     const { chainCredentials, findVaultChain } = await import("./vault_chain.ts");
     const chain = config.chain ?? await findVaultChain(config.profile, env);
     if (chain !== undefined) {
