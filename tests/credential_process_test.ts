@@ -3,6 +3,7 @@
 import assert from "node:assert/strict";
 import { installShim, runCli } from "./support/cli.ts";
 import { processCacheKey } from "../lib/cli/process_flow.ts";
+import { resolveGrantSettings } from "../lib/grant/settings.ts";
 import { startFixture, tempDir } from "./support/fixture.ts";
 import { BROKER_ROLE_NAME, type LocalAws } from "./support/local_aws.ts";
 
@@ -223,4 +224,14 @@ Deno.test("credential-process's cache key follows whose base credentials the SDK
   // The access key id is in the key; the secret never is.
   assert.ok((await key(keysA)).includes(keysA.AWS_ACCESS_KEY_ID));
   assert.ok(!(await key({ ...keysA, AWS_SECRET_ACCESS_KEY: "s3cr3t-value" })).includes("s3cr3t"));
+  // The MFA device the config file names (not only --mfa-serial), and the vault's key id.
+  const env = { HOME: home, AWS_PROFILE: "dev" };
+  const settings = await resolveGrantSettings({ profile: "dev" }, env);
+  const withDevice = { ...settings, mfaSerial: "arn:aws:iam::123456789012:mfa/dev" };
+  const plain = await processCacheKey(flags, env, { settings });
+  assert.notEqual(await processCacheKey(flags, env, { settings: withDevice }), plain);
+  assert.notEqual(
+    await processCacheKey(flags, env, { settings, vaultKeyId: "AKIACCCCCCCCCCCCCCCC" }),
+    plain,
+  );
 });

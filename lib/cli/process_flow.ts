@@ -83,7 +83,8 @@ export async function processCacheKey(
     region: settings.region ?? "",
     scopes,
     ttl: flags.ttl ?? "",
-    mfaSerial: flags.mfaSerial ?? "",
+    // The flag, else the config file's device for the profile: it decides the MFA session.
+    mfaSerial: settings.mfaSerial ?? flags.mfaSerial ?? "",
   });
 }
 
