@@ -6,7 +6,7 @@ import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 // @ts-types="@modelcontextprotocol/sdk/client/stdio"
 import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
 import { answerPrompts, baseEnv, cliCommand, runCli, spawnUnderTerminal } from "./support/cli.ts";
-import { BROKER_ROLE_NAME, type LocalAws } from "./support/local_aws.ts";
+import { BROKER_ROLE_NAME, LocalAws } from "./support/local_aws.ts";
 import { startFixture } from "./support/fixture.ts";
 import { secretServiceTool, startSecretService } from "./support/secret_service.ts";
 import { findTool, ignoredBecause } from "./support/system_tool.ts";
@@ -507,6 +507,34 @@ Deno.test("keys add replacing a pair, and keys rotate, forget the profile's cach
   const list = await w.run(["keys", "list"]);
   assert.match(list.stdout, /\ndev +file +AKIA…\S{4} .* no\n$/);
   assertNoSecrets(w, [w.aws.defaultUser.secretAccessKey, other.secretAccessKey]);
+});
+
+Deno.test("keys add and keys rotate send the profile's keys to its endpoint_url, never [default]'s", async () => {
+  await using w = await world();
+  await using elsewhere = await LocalAws.start();
+  const { AWS_ENDPOINT_URL_STS: _sts, AWS_ENDPOINT_URL_IAM: _iam, ...env } = w.env;
+  await Deno.writeTextFile(
+    `${w.home}/.aws/config`,
+    `[default]\nendpoint_url = ${elsewhere.url}\n\n[profile dev]\nendpoint_url = ${w.aws.url}\n`,
+  );
+  const user = w.aws.defaultUser;
+  const added = await runCli(["keys", "add", "dev", "--from-env"], {
+    env: {
+      ...env,
+      AWS_ACCESS_KEY_ID: user.accessKeyId,
+      AWS_SECRET_ACCESS_KEY: user.secretAccessKey,
+    },
+  });
+  assert.equal(added.code, 0, added.stderr);
+  const rotated = await runCli(["keys", "rotate", "dev", "--yes"], { env });
+  assert.equal(rotated.code, 0, rotated.stderr);
+  w.outputs.push(added.stderr, rotated.stderr);
+  assert.deepEqual(elsewhere.requests.map((r) => r.action), []);
+  assert.deepEqual(
+    w.aws.requests.map((r) => r.action).filter((action) => action !== "GetCallerIdentity"),
+    ["CreateAccessKey", "DeleteAccessKey"],
+  );
+  assertNoSecrets(w, [user.secretAccessKey]);
 });
 
 Deno.test("serve grants from vault keys, and no process's arguments hold a key", async () => {

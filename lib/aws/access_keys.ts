@@ -46,7 +46,7 @@ export interface AccessKeyInfo {
 export interface KeyCallOptions {
   /** The region. */
   region: string;
-  /** The profile the keys are for (messages only). */
+  /** The profile the keys are for: messages, and its `endpoint_url` (never `[default]`'s). */
   profile?: string;
   /** Each call's timeout, in milliseconds. */
   timeoutMs: number;
@@ -69,7 +69,7 @@ export function maskKeyIdsIn(text: string): string {
 /** Who `keys` belong to, by one `GetCallerIdentity` signed with them. */
 export async function callerOfKeys(keys: KeyPair, options: KeyCallOptions): Promise<KeyOwner> {
   const { STSClient, GetCallerIdentityCommand } = await stsModule();
-  const client = bounded(new STSClient(await clientConfig(keys, options)), options);
+  const client = bounded(new STSClient(await clientConfig(keys, options, "sts")), options);
   try {
     const out = await client.send(new GetCallerIdentityCommand({}));
     // Shown on the terminal and kept in the vault: no escape code from the answer survives.
@@ -84,7 +84,7 @@ export async function callerOfKeys(keys: KeyPair, options: KeyCallOptions): Prom
 /** Creates a new access key for the user whose `keys` sign the call. */
 export async function createAccessKey(keys: KeyPair, options: KeyCallOptions): Promise<KeyPair> {
   const { IAMClient, CreateAccessKeyCommand } = await iamModule();
-  const client = bounded(new IAMClient(await clientConfig(keys, options)), options);
+  const client = bounded(new IAMClient(await clientConfig(keys, options, "iam")), options);
   try {
     const out = await client.send(new CreateAccessKeyCommand({}));
     const created = out.AccessKey;
@@ -105,7 +105,7 @@ export async function deleteAccessKey(
   options: KeyCallOptions & { id: string },
 ): Promise<void> {
   const { IAMClient, DeleteAccessKeyCommand } = await iamModule();
-  const client = bounded(new IAMClient(await clientConfig(keys, options)), options);
+  const client = bounded(new IAMClient(await clientConfig(keys, options, "iam")), options);
   try {
     await client.send(new DeleteAccessKeyCommand({ AccessKeyId: options.id }));
   } catch (error) {
@@ -121,7 +121,7 @@ export async function listAccessKeys(
   options: KeyCallOptions,
 ): Promise<AccessKeyInfo[]> {
   const { IAMClient, ListAccessKeysCommand } = await iamModule();
-  const client = bounded(new IAMClient(await clientConfig(keys, options)), options);
+  const client = bounded(new IAMClient(await clientConfig(keys, options, "iam")), options);
   try {
     const out = await client.send(new ListAccessKeysCommand({}));
     return (out.AccessKeyMetadata ?? []).map((key) => ({
@@ -142,10 +142,17 @@ function bounded<C extends DeadlineClient>(client: C, options: KeyCallOptions): 
   return client;
 }
 
-async function clientConfig(keys: KeyPair, options: KeyCallOptions) {
+async function clientConfig(keys: KeyPair, options: KeyCallOptions, service: "sts" | "iam") {
   const settings = await baseClientConfig({ region: options.region, timeoutMs: options.timeoutMs });
+  // The profile's own endpoint: the keys sign nothing for an endpoint another profile names.
+  const profile = options.profile;
+  const endpoint = profile === undefined ? {} : await import("./profile_endpoint.ts")
+    .then(({ profileEndpointConfig }) =>
+      profileEndpointConfig(service, { profile, env: Deno.env.toObject() })
+    );
   return {
     ...settings,
+    ...endpoint,
     credentials: { accessKeyId: keys.accessKeyId, secretAccessKey: keys.secretAccessKey },
   };
 }
