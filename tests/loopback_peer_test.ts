@@ -87,7 +87,7 @@ Deno.test("checkPeer() finds this user at the other end of a real loopback conne
 });
 
 Deno.test(
-  "checkPeer() never runs a cat found on PATH: without one at its usual paths, the peer is unknown",
+  "checkPeer() never runs a cat found on PATH: without cat or sh at their usual paths, the peer is unknown",
   {
     ignore: !linux,
   },
@@ -99,10 +99,16 @@ Deno.test(
     // A cat is on this process's PATH; a system without /usr/bin/cat and /bin/cat must not use it.
     const readTable = tcpTableReader({
       catPaths: ["/nonexistent/usr/bin/cat", "/nonexistent/cat"],
+      shellPath: "/nonexistent/sh",
     });
     assert.deepEqual(await checkPeer(remote, listener.addr.port, { readTable }), {
       kind: "unknown",
       reason: "/proc/net/tcp cannot be read (NotFound)",
+    });
+    // Without cat at its usual paths (NixOS, Guix), /bin/sh's built-ins read the table.
+    const bySh = tcpTableReader({ catPaths: ["/nonexistent/usr/bin/cat", "/nonexistent/cat"] });
+    assert.deepEqual(await checkPeer(remote, listener.addr.port, { readTable: bySh }), {
+      kind: "same",
     });
     // The usual paths, where cat is: the same connection is this user's.
     assert.deepEqual(

@@ -30,6 +30,13 @@ const READ_TIMEOUT_MS = 2000;
  */
 const CAT_PATHS: readonly string[] = ["/usr/bin/cat", "/bin/cat"];
 
+/**
+ * Where there is no `cat` at those paths (NixOS, Guix), the POSIX shell, whose `read` and
+ * `printf` are built in: it copies the table line by line and runs no other program.
+ */
+const SHELL_PATH = "/bin/sh";
+const SHELL_COPY = `while IFS= read -r line; do printf '%s\\n' "$line"; done < ${TCP_TABLE}`;
+
 /** What {@linkcode checkPeer} found out about a connection's peer. */
 export type PeerCheck =
   /** The peer's socket belongs to this process's user. */
@@ -111,30 +118,36 @@ export function socketOwner(
  * A reader of `/proc/net/tcp` through `cat`: Deno counts every path under `/proc` as special, and
  * opening one needs `--allow-all`, which the binary does not have (it has `read` and `run`). `cat`
  * is run by the first of `catPaths` (default `/usr/bin/cat`, `/bin/cat`) that exists, never from
- * PATH, in an empty environment, for at most {@linkcode READ_TIMEOUT_MS}, and its output is
- * bounded. Where none exists the read fails (`NotFound`), and {@linkcode checkPeer} answers
- * `unknown`: the request is refused.
+ * PATH; without one, `shellPath` (default `/bin/sh`) copies the table with its built-in `read`
+ * and `printf`. Either runs in an empty environment, for at most {@linkcode READ_TIMEOUT_MS}, and
+ * its output is bounded. Where neither exists the read fails (`NotFound`), and
+ * {@linkcode checkPeer} answers `unknown`: the request is refused.
  *
  * @example
  * ```ts
  * import assert from "node:assert/strict";
  * import { tcpTableReader } from "./loopback_peer.ts";
- * await assert.rejects(tcpTableReader({ catPaths: ["/nowhere/cat"] })(), Deno.errors.NotFound);
+ * const none = { catPaths: ["/nowhere/cat"], shellPath: "/nowhere/sh" };
+ * await assert.rejects(tcpTableReader(none)(), Deno.errors.NotFound);
  * ```
  */
 export function tcpTableReader(
-  options: { catPaths?: readonly string[] } = {},
+  options: { catPaths?: readonly string[]; shellPath?: string } = {},
 ): () => Promise<string> {
-  return () => readTcpTable(options.catPaths ?? CAT_PATHS);
+  const readers: [string, string[]][] = [
+    ...(options.catPaths ?? CAT_PATHS).map((cat): [string, string[]] => [cat, [TCP_TABLE]]),
+    [options.shellPath ?? SHELL_PATH, ["-c", SHELL_COPY]],
+  ];
+  return () => readTcpTable(readers);
 }
 
-async function readTcpTable(catPaths: readonly string[]): Promise<string> {
-  for (const program of catPaths) {
+async function readTcpTable(readers: readonly [string, string[]][]): Promise<string> {
+  for (const [program, args] of readers) {
     let child: Deno.ChildProcess;
     const abort = new AbortController();
     try {
       child = new Deno.Command(program, {
-        args: [TCP_TABLE],
+        args,
         clearEnv: true,
         env: { LC_ALL: "C" },
         stdin: "null",
@@ -150,14 +163,14 @@ async function readTcpTable(catPaths: readonly string[]): Promise<string> {
     try {
       const text = await boundedText(child.stdout, () => abort.abort());
       const status = await child.status;
-      if (!status.success) throw new Error(`cat exited with code ${status.code}`);
+      if (!status.success) throw new Error(`${program} exited with code ${status.code}`);
       return text;
     } finally {
       clearTimeout(timer);
       await child.status;
     }
   }
-  throw new Deno.errors.NotFound("cat");
+  throw new Deno.errors.NotFound("cat or sh");
 }
 
 /** The whole of a stream as text; past {@linkcode MAX_TABLE_BYTES}, `stop()` and a throw. */
