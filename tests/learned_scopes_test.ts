@@ -31,6 +31,64 @@ const IAM: Record<string, (resource?: string) => Array<[string, string]>> = {
     `arn:aws:lambda:${REGION}:${ACCOUNT}:function:${r}`,
   ]],
   "lambda:GET /functions": () => [["lambda:ListFunctions", "*"]],
+  "dynamodb:PutItem": (r) => [[
+    "dynamodb:PutItem",
+    `arn:aws:dynamodb:${REGION}:${ACCOUNT}:table/${r}`,
+  ]],
+  "kinesis:PutRecord": (r) => [[
+    "kinesis:PutRecord",
+    `arn:aws:kinesis:${REGION}:${ACCOUNT}:stream/${r}`,
+  ]],
+  // Signing names and spellings that are not the IAM action's.
+  "monitoring:GetDashboard": () => [[
+    "cloudwatch:GetDashboard",
+    `arn:aws:cloudwatch::${ACCOUNT}:dashboard/d1`,
+  ]],
+  "email:SendEmail":
+    () => [["ses:SendEmail", `arn:aws:ses:${REGION}:${ACCOUNT}:identity/a.example`]],
+  "s3:getobject": (r) => [["s3:GetObject", `arn:aws:s3:::${r}`]],
+  "glacier:ListParts": (r) => [[
+    "glacier:ListParts",
+    `arn:aws:glacier:${REGION}:${ACCOUNT}:vaults/${r}`,
+  ]],
+  "sqs:SendMessage": (r) => [["sqs:SendMessage", `arn:aws:sqs:${REGION}:${ACCOUNT}:${r}`]],
+  // S3's REST operations whose IAM actions have other names, from AWS's S3 user guide.
+  "s3:ListObjects": (r) => [["s3:ListBucket", `arn:aws:s3:::${r}`]],
+  "s3:HeadBucket": (r) => [["s3:ListBucket", `arn:aws:s3:::${r}`]],
+  "s3:ListObjectVersions": (r) => [["s3:ListBucketVersions", `arn:aws:s3:::${r}`]],
+  "s3:ListMultipartUploads": (r) => [["s3:ListBucketMultipartUploads", `arn:aws:s3:::${r}`]],
+  "s3:ListParts": (r) => [["s3:ListMultipartUploadParts", `arn:aws:s3:::${r}`]],
+  "s3:CreateMultipartUpload": (r) => [["s3:PutObject", `arn:aws:s3:::${r}`]],
+  "s3:UploadPart": (r) => [["s3:PutObject", `arn:aws:s3:::${r}`]],
+  // The copies read their source too, which the call's resource (the target) does not name.
+  "s3:UploadPartCopy": (r) => [["s3:PutObject", `arn:aws:s3:::${r}`]],
+  "s3:CopyObject": (r) => [["s3:PutObject", `arn:aws:s3:::${r}`]],
+  "s3:DeleteObjects": (r) => [["s3:DeleteObject", `arn:aws:s3:::${r}/any-key`]],
+  "s3:GetBucketCors": (r) => [["s3:GetBucketCORS", `arn:aws:s3:::${r}`]],
+  "s3:PutBucketCors": (r) => [["s3:PutBucketCORS", `arn:aws:s3:::${r}`]],
+  "s3:DeleteBucketCors": (r) => [["s3:PutBucketCORS", `arn:aws:s3:::${r}`]],
+  "s3:GetBucketLifecycleConfiguration": (r) => [[
+    "s3:GetLifecycleConfiguration",
+    `arn:aws:s3:::${r}`,
+  ]],
+  "s3:PutBucketLifecycleConfiguration": (r) => [[
+    "s3:PutLifecycleConfiguration",
+    `arn:aws:s3:::${r}`,
+  ]],
+  "s3:DeleteBucketLifecycle": (r) => [["s3:PutLifecycleConfiguration", `arn:aws:s3:::${r}`]],
+  "s3:GetBucketEncryption": (r) => [["s3:GetEncryptionConfiguration", `arn:aws:s3:::${r}`]],
+  "s3:PutBucketEncryption": (r) => [["s3:PutEncryptionConfiguration", `arn:aws:s3:::${r}`]],
+  "s3:DeleteBucketEncryption": (r) => [["s3:PutEncryptionConfiguration", `arn:aws:s3:::${r}`]],
+  "s3:DeleteBucketTagging": (r) => [["s3:PutBucketTagging", `arn:aws:s3:::${r}`]],
+  "s3:GetBucketNotificationConfiguration": (r) => [[
+    "s3:GetBucketNotification",
+    `arn:aws:s3:::${r}`,
+  ]],
+  "s3:PutBucketNotificationConfiguration": (r) => [[
+    "s3:PutBucketNotification",
+    `arn:aws:s3:::${r}`,
+  ]],
+  "s3:DeleteBucketWebsite": (r) => [["s3:DeleteBucketWebsite", `arn:aws:s3:::${r}`]],
 };
 
 async function allowedAll(line: string, calls: readonly LearnedCall[]): Promise<void> {
@@ -167,4 +225,170 @@ Deno.test("learnScopes() names the credential-minting actions a learned level al
     assert.equal(learned.text, "ecr:list");
     assert.deepEqual(learned.notes, []);
   });
+});
+
+/** Each S3 operation AWS's table names otherwise, on its resource, and the line it needs. */
+const S3_OPERATIONS: Array<[string, string | undefined, string]> = [
+  ["HeadObject", "b1/k", "s3:ro@b1/k"],
+  ["ListObjects", "b1", "s3:list@b1"],
+  ["HeadBucket", "b1", "s3:list@b1"],
+  ["ListObjectVersions", "b1", "s3:list@b1"],
+  ["ListMultipartUploads", "b1", "s3:list@b1"],
+  ["ListParts", "b1/k", "s3:list@b1/k"],
+  ["CreateMultipartUpload", "b1/k", "s3:full@b1/k"],
+  ["UploadPart", "b1/k", "s3:full@b1/k"],
+  ["UploadPartCopy", "b1/k", "s3:full@b1/k"],
+  ["CopyObject", "b1/k", "s3:full@b1/k"],
+  ["DeleteObjects", "b1", "s3:full@b1"],
+  ["GetBucketCors", "b1", "s3:ro@b1"],
+  ["PutBucketCors", "b1", "s3:full@b1"],
+  ["DeleteBucketCors", "b1", "s3:full@b1"],
+  ["GetBucketLifecycleConfiguration", "b1", "s3:ro@b1"],
+  ["PutBucketLifecycleConfiguration", "b1", "s3:full@b1"],
+  ["DeleteBucketLifecycle", "b1", "s3:full@b1"],
+  ["GetBucketEncryption", "b1", "s3:ro@b1"],
+  ["PutBucketEncryption", "b1", "s3:full@b1"],
+  ["DeleteBucketEncryption", "b1", "s3:full@b1"],
+  ["DeleteBucketTagging", "b1", "s3:full@b1"],
+  ["GetBucketNotificationConfiguration", "b1", "s3:ro@b1"],
+  ["PutBucketNotificationConfiguration", "b1", "s3:full@b1"],
+  ["DeleteBucketWebsite", "b1", "s3:full@b1"],
+];
+
+Deno.test("learnScopes() knows each S3 operation by its IAM action: the lowest level, no note", async (t) => {
+  for (const [action, resource, expected] of S3_OPERATIONS) {
+    await t.step(action, async () => {
+      const calls = [{ service: "s3", action, resource }];
+      const learned = await learnScopes(calls, catalog);
+      assert.deepEqual([learned.text, learned.notes], [expected, []]);
+      await allowedAll(learned.text, calls);
+    });
+  }
+});
+
+const table = (name: string, action = "GetItem") => ({
+  service: "dynamodb",
+  action,
+  resource: name,
+});
+const object = (resource: string) => ({ service: "s3", action: "GetObject", resource });
+
+const BOUNDS: Array<[string, LearnedCall[], string]> = [
+  [
+    "ten tables are named, sorted",
+    "jihgfedcba".split("").map((c) => table(`T${c}`)),
+    "abcdefghij".split("").map((c) => `dynamodb:ro@T${c}`).join(","),
+  ],
+  [
+    "eleven tables: resource-wide",
+    "kjihgfedcba".split("").map((c) => table(`T${c}`)),
+    "dynamodb:ro",
+  ],
+  [
+    "three objects of a bucket are named",
+    ["k3", "k1", "k2"].map((k) => object(`b1/${k}`)),
+    "s3:ro@b1/k1,s3:ro@b1/k2,s3:ro@b1/k3",
+  ],
+  ["four: the bucket", ["k1", "k2", "k3", "k4"].map((k) => object(`b1/${k}`)), "s3:ro@b1"],
+  [
+    "an object key of 400 characters in all is named",
+    [object(`b1/${"k".repeat(397)}`)],
+    `s3:ro@b1/${"k".repeat(397)}`,
+  ],
+  ["401: the bucket", [object(`b1/${"k".repeat(398)}`)], "s3:ro@b1"],
+  ["an empty path segment: the bucket", [object("b1//k")], "s3:ro@b1"],
+  ["a bucket no scope can name: resource-wide", [object("b 1/k")], "s3:ro"],
+  [
+    "a table of 255 characters is named",
+    [table("t".repeat(255))],
+    `dynamodb:ro@${"t".repeat(255)}`,
+  ],
+  ["256: resource-wide", [table("t".repeat(256))], "dynamodb:ro"],
+  [
+    "a list action that names no resource stays resource-wide",
+    [table("Orders", "ListTables")],
+    "dynamodb:list",
+  ],
+  ["a service whose scopes name no resource: service-wide", [{
+    service: "kinesis",
+    action: "PutRecord",
+    resource: "stream1",
+  }], "kinesis:full"],
+  ["sqs: the queue", [{ service: "sqs", action: "SendMessage", resource: "q1" }], "sqs:full@q1"],
+  [
+    "levels in order, each with its resources",
+    [table("B", "PutItem"), table("C", "DescribeTable"), table("A")],
+    "dynamodb:ro@A,dynamodb:ro@C,dynamodb:full@B",
+  ],
+  ["an operation spelled in another case: the catalog's action", [{
+    service: "s3",
+    action: "getobject",
+    resource: "b1/k",
+  }], "s3:ro@b1/k"],
+  [
+    "CloudWatch signs as monitoring",
+    [{ service: "monitoring", action: "GetDashboard" }],
+    "cloudwatch:ro",
+  ],
+  ["SES signs as email", [{ service: "email", action: "SendEmail" }], "ses:full"],
+  [
+    "an operation S3 renames is its own action in another service",
+    [{ service: "glacier", action: "ListParts", resource: "v1" }],
+    "glacier:list",
+  ],
+];
+
+Deno.test("learnScopes() names resources within bounds, else the bucket or the service, and the line allows every call", async (t) => {
+  for (const [name, calls, expected] of BOUNDS) {
+    await t.step(name, async () => {
+      const learned = await learnScopes(calls, catalog);
+      assert.deepEqual([learned.text, learned.notes], [expected, []]);
+      await allowedAll(learned.text, calls);
+    });
+  }
+});
+
+Deno.test("learnScopes() never carries a name that would read as more of the line", async () => {
+  // The child names the table: a comma, an @ or a space in it must not add a scope.
+  for (const name of ["Orders,s3:full", "Orders@x", "a b", "Orders*", "Orders/x"]) {
+    const learned = await learnScopes([table(name)], catalog);
+    assert.equal(learned.text, "dynamodb:ro", name);
+  }
+  for (const key of ["b1/k,s3:full", "b1/k*", "b1/k@x"]) {
+    const learned = await learnScopes([object(key)], catalog);
+    assert.equal(learned.text, "s3:ro@b1", key);
+  }
+});
+
+Deno.test("learnScopes(): a service whose operation it cannot tell is full, with one note each", async () => {
+  const learned = await learnScopes([
+    { service: "lambda", action: "GET /functions" },
+    { service: "lambda", action: "GET /functions" },
+    { service: "nope", action: "X" },
+    { service: "nope", action: "Y" },
+    { service: "sts", action: "GetCallerIdentity" },
+    { service: "sts", action: "GetCallerIdentity" },
+    { service: "execute-api", action: "Invoke" },
+    { service: "aws-marketplace", action: "MeterUsage" },
+  ], catalog);
+  assert.equal(learned.text, "execute-api:full,aws-marketplace:full,lambda:full");
+  assert.deepEqual(learned.notes, [
+    'lambda: cannot tell which IAM action "GET /functions" is: full',
+    '"nope" is not a service IAM knows: its calls are not covered',
+    "sts:GetCallerIdentity needs no permission",
+  ]);
+});
+
+Deno.test("learnScopes() names three credential-minting actions without an ellipsis", async () => {
+  const learned = await learnScopes(
+    [{ service: "cognito-identity", action: "DeleteIdentityPool" }],
+    catalog,
+  );
+  assert.equal(learned.text, "cognito-identity:full");
+  assert.deepEqual(learned.notes, [
+    "cognito-identity:full also allows credential-minting actions (" +
+    "cognito-identity:GetCredentialsForIdentity, cognito-identity:GetOpenIdToken, " +
+    "cognito-identity:GetOpenIdTokenForDeveloperIdentity): the masked proxy refuses them; " +
+    "without --masked they would hand out real credentials",
+  ]);
 });
