@@ -98,7 +98,18 @@ export async function baseEnv(home: string): Promise<Record<string, string>> {
     TZ: "UTC",
     // Windows has no /tmp (it would be C:\tmp) and no TMPDIR: name its temporary directory.
     TMPDIR: Deno.env.get("TMPDIR") ?? (Deno.build.os === "windows" ? tmpdir() : "/tmp"),
+    ...mutantEnv(),
   };
+}
+
+/**
+ * The mutant that `deno task mutate` (Stryker) has switched on for this test run, passed on so
+ * that the CLI a test starts runs it too: without it the CLI runs the code unmutated, and a test
+ * that drives the CLI can kill no mutant. Empty outside mutation testing.
+ */
+function mutantEnv(): Record<string, string> {
+  const mutant = Deno.env.get("__STRYKER_ACTIVE_MUTANT__");
+  return mutant === undefined ? {} : { __STRYKER_ACTIVE_MUTANT__: mutant };
 }
 
 /**
