@@ -63,6 +63,7 @@ const IAM: Record<string, (resource?: string) => Array<[string, string]>> = {
   // The copies read their source too, which the call's resource (the target) does not name.
   "s3:UploadPartCopy": (r) => [["s3:PutObject", `arn:aws:s3:::${r}`]],
   "s3:CopyObject": (r) => [["s3:PutObject", `arn:aws:s3:::${r}`]],
+  "s3:GetObject from b2/src": () => [["s3:GetObject", "arn:aws:s3:::b2/src"]],
   "s3:DeleteObjects": (r) => [["s3:DeleteObject", `arn:aws:s3:::${r}/any-key`]],
   "s3:GetBucketCors": (r) => [["s3:GetBucketCORS", `arn:aws:s3:::${r}`]],
   "s3:PutBucketCors": (r) => [["s3:PutBucketCORS", `arn:aws:s3:::${r}`]],
@@ -237,8 +238,6 @@ const S3_OPERATIONS: Array<[string, string | undefined, string]> = [
   ["ListParts", "b1/k", "s3:list@b1/k"],
   ["CreateMultipartUpload", "b1/k", "s3:full@b1/k"],
   ["UploadPart", "b1/k", "s3:full@b1/k"],
-  ["UploadPartCopy", "b1/k", "s3:full@b1/k"],
-  ["CopyObject", "b1/k", "s3:full@b1/k"],
   ["DeleteObjects", "b1", "s3:full@b1"],
   ["GetBucketCors", "b1", "s3:ro@b1"],
   ["PutBucketCors", "b1", "s3:full@b1"],
@@ -391,4 +390,23 @@ Deno.test("learnScopes() names three credential-minting actions without an ellip
     "cognito-identity:GetOpenIdTokenForDeveloperIdentity): the masked proxy refuses them; " +
     "without --masked they would hand out real credentials",
   ]);
+});
+
+Deno.test("learnScopes(): a copy's source is not in its call, so a note says to add it", async (t) => {
+  for (const action of ["CopyObject", "UploadPartCopy"]) {
+    await t.step(action, async () => {
+      const calls = [{ service: "s3", action, resource: "b1/k" }];
+      const learned = await learnScopes(calls, catalog);
+      assert.equal(learned.text, "s3:full@b1/k");
+      assert.deepEqual(learned.notes, [
+        `s3:${action} also reads its source object, which the call does not name: add it to ` +
+        "the line (s3:ro@BUCKET/KEY)",
+      ]);
+      // The line allows the write; reading the source (b2/src) takes what the note says.
+      await allowedAll(learned.text, calls);
+      const source = [{ service: "s3", action: "GetObject from b2/src" }];
+      await assert.rejects(allowedAll(learned.text, source), /does not allow s3:GetObject/);
+      await allowedAll(`${learned.text},s3:ro@b2/src`, [...calls, ...source]);
+    });
+  }
 });

@@ -79,6 +79,9 @@ const S3_ACTIONS: Readonly<Record<string, readonly string[]>> = {
   DeleteBucketWebsite: ["DeleteBucketWebsite"],
 };
 
+/** S3's operations that copy an object: their source is a header, not the call's resource. */
+const S3_COPIES = new Set(["CopyObject", "UploadPartCopy"]);
+
 /** At most this many resources per service; past that the scope is service-wide. */
 const MAX_RESOURCES = 10;
 /** A name a scope can carry after `@` as a bare name (no commas, spaces or wildcards). */
@@ -125,6 +128,13 @@ export async function learnScopes(
       note(notes, `${service.prefix}: cannot tell which IAM action "${call.action}" is: full`);
       wide.add(service.prefix);
       continue;
+    }
+    if (service.prefix === "s3" && S3_COPIES.has(call.action)) {
+      note(
+        notes,
+        `s3:${call.action} also reads its source object, which the call does not name: add it ` +
+          "to the line (s3:ro@BUCKET/KEY)",
+      );
     }
     const byResource = needs.get(service.prefix) ?? new Map<string, Set<string>>();
     needs.set(service.prefix, byResource);
