@@ -182,3 +182,55 @@ Deno.test("serve's granters: one per MFA session, asking by elicitation once, an
     await granters.close();
   }
 });
+
+Deno.test("serve's granters: the granter of an MFA session that has ended is closed at the next grant, not kept for the life of the server", async () => {
+  await using w = await world();
+  const settings = await resolveGrantSettings({ mfaSerial: w.serial }, w.env);
+  const { policy, ttlSeconds, tags } = w.request;
+  // Every STS client the granters make, and which of them were closed.
+  const made: STSClient[] = [];
+  const closed = new Set<STSClient>();
+  const createClient = async (config: { region: string; credentials?: unknown }) => {
+    const client = await w.createClient(config);
+    const destroy = client.destroy.bind(client);
+    client.destroy = () => {
+      closed.add(client);
+      destroy();
+    };
+    made.push(client);
+    return client;
+  };
+  const granters = openGranters(settings, {
+    createClient,
+    now: () => w.aws.clock.now(),
+    refusals: () =>
+      Promise.resolve({
+        identityRefusals: [{
+          role: w.aws.brokerRoleArn,
+          caller: w.aws.defaultUser.arn,
+          at: new Date().toISOString(),
+        }],
+      }),
+  });
+  try {
+    await granters.grant({ policy, ttlSeconds, tags, askMfaCode: w.ask });
+    const first = made.filter((c) => !closed.has(c));
+    assert.ok(first.length > 0);
+    // The MFA session ends (by the server's clock too): the next grant asks for a new code.
+    w.aws.clock.advance(13 * 3600_000);
+    await granters.grant({ policy, ttlSeconds, tags, askMfaCode: w.ask });
+    assert.deepEqual(w.asked, [w.serial, w.serial]);
+    assert.equal(w.count("GetSessionToken"), 2);
+    await new Promise((resolve) => setTimeout(resolve, 0));
+    assert.deepEqual(
+      first.map((c) => closed.has(c)),
+      first.map(() => true),
+      "the ended session's STS clients are closed",
+    );
+    assert.equal(made.filter((c) => !closed.has(c)).length, 1, "the new session's granter only");
+  } finally {
+    await granters.close();
+  }
+  await new Promise((resolve) => setTimeout(resolve, 0));
+  assert.deepEqual(made.filter((c) => !closed.has(c)), [], "close closes every client");
+});

@@ -4,7 +4,8 @@
  * the next grant tries again (after the human has logged in, say). Every grant decides its base
  * credentials afresh: a cached MFA session (another `mfa login` may have replaced it), or a new
  * one from a code that the request's `askMfaCode` obtains (MCP elicitation); never a terminal
- * prompt. A new MFA session gets a new granter.
+ * prompt. A new MFA session gets a new granter; the old one (and its STS client) is closed once no
+ * grant uses it, as is any granter whose MFA session has ended or whose vault key was rotated.
  *
  * @module
  */
@@ -77,37 +78,36 @@ export interface Granters {
  * region and MFA device are that profile's, as `exec --profile` would use them.
  */
 export function openGranters(settings: GrantSettings, options: GrantersOptions = {}): Granters {
-  const granters = new Map<string, Promise<Granter>>();
+  const granters = new Map<string, Held>();
   const regions = new Map<string, Promise<string>>();
   const settingsOf = (profile: string | undefined) =>
     (profile !== undefined && profile !== options.profile && options.profiles?.get(profile)) ||
     settings;
+  const clock = options.now ?? (() => new Date());
   const open = (profile: string | undefined, base: BaseCredentials) => {
     // A granter signs with one MFA session, or one key of the vault; a new session (after
     // expiry) or a rotated key gets a new granter.
     const key = `${profile ?? ""}\n${base.mfa ? base.mfa.expiration.toISOString() : ""}\n${
       base.vaultKeyId ?? ""
     }`;
-    let granter = granters.get(key);
-    if (!granter) {
-      granter = openGranter({ ...settingsOf(profile), profile }, {
-        // The broker's region is the profile's own (the base credentials', the server's).
-        for: "agent",
-        base,
-        now: options.now,
-        useCachedIdentity: true,
-        revealProfiles: false,
-        refusals: options.refusals,
-        onIdentitySkipped: options.onIdentitySkipped,
-        createClient: options.createClient,
-      });
-      granters.set(key, granter);
-      const opened = granter;
-      opened.catch(() => {
+    retireStale(granters, { profile: profile ?? "", key, now: clock().getTime() });
+    let held = granters.get(key);
+    if (!held) {
+      const opened: Held = {
+        granter: openAgentGranter({ ...settingsOf(profile), profile }, base, options),
+        profile: profile ?? "",
+        endsAt: base.mfa?.expiration.getTime() ?? Infinity,
+        users: 0,
+        retired: false,
+      };
+      granters.set(key, opened);
+      opened.granter.catch(() => {
         if (granters.get(key) === opened) granters.delete(key);
       });
+      held = opened;
     }
-    return { key, granter };
+    held.users++;
+    return { key, held };
   };
   const withGranter = async <T>(
     profile: string | undefined,
@@ -132,16 +132,16 @@ export function openGranters(settings: GrantSettings, options: GrantersOptions =
       createStsClient: options.createClient,
     };
     return await withBaseCredentials(base, async (found) => {
-      const { key, granter } = open(profile, found);
+      const { key, held } = open(profile, found);
       try {
-        return await use(await granter);
+        return await use(await held.granter);
       } catch (error) {
         // A session AWS rejects is not reused; withBaseCredentials asks for a new one.
-        if (found.mfa && granters.get(key) === granter) {
-          granters.delete(key);
-          granter.then((g) => g.close(), () => {});
-        }
+        if (found.mfa && granters.get(key) === held) retire(granters, key);
         throw error;
+      } finally {
+        held.users--;
+        if (held.retired && held.users === 0) closeHeld(held);
       }
     });
   };
@@ -167,9 +167,69 @@ export function openGranters(settings: GrantSettings, options: GrantersOptions =
     close() {
       // Never wait for a connection still under way (an endpoint that does not answer): close
       // each granter when, if ever, it opens.
-      for (const granter of granters.values()) granter.then((g) => g.close(), () => {});
-      granters.clear();
+      for (const key of [...granters.keys()]) retire(granters, key);
       return Promise.resolve();
     },
   };
+}
+
+/** A granter in the map, with what decides when it is dropped. */
+interface Held {
+  /** The granter, once open. */
+  granter: Promise<Granter>;
+  /** The profile it grants with (`""` for the default). */
+  profile: string;
+  /** When its MFA session ends (ms since the epoch), `Infinity` without one. */
+  endsAt: number;
+  /** How many grants are using it now. */
+  users: number;
+  /** Out of the map: closed once no grant uses it. */
+  retired: boolean;
+}
+
+/**
+ * Drops the granters no grant will use again: those whose MFA session has ended, and the other
+ * granters of `profile`, whose base credentials (a session, a vault key) were replaced by the
+ * ones of `key` (`mfa login` again, `keys rotate`). Each holds an STS client.
+ */
+function retireStale(
+  granters: Map<string, Held>,
+  at: { profile: string; key: string; now: number },
+): void {
+  for (const [key, held] of [...granters]) {
+    if (key === at.key) continue;
+    if (held.endsAt <= at.now || held.profile === at.profile) retire(granters, key);
+  }
+}
+
+/** Takes a granter out of the map, closing it now or when its last grant ends. */
+function retire(granters: Map<string, Held>, key: string): void {
+  const held = granters.get(key);
+  if (!held) return;
+  granters.delete(key);
+  held.retired = true;
+  if (held.users === 0) closeHeld(held);
+}
+
+/** Closes a granter when, if ever, it opens (never waiting for an endpoint that does not answer). */
+function closeHeld(held: Held): void {
+  held.granter.then((g) => g.close(), () => {});
+}
+
+/** A granter of agents' grants with `base`: the broker's region is the profile's own. */
+function openAgentGranter(
+  settings: GrantSettings,
+  base: BaseCredentials,
+  options: GrantersOptions,
+): Promise<Granter> {
+  return openGranter(settings, {
+    for: "agent",
+    base,
+    now: options.now,
+    useCachedIdentity: true,
+    revealProfiles: false,
+    refusals: options.refusals,
+    onIdentitySkipped: options.onIdentitySkipped,
+    createClient: options.createClient,
+  });
 }
