@@ -353,6 +353,35 @@ Deno.test("the AssumeRole of prod's role keeps the call deadline (TIMEBOUND_IAM_
   }
 });
 
+Deno.test("a chain of three roles is held to one TIMEBOUND_IAM_TIMEOUT in all, not one per role", async () => {
+  await using w = await world();
+  const mid = w.aws.addRole({ roleName: "mid-role" }).arn;
+  const edge = w.aws.addRole({ roleName: "edge-role" }).arn;
+  await Deno.writeTextFile(
+    `${w.home}/.aws/config`,
+    `[profile prod]\nsource_profile = edge\nrole_arn = ${w.roleArn}\n\n` +
+      `[profile edge]\nsource_profile = mid\nrole_arn = ${edge}\n\n` +
+      `[profile mid]\nsource_profile = base\nrole_arn = ${mid}\n`,
+  );
+  // Each AssumeRole alone is well within the 2 s timeout; the three together are not.
+  w.aws.answerAfter(1300);
+  const started = performance.now();
+  const result = await w.run(["exec", "--profile", "prod", ...GRANT, "--", "true"], {
+    TIMEBOUND_IAM_TIMEOUT: "2",
+  });
+  const elapsed = performance.now() - started;
+  w.aws.answerAfter(0);
+  assert.equal(result.code, 1, result.stderr);
+  assert.match(result.stderr, /^error: Could not reach http:\/\/127\.0\.0\.1:\d+: timed out\n/);
+  assert.ok(elapsed < 3900, `${Math.round(elapsed)} ms: the chain waited for every role`);
+  assert.ok(
+    !w.calls().some((r) =>
+      r.params.RoleArn === w.aws.brokerRoleArn || r.params.RoleArn === w.roleArn
+    ),
+    "no role after the deadline was asked for",
+  );
+});
+
 Deno.test("credential-process --profile prod caches its entry in the vault, beside base's keys", async () => {
   await using w = await world();
   const run = () => w.run(["credential-process", "--profile", "prod", "-s", "s3:ro", "-t", "15m"]);

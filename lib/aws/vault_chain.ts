@@ -5,8 +5,9 @@
  * so timebound-iam assumes the roles itself, as aws-vault does: the vault's keys of the source
  * assume the first role of the chain (`role_chain.ts`), its session the next, down to the
  * profile's own role. Each AssumeRole carries the profile's `mfa_serial` with a code,
- * `external_id`, `role_session_name` and `duration_seconds`, goes to the profile's region, and is
- * held to the call deadline; its failure comes back as a sentence.
+ * `external_id`, `role_session_name` and `duration_seconds`, and goes to the profile's region; the
+ * whole chain is held to one call deadline (`TIMEBOUND_IAM_TIMEOUT`, the time a person takes to
+ * type a code aside), and a step's failure comes back as a sentence.
  *
  * Loaded only for a profile with `role_arn` and `source_profile`, and a vault in use.
  *
@@ -89,7 +90,7 @@ export interface ChainOptions {
   region: string;
   /** The environment (`AWS_ENDPOINT_URL_STS`). */
   env: Readonly<Record<string, string>>;
-  /** Each AssumeRole's deadline, retries included, in milliseconds. */
+  /** The deadline of the whole chain, its AssumeRoles and their retries, in milliseconds. */
   timeoutMs: number;
   /** The STS client's HTTP settings (its timeouts). */
   requestHandler: Record<string, unknown>;
@@ -125,6 +126,10 @@ export function chainCredentials(
       profile: chain.profile,
       env: options.env,
     });
+    // One deadline for the whole chain, not one per role: the time a person takes to type a
+    // code does not count, as for a single call.
+    const budget = chainBudget(options.timeoutMs);
+    const askCode = options.mfaCodeProvider && budget.excluding(options.mfaCodeProvider);
     for (const [i, step] of chain.steps.entries()) {
       // A cached MFA session carries the MFA context already: no code for the first role.
       const serial = i === 0 && master ? undefined : step.mfaSerial;
@@ -143,8 +148,8 @@ export function chainCredentials(
           requestHandler: options.requestHandler,
           logger: options.logger,
         },
-        clientPlugins: [callDeadlinePlugin(options.timeoutMs)],
-        mfaCodeProvider: options.mfaCodeProvider ?? ((device) => noCodeHere(step, device)),
+        clientPlugins: [callDeadlinePlugin(budget.left())],
+        mfaCodeProvider: askCode ?? ((device) => noCodeHere(step, device)),
         logger: options.logger,
       });
       try {
@@ -157,6 +162,30 @@ export function chainCredentials(
       }
     }
     return { ...credentials, $source: { [VAULT_CHAIN_MARK]: chain.source } };
+  };
+}
+
+/**
+ * The time left of a chain's deadline: the time since it started, less the time spent waiting
+ * for a person's MFA code (a call's deadline starts once its code is in). At least 1 ms, so that
+ * a step that finds none left times out as a call does.
+ */
+function chainBudget(timeoutMs: number): {
+  left(): number;
+  excluding(ask: (serial: string) => Promise<string>): (serial: string) => Promise<string>;
+} {
+  const started = performance.now();
+  let waited = 0;
+  return {
+    left: () => Math.max(1, Math.ceil(timeoutMs - (performance.now() - started - waited))),
+    excluding: (ask) => async (serial) => {
+      const asked = performance.now();
+      try {
+        return await ask(serial);
+      } finally {
+        waited += performance.now() - asked;
+      }
+    },
   };
 }
 
