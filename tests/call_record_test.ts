@@ -14,7 +14,7 @@ function call(
   service: string,
   method: string,
   target: string,
-  options: { headers?: Record<string, string>; body?: string } = {},
+  options: { headers?: Record<string, string>; body?: string; signedHeaders?: string[] } = {},
 ): CallName {
   const url = new URL(target, "http://127.0.0.1:1");
   return nameCall({
@@ -24,6 +24,7 @@ function call(
     query: url.searchParams,
     headers: new Headers(options.headers),
     body: options.body === undefined ? undefined : new TextEncoder().encode(options.body),
+    ...(options.signedHeaders ? { signedHeaders: options.signedHeaders } : {}),
   });
 }
 
@@ -111,6 +112,60 @@ Deno.test("S3 object operations are named by method, query and copy source", asy
       );
     },
   );
+});
+
+Deno.test("a copy's source is named from its signed x-amz-copy-source, decoded and bounded", async (t) => {
+  const signed = ["host", "x-amz-copy-source", "x-amz-date"];
+  const copy = (source: string, signedHeaders = signed, path = "/b2/k2") =>
+    call("s3", "PUT", path, { headers: { "x-amz-copy-source": source }, signedHeaders });
+  const cases: Array<[string, string, string | undefined]> = [
+    ["a leading slash", "/b1/k", "b1/k"],
+    ["no leading slash", "b1/dir/k.txt", "b1/dir/k.txt"],
+    ["a version: the same object", "/b1/k?versionId=3HL4kqtJlcpXroDTDmJ.rmSpXd3dIbrHY", "b1/k"],
+    ["percent-encoded, decoded whole", "/b1/my%20file%2Bv2", "b1/my file+v2"],
+    ["an encoded slash is a slash, as S3 reads it", "/b1%2Fk", "b1/k"],
+    ["dot segments stay literal", "/b1/../b9/secret", "b1/../b9/secret"],
+    ["a control character is replaced", "/b1/a%0Ab", "b1/a?b"],
+    ["a bucket alone", "/b1", undefined],
+    ["a bucket and slash", "/b1/", undefined],
+    ["another query", "/b1/k?partNumber=2", undefined],
+    ["bad encoding", "/b1/%E0%A4%A", undefined],
+    ["an access point", "arn:aws:s3:eu-west-1:123456789012:accesspoint/ap/object/k", undefined],
+  ];
+  for (const [what, header, source] of cases) {
+    await t.step(what, () => {
+      assert.deepEqual(copy(header), {
+        action: "CopyObject",
+        resource: "b2/k2",
+        ...(source === undefined ? {} : { source }),
+      });
+    });
+  }
+  await t.step("UploadPartCopy names its source too", () => {
+    assert.deepEqual(copy("/b1/k", signed, "/b2/k2?partNumber=1&uploadId=u"), {
+      action: "UploadPartCopy",
+      resource: "b2/k2",
+      source: "b1/k",
+    });
+  });
+  await t.step("an unsigned x-amz-copy-source names no source", () => {
+    assert.deepEqual(copy("/b1/k", ["host", "x-amz-date"]), {
+      action: "CopyObject",
+      resource: "b2/k2",
+    });
+  });
+  await t.step("a PutObject never has a source", () => {
+    assert.deepEqual(call("s3", "PUT", "/b2/k2", { signedHeaders: signed }), {
+      action: "PutObject",
+      resource: "b2/k2",
+    });
+  });
+  await t.step("a huge source is cut to 256 characters ending in …", () => {
+    const source = copy(`/b1/${"a".repeat(5000)}`).source!;
+    assert.equal(source.length, 256);
+    assert.equal(source, `b1/${"a".repeat(252)}…`);
+    assert.equal(copy(`/b1/${"a".repeat(253)}`).source, `b1/${"a".repeat(253)}`);
+  });
 });
 
 Deno.test("JSON services: the target names the action, the body's first naming field the resource", async (t) => {

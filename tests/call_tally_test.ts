@@ -90,3 +90,27 @@ Deno.test("a call AWS refused is not merged with the same call the proxy refused
   assert.equal(byProxy.byProxy, true);
   assert.equal(tally.calls().length, 2);
 });
+
+Deno.test("--calls shows a copy's source: 'from SOURCE' on its line, a source field in JSON", () => {
+  const tally = createCallTally();
+  const copy = { service: "s3", action: "CopyObject", resource: "b2/k2" };
+  tally.record(call({ ...copy, source: "b1/k" }));
+  tally.record(call({ ...copy, source: "b1/k" }));
+  tally.record(call({ ...copy, source: "b1/other file" }));
+  tally.record(call(copy));
+  assert.equal(
+    renderCallLines(tally.calls(), tally.dropped),
+    "calls: 4 (3 distinct)\n" +
+      "  s3 CopyObject b2/k2 2 from b1/k\n" +
+      '  s3 CopyObject b2/k2 1 from "b1/other file"\n' +
+      "  s3 CopyObject b2/k2 1\n",
+  );
+  assert.deepEqual(
+    renderCallJson(tally.calls()).trim().split("\n").map((line) => JSON.parse(line)),
+    [
+      { ...copy, source: "b1/k", count: 2, refused: false },
+      { ...copy, source: "b1/other file", count: 1, refused: false },
+      { ...copy, count: 1, refused: false },
+    ],
+  );
+});

@@ -227,3 +227,57 @@ Deno.test("--calls: a later refusal that names no code keeps the code an earlier
     "calls: 2 (1 distinct)\n  s3 PutObject b/k 2 refused (AccessDenied)\n",
   );
 });
+
+Deno.test("--calls names a copy's source only from a signed x-amz-copy-source, the one AWS gets", async () => {
+  const reached: Array<string | null> = [];
+  const upstream = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, (request) => {
+    reached.push(request.headers.get("x-amz-copy-source"));
+    return new Response("<CopyObjectResult/>");
+  });
+  const proxy = startSigningProxy({
+    env: { AWS_ENDPOINT_URL: `http://127.0.0.1:${upstream.addr.port}` },
+  });
+  const tally = createCallTally();
+  try {
+    const grant = proxy.addGrant({
+      session: () => ({
+        accessKeyId: "ASIAREALKEY000000000",
+        secretAccessKey: "real-secret",
+        sessionToken: "real-token",
+        expiration: new Date(Date.now() + 3600_000),
+      }),
+      onCall: tally.record,
+    });
+    const copy = async (
+      headers: { signed?: Record<string, string>; unsigned?: Record<string, string> },
+    ) => {
+      const response = await signedCall(proxy, grant.standIn, {
+        method: "PUT",
+        path: "/b2/k2",
+        service: "s3",
+        ...headers,
+      });
+      await response.body?.cancel();
+    };
+    await copy({ signed: { "x-amz-copy-source": "/b1/my%20report.csv?versionId=v1" } });
+    // Unsigned, the header is not sent on: AWS would store an empty object, and so says the list.
+    await copy({ unsigned: { "x-amz-copy-source": "/b1/secret,s3:full" } });
+    assert.deepEqual(reached, ["/b1/my%20report.csv?versionId=v1", null]);
+    assert.equal(
+      renderCallLines(tally.calls(), tally.dropped),
+      'calls: 2 (2 distinct)\n  s3 CopyObject b2/k2 1 from "b1/my report.csv"\n' +
+        "  s3 PutObject b2/k2 1\n",
+    );
+    assert.deepEqual(JSON.parse(renderCallJson(tally.calls()).split("\n")[0]), {
+      service: "s3",
+      action: "CopyObject",
+      resource: "b2/k2",
+      source: "b1/my report.csv",
+      count: 1,
+      refused: false,
+    });
+  } finally {
+    await proxy.close();
+    await upstream.shutdown();
+  }
+});

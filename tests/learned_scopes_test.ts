@@ -4,6 +4,7 @@ import assert from "node:assert/strict";
 import { runSimulation } from "@cloud-copilot/iam-simulate";
 import { loadCatalog } from "../lib/request/catalog.ts";
 import { prepareGrant } from "../lib/request/grant_request.ts";
+import { nameCall } from "../lib/delivery/call_record.ts";
 import { type LearnedCall, learnScopes } from "../lib/request/learned_scopes.ts";
 
 const catalog = await loadCatalog();
@@ -392,7 +393,7 @@ Deno.test("learnScopes() names three credential-minting actions without an ellip
   ]);
 });
 
-Deno.test("learnScopes(): a copy's source is not in its call, so a note says to add it", async (t) => {
+Deno.test("learnScopes(): a copy whose source is not known gets a note to add it", async (t) => {
   for (const action of ["CopyObject", "UploadPartCopy"]) {
     await t.step(action, async () => {
       const calls = [{ service: "s3", action, resource: "b1/k" }];
@@ -407,6 +408,121 @@ Deno.test("learnScopes(): a copy's source is not in its call, so a note says to 
       const source = [{ service: "s3", action: "GetObject from b2/src" }];
       await assert.rejects(allowedAll(learned.text, source), /does not allow s3:GetObject/);
       await allowedAll(`${learned.text},s3:ro@b2/src`, [...calls, ...source]);
+    });
+  }
+});
+
+/** A copy from `header` (a signed x-amz-copy-source) to b2/k2, named as the proxy names it. */
+function copyFrom(header: string, action = "CopyObject"): LearnedCall {
+  const path = action === "CopyObject" ? "/b2/k2" : "/b2/k2?partNumber=1&uploadId=u";
+  const url = new URL(path, "http://127.0.0.1:1");
+  const name = nameCall({
+    service: "s3",
+    method: "PUT",
+    path: url.pathname,
+    query: url.searchParams,
+    headers: new Headers({ "x-amz-copy-source": header }),
+    signedHeaders: ["host", "x-amz-copy-source", "x-amz-date"],
+  });
+  assert.equal(name.action, action);
+  return { service: "s3", ...name };
+}
+
+/** Whether the line's session policy allows `action` on `arn`, by the simulator. */
+async function lineAllows(line: string, action: string, arn: string): Promise<boolean> {
+  const { policy } = await prepareGrant({ scopes: [line], ttl: "15m" }, {
+    catalog,
+    target: { account: ACCOUNT, region: REGION, partition: "aws" },
+  });
+  const result = await runSimulation({
+    request: {
+      principal: `arn:aws:iam::${ACCOUNT}:role/timebound-iam-broker`,
+      action,
+      resource: { resource: arn, accountId: ACCOUNT },
+      contextVariables: { "aws:CurrentTime": new Date().toISOString() },
+    },
+    identityPolicies: [{
+      name: "broker",
+      policy: {
+        Version: "2012-10-17",
+        Statement: [{ Effect: "Allow", Action: "*", Resource: "*" }],
+      },
+    }],
+    permissionBoundaryPolicies: [{ name: "session", policy: policy.document }],
+    serviceControlPolicies: [],
+    resourceControlPolicies: [],
+  }, {});
+  assert.equal(result.resultType, "single");
+  return result.resultType === "single" && result.overallResult === "Allowed";
+}
+
+Deno.test("learnScopes(): a copy whose source is known reads exactly that object", async (t) => {
+  for (const action of ["CopyObject", "UploadPartCopy"]) {
+    await t.step(action, async () => {
+      const learned = await learnScopes([copyFrom("/b1/k?versionId=v1", action)], catalog);
+      assert.equal(learned.text, "s3:ro@b1/k,s3:full@b2/k2");
+      assert.deepEqual(learned.notes, []);
+      const line = learned.text;
+      assert.ok(await lineAllows(line, "s3:GetObject", "arn:aws:s3:::b1/k"));
+      assert.ok(await lineAllows(line, "s3:GetObjectVersion", "arn:aws:s3:::b1/k"));
+      assert.ok(await lineAllows(line, "s3:PutObject", "arn:aws:s3:::b2/k2"));
+      assert.ok(!await lineAllows(line, "s3:PutObject", "arn:aws:s3:::b1/k"));
+      assert.ok(!await lineAllows(line, "s3:GetObject", "arn:aws:s3:::b1/other"));
+      assert.ok(!await lineAllows(line, "s3:PutObject", "arn:aws:s3:::b2/other"));
+    });
+  }
+  await t.step("merged with the run's other calls by the usual rules", async () => {
+    const learned = await learnScopes([
+      copyFrom("/b1/k"),
+      { service: "s3", action: "HeadObject", resource: "b1/k" },
+      { service: "s3", action: "ListObjectsV2", resource: "b1" },
+    ], catalog);
+    // A bucket the run names itself covers its objects: the source's read is the bucket's.
+    assert.equal(learned.text, "s3:ro@b1,s3:full@b2/k2");
+  });
+  await t.step("an unknown source keeps its note, a known one drops it", async () => {
+    const learned = await learnScopes([
+      copyFrom("/b1/k"),
+      { service: "s3", action: "CopyObject", resource: "b3/k3" },
+    ], catalog);
+    assert.equal(learned.text, "s3:ro@b1/k,s3:full@b2/k2,s3:full@b3/k3");
+    assert.equal(learned.notes.length, 1);
+    assert.match(learned.notes[0], /^s3:CopyObject also reads its source object/);
+  });
+});
+
+Deno.test("learnScopes(): a hostile copy source cannot widen the line", async (t) => {
+  const cases: Array<[string, string, string, string[]]> = [
+    // What it is, the header, the line, and objects the line must not let it read.
+    ["dot segments are a literal key", "/b1/../b2/secret", "s3:ro@b1/../b2/secret", [
+      "b2/secret",
+      "b1/secret",
+    ]],
+    ["an encoded slash is the bucket's end", "/b1%2F..%2Fb9%2Fk", "s3:ro@b1/../b9/k", ["b9/k"]],
+    ["a comma cannot add a scope: the key is the bucket's", "/b1/k,s3:full", "s3:ro@b1", [
+      "b9/k",
+    ]],
+    ["a wildcard is not one", "/b1/*", "s3:ro@b1", ["b9/k"]],
+    ["a huge key is cut, and a cut key is the bucket's", `/b1/${"k".repeat(100_000)}`, "s3:ro@b1", [
+      "b9/k",
+    ]],
+    ["a bucket no scope can name: no source, a note", "/b1,s3:full/k", "", ["b1,s3:full/k"]],
+    ["an encoded comma in the bucket: likewise", "/b1%2Cs3%3Afull/k", "", ["b1/k"]],
+  ];
+  for (const [what, header, sourceScope, unread] of cases) {
+    await t.step(what, async () => {
+      const learned = await learnScopes([copyFrom(header)], catalog);
+      assert.equal(
+        learned.text,
+        sourceScope ? `${sourceScope},s3:full@b2/k2` : "s3:full@b2/k2",
+      );
+      assert.equal(learned.notes.length, sourceScope ? 0 : 1, learned.notes.join("\n"));
+      assert.ok(learned.text.length < 400);
+      for (const object of unread) {
+        assert.ok(!await lineAllows(learned.text, "s3:GetObject", `arn:aws:s3:::${object}`));
+      }
+      assert.ok(!await lineAllows(learned.text, "s3:PutObject", "arn:aws:s3:::b1/k"));
+      assert.ok(!await lineAllows(learned.text, "s3:DeleteBucket", "arn:aws:s3:::b1"));
     });
   }
 });

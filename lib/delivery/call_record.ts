@@ -22,6 +22,8 @@ export interface CallRecord {
   region: string;
   /** `bucket`, `bucket/key`, a table, a function… where the request names it. */
   resource?: string;
+  /** A copy's source object, `bucket/key`, when its signed `x-amz-copy-source` names one. */
+  source?: string;
   /** The HTTP status the client got. */
   status: number;
   /** The request body's length as received. */
@@ -55,6 +57,8 @@ export interface CallName {
   action: string;
   /** The resource, where the request names it. */
   resource?: string;
+  /** A copy's source object (`bucket/key`), when a signed header names it. */
+  source?: string;
 }
 
 const MAX_NAME = 256;
@@ -89,7 +93,9 @@ const RESOURCE_FIELDS = [
 
 /**
  * Names a call from its request. `body` is the body when the proxy read it whole (JSON and query
- * services), `undefined` when it streams through (S3).
+ * services), `undefined` when it streams through (S3). `signedHeaders` lists the headers the
+ * signature covers: an S3 copy's source is named only from a signed `x-amz-copy-source` (an
+ * unsigned one is not sent on, so it is not what AWS copies from).
  *
  * @example
  * ```ts
@@ -109,6 +115,7 @@ export function nameCall(request: {
   query: URLSearchParams;
   headers: Headers;
   body?: Uint8Array;
+  signedHeaders?: readonly string[];
 }): CallName {
   const target = request.headers.get("x-amz-target");
   const fields = request.body === undefined ? undefined : bodyFields(request);
@@ -197,6 +204,45 @@ const BUCKET_SUBRESOURCES: Record<string, Record<string, string>> = {
 
 /** S3's REST operations, from the method, the bucket and key in the path, and the query. */
 function nameS3Call(request: {
+  method: string;
+  path: string;
+  query: URLSearchParams;
+  headers: Headers;
+  signedHeaders?: readonly string[];
+}): CallName {
+  const name = nameS3Operation(request);
+  if (name.action !== "CopyObject" && name.action !== "UploadPartCopy") return name;
+  const signed = request.signedHeaders?.includes("x-amz-copy-source") ?? false;
+  const source = signed ? copySource(request.headers.get("x-amz-copy-source")!) : undefined;
+  return source === undefined ? name : { ...name, source };
+}
+
+/**
+ * The object an `x-amz-copy-source` names, as `bucket/key`: `[/]BUCKET/KEY[?versionId=ID]`,
+ * percent-encoded, decoded whole (a `%2F` is a slash, as S3 reads it) and without the version
+ * (the same object's ARN). `undefined` for anything else: an access point's ARN, a bucket
+ * without a key, another query, bad encoding. Past 256 characters it ends in `…`, which no key
+ * a scope can name has, so that a cut name never stands for another object.
+ */
+export function copySource(header: string): string | undefined {
+  const question = header.indexOf("?");
+  const path = question < 0 ? header : header.slice(0, question);
+  const query = question < 0 ? "" : header.slice(question + 1);
+  if (query !== "" && !/^versionId=[^&=]+$/.test(query)) return undefined;
+  let text: string;
+  try {
+    text = decodeURIComponent(path.replace(/^\//, ""));
+  } catch {
+    return undefined;
+  }
+  const slash = text.indexOf("/");
+  if (slash <= 0 || slash === text.length - 1 || text.startsWith("arn:")) return undefined;
+  const clean = cleanName(text);
+  return text.length > MAX_NAME ? `${clean.slice(0, MAX_NAME - 1)}…` : clean;
+}
+
+/** The S3 operation and its resource (the bucket, or bucket and key) from the path. */
+function nameS3Operation(request: {
   method: string;
   path: string;
   query: URLSearchParams;

@@ -1,7 +1,8 @@
 /**
  * The distinct calls a masked child made, counted: what `exec --masked --calls` shows when the
  * child ends (one line each on stderr, or JSON lines in a file) and what `--learn` learns from.
- * A call is its service, action, resource and whether it was refused; the count says how often.
+ * A call is its service, action, resource (and a copy's source) and whether it was refused; the
+ * count says how often.
  *
  * @module
  */
@@ -17,6 +18,8 @@ export interface TalliedCall {
   action: string;
   /** The resource where the request named it. */
   resource?: string;
+  /** A copy's source object (`bucket/key`), where its signed header named it. */
+  source?: string;
   /** How many times. */
   count: number;
   /** Refused by AWS (401, 403, AccessDenied…) or by the proxy. */
@@ -75,6 +78,7 @@ export function createCallTally(): CallTally {
         call.service,
         call.action,
         call.resource ?? null,
+        call.source ?? null,
         refused,
         call.refused !== undefined,
         call.refusalReason ?? null,
@@ -89,6 +93,7 @@ export function createCallTally(): CallTally {
           service: call.service,
           action: call.action,
           ...(call.resource === undefined ? {} : { resource: call.resource }),
+          ...(call.source === undefined ? {} : { source: call.source }),
           count: 0,
           refused,
           ...(call.refused === undefined ? {} : { byProxy: true }),
@@ -112,8 +117,8 @@ export function createCallTally(): CallTally {
 
 /**
  * The calls as `--calls` shows them on stderr: a heading, then one line each — service,
- * action, resource (`-` when none), count, and `refused (CODE)` for a refused one, followed by
- * `: REASON` when the proxy refused it.
+ * action, resource (`-` when none), count, `from SOURCE` for a copy whose source is known, and
+ * `refused (CODE)` for a refused one, followed by `: REASON` when the proxy refused it.
  *
  * @example
  * ```ts
@@ -129,6 +134,7 @@ export function renderCallLines(calls: readonly TalliedCall[], dropped: number):
   const total = calls.reduce((sum, call) => sum + call.count, 0) + dropped;
   const lines = calls.map((call) =>
     `  ${call.service} ${call.action} ${resourceWord(call.resource)} ${call.count}` +
+    (call.source === undefined ? "" : ` from ${resourceWord(call.source)}`) +
     (call.refused ? ` refused${call.errorCode ? ` (${call.errorCode})` : ""}` : "") +
     (call.refusalReason ? `: ${call.refusalReason}` : "")
   );
@@ -150,6 +156,7 @@ export function renderCallJson(calls: readonly TalliedCall[]): string {
         service: call.service,
         action: call.action,
         ...(call.resource === undefined ? {} : { resource: call.resource }),
+        ...(call.source === undefined ? {} : { source: call.source }),
         count: call.count,
         refused: call.refused,
         ...(call.errorCode === undefined ? {} : { error_code: call.errorCode }),

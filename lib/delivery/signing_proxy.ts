@@ -488,6 +488,7 @@ async function verify(
     query: url.searchParams,
     headers: sent,
     body: body instanceof Uint8Array ? body : body === null ? new Uint8Array(0) : undefined,
+    signedHeaders: auth.signedHeaders,
   });
   const bytesIn = body instanceof Uint8Array ? body.length : length;
   const minting = mintingCall({

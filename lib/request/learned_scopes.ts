@@ -6,7 +6,9 @@
  * named where a bare name can say it (an S3 object or bucket, a DynamoDB table, a function…),
  * and service-wide otherwise. A call whose actions cannot be told makes its service `full`, with
  * a note: the line must allow every call, so in doubt it is wider, never narrower. A scope whose
- * level also allows credential-minting actions gets a note that names them.
+ * level also allows credential-minting actions gets a note that names them. An S3 copy reads
+ * its source, which the call record names from the signed `x-amz-copy-source`: it is learned as
+ * `ro` on that object (a note asks for it where it is not known).
  *
  * @module
  */
@@ -25,6 +27,8 @@ export interface LearnedCall {
   action: string;
   /** The resource the request named: `bucket`, `bucket/key`, a table… */
   resource?: string;
+  /** An S3 copy's source object, `bucket/key`, where the request named it. */
+  source?: string;
 }
 
 /** What learn mode suggests. */
@@ -129,19 +133,20 @@ export async function learnScopes(
       wide.add(service.prefix);
       continue;
     }
-    if (service.prefix === "s3" && S3_COPIES.has(call.action)) {
+    const byResource = needs.get(service.prefix) ?? new Map<string, Set<string>>();
+    needs.set(service.prefix, byResource);
+    for (const [resource, wanted] of await resourceNeeds(service.prefix, call, actions, catalog)) {
+      const set = byResource.get(resource) ?? new Set<string>();
+      for (const action of wanted) set.add(action);
+      byResource.set(resource, set);
+    }
+    if (service.prefix === "s3" && S3_COPIES.has(call.action) && sourceOf(call) === undefined) {
       note(
         notes,
         `s3:${call.action} also reads its source object, which the call does not name: add it ` +
           "to the line (s3:ro@BUCKET/KEY)",
       );
     }
-    const byResource = needs.get(service.prefix) ?? new Map<string, Set<string>>();
-    needs.set(service.prefix, byResource);
-    const resource = await resourceOf(service.prefix, call.resource, actions, catalog);
-    const set = byResource.get(resource) ?? new Set<string>();
-    for (const action of actions) set.add(action);
-    byResource.set(resource, set);
   }
   const scopes: Scope[] = [];
   for (const prefix of [...new Set([...needs.keys(), ...wide])]) {
@@ -177,6 +182,43 @@ async function mintingAllowed(scope: Scope, catalog: Catalog): Promise<string[]>
 
 function note(notes: string[], line: string): void {
   if (!notes.includes(line)) notes.push(line);
+}
+
+/**
+ * What a call needs, resource by resource. A copy whose source is known writes its target
+ * (`s3:PutObject`) and reads its source (`s3:GetObject`, and `s3:GetObjectVersion` for a copy of a
+ * version, which the call record does not tell apart: both are `ro`). One whose source is not
+ * known is held to its target alone, with both actions there, and a note.
+ */
+async function resourceNeeds(
+  prefix: string,
+  call: LearnedCall,
+  actions: readonly string[],
+  catalog: Catalog,
+): Promise<Array<[string, readonly string[]]>> {
+  const source = prefix === "s3" && S3_COPIES.has(call.action) ? sourceOf(call) : undefined;
+  if (source === undefined) {
+    return [[await resourceOf(prefix, call.resource, actions, catalog), actions]];
+  }
+  const write = (await iamActions("s3", "PutObject", catalog))!;
+  const read = [
+    ...(await iamActions("s3", "GetObject", catalog))!,
+    ...(await iamActions("s3", "GetObjectVersion", catalog))!,
+  ];
+  return [
+    [await resourceOf("s3", call.resource, write, catalog), write],
+    [await resourceOf("s3", source, read, catalog), read],
+  ];
+}
+
+/**
+ * A copy's source where a scope can name its bucket (so that it can never make S3 service-wide);
+ * a key a scope cannot name (a comma, a wildcard, a cut one ending in `…`) names the bucket.
+ */
+function sourceOf(call: LearnedCall): string | undefined {
+  if (call.source === undefined) return undefined;
+  const slash = call.source.indexOf("/");
+  return slash > 0 && BARE.test(call.source.slice(0, slash)) ? call.source : undefined;
 }
 
 /** The IAM actions (catalog spelling) an operation needs, or `undefined` if unknown. */

@@ -15,6 +15,11 @@ export const IAM_ACTION: Record<string, string> = {
   "s3:GetObject": "s3:GetObject",
   "s3:HeadObject": "s3:GetObject",
   "s3:PutObject": "s3:PutObject",
+  // A copy writes its target with s3:PutObject; the endpoint asks about its source's read apart.
+  "s3:CopyObject": "s3:PutObject",
+  "s3:UploadPartCopy": "s3:PutObject",
+  "s3:CreateMultipartUpload": "s3:PutObject",
+  "s3:CompleteMultipartUpload": "s3:PutObject",
   "s3:CreateBucket": "s3:CreateBucket",
   "s3:ListObjectsV2": "s3:ListBucket",
   "s3:ListBuckets": "s3:ListAllMyBuckets",

@@ -66,7 +66,7 @@ import { errorXml, successXml } from "./xml.ts";
 import { crc32 } from "node:zlib";
 import { decodeAwsChunked, isAwsChunked } from "./aws_chunked.ts";
 import { DYNAMODB_TARGET_PREFIX, dynamoErrorBody, LocalDynamoDb } from "./dynamodb.ts";
-import { LocalS3, s3ErrorXml, s3Operation } from "./s3.ts";
+import { copySourceOf, LocalS3, s3ErrorXml, s3Operation } from "./s3.ts";
 
 export { LocalClock } from "./state.ts";
 export type { SessionIdentity, SigninRecord } from "./state.ts";
@@ -700,6 +700,14 @@ export class LocalAws {
         this.#checkDenied("s3", op.action, caller);
         const arn = op.bucket ? `arn:aws:s3:::${op.bucket}${op.key ? `/${op.key}` : ""}` : "*";
         await this.#checkSessionPolicy("s3", op.action, caller, arn);
+        // A copy reads its source too: s3:GetObject on the object x-amz-copy-source names.
+        const source = op.action === "CopyObject" || op.action === "UploadPartCopy"
+          ? copySourceOf(request.headers)
+          : undefined;
+        if (source !== undefined) {
+          const from = `arn:aws:s3:::${source.bucket}/${source.key}`;
+          await this.#checkSessionPolicy("s3", "GetObject", caller, from);
+        }
         const body = isAwsChunked(request.headers)
           ? decodeAwsChunked(received.body, request.headers, {
             auth: auth!,

@@ -1,8 +1,8 @@
 /**
  * The few S3 operations the local endpoint serves (REST-XML, path-style addressing, as SDKs use
  * it with an IP endpoint): CreateBucket, ListBuckets, DeleteBucket, ListObjects(V2), PutObject,
- * GetObject (ranges too), HeadObject, DeleteObject, and multipart uploads (Create, UploadPart,
- * Complete, Abort). Bodies arrive decoded (see `aws_chunked.ts`); `Content-MD5` and
+ * GetObject (ranges too), HeadObject, DeleteObject, CopyObject, and multipart uploads (Create,
+ * UploadPart, UploadPartCopy, Complete, Abort). Bodies arrive decoded (see `aws_chunked.ts`); `Content-MD5` and
  * `x-amz-checksum-crc32` are checked as S3 checks them. Answers and errors are S3's own XML.
  *
  * @module
@@ -53,6 +53,26 @@ export interface S3Request {
   now: Date;
 }
 
+/**
+ * The object `x-amz-copy-source` names, as S3 reads it: `[/]BUCKET/KEY[?versionId=ID]`,
+ * URL-encoded (decoded whole, so `%2F` is a slash); `undefined` when it names none.
+ */
+export function copySourceOf(headers: Headers): { bucket: string; key: string } | undefined {
+  const header = headers.get("x-amz-copy-source");
+  if (header === null) return undefined;
+  let text: string;
+  try {
+    text = decodeURIComponent(header.split("?")[0].replace(/^\//, ""));
+  } catch {
+    throw new AwsError("InvalidArgument", "Invalid copy source encoding");
+  }
+  const slash = text.indexOf("/");
+  if (slash <= 0 || slash === text.length - 1) {
+    throw new AwsError("InvalidArgument", "Invalid copy source object key");
+  }
+  return { bucket: text.slice(0, slash), key: text.slice(slash + 1) };
+}
+
 /** The S3 operation a request names, and its bucket and key (decoded). */
 export function s3Operation(method: string, url: URL, headers: Headers): {
   action: string;
@@ -74,7 +94,9 @@ export function s3Operation(method: string, url: URL, headers: Headers): {
     return op("Unknown");
   }
   if (method === "POST" && q.has("uploads")) return op("CreateMultipartUpload");
-  if (method === "PUT" && q.has("uploadId")) return op("UploadPart");
+  if (method === "PUT" && q.has("uploadId")) {
+    return op(headers.has("x-amz-copy-source") ? "UploadPartCopy" : "UploadPart");
+  }
   if (method === "POST" && q.has("uploadId")) return op("CompleteMultipartUpload");
   if (method === "DELETE" && q.has("uploadId")) return op("AbortMultipartUpload");
   if (method === "PUT" && headers.has("x-amz-copy-source")) return op("CopyObject");
@@ -194,6 +216,10 @@ export class LocalS3 {
         return this.#createUpload(request, found, key);
       case "UploadPart":
         return this.#uploadPart(request, found, key);
+      case "CopyObject":
+        return this.#copyObject(request, found, key);
+      case "UploadPartCopy":
+        return this.#uploadPart(request, found, key, this.#copied(request).body);
       case "CompleteMultipartUpload":
         return this.#completeUpload(request, found, key);
       case "AbortMultipartUpload":
@@ -409,13 +435,50 @@ export class LocalS3 {
     return upload;
   }
 
-  #uploadPart(request: S3Request, bucket: Bucket, key: string): Response {
+  /** The object `x-amz-copy-source` names (in a bucket of the caller's). */
+  #copied(request: S3Request): StoredObject {
+    const source = copySourceOf(request.headers)!;
+    const object = this.#bucket(request, source.bucket).objects.get(source.key);
+    if (object === undefined) {
+      throw new AwsError("NoSuchKey", "The specified key does not exist.", 404);
+    }
+    return object;
+  }
+
+  #copyObject(request: S3Request, bucket: Bucket, key: string): Response {
+    const source = this.#copied(request);
+    const replace = request.headers.get("x-amz-metadata-directive") === "REPLACE";
+    bucket.objects.set(key, {
+      body: source.body,
+      etag: source.etag,
+      lastModified: request.now,
+      headers: replace ? storedHeaders(request.headers) : source.headers,
+    });
+    return xmlResponse(
+      `<CopyObjectResult xmlns="${S3_NAMESPACE}"><LastModified>${request.now.toISOString()}` +
+        `</LastModified><ETag>${escapeXml(source.etag)}</ETag></CopyObjectResult>`,
+    );
+  }
+
+  #uploadPart(request: S3Request, bucket: Bucket, key: string, copied?: Uint8Array): Response {
     const upload = this.#upload(request, bucket);
     const number = Number(request.url.searchParams.get("partNumber"));
     if (!Number.isInteger(number) || number < 1 || number > 10000 || upload.key !== key) {
       throw new AwsError(
         "InvalidArgument",
         "Part number must be an integer between 1 and 10000, inclusive",
+      );
+    }
+    if (copied !== undefined) {
+      const range = /^bytes=(\d+)-(\d+)$/.exec(
+        request.headers.get("x-amz-copy-source-range") ?? "",
+      );
+      const body = range ? copied.subarray(Number(range[1]), Number(range[2]) + 1) : copied;
+      const etag = `"${hex(md5(body))}"`;
+      upload.parts.set(number, { body, etag });
+      return xmlResponse(
+        `<CopyPartResult xmlns="${S3_NAMESPACE}"><LastModified>${request.now.toISOString()}` +
+          `</LastModified><ETag>${escapeXml(etag)}</ETag></CopyPartResult>`,
       );
     }
     checkDigests(request.headers, request.body);
