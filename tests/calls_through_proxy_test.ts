@@ -164,6 +164,7 @@ function record(action: string, more: Partial<CallRecord> = {}): CallRecord {
 }
 
 Deno.test("--calls keeps 10,000 distinct calls; past that it counts the calls only", () => {
+  assert.equal(MAX_DISTINCT_CALLS, 10_000);
   const tally = createCallTally();
   for (let i = 0; i < MAX_DISTINCT_CALLS; i++) {
     tally.record(record("GetObject", { resource: `b/${i}` }));
