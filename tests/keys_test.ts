@@ -467,6 +467,33 @@ Deno.test("an MFA session made from vault keys is cached in the vault, not the c
   assertNoSecrets(w, [w.aws.defaultUser.secretAccessKey]);
 });
 
+Deno.test("keys list shows a profile's own MFA session, not one of a profile its name begins", async () => {
+  await using w = await world();
+  const { serialNumber: serial } = w.aws.addMfaDevice();
+  for (const profile of ["dev", "dev 2", "dev-2"]) {
+    const added = await w.run(["keys", "add", profile, "--from-env"], {
+      AWS_ACCESS_KEY_ID: w.aws.defaultUser.accessKeyId,
+      AWS_SECRET_ACCESS_KEY: w.aws.defaultUser.secretAccessKey,
+    });
+    assert.equal(added.code, 0, added.stderr);
+  }
+  await Deno.remove(`${w.home}/.aws/credentials`);
+  for (const profile of ["dev 2", "dev-2"]) {
+    const code = w.aws.mfaCode(serial);
+    const login = await w.run(
+      ["mfa", "login", "--profile", profile, "--mfa-serial", serial, "--mfa-code", code],
+    );
+    assert.equal(login.code, 0, login.stderr);
+  }
+  const list = await w.run(["keys", "list"]);
+  assert.equal(list.code, 0, list.stderr);
+  const rows = list.stdout.trim().split("\n").slice(1);
+  assert.equal(rows.length, 3, list.stdout);
+  assert.match(rows.find((row) => row.startsWith("dev "))!, / no$/);
+  assert.match(rows.find((row) => row.startsWith("dev 2 "))!, / until \S+ \S+ UTC$/);
+  assert.match(rows.find((row) => row.startsWith("dev-2 "))!, / until \S+ \S+ UTC$/);
+});
+
 Deno.test("keys add replacing a pair, and keys rotate, forget the profile's cached MFA sessions and say so", async () => {
   await using w = await world();
   const { serialNumber: serial } = w.aws.addMfaDevice();

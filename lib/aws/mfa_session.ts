@@ -178,6 +178,21 @@ export function mfaSessionKey(profile: string, serial: string): string {
 }
 
 /**
+ * The profile a session's key is of: all before the last space (a profile name may hold spaces, a
+ * device's serial holds none), so that `dev` is never `dev 2`.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { mfaSessionKey, mfaSessionProfile } from "./mfa_session.ts";
+ * assert.equal(mfaSessionProfile(mfaSessionKey("dev 2", "arn:aws:iam::1:mfa/a")), "dev 2");
+ * ```
+ */
+export function mfaSessionProfile(key: string): string {
+  return key.slice(0, key.lastIndexOf(" "));
+}
+
+/**
  * Forgets every cached session of `profile` (with any device) and returns their devices' serial
  * numbers: `keys remove`, `keys rotate` and a `keys add` that replaces the profile's pair drop the
  * sessions that the old keys started.
@@ -188,9 +203,8 @@ export async function forgetMfaSessions(
 ): Promise<string[]> {
   const forgotten: string[] = [];
   for (const { key } of await store.list()) {
-    const cut = key.lastIndexOf(" ");
-    if (key.slice(0, cut) !== profile) continue;
-    if (await store.delete(key)) forgotten.push(key.slice(cut + 1));
+    if (mfaSessionProfile(key) !== profile) continue;
+    if (await store.delete(key)) forgotten.push(key.slice(key.lastIndexOf(" ") + 1));
   }
   return forgotten;
 }

@@ -8,7 +8,7 @@
 import { formatTime } from "../core/time_text.ts";
 import { logText } from "../core/log_text.ts";
 import { DeclinedError, RuntimeError } from "../core/errors.ts";
-import { openMfaSessionStore } from "../aws/mfa_session.ts";
+import { mfaSessionProfile, openMfaSessionStore } from "../aws/mfa_session.ts";
 import {
   getStoredKeys,
   maskKeyId,
@@ -36,7 +36,7 @@ export async function listKeys(ctx: KeysContext): Promise<void> {
   for (const profile of profiles) {
     const keys = await getStoredKeys(ctx.vault, profile);
     if (keys === undefined) continue;
-    const session = sessions.find((entry) => entry.key.startsWith(`${profile} `));
+    const session = sessions.find((entry) => mfaSessionProfile(entry.key) === profile);
     rows.push([
       profile,
       ctx.vault.backend.kind,
