@@ -65,7 +65,7 @@ Deno.test("renewalTime() renews at half the lifetime, at most five minutes early
 
 Deno.test("the endpoint serves the container-credentials JSON only to a right request", async () => {
   const first = credentials(3_600_000);
-  const server = startCredentialServer({
+  const server = await startCredentialServer({
     initial: first,
     renew: () => Promise.reject(new Error("not expected")),
     renewUntil: new Date(Date.now() + 3_600_000),
@@ -120,7 +120,7 @@ Deno.test("the endpoint serves the container-credentials JSON only to a right re
 Deno.test("the endpoint renews before expiry, and a request never waits on a renewal", async () => {
   const renewed: SessionCredentials[] = [];
   let release = Promise.withResolvers<void>();
-  const server = startCredentialServer({
+  const server = await startCredentialServer({
     initial: credentials(600),
     renew: async () => {
       await release.promise; // the renewal hangs until the test lets it go
@@ -154,7 +154,7 @@ Deno.test("the endpoint renews before expiry, and a request never waits on a ren
 Deno.test("renewing stops at the limit, and a failed renewal is retried with one warning line", async () => {
   const warnings: string[] = [];
   let calls = 0;
-  const server = startCredentialServer({
+  const server = await startCredentialServer({
     initial: credentials(2_000),
     renew: () => {
       calls++;
@@ -193,7 +193,7 @@ Deno.test("close() answers a client waiting on a hanging renewal with 503 and do
   const asked = Promise.withResolvers<AbortSignal | undefined>();
   // STS that never answers, until the test lets it go; an aborted call fails as the SDK's does.
   const hangUp = Promise.withResolvers<void>();
-  const server = startCredentialServer({
+  const server = await startCredentialServer({
     initial: first,
     renew: (signal?: AbortSignal) => {
       asked.resolve(signal);
@@ -245,7 +245,7 @@ Deno.test("a renewal retried after a failure does not outlive the --refresh limi
   const outcome = Promise.withResolvers<string>();
   let calls = 0;
   const renewUntil = new Date(start + 300);
-  const server = startCredentialServer({
+  const server = await startCredentialServer({
     initial: first,
     now: () => new Date(clock),
     // Planned at 100 ms, lasting 200 ms: exactly up to the limit. The call hangs for 50 ms and
@@ -296,7 +296,7 @@ Deno.test("credentials that a slow renewal brings past the --refresh limit are n
     expiration: new Date(start + 200),
   };
   const stopped = Promise.withResolvers<string>();
-  const server = startCredentialServer({
+  const server = await startCredentialServer({
     initial: first,
     now: () => new Date(clock),
     // Planned at 100 ms, lasting 200 ms: up to the limit, if the call took no time. It takes 20.
@@ -336,7 +336,7 @@ Deno.test("on-request: fresh credentials are served again, and more than 3 renew
     sessionToken: `token-${serial}`,
     expiration: new Date(time + lifetimeMs),
   });
-  const server = startCredentialServer({
+  const server = await startCredentialServer({
     initial: issue(),
     renew: () => {
       renewed++;
@@ -388,6 +388,71 @@ Deno.test("on-request: fresh credentials are served again, and more than 3 renew
       time += 54_000;
       assert.equal((await post()).status, 200);
     });
+  } finally {
+    await server.close();
+  }
+});
+
+/** What a raw connection reads until the server closes it, or `undefined` after `waitMs`. */
+async function readUntilClosed(conn: Deno.Conn, waitMs: number): Promise<string | undefined> {
+  const timer = setTimeout(() => conn.close(), waitMs);
+  const chunks: number[] = [];
+  const buffer = new Uint8Array(4096);
+  try {
+    for (;;) {
+      const n = await conn.read(buffer);
+      if (n === null) break;
+      chunks.push(...buffer.subarray(0, n));
+    }
+  } catch {
+    return undefined; // closed by the timer: the server held the connection
+  } finally {
+    clearTimeout(timer);
+  }
+  conn.close();
+  return new TextDecoder().decode(new Uint8Array(chunks));
+}
+
+Deno.test("a client that trickles its headers (slowloris) gets 408 and its connection closed; one past the cap is closed at once", async () => {
+  const server = await startCredentialServer({
+    initial: credentials(3_600_000),
+    renew: () => Promise.reject(new Error("not expected")),
+    renewUntil: new Date(Date.now() + 3_600_000),
+    warn: () => {},
+    limits: { headersTimeoutMs: 500, maxConnections: 3 },
+  });
+  try {
+    const { port, path, token } = parts(server);
+    // Two connections that send half a request and then nothing, one that sends nothing.
+    const slow = await Promise.all(
+      [0, 1, 2].map(() => Deno.connect({ hostname: "127.0.0.1", port })),
+    );
+    const started = performance.now();
+    for (const conn of slow.slice(0, 2)) {
+      await conn.write(
+        new TextEncoder().encode(`GET ${path} HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\n`),
+      );
+    }
+    // The cap is reached: a fourth connection, even with a whole request, is closed unanswered.
+    const extra = await Deno.connect({ hostname: "127.0.0.1", port });
+    await extra.write(
+      new TextEncoder().encode(`GET ${path} HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\n\r\n`),
+    );
+    assert.equal(await readUntilClosed(extra, 3000), "");
+    const answers = await Promise.all(slow.map((conn) => readUntilClosed(conn, 5000)));
+    const elapsed = performance.now() - started;
+    for (const answer of answers.slice(0, 2)) {
+      assert.match(answer ?? "held open", /^HTTP\/1\.1 408 /);
+    }
+    assert.notEqual(answers[2], undefined, "the silent connection is closed too");
+    assert.ok(elapsed < 3000, `${Math.round(elapsed)} ms`);
+    // The slots are free again: a right request is answered.
+    let ok = await rawGet(port, { path, token });
+    for (let i = 0; i < 10 && ok.status !== 200; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 100)); // the closed ones are counted out
+      ok = await rawGet(port, { path, token });
+    }
+    assert.equal(ok.status, 200);
   } finally {
     await server.close();
   }

@@ -71,7 +71,7 @@ export async function runMasked<T>(
         realOf.set(shown, session);
         return shown;
       };
-      server = startCredentialServer({
+      server = await startCredentialServer({
         initial: asStandIn(grant.credentials),
         renew: async (signal) => asStandIn((await renewable.renew(signal)).credentials),
         renewUntil: renewal.mode === "renewing"

@@ -22,7 +22,7 @@ export async function runRenewing<T>(
   options: { limitSeconds: number; run: (env: Record<string, string>) => Promise<T> },
 ): Promise<T> {
   const { grant } = renewable;
-  const server = startCredentialServer({
+  const server = await startCredentialServer({
     initial: grant.credentials,
     renew: async (signal) => (await renewable.renew(signal)).credentials,
     renewUntil: new Date(cli.now().getTime() + options.limitSeconds * 1000),

@@ -123,7 +123,7 @@ async function withRefreshEndpoint(
   renewable: RenewableGrant,
   run: (endpoint: Record<string, string>) => Promise<number>,
 ): Promise<number> {
-  const server = startCredentialServer({
+  const server = await startCredentialServer({
     initial: renewable.grant.credentials,
     renew: async (signal) => (await renewable.renew(signal)).credentials,
     renewUntil: new Date(8.64e15),

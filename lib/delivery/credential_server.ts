@@ -17,6 +17,7 @@ import { formatTime } from "../core/time_text.ts";
 import type { SessionCredentials } from "../aws/broker.ts";
 import { RENEWAL_MARGIN_SECONDS } from "../request/ttl.ts";
 import { errorMessage } from "../core/log_text.ts";
+import { type LoopbackOptions, serveLoopback } from "./loopback_server.ts";
 
 /** The variable that points the SDKs at the endpoint. */
 export const FULL_URI_VARIABLE = "AWS_CONTAINER_CREDENTIALS_FULL_URI";
@@ -53,6 +54,8 @@ export interface CredentialServerOptions {
   warn: (line: string) => void;
   /** The clock (default: the real one). */
   now?: () => Date;
+  /** The server's bounds on slow clients (tests give shorter ones). */
+  limits?: LoopbackOptions;
   /**
    * `renewing` (the default) renews on a timer, for `--refresh`. `on-request` renews only when
    * a client POSTs to the path (`timebound-iam refresh` inside `shell`), and answers with the
@@ -129,9 +132,12 @@ export function renderContainerCredentials(credentials: SessionCredentials): str
 
 /**
  * Starts the endpoint on 127.0.0.1 (a free port), with a random 32-byte token and a random path,
- * and schedules the first renewal.
+ * and schedules the first renewal. A client that sends its request too slowly gets 408 and no
+ * more of its connection (see `loopback_server.ts`).
  */
-export function startCredentialServer(options: CredentialServerOptions): CredentialServer {
+export async function startCredentialServer(
+  options: CredentialServerOptions,
+): Promise<CredentialServer> {
   const now = options.now ?? (() => new Date());
   const token = randomHex(32);
   const path = `/${randomHex(16)}`;
@@ -149,12 +155,11 @@ export function startCredentialServer(options: CredentialServerOptions): Credent
   };
   const onRequest = options.mode === "on-request";
   const renewForClient = clientRenewal(state, options, now);
-  const server = Deno.serve(
-    { hostname: "127.0.0.1", port: 0, onListen() {} },
+  let port = 0;
+  const server = await serveLoopback(
     (request) => {
       const url = new URL(request.url);
       const host = request.headers.get("host") ?? "";
-      const port = server.addr.port;
       if (host !== `127.0.0.1:${port}` && host !== `localhost:${port}`) return refuse(404);
       const renewing = onRequest && request.method === "POST";
       if (
@@ -172,8 +177,10 @@ export function startCredentialServer(options: CredentialServerOptions): Credent
         headers: { "content-type": "application/json", "cache-control": "no-store" },
       });
     },
+    options.limits,
   );
-  const url = `http://127.0.0.1:${server.addr.port}${path}`;
+  port = server.port;
+  const url = `http://127.0.0.1:${port}${path}`;
   if (!onRequest) timedRenewal(state, options, now).scheduleNext();
   let closing: Promise<void> | undefined;
   return {

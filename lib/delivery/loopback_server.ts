@@ -1,0 +1,263 @@
+/**
+ * An HTTP server on 127.0.0.1 (random port) that a slow or hostile local client cannot hold
+ * open: `Deno.serve` has no deadline for a request's headers and no cap on connections, so a
+ * process that opens connections and trickles bytes (slowloris) keeps each socket, and its
+ * memory, for as long as it likes. This one is Node's HTTP server (`node:http`, loaded only
+ * when a server starts), which has both, behind the same `Request` → `Response` handler:
+ *
+ * - the headers of a request must be in within {@linkcode HEADERS_TIMEOUT_MS} of its first
+ *   byte (of the connection, for the first request), else the client gets `408` and the
+ *   connection is closed;
+ * - a request's body must keep coming: {@linkcode BODY_IDLE_MS} with no byte (while the handler
+ *   waits for one) answers `408` and closes the connection. A large body sent slowly is fine;
+ * - at most {@linkcode MAX_CONNECTIONS} connections at once: one more is closed at once;
+ * - a connection idle between requests is closed after {@linkcode KEEP_ALIVE_MS}.
+ *
+ * @module
+ */
+
+import type { IncomingMessage, Server, ServerResponse } from "node:http";
+
+/** How long a request's headers may take to arrive. */
+export const HEADERS_TIMEOUT_MS = 10_000;
+/** How long a request's body may send nothing while it is being read. */
+export const BODY_IDLE_MS = 30_000;
+/** How many connections may be open at once. */
+export const MAX_CONNECTIONS = 128;
+/** How long a connection may sit idle between requests. */
+export const KEEP_ALIVE_MS = 5_000;
+
+/** Answers a request; `info.remoteAddr` is the client's address. */
+export type LoopbackHandler = (
+  request: Request,
+  info: { remoteAddr: Deno.NetAddr },
+) => Response | Promise<Response>;
+
+/** Options of {@linkcode serveLoopback}. */
+export interface LoopbackOptions {
+  /** {@linkcode HEADERS_TIMEOUT_MS} unless given (tests give less). */
+  headersTimeoutMs?: number;
+  /** {@linkcode BODY_IDLE_MS} unless given. */
+  bodyIdleMs?: number;
+  /** {@linkcode MAX_CONNECTIONS} unless given. */
+  maxConnections?: number;
+  /** The answer to a body that stopped coming (default: a plain `408`). */
+  timedOut?: () => Response;
+  /** The answer when the handler throws (default: a plain `500`; nothing is logged). */
+  onError?: (error: unknown) => Response;
+}
+
+/** A running {@linkcode serveLoopback} server. */
+export interface LoopbackServer {
+  /** The port on 127.0.0.1. */
+  readonly port: number;
+  /** Stops accepting, waits for the handlers under way, then closes every connection. */
+  shutdown(): Promise<void>;
+}
+
+/** Serves `handler` on 127.0.0.1 with the bounds of the module's description. */
+export async function serveLoopback(
+  handler: LoopbackHandler,
+  options: LoopbackOptions = {},
+): Promise<LoopbackServer> {
+  const http = await import("node:http");
+  const headersTimeout = options.headersTimeoutMs ?? HEADERS_TIMEOUT_MS;
+  const running = new Set<Promise<void>>();
+  let port = 0;
+  const server: Server = http.createServer({
+    headersTimeout,
+    // No deadline for a whole request: a large upload may take long; the body's idle one holds.
+    requestTimeout: 0,
+    keepAliveTimeout: KEEP_ALIVE_MS,
+    connectionsCheckingInterval: Math.min(1000, headersTimeout),
+  }, (req, res) => {
+    const answering = answer(req, res, { handler, options, port }).catch(() => {
+      res.destroy();
+    });
+    running.add(answering);
+    answering.finally(() => running.delete(answering));
+  });
+  server.maxConnections = options.maxConnections ?? MAX_CONNECTIONS;
+  // A request too slow or malformed is answered as Node would, and nothing of it is logged.
+  server.on("clientError", (error: Error, socket) => {
+    const code = (error as { code?: string }).code;
+    const status = code === "ERR_HTTP_REQUEST_TIMEOUT"
+      ? "408 Request Timeout"
+      : code === "HPE_HEADER_OVERFLOW"
+      ? "431 Request Header Fields Too Large"
+      : "400 Bad Request";
+    if (!socket.writable) socket.destroy();
+    else socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => resolve());
+  });
+  port = (server.address() as { port: number }).port;
+  let closing: Promise<void> | undefined;
+  return {
+    port,
+    shutdown() {
+      closing ??= (async () => {
+        const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+        server.closeIdleConnections();
+        await Promise.allSettled([...running]);
+        server.closeAllConnections();
+        await closed;
+      })();
+      return closing;
+    },
+  };
+}
+
+interface Answering {
+  handler: LoopbackHandler;
+  options: LoopbackOptions;
+  port: number;
+}
+
+/** Turns Node's request into a `Request`, and the handler's `Response` into Node's answer. */
+async function answer(req: IncomingMessage, res: ServerResponse, at: Answering): Promise<void> {
+  const aborted = new AbortController();
+  res.on("close", () => {
+    if (!res.writableFinished) aborted.abort();
+  });
+  let url: URL;
+  try {
+    url = new URL(req.url ?? "/", `http://127.0.0.1:${at.port}`);
+  } catch {
+    res.writeHead(400, { "content-type": "text/plain" }).end("Bad request\n");
+    return;
+  }
+  const headers = new Headers();
+  for (let i = 0; i + 1 < req.rawHeaders.length; i += 2) {
+    headers.append(req.rawHeaders[i], req.rawHeaders[i + 1]);
+  }
+  const bodyless = req.method === "GET" || req.method === "HEAD";
+  if (bodyless) req.resume();
+  const timedOut = () => {
+    if (!res.headersSent) {
+      void send(res, at.options.timedOut?.() ?? new Response("Request timeout\n", { status: 408 }))
+        .finally(() => req.socket.destroy());
+    } else req.socket.destroy();
+  };
+  const request = new Request(url, {
+    method: req.method,
+    headers,
+    body: bodyless ? null : bodyOf(req, at.options.bodyIdleMs ?? BODY_IDLE_MS, timedOut),
+    signal: aborted.signal,
+    // @ts-ignore: a streamed body is sent as it comes (fetch's `duplex`, not in every lib.dom)
+    duplex: "half",
+  });
+  const remoteAddr: Deno.NetAddr = {
+    transport: "tcp",
+    hostname: req.socket.remoteAddress ?? "",
+    port: req.socket.remotePort ?? 0,
+  };
+  let response: Response;
+  try {
+    response = await at.handler(request, { remoteAddr });
+  } catch (error) {
+    response = at.options.onError?.(error) ??
+      new Response("Internal error\n", { status: 500 });
+  }
+  if (res.headersSent || res.destroyed) {
+    await response.body?.cancel().catch(() => {});
+    return;
+  }
+  await send(res, response, req.method === "HEAD");
+}
+
+/**
+ * The body of `req` as a stream, read only as fast as the handler reads it; `timedOut` is
+ * called when it sends nothing for `idleMs` while the handler waits for it.
+ */
+function bodyOf(
+  req: IncomingMessage,
+  idleMs: number,
+  timedOut: () => void,
+): ReadableStream<Uint8Array> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const stop = () => clearTimeout(timer);
+  const wait = () => {
+    stop();
+    timer = setTimeout(timedOut, idleMs);
+  };
+  return new ReadableStream<Uint8Array>({
+    start(controller) {
+      req.pause();
+      req.on("data", (chunk: Uint8Array) => {
+        stop();
+        controller.enqueue(new Uint8Array(chunk));
+        if ((controller.desiredSize ?? 0) <= 0) req.pause();
+        else wait();
+      });
+      req.on("end", () => {
+        stop();
+        controller.close();
+      });
+      req.on("error", (error) => {
+        stop();
+        controller.error(error);
+      });
+      req.on("close", stop);
+    },
+    pull() {
+      wait();
+      req.resume();
+    },
+    cancel() {
+      stop();
+      req.destroy();
+    },
+  }, { highWaterMark: 1 });
+}
+
+/** Writes `response` to `res`, at the pace the client reads it. */
+async function send(res: ServerResponse, response: Response, head = false): Promise<void> {
+  const headers: [string, string][] = [];
+  response.headers.forEach((value, name) => {
+    if (name !== "set-cookie") headers.push([name, value]);
+  });
+  for (const cookie of response.headers.getSetCookie()) headers.push(["set-cookie", cookie]);
+  if (!response.body || head) {
+    await response.body?.cancel().catch(() => {});
+    res.writeHead(response.status, headers.flat()).end();
+    return;
+  }
+  const reader = response.body.getReader();
+  res.on("close", () => reader.cancel().catch(() => {}));
+  try {
+    // A body that is one chunk (a string, JSON) goes with its length, as `Deno.serve` sends it;
+    // a longer one is streamed as it comes.
+    const pending: Uint8Array[] = [];
+    if (!response.headers.has("content-length")) {
+      for (let i = 0; i < 2; i++) {
+        const { done, value } = await reader.read();
+        if (done) {
+          const whole = pending[0] ?? new Uint8Array(0);
+          headers.push(["content-length", String(whole.length)]);
+          res.writeHead(response.status, headers.flat()).end(whole);
+          return;
+        }
+        pending.push(value);
+      }
+    }
+    res.writeHead(response.status, headers.flat());
+    for (const chunk of pending) res.write(chunk);
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      if (!res.write(value)) {
+        await new Promise<void>((resolve) => {
+          res.once("drain", resolve);
+          res.once("close", resolve);
+        });
+      }
+      if (res.destroyed) return;
+    }
+    res.end();
+  } catch {
+    res.destroy();
+  }
+}
