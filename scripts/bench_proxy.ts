@@ -107,7 +107,7 @@ async function serve(): Promise<void> {
   await using aws = await LocalAws.start();
   const session = aws.addAssumedRoleCaller({ roleName: "timebound-iam-broker" });
   const real: Keys = { ...session, sessionToken: session.sessionToken! };
-  const proxy = startSigningProxy({ env: { AWS_ENDPOINT_URL: aws.url } });
+  const proxy = await startSigningProxy({ env: { AWS_ENDPOINT_URL: aws.url } });
   try {
     const grant = proxy.addGrant({ session: () => ({ ...real, expiration: session.expiration! }) });
     const servers: Servers = { endpoint: aws.url, proxy: proxy.url, real, standIn: grant.standIn };

@@ -41,12 +41,12 @@ function echo(secrets: Secrets): string {
  * A local endpoint answering each path as `answers` says, and a proxy with one grant of REAL in
  * front of it; `call` sends a request signed with the stand-ins.
  */
-function scrubRig(answers: Record<string, () => Response>) {
+async function scrubRig(answers: Record<string, () => Response>) {
   const upstream = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, (request) => {
     const answer = answers[new URL(request.url).pathname];
     return answer ? answer() : new Response("no such path", { status: 500 });
   });
-  const proxy = startSigningProxy({
+  const proxy = await startSigningProxy({
     env: { AWS_ENDPOINT_URL_S3: `http://127.0.0.1:${upstream.addr.port}` },
   });
   const grant = proxy.addGrant({
@@ -83,7 +83,7 @@ function assertSwapped(text: string, standIn: Secrets): void {
 }
 
 Deno.test("an error answer gets the stand-ins for every form of the token, key id and secret", async () => {
-  await using rig = scrubRig({
+  await using rig = await scrubRig({
     "/b/denied": () =>
       new Response(echo(REAL), {
         status: 403,
@@ -100,7 +100,7 @@ Deno.test("an error answer gets the stand-ins for every form of the token, key i
 });
 
 Deno.test("any answer from 300 up is checked; a success streams through as the endpoint sent it", async (t) => {
-  await using rig = scrubRig({
+  await using rig = await scrubRig({
     "/b/choices": () => new Response(echo(REAL), { status: 300 }),
     "/b/object": () => new Response(`an object that says ${REAL.sessionToken}`, { status: 200 }),
   });
@@ -126,7 +126,7 @@ Deno.test("the scrubbed error body arrives whole, every byte but the secrets as 
       ...new TextEncoder().encode(`${filler}<Token>${token}</Token>${filler}`),
       ...before,
     ]);
-  await using rig = scrubRig({
+  await using rig = await scrubRig({
     // The endpoint says how long its body is; the proxy's answer is longer (the stand-in is).
     "/b/long": () =>
       new Response(body(REAL.sessionToken), {
@@ -156,7 +156,7 @@ Deno.test("an error body is read up to 1 MiB: one byte more and it is refused, n
     const text = `<Error><Token>${REAL.sessionToken}</Token></Error>`;
     return text + " ".repeat(size - text.length);
   };
-  await using rig = scrubRig({
+  await using rig = await scrubRig({
     "/b/at-bound": () => new Response(padded(MiB), { status: 403 }),
     "/b/past-bound": () => new Response(padded(MiB + 1), { status: 403 }),
   });
@@ -182,7 +182,7 @@ Deno.test("an error answer's content-encoding decides: identity in any spelling 
   const token = `<Token>${REAL.sessionToken}</Token>`;
   const encoded = (encoding: string) => () =>
     new Response(token, { status: 403, headers: { "content-encoding": encoding } });
-  await using rig = scrubRig({
+  await using rig = await scrubRig({
     "/b/identity": encoded(" Identity "),
     "/b/empty": encoded(""),
     "/b/gzip": () =>
@@ -218,7 +218,7 @@ Deno.test("an error answer's content-encoding decides: identity in any spelling 
 Deno.test("answers without a body (HEAD, 204, 304) pass on as they are, headers scrubbed", async (t) => {
   // An object stored gzip-compressed: its headers say so even where no body follows.
   const headers = { "content-encoding": "gzip", "x-amz-echo": REAL.sessionToken };
-  await using rig = scrubRig({
+  await using rig = await scrubRig({
     "/b/head-denied": () => new Response(null, { status: 403, headers }),
     "/b/no-content": () => new Response(null, { status: 204, headers }),
     "/b/not-modified": () => new Response(null, { status: 304, headers }),

@@ -39,7 +39,7 @@ function answer(request: Request): Response {
 
 Deno.test("--calls counts each distinct call through the proxy, refused ones marked with their code", async () => {
   const upstream = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, answer);
-  const proxy = startSigningProxy({
+  const proxy = await startSigningProxy({
     env: { AWS_ENDPOINT_URL: `http://127.0.0.1:${upstream.addr.port}` },
   });
   const tally = createCallTally();
@@ -235,7 +235,7 @@ Deno.test("--calls names a copy's source only from a signed x-amz-copy-source, t
     reached.push(request.headers.get("x-amz-copy-source"));
     return new Response("<CopyObjectResult/>");
   });
-  const proxy = startSigningProxy({
+  const proxy = await startSigningProxy({
     env: { AWS_ENDPOINT_URL: `http://127.0.0.1:${upstream.addr.port}` },
   });
   const tally = createCallTally();

@@ -235,7 +235,7 @@ async function guardRig() {
     sessionToken: real.sessionToken!,
     expiration: real.expiration!,
   };
-  const proxy = startSigningProxy({ env: { AWS_ENDPOINT_URL: aws.url } });
+  const proxy = await startSigningProxy({ env: { AWS_ENDPOINT_URL: aws.url } });
   const grant = proxy.addGrant({ session: () => session });
   return {
     aws,

@@ -18,7 +18,7 @@ async function floodRig(options: { env?: Record<string, string>; lifetimeMs?: nu
   });
   let clock = Date.now();
   const audit = memoryAuditLog({ now: () => new Date(clock) });
-  const masking = startMasking({ AWS_ENDPOINT_URL: aws.url, ...options.env }, {
+  const masking = await startMasking({ AWS_ENDPOINT_URL: aws.url, ...options.env }, {
     audit,
     now: () => new Date(clock),
   });

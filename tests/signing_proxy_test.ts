@@ -30,6 +30,7 @@ async function proxyRig(
     maxStreamedBytes?: number;
     maxBufferedBytes?: number;
     maxHeldBytes?: number;
+    loopback?: { headersTimeoutMs?: number; bodyIdleMs?: number };
   } = {},
 ) {
   const aws = await LocalAws.start();
@@ -41,11 +42,12 @@ async function proxyRig(
     ...sessionOf(real),
     ...(options.expiration ? { expiration: options.expiration } : {}),
   };
-  const proxy = startSigningProxy({
+  const proxy = await startSigningProxy({
     env: { AWS_ENDPOINT_URL: aws.url },
     maxStreamedBytes: options.maxStreamedBytes,
     maxBufferedBytes: options.maxBufferedBytes,
     maxHeldBytes: options.maxHeldBytes,
+    loopback: options.loopback,
   });
   const grant = proxy.addGrant({ session: () => session });
   const home = await Deno.makeTempDir({ prefix: "tbi-proxy-" });
@@ -605,7 +607,7 @@ Deno.test("the answer comes back unchanged, and an endpoint that stalls gets 504
     await stall.promise;
     return new Response("late");
   });
-  const proxy = startSigningProxy({
+  const proxy = await startSigningProxy({
     env: { AWS_ENDPOINT_URL_S3: `http://127.0.0.1:${upstream.addr.port}` },
     idleTimeoutMs: 300,
   });
@@ -768,7 +770,7 @@ Deno.test("an error answer that echoes the signed headers gets the stand-ins, ne
     }
     return new Response(body, { status: 403, headers });
   });
-  const proxy = startSigningProxy({
+  const proxy = await startSigningProxy({
     env: { AWS_ENDPOINT_URL_S3: `http://127.0.0.1:${upstream.addr.port}` },
   });
   const grant = proxy.addGrant({ session: () => real });
@@ -1001,7 +1003,7 @@ Deno.test("bodies read whole are bounded together: past the bound a call gets 50
     }
     return new Response("{}", { headers: { "content-type": "application/x-amz-json-1.0" } });
   });
-  const proxy = startSigningProxy({
+  const proxy = await startSigningProxy({
     env: { AWS_ENDPOINT_URL: `http://127.0.0.1:${upstream.addr.port}` },
     maxHeldBytes: 48 * 1024,
   });
@@ -1053,8 +1055,8 @@ Deno.test("an invalid AWS_ENDPOINT_URL* is refused in one line that never repeat
     ["ftp://minio.internal", "minio.internal", /its scheme is "ftp:"$/],
   ];
   for (const [value, secret, reason] of cases) {
-    await t.step(reason.source, () => {
-      assert.throws(
+    await t.step(reason.source, async () => {
+      await assert.rejects(
         () => startSigningProxy({ env: { AWS_ENDPOINT_URL_S3: value } }),
         (error: Error) => {
           assert.equal(error.name, "UsageError");
@@ -1091,4 +1093,70 @@ Deno.test("a signed aws-chunked chunk counts with the bodies held while it is ch
   assert.match(big.text, /<Code>SlowDown<\/Code>/);
   const stored = rig.aws.requests.filter((r) => r.action === "PutObject" && r.status === 200);
   assert.equal(stored.length, 2, "the refused upload stored nothing");
+});
+
+/** What a raw connection reads until the server closes it, or `undefined` after `waitMs`. */
+async function readUntilClosed(conn: Deno.Conn, waitMs: number): Promise<string | undefined> {
+  const timer = setTimeout(() => conn.close(), waitMs);
+  const chunks: number[] = [];
+  const buffer = new Uint8Array(4096);
+  try {
+    for (;;) {
+      const n = await conn.read(buffer);
+      if (n === null) break;
+      chunks.push(...buffer.subarray(0, n));
+    }
+  } catch {
+    return undefined; // closed by the timer: the proxy held the connection
+  } finally {
+    clearTimeout(timer);
+  }
+  conn.close();
+  return new TextDecoder().decode(new Uint8Array(chunks));
+}
+
+Deno.test("a client that stops sending its headers or its body gets 408 RequestTimeout and its connection closed; a body that keeps coming slowly is read", async () => {
+  await using rig = await proxyRig({ loopback: { headersTimeoutMs: 500, bodyIdleMs: 500 } });
+  const { toAmzDate } = await import("./support/sigv4.ts");
+  const port = Number(new URL(rig.proxy.url).port);
+  const { standIn } = rig.grant;
+  const amzDate = toAmzDate(new Date());
+  const form = "Action=GetCallerIdentity&Version=2011-06-15";
+  // Signed with the stand-ins' key and token (the signature itself is checked once the body is in).
+  const head = [
+    "POST / HTTP/1.1",
+    `Host: 127.0.0.1:${port}`,
+    `X-Amz-Date: ${amzDate}`,
+    `X-Amz-Security-Token: ${standIn.sessionToken}`,
+    `Authorization: AWS4-HMAC-SHA256 Credential=${standIn.accessKeyId}/${
+      amzDate.slice(0, 8)
+    }/us-east-1/sts/aws4_request, SignedHeaders=host;x-amz-date, Signature=${"0".repeat(64)}`,
+    "Content-Type: application/x-www-form-urlencoded",
+    `Content-Length: ${form.length}`,
+  ].join("\r\n") + "\r\n\r\n";
+  const text = (value: string) => new TextEncoder().encode(value);
+  const connect = () => Deno.connect({ hostname: "127.0.0.1", port });
+  const [stalledBody, stalledHead, slowBody] = await Promise.all([connect(), connect(), connect()]);
+  const started = performance.now();
+  await stalledBody.write(text(head + form.slice(0, 10)));
+  await stalledHead.write(text(head.slice(0, 40)));
+  // Four pieces 300 ms apart: never idle for 500 ms, though the whole takes longer.
+  await slowBody.write(text(head.replace("Content-Type", "Connection: close\r\nContent-Type")));
+  const slow = readUntilClosed(slowBody, 8000);
+  for (let i = 0; i < form.length; i += Math.ceil(form.length / 4)) {
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    await slowBody.write(text(form.slice(i, i + Math.ceil(form.length / 4))));
+  }
+  const [body, headers] = await Promise.all([
+    readUntilClosed(stalledBody, 5000),
+    readUntilClosed(stalledHead, 5000),
+  ]);
+  assert.match(body ?? "held open", /^HTTP\/1\.1 408 /);
+  assert.match(body ?? "", /<Code>RequestTimeout<\/Code>/);
+  assert.match(headers ?? "held open", /^HTTP\/1\.1 408 /);
+  assert.ok(performance.now() - started < 4000, `${Math.round(performance.now() - started)} ms`);
+  // The slow one was read whole, and its (wrong) signature checked: AWS's answer to that.
+  const answer = await slow;
+  assert.match(answer ?? "held open", /^HTTP\/1\.1 403 /);
+  assert.match(answer ?? "", /SignatureDoesNotMatch/);
 });

@@ -54,7 +54,7 @@ export async function runMasked<T>(
   const realOf = new WeakMap<SessionCredentials, SessionCredentials>();
   let server: CredentialServer | undefined;
   const real = () => (server && realOf.get(server.current)) ?? grant.credentials;
-  const proxy = startSigningProxy({
+  const proxy = await startSigningProxy({
     env: cli.io.env,
     // A call may stream a large body: it is abandoned only when nothing moves for this long.
     idleTimeoutMs: Math.max(60_000, awsTimeoutMs(cli.io.env)),

@@ -11,6 +11,7 @@
  * - a request's body must keep coming: {@linkcode BODY_IDLE_MS} with no byte (while the handler
  *   waits for one) answers `408` and closes the connection. A large body sent slowly is fine;
  * - at most {@linkcode MAX_CONNECTIONS} connections at once: one more is closed at once;
+ * - request headers of at most 64 KiB (the handler may hold them to less): more get `431`;
  * - a connection idle between requests is closed after {@linkcode KEEP_ALIVE_MS}.
  *
  * @module
@@ -23,7 +24,7 @@ export const HEADERS_TIMEOUT_MS = 10_000;
 /** How long a request's body may send nothing while it is being read. */
 export const BODY_IDLE_MS = 30_000;
 /** How many connections may be open at once. */
-export const MAX_CONNECTIONS = 128;
+export const MAX_CONNECTIONS = 256;
 /** How long a connection may sit idle between requests. */
 export const KEEP_ALIVE_MS = 5_000;
 
@@ -69,6 +70,7 @@ export async function serveLoopback(
     // No deadline for a whole request: a large upload may take long; the body's idle one holds.
     requestTimeout: 0,
     keepAliveTimeout: KEEP_ALIVE_MS,
+    maxHeaderSize: 64 * 1024,
     connectionsCheckingInterval: Math.min(1000, headersTimeout),
   }, (req, res) => {
     const answering = answer(req, res, { handler, options, port }).catch(() => {
@@ -122,13 +124,10 @@ async function answer(req: IncomingMessage, res: ServerResponse, at: Answering):
   res.on("close", () => {
     if (!res.writableFinished) aborted.abort();
   });
-  let url: URL;
-  try {
-    url = new URL(req.url ?? "/", `http://127.0.0.1:${at.port}`);
-  } catch {
-    res.writeHead(400, { "content-type": "text/plain" }).end("Bad request\n");
-    return;
-  }
+  // The URL names the Host the client sent, as `Deno.serve`'s does; the handler checks it.
+  const own = `http://127.0.0.1:${at.port}`;
+  const url = URL.parse(req.url ?? "/", URL.parse(`http://${req.headers.host ?? ""}`) ?? own) ??
+    URL.parse("/", own)!;
   const headers = new Headers();
   for (let i = 0; i + 1 < req.rawHeaders.length; i += 2) {
     headers.append(req.rawHeaders[i], req.rawHeaders[i + 1]);
@@ -165,8 +164,15 @@ async function answer(req: IncomingMessage, res: ServerResponse, at: Answering):
     await response.body?.cancel().catch(() => {});
     return;
   }
+  // An answer before the whole body came: the connection ends with it, once the client has had
+  // a moment to read it.
+  if (!req.complete) res.setHeader("connection", "close");
   await send(res, response, req.method === "HEAD");
+  if (!req.complete) setTimeout(() => req.socket.destroy(), LINGER_MS);
 }
+
+/** How long a connection whose body was not read whole stays open after its answer. */
+const LINGER_MS = 2_000;
 
 /**
  * The body of `req` as a stream, read only as fast as the handler reads it; `timedOut` is
@@ -178,6 +184,7 @@ function bodyOf(
   timedOut: () => void,
 ): ReadableStream<Uint8Array> {
   let timer: ReturnType<typeof setTimeout> | undefined;
+  let dropped = false;
   const stop = () => clearTimeout(timer);
   const wait = () => {
     stop();
@@ -188,17 +195,18 @@ function bodyOf(
       req.pause();
       req.on("data", (chunk: Uint8Array) => {
         stop();
+        if (dropped) return;
         controller.enqueue(new Uint8Array(chunk));
         if ((controller.desiredSize ?? 0) <= 0) req.pause();
         else wait();
       });
       req.on("end", () => {
         stop();
-        controller.close();
+        if (!dropped) controller.close();
       });
       req.on("error", (error) => {
         stop();
-        controller.error(error);
+        if (!dropped) controller.error(error);
       });
       req.on("close", stop);
     },
@@ -207,8 +215,11 @@ function bodyOf(
       req.resume();
     },
     cancel() {
+      // The handler wants no more (a body over its limit): the rest is read and dropped, so
+      // that the client, still sending, gets the answer (`answer()` ends the connection soon).
       stop();
-      req.destroy();
+      dropped = true;
+      req.resume();
     },
   }, { highWaterMark: 1 });
 }

@@ -57,6 +57,7 @@ import {
   toAmzDate,
 } from "./sigv4.ts";
 import { createAgents, sendUpstream, UpstreamError } from "./upstream.ts";
+import { type LoopbackOptions, serveLoopback } from "./loopback_server.ts";
 
 /** The stand-in credentials of a grant: they sign for the proxy and nothing else. */
 export interface StandInCredentials {
@@ -74,8 +75,13 @@ export interface SigningProxyOptions {
   env: Readonly<Record<string, string>>;
   /** The clock (the real one unless given). */
   now?: () => Date;
-  /** How long a call to AWS may go without progress. Default 60 seconds. */
+  /**
+   * How long a call to AWS, or a client's request body, may go without progress. Default 60
+   * seconds.
+   */
   idleTimeoutMs?: number;
+  /** The bounds on slow clients, where not the defaults (tests give shorter ones). */
+  loopback?: LoopbackOptions;
   /** The largest body read whole to check its hash (JSON and query calls). Default 32 MiB. */
   maxBufferedBytes?: number;
   /** The largest body streamed through (S3 uploads). Default 5 GiB plus chunk framing. */
@@ -222,15 +228,10 @@ function newGrantState(
  * Starts the proxy on 127.0.0.1 (a free port). The parent's `AWS_ENDPOINT_URL*` are read once,
  * here; an invalid one is refused.
  */
-export function startSigningProxy(options: SigningProxyOptions): SigningProxy {
+export async function startSigningProxy(options: SigningProxyOptions): Promise<SigningProxy> {
   const overrides = readEndpointOverrides(options.env);
   const now = options.now ?? (() => new Date());
-  const limits = {
-    idleTimeoutMs: options.idleTimeoutMs ?? 60_000,
-    maxBufferedBytes: options.maxBufferedBytes ?? 32 * 1024 * 1024,
-    maxStreamedBytes: options.maxStreamedBytes ?? 5 * 1024 ** 3 + 64 * 1024 ** 2,
-    held: new HeldBytes(options.maxHeldBytes ?? 256 * 1024 * 1024),
-  };
+  const limits = limitsOf(options);
   const grants = new Map<string, GrantState>();
   const agents = createAgents();
   let closed = false;
@@ -294,13 +295,18 @@ export function startSigningProxy(options: SigningProxyOptions): SigningProxy {
     }
   };
 
-  const server: Deno.HttpServer<Deno.NetAddr> = Deno.serve(
-    { hostname: "127.0.0.1", port: 0, onListen() {} },
-    (request): Promise<Response> => handle(request, server.addr.port),
-  );
+  // A client too slow with its headers, or its body, gets 408 (see loopback_server.ts); an
+  // upload that keeps coming, however slowly, is streamed through.
+  let port = 0;
+  const server = await serveLoopback((request) => handle(request, port), {
+    bodyIdleMs: limits.idleTimeoutMs,
+    timedOut: clientTimeout,
+    ...options.loopback,
+  });
+  port = server.port;
   let closing: Promise<void> | undefined;
   return {
-    url: `http://127.0.0.1:${server.addr.port}`,
+    url: `http://127.0.0.1:${port}`,
     addGrant(grantOptions) {
       let standIn = newStandIn();
       while (grants.has(standIn.accessKeyId)) standIn = newStandIn();
@@ -319,6 +325,29 @@ export function startSigningProxy(options: SigningProxyOptions): SigningProxy {
       return closing;
     },
   };
+}
+
+/** The proxy's bounds: the options', else the defaults. */
+function limitsOf(options: SigningProxyOptions) {
+  return {
+    idleTimeoutMs: options.idleTimeoutMs ?? 60_000,
+    maxBufferedBytes: options.maxBufferedBytes ?? 32 * 1024 * 1024,
+    maxStreamedBytes: options.maxStreamedBytes ?? 5 * 1024 ** 3 + 64 * 1024 ** 2,
+    held: new HeldBytes(options.maxHeldBytes ?? 256 * 1024 * 1024),
+  };
+}
+
+/**
+ * The answer to a client whose request stopped coming: AWS's (S3's) `RequestTimeout`, which the
+ * SDKs retry.
+ */
+function clientTimeout(): Response {
+  return new Response(
+    '<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>RequestTimeout</Code><Message>' +
+      "Your socket connection to the server was not read from or written to within the " +
+      "timeout period. Idle connections will be closed.</Message></Error>",
+    { status: 408, headers: { "content-type": "application/xml", connection: "close" } },
+  );
 }
 
 function nameUnread(request: Request, url: URL, service: string | undefined): CallName {

@@ -42,7 +42,7 @@ export interface Masking {
  * go instead of AWS (and every `AWS_ENDPOINT_URL_<SERVICE>` it has points at the proxy in the
  * env files, so nothing an agent calls goes around it).
  */
-export function startMasking(
+export async function startMasking(
   env: Readonly<Record<string, string>>,
   options: {
     audit: AuditLog;
@@ -50,8 +50,12 @@ export function startMasking(
     log?: (line: string) => void;
     idleTimeoutMs?: number;
   },
-): Masking {
-  const proxy = startSigningProxy({ env, now: options.now, idleTimeoutMs: options.idleTimeoutMs });
+): Promise<Masking> {
+  const proxy = await startSigningProxy({
+    env,
+    now: options.now,
+    idleTimeoutMs: options.idleTimeoutMs,
+  });
   const grants = new Map<string, { proxied: ProxyGrant; calls: GrantCallAudit }>();
   const services = Object.keys(env).filter((name) => /^AWS_ENDPOINT_URL_[A-Z0-9_]+$/.test(name));
   // Under an HTTP proxy, clients that honour HTTP_PROXY (botocore, curl) would send the calls

@@ -97,7 +97,7 @@ export async function serveStdio(
   // The proxy's modules load only for --masked. Its upstream is this process's own
   // AWS_ENDPOINT_URL* (or AWS), never anything an agent says.
   const masking = guardrails.masked
-    ? (await import("./masking.ts")).startMasking(env, {
+    ? await (await import("./masking.ts")).startMasking(env, {
       audit,
       now: cli.now,
       log,
