@@ -698,3 +698,51 @@ Deno.test("without a vault, a source profile without keys gets the SDK's error, 
   assert.doesNotMatch(result.stderr, /vault|keys add/);
   assert.deepEqual(fx.aws.requests, []);
 });
+
+Deno.test("a chain's one deadline leaves out the time a person takes to type an MFA code", async () => {
+  await using aws = await LocalAws.start();
+  const mid = aws.addRole({ roleName: "mid-role" }).arn;
+  const prod = aws.addRole({ roleName: ROLE }).arn;
+  const { serialNumber } = aws.addMfaDevice({ deviceName: "developer" });
+  // The SDK's STS clients find the endpoint in the process's environment, as in the CLI.
+  const names = ["AWS_ENDPOINT_URL_STS", "AWS_CONFIG_FILE", "AWS_SHARED_CREDENTIALS_FILE"];
+  const saved = names.map((name) => Deno.env.get(name));
+  Deno.env.set("AWS_ENDPOINT_URL_STS", aws.url);
+  Deno.env.set("AWS_CONFIG_FILE", "/dev/null");
+  Deno.env.set("AWS_SHARED_CREDENTIALS_FILE", "/dev/null");
+  try {
+    const { chainCredentials } = await import("../lib/aws/vault_chain.ts");
+    type Chain = Parameters<typeof chainCredentials>[0];
+    const chain = {
+      profile: "prod",
+      source: "base",
+      holding: { profile: "base", keys: aws.defaultUser },
+      steps: [
+        { profile: "mid", roleArn: mid, mfaSerial: serialNumber },
+        { profile: "prod", roleArn: prod },
+      ],
+    } as unknown as Chain;
+    const quiet = () => {};
+    // Each AssumeRole takes 0.6 s of the 2 s; the person takes 2.5 s to type the code.
+    aws.answerAfter(600);
+    const credentials = await chainCredentials(chain, {
+      region: "us-east-1",
+      env: { AWS_ENDPOINT_URL_STS: aws.url },
+      timeoutMs: 2000,
+      requestHandler: { requestTimeout: 2000, throwOnRequestTimeout: true },
+      logger: { debug: quiet, info: quiet, warn: quiet, error: quiet },
+      mfaCodeProvider: async (serial) => {
+        await new Promise((resolve) => setTimeout(resolve, 2500));
+        return aws.mfaCode(serial);
+      },
+    })();
+    aws.answerAfter(0);
+    assert.match(credentials.accessKeyId, /^ASIA/);
+    const assumed = aws.requests.filter((r) => r.action === "AssumeRole");
+    assert.deepEqual(assumed.map((r) => [r.params.RoleArn, r.status]), [[mid, 200], [prod, 200]]);
+  } finally {
+    names.forEach((name, i) =>
+      saved[i] === undefined ? Deno.env.delete(name) : Deno.env.set(name, saved[i])
+    );
+  }
+});
