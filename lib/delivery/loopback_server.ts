@@ -168,7 +168,8 @@ async function answer(req: IncomingMessage, res: ServerResponse, at: Answering):
   // a moment to read it.
   if (!req.complete) res.setHeader("connection", "close");
   await send(res, response, req.method === "HEAD");
-  if (!req.complete) setTimeout(() => req.socket.destroy(), LINGER_MS);
+  // (Never keeping the process alive: a command that ends does not wait for it.)
+  if (!req.complete) Deno.unrefTimer(setTimeout(() => req.socket.destroy(), LINGER_MS));
 }
 
 /** How long a connection whose body was not read whole stays open after its answer. */
