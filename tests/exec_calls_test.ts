@@ -288,3 +288,65 @@ Deno.test(
     }
   },
 );
+
+Deno.test(
+  `exec --masked --learn: an UploadPartCopy's source is learned too, and a hostile source ` +
+    `cannot widen the line${note}`,
+  { ignore },
+  async () => {
+    await using rig = await callsRig();
+    const A = shQuote(cli.path!);
+    const cd = `set -e\ncd ${shQuote(rig.home)}`;
+    const learn = async (script: string) => {
+      const result = await rig.exec(["--learn", "--calls", "-s", "s3:full"], `${cd}\n${script}`);
+      assert.equal(result.code, 0, result.stderr);
+      return result.stderr;
+    };
+    const made = await learn(`${A} s3 mb s3://copy-target > /dev/null`);
+    assert.match(made, /^ {2}-s 's3:full@copy-target'$/m);
+    const parts = await learn([
+      `id=$(${A} s3api create-multipart-upload --bucket copy-target --key parts ` +
+      "--query UploadId --output text)",
+      `etag=$(${A} s3api upload-part-copy --bucket copy-target --key parts --upload-id "$id" ` +
+      "--part-number 1 --copy-source learn-bucket/data/report.csv " +
+      "--query CopyPartResult.ETag --output text)",
+      `printf '{"Parts":[{"PartNumber":1,"ETag":%s}]}' "$etag" > parts.json`,
+      `${A} s3api complete-multipart-upload --bucket copy-target --key parts ` +
+      '--upload-id "$id" --multipart-upload file://parts.json > /dev/null',
+    ].join("\n"));
+    assert.match(
+      parts,
+      /^ {2}s3 UploadPartCopy copy-target\/parts 1 from learn-bucket\/data\/report\.csv$/m,
+    );
+    assert.match(
+      parts,
+      /^ {2}-s 's3:ro@learn-bucket\/data\/report\.csv,s3:full@copy-target\/parts'$/m,
+    );
+    assert.doesNotMatch(parts, /^note:/m);
+    // Sources that do not exist (404: not refused, so learned) and try to reach elsewhere.
+    const hostile = await learn([
+      "for source in 'learn-bucket/k,s3:full' 'learn-bucket/../copy-target/secret'; do",
+      `  ${A} s3api copy-object --copy-source "$source" --bucket copy-target --key h ` +
+      "2>/dev/null >/dev/null || true",
+      "done",
+    ].join("\n"));
+    assert.match(hostile, /^ {2}s3 CopyObject copy-target\/h 1 from learn-bucket\/k,s3:full$/m);
+    assert.match(
+      hostile,
+      /^ {2}s3 CopyObject copy-target\/h 1 from learn-bucket\/\.\.\/copy-target\/secret$/m,
+    );
+    const line = /^ {2}-s '([^']+)'$/m.exec(hostile)?.[1];
+    // The comma's key is no scope's: its bucket's read, which covers the other source too.
+    assert.equal(line, "s3:ro@learn-bucket,s3:full@copy-target/h");
+    const { policy } = await prepareGrant({ scopes: [line!], ttl: "15m" }, {
+      catalog,
+      target: { account: rig.aws.accountId, region: "us-east-1", partition: "aws" },
+    });
+    const may = (action: string, object: string) =>
+      allows(policy.document, action, `arn:aws:s3:::${object}`, rig.aws.accountId);
+    assert.ok(!await may("s3:GetObject", "copy-target/secret"));
+    assert.ok(!await may("s3:PutObject", "learn-bucket/k"));
+    assert.ok(!await may("s3:PutObject", "copy-target/other"));
+    assert.ok(!await may("s3:DeleteBucket", "learn-bucket"));
+  },
+);

@@ -98,3 +98,74 @@ Deno.test(`local S3: digests and multipart parts are checked${note}`, { ignore }
   ]);
   assert.match(complete.stderr, /\(EntityTooSmall\)/);
 });
+
+Deno.test(`local S3: CopyObject and UploadPartCopy copy what x-amz-copy-source names${note}`, {
+  ignore,
+}, async () => {
+  await using local = await startStorageEndpoint();
+  await local.run(["s3", "mb", "s3://copy-from"]);
+  await local.run(["s3", "mb", "s3://copy-to"]);
+  await Deno.writeTextFile(`${local.home}/src`, "0123456789");
+  const put = await local.run(["s3", "cp", "src", "s3://copy-from/dir/a b+c"]);
+  assert.equal(put.code, 0, put.stderr);
+  // The CLI percent-encodes the source (a space as %20, + as %2B), as S3 decodes it.
+  const copied = await local.run(["s3", "cp", "s3://copy-from/dir/a b+c", "s3://copy-to/k"]);
+  assert.equal(copied.code, 0, copied.stderr);
+  assert.equal((await local.run(["s3", "cp", "s3://copy-to/k", "-"])).stdout, "0123456789");
+  const missing = await local.run([
+    "s3api",
+    "copy-object",
+    "--copy-source",
+    "copy-from/nothing",
+    "--bucket",
+    "copy-to",
+    "--key",
+    "k2",
+  ]);
+  assert.match(missing.stderr, /\(NoSuchKey\) when calling the CopyObject operation/);
+  const started = await local.run([
+    "s3api",
+    "create-multipart-upload",
+    "--bucket",
+    "copy-to",
+    "--key",
+    "parts",
+  ]);
+  const uploadId = JSON.parse(started.stdout).UploadId;
+  const part = await local.run([
+    "s3api",
+    "upload-part-copy",
+    "--bucket",
+    "copy-to",
+    "--key",
+    "parts",
+    "--upload-id",
+    uploadId,
+    "--part-number",
+    "1",
+    "--copy-source",
+    "copy-from/dir/a b+c",
+    "--copy-source-range",
+    "bytes=2-5",
+  ]);
+  assert.equal(part.code, 0, part.stderr);
+  const etag = JSON.parse(part.stdout).CopyPartResult.ETag;
+  await Deno.writeTextFile(
+    `${local.home}/parts.json`,
+    JSON.stringify({ Parts: [{ PartNumber: 1, ETag: etag }] }),
+  );
+  const done = await local.run([
+    "s3api",
+    "complete-multipart-upload",
+    "--bucket",
+    "copy-to",
+    "--key",
+    "parts",
+    "--upload-id",
+    uploadId,
+    "--multipart-upload",
+    "file://parts.json",
+  ]);
+  assert.equal(done.code, 0, done.stderr);
+  assert.equal((await local.run(["s3", "cp", "s3://copy-to/parts", "-"])).stdout, "2345");
+});
