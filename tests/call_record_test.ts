@@ -129,6 +129,12 @@ Deno.test("a copy's source is named from its signed x-amz-copy-source, decoded a
     ["a bucket alone", "/b1", undefined],
     ["a bucket and slash", "/b1/", undefined],
     ["another query", "/b1/k?partNumber=2", undefined],
+    ["another query first", "/b1/k?x=1&versionId=v1", undefined],
+    ["another query after", "/b1/k?versionId=v1&x=1", undefined],
+    ["a second question mark", "/b1/k?versionId=v1?x", undefined],
+    ["an empty query", "/b1/k?", undefined],
+    ["an encoded question mark is the key's", "/b1/k%3Fv", "b1/k?v"],
+    ["no bucket", "//k", undefined],
     ["bad encoding", "/b1/%E0%A4%A", undefined],
     ["an access point", "arn:aws:s3:eu-west-1:123456789012:accesspoint/ap/object/k", undefined],
   ];

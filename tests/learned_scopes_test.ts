@@ -480,6 +480,22 @@ Deno.test("learnScopes(): a copy whose source is known reads exactly that object
     // A bucket the run names itself covers its objects: the source's read is the bucket's.
     assert.equal(learned.text, "s3:ro@b1,s3:full@b2/k2");
   });
+  await t.step("a source on a call that is no copy is not read", async () => {
+    const learned = await learnScopes([
+      { service: "s3", action: "GetObject", resource: "b2/k2", source: "b1/k" },
+      { service: "dynamodb", action: "GetItem", resource: "Orders", source: "b1/k" },
+    ], catalog);
+    assert.equal(learned.text, "s3:ro@b2/k2,dynamodb:ro@Orders");
+    assert.deepEqual(learned.notes, []);
+  });
+  await t.step("a source with no bucket is not known", async () => {
+    const learned = await learnScopes(
+      [{ service: "s3", action: "CopyObject", resource: "b2/k2", source: "/k" }],
+      catalog,
+    );
+    assert.equal(learned.text, "s3:full@b2/k2");
+    assert.equal(learned.notes.length, 1);
+  });
   await t.step("an unknown source keeps its note, a known one drops it", async () => {
     const learned = await learnScopes([
       copyFrom("/b1/k"),

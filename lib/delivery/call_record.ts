@@ -225,10 +225,8 @@ function nameS3Call(request: {
  * a scope can name has, so that a cut name never stands for another object.
  */
 export function copySource(header: string): string | undefined {
-  const question = header.indexOf("?");
-  const path = question < 0 ? header : header.slice(0, question);
-  const query = question < 0 ? "" : header.slice(question + 1);
-  if (query !== "" && !/^versionId=[^&=]+$/.test(query)) return undefined;
+  const [path, ...rest] = header.split("?");
+  if (rest.length > 0 && !/^versionId=[^&=?]+$/.test(rest.join("?"))) return undefined;
   let text: string;
   try {
     text = decodeURIComponent(path.replace(/^\//, ""));

@@ -217,8 +217,7 @@ async function resourceNeeds(
  */
 function sourceOf(call: LearnedCall): string | undefined {
   if (call.source === undefined) return undefined;
-  const slash = call.source.indexOf("/");
-  return slash > 0 && BARE.test(call.source.slice(0, slash)) ? call.source : undefined;
+  return BARE.test(call.source.split("/")[0]) ? call.source : undefined;
 }
 
 /** The IAM actions (catalog spelling) an operation needs, or `undefined` if unknown. */
