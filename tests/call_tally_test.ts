@@ -105,6 +105,9 @@ Deno.test("--calls shows a copy's source: 'from SOURCE' on its line, a source fi
       '  s3 CopyObject b2/k2 1 from "b1/other file"\n' +
       "  s3 CopyObject b2/k2 1\n",
   );
+  // A call without a source has no source field at all, in the tally as in JSON.
+  assert.deepEqual(tally.calls()[2], { ...copy, count: 1, refused: false });
+  assert.deepEqual(tally.calls()[0], { ...copy, source: "b1/k", count: 2, refused: false });
   assert.deepEqual(
     renderCallJson(tally.calls()).trim().split("\n").map((line) => JSON.parse(line)),
     [
