@@ -19,7 +19,7 @@ import {
   resolveProfile,
   unknownProfileError,
 } from "./profile.ts";
-import { type AgentText, RuntimeError, UsageError, UserError } from "../core/errors.ts";
+import { type AgentText, RuntimeError, UserError, withAgentText } from "../core/errors.ts";
 import { type ArnTarget, partitionOf } from "../request/resource.ts";
 import { formatTtl } from "../request/ttl.ts";
 import { grantDeadline, stsDurationSeconds } from "../request/deadline.ts";
@@ -261,13 +261,7 @@ const BASE_REFUSED_FOR_AGENTS: AgentText = {
 async function forAgent(error: unknown, explained: UserError): Promise<UserError> {
   if (error instanceof UserError || explained.forAgents) return explained;
   if ((await classifyAwsError(error, "sts")).kind !== "access-denied") return explained;
-  const Kind = explained.exitCode === 2 ? UsageError : RuntimeError;
-  return new Kind(explained.message, {
-    hint: explained.hint,
-    cause: explained.cause ?? error,
-    detail: explained.detail,
-    forAgents: BASE_REFUSED_FOR_AGENTS,
-  });
+  return withAgentText(explained, BASE_REFUSED_FOR_AGENTS, error);
 }
 
 /** What {@linkcode assumeBrokerRole} asks for. */

@@ -9,7 +9,12 @@ import type { IAMClient } from "@aws-sdk/client-iam";
 import type { fromNodeProviderChain } from "@aws-sdk/credential-providers";
 import { explainAwsError } from "./on_failure.ts";
 import { addCallDeadline, awsTimeoutMs, DEFAULT_TIMEOUT_MS } from "./timeout.ts";
-import { profileLabel, resolveProfile, usesEnvironmentKeys } from "./profile.ts";
+import {
+  OTHER_CREDENTIAL_SOURCES,
+  profileLabel,
+  resolveProfile,
+  usesEnvironmentKeys,
+} from "./profile.ts";
 import { credentialProvidersModule, iamModule, smithyConfigModule } from "./sdk.ts";
 import {
   VAULT_CHAIN_MARK,
@@ -263,16 +268,7 @@ export async function findBaseCredentials(
 }
 
 /** The settings through which a profile of the shared config file supplies credentials. */
-const CREDENTIAL_SETTINGS = [
-  "aws_access_key_id",
-  "role_arn",
-  "credential_process",
-  "credential_source",
-  "sso_session",
-  "sso_start_url",
-  "web_identity_token_file",
-  "login_session",
-];
+const CREDENTIAL_SETTINGS = ["aws_access_key_id", "role_arn", ...OTHER_CREDENTIAL_SOURCES];
 
 /**
  * Whether the shared config file's `default` profile supplies credentials (keys, a role, a

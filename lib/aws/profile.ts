@@ -10,6 +10,20 @@
 import { UsageError } from "../core/errors.ts";
 import { logText } from "../core/log_text.ts";
 
+/**
+ * The settings of a profile in the shared config file through which it supplies credentials
+ * other than keys and `role_arn`: a process, an instance's or container's role, SSO, a web
+ * identity token, `aws login`.
+ */
+export const OTHER_CREDENTIAL_SOURCES: readonly string[] = [
+  "credential_process",
+  "credential_source",
+  "sso_session",
+  "sso_start_url",
+  "web_identity_token_file",
+  "login_session",
+];
+
 /** The profile in use and where its name came from. */
 export interface ProfileChoice {
   /** The profile's name; `undefined` for the SDK's default chain. */

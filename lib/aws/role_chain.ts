@@ -18,6 +18,7 @@
 import { type AgentText, UsageError } from "../core/errors.ts";
 import { logText } from "../core/log_text.ts";
 import { isMfaSerial } from "./mfa_session.ts";
+import { OTHER_CREDENTIAL_SOURCES } from "./profile.ts";
 
 /** The most roles a chain may assume (the AWS CLI has no bound; a longer chain is a mistake). */
 export const MAX_ROLE_CHAIN = 8;
@@ -76,16 +77,6 @@ export type ChainEnd<T> =
   /** At a source the AWS SDK resolves itself. */
   | { kind: "sdk" };
 
-/** The settings through which a profile supplies credentials other than keys. */
-const OTHER_SOURCES = [
-  "credential_process",
-  "credential_source",
-  "sso_session",
-  "sso_start_url",
-  "web_identity_token_file",
-  "login_session",
-];
-
 /**
  * The settings that decide how a profile comes to credentials and from where (none of them a
  * secret: `aws_secret_access_key` and `aws_session_token` are left out).
@@ -98,7 +89,7 @@ const CREDENTIAL_SETTINGS = [
   "role_session_name",
   "duration_seconds",
   "aws_access_key_id",
-  ...OTHER_SOURCES,
+  ...OTHER_CREDENTIAL_SOURCES,
   "sso_account_id",
   "sso_role_name",
   "sso_region",
@@ -210,7 +201,9 @@ export async function walkRoleChain<T>(
       names.push(next);
       continue;
     }
-    if (settings.role_arn || OTHER_SOURCES.some((name) => settings[name] !== undefined)) {
+    if (
+      settings.role_arn || OTHER_CREDENTIAL_SOURCES.some((name) => settings[name] !== undefined)
+    ) {
       return { kind: "sdk" };
     }
     throw noKeysError(next, current, files);

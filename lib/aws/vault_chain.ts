@@ -14,7 +14,7 @@
  * @module
  */
 
-import { RuntimeError, UsageError, UserError } from "../core/errors.ts";
+import { RuntimeError, UsageError, UserError, withAgentText } from "../core/errors.ts";
 import { logText } from "../core/log_text.ts";
 import { cachedMfaSession, openMfaSessionStore } from "./mfa_session.ts";
 import { classifyAwsError, explainAwsError } from "./on_failure.ts";
@@ -270,12 +270,6 @@ async function explainStepFailure(
     roleArn: step.roleArn,
     endpoint: at.endpoint,
   });
-  const Kind = explained.exitCode === 2 ? UsageError : RuntimeError;
-  return new Kind(explained.message, {
-    hint: explained.hint,
-    // withBaseCredentials finds AWS's refusal of a cached MFA session through the cause.
-    cause: explained.cause ?? error,
-    detail: explained.detail,
-    forAgents: CHAIN_FAILURE_FOR_AGENTS,
-  });
+  // withBaseCredentials finds AWS's refusal of a cached MFA session through the cause.
+  return withAgentText(explained, CHAIN_FAILURE_FOR_AGENTS, error);
 }

@@ -96,3 +96,29 @@ export class RuntimeError extends UserError {
  * ```
  */
 export class DeclinedError extends RuntimeError {}
+
+/**
+ * `error` as it was, for the human, with `text` for an agent instead (see
+ * {@linkcode ErrorOptions.forAgents}); `cause` when the error has none of its own.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { RuntimeError, withAgentText } from "./errors.ts";
+ * const told = withAgentText(new RuntimeError("Role arn:aws:iam::1:role/x refused"), {
+ *   message: "The grant was refused",
+ * });
+ * assert.equal(told.message, "Role arn:aws:iam::1:role/x refused");
+ * assert.equal(told.forAgents?.message, "The grant was refused");
+ * assert.equal(told.exitCode, 1);
+ * ```
+ */
+export function withAgentText(error: UserError, text: AgentText, cause?: unknown): UserError {
+  const Kind = error.exitCode === 2 ? UsageError : RuntimeError;
+  return new Kind(error.message, {
+    hint: error.hint,
+    cause: error.cause ?? cause,
+    detail: error.detail,
+    forAgents: text,
+  });
+}
