@@ -212,3 +212,29 @@ async function arrangeIn(c: Case, aws: LocalAws, home: string) {
   await Deno.mkdir(`${home}/.aws`, { recursive: true });
   return await c.arrange(aws, home);
 }
+
+Deno.test("a dry run is refused for what its grant would be: a TTL over role chaining's 1h", async () => {
+  await using aws = await LocalAws.start();
+  await using tmp = await tempDir("tbi-err-");
+  aws.addRole({ roleName: "timebound-iam-broker", maxSessionDuration: 43200 });
+  const sso = aws.addAssumedRoleCaller({ roleName: "AWSReservedSSO_Dev" });
+  const env = { ...aws.env(sso), HOME: tmp.path };
+  const dryRun = (ttl: string) =>
+    runCli(["exec", "--dry-run", "-s", "s3:ro", "-t", ttl, "--", "true"], { env });
+  const over = await dryRun("2h");
+  assert.equal(over.code, 1, over.stderr);
+  assert.equal(over.stdout, "");
+  // The summary and the policy come first, as in any dry run; then the grant's own refusal.
+  assert.match(over.stderr, /^session policy:$/m);
+  const tail = over.stderr.trimEnd().split("\n").slice(-2);
+  assert.match(
+    tail[0],
+    /^error: TTL 2h is over AWS's 1h limit for role chaining: the base credentials \(arn:aws:sts::123456789012:assumed-role\/AWSReservedSSO_Dev\/.*\) are themselves an assumed role$/,
+  );
+  assert.equal(tail[1], "hint: use -t 1h or less, or base credentials of an IAM user");
+  assert.doesNotMatch(over.stderr, /dry run: no credentials were requested/);
+  const within = await dryRun("1h");
+  assert.equal(within.code, 0, within.stderr);
+  assert.match(within.stderr, /dry run: no credentials were requested\n$/);
+  assert.equal(aws.requests.filter((r) => r.action === "AssumeRole").length, 0);
+});

@@ -321,6 +321,21 @@ export function brokerTarget(broker: BrokerContext): ArnTarget {
 }
 
 /**
+ * Refuses a TTL over AWS's 1h limit for role chaining when the base credentials are themselves an
+ * assumed role, as AWS would, before any call: a grant checks it, and so does a dry run, which
+ * is refused for what its grant would be.
+ */
+export function checkRoleChaining(broker: BrokerContext, ttlSeconds: number): void {
+  if (broker.chained && ttlSeconds > ROLE_CHAINING_MAX_SECONDS) {
+    throw new RuntimeError(
+      `TTL ${formatTtl(ttlSeconds)} is over AWS's 1h limit for role chaining: the base ` +
+        `credentials (${broker.callerArn}) are themselves an assumed role`,
+      { hint: "use -t 1h or less, or base credentials of an IAM user" },
+    );
+  }
+}
+
+/**
  * Assumes the broker role with the session policy for `ttlSeconds`. Role chaining's 1h cap is
  * checked before the call; AWS's other refusals come back explained. A grant shorter than STS's
  * 15 minutes asks STS for 15 and its policy's deadline is set now, at the request; the grant's
@@ -330,13 +345,7 @@ export async function assumeBrokerRole(
   broker: BrokerContext,
   request: AssumeRequest,
 ): Promise<Grant> {
-  if (broker.chained && request.ttlSeconds > ROLE_CHAINING_MAX_SECONDS) {
-    throw new RuntimeError(
-      `TTL ${formatTtl(request.ttlSeconds)} is over AWS's 1h limit for role chaining: the base ` +
-        `credentials (${broker.callerArn}) are themselves an assumed role`,
-      { hint: "use -t 1h or less, or base credentials of an IAM user" },
-    );
-  }
+  checkRoleChaining(broker, request.ttlSeconds);
   const sessionName = request.sessionName ?? newSessionName();
   const { AssumeRoleCommand } = await stsModule();
   const clock = request.now ?? (() => new Date());

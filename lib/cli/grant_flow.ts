@@ -8,7 +8,7 @@
 
 import type { AllowList } from "../request/allow_list.ts";
 import type { WaitingLine } from "../core/waiting_line.ts";
-import { type Grant, resolveRegion } from "../aws/broker.ts";
+import { checkRoleChaining, type Grant, resolveRegion } from "../aws/broker.ts";
 import {
   type BaseCredentials,
   type BaseCredentialsOptions,
@@ -171,6 +171,8 @@ export async function obtainRenewableGrant(
     }
     if (flags.dryRun) {
       cli.io.stderr(`session policy:\n${JSON.stringify(request.policy.document, null, 2)}\n`);
+      // What the grant would be refused for before any call, its dry run is refused for too.
+      if (granter) checkRoleChaining(granter.broker, request.ttlSeconds);
       cli.io.stderr("dry run: no credentials were requested\n");
       return undefined;
     }
