@@ -28,14 +28,13 @@ export interface CallReportFlags {
 /**
  * Checks the flags before anything is granted: both need `--masked` (only the signing proxy
  * sees the calls), and `--calls=FILE` must name a file that does not exist yet, in a directory
- * that does. Returns whether anything is to be reported.
+ * that does. Nothing is checked when neither flag is given.
  */
 export async function checkCallReport(
   flags: CallReportFlags,
   context: { masked: boolean; command?: "exec" | "shell" },
-): Promise<boolean> {
-  const wanted = flags.calls !== undefined || flags.learn === true;
-  if (!wanted) return false;
+): Promise<void> {
+  if (flags.calls === undefined && flags.learn !== true) return;
   if (!context.masked) {
     const flag = flags.learn ? "--learn" : "--calls";
     throw new UsageError(`${flag} needs --masked: only the signing proxy sees the calls`, {
@@ -49,7 +48,6 @@ export async function checkCallReport(
     if (await exists(path)) throw callsFileError(flags.calls, "it exists already");
     if (!await exists(dirname(path))) throw callsFileError(flags.calls, "its directory is missing");
   }
-  return true;
 }
 
 async function exists(path: string): Promise<boolean> {

@@ -7,7 +7,8 @@
  */
 
 import type { AllowList } from "../request/allow_list.ts";
-import type { WaitingLine } from "../core/waiting_line.ts";
+import { formatTime } from "../core/time_text.ts";
+import { type WaitingLine, waitingLine } from "../core/waiting_line.ts";
 import { checkRoleChaining, type Grant, resolveRegion } from "../aws/broker.ts";
 import {
   type BaseCredentials,
@@ -56,9 +57,8 @@ export function mfaRequest(
 }
 
 /** Tells the user, on stderr, that a new MFA session was cached and until when. */
-export async function noteMfaSession(cli: Cli, base: BaseCredentials): Promise<void> {
+export function noteMfaSession(cli: Cli, base: BaseCredentials): void {
   if (!base.mfa || base.mfa.cached) return;
-  const { formatTime } = await import("../core/time_text.ts");
   cli.io.stderr(
     `MFA session for ${base.mfa.serial} cached until ${formatTime(base.mfa.expiration)} ` +
       "(timebound-iam mfa logout forgets it)\n",
@@ -136,7 +136,7 @@ export async function obtainRenewableGrant(
     env: cli.io.env,
   });
   // On a terminal, a wait for AWS of more than a second says so (not while a question is asked).
-  const waiting = await waitingLineOn(cli.io);
+  const waiting = waitingLine(cli.io);
   const opened = await openForStory(cli, settings, {
     flags,
     region,
@@ -236,7 +236,7 @@ async function openForStory(
           useCachedIdentity: !flags.confirm && !flags.dryRun,
         },
       ));
-    if (granter.base) await noteMfaSession(cli, granter.base);
+    if (granter.base) noteMfaSession(cli, granter.base);
     return { granter };
   } catch (error) {
     if (!flags.dryRun || !(error instanceof UserError)) throw error;
@@ -258,13 +258,4 @@ async function explainRefusal(
     configProfile: profileName(settings.profile, settings.env),
     timeoutMs: awsTimeoutMs(settings.env),
   });
-}
-
-/**
- * The waiting line on a terminal's standard error. Where nobody watches (a pipe, a file, CI) it
- * never shows, and its module is not loaded.
- */
-async function waitingLineOn(io: Cli["io"]): Promise<WaitingLine> {
-  if (!io.stderrIsTerminal) return { run: (_what, work) => work(), pause: (work) => work() };
-  return (await import("../core/waiting_line.ts")).waitingLine(io);
 }

@@ -73,7 +73,7 @@ export async function mfaLogin(cli: Cli, flags: MfaLoginFlags): Promise<void> {
     ...mfa,
     fresh: true,
   });
-  await noteMfaSession(cli, base);
+  noteMfaSession(cli, base);
 }
 
 /** `mfa status`: one line per cached session on stdout, `PROFILE SERIAL until TIME (LEFT left)`. */
