@@ -22,17 +22,51 @@ import { baseEnv, cliCommand, RUN_FLAGS } from "../tests/support/cli.ts";
 import { LocalAws } from "../tests/support/local_aws.ts";
 
 const ASSUME_ROLE_SCRIPT = fileURLToPath(new URL("./bench_assume_role.ts", import.meta.url));
-const runsFlag = Deno.args.indexOf("--runs");
 // 21 rounds by default: with 11 the medians moved by ±2–3% from run to run on a 2-core machine.
-const RUNS = runsFlag >= 0 ? Number(Deno.args[runsFlag + 1]) : 21;
+const RUNS = Number(flagValue("--runs", (text) => /^[1-9]\d{0,3}$/.test(text), "1 to 9999") ?? 21);
 // --compiled DIR: time the binaries `deno task compile` and `bench:compile` wrote to DIR instead
 // of `deno run` (what users of a release run; `deno compile` needs its runtime downloaded).
-const compiledFlag = Deno.args.indexOf("--compiled");
-const COMPILED = compiledFlag >= 0 ? Deno.args[compiledFlag + 1] : undefined;
+const COMPILED = flagValue("--compiled", isDirectory, "a directory");
 const EXE = Deno.build.os === "windows" ? ".exe" : "";
 // --against DIR: another checkout whose exec runs in the same rounds, for a before/after.
-const againstFlag = Deno.args.indexOf("--against");
-const AGAINST = againstFlag >= 0 ? Deno.args[againstFlag + 1] : undefined;
+const AGAINST = flagValue(
+  "--against",
+  (dir) => isFile(join(dir, "main.ts")) && isFile(join(dir, "deno.json")),
+  "a checkout of timebound-iam (with main.ts and deno.json)",
+);
+
+/** The value after `flag`, checked; a missing or bad one is one line on stderr and exit 2. */
+function flagValue(
+  flag: string,
+  valid: (text: string) => boolean,
+  expected: string,
+): string | undefined {
+  const at = Deno.args.indexOf(flag);
+  if (at < 0) return undefined;
+  const value = Deno.args[at + 1];
+  if (value !== undefined && !value.startsWith("--") && valid(value)) return value;
+  const shown = value === undefined ? "nothing" : `"${value}"`;
+  Deno.stderr.writeSync(
+    new TextEncoder().encode(`error: ${flag} takes ${expected}, not ${shown}\n`),
+  );
+  Deno.exit(2);
+}
+
+function isFile(path: string): boolean {
+  try {
+    return Deno.statSync(path).isFile;
+  } catch {
+    return false;
+  }
+}
+
+function isDirectory(path: string): boolean {
+  try {
+    return Deno.statSync(path).isDirectory;
+  } catch {
+    return false;
+  }
+}
 
 /** How to start the CLI: the compiled binary, or `deno run` as the tests do. */
 function cli(args: string[]): [string, string[]] {
