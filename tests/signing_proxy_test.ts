@@ -1160,3 +1160,47 @@ Deno.test("a client that stops sending its headers or its body gets 408 RequestT
   assert.match(answer ?? "held open", /^HTTP\/1\.1 403 /);
   assert.match(answer ?? "", /SignatureDoesNotMatch/);
 });
+
+Deno.test("close() does not wait for a client that keeps trickling a request's body: its connection is cut", async () => {
+  await using rig = await proxyRig();
+  const { toAmzDate } = await import("./support/sigv4.ts");
+  const port = Number(new URL(rig.proxy.url).port);
+  const { standIn } = rig.grant;
+  const amzDate = toAmzDate(new Date());
+  // Past the stand-in's token: the proxy reads the body whole before it checks the signature.
+  const head = [
+    "POST / HTTP/1.1",
+    `Host: 127.0.0.1:${port}`,
+    `X-Amz-Date: ${amzDate}`,
+    `X-Amz-Security-Token: ${standIn.sessionToken}`,
+    `Authorization: AWS4-HMAC-SHA256 Credential=${standIn.accessKeyId}/${
+      amzDate.slice(0, 8)
+    }/us-east-1/sts/aws4_request, SignedHeaders=host;x-amz-date, Signature=${"0".repeat(64)}`,
+    "Content-Length: 100000",
+  ].join("\r\n") + "\r\n\r\n";
+  const conn = await Deno.connect({ hostname: "127.0.0.1", port });
+  await conn.write(new TextEncoder().encode(head + "x"));
+  // One byte every 100 ms: never idle long enough for the body's deadline.
+  let sending = true;
+  const trickle = (async () => {
+    while (sending) {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      if (!sending) break;
+      await conn.write(new Uint8Array([120])).catch(() => (sending = false));
+    }
+  })();
+  const answer = readUntilClosed(conn, 8000);
+  await new Promise((resolve) => setTimeout(resolve, 300));
+  const started = performance.now();
+  const outcome = await Promise.race([
+    rig.proxy.close().then(() => "closed"),
+    new Promise<string>((resolve) => setTimeout(() => resolve("still waiting"), 4000)),
+  ]);
+  const waited = Math.round(performance.now() - started);
+  sending = false;
+  await trickle;
+  assert.equal(outcome, "closed", `close() waited ${waited} ms on the trickling client`);
+  assert.ok(waited < 3000, `${waited} ms`);
+  // The client's connection was ended by the proxy (not by the 8 s timer).
+  assert.notEqual(await answer, undefined);
+});

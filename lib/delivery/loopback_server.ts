@@ -27,6 +27,8 @@ export const BODY_IDLE_MS = 30_000;
 export const MAX_CONNECTIONS = 256;
 /** How long a connection may sit idle between requests. */
 export const KEEP_ALIVE_MS = 5_000;
+/** How long a shutdown waits for the handlers under way before it closes their connections. */
+export const SHUTDOWN_GRACE_MS = 1_000;
 
 /** Answers a request; `info.remoteAddr` is the client's address. */
 export type LoopbackHandler = (
@@ -52,7 +54,11 @@ export interface LoopbackOptions {
 export interface LoopbackServer {
   /** The port on 127.0.0.1. */
   readonly port: number;
-  /** Stops accepting, waits for the handlers under way, then closes every connection. */
+  /**
+   * Stops accepting, waits for the handlers under way (at most {@linkcode SHUTDOWN_GRACE_MS}),
+   * then closes every connection: a client still sending its request is cut off, so that no
+   * client, however it trickles, keeps the server (and the process) from ending.
+   */
   shutdown(): Promise<void>;
 }
 
@@ -103,8 +109,16 @@ export async function serveLoopback(
       closing ??= (async () => {
         const closed = new Promise<void>((resolve) => server.close(() => resolve()));
         server.closeIdleConnections();
-        await Promise.allSettled([...running]);
+        // A handler still reading a body that keeps coming would never end: it gets a moment,
+        // then its connection is closed, which ends its body with an error.
+        let timer: ReturnType<typeof setTimeout> | undefined;
+        const grace = new Promise<void>((resolve) => {
+          timer = setTimeout(resolve, SHUTDOWN_GRACE_MS);
+        });
+        await Promise.race([Promise.allSettled([...running]), grace]);
+        clearTimeout(timer);
         server.closeAllConnections();
+        await Promise.allSettled([...running]);
         await closed;
       })();
       return closing;
