@@ -162,6 +162,24 @@ const CASES: Case[] = [
     hint: /AWS_ENDPOINT_URL_STS/,
     noAssumeRole: true,
   },
+  {
+    // A user name and password in the URL are a secret: the message names the endpoint without.
+    name: "an unreachable endpoint whose URL holds a password",
+    arrange: (aws) => {
+      const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+      const port = listener.addr.port;
+      listener.close();
+      return Promise.resolve({
+        env: {
+          ...aws.env(),
+          AWS_ENDPOINT_URL_STS: `http://proxyuser:s3cr3t-pw@127.0.0.1:${port}/`,
+        },
+      });
+    },
+    error: /^Could not reach http:\/\/127\.0\.0\.1:\d+\/: connection refused$/,
+    hint: /AWS_ENDPOINT_URL_STS/,
+    noAssumeRole: true,
+  },
 ];
 
 Deno.test("each AWS failure becomes one sentence, a hint and exit code 1 (2 for bad input)", async (t) => {

@@ -219,13 +219,20 @@ function explainMissingCredentials({ message, options }: Failure, context: Error
 
 function explainUnreachable({ options }: Failure, context: ErrorContext) {
   const iam = isIamOperation(context.operation);
-  const where = context.endpoint ?? (iam ? "AWS IAM" : "AWS STS");
+  const where = context.endpoint === undefined
+    ? (iam ? "AWS IAM" : "AWS STS")
+    : withoutUserInfo(context.endpoint);
   return new RuntimeError(`Could not reach ${where}: ${networkReason(options.cause)}`, {
     ...options,
     hint: iam
       ? "check the network, and AWS_ENDPOINT_URL_IAM if you set it"
       : "check the network, --region, and AWS_ENDPOINT_URL_STS if you set it",
   });
+}
+
+/** An endpoint's URL without the user name and password it may hold (a secret, never shown). */
+function withoutUserInfo(endpoint: string): string {
+  return endpoint.replace(/^([a-z][a-z0-9+.-]*:\/\/)[^/?#]*@/i, "$1");
 }
 
 function explainAccessDenied({ message, options }: Failure, context: ErrorContext) {
