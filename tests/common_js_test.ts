@@ -1,7 +1,8 @@
 /**
  * The CommonJS packages that the CLI loads with `require` (`lib/core/common_js.ts`) are the very
  * module instances an `import` gives: an error the SDK throws is told apart by its class whichever
- * way either side loaded it, and commander's classes are the ones extra-typings types.
+ * way either side loaded it. commander (an ES module, imported) is checked beside them: its
+ * classes are the ones extra-typings types.
  */
 
 import assert from "node:assert/strict";
@@ -53,5 +54,9 @@ Deno.test("commander's classes are the ones extra-typings exports", async () => 
 
 Deno.test("a package that cannot be required is undefined, for the caller to import", () => {
   assert.equal(requireCommonJs("no-such-package-anywhere"), undefined);
-  assert.equal(typeof requireCommonJs<{ Command: unknown }>("commander")?.Command, "function");
+  assert.equal(
+    typeof requireCommonJs<{ loadSharedConfigFiles: unknown }>("@smithy/core/config")
+      ?.loadSharedConfigFiles,
+    "function",
+  );
 });

@@ -1,7 +1,10 @@
 /**
- * commander, typed by `@commander-js/extra-typings` (whose runtime is commander's own classes),
- * and loaded with `require` where it works (see `common_js.ts`), else imported. Every module
- * of the CLI takes `Command`, `Option`, `Argument` and `CommanderError` from here.
+ * commander, typed by `@commander-js/extra-typings` (whose runtime is commander's own classes).
+ * Every module of the CLI takes `Command`, `Option`, `Argument` and `CommanderError` from here.
+ *
+ * commander 15 is an ES module, so it is imported like one: a `require` of it (see
+ * `common_js.ts`, which is for CommonJS packages) goes through Deno's require(esm) and cost every
+ * start about 1 ms more (`deno task bench`).
  *
  * @module
  */
@@ -9,10 +12,7 @@
 // deno-lint-ignore-file ban-types no-explicit-any -- the generic defaults are extra-typings' own
 
 import type * as Typed from "@commander-js/extra-typings";
-import { requireCommonJs } from "../core/common_js.ts";
-
-const commander: typeof Typed = requireCommonJs<typeof Typed>("commander") ??
-  await import("@commander-js/extra-typings");
+import * as commander from "@commander-js/extra-typings";
 
 /** A command: its arguments, options and action, with types inferred as they are declared. */
 export const Command: typeof Typed.Command = commander.Command;

@@ -1,10 +1,12 @@
 /**
- * Loads a CommonJS npm package (the AWS SDK, commander) with `require` rather than `import`.
+ * Loads a CommonJS npm package (the AWS SDK) with `require` rather than `import`.
  *
  * Deno gives every CommonJS package that an ES module imports a generated ES module wrapper,
- * built on every start; `require` loads the same files without one. The four wrappers a grant
- * used (commander, `@aws-sdk/client-sts`, `@aws-sdk/credential-providers`, `@smithy/core/config`)
- * cost `exec --no-confirm -- true` about 10 ms on the local endpoint (`deno task bench`).
+ * built on every start; `require` loads the same files without one. The wrappers a grant used
+ * (`@aws-sdk/client-sts`, `@aws-sdk/credential-providers`, `@smithy/core/config`, and commander
+ * before it became an ES module) cost `exec --no-confirm -- true` about 10 ms on the local
+ * endpoint (`deno task bench`). An ES module package is imported instead: `require` of one goes
+ * through Deno's require(esm), which costs more than the import.
  *
  * `require` resolves a bare name through `deno.json`'s imports, as `import` does, and loads the
  * same module instances: a class required here is the class an `import` of the package gives.
@@ -27,8 +29,8 @@ const require = createRequire(import.meta.url);
  * ```ts
  * import assert from "node:assert/strict";
  * import { requireCommonJs } from "./common_js.ts";
- * const commander = requireCommonJs<typeof import("commander")>("commander");
- * assert.equal(typeof commander?.Command, "function");
+ * const config = requireCommonJs<typeof import("@smithy/core/config")>("@smithy/core/config");
+ * assert.equal(typeof config?.loadSharedConfigFiles, "function");
  * assert.equal(requireCommonJs("no-such-package-here"), undefined);
  * ```
  */
