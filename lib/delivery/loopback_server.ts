@@ -30,10 +30,13 @@ export const KEEP_ALIVE_MS = 5_000;
 /** How long a shutdown waits for the handlers under way before it closes their connections. */
 export const SHUTDOWN_GRACE_MS = 1_000;
 
-/** Answers a request; `info.remoteAddr` is the client's address. */
+/**
+ * Answers a request; `info.remoteAddr` is the client's end of the connection, `info.localAddr`
+ * the server's (the two ends of the socket pair, as the kernel's tables name the connection).
+ */
 export type LoopbackHandler = (
   request: Request,
-  info: { remoteAddr: Deno.NetAddr },
+  info: { remoteAddr: Deno.NetAddr; localAddr: Deno.NetAddr },
 ) => Response | Promise<Response>;
 
 /** Options of {@linkcode serveLoopback}. */
@@ -167,9 +170,14 @@ async function answer(req: IncomingMessage, res: ServerResponse, at: Answering):
     hostname: req.socket.remoteAddress ?? "",
     port: req.socket.remotePort ?? 0,
   };
+  const localAddr: Deno.NetAddr = {
+    transport: "tcp",
+    hostname: req.socket.localAddress ?? "",
+    port: req.socket.localPort ?? 0,
+  };
   let response: Response;
   try {
-    response = await at.handler(request, { remoteAddr });
+    response = await at.handler(request, { remoteAddr, localAddr });
   } catch (error) {
     response = at.options.onError?.(error) ??
       new Response("Internal error\n", { status: 500 });
