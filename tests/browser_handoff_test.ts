@@ -1,5 +1,6 @@
 // The one-time loopback link that hands the console's sign-in URL to the browser: what each
-// request gets (and, on Linux, only from this user), and that stopping it never waits on a client.
+// request gets (and, on Linux, only from this user), that a client slow with its headers is cut off
+// without keeping the browser out, and that stopping it never waits on a client.
 import assert from "node:assert/strict";
 import { fileURLToPath } from "node:url";
 import { type PeerRefusal, serveHandoff } from "../lib/delivery/browser_handoff.ts";
@@ -33,7 +34,7 @@ async function get(url: string | URL): Promise<Response> {
 
 Deno.test("serveHandoff() redirects the first GET once, uncached and unreferred", async () => {
   let reused = 0;
-  await using link = serveHandoff(TARGET, { onReuse: () => reused++ });
+  await using link = await serveHandoff(TARGET, { onReuse: () => reused++ });
   const url = new URL(link.url);
   assert.equal(url.hostname, "127.0.0.1");
   assert.match(url.pathname, /^\/[A-Za-z0-9_-]{43}$/);
@@ -54,7 +55,7 @@ Deno.test("serveHandoff() redirects the first GET once, uncached and unreferred"
 
 Deno.test("serveHandoff() refuses everything but a GET of its path on its own host", async (t) => {
   let reused = 0;
-  await using link = serveHandoff(TARGET, { onReuse: () => reused++ });
+  await using link = await serveHandoff(TARGET, { onReuse: () => reused++ });
   const url = new URL(link.url);
   const port = url.port;
   const sameLength = `/${"A".repeat(url.pathname.length - 1)}`;
@@ -92,8 +93,8 @@ Deno.test("serveHandoff() refuses everything but a GET of its path on its own ho
 });
 
 Deno.test("serveHandoff() paths differ and stopping closes the port at once", async () => {
-  const a = serveHandoff(TARGET);
-  const b = serveHandoff(TARGET);
+  const a = await serveHandoff(TARGET);
+  const b = await serveHandoff(TARGET);
   assert.notEqual(new URL(a.url).pathname, new URL(b.url).pathname);
   await a.close();
   await b.close();
@@ -102,7 +103,7 @@ Deno.test("serveHandoff() paths differ and stopping closes the port at once", as
 });
 
 Deno.test("serveHandoff() stops within a second while a client holds a request open", async () => {
-  const link = serveHandoff(TARGET);
+  const link = await serveHandoff(TARGET);
   const url = new URL(link.url);
   const conn = await Deno.connect({ hostname: "127.0.0.1", port: Number(url.port) });
   try {
@@ -122,10 +123,80 @@ Deno.test("serveHandoff() stops within a second while a client holds a request o
   }
 });
 
+/** What a raw connection reads until the server closes it, or `undefined` after `waitMs`. */
+async function readUntilClosed(conn: Deno.Conn, waitMs: number): Promise<string | undefined> {
+  const timer = setTimeout(() => conn.close(), waitMs);
+  const chunks: number[] = [];
+  const buffer = new Uint8Array(4096);
+  try {
+    for (;;) {
+      const n = await conn.read(buffer);
+      if (n === null) break;
+      chunks.push(...buffer.subarray(0, n));
+    }
+  } catch {
+    return undefined; // closed by the timer: the server held the connection
+  } finally {
+    clearTimeout(timer);
+  }
+  conn.close();
+  return new TextDecoder().decode(new Uint8Array(chunks));
+}
+
+Deno.test("serveHandoff() closes a connection that never sends its headers, and the browser still gets the link meanwhile", async () => {
+  let reused = 0;
+  await using link = await serveHandoff(TARGET, {
+    onReuse: () => reused++,
+    limits: { headersTimeoutMs: 500 },
+  });
+  const url = new URL(link.url);
+  const connect = () => Deno.connect({ hostname: "127.0.0.1", port: Number(url.port) });
+  // One connection that sends nothing, one that asks for the link and never ends its headers.
+  const [silent, trickling] = await Promise.all([connect(), connect()]);
+  const started = performance.now();
+  await trickling.write(
+    new TextEncoder().encode(`GET ${url.pathname} HTTP/1.1\r\nHost: ${url.host}\r\n`),
+  );
+  const held = [readUntilClosed(silent, 5000), readUntilClosed(trickling, 5000)];
+  // While both are open, the browser's request gets the redirect at once.
+  const browser = await get(url);
+  assert.equal(browser.status, 302);
+  assert.equal(browser.headers.get("location"), TARGET);
+  assert.ok(performance.now() - started < 400, `${Math.round(performance.now() - started)} ms`);
+  await link.followed;
+  const [nothing, half] = await Promise.all(held);
+  const elapsed = performance.now() - started;
+  assert.match(nothing ?? "held open", /^HTTP\/1\.1 408 /);
+  assert.match(half ?? "held open", /^HTTP\/1\.1 408 /);
+  assert.ok(!half?.includes("SECRET"), half);
+  assert.ok(elapsed < 3000, `${Math.round(elapsed)} ms`);
+  assert.equal(reused, 0, "the half request never counted as a second visit");
+});
+
+Deno.test("serveHandoff() stops within a second while a request waits on the owner check", async () => {
+  const asked = Promise.withResolvers<void>();
+  const link = await serveHandoff(TARGET, {
+    // A socket table that never comes: the request waits on it.
+    checkPeer: () => {
+      asked.resolve();
+      return new Promise<PeerCheck>(() => {});
+    },
+  });
+  const waiting = fetch(link.url, { redirect: "manual" }).then(
+    (response) => response.status,
+    () => "closed",
+  );
+  await asked.promise;
+  const start = Date.now();
+  await link.close();
+  assert.ok(Date.now() - start < 1500, `stopped after ${Date.now() - start} ms`);
+  assert.equal(await waiting, "closed");
+});
+
 Deno.test("serveHandoff() checks that the request comes from its own user, then redirects it", async () => {
   const checks: PeerCheck[] = [];
   const refusals: PeerRefusal[] = [];
-  await using link = serveHandoff(TARGET, {
+  await using link = await serveHandoff(TARGET, {
     onRefused: (refusal) => refusals.push(refusal),
     // The real check, watched: it ran, and found this user.
     checkPeer: async (peer, port) => {
@@ -145,7 +216,7 @@ Deno.test("serveHandoff() checks that the request comes from its own user, then 
 Deno.test("serveHandoff() refuses a request whose user cannot be checked, keeping the link", async () => {
   const refusals: PeerRefusal[] = [];
   let unreadable = true;
-  await using link = serveHandoff(TARGET, {
+  await using link = await serveHandoff(TARGET, {
     onRefused: (refusal) => refusals.push(refusal),
     // As if /proc/net/tcp could not be read (a sandbox without /proc), then as it is.
     checkPeer: (peer, port) =>
@@ -189,7 +260,9 @@ Deno.test({
   ignore: curlSkip !== undefined,
   fn: async () => {
     const refusals: PeerRefusal[] = [];
-    await using link = serveHandoff(TARGET, { onRefused: (refusal) => refusals.push(refusal) });
+    await using link = await serveHandoff(TARGET, {
+      onRefused: (refusal) => refusals.push(refusal),
+    });
     for (const uid of [...OTHER_UIDS, OTHER_UIDS[0]]) {
       const other = await curlAs(uid, link.url);
       assert.equal(other.status, 403, other.text);
@@ -210,7 +283,7 @@ Deno.test({
  * each refusal as a JSON line on stderr, and exits once the link was followed.
  */
 const HANDOFF_PROGRAM = `import { serveHandoff } from "./browser_handoff.ts";
-const link = serveHandoff("${TARGET}", {
+const link = await serveHandoff("${TARGET}", {
   onRefused: (refusal) => console.error(JSON.stringify(refusal)),
 });
 console.log(link.url);
@@ -225,12 +298,12 @@ Deno.test({
   ignore: curlSkip !== undefined,
   fn: async () => {
     const [other, owner] = OTHER_UIDS;
-    // A directory the owner (not root) can read: the two modules and the program, and its own
+    // A directory the owner (not root) can read: the three modules and the program, and its own
     // Deno cache.
     const dir = await Deno.makeTempDir({ prefix: "tbi-handoff-" });
     try {
       await Deno.chmod(dir, 0o755);
-      for (const file of ["browser_handoff.ts", "loopback_peer.ts"]) {
+      for (const file of ["browser_handoff.ts", "loopback_peer.ts", "loopback_server.ts"]) {
         const source = fileURLToPath(new URL(`../lib/delivery/${file}`, import.meta.url));
         await Deno.copyFile(source, `${dir}/${file}`);
         await Deno.chmod(`${dir}/${file}`, 0o644);

@@ -267,7 +267,7 @@ export function refusalWarning(refusal: PeerRefusal): string {
 async function handOff(cli: Cli, url: string, seconds: number): Promise<string> {
   const warning = "warning: the one-time sign-in link was asked for again after it was used: " +
     "another program on this machine may have opened the console as this session\n";
-  await using link = serveHandoff(url, {
+  await using link = await serveHandoff(url, {
     onReuse: () => cli.io.stderr(warning),
     onRefused: (refusal) => cli.io.stderr(refusalWarning(refusal)),
   });

@@ -14,16 +14,19 @@
  * whose owner cannot be found, gets a 403 without the secret, leaves the link for the browser, and
  * the caller is told. Elsewhere (macOS, Windows) the owner is not checked.
  *
+ * The server is `loopback_server.ts`'s, so that no local process can hold it with slow requests
+ * (slowloris): a connection whose request headers are not in within 10 seconds gets `408` and is
+ * closed, at most 256 connections are open at once, and stopping it never waits on a client for
+ * more than a second. A connection held open that way never delays the browser's own request.
+ *
  * @module
  */
 
 import { checkPeer, type LoopbackAddr, type PeerCheck } from "./loopback_peer.ts";
+import { type LoopbackOptions, serveLoopback } from "./loopback_server.ts";
 
 /** The random bytes of the link's path (256 bits). */
 const PATH_BYTES = 32;
-
-/** How long stopping waits for requests in flight before leaving them to the process's exit. */
-const CLOSE_WAIT_MS = 500;
 
 /** A request for the link that was refused for its sender: another user, or one unknown. */
 export type PeerRefusal = Extract<PeerCheck, { kind: "other" | "unknown" }>;
@@ -39,6 +42,8 @@ export interface HandoffOptions {
   onRefused?: (refusal: PeerRefusal) => void;
   /** Who owns a connection's other end (default {@linkcode checkPeer}, this process's user). */
   checkPeer?: (peer: LoopbackAddr, port: number) => Promise<PeerCheck>;
+  /** The server's bounds on slow clients, where not `loopback_server.ts`'s (tests give less). */
+  limits?: LoopbackOptions;
 }
 
 /** A running one-time link; dispose of it (or call `close`) to stop the server. */
@@ -48,8 +53,8 @@ export interface Handoff extends AsyncDisposable {
   /** Resolves when the link has been followed (the redirect was sent). */
   followed: Promise<void>;
   /**
-   * Stops the server: no new connection from then on; requests in flight get half a second
-   * (idempotent).
+   * Stops the server: no new connection from then on; requests in flight get at most a second,
+   * then their connections are closed (idempotent).
    */
   close(): Promise<void>;
 }
@@ -82,18 +87,32 @@ function answer(status: number, body: string | null, extra: Record<string, strin
 }
 
 /**
+ * `check`'s answer, or `undefined` once `signal` is aborted (the client's connection closed): a
+ * request whose client is gone does not wait on the socket table, and so does not hold a stop.
+ */
+function unlessAborted<T>(check: Promise<T>, signal: AbortSignal): Promise<T | undefined> {
+  if (signal.aborted) return Promise.resolve(undefined);
+  return new Promise<T | undefined>((resolve, reject) => {
+    const gone = () => resolve(undefined);
+    signal.addEventListener("abort", gone, { once: true });
+    check.then(resolve, reject).finally(() => signal.removeEventListener("abort", gone));
+  });
+}
+
+/**
  * Starts a one-time link to `target` on `127.0.0.1`, on a random port. The first `GET` of its
  * path with a `Host` of `127.0.0.1:PORT` or `localhost:PORT`, from a connection of this user (on
  * Linux; from anyone elsewhere), gets a `302` to `target` (`Cache-Control: no-store`,
  * `Referrer-Policy: no-referrer`); the same request from another user's connection, or one whose
  * owner is unknown, a 403 (and `onRefused`) that leaves the link unused; anything else a 404, and
- * the path again a 410 (and `onReuse`, once).
+ * the path again a 410 (and `onReuse`, once). A client too slow with its request headers gets a
+ * 408 and its connection closed (see `loopback_server.ts`).
  *
  * @example
  * ```ts
  * import assert from "node:assert/strict";
  * import { serveHandoff } from "./browser_handoff.ts";
- * await using link = serveHandoff("https://example.com/secret");
+ * await using link = await serveHandoff("https://example.com/secret");
  * const first = await fetch(link.url, { redirect: "manual" });
  * await first.body?.cancel();
  * assert.equal(first.headers.get("location"), "https://example.com/secret");
@@ -102,7 +121,10 @@ function answer(status: number, body: string | null, extra: Record<string, strin
  * assert.equal(again.status, 410);
  * ```
  */
-export function serveHandoff(target: string, options: HandoffOptions = {}): Handoff {
+export async function serveHandoff(
+  target: string,
+  options: HandoffOptions = {},
+): Promise<Handoff> {
   const path = randomPath();
   const expected = new TextEncoder().encode(path);
   const followed = Promise.withResolvers<void>();
@@ -111,14 +133,7 @@ export function serveHandoff(target: string, options: HandoffOptions = {}): Hand
   const refused = new Set<string>();
   const ownerOf = options.checkPeer ?? ((peer, port) => checkPeer(peer, port));
   let hosts: string[] = [];
-  let port = 0;
-  const server = Deno.serve({
-    hostname: "127.0.0.1",
-    port: 0,
-    onListen() {},
-    // Never the default handler, which logs the error (and so possibly a request's path).
-    onError: () => answer(500, "Error\n"),
-  }, async (request, info) => {
+  const server = await serveLoopback(async (request, info) => {
     const host = request.headers.get("host") ?? "";
     const asked = new TextEncoder().encode(new URL(request.url).pathname);
     if (
@@ -126,7 +141,14 @@ export function serveHandoff(target: string, options: HandoffOptions = {}): Hand
     ) {
       return answer(404, "Not found\n");
     }
-    const owner = await ownerOf(info.remoteAddr, port);
+    // The owner of this very connection: its client's end and the server's, as the socket table
+    // names them.
+    const owner = await unlessAborted(
+      ownerOf(info.remoteAddr, info.localAddr.port),
+      request.signal,
+    );
+    // The client is gone: no one to answer, and the link stays unused.
+    if (owner === undefined) return answer(404, "Not found\n");
     if (owner.kind === "other" || owner.kind === "unknown") {
       const key = owner.kind === "other" ? `uid ${owner.uid}` : "unknown";
       if (!refused.has(key)) {
@@ -145,20 +167,16 @@ export function serveHandoff(target: string, options: HandoffOptions = {}): Hand
     used = true;
     followed.resolve();
     return answer(302, null, { location: target });
+  }, {
+    // Never an answer that echoes the error (and so possibly a request's path); nothing is logged.
+    onError: () => answer(500, "Error\n"),
+    ...options.limits,
   });
-  port = server.addr.port;
+  const port = server.port;
   hosts = [`127.0.0.1:${port}`, `localhost:${port}`];
-  let closing: Promise<void> | undefined;
-  // shutdown() stops listening at once but waits for requests in flight, and a local client can
-  // hold one open forever (a body that never comes): stopping must not wait on it.
-  const close = () =>
-    closing ??= new Promise<void>((resolve) => {
-      const timer = setTimeout(resolve, CLOSE_WAIT_MS);
-      server.shutdown().finally(() => {
-        clearTimeout(timer);
-        resolve();
-      });
-    });
+  // A local client can hold a request open forever (a body that never comes): the loopback
+  // server's shutdown (idempotent) waits a second at most for it, then closes its connection.
+  const close = () => server.shutdown();
   return {
     url: `http://127.0.0.1:${port}${path}`,
     followed: followed.promise,
