@@ -61,3 +61,112 @@ Deno.test({
     assert.match(pty.text, /Nothing was changed in AWS/);
   },
 });
+
+/** A person's moment at a question: longer than the second of silence before the line shows. */
+const THINKING_MS = 1500;
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+Deno.test({
+  name: "mfa login on a terminal shows no line while the code is asked, then one for STS",
+  ignore: !hasScript,
+  async fn() {
+    await using fx = await startFixture({ prefix: "tbi-waiting-mfa-" });
+    const { aws } = fx;
+    const { serialNumber: serial } = aws.addMfaDevice();
+    aws.answerAfter(1600);
+    const [deno, args] = cliCommand(["mfa", "login", "--mfa-serial", serial]);
+    const pty = new PtySession(
+      [deno, ...args].map(shQuote).join(" "),
+      { ...fx.childEnv, TERM: "xterm" },
+    );
+    await pty.waitFor(/MFA code for \S+: /);
+    await sleep(THINKING_MS);
+    await pty.type(`${aws.mfaCode(serial)}\r`);
+    const code = await pty.close(60_000);
+    assert.equal(code, 0, pty.text);
+    const typed = pty.raw.indexOf("******");
+    assert.ok(typed > 0, pty.raw);
+    assert.doesNotMatch(pty.raw.slice(0, typed), /waiting for/);
+    assert.match(pty.raw.slice(typed), /\rwaiting for AWS STS \(1s\)…/);
+    const last = pty.raw.lastIndexOf("waiting for AWS STS");
+    assert.match(pty.raw.slice(last), /…\r +\r/);
+    assert.match(pty.text, /MFA session for \S+ cached until /);
+    assert.deepEqual(aws.requests.map((r) => r.action), ["GetSessionToken"]);
+  },
+});
+
+Deno.test({
+  name: "mfa provision on a terminal waits for STS and IAM on one line, never over the codes",
+  ignore: !hasScript,
+  async fn() {
+    await using fx = await startFixture({ prefix: "tbi-waiting-provision-" });
+    const { aws } = fx;
+    aws.answerAfter(1600);
+    const [deno, args] = cliCommand(["mfa", "provision"]);
+    const pty = new PtySession(
+      [deno, ...args].map(shQuote).join(" "),
+      { ...fx.childEnv, TERM: "xterm" },
+    );
+    await pty.waitFor(/First code from the app: /);
+    await sleep(THINKING_MS);
+    // Both codes from one moment, so that a 30-second boundary between them cannot part them.
+    const serial = aws.mfaDevices()[0].serialNumber;
+    const [first, second] = [aws.mfaCode(serial, -1), aws.mfaCode(serial)];
+    await pty.type(`${first}\r`);
+    await pty.waitFor(/The next code \(wait for it to change\): /);
+    await pty.type(`${second}\r`);
+    const code = await pty.close(60_000);
+    assert.equal(code, 0, pty.text);
+    const { raw } = pty;
+    const shown = raw.indexOf("Scan this QR code");
+    const answered = raw.indexOf("******", raw.indexOf("The next code"));
+    assert.ok(shown >= 0 && answered > shown, raw);
+    assert.match(raw.slice(0, shown), /\rwaiting for AWS STS \(1s\)…/);
+    assert.match(raw.slice(0, shown), /\rwaiting for AWS IAM \(1s\)…/);
+    assert.doesNotMatch(raw.slice(shown, answered), /waiting for/);
+    assert.match(raw.slice(answered), /\rwaiting for AWS IAM \(1s\)…/);
+    assert.match(raw.slice(raw.lastIndexOf("waiting for AWS IAM")), /…\r +\r/);
+    assert.match(pty.text, /MFA device enabled for developer/);
+    assert.deepEqual(aws.requests.map((r) => r.action), [
+      "GetCallerIdentity",
+      "CreateVirtualMFADevice",
+      "EnableMFADevice",
+    ]);
+  },
+});
+
+Deno.test({
+  name: "console on a terminal waiting for the federation endpoint says so, then erases it",
+  ignore: !hasScript,
+  async fn() {
+    await using fx = await startFixture({
+      prefix: "tbi-waiting-console-",
+      env: (_home, aws) => ({ TIMEBOUND_IAM_SIGNIN_URL: aws!.signinUrl }),
+    });
+    const { aws } = fx;
+    aws.answerAfter(1600);
+    const [deno, args] = cliCommand([
+      "console",
+      "--no-confirm",
+      "-s",
+      "s3:ro",
+      "-t",
+      "15m",
+      "--print",
+    ]);
+    const pty = new PtySession(
+      [deno, ...args].map(shQuote).join(" "),
+      { ...fx.childEnv, TERM: "xterm" },
+    );
+    const code = await pty.close(60_000);
+    assert.equal(code, 0, pty.text);
+    const { raw } = pty;
+    assert.match(raw, /\rwaiting for AWS sign-in \(1s\)…/);
+    assert.match(raw.slice(raw.lastIndexOf("waiting for AWS sign-in")), /…\r +\r/);
+    assert.match(pty.text, /warning: the URL on stdout is a bearer secret/);
+    assert.equal(aws.federationRequests.length, 1);
+  },
+});

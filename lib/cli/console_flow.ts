@@ -14,6 +14,7 @@
  */
 
 import { formatTime } from "../core/time_text.ts";
+import { waitingLine } from "../core/waiting_line.ts";
 import type { Grant } from "../aws/broker.ts";
 import {
   consoleDestination,
@@ -221,10 +222,11 @@ async function signIn(
         "(no SessionDuration: the console ends with the session)\n",
     );
   }
-  const token = await requestSigninToken(grant.credentials, {
-    federation,
-    timeoutMs: awsTimeoutMs(env),
-  });
+  // On a terminal, a federation endpoint slower than a second says so.
+  const token = await waitingLine(cli.io).run(
+    "AWS sign-in",
+    () => requestSigninToken(grant.credentials, { federation, timeoutMs: awsTimeoutMs(env) }),
+  );
   const url = loginUrl(token, { federation, destination, logoutFirst: options.logoutFirst });
   const until = formatTime(grant.credentials.expiration);
   if (options.print) {

@@ -6,6 +6,7 @@
  */
 
 import { formatTime } from "../core/time_text.ts";
+import { waitingLine } from "../core/waiting_line.ts";
 import {
   baseCredentialsForAssumeRole,
   profileName,
@@ -64,15 +65,20 @@ export async function mfaLogin(cli: Cli, flags: MfaLoginFlags): Promise<void> {
     region: settings.region,
     env: cli.io.env,
   });
-  const base = await baseCredentialsForAssumeRole({
-    profile: flags.profile,
-    region,
-    env: cli.io.env,
-    now: cli.now,
-    // The settings' device, else the AWS profile's own (found and checked there).
-    ...mfa,
-    fresh: true,
-  });
+  // On a terminal, a GetSessionToken of more than a second says so (not while the code is asked).
+  const waiting = waitingLine(cli.io);
+  const { ask } = mfa;
+  const base = await waiting.run("AWS STS", () =>
+    baseCredentialsForAssumeRole({
+      profile: flags.profile,
+      region,
+      env: cli.io.env,
+      now: cli.now,
+      // The settings' device, else the AWS profile's own (found and checked there).
+      ...mfa,
+      ask: ask === "no-prompt" ? ask : (serial) => waiting.pause(() => ask(serial)),
+      fresh: true,
+    }));
   noteMfaSession(cli, base);
 }
 

@@ -20,6 +20,7 @@ import { RuntimeError, UsageError, UserError } from "../core/errors.ts";
 import type { Io } from "../core/io.ts";
 import { verifyParentDirectory } from "../core/private_dir.ts";
 import { signalExitCode, watchStopSignals } from "../core/signals.ts";
+import { waitingLine } from "../core/waiting_line.ts";
 import { resolveGrantSettings } from "../grant/settings.ts";
 
 /** The flags of `mfa provision`. */
@@ -73,7 +74,12 @@ export async function provisionMfaDevice(
     region: settings.region,
     env: io.env,
   });
-  const broker = await connectBroker({ profile: flags.profile, region, env: io.env });
+  // On a terminal, a wait for AWS of more than a second says so (never while a code is asked).
+  const waiting = waitingLine(io);
+  const broker = await waiting.run(
+    "AWS STS",
+    () => connectBroker({ profile: flags.profile, region, env: io.env }),
+  );
   broker.client.destroy();
   const user = /^arn:[\w-]+:iam::\d{12}:user\/(?:.*\/)?([\w+=,.@-]+)$/.exec(broker.callerArn);
   if (user === null) {
@@ -95,18 +101,26 @@ export async function provisionMfaDevice(
       throw new UserError(`Interrupted by ${signal}`, signalExitCode(signal));
     });
     interrupted.catch(() => {}); // handled by the race below; never an unhandled rejection
-    const device = await createVirtualMfaDevice(iam, flags.deviceName ?? userName, flags);
+    const device = await waiting.run(
+      "AWS IAM",
+      () => createVirtualMfaDevice(iam, flags.deviceName ?? userName, flags),
+    );
     try {
-      await Promise.race([
-        interrupted,
-        (async () => {
-          await showDevice(io, device, { ...flags, userName, account: broker.account });
-          const code1 = await deps.askCode("First code from the app: ");
-          const code2 = await deps.askCode("The next code (wait for it to change): ");
-          await enableMfaDevice(iam, { userName, serial: device.serial, code1, code2, ...flags });
-        })(),
-      ]);
+      // The line covers the race, so that an interruption erases it before the delete below.
+      await waiting.run("AWS IAM", () =>
+        Promise.race([
+          interrupted,
+          (async () => {
+            const [code1, code2] = await waiting.pause(async () => {
+              await showDevice(io, device, { ...flags, userName, account: broker.account });
+              const first = await deps.askCode("First code from the app: ");
+              return [first, await deps.askCode("The next code (wait for it to change): ")];
+            });
+            await enableMfaDevice(iam, { userName, serial: device.serial, code1, code2, ...flags });
+          })(),
+        ]));
     } catch (error) {
+      // Without the line: after a hangup no terminal is left to write it to.
       await deleteVirtualMfaDevice(iam, device.serial, flags).then(
         () => io.stderr(`The new device ${device.serial} was deleted again.\n`),
         () =>
