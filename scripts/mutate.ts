@@ -93,8 +93,8 @@ export function applyMutant(source: string, mutant: Mutant): string {
 
 /**
  * Marks the survivors that do not type-check as `CompileError` (not counted): the mutants run
- * without type checking, so a survivor such as `kind: ""` where the type allows only
- * `"returns contents" | "acts"` is one that `deno check` (part of every CI run) already refuses.
+ * without type checking, so a survivor such as `level: ""` where the type allows only
+ * `"list" | "ro" | "full"` is one that `deno check` (part of every CI run) already refuses.
  * Each is checked in a copy of `lib/`, so the worktree is never changed.
  */
 async function dropTypeInvalid(module: string, report: Report, work: string): Promise<void> {

@@ -242,6 +242,8 @@ Deno.test("the docs show every row of the content table with its reason and link
   }
   const docs = pages.join("\n");
   for (const row of CONTENT_ACTIONS) {
+    // A row holds only what its docs row shows: nothing the reader cannot see.
+    assert.deepEqual(Object.keys(row).sort(), ["action", "doc", "reason"], row.action);
     const line = docs.split("\n").find((l) => l.startsWith(`| \`${row.action}\` `));
     assert.ok(line, `${row.action} has a row in the docs`);
     assert.ok(line.includes(row.reason), `${row.action}'s row gives its reason`);

@@ -66,8 +66,6 @@
 export interface ContentAction {
   /** The action, `prefix:Name` as in AWS's Service Authorization Reference. */
   action: string;
-  /** What it does beyond its access level: returns contents, or acts. */
-  kind: "returns contents" | "acts";
   /** Why it is left out, in one sentence. */
   reason: string;
   /** The AWS documentation that shows it. */
@@ -82,63 +80,53 @@ const SAR = "https://docs.aws.amazon.com/service-authorization/latest/reference/
 export const CONTENT_ACTIONS: readonly ContentAction[] = [
   {
     action: "cloudformation:DescribeStacks",
-    kind: "returns contents",
     reason: "returns every stack's outputs and parameter values",
     doc:
       "https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_DescribeStacks.html",
   },
   {
     action: "cloudformation:ListExports",
-    kind: "returns contents",
     reason: "returns the values that stacks export",
     doc: "https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_ListExports.html",
   },
   {
     action: "ec2:DescribeInstanceAttribute",
-    kind: "returns contents",
     reason: "returns an instance's user data, where setup scripts and their secrets live",
     doc: `${EC2_API}DescribeInstanceAttribute.html`,
   },
   {
     action: "ec2:DescribeLaunchTemplateVersions",
-    kind: "returns contents",
     reason: "returns each launch template's data, with its user data",
     doc: `${EC2_API}DescribeLaunchTemplateVersions.html`,
   },
   {
     action: "ec2:DescribeSpotFleetRequests",
-    kind: "returns contents",
     reason: "returns each request's launch specifications, with their user data",
     doc: `${EC2_API}DescribeSpotFleetRequests.html`,
   },
   {
     action: "ec2:DescribeSpotInstanceRequests",
-    kind: "returns contents",
     reason: "returns each request's launch specification, with its user data",
     doc: `${EC2_API}DescribeSpotInstanceRequests.html`,
   },
   {
     action: "ec2:DescribeVpnConnections",
-    kind: "returns contents",
     reason: "returns each connection's customer gateway configuration, with the tunnels' " +
       "pre-shared keys",
     doc: `${EC2_API}DescribeVpnConnections.html`,
   },
   {
     action: "ec2:GetVpnConnectionDeviceSampleConfiguration",
-    kind: "returns contents",
     reason: "returns a device configuration with the tunnels' pre-shared keys",
     doc: `${EC2_API}GetVpnConnectionDeviceSampleConfiguration.html`,
   },
   {
     action: "ec2:StartDeclarativePoliciesReport",
-    kind: "acts",
     reason: "starts a report that writes to an S3 bucket",
     doc: `${EC2_API}StartDeclarativePoliciesReport.html`,
   },
   {
     action: "ecs:DescribeTaskDefinition",
-    kind: "returns contents",
     reason: "returns container definitions with their environment variables, for any task " +
       "definition",
     doc:
@@ -146,109 +134,91 @@ export const CONTENT_ACTIONS: readonly ContentAction[] = [
   },
   {
     action: "glue:GetJobs",
-    kind: "returns contents",
     reason: "returns every job's definition with its default arguments",
     doc: "https://docs.aws.amazon.com/glue/latest/webapi/API_GetJobs.html",
   },
   {
     action: "glue:ListStatements",
-    kind: "returns contents",
     reason: "returns the code and output of an interactive session's statements",
     doc: "https://docs.aws.amazon.com/glue/latest/webapi/API_ListStatements.html",
   },
   {
     action: "lambda:ListFunctions",
-    kind: "returns contents",
     reason: "returns every function's configuration with its environment variables",
     doc: "https://docs.aws.amazon.com/lambda/latest/api/API_ListFunctions.html",
   },
   {
     action: "lambda:ListVersionsByFunction",
-    kind: "returns contents",
     reason: "returns each version's configuration with its environment variables",
     doc: "https://docs.aws.amazon.com/lambda/latest/api/API_ListVersionsByFunction.html",
   },
   {
     action: "logs:StopLiveTail",
-    kind: "acts",
     reason: "stops a Live Tail session, whoever started it",
     doc: `${SAR}amazoncloudwatchlogs.html`,
   },
   {
     action: "logs:StopQuery",
-    kind: "acts",
     reason: "stops a running Logs Insights query, whoever started it",
     doc: "https://docs.aws.amazon.com/AmazonCloudWatchLogs/latest/APIReference/API_StopQuery.html",
   },
   {
     action: "ssm:DescribeMaintenanceWindowExecutionTaskInvocations",
-    kind: "returns contents",
     reason: "returns the parameters each maintenance window task ran with",
     doc: `${SSM_API}DescribeMaintenanceWindowExecutionTaskInvocations.html`,
   },
   {
     action: "ssm:ExecuteAPI",
-    kind: "acts",
     reason: "runs Systems Manager APIs on the caller's behalf, although filed as Read",
     doc: `${SAR}awssystemsmanager.html`,
   },
   {
     action: "ssm:GetCommandInvocation",
-    kind: "returns contents",
     reason: "returns the output of a Run Command invocation",
     doc: `${SSM_API}GetCommandInvocation.html`,
   },
   {
     action: "ssm:GetMaintenanceWindowExecutionTaskInvocation",
-    kind: "returns contents",
     reason: "returns the parameters a maintenance window task ran with",
     doc: `${SSM_API}GetMaintenanceWindowExecutionTaskInvocation.html`,
   },
   {
     action: "ssm:ListAssociationVersions",
-    kind: "returns contents",
     reason: "returns each association version's parameters (the commands it runs)",
     doc: `${SSM_API}ListAssociationVersions.html`,
   },
   {
     action: "ssm:ListCommandInvocations",
-    kind: "returns contents",
     reason: "with details, returns the output of every Run Command invocation",
     doc: `${SSM_API}ListCommandInvocations.html`,
   },
   {
     action: "ssm:ListCommands",
-    kind: "returns contents",
     reason: "returns every command's parameters: the scripts that Run Command ran",
     doc: `${SSM_API}ListCommands.html`,
   },
   {
     action: "ssm:PutConfigurePackageResult",
-    kind: "acts",
     reason: "records a package installation's result, although filed as Read",
     doc: `${SAR}awssystemsmanager.html`,
   },
   {
     action: "ssm:StartExecutionPreview",
-    kind: "acts",
     reason: "starts an Automation execution preview, although filed as Read",
     doc: `${SSM_API}StartExecutionPreview.html`,
   },
   {
     action: "states:RevealSecrets",
-    kind: "returns contents",
     reason: "lets TestState show the secrets of a connection in HTTP task requests and responses",
     doc: "https://docs.aws.amazon.com/step-functions/latest/apireference/API_TestState.html",
   },
   {
     action: "sts:GetServiceBearerToken",
-    kind: "returns contents",
     reason: "returns a bearer token, a credential",
     doc: `${SAR}awssecuritytokenservice.html`,
   },
   {
     action: "sts:GetSessionToken",
-    kind: "returns contents",
     reason: "returns temporary credentials",
     doc: "https://docs.aws.amazon.com/STS/latest/APIReference/API_GetSessionToken.html",
   },
