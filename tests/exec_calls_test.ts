@@ -138,17 +138,33 @@ Deno.test(
       ]);
       assert.equal((await Deno.stat(file)).mode! & 0o777, 0o600);
     });
-    await t.step("an existing file is refused before anything is granted", async () => {
-      const file = `${rig.home}/calls.jsonl`;
-      const before = rig.aws.requests.filter((r) => r.action === "AssumeRole").length;
-      const result = await rig.exec([`--calls=${file}`, "-s", "s3:ro"], "exit 0");
-      assert.equal(result.code, 1);
-      assert.match(
-        result.stderr,
-        /^error: Cannot write the calls to ".*calls\.jsonl": it exists already\nhint: /m,
-      );
-      assert.equal(rig.aws.requests.filter((r) => r.action === "AssumeRole").length, before);
-    });
+    await t.step(
+      "a FILE it cannot create is a usage error, before anything is granted",
+      async () => {
+        const home = rig.home;
+        await Deno.writeTextFile(`${home}/plain`, "a file\n");
+        await Deno.symlink(`${home}/nowhere`, `${home}/dangling`);
+        const cases = [
+          [`${home}/calls.jsonl`, "it exists already"],
+          [`${home}/nowhere/calls.jsonl`, "its directory is missing"],
+          [`${home}/dangling/calls.jsonl`, "its directory is missing"],
+          [`${home}/plain/calls.jsonl`, "its directory is not a directory"],
+          [`${home}/plain/deeper/calls.jsonl`, "its directory is not a directory"],
+        ];
+        for (const [file, reason] of cases) {
+          const before = rig.aws.requests.filter((r) => r.action === "AssumeRole").length;
+          const result = await rig.exec([`--calls=${file}`, "-s", "s3:ro"], "exit 0");
+          assert.equal(result.code, 2, result.stderr);
+          assert.equal(
+            result.stderr,
+            `error: Cannot write the calls to "${file}": ${reason}\n` +
+              "hint: name a new file: --calls=FILE creates it 0600 and never overwrites one\n",
+          );
+          assert.equal(rig.aws.requests.filter((r) => r.action === "AssumeRole").length, before);
+        }
+        assert.equal(await Deno.readTextFile(`${home}/plain`), "a file\n");
+      },
+    );
     await t.step("without --masked: a usage error", async () => {
       const result = await rig.exec(["--no-masked", "--calls", "-s", "s3:ro"], "exit 0");
       assert.equal(result.code, 2);

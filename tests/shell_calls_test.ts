@@ -233,7 +233,7 @@ Deno.test({
       const file = fx.path("calls.jsonl");
       await Deno.writeTextFile(file, "mine\n");
       const result = await shell(["--masked", `--calls=${file}`]);
-      assert.equal(result.code, 1);
+      assert.equal(result.code, 2, result.stderr);
       assert.match(
         result.stderr,
         /^error: Cannot write the calls to ".*calls\.jsonl": it exists already\nhint: name a new file/,
@@ -242,7 +242,7 @@ Deno.test({
     });
     await t.step("a missing directory", async () => {
       const result = await shell(["--masked", `--calls=${fx.path("nowhere", "calls.jsonl")}`]);
-      assert.equal(result.code, 1);
+      assert.equal(result.code, 2, result.stderr);
       assert.match(
         result.stderr,
         /^error: Cannot write the calls to ".*": its directory is missing/,

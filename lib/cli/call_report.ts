@@ -28,7 +28,8 @@ export interface CallReportFlags {
 /**
  * Checks the flags before anything is granted: both need `--masked` (only the signing proxy
  * sees the calls), and `--calls=FILE` must name a file that does not exist yet, in a directory
- * that does. Nothing is checked when neither flag is given.
+ * that does. Nothing is checked when neither flag is given. Each is a usage error (exit 2): a bad
+ * value, found before anything runs.
  */
 export async function checkCallReport(
   flags: CallReportFlags,
@@ -44,28 +45,42 @@ export async function checkCallReport(
     });
   }
   if (typeof flags.calls === "string") {
-    const path = resolve(flags.calls);
-    if (await exists(path)) throw callsFileError(flags.calls, "it exists already");
-    if (!await exists(dirname(path))) throw callsFileError(flags.calls, "its directory is missing");
+    const reason = await whyNotNew(resolve(flags.calls));
+    if (reason !== undefined) throw new UsageError(callsFileText(flags.calls, reason), CALLS_HINT);
   }
 }
 
-async function exists(path: string): Promise<boolean> {
+/**
+ * Why a new file cannot be created at `path`, or `undefined` when it can be, as far as can be told
+ * before it is: its directory (symlinks followed, as the open follows them) and the name itself.
+ */
+async function whyNotNew(path: string): Promise<string | undefined> {
+  try {
+    if (!(await Deno.stat(dirname(path))).isDirectory) return "its directory is not a directory";
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) return "its directory is missing";
+    if (error instanceof Deno.errors.NotADirectory) return "its directory is not a directory";
+    return firstLine(error);
+  }
   try {
     await Deno.lstat(path);
-    return true;
+    return "it exists already";
   } catch (error) {
-    if (error instanceof Deno.errors.NotFound) return false;
-    throw error;
+    return error instanceof Deno.errors.NotFound ? undefined : firstLine(error);
   }
 }
 
-function callsFileError(path: string, reason: string, cause?: unknown): RuntimeError {
-  return new RuntimeError(`Cannot write the calls to "${logText(path, 300)}": ${reason}`, {
-    cause,
-    hint: "name a new file: --calls=FILE creates it 0600 and never overwrites one",
-  });
+function firstLine(error: unknown): string {
+  return logText((error as Error).message.split("\n")[0], 300);
 }
+
+function callsFileText(path: string, reason: string): string {
+  return `Cannot write the calls to "${logText(path, 300)}": ${reason}`;
+}
+
+const CALLS_HINT = {
+  hint: "name a new file: --calls=FILE creates it 0600 and never overwrites one",
+};
 
 /**
  * Writes what the flags ask for, once the child has ended. The file is created new (never
@@ -94,8 +109,9 @@ async function writeCallsFile(path: string, text: string): Promise<void> {
   } catch (error) {
     const reason = error instanceof Deno.errors.AlreadyExists
       ? "it was created while the command ran"
-      : (error as Error).message.split("\n")[0];
-    throw callsFileError(path, reason, error);
+      : firstLine(error);
+    // The command has run: a failure now is one of the run (exit 1), not of the flag.
+    throw new RuntimeError(callsFileText(path, reason), { cause: error, ...CALLS_HINT });
   }
   try {
     const bytes = new TextEncoder().encode(text);
