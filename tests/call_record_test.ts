@@ -282,6 +282,13 @@ Deno.test("REST services: the method and first word of the path, the second word
 Deno.test("cleanName() replaces control characters and bounds the length", () => {
   assert.equal(cleanName("a\u0000b\u001fc\u007fd\u009fe\u00a0f"), "a?b?c?d?e\u00a0f");
   assert.equal(cleanName("x".repeat(300)), "x".repeat(256));
+  // Zero-width, direction and other format characters, a tag character, a lone surrogate.
+  assert.equal(
+    cleanName("a\u200bb\u200dc\u200fd\u202ee\u2067f\ufeffg\u061ch\u00adi\u{e0041}j\ud800k"),
+    "a?b?c?d?e?f?g?h?i?j?k",
+  );
+  // A pair cut in half at 256 is replaced, not left as a lone surrogate.
+  assert.equal(cleanName(`${"x".repeat(255)}\u{1f600}`), `${"x".repeat(255)}?`);
   assert.equal(
     call("dynamodb", "POST", "/", {
       headers: { "x-amz-target": `T.${"A".repeat(300)}` },

@@ -10,24 +10,33 @@
 export const LOG_TEXT_MAX = 200;
 
 /**
- * Neutralises `text` for one log line: control characters (newlines, ESC, DEL, C1 and the
- * bidirectional overrides) become `\u{…}` escapes, and the result is cut to `max` characters,
- * saying how many were left out.
+ * The characters that must not reach a terminal or a log line as they are: control characters
+ * (C0 with newlines and ESC, DEL, C1), the line and paragraph separators, format characters
+ * (zero-width spaces and joiners, the bidirectional marks, embeddings, overrides and isolates,
+ * the byte order mark, tag characters: Unicode's `Cf`), with which a name displays as another,
+ * and lone surrogates. Use it with `replace` only (it is global).
+ */
+export const UNSAFE_CHARACTERS = /[\p{Cc}\p{Cf}\p{Cs}\p{Zl}\p{Zp}]/gu;
+
+/**
+ * Neutralises `text` for one log line: the {@linkcode UNSAFE_CHARACTERS} (newlines, ESC, DEL,
+ * C1, zero-width and direction characters) become `\u{…}` escapes, and the result is cut to
+ * `max` characters, saying how many were left out.
  *
  * @example
  * ```ts
  * import assert from "node:assert/strict";
  * import { logText } from "./log_text.ts";
  * assert.equal(logText("evil\n\x1b[31mred"), "evil\\u{a}\\u{1b}[31mred");
+ * assert.equal(logText("a\u200bb\u{e0041}"), "a\\u{200b}b\\u{e0041}");
  * assert.equal(logText("x".repeat(10), 4), "xxxx… (6 more characters)");
  * ```
  */
 export function logText(text: string, max: number = LOG_TEXT_MAX): string {
   const cut = text.length > max ? text.slice(0, max) : text;
   const safe = cut.replace(
-    // deno-lint-ignore no-control-regex
-    /[\u0000-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g,
-    (c) => `\\u{${c.charCodeAt(0).toString(16)}}`,
+    UNSAFE_CHARACTERS,
+    (c) => `\\u{${c.codePointAt(0)!.toString(16)}}`,
   );
   return text.length > max
     ? `${safe}… (${(text.length - max).toLocaleString("en-US")} more characters)`

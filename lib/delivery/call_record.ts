@@ -8,6 +8,7 @@
  * @module
  */
 
+import { UNSAFE_CHARACTERS } from "../core/log_text.ts";
 import type { RefusalReason } from "./proxy_refusal.ts";
 
 /** One call through the proxy. */
@@ -64,13 +65,13 @@ export interface CallName {
 const MAX_NAME = 256;
 
 /**
- * Bounds and neutralises a name taken from a request: no control character, line separator or
- * bidirectional override (which would reorder what `--calls` shows on a terminal), at most 256.
+ * Bounds and neutralises a name taken from a request: each of the `UNSAFE_CHARACTERS` (a
+ * control character, a line separator, a zero-width or direction character, which would hide or
+ * reorder what `--calls` shows on a terminal) becomes `?`, once it is cut at 256 (so a pair cut in
+ * half becomes `?` too).
  */
 export function cleanName(text: string): string {
-  // deno-lint-ignore no-control-regex
-  return text.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g, "?")
-    .slice(0, MAX_NAME);
+  return text.slice(0, MAX_NAME).replace(UNSAFE_CHARACTERS, "?");
 }
 
 /** The fields of a JSON body that name the resource, in the order they are looked for. */
