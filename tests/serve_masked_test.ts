@@ -278,3 +278,58 @@ Deno.test(
     );
   },
 );
+
+Deno.test(
+  `serve --masked: a copy's source is in its audit line, its stderr line and last_call, ` +
+    `neutralised and bounded as --calls shows it${note}`,
+  { ignore },
+  async () => {
+    await using served = await maskedServe(["--masked"]);
+    const { fx } = served;
+    const granted = await served.call("grant_access", { scopes: "s3:full", ttl: "15m" });
+    const A = `env $(cat ${shQuote(String(granted.credential_file))}) ${shQuote(cli.path!)}`;
+    const made = await served.agent([
+      "set -e",
+      `cd ${shQuote(fx.home)}`,
+      "printf 'hello' > hello.txt",
+      `${A} s3 mb s3://agent-bucket > /dev/null`,
+      `${A} s3api put-object --bucket agent-bucket --key notes/a.txt --body hello.txt > /dev/null`,
+      `${A} s3api copy-object --copy-source agent-bucket/notes/a.txt --bucket agent-bucket ` +
+      "--key notes/b.txt > /dev/null",
+    ].join("\n"));
+    assert.equal(made.code, 0, made.stderr);
+    const last = () =>
+      served.call("list_active_sessions").then((listed) =>
+        (listed.sessions as Array<Record<string, unknown>>)[0].last_call as Record<string, unknown>
+      );
+    assert.deepEqual({ ...await last(), time: undefined }, {
+      time: undefined,
+      service: "s3",
+      action: "CopyObject",
+      resource: "agent-bucket/notes/b.txt",
+      source: "agent-bucket/notes/a.txt",
+      status: 200,
+      refused: false,
+    });
+    assert.match(
+      served.stderr(),
+      /: s3:CopyObject agent-bucket\/notes\/b\.txt from agent-bucket\/notes\/a\.txt 200\n/,
+    );
+    // A source with a zero-width space and a right-to-left override, past 256 characters: the
+    // copy fails (no such object), and every view shows the same neutralised, visibly cut name.
+    const long = `agent-bucket/x\u200by\u202ez${"k".repeat(300)}`;
+    const shown = `agent-bucket/x?y?z${"k".repeat(255 - 18)}…`;
+    const hostile = await served.agent(
+      `${A} s3api copy-object --copy-source ${shQuote(long)} --bucket agent-bucket --key c ` +
+        "> /dev/null 2>&1 && exit 9; exit 0",
+    );
+    assert.equal(hostile.code, 0, hostile.stderr);
+    assert.equal((await last()).source, shown);
+    const copies = (await served.auditLines()).filter((line) => line.action === "CopyObject");
+    assert.deepEqual(copies.map((line) => [line.resource, line.source]), [
+      ["agent-bucket/notes/b.txt", "agent-bucket/notes/a.txt"],
+      ["agent-bucket/c", shown],
+    ]);
+    assert.ok(served.stderr().includes(`: s3:CopyObject agent-bucket/c from ${shown} 404`));
+  },
+);

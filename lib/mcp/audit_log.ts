@@ -52,6 +52,8 @@ export interface AuditEvent {
   region?: string;
   /** A call: the bucket/key, table, function… where the request names it. */
   resource?: string;
+  /** A call: a copy's source object (`bucket/key`), where its signed header named it. */
+  source?: string;
   /** A call: the HTTP status the client got. */
   status?: number;
   /** A call: refused by AWS (401/403, AccessDenied…) or by the proxy. */

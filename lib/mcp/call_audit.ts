@@ -168,6 +168,7 @@ function callEvent(sessionId: string, call: CallRecord, refused: boolean): Audit
     action: call.action,
     region: call.region,
     ...(call.resource === undefined ? {} : { resource: call.resource }),
+    ...(call.source === undefined ? {} : { source: call.source }),
     status: call.status,
     refused,
     ...(call.errorCode ?? call.refused ? { error_code: call.errorCode ?? call.refused } : {}),
@@ -180,6 +181,7 @@ function callEvent(sessionId: string, call: CallRecord, refused: boolean): Audit
 function callLine(sessionId: string, call: CallRecord, refused: boolean): string {
   return `${sessionId}: ${call.service}:${call.action}` +
     (call.resource === undefined ? "" : ` ${call.resource}`) +
+    (call.source === undefined ? "" : ` from ${call.source}`) +
     ` ${call.status}${refused ? ` refused${call.refused ? ` (${call.refused})` : ""}` : ""}` +
     (call.refusalReason ? `: ${call.refusalReason}` : "");
 }
