@@ -444,30 +444,30 @@ Deno.test("bare names expand into any account and region unless a target is give
 
 Deno.test("S3 paths list their bucket for their own prefixes, one statement per bucket", async () => {
   const policy = await buildSessionPolicy([
-    { service: "s3", level: "full", resources: ["b/up/*", "b/down/*", "c", "d/x/*"] },
+    { service: "s3", level: "full", resources: ["bkb/up/*", "bkb/down/*", "bkc", "bkd/x/*"] },
   ], catalog);
   assert.deepEqual(policy.document.Statement, [
     {
       Effect: "Allow",
       Action: ["s3:*"],
       Resource: [
-        "arn:aws:s3:::b/up/*",
-        "arn:aws:s3:::b/down/*",
-        "arn:aws:s3:::c",
-        "arn:aws:s3:::c/*",
-        "arn:aws:s3:::d/x/*",
+        "arn:aws:s3:::bkb/up/*",
+        "arn:aws:s3:::bkb/down/*",
+        "arn:aws:s3:::bkc",
+        "arn:aws:s3:::bkc/*",
+        "arn:aws:s3:::bkd/x/*",
       ],
     },
     {
       Effect: "Allow",
       Action: ["s3:ListBucket"],
-      Resource: ["arn:aws:s3:::b"],
+      Resource: ["arn:aws:s3:::bkb"],
       Condition: { StringLike: { "s3:prefix": ["up/*", "down/*"] } },
     },
     {
       Effect: "Allow",
       Action: ["s3:ListBucket"],
-      Resource: ["arn:aws:s3:::d"],
+      Resource: ["arn:aws:s3:::bkd"],
       Condition: { StringLike: { "s3:prefix": ["x/*"] } },
     },
   ]);
