@@ -298,6 +298,9 @@ const BOUNDS: Array<[string, LearnedCall[], string]> = [
   ["401: the bucket", [object(`bk1/${"k".repeat(397)}`)], "s3:ro@bk1"],
   ["an empty path segment: the bucket", [object("bk1//k")], "s3:ro@bk1"],
   ["a bucket no scope can name: resource-wide", [object("b 1/k")], "s3:ro"],
+  ["a bucket name too short to be one: resource-wide", [object("ab/k")], "s3:ro"],
+  ["a bucket name no bucket begins with: resource-wide", [object("-ab/k")], "s3:ro"],
+  ["a legacy bucket name is named", [object("Old_Logs/k")], "s3:ro@Old_Logs/k"],
   [
     "a table of 255 characters is named",
     [table("t".repeat(255))],
@@ -531,6 +534,7 @@ Deno.test("learnScopes(): a hostile copy source cannot widen the line", async (t
     ],
     ["a bucket no scope can name: no source, a note", "/bk1,s3:full/k", "", ["bk1,s3:full/k"]],
     ["an encoded comma in the bucket: likewise", "/bk1%2Cs3%3Afull/k", "", ["bk1/k"]],
+    ["a bucket name too short to be one: likewise", "/ab/k", "", ["ab/k"]],
   ];
   for (const [what, header, sourceScope, unread] of cases) {
     await t.step(what, async () => {

@@ -91,6 +91,16 @@ Deno.test("policy without --account expands bare names with * and says so", asyn
 const BAD_RESOURCES: Array<[string, string, RegExp]> = [
   ["empty after @", "s3:ro@", /^error: Invalid scope "s3:ro@": no resource after "@"$/],
   [
+    "a shell substitution for a bucket",
+    "s3:ro@$(echo)",
+    /^error: Invalid S3 bucket "\$\(echo\)": a bucket name has lowercase letters, digits, dots and hyphens only, not "\$"$/,
+  ],
+  [
+    "a command after a bucket",
+    "s3:full@bucket;rm/key",
+    /^error: Invalid S3 bucket "bucket;rm": a bucket name has lowercase letters, digits, dots and hyphens only, not ";"$/,
+  ],
+  [
     "an ARN of another service",
     "s3:ro@arn:aws:sqs:eu-west-1:123456789012:jobs",
     /^error: ARN "arn:aws:sqs:eu-west-1:123456789012:jobs" belongs to sqs, not s3$/,
@@ -136,6 +146,40 @@ Deno.test("bad resources are usage errors: one line, exit 2, before any AWS call
     assert.equal(result.code, 2, result.stderr);
     assert.match(result.stderr, /^error: Resource "i-0123" of ec2 is not an ARN/);
   });
+});
+
+Deno.test("policy refuses a bucket name too short to be one: one line, exit 2", async () => {
+  const result = await runCli(["policy", "-s", "s3:ro@a"]);
+  assert.equal(result.code, 2, result.stderr);
+  assert.equal(result.stdout, "");
+  assert.equal(
+    result.stderr,
+    'error: Invalid S3 bucket "a": a bucket name has 3 to 63 characters\n',
+  );
+});
+
+Deno.test("a legacy bucket name is granted as written, with a note in policy and the summary", async () => {
+  const note = 'note: "Old_Logs" can only be a bucket created in us-east-1 before March 2018 ' +
+    "(uppercase letters, underscores): if it is not one, check the spelling";
+  const policy = await runCli(["policy", "-s", "s3:ro@Old_Logs,s3:ro@logs-*"]);
+  assert.equal(policy.code, 0, policy.stderr);
+  const resources = JSON.parse(policy.stdout).Statement.flatMap((s: { Resource: string[] }) =>
+    s.Resource
+  );
+  assert.ok(resources.includes("arn:aws:s3:::Old_Logs"), policy.stdout);
+  assert.ok(resources.includes("arn:aws:s3:::logs-*"), policy.stdout);
+  assert.equal(policy.stderr.split("\n").filter((line) => line.startsWith('note: "')).length, 1);
+  assert.ok(policy.stderr.includes(`${note}\n`), policy.stderr);
+  await using fx = await startFixture({ prefix: "tbi-resource-" });
+  const dryRun = await runCli(
+    ["env", "--dry-run", "-s", "s3:ro@Old_Logs", "-t", "15m", "--region", "eu-west-1"],
+    { env: fx.env },
+  );
+  assert.equal(dryRun.code, 0, dryRun.stderr);
+  const lines = dryRun.stderr.split("\n");
+  const on = lines.findIndex((line) => line.trim().startsWith("on arn:aws:s3:::Old_Logs, "));
+  assert.ok(on > 0, dryRun.stderr);
+  assert.equal(lines[on + 1].trim(), note);
 });
 
 /** Writes `config` as the config file of `home` (`~/.config/timebound-iam/config.json`). */

@@ -6,7 +6,7 @@ import { UsageError } from "../lib/core/errors.ts";
 import { accountWideLevel, checkAllowed, parseAllowList } from "../lib/request/allow_list.ts";
 import { forTarget, prepareGrant } from "../lib/request/grant_request.ts";
 import { loadCatalog } from "../lib/request/catalog.ts";
-import { arnCovers, expandResource } from "../lib/request/resource.ts";
+import { arnCovers, checkBucketName, expandResource } from "../lib/request/resource.ts";
 import { formatScopes, mergeScopes, parseScopes } from "../lib/request/scope.ts";
 
 const catalog = await loadCatalog();
@@ -101,6 +101,124 @@ Deno.test("bare names expand into the catalog's ARN formats, with what AWS names
     const arn = "arn:aws:dynamodb:*:123456789012:table/Orders-*";
     assert.deepEqual((await expand("dynamodb", arn)).arns, [arn]);
   });
+});
+
+Deno.test("checkBucketName() takes today's names and IAM's wildcards in them", async (t) => {
+  const names = [
+    "my-bucket",
+    "abc",
+    "a".repeat(63),
+    "logs.example.com",
+    "1-2-3",
+    "a-.b",
+    "logs-*",
+    "*",
+    "*-logs",
+    "my-bucket-?",
+    "???",
+    `${"a".repeat(63)}*`,
+    "10.0.*",
+  ];
+  for (const name of names) {
+    await t.step(name, () => assert.deepEqual(checkBucketName(name), {}));
+  }
+});
+
+Deno.test("checkBucketName() takes a name only us-east-1 gave before March 2018, saying why", async (t) => {
+  const cases: Array<[string, string]> = [
+    ["My_Bucket", "uppercase letters, underscores"],
+    ["Logs-*", "uppercase letters"],
+    ["old_logs", "underscores"],
+    ["a".repeat(64), "over 63 characters"],
+    ["a".repeat(255), "over 63 characters"],
+    ["bucket-", '"-" at the end'],
+    ["bucket.", '"." at the end'],
+    ["my..bucket", "two dots in a row"],
+  ];
+  for (const [name, legacy] of cases) {
+    await t.step(name.length > 20 ? `${name.length} characters` : name, () => {
+      assert.deepEqual(checkBucketName(name), { legacy });
+    });
+  }
+});
+
+Deno.test("checkBucketName() refuses what no bucket can be called, saying which rule", async (t) => {
+  const cases: Array<[string, string, RegExp]> = [
+    ["one character", "a", /^a bucket name has 3 to 63 characters$/],
+    ["two", "ab", /^a bucket name has 3 to 63 characters$/],
+    ["two wildcards of one character", "??", /^a bucket name has 3 to 63 characters$/],
+    [
+      "256 characters",
+      "a".repeat(256),
+      /3 to 63 characters \(up to 255 for one created in us-east-1 before March 2018\)$/,
+    ],
+    ["256 without the stars", `${"a".repeat(128)}*${"a".repeat(128)}`, /up to 255/],
+    [
+      "a shell substitution",
+      "$(echo)",
+      /^a bucket name has lowercase letters, digits, dots and hyphens only, not "\$"$/,
+    ],
+    ["a command after a semicolon", "bucket;rm", /, not ";"$/],
+    ["a space", "my bucket", /, not " "$/],
+    ["a quote", 'my"bucket', /, not "\\""$/],
+    ["a control character", "my\x1bbucket", /, not U\+001B$/],
+    ["a letter outside ASCII", "bücket", /, not U\+00FC$/],
+    ["a hyphen first", "-abc", /^a bucket name begins with a letter or a digit$/],
+    ["a dot first", ".abc", /begins with a letter or a digit/],
+    ["an underscore first", "_abc", /begins with a letter or a digit/],
+    ["an IP address", "192.168.5.4", /^a bucket name is not an IP address$/],
+  ];
+  for (const [label, name, message] of cases) {
+    await t.step(label, () => {
+      const { invalid, legacy } = checkBucketName(name);
+      assert.match(invalid ?? "", message);
+      assert.equal(legacy, undefined);
+    });
+  }
+});
+
+Deno.test("an S3 resource whose bucket cannot be one is a usage error that quotes it safely", async (t) => {
+  const cases: Array<[string, RegExp]> = [
+    ["a", /^Invalid S3 bucket "a": a bucket name has 3 to 63 characters$/],
+    ["a/reports/*", /^Invalid S3 bucket "a": a bucket name has 3 to 63 characters$/],
+    ["$(echo)", /^Invalid S3 bucket "\$\(echo\)": .*, not "\$"$/],
+    ["bucket;rm/key", /^Invalid S3 bucket "bucket;rm": .*, not ";"$/],
+    ["-x.example.com", /^Invalid S3 bucket "-x\.example\.com": a bucket name begins with/],
+  ];
+  for (const [name, message] of cases) {
+    await t.step(name, async () => {
+      const error = await expand("s3", name).then(() => undefined, (e) => e);
+      assert.ok(error instanceof UsageError, String(error));
+      assert.match(error.message, message);
+    });
+  }
+  await t.step("a long hostile name: bounded, no control character echoed", async () => {
+    const name = `\x1b[2J\n${"x".repeat(500)}`;
+    const error = await expand("s3", name).then(() => undefined, (e) => e);
+    assert.ok(error instanceof UsageError);
+    assert.ok(error.message.length < 200, error.message);
+    // deno-lint-ignore no-control-regex
+    assert.doesNotMatch(error.message, /[\x00-\x1f\x7f]/);
+    assert.match(
+      error.message,
+      /^Invalid S3 bucket "\\u\{1b\}\[2J\\u\{a\}x+… \(\d+ more characters\)": .*, not U\+001B$/,
+    );
+  });
+});
+
+Deno.test("an S3 resource with a legacy bucket name expands as written, with a note", async () => {
+  const legacy = await expand("s3", "My_Bucket/reports/*");
+  assert.deepEqual(legacy.arns, ["arn:aws:s3:::My_Bucket/reports/*"]);
+  assert.equal(
+    legacy.note,
+    '"My_Bucket" can only be a bucket created in us-east-1 before March 2018 (uppercase ' +
+      "letters, underscores): if it is not one, check the spelling",
+  );
+  const wildcard = await expand("s3", "logs-*");
+  // IAM's * also matches a "/": the bucket pattern covers the objects.
+  assert.deepEqual(wildcard.arns, ["arn:aws:s3:::logs-*"]);
+  assert.equal(wildcard.note, undefined);
+  assert.equal((await expand("s3", "my-bucket")).note, undefined);
 });
 
 Deno.test("arnCovers() compares ARN patterns as sets, wildcards included", async (t) => {

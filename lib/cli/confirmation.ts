@@ -121,6 +121,9 @@ export function renderSummary(facts: SummaryFacts): string {
         ]);
       }
     }
+    for (const { note } of part.resources) {
+      if (note) rows.push(["", `${indent}note: ${note}`]);
+    }
     const wide = part.accountWide ?? [];
     rows.push([
       "",

@@ -64,6 +64,9 @@ Examples:
       for (const part of request.policy.parts) {
         const note = withheldNote(part);
         if (note) cli.io.stderr(`note: ${note}\n`);
+        for (const resource of part.resources ?? []) {
+          if (resource.note) cli.io.stderr(`note: ${resource.note}\n`);
+        }
       }
       if (hasBareNames(request) && (target.account === "*" || target.region === "*")) {
         cli.io.stderr(

@@ -15,7 +15,7 @@
 
 import type { Catalog } from "./catalog.ts";
 import { mintingActionsAllowed, mintingActionsOf } from "./minting_actions.ts";
-import { BARE_NAME_TYPES } from "./resource.ts";
+import { BARE_NAME_TYPES, checkBucketName } from "./resource.ts";
 import { formatScopes, type Level, LEVEL_ORDER, type Scope } from "./scope.ts";
 import { scopeActions } from "./session_policy.ts";
 
@@ -91,6 +91,14 @@ const MAX_RESOURCES = 10;
 /** A name a scope can carry after `@` as a bare name (no commas, spaces or wildcards). */
 const BARE = /^[A-Za-z0-9._-]{1,255}$/;
 const S3_KEY = /^[A-Za-z0-9._\-/]{1,400}$/;
+
+/**
+ * Whether a scope can name a recorded bucket: a bare name that could be a bucket, which
+ * `s3:…@` accepts (a request may name one that cannot, which no scope can carry).
+ */
+function nameableBucket(bucket: string): boolean {
+  return BARE.test(bucket) && checkBucketName(bucket).invalid === undefined;
+}
 
 /**
  * The narrowest scopes that allow every call in `calls`.
@@ -217,7 +225,7 @@ async function resourceNeeds(
  */
 function sourceOf(call: LearnedCall): string | undefined {
   if (call.source === undefined) return undefined;
-  return BARE.test(call.source.split("/")[0]) ? call.source : undefined;
+  return nameableBucket(call.source.split("/")[0]) ? call.source : undefined;
 }
 
 /** The IAM actions (catalog spelling) an operation needs, or `undefined` if unknown. */
@@ -250,7 +258,7 @@ async function resourceOf(
   if (!named) return "";
   if (prefix !== "s3") return BARE.test(resource) ? resource : "";
   const [bucket, ...key] = resource.split("/");
-  if (!BARE.test(bucket)) return "";
+  if (!nameableBucket(bucket)) return "";
   return key.length && S3_KEY.test(resource) && !resource.includes("//") ? resource : bucket;
 }
 

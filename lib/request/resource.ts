@@ -9,6 +9,7 @@
  */
 
 import { UsageError } from "../core/errors.ts";
+import { logText } from "../core/log_text.ts";
 
 /** A resource type of a service as the catalog knows it: its key and ARN format. */
 export interface ResourceType {
@@ -45,6 +46,11 @@ export interface NamedResource {
    * `aws s3 sync` work within the path and nowhere else.
    */
   listing?: { bucketArn: string; prefix: string };
+  /**
+   * Set when the name is one that only an old bucket can have (see
+   * {@linkcode checkBucketName}): accepted, and said, as it is more often a typo.
+   */
+  note?: string;
 }
 
 /**
@@ -171,7 +177,10 @@ function expandBareName(
       { hint: `bare names work for ${Object.keys(BARE_NAME_TYPES).join(", ")}` },
     );
   }
-  if (service === "s3" && name.includes("/")) return expandObjectPath(name, types, target);
+  const note = service === "s3" ? checkBucket(name.split("/")[0]) : undefined;
+  if (service === "s3" && name.includes("/")) {
+    return withNote(expandObjectPath(name, types, target), note);
+  }
   const variable = nameVariable(primary.arn);
   const value = service === "ssm"
     ? name.replace(/^\//, "")
@@ -189,11 +198,107 @@ function expandBareName(
       ? `${own}${separator}*`
       : arn;
   });
-  return {
+  return withNote({
     written: name,
     arns: dropCovered([own, ...arns]),
     types: [primary.key, ...related.map((type) => type.key)],
-  };
+  }, note);
+}
+
+function withNote(resource: NamedResource, note: string | undefined): NamedResource {
+  return note === undefined ? resource : { ...resource, note };
+}
+
+/**
+ * Throws a usage error for a bucket that no bucket can be called; returns the note for one that
+ * only an old bucket can be.
+ */
+function checkBucket(bucket: string): string | undefined {
+  if (!bucket) return undefined; // expandObjectPath says what is missing
+  const shown = `"${logText(bucket, 64)}"`;
+  const { invalid, legacy } = checkBucketName(bucket);
+  if (invalid) throw new UsageError(`Invalid S3 bucket ${shown}: ${invalid}`);
+  return legacy &&
+    `${shown} can only be a bucket created in us-east-1 before March 2018 (${legacy}): ` +
+      "if it is not one, check the spelling";
+}
+
+/** What {@linkcode checkBucketName} finds. */
+export interface BucketNameCheck {
+  /** Why no bucket can have the name. */
+  invalid?: string;
+  /**
+   * Why only a legacy bucket can have it: one created in us-east-1 before March 2018, under the
+   * rules of the time.
+   */
+  legacy?: string;
+}
+
+// Before March 2018, us-east-1 created buckets of 3 to 255 letters (either case), digits, dots,
+// hyphens and underscores, beginning with a letter or digit; since then every region holds new
+// buckets to 3 to 63 lowercase letters, digits, dots and hyphens, beginning and ending with a
+// letter or digit, without two dots in a row. Neither allowed the form of an IP address.
+const BUCKET_CHAR = /^[A-Za-z0-9._-]$/;
+const IP_ADDRESS = /^\d{1,3}(\.\d{1,3}){3}$/;
+
+/**
+ * Checks the bucket of a bare S3 resource, `*` and `?` included (IAM's wildcards: any run of
+ * characters, any one), against AWS's bucket naming rules. `invalid` says why no bucket can have
+ * it, even under the legacy rules of us-east-1 before March 2018 (3 to 255 characters, either
+ * case, underscores); `legacy` why only such an old bucket can (a name that is more often a
+ * typo, but that a bucket may still have); neither is set for a name S3 gives today. A pattern
+ * is refused only where no name it matches could be a bucket, so `logs-*` passes. The prefixes
+ * and suffixes AWS reserves for new names (`xn--`, `-s3alias`…) are not checked: older buckets
+ * may have them.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { checkBucketName } from "./resource.ts";
+ * assert.deepEqual(checkBucketName("my-bucket"), {});
+ * assert.deepEqual(checkBucketName("logs-*"), {});
+ * assert.deepEqual(checkBucketName("My_Bucket"), { legacy: "uppercase letters, underscores" });
+ * assert.match(checkBucketName("a").invalid ?? "", /3 to 63 characters/);
+ * ```
+ */
+export function checkBucketName(bucket: string): BucketNameCheck {
+  const wrong = [...bucket].find((c) => c !== "*" && c !== "?" && !BUCKET_CHAR.test(c));
+  if (wrong !== undefined) {
+    return {
+      invalid: `a bucket name has lowercase letters, digits, dots and hyphens only, not ${
+        characterText(wrong)
+      }`,
+    };
+  }
+  const stars = bucket.split("*").length - 1;
+  // The fewest characters a name that the pattern matches has: `*` may match none.
+  const fewest = bucket.length - stars;
+  if (stars === 0 && bucket.length < 3) {
+    return { invalid: "a bucket name has 3 to 63 characters" };
+  }
+  if (fewest > 255) {
+    return {
+      invalid: "a bucket name has 3 to 63 characters (up to 255 for one created in us-east-1 " +
+        "before March 2018)",
+    };
+  }
+  if (/^[._-]/.test(bucket)) return { invalid: "a bucket name begins with a letter or a digit" };
+  if (IP_ADDRESS.test(bucket)) return { invalid: "a bucket name is not an IP address" };
+  const legacy = [
+    /[A-Z]/.test(bucket) ? "uppercase letters" : "",
+    bucket.includes("_") ? "underscores" : "",
+    fewest > 63 ? "over 63 characters" : "",
+    /[._-]$/.test(bucket) ? `"${bucket.at(-1)}" at the end` : "",
+    bucket.includes("..") ? "two dots in a row" : "",
+  ].filter(Boolean);
+  return legacy.length ? { legacy: legacy.join(", ") } : {};
+}
+
+/** A character for a message: itself, quoted, when printable ASCII; else its code point. */
+function characterText(c: string): string {
+  return /^[\x20-\x7e]$/.test(c)
+    ? JSON.stringify(c)
+    : `U+${c.codePointAt(0)!.toString(16).toUpperCase().padStart(4, "0")}`;
 }
 
 /** `bucket/path` in S3: the objects under that path. */
