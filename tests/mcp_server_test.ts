@@ -202,6 +202,28 @@ Deno.test("tools/list shows the four tools with titles, schemas and annotations"
   }
 });
 
+Deno.test("grant_access refuses a bucket no bucket can be called, quoting it bounded, and grants nothing", async () => {
+  const h = await start();
+  try {
+    const cases: Array<[Record<string, unknown>, string]> = [
+      [{ scopes: "s3:ro@bucket;rm", ttl: "15m" }, 'Invalid S3 bucket "bucket;rm": '],
+      [
+        { services: ["s3"], resources: { s3: [`a$(id)${"x".repeat(400)}`] }, ttl: "15m" },
+        `Invalid S3 bucket "a$(id)${"x".repeat(58)}… (342 more characters)": `,
+      ],
+    ];
+    for (const [args, message] of cases) {
+      const refused = await h.call("grant_access", args);
+      assert(refused.isError, refused.text);
+      assertIncludes(refused.text, message);
+      assert.ok(refused.text.length < 300, refused.text);
+    }
+    assert.equal(h.grants.length, 0);
+  } finally {
+    await h.close();
+  }
+});
+
 Deno.test("grant_access writes a 0600 env file in a 0700 directory and returns its path, never the secrets", async () => {
   const h = await start();
   try {
