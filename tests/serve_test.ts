@@ -33,8 +33,13 @@ interface Served extends AsyncDisposable {
   home: string;
 }
 
-async function serve(args: string[] = [], config?: unknown): Promise<Served> {
-  const fx = await startFixture({ prefix: "tbi-serve-" });
+/** `serve ARGS` with `config` as its config file and `env` over the fixture's environment. */
+async function serve(
+  args: string[] = [],
+  options: { config?: unknown; env?: Record<string, string> } = {},
+): Promise<Served> {
+  const { config } = options;
+  const fx = await startFixture({ prefix: "tbi-serve-", env: options.env });
   const { aws } = fx;
   const tmp = fx.path("tmp");
   await Deno.mkdir(tmp);
@@ -335,9 +340,30 @@ Deno.test("serve resolves credentials at the first grant and does not cache a fa
   assert.ok(!second.isError, second.text);
 });
 
+Deno.test("an agent is told that AWS could not be reached, never the endpoint's host; the server's log names it", async () => {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const endpoint = `127.0.0.1:${listener.addr.port}`;
+  listener.close();
+  await using s = await serve([], { env: { AWS_ENDPOINT_URL_STS: `http://${endpoint}` } });
+  const refused = await s.call("grant_access", { services: ["s3"] });
+  assert.ok(refused.isError, refused.text);
+  assert.equal(
+    refused.text,
+    "Could not reach AWS STS\n" +
+      "hint: the server's log says why; try again later, or ask the human who started the server",
+  );
+  assert.ok(!refused.text.includes(String(listener.addr.port)), refused.text);
+  assert.ok(
+    s.stderr().includes(`Could not reach http://${endpoint}: connection refused`),
+    s.stderr(),
+  );
+});
+
 Deno.test("serve takes its guardrails from the config file, and flags win", async () => {
   await using served = await serve(["--max-ttl", "30m"], {
-    serve: { allow: "s3:ro", maxTtl: "15m", approve: "never" },
+    config: {
+      serve: { allow: "s3:ro", maxTtl: "15m", approve: "never" },
+    },
   });
   const beyondAllow = await served.call("grant_access", {
     services: ["s3"],
@@ -505,11 +531,13 @@ Deno.test("serve on a broker role too old to name anyone: an error until the hum
   // A refusal remembered more than a day ago counts no more: the grant fails again.
   {
     await using old = await serve([], {
-      identityRefusals: [{
-        role: ROLE_ARN,
-        caller: "arn:aws:iam::123456789012:user/developer",
-        at: new Date(Date.now() - 25 * 3600_000).toISOString(),
-      }],
+      config: {
+        identityRefusals: [{
+          role: ROLE_ARN,
+          caller: "arn:aws:iam::123456789012:user/developer",
+          at: new Date(Date.now() - 25 * 3600_000).toISOString(),
+        }],
+      },
     });
     old.aws.addRole({
       roleName: "timebound-iam-broker",
@@ -522,12 +550,14 @@ Deno.test("serve on a broker role too old to name anyone: an error until the hum
   // particular, is not this caller's: the grant still fails rather than go without identity.
   {
     await using others = await serve([], {
-      identityRefusals: [{
-        role: ROLE_ARN,
-        caller: "arn:aws:iam::123456789012:user/ops",
-        at: new Date().toISOString(),
-      }],
-      rolesWithoutIdentity: [ROLE_ARN],
+      config: {
+        identityRefusals: [{
+          role: ROLE_ARN,
+          caller: "arn:aws:iam::123456789012:user/ops",
+          at: new Date().toISOString(),
+        }],
+        rolesWithoutIdentity: [ROLE_ARN],
+      },
     });
     others.aws.addRole({
       roleName: "timebound-iam-broker",
@@ -544,11 +574,13 @@ Deno.test("serve on a broker role too old to name anyone: an error until the hum
   // As the human's grant leaves the config file: serve grants without identity, one request
   // each, and says so on stderr.
   await using remembered = await serve([], {
-    identityRefusals: [{
-      role: ROLE_ARN,
-      caller: "arn:aws:iam::123456789012:user/developer",
-      at: new Date().toISOString(),
-    }],
+    config: {
+      identityRefusals: [{
+        role: ROLE_ARN,
+        caller: "arn:aws:iam::123456789012:user/developer",
+        at: new Date().toISOString(),
+      }],
+    },
   });
   remembered.aws.addRole({
     roleName: "timebound-iam-broker",
@@ -571,11 +603,13 @@ Deno.test("serve on a broker role too old to name anyone: an error until the hum
 
 Deno.test("serve --source-identity never goes without identity, even where the config file remembers a refusal of its caller", async () => {
   await using s = await serve(["--source-identity", "ci-bot"], {
-    identityRefusals: [{
-      role: ROLE_ARN,
-      caller: "arn:aws:iam::123456789012:user/developer",
-      at: new Date().toISOString(),
-    }],
+    config: {
+      identityRefusals: [{
+        role: ROLE_ARN,
+        caller: "arn:aws:iam::123456789012:user/developer",
+        at: new Date().toISOString(),
+      }],
+    },
   });
   s.aws.addRole({
     roleName: "timebound-iam-broker",

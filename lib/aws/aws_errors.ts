@@ -219,14 +219,19 @@ function explainMissingCredentials({ message, options }: Failure, context: Error
 
 function explainUnreachable({ options }: Failure, context: ErrorContext) {
   const iam = isIamOperation(context.operation);
-  const where = context.endpoint === undefined
-    ? (iam ? "AWS IAM" : "AWS STS")
-    : withoutUserInfo(context.endpoint);
+  const service = iam ? "AWS IAM" : "AWS STS";
+  const where = context.endpoint === undefined ? service : withoutUserInfo(context.endpoint);
   return new RuntimeError(`Could not reach ${where}: ${networkReason(options.cause)}`, {
     ...options,
     hint: iam
       ? "check the network, and AWS_ENDPOINT_URL_IAM if you set it"
       : "check the network, --region, and AWS_ENDPOINT_URL_STS if you set it",
+    // The endpoint is the human's setting (a host on their network, say), and the reason may
+    // name it: an agent learns only that AWS could not be reached.
+    forAgents: {
+      message: `Could not reach ${service}`,
+      hint: "the server's log says why; try again later, or ask the human who started the server",
+    },
   });
 }
 
