@@ -371,3 +371,30 @@ Deno.test("a profile's STS calls (caller, broker, MFA session) go to its endpoin
     ["GetSessionToken", "GetCallerIdentity", "AssumeRole"],
   );
 });
+
+Deno.test("a profile's endpoint_url in ~/.aws/config wins over its endpoint_url in ~/.aws/credentials", async () => {
+  await using fx = await startFixture({ prefix: "tbi-exec-endpoint-" });
+  await using elsewhere = await LocalAws.start();
+  const {
+    AWS_ACCESS_KEY_ID: _id,
+    AWS_SECRET_ACCESS_KEY: _secret,
+    AWS_ENDPOINT_URL_STS: _sts,
+    ...env
+  } = fx.env;
+  const keys = fx.aws.defaultUser;
+  await Deno.writeTextFile(
+    fx.path(".aws", "credentials"),
+    `[dev]\naws_access_key_id = ${keys.accessKeyId}\n` +
+      `aws_secret_access_key = ${keys.secretAccessKey}\nendpoint_url = ${elsewhere.url}\n`,
+  );
+  await Deno.writeTextFile(
+    fx.path(".aws", "config"),
+    `[profile dev]\nendpoint_url = ${fx.aws.url}\n`,
+  );
+  const result = await runCli(["exec", "--profile", "dev", ...EXEC_S3_RO.slice(1), "true"], {
+    env,
+  });
+  assert.equal(result.code, 0, result.stderr);
+  assert.deepEqual(elsewhere.requests.map((r) => r.action), []);
+  assert.deepEqual(fx.aws.requests.map((r) => r.action), ["GetCallerIdentity", "AssumeRole"]);
+});

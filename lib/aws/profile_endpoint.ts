@@ -49,6 +49,8 @@ export async function profileEndpointConfig(
   if (env[`AWS_ENDPOINT_URL_${service.toUpperCase()}`] || env.AWS_ENDPOINT_URL) return { profile };
   const { loadSharedConfigFiles } = await smithyConfigModule();
   const files = await loadSharedConfigFiles();
+  // ~/.aws/config's settings win over ~/.aws/credentials', as the SDK reads them (botocore, the
+  // AWS CLI's, the other way round).
   const settings = { ...files.credentialsFile?.[profile], ...files.configFile?.[profile] };
   if (isTrue(settings.ignore_configured_endpoint_urls)) return none;
   const services = settings.services;
