@@ -180,6 +180,54 @@ Deno.test("an invalid TIMEBOUND_IAM_TIMEOUT is refused up front by every command
   });
 });
 
+Deno.test("an AWS endpoint variable that is not an http(s) URL is refused up front, never shown", async (t) => {
+  const keys = {
+    AWS_ACCESS_KEY_ID: "AKIAIOSFODNN7EXAMPLE",
+    AWS_SECRET_ACCESS_KEY: "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
+    AWS_REGION: "us-east-1",
+  };
+  const cases: Array<[string, string]> = [
+    ["AWS_ENDPOINT_URL_STS", "file:///tmp/x"],
+    ["AWS_ENDPOINT_URL_STS", "ftp://alice:s3cret@example.com/"],
+    ["AWS_ENDPOINT_URL_STS", "localhost:4566"],
+    ["AWS_ENDPOINT_URL_STS", "garbage"],
+    ["AWS_ENDPOINT_URL_STS", "http://"],
+    ["AWS_ENDPOINT_URL_IAM", "ftp://alice:s3cret@example.com/"],
+    ["AWS_ENDPOINT_URL", "file:///tmp/x"],
+  ];
+  for (const [name, value] of cases) {
+    for (
+      const args of [["exec", "--no-confirm", "-s", "s3:ro", "-t", "15m", "--", "true"], ["serve"]]
+    ) {
+      await t.step(`${name}=${value} ${args[0]}`, async () => {
+        const result = await runCli(args, { env: { ...keys, [name]: value } });
+        assert.equal(result.code, 2, result.stderr);
+        assert.equal(result.stdout, "");
+        assert.equal(
+          result.stderr,
+          `error: Invalid ${name}: it must be an http:// or https:// URL\n` +
+            `hint: give one such as http://127.0.0.1:4566, or unset ${name}\n`,
+        );
+      });
+    }
+  }
+  await t.step("an http(s) URL, with a user name and password, passes the check", async () => {
+    for (const value of ["http://127.0.0.1:1", "https://alice:s3cret@127.0.0.1:1/"]) {
+      const result = await runCli(["exec", "--dry-run", "-s", "s3:ro", "-t", "15m"], {
+        env: { ...keys, AWS_ENDPOINT_URL_STS: value },
+      });
+      assert.equal(result.code, 0, result.stderr);
+      assert.ok(!result.stderr.includes("s3cret"), result.stderr);
+    }
+  });
+  await t.step("an ignored one is not looked at", async () => {
+    const result = await runCli(["policy", "-s", "s3:ro"], {
+      env: { AWS_ENDPOINT_URL_STS: "garbage", AWS_IGNORE_CONFIGURED_ENDPOINT_URLS: "true" },
+    });
+    assert.equal(result.code, 0, result.stderr);
+  });
+});
+
 Deno.test("policy refuses scopes whose policy is over AWS's limit", async () => {
   const result = await runCli(["policy", "-s", "glue:ro,quicksight:ro,iot:ro"]);
   assertOneError(result, /over AWS's limit of 2,048: the largest scopes are glue:ro/);

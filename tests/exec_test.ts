@@ -398,3 +398,58 @@ Deno.test("a profile's endpoint_url in ~/.aws/config wins over its endpoint_url 
   assert.deepEqual(elsewhere.requests.map((r) => r.action), []);
   assert.deepEqual(fx.aws.requests.map((r) => r.action), ["GetCallerIdentity", "AssumeRole"]);
 });
+
+Deno.test("a profile's endpoint_url that is not an http(s) URL is refused before any request, never shown", async (t) => {
+  const cases: Array<{ name: string; config: string; credentials?: string; error: string }> = [
+    {
+      name: "in ~/.aws/config",
+      config: "[profile dev]\nendpoint_url = ftp://alice:s3cret@example.com/\n",
+      error: 'endpoint_url of profile "dev" in ~/.aws/config',
+    },
+    {
+      name: "in ~/.aws/credentials",
+      config: "[profile dev]\nregion = us-east-1\n",
+      credentials: "endpoint_url = file:///tmp/x\n",
+      error: 'endpoint_url of profile "dev" in ~/.aws/credentials',
+    },
+    {
+      name: "in a services section",
+      config:
+        "[profile dev]\nservices = local\n\n[services local]\nsts =\n  endpoint_url = localhost:4566\n",
+      error: "sts.endpoint_url of [services local] in ~/.aws/config",
+    },
+    {
+      name: "[default]'s, with no profile named",
+      config: "[default]\nendpoint_url = garbage\n",
+      error: 'endpoint_url of profile "default" in ~/.aws/config',
+    },
+  ];
+  for (const { name, config, credentials, error } of cases) {
+    await t.step(name, async () => {
+      await using fx = await startFixture({ prefix: "tbi-exec-endpoint-" });
+      const {
+        AWS_ACCESS_KEY_ID: _id,
+        AWS_SECRET_ACCESS_KEY: _secret,
+        AWS_ENDPOINT_URL_STS: _sts,
+        ...env
+      } = fx.env;
+      const keys = fx.aws.defaultUser;
+      await Deno.writeTextFile(
+        fx.path(".aws", "credentials"),
+        `[${name.startsWith("[default]") ? "default" : "dev"}]\n` +
+          `aws_access_key_id = ${keys.accessKeyId}\n` +
+          `aws_secret_access_key = ${keys.secretAccessKey}\n${credentials ?? ""}`,
+      );
+      await Deno.writeTextFile(fx.path(".aws", "config"), config);
+      const profile = name.startsWith("[default]") ? [] : ["--profile", "dev"];
+      const result = await runCli(["exec", ...profile, ...EXEC_S3_RO.slice(1), "true"], { env });
+      assert.equal(result.code, 2, result.stderr);
+      assert.equal(
+        result.stderr,
+        `error: Invalid ${error}: it must be an http:// or https:// URL\n` +
+          "hint: give one such as http://127.0.0.1:4566, or remove it\n",
+      );
+      assert.deepEqual(fx.aws.requests, []);
+    });
+  }
+});

@@ -125,17 +125,21 @@ export async function baseClientConfig(
 }
 
 /**
- * The endpoint settings of a named profile's client (`profile_endpoint.ts`, loaded only then):
- * its own `endpoint_url`, never `[default]`'s. With no profile named the SDK decides, as before.
+ * The endpoint settings of a named profile's client (`profile_endpoint.ts`): its own
+ * `endpoint_url`, never `[default]`'s. With no profile named the SDK decides, as before, once
+ * `[default]`'s URL is checked as a named profile's is.
  */
 async function endpointOf(
   config: { profile?: string; service?: "sts" | "iam" },
   env: Readonly<Record<string, string>>,
 ): Promise<ProfileEndpointConfig | undefined> {
   const profile = resolveProfile(config.profile, env).name;
-  if (profile === undefined) return undefined;
   const { profileEndpointConfig } = await import("./profile_endpoint.ts");
-  return await profileEndpointConfig(config.service ?? "sts", { profile, env });
+  const settings = await profileEndpointConfig(config.service ?? "sts", {
+    profile: profile ?? "default",
+    env,
+  });
+  return profile === undefined ? undefined : settings;
 }
 
 /**

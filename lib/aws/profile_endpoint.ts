@@ -6,15 +6,15 @@
  * a named profile, the client gets that profile's own endpoint, read with the SDK's loader (as
  * the AWS CLI reads it); with none, the SDK is told to look up no configured endpoint. The
  * environment's `AWS_ENDPOINT_URL_<SERVICE>` and `AWS_ENDPOINT_URL` still win, read by the SDK as
- * before.
- *
- * Loaded only for a named profile: keys in the environment with no profile load none of this.
+ * before. A profile's URL that is not http(s) is refused here, before any request (the variables
+ * are checked by the root command).
  *
  * @module
  */
 
 import { UsageError } from "../core/errors.ts";
 import { logText } from "../core/log_text.ts";
+import { checkEndpointUrl } from "./endpoint_url.ts";
 import { smithyConfigModule } from "./sdk.ts";
 
 /** What an SDK client's configuration takes for the profile's endpoint. */
@@ -64,9 +64,16 @@ export async function profileEndpointConfig(
       );
     }
     const endpoint = section[`${service}.endpoint_url`];
-    if (endpoint) return { profile, endpoint };
+    if (endpoint) {
+      const setting = `${service}.endpoint_url of [services ${logText(services, 80)}]`;
+      return { profile, endpoint: checkEndpointUrl(endpoint, { setting, file: "~/.aws/config" }) };
+    }
   }
-  return settings.endpoint_url ? { profile, endpoint: settings.endpoint_url } : none;
+  const endpoint = settings.endpoint_url;
+  if (!endpoint) return none;
+  const file = files.configFile?.[profile]?.endpoint_url ? "~/.aws/config" : "~/.aws/credentials";
+  const setting = `endpoint_url of profile "${logText(profile, 80)}"`;
+  return { profile, endpoint: checkEndpointUrl(endpoint, { setting, file }) };
 }
 
 function isTrue(value: string | undefined): boolean {

@@ -16,6 +16,7 @@ import { checkSwitchVariables, type Cli, type CommandFactory } from "../cli/opti
 import { versionLine } from "../core/version.ts";
 import { formatUsageError } from "../cli/usage_errors.ts";
 import { awsTimeoutMs } from "../aws/timeout.ts";
+import { checkEndpointVariables } from "../aws/endpoint_url.ts";
 import { narrowFfiPermission } from "../cli/ffi_permission.ts";
 
 /** A command: its one-line summary (the root's help lists it) and where its definition lives. */
@@ -128,11 +129,12 @@ export async function buildProgram(
     .showSuggestionAfterError()
     .exitOverride()
     // Variables every command is subject to, checked before any runs: commander turns an on/off
-    // flag on whatever its variable holds (refuse "0" and friends), and a bad timeout is a
-    // usage error, not a failure halfway through.
+    // flag on whatever its variable holds (refuse "0" and friends), and a bad timeout or AWS
+    // endpoint is a usage error, not a failure halfway through.
     .hook("preAction", async (_root, action) => {
       checkSwitchVariables(cli.io.env);
       awsTimeoutMs(cli.io.env);
+      checkEndpointVariables(cli.io.env);
       const backend = (action.opts() as { vaultBackend?: unknown }).vaultBackend;
       await narrowFfiPermission(topLevelName(action), cli.io.env, {
         vaultBackend: typeof backend === "string" ? backend : undefined,
