@@ -180,6 +180,24 @@ const CASES: Case[] = [
     hint: /AWS_ENDPOINT_URL_STS/,
     noAssumeRole: true,
   },
+  {
+    // With no profile named, the SDK sends the environment keys' calls to [default]'s endpoint.
+    name: "an unreachable endpoint_url of [default], with keys in the environment",
+    arrange: async (aws, home) => {
+      const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+      const port = listener.addr.port;
+      listener.close();
+      await Deno.writeTextFile(
+        `${home}/.aws/config`,
+        `[default]\nendpoint_url = http://127.0.0.1:${port}\n`,
+      );
+      const { AWS_ENDPOINT_URL_STS: _sts, ...env } = aws.env();
+      return { env };
+    },
+    error: /^Could not reach http:\/\/127\.0\.0\.1:\d+: connection refused$/,
+    hint: /AWS_ENDPOINT_URL_STS/,
+    noAssumeRole: true,
+  },
 ];
 
 Deno.test("each AWS failure becomes one sentence, a hint and exit code 1 (2 for bad input)", async (t) => {

@@ -516,13 +516,16 @@ export function newSessionName(): string {
   return `timebound-iam-${crypto.randomUUID()}`;
 }
 
-/** Where the STS client sends its calls, for messages: the environment's, the profile's, AWS's. */
+/**
+ * Where the STS client sends its calls, for messages: the environment's, the profile's (with no
+ * profile named, `[default]`'s, which the SDK reads), AWS's.
+ */
 async function stsEndpoint(
   region: string,
   options: { profile?: string; env: Readonly<Record<string, string>> },
 ): Promise<string> {
-  const { profile, env } = options;
-  const configured = profile === undefined ? undefined : await import("./profile_endpoint.ts")
+  const { profile = "default", env } = options;
+  const configured = await import("./profile_endpoint.ts")
     .then(({ profileEndpointConfig }) => profileEndpointConfig("sts", { profile, env }))
     .then((settings) => settings.endpoint, () => undefined);
   return env.AWS_ENDPOINT_URL_STS || env.AWS_ENDPOINT_URL || configured ||
