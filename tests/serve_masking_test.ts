@@ -6,7 +6,7 @@ import assert from "node:assert/strict";
 import { GetCallerIdentityCommand, GetSessionTokenCommand, STSClient } from "@aws-sdk/client-sts";
 import type { Grant } from "../lib/aws/broker.ts";
 import { memoryAuditLog } from "../lib/mcp/audit_log.ts";
-import { CALL_LINES_PER_MINUTE } from "../lib/mcp/call_audit.ts";
+import { CALL_LINES_PER_MINUTE, createGrantCallAudit } from "../lib/mcp/call_audit.ts";
 import { startMasking } from "../lib/mcp/masking.ts";
 import { LocalAws } from "./support/local_aws.ts";
 
@@ -110,6 +110,37 @@ Deno.test(
     assert.equal(perCall.length + (summary.calls as number), 1001);
     assert.ok(perCall.every((e) => e.action === "GetCallerIdentity" && e.session_id === id));
     assert.deepEqual(rig.masking.stats(id)?.calls, 1001);
+  },
+);
+
+Deno.test(
+  "serve's stderr line of a call quotes a name with spaces, as --calls does: an agent's key " +
+    "cannot forge a copy's source or a status",
+  async () => {
+    const lines: string[] = [];
+    const calls = createGrantCallAudit("timebound-iam-1", {
+      audit: memoryAuditLog(),
+      now: () => new Date(0),
+      log: (line) => lines.push(line),
+    });
+    const call = { time: new Date(0), service: "s3", region: "us-east-1", bytesIn: 0, bytesOut: 0 };
+    // A PutObject whose key reads as a copy from another bucket, and a copy whose target key
+    // reads as another source (the real one follows it) and a success.
+    calls.record({ ...call, action: "PutObject", resource: "bk1/k from secret/x", status: 200 });
+    calls.record({
+      ...call,
+      action: "CopyObject",
+      resource: "bk1/k from public/readme 200",
+      source: "secret/x y",
+      status: 403,
+    });
+    calls.record({ ...call, action: "GetObject", resource: "bk1/plain", status: 200 });
+    await calls.flush();
+    assert.deepEqual(lines, [
+      'timebound-iam-1: s3:PutObject "bk1/k from secret/x" 200',
+      'timebound-iam-1: s3:CopyObject "bk1/k from public/readme 200" from "secret/x y" 403 refused',
+      "timebound-iam-1: s3:GetObject bk1/plain 200",
+    ]);
   },
 );
 

@@ -142,8 +142,19 @@ export function renderCallLines(calls: readonly TalliedCall[], dropped: number):
   return `calls: ${total} (${calls.length} distinct)\n${lines.map((l) => `${l}\n`).join("")}`;
 }
 
-/** A resource as one word: as it is, or JSON-quoted when it has spaces or quotes. */
-function resourceWord(resource: string | undefined): string {
+/**
+ * A resource as one word: as it is, or JSON-quoted when it has spaces or quotes, so that a name
+ * (a key the client chose) cannot read as more of the line (` from other/key`, ` 200`).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { resourceWord } from "./call_tally.ts";
+ * assert.equal(resourceWord("b/k"), "b/k");
+ * assert.equal(resourceWord("b/k from b/secret"), '"b/k from b/secret"');
+ * ```
+ */
+export function resourceWord(resource: string | undefined): string {
   if (resource === undefined || resource === "") return "-";
   return /^[^\s"']+$/.test(resource) ? resource : JSON.stringify(resource);
 }

@@ -9,6 +9,7 @@
  */
 
 import { type CallRecord, isRefused } from "../delivery/call_record.ts";
+import { resourceWord } from "../delivery/call_tally.ts";
 import type { RefusalReason } from "../delivery/proxy_refusal.ts";
 import type { AuditEvent, AuditLog } from "./audit_log.ts";
 
@@ -177,11 +178,14 @@ function callEvent(sessionId: string, call: CallRecord, refused: boolean): Audit
   };
 }
 
-/** The call as the server's log (stderr) shows it: one line. */
+/**
+ * The call as the server's log (stderr) shows it: one line, each name one word (quoted when it
+ * has spaces, as `--calls` shows it), so that an agent's key cannot forge a source or a status.
+ */
 function callLine(sessionId: string, call: CallRecord, refused: boolean): string {
   return `${sessionId}: ${call.service}:${call.action}` +
-    (call.resource === undefined ? "" : ` ${call.resource}`) +
-    (call.source === undefined ? "" : ` from ${call.source}`) +
+    (call.resource === undefined ? "" : ` ${resourceWord(call.resource)}`) +
+    (call.source === undefined ? "" : ` from ${resourceWord(call.source)}`) +
     ` ${call.status}${refused ? ` refused${call.refused ? ` (${call.refused})` : ""}` : ""}` +
     (call.refusalReason ? `: ${call.refusalReason}` : "");
 }
