@@ -172,6 +172,11 @@ Deno.test("a copy's source is named from its signed x-amz-copy-source, decoded a
     assert.equal(source, `b1/${"a".repeat(252)}…`);
     assert.equal(copy(`/b1/${"a".repeat(253)}`).source, `b1/${"a".repeat(253)}`);
   });
+  await t.step("a character of two UTF-16 units at the cut is ?, never half of it", () => {
+    const source = copy(`/b1/${"a".repeat(251)}${encodeURIComponent("\u{1f600}")}zz`).source!;
+    assert.equal(source, `b1/${"a".repeat(251)}?…`);
+    assert.ok(source.isWellFormed());
+  });
 });
 
 Deno.test("JSON services: the target names the action, the body's first naming field the resource", async (t) => {

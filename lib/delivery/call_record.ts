@@ -236,8 +236,8 @@ export function copySource(header: string): string | undefined {
   }
   const slash = text.indexOf("/");
   if (slash <= 0 || slash === text.length - 1 || text.startsWith("arn:")) return undefined;
-  const clean = cleanName(text);
-  return text.length > MAX_NAME ? `${clean.slice(0, MAX_NAME - 1)}…` : clean;
+  // Cut before it is cleaned: a pair cut in half is then `?`, as `cleanName` makes it.
+  return text.length > MAX_NAME ? `${cleanName(text.slice(0, MAX_NAME - 1))}…` : cleanName(text);
 }
 
 /** The S3 operation and its resource (the bucket, or bucket and key) from the path. */
