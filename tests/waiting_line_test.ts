@@ -2,9 +2,10 @@
 // comes; a pipe never sees it.
 import assert from "node:assert/strict";
 import { cliCommand } from "./support/cli.ts";
-import { startFixture } from "./support/fixture.ts";
+import { type Fixture, startFixture } from "./support/fixture.ts";
 import { PtySession } from "./support/pty.ts";
 import { canRun } from "./support/system_tool.ts";
+import { pauseWaitingLines, waitingLine } from "../lib/core/waiting_line.ts";
 
 const hasScript = Deno.build.os !== "windows" && await canRun("script");
 const GRANT = ["exec", "--no-confirm", "-s", "s3:ro", "-t", "15m", "--", "true"];
@@ -95,6 +96,115 @@ Deno.test({
     assert.match(pty.raw.slice(last), /…\r +\r/);
     assert.match(pty.text, /MFA session for \S+ cached until /);
     assert.deepEqual(aws.requests.map((r) => r.action), ["GetSessionToken"]);
+  },
+});
+
+Deno.test("no waiting line writes while a question is open, however the two overlap", async () => {
+  const said: string[] = [];
+  const io = {
+    stdout() {},
+    stderr: (text: string) => void said.push(text),
+    env: {},
+    stdinIsTerminal: true,
+    stderrIsTerminal: true,
+  };
+  const line = waitingLine(io, { quietMs: 50 });
+  await line.run("AWS STS", async () => {
+    await sleep(200);
+    assert.match(said.join(""), /^\rwaiting for AWS STS \(0s\)…$/);
+    said.length = 0;
+    await pauseWaitingLines(async () => {
+      // Erased at once, and nothing while the question (and one asked within it) is open.
+      assert.deepEqual(said, [`\r${" ".repeat("waiting for AWS STS (0s)…".length)}\r`]);
+      said.length = 0;
+      await pauseWaitingLines(() => sleep(200));
+      await sleep(200);
+    });
+    assert.deepEqual(said, []);
+    await sleep(200);
+    assert.match(said.join(""), /^\rwaiting for AWS STS \(0s\)…$/);
+  });
+  said.length = 0;
+  // A wait that starts while a question is open stays silent until it is answered.
+  await pauseWaitingLines(() => line.run("AWS IAM", () => sleep(200)));
+  assert.deepEqual(said, []);
+});
+
+/** Keys of the endpoint's user in an encrypted-file vault, as profile `dev`; the env without them. */
+async function vaultKeysEnv(fx: Fixture): Promise<Record<string, string>> {
+  const { AWS_ACCESS_KEY_ID: _id, AWS_SECRET_ACCESS_KEY: _secret, ...rest } = fx.env;
+  const env = { ...rest, TIMEBOUND_IAM_VAULT_BACKEND: "file" };
+  const added = await fx.run(["keys", "add", "dev", "--from-env"], {
+    env: { TIMEBOUND_IAM_VAULT_PASSPHRASE: PASSPHRASE },
+  });
+  assert.equal(added.code, 0, added.stderr);
+  const { AWS_ACCESS_KEY_ID: _i, AWS_SECRET_ACCESS_KEY: _s, ...childEnv } = fx.childEnv;
+  return { ...childEnv, ...env, TERM: "xterm" };
+}
+
+const PASSPHRASE = "correct horse battery staple";
+
+/** What the terminal showed while the question that starts at `asked` was open. */
+function whileOpen(raw: string, asked: number): string {
+  // Nothing typed is echoed: the answer ends where the reader writes its newline.
+  const answered = raw.indexOf("\n", asked);
+  assert.ok(asked >= 0 && answered > asked, raw);
+  return raw.slice(asked, answered);
+}
+
+Deno.test({
+  name: "a grant on a terminal shows no line while the vault's passphrase is asked",
+  ignore: !hasScript,
+  async fn() {
+    await using fx = await startFixture({ prefix: "tbi-waiting-vault-" });
+    const { aws } = fx;
+    const env = await vaultKeysEnv(fx);
+    const before = aws.requests.length;
+    aws.answerAfter(1600);
+    const [deno, args] = cliCommand(["exec", "--profile", "dev", ...GRANT.slice(1)]);
+    const pty = new PtySession([deno, ...args].map(shQuote).join(" "), env);
+    await pty.waitFor(/Vault passphrase: /);
+    await sleep(THINKING_MS);
+    await pty.type(`${PASSPHRASE}\r`);
+    const code = await pty.close(60_000);
+    assert.equal(code, 0, pty.text);
+    const { raw } = pty;
+    const asked = raw.indexOf("Vault passphrase: ");
+    assert.doesNotMatch(whileOpen(raw, asked), /waiting for/);
+    assert.match(raw.slice(asked), /\rwaiting for AWS STS \(1s\)…/);
+    assert.ok(!pty.text.includes(PASSPHRASE));
+    const grant = aws.requests.slice(before);
+    assert.deepEqual(grant.map((r) => r.action), ["GetCallerIdentity", "AssumeRole"]);
+    assert.equal(grant[1].accessKeyId, aws.defaultUser.accessKeyId);
+  },
+});
+
+Deno.test({
+  name: "mfa login on a terminal shows no line while the vault's passphrase or the code is asked",
+  ignore: !hasScript,
+  async fn() {
+    await using fx = await startFixture({ prefix: "tbi-waiting-vault-mfa-" });
+    const { aws } = fx;
+    const { serialNumber: serial } = aws.addMfaDevice();
+    const env = await vaultKeysEnv(fx);
+    const before = aws.requests.length;
+    aws.answerAfter(1600);
+    const [deno, args] = cliCommand(["mfa", "login", "--profile", "dev", "--mfa-serial", serial]);
+    const pty = new PtySession([deno, ...args].map(shQuote).join(" "), env);
+    await pty.waitFor(/Vault passphrase: /);
+    await sleep(THINKING_MS);
+    await pty.type(`${PASSPHRASE}\r`);
+    await pty.waitFor(/MFA code for \S+: /);
+    await sleep(THINKING_MS);
+    await pty.type(`${aws.mfaCode(serial)}\r`);
+    const code = await pty.close(60_000);
+    assert.equal(code, 0, pty.text);
+    const { raw } = pty;
+    assert.doesNotMatch(whileOpen(raw, raw.indexOf("Vault passphrase: ")), /waiting for/);
+    assert.doesNotMatch(whileOpen(raw, raw.indexOf("MFA code for ")), /waiting for/);
+    assert.match(raw.slice(raw.indexOf("******")), /\rwaiting for AWS STS \(1s\)…/);
+    assert.match(pty.text, /MFA session for \S+ cached until /);
+    assert.deepEqual(aws.requests.slice(before).map((r) => r.action), ["GetSessionToken"]);
   },
 });
 

@@ -6,6 +6,7 @@
  */
 
 import { formatTime } from "../core/time_text.ts";
+import { pauseWaitingLines } from "../core/waiting_line.ts";
 import type { Catalog } from "../request/catalog.ts";
 import type { GrantRequest } from "../request/grant_request.ts";
 import { mintingActionsAllowed } from "../request/minting_actions.ts";
@@ -160,7 +161,9 @@ export async function askToProceed(): Promise<boolean> {
     import("node:process"),
   ]);
   try {
-    return await confirm({ message: "Proceed?", default: false }, { output: process.stderr });
+    return await pauseWaitingLines(() =>
+      confirm({ message: "Proceed?", default: false }, { output: process.stderr })
+    );
   } catch (error) {
     if ((error as Error).name === "ExitPromptError") return false;
     throw error;

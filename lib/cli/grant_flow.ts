@@ -135,7 +135,7 @@ export async function obtainRenewableGrant(
     region: settings.region,
     env: cli.io.env,
   });
-  // On a terminal, a wait for AWS of more than a second says so (not while a question is asked).
+  // On a terminal, a wait for AWS of more than a second says so (never while a question is open).
   const waiting = waitingLine(cli.io);
   const opened = await openForStory(cli, settings, {
     flags,
@@ -221,7 +221,6 @@ async function openForStory(
 ): Promise<{ granter?: Granter; unknownBecause?: string }> {
   const { flags, waiting } = story;
   const quiet = flags.dryRun || story.prompt === false;
-  const ask = quiet ? "no-prompt" : mfaRequest(cli, settings).ask;
   try {
     const granter = await waiting.run("AWS STS", () =>
       openGranter(
@@ -229,7 +228,7 @@ async function openForStory(
         {
           for: "human",
           region: story.region,
-          ask: ask === "no-prompt" ? ask : (serial) => waiting.pause(() => ask(serial)),
+          ask: quiet ? "no-prompt" : mfaRequest(cli, settings).ask,
           now: cli.now,
           // Without a summary to show, the caller's identity from an earlier grant will do: then
           // the grant is one request, AssumeRole.

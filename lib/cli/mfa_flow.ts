@@ -65,10 +65,9 @@ export async function mfaLogin(cli: Cli, flags: MfaLoginFlags): Promise<void> {
     region: settings.region,
     env: cli.io.env,
   });
-  // On a terminal, a GetSessionToken of more than a second says so (not while the code is asked).
-  const waiting = waitingLine(cli.io);
-  const { ask } = mfa;
-  const base = await waiting.run("AWS STS", () =>
+  // On a terminal, a GetSessionToken of more than a second says so (never while the code or the
+  // vault's passphrase is asked).
+  const base = await waitingLine(cli.io).run("AWS STS", () =>
     baseCredentialsForAssumeRole({
       profile: flags.profile,
       region,
@@ -76,7 +75,6 @@ export async function mfaLogin(cli: Cli, flags: MfaLoginFlags): Promise<void> {
       now: cli.now,
       // The settings' device, else the AWS profile's own (found and checked there).
       ...mfa,
-      ask: ask === "no-prompt" ? ask : (serial) => waiting.pause(() => ask(serial)),
       fresh: true,
     }));
   noteMfaSession(cli, base);

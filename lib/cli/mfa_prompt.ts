@@ -8,6 +8,7 @@
 
 import { RuntimeError, UsageError } from "../core/errors.ts";
 import type { Io } from "../core/io.ts";
+import { pauseWaitingLines } from "../core/waiting_line.ts";
 
 const MAX_INPUT = 32;
 
@@ -63,12 +64,17 @@ export async function askCodeOnTerminal(
 
 /**
  * Reads a line from the terminal in raw mode: digits shown as `*`, Backspace, Enter, Ctrl-C. The
- * terminal's echo is off before the question shows, so a code typed at once is never echoed.
+ * terminal's echo is off before the question shows, so a code typed at once is never echoed. No
+ * waiting line writes while the question is open.
  */
-export async function readTerminalLine(
+export function readTerminalLine(
   question: string,
   echo: (text: string) => void,
 ): Promise<string> {
+  return pauseWaitingLines(() => readMaskedLine(question, echo));
+}
+
+async function readMaskedLine(question: string, echo: (text: string) => void): Promise<string> {
   const stdin = Deno.stdin;
   stdin.setRaw(true);
   echo(question);

@@ -7,6 +7,7 @@
  */
 
 import { RuntimeError } from "./errors.ts";
+import { pauseWaitingLines } from "./waiting_line.ts";
 
 /** Asks `question` and reads one line without echo. */
 export type ReadSecret = (question: string) => Promise<string>;
@@ -14,8 +15,16 @@ export type ReadSecret = (question: string) => Promise<string>;
 /**
  * Reads one line from the terminal without echo, at most `max` characters (printable ASCII and
  * UTF-8 beyond it). Cancelling (Ctrl-C, Ctrl-D on an empty line) throws a {@linkcode RuntimeError}.
+ * No waiting line writes while the question is open.
  */
-export async function readSecretLine(
+export function readSecretLine(
+  question: string,
+  options: { write: (text: string) => void; max?: number },
+): Promise<string> {
+  return pauseWaitingLines(() => readLineUnechoed(question, options));
+}
+
+async function readLineUnechoed(
   question: string,
   options: { write: (text: string) => void; max?: number },
 ): Promise<string> {

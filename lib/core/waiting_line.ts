@@ -4,6 +4,12 @@
  * where standard error is not a terminal (a pipe, a file, CI): there nobody watches, and the line
  * would only be noise in a log.
  *
+ * Never while a question is open on the terminal either: whatever asks there (a passphrase, an MFA
+ * code, `Proceed?`) runs inside {@linkcode pauseWaitingLines}. The process has one terminal, and a
+ * question may be asked deep inside the work a line waits for (the vault's passphrase, when the
+ * first AWS client is made) where no line is in reach; so the questions tell this module, rather
+ * than every layer between them carrying a pause.
+ *
  * @module
  */
 
@@ -12,12 +18,43 @@ import type { Io } from "./io.ts";
 /** How long a wait goes unremarked. */
 const QUIET_MS = 1000;
 
-/** A waiting line: shows while `run`'s work waits, hides while `pause`'s work asks the user. */
+/** A waiting line: shows while `run`'s work waits, unless a question is open meanwhile. */
 export interface WaitingLine {
   /** Runs `work`, showing `waiting for WHAT (Ns)…` once it has taken more than a second. */
   run<T>(what: string, work: () => Promise<T>): Promise<T>;
-  /** Runs `work` (a question to the user) with the line erased meanwhile. */
-  pause<T>(work: () => Promise<T>): Promise<T>;
+}
+
+/** A line that is running: erased while a question is open, quiet for a second after it. */
+interface RunningLine {
+  hide(): void;
+  resume(): void;
+}
+
+/** The lines of this process now running, and how many questions are open on its terminal. */
+const running = new Set<RunningLine>();
+let questionsOpen = 0;
+
+/**
+ * Runs `work`, a question to the user on the terminal, with every waiting line of the process
+ * erased until it ends; a line still waiting then stays quiet for a second again. Questions may
+ * nest: the lines come back after the last one.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { pauseWaitingLines } from "./waiting_line.ts";
+ * assert.equal(await pauseWaitingLines(() => Promise.resolve("typed")), "typed");
+ * ```
+ */
+export async function pauseWaitingLines<T>(work: () => Promise<T>): Promise<T> {
+  questionsOpen++;
+  for (const line of running) line.hide();
+  try {
+    return await work();
+  } finally {
+    questionsOpen--;
+    if (questionsOpen === 0) running.forEach((line) => line.resume());
+  }
 }
 
 /**
@@ -49,7 +86,7 @@ export function waitingLine(io: Io, options: { quietMs?: number } = {}): Waiting
     erase();
   };
   const tick = () => {
-    if (!current) return;
+    if (!current || questionsOpen > 0) return;
     const seconds = Math.floor((Date.now() - current.since) / 1000);
     const text = `waiting for ${current.what} (${seconds}s)…`;
     io.stderr(`\r${text}${" ".repeat(Math.max(0, shown.length - text.length))}`);
@@ -57,31 +94,27 @@ export function waitingLine(io: Io, options: { quietMs?: number } = {}): Waiting
     // The next whole second since the start.
     timer = setTimeout(tick, 1000 - (Date.now() - current.since) % 1000);
   };
-  const start = (delay: number) => {
-    timer = setTimeout(tick, delay);
+  const line: RunningLine = {
+    hide: stop,
+    resume() {
+      if (!current) return;
+      clearTimeout(timer);
+      current.since = Date.now();
+      timer = setTimeout(tick, quietMs);
+    },
   };
   return {
     async run(what, work) {
       if (!io.stderrIsTerminal || current) return await work();
       current = { what, since: Date.now() };
-      start(quietMs);
+      running.add(line);
+      if (questionsOpen === 0) line.resume();
       try {
         return await work();
       } finally {
+        running.delete(line);
         current = undefined;
         stop();
-      }
-    },
-    async pause(work) {
-      if (!current) return await work();
-      stop();
-      try {
-        return await work();
-      } finally {
-        if (current) {
-          current.since = Date.now();
-          start(quietMs);
-        }
       }
     },
   };

@@ -20,7 +20,7 @@ import { RuntimeError, UsageError, UserError } from "../core/errors.ts";
 import type { Io } from "../core/io.ts";
 import { verifyParentDirectory } from "../core/private_dir.ts";
 import { signalExitCode, watchStopSignals } from "../core/signals.ts";
-import { waitingLine } from "../core/waiting_line.ts";
+import { pauseWaitingLines, waitingLine } from "../core/waiting_line.ts";
 import { resolveGrantSettings } from "../grant/settings.ts";
 
 /** The flags of `mfa provision`. */
@@ -111,7 +111,8 @@ export async function provisionMfaDevice(
         Promise.race([
           interrupted,
           (async () => {
-            const [code1, code2] = await waiting.pause(async () => {
+            // The QR code and both codes are one question: no line between them.
+            const [code1, code2] = await pauseWaitingLines(async () => {
               await showDevice(io, device, { ...flags, userName, account: broker.account });
               const first = await deps.askCode("First code from the app: ");
               return [first, await deps.askCode("The next code (wait for it to change): ")];

@@ -10,6 +10,7 @@ import type { McpClient } from "./broker_role.ts";
 import { MCP_CLIENTS } from "./broker_role.ts";
 import { type Catalog, findServices, type ServiceListing } from "../request/catalog.ts";
 import { RuntimeError } from "../core/errors.ts";
+import { pauseWaitingLines } from "../core/waiting_line.ts";
 
 /** What `setup aws` asks when a flag does not answer it. */
 export interface SetupPrompts {
@@ -160,7 +161,7 @@ export function rankServices(catalog: Catalog, term: string | undefined): Servic
 
 async function ask<T>(question: () => Promise<T>): Promise<T> {
   try {
-    return await question();
+    return await pauseWaitingLines(question);
   } catch (error) {
     if ((error as Error).name === "ExitPromptError") {
       throw new RuntimeError("Cancelled: nothing was changed");
