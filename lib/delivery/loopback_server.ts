@@ -11,6 +11,10 @@
  * - a request's body must keep coming: {@linkcode BODY_IDLE_MS} with no byte (while the handler
  *   waits for one) answers `408` and closes the connection. A large body sent slowly is fine;
  * - at most {@linkcode MAX_CONNECTIONS} connections at once: one more is closed at once;
+ * - at most {@linkcode MAX_PIPELINED} requests of one connection not yet answered (sent ahead of
+ *   their answers, HTTP/1.1 pipelining): one more closes the connection. Node's server reads
+ *   them all and calls the handler for each, so that a client that sends requests and never reads
+ *   an answer made the process hold every one (a few megabytes sent, hundreds of megabytes held);
  * - request headers of at most 64 KiB (the handler may hold them to less): more get `431`;
  * - a connection idle between requests is closed after {@linkcode KEEP_ALIVE_MS}.
  *
@@ -25,6 +29,12 @@ export const HEADERS_TIMEOUT_MS = 10_000;
 export const BODY_IDLE_MS = 30_000;
 /** How many connections may be open at once. */
 export const MAX_CONNECTIONS = 256;
+/**
+ * How many requests one connection may have sent ahead of their answers. No client we serve
+ * pipelines (browsers, the AWS SDKs and CLIs send one request at a time); the bound is for one
+ * that does so to hold memory.
+ */
+export const MAX_PIPELINED = 16;
 /** How long a connection may sit idle between requests. */
 export const KEEP_ALIVE_MS = 5_000;
 /** How long a shutdown waits for the handlers under way before it closes their connections. */
@@ -47,6 +57,8 @@ export interface LoopbackOptions {
   bodyIdleMs?: number;
   /** {@linkcode MAX_CONNECTIONS} unless given. */
   maxConnections?: number;
+  /** {@linkcode MAX_PIPELINED} unless given. */
+  maxPipelined?: number;
   /** The answer to a body that stopped coming (default: a plain `408`). */
   timedOut?: () => Response;
   /** The answer when the handler throws (default: a plain `500`; nothing is logged). */
@@ -73,6 +85,9 @@ export async function serveLoopback(
   const http = await import("node:http");
   const headersTimeout = options.headersTimeoutMs ?? HEADERS_TIMEOUT_MS;
   const running = new Set<Promise<void>>();
+  const maxPipelined = options.maxPipelined ?? MAX_PIPELINED;
+  // Per connection, the requests whose answer has not ended yet.
+  const unanswered = new WeakMap<object, number>();
   let port = 0;
   const server: Server = http.createServer({
     headersTimeout,
@@ -82,6 +97,14 @@ export async function serveLoopback(
     maxHeaderSize: 64 * 1024,
     connectionsCheckingInterval: Math.min(1000, headersTimeout),
   }, (req, res) => {
+    const socket = req.socket;
+    const ahead = (unanswered.get(socket) ?? 0) + 1;
+    unanswered.set(socket, ahead);
+    res.once("close", () => unanswered.set(socket, (unanswered.get(socket) ?? 1) - 1));
+    if (ahead > maxPipelined) {
+      socket.destroy();
+      return;
+    }
     const answering = answer(req, res, { handler, options, port }).catch(() => {
       res.destroy();
     });
