@@ -302,6 +302,12 @@ const BOUNDS: Array<[string, LearnedCall[], string]> = [
   ["a bucket name no bucket begins with: resource-wide", [object("-ab/k")], "s3:ro"],
   ["a legacy bucket name is named", [object("Old_Logs/k")], "s3:ro@Old_Logs/k"],
   [
+    "an access point's alias, which no policy can name: resource-wide",
+    [object("my-ap-hrzrlukc5m36ft7okagglf3gmwluquse1b-s3alias/k")],
+    "s3:ro",
+  ],
+  ["a directory bucket: resource-wide", [object("data--usw2-az1--x-s3/k")], "s3:ro"],
+  [
     "a table of 255 characters is named",
     [table("t".repeat(255))],
     `dynamodb:ro@${"t".repeat(255)}`,

@@ -182,6 +182,76 @@ Deno.test("a legacy bucket name is granted as written, with a note in policy and
   assert.equal(lines[on + 1].trim(), note);
 });
 
+Deno.test("an S3 scope on a name S3 keeps for another resource is refused, with that resource's scope as the hint", async (t) => {
+  const cases: Array<[string, string, string]> = [
+    [
+      "s3:ro@my-ap-hrzrlukc5m36ft7okagglf3gmwluquse1b-s3alias",
+      `"my-ap-hrzrlukc5m36ft7okagglf3gmwluquse1b-s3alias": a name ending in -s3alias is an ` +
+      "access point's alias, not a bucket, and no policy can name an alias",
+      "name the access point by its ARN, e.g. " +
+      "s3:ro@arn:aws:s3:REGION:ACCOUNT:accesspoint/NAME (its objects: …/NAME/object/*)",
+    ],
+    [
+      "s3:ro@my-olap-1a4n8yjrb3kda96f67zwrwiiuse1a--ol-s3/k",
+      `"my-olap-1a4n8yjrb3kda96f67zwrwiiuse1a--ol-s3": a name ending in --ol-s3 is an Object ` +
+      "Lambda Access Point's alias, not a bucket",
+      "name the Object Lambda Access Point by its ARN, e.g. " +
+      "s3-object-lambda:ro@arn:aws:s3-object-lambda:REGION:ACCOUNT:accesspoint/NAME",
+    ],
+    [
+      "s3:full@mfzwi23gnjvgw.mrap",
+      `"mfzwi23gnjvgw.mrap": a name ending in .mrap is a Multi-Region Access Point's alias, ` +
+      "not a bucket",
+      "name it by its ARN, e.g. s3:ro@arn:aws:s3::ACCOUNT:accesspoint/mfzwi23gnjvgw.mrap " +
+      "(its objects: …/mfzwi23gnjvgw.mrap/object/*)",
+    ],
+    [
+      "s3:ro@data--usw2-az1--x-s3",
+      `"data--usw2-az1--x-s3": a name ending in --x-s3 is a directory bucket, whose actions ` +
+      "are s3express's, not s3's",
+      "name it in an s3express scope by its ARN, e.g. " +
+      "s3express:full@arn:aws:s3express:REGION:ACCOUNT:bucket/data--usw2-az1--x-s3 (reading " +
+      "its objects takes s3express:CreateSession, which only full allows)",
+    ],
+  ];
+  for (const [scope, message, hint] of cases) {
+    await t.step(scope, async () => {
+      const result = await runCli(["policy", "-s", scope]);
+      assert.equal(result.code, 2, result.stderr);
+      assert.equal(result.stdout, "");
+      assert.equal(result.stderr, `error: Invalid S3 bucket ${message}\nhint: ${hint}\n`);
+    });
+  }
+  await t.step(
+    "each hint's form, with an account and a region, is a scope that works",
+    async () => {
+      const hinted = [
+        "s3:ro@arn:aws:s3:eu-west-1:123456789012:accesspoint/my-ap",
+        "s3:ro@arn:aws:s3:eu-west-1:123456789012:accesspoint/my-ap/object/*",
+        "s3-object-lambda:ro@arn:aws:s3-object-lambda:eu-west-1:123456789012:accesspoint/my-olap",
+        "s3:ro@arn:aws:s3::123456789012:accesspoint/mfzwi23gnjvgw.mrap",
+        "s3:ro@arn:aws:s3::123456789012:accesspoint/mfzwi23gnjvgw.mrap/object/*",
+        "s3express:full@arn:aws:s3express:us-west-2:123456789012:bucket/data--usw2-az1--x-s3",
+      ];
+      const result = await runCli(["policy", "-s", hinted.join(",")]);
+      assert.equal(result.code, 0, result.stderr);
+      const statements = JSON.parse(result.stdout).Statement as Array<{ Resource: unknown }>;
+      const resources = statements.flatMap((s) => [s.Resource].flat());
+      for (const scope of hinted) {
+        assert.ok(resources.includes(scope.slice(scope.indexOf("@") + 1)), scope);
+      }
+      assert.ok(
+        statements.some((s) =>
+          [s.Resource].flat().includes(
+            "arn:aws:s3express:us-west-2:123456789012:bucket/data--usw2-az1--x-s3",
+          ) && JSON.stringify(s).includes('"s3express:*"')
+        ),
+        result.stdout,
+      );
+    },
+  );
+});
+
 /** Writes `config` as the config file of `home` (`~/.config/timebound-iam/config.json`). */
 async function writeConfig(home: string, config: string): Promise<string> {
   const dir = join(home, ".config", "timebound-iam");

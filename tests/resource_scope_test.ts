@@ -177,6 +177,55 @@ Deno.test("checkBucketName() refuses what no bucket can be called, saying which 
   }
 });
 
+Deno.test("checkBucketName() refuses the suffixes S3 keeps for other resources, with their scope as a hint", async (t) => {
+  const cases: Array<[string, RegExp, RegExp]> = [
+    [
+      "my-ap-hrzrlukc5m36ft7okagglf3gmwluquse1b-s3alias",
+      /^a name ending in -s3alias is an access point's alias, not a bucket, and no policy can name an alias$/,
+      /^name the access point by its ARN, e\.g\. s3:ro@arn:aws:s3:REGION:ACCOUNT:accesspoint\/NAME /,
+    ],
+    [
+      "*-s3alias",
+      /^a name ending in -s3alias /,
+      /accesspoint\/NAME/,
+    ],
+    [
+      "my-olap-1a4n8yjrb3kda96f67zwrwiiuse1a--ol-s3",
+      /^a name ending in --ol-s3 is an Object Lambda Access Point's alias, not a bucket$/,
+      /s3-object-lambda:ro@arn:aws:s3-object-lambda:REGION:ACCOUNT:accesspoint\/NAME$/,
+    ],
+    [
+      "mfzwi23gnjvgw.mrap",
+      /^a name ending in \.mrap is a Multi-Region Access Point's alias, not a bucket$/,
+      /s3:ro@arn:aws:s3::ACCOUNT:accesspoint\/mfzwi23gnjvgw\.mrap /,
+    ],
+    [
+      "data--usw2-az1--x-s3",
+      /^a name ending in --x-s3 is a directory bucket, whose actions are s3express's, not s3's$/,
+      /s3express:full@arn:aws:s3express:REGION:ACCOUNT:bucket\/data--usw2-az1--x-s3 /,
+    ],
+  ];
+  for (const [name, invalid, hint] of cases) {
+    await t.step(name, () => {
+      const check = checkBucketName(name);
+      assert.match(check.invalid ?? "", invalid);
+      assert.match(check.hint ?? "", hint);
+      assert.equal(check.legacy, undefined);
+    });
+  }
+  await t.step("the hint's ARNs are in the partition asked for", () => {
+    assert.match(
+      checkBucketName("d--usw2-az1--x-s3", "aws-cn").hint ?? "",
+      /@arn:aws-cn:s3express:/,
+    );
+  });
+  await t.step("a pattern that also matches buckets passes", () => {
+    for (const name of ["logs-*", "logs-s3alia?", "data--x-s3-*", "my-s3alias-logs"]) {
+      assert.deepEqual(checkBucketName(name), {}, name);
+    }
+  });
+});
+
 Deno.test("an S3 resource whose bucket cannot be one is a usage error that quotes it safely", async (t) => {
   const cases: Array<[string, RegExp]> = [
     ["a", /^Invalid S3 bucket "a": a bucket name has 3 to 63 characters$/],

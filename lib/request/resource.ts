@@ -177,7 +177,9 @@ function expandBareName(
       { hint: `bare names work for ${Object.keys(BARE_NAME_TYPES).join(", ")}` },
     );
   }
-  const note = service === "s3" ? checkBucket(name.split("/")[0]) : undefined;
+  const bucket = name.split("/")[0];
+  // An empty bucket: expandObjectPath says what is missing.
+  const note = service === "s3" && bucket ? checkBucket(bucket, target.partition) : undefined;
   if (service === "s3" && name.includes("/")) {
     return withNote(expandObjectPath(name, types, target), note);
   }
@@ -213,11 +215,10 @@ function withNote(resource: NamedResource, note: string | undefined): NamedResou
  * Throws a usage error for a bucket that no bucket can be called; returns the note for one that
  * only an old bucket can be.
  */
-function checkBucket(bucket: string): string | undefined {
-  if (!bucket) return undefined; // expandObjectPath says what is missing
+function checkBucket(bucket: string, partition: string): string | undefined {
   const shown = `"${logText(bucket, 64)}"`;
-  const { invalid, legacy } = checkBucketName(bucket);
-  if (invalid) throw new UsageError(`Invalid S3 bucket ${shown}: ${invalid}`);
+  const { invalid, legacy, hint } = checkBucketName(bucket, partition);
+  if (invalid) throw new UsageError(`Invalid S3 bucket ${shown}: ${invalid}`, { hint });
   return legacy &&
     `${shown} can only be a bucket created in us-east-1 before March 2018 (${legacy}): ` +
       "if it is not one, check the spelling";
@@ -232,6 +233,11 @@ export interface BucketNameCheck {
    * rules of the time.
    */
   legacy?: string;
+  /**
+   * With `invalid`, for a name of another kind of S3 resource (an access point's alias, a
+   * directory bucket): how a scope names that resource.
+   */
+  hint?: string;
 }
 
 // Before March 2018, us-east-1 created buckets of 3 to 255 letters (either case), digits, dots,
@@ -241,15 +247,54 @@ export interface BucketNameCheck {
 const BUCKET_CHAR = /^[A-Za-z0-9._-]$/;
 const IP_ADDRESS = /^\d{1,3}(\.\d{1,3}){3}$/;
 
+// The suffixes that S3 keeps for the names of other resources, which no bucket may end with, and
+// which no `s3` bucket ARN can stand for: an access point's alias (which no policy can name), an
+// Object Lambda Access Point's alias (whose actions are s3-object-lambda's), a Multi-Region Access
+// Point's alias (named by its own ARN) and a directory bucket (whose actions are s3express's).
+const RESERVED_SUFFIXES: ReadonlyArray<
+  [suffix: string, what: string, hint: (bucket: string, partition: string) => string]
+> = [
+  [
+    "-s3alias",
+    "an access point's alias, not a bucket, and no policy can name an alias",
+    (_, p) =>
+      `name the access point by its ARN, e.g. s3:ro@arn:${p}:s3:REGION:ACCOUNT:accesspoint/NAME ` +
+      "(its objects: …/NAME/object/*)",
+  ],
+  [
+    "--ol-s3",
+    "an Object Lambda Access Point's alias, not a bucket",
+    (_, p) =>
+      "name the Object Lambda Access Point by its ARN, e.g. " +
+      `s3-object-lambda:ro@arn:${p}:s3-object-lambda:REGION:ACCOUNT:accesspoint/NAME`,
+  ],
+  [
+    ".mrap",
+    "a Multi-Region Access Point's alias, not a bucket",
+    (bucket, p) =>
+      `name it by its ARN, e.g. s3:ro@arn:${p}:s3::ACCOUNT:accesspoint/${bucket} ` +
+      `(its objects: …/${bucket}/object/*)`,
+  ],
+  [
+    "--x-s3",
+    "a directory bucket, whose actions are s3express's, not s3's",
+    (bucket, p) =>
+      "name it in an s3express scope by its ARN, e.g. " +
+      `s3express:full@arn:${p}:s3express:REGION:ACCOUNT:bucket/${bucket} (reading its objects ` +
+      "takes s3express:CreateSession, which only full allows)",
+  ],
+];
+
 /**
  * Checks the bucket of a bare S3 resource, `*` and `?` included (IAM's wildcards: any run of
  * characters, any one), against AWS's bucket naming rules. `invalid` says why no bucket can have
  * it, even under the legacy rules of us-east-1 before March 2018 (3 to 255 characters, either
- * case, underscores); `legacy` why only such an old bucket can (a name that is more often a
- * typo, but that a bucket may still have); neither is set for a name S3 gives today. A pattern
- * is refused only where no name it matches could be a bucket, so `logs-*` passes. The prefixes
- * and suffixes AWS reserves for new names (`xn--`, `-s3alias`…) are not checked: older buckets
- * may have them.
+ * case, underscores); `legacy` why only such an old bucket can (a name that is more often a typo,
+ * but that a bucket may still have); neither is set for a name S3 gives today. A pattern is refused only where no name it matches could be a bucket, so
+ * `logs-*` passes. A name with a suffix that S3 keeps for another kind of resource (`-s3alias`,
+ * `--ol-s3`, `.mrap`, `--x-s3`) is `invalid`, with a `hint` that names that resource the way a
+ * scope can (its ARNs in `partition`, by default `aws`); the prefixes AWS reserves for new names
+ * (`xn--`, `sthree-`…) are not checked: older buckets may have them.
  *
  * @example
  * ```ts
@@ -259,9 +304,10 @@ const IP_ADDRESS = /^\d{1,3}(\.\d{1,3}){3}$/;
  * assert.deepEqual(checkBucketName("logs-*"), {});
  * assert.deepEqual(checkBucketName("My_Bucket"), { legacy: "uppercase letters, underscores" });
  * assert.match(checkBucketName("a").invalid ?? "", /3 to 63 characters/);
+ * assert.match(checkBucketName("data--usw2-az1--x-s3").hint ?? "", /^name it in an s3express scope/);
  * ```
  */
-export function checkBucketName(bucket: string): BucketNameCheck {
+export function checkBucketName(bucket: string, partition = "aws"): BucketNameCheck {
   const wrong = [...bucket].find((c) => c !== "*" && c !== "?" && !BUCKET_CHAR.test(c));
   if (wrong !== undefined) {
     return {
@@ -284,6 +330,14 @@ export function checkBucketName(bucket: string): BucketNameCheck {
   }
   if (/^[._-]/.test(bucket)) return { invalid: "a bucket name begins with a letter or a digit" };
   if (IP_ADDRESS.test(bucket)) return { invalid: "a bucket name is not an IP address" };
+  const reserved = RESERVED_SUFFIXES.find(([suffix]) => bucket.endsWith(suffix));
+  if (reserved) {
+    const [suffix, what, hint] = reserved;
+    return {
+      invalid: `a name ending in ${suffix} is ${what}`,
+      hint: hint(bucket, partition),
+    };
+  }
   const legacy = [
     /[A-Z]/.test(bucket) ? "uppercase letters" : "",
     bucket.includes("_") ? "underscores" : "",
