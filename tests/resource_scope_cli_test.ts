@@ -101,6 +101,16 @@ const BAD_RESOURCES: Array<[string, string, RegExp]> = [
     /^error: Invalid S3 bucket "bucket;rm": a bucket name has lowercase letters, digits, dots and hyphens only, not ";"$/,
   ],
   [
+    "a full ARN whose bucket is too short to be one",
+    "s3:ro@arn:aws:s3:::a/reports/*",
+    /^error: Invalid S3 bucket "a": a bucket name has 3 to 63 characters$/,
+  ],
+  [
+    "a full ARN whose bucket has a shell substitution, in another partition",
+    "s3:ro@arn:aws-cn:s3:::$(echo)",
+    /^error: Invalid S3 bucket "\$\(echo\)": a bucket name has lowercase letters, digits, dots and hyphens only, not "\$"$/,
+  ],
+  [
     "an ARN of another service",
     "s3:ro@arn:aws:sqs:eu-west-1:123456789012:jobs",
     /^error: ARN "arn:aws:sqs:eu-west-1:123456789012:jobs" belongs to sqs, not s3$/,
@@ -213,6 +223,14 @@ Deno.test("an S3 scope on a name S3 keeps for another resource is refused, with 
       "s3express:full@arn:aws:s3express:REGION:ACCOUNT:bucket/data--usw2-az1--x-s3 (reading " +
       "its objects takes s3express:CreateSession, which only full allows)",
     ],
+    [
+      "s3:ro@arn:aws-us-gov:s3:::data--usw2-az1--x-s3/k",
+      `"data--usw2-az1--x-s3": a name ending in --x-s3 is a directory bucket, whose actions ` +
+      "are s3express's, not s3's",
+      "name it in an s3express scope by its ARN, e.g. " +
+      "s3express:full@arn:aws-us-gov:s3express:REGION:ACCOUNT:bucket/data--usw2-az1--x-s3 " +
+      "(reading its objects takes s3express:CreateSession, which only full allows)",
+    ],
   ];
   for (const [scope, message, hint] of cases) {
     await t.step(scope, async () => {
@@ -249,6 +267,19 @@ Deno.test("an S3 scope on a name S3 keeps for another resource is refused, with 
         result.stdout,
       );
     },
+  );
+});
+
+Deno.test("a full S3 ARN with a legacy bucket name is granted as written, with the same note", async () => {
+  const result = await runCli(["policy", "-s", "s3:ro@arn:aws:s3:::Old_Logs/app/*"]);
+  assert.equal(result.code, 0, result.stderr);
+  assert.ok(result.stdout.includes('"arn:aws:s3:::Old_Logs/app/*"'), result.stdout);
+  assert.ok(
+    result.stderr.includes(
+      'note: "Old_Logs" can only be a bucket created in us-east-1 before March 2018 ' +
+        "(uppercase letters, underscores): if it is not one, check the spelling\n",
+    ),
+    result.stderr,
   );
 });
 

@@ -226,6 +226,71 @@ Deno.test("checkBucketName() refuses the suffixes S3 keeps for other resources, 
   });
 });
 
+Deno.test("a full S3 ARN's bucket is checked as a bare name's: the same errors and notes", async (t) => {
+  const cases: Array<[string, RegExp]> = [
+    ["arn:aws:s3:::a", /^Invalid S3 bucket "a": a bucket name has 3 to 63 characters$/],
+    ["arn:aws:s3:::a/reports/*", /^Invalid S3 bucket "a": /],
+    ["arn:aws-cn:s3:::bucket;rm/key", /^Invalid S3 bucket "bucket;rm": .*, not ";"$/],
+    [
+      "arn:*:s3:::-abc",
+      /^Invalid S3 bucket "-abc": a bucket name begins with a letter or a digit$/,
+    ],
+    [
+      "arn:aws:s3:::mfzwi23gnjvgw.mrap",
+      /^Invalid S3 bucket "mfzwi23gnjvgw\.mrap": a name ending in \.mrap/,
+    ],
+  ];
+  for (const [arn, message] of cases) {
+    await t.step(arn, async () => {
+      const error = await expand("s3", arn).then(() => undefined, (e) => e);
+      assert.ok(error instanceof UsageError, String(error));
+      assert.match(error.message, message);
+    });
+  }
+  await t.step("a directory bucket's hint is in the ARN's partition", async () => {
+    const error = await expand("s3", "arn:aws-us-gov:s3:::d--usw2-az1--x-s3/k").then(
+      () => undefined,
+      (e) => e,
+    );
+    assert.ok(error instanceof UsageError, String(error));
+    assert.match(
+      error.hint ?? "",
+      /s3express:full@arn:aws-us-gov:s3express:REGION:ACCOUNT:bucket\/d--usw2-az1--x-s3 /,
+    );
+  });
+  await t.step("a legacy name: kept as written, with the note", async () => {
+    const legacy = await expand("s3", "arn:aws:s3:::My_Bucket/reports/*");
+    assert.deepEqual(legacy.arns, ["arn:aws:s3:::My_Bucket/reports/*"]);
+    assert.equal(
+      legacy.note,
+      '"My_Bucket" can only be a bucket created in us-east-1 before March 2018 (uppercase ' +
+        "letters, underscores): if it is not one, check the spelling",
+    );
+  });
+  await t.step(
+    "today's names, patterns and policy variables: kept as written, no note",
+    async () => {
+      for (
+        const arn of [
+          "arn:aws:s3:::my-bucket",
+          "arn:aws:s3:::my-bucket/*",
+          "arn:aws:s3:::*",
+          "arn:aws:s3:::logs-*/app/*",
+          "arn:aws:s3:::${aws:username}-home/*",
+        ]
+      ) {
+        const resource = await expand("s3", arn);
+        assert.deepEqual(resource.arns, [arn]);
+        assert.equal(resource.note, undefined, arn);
+      }
+    },
+  );
+  await t.step("an access point's ARN is no bucket: not checked", async () => {
+    const arn = "arn:aws:s3:eu-west-1:123456789012:accesspoint/ap";
+    assert.deepEqual((await expand("s3", arn)).arns, [arn]);
+  });
+});
+
 Deno.test("an S3 resource whose bucket cannot be one is a usage error that quotes it safely", async (t) => {
   const cases: Array<[string, RegExp]> = [
     ["a", /^Invalid S3 bucket "a": a bucket name has 3 to 63 characters$/],

@@ -286,11 +286,12 @@ const RESERVED_SUFFIXES: ReadonlyArray<
 ];
 
 /**
- * Checks the bucket of a bare S3 resource, `*` and `?` included (IAM's wildcards: any run of
- * characters, any one), against AWS's bucket naming rules. `invalid` says why no bucket can have
- * it, even under the legacy rules of us-east-1 before March 2018 (3 to 255 characters, either
- * case, underscores); `legacy` why only such an old bucket can (a name that is more often a typo,
- * but that a bucket may still have); neither is set for a name S3 gives today. A pattern is refused only where no name it matches could be a bucket, so
+ * Checks the bucket of an S3 resource (a bare name, or an `arn:…:s3:::` ARN), `*` and `?`
+ * included (IAM's wildcards: any run of characters, any one), against AWS's bucket naming rules.
+ * `invalid` says why no bucket can have it, even under the legacy rules of us-east-1 before March
+ * 2018 (3 to 255 characters, either case, underscores); `legacy` why only such an old bucket can
+ * (a name that is more often a typo, but that a bucket may still have); neither is set for a name
+ * S3 gives today. A pattern is refused only where no name it matches could be a bucket, so
  * `logs-*` passes. A name with a suffix that S3 keeps for another kind of resource (`-s3alias`,
  * `--ol-s3`, `.mrap`, `--x-s3`) is `invalid`, with a `hint` that names that resource the way a
  * scope can (its ARNs in `partition`, by default `aws`); the prefixes AWS reserves for new names
@@ -413,9 +414,23 @@ function checkArn(service: string, arn: string, types: readonly ResourceType[]):
   let problem = "";
   for (const type of candidates) {
     problem = segmentProblem(type, parts);
-    if (!problem) return { written: arn, arns: [arn], types: [type.key] };
+    if (!problem) {
+      return withNote({ written: arn, arns: [arn], types: [type.key] }, arnBucketNote(parts));
+    }
   }
   throw new UsageError(`Invalid ARN "${arn}": ${problem}`);
+}
+
+/**
+ * Checks the bucket of an `arn:PARTITION:s3:::BUCKET[/KEY]` as a bare name's (see
+ * {@linkcode checkBucket}). A bucket with a policy variable (`${aws:username}`) is taken as
+ * written: IAM fills it in when it evaluates the policy.
+ */
+function arnBucketNote(parts: ArnParts): string | undefined {
+  if (parts.service !== "s3" || parts.region || parts.account) return undefined;
+  const bucket = parts.resource.split("/")[0];
+  if (bucket.includes("${")) return undefined;
+  return checkBucket(bucket, parts.partition === "*" ? "aws" : parts.partition);
 }
 
 /** What is wrong with the region or account of an ARN for one resource type ("" if nothing). */
