@@ -406,6 +406,44 @@ Deno.test("serve --max-ttl 5m: the default TTL is 5m, and the env file and expir
   assert.equal(listed[0].expires_at, deadline);
 });
 
+Deno.test("grant_access tells the agent of a bucket name that only an old bucket has, in one bounded line, and refuses a directory bucket with the scope to use", async () => {
+  await using s = await serve();
+  const note = '"Old_Logs" can only be a bucket created in us-east-1 before March 2018 ' +
+    "(uppercase letters, underscores): if it is not one, check the spelling";
+  const legacy = await s.call("grant_access", {
+    services: ["s3"],
+    resources: { s3: ["Old_Logs", "my-bucket"] },
+  });
+  assert.ok(!legacy.isError, legacy.text);
+  assert.equal(legacy.structured.resource_note, note);
+  assert.equal(JSON.parse(legacy.text).resource_note, note);
+  // Said once, however many scopes name the bucket.
+  const twice = await s.call("grant_access", { scopes: "s3:ro@Old_Logs,s3:full@Old_Logs/tmp/*" });
+  assert.ok(!twice.isError, twice.text);
+  assert.equal(twice.structured.resource_note, note);
+  const plain = await s.call("grant_access", { scopes: "s3:ro@my-bucket,s3:ro@logs-*" });
+  assert.ok(!plain.isError, plain.text);
+  assert.equal(plain.structured.resource_note, undefined);
+
+  const names = "ABCDEFGH".split("").map((c) => `Old_${c}_${"x".repeat(54)}`);
+  const many = await s.call("grant_access", { services: ["s3"], resources: { s3: names } });
+  assert.ok(!many.isError, many.text);
+  const long = String(many.structured.resource_note);
+  assert.match(long, /^"Old_A_x+" can only be a bucket .*… \(\d+ more characters\)$/);
+  assert.ok(long.length < 1100, String(long.length));
+
+  const directory = await s.call("grant_access", { scopes: "s3:ro@data--usw2-az1--x-s3" });
+  assert.ok(directory.isError);
+  assert.equal(
+    directory.text,
+    'Invalid S3 bucket "data--usw2-az1--x-s3": a name ending in --x-s3 is a directory bucket, ' +
+      "whose actions are s3express's, not s3's\nhint: name it in an s3express scope by its ARN, " +
+      "e.g. s3express:full@arn:aws:s3express:REGION:ACCOUNT:bucket/data--usw2-az1--x-s3 " +
+      "(reading its objects takes s3express:CreateSession, which only full allows)",
+  );
+  assert.equal(s.aws.requests.filter((r) => r.action === "AssumeRole").length, 4);
+});
+
 Deno.test("serve names the human and the MCP client in CloudTrail; --source-identity is audited beside the caller", async () => {
   await using s = await serve(["--source-identity", "alice@example.com"]);
   const granted = await s.call("grant_access", { services: ["s3", "dynamodb"] });

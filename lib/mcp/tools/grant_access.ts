@@ -91,6 +91,10 @@ const outputSchema = {
     "Set when the server's limits kept account-wide actions (listing every bucket, every " +
       "function...) out of a grant on named resources",
   ),
+  resource_note: z.string().optional().describe(
+    "Set when a named resource is more often a typo than what it names (an S3 bucket name that " +
+      "only an old us-east-1 bucket can have): check its spelling",
+  ),
 };
 
 type GrantArgs = {
@@ -257,6 +261,7 @@ async function grantAccess(ctx: ToolContext, args: GrantArgs, asking: Asking) {
       usage: `env $(cat ${shellWord(session.file)}) <command>`,
       ...(ctx.masking ? { credentials_note: MASKED_NOTE } : {}),
       ...accountWideNoteOf(request.scopes, ctx.options.allow),
+      ...resourceNoteOf(request.policy),
     };
   } catch (error) {
     const declined = error instanceof DeclinedError;
@@ -412,3 +417,17 @@ function accountWideNoteOf(
   const note = accountWideNote(scopes, allow, levelName);
   return note === undefined ? {} : { note };
 }
+
+/**
+ * `{ resource_note }` when a named resource has a note (an S3 bucket that only an old bucket can
+ * be called), each said once, as one bounded line.
+ */
+function resourceNoteOf(policy: SessionPolicy): { resource_note?: string } {
+  const notes = new Set(
+    policy.parts.flatMap((part) => (part.resources ?? []).flatMap(({ note }) => note ?? [])),
+  );
+  return notes.size ? { resource_note: logText([...notes].join("; "), MAX_NOTE_CHARS) } : {};
+}
+
+/** The longest `resource_note`: a few notes, each quoting at most 64 characters of a name. */
+const MAX_NOTE_CHARS = 1000;
