@@ -739,6 +739,29 @@ Deno.test(
   },
 );
 
+Deno.test(
+  `Ctrl-D while the vault's passphrase is typed cancels, and nothing is asked of AWS${
+    ignoredBecause(scriptTool)
+  }`,
+  { ignore: !scriptTool.found },
+  async () => {
+    await using w = await world();
+    await addDevKeys(w);
+    const { TIMEBOUND_IAM_VAULT_PASSPHRASE: _, ...rest } = w.env;
+    const before = w.aws.requests.length;
+    const grant = await answerPrompts(
+      await spawnUnderTerminal(
+        ["exec", "--profile", "dev", "--no-confirm", "-s", "s3:ro", "-t", "15m", "--", "true"],
+        { ...rest, HOME: w.home },
+      ),
+      [{ prompt: "Vault passphrase: ", answer: `${PASSPHRASE.slice(0, 7)}\x04` }],
+    );
+    assert.equal(grant.code, 1, grant.text);
+    assert.match(grant.text, /error: Cancelled: nothing was entered/);
+    assert.equal(w.aws.requests.length, before);
+  },
+);
+
 Deno.test("credential-process from vault keys caches its entry in the vault, not the cache directory", async () => {
   await using w = await world();
   await addDevKeys(w);

@@ -298,6 +298,29 @@ Deno.test({
   },
 });
 
+Deno.test({
+  name: "under a terminal a letter typed into the code is kept, and the code refused (Linux only)",
+  ignore: !hasScript,
+  fn: async () => {
+    await using fx = await startMfaFixture();
+    const { aws, env, serial } = fx;
+    const child = await spawnUnderTerminal(
+      [...GRANT, "--mfa-serial", serial, "--", ...callerArn(aws)],
+      env,
+    );
+    const { code, text } = await answerPrompts(child, [
+      { prompt: `MFA code for ${serial}: `, answer: `${aws.mfaCode(serial).slice(0, 3)}é6` },
+      { prompt: `MFA code for ${serial}: `, answer: () => aws.mfaCode(serial) },
+    ]);
+    fx.assertNoSecret(text);
+    assert.equal(code, 0, text);
+    // One mark for each character typed, é too.
+    assert.match(text, new RegExp(`MFA code for ${serial}: \\*{5}\r?\n`));
+    assert.match(text, /That is not six digits; try once more\./);
+    assert.equal(calls(aws, "GetSessionToken").length, 1);
+  },
+});
+
 Deno.test("a profile with mfa_serial uses it: the code is asked for that device", async () => {
   await using fx = await startMfaFixture();
   const { aws, env, serial, home } = fx;

@@ -1,14 +1,14 @@
 /**
  * Asking for an MFA code on the terminal: the question on standard error, the answer read with
- * echo off (each digit shows as `*`, so the code never lands in a terminal log), six digits
+ * echo off (each character shows as `*`, so the code never lands in a terminal log), six digits
  * checked, one more try after a typo.
  *
  * @module
  */
 
-import { RuntimeError, UsageError } from "../core/errors.ts";
+import { UsageError } from "../core/errors.ts";
 import type { Io } from "../core/io.ts";
-import { pauseWaitingLines } from "../core/waiting_line.ts";
+import { readSecretLine } from "../core/secret_line.ts";
 
 const MAX_INPUT = 32;
 
@@ -63,43 +63,14 @@ export async function askCodeOnTerminal(
 }
 
 /**
- * Reads a line from the terminal in raw mode: digits shown as `*`, Backspace, Enter, Ctrl-C. The
- * terminal's echo is off before the question shows, so a code typed at once is never echoed. No
- * waiting line writes while the question is open.
+ * Reads a line from the terminal in raw mode (see `core/secret_line.ts`): each character shown as
+ * `*`, Backspace, Enter, Ctrl-C and Ctrl-D to cancel.
  */
-export function readTerminalLine(
-  question: string,
-  echo: (text: string) => void,
-): Promise<string> {
-  return pauseWaitingLines(() => readMaskedLine(question, echo));
-}
-
-async function readMaskedLine(question: string, echo: (text: string) => void): Promise<string> {
-  const stdin = Deno.stdin;
-  stdin.setRaw(true);
-  echo(question);
-  let text = "";
-  try {
-    const buffer = new Uint8Array(64);
-    for (;;) {
-      const n = await stdin.read(buffer);
-      if (n === null) return text;
-      for (const byte of buffer.subarray(0, n)) {
-        if (byte === 3 || byte === 4) throw new RuntimeError("Cancelled: no MFA code was given");
-        if (byte === 13 || byte === 10) return text;
-        if (byte === 127 || byte === 8) {
-          if (text.length > 0) {
-            text = text.slice(0, -1);
-            echo("\b \b");
-          }
-        } else if (byte >= 32 && byte < 127 && text.length < MAX_INPUT) {
-          text += String.fromCharCode(byte);
-          echo("*");
-        }
-      }
-    }
-  } finally {
-    stdin.setRaw(false);
-    echo("\n");
-  }
+function readTerminalLine(question: string, echo: (text: string) => void): Promise<string> {
+  return readSecretLine(question, {
+    write: echo,
+    max: MAX_INPUT,
+    mask: "*",
+    cancelled: "Cancelled: no MFA code was given",
+  });
 }
