@@ -280,3 +280,59 @@ Deno.test({
     assert.equal(aws.federationRequests.length, 1);
   },
 });
+
+Deno.test({
+  name: "a refused grant on a terminal says so while it looks up the caller's MFA devices",
+  ignore: !hasScript,
+  async fn() {
+    await using fx = await startFixture({ prefix: "tbi-waiting-refused-" });
+    const { aws } = fx;
+    const { serialNumber: serial } = aws.addMfaDevice();
+    aws.deny("sts:AssumeRole");
+    aws.answerAfter(1600);
+    const [deno, args] = cliCommand(GRANT);
+    const pty = new PtySession(
+      [deno, ...args].map(shQuote).join(" "),
+      { ...fx.childEnv, TERM: "xterm" },
+    );
+    const code = await pty.close(60_000);
+    assert.equal(code, 1, pty.text);
+    const { raw } = pty;
+    assert.match(raw, /\rwaiting for AWS IAM \(1s\)…/);
+    assert.match(raw.slice(raw.lastIndexOf("waiting for AWS IAM")), /…\r +\r/);
+    assert.match(
+      pty.text,
+      new RegExp(`hint: if its trust policy requires MFA, pass --mfa-serial ${serial} `),
+    );
+    assert.deepEqual(aws.requests.map((r) => r.action), [
+      "GetCallerIdentity",
+      "AssumeRole",
+      "ListMFADevices",
+    ]);
+  },
+});
+
+Deno.test({
+  name: "doctor --console on a terminal says it waits for the sign-in endpoint, then erases it",
+  ignore: !hasScript,
+  async fn() {
+    await using fx = await startFixture({
+      prefix: "tbi-waiting-doctor-console-",
+      env: (home, aws) => ({ TMPDIR: home, TIMEBOUND_IAM_SIGNIN_URL: aws!.signinUrl }),
+    });
+    const { aws } = fx;
+    aws.answerAfter(1600);
+    const [deno, args] = cliCommand(["doctor", "--console"]);
+    const pty = new PtySession(
+      [deno, ...args].map(shQuote).join(" "),
+      { ...fx.childEnv, TERM: "xterm" },
+    );
+    const code = await pty.close(60_000);
+    assert.equal(code, 0, pty.text);
+    const { raw } = pty;
+    assert.match(raw, /\rwaiting for AWS sign-in \(1s\)…/);
+    assert.match(raw.slice(raw.lastIndexOf("waiting for AWS sign-in")), /…\r +\r/);
+    assert.match(pty.text, /✓ console sign-in +http:\/\/127\.0\.0\.1:\d+\/federation answers/);
+    assert.deepEqual(aws.federationRequests.map((r) => r.method), ["HEAD"]);
+  },
+});

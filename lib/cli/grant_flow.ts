@@ -187,7 +187,7 @@ export async function obtainRenewableGrant(
     const { policy, ttlSeconds, tags } = request;
     const assume = (signal?: AbortSignal) => connected.assume({ policy, ttlSeconds, tags, signal });
     const grant = await waiting.run("AWS STS", () => assume()).catch(async (error) => {
-      throw connected.base?.mfa ? error : await explainRefusal(error, settings, region);
+      throw connected.base?.mfa ? error : await explainRefusal(error, settings, region, waiting);
     });
     if (grant.identityRefused) {
       cli.io.stderr(
@@ -248,13 +248,16 @@ async function explainRefusal(
   error: unknown,
   settings: GrantSettings,
   region: string,
+  waiting: WaitingLine,
 ): Promise<unknown> {
   // Only a refusal looks up MFA devices: their module loads then.
   const { explainMissingMfa } = await import("../aws/mfa_devices.ts");
-  return await explainMissingMfa(error, {
-    region,
-    profile: settings.profile,
-    configProfile: profileName(settings.profile, settings.env),
-    timeoutMs: awsTimeoutMs(settings.env),
-  });
+  // The look-up is a call to IAM: a wait for it says so too.
+  return await waiting.run("AWS IAM", () =>
+    explainMissingMfa(error, {
+      region,
+      profile: settings.profile,
+      configProfile: profileName(settings.profile, settings.env),
+      timeoutMs: awsTimeoutMs(settings.env),
+    }));
 }

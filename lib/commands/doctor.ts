@@ -49,7 +49,12 @@ Examples:
       if (options.console) {
         // Its module loads only when asked, as the request is made only then.
         const { consoleCheck } = await import("../setup/console_check.ts");
-        checks.push(await consoleCheck(options, { env: cli.io.env }));
+        checks.push(
+          await waitingLine(cli.io).run(
+            "AWS sign-in",
+            () => consoleCheck(options, { env: cli.io.env }),
+          ),
+        );
       }
       cli.io.stdout(renderChecks(checks));
       if (checks.some((check) => check.status === "fail")) cli.exitCode = 1;
