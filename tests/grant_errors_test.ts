@@ -195,7 +195,27 @@ const CASES: Case[] = [
       return { env };
     },
     error: /^Could not reach http:\/\/127\.0\.0\.1:\d+: connection refused$/,
-    hint: /AWS_ENDPOINT_URL_STS/,
+    hint: /^hint: check the network, and endpoint_url of profile "default" in ~\/\.aws\/config$/,
+    noAssumeRole: true,
+  },
+  {
+    // The SDK then ignores AWS_ENDPOINT_URL_STS and [default]'s endpoint_url: it asks AWS's own
+    // endpoint of the region (one that does not exist, so that no request leaves the machine).
+    name: "an unreachable AWS endpoint, with AWS_IGNORE_CONFIGURED_ENDPOINT_URLS",
+    arrange: async (aws, home) => {
+      await Deno.writeTextFile(`${home}/.aws/config`, `[default]\nendpoint_url = ${aws.url}\n`);
+      return {
+        env: {
+          ...aws.env(),
+          AWS_IGNORE_CONFIGURED_ENDPOINT_URLS: "true",
+          AWS_REGION: "xx-nowhere-1",
+          AWS_DEFAULT_REGION: "xx-nowhere-1",
+          TIMEBOUND_IAM_TIMEOUT: "5",
+        },
+      };
+    },
+    error: /^Could not reach https:\/\/sts\.xx-nowhere-1\.amazonaws\.com: /,
+    hint: /^hint: check the network and --region$/,
     noAssumeRole: true,
   },
 ];

@@ -353,6 +353,27 @@ Deno.test("the AssumeRole of prod's role keeps the call deadline (TIMEBOUND_IAM_
   }
 });
 
+Deno.test("with AWS_IGNORE_CONFIGURED_ENDPOINT_URLS, an unreachable role is AWS's endpoint, as the SDK used it", async () => {
+  await using w = await world({
+    config: (roleArn, url) =>
+      `[profile base]\nregion = us-east-1\n\n[profile prod]\nsource_profile = base\n` +
+      `role_arn = ${roleArn}\nendpoint_url = ${url}\n`,
+  });
+  // A region that does not exist: nothing leaves the machine.
+  const result = await w.run(["exec", "--profile", "prod", ...GRANT, "--", "true"], {
+    AWS_IGNORE_CONFIGURED_ENDPOINT_URLS: "true",
+    AWS_REGION: "xx-nowhere-1",
+    AWS_DEFAULT_REGION: "xx-nowhere-1",
+    TIMEBOUND_IAM_TIMEOUT: "5",
+  });
+  assert.equal(result.code, 1, result.stderr);
+  assert.match(
+    result.stderr,
+    /^error: Could not reach https:\/\/sts\.xx-nowhere-1\.amazonaws\.com: .*\nhint: check the network and --region\n/,
+  );
+  assert.deepEqual(w.calls(), []);
+});
+
 Deno.test("a chain of three roles is held to one TIMEBOUND_IAM_TIMEOUT in all, not one per role", async () => {
   await using w = await world();
   const mid = w.aws.addRole({ roleName: "mid-role" }).arn;

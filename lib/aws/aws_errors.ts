@@ -60,8 +60,8 @@ export interface ErrorContext {
   callerArn?: string;
   /** The requested session length (AssumeRole only). */
   ttlSeconds?: number;
-  /** The STS (or IAM) endpoint in use, for network errors. */
-  endpoint?: string;
+  /** The STS (or IAM) endpoint in use and the setting that named it, for network errors. */
+  endpoint?: { url: string; setting?: string };
 }
 
 /** The failure as the explanations use it: AWS's code and first line, and the debug detail. */
@@ -220,12 +220,11 @@ function explainMissingCredentials({ message, options }: Failure, context: Error
 function explainUnreachable({ options }: Failure, context: ErrorContext) {
   const iam = isIamOperation(context.operation);
   const service = iam ? "AWS IAM" : "AWS STS";
-  const where = context.endpoint === undefined ? service : withoutUserInfo(context.endpoint);
+  const { endpoint } = context;
+  const where = endpoint === undefined ? service : withoutUserInfo(endpoint.url);
   return new RuntimeError(`Could not reach ${where}: ${networkReason(options.cause)}`, {
     ...options,
-    hint: iam
-      ? "check the network, and AWS_ENDPOINT_URL_IAM if you set it"
-      : "check the network, --region, and AWS_ENDPOINT_URL_STS if you set it",
+    hint: unreachableHint(endpoint, iam),
     // The endpoint is the human's setting (a host on their network, say), and the reason may
     // name it: an agent learns only that AWS could not be reached.
     forAgents: {
@@ -233,6 +232,15 @@ function explainUnreachable({ options }: Failure, context: ErrorContext) {
       hint: "the server's log says why; try again later, or ask the human who started the server",
     },
   });
+}
+
+/** What to check: the setting that named the endpoint, or the region when it is AWS's own. */
+function unreachableHint(endpoint: ErrorContext["endpoint"], iam: boolean): string {
+  if (endpoint?.setting) return `check the network, and ${endpoint.setting}`;
+  if (endpoint) return "check the network and --region";
+  return iam
+    ? "check the network, and AWS_ENDPOINT_URL_IAM if you set it"
+    : "check the network, --region, and AWS_ENDPOINT_URL_STS if you set it";
 }
 
 /** An endpoint's URL without the user name and password it may hold (a secret, never shown). */

@@ -188,10 +188,12 @@ export async function connectBroker(options: BrokerOptions): Promise<BrokerConte
   });
   const explain = async (error: unknown) => {
     client.destroy();
+    // Only a failure names the endpoint: the module that reads it loads then.
+    const { stsEndpointInUse } = await import("./profile_endpoint.ts");
     return explainAwsError(error, {
       operation: "GetCallerIdentity",
       profile: choice.name,
-      endpoint: await stsEndpoint(region, { profile: choice.name, env: options.env }),
+      endpoint: await stsEndpointInUse(region, { profile: choice.name, env: options.env }),
     });
   };
   const cache = options.identityCache;
@@ -514,22 +516,6 @@ async function isGranted(call: Promise<unknown>): Promise<boolean> {
  */
 export function newSessionName(): string {
   return `timebound-iam-${crypto.randomUUID()}`;
-}
-
-/**
- * Where the STS client sends its calls, for messages: the environment's, the profile's (with no
- * profile named, `[default]`'s, which the SDK reads), AWS's.
- */
-async function stsEndpoint(
-  region: string,
-  options: { profile?: string; env: Readonly<Record<string, string>> },
-): Promise<string> {
-  const { profile = "default", env } = options;
-  const configured = await import("./profile_endpoint.ts")
-    .then(({ profileEndpointConfig }) => profileEndpointConfig("sts", { profile, env }))
-    .then((settings) => settings.endpoint, () => undefined);
-  return env.AWS_ENDPOINT_URL_STS || env.AWS_ENDPOINT_URL || configured ||
-    `https://sts.${region}.amazonaws.com`;
 }
 
 async function createStsClient(

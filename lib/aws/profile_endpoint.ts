@@ -7,7 +7,8 @@
  * the AWS CLI reads it); with none, the SDK is told to look up no configured endpoint. The
  * environment's `AWS_ENDPOINT_URL_<SERVICE>` and `AWS_ENDPOINT_URL` still win, read by the SDK as
  * before. A profile's URL that is not http(s) is refused here, before any request (the variables
- * are checked by the root command).
+ * are checked by the root command). For messages, `stsEndpointInUse` says which endpoint the SDK
+ * sends an STS client's calls to, and which setting named it.
  *
  * @module
  */
@@ -47,12 +48,66 @@ export async function profileEndpointConfig(
   if (isTrue(env.AWS_IGNORE_CONFIGURED_ENDPOINT_URLS)) return none;
   // The environment's endpoint wins: the SDK reads it itself, as it always did.
   if (env[`AWS_ENDPOINT_URL_${service.toUpperCase()}`] || env.AWS_ENDPOINT_URL) return { profile };
+  const own = await ownEndpoint(service, profile);
+  return own ? { profile, endpoint: own.url } : none;
+}
+
+/** The endpoint a client sends its calls to, and the setting that named it. */
+export interface EndpointInUse {
+  /** The URL (it may hold a user name and password: never shown as is). */
+  url: string;
+  /** The variable or file setting that named it; none for AWS's own endpoint. */
+  setting?: string;
+}
+
+/**
+ * Where an STS client for `profile` (`[default]` when none is named) sends its calls, as the SDK
+ * chooses, for messages: none of the settings when `AWS_IGNORE_CONFIGURED_ENDPOINT_URLS` is
+ * `true`; else `AWS_ENDPOINT_URL_STS`, `AWS_ENDPOINT_URL`, the profile's own (`endpoint_url`, a
+ * `services` section); else AWS's own endpoint of `region`.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { stsEndpointInUse } from "./profile_endpoint.ts";
+ * const env = { AWS_ENDPOINT_URL_STS: "http://127.0.0.1:4566" };
+ * assert.deepEqual(await stsEndpointInUse("eu-west-1", { env }), {
+ *   url: "http://127.0.0.1:4566",
+ *   setting: "AWS_ENDPOINT_URL_STS",
+ * });
+ * const ignored = { ...env, AWS_IGNORE_CONFIGURED_ENDPOINT_URLS: "true" };
+ * assert.deepEqual(await stsEndpointInUse("eu-west-1", { env: ignored }), {
+ *   url: "https://sts.eu-west-1.amazonaws.com",
+ * });
+ * ```
+ */
+export async function stsEndpointInUse(
+  region: string,
+  options: { profile?: string; env: Readonly<Record<string, string>> },
+): Promise<EndpointInUse> {
+  const { profile = "default", env } = options;
+  const aws = { url: `https://sts.${region}.amazonaws.com` };
+  if (isTrue(env.AWS_IGNORE_CONFIGURED_ENDPOINT_URLS)) return aws;
+  for (const setting of ["AWS_ENDPOINT_URL_STS", "AWS_ENDPOINT_URL"]) {
+    if (env[setting]) return { url: env[setting], setting };
+  }
+  return await ownEndpoint("sts", profile).catch(() => undefined) ?? aws;
+}
+
+/**
+ * `profile`'s own endpoint for `service`, read with the SDK's loader and checked: `undefined`
+ * when it names none, or ignores configured endpoints.
+ */
+async function ownEndpoint(
+  service: "sts" | "iam",
+  profile: string,
+): Promise<Required<EndpointInUse> | undefined> {
   const { loadSharedConfigFiles } = await smithyConfigModule();
   const files = await loadSharedConfigFiles();
   // ~/.aws/config's settings win over ~/.aws/credentials', as the SDK reads them (botocore, the
   // AWS CLI's, the other way round).
   const settings = { ...files.credentialsFile?.[profile], ...files.configFile?.[profile] };
-  if (isTrue(settings.ignore_configured_endpoint_urls)) return none;
+  if (isTrue(settings.ignore_configured_endpoint_urls)) return undefined;
   const services = settings.services;
   if (services) {
     const section = files.configFile?.[`services.${services}`];
@@ -66,14 +121,17 @@ export async function profileEndpointConfig(
     const endpoint = section[`${service}.endpoint_url`];
     if (endpoint) {
       const setting = `${service}.endpoint_url of [services ${logText(services, 80)}]`;
-      return { profile, endpoint: checkEndpointUrl(endpoint, { setting, file: "~/.aws/config" }) };
+      return named(endpoint, { setting, file: "~/.aws/config" });
     }
   }
   const endpoint = settings.endpoint_url;
-  if (!endpoint) return none;
+  if (!endpoint) return undefined;
   const file = files.configFile?.[profile]?.endpoint_url ? "~/.aws/config" : "~/.aws/credentials";
-  const setting = `endpoint_url of profile "${logText(profile, 80)}"`;
-  return { profile, endpoint: checkEndpointUrl(endpoint, { setting, file }) };
+  return named(endpoint, { setting: `endpoint_url of profile "${logText(profile, 80)}"`, file });
+}
+
+function named(url: string, where: { setting: string; file: string }): Required<EndpointInUse> {
+  return { url: checkEndpointUrl(url, where), setting: `${where.setting} in ${where.file}` };
 }
 
 function isTrue(value: string | undefined): boolean {

@@ -19,7 +19,7 @@ import { logText } from "../core/log_text.ts";
 import { cachedMfaSession, openMfaSessionStore } from "./mfa_session.ts";
 import { classifyAwsError, explainAwsError } from "./on_failure.ts";
 import { profileLabel, resolveProfile, usesEnvironmentKeys } from "./profile.ts";
-import { profileEndpointConfig } from "./profile_endpoint.ts";
+import { type EndpointInUse, profileEndpointConfig, stsEndpointInUse } from "./profile_endpoint.ts";
 import {
   CHAIN_FAILURE_FOR_AGENTS,
   hasSourceProfile,
@@ -155,10 +155,11 @@ export function chainCredentials(
       try {
         credentials = await assume();
       } catch (error) {
-        const region = step.region ?? options.region;
-        const url = options.env.AWS_ENDPOINT_URL_STS || options.env.AWS_ENDPOINT_URL ||
-          endpoint.endpoint || `https://sts.${region}.amazonaws.com`;
-        throw await explainStepFailure(error, { chain, index: i, endpoint: url });
+        const used = await stsEndpointInUse(step.region ?? options.region, {
+          profile: chain.profile,
+          env: options.env,
+        });
+        throw await explainStepFailure(error, { chain, index: i, endpoint: used });
       }
     }
     return { ...credentials, $source: { [VAULT_CHAIN_MARK]: chain.source } };
@@ -231,7 +232,7 @@ function noCodeHere(step: RoleStep, serial: string): Promise<never> {
  */
 async function explainStepFailure(
   error: unknown,
-  at: { chain: VaultChain; index: number; endpoint: string },
+  at: { chain: VaultChain; index: number; endpoint: EndpointInUse },
 ): Promise<UserError> {
   if (error instanceof UserError) return error;
   const { chain, index } = at;
