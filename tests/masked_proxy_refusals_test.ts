@@ -1,0 +1,137 @@
+// exec --masked: what the signing proxy refuses (a wrong stand-in, a call around it, another
+// Host, a presigned URL, credential-minting actions), as the child and the human see it; the real
+// CLI against the local endpoint (tests/support/masked.ts). Linux and macOS only.
+import assert from "node:assert/strict";
+import { cli, ignore, MASKED_EXEC, maskedRig, note } from "./support/masked.ts";
+import { shQuote } from "./support/pty.ts";
+import { canRun } from "./support/system_tool.ts";
+
+Deno.test(
+  `exec --masked: what the proxy refuses, as the child sees it${note}`,
+  { ignore: ignore || !(await canRun("curl")) },
+  async () => {
+    await using rig = await maskedRig();
+    const A = shQuote(cli.path!);
+    const script = [
+      `cd ${shQuote(rig.home)}`,
+      `${A} s3 mb s3://refusals-bucket > /dev/null`,
+      `AWS_SECRET_ACCESS_KEY=not-the-stand-in ${A} sts get-caller-identity 2> wrong-secret.txt`,
+      `${A} --endpoint-url ${shQuote(rig.aws.url)} sts get-caller-identity 2> straight.txt`,
+      `${A} --endpoint-url ${shQuote(rig.aws.url)} s3 ls 2> straight-s3.txt`,
+      `curl -s -H "Host: rebind.example:\${AWS_ENDPOINT_URL##*:}" "$AWS_ENDPOINT_URL/" > host.txt`,
+      `curl -s "$(${A} s3 presign s3://refusals-bucket/x)" > presigned.txt`,
+    ].join("\n");
+    const result = await rig.run([
+      ...MASKED_EXEC,
+      "-s",
+      "s3:full,sts:ro",
+      "--",
+      "sh",
+      "-c",
+      script,
+    ]);
+    assert.equal(result.code, 0, result.stderr);
+    const read = (name: string) => Deno.readTextFile(`${rig.home}/${name}`);
+    assert.match(
+      await read("wrong-secret.txt"),
+      /An error occurred \(SignatureDoesNotMatch\) when calling the GetCallerIdentity operation/,
+    );
+    assert.match(await read("straight.txt"), /\(InvalidClientTokenId\)/);
+    assert.match(await read("straight-s3.txt"), /\(InvalidAccessKeyId\)/);
+    assert.match(await read("host.txt"), /<Code>AccessDenied<\/Code>.*127\.0\.0\.1:PORT/);
+    const presigned = await read("presigned.txt");
+    assert.match(presigned, /<Code>InvalidRequest<\/Code>/);
+    assert.match(presigned, /<Message>timebound-iam's signing proxy refuses presigned [^<\n]+</);
+    assert.equal(
+      rig.aws.requests.filter((r) =>
+        r.service === "s3" && r.action !== "CreateBucket" &&
+        r.accessKeyId !== undefined && !r.errorCode
+      ).length,
+      0,
+      "no refused call reached the endpoint",
+    );
+  },
+);
+
+Deno.test(
+  `exec --masked: credential-minting calls are refused before they are signed, and --calls ` +
+    `says so${note}`,
+  { ignore },
+  async () => {
+    await using rig = await maskedRig();
+    const A = shQuote(cli.path!);
+    // Each call's stdout, stderr and exit code, as the command (an agent) sees them.
+    const call = (name: string, args: string) =>
+      `${A} ${args} > ${name}.out 2> ${name}.err; echo $? > ${name}.code`;
+    const script = [
+      `cd ${shQuote(rig.home)}`,
+      call("identity", "sts get-caller-identity --query Arn --output text"),
+      call(
+        "assume",
+        `sts assume-role --role-arn ${shQuote(rig.aws.brokerRoleArn)} ` +
+          "--role-session-name escape",
+      ),
+      call("session", "sts get-session-token"),
+      call("ecr", "ecr get-authorization-token"),
+    ].join("\n");
+    const result = await rig.run([
+      ...MASKED_EXEC,
+      "--calls",
+      "-s",
+      "sts:full,ecr:full",
+      "--",
+      "sh",
+      "-c",
+      script,
+    ]);
+    assert.equal(result.code, 0, result.stderr);
+    const read = (name: string) => Deno.readTextFile(`${rig.home}/${name}`);
+    assert.match(await read("identity.out"), /assumed-role\/timebound-iam-broker\//);
+    const refusal = (code: string, operation: string, action: string) =>
+      `An error occurred (${code}) when calling the ${operation} operation: timebound-iam's ` +
+      `masked proxy refuses credential-minting actions such as ${action}: their answer would ` +
+      "hand out real credentials, which masked mode keeps from the command. A human who needs " +
+      "them runs the grant without --masked (timebound-iam exec -s SCOPES -t TTL -- COMMAND)";
+    for (
+      const [name, code, operation, action] of [
+        ["assume", "AccessDenied", "AssumeRole", "sts:AssumeRole"],
+        ["session", "AccessDenied", "GetSessionToken", "sts:GetSessionToken"],
+        ["ecr", "AccessDeniedException", "GetAuthorizationToken", "ecr:GetAuthorizationToken"],
+      ]
+    ) {
+      assert.equal((await read(`${name}.err`)).trim(), refusal(code, operation, action));
+      assert.equal(await read(`${name}.out`), "");
+      assert.equal((await read(`${name}.code`)).trim(), "255", `${name}: the CLI's error code`);
+    }
+    // What the human reads after the command: each refused call, as other refusals are.
+    assert.equal(
+      result.stderr,
+      [
+        "calls: 4 (4 distinct)",
+        "  sts GetCallerIdentity - 1",
+        "  sts AssumeRole - 1 refused (AccessDenied): " +
+        "credential-minting action refused under --masked",
+        "  sts GetSessionToken - 1 refused (AccessDenied): " +
+        "credential-minting action refused under --masked",
+        "  ecr GetAuthorizationToken - 1 refused (AccessDeniedException): " +
+        "credential-minting action refused under --masked",
+        "",
+      ].join("\n"),
+    );
+    // What reached the endpoint with the session's key: the one allowed call, nothing else.
+    const session = rig.aws.sessions().find((s) => s.roleName === "timebound-iam-broker")!;
+    assert.deepEqual(
+      rig.aws.requests.filter((r) => r.accessKeyId === session.accessKeyId).map((r) => r.action),
+      ["GetCallerIdentity"],
+    );
+    assert.equal(
+      rig.aws.requests.filter((r) => r.action === "AssumeRole").length,
+      1,
+      "the grant's",
+    );
+    assert.equal(rig.aws.requests.filter((r) => r.service === "ecr").length, 0);
+    for (const secret of rig.secrets()) {
+      assert.ok(!result.stderr.includes(secret) && !result.stdout.includes(secret));
+    }
+  },
+);
