@@ -8,6 +8,7 @@ import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js"
 import { baseEnv, cliCommand, runCli } from "./support/cli.ts";
 import { startFixture } from "./support/fixture.ts";
 import { LocalAws, type RecordedRequest } from "./support/local_aws.ts";
+import { filesHolding } from "./support/vault_world.ts";
 
 const PASSPHRASE = "correct horse battery staple";
 const ROLE = "prod-admin";
@@ -418,20 +419,6 @@ Deno.test("credential-process --profile prod caches its entry in the vault, besi
   const written = await filesHolding(w.home, w.aws.issuedSecrets());
   assert.deepEqual(written, [], "no session in a file but the encrypted vault");
 });
-
-/** Every file under `dir` (recursively) that holds any of `secrets`. */
-async function filesHolding(dir: string, secrets: string[]): Promise<string[]> {
-  const found: string[] = [];
-  for await (const entry of Deno.readDir(dir)) {
-    const path = `${dir}/${entry.name}`;
-    if (entry.isDirectory) found.push(...await filesHolding(path, secrets));
-    else if (entry.isFile) {
-      const text = await Deno.readTextFile(path).catch(() => "");
-      if (secrets.some((secret) => text.includes(secret))) found.push(path);
-    }
-  }
-  return found;
-}
 
 Deno.test("a chain of two roles: mid's with base's keys, then prod's with mid's session", async () => {
   await using w = await world();
