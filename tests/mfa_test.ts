@@ -1,5 +1,6 @@
 // MFA end to end: the real CLI against the local endpoint, whose broker role trusts the account
-// only with MFA, and whose devices check TOTP codes (computed here with the TOTP library).
+// only with MFA, and whose devices check TOTP codes (tests/support/mfa_fixture.ts). The sessions
+// that mfa login caches, and their lengths: mfa_sessions_test.ts.
 import assert from "node:assert/strict";
 // @ts-types="@modelcontextprotocol/sdk/client/index"
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
@@ -8,56 +9,16 @@ import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js"
 // @ts-types="@modelcontextprotocol/sdk/types"
 import { ElicitRequestSchema } from "@modelcontextprotocol/sdk/types.js";
 import { answerPrompts, cliCommand, runCli, spawnUnderTerminal } from "./support/cli.ts";
-import { type Fixture, startFixture } from "./support/fixture.ts";
-import { BROKER_ROLE_NAME, type LocalAws } from "./support/local_aws.ts";
-
-const GRANT = ["exec", "--no-confirm", "-s", "s3:ro", "-t", "15m"];
-
-/** The trust policy `setup aws --require-mfa` writes, for the account. */
-function mfaTrust(accountId: string, maxAgeSeconds?: number): Record<string, unknown> {
-  const condition: Record<string, unknown> = { Bool: { "aws:MultiFactorAuthPresent": "true" } };
-  if (maxAgeSeconds !== undefined) {
-    condition.NumericLessThan = { "aws:MultiFactorAuthAge": String(maxAgeSeconds) };
-  }
-  return {
-    Version: "2012-10-17",
-    Statement: [{
-      Effect: "Allow",
-      Principal: { AWS: `arn:aws:iam::${accountId}:root` },
-      Action: ["sts:AssumeRole", "sts:SetSourceIdentity", "sts:TagSession"],
-      Condition: condition,
-    }],
-  };
-}
-
-/** The fixture with an endpoint whose broker role requires MFA, and its user's MFA device. */
-type MfaFixture = Fixture & { serial: string };
-
-/**
- * The fixture whose broker role trusts the account only with MFA, with a device for the default
- * user (`serial`); `assertNoSecret` also fails on any MFA code the endpoint was sent.
- */
-async function startMfaFixture(): Promise<MfaFixture> {
-  const fx = await startFixture({ prefix: "tbi-mfa-" });
-  fx.aws.addRole({ roleName: BROKER_ROLE_NAME, trustPolicy: mfaTrust(fx.aws.accountId) });
-  return Object.assign(fx, { serial: fx.aws.addMfaDevice().serialNumber });
-}
-
-function calls(aws: LocalAws, action: string) {
-  return aws.requests.filter((r) => r.action === action);
-}
-
-const callerArn = (aws: LocalAws) => [
-  "aws",
-  "--endpoint-url",
-  aws.url,
-  "sts",
-  "get-caller-identity",
-  "--query",
-  "Arn",
-  "--output",
-  "text",
-];
+import { startFixture } from "./support/fixture.ts";
+import { BROKER_ROLE_NAME } from "./support/local_aws.ts";
+import {
+  callerArn,
+  calls,
+  GRANT,
+  type MfaFixture,
+  mfaTrust,
+  startMfaFixture,
+} from "./support/mfa_fixture.ts";
 
 Deno.test("without MFA the role refuses, and the hint names the caller's MFA device", async () => {
   await using fx = await startMfaFixture();
@@ -136,139 +97,6 @@ Deno.test("a wrong code is one line and exit 1; no terminal and no code is exit 
     /^error: Invalid MFA code from --mfa-code: expected six digits\n/,
   );
   assert.equal(calls(aws, "AssumeRole").length, 0);
-});
-
-Deno.test("mfa login once, then five grants with no code and exactly one GetSessionToken", async () => {
-  await using fx = await startMfaFixture();
-  const { aws, env, serial, home } = fx;
-  const login = await runCli(
-    ["mfa", "login", "--mfa-serial", serial, "--mfa-code", aws.mfaCode(serial)],
-    { env },
-  );
-  fx.assertNoSecret(login.stdout, login.stderr);
-  assert.equal(login.code, 0, login.stderr);
-  assert.match(login.stderr, new RegExp(`^MFA session for ${serial} cached until `));
-  for (let i = 0; i < 5; i++) {
-    const grant = await runCli([...GRANT, "--mfa-serial", serial, "--", ...callerArn(aws)], {
-      env,
-    });
-    fx.assertNoSecret(grant.stdout, grant.stderr);
-    assert.equal(grant.code, 0, grant.stderr);
-    assert.equal(grant.stderr, "");
-  }
-  assert.equal(calls(aws, "GetSessionToken").length, 1);
-  assert.equal(calls(aws, "AssumeRole").length, 5);
-  // The cache file is private.
-  const dir = `${home}/.cache/timebound-iam/mfa-sessions`;
-  const files = [...Deno.readDirSync(dir)];
-  assert.equal(files.length, 1);
-  if (Deno.build.os !== "windows") {
-    assert.equal(Deno.statSync(dir).mode! & 0o777, 0o700);
-    assert.equal(Deno.statSync(`${dir}/${files[0].name}`).mode! & 0o777, 0o600);
-  }
-  const status = await runCli(["mfa", "status"], { env });
-  fx.assertNoSecret(status.stdout, status.stderr);
-  assert.equal(status.code, 0, status.stderr);
-  assert.match(
-    status.stdout,
-    new RegExp(`^default\\s+${serial}\\s+until \\S+ \\S+ UTC \\(\\w+ left\\)\\n$`),
-  );
-  const logout = await runCli(["mfa", "logout"], { env });
-  assert.equal(logout.code, 0, logout.stderr);
-  assert.equal(logout.stderr, `Forgot the MFA session of profile "default" (${serial})\n`);
-  assert.equal([...Deno.readDirSync(dir)].length, 0);
-  const after = await runCli(["mfa", "status"], { env });
-  assert.equal(after.stdout, "");
-  assert.equal(after.stderr, "No cached MFA sessions\n");
-});
-
-Deno.test("--mfa-session-ttl outside 15m..36h is refused before any AWS call, by every command that takes it", async (t) => {
-  await using fx = await startMfaFixture();
-  const { aws, env, serial } = fx;
-  const code = aws.mfaCode(serial);
-  const commands: Array<[string[], string[]]> = [
-    [["mfa", "login"], []],
-    [["exec", "--no-confirm", "-s", "s3:ro", "-t", "15m"], ["--", "true"]],
-    [["exec", "--dry-run", "-s", "s3:ro", "-t", "15m"], ["--", "true"]],
-    [["env", "--no-confirm", "-s", "s3:ro", "-t", "15m"], []],
-    [["shell", "--no-confirm", "-s", "s3:ro", "-t", "15m"], []],
-  ];
-  const cases: Array<[string, string]> = [
-    ["10m", "--mfa-session-ttl 10m is under AWS's minimum of 15m for GetSessionToken"],
-    ["14m59s", "--mfa-session-ttl 14m59s is under AWS's minimum of 15m for GetSessionToken"],
-    ["36h1s", "--mfa-session-ttl 36h1s is over AWS's maximum of 36h for GetSessionToken"],
-    ["37h", "--mfa-session-ttl 37h is over AWS's maximum of 36h for GetSessionToken"],
-  ];
-  for (const [command, after] of commands) {
-    for (const [ttl, message] of cases) {
-      await t.step(`${command.join(" ")} --mfa-session-ttl ${ttl}`, async () => {
-        const args = [...command, "--mfa-serial", serial, "--mfa-code", code];
-        const result = await runCli([...args, "--mfa-session-ttl", ttl, ...after], { env });
-        assert.equal(result.code, 2, result.stderr);
-        assert.equal(result.stdout, "");
-        assert.equal(
-          result.stderr,
-          `error: ${message}\nhint: use --mfa-session-ttl between 15m and 36h (default 12h)\n`,
-        );
-      });
-    }
-  }
-  assert.deepEqual(aws.requests, []);
-});
-
-Deno.test("--mfa-session-ttl 15m and 36h, the two ends, start an MFA session of that length", async (t) => {
-  for (const [ttl, seconds] of [["15m", "900"], ["36h", "129600"]]) {
-    await t.step(ttl, async () => {
-      await using fx = await startMfaFixture();
-      const { aws, env, serial } = fx;
-      const login = await runCli(
-        ["mfa", "login", "--mfa-serial", serial, "--mfa-code", aws.mfaCode(serial)]
-          .concat(["--mfa-session-ttl", ttl]),
-        { env },
-      );
-      fx.assertNoSecret(login.stdout, login.stderr);
-      assert.equal(login.code, 0, login.stderr);
-      assert.match(login.stderr, new RegExp(`^MFA session for ${serial} cached until `));
-      assert.equal(calls(aws, "GetSessionToken")[0].params.DurationSeconds, seconds);
-    });
-  }
-});
-
-Deno.test("an expired cached session asks again; one AWS rejects is dropped and asked for once", async (t) => {
-  await using fx = await startMfaFixture();
-  const { aws, env, serial } = fx;
-  const login = await runCli(
-    ["mfa", "login", "--mfa-serial", serial, "--mfa-code", aws.mfaCode(serial)],
-    { env },
-  );
-  assert.equal(login.code, 0, login.stderr);
-  await t.step("rejected by AWS: dropped, then a code is needed", async () => {
-    aws.failNext("GetCallerIdentity", "ExpiredToken");
-    const again = await runCli([...GRANT, "--mfa-serial", serial, "--", "true"], { env });
-    fx.assertNoSecret(again.stdout, again.stderr);
-    assert.equal(again.code, 2);
-    assert.match(again.stderr, /^error: An MFA code for .* is needed/);
-    const status = await runCli(["mfa", "status"], { env });
-    assert.equal(status.stderr, "No cached MFA sessions\n");
-  });
-  await t.step("expired: the next grant needs a code, and takes one", async () => {
-    const relogin = await runCli(
-      ["mfa", "login", "--mfa-serial", serial, "--mfa-code", aws.mfaCode(serial)],
-      { env },
-    );
-    assert.equal(relogin.code, 0, relogin.stderr);
-    aws.clock.advance(13 * 3600_000);
-    const needs = await runCli([...GRANT, "--mfa-serial", serial, "--", "true"], { env });
-    fx.assertNoSecret(needs.stdout, needs.stderr);
-    assert.equal(needs.code, 2);
-    assert.match(needs.stderr, /^error: An MFA code for .* is needed/);
-    const given = await runCli(
-      [...GRANT, "--mfa-serial", serial, "--mfa-code", aws.mfaCode(serial), "--", "true"],
-      { env },
-    );
-    fx.assertNoSecret(given.stdout, given.stderr);
-    assert.equal(given.code, 0, given.stderr);
-  });
 });
 
 // The pseudo-terminal comes from util-linux's `script -qfec CMD /dev/null` (Linux only).
