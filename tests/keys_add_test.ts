@@ -35,7 +35,7 @@ Deno.test("keys add --from-env checks the keys, stores them encrypted, and never
   );
   assert.deepEqual(
     w.aws.requests.map((r) => [r.action, r.accessKeyId]),
-    [["GetCallerIdentity", user.accessKeyId]],
+    [["GetCallerIdentity", user.accessKeyId], ["ListAccessKeys", user.accessKeyId]],
   );
   const file = `${w.home}/.local/share/timebound-iam/vault`;
   assert.equal((await Deno.stat(file)).mode! & 0o777, 0o600);

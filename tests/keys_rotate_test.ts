@@ -115,7 +115,7 @@ Deno.test("keys add and keys rotate send the profile's keys to its endpoint_url,
   assert.deepEqual(elsewhere.requests.map((r) => r.action), []);
   assert.deepEqual(
     w.aws.requests.map((r) => r.action).filter((action) => action !== "GetCallerIdentity"),
-    ["CreateAccessKey", "DeleteAccessKey"],
+    ["ListAccessKeys", "CreateAccessKey", "DeleteAccessKey"],
   );
   assertNoSecrets(w, [user.secretAccessKey]);
 });

@@ -1,7 +1,8 @@
 /**
  * AWS calls made with a given key pair rather than the provider chain: checking a pair
- * (`GetCallerIdentity`, before `keys add` and `keys import` store it) and managing the caller's
- * own access keys (`CreateAccessKey`, `DeleteAccessKey`, `ListAccessKeys`, for `keys rotate`).
+ * (`GetCallerIdentity`, before `keys add` and `keys import` store it), learning when its key was
+ * created (`ListAccessKeys`, for `keys list`'s age) and managing the caller's own access keys
+ * (`CreateAccessKey`, `DeleteAccessKey`, `ListAccessKeys`, for `keys rotate`).
  * Every call has the usual timeout; every error is explained, and any access key id in AWS's
  * words is masked (`AKIA…WXYZ`) before it reaches a message.
  *
@@ -81,8 +82,27 @@ export async function callerOfKeys(keys: KeyPair, options: KeyCallOptions): Prom
   }
 }
 
-/** Creates a new access key for the user whose `keys` sign the call. */
-export async function createAccessKey(keys: KeyPair, options: KeyCallOptions): Promise<KeyPair> {
+/**
+ * When the key of `keys` was created (ISO 8601), by one `ListAccessKeys` signed with them; or
+ * `undefined` when IAM does not say. Many users may not list their own keys, and the date only
+ * informs `keys list`: a refusal, a timeout or any other failure is no error.
+ */
+export async function keyCreationDate(
+  keys: KeyPair,
+  options: KeyCallOptions,
+): Promise<string | undefined> {
+  const listed = await listAccessKeys(keys, options).catch(() => []);
+  return isoDate(listed.find((key) => key.accessKeyId === keys.accessKeyId)?.createDate);
+}
+
+/**
+ * Creates a new access key for the user whose `keys` sign the call; `createdAt` is when (ISO
+ * 8601), as IAM's answer says.
+ */
+export async function createAccessKey(
+  keys: KeyPair,
+  options: KeyCallOptions,
+): Promise<KeyPair & { createdAt?: string }> {
   const { IAMClient, CreateAccessKeyCommand } = await iamModule();
   const client = bounded(new IAMClient(await clientConfig(keys, options, "iam")), options);
   try {
@@ -91,7 +111,11 @@ export async function createAccessKey(keys: KeyPair, options: KeyCallOptions): P
     if (!created?.AccessKeyId || !created.SecretAccessKey) {
       throw new RuntimeError("IAM's CreateAccessKey answer holds no key");
     }
-    return { accessKeyId: created.AccessKeyId, secretAccessKey: created.SecretAccessKey };
+    return {
+      accessKeyId: created.AccessKeyId,
+      secretAccessKey: created.SecretAccessKey,
+      createdAt: isoDate(created.CreateDate),
+    };
   } catch (error) {
     throw await explained(error, { operation: "CreateAccessKey", profile: options.profile });
   } finally {
@@ -134,6 +158,11 @@ export async function listAccessKeys(
   } finally {
     client.destroy();
   }
+}
+
+/** A date from an answer as ISO 8601; `undefined` for none or one that does not read. */
+function isoDate(date: Date | undefined): string | undefined {
+  return date instanceof Date && !Number.isNaN(date.getTime()) ? date.toISOString() : undefined;
 }
 
 /** The client, with `TIMEBOUND_IAM_TIMEOUT` for each whole call. */

@@ -27,6 +27,11 @@ interface CommonFlags {
   profile?: string;
 }
 
+const LIST_HELP = `
+AGE is the key's age since AWS created it (400d). When IAM did not say (no iam:ListAccessKeys),
+it is ≥12d: the keys have been in the vault 12 days, so the key is at least that old. Past 90
+days, AWS's advice, "(rotate)" follows: keys rotate PROFILE replaces the key.`;
+
 /** Builds the `keys` command and its subcommands. */
 export function keysCommand(cli: Cli): Command<unknown[], Record<string, unknown>> {
   const context = async (flags: CommonFlags): Promise<KeysContext> => {
@@ -97,6 +102,7 @@ Examples:
     new Command("list")
       .description("the profiles in the vault: backend, key id (AKIA…WXYZ), account, user, age")
       .addOption(vaultBackendOption())
+      .addHelpText("after", LIST_HELP)
       .action(async (flags) => await listKeys(await context(flags))),
   );
   keys.addCommand(

@@ -2,13 +2,14 @@
  * `keys add`: the human's key pair into the vault. The pair is read on the terminal without echo,
  * or from `AWS_ACCESS_KEY_ID`/`AWS_SECRET_ACCESS_KEY` with `--from-env` — never from the command
  * line, where every process of the machine could read it. One `GetCallerIdentity` signed with it
- * checks it before anything is stored, and the account and user are shown.
+ * checks it before anything is stored, and the account and user are shown; one `ListAccessKeys`
+ * learns when the key was created, if IAM lets the user ask.
  *
  * @module
  */
 
 import { DeclinedError, RuntimeError, UsageError } from "../core/errors.ts";
-import { callerOfKeys, type KeyPair } from "../aws/access_keys.ts";
+import { callerOfKeys, keyCreationDate, type KeyPair } from "../aws/access_keys.ts";
 import { getStoredKeys, isAccessKeyId, maskKeyId, putStoredKeys } from "../vault/stored_keys.ts";
 import { approved, forgetProfileMfaSessions, type KeysContext } from "./keys_context.ts";
 
@@ -27,7 +28,9 @@ const SECRET = /^[A-Za-z0-9/+=]{16,128}$/;
 /** Reads, checks and stores a key pair for `options.profile` (see the module's description). */
 export async function addKeys(ctx: KeysContext, options: AddKeysOptions): Promise<void> {
   const keys = options.fromEnv ? keysFromEnv(ctx.io.env) : await keysFromTerminal(ctx);
-  const owner = await callerOfKeys(keys, { ...ctx.aws, profile: options.profile });
+  const aws = { ...ctx.aws, profile: options.profile };
+  const owner = await callerOfKeys(keys, aws);
+  const createdAt = await keyCreationDate(keys, aws);
   const previous = await storedOrUnreadable(ctx, options.profile);
   if (previous && previous.accessKeyId !== keys.accessKeyId) {
     // The old secret is kept nowhere else once it is replaced: ask, as remove and rotate do.
@@ -41,7 +44,13 @@ export async function addKeys(ctx: KeysContext, options: AddKeysOptions): Promis
     }
   }
   await putStoredKeys(ctx.vault, options.profile, {
-    keys: { ...keys, storedAt: ctx.now().toISOString(), account: owner.account, arn: owner.arn },
+    keys: {
+      ...keys,
+      storedAt: ctx.now().toISOString(),
+      createdAt,
+      account: owner.account,
+      arn: owner.arn,
+    },
     env: ctx.io.env,
   });
   const replaced = previous && previous.accessKeyId !== keys.accessKeyId

@@ -3,7 +3,8 @@
  *
  * 1. find the profiles' keys in the file, checked against the AWS SDK's own reading of it;
  * 2. show which lines go (key ids masked, secrets never shown) and ask (`--yes` skips);
- * 3. check each pair with `GetCallerIdentity`, store it, read it back;
+ * 3. check each pair with `GetCallerIdentity`, learn when its key was created (`ListAccessKeys`,
+ *    if IAM lets the user ask), store it, read it back;
  * 4. rewrite the file without exactly those lines (atomically, same mode, no backup), unless it
  *    changed meanwhile.
  *
@@ -15,7 +16,7 @@
 import { DeclinedError, RuntimeError, UsageError } from "../core/errors.ts";
 import { logText } from "../core/log_text.ts";
 import { checkProfileName } from "../request/input_bounds.ts";
-import { callerOfKeys } from "../aws/access_keys.ts";
+import { callerOfKeys, keyCreationDate } from "../aws/access_keys.ts";
 import { smithyConfigModule } from "../aws/sdk.ts";
 import { getStoredKeys, maskKeyId, putStoredKeys } from "../vault/stored_keys.ts";
 import {
@@ -60,9 +61,17 @@ export async function importKeys(ctx: KeysContext, options: ImportKeysOptions): 
   }
   for (const keys of chosen) {
     const pair = { accessKeyId: keys.accessKeyId, secretAccessKey: keys.secretAccessKey };
-    const owner = await callerOfKeys(pair, { ...ctx.aws, profile: keys.profile });
+    const aws = { ...ctx.aws, profile: keys.profile };
+    const owner = await callerOfKeys(pair, aws);
+    const createdAt = await keyCreationDate(pair, aws);
     await putStoredKeys(ctx.vault, keys.profile, {
-      keys: { ...pair, storedAt: ctx.now().toISOString(), account: owner.account, arn: owner.arn },
+      keys: {
+        ...pair,
+        storedAt: ctx.now().toISOString(),
+        createdAt,
+        account: owner.account,
+        arn: owner.arn,
+      },
       env: ctx.io.env,
     });
     const back = await getStoredKeys(ctx.vault, keys.profile);

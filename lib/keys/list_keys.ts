@@ -14,13 +14,20 @@ import {
   maskKeyId,
   removeStoredKeys,
   storedKeyProfiles,
+  type StoredKeys,
 } from "../vault/stored_keys.ts";
 import { ageOf, approved, forgetProfileMfaSessions, type KeysContext } from "./keys_context.ts";
 
 /**
+ * AWS's advice (and Security Hub's control IAM.3): rotate an access key before it is older than
+ * this many days.
+ */
+const ROTATE_AFTER_DAYS = 90;
+
+/**
  * One line per profile on stdout: profile, backend, the key id as `AKIA…WXYZ`, account and user,
- * age, and whether an MFA session is cached. A header line first; "No keys in the vault" on
- * stderr when there are none.
+ * the key's age (see {@linkcode keyAge}), and whether an MFA session is cached. A header line
+ * first; "No keys in the vault" on stderr when there are none.
  */
 export async function listKeys(ctx: KeysContext): Promise<void> {
   const profiles = await storedKeyProfiles(ctx.vault, ctx.io.env);
@@ -43,7 +50,7 @@ export async function listKeys(ctx: KeysContext): Promise<void> {
       maskKeyId(keys.accessKeyId),
       logText(keys.account ?? "-", 64),
       logText(keys.arn?.split(":").pop() ?? "-", 200),
-      ageOf(new Date(keys.storedAt), ctx.now()),
+      keyAge(keys, ctx.now()),
       session ? `until ${formatTime(session.expiresAt)}` : "no",
     ]);
   }
@@ -51,6 +58,21 @@ export async function listKeys(ctx: KeysContext): Promise<void> {
   for (const row of rows) {
     ctx.io.stdout(`${row.map((cell, i) => cell.padEnd(widths[i])).join("  ").trimEnd()}\n`);
   }
+}
+
+/**
+ * The AGE cell: the key's own age (`400d`) when IAM said when it was created; else its time in the
+ * vault as a lower bound (`≥12d`), since the key is at least that old — so that a key imported
+ * from `~/.aws/credentials` never looks younger than it may be. A key older than 90 days, or in
+ * the vault for longer, is marked ` (rotate)`, the command that fixes it.
+ */
+function keyAge(keys: StoredKeys, now: Date): string {
+  const since = new Date(keys.createdAt ?? keys.storedAt);
+  const age = ageOf(since, now);
+  if (age === "?") return age;
+  const shown = keys.createdAt !== undefined ? age : `≥${age === "now" ? "0m" : age}`;
+  const days = Math.floor((now.getTime() - since.getTime()) / 86_400_000);
+  return days > ROTATE_AFTER_DAYS ? `${shown} (rotate)` : shown;
 }
 
 /** Removes a profile's keys and its cached MFA sessions from the vault, after asking. */

@@ -54,14 +54,21 @@ export async function rotateKeys(ctx: KeysContext, options: RotateKeysOptions): 
   if (!await approved(ctx, { yes: options.yes, what: "rotating" })) {
     throw new DeclinedError("Declined: nothing was changed");
   }
-  let created: KeyPair;
+  let created: KeyPair & { createdAt?: string };
   try {
     created = await createAccessKey(old, aws);
   } catch (error) {
     throw await creationFailure(error, old, aws);
   }
   const newId = maskKeyId(created.accessKeyId);
-  const stored: StoredKeys = { ...old, ...created, storedAt: ctx.now().toISOString() };
+  const now = ctx.now().toISOString();
+  // Every field of the new key: none of the old one's (its creation date) may stay behind.
+  const stored: StoredKeys = {
+    ...old,
+    ...created,
+    storedAt: now,
+    createdAt: created.createdAt ?? now,
+  };
   try {
     await putStoredKeys(ctx.vault, options.profile, { keys: stored, env: ctx.io.env });
     await untilAccepted(created, { ...options, aws });

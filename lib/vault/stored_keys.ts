@@ -1,8 +1,10 @@
 /**
  * The human's long-lived keys in the vault: one item `keys/<profile>` per AWS profile, holding
- * the access key id, the secret, when they were stored, and the account and user they belong to
- * (from the `GetCallerIdentity` that checked them). With the keychain, the profile's name also
- * goes to the keychain's index (see `vault.ts`), which holds no secret.
+ * the access key id, the secret, when they were stored, the account and user they belong to
+ * (from the `GetCallerIdentity` that checked them) and, when IAM said, when the key was created.
+ * Items stored before the creation date was kept have none, and read as before. With the
+ * keychain, the profile's name also goes to the keychain's index (see `vault.ts`), which holds no
+ * secret.
  *
  * @module
  */
@@ -20,6 +22,8 @@ export interface StoredKeys {
   secretAccessKey: string;
   /** When they were stored (ISO 8601). */
   storedAt: string;
+  /** When the key was created at AWS (ISO 8601), when IAM said. */
+  createdAt?: string;
   /** The account they belong to, when known. */
   account?: string;
   /** The user's ARN, when known. */
@@ -149,6 +153,10 @@ function parseStoredKeys(text: string): StoredKeys | undefined {
       accessKeyId: raw.accessKeyId,
       secretAccessKey: raw.secretAccessKey,
       storedAt: raw.storedAt,
+      // A date that does not read is as good as none: the item's keys still work.
+      createdAt: typeof raw.createdAt === "string" && !Number.isNaN(Date.parse(raw.createdAt))
+        ? raw.createdAt
+        : undefined,
       account: typeof raw.account === "string" ? raw.account : undefined,
       arn: typeof raw.arn === "string" ? raw.arn : undefined,
     };

@@ -389,12 +389,17 @@ export class LocalAws {
     return this.#state.clock;
   }
 
-  /** Add an IAM user with static keys (random unless given) and return its credentials. */
+  /**
+   * Add an IAM user with static keys (random unless given) and return its credentials. The key's
+   * `createDate` (what `ListAccessKeys` reports) is now unless given: an old key is one made 400
+   * days ago.
+   */
   addUser(options: {
     userName: string;
     accountId?: string;
     accessKeyId?: string;
     secretAccessKey?: string;
+    createDate?: Date;
   }): LocalCredentials {
     return credentialsOf(this.#state.addUser(options));
   }

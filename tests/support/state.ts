@@ -238,13 +238,14 @@ export class LocalAwsState {
   /** Every sign-in token the federation endpoint issued, by token. */
   readonly signinTokens: Map<string, SigninRecord> = new Map();
 
-  /** Register an IAM user with static keys (random unless given). */
+  /** Register an IAM user with static keys (random unless given), created now unless told. */
   addUser(
     options: {
       accountId?: string;
       userName: string;
       accessKeyId?: string;
       secretAccessKey?: string;
+      createDate?: Date;
     },
   ): UserIdentity {
     const accountId = options.accountId ?? DEFAULT_ACCOUNT_ID;
@@ -256,7 +257,7 @@ export class LocalAwsState {
       arn: `arn:aws:iam::${accountId}:user/${options.userName}`,
       accessKeyId: options.accessKeyId ?? randomId("AKIA"),
       secretAccessKey: options.secretAccessKey ?? randomSecret(),
-      createDate: this.clock.now(),
+      createDate: options.createDate ?? this.clock.now(),
     };
     this.identities.set(user.accessKeyId, user);
     return user;
