@@ -345,6 +345,14 @@ Deno.test("arnCovers() compares ARN patterns as sets, wildcards included", async
     ["arn:aws:s3:::b?", "arn:aws:s3:::bc", true],
     ["arn:aws:sqs:*:*:jobs", "arn:aws:sqs:eu-west-1:123456789012:jobs", true],
     ["arn:aws:sqs:eu-west-1:123456789012:jobs", "arn:aws:sqs:*:123456789012:jobs", false],
+    // A policy variable stands for whatever text IAM fills in: any length, any character.
+    ["arn:aws:s3:::b/*", "arn:aws:s3:::b/home/${aws:username}/*", true],
+    ["arn:aws:s3:::team-*", "arn:aws:s3:::team-${aws:PrincipalTag/team}", true],
+    ["arn:aws:s3:::b-???????????????", "arn:aws:s3:::b-${aws:username}", false],
+    ["arn:aws:s3:::b-????", "arn:aws:s3:::b-${?}", false],
+    ["arn:aws:s3:::*-public/*", "arn:aws:s3:::secret${aws:PrincipalTag/x-public/y}", false],
+    ["arn:aws:s3:::b/${aws:username}/*", "arn:aws:s3:::b/${aws:username}/*", true],
+    ["arn:aws:s3:::b/${aws:username}/*", "arn:aws:s3:::b/${aws:userid}/*", false],
   ];
   for (const [outer, inner, expected] of cases) {
     await t.step(`${outer} ⊇ ${inner}: ${expected}`, () => {
@@ -389,6 +397,36 @@ Deno.test("checkAllowed() compares resources on expanded ARNs, and asks for the 
   }
   assert.ok(asked > 0);
   await assert.rejects(() => parseAllowList("ec2:full@i-123", catalog), /ec2 takes no bare names/);
+});
+
+Deno.test("checkAllowed() takes a policy variable in a requested resource as any text IAM may fill in", async () => {
+  const allow = await parseAllowList(
+    "s3:ro@logs-????????????????,s3:ro@*-public,s3:ro@team-*," +
+      "s3:ro@arn:aws:s3:::home/${aws:username}/*",
+    catalog,
+  );
+  const options = { catalog, target: () => Promise.resolve(target) };
+  const check = (scopes: string) =>
+    checkAllowed(mergeScopes(parseScopes([scopes])), allow, options);
+  await check("s3:ro@arn:aws:s3:::team-${aws:PrincipalTag/team}");
+  await check("s3:ro@arn:aws:s3:::home/${aws:username}/*");
+  await check("s3:ro@team-a/${aws:username}/*");
+  for (
+    const refused of [
+      // sixteen characters that ? matched one by one, where IAM writes the caller's User-Agent
+      "s3:ro@arn:aws:s3:::logs-${aws:UserAgent}",
+      // -public/ inside the variable's own text, which IAM replaces
+      "s3:ro@arn:aws:s3:::secret${aws:PrincipalTag/x-public/y}",
+      "s3:ro@arn:aws:s3:::home/${aws:username}/../*",
+    ]
+  ) {
+    await assert.rejects(
+      () => check(refused),
+      (e) =>
+        e instanceof UsageError && e.message.startsWith(`Not allowed by this server: ${refused}:`),
+      refused,
+    );
+  }
 });
 
 Deno.test("accountWideLevel() gives the widest level the list allows on every resource, or list/ro on named ones", async (t) => {

@@ -528,15 +528,33 @@ function dropCovered(arns: readonly string[]): string[] {
  * `*` may stand for anything, `inner`'s wildcards included; its `?` for one character that is
  * not a wildcard of `inner`'s `*`; every other character must be the same.
  *
+ * IAM fills in a policy variable (`${aws:username}`, `${aws:PrincipalTag/…}`, one with a default
+ * value) when it evaluates a policy, with text of any length that a request or its caller may
+ * choose: from its first `${` on, `inner` is taken to stand for anything, unless `outer` is the
+ * same text. Compared character by character, `${aws:username}` was covered by fifteen `?` of
+ * `outer` (and part of a variable by a literal of `outer`), where IAM matches whatever name the
+ * variable stands for.
+ *
  * @example
  * ```ts
  * import assert from "node:assert/strict";
  * import { arnCovers } from "./resource.ts";
  * assert.ok(arnCovers("arn:aws:s3:::bucket/*", "arn:aws:s3:::bucket/uploads/*"));
  * assert.ok(!arnCovers("arn:aws:s3:::bucket/uploads/*", "arn:aws:s3:::bucket/*"));
+ * assert.ok(arnCovers("arn:aws:s3:::bucket/*", "arn:aws:s3:::bucket/${aws:username}/*"));
+ * assert.ok(!arnCovers("arn:aws:s3:::b-????????????????", "arn:aws:s3:::b-${aws:UserAgent}"));
  * ```
  */
 export function arnCovers(outer: string, inner: string): boolean {
+  const variable = inner.indexOf("${");
+  if (variable >= 0) {
+    return outer === inner || coversPattern(outer, `${inner.slice(0, variable)}*`);
+  }
+  return coversPattern(outer, inner);
+}
+
+/** {@linkcode arnCovers} for an `inner` without policy variables. */
+function coversPattern(outer: string, inner: string): boolean {
   const memo = new Map<string, boolean>();
   const match = (i: number, j: number): boolean => {
     const key = `${i},${j}`;
