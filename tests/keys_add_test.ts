@@ -177,6 +177,60 @@ Deno.test(
   },
 );
 
+Deno.test(
+  `a key that types no character (an arrow, Delete, F1) adds nothing to a passphrase typed unseen${
+    ignoredBecause(scriptTool)
+  }`,
+  { ignore: !scriptTool.found },
+  async () => {
+    await using w = await world();
+    const user = w.aws.defaultUser;
+    const { TIMEBOUND_IAM_VAULT_PASSPHRASE: _, ...rest } = w.env;
+    const add = await answerPrompts(
+      await spawnUnderTerminal(["keys", "add", "dev"], { ...rest, HOME: w.home }),
+      [
+        { prompt: "AWS access key id: ", answer: user.accessKeyId },
+        { prompt: "AWS secret access key: ", answer: user.secretAccessKey },
+        // Left, Delete, Up (as xterm's application mode sends it) and F1
+        { prompt: "New vault passphrase: ", answer: `${PASSPHRASE}\x1b[D\x1b[3~\x1bOA\x1bOP` },
+        { prompt: "Type it again: ", answer: PASSPHRASE },
+      ],
+    );
+    assert.equal(add.code, 0, add.text);
+    // The same text from the variable opens the vault.
+    const list = await w.run(["keys", "list"]);
+    assert.equal(list.code, 0, list.stderr);
+    assert.match(list.stdout + list.stderr, /dev/);
+  },
+);
+
+Deno.test(
+  `a passphrase typed over 1024 bytes is refused, not cut to another one${
+    ignoredBecause(scriptTool)
+  }`,
+  { ignore: !scriptTool.found },
+  async () => {
+    await using w = await world();
+    const user = w.aws.defaultUser;
+    const { TIMEBOUND_IAM_VAULT_PASSPHRASE: _, ...rest } = w.env;
+    const long = "x".repeat(1100);
+    const add = await answerPrompts(
+      await spawnUnderTerminal(["keys", "add", "dev"], { ...rest, HOME: w.home }),
+      [
+        { prompt: "AWS access key id: ", answer: user.accessKeyId },
+        { prompt: "AWS secret access key: ", answer: user.secretAccessKey },
+        { prompt: "New vault passphrase: ", answer: long },
+        { prompt: "Type it again: ", answer: long },
+      ],
+    );
+    assert.equal(add.code, 1, add.text);
+    assert.match(add.text, /error: Too long: the answer is over 1024 bytes, and was not used/);
+    assert.ok(!add.text.includes("Type it again"), add.text);
+    const list = await w.run(["keys", "list"]);
+    assert.match(list.stderr, /^No keys in the vault/);
+  },
+);
+
 Deno.test("keys add asks before it replaces an unreadable item, whose error's hint names keys add", async () => {
   await using w = await world();
   const keys = w.aws.defaultUser;

@@ -17,7 +17,7 @@ export type ReadSecret = (question: string) => Promise<string>;
 export interface SecretLineOptions {
   /** Writes the question and the echo (standard error). */
   write: (text: string) => void;
-  /** The most bytes kept (default 1024); what is typed beyond them is dropped. */
+  /** The most bytes a line may have (default 1024); a longer one is refused. */
   max?: number;
   /** What each character typed shows as (`*`); none by default. */
   mask?: string;
@@ -27,9 +27,12 @@ export interface SecretLineOptions {
 
 /**
  * Reads one line from the terminal without echo (or `mask` for each character), at most `max`
- * bytes of printable ASCII and UTF-8 beyond it: other control characters are ignored, and nothing
- * typed is dropped silently but for what is over `max`. Cancelling (Ctrl-C, Ctrl-D) throws a
- * {@linkcode RuntimeError}. No waiting line writes while the question is open.
+ * bytes of printable ASCII and UTF-8 beyond it: other control characters and the escape sequences
+ * of keys that type no character (arrows, Home, Delete, F1…) are ignored, and a line over `max`
+ * is read to its end and refused with a {@linkcode RuntimeError}, as cancelling (Ctrl-C, Ctrl-D)
+ * is: a passphrase cut silently at `max` was another one than the same text from elsewhere (an
+ * environment variable), and an arrow key pressed unseen added `[D` to it. No waiting line writes
+ * while the question is open.
  */
 export function readSecretLine(question: string, options: SecretLineOptions): Promise<string> {
   return pauseWaitingLines(() => readRawLine(question, options));
@@ -39,35 +42,75 @@ async function readRawLine(question: string, options: SecretLineOptions): Promis
   const { write, mask = "" } = options;
   const max = options.max ?? 1024;
   const stdin = Deno.stdin;
-  stdin.setRaw(true);
-  write(question);
   const bytes: number[] = [];
+  const buffer = new Uint8Array(256);
+  let escape: Escape = "none";
+  let over = false;
+  const line = () => {
+    if (over) throw new RuntimeError(`Too long: the answer is over ${max} bytes, and was not used`);
+    return decode(bytes);
+  };
+  stdin.setRaw(true);
   try {
-    const buffer = new Uint8Array(256);
+    // In the try: a question that cannot be written leaves the terminal as it was.
+    write(question);
     for (;;) {
       const n = await stdin.read(buffer);
       if (n === null) break;
       for (const byte of buffer.subarray(0, n)) {
+        escape = nextEscape(escape, byte);
+        if (escape !== "none") continue;
         if (byte === 3 || byte === 4) {
           throw new RuntimeError(options.cancelled ?? "Cancelled: nothing was entered");
         }
-        if (byte === 13 || byte === 10) return decode(bytes);
+        if (byte === 13 || byte === 10) return line();
         if (byte === 127 || byte === 8) {
           if (bytes.length === 0) continue;
           // Drop one whole character (a UTF-8 sequence's continuation bytes with it).
           while (bytes.length > 0 && (bytes.pop()! & 0xc0) === 0x80);
           if (mask) write("\b \b");
-        } else if (byte >= 32 && bytes.length < max) {
+        } else if (byte >= 32 && bytes.length >= max) {
+          over = true;
+        } else if (byte >= 32) {
           bytes.push(byte);
           // One mark per character: a UTF-8 sequence's first byte.
           if (mask && (byte & 0xc0) !== 0x80) write(mask);
         }
       }
     }
-    return decode(bytes);
+    return line();
   } finally {
+    bytes.fill(0);
+    buffer.fill(0);
     stdin.setRaw(false);
     write("\n");
+  }
+}
+
+/**
+ * Where a key's escape sequence is: none, just after ESC, in a CSI sequence (`ESC [` parameters,
+ * then a final byte: arrows, Home, Delete, F5…) or an SS3 one (`ESC O` and one byte: F1–F4, the
+ * arrows of some terminals).
+ */
+type Escape = "none" | "esc" | "csi" | "ss3" | "done";
+
+/**
+ * The state after `byte`: `done` for the last byte of a sequence (skipped, as every byte of one
+ * is); a control byte (Enter, Ctrl-C) ends a sequence and counts as itself, and so does any byte
+ * after a lone ESC but `[` and `O`.
+ */
+function nextEscape(state: Escape, byte: number): Escape {
+  const control = byte < 0x20 || byte === 0x7f;
+  if (byte === 0x1b) return "esc";
+  switch (state) {
+    case "esc":
+      return byte === 0x5b ? "csi" : byte === 0x4f ? "ss3" : "none";
+    case "csi":
+      return control ? "none" : byte >= 0x40 ? "done" : "csi";
+    case "ss3":
+      return control ? "none" : "done";
+    default:
+      return "none";
   }
 }
 
