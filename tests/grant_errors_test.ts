@@ -176,10 +176,31 @@ const CASES: Case[] = [
         },
       });
     },
-    error: /^Could not reach http:\/\/127\.0\.0\.1:\d+\/: connection refused$/,
+    error: /^Could not reach http:\/\/127\.0\.0\.1:\d+: connection refused$/,
     hint: /AWS_ENDPOINT_URL_STS/,
     noAssumeRole: true,
   },
+  ...[
+    (port: number) => `http:\\\\proxyuser:s3cr3t-pw@127.0.0.1:${port}\\`,
+    (port: number) => `http:/proxyuser:s3cr3t-pw@127.0.0.1:${port}/`,
+    (port: number) => ` http://proxyuser:s3cr3t-pw@127.0.0.1:${port}/`,
+    (port: number) => `ht\ttp://proxyuser:s3cr3t-pw@127.0.0.1:${port}/`,
+    (port: number) => `http://127.0.0.1:${port}/sts?X-Token=s3cr3t-pw`,
+  ].map((url): Case => ({
+    // A URL parser (the SDK's) takes these spellings: the password or token stays unsaid.
+    name: `an unreachable endpoint whose URL holds a secret, as ${
+      JSON.stringify(url(0).replace(":0", ":PORT"))
+    }`,
+    arrange: (aws) => {
+      const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+      const port = listener.addr.port;
+      listener.close();
+      return Promise.resolve({ env: { ...aws.env(), AWS_ENDPOINT_URL_STS: url(port) } });
+    },
+    error: /^Could not reach http:\/\/127\.0\.0\.1:\d+: connection refused$/,
+    hint: /AWS_ENDPOINT_URL_STS/,
+    noAssumeRole: true,
+  })),
   {
     // With no profile named, the SDK sends the environment keys' calls to [default]'s endpoint.
     name: "an unreachable endpoint_url of [default], with keys in the environment",
@@ -259,7 +280,7 @@ Deno.test("each AWS failure becomes one sentence, a hint and exit code 1 (2 for 
     assert.match(result.stderr, new RegExp(`debug: AWS request id ${requestId}`));
     assert.match(result.stderr, /debug: AccessDenied.*\ndebug: +at /);
   });
-  for (const secret of aws.issuedSecrets()) {
+  for (const secret of [...aws.issuedSecrets(), "s3cr3t-pw"]) {
     assert.ok(stderrs.every((s) => !s.includes(secret)), "a secret reached stderr");
   }
 });

@@ -7,6 +7,7 @@
  */
 
 import { RuntimeError, UserError } from "../core/errors.ts";
+import { logText } from "../core/log_text.ts";
 import { formatTtl } from "../request/ttl.ts";
 import { type AwsErrorKind, classifyAwsError } from "./sdk_errors.ts";
 
@@ -221,7 +222,7 @@ function explainUnreachable({ options }: Failure, context: ErrorContext) {
   const iam = isIamOperation(context.operation);
   const service = iam ? "AWS IAM" : "AWS STS";
   const { endpoint } = context;
-  const where = endpoint === undefined ? service : withoutUserInfo(endpoint.url);
+  const where = endpoint === undefined ? service : endpointOrigin(endpoint.url) ?? service;
   return new RuntimeError(`Could not reach ${where}: ${networkReason(options.cause)}`, {
     ...options,
     hint: unreachableHint(endpoint, iam),
@@ -243,9 +244,14 @@ function unreachableHint(endpoint: ErrorContext["endpoint"], iam: boolean): stri
     : "check the network, --region, and AWS_ENDPOINT_URL_STS if you set it";
 }
 
-/** An endpoint's URL without the user name and password it may hold (a secret, never shown). */
-function withoutUserInfo(endpoint: string): string {
-  return endpoint.replace(/^([a-z][a-z0-9+.-]*:\/\/)[^/?#]*@/i, "$1");
+/**
+ * An endpoint's scheme, host and port, as the SDK parses its URL: never the user name and password
+ * it may hold (in any of the spellings a URL parser takes: `http:\\user:pw@host`, `http:/…`, a
+ * tab inside) nor a path or query, which may hold a token. `undefined` if it is no URL.
+ */
+function endpointOrigin(endpoint: string): string | undefined {
+  const url = URL.parse(endpoint);
+  return url === null || url.origin === "null" ? undefined : logText(url.origin, 200);
 }
 
 function explainAccessDenied({ message, options }: Failure, context: ErrorContext) {
