@@ -846,6 +846,28 @@ Deno.test("--approve full asks the human before a full grant: accepted", async (
   }
 });
 
+Deno.test("approval says that a policy variable in a resource may stand for any name", async () => {
+  const h = await start({
+    options: { approve: "always" },
+    elicit: () => ({ action: "accept", content: { approve: true } }),
+  });
+  try {
+    const first = await h.call("grant_access", {
+      scopes: "s3:ro@arn:aws:s3:::${aws:PrincipalTag/timebound-iam:client}",
+    });
+    const second = await h.call("grant_access", { scopes: "s3:ro@my-bucket" });
+    assert.deepEqual(h.asked.length, 2, `${first.text}\n${second.text}`);
+    assertIncludes(h.asked[0], "on arn:aws:s3:::${aws:PrincipalTag/timebound-iam:client} only");
+    assertIncludes(
+      h.asked[0],
+      "\n  note: ${…} in a resource is an IAM policy variable: AWS fills it in at each call",
+    );
+    assert(!h.asked[1].includes("policy variable"), h.asked[1]);
+  } finally {
+    await h.close();
+  }
+});
+
 Deno.test("--approve always asks before every grant: declined and cancelled grants are refused", async (t) => {
   for (
     const answer of [{ action: "decline" }, { action: "cancel" }, {

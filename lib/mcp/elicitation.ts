@@ -91,6 +91,14 @@ export async function askApproval(
       : "list only (names and metadata)";
     return `  ${s.service} (${name}): ${what}${on}`;
   });
+  // `${…}` reads as part of a name, but AWS writes a value there at each call, one the agent may
+  // choose (its User-Agent, its client name in a session tag): the human must know before a yes.
+  if (scopes.some((s) => s.resources?.some((r) => r.includes("${")))) {
+    lines.push(
+      "  note: ${…} in a resource is an IAM policy variable: AWS fills it in at each call, " +
+        "with text the agent may choose (its User-Agent, its name), so it may stand for any name",
+    );
+  }
   // Whose credentials: an agent may name another profile the human allowed (prod, say), and the
   // human must see that before saying yes.
   const signer = profile === undefined
