@@ -231,6 +231,71 @@ Deno.test(
   },
 );
 
+Deno.test(
+  `SIGTERM while a key is typed unseen ends the CLI with the terminal echoing again${
+    ignoredBecause(scriptTool)
+  }`,
+  { ignore: !scriptTool.found },
+  async () => {
+    await using w = await world();
+    const child = await spawnUnderTerminal(
+      ["keys", "add", "dev"],
+      { ...w.env, HOME: w.home },
+      { then: "stty -a" },
+    );
+    const reader = child.stdout.getReader();
+    const decoder = new TextDecoder();
+    let screen = "";
+    const timer = setTimeout(() => child.kill("SIGKILL"), 60_000);
+    try {
+      let signalled = false;
+      for (;;) {
+        const { value, done } = await reader.read();
+        if (done) break;
+        screen += decoder.decode(value, { stream: true });
+        if (!signalled && screen.includes("AWS access key id: ")) {
+          Deno.kill(await cliPid(child.pid), "SIGTERM");
+          signalled = true;
+        }
+      }
+    } finally {
+      clearTimeout(timer);
+      await child.stdin.close();
+    }
+    const status = await child.status;
+    await child.stderr.cancel();
+    assert.equal(status.code, 143, screen);
+    assert.match(screen, /error: Interrupted by SIGTERM/);
+    // stty -a, run after the CLI on its terminal: echo and line editing are back on.
+    assert.match(screen, /(^|\s)echo(\s|$)/m, screen);
+    assert.match(screen, /(^|\s)icanon(\s|$)/m, screen);
+  },
+);
+
+/** The CLI's process under `script`'s: the deno among its descendants (from ps(1)). */
+async function cliPid(root: number): Promise<number> {
+  for (let tries = 0; tries < 100; tries++) {
+    const { stdout } = await new Deno.Command("ps", { args: ["-eo", "pid=,ppid=,comm="] }).output();
+    const rows = new TextDecoder().decode(stdout).trim().split("\n")
+      .map((row) => row.trim().split(/\s+/))
+      .map(([pid, ppid, comm]) => ({ pid: Number(pid), ppid: Number(ppid), comm }));
+    const below = new Set([root]);
+    for (let grew = true; grew;) {
+      grew = false;
+      for (const row of rows) {
+        if (below.has(row.ppid) && !below.has(row.pid)) {
+          below.add(row.pid);
+          grew = true;
+        }
+      }
+    }
+    const cli = rows.find((row) => row.pid !== root && below.has(row.pid) && row.comm === "deno");
+    if (cli) return cli.pid;
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  throw new Error("the CLI's process was not found");
+}
+
 Deno.test("keys add asks before it replaces an unreadable item, whose error's hint names keys add", async () => {
   await using w = await world();
   const keys = w.aws.defaultUser;

@@ -7,7 +7,8 @@
  * @module
  */
 
-import { RuntimeError } from "./errors.ts";
+import { RuntimeError, UserError } from "./errors.ts";
+import { signalExitCode, watchStopSignals } from "./signals.ts";
 import { pauseWaitingLines } from "./waiting_line.ts";
 
 /** Asks `question` and reads one line without echo. */
@@ -31,8 +32,9 @@ export interface SecretLineOptions {
  * of keys that type no character (arrows, Home, Delete, F1…) are ignored, and a line over `max`
  * is read to its end and refused with a {@linkcode RuntimeError}, as cancelling (Ctrl-C, Ctrl-D)
  * is: a passphrase cut silently at `max` was another one than the same text from elsewhere (an
- * environment variable), and an arrow key pressed unseen added `[D` to it. No waiting line writes
- * while the question is open.
+ * environment variable), and an arrow key pressed unseen added `[D` to it. A stop signal
+ * (SIGTERM, SIGHUP) while it waits throws a {@linkcode UserError} whose exit code is 128 + the
+ * signal's number, the terminal out of raw mode. No waiting line writes while the question is open.
  */
 export function readSecretLine(question: string, options: SecretLineOptions): Promise<string> {
   return pauseWaitingLines(() => readRawLine(question, options));
@@ -50,12 +52,20 @@ async function readRawLine(question: string, options: SecretLineOptions): Promis
     if (over) throw new RuntimeError(`Too long: the answer is over ${max} bytes, and was not used`);
     return decode(bytes);
   };
+  // A stop signal (a supervisor's SIGTERM, a hangup; in raw mode Ctrl-C is a byte) ends the
+  // question here, so that the terminal leaves raw mode: it killed the process with the terminal
+  // still silent, and the shell after it echoed nothing.
+  const stop = watchStopSignals();
+  const interrupted = stop.signal.then((signal): never => {
+    throw new UserError(`Interrupted by ${signal}`, signalExitCode(signal));
+  });
+  interrupted.catch(() => {}); // raced below; never an unhandled rejection
   stdin.setRaw(true);
   try {
     // In the try: a question that cannot be written leaves the terminal as it was.
     write(question);
     for (;;) {
-      const n = await stdin.read(buffer);
+      const n = await Promise.race([stdin.read(buffer), interrupted]);
       if (n === null) break;
       for (const byte of buffer.subarray(0, n)) {
         escape = nextEscape(escape, byte);
@@ -80,6 +90,7 @@ async function readRawLine(question: string, options: SecretLineOptions): Promis
     }
     return line();
   } finally {
+    stop.dispose();
     bytes.fill(0);
     buffer.fill(0);
     stdin.setRaw(false);

@@ -211,14 +211,18 @@ export async function installShim(bin: string): Promise<void> {
 /**
  * Starts `timebound-iam ARGS` under a pseudo-terminal (util-linux's `script -qfec CMD
  * /dev/null`, so Linux only), in a clean environment with `env` added; stdin is piped (type with
- * `\r` for Enter) and stdout carries everything the terminal shows.
+ * `\r` for Enter) and stdout carries everything the terminal shows. `then` is a shell command run
+ * on the same terminal once the CLI has ended (`stty -a`: the terminal it left); the exit code is
+ * still the CLI's.
  */
 export async function spawnUnderTerminal(
   args: readonly string[],
   env: Record<string, string> & { HOME: string },
+  options: { then?: string } = {},
 ): Promise<Deno.ChildProcess> {
   const [deno, cliArgs] = cliCommand(args);
-  const line = [deno, ...cliArgs].map((a) => `'${a}'`).join(" ");
+  const cli = [deno, ...cliArgs].map((a) => `'${a}'`).join(" ");
+  const line = options.then ? `${cli}; code=$?; ${options.then}; exit $code` : cli;
   return new Deno.Command("script", {
     args: ["-qfec", line, "/dev/null"],
     env: { ...await baseEnv(env.HOME), ...env },
