@@ -130,6 +130,32 @@ Deno.test("no waiting line writes while a question is open, however the two over
   assert.deepEqual(said, []);
 });
 
+Deno.test("a question that fails before it is asked leaves later waiting lines showing", async () => {
+  let failing = false;
+  const io = {
+    stdout() {},
+    stderr: (_text: string) => {
+      if (failing) throw new Error("the terminal is gone");
+    },
+    env: {},
+    stdinIsTerminal: true,
+    stderrIsTerminal: true,
+  };
+  const line = waitingLine(io, { quietMs: 20 });
+  await line.run("AWS STS", async () => {
+    await sleep(100);
+    failing = true;
+    await assert.rejects(() => pauseWaitingLines(() => Promise.resolve()), /terminal is gone/);
+    failing = false;
+  });
+  const said: string[] = [];
+  const other = waitingLine({ ...io, stderr: (text: string) => void said.push(text) }, {
+    quietMs: 20,
+  });
+  await other.run("AWS IAM", () => sleep(150));
+  assert.match(said.join(""), /\rwaiting for AWS IAM \(0s\)…/);
+});
+
 /** Keys of the endpoint's user in an encrypted-file vault, as profile `dev`; the env without them. */
 async function vaultKeysEnv(fx: Fixture): Promise<Record<string, string>> {
   const { AWS_ACCESS_KEY_ID: _id, AWS_SECRET_ACCESS_KEY: _secret, ...rest } = fx.env;

@@ -48,8 +48,10 @@ let questionsOpen = 0;
  */
 export async function pauseWaitingLines<T>(work: () => Promise<T>): Promise<T> {
   questionsOpen++;
-  for (const line of running) line.hide();
   try {
+    // In the try: a line that cannot be erased (a terminal gone) must not keep the count up, which
+    // would silence every later line of the process.
+    for (const line of running) line.hide();
     return await work();
   } finally {
     questionsOpen--;
