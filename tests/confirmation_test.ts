@@ -2,7 +2,7 @@
 import { formatTime } from "../lib/core/time_text.ts";
 import assert from "node:assert/strict";
 import { renderSummary } from "../lib/cli/confirmation.ts";
-import { createCatalog } from "../lib/request/catalog.ts";
+import { createCatalog, loadCatalog } from "../lib/request/catalog.ts";
 import { prepareGrant } from "../lib/request/grant_request.ts";
 
 const catalog = createCatalog(
@@ -61,4 +61,21 @@ Deno.test("renderSummary() says why the account is unknown on a dry run without 
     text,
   );
   assert.doesNotMatch(text, /command/);
+});
+
+Deno.test("renderSummary() says what a policy variable in a resource is", async () => {
+  const real = await loadCatalog();
+  const summary = async (scope: string) =>
+    renderSummary({
+      request: await prepareGrant({ scopes: [scope], ttl: "15m" }, { catalog: real }),
+      catalog: real,
+      now: new Date("2030-01-01T00:00:00Z"),
+    });
+  const text = await summary("s3:ro@arn:aws:s3:::home/${aws:username}/*");
+  assert.match(text, /on arn:aws:s3:::home\/\$\{aws:username\}\/\* only/);
+  assert.match(
+    text,
+    /\n +note: \$\{…\} is an IAM policy variable, filled in by AWS at each call \(\$\{\*\}, \$\{\?\} and \$\{\$\} are those characters themselves, not wildcards\)\n/,
+  );
+  assert.doesNotMatch(await summary("s3:ro@arn:aws:s3:::home/*"), /policy variable/);
 });

@@ -125,6 +125,14 @@ export function renderSummary(facts: SummaryFacts): string {
     for (const { note } of part.resources) {
       if (note) rows.push(["", `${indent}note: ${note}`]);
     }
+    if (part.resources.some(({ written }) => written.includes("${"))) {
+      // `${aws:username}` reads as part of a name, `${*}` as a wildcard: neither is.
+      rows.push([
+        "",
+        `${indent}note: \${…} is an IAM policy variable, filled in by AWS at each call ` +
+        "(${*}, ${?} and ${$} are those characters themselves, not wildcards)",
+      ]);
+    }
     const wide = part.accountWide ?? [];
     rows.push([
       "",
