@@ -40,6 +40,7 @@
  */
 
 import type { ActionHandler } from "./action.ts";
+import { accessDenied, iamActionOf, iamResourceOf, PROTOCOL } from "./access_denied.ts";
 import { AwsError } from "./aws_error.ts";
 import { FederationEndpoint, type FederationRequest } from "./federation.ts";
 import { IAM_ACTIONS, IAM_NAMESPACE, IAM_VERSION } from "./iam.ts";
@@ -104,8 +105,9 @@ export interface LocalAwsOptions {
   sessionSeconds?: number;
   /**
    * Decides whether a session's inline policy allows an S3 or DynamoDB call (a test hands in an
-   * IAM simulator); a call it does not allow is refused with AWS's AccessDenied. Without it,
-   * session policies are not evaluated.
+   * IAM simulator); a call it does not allow is refused as AWS refuses it (S3's AccessDenied,
+   * DynamoDB's AccessDeniedException, "because no session policy allows …"). Without it, session
+   * policies are not evaluated.
    */
   sessionPolicy?: (question: SessionPolicyQuestion) => Promise<boolean>;
 }
@@ -479,8 +481,9 @@ export class LocalAws {
 
   /**
    * Deny `action` (`"GetRole"`, `"iam:GetRole"`, `"iam:*"` or `"*"`) to `who` (an access key
-   * id, a caller ARN or, for sessions, their role ARN; everyone when left out) with AWS's
-   * AccessDenied, until the returned function is called. `sts:SetSourceIdentity` and
+   * id, a caller ARN or, for sessions, their role ARN; everyone when left out) until the returned
+   * function is called, refused as the service's protocol refuses it (see `access_denied.ts`):
+   * S3 and DynamoDB calls by their operation (`s3:ListObjectsV2`) or IAM action (`s3:ListBucket`). `sts:SetSourceIdentity` and
    * `sts:TagSession` deny an AssumeRole that carries a source identity or session tags, as when
    * the caller's own permissions lack them (AWS requires them of a role-chained session's
    * permissions too, not only of the trust policy).
@@ -702,8 +705,8 @@ export class LocalAws {
       if (service === "s3") {
         const op = s3Operation(request.method, url, request.headers);
         Object.assign(record, { action: op.action, params: { Bucket: op.bucket, Key: op.key } });
-        this.#checkDenied("s3", op.action, caller);
         const arn = op.bucket ? `arn:aws:s3:::${op.bucket}${op.key ? `/${op.key}` : ""}` : "*";
+        this.#checkDenied("s3", op.action, caller, arn);
         await this.#checkSessionPolicy("s3", op.action, caller, arn);
         // A copy reads its source too: s3:GetObject on the object x-amz-copy-source names.
         const source = op.action === "CopyObject" || op.action === "UploadPartCopy"
@@ -711,6 +714,7 @@ export class LocalAws {
           : undefined;
         if (source !== undefined) {
           const from = `arn:aws:s3:::${source.bucket}/${source.key}`;
+          this.#checkDenied("s3", "GetObject", caller, from);
           await this.#checkSessionPolicy("s3", "GetObject", caller, from);
         }
         const body = isAwsChunked(request.headers)
@@ -736,15 +740,13 @@ export class LocalAws {
           : "";
         const input = JSON.parse(new TextDecoder().decode(received.body) || "{}");
         Object.assign(record, { action: operation, params: { TableName: input.TableName ?? "" } });
-        this.#checkDenied("dynamodb", operation, caller);
-        await this.#checkSessionPolicy(
-          "dynamodb",
-          operation,
-          caller,
-          input.TableName
-            ? `arn:aws:dynamodb:${auth!.region}:${caller.accountId}:table/${input.TableName}`
-            : "*",
-        );
+        // A call on no table (ListTables) is refused on every table: `…:table/*`.
+        const tables = `arn:aws:dynamodb:${auth!.region}:${caller.accountId}:table/`;
+        const table = input.TableName ? `${tables}${input.TableName}` : undefined;
+        this.#checkDenied("dynamodb", operation, caller, table ?? `${tables}*`);
+        await this.#checkSessionPolicy("dynamodb", operation, caller, table ?? "*", {
+          shown: table ?? `${tables}*`,
+        });
         const result = this.#dynamodb.handle(operation, input, {
           accountId: caller.accountId,
           region: auth!.region,
@@ -774,12 +776,16 @@ export class LocalAws {
     return response;
   }
 
-  /** AWS's AccessDenied for a call the session's inline policy does not allow. */
+  /**
+   * AWS's refusal of a call the session's inline policy does not allow; `shown` is the resource
+   * as the refusal names it, when the policy's question names it otherwise (`*`).
+   */
   async #checkSessionPolicy(
     service: "s3" | "dynamodb",
     operation: string,
     caller: Identity,
     resource: string,
+    options: { shown?: string } = {},
   ): Promise<void> {
     if (this.#sessionPolicy === undefined || caller.kind !== "session") return;
     const policy = caller.policy;
@@ -792,27 +798,31 @@ export class LocalAws {
       accountId: caller.accountId,
     });
     if (allowed) return;
-    if (service === "s3") throw new AwsError("AccessDenied", "Access Denied", 403);
-    throw new AwsError(
-      "AccessDeniedException",
-      `User: ${caller.arn} is not authorized to perform: ${service}:${operation} on resource: ` +
-        `${resource} because no session policy allows the ${service}:${operation} action`,
-    );
+    throw accessDenied(PROTOCOL[service], {
+      callerArn: caller.arn,
+      action: iamActionOf(service, operation),
+      resource: options.shown ?? resource,
+      policy: "session",
+    });
   }
 
-  /** AWS's AccessDenied for an action that {@linkcode LocalAws.deny} denies to the caller. */
-  #checkDenied(service: string, action: string, caller: Identity): void {
-    const denied = this.#denials.some((d) =>
-      [action, `${service}:${action}`, `${service}:*`, "*"].includes(d.action) &&
+  /**
+   * AWS's refusal of an S3 or DynamoDB call that {@linkcode LocalAws.deny} denies to the caller
+   * (by its operation, `s3:ListObjectsV2`, or its IAM action, `s3:ListBucket`).
+   */
+  #checkDenied(service: "s3" | "dynamodb", operation: string, caller: Identity, resource: string) {
+    const action = iamActionOf(service, operation);
+    if (!this.#denies(service, operation, caller) && !this.#denies(service, action, caller)) return;
+    throw accessDenied(PROTOCOL[service], { callerArn: caller.arn, action, resource });
+  }
+
+  /** Whether {@linkcode LocalAws.deny} denies `action` (`GetRole` or `iam:GetRole`) to `caller`. */
+  #denies(service: string, action: string, caller: Identity): boolean {
+    const name = action.startsWith(`${service}:`) ? action.slice(service.length + 1) : action;
+    return this.#denials.some((d) =>
+      [name, `${service}:${name}`, `${service}:*`, "*"].includes(d.action) &&
       (d.who === undefined || d.who === caller.accessKeyId || d.who === caller.arn ||
         (caller.kind === "session" && d.who === caller.roleArn))
-    );
-    if (!denied) return;
-    if (service === "s3") throw new AwsError("AccessDenied", "Access Denied", 403);
-    throw new AwsError(
-      "AccessDeniedException",
-      `User: ${caller.arn} is not authorized to perform: ${service}:${action} because no ` +
-        `identity-based policy allows the ${service}:${action} action`,
     );
   }
 
@@ -900,12 +910,7 @@ export class LocalAws {
           : fault.code);
       throw new AwsError(fault.code, message, fault.status ?? known?.status ?? 400);
     }
-    const denies = (name: string) =>
-      this.#denials.some((d) =>
-        [name, `${service}:${name}`, `${service}:*`, "*"].includes(d.action) &&
-        (d.who === undefined || d.who === caller.accessKeyId || d.who === caller.arn ||
-          (caller.kind === "session" && d.who === caller.roleArn))
-      );
+    const denies = (name: string) => this.#denies(service, name, caller);
     if (denies(action)) {
       throw new AwsError("AccessDenied", this.#deniedMessage(service, action, caller, params), 403);
     }
@@ -929,13 +934,9 @@ export class LocalAws {
     if (service === "sts" && action === "AssumeRole") {
       return assumeRoleDenied(caller.arn, params.RoleArn ?? "").message;
     }
-    const verb = `${service}:${action}`;
-    if (service === "iam" && params.RoleName !== undefined) {
-      return `User: ${caller.arn} is not authorized to perform: ${verb} on resource: role ` +
-        `${params.RoleName} because no identity-based policy allows the ${verb} action`;
-    }
-    return `User: ${caller.arn} is not authorized to perform: ${verb} because no ` +
-      `identity-based policy allows the ${verb} action`;
+    const resource = service === "iam" ? iamResourceOf(action, params, caller) : "*";
+    const refusal = { callerArn: caller.arn, action: `${service}:${action}`, resource };
+    return accessDenied(PROTOCOL[service], refusal).message;
   }
 }
 
