@@ -64,9 +64,10 @@ Deno.test("keys rotate: a rollback that cannot give the vault its old key keeps 
   assert.equal((await w.run(["keys", "add", "dev", "--from-env"], keys)).code, 0);
   const vaultDir = `${w.home}/.local/share/timebound-iam`;
   const before = await Deno.readTextFile(`${vaultDir}/vault`);
-  // The new key's check fails (not for its credentials), so rotate rolls back; meanwhile another
-  // process holds the vault's lock, so the old key cannot be put back.
-  w.aws.deny("GetCallerIdentity");
+  // The new key's check fails, not for its credentials (STS answers 503 to each of the SDK's
+  // three tries), so rotate rolls back; meanwhile another process holds the vault's lock, so the
+  // old key cannot be put back.
+  w.aws.failNext("GetCallerIdentity", "ServiceUnavailable", { times: 3 });
   const rotating = w.run(["keys", "rotate", "dev", "--yes"]);
   while (w.aws.accessKeyIds("developer").length < 2) await delay(20);
   w.aws.answerAfter(2000);

@@ -85,10 +85,10 @@ Deno.test(
     await using rig = await floodRig();
     const id = rig.grant.sessionName;
     assert.equal(await rig.calls(900), 0);
-    // The last 100 are refused by AWS (as calls outside the session policy would be).
-    const allow = rig.aws.deny("sts:GetCallerIdentity");
+    // The last 100 are refused by AWS: 403 ExpiredToken, the refusal GetCallerIdentity can meet
+    // (no policy can deny it).
+    rig.aws.failNext("GetCallerIdentity", "ExpiredToken", { times: 100 });
     assert.equal(await rig.calls(100), 100);
-    allow();
     assert.deepEqual(rig.masking.stats(id)?.calls, 1000);
     assert.deepEqual(rig.masking.stats(id)?.refused, 100);
     // The minute ends: the next call starts a new one, and the summary of the last is written.
@@ -191,9 +191,8 @@ Deno.test(
     const minting = "credential-minting action refused under --masked";
     assert.equal(await rig.calls(CALL_LINES_PER_MINUTE), 0);
     // Refused by AWS (no reason of the proxy's), then by the proxy: they mint credentials.
-    const allow = rig.aws.deny("sts:GetCallerIdentity");
+    rig.aws.failNext("GetCallerIdentity", "ExpiredToken", { times: 3 });
     assert.equal(await rig.calls(3), 3);
-    allow();
     assert.equal(await rig.calls(5, true), 5);
     assert.deepEqual(rig.masking.stats(id)?.refusalReasons, { [minting]: 5 });
     await rig.masking.end(id);

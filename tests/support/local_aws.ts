@@ -230,6 +230,9 @@ const KNOWN_FAULTS: Record<string, { status: number; message?: string }> = {
   ServiceUnavailable: { status: 503, message: "Service Unavailable" },
 };
 
+/** STS's actions that need no permission, which no policy can deny (AWS's STS reference). */
+const UNDENIABLE = new Set(["GetCallerIdentity", "GetSessionToken"]);
+
 const ACTIONS: Record<LocalAwsService, Record<string, ActionHandler>> = {
   sts: STS_ACTIONS,
   iam: IAM_ACTIONS,
@@ -486,9 +489,17 @@ export class LocalAws {
    * S3 and DynamoDB calls by their operation (`s3:ListObjectsV2`) or IAM action (`s3:ListBucket`). `sts:SetSourceIdentity` and
    * `sts:TagSession` deny an AssumeRole that carries a source identity or session tags, as when
    * the caller's own permissions lack them (AWS requires them of a role-chained session's
-   * permissions too, not only of the trust policy).
+   * permissions too, not only of the trust policy). `sts:GetCallerIdentity` and
+   * `sts:GetSessionToken` need no permission and no policy can deny them (AWS's STS reference):
+   * asking to deny one of them throws, and `"sts:*"` or `"*"` leave them allowed; a test that needs
+   * them to fail uses {@linkcode LocalAws.failNext}.
    */
   deny(action: string, who?: string): () => void {
+    if (UNDENIABLE.has(action.replace(/^sts:/, ""))) {
+      throw new Error(
+        `AWS never denies ${action}: no policy applies to it. Use failNext() for a failure`,
+      );
+    }
     const denial = { action, who };
     this.#denials.push(denial);
     return () => {
@@ -911,7 +922,7 @@ export class LocalAws {
       throw new AwsError(fault.code, message, fault.status ?? known?.status ?? 400);
     }
     const denies = (name: string) => this.#denies(service, name, caller);
-    if (denies(action)) {
+    if (!(service === "sts" && UNDENIABLE.has(action)) && denies(action)) {
       throw new AwsError("AccessDenied", this.#deniedMessage(service, action, caller, params), 403);
     }
     if (service === "sts" && action === "AssumeRole") {

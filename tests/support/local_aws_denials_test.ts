@@ -208,3 +208,18 @@ Deno.test("a session policy's refusal says so, in each protocol's code and statu
     message: refused("dynamodb:PutItem", `arn:aws:dynamodb:us-east-1:${ACCOUNT}:table/Orders`),
   });
 });
+
+Deno.test("deny() cannot deny what AWS never denies: GetCallerIdentity and GetSessionToken", async () => {
+  await using aws = await LocalAws.start();
+  for (const action of ["sts:GetCallerIdentity", "GetCallerIdentity", "sts:GetSessionToken"]) {
+    assert.throws(() => aws.deny(action), /AWS never denies .*failNext/);
+  }
+  const me = await session(aws);
+  const lift = aws.deny("*");
+  const identity = await signedCall(aws, me, query("sts", { Action: "GetCallerIdentity" }));
+  const keys = await signedCall(aws, me, query("iam", { Action: "ListAccessKeys" }));
+  lift();
+  assert.equal(identity.status, 200, await identity.text());
+  assert.equal(keys.status, 403);
+  assert.match(await keys.text(), /<Code>AccessDenied<\/Code>/);
+});
