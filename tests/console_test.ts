@@ -479,6 +479,23 @@ Deno.test("console --like-serve opens exactly serve's allow list", async (t) => 
       await policyOf("kms:ro"),
     );
   });
+  await t.step("an allowed object ARN does not open its bucket's listing", async () => {
+    const listing = await f.console([
+      "--like-serve",
+      "--allow",
+      "s3:ro@arn:aws:s3:::bk1/reports/*",
+      "-s",
+      "s3:ro@bk1/reports/*",
+      "-t",
+      "15m",
+      "--print",
+    ]);
+    assert.equal(listing.code, 2);
+    assert.match(
+      listing.stderr,
+      /^error: Not in serve's allow list: s3:ro@bk1\/reports\/\*: the allowed scopes are s3:ro@arn:aws:s3:::bk1\/reports\/\*$/m,
+    );
+  });
 });
 
 Deno.test("console refuses bad input with one line and no AWS call", async (t) => {

@@ -429,6 +429,35 @@ Deno.test("checkAllowed() takes a policy variable in a requested resource as any
   }
 });
 
+Deno.test("checkAllowed() takes a bare S3 path only where the list allows its bucket listing too", async (t) => {
+  const options = { catalog, target: () => Promise.resolve(target) };
+  const cases: Array<[allowed: string, requested: string, ok: boolean]> = [
+    // An allowed object ARN is that ARN: the bare path would add s3:ListBucket on bk1.
+    ["s3:ro@arn:aws:s3:::bk1/reports/*", "s3:ro@bk1/reports/*", false],
+    ["s3:full@arn:aws:s3:::bk1/reports/*", "s3:list@bk1/reports/2024/*", false],
+    ["s3:ro@arn:aws:s3:::bk1/reports/*", "s3:ro@arn:aws:s3:::bk1/reports/*", true],
+    ["s3:ro@arn:aws:s3:::bk1/reports/*", "s3:ro@arn:aws:s3:::bk1/reports/2024/*", true],
+    // A bare path lists what it names, and no more.
+    ["s3:ro@bk1/reports/*", "s3:ro@bk1/reports/*", true],
+    ["s3:ro@bk1/reports/*", "s3:ro@bk1/reports/2024/*", true],
+    ["s3:ro@bk1/reports/2024/*", "s3:ro@bk1/reports/*", false],
+    ["s3:ro@bk1/reports/*,s3:ro@arn:aws:s3:::bk1/*", "s3:ro@bk1/logs/*", false],
+    ["s3:ro@bk*/reports/*", "s3:ro@bk1/reports/*", true],
+    // The bucket itself, at any level, or any level on every bucket, lists it whole.
+    ["s3:ro@bk1", "s3:ro@bk1/reports/*", true],
+    ["s3:ro@arn:aws:s3:::bk1/reports/*,s3:list@bk1", "s3:ro@bk1/reports/*", true],
+    ["s3:ro@arn:aws:s3:::bk1/reports/*,s3:list", "s3:ro@bk1/reports/*", true],
+  ];
+  for (const [allowed, requested, ok] of cases) {
+    await t.step(`${allowed}: ${requested} ${ok ? "allowed" : "refused"}`, async () => {
+      const allow = await parseAllowList(allowed, catalog);
+      const check = checkAllowed(mergeScopes(parseScopes([requested])), allow, options);
+      if (ok) await check;
+      else await assert.rejects(check, /^UsageError: Not allowed by this server: /);
+    });
+  }
+});
+
 Deno.test("accountWideLevel() gives the widest level the list allows on every resource, or list/ro on named ones", async (t) => {
   const cases: Array<[string | undefined, string, string | undefined]> = [
     [undefined, "s3", "full"],

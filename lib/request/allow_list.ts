@@ -12,7 +12,13 @@
  */
 
 import { type Catalog, resolveScopes } from "./catalog.ts";
-import { ANY_TARGET, arnCovers, type ArnTarget, expandResource } from "./resource.ts";
+import {
+  ANY_TARGET,
+  arnCovers,
+  type ArnTarget,
+  expandResource,
+  type NamedResource,
+} from "./resource.ts";
 import { UsageError } from "../core/errors.ts";
 import {
   formatScopes,
@@ -169,6 +175,12 @@ export interface AllowCheckOptions {
  * Throws a usage error naming what is allowed unless every scope is within `allow`: its level
  * allowed on every resource of the service, or every one of its resources, expanded to ARNs,
  * within the ARNs of an allowed scope of that level or wider.
+ *
+ * A bare S3 path (`my-bucket/reports/*`) also lists its bucket under the path (`s3:ListBucket`
+ * with an `s3:prefix` condition), so it is allowed only where the list allows that listing too:
+ * a level on every S3 resource, an allowed bucket, or an allowed bare path that lists as much.
+ * An allowed object ARN (`arn:aws:s3:::my-bucket/reports/*`) allows exactly that ARN, which
+ * lists nothing: the agent may ask for the ARN, not the bare path.
  */
 export async function checkAllowed(
   scopes: readonly Scope[],
@@ -181,7 +193,9 @@ export async function checkAllowed(
     if (allowedLevels(allow, scope.service).includes(scope.level)) continue;
     const wide = allowedResources(allow, scope.service)
       .filter((allowed) => !isWider(scope.level, allowed.level));
-    if (!scope.resources || !wide.length || !await withinResources(scope, wide, options)) {
+    if (
+      !scope.resources || !wide.length || !await withinResources(scope, wide, allow, options)
+    ) {
       refused.push(scope);
     }
   }
@@ -197,12 +211,29 @@ export async function checkAllowed(
 async function withinResources(
   scope: Scope,
   allowed: readonly Scope[],
+  allow: AllowList,
   options: AllowCheckOptions,
 ): Promise<boolean> {
   const types = await options.catalog.resourceTypes(scope.service);
   const target = await options.target();
-  const arns = (s: Scope) =>
-    (s.resources ?? []).flatMap((r) => expandResource(s.service, r, types, target).arns);
-  const outer = allowed.flatMap(arns);
-  return arns(scope).every((arn) => outer.some((pattern) => arnCovers(pattern, arn)));
+  const expand = (s: Scope) =>
+    (s.resources ?? []).map((r) => expandResource(s.service, r, types, target));
+  const outer = allowed.flatMap(expand).flatMap((resource) => resource.arns);
+  // Every level lists a bucket (s3:ListBucket is a List action), so any allowed level may.
+  const lists = allowedLevels(allow, scope.service).length > 0;
+  const listers = allowedResources(allow, scope.service).flatMap(expand);
+  return expand(scope).every((resource) =>
+    resource.arns.every((arn) => outer.some((pattern) => arnCovers(pattern, arn))) &&
+    (!resource.listing || lists || listers.some((other) => listsWithin(other, resource.listing!)))
+  );
+}
+
+/** Whether an allowed resource lets its grant list at least `listing`'s keys of that bucket. */
+function listsWithin(
+  allowed: NamedResource,
+  listing: NonNullable<NamedResource["listing"]>,
+): boolean {
+  return allowed.arns.some((pattern) => arnCovers(pattern, listing.bucketArn)) ||
+    (allowed.listing !== undefined && arnCovers(allowed.listing.bucketArn, listing.bucketArn) &&
+      arnCovers(allowed.listing.prefix, listing.prefix));
 }
