@@ -868,6 +868,37 @@ Deno.test("approval says that a policy variable in a resource may stand for any 
   }
 });
 
+Deno.test("approval shows the note on a bucket name that only an old bucket has, in one bounded line", async () => {
+  const h = await start({
+    options: { approve: "always" },
+    elicit: () => ({ action: "accept", content: { approve: true } }),
+  });
+  try {
+    const legacy = await h.call("grant_access", {
+      scopes: "s3:ro@Old_Logs,s3:full@Old_Logs/tmp/*",
+    });
+    const plain = await h.call("grant_access", { scopes: "s3:ro@my-bucket" });
+    const names = "ABCDEFGH".split("").map((c) => `Old_${c}_${"x".repeat(54)}`);
+    const many = await h.call("grant_access", { services: ["s3"], resources: { s3: names } });
+    assert.deepEqual(h.asked.length, 3, `${legacy.text}\n${plain.text}\n${many.text}`);
+    assertIncludes(
+      h.asked[0],
+      '\n  note: "Old_Logs" can only be a bucket created in us-east-1 before March 2018 ' +
+        "(uppercase letters, underscores): if it is not one, check the spelling\n",
+    );
+    assert.equal(h.asked[0].split("can only be a bucket").length, 2, h.asked[0]);
+    assert(!h.asked[1].includes("note:"), h.asked[1]);
+    const note = h.asked[2].split("\n").find((line) => line.startsWith("  note: "));
+    assert.match(
+      note ?? "",
+      /^ {2}note: "Old_A_x+" can only be a bucket .*… \(\d+ more characters\)$/,
+    );
+    assert.ok(note!.length < 1100, String(note!.length));
+  } finally {
+    await h.close();
+  }
+});
+
 Deno.test("--approve always asks before every grant: declined and cancelled grants are refused", async (t) => {
   for (
     const answer of [{ action: "decline" }, { action: "cancel" }, {

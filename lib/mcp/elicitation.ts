@@ -23,6 +23,9 @@ const APPROVAL_TIMEOUT_MS = 10 * 60_000;
 /** After the human says no, no approval question for this long. */
 const QUIET_AFTER_NO_MS = 60_000;
 
+/** The longest resource note in the question: as long as `grant_access`'s `resource_note`. */
+const MAX_RESOURCE_NOTE_CHARS = 1000;
+
 /** What the human is asked: a grant's approval, or an MFA device's code. */
 type Question = "approval question" | "MFA code question";
 
@@ -47,6 +50,11 @@ export interface ApprovalQuestion {
   profile: string | undefined;
   /** The server's attention state. */
   asking: Asking;
+  /**
+   * What the grant's result tells the agent of a named resource that is more often a typo (an S3
+   * bucket name only an old bucket can have), as `resource_note`: the human sees it too.
+   */
+  resourceNote?: string;
 }
 
 /**
@@ -60,7 +68,7 @@ export async function askApproval(
   ctx: ToolContext,
   question: ApprovalQuestion,
 ): Promise<Date | undefined> {
-  const { scopes, ttlSeconds, profile, asking } = question;
+  const { scopes, ttlSeconds, profile, asking, resourceNote } = question;
   const mode = ctx.options.approve;
   if (!needsApproval(mode, scopes)) return undefined;
   const capabilities = ctx.server.server.getClientCapabilities();
@@ -98,6 +106,11 @@ export async function askApproval(
       "  note: ${…} in a resource is an IAM policy variable: AWS fills it in at each call, " +
         "with text the agent may choose (its User-Agent, its name), so it may stand for any name",
     );
+  }
+  // A bucket only an old bucket can be called is more often a typo for another one: the human
+  // decides on the name, so sees the note the agent gets, bounded as the agent gets it.
+  if (resourceNote !== undefined) {
+    lines.push(`  note: ${logText(resourceNote, MAX_RESOURCE_NOTE_CHARS)}`);
   }
   // Whose credentials: an agent may name another profile the human allowed (prod, say), and the
   // human must see that before saying yes.

@@ -211,11 +211,13 @@ async function grantAccess(ctx: ToolContext, args: GrantArgs, asking: Asking) {
       target: targetOf,
     });
     if (hasBareNames(request)) request = await forTarget(request, await targetOf(), ctx.catalog);
+    const resourceNote = resourceNoteOf(request.policy);
     const approvedEnd = await askApproval(ctx, {
       scopes: request.scopes,
       ttlSeconds: request.ttlSeconds,
       profile,
       asking,
+      resourceNote: resourceNote.resource_note,
     });
     const grant = await ctx.grant({
       profile,
@@ -261,7 +263,7 @@ async function grantAccess(ctx: ToolContext, args: GrantArgs, asking: Asking) {
       usage: `env $(cat ${shellWord(session.file)}) <command>`,
       ...(ctx.masking ? { credentials_note: MASKED_NOTE } : {}),
       ...accountWideNoteOf(request.scopes, ctx.options.allow),
-      ...resourceNoteOf(request.policy),
+      ...resourceNote,
     };
   } catch (error) {
     const declined = error instanceof DeclinedError;
