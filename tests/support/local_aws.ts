@@ -304,6 +304,8 @@ export class LocalAws {
   #closing?: Promise<void>;
   #silence?: PromiseWithResolvers<void>;
   #delayMs = 0;
+  readonly #actionDelayMs = new Map<string, number>();
+  readonly #closed = Promise.withResolvers<void>();
   #waiting = 0;
   #firstHeld = Promise.withResolvers<number>();
 
@@ -566,10 +568,16 @@ export class LocalAws {
 
   /**
    * Answer every request from now on only after `ms` milliseconds (a slow network or a far
-   * region); `0` answers at once again.
+   * region); `0` answers at once again. With `action` (an STS or IAM `Action`, such as
+   * `"ListAccessKeys"`), only that action's requests wait, after they are recorded, and the
+   * others are answered as before; {@linkcode LocalAws.close} ends the wait (so a delay longer
+   * than a test holds no timer past it), and {@linkcode LocalAws.firstHeldAt} says when the
+   * first one arrived.
    */
-  answerAfter(ms: number): void {
-    this.#delayMs = ms;
+  answerAfter(ms: number, action?: string): void {
+    if (action === undefined) this.#delayMs = ms;
+    else if (ms > 0) this.#actionDelayMs.set(action, ms);
+    else this.#actionDelayMs.delete(action);
   }
 
   /** How many requests are being left unanswered now (see {@linkcode LocalAws.neverAnswer}). */
@@ -578,8 +586,9 @@ export class LocalAws {
   }
 
   /**
-   * When the first request was left unanswered (`performance.now()` as the endpoint read it): a
-   * clock start taken by the endpoint itself, which no polling delays on a loaded machine.
+   * When the first request was left unanswered, or held by {@linkcode LocalAws.answerAfter} for
+   * its action (`performance.now()` as the endpoint read it): a clock start taken by the
+   * endpoint itself, which no polling delays on a loaded machine.
    */
   firstHeldAt(): Promise<number> {
     return this.#firstHeld.promise;
@@ -615,6 +624,7 @@ export class LocalAws {
   /** Stop serving and wait until the server is closed. Safe to call more than once. */
   close(): Promise<void> {
     this.#silence?.resolve();
+    this.#closed.resolve();
     this.#closing ??= this.#server.shutdown();
     return this.#closing;
   }
@@ -658,6 +668,7 @@ export class LocalAws {
       requestId,
     };
     this.requests.push(record);
+    await this.#actionDelay(record.action);
     let service: LocalAwsService = serviceOfVersion(params.Version) ?? "sts";
     try {
       const auth = parseAuthorization(request.headers.get("authorization"));
@@ -690,6 +701,19 @@ export class LocalAws {
         requestId,
       );
     }
+  }
+
+  /** Waits as {@linkcode LocalAws.answerAfter} says for `action`, or until the endpoint closes. */
+  async #actionDelay(action: string): Promise<void> {
+    const ms = this.#actionDelayMs.get(action);
+    if (ms === undefined) return;
+    this.#firstHeld.resolve(performance.now());
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    await Promise.race([
+      new Promise((resolve) => timer = setTimeout(resolve, ms)),
+      this.#closed.promise,
+    ]);
+    clearTimeout(timer);
   }
 
   /** S3 (REST-XML) and DynamoDB (JSON 1.0): authenticated as AWS does, answered in their shapes. */
