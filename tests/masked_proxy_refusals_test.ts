@@ -135,3 +135,47 @@ Deno.test(
     }
   },
 );
+
+Deno.test(
+  `exec --masked: the child's AWS CLI reads the proxy's refusals in the service's own protocol: ` +
+    `EC2's UnauthorizedOperation (403), ECR's AccessDeniedException (400)${note}`,
+  { ignore },
+  async () => {
+    await using rig = await maskedRig();
+    const A = shQuote(cli.path!);
+    // 127.1 is 127.0.0.1, but not a Host the proxy answers (DNS rebinding): refused before
+    // anything is read, in EC2's protocol since the call is signed for ec2.
+    const script = [
+      `cd ${shQuote(rig.home)}`,
+      `${A} --debug --endpoint-url "http://127.1:\${AWS_ENDPOINT_URL##*:}" ec2 describe-instances ` +
+      "> ec2.out 2> ec2.err; echo $? > ec2.code",
+      `${A} --debug ecr get-authorization-token > ecr.out 2> ecr.err; echo $? > ecr.code`,
+    ].join("\n");
+    const result = await rig.run([...MASKED_EXEC, "-s", "ecr:full", "--", "sh", "-c", script]);
+    assert.equal(result.code, 0, result.stderr);
+    const read = (name: string) => Deno.readTextFile(`${rig.home}/${name}`);
+    const lastLine = (text: string) => text.trimEnd().split("\n").at(-1);
+    const ec2 = await read("ec2.err");
+    assert.equal(
+      lastLine(ec2),
+      "An error occurred (UnauthorizedOperation) when calling the DescribeInstances operation: " +
+        "timebound-iam's signing proxy answers only requests for Host 127.0.0.1:PORT or " +
+        "localhost:PORT",
+    );
+    assert.match(ec2, /"POST \/ HTTP\/1\.1" 403 /, "the status the CLI got");
+    assert.equal(await read("ec2.out"), "");
+    assert.equal((await read("ec2.code")).trim(), "255", "the CLI's error code");
+    const ecr = await read("ecr.err");
+    assert.match(
+      lastLine(ecr) ?? "",
+      /^An error occurred \(AccessDeniedException\) when calling the GetAuthorizationToken operation: timebound-iam's masked proxy refuses credential-minting actions such as ecr:GetAuthorizationToken: /,
+    );
+    assert.match(ecr, /"POST \/ HTTP\/1\.1" 400 /, "the status the CLI got");
+    assert.equal(await read("ecr.out"), "");
+    assert.equal((await read("ecr.code")).trim(), "255", "the CLI's error code");
+    assert.equal(
+      rig.aws.requests.filter((r) => r.service === "ecr" || r.service === "ec2").length,
+      0,
+    );
+  },
+);

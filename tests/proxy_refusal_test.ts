@@ -77,6 +77,16 @@ const CODES: Record<RefusalKind, [string, string, string, number]> = {
   "busy": ["SlowDown", "Throttling", "ThrottlingException", 503],
 };
 
+/** EC2's own code where it differs from the query services': its `UnauthorizedOperation`. */
+const EC2_CODES: Partial<Record<RefusalKind, string>> = {
+  "host": "UnauthorizedOperation",
+  "mints-credentials": "UnauthorizedOperation",
+  "encoded-body": "UnauthorizedOperation",
+};
+
+/** The refusals that the JSON RPC services (awsJson) answer with 400 where others answer 403. */
+const JSON_RPC_400: RefusalKind[] = ["unknown-key", "host", "mints-credentials", "encoded-body"];
+
 Deno.test("every refusal has AWS's code and status in each protocol", async (t) => {
   for (const [kind, [s3, query, json, status]] of Object.entries(CODES)) {
     await t.step(kind, async () => {
@@ -84,14 +94,17 @@ Deno.test("every refusal has AWS's code and status in each protocol", async (t) 
       const expected: Array<[Protocol, string]> = [
         ["s3", s3],
         ["query", query],
-        ["ec2", query],
+        ["ec2", EC2_CODES[kind as RefusalKind] ?? query],
         ["json", json],
         ["rest-json", json],
       ];
       for (const [protocol, code] of expected) {
         assert.equal(refusalCode(refusal, protocol), code, protocol);
         const response = refusalResponse(refusal, { protocol, requestId: "r-1", method: "POST" });
-        const wanted = kind === "expired" && protocol === "s3" ? 400 : status;
+        const wanted = (kind === "expired" && protocol === "s3") ||
+            (protocol === "json" && JSON_RPC_400.includes(kind as RefusalKind))
+          ? 400
+          : status;
         assert.equal(response.status, wanted, protocol);
         const body = await response.text();
         if (protocol === "json" || protocol === "rest-json") {
@@ -292,4 +305,86 @@ Deno.test("each refusal records one reason of the closed set, which says what to
       assert.equal(refusalReason(refusal), reason);
     });
   }
+});
+
+Deno.test("a credential-minting refusal is each protocol's own access denial", async (t) => {
+  const message = "timebound-iam's masked proxy refuses credential-minting actions: their " +
+    "answer would hand out real credentials";
+  const refused = (protocol: Protocol) =>
+    refusalResponse(new ProxyRefusal("mints-credentials"), {
+      protocol,
+      requestId: "m-1",
+      method: "POST",
+    });
+  const headersOf = (response: Response) => Object.fromEntries(response.headers);
+  await t.step("EC2: UnauthorizedOperation, 403, <Response><Errors> with RequestID", async () => {
+    const response = refused("ec2");
+    assert.equal(response.status, 403);
+    assert.deepEqual(headersOf(response), {
+      "content-type": "text/xml",
+      "x-amzn-requestid": "m-1",
+    });
+    assert.equal(
+      await response.text(),
+      "<Response><Errors><Error><Code>UnauthorizedOperation</Code>" +
+        `<Message>${message}</Message></Error></Errors><RequestID>m-1</RequestID></Response>\n`,
+    );
+  });
+  await t.step(
+    "awsJson (ECR, KMS…): AccessDeniedException, 400, __type and the header",
+    async () => {
+      const response = refused("json");
+      assert.equal(response.status, 400);
+      assert.deepEqual(headersOf(response), {
+        "content-type": "application/x-amz-json-1.1",
+        "x-amzn-errortype": "AccessDeniedException",
+        "x-amzn-requestid": "m-1",
+      });
+      assert.deepEqual(await response.json(), { __type: "AccessDeniedException", message });
+    },
+  );
+  await t.step(
+    "restJson (Lambda, API Gateway…): AccessDeniedException, 403, the header",
+    async () => {
+      const response = refused("rest-json");
+      assert.equal(response.status, 403);
+      assert.equal(response.headers.get("x-amzn-errortype"), "AccessDeniedException");
+      assert.equal(response.headers.get("x-amzn-requestid"), "m-1");
+      assert.deepEqual(await response.json(), { __type: "AccessDeniedException", message });
+    },
+  );
+  await t.step("query (STS, IAM): AccessDenied, 403, <ErrorResponse> of a Sender", async () => {
+    const response = refused("query");
+    assert.equal(response.status, 403);
+    assert.equal(response.headers.get("x-amzn-requestid"), "m-1");
+    assert.equal(
+      await response.text(),
+      "<ErrorResponse><Error><Type>Sender</Type><Code>AccessDenied</Code>" +
+        `<Message>${message}</Message></Error><RequestId>m-1</RequestId></ErrorResponse>\n`,
+    );
+  });
+  await t.step("S3: AccessDenied, 403, <Error> and x-amz-request-id", async () => {
+    const response = refused("s3");
+    assert.equal(response.status, 403);
+    assert.equal(response.headers.get("x-amz-request-id"), "m-1");
+    assert.match(await response.text(), /^<\?xml [^>]+>\n<Error><Code>AccessDenied<\/Code>/);
+  });
+  await t.step("--calls and the audit name the code the client got", () => {
+    const refusal = new ProxyRefusal("mints-credentials");
+    assert.equal(refusalCode(refusal, "ec2"), "UnauthorizedOperation");
+    assert.equal(refusalCode(refusal, "json"), "AccessDeniedException");
+    assert.equal(refusalReason(refusal), "credential-minting action refused under --masked");
+  });
+});
+
+Deno.test("an unknown key to an awsJson service gets 400 UnrecognizedClientException, as ECR answers", async () => {
+  const response = refusalResponse(new ProxyRefusal("unknown-key"), {
+    protocol: "json",
+    requestId: "u-1",
+    method: "POST",
+    service: "ecr",
+  });
+  assert.equal(response.status, 400);
+  assert.equal(response.headers.get("x-amzn-errortype"), "UnrecognizedClientException");
+  assert.equal((await response.json()).__type, "UnrecognizedClientException");
 });

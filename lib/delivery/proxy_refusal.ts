@@ -3,11 +3,13 @@
  * service uses, so that an SDK or CLI reports them as it would AWS's own: S3's `<Error>` XML
  * (`InvalidAccessKeyId`, `SignatureDoesNotMatch`, `ExpiredToken`), the query services'
  * `<ErrorResponse>` (`InvalidClientTokenId`, `SignatureDoesNotMatch`, `ExpiredToken`), EC2's
- * `<Response><Errors>`, and the JSON services' `{"__type", "message"}` with `x-amzn-ErrorType`
+ * `<Response><Errors>` with `<RequestID>`, and the JSON services' `{"__type", "message"}` with `x-amzn-ErrorType`
  * (`UnrecognizedClientException`, `InvalidSignatureException`, `ExpiredTokenException`).
  * A credential-minting call (or a compressed body the proxy cannot check for one) is refused as
- * AWS refuses a call that no policy allows: `AccessDenied` (JSON: `AccessDeniedException`). Each
- * kind of refusal also has a reason for the call's record, from a small closed set.
+ * AWS refuses a call that no policy allows: `AccessDenied` with 403 (EC2: `UnauthorizedOperation`;
+ * the JSON RPC services, awsJson 1.0 and 1.1: `AccessDeniedException` with 400; the REST JSON
+ * services: `AccessDeniedException` with 403). Each kind of refusal also has a reason for the
+ * call's record, from a small closed set.
  *
  * @module
  */
@@ -109,7 +111,8 @@ export class ProxyRefusal extends Error {
 const PROXY = "timebound-iam's signing proxy";
 
 interface Wording {
-  code: Record<"s3" | "query" | "json", string>;
+  /** The code per family; EC2 has the query services' codes unless `ec2` names its own. */
+  code: Record<"s3" | "query" | "json", string> & { ec2?: string };
   status: number;
   message: string;
 }
@@ -167,7 +170,12 @@ const WORDINGS: Record<RefusalKind, Wording> = {
     message: `${PROXY} refuses unsigned requests: sign them with the stand-in credentials`,
   },
   "host": {
-    code: { s3: "AccessDenied", query: "AccessDenied", json: "AccessDeniedException" },
+    code: {
+      s3: "AccessDenied",
+      query: "AccessDenied",
+      ec2: "UnauthorizedOperation",
+      json: "AccessDeniedException",
+    },
     status: 403,
     message: `${PROXY} answers only requests for Host 127.0.0.1:PORT or localhost:PORT`,
   },
@@ -210,18 +218,36 @@ const WORDINGS: Record<RefusalKind, Wording> = {
     message: `${PROXY} holds as many request bodies as it may at once: try again`,
   },
   "mints-credentials": {
-    code: { s3: "AccessDenied", query: "AccessDenied", json: "AccessDeniedException" },
+    code: {
+      s3: "AccessDenied",
+      query: "AccessDenied",
+      ec2: "UnauthorizedOperation",
+      json: "AccessDeniedException",
+    },
     status: 403,
     message: "timebound-iam's masked proxy refuses credential-minting actions: their answer " +
       "would hand out real credentials",
   },
   "encoded-body": {
-    code: { s3: "AccessDenied", query: "AccessDenied", json: "AccessDeniedException" },
+    code: {
+      s3: "AccessDenied",
+      query: "AccessDenied",
+      ec2: "UnauthorizedOperation",
+      json: "AccessDeniedException",
+    },
     status: 403,
     message: "timebound-iam's masked proxy refuses a compressed body to a service with " +
       "credential-minting actions: send it uncompressed",
   },
 };
+
+/**
+ * The codes that the JSON RPC services (awsJson 1.0 and 1.1: DynamoDB, ECR, KMS, Secrets
+ * Manager…) answer with 400 where the others answer 403: AWS's common errors give
+ * `AccessDeniedException` 400, and ECR answers an unknown key's `UnrecognizedClientException` with
+ * 400. The REST JSON services (Lambda, API Gateway…) answer `AccessDeniedException` with 403.
+ */
+const AWS_JSON_400 = new Set(["AccessDeniedException", "UnrecognizedClientException"]);
 
 /** The protocol of a request, from its signing service and headers. */
 export function protocolOf(service: string | undefined, headers: Headers): Protocol {
@@ -246,16 +272,13 @@ export function refusalResponse(
   context: { protocol: Protocol; requestId: string; method: string; service?: string },
 ): Response {
   const wording = WORDINGS[refusal.kind];
-  const family = context.protocol === "s3"
-    ? "s3"
-    : context.protocol === "json" || context.protocol === "rest-json"
-    ? "json"
-    : "query";
-  const code = wording.code[family];
+  const family = familyOf(context.protocol);
+  const code = refusalCode(refusal, context.protocol);
   const message = refusal.message || wording.message;
   // DynamoDB answers every client error with 400; S3 an expired token too.
   const status = (context.service === "dynamodb" && wording.status < 500) ||
-      (family === "s3" && refusal.kind === "expired")
+      (family === "s3" && refusal.kind === "expired") ||
+      (context.protocol === "json" && AWS_JSON_400.has(code))
     ? 400
     : wording.status;
   const headers = new Headers({ "x-amzn-RequestId": context.requestId });
@@ -281,10 +304,14 @@ export function refusalResponse(
 
 /** The error code a refusal gets in a protocol (for the call record). */
 export function refusalCode(refusal: ProxyRefusal, protocol: Protocol): string {
-  const family = protocol === "s3"
+  const code = WORDINGS[refusal.kind].code;
+  return protocol === "ec2" ? code.ec2 ?? code.query : code[familyOf(protocol)];
+}
+
+function familyOf(protocol: Protocol): "s3" | "query" | "json" {
+  return protocol === "s3"
     ? "s3"
     : protocol === "json" || protocol === "rest-json"
     ? "json"
     : "query";
-  return WORDINGS[refusal.kind].code[family];
 }
