@@ -179,3 +179,67 @@ Deno.test(
     );
   },
 );
+
+Deno.test(
+  `exec --masked --calls: a call the proxy refuses for its Host is listed with its reason when ` +
+    `it carries the child's stand-in key and token, and not otherwise${note}`,
+  { ignore: ignore || !(await canRun("curl")) },
+  async () => {
+    await using rig = await maskedRig();
+    const A = shQuote(cli.path!);
+    // 127.1 is 127.0.0.1, but not a Host the proxy answers: the CLI signs for it all the same.
+    const other = `--endpoint-url "http://127.1:\${AWS_ENDPOINT_URL##*:}"`;
+    const rebind = `-H "Host: rebind.example:\${AWS_ENDPOINT_URL##*:}"`;
+    const forged = `-H "Authorization: AWS4-HMAC-SHA256 ` +
+      `Credential=$AWS_ACCESS_KEY_ID/20260101/us-east-1/s3/aws4_request, SignedHeaders=host, ` +
+      `Signature=${"0".repeat(64)}" -H "X-Amz-Security-Token: not-the-token"`;
+    const script = [
+      `cd ${shQuote(rig.home)}`,
+      `${A} ${other} s3 ls s3://elsewhere-bucket 2> s3.err; echo $? > s3.code`,
+      `${A} ${other} ecr describe-repositories 2> ecr.err`,
+      `${A} ${other} ec2 describe-instances 2> ec2.err`,
+      // A presigned URL sent under another Host: the key and token are in its query (the CLI
+      // presigns with Signature Version 2, which names no service).
+      `curl -s ${rebind} "$(${A} s3 presign s3://presigned-bucket/x)" > presigned.txt`,
+      // No key at all, or the key without its token (anyone who read the key id): no grant's.
+      `curl -s ${rebind} "$AWS_ENDPOINT_URL/anonymous-bucket" > anonymous.txt`,
+      `curl -s ${rebind} ${forged} "$AWS_ENDPOINT_URL/forged-bucket" > forged.txt`,
+    ].join("\n");
+    const result = await rig.run([
+      ...MASKED_EXEC,
+      "--calls",
+      "-s",
+      "s3:full,ecr:full,ec2:full",
+      "--",
+      "sh",
+      "-c",
+      script,
+    ]);
+    assert.equal(result.code, 0, result.stderr);
+    const read = (name: string) => Deno.readTextFile(`${rig.home}/${name}`);
+    assert.match(await read("s3.err"), /\(AccessDenied\).*Host 127\.0\.0\.1:PORT/);
+    assert.equal((await read("s3.code")).trim(), "255", "the CLI's error code");
+    for (const name of ["presigned.txt", "anonymous.txt", "forged.txt"]) {
+      assert.match(await read(name), /<Code>AccessDenied<\/Code>.*127\.0\.0\.1:PORT/, name);
+    }
+    const reason = "not for a host, region or service the proxy serves";
+    // EC2's action is in its form body, which the proxy does not read for another Host; the
+    // presigned URL's service and action are not in its Signature Version 2 query.
+    assert.equal(
+      result.stderr,
+      [
+        "calls: 4 (4 distinct)",
+        `  s3 ListObjectsV2 elsewhere-bucket 1 refused (AccessDenied): ${reason}`,
+        `  ecr DescribeRepositories - 1 refused (AccessDeniedException): ${reason}`,
+        `  ec2 unknown - 1 refused (UnauthorizedOperation): ${reason}`,
+        `  unknown unknown - 1 refused (AccessDenied): ${reason}`,
+        "",
+      ].join("\n"),
+    );
+    assert.equal(
+      rig.aws.requests.filter((r) => ["s3", "ecr", "ec2"].includes(r.service ?? "")).length,
+      0,
+      "no refused call reached the endpoint",
+    );
+  },
+);

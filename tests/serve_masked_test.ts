@@ -333,3 +333,58 @@ Deno.test(
     assert.ok(served.stderr().includes(`: s3:CopyObject agent-bucket/c from ${shown} 404`));
   },
 );
+
+Deno.test(
+  `serve --masked: an agent's call the proxy refuses for its Host is in the audit log, the ` +
+    `server's log and list_active_sessions, with its reason${note}`,
+  { ignore },
+  async () => {
+    await using served = await maskedServe(["--masked"]);
+    const granted = await served.call("grant_access", { scopes: "s3:full", ttl: "5m" });
+    const file = String(granted.credential_file);
+    const vars = parseDotenv(await Deno.readTextFile(file));
+    // 127.1 is 127.0.0.1, but not a Host the proxy answers: the CLI signs for it all the same.
+    const other = vars.AWS_ENDPOINT_URL.replace("127.0.0.1", "127.1");
+    const asked = await served.agent(
+      `env $(cat ${shQuote(file)}) ${shQuote(cli.path!)} --endpoint-url ${shQuote(other)} ` +
+        "s3 ls s3://elsewhere-bucket",
+    );
+    assert.equal(asked.code, 255);
+    assert.match(asked.stderr, /\(AccessDenied\).*Host 127\.0\.0\.1:PORT/);
+    const reason = "not for a host, region or service the proxy serves";
+    const [call] = (await served.auditLines()).filter((line) => line.event === "call");
+    assert.deepEqual(
+      [
+        call.session_id,
+        call.service,
+        call.action,
+        call.resource,
+        call.status,
+        call.refused,
+        call.error_code,
+        call.refusal_reason,
+      ],
+      [
+        granted.session_id,
+        "s3",
+        "ListObjectsV2",
+        "elsewhere-bucket",
+        403,
+        true,
+        "AccessDenied",
+        reason,
+      ],
+    );
+    assert.match(
+      served.stderr(),
+      new RegExp(`: s3:ListObjectsV2 elsewhere-bucket 403 refused \\(AccessDenied\\): ${reason}\n`),
+    );
+    const [described] = (await served.call("list_active_sessions")).sessions as Array<
+      Record<string, unknown>
+    >;
+    assert.deepEqual([described.calls, described.refused_calls], [1, 1]);
+    assert.deepEqual(described.refusal_reasons, { [reason]: 1 });
+    assert.equal((described.last_call as Record<string, unknown>).refusal_reason, reason);
+    assert.equal(served.fx.aws.requests.filter((r) => r.service === "s3").length, 0);
+  },
+);

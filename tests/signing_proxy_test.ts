@@ -1204,3 +1204,79 @@ Deno.test("close() does not wait for a client that keeps trickling a request's b
   // The client's connection was ended by the proxy (not by the 8 s timer).
   assert.notEqual(await answer, undefined);
 });
+
+Deno.test(
+  "a request for another Host is recorded under the grant whose stand-in key and token it " +
+    "carries, named only by what is safe to read, and under no grant otherwise",
+  async (t) => {
+    await using rig = await proxyRig();
+    const port = new URL(rig.proxy.url).port;
+    const { accessKeyId, sessionToken } = rig.grant.standIn;
+    const auth = (service: string) =>
+      `AWS4-HMAC-SHA256 Credential=${accessKeyId}/20300101/eu-west-1/${service}/aws4_request, ` +
+      `SignedHeaders=host;x-amz-date, Signature=${"0".repeat(64)}`;
+    const reason = "not for a host, region or service the proxy serves";
+    const last = () => rig.grant.calls.at(-1)!;
+    await t.step("a JSON call's target, neutralised and cut to 256 characters", async () => {
+      const out = await rawRequest(rig.proxy, [
+        "POST / HTTP/1.1",
+        `Host: 127.1:${port}`,
+        `Authorization: ${auth("ecr")}`,
+        `X-Amz-Security-Token: ${sessionToken}`,
+        `X-Amz-Target: Evil.Do\u200b\u202eIt${"x".repeat(400)}`,
+        "Content-Length: 0",
+      ]);
+      assert.equal(out.status, 400, "AccessDeniedException, as the JSON RPC services send it");
+      assert.equal(rig.grant.callCount, 1);
+      const call = last();
+      assert.deepEqual(
+        [call.service, call.region, call.status, call.refused, call.refusalReason],
+        ["ecr", "eu-west-1", 400, "AccessDeniedException", reason],
+      );
+      assert.ok(call.action.startsWith("Do") && call.action.length <= 256, call.action);
+      assert.doesNotMatch(call.action, /[\p{Cc}\p{Cf}]/u);
+    });
+    await t.step("a SigV4 presigned URL: its key, token and scope are in its query", async () => {
+      const out = await rawRequest(rig.proxy, [
+        "GET /bucket/key?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=" +
+        `${accessKeyId}%2F20300101%2Fus-west-2%2Fs3%2Faws4_request` +
+        `&X-Amz-Security-Token=${encodeURIComponent(sessionToken)}` +
+        `&X-Amz-Date=20300101T000000Z&X-Amz-SignedHeaders=host&X-Amz-Signature=${"0".repeat(64)}` +
+        " HTTP/1.1",
+        `Host: elsewhere.example:${port}`,
+      ]);
+      assert.equal(out.status, 403);
+      assert.equal(rig.grant.callCount, 2);
+      const call = last();
+      assert.deepEqual(
+        [call.service, call.action, call.resource, call.region, call.refusalReason],
+        ["s3", "GetObject", "bucket/key", "us-west-2", reason],
+      );
+    });
+    await t.step(
+      "the key without its token, no key, or headers over the bounds: none",
+      async () => {
+        for (
+          const extra of [
+            [`Authorization: ${auth("s3")}`, "X-Amz-Security-Token: not-the-token"],
+            [],
+            [
+              `Authorization: ${auth("s3")}`,
+              `X-Amz-Security-Token: ${sessionToken}`,
+              `X-Padding: ${"p".repeat(17 * 1024)}`,
+            ],
+          ]
+        ) {
+          const out = await rawRequest(rig.proxy, [
+            "GET /bucket HTTP/1.1",
+            `Host: attacker.example:${port}`,
+            ...extra,
+          ]);
+          assert.equal(out.status, 403);
+        }
+        assert.equal(rig.grant.callCount, 2);
+      },
+    );
+    assert.equal(rig.aws.requests.length, 0);
+  },
+);

@@ -10,7 +10,8 @@
  * are credential-minting calls (`sts:AssumeRole`, `ecr:GetAuthorizationToken`…: their answer
  * would hand the client real credentials), before they are signed. One proxy serves any number
  * of grants, keyed by stand-in access key id, and keeps each grant's calls (no headers, bodies or
- * secrets).
+ * secrets), refused ones included: one for another Host under the grant whose stand-in key and
+ * token it carries.
  *
  * @module
  */
@@ -240,10 +241,7 @@ export async function startSigningProxy(options: SigningProxyOptions): Promise<S
     const requestId = crypto.randomUUID();
     const url = URL.parse(request.url);
     // Only a Host that names no host makes the URL unparsable: refused as any other Host.
-    if (url === null) {
-      const refusal = new ProxyRefusal("host");
-      return refusalResponse(refusal, { protocol: "query", requestId, method: request.method });
-    }
+    if (url === null) return refuseHost(request, undefined, grants, { requestId, time: now() });
     let protocol: Protocol = protocolOf(claimedService(request, url), request.headers);
     let service: string | undefined;
     let state: GrantState | undefined;
@@ -273,6 +271,10 @@ export async function startSigningProxy(options: SigningProxyOptions): Promise<S
       return await forward(request, url, verified, { now, limits, agents, record, held });
     } catch (error) {
       const refusal = asRefusal(error);
+      // Refused before its key was looked at: recorded under a grant only as refuseHost says.
+      if (refusal.kind === "host") {
+        return refuseHost(request, url, grants, { protocol, requestId, time: started });
+      }
       const response = refusalResponse(refusal, {
         protocol,
         requestId,
@@ -403,12 +405,93 @@ function asRefusal(error: unknown): ProxyRefusal {
   return new ProxyRefusal("upstream-failed");
 }
 
-/** The checks that need no key: the Host, the header section's size, no presigned query. */
-function checkEnvelope(request: Request, url: URL, port: number): void {
-  const host = request.headers.get("host") ?? "";
-  if (host !== `127.0.0.1:${port}` && host !== `localhost:${port}`) {
-    throw new ProxyRefusal("host");
+/**
+ * The answer to a request for another Host (in the query services' shape when its URL does not
+ * parse), recorded as {@linkcode recordHostRefusal} says.
+ */
+function refuseHost(
+  request: Request,
+  url: URL | undefined,
+  grants: ReadonlyMap<string, GrantState>,
+  context: { protocol?: Protocol; requestId: string; time: Date },
+): Response {
+  const refusal = new ProxyRefusal("host");
+  const protocol = context.protocol ?? "query";
+  const { requestId } = context;
+  const response = refusalResponse(refusal, { protocol, requestId, method: request.method });
+  recordHostRefusal(request, url, grants, {
+    time: context.time,
+    status: response.status,
+    refused: refusalCode(refusal, protocol),
+  });
+  return response;
+}
+
+/**
+ * Records a call refused for its Host (another host's, through the proxy, or the proxy's under
+ * another name, as `--endpoint-url http://127.1:PORT` makes it) under the grant whose stand-in
+ * access key id and session token it carries, in its headers or, presigned, its query (SigV4's or
+ * Signature Version 2's): the human sees the attempt. Nothing else of the request is trusted or
+ * read (no body, no signature, which is not checked for a Host the proxy does not serve): it is
+ * named by its SigV4 scope's service and its target or path, each cleaned as any other name, and
+ * `unknown` where they cannot be told. A request within the header bounds only; one with no known
+ * key and token is recorded under no grant, as there is none to tell it to.
+ */
+function recordHostRefusal(
+  request: Request,
+  url: URL | undefined,
+  grants: ReadonlyMap<string, GrantState>,
+  call: { time: Date; status: number; refused: string },
+): void {
+  if (!withinHeaderBounds(request)) return;
+  const query = (name: string) => {
+    for (const [key, value] of url?.searchParams ?? []) {
+      if (key.toLowerCase() === name) return value;
+    }
+    return undefined;
+  };
+  const header = request.headers.get("authorization") ?? "";
+  const scope = parseAuthorization(header) ?? presignedScope(query("x-amz-credential") ?? "");
+  const keyId = scope?.accessKeyId ?? /^AWS ([A-Za-z0-9]{1,128}):/.exec(header.trim())?.[1] ??
+    query("awsaccesskeyid");
+  const state = keyId === undefined ? undefined : grants.get(keyId);
+  const token = request.headers.get("x-amz-security-token") ?? query("x-amz-security-token") ??
+    "";
+  if (state === undefined || !sameSignature(token, state.grant.standIn.sessionToken)) return;
+  const name = url === undefined || scope === undefined
+    ? { action: "unknown" }
+    : nameUnread(request, url, scope.service);
+  keep(state, {
+    time: call.time,
+    service: scope?.service ?? "unknown",
+    region: scope?.region ?? "",
+    ...name,
+    status: call.status,
+    bytesIn: 0,
+    bytesOut: 0,
+    refused: call.refused,
+    refusalReason: refusalReason(new ProxyRefusal("host")),
+  });
+}
+
+/** A scope's parts as SigV4 allows them (as `parseAuthorization` checks the header's). */
+const SCOPE_WORD = /^[A-Za-z0-9_.\-]{1,128}$/;
+
+/** The access key id, region and service of a presigned `X-Amz-Credential`, if it is one. */
+function presignedScope(
+  credential: string,
+): { accessKeyId: string; region: string; service: string } | undefined {
+  const parts = credential.split("/", 6);
+  if (parts.length !== 5 || parts[4] !== "aws4_request" || !/^\d{8}$/.test(parts[1])) {
+    return undefined;
   }
+  const [accessKeyId, , region, service] = parts;
+  if (![accessKeyId, region, service].every((part) => SCOPE_WORD.test(part))) return undefined;
+  return { accessKeyId, region, service };
+}
+
+/** Whether the request line and headers are within the proxy's bounds (size and count). */
+function withinHeaderBounds(request: Request): boolean {
   // The request line counts with the headers: a URL is a header section of its own.
   let bytes = request.url.length;
   let count = 0;
@@ -416,9 +499,16 @@ function checkEnvelope(request: Request, url: URL, port: number): void {
     bytes += name.length + value.length + 4;
     count++;
   });
-  if (bytes > MAX_HEADER_BYTES || count > MAX_HEADER_COUNT) {
-    throw new ProxyRefusal("headers-too-large");
+  return bytes <= MAX_HEADER_BYTES && count <= MAX_HEADER_COUNT;
+}
+
+/** The checks that need no key: the Host, the header section's size, no presigned query. */
+function checkEnvelope(request: Request, url: URL, port: number): void {
+  const host = request.headers.get("host") ?? "";
+  if (host !== `127.0.0.1:${port}` && host !== `localhost:${port}`) {
+    throw new ProxyRefusal("host");
   }
+  if (!withinHeaderBounds(request)) throw new ProxyRefusal("headers-too-large");
   const names = [...url.searchParams.keys()].map((name) => name.toLowerCase());
   const presigned = ["x-amz-signature", "x-amz-credential", "x-amz-algorithm", "signature"];
   if (names.some((n) => presigned.includes(n))) {
