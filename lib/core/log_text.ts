@@ -33,8 +33,7 @@ export const UNSAFE_CHARACTERS = /[\p{Cc}\p{Cf}\p{Cs}\p{Zl}\p{Zp}]/gu;
  * ```
  */
 export function logText(text: string, max: number = LOG_TEXT_MAX): string {
-  const cut = text.length > max ? text.slice(0, max) : text;
-  const safe = cut.replace(
+  const safe = text.slice(0, max).replace(
     UNSAFE_CHARACTERS,
     (c) => `\\u{${c.codePointAt(0)!.toString(16)}}`,
   );
