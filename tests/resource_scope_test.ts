@@ -6,7 +6,14 @@ import { UsageError } from "../lib/core/errors.ts";
 import { accountWideLevel, checkAllowed, parseAllowList } from "../lib/request/allow_list.ts";
 import { forTarget, prepareGrant } from "../lib/request/grant_request.ts";
 import { loadCatalog } from "../lib/request/catalog.ts";
-import { arnCovers, checkBucketName, expandResource } from "../lib/request/resource.ts";
+import {
+  arnCovers,
+  checkBucketName,
+  checkResourceText,
+  describeBareName,
+  expandResource,
+  partitionOf,
+} from "../lib/request/resource.ts";
 import { formatScopes, mergeScopes, parseScopes } from "../lib/request/scope.ts";
 
 const catalog = await loadCatalog();
@@ -103,6 +110,280 @@ Deno.test("bare names expand into the catalog's ARN formats, with what AWS names
   });
 });
 
+Deno.test("a bare name expands whole: its ARNs, the types they are of, an S3 path's listing", async () => {
+  const arn = (service: string, rest: string) =>
+    `arn:aws:${service}:eu-west-1:123456789012:${rest}`;
+  const cases: Array<[string, string, object]> = [
+    ["s3", "my-bucket/uploads/*", {
+      written: "my-bucket/uploads/*",
+      arns: ["arn:aws:s3:::my-bucket/uploads/*"],
+      types: ["object"],
+      // What `aws s3 ls` and `sync` need: the bucket, listed under the path only.
+      listing: { bucketArn: "arn:aws:s3:::my-bucket", prefix: "uploads/*" },
+    }],
+    ["s3", "my-bucket", {
+      written: "my-bucket",
+      arns: ["arn:aws:s3:::my-bucket", "arn:aws:s3:::my-bucket/*"],
+      types: ["bucket", "object"],
+    }],
+    // Only S3 names are held to the bucket rules: no note, no refusal.
+    ["dynamodb", "ab", {
+      written: "ab",
+      arns: [arn("dynamodb", "table/ab"), arn("dynamodb", "table/ab/*")],
+      types: ["table", "backup", "export", "import", "index", "stream"],
+    }],
+    ["sqs", "Jobs_1", {
+      written: "Jobs_1",
+      arns: [arn("sqs", "Jobs_1")],
+      types: ["queue"],
+    }],
+    // A parameter's slashes are its path: only a leading one is dropped.
+    ["ssm", "app/db-password", {
+      written: "app/db-password",
+      arns: [arn("ssm", "parameter/app/db-password")],
+      types: ["parameter"],
+    }],
+    // A secret name ending in * already covers the random suffix.
+    ["secretsmanager", "prod/*", {
+      written: "prod/*",
+      arns: [arn("secretsmanager", "secret:prod/*")],
+      types: ["secret"],
+    }],
+    ["states", "flow", {
+      written: "flow",
+      arns: [
+        "stateMachine:flow",
+        "execution:flow:*",
+        "express:flow:*:*",
+        "execution:flow/*:*",
+        "express:flow/*:*:*",
+        "mapRun:flow/*:*",
+        "stateMachine:flow:*",
+      ].map((rest) => arn("states", rest)),
+      types: [
+        "statemachine",
+        "execution",
+        "express",
+        "labelled execution",
+        "labelled express",
+        "maprun",
+        "statemachinealias",
+        "statemachineversion",
+      ],
+    }],
+  ];
+  for (const [service, name, expanded] of cases) {
+    assert.deepEqual(await expand(service, name), expanded, `${service}:…@${name}`);
+  }
+});
+
+Deno.test("a related type's ARN is widened to everything under the name only after / or :", () => {
+  const format = (rest: string) => `arn:\${Partition}:sqs:\${Region}:\${Account}:${rest}`;
+  const types = [
+    { key: "queue", arn: format("${QueueName}") },
+    // Under the name, after a separator: everything there.
+    { key: "message", arn: format("${QueueName}/${MessageId}") },
+    // The name, then more of a name: another resource, named as it is.
+    { key: "dead-letter", arn: format("${QueueName}-dlq") },
+    // A "/" where the name would end, but not after the name.
+    { key: "mirror", arn: format("abcd/${QueueName}") },
+  ];
+  const arn = (rest: string) => `arn:aws:sqs:eu-west-1:123456789012:${rest}`;
+  assert.deepEqual(expandResource("sqs", "jobs", types, target), {
+    written: "jobs",
+    arns: [arn("jobs"), arn("jobs/*"), arn("jobs-dlq"), arn("abcd/jobs")],
+    types: ["queue", "message", "dead-letter", "mirror"],
+  });
+});
+
+Deno.test("a full ARN is checked against the service's resource types, each refusal saying why", async (t) => {
+  const cases: Array<[string, string, string, string?]> = [
+    [
+      "s3",
+      "arn:aws:s3",
+      'Invalid ARN "arn:aws:s3": expected arn:PARTITION:SERVICE:REGION:ACCOUNT:RESOURCE',
+    ],
+    [
+      "s3",
+      "arn:aws:s3:::",
+      'Invalid ARN "arn:aws:s3:::": expected arn:PARTITION:SERVICE:REGION:ACCOUNT:RESOURCE',
+    ],
+    [
+      "s3",
+      "arn:aws::::bk1",
+      'Invalid ARN "arn:aws::::bk1": expected arn:PARTITION:SERVICE:REGION:ACCOUNT:RESOURCE',
+    ],
+    ["s3", "arn:foo:s3:::bk1", 'Invalid ARN "arn:foo:s3:::bk1": "foo" is not an AWS partition'],
+    ["s3", "arn::s3:::bk1", 'Invalid ARN "arn::s3:::bk1": "" is not an AWS partition'],
+    ["s3", "arn:xaws:s3:::bk1", 'Invalid ARN "arn:xaws:s3:::bk1": "xaws" is not an AWS partition'],
+    [
+      "s3",
+      "arn:aws:sqs:eu-west-1:123456789012:q",
+      'ARN "arn:aws:sqs:eu-west-1:123456789012:q" belongs to sqs, not s3',
+      "name it in a sqs scope, e.g. sqs:ro@arn:aws:sqs:eu-west-1:123456789012:q",
+    ],
+    [
+      "s3",
+      "arn:aws:s3:eu-west-1::bk1",
+      'Invalid ARN "arn:aws:s3:eu-west-1::bk1": s3 bucket ARNs have no region ("eu-west-1")',
+    ],
+    [
+      "sqs",
+      "arn:aws:sqs::123456789012:q",
+      'Invalid ARN "arn:aws:sqs::123456789012:q": sqs queue ARNs need a region (e.g. eu-west-1, or *)',
+    ],
+    [
+      "sqs",
+      "arn:aws:sqs:eu-west-1::q",
+      'Invalid ARN "arn:aws:sqs:eu-west-1::q": sqs queue ARNs need an account (e.g. 123456789012, or *)',
+    ],
+    [
+      "sqs",
+      "arn:aws:sqs:EU_WEST:123456789012:q",
+      'Invalid ARN "arn:aws:sqs:EU_WEST:123456789012:q": "EU_WEST" is not a region',
+    ],
+    [
+      "sqs",
+      "arn:aws:sqs:eu-west-1:12345:q",
+      'Invalid ARN "arn:aws:sqs:eu-west-1:12345:q": "12345" is not an account (12 digits)',
+    ],
+    [
+      "sqs",
+      "arn:aws:sqs:eu-west-1:1234567890123:q",
+      'Invalid ARN "arn:aws:sqs:eu-west-1:1234567890123:q": "1234567890123" is not an account (12 digits)',
+    ],
+    [
+      "iam",
+      "arn:aws:iam:eu-west-1:123456789012:role/x",
+      'Invalid ARN "arn:aws:iam:eu-west-1:123456789012:role/x": iam role ARNs have no region ("eu-west-1")',
+    ],
+    [
+      "ec2",
+      "arn:aws:ec2:us-east-1:123456789012:image/ami-1",
+      'Invalid ARN "arn:aws:ec2:us-east-1:123456789012:image/ami-1": ec2 image ARNs have no account ' +
+      '("123456789012")',
+    ],
+    [
+      "s3",
+      "arn:aws:s3:eu-west-1:123456789012:async-request/mrap/op/t",
+      'Invalid ARN "arn:aws:s3:eu-west-1:123456789012:async-request/mrap/op/t": s3 object ARNs have ' +
+      'no region ("eu-west-1")',
+    ],
+    [
+      "dynamodb",
+      "arn:aws:dynamodb:eu-west-1:123456789012:nothing/x",
+      'ARN "arn:aws:dynamodb:eu-west-1:123456789012:nothing/x" names no dynamodb resource type: expected ' +
+      "arn:aws:dynamodb:REGION:ACCOUNT:table/TableName/backup/BackupName, " +
+      "arn:aws:dynamodb:REGION:ACCOUNT:table/TableName/export/ExportName, " +
+      "arn:aws:dynamodb::ACCOUNT:global-table/GlobalTableName, " +
+      "arn:aws:dynamodb:REGION:ACCOUNT:table/TableName/import/ImportName, …",
+    ],
+  ];
+  for (const [service, arn, message, hint] of cases) {
+    await t.step(arn, async () => {
+      const error = await expand(service, arn).then(() => undefined, (e) => e);
+      assert.ok(error instanceof UsageError, String(error));
+      assert.equal(error.message, message);
+      assert.equal(error.hint, hint);
+    });
+  }
+  await t.step(
+    "accepted: wildcards for the partition, region and account, or a short account pattern",
+    async () => {
+      const accepted: Array<[string, string, string[]]> = [
+        ["sqs", "arn:aws:sqs:eu-west-1:123456789012:q", ["queue"]],
+        ["sqs", "arn:*:sqs:*:*:q", ["queue"]],
+        ["sqs", "arn:aws-cn:sqs:cn-north-1:1234*:q", ["queue"]],
+        ["sqs", "arn:aws:sqs:eu-west-1:123456789012:q:extra", ["queue"]],
+        ["iam", "arn:aws:iam::123456789012:role/x", ["role"]],
+        // A type that lives in one region: that region, or *.
+        ["s3", "arn:aws:s3:us-west-2:123456789012:async-request/mrap/op/t", [
+          "multiregionaccesspointrequestarn",
+        ]],
+        ["s3", "arn:aws:s3:*:123456789012:async-request/mrap/op/t", [
+          "multiregionaccesspointrequestarn",
+        ]],
+      ];
+      for (const [service, arn, types] of accepted) {
+        assert.deepEqual(await expand(service, arn), { written: arn, arns: [arn], types });
+      }
+    },
+  );
+});
+
+Deno.test("checkResourceText() wants printable ASCII after @, up to 512 characters", () => {
+  assert.throws(() => checkResourceText("", "s3:ro@"), {
+    message: 'Invalid scope "s3:ro@": no resource after "@"',
+    hint: "name a resource (e.g. s3:ro@my-bucket) or drop the @",
+  });
+  checkResourceText("x".repeat(512), "s3:ro@…");
+  const long = "x".repeat(513);
+  assert.throws(() => checkResourceText(long, `s3:ro@${long}`), {
+    message: `Invalid scope "s3:ro@${"x".repeat(74)}…": the resource is over 512 characters`,
+  });
+  for (const text of ["a b", "é", "a\x1b", "\tb"]) {
+    assert.throws(() => checkResourceText(text, `s3:ro@${text}`), {
+      message: `Invalid resource ${
+        JSON.stringify(text)
+      }: only printable ASCII characters, no spaces`,
+    });
+  }
+});
+
+Deno.test("describeBareName() tells what a bare name means for each service that takes one", () => {
+  assert.deepEqual(
+    [
+      "s3",
+      "dynamodb",
+      "sqs",
+      "sns",
+      "lambda",
+      "logs",
+      "secretsmanager",
+      "ssm",
+      "ecr",
+      "states",
+      "iam",
+    ]
+      .map((service) => describeBareName(service)),
+    [
+      "a bucket name, with its objects (my-bucket), or objects under a path (my-bucket/path/*)",
+      "a table name, with its indexes, streams, backups, exports and imports (Orders)",
+      "a queue name (jobs)",
+      "a topic name (alerts)",
+      "a function name, with its versions and aliases (my-fn)",
+      "a log group name, with its log streams (/aws/lambda/my-fn)",
+      "a secret name, without AWS's random suffix (prod/db)",
+      "a parameter name (/app/db-password)",
+      "a repository name (web)",
+      "a state machine name, with its versions, aliases and executions (my-flow)",
+      undefined,
+    ],
+  );
+});
+
+Deno.test("partitionOf() knows China's and GovCloud's regions by their start only", () => {
+  assert.deepEqual(
+    ["cn-north-1", "us-gov-west-1", "eu-west-1", "us-east-1", "x-cn-1", "xus-gov-1"].map(
+      partitionOf,
+    ),
+    ["aws-cn", "aws-us-gov", "aws", "aws", "aws", "aws"],
+  );
+});
+
+Deno.test("a service without bare names says so, and which services have them", async () => {
+  const error = await expand("iam", "x").then(() => undefined, (e) => e);
+  assert.ok(error instanceof UsageError, String(error));
+  assert.match(
+    error.message,
+    /^Resource "x" of iam is not an ARN: iam takes no bare names, only ARNs, e\.g\. arn:aws:iam::/,
+  );
+  assert.equal(
+    error.hint,
+    "bare names work for s3, dynamodb, sqs, sns, lambda, logs, secretsmanager, ssm, ecr, states",
+  );
+});
+
 Deno.test("checkBucketName() takes today's names and IAM's wildcards in them", async (t) => {
   const names = [
     "my-bucket",
@@ -118,6 +399,9 @@ Deno.test("checkBucketName() takes today's names and IAM's wildcards in them", a
     "???",
     `${"a".repeat(63)}*`,
     "10.0.*",
+    // Like an IP address, but not one.
+    "a10.0.0.1",
+    "10.0.0.1a",
   ];
   for (const name of names) {
     await t.step(name, () => assert.deepEqual(checkBucketName(name), {}));
@@ -298,6 +582,11 @@ Deno.test("an S3 resource whose bucket cannot be one is a usage error that quote
     ["$(echo)", /^Invalid S3 bucket "\$\(echo\)": .*, not "\$"$/],
     ["bucket;rm/key", /^Invalid S3 bucket "bucket;rm": .*, not ";"$/],
     ["-x.example.com", /^Invalid S3 bucket "-x\.example\.com": a bucket name begins with/],
+    // No bucket: the path's own error says what is missing.
+    [
+      "/reports/*",
+      /^Invalid S3 resource "\/reports\/\*": expected a bucket \(my-bucket\) or objects/,
+    ],
   ];
   for (const [name, message] of cases) {
     await t.step(name, async () => {
@@ -353,6 +642,10 @@ Deno.test("arnCovers() compares ARN patterns as sets, wildcards included", async
     ["arn:aws:s3:::*-public/*", "arn:aws:s3:::secret${aws:PrincipalTag/x-public/y}", false],
     ["arn:aws:s3:::b/${aws:username}/*", "arn:aws:s3:::b/${aws:username}/*", true],
     ["arn:aws:s3:::b/${aws:username}/*", "arn:aws:s3:::b/${aws:userid}/*", false],
+    // A * that would have to match past the end, or a name that ends too soon.
+    ["arn:aws:s3:::b*-logs", "arn:aws:s3:::bc", false],
+    ["arn:aws:s3:::b*", "arn:aws:s3:::b", true],
+    ["arn:aws:s3:::b/k", "arn:aws:s3:::b/", false],
   ];
   for (const [outer, inner, expected] of cases) {
     await t.step(`${outer} ⊇ ${inner}: ${expected}`, () => {
