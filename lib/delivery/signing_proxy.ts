@@ -50,6 +50,7 @@ import {
   fromAmzDate,
   hmacHex,
   parseAuthorization,
+  parseCredentialScope,
   sameSignature,
   sha256Hex,
   signingKey,
@@ -451,7 +452,7 @@ function recordHostRefusal(
     return undefined;
   };
   const header = request.headers.get("authorization") ?? "";
-  const scope = parseAuthorization(header) ?? presignedScope(query("x-amz-credential") ?? "");
+  const scope = parseAuthorization(header) ?? parseCredentialScope(query("x-amz-credential") ?? "");
   const keyId = scope?.accessKeyId ?? /^AWS ([A-Za-z0-9]{1,128}):/.exec(header.trim())?.[1] ??
     query("awsaccesskeyid");
   const state = keyId === undefined ? undefined : grants.get(keyId);
@@ -472,22 +473,6 @@ function recordHostRefusal(
     refused: call.refused,
     refusalReason: refusalReason(new ProxyRefusal("host")),
   });
-}
-
-/** A scope's parts as SigV4 allows them (as `parseAuthorization` checks the header's). */
-const SCOPE_WORD = /^[A-Za-z0-9_.\-]{1,128}$/;
-
-/** The access key id, region and service of a presigned `X-Amz-Credential`, if it is one. */
-function presignedScope(
-  credential: string,
-): { accessKeyId: string; region: string; service: string } | undefined {
-  const parts = credential.split("/", 6);
-  if (parts.length !== 5 || parts[4] !== "aws4_request" || !/^\d{8}$/.test(parts[1])) {
-    return undefined;
-  }
-  const [accessKeyId, , region, service] = parts;
-  if (![accessKeyId, region, service].every((part) => SCOPE_WORD.test(part))) return undefined;
-  return { accessKeyId, region, service };
 }
 
 /** Whether the request line and headers are within the proxy's bounds (size and count). */

@@ -83,17 +83,34 @@ export function parseAuthorization(header: string): SigV4Authorization | undefin
     if (fields.has(name)) return undefined;
     fields.set(name, part.slice(eq + 1).trim());
   }
-  const credential = fields.get("Credential")?.split("/") ?? [];
+  const scope = parseCredentialScope(fields.get("Credential") ?? "");
   const signedHeaders = fields.get("SignedHeaders")?.split(";") ?? [];
   const signature = fields.get("Signature") ?? "";
-  if (credential.length !== 5 || credential[4] !== "aws4_request") return undefined;
-  const [accessKeyId, date, region, service] = credential;
-  if (![accessKeyId, region, service].every((p) => SCOPE_PART.test(p))) return undefined;
-  if (!/^\d{8}$/.test(date) || !SIGNATURE.test(signature)) return undefined;
+  if (scope === undefined || !SIGNATURE.test(signature)) return undefined;
   if (signedHeaders.length === 0 || !signedHeaders.every((h) => HEADER_NAME.test(h))) {
     return undefined;
   }
-  return { accessKeyId, date, region, service, signedHeaders, signature };
+  return { ...scope, signedHeaders, signature };
+}
+
+/**
+ * Parses a credential scope, `KEY/DATE/REGION/SERVICE/aws4_request` (an `Authorization` header's
+ * `Credential`, a presigned URL's `X-Amz-Credential`), or returns `undefined` when it is not one.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { parseCredentialScope } from "./sigv4.ts";
+ * assert.equal(parseCredentialScope("AKID/20300101/eu-west-1/s3/aws4_request")?.region, "eu-west-1");
+ * assert.equal(parseCredentialScope("AKID/20300101/eu-west-1/s3"), undefined);
+ * ```
+ */
+export function parseCredentialScope(text: string): SigV4Scope | undefined {
+  const parts = text.split("/", 6);
+  if (parts.length !== 5 || parts[4] !== "aws4_request") return undefined;
+  const [accessKeyId, date, region, service] = parts;
+  if (![accessKeyId, region, service].every((p) => SCOPE_PART.test(p))) return undefined;
+  return /^\d{8}$/.test(date) ? { accessKeyId, date, region, service } : undefined;
 }
 
 /** Formats a time as SigV4's `YYYYMMDDTHHMMSSZ`. */
