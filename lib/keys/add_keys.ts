@@ -9,9 +9,14 @@
  */
 
 import { DeclinedError, RuntimeError, UsageError } from "../core/errors.ts";
-import { callerOfKeys, keyCreationDate, type KeyPair } from "../aws/access_keys.ts";
+import type { KeyPair } from "../aws/access_keys.ts";
 import { getStoredKeys, isAccessKeyId, maskKeyId, putStoredKeys } from "../vault/stored_keys.ts";
-import { approved, forgetProfileMfaSessions, type KeysContext } from "./keys_context.ts";
+import {
+  approved,
+  checkedEntry,
+  forgetProfileMfaSessions,
+  type KeysContext,
+} from "./keys_context.ts";
 
 /** Options of {@linkcode addKeys}. */
 export interface AddKeysOptions {
@@ -28,9 +33,7 @@ const SECRET = /^[A-Za-z0-9/+=]{16,128}$/;
 /** Reads, checks and stores a key pair for `options.profile` (see the module's description). */
 export async function addKeys(ctx: KeysContext, options: AddKeysOptions): Promise<void> {
   const keys = options.fromEnv ? keysFromEnv(ctx.io.env) : await keysFromTerminal(ctx);
-  const aws = { ...ctx.aws, profile: options.profile };
-  const owner = await callerOfKeys(keys, aws);
-  const createdAt = await keyCreationDate(keys, aws);
+  const entry = await checkedEntry(ctx, keys, options.profile);
   const previous = await storedOrUnreadable(ctx, options.profile);
   if (previous && previous.accessKeyId !== keys.accessKeyId) {
     // The old secret is kept nowhere else once it is replaced: ask, as remove and rotate do.
@@ -43,16 +46,7 @@ export async function addKeys(ctx: KeysContext, options: AddKeysOptions): Promis
       throw new DeclinedError(`Declined: profile "${options.profile}" keeps its keys`);
     }
   }
-  await putStoredKeys(ctx.vault, options.profile, {
-    keys: {
-      ...keys,
-      storedAt: ctx.now().toISOString(),
-      createdAt,
-      account: owner.account,
-      arn: owner.arn,
-    },
-    env: ctx.io.env,
-  });
+  await putStoredKeys(ctx.vault, options.profile, { keys: entry, env: ctx.io.env });
   const replaced = previous && previous.accessKeyId !== keys.accessKeyId
     ? ` (replacing ${
       previous.accessKeyId ? maskKeyId(previous.accessKeyId) : "an unreadable item"
@@ -60,7 +54,7 @@ export async function addKeys(ctx: KeysContext, options: AddKeysOptions): Promis
     : "";
   ctx.io.stderr(
     `Stored ${maskKeyId(keys.accessKeyId)} for profile "${options.profile}" in ` +
-      `${ctx.vault.backend.location}${replaced}: account ${owner.account}, ${owner.arn}\n`,
+      `${ctx.vault.backend.location}${replaced}: account ${entry.account}, ${entry.arn}\n`,
   );
   // The old keys started the profile's cached MFA sessions: they go with them.
   if (replaced) await forgetProfileMfaSessions(ctx, options.profile);

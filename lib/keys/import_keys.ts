@@ -16,7 +16,6 @@
 import { DeclinedError, RuntimeError, UsageError } from "../core/errors.ts";
 import { logText } from "../core/log_text.ts";
 import { checkProfileName } from "../request/input_bounds.ts";
-import { callerOfKeys, keyCreationDate } from "../aws/access_keys.ts";
 import { smithyConfigModule } from "../aws/sdk.ts";
 import { getStoredKeys, maskKeyId, putStoredKeys } from "../vault/stored_keys.ts";
 import {
@@ -28,7 +27,7 @@ import {
   splitLines,
   withoutLines,
 } from "./credentials_file.ts";
-import { approved, type KeysContext } from "./keys_context.ts";
+import { approved, checkedEntry, type KeysContext } from "./keys_context.ts";
 
 /** Options of {@linkcode importKeys}. */
 export interface ImportKeysOptions {
@@ -61,19 +60,8 @@ export async function importKeys(ctx: KeysContext, options: ImportKeysOptions): 
   }
   for (const keys of chosen) {
     const pair = { accessKeyId: keys.accessKeyId, secretAccessKey: keys.secretAccessKey };
-    const aws = { ...ctx.aws, profile: keys.profile };
-    const owner = await callerOfKeys(pair, aws);
-    const createdAt = await keyCreationDate(pair, aws);
-    await putStoredKeys(ctx.vault, keys.profile, {
-      keys: {
-        ...pair,
-        storedAt: ctx.now().toISOString(),
-        createdAt,
-        account: owner.account,
-        arn: owner.arn,
-      },
-      env: ctx.io.env,
-    });
+    const entry = await checkedEntry(ctx, pair, keys.profile);
+    await putStoredKeys(ctx.vault, keys.profile, { keys: entry, env: ctx.io.env });
     const back = await getStoredKeys(ctx.vault, keys.profile);
     if (back?.secretAccessKey !== keys.secretAccessKey) {
       throw new RuntimeError(
@@ -82,7 +70,7 @@ export async function importKeys(ctx: KeysContext, options: ImportKeysOptions): 
     }
     ctx.io.stderr(
       `Stored ${maskKeyId(keys.accessKeyId)} of profile "${logText(keys.profile)}" (account ` +
-        `${owner.account}, ${owner.arn})\n`,
+        `${entry.account}, ${entry.arn})\n`,
     );
   }
   if (await readCredentialsFile(path) !== text) {

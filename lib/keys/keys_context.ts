@@ -10,7 +10,13 @@ import type { Io } from "../core/io.ts";
 import type { ReadSecret } from "../core/secret_line.ts";
 import { UsageError } from "../core/errors.ts";
 import type { Vault } from "../vault/vault.ts";
-import type { KeyCallOptions } from "../aws/access_keys.ts";
+import {
+  callerOfKeys,
+  type KeyCallOptions,
+  keyCreationDate,
+  type KeyPair,
+} from "../aws/access_keys.ts";
+import type { StoredKeys } from "../vault/stored_keys.ts";
 import { forgetMfaSessions, openMfaSessionStore } from "../aws/mfa_session.ts";
 import { logText } from "../core/log_text.ts";
 
@@ -45,6 +51,30 @@ export async function approved(
     });
   }
   return await ctx.confirm();
+}
+
+/**
+ * The vault's entry for `keys`, stored for `profile`, once checked: one `GetCallerIdentity` signed
+ * with them (a pair AWS refuses is an error, and the entry names their account and user) and one
+ * `ListAccessKeys` for when the key was created, if IAM lets the user ask (`keys add`, `import`).
+ */
+export async function checkedEntry(
+  ctx: KeysContext,
+  keys: KeyPair,
+  profile: string,
+): Promise<StoredKeys & { account: string; arn: string }> {
+  const aws = { ...ctx.aws, profile };
+  const owner = await callerOfKeys(keys, aws);
+  const createdAt = await keyCreationDate(keys, aws);
+  const { accessKeyId, secretAccessKey } = keys;
+  return {
+    accessKeyId,
+    secretAccessKey,
+    storedAt: ctx.now().toISOString(),
+    createdAt,
+    account: owner.account,
+    arn: owner.arn,
+  };
 }
 
 /**
