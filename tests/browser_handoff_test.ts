@@ -7,6 +7,7 @@ import { type PeerRefusal, serveHandoff } from "../lib/delivery/browser_handoff.
 import { checkPeer, type PeerCheck } from "../lib/delivery/loopback_peer.ts";
 import { canRun } from "./support/system_tool.ts";
 import { OTHER_UIDS, OTHER_USERS_SKIP, runAs } from "./support/users.ts";
+import { readUntilClosed } from "./support/raw_conn.ts";
 
 const TARGET = "https://signin.example/federation?Action=login&SigninToken=SECRET";
 
@@ -122,26 +123,6 @@ Deno.test("serveHandoff() stops within a second while a client holds a request o
     conn.close();
   }
 });
-
-/** What a raw connection reads until the server closes it, or `undefined` after `waitMs`. */
-async function readUntilClosed(conn: Deno.Conn, waitMs: number): Promise<string | undefined> {
-  const timer = setTimeout(() => conn.close(), waitMs);
-  const chunks: number[] = [];
-  const buffer = new Uint8Array(4096);
-  try {
-    for (;;) {
-      const n = await conn.read(buffer);
-      if (n === null) break;
-      chunks.push(...buffer.subarray(0, n));
-    }
-  } catch {
-    return undefined; // closed by the timer: the server held the connection
-  } finally {
-    clearTimeout(timer);
-  }
-  conn.close();
-  return new TextDecoder().decode(new Uint8Array(chunks));
-}
 
 Deno.test("serveHandoff() closes a connection that never sends its headers, and the browser still gets the link meanwhile", async () => {
   let reused = 0;

@@ -8,6 +8,7 @@ import {
   renewalTime,
   startCredentialServer,
 } from "../lib/delivery/credential_server.ts";
+import { readUntilClosed } from "./support/raw_conn.ts";
 
 let serial = 0;
 function credentials(lifetimeMs: number): SessionCredentials {
@@ -392,26 +393,6 @@ Deno.test("on-request: fresh credentials are served again, and more than 3 renew
     await server.close();
   }
 });
-
-/** What a raw connection reads until the server closes it, or `undefined` after `waitMs`. */
-async function readUntilClosed(conn: Deno.Conn, waitMs: number): Promise<string | undefined> {
-  const timer = setTimeout(() => conn.close(), waitMs);
-  const chunks: number[] = [];
-  const buffer = new Uint8Array(4096);
-  try {
-    for (;;) {
-      const n = await conn.read(buffer);
-      if (n === null) break;
-      chunks.push(...buffer.subarray(0, n));
-    }
-  } catch {
-    return undefined; // closed by the timer: the server held the connection
-  } finally {
-    clearTimeout(timer);
-  }
-  conn.close();
-  return new TextDecoder().decode(new Uint8Array(chunks));
-}
 
 Deno.test("a client that trickles its headers (slowloris) gets 408 and its connection closed; one past the cap is closed at once", async () => {
   const server = await startCredentialServer({

@@ -2,24 +2,7 @@
 // one-time link: what a local client that does not play by HTTP's rules can make it hold.
 import assert from "node:assert/strict";
 import { serveLoopback } from "../lib/delivery/loopback_server.ts";
-
-/** Reads until the server closes the connection (or resets it); `undefined` if it stays open. */
-async function readUntilClosed(conn: Deno.Conn, ms: number): Promise<string | undefined> {
-  const timer = setTimeout(() => conn.close(), ms);
-  let text = "";
-  const buffer = new Uint8Array(65536);
-  try {
-    for (let n = await conn.read(buffer); n !== null; n = await conn.read(buffer)) {
-      text += new TextDecoder().decode(buffer.subarray(0, n));
-    }
-  } catch (error) {
-    if (!(error instanceof Deno.errors.ConnectionReset)) return undefined; // closed by the timer
-  } finally {
-    clearTimeout(timer);
-  }
-  conn.close();
-  return text;
-}
+import { readUntilClosed } from "./support/raw_conn.ts";
 
 Deno.test(
   "a connection that sends requests ahead of their answers (pipelining) is closed past 16 " +

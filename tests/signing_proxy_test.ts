@@ -9,6 +9,7 @@ import { type SigningProxy, startSigningProxy } from "../lib/delivery/signing_pr
 import { endpointAwareAws } from "./support/aws_cli.ts";
 import { LocalAws, type LocalCredentials } from "./support/local_aws.ts";
 import { signedCall } from "./support/signed_call.ts";
+import { readUntilClosed } from "./support/raw_conn.ts";
 
 const cli = await endpointAwareAws();
 const ignoredWithoutCli = cli.path === undefined;
@@ -1094,26 +1095,6 @@ Deno.test("a signed aws-chunked chunk counts with the bodies held while it is ch
   const stored = rig.aws.requests.filter((r) => r.action === "PutObject" && r.status === 200);
   assert.equal(stored.length, 2, "the refused upload stored nothing");
 });
-
-/** What a raw connection reads until the server closes it, or `undefined` after `waitMs`. */
-async function readUntilClosed(conn: Deno.Conn, waitMs: number): Promise<string | undefined> {
-  const timer = setTimeout(() => conn.close(), waitMs);
-  const chunks: number[] = [];
-  const buffer = new Uint8Array(4096);
-  try {
-    for (;;) {
-      const n = await conn.read(buffer);
-      if (n === null) break;
-      chunks.push(...buffer.subarray(0, n));
-    }
-  } catch {
-    return undefined; // closed by the timer: the proxy held the connection
-  } finally {
-    clearTimeout(timer);
-  }
-  conn.close();
-  return new TextDecoder().decode(new Uint8Array(chunks));
-}
 
 Deno.test("a client that stops sending its headers or its body gets 408 RequestTimeout and its connection closed; a body that keeps coming slowly is read", async () => {
   await using rig = await proxyRig({ loopback: { headersTimeoutMs: 500, bodyIdleMs: 500 } });
