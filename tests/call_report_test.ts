@@ -83,8 +83,8 @@ Deno.test("--calls=FILE must be a new file in a directory that exists, found bef
     [at("sub"), "it exists already"],
     [at("nowhere", "calls.jsonl"), "its directory is missing"],
     [at("dangling", "calls.jsonl"), "its directory is missing"],
-    [at("plain", "calls.jsonl"), "its directory is not a directory"],
-    [at("plain", "deeper", "calls.jsonl"), "its directory is not a directory"],
+    [at("plain", "calls.jsonl"), "a part of its path is a file, not a directory"],
+    [at("plain", "deeper", "calls.jsonl"), "a part of its path is a file, not a directory"],
   ];
   await Deno.symlink(at("loop"), at("loop"));
   for (const [path, reason] of cases) {

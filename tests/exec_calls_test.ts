@@ -83,8 +83,8 @@ Deno.test(
           [`${home}/calls.jsonl`, "it exists already"],
           [`${home}/nowhere/calls.jsonl`, "its directory is missing"],
           [`${home}/dangling/calls.jsonl`, "its directory is missing"],
-          [`${home}/plain/calls.jsonl`, "its directory is not a directory"],
-          [`${home}/plain/deeper/calls.jsonl`, "its directory is not a directory"],
+          [`${home}/plain/calls.jsonl`, "a part of its path is a file, not a directory"],
+          [`${home}/plain/deeper/calls.jsonl`, "a part of its path is a file, not a directory"],
         ];
         for (const [file, reason] of cases) {
           const before = rig.aws.requests.filter((r) => r.action === "AssumeRole").length;

@@ -56,10 +56,14 @@ export async function checkCallReport(
  */
 async function whyNotNew(path: string): Promise<string | undefined> {
   try {
-    if (!(await Deno.stat(dirname(path))).isDirectory) return "its directory is not a directory";
+    if (!(await Deno.stat(dirname(path))).isDirectory) {
+      return "a part of its path is a file, not a directory";
+    }
   } catch (error) {
     if (error instanceof Deno.errors.NotFound) return "its directory is missing";
-    if (error instanceof Deno.errors.NotADirectory) return "its directory is not a directory";
+    if (error instanceof Deno.errors.NotADirectory) {
+      return "a part of its path is a file, not a directory";
+    }
     return firstLine(error);
   }
   try {
