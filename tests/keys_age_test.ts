@@ -114,3 +114,22 @@ Deno.test("keys rotate gives the profile the new key's age, not the old key's", 
   assert.deepEqual(ages((await w.run(["keys", "list"])).stdout), { dev: "now" });
   assertNoSecrets(w, [user.secretAccessKey]);
 });
+
+Deno.test("keys list does not believe a creation date later than the time the keys were stored: a key 100 days in the vault is not shown as new", async () => {
+  await using w = await world();
+  const vault = await openVault({ env: { ...await baseEnv(w.home), ...w.env } });
+  // What an endpoint answering ListAccessKeys with a CreateDate in the future left in the item.
+  const item = (createdAt: string) =>
+    JSON.stringify({
+      accessKeyId: "AKIAIOSFODNN7EXAMPLE",
+      secretAccessKey: "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
+      storedAt: new Date(Date.now() - 100 * DAY_MS - 60_000).toISOString(),
+      createdAt,
+    });
+  await vault.backend.set("keys/future", item("9999-12-31T00:00:00.000Z"));
+  await vault.backend.set("keys/later", item(new Date(Date.now() - 50 * DAY_MS).toISOString()));
+
+  const list = await w.run(["keys", "list"]);
+  assert.equal(list.code, 0, list.stderr);
+  assert.deepEqual(ages(list.stdout), { future: "≥100d (rotate)", later: "≥100d (rotate)" });
+});

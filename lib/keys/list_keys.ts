@@ -67,12 +67,27 @@ export async function listKeys(ctx: KeysContext): Promise<void> {
  * the vault for longer, is marked ` (rotate)`, the command that fixes it.
  */
 function keyAge(keys: StoredKeys, now: Date): string {
-  const since = new Date(keys.createdAt ?? keys.storedAt);
+  const createdAt = believedCreation(keys);
+  const since = new Date(createdAt ?? keys.storedAt);
   const age = ageOf(since, now);
   if (age === "?") return age;
-  const shown = keys.createdAt !== undefined ? age : `≥${age === "now" ? "0m" : age}`;
+  const shown = createdAt !== undefined ? age : `≥${age === "now" ? "0m" : age}`;
   const days = Math.floor((now.getTime() - since.getTime()) / 86_400_000);
   return days > ROTATE_AFTER_DAYS ? `${shown} (rotate)` : shown;
+}
+
+/** How far IAM's clock may be ahead of this machine's: SigV4's own allowance. */
+const CLOCK_SKEW_MS = 15 * 60_000;
+
+/**
+ * The item's creation date, unless it is later than the time the keys were stored (beyond clock
+ * skew): the key signed a call before it was stored, so such a date is an endpoint's error or
+ * lie, and believed it made a key months in the vault look new and never due for rotation.
+ */
+function believedCreation(keys: StoredKeys): string | undefined {
+  if (keys.createdAt === undefined) return undefined;
+  const created = Date.parse(keys.createdAt);
+  return created <= Date.parse(keys.storedAt) + CLOCK_SKEW_MS ? keys.createdAt : undefined;
 }
 
 /** Removes a profile's keys and its cached MFA sessions from the vault, after asking. */
