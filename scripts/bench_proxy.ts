@@ -23,7 +23,7 @@ import {
   signingKey,
   stringToSign,
   toAmzDate,
-} from "../lib/delivery/sigv4.ts";
+} from "../lib/core/sigv4.ts";
 import { LocalAws } from "../tests/support/local_aws.ts";
 
 const runsFlag = Deno.args.indexOf("--runs");

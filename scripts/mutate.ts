@@ -41,7 +41,7 @@ export const MUTATED_MODULES: Readonly<Record<string, readonly string[]>> = {
     "tests/session_policy_test.ts",
   ],
   "lib/aws/console_url.ts": ["tests/console_url_test.ts"],
-  "lib/delivery/sigv4.ts": ["tests/sigv4_test.ts"],
+  "lib/core/sigv4.ts": ["tests/sigv4_test.ts"],
   "lib/delivery/aws_chunked.ts": ["tests/aws_chunked_test.ts"],
   "lib/delivery/aws_endpoints.ts": ["tests/aws_endpoints_test.ts"],
   "lib/delivery/call_record.ts": ["tests/call_record_test.ts"],

@@ -12,7 +12,7 @@ import {
   SIGNED_CHUNKS,
   SIGNED_CHUNKS_TRAILER,
 } from "../lib/delivery/aws_chunked.ts";
-import { EMPTY_SHA256, sha256Hex, signingKey, type SigV4Scope } from "../lib/delivery/sigv4.ts";
+import { EMPTY_SHA256, sha256Hex, signingKey, type SigV4Scope } from "../lib/core/sigv4.ts";
 import { decodeAwsChunked } from "./support/aws_chunked.ts";
 import { AwsError } from "./support/aws_error.ts";
 

@@ -18,7 +18,7 @@ import {
   stringToSign,
   toAmzDate,
   uriEncode,
-} from "../lib/delivery/sigv4.ts";
+} from "../lib/core/sigv4.ts";
 
 const hex = (bytes: Uint8Array) =>
   Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");

@@ -13,7 +13,7 @@
  */
 
 import { readBoundedBody } from "../core/bounded_body.ts";
-import { uriEncode } from "./sigv4.ts";
+import { uriEncode } from "../core/sigv4.ts";
 
 /** The real session's parts and what stands in for each. */
 export interface SessionSwap {

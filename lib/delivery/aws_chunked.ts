@@ -10,7 +10,7 @@
  * @module
  */
 
-import { EMPTY_SHA256, hmacHex, scopeString, sha256Hex, type SigV4Scope } from "./sigv4.ts";
+import { EMPTY_SHA256, hmacHex, scopeString, sha256Hex, type SigV4Scope } from "../core/sigv4.ts";
 
 /** The payload hash of signed chunks. */
 export const SIGNED_CHUNKS = "STREAMING-AWS4-HMAC-SHA256-PAYLOAD";

@@ -57,7 +57,7 @@ import {
   type SigV4Authorization,
   stringToSign,
   toAmzDate,
-} from "./sigv4.ts";
+} from "../core/sigv4.ts";
 import { createAgents, sendUpstream, UpstreamError } from "./upstream.ts";
 import { type LoopbackOptions, serveLoopback } from "./loopback_server.ts";
 
