@@ -231,6 +231,14 @@ Deno.test("an S3 scope on a name S3 keeps for another resource is refused, with 
       "s3express:full@arn:aws-us-gov:s3express:REGION:ACCOUNT:bucket/data--usw2-az1--x-s3 " +
       "(reading its objects takes s3express:CreateSession, which only full allows)",
     ],
+    [
+      "s3:ro@arn:aws:s3:::63a8e430-6e0b-46f5-k833abtwr6s8tmtsycedn8s4yc3xhuse1b--table-s3/*",
+      `"63a8e430-6e0b-46f5-k833abtwr6s8tmtsycedn8s4yc3xhuse1b--table-s3": a name ending in ` +
+      "--table-s3 is an S3 table's storage (its warehouse location), whose reads are " +
+      "s3tables:GetTableData on the table, not s3's",
+      "name the table in an s3tables scope by its ARN, e.g. " +
+      "s3tables:ro@arn:aws:s3tables:REGION:ACCOUNT:bucket/TABLE-BUCKET/table/TABLE-ID",
+    ],
   ];
   for (const [scope, message, hint] of cases) {
     await t.step(scope, async () => {
@@ -250,6 +258,8 @@ Deno.test("an S3 scope on a name S3 keeps for another resource is refused, with 
         "s3:ro@arn:aws:s3::123456789012:accesspoint/mfzwi23gnjvgw.mrap",
         "s3:ro@arn:aws:s3::123456789012:accesspoint/mfzwi23gnjvgw.mrap/object/*",
         "s3express:full@arn:aws:s3express:us-west-2:123456789012:bucket/data--usw2-az1--x-s3",
+        "s3tables:ro@arn:aws:s3tables:us-west-2:123456789012:bucket/my-tables/table/" +
+        "0b7c1e9a-1f2d-4f55-9e6b-0123456789ab",
       ];
       const result = await runCli(["policy", "-s", hinted.join(",")]);
       assert.equal(result.code, 0, result.stderr);
@@ -266,8 +276,27 @@ Deno.test("an S3 scope on a name S3 keeps for another resource is refused, with 
         ),
         result.stdout,
       );
+      assert.ok(
+        statements.some((s) =>
+          [s.Resource].flat().includes(hinted.at(-1)!.slice(hinted.at(-1)!.indexOf("@") + 1)) &&
+          JSON.stringify(s).includes('"s3tables:Get*"')
+        ),
+        result.stdout,
+      );
     },
   );
+  await t.step("serve --allow refuses such a name the same way, before serving", async () => {
+    const result = await runCli(["serve", "--allow", "s3:ro@t1--table-s3"]);
+    assert.equal(result.code, 2, result.stderr);
+    assert.equal(result.stdout, "");
+    assert.equal(
+      result.stderr,
+      'error: Invalid S3 bucket "t1--table-s3": a name ending in --table-s3 is an S3 table\'s ' +
+        "storage (its warehouse location), whose reads are s3tables:GetTableData on the table, " +
+        "not s3's\nhint: name the table in an s3tables scope by its ARN, e.g. " +
+        "s3tables:ro@arn:aws:s3tables:REGION:ACCOUNT:bucket/TABLE-BUCKET/table/TABLE-ID\n",
+    );
+  });
 });
 
 Deno.test("a full S3 ARN with a legacy bucket name is granted as written, with the same note", async () => {

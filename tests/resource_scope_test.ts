@@ -488,6 +488,11 @@ Deno.test("checkBucketName() refuses the suffixes S3 keeps for other resources, 
       /^a name ending in --x-s3 is a directory bucket, whose actions are s3express's, not s3's$/,
       /s3express:full@arn:aws:s3express:REGION:ACCOUNT:bucket\/data--usw2-az1--x-s3 /,
     ],
+    [
+      "63a8e430-6e0b-46f5-k833abtwr6s8tmtsycedn8s4yc3xhuse1b--table-s3",
+      /^a name ending in --table-s3 is an S3 table's storage \(its warehouse location\), whose reads are s3tables:GetTableData on the table, not s3's$/,
+      /^name the table in an s3tables scope by its ARN, e\.g\. s3tables:ro@arn:aws:s3tables:REGION:ACCOUNT:bucket\/TABLE-BUCKET\/table\/TABLE-ID$/,
+    ],
   ];
   for (const [name, invalid, hint] of cases) {
     await t.step(name, () => {
@@ -503,8 +508,28 @@ Deno.test("checkBucketName() refuses the suffixes S3 keeps for other resources, 
       /@arn:aws-cn:s3express:/,
     );
   });
+  await t.step(
+    "names AWS keeps only from new buckets, or from no general purpose bucket, pass",
+    () => {
+      // xn-- is refused only for buckets created after February 2020; sthree- and amzn-s3-demo-
+      // are rules for new names too. --xa--s3 (a directory bucket's access point) is not among
+      // the suffixes AWS's general purpose naming rules reserve.
+      for (
+        const name of [
+          "xn--bcher-kva",
+          "sthree-logs",
+          "amzn-s3-demo-bucket",
+          "ap--usw2-az1--xa--s3",
+        ]
+      ) {
+        assert.deepEqual(checkBucketName(name), {}, name);
+      }
+    },
+  );
   await t.step("a pattern that also matches buckets passes", () => {
-    for (const name of ["logs-*", "logs-s3alia?", "data--x-s3-*", "my-s3alias-logs"]) {
+    for (
+      const name of ["logs-*", "logs-s3alia?", "data--x-s3-*", "my-s3alias-logs", "t--table-s3-*"]
+    ) {
       assert.deepEqual(checkBucketName(name), {}, name);
     }
   });

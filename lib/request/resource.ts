@@ -247,10 +247,12 @@ export interface BucketNameCheck {
 const BUCKET_CHAR = /^[A-Za-z0-9._-]$/;
 const IP_ADDRESS = /^\d{1,3}(\.\d{1,3}){3}$/;
 
-// The suffixes that S3 keeps for the names of other resources, which no bucket may end with, and
-// which no `s3` bucket ARN can stand for: an access point's alias (which no policy can name), an
-// Object Lambda Access Point's alias (whose actions are s3-object-lambda's), a Multi-Region Access
-// Point's alias (named by its own ARN) and a directory bucket (whose actions are s3express's).
+// The suffixes that S3 keeps for the names of other resources, which no general purpose bucket may
+// end with (AWS's naming rules), and which no `s3` bucket ARN can stand for: an access point's
+// alias (which no policy can name), an Object Lambda Access Point's alias (whose actions are
+// s3-object-lambda's), a Multi-Region Access Point's alias (named by its own ARN), a directory
+// bucket (whose actions are s3express's) and an S3 table's warehouse location (read and written
+// through s3tables:GetTableData and PutTableData on the table).
 const RESERVED_SUFFIXES: ReadonlyArray<
   [suffix: string, what: string, hint: (bucket: string, partition: string) => string]
 > = [
@@ -283,6 +285,14 @@ const RESERVED_SUFFIXES: ReadonlyArray<
       `s3express:full@arn:${p}:s3express:REGION:ACCOUNT:bucket/${bucket} (reading its objects ` +
       "takes s3express:CreateSession, which only full allows)",
   ],
+  [
+    "--table-s3",
+    "an S3 table's storage (its warehouse location), whose reads are s3tables:GetTableData on " +
+    "the table, not s3's",
+    (_, p) =>
+      "name the table in an s3tables scope by its ARN, e.g. " +
+      `s3tables:ro@arn:${p}:s3tables:REGION:ACCOUNT:bucket/TABLE-BUCKET/table/TABLE-ID`,
+  ],
 ];
 
 /**
@@ -293,9 +303,9 @@ const RESERVED_SUFFIXES: ReadonlyArray<
  * (a name that is more often a typo, but that a bucket may still have); neither is set for a name
  * S3 gives today. A pattern is refused only where no name it matches could be a bucket, so
  * `logs-*` passes. A name with a suffix that S3 keeps for another kind of resource (`-s3alias`,
- * `--ol-s3`, `.mrap`, `--x-s3`) is `invalid`, with a `hint` that names that resource the way a
- * scope can (its ARNs in `partition`, by default `aws`); the prefixes AWS reserves for new names
- * (`xn--`, `sthree-`…) are not checked: older buckets may have them.
+ * `--ol-s3`, `.mrap`, `--x-s3`, `--table-s3`) is `invalid`, with a `hint` that names that resource
+ * the way a scope can (its ARNs in `partition`, by default `aws`); the prefixes AWS reserves for
+ * new names (`xn--`, `sthree-`, `amzn-s3-demo-`) are not checked: older buckets may have them.
  *
  * @example
  * ```ts
