@@ -78,6 +78,36 @@ Deno.test("--dry-run says what is on the named resources and what is account-wid
   assert.equal(aws.requests.filter((r) => r.action === "AssumeRole").length, 0);
 });
 
+Deno.test("a full S3 object ARN is on the object actions, as its bare path is, its bucket listed only for the bare path", async () => {
+  await using fx = await startFixture({ prefix: "tbi-resource-" });
+  const onResources = async (scope: string) => {
+    const args = ["env", "--dry-run", "-s", scope, "-t", "15m", "--region", "eu-west-1"];
+    const result = await runCli(args, { env: fx.env });
+    assert.equal(result.code, 0, result.stderr);
+    const line = result.stderr.split("\n").find((l) => l.trim().startsWith("on arn:"));
+    return line?.trim();
+  };
+  for (
+    const [arn, path] of [["arn:aws:s3:::bk1/reports/*", "bk1/reports/*"], [
+      "arn:aws:s3:::bk1/reports/x.csv",
+      "bk1/reports/x.csv",
+    ]]
+  ) {
+    // The bare path's count: the Read and List actions on objects (GetObject…), not a bucket's.
+    const bare = await onResources(`s3:ro@${path}`);
+    assert.match(bare ?? "", /^on arn:aws:s3:::bk1\/reports\/\S+ only \(\d+ actions\)$/);
+    assert.equal(await onResources(`s3:ro@${arn}`), bare);
+  }
+  const policy = await runCli(["policy", "-s", "s3:ro@arn:aws:s3:::bk1/reports/*"]);
+  assert.equal(policy.code, 0, policy.stderr);
+  assert.deepEqual(JSON.parse(policy.stdout).Statement.slice(1), [{
+    Effect: "Allow",
+    Action: ["s3:Allow*", "s3:Describe*", "s3:Get*", "s3:List*"],
+    Resource: ["arn:aws:s3:::bk1/reports/*"],
+  }]);
+  assert.equal(fx.aws.requests.filter((r) => r.action === "AssumeRole").length, 0);
+});
+
 Deno.test("policy without --account expands bare names with * and says so", async () => {
   const result = await runCli(["policy", "-s", "sqs:ro@jobs"], { env: { AWS_REGION: "" } });
   assert.equal(result.code, 0, result.stderr);

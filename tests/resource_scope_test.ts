@@ -266,8 +266,15 @@ Deno.test("a full ARN is checked against the service's resource types, each refu
     [
       "s3",
       "arn:aws:s3:eu-west-1:123456789012:async-request/mrap/op/t",
-      'Invalid ARN "arn:aws:s3:eu-west-1:123456789012:async-request/mrap/op/t": s3 object ARNs have ' +
-      'no region ("eu-west-1")',
+      'Invalid ARN "arn:aws:s3:eu-west-1:123456789012:async-request/mrap/op/t": s3 ' +
+      'multiregionaccesspointrequestarn ARNs are in region "us-west-2", not "eu-west-1"',
+    ],
+    // The problem told is that of the type whose format fits closest: an object's, not a
+    // bucket's.
+    [
+      "s3",
+      "arn:aws:s3:eu-west-1::bk1/key",
+      'Invalid ARN "arn:aws:s3:eu-west-1::bk1/key": s3 object ARNs have no region ("eu-west-1")',
     ],
     [
       "dynamodb",
@@ -302,6 +309,19 @@ Deno.test("a full ARN is checked against the service's resource types, each refu
         ]],
         ["s3", "arn:aws:s3:*:123456789012:async-request/mrap/op/t", [
           "multiregionaccesspointrequestarn",
+        ]],
+        // The type whose format fits closest: a bucket's name format matches any text, "/"
+        // included, and a log group's any text, ":log-stream:" included.
+        ["s3", "arn:aws:s3:::bk1", ["bucket"]],
+        ["s3", "arn:aws:s3:::bk1/reports/x.csv", ["object"]],
+        ["s3", "arn:aws:s3:::bk1/reports/*", ["object"]],
+        ["s3", "arn:aws:s3:eu-west-1:123456789012:accesspoint/ap", ["accesspoint"]],
+        ["s3", "arn:aws:s3:eu-west-1:123456789012:accesspoint/ap/object/k", [
+          "accesspointobject",
+        ]],
+        ["logs", "arn:aws:logs:eu-west-1:123456789012:log-group:app", ["log-group"]],
+        ["logs", "arn:aws:logs:eu-west-1:123456789012:log-group:app:log-stream:s1", [
+          "log-stream",
         ]],
       ];
       for (const [service, arn, types] of accepted) {

@@ -410,10 +410,13 @@ function checkArn(service: string, arn: string, types: readonly ResourceType[]):
       { hint: `name it in a ${parts.service} scope, e.g. ${parts.service}:ro@${arn}` },
     );
   }
+  // The closest fit first: a variable matches any text, so a bucket's format (`${BucketName}`)
+  // also matches an object's ARN (`bk1/key`), and a log group's a log stream's. The format with
+  // the most fixed text around its variables is the type the ARN is.
   const candidates = types.filter((type) => {
     const format = splitArn(type.arn);
     return format?.service === parts.service && formatPattern(format.resource).test(parts.resource);
-  });
+  }).sort((a, b) => fixedChars(b.arn) - fixedChars(a.arn));
   if (!candidates.length) {
     const forms = types.map((type) => readableFormat(type.arn)).slice(0, 4);
     throw new UsageError(
@@ -421,14 +424,17 @@ function checkArn(service: string, arn: string, types: readonly ResourceType[]):
         (types.length > forms.length ? ", …" : ""),
     );
   }
-  let problem = "";
-  for (const type of candidates) {
-    problem = segmentProblem(type, parts);
-    if (!problem) {
-      return withNote({ written: arn, arns: [arn], types: [type.key] }, arnBucketNote(parts));
-    }
+  const type = candidates.find((type) => !segmentProblem(type, parts));
+  if (!type) {
+    // What is wrong for the closest fit: the region of an object's ARN, not of a bucket's.
+    throw new UsageError(`Invalid ARN "${arn}": ${segmentProblem(candidates[0], parts)}`);
   }
-  throw new UsageError(`Invalid ARN "${arn}": ${problem}`);
+  return withNote({ written: arn, arns: [arn], types: [type.key] }, arnBucketNote(parts));
+}
+
+/** The characters of an ARN format outside its variables. */
+function fixedChars(format: string): number {
+  return format.replace(VARIABLE, "").length;
 }
 
 /**
