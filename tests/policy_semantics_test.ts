@@ -305,3 +305,34 @@ Deno.test("under --allow, ro and list on resources keep only the account-wide ac
     },
   );
 });
+
+Deno.test("s3express:ro reads a directory bucket's objects through a ReadOnly session, never a ReadWrite one", async (t) => {
+  const bucket = `arn:aws:s3express:us-west-2:${ACCOUNT}:bucket/data--usw2-az1--x-s3`;
+  const other = `arn:aws:s3express:us-west-2:${ACCOUNT}:bucket/logs--usw2-az1--x-s3`;
+  // AWS's SDKs call CreateSession for every object read (GetObject, HeadObject, ListObjectsV2);
+  // without a mode S3 asks for ReadWrite first, then ReadOnly (AWS's example bucket policies).
+  const session = (scopes: string, mode: string, resource = bucket) =>
+    decide(scopes, "s3express:CreateSession", resource, { "s3express:SessionMode": mode });
+  const cases: Array<[string, string, string, string]> = [
+    ["s3express:ro", "ReadOnly", bucket, "Allowed"],
+    ["s3express:ro", "ReadWrite", bucket, "ImplicitlyDenied"],
+    [`s3express:ro@${bucket}`, "ReadOnly", bucket, "Allowed"],
+    [`s3express:ro@${bucket}`, "ReadWrite", bucket, "ImplicitlyDenied"],
+    [`s3express:ro@${bucket}`, "ReadOnly", other, "ImplicitlyDenied"],
+    // A ReadOnly session lists keys and reads the objects alike: list names buckets only.
+    ["s3express:list", "ReadOnly", bucket, "ImplicitlyDenied"],
+    ["s3express:full", "ReadWrite", bucket, "Allowed"],
+  ];
+  for (const [scopes, mode, resource, expected] of cases) {
+    await t.step(`${scopes}: a ${mode} session on ${resource} is ${expected}`, async () => {
+      assert.equal(await session(scopes, mode, resource), expected);
+    });
+  }
+  await t.step("s3express:ro writes no configuration", async () => {
+    assert.equal(
+      await decide("s3express:ro", "s3express:PutBucketPolicy", bucket),
+      "ImplicitlyDenied",
+    );
+    assert.equal(await decide("s3express:ro", "s3express:GetBucketPolicy", bucket), "Allowed");
+  });
+});

@@ -108,6 +108,26 @@ Deno.test("a full S3 object ARN is on the object actions, as its bare path is, i
   assert.equal(fx.aws.requests.filter((r) => r.action === "AssumeRole").length, 0);
 });
 
+Deno.test("the summary says that s3express:ro reads objects through ReadOnly sessions only", async () => {
+  await using fx = await startFixture({ prefix: "tbi-resource-" });
+  const bucket = "arn:aws:s3express:us-west-2:123456789012:bucket/data--usw2-az1--x-s3";
+  const args = ["env", "--dry-run", "-s", `s3express:ro@${bucket}`, "-t", "15m"];
+  const result = await runCli([...args, "--region", "us-west-2"], { env: fx.env });
+  assert.equal(result.code, 0, result.stderr);
+  const lines = result.stderr.split("\n").map((line) => line.trim());
+  const on = lines.indexOf(`on ${bucket} only (7 actions)`);
+  assert.ok(on > 0, result.stderr);
+  assert.equal(
+    lines[on - 1],
+    "and s3express:CreateSession only with s3express:SessionMode ReadOnly (to read)",
+  );
+  const list = await runCli(["env", "--dry-run", "-s", "s3express:list", "-t", "15m"], {
+    env: fx.env,
+  });
+  assert.equal(list.code, 0, list.stderr);
+  assert.ok(!list.stderr.includes("CreateSession"), list.stderr);
+});
+
 Deno.test("policy without --account expands bare names with * and says so", async () => {
   const result = await runCli(["policy", "-s", "sqs:ro@jobs"], { env: { AWS_REGION: "" } });
   assert.equal(result.code, 0, result.stderr);
@@ -250,16 +270,14 @@ Deno.test("an S3 scope on a name S3 keeps for another resource is refused, with 
       `"data--usw2-az1--x-s3": a name ending in --x-s3 is a directory bucket, whose actions ` +
       "are s3express's, not s3's",
       "name it in an s3express scope by its ARN, e.g. " +
-      "s3express:full@arn:aws:s3express:REGION:ACCOUNT:bucket/data--usw2-az1--x-s3 (reading " +
-      "its objects takes s3express:CreateSession, which only full allows)",
+      "s3express:ro@arn:aws:s3express:REGION:ACCOUNT:bucket/data--usw2-az1--x-s3",
     ],
     [
       "s3:ro@arn:aws-us-gov:s3:::data--usw2-az1--x-s3/k",
       `"data--usw2-az1--x-s3": a name ending in --x-s3 is a directory bucket, whose actions ` +
       "are s3express's, not s3's",
       "name it in an s3express scope by its ARN, e.g. " +
-      "s3express:full@arn:aws-us-gov:s3express:REGION:ACCOUNT:bucket/data--usw2-az1--x-s3 " +
-      "(reading its objects takes s3express:CreateSession, which only full allows)",
+      "s3express:ro@arn:aws-us-gov:s3express:REGION:ACCOUNT:bucket/data--usw2-az1--x-s3",
     ],
     [
       "s3:ro@arn:aws:s3:::63a8e430-6e0b-46f5-k833abtwr6s8tmtsycedn8s4yc3xhuse1b--table-s3/*",
@@ -287,7 +305,7 @@ Deno.test("an S3 scope on a name S3 keeps for another resource is refused, with 
         "s3-object-lambda:ro@arn:aws:s3-object-lambda:eu-west-1:123456789012:accesspoint/my-olap",
         "s3:ro@arn:aws:s3::123456789012:accesspoint/mfzwi23gnjvgw.mrap",
         "s3:ro@arn:aws:s3::123456789012:accesspoint/mfzwi23gnjvgw.mrap/object/*",
-        "s3express:full@arn:aws:s3express:us-west-2:123456789012:bucket/data--usw2-az1--x-s3",
+        "s3express:ro@arn:aws:s3express:us-west-2:123456789012:bucket/data--usw2-az1--x-s3",
         "s3tables:ro@arn:aws:s3tables:us-west-2:123456789012:bucket/my-tables/table/" +
         "0b7c1e9a-1f2d-4f55-9e6b-0123456789ab",
       ];
@@ -302,7 +320,10 @@ Deno.test("an S3 scope on a name S3 keeps for another resource is refused, with 
         statements.some((s) =>
           [s.Resource].flat().includes(
             "arn:aws:s3express:us-west-2:123456789012:bucket/data--usw2-az1--x-s3",
-          ) && JSON.stringify(s).includes('"s3express:*"')
+          ) && JSON.stringify(s) ===
+            '{"Effect":"Allow","Action":["s3express:CreateSession"],"Resource":' +
+              '["arn:aws:s3express:us-west-2:123456789012:bucket/data--usw2-az1--x-s3"],' +
+              '"Condition":{"StringEquals":{"s3express:SessionMode":"ReadOnly"}}}'
         ),
         result.stdout,
       );

@@ -506,7 +506,7 @@ Deno.test("checkBucketName() refuses the suffixes S3 keeps for other resources, 
     [
       "data--usw2-az1--x-s3",
       /^a name ending in --x-s3 is a directory bucket, whose actions are s3express's, not s3's$/,
-      /s3express:full@arn:aws:s3express:REGION:ACCOUNT:bucket\/data--usw2-az1--x-s3 /,
+      /s3express:ro@arn:aws:s3express:REGION:ACCOUNT:bucket\/data--usw2-az1--x-s3$/,
     ],
     [
       "63a8e430-6e0b-46f5-k833abtwr6s8tmtsycedn8s4yc3xhuse1b--table-s3",
@@ -584,7 +584,7 @@ Deno.test("a full S3 ARN's bucket is checked as a bare name's: the same errors a
     assert.ok(error instanceof UsageError, String(error));
     assert.match(
       error.hint ?? "",
-      /s3express:full@arn:aws-us-gov:s3express:REGION:ACCOUNT:bucket\/d--usw2-az1--x-s3 /,
+      /s3express:ro@arn:aws-us-gov:s3express:REGION:ACCOUNT:bucket\/d--usw2-az1--x-s3$/,
     );
   });
   await t.step("a legacy name: kept as written, with the note", async () => {

@@ -438,8 +438,7 @@ Deno.test("grant_access tells the agent of a bucket name that only an old bucket
     directory.text,
     'Invalid S3 bucket "data--usw2-az1--x-s3": a name ending in --x-s3 is a directory bucket, ' +
       "whose actions are s3express's, not s3's\nhint: name it in an s3express scope by its ARN, " +
-      "e.g. s3express:full@arn:aws:s3express:REGION:ACCOUNT:bucket/data--usw2-az1--x-s3 " +
-      "(reading its objects takes s3express:CreateSession, which only full allows)",
+      "e.g. s3express:ro@arn:aws:s3express:REGION:ACCOUNT:bucket/data--usw2-az1--x-s3",
   );
   assert.equal(s.aws.requests.filter((r) => r.action === "AssumeRole").length, 4);
 });

@@ -98,6 +98,12 @@ export function renderSummary(facts: SummaryFacts): string {
         `${indent}left out (they return contents or act): ${part.withheld.join(", ")}`,
       ]);
     }
+    for (const { Action, Condition } of part.conditionalReads ?? []) {
+      // A Write action allowed only where it reads: the condition is what keeps it read-only.
+      const when = Object.entries(Condition.StringEquals).map(([key, value]) => `${key} ${value}`)
+        .join(", ");
+      rows.push(["", `${indent}and ${Action.join(", ")} only with ${when} (to read)`]);
+    }
     const minting = facts.masked
       ? mintingActionsAllowed(scope.service, [...actions, ...part.accountWide ?? []])
       : [];

@@ -59,6 +59,11 @@
  * - athena: List is names and IDs (ListNamedQueries: IDs, not the SQL); query results are Read
  *   on a workgroup. Kept.
  *
+ * The other way round, {@linkcode CONDITIONAL_READS} holds the actions that AWS files as Write but
+ * that, under a condition, only read, where reading takes them: `ro` allows each with its
+ * condition (on the scope's resources when it names some), as AWS's own read-only managed policy
+ * for the service does; `list` and the account-wide part never do.
+ *
  * @module
  */
 
@@ -290,4 +295,44 @@ export function contentActionNames(service: string): ReadonlySet<string> {
 export function contentActionsOf(service: string): string[] {
   return CONTENT_ACTIONS.filter((row) => row.action.startsWith(`${service}:`))
     .map((row) => row.action);
+}
+
+/** An action AWS files as Write that only reads under a condition: `ro` allows it so. */
+export interface ConditionalRead {
+  /** The action, `prefix:Name` as in AWS's Service Authorization Reference. */
+  action: string;
+  /** The condition under which the action only reads, as a policy statement writes it. */
+  condition: { StringEquals: Record<string, string> };
+  /** What reading takes it for, in one sentence. */
+  reason: string;
+  /** The AWS documentation that shows it. */
+  doc: string;
+}
+
+/** The reviewed Write actions that `ro` allows under their condition, sorted by action. */
+export const CONDITIONAL_READS: readonly ConditionalRead[] = [
+  {
+    action: "s3express:CreateSession",
+    condition: { StringEquals: { "s3express:SessionMode": "ReadOnly" } },
+    reason: "every read of a directory bucket's objects (GetObject, HeadObject, ListObjectsV2) " +
+      "goes through the session it creates; a ReadOnly session writes nothing",
+    doc: "https://docs.aws.amazon.com/aws-managed-policy/latest/reference/" +
+      "AmazonS3ExpressReadOnlyAccess.html",
+  },
+];
+
+/**
+ * The rows of {@linkcode CONDITIONAL_READS} for one service: what its `ro` scopes allow under a
+ * condition.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { conditionalReadsOf } from "./content_actions.ts";
+ * assert.deepEqual(conditionalReadsOf("s3express").map((r) => r.action), ["s3express:CreateSession"]);
+ * assert.deepEqual(conditionalReadsOf("s3"), []);
+ * ```
+ */
+export function conditionalReadsOf(service: string): ConditionalRead[] {
+  return CONDITIONAL_READS.filter((row) => row.action.startsWith(`${service}:`));
 }

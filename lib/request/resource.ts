@@ -282,8 +282,7 @@ const RESERVED_SUFFIXES: ReadonlyArray<
     "a directory bucket, whose actions are s3express's, not s3's",
     (bucket, p) =>
       "name it in an s3express scope by its ARN, e.g. " +
-      `s3express:full@arn:${p}:s3express:REGION:ACCOUNT:bucket/${bucket} (reading its objects ` +
-      "takes s3express:CreateSession, which only full allows)",
+      `s3express:ro@arn:${p}:s3express:REGION:ACCOUNT:bucket/${bucket}`,
   ],
   [
     "--table-s3",

@@ -9,7 +9,7 @@
  */
 
 import { type Action, type Catalog, LIST_ACCESS_LEVELS, READ_ACCESS_LEVELS } from "./catalog.ts";
-import { contentActionNames } from "./content_actions.ts";
+import { type ConditionalRead, conditionalReadsOf, contentActionNames } from "./content_actions.ts";
 import { type DeadlineStatement, deadlineStatement, isDeadlineStatement } from "./deadline.ts";
 import { UsageError } from "../core/errors.ts";
 import { ANY_TARGET, type ArnTarget, expandResource, type NamedResource } from "./resource.ts";
@@ -51,8 +51,19 @@ export interface AllowStatement {
   Action: string[];
   /** `*` (every resource) or the ARN patterns the actions are limited to. */
   Resource: "*" | string[];
-  /** For listing an S3 path: the key patterns `s3:ListBucket` may ask for. */
-  Condition?: { StringLike: { "s3:prefix": string[] } };
+  /**
+   * For listing an S3 path: the key patterns `s3:ListBucket` may ask for; for a conditional read
+   * (`content_actions.ts`): the condition under which the action only reads.
+   */
+  Condition?:
+    | { StringLike: { "s3:prefix": string[] } }
+    | { StringEquals: Record<string, string> };
+}
+
+/** A statement that allows a Write action only under the condition where it reads. */
+export interface ConditionalReadStatement extends AllowStatement {
+  /** The condition, e.g. `s3express:SessionMode` `ReadOnly`. */
+  Condition: { StringEquals: Record<string, string> };
 }
 
 /** What one scope contributed to a session policy. */
@@ -77,6 +88,12 @@ export interface PolicyPart {
    * resources; `prefix:Name`, sorted. Absent when there are none.
    */
   withheld?: string[];
+  /**
+   * For an `ro` scope: the Write actions that only read under a condition, each allowed under
+   * it (`content_actions.ts`: `s3express:CreateSession` for ReadOnly sessions), on the scope's
+   * resources or on every resource. Absent when the service has none.
+   */
+  conditionalReads?: ConditionalReadStatement[];
   /**
    * The withheld actions that the policy denies by name, because its wildcards for this scope
    * cover them: for a `list` scope on every resource, the only scope of its service, when
@@ -256,14 +273,15 @@ export async function buildSessionPolicy(
   ];
   const statements: AllowStatement[] = [
     ...(everywhere.length ? [allow(everywhere, "*")] : []),
-    ...parts.flatMap(({ actions, resources }) =>
-      resources
+    ...parts.flatMap(({ actions, resources, conditionalReads }) => [
+      ...resources
         ? [
           allow(actions, [...new Set(resources.flatMap((r) => r.arns))]),
           ...pathListings(resources),
         ]
-        : []
-    ),
+        : [],
+      ...conditionalReads ?? [],
+    ]),
   ];
   const document: PolicyDocument = {
     Version: "2012-10-17",
@@ -296,16 +314,24 @@ async function policyPart(
   const content = contentActionNames(scope.service);
   const isContent = (a: Action) => content.has(a.name.toLowerCase());
   const { level } = scope;
+  const reads = level === "ro" ? conditionalReadsOf(scope.service) : [];
   if (!scope.resources) {
     const withheld = all.filter((a) => level === "list" && isContent(a) && inLevel(a, level));
-    const part = { scope, actions, ...withheldOf(scope, withheld) };
+    const part = {
+      scope,
+      actions,
+      ...withheldOf(scope, withheld),
+      ...conditionalReadsOn(reads, "*"),
+    };
     return sole && part.withheld ? shorterWithDeny(part, all) : part;
   }
   const types = await catalog.resourceTypes(scope.service);
   const resources = scope.resources.map((r) => expandResource(scope.service, r, types, target));
   const named = new Set(resources.flatMap((r) => r.types));
+  const readNames = new Set(reads.map((r) => r.action.split(":")[1].toLowerCase()));
   const inScope = all.filter((a) =>
-    level === "full" || (inLevel(a, level) && !(level === "list" && isContent(a)))
+    level === "full" || (inLevel(a, level) && !(level === "list" && isContent(a))) ||
+    readNames.has(a.name.toLowerCase())
   );
   const actionsOnResources = inScope.filter((a) => a.resourceTypes?.some((t) => named.has(t)))
     .length;
@@ -331,6 +357,21 @@ async function policyPart(
     ),
     actionsOnResources,
     ...withheldOf(scope, withheld),
+    ...conditionalReadsOn(reads, [...new Set(resources.flatMap((r) => r.arns))]),
+  };
+}
+
+/** The `conditionalReads` field of a part: each read under its condition; nothing when none. */
+function conditionalReadsOn(
+  reads: readonly ConditionalRead[],
+  resource: "*" | string[],
+): { conditionalReads?: ConditionalReadStatement[] } {
+  if (!reads.length) return {};
+  return {
+    conditionalReads: reads.map(({ action, condition }) => ({
+      ...allow([action], resource),
+      Condition: condition,
+    })),
   };
 }
 
@@ -487,9 +528,10 @@ function partCost(part: PolicyPart): number {
     part.resources?.flatMap((r) =>
       r.listing ? [...r.arns, r.listing.bucketArn, r.listing.prefix] : r.arns
     ) ?? [];
+  const reads = part.conditionalReads ? JSON.stringify(part.conditionalReads).length - 1 : 0;
   return [part.actions, part.accountWide ?? [], part.denied ?? [], arns]
     .filter((list) => list.length)
-    .reduce((sum, list) => sum + JSON.stringify(list).length - 1, 0);
+    .reduce((sum, list) => sum + JSON.stringify(list).length - 1, reads);
 }
 
 function formatCount(n: number): string {
