@@ -10,7 +10,9 @@ import { pauseWaitingLines } from "../core/waiting_line.ts";
 import type { Catalog } from "../request/catalog.ts";
 import type { GrantRequest } from "../request/grant_request.ts";
 import { mintingActionsAllowed } from "../request/minting_actions.ts";
+import type { NamedResource } from "../request/resource.ts";
 import { formatScopes } from "../request/scope.ts";
+import type { PolicyPart } from "../request/session_policy.ts";
 import { formatTtl, renewalIntervalSeconds } from "../request/ttl.ts";
 import { grantDeadline } from "../request/deadline.ts";
 
@@ -114,31 +116,12 @@ export function renderSummary(facts: SummaryFacts): string {
       ]);
     }
     if (!part.resources) return;
-    const arns = [...new Set(part.resources.flatMap((r) => r.arns))];
-    const count = part.actionsOnResources ?? 0;
-    rows.push([
-      "",
-      `${indent}on ${arns.join(", ")} only (${count} action${count === 1 ? "" : "s"})`,
-    ]);
-    for (const { listing } of part.resources) {
-      if (listing) {
-        rows.push([
-          "",
-          `${indent}and s3:ListBucket on ${listing.bucketArn} for keys ${listing.prefix}`,
-        ]);
-      }
-    }
-    for (const { note } of part.resources) {
-      if (note) rows.push(["", `${indent}note: ${note}`]);
-    }
-    if (part.resources.some(({ written }) => written.includes("${"))) {
-      // `${aws:username}` reads as part of a name, `${*}` as a wildcard: neither is.
-      rows.push([
+    rows.push(
+      ...resourceLines(part, part.resources).map((line): [string, string] => [
         "",
-        `${indent}note: \${…} is an IAM policy variable, filled in by AWS at each call ` +
-        "(${*}, ${?} and ${$} are those characters themselves, not wildcards)",
-      ]);
-    }
+        `${indent}${line}`,
+      ]),
+    );
     const wide = part.accountWide ?? [];
     rows.push([
       "",
@@ -154,6 +137,27 @@ export function renderSummary(facts: SummaryFacts): string {
   if (facts.command) rows.push(["command", facts.command.join(" ")]);
   const lines = rows.map(([label, value]) => `  ${label.padEnd(8)} ${value}`);
   return `timebound-iam will request temporary AWS credentials:\n${lines.join("\n")}\n`;
+}
+
+/** The summary's lines on a scope's named resources: where its actions apply, and their notes. */
+function resourceLines(part: PolicyPart, resources: readonly NamedResource[]): string[] {
+  const arns = [...new Set(resources.flatMap((r) => r.arns))];
+  const count = part.actionsOnResources ?? 0;
+  const lines = [`on ${arns.join(", ")} only (${count} action${count === 1 ? "" : "s"})`];
+  for (const { listing } of resources) {
+    if (listing) lines.push(`and s3:ListBucket on ${listing.bucketArn} for keys ${listing.prefix}`);
+  }
+  for (const { note } of resources) {
+    if (note) lines.push(`note: ${note}`);
+  }
+  if (resources.some(({ written }) => written.includes("${"))) {
+    // `${aws:username}` reads as part of a name, `${*}` as a wildcard: neither is.
+    lines.push(
+      "note: ${…} is an IAM policy variable, filled in by AWS at each call " +
+        "(${*}, ${?} and ${$} are those characters themselves, not wildcards)",
+    );
+  }
+  return lines;
 }
 
 /** The SourceIdentity row: what CloudTrail will show, and the caller's own name if it differs. */
