@@ -74,6 +74,57 @@ Deno.test("keys import still stores keys whose user may not call ListAccessKeys,
   assertNoSecrets(w, [user.secretAccessKey]);
 });
 
+Deno.test("keys add and keys import store keys at once when IAM refuses the connection, and say in one line that the key's age is unknown", async () => {
+  // A long timeout: a refused connection is an answer, not a reason to wait for it.
+  await using w = await world({ env: { TIMEBOUND_IAM_TIMEOUT: "60" } });
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const closed = { AWS_ENDPOINT_URL_IAM: `http://127.0.0.1:${listener.addr.port}` };
+  listener.close();
+  const added = w.aws.addUser({ userName: "added", createDate: new Date(0) });
+  const imported = w.aws.addUser({ userName: "imported", createDate: new Date(0) });
+  await Deno.writeTextFile(
+    `${w.home}/.aws/credentials`,
+    `[dev]\naws_access_key_id = ${imported.accessKeyId}\n` +
+      `aws_secret_access_key = ${imported.secretAccessKey}\n`,
+  );
+  const note = (id: string) =>
+    new RegExp(
+      `^The age of ${id.slice(0, 4)}…${id.slice(-4)} is unknown \\(could not reach AWS IAM: ` +
+        "connection refused\\): keys list shows its time in the vault instead, as ≥…$",
+      "m",
+    );
+
+  for (
+    const [args, user, extra] of [
+      [["keys", "add", "ci", "--from-env"], added, {
+        AWS_ACCESS_KEY_ID: added.accessKeyId,
+        AWS_SECRET_ACCESS_KEY: added.secretAccessKey,
+      }],
+      [["keys", "import", "--profile", "dev", "--yes"], imported, {}],
+    ] as const
+  ) {
+    const started = performance.now();
+    const result = await w.run([...args], { ...closed, ...extra });
+    const elapsedMs = performance.now() - started;
+    assert.equal(result.code, 0, result.stderr);
+    assert.match(result.stderr, note(user.accessKeyId));
+    assert.match(result.stderr, /^Stored AKIA…/m);
+    assert.doesNotMatch(result.stderr, /error/i);
+    // Far below the 60 s timeout (the CLI's own start included).
+    assert.ok(elapsedMs < 20_000, `${args[1]} took ${Math.round(elapsedMs)} ms`);
+  }
+  // IAM never answered: STS checked both pairs, and nothing else reached the endpoint.
+  assert.deepEqual(w.aws.requests.map((r) => r.action), [
+    "GetCallerIdentity",
+    "GetCallerIdentity",
+  ]);
+
+  const list = await w.run(["keys", "list"]);
+  assert.equal(list.code, 0, list.stderr);
+  assert.deepEqual(ages(list.stdout), { ci: "≥0m", dev: "≥0m" });
+  assertNoSecrets(w, [added.secretAccessKey, imported.secretAccessKey]);
+});
+
 Deno.test("keys list reads items stored without a creation date, by their time in the vault", async () => {
   await using w = await world();
   const vault = await openVault({ env: { ...await baseEnv(w.home), ...w.env } });

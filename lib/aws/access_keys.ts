@@ -12,7 +12,7 @@
 import { addCallDeadline, type DeadlineClient } from "./timeout.ts";
 import { RuntimeError, UsageError, type UserError } from "../core/errors.ts";
 import { baseClientConfig } from "./credential_source.ts";
-import { explainAwsError } from "./on_failure.ts";
+import { classifyAwsError, explainAwsError } from "./on_failure.ts";
 import type { ErrorContext } from "./aws_errors.ts";
 import { iamModule, stsModule } from "./sdk.ts";
 import { logText } from "../core/log_text.ts";
@@ -82,17 +82,41 @@ export async function callerOfKeys(keys: KeyPair, options: KeyCallOptions): Prom
   }
 }
 
+/** What IAM said of when a key was created: the date, or why it is unknown. */
+export interface KeyCreation {
+  /** When the key was created (ISO 8601); absent when IAM did not say. */
+  createdAt?: string;
+  /**
+   * Why IAM did not say, in one line (`could not reach AWS IAM: connection refused`), when the
+   * human may want to know: absent when IAM said, and when it refused the call.
+   */
+  unknownBecause?: string;
+}
+
 /**
- * When the key of `keys` was created (ISO 8601), by one `ListAccessKeys` signed with them; or
- * `undefined` when IAM does not say. Many users may not list their own keys, and the date only
- * informs `keys list`: a refusal, a timeout or any other failure is no error.
+ * When the key of `keys` was created, by one `ListAccessKeys` signed with them. Many users may not
+ * list their own keys, and the date only informs `keys list`: a refusal, a timeout or any other
+ * failure is no error. A refusal is expected and lasts; any other failure is said in
+ * `unknownBecause`.
  */
 export async function keyCreationDate(
   keys: KeyPair,
   options: KeyCallOptions,
-): Promise<string | undefined> {
-  const listed = await listAccessKeys(keys, options).catch(() => []);
-  return isoDate(listed.find((key) => key.accessKeyId === keys.accessKeyId)?.createDate);
+): Promise<KeyCreation> {
+  let listed: AccessKeyInfo[];
+  try {
+    listed = await listAccessKeys(keys, options);
+  } catch (error) {
+    const cause = (error as Error).cause ?? error;
+    if ((await classifyAwsError(cause, "iam")).kind === "access-denied") return {};
+    const message = logText(error instanceof Error ? error.message : String(error), 200);
+    // "Could not reach …" reads on inside a sentence; a name (ListAccessKeys) keeps its capital.
+    return { unknownBecause: message.replace(/^[A-Z][a-z]+\b/, (word) => word.toLowerCase()) };
+  }
+  const createdAt = isoDate(listed.find((key) => key.accessKeyId === keys.accessKeyId)?.createDate);
+  return createdAt === undefined
+    ? { unknownBecause: "IAM's ListAccessKeys did not list it" }
+    : { createdAt };
 }
 
 /**

@@ -16,7 +16,7 @@ import {
   keyCreationDate,
   type KeyPair,
 } from "../aws/access_keys.ts";
-import type { StoredKeys } from "../vault/stored_keys.ts";
+import { maskKeyId, type StoredKeys } from "../vault/stored_keys.ts";
 import { forgetMfaSessions, openMfaSessionStore } from "../aws/mfa_session.ts";
 import { logText } from "../core/log_text.ts";
 
@@ -57,6 +57,8 @@ export async function approved(
  * The vault's entry for `keys`, stored for `profile`, once checked: one `GetCallerIdentity` signed
  * with them (a pair AWS refuses is an error, and the entry names their account and user) and one
  * `ListAccessKeys` for when the key was created, if IAM lets the user ask (`keys add`, `import`).
+ * When IAM did not say for another reason than a refusal (not reached, no answer in time), one line
+ * on stderr tells that `keys list` can only show the key's time in the vault.
  */
 export async function checkedEntry(
   ctx: KeysContext,
@@ -65,8 +67,14 @@ export async function checkedEntry(
 ): Promise<StoredKeys & { account: string; arn: string }> {
   const aws = { ...ctx.aws, profile };
   const owner = await callerOfKeys(keys, aws);
-  const createdAt = await keyCreationDate(keys, aws);
+  const { createdAt, unknownBecause } = await keyCreationDate(keys, aws);
   const { accessKeyId, secretAccessKey } = keys;
+  if (unknownBecause !== undefined) {
+    ctx.io.stderr(
+      `The age of ${maskKeyId(accessKeyId)} is unknown (${unknownBecause}): keys list shows its ` +
+        "time in the vault instead, as ≥…\n",
+    );
+  }
   return {
     accessKeyId,
     secretAccessKey,
