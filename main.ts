@@ -9,7 +9,7 @@ import { CommanderError } from "./lib/cli/commander.ts";
 import type { Cli } from "./lib/cli/options.ts";
 import { buildProgram, helpArguments } from "./lib/commands/mod.ts";
 import { UserError } from "./lib/core/errors.ts";
-import { denoIo, type Io, StdoutClosedError } from "./lib/core/io.ts";
+import { askQuestionsOn, denoIo, type Io, StdoutClosedError } from "./lib/core/io.ts";
 import { debugLines, logText } from "./lib/core/log_text.ts";
 
 const MESSAGE_MAX = 1000;
@@ -18,6 +18,8 @@ const STDOUT_CLOSED = 141;
 
 /** Runs the CLI with these arguments and returns the exit code. */
 export async function main(given: readonly string[], io: Io = denoIo()): Promise<number> {
+  // The vault's passphrase, asked deep below the command, goes through the same streams.
+  askQuestionsOn(io);
   const cli: Cli = {
     io,
     exitCode: 0,

@@ -186,7 +186,7 @@ Deno.test("the passphrase: from the variable, else the terminal twice for a new 
   const short = passphraseSource({ env: { TIMEBOUND_IAM_VAULT_PASSPHRASE: "short" } });
   await assert.rejects(() => short("create"), /too short: use at least 8 characters/);
   const none = passphraseSource({ env: {} });
-  await assert.rejects(() => none("open"), /standard input is not a terminal/);
+  await assert.rejects(() => none("open"), /there is no terminal to ask it on/);
   const typed = ["first passphrase", "second passphrase"];
   const differ = passphraseSource({ env: {}, readSecret: () => Promise.resolve(typed.shift()!) });
   await assert.rejects(() => differ("create"), /The two passphrases differ: nothing was stored/);

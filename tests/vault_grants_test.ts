@@ -7,7 +7,8 @@ import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 // @ts-types="@modelcontextprotocol/sdk/client/stdio"
 import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
 import { baseEnv, cliCommand, runCli } from "./support/cli.ts";
-import { findTool, ignoredBecause } from "./support/system_tool.ts";
+import { canRun, findTool, ignoredBecause } from "./support/system_tool.ts";
+import { PtySession, shQuote } from "./support/pty.ts";
 import {
   addDevKeys,
   assertNoSecrets,
@@ -17,6 +18,7 @@ import {
 } from "./support/vault_world.ts";
 
 const awsCli = await findTool("aws", "awscli");
+const hasScript = Deno.build.os !== "windows" && await canRun("script");
 
 Deno.test(
   `a grant from vault keys, no key in the environment nor credentials file, to the aws CLI${
@@ -116,6 +118,91 @@ Deno.test("serve grants from vault keys, and no process's arguments hold a key",
     await Deno.readTextFile(`${w.home}/state/timebound-iam/audit.jsonl`).catch(() => ""),
   );
   assertNoSecrets(w, [w.aws.defaultUser.secretAccessKey]);
+});
+
+Deno.test({
+  name: "serve on a terminal never asks the vault's passphrase: its standard input and output " +
+    "stay MCP's, and the grant says to set TIMEBOUND_IAM_VAULT_PASSPHRASE",
+  ignore: !hasScript,
+  async fn() {
+    await using w = await world();
+    await addDevKeys(w);
+    const env: Record<string, string> = {
+      ...await baseEnv(w.home),
+      ...w.env,
+      XDG_STATE_HOME: `${w.home}/state`,
+      TERM: "xterm",
+    };
+    delete env.TIMEBOUND_IAM_VAULT_PASSPHRASE;
+    const out = `${w.home}/serve.out`;
+    const err = `${w.home}/serve.err`;
+    const [deno, args] = cliCommand(["serve", "--profile", "dev", "--allow", "s3:ro"]);
+    // Standard input is the terminal; the protocol's answers and the log go to files.
+    const pty = new PtySession(
+      `${[deno, ...args].map(shQuote).join(" ")} >${shQuote(out)} 2>${shQuote(err)}`,
+      env,
+    );
+    const answers = async (count: number): Promise<Array<Record<string, unknown>>> => {
+      // Well under the minute a passphrase question would wait for a line that never comes.
+      const deadline = Date.now() + 20_000;
+      for (;;) {
+        const lines = (await Deno.readTextFile(out).catch(() => "")).split("\n").filter(Boolean);
+        if (lines.length >= count) return lines.map((line) => JSON.parse(line));
+        if (Date.now() > deadline) {
+          throw new Error(
+            `${lines.length} answers of ${count}; stderr:\n${await Deno.readTextFile(err).catch(
+              () => "",
+            )}`,
+          );
+        }
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+    };
+    const send = (message: Record<string, unknown>) =>
+      pty.type(`${JSON.stringify({ jsonrpc: "2.0", ...message })}\n`);
+    try {
+      await send({
+        id: 1,
+        method: "initialize",
+        params: {
+          protocolVersion: "2025-06-18",
+          capabilities: {},
+          clientInfo: { name: "terminal-test", version: "1" },
+        },
+      });
+      await answers(1);
+      await send({ method: "notifications/initialized" });
+      await send({
+        id: 2,
+        method: "tools/call",
+        params: {
+          name: "grant_access",
+          arguments: { services: ["s3"], level: "read_only", ttl: "15m" },
+        },
+      });
+      const grant = (await answers(2))[1].result as {
+        isError?: boolean;
+        content: { text: string }[];
+      };
+      assert.equal(grant.isError, true, JSON.stringify(grant));
+      assert.match(grant.content[0].text, /passphrase.*TIMEBOUND_IAM_VAULT_PASSPHRASE/s);
+      // The terminal still carries the protocol: the next request is answered.
+      await send({ id: 3, method: "tools/call", params: { name: "list_active_sessions" } });
+      assert.equal((await answers(3))[2].id, 3);
+    } finally {
+      await pty.close(10_000);
+    }
+    const stderr = await Deno.readTextFile(err);
+    assert.doesNotMatch(stderr, /Vault passphrase: /);
+    // Standard output held MCP messages only.
+    const stdout = await Deno.readTextFile(out);
+    for (const line of stdout.split("\n").filter(Boolean)) {
+      assert.equal(JSON.parse(line).jsonrpc, "2.0", line);
+    }
+    assert.ok(!w.aws.requests.some((r) => r.action === "AssumeRole"), "nothing was granted");
+    w.outputs.push(stdout, stderr, pty.text);
+    assertNoSecrets(w, [w.aws.defaultUser.secretAccessKey, PASSPHRASE]);
+  },
 });
 
 Deno.test("credential-process from vault keys caches its entry in the vault, not the cache directory", async () => {

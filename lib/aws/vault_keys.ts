@@ -15,6 +15,7 @@
 import type { StoredKeys } from "../vault/stored_keys.ts";
 import type { Vault } from "../vault/vault.ts";
 import { vaultInUse } from "../vault/vault_place.ts";
+import { questionsIo } from "../core/io.ts";
 import { profileLabel, resolveProfile, usesEnvironmentKeys } from "./profile.ts";
 
 /** The vault and the keys it holds for a profile. */
@@ -40,9 +41,9 @@ const vaults = new Map<string, Promise<Vault>>();
 /**
  * The vault's keys for `profile` (see the module's description), or `undefined` when no vault
  * is in use or it holds none for it. The vault is opened once per process (the encrypted file's
- * passphrase is asked on the terminal when standard input is one, else it comes from
- * `TIMEBOUND_IAM_VAULT_PASSPHRASE`); the keys are read at each call, so a long-running `serve`
- * sees keys that `keys rotate` replaced.
+ * passphrase comes from `TIMEBOUND_IAM_VAULT_PASSPHRASE`, else it is asked on the terminal
+ * through the streams `askQuestionsOn` set, when their standard input is one); the keys are read
+ * at each call, so a long-running `serve` sees keys that `keys rotate` replaced.
  */
 export async function vaultHolding(
   profile: string | undefined,
@@ -60,11 +61,14 @@ export async function vaultHolding(
   ]);
   let opening = vaults.get(key);
   if (opening === undefined) {
+    // Asked through the command's streams (main sets them; serve, whose standard input and
+    // output are MCP's, sets none), never on the process's own behind the command's back.
+    const io = questionsIo();
     opening = openVault({
       env,
       config: options.config,
-      readSecret: Deno.stdin.isTerminal()
-        ? (question) => readSecretLine(question, { write: writeStderr })
+      readSecret: io?.stdinIsTerminal
+        ? (question) => readSecretLine(question, { write: io.stderr })
         : undefined,
     });
     vaults.set(key, opening);
@@ -107,9 +111,4 @@ export function vaultCredentials(holding: VaultHolding): () => Promise<{
       secretAccessKey,
       $source: { [VAULT_SOURCE_MARK]: holding.vault.backend.kind },
     });
-}
-
-function writeStderr(text: string): void {
-  const bytes = new TextEncoder().encode(text);
-  for (let done = 0; done < bytes.length;) done += Deno.stderr.writeSync(bytes.subarray(done));
 }

@@ -57,3 +57,21 @@ export function denoIo(): Io {
     stderrIsTerminal: Deno.stderr.isTerminal(),
   };
 }
+
+let questionStreams: Io | undefined;
+
+/**
+ * Sets the streams on which the process may ask what no caller can hand an {@linkcode Io} down
+ * for: the vault file's passphrase, asked once per process wherever a command first needs the
+ * vault's keys (the AWS SDK's credential providers ask for them, many layers below the command).
+ * `main` sets the command's `Io`; `serve` sets none, as its standard input and output carry MCP.
+ * None until set: a library caller is never asked on the process's terminal behind its back.
+ */
+export function askQuestionsOn(io: Io | undefined): void {
+  questionStreams = io;
+}
+
+/** The streams set by {@linkcode askQuestionsOn}, if any. */
+export function questionsIo(): Io | undefined {
+  return questionStreams;
+}

@@ -8,7 +8,7 @@
  */
 
 import { tmpdir } from "node:os";
-import type { Io } from "../core/io.ts";
+import { askQuestionsOn, type Io } from "../core/io.ts";
 import { logText } from "../core/log_text.ts";
 import { watchStopSignals } from "../core/signals.ts";
 import { resolveProfile } from "../aws/profile.ts";
@@ -69,6 +69,9 @@ export async function serveStdio(
 ): Promise<void> {
   // The server never starts a process: drop the permission before reading any input.
   await Deno.permissions.revoke({ name: "run" });
+  // Nor asks anything on the terminal: standard input and output are MCP's, even on a terminal
+  // (the vault file's passphrase comes from TIMEBOUND_IAM_VAULT_PASSPHRASE, or is refused).
+  askQuestionsOn(undefined);
   const env = cli.io.env;
   // One line each, whatever a client put in it; a closed stderr loses the log, not the grant.
   const log = (line: string) => {

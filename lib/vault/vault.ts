@@ -81,7 +81,7 @@ export function passphraseSource(
     }
     if (options.readSecret === undefined) {
       throw new UsageError(
-        "The vault file's passphrase is needed, and standard input is not a terminal",
+        "The vault file's passphrase is needed, and there is no terminal to ask it on",
         {
           hint:
             `run this in a terminal, or set ${VAULT_PASSPHRASE_VARIABLE} (weaker: see docs/vault.md)`,
