@@ -10,7 +10,7 @@ import type { Cli } from "./lib/cli/options.ts";
 import { buildProgram, helpArguments } from "./lib/commands/mod.ts";
 import { UserError } from "./lib/core/errors.ts";
 import { askQuestionsOn, denoIo, type Io, StdoutClosedError } from "./lib/core/io.ts";
-import { debugLines, logText } from "./lib/core/log_text.ts";
+import { debugLines, logText, messageLine } from "./lib/core/log_text.ts";
 
 const MESSAGE_MAX = 1000;
 /** The exit code after standard output was closed: 128 + SIGPIPE, as a shell reports `yes | head`. */
@@ -48,14 +48,15 @@ function reportError(error: unknown, io: Io, debug: boolean): number {
     return error.exitCode === 0 ? 0 : 2;
   }
   if (error instanceof UserError) {
-    // One line each, whatever input the message quotes (newlines, escape codes, megabytes).
-    io.stderr(`error: ${logText(error.message, MESSAGE_MAX)}\n`);
+    // One line each, whatever input the message quotes (newlines, escape codes, megabytes); the
+    // outside text it quotes went through logText where it was quoted.
+    io.stderr(`error: ${messageLine(error.message, MESSAGE_MAX)}\n`);
     // With --debug the detail follows: no hint to run again with it.
     if (error.hint && !(debug && /--debug/.test(error.hint))) {
-      io.stderr(`hint: ${logText(error.hint, MESSAGE_MAX)}\n`);
+      io.stderr(`hint: ${messageLine(error.hint, MESSAGE_MAX)}\n`);
     }
     if (debug) {
-      if (error.detail) io.stderr(`debug: ${logText(error.detail, MESSAGE_MAX)}\n`);
+      if (error.detail) io.stderr(`debug: ${messageLine(error.detail, MESSAGE_MAX)}\n`);
       if (error.cause) printDebug(io, error.cause);
     }
     return error.exitCode;

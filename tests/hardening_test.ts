@@ -215,6 +215,12 @@ Deno.test("bad CLI input is a usage error of one line, before any AWS call", asy
       [...exec, "--region", "us-east-1\nx", "--", "true"],
       /Invalid region "us-east-1\\u\{a\}x"/,
     ],
+    [
+      // The characters themselves, which must not read as the newline above.
+      "a region with the characters \\u{a}",
+      [...exec, "--region", "us-east-1\\u{a}x", "--", "true"],
+      /Invalid region "us-east-1\\u\{5c\}u\{a\}x"/,
+    ],
     ["an empty region", [...exec, "--region", "", "--", "true"], /^error: Empty --region/],
     ["an empty role ARN", [...exec, "--role-arn", "", "--", "true"], /^error: Empty --role-arn/],
     ["an empty profile", [...exec, "--profile", "", "--", "true"], /^error: Empty --profile/],

@@ -2,7 +2,7 @@
 // escaped, cut to a bound that says how much was left out; `--debug`'s lines of an error, each
 // neutralised, the empty ones dropped.
 import assert from "node:assert/strict";
-import { debugLines, logText } from "../lib/core/log_text.ts";
+import { debugLines, logText, messageLine } from "../lib/core/log_text.ts";
 
 Deno.test("logText() escapes every character that could forge a line or disguise a name", () => {
   const cases: Array<[string, string]> = [
@@ -18,6 +18,62 @@ Deno.test("logText() escapes every character that could forge a line or disguise
     ["bücket 🪣 ключ", "bücket 🪣 ключ"],
   ];
   for (const [text, shown] of cases) assert.equal(logText(text), shown, JSON.stringify(text));
+});
+
+/** What a reader of the log makes of a line: each `\\u{…}` is one character, the rest is itself. */
+function readBack(shown: string): string {
+  return shown.replace(/\\u\{([0-9a-f]+)\}/g, (_, hex) => String.fromCodePoint(parseInt(hex, 16)));
+}
+
+Deno.test("logText() escapes a backslash that would read as an escape, and no other", () => {
+  const cases: Array<[string, string]> = [
+    // The characters \u{a}, which would read as an escaped newline.
+    ["not \\u{a} a newline", "not \\u{5c}u{a} a newline"],
+    ["\\u{5c}", "\\u{5c}u{5c}"],
+    // A backslash before a character that is escaped stays itself.
+    ["\\\n", "\\\\u{a}"],
+    // Windows paths, and backslashes that no u{ follows, read as they are.
+    ["C:\\Users\\me\\.aws\\credentials", "C:\\Users\\me\\.aws\\credentials"],
+    ["\\\\server\\share\\users", "\\\\server\\share\\users"],
+    ["\\U{a} \\u1b \\x1b \\", "\\U{a} \\u1b \\x1b \\"],
+  ];
+  for (const [text, shown] of cases) assert.equal(logText(text), shown, JSON.stringify(text));
+  // A cut right after a backslash leaves no escape half-made.
+  assert.equal(logText("ab\\u{a}", 3), "ab\\… (4 more characters)");
+});
+
+Deno.test("logText() shows no two texts alike: every line reads back to exactly its text", () => {
+  // Every text of up to 6 characters made of the pieces of an escape, a newline and a letter.
+  const alphabet = ["\\", "u", "{", "}", "a", "\n", "x"];
+  let texts = [""];
+  for (let length = 1; length <= 6; length++) {
+    texts = texts.flatMap((text) =>
+      text.length === length - 1 ? alphabet.map((c) => text + c) : []
+    );
+    for (const text of texts) {
+      const shown = logText(text);
+      assert.doesNotMatch(shown, /\n/);
+      assert.equal(
+        readBack(shown),
+        text,
+        `${JSON.stringify(text)} shown as ${JSON.stringify(shown)}`,
+      );
+    }
+  }
+});
+
+Deno.test("messageLine() keeps the escapes of the pieces a message quotes, and escapes what it quotes raw", () => {
+  const message = `Invalid profile name "${logText("dev\n\\u{a}")}" in "C:\\Users\\me"`;
+  assert.equal(
+    messageLine(message),
+    'Invalid profile name "dev\\u{a}\\u{5c}u{a}" in "C:\\Users\\me"',
+  );
+  assert.equal(
+    readBack(messageLine(message)),
+    'Invalid profile name "dev\n\\u{a}" in "C:\\Users\\me"',
+  );
+  assert.equal(messageLine("denied\n\x1b[2Jforged: line"), "denied\\u{a}\\u{1b}[2Jforged: line");
+  assert.equal(messageLine("m".repeat(10), 4), "mmmm… (6 more characters)");
 });
 
 Deno.test("logText() keeps text of exactly the bound whole, and says how much a cut left out", () => {

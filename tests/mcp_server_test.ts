@@ -1085,6 +1085,51 @@ Deno.test("a client name with newlines and escape codes is neutralised in the lo
   }
 });
 
+Deno.test("a client named with the characters \\u{a} reads apart from one named with a newline, in the log and the audit log", async () => {
+  for (
+    const [name, shown] of [
+      ["twin\\u{a}", "twin\\u{5c}u{a}"],
+      ["twin\n", "twin\\u{a}"],
+    ]
+  ) {
+    const lines: string[] = [];
+    const h = await start({ clientName: name, log: (l) => lines.push(l) });
+    try {
+      await h.call("grant_access", { services: ["s3"] });
+      assert.equal(lines.length, 1);
+      assert.ok(lines[0].includes(` to ${shown} 1.2.3,`), lines[0]);
+      assert.equal(h.audit.events[0].client?.name, shown);
+    } finally {
+      await h.close();
+    }
+  }
+});
+
+Deno.test("a refused profile named with the characters \\u{a} or a newline is quoted once, each its own way, to the agent, in the log and in the audit log", async () => {
+  for (
+    const [profile, shown] of [
+      ["twin\\u{a}", "twin\\u{5c}u{a}"],
+      ["twin\n", "twin\\u{a}"],
+    ]
+  ) {
+    const lines: string[] = [];
+    const h = await start({ options: { profile: "dev" }, log: (l) => lines.push(l) });
+    try {
+      const refused = await h.call("grant_access", { services: ["s3"], profile });
+      const message = `Profile "${shown}" is not allowed on this server`;
+      assert.equal(refused.text.split("\n")[0], message);
+      assert.equal(lines.length, 1);
+      assert.ok(lines[0].endsWith(`: ${message}`), lines[0]);
+      assert.deepEqual(
+        h.audit.events.map((e) => [e.outcome, e.profile, e.reason]),
+        [["refused", shown, message]],
+      );
+    } finally {
+      await h.close();
+    }
+  }
+});
+
 Deno.test("an oversized argument is refused by the schema; logs keep only a bounded part", async () => {
   const lines: string[] = [];
   const h = await start({ log: (l) => lines.push(l) });

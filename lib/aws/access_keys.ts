@@ -15,7 +15,7 @@ import { baseClientConfig } from "./credential_source.ts";
 import { classifyAwsError, explainAwsError } from "./on_failure.ts";
 import type { ErrorContext } from "./aws_errors.ts";
 import { iamModule, stsModule } from "./sdk.ts";
-import { logText } from "../core/log_text.ts";
+import { logText, messageLine } from "../core/log_text.ts";
 
 /** A long-lived key pair. */
 export interface KeyPair {
@@ -109,7 +109,7 @@ export async function keyCreationDate(
   } catch (error) {
     const cause = (error as Error).cause ?? error;
     if ((await classifyAwsError(cause, "iam")).kind === "access-denied") return {};
-    const message = logText(error instanceof Error ? error.message : String(error), 200);
+    const message = messageLine(error instanceof Error ? error.message : String(error), 200);
     // "Could not reach …" reads on inside a sentence; a name (ListAccessKeys) keeps its capital.
     return { unknownBecause: message.replace(/^[A-Z][a-z]+\b/, (word) => word.toLowerCase()) };
   }

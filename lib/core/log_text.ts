@@ -1,7 +1,9 @@
 /**
  * Text from outside (an MCP client's name, an agent's arguments, an error that quotes them) made
  * safe for a log line: no newline or terminal escape code survives, and it is cut to a length, so
- * a client cannot forge log lines, repaint the terminal or fill the disk.
+ * a client cannot forge log lines, repaint the terminal or fill the disk. The escaping reads back
+ * one way only: text that looks like an escape is escaped too, so a reader of the audit log tells
+ * the characters `\u{a}` from a newline.
  *
  * @module
  */
@@ -18,10 +20,17 @@ export const LOG_TEXT_MAX = 200;
  */
 export const UNSAFE_CHARACTERS = /[\p{Cc}\p{Cf}\p{Cs}\p{Zl}\p{Zp}]/gu;
 
+/** The unsafe characters, and a backslash that an escape's `u{` follows. */
+const UNSAFE_OR_ESCAPE_LIKE = new RegExp(`${UNSAFE_CHARACTERS.source}|\\\\(?=u\\{)`, "gu");
+
 /**
  * Neutralises `text` for one log line: the {@linkcode UNSAFE_CHARACTERS} (newlines, ESC, DEL,
  * C1, zero-width and direction characters) become `\u{…}` escapes, and the result is cut to
- * `max` characters, saying how many were left out.
+ * `max` characters, saying how many were left out. A backslash that `u{` follows becomes
+ * `\u{5c}`, so that the text `\u{a}` never reads as an escaped newline: in the result, `\u{…}`
+ * always stands for one character, and any other backslash is itself (a Windows path reads as it
+ * is). Give it each piece of outside text once, where a message quotes it; a message made of
+ * such pieces goes to a line through {@linkcode messageLine}.
  *
  * @example
  * ```ts
@@ -29,12 +38,38 @@ export const UNSAFE_CHARACTERS = /[\p{Cc}\p{Cf}\p{Cs}\p{Zl}\p{Zp}]/gu;
  * import { logText } from "./log_text.ts";
  * assert.equal(logText("evil\n\x1b[31mred"), "evil\\u{a}\\u{1b}[31mred");
  * assert.equal(logText("a\u200bb\u{e0041}"), "a\\u{200b}b\\u{e0041}");
+ * assert.equal(logText("not \\u{a} but\n"), "not \\u{5c}u{a} but\\u{a}");
+ * assert.equal(logText("C:\\Users\\me\\.aws"), "C:\\Users\\me\\.aws");
  * assert.equal(logText("x".repeat(10), 4), "xxxx… (6 more characters)");
  * ```
  */
 export function logText(text: string, max: number = LOG_TEXT_MAX): string {
+  return boundedLine(text, max, UNSAFE_OR_ESCAPE_LIKE);
+}
+
+/**
+ * A message put together here (an error's message and hint, a log line), on one line: as
+ * {@linkcode logText}, but every backslash stays as it is, so the pieces of outside text that it
+ * quotes, each through `logText` already, keep their escapes (`logText` again would read each
+ * escape's backslash as text: `\u{5c}u{a}`). Control characters that a message quotes unescaped
+ * (an AWS error's words) are still escaped.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { logText, messageLine } from "./log_text.ts";
+ * const message = `Invalid profile name "${logText("dev\n")}"`;
+ * assert.equal(messageLine(message), 'Invalid profile name "dev\\u{a}"');
+ * assert.equal(messageLine("denied\nforged: line"), "denied\\u{a}forged: line");
+ * ```
+ */
+export function messageLine(text: string, max: number = LOG_TEXT_MAX): string {
+  return boundedLine(text, max, UNSAFE_CHARACTERS);
+}
+
+function boundedLine(text: string, max: number, escaped: RegExp): string {
   const safe = text.slice(0, max).replace(
-    UNSAFE_CHARACTERS,
+    escaped,
     (c) => `\\u{${c.codePointAt(0)!.toString(16)}}`,
   );
   return text.length > max

@@ -14,7 +14,7 @@
  */
 
 import type { SessionIdentity } from "../aws/broker.ts";
-import { logText } from "../core/log_text.ts";
+import { logText, messageLine } from "../core/log_text.ts";
 import { readTrustedFile } from "../core/private_dir.ts";
 import { callerPrincipal, type SessionTag, sourceIdentityOf } from "../request/session_identity.ts";
 import {
@@ -158,7 +158,7 @@ export async function rememberIdentityRefused(
       withIdentityRefusal(current, { role: roleArn, caller, at: refusal.now.toISOString() }),
     );
   } catch (error) {
-    remembered = `not remembered: ${logText((error as Error).message, 300)}`;
+    remembered = `not remembered: ${messageLine((error as Error).message, 300)}`;
   }
   return `note: ${roleArn} refused ${action} to ${shown}: this grant ` +
     `carries no source identity or session tags (${remembered})\nhint: ${

@@ -6,7 +6,7 @@
  */
 
 import { formatTime } from "../core/time_text.ts";
-import { logText } from "../core/log_text.ts";
+import { messageLine } from "../core/log_text.ts";
 import { DeclinedError, RuntimeError } from "../core/errors.ts";
 import { mfaSessionProfile, openMfaSessionStore } from "../aws/mfa_session.ts";
 import {
@@ -48,8 +48,10 @@ export async function listKeys(ctx: KeysContext): Promise<void> {
       profile,
       ctx.vault.backend.kind,
       maskKeyId(keys.accessKeyId),
-      logText(keys.account ?? "-", 64),
-      logText(keys.arn?.split(":").pop() ?? "-", 200),
+      // Kept neutralised by keys add and import (see callerOfKeys): their escapes stay as
+      // they are, and only what an older or altered item holds is escaped.
+      messageLine(keys.account ?? "-", 64),
+      messageLine(keys.arn?.split(":").pop() ?? "-", 200),
       keyAge(keys, ctx.now()),
       session ? `until ${formatTime(session.expiresAt)}` : "no",
     ]);

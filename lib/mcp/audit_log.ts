@@ -8,7 +8,7 @@
  */
 
 import { basename, dirname, join, resolve } from "node:path";
-import { logText } from "../core/log_text.ts";
+import { logText, messageLine } from "../core/log_text.ts";
 import { openPrivateDir } from "../core/private_dir.ts";
 
 /** One audit record, as written (plus `time`). */
@@ -136,12 +136,15 @@ export async function openAuditLog(
 
 /**
  * The event as the log keeps it: every text field neutralised and cut (see `logText`), so a
- * client's name or an agent's argument cannot forge lines or fill the disk.
+ * client's name or an agent's argument cannot forge lines or fill the disk. `reason` is a
+ * message put together here, whose quoted input is escaped already: it keeps those escapes
+ * (`messageLine`), and reads as the message the client got.
  */
 function boundEvent(event: AuditEvent): AuditEvent {
   const out: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(event)) {
-    out[key] = typeof value === "string" ? logText(value, AUDIT_TEXT_MAX) : value;
+    const text = key === "reason" ? messageLine : logText;
+    out[key] = typeof value === "string" ? text(value, AUDIT_TEXT_MAX) : value;
   }
   if (event.actions) {
     out.actions = Object.fromEntries(

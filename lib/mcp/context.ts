@@ -15,7 +15,7 @@ import type { Catalog } from "../request/catalog.ts";
 import type { ArnTarget } from "../request/resource.ts";
 import type { AskMfaCode } from "../aws/base_credentials.ts";
 import { UserError } from "../core/errors.ts";
-import { logText } from "../core/log_text.ts";
+import { logText, messageLine } from "../core/log_text.ts";
 import { formatScopes, type Level } from "../request/scope.ts";
 import type { Session, SessionStore } from "./session_store.ts";
 import type { CallStats } from "./call_audit.ts";
@@ -203,8 +203,8 @@ export function toolError(error: unknown): Error {
   if (error instanceof UserError) {
     // The human's other profiles, roles and accounts stay in the server's log.
     const { message: text, hint } = error.forAgents ?? error;
-    const message = logText(text, 1000);
-    return new Error(hint ? `${message}\nhint: ${logText(hint, 1000)}` : message);
+    const message = messageLine(text, 1000);
+    return new Error(hint ? `${message}\nhint: ${messageLine(hint, 1000)}` : message);
   }
   const text = error instanceof Error ? error.message : String(error);
   return new Error(`Unexpected failure: ${logText(text.split("\n")[0], 1000)}`);

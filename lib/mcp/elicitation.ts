@@ -10,7 +10,7 @@
 import type { AskMfaCode } from "../aws/base_credentials.ts";
 import { DeclinedError, UsageError } from "../core/errors.ts";
 import { formatTime } from "../core/time_text.ts";
-import { logText } from "../core/log_text.ts";
+import { logText, messageLine } from "../core/log_text.ts";
 import { needsApproval } from "../request/approval.ts";
 import { grantDeadline } from "../request/deadline.ts";
 import type { Scope } from "../request/scope.ts";
@@ -110,7 +110,7 @@ export async function askApproval(
   // A bucket only an old bucket can be called is more often a typo for another one: the human
   // decides on the name, so sees the note the agent gets, bounded as the agent gets it.
   if (resourceNote !== undefined) {
-    lines.push(`  note: ${logText(resourceNote, MAX_RESOURCE_NOTE_CHARS)}`);
+    lines.push(`  note: ${messageLine(resourceNote, MAX_RESOURCE_NOTE_CHARS)}`);
   }
   // Whose credentials: an agent may name another profile the human allowed (prod, say), and the
   // human must see that before saying yes.

@@ -9,7 +9,7 @@
 
 import { tmpdir } from "node:os";
 import { askQuestionsOn, type Io } from "../core/io.ts";
-import { logText } from "../core/log_text.ts";
+import { logText, messageLine } from "../core/log_text.ts";
 import { watchStopSignals } from "../core/signals.ts";
 import { resolveProfile } from "../aws/profile.ts";
 import { awsTimeoutMs } from "../aws/timeout.ts";
@@ -76,7 +76,7 @@ export async function serveStdio(
   // One line each, whatever a client put in it; a closed stderr loses the log, not the grant.
   const log = (line: string) => {
     try {
-      cli.io.stderr(`timebound-iam serve: ${logText(line, 2000)}\n`);
+      cli.io.stderr(`timebound-iam serve: ${messageLine(line, 2000)}\n`);
     } catch {
       // Nowhere left to say it.
     }
@@ -228,7 +228,7 @@ function badInputLog(
       const over = limit.take();
       if (over) return unlogged(over.report);
       unlogged(limit.due());
-      log(`ignored bad input: ${error.message.split("\n")[0]}`);
+      log(`ignored bad input: ${logText(error.message.split("\n")[0], 1000)}`);
     },
     drain: () => unlogged(limit.drain()),
   };

@@ -8,7 +8,7 @@
 import { z } from "zod";
 import { accountWideNote, type AllowList, checkAllowed } from "../../request/allow_list.ts";
 import { type ArnTarget, MAX_RESOURCE_CHARS } from "../../request/resource.ts";
-import { logText } from "../../core/log_text.ts";
+import { logText, messageLine } from "../../core/log_text.ts";
 import { profileText, scopesText, serviceList, wordText } from "../input_schema.ts";
 import { grantVariables } from "../../delivery/credential_env.ts";
 import { shQuote } from "../../delivery/shell_env.ts";
@@ -178,7 +178,7 @@ async function recordOverLimit(ctx: ToolContext, refused: Unreported): Promise<v
       reason,
     });
   } catch (error) {
-    ctx.log(`cannot write that to the audit log: ${logText((error as Error).message, 300)}`);
+    ctx.log(`cannot write that to the audit log: ${messageLine((error as Error).message, 300)}`);
   }
 }
 
@@ -428,7 +428,7 @@ function resourceNoteOf(policy: SessionPolicy): { resource_note?: string } {
   const notes = new Set(
     policy.parts.flatMap((part) => (part.resources ?? []).flatMap(({ note }) => note ?? [])),
   );
-  return notes.size ? { resource_note: logText([...notes].join("; "), MAX_NOTE_CHARS) } : {};
+  return notes.size ? { resource_note: messageLine([...notes].join("; "), MAX_NOTE_CHARS) } : {};
 }
 
 /** The longest `resource_note`: a few notes, each quoting at most 64 characters of a name. */
