@@ -1,8 +1,12 @@
 // An AWS endpoint URL that is not http(s) is refused before any request, naming where it came
 // from (a variable or a setting in a file) and never the URL; the AWS SDK's own switch that makes
-// it ignore them makes the check ignore them too.
+// it ignore them makes the check ignore them too, read as the SDK reads it (exactly "true").
 import assert from "node:assert/strict";
-import { checkEndpointUrl, checkEndpointVariables } from "../lib/aws/endpoint_url.ts";
+import {
+  checkEndpointUrl,
+  checkEndpointVariables,
+  ignoresConfiguredEndpoints,
+} from "../lib/aws/endpoint_url.ts";
 import { UsageError } from "../lib/core/errors.ts";
 
 /** The error a check throws, as the user reads it: message, hint and exit code. */
@@ -33,24 +37,77 @@ Deno.test("each of AWS_ENDPOINT_URL_STS, _IAM and AWS_ENDPOINT_URL is checked, a
   checkEndpointVariables({ AWS_ENDPOINT_URL_STS: "", AWS_ENDPOINT_URL: "" });
 });
 
-Deno.test("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS=true, in any case, turns the check off", () => {
-  for (const value of ["true", "TRUE", "True"]) {
-    checkEndpointVariables({
-      AWS_ENDPOINT_URL_STS: "garbage",
-      AWS_IGNORE_CONFIGURED_ENDPOINT_URLS: value,
-    });
+Deno.test("only an exact true, as the AWS SDK reads it, turns the check off", () => {
+  const bad = { AWS_ENDPOINT_URL_STS: "garbage" };
+  checkEndpointVariables({ ...bad, AWS_IGNORE_CONFIGURED_ENDPOINT_URLS: "true" });
+  // The profile's ignore_configured_endpoint_urls, when the variable says neither true nor false.
+  for (const value of [undefined, "TRUE", "1", "yes", ""]) {
+    checkEndpointVariables({ ...bad, AWS_IGNORE_CONFIGURED_ENDPOINT_URLS: value }, "true");
   }
-  // Anything else leaves it on, as it leaves the SDK using the variables.
-  for (const value of ["false", "", "1", "yes"]) {
+  const cases: Array<[string | undefined, string | undefined]> = [
+    ["false", "true"],
+    ["TRUE", undefined],
+    ["True", "TRUE"],
+    ["1", "1"],
+    [" true", undefined],
+    ["true ", undefined],
+    ["yes", "yes"],
+    ["", undefined],
+    [undefined, "false"],
+    [undefined, undefined],
+  ];
+  for (const [value, setting] of cases) {
     assert.match(
       refusal(() =>
-        checkEndpointVariables({
-          AWS_ENDPOINT_URL_STS: "garbage",
-          AWS_IGNORE_CONFIGURED_ENDPOINT_URLS: value,
-        })
+        checkEndpointVariables({ ...bad, AWS_IGNORE_CONFIGURED_ENDPOINT_URLS: value }, setting)
       ).message,
       /^Invalid AWS_ENDPOINT_URL_STS: /,
-      value,
+      `${value} / ${setting}`,
+    );
+  }
+});
+
+Deno.test("a refused variable's hint says when the switch holds what the AWS SDK does not read as true", () => {
+  const hint = (value?: string) =>
+    refusal(() =>
+      checkEndpointVariables({
+        AWS_ENDPOINT_URL: "garbage",
+        AWS_IGNORE_CONFIGURED_ENDPOINT_URLS: value,
+      })
+    ).hint;
+  assert.equal(
+    hint("TRUE"),
+    "give one such as http://127.0.0.1:4566, or unset AWS_ENDPOINT_URL " +
+      '(AWS_IGNORE_CONFIGURED_ENDPOINT_URLS is "TRUE": the AWS SDK turns the endpoint settings ' +
+      "off only for exactly true)",
+  );
+  // What it quotes is neutralised and cut: one line, whatever the variable holds.
+  assert.match(
+    hint("x\u001b[2J".repeat(20))!,
+    /is "(x\\u\{1b\}\[2J){8}… \(60 more characters\)": the AWS SDK/,
+  );
+  for (const value of [undefined, "false"]) {
+    assert.equal(hint(value), "give one such as http://127.0.0.1:4566, or unset AWS_ENDPOINT_URL");
+  }
+});
+
+Deno.test("ignoresConfiguredEndpoints() decides as the AWS SDK: the variable, else the profile's setting", () => {
+  const cases: Array<[string | undefined, string | undefined, boolean]> = [
+    ["true", undefined, true],
+    ["true", "false", true],
+    ["false", "true", false],
+    [undefined, "true", true],
+    ["TRUE", "true", true],
+    ["TRUE", undefined, false],
+    ["", "true", true],
+    [undefined, "True", false],
+    [undefined, undefined, false],
+  ];
+  for (const [value, setting, ignored] of cases) {
+    assert.equal(
+      ignoresConfiguredEndpoints({ AWS_IGNORE_CONFIGURED_ENDPOINT_URLS: value }, setting),
+      ignored,
+      `${value} / ${setting}`,
     );
   }
 });

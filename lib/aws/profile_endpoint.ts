@@ -1,36 +1,42 @@
 /**
  * The endpoint settings of an AWS SDK client that works for a named profile. The SDK (this
- * version) looks up a configured endpoint (`endpoint_url`, a `services` section) in the profile
- * of `AWS_PROFILE`, else in `[default]`, whatever profile the client is given: so `[default]`'s
- * `endpoint_url` would steer the calls of `--profile prod`, signed with prod's credentials. For
- * a named profile, the client gets that profile's own endpoint, read with the SDK's loader (as
- * the AWS CLI reads it); with none, the SDK is told to look up no configured endpoint. The
- * environment's `AWS_ENDPOINT_URL_<SERVICE>` and `AWS_ENDPOINT_URL` still win, read by the SDK as
- * before. A profile's URL that is not http(s) is refused here, before any request (the variables
- * are checked by the root command). For messages, `stsEndpointInUse` says which endpoint the SDK
- * sends an STS client's calls to, and which setting named it.
+ * version) looks up a configured endpoint (`endpoint_url`, a `services` section) and the switch
+ * that turns them off (`ignore_configured_endpoint_urls`) in the profile of `AWS_PROFILE`, else in
+ * `[default]`, whatever profile the client is given: so `[default]`'s `endpoint_url` would steer
+ * the calls of `--profile prod`, signed with prod's credentials. So each client is told its
+ * endpoint here, decided as the SDK decides it (and as the AWS CLI does) but with the named
+ * profile's own settings, read with the SDK's loader: none when the configured endpoints are
+ * turned off (`AWS_IGNORE_CONFIGURED_ENDPOINT_URLS`, read as the SDK reads it, else the profile's
+ * `ignore_configured_endpoint_urls`); else `AWS_ENDPOINT_URL_<SERVICE>`, `AWS_ENDPOINT_URL`, the
+ * profile's own (its `services` section's, its `endpoint_url`); else AWS's own. The variables and
+ * the profile's URL are checked here, before the client's first request. For messages,
+ * `stsEndpointInUse` says which endpoint an STS client's calls go to, and which setting named it.
  *
  * @module
  */
 
 import { UsageError } from "../core/errors.ts";
 import { logText } from "../core/log_text.ts";
-import { checkEndpointUrl } from "./endpoint_url.ts";
+import {
+  checkEndpointUrl,
+  checkEndpointVariables,
+  ignoresConfiguredEndpoints,
+} from "./endpoint_url.ts";
 import { smithyConfigModule } from "./sdk.ts";
 
 /** What an SDK client's configuration takes for the profile's endpoint. */
 export interface ProfileEndpointConfig {
   /** The profile whose settings (retries, FIPS, dual-stack…) the client follows. */
   profile: string;
-  /** The profile's configured endpoint, when it names one and the environment none. */
+  /** The endpoint that the environment or the profile's own settings name. */
   endpoint?: string;
   /** Set when the profile names none: the SDK then reads no other profile's. */
   ignoreConfiguredEndpointUrls?: boolean;
 }
 
 /**
- * The client settings that make an SDK client for `service` (`sts`, `iam`) follow `profile`'s
- * configured endpoint (see the module's description).
+ * The client settings that make an SDK client for `service` (`sts`, `iam`) of `profile` send its
+ * calls where the SDK would for that profile (see the module's description).
  *
  * @example
  * ```ts ignore
@@ -43,13 +49,9 @@ export async function profileEndpointConfig(
   service: "sts" | "iam",
   options: { profile: string; env: Readonly<Record<string, string>> },
 ): Promise<ProfileEndpointConfig> {
-  const { profile, env } = options;
-  const none = { profile, ignoreConfiguredEndpointUrls: true };
-  if (isTrue(env.AWS_IGNORE_CONFIGURED_ENDPOINT_URLS)) return none;
-  // The environment's endpoint wins: the SDK reads it itself, as it always did.
-  if (env[`AWS_ENDPOINT_URL_${service.toUpperCase()}`] || env.AWS_ENDPOINT_URL) return { profile };
-  const own = await ownEndpoint(service, profile);
-  return own ? { profile, endpoint: own.url } : none;
+  const { profile } = options;
+  const used = await configuredEndpoint(service, options);
+  return used ? { profile, endpoint: used.url } : { profile, ignoreConfiguredEndpointUrls: true };
 }
 
 /** The endpoint a client sends its calls to, and the setting that named it. */
@@ -61,10 +63,11 @@ export interface EndpointInUse {
 }
 
 /**
- * Where an STS client for `profile` (`[default]` when none is named) sends its calls, as the SDK
- * chooses, for messages: none of the settings when `AWS_IGNORE_CONFIGURED_ENDPOINT_URLS` is
- * `true`; else `AWS_ENDPOINT_URL_STS`, `AWS_ENDPOINT_URL`, the profile's own (`endpoint_url`, a
- * `services` section); else AWS's own endpoint of `region`.
+ * Where an STS client for `profile` (`[default]` when none is named) sends its calls, for
+ * messages: none of the settings when they are turned off (`AWS_IGNORE_CONFIGURED_ENDPOINT_URLS`
+ * or the profile's `ignore_configured_endpoint_urls`, read as the SDK reads them); else
+ * `AWS_ENDPOINT_URL_STS`, `AWS_ENDPOINT_URL`, the profile's own (`endpoint_url`, a `services`
+ * section); else AWS's own endpoint of `region`.
  *
  * @example
  * ```ts
@@ -86,28 +89,49 @@ export async function stsEndpointInUse(
   options: { profile?: string; env: Readonly<Record<string, string>> },
 ): Promise<EndpointInUse> {
   const { profile = "default", env } = options;
-  const aws = { url: `https://sts.${region}.amazonaws.com` };
-  if (isTrue(env.AWS_IGNORE_CONFIGURED_ENDPOINT_URLS)) return aws;
-  for (const setting of ["AWS_ENDPOINT_URL_STS", "AWS_ENDPOINT_URL"]) {
-    if (env[setting]) return { url: env[setting], setting };
-  }
-  return await ownEndpoint("sts", profile).catch(() => undefined) ?? aws;
+  const used = await configuredEndpoint("sts", { profile, env }).catch(() => undefined);
+  return used ?? { url: `https://sts.${region}.amazonaws.com` };
 }
 
 /**
- * `profile`'s own endpoint for `service`, read with the SDK's loader and checked: `undefined`
- * when it names none, or ignores configured endpoints.
+ * Where an SDK client for `service` of `profile` sends its calls (see the module's
+ * description): `undefined` for AWS's own endpoint. The endpoint variables and the profile's
+ * URL are checked first (one that is not http(s) is a {@linkcode UsageError}).
  */
-async function ownEndpoint(
+async function configuredEndpoint(
   service: "sts" | "iam",
-  profile: string,
+  options: { profile: string; env: Readonly<Record<string, string | undefined>> },
 ): Promise<Required<EndpointInUse> | undefined> {
+  const { profile, env } = options;
   const { loadSharedConfigFiles } = await smithyConfigModule();
   const files = await loadSharedConfigFiles();
   // ~/.aws/config's settings win over ~/.aws/credentials', as the SDK reads them (botocore, the
   // AWS CLI's, the other way round).
   const settings = { ...files.credentialsFile?.[profile], ...files.configFile?.[profile] };
-  if (isTrue(settings.ignore_configured_endpoint_urls)) return undefined;
+  const ignoreSetting = settings.ignore_configured_endpoint_urls;
+  checkEndpointVariables(env, ignoreSetting);
+  if (ignoresConfiguredEndpoints(env, ignoreSetting)) return undefined;
+  const suffix = service.toUpperCase().replaceAll(" ", "_");
+  for (const setting of [`AWS_ENDPOINT_URL_${suffix}`, "AWS_ENDPOINT_URL"]) {
+    const url = env[setting];
+    if (url) return { url, setting };
+  }
+  return ownEndpoint(service, { profile, files, settings });
+}
+
+/**
+ * `profile`'s own endpoint for `service` in its `settings` (a `services` section's, else its
+ * `endpoint_url`), checked: `undefined` when it names none.
+ */
+function ownEndpoint(
+  service: "sts" | "iam",
+  from: {
+    profile: string;
+    files: { configFile?: Record<string, Record<string, string | undefined>> };
+    settings: Record<string, string | undefined>;
+  },
+): Required<EndpointInUse> | undefined {
+  const { profile, files, settings } = from;
   const services = settings.services;
   if (services) {
     const section = files.configFile?.[`services.${services}`];
@@ -118,9 +142,10 @@ async function ownEndpoint(
         { hint: `add a [services ${logText(services, 80)}] section or remove the setting` },
       );
     }
-    const endpoint = section[`${service}.endpoint_url`];
+    const key = service.replaceAll(" ", "_");
+    const endpoint = section[`${key}.endpoint_url`];
     if (endpoint) {
-      const setting = `${service}.endpoint_url of [services ${logText(services, 80)}]`;
+      const setting = `${key}.endpoint_url of [services ${logText(services, 80)}]`;
       return named(endpoint, { setting, file: "~/.aws/config" });
     }
   }
@@ -132,8 +157,4 @@ async function ownEndpoint(
 
 function named(url: string, where: { setting: string; file: string }): Required<EndpointInUse> {
   return { url: checkEndpointUrl(url, where), setting: `${where.setting} in ${where.file}` };
-}
-
-function isTrue(value: string | undefined): boolean {
-  return value?.toLowerCase() === "true";
 }
