@@ -180,7 +180,7 @@ Deno.test("an invalid TIMEBOUND_IAM_TIMEOUT is refused up front by every command
   });
 });
 
-Deno.test("an AWS endpoint variable that is not an http(s) URL is refused up front, never shown", async (t) => {
+Deno.test("an AWS endpoint variable that is not an http(s) URL is refused before a grant's first call, never shown", async (t) => {
   const keys = {
     AWS_ACCESS_KEY_ID: "AKIAIOSFODNN7EXAMPLE",
     AWS_SECRET_ACCESS_KEY: "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
@@ -220,11 +220,23 @@ Deno.test("an AWS endpoint variable that is not an http(s) URL is refused up fro
       assert.ok(!result.stderr.includes("s3cret"), result.stderr);
     }
   });
-  await t.step("an ignored one is not looked at", async () => {
-    const result = await runCli(["policy", "-s", "s3:ro"], {
-      env: { AWS_ENDPOINT_URL_STS: "garbage", AWS_IGNORE_CONFIGURED_ENDPOINT_URLS: "true" },
+  await t.step("an ignored one is not looked at: AWS's own endpoint is asked", async () => {
+    // A region that does not exist: nothing leaves the machine.
+    const result = await runCli(["exec", "--dry-run", "-s", "s3:ro", "-t", "15m"], {
+      env: {
+        ...keys,
+        AWS_REGION: "xx-nowhere-1",
+        TIMEBOUND_IAM_TIMEOUT: "5",
+        AWS_ENDPOINT_URL_STS: "garbage",
+        AWS_IGNORE_CONFIGURED_ENDPOINT_URLS: "true",
+      },
     });
+    // --dry-run shows what it could not learn in the summary.
     assert.equal(result.code, 0, result.stderr);
+    assert.match(
+      result.stderr,
+      /\n {2}account +unknown \(Could not reach https:\/\/sts\.xx-nowhere-1\.amazonaws\.com: /,
+    );
   });
 });
 

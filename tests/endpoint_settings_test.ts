@@ -1,7 +1,8 @@
 // Which endpoint timebound-iam's STS calls go to, decided as the AWS SDK for JavaScript decides
 // it: AWS_IGNORE_CONFIGURED_ENDPOINT_URLS and a profile's ignore_configured_endpoint_urls count
 // only as exactly "true" or "false" (anything else is as if unset, and the variable wins over
-// the profile's setting).
+// the profile's setting); an endpoint variable that is not an http(s) URL is refused by the
+// commands that call AWS, before any request, and by no other.
 import assert from "node:assert/strict";
 import { type Fixture, startFixture } from "./support/fixture.ts";
 import { runCli, writeProfile } from "./support/cli.ts";
@@ -141,7 +142,7 @@ Deno.test("a profile's ignore_configured_endpoint_urls counts only when exactly 
   );
 });
 
-Deno.test("a bad endpoint variable that the AWS SDK would use is refused", async (t) => {
+Deno.test("a bad endpoint variable that the AWS SDK would use is refused, one that it ignores is not", async (t) => {
   await t.step(
     "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS=TRUE: refused, and the hint says why",
     async () => {
@@ -164,4 +165,63 @@ Deno.test("a bad endpoint variable that the AWS SDK would use is refused", async
       assert.deepEqual(fx.aws.requests, []);
     },
   );
+  await t.step("a profile's ignore_configured_endpoint_urls = true: not looked at", async () => {
+    await using fx = await startFixture({ prefix: "tbi-endpoint-switch-" });
+    const env = await devProfile(fx, "[profile dev]\nignore_configured_endpoint_urls = true\n");
+    const result = await runCli(AS_DEV, {
+      env: { ...env, ...NOWHERE, AWS_ENDPOINT_URL_STS: "garbage" },
+    });
+    assert.match(result.stderr, AWS_UNREACHABLE);
+    assert.deepEqual(fx.aws.requests, []);
+  });
+});
+
+Deno.test("commands that call no AWS service run whatever the endpoint variables hold", async (t) => {
+  const bad = {
+    AWS_ENDPOINT_URL: "garbage",
+    AWS_ENDPOINT_URL_STS: "file:///tmp/x",
+    AWS_ENDPOINT_URL_IAM: "ftp://alice:s3cret@example.com/",
+  };
+  await using fx = await startFixture({ prefix: "tbi-endpoint-switch-", aws: false });
+  const cases: Array<[string[], RegExp]> = [
+    [["policy", "-s", "s3:ro"], /"s3:Get/],
+    [["services", "sts"], /^sts /m],
+    [["completions", "bash"], /complete/],
+    [["env", "--unset"], /^unset AWS_ACCESS_KEY_ID/m],
+  ];
+  for (const [args, stdout] of cases) {
+    await t.step(args.join(" "), async () => {
+      const result = await runCli(args, { env: { ...fx.env, ...bad } });
+      assert.equal(result.code, 0, result.stderr);
+      assert.equal(result.stderr, "");
+      assert.match(result.stdout, stdout);
+    });
+  }
+});
+
+Deno.test("a grant with a bad endpoint variable is refused before any request reaches the endpoint", async (t) => {
+  for (const name of ["AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_IAM"]) {
+    await t.step(name, async () => {
+      await using fx = await startFixture({ prefix: "tbi-endpoint-switch-" });
+      const result = await runCli(GRANT, { env: { ...fx.env, [name]: "file:///tmp/x" } });
+      assert.equal(result.code, 2, result.stderr);
+      assert.equal(
+        result.stderr,
+        `error: Invalid ${name}: it must be an http:// or https:// URL\n` +
+          `hint: give one such as http://127.0.0.1:4566, or unset ${name}\n`,
+      );
+      assert.deepEqual(fx.aws.requests, []);
+    });
+  }
+});
+
+Deno.test("doctor shows a bad endpoint variable as its failed check, and sends nothing", async () => {
+  await using fx = await startFixture({ prefix: "tbi-endpoint-switch-" });
+  const result = await runCli(["doctor"], { env: { ...fx.env, AWS_ENDPOINT_URL: "garbage" } });
+  assert.equal(result.code, 1, result.stderr);
+  assert.match(
+    result.stdout,
+    /\n✗ base credentials +Invalid AWS_ENDPOINT_URL: it must be an http:\/\/ or https:\/\/ URL\n +fix: give one such as http:\/\/127\.0\.0\.1:4566, or unset AWS_ENDPOINT_URL\n/,
+  );
+  assert.deepEqual(fx.aws.requests, []);
 });

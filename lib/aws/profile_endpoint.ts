@@ -9,7 +9,8 @@
  * turned off (`AWS_IGNORE_CONFIGURED_ENDPOINT_URLS`, read as the SDK reads it, else the profile's
  * `ignore_configured_endpoint_urls`); else `AWS_ENDPOINT_URL_<SERVICE>`, `AWS_ENDPOINT_URL`, the
  * profile's own (its `services` section's, its `endpoint_url`); else AWS's own. The variables and
- * the profile's URL are checked here, before the client's first request. For messages,
+ * the profile's URL are checked here, before the client's first request: only the commands that
+ * call AWS build a client. For messages,
  * `stsEndpointInUse` says which endpoint an STS client's calls go to, and which setting named it.
  *
  * @module
@@ -52,6 +53,20 @@ export async function profileEndpointConfig(
   const { profile } = options;
   const used = await configuredEndpoint(service, options);
   return used ? { profile, endpoint: used.url } : { profile, ignoreConfiguredEndpointUrls: true };
+}
+
+/**
+ * Checks now the endpoint settings that `profile`'s STS and IAM clients will follow (`[default]`'s
+ * when none is named), for a command that makes its clients later: `serve` refuses a bad one at
+ * its start, not at an agent's first grant.
+ */
+export async function checkEndpointSettings(
+  profile: string | undefined,
+  env: Readonly<Record<string, string>>,
+): Promise<void> {
+  for (const service of ["sts", "iam"] as const) {
+    await configuredEndpoint(service, { profile: profile ?? "default", env });
+  }
 }
 
 /** The endpoint a client sends its calls to, and the setting that named it. */

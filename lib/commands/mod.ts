@@ -16,7 +16,6 @@ import { checkSwitchVariables, type Cli, type CommandFactory } from "../cli/opti
 import { versionLine } from "../core/version.ts";
 import { formatUsageError } from "../cli/usage_errors.ts";
 import { awsTimeoutMs } from "../aws/timeout.ts";
-import { checkEndpointVariables } from "../aws/endpoint_url.ts";
 import { narrowFfiPermission } from "../cli/ffi_permission.ts";
 
 /** A command: its one-line summary (the root's help lists it) and where its definition lives. */
@@ -129,12 +128,13 @@ export async function buildProgram(
     .showSuggestionAfterError()
     .exitOverride()
     // Variables every command is subject to, checked before any runs: commander turns an on/off
-    // flag on whatever its variable holds (refuse "0" and friends), and a bad timeout or AWS
-    // endpoint is a usage error, not a failure halfway through.
+    // flag on whatever its variable holds (refuse "0" and friends), and a bad timeout is a usage
+    // error, not a failure halfway through. The AWS endpoint variables are checked where an AWS
+    // client is made (profile_endpoint.ts), before its first request: a command that calls no
+    // AWS service does not read them.
     .hook("preAction", async (_root, action) => {
       checkSwitchVariables(cli.io.env);
       awsTimeoutMs(cli.io.env);
-      checkEndpointVariables(cli.io.env);
       const backend = (action.opts() as { vaultBackend?: unknown }).vaultBackend;
       await narrowFfiPermission(topLevelName(action), cli.io.env, {
         vaultBackend: typeof backend === "string" ? backend : undefined,

@@ -91,6 +91,11 @@ export async function serveStdio(
     await loadConfig(env, { whole: true }),
   );
   const guardrails = await settleGuardrails(flags, { settings, catalog });
+  // Grants make their AWS clients later, at an agent's request: refuse a bad endpoint now.
+  const { checkEndpointSettings } = await import("../aws/profile_endpoint.ts");
+  for (const profile of [flags.profile, ...guardrails.options.allowProfiles]) {
+    await checkEndpointSettings(resolveProfile(profile, env).name, env);
+  }
   const { createStdioTransport } = await import("./stdio_transport.ts");
   const { createServer } = await import("./server.ts");
   const { default: process } = await import("node:process");
