@@ -15,7 +15,13 @@ import {
   resolveProfile,
   usesEnvironmentKeys,
 } from "./profile.ts";
-import { credentialProvidersModule, iamModule, smithyConfigModule } from "./sdk.ts";
+import {
+  credentialProvidersModule,
+  iamModule,
+  smithyConfigModule,
+  type StsModule,
+  stsModule,
+} from "./sdk.ts";
 import {
   VAULT_CHAIN_MARK,
   VAULT_SOURCE_MARK,
@@ -111,13 +117,15 @@ export async function baseClientConfig(
       return { ...settings, credentials: credentials as BaseClientConfig["credentials"] };
     }
   }
+  const clientConfig = { region: config.region, requestHandler };
   return {
     ...settings,
     credentials: fromNodeProviderChain({
       profile: config.profile,
       logger,
-      // The chain's own clients (role_arn profiles, SSO) time out the same way.
-      clientConfig: { region: config.region, requestHandler },
+      // The chain's own clients (role_arn profiles, SSO) time out the same way, and send to the
+      // named profile's endpoint, not [default]'s (profile_endpoint.ts).
+      ...await chainClientSettings(config.profile, { env, clientConfig, logger }),
       // A role_arn profile with mfa_serial: the SDK asks this for the code (flag, env, prompt).
       mfaCodeProvider: config.mfaCodeProvider,
     }),
@@ -140,6 +148,46 @@ async function endpointOf(
     env,
   });
   return profile === undefined ? undefined : settings;
+}
+
+/**
+ * The settings of the SDK's credential chain for its inner clients: `clientConfig` (the region
+ * and timeouts) with the named profile's endpoint (`chainEndpointConfig`); and, when the chain's
+ * AssumeRole must go elsewhere than its other clients (an SSO source), role assumers of its own.
+ * With no profile named, the SDK reads `[default]`'s endpoint, as it should.
+ */
+async function chainClientSettings(
+  flag: string | undefined,
+  options: {
+    env: Readonly<Record<string, string>>;
+    clientConfig: { region: string; requestHandler: BaseClientConfig["requestHandler"] };
+    logger: BaseClientConfig["logger"];
+  },
+): Promise<ChainClientSettings> {
+  const { env, clientConfig, logger } = options;
+  const profile = resolveProfile(flag, env).name;
+  if (profile === undefined) return { clientConfig };
+  const { chainEndpointConfig } = await import("./profile_endpoint.ts");
+  const { shared, sts } = await chainEndpointConfig(profile, env);
+  if (sts === undefined) return { clientConfig: { ...clientConfig, ...shared } };
+  const { getDefaultRoleAssumer, getDefaultRoleAssumerWithWebIdentity } = await stsModule();
+  // The SDK's own role assumers, given the STS endpoint instead of the other clients' (their
+  // options go into the STS client's configuration as they are, as clientConfig's do).
+  const stsOptions = { ...clientConfig, logger, profile, ...sts } as Parameters<
+    typeof getDefaultRoleAssumer
+  >[0];
+  return {
+    clientConfig: { ...clientConfig, ...shared },
+    roleAssumer: getDefaultRoleAssumer(stsOptions),
+    roleAssumerWithWebIdentity: getDefaultRoleAssumerWithWebIdentity(stsOptions),
+  };
+}
+
+/** What {@linkcode chainClientSettings} gives the SDK's credential chain. */
+interface ChainClientSettings {
+  clientConfig: Record<string, unknown>;
+  roleAssumer?: ReturnType<StsModule["getDefaultRoleAssumer"]>;
+  roleAssumerWithWebIdentity?: ReturnType<StsModule["getDefaultRoleAssumerWithWebIdentity"]>;
 }
 
 /**

@@ -10,7 +10,8 @@
  * `ignore_configured_endpoint_urls`); else `AWS_ENDPOINT_URL_<SERVICE>`, `AWS_ENDPOINT_URL`, the
  * profile's own (its `services` section's, its `endpoint_url`); else AWS's own. The variables and
  * the profile's URL are checked here, before the client's first request: only the commands that
- * call AWS build a client. For messages,
+ * call AWS build a client. The clients of the SDK's own credential chain (a `role_arn` profile's
+ * AssumeRole, SSO) get the same answer through {@linkcode chainEndpointConfig}. For messages,
  * `stsEndpointInUse` says which endpoint an STS client's calls go to, and which setting named it.
  *
  * @module
@@ -109,12 +110,93 @@ export async function stsEndpointInUse(
 }
 
 /**
+ * The SDK's clients that a profile's credential chain makes (inner clients): `sts` for a
+ * `role_arn` (AssumeRole) or a web identity token, `sso` and `sso oidc` for IAM Identity
+ * Center, `signin` for `aws login`, walking the `source_profile`s.
+ */
+type ChainService = "sts" | "sso" | "sso oidc" | "signin";
+
+/** An SDK client's endpoint settings: the endpoint, or none configured (AWS's own). */
+export type EndpointSettings = { endpoint: string } | { ignoreConfiguredEndpointUrls: true };
+
+/** The endpoint settings for the inner clients of a profile's credential chain. */
+export interface ChainEndpointConfig {
+  /**
+   * For every inner client (the chain's `clientConfig`); `undefined` when those other than STS
+   * would differ (`AWS_ENDPOINT_URL_SSO` and not `AWS_ENDPOINT_URL_SSO_OIDC`…): the SDK gives
+   * them one configuration, so it decides for them, as it did before (see docs/commands.md).
+   */
+  shared?: EndpointSettings;
+  /** For the chain's STS clients (AssumeRole, a web identity's), when not `shared`. */
+  sts?: EndpointSettings;
+}
+
+/**
+ * The endpoint settings for the inner clients of `profile`'s credential chain (the SDK's
+ * `clientConfig` of `fromNodeProviderChain`, and its role assumers), so that they send to where
+ * the profile's own settings say, never to `[default]`'s `endpoint_url` (see the module's
+ * description).
+ *
+ * @example
+ * ```ts ignore
+ * import { chainEndpointConfig } from "./profile_endpoint.ts";
+ * const { shared } = await chainEndpointConfig("prod", Deno.env.toObject());
+ * // fromNodeProviderChain({ profile: "prod", clientConfig: { region, ...shared } })
+ * ```
+ */
+export async function chainEndpointConfig(
+  profile: string,
+  env: Readonly<Record<string, string>>,
+): Promise<ChainEndpointConfig> {
+  const services = await chainServices(profile, env);
+  const settingsOf = async (service: ChainService): Promise<EndpointSettings> => {
+    const used = await configuredEndpoint(service, { profile, env });
+    return used ? { endpoint: used.url } : { ignoreConfiguredEndpointUrls: true };
+  };
+  const others = await Promise.all([...services].filter((s) => s !== "sts").map(settingsOf));
+  const sts = services.has("sts") ? await settingsOf("sts") : undefined;
+  const kinds = new Set([...others, ...(sts ? [sts] : [])].map((s) => JSON.stringify(s)));
+  if (kinds.size <= 1) return { shared: others[0] ?? sts };
+  const otherKinds = new Set(others.map((s) => JSON.stringify(s)));
+  return { shared: otherKinds.size === 1 ? others[0] : undefined, sts };
+}
+
+/** The services of the inner clients that `profile`'s credential chain makes. */
+async function chainServices(
+  profile: string,
+  env: Readonly<Record<string, string>>,
+): Promise<Set<ChainService>> {
+  const { loadSharedConfigFiles } = await smithyConfigModule();
+  const files = await loadSharedConfigFiles();
+  const services = new Set<ChainService>();
+  // The SDK's chain falls back to a web identity token from the environment.
+  if (env.AWS_WEB_IDENTITY_TOKEN_FILE) services.add("sts");
+  const seen = new Set<string>();
+  let name: string | undefined = profile;
+  while (name !== undefined && !seen.has(name) && seen.size < 20) {
+    seen.add(name);
+    const settings: Record<string, string | undefined> = {
+      ...files.credentialsFile?.[name],
+      ...files.configFile?.[name],
+    };
+    if (settings.role_arn || settings.web_identity_token_file) services.add("sts");
+    if (Object.keys(settings).some((key) => key.startsWith("sso_"))) {
+      services.add("sso");
+      if (settings.sso_session) services.add("sso oidc");
+    }
+    if (settings.login_session) services.add("signin");
+    name = settings.role_arn ? settings.source_profile : undefined;
+  }
+  return services;
+}
+
+/**
  * Where an SDK client for `service` of `profile` sends its calls (see the module's
  * description): `undefined` for AWS's own endpoint. The endpoint variables and the profile's
  * URL are checked first (one that is not http(s) is a {@linkcode UsageError}).
  */
 async function configuredEndpoint(
-  service: "sts" | "iam",
+  service: "iam" | ChainService,
   options: { profile: string; env: Readonly<Record<string, string | undefined>> },
 ): Promise<Required<EndpointInUse> | undefined> {
   const { profile, env } = options;
@@ -139,7 +221,7 @@ async function configuredEndpoint(
  * `endpoint_url`), checked: `undefined` when it names none.
  */
 function ownEndpoint(
-  service: "sts" | "iam",
+  service: "iam" | ChainService,
   from: {
     profile: string;
     files: { configFile?: Record<string, Record<string, string | undefined>> };
