@@ -159,9 +159,9 @@ const CALLS: TalliedCall[] = [
   },
 ];
 
-function tally(calls: TalliedCall[], dropped = 0): CallTally {
+function tally(calls: TalliedCall[], dropped = 0, unverified = 0): CallTally {
   const total = calls.reduce((sum, call) => sum + call.count, 0) + dropped;
-  return { record() {}, calls: () => calls, total, dropped };
+  return { record() {}, countUnverified() {}, calls: () => calls, total, dropped, unverified };
 }
 
 function stderr() {
@@ -235,6 +235,15 @@ Deno.test("--calls lists the calls on stderr; no flag prints nothing", async () 
     "  s3 PutObject learn-bucket/x.txt 1 refused (AccessDenied)\n" +
     "  (4 more calls past 10000 distinct ones)\n",
   ]);
+  const unverified = stderr();
+  await reportCalls(unverified.io, tally(CALLS, 1, 3), { calls: true });
+  assert.deepEqual(unverified.said, [
+    "calls: 4 (2 distinct)\n" +
+    "  s3 GetObject learn-bucket/data/report.csv 2\n" +
+    "  s3 PutObject learn-bucket/x.txt 1 refused (AccessDenied)\n" +
+    "  (1 more calls past 10000 distinct ones)\n" +
+    "  (3 requests not verified as signed with the stand-in key were refused, not listed)\n",
+  ]);
   const quiet = stderr();
   await reportCalls(quiet.io, tally(CALLS), {});
   await reportCalls(quiet.io, tally(CALLS), { calls: false, learn: false });
@@ -286,6 +295,39 @@ Deno.test("--learn says nothing is needed, or nothing can be learned past the di
   assert.deepEqual(dropped.said, [
     "learned: nothing: more than 2 distinct calls, and a line must allow every one\n",
   ]);
+});
+
+Deno.test("--learn leaves out the requests whose signature did not verify, and says so", async () => {
+  for (
+    const [count, verb] of [[1, "request not verified as signed with the stand-in key is"], [
+      2,
+      "requests not verified as signed with the stand-in key are",
+    ]] as const
+  ) {
+    const { io, said } = stderr();
+    await reportCalls(io, tally(CALLS, 0, count), { learn: true });
+    assert.deepEqual(said, [
+      "learned: the narrowest scopes that allow the 3 calls it made:\n" +
+      "  -s 's3:ro@learn-bucket/data/report.csv,s3:full@learn-bucket/x.txt'\n" +
+      "note: 1 distinct call was refused by AWS; the line allows them, but the broker role may not\n" +
+      `note: ${count} refused ${verb} left out\n`,
+    ]);
+  }
+});
+
+Deno.test("--calls=FILE ends with one line without a service when requests were refused unverified, and stderr says so", async () => {
+  await using dir = await tempDir();
+  const path = join(dir.path, "calls.jsonl");
+  const { io, said } = stderr();
+  await reportCalls(io, tally(CALLS, 0, 1), { calls: path });
+  assert.deepEqual(said, [
+    `calls: 3 (2 distinct) written to ${path}\n` +
+    "  (1 request not verified as signed with the stand-in key was refused, not listed)\n",
+  ]);
+  const lines = (await Deno.readTextFile(path)).split("\n");
+  assert.equal(lines.length, 4);
+  assert.equal(lines[2], '{"unverified_requests_refused":1}');
+  assert.equal(JSON.parse(lines[2]).service, undefined);
 });
 
 Deno.test("--learn's notes quote what a call named, neutralised and bounded", async () => {

@@ -37,7 +37,7 @@ Deno.test("a call the proxy refused is its own line, with the proxy's reason", (
   );
   tally.record(call({ service: "s3", action: "GetObject", resource: "b/k" }));
   assert.equal(
-    renderCallLines(tally.calls(), tally.dropped),
+    renderCallLines(tally.calls(), tally),
     [
       "calls: 5 (4 distinct)",
       `  sts GetSessionToken - 2 refused (AccessDenied): ${MINTING}`,
@@ -99,7 +99,7 @@ Deno.test("--calls shows a copy's source: 'from SOURCE' on its line, a source fi
   tally.record(call({ ...copy, source: "b1/other file" }));
   tally.record(call(copy));
   assert.equal(
-    renderCallLines(tally.calls(), tally.dropped),
+    renderCallLines(tally.calls(), tally),
     "calls: 4 (3 distinct)\n" +
       "  s3 CopyObject b2/k2 2 from b1/k\n" +
       '  s3 CopyObject b2/k2 1 from "b1/other file"\n' +

@@ -88,7 +88,7 @@ Deno.test("--calls counts each distinct call through the proxy, refused ones mar
     });
     const calls = tally.calls();
     assert.equal(
-      renderCallLines(calls, tally.dropped),
+      renderCallLines(calls, tally),
       [
         "calls: 11 (9 distinct)",
         "  s3 GetObject b/report.csv 2",
@@ -177,11 +177,88 @@ Deno.test("--calls keeps 10,000 distinct calls; past that it counts the calls on
   assert.equal(tally.total, 10_002);
   assert.equal(tally.dropped, 1);
   assert.ok(!calls.some((call) => call.resource === "b/one-too-many"));
-  const lines = renderCallLines(calls, tally.dropped).split("\n");
+  const lines = renderCallLines(calls, tally).split("\n");
   assert.equal(lines[0], "calls: 10002 (10000 distinct)");
   assert.equal(lines[1], "  s3 GetObject b/0 2");
   assert.equal(lines.at(-2), "  (1 more calls past 10000 distinct ones)");
   assert.equal(lines.at(-1), "");
+});
+
+Deno.test("--calls lists only requests signed with the stand-in secret: one that only names the key id is refused, counted and never listed", async () => {
+  const upstream = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, answer);
+  const proxy = await startSigningProxy({
+    env: { AWS_ENDPOINT_URL: `http://127.0.0.1:${upstream.addr.port}` },
+  });
+  const tally = createCallTally();
+  try {
+    const grant = proxy.addGrant({
+      session: () => ({
+        accessKeyId: "ASIAREALKEY000000000",
+        secretAccessKey: "real-secret",
+        sessionToken: "real-token",
+        expiration: new Date(Date.now() + 3600_000),
+      }),
+      onCall: tally.record,
+      onUnverified: tally.countUnverified,
+    });
+    const call = async (
+      standIn: typeof grant.standIn,
+      path: string,
+      more: { service?: string; body?: string; signed?: Record<string, string> } = {},
+    ) => {
+      const response = await signedCall(proxy, standIn, {
+        method: more.body === undefined ? "GET" : "POST",
+        path,
+        service: more.service ?? "s3",
+        body: more.body,
+        signed: more.signed,
+      });
+      await response.body?.cancel();
+      return response.status;
+    };
+    const own = grant.standIn;
+    assert.equal(await call(own, "/b/report.csv"), 200);
+    // The key id with a secret or a token of the sender's choosing: refused as before.
+    assert.equal(await call({ ...own, secretAccessKey: "x".repeat(40) }, "/planted/secret"), 403);
+    assert.equal(await call({ ...own, sessionToken: "planted" }, "/planted/token"), 403);
+    assert.equal(
+      await call({ ...own, secretAccessKey: "x".repeat(40) }, "/", {
+        service: "dynamodb",
+        body: '{"TableName":"Planted"}',
+        signed: {
+          "x-amz-target": "DynamoDB_20120810.DeleteTable",
+          "content-type": "application/x-amz-json-1.0",
+        },
+      }),
+      400,
+    );
+    assert.equal(tally.unverified, 3);
+    assert.equal(grant.unverifiedCount, 3);
+    assert.equal(grant.callCount, 1);
+    assert.equal(
+      renderCallLines(tally.calls(), tally),
+      "calls: 1 (1 distinct)\n  s3 GetObject b/report.csv 1\n" +
+        "  (3 requests not verified as signed with the stand-in key were refused, not listed)\n",
+    );
+    assert.equal(
+      renderCallJson(tally.calls(), tally),
+      '{"service":"s3","action":"GetObject","resource":"b/report.csv","count":1,' +
+        '"refused":false}\n{"unverified_requests_refused":3}\n',
+    );
+    // Revoked: the client's own call is still listed (refused), a forged one only counted.
+    grant.revoke();
+    assert.equal(await call(own, "/b/after.csv"), 400);
+    assert.equal(await call({ ...own, secretAccessKey: "x".repeat(40) }, "/planted/after"), 400);
+    assert.equal(
+      renderCallLines(tally.calls(), tally),
+      "calls: 2 (2 distinct)\n  s3 GetObject b/report.csv 1\n" +
+        "  s3 GetObject b/after.csv 1 refused (ExpiredToken): grant expired or revoked\n" +
+        "  (4 requests not verified as signed with the stand-in key were refused, not listed)\n",
+    );
+  } finally {
+    await proxy.close();
+    await upstream.shutdown();
+  }
 });
 
 Deno.test("--calls: an empty resource is '-', an error that is not a refusal carries no code", () => {
@@ -196,7 +273,7 @@ Deno.test("--calls: an empty resource is '-', an error that is not a refusal car
     }),
   );
   assert.equal(
-    renderCallLines(tally.calls(), tally.dropped),
+    renderCallLines(tally.calls(), tally),
     "calls: 2 (2 distinct)\n  s3 GetObject - 1\n  dynamodb GetItem T 1 refused (AccessDeniedException)\n",
   );
   assert.equal(
@@ -224,7 +301,7 @@ Deno.test("--calls: a later refusal that names no code keeps the code an earlier
   tally.record(record("PutObject", { resource: "b/k", status: 403, errorCode: "AccessDenied" }));
   tally.record(record("PutObject", { resource: "b/k", status: 403 }));
   assert.equal(
-    renderCallLines(tally.calls(), tally.dropped),
+    renderCallLines(tally.calls(), tally),
     "calls: 2 (1 distinct)\n  s3 PutObject b/k 2 refused (AccessDenied)\n",
   );
 });
@@ -265,7 +342,7 @@ Deno.test("--calls names a copy's source only from a signed x-amz-copy-source, t
     await copy({ unsigned: { "x-amz-copy-source": "/b1/secret,s3:full" } });
     assert.deepEqual(reached, ["/b1/my%20report.csv?versionId=v1", null]);
     assert.equal(
-      renderCallLines(tally.calls(), tally.dropped),
+      renderCallLines(tally.calls(), tally),
       'calls: 2 (2 distinct)\n  s3 CopyObject b2/k2 1 from "b1/my report.csv"\n' +
         "  s3 PutObject b2/k2 1\n",
     );

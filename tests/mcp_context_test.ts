@@ -106,6 +106,7 @@ Deno.test("sessionSchema accepts every description describeSession() gives, fiel
     calls: 3,
     refused: 2,
     refusalReasons: { [minting]: 1 },
+    unverified: 0,
     last: {
       time: at,
       service: "sts",
@@ -121,6 +122,16 @@ Deno.test("sessionSchema accepts every description describeSession() gives, fiel
   assert.deepEqual(sessionSchema.parse(masked), masked);
   assert.deepEqual(masked.refusal_reasons, { [minting]: 1 });
   assert.equal(masked.last_call?.refusal_reason, minting);
+  assert.equal(masked.unverified_requests, undefined, "none: not said");
+  // Requests that only named the grant's stand-in key id: counted apart from its calls.
+  const forged = describeSession(SESSION, at, {
+    calls: 0,
+    refused: 0,
+    refusalReasons: {},
+    unverified: 5,
+  });
+  assert.deepEqual(sessionSchema.parse(forged), forged);
+  assert.deepEqual([forged.calls, forged.refused_calls, forged.unverified_requests], [0, 0, 5]);
   const { level: _, ...withoutLevel } = describeSession(SESSION, at);
   assert.equal(sessionSchema.safeParse({ ...withoutLevel, level: "admin" }).success, false);
   assert.equal(sessionSchema.safeParse(withoutLevel).success, false);

@@ -204,3 +204,39 @@ Deno.test(
     assert.equal(rig.aws.requests.filter((r) => r.action === "GetSessionToken").length, 0);
   },
 );
+
+Deno.test(
+  "serve --masked: a request with a grant's stand-in key id but another secret or token is " +
+    "refused and counted in its stats, never written to the audit log",
+  async () => {
+    await using rig = await floodRig();
+    const id = rig.grant.sessionName;
+    assert.equal(await rig.calls(1), 0);
+    const forged = (more: { secretAccessKey?: string; sessionToken?: string }) =>
+      new STSClient({
+        endpoint: rig.vars.AWS_ENDPOINT_URL,
+        region: "us-east-1",
+        maxAttempts: 1,
+        credentials: {
+          accessKeyId: rig.vars.AWS_ACCESS_KEY_ID,
+          secretAccessKey: more.secretAccessKey ?? rig.vars.AWS_SECRET_ACCESS_KEY,
+          sessionToken: more.sessionToken ?? rig.vars.AWS_SESSION_TOKEN,
+        },
+      });
+    for (const more of [{ secretAccessKey: "x".repeat(40) }, { sessionToken: "planted" }]) {
+      const client = forged(more);
+      try {
+        await assert.rejects(client.send(new GetSessionTokenCommand({})));
+      } finally {
+        client.destroy();
+      }
+    }
+    const stats = rig.masking.stats(id)!;
+    assert.deepEqual([stats.calls, stats.refused, stats.unverified], [1, 0, 2]);
+    await rig.masking.end(id);
+    const calls = rig.audit.events.filter((e) => e.event === "call" || e.event === "calls");
+    assert.deepEqual(calls.map((e) => e.action), ["GetCallerIdentity"]);
+    assert.ok(!JSON.stringify(rig.audit.events).includes("GetSessionToken"));
+    assert.equal(rig.aws.requests.filter((r) => r.action === "GetSessionToken").length, 0);
+  },
+);

@@ -126,7 +126,8 @@ Deno.test(
 );
 
 Deno.test(
-  `the AWS CLI with a wrong stand-in secret gets 403 SignatureDoesNotMatch, and AWS sees nothing${cliNote}`,
+  `the AWS CLI with a wrong stand-in secret gets 403 SignatureDoesNotMatch, AWS sees nothing, ` +
+    `and the grant only counts it${cliNote}`,
   { ignore: ignoredWithoutCli },
   async () => {
     await using rig = await proxyRig();
@@ -137,9 +138,9 @@ Deno.test(
     assert.equal(out.code, 255);
     assert.match(out.stderr, /\(SignatureDoesNotMatch\) when calling the GetCallerIdentity/);
     assert.equal(rig.aws.requests.length, 0);
-    assert.deepEqual(rig.grant.calls.map((c) => [c.status, c.refused, c.refusalReason]), [
-      [403, "SignatureDoesNotMatch", "bad signature: wrong stand-in secret or clock skew"],
-    ]);
+    assert.deepEqual(rig.grant.calls, [], "not signed with the stand-in secret: no record");
+    assert.equal(rig.grant.callCount, 0);
+    assert.equal(rig.grant.unverifiedCount, 1);
   },
 );
 
@@ -1036,11 +1037,12 @@ Deno.test("bodies read whole are bounded together: past the bound a call gets 50
     const later = await put(30_000);
     assert.equal(later.status, 200, "the first call's bytes count no more");
     await later.text();
+    // Refused before its body, so its signature, could be checked: counted, not recorded.
     assert.deepEqual(grant.calls.map((c) => [c.status, c.refused]), [
-      [503, "ThrottlingException"],
       [200, undefined],
       [200, undefined],
     ]);
+    assert.equal(grant.unverifiedCount, 1);
   } finally {
     release.resolve();
     await proxy.close();
@@ -1186,27 +1188,90 @@ Deno.test("close() does not wait for a client that keeps trickling a request's b
   assert.notEqual(await answer, undefined);
 });
 
+/**
+ * A request signed with `standIn` as a client that names `host` signs it (the AWS CLI with
+ * `--endpoint-url http://127.1:PORT`), as raw lines for {@linkcode rawRequest}. A header value is
+ * signed as the proxy reads it: its UTF-8 bytes, one character each.
+ */
+async function signedRawLines(
+  standIn: { accessKeyId: string; secretAccessKey: string; sessionToken: string },
+  call: {
+    method: string;
+    path: string;
+    host: string;
+    service: string;
+    region?: string;
+    headers?: Record<string, string>;
+    body?: string;
+  },
+): Promise<string[]> {
+  const { canonicalRequest, signString, stringToSign, toAmzDate } = await import(
+    "./support/sigv4.ts"
+  );
+  const amzDate = toAmzDate(new Date());
+  const asRead = (text: string) => String.fromCharCode(...new TextEncoder().encode(text));
+  const sent: Record<string, string> = {
+    host: call.host,
+    "x-amz-date": amzDate,
+    "x-amz-security-token": standIn.sessionToken,
+    ...call.headers,
+  };
+  const headers = new Headers(
+    Object.entries(sent).map(([name, value]) => [name, asRead(value)] as [string, string]),
+  );
+  const auth = {
+    accessKeyId: standIn.accessKeyId,
+    date: amzDate.slice(0, 8),
+    region: call.region ?? "eu-west-1",
+    service: call.service,
+    signedHeaders: Object.keys(sent).map((name) => name.toLowerCase()).sort(),
+    signature: "",
+  };
+  const body = new TextEncoder().encode(call.body ?? "");
+  const url = new URL(call.path, "http://127.0.0.1");
+  const canonical = canonicalRequest({ method: call.method, url, headers, body }, auth);
+  const signature = signString(
+    standIn.secretAccessKey,
+    stringToSign(canonical, amzDate, auth),
+    auth,
+  );
+  return [
+    `${call.method} ${call.path} HTTP/1.1`,
+    ...Object.entries(sent).map(([name, value]) => `${name}: ${value}`),
+    `Authorization: AWS4-HMAC-SHA256 Credential=${auth.accessKeyId}/${auth.date}/${auth.region}/` +
+    `${auth.service}/aws4_request, SignedHeaders=${auth.signedHeaders.join(";")}, ` +
+    `Signature=${signature}`,
+    `Content-Length: ${body.length}`,
+    "",
+    call.body ?? "",
+  ];
+}
+
 Deno.test(
-  "a request for another Host is recorded under the grant whose stand-in key and token it " +
-    "carries, named only by what is safe to read, and under no grant otherwise",
+  "a request for another Host is recorded under the grant whose stand-in secret signed it, " +
+    "named as any call; one that only names its key id is counted, and one that names none is not",
   async (t) => {
     await using rig = await proxyRig();
     const port = new URL(rig.proxy.url).port;
-    const { accessKeyId, sessionToken } = rig.grant.standIn;
+    const { standIn } = rig.grant;
+    const { accessKeyId, sessionToken } = standIn;
     const auth = (service: string) =>
       `AWS4-HMAC-SHA256 Credential=${accessKeyId}/20300101/eu-west-1/${service}/aws4_request, ` +
       `SignedHeaders=host;x-amz-date, Signature=${"0".repeat(64)}`;
     const reason = "not for a host, region or service the proxy serves";
     const last = () => rig.grant.calls.at(-1)!;
-    await t.step("a JSON call's target, neutralised and cut to 256 characters", async () => {
-      const out = await rawRequest(rig.proxy, [
-        "POST / HTTP/1.1",
-        `Host: 127.1:${port}`,
-        `Authorization: ${auth("ecr")}`,
-        `X-Amz-Security-Token: ${sessionToken}`,
-        `X-Amz-Target: Evil.Do\u200b\u202eIt${"x".repeat(400)}`,
-        "Content-Length: 0",
-      ]);
+    await t.step("a JSON call's signed target, neutralised and cut to 256 characters", async () => {
+      const out = await rawRequest(
+        rig.proxy,
+        await signedRawLines(standIn, {
+          method: "POST",
+          path: "/",
+          host: `127.1:${port}`,
+          service: "ecr",
+          headers: { "x-amz-target": `Evil.Do\u200b\u202eIt${"x".repeat(400)}` },
+          body: "{}",
+        }),
+      );
       assert.equal(out.status, 400, "AccessDeniedException, as the JSON RPC services send it");
       assert.equal(rig.grant.callCount, 1);
       const call = last();
@@ -1217,47 +1282,89 @@ Deno.test(
       assert.ok(call.action.startsWith("Do") && call.action.length <= 256, call.action);
       assert.doesNotMatch(call.action, /[\p{Cc}\p{Cf}]/u);
     });
-    await t.step("a SigV4 presigned URL: its key, token and scope are in its query", async () => {
-      const out = await rawRequest(rig.proxy, [
-        "GET /bucket/key?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=" +
-        `${accessKeyId}%2F20300101%2Fus-west-2%2Fs3%2Faws4_request` +
-        `&X-Amz-Security-Token=${encodeURIComponent(sessionToken)}` +
-        `&X-Amz-Date=20300101T000000Z&X-Amz-SignedHeaders=host&X-Amz-Signature=${"0".repeat(64)}` +
-        " HTTP/1.1",
-        `Host: elsewhere.example:${port}`,
-      ]);
+    await t.step("a form call's action, from the body read to check its hash", async () => {
+      const out = await rawRequest(
+        rig.proxy,
+        await signedRawLines(standIn, {
+          method: "POST",
+          path: "/",
+          host: `127.1:${port}`,
+          service: "ec2",
+          headers: { "content-type": "application/x-www-form-urlencoded" },
+          body: "Action=DescribeInstances&Version=2016-11-15",
+        }),
+      );
       assert.equal(out.status, 403);
       assert.equal(rig.grant.callCount, 2);
-      const call = last();
       assert.deepEqual(
-        [call.service, call.action, call.resource, call.region, call.refusalReason],
-        ["s3", "GetObject", "bucket/key", "us-west-2", reason],
+        [last().service, last().action, last().refused, last().refusalReason],
+        ["ec2", "DescribeInstances", "UnauthorizedOperation", reason],
       );
     });
     await t.step(
-      "the key without its token, no key, or headers over the bounds: none",
+      "a made-up signature, the key without its token, a wrong secret, a presigned URL: " +
+        "counted under the grant, never recorded",
       async () => {
-        for (
-          const extra of [
-            [`Authorization: ${auth("s3")}`, "X-Amz-Security-Token: not-the-token"],
-            [],
-            [
-              `Authorization: ${auth("s3")}`,
-              `X-Amz-Security-Token: ${sessionToken}`,
-              `X-Padding: ${"p".repeat(17 * 1024)}`,
-            ],
-          ]
-        ) {
-          const out = await rawRequest(rig.proxy, [
+        const forged = [
+          [
             "GET /bucket HTTP/1.1",
-            `Host: attacker.example:${port}`,
-            ...extra,
-          ]);
+            `Authorization: ${auth("s3")}`,
+            `X-Amz-Security-Token: ${sessionToken}`,
+          ],
+          [
+            "GET /bucket HTTP/1.1",
+            `Authorization: ${auth("s3")}`,
+            "X-Amz-Security-Token: not-the-token",
+          ],
+          await signedRawLines({ ...standIn, secretAccessKey: "x".repeat(40) }, {
+            method: "GET",
+            path: "/planted-bucket",
+            host: `127.1:${port}`,
+            service: "s3",
+          }),
+          [
+            "GET /bucket/key?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=" +
+            `${accessKeyId}%2F20300101%2Fus-west-2%2Fs3%2Faws4_request` +
+            `&X-Amz-Security-Token=${encodeURIComponent(sessionToken)}` +
+            `&X-Amz-Date=20300101T000000Z&X-Amz-SignedHeaders=host&X-Amz-Signature=${
+              "0".repeat(64)
+            }` +
+            " HTTP/1.1",
+          ],
+        ];
+        for (const [first, ...rest] of forged) {
+          const lines = first.includes("127.1:")
+            ? [first, ...rest]
+            : [first, `Host: elsewhere.example:${port}`, ...rest];
+          const out = await rawRequest(rig.proxy, lines);
           assert.equal(out.status, 403);
         }
         assert.equal(rig.grant.callCount, 2);
+        assert.equal(rig.grant.unverifiedCount, 4);
+        assert.ok(!rig.grant.calls.some((c) => /bucket/.test(c.resource ?? "")));
       },
     );
+    await t.step("no key, or headers over the bounds: nothing", async () => {
+      for (
+        const extra of [
+          [],
+          [
+            `Authorization: ${auth("s3")}`,
+            `X-Amz-Security-Token: ${sessionToken}`,
+            `X-Padding: ${"p".repeat(17 * 1024)}`,
+          ],
+        ]
+      ) {
+        const out = await rawRequest(rig.proxy, [
+          "GET /bucket HTTP/1.1",
+          `Host: attacker.example:${port}`,
+          ...extra,
+        ]);
+        assert.equal(out.status, 403);
+      }
+      assert.equal(rig.grant.callCount, 2);
+      assert.equal(rig.grant.unverifiedCount, 4);
+    });
     assert.equal(rig.aws.requests.length, 0);
   },
 );

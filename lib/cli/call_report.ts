@@ -3,7 +3,8 @@
  * shell ends: `--calls` lists each distinct call on stderr (service, action, resource, count,
  * refused or not, and why the proxy refused one), `--calls=FILE` writes them as JSON lines to a
  * new 0600 file, and `--learn` prints the narrowest `-s` line that allows them all, ready to
- * paste.
+ * paste. Each says what the record leaves out: the refused requests that named the stand-in
+ * key id without a verified signature (counted, never listed or learned from).
  *
  * @module
  */
@@ -11,7 +12,12 @@
 import { dirname, resolve } from "node:path";
 import { RuntimeError, UsageError } from "../core/errors.ts";
 import { logText } from "../core/log_text.ts";
-import { type CallTally, renderCallJson, renderCallLines } from "../delivery/call_tally.ts";
+import {
+  type CallTally,
+  renderCallJson,
+  renderCallLines,
+  unlistedLines,
+} from "../delivery/call_tally.ts";
 import { shQuote } from "../delivery/shell_env.ts";
 import { loadCatalog } from "../request/catalog.ts";
 import { learnScopes } from "../request/learned_scopes.ts";
@@ -97,12 +103,15 @@ export async function reportCalls(
 ): Promise<void> {
   const calls = tally.calls();
   if (typeof flags.calls === "string") {
-    await writeCallsFile(flags.calls, renderCallJson(calls));
-    io.stderr(`calls: ${tally.total} (${calls.length} distinct) written to ${flags.calls}\n`);
+    await writeCallsFile(flags.calls, renderCallJson(calls, tally));
+    io.stderr(
+      `calls: ${tally.total} (${calls.length} distinct) written to ${flags.calls}\n` +
+        unlistedLines(tally).map((line) => `${line}\n`).join(""),
+    );
   } else if (flags.calls) {
-    io.stderr(renderCallLines(calls, tally.dropped));
+    io.stderr(renderCallLines(calls, tally));
   }
-  if (flags.learn) io.stderr(await learnedText(calls, tally.dropped));
+  if (flags.learn) io.stderr(await learnedText(calls, tally));
 }
 
 async function writeCallsFile(path: string, text: string): Promise<void> {
@@ -129,11 +138,11 @@ async function writeCallsFile(path: string, text: string): Promise<void> {
 /** The learned `-s` line and its notes, as `--learn` prints them. */
 async function learnedText(
   calls: ReturnType<CallTally["calls"]>,
-  dropped: number,
+  counts: Pick<CallTally, "dropped" | "unverified">,
 ): Promise<string> {
   // A call the proxy refused never reached AWS: it asks for nothing.
   const reached = calls.filter((call) => !call.byProxy);
-  if (dropped) {
+  if (counts.dropped) {
     return `learned: nothing: more than ${calls.length} distinct calls, and a line must allow ` +
       "every one\n";
   }
@@ -158,6 +167,13 @@ async function learnedText(
   }
   if (calls.length > reached.length) {
     lines.push("note: calls the signing proxy refused are left out (they never reached AWS)");
+  }
+  if (counts.unverified) {
+    lines.push(
+      `note: ${counts.unverified} refused request${counts.unverified === 1 ? "" : "s"} not ` +
+        `verified as signed with the stand-in key ${counts.unverified === 1 ? "is" : "are"} ` +
+        "left out",
+    );
   }
   for (const text of learned.notes) lines.push(`note: ${logText(text, 300)}`);
   return lines.map((line) => `${line}\n`).join("");

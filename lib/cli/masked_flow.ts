@@ -46,6 +46,8 @@ export async function runMasked<T>(
     run: (child: MaskedChild) => Promise<T>;
     /** Told each call the child makes, once it is answered (`--calls`, `--learn`). */
     onCall?: (call: CallRecord) => void;
+    /** Told each refused request whose signature did not verify (counted only). */
+    onUnverified?: () => void;
   },
 ): Promise<T> {
   const { grant } = renewable;
@@ -59,7 +61,11 @@ export async function runMasked<T>(
     // A call may stream a large body: it is abandoned only when nothing moves for this long.
     idleTimeoutMs: Math.max(60_000, awsTimeoutMs(cli.io.env)),
   });
-  const behind = proxy.addGrant({ session: real, onCall: options.onCall });
+  const behind = proxy.addGrant({
+    session: real,
+    onCall: options.onCall,
+    onUnverified: options.onUnverified,
+  });
   const standIn = behind.standIn;
   const { renewal } = options;
   try {

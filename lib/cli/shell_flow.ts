@@ -97,6 +97,7 @@ export async function runShell(cli: Cli, flags: ShellFlags): Promise<number> {
             : { [RENEWS_UNTIL_VARIABLE]: until!.toISOString() }),
         }),
       onCall: tally?.record,
+      onUnverified: tally?.countUnverified,
     });
     // Whatever the shell's exit code: the calls were made all the same.
     if (tally) await reporting?.reportCalls(cli.io, tally, flags);

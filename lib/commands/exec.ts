@@ -85,6 +85,7 @@ Examples:
             : { mode: "renewing", limitSeconds },
           run: ({ env }) => runChild(program, args, { env }),
           onCall: tally?.record,
+          onUnverified: tally?.countUnverified,
         });
         if (tally) await reporting?.reportCalls(cli.io, tally, options);
         return;

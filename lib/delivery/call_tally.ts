@@ -2,7 +2,8 @@
  * The distinct calls a masked child made, counted: what `exec --masked --calls` shows when the
  * child ends (one line each on stderr, or JSON lines in a file) and what `--learn` learns from.
  * A call is its service, action, resource (and a copy's source) and whether it was refused; the
- * count says how often.
+ * count says how often. Requests that only named the stand-in key id (their signature did not
+ * verify) are counted apart, never listed.
  *
  * @module
  */
@@ -35,16 +36,26 @@ export interface TalliedCall {
 /** Distinct calls kept; past that, calls are only counted (`dropped`). */
 export const MAX_DISTINCT_CALLS = 10_000;
 
+/** What a record holds besides its calls: what it could not, or would not, list. */
+export interface UnlistedCounts {
+  /** Calls past {@linkcode MAX_DISTINCT_CALLS} distinct ones, counted only. */
+  readonly dropped: number;
+  /** Refused requests naming the stand-in key id whose signature did not verify. */
+  readonly unverified?: number;
+}
+
 /** The calls of one child, counted as they come. */
-export interface CallTally {
+export interface CallTally extends UnlistedCounts {
   /** Counts one call. */
   record(call: CallRecord): void;
+  /** Counts one refused request whose signature did not verify (nothing of it is kept). */
+  countUnverified(): void;
   /** The distinct calls, in the order first made. */
   calls(): TalliedCall[];
   /** Every call counted, the dropped ones included. */
   readonly total: number;
-  /** Calls past {@linkcode MAX_DISTINCT_CALLS} distinct ones, counted only. */
-  readonly dropped: number;
+  /** Refused requests naming the stand-in key id whose signature did not verify. */
+  readonly unverified: number;
 }
 
 /**
@@ -68,6 +79,7 @@ export function createCallTally(): CallTally {
   const byKey = new Map<string, TalliedCall>();
   let total = 0;
   let dropped = 0;
+  let unverified = 0;
   return {
     record(call) {
       total++;
@@ -105,6 +117,9 @@ export function createCallTally(): CallTally {
       const code = call.refused ?? call.errorCode;
       if (refused && code !== undefined) entry.errorCode = code;
     },
+    countUnverified() {
+      unverified++;
+    },
     calls: () => [...byKey.values()].map((entry) => ({ ...entry })),
     get total() {
       return total;
@@ -112,34 +127,70 @@ export function createCallTally(): CallTally {
     get dropped() {
       return dropped;
     },
+    get unverified() {
+      return unverified;
+    },
   };
 }
 
 /**
  * The calls as `--calls` shows them on stderr: a heading, then one line each — service,
  * action, resource (`-` when none), count, `from SOURCE` for a copy whose source is known, and
- * `refused (CODE)` for a refused one, followed by `: REASON` when the proxy refused it.
+ * `refused (CODE)` for a refused one, followed by `: REASON` when the proxy refused it — and
+ * last {@linkcode unlistedLines}.
  *
  * @example
  * ```ts
  * import assert from "node:assert/strict";
  * import { renderCallLines } from "./call_tally.ts";
+ * const call = { service: "s3", action: "GetObject", resource: "b/k", count: 2, refused: false };
  * assert.equal(
- *   renderCallLines([{ service: "s3", action: "GetObject", resource: "b/k", count: 2, refused: false }], 0),
+ *   renderCallLines([call], { dropped: 0 }),
  *   "calls: 2 (1 distinct)\n  s3 GetObject b/k 2\n",
  * );
  * ```
  */
-export function renderCallLines(calls: readonly TalliedCall[], dropped: number): string {
-  const total = calls.reduce((sum, call) => sum + call.count, 0) + dropped;
+export function renderCallLines(calls: readonly TalliedCall[], counts: UnlistedCounts): string {
+  const total = calls.reduce((sum, call) => sum + call.count, 0) + counts.dropped;
   const lines = calls.map((call) =>
     `  ${call.service} ${call.action} ${resourceWord(call.resource)} ${call.count}` +
     (call.source === undefined ? "" : ` from ${resourceWord(call.source)}`) +
     (call.refused ? ` refused${call.errorCode ? ` (${call.errorCode})` : ""}` : "") +
     (call.refusalReason ? `: ${call.refusalReason}` : "")
   );
-  if (dropped) lines.push(`  (${dropped} more calls past ${MAX_DISTINCT_CALLS} distinct ones)`);
-  return `calls: ${total} (${calls.length} distinct)\n${lines.map((l) => `${l}\n`).join("")}`;
+  return `calls: ${total} (${calls.length} distinct)\n` +
+    [...lines, ...unlistedLines(counts)].map((l) => `${l}\n`).join("");
+}
+
+/**
+ * What the record leaves out, one indented line each, as `--calls` ends with them (on stderr,
+ * after the list or after `written to FILE`): the calls past {@linkcode MAX_DISTINCT_CALLS}
+ * distinct ones, and the refused requests that named the
+ * stand-in key id without a signature verified with its secret, counted and never listed (anyone
+ * who saw the key id, in a debug log say, can send one).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { unlistedLines } from "./call_tally.ts";
+ * assert.deepEqual(unlistedLines({ dropped: 0, unverified: 1 }), [
+ *   "  (1 request not verified as signed with the stand-in key was refused, not listed)",
+ * ]);
+ * ```
+ */
+export function unlistedLines(counts: UnlistedCounts): string[] {
+  const lines: string[] = [];
+  if (counts.dropped) {
+    lines.push(`  (${counts.dropped} more calls past ${MAX_DISTINCT_CALLS} distinct ones)`);
+  }
+  const unverified = counts.unverified ?? 0;
+  if (unverified) {
+    lines.push(
+      `  (${unverified} request${unverified === 1 ? "" : "s"} not verified as signed with the ` +
+        `stand-in key ${unverified === 1 ? "was" : "were"} refused, not listed)`,
+    );
+  }
+  return lines;
 }
 
 /**
@@ -159,8 +210,29 @@ export function resourceWord(resource: string | undefined): string {
   return /^[^\s"']+$/.test(resource) ? resource : JSON.stringify(resource);
 }
 
-/** The calls as `--calls=FILE` writes them: one JSON object a line. */
-export function renderCallJson(calls: readonly TalliedCall[]): string {
+/**
+ * The calls as `--calls=FILE` writes them: one JSON object a line, then, when requests were
+ * refused that named the stand-in key id without a signature verified with its secret, one last
+ * line without `service`: `unverified_requests_refused`.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { renderCallJson } from "./call_tally.ts";
+ * assert.equal(
+ *   renderCallJson([], { dropped: 0, unverified: 3 }),
+ *   '{"unverified_requests_refused":3}\n',
+ * );
+ * ```
+ */
+export function renderCallJson(
+  calls: readonly TalliedCall[],
+  counts: UnlistedCounts = { dropped: 0 },
+): string {
+  const unverified = counts.unverified ?? 0;
+  const trailer = unverified
+    ? `${JSON.stringify({ unverified_requests_refused: unverified })}\n`
+    : "";
   return calls.map((call) =>
     `${
       JSON.stringify({
@@ -175,5 +247,5 @@ export function renderCallJson(calls: readonly TalliedCall[]): string {
         ...(call.refusalReason ? { refusal_reason: call.refusalReason } : {}),
       })
     }\n`
-  ).join("");
+  ).join("") + trailer;
 }

@@ -10,8 +10,9 @@
  * are credential-minting calls (`sts:AssumeRole`, `ecr:GetAuthorizationToken`…: their answer
  * would hand the client real credentials), before they are signed. One proxy serves any number
  * of grants, keyed by stand-in access key id, and keeps each grant's calls (no headers, bodies or
- * secrets), refused ones included: one for another Host under the grant whose stand-in key and
- * token it carries.
+ * secrets), refused ones included (one for another Host too), but only calls whose signature
+ * verified with the grant's stand-in secret: a request that only names a grant's stand-in key id
+ * (which a client's debug log shows) is refused and counted, never recorded with what it asks for.
  *
  * @module
  */
@@ -101,8 +102,14 @@ export interface SigningProxyOptions {
 export interface ProxyGrantOptions {
   /** The real session now; called on every request, so a renewal takes effect at once. */
   session: () => SessionCredentials;
-  /** Told each call once it is answered. */
+  /** Told each call once it is answered: only calls signed with the stand-in secret. */
   onCall?: (call: CallRecord) => void;
+  /**
+   * Told each refused request that names the grant's stand-in key id but whose signature was not
+   * verified with its secret (a wrong secret or token, or a refusal before the signature could be
+   * checked): counted only, as anyone who saw the key id can send one.
+   */
+  onUnverified?: () => void;
 }
 
 /** A grant behind the proxy. */
@@ -117,6 +124,8 @@ export interface ProxyGrant {
   readonly calls: readonly CallRecord[];
   /** How many calls it has made, refused ones included. */
   readonly callCount: number;
+  /** How many requests naming its stand-in key id were refused unverified (see `onUnverified`). */
+  readonly unverifiedCount: number;
   /** Whether it was revoked. */
   readonly revoked: boolean;
   /** Refuses every later call with `ExpiredToken` and forgets the real session. */
@@ -162,6 +171,7 @@ interface GrantState {
   options: ProxyGrantOptions;
   revoked: boolean;
   count: number;
+  unverified: number;
   kept: CallRecord[];
 }
 
@@ -204,6 +214,7 @@ function newGrantState(
     options,
     revoked: false,
     count: 0,
+    unverified: 0,
     kept: [],
     grant: {
       standIn,
@@ -212,6 +223,9 @@ function newGrantState(
       },
       get callCount() {
         return state.count;
+      },
+      get unverifiedCount() {
+        return state.unverified;
       },
       get revoked() {
         return state.revoked;
@@ -242,56 +256,47 @@ export async function startSigningProxy(options: SigningProxyOptions): Promise<S
     const requestId = crypto.randomUUID();
     const url = URL.parse(request.url);
     // Only a Host that names no host makes the URL unparsable: refused as any other Host.
-    if (url === null) return refuseHost(request, undefined, grants, { requestId, time: now() });
+    if (url === null) {
+      return await refuseHost(request, undefined, { grants, requestId, time: now() });
+    }
     let protocol: Protocol = protocolOf(claimedService(request, url), request.headers);
     let service: string | undefined;
     let state: GrantState | undefined;
-    let name: CallName | undefined;
+    // Set once the signature verified with the stand-in secret: only then is the call recorded.
+    const signed: SignedName = {};
     const started = now();
     const lease = { bytes: 0 };
     const record = (call: Omit<CallRecord, "time" | "service" | "region">) => {
       if (state === undefined) return;
       keep(state, { time: started, service: service!, region: regionOf(request), ...call });
     };
+    const check = (auth: SigV4Authorization, grant: GrantState | undefined) =>
+      verify(request, url, {
+        auth,
+        state: grant,
+        now: now(),
+        limits: { ...limits, lease },
+        overrides,
+        signed,
+      });
     try {
       checkEnvelope(request, url, port);
       const auth = parseSigned(request);
       service = auth.service;
       protocol = protocolOf(service, request.headers);
       state = grants.get(auth.accessKeyId);
-      const verified = await verify(request, url, {
-        auth,
-        state,
-        now: now(),
-        limits: { ...limits, lease },
-        overrides,
-      });
-      name = verified.name;
+      const verified = await check(auth, state);
       if (verified.minting !== undefined) throw mintingRefusal(verified.minting);
       const held = { count: limits.held, lease };
       return await forward(request, url, verified, { now, limits, agents, record, held });
     } catch (error) {
-      const refusal = asRefusal(error);
-      // Refused before its key was looked at: recorded under a grant only as refuseHost says.
-      if (refusal.kind === "host") {
-        return refuseHost(request, url, grants, { protocol, requestId, time: started });
-      }
-      const response = refusalResponse(refusal, {
-        protocol,
-        requestId,
-        method: request.method,
+      const context = { grants, protocol, requestId, time: started, check, signed };
+      return await refuseCall(request, url, asRefusal(error), {
+        ...context,
         service,
+        state,
+        record,
       });
-      record({
-        // A call refused before its body was read is named by its target or path alone.
-        ...(name ?? nameUnread(request, url, service)),
-        status: response.status,
-        bytesIn: 0,
-        bytesOut: 0,
-        refused: refusalCode(refusal, protocol),
-        refusalReason: refusalReason(refusal),
-      });
-      return response;
     } finally {
       // The body was sent (or refused): its bytes count no more.
       limits.held.release(lease);
@@ -353,19 +358,49 @@ function clientTimeout(): Response {
   );
 }
 
-function nameUnread(request: Request, url: URL, service: string | undefined): CallName {
-  if (service === undefined) return { action: "unknown" };
-  return nameCall({
-    service,
-    method: request.method,
-    path: url.pathname,
-    query: url.searchParams,
-    headers: request.headers,
-  });
-}
-
 function revokedSession(): SessionCredentials {
   return { accessKeyId: "", secretAccessKey: "", sessionToken: "", expiration: new Date(0) };
+}
+
+/**
+ * Counts a refused request under the grant whose stand-in key id it names, when its signature did
+ * not verify: nothing of it is kept.
+ */
+function countUnverified(state: GrantState | undefined): void {
+  if (state === undefined) return;
+  state.unverified++;
+  try {
+    state.options.onUnverified?.();
+  } catch {
+    // A listener's failure is its own.
+  }
+}
+
+/**
+ * The grant whose stand-in access key id a request names: in its `Authorization` header (SigV4,
+ * SigV4A's `Credential=`, or Signature Version 2's `AWS KEY:`), or, presigned, its query
+ * (`X-Amz-Credential`, `AWSAccessKeyId`). Nothing else of the request is read; a request whose
+ * headers are over the bounds names none.
+ */
+function claimedGrant(
+  request: Request,
+  url: URL | undefined,
+  grants: ReadonlyMap<string, GrantState>,
+): GrantState | undefined {
+  if (!withinHeaderBounds(request)) return undefined;
+  const query = (name: string) => {
+    for (const [key, value] of url?.searchParams ?? []) {
+      if (key.toLowerCase() === name) return value;
+    }
+    return undefined;
+  };
+  const header = request.headers.get("authorization")?.trim() ?? "";
+  const keyId = parseAuthorization(header)?.accessKeyId ??
+    /^AWS4-[A-Z0-9-]+ Credential=([A-Za-z0-9]{1,128})\//.exec(header)?.[1] ??
+    /^AWS ([A-Za-z0-9]{1,128}):/.exec(header)?.[1] ??
+    parseCredentialScope(query("x-amz-credential") ?? "")?.accessKeyId ??
+    query("awsaccesskeyid");
+  return keyId === undefined ? undefined : grants.get(keyId);
 }
 
 function keep(state: GrantState, call: CallRecord): void {
@@ -407,20 +442,70 @@ function asRefusal(error: unknown): ProxyRefusal {
 }
 
 /**
+ * The answer to a refused call, in its service's shape. It is recorded with the refusal's reason
+ * only when its signature verified with the stand-in secret; otherwise it is counted under the
+ * grant whose stand-in key id it names, if any. One for another Host is refused before its key was
+ * looked at, and recorded as {@linkcode refuseHost} says.
+ */
+async function refuseCall(
+  request: Request,
+  url: URL,
+  refusal: ProxyRefusal,
+  context: Parameters<typeof refuseHost>[2] & {
+    protocol: Protocol;
+    service?: string;
+    /** The grant whose key id its `Authorization` names, once it was parsed. */
+    state?: GrantState;
+    signed: SignedName;
+    record: (call: Omit<CallRecord, "time" | "service" | "region">) => void;
+  },
+): Promise<Response> {
+  if (refusal.kind === "host") return await refuseHost(request, url, context);
+  const { protocol, requestId, service, signed } = context;
+  const response = refusalResponse(refusal, {
+    protocol,
+    requestId,
+    method: request.method,
+    service,
+  });
+  if (signed.name === undefined) {
+    countUnverified(context.state ?? claimedGrant(request, url, context.grants));
+    return response;
+  }
+  context.record({
+    ...signed.name,
+    status: response.status,
+    bytesIn: 0,
+    bytesOut: 0,
+    refused: refusalCode(refusal, protocol),
+    refusalReason: refusalReason(refusal),
+  });
+  return response;
+}
+
+/**
  * The answer to a request for another Host (in the query services' shape when its URL does not
  * parse), recorded as {@linkcode recordHostRefusal} says.
  */
-function refuseHost(
+async function refuseHost(
   request: Request,
   url: URL | undefined,
-  grants: ReadonlyMap<string, GrantState>,
-  context: { protocol?: Protocol; requestId: string; time: Date },
-): Response {
+  context: {
+    grants: ReadonlyMap<string, GrantState>;
+    protocol?: Protocol;
+    requestId: string;
+    time: Date;
+    /** Checks the signature as for any call (absent when the URL does not parse). */
+    check?: (auth: SigV4Authorization, state: GrantState) => Promise<unknown>;
+    /** What `check` fills in once the signature verified. */
+    signed?: SignedName;
+  },
+): Promise<Response> {
   const refusal = new ProxyRefusal("host");
   const protocol = context.protocol ?? "query";
   const { requestId } = context;
   const response = refusalResponse(refusal, { protocol, requestId, method: request.method });
-  recordHostRefusal(request, url, grants, {
+  await recordHostRefusal(request, url, context, {
     time: context.time,
     status: response.status,
     refused: refusalCode(refusal, protocol),
@@ -431,41 +516,41 @@ function refuseHost(
 /**
  * Records a call refused for its Host (another host's, through the proxy, or the proxy's under
  * another name, as `--endpoint-url http://127.1:PORT` makes it) under the grant whose stand-in
- * access key id and session token it carries, in its headers or, presigned, its query (SigV4's or
- * Signature Version 2's): the human sees the attempt. Nothing else of the request is trusted or
- * read (no body, no signature, which is not checked for a Host the proxy does not serve): it is
- * named by its SigV4 scope's service and its target or path, each cleaned as any other name, and
- * `unknown` where they cannot be told. A request within the header bounds only; one with no known
- * key and token is recorded under no grant, as there is none to tell it to.
+ * key it was signed with: its SigV4 `Authorization` is checked as any call's (the token, the
+ * signature over the Host it was signed for, the body's hash), and only then is the call named,
+ * from what was signed, as any other, so that the human sees the attempt. A request that names a
+ * grant's stand-in key id (in its headers or, presigned, its query: SigV4's or Signature Version
+ * 2's, which the proxy never verifies) without a signature that verifies is only counted under
+ * that grant; one that names none, or whose headers are over the bounds, under no grant.
  */
-function recordHostRefusal(
+async function recordHostRefusal(
   request: Request,
   url: URL | undefined,
-  grants: ReadonlyMap<string, GrantState>,
+  context: {
+    grants: ReadonlyMap<string, GrantState>;
+    check?: (auth: SigV4Authorization, state: GrantState) => Promise<unknown>;
+    /** What `check` fills in once the signature verified. */
+    signed?: SignedName;
+  },
   call: { time: Date; status: number; refused: string },
-): void {
+): Promise<void> {
   if (!withinHeaderBounds(request)) return;
-  const query = (name: string) => {
-    for (const [key, value] of url?.searchParams ?? []) {
-      if (key.toLowerCase() === name) return value;
+  const state = claimedGrant(request, url, context.grants);
+  if (state === undefined) return;
+  const auth = parseAuthorization(request.headers.get("authorization") ?? "");
+  if (auth !== undefined && context.check !== undefined) {
+    try {
+      await context.check(auth, state);
+    } catch {
+      // Refused for its Host all the same: whether it verified is all that matters here.
     }
-    return undefined;
-  };
-  const header = request.headers.get("authorization") ?? "";
-  const scope = parseAuthorization(header) ?? parseCredentialScope(query("x-amz-credential") ?? "");
-  const keyId = scope?.accessKeyId ?? /^AWS ([A-Za-z0-9]{1,128}):/.exec(header.trim())?.[1] ??
-    query("awsaccesskeyid");
-  const state = keyId === undefined ? undefined : grants.get(keyId);
-  const token = request.headers.get("x-amz-security-token") ?? query("x-amz-security-token") ??
-    "";
-  if (state === undefined || !sameSignature(token, state.grant.standIn.sessionToken)) return;
-  const name = url === undefined || scope === undefined
-    ? { action: "unknown" }
-    : nameUnread(request, url, scope.service);
+  }
+  const name = context.signed?.name;
+  if (auth === undefined || name === undefined) return countUnverified(state);
   keep(state, {
     time: call.time,
-    service: scope?.service ?? "unknown",
-    region: scope?.region ?? "",
+    service: auth.service,
+    region: auth.region,
     ...name,
     status: call.status,
     bytesIn: 0,
@@ -515,31 +600,62 @@ function parseSigned(request: Request): SigV4Authorization {
   return auth;
 }
 
-/** Checks the grant, the signature and the body; reads the body whole when it must be hashed. */
+/** What a call is named, once its signature verified with the stand-in secret. */
+interface SignedName {
+  name?: CallName;
+}
+
+/** What {@linkcode verify} works with. */
+interface VerifyContext {
+  auth: SigV4Authorization;
+  state: GrantState | undefined;
+  now: Date;
+  limits: {
+    maxBufferedBytes: number;
+    maxStreamedBytes: number;
+    held: HeldBytes;
+    lease: Lease;
+  };
+  overrides: ReturnType<typeof readEndpointOverrides>;
+  /** Filled in once the signature verified: the call's name, the only one recorded. */
+  signed: SignedName;
+}
+
+/**
+ * Checks the grant, the signature and the body; reads the body whole when it must be hashed. An
+ * expired or revoked grant's request is checked as a live one's (its stand-in secret is kept), so
+ * that a call made after the end is recorded when it is the client's own; it is refused with
+ * `ExpiredToken` whatever else is wrong with it.
+ */
 async function verify(
   request: Request,
   url: URL,
-  context: {
-    auth: SigV4Authorization;
-    state: GrantState | undefined;
-    now: Date;
-    limits: {
-      maxBufferedBytes: number;
-      maxStreamedBytes: number;
-      held: HeldBytes;
-      lease: Lease;
-    };
-    overrides: ReturnType<typeof readEndpointOverrides>;
-  },
+  context: VerifyContext,
 ): Promise<VerifiedCall> {
-  const { auth, state } = context;
+  const { state } = context;
   const token = request.headers.get("x-amz-security-token") ?? "";
   if (state === undefined || !sameSignature(token, state.grant.standIn.sessionToken)) {
     throw new ProxyRefusal("unknown-key");
   }
-  if (state.revoked || state.options.session().expiration <= context.now) {
-    throw new ProxyRefusal("expired");
+  const expired = state.revoked || state.options.session().expiration <= context.now;
+  let call: VerifiedCall;
+  try {
+    call = await verifySigned(request, url, { ...context, state });
+  } catch (error) {
+    if (expired) throw new ProxyRefusal("expired");
+    throw error;
   }
+  if (expired) throw new ProxyRefusal("expired");
+  return call;
+}
+
+/** {@linkcode verify}'s checks past the token, for a grant live or not. */
+async function verifySigned(
+  request: Request,
+  url: URL,
+  context: VerifyContext & { state: GrantState },
+): Promise<VerifiedCall> {
+  const { auth, state } = context;
   const amzDate = request.headers.get("x-amz-date") ?? dateHeader(request.headers);
   const signedAt = amzDate === undefined ? undefined : fromAmzDate(amzDate);
   if (amzDate === undefined || signedAt === undefined || !auth.signedHeaders.includes("host")) {
@@ -578,13 +694,6 @@ async function verify(
   if (!sameSignature(expected, auth.signature)) throw new ProxyRefusal("bad-signature");
   // Only the headers that go on to AWS say where the call goes and what it is called.
   const sent = forwardedHeaders(request.headers, auth.signedHeaders);
-  const endpoint = resolveEndpoint({
-    service: auth.service,
-    region: auth.region,
-    path: url.pathname,
-    headers: sent,
-  }, context.overrides);
-  if (endpoint === undefined) throw new ProxyRefusal("bad-scope");
   const name = nameCall({
     service: auth.service,
     method: request.method,
@@ -607,6 +716,15 @@ async function verify(
   const called = minting !== undefined && "row" in minting
     ? { ...name, action: minting.operation }
     : name;
+  // Signed with the stand-in secret: from here on, the call is the client's own.
+  context.signed.name = called;
+  const endpoint = resolveEndpoint({
+    service: auth.service,
+    region: auth.region,
+    path: url.pathname,
+    headers: sent,
+  }, context.overrides);
+  if (endpoint === undefined) throw new ProxyRefusal("bad-scope");
   return { state, auth, amzDate, payloadHash, body, bytesIn, name: called, endpoint, minting };
 }
 

@@ -62,6 +62,11 @@ export interface AuditEvent {
   error_code?: string;
   /** A call the proxy refused: why, for a human (`credential-minting action refused…`). */
   refusal_reason?: string;
+  /**
+   * A masked grant's revocation: requests refused because their signature did not verify with its
+   * stand-in secret (counted only, never logged one by one).
+   */
+  unverified_requests?: number;
   /** A `calls` summary: the calls the proxy refused, counted by why. */
   refusal_reasons?: Record<string, number>;
   /** A `calls` summary: when its first call came. */

@@ -3,7 +3,9 @@
  * does as it does it, but at most {@linkcode CALL_LINES_PER_MINUTE} a minute per grant; the calls
  * past that are counted, and one summary line per grant and minute gives their number, how many
  * were refused and the commonest actions. An agent that floods the proxy cannot flood the disk,
- * and no call is lost from the counts.
+ * and no call is lost from the counts. A refused request that named the grant's stand-in key id
+ * without a signature verified with its secret is no call: it is only counted
+ * (`unverified`), never logged with what it asked for.
  *
  * @module
  */
@@ -29,12 +31,16 @@ export interface CallStats {
   refusalReasons: Partial<Record<RefusalReason, number>>;
   /** The latest call. */
   last?: CallRecord;
+  /** Refused requests naming the grant's stand-in key id whose signature did not verify. */
+  unverified: number;
 }
 
 /** One grant's call log. */
 export interface GrantCallAudit {
   /** Records one call (never throws; the line is written in the background). */
   record(call: CallRecord): void;
+  /** Counts one refused request whose signature did not verify: no line, nothing of it kept. */
+  countUnverified(): void;
   /** The counts so far. */
   stats(): CallStats;
   /** Writes the pending summary, if any, and stops the timer. */
@@ -70,7 +76,7 @@ export function createGrantCallAudit(
   options: { audit: AuditLog; now: () => Date; log?: (line: string) => void },
 ): GrantCallAudit {
   const { audit } = options;
-  const stats: CallStats = { calls: 0, refused: 0, refusalReasons: {} };
+  const stats: CallStats = { calls: 0, refused: 0, refusalReasons: {}, unverified: 0 };
   let windowStart = -Infinity;
   let lines = 0;
   let over: {
@@ -145,6 +151,9 @@ export function createGrantCallAudit(
         Deno.unrefTimer(started);
         timer = started;
       }
+    },
+    countUnverified() {
+      stats.unverified++;
     },
     stats: () => ({ ...stats, refusalReasons: { ...stats.refusalReasons } }),
     async flush() {

@@ -49,6 +49,11 @@ export const sessionSchema = z.object({
     "masked only: the calls the signing proxy itself refused, counted by why (e.g. " +
       '"credential-minting action refused under --masked")',
   ),
+  unverified_requests: z.number().optional().describe(
+    "masked only: requests refused because their signature did not verify with the grant's " +
+      "stand-in secret (a wrong secret or token: anyone who saw the key id can send them); " +
+      "counted, not calls",
+  ),
   last_call: z.object({
     time: z.string(),
     service: z.string(),
@@ -161,6 +166,7 @@ export function callCounts(stats: CallStats): {
   calls: number;
   refused_calls: number;
   refusal_reasons?: Record<string, number>;
+  unverified_requests?: number;
 } {
   return {
     masked: true,
@@ -169,6 +175,7 @@ export function callCounts(stats: CallStats): {
     ...(Object.keys(stats.refusalReasons).length
       ? { refusal_reasons: stats.refusalReasons as Record<string, number> }
       : {}),
+    ...(stats.unverified ? { unverified_requests: stats.unverified } : {}),
   };
 }
 

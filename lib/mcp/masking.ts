@@ -78,6 +78,7 @@ export async function startMasking(
       const proxied = proxy.addGrant({
         session: () => credentials,
         onCall: (call) => calls.record(call),
+        onUnverified: () => calls.countUnverified(),
       });
       grants.set(grant.sessionName, { proxied, calls });
       const { standIn } = proxied;

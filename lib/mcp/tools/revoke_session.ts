@@ -40,6 +40,10 @@ export function registerRevokeSession(ctx: ToolContext): void {
       refusal_reasons: z.record(z.string(), z.number()).optional().describe(
         "masked only: the calls the signing proxy itself refused, counted by why",
       ),
+      unverified_requests: z.number().optional().describe(
+        "masked only: requests refused because their signature did not verify with the " +
+          "stand-in secret (counted, not calls)",
+      ),
     },
     annotations: {
       title: "Revoke a credential session",
