@@ -233,7 +233,7 @@ Deno.test("--calls lists the calls on stderr; no flag prints nothing", async () 
     "calls: 7 (2 distinct)\n" +
     "  s3 GetObject learn-bucket/data/report.csv 2\n" +
     "  s3 PutObject learn-bucket/x.txt 1 refused (AccessDenied)\n" +
-    "  (4 more calls past 10000 distinct ones)\n",
+    "  (incomplete: 4 calls not recorded after 10,000 distinct ones)\n",
   ]);
   const unverified = stderr();
   await reportCalls(unverified.io, tally(CALLS, 1, 3), { calls: true });
@@ -241,7 +241,7 @@ Deno.test("--calls lists the calls on stderr; no flag prints nothing", async () 
     "calls: 4 (2 distinct)\n" +
     "  s3 GetObject learn-bucket/data/report.csv 2\n" +
     "  s3 PutObject learn-bucket/x.txt 1 refused (AccessDenied)\n" +
-    "  (1 more calls past 10000 distinct ones)\n" +
+    "  (incomplete: 1 call not recorded after 10,000 distinct ones)\n" +
     "  (3 requests not verified as signed with the stand-in key were refused, not listed)\n",
   ]);
   const quiet = stderr();
@@ -286,15 +286,23 @@ Deno.test("--learn counts in words that fit: one call, several refused", async (
   );
 });
 
-Deno.test("--learn says nothing is needed, or nothing can be learned past the distinct calls kept", async () => {
+Deno.test("--learn says nothing is needed, or that the record is incomplete past the distinct calls kept, and proposes no line", async () => {
   const none = stderr();
   await reportCalls(none.io, tally([]), { learn: true });
   assert.deepEqual(none.said, ["learned: no call needs a scope\n"]);
   const dropped = stderr();
   await reportCalls(dropped.io, tally(CALLS, 1), { learn: true });
   assert.deepEqual(dropped.said, [
-    "learned: nothing: more than 2 distinct calls, and a line must allow every one\n",
+    "learned: nothing: the record is incomplete: 1 call not recorded after 10,000 distinct " +
+    "ones, and a line must allow every call\n",
   ]);
+  const many = stderr();
+  await reportCalls(many.io, tally(CALLS, 12), { learn: true, calls: true });
+  assert.equal(
+    many.said.at(-1),
+    "learned: nothing: the record is incomplete: 12 calls not recorded after 10,000 distinct " +
+      "ones, and a line must allow every call\n",
+  );
 });
 
 Deno.test("--learn leaves out the requests whose signature did not verify, and says so", async () => {
@@ -315,19 +323,42 @@ Deno.test("--learn leaves out the requests whose signature did not verify, and s
   }
 });
 
-Deno.test("--calls=FILE ends with one line without a service when requests were refused unverified, and stderr says so", async () => {
+Deno.test("--calls=FILE ends with one line without a service when the record is incomplete or requests were refused unverified, and stderr says so", async () => {
   await using dir = await tempDir();
-  const path = join(dir.path, "calls.jsonl");
-  const { io, said } = stderr();
-  await reportCalls(io, tally(CALLS, 0, 1), { calls: path });
-  assert.deepEqual(said, [
-    `calls: 3 (2 distinct) written to ${path}\n` +
-    "  (1 request not verified as signed with the stand-in key was refused, not listed)\n",
-  ]);
-  const lines = (await Deno.readTextFile(path)).split("\n");
-  assert.equal(lines.length, 4);
-  assert.equal(lines[2], '{"unverified_requests_refused":1}');
-  assert.equal(JSON.parse(lines[2]).service, undefined);
+  const cases: Array<[number, number, string, string[]]> = [
+    [
+      2,
+      0,
+      '{"incomplete":true,"calls_not_recorded":2,"distinct_calls_kept":10000}\n',
+      ["  (incomplete: 2 calls not recorded after 10,000 distinct ones)"],
+    ],
+    [0, 1, '{"unverified_requests_refused":1}\n', [
+      "  (1 request not verified as signed with the stand-in key was refused, not listed)",
+    ]],
+    [
+      1,
+      3,
+      '{"incomplete":true,"calls_not_recorded":1,"distinct_calls_kept":10000,' +
+      '"unverified_requests_refused":3}\n',
+      [
+        "  (incomplete: 1 call not recorded after 10,000 distinct ones)",
+        "  (3 requests not verified as signed with the stand-in key were refused, not listed)",
+      ],
+    ],
+  ];
+  for (const [dropped, unverified, trailer, notes] of cases) {
+    const path = join(dir.path, `calls-${dropped}-${unverified}.jsonl`);
+    const { io, said } = stderr();
+    await reportCalls(io, tally(CALLS, dropped, unverified), { calls: path });
+    assert.deepEqual(said, [
+      `calls: ${3 + dropped} (2 distinct) written to ${path}\n` +
+      notes.map((line) => `${line}\n`).join(""),
+    ]);
+    const lines = (await Deno.readTextFile(path)).split("\n");
+    assert.equal(lines.length, 4);
+    assert.equal(`${lines[2]}\n`, trailer);
+    assert.equal(JSON.parse(lines[2]).service, undefined);
+  }
 });
 
 Deno.test("--learn's notes quote what a call named, neutralised and bounded", async () => {

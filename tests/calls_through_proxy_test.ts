@@ -163,7 +163,7 @@ function record(action: string, more: Partial<CallRecord> = {}): CallRecord {
   };
 }
 
-Deno.test("--calls keeps 10,000 distinct calls; past that it counts the calls only", () => {
+Deno.test("--calls keeps 10,000 distinct calls; past that it counts the calls only and says the record is incomplete", () => {
   assert.equal(MAX_DISTINCT_CALLS, 10_000);
   const tally = createCallTally();
   for (let i = 0; i < MAX_DISTINCT_CALLS; i++) {
@@ -180,8 +180,15 @@ Deno.test("--calls keeps 10,000 distinct calls; past that it counts the calls on
   const lines = renderCallLines(calls, tally).split("\n");
   assert.equal(lines[0], "calls: 10002 (10000 distinct)");
   assert.equal(lines[1], "  s3 GetObject b/0 2");
-  assert.equal(lines.at(-2), "  (1 more calls past 10000 distinct ones)");
+  assert.equal(lines.at(-2), "  (incomplete: 1 call not recorded after 10,000 distinct ones)");
   assert.equal(lines.at(-1), "");
+  const json = renderCallJson(calls, tally).split("\n");
+  assert.equal(json.length, 10_002);
+  assert.deepEqual(JSON.parse(json.at(-2)!), {
+    incomplete: true,
+    calls_not_recorded: 1,
+    distinct_calls_kept: 10_000,
+  });
 });
 
 Deno.test("--calls lists only requests signed with the stand-in secret: one that only names the key id is refused, counted and never listed", async () => {

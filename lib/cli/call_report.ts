@@ -3,7 +3,8 @@
  * shell ends: `--calls` lists each distinct call on stderr (service, action, resource, count,
  * refused or not, and why the proxy refused one), `--calls=FILE` writes them as JSON lines to a
  * new 0600 file, and `--learn` prints the narrowest `-s` line that allows them all, ready to
- * paste. Each says what the record leaves out: the refused requests that named the stand-in
+ * paste. Each says what the record leaves out: the calls past its bound (the record is then
+ * incomplete, and `--learn` proposes no line), and the refused requests that named the stand-in
  * key id without a verified signature (counted, never listed or learned from).
  *
  * @module
@@ -14,6 +15,7 @@ import { RuntimeError, UsageError } from "../core/errors.ts";
 import { logText } from "../core/log_text.ts";
 import {
   type CallTally,
+  incompleteText,
   renderCallJson,
   renderCallLines,
   unlistedLines,
@@ -142,9 +144,10 @@ async function learnedText(
 ): Promise<string> {
   // A call the proxy refused never reached AWS: it asks for nothing.
   const reached = calls.filter((call) => !call.byProxy);
+  // A line learned from part of the calls would be narrower than the run needs, silently.
   if (counts.dropped) {
-    return `learned: nothing: more than ${calls.length} distinct calls, and a line must allow ` +
-      "every one\n";
+    return `learned: nothing: the record is ${incompleteText(counts.dropped)}, and a line must ` +
+      "allow every call\n";
   }
   const learned = await learnScopes(reached, await loadCatalog());
   const lines: string[] = [];

@@ -2,8 +2,9 @@
  * The distinct calls a masked child made, counted: what `exec --masked --calls` shows when the
  * child ends (one line each on stderr, or JSON lines in a file) and what `--learn` learns from.
  * A call is its service, action, resource (and a copy's source) and whether it was refused; the
- * count says how often. Requests that only named the stand-in key id (their signature did not
- * verify) are counted apart, never listed.
+ * count says how often. Past {@linkcode MAX_DISTINCT_CALLS} distinct calls the record is
+ * incomplete, and every report of it says so; requests that only named the stand-in key id (their
+ * signature did not verify) are counted apart, never listed.
  *
  * @module
  */
@@ -165,7 +166,7 @@ export function renderCallLines(calls: readonly TalliedCall[], counts: UnlistedC
 /**
  * What the record leaves out, one indented line each, as `--calls` ends with them (on stderr,
  * after the list or after `written to FILE`): the calls past {@linkcode MAX_DISTINCT_CALLS}
- * distinct ones, and the refused requests that named the
+ * distinct ones, which make the record incomplete, and the refused requests that named the
  * stand-in key id without a signature verified with its secret, counted and never listed (anyone
  * who saw the key id, in a debug log say, can send one).
  *
@@ -173,16 +174,15 @@ export function renderCallLines(calls: readonly TalliedCall[], counts: UnlistedC
  * ```ts
  * import assert from "node:assert/strict";
  * import { unlistedLines } from "./call_tally.ts";
- * assert.deepEqual(unlistedLines({ dropped: 0, unverified: 1 }), [
+ * assert.deepEqual(unlistedLines({ dropped: 2, unverified: 1 }), [
+ *   "  (incomplete: 2 calls not recorded after 10,000 distinct ones)",
  *   "  (1 request not verified as signed with the stand-in key was refused, not listed)",
  * ]);
  * ```
  */
 export function unlistedLines(counts: UnlistedCounts): string[] {
   const lines: string[] = [];
-  if (counts.dropped) {
-    lines.push(`  (${counts.dropped} more calls past ${MAX_DISTINCT_CALLS} distinct ones)`);
-  }
+  if (counts.dropped) lines.push(`  (${incompleteText(counts.dropped)})`);
   const unverified = counts.unverified ?? 0;
   if (unverified) {
     lines.push(
@@ -191,6 +191,15 @@ export function unlistedLines(counts: UnlistedCounts): string[] {
     );
   }
   return lines;
+}
+
+/**
+ * Why a record is incomplete: `incomplete: N calls not recorded after 10,000 distinct ones`, as
+ * `--calls` and `--learn` say it.
+ */
+export function incompleteText(dropped: number): string {
+  return `incomplete: ${dropped} call${dropped === 1 ? "" : "s"} not recorded after ` +
+    `${MAX_DISTINCT_CALLS.toLocaleString("en-US")} distinct ones`;
 }
 
 /**
@@ -211,9 +220,11 @@ export function resourceWord(resource: string | undefined): string {
 }
 
 /**
- * The calls as `--calls=FILE` writes them: one JSON object a line, then, when requests were
- * refused that named the stand-in key id without a signature verified with its secret, one last
- * line without `service`: `unverified_requests_refused`.
+ * The calls as `--calls=FILE` writes them: one JSON object a line, then, when the record leaves
+ * something out, one last line without `service`: `"incomplete": true` with `calls_not_recorded`
+ * (past {@linkcode MAX_DISTINCT_CALLS} distinct calls) and `distinct_calls_kept`, and
+ * `unverified_requests_refused` (requests that named the stand-in key id without a signature
+ * verified with its secret).
  *
  * @example
  * ```ts
@@ -230,8 +241,19 @@ export function renderCallJson(
   counts: UnlistedCounts = { dropped: 0 },
 ): string {
   const unverified = counts.unverified ?? 0;
-  const trailer = unverified
-    ? `${JSON.stringify({ unverified_requests_refused: unverified })}\n`
+  const trailer = counts.dropped || unverified
+    ? `${
+      JSON.stringify({
+        ...(counts.dropped
+          ? {
+            incomplete: true,
+            calls_not_recorded: counts.dropped,
+            distinct_calls_kept: MAX_DISTINCT_CALLS,
+          }
+          : {}),
+        ...(unverified ? { unverified_requests_refused: unverified } : {}),
+      })
+    }\n`
     : "";
   return calls.map((call) =>
     `${
