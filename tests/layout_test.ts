@@ -77,7 +77,7 @@ Deno.test("importsInto() names each import from the folders into another", () =>
   ]);
 });
 
-Deno.test("only grant/ assumes the broker role, and only aws/broker.ts sends AssumeRole", async () => {
+Deno.test("only grant/ assumes the broker role, and only aws/sts_connection.ts sends AssumeRole", async () => {
   const { calls } = await readSourceFacts(["lib"], {
     names: ["assumeBrokerRole", "AssumeRoleCommand"],
   });
@@ -85,7 +85,7 @@ Deno.test("only grant/ assumes the broker role, and only aws/broker.ts sends Ass
   const outside = calls.filter((call) =>
     call.name === "assumeBrokerRole"
       ? !call.at.startsWith("lib/grant/")
-      : !call.at.startsWith("lib/aws/broker.ts:")
+      : !call.at.startsWith("lib/aws/sts_connection.ts:")
   );
   assert.deepEqual(outside, [], "AssumeRole outside the engine");
 });

@@ -6,12 +6,10 @@
  * @module
  */
 
-import type { STSClient } from "@aws-sdk/client-sts";
 import { classifyAwsError, explainAwsError } from "./on_failure.ts";
 import type { CallerIdentity, CallerIdentityCache } from "./caller_cache.ts";
 import type { ClientCredentials } from "./base_credentials.ts";
-import { baseClientConfig } from "./credential_source.ts";
-import { addCallDeadline, awsTimeoutMs, DEFAULT_TIMEOUT_MS } from "./timeout.ts";
+import { awsTimeoutMs } from "./timeout.ts";
 import { boundedExpiration } from "./expiration.ts";
 import {
   type ProfileChoice,
@@ -26,7 +24,8 @@ import { grantDeadline, stsDurationSeconds } from "../request/deadline.ts";
 import { type SessionPolicy, withDeadline } from "../request/session_policy.ts";
 import { type SessionTag, sourceIdentityOf } from "../request/session_identity.ts";
 import { vaultHolding } from "./vault_keys.ts";
-import { smithyConfigModule, stsModule } from "./sdk.ts";
+import { smithyConfigModule } from "./sdk.ts";
+import { type CreateStsClient, openStsConnection, type StsConnection } from "./sts_connection.ts";
 
 /** The credentials of one session, as STS returned them. */
 export interface SessionCredentials {
@@ -73,15 +72,11 @@ export interface BrokerOptions {
    * the profiles that exist, and AWS's refusal of a role that the profile assumes names it.
    */
   revealProfiles?: boolean;
-  /** Creates the STS client; tests may hand in their own. */
-  createClient?: (
-    config: {
-      region: string;
-      profile?: string;
-      credentials?: ClientCredentials;
-      timeoutMs?: number;
-    },
-  ) => Promise<STSClient>;
+  /**
+   * Creates the AWS SDK's STS client; tests may hand in their own. Without it, the broker signs
+   * its own requests when the base keys and the endpoint allow (`sts_connection.ts`).
+   */
+  createClient?: CreateStsClient;
   /**
    * The caller identities seen before, by access key id. With it, every identity learned is
    * remembered, and with `useCachedIdentity` and a known `roleArn`, a remembered one replaces
@@ -106,8 +101,8 @@ export interface BrokerContext {
   chained: boolean;
   /** The broker role's ARN. */
   roleArn: string;
-  /** The STS client holding the base credentials. */
-  client: STSClient;
+  /** The connection to STS, holding the base credentials. */
+  client: StsConnection;
 }
 
 /** A granted session: its credentials and where they came from. */
@@ -180,12 +175,13 @@ export async function connectBroker(options: BrokerOptions): Promise<BrokerConte
   const choice = resolveProfile(options.profile, options.env);
   await checkProfile(choice, { revealProfiles: options.revealProfiles });
   const region = await resolveRegion(options);
-  const client = await (options.createClient ?? createStsClient)({
+  const client = await openStsConnection({
     region,
     profile: choice.name,
     credentials: options.credentials,
     timeoutMs: awsTimeoutMs(options.env),
-  });
+    env: options.env,
+  }, options.createClient);
   const explain = async (error: unknown) => {
     client.destroy();
     // Only a failure names the endpoint: the module that reads it loads then.
@@ -202,7 +198,7 @@ export async function connectBroker(options: BrokerOptions): Promise<BrokerConte
   if (cache) {
     try {
       // The SDK memoizes the resolved credentials: AssumeRole signs with these, unresolved again.
-      key = await client.config.credentials();
+      key = await client.credentials();
     } catch (error) {
       const explained = await explain(error);
       throw options.revealProfiles === false ? await forAgent(error, explained) : explained;
@@ -215,10 +211,9 @@ export async function connectBroker(options: BrokerOptions): Promise<BrokerConte
     }
   }
   if (!known) {
-    const { GetCallerIdentityCommand } = await stsModule();
     let identity;
     try {
-      identity = await client.send(new GetCallerIdentityCommand({}));
+      identity = await client.getCallerIdentity();
     } catch (error) {
       throw await explain(error);
     }
@@ -349,7 +344,6 @@ export async function assumeBrokerRole(
 ): Promise<Grant> {
   checkRoleChaining(broker, request.ttlSeconds);
   const sessionName = request.sessionName ?? newSessionName();
-  const { AssumeRoleCommand } = await stsModule();
   const clock = request.now ?? (() => new Date());
   const { deadline, ttlSeconds } = sessionEnd(clock(), request);
   const policy = typeof request.policy === "string"
@@ -358,17 +352,14 @@ export async function assumeBrokerRole(
     ? withDeadline(request.policy, deadline)
     : request.policy;
   const send = (identity: SessionIdentity | undefined) =>
-    broker.client.send(
-      new AssumeRoleCommand({
-        RoleArn: broker.roleArn,
-        RoleSessionName: sessionName,
-        DurationSeconds: stsDurationSeconds(ttlSeconds),
-        Policy: policy.packed,
-        SourceIdentity: identity?.sourceIdentity,
-        Tags: identity?.tags?.length ? identity.tags : undefined,
-      }),
-      { abortSignal: request.signal },
-    );
+    broker.client.assumeRole({
+      RoleArn: broker.roleArn,
+      RoleSessionName: sessionName,
+      DurationSeconds: stsDurationSeconds(ttlSeconds),
+      Policy: policy.packed,
+      SourceIdentity: identity?.sourceIdentity,
+      Tags: identity?.tags?.length ? identity.tags : undefined,
+    }, { abortSignal: request.signal });
   let identity = request.identity;
   let identityRefused: string | undefined;
   let tagsRefused = false;
@@ -516,24 +507,4 @@ async function isGranted(call: Promise<unknown>): Promise<boolean> {
  */
 export function newSessionName(): string {
   return `timebound-iam-${crypto.randomUUID()}`;
-}
-
-async function createStsClient(
-  config: {
-    region: string;
-    profile?: string;
-    credentials?: ClientCredentials;
-    timeoutMs?: number;
-  },
-): Promise<STSClient> {
-  const [{ STSClient }, settings] = await Promise.all([
-    stsModule(),
-    baseClientConfig(config),
-  ]);
-  const client = new STSClient({
-    ...settings,
-    credentials: config.credentials ?? settings.credentials,
-  });
-  addCallDeadline(client, config.timeoutMs ?? DEFAULT_TIMEOUT_MS);
-  return client;
 }

@@ -31,6 +31,7 @@ import {
 import type { VaultChain } from "./vault_chain.ts";
 import { vaultInUse } from "../vault/vault_place.ts";
 import type { ProfileEndpointConfig } from "./profile_endpoint.ts";
+import { environmentKeys } from "./known_keys.ts";
 
 /** The SDK client settings for the base credentials. */
 export interface BaseClientConfig extends Partial<ProfileEndpointConfig> {
@@ -49,8 +50,9 @@ export interface BaseClientConfig extends Partial<ProfileEndpointConfig> {
 }
 
 /**
- * Settings for an AWS SDK client (STS, IAM) that signs with the base credentials: the profile's
- * keys in the vault; else, for a `role_arn` profile whose source profile's keys are in the vault,
+ * Settings for an AWS SDK client (STS, IAM) that signs with the base credentials: the
+ * environment's keys when the SDK's chain would take them (read as its `fromEnv` reads them,
+ * without loading the chain: `known_keys.ts`); else the profile's keys in the vault; else, for a `role_arn` profile whose source profile's keys are in the vault,
  * its roles assumed with them (`vault_chain.ts`, loaded only for such a profile); else the SDK's
  * own provider chain for `profile`, never a file parsed by hand. `mfaCodeProvider` answers when
  * the profile assumes a role that needs an MFA code.
@@ -74,7 +76,6 @@ export async function baseClientConfig(
     service?: "sts" | "iam";
   },
 ): Promise<BaseClientConfig> {
-  const { fromNodeProviderChain } = await credentialProvidersModule();
   // The SDK warns on console about mixed credential sources; keep stderr for our own words.
   const logger = { debug() {}, info() {}, warn() {}, error() {} };
   const env = config.env ?? Deno.env.toObject();
@@ -92,6 +93,11 @@ export async function baseClientConfig(
     requestHandler,
     ...await endpointOf(config, env),
   };
+  // The environment's keys, when the SDK's chain would take them: known without loading it.
+  const fromEnvironment = config.chain ? undefined : environmentKeys(config.profile, env);
+  if (fromEnvironment !== undefined) {
+    return { ...settings, credentials: fromEnvironment as BaseClientConfig["credentials"] };
+  }
   // The profile's keys in the vault, when it has some, sign instead of the SDK's chain.
   const holding = config.chain ? undefined : await vaultHolding(config.profile, { env });
   if (holding !== undefined) {
@@ -117,6 +123,7 @@ export async function baseClientConfig(
       return { ...settings, credentials: credentials as BaseClientConfig["credentials"] };
     }
   }
+  const { fromNodeProviderChain } = await credentialProvidersModule();
   const clientConfig = { region: config.region, requestHandler };
   return {
     ...settings,

@@ -111,8 +111,11 @@ function deadlineMiddleware(timeoutMs: number, credentialsOf: () => unknown) {
   };
 }
 
-/** The error the SDK's own request timeout throws: a plain `Error` named `TimeoutError`. */
-function timeoutError(timeoutMs: number): Error {
+/**
+ * The error of a call that found no answer within `timeoutMs`: a plain `Error` named
+ * `TimeoutError`, as the SDK's own request timeout throws.
+ */
+export function timeoutError(timeoutMs: number): Error {
   return Object.assign(
     new Error(`No answer within ${timeoutMs / 1000}s, retries included (TIMEBOUND_IAM_TIMEOUT)`),
     { name: "TimeoutError" },

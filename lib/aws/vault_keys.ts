@@ -17,6 +17,7 @@ import type { Vault } from "../vault/vault.ts";
 import { vaultInUse } from "../vault/vault_place.ts";
 import { questionsIo } from "../core/io.ts";
 import { profileLabel, resolveProfile, usesEnvironmentKeys } from "./profile.ts";
+import { knownKeysProvider } from "./known_keys.ts";
 
 /** The vault and the keys it holds for a profile. */
 export interface VaultHolding {
@@ -105,10 +106,9 @@ export function vaultCredentials(holding: VaultHolding): () => Promise<{
   $source: Record<string, string>;
 }> {
   const { accessKeyId, secretAccessKey } = holding.keys;
-  return () =>
-    Promise.resolve({
-      accessKeyId,
-      secretAccessKey,
-      $source: { [VAULT_SOURCE_MARK]: holding.vault.backend.kind },
-    });
+  return knownKeysProvider({
+    accessKeyId,
+    secretAccessKey,
+    $source: { [VAULT_SOURCE_MARK]: holding.vault.backend.kind },
+  });
 }

@@ -94,6 +94,12 @@ export interface LocalAwsOptions {
   /** Refuse requests signed more than 15 minutes from real time. Default `true`. */
   checkSkew?: boolean;
   /**
+   * How far the endpoint's real-time clock runs ahead of the machine's (behind, if negative): the
+   * ±15-minute check of the signing time and the `Date` header of every answer follow it, as an
+   * AWS whose clock differs from a client's. Default 0.
+   */
+  clockSkewMs?: number;
+  /**
    * The secret of every session it issues, random unless given: a test hands in one with
    * quotes, spaces, `$` and newlines to see it travel through the CLI's output unharmed.
    */
@@ -185,6 +191,8 @@ export interface RecordedRequest {
   errorCode?: string;
   /** The `x-amzn-RequestId` of the answer. */
   requestId: string;
+  /** The `User-Agent` the client sent. */
+  userAgent?: string;
 }
 
 /** Options of {@linkcode LocalAws.failNext}. */
@@ -296,6 +304,7 @@ export class LocalAws {
   readonly #federation: FederationEndpoint;
   readonly #server: Deno.HttpServer<Deno.NetAddr>;
   readonly #checkSkew: boolean;
+  readonly #clockSkewMs: number;
   readonly #sessionPolicy?: (question: SessionPolicyQuestion) => Promise<boolean>;
   readonly #faults: Fault[] = [];
   readonly #denials: Denial[] = [];
@@ -318,6 +327,7 @@ export class LocalAws {
     this.#federation = new FederationEndpoint(state);
     this.#server = server;
     this.#checkSkew = options.checkSkew ?? true;
+    this.#clockSkewMs = options.clockSkewMs ?? 0;
     this.#sessionPolicy = options.sessionPolicy;
     state.sessionSecret = options.sessionSecret;
     this.url = `http://127.0.0.1:${server.addr.port}`;
@@ -666,6 +676,7 @@ export class LocalAws {
       params,
       status: 200,
       requestId,
+      userAgent: request.headers.get("user-agent") ?? undefined,
     };
     this.requests.push(record);
     await this.#actionDelay(record.action);
@@ -864,7 +875,11 @@ export class LocalAws {
   #respond(status: number, xml: string, requestId: string): Response {
     return new Response(xml, {
       status,
-      headers: { "content-type": "text/xml", "x-amzn-RequestId": requestId },
+      headers: {
+        "content-type": "text/xml",
+        "x-amzn-RequestId": requestId,
+        "date": new Date(Date.now() + this.#clockSkewMs).toUTCString(),
+      },
     });
   }
 
@@ -905,7 +920,9 @@ export class LocalAws {
         403,
       );
     }
-    if (this.#checkSkew) checkSkew(received.request.headers, new Date());
+    if (this.#checkSkew) {
+      checkSkew(received.request.headers, new Date(Date.now() + this.#clockSkewMs));
+    }
     verifySignature(
       {
         method: received.method,
