@@ -139,3 +139,39 @@ Deno.test("an endpoint that does not answer: the same line as through the SDK, w
     "error: Could not reach AWS STS: timed out",
   ]);
 });
+
+Deno.test("a session token a header cannot carry is refused without being shown, --debug included", async () => {
+  await using fx = await startFixture({ prefix: "tbi-direct-" });
+  for (const token of ["SECRETPART1\nSECRETPART2", "SECRETPART1\rSECRETPART2"]) {
+    const result = await fx.run(["--debug", ...EXEC], { env: { AWS_SESSION_TOKEN: token } });
+    assert.equal(result.code, 1);
+    assert.ok(!/SECRETPART/.test(result.stderr + result.stdout), result.stderr);
+  }
+  assert.equal(sts(fx.aws).length, 0);
+});
+
+Deno.test("ignore_configured_endpoint_urls in [default] keeps the signed requests off AWS_ENDPOINT_URL_STS, as the SDK does", async () => {
+  await using fx = await startFixture({ prefix: "tbi-direct-" });
+  await Deno.writeTextFile(
+    fx.path(".aws", "config"),
+    "[default]\nignore_configured_endpoint_urls = true\n",
+  );
+  // AWS's own endpoint cannot be reached from the tests: the grant fails, having sent nothing here.
+  const result = await fx.run(EXEC, { env: { TIMEBOUND_IAM_TIMEOUT: "2" } });
+  assert.equal(result.code, 1);
+  assert.equal(fx.aws.requests.length, 0);
+});
+
+Deno.test("a connection that fails in TLS names neither the endpoint's path nor its addresses", async () => {
+  await using fx = await startFixture({ prefix: "tbi-direct-" });
+  // The local endpoint speaks plain HTTP: https:// to it fails in the TLS handshake.
+  const url = fx.aws.url.replace("http://", "https://") + "/private-path-(x)/";
+  const result = await fx.run(EXEC, { env: { AWS_ENDPOINT_URL_STS: url } });
+  assert.equal(result.code, 1);
+  assert.equal(result.stderr.split("\n").filter((line) => line.startsWith("error: ")).length, 1);
+  assert.ok(!result.stderr.includes("private-path"), result.stderr);
+  const port = new URL(fx.aws.url).port;
+  const lines = result.stderr.split("\n").filter((line) => line.includes(port));
+  // Only "Could not reach https://127.0.0.1:PORT" may name it, never the client's own address.
+  assert.ok(lines.every((line) => /reach https:\/\/127\.0\.0\.1:\d+\b/.test(line)), result.stderr);
+});

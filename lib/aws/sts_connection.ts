@@ -20,7 +20,7 @@ import type { ClientCredentials } from "./base_credentials.ts";
 import { baseClientConfig } from "./credential_source.ts";
 import { environmentKeys, type KnownKeys, knownKeysOf } from "./known_keys.ts";
 import { smithyConfigModule, stsModule } from "./sdk.ts";
-import { element, stsQuery, text } from "./sts_query.ts";
+import { element, isHeaderSafe, stsQuery, text } from "./sts_query.ts";
 import { addCallDeadline, DEFAULT_TIMEOUT_MS } from "./timeout.ts";
 import { profileLabel, resolveProfile } from "./profile.ts";
 
@@ -80,9 +80,14 @@ export async function openStsConnection(
   config: StsConnectionConfig,
   createClient?: CreateStsClient,
 ): Promise<StsConnection> {
-  const keys = createClient
+  const known = createClient
     ? undefined
     : knownKeysOf(config.credentials ?? environmentKeys(config.profile, config.env));
+  // Keys a header cannot carry go to the SDK, whose error names the header, not the value.
+  const keys = known && [known.accessKeyId, known.sessionToken ?? "x", config.region]
+      .every(isHeaderSafe)
+    ? known
+    : undefined;
   const endpoint = keys && await directEndpoint(config);
   if (keys && endpoint) {
     return queryConnection(keys, {
@@ -102,6 +107,8 @@ const SDK_VARIABLES = [
   "AWS_MAX_ATTEMPTS",
   "AWS_RETRY_MODE",
   "AWS_SDK_UA_APP_ID",
+  // The SDK reads it as exactly "true" or "false", and with it a profile's setting too.
+  "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS",
   // The runtime's fetch follows them; the SDK's HTTP client, as run here, does not.
   "HTTP_PROXY",
   "HTTPS_PROXY",
@@ -113,6 +120,7 @@ const SDK_VARIABLES = [
 
 /** The same settings in a profile of the shared config file. */
 const SDK_SETTINGS = [
+  "ignore_configured_endpoint_urls",
   "use_fips_endpoint",
   "use_dualstack_endpoint",
   "sts_regional_endpoints",
@@ -131,18 +139,25 @@ const COMMERCIAL_REGION = /^(?:us|eu|ap|sa|ca|me|af|il|mx)-[a-z]{4,10}-\d{1,2}$/
  */
 async function directEndpoint(config: StsConnectionConfig): Promise<string | undefined> {
   const { env } = config;
-  if (SDK_VARIABLES.some((name) => env[name])) return undefined;
+  if (SDK_VARIABLES.some((name) => env[name] !== undefined)) return undefined;
+  // The profile's settings, and those of the profiles where the SDK also looks for endpoint
+  // settings (`AWS_PROFILE`'s, `[default]`).
+  const { loadSharedConfigFiles } = await smithyConfigModule();
+  const files = await loadSharedConfigFiles();
+  const names = [profileLabel(resolveProfile(config.profile, env)), env.AWS_PROFILE, "default"];
+  const settings = names.filter((name) => name !== undefined && name !== "").map((name) => ({
+    ...files.credentialsFile?.[name!],
+    ...files.configFile?.[name!],
+  }));
+  if (settings.some((s) => SDK_SETTINGS.some((setting) => s[setting] !== undefined))) {
+    return undefined;
+  }
   const { stsEndpointInUse } = await import("./profile_endpoint.ts");
   const inUse = await stsEndpointInUse(config.region, { profile: config.profile, env });
   if (inUse.setting) return fetchable(inUse.url);
   if (!COMMERCIAL_REGION.test(config.region) || config.region.startsWith("us-gov-")) {
     return undefined;
   }
-  const { loadSharedConfigFiles } = await smithyConfigModule();
-  const files = await loadSharedConfigFiles();
-  const name = profileLabel(resolveProfile(config.profile, env));
-  const profile = { ...files.credentialsFile?.[name], ...files.configFile?.[name] };
-  if (SDK_SETTINGS.some((setting) => profile[setting] !== undefined)) return undefined;
   return `https://sts.${config.region}.amazonaws.com`;
 }
 
@@ -304,12 +319,14 @@ function assumeRoleOutput(result: string): AssumeRoleOutput {
   const credentials = element(result, "Credentials") ?? "";
   const expiration = text(credentials, "Expiration");
   const packed = text(result, "PackedPolicySize");
+  // An Expiration that is not a time is none: the grant then has no credentials.
+  const expires = expiration === undefined ? undefined : new Date(expiration);
   return {
     Credentials: {
       AccessKeyId: text(credentials, "AccessKeyId"),
       SecretAccessKey: text(credentials, "SecretAccessKey"),
       SessionToken: text(credentials, "SessionToken"),
-      Expiration: expiration === undefined ? undefined : new Date(expiration),
+      Expiration: expires && !Number.isNaN(expires.getTime()) ? expires : undefined,
     } as AssumeRoleOutput["Credentials"],
     AssumedRoleUser: {
       Arn: text(result, "Arn"),

@@ -53,6 +53,8 @@ export const MAX_ATTEMPTS = 3;
 const MAX_ANSWER_BYTES = 1024 * 1024;
 /** How far off the clock may be before it is corrected: the SDK's five minutes. */
 const SKEW_LIMIT_MS = 5 * 60_000;
+/** The largest correction believed. */
+const MAX_SKEW_MS = 366 * 24 * 3600_000;
 
 const THROTTLING_CODES = new Set([
   "Throttling",
@@ -115,8 +117,11 @@ export function stsQuery(options: StsQueryOptions): StsQuery {
         throw signal.aborted ? signal.reason : unreachable(error);
       }),
     );
+    // A Date more than a year off is not believed: no clock is that wrong, and signing at it fails.
     const serverTime = Date.parse(response.headers.get("date") ?? "");
-    const skew = Number.isNaN(serverTime) ? 0 : serverTime - now().getTime();
+    const skew = Math.abs(serverTime - now().getTime()) < MAX_SKEW_MS
+      ? serverTime - now().getTime()
+      : 0;
     return { response, text, skew };
   };
   return {
@@ -170,13 +175,17 @@ function signedRequest(
 ): { method: "POST"; headers: Headers; body: string } {
   const url = new URL(options.endpoint);
   const amzDate = toAmzDate(time);
+  const { keys } = options;
+  // A header cannot carry them otherwise, and the runtime's error would quote the whole value.
+  if (![keys.accessKeyId, keys.sessionToken ?? "x", options.region].every(isHeaderSafe)) {
+    throw new Error("The access key id, session token or region holds a character a header cannot");
+  }
   const headers = new Headers({
     "content-type": "application/x-www-form-urlencoded; charset=utf-8",
     "host": url.host,
     "x-amz-date": amzDate,
     "user-agent": `timebound-iam/${VERSION}`,
   });
-  const { keys } = options;
   if (keys.sessionToken) headers.set("x-amz-security-token", keys.sessionToken);
   const signedHeaders = ["content-type", "host", "x-amz-date"];
   if (keys.sessionToken) signedHeaders.push("x-amz-security-token");
@@ -203,6 +212,11 @@ function signedRequest(
   // The runtime sends Host from the URL itself.
   headers.delete("host");
   return { method: "POST", headers, body };
+}
+
+/** Printable ASCII without spaces: what an access key id, a token or a region can be. */
+export function isHeaderSafe(value: string): boolean {
+  return /^[\x21-\x7e]+$/.test(value);
 }
 
 /** The text of the answer's `<ActionResult>`; an answer without one is an error. */
@@ -239,22 +253,28 @@ async function serviceError(response: Response, xml: string, attempts: number): 
  * its URL, which may hold a user name and password.
  */
 function unreachable(error: unknown): Error {
-  // The runtime's fetch says "fetch failed"; its cause says why.
+  // The runtime's fetch says "fetch failed"; its cause says why, naming the URL and the addresses.
   const e = error as { message?: string; cause?: { message?: string } } | undefined;
   const reason = e?.cause?.message ?? e?.message ?? String(error);
-  const message = reason.replace(/\s*for url \([^)]*\)/g, "").replace(/https?:\/\/\S*/g, "");
-  const code = /refused/i.test(message)
+  const code = /refused/i.test(reason)
     ? "ECONNREFUSED"
-    : /dns error|lookup|not known|nodename/i.test(message)
+    : /dns error|lookup|not known|nodename/i.test(reason)
     ? "ENOTFOUND"
-    : /reset|closed|broken pipe|incomplete|unexpected eof/i.test(message)
+    : /reset|closed|broken pipe|incomplete|unexpected eof/i.test(reason)
     ? "ECONNRESET"
-    : /timed out/i.test(message)
+    : /timed out/i.test(reason)
     ? "ETIMEDOUT"
-    : /unreachable/i.test(message)
+    : /unreachable/i.test(reason)
     ? "EHOSTUNREACH"
     : undefined;
-  return Object.assign(new Error(message.split("\n")[0].slice(0, 300)), code ? { code } : {});
+  if (code) return Object.assign(new Error(`connect ${code}`), { code });
+  // Only the runtime's last words (a TLS or HTTP failure), when they name no address or path.
+  const last = /\): ([^()/\\]*)$/.exec(reason.split("\n")[0])?.[1]?.trim() ?? "";
+  return new Error(
+    /^[\w ,.:'-]{1,120}$/.test(last) && !/\d+\.\d+\.\d+|:\d+/.test(last)
+      ? `The request failed: ${last}`
+      : "The request failed",
+  );
 }
 
 /** Whether the SDK's standard mode would try a failure to reach the endpoint again. */

@@ -159,8 +159,9 @@ Deno.test("LocalAws serves AssumeRole and GetCallerIdentity to the AWS SDK", asy
   await t.step("requests are recorded with the caller and no secret", () => {
     const assumed = aws.requests.filter((r) => r.action === "AssumeRole");
     assert.equal(assumed.length, 2);
+    assert.match(assumed[0].userAgent ?? "", /^aws-sdk-js\//);
     assert.deepEqual(
-      { ...assumed[0], requestId: "" },
+      { ...assumed[0], requestId: "", userAgent: "" },
       {
         service: "sts",
         action: "AssumeRole",
@@ -176,6 +177,7 @@ Deno.test("LocalAws serves AssumeRole and GetCallerIdentity to the AWS SDK", asy
         callerArn: aws.defaultUser.arn,
         status: 200,
         requestId: "",
+        userAgent: "",
       },
     );
     const recorded = JSON.stringify(aws.requests);
