@@ -1,7 +1,8 @@
-// A profile whose base credentials the AWS SDK's own chain makes (a role_arn with a
-// source_profile whose keys are in ~/.aws/credentials): the SDK's inner AssumeRole signs with the
-// source's keys, and must go where the named profile's own settings send STS calls, as the
-// outer calls do, never to [default]'s endpoint_url.
+// A profile whose base credentials the AWS SDK's own chain makes (a role_arn with a source_profile
+// whose keys are in ~/.aws/credentials; IAM Identity Center): the SDK's inner AssumeRole (signed
+// with the source's keys) and GetRoleCredentials (with the SSO token) must go where the named
+// profile's own settings send that service's calls, as the outer calls do, never to [default]'s
+// endpoint_url; and IAM Identity Center is asked in the profile's sso_region.
 import assert from "node:assert/strict";
 import { startFixture } from "./support/fixture.ts";
 import { LocalAws } from "./support/local_aws.ts";
@@ -195,4 +196,22 @@ Deno.test("a role_arn profile with an SSO source: its AssumeRole and its SSO cal
       ["AssumeRole", fx.aws.brokerRoleArn],
     ],
   );
+});
+
+Deno.test("an SSO profile's role credentials are asked in its sso_region, not in the grant's region", async () => {
+  await using fx = await startFixture({ prefix: "tbi-sdk-chain-" });
+  // Regions that do not exist: AWS's own portal is never reached from here.
+  await Deno.writeTextFile(
+    fx.path(".aws", "config"),
+    `[profile prod]\n${SSO_SETTINGS.replace("us-east-1", "yy-nowhere-2")}`,
+  );
+  await cacheSsoToken(fx);
+  const { AWS_ACCESS_KEY_ID: _id, AWS_SECRET_ACCESS_KEY: _secret, ...env } = fx.env;
+  const result = await runCli([GRANT[0], "--profile", "prod", "--debug", ...GRANT.slice(1)], {
+    env: { ...env, AWS_REGION: "xx-nowhere-1", TIMEBOUND_IAM_TIMEOUT: "5" },
+  });
+  assert.equal(result.code, 1, result.stderr);
+  assert.match(result.stderr, /portal\.sso\.yy-nowhere-2\.amazonaws\.com/);
+  assert.doesNotMatch(result.stderr, /portal\.sso\.xx-nowhere-1/);
+  assert.deepEqual(fx.aws.requests, []);
 });

@@ -124,7 +124,6 @@ export async function baseClientConfig(
     }
   }
   const { fromNodeProviderChain } = await credentialProvidersModule();
-  const clientConfig = { region: config.region, requestHandler };
   return {
     ...settings,
     credentials: fromNodeProviderChain({
@@ -132,7 +131,12 @@ export async function baseClientConfig(
       logger,
       // The chain's own clients (role_arn profiles, SSO) time out the same way, and send to the
       // named profile's endpoint, not [default]'s (profile_endpoint.ts).
-      ...await chainClientSettings(config.profile, { env, clientConfig, logger }),
+      ...await chainClientSettings(config.profile, {
+        env,
+        region: config.region,
+        requestHandler,
+        logger,
+      }),
       // A role_arn profile with mfa_serial: the SDK asks this for the code (flag, env, prompt).
       mfaCodeProvider: config.mfaCodeProvider,
     }),
@@ -158,33 +162,40 @@ async function endpointOf(
 }
 
 /**
- * The settings of the SDK's credential chain for its inner clients: `clientConfig` (the region
- * and timeouts) with the named profile's endpoint (`chainEndpointConfig`); and, when the chain's
- * AssumeRole must go elsewhere than its other clients (an SSO source), role assumers of its own.
- * With no profile named, the SDK reads `[default]`'s endpoint, as it should.
+ * The settings of the SDK's credential chain for its inner clients: `clientConfig` (the timeouts)
+ * with the named profile's endpoint (`chainEndpointConfig`), and role assumers for its
+ * AssumeRole calls, in the grant's region, at the profile's STS endpoint when it differs from the
+ * other clients' (an SSO source). The region goes to the role assumers only: the SDK's SSO client
+ * takes a `clientConfig` region over the profile's `sso_region`, and asked another region's portal
+ * for the role credentials.
  */
 async function chainClientSettings(
   flag: string | undefined,
   options: {
     env: Readonly<Record<string, string>>;
-    clientConfig: { region: string; requestHandler: BaseClientConfig["requestHandler"] };
+    region: string;
+    requestHandler: BaseClientConfig["requestHandler"];
     logger: BaseClientConfig["logger"];
   },
 ): Promise<ChainClientSettings> {
-  const { env, clientConfig, logger } = options;
+  const { env, region, requestHandler, logger } = options;
   const profile = resolveProfile(flag, env).name;
-  if (profile === undefined) return { clientConfig };
   const { chainEndpointConfig } = await import("./profile_endpoint.ts");
-  const { shared, sts } = await chainEndpointConfig(profile, env);
-  if (sts === undefined) return { clientConfig: { ...clientConfig, ...shared } };
+  const { shared, sts, usesSts } = await chainEndpointConfig(profile, env);
+  const clientConfig = { requestHandler, ...shared };
+  if (!usesSts) return { clientConfig };
   const { getDefaultRoleAssumer, getDefaultRoleAssumerWithWebIdentity } = await stsModule();
-  // The SDK's own role assumers, given the STS endpoint instead of the other clients' (their
-  // options go into the STS client's configuration as they are, as clientConfig's do).
-  const stsOptions = { ...clientConfig, logger, profile, ...sts } as Parameters<
-    typeof getDefaultRoleAssumer
-  >[0];
+  // The SDK's own role assumers (their options go into the STS client's configuration as they
+  // are, as clientConfig's do).
+  const stsOptions = {
+    region,
+    requestHandler,
+    logger,
+    ...(profile === undefined ? {} : { profile }),
+    ...(sts ?? shared),
+  } as Parameters<typeof getDefaultRoleAssumer>[0];
   return {
-    clientConfig: { ...clientConfig, ...shared },
+    clientConfig,
     roleAssumer: getDefaultRoleAssumer(stsOptions),
     roleAssumerWithWebIdentity: getDefaultRoleAssumerWithWebIdentity(stsOptions),
   };

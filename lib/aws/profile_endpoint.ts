@@ -129,13 +129,15 @@ export interface ChainEndpointConfig {
   shared?: EndpointSettings;
   /** For the chain's STS clients (AssumeRole, a web identity's), when not `shared`. */
   sts?: EndpointSettings;
+  /** Whether the chain makes STS clients (a `role_arn`, a web identity token). */
+  usesSts: boolean;
 }
 
 /**
  * The endpoint settings for the inner clients of `profile`'s credential chain (the SDK's
  * `clientConfig` of `fromNodeProviderChain`, and its role assumers), so that they send to where
  * the profile's own settings say, never to `[default]`'s `endpoint_url` (see the module's
- * description).
+ * description). With no profile named, none: the SDK reads `[default]`'s, as it should.
  *
  * @example
  * ```ts ignore
@@ -145,10 +147,12 @@ export interface ChainEndpointConfig {
  * ```
  */
 export async function chainEndpointConfig(
-  profile: string,
+  profile: string | undefined,
   env: Readonly<Record<string, string>>,
 ): Promise<ChainEndpointConfig> {
-  const services = await chainServices(profile, env);
+  const services = await chainServices(profile ?? "default", env);
+  const usesSts = services.has("sts");
+  if (profile === undefined) return { usesSts };
   const settingsOf = async (service: ChainService): Promise<EndpointSettings> => {
     const used = await configuredEndpoint(service, { profile, env });
     return used ? { endpoint: used.url } : { ignoreConfiguredEndpointUrls: true };
@@ -156,9 +160,9 @@ export async function chainEndpointConfig(
   const others = await Promise.all([...services].filter((s) => s !== "sts").map(settingsOf));
   const sts = services.has("sts") ? await settingsOf("sts") : undefined;
   const kinds = new Set([...others, ...(sts ? [sts] : [])].map((s) => JSON.stringify(s)));
-  if (kinds.size <= 1) return { shared: others[0] ?? sts };
+  if (kinds.size <= 1) return { shared: others[0] ?? sts, usesSts };
   const otherKinds = new Set(others.map((s) => JSON.stringify(s)));
-  return { shared: otherKinds.size === 1 ? others[0] : undefined, sts };
+  return { shared: otherKinds.size === 1 ? others[0] : undefined, sts, usesSts };
 }
 
 /** The services of the inner clients that `profile`'s credential chain makes. */
