@@ -225,3 +225,25 @@ Deno.test("doctor shows a bad endpoint variable as its failed check, and sends n
   );
   assert.deepEqual(fx.aws.requests, []);
 });
+
+Deno.test("a grant from a cached MFA session is refused for a bad endpoint variable too, before any request", async () => {
+  await using fx = await startFixture({ prefix: "tbi-endpoint-switch-" });
+  const { serialNumber: serial } = fx.aws.addMfaDevice();
+  const login = await runCli(
+    ["mfa", "login", "--mfa-serial", serial, "--mfa-code", fx.aws.mfaCode(serial)],
+    { env: fx.env },
+  );
+  assert.equal(login.code, 0, login.stderr);
+  const before = fx.aws.requests.length;
+  // A region that looks like AWS's but does not exist: AWS's own endpoint is never reached.
+  const result = await runCli([GRANT[0], "--mfa-serial", serial, ...GRANT.slice(1)], {
+    env: { ...fx.env, AWS_ENDPOINT_URL: "garbage", AWS_REGION: "eu-nowhere-9" },
+  });
+  assert.equal(result.code, 2, result.stderr);
+  assert.equal(
+    result.stderr,
+    "error: Invalid AWS_ENDPOINT_URL: it must be an http:// or https:// URL\n" +
+      "hint: give one such as http://127.0.0.1:4566, or unset AWS_ENDPOINT_URL\n",
+  );
+  assert.equal(fx.aws.requests.length, before);
+});

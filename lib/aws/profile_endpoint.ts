@@ -104,8 +104,22 @@ export async function stsEndpointInUse(
   region: string,
   options: { profile?: string; env: Readonly<Record<string, string>> },
 ): Promise<EndpointInUse> {
+  return await stsEndpoint(region, options).catch(() => ({
+    url: `https://sts.${region}.amazonaws.com`,
+  }));
+}
+
+/**
+ * Where an STS client for `profile` sends its calls, as {@linkcode stsEndpointInUse} says, for
+ * a request about to be sent: an endpoint setting that is not an http(s) URL (the variables, the
+ * profile's own) is a {@linkcode UsageError}, never AWS's own endpoint instead.
+ */
+export async function stsEndpoint(
+  region: string,
+  options: { profile?: string; env: Readonly<Record<string, string>> },
+): Promise<EndpointInUse> {
   const { profile = "default", env } = options;
-  const used = await configuredEndpoint("sts", { profile, env }).catch(() => undefined);
+  const used = await configuredEndpoint("sts", { profile, env });
   return used ?? { url: `https://sts.${region}.amazonaws.com` };
 }
 

@@ -152,8 +152,10 @@ async function directEndpoint(config: StsConnectionConfig): Promise<string | und
   if (settings.some((s) => SDK_SETTINGS.some((setting) => s[setting] !== undefined))) {
     return undefined;
   }
-  const { stsEndpointInUse } = await import("./profile_endpoint.ts");
-  const inUse = await stsEndpointInUse(config.region, { profile: config.profile, env });
+  // A bad endpoint setting is refused here, before the first request: a grant from a cached MFA
+  // session makes no SDK client, where it would be refused.
+  const { stsEndpoint } = await import("./profile_endpoint.ts");
+  const inUse = await stsEndpoint(config.region, { profile: config.profile, env });
   if (inUse.setting) return fetchable(inUse.url);
   if (!COMMERCIAL_REGION.test(config.region) || config.region.startsWith("us-gov-")) {
     return undefined;
