@@ -1,18 +1,24 @@
-// The broker's own STS requests: with keys known without the AWS SDK (the environment's, the
-// vault's, a cached MFA session) and a plain endpoint, a grant signs GetCallerIdentity and
-// AssumeRole itself and never loads the SDK; it retries, corrects a skewed clock and times out
-// as the SDK's standard mode does. Anything else goes through the SDK, as the User-Agent that
-// reached the endpoint shows.
+// The broker's own STS requests: with keys known without the AWS SDK (the environment's, a
+// profile's plain keys in the shared files, the vault's, a cached MFA session) and a plain
+// endpoint, a grant signs GetCallerIdentity and AssumeRole itself and never loads the SDK; it
+// retries, corrects a skewed clock and times out as the SDK's standard mode does. Anything else
+// goes through the SDK, as the User-Agent that reached the endpoint shows.
 import assert from "node:assert/strict";
 import { type Fixture, startFixture } from "./support/fixture.ts";
-import type { LocalAws } from "./support/local_aws.ts";
+import type { LocalAws, LocalCredentials } from "./support/local_aws.ts";
 
 const EXEC = ["exec", "--no-confirm", "-s", "s3:ro", "-t", "15m", "--", "true"];
 const OURS = /^timebound-iam\/\d+\.\d+\.\d+$/;
 const SDK = /^aws-sdk-js\//;
 
-/** The environment's keys out, the profile `dev` of {@linkcode writeDevProfile} in. */
-const SDK_PROFILE = { AWS_PROFILE: "dev", AWS_ACCESS_KEY_ID: "", AWS_SECRET_ACCESS_KEY: "" };
+/** The environment's keys out: the shared files decide. */
+const NO_ENV_KEYS = { AWS_ACCESS_KEY_ID: "", AWS_SECRET_ACCESS_KEY: "" };
+
+/**
+ * The profile `dev` of {@linkcode writeDevProfile} named while the environment holds keys too:
+ * the SDK's chain takes the profile's, and decides so itself.
+ */
+const SDK_PROFILE = { AWS_PROFILE: "dev" };
 
 /** Writes the endpoint's default user's keys as the profile `dev` in ~/.aws/credentials. */
 async function writeDevProfile(fx: Fixture): Promise<void> {
@@ -25,6 +31,18 @@ async function writeDevProfile(fx: Fixture): Promise<void> {
 
 function sts(aws: LocalAws) {
   return aws.requests.filter((r) => r.service === "sts");
+}
+
+/** `aws_access_key_id` and `aws_secret_access_key` (and a session's token) as INI lines. */
+function keyLines(keys: LocalCredentials): string {
+  return `aws_access_key_id = ${keys.accessKeyId}\naws_secret_access_key = ${keys.secretAccessKey}\n` +
+    (keys.sessionToken === undefined ? "" : `aws_session_token = ${keys.sessionToken}\n`);
+}
+
+/** Writes `~/.aws/config` and `~/.aws/credentials` (empty when not given). */
+async function writeFiles(fx: Fixture, files: { config?: string; credentials?: string }) {
+  await Deno.writeTextFile(fx.path(".aws", "config"), files.config ?? "");
+  await Deno.writeTextFile(fx.path(".aws", "credentials"), files.credentials ?? "");
 }
 
 Deno.test("a grant with the environment's keys signs its own STS requests, which AWS's checks accept", async () => {
@@ -43,9 +61,160 @@ Deno.test("a grant with the environment's keys signs its own STS requests, which
   assert.ok(JSON.parse(calls[1].params.Policy).Statement.length > 0);
 });
 
-Deno.test("the AWS SDK still signs for a profile's keys, a proxy variable, or an endpoint URL with a password", async (t) => {
+Deno.test("a profile whose credentials are only keys in the shared files signs its own STS requests with them", async (t) => {
+  const cases: {
+    name: string;
+    args?: string[];
+    env?: Record<string, string>;
+    files: (keys: LocalCredentials) => { config?: string; credentials?: string };
+    session?: boolean;
+  }[] = [
+    {
+      name: "AWS_PROFILE names a profile of ~/.aws/credentials",
+      env: { AWS_PROFILE: "prod" },
+      files: (keys) => ({ credentials: `[prod]\n${keyLines(keys)}` }),
+    },
+    {
+      name: "--profile names it, beside [default]'s other keys",
+      args: ["--profile", "prod"],
+      files: (keys) => ({
+        credentials: `[default]\naws_access_key_id = AKIADEFAULTNOTUSED00\n` +
+          `aws_secret_access_key = not-used\n\n[prod]\n${keyLines(keys)}`,
+      }),
+    },
+    {
+      name: "no profile named: [default]",
+      files: (keys) => ({ credentials: `[default]\n${keyLines(keys)}` }),
+    },
+    {
+      name: "[profile prod] of ~/.aws/config, beside its region and output",
+      env: { AWS_PROFILE: "prod" },
+      files: (keys) => ({
+        config: `[profile prod]\nregion = us-east-1\noutput = json\n${keyLines(keys)}`,
+      }),
+    },
+    {
+      name: "a session's keys with aws_session_token",
+      env: { AWS_PROFILE: "prod" },
+      files: (keys) => ({ credentials: `[prod]\n${keyLines(keys)}` }),
+      session: true,
+    },
+  ];
+  for (const c of cases) {
+    await t.step(c.name, async () => {
+      await using fx = await startFixture({ prefix: "tbi-direct-" });
+      const keys = c.session
+        ? fx.aws.addAssumedRoleCaller({ roleName: "base-role" })
+        : fx.aws.addUser({ userName: "prod-user" });
+      await writeFiles(fx, c.files(keys));
+      const result = await fx.run([EXEC[0], ...c.args ?? [], ...EXEC.slice(1)], {
+        env: { ...NO_ENV_KEYS, ...c.env },
+      });
+      assert.equal(result.code, 0, result.stderr);
+      const calls = sts(fx.aws);
+      assert.deepEqual(calls.map((r) => [r.action, r.status]), [
+        ["GetCallerIdentity", 200],
+        ["AssumeRole", 200],
+      ]);
+      for (const call of calls) {
+        assert.match(call.userAgent ?? "", OURS);
+        assert.equal(call.accessKeyId, keys.accessKeyId);
+      }
+    });
+  }
+});
+
+Deno.test("a profile's keys beside other credential settings, in both files or beside the environment's, or a profile named by AWS_DEFAULT_PROFILE alone stay on the AWS SDK, with the keys it picks", async (t) => {
+  const cases: {
+    name: string;
+    env?: Record<string, string>;
+    files: (
+      keys: LocalCredentials,
+      other: LocalCredentials,
+      roleArn: string,
+    ) => { config?: string; credentials?: string };
+    /** Who signs the first STS call: the profile's keys, the other user's. */
+    signer: "keys" | "other";
+  }[] = [
+    {
+      // The SDK assumes the role with the source's keys, never the profile's own.
+      name: "role_arn and source_profile beside the profile's keys",
+      files: (keys, other, roleArn) => ({
+        config: `[profile prod]\nrole_arn = ${roleArn}\nsource_profile = base\n`,
+        credentials: `[prod]\n${keyLines(keys)}\n[base]\n${keyLines(other)}`,
+      }),
+      signer: "other",
+    },
+    {
+      name: "credential_process beside the keys",
+      files: (keys) => ({
+        config: `[profile prod]\ncredential_process = /bin/false\n`,
+        credentials: `[prod]\n${keyLines(keys)}`,
+      }),
+      signer: "keys",
+    },
+    {
+      name: "sso_session beside the keys",
+      files: (keys) => ({
+        config: `[profile prod]\nsso_session = corp\n\n` +
+          `[sso-session corp]\nsso_start_url = https://corp.awsapps.com/start\nsso_region = us-east-1\n`,
+        credentials: `[prod]\n${keyLines(keys)}`,
+      }),
+      signer: "keys",
+    },
+    {
+      // The SDK reads both files, the credentials file's values over the config file's.
+      name: "keys in both files, with different values",
+      files: (keys, other) => ({
+        config: `[profile prod]\n${keyLines(other)}`,
+        credentials: `[prod]\n${keyLines(keys)}`,
+      }),
+      signer: "keys",
+    },
+    {
+      // The SDK's chain reads AWS_PROFILE, not AWS_DEFAULT_PROFILE: it reads [prod] only as the
+      // profile its client is given (the endpoint's settings), a path left to it.
+      name: "only AWS_DEFAULT_PROFILE names the profile",
+      env: { ...NO_ENV_KEYS, AWS_DEFAULT_PROFILE: "prod" },
+      files: (keys, other) => ({
+        credentials: `[default]\n${keyLines(other)}\n[prod]\n${keyLines(keys)}`,
+      }),
+      signer: "keys",
+    },
+    {
+      // The SDK takes the profile's, warning that a later version may take the environment's.
+      name: "AWS_PROFILE names the profile while the environment holds keys",
+      env: { AWS_PROFILE: "prod" },
+      files: (keys) => ({ credentials: `[prod]\n${keyLines(keys)}` }),
+      signer: "keys",
+    },
+  ];
+  for (const c of cases) {
+    await t.step(c.name, async () => {
+      await using fx = await startFixture({ prefix: "tbi-direct-" });
+      const keys = fx.aws.addUser({ userName: "prod-user" });
+      const other = fx.aws.addUser({ userName: "other-user" });
+      const roleArn = fx.aws.addRole({ roleName: "prod-role" }).arn;
+      await writeFiles(fx, c.files(keys, other, roleArn));
+      // The environment's keys (the endpoint's default user's) only where the case names them.
+      const env = c.env ?? { ...NO_ENV_KEYS, AWS_PROFILE: "prod" };
+      const result = await fx.run(EXEC, { env });
+      assert.equal(result.code, 0, result.stderr);
+      const calls = sts(fx.aws);
+      assert.equal(calls.at(-1)?.action, "AssumeRole");
+      for (const call of calls) assert.match(call.userAgent ?? "", SDK);
+      const signer = c.signer === "keys" ? keys : other;
+      assert.equal(calls[0].accessKeyId, signer.accessKeyId);
+      const unused = [keys, other, fx.aws.defaultUser].filter((k) => k !== signer);
+      for (const call of calls) {
+        assert.ok(!unused.some((k) => k.accessKeyId === call.accessKeyId), call.accessKeyId);
+      }
+    });
+  }
+});
+
+Deno.test("the AWS SDK still signs with a proxy variable, or an endpoint URL with a password", async (t) => {
   const cases: { name: string; env: (aws: LocalAws) => Record<string, string> }[] = [
-    { name: "a profile's keys in ~/.aws/credentials", env: () => SDK_PROFILE },
     // The SDK's HTTP client, run by `deno run` without --use-env-proxy, sends directly.
     { name: "HTTPS_PROXY", env: () => ({ HTTPS_PROXY: "http://127.0.0.1:9" }) },
     {
@@ -56,7 +225,6 @@ Deno.test("the AWS SDK still signs for a profile's keys, a proxy variable, or an
   for (const c of cases) {
     await t.step(c.name, async () => {
       await using fx = await startFixture({ prefix: "tbi-direct-" });
-      await writeDevProfile(fx);
       const result = await fx.run(EXEC, { env: c.env(fx.aws) });
       assert.equal(result.code, 0, result.stderr);
       const calls = sts(fx.aws);

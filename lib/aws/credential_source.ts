@@ -31,7 +31,7 @@ import {
 import type { VaultChain } from "./vault_chain.ts";
 import { vaultInUse } from "../vault/vault_place.ts";
 import type { ProfileEndpointConfig } from "./profile_endpoint.ts";
-import { environmentKeys } from "./known_keys.ts";
+import { environmentKeys, profileKeys } from "./known_keys.ts";
 
 /** The SDK client settings for the base credentials. */
 export interface BaseClientConfig extends Partial<ProfileEndpointConfig> {
@@ -52,10 +52,13 @@ export interface BaseClientConfig extends Partial<ProfileEndpointConfig> {
 /**
  * Settings for an AWS SDK client (STS, IAM) that signs with the base credentials: the
  * environment's keys when the SDK's chain would take them (read as its `fromEnv` reads them,
- * without loading the chain: `known_keys.ts`); else the profile's keys in the vault; else, for a `role_arn` profile whose source profile's keys are in the vault,
- * its roles assumed with them (`vault_chain.ts`, loaded only for such a profile); else the SDK's
- * own provider chain for `profile`, never a file parsed by hand. `mfaCodeProvider` answers when
- * the profile assumes a role that needs an MFA code.
+ * without loading the chain: `known_keys.ts`); else the profile's keys in the vault; else, for a
+ * `role_arn` profile whose source profile's keys are in the vault, its roles assumed with them
+ * (`vault_chain.ts`, loaded only for such a profile); else a profile whose credentials are only
+ * keys in the shared files, when the chain would surely take them (read with the SDK's own
+ * loader, as its `fromIni` reads them: `known_keys.ts`); else the SDK's own provider chain for
+ * `profile`, never a file parsed by hand. `mfaCodeProvider` answers when the profile assumes a
+ * role that needs an MFA code.
  */
 export async function baseClientConfig(
   config: {
@@ -122,6 +125,11 @@ export async function baseClientConfig(
       });
       return { ...settings, credentials: credentials as BaseClientConfig["credentials"] };
     }
+  }
+  // A profile whose credentials are only keys in the shared files: known without the chain.
+  const fromProfile = config.chain ? undefined : await profileKeys(config.profile, env);
+  if (fromProfile !== undefined) {
+    return { ...settings, credentials: fromProfile as BaseClientConfig["credentials"] };
   }
   const { fromNodeProviderChain } = await credentialProvidersModule();
   return {

@@ -1,13 +1,19 @@
 /**
- * Base credentials known without the AWS SDK's provider chain: the environment's keys (when the
- * chain would take them), the vault's, a cached MFA session. Their providers are marked here, so
- * the broker can sign its own STS requests with them (`sts_query.ts`) and a grant leaves the
- * SDK unloaded.
+ * Base credentials known without the AWS SDK's provider chain: the environment's keys or a
+ * profile's plain keys in the shared files (when the chain would take them), the vault's, a
+ * cached MFA session. Their providers are marked here, so the broker can sign its own STS
+ * requests with them (`sts_query.ts`) and a grant leaves the SDK unloaded.
  *
  * @module
  */
 
-import { usesEnvironmentKeys } from "./profile.ts";
+import {
+  OTHER_CREDENTIAL_SOURCES,
+  profileLabel,
+  resolveProfile,
+  usesEnvironmentKeys,
+} from "./profile.ts";
+import { smithyConfigModule } from "./sdk.ts";
 
 /** Keys that sign a request: an access key id, its secret and, for a session, its token. */
 export interface KnownKeys {
@@ -88,4 +94,81 @@ export function environmentKeys(
     ...expiration && !Number.isNaN(expiration.getTime()) ? { expiration } : {},
     $source: { [ENVIRONMENT_SOURCE]: "g" },
   });
+}
+
+/** The mark the SDK's `fromIni` puts on a profile's static keys (`doctor` names it). */
+const PROFILE_SOURCE = "CREDENTIALS_PROFILE";
+
+/** The settings that hold a profile's static keys. */
+const KEY_SETTINGS = ["aws_access_key_id", "aws_secret_access_key", "aws_session_token"];
+
+/**
+ * Settings with which the SDK's `fromIni` makes a profile's credentials otherwise, or adds to its
+ * keys (a scope, an account): `role_arn` wins over the keys; the others lose to them, but such a
+ * profile is left to the SDK all the same.
+ */
+const NOT_ONLY_KEYS = [
+  "role_arn",
+  "source_profile",
+  "aws_credential_scope",
+  "aws_account_id",
+  ...OTHER_CREDENTIAL_SOURCES,
+];
+
+/**
+ * A profile's keys in the shared files as the SDK's chain would take them, as a marked provider
+ * carrying the SDK's own source mark; `undefined` whenever the chain might take anything else.
+ * They are taken only when: the environment holds neither `AWS_ACCESS_KEY_ID` nor
+ * `AWS_SECRET_ACCESS_KEY` (with no profile named the SDK takes them first; with one, it warns
+ * that a later version may); the profile is the one the SDK reads (`--profile`, `AWS_PROFILE`,
+ * else `default`; a profile that only `AWS_DEFAULT_PROFILE` names is left to it); its settings,
+ * read with the SDK's own loader and merged as its `parseKnownFiles` merges them, hold
+ * `aws_access_key_id` and `aws_secret_access_key` (and maybe `aws_session_token`) in one of the
+ * two files only, and none of {@linkcode NOT_ONLY_KEYS} nor any `sso_` setting.
+ */
+export async function profileKeys(
+  profile: string | undefined,
+  env: Readonly<Record<string, string | undefined>>,
+): Promise<(() => Promise<KnownKeys & { $source: Record<string, string> }>) | undefined> {
+  if (env.AWS_ACCESS_KEY_ID || env.AWS_SECRET_ACCESS_KEY) return undefined;
+  const choice = resolveProfile(profile, env);
+  if (choice.from === "AWS_DEFAULT_PROFILE") return undefined;
+  const name = profileLabel(choice);
+  const { loadSharedConfigFiles } = await smithyConfigModule();
+  const files = await loadSharedConfigFiles();
+  const inConfig = sectionOf(files.configFile, name);
+  const inCredentials = sectionOf(files.credentialsFile, name);
+  const holdsKeys = (section: Record<string, unknown>) =>
+    KEY_SETTINGS.some((setting) => Object.hasOwn(section, setting));
+  // The SDK takes each setting from the credentials file over the config file's: a profile
+  // whose keys are in both is left to it.
+  if (holdsKeys(inConfig) && holdsKeys(inCredentials)) return undefined;
+  const settings: Record<string, unknown> = { ...inConfig, ...inCredentials };
+  // A setting's name before a dot: the loader names a value under an empty one `setting.sub`.
+  const other = Object.keys(settings).map((setting) => setting.split(".")[0]).some((setting) =>
+    NOT_ONLY_KEYS.includes(setting) || setting.startsWith("sso_")
+  );
+  const { aws_access_key_id: id, aws_secret_access_key: secret, aws_session_token: token } =
+    settings;
+  if (other || !nonEmpty(id) || !nonEmpty(secret) || !(token === undefined || nonEmpty(token))) {
+    return undefined;
+  }
+  return knownKeysProvider({
+    accessKeyId: id,
+    secretAccessKey: secret,
+    ...token === undefined ? {} : { sessionToken: token },
+    $source: { [PROFILE_SOURCE]: "n" },
+  });
+}
+
+/** A profile's own section of a parsed file (never one an object inherits), or none. */
+function sectionOf(
+  file: Record<string, Record<string, string | undefined>> | undefined,
+  name: string,
+): Record<string, unknown> {
+  return file !== undefined && Object.hasOwn(file, name) ? { ...file[name] } : {};
+}
+
+function nonEmpty(value: unknown): value is string {
+  return typeof value === "string" && value !== "";
 }

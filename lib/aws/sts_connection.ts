@@ -1,12 +1,12 @@
 /**
  * The broker's connection to STS: the base credentials, `GetCallerIdentity` and `AssumeRole`,
- * through one of two ways. When the keys are known without the AWS SDK (the environment's, the
- * vault's, a cached MFA session: `known_keys.ts`) and the endpoint is one that needs none of the
- * SDK's rules (a configured endpoint URL, or AWS's own regional endpoint of a commercial region
- * with no FIPS, dual-stack, legacy global endpoint, retry or proxy setting), the calls are
- * signed here (`sts_query.ts`) and the SDK is never loaded. Everything else (SSO, a
- * `credential_process`, a `role_arn` profile, instance roles, any of those settings) goes
- * through the SDK's client, as it always did.
+ * through one of two ways. When the keys are known without the AWS SDK (the environment's, a
+ * profile's plain keys in the shared files, the vault's, a cached MFA session: `known_keys.ts`)
+ * and the endpoint is one that needs none of the SDK's rules (a configured endpoint URL, or AWS's
+ * own regional endpoint of a commercial region with no FIPS, dual-stack, legacy global endpoint,
+ * retry or proxy setting), the calls are signed here (`sts_query.ts`) and the SDK is never
+ * loaded. Everything else (SSO, a `credential_process`, a `role_arn` profile, instance roles, any
+ * of those settings) goes through the SDK's client, as it always did.
  *
  * @module
  */
