@@ -15,15 +15,7 @@
  */
 
 import { startSigningProxy } from "../lib/delivery/signing_proxy.ts";
-import {
-  authorizationHeader,
-  canonicalRequest,
-  hmacHex,
-  sha256Hex,
-  signingKey,
-  stringToSign,
-  toAmzDate,
-} from "../lib/core/sigv4.ts";
+import { sha256Hex, signRequest } from "../lib/core/sigv4.ts";
 import { LocalAws } from "../tests/support/local_aws.ts";
 
 const runsFlag = Deno.args.indexOf("--runs");
@@ -40,34 +32,14 @@ interface Keys {
 /** A SigV4-signed GetCallerIdentity for `base` with `keys`, as an SDK would send it. */
 function signedRequest(base: string, keys: Keys): Request {
   const url = new URL(base);
-  const amzDate = toAmzDate(new Date());
   const headers = new Headers({
     host: url.host,
     "content-type": "application/x-www-form-urlencoded; charset=utf-8",
-    "x-amz-date": amzDate,
-    "x-amz-security-token": keys.sessionToken,
   });
-  const scope = {
-    accessKeyId: keys.accessKeyId,
-    date: amzDate.slice(0, 8),
-    region: "us-east-1",
-    service: "sts",
-  };
-  const signedHeaders = [...headers.keys()].sort();
-  const canonical = canonicalRequest({
-    method: "POST",
-    path: "/",
-    query: "",
-    headers,
-    signedHeaders,
-    payloadHash: sha256Hex(BODY),
-    service: "sts",
-  });
-  const signature = hmacHex(
-    signingKey(keys.secretAccessKey, scope),
-    stringToSign(canonical, { amzDate, scope }),
+  signRequest(
+    { method: "POST", path: "/", query: "", headers, payloadHash: sha256Hex(BODY) },
+    { keys, region: "us-east-1", service: "sts", time: new Date() },
   );
-  headers.set("authorization", authorizationHeader({ ...scope, signedHeaders, signature }));
   headers.delete("host");
   return new Request(url, { method: "POST", headers, body: BODY });
 }

@@ -16,15 +16,7 @@
  * @module
  */
 
-import {
-  authorizationHeader,
-  canonicalRequest,
-  hmacHex,
-  sha256Hex,
-  signingKey,
-  stringToSign,
-  toAmzDate,
-} from "../core/sigv4.ts";
+import { sha256Hex, signRequest } from "../core/sigv4.ts";
 import { readBoundedBody } from "../core/bounded_body.ts";
 import { VERSION } from "../core/version.ts";
 import type { KnownKeys } from "./known_keys.ts";
@@ -174,7 +166,6 @@ function signedRequest(
   time: Date,
 ): { method: "POST"; headers: Headers; body: string } {
   const url = new URL(options.endpoint);
-  const amzDate = toAmzDate(time);
   const { keys } = options;
   // A header cannot carry them otherwise, and the runtime's error would quote the whole value.
   if (![keys.accessKeyId, keys.sessionToken ?? "x", options.region].every(isHeaderSafe)) {
@@ -183,32 +174,16 @@ function signedRequest(
   const headers = new Headers({
     "content-type": "application/x-www-form-urlencoded; charset=utf-8",
     "host": url.host,
-    "x-amz-date": amzDate,
     "user-agent": `timebound-iam/${VERSION}`,
   });
-  if (keys.sessionToken) headers.set("x-amz-security-token", keys.sessionToken);
-  const signedHeaders = ["content-type", "host", "x-amz-date"];
-  if (keys.sessionToken) signedHeaders.push("x-amz-security-token");
-  const scope = {
-    accessKeyId: keys.accessKeyId,
-    date: amzDate.slice(0, 8),
-    region: options.region,
-    service: "sts",
-  };
-  const canonical = canonicalRequest({
+  signRequest({
     method: "POST",
     path: url.pathname,
     query: url.search.slice(1),
     headers,
-    signedHeaders,
     payloadHash: sha256Hex(body),
-    service: "sts",
-  });
-  const signature = hmacHex(
-    signingKey(keys.secretAccessKey, scope),
-    stringToSign(canonical, { amzDate, scope }),
-  );
-  headers.set("authorization", authorizationHeader({ ...scope, signedHeaders, signature }));
+    signedHeaders: ["content-type"],
+  }, { keys, region: options.region, service: "sts", time });
   // The runtime sends Host from the URL itself.
   headers.delete("host");
   return { method: "POST", headers, body };

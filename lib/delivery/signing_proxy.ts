@@ -45,7 +45,6 @@ import {
   refusalResponse,
 } from "./proxy_refusal.ts";
 import {
-  authorizationHeader,
   canonicalRequest,
   EMPTY_SHA256,
   fromAmzDate,
@@ -55,6 +54,7 @@ import {
   sameSignature,
   sha256Hex,
   signingKey,
+  signRequest,
   type SigV4Authorization,
   stringToSign,
   toAmzDate,
@@ -845,9 +845,8 @@ async function forward(
   target.host = address.host ?? target.host;
   target.pathname = basePath + address.path;
   target.search = url.search;
-  const amzDate = toAmzDate(context.now());
   const headers = new Headers();
-  const signed = new Set<string>(["host", "x-amz-date", "x-amz-security-token"]);
+  const signed = new Set<string>();
   for (const name of call.auth.signedHeaders) {
     if (NOT_FORWARDED.has(name)) continue;
     const value = request.headers.get(name);
@@ -863,22 +862,14 @@ async function forward(
   headers.set("host", target.host);
   // An error answer is checked for the real session before it goes back: it must come as is.
   headers.set("accept-encoding", "identity");
-  headers.set("x-amz-date", amzDate);
-  headers.set("x-amz-security-token", real.sessionToken);
-  const scope = { ...call.auth, accessKeyId: real.accessKeyId, date: amzDate.slice(0, 8) };
-  const signedHeaders = [...signed].sort();
-  const canonical = canonicalRequest({
+  const { key, scope, amzDate, signature } = signRequest({
     method: request.method,
     path: target.pathname,
     query: target.search.slice(1),
     headers,
-    signedHeaders,
     payloadHash: call.payloadHash,
-    service: call.auth.service,
-  });
-  const key = signingKey(real.secretAccessKey, scope);
-  const signature = hmacHex(key, stringToSign(canonical, { amzDate, scope }));
-  headers.set("authorization", authorizationHeader({ ...scope, signedHeaders, signature }));
+    signedHeaders: signed,
+  }, { keys: real, region: call.auth.region, service: call.auth.service, time: context.now() });
   let body = call.body instanceof ReadableStream
     ? call.body.pipeThrough(limitBytes(context.limits.maxStreamedBytes))
     : call.body;
