@@ -99,6 +99,14 @@ Deno.test("a profile whose credentials are only keys in the shared files signs i
       files: (keys) => ({ credentials: `[prod]\n${keyLines(keys)}` }),
       session: true,
     },
+    {
+      name: "only AWS_DEFAULT_PROFILE names it, beside [default]'s other keys",
+      env: { AWS_DEFAULT_PROFILE: "prod" },
+      files: (keys) => ({
+        credentials: `[default]\naws_access_key_id = AKIADEFAULTNOTUSED00\n` +
+          `aws_secret_access_key = not-used\n\n[prod]\n${keyLines(keys)}`,
+      }),
+    },
   ];
   for (const c of cases) {
     await t.step(c.name, async () => {
@@ -124,7 +132,7 @@ Deno.test("a profile whose credentials are only keys in the shared files signs i
   }
 });
 
-Deno.test("a profile's keys beside other credential settings, in both files or beside the environment's, or a profile named by AWS_DEFAULT_PROFILE alone stay on the AWS SDK, with the keys it picks", async (t) => {
+Deno.test("a profile's keys beside other credential settings, in both files or beside the environment's stay on the AWS SDK, with the keys it picks", async (t) => {
   const cases: {
     name: string;
     env?: Record<string, string>;
@@ -172,10 +180,9 @@ Deno.test("a profile's keys beside other credential settings, in both files or b
       signer: "keys",
     },
     {
-      // The SDK's chain reads AWS_PROFILE, not AWS_DEFAULT_PROFILE: it reads [prod] only as the
-      // profile its client is given (the endpoint's settings), a path left to it.
-      name: "only AWS_DEFAULT_PROFILE names the profile",
-      env: { ...NO_ENV_KEYS, AWS_DEFAULT_PROFILE: "prod" },
+      // The SDK's chain reads AWS_PROFILE, not AWS_DEFAULT_PROFILE: it is handed the profile.
+      name: "AWS_DEFAULT_PROFILE names the profile while the environment holds keys",
+      env: { AWS_DEFAULT_PROFILE: "prod" },
       files: (keys, other) => ({
         credentials: `[default]\n${keyLines(other)}\n[prod]\n${keyLines(keys)}`,
       }),

@@ -96,13 +96,17 @@ export async function baseClientConfig(
     requestHandler,
     ...await endpointOf(config, env),
   };
+  // The profile as resolveProfile decides it, AWS_DEFAULT_PROFILE's too, which the SDK's chain
+  // never reads: every way below, the SDK's chain included, signs with the keys of the profile
+  // whose settings (MFA device, config file entry, vault keys) the grant uses.
+  const profile = resolveProfile(config.profile, env).name;
   // The environment's keys, when the SDK's chain would take them: known without loading it.
-  const fromEnvironment = config.chain ? undefined : environmentKeys(config.profile, env);
+  const fromEnvironment = config.chain ? undefined : environmentKeys(profile, env);
   if (fromEnvironment !== undefined) {
     return { ...settings, credentials: fromEnvironment as BaseClientConfig["credentials"] };
   }
   // The profile's keys in the vault, when it has some, sign instead of the SDK's chain.
-  const holding = config.chain ? undefined : await vaultHolding(config.profile, { env });
+  const holding = config.chain ? undefined : await vaultHolding(profile, { env });
   if (holding !== undefined) {
     return {
       ...settings,
@@ -110,9 +114,9 @@ export async function baseClientConfig(
     };
   }
   // A role profile whose source's keys are in the vault: its roles are assumed with them.
-  if (config.chain || (await hasSourceProfile(config.profile, env) && vaultInUse(env))) {
+  if (config.chain || (await hasSourceProfile(profile, env) && vaultInUse(env))) {
     const { chainCredentials, findVaultChain } = await import("./vault_chain.ts");
-    const chain = config.chain ?? await findVaultChain(config.profile, env);
+    const chain = config.chain ?? await findVaultChain(profile, env);
     if (chain !== undefined) {
       const credentials = chainCredentials(chain, {
         region: config.region,
@@ -127,7 +131,7 @@ export async function baseClientConfig(
     }
   }
   // A profile whose credentials are only keys in the shared files: known without the chain.
-  const fromProfile = config.chain ? undefined : await profileKeys(config.profile, env);
+  const fromProfile = config.chain ? undefined : await profileKeys(profile, env);
   if (fromProfile !== undefined) {
     return { ...settings, credentials: fromProfile as BaseClientConfig["credentials"] };
   }
@@ -135,11 +139,11 @@ export async function baseClientConfig(
   return {
     ...settings,
     credentials: fromNodeProviderChain({
-      profile: config.profile,
+      profile,
       logger,
       // The chain's own clients (role_arn profiles, SSO) time out the same way, and send to the
       // named profile's endpoint, not [default]'s (profile_endpoint.ts).
-      ...await chainClientSettings(config.profile, {
+      ...await chainClientSettings(profile, {
         env,
         region: config.region,
         requestHandler,

@@ -120,8 +120,8 @@ const NOT_ONLY_KEYS = [
  * carrying the SDK's own source mark; `undefined` whenever the chain might take anything else.
  * They are taken only when: the environment holds neither `AWS_ACCESS_KEY_ID` nor
  * `AWS_SECRET_ACCESS_KEY` (with no profile named the SDK takes them first; with one, it warns
- * that a later version may); the profile is the one the SDK reads (`--profile`, `AWS_PROFILE`,
- * else `default`; a profile that only `AWS_DEFAULT_PROFILE` names is left to it); its settings,
+ * that a later version may); the profile is the one {@linkcode resolveProfile} decides (which
+ * `baseClientConfig` hands the SDK's chain too, `AWS_DEFAULT_PROFILE`'s included); its settings,
  * read with the SDK's own loader and merged as its `parseKnownFiles` merges them, hold
  * `aws_access_key_id` and `aws_secret_access_key` (and maybe `aws_session_token`) in one of the
  * two files only, and none of {@linkcode NOT_ONLY_KEYS} nor any `sso_` setting.
@@ -131,9 +131,7 @@ export async function profileKeys(
   env: Readonly<Record<string, string | undefined>>,
 ): Promise<(() => Promise<KnownKeys & { $source: Record<string, string> }>) | undefined> {
   if (env.AWS_ACCESS_KEY_ID || env.AWS_SECRET_ACCESS_KEY) return undefined;
-  const choice = resolveProfile(profile, env);
-  if (choice.from === "AWS_DEFAULT_PROFILE") return undefined;
-  const name = profileLabel(choice);
+  const name = profileLabel(resolveProfile(profile, env));
   const { loadSharedConfigFiles } = await smithyConfigModule();
   const files = await loadSharedConfigFiles();
   const inConfig = sectionOf(files.configFile, name);
