@@ -20,7 +20,12 @@
  * @module
  */
 
-import { profileLabel, resolveProfile, usesEnvironmentKeys } from "./profile.ts";
+import {
+  credentialSettingsOf,
+  profileLabel,
+  resolveProfile,
+  usesEnvironmentKeys,
+} from "./profile.ts";
 import type { STSClient, STSClientConfig } from "@aws-sdk/client-sts";
 import { UsageError } from "../core/errors.ts";
 import { baseClientConfig } from "./credential_source.ts";
@@ -128,8 +133,9 @@ export interface ProfileMfa {
 }
 
 /**
- * Reads `mfa_serial` and `role_arn` of a profile (from `~/.aws/config`, through the SDK's shared
- * config loader: never parsed by hand). Keys in the environment with no profile named are not the
+ * Reads `mfa_serial` and `role_arn` of a profile (from both shared files through the SDK's shared
+ * config loader, never parsed by hand, `~/.aws/credentials`' over `~/.aws/config`'s as its
+ * credential providers take them). Keys in the environment with no profile named are not the
  * `default` profile's: none of its settings apply, and no file is read.
  */
 export async function readProfileMfa(
@@ -140,7 +146,7 @@ export async function readProfileMfa(
   const { loadSharedConfigFiles } = await smithyConfigModule();
   const files = await loadSharedConfigFiles();
   const name = profileName(profile, env);
-  const entry = { ...files.credentialsFile?.[name], ...files.configFile?.[name] };
+  const entry = credentialSettingsOf(files, name);
   return {
     mfaSerial: entry.mfa_serial || undefined,
     assumesRole: Boolean(entry.role_arn),

@@ -10,6 +10,7 @@ import type { fromNodeProviderChain } from "@aws-sdk/credential-providers";
 import { explainAwsError } from "./on_failure.ts";
 import { addCallDeadline, awsTimeoutMs, DEFAULT_TIMEOUT_MS } from "./timeout.ts";
 import {
+  credentialSettingsOf,
   OTHER_CREDENTIAL_SOURCES,
   profileLabel,
   resolveProfile,
@@ -222,7 +223,8 @@ interface ChainClientSettings {
 
 /**
  * Whether the profile (as {@linkcode resolveProfile} decides it) assumes its `role_arn` with a
- * `source_profile`'s credentials, read with the SDK's own loader. Keys in the environment with
+ * `source_profile`'s credentials, read with the SDK's own loader and merged as its credential
+ * providers merge the two files ({@linkcode credentialSettingsOf}). Keys in the environment with
  * no profile named make no profile's settings apply.
  */
 async function hasSourceProfile(
@@ -233,7 +235,7 @@ async function hasSourceProfile(
   const { loadSharedConfigFiles } = await smithyConfigModule();
   const files = await loadSharedConfigFiles();
   const name = profileLabel(resolveProfile(profile, env));
-  const entry = { ...files.credentialsFile?.[name], ...files.configFile?.[name] };
+  const entry = credentialSettingsOf(files, name);
   return Boolean(entry.role_arn && entry.source_profile);
 }
 
@@ -366,11 +368,11 @@ export async function defaultProfileHoldsCredentials(): Promise<boolean> {
 
 /**
  * The `credential_process` line of a profile in the shared config or credentials file, read
- * through the SDK's own loader; `undefined` when it has none.
+ * through the SDK's own loader (`~/.aws/credentials`' over `~/.aws/config`'s, as the SDK takes
+ * it); `undefined` when it has none.
  */
 export async function profileCredentialProcess(profile: string): Promise<string | undefined> {
   const { loadSharedConfigFiles } = await smithyConfigModule();
   const files = await loadSharedConfigFiles({ ignoreCache: true });
-  return files.configFile?.[profile]?.credential_process ??
-    files.credentialsFile?.[profile]?.credential_process;
+  return credentialSettingsOf(files, profile).credential_process;
 }

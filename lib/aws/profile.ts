@@ -80,6 +80,45 @@ export function usesEnvironmentKeys(
     Boolean(env.AWS_SECRET_ACCESS_KEY);
 }
 
+/** The two shared files as the SDK's `loadSharedConfigFiles` parses them, by profile name. */
+export interface SharedFileSections {
+  /** `~/.aws/config`. */
+  configFile?: Readonly<Record<string, Readonly<Record<string, string | undefined>> | undefined>>;
+  /** `~/.aws/credentials`. */
+  credentialsFile?: Readonly<
+    Record<string, Readonly<Record<string, string | undefined>> | undefined>
+  >;
+}
+
+/**
+ * A profile's settings as the SDK's credential providers read them (its `parseKnownFiles`):
+ * both files, a setting of `~/.aws/credentials` over the same one of `~/.aws/config`. For the
+ * settings that make credentials (keys, `role_arn`, `source_profile`, `mfa_serial`, …); a
+ * client's endpoint settings are read the other way round (`profile_endpoint.ts`).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { credentialSettingsOf } from "./profile.ts";
+ * const files = {
+ *   configFile: { dev: { mfa_serial: "arn:aws:iam::1:mfa/a", region: "eu-west-1" } },
+ *   credentialsFile: { dev: { mfa_serial: "arn:aws:iam::1:mfa/b" } },
+ * };
+ * assert.deepEqual(credentialSettingsOf(files, "dev"), {
+ *   mfa_serial: "arn:aws:iam::1:mfa/b",
+ *   region: "eu-west-1",
+ * });
+ * ```
+ */
+export function credentialSettingsOf(
+  files: SharedFileSections,
+  name: string,
+): Record<string, string | undefined> {
+  const section = (file: SharedFileSections["configFile"]) =>
+    file !== undefined && Object.hasOwn(file, name) ? file[name] : undefined;
+  return { ...section(files.configFile), ...section(files.credentialsFile) };
+}
+
 /** The profile's name for messages and the config file: its name, or `default`. */
 export function profileLabel(choice: ProfileChoice): string {
   return choice.name ?? "default";

@@ -24,6 +24,7 @@ import {
   checkEndpointVariables,
   ignoresConfiguredEndpoints,
 } from "./endpoint_url.ts";
+import { credentialSettingsOf } from "./profile.ts";
 import { smithyConfigModule } from "./sdk.ts";
 
 /** What an SDK client's configuration takes for the profile's endpoint. */
@@ -193,10 +194,8 @@ async function chainServices(
   let name: string | undefined = profile;
   while (name !== undefined && !seen.has(name) && seen.size < 20) {
     seen.add(name);
-    const settings: Record<string, string | undefined> = {
-      ...files.credentialsFile?.[name],
-      ...files.configFile?.[name],
-    };
+    // The chain's own settings, merged as its credential providers merge them.
+    const settings = credentialSettingsOf(files, name);
     if (settings.role_arn || settings.web_identity_token_file) services.add("sts");
     if (Object.keys(settings).some((key) => key.startsWith("sso_"))) {
       services.add("sso");

@@ -18,7 +18,7 @@
 import { type AgentText, UsageError } from "../core/errors.ts";
 import { logText } from "../core/log_text.ts";
 import { isMfaSerial } from "./mfa_session.ts";
-import { OTHER_CREDENTIAL_SOURCES } from "./profile.ts";
+import { credentialSettingsOf, OTHER_CREDENTIAL_SOURCES } from "./profile.ts";
 
 /** The most roles a chain may assume (the AWS CLI has no bound; a longer chain is a mistake). */
 export const MAX_ROLE_CHAIN = 8;
@@ -134,10 +134,12 @@ export function credentialSettings(files: SharedFiles, profile: string): string[
 }
 
 /**
- * The settings of `name` in both files (the config file's win), as `readProfileMfa` reads them.
+ * The settings of `name` in both files, as the SDK's credential providers (which assume a
+ * `role_arn` profile's role) and `readProfileMfa` read them: `~/.aws/credentials`' over
+ * `~/.aws/config`'s.
  */
 export function profileSettings(files: SharedFiles, name: string): ProfileSettings {
-  return { ...files.credentialsFile?.[name], ...files.configFile?.[name] };
+  return credentialSettingsOf(files, name);
 }
 
 /**
