@@ -1050,6 +1050,71 @@ Deno.test("bodies read whole are bounded together: past the bound a call gets 50
   }
 });
 
+Deno.test("the parent's AWS_IGNORE_CONFIGURED_ENDPOINT_URLS=true sends the calls to AWS, not its AWS_ENDPOINT_URL*, as the SDK would", async (t) => {
+  const reached: string[] = [];
+  const upstream = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, (req) => {
+    reached.push(new URL(req.url).pathname);
+    return new Response("<ListBucketResult/>");
+  });
+  const local = `http://127.0.0.1:${upstream.addr.port}`;
+  const session = () => ({
+    accessKeyId: "ASIAREALKEY000000000",
+    secretAccessKey: "real-secret",
+    sessionToken: "real-token",
+    expiration: new Date(Date.now() + 3600_000),
+  });
+  const call = async (value: string | undefined) => {
+    const ignore: Record<string, string> = value === undefined
+      ? {}
+      : { AWS_IGNORE_CONFIGURED_ENDPOINT_URLS: value };
+    const proxy = await startSigningProxy({
+      env: { AWS_ENDPOINT_URL: local, AWS_ENDPOINT_URL_S3: local, ...ignore },
+      idleTimeoutMs: 3000,
+    });
+    try {
+      const grant = proxy.addGrant({ session });
+      const response = await signedGet(proxy, grant.standIn, "/bucket-x");
+      await response.body?.cancel();
+      return { status: response.status, calls: grant.calls };
+    } finally {
+      await proxy.close();
+    }
+  };
+  try {
+    // The SDK reads the variable as exactly true or false; anything else leaves the URLs on.
+    for (const value of [undefined, "false", "TRUE", "1", ""]) {
+      await t.step(
+        `${JSON.stringify(value ?? "unset")}: the parent's AWS_ENDPOINT_URL_S3`,
+        async () => {
+          reached.length = 0;
+          const { status } = await call(value);
+          assert.equal(status, 200);
+          assert.deepEqual(reached, ["/bucket-x"]);
+        },
+      );
+    }
+    await t.step("\"true\": AWS's own S3 endpoint, never the parent's", async () => {
+      reached.length = 0;
+      const { status, calls } = await call("true");
+      // This machine reaches no AWS: the proxy's own answer, or AWS's refusal where it can.
+      assert.notEqual(status, 200);
+      assert.deepEqual(reached, [], "nothing reached the parent's AWS_ENDPOINT_URL_S3");
+      assert.equal(calls.length, 1, "the call is the client's own, sent on and recorded");
+    });
+    await t.step('"true": an endpoint variable the SDK would ignore is not refused', async () => {
+      const proxy = await startSigningProxy({
+        env: {
+          AWS_ENDPOINT_URL_S3: "ftp://minio.internal",
+          AWS_IGNORE_CONFIGURED_ENDPOINT_URLS: "true",
+        },
+      });
+      await proxy.close();
+    });
+  } finally {
+    await upstream.shutdown();
+  }
+});
+
 Deno.test("an invalid AWS_ENDPOINT_URL* is refused in one line that never repeats its value", async (t) => {
   const cases: Array<[string, string, RegExp]> = [
     ["http://me:s3cr3t-pw@minio.internal:9000", "s3cr3t-pw", /it holds a user name or password$/],

@@ -13,6 +13,7 @@
 
 import { UsageError } from "../core/errors.ts";
 import { logText } from "../core/log_text.ts";
+import { ignoresConfiguredEndpoints } from "../aws/endpoint_url.ts";
 
 /** What the proxy knows of a call when it picks the endpoint. */
 export interface EndpointQuery {
@@ -171,7 +172,9 @@ export function endpointVariableSuffix(serviceId: string): string {
 /**
  * Reads the parent's `AWS_ENDPOINT_URL` and `AWS_ENDPOINT_URL_<SERVICE>` (keyed `""` and the
  * suffix), refusing one that is not an http(s) URL without user name, password, query or fragment
- * (in one line that does not repeat the value).
+ * (in one line that does not repeat the value). None when the parent's
+ * `AWS_IGNORE_CONFIGURED_ENDPOINT_URLS` is exactly `true`: an SDK given the parent's environment
+ * (an unmasked child's) would then ignore them, and send to AWS's own endpoints.
  *
  * @example
  * ```ts
@@ -179,12 +182,15 @@ export function endpointVariableSuffix(serviceId: string): string {
  * import { readEndpointOverrides } from "./aws_endpoints.ts";
  * const overrides = readEndpointOverrides({ AWS_ENDPOINT_URL_S3: "http://127.0.0.1:9000" });
  * assert.equal(overrides.get("S3")?.host, "127.0.0.1:9000");
+ * const ignored = { AWS_ENDPOINT_URL_S3: "http://127.0.0.1:9000", AWS_IGNORE_CONFIGURED_ENDPOINT_URLS: "true" };
+ * assert.equal(readEndpointOverrides(ignored).size, 0);
  * ```
  */
 export function readEndpointOverrides(
   env: Readonly<Record<string, string>>,
 ): EndpointOverrides {
   const overrides = new Map<string, URL>();
+  if (ignoresConfiguredEndpoints(env)) return overrides;
   for (const [name, value] of Object.entries(env)) {
     const match = /^AWS_ENDPOINT_URL(?:_([A-Z0-9_]+))?$/.exec(name);
     if (match === null || value === "") continue;
