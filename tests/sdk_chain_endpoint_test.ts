@@ -7,6 +7,7 @@ import assert from "node:assert/strict";
 import { startFixture } from "./support/fixture.ts";
 import { LocalAws } from "./support/local_aws.ts";
 import { runCli } from "./support/cli.ts";
+import { cacheSsoToken, SSO_SETTINGS } from "./support/sso_token.ts";
 
 const GRANT = ["exec", "--no-confirm", "-s", "s3:ro", "-t", "15m", "--", "true"];
 
@@ -104,32 +105,9 @@ function startPortal(credentials?: {
   };
 }
 
-const START_URL = "https://example.awsapps.com/start";
-
-/** The settings of an SSO profile (legacy start URL) whose token `cacheSsoToken` caches. */
-const SSO_SETTINGS = `sso_start_url = ${START_URL}\nsso_region = us-east-1\n` +
-  "sso_account_id = 123456789012\nsso_role_name = Dev\n";
-
-/** Caches a valid token for {@linkcode START_URL}, as `aws sso login` does. */
-async function cacheSsoToken(fx: { path(...parts: string[]): string }): Promise<void> {
-  // The file is named by the SHA-1 of the start URL.
-  const digest = await crypto.subtle.digest("SHA-1", new TextEncoder().encode(START_URL));
-  const name = Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, "0")).join("");
-  await Deno.mkdir(fx.path(".aws", "sso", "cache"), { recursive: true });
-  await Deno.writeTextFile(
-    fx.path(".aws", "sso", "cache", `${name}.json`),
-    JSON.stringify({
-      startUrl: START_URL,
-      region: "us-east-1",
-      accessToken: "sso-access-token",
-      expiresAt: new Date(Date.now() + 3600_000).toISOString(),
-    }),
-  );
-}
-
 /** An SSO profile "prod" with a cached token; `extra` ends its section. */
 async function ssoWorld(
-  fx: { path(...parts: string[]): string },
+  fx: { home: string; path(...parts: string[]): string },
   options: { defaultEndpoint: string; extra: string },
 ) {
   await Deno.writeTextFile(
@@ -137,7 +115,7 @@ async function ssoWorld(
     `[default]\nendpoint_url = ${options.defaultEndpoint}\n\n` +
       `[profile prod]\n${SSO_SETTINGS}${options.extra}`,
   );
-  await cacheSsoToken(fx);
+  await cacheSsoToken(fx.home);
 }
 
 Deno.test("an SSO profile's role credentials come from its own endpoint_url, never [default]'s", async () => {
@@ -180,7 +158,7 @@ Deno.test("a role_arn profile with an SSO source: its AssumeRole and its SSO cal
       `[profile prod]\nrole_arn = ${roleArn}\nsource_profile = sso-src\nservices = local\n\n` +
       `[services local]\nsso =\n  endpoint_url = ${portal.url}\n`,
   );
-  await cacheSsoToken(fx);
+  await cacheSsoToken(fx.home);
   // STS's endpoint from the environment (the fixture's AWS_ENDPOINT_URL_STS), SSO's from the
   // profile's services section: the SDK's one clientConfig cannot hold both.
   const { AWS_ACCESS_KEY_ID: _id, AWS_SECRET_ACCESS_KEY: _secret, ...env } = fx.env;
@@ -205,7 +183,7 @@ Deno.test("an SSO profile's role credentials are asked in its sso_region, not in
     fx.path(".aws", "config"),
     `[profile prod]\n${SSO_SETTINGS.replace("us-east-1", "yy-nowhere-2")}`,
   );
-  await cacheSsoToken(fx);
+  await cacheSsoToken(fx.home);
   const { AWS_ACCESS_KEY_ID: _id, AWS_SECRET_ACCESS_KEY: _secret, ...env } = fx.env;
   const result = await runCli([GRANT[0], "--profile", "prod", "--debug", ...GRANT.slice(1)], {
     env: { ...env, AWS_REGION: "xx-nowhere-1", TIMEBOUND_IAM_TIMEOUT: "5" },
@@ -214,4 +192,50 @@ Deno.test("an SSO profile's role credentials are asked in its sso_region, not in
   assert.match(result.stderr, /portal\.sso\.yy-nowhere-2\.amazonaws\.com/);
   assert.doesNotMatch(result.stderr, /portal\.sso\.xx-nowhere-1/);
   assert.deepEqual(fx.aws.requests, []);
+});
+
+Deno.test("an SSO profile whose IAM Identity Center cannot be reached says so, naming its host only, with the network and aws sso login as the way out", async (t) => {
+  // A port that was free a moment ago: nothing answers there.
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const closed = listener.addr.port;
+  listener.close();
+  const cases = [
+    {
+      name: "a closed port (the profile's endpoint_url, with a path)",
+      settings: SSO_SETTINGS + `endpoint_url = http://127.0.0.1:${closed}/portal/secret-path\n`,
+      where: `127.0.0.1:${closed}`,
+      reason: "connection refused",
+    },
+    {
+      name: "a host that does not resolve (an sso_region that does not exist)",
+      settings: SSO_SETTINGS.replace("us-east-1", "yy-nowhere-2"),
+      where: "portal.sso.yy-nowhere-2.amazonaws.com",
+      reason: "host not found",
+    },
+  ];
+  for (const c of cases) {
+    await t.step(c.name, async () => {
+      await using fx = await startFixture({ prefix: "tbi-sdk-chain-" });
+      await Deno.writeTextFile(fx.path(".aws", "config"), `[profile prod]\n${c.settings}`);
+      await cacheSsoToken(fx.home);
+      const { AWS_ACCESS_KEY_ID: _id, AWS_SECRET_ACCESS_KEY: _secret, ...env } = fx.env;
+      const message = `Could not reach AWS IAM Identity Center (SSO) at ${c.where} for profile ` +
+        `"prod": ${c.reason}`;
+      const hint =
+        "check the network; if it works, sign in again with: aws sso login --profile prod";
+      const result = await runCli([GRANT[0], "--profile", "prod", ...GRANT.slice(1)], {
+        env: { ...env, TIMEBOUND_IAM_TIMEOUT: "5" },
+      });
+      assert.equal(result.code, 1, result.stderr);
+      assert.equal(result.stderr, `error: ${message}\nhint: ${hint}\n`);
+      assert.deepEqual(fx.aws.requests, []);
+      const doctor = await runCli(["doctor", "--profile", "prod"], {
+        env: { ...env, TIMEBOUND_IAM_TIMEOUT: "5" },
+      });
+      assert.equal(doctor.code, 1, doctor.stderr);
+      assert.match(doctor.stdout, new RegExp(`✗ base credentials +${RegExp.escape(message)}\n`));
+      assert.match(doctor.stdout, new RegExp(` +fix: ${RegExp.escape(hint)}\n`));
+      assert.doesNotMatch(doctor.stdout + result.stderr, /secret-path|aws configure/);
+    });
+  }
 });

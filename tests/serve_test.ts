@@ -15,6 +15,7 @@ import { cliCommand, runCli, windowsSystemEnv } from "./support/cli.ts";
 import { startFixture } from "./support/fixture.ts";
 import { accountTrustPolicy, oneIdentityTrustPolicy } from "./support/policy_document.ts";
 import type { LocalAws } from "./support/local_aws.ts";
+import { cacheSsoToken, SSO_SETTINGS } from "./support/sso_token.ts";
 
 interface Served extends AsyncDisposable {
   aws: LocalAws;
@@ -355,6 +356,37 @@ Deno.test("an agent is told that AWS could not be reached, never the endpoint's 
   assert.ok(!refused.text.includes(String(listener.addr.port)), refused.text);
   assert.ok(
     s.stderr().includes(`Could not reach http://${endpoint}: connection refused`),
+    s.stderr(),
+  );
+});
+
+Deno.test("an agent is told that IAM Identity Center could not be reached, never its host; the server's log names it", async () => {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const endpoint = `127.0.0.1:${listener.addr.port}`;
+  listener.close();
+  // The profile must exist when serve starts: its config file lives beside the test's HOME.
+  const dir = await Deno.makeTempDir({ prefix: "tbi-serve-sso-" });
+  await using _dir = { [Symbol.asyncDispose]: () => Deno.remove(dir, { recursive: true }) };
+  await Deno.writeTextFile(
+    `${dir}/config`,
+    `[profile prod]\n${SSO_SETTINGS}endpoint_url = http://${endpoint}\n`,
+  );
+  await using s = await serve(["--profile", "prod"], {
+    env: { AWS_CONFIG_FILE: `${dir}/config`, AWS_ACCESS_KEY_ID: "", AWS_SECRET_ACCESS_KEY: "" },
+  });
+  await cacheSsoToken(s.home);
+  const refused = await s.call("grant_access", { services: ["s3"] });
+  assert.ok(refused.isError, refused.text);
+  assert.equal(
+    refused.text,
+    "Could not reach AWS IAM Identity Center (SSO)\n" +
+      "hint: the server's log says why; try again later, or ask the human who started the server",
+  );
+  assert.ok(
+    s.stderr().includes(
+      `Could not reach AWS IAM Identity Center (SSO) at ${endpoint} for profile "prod": ` +
+        "connection refused",
+    ),
     s.stderr(),
   );
 });

@@ -89,6 +89,10 @@ export async function explainAwsError(error: unknown, context: ErrorContext): Pr
   const iam = isIamOperation(context.operation);
   const { kind, service } = await classifyAwsError(error, iam ? "iam" : "sts");
   const failure = failureOf(error);
+  if (kind === "credentials") {
+    const unreachable = await explainSourceUnreachable(failure, context);
+    if (unreachable !== undefined) return unreachable;
+  }
   const roleOperation = service === "iam" && SETUP_IAM_ACTIONS.includes(`iam:${context.operation}`);
   const explained = (roleOperation ? ROLE_EXPLANATIONS[kind] : undefined)?.(failure, context) ??
     EXPLANATIONS[kind]?.(failure, context);
@@ -216,6 +220,55 @@ function explainMissingCredentials({ message, options }: Failure, context: Error
       "credential_process, web identity and container/instance roles",
     { ...options, hint: "pass --profile NAME, or set up credentials with: aws configure" },
   );
+}
+
+/**
+ * A provider of the SDK's credential chain that could not reach its service (IAM Identity Center
+ * for an SSO profile): the SDK keeps only the network error's text (`Error: getaddrinfo ENOTFOUND
+ * portal.sso.…`) in a credentials error. Told as that service, naming only its host (and port):
+ * never the text, which may hold the URL with its path.
+ */
+async function explainSourceUnreachable(
+  { message, options }: Failure,
+  context: ErrorContext,
+): Promise<UserError | undefined> {
+  const reason = networkReasonIn(message);
+  if (reason === undefined) return undefined;
+  const { usesIdentityCenter } = await import("./profile_endpoint.ts");
+  const sso = await usesIdentityCenter(context.profile ?? "default").catch(() => false);
+  const service = sso ? "AWS IAM Identity Center (SSO)" : "the source of the credentials";
+  const host = hostIn(message);
+  const at = host === undefined ? "" : ` at ${host}`;
+  const profileFlag = context.profile ? ` --profile ${logText(context.profile, 80)}` : "";
+  return new RuntimeError(`Could not reach ${service}${at} for ${profileOf(context)}: ${reason}`, {
+    ...options,
+    hint: sso
+      ? `check the network; if it works, sign in again with: aws sso login${profileFlag}`
+      : "check the network",
+    forAgents: {
+      message: `Could not reach ${sso ? service : "AWS"}`,
+      hint: "the server's log says why; try again later, or ask the human who started the server",
+    },
+  });
+}
+
+/** Why a connection failed, from a network error's text; `undefined` if it tells of none. */
+function networkReasonIn(message: string): string | undefined {
+  if (/\bECONNREFUSED\b|connection refused/i.test(message)) return "connection refused";
+  if (/\b(?:ENOTFOUND|EAI_AGAIN)\b|getaddrinfo|dns error/i.test(message)) return "host not found";
+  if (/^(?:Error: )?TimeoutError\b|\bETIMEDOUT\b/.test(message)) return "timed out";
+  if (/\b(?:ECONNRESET|EHOSTUNREACH|ENETUNREACH)\b|tcp connect error/i.test(message)) {
+    return "network error";
+  }
+  return undefined;
+}
+
+/** The host (and port) a network error's text names, as Node's errors name it. */
+function hostIn(message: string): string | undefined {
+  const host = /\b(?:ENOTFOUND|EAI_AGAIN) ([A-Za-z0-9.-]{1,253})(?![^\s])/.exec(message)?.[1] ??
+    /\b(?:ECONNREFUSED|ETIMEDOUT|EHOSTUNREACH|ENETUNREACH|ECONNRESET) ([0-9A-Fa-f.:]{2,45}:\d{1,5})(?![^\s])/
+      .exec(message)?.[1];
+  return host === undefined ? undefined : logText(host, 260);
 }
 
 function explainUnreachable({ options }: Failure, context: ErrorContext) {

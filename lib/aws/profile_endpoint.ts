@@ -180,6 +180,14 @@ export async function chainEndpointConfig(
   return { shared: otherKinds.size === 1 ? others[0] : undefined, sts, usesSts };
 }
 
+/**
+ * Whether `profile`'s credentials come through IAM Identity Center: its own `sso_*` settings, or
+ * those of a `source_profile` on its chain. For messages.
+ */
+export async function usesIdentityCenter(profile: string): Promise<boolean> {
+  return (await chainServices(profile, {})).has("sso");
+}
+
 /** The services of the inner clients that `profile`'s credential chain makes. */
 async function chainServices(
   profile: string,
