@@ -392,3 +392,27 @@ Deno.test("doctor on an SSO session whose permissions lack sts:SetSourceIdentity
       `allow both in the permissions of ${principal}`,
   );
 });
+
+Deno.test("doctor with AWS_DEFAULT_PROFILE beside keys in the environment calls STS and IAM with the profile's keys", async () => {
+  await using fx = await startGoodSetup();
+  const prod = fx.aws.addUser({ userName: "prod-user" });
+  await Deno.writeTextFile(
+    fx.path(".aws", "credentials"),
+    `[prod]\naws_access_key_id = ${prod.accessKeyId}\n` +
+      `aws_secret_access_key = ${prod.secretAccessKey}\n`,
+  );
+  const since = fx.aws.requests.length;
+  const result = await fx.run(["doctor"], { env: { AWS_DEFAULT_PROFILE: "prod" } });
+  const lines = checklist(result.stdout);
+  assert.equal(
+    line(lines, "base credentials").detail,
+    'profile "prod" (keys in the shared credentials file)',
+  );
+  const calls = fx.aws.requests.slice(since);
+  assert.ok(calls.some((r) => r.service === "iam"), JSON.stringify(calls.map((r) => r.action)));
+  assert.deepEqual(
+    calls.filter((r) => r.accessKeyId !== prod.accessKeyId).map((r) => [r.service, r.action]),
+    [],
+    "every call signed with prod's keys, none with the environment's",
+  );
+});
