@@ -7,12 +7,14 @@ import { accountWideLevel, checkAllowed, parseAllowList } from "../lib/request/a
 import { forTarget, prepareGrant } from "../lib/request/grant_request.ts";
 import { loadCatalog } from "../lib/request/catalog.ts";
 import {
+  ANY_TARGET,
   arnCovers,
   checkBucketName,
   checkResourceText,
   describeBareName,
   expandResource,
   partitionOf,
+  type ResourceType,
 } from "../lib/request/resource.ts";
 import { formatScopes, mergeScopes, parseScopes } from "../lib/request/scope.ts";
 
@@ -196,6 +198,67 @@ Deno.test("a related type's ARN is widened to everything under the name only aft
   });
 });
 
+Deno.test("a service's resource types shape what its refusals and expansions say", async (t) => {
+  const format = (rest: string) => `arn:\${Partition}:sqs:\${Region}:\${Account}:${rest}`;
+  const arn = (rest: string) => `arn:aws:sqs:eu-west-1:123456789012:${rest}`;
+  const refusal = (service: string, name: string, types: ResourceType[]) => {
+    try {
+      expandResource(service, name, types, target);
+    } catch (error) {
+      assert.ok(error instanceof UsageError, String(error));
+      return error.message;
+    }
+    assert.fail(`${name} was accepted`);
+  };
+  await t.step("no resource type: no example of one", () => {
+    assert.equal(
+      refusal("nobare", "x", []),
+      'Resource "x" of nobare is not an ARN: nobare takes no bare names, only ARNs',
+    );
+  });
+  await t.step("four types are all named, with no … after them", () => {
+    const four = ["a", "b", "c", "d"].map((key) => ({ key, arn: format(`${key}/\${Name}`) }));
+    assert.equal(
+      refusal("sqs", arn("e/x"), four),
+      `ARN "${arn("e/x")}" names no sqs resource type: expected ` +
+        "arn:aws:sqs:REGION:ACCOUNT:a/Name, arn:aws:sqs:REGION:ACCOUNT:b/Name, " +
+        "arn:aws:sqs:REGION:ACCOUNT:c/Name, arn:aws:sqs:REGION:ACCOUNT:d/Name",
+    );
+  });
+  await t.step("a format's dots and other pattern characters are matched as themselves", () => {
+    const types = [{ key: "thing", arn: format("a.b+c/\${Name}") }];
+    assert.deepEqual(expandResource("sqs", arn("a.b+c/x"), types, target).types, ["thing"]);
+    assert.match(refusal("sqs", arn("aXbbc/x"), types), /names no sqs resource type/);
+  });
+  await t.step("S3 paths need the catalog's bucket and object types", () => {
+    const types = [{ key: "bucket", arn: "arn:${Partition}:s3:::${BucketName}" }];
+    assert.equal(refusal("s3", "bk1/key", types), "The catalog has no S3 bucket or object type");
+  });
+  await t.step("a bare name fills the name's variable, wherever the fixed ones stand", () => {
+    const types = [{
+      key: "queue",
+      arn: format("\${QueueName}/\${Partition}/\${Region}/\${Account}"),
+    }];
+    assert.deepEqual(expandResource("sqs", "jobs", types, target).arns, [
+      arn("jobs/aws/eu-west-1/123456789012"),
+    ]);
+  });
+  await t.step("a related ARN that a wildcard name already covers is dropped", () => {
+    const types = [
+      { key: "queue", arn: format("\${QueueName}") },
+      { key: "archive", arn: format("jobs-\${QueueName}") },
+    ];
+    assert.deepEqual(expandResource("sqs", "*", types, target).arns, [arn("*")]);
+  });
+  await t.step("without a target, bare names are in any account and region", () => {
+    assert.deepEqual(ANY_TARGET, { account: "*", region: "*", partition: "aws" });
+    const types = [{ key: "queue", arn: format("\${QueueName}") }];
+    assert.deepEqual(expandResource("sqs", "jobs", types, ANY_TARGET).arns, [
+      "arn:aws:sqs:*:*:jobs",
+    ]);
+  });
+});
+
 Deno.test("a full ARN is checked against the service's resource types, each refusal saying why", async (t) => {
   const cases: Array<[string, string, string, string?]> = [
     [
@@ -216,6 +279,8 @@ Deno.test("a full ARN is checked against the service's resource types, each refu
     ["s3", "arn:foo:s3:::bk1", 'Invalid ARN "arn:foo:s3:::bk1": "foo" is not an AWS partition'],
     ["s3", "arn::s3:::bk1", 'Invalid ARN "arn::s3:::bk1": "" is not an AWS partition'],
     ["s3", "arn:xaws:s3:::bk1", 'Invalid ARN "arn:xaws:s3:::bk1": "xaws" is not an AWS partition'],
+    ["s3", "arn:aws1:s3:::bk1", 'Invalid ARN "arn:aws1:s3:::bk1": "aws1" is not an AWS partition'],
+    ["s3", "arn:*x:s3:::bk1", 'Invalid ARN "arn:*x:s3:::bk1": "*x" is not an AWS partition'],
     [
       "s3",
       "arn:aws:sqs:eu-west-1:123456789012:q",
@@ -486,7 +551,7 @@ Deno.test("checkBucketName() refuses the suffixes S3 keeps for other resources, 
     [
       "my-ap-hrzrlukc5m36ft7okagglf3gmwluquse1b-s3alias",
       /^a name ending in -s3alias is an access point's alias, not a bucket, and no policy can name an alias$/,
-      /^name the access point by its ARN, e\.g\. s3:ro@arn:aws:s3:REGION:ACCOUNT:accesspoint\/NAME /,
+      /^name the access point by its ARN, e\.g\. s3:ro@arn:aws:s3:REGION:ACCOUNT:accesspoint\/NAME \(its objects: …\/NAME\/object\/\*\)$/,
     ],
     [
       "*-s3alias",
@@ -496,17 +561,17 @@ Deno.test("checkBucketName() refuses the suffixes S3 keeps for other resources, 
     [
       "my-olap-1a4n8yjrb3kda96f67zwrwiiuse1a--ol-s3",
       /^a name ending in --ol-s3 is an Object Lambda Access Point's alias, not a bucket$/,
-      /s3-object-lambda:ro@arn:aws:s3-object-lambda:REGION:ACCOUNT:accesspoint\/NAME$/,
+      /^name the Object Lambda Access Point by its ARN, e\.g\. s3-object-lambda:ro@arn:aws:s3-object-lambda:REGION:ACCOUNT:accesspoint\/NAME$/,
     ],
     [
       "mfzwi23gnjvgw.mrap",
       /^a name ending in \.mrap is a Multi-Region Access Point's alias, not a bucket$/,
-      /s3:ro@arn:aws:s3::ACCOUNT:accesspoint\/mfzwi23gnjvgw\.mrap /,
+      /^name it by its ARN, e\.g\. s3:ro@arn:aws:s3::ACCOUNT:accesspoint\/mfzwi23gnjvgw\.mrap \(its objects: …\/mfzwi23gnjvgw\.mrap\/object\/\*\)$/,
     ],
     [
       "data--usw2-az1--x-s3",
       /^a name ending in --x-s3 is a directory bucket, whose actions are s3express's, not s3's$/,
-      /s3express:ro@arn:aws:s3express:REGION:ACCOUNT:bucket\/data--usw2-az1--x-s3$/,
+      /^name it in an s3express scope by its ARN, e\.g\. s3express:ro@arn:aws:s3express:REGION:ACCOUNT:bucket\/data--usw2-az1--x-s3$/,
     ],
     [
       "63a8e430-6e0b-46f5-k833abtwr6s8tmtsycedn8s4yc3xhuse1b--table-s3",
@@ -576,6 +641,31 @@ Deno.test("a full S3 ARN's bucket is checked as a bare name's: the same errors a
       assert.match(error.message, message);
     });
   }
+  await t.step("an ARN in any partition (*) gets its hint in aws's", async () => {
+    const error = await expand("s3", "arn:*:s3:::d--usw2-az1--x-s3").then(
+      () => undefined,
+      (e) => e,
+    );
+    assert.ok(error instanceof UsageError, String(error));
+    assert.equal(
+      error.hint,
+      "name it in an s3express scope by its ARN, e.g. " +
+        "s3express:ro@arn:aws:s3express:REGION:ACCOUNT:bucket/d--usw2-az1--x-s3",
+    );
+  });
+  await t.step("only an s3 ARN without region and account names a bucket", async () => {
+    // Other services' ARNs without region and account: their resource is no bucket name.
+    for (
+      const [service, arn] of [
+        ["mapcredits", "arn:aws:mapcredits:::a/1"],
+        ["vendor-insights", "arn:aws:vendor-insights:::data-source:ds1"],
+      ]
+    ) {
+      const resource = await expand(service, arn);
+      assert.deepEqual(resource.arns, [arn]);
+      assert.equal(resource.note, undefined);
+    }
+  });
   await t.step("a directory bucket's hint is in the ARN's partition", async () => {
     const error = await expand("s3", "arn:aws-us-gov:s3:::d--usw2-az1--x-s3/k").then(
       () => undefined,
@@ -687,6 +777,9 @@ Deno.test("arnCovers() compares ARN patterns as sets, wildcards included", async
     ["arn:aws:s3:::*-public/*", "arn:aws:s3:::secret${aws:PrincipalTag/x-public/y}", false],
     ["arn:aws:s3:::b/${aws:username}/*", "arn:aws:s3:::b/${aws:username}/*", true],
     ["arn:aws:s3:::b/${aws:username}/*", "arn:aws:s3:::b/${aws:userid}/*", false],
+    // A variable first: all of the pattern is whatever IAM fills in.
+    ["???????????????", "${aws:username}", false],
+    ["*", "${aws:username}", true],
     // A * that would have to match past the end, or a name that ends too soon.
     ["arn:aws:s3:::b*-logs", "arn:aws:s3:::bc", false],
     ["arn:aws:s3:::b*", "arn:aws:s3:::b", true],
