@@ -231,7 +231,9 @@ async function mutate(
 }
 
 if (import.meta.main) {
-  const chosen = (Deno.args.length ? Deno.args : Object.keys(MUTATED_MODULES)).map(parseTarget);
+  // `deno task mutate -- lib/…` passes the `--` on, as it does to every task.
+  const args = Deno.args[0] === "--" ? Deno.args.slice(1) : Deno.args;
+  const chosen = (args.length ? args : Object.keys(MUTATED_MODULES)).map(parseTarget);
   const unknown = chosen.filter(({ module }) => !MUTATED_MODULES[module]).map((t) => t.module);
   if (unknown.length) {
     console.error(`error: not a mutated module: ${unknown.join(", ")}`);

@@ -36,3 +36,19 @@ Deno.test("applyMutant() replaces the mutant's range, lines and columns counted 
   };
   assert.equal(applyMutant(source, mutant), 'const a = "x";\nconst kind = "";\n');
 });
+
+Deno.test("deno task mutate -- MODULE takes the module after the --, as the other tasks do", async () => {
+  const script = new URL("../scripts/mutate.ts", import.meta.url);
+  const { code, stderr } = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "-q", "-P=test", "--no-prompt", script.href, "--", "lib/no/such.ts"],
+    stdin: "null",
+    stdout: "null",
+    stderr: "piped",
+  }).output();
+  assert.equal(code, 2);
+  // The module is checked (and refused) before Stryker is installed or run.
+  assert.match(
+    new TextDecoder().decode(stderr),
+    /^error: not a mutated module: lib\/no\/such\.ts\n/,
+  );
+});
