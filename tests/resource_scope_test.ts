@@ -230,6 +230,19 @@ Deno.test("a service's resource types shape what its refusals and expansions say
     assert.deepEqual(expandResource("sqs", arn("a.b+c/x"), types, target).types, ["thing"]);
     assert.match(refusal("sqs", arn("aXbbc/x"), types), /names no sqs resource type/);
   });
+  await t.step("an ARN is of the type with the most fixed text, not the most variables", () => {
+    const types = [
+      { key: "wide", arn: format("\${A}/\${B}/\${C}") },
+      { key: "narrow", arn: format("x/item/\${Name}") },
+    ];
+    assert.deepEqual(expandResource("sqs", arn("x/item/y"), types, target).types, ["narrow"]);
+    assert.deepEqual(expandResource("sqs", arn("x/other/y"), types, target).types, ["wide"]);
+  });
+  await t.step("an ARN's resource keeps its colons: log-group:x is not log-groupx", () => {
+    const types = [{ key: "group", arn: format("log-group:\${Name}") }];
+    assert.deepEqual(expandResource("sqs", arn("log-group:x"), types, target).types, ["group"]);
+    assert.match(refusal("sqs", arn("log-groupx"), types), /names no sqs resource type/);
+  });
   await t.step("S3 paths need the catalog's bucket and object types", () => {
     const types = [{ key: "bucket", arn: "arn:${Partition}:s3:::${BucketName}" }];
     assert.equal(refusal("s3", "bk1/key", types), "The catalog has no S3 bucket or object type");
