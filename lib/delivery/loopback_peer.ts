@@ -21,8 +21,14 @@ const ESTABLISHED = "01";
 /** The longest table read: 64 MiB, far above the rows of even a busy server. */
 const MAX_TABLE_BYTES = 64 * 1024 * 1024;
 
-/** How long reading the table may take before it is given up (the request is then refused). */
+/** How long `cat` may take to read the table before it is given up (the request is then refused). */
 const READ_TIMEOUT_MS = 2000;
+
+/**
+ * How long the shell's copy may take: its `read` takes the table a byte at a time, ~130 µs a row
+ * (a machine with 23,000 sockets, most in TIME_WAIT, took 3 s), where `cat` takes milliseconds.
+ */
+const SHELL_READ_TIMEOUT_MS = 15_000;
 
 /**
  * The programs that read the table for us: `cat` at its usual paths, and never one found on PATH
@@ -119,8 +125,8 @@ export function socketOwner(
  * opening one needs `--allow-all`, which the binary does not have (it has `read` and `run`). `cat`
  * is run by the first of `catPaths` (default `/usr/bin/cat`, `/bin/cat`) that exists, never from
  * PATH; without one, `shellPath` (default `/bin/sh`) copies the table with its built-in `read`
- * and `printf`. Either runs in an empty environment, for at most {@linkcode READ_TIMEOUT_MS}, and
- * its output is bounded. Where neither exists the read fails (`NotFound`), and
+ * and `printf`. Either runs in an empty environment, for at most {@linkcode READ_TIMEOUT_MS}
+ * (the shell, slower: {@linkcode SHELL_READ_TIMEOUT_MS}), and its output is bounded. Where neither exists the read fails (`NotFound`), and
  * {@linkcode checkPeer} answers `unknown`: the request is refused.
  *
  * @example
@@ -134,15 +140,19 @@ export function socketOwner(
 export function tcpTableReader(
   options: { catPaths?: readonly string[]; shellPath?: string } = {},
 ): () => Promise<string> {
-  const readers: [string, string[]][] = [
-    ...(options.catPaths ?? CAT_PATHS).map((cat): [string, string[]] => [cat, [TCP_TABLE]]),
-    [options.shellPath ?? SHELL_PATH, ["-c", SHELL_COPY]],
+  const readers: [string, string[], number][] = [
+    ...(options.catPaths ?? CAT_PATHS).map((cat): [string, string[], number] => [
+      cat,
+      [TCP_TABLE],
+      READ_TIMEOUT_MS,
+    ]),
+    [options.shellPath ?? SHELL_PATH, ["-c", SHELL_COPY], SHELL_READ_TIMEOUT_MS],
   ];
   return () => readTcpTable(readers);
 }
 
-async function readTcpTable(readers: readonly [string, string[]][]): Promise<string> {
-  for (const [program, args] of readers) {
+async function readTcpTable(readers: readonly [string, string[], number][]): Promise<string> {
+  for (const [program, args, timeoutMs] of readers) {
     let child: Deno.ChildProcess;
     const abort = new AbortController();
     try {
@@ -159,7 +169,7 @@ async function readTcpTable(readers: readonly [string, string[]][]): Promise<str
       if (error instanceof Deno.errors.NotFound) continue;
       throw error;
     }
-    const timer = setTimeout(() => abort.abort(), READ_TIMEOUT_MS);
+    const timer = setTimeout(() => abort.abort(), timeoutMs);
     try {
       const text = await boundedText(child.stdout, () => abort.abort());
       const status = await child.status;
