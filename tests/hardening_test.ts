@@ -221,6 +221,27 @@ Deno.test("bad CLI input is a usage error of one line, before any AWS call", asy
       [...exec, "--region", "us-east-1\\u{a}x", "--", "true"],
       /Invalid region "us-east-1\\u\{5c\}u\{a\}x"/,
     ],
+    // A scope, a TTL and a resource quote the characters \u{a} apart from a newline too.
+    [
+      "a scope with a newline",
+      ["policy", "-s", "bogus\nx"],
+      /^error: Invalid scope "bogus\\u\{a\}x"/,
+    ],
+    [
+      "a scope with the characters \\u{a}",
+      ["policy", "-s", "bogus\\u{a}x"],
+      /^error: Invalid scope "bogus\\u\{5c\}u\{a\}x"/,
+    ],
+    [
+      "a TTL with the characters \\u{a}",
+      [...exec.slice(0, -1), "9\\u{a}m", "--", "true"],
+      /^error: Invalid TTL "9\\u\{5c\}u\{a\}m"/,
+    ],
+    [
+      "an ARN with the characters \\u{a}",
+      ["policy", "-s", "sqs:ro@arn:aw\\u{a}s:sqs:eu-west-1:123456789012:q"],
+      /^error: Invalid ARN "arn:aw\\u\{5c\}u\{a\}s:sqs:eu-west-1:123456789012:q"/,
+    ],
     ["an empty region", [...exec, "--region", "", "--", "true"], /^error: Empty --region/],
     ["an empty role ARN", [...exec, "--role-arn", "", "--", "true"], /^error: Empty --role-arn/],
     ["an empty profile", [...exec, "--profile", "", "--", "true"], /^error: Empty --profile/],

@@ -1130,6 +1130,75 @@ Deno.test("a refused profile named with the characters \\u{a} or a newline is qu
   }
 });
 
+Deno.test("an agent's argument holding the characters \\u{a} or a newline is quoted each its own way, on one log line and in the audit log", async (t) => {
+  const cases: Array<[string, (x: string) => Record<string, unknown>, string?]> = [
+    ["a scope without a level", (x) => ({ scopes: `bogus${x}` })],
+    ["a scope's service", (x) => ({ scopes: `bo${x}gus:ro` })],
+    ["a scope's level", (x) => ({ scopes: `s3:r${x}o` })],
+    ["a scope list with an empty item", (x) => ({ scopes: `s3:ro,,b${x}` })],
+    ["a scope without a resource", (x) => ({ scopes: `s3${x}:ro@` })],
+    ["a TTL", (x) => ({ scopes: "s3:ro", ttl: `9${x}m` })],
+    ["a level", (x) => ({ services: ["s3"], level: `read${x}only` })],
+    ["a service", (x) => ({ services: [`s${x}3`] })],
+    ["a key of resources", (x) => ({ services: ["s3"], resources: { [`s${x}3`]: ["bk1"] } })],
+    ["a resource with a comma", (x) => ({ services: ["s3"], resources: { s3: [`bk1,${x}`] } })],
+    ["an ARN", (x) => ({ scopes: `sqs:ro@arn:aw${x}s:sqs:eu-west-1:123456789012:q` })],
+    ["an ARN's service", (x) => ({ scopes: `sqs:ro@arn:aws:s${x}ns:eu-west-1:123456789012:q` })],
+    ["an ARN's region", (x) => ({ scopes: `sqs:ro@arn:aws:sqs:eu${x}:123456789012:q` })],
+    [
+      "an ARN of no type",
+      (x) => ({ scopes: `dynamodb:ro@arn:aws:dynamodb:eu-west-1:123456789012:${x}` }),
+    ],
+    ["an S3 path", (x) => ({ scopes: `s3:ro@/${x}` })],
+    ["a bare name where only ARNs go", (x) => ({ scopes: `ec2:ro@i-1${x}` })],
+    ["a scope outside the allow list", (x) => ({ scopes: `s3:ro@bk1/${x}` }), "s3:ro@bk2"],
+  ];
+  for (const [name, args, allow] of cases) {
+    await t.step(name, async () => {
+      const reasons: string[] = [];
+      for (const x of ["\\u{a}", "\n"]) {
+        const lines: string[] = [];
+        const h = await start({ log: (l) => lines.push(l), allow });
+        try {
+          const refused = await h.call("grant_access", args(x));
+          assert.equal(refused.isError, true);
+          const [reason] = h.audit.events.map((e) => e.reason ?? "");
+          assert.equal(h.audit.events.length, 1);
+          assert.ok(!/[\n\r]/.test(reason), reason);
+          // The agent, the log and the audit log read the same one line.
+          assert.equal(refused.text.split("\n")[0], reason);
+          assert.deepEqual(lines, [`refused a grant to test-agent 1.2.3: ${reason}`]);
+          reasons.push(reason);
+        } finally {
+          await h.close();
+        }
+      }
+      const [literal, newline] = reasons;
+      assert.ok(literal.includes("\\u{5c}u{a}"), literal);
+      assert.ok(!literal.replaceAll("\\u{5c}u{a}", "").includes("\\u{a}"), literal);
+      assert.notEqual(literal, newline);
+    });
+  }
+});
+
+Deno.test("revoke_session quotes a session id holding the characters \\u{a} apart from one holding a newline", async () => {
+  const texts: string[] = [];
+  for (const x of ["\\u{a}", "\n"]) {
+    const h = await start();
+    try {
+      const refused = await h.call("revoke_session", { session_id: `timebound-iam-${x}` });
+      assert.equal(refused.isError, true);
+      texts.push(refused.text.split("\n")[0]);
+    } finally {
+      await h.close();
+    }
+  }
+  assert.deepEqual(texts, [
+    'Invalid session id "timebound-iam-\\u{5c}u{a}": expected timebound-iam-<uuid>',
+    'Invalid session id "timebound-iam-\\u{a}": expected timebound-iam-<uuid>',
+  ]);
+});
+
 Deno.test("an oversized argument is refused by the schema; logs keep only a bounded part", async () => {
   const lines: string[] = [];
   const h = await start({ log: (l) => lines.push(l) });

@@ -13,6 +13,7 @@ import { type CacheStore, openCacheStore } from "../core/cache_store.ts";
 import type { VaultBackend } from "../vault/backend.ts";
 import { openVaultCache } from "../vault/vault_cache.ts";
 import { RuntimeError, UsageError } from "../core/errors.ts";
+import { logText } from "../core/log_text.ts";
 import { formatTtl, parseTtl } from "../request/ttl.ts";
 import { classifyAwsError, explainAwsError } from "./on_failure.ts";
 import { stsModule } from "./sdk.ts";
@@ -134,7 +135,7 @@ export function parseMfaSessionTtl(text: string): number {
   }
   if (seconds < MFA_SESSION_MIN_SECONDS) {
     throw new UsageError(
-      `--mfa-session-ttl ${text} is under AWS's minimum of ` +
+      `--mfa-session-ttl ${logText(text, 40)} is under AWS's minimum of ` +
         `${formatTtl(MFA_SESSION_MIN_SECONDS)} for GetSessionToken`,
       { hint },
     );

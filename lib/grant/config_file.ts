@@ -12,6 +12,7 @@ import { basename, dirname, resolve } from "node:path";
 import { configPath } from "../core/config_path.ts";
 import { profileLabel, resolveProfile } from "../aws/profile.ts";
 import { RuntimeError } from "../core/errors.ts";
+import { logText } from "../core/log_text.ts";
 import { openPrivateDir, readTrustedFile } from "../core/private_dir.ts";
 import {
   type Config,
@@ -63,7 +64,10 @@ export async function loadConfig(
     text = readTrustedFile(path);
   } catch (error) {
     const { message, hint } = error as { message: string; hint?: string };
-    throw new RuntimeError(`Cannot read config file "${path}": ${message}`, { hint, cause: error });
+    throw new RuntimeError(`Cannot read config file "${logText(path, 300)}": ${message}`, {
+      hint,
+      cause: error,
+    });
   }
   if (text === undefined) return { path, exists: false, config: {} };
   const config = options.whole ? await parseConfig(text, path) : readConfigText(text, path);
@@ -158,7 +162,9 @@ export async function saveConfig(path: string, config: Config): Promise<void> {
     await parseConfig(text, path);
   } catch (error) {
     throw new RuntimeError(
-      `Cannot write config file "${path}": it would be invalid: ${(error as Error).message}`,
+      `Cannot write config file "${logText(path, 300)}": it would be invalid: ${
+        (error as Error).message
+      }`,
       { hint: "please report it: timebound-iam wrote a value it cannot read back", cause: error },
     );
   }
@@ -166,9 +172,12 @@ export async function saveConfig(path: string, config: Config): Promise<void> {
     const dir = await openPrivateDir(dirname(absolute));
     await dir.replace(basename(absolute), text);
   } catch (error) {
-    throw new RuntimeError(`Cannot write config file "${path}": ${(error as Error).message}`, {
-      hint: error instanceof RuntimeError ? error.hint : undefined,
-      cause: error,
-    });
+    throw new RuntimeError(
+      `Cannot write config file "${logText(path, 300)}": ${(error as Error).message}`,
+      {
+        hint: error instanceof RuntimeError ? error.hint : undefined,
+        cause: error,
+      },
+    );
   }
 }

@@ -13,6 +13,7 @@ import { checkMfaSerial } from "../aws/mfa_session.ts";
 import { parseProfileList } from "../request/input_bounds.ts";
 import { parseTtl } from "../request/ttl.ts";
 import { type Config, describe, invalidConfig, REGION } from "./config_shape.ts";
+import { logText } from "../core/log_text.ts";
 
 export type { Config, IdentityRefusal, ProfileConfig, ServeConfig } from "./config_shape.ts";
 
@@ -40,7 +41,8 @@ const object = <Shape extends z.ZodRawShape>(shape: Shape) =>
 
 const region = () =>
   string().refine((value) => REGION.test(value), {
-    error: (issue) => `"${issue.input}" is not an AWS region (e.g. eu-west-1)`,
+    error: (issue) =>
+      `"${logText(String(issue.input), 200)}" is not an AWS region (e.g. eu-west-1)`,
   });
 
 /** Rejects what `check` throws for, with its message. */
@@ -57,7 +59,10 @@ const checkedBy = (
   });
 
 const roleArn = () =>
-  checkedBy(checkRoleArn, (arn) => `"${arn}" is not a role ARN (arn:aws:iam::ACCOUNT:role/NAME)`);
+  checkedBy(
+    checkRoleArn,
+    (arn) => `"${logText(arn, 200)}" is not a role ARN (arn:aws:iam::ACCOUNT:role/NAME)`,
+  );
 
 const CONFIG_SCHEMA = object({
   region: region().optional(),
@@ -68,7 +73,8 @@ const CONFIG_SCHEMA = object({
       region: region().optional(),
       mfaSerial: checkedBy(
         checkMfaSerial,
-        (serial) => `"${serial}" is not an MFA device ARN (arn:aws:iam::ACCOUNT:mfa/NAME)`,
+        (serial) =>
+          `"${logText(serial, 200)}" is not an MFA device ARN (arn:aws:iam::ACCOUNT:mfa/NAME)`,
       ).optional(),
     }),
     { error: (issue) => `expected an object, got ${describe(issue.input)}` },
@@ -76,11 +82,13 @@ const CONFIG_SCHEMA = object({
   serve: object({
     // The services are checked against the catalog by `serve`, which loads it anyway.
     allow: string().refine((value) => SCOPE_LIST.test(value), {
-      error: (issue) => `"${issue.input}" is not a scope list like "s3:full,*:ro"`,
+      error: (issue) =>
+        `"${logText(String(issue.input), 200)}" is not a scope list like "s3:full,*:ro"`,
     }).optional(),
     maxTtl: checkedBy((ttl) => parseTtl(ttl), (_, error) => error.message).optional(),
     approve: string().pipe(z.enum(APPROVE_MODES, {
-      error: (issue) => `"${issue.input}" is not one of ${APPROVE_MODES.join(", ")}`,
+      error: (issue) =>
+        `"${logText(String(issue.input), 200)}" is not one of ${APPROVE_MODES.join(", ")}`,
     })).optional(),
     auditLog: string().optional(),
     allowProfiles: checkedBy(
@@ -95,16 +103,17 @@ const CONFIG_SCHEMA = object({
     error: (issue) => `expected true or false, got ${describe(issue.input)}`,
   }).optional(),
   vaultBackend: string().pipe(z.enum(["keychain", "file"], {
-    error: (issue) => `"${issue.input}" is not one of keychain, file`,
+    error: (issue) => `"${logText(String(issue.input), 200)}" is not one of keychain, file`,
   })).optional(),
   identityRefusals: z.array(
     object({
       role: roleArn(),
       caller: string().refine((value) => CALLER_ARN.test(value), {
-        error: (issue) => `"${issue.input}" is not an IAM or STS ARN`,
+        error: (issue) => `"${logText(String(issue.input), 200)}" is not an IAM or STS ARN`,
       }),
       at: string().refine((value) => ISO_TIME.test(value) && !isNaN(Date.parse(value)), {
-        error: (issue) => `"${issue.input}" is not a time like 2030-01-01T00:00:00.000Z`,
+        error: (issue) =>
+          `"${logText(String(issue.input), 200)}" is not a time like 2030-01-01T00:00:00.000Z`,
       }).optional(),
     }),
     { error: (issue) => `expected a list of {role, caller}, got ${describe(issue.input)}` },
@@ -140,7 +149,7 @@ export function parseConfig(text: string, path: string): Config {
   const field = issue.path.join(".");
   if (issue.code === "unrecognized_keys") {
     const name = [...issue.path, issue.keys[0]].join(".");
-    throw invalidConfig(path, `unknown field "${name}": expected ${issue.message}`);
+    throw invalidConfig(path, `unknown field "${logText(name, 100)}": expected ${issue.message}`);
   }
-  throw invalidConfig(path, `field "${field || "(top level)"}": ${issue.message}`);
+  throw invalidConfig(path, `field "${logText(field, 100) || "(top level)"}": ${issue.message}`);
 }

@@ -9,6 +9,7 @@
  */
 
 import { UsageError } from "../core/errors.ts";
+import { logText } from "../core/log_text.ts";
 import { isMfaSerial } from "../aws/mfa_session.ts";
 import { checkRoleArn } from "../request/role_arn.ts";
 import type { ApproveMode } from "../request/approval.ts";
@@ -171,7 +172,8 @@ function isRoleArn(text: string): boolean {
 
 /** The first problem of `value` against `shape`, as the detail after the file's name. */
 function check(value: unknown, shape: Shape, at: readonly string[]): string | undefined {
-  const field = (detail: string) => `field "${at.join(".") || "(top level)"}": ${detail}`;
+  const field = (detail: string) =>
+    `field "${logText(at.join("."), 100) || "(top level)"}": ${detail}`;
   if (shape === "boolean") {
     return typeof value === "boolean"
       ? undefined
@@ -196,7 +198,9 @@ function check(value: unknown, shape: Shape, at: readonly string[]): string | un
   const known = Object.keys(shape.fields);
   const unknown = entries.find(([key]) => !Object.hasOwn(shape.fields, key));
   if (unknown) {
-    return `unknown field "${[...at, unknown[0]].join(".")}": expected ${known.join(", ")}`;
+    return `unknown field "${logText([...at, unknown[0]].join("."), 100)}": expected ${
+      known.join(", ")
+    }`;
   }
   return first(known.map((key) => () => {
     const item = (value as Record<string, unknown>)[key];
@@ -207,17 +211,21 @@ function check(value: unknown, shape: Shape, at: readonly string[]): string | un
 
 const VALUES: Partial<Record<string, (value: string) => string | undefined>> = {
   region: (value) =>
-    REGION.test(value) ? undefined : `"${value}" is not an AWS region (e.g. eu-west-1)`,
+    REGION.test(value)
+      ? undefined
+      : `"${logText(value, 200)}" is not an AWS region (e.g. eu-west-1)`,
   roleArn: (value) =>
-    isRoleArn(value) ? undefined : `"${value}" is not a role ARN (arn:aws:iam::ACCOUNT:role/NAME)`,
+    isRoleArn(value)
+      ? undefined
+      : `"${logText(value, 200)}" is not a role ARN (arn:aws:iam::ACCOUNT:role/NAME)`,
   vaultBackend: (value) =>
     value === "keychain" || value === "file"
       ? undefined
-      : `"${value}" is not one of keychain, file`,
+      : `"${logText(value, 200)}" is not one of keychain, file`,
   mfaSerial: (value) =>
     isMfaSerial(value)
       ? undefined
-      : `"${value}" is not an MFA device ARN (arn:aws:iam::ACCOUNT:mfa/NAME)`,
+      : `"${logText(value, 200)}" is not an MFA device ARN (arn:aws:iam::ACCOUNT:mfa/NAME)`,
 };
 
 function first(checks: Array<() => string | undefined>): string | undefined {
@@ -230,7 +238,7 @@ function first(checks: Array<() => string | undefined>): string | undefined {
 
 /** The error for a malformed config file: the file, then the detail; the hint says how out. */
 export function invalidConfig(path: string, detail: string): UsageError {
-  return new UsageError(`Invalid config file "${path}": ${detail}`, {
+  return new UsageError(`Invalid config file "${logText(path, 300)}": ${detail}`, {
     hint:
       "fix the file, or move it aside and run: timebound-iam setup aws --apply (it writes a new one)",
   });
@@ -240,6 +248,6 @@ export function invalidConfig(path: string, detail: string): UsageError {
 export function describe(value: unknown): string {
   if (value === null) return "null";
   if (Array.isArray(value)) return "a list";
-  if (typeof value === "string") return `"${value}"`;
+  if (typeof value === "string") return `"${logText(value, 200)}"`;
   return typeof value === "object" ? "an object" : String(value);
 }

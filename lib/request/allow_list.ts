@@ -20,6 +20,7 @@ import {
   type NamedResource,
 } from "./resource.ts";
 import { UsageError } from "../core/errors.ts";
+import { logText } from "../core/log_text.ts";
 import {
   formatScopes,
   isWider,
@@ -201,7 +202,9 @@ export async function checkAllowed(
   }
   if (refused.length === 0) return;
   throw new UsageError(
-    `Not allowed by this server: ${formatScopes(refused)}: the allowed scopes are ${allow.text}`,
+    `Not allowed by this server: ${logText(formatScopes(refused), 500)}: the allowed scopes are ${
+      logText(allow.text, 500)
+    }`,
     {
       hint: "ask within those scopes, or ask the human to restart the server with a wider --allow",
     },

@@ -7,6 +7,7 @@
  */
 
 import { RuntimeError, UsageError } from "../core/errors.ts";
+import { logText } from "../core/log_text.ts";
 import { contentActionsOf } from "./content_actions.ts";
 import type { ResourceType } from "./resource.ts";
 import { type Level, LEVEL_ORDER, mergeScopes, type Scope } from "./scope.ts";
@@ -254,7 +255,7 @@ export function resolveScopes(scopes: readonly Scope[], catalog: Catalog): Scope
     const service = catalog.lookup(scope.service);
     if (!service) {
       const close = suggestServices(scope.service, catalog);
-      throw new UsageError(`Unknown service "${scope.service}"`, {
+      throw new UsageError(`Unknown service "${logText(scope.service, 64)}"`, {
         hint: close.length
           ? `did you mean ${orList(close)}? ("timebound-iam services" lists every service)`
           : 'use an IAM service prefix such as s3, ec2 or dynamodb ("timebound-iam services" lists every service)',

@@ -118,20 +118,20 @@ const PRINTABLE = /^[\x21-\x7e]+$/;
  */
 export function checkResourceText(text: string, scope: string): void {
   if (!text) {
-    throw new UsageError(`Invalid scope "${scope}": no resource after "@"`, {
+    throw new UsageError(`Invalid scope "${logText(scope, 100)}": no resource after "@"`, {
       hint: "name a resource (e.g. s3:ro@my-bucket) or drop the @",
     });
   }
   if (text.length > MAX_RESOURCE_CHARS) {
     throw new UsageError(
       `Invalid scope "${
-        scope.slice(0, 80)
+        logText(scope.slice(0, 80))
       }…": the resource is over ${MAX_RESOURCE_CHARS} characters`,
     );
   }
   if (!PRINTABLE.test(text)) {
     throw new UsageError(
-      `Invalid resource ${JSON.stringify(text)}: only printable ASCII characters, no spaces`,
+      `Invalid resource "${logText(text, 100)}": only printable ASCII characters, no spaces`,
     );
   }
 }
@@ -173,7 +173,9 @@ function expandBareName(
   if (!primary) {
     const example = types[0] ? `, e.g. ${readableFormat(types[0].arn)}` : "";
     throw new UsageError(
-      `Resource "${name}" of ${service} is not an ARN: ${service} takes no bare names, only ARNs${example}`,
+      `Resource "${
+        logText(name, 100)
+      }" of ${service} is not an ARN: ${service} takes no bare names, only ARNs${example}`,
       { hint: `bare names work for ${Object.keys(BARE_NAME_TYPES).join(", ")}` },
     );
   }
@@ -376,7 +378,9 @@ function expandObjectPath(
   const key = path.slice(slash + 1);
   if (!bucket || !key) {
     throw new UsageError(
-      `Invalid S3 resource "${path}": expected a bucket (my-bucket) or objects (my-bucket/path/*)`,
+      `Invalid S3 resource "${
+        logText(path, 100)
+      }": expected a bucket (my-bucket) or objects (my-bucket/path/*)`,
     );
   }
   const object = types.find((type) => type.key === "object");
@@ -394,19 +398,26 @@ function expandObjectPath(
 /** A full ARN: of this service, with a region and account where its type has them. */
 function checkArn(service: string, arn: string, types: readonly ResourceType[]): NamedResource {
   const parts = splitArn(arn);
+  const shown = logText(arn, 200);
   if (!parts) {
     throw new UsageError(
-      `Invalid ARN "${arn}": expected arn:PARTITION:SERVICE:REGION:ACCOUNT:RESOURCE`,
+      `Invalid ARN "${shown}": expected arn:PARTITION:SERVICE:REGION:ACCOUNT:RESOURCE`,
     );
   }
   if (!/^(aws[a-z-]*|\*)$/.test(parts.partition)) {
-    throw new UsageError(`Invalid ARN "${arn}": "${parts.partition}" is not an AWS partition`);
+    throw new UsageError(
+      `Invalid ARN "${shown}": "${logText(parts.partition, 40)}" is not an AWS partition`,
+    );
   }
   const ownServices = new Set(types.map((type) => splitArn(type.arn)?.service));
   if (!ownServices.has(parts.service)) {
     throw new UsageError(
-      `ARN "${arn}" belongs to ${parts.service}, not ${service}`,
-      { hint: `name it in a ${parts.service} scope, e.g. ${parts.service}:ro@${arn}` },
+      `ARN "${shown}" belongs to ${logText(parts.service, 64)}, not ${service}`,
+      {
+        hint: `name it in a ${logText(parts.service, 64)} scope, e.g. ${
+          logText(`${parts.service}:ro@${arn}`, 300)
+        }`,
+      },
     );
   }
   // The closest fit first: a variable matches any text, so a bucket's format (`${BucketName}`)
@@ -419,14 +430,14 @@ function checkArn(service: string, arn: string, types: readonly ResourceType[]):
   if (!candidates.length) {
     const forms = types.map((type) => readableFormat(type.arn)).slice(0, 4);
     throw new UsageError(
-      `ARN "${arn}" names no ${service} resource type: expected ${forms.join(", ")}` +
+      `ARN "${shown}" names no ${service} resource type: expected ${forms.join(", ")}` +
         (types.length > forms.length ? ", …" : ""),
     );
   }
   const type = candidates.find((type) => !segmentProblem(type, parts));
   if (!type) {
     // What is wrong for the closest fit: the region of an object's ARN, not of a bucket's.
-    throw new UsageError(`Invalid ARN "${arn}": ${segmentProblem(candidates[0], parts)}`);
+    throw new UsageError(`Invalid ARN "${shown}": ${segmentProblem(candidates[0], parts)}`);
   }
   return withNote({ written: arn, arns: [arn], types: [type.key] }, arnBucketNote(parts));
 }
@@ -460,17 +471,21 @@ function segmentProblem(type: ResourceType, parts: ArnParts): string {
   ) {
     const expected = format[segment];
     const actual = parts[segment];
-    if (expected === "" && actual !== "") return `${what} have no ${segment} ("${actual}")`;
+    if (expected === "" && actual !== "") {
+      return `${what} have no ${segment} ("${logText(actual, 64)}")`;
+    }
     if (expected === `\${${name}}`) {
       if (actual === "") {
         const article = segment === "region" ? "a" : "an";
         return `${what} need ${article} ${segment} (e.g. ${example}, or *)`;
       }
       if (!shape.test(actual)) {
-        return `"${actual}" is not ${segment === "region" ? "a region" : "an account (12 digits)"}`;
+        return `"${logText(actual, 64)}" is not ${
+          segment === "region" ? "a region" : "an account (12 digits)"
+        }`;
       }
     } else if (expected !== "" && actual !== expected && actual !== "*") {
-      return `${what} are in ${segment} "${expected}", not "${actual}"`;
+      return `${what} are in ${segment} "${expected}", not "${logText(actual, 64)}"`;
     }
   }
   return "";

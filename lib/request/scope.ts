@@ -6,6 +6,7 @@
  */
 
 import { UsageError } from "../core/errors.ts";
+import { logText } from "../core/log_text.ts";
 import { checkResourceText } from "./resource.ts";
 
 /**
@@ -57,8 +58,10 @@ const SERVICE_NAME = /^[a-z0-9][a-z0-9._-]*$/;
 export function parseLevel(text: string, context?: string): Level {
   const level = LEVELS.get(text.trim().toLowerCase());
   if (level) return level;
-  const where = context ? ` in "${context}"` : "";
-  const what = text.trim() ? `Unknown level "${text}"${where}` : `Missing level${where}`;
+  const where = context ? ` in "${logText(context, 100)}"` : "";
+  const what = text.trim()
+    ? `Unknown level "${logText(text, 40)}"${where}`
+    : `Missing level${where}`;
   throw new UsageError(`${what}: use list, ro, read_only, readonly or full`);
 }
 
@@ -85,7 +88,9 @@ export function parseScopes(values: readonly string[]): Scope[] {
       const item = raw.trim();
       if (!item) {
         if (value.trim() === "") break;
-        throw new UsageError(`Invalid scope list "${value}": empty item between commas`);
+        throw new UsageError(
+          `Invalid scope list "${logText(value, 100)}": empty item between commas`,
+        );
       }
       scopes.push(parseScope(item));
     }
@@ -99,16 +104,22 @@ export function parseScopes(values: readonly string[]): Scope[] {
 function parseScope(item: string): Scope {
   const colon = item.indexOf(":");
   if (colon < 0) {
-    throw new UsageError(`Invalid scope "${item}": expected service:level (e.g. s3:ro)`);
+    throw new UsageError(
+      `Invalid scope "${logText(item, 100)}": expected service:level (e.g. s3:ro)`,
+    );
   }
   const service = item.slice(0, colon).trim().toLowerCase();
   const at = item.indexOf("@", colon);
   const levelText = item.slice(colon + 1, at < 0 ? undefined : at).trim();
   if (!service) {
-    throw new UsageError(`Invalid scope "${item}": missing service before ":" (e.g. s3:ro)`);
+    throw new UsageError(
+      `Invalid scope "${logText(item, 100)}": missing service before ":" (e.g. s3:ro)`,
+    );
   }
   if (!SERVICE_NAME.test(service)) {
-    throw new UsageError(`Invalid scope "${item}": "${service}" is not a service name`);
+    throw new UsageError(
+      `Invalid scope "${logText(item, 100)}": "${logText(service, 64)}" is not a service name`,
+    );
   }
   const level = parseLevel(levelText, item);
   if (at < 0) return { service, level };

@@ -8,6 +8,7 @@
  */
 
 import { UsageError } from "../core/errors.ts";
+import { logText } from "../core/log_text.ts";
 import { formatScopes, type Scope } from "./scope.ts";
 
 /** One session tag, as AssumeRole takes it. */
@@ -111,7 +112,7 @@ export function sanitizeSourceIdentity(name: string): string {
 export function checkSourceIdentity(name: string): string {
   if (!SOURCE_IDENTITY.test(name)) {
     throw new UsageError(
-      `Invalid source identity "${name}": use 2 to 64 letters, digits and _+=,.@-`,
+      `Invalid source identity "${logText(name, 100)}": use 2 to 64 letters, digits and _+=,.@-`,
       { hint: "e.g. --source-identity alice@example.com" },
     );
   }

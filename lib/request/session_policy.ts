@@ -12,6 +12,7 @@ import { type Action, type Catalog, LIST_ACCESS_LEVELS, READ_ACCESS_LEVELS } fro
 import { type ConditionalRead, conditionalReadsOf, contentActionNames } from "./content_actions.ts";
 import { type DeadlineStatement, deadlineStatement, isDeadlineStatement } from "./deadline.ts";
 import { UsageError } from "../core/errors.ts";
+import { logText } from "../core/log_text.ts";
 import { ANY_TARGET, type ArnTarget, expandResource, type NamedResource } from "./resource.ts";
 import { formatScopes, type Level, type Scope } from "./scope.ts";
 
@@ -437,7 +438,7 @@ function checkNotEmpty(part: PolicyPart): void {
   if (part.resources && part.actionsOnResources === 0) {
     const label = formatScopes([scope]);
     throw new UsageError(
-      `Scope "${label}" allows nothing on its resources: no ${
+      `Scope "${logText(label, 200)}" allows nothing on its resources: no ${
         level === "full" ? "" : `${levelWord} `
       }action of ${service} acts on them`,
       { hint: level === "full" ? "name another resource" : `ask for ${service}:full on them` },

@@ -5,6 +5,7 @@
  */
 
 import { UsageError } from "../core/errors.ts";
+import { logText } from "../core/log_text.ts";
 
 /**
  * The shortest grant, in seconds (1 minute). STS's own floor is 15 minutes; shorter grants end
@@ -51,14 +52,16 @@ export function parseTtl(text: string, bounds: TtlBounds = {}): number {
       : n * 3600 >= min && n * 3600 <= max
       ? `${n}h`
       : undefined;
-    throw new UsageError(`Invalid TTL "${text}": a unit is required`, {
+    throw new UsageError(`Invalid TTL "${logText(text, 40)}": a unit is required`, {
       hint: `${guess ? `did you mean ${guess}? ` : ""}Units are h, m and s (e.g. 15m, 1h, 1h30m)`,
     });
   }
   const match = DURATION.exec(value);
   // Only the empty text matches DURATION without any of its parts.
   if (!value || !match) {
-    throw new UsageError(`Invalid TTL "${text}": use a duration like 15m, 1h or 1h30m`);
+    throw new UsageError(
+      `Invalid TTL "${logText(text, 40)}": use a duration like 15m, 1h or 1h30m`,
+    );
   }
   const seconds = (["h", "m", "s"] as const).reduce(
     (sum, unit, i) => sum + Number(match[i + 1] ?? 0) * UNIT_SECONDS[unit],
@@ -66,12 +69,14 @@ export function parseTtl(text: string, bounds: TtlBounds = {}): number {
   );
   if (seconds < min) {
     throw new UsageError(
-      `TTL "${text}" is too short: the minimum is ${formatTtl(min)}`,
+      `TTL "${logText(text, 40)}" is too short: the minimum is ${formatTtl(min)}`,
     );
   }
   if (seconds > max) {
     const reason = bounds.maxReason ?? "AWS's limit for AssumeRole";
-    throw new UsageError(`TTL "${text}" is too long: the maximum is ${formatTtl(max)} (${reason})`);
+    throw new UsageError(
+      `TTL "${logText(text, 40)}" is too long: the maximum is ${formatTtl(max)} (${reason})`,
+    );
   }
   return seconds;
 }

@@ -349,7 +349,7 @@ function scopeValues(args: GrantArgs): string[] {
     for (const service of services) {
       if (/[,:@\s]/.test(service.trim()) || !service.trim()) {
         throw new UsageError(
-          `Invalid service "${service}": name one service per item (e.g. "s3")`,
+          `Invalid service "${logText(service, 64)}": name one service per item (e.g. "s3")`,
           { hint: 'for per-service levels use scopes, e.g. "s3:ro,dynamodb:full"' },
         );
       }
@@ -362,7 +362,9 @@ function scopeValues(args: GrantArgs): string[] {
       }
       for (const resource of named) {
         if (resource.includes(",")) {
-          throw new UsageError(`Invalid resource "${resource}": one resource per item, no commas`);
+          throw new UsageError(
+            `Invalid resource "${logText(resource, 100)}": one resource per item, no commas`,
+          );
         }
         values.push(`${service.trim()}:${level}@${resource.trim()}`);
       }
@@ -373,7 +375,9 @@ function scopeValues(args: GrantArgs): string[] {
   const [unknown] = resources.keys();
   if (unknown !== undefined) {
     throw new UsageError(
-      `resources names "${unknown}", which is not in services: each key of resources must be one of services`,
+      `resources names "${
+        logText(unknown, 64)
+      }", which is not in services: each key of resources must be one of services`,
       { hint: 'e.g. {"services": ["s3"], "resources": {"s3": ["my-bucket"]}}' },
     );
   }

@@ -8,6 +8,7 @@
 import { idText } from "../input_schema.ts";
 import { z } from "zod";
 import { UsageError } from "../../core/errors.ts";
+import { logText } from "../../core/log_text.ts";
 import { callCounts, clientOf, jsonResult, type ToolContext, toolError } from "../context.ts";
 import { formatScopes } from "../../request/scope.ts";
 
@@ -57,7 +58,7 @@ export function registerRevokeSession(ctx: ToolContext): void {
       const id = args.session_id.trim();
       if (!SESSION_ID.test(id)) {
         throw new UsageError(
-          `Invalid session id "${args.session_id.slice(0, 100)}": expected timebound-iam-<uuid>`,
+          `Invalid session id "${logText(args.session_id, 100)}": expected timebound-iam-<uuid>`,
           { hint: "list_active_sessions shows the ids" },
         );
       }
