@@ -393,7 +393,7 @@ Deno.test("doctor on an SSO session whose permissions lack sts:SetSourceIdentity
   );
 });
 
-Deno.test("doctor with AWS_DEFAULT_PROFILE beside keys in the environment calls STS and IAM with the profile's keys", async () => {
+Deno.test("doctor with AWS_DEFAULT_PROFILE beside keys in the environment calls STS and IAM with the environment's keys, not the profile's", async () => {
   await using fx = await startGoodSetup();
   const prod = fx.aws.addUser({ userName: "prod-user" });
   await Deno.writeTextFile(
@@ -406,13 +406,14 @@ Deno.test("doctor with AWS_DEFAULT_PROFILE beside keys in the environment calls 
   const lines = checklist(result.stdout);
   assert.equal(
     line(lines, "base credentials").detail,
-    'profile "prod" (keys in the shared credentials file)',
+    "environment variables (AWS_ACCESS_KEY_ID)",
   );
   const calls = fx.aws.requests.slice(since);
   assert.ok(calls.some((r) => r.service === "iam"), JSON.stringify(calls.map((r) => r.action)));
+  const others = calls.filter((r) => r.accessKeyId !== fx.aws.defaultUser.accessKeyId);
   assert.deepEqual(
-    calls.filter((r) => r.accessKeyId !== prod.accessKeyId).map((r) => [r.service, r.action]),
+    others.map((r) => [r.service, r.action]),
     [],
-    "every call signed with prod's keys, none with the environment's",
+    "every call signed with the environment's keys, none with prod's",
   );
 });

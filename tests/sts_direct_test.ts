@@ -180,15 +180,6 @@ Deno.test("a profile's keys beside other credential settings, in both files or b
       signer: "keys",
     },
     {
-      // The SDK's chain reads AWS_PROFILE, not AWS_DEFAULT_PROFILE: it is handed the profile.
-      name: "AWS_DEFAULT_PROFILE names the profile while the environment holds keys",
-      env: { AWS_DEFAULT_PROFILE: "prod" },
-      files: (keys, other) => ({
-        credentials: `[default]\n${keyLines(other)}\n[prod]\n${keyLines(keys)}`,
-      }),
-      signer: "keys",
-    },
-    {
       // The SDK takes the profile's, warning that a later version may take the environment's.
       name: "AWS_PROFILE names the profile while the environment holds keys",
       env: { AWS_PROFILE: "prod" },
@@ -218,6 +209,83 @@ Deno.test("a profile's keys beside other credential settings, in both files or b
       }
     });
   }
+});
+
+Deno.test("keys in the environment sign over a profile that only AWS_DEFAULT_PROFILE names, and none of its settings apply", async (t) => {
+  const cases: {
+    name: string;
+    files: (keys: LocalCredentials, roleArn: string, serial: string) => {
+      config?: string;
+      credentials?: string;
+    };
+  }[] = [
+    {
+      name: "its keys, beside [default]'s",
+      files: (keys) => ({
+        credentials: `[default]\naws_access_key_id = AKIADEFAULTNOTUSED00\n` +
+          `aws_secret_access_key = not-used\n\n[prod]\n${keyLines(keys)}`,
+      }),
+    },
+    {
+      // A grant that asked for the device's code would stop here: no terminal, no --mfa-code.
+      name: "its role_arn and mfa_serial",
+      files: (keys, roleArn, serial) => ({
+        config: `[profile prod]\nrole_arn = ${roleArn}\nsource_profile = base\n` +
+          `mfa_serial = ${serial}\n`,
+        credentials: `[base]\n${keyLines(keys)}`,
+      }),
+    },
+    {
+      // Followed, it would send the grant to AWS's own STS, past AWS_ENDPOINT_URL_STS.
+      name: "its ignore_configured_endpoint_urls",
+      files: (keys) => ({
+        config: `[profile prod]\nignore_configured_endpoint_urls = true\n`,
+        credentials: `[prod]\n${keyLines(keys)}`,
+      }),
+    },
+  ];
+  for (const c of cases) {
+    await t.step(c.name, async () => {
+      await using fx = await startFixture({ prefix: "tbi-direct-" });
+      const keys = fx.aws.addUser({ userName: "prod-user" });
+      const roleArn = fx.aws.addRole({ roleName: "prod-role" }).arn;
+      const serial = fx.aws.addMfaDevice({ userName: "prod-user" }).serialNumber;
+      await writeFiles(fx, c.files(keys, roleArn, serial));
+      // The config file's entry for prod names another broker role and device: not used either.
+      const prodBroker = fx.aws.addRole({ roleName: "timebound-iam-broker-prod" }).arn;
+      await Deno.mkdir(fx.path("tbi"), { mode: 0o700 });
+      await Deno.writeTextFile(
+        fx.path("tbi", "config.json"),
+        JSON.stringify({ profiles: { prod: { roleArn: prodBroker, mfaSerial: serial } } }),
+        { mode: 0o600 },
+      );
+      const result = await fx.run(EXEC, {
+        env: { AWS_DEFAULT_PROFILE: "prod", TIMEBOUND_IAM_CONFIG: fx.path("tbi", "config.json") },
+      });
+      assert.equal(result.code, 0, result.stderr);
+      const calls = sts(fx.aws);
+      assert.deepEqual(calls.map((r) => r.action), ["GetCallerIdentity", "AssumeRole"]);
+      for (const call of calls) {
+        assert.match(call.userAgent ?? "", OURS);
+        assert.equal(call.accessKeyId, fx.aws.defaultUser.accessKeyId);
+      }
+      assert.equal(calls[1].params.RoleArn, fx.aws.brokerRoleArn);
+    });
+  }
+  await t.step("--profile and AWS_PROFILE still win over the environment's keys", async () => {
+    for (const named of [{ args: ["--profile", "prod"] }, { env: { AWS_PROFILE: "prod" } }]) {
+      await using fx = await startFixture({ prefix: "tbi-direct-" });
+      const keys = fx.aws.addUser({ userName: "prod-user" });
+      await writeFiles(fx, { credentials: `[prod]\n${keyLines(keys)}` });
+      const result = await fx.run([EXEC[0], ...named.args ?? [], ...EXEC.slice(1)], {
+        env: { AWS_DEFAULT_PROFILE: "other", ...named.env },
+      });
+      assert.equal(result.code, 0, result.stderr);
+      const calls = sts(fx.aws);
+      assert.deepEqual(calls.map((r) => r.action), ["GetCallerIdentity", "AssumeRole"]);
+      for (const call of calls) assert.equal(call.accessKeyId, keys.accessKeyId);
+    }
+  });
 });
 
 Deno.test("the AWS SDK still signs with a proxy variable, or an endpoint URL with a password", async (t) => {

@@ -459,6 +459,29 @@ Deno.test("keys in the environment, with no profile named, still win over a defa
   );
 });
 
+Deno.test("keys in the environment win over a profile that only AWS_DEFAULT_PROFILE names, its keys or its source's in the vault", async () => {
+  await using w = await world();
+  const other = w.aws.addUser({ userName: "ci" });
+  // base holds keys in the vault; prod assumes its role with them.
+  for (const named of ["base", "prod"]) {
+    const since = w.calls().length;
+    const result = await w.run(["exec", ...GRANT, "--", "true"], {
+      AWS_DEFAULT_PROFILE: named,
+      AWS_ACCESS_KEY_ID: other.accessKeyId,
+      AWS_SECRET_ACCESS_KEY: other.secretAccessKey,
+    });
+    assert.equal(result.code, 0, result.stderr);
+    assert.deepEqual(
+      story(w).slice(since).map(([action, , caller]) => [action, caller]),
+      [
+        ["GetCallerIdentity", other.arn],
+        ["AssumeRole", other.arn],
+      ],
+      named,
+    );
+  }
+});
+
 Deno.test("serve --profile prod grants from base's keys, and after keys rotate base from the new key", async () => {
   await using w = await world();
   const env = { ...await baseEnv(w.home), ...w.env, XDG_STATE_HOME: `${w.home}/state` };

@@ -135,8 +135,9 @@ export interface ProfileMfa {
 /**
  * Reads `mfa_serial` and `role_arn` of a profile (from both shared files through the SDK's shared
  * config loader, never parsed by hand, `~/.aws/credentials`' over `~/.aws/config`'s as its
- * credential providers take them). Keys in the environment with no profile named are not the
- * `default` profile's: none of its settings apply, and no file is read.
+ * credential providers take them). Keys in the environment with no profile named (or one that
+ * only `AWS_DEFAULT_PROFILE` names) are not the `default` profile's, nor that one's: none of its
+ * settings apply, and no file is read.
  */
 export async function readProfileMfa(
   profile: string | undefined,

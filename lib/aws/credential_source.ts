@@ -97,9 +97,10 @@ export async function baseClientConfig(
     requestHandler,
     ...await endpointOf(config, env),
   };
-  // The profile as resolveProfile decides it, AWS_DEFAULT_PROFILE's too, which the SDK's chain
-  // never reads: every way below, the SDK's chain included, signs with the keys of the profile
-  // whose settings (MFA device, config file entry, vault keys) the grant uses.
+  // The profile as resolveProfile decides it, AWS_DEFAULT_PROFILE's too (while the environment
+  // holds no keys), which the SDK's chain never reads: every way below, the SDK's chain included,
+  // signs with the keys of the profile whose settings (MFA device, config file entry, vault keys)
+  // the grant uses.
   const profile = resolveProfile(config.profile, env).name;
   // The environment's keys, when the SDK's chain would take them: known without loading it.
   const fromEnvironment = config.chain ? undefined : environmentKeys(profile, env);

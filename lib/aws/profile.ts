@@ -1,8 +1,9 @@
 /**
  * Which AWS profile holds the base credentials: decided here once, and every command, the
  * config file lookup and the MCP server use this answer. `--profile` wins, then `AWS_PROFILE`,
- * then `AWS_DEFAULT_PROFILE`; an empty value counts as unset; none of them means the SDK's
- * default chain (environment keys, the `default` profile, SSO, container and instance roles).
+ * then `AWS_DEFAULT_PROFILE` unless the environment holds keys; an empty value counts as unset;
+ * none of them means the SDK's default chain (environment keys, the `default` profile, SSO,
+ * container and instance roles).
  *
  * @module
  */
@@ -33,7 +34,13 @@ export interface ProfileChoice {
 }
 
 /**
- * Decides the profile from the `--profile` flag and the environment.
+ * Decides the profile from the `--profile` flag and the environment. A profile that only
+ * `AWS_DEFAULT_PROFILE` names is none while `AWS_ACCESS_KEY_ID` and `AWS_SECRET_ACCESS_KEY` are
+ * set: the environment's keys sign, and none of that profile's settings apply, as when no profile
+ * is named. The AWS CLI takes the environment's keys over it too, and the AWS SDK for JavaScript
+ * never reads `AWS_DEFAULT_PROFILE`; so a leftover `AWS_DEFAULT_PROFILE=prod` beside keys exported
+ * for a moment never signs with prod's. `--profile` and `AWS_PROFILE` still win over the
+ * environment's keys, as in the JS SDK.
  *
  * @example
  * ```ts
@@ -42,6 +49,9 @@ export interface ProfileChoice {
  * assert.equal(resolveProfile(undefined, { AWS_PROFILE: "", AWS_DEFAULT_PROFILE: "dev" }).name, "dev");
  * assert.equal(resolveProfile("prod", { AWS_PROFILE: "dev" }).from, "--profile");
  * assert.equal(resolveProfile(undefined, {}).name, undefined);
+ * const keys = { AWS_ACCESS_KEY_ID: "AKIAEXAMPLE", AWS_SECRET_ACCESS_KEY: "secret" };
+ * assert.equal(resolveProfile(undefined, { ...keys, AWS_DEFAULT_PROFILE: "prod" }).name, undefined);
+ * assert.equal(resolveProfile(undefined, { ...keys, AWS_PROFILE: "prod" }).name, "prod");
  * ```
  */
 export function resolveProfile(
@@ -50,16 +60,22 @@ export function resolveProfile(
 ): ProfileChoice {
   if (flag) return { name: flag, from: "--profile" };
   if (env.AWS_PROFILE) return { name: env.AWS_PROFILE, from: "AWS_PROFILE" };
-  if (env.AWS_DEFAULT_PROFILE) {
+  if (env.AWS_DEFAULT_PROFILE && !hasEnvironmentKeys(env)) {
     return { name: env.AWS_DEFAULT_PROFILE, from: "AWS_DEFAULT_PROFILE" };
   }
   return {};
 }
 
+/** Whether the environment holds both halves of a key pair. */
+function hasEnvironmentKeys(env: Readonly<Record<string, string | undefined>>): boolean {
+  return Boolean(env.AWS_ACCESS_KEY_ID) && Boolean(env.AWS_SECRET_ACCESS_KEY);
+}
+
 /**
- * Whether the SDK's chain will sign with the environment's keys: when no profile is named, it
- * takes `AWS_ACCESS_KEY_ID` and `AWS_SECRET_ACCESS_KEY` before any file. A profile's settings
- * (its `mfa_serial`, its `role_arn`) then do not apply, as for the AWS CLI.
+ * Whether the SDK's chain will sign with the environment's keys: when no profile is named (or
+ * only `AWS_DEFAULT_PROFILE` names one, see {@linkcode resolveProfile}), it takes
+ * `AWS_ACCESS_KEY_ID` and `AWS_SECRET_ACCESS_KEY` before any file. A profile's settings (its
+ * `mfa_serial`, its `role_arn`) then do not apply, as for the AWS CLI.
  *
  * @example
  * ```ts
@@ -68,6 +84,7 @@ export function resolveProfile(
  * const keys = { AWS_ACCESS_KEY_ID: "AKIAEXAMPLE", AWS_SECRET_ACCESS_KEY: "secret" };
  * assert.equal(usesEnvironmentKeys(undefined, keys), true);
  * assert.equal(usesEnvironmentKeys(undefined, { ...keys, AWS_PROFILE: "dev" }), false);
+ * assert.equal(usesEnvironmentKeys(undefined, { ...keys, AWS_DEFAULT_PROFILE: "dev" }), true);
  * assert.equal(usesEnvironmentKeys("dev", keys), false);
  * assert.equal(usesEnvironmentKeys(undefined, { AWS_ACCESS_KEY_ID: "AKIAEXAMPLE" }), false);
  * ```
@@ -76,8 +93,7 @@ export function usesEnvironmentKeys(
   flag: string | undefined,
   env: Readonly<Record<string, string | undefined>>,
 ): boolean {
-  return resolveProfile(flag, env).name === undefined && Boolean(env.AWS_ACCESS_KEY_ID) &&
-    Boolean(env.AWS_SECRET_ACCESS_KEY);
+  return resolveProfile(flag, env).name === undefined && hasEnvironmentKeys(env);
 }
 
 /** The two shared files as the SDK's `loadSharedConfigFiles` parses them, by profile name. */

@@ -5,7 +5,8 @@
  * find. `baseClientConfig` asks here, so every client made for a profile follows.
  *
  * Which profile: `--profile`, `AWS_PROFILE`, `AWS_DEFAULT_PROFILE`, else `default` — except when
- * the environment holds keys and no profile is named: those keys are used, as the AWS CLI would.
+ * the environment holds keys and no profile is named, or only `AWS_DEFAULT_PROFILE` names one:
+ * those keys are used, as the AWS CLI would (`resolveProfile`).
  * A user without a vault pays one `lstat` (see `vaultInUse`) and loads none of the vault's
  * modules; the vault is read once per process and profile.
  *

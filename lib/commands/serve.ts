@@ -62,8 +62,9 @@ export function serveCommand(cli: Cli): Command<unknown[], Record<string, unknow
 Tools: grant_access, list_active_sessions, list_services, revoke_session. Credentials go to
 0600 env files in a private 0700 directory, deleted at expiry, on revoke_session and on exit.
 
-The server uses the profile it was started with (--profile, AWS_PROFILE, AWS_DEFAULT_PROFILE or
-the default chain); an agent may name another only if --allow-profiles lists it.
+The server uses the profile it was started with (--profile, AWS_PROFILE, AWS_DEFAULT_PROFILE
+unless keys are in the environment, or the default chain); an agent may name another only if
+--allow-profiles lists it.
 
 Defaults for --allow, --allow-profiles, --max-ttl, --approve, --audit-log and --masked come from
 the "serve" section of the config file (see timebound-iam doctor); flags win.

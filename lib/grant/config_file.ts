@@ -37,7 +37,8 @@ export { configPath } from "../core/config_path.ts";
 
 /**
  * The config profile that a command uses: `--profile`, else `AWS_PROFILE`, else
- * `AWS_DEFAULT_PROFILE`, else `default` (as the SDK picks the profile).
+ * `AWS_DEFAULT_PROFILE` while the environment holds no keys, else `default` (the profile whose
+ * credentials sign, as `resolveProfile` decides it).
  */
 export function configProfileName(
   profile: string | undefined,
