@@ -10,6 +10,7 @@ import { endpointAwareAws } from "./support/aws_cli.ts";
 import { LocalAws, type LocalCredentials } from "./support/local_aws.ts";
 import { signedCall } from "./support/signed_call.ts";
 import { readUntilClosed } from "./support/raw_conn.ts";
+import { tempDir } from "./support/fixture.ts";
 
 const cli = await endpointAwareAws();
 const ignoredWithoutCli = cli.path === undefined;
@@ -1110,6 +1111,99 @@ Deno.test("the parent's AWS_IGNORE_CONFIGURED_ENDPOINT_URLS=true sends the calls
       });
       await proxy.close();
     });
+  } finally {
+    await upstream.shutdown();
+  }
+});
+
+Deno.test("the parent's profile's ignore_configured_endpoint_urls = true ([default]'s, or AWS_PROFILE's) sends the calls to AWS, as the JS SDK reads it", async (t) => {
+  const reached: string[] = [];
+  const upstream = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, (req) => {
+    reached.push(new URL(req.url).pathname);
+    return new Response("<ListBucketResult/>");
+  });
+  const local = `http://127.0.0.1:${upstream.addr.port}`;
+  await using dir = await tempDir("tbi-proxy-ignore-");
+  const session = () => ({
+    accessKeyId: "ASIAREALKEY000000000",
+    secretAccessKey: "real-secret",
+    sessionToken: "real-token",
+    expiration: new Date(Date.now() + 3600_000),
+  });
+  let n = 0;
+  /** Starts a proxy with `config` as the parent's ~/.aws/config and sends it one S3 call. */
+  const call = async (config: string, env: Record<string, string> = {}) => {
+    // A new file each time: the SDK's loader keeps what it read of a path.
+    const files = { config: `${dir.path}/config-${++n}`, credentials: `${dir.path}/creds-${n}` };
+    await Deno.writeTextFile(files.config, config);
+    await Deno.writeTextFile(files.credentials, "");
+    const proxy = await startSigningProxy({
+      env: {
+        AWS_CONFIG_FILE: files.config,
+        AWS_SHARED_CREDENTIALS_FILE: files.credentials,
+        AWS_ENDPOINT_URL_S3: local,
+        ...env,
+      },
+      idleTimeoutMs: 3000,
+    });
+    try {
+      const grant = proxy.addGrant({ session });
+      reached.length = 0;
+      const response = await signedGet(proxy, grant.standIn, "/bucket-x");
+      await response.body?.cancel();
+      return { status: response.status, reached: [...reached], calls: grant.calls.length };
+    } finally {
+      await proxy.close();
+    }
+  };
+  const ignoring = "ignore_configured_endpoint_urls = true\n";
+  try {
+    for (
+      const [name, config, env] of [
+        ["[default]'s", `[default]\n${ignoring}`, {}],
+        ["AWS_PROFILE's", `[default]\n\n[profile dev]\n${ignoring}`, { AWS_PROFILE: "dev" }],
+      ] as const
+    ) {
+      await t.step(`${name}: AWS's own S3 endpoint, never the parent's`, async () => {
+        const result = await call(config, env);
+        // This machine reaches no AWS: the proxy's own answer, or AWS's refusal where it can.
+        assert.notEqual(result.status, 200);
+        assert.deepEqual(result.reached, [], "nothing reached the parent's AWS_ENDPOINT_URL_S3");
+        assert.equal(result.calls, 1, "the call is the client's own, sent on and recorded");
+      });
+    }
+    for (
+      const [name, config, env] of [
+        // The SDK reads AWS_PROFILE's profile, else [default]; never AWS_DEFAULT_PROFILE's.
+        ["another profile's", `[profile dev]\n${ignoring}`, { AWS_DEFAULT_PROFILE: "dev" }],
+        ["[default]'s under AWS_PROFILE", `[default]\n${ignoring}\n[profile dev]\n`, {
+          AWS_PROFILE: "dev",
+        }],
+        // The variable, exactly false, wins over the profile.
+        ["[default]'s with the variable false", `[default]\n${ignoring}`, {
+          AWS_IGNORE_CONFIGURED_ENDPOINT_URLS: "false",
+        }],
+        // The JS SDK reads only exactly true (the AWS CLI, any case).
+        ["[default]'s TRUE", "[default]\nignore_configured_endpoint_urls = TRUE\n", {}],
+      ] as const
+    ) {
+      await t.step(`${name}: the parent's AWS_ENDPOINT_URL_S3`, async () => {
+        const result = await call(config, env);
+        assert.equal(result.status, 200);
+        assert.deepEqual(result.reached, ["/bucket-x"]);
+      });
+    }
+    await t.step(
+      "[default]'s: an endpoint variable the SDK would ignore is not refused",
+      async () => {
+        const config = `${dir.path}/config-bad`;
+        await Deno.writeTextFile(config, `[default]\n${ignoring}`);
+        const proxy = await startSigningProxy({
+          env: { AWS_CONFIG_FILE: config, AWS_ENDPOINT_URL_S3: "ftp://minio.internal" },
+        });
+        await proxy.close();
+      },
+    );
   } finally {
     await upstream.shutdown();
   }

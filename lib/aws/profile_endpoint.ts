@@ -216,6 +216,28 @@ async function chainServices(
 }
 
 /**
+ * The `ignore_configured_endpoint_urls` that an SDK client given the environment `env` reads (the
+ * signing proxy of `--masked` stands in for such a client): the setting of the profile of `env`'s
+ * `AWS_PROFILE`, else of `[default]` (never `AWS_DEFAULT_PROFILE`'s, which the SDK does not read),
+ * `~/.aws/config`'s over `~/.aws/credentials`', read with the SDK's loader from the files that
+ * `env` names (`AWS_CONFIG_FILE`, `AWS_SHARED_CREDENTIALS_FILE`, else the SDK's defaults).
+ */
+export async function clientIgnoreSetting(
+  env: Readonly<Record<string, string | undefined>>,
+): Promise<string | undefined> {
+  const { loadSharedConfigFiles } = await smithyConfigModule();
+  const files = await loadSharedConfigFiles({
+    configFilepath: env.AWS_CONFIG_FILE || undefined,
+    filepath: env.AWS_SHARED_CREDENTIALS_FILE || undefined,
+  });
+  const profile = env.AWS_PROFILE || "default";
+  const section = (file?: Record<string, Record<string, string | undefined>>) =>
+    file !== undefined && Object.hasOwn(file, profile) ? file[profile] : undefined;
+  return { ...section(files.credentialsFile), ...section(files.configFile) }
+    .ignore_configured_endpoint_urls;
+}
+
+/**
  * Where an SDK client for `service` of `profile` sends its calls (see the module's
  * description): `undefined` for AWS's own endpoint. The endpoint variables and the profile's
  * URL are checked first (one that is not http(s) is a {@linkcode UsageError}).

@@ -13,7 +13,7 @@
 
 import { UsageError } from "../core/errors.ts";
 import { logText } from "../core/log_text.ts";
-import { ignoresConfiguredEndpoints } from "../aws/endpoint_url.ts";
+import { ignoresConfiguredEndpoints, sdkBoolean } from "../aws/endpoint_url.ts";
 
 /** What the proxy knows of a call when it picks the endpoint. */
 export interface EndpointQuery {
@@ -172,9 +172,11 @@ export function endpointVariableSuffix(serviceId: string): string {
 /**
  * Reads the parent's `AWS_ENDPOINT_URL` and `AWS_ENDPOINT_URL_<SERVICE>` (keyed `""` and the
  * suffix), refusing one that is not an http(s) URL without user name, password, query or fragment
- * (in one line that does not repeat the value). None when the parent's
- * `AWS_IGNORE_CONFIGURED_ENDPOINT_URLS` is exactly `true`: an SDK given the parent's environment
- * (an unmasked child's) would then ignore them, and send to AWS's own endpoints.
+ * (in one line that does not repeat the value). None when an SDK given the parent's environment
+ * (an unmasked child's) would ignore them, and send to AWS's own endpoints: when the parent's
+ * `AWS_IGNORE_CONFIGURED_ENDPOINT_URLS` is exactly `true`, or when it is not exactly `true` or
+ * `false` and `profileSetting` (the `ignore_configured_endpoint_urls` of the profile the SDK
+ * reads, see {@linkcode loadEndpointOverrides}) is exactly `true`.
  *
  * @example
  * ```ts
@@ -184,19 +186,40 @@ export function endpointVariableSuffix(serviceId: string): string {
  * assert.equal(overrides.get("S3")?.host, "127.0.0.1:9000");
  * const ignored = { AWS_ENDPOINT_URL_S3: "http://127.0.0.1:9000", AWS_IGNORE_CONFIGURED_ENDPOINT_URLS: "true" };
  * assert.equal(readEndpointOverrides(ignored).size, 0);
+ * assert.equal(readEndpointOverrides({ AWS_ENDPOINT_URL_S3: "http://127.0.0.1:9000" }, "true").size, 0);
  * ```
  */
 export function readEndpointOverrides(
   env: Readonly<Record<string, string>>,
+  profileSetting?: string,
 ): EndpointOverrides {
   const overrides = new Map<string, URL>();
-  if (ignoresConfiguredEndpoints(env)) return overrides;
+  if (ignoresConfiguredEndpoints(env, profileSetting)) return overrides;
   for (const [name, value] of Object.entries(env)) {
-    const match = /^AWS_ENDPOINT_URL(?:_([A-Z0-9_]+))?$/.exec(name);
+    const match = ENDPOINT_VARIABLE.exec(name);
     if (match === null || value === "") continue;
     overrides.set(match[1] ?? "", endpointUrl(name, value));
   }
   return overrides;
+}
+
+const ENDPOINT_VARIABLE = /^AWS_ENDPOINT_URL(?:_([A-Z0-9_]+))?$/;
+
+/**
+ * {@linkcode readEndpointOverrides} with the `ignore_configured_endpoint_urls` of the profile an
+ * SDK given `env` reads (`AWS_PROFILE`'s, else `[default]`; read with the SDK's loader, exactly
+ * `true` as the AWS SDK for JavaScript reads it). The shared files are read only when the setting
+ * can matter: an endpoint variable is set and `AWS_IGNORE_CONFIGURED_ENDPOINT_URLS` is not exactly
+ * `true` or `false`.
+ */
+export async function loadEndpointOverrides(
+  env: Readonly<Record<string, string>>,
+): Promise<EndpointOverrides> {
+  const matters = sdkBoolean(env.AWS_IGNORE_CONFIGURED_ENDPOINT_URLS) === undefined &&
+    Object.entries(env).some(([name, value]) => value !== "" && ENDPOINT_VARIABLE.test(name));
+  if (!matters) return readEndpointOverrides(env);
+  const { clientIgnoreSetting } = await import("../aws/profile_endpoint.ts");
+  return readEndpointOverrides(env, await clientIgnoreSetting(env));
 }
 
 /**

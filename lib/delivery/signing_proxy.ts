@@ -29,7 +29,8 @@ import {
 } from "./aws_chunked.ts";
 import {
   type Endpoint,
-  readEndpointOverrides,
+  type EndpointOverrides,
+  loadEndpointOverrides,
   resolveEndpoint,
   s3Address,
 } from "./aws_endpoints.ts";
@@ -241,11 +242,12 @@ function newGrantState(
 }
 
 /**
- * Starts the proxy on 127.0.0.1 (a free port). The parent's `AWS_ENDPOINT_URL*` are read once,
- * here; an invalid one is refused.
+ * Starts the proxy on 127.0.0.1 (a free port). The parent's `AWS_ENDPOINT_URL*` (and the switch
+ * that turns them off, the variable's or its profile's) are read once, here; an invalid one is
+ * refused.
  */
 export async function startSigningProxy(options: SigningProxyOptions): Promise<SigningProxy> {
-  const overrides = readEndpointOverrides(options.env);
+  const overrides = await loadEndpointOverrides(options.env);
   const now = options.now ?? (() => new Date());
   const limits = limitsOf(options);
   const grants = new Map<string, GrantState>();
@@ -616,7 +618,7 @@ interface VerifyContext {
     held: HeldBytes;
     lease: Lease;
   };
-  overrides: ReturnType<typeof readEndpointOverrides>;
+  overrides: EndpointOverrides;
   /** Filled in once the signature verified: the call's name, the only one recorded. */
   signed: SignedName;
 }
