@@ -380,3 +380,28 @@ async function tempDir(): Promise<{ path: string } & AsyncDisposable> {
   const path = await Deno.makeTempDir({ prefix: "tbi-call-report-" });
   return { path, [Symbol.asyncDispose]: () => Deno.remove(path, { recursive: true }) };
 }
+
+Deno.test("--learn allows the calls sent to AWS that got no answer, and says their outcome is unknown", async () => {
+  const sent = (count: number, resource: string): TalliedCall => ({
+    service: "dynamodb",
+    action: "DeleteTable",
+    resource,
+    count,
+    refused: false,
+    unanswered: "sent to AWS, no answer within the proxy's idle timeout",
+  });
+  const one = stderr();
+  await reportCalls(one.io, tally([sent(2, "Orders")]), { learn: true });
+  assert.deepEqual(one.said, [
+    "learned: the narrowest scopes that allow the 2 calls it made:\n" +
+    "  -s 'dynamodb:full@Orders'\n" +
+    "note: 1 distinct call was sent to AWS and got no answer: whether AWS carried it out is " +
+    "unknown; the line allows it\n",
+  ]);
+  const two = stderr();
+  await reportCalls(two.io, tally([sent(1, "Orders"), sent(1, "Carts")]), { learn: true });
+  assert.match(
+    two.said.join(""),
+    /\nnote: 2 distinct calls were sent to AWS and got no answer: whether AWS carried them out is unknown; the line allows them\n$/,
+  );
+});

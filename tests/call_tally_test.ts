@@ -117,3 +117,36 @@ Deno.test("--calls shows a copy's source: 'from SOURCE' on its line, a source fi
     ],
   );
 });
+
+Deno.test("a call sent to AWS that got no answer is its own line, with an unknown outcome and why, never refused", () => {
+  const tally = createCallTally();
+  const closed = "sent to AWS, no answer before the proxy closed" as const;
+  const dynamodb = { service: "dynamodb", action: "DeleteTable", resource: "Orders" };
+  tally.record(call({ ...dynamodb, status: 502, unanswered: closed }));
+  tally.record(call({ ...dynamodb, status: 502, unanswered: closed }));
+  tally.record(
+    call({
+      ...dynamodb,
+      status: 504,
+      unanswered: "sent to AWS, connection lost before the answer",
+    }),
+  );
+  tally.record(call({ ...dynamodb }));
+  assert.equal(
+    renderCallLines(tally.calls(), tally),
+    "calls: 4 (3 distinct)\n" +
+      "  dynamodb DeleteTable Orders 2 outcome unknown: sent to AWS, no answer before the proxy " +
+      "closed\n" +
+      "  dynamodb DeleteTable Orders 1 outcome unknown: sent to AWS, connection lost before the " +
+      "answer\n" +
+      "  dynamodb DeleteTable Orders 1\n",
+  );
+  assert.equal(
+    renderCallJson(tally.calls(), tally),
+    '{"service":"dynamodb","action":"DeleteTable","resource":"Orders","count":2,"refused":false,' +
+      '"outcome":"unknown","outcome_reason":"sent to AWS, no answer before the proxy closed"}\n' +
+      '{"service":"dynamodb","action":"DeleteTable","resource":"Orders","count":1,"refused":false,' +
+      '"outcome":"unknown","outcome_reason":"sent to AWS, connection lost before the answer"}\n' +
+      '{"service":"dynamodb","action":"DeleteTable","resource":"Orders","count":1,"refused":false}\n',
+  );
+});

@@ -106,6 +106,7 @@ Deno.test("sessionSchema accepts every description describeSession() gives, fiel
     calls: 3,
     refused: 2,
     refusalReasons: { [minting]: 1 },
+    unanswered: 0,
     unverified: 0,
     last: {
       time: at,
@@ -123,11 +124,40 @@ Deno.test("sessionSchema accepts every description describeSession() gives, fiel
   assert.deepEqual(masked.refusal_reasons, { [minting]: 1 });
   assert.equal(masked.last_call?.refusal_reason, minting);
   assert.equal(masked.unverified_requests, undefined, "none: not said");
+  assert.equal(masked.unanswered_calls, undefined, "none: not said");
+  // A call sent to AWS that got no answer: counted apart, never refused, its reason in last_call.
+  const waited = "sent to AWS, no answer within the proxy's idle timeout" as const;
+  const unanswered = describeSession(SESSION, at, {
+    calls: 1,
+    refused: 0,
+    refusalReasons: {},
+    unanswered: 1,
+    unverified: 0,
+    last: {
+      time: at,
+      service: "lambda",
+      action: "Invoke",
+      region: "eu-west-1",
+      resource: "wipe-prod",
+      status: 504,
+      bytesIn: 2,
+      bytesOut: 0,
+      unanswered: waited,
+    },
+  });
+  assert.deepEqual(sessionSchema.parse(unanswered), unanswered);
+  assert.deepEqual(
+    [unanswered.refused_calls, unanswered.unanswered_calls, unanswered.refusal_reasons],
+    [0, 1, undefined],
+  );
+  assert.equal(unanswered.last_call?.refused, false);
+  assert.equal(unanswered.last_call?.outcome_reason, waited);
   // Requests that only named the grant's stand-in key id: counted apart from its calls.
   const forged = describeSession(SESSION, at, {
     calls: 0,
     refused: 0,
     refusalReasons: {},
+    unanswered: 0,
     unverified: 5,
   });
   assert.deepEqual(sessionSchema.parse(forged), forged);

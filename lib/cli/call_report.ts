@@ -3,7 +3,8 @@
  * shell ends: `--calls` lists each distinct call on stderr (service, action, resource, count,
  * refused or not, and why the proxy refused one), `--calls=FILE` writes them as JSON lines to a
  * new 0600 file, and `--learn` prints the narrowest `-s` line that allows them all, ready to
- * paste. Each says what the record leaves out: the calls past its bound (the record is then
+ * paste (a call sent to AWS that got no answer reached AWS: the line allows it). Each says what
+ * the record leaves out: the calls past its bound (the record is then
  * incomplete, and `--learn` proposes no line), and the refused requests that named the stand-in
  * key id without a verified signature (counted, never listed or learned from).
  *
@@ -142,7 +143,8 @@ async function learnedText(
   calls: ReturnType<CallTally["calls"]>,
   counts: Pick<CallTally, "dropped" | "unverified">,
 ): Promise<string> {
-  // A call the proxy refused never reached AWS: it asks for nothing.
+  // A call the proxy refused never reached AWS: it asks for nothing. One sent to AWS that got no
+  // answer did reach it, and may have been carried out: it counts.
   const reached = calls.filter((call) => !call.byProxy);
   // A line learned from part of the calls would be narrower than the run needs, silently.
   if (counts.dropped) {
@@ -166,6 +168,14 @@ async function learnedText(
     lines.push(
       `note: ${refused} distinct call${refused === 1 ? " was" : "s were"} refused by AWS; ` +
         "the line allows them, but the broker role may not",
+    );
+  }
+  const unanswered = reached.filter((call) => call.unanswered).length;
+  if (unanswered) {
+    lines.push(
+      `note: ${unanswered} distinct call${unanswered === 1 ? " was" : "s were"} sent to AWS and ` +
+        `got no answer: whether AWS carried ${unanswered === 1 ? "it" : "them"} out is unknown; ` +
+        `the line allows ${unanswered === 1 ? "it" : "them"}`,
     );
   }
   if (calls.length > reached.length) {

@@ -36,7 +36,8 @@ export interface MaskedChild {
 
 /**
  * Serves `renewable` through the signing proxy while `run` runs, and closes the proxy, the
- * renewal and the grant when `run` settles. Resolves to what `run` resolves to.
+ * renewal and the grant when `run` settles (a call still waiting for AWS is abandoned, and
+ * recorded as sent with no answer). Resolves to what `run` resolves to.
  */
 export async function runMasked<T>(
   cli: Cli,
@@ -100,6 +101,8 @@ export async function runMasked<T>(
     return await options.run({ env, refresh });
   } finally {
     await server?.close();
+    // At once, not after the calls still waiting for AWS: no shutdown waits on a network call,
+    // and the child is gone. Each is recorded as sent to AWS with no answer (outcome unknown).
     await proxy.close();
     renewable.close();
   }

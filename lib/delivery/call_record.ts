@@ -3,7 +3,8 @@
  * region, on which resource where the request names it, the answer's status and the bytes each
  * way. Never a header, a body, a key or a token. The action comes from `X-Amz-Target` (JSON
  * services), the query's `Action` (query services) or, for S3, the method, the path and the
- * sub-resource in the query, as S3 names its REST operations.
+ * sub-resource in the query, as S3 names its REST operations. A call the proxy sent on and got no
+ * answer for is no refusal: it reached AWS, and what AWS did is unknown (`unanswered`).
  *
  * @module
  */
@@ -33,11 +34,29 @@ export interface CallRecord {
   bytesOut: number;
   /** The error code, when the proxy itself refused the call (it never reached AWS). */
   refused?: string;
+  /**
+   * Why no answer came, for a call the proxy sent to AWS and got none for (the proxy closed, as
+   * the command ended, or AWS took longer than the proxy waits): it reached AWS, and whether AWS
+   * carried it out is unknown. Never with `refused`.
+   */
+  unanswered?: UnansweredReason;
   /** Why the proxy refused it, for a human (with `refused`). */
   refusalReason?: RefusalReason;
   /** AWS's error code, for a call AWS answered with an error (`AccessDenied`…). */
   errorCode?: string;
 }
+
+/**
+ * Why a call sent to AWS got no answer, as a human reads it in `--calls` and `serve`'s audit log.
+ */
+export const UNANSWERED_REASONS = [
+  "sent to AWS, no answer before the proxy closed",
+  "sent to AWS, no answer within the proxy's idle timeout",
+  "sent to AWS, connection lost before the answer",
+] as const;
+
+/** One of {@linkcode UNANSWERED_REASONS}. */
+export type UnansweredReason = typeof UNANSWERED_REASONS[number];
 
 /** AWS's error codes that say the caller may not do this (not that the call was wrong). */
 const REFUSAL_CODES =

@@ -1,15 +1,15 @@
 /**
  * The distinct calls a masked child made, counted: what `exec --masked --calls` shows when the
  * child ends (one line each on stderr, or JSON lines in a file) and what `--learn` learns from.
- * A call is its service, action, resource (and a copy's source) and whether it was refused; the
- * count says how often. Past {@linkcode MAX_DISTINCT_CALLS} distinct calls the record is
+ * A call is its service, action, resource (and a copy's source) and whether it was refused, or
+ * sent to AWS with no answer (its outcome unknown); the count says how often. Past {@linkcode MAX_DISTINCT_CALLS} distinct calls the record is
  * incomplete, and every report of it says so; requests that only named the stand-in key id (their
  * signature did not verify) are counted apart, never listed.
  *
  * @module
  */
 
-import { type CallRecord, isRefused } from "./call_record.ts";
+import { type CallRecord, isRefused, type UnansweredReason } from "./call_record.ts";
 import type { RefusalReason } from "./proxy_refusal.ts";
 
 /** One distinct call and how often it was made. */
@@ -32,6 +32,8 @@ export interface TalliedCall {
   byProxy?: boolean;
   /** Why the proxy refused it. */
   refusalReason?: RefusalReason;
+  /** Why no answer came, for a call sent to AWS whose outcome is unknown (it reached AWS). */
+  unanswered?: UnansweredReason;
 }
 
 /** Distinct calls kept; past that, calls are only counted (`dropped`). */
@@ -95,6 +97,7 @@ export function createCallTally(): CallTally {
         refused,
         call.refused !== undefined,
         call.refusalReason ?? null,
+        call.unanswered ?? null,
       ]);
       let entry = byKey.get(key);
       if (entry === undefined) {
@@ -111,6 +114,7 @@ export function createCallTally(): CallTally {
           refused,
           ...(call.refused === undefined ? {} : { byProxy: true }),
           ...(call.refusalReason === undefined ? {} : { refusalReason: call.refusalReason }),
+          ...(call.unanswered === undefined ? {} : { unanswered: call.unanswered }),
         };
         byKey.set(key, entry);
       }
@@ -136,9 +140,10 @@ export function createCallTally(): CallTally {
 
 /**
  * The calls as `--calls` shows them on stderr: a heading, then one line each — service,
- * action, resource (`-` when none), count, `from SOURCE` for a copy whose source is known, and
- * `refused (CODE)` for a refused one, followed by `: REASON` when the proxy refused it — and
- * last {@linkcode unlistedLines}.
+ * action, resource (`-` when none), count, `from SOURCE` for a copy whose source is known,
+ * `refused (CODE)` for a refused one, followed by `: REASON` when the proxy refused it, and
+ * `outcome unknown: REASON` for one sent to AWS that got no answer — and last
+ * {@linkcode unlistedLines}.
  *
  * @example
  * ```ts
@@ -157,7 +162,8 @@ export function renderCallLines(calls: readonly TalliedCall[], counts: UnlistedC
     `  ${call.service} ${call.action} ${resourceWord(call.resource)} ${call.count}` +
     (call.source === undefined ? "" : ` from ${resourceWord(call.source)}`) +
     (call.refused ? ` refused${call.errorCode ? ` (${call.errorCode})` : ""}` : "") +
-    (call.refusalReason ? `: ${call.refusalReason}` : "")
+    (call.refusalReason ? `: ${call.refusalReason}` : "") +
+    (call.unanswered ? ` outcome unknown: ${call.unanswered}` : "")
   );
   return `calls: ${total} (${calls.length} distinct)\n` +
     [...lines, ...unlistedLines(counts)].map((l) => `${l}\n`).join("");
@@ -220,7 +226,8 @@ export function resourceWord(resource: string | undefined): string {
 }
 
 /**
- * The calls as `--calls=FILE` writes them: one JSON object a line, then, when the record leaves
+ * The calls as `--calls=FILE` writes them: one JSON object a line (`"outcome":"unknown"` with
+ * `outcome_reason` for a call sent to AWS that got no answer), then, when the record leaves
  * something out, one last line without `service`: `"incomplete": true` with `calls_not_recorded`
  * (past {@linkcode MAX_DISTINCT_CALLS} distinct calls) and `distinct_calls_kept`, and
  * `unverified_requests_refused` (requests that named the stand-in key id without a signature
@@ -267,6 +274,7 @@ export function renderCallJson(
         ...(call.errorCode === undefined ? {} : { error_code: call.errorCode }),
         ...(call.byProxy ? { refused_by: "proxy" } : {}),
         ...(call.refusalReason ? { refusal_reason: call.refusalReason } : {}),
+        ...(call.unanswered ? { outcome: "unknown", outcome_reason: call.unanswered } : {}),
       })
     }\n`
   ).join("") + trailer;

@@ -13,6 +13,9 @@
  * secrets), refused ones included (one for another Host too), but only calls whose signature
  * verified with the grant's stand-in secret: a request that only names a grant's stand-in key id
  * (which a client's debug log shows) is refused and counted, never recorded with what it asks for.
+ * A call sent on that gets no answer (the proxy closes with it in flight, AWS answers later than
+ * the idle timeout, the connection is lost) reached AWS: it is recorded with an unknown outcome,
+ * never as refused.
  *
  * @module
  */
@@ -35,7 +38,13 @@ import {
   s3Address,
 } from "./aws_endpoints.ts";
 import { scrubAnswer, UncheckedAnswer } from "./answer_scrub.ts";
-import { type CallName, type CallRecord, cleanName, nameCall } from "./call_record.ts";
+import {
+  type CallName,
+  type CallRecord,
+  cleanName,
+  nameCall,
+  type UnansweredReason,
+} from "./call_record.ts";
 import { type MintingCall, mintingCall, mintingRefusal } from "./minting_guard.ts";
 import {
   type Protocol,
@@ -139,7 +148,10 @@ export interface SigningProxy {
   readonly url: string;
   /** Adds a grant and returns it with its stand-in credentials. */
   addGrant(options: ProxyGrantOptions): ProxyGrant;
-  /** Stops serving, abandoning calls in flight. Safe to repeat. */
+  /**
+   * Stops serving, abandoning calls in flight: each is recorded as sent to AWS with no answer
+   * (its outcome unknown). Safe to repeat.
+   */
   close(): Promise<void>;
 }
 
@@ -268,6 +280,7 @@ export async function startSigningProxy(options: SigningProxyOptions): Promise<S
     const signed: SignedName = {};
     const started = now();
     const lease = { bytes: 0 };
+    let verified: VerifiedCall | undefined;
     const record = (call: Omit<CallRecord, "time" | "service" | "region">) => {
       if (state === undefined) return;
       keep(state, { time: started, service: service!, region: regionOf(request), ...call });
@@ -287,11 +300,15 @@ export async function startSigningProxy(options: SigningProxyOptions): Promise<S
       service = auth.service;
       protocol = protocolOf(service, request.headers);
       state = grants.get(auth.accessKeyId);
-      const verified = await check(auth, state);
+      verified = await check(auth, state);
       if (verified.minting !== undefined) throw mintingRefusal(verified.minting);
       const held = { count: limits.held, lease };
       return await forward(request, url, verified, { now, limits, agents, record, held });
     } catch (error) {
+      // Sent to AWS, no answer: it reached AWS all the same, so it is no refusal.
+      if (error instanceof UpstreamError && error.sent && verified !== undefined) {
+        return answerUnanswered(request, error, { protocol, requestId, verified, record });
+      }
       const context = { grants, protocol, requestId, time: started, check, signed };
       return await refuseCall(request, url, asRefusal(error), {
         ...context,
@@ -441,6 +458,55 @@ function asRefusal(error: unknown): ProxyRefusal {
     return new ProxyRefusal(error.reason === "timeout" ? "upstream-timeout" : "upstream-failed");
   }
   return new ProxyRefusal("upstream-failed");
+}
+
+/** Why a call sent to AWS got no answer, by how the wait for it ended. */
+const UNANSWERED: Record<UpstreamError["reason"], UnansweredReason> = {
+  closed: "sent to AWS, no answer before the proxy closed",
+  timeout: "sent to AWS, no answer within the proxy's idle timeout",
+  failed: "sent to AWS, connection lost before the answer",
+};
+
+/** What the client hears when its call got no answer, for each way the wait ended. */
+const UNANSWERED_MESSAGES: Record<UpstreamError["reason"], string | undefined> = {
+  closed: "timebound-iam's signing proxy closed before AWS answered: the call was sent to AWS",
+  timeout: undefined,
+  failed: "timebound-iam's signing proxy lost its connection to AWS before the answer: the call " +
+    "was sent to AWS",
+};
+
+/**
+ * The answer to a call the proxy sent to AWS and got no answer for: 504 (`RequestTimeout`) or 502
+ * (`ServiceUnavailable`) in its service's shape, as when AWS cannot be reached, but recorded as a
+ * call that reached AWS and whose outcome is unknown (`unanswered`), never as one the proxy
+ * refused: AWS may have carried it out.
+ */
+function answerUnanswered(
+  request: Request,
+  error: UpstreamError,
+  context: {
+    protocol: Protocol;
+    requestId: string;
+    verified: VerifiedCall;
+    record: (call: Omit<CallRecord, "time" | "service" | "region">) => void;
+  },
+): Response {
+  const { verified } = context;
+  const kind = error.reason === "timeout" ? "upstream-timeout" : "upstream-failed";
+  const response = refusalResponse(new ProxyRefusal(kind, UNANSWERED_MESSAGES[error.reason]), {
+    protocol: context.protocol,
+    requestId: context.requestId,
+    method: request.method,
+    service: verified.auth.service,
+  });
+  context.record({
+    ...verified.name,
+    status: response.status,
+    bytesIn: verified.bytesIn,
+    bytesOut: 0,
+    unanswered: UNANSWERED[error.reason],
+  });
+  return response;
 }
 
 /**

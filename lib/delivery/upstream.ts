@@ -5,7 +5,8 @@
  * followed), so it comes back byte for byte, never decompressed. A streamed body goes with `node:http(s)`, which
  * sends it with the client's `Content-Length` (S3 refuses a `PutObject` sent chunked; `fetch`
  * would chunk it). A call that makes no progress (no byte up or down) for the idle timeout is
- * abandoned.
+ * abandoned. A failure says whether the request may have reached the endpoint (`sent`): only one
+ * whose connection is known never to have opened says no, as in doubt AWS may have acted on it.
  *
  * @module
  */
@@ -37,18 +38,30 @@ export interface UpstreamResponse {
   body: ReadableStream<Uint8Array>;
 }
 
-/** Why a call to the endpoint failed: no progress in time, or no connection. */
+/**
+ * Why a call to the endpoint failed: no progress in time (`timeout`), the proxy closing while it
+ * waited (`closed`), or the connection failing (`failed`).
+ */
 export class UpstreamError extends Error {
-  /** `timeout` or `failed`. */
-  readonly reason: "timeout" | "failed";
+  /** `timeout`, `closed` or `failed`. */
+  readonly reason: "timeout" | "closed" | "failed";
+  /**
+   * Whether the request may have reached the endpoint: false only when its connection is known
+   * never to have opened (refused, no such host), so nothing of it was sent.
+   */
+  readonly sent: boolean;
 
   /** Creates the error. */
-  constructor(reason: "timeout" | "failed", message: string) {
+  constructor(reason: "timeout" | "closed" | "failed", message: string, sent = true) {
     super(message);
     this.name = "UpstreamError";
     this.reason = reason;
+    this.sent = sent;
   }
 }
+
+/** What `fetch`'s error says when the connection never opened (Deno: hyper's connect error). */
+const NEVER_CONNECTED = /client error \(Connect\)|Requests to port \d+ are blocked/;
 
 const HOP_BY_HOP = new Set([
   "connection",
@@ -71,6 +84,8 @@ export interface UpstreamAgents {
   https: https.Agent;
   /** Follows a `fetch` call until it ends; the returned function ends following it. */
   track(call: AbortController): () => void;
+  /** Whether {@linkcode UpstreamAgents.destroy} was called. */
+  readonly destroyed: boolean;
   /** Closes every pooled connection and abandons every call in flight. */
   destroy(): void;
 }
@@ -80,6 +95,7 @@ export function createAgents(): UpstreamAgents {
   const plain = new http.Agent({ keepAlive: true, maxSockets: 256 });
   const secure = new https.Agent({ keepAlive: true, maxSockets: 256 });
   const calls = new Set<AbortController>();
+  let destroyed = false;
   return {
     http: plain,
     https: secure,
@@ -87,8 +103,12 @@ export function createAgents(): UpstreamAgents {
       calls.add(call);
       return () => calls.delete(call);
     },
+    get destroyed() {
+      return destroyed;
+    },
     destroy() {
-      for (const call of calls) call.abort(new UpstreamError("failed", "The proxy has closed"));
+      destroyed = true;
+      for (const call of calls) call.abort(new UpstreamError("closed", "The proxy has closed"));
       plain.destroy();
       secure.destroy();
     },
@@ -144,9 +164,13 @@ async function sendWhole(
   } catch (error) {
     done();
     const reason = call.signal.reason;
-    throw reason instanceof UpstreamError
-      ? reason
-      : new UpstreamError("failed", error instanceof Error ? error.message : String(error));
+    if (reason instanceof UpstreamError) throw reason;
+    // fetch says "fetch failed"; its cause says where: "client error (Connect): …" when the
+    // connection never opened. `fetch` shows no more: anything else may have been sent.
+    const text = `${error instanceof Error ? error.message : String(error)} ${
+      error instanceof Error ? String(error.cause ?? "") : ""
+    }`;
+    throw new UpstreamError("failed", text.trim(), !NEVER_CONNECTED.test(text));
   }
   progress();
   const answerHeaders = new Headers();
@@ -180,11 +204,19 @@ function sendStreamed(
   request.headers.forEach((value, name) => outgoing[name] = value);
   return new Promise((resolve, reject) => {
     let settled = false;
+    // Whether the connection opened (a pooled one is open already): only then can a byte go.
+    let connected = false;
     const fail = (error: Error) => {
       if (settled) return;
       settled = true;
       reject(error);
     };
+    const failUpstream = (reason: "timeout" | "failed", message: string) =>
+      fail(
+        agents.destroyed
+          ? new UpstreamError("closed", "The proxy has closed", connected)
+          : new UpstreamError(reason, message, connected),
+      );
     const options = {
       method: request.method,
       host: request.url.hostname.replace(/^\[|\]$/g, ""),
@@ -212,12 +244,17 @@ function sendStreamed(
       });
     });
     // Headers and body leave in one go, not held back by Nagle's algorithm for an ACK.
-    req.on("socket", (socket) => socket.setNoDelay(true));
+    req.on("socket", (socket) => {
+      socket.setNoDelay(true);
+      if (!socket.connecting) connected = true;
+      // The TCP connection (before TLS's handshake: in doubt, the request may have gone).
+      else socket.once("connect", () => connected = true);
+    });
     req.on("timeout", () => {
       req.destroy();
-      fail(new UpstreamError("timeout", "The endpoint did not answer in time"));
+      failUpstream("timeout", "The endpoint did not answer in time");
     });
-    req.on("error", (error) => fail(new UpstreamError("failed", error.message)));
+    req.on("error", (error) => failUpstream("failed", error.message));
     const body = request.body;
     if (body === null) req.end();
     else if (body instanceof Uint8Array) req.end(body);

@@ -17,7 +17,8 @@ export interface AuditEvent {
   event: "grant" | "refusal" | "revocation" | "expiry" | "call" | "calls";
   /**
    * `granted`, `refused`, `rate-limited`, `declined`, `failed`, `revoked`, `expired`; for a call
-   * `answered` or `refused`; `summarised` for the calls of a minute past the per-call lines.
+   * `answered`, `refused`, or `unknown` (sent to AWS, no answer came); `summarised` for the calls
+   * of a minute past the per-call lines.
    */
   outcome: string;
   /** The MCP client that asked, from the handshake. */
@@ -62,11 +63,18 @@ export interface AuditEvent {
   error_code?: string;
   /** A call the proxy refused: why, for a human (`credential-minting action refused…`). */
   refusal_reason?: string;
+  /** A call sent to AWS that got no answer (`outcome` `unknown`): why none came. */
+  outcome_reason?: string;
   /**
    * A masked grant's revocation: requests refused because their signature did not verify with its
    * stand-in secret (counted only, never logged one by one).
    */
   unverified_requests?: number;
+  /**
+   * A masked grant's counts, or a `calls` summary: the calls sent to AWS that got no answer
+   * (their outcome unknown).
+   */
+  unanswered_calls?: number;
   /** A `calls` summary: the calls the proxy refused, counted by why. */
   refusal_reasons?: Record<string, number>;
   /** A `calls` summary: when its first call came. */

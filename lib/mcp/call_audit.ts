@@ -29,6 +29,8 @@ export interface CallStats {
   refused: number;
   /** Those the proxy itself refused, counted by why. */
   refusalReasons: Partial<Record<RefusalReason, number>>;
+  /** Those sent to AWS that got no answer: their outcome is unknown (never refused). */
+  unanswered: number;
   /** The latest call. */
   last?: CallRecord;
   /** Refused requests naming the grant's stand-in key id whose signature did not verify. */
@@ -76,16 +78,16 @@ export function createGrantCallAudit(
   options: { audit: AuditLog; now: () => Date; log?: (line: string) => void },
 ): GrantCallAudit {
   const { audit } = options;
-  const stats: CallStats = { calls: 0, refused: 0, refusalReasons: {}, unverified: 0 };
+  const stats: CallStats = {
+    calls: 0,
+    refused: 0,
+    refusalReasons: {},
+    unanswered: 0,
+    unverified: 0,
+  };
   let windowStart = -Infinity;
   let lines = 0;
-  let over: {
-    count: number;
-    refused: number;
-    since: Date;
-    actions: Map<string, number>;
-    reasons: Partial<Record<RefusalReason, number>>;
-  } | null = null;
+  let over: Overflow | null = null;
   let timer: ReturnType<typeof setTimeout> | undefined;
   let pending = Promise.resolve();
   const write = (event: AuditEvent) => {
@@ -107,6 +109,7 @@ export function createGrantCallAudit(
       since: over.since.toISOString(),
       calls: over.count,
       refused_calls: over.refused,
+      ...(over.unanswered ? { unanswered_calls: over.unanswered } : {}),
       ...(Object.keys(over.reasons).length ? { refusal_reasons: over.reasons } : {}),
       actions: rest ? { ...named, other: rest } : named,
       reason: `${over.count} more call${over.count === 1 ? "" : "s"} than the ` +
@@ -123,6 +126,7 @@ export function createGrantCallAudit(
       const refused = isRefused(call);
       stats.calls++;
       if (refused) stats.refused++;
+      if (call.unanswered) stats.unanswered++;
       count(stats.refusalReasons, call.refusalReason);
       stats.last = call;
       const now = options.now().getTime();
@@ -137,9 +141,10 @@ export function createGrantCallAudit(
         options.log?.(callLine(sessionId, call, refused));
         return;
       }
-      over ??= { count: 0, refused: 0, since: call.time, actions: new Map(), reasons: {} };
+      over ??= { ...noOverflow(), since: call.time };
       over.count++;
       if (refused) over.refused++;
+      if (call.unanswered) over.unanswered++;
       count(over.reasons, call.refusalReason);
       const key = actionKey(call);
       // Bounded: a flood of made-up action names counts under the ones already seen, or other.
@@ -163,6 +168,22 @@ export function createGrantCallAudit(
   };
 }
 
+/** The calls of a minute past its per-call lines, counted for its summary line. */
+interface Overflow {
+  count: number;
+  refused: number;
+  /** Those sent to AWS that got no answer. */
+  unanswered: number;
+  since: Date;
+  actions: Map<string, number>;
+  reasons: Partial<Record<RefusalReason, number>>;
+}
+
+/** An {@linkcode Overflow} of no calls yet (its `since` to be set). */
+function noOverflow(): Omit<Overflow, "since"> {
+  return { count: 0, refused: 0, unanswered: 0, actions: new Map(), reasons: {} };
+}
+
 /** Counts one more call refused for `reason` (a closed set: the record stays small). */
 function count(counts: Partial<Record<RefusalReason, number>>, reason?: RefusalReason): void {
   if (reason !== undefined) counts[reason] = (counts[reason] ?? 0) + 1;
@@ -171,7 +192,8 @@ function count(counts: Partial<Record<RefusalReason, number>>, reason?: RefusalR
 function callEvent(sessionId: string, call: CallRecord, refused: boolean): AuditEvent {
   return {
     event: "call",
-    outcome: refused ? "refused" : "answered",
+    // Sent to AWS with no answer: it reached AWS, and what AWS did is unknown.
+    outcome: call.unanswered ? "unknown" : refused ? "refused" : "answered",
     session_id: sessionId,
     call_time: call.time.toISOString(),
     service: call.service,
@@ -184,6 +206,7 @@ function callEvent(sessionId: string, call: CallRecord, refused: boolean): Audit
     ...(call.errorCode ?? call.refused ? { error_code: call.errorCode ?? call.refused } : {}),
     ...(call.refused === undefined ? {} : { reason: `refused by the proxy: ${call.refused}` }),
     ...(call.refusalReason === undefined ? {} : { refusal_reason: call.refusalReason }),
+    ...(call.unanswered === undefined ? {} : { outcome_reason: call.unanswered }),
   };
 }
 
@@ -196,5 +219,6 @@ function callLine(sessionId: string, call: CallRecord, refused: boolean): string
     (call.resource === undefined ? "" : ` ${resourceWord(call.resource)}`) +
     (call.source === undefined ? "" : ` from ${resourceWord(call.source)}`) +
     ` ${call.status}${refused ? ` refused${call.refused ? ` (${call.refused})` : ""}` : ""}` +
-    (call.refusalReason ? `: ${call.refusalReason}` : "");
+    (call.refusalReason ? `: ${call.refusalReason}` : "") +
+    (call.unanswered ? ` outcome unknown: ${call.unanswered}` : "");
 }

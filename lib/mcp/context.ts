@@ -49,6 +49,10 @@ export const sessionSchema = z.object({
     "masked only: the calls the signing proxy itself refused, counted by why (e.g. " +
       '"credential-minting action refused under --masked")',
   ),
+  unanswered_calls: z.number().optional().describe(
+    "masked only: the calls sent to AWS that got no answer (the proxy's idle timeout passed, " +
+      "or it closed first): AWS may have carried them out; not refused",
+  ),
   unverified_requests: z.number().optional().describe(
     "masked only: requests refused because their signature did not verify with the grant's " +
       "stand-in secret (a wrong secret or token: anyone who saw the key id can send them); " +
@@ -63,6 +67,9 @@ export const sessionSchema = z.object({
     status: z.number(),
     refused: z.boolean(),
     refusal_reason: z.string().optional(),
+    outcome_reason: z.string().optional().describe(
+      "a call sent to AWS that got no answer: why none came (its outcome is unknown)",
+    ),
   }).optional().describe("masked only: the latest call"),
 });
 
@@ -166,6 +173,7 @@ export function callCounts(stats: CallStats): {
   calls: number;
   refused_calls: number;
   refusal_reasons?: Record<string, number>;
+  unanswered_calls?: number;
   unverified_requests?: number;
 } {
   return {
@@ -175,6 +183,7 @@ export function callCounts(stats: CallStats): {
     ...(Object.keys(stats.refusalReasons).length
       ? { refusal_reasons: stats.refusalReasons as Record<string, number> }
       : {}),
+    ...(stats.unanswered ? { unanswered_calls: stats.unanswered } : {}),
     ...(stats.unverified ? { unverified_requests: stats.unverified } : {}),
   };
 }
@@ -194,6 +203,7 @@ function describeCalls(stats: CallStats): Partial<SessionDescription> {
           status: last.status,
           refused: isRefused(last),
           ...(last.refusalReason === undefined ? {} : { refusal_reason: last.refusalReason }),
+          ...(last.unanswered === undefined ? {} : { outcome_reason: last.unanswered }),
         },
       }
       : {}),

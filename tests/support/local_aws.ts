@@ -579,7 +579,8 @@ export class LocalAws {
   /**
    * Answer every request from now on only after `ms` milliseconds (a slow network or a far
    * region); `0` answers at once again. With `action` (an STS or IAM `Action`, such as
-   * `"ListAccessKeys"`), only that action's requests wait, after they are recorded, and the
+   * `"ListAccessKeys"`, or a DynamoDB operation, such as `"DeleteTable"`), only that action's
+   * requests wait, after they are recorded, and the
    * others are answered as before; {@linkcode LocalAws.close} ends the wait (so a delay longer
    * than a test holds no timer past it), and {@linkcode LocalAws.firstHeldAt} says when the
    * first one arrived.
@@ -786,6 +787,7 @@ export class LocalAws {
           : "";
         const input = JSON.parse(new TextDecoder().decode(received.body) || "{}");
         Object.assign(record, { action: operation, params: { TableName: input.TableName ?? "" } });
+        await this.#actionDelay(operation);
         // A call on no table (ListTables) is refused on every table: `…:table/*`.
         const tables = `arn:aws:dynamodb:${auth!.region}:${caller.accountId}:table/`;
         const table = input.TableName ? `${tables}${input.TableName}` : undefined;

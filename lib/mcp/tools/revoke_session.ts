@@ -41,6 +41,9 @@ export function registerRevokeSession(ctx: ToolContext): void {
       refusal_reasons: z.record(z.string(), z.number()).optional().describe(
         "masked only: the calls the signing proxy itself refused, counted by why",
       ),
+      unanswered_calls: z.number().optional().describe(
+        "masked only: the calls sent to AWS that got no answer (AWS may have carried them out)",
+      ),
       unverified_requests: z.number().optional().describe(
         "masked only: requests refused because their signature did not verify with the " +
           "stand-in secret (counted, not calls)",
