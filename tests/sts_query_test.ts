@@ -646,7 +646,9 @@ Deno.test("an answer over 1 MiB is refused, one of 1 MiB read", async () => {
   await using endpoint = new Scripted(inTurn({ body: fits }, { body: fits + " " }));
   const { sts, sleeps } = query(endpoint.url);
   assert.equal((await sts.call("GetCallerIdentity", [])).length, mib - head.length - tail.length);
-  await assert.rejects(sts.call("GetCallerIdentity", []));
+  await assert.rejects(sts.call("GetCallerIdentity", []), {
+    message: "The STS answer is over 1048576 bytes",
+  });
   assert.equal(endpoint.received.length, 2);
   assert.deepEqual(sleeps, []);
 });

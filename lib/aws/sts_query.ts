@@ -101,12 +101,14 @@ export function stsQuery(options: StsQueryOptions): StsQuery {
     } catch (error) {
       throw signal.aborted ? signal.reason : unreachable(error);
     }
+    let tooLarge: Error | undefined;
     const text = new TextDecoder().decode(
       await readBoundedBody(response.body, {
         limit: MAX_ANSWER_BYTES,
-        tooLarge: () => new Error(`The STS answer is over ${MAX_ANSWER_BYTES} bytes`),
+        tooLarge: () => tooLarge = new Error(`The STS answer is over ${MAX_ANSWER_BYTES} bytes`),
       }).catch((error) => {
-        throw signal.aborted ? signal.reason : unreachable(error);
+        // An answer too large is said so; any other failure to read it is one to reach STS.
+        throw signal.aborted ? signal.reason : error === tooLarge ? error : unreachable(error);
       }),
     );
     // A Date more than a year off is not believed: no clock is that wrong, and signing at it fails.
