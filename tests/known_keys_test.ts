@@ -205,7 +205,8 @@ async function profileKeysOf(
       if (provider === undefined) { out.push(null); continue; }
       const keys = await provider();
       if (knownKeysOf(provider) !== keys) throw new Error("not marked");
-      out.push({ ...keys });
+      // A field set to undefined shows, as JSON would drop it.
+      out.push(Object.fromEntries(Object.entries(keys).map(([k, v]) => [k, v ?? "(undefined)"])));
     }
     console.log(JSON.stringify(out));`;
   const child = new Deno.Command(Deno.execPath(), {

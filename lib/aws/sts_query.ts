@@ -228,8 +228,17 @@ async function serviceError(response: Response, xml: string, attempts: number): 
 /**
  * A failure to reach the endpoint as Node names it (`code`), with the runtime's reason but not
  * its URL, which may hold a user name and password.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { unreachable } from "./sts_query.ts";
+ * const cause = new Error("error sending request for url (http://u:p@h/): Connection refused");
+ * const error = unreachable(new TypeError("fetch failed", { cause }));
+ * assert.equal(error.message, "connect ECONNREFUSED");
+ * ```
  */
-function unreachable(error: unknown): Error {
+export function unreachable(error: unknown): Error {
   // The runtime's fetch says "fetch failed"; its cause says why, naming the URL and the addresses.
   const e = error as { message?: string; cause?: { message?: string } } | undefined;
   const reason = e?.cause?.message ?? e?.message ?? String(error);
