@@ -27,8 +27,11 @@ interface Answer {
   status?: number;
   body?: string;
   headers?: Record<string, string>;
-  /** Promise more body than `body`, send `body`, and hold the connection. */
-  cutShort?: boolean;
+  /**
+   * Promise more body than `body`, send `body`, and hold the connection (`true`) or close it
+   * (`"close"`).
+   */
+  cutShort?: boolean | "close";
 }
 
 /** What the scripted endpoint does with a request: answer, drop the connection, or hold it. */
@@ -102,7 +105,7 @@ class Scripted implements AsyncDisposable {
         Object.entries(action.headers ?? {}).map(([k, v]) => `${k}: ${v}\r\n`).join("") + "\r\n";
       await writeAll(conn, head);
       await writeAll(conn, body);
-      if (action.cutShort) return await this.#hold(conn);
+      if (action.cutShort === true) return await this.#hold(conn);
       conn.close();
     } catch {
       // The client went away (a refused answer, an abort): nothing to answer.
@@ -397,6 +400,21 @@ Deno.test("a dropped connection is tried again, three times in all", async () =>
   assert.equal(error.message, "connect ECONNRESET");
   assert.equal(dropping.received.length, 3);
   assert.equal(dropped.sleeps.length, 2);
+});
+
+Deno.test("an answer whose connection closes before its whole body is tried again, as a reset", async () => {
+  const cut = { ...okAnswer(), cutShort: "close" as const };
+  await using endpoint = new Scripted(inTurn(cut, okAnswer()));
+  const { sts, sleeps } = query(endpoint.url);
+  assert.equal(await sts.call("GetCallerIdentity", []), "<Arn>arn:aws:iam::1:user/u</Arn>");
+  assert.equal(endpoint.received.length, 2);
+  assert.equal(sleeps.length, 1);
+
+  await using cutting = new Scripted(() => cut);
+  const always = query(cutting.url);
+  const error = await failure(always.sts.call("GetCallerIdentity", []));
+  assert.equal(error.code, "ECONNRESET");
+  assert.equal(cutting.received.length, 3);
 });
 
 /**
@@ -868,8 +886,10 @@ Deno.test("a failure to connect has a Node-style code and names no URL or addres
     const error = await failure(sts.call("GetCallerIdentity", []));
     listener.close();
     await serving.catch(() => {});
-    // The runtime says "error reading a body from connection", without a cause.
-    assert.equal(error.message, "The request failed");
+    // The runtime says "error reading a body from connection", without a cause: a reset, as Node
+    // names a socket closed under a body it was reading.
+    assert.equal(error.message, "connect ECONNRESET");
+    assert.equal(error.code, "ECONNRESET");
     for (const what of ["127.0.0.1", String(port), "secret-path"]) {
       assert.ok(!mentions(error, what), what);
     }
@@ -983,7 +1003,7 @@ Deno.test("unreachable() names the failure as Node does, and keeps only the runt
     ],
     [fetchFailed(`${url}: client error (Connect): a/b`), "The request failed"],
     [fetchFailed(`${url}: client error (Connect): `), "The request failed"],
-    [new Error("error reading a body from connection"), "The request failed"],
+    [new Error("error reading a body from connection"), "connect ECONNRESET"],
     [new Error("no cause (x): its own last words"), "The request failed: its own last words"],
     ["a thrown string (x): its words", "The request failed: its words"],
     [undefined, "The request failed"],

@@ -6,7 +6,7 @@
  * needs. A grant then never loads the SDK (~30 ms of every start).
  *
  * It behaves as the SDK's standard retry mode does: three attempts, throttling, 5xx answers and
- * dropped connections tried again after a random wait (100 ms × 2ⁿ, 500 ms × 2ⁿ when throttled),
+ * dropped connections (an answer cut short too) tried again after a random wait (100 ms × 2ⁿ, 500 ms × 2ⁿ when throttled),
  * a clock found skewed by the answer's `Date` corrected and the request signed again. The whole
  * call, its retries and waits included, is bounded by `TIMEBOUND_IAM_TIMEOUT`, as the SDK's clients
  * are (`timeout.ts`). AWS's refusals are thrown as the SDK's own exception classes (loaded then,
@@ -246,7 +246,7 @@ export function unreachable(error: unknown): Error {
     ? "ECONNREFUSED"
     : /dns error|lookup|not known|nodename/i.test(reason)
     ? "ENOTFOUND"
-    : /reset|closed|broken pipe|incomplete|unexpected eof/i.test(reason)
+    : /reset|closed|broken pipe|incomplete|unexpected eof|error reading a body/i.test(reason)
     ? "ECONNRESET"
     : /timed out/i.test(reason)
     ? "ETIMEDOUT"
