@@ -6,12 +6,13 @@
  * needs. A grant then never loads the SDK (~30 ms of every start).
  *
  * It behaves as the SDK's standard retry mode does: three attempts, throttling, 5xx answers and
- * dropped connections (an answer cut short too) tried again after a random wait (100 ms × 2ⁿ, 500 ms × 2ⁿ when throttled),
- * a clock found skewed by the answer's `Date` corrected and the request signed again. The whole
- * call, its retries and waits included, is bounded by `TIMEBOUND_IAM_TIMEOUT`, as the SDK's clients
- * are (`timeout.ts`). AWS's refusals are thrown as the SDK's own exception classes (loaded then,
- * on failure only), so `classifyAwsError` and `explainAwsError` read them as before; a failure to
- * reach the endpoint carries a Node-style `code` and never the URL (it may hold a password).
+ * dropped connections (an answer cut short too) tried again after a random wait (100 ms × 2ⁿ,
+ * 500 ms × 2ⁿ when throttled), a clock found skewed by the answer's `Date` corrected and the
+ * request signed again. The whole call, its retries and waits included, is bounded by
+ * `TIMEBOUND_IAM_TIMEOUT`, as the SDK's clients are (`timeout.ts`). AWS's refusals are thrown as
+ * the SDK's own exception classes (loaded then, on failure only), so `classifyAwsError` and
+ * `explainAwsError` read them as before; a failure to reach the endpoint carries a Node-style
+ * `code` and never the URL (it may hold a password).
  *
  * @module
  */
