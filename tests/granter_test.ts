@@ -129,7 +129,9 @@ Deno.test("serve's granters: one per MFA session, asking by elicitation once, an
             identityRefusals: [{
               role: w.aws.brokerRoleArn,
               caller: w.aws.defaultUser.arn,
-              at: new Date().toISOString(),
+              // A minute ago: stamped when read, it could fall a millisecond after the grant's
+              // clock reading, a refusal from the future, which counts for nothing.
+              at: new Date(Date.now() - 60_000).toISOString(),
             }],
           }
           : {},
@@ -208,7 +210,9 @@ Deno.test("serve's granters: the granter of an MFA session that has ended is clo
         identityRefusals: [{
           role: w.aws.brokerRoleArn,
           caller: w.aws.defaultUser.arn,
-          at: new Date().toISOString(),
+          // A minute ago: stamped when read, it could fall a millisecond after the grant's
+          // clock reading, a refusal from the future, which counts for nothing.
+          at: new Date(Date.now() - 60_000).toISOString(),
         }],
       }),
   });
