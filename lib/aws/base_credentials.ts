@@ -28,8 +28,8 @@ import {
 } from "./profile.ts";
 import type { STSClient, STSClientConfig } from "@aws-sdk/client-sts";
 import { UsageError } from "../core/errors.ts";
-import { baseClientConfig } from "./credential_source.ts";
-import { addCallDeadline, awsTimeoutMs, DEFAULT_TIMEOUT_MS } from "./timeout.ts";
+import { baseClientConfig, createStsClient } from "./credential_source.ts";
+import { awsTimeoutMs } from "./timeout.ts";
 import { classifyAwsError } from "./on_failure.ts";
 import {
   cachedMfaSession,
@@ -42,7 +42,7 @@ import {
   openMfaSessionStore,
   startMfaSession,
 } from "./mfa_session.ts";
-import { smithyConfigModule, stsModule } from "./sdk.ts";
+import { smithyConfigModule } from "./sdk.ts";
 import { vaultHolding } from "./vault_keys.ts";
 import { vaultInUse } from "../vault/vault_place.ts";
 import type { VaultChain } from "./vault_chain.ts";
@@ -314,7 +314,7 @@ export async function baseCredentialsForAssumeRole(
       };
     }
     const tokenCode = await codeFor(serial);
-    const client = await (options.createStsClient ?? defaultStsClient)({
+    const client = await (options.createStsClient ?? createStsClient)({
       region: options.region,
       profile: options.profile,
       timeoutMs: awsTimeoutMs(options.env),
@@ -375,21 +375,4 @@ export async function rejectsCredentials(error: unknown): Promise<boolean> {
     if (kind === "expired" || kind === "unknown-key") return true;
   }
   return false;
-}
-
-async function defaultStsClient(
-  config: {
-    region: string;
-    profile?: string;
-    timeoutMs?: number;
-    env?: Readonly<Record<string, string>>;
-  },
-): Promise<STSClient> {
-  const [{ STSClient }, settings] = await Promise.all([
-    stsModule(),
-    baseClientConfig(config),
-  ]);
-  const client = new STSClient(settings);
-  addCallDeadline(client, config.timeoutMs ?? DEFAULT_TIMEOUT_MS);
-  return client;
 }

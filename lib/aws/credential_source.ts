@@ -6,6 +6,7 @@
  */
 
 import type { IAMClient } from "@aws-sdk/client-iam";
+import type { STSClient } from "@aws-sdk/client-sts";
 import type { fromNodeProviderChain } from "@aws-sdk/credential-providers";
 import { explainAwsError } from "./on_failure.ts";
 import { addCallDeadline, awsTimeoutMs, DEFAULT_TIMEOUT_MS } from "./timeout.ts";
@@ -238,6 +239,33 @@ async function hasSourceProfile(
   const name = profileLabel(resolveProfile(profile, env));
   const entry = credentialSettingsOf(files, name);
   return Boolean(entry.role_arn && entry.source_profile);
+}
+
+/**
+ * Creates an STS client over the base credentials (see {@linkcode baseClientConfig}), or over
+ * `credentials` when given (a cached MFA session), its calls bounded by the timeout.
+ */
+export async function createStsClient(
+  config: {
+    region: string;
+    profile?: string;
+    credentials?: NonNullable<import("@aws-sdk/client-sts").STSClientConfig["credentials"]>;
+    /** The whole call's timeout (`TIMEBOUND_IAM_TIMEOUT`, see {@linkcode awsTimeoutMs}). */
+    timeoutMs?: number;
+    /** The environment (default: the process's). */
+    env?: Readonly<Record<string, string>>;
+  },
+): Promise<STSClient> {
+  const [{ STSClient }, settings] = await Promise.all([
+    stsModule(),
+    baseClientConfig(config),
+  ]);
+  const client = new STSClient({
+    ...settings,
+    credentials: config.credentials ?? settings.credentials,
+  });
+  addCallDeadline(client, config.timeoutMs ?? DEFAULT_TIMEOUT_MS);
+  return client;
 }
 
 /**

@@ -18,12 +18,12 @@ import type {
   STSClient,
 } from "@aws-sdk/client-sts";
 import type { ClientCredentials } from "./base_credentials.ts";
-import { baseClientConfig } from "./credential_source.ts";
+import { createStsClient } from "./credential_source.ts";
 import { environmentKeys, type KnownKeys, knownKeysOf } from "./known_keys.ts";
 import { stsModule } from "./sdk.ts";
 import { directEndpoint } from "./direct_endpoint.ts";
 import { element, isHeaderSafe, stsQuery, text } from "./sts_query.ts";
-import { addCallDeadline, DEFAULT_TIMEOUT_MS } from "./timeout.ts";
+import { DEFAULT_TIMEOUT_MS } from "./timeout.ts";
 
 /** What an AssumeRole of the broker sends. */
 export type AssumeRoleInput = Pick<
@@ -182,25 +182,4 @@ export function sdkConnection(client: STSClient): StsConnection {
     },
     destroy: () => client.destroy(),
   };
-}
-
-/** The SDK's STS client over the base credentials, its calls bounded by the timeout. */
-async function createStsClient(
-  config: {
-    region: string;
-    profile?: string;
-    credentials?: ClientCredentials;
-    timeoutMs?: number;
-  },
-): Promise<STSClient> {
-  const [{ STSClient }, settings] = await Promise.all([
-    stsModule(),
-    baseClientConfig(config),
-  ]);
-  const client = new STSClient({
-    ...settings,
-    credentials: config.credentials ?? settings.credentials,
-  });
-  addCallDeadline(client, config.timeoutMs ?? DEFAULT_TIMEOUT_MS);
-  return client;
 }
