@@ -551,6 +551,16 @@ async function refuseCall(
   return response;
 }
 
+/** What a call refused for its Host is recorded against. */
+interface HostRefusalContext {
+  /** The grants, by stand-in key id. */
+  grants: ReadonlyMap<string, GrantState>;
+  /** Checks the signature as for any call (absent when the URL does not parse). */
+  check?: (auth: SigV4Authorization, state: GrantState) => Promise<unknown>;
+  /** What `check` fills in once the signature verified. */
+  signed?: SignedName;
+}
+
 /**
  * The answer to a request for another Host (in the query services' shape when its URL does not
  * parse), recorded as {@linkcode recordHostRefusal} says.
@@ -558,16 +568,7 @@ async function refuseCall(
 async function refuseHost(
   request: Request,
   url: URL | undefined,
-  context: {
-    grants: ReadonlyMap<string, GrantState>;
-    protocol?: Protocol;
-    requestId: string;
-    time: Date;
-    /** Checks the signature as for any call (absent when the URL does not parse). */
-    check?: (auth: SigV4Authorization, state: GrantState) => Promise<unknown>;
-    /** What `check` fills in once the signature verified. */
-    signed?: SignedName;
-  },
+  context: HostRefusalContext & { protocol?: Protocol; requestId: string; time: Date },
 ): Promise<Response> {
   const refusal = new ProxyRefusal("host");
   const protocol = context.protocol ?? "query";
@@ -594,12 +595,7 @@ async function refuseHost(
 async function recordHostRefusal(
   request: Request,
   url: URL | undefined,
-  context: {
-    grants: ReadonlyMap<string, GrantState>;
-    check?: (auth: SigV4Authorization, state: GrantState) => Promise<unknown>;
-    /** What `check` fills in once the signature verified. */
-    signed?: SignedName;
-  },
+  context: HostRefusalContext,
   call: { time: Date; status: number; refused: string },
 ): Promise<void> {
   if (!withinHeaderBounds(request)) return;
